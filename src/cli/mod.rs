@@ -1,0 +1,100 @@
+//! The headless CLI: Docker's verbs and flags over the engine API.
+
+pub mod container;
+pub mod image;
+pub mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use color_eyre::Result;
+
+use crate::engine::{Engine, EnginePaths};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A terminal workstation for containers, with its own daemonless engine"
+)]
+pub struct Cli {
+    /// Engine state directory [default: /var/lib/berth for root]
+    #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List images
+    Images(image::ImagesArgs),
+    /// Load an image from a docker-save archive or an OCI layout
+    Load(image::LoadArgs),
+    /// Import a root filesystem tar as an image
+    Import(image::ImportArgs),
+    /// Create a tag TARGET that refers to SOURCE
+    Tag(image::TagArgs),
+    /// Remove images
+    Rmi(image::RmiArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// Create and start a new container
+    Run(container::RunArgs),
+    /// Start stopped containers
+    Start(container::StartArgs),
+    /// Stop running containers
+    Stop(container::StopArgs),
+    /// Send a signal to running containers
+    Kill(container::KillArgs),
+    /// Restart containers
+    Restart(container::StopArgs),
+    /// Remove containers
+    Rm(container::RmArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Fetch the logs of a container
+    Logs(container::LogsArgs),
+    /// Run a command in a running container
+    Exec(container::ExecArgs),
+    /// Block until containers stop, then print their exit codes
+    Wait(container::WaitArgs),
+    /// Display detailed information on containers or images
+    Inspect(container::InspectArgs),
+
+    /// Supervises one container (started by berth itself, not for users)
+    #[command(name = "__monitor", hide = true)]
+    Monitor(container::MonitorArgs),
+}
+
+/// Runs one verb and returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let root = cli.root.unwrap_or_else(EnginePaths::default_root);
+    let engine = Engine::open(&root)?;
+    use Command::*;
+    match &cli.command {
+        Images(args) => image::images(&engine, args),
+        Load(args) => image::load(&engine, args),
+        Import(args) => image::import(&engine, args),
+        Tag(args) => image::tag(&engine, args),
+        Rmi(args) => image::rmi(&engine, args),
+        Image(command) => image::image_command(&engine, command),
+        Create(args) => container::create(&engine, args),
+        Run(args) => container::run(&engine, args),
+        Start(args) => container::start(&engine, args),
+        Stop(args) => container::stop(&engine, args),
+        Kill(args) => container::kill(&engine, args),
+        Restart(args) => container::restart(&engine, args),
+        Rm(args) => container::rm(&engine, args),
+        Ps(args) => container::ps(&engine, args),
+        Logs(args) => container::logs(&engine, args),
+        Exec(args) => container::exec(&engine, args),
+        Wait(args) => container::wait(&engine, args),
+        Inspect(args) => container::inspect(&engine, args),
+        Monitor(args) => container::monitor(&engine, args),
+    }
+}

@@ -1,0 +1,97 @@
+//! The persistent record of one container: its configuration and its last known state.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::ids::{ContainerId, Digest};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: ContainerId,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    /// The image as the user named it.
+    pub image: String,
+    pub image_id: Digest,
+    /// The image's layers, bottom first: the overlay lowerdirs, fixed at create time.
+    pub chain_ids: Vec<Digest>,
+    pub config: ContainerConfig,
+    pub state: ContainerState,
+}
+
+/// The container's configuration after merging the image's defaults with the user's flags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The process to run: entrypoint followed by cmd.
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub auto_remove: bool,
+    pub read_only: bool,
+    pub resources: Resources,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ContainerConfig {
+    pub fn args(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    /// Memory limit in bytes.
+    pub memory: Option<i64>,
+    /// CPU quota in billionths of a CPU, as Docker's `NanoCpus`.
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// A process identified by PID and its start time, so a reused PID is never mistaken for it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessHandle {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The container's init process, while running.
+    pub init: Option<ProcessHandle>,
+    /// The monitor supervising the container, while running.
+    pub monitor: Option<ProcessHandle>,
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why the last start failed or the monitor was lost.
+    pub error: Option<String>,
+    pub restart_count: u32,
+}

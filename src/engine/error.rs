@@ -1,0 +1,83 @@
+//! Engine errors: each one renders as a single line naming the object and the cause.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such image: {0}")]
+    NoSuchImage(String),
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    #[error("multiple containers match {0:?}: give more of the ID or the name")]
+    AmbiguousContainer(String),
+    #[error("container name {name:?} is already in use by {id}")]
+    NameInUse { name: String, id: String },
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidArgument {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{path}: {reason}")]
+    BadArchive { path: String, reason: String },
+    // The cause is part of the message (not a `source`) so each error prints as one line.
+    #[error("{context}: {err}")]
+    Io {
+        context: String,
+        err: std::io::Error,
+    },
+    #[error("{context}: {err}")]
+    Sys { context: String, err: nix::Error },
+    #[error("corrupt engine state at {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Error {
+    pub fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidArgument {
+            what,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn bad_archive(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::BadArchive {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Adds a description of what was being done to low-level errors.
+pub trait Context<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, std::io::Error> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|err| Error::Io {
+            context: what(),
+            err,
+        })
+    }
+}
+
+impl<T> Context<T> for std::result::Result<T, nix::Error> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|err| Error::Sys {
+            context: what(),
+            err,
+        })
+    }
+}

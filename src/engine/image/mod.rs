@@ -1,0 +1,46 @@
+//! Images: a content-addressed blob store, image records and tags, layer unpacking.
+//!
+//! The container side needs only [`Engine::resolve_image`]: the image's ID, its OCI config
+//! and the unpacked layer directories to stack as overlay lowerdirs.
+
+use std::path::PathBuf;
+
+use oci_spec::image::ImageConfiguration;
+use serde::Serialize;
+
+use super::ids::{Digest, ImageRef};
+use super::{Engine, Result};
+
+/// What a container needs of its image.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// The image ID: the digest of its config blob.
+    pub id: Digest,
+    pub config: ImageConfiguration,
+    /// Chain IDs of the image's layers, bottom first.
+    pub chain_ids: Vec<Digest>,
+}
+
+/// One line of `berth images`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageSummary {
+    pub id: Digest,
+    /// Tags pointing at this image; empty for a dangling image.
+    pub references: Vec<ImageRef>,
+    pub created: Option<String>,
+    /// Bytes of all unpacked layers.
+    pub size: u64,
+}
+
+impl Engine {
+    /// Finds an image by `name[:tag]`, full ID (`sha256:...`) or unique ID prefix.
+    pub fn resolve_image(&self, name: &str) -> Result<ResolvedImage> {
+        let _ = name;
+        todo!("image store")
+    }
+
+    /// The `diff` directory of an unpacked layer (an overlay lowerdir).
+    pub fn layer_diff_dir(&self, chain_id: &Digest) -> PathBuf {
+        self.paths().layer(chain_id).join("diff")
+    }
+}

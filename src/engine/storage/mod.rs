@@ -1,0 +1,3 @@
+//! Container filesystems: the overlay root with its per-container writable layer.
+
+pub mod overlay;

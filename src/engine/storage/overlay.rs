@@ -1,0 +1,1 @@
+//! The overlay root filesystem of a container.

@@ -1,0 +1,4 @@
+//! berth: a terminal workstation for containers with its own daemonless engine.
+
+pub mod cli;
+pub mod engine;

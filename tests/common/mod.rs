@@ -1,0 +1,159 @@
+//! Test harness: every test gets its own engine root in a temp dir and cleans up every
+//! container, mount and cgroup it made, also when it fails (cleanup runs in Drop).
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The image every fixture archive carries.
+pub const IMAGE: &str = "berth-test/busybox:latest";
+
+/// Builds the fixture images once per machine (under a lock, so parallel test binaries
+/// share one build) and returns their directory.
+pub fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::var_os("BERTH_FIXTURES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".fixtures"));
+        std::fs::create_dir_all(&dir).expect("create fixtures dir");
+        let lock = File::create(dir.with_extension("lock")).expect("create fixtures lock");
+        nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map(|guard| {
+                if !dir.join("complete").exists() {
+                    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build-images.sh");
+                    let status = Command::new("bash")
+                        .arg(&script)
+                        .arg(&dir)
+                        .status()
+                        .expect("run fixture builder");
+                    assert!(status.success(), "fixture builder failed");
+                }
+                drop(guard);
+            })
+            .map_err(|(_, e)| e)
+            .expect("lock fixtures");
+        dir
+    })
+}
+
+pub struct Berth {
+    root: tempfile::TempDir,
+}
+
+impl Berth {
+    pub fn new() -> Berth {
+        Berth {
+            root: tempfile::Builder::new()
+                .prefix("berth-test-")
+                .tempdir()
+                .expect("create engine root"),
+        }
+    }
+
+    /// A fresh engine with the two-layer fixture image loaded.
+    pub fn with_image() -> Berth {
+        let berth = Berth::new();
+        berth.ok(&["load", "-i", fixtures().join("busybox-save.tar").to_str().unwrap()]);
+        berth
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.arg("--root").arg(self.root.path());
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("spawn berth")
+    }
+
+    /// Runs berth, asserts success and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth {:?} failed ({}): {}{}",
+            args,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs berth, asserts failure and returns stderr.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "berth {:?} should have failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn container_ids(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.path().join("containers"))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.len() == 64)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        let ids = self.container_ids();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.cmd().args(&args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
+        unmount_below(self.root.path());
+        for id in &ids {
+            remove_cgroups(id);
+        }
+    }
+}
+
+/// Detaches every mount at or below `dir`, deepest first.
+pub fn unmount_below(dir: &Path) {
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut targets: Vec<&str> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .filter(|target| Path::new(target).starts_with(dir))
+        .collect();
+    targets.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    for target in targets {
+        let _ = nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Removes the container's cgroups in every hierarchy, if the engine left any behind.
+pub fn remove_cgroups(id: &str) {
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for h in hierarchies.filter_map(|e| e.ok()) {
+        let dir = h.path().join("berth").join(id);
+        if dir.exists() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join("berth").join(id));
+}
