@@ -2,10 +2,20 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
-use color_eyre::Result;
+use std::time::Duration;
 
-use crate::engine::Engine;
+use clap::Args;
+use color_eyre::eyre::eyre;
+use color_eyre::Result;
+use serde::Serialize;
+
+use super::attach::attach;
+use super::output::{human_duration, human_since, print_json, print_json_lines, Table};
+use super::parse;
+use crate::engine::container::monitor;
+use crate::engine::container::runtime::process::parse_signal;
+use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
+use crate::engine::{ContainerId, Engine, Error};
 
 /// Flags shared by `create` and `run`.
 #[derive(Debug, Args, Clone)]
@@ -198,56 +208,490 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     pub id: String,
+    #[arg(long = "control-fd")]
+    pub control_fd: i32,
 }
+
+impl ContainerFlags {
+    fn to_options(&self) -> Result<CreateOptions> {
+        let mut env = Vec::new();
+        for file in &self.env_file {
+            env.extend(parse::read_env_file(file)?);
+        }
+        env.extend(parse::resolve_env(&self.env));
+        let resources = Resources {
+            memory: self
+                .memory
+                .as_deref()
+                .map(parse::parse_memory)
+                .transpose()?,
+            nano_cpus: self.cpus.as_deref().map(parse::parse_cpus).transpose()?,
+            pids_limit: self.pids_limit.filter(|l| *l != 0),
+        };
+        Ok(CreateOptions {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            cmd: self.command.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env,
+            working_dir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            tty: self.tty,
+            open_stdin: self.interactive,
+            auto_remove: self.rm,
+            read_only: self.read_only,
+            resources,
+            labels: parse::parse_labels(&self.label),
+        })
+    }
+}
+
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let record = engine.create_container(args.flags.to_options()?)?;
+    println!("{}", record.id);
+    Ok(0)
 }
+
+/// `run` exits with the container's code, or Docker's codes for its own failures:
+/// 125 (the engine failed), 126 (not executable), 127 (not found).
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let flags = &args.flags;
+    if args.detach && flags.rm && flags.interactive && flags.tty {
+        // Allowed by Docker too; nothing special to do.
+    }
+    let record = match flags
+        .to_options()
+        .and_then(|o| Ok(engine.create_container(o)?))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    let started = match engine.start_container(record.id.as_str()) {
+        Ok(s) => s,
+        Err(Error::StartFailed { code, message }) => {
+            eprintln!(
+                "Error: failed to start container {}: {message}",
+                record.name
+            );
+            return Ok(code);
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    if args.detach {
+        println!("{}", record.id);
+        return Ok(0);
+    }
+    attach(engine, started, flags.interactive, flags.tty)
 }
+
 pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    if args.attach && args.containers.len() > 1 {
+        return Err(eyre!(
+            "you cannot start and attach multiple containers at once"
+        ));
+    }
+    let mut failed = false;
+    for name in &args.containers {
+        match engine.start_container(name) {
+            Ok(started) if args.attach => {
+                let tty = started.record.config.tty;
+                return attach(engine, started, args.interactive, tty);
+            }
+            Ok(_) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error: failed to start container {name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
 }
+
+/// Runs `action` on each named container, printing the name on success and the error
+/// otherwise, as Docker's multi-container verbs do; exits 1 if any failed.
+fn for_each(
+    names: &[String],
+    mut action: impl FnMut(&str) -> crate::engine::Result<()>,
+) -> Result<i32> {
+    let mut failed = false;
+    for name in names {
+        match action(name) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+fn stop_signal(args: &StopArgs) -> Result<Option<nix::sys::signal::Signal>> {
+    args.signal
+        .as_deref()
+        .map(|s| parse_signal(s).ok_or_else(|| eyre!("invalid signal: {s}")))
+        .transpose()
+}
+
 pub fn stop(engine: &Engine, args: &StopArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let signal = stop_signal(args)?;
+    let timeout = Duration::from_secs(args.time.into());
+    for_each(&args.containers, |name| {
+        engine.stop_container(name, timeout, signal).map(drop)
+    })
 }
-pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
-}
+
 pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let signal = stop_signal(args)?;
+    let timeout = Duration::from_secs(args.time.into());
+    for_each(&args.containers, |name| {
+        let record = engine.stop_container(name, timeout, signal)?;
+        engine.start_container(record.id.as_str()).map(drop)
+    })
 }
+
+pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
+    let signal =
+        parse_signal(&args.signal).ok_or_else(|| eyre!("invalid signal: {}", args.signal))?;
+    for_each(&args.containers, |name| {
+        engine.kill_container(name, signal).map(drop)
+    })
+}
+
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    for_each(&args.containers, |name| {
+        engine.remove_container(name, args.force).map(drop)
+    })
 }
-pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
-}
-pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
-}
-pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
-}
+
 pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let mut failed = false;
+    for name in &args.containers {
+        match engine.wait_container(name) {
+            Ok(code) => println!("{code}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
 }
+
+/// Docker's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
+fn status_text(r: &ContainerRecord) -> String {
+    let now = chrono::Utc::now();
+    match r.state.status {
+        Status::Running => {
+            let since = r.state.started_at.unwrap_or(now);
+            format!("Up {}", human_duration((now - since).num_seconds().max(0)))
+        }
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            r.state.exit_code.unwrap_or(0),
+            r.state.finished_at.map(human_since).unwrap_or_default()
+        ),
+        Status::Created => "Created".into(),
+    }
+}
+
+fn command_text(r: &ContainerRecord, no_trunc: bool) -> String {
+    let cmd = r.config.args().join(" ");
+    if no_trunc || cmd.chars().count() <= 20 {
+        format!("\"{cmd}\"")
+    } else {
+        format!("\"{}…\"", cmd.chars().take(19).collect::<String>())
+    }
+}
+
+/// One `ps --filter` condition.
+enum Filter {
+    Status(String),
+    Name(String),
+    Id(String),
+    Ancestor(String),
+    Label(String, Option<String>),
+    Exited(i32),
+}
+
+fn parse_filter(text: &str) -> Result<Filter> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| eyre!("bad format of filter {text:?} (expected name=value)"))?;
+    let value = value.to_owned();
+    Ok(match key {
+        "status" => {
+            if ![
+                "created",
+                "running",
+                "exited",
+                "paused",
+                "restarting",
+                "removing",
+                "dead",
+            ]
+            .contains(&value.as_str())
+            {
+                return Err(eyre!(
+                    "invalid filter 'status={value}': use created, running or exited"
+                ));
+            }
+            Filter::Status(value)
+        }
+        "name" => Filter::Name(value),
+        "id" => Filter::Id(value),
+        "ancestor" => Filter::Ancestor(value),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => Filter::Label(k.to_owned(), Some(v.to_owned())),
+            None => Filter::Label(value, None),
+        },
+        "exited" => Filter::Exited(
+            value
+                .parse()
+                .map_err(|_| eyre!("invalid filter 'exited={value}'"))?,
+        ),
+        other => {
+            return Err(eyre!(
+                "invalid filter '{other}': use status, name, id, ancestor, label or exited"
+            ))
+        }
+    })
+}
+
+fn matches(r: &ContainerRecord, f: &Filter, engine: &Engine) -> bool {
+    match f {
+        Filter::Status(s) => r.state.status.as_str() == s,
+        Filter::Name(n) => r.name.contains(n.as_str()),
+        Filter::Id(id) => r.id.as_str().starts_with(id.as_str()),
+        Filter::Ancestor(image) => {
+            r.image == *image
+                || engine
+                    .resolve_image(image)
+                    .is_ok_and(|i| i.id == r.image_id)
+        }
+        Filter::Label(k, v) => r
+            .config
+            .labels
+            .get(k)
+            .is_some_and(|have| v.as_ref().is_none_or(|v| v == have)),
+        Filter::Exited(code) => {
+            r.state.status == Status::Exited && r.state.exit_code == Some(*code)
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsLine {
+    #[serde(rename = "ID")]
+    id: String,
+    image: String,
+    command: String,
+    created_at: String,
+    running_for: String,
+    state: String,
+    status: String,
+    names: String,
+    labels: String,
+}
+
+pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
+    let filters: Vec<Filter> = args
+        .filter
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<Result<_>>()?;
+    let has_status_filter = filters
+        .iter()
+        .any(|f| matches!(f, Filter::Status(_) | Filter::Exited(_)));
+    let mut records = engine.list_containers()?;
+    records.reverse(); // newest first, as Docker lists
+    let shown: Vec<ContainerRecord> = records
+        .into_iter()
+        .filter(|r| args.all || has_status_filter || r.state.status == Status::Running)
+        .filter(|r| filters.iter().all(|f| matches(r, f, engine)))
+        .collect();
+    let id_of = |r: &ContainerRecord| {
+        if args.no_trunc {
+            r.id.to_string()
+        } else {
+            r.id.short().to_owned()
+        }
+    };
+    if args.quiet {
+        for r in &shown {
+            println!("{}", id_of(r));
+        }
+        return Ok(0);
+    }
+    if args.format == "json" {
+        let lines: Vec<PsLine> = shown
+            .iter()
+            .map(|r| PsLine {
+                id: id_of(r),
+                image: r.image.clone(),
+                command: command_text(r, true),
+                created_at: r.created.to_rfc3339(),
+                running_for: human_since(r.created),
+                state: r.state.status.as_str().into(),
+                status: status_text(r),
+                names: r.name.clone(),
+                labels: r
+                    .config
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            })
+            .collect();
+        print_json_lines(&lines)?;
+        return Ok(0);
+    }
+    if args.format != "table" {
+        return Err(eyre!("unknown format {:?}: use table or json", args.format));
+    }
+    let mut table = Table::new(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]);
+    for r in &shown {
+        table.row(vec![
+            id_of(r),
+            r.image.clone(),
+            command_text(r, args.no_trunc),
+            human_since(r.created),
+            status_text(r),
+            String::new(),
+            r.name.clone(),
+        ]);
+    }
+    table.print()?;
+    Ok(0)
+}
+
+pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
+    use crate::engine::container::logs::{read_entries, Stream};
+    use std::io::Write;
+    let record = engine.container(&args.container)?;
+    let path = engine
+        .paths()
+        .container(&record.id)
+        .join(crate::engine::container::logs::LOG_FILE);
+    let tail: Option<usize> = match args.tail.as_str() {
+        "all" => None,
+        n => Some(
+            n.parse()
+                .map_err(|_| eyre!("invalid --tail value {n:?}: use a number or \"all\""))?,
+        ),
+    };
+    let (mut entries, mut offset) = read_entries(&path, 0)?;
+    if let Some(n) = tail {
+        let skip = entries.len().saturating_sub(n);
+        entries.drain(..skip);
+    }
+    let print = |entries: &[crate::engine::container::logs::LogEntry]| -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        for e in entries {
+            let prefix = if args.timestamps {
+                format!(
+                    "{} ",
+                    e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                )
+            } else {
+                String::new()
+            };
+            match e.stream {
+                Stream::Stdout => write!(out, "{prefix}{}", e.log)?,
+                Stream::Stderr => write!(err, "{prefix}{}", e.log)?,
+            }
+        }
+        out.flush()
+    };
+    print(&entries)?;
+    if !args.follow {
+        return Ok(0);
+    }
+    loop {
+        let running = engine
+            .container(record.id.as_str())
+            .is_ok_and(|r| r.state.status == Status::Running);
+        let (more, next) = read_entries(&path, offset)?;
+        print(&more)?;
+        offset = next;
+        if !running {
+            // One last read: the monitor writes the final lines before it records the exit.
+            let (rest, _) = read_entries(&path, offset)?;
+            print(&rest)?;
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
+    use crate::engine::container::exec::ExecOptions;
+    use crate::engine::container::runtime::sealed;
+    // Entering a container runs from a sealed copy of berth (CVE-2019-5736).
+    if !sealed::running_sealed() {
+        sealed::reexec_sealed()?;
+    }
+    let options = ExecOptions {
+        cmd: args.command.clone(),
+        env: parse::resolve_env(&args.env),
+        user: args.user.clone(),
+        working_dir: args.workdir.clone(),
+        tty: args.tty,
+        interactive: args.interactive,
+        detach: args.detach,
+    };
+    let session = engine.exec(&args.container, &options)?;
+    if let Some(master) = &session.pty {
+        super::attach::relay_terminal(master, args.interactive);
+    }
+    Ok(session.wait())
+}
+
 pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let mut found = Vec::new();
+    let mut failed = false;
+    for name in &args.names {
+        let want_container = args.kind.as_deref() != Some("image");
+        let want_image = args.kind.as_deref() != Some("container");
+        if want_container {
+            if let Ok(record) = engine.container(name) {
+                found.push(engine.inspect_container(&record));
+                continue;
+            }
+        }
+        if want_image {
+            if let Ok(image) = engine.inspect_image(name) {
+                found.push(image);
+                continue;
+            }
+        }
+        eprintln!("Error: No such object: {name}");
+        failed = true;
+    }
+    print_json(&found)?;
+    Ok(i32::from(failed))
 }
+
 pub fn monitor(engine: &Engine, args: &MonitorArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let id: ContainerId = args.id.parse()?;
+    let control = monitor::control_fd(args.control_fd);
+    Ok(monitor::main(engine, &id, control))
 }

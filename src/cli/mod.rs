@@ -1,8 +1,10 @@
 //! The headless CLI: Docker's verbs and flags over the engine API.
 
+pub mod attach;
 pub mod container;
 pub mod image;
 pub mod output;
+pub mod parse;
 
 use std::path::PathBuf;
 

@@ -36,6 +36,10 @@ pub enum Error {
     Corrupt { path: PathBuf, reason: String },
     #[error("{0}")]
     Runtime(String),
+    /// The container's process could not be started; `code` is what `run` exits with
+    /// (126: not executable, 127: not found, 125: anything else).
+    #[error("{message}")]
+    StartFailed { code: i32, message: String },
 }
 
 impl Error {

@@ -1,7 +1,17 @@
 //! Containers: records, lifecycle, the runtime that builds their isolation, and the
 //! monitor process that supervises each one.
 
+pub mod attach;
+pub mod exec;
+mod inspect;
+pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
 pub mod record;
+pub mod runtime;
+pub mod spec;
 mod store;
+pub mod user;
 
+pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};

@@ -1,0 +1,155 @@
+//! Parsing user input at the edge: sizes, CPU counts, env files, labels.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::engine::{Error, Result};
+
+/// Docker's smallest memory limit; below it a container can't even start.
+const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// A byte size like `64m`, `1g`, `512k`, `1048576`, `64mb` (binary units, as Docker's).
+pub fn parse_memory(text: &str) -> Result<i64> {
+    let bad = || {
+        Error::invalid(
+            "memory value",
+            text,
+            "use a whole number of bytes with an optional unit b, k, m or g (e.g. 64m, 1g)",
+        )
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(digits_end);
+    let number: i64 = number.parse().map_err(|_| bad())?;
+    let multiplier: i64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = number.checked_mul(multiplier).ok_or_else(bad)?;
+    if bytes < MIN_MEMORY {
+        return Err(Error::invalid(
+            "memory value",
+            text,
+            "the minimum memory limit is 6MB",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A CPU count like `0.5` or `2`, as nano-CPUs, within what this machine has.
+pub fn parse_cpus(text: &str) -> Result<i64> {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let value: f64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| {
+            Error::invalid(
+                "--cpus value",
+                text,
+                "use a decimal number of CPUs, e.g. 0.5",
+            )
+        })?;
+    if value < 0.01 || value > available as f64 {
+        return Err(Error::invalid(
+            "--cpus value",
+            text,
+            format!("the range of CPUs is from 0.01 to {available}.00, as there are only {available} CPUs available"),
+        ));
+    }
+    Ok((value * 1e9).round() as i64)
+}
+
+/// `KEY=VALUE` stays; a bare `KEY` takes its value from this environment, or is dropped.
+pub fn resolve_env(entries: &[String]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e.clone())
+            } else {
+                std::env::var(e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
+        .collect()
+}
+
+/// Reads an env file: `KEY=VALUE` lines, `#` comments and blank lines ignored.
+pub fn read_env_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: format!("reading env file {}", path.display()),
+        err: e,
+    })?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    for line in &lines {
+        let key = line.split('=').next().unwrap_or("");
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(Error::invalid(
+                "env file line",
+                line,
+                format!(
+                    "variable names can't be empty or contain spaces ({})",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(resolve_env(&lines))
+}
+
+/// `KEY=VALUE` labels; a bare `KEY` gets an empty value.
+pub fn parse_labels(entries: &[String]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (e.clone(), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_accepts_docker_units_and_rejects_the_rest() {
+        assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("10485760").unwrap(), 10 << 20);
+        assert_eq!(parse_memory("8mb").unwrap(), 8 << 20);
+        let err = parse_memory("12x").unwrap_err().to_string();
+        assert!(err.contains("\"12x\"") && err.contains("64m"), "{err}");
+        assert!(parse_memory("1k").unwrap_err().to_string().contains("6MB"));
+        assert!(parse_memory("-5m").is_err());
+    }
+
+    #[test]
+    fn cpus_are_bounded_by_the_machine() {
+        assert_eq!(parse_cpus("0.5").unwrap(), 500_000_000);
+        assert!(parse_cpus("0").is_err());
+        assert!(parse_cpus("abc").is_err());
+        assert!(parse_cpus("100000").is_err());
+    }
+
+    #[test]
+    fn env_files_skip_comments_and_reject_bad_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        std::fs::write(&file, "# comment\nA=1\n\nB=two words\n").unwrap();
+        assert_eq!(read_env_file(&file).unwrap(), vec!["A=1", "B=two words"]);
+        std::fs::write(&file, "BAD NAME=1\n").unwrap();
+        assert!(read_env_file(&file).is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! The stream between a monitor and an attached client (`run`, `start -a`, later the
+//! dashboard): length-prefixed frames over a unix socket.
+
+use std::io::{self, Read, Write};
+
+/// Frame kinds; the monitor sends the first five, the client the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// The container's process runs; payload: its PID (decimal text).
+    Started = 1,
+    /// The container could not start; payload: exit code byte, then the message.
+    Failed = 2,
+    Stdout = 3,
+    Stderr = 4,
+    /// The container exited; payload: the exit code, i32 little-endian.
+    Exited = 5,
+    Stdin = 10,
+    StdinEof = 11,
+    /// A terminal size change; payload: rows and columns, u16 little-endian each.
+    Resize = 12,
+}
+
+impl Kind {
+    fn from_u8(b: u8) -> Option<Kind> {
+        use Kind::*;
+        [
+            Started, Failed, Stdout, Stderr, Exited, Stdin, StdinEof, Resize,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == b)
+    }
+}
+
+/// Largest payload accepted, so a confused peer can't make us allocate without bound.
+const MAX_FRAME: usize = 1 << 20;
+
+pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(5 + payload.len());
+    buf.push(kind as u8);
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(payload);
+    w.write_all(&buf)
+}
+
+/// Reads one frame; `Ok(None)` at a clean end of stream.
+pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(Kind, Vec<u8>)>> {
+    let mut header = [0u8; 5];
+    match r.read_exact(&mut header) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let kind = Kind::from_u8(header[0])
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
+    let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok(Some((kind, payload)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_end_cleanly() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, Kind::Stdout, b"hello").unwrap();
+        write_frame(&mut buf, Kind::Exited, &3i32.to_le_bytes()).unwrap();
+        let mut r = &buf[..];
+        assert_eq!(
+            read_frame(&mut r).unwrap(),
+            Some((Kind::Stdout, b"hello".to_vec()))
+        );
+        assert_eq!(
+            read_frame(&mut r).unwrap(),
+            Some((Kind::Exited, 3i32.to_le_bytes().to_vec()))
+        );
+        assert_eq!(read_frame(&mut r).unwrap(), None);
+    }
+}

@@ -1,0 +1,211 @@
+//! `exec`: a new process in a running container, in its namespaces and cgroups, with the
+//! same privileges as the container's own process.
+//!
+//! The caller forks a joiner (cgroups, then setns into ipc, uts, net, pid and mnt), which
+//! forks the process proper inside the container's pid namespace. The caller must already
+//! run from a sealed copy of berth (see `runtime::sealed`).
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::fcntl::{open, OFlag};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+
+use super::record::Status;
+use super::runtime::cgroups::Cgroup;
+use super::runtime::init;
+use super::{spec, user};
+use crate::engine::error::{Context, Error, Result};
+use crate::engine::Engine;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub cmd: Vec<String>,
+    /// `KEY=VALUE` entries over the container's environment.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub detach: bool,
+}
+
+const NAMESPACES: [(&str, CloneFlags); 5] = [
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+impl Engine {
+    /// Starts a command in a running container. Its standard streams are this process's
+    /// own, or, for `tty`, a new terminal whose master the session carries.
+    pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
+        let record = self.container(name_or_id)?;
+        let init_handle = match (record.state.status, record.state.init) {
+            (Status::Running, Some(init)) => init,
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "container {} is not running",
+                    record.name
+                )));
+            }
+        };
+        let namespaces: Vec<(OwnedFd, CloneFlags)> = NAMESPACES
+            .iter()
+            .map(|(name, flag)| {
+                let path = format!("/proc/{}/ns/{name}", init_handle.pid);
+                open(
+                    path.as_str(),
+                    OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )
+                .context(|| format!("opening {path}"))
+                .map(|fd| (fd, *flag))
+            })
+            .collect::<Result<_>>()?;
+        // Opened before the check: a recycled PID can't slip in between.
+        if !init_handle.is_alive() {
+            return Err(Error::Conflict(format!(
+                "container {} is not running",
+                record.name
+            )));
+        }
+
+        let mut record = record;
+        record.config.env = super::lifecycle::merge_env(&record.config.env, &opts.env);
+        let user_spec = opts
+            .user
+            .clone()
+            .unwrap_or_else(|| record.config.user.clone());
+        let overlay = self.overlay_of(&record);
+        let user = user::resolve_user(&overlay.merged, &user_spec)?;
+        let mut process_spec = spec::build(&record, &user, &self.container_dir(&record.id))?
+            .process()
+            .clone()
+            .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
+        process_spec.set_args(Some(opts.cmd.clone()));
+        process_spec.set_env(Some(spec::process_env(&record, &user.home, opts.tty)));
+        if let Some(dir) = &opts.working_dir {
+            process_spec.set_cwd(dir.into());
+        }
+        let cgroup = Cgroup::existing(record.id.as_str());
+
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .context(|| "creating the exec socket".into())?;
+        // SAFETY: the CLI is single-threaded until here; the child runs only this module.
+        let joiner = match unsafe { fork() }.context(|| "forking".into())? {
+            ForkResult::Child => {
+                drop(ours);
+                let code = join_and_run(&cgroup, &namespaces, &process_spec, opts, theirs);
+                // SAFETY: leave without running the parent's destructors or atexit handlers.
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => child,
+        };
+        drop(theirs);
+        drop(namespaces);
+
+        let mut pty = None;
+        loop {
+            match init::receive(&ours) {
+                Ok(None) => break,
+                Ok(Some(master)) => pty = Some(master),
+                Err((code, message)) => {
+                    let _ = waitpid(joiner, None);
+                    return Err(Error::StartFailed { code, message });
+                }
+            }
+        }
+        Ok(ExecSession { pty, joiner })
+    }
+}
+
+/// A process started by [`Engine::exec`].
+pub struct ExecSession {
+    /// The master side of the process's terminal, for `tty`.
+    pub pty: Option<OwnedFd>,
+    joiner: Pid,
+}
+
+impl ExecSession {
+    /// Waits for the process and returns its exit code (at once, 0, when detached).
+    pub fn wait(self) -> i32 {
+        wait_code(self.joiner)
+    }
+}
+
+fn wait_code(pid: Pid) -> i32 {
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            Err(nix::Error::EINTR) => continue,
+            Ok(_) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
+/// In the joiner: enter the container, fork the process proper, wait for it.
+fn join_and_run(
+    cgroup: &Cgroup,
+    namespaces: &[(OwnedFd, CloneFlags)],
+    process: &oci_spec::runtime::Process,
+    opts: &ExecOptions,
+    sync: OwnedFd,
+) -> i32 {
+    let report = |code: u8, message: String| {
+        let mut payload = vec![init::ERROR_TAG, code];
+        payload.extend_from_slice(message.as_bytes());
+        let _ = nix::sys::socket::send(
+            sync.as_raw_fd(),
+            &payload,
+            nix::sys::socket::MsgFlags::empty(),
+        );
+        code as i32
+    };
+    if let Err(e) = cgroup.add(std::process::id() as i32) {
+        return report(125, e.to_string());
+    }
+    for (fd, flag) in namespaces {
+        if let Err(e) = setns(fd.as_fd(), *flag) {
+            return report(125, format!("joining the container's namespaces: {e}"));
+        }
+    }
+    if opts.detach {
+        let _ = nix::unistd::setsid();
+    }
+    // SAFETY: single-threaded child process.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let stdio = if opts.tty {
+                init::ExecStdio::Terminal
+            } else if opts.detach {
+                init::ExecStdio::Null
+            } else if opts.interactive {
+                init::ExecStdio::Inherit
+            } else {
+                init::ExecStdio::InheritNoStdin
+            };
+            init::run_exec(process, sync, stdio)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            drop(sync);
+            if opts.detach {
+                return 0;
+            }
+            wait_code(child)
+        }
+        Err(e) => report(125, format!("forking in the container: {e}")),
+    }
+}

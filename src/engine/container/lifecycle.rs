@@ -1,0 +1,464 @@
+//! The container lifecycle: create, start, stop, kill, remove, wait; and noticing
+//! containers whose monitor died.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use nix::sys::signal::Signal;
+
+use super::attach::{read_frame, Kind};
+use super::record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
+use super::runtime::cgroups::Cgroup;
+use super::runtime::sealed;
+use crate::engine::error::{Context, Error, Result};
+use crate::engine::ids::ContainerId;
+use crate::engine::storage::overlay::{self, OverlayDirs};
+use crate::engine::Engine;
+
+/// What `create` and `run` ask for, parsed from the user's flags.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: Option<String>,
+    /// Replaces the image's CMD when not empty.
+    pub cmd: Vec<String>,
+    /// Replaces the image's ENTRYPOINT; `Some("")` clears it.
+    pub entrypoint: Option<String>,
+    /// `KEY=VALUE` entries added to (and overriding) the image's environment.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub auto_remove: bool,
+    pub read_only: bool,
+    pub resources: Resources,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A started container with the stream to its monitor; drop it to detach.
+pub struct Started {
+    pub record: ContainerRecord,
+    pub stream: UnixStream,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Merges `KEY=VALUE` overrides into an environment, replacing keys that exist.
+pub(crate) fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = base.to_vec();
+    for entry in overrides {
+        let key = entry.split('=').next().unwrap_or(entry);
+        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+            Some(existing) => *existing = entry.clone(),
+            None => env.push(entry.clone()),
+        }
+    }
+    env
+}
+
+fn hosts_file() -> &'static str {
+    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+}
+
+/// The host's resolv.conf without loopback nameservers, which mean nothing in the
+/// container's own network namespace.
+fn resolv_conf() -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    host.lines()
+        .filter(|l| {
+            let mut words = l.split_whitespace();
+            !(words.next() == Some("nameserver")
+                && words
+                    .next()
+                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+impl Engine {
+    /// Creates a container: its record, its writable layer and the files the engine puts
+    /// in every container. A failure leaves nothing behind.
+    pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
+        let image = self.resolve_image(&opts.image)?;
+        if let Some(name) = &opts.name {
+            if !valid_name(name) {
+                return Err(Error::invalid(
+                    "container name",
+                    name,
+                    "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                ));
+            }
+        }
+        let img = image.config.config().clone().unwrap_or_default();
+        let entrypoint = match &opts.entrypoint {
+            Some(e) if e.is_empty() => Vec::new(),
+            Some(e) => vec![e.clone()],
+            None => img.entrypoint().clone().unwrap_or_default(),
+        };
+        // Docker drops the image's CMD when the entrypoint is overridden.
+        let cmd = if !opts.cmd.is_empty() {
+            opts.cmd.clone()
+        } else if opts.entrypoint.is_some() {
+            Vec::new()
+        } else {
+            img.cmd().clone().unwrap_or_default()
+        };
+        if entrypoint.is_empty() && cmd.is_empty() {
+            return Err(Error::Runtime(format!(
+                "no command specified for image {}",
+                opts.image
+            )));
+        }
+        let id = ContainerId::random();
+        let hostname = opts
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id.short().to_owned());
+        let mut labels: BTreeMap<String, String> = img
+            .labels()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        labels.extend(opts.labels.clone());
+        let config = ContainerConfig {
+            entrypoint,
+            cmd,
+            env: merge_env(&img.env().clone().unwrap_or_default(), &opts.env),
+            working_dir: opts
+                .working_dir
+                .clone()
+                .or_else(|| img.working_dir().clone())
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| "/".into()),
+            user: opts
+                .user
+                .clone()
+                .or_else(|| img.user().clone())
+                .unwrap_or_default(),
+            hostname,
+            tty: opts.tty,
+            open_stdin: opts.open_stdin,
+            auto_remove: opts.auto_remove,
+            read_only: opts.read_only,
+            resources: opts.resources.clone(),
+            labels,
+        };
+        if !config.working_dir.starts_with('/') {
+            return Err(Error::invalid(
+                "working directory",
+                &config.working_dir,
+                "it must be an absolute path",
+            ));
+        }
+
+        let _lock = self.lock()?;
+        let name = match &opts.name {
+            Some(name) => {
+                if let Some(other) = self.load_records()?.into_iter().find(|r| &r.name == name) {
+                    return Err(Error::NameInUse {
+                        name: name.clone(),
+                        id: other.id.to_string(),
+                    });
+                }
+                name.clone()
+            }
+            None => self.generate_name()?,
+        };
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: Utc::now(),
+            image: opts.image.clone(),
+            image_id: image.id.clone(),
+            chain_ids: image.chain_ids.clone(),
+            config,
+            state: ContainerState::default(),
+        };
+        let dir = self.container_dir(&id);
+        let made = (|| {
+            std::fs::create_dir(&dir).context(|| format!("creating {}", dir.display()))?;
+            OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
+            std::fs::write(
+                dir.join("hostname"),
+                format!("{}\n", record.config.hostname),
+            )
+            .context(|| "writing hostname".into())?;
+            std::fs::write(dir.join("hosts"), hosts_file()).context(|| "writing hosts".into())?;
+            std::fs::write(dir.join("resolv.conf"), resolv_conf())
+                .context(|| "writing resolv.conf".into())?;
+            // The record goes last: a directory without one is not a container.
+            self.save_record(&record)
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(record)
+    }
+
+    /// A Docker-style `adjective_name` not used by another container (lock held).
+    fn generate_name(&self) -> Result<String> {
+        const LEFT: &[&str] = &[
+            "brave", "calm", "eager", "fond", "keen", "lucid", "nifty", "quiet", "sharp", "tidy",
+            "vivid", "witty",
+        ];
+        const RIGHT: &[&str] = &[
+            "albatross",
+            "beacon",
+            "cutter",
+            "dinghy",
+            "harbor",
+            "keel",
+            "lantern",
+            "mooring",
+            "pilot",
+            "quay",
+            "schooner",
+            "tugboat",
+        ];
+        let taken: Vec<String> = self.load_records()?.into_iter().map(|r| r.name).collect();
+        loop {
+            let mut bytes = [0u8; 3];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| Error::Runtime(format!("random source: {e}")))?;
+            let mut name = format!(
+                "{}_{}",
+                LEFT[bytes[0] as usize % LEFT.len()],
+                RIGHT[bytes[1] as usize % RIGHT.len()]
+            );
+            if taken.contains(&name) {
+                name.push_str(&(bytes[2] % 100).to_string());
+            }
+            if !taken.contains(&name) {
+                return Ok(name);
+            }
+        }
+    }
+
+    /// Starts a created or exited container under a new monitor. Returns once the
+    /// container's process runs (or with the reason it could not start).
+    pub fn start_container(&self, name_or_id: &str) -> Result<Started> {
+        let record = self.container(name_or_id)?;
+        if record.state.status == Status::Running {
+            return Err(Error::Conflict(format!(
+                "container {} is already running",
+                record.name
+            )));
+        }
+        let stream = self.spawn_monitor(&record.id)?;
+        let mut reader = stream
+            .try_clone()
+            .context(|| "cloning the monitor stream".into())?;
+        match read_frame(&mut reader) {
+            Ok(Some((Kind::Started, _))) => Ok(Started {
+                record: self.load_record(&record.id)?,
+                stream,
+            }),
+            Ok(Some((Kind::Failed, payload))) if !payload.is_empty() => Err(Error::StartFailed {
+                code: payload[0] as i32,
+                message: String::from_utf8_lossy(&payload[1..]).into_owned(),
+            }),
+            _ => Err(Error::StartFailed {
+                code: 125,
+                message: format!(
+                    "the monitor of {} exited before the container started",
+                    record.name
+                ),
+            }),
+        }
+    }
+
+    fn spawn_monitor(&self, id: &ContainerId) -> Result<UnixStream> {
+        let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
+        let exe = sealed::sealed_copy_of_self()?;
+        let control: OwnedFd = theirs.into();
+        let control_fd = control.as_raw_fd();
+        let mut cmd = Command::new(sealed::exec_path(&exe));
+        cmd.arg0("berth-monitor")
+            .arg("--root")
+            .arg(self.paths().root())
+            .arg("__monitor")
+            .arg(id.as_str())
+            .arg("--control-fd")
+            .arg(control_fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: only clears a flag on an fd between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(control_fd, libc::F_GETFD);
+                if flags < 0
+                    || libc::fcntl(control_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .context(|| "starting the container monitor".into())?;
+        drop(control);
+        // The first monitor process forks the real one and exits at once.
+        child
+            .wait()
+            .context(|| "waiting for the container monitor".into())?;
+        Ok(ours)
+    }
+
+    /// A container record by name or ID, with its state brought up to date.
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let record = self.find_record(name_or_id)?;
+        self.reconcile(record)
+    }
+
+    /// Every container, with states brought up to date.
+    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>> {
+        self.load_records()?
+            .into_iter()
+            .map(|r| self.reconcile(r))
+            .collect()
+    }
+
+    /// A running container whose monitor is gone can't be supervised: its init was killed
+    /// with the monitor (PDEATHSIG); mark it exited and clean up what it left.
+    fn reconcile(&self, record: ContainerRecord) -> Result<ContainerRecord> {
+        if record.state.status != Status::Running
+            || record.state.monitor.is_some_and(|m| m.is_alive())
+        {
+            return Ok(record);
+        }
+        let _lock = self.lock()?;
+        let mut record = self.load_record(&record.id)?;
+        if record.state.status != Status::Running
+            || record.state.monitor.is_some_and(|m| m.is_alive())
+        {
+            return Ok(record);
+        }
+        if let Some(init) = record.state.init {
+            let _ = init.signal(Signal::SIGKILL);
+        }
+        let mut cgroup = Cgroup::existing(record.id.as_str());
+        cgroup.remove();
+        let _ = self.overlay_of(&record).unmount();
+        record.state.status = Status::Exited;
+        record.state.exit_code = Some(255);
+        record.state.error = Some("the container's monitor exited unexpectedly".into());
+        record.state.finished_at = Some(Utc::now());
+        record.state.init = None;
+        record.state.monitor = None;
+        self.save_record(&record)?;
+        Ok(record)
+    }
+
+    pub(crate) fn overlay_of(&self, record: &ContainerRecord) -> OverlayDirs {
+        let lower = record
+            .chain_ids
+            .iter()
+            .map(|c| self.layer_diff_dir(c))
+            .collect();
+        OverlayDirs::in_container_dir(&self.container_dir(&record.id), lower)
+    }
+
+    /// Sends a signal to the container's init process.
+    pub fn kill_container(&self, name_or_id: &str, signal: Signal) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        let delivered = match (record.state.status, record.state.init) {
+            (Status::Running, Some(init)) => init.signal(signal)?,
+            _ => false,
+        };
+        if !delivered {
+            return Err(Error::Conflict(format!(
+                "cannot kill container {}: container is not running",
+                record.name
+            )));
+        }
+        Ok(record)
+    }
+
+    /// Stops a container: `signal` (SIGTERM by default), then SIGKILL after `timeout`.
+    /// Returns once its monitor has recorded the exit and cleaned up.
+    pub fn stop_container(
+        &self,
+        name_or_id: &str,
+        timeout: Duration,
+        signal: Option<Signal>,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        let (Status::Running, Some(init), Some(monitor)) =
+            (record.state.status, record.state.init, record.state.monitor)
+        else {
+            return Ok(record);
+        };
+        init.signal(signal.unwrap_or(Signal::SIGTERM))?;
+        if !init.wait_exit(Some(timeout)) {
+            init.signal(Signal::SIGKILL)?;
+        }
+        monitor.wait_exit(None);
+        self.container(record.id.as_str())
+    }
+
+    /// Blocks until the container is not running, then returns its exit code.
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i32> {
+        let record = self.container(name_or_id)?;
+        let id = record.id.clone();
+        if let (Status::Running, Some(monitor)) = (record.state.status, record.state.monitor) {
+            monitor.wait_exit(None);
+        }
+        match self.container(id.as_str()) {
+            Ok(r) => Ok(r.state.exit_code.unwrap_or(0)),
+            // Removed on exit (`--rm`): the monitor reported its code before removing it.
+            Err(Error::NoSuchContainer(_)) => Ok(record.state.exit_code.unwrap_or(0)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a container; a running one only with `force` (it is killed first).
+    pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        if record.state.status == Status::Running {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "cannot remove running container {}: stop it first or use -f",
+                    record.name
+                )));
+            }
+            self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
+        }
+        self.remove_stopped(&record.id)?;
+        Ok(record)
+    }
+
+    /// Deletes a stopped container's directory and record, unmounting anything left.
+    pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
+        let _lock = self.lock()?;
+        let dir = self.container_dir(id);
+        for mount in overlay::mounts_below(&dir) {
+            overlay::unmount_if_mounted(&mount)?;
+        }
+        let mut cgroup = Cgroup::existing(id.as_str());
+        cgroup.remove();
+        // Remove the record first so a half-deleted directory is never listed.
+        let record = dir.join("record.json");
+        match std::fs::remove_file(&record) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context(|| format!("removing {}", record.display())),
+        }
+        std::fs::remove_dir_all(&dir).context(|| format!("removing {}", dir.display()))
+    }
+}

@@ -1,0 +1,518 @@
+//! The per-container monitor, like podman's conmon: the berth binary in a hidden mode,
+//! started from a sealed copy, detached from the CLI that started it. It owns the
+//! container's init as its child, writes the container's output to the log, serves one
+//! attached client, and records the exit code when the container ends.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{pipe2, Pid};
+
+use super::attach::{read_frame, write_frame, Kind};
+use super::logs::{LogWriter, Stream, LOG_FILE};
+use super::record::{ContainerRecord, ProcessHandle, Status};
+use super::runtime::cgroups::Cgroup;
+use super::runtime::init::{self, InitStdio, GO};
+use super::{spec, user};
+use crate::engine::error::{Context, Error, Result};
+use crate::engine::ids::ContainerId;
+use crate::engine::storage::overlay::OverlayDirs;
+use crate::engine::Engine;
+
+/// The namespaces every container gets: pid, mount, uts, ipc and (loopback-only) net.
+const CLONE_FLAGS: libc::c_int = libc::CLONE_NEWPID
+    | libc::CLONE_NEWNS
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWNET;
+
+/// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
+/// Returns the monitor's own exit status.
+pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
+    // Detach: the CLI reaps this first process at once; the monitor lives on in its child,
+    // in a session of its own, so no terminal signal of the CLI's reaches it.
+    // SAFETY: single-threaded here; the child only continues this function.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(_) => return 1,
+    }
+    let _ = nix::unistd::setsid();
+    let mut client = Some(UnixStream::from(control));
+    match Monitor::start(engine, id) {
+        Ok(mut monitor) => {
+            if let Some(c) = client.as_mut() {
+                let pid = monitor.init_pid.to_string();
+                if write_frame(c, Kind::Started, pid.as_bytes()).is_err() {
+                    client = None;
+                }
+            }
+            monitor.client = client;
+            monitor.supervise();
+            0
+        }
+        Err((code, message)) => {
+            if let Some(c) = client.as_mut() {
+                let mut payload = vec![code];
+                payload.extend_from_slice(message.as_bytes());
+                let _ = write_frame(c, Kind::Failed, &payload);
+            }
+            1
+        }
+    }
+}
+
+struct Monitor {
+    engine: Engine,
+    record: ContainerRecord,
+    overlay: OverlayDirs,
+    init_pid: i32,
+    /// Output of the container: one pty master, or stdout and stderr pipes.
+    outputs: Vec<(OwnedFd, Stream)>,
+    /// Where client input goes: the stdin pipe or the pty master.
+    input: Option<OwnedFd>,
+    pending_input: Vec<u8>,
+    pty: Option<RawFd>,
+    log: LogWriter,
+    client: Option<UnixStream>,
+    sigchld: SignalFd,
+}
+
+type StartError = (u8, String);
+
+fn start_error(e: Error) -> StartError {
+    (125, e.to_string())
+}
+
+impl Monitor {
+    fn start(engine: &Engine, id: &ContainerId) -> std::result::Result<Monitor, StartError> {
+        let record = engine.load_record(id).map_err(start_error)?;
+        let dir = engine.container_dir(id);
+        let lower = record
+            .chain_ids
+            .iter()
+            .map(|c| engine.layer_diff_dir(c))
+            .collect();
+        let overlay = OverlayDirs::in_container_dir(&dir, lower);
+        overlay.mount().map_err(start_error)?;
+        let mut cgroup = match Cgroup::create(id.as_str(), &record.config.resources) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = overlay.unmount();
+                return Err(start_error(e));
+            }
+        };
+        match Self::launch(engine, &record, &overlay, &cgroup) {
+            Ok(monitor) => Ok(monitor),
+            Err((code, message)) => {
+                cgroup.remove();
+                let _ = overlay.unmount();
+                record_start_failure(engine, id, code, &message);
+                Err((code, message))
+            }
+        }
+    }
+
+    fn launch(
+        engine: &Engine,
+        record: &ContainerRecord,
+        overlay: &OverlayDirs,
+        cgroup: &Cgroup,
+    ) -> std::result::Result<Monitor, StartError> {
+        let dir = engine.container_dir(&record.id);
+        let user = user::resolve_user(&overlay.merged, &record.config.user)
+            .map_err(|e| (125, e.to_string()))?;
+        let spec = spec::build(record, &user, &dir).map_err(start_error)?;
+        let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
+        crate::engine::state::write_atomic(&dir.join("config.json"), &spec_json)
+            .map_err(start_error)?;
+        let log = LogWriter::open(&dir.join(LOG_FILE)).map_err(start_error)?;
+
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .context(|| "creating the init socket".into())
+        .map_err(start_error)?;
+        let (stdio, outputs, input) = make_stdio(&record.config).map_err(start_error)?;
+
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGCHLD);
+        mask.thread_block()
+            .context(|| "blocking SIGCHLD".into())
+            .map_err(start_error)?;
+        let sigchld = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
+            .context(|| "creating a signalfd".into())
+            .map_err(start_error)?;
+
+        // SAFETY: raw clone with no new stack behaves like fork; this process is
+        // single-threaded, so the child may allocate and run ordinary Rust code.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (CLONE_FLAGS | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if pid < 0 {
+            return Err((
+                125,
+                format!(
+                    "creating the container's namespaces: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
+        }
+        if pid == 0 {
+            drop(ours);
+            init::run(&spec, &overlay.merged, theirs, stdio);
+        }
+        let pid = pid as i32;
+        drop(theirs);
+        drop(stdio);
+        let fail = |code: u8, message: String| -> StartError {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            (code, message)
+        };
+        if let Err(e) = cgroup.add(pid) {
+            return Err(fail(125, e.to_string()));
+        }
+        if let Err(e) =
+            nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty())
+        {
+            return Err(fail(125, format!("starting the container's init: {e}")));
+        }
+        let mut pty = None;
+        let mut outputs = outputs;
+        let mut input = input;
+        loop {
+            match init::receive(&ours) {
+                Ok(None) => break,
+                Ok(Some(master)) => {
+                    let dup = master.try_clone().map_err(|e| fail(125, e.to_string()))?;
+                    pty = Some(master.as_raw_fd());
+                    outputs.push((master, Stream::Stdout));
+                    input = Some(dup);
+                }
+                Err((code, message)) => return Err(fail(code as u8, message)),
+            }
+        }
+        if let Some(fd) = &input {
+            let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        }
+        let init_handle = ProcessHandle::of(pid);
+        let updated = update_record(engine, &record.id, |r| {
+            r.state.status = Status::Running;
+            r.state.init = init_handle;
+            r.state.monitor = ProcessHandle::current();
+            r.state.exit_code = None;
+            r.state.error = None;
+            r.state.oom_killed = false;
+            r.state.started_at = Some(Utc::now());
+            r.state.finished_at = None;
+        });
+        let record = match updated {
+            Ok(r) => r,
+            Err(e) => return Err(fail(125, e.to_string())),
+        };
+        Ok(Monitor {
+            engine: engine.clone(),
+            record,
+            overlay: overlay.clone(),
+            init_pid: pid,
+            outputs,
+            input,
+            pending_input: Vec::new(),
+            pty,
+            log,
+            client: None,
+            sigchld,
+        })
+    }
+
+    /// The event loop: forwards output, input and resizes until the container exits.
+    fn supervise(&mut self) {
+        let mut exit_code: Option<i32> = None;
+        let mut drain_deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if exit_code.is_some()
+                && (self.outputs.is_empty() || drain_deadline.is_some_and(|d| Instant::now() > d))
+            {
+                break;
+            }
+            let client_fd = self.client.as_ref().map(|c| c.as_raw_fd());
+            let mut fds: Vec<PollFd> = Vec::new();
+            fds.push(PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN));
+            for (fd, _) in &self.outputs {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            // SAFETY (borrow): the fds outlive this poll call; they are owned by self.
+            let client_borrow =
+                client_fd.map(|fd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+            if let Some(c) = client_borrow {
+                fds.push(PollFd::new(c, PollFlags::POLLIN));
+            }
+            let input_borrow = self
+                .input
+                .as_ref()
+                .filter(|_| !self.pending_input.is_empty())
+                .map(|fd| fd.as_fd());
+            if let Some(i) = input_borrow {
+                fds.push(PollFd::new(i, PollFlags::POLLOUT));
+            }
+            let timeout = if exit_code.is_some() {
+                PollTimeout::from(50u16)
+            } else {
+                PollTimeout::NONE
+            };
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(nix::Error::EINTR) => continue,
+                Err(_) => break,
+            }
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            drop(fds);
+            let n_out = self.outputs.len();
+            if ready[0] {
+                let _ = self.sigchld.read_signal();
+                if exit_code.is_none() {
+                    if let Some(code) = self.reap() {
+                        exit_code = Some(code);
+                        drain_deadline = Some(Instant::now() + Duration::from_secs(1));
+                    }
+                }
+            }
+            // Outputs, in reverse so removing a finished one keeps the other indices valid.
+            for i in (0..n_out).rev() {
+                if ready[1 + i] {
+                    self.read_output(i, &mut buf);
+                }
+            }
+            let mut next = 1 + n_out;
+            if client_fd.is_some() {
+                if ready[next] {
+                    self.read_client();
+                }
+                next += 1;
+            }
+            if input_borrow_present(&self.input, &self.pending_input)
+                && ready.get(next).copied().unwrap_or(false)
+            {
+                self.flush_input();
+            }
+        }
+        self.finish(exit_code.unwrap_or(255));
+    }
+
+    fn reap(&mut self) -> Option<i32> {
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid.as_raw() == self.init_pid => {
+                    return Some(code)
+                }
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid.as_raw() == self.init_pid => {
+                    return Some(128 + sig as i32)
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    fn read_output(&mut self, index: usize, buf: &mut [u8]) {
+        let (fd, stream) = &self.outputs[index];
+        let stream = *stream;
+        match nix::unistd::read(fd, buf) {
+            Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => {}
+            Ok(0) | Err(_) => {
+                // EOF on a pipe; EIO on a pty whose slave side is closed.
+                let (fd, _) = self.outputs.remove(index);
+                if Some(fd.as_raw_fd()) == self.pty {
+                    self.input = None;
+                    self.pty = None;
+                }
+            }
+            Ok(n) => {
+                self.log.write(stream, &buf[..n]);
+                let kind = match stream {
+                    Stream::Stdout => Kind::Stdout,
+                    Stream::Stderr => Kind::Stderr,
+                };
+                if let Some(c) = self.client.as_mut() {
+                    if write_frame(c, kind, &buf[..n]).is_err() {
+                        self.client = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_client(&mut self) {
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        match read_frame(client) {
+            Ok(Some((Kind::Stdin, data))) => {
+                self.pending_input.extend_from_slice(&data);
+                self.flush_input();
+            }
+            Ok(Some((Kind::StdinEof, _))) => self.close_stdin(),
+            Ok(Some((Kind::Resize, data))) if data.len() == 4 => {
+                if let Some(pty) = self.pty {
+                    let size = libc::winsize {
+                        ws_row: u16::from_le_bytes([data[0], data[1]]),
+                        ws_col: u16::from_le_bytes([data[2], data[3]]),
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    // SAFETY: TIOCSWINSZ reads the struct we pass.
+                    unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                // The client went away: like `docker run -i`, its stdin ends with it.
+                self.client = None;
+                if self.pty.is_none() {
+                    self.close_stdin();
+                }
+            }
+        }
+    }
+
+    fn close_stdin(&mut self) {
+        if self.pty.is_none() {
+            self.input = None;
+            self.pending_input.clear();
+        }
+    }
+
+    fn flush_input(&mut self) {
+        let Some(fd) = self.input.as_ref() else {
+            self.pending_input.clear();
+            return;
+        };
+        match nix::unistd::write(fd, &self.pending_input) {
+            Ok(n) => {
+                self.pending_input.drain(..n);
+            }
+            Err(nix::Error::EAGAIN) => {}
+            Err(_) => {
+                self.input = None;
+                self.pending_input.clear();
+            }
+        }
+    }
+
+    /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
+    fn finish(&mut self, exit_code: i32) {
+        self.log.flush_partial();
+        let mut cgroup = Cgroup::existing(self.record.id.as_str());
+        let oom = cgroup.oom_killed();
+        cgroup.remove();
+        let _ = self.overlay.unmount();
+        let id = self.record.id.clone();
+        let auto_remove = self.record.config.auto_remove;
+        let _ = update_record(&self.engine, &id, |r| {
+            r.state.status = Status::Exited;
+            r.state.exit_code = Some(exit_code);
+            r.state.oom_killed = oom;
+            r.state.finished_at = Some(Utc::now());
+            r.state.init = None;
+            r.state.monitor = None;
+        });
+        if auto_remove {
+            let _ = self.engine.remove_stopped(&id);
+        }
+        if let Some(c) = self.client.as_mut() {
+            let _ = write_frame(c, Kind::Exited, &exit_code.to_le_bytes());
+            let _ = c.flush();
+        }
+    }
+}
+
+fn input_borrow_present(input: &Option<OwnedFd>, pending: &[u8]) -> bool {
+    input.is_some() && !pending.is_empty()
+}
+
+type Stdio = (InitStdio, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
+
+/// Pipes for a non-terminal container (stdin is /dev/null unless `-i`); for a terminal,
+/// init makes the pty and sends its master back.
+fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
+    if config.tty {
+        return Ok((InitStdio::Terminal, Vec::new(), None));
+    }
+    let pipe = || pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into());
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin, input) = if config.open_stdin {
+        let (r, w) = pipe()?;
+        (r, Some(w))
+    } else {
+        let null = File::open("/dev/null").context(|| "opening /dev/null".into())?;
+        (OwnedFd::from(null), None)
+    };
+    Ok((
+        InitStdio::Fds {
+            stdin,
+            stdout: out_w,
+            stderr: err_w,
+        },
+        vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
+        input,
+    ))
+}
+
+/// Re-reads the record under the lock, applies `change` and saves it.
+pub(crate) fn update_record(
+    engine: &Engine,
+    id: &ContainerId,
+    change: impl FnOnce(&mut ContainerRecord),
+) -> Result<ContainerRecord> {
+    let _lock = engine.lock()?;
+    let mut record = engine.load_record(id)?;
+    change(&mut record);
+    engine.save_record(&record)?;
+    Ok(record)
+}
+
+fn record_start_failure(engine: &Engine, id: &ContainerId, code: u8, message: &str) {
+    let result = update_record(engine, id, |r| {
+        r.state.exit_code = Some(code as i32);
+        r.state.error = Some(message.to_owned());
+        r.state.init = None;
+        r.state.monitor = None;
+    });
+    if let Ok(record) = result {
+        if record.config.auto_remove {
+            let _ = engine.remove_stopped(id);
+        }
+    }
+}
+
+/// Takes the control fd number passed by the CLI.
+pub fn control_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the CLI passed this fd to us for our exclusive use.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

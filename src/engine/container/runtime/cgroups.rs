@@ -1,0 +1,308 @@
+//! Cgroup limits, detected at run time: cgroup v2 (unified), v1, and the hybrid layout
+//! (v1 controllers plus a controller-less v2 tree at /sys/fs/cgroup/unified), which is
+//! driven as v1 with the container also joined to the v2 tree for tracking.
+//!
+//! Each container gets `berth/<id>` in every hierarchy.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::engine::container::record::Resources;
+use crate::engine::error::{Context, Error, Result};
+
+const PARENT: &str = "berth";
+const CFS_PERIOD_US: i64 = 100_000;
+
+/// Device rules of Docker's default device cgroup: everything denied but these.
+const ALLOWED_DEVICES: &[&str] = &[
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",    // null
+    "c 1:5 rwm",    // zero
+    "c 1:7 rwm",    // full
+    "c 1:8 rwm",    // random
+    "c 1:9 rwm",    // urandom
+    "c 5:0 rwm",    // tty
+    "c 5:1 rwm",    // console
+    "c 5:2 rwm",    // ptmx
+    "c 136:* rwm",  // pty slaves
+    "c 10:200 rwm", // tun
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Hierarchy {
+    /// A v1 hierarchy with the controllers mounted in it (e.g. `["cpu", "cpuacct"]`).
+    V1 {
+        mount: PathBuf,
+        controllers: Vec<String>,
+    },
+    /// A v2 hierarchy; `controllers` are the ones enabled at its root (empty in hybrid mode).
+    V2 {
+        mount: PathBuf,
+        controllers: Vec<String>,
+    },
+}
+
+/// The cgroup of one container, across every mounted hierarchy.
+#[derive(Debug)]
+pub struct Cgroup {
+    dirs: Vec<(Hierarchy, PathBuf)>,
+}
+
+fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        .context(|| "reading /proc/self/mountinfo".into())?;
+    let mut found = Vec::new();
+    for line in mountinfo.lines() {
+        // Fields: id parent major:minor root mountpoint options [optional...] - fstype source superopts
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount = match left.split(' ').nth(4) {
+            Some(m) => PathBuf::from(m),
+            None => continue,
+        };
+        let mut right = right.split(' ');
+        let fstype = right.next().unwrap_or("");
+        let superopts = right.nth(1).unwrap_or("");
+        match fstype {
+            "cgroup" => {
+                let controllers: Vec<String> = superopts
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('='))
+                    .map(str::to_owned)
+                    .collect();
+                if !controllers.is_empty() {
+                    found.push(Hierarchy::V1 { mount, controllers });
+                }
+            }
+            "cgroup2" => {
+                let controllers = fs::read_to_string(mount.join("cgroup.controllers"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                found.push(Hierarchy::V2 { mount, controllers });
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Runtime("no cgroup hierarchy is mounted".into()));
+    }
+    Ok(found)
+}
+
+/// Writes `value` to a cgroup control file, naming the file on failure.
+fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    fs::write(&path, value).context(|| format!("writing {value:?} to {}", path.display()))
+}
+
+/// A v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they're set.
+fn init_cpuset(dir: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let current = fs::read_to_string(dir.join(file)).unwrap_or_default();
+        if current.trim().is_empty() {
+            let parent = dir.parent().unwrap_or(dir);
+            let inherited = fs::read_to_string(parent.join(file)).unwrap_or_default();
+            write(dir, file, inherited.trim())?;
+        }
+    }
+    Ok(())
+}
+
+impl Cgroup {
+    /// Creates the container's cgroups and applies its limits. On failure nothing is left.
+    pub fn create(id: &str, resources: &Resources) -> Result<Cgroup> {
+        let mut cgroup = Cgroup { dirs: Vec::new() };
+        let result = cgroup
+            .create_dirs(id)
+            .and_then(|()| cgroup.apply(resources));
+        if let Err(e) = result {
+            cgroup.remove();
+            return Err(e);
+        }
+        Ok(cgroup)
+    }
+
+    /// The container's cgroups as they exist now, for cleanup and inspection.
+    pub fn existing(id: &str) -> Cgroup {
+        let dirs = mounted_hierarchies()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| {
+                let dir = Self::mount_of(&h).join(PARENT).join(id);
+                (h, dir)
+            })
+            .filter(|(_, dir)| dir.exists())
+            .collect();
+        Cgroup { dirs }
+    }
+
+    fn mount_of(h: &Hierarchy) -> &Path {
+        match h {
+            Hierarchy::V1 { mount, .. } | Hierarchy::V2 { mount, .. } => mount,
+        }
+    }
+
+    fn create_dirs(&mut self, id: &str) -> Result<()> {
+        for h in mounted_hierarchies()? {
+            let parent = Self::mount_of(&h).join(PARENT);
+            let dir = parent.join(id);
+            if let Hierarchy::V1 { controllers, .. } = &h {
+                if controllers.iter().any(|c| c == "cpuset") {
+                    fs::create_dir_all(&parent)
+                        .context(|| format!("creating {}", parent.display()))?;
+                    init_cpuset(&parent)?;
+                }
+            }
+            if let Hierarchy::V2 { mount, controllers } = &h {
+                fs::create_dir_all(&parent).context(|| format!("creating {}", parent.display()))?;
+                // Limits need the controllers delegated down to the container's level.
+                let wanted: Vec<String> = ["cpu", "memory", "pids"]
+                    .iter()
+                    .filter(|c| controllers.iter().any(|have| have == *c))
+                    .map(|c| format!("+{c}"))
+                    .collect();
+                if !wanted.is_empty() {
+                    write(mount, "cgroup.subtree_control", &wanted.join(" "))?;
+                    write(&parent, "cgroup.subtree_control", &wanted.join(" "))?;
+                }
+            }
+            fs::create_dir_all(&dir).context(|| format!("creating cgroup {}", dir.display()))?;
+            if let Hierarchy::V1 { controllers, .. } = &h {
+                if controllers.iter().any(|c| c == "cpuset") {
+                    init_cpuset(&dir)?;
+                }
+            }
+            self.dirs.push((h, dir));
+        }
+        Ok(())
+    }
+
+    fn dir_with(&self, controller: &str) -> Option<(&Hierarchy, &Path)> {
+        self.dirs.iter().find_map(|(h, dir)| {
+            let has = match h {
+                Hierarchy::V1 { controllers, .. } | Hierarchy::V2 { controllers, .. } => {
+                    controllers.iter().any(|c| c == controller)
+                }
+            };
+            has.then_some((h, dir.as_path()))
+        })
+    }
+
+    fn apply(&self, r: &Resources) -> Result<()> {
+        if let Some((h, dir)) = self.dir_with("memory") {
+            if let Some(limit) = r.memory {
+                match h {
+                    Hierarchy::V1 { .. } => {
+                        write(dir, "memory.limit_in_bytes", &limit.to_string())?;
+                        // Docker's default: as much swap as memory (memsw = 2x the limit).
+                        if dir.join("memory.memsw.limit_in_bytes").exists() {
+                            write(dir, "memory.memsw.limit_in_bytes", &(limit * 2).to_string())?;
+                        }
+                    }
+                    Hierarchy::V2 { .. } => {
+                        write(dir, "memory.max", &limit.to_string())?;
+                        if dir.join("memory.swap.max").exists() {
+                            write(dir, "memory.swap.max", &limit.to_string())?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((h, dir)) = self.dir_with("cpu") {
+            if let Some(nano) = r.nano_cpus {
+                let quota = nano * CFS_PERIOD_US / 1_000_000_000;
+                match h {
+                    Hierarchy::V1 { .. } => {
+                        write(dir, "cpu.cfs_period_us", &CFS_PERIOD_US.to_string())?;
+                        write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+                    }
+                    Hierarchy::V2 { .. } => {
+                        write(dir, "cpu.max", &format!("{quota} {CFS_PERIOD_US}"))?
+                    }
+                }
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("pids") {
+            if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
+                write(dir, "pids.max", &limit.to_string())?;
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("devices") {
+            write(dir, "devices.deny", "a")?;
+            for rule in ALLOWED_DEVICES {
+                write(dir, "devices.allow", rule)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a process into the container's cgroups, in every hierarchy.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            write(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The PIDs (host namespace) of every process in the container.
+    pub fn pids(&self) -> Vec<i32> {
+        let Some((_, dir)) = self.dirs.first() else {
+            return Vec::new();
+        };
+        fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// True if the kernel's OOM killer killed a process of this container.
+    pub fn oom_killed(&self) -> bool {
+        let Some((h, dir)) = self.dir_with("memory") else {
+            return false;
+        };
+        let file = match h {
+            Hierarchy::V1 { .. } => "memory.oom_control",
+            Hierarchy::V2 { .. } => "memory.events",
+        };
+        fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("oom_kill "))
+            .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)
+    }
+
+    /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
+    /// error paths, where there is nothing better to do with a failure than to go on.
+    pub fn remove(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (_, dir) in self.dirs.drain(..).rev() {
+            loop {
+                match fs::remove_dir(&dir) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == ErrorKind::NotFound => break,
+                    Err(_) if Instant::now() < deadline => {
+                        for pid in fs::read_to_string(dir.join("cgroup.procs"))
+                            .unwrap_or_default()
+                            .lines()
+                            .filter_map(|l| l.trim().parse::<i32>().ok())
+                        {
+                            let _ = nix::sys::signal::kill(
+                                nix::unistd::Pid::from_raw(pid),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,655 @@
+//! The container's init: runs in the freshly cloned child (new pid, mount, uts, ipc and net
+//! namespaces), builds the container's view of the world from the OCI spec and execs the
+//! user's process. It never returns: it either execs or reports an error and exits.
+//!
+//! Talks to the monitor over a SOCK_SEQPACKET socket that is close-on-exec, so a successful
+//! exec shows up in the monitor as end-of-file, and a failure as an error message first.
+
+use std::ffi::CString;
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
+use oci_spec::runtime::{Mount, Spec};
+use pathrs::Root;
+
+/// What the monitor says to let init proceed (sent once the child is in its cgroups).
+pub const GO: &[u8] = b"go";
+/// Prefix of an error message from init: `E`, then the exit code byte, then the text.
+pub const ERROR_TAG: u8 = b'E';
+/// A message carrying the pty master fd (SCM_RIGHTS).
+pub const PTY_TAG: &[u8] = b"pty";
+
+/// The standard streams init hands to the container process.
+pub enum InitStdio {
+    /// A terminal: init creates it inside the container's devpts and sends the master back.
+    Terminal,
+    /// Pipes or files from the monitor, one each for stdin, stdout and stderr.
+    Fds {
+        stdin: OwnedFd,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+}
+
+struct InitError {
+    code: u8,
+    message: String,
+}
+
+fn err(message: impl Into<String>) -> InitError {
+    InitError {
+        code: 125,
+        message: message.into(),
+    }
+}
+
+type InitResult<T> = Result<T, InitError>;
+
+trait OrInit<T> {
+    fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T>;
+}
+
+impl<T, E: std::fmt::Display> OrInit<T> for Result<T, E> {
+    fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T> {
+        self.map_err(|e| err(format!("{}: {e}", what())))
+    }
+}
+
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
+pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
+    reset_signals();
+    let result = setup_and_exec(spec, rootfs, &sync, stdio);
+    fail(&sync, result)
+}
+
+/// Standard streams of an `exec`'d process.
+pub enum ExecStdio {
+    /// A new terminal in the container's devpts; the master goes back over `sync`.
+    Terminal,
+    /// All three on /dev/null (detached).
+    Null,
+    /// The caller's own streams.
+    Inherit,
+    /// The caller's stdout and stderr, stdin on /dev/null (no `-i`).
+    InheritNoStdin,
+}
+
+/// Entry point of an `exec`'d process, already inside the container's namespaces.
+pub fn run_exec(process: &oci_spec::runtime::Process, sync: OwnedFd, stdio: ExecStdio) -> ! {
+    reset_signals();
+    let result = (|| {
+        let null = || {
+            open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .or_init(|| "opening /dev/null".into())
+        };
+        match stdio {
+            ExecStdio::Terminal => setup_terminal(Path::new("/dev"), &sync)?,
+            ExecStdio::Null => {
+                let fd = null()?;
+                dup2_stdin(&fd).or_init(|| "setting up stdin".into())?;
+                dup2_stdout(&fd).or_init(|| "setting up stdout".into())?;
+                dup2_stderr(&fd).or_init(|| "setting up stderr".into())?;
+            }
+            ExecStdio::InheritNoStdin => {
+                dup2_stdin(&null()?).or_init(|| "setting up stdin".into())?
+            }
+            ExecStdio::Inherit => {}
+        }
+        let cwd = process.cwd();
+        chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+        super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+        // SAFETY: close_range only changes fd flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        let args = process.args().clone().unwrap_or_default();
+        let env = process.env().clone().unwrap_or_default();
+        exec(&args, &env)
+    })();
+    fail(&sync, result)
+}
+
+/// The container process must not inherit the caller's blocked signals or Rust's
+/// ignored SIGPIPE.
+pub fn reset_signals() {
+    use nix::sys::signal::{SigHandler, SigSet, Signal};
+    let _ = SigSet::empty().thread_set_mask();
+    for sig in Signal::iterator() {
+        if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            // SAFETY: restoring the default disposition installs no handler code.
+            let _ = unsafe { nix::sys::signal::signal(sig, SigHandler::SigDfl) };
+        }
+    }
+}
+
+/// Reports a setup failure to the monitor and exits.
+fn fail(sync: &OwnedFd, result: InitResult<std::convert::Infallible>) -> ! {
+    let failure = match result {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let mut message = vec![ERROR_TAG, failure.code];
+    message.extend_from_slice(failure.message.as_bytes());
+    let _ = nix::sys::socket::send(sync.as_raw_fd(), &message, MsgFlags::empty());
+    // SAFETY: _exit is always safe; nothing of the parent's state may be flushed from here.
+    unsafe { libc::_exit(failure.code as i32) }
+}
+
+fn setup_and_exec(
+    spec: &Spec,
+    rootfs: &Path,
+    sync: &OwnedFd,
+    stdio: InitStdio,
+) -> InitResult<std::convert::Infallible> {
+    // Die with the monitor rather than run unsupervised.
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    wait_for_go(sync)?;
+
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .or_init(|| "making mounts private".into())?;
+    // pivot_root needs the new root to be a mount point of this namespace.
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .or_init(|| format!("binding {}", rootfs.display()))?;
+    let root = Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
+
+    for m in spec.mounts().iter().flatten() {
+        mount_in_root(&root, m)?;
+    }
+    // The fresh /dev tmpfs, reached through a handle resolved inside the root.
+    let dev = root.resolve("/dev").or_init(|| "resolving /dev".into())?;
+    let dev = fd_path(dev.as_fd().as_raw_fd());
+    populate_dev(&dev)?;
+
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| err("the spec has no process"))?;
+    let cwd = process.cwd().clone();
+    root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
+        .or_init(|| format!("creating the working directory {}", cwd.display()))?;
+
+    match stdio {
+        InitStdio::Terminal => setup_terminal(&dev, sync)?,
+        InitStdio::Fds {
+            stdin,
+            stdout,
+            stderr,
+        } => {
+            dup2_stdin(&stdin).or_init(|| "setting up stdin".into())?;
+            dup2_stdout(&stdout).or_init(|| "setting up stdout".into())?;
+            dup2_stderr(&stderr).or_init(|| "setting up stderr".into())?;
+        }
+    }
+
+    enter_root(rootfs)?;
+    if let Some(linux) = spec.linux() {
+        for path in linux.masked_paths().iter().flatten() {
+            mask_path(path)?;
+        }
+        for path in linux.readonly_paths().iter().flatten() {
+            make_readonly(path)?;
+        }
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .or_init(|| "making the root filesystem read-only".into())?;
+    }
+    if let Some(hostname) = spec.hostname() {
+        sethostname(hostname).or_init(|| format!("setting hostname {hostname}"))?;
+    }
+    for limit in process.rlimits().iter().flatten() {
+        set_rlimit(limit)?;
+    }
+    chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+    super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+
+    // CVE-2024-21626: no host fd may survive into the container process.
+    // SAFETY: close_range only changes fd flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+
+    let args = process.args().clone().unwrap_or_default();
+    let env = process.env().clone().unwrap_or_default();
+    exec(&args, &env)
+}
+
+fn wait_for_go(sync: &OwnedFd) -> InitResult<()> {
+    let mut buf = [0u8; 8];
+    let n = recv(sync.as_raw_fd(), &mut buf, MsgFlags::empty())
+        .or_init(|| "waiting for the monitor".into())?;
+    if &buf[..n] != GO {
+        return Err(err("the monitor went away before the container started"));
+    }
+    Ok(())
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+/// Splits fstab-style options into mount flags, propagation flags and filesystem data.
+fn parse_options(options: &[String]) -> (MsFlags, MsFlags, String) {
+    let mut flags = MsFlags::empty();
+    let mut propagation = MsFlags::empty();
+    let mut data = Vec::new();
+    for o in options {
+        match o.as_str() {
+            "ro" => flags |= MsFlags::MS_RDONLY,
+            "rw" => {}
+            "nosuid" => flags |= MsFlags::MS_NOSUID,
+            "nodev" => flags |= MsFlags::MS_NODEV,
+            "noexec" => flags |= MsFlags::MS_NOEXEC,
+            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
+            "relatime" => flags |= MsFlags::MS_RELATIME,
+            "noatime" => flags |= MsFlags::MS_NOATIME,
+            "bind" => flags |= MsFlags::MS_BIND,
+            "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
+            "private" => propagation = MsFlags::MS_PRIVATE,
+            "rprivate" => propagation = MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            "slave" => propagation = MsFlags::MS_SLAVE,
+            "rslave" => propagation = MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            "shared" => propagation = MsFlags::MS_SHARED,
+            "rshared" => propagation = MsFlags::MS_SHARED | MsFlags::MS_REC,
+            other => data.push(other.to_owned()),
+        }
+    }
+    (flags, propagation, data.join(","))
+}
+
+/// The magic-link path of an fd, so mount(2) acts on exactly the inode resolved in the root.
+fn fd_path(fd: RawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{fd}"))
+}
+
+/// Mounts one spec entry, its target resolved inside the container root (never through a
+/// symlink out of it: CVE-2021-30465).
+fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
+    let dest = m.destination();
+    let options = m.options().clone().unwrap_or_default();
+    let (flags, propagation, data) = parse_options(&options);
+    let typ = m.typ().clone().unwrap_or_default();
+    let is_bind = typ == "bind" || flags.contains(MsFlags::MS_BIND);
+    let source = m.source().clone().unwrap_or_default();
+
+    let source_is_dir = !is_bind || source.is_dir();
+    let target = if source_is_dir {
+        root.mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
+            .or_init(|| format!("creating mount point {}", dest.display()))?
+    } else {
+        if root.resolve(dest).is_err() {
+            if let Some(parent) = dest.parent() {
+                root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
+                    .or_init(|| format!("creating {}", parent.display()))?;
+            }
+            root.create_file(
+                dest,
+                pathrs::flags::OpenFlags::O_WRONLY,
+                &std::fs::Permissions::from_mode(0o644),
+            )
+            .or_init(|| format!("creating mount point {}", dest.display()))?;
+        }
+        root.resolve(dest)
+            .or_init(|| format!("resolving mount point {}", dest.display()))?
+    };
+    let target_path = fd_path(target.as_fd().as_raw_fd());
+
+    if is_bind {
+        mount(
+            Some(&source),
+            &target_path,
+            None::<&str>,
+            flags | MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .or_init(|| format!("bind-mounting {} at {}", source.display(), dest.display()))?;
+        if flags.contains(MsFlags::MS_RDONLY) {
+            // A bind mount ignores MS_RDONLY until remounted; re-resolve: the target is now the mount.
+            let mounted = root
+                .resolve(dest)
+                .or_init(|| format!("resolving {}", dest.display()))?;
+            mount(
+                None::<&str>,
+                &fd_path(mounted.as_fd().as_raw_fd()),
+                None::<&str>,
+                MsFlags::MS_BIND
+                    | MsFlags::MS_REMOUNT
+                    | MsFlags::MS_RDONLY
+                    | (flags & MsFlags::MS_REC),
+                None::<&str>,
+            )
+            .or_init(|| format!("making {} read-only", dest.display()))?;
+        }
+    } else {
+        let data = (!data.is_empty()).then_some(data.as_str());
+        mount(
+            Some(source.as_os_str()),
+            &target_path,
+            Some(typ.as_str()),
+            flags,
+            data,
+        )
+        .or_init(|| format!("mounting {typ} at {}", dest.display()))?;
+    }
+    if !propagation.is_empty() {
+        let mounted = root
+            .resolve(dest)
+            .or_init(|| format!("resolving {}", dest.display()))?;
+        mount(
+            None::<&str>,
+            &fd_path(mounted.as_fd().as_raw_fd()),
+            None::<&str>,
+            propagation,
+            None::<&str>,
+        )
+        .or_init(|| format!("setting propagation of {}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// The standard device nodes and links in the container's /dev tmpfs.
+fn populate_dev(dev: &Path) -> InitResult<()> {
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let path = dev.join(name);
+        mknod(
+            &path,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        )
+        .or_init(|| format!("creating /dev/{name}"))?;
+        // mknod applies the umask; devices must be world-usable.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+            .or_init(|| format!("setting mode of /dev/{name}"))?;
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
+        std::os::unix::fs::symlink(target, dev.join(link))
+            .or_init(|| format!("linking /dev/{link}"))?;
+    }
+    Ok(())
+}
+
+/// Creates the container's terminal in its own devpts, sends the master to the monitor
+/// and makes the slave this process's controlling terminal and standard streams.
+fn setup_terminal(dev: &Path, sync: &OwnedFd) -> InitResult<()> {
+    let master = open(
+        &dev.join("pts/ptmx"),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .or_init(|| "opening the container's /dev/pts/ptmx".into())?;
+    let mut unlock: libc::c_int = 0;
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCSPTLCK and TIOCGPTN take pointers to ints we own.
+    unsafe {
+        if libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &mut unlock) < 0
+            || libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut number) < 0
+        {
+            return Err(err(format!(
+                "preparing the terminal: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
+    let slave_path = dev.join(format!("pts/{number}"));
+    let slave = open(
+        &slave_path,
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .or_init(|| "opening the terminal".into())?;
+    let fds = [master.as_raw_fd()];
+    sendmsg::<()>(
+        sync.as_raw_fd(),
+        &[IoSlice::new(PTY_TAG)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .or_init(|| "sending the terminal to the monitor".into())?;
+    drop(master);
+    setsid().or_init(|| "starting a session".into())?;
+    // SAFETY: TIOCSCTTY on an fd we own.
+    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+        return Err(err(format!(
+            "setting the controlling terminal: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    dup2_stdin(&slave).or_init(|| "attaching the terminal".into())?;
+    dup2_stdout(&slave).or_init(|| "attaching the terminal".into())?;
+    dup2_stderr(&slave).or_init(|| "attaching the terminal".into())?;
+    Ok(())
+}
+
+/// pivot_root into the container root and drop the old root, as runc does (no temp dir).
+fn enter_root(rootfs: &Path) -> InitResult<()> {
+    chdir(rootfs).or_init(|| format!("entering {}", rootfs.display()))?;
+    pivot_root(".", ".").or_init(|| "pivot_root".into())?;
+    umount2(".", MntFlags::MNT_DETACH).or_init(|| "detaching the old root".into())?;
+    chdir("/").or_init(|| "entering /".into())
+}
+
+fn mask_path(path: &str) -> InitResult<()> {
+    match std::fs::metadata(path) {
+        Err(_) => Ok(()),
+        Ok(meta) if meta.is_dir() => mount(
+            Some("tmpfs"),
+            path,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .or_init(|| format!("masking {path}")),
+        Ok(_) => mount(
+            Some("/dev/null"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .or_init(|| format!("masking {path}")),
+    }
+}
+
+fn make_readonly(path: &str) -> InitResult<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .or_init(|| format!("binding {path}"))?;
+    let keep = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC | keep,
+        None::<&str>,
+    )
+    .or_init(|| format!("making {path} read-only"))
+}
+
+fn set_rlimit(limit: &oci_spec::runtime::PosixRlimit) -> InitResult<()> {
+    use oci_spec::runtime::PosixRlimitType as T;
+    let resource = match limit.typ() {
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        _ => return Ok(()),
+    };
+    let rl = libc::rlimit {
+        rlim_cur: limit.soft(),
+        rlim_max: limit.hard(),
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(resource, &rl) } != 0 {
+        return Err(err(format!(
+            "setting rlimit {:?}: {}",
+            limit.typ(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// Finds the program in the container's PATH and execs it, as execvpe would with the
+/// container's environment rather than this process's.
+fn exec(args: &[String], env: &[String]) -> InitResult<std::convert::Infallible> {
+    let program = args.first().ok_or_else(|| err("no command specified"))?;
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(program))
+            .collect()
+    };
+    let cargs: Vec<CString> = args.iter().map(|a| cstring(a)).collect::<InitResult<_>>()?;
+    let cenv: Vec<CString> = env.iter().map(|e| cstring(e)).collect::<InitResult<_>>()?;
+    let mut denied = false;
+    for candidate in &candidates {
+        let cpath =
+            CString::new(candidate.as_os_str().as_bytes()).map_err(|_| err("NUL in path"))?;
+        match nix::unistd::execve(&cpath, &cargs, &cenv) {
+            Err(nix::Error::EACCES) => denied = true,
+            Err(nix::Error::ENOENT) | Err(nix::Error::ENOTDIR) => {}
+            Err(e) if program.contains('/') => {
+                return Err(InitError {
+                    code: 126,
+                    message: format!("exec: \"{program}\": {e}"),
+                })
+            }
+            Err(_) => {}
+            Ok(never) => match never {},
+        }
+    }
+    Err(if denied {
+        InitError {
+            code: 126,
+            message: format!("exec: \"{program}\": permission denied"),
+        }
+    } else if program.contains('/') {
+        InitError {
+            code: 127,
+            message: format!("exec: \"{program}\": no such file or directory"),
+        }
+    } else {
+        InitError {
+            code: 127,
+            message: format!("exec: \"{program}\": executable file not found in $PATH"),
+        }
+    })
+}
+
+fn cstring(s: &str) -> InitResult<CString> {
+    CString::new(s).map_err(|_| err(format!("argument contains a NUL byte: {s:?}")))
+}
+
+/// Reads the message init sent: `Ok(None)` on a clean exec (socket closed), the pty master
+/// if one arrives first, or the error.
+pub fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, String)> {
+    let mut buf = vec![0u8; 4096];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = match nix::sys::socket::recvmsg::<()>(
+        sync.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    ) {
+        Ok(msg) => msg,
+        Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+    };
+    let mut fd = None;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: SCM_RIGHTS hands us new fds that nothing else owns.
+                fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    let n = msg.bytes;
+    if n == 0 {
+        return Ok(None);
+    }
+    let data = &buf[..n];
+    if data == PTY_TAG {
+        return fd
+            .map(Some)
+            .ok_or((125, "the terminal was not received".into()));
+    }
+    if data[0] == ERROR_TAG && n >= 2 {
+        return Err((
+            data[1] as i32,
+            String::from_utf8_lossy(&data[2..]).into_owned(),
+        ));
+    }
+    Err((125, "unexpected message from the container's init".into()))
+}

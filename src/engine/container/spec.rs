@@ -1,0 +1,291 @@
+//! The OCI runtime bundle of a container: `config.json`, built with oci-spec from the
+//! container record. berth's runtime executes this spec; runc or crun could too.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use oci_spec::runtime::{
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
+    MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
+};
+
+use super::record::ContainerRecord;
+use super::user::ResolvedUser;
+use crate::engine::error::{Error, Result};
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPABILITIES: &[Capability] = &[
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::NetRaw,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
+];
+
+/// Paths Docker hides from containers: reads see /dev/null or an empty read-only tmpfs.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths Docker makes read-only.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Docker's open-files limit, clamped to what this process may set: raising the hard limit
+/// needs CAP_SYS_RESOURCE, which is not always in the bounding set.
+const DOCKER_NOFILE: u64 = 1_048_576;
+
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn spec_error(e: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("building the OCI runtime spec: {e}"))
+}
+
+fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(destination)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(spec_error)
+}
+
+fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
+    let file = |name: &str| container_dir.join(name).to_string_lossy().into_owned();
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        )?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
+        mount(
+            "/etc/resolv.conf",
+            "bind",
+            &file("resolv.conf"),
+            &["rbind", "rprivate"],
+        )?,
+        mount(
+            "/etc/hostname",
+            "bind",
+            &file("hostname"),
+            &["rbind", "rprivate"],
+        )?,
+        mount("/etc/hosts", "bind", &file("hosts"), &["rbind", "rprivate"])?,
+    ])
+}
+
+/// The environment the process starts with: the record's, plus PATH, HOSTNAME, HOME and
+/// TERM where they are missing, as Docker adds them.
+pub fn process_env(record: &ContainerRecord, home: &str, tty: bool) -> Vec<String> {
+    let mut env = record.config.env.clone();
+    let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(&env, "PATH") {
+        env.insert(0, DEFAULT_PATH.to_owned());
+    }
+    if !has(&env, "HOSTNAME") {
+        env.push(format!("HOSTNAME={}", record.config.hostname));
+    }
+    if !has(&env, "HOME") {
+        env.push(format!("HOME={home}"));
+    }
+    if tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".to_owned());
+    }
+    env
+}
+
+/// The soft and hard open-files limit a container gets.
+pub fn nofile_limit() -> u64 {
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(_, hard)| hard)
+        .unwrap_or(DOCKER_NOFILE);
+    DOCKER_NOFILE.min(hard)
+}
+
+pub fn build(record: &ContainerRecord, user: &ResolvedUser, container_dir: &Path) -> Result<Spec> {
+    let config = &record.config;
+    let all: HashSet<Capability> = DEFAULT_CAPABILITIES.iter().copied().collect();
+    // Docker gives non-root users no effective or permitted capabilities.
+    let granted = if user.uid == 0 {
+        all.clone()
+    } else {
+        HashSet::new()
+    };
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(all)
+        .effective(granted.clone())
+        .permitted(granted)
+        .inheritable(HashSet::new())
+        .ambient(HashSet::new())
+        .build()
+        .map_err(spec_error)?;
+    let nofile = nofile_limit();
+    let process = ProcessBuilder::default()
+        .terminal(config.tty)
+        .user(
+            UserBuilder::default()
+                .uid(user.uid)
+                .gid(user.gid)
+                .additional_gids(user.additional_gids.clone())
+                .build()
+                .map_err(spec_error)?,
+        )
+        .args(config.args())
+        .env(process_env(record, &user.home, config.tty))
+        .cwd(if config.working_dir.is_empty() {
+            "/"
+        } else {
+            &config.working_dir
+        })
+        .capabilities(capabilities)
+        .rlimits(vec![PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .soft(nofile)
+            .hard(nofile)
+            .build()
+            .map_err(spec_error)?])
+        .no_new_privileges(true)
+        .build()
+        .map_err(spec_error)?;
+
+    let namespaces = [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Network,
+    ]
+    .into_iter()
+    .map(|typ| {
+        LinuxNamespaceBuilder::default()
+            .typ(typ)
+            .build()
+            .map_err(spec_error)
+    })
+    .collect::<Result<Vec<_>>>()?;
+
+    let r = &config.resources;
+    let mut resources = LinuxResourcesBuilder::default();
+    if let Some(limit) = r.memory {
+        resources = resources.memory(
+            LinuxMemoryBuilder::default()
+                .limit(limit)
+                .swap(limit * 2)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+    if let Some(nano) = r.nano_cpus {
+        resources = resources.cpu(
+            LinuxCpuBuilder::default()
+                .period(100_000u64)
+                .quota(nano * 100_000 / 1_000_000_000)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+    if let Some(limit) = r.pids_limit {
+        resources = resources.pids(
+            LinuxPidsBuilder::default()
+                .limit(limit)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+
+    let linux = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .masked_paths(
+            MASKED_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            READONLY_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .cgroups_path(format!("/berth/{}", record.id))
+        .resources(resources.build().map_err(spec_error)?)
+        .build()
+        .map_err(spec_error)?;
+
+    SpecBuilder::default()
+        .version("1.0.2")
+        .root(
+            RootBuilder::default()
+                .path("rootfs")
+                .readonly(config.read_only)
+                .build()
+                .map_err(spec_error)?,
+        )
+        .hostname(config.hostname.clone())
+        .mounts(default_mounts(container_dir)?)
+        .process(process)
+        .linux(linux)
+        .build()
+        .map_err(spec_error)
+}
