@@ -47,3 +47,42 @@ ensure_cargo() {
 # The Debian packages the tests and the demo need at run time.
 # shellcheck disable=SC2034
 RUNTIME_PACKAGES=(busybox-static zstd python3 util-linux procps iproute2)
+
+# unmount_below DIR: lazily detaches every mount at or below DIR, deepest first.
+unmount_below() {
+    local dir=$1 target
+    [[ -n $dir ]] || return 0
+    awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print length($5), $5 }' /proc/self/mountinfo |
+        sort -rn | cut -d' ' -f2- |
+        while read -r target; do
+            umount -l "$target" 2>/dev/null || true
+        done
+}
+
+# build_release_and_fixtures: cargo build --release, then the fixture images in .fixtures.
+build_release_and_fixtures() {
+    log "cargo build --release"
+    cargo build --release --locked
+    log "Building fixture images into .fixtures"
+    mkdir -p .fixtures
+    flock .fixtures.lock bash tests/fixtures/build-images.sh "$PWD/.fixtures"
+}
+
+# cgroup_layout: prints v2, hybrid or v1 for this host's /sys/fs/cgroup.
+cgroup_layout() {
+    if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
+        echo v2
+    elif [[ -d /sys/fs/cgroup/unified && $(stat -fc %T /sys/fs/cgroup/unified) == cgroup2fs ]]; then
+        echo hybrid
+    else
+        echo v1
+    fi
+}
+
+# brief TEXT: the first two non-empty lines of TEXT on one line, at most 160 characters.
+brief() {
+    local text
+    text=$(grep -v '^[[:space:]]*$' <<<"$1" | head -n2 | tr '\n' ' ')
+    text=${text% }
+    printf '%s' "${text:0:160}"
+}
