@@ -18,7 +18,7 @@ ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun
 ensure_cargo
 build_release_and_fixtures
 
-berth="$PWD/target/release/berth"
+berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-run.XXXXXX")
 engine="$work/berth-root"
 bundle="$work/bundle"
