@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The full check: formatting, lints, release build, fixtures, every test.
+# Run as root on Debian 12: sudo bash scripts/test.sh
+# Env: TEST_THREADS=N passes --test-threads=N to the test binaries.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+[[ $(id -u) -eq 0 ]] || die "the tests create namespaces, mounts and cgroups: run as root (sudo bash scripts/test.sh)"
+
+ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev
+ensure_cargo
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+log "cargo build --release"
+cargo build --release --locked
+
+log "Building fixtures into .fixtures"
+export BERTH_FIXTURES="$PWD/.fixtures"
+mkdir -p "$BERTH_FIXTURES"
+# Same lock file as the test harness (tests/common/mod.rs), so they never race.
+flock "$BERTH_FIXTURES.lock" bash tests/fixtures/build-images.sh "$BERTH_FIXTURES"
+
+log "cargo test"
+test_args=()
+if [[ -n ${TEST_THREADS:-} ]]; then
+    test_args=(-- "--test-threads=$TEST_THREADS")
+fi
+cargo test --locked --no-fail-fast "${test_args[@]}"
+
+log "All checks passed"
