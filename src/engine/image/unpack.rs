@@ -473,10 +473,11 @@ impl Unpacker {
 fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &Path) -> Result<Meta> {
     let bad = |what: &str| unsafe_entry(name, &format!("invalid {what} in tar header"));
     let header = entry.header();
-    let mode = header.mode().map_err(|_| bad("mode"))?;
-    let uid = u32::try_from(header.uid().map_err(|_| bad("uid"))?).map_err(|_| bad("uid"))?;
-    let gid = u32::try_from(header.gid().map_err(|_| bad("gid"))?).map_err(|_| bad("gid"))?;
-    let mtime = header.mtime().map_err(|_| bad("mtime"))?;
+    // Blank numeric fields read as 0, as Go's archive/tar (which wrote most layers) does.
+    let mode = header.mode().unwrap_or(0);
+    let uid = u32::try_from(header.uid().unwrap_or(0)).map_err(|_| bad("uid"))?;
+    let gid = u32::try_from(header.gid().unwrap_or(0)).map_err(|_| bad("gid"))?;
+    let mtime = header.mtime().unwrap_or(0);
     let mut xattrs = Vec::new();
     if let Some(extensions) = entry.pax_extensions().map_err(|_| bad("pax header"))? {
         for ext in extensions {
@@ -568,4 +569,259 @@ pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
     }
     buf.truncate(n as usize);
     Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    /// A tar built entry by entry; names are written raw so hostile ones can be made
+    /// (tar::Builder itself refuses `..`).
+    #[derive(Default)]
+    struct Layer(Vec<u8>);
+
+    impl Layer {
+        fn add(mut self, name: &str, kind: EntryType, data: &[u8], link: Option<&str>) -> Self {
+            let mut header = tar::Header::new_old();
+            {
+                let old = header.as_old_mut();
+                old.name[..name.len()].copy_from_slice(name.as_bytes());
+                if let Some(link) = link {
+                    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+                }
+            }
+            header.set_entry_type(kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(if kind == EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            });
+            header.set_mtime(1_000_000);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_cksum();
+            self.0.extend_from_slice(header.as_bytes());
+            self.0.extend_from_slice(data);
+            self.0.resize(self.0.len().next_multiple_of(512), 0);
+            self
+        }
+        fn file(self, name: &str, data: &[u8]) -> Self {
+            self.add(name, EntryType::Regular, data, None)
+        }
+        fn dir(self, name: &str) -> Self {
+            self.add(name, EntryType::Directory, b"", None)
+        }
+        fn symlink(self, name: &str, target: &str) -> Self {
+            self.add(name, EntryType::Symlink, b"", Some(target))
+        }
+        fn hardlink(self, name: &str, target: &str) -> Self {
+            self.add(name, EntryType::Link, b"", Some(target))
+        }
+        fn bytes(mut self) -> Vec<u8> {
+            self.0.extend_from_slice(&[0; 1024]);
+            self.0
+        }
+    }
+
+    /// A scratch dir holding the layer dir and a sentinel dir an escape would hit.
+    struct Scratch {
+        dir: tempfile::TempDir,
+    }
+
+    impl Scratch {
+        fn new() -> Scratch {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("a/b/layer")).unwrap();
+            Scratch { dir }
+        }
+        fn layer(&self) -> PathBuf {
+            self.dir.path().join("a/b/layer")
+        }
+        fn unpack(&self, layer: Layer) -> Result<u64> {
+            unpack(&layer.bytes()[..], &self.layer())
+        }
+        /// Every path in the scratch dir that is not the layer or its parents.
+        fn outside(&self) -> Vec<PathBuf> {
+            let mut found = Vec::new();
+            let mut stack = vec![self.dir.path().to_owned()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path == self.layer() {
+                        continue;
+                    }
+                    if self.layer().starts_with(&path) {
+                        stack.push(path);
+                    } else {
+                        found.push(path);
+                    }
+                }
+            }
+            found
+        }
+    }
+
+    fn assert_unsafe(result: Result<u64>, scratch: &Scratch) {
+        assert!(
+            matches!(result, Err(Error::UnsafeEntry { .. })),
+            "expected an unsafe-entry error, got {result:?}"
+        );
+        assert!(
+            scratch.outside().is_empty(),
+            "wrote outside: {:?}",
+            scratch.outside()
+        );
+    }
+
+    #[test]
+    fn rejects_parent_traversal() {
+        let s = Scratch::new();
+        assert_unsafe(s.unpack(Layer::default().file("../escaped", b"x")), &s);
+        assert_unsafe(
+            s.unpack(Layer::default().file("ok/../../escaped", b"x")),
+            &s,
+        );
+    }
+
+    #[test]
+    fn rejects_absolute_names_instead_of_stripping_them() {
+        let s = Scratch::new();
+        let target = s.dir.path().join("absolute-escape");
+        let name = target.to_str().unwrap().to_owned();
+        assert_unsafe(s.unpack(Layer::default().file(&name, b"x")), &s);
+        // Stripping the '/' would have created it inside the layer instead.
+        assert!(!s.layer().join(name.trim_start_matches('/')).exists());
+    }
+
+    #[test]
+    fn never_writes_through_an_absolute_symlink() {
+        let s = Scratch::new();
+        let outside = s.dir.path().to_str().unwrap().to_owned();
+        let layer = Layer::default()
+            .symlink("link", &outside)
+            .file("link/file", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("root", "/")
+            .file("root/tmp/berth-unpack-escape", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!Path::new("/tmp/berth-unpack-escape").exists());
+    }
+
+    #[test]
+    fn never_writes_through_a_relative_symlink() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("link", "../../..")
+            .file("link/x", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        // Even one pointing inside the layer: the directory must be a real one.
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .dir("real")
+            .symlink("link", "real")
+            .file("link/x", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!s.layer().join("real/x").exists());
+    }
+
+    #[test]
+    fn rejects_hardlinks_that_leave_the_layer() {
+        let s = Scratch::new();
+        let layer = Layer::default().hardlink("passwd", "../../etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        let layer = Layer::default().hardlink("passwd", "/etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        // Through a symlinked directory inside the layer.
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("etc", "/etc")
+            .hardlink("passwd", "etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!s.layer().join("passwd").exists());
+    }
+
+    #[test]
+    fn whiteouts_become_overlay_markers() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .file(".wh.gone", b"")
+            .dir("d")
+            .file("d/.wh..wh..opq", b"")
+            .file("d/kept", b"new");
+        s.unpack(layer).unwrap();
+        let gone = std::fs::symlink_metadata(s.layer().join("gone")).unwrap();
+        assert!(gone.file_type().is_char_device());
+        assert_eq!(gone.rdev(), 0);
+        assert!(!s.layer().join(".wh.gone").exists());
+        assert_eq!(
+            get_xattr(&s.layer().join("d"), OPAQUE_XATTR).as_deref(),
+            Some(&b"y"[..])
+        );
+        assert!(!s.layer().join("d/.wh..wh..opq").exists());
+        assert_eq!(std::fs::read(s.layer().join("d/kept")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn keeps_metadata_links_and_special_files() {
+        let s = Scratch::new();
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(4);
+        header.set_mode(0o4750);
+        header.set_uid(1234);
+        header.set_gid(5678);
+        header.set_mtime(1_234_567);
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append_data(&mut header, "bin/tool", &b"tool"[..])
+            .unwrap();
+        let mut fifo = tar::Header::new_gnu();
+        fifo.set_entry_type(EntryType::Fifo);
+        fifo.set_size(0);
+        fifo.set_mode(0o600);
+        builder
+            .append_data(&mut fifo, "run/pipe", &b""[..])
+            .unwrap();
+        // Keep the entries, not the end-of-archive blocks, so more can follow.
+        let mut bytes = builder.into_inner().unwrap();
+        bytes.truncate(bytes.len() - 1024);
+        let layer = Layer(bytes)
+            .hardlink("bin/tool2", "bin/tool")
+            .symlink("bin/sh", "/bin/busybox")
+            .dir("bin");
+        let size = s.unpack(layer).unwrap();
+        assert_eq!(size, 4);
+        let tool = std::fs::metadata(s.layer().join("bin/tool")).unwrap();
+        assert_eq!(tool.mode() & 0o7777, 0o4750);
+        assert_eq!((tool.uid(), tool.gid()), (1234, 5678));
+        assert_eq!(tool.mtime(), 1_234_567);
+        assert_eq!(tool.nlink(), 2);
+        let tool2 = std::fs::metadata(s.layer().join("bin/tool2")).unwrap();
+        assert_eq!(tool2.ino(), tool.ino());
+        let sh = std::fs::read_link(s.layer().join("bin/sh")).unwrap();
+        assert_eq!(sh, Path::new("/bin/busybox"));
+        let pipe = std::fs::metadata(s.layer().join("run/pipe")).unwrap();
+        assert!(pipe.file_type().is_fifo());
+        // Set last, so entries created inside did not change it.
+        let bin = std::fs::metadata(s.layer().join("bin")).unwrap();
+        assert_eq!(bin.mtime(), 1_000_000);
+    }
+
+    #[test]
+    fn later_entries_replace_earlier_ones() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .file("f", b"old")
+            .file("f", b"new")
+            .dir("d")
+            .file("d/x", b"x")
+            .file("d", b"now a file");
+        s.unpack(layer).unwrap();
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
+        assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"now a file");
+    }
 }
