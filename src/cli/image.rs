@@ -5,7 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
-use crate::engine::Engine;
+use oci_spec::image::ImageConfiguration;
+use serde::Serialize;
+use serde_json::json;
+
+use super::output::{human_since, human_size, print_json, print_json_lines, Table};
+use crate::engine::image::{ImageRecord, Removal};
+use crate::engine::{Engine, Error, ImageRef};
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -94,32 +100,369 @@ pub enum ImageCommand {
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let format = OutputFormat::parse(&args.format)?;
+    let images = engine.list_images(args.all)?;
+    // One row per tag, as Docker; a dangling image is one `<none>` row.
+    let mut rows: Vec<ImageRow> = Vec::new();
+    for image in &images {
+        let created = parse_time(image.created.as_deref());
+        let row = |repository: &str, tag: &str| ImageRow {
+            id: image.id.to_string(),
+            repository: repository.to_owned(),
+            tag: tag.to_owned(),
+            created_at: image.created.clone().unwrap_or_default(),
+            created_since: created.map(human_since).unwrap_or_default(),
+            size: human_size(image.size),
+        };
+        if image.references.is_empty() {
+            rows.push(row(NONE, NONE));
+        }
+        for r in &image.references {
+            rows.push(row(r.repository(), r.tag()));
+        }
+    }
+    if args.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for image in &images {
+            if seen.insert(&image.id) {
+                println!("{}", image.id.short());
+            }
+        }
+        return Ok(0);
+    }
+    match format {
+        OutputFormat::Json => print_json_lines(&rows)?,
+        OutputFormat::Table => {
+            let mut table = Table::new(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
+            for r in rows {
+                let short =
+                    r.id.trim_start_matches("sha256:")
+                        .chars()
+                        .take(12)
+                        .collect();
+                table.row(vec![r.repository, r.tag, short, r.created_since, r.size]);
+            }
+            table.print()?;
+        }
+    }
+    Ok(0)
 }
+
 pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    for image in engine.load_archive(&args.input)? {
+        if args.quiet {
+            continue;
+        }
+        if image.tags.is_empty() {
+            println!("Loaded image ID: {}", image.id);
+        }
+        for tag in &image.tags {
+            println!("Loaded image: {tag}");
+        }
+    }
+    Ok(0)
 }
+
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let reference = args
+        .reference
+        .as_deref()
+        .map(str::parse::<ImageRef>)
+        .transpose()?;
+    let id = if args.file == "-" {
+        engine.import_rootfs(std::io::stdin().lock(), "stdin", reference.as_ref())?
+    } else {
+        let file = std::fs::File::open(&args.file)
+            .map_err(|e| Error::bad_archive(args.file.clone(), e.to_string()))?;
+        engine.import_rootfs(file, &args.file, reference.as_ref())?
+    };
+    println!("{id}");
+    Ok(0)
 }
+
 pub fn tag(engine: &Engine, args: &TagArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let target: ImageRef = args.target.parse()?;
+    engine.tag_image(&args.source, &target)?;
+    Ok(0)
 }
+
 pub fn rmi(engine: &Engine, args: &RmiArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let mut code = 0;
+    for name in &args.images {
+        match engine.remove_image(name, args.force) {
+            Ok(removals) => {
+                for removal in removals {
+                    match removal {
+                        Removal::Untagged(r) => println!("Untagged: {r}"),
+                        Removal::Deleted(id) => println!("Deleted: {id}"),
+                    }
+                }
+            }
+            // Like Docker: report each failure and go on with the other images.
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
 }
+
 pub fn inspect(engine: &Engine, args: &ImageInspectArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let mut out = Vec::new();
+    let mut code = 0;
+    for name in &args.images {
+        match inspect_one(engine, name) {
+            Ok(value) => out.push(value),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    print_json(&out)?;
+    Ok(code)
 }
+
+/// One image in the shape of `docker image inspect`.
+pub fn inspect_one(engine: &Engine, name: &str) -> crate::engine::Result<serde_json::Value> {
+    let (record, _) = engine.find_image(name)?;
+    let config = engine.image_config(&record.id)?;
+    let tags: Vec<String> = engine
+        .tags()?
+        .into_iter()
+        .filter(|(_, id)| *id == record.id)
+        .map(|(r, _)| r.to_string())
+        .collect();
+    let c = config.config().clone().unwrap_or_default();
+    let as_map = |items: &Option<Vec<String>>| {
+        items.as_ref().map(|items| {
+            items
+                .iter()
+                .map(|i| (i.clone(), json!({})))
+                .collect::<serde_json::Map<_, _>>()
+        })
+    };
+    let diffs: Vec<PathBuf> = record
+        .chain_ids
+        .iter()
+        .rev()
+        .map(|c| engine.layer_diff_dir(c))
+        .collect();
+    let join = |dirs: &[PathBuf]| {
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let mut graph = serde_json::Map::new();
+    if let Some((upper, lower)) = diffs.split_first() {
+        if !lower.is_empty() {
+            graph.insert("LowerDir".into(), json!(join(lower)));
+        }
+        graph.insert("UpperDir".into(), json!(upper.display().to_string()));
+    }
+    Ok(json!({
+        "Id": record.id.to_string(),
+        "RepoTags": tags,
+        "RepoDigests": [],
+        "Created": config.created().clone().unwrap_or_default(),
+        "Author": config.author().clone().unwrap_or_default(),
+        "Config": {
+            "User": c.user().clone().unwrap_or_default(),
+            "ExposedPorts": as_map(c.exposed_ports()),
+            "Env": c.env(),
+            "Cmd": c.cmd(),
+            "Entrypoint": c.entrypoint(),
+            "Volumes": as_map(c.volumes()),
+            "WorkingDir": c.working_dir().clone().unwrap_or_default(),
+            "Labels": c.labels(),
+            "StopSignal": c.stop_signal(),
+        },
+        "Architecture": config.architecture().to_string(),
+        "Os": config.os().to_string(),
+        "Size": record.size,
+        "GraphDriver": { "Name": "overlay2", "Data": graph },
+        "RootFS": {
+            "Type": "layers",
+            "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        },
+    }))
+}
+
 pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
-    let _ = (engine, args);
-    todo!()
+    let format = OutputFormat::parse(&args.format)?;
+    let (record, _) = engine.find_image(&args.image)?;
+    let config = engine.image_config(&record.id)?;
+    let rows = history_rows(engine, &record, &config)?;
+    if args.quiet {
+        for row in &rows {
+            println!(
+                "{}",
+                if args.no_trunc {
+                    row.id.clone()
+                } else {
+                    short_id(&row.id)
+                }
+            );
+        }
+        return Ok(0);
+    }
+    match format {
+        OutputFormat::Json => print_json_lines(&rows)?,
+        OutputFormat::Table => {
+            let mut table = Table::new(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+            for row in rows {
+                let id = if args.no_trunc {
+                    row.id
+                } else {
+                    short_id(&row.id)
+                };
+                let created_by = if args.no_trunc {
+                    row.created_by
+                } else {
+                    truncate(&row.created_by, 45)
+                };
+                let (created, size) = if args.human {
+                    (row.created_since, human_size(row.size_bytes))
+                } else {
+                    (row.created_at, row.size_bytes.to_string())
+                };
+                table.row(vec![id, created, created_by, size, row.comment]);
+            }
+            table.print()?;
+        }
+    }
+    Ok(0)
+}
+
+/// History entries newest first; layers are matched to non-empty entries in order.
+fn history_rows(
+    engine: &Engine,
+    record: &ImageRecord,
+    config: &ImageConfiguration,
+) -> crate::engine::Result<Vec<HistoryRow>> {
+    let mut sizes = Vec::new();
+    for chain in &record.chain_ids {
+        sizes.push(engine.layer_record(chain)?.size);
+    }
+    let entries = config.history().clone().unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut layer = 0;
+    for entry in &entries {
+        let empty = entry.empty_layer().unwrap_or(false);
+        let size = if empty {
+            0
+        } else {
+            layer += 1;
+            sizes.get(layer - 1).copied().unwrap_or(0)
+        };
+        rows.push(HistoryRow::new(
+            entry.created().as_deref(),
+            entry.created_by(),
+            entry.comment(),
+            size,
+        ));
+    }
+    // Layers the history does not account for (some tools write none): one row each.
+    for size in sizes.iter().skip(layer) {
+        rows.push(HistoryRow::new(
+            record.created.as_deref(),
+            &None,
+            &None,
+            *size,
+        ));
+    }
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top.id = record.id.to_string();
+    }
+    Ok(rows)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageRow {
+    #[serde(rename = "ID")]
+    id: String,
+    repository: String,
+    tag: String,
+    created_at: String,
+    created_since: String,
+    size: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HistoryRow {
+    #[serde(rename = "ID")]
+    id: String,
+    created_at: String,
+    created_since: String,
+    created_by: String,
+    size: String,
+    #[serde(skip)]
+    size_bytes: u64,
+    comment: String,
+}
+
+impl HistoryRow {
+    fn new(
+        created: Option<&str>,
+        created_by: &Option<String>,
+        comment: &Option<String>,
+        size: u64,
+    ) -> Self {
+        HistoryRow {
+            id: MISSING.to_owned(),
+            created_at: created.unwrap_or_default().to_owned(),
+            created_since: parse_time(created).map(human_since).unwrap_or_default(),
+            created_by: created_by.clone().unwrap_or_default(),
+            size: human_size(size),
+            size_bytes: size,
+            comment: comment.clone().unwrap_or_default(),
+        }
+    }
+}
+
+const NONE: &str = "<none>";
+const MISSING: &str = "<missing>";
+
+enum OutputFormat {
+    Table,
+    Json,
+}
+
+impl OutputFormat {
+    fn parse(s: &str) -> crate::engine::Result<OutputFormat> {
+        match s {
+            "table" | "" => Ok(OutputFormat::Table),
+            "json" | "{{json .}}" => Ok(OutputFormat::Json),
+            other => Err(Error::invalid("format", other, "use \"table\" or \"json\"")),
+        }
+    }
+}
+
+fn parse_time(s: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s?)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// `sha256:<hex>` -> 12 hex chars; anything else (`<missing>`) unchanged.
+fn short_id(id: &str) -> String {
+    match id.strip_prefix("sha256:") {
+        Some(hex) => hex.chars().take(12).collect(),
+        None => id.to_owned(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        s.chars().take(max - 1).collect::<String>() + "…"
+    }
 }
 
 pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {

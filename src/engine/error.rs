@@ -22,6 +22,8 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("unsafe layer entry {entry:?}: {reason}")]
+    UnsafeEntry { entry: String, reason: String },
     #[error("{path}: {reason}")]
     BadArchive { path: String, reason: String },
     // The cause is part of the message (not a `source`) so each error prints as one line.

@@ -3,6 +3,16 @@
 //! The container side needs only [`Engine::resolve_image`]: the image's ID, its OCI config
 //! and the unpacked layer directories to stack as overlay lowerdirs.
 
+mod archive;
+mod blob;
+mod compress;
+mod import;
+mod layers;
+mod rollback;
+mod source;
+mod store;
+pub mod unpack;
+
 use std::path::PathBuf;
 
 use oci_spec::image::ImageConfiguration;
@@ -10,6 +20,10 @@ use serde::Serialize;
 
 use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
+
+pub use archive::LoadedImage;
+pub use layers::{chain_id, LayerRecord};
+pub use store::{ImageRecord, Removal, Tags};
 
 /// What a container needs of its image.
 #[derive(Debug, Clone)]
@@ -35,8 +49,13 @@ pub struct ImageSummary {
 impl Engine {
     /// Finds an image by `name[:tag]`, full ID (`sha256:...`) or unique ID prefix.
     pub fn resolve_image(&self, name: &str) -> Result<ResolvedImage> {
-        let _ = name;
-        todo!("image store")
+        let (record, _) = self.find_image(name)?;
+        let config = self.image_config(&record.id)?;
+        Ok(ResolvedImage {
+            id: record.id,
+            config,
+            chain_ids: record.chain_ids,
+        })
     }
 
     /// The `diff` directory of an unpacked layer (an overlay lowerdir).

@@ -1,0 +1,827 @@
+//! Unpacking one layer tar into a directory, safely, in the form overlayfs reads.
+//!
+//! The tar comes from an untrusted archive, so every entry is resolved from an open
+//! directory fd one component at a time with `O_NOFOLLOW`: a symlink made earlier in the
+//! same layer can never redirect a later write, and names with `..` or a leading `/` are
+//! rejected rather than clamped (a clamped name would silently put files elsewhere).
+//!
+//! Whiteouts become what overlayfs expects: `.wh.NAME` a 0/0 character device `NAME`, and
+//! `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on its directory.
+
+use std::ffi::{CString, OsStr};
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{
+    fchmod, fchmodat, fstatat, futimens, makedev, mkdirat, mknodat, utimensat, FchmodatFlags, Mode,
+    SFlag, UtimensatFlags,
+};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+use tar::EntryType;
+
+use crate::engine::error::{Context, Error, Result};
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
+const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+const PAX_XATTR_PREFIX: &str = "SCHILY.xattr.";
+/// Large copies: fewer read/write syscalls per file, which dominates import time.
+const COPY_BUF: usize = 1 << 20;
+
+/// Unpacks the (already decompressed) layer tar `reader` into the existing, empty
+/// directory `dest`. Returns the bytes of file content written (the layer's size).
+pub fn unpack(reader: impl Read, dest: &Path) -> Result<u64> {
+    let mut unpacker = Unpacker::new(dest)?;
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive
+        .entries()
+        .context(|| "reading layer tar".to_owned())?;
+    for entry in entries {
+        let mut entry = entry.context(|| "reading layer tar".to_owned())?;
+        unpacker.entry(&mut entry)?;
+    }
+    unpacker.finish()?;
+    Ok(unpacker.size)
+}
+
+/// Checks a tar name and returns it as a relative path of plain components.
+pub fn safe_relative(name: &Path) -> Result<PathBuf> {
+    let mut rel = PathBuf::new();
+    for component in name.components() {
+        match component {
+            Component::Normal(part) => rel.push(part),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_entry(
+                    name,
+                    "absolute paths are not allowed in a layer",
+                ))
+            }
+            Component::ParentDir => {
+                return Err(unsafe_entry(name, "'..' is not allowed in a layer path"))
+            }
+        }
+    }
+    Ok(rel)
+}
+
+fn unsafe_entry(name: &Path, reason: &str) -> Error {
+    Error::UnsafeEntry {
+        entry: name.display().to_string(),
+        reason: reason.to_owned(),
+    }
+}
+
+struct Unpacker {
+    root: OwnedFd,
+    root_path: PathBuf,
+    /// The directory of the previous entry: tars list a directory's files together, so
+    /// this saves walking the path again for most entries.
+    cached_parent: Option<(PathBuf, OwnedFd)>,
+    /// Directory mtimes are set last, since creating entries inside changes them.
+    dir_times: Vec<(PathBuf, u64)>,
+    buf: Vec<u8>,
+    size: u64,
+    is_root: bool,
+}
+
+/// Metadata common to every entry kind.
+struct Meta {
+    mode: Mode,
+    uid: Uid,
+    gid: Gid,
+    mtime: TimeSpec,
+    xattrs: Vec<(CString, Vec<u8>)>,
+}
+
+impl Unpacker {
+    fn new(dest: &Path) -> Result<Unpacker> {
+        let root = nix::fcntl::open(
+            dest,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context(|| format!("opening {}", dest.display()))?;
+        Ok(Unpacker {
+            root,
+            root_path: dest.to_owned(),
+            cached_parent: None,
+            dir_times: Vec::new(),
+            buf: vec![0; COPY_BUF],
+            size: 0,
+            is_root: nix::unistd::geteuid().is_root(),
+        })
+    }
+
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+        let kind = entry.header().entry_type();
+        if matches!(
+            kind,
+            EntryType::XGlobalHeader
+                | EntryType::XHeader
+                | EntryType::GNULongName
+                | EntryType::GNULongLink
+        ) {
+            return Ok(());
+        }
+        let name = entry
+            .path()
+            .context(|| "reading a layer entry name".to_owned())?
+            .into_owned();
+        let rel = safe_relative(&name)?;
+        let meta = read_meta(entry, &name)?;
+        let (parent_rel, file_name) = match (rel.parent(), rel.file_name()) {
+            (Some(parent), Some(file_name)) => (parent.to_owned(), file_name.to_owned()),
+            // The layer root itself ("./"): only its metadata can be set.
+            _ => {
+                if kind == EntryType::Directory {
+                    let root = self.root.try_clone().context(|| "dup".to_owned())?;
+                    self.set_dir_meta(&root, &rel, &meta)?;
+                }
+                return Ok(());
+            }
+        };
+        let parent = self.parent_dir(&parent_rel, &name)?;
+        let result = self.create(entry, kind, &parent, &file_name, &rel, &name, &meta);
+        if self.cached_parent.is_none() {
+            self.cached_parent = Some((parent_rel, parent));
+        }
+        result
+    }
+
+    /// Opens the entry's parent directory, reusing the previous one when it is the same.
+    fn parent_dir(&mut self, parent_rel: &Path, name: &Path) -> Result<OwnedFd> {
+        match self.cached_parent.take() {
+            Some((path, fd)) if path == parent_rel => Ok(fd),
+            _ => self.open_dir(parent_rel, true, name),
+        }
+    }
+
+    /// Walks `rel` from the layer root without following any symlink, creating missing
+    /// directories when `create` (tars may omit parent directory entries).
+    fn open_dir(&self, rel: &Path, create: bool, name: &Path) -> Result<OwnedFd> {
+        let mut dir = self.root.try_clone().context(|| "dup".to_owned())?;
+        for part in rel.iter() {
+            dir = match open_subdir(&dir, part) {
+                Err(Errno::ENOENT) if create => {
+                    match mkdirat(&dir, part, Mode::from_bits_truncate(0o755)) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => {
+                            return Err(e)
+                                .context(|| format!("creating parent of {}", name.display()))
+                        }
+                    }
+                    open_subdir(&dir, part)
+                }
+                other => other,
+            }
+            .map_err(|e| match e {
+                Errno::ELOOP | Errno::ENOTDIR => unsafe_entry(
+                    name,
+                    "a parent is a symlink or not a directory; refusing to write through it",
+                ),
+                e => Error::Sys {
+                    context: format!("opening parent of {}", name.display()),
+                    err: e,
+                },
+            })?;
+        }
+        Ok(dir)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        kind: EntryType,
+        parent: &OwnedFd,
+        file_name: &OsStr,
+        rel: &Path,
+        name: &Path,
+        meta: &Meta,
+    ) -> Result<()> {
+        let what = || format!("unpacking {}", name.display());
+        if let Some(target) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WHITEOUT_PREFIX))
+        {
+            return self.whiteout(parent, target, rel, name);
+        }
+        match kind {
+            EntryType::Regular | EntryType::Continuous => {
+                let open = || {
+                    nix::fcntl::openat(
+                        parent,
+                        file_name,
+                        OFlag::O_WRONLY
+                            | OFlag::O_CREAT
+                            | OFlag::O_EXCL
+                            | OFlag::O_NOFOLLOW
+                            | OFlag::O_CLOEXEC,
+                        Mode::from_bits_truncate(0o600),
+                    )
+                };
+                let fd = self.replacing(parent, file_name, rel, open)?;
+                let mut file = std::fs::File::from(fd);
+                self.size += copy(entry, &mut file, &mut self.buf).context(what)?;
+                self.set_fd_meta(file.as_fd(), meta).context(what)
+            }
+            EntryType::Directory => {
+                match mkdirat(parent, file_name, Mode::from_bits_truncate(0o700)) {
+                    Ok(()) => {}
+                    Err(Errno::EEXIST) if is_dir_at(parent, file_name) => {}
+                    Err(Errno::EEXIST) => {
+                        self.remove_existing(parent, file_name, rel)?;
+                        mkdirat(parent, file_name, Mode::from_bits_truncate(0o700))
+                            .context(what)?;
+                    }
+                    Err(e) => return Err(e).context(what),
+                }
+                let dir = open_subdir(parent, file_name).context(what)?;
+                self.set_dir_meta(&dir, rel, meta)?;
+                // Its entries most likely come next.
+                self.cached_parent = Some((rel.to_owned(), dir));
+                Ok(())
+            }
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .context(what)?
+                    .ok_or_else(|| unsafe_entry(name, "symlink without a target"))?
+                    .into_owned();
+                // The target is stored verbatim: it is never followed while unpacking, and
+                // inside a container it resolves against the container's root.
+                self.replacing(parent, file_name, rel, || {
+                    symlinkat(&target, parent, file_name)
+                })?;
+                self.set_at_meta(parent, file_name, meta, false)
+                    .context(what)
+            }
+            EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .context(what)?
+                    .ok_or_else(|| unsafe_entry(name, "hardlink without a target"))?
+                    .into_owned();
+                self.hardlink(parent, file_name, rel, name, &target)
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                let (sflag, dev) = match kind {
+                    EntryType::Fifo => (SFlag::S_IFIFO, 0),
+                    _ => {
+                        let header = entry.header();
+                        let major = header.device_major().ok().flatten().unwrap_or(0);
+                        let minor = header.device_minor().ok().flatten().unwrap_or(0);
+                        let sflag = if kind == EntryType::Char {
+                            SFlag::S_IFCHR
+                        } else {
+                            SFlag::S_IFBLK
+                        };
+                        (sflag, makedev(major.into(), minor.into()))
+                    }
+                };
+                self.replacing(parent, file_name, rel, || {
+                    mknodat(parent, file_name, sflag, meta.mode, dev)
+                })?;
+                self.set_at_meta(parent, file_name, meta, true)
+                    .context(what)
+            }
+            other => Err(unsafe_entry(
+                name,
+                &format!("unsupported tar entry type {other:?}"),
+            )),
+        }
+    }
+
+    fn whiteout(&mut self, parent: &OwnedFd, target: &str, rel: &Path, name: &Path) -> Result<()> {
+        if name.file_name() == Some(OsStr::new(OPAQUE_MARKER)) {
+            return set_xattr(parent.as_fd(), OPAQUE_XATTR, b"y")
+                .context(|| format!("marking the directory of {} opaque", name.display()));
+        }
+        if target.starts_with(WHITEOUT_PREFIX) {
+            // Other `.wh..wh.` names are aufs bookkeeping with no overlay meaning.
+            return Ok(());
+        }
+        if target.is_empty() || target == "." || target == ".." {
+            return Err(unsafe_entry(name, "whiteout of an invalid name"));
+        }
+        let hidden = rel.with_file_name(target);
+        self.replacing(parent, OsStr::new(target), &hidden, || {
+            mknodat(parent, target, SFlag::S_IFCHR, Mode::empty(), 0)
+        })?;
+        Ok(())
+    }
+
+    fn hardlink(
+        &mut self,
+        parent: &OwnedFd,
+        file_name: &OsStr,
+        rel: &Path,
+        name: &Path,
+        target: &Path,
+    ) -> Result<()> {
+        let target_rel = safe_relative(target).map_err(|_| {
+            unsafe_entry(
+                name,
+                "hardlink target must be a relative path inside the layer",
+            )
+        })?;
+        let (Some(target_parent), Some(target_name)) =
+            (target_rel.parent(), target_rel.file_name())
+        else {
+            return Err(unsafe_entry(name, "hardlink to the layer root"));
+        };
+        if target_rel == rel {
+            return Ok(());
+        }
+        let target_dir = self
+            .open_dir(target_parent, false, name)
+            .map_err(|e| match e {
+                Error::Sys {
+                    err: Errno::ENOENT, ..
+                } => unsafe_entry(name, "hardlink target is not in this layer"),
+                e => e,
+            })?;
+        // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
+        self.replacing(parent, file_name, rel, || {
+            linkat(
+                &target_dir,
+                target_name,
+                parent,
+                file_name,
+                AtFlags::empty(),
+            )
+        })
+        .map_err(|e| match e {
+            Error::Sys {
+                err: Errno::ENOENT, ..
+            } => unsafe_entry(name, "hardlink target is not in this layer"),
+            e => e,
+        })
+    }
+
+    /// Runs `create`; if the name exists (a tar may replace an earlier entry), removes it
+    /// and tries once more.
+    fn replacing<T>(
+        &mut self,
+        parent: &OwnedFd,
+        file_name: &OsStr,
+        rel: &Path,
+        mut create: impl FnMut() -> nix::Result<T>,
+    ) -> Result<T> {
+        let what = || format!("unpacking {}", rel.display());
+        match create() {
+            Err(Errno::EEXIST) => {
+                self.remove_existing(parent, file_name, rel)?;
+                create().context(what)
+            }
+            other => other.context(what),
+        }
+    }
+
+    fn remove_existing(&mut self, parent: &OwnedFd, file_name: &OsStr, rel: &Path) -> Result<()> {
+        match unlinkat(parent, file_name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) => Ok(()),
+            Err(Errno::EISDIR) => {
+                // Only reached after every parent was opened with O_NOFOLLOW and the name
+                // itself is a real directory; remove_dir_all does not follow symlinks.
+                self.cached_parent = None;
+                std::fs::remove_dir_all(self.root_path.join(rel))
+                    .context(|| format!("replacing directory {}", rel.display()))
+            }
+            Err(e) => Err(e).context(|| format!("replacing {}", rel.display())),
+        }
+    }
+
+    fn set_fd_meta(&self, fd: BorrowedFd<'_>, meta: &Meta) -> nix::Result<()> {
+        if self.is_root {
+            fchown(fd, Some(meta.uid), Some(meta.gid))?;
+        }
+        // After chown, which clears setuid bits.
+        fchmod(fd, meta.mode)?;
+        for (key, value) in &meta.xattrs {
+            set_xattr_c(fd, key, value)?;
+        }
+        futimens(fd, &meta.mtime, &meta.mtime)
+    }
+
+    fn set_dir_meta(&mut self, dir: &OwnedFd, rel: &Path, meta: &Meta) -> Result<()> {
+        let what = || format!("setting metadata of {}", rel.display());
+        if self.is_root {
+            fchown(dir, Some(meta.uid), Some(meta.gid)).context(what)?;
+        }
+        fchmod(dir, meta.mode).context(what)?;
+        for (key, value) in &meta.xattrs {
+            set_xattr_c(dir.as_fd(), key, value).context(what)?;
+        }
+        self.dir_times
+            .push((rel.to_owned(), meta.mtime.tv_sec().max(0) as u64));
+        Ok(())
+    }
+
+    fn set_at_meta(
+        &self,
+        parent: &OwnedFd,
+        file_name: &OsStr,
+        meta: &Meta,
+        chmod: bool,
+    ) -> nix::Result<()> {
+        if self.is_root {
+            fchownat(
+                parent,
+                file_name,
+                Some(meta.uid),
+                Some(meta.gid),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )?;
+        }
+        if chmod {
+            // mknod's mode went through the umask. Not a symlink, so nothing is followed.
+            fchmodat(parent, file_name, meta.mode, FchmodatFlags::FollowSymlink)?;
+        }
+        utimensat(
+            parent,
+            file_name,
+            &meta.mtime,
+            &meta.mtime,
+            UtimensatFlags::NoFollowSymlink,
+        )
+    }
+
+    /// Sets directory mtimes, deepest last-created first, once nothing more is created.
+    fn finish(&mut self) -> Result<()> {
+        self.cached_parent = None;
+        let times = std::mem::take(&mut self.dir_times);
+        for (rel, mtime) in times.iter().rev() {
+            let dir = match self.open_dir(rel, false, rel) {
+                Ok(dir) => dir,
+                // Replaced later in the same layer.
+                Err(_) => continue,
+            };
+            let t = TimeSpec::new(*mtime as i64, 0);
+            futimens(&dir, &t, &t).context(|| format!("setting mtime of {}", rel.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &Path) -> Result<Meta> {
+    let bad = |what: &str| unsafe_entry(name, &format!("invalid {what} in tar header"));
+    let header = entry.header();
+    // Blank numeric fields read as 0, as Go's archive/tar (which wrote most layers) does.
+    let mode = header.mode().unwrap_or(0);
+    let uid = u32::try_from(header.uid().unwrap_or(0)).map_err(|_| bad("uid"))?;
+    let gid = u32::try_from(header.gid().unwrap_or(0)).map_err(|_| bad("gid"))?;
+    let mtime = header.mtime().unwrap_or(0);
+    let mut xattrs = Vec::new();
+    if let Some(extensions) = entry.pax_extensions().map_err(|_| bad("pax header"))? {
+        for ext in extensions {
+            let ext = ext.map_err(|_| bad("pax header"))?;
+            if let Some(key) = ext
+                .key()
+                .ok()
+                .and_then(|k| k.strip_prefix(PAX_XATTR_PREFIX))
+            {
+                let key = CString::new(key).map_err(|_| bad("xattr name"))?;
+                xattrs.push((key, ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    Ok(Meta {
+        mode: Mode::from_bits_truncate(mode & 0o7777),
+        uid: Uid::from_raw(uid),
+        gid: Gid::from_raw(gid),
+        mtime: TimeSpec::new(i64::try_from(mtime).map_err(|_| bad("mtime"))?, 0),
+        xattrs,
+    })
+}
+
+fn open_subdir(dir: &impl AsFd, part: &OsStr) -> nix::Result<OwnedFd> {
+    nix::fcntl::openat(
+        dir,
+        part,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn is_dir_at(dir: &OwnedFd, name: &OsStr) -> bool {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+        .unwrap_or(false)
+}
+
+fn copy(reader: &mut impl Read, file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<u64> {
+    use std::io::Write;
+    let mut total = 0;
+    loop {
+        let n = match reader.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        file.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+fn set_xattr(fd: BorrowedFd<'_>, key: &str, value: &[u8]) -> nix::Result<()> {
+    let key = CString::new(key).map_err(|_| Errno::EINVAL)?;
+    set_xattr_c(fd, &key, value)
+}
+
+fn set_xattr_c(fd: BorrowedFd<'_>, key: &CString, value: &[u8]) -> nix::Result<()> {
+    // SAFETY: key is NUL-terminated and value/len describe a live slice.
+    let rc = unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            key.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Reads an xattr of `path` (without following a final symlink); for tests and checks.
+pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
+    let path = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let key = CString::new(key).ok()?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: both strings are NUL-terminated and buf is writable for its length.
+    let n = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            key.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    /// A tar built entry by entry; names are written raw so hostile ones can be made
+    /// (tar::Builder itself refuses `..`).
+    #[derive(Default)]
+    struct Layer(Vec<u8>);
+
+    impl Layer {
+        fn add(mut self, name: &str, kind: EntryType, data: &[u8], link: Option<&str>) -> Self {
+            let mut header = tar::Header::new_old();
+            {
+                let old = header.as_old_mut();
+                old.name[..name.len()].copy_from_slice(name.as_bytes());
+                if let Some(link) = link {
+                    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+                }
+            }
+            header.set_entry_type(kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(if kind == EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            });
+            header.set_mtime(1_000_000);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_cksum();
+            self.0.extend_from_slice(header.as_bytes());
+            self.0.extend_from_slice(data);
+            self.0.resize(self.0.len().next_multiple_of(512), 0);
+            self
+        }
+        fn file(self, name: &str, data: &[u8]) -> Self {
+            self.add(name, EntryType::Regular, data, None)
+        }
+        fn dir(self, name: &str) -> Self {
+            self.add(name, EntryType::Directory, b"", None)
+        }
+        fn symlink(self, name: &str, target: &str) -> Self {
+            self.add(name, EntryType::Symlink, b"", Some(target))
+        }
+        fn hardlink(self, name: &str, target: &str) -> Self {
+            self.add(name, EntryType::Link, b"", Some(target))
+        }
+        fn bytes(mut self) -> Vec<u8> {
+            self.0.extend_from_slice(&[0; 1024]);
+            self.0
+        }
+    }
+
+    /// A scratch dir holding the layer dir and a sentinel dir an escape would hit.
+    struct Scratch {
+        dir: tempfile::TempDir,
+    }
+
+    impl Scratch {
+        fn new() -> Scratch {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("a/b/layer")).unwrap();
+            Scratch { dir }
+        }
+        fn layer(&self) -> PathBuf {
+            self.dir.path().join("a/b/layer")
+        }
+        fn unpack(&self, layer: Layer) -> Result<u64> {
+            unpack(&layer.bytes()[..], &self.layer())
+        }
+        /// Every path in the scratch dir that is not the layer or its parents.
+        fn outside(&self) -> Vec<PathBuf> {
+            let mut found = Vec::new();
+            let mut stack = vec![self.dir.path().to_owned()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path == self.layer() {
+                        continue;
+                    }
+                    if self.layer().starts_with(&path) {
+                        stack.push(path);
+                    } else {
+                        found.push(path);
+                    }
+                }
+            }
+            found
+        }
+    }
+
+    fn assert_unsafe(result: Result<u64>, scratch: &Scratch) {
+        assert!(
+            matches!(result, Err(Error::UnsafeEntry { .. })),
+            "expected an unsafe-entry error, got {result:?}"
+        );
+        assert!(
+            scratch.outside().is_empty(),
+            "wrote outside: {:?}",
+            scratch.outside()
+        );
+    }
+
+    #[test]
+    fn rejects_parent_traversal() {
+        let s = Scratch::new();
+        assert_unsafe(s.unpack(Layer::default().file("../escaped", b"x")), &s);
+        assert_unsafe(
+            s.unpack(Layer::default().file("ok/../../escaped", b"x")),
+            &s,
+        );
+    }
+
+    #[test]
+    fn rejects_absolute_names_instead_of_stripping_them() {
+        let s = Scratch::new();
+        let target = s.dir.path().join("absolute-escape");
+        let name = target.to_str().unwrap().to_owned();
+        assert_unsafe(s.unpack(Layer::default().file(&name, b"x")), &s);
+        // Stripping the '/' would have created it inside the layer instead.
+        assert!(!s.layer().join(name.trim_start_matches('/')).exists());
+    }
+
+    #[test]
+    fn never_writes_through_an_absolute_symlink() {
+        let s = Scratch::new();
+        let outside = s.dir.path().to_str().unwrap().to_owned();
+        let layer = Layer::default()
+            .symlink("link", &outside)
+            .file("link/file", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("root", "/")
+            .file("root/tmp/berth-unpack-escape", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!Path::new("/tmp/berth-unpack-escape").exists());
+    }
+
+    #[test]
+    fn never_writes_through_a_relative_symlink() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("link", "../../..")
+            .file("link/x", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        // Even one pointing inside the layer: the directory must be a real one.
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .dir("real")
+            .symlink("link", "real")
+            .file("link/x", b"x");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!s.layer().join("real/x").exists());
+    }
+
+    #[test]
+    fn rejects_hardlinks_that_leave_the_layer() {
+        let s = Scratch::new();
+        let layer = Layer::default().hardlink("passwd", "../../etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        let layer = Layer::default().hardlink("passwd", "/etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        // Through a symlinked directory inside the layer.
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .symlink("etc", "/etc")
+            .hardlink("passwd", "etc/passwd");
+        assert_unsafe(s.unpack(layer), &s);
+        assert!(!s.layer().join("passwd").exists());
+    }
+
+    #[test]
+    fn whiteouts_become_overlay_markers() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .file(".wh.gone", b"")
+            .dir("d")
+            .file("d/.wh..wh..opq", b"")
+            .file("d/kept", b"new");
+        s.unpack(layer).unwrap();
+        let gone = std::fs::symlink_metadata(s.layer().join("gone")).unwrap();
+        assert!(gone.file_type().is_char_device());
+        assert_eq!(gone.rdev(), 0);
+        assert!(!s.layer().join(".wh.gone").exists());
+        assert_eq!(
+            get_xattr(&s.layer().join("d"), OPAQUE_XATTR).as_deref(),
+            Some(&b"y"[..])
+        );
+        assert!(!s.layer().join("d/.wh..wh..opq").exists());
+        assert_eq!(std::fs::read(s.layer().join("d/kept")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn keeps_metadata_links_and_special_files() {
+        let s = Scratch::new();
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(4);
+        header.set_mode(0o4750);
+        header.set_uid(1234);
+        header.set_gid(5678);
+        header.set_mtime(1_234_567);
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append_data(&mut header, "bin/tool", &b"tool"[..])
+            .unwrap();
+        let mut fifo = tar::Header::new_gnu();
+        fifo.set_entry_type(EntryType::Fifo);
+        fifo.set_size(0);
+        fifo.set_mode(0o600);
+        builder
+            .append_data(&mut fifo, "run/pipe", &b""[..])
+            .unwrap();
+        // Keep the entries, not the end-of-archive blocks, so more can follow.
+        let mut bytes = builder.into_inner().unwrap();
+        bytes.truncate(bytes.len() - 1024);
+        let layer = Layer(bytes)
+            .hardlink("bin/tool2", "bin/tool")
+            .symlink("bin/sh", "/bin/busybox")
+            .dir("bin");
+        let size = s.unpack(layer).unwrap();
+        assert_eq!(size, 4);
+        let tool = std::fs::metadata(s.layer().join("bin/tool")).unwrap();
+        assert_eq!(tool.mode() & 0o7777, 0o4750);
+        assert_eq!((tool.uid(), tool.gid()), (1234, 5678));
+        assert_eq!(tool.mtime(), 1_234_567);
+        assert_eq!(tool.nlink(), 2);
+        let tool2 = std::fs::metadata(s.layer().join("bin/tool2")).unwrap();
+        assert_eq!(tool2.ino(), tool.ino());
+        let sh = std::fs::read_link(s.layer().join("bin/sh")).unwrap();
+        assert_eq!(sh, Path::new("/bin/busybox"));
+        let pipe = std::fs::metadata(s.layer().join("run/pipe")).unwrap();
+        assert!(pipe.file_type().is_fifo());
+        // Set last, so entries created inside did not change it.
+        let bin = std::fs::metadata(s.layer().join("bin")).unwrap();
+        assert_eq!(bin.mtime(), 1_000_000);
+    }
+
+    #[test]
+    fn later_entries_replace_earlier_ones() {
+        let s = Scratch::new();
+        let layer = Layer::default()
+            .file("f", b"old")
+            .file("f", b"new")
+            .dir("d")
+            .file("d/x", b"x")
+            .file("d", b"now a file");
+        s.unpack(layer).unwrap();
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
+        assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"now a file");
+    }
+}
