@@ -72,14 +72,22 @@ pub struct ContainerFlags {
     pub command: Vec<String>,
 }
 
+/// `-h` is the hostname, as in Docker; help is `--help` only.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct CreateArgs {
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     #[command(flatten)]
     pub flags: ContainerFlags,
 }
 
+/// `-h` is the hostname, as in Docker; help is `--help` only.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub detach: bool,
@@ -678,7 +686,7 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
             }
         }
         if want_image {
-            if let Ok(image) = engine.inspect_image(name) {
+            if let Ok(image) = super::image::inspect_one(engine, name) {
                 found.push(image);
                 continue;
             }

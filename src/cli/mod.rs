@@ -100,3 +100,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Monitor(args) => container::monitor(&engine, args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

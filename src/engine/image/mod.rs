@@ -63,11 +63,3 @@ impl Engine {
         self.paths().layer(chain_id).join("diff")
     }
 }
-
-impl Engine {
-    /// `image inspect` JSON in Docker's shape.
-    pub fn inspect_image(&self, name: &str) -> Result<serde_json::Value> {
-        let _ = name;
-        todo!("image store")
-    }
-}

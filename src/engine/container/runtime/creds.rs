@@ -64,12 +64,13 @@ pub fn apply(process: &Process) -> Result<()> {
     let uid = Uid::from_raw(user.uid());
     setresuid(uid, uid, uid).map_err(|e| caps_error(&format!("setting uid {uid}"), e))?;
 
+    // Each call sets one set; effective must stay within permitted at every step.
+    caps::set(None, CapSet::Effective, &effective)
+        .map_err(|e| caps_error("setting effective capabilities", e))?;
     caps::set(None, CapSet::Permitted, &permitted)
         .map_err(|e| caps_error("setting permitted capabilities", e))?;
     caps::set(None, CapSet::Inheritable, &inheritable)
         .map_err(|e| caps_error("setting inheritable capabilities", e))?;
-    caps::set(None, CapSet::Effective, &effective)
-        .map_err(|e| caps_error("setting effective capabilities", e))?;
     caps::clear(None, CapSet::Ambient)
         .map_err(|e| caps_error("clearing ambient capabilities", e))?;
 
