@@ -13,12 +13,7 @@ source scripts/lib.sh
 ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo
 
-log "cargo build --release"
-cargo build --release --locked
-
-log "Building fixture images into .fixtures"
-mkdir -p .fixtures
-flock .fixtures.lock bash tests/fixtures/build-images.sh "$PWD/.fixtures"
+build_release_and_fixtures
 
 export BERTH_ROOT="${BERTH_ROOT:-/var/lib/berth}"
 berth="$PWD/target/release/berth"

@@ -19,14 +19,9 @@ cargo fmt --all --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
-log "cargo build --release"
-cargo build --release --locked
-
-log "Building fixtures into .fixtures"
+# Builds into .fixtures under the harness's lock file (tests/common/mod.rs).
+build_release_and_fixtures
 export BERTH_FIXTURES="$PWD/.fixtures"
-mkdir -p "$BERTH_FIXTURES"
-# Same lock file as the test harness (tests/common/mod.rs), so they never race.
-flock "$BERTH_FIXTURES.lock" bash tests/fixtures/build-images.sh "$BERTH_FIXTURES"
 
 log "cargo test"
 test_args=()
