@@ -82,8 +82,9 @@ impl Engine {
             .user
             .clone()
             .unwrap_or_else(|| record.config.user.clone());
-        let overlay = self.overlay_of(&record);
-        let user = user::resolve_user(&overlay.merged, &user_spec)?;
+        // The container's root as its init sees it; resolution stays inside it.
+        let rootfs = std::path::PathBuf::from(format!("/proc/{}/root", init_handle.pid));
+        let user = user::resolve_user(&rootfs, &user_spec)?;
         let mut process_spec = spec::build(&record, &user, &self.container_dir(&record.id))?
             .process()
             .clone()

@@ -443,6 +443,18 @@ impl Engine {
         Ok(record)
     }
 
+    /// Removes a stopped container's record: from then on it doesn't exist, and what is
+    /// left of its directory is only garbage for [`Engine::remove_stopped`].
+    pub(crate) fn forget_container(&self, id: &ContainerId) -> Result<()> {
+        let _lock = self.lock()?;
+        let record = self.container_dir(id).join("record.json");
+        match std::fs::remove_file(&record) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).context(|| format!("removing {}", record.display())),
+        }
+    }
+
     /// Deletes a stopped container's directory and record, unmounting anything left.
     pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
         let _lock = self.lock()?;

@@ -75,7 +75,6 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
 struct Monitor {
     engine: Engine,
     record: ContainerRecord,
-    overlay: OverlayDirs,
     init_pid: i32,
     /// Output of the container: one pty master, or stdout and stderr pipes.
     outputs: Vec<(OwnedFd, Stream)>,
@@ -104,19 +103,14 @@ impl Monitor {
             .map(|c| engine.layer_diff_dir(c))
             .collect();
         let overlay = OverlayDirs::in_container_dir(&dir, lower);
+        enter_private_mount_namespace().map_err(start_error)?;
         overlay.mount().map_err(start_error)?;
-        let mut cgroup = match Cgroup::create(id.as_str(), &record.config.resources) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = overlay.unmount();
-                return Err(start_error(e));
-            }
-        };
+        let mut cgroup =
+            Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
         match Self::launch(engine, &record, &overlay, &cgroup) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
                 cgroup.remove();
-                let _ = overlay.unmount();
                 record_start_failure(engine, id, code, &message);
                 Err((code, message))
             }
@@ -134,7 +128,9 @@ impl Monitor {
             .map_err(|e| (125, e.to_string()))?;
         let spec = spec::build(record, &user, &dir).map_err(start_error)?;
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
-        crate::engine::state::write_atomic(&dir.join("config.json"), &spec_json)
+        // Derived from the record at every start: never the only copy, so no fsync.
+        std::fs::write(dir.join("config.json"), &spec_json)
+            .context(|| "writing config.json".into())
             .map_err(start_error)?;
         let log = LogWriter::open(&dir.join(LOG_FILE)).map_err(start_error)?;
 
@@ -193,11 +189,8 @@ impl Monitor {
         if let Err(e) = cgroup.add(pid) {
             return Err(fail(125, e.to_string()));
         }
-        if let Err(e) =
-            nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty())
-        {
-            return Err(fail(125, format!("starting the container's init: {e}")));
-        }
+        // If init already failed, this send fails and init's message is read below.
+        let _ = nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty());
         let mut pty = None;
         let mut outputs = outputs;
         let mut input = input;
@@ -234,7 +227,6 @@ impl Monitor {
         Ok(Monitor {
             engine: engine.clone(),
             record,
-            overlay: overlay.clone(),
             init_pid: pid,
             outputs,
             input,
@@ -430,23 +422,28 @@ impl Monitor {
         let mut cgroup = Cgroup::existing(self.record.id.as_str());
         let oom = cgroup.oom_killed();
         cgroup.remove();
-        let _ = self.overlay.unmount();
         let id = self.record.id.clone();
         let auto_remove = self.record.config.auto_remove;
-        let _ = update_record(&self.engine, &id, |r| {
-            r.state.status = Status::Exited;
-            r.state.exit_code = Some(exit_code);
-            r.state.oom_killed = oom;
-            r.state.finished_at = Some(Utc::now());
-            r.state.init = None;
-            r.state.monitor = None;
-        });
+        if auto_remove {
+            // Once its record is gone the container is gone; the directory is deleted
+            // after the client has its exit code.
+            let _ = self.engine.forget_container(&id);
+        } else {
+            let _ = update_record(&self.engine, &id, |r| {
+                r.state.status = Status::Exited;
+                r.state.exit_code = Some(exit_code);
+                r.state.oom_killed = oom;
+                r.state.finished_at = Some(Utc::now());
+                r.state.init = None;
+                r.state.monitor = None;
+            });
+        }
+        if let Some(mut c) = self.client.take() {
+            let _ = write_frame(&mut c, Kind::Exited, &exit_code.to_le_bytes());
+            let _ = c.flush();
+        }
         if auto_remove {
             let _ = self.engine.remove_stopped(&id);
-        }
-        if let Some(c) = self.client.as_mut() {
-            let _ = write_frame(c, Kind::Exited, &exit_code.to_le_bytes());
-            let _ = c.flush();
         }
     }
 }
@@ -482,6 +479,24 @@ fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
         vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
         input,
     ))
+}
+
+/// Moves the monitor into a mount namespace of its own, where it mounts the container's
+/// overlay: the container's namespace is copied from it, and the kernel drops the mount
+/// when both are gone. So exit needs no unmount (which waits out an RCU grace period),
+/// and a monitor that dies leaves no stray mount on the host.
+fn enter_private_mount_namespace() -> Result<()> {
+    use nix::mount::{mount, MsFlags};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .context(|| "creating the monitor's mount namespace".into())?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context(|| "making the monitor's mounts private".into())
 }
 
 /// Re-reads the record under the lock, applies `change` and saves it.

@@ -19,7 +19,7 @@ use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, setho
 use oci_spec::runtime::{Mount, Spec};
 use pathrs::Root;
 
-/// What the monitor says to let init proceed (sent once the child is in its cgroups).
+/// What the monitor says to let init exec (sent once the child is in its cgroups).
 pub const GO: &[u8] = b"go";
 /// Prefix of an error message from init: `E`, then the exit code byte, then the text.
 pub const ERROR_TAG: u8 = b'E';
@@ -156,7 +156,6 @@ fn setup_and_exec(
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    wait_for_go(sync)?;
 
     mount(
         None::<&str>,
@@ -237,6 +236,9 @@ fn setup_and_exec(
         set_rlimit(limit)?;
     }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+    // The monitor moves us into the container's cgroups while we set up (the first
+    // cgroup attach waits out an RCU grace period); limits must hold before the exec.
+    wait_for_go(sync)?;
     super::creds::apply(process).map_err(|e| err(e.to_string()))?;
 
     // CVE-2024-21626: no host fd may survive into the container process.
