@@ -666,7 +666,14 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
         interactive: args.interactive,
         detach: args.detach,
     };
-    let session = engine.exec(&args.container, &options)?;
+    let session = match engine.exec(&args.container, &options) {
+        Ok(session) => session,
+        Err(Error::StartFailed { code, message }) => {
+            eprintln!("Error: {message}");
+            return Ok(code);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(master) = &session.pty {
         super::attach::relay_terminal(master, args.interactive);
     }
