@@ -23,7 +23,8 @@ pub fn fixtures() -> &'static Path {
         nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .map(|guard| {
                 if !dir.join("complete").exists() {
-                    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build-images.sh");
+                    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/fixtures/build-images.sh");
                     let status = Command::new("bash")
                         .arg(&script)
                         .arg(&dir)
@@ -56,7 +57,11 @@ impl Berth {
     /// A fresh engine with the two-layer fixture image loaded.
     pub fn with_image() -> Berth {
         let berth = Berth::new();
-        berth.ok(&["load", "-i", fixtures().join("busybox-save.tar").to_str().unwrap()]);
+        berth.ok(&[
+            "load",
+            "-i",
+            fixtures().join("busybox-save.tar").to_str().unwrap(),
+        ]);
         berth
     }
 
@@ -119,7 +124,12 @@ impl Drop for Berth {
         if !ids.is_empty() {
             let mut args = vec!["rm", "-f", "-v"];
             args.extend(ids.iter().map(String::as_str));
-            let _ = self.cmd().args(&args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            let _ = self
+                .cmd()
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
         unmount_below(self.root.path());
         for id in &ids {

@@ -126,10 +126,11 @@ fn normalize(name: &str) -> Option<String> {
 }
 
 fn index_tar(path: &Path, len: u64) -> Result<Kind> {
-    let file = File::open(path).map_err(|e| bad(path, e.to_string()))?;
+    let mut file = File::open(path).map_err(|e| bad(path, e.to_string()))?;
     let mut head = [0u8; 4];
-    let n = (&file)
+    let n = file
         .read(&mut head)
+        .and_then(|n| file.rewind().map(|()| n))
         .map_err(|e| bad(path, e.to_string()))?;
     if head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         return Err(bad(
