@@ -603,7 +603,7 @@ fn rmi_refuses_an_image_a_container_uses_unless_forced() {
     let other = write(
         scratch.path(),
         "other.tar",
-        &docker_save(&[l1.clone()], &config(&[&l1], "x"), &["o:1"]),
+        &docker_save(std::slice::from_ref(&l1), &config(&[&l1], "x"), &["o:1"]),
     );
     berth.ok(&["load", "-i", &other]);
     berth.ok(&["rmi", "o:1"]);
