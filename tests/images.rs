@@ -542,3 +542,70 @@ fn malformed_and_hostile_archives_fail_cleanly() {
     let err = berth.fail(&["load", "-i", "/nonexistent/archive.tar"]);
     assert!(err.contains("/nonexistent/archive.tar"), "{err}");
 }
+
+#[test]
+fn rmi_refuses_an_image_a_container_uses_unless_forced() {
+    use berth::engine::container::{ContainerConfig, ContainerRecord, ContainerState};
+    use berth::engine::ContainerId;
+
+    let berth = Berth::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let (l1, l2) = (base_layer(), top_layer());
+    let cfg = config(&[&l1, &l2], "/bin/sh");
+    let id = Digest::of_bytes(&cfg);
+    let archive = write(
+        scratch.path(),
+        "save.tar",
+        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
+    );
+    berth.ok(&["load", "-i", &archive]);
+
+    // A container record as the runtime writes it, stacking the image's layers.
+    let chains = chain_ids(&[&l1, &l2]);
+    let container = ContainerId::random();
+    let record = ContainerRecord {
+        id: container.clone(),
+        name: "user".into(),
+        created: chrono::Utc::now(),
+        image: NAME.into(),
+        image_id: id.clone(),
+        chain_ids: chains.clone(),
+        config: ContainerConfig::default(),
+        state: ContainerState::default(),
+    };
+    let dir = berth.root().join("containers").join(container.as_str());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("record.json"),
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
+
+    let err = berth.fail(&["rmi", NAME]);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "Error: conflict: unable to remove image {NAME}: image is being used by container {}",
+            container.short()
+        )
+    );
+    assert_eq!(inspect(&berth, NAME)["Id"], id.to_string());
+
+    let out = berth.ok(&["rmi", "-f", NAME]);
+    assert!(out.ends_with(&format!("Deleted: {id}\n")), "{out}");
+    assert!(berth.ok(&["images", "-a", "-q"]).is_empty());
+    // The container still needs its layers.
+    for chain in &chains {
+        assert!(chain_dir(&berth, chain).join("diff").is_dir());
+    }
+    // Without the container, the next removal's collection drops them.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let other = write(
+        scratch.path(),
+        "other.tar",
+        &docker_save(std::slice::from_ref(&l1), &config(&[&l1], "x"), &["o:1"]),
+    );
+    berth.ok(&["load", "-i", &other]);
+    berth.ok(&["rmi", "o:1"]);
+    assert_no_debris(&berth);
+}
