@@ -263,10 +263,9 @@ impl Engine {
             .try_clone()
             .context(|| "cloning the monitor stream".into())?;
         match read_frame(&mut reader) {
-            Ok(Some((Kind::Started, _))) => Ok(Started {
-                record: self.load_record(&record.id)?,
-                stream,
-            }),
+            // The record as it was before the start: a quick `--rm` container may be gone
+            // already by the time we could re-read it.
+            Ok(Some((Kind::Started, _))) => Ok(Started { record, stream }),
             Ok(Some((Kind::Failed, payload))) if !payload.is_empty() => Err(Error::StartFailed {
                 code: payload[0] as i32,
                 message: String::from_utf8_lossy(&payload[1..]).into_owned(),

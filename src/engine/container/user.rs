@@ -19,7 +19,9 @@ pub struct ResolvedUser {
 
 /// Reads a file of the container, `None` if it doesn't exist or can't be read.
 fn read_in_root(rootfs: &Path, path: &str) -> Option<String> {
-    let root = Root::open(rootfs).ok()?;
+    // Opened by std, which follows the path itself (e.g. the /proc/PID/root magic link);
+    // only what lies below it is resolved by pathrs, inside the root.
+    let root = Root::from_fd(std::fs::File::open(rootfs).ok()?);
     let handle = root.resolve(path).ok()?;
     let mut file = handle.reopen(OpenFlags::O_RDONLY).ok()?;
     let mut text = String::new();
@@ -106,15 +108,16 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
                 })?,
         };
     }
-    // Supplementary groups come from group membership, unless a group was forced.
-    let additional_gids = match (entry, group_part) {
-        (Some(e), None) => groups
-            .iter()
-            .filter(|(_, g, members)| *g != gid && members.contains(&e.name))
-            .map(|(_, g, _)| *g)
-            .collect(),
-        _ => Vec::new(),
-    };
+    // Supplementary groups: the primary group (as runc sets it) and, unless a group was
+    // forced, every group that lists the user.
+    let mut additional_gids = vec![gid];
+    if let (Some(e), None) = (entry, group_part) {
+        for (_, g, members) in &groups {
+            if members.contains(&e.name) && !additional_gids.contains(g) {
+                additional_gids.push(*g);
+            }
+        }
+    }
     Ok(ResolvedUser {
         uid,
         gid,

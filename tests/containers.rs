@@ -1,0 +1,664 @@
+//! Container scenarios against real containers: namespaces, overlayfs, cgroups, monitor.
+//! Each test has its own engine root; the harness removes every container it made.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Berth, IMAGE};
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `berth run --rm IMAGE sh -c SCRIPT`, asserting success; returns stdout.
+fn sh(berth: &Berth, script: &str) -> String {
+    berth.ok(&["run", "--rm", IMAGE, "sh", "-c", script])
+}
+
+fn inspect(berth: &Berth, name: &str) -> serde_json::Value {
+    let out = berth.ok(&["inspect", name]);
+    let all: serde_json::Value = serde_json::from_str(&out).expect("inspect prints JSON");
+    all[0].clone()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn stop_and_start_keep_the_writable_layer() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "keep",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo kept > /root/file; sleep 60",
+    ]);
+    wait_until("the file", || {
+        berth
+            .run(&["exec", "keep", "cat", "/root/file"])
+            .status
+            .success()
+    });
+    berth.ok(&["stop", "-t", "1", "keep"]);
+    assert_eq!(inspect(&berth, "keep")["State"]["Status"], "exited");
+    berth.ok(&["start", "keep"]);
+    assert_eq!(berth.ok(&["exec", "keep", "cat", "/root/file"]), "kept\n");
+}
+
+#[test]
+fn rm_then_run_again_starts_from_the_image() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "first",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo x > /etc/marker",
+    ]);
+    let upper = inspect(&berth, "first")["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(std::path::Path::new(&upper).join("etc/marker").exists());
+    berth.ok(&["rm", "first"]);
+    assert!(
+        !std::path::Path::new(&upper).exists(),
+        "rm deletes the writable layer"
+    );
+    let out = berth.run(&[
+        "run",
+        "--rm",
+        "--name",
+        "first",
+        IMAGE,
+        "cat",
+        "/etc/marker",
+    ]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("No such file"), "{}", stderr(&out));
+}
+
+#[test]
+fn two_containers_from_one_image_have_independent_filesystems() {
+    let berth = Berth::with_image();
+    let mut numbers = Vec::new();
+    for name in ["a", "b"] {
+        let n: u64 = rand_u64();
+        numbers.push(n);
+        berth.ok(&[
+            "run",
+            "--name",
+            name,
+            IMAGE,
+            "sh",
+            "-c",
+            &format!("echo {n} > /tmp/n"),
+        ]);
+    }
+    for (name, n) in ["a", "b"].iter().zip(&numbers) {
+        berth.ok(&["start", name]);
+        let upper = inspect(&berth, name)["GraphDriver"]["Data"]["UpperDir"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = std::fs::read_to_string(std::path::Path::new(&upper).join("tmp/n")).unwrap();
+        assert_eq!(got.trim(), n.to_string());
+    }
+    assert_ne!(numbers[0], numbers[1]);
+}
+
+fn rand_u64() -> u64 {
+    let mut b = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .unwrap();
+    u64::from_le_bytes(b)
+}
+
+#[test]
+fn changing_an_image_file_is_copy_on_write() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "writer",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo changed > /etc/motd; rm /etc/layer1.txt",
+    ]);
+    // The image and a second container still see the original files.
+    assert_eq!(sh(&berth, "cat /etc/motd"), "layer2 motd\n");
+    assert_eq!(sh(&berth, "cat /etc/layer1.txt"), "from layer 1\n");
+    // The change lives only in the writer's layer; a whiteout marks the deletion.
+    let upper = inspect(&berth, "writer")["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upper = std::path::Path::new(&upper);
+    assert_eq!(
+        std::fs::read_to_string(upper.join("etc/motd")).unwrap(),
+        "changed\n"
+    );
+    let whiteout = std::fs::symlink_metadata(upper.join("etc/layer1.txt")).unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(whiteout.file_type().is_char_device());
+    for lower in inspect(&berth, "writer")["GraphDriver"]["Data"]["LowerDir"]
+        .as_str()
+        .unwrap()
+        .split(':')
+    {
+        let motd = std::path::Path::new(lower).join("etc/motd");
+        if let Ok(text) = std::fs::read_to_string(motd) {
+            assert_ne!(text, "changed\n", "a shared layer was modified");
+        }
+    }
+}
+
+#[test]
+fn image_whiteouts_and_opaque_dirs_hide_lower_files() {
+    let berth = Berth::with_image();
+    assert_eq!(sh(&berth, "ls /data"), "keep.txt\n");
+    assert_eq!(sh(&berth, "ls /opt/opaque"), "new.txt\n");
+    assert_eq!(sh(&berth, "cat /etc/motd"), "layer2 motd\n");
+}
+
+#[test]
+fn exit_codes_propagate() {
+    let berth = Berth::with_image();
+    let out = berth.run(&["run", "--rm", IMAGE, "sh", "-c", "exit 3"]);
+    assert_eq!(code(&out), 3);
+    // SIGKILL from the host (PID 1 ignores it from inside its own namespace).
+    berth.ok(&["run", "-d", "--name", "killed", IMAGE, "sleep", "60"]);
+    berth.ok(&["kill", "killed"]);
+    assert_eq!(berth.ok(&["wait", "killed"]), "137\n");
+    let out = berth.run(&["run", "--rm", IMAGE, "nosuchcommand"]);
+    assert_eq!(code(&out), 127);
+    assert!(
+        stderr(&out).contains("executable file not found"),
+        "{}",
+        stderr(&out)
+    );
+    let out = berth.run(&["run", "--rm", IMAGE, "/etc/motd"]);
+    assert_eq!(code(&out), 126);
+    assert_eq!(
+        code(&berth.run(&["run", "--name", "three", IMAGE, "sh", "-c", "exit 3"])),
+        3
+    );
+    assert_eq!(inspect(&berth, "three")["State"]["ExitCode"], 3);
+    assert_eq!(berth.ok(&["wait", "three"]), "3\n");
+}
+
+#[test]
+fn run_streams_stdout_and_stderr_separately_and_passes_stdin() {
+    let berth = Berth::with_image();
+    let out = berth.run(&["run", "--rm", IMAGE, "sh", "-c", "echo out; echo err >&2"]);
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(stderr(&out), "err\n");
+    let mut child = berth
+        .cmd()
+        .args(["run", "--rm", "-i", IMAGE, "sh", "-c", "tr a-z A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello stdin\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "HELLO STDIN\n");
+}
+
+#[test]
+fn logs_tail_timestamps_and_follow() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "talk",
+        IMAGE,
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line $i; done; echo oops >&2",
+    ]);
+    let out = berth.run(&["logs", "talk"]);
+    assert_eq!(stdout(&out), "line 1\nline 2\nline 3\n");
+    assert_eq!(stderr(&out), "oops\n");
+    // The last two entries: line 3 on stdout, oops on stderr (streams are logged apart).
+    let tail = berth.run(&["logs", "--tail", "1", "talk"]);
+    let tail_both = format!("{}{}", stdout(&tail), stderr(&tail));
+    assert!(
+        tail_both == "oops\n" || tail_both == "line 3\n",
+        "{tail_both:?}"
+    );
+    berth.ok(&["run", "--name", "quiet", IMAGE, "sh", "-c", "seq 5"]);
+    assert_eq!(berth.ok(&["logs", "--tail", "2", "quiet"]), "4\n5\n");
+    let stamped = berth.ok(&["logs", "-t", "talk"]);
+    let first = stamped.lines().next().unwrap();
+    assert!(
+        first.ends_with(" line 1") && first.starts_with("20"),
+        "{first}"
+    );
+
+    // -f prints lines as they come and returns when the container stops.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo a; sleep 1; echo b",
+    ]);
+    let follow = berth.cmd().args(["logs", "-f", "slow"]).output().unwrap();
+    assert_eq!(stdout(&follow), "a\nb\n");
+}
+
+#[test]
+fn exec_runs_in_the_container() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "-e",
+        "FROM_RUN=1",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    let out = berth.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "hostname; echo $FROM_RUN; cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let id = inspect(&berth, "box")["Id"].as_str().unwrap().to_owned();
+    assert_eq!(lines[0], &id[..12]);
+    assert_eq!(lines[1], "1");
+    assert_eq!(lines[2].trim(), "sleep 60");
+    assert_eq!(
+        berth.ok(&[
+            "exec",
+            "-u",
+            "app",
+            "-w",
+            "/tmp",
+            "box",
+            "sh",
+            "-c",
+            "id -u; pwd"
+        ]),
+        "1000\n/tmp\n"
+    );
+    assert_eq!(
+        berth.ok(&["exec", "-e", "X=y", "box", "sh", "-c", "echo $X"]),
+        "y\n"
+    );
+    assert_eq!(code(&berth.run(&["exec", "box", "sh", "-c", "exit 5"])), 5);
+    berth.ok(&["stop", "-t", "0", "box"]);
+    let err = berth.fail(&["exec", "box", "true"]);
+    assert!(err.contains("is not running"), "{err}");
+}
+
+fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
+    std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}/berth/{id}/{file}"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn memory_limit_is_enforced() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "small", "-m", "16m", IMAGE, "sleep", "60",
+    ]);
+    let id = inspect(&berth, "small")["Id"].as_str().unwrap().to_owned();
+    if std::path::Path::new("/sys/fs/cgroup/memory").exists() {
+        assert_eq!(
+            cgroup_file(&id, "memory", "memory.limit_in_bytes"),
+            (16 << 20).to_string()
+        );
+    } else {
+        assert_eq!(cgroup_file(&id, "", "memory.max"), (16 << 20).to_string());
+    }
+    // tail keeps a whole line in memory: 64 MiB without a newline can't fit in 16.
+    let out = berth.run(&[
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "16m",
+        IMAGE,
+        "sh",
+        "-c",
+        "head -c 67108864 /dev/zero | tail > /dev/null",
+    ]);
+    assert_ne!(
+        code(&out),
+        0,
+        "a 64 MiB allocation fits under a 16 MiB limit"
+    );
+    assert_eq!(inspect(&berth, "hog")["State"]["OOMKilled"], true);
+    assert_eq!(inspect(&berth, "hog")["HostConfig"]["Memory"], 16 << 20);
+}
+
+#[test]
+fn pids_limit_is_enforced() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "capped",
+        "--pids-limit",
+        "8",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    let id = inspect(&berth, "capped")["Id"].as_str().unwrap().to_owned();
+    if std::path::Path::new("/sys/fs/cgroup/pids").exists() {
+        assert_eq!(cgroup_file(&id, "pids", "pids.max"), "8");
+    }
+    assert_eq!(inspect(&berth, "capped")["HostConfig"]["PidsLimit"], 8);
+    // Twenty background sleeps can't all start under a limit of eight.
+    let out = berth.run(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "8",
+        IMAGE,
+        "sh",
+        "-c",
+        "for i in $(seq 20); do sleep 5 & done; echo all-started",
+    ]);
+    assert!(
+        !stdout(&out).contains("all-started"),
+        "20 processes ran under a limit of 8"
+    );
+    assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
+}
+
+#[test]
+fn cpu_limit_is_written_to_the_cgroup() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "half", "--cpus", "0.5", IMAGE, "sleep", "60",
+    ]);
+    let id = inspect(&berth, "half")["Id"].as_str().unwrap().to_owned();
+    if std::path::Path::new("/sys/fs/cgroup/cpu").exists() {
+        assert_eq!(cgroup_file(&id, "cpu", "cpu.cfs_quota_us"), "50000");
+    }
+    assert_eq!(
+        inspect(&berth, "half")["HostConfig"]["NanoCpus"],
+        500_000_000
+    );
+}
+
+#[test]
+fn ps_is_right_after_the_cli_exits_and_after_the_monitor_dies() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "lasting", IMAGE, "sleep", "60"]);
+    let listed = berth.ok(&["ps"]);
+    assert!(
+        listed.contains("lasting") && listed.contains("Up "),
+        "{listed}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        berth
+            .ok(&["ps", "--format", "json"])
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["State"], "running");
+
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            berth
+                .root()
+                .join("containers")
+                .join(inspect(&berth, "lasting")["Id"].as_str().unwrap())
+                .join("record.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let monitor = record["state"]["monitor"]["pid"].as_i64().unwrap() as i32;
+    let init = inspect(&berth, "lasting")["State"]["Pid"].as_i64().unwrap() as i32;
+    // The monitor runs from a sealed memfd, never from the berth binary on disk.
+    let exe = std::fs::read_link(format!("/proc/{monitor}/exe")).unwrap();
+    assert!(exe.to_string_lossy().starts_with("/memfd:"), "{exe:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the container's init to die with its monitor", || {
+        !std::path::Path::new(&format!("/proc/{init}")).exists()
+            || std::fs::read_to_string(format!("/proc/{init}/stat"))
+                .is_ok_and(|s| s.contains(") Z"))
+    });
+    assert!(!berth.ok(&["ps"]).contains("lasting"));
+    let state = &inspect(&berth, "lasting")["State"];
+    assert_eq!(state["Status"], "exited");
+    assert!(state["Error"].as_str().unwrap().contains("monitor"));
+}
+
+#[test]
+fn concurrent_runs_with_one_name_have_exactly_one_winner() {
+    let berth = Berth::with_image();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            berth
+                .cmd()
+                .args(["run", "-d", "--name", "contested", IMAGE, "sleep", "30"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let winners = outputs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        outputs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    for loser in outputs.iter().filter(|o| !o.status.success()) {
+        assert!(
+            stderr(loser).contains("is already in use"),
+            "{}",
+            stderr(loser)
+        );
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 1);
+}
+
+#[test]
+fn isolation_follows_docker_defaults() {
+    let berth = Berth::with_image();
+    let out = sh(
+        &berth,
+        "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
+         cat /proc/kcore | wc -c; \
+         echo 1 > /proc/sys/kernel/panic 2>/dev/null && echo sys-writable || echo sys-readonly; \
+         ls /proc/self/fd | wc -l; ulimit -n; ls /sys/class/net",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0], "CapEff:\t00000000a80425fb",
+        "Docker's default capabilities"
+    );
+    assert_eq!(lines[1], "CapBnd:\t00000000a80425fb");
+    assert_eq!(lines[2], "NoNewPrivs:\t1");
+    assert_eq!(lines[3].trim(), "0", "/proc/kcore is masked");
+    assert_eq!(lines[4], "sys-readonly");
+    // ls itself holds one directory fd besides 0, 1 and 2: nothing leaked from the host.
+    assert_eq!(lines[5].trim(), "4");
+    let nofile: u64 = lines[6].parse().unwrap();
+    assert!(nofile <= 1_048_576 && nofile > 1024, "nofile {nofile}");
+    assert_eq!(
+        lines[7..].join(" ").trim(),
+        "lo",
+        "a fresh network namespace with loopback only"
+    );
+
+    // A non-root user gets no capabilities.
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "-u",
+        "app",
+        IMAGE,
+        "sh",
+        "-c",
+        "id; grep CapEff /proc/self/status",
+    ]);
+    assert!(out.contains("uid=1000(app) gid=1000(app) groups="), "{out}");
+    assert!(
+        out.contains("1000(app)") && out.contains("50(staff)"),
+        "{out}"
+    );
+    assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
+}
+
+#[test]
+fn run_flags_shape_the_process() {
+    let berth = Berth::with_image();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    std::fs::write(&env_file, "# settings\nFROM_FILE=yes\nSHARED=file\n").unwrap();
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "-h",
+        "myhost",
+        "-w",
+        "/made/here",
+        "-e",
+        "A=1",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-e",
+        "SHARED=flag",
+        IMAGE,
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname; pwd; echo $A $FROM_FILE $SHARED $HOME",
+    ]);
+    assert_eq!(out, "myhost\nmyhost\n/made/here\n1 yes flag /root\n");
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "echo",
+        IMAGE,
+        "via",
+        "entrypoint",
+    ]);
+    assert_eq!(out, "via entrypoint\n");
+    let out = berth.run(&["run", "--rm", "--read-only", IMAGE, "touch", "/etc/x"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    let out = berth.ok(&["run", "--rm", "-t", IMAGE, "sh", "-c", "tty; stty size"]);
+    assert!(out.starts_with("/dev/pts/0"), "{out:?}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let err = berth.fail(&["run", "-m", "12x", IMAGE, "true"]);
+    assert!(err.contains("\"12x\"") && err.contains("64m"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = berth.fail(&["run", "--rm", "nosuch/image", "true"]);
+    assert!(err.contains("no such image: nosuch/image:latest"), "{err}");
+    berth.ok(&["run", "-d", "--name", "busy", IMAGE, "sleep", "60"]);
+    let err = berth.fail(&["run", "--name", "busy", IMAGE, "true"]);
+    let id = inspect(&berth, "busy")["Id"].as_str().unwrap().to_owned();
+    assert!(
+        err.contains(&format!(
+            "container name \"busy\" is already in use by {id}"
+        )),
+        "{err}"
+    );
+    let err = berth.fail(&["rm", "busy"]);
+    assert!(
+        err.contains("cannot remove running container busy: stop it first or use -f"),
+        "{err}"
+    );
+    let err = berth.fail(&["stop", "ghost"]);
+    assert!(err.contains("No such container: ghost"), "{err}");
+    let err = berth.fail(&["run", "--name", "bad name", IMAGE, "true"]);
+    assert!(err.contains("invalid container name"), "{err}");
+    // None of the failures left a container behind.
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 1);
+    berth.ok(&["rm", "-f", "busy"]);
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    let leftovers: Vec<_> = std::fs::read_dir(berth.root().join("containers"))
+        .unwrap()
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn rm_force_kills_and_cleans_up_cgroups() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "doomed", IMAGE, "sleep", "60"]);
+    let id = inspect(&berth, "doomed")["Id"].as_str().unwrap().to_owned();
+    let pid = inspect(&berth, "doomed")["State"]["Pid"].as_i64().unwrap();
+    berth.ok(&["rm", "-f", "doomed"]);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .unwrap_or_default()
+                .is_empty()
+    );
+    for controller in ["memory", "pids", "cpu", "unified"] {
+        let dir = format!("/sys/fs/cgroup/{controller}/berth/{id}");
+        assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&id), "a mount of the container is left");
+}
