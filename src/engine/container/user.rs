@@ -152,7 +152,7 @@ mod tests {
         let app = resolve_user(root.path(), "app").unwrap();
         assert_eq!(
             (app.uid, app.gid, app.additional_gids.clone()),
-            (1000, 1000, vec![50])
+            (1000, 1000, vec![1000, 50])
         );
         assert_eq!(app.home, "/home/app");
         let numeric = resolve_user(root.path(), "4242:staff").unwrap();
