@@ -662,3 +662,134 @@ fn rm_force_kills_and_cleans_up_cgroups() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&id), "a mount of the container is left");
 }
+
+#[test]
+fn ps_filters_restart_kill_and_start_attach() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "up", "-l", "tier=web", IMAGE, "sleep", "60",
+    ]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "fresh",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo attached; exit 2",
+    ]);
+    assert_eq!(
+        code(&berth.run(&["run", "--name", "done", IMAGE, "false"])),
+        1
+    );
+
+    let names = |filter: &str| -> Vec<String> {
+        let mut v: Vec<String> = berth
+            .ok(&["ps", "-a", "--filter", filter, "--format", "json"])
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["Names"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("status=running"), ["up"]);
+    assert_eq!(names("status=created"), ["fresh"]);
+    assert_eq!(names("status=exited"), ["done"]);
+    assert_eq!(names("exited=1"), ["done"]);
+    assert_eq!(names("label=tier=web"), ["up"]);
+    assert_eq!(names("name=fre"), ["fresh"]);
+    assert_eq!(names(&format!("ancestor={IMAGE}")), ["done", "fresh", "up"]);
+    let err = berth.fail(&["ps", "--filter", "colour=blue"]);
+    assert!(err.contains("invalid filter 'colour'"), "{err}");
+
+    // start -a streams the output and exits with the container's code.
+    let out = berth.run(&["start", "-a", "fresh"]);
+    assert_eq!((code(&out), stdout(&out)), (2, "attached\n".to_owned()));
+
+    let before = inspect(&berth, "up")["State"]["Pid"].as_i64().unwrap();
+    berth.ok(&["restart", "-t", "0", "up"]);
+    let after = &inspect(&berth, "up")["State"];
+    assert_eq!(after["Status"], "running");
+    assert_ne!(after["Pid"].as_i64().unwrap(), before);
+
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'echo got HUP; exit 9' HUP; while true; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    berth.ok(&["kill", "-s", "HUP", "trap"]);
+    assert_eq!(berth.ok(&["wait", "trap"]), "9\n");
+    assert_eq!(berth.ok(&["logs", "trap"]), "got HUP\n");
+    let err = berth.fail(&["kill", "trap"]);
+    assert!(err.contains("is not running"), "{err}");
+}
+
+/// Runs berth on a new pty, types `input`, and returns (exit code, everything shown).
+fn on_terminal(berth: &Berth, args: &[&str], input: &str) -> (i32, String) {
+    use std::io::{Read, Write};
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = berth
+        .cmd()
+        .args(args)
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(500));
+    master.write_all(input.as_bytes()).unwrap();
+    let reader = {
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        })
+    };
+    let status = child.wait().unwrap();
+    drop(master);
+    // The reader ends with EIO once every slave fd is closed.
+    let seen = reader.join().unwrap();
+    (status.code().unwrap_or(-1), seen)
+}
+
+#[test]
+fn run_and_exec_with_a_terminal_are_interactive() {
+    let berth = Berth::with_image();
+    let (code, seen) = on_terminal(
+        &berth,
+        &["run", "-it", "--rm", IMAGE, "sh"],
+        "tty; echo typed-$((40+2)); exit 4\n",
+    );
+    assert_eq!(code, 4, "{seen}");
+    assert!(seen.contains("/dev/pts/0"), "{seen}");
+    assert!(seen.contains("typed-42"), "{seen}");
+
+    berth.ok(&["run", "-d", "--name", "host", IMAGE, "sleep", "60"]);
+    let (code, seen) = on_terminal(
+        &berth,
+        &["exec", "-it", "host", "sh"],
+        "tty; stty size; exit 6\n",
+    );
+    assert_eq!(code, 6, "{seen}");
+    assert!(seen.contains("/dev/pts/"), "{seen}");
+}
