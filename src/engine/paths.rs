@@ -8,6 +8,7 @@
 //! <root>/images/<id-hex>.json       one record per image (config digest = image ID)
 //! <root>/repositories.json          tags: name:tag -> image ID
 //! <root>/containers/<id>/           one directory per container (record, bundle, layer, logs)
+//! <root>/volumes/<name>/_data       a volume's files; volume.json beside it
 //! <root>/tmp/                       scratch space for imports, on the same filesystem
 //! ```
 
@@ -35,6 +36,7 @@ impl EnginePaths {
             paths.layers_dir(),
             paths.images_dir(),
             paths.containers_dir(),
+            paths.volumes_dir(),
             paths.tmp_dir(),
         ] {
             std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
@@ -82,6 +84,13 @@ impl EnginePaths {
     }
     pub fn container(&self, id: &ContainerId) -> PathBuf {
         self.containers_dir().join(id.as_str())
+    }
+    pub fn volumes_dir(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
+    /// The directory a volume's files live in (what gets mounted).
+    pub fn volume_data(&self, name: &str) -> PathBuf {
+        self.volumes_dir().join(name).join("_data")
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")

@@ -155,6 +155,7 @@ impl Engine {
             read_only: opts.read_only,
             resources: opts.resources.clone(),
             labels,
+            mounts: Vec::new(),
         };
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(

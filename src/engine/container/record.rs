@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::ids::{ContainerId, Digest};
+use crate::engine::storage::mounts::MountSpec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerRecord {
@@ -37,6 +38,9 @@ pub struct ContainerConfig {
     pub read_only: bool,
     pub resources: Resources,
     pub labels: BTreeMap<String, String>,
+    /// Volumes, binds and tmpfs mounts, in the order they are mounted (parents first).
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
 }
 
 impl ContainerConfig {

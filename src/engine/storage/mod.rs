@@ -1,3 +1,5 @@
-//! Container filesystems: the overlay root with its per-container writable layer.
+//! Container filesystems: the overlay root with its per-container writable layer, and
+//! what is mounted into it: volumes, binds and tmpfs.
 
+pub mod mounts;
 pub mod overlay;

@@ -1,0 +1,421 @@
+//! What a container mounts besides its root: volumes, host directories (binds) and tmpfs.
+//! Parsed once from Docker's three syntaxes (`-v`, `--mount`, `--tmpfs`) into [`MountSpec`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Volume,
+    Bind,
+    Tmpfs,
+}
+
+impl MountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountKind::Volume => "volume",
+            MountKind::Bind => "bind",
+            MountKind::Tmpfs => "tmpfs",
+        }
+    }
+}
+
+/// Mount propagation of a bind mount; Docker's default is `rprivate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagation {
+    Private,
+    #[default]
+    Rprivate,
+    Shared,
+    Rshared,
+    Slave,
+    Rslave,
+}
+
+impl Propagation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Private => "private",
+            Propagation::Rprivate => "rprivate",
+            Propagation::Shared => "shared",
+            Propagation::Rshared => "rshared",
+            Propagation::Slave => "slave",
+            Propagation::Rslave => "rslave",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Propagation> {
+        Some(match text {
+            "private" => Propagation::Private,
+            "rprivate" => Propagation::Rprivate,
+            "shared" => Propagation::Shared,
+            "rshared" => Propagation::Rshared,
+            "slave" => Propagation::Slave,
+            "rslave" => Propagation::Rslave,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    pub kind: MountKind,
+    /// The volume's name or the host path; empty for tmpfs, and for an anonymous volume
+    /// until create gives it a name.
+    pub source: String,
+    /// Absolute path inside the container.
+    pub destination: String,
+    pub read_only: bool,
+    #[serde(default)]
+    pub propagation: Propagation,
+    /// tmpfs size in bytes (unlimited if absent, as Docker).
+    #[serde(default)]
+    pub tmpfs_size: Option<u64>,
+    #[serde(default)]
+    pub tmpfs_mode: Option<u32>,
+    /// Created for this container: removed with it by `rm -v` and `run --rm`.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Don't copy the image's content into an empty volume (`volume-nocopy`, `:nocopy`).
+    #[serde(default)]
+    pub no_copy: bool,
+    /// `-v` creates a missing bind source as a directory; `--mount` refuses it.
+    #[serde(default)]
+    pub create_source: bool,
+}
+
+fn invalid(spec: &str, reason: impl Into<String>) -> Error {
+    Error::invalid("mount", spec, reason)
+}
+
+/// Volume names as Docker accepts them.
+pub fn valid_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() >= 2
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn check_destination(spec: &str, destination: &str) -> Result<()> {
+    if !destination.starts_with('/') {
+        return Err(invalid(
+            spec,
+            format!("the container path {destination:?} must be absolute"),
+        ));
+    }
+    if Path::new(destination).components().count() <= 1 {
+        return Err(invalid(spec, "the container path cannot be '/'"));
+    }
+    if destination.split('/').any(|part| part == "..") {
+        return Err(invalid(spec, "the container path cannot contain '..'"));
+    }
+    Ok(())
+}
+
+fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
+    MountSpec {
+        kind,
+        source: source.to_owned(),
+        destination: destination.to_owned(),
+        read_only: false,
+        propagation: Propagation::default(),
+        tmpfs_size: None,
+        tmpfs_mode: None,
+        anonymous: false,
+        no_copy: false,
+        create_source: false,
+    }
+}
+
+/// A size like `64m`, `1g`, `4096`, `512k` in bytes (binary units).
+fn parse_size(spec: &str, text: &str) -> Result<u64> {
+    let lower = text.to_ascii_lowercase();
+    let end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(end);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| invalid(spec, format!("invalid size {text:?}")))?;
+    let mult: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => {
+            return Err(invalid(
+                spec,
+                format!("invalid size {text:?}: use a number with k, m or g"),
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| invalid(spec, format!("size {text:?} is too large")))
+}
+
+fn parse_mode(spec: &str, text: &str) -> Result<u32> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| invalid(spec, format!("invalid mode {text:?}: use octal, e.g. 1777")))
+}
+
+impl MountSpec {
+    /// `-v NAME:/path[:opts]`, `-v /host:/path[:opts]`, or `-v /path` (anonymous volume).
+    pub fn parse_volume_flag(spec: &str) -> Result<MountSpec> {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (source, destination, options) = match parts.as_slice() {
+            [dest] => ("", *dest, ""),
+            [src, dest] => (*src, *dest, ""),
+            [src, dest, opts] => (*src, *dest, *opts),
+            _ => {
+                return Err(invalid(
+                    spec,
+                    "use SOURCE:DESTINATION[:OPTIONS] or DESTINATION",
+                ))
+            }
+        };
+        check_destination(spec, destination)?;
+        let mut mount = if source.is_empty() {
+            MountSpec {
+                anonymous: true,
+                ..base(MountKind::Volume, "", destination)
+            }
+        } else if source.starts_with('/') {
+            MountSpec {
+                create_source: true,
+                ..base(MountKind::Bind, source, destination)
+            }
+        } else if valid_volume_name(source) {
+            base(MountKind::Volume, source, destination)
+        } else {
+            return Err(invalid(
+                spec,
+                format!("{source:?} is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
+            ));
+        };
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            match option {
+                "ro" | "readonly" => mount.read_only = true,
+                "rw" => mount.read_only = false,
+                "nocopy" if mount.kind == MountKind::Volume => mount.no_copy = true,
+                // SELinux relabelling: meaningless without SELinux, accepted as Docker does.
+                "z" | "Z" => {}
+                other => match Propagation::parse(other) {
+                    Some(p) if mount.kind == MountKind::Bind => mount.propagation = p,
+                    _ => return Err(invalid(spec, format!("unknown option {other:?}"))),
+                },
+            }
+        }
+        Ok(mount)
+    }
+
+    /// `--mount type=volume|bind|tmpfs,source=...,target=...[,readonly][,...]`.
+    pub fn parse_mount_flag(spec: &str) -> Result<MountSpec> {
+        let mut kind = MountKind::Volume;
+        let mut source = String::new();
+        let mut destination = None;
+        let mut read_only = false;
+        let mut propagation = None;
+        let mut size = None;
+        let mut mode = None;
+        let mut no_copy = false;
+        for field in spec.split(',').filter(|f| !f.is_empty()) {
+            let (key, value) = match field.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (field, None),
+            };
+            let value_of =
+                |key: &str| value.ok_or_else(|| invalid(spec, format!("{key} needs a value")));
+            match key {
+                "type" => {
+                    kind = match value_of(key)? {
+                        "volume" => MountKind::Volume,
+                        "bind" => MountKind::Bind,
+                        "tmpfs" => MountKind::Tmpfs,
+                        other => {
+                            return Err(invalid(
+                                spec,
+                                format!("unknown mount type {other:?}: use volume, bind or tmpfs"),
+                            ))
+                        }
+                    }
+                }
+                "source" | "src" => source = value_of(key)?.to_owned(),
+                "target" | "destination" | "dst" => destination = Some(value_of(key)?.to_owned()),
+                "readonly" | "ro" => {
+                    read_only = match value {
+                        None | Some("true") | Some("1") => true,
+                        Some("false") | Some("0") => false,
+                        Some(v) => {
+                            return Err(invalid(spec, format!("invalid readonly value {v:?}")))
+                        }
+                    }
+                }
+                "bind-propagation" => {
+                    let v = value_of(key)?;
+                    propagation = Some(
+                        Propagation::parse(v)
+                            .ok_or_else(|| invalid(spec, format!("invalid propagation {v:?}")))?,
+                    );
+                }
+                "tmpfs-size" => size = Some(parse_size(spec, value_of(key)?)?),
+                "tmpfs-mode" => mode = Some(parse_mode(spec, value_of(key)?)?),
+                "volume-nocopy" => no_copy = value.is_none_or(|v| v == "true" || v == "1"),
+                other => return Err(invalid(spec, format!("unknown field {other:?}"))),
+            }
+        }
+        let destination = destination.ok_or_else(|| invalid(spec, "target is required"))?;
+        check_destination(spec, &destination)?;
+        let mut mount = base(kind, &source, &destination);
+        mount.read_only = read_only;
+        match kind {
+            MountKind::Bind => {
+                if !source.starts_with('/') {
+                    return Err(invalid(spec, "a bind mount needs an absolute source path"));
+                }
+                mount.propagation = propagation.unwrap_or_default();
+            }
+            MountKind::Volume => {
+                if source.is_empty() {
+                    mount.anonymous = true;
+                } else if !valid_volume_name(&source) {
+                    return Err(invalid(spec, format!("invalid volume name {source:?}")));
+                }
+                mount.no_copy = no_copy;
+            }
+            MountKind::Tmpfs => {
+                if !source.is_empty() {
+                    return Err(invalid(spec, "a tmpfs mount has no source"));
+                }
+                mount.tmpfs_size = size;
+                mount.tmpfs_mode = mode;
+            }
+        }
+        if kind != MountKind::Bind && propagation.is_some() {
+            return Err(invalid(spec, "bind-propagation is for bind mounts"));
+        }
+        if kind != MountKind::Tmpfs && (size.is_some() || mode.is_some()) {
+            return Err(invalid(
+                spec,
+                "tmpfs-size and tmpfs-mode are for tmpfs mounts",
+            ));
+        }
+        Ok(mount)
+    }
+
+    /// `--tmpfs /path[:size=64m,mode=1777,...]`.
+    pub fn parse_tmpfs_flag(spec: &str) -> Result<MountSpec> {
+        let (destination, options) = spec.split_once(':').unwrap_or((spec, ""));
+        check_destination(spec, destination)?;
+        let mut mount = base(MountKind::Tmpfs, "", destination);
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            match option.split_once('=') {
+                Some(("size", v)) => mount.tmpfs_size = Some(parse_size(spec, v)?),
+                Some(("mode", v)) => mount.tmpfs_mode = Some(parse_mode(spec, v)?),
+                None if option == "ro" => mount.read_only = true,
+                None if matches!(option, "rw" | "noexec" | "exec" | "nosuid" | "nodev") => {}
+                _ => return Err(invalid(spec, format!("unknown tmpfs option {option:?}"))),
+            }
+        }
+        Ok(mount)
+    }
+
+    /// The `Mode` column Docker's inspect shows: the options given, e.g. "ro" or "z".
+    pub fn mode_text(&self) -> &'static str {
+        if self.read_only {
+            "ro"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Refuses two mounts on one destination, as Docker does ("Duplicate mount point").
+pub fn check_unique_destinations(mounts: &[MountSpec]) -> Result<()> {
+    for (i, m) in mounts.iter().enumerate() {
+        let clean = m.destination.trim_end_matches('/');
+        if mounts[..i]
+            .iter()
+            .any(|o| o.destination.trim_end_matches('/') == clean)
+        {
+            return Err(Error::invalid(
+                "mount",
+                &m.destination,
+                "duplicate mount point",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_flag_tells_volumes_binds_and_anonymous_apart() {
+        let m = MountSpec::parse_volume_flag("data:/data").unwrap();
+        assert_eq!(
+            (m.kind, m.source.as_str(), m.read_only, m.anonymous),
+            (MountKind::Volume, "data", false, false)
+        );
+        let m = MountSpec::parse_volume_flag("/srv/www:/usr/share/www:ro,rslave").unwrap();
+        assert_eq!(
+            (m.kind, m.read_only, m.propagation, m.create_source),
+            (MountKind::Bind, true, Propagation::Rslave, true)
+        );
+        let m = MountSpec::parse_volume_flag("/cache").unwrap();
+        assert!(m.anonymous && m.kind == MountKind::Volume && m.source.is_empty());
+        assert!(MountSpec::parse_volume_flag("data:relative").is_err());
+        assert!(MountSpec::parse_volume_flag("data:/").is_err());
+        assert!(MountSpec::parse_volume_flag("d@ta:/x").is_err());
+        assert!(MountSpec::parse_volume_flag("data:/x:bogus").is_err());
+        assert!(
+            MountSpec::parse_volume_flag("data:/x:rshared").is_err(),
+            "propagation is for binds"
+        );
+    }
+
+    #[test]
+    fn mount_flag_parses_each_type() {
+        let m = MountSpec::parse_mount_flag(
+            "type=bind,source=/tmp,target=/t,readonly,bind-propagation=rshared",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.kind, m.read_only, m.propagation, m.create_source),
+            (MountKind::Bind, true, Propagation::Rshared, false)
+        );
+        let m = MountSpec::parse_mount_flag(
+            "type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770",
+        )
+        .unwrap();
+        assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(64 << 20), Some(0o1770)));
+        let m = MountSpec::parse_mount_flag("source=vol,target=/v,volume-nocopy").unwrap();
+        assert!(m.kind == MountKind::Volume && m.no_copy);
+        assert!(MountSpec::parse_mount_flag("type=bind,source=rel,target=/t").is_err());
+        assert!(MountSpec::parse_mount_flag("type=tmpfs,target=/t,tmpfs-mode=999").is_err());
+        assert!(MountSpec::parse_mount_flag("type=nfs,target=/t").is_err());
+        assert!(
+            MountSpec::parse_mount_flag("type=volume,source=v").is_err(),
+            "no target"
+        );
+    }
+
+    #[test]
+    fn tmpfs_flag_and_duplicates() {
+        let m = MountSpec::parse_tmpfs_flag("/run:size=1m,mode=700").unwrap();
+        assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(1 << 20), Some(0o700)));
+        assert!(MountSpec::parse_tmpfs_flag("/run:color=red").is_err());
+        let a = MountSpec::parse_volume_flag("aa:/x").unwrap();
+        let b = MountSpec::parse_tmpfs_flag("/x/").unwrap();
+        assert!(check_unique_destinations(&[a, b]).is_err());
+    }
+}
