@@ -15,6 +15,7 @@ use super::parse;
 use crate::engine::container::monitor;
 use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
+use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
 
 /// Flags shared by `create` and `run`.
@@ -65,6 +66,18 @@ pub struct ContainerFlags {
     /// Set metadata on the container (KEY=VALUE)
     #[arg(short, long = "label")]
     pub label: Vec<String>,
+    /// Bind mount a volume: NAME:/path[:ro], /host/path:/path[:ro], or /path (anonymous)
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Attach a mount: type=volume|bind|tmpfs,source=...,target=...[,readonly]
+    #[arg(long = "mount")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs: /path[:size=64m,mode=1777]
+    #[arg(long = "tmpfs")]
+    pub tmpfs: Vec<String>,
+    /// Mount the volumes and binds of another container: CONTAINER[:ro|:rw]
+    #[arg(long = "volumes-from")]
+    pub volumes_from: Vec<String>,
     /// The image to run
     pub image: String,
     /// The command and its arguments
@@ -236,7 +249,19 @@ impl ContainerFlags {
             nano_cpus: self.cpus.as_deref().map(parse::parse_cpus).transpose()?,
             pids_limit: self.pids_limit.filter(|l| *l != 0),
         };
+        let mut mounts = Vec::new();
+        for spec in &self.volume {
+            mounts.push(MountSpec::parse_volume_flag(spec)?);
+        }
+        for spec in &self.mount {
+            mounts.push(MountSpec::parse_mount_flag(spec)?);
+        }
+        for spec in &self.tmpfs {
+            mounts.push(MountSpec::parse_tmpfs_flag(spec)?);
+        }
         Ok(CreateOptions {
+            mounts,
+            volumes_from: self.volumes_from.clone(),
             image: self.image.clone(),
             name: self.name.clone(),
             cmd: self.command.clone(),
@@ -375,7 +400,9 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
 
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
     for_each(&args.containers, |name| {
-        engine.remove_container(name, args.force).map(drop)
+        engine
+            .remove_container(name, args.force, args.volumes)
+            .map(drop)
     })
 }
 

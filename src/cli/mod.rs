@@ -5,6 +5,7 @@ pub mod container;
 pub mod image;
 pub mod output;
 pub mod parse;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -68,6 +69,10 @@ pub enum Command {
     /// Display detailed information on containers or images
     Inspect(container::InspectArgs),
 
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
+
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
@@ -97,6 +102,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Exec(args) => container::exec(&engine, args),
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
+        Volume(command) => volume::run(&engine, command),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

@@ -8,6 +8,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error("no such image: {0}")]
     NoSuchImage(String),
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
     #[error("multiple containers match {0:?}: give more of the ID or the name")]

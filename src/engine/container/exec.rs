@@ -85,10 +85,15 @@ impl Engine {
         // The container's root as its init sees it; resolution stays inside it.
         let rootfs = std::path::PathBuf::from(format!("/proc/{}/root", init_handle.pid));
         let user = user::resolve_user(&rootfs, &user_spec)?;
-        let mut process_spec = spec::build(&record, &user, &self.container_dir(&record.id))?
-            .process()
-            .clone()
-            .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
+        let mut process_spec = spec::build(
+            &record,
+            &user,
+            &self.container_dir(&record.id),
+            self.paths(),
+        )?
+        .process()
+        .clone()
+        .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
         process_spec.set_args(Some(opts.cmd.clone()));
         process_spec.set_env(Some(spec::process_env(&record, &user.home, opts.tty)));
         if let Some(dir) = &opts.working_dir {

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::record::{ContainerRecord, Status};
+use crate::engine::storage::mounts::{MountKind, MountSpec};
 use crate::engine::Engine;
 
 fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -11,6 +12,28 @@ fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 }
 
 impl Engine {
+    /// One entry of `Mounts`, as Docker shows it.
+    fn inspect_mount(&self, m: &MountSpec) -> Value {
+        let source = match m.kind {
+            MountKind::Volume => self.paths().volume_data(&m.source).display().to_string(),
+            MountKind::Bind => m.source.clone(),
+            MountKind::Tmpfs => String::new(),
+        };
+        let mut entry = json!({
+            "Type": m.kind.as_str(),
+            "Source": source,
+            "Destination": m.destination,
+            "Mode": m.mode_text(),
+            "RW": !m.read_only,
+            "Propagation": if m.kind == MountKind::Bind { m.propagation.as_str() } else { "" },
+        });
+        if m.kind == MountKind::Volume {
+            entry["Name"] = json!(m.source);
+            entry["Driver"] = json!("local");
+        }
+        entry
+    }
+
     pub fn inspect_container(&self, record: &ContainerRecord) -> Value {
         let s = &record.state;
         let c = &record.config;
@@ -71,7 +94,7 @@ impl Engine {
                     "MergedDir": overlay.merged,
                 }
             },
-            "Mounts": [],
+            "Mounts": record.config.mounts.iter().map(|m| self.inspect_mount(m)).collect::<Vec<_>>(),
             "Config": {
                 "Hostname": c.hostname,
                 "User": c.user,

@@ -17,6 +17,7 @@ use super::runtime::cgroups::Cgroup;
 use super::runtime::sealed;
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::ids::ContainerId;
+use crate::engine::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;
 
@@ -40,6 +41,9 @@ pub struct CreateOptions {
     pub read_only: bool,
     pub resources: Resources,
     pub labels: BTreeMap<String, String>,
+    pub mounts: Vec<MountSpec>,
+    /// `--volumes-from CONTAINER[:ro|:rw]`: that container's volumes and binds.
+    pub volumes_from: Vec<String>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -84,6 +88,17 @@ fn resolv_conf() -> String {
                     .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
         })
         .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Names of the anonymous volumes a container mounts.
+pub(crate) fn anonymous_volumes(record: &ContainerRecord) -> Vec<String> {
+    record
+        .config
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
+        .map(|m| m.source.clone())
         .collect()
 }
 
@@ -155,7 +170,8 @@ impl Engine {
             read_only: opts.read_only,
             resources: opts.resources.clone(),
             labels,
-            mounts: Vec::new(),
+            mounts: self
+                .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
         };
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(
@@ -189,7 +205,10 @@ impl Engine {
             state: ContainerState::default(),
         };
         let dir = self.container_dir(&id);
+        let mut record = record;
+        let mut new_volumes = Vec::new();
         let made = (|| {
+            self.prepare_mount_sources(&mut record.config.mounts, &mut new_volumes)?;
             std::fs::create_dir(&dir).context(|| format!("creating {}", dir.display()))?;
             OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
             std::fs::write(
@@ -205,9 +224,102 @@ impl Engine {
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&dir);
+            for name in &new_volumes {
+                let _ = std::fs::remove_dir_all(self.paths().volumes_dir().join(name));
+            }
             return Err(e);
         }
         Ok(record)
+    }
+
+    /// The mounts a new container gets: the user's, those of `--volumes-from`, and an
+    /// anonymous volume for each VOLUME of the image not already covered.
+    fn container_mounts_for(
+        &self,
+        opts: &CreateOptions,
+        image_volumes: &[String],
+    ) -> Result<Vec<MountSpec>> {
+        let mut mounts = opts.mounts.clone();
+        for spec in &opts.volumes_from {
+            let (name, read_only) = match spec.rsplit_once(':') {
+                Some((n, "ro")) => (n, Some(true)),
+                Some((n, "rw")) => (n, Some(false)),
+                Some((_, other)) => {
+                    return Err(Error::invalid(
+                        "--volumes-from",
+                        spec,
+                        format!("unknown mode {other:?}: use ro or rw"),
+                    ))
+                }
+                None => (spec.as_str(), None),
+            };
+            let source = self.find_record(name)?;
+            for m in source
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind != MountKind::Tmpfs)
+            {
+                if mounts.iter().any(|have| have.destination == m.destination) {
+                    continue;
+                }
+                let mut shared = m.clone();
+                shared.read_only = read_only.unwrap_or(m.read_only);
+                shared.create_source = false;
+                mounts.push(shared);
+            }
+        }
+        for destination in image_volumes {
+            let covered = mounts
+                .iter()
+                .any(|m| m.destination.trim_end_matches('/') == destination.trim_end_matches('/'));
+            if !covered {
+                mounts.push(MountSpec::parse_volume_flag(destination)?);
+            }
+        }
+        check_unique_destinations(&mounts)?;
+        // Parents before children, so a mount inside another mount lands on top of it.
+        mounts.sort_by_key(|m| m.destination.trim_end_matches('/').matches('/').count());
+        Ok(mounts)
+    }
+
+    /// Creates the volumes and `-v` bind sources a container needs (lock held), naming
+    /// anonymous volumes. Volumes it creates are listed in `created` for rollback.
+    fn prepare_mount_sources(
+        &self,
+        mounts: &mut [MountSpec],
+        created: &mut Vec<String>,
+    ) -> Result<()> {
+        for m in mounts.iter_mut() {
+            match m.kind {
+                MountKind::Volume => {
+                    let existed =
+                        !m.source.is_empty() && self.paths().volume_data(&m.source).exists();
+                    let name = (!m.source.is_empty()).then_some(m.source.as_str());
+                    let volume = self.ensure_volume(name, BTreeMap::new(), m.anonymous)?;
+                    if !existed {
+                        created.push(volume.name.clone());
+                    }
+                    m.source = volume.name;
+                }
+                MountKind::Bind => {
+                    let source = std::path::Path::new(&m.source);
+                    if !source.exists() {
+                        if !m.create_source {
+                            return Err(Error::invalid(
+                                "mount config for type \"bind\"",
+                                &m.source,
+                                "bind source path does not exist",
+                            ));
+                        }
+                        std::fs::create_dir_all(source)
+                            .context(|| format!("creating bind source {}", m.source))?;
+                    }
+                }
+                MountKind::Tmpfs => {}
+            }
+        }
+        Ok(())
     }
 
     /// A Docker-style `adjective_name` not used by another container (lock held).
@@ -427,8 +539,14 @@ impl Engine {
         }
     }
 
-    /// Removes a container; a running one only with `force` (it is killed first).
-    pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<ContainerRecord> {
+    /// Removes a container; a running one only with `force` (it is killed first). With
+    /// `volumes`, its anonymous volumes go too, unless another container uses them.
+    pub fn remove_container(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
         if record.state.status == Status::Running {
             if !force {
@@ -440,6 +558,9 @@ impl Engine {
             self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
         }
         self.remove_stopped(&record.id)?;
+        if volumes {
+            self.remove_anonymous_volumes(&anonymous_volumes(&record))?;
+        }
         Ok(record)
     }
 

@@ -105,6 +105,9 @@ impl Monitor {
         let overlay = OverlayDirs::in_container_dir(&dir, lower);
         enter_private_mount_namespace().map_err(start_error)?;
         overlay.mount().map_err(start_error)?;
+        engine
+            .copy_up_volumes(&record, &overlay.merged)
+            .map_err(start_error)?;
         let mut cgroup =
             Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
         match Self::launch(engine, &record, &overlay, &cgroup) {
@@ -126,7 +129,7 @@ impl Monitor {
         let dir = engine.container_dir(&record.id);
         let user = user::resolve_user(&overlay.merged, &record.config.user)
             .map_err(|e| (125, e.to_string()))?;
-        let spec = spec::build(record, &user, &dir).map_err(start_error)?;
+        let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
         // Derived from the record at every start: never the only copy, so no fsync.
         std::fs::write(dir.join("config.json"), &spec_json)
@@ -426,8 +429,12 @@ impl Monitor {
         let auto_remove = self.record.config.auto_remove;
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
-            // after the client has its exit code.
+            // after the client has its exit code. Its anonymous volumes go first, as
+            // `docker run --rm` returns with them removed.
             let _ = self.engine.forget_container(&id);
+            let _ = self
+                .engine
+                .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record));
         } else {
             let _ = update_record(&self.engine, &id, |r| {
                 r.state.status = Status::Exited;

@@ -14,6 +14,8 @@ use oci_spec::runtime::{
 use super::record::ContainerRecord;
 use super::user::ResolvedUser;
 use crate::engine::error::{Error, Result};
+use crate::engine::paths::EnginePaths;
+use crate::engine::storage::mounts::MountKind;
 
 /// Docker's default capability set.
 pub const DEFAULT_CAPABILITIES: &[Capability] = &[
@@ -76,6 +78,44 @@ fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result
         .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
         .build()
         .map_err(spec_error)
+}
+
+/// The container's volumes, binds and tmpfs mounts, after the defaults.
+fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for m in &record.config.mounts {
+        let ro = if m.read_only { "ro" } else { "rw" };
+        let built = match m.kind {
+            MountKind::Volume => {
+                let source = paths.volume_data(&m.source);
+                mount(
+                    &m.destination,
+                    "bind",
+                    &source.to_string_lossy(),
+                    &["rbind", "rprivate", ro],
+                )?
+            }
+            MountKind::Bind => mount(
+                &m.destination,
+                "bind",
+                &m.source,
+                &["rbind", m.propagation.as_str(), ro],
+            )?,
+            MountKind::Tmpfs => {
+                let mut options = vec!["nosuid".to_owned(), "nodev".to_owned(), ro.to_owned()];
+                if let Some(size) = m.tmpfs_size {
+                    options.push(format!("size={size}"));
+                }
+                if let Some(mode) = m.tmpfs_mode {
+                    options.push(format!("mode={mode:o}"));
+                }
+                let options: Vec<&str> = options.iter().map(String::as_str).collect();
+                mount(&m.destination, "tmpfs", "tmpfs", &options)?
+            }
+        };
+        mounts.push(built);
+    }
+    Ok(mounts)
 }
 
 fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
@@ -163,7 +203,12 @@ pub fn nofile_limit() -> u64 {
     DOCKER_NOFILE.min(hard)
 }
 
-pub fn build(record: &ContainerRecord, user: &ResolvedUser, container_dir: &Path) -> Result<Spec> {
+pub fn build(
+    record: &ContainerRecord,
+    user: &ResolvedUser,
+    container_dir: &Path,
+    paths: &EnginePaths,
+) -> Result<Spec> {
     let config = &record.config;
     let all: HashSet<Capability> = DEFAULT_CAPABILITIES.iter().copied().collect();
     // Docker gives non-root users no effective or permitted capabilities.
@@ -283,7 +328,7 @@ pub fn build(record: &ContainerRecord, user: &ResolvedUser, container_dir: &Path
                 .map_err(spec_error)?,
         )
         .hostname(config.hostname.clone())
-        .mounts(default_mounts(container_dir)?)
+        .mounts([default_mounts(container_dir)?, user_mounts(record, paths)?].concat())
         .process(process)
         .linux(linux)
         .build()

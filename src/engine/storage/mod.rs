@@ -3,3 +3,4 @@
 
 pub mod mounts;
 pub mod overlay;
+pub mod volumes;
