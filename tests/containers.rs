@@ -515,6 +515,8 @@ fn concurrent_runs_with_one_name_have_exactly_one_winner() {
 #[test]
 fn isolation_follows_docker_defaults() {
     let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "seccomp-probe", IMAGE, "true"]);
+    berth.ok(&["start", "seccomp-probe"]);
     let out = sh(
         &berth,
         "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
@@ -540,6 +542,31 @@ fn isolation_follows_docker_defaults() {
         "lo",
         "a fresh network namespace with loopback only"
     );
+
+    // Docker's default seccomp profile: no new namespaces, no mount, ordinary work goes on.
+    let out = sh(
+        &berth,
+        "grep Seccomp: /proc/self/status; \
+         unshare -U true 2>/dev/null && echo userns-allowed || echo userns-refused; \
+         mount -t tmpfs none /mnt 2>/dev/null && echo mount-allowed || echo mount-refused; \
+         (echo child-ran) & wait",
+    );
+    assert_eq!(
+        out,
+        "Seccomp:\t2\nuserns-refused\nmount-refused\nchild-ran\n"
+    );
+    let spec: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            berth
+                .root()
+                .join("containers")
+                .join(inspect(&berth, "seccomp-probe")["Id"].as_str().unwrap())
+                .join("config.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(spec["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
 
     // A non-root user gets no capabilities.
     let out = berth.ok(&[

@@ -85,15 +85,17 @@ impl Engine {
         // The container's root as its init sees it; resolution stays inside it.
         let rootfs = std::path::PathBuf::from(format!("/proc/{}/root", init_handle.pid));
         let user = user::resolve_user(&rootfs, &user_spec)?;
-        let mut process_spec = spec::build(
+        let spec = spec::build(
             &record,
             &user,
             &self.container_dir(&record.id),
             self.paths(),
-        )?
-        .process()
-        .clone()
-        .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
+        )?;
+        let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+        let mut process_spec = spec
+            .process()
+            .clone()
+            .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
         process_spec.set_args(Some(opts.cmd.clone()));
         process_spec.set_env(Some(spec::process_env(&record, &user.home, opts.tty)));
         if let Some(dir) = &opts.working_dir {
@@ -112,7 +114,14 @@ impl Engine {
         let joiner = match unsafe { fork() }.context(|| "forking".into())? {
             ForkResult::Child => {
                 drop(ours);
-                let code = join_and_run(&cgroup, &namespaces, &process_spec, opts, theirs);
+                let code = join_and_run(
+                    &cgroup,
+                    &namespaces,
+                    &process_spec,
+                    seccomp.as_ref(),
+                    opts,
+                    theirs,
+                );
                 // SAFETY: leave without running the parent's destructors or atexit handlers.
                 unsafe { libc::_exit(code) }
             }
@@ -167,6 +176,7 @@ fn join_and_run(
     cgroup: &Cgroup,
     namespaces: &[(OwnedFd, CloneFlags)],
     process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
     opts: &ExecOptions,
     sync: OwnedFd,
 ) -> i32 {
@@ -203,7 +213,7 @@ fn join_and_run(
             } else {
                 init::ExecStdio::InheritNoStdin
             };
-            init::run_exec(process, sync, stdio)
+            init::run_exec(process, seccomp, sync, stdio)
         }
         Ok(ForkResult::Parent { child }) => {
             drop(sync);

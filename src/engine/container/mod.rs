@@ -9,6 +9,7 @@ pub mod logs;
 pub mod monitor;
 pub mod record;
 pub mod runtime;
+pub mod seccomp;
 pub mod spec;
 mod store;
 pub mod user;

@@ -299,8 +299,10 @@ pub fn build(
         );
     }
 
+    let seccomp = super::seccomp::default_profile(&DEFAULT_CAPABILITIES.iter().copied().collect())?;
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
+        .seccomp(seccomp)
         .masked_paths(
             MASKED_PATHS
                 .iter()

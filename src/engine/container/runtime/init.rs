@@ -82,9 +82,15 @@ pub enum ExecStdio {
 }
 
 /// Entry point of an `exec`'d process, already inside the container's namespaces.
-pub fn run_exec(process: &oci_spec::runtime::Process, sync: OwnedFd, stdio: ExecStdio) -> ! {
+pub fn run_exec(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    sync: OwnedFd,
+    stdio: ExecStdio,
+) -> ! {
     reset_signals();
     let result = (|| {
+        let seccomp = compile_seccomp(seccomp)?;
         let null = || {
             open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
                 .or_init(|| "opening /dev/null".into())
@@ -105,18 +111,7 @@ pub fn run_exec(process: &oci_spec::runtime::Process, sync: OwnedFd, stdio: Exec
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
         super::creds::apply(process).map_err(|e| err(e.to_string()))?;
-        // SAFETY: close_range only changes fd flags.
-        unsafe {
-            libc::syscall(
-                libc::SYS_close_range,
-                3u32,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            )
-        };
-        let args = process.args().clone().unwrap_or_default();
-        let env = process.env().clone().unwrap_or_default();
-        exec(&args, &env)
+        finish_and_exec(process, &seccomp)
     })();
     fail(&sync, result)
 }
@@ -188,6 +183,7 @@ fn setup_and_exec(
         .process()
         .as_ref()
         .ok_or_else(|| err("the spec has no process"))?;
+    let seccomp = compile_seccomp(spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()))?;
     let cwd = process.cwd().clone();
     root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
         .or_init(|| format!("creating the working directory {}", cwd.display()))?;
@@ -241,6 +237,14 @@ fn setup_and_exec(
     wait_for_go(sync)?;
     super::creds::apply(process).map_err(|e| err(e.to_string()))?;
 
+    finish_and_exec(process, &seccomp)
+}
+
+/// The last steps of init and exec alike, after privileges are dropped.
+fn finish_and_exec(
+    process: &oci_spec::runtime::Process,
+    seccomp: &[seccompiler::BpfProgram],
+) -> InitResult<std::convert::Infallible> {
     // CVE-2024-21626: no host fd may survive into the container process.
     // SAFETY: close_range only changes fd flags.
     unsafe {
@@ -251,10 +255,21 @@ fn setup_and_exec(
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-
+    // Last, so none of the setup above is subject to the filter.
+    crate::engine::container::seccomp::install(seccomp).map_err(|e| err(e.to_string()))?;
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     exec(&args, &env)
+}
+
+fn compile_seccomp(
+    profile: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> InitResult<Vec<seccompiler::BpfProgram>> {
+    profile
+        .map(crate::engine::container::seccomp::compile)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| err(e.to_string()))
 }
 
 fn wait_for_go(sync: &OwnedFd) -> InitResult<()> {
