@@ -568,6 +568,13 @@ fn isolation_follows_docker_defaults() {
     .unwrap();
     assert_eq!(spec["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
 
+    // Loopback is up, as with Docker's `--network none`: a local server answers.
+    let out = sh(
+        &berth,
+        "nc -l -p 8080 -e echo served & sleep 0.3; nc 127.0.0.1 8080",
+    );
+    assert_eq!(out, "served\n");
+
     // A non-root user gets no capabilities.
     let out = berth.ok(&[
         "run",
