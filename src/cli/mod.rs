@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod container;
+pub mod diff;
 pub mod image;
 pub mod output;
 pub mod parse;
@@ -67,6 +68,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Display detailed information on containers or images
     Inspect(container::InspectArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(diff::DiffArgs),
 
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Exec(args) => container::exec(&engine, args),
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
+        Diff(args) => diff::diff(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }
