@@ -1,11 +1,10 @@
 //! `diff`: the files and directories a container changed in its image's filesystem.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use clap::{Args, ValueEnum};
 use color_eyre::Result;
 
-use super::output::print_json;
 use crate::engine::Engine;
 
 #[derive(Debug, Args)]
@@ -25,16 +24,19 @@ pub enum DiffFormat {
 
 pub fn diff(engine: &Engine, args: &DiffArgs) -> Result<i32> {
     let changes = engine.container_changes(&args.container)?;
+    // Buffered: a diff can be tens of thousands of lines, and stdout flushes every line.
+    let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format {
-        DiffFormat::Json => print_json(&changes)?,
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &changes)?;
+            writeln!(out)?;
+        }
         DiffFormat::Text => {
-            // One buffered write: a diff can be tens of thousands of lines.
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for change in &changes {
                 writeln!(out, "{} {}", change.kind.symbol(), change.path)?;
             }
-            out.flush()?;
         }
     }
+    out.flush()?;
     Ok(0)
 }
