@@ -141,8 +141,8 @@ impl Engine {
             changes: Vec::new(),
         };
         if overlay.upper.is_dir() {
-            let root_view = walker.child_view(&LowerView::all(layers.len()), "")?;
-            walker.walk(&overlay.upper, "", &root_view)?;
+            let root_view = walker.child_view(&LowerView::all(layers.len()), Path::new(""))?;
+            walker.walk(&overlay.upper, Path::new(""), &root_view)?;
         }
         let mut changes = walker.changes;
         changes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -203,9 +203,19 @@ fn lstat(path: &Path) -> Result<Entry> {
     }
 }
 
-/// Joins a container path (`/etc/motd`) onto a layer directory.
-fn in_layer(layer: &Path, path: &str) -> PathBuf {
-    layer.join(path.trim_start_matches('/'))
+/// The container path of `rel` (relative to the root) as `docker diff` prints it.
+fn container_path(rel: &Path) -> String {
+    format!("/{}", rel.to_string_lossy())
+}
+
+/// One entry of `upper/`: where it is on the host and in the container, and its metadata.
+struct Node<'a> {
+    upper: &'a Path,
+    /// Relative to the root: what is looked up in the layer directories.
+    rel: &'a Path,
+    /// Absolute, as reported.
+    path: &'a str,
+    meta: &'a Metadata,
 }
 
 struct Walker<'a> {
@@ -216,9 +226,9 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// The topmost layer (of those where the parent is visible) that has `path`, with its
     /// metadata there; None if the path does not exist below or a whiteout hides it.
-    fn lookup(&self, view: &LowerView, path: &str) -> Result<Option<(usize, Metadata)>> {
+    fn lookup(&self, view: &LowerView, rel: &Path) -> Result<Option<(usize, Metadata)>> {
         for &i in &view.0 {
-            match lstat(&in_layer(&self.layers[i].dir, path))? {
+            match lstat(&self.layers[i].dir.join(rel))? {
                 Entry::Absent => continue,
                 Entry::Whiteout => return Ok(None),
                 Entry::Present(meta) => return Ok(Some((i, meta))),
@@ -228,10 +238,10 @@ impl Walker<'_> {
     }
 
     /// The view of the directory `path` whose parent has `view`.
-    fn child_view(&self, view: &LowerView, path: &str) -> Result<LowerView> {
+    fn child_view(&self, view: &LowerView, rel: &Path) -> Result<LowerView> {
         let mut visible = Vec::new();
         for &i in &view.0 {
-            let dir = in_layer(&self.layers[i].dir, path);
+            let dir = self.layers[i].dir.join(rel);
             match lstat(&dir)? {
                 Entry::Absent => continue,
                 Entry::Present(meta) if meta.is_dir() => {
@@ -252,15 +262,17 @@ impl Walker<'_> {
             .push(Change::new(path.to_owned(), kind, meta, layer));
     }
 
-    /// Walks one directory of `upper/` (container path `dir_path`, "" for the root) and
+    /// Walks one directory of `upper/` (`rel_dir` below the root, "" for the root) and
     /// records its changes. Returns whether anything in it was reported, which is what
     /// makes a directory that exists below count as changed.
-    fn walk(&mut self, upper_dir: &Path, dir_path: &str, view: &LowerView) -> Result<bool> {
+    fn walk(&mut self, upper_dir: &Path, rel_dir: &Path, view: &LowerView) -> Result<bool> {
         let mut reported = false;
         let listing = || format!("listing {}", upper_dir.display());
         for entry in fs::read_dir(upper_dir).context(listing)? {
             let entry = entry.context(listing)?;
-            let path = format!("{dir_path}/{}", entry.file_name().to_string_lossy());
+            // Layer lookups use the raw name: a name need not be UTF-8.
+            let rel = rel_dir.join(entry.file_name());
+            let path = container_path(&rel);
             if ENGINE_PATHS.contains(&path.as_str()) {
                 continue;
             }
@@ -268,48 +280,47 @@ impl Walker<'_> {
             let meta = entry
                 .metadata()
                 .context(|| format!("reading {}", upper.display()))?;
-            reported |= self.entry(&upper, &path, &meta, view)?;
+            let node = Node {
+                upper: &upper,
+                rel: &rel,
+                path: &path,
+                meta: &meta,
+            };
+            reported |= self.entry(&node, view)?;
         }
         Ok(reported)
     }
 
     /// Records one entry of `upper/` (and what is below it); returns whether it reported.
-    fn entry(
-        &mut self,
-        upper: &Path,
-        path: &str,
-        meta: &Metadata,
-        view: &LowerView,
-    ) -> Result<bool> {
-        let below = self.lookup(view, path)?;
-        if is_whiteout(meta) {
+    fn entry(&mut self, node: &Node<'_>, view: &LowerView) -> Result<bool> {
+        let below = self.lookup(view, node.rel)?;
+        if is_whiteout(node.meta) {
             // A whiteout of something no layer has (created, then deleted) is no change.
             let Some((layer, lower)) = below else {
                 return Ok(false);
             };
-            self.push(path, ChangeKind::Deleted, &lower, Some(layer));
+            self.push(node.path, ChangeKind::Deleted, &lower, Some(layer));
             return Ok(true);
         }
-        if meta.is_dir() {
-            return self.dir(upper, path, meta, view, below);
+        if node.meta.is_dir() {
+            return self.dir(node, view, below);
         }
         match below {
-            Some((layer, _)) => self.push(path, ChangeKind::Changed, meta, Some(layer)),
-            None => self.push(path, ChangeKind::Added, meta, None),
+            Some((layer, _)) => self.push(node.path, ChangeKind::Changed, node.meta, Some(layer)),
+            None => self.push(node.path, ChangeKind::Added, node.meta, None),
         }
         Ok(true)
     }
 
     fn dir(
         &mut self,
-        upper: &Path,
-        path: &str,
-        meta: &Metadata,
+        node: &Node<'_>,
         view: &LowerView,
         below: Option<(usize, Metadata)>,
     ) -> Result<bool> {
+        let (upper, rel, path, meta) = (node.upper, node.rel, node.path, node.meta);
         let Some((layer, lower)) = below else {
-            let children = self.walk(upper, path, &LowerView::empty())?;
+            let children = self.walk(upper, rel, &LowerView::empty())?;
             // Init creates /etc or /dev only to hold its own files: alone, not a change.
             if !children && ENGINE_PARENTS.contains(&path) {
                 return Ok(false);
@@ -320,23 +331,109 @@ impl Walker<'_> {
         if is_opaque(upper) {
             // Deleted and made again: what was below is gone, everything in it is new.
             self.push(path, ChangeKind::Deleted, &lower, Some(layer));
-            self.walk(upper, path, &LowerView::empty())?;
+            self.walk(upper, rel, &LowerView::empty())?;
             return Ok(true);
         }
         if !lower.is_dir() {
             // A file replaced by a directory: nothing below shows through it.
             self.push(path, ChangeKind::Changed, meta, Some(layer));
-            self.walk(upper, path, &LowerView::empty())?;
+            self.walk(upper, rel, &LowerView::empty())?;
             return Ok(true);
         }
         // A directory overlay copied up only to hold changes: changed if something in it
         // is, or its own permissions or owner are (its times change on every copy-up).
-        let child_view = self.child_view(view, path)?;
-        let children = self.walk(upper, path, &child_view)?;
+        let child_view = self.child_view(view, rel)?;
+        let children = self.walk(upper, rel, &child_view)?;
         let own = (meta.mode(), meta.uid(), meta.gid()) != (lower.mode(), lower.uid(), lower.gid());
         if children || own {
             self.push(path, ChangeKind::Changed, meta, Some(layer));
         }
         Ok(children || own)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    use nix::sys::stat::{mknod, Mode, SFlag};
+
+    use super::*;
+
+    fn whiteout(path: &Path) {
+        mknod(path, SFlag::S_IFCHR, Mode::empty(), 0).expect("mknod whiteout (needs root)");
+    }
+
+    fn layer(dir: &Path, n: u8) -> Layer {
+        Layer {
+            chain_id: format!("sha256:{}", format!("{n:x}").repeat(64))
+                .parse()
+                .unwrap(),
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Whiteouts in the image's own layers hide what is below them; a raw (non-UTF-8) name
+    /// is looked up as it is; a file replaced by a directory hides nothing of its own.
+    #[test]
+    fn lower_layers_are_seen_as_the_overlay_shows_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (l0, l1, upper) = (
+            tmp.path().join("l0"),
+            tmp.path().join("l1"),
+            tmp.path().join("up"),
+        );
+        let raw = OsStr::from_bytes(b"r\xff");
+        for dir in ["a", "d"] {
+            fs::create_dir_all(l0.join(dir)).unwrap();
+        }
+        for file in ["a/x", "a/y", "d/old", "f"] {
+            fs::write(l0.join(file), "0").unwrap();
+        }
+        fs::write(l0.join("a").join(raw), "0").unwrap();
+        fs::create_dir_all(l1.join("a")).unwrap();
+        whiteout(&l1.join("a/x"));
+        whiteout(&l1.join("d"));
+        for dir in ["a", "d", "f"] {
+            fs::create_dir_all(upper.join(dir)).unwrap();
+        }
+        fs::write(upper.join("a/x"), "new").unwrap();
+        fs::write(upper.join("a").join(raw), "changed").unwrap();
+        whiteout(&upper.join("a/y"));
+        whiteout(&upper.join("a/never"));
+        fs::write(upper.join("d/new"), "new").unwrap();
+        fs::write(upper.join("f/inner"), "new").unwrap();
+
+        let layers = [layer(&l0, 0), layer(&l1, 1)];
+        let mut walker = Walker {
+            layers: &layers,
+            changes: Vec::new(),
+        };
+        let root = walker
+            .child_view(&LowerView::all(2), Path::new(""))
+            .unwrap();
+        walker.walk(&upper, Path::new(""), &root).unwrap();
+        let mut changes = walker.changes;
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        let seen: Vec<(String, char, Option<Digest>)> = changes
+            .into_iter()
+            .map(|c| (c.path, c.kind.symbol(), c.original_layer))
+            .collect();
+        let (c0, c1) = (
+            Some(layers[0].chain_id.clone()),
+            Some(layers[1].chain_id.clone()),
+        );
+        let want = vec![
+            ("/a".to_owned(), 'C', c1),
+            ("/a/r\u{fffd}".to_owned(), 'C', c0.clone()),
+            ("/a/x".to_owned(), 'A', None),
+            ("/a/y".to_owned(), 'D', c0.clone()),
+            ("/d".to_owned(), 'A', None),
+            ("/d/new".to_owned(), 'A', None),
+            ("/f".to_owned(), 'C', c0),
+            ("/f/inner".to_owned(), 'A', None),
+        ];
+        assert_eq!(seen, want);
     }
 }
