@@ -268,7 +268,12 @@ impl Walker<'_> {
     fn walk(&mut self, upper_dir: &Path, rel_dir: &Path, view: &LowerView) -> Result<bool> {
         let mut reported = false;
         let listing = || format!("listing {}", upper_dir.display());
-        for entry in fs::read_dir(upper_dir).context(listing)? {
+        // A running container may remove what is being read: gone is not an error.
+        let entries = match fs::read_dir(upper_dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            entries => entries.context(listing)?,
+        };
+        for entry in entries {
             let entry = entry.context(listing)?;
             // Layer lookups use the raw name: a name need not be UTF-8.
             let rel = rel_dir.join(entry.file_name());
@@ -277,9 +282,10 @@ impl Walker<'_> {
                 continue;
             }
             let upper = entry.path();
-            let meta = entry
-                .metadata()
-                .context(|| format!("reading {}", upper.display()))?;
+            let meta = match entry.metadata() {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                meta => meta.context(|| format!("reading {}", upper.display()))?,
+            };
             let node = Node {
                 upper: &upper,
                 rel: &rel,
