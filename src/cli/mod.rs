@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod container;
+pub mod diff;
 pub mod image;
 pub mod output;
 pub mod parse;
@@ -68,6 +69,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Display detailed information on containers or images
     Inspect(container::InspectArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(diff::DiffArgs),
 
     /// Manage volumes
     #[command(subcommand)]
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
         Volume(command) => volume::run(&engine, command),
+        Diff(args) => diff::diff(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

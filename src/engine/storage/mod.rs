@@ -1,6 +1,8 @@
-//! Container filesystems: the overlay root with its per-container writable layer, and
-//! what is mounted into it: volumes, binds and tmpfs.
+//! Container filesystems: the overlay root with its per-container writable layer, what is
+//! mounted into it (volumes, binds and tmpfs), and the changes a container made to its
+//! image (`diff`).
 
+pub mod diff;
 pub mod mounts;
 pub mod overlay;
 pub mod volumes;
