@@ -57,6 +57,8 @@ const ALLOWED: &[(&str, i64)] = syscalls!(
     SYS_epoll_create,
     SYS_epoll_create1,
     SYS_epoll_ctl,
+    SYS_epoll_ctl_old,
+    SYS_epoll_wait_old,
     SYS_epoll_pwait,
     SYS_epoll_pwait2,
     SYS_epoll_wait,
@@ -218,6 +220,7 @@ const ALLOWED: &[(&str, i64)] = syscalls!(
     SYS_renameat,
     SYS_renameat2,
     SYS_restart_syscall,
+    SYS_rmdir,
     SYS_rseq,
     SYS_rt_sigaction,
     SYS_rt_sigpending,
@@ -383,7 +386,15 @@ const BY_CAPABILITY: &[(Capability, &[(&str, i64)])] = &[
 /// Allowed syscalls libc has no constant for on this architecture (numbers from the
 /// kernel's syscall_64.tbl).
 #[cfg(target_arch = "x86_64")]
-const ALLOWED_EXTRA: &[(&str, i64)] = &[("io_pgetevents", 333)];
+const ALLOWED_EXTRA: &[(&str, i64)] = &[
+    ("io_pgetevents", 333),
+    ("cachestat", 451),
+    ("fchmodat2", 452),
+    ("map_shadow_stack", 453),
+    ("futex_wake", 454),
+    ("futex_wait", 455),
+    ("futex_requeue", 456),
+];
 
 /// Syscalls with rules of their own: arguments checked, or a different answer.
 #[cfg(target_arch = "x86_64")]
