@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod container;
+pub mod cp;
 pub mod image;
 pub mod output;
 pub mod parse;
@@ -67,6 +68,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Display detailed information on containers or images
     Inspect(container::InspectArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
 
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Exec(args) => container::exec(&engine, args),
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
+        Cp(args) => cp::cp(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }
