@@ -80,17 +80,31 @@ pub struct Rebase {
 
 impl Rebase {
     fn apply(&self, name: &Path) -> PathBuf {
-        let bytes = name.as_os_str().as_bytes();
-        let bytes = bytes.strip_prefix(b"./").unwrap_or(bytes);
-        let rest = match bytes.strip_prefix(self.from.as_slice()) {
-            Some(rest) if rest.is_empty() || rest[0] == b'/' => rest,
-            _ => return name.to_owned(),
+        let mut bytes = name.as_os_str().as_bytes();
+        while let Some(rest) = bytes.strip_prefix(b"./") {
+            bytes = rest;
+        }
+        if bytes == b"." {
+            bytes = b"";
+        }
+        // An archive of `DIR/.` names its entries relative to DIR itself: all are under it.
+        let rest = if self.from == b"." || self.from.is_empty() {
+            bytes
+        } else {
+            match bytes.strip_prefix(self.from.as_slice()) {
+                Some(rest) if rest.is_empty() || rest[0] == b'/' => {
+                    rest.strip_prefix(b"/").unwrap_or(rest)
+                }
+                _ => return name.to_owned(),
+            }
         };
         let mut out = self.to.clone();
+        if !out.is_empty() && !rest.is_empty() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(rest);
         if out.is_empty() {
-            out.extend_from_slice(rest.strip_prefix(b"/").unwrap_or(rest));
-        } else {
-            out.extend_from_slice(rest);
+            out.push(b'.');
         }
         PathBuf::from(OsStr::from_bytes(&out))
     }
@@ -751,6 +765,26 @@ pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    #[test]
+    fn rebase_renames_the_top_entry() {
+        let rebase = |from: &str, to: &str, name: &str| {
+            Rebase {
+                from: from.into(),
+                to: to.into(),
+            }
+            .apply(Path::new(name))
+        };
+        assert_eq!(rebase("data", "out", "data"), Path::new("out"));
+        assert_eq!(rebase("data", "out", "data/a/b"), Path::new("out/a/b"));
+        assert_eq!(rebase("data", "out", "database"), Path::new("database"));
+        assert_eq!(rebase(".", "out", "./a"), Path::new("out/a"));
+        assert_eq!(rebase(".", "out", "a"), Path::new("out/a"));
+        assert_eq!(rebase(".", "out", "."), Path::new("out"));
+        assert_eq!(rebase(".", "", "a/b"), Path::new("a/b"));
+        assert_eq!(rebase(".", "", "./"), Path::new("."));
+        assert_eq!(rebase("f", "g", "f"), Path::new("g"));
+    }
 
     /// A tar built entry by entry; names are written raw so hostile ones can be made
     /// (tar::Builder itself refuses `..`).
