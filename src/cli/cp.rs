@@ -12,7 +12,6 @@ use clap::Args;
 use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
 
-use super::output::human_size;
 use crate::engine::container::runtime::sealed;
 use crate::engine::container::Status;
 use crate::engine::error::Context;
@@ -397,6 +396,29 @@ impl Progress {
     }
 }
 
+/// Sizes as Docker's cp prints them: decimal units, three significant digits ("12.3kB").
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let decimals = match value {
+        v if v >= 100.0 || unit == 0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
 /// A writer that reports the bytes through it to a [`Progress`].
 struct Counting<'a, W: Write + ?Sized> {
     inner: &'a mut W,
@@ -457,6 +479,15 @@ mod tests {
         assert_eq!(Location::parse("./a:b"), Location::Host("./a:b".into()));
         assert_eq!(Location::parse("-"), Location::Host("-".into()));
         assert_eq!(Location::parse("file"), Location::Host("file".into()));
+    }
+
+    #[test]
+    fn sizes_have_three_significant_digits() {
+        assert_eq!(human_size(512), "512B");
+        assert_eq!(human_size(12_345), "12.3kB");
+        assert_eq!(human_size(2_560), "2.56kB");
+        assert_eq!(human_size(300_002_000), "300MB");
+        assert_eq!(human_size(1_000), "1kB");
     }
 
     #[test]

@@ -155,7 +155,11 @@ pub(crate) fn spawn(
         ForkResult::Child => {
             drop(ours);
             let reporter = Reporter { sock: theirs };
-            let result = enter(view).and_then(|()| job(&reporter));
+            // A panic must not unwind into the caller's code running in this child.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                enter(view).and_then(|()| job(&reporter))
+            }))
+            .unwrap_or_else(|_| Err(Error::Runtime("the copy process panicked".into())));
             let sent = match result {
                 Ok(payload) => reporter.send(DONE, &payload),
                 Err(Error::NoSuchPath { path, container }) => {
