@@ -24,8 +24,9 @@ use crate::engine::error::{Context, Error, Result};
 use crate::engine::image::unpack::{self, ExtractOptions};
 use crate::engine::Engine;
 
-/// Big enough that a large file moves in few syscalls; the pipe gets the same size.
-pub const COPY_BUF: usize = 1 << 20;
+/// Few syscalls per large file, yet small enough to stay in the CPU cache: 1 MiB buffers
+/// measured 35% slower than tar on one 256 MiB file. The pipe gets the same size.
+pub const COPY_BUF: usize = 128 << 10;
 /// Symlinks followed while resolving one path, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
 
