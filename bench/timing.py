@@ -12,6 +12,7 @@ becomes a unique run label (w0, w1 for warm-ups, then 0, 1, ...). A standalone `
 separates commands that run one after the other inside the timed section.
 --prepare 'NAME=command' runs, untimed, before each run of NAME; --sync runs sync(2)
 before every timed command, so writeback of the previous run is not billed to the next.
+--bytes N adds a throughput column: N bytes moved per run, in MB/s (10^6) at the median.
 """
 
 import argparse
@@ -75,6 +76,7 @@ def main():
     ap.add_argument("--baseline")
     ap.add_argument("--sync", action="store_true")
     ap.add_argument("--title", default="")
+    ap.add_argument("--bytes", type=int, default=0)
     ap.add_argument("--subject", action="append", default=[])
     ap.add_argument("--prepare", action="append", default=[])
     ap.add_argument("--skip", action="append", default=[])
@@ -98,14 +100,16 @@ def main():
 
     if args.title:
         print(args.title)
-    header = f"{'subject':<12} {'runs':>5} {'median ms':>10} {'p90 ms':>9} {'median ratio':>13}"
+    rate_col = f" {'MB/s':>8}" if args.bytes else ""
+    header = f"{'subject':<12} {'runs':>5} {'median ms':>10} {'p90 ms':>9} {'median ratio':>13}{rate_col}"
     print(header)
     print("-" * len(header))
     for name, _ in subjects:
         values = samples[name]
         median = statistics.median(values)
         ratio = f"{median / base:.2f}x" if base else "-"
-        print(f"{name:<12} {len(values):>5} {median:>10.1f} {p90(values):>9.1f} {ratio:>13}")
+        rate = f" {args.bytes / 1e6 / (median / 1000.0):>8.0f}" if args.bytes else ""
+        print(f"{name:<12} {len(values):>5} {median:>10.1f} {p90(values):>9.1f} {ratio:>13}{rate}")
     for name, reason in skipped:
         print(f"{name:<12} {'-':>5} {'-':>10} {'-':>9} {'-':>13}  ({reason})")
     if args.baseline:

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod container;
+pub mod cp;
 pub mod diff;
 pub mod image;
 pub mod output;
@@ -75,6 +76,8 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
 
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Inspect(args) => container::inspect(&engine, args),
         Volume(command) => volume::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
+        Cp(args) => cp::cp(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

@@ -12,6 +12,9 @@ pub enum Error {
     NoSuchVolume(String),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// A path missing in a container, in Docker's words.
+    #[error("Could not find the file {path} in container {container}")]
+    NoSuchPath { path: String, container: String },
     #[error("multiple containers match {0:?}: give more of the ID or the name")]
     AmbiguousContainer(String),
     #[error("container name {name:?} is already in use by {id}")]

@@ -37,13 +37,88 @@ const COPY_BUF: usize = 1 << 20;
 /// Unpacks the (already decompressed) layer tar `reader` into the existing, empty
 /// directory `dest`. Returns the bytes of file content written (the layer's size).
 pub fn unpack(reader: impl Read, dest: &Path) -> Result<u64> {
-    let mut unpacker = Unpacker::new(dest)?;
+    let root = nix::fcntl::open(
+        dest,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context(|| format!("opening {}", dest.display()))?;
+    extract(reader, root, &ExtractOptions::layer())
+}
+
+/// How [`extract`] treats what it unpacks: image layers and `cp` archives differ.
+#[derive(Debug, Clone)]
+pub struct ExtractOptions {
+    /// Turn `.wh.` entries into overlay whiteouts (layers) instead of plain files.
+    pub whiteouts: bool,
+    /// Owner every entry gets instead of the one in the archive.
+    pub owner: Option<(u32, u32)>,
+    /// Renames the archive's top entry (and everything under it) while unpacking.
+    pub rebase: Option<Rebase>,
+    /// Apply the metadata of the archive's root entry (`./`) to the destination itself.
+    pub root_meta: bool,
+}
+
+impl ExtractOptions {
+    pub fn layer() -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: true,
+            owner: None,
+            rebase: None,
+            root_meta: true,
+        }
+    }
+}
+
+/// Entry names equal to `from` or under `from/` get `to` in its place; an empty `to`
+/// unpacks the contents of `from` straight into the destination.
+#[derive(Debug, Clone)]
+pub struct Rebase {
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+}
+
+impl Rebase {
+    fn apply(&self, name: &Path) -> PathBuf {
+        let mut bytes = name.as_os_str().as_bytes();
+        while let Some(rest) = bytes.strip_prefix(b"./") {
+            bytes = rest;
+        }
+        if bytes == b"." {
+            bytes = b"";
+        }
+        // An archive of `DIR/.` names its entries relative to DIR itself: all are under it.
+        let rest = if self.from == b"." || self.from.is_empty() {
+            bytes
+        } else {
+            match bytes.strip_prefix(self.from.as_slice()) {
+                Some(rest) if rest.is_empty() || rest[0] == b'/' => {
+                    rest.strip_prefix(b"/").unwrap_or(rest)
+                }
+                _ => return name.to_owned(),
+            }
+        };
+        let mut out = self.to.clone();
+        if !out.is_empty() && !rest.is_empty() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(rest);
+        if out.is_empty() {
+            out.push(b'.');
+        }
+        PathBuf::from(OsStr::from_bytes(&out))
+    }
+}
+
+/// Unpacks the tar `reader` into the open directory `root`, never leaving it: names with
+/// `..` or a leading `/` and writes through symlinks are refused. Returns the bytes of file
+/// content written.
+pub fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -> Result<u64> {
+    let mut unpacker = Unpacker::new(root, opts.clone());
     let mut archive = tar::Archive::new(reader);
-    let entries = archive
-        .entries()
-        .context(|| "reading layer tar".to_owned())?;
+    let entries = archive.entries().context(|| "reading tar".to_owned())?;
     for entry in entries {
-        let mut entry = entry.context(|| "reading layer tar".to_owned())?;
+        let mut entry = entry.context(|| "reading tar".to_owned())?;
         unpacker.entry(&mut entry)?;
     }
     unpacker.finish()?;
@@ -80,7 +155,7 @@ fn unsafe_entry(name: &Path, reason: &str) -> Error {
 
 struct Unpacker {
     root: OwnedFd,
-    root_path: PathBuf,
+    opts: ExtractOptions,
     /// Open directories from the layer root down to the previous entry's parent. Tars
     /// list entries depth first, so most entries reuse all of them and open nothing.
     dirs: Vec<(OsString, OwnedFd)>,
@@ -107,16 +182,10 @@ struct Meta {
 }
 
 impl Unpacker {
-    fn new(dest: &Path) -> Result<Unpacker> {
-        let root = nix::fcntl::open(
-            dest,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .context(|| format!("opening {}", dest.display()))?;
-        Ok(Unpacker {
+    fn new(root: OwnedFd, opts: ExtractOptions) -> Unpacker {
+        Unpacker {
             root,
-            root_path: dest.to_owned(),
+            opts,
             dirs: Vec::new(),
             new_dir: None,
             setgid_dirs: HashSet::new(),
@@ -125,7 +194,7 @@ impl Unpacker {
             buf: vec![0; COPY_BUF],
             size: 0,
             is_root: nix::unistd::geteuid().is_root(),
-        })
+        }
     }
 
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
@@ -143,13 +212,21 @@ impl Unpacker {
             .path()
             .context(|| "reading a layer entry name".to_owned())?
             .into_owned();
+        let name = match &self.opts.rebase {
+            Some(rebase) => rebase.apply(&name),
+            None => name,
+        };
         let rel = safe_relative(&name)?;
-        let meta = read_meta(entry, &name)?;
+        let mut meta = read_meta(entry, &name)?;
+        if let Some((uid, gid)) = self.opts.owner {
+            meta.uid = Uid::from_raw(uid);
+            meta.gid = Gid::from_raw(gid);
+        }
         let (parent_rel, file_name) = match (rel.parent(), rel.file_name()) {
             (Some(parent), Some(file_name)) => (parent.to_owned(), file_name.to_owned()),
             // The layer root itself ("./"): only its metadata can be set.
             _ => {
-                if kind == EntryType::Directory {
+                if kind == EntryType::Directory && self.opts.root_meta {
                     let root = self.root.try_clone().context(|| "dup".to_owned())?;
                     self.set_dir_meta(&root, &rel, &meta)?;
                 }
@@ -232,6 +309,7 @@ impl Unpacker {
         let what = || format!("unpacking {}", name.display());
         if let Some(target) = file_name
             .to_str()
+            .filter(|_| self.opts.whiteouts)
             .and_then(|n| n.strip_prefix(WHITEOUT_PREFIX))
         {
             return self.whiteout(parent, target, rel, name);
@@ -354,7 +432,11 @@ impl Unpacker {
         name: &Path,
         target: &Path,
     ) -> Result<()> {
-        let target_rel = safe_relative(target).map_err(|_| {
+        let target = match &self.opts.rebase {
+            Some(rebase) => rebase.apply(target),
+            None => target.to_owned(),
+        };
+        let target_rel = safe_relative(&target).map_err(|_| {
             unsafe_entry(
                 name,
                 "hardlink target must be a relative path inside the layer",
@@ -417,10 +499,10 @@ impl Unpacker {
         match unlinkat(parent, file_name, UnlinkatFlags::NoRemoveDir) {
             Ok(()) => Ok(()),
             Err(Errno::EISDIR) => {
-                // Only reached after every parent was opened with O_NOFOLLOW and the name
-                // itself is a real directory; remove_dir_all does not follow symlinks. The
-                // open directory stack holds only its ancestors, so it stays valid.
-                std::fs::remove_dir_all(self.root_path.join(rel))
+                // Removed through descriptors opened without following symlinks, so
+                // nothing outside the tree can be reached. The open directory stack holds
+                // only its ancestors, so it stays valid.
+                remove_tree_at(parent.as_fd(), file_name)
                     .context(|| format!("replacing directory {}", rel.display()))
             }
             Err(e) => Err(e).context(|| format!("replacing {}", rel.display())),
@@ -581,6 +663,27 @@ fn open_or_create_dir(
     })
 }
 
+/// Removes the directory `name` of `parent` and everything in it, never following a
+/// symlink (a symlink inside is removed, not its target).
+pub fn remove_tree_at(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Result<()> {
+    let dir = open_subdir(&parent, name)?;
+    let mut listing = nix::dir::Dir::from_fd(dir)?;
+    let names: Vec<CString> = listing
+        .iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_owned())
+        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+        .collect();
+    for child in &names {
+        let child = OsStr::from_bytes(child.as_bytes());
+        match unlinkat(&listing, child, UnlinkatFlags::NoRemoveDir) {
+            Err(Errno::EISDIR) => remove_tree_at(listing.as_fd(), child)?,
+            other => other?,
+        }
+    }
+    unlinkat(parent, name, UnlinkatFlags::RemoveDir)
+}
+
 /// Reads the umask (by setting it and putting it back).
 fn current_umask() -> u32 {
     let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
@@ -662,6 +765,26 @@ pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    #[test]
+    fn rebase_renames_the_top_entry() {
+        let rebase = |from: &str, to: &str, name: &str| {
+            Rebase {
+                from: from.into(),
+                to: to.into(),
+            }
+            .apply(Path::new(name))
+        };
+        assert_eq!(rebase("data", "out", "data"), Path::new("out"));
+        assert_eq!(rebase("data", "out", "data/a/b"), Path::new("out/a/b"));
+        assert_eq!(rebase("data", "out", "database"), Path::new("database"));
+        assert_eq!(rebase(".", "out", "./a"), Path::new("out/a"));
+        assert_eq!(rebase(".", "out", "a"), Path::new("out/a"));
+        assert_eq!(rebase(".", "out", "."), Path::new("out"));
+        assert_eq!(rebase(".", "", "a/b"), Path::new("a/b"));
+        assert_eq!(rebase(".", "", "./"), Path::new("."));
+        assert_eq!(rebase("f", "g", "f"), Path::new("g"));
+    }
 
     /// A tar built entry by entry; names are written raw so hostile ones can be made
     /// (tar::Builder itself refuses `..`).

@@ -2,7 +2,9 @@
 //! mounted into it (volumes, binds and tmpfs), and the changes a container made to its
 //! image (`diff`).
 
+pub mod copy;
 pub mod diff;
+pub mod fsview;
 pub mod mounts;
 pub mod overlay;
 pub mod volumes;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `berth cp` throughput, into and out of a running container, against
+# `tar -C src -cf - . | tar -C dst -xf -` between two host directories, for one 256 MiB
+# file and for 10,000 files of 4 KiB. Interleaved runs, each into a new directory (or new
+# container path); everything is removed after all runs of a case, outside the timed part
+# (big deletes slow down the next writes on this disk). sync(2) before each timed run.
+# Run as root: sudo bash bench/cp.sh   (env: RUNS=5 WARMUP=1)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+RUNS=${RUNS:-5}
+WARMUP=${WARMUP:-1}
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
+[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/cp.sh"
+
+ensure_packages "${RUNTIME_PACKAGES[@]}"
+ensure_cargo
+build_release_and_fixtures
+
+berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-cp.XXXXXX")
+engine="$work/berth-root"
+b="$berth --root $engine"
+
+cleanup() {
+    set +e
+    $b rm -f bench-cp >/dev/null 2>&1
+    unmount_below "$work"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "Preparing the sources and a running container"
+mkdir -p "$work/src-file" "$work/src-small"
+head -c $((256 * 1024 * 1024)) /dev/urandom >"$work/src-file/big"
+python3 - "$work/src-small" <<'PY'
+import os, sys
+root = sys.argv[1]
+block = os.urandom(4096)
+for d in range(100):
+    sub = os.path.join(root, f"d{d:03}")
+    os.mkdir(sub)
+    for f in range(100):
+        with open(os.path.join(sub, f"f{f:03}"), "wb") as out:
+            out.write(block)
+PY
+$b load -i .fixtures/busybox-save.tar >/dev/null
+$b run -d --name bench-cp berth-test/busybox:latest sleep 36000 >/dev/null
+# The copy-out sources live in the container.
+$b cp "$work/src-file" bench-cp:/src-file
+$b cp "$work/src-small" bench-cp:/src-small
+
+# bench NAME BYTES SRC_DIR: one table for one data set.
+bench() {
+    local name=$1 bytes=$2 src=$3
+    mkdir -p "$work/out"
+    python3 bench/timing.py --runs "$RUNS" --warmup "$WARMUP" --sync --baseline tar \
+        --bytes "$bytes" --title "cp: $name" \
+        --prepare "tar=mkdir $work/out/tar-$name-{i}" \
+        --subject "tar=sh -c 'tar -C $work/$src -cf - . | tar -C $work/out/tar-$name-{i} -xf -'" \
+        --subject "berth-in=$b cp $work/$src bench-cp:/in-$name-{i}" \
+        --subject "berth-out=$b cp bench-cp:/$src $work/out/berth-$name-{i}"
+    echo
+    # Cleanup outside the timed runs: the host copies and the container's copies.
+    rm -rf "$work/out"
+    $b exec bench-cp sh -c "rm -rf /in-$name-*"
+    sync
+}
+
+log "Timing ($RUNS runs, $WARMUP warm-up, interleaved)"
+bench file $((256 * 1024 * 1024)) src-file
+bench small $((10000 * 4096)) src-small

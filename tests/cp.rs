@@ -1,0 +1,472 @@
+//! `berth cp` against real containers: docker cp's matrix both ways on running and stopped
+//! containers, tar streams, ownership, symlinks, and paths that try to leave the container.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use common::{Berth, IMAGE};
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Host fixtures: a file `f` and a directory `d` holding `a` and `sub/b`.
+fn host_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), "F\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("d/sub")).unwrap();
+    std::fs::write(dir.path().join("d/a"), "A\n").unwrap();
+    std::fs::write(dir.path().join("d/sub/b"), "B\n").unwrap();
+    dir
+}
+
+fn p(dir: &Path, rel: &str) -> String {
+    dir.join(rel).to_str().unwrap().to_owned()
+}
+
+/// Reads a file of the container by copying it out.
+fn read_in(berth: &Berth, c: &str, path: &str) -> String {
+    let out = berth.run(&["cp", &format!("{c}:{path}"), "-"]);
+    assert!(out.status.success(), "cp {c}:{path} -: {}", stderr(&out));
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    text
+}
+
+fn exists_in(berth: &Berth, c: &str, path: &str) -> bool {
+    berth
+        .run(&["cp", &format!("{c}:{path}"), "-"])
+        .status
+        .success()
+}
+
+fn running(berth: &Berth, name: &str) {
+    berth.ok(&["run", "-d", "--name", name, IMAGE, "sleep", "60"]);
+}
+
+fn stopped(berth: &Berth, name: &str) {
+    berth.ok(&["create", "--name", name, IMAGE, "true"]);
+}
+
+/// Rows A–J of docker cp's matrix, host to container.
+fn matrix_in(berth: &Berth, c: &str) {
+    let host = host_tree();
+    let h = host.path();
+    let to = |path: &str| format!("{c}:{path}");
+    // A: file to a missing path.
+    berth.ok(&["cp", &p(h, "f"), &to("/tmp/A")]);
+    assert_eq!(read_in(berth, c, "/tmp/A"), "F\n");
+    // B: file to a missing path ending in '/'.
+    let err = berth.fail(&["cp", &p(h, "f"), &to("/tmp/B/")]);
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!exists_in(berth, c, "/tmp/B"));
+    // C: file over a file.
+    berth.ok(&["cp", &p(h, "f"), &to("/etc/motd")]);
+    assert_eq!(read_in(berth, c, "/etc/motd"), "F\n");
+    // D: file into a directory.
+    berth.ok(&["cp", &p(h, "f"), &to("/data")]);
+    assert_eq!(read_in(berth, c, "/data/f"), "F\n");
+    // E: directory to a missing path.
+    berth.ok(&["cp", &p(h, "d"), &to("/tmp/E")]);
+    assert_eq!(read_in(berth, c, "/tmp/E/a"), "A\n");
+    assert_eq!(read_in(berth, c, "/tmp/E/sub/b"), "B\n");
+    // F: directory onto a file.
+    let err = berth.fail(&["cp", &p(h, "d"), &to("/data/keep.txt")]);
+    assert!(err.contains("cannot copy a directory onto a file"), "{err}");
+    // G: directory into a directory.
+    berth.ok(&["cp", &p(h, "d"), &to("/data")]);
+    assert_eq!(read_in(berth, c, "/data/d/sub/b"), "B\n");
+    // H: contents to a missing path.
+    berth.ok(&["cp", &p(h, "d/."), &to("/tmp/H")]);
+    assert_eq!(read_in(berth, c, "/tmp/H/a"), "A\n");
+    // I: contents onto a file.
+    berth.fail(&["cp", &p(h, "d/."), &to("/data/keep.txt")]);
+    // J: contents into a directory.
+    berth.ok(&["cp", &p(h, "d/."), &to("/data")]);
+    assert_eq!(read_in(berth, c, "/data/a"), "A\n");
+    assert_eq!(read_in(berth, c, "/data/sub/b"), "B\n");
+    assert_eq!(read_in(berth, c, "/data/keep.txt"), "keep\n");
+    // The parent of DEST is never created.
+    let err = berth.fail(&["cp", &p(h, "f"), &to("/no/such/file")]);
+    assert!(err.contains("Could not find the file"), "{err}");
+}
+
+/// Rows A–J, container to host.
+fn matrix_out(berth: &Berth, c: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path();
+    let motd = read_in(berth, c, "/etc/motd");
+    let from = |path: &str| format!("{c}:{path}");
+    let read = |rel: &str| std::fs::read_to_string(o.join(rel)).unwrap();
+    std::fs::write(o.join("C"), "old").unwrap();
+    for dir in ["D", "G", "J"] {
+        std::fs::create_dir(o.join(dir)).unwrap();
+    }
+    berth.ok(&["cp", &from("/etc/motd"), &p(o, "A")]);
+    assert_eq!(read("A"), motd);
+    let err = berth.fail(&["cp", &from("/etc/motd"), &p(o, "B/")]);
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!o.join("B").exists());
+    berth.ok(&["cp", &from("/etc/motd"), &p(o, "C")]);
+    assert_eq!(read("C"), motd);
+    berth.ok(&["cp", &from("/etc/motd"), &p(o, "D")]);
+    assert_eq!(read("D/motd"), motd);
+    berth.ok(&["cp", &from("/data"), &p(o, "E")]);
+    assert_eq!(read("E/keep.txt"), "keep\n");
+    let err = berth.fail(&["cp", &from("/data"), &p(o, "C")]);
+    assert!(err.contains("cannot copy a directory onto a file"), "{err}");
+    berth.ok(&["cp", &from("/data"), &p(o, "G")]);
+    assert_eq!(read("G/data/keep.txt"), "keep\n");
+    berth.ok(&["cp", &from("/data/."), &p(o, "H")]);
+    assert_eq!(read("H/keep.txt"), "keep\n");
+    berth.fail(&["cp", &from("/data/."), &p(o, "C")]);
+    assert_eq!(read("C"), motd);
+    berth.ok(&["cp", &from("/data/."), &p(o, "J")]);
+    assert_eq!(read("J/keep.txt"), "keep\n");
+    assert!(!o.join("J/data").exists());
+    let err = berth.fail(&["cp", &from("/nope"), &p(o, "x")]);
+    assert!(
+        err.contains(&format!("Could not find the file /nope in container {c}")),
+        "{err}"
+    );
+    let err = berth.fail(&["cp", &from("/etc/motd"), &p(o, "no/such/file")]);
+    assert!(err.contains("no such directory"), "{err}");
+}
+
+#[test]
+fn matrix_on_a_running_container() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    matrix_out(&berth, "web");
+    matrix_in(&berth, "web");
+    // The running container sees what was copied in.
+    assert_eq!(berth.ok(&["exec", "web", "cat", "/tmp/H/sub/b"]), "B\n");
+}
+
+#[test]
+fn matrix_on_a_stopped_container() {
+    let berth = Berth::with_image();
+    stopped(&berth, "st");
+    matrix_out(&berth, "st");
+    matrix_in(&berth, "st");
+    // An exited container too.
+    berth.ok(&["run", "--name", "ex", IMAGE, "true"]);
+    matrix_out(&berth, "ex");
+    matrix_in(&berth, "ex");
+}
+
+#[test]
+fn a_file_copied_into_a_created_container_is_there_at_start() {
+    let berth = Berth::with_image();
+    let host = host_tree();
+    berth.ok(&["create", "--name", "c", IMAGE, "cat", "/input.txt"]);
+    berth.ok(&["cp", &p(host.path(), "f"), "c:/input.txt"]);
+    assert_eq!(berth.ok(&["start", "-a", "c"]), "F\n");
+}
+
+#[test]
+fn a_removed_container_is_named_with_the_path() {
+    let berth = Berth::with_image();
+    stopped(&berth, "f1");
+    berth.ok(&["rm", "f1"]);
+    let err = berth.fail(&["cp", "f1:/input.txt", "/tmp/x"]);
+    assert!(
+        err.contains("No such container:path: f1:/input.txt"),
+        "{err}"
+    );
+    let err = berth.fail(&["cp", "/etc/hostname", "f1:/input.txt"]);
+    assert!(
+        err.contains("No such container:path: f1:/input.txt"),
+        "{err}"
+    );
+    let err = berth.fail(&["cp", "a:/x", "b:/y"]);
+    assert!(err.contains("copying between containers is not supported"));
+}
+
+fn cp_stdin(berth: &Berth, args: &[&str], input: &[u8]) -> Output {
+    let mut child = berth
+        .cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child may refuse the archive before reading it all.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn tar_streams_round_trip() {
+    let berth = Berth::with_image();
+    running(&berth, "src");
+    stopped(&berth, "dst");
+    let out = berth.run(&["cp", "src:/data", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tar = out.stdout;
+    let names: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["data", "data/keep.txt"]);
+    let done = cp_stdin(&berth, &["cp", "-", "dst:/tmp"], &tar);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(read_in(&berth, "dst", "/tmp/data/keep.txt"), "keep\n");
+    // A tar stream goes into a directory only.
+    let refused = cp_stdin(&berth, &["cp", "-", "dst:/etc/motd"], &tar);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("must be a directory"));
+}
+
+#[test]
+fn ownership_is_root_unless_archive_mode() {
+    let berth = Berth::with_image();
+    running(&berth, "c");
+    let host = host_tree();
+    let f = host.path().join("f");
+    std::os::unix::fs::chown(&f, Some(1234), Some(5678)).unwrap();
+    berth.ok(&["cp", f.to_str().unwrap(), "c:/tmp/plain"]);
+    berth.ok(&["cp", "-a", f.to_str().unwrap(), "c:/tmp/kept"]);
+    let owner = |path: &str| berth.ok(&["exec", "c", "stat", "-c", "%u:%g", path]);
+    assert_eq!(owner("/tmp/plain"), "0:0\n");
+    assert_eq!(owner("/tmp/kept"), "1234:5678\n");
+    // Out: owned by the invoking user, or as in the container with -a.
+    berth.ok(&["exec", "c", "chown", "1000:1000", "/data/keep.txt"]);
+    let out = tempfile::tempdir().unwrap();
+    berth.ok(&["cp", "c:/data/keep.txt", &p(out.path(), "mine")]);
+    berth.ok(&["cp", "-a", "c:/data/keep.txt", &p(out.path(), "theirs")]);
+    let meta = std::fs::metadata(out.path().join("mine")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    let meta = std::fs::metadata(out.path().join("theirs")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
+}
+
+#[test]
+fn follow_link_copies_the_target() {
+    let berth = Berth::with_image();
+    running(&berth, "c");
+    berth.ok(&["exec", "c", "ln", "-s", "/etc/motd", "/tmp/lnk"]);
+    let out = tempfile::tempdir().unwrap();
+    berth.ok(&["cp", "c:/tmp/lnk", &p(out.path(), "link")]);
+    let link = out.path().join("link");
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/motd"));
+    berth.ok(&["cp", "-L", "c:/tmp/lnk", &p(out.path(), "file")]);
+    let file = out.path().join("file");
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        read_in(&berth, "c", "/etc/motd")
+    );
+    // Into an existing directory, -L keeps the link's name.
+    berth.ok(&["cp", "-L", "c:/tmp/lnk", out.path().to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(out.path().join("lnk"))
+        .unwrap()
+        .is_file());
+    // Copy in: a host symlink stays a link unless -L.
+    let host = host_tree();
+    std::os::unix::fs::symlink("f", host.path().join("l")).unwrap();
+    berth.ok(&["cp", &p(host.path(), "l"), "c:/tmp/in-link"]);
+    assert_eq!(berth.ok(&["exec", "c", "readlink", "/tmp/in-link"]), "f\n");
+    berth.ok(&["cp", "-L", &p(host.path(), "l"), "c:/tmp/in-file"]);
+    assert_eq!(berth.ok(&["exec", "c", "cat", "/tmp/in-file"]), "F\n");
+}
+
+/// Symlinks in the container resolve inside it, running or stopped.
+fn links_stay_inside(berth: &Berth, c: &str, image_passwd: &str) {
+    let host = host_tree();
+    std::os::unix::fs::symlink("/etc", host.path().join("escape")).unwrap();
+    std::os::unix::fs::symlink("../../../../..", host.path().join("up")).unwrap();
+    berth.ok(&["cp", &p(host.path(), "escape"), &format!("{c}:/escape")]);
+    berth.ok(&["cp", &p(host.path(), "up"), &format!("{c}:/up")]);
+    let out = tempfile::tempdir().unwrap();
+    berth.ok(&[
+        "cp",
+        &format!("{c}:/escape/passwd"),
+        &p(out.path(), "passwd"),
+    ]);
+    let copied = std::fs::read_to_string(out.path().join("passwd")).unwrap();
+    assert_eq!(copied, image_passwd);
+    assert_ne!(copied, std::fs::read_to_string("/etc/passwd").unwrap());
+    berth.ok(&["cp", &format!("{c}:/up/etc/passwd"), &p(out.path(), "up")]);
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("up")).unwrap(),
+        image_passwd
+    );
+    let marker = format!("berth-cp-escape-{}", std::process::id());
+    berth.ok(&["cp", &p(host.path(), "f"), &format!("{c}:/up/{marker}")]);
+    assert_eq!(read_in(berth, c, &format!("/{marker}")), "F\n");
+    assert!(!Path::new("/").join(&marker).exists());
+    // A symlink at DEST is followed inside the root, not replaced.
+    berth.ok(&["cp", &p(host.path(), "f"), &format!("{c}:/escape/motd")]);
+    assert_eq!(read_in(berth, c, "/etc/motd"), "F\n");
+    assert_ne!(
+        std::fs::read_to_string("/etc/motd").unwrap_or_default(),
+        "F\n"
+    );
+}
+
+#[test]
+fn symlinks_never_leave_the_container() {
+    let berth = Berth::with_image();
+    let passwd = berth.ok(&["run", "--rm", IMAGE, "cat", "/etc/passwd"]);
+    assert!(passwd.contains("app:x:1000"), "{passwd}");
+    running(&berth, "web");
+    links_stay_inside(&berth, "web", &passwd);
+    assert_eq!(berth.ok(&["exec", "web", "readlink", "/escape"]), "/etc\n");
+    stopped(&berth, "st");
+    links_stay_inside(&berth, "st", &passwd);
+}
+
+/// A one-entry tar with a raw (possibly hostile) name.
+fn raw_tar(name: &str) -> Vec<u8> {
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut bytes = header.as_bytes().to_vec();
+    bytes.extend_from_slice(b"evil");
+    bytes.resize(512 * 2, 0);
+    bytes.extend_from_slice(&[0; 1024]);
+    bytes
+}
+
+#[test]
+fn hostile_archives_are_refused() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    stopped(&berth, "st");
+    let absolute = format!("/tmp/berth-cp-abs-{}", std::process::id());
+    for c in ["web", "st"] {
+        for name in ["../evil", "ok/../../evil", absolute.as_str()] {
+            let out = cp_stdin(&berth, &["cp", "-", &format!("{c}:/tmp")], &raw_tar(name));
+            assert!(!out.status.success(), "{name} accepted");
+            assert!(stderr(&out).contains("unsafe"), "{}", stderr(&out));
+        }
+        assert!(!exists_in(&berth, c, "/evil"));
+        assert!(!exists_in(&berth, c, &absolute));
+        assert!(!exists_in(&berth, c, &format!("/tmp{absolute}")));
+    }
+    assert!(!Path::new(&absolute).exists());
+}
+
+fn upper_dir(berth: &Berth, c: &str) -> std::path::PathBuf {
+    let out = berth.ok(&["inspect", c]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0]["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .into()
+}
+
+/// The whole matrix with a volume at /data (copy-up puts keep.txt in it): the copies land
+/// in the volume, not in the writable layer, running or stopped.
+#[test]
+fn matrix_under_a_volume() {
+    let berth = Berth::with_image();
+    for (name, state) in [("vol-run", "running"), ("vol-stop", "stopped")] {
+        let volume = format!("{name}-data");
+        let mount = format!("{volume}:/data");
+        if state == "running" {
+            berth.ok(&[
+                "run", "-d", "--name", name, "-v", &mount, IMAGE, "sleep", "60",
+            ]);
+        } else {
+            // Run once so copy-up has filled the volume, then it is stopped.
+            berth.ok(&["run", "--name", name, "-v", &mount, IMAGE, "true"]);
+        }
+        matrix_in(&berth, name);
+        matrix_out(&berth, name);
+        let info: serde_json::Value =
+            serde_json::from_str(&berth.ok(&["volume", "inspect", &volume])).unwrap();
+        let data = Path::new(info[0]["Mountpoint"].as_str().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(data.join("f")).unwrap(),
+            "F\n",
+            "{state}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(data.join("d/sub/b")).unwrap(),
+            "B\n",
+            "{state}"
+        );
+        assert!(
+            !upper_dir(&berth, name).join("data/f").exists(),
+            "{state}: landed in the layer"
+        );
+    }
+}
+
+/// The matrix with a host directory bound at /data: copies land on the host.
+#[test]
+fn matrix_under_a_bind_mount() {
+    let berth = Berth::with_image();
+    for (name, state) in [("bind-run", "running"), ("bind-stop", "stopped")] {
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("keep.txt"), "keep\n").unwrap();
+        let mount = format!("{}:/data", host.path().display());
+        if state == "running" {
+            berth.ok(&[
+                "run", "-d", "--name", name, "-v", &mount, IMAGE, "sleep", "60",
+            ]);
+        } else {
+            berth.ok(&["create", "--name", name, "-v", &mount, IMAGE, "true"]);
+        }
+        matrix_in(&berth, name);
+        matrix_out(&berth, name);
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("f")).unwrap(),
+            "F\n",
+            "{state}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("sub/b")).unwrap(),
+            "B\n",
+            "{state}"
+        );
+        assert!(
+            !upper_dir(&berth, name).join("data/f").exists(),
+            "{state}: landed in the layer"
+        );
+    }
+}
+
+/// A tmpfs at /data: while running, copies land in the tmpfs (gone after a restart);
+/// when stopped there is no tmpfs, so a copy lands in the writable layer, as with Docker.
+#[test]
+fn matrix_under_a_tmpfs() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "tmp-run", "--tmpfs", "/data", IMAGE, "sleep", "60",
+    ]);
+    berth.ok(&["exec", "tmp-run", "sh", "-c", "echo keep > /data/keep.txt"]);
+    matrix_in(&berth, "tmp-run");
+    matrix_out(&berth, "tmp-run");
+    assert_eq!(berth.ok(&["exec", "tmp-run", "cat", "/data/f"]), "F\n");
+    assert!(
+        !upper_dir(&berth, "tmp-run").join("data/f").exists(),
+        "landed in the layer"
+    );
+    berth.ok(&["restart", "-t", "0", "tmp-run"]);
+    assert_eq!(
+        berth.ok(&["exec", "tmp-run", "ls", "/data"]),
+        "",
+        "tmpfs content outlived a restart"
+    );
+
+    berth.ok(&[
+        "create", "--name", "tmp-stop", "--tmpfs", "/data", IMAGE, "true",
+    ]);
+    let host = host_tree();
+    berth.ok(&["cp", &p(host.path(), "f"), "tmp-stop:/data/f"]);
+    assert!(upper_dir(&berth, "tmp-stop").join("data/f").exists());
+}
