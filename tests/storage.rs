@@ -365,3 +365,47 @@ fn volume_verbs_behave_like_docker() {
     berth.ok(&["volume", "rm", "alpha"]);
     assert!(volume_names(&berth).is_empty());
 }
+
+#[test]
+fn an_image_volume_becomes_an_anonymous_volume_per_container() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "load",
+        "-i",
+        common::fixtures()
+            .join("busybox-volume.tar")
+            .to_str()
+            .unwrap(),
+    ]);
+    let image = "berth-test/volume";
+    // The VOLUME gets an anonymous volume, filled by copy-up from the image.
+    berth.ok(&[
+        "run",
+        "--name",
+        "v1",
+        image,
+        "sh",
+        "-c",
+        "cat /data/keep.txt; echo mine > /data/new",
+    ]);
+    assert_eq!(berth.ok(&["logs", "v1"]), "keep\n");
+    let mounts = inspect(&berth, &["inspect", "v1"])["Mounts"].clone();
+    assert_eq!(mounts[0]["Type"], "volume");
+    assert_eq!(mounts[0]["Destination"], "/data");
+    let name = mounts[0]["Name"].as_str().unwrap().to_owned();
+    assert_eq!(name.len(), 64);
+    // Nothing written there reached the writable layer, and a second container has its own.
+    let upper = inspect(&berth, &["inspect", "v1"])["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!Path::new(&upper).join("data/new").exists());
+    let out = berth.ok(&["run", "--rm", image, "sh", "-c", "ls /data"]);
+    assert_eq!(out, "keep.txt\n");
+    // A user mount on the same path replaces the image's volume.
+    let out = berth.ok(&["run", "--rm", "-v", "chosen:/data", image, "ls", "/data"]);
+    assert_eq!(out, "keep.txt\n");
+    assert!(volume_names(&berth).contains(&"chosen".to_owned()));
+    berth.ok(&["rm", "-v", "v1"]);
+    assert_eq!(volume_names(&berth), ["chosen"]);
+}

@@ -22,7 +22,7 @@ pub fn fixtures() -> &'static Path {
         let lock = File::create(dir.with_extension("lock")).expect("create fixtures lock");
         nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
             .map(|guard| {
-                if !dir.join("complete").exists() {
+                if !fixtures_current(&dir) {
                     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("tests/fixtures/build-images.sh");
                     let status = Command::new("bash")
@@ -38,6 +38,17 @@ pub fn fixtures() -> &'static Path {
             .expect("lock fixtures");
         dir
     })
+}
+
+/// True if the fixtures were built by the builder as it is now.
+fn fixtures_current(dir: &Path) -> bool {
+    use sha2::Digest;
+    let builder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_images.py");
+    let Ok(source) = std::fs::read(builder) else {
+        return false;
+    };
+    let built = std::fs::read_to_string(dir.join("complete")).unwrap_or_default();
+    built.trim() == hex::encode(sha2::Sha256::digest(&source))
 }
 
 pub struct Berth {

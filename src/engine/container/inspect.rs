@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::record::{ContainerRecord, Status};
-use crate::engine::storage::mounts::{MountKind, MountSpec};
+use crate::engine::storage::mounts::{MountKind, MountView};
 use crate::engine::Engine;
 
 fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -13,12 +13,13 @@ fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 
 impl Engine {
     /// One entry of `Mounts`, as Docker shows it.
-    fn inspect_mount(&self, m: &MountSpec) -> Value {
-        let source = match m.kind {
-            MountKind::Volume => self.paths().volume_data(&m.source).display().to_string(),
-            MountKind::Bind => m.source.clone(),
-            MountKind::Tmpfs => String::new(),
-        };
+    fn inspect_mount(view: &MountView) -> Value {
+        let m = &view.spec;
+        let source = view
+            .host_source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let mut entry = json!({
             "Type": m.kind.as_str(),
             "Source": source,
@@ -94,7 +95,7 @@ impl Engine {
                     "MergedDir": overlay.merged,
                 }
             },
-            "Mounts": record.config.mounts.iter().map(|m| self.inspect_mount(m)).collect::<Vec<_>>(),
+            "Mounts": self.container_mounts(record).iter().map(Self::inspect_mount).collect::<Vec<_>>(),
             "Config": {
                 "Hostname": c.hostname,
                 "User": c.user,

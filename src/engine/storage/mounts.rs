@@ -419,3 +419,35 @@ mod tests {
         assert!(check_unique_destinations(&[a, b]).is_err());
     }
 }
+
+/// A container's mount with where its data lives on the host: what the dashboard's mount
+/// view and `inspect`'s `Mounts` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct MountView {
+    #[serde(flatten)]
+    pub spec: MountSpec,
+    /// The directory or file on the host; `None` for tmpfs, which lives in memory.
+    pub host_source: Option<std::path::PathBuf>,
+}
+
+impl crate::engine::Engine {
+    /// Every mount of a container besides its root, with its host source.
+    pub fn container_mounts(
+        &self,
+        record: &crate::engine::container::ContainerRecord,
+    ) -> Vec<MountView> {
+        record
+            .config
+            .mounts
+            .iter()
+            .map(|m| MountView {
+                host_source: match m.kind {
+                    MountKind::Volume => Some(self.paths().volume_data(&m.source)),
+                    MountKind::Bind => Some(m.source.clone().into()),
+                    MountKind::Tmpfs => None,
+                },
+                spec: m.clone(),
+            })
+            .collect()
+    }
+}
