@@ -12,6 +12,7 @@ use clap::Args;
 use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
 
+use super::output::human_size;
 use crate::engine::container::runtime::sealed;
 use crate::engine::container::Status;
 use crate::engine::error::Context;
@@ -394,29 +395,6 @@ impl Progress {
         }
         Ok(())
     }
-}
-
-/// Sizes as Docker's cp prints them: decimal units, three significant digits ("12.3kB").
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let decimals = match value {
-        v if v >= 100.0 || unit == 0 => 0,
-        v if v >= 10.0 => 1,
-        _ => 2,
-    };
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", UNITS[unit])
 }
 
 /// A writer that reports the bytes through it to a [`Progress`].

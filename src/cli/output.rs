@@ -64,7 +64,7 @@ pub fn print_json_lines<T: Serialize>(values: &[T]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Sizes as Docker prints them: decimal units, three significant digits.
+/// Sizes as Docker prints them: decimal units, three significant digits ("12.3kB").
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
@@ -73,15 +73,18 @@ pub fn human_size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes}B")
+    let decimals = match value {
+        v if v >= 100.0 || unit == 0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
     } else {
-        format!("{:.3}", value)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-            + UNITS[unit]
-    }
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
 }
 
 /// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
@@ -114,7 +117,8 @@ mod tests {
     #[test]
     fn sizes_use_decimal_units() {
         assert_eq!(human_size(512), "512B");
-        assert_eq!(human_size(1_234_567), "1.235MB");
+        assert_eq!(human_size(1_234_567), "1.23MB");
+        assert_eq!(human_size(77_800_000), "77.8MB");
         assert_eq!(human_size(4_000_000), "4MB");
     }
 }

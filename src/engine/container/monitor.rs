@@ -26,7 +26,7 @@ use super::runtime::init::{self, InitStdio, GO};
 use super::{spec, user};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::ids::ContainerId;
-use crate::engine::storage::overlay::OverlayDirs;
+use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;
 
 /// The namespaces every container gets: pid, mount, uts, ipc and (loopback-only) net.
@@ -103,7 +103,11 @@ impl Monitor {
             .map(|c| engine.layer_diff_dir(c))
             .collect();
         let overlay = OverlayDirs::in_container_dir(&dir, lower);
-        enter_private_mount_namespace().map_err(start_error)?;
+        // The overlay lives in a mount namespace of the monitor's own: the container's is
+        // copied from it, and the kernel drops the mount when both are gone. So exit needs
+        // no unmount (which waits out an RCU grace period), and a monitor that dies leaves
+        // no stray mount on the host.
+        overlay::enter_private_mount_namespace().map_err(start_error)?;
         overlay.mount().map_err(start_error)?;
         engine
             .copy_up_volumes(&record, &overlay.merged)
@@ -486,24 +490,6 @@ fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
         vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
         input,
     ))
-}
-
-/// Moves the monitor into a mount namespace of its own, where it mounts the container's
-/// overlay: the container's namespace is copied from it, and the kernel drops the mount
-/// when both are gone. So exit needs no unmount (which waits out an RCU grace period),
-/// and a monitor that dies leaves no stray mount on the host.
-fn enter_private_mount_namespace() -> Result<()> {
-    use nix::mount::{mount, MsFlags};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .context(|| "creating the monitor's mount namespace".into())?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .context(|| "making the monitor's mounts private".into())
 }
 
 /// Re-reads the record under the lock, applies `change` and saves it.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::mount::{mount, MsFlags};
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use nix::sys::stat::Mode;
@@ -253,16 +253,8 @@ fn enter(view: &View) -> Result<()> {
                 .context(|| "joining the container's mount namespace".into())
         }
         View::Stopped { overlay, binds } => {
-            unshare(CloneFlags::CLONE_NEWNS).context(|| "creating a mount namespace".into())?;
             // Nothing mounted here may propagate back to the host.
-            mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                None::<&str>,
-            )
-            .context(|| "making the mount namespace private".into())?;
+            super::overlay::enter_private_mount_namespace()?;
             overlay.mount()?;
             let root = open(
                 &overlay.merged,

@@ -147,3 +147,24 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
     found.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
     found
 }
+
+/// Makes every mount of this process's (new) mount namespace private, so that nothing
+/// mounted or unmounted here propagates back to the host.
+pub fn make_mounts_private() -> Result<()> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context(|| "making the mount namespace private".into())
+}
+
+/// Moves this process into a mount namespace of its own whose mounts stay private to it:
+/// what it mounts disappears with it, and nothing reaches the host.
+pub fn enter_private_mount_namespace() -> Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .context(|| "creating a mount namespace".into())?;
+    make_mounts_private()
+}

@@ -152,14 +152,7 @@ fn setup_and_exec(
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
 
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .or_init(|| "making mounts private".into())?;
+    crate::engine::storage::overlay::make_mounts_private().map_err(|e| err(e.to_string()))?;
     // pivot_root needs the new root to be a mount point of this namespace.
     mount(
         Some(rootfs),
@@ -362,20 +355,13 @@ fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
         .or_init(|| format!("bind-mounting {} at {}", source.display(), dest.display()))?;
         if flags.contains(MsFlags::MS_RDONLY) {
             // A bind mount ignores MS_RDONLY until remounted; re-resolve: the target is now the mount.
-            let mounted = root
-                .resolve(dest)
-                .or_init(|| format!("resolving {}", dest.display()))?;
-            mount(
-                None::<&str>,
-                &fd_path(mounted.as_fd().as_raw_fd()),
-                None::<&str>,
-                MsFlags::MS_BIND
-                    | MsFlags::MS_REMOUNT
-                    | MsFlags::MS_RDONLY
-                    | (flags & MsFlags::MS_REC),
-                None::<&str>,
-            )
-            .or_init(|| format!("making {} read-only", dest.display()))?;
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            remount_in_root(
+                root,
+                dest,
+                ro | (flags & MsFlags::MS_REC),
+                "making read-only",
+            )?;
         }
     } else {
         let data = (!data.is_empty()).then_some(data.as_str());
@@ -389,19 +375,25 @@ fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
         .or_init(|| format!("mounting {typ} at {}", dest.display()))?;
     }
     if !propagation.is_empty() {
-        let mounted = root
-            .resolve(dest)
-            .or_init(|| format!("resolving {}", dest.display()))?;
-        mount(
-            None::<&str>,
-            &fd_path(mounted.as_fd().as_raw_fd()),
-            None::<&str>,
-            propagation,
-            None::<&str>,
-        )
-        .or_init(|| format!("setting propagation of {}", dest.display()))?;
+        remount_in_root(root, dest, propagation, "setting the propagation of")?;
     }
     Ok(())
+}
+
+/// Changes flags of the mount at `dest`, re-resolved inside the root: after a mount, the
+/// path leads to the new mount, not to the directory resolved before it.
+fn remount_in_root(root: &Root, dest: &Path, flags: MsFlags, what: &str) -> InitResult<()> {
+    let mounted = root
+        .resolve(dest)
+        .or_init(|| format!("resolving {}", dest.display()))?;
+    mount(
+        None::<&str>,
+        &fd_path(mounted.as_fd().as_raw_fd()),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .or_init(|| format!("{what} {}", dest.display()))
 }
 
 /// The standard device nodes and links in the container's /dev tmpfs.
