@@ -827,3 +827,40 @@ fn run_and_exec_with_a_terminal_are_interactive() {
     assert_eq!(code, 6, "{seen}");
     assert!(seen.contains("/dev/pts/"), "{seen}");
 }
+
+/// The bundle berth writes (config.json: mounts, namespaces, capabilities, seccomp) is
+/// a real OCI bundle: runc runs it once the root filesystem is mounted.
+#[test]
+fn the_bundle_runs_under_runc() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "bundled",
+        "-h",
+        "bundled-host",
+        IMAGE,
+        "sh",
+        "-c",
+        "hostname; grep -c Seccomp: /proc/self/status",
+    ]);
+    let info = inspect(&berth, "bundled");
+    let id = info["Id"].as_str().unwrap();
+    let dir = berth.root().join("containers").join(id);
+    let lower = info["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    // In a mount namespace of its own, so the overlay goes away with it.
+    let script = format!(
+        "mount --make-rprivate / && mount -t overlay overlay -o lowerdir={lower},upperdir={d}/upper,workdir={d}/work {d}/rootfs && exec runc --root {s} run --bundle {d} berth-bundle-{pid}",
+        d = dir.display(),
+        s = state.path().display(),
+        pid = std::process::id(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare and runc");
+    assert!(out.status.success(), "runc failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), "bundled-host\n1\n");
+}
