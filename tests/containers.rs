@@ -568,6 +568,16 @@ fn isolation_follows_docker_defaults() {
     .unwrap();
     assert_eq!(spec["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
 
+    // A device node for the host's own disk can be made (CAP_MKNOD, as Docker) but not
+    // opened: the device cgroup allows only the standard devices.
+    let dev = std::os::unix::fs::MetadataExt::dev(&std::fs::metadata("/").unwrap());
+    let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let out = sh(
+        &berth,
+        &format!("mknod /tmp/disk b {major} {minor} 2>/dev/null; head -c 1 /tmp/disk >/dev/null 2>&1 && echo read-host-disk || echo refused"),
+    );
+    assert_eq!(out, "refused\n");
+
     // Loopback is up, as with Docker's `--network none`: a local server answers.
     let out = sh(
         &berth,

@@ -35,6 +35,17 @@ pub const DEFAULT_CAPABILITIES: &[Capability] = &[
     Capability::AuditWrite,
 ];
 
+/// The capabilities a container gets: Docker's defaults, less CAP_MKNOD where no device
+/// cgroup can stop a new node from reaching host devices (see `cgroups::can_confine_devices`).
+pub fn container_capabilities() -> HashSet<Capability> {
+    let confined = super::runtime::cgroups::can_confine_devices();
+    DEFAULT_CAPABILITIES
+        .iter()
+        .copied()
+        .filter(|c| confined || *c != Capability::Mknod)
+        .collect()
+}
+
 /// Paths Docker hides from containers: reads see /dev/null or an empty read-only tmpfs.
 pub const MASKED_PATHS: &[&str] = &[
     "/proc/asound",
@@ -210,7 +221,7 @@ pub fn build(
     paths: &EnginePaths,
 ) -> Result<Spec> {
     let config = &record.config;
-    let all: HashSet<Capability> = DEFAULT_CAPABILITIES.iter().copied().collect();
+    let all = container_capabilities();
     // Docker gives non-root users no effective or permitted capabilities.
     let granted = if user.uid == 0 {
         all.clone()
@@ -299,7 +310,7 @@ pub fn build(
         );
     }
 
-    let seccomp = super::seccomp::default_profile(&DEFAULT_CAPABILITIES.iter().copied().collect())?;
+    let seccomp = super::seccomp::default_profile(&container_capabilities())?;
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .seccomp(seccomp)

@@ -45,6 +45,15 @@ enum Hierarchy {
     },
 }
 
+/// True if a v1 `devices` controller can confine which device nodes a container may
+/// open. Pure cgroup v2 has none (it needs an eBPF device program, not built yet).
+pub fn can_confine_devices() -> bool {
+    mounted_hierarchies()
+        .unwrap_or_default()
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")))
+}
+
 /// The cgroup of one container, across every mounted hierarchy.
 #[derive(Debug)]
 pub struct Cgroup {
