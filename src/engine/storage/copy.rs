@@ -14,12 +14,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{fcntl, openat, openat2, readlinkat, AtFlags, FcntlArg, OFlag, OpenHow};
+use nix::fcntl::{fcntl, openat, readlinkat, AtFlags, FcntlArg, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode};
 use serde::{Deserialize, Serialize};
 use tar::{EntryType, Header};
 
-use super::fsview::{self, in_root, Message, ViewChild};
+use super::fsview::{self, Message, ViewChild};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::image::unpack::{self, ExtractOptions};
 use crate::engine::Engine;
@@ -357,10 +357,7 @@ impl InRoot {
     /// Opens `path`, following symlinks, never leaving the root.
     fn open_at(&self, path: &str, flags: OFlag) -> nix::Result<OwnedFd> {
         let path = if path.is_empty() { "/" } else { path };
-        let how = OpenHow::new()
-            .flags(flags | OFlag::O_CLOEXEC)
-            .resolve(in_root());
-        openat2(&self.root, path, how)
+        super::fsview::open_in_root(&self.root, path, flags, nix::sys::stat::Mode::empty())
     }
 
     /// The container path of an open directory: the child's root is the container's, so

@@ -276,6 +276,29 @@ pub(crate) fn in_root() -> ResolveFlag {
     ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS
 }
 
+/// `openat2` with [`in_root`] resolution, retried on EAGAIN: the kernel refuses an
+/// in-root lookup through `..` whenever any mount or rename happened meanwhile, anywhere on
+/// the system, and asks the caller to try again.
+pub(crate) fn open_in_root<Fd: std::os::fd::AsFd>(
+    dir: Fd,
+    path: &str,
+    flags: OFlag,
+    mode: Mode,
+) -> nix::Result<OwnedFd> {
+    const ATTEMPTS: usize = 1000;
+    let mut attempt = 0;
+    loop {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC)
+            .mode(mode)
+            .resolve(in_root());
+        match openat2(&dir, path, how) {
+            Err(nix::Error::EAGAIN) if attempt < ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
 fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
@@ -319,13 +342,9 @@ fn bind_into(root: BorrowedFd<'_>, bind: &BindInto) -> Result<()> {
 /// Opens (creating what is missing) the mount point `path` inside `root`. Every prefix is
 /// resolved from the container's root, so a symlink on the way means what it means there.
 fn mount_point(root: BorrowedFd<'_>, path: &str, dir: bool) -> nix::Result<OwnedFd> {
-    let how = |flags: OFlag| {
-        OpenHow::new()
-            .flags(flags | OFlag::O_CLOEXEC)
-            .resolve(in_root())
-    };
+    let no_mode = Mode::empty();
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let mut current = openat2(root, "/", how(OFlag::O_PATH | OFlag::O_DIRECTORY))?;
+    let mut current = open_in_root(root, "/", OFlag::O_PATH | OFlag::O_DIRECTORY, no_mode)?;
     let mut prefix = String::new();
     for (i, part) in parts.iter().enumerate() {
         prefix.push('/');
@@ -336,14 +355,16 @@ fn mount_point(root: BorrowedFd<'_>, path: &str, dir: bool) -> nix::Result<Owned
         } else {
             OFlag::O_PATH | OFlag::O_DIRECTORY
         };
-        current = match openat2(root, prefix.as_str(), how(flags)) {
+        current = match open_in_root(root, prefix.as_str(), flags, no_mode) {
             Err(nix::Error::ENOENT) => {
                 if last && !dir {
-                    drop(openat2(
+                    let create =
+                        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW;
+                    drop(open_in_root(
                         &current,
-                        *part,
-                        how(OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW)
-                            .mode(Mode::from_bits_truncate(0o644)),
+                        part,
+                        create,
+                        Mode::from_bits_truncate(0o644),
                     )?);
                 } else {
                     match nix::sys::stat::mkdirat(&current, *part, Mode::from_bits_truncate(0o755))
@@ -352,7 +373,7 @@ fn mount_point(root: BorrowedFd<'_>, path: &str, dir: bool) -> nix::Result<Owned
                         Err(e) => return Err(e),
                     }
                 }
-                openat2(root, prefix.as_str(), how(flags))?
+                open_in_root(root, prefix.as_str(), flags, no_mode)?
             }
             other => other?,
         };
