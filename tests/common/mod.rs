@@ -142,10 +142,32 @@ impl Drop for Berth {
                 .stderr(Stdio::null())
                 .status();
         }
+        wait_for_processes_of(self.root.path());
         unmount_below(self.root.path());
         for id in &ids {
             remove_cgroups(id);
         }
+    }
+}
+
+/// Waits (up to 10 s) until no process runs with `root` in its arguments: monitors finish
+/// a `run --rm` (deleting the container's directory) after the CLI has returned, and the
+/// root must not be removed under them.
+fn wait_for_processes_of(root: &Path) {
+    let needle = root.as_os_str().as_encoded_bytes();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let busy = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|w| w == needle))
+            })
+    };
+    while busy() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
