@@ -6,29 +6,15 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Berth, IMAGE};
+use common::{stderr, stdout, Berth, IMAGE};
 
 fn code(out: &std::process::Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// `berth run --rm IMAGE sh -c SCRIPT`, asserting success; returns stdout.
 fn sh(berth: &Berth, script: &str) -> String {
     berth.ok(&["run", "--rm", IMAGE, "sh", "-c", script])
-}
-
-fn inspect(berth: &Berth, name: &str) -> serde_json::Value {
-    let out = berth.ok(&["inspect", name]);
-    let all: serde_json::Value = serde_json::from_str(&out).expect("inspect prints JSON");
-    all[0].clone()
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -59,7 +45,7 @@ fn stop_and_start_keep_the_writable_layer() {
             .success()
     });
     berth.ok(&["stop", "-t", "1", "keep"]);
-    assert_eq!(inspect(&berth, "keep")["State"]["Status"], "exited");
+    assert_eq!(berth.inspect("keep")["State"]["Status"], "exited");
     berth.ok(&["start", "keep"]);
     assert_eq!(berth.ok(&["exec", "keep", "cat", "/root/file"]), "kept\n");
 }
@@ -76,7 +62,7 @@ fn rm_then_run_again_starts_from_the_image() {
         "-c",
         "echo x > /etc/marker",
     ]);
-    let upper = inspect(&berth, "first")["GraphDriver"]["Data"]["UpperDir"]
+    let upper = berth.inspect("first")["GraphDriver"]["Data"]["UpperDir"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -118,7 +104,7 @@ fn two_containers_from_one_image_have_independent_filesystems() {
     }
     for (name, n) in ["a", "b"].iter().zip(&numbers) {
         berth.ok(&["start", name]);
-        let upper = inspect(&berth, name)["GraphDriver"]["Data"]["UpperDir"]
+        let upper = berth.inspect(name)["GraphDriver"]["Data"]["UpperDir"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -152,7 +138,7 @@ fn changing_an_image_file_is_copy_on_write() {
     assert_eq!(sh(&berth, "cat /etc/motd"), "layer2 motd\n");
     assert_eq!(sh(&berth, "cat /etc/layer1.txt"), "from layer 1\n");
     // The change lives only in the writer's layer; a whiteout marks the deletion.
-    let upper = inspect(&berth, "writer")["GraphDriver"]["Data"]["UpperDir"]
+    let upper = berth.inspect("writer")["GraphDriver"]["Data"]["UpperDir"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -164,7 +150,7 @@ fn changing_an_image_file_is_copy_on_write() {
     let whiteout = std::fs::symlink_metadata(upper.join("etc/layer1.txt")).unwrap();
     use std::os::unix::fs::FileTypeExt;
     assert!(whiteout.file_type().is_char_device());
-    for lower in inspect(&berth, "writer")["GraphDriver"]["Data"]["LowerDir"]
+    for lower in berth.inspect("writer")["GraphDriver"]["Data"]["LowerDir"]
         .as_str()
         .unwrap()
         .split(':')
@@ -206,7 +192,7 @@ fn exit_codes_propagate() {
         code(&berth.run(&["run", "--name", "three", IMAGE, "sh", "-c", "exit 3"])),
         3
     );
-    assert_eq!(inspect(&berth, "three")["State"]["ExitCode"], 3);
+    assert_eq!(berth.inspect("three")["State"]["ExitCode"], 3);
     assert_eq!(berth.ok(&["wait", "three"]), "3\n");
 }
 
@@ -216,21 +202,10 @@ fn run_streams_stdout_and_stderr_separately_and_passes_stdin() {
     let out = berth.run(&["run", "--rm", IMAGE, "sh", "-c", "echo out; echo err >&2"]);
     assert_eq!(stdout(&out), "out\n");
     assert_eq!(stderr(&out), "err\n");
-    let mut child = berth
-        .cmd()
-        .args(["run", "--rm", "-i", IMAGE, "sh", "-c", "tr a-z A-Z"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello stdin\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = berth.run_with_input(
+        &["run", "--rm", "-i", IMAGE, "sh", "-c", "tr a-z A-Z"],
+        b"hello stdin\n",
+    );
     assert_eq!(stdout(&out), "HELLO STDIN\n");
 }
 
@@ -302,7 +277,7 @@ fn exec_runs_in_the_container() {
         "hostname; echo $FROM_RUN; cat /proc/1/cmdline | tr '\\0' ' '",
     ]);
     let lines: Vec<&str> = out.lines().collect();
-    let id = inspect(&berth, "box")["Id"].as_str().unwrap().to_owned();
+    let id = berth.inspect("box")["Id"].as_str().unwrap().to_owned();
     assert_eq!(lines[0], &id[..12]);
     assert_eq!(lines[1], "1");
     assert_eq!(lines[2].trim(), "sleep 60");
@@ -343,7 +318,7 @@ fn memory_limit_is_enforced() {
     berth.ok(&[
         "run", "-d", "--name", "small", "-m", "16m", IMAGE, "sleep", "60",
     ]);
-    let id = inspect(&berth, "small")["Id"].as_str().unwrap().to_owned();
+    let id = berth.inspect("small")["Id"].as_str().unwrap().to_owned();
     if std::path::Path::new("/sys/fs/cgroup/memory").exists() {
         assert_eq!(
             cgroup_file(&id, "memory", "memory.limit_in_bytes"),
@@ -369,8 +344,8 @@ fn memory_limit_is_enforced() {
         0,
         "a 64 MiB allocation fits under a 16 MiB limit"
     );
-    assert_eq!(inspect(&berth, "hog")["State"]["OOMKilled"], true);
-    assert_eq!(inspect(&berth, "hog")["HostConfig"]["Memory"], 16 << 20);
+    assert_eq!(berth.inspect("hog")["State"]["OOMKilled"], true);
+    assert_eq!(berth.inspect("hog")["HostConfig"]["Memory"], 16 << 20);
 }
 
 #[test]
@@ -387,11 +362,11 @@ fn pids_limit_is_enforced() {
         "sleep",
         "60",
     ]);
-    let id = inspect(&berth, "capped")["Id"].as_str().unwrap().to_owned();
+    let id = berth.inspect("capped")["Id"].as_str().unwrap().to_owned();
     if std::path::Path::new("/sys/fs/cgroup/pids").exists() {
         assert_eq!(cgroup_file(&id, "pids", "pids.max"), "8");
     }
-    assert_eq!(inspect(&berth, "capped")["HostConfig"]["PidsLimit"], 8);
+    assert_eq!(berth.inspect("capped")["HostConfig"]["PidsLimit"], 8);
     // Twenty background sleeps can't all start under a limit of eight.
     let out = berth.run(&[
         "run",
@@ -416,14 +391,11 @@ fn cpu_limit_is_written_to_the_cgroup() {
     berth.ok(&[
         "run", "-d", "--name", "half", "--cpus", "0.5", IMAGE, "sleep", "60",
     ]);
-    let id = inspect(&berth, "half")["Id"].as_str().unwrap().to_owned();
+    let id = berth.inspect("half")["Id"].as_str().unwrap().to_owned();
     if std::path::Path::new("/sys/fs/cgroup/cpu").exists() {
         assert_eq!(cgroup_file(&id, "cpu", "cpu.cfs_quota_us"), "50000");
     }
-    assert_eq!(
-        inspect(&berth, "half")["HostConfig"]["NanoCpus"],
-        500_000_000
-    );
+    assert_eq!(berth.inspect("half")["HostConfig"]["NanoCpus"], 500_000_000);
 }
 
 #[test]
@@ -450,14 +422,14 @@ fn ps_is_right_after_the_cli_exits_and_after_the_monitor_dies() {
             berth
                 .root()
                 .join("containers")
-                .join(inspect(&berth, "lasting")["Id"].as_str().unwrap())
+                .join(berth.inspect("lasting")["Id"].as_str().unwrap())
                 .join("record.json"),
         )
         .unwrap(),
     )
     .unwrap();
     let monitor = record["state"]["monitor"]["pid"].as_i64().unwrap() as i32;
-    let init = inspect(&berth, "lasting")["State"]["Pid"].as_i64().unwrap() as i32;
+    let init = berth.inspect("lasting")["State"]["Pid"].as_i64().unwrap() as i32;
     // The monitor runs from a sealed memfd, never from the berth binary on disk.
     let exe = std::fs::read_link(format!("/proc/{monitor}/exe")).unwrap();
     assert!(exe.to_string_lossy().starts_with("/memfd:"), "{exe:?}");
@@ -472,7 +444,7 @@ fn ps_is_right_after_the_cli_exits_and_after_the_monitor_dies() {
                 .is_ok_and(|s| s.contains(") Z"))
     });
     assert!(!berth.ok(&["ps"]).contains("lasting"));
-    let state = &inspect(&berth, "lasting")["State"];
+    let state = &berth.inspect("lasting")["State"];
     assert_eq!(state["Status"], "exited");
     assert!(state["Error"].as_str().unwrap().contains("monitor"));
 }
@@ -560,7 +532,7 @@ fn isolation_follows_docker_defaults() {
             berth
                 .root()
                 .join("containers")
-                .join(inspect(&berth, "seccomp-probe")["Id"].as_str().unwrap())
+                .join(berth.inspect("seccomp-probe")["Id"].as_str().unwrap())
                 .join("config.json"),
         )
         .unwrap(),
@@ -660,7 +632,7 @@ fn bad_input_gets_one_clear_line_and_leaves_nothing() {
     assert!(err.contains("no such image: nosuch/image:latest"), "{err}");
     berth.ok(&["run", "-d", "--name", "busy", IMAGE, "sleep", "60"]);
     let err = berth.fail(&["run", "--name", "busy", IMAGE, "true"]);
-    let id = inspect(&berth, "busy")["Id"].as_str().unwrap().to_owned();
+    let id = berth.inspect("busy")["Id"].as_str().unwrap().to_owned();
     assert!(
         err.contains(&format!(
             "container name \"busy\" is already in use by {id}"
@@ -690,8 +662,8 @@ fn bad_input_gets_one_clear_line_and_leaves_nothing() {
 fn rm_force_kills_and_cleans_up_cgroups() {
     let berth = Berth::with_image();
     berth.ok(&["run", "-d", "--name", "doomed", IMAGE, "sleep", "60"]);
-    let id = inspect(&berth, "doomed")["Id"].as_str().unwrap().to_owned();
-    let pid = inspect(&berth, "doomed")["State"]["Pid"].as_i64().unwrap();
+    let id = berth.inspect("doomed")["Id"].as_str().unwrap().to_owned();
+    let pid = berth.inspect("doomed")["State"]["Pid"].as_i64().unwrap();
     berth.ok(&["rm", "-f", "doomed"]);
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
@@ -755,9 +727,9 @@ fn ps_filters_restart_kill_and_start_attach() {
     let out = berth.run(&["start", "-a", "fresh"]);
     assert_eq!((code(&out), stdout(&out)), (2, "attached\n".to_owned()));
 
-    let before = inspect(&berth, "up")["State"]["Pid"].as_i64().unwrap();
+    let before = berth.inspect("up")["State"]["Pid"].as_i64().unwrap();
     berth.ok(&["restart", "-t", "0", "up"]);
-    let after = &inspect(&berth, "up")["State"];
+    let after = &berth.inspect("up")["State"];
     assert_eq!(after["Status"], "running");
     assert_ne!(after["Pid"].as_i64().unwrap(), before);
 
@@ -854,7 +826,7 @@ fn the_bundle_runs_under_runc() {
         "-c",
         "hostname; grep -c Seccomp: /proc/self/status",
     ]);
-    let info = inspect(&berth, "bundled");
+    let info = berth.inspect("bundled");
     let id = info["Id"].as_str().unwrap();
     let dir = berth.root().join("containers").join(id);
     let lower = info["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap();

@@ -3,16 +3,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Output, Stdio};
 
-use common::{Berth, IMAGE};
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{stderr, Berth, IMAGE};
 
 /// Host fixtures: a file `f` and a directory `d` holding `a` and `sub/b`.
 fn host_tree() -> tempfile::TempDir {
@@ -189,20 +183,6 @@ fn a_removed_container_is_named_with_the_path() {
     assert!(err.contains("copying between containers is not supported"));
 }
 
-fn cp_stdin(berth: &Berth, args: &[&str], input: &[u8]) -> Output {
-    let mut child = berth
-        .cmd()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The child may refuse the archive before reading it all.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn tar_streams_round_trip() {
     let berth = Berth::with_image();
@@ -217,11 +197,11 @@ fn tar_streams_round_trip() {
         .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["data", "data/keep.txt"]);
-    let done = cp_stdin(&berth, &["cp", "-", "dst:/tmp"], &tar);
+    let done = berth.run_with_input(&["cp", "-", "dst:/tmp"], &tar);
     assert!(done.status.success(), "{}", stderr(&done));
     assert_eq!(read_in(&berth, "dst", "/tmp/data/keep.txt"), "keep\n");
     // A tar stream goes into a directory only.
-    let refused = cp_stdin(&berth, &["cp", "-", "dst:/etc/motd"], &tar);
+    let refused = berth.run_with_input(&["cp", "-", "dst:/etc/motd"], &tar);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("must be a directory"));
 }
@@ -348,7 +328,7 @@ fn hostile_archives_are_refused() {
     let absolute = format!("/tmp/berth-cp-abs-{}", std::process::id());
     for c in ["web", "st"] {
         for name in ["../evil", "ok/../../evil", absolute.as_str()] {
-            let out = cp_stdin(&berth, &["cp", "-", &format!("{c}:/tmp")], &raw_tar(name));
+            let out = berth.run_with_input(&["cp", "-", &format!("{c}:/tmp")], &raw_tar(name));
             assert!(!out.status.success(), "{name} accepted");
             assert!(stderr(&out).contains("unsafe"), "{}", stderr(&out));
         }
@@ -357,15 +337,6 @@ fn hostile_archives_are_refused() {
         assert!(!exists_in(&berth, c, &format!("/tmp{absolute}")));
     }
     assert!(!Path::new(&absolute).exists());
-}
-
-fn upper_dir(berth: &Berth, c: &str) -> std::path::PathBuf {
-    let out = berth.ok(&["inspect", c]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v[0]["GraphDriver"]["Data"]["UpperDir"]
-        .as_str()
-        .unwrap()
-        .into()
 }
 
 /// The whole matrix with a volume at /data (copy-up puts keep.txt in it): the copies land
@@ -400,7 +371,7 @@ fn matrix_under_a_volume() {
             "{state}"
         );
         assert!(
-            !upper_dir(&berth, name).join("data/f").exists(),
+            !berth.upper_dir(name).join("data/f").exists(),
             "{state}: landed in the layer"
         );
     }
@@ -434,7 +405,7 @@ fn matrix_under_a_bind_mount() {
             "{state}"
         );
         assert!(
-            !upper_dir(&berth, name).join("data/f").exists(),
+            !berth.upper_dir(name).join("data/f").exists(),
             "{state}: landed in the layer"
         );
     }
@@ -453,7 +424,7 @@ fn matrix_under_a_tmpfs() {
     matrix_out(&berth, "tmp-run");
     assert_eq!(berth.ok(&["exec", "tmp-run", "cat", "/data/f"]), "F\n");
     assert!(
-        !upper_dir(&berth, "tmp-run").join("data/f").exists(),
+        !berth.upper_dir("tmp-run").join("data/f").exists(),
         "landed in the layer"
     );
     berth.ok(&["restart", "-t", "0", "tmp-run"]);
@@ -468,5 +439,5 @@ fn matrix_under_a_tmpfs() {
     ]);
     let host = host_tree();
     berth.ok(&["cp", &p(host.path(), "f"), "tmp-stop:/data/f"]);
-    assert!(upper_dir(&berth, "tmp-stop").join("data/f").exists());
+    assert!(berth.upper_dir("tmp-stop").join("data/f").exists());
 }

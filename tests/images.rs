@@ -199,11 +199,6 @@ fn chain_ids(layers: &[&[u8]]) -> Vec<Digest> {
         .collect()
 }
 
-fn inspect(berth: &Berth, name: &str) -> Value {
-    let out: Value = serde_json::from_str(&berth.ok(&["image", "inspect", name])).unwrap();
-    out[0].clone()
-}
-
 /// Nothing of a failed load remains: no record, tag, layer, blob or scratch file.
 fn assert_no_debris(berth: &Berth) {
     for dir in ["images", "layers", "tmp", "blobs/sha256"] {
@@ -245,7 +240,7 @@ fn docker_save_archive_loads_and_is_inspectable() {
         serde_json::from_str(berth.ok(&["images", "--format", "json"]).trim()).unwrap();
     assert_eq!(json["Repository"], "berth-test/demo");
 
-    let info = inspect(&berth, NAME);
+    let info = berth.inspect(NAME);
     assert_eq!(info["Id"], id.to_string());
     assert_eq!(info["RepoTags"], json!([NAME]));
     assert_eq!(info["Config"]["Cmd"], json!(["/bin/sh"]));
@@ -258,8 +253,8 @@ fn docker_save_archive_loads_and_is_inspectable() {
     ]);
     assert_eq!(info["RootFS"]["Layers"], diff_ids);
     // By ID and by unique prefix too.
-    assert_eq!(inspect(&berth, &id.to_string())["Id"], info["Id"]);
-    assert_eq!(inspect(&berth, &id.hex()[..5])["Id"], info["Id"]);
+    assert_eq!(berth.inspect(&id.to_string())["Id"], info["Id"]);
+    assert_eq!(berth.inspect(&id.hex()[..5])["Id"], info["Id"]);
 
     // The unpacked layers, with overlay whiteouts.
     let chains = chain_ids(&[&l1, &l2]);
@@ -324,7 +319,7 @@ fn tag_and_rmi_untag_then_delete_and_collect_layers() {
     berth.ok(&["load", "-i", &archive]);
 
     berth.ok(&["tag", NAME, "other:1"]);
-    assert_eq!(inspect(&berth, "other:1")["Id"], id.to_string());
+    assert_eq!(berth.inspect("other:1")["Id"], id.to_string());
     let err = berth.fail(&["rmi", id.short()]);
     assert!(err.contains("referenced in multiple repositories"), "{err}");
     assert_eq!(berth.ok(&["rmi", "other:1"]), "Untagged: other:1\n");
@@ -367,7 +362,7 @@ fn oci_layouts_share_layers_with_docker_save() {
         berth.ok(&["load", "-i", &layout]),
         "Loaded image: oci/demo:v1\n"
     );
-    assert_eq!(inspect(&berth, "oci/demo:v1")["Id"], id.to_string());
+    assert_eq!(berth.inspect("oci/demo:v1")["Id"], id.to_string());
     assert_eq!(std::fs::metadata(&hello).unwrap().ino(), inode);
     assert_eq!(entries(&berth.root().join("layers")).len(), 2);
 
@@ -384,7 +379,7 @@ fn oci_layouts_share_layers_with_docker_save() {
     let chains2 = chain_ids(&[&l1, &l3]);
     assert_eq!(chains2[0], chains[0]);
     assert_eq!(entries(&berth.root().join("layers")).len(), 3);
-    let info = inspect(&berth, "app:2");
+    let info = berth.inspect("app:2");
     let lower = info["GraphDriver"]["Data"]["LowerDir"]
         .as_str()
         .unwrap()
@@ -412,7 +407,7 @@ fn import_makes_a_one_layer_image() {
     let file = write(scratch.path(), "rootfs.tar.gz", &gzip(&rootfs));
     let out = berth.ok(&["import", &file, "imported:v1"]);
     let id: Digest = out.trim().parse().unwrap();
-    let info = inspect(&berth, "imported:v1");
+    let info = berth.inspect("imported:v1");
     assert_eq!(info["Id"], id.to_string());
     assert_eq!(
         info["RootFS"]["Layers"],
@@ -428,20 +423,7 @@ fn import_makes_a_one_layer_image() {
     );
 
     // From stdin, zstd, untagged: the same layer is shared.
-    let mut child = berth
-        .cmd()
-        .args(["import", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&zstd(&rootfs))
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = berth.run_with_input(&["import", "-"], &zstd(&rootfs));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sha256:"));
     assert_eq!(entries(&berth.root().join("layers")).len(), 1);
@@ -589,7 +571,7 @@ fn rmi_refuses_an_image_a_container_uses_unless_forced() {
             container.short()
         )
     );
-    assert_eq!(inspect(&berth, NAME)["Id"], id.to_string());
+    assert_eq!(berth.inspect(NAME)["Id"], id.to_string());
 
     let out = berth.ok(&["rmi", "-f", NAME]);
     assert!(out.ends_with(&format!("Deleted: {id}\n")), "{out}");

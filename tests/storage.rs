@@ -6,11 +6,6 @@ use std::path::Path;
 
 use common::{Berth, IMAGE};
 
-fn inspect(berth: &Berth, args: &[&str]) -> serde_json::Value {
-    let out = berth.ok(args);
-    serde_json::from_str::<serde_json::Value>(&out).expect("inspect prints JSON")[0].clone()
-}
-
 fn volume_names(berth: &Berth) -> Vec<String> {
     berth
         .ok(&["volume", "ls", "-q"])
@@ -50,7 +45,7 @@ fn a_named_volume_outlives_its_container() {
         "/srv/version",
     ]);
     assert_eq!(out, "schema-1\n");
-    let info = inspect(&berth, &["volume", "inspect", "dbdata"]);
+    let info = berth.json(&["volume", "inspect", "dbdata"]);
     assert_eq!(info["Driver"], "local");
     assert_eq!(info["Scope"], "local");
     let mountpoint = info["Mountpoint"].as_str().unwrap();
@@ -140,12 +135,12 @@ fn an_empty_volume_gets_the_image_content_and_a_full_one_hides_it() {
         berth.ok(&["run", "--rm", "-v", "fresh:/data", IMAGE, "ls", "/data"]),
         "keep.txt\n"
     );
-    let info = inspect(&berth, &["volume", "inspect", "fresh"]);
+    let info = berth.json(&["volume", "inspect", "fresh"]);
     let copied = Path::new(info["Mountpoint"].as_str().unwrap()).join("keep.txt");
     assert_eq!(std::fs::read_to_string(copied).unwrap(), "keep\n");
 
     berth.ok(&["volume", "create", "full"]);
-    let mountpoint = inspect(&berth, &["volume", "inspect", "full"])["Mountpoint"]
+    let mountpoint = berth.json(&["volume", "inspect", "full"])["Mountpoint"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -200,7 +195,7 @@ fn bind_mounts_sync_both_ways() {
         "inside\n"
     );
 
-    let mounts = inspect(&berth, &["inspect", "syncer"])["Mounts"].clone();
+    let mounts = berth.json(&["inspect", "syncer"])["Mounts"].clone();
     assert_eq!(mounts[0]["Type"], "bind");
     assert_eq!(mounts[0]["Source"], host.path().display().to_string());
     assert_eq!(mounts[0]["Destination"], "/shared");
@@ -287,11 +282,11 @@ fn tmpfs_is_in_memory_and_empty_after_a_restart() {
     berth.ok(&["stop", "-t", "0", "scratchy"]);
     berth.ok(&["start", "scratchy"]);
     assert_eq!(berth.ok(&["exec", "scratchy", "ls", "/scratch"]), "");
-    let mounts = inspect(&berth, &["inspect", "scratchy"])["Mounts"].clone();
+    let mounts = berth.json(&["inspect", "scratchy"])["Mounts"].clone();
     assert_eq!(mounts[0]["Type"], "tmpfs");
     assert_eq!(mounts[0]["Destination"], "/scratch");
     // Nothing of the tmpfs reached the writable layer.
-    let upper = inspect(&berth, &["inspect", "scratchy"])["GraphDriver"]["Data"]["UpperDir"]
+    let upper = berth.json(&["inspect", "scratchy"])["GraphDriver"]["Data"]["UpperDir"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -326,7 +321,7 @@ fn volume_verbs_behave_like_docker() {
         "run", "-d", "--name", "user", "-v", "alpha:/a", IMAGE, "sleep", "60",
     ]);
 
-    let info = inspect(&berth, &["volume", "inspect", "alpha"]);
+    let info = berth.json(&["volume", "inspect", "alpha"]);
     assert_eq!(info["Labels"]["team"], "db");
     assert_eq!(info["UsedBy"][0]["Name"], "user");
     let dangling = berth.ok(&["volume", "ls", "-q", "--filter", "dangling=true"]);
@@ -389,13 +384,13 @@ fn an_image_volume_becomes_an_anonymous_volume_per_container() {
         "cat /data/keep.txt; echo mine > /data/new",
     ]);
     assert_eq!(berth.ok(&["logs", "v1"]), "keep\n");
-    let mounts = inspect(&berth, &["inspect", "v1"])["Mounts"].clone();
+    let mounts = berth.json(&["inspect", "v1"])["Mounts"].clone();
     assert_eq!(mounts[0]["Type"], "volume");
     assert_eq!(mounts[0]["Destination"], "/data");
     let name = mounts[0]["Name"].as_str().unwrap().to_owned();
     assert_eq!(name.len(), 64);
     // Nothing written there reached the writable layer, and a second container has its own.
-    let upper = inspect(&berth, &["inspect", "v1"])["GraphDriver"]["Data"]["UpperDir"]
+    let upper = berth.json(&["inspect", "v1"])["GraphDriver"]["Data"]["UpperDir"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -51,6 +51,14 @@ fn fixtures_current(dir: &Path) -> bool {
     built.trim() == hex::encode(sha2::Sha256::digest(&source))
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 pub struct Berth {
     root: tempfile::TempDir,
 }
@@ -115,6 +123,44 @@ impl Berth {
             String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs berth, asserts success, and returns the first object of the JSON array it
+    /// prints (`inspect`, `volume inspect`, ...).
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        let all: serde_json::Value = serde_json::from_str(&out).expect("berth prints JSON");
+        all[0].clone()
+    }
+
+    /// `berth inspect NAME`: a container, or else an image.
+    pub fn inspect(&self, name: &str) -> serde_json::Value {
+        self.json(&["inspect", name])
+    }
+
+    /// A container's writable layer on the host.
+    pub fn upper_dir(&self, container: &str) -> PathBuf {
+        let info = self.inspect(container);
+        PathBuf::from(
+            info["GraphDriver"]["Data"]["UpperDir"]
+                .as_str()
+                .expect("UpperDir"),
+        )
+    }
+
+    /// Runs berth with `input` on its stdin (it may stop reading early, on refusing it).
+    pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berth");
+        let _ = child.stdin.take().expect("piped stdin").write_all(input);
+        child.wait_with_output().expect("wait for berth")
     }
 
     fn container_ids(&self) -> Vec<String> {
