@@ -339,6 +339,26 @@ fn hostile_archives_are_refused() {
     assert!(!Path::new(&absolute).exists());
 }
 
+/// Runs the whole matrix on `name` and checks that the copies into /data landed in `dir`
+/// on the host (the mount's source), not in the container's writable layer.
+fn matrix_lands_in(berth: &Berth, name: &str, state: &str, dir: &Path) {
+    matrix_in(berth, name);
+    matrix_out(berth, name);
+    // Row D copies f into /data, G the dir d, J the contents of d.
+    for (file, content) in [("f", "F\n"), ("d/sub/b", "B\n"), ("sub/b", "B\n")] {
+        let landed = std::fs::read_to_string(dir.join(file));
+        assert_eq!(
+            landed.ok().as_deref(),
+            Some(content),
+            "{state}: /data/{file}"
+        );
+    }
+    assert!(
+        !berth.upper_dir(name).join("data/f").exists(),
+        "{state}: landed in the layer"
+    );
+}
+
 /// The whole matrix with a volume at /data (copy-up puts keep.txt in it): the copies land
 /// in the volume, not in the writable layer, running or stopped.
 #[test]
@@ -355,25 +375,9 @@ fn matrix_under_a_volume() {
             // Run once so copy-up has filled the volume, then it is stopped.
             berth.ok(&["run", "--name", name, "-v", &mount, IMAGE, "true"]);
         }
-        matrix_in(&berth, name);
-        matrix_out(&berth, name);
-        let info: serde_json::Value =
-            serde_json::from_str(&berth.ok(&["volume", "inspect", &volume])).unwrap();
-        let data = Path::new(info[0]["Mountpoint"].as_str().unwrap());
-        assert_eq!(
-            std::fs::read_to_string(data.join("f")).unwrap(),
-            "F\n",
-            "{state}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(data.join("d/sub/b")).unwrap(),
-            "B\n",
-            "{state}"
-        );
-        assert!(
-            !berth.upper_dir(name).join("data/f").exists(),
-            "{state}: landed in the layer"
-        );
+        let info = berth.json(&["volume", "inspect", &volume]);
+        let data = Path::new(info["Mountpoint"].as_str().unwrap());
+        matrix_lands_in(&berth, name, state, data);
     }
 }
 
@@ -392,22 +396,7 @@ fn matrix_under_a_bind_mount() {
         } else {
             berth.ok(&["create", "--name", name, "-v", &mount, IMAGE, "true"]);
         }
-        matrix_in(&berth, name);
-        matrix_out(&berth, name);
-        assert_eq!(
-            std::fs::read_to_string(host.path().join("f")).unwrap(),
-            "F\n",
-            "{state}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(host.path().join("sub/b")).unwrap(),
-            "B\n",
-            "{state}"
-        );
-        assert!(
-            !berth.upper_dir(name).join("data/f").exists(),
-            "{state}: landed in the layer"
-        );
+        matrix_lands_in(&berth, name, state, host.path());
     }
 }
 

@@ -161,6 +161,36 @@ fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::encode_all(data, 3).unwrap()
 }
 
+/// The two-layer test image as a docker-save archive in a scratch dir, with its parts.
+struct TwoLayers {
+    scratch: tempfile::TempDir,
+    l1: Vec<u8>,
+    l2: Vec<u8>,
+    cfg: Vec<u8>,
+    id: Digest,
+    archive: String,
+}
+
+fn two_layer_archive() -> TwoLayers {
+    let scratch = tempfile::tempdir().unwrap();
+    let (l1, l2) = (base_layer(), top_layer());
+    let cfg = config(&[&l1, &l2], "/bin/sh");
+    let id = Digest::of_bytes(&cfg);
+    let archive = write(
+        scratch.path(),
+        "save.tar",
+        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
+    );
+    TwoLayers {
+        scratch,
+        l1,
+        l2,
+        cfg,
+        id,
+        archive,
+    }
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -214,15 +244,14 @@ fn assert_no_debris(berth: &Berth) {
 #[test]
 fn docker_save_archive_loads_and_is_inspectable() {
     let berth = Berth::new();
-    let scratch = tempfile::tempdir().unwrap();
-    let (l1, l2) = (base_layer(), top_layer());
-    let cfg = config(&[&l1, &l2], "/bin/sh");
-    let id = Digest::of_bytes(&cfg);
-    let archive = write(
-        scratch.path(),
-        "save.tar",
-        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
-    );
+    let TwoLayers {
+        scratch: _scratch,
+        l1,
+        l2,
+        id,
+        archive,
+        ..
+    } = two_layer_archive();
 
     assert_eq!(
         berth.ok(&["load", "-i", &archive]),
@@ -307,15 +336,12 @@ fn docker_save_archive_loads_and_is_inspectable() {
 #[test]
 fn tag_and_rmi_untag_then_delete_and_collect_layers() {
     let berth = Berth::new();
-    let scratch = tempfile::tempdir().unwrap();
-    let (l1, l2) = (base_layer(), top_layer());
-    let cfg = config(&[&l1, &l2], "/bin/sh");
-    let id = Digest::of_bytes(&cfg);
-    let archive = write(
-        scratch.path(),
-        "save.tar",
-        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
-    );
+    let TwoLayers {
+        scratch: _scratch,
+        id,
+        archive,
+        ..
+    } = two_layer_archive();
     berth.ok(&["load", "-i", &archive]);
 
     berth.ok(&["tag", NAME, "other:1"]);
@@ -338,15 +364,14 @@ fn tag_and_rmi_untag_then_delete_and_collect_layers() {
 #[test]
 fn oci_layouts_share_layers_with_docker_save() {
     let berth = Berth::new();
-    let scratch = tempfile::tempdir().unwrap();
-    let (l1, l2) = (base_layer(), top_layer());
-    let cfg = config(&[&l1, &l2], "/bin/sh");
-    let id = Digest::of_bytes(&cfg);
-    let archive = write(
-        scratch.path(),
-        "save.tar",
-        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
-    );
+    let TwoLayers {
+        scratch,
+        l1,
+        l2,
+        cfg,
+        id,
+        archive,
+    } = two_layer_archive();
     berth.ok(&["load", "-i", &archive]);
     let chains = chain_ids(&[&l1, &l2]);
     let hello = chain_dir(&berth, &chains[0]).join("diff/etc/hello");
@@ -531,15 +556,14 @@ fn rmi_refuses_an_image_a_container_uses_unless_forced() {
     use berth::engine::ContainerId;
 
     let berth = Berth::new();
-    let scratch = tempfile::tempdir().unwrap();
-    let (l1, l2) = (base_layer(), top_layer());
-    let cfg = config(&[&l1, &l2], "/bin/sh");
-    let id = Digest::of_bytes(&cfg);
-    let archive = write(
-        scratch.path(),
-        "save.tar",
-        &docker_save(&[l1.clone(), l2.clone()], &cfg, &[NAME]),
-    );
+    let TwoLayers {
+        scratch,
+        l1,
+        l2,
+        id,
+        archive,
+        ..
+    } = two_layer_archive();
     berth.ok(&["load", "-i", &archive]);
 
     // A container record as the runtime writes it, stacking the image's layers.
