@@ -157,7 +157,10 @@ fn wait_for_file(berth: &Berth, path: &str) -> String {
         if out.status.success() {
             return common::stdout(&out);
         }
-        assert!(Instant::now() < deadline, "{path} never appeared in the container");
+        assert!(
+            Instant::now() < deadline,
+            "{path} never appeared in the container"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -197,11 +200,23 @@ fn a_process_left_behind_by_exec_cannot_reach_the_callers_files() {
 
     let out = std::fs::read_to_string(&out_path).unwrap();
     let err = std::fs::read_to_string(&err_path).unwrap();
-    assert!(!out.contains("MARKER"), "the leftover wrote to the caller's stdout: {out}");
-    assert!(!err.contains("MARKER"), "the leftover wrote to the caller's stderr: {err}");
-    assert!(!result.contains("SECRET"), "the leftover read the caller's stdin: {result}");
+    assert!(
+        !out.contains("MARKER"),
+        "the leftover wrote to the caller's stdout: {out}"
+    );
+    assert!(
+        !err.contains("MARKER"),
+        "the leftover wrote to the caller's stderr: {err}"
+    );
+    assert!(
+        !result.contains("SECRET"),
+        "the leftover read the caller's stdin: {result}"
+    );
     // Its writes failed (EPIPE) and its read saw end-of-file: nothing is connected.
-    assert!(result.starts_with("w1=-1 e1=32 w2=-1 e2=32 r=0 "), "{result}");
+    assert!(
+        result.starts_with("w1=-1 e1=32 w2=-1 e2=32 r=0 "),
+        "{result}"
+    );
 }
 
 /// Only 0, 1 and 2, each a pipe, /dev/null or a terminal of the container's.
@@ -213,7 +228,9 @@ fn assert_only_container_stdio(listing: &str, how: &str) {
             .strip_prefix(&format!("{n} -> "))
             .unwrap_or_else(|| panic!("{how}: unexpected fd in {listing}"));
         assert!(
-            target.starts_with("pipe:[") || target == "/dev/null" || target.starts_with("/dev/pts/"),
+            target.starts_with("pipe:[")
+                || target == "/dev/null"
+                || target.starts_with("/dev/pts/"),
             "{how}: fd {n} is {target}"
         );
     }
@@ -241,7 +258,9 @@ fn an_exec_process_holds_only_its_own_stdio() {
             .status()
             .unwrap();
         assert!(status.success(), "{args:?}: {status}");
-        let listing = std::fs::read_to_string(&out_path).unwrap().replace('\r', "");
+        let listing = std::fs::read_to_string(&out_path)
+            .unwrap()
+            .replace('\r', "");
         assert_only_container_stdio(&listing, &format!("{flags:?}"));
     }
     berth.ok(&["exec", "-d", "c", "/fdlist", "/tmp/detached"]);
@@ -330,7 +349,10 @@ fn kill_0_from_exec_does_not_reach_the_callers_process_group() {
     let sentinel_alive = sentinel.try_wait().unwrap().is_none();
     let _ = sentinel.kill();
     let _ = sentinel.wait();
-    assert!(sentinel_alive, "kill 0 in the container killed a process of the caller's group");
+    assert!(
+        sentinel_alive,
+        "kill 0 in the container killed a process of the caller's group"
+    );
     // The shell itself got the TERM: 128 + 15, reported by `berth exec`, not suffered by it.
     assert_eq!(status.code(), Some(143), "{status}");
 }
@@ -362,7 +384,10 @@ fn kill_0_from_init_does_not_kill_the_monitor() {
             assert_eq!(state["Error"], "", "{state}");
             break;
         }
-        assert!(Instant::now() < deadline, "the container never exited: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "the container never exited: {state}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
