@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -193,7 +192,7 @@ fn a_process_left_behind_by_exec_cannot_reach_the_callers_files() {
 
     berth.ok(&["exec", "c", "touch", "/tmp/go"]);
     // The caller keeps typing: none of it may reach the container.
-    let mut input = File::from(OwnedFd::from(stdin_w));
+    let mut input = File::from(stdin_w);
     let _ = input.write_all(b"SECRET\n");
     let result = wait_for_file(&berth, "/tmp/result");
     drop(input);
@@ -265,6 +264,15 @@ fn an_exec_process_holds_only_its_own_stdio() {
     }
     berth.ok(&["exec", "-d", "c", "/fdlist", "/tmp/detached"]);
     assert_only_container_stdio(&wait_for_file(&berth, "/tmp/detached"), "-d");
+    // The container's init too holds nothing of its monitor's.
+    let init = berth.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "cd /proc/1/fd && for f in *; do echo \"$f -> $(readlink $f)\"; done",
+    ]);
+    assert_only_container_stdio(&init, "init");
 }
 
 /// Hole 2, CVE-2024-21626's reproducer: a working directory through an inherited fd.

@@ -4,6 +4,11 @@
 //! The caller forks a joiner (cgroups, then setns into ipc, uts, net, pid and mnt), which
 //! forks the process proper inside the container's pid namespace. The caller must already
 //! run from a sealed copy of berth (see `runtime::sealed`).
+//!
+//! Nothing of the caller's reaches the container: before joining, the joiner is made
+//! non-dumpable, leaves the caller's session, and closes every descriptor but the
+//! namespaces, the sync socket and the process's standard streams, which are pipes or a
+//! terminal berth made (as Docker does), never the caller's own.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
@@ -42,8 +47,8 @@ const NAMESPACES: [(&str, CloneFlags); 5] = [
 ];
 
 impl Engine {
-    /// Starts a command in a running container. Its standard streams are this process's
-    /// own, or, for `tty`, a new terminal whose master the session carries.
+    /// Starts a command in a running container. Its standard streams are pipes whose other
+    /// ends the session carries, or, for `tty`, a new terminal whose master it carries.
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
         let record = self.container(name_or_id)?;
         let init_handle = match (record.state.status, record.state.init) {

@@ -32,9 +32,10 @@ pub const PTY_TAG: &[u8] = b"pty";
 pub enum InitStdio {
     /// A terminal: init creates it inside the container's devpts and sends the master back.
     Terminal,
-    /// Pipes or files from the monitor, one each for stdin, stdout and stderr.
+    /// Pipes from the monitor for stdout and stderr, and for stdin with `-i` (without,
+    /// the container's own /dev/null).
     Fds {
-        stdin: OwnedFd,
+        stdin: Option<OwnedFd>,
         stdout: OwnedFd,
         stderr: OwnedFd,
     },
@@ -67,10 +68,21 @@ impl<T, E: std::fmt::Display> OrInit<T> for Result<T, E> {
 /// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
 pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
     reset_signals();
-    let tty = matches!(stdio, InitStdio::Terminal);
+    let streams = match &stdio {
+        InitStdio::Terminal => Streams::Terminal,
+        InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
+        InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
+    };
     let sync = isolate(sync, stdio);
-    let result = setup_and_exec(spec, rootfs, &sync, tty);
+    let result = setup_and_exec(spec, rootfs, &sync, streams);
     fail(&sync, result)
+}
+
+/// What init still has to put on 0, 1 and 2 once the container's /dev exists.
+enum Streams {
+    Terminal,
+    NullStdin,
+    Ready,
 }
 
 /// First steps of init: non-dumpable, a session and process group of its own (a
@@ -81,17 +93,16 @@ fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
     let result = (|| {
         fds::make_non_dumpable().or_init(|| "making init non-dumpable".into())?;
         setsid().or_init(|| "starting a session".into())?;
-        // A terminal replaces them later; until then, the monitor's /dev/null.
+        // The monitor's /dev/null holds the places the container's /dev/null or its
+        // terminal take later.
+        let copy = |fd| fds::dup_std(fd).or_init(|| "copying the standard streams".into());
         let stdio = match stdio {
             InitStdio::Fds {
                 stdin,
                 stdout,
                 stderr,
-            } => [stdin, stdout, stderr],
-            InitStdio::Terminal => {
-                let copy = |fd| fds::dup_std(fd).or_init(|| "copying the standard streams".into());
-                [copy(0)?, copy(1)?, copy(2)?]
-            }
+            } => [stdin.map_or_else(|| copy(0), Ok)?, stdout, stderr],
+            InitStdio::Terminal => [copy(0)?, copy(1)?, copy(2)?],
         };
         let mut kept = fds::keep_only(stdio, vec![sync])
             .or_init(|| "closing the monitor's descriptors".into())?;
@@ -188,7 +199,7 @@ fn setup_and_exec(
     spec: &Spec,
     rootfs: &Path,
     sync: &OwnedFd,
-    tty: bool,
+    streams: Streams,
 ) -> InitResult<std::convert::Infallible> {
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
@@ -223,9 +234,20 @@ fn setup_and_exec(
     root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
         .or_init(|| format!("creating the working directory {}", cwd.display()))?;
 
-    // Pipes are already on 0, 1 and 2 (see `isolate`).
-    if tty {
-        setup_terminal(&dev, sync)?;
+    // The monitor's pipes are already on 0, 1 and 2 (see `isolate`).
+    match streams {
+        Streams::Terminal => setup_terminal(&dev, sync)?,
+        Streams::NullStdin => {
+            // Our own fresh node (the tmpfs was just populated), not the container's files.
+            let null = open(
+                &dev.join("null"),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .or_init(|| "opening /dev/null".into())?;
+            dup2_stdin(&null).or_init(|| "setting up stdin".into())?;
+        }
+        Streams::Ready => {}
     }
 
     enter_root(rootfs)?;
