@@ -378,9 +378,9 @@ fn kill_0_from_init_does_not_kill_the_monitor() {
         common::IMAGE,
         "sh",
         "-c",
-        "sleep 1; kill -KILL 0; sleep 3; exit 7",
+        "sleep 1; kill -KILL 0; sleep 5; exit 7",
     ]);
-    std::thread::sleep(Duration::from_millis(2000));
+    std::thread::sleep(Duration::from_millis(2500));
     let state = &berth.inspect("c")["State"];
     assert_eq!(state["Status"], "running", "{state}");
     let deadline = Instant::now() + Duration::from_secs(15);
