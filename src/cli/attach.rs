@@ -2,15 +2,20 @@
 //! stdin to the container, the terminal in raw mode with resizes for `-t`, and signals
 //! forwarded to the container otherwise (Docker's sig-proxy).
 
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios::{self, SetArg, Termios};
 
 use crate::engine::container::attach::{read_frame, write_frame, Kind};
+use crate::engine::container::exec::ExecSession;
 use crate::engine::container::Started;
 use crate::engine::Engine;
 
@@ -160,10 +165,45 @@ fn copy_window_size(master: i32) {
     }
 }
 
-/// Connects this terminal to an `exec`'d process's terminal until the process closes it.
-pub fn relay_terminal(master: &std::os::fd::OwnedFd, interactive: bool) {
-    use std::os::fd::AsRawFd;
-    let _raw = if nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+/// How long an exec'd process's output is still relayed after it exited: what it wrote is
+/// buffered already; a process it left behind holding the streams gets nothing more.
+const EXEC_DRAIN: Duration = Duration::from_millis(300);
+
+/// Relays an `exec`'d process's terminal or pipes to and from this process's own streams
+/// until the process exits (plus [`EXEC_DRAIN`]). The container never holds our streams.
+pub fn relay_exec(session: &mut ExecSession, interactive: bool) {
+    let _raw = match &session.pty {
+        Some(master) => follow_terminal(master),
+        None => None,
+    };
+    if interactive {
+        // The pipe's end moves into the thread: its end of input closes the pipe (EOF).
+        let input = session
+            .stdin
+            .take()
+            .or_else(|| session.pty.as_ref().and_then(|m| m.try_clone().ok()));
+        if let Some(fd) = input {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut File::from(fd));
+            });
+        }
+    }
+    let mut outputs: Vec<(OwnedFd, bool)> = Vec::new();
+    for (fd, to_stderr) in [
+        (session.pty.as_ref().and_then(|m| m.try_clone().ok()), false),
+        (session.stdout.take(), false),
+        (session.stderr.take(), true),
+    ] {
+        if let Some(fd) = fd {
+            outputs.push((fd, to_stderr));
+        }
+    }
+    relay_outputs(outputs, session.exited());
+}
+
+/// Raw mode and the window size (kept current on SIGWINCH) for a terminal we relay.
+fn follow_terminal(master: &OwnedFd) -> Option<RawMode> {
+    let raw = if nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
         RawMode::enter()
     } else {
         None
@@ -179,19 +219,65 @@ pub fn relay_terminal(master: &std::os::fd::OwnedFd, interactive: bool) {
             }
         });
     }
-    if interactive {
-        let Ok(input_fd) = master.try_clone() else {
+    raw
+}
+
+/// Copies each output to our stdout or stderr until all end, or until [`EXEC_DRAIN`]
+/// after `exited` becomes readable.
+fn relay_outputs(mut outputs: Vec<(OwnedFd, bool)>, exited: BorrowedFd<'_>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if deadline.is_some() && (outputs.is_empty() || left == Some(Duration::ZERO)) {
             return;
-        };
-        std::thread::spawn(move || {
-            let mut to_master = std::fs::File::from(input_fd);
-            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut to_master);
+        }
+        let mut fds: Vec<PollFd> = outputs
+            .iter()
+            .map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if deadline.is_none() {
+            fds.push(PollFd::new(exited, PollFlags::POLLIN));
+        }
+        let timeout = left.map_or(PollTimeout::NONE, |l| {
+            PollTimeout::try_from(l.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::MAX)
         });
+        match poll(&mut fds, timeout) {
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return,
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if deadline.is_none() && ready.last().copied().unwrap_or(false) {
+            deadline = Some(Instant::now() + EXEC_DRAIN);
+        }
+        // In reverse, so removing one keeps the other indices valid.
+        for i in (0..outputs.len()).rev() {
+            if ready[i] && !copy_once(&outputs[i], &mut buf) {
+                outputs.remove(i);
+            }
+        }
     }
-    let Ok(output_fd) = master.try_clone() else {
-        return;
+}
+
+/// One read from a ready output, written out; false once it ended (EOF, or EIO from a
+/// terminal nobody holds any more) or our side can't take more.
+fn copy_once((fd, to_stderr): &(OwnedFd, bool), buf: &mut [u8]) -> bool {
+    let n = match nix::unistd::read(fd, buf) {
+        Ok(0) => return false,
+        Ok(n) => n,
+        Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => return true,
+        Err(_) => return false,
     };
-    let mut from_master = std::fs::File::from(output_fd);
-    // Ends with EIO once the process and its children have closed the terminal.
-    let _ = std::io::copy(&mut from_master, &mut std::io::stdout().lock());
+    let written = if *to_stderr {
+        std::io::stderr().write_all(&buf[..n])
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&buf[..n]).and_then(|()| out.flush())
+    };
+    written.is_ok()
 }

@@ -693,7 +693,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
         interactive: args.interactive,
         detach: args.detach,
     };
-    let session = match engine.exec(&args.container, &options) {
+    let mut session = match engine.exec(&args.container, &options) {
         Ok(session) => session,
         Err(Error::StartFailed { code, message }) => {
             eprintln!("Error: {message}");
@@ -701,8 +701,8 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(master) = &session.pty {
-        super::attach::relay_terminal(master, args.interactive);
+    if !args.detach {
+        super::attach::relay_exec(&mut session, args.interactive);
     }
     Ok(session.wait())
 }

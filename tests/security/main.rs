@@ -6,6 +6,7 @@
 mod common;
 
 mod concurrency;
+mod exec;
 mod helper;
 
 use common::Berth;

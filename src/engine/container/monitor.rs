@@ -3,7 +3,6 @@
 //! container's init as its child, writes the container's output to the log, serves one
 //! attached client, and records the exit code when the container ends.
 
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -465,7 +464,7 @@ fn input_borrow_present(input: &Option<OwnedFd>, pending: &[u8]) -> bool {
 
 type Stdio = (InitStdio, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
 
-/// Pipes for a non-terminal container (stdin is /dev/null unless `-i`); for a terminal,
+/// Pipes for a non-terminal container (stdin is init's /dev/null unless `-i`); for a terminal,
 /// init makes the pty and sends its master back.
 fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
     if config.tty {
@@ -476,10 +475,9 @@ fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
     let (err_r, err_w) = pipe()?;
     let (stdin, input) = if config.open_stdin {
         let (r, w) = pipe()?;
-        (r, Some(w))
+        (Some(r), Some(w))
     } else {
-        let null = File::open("/dev/null").context(|| "opening /dev/null".into())?;
-        (OwnedFd::from(null), None)
+        (None, None)
     };
     Ok((
         InitStdio::Fds {

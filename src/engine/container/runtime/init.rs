@@ -19,6 +19,8 @@ use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, setho
 use oci_spec::runtime::{Mount, Spec};
 use pathrs::Root;
 
+use super::fds;
+
 /// What the monitor says to let init exec (sent once the child is in its cgroups).
 pub const GO: &[u8] = b"go";
 /// Prefix of an error message from init: `E`, then the exit code byte, then the text.
@@ -30,9 +32,10 @@ pub const PTY_TAG: &[u8] = b"pty";
 pub enum InitStdio {
     /// A terminal: init creates it inside the container's devpts and sends the master back.
     Terminal,
-    /// Pipes or files from the monitor, one each for stdin, stdout and stderr.
+    /// Pipes from the monitor for stdout and stderr, and for stdin with `-i` (without,
+    /// the container's own /dev/null).
     Fds {
-        stdin: OwnedFd,
+        stdin: Option<OwnedFd>,
         stdout: OwnedFd,
         stderr: OwnedFd,
     },
@@ -65,23 +68,69 @@ impl<T, E: std::fmt::Display> OrInit<T> for Result<T, E> {
 /// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
 pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
     reset_signals();
-    let result = setup_and_exec(spec, rootfs, &sync, stdio);
+    let streams = match &stdio {
+        InitStdio::Terminal => Streams::Terminal,
+        InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
+        InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
+    };
+    let sync = isolate(sync, stdio);
+    let result = setup_and_exec(spec, rootfs, &sync, streams);
     fail(&sync, result)
 }
 
-/// Standard streams of an `exec`'d process.
+/// What init still has to put on 0, 1 and 2 once the container's /dev exists.
+enum Streams {
+    Terminal,
+    NullStdin,
+    Ready,
+}
+
+/// First steps of init: non-dumpable, a session and process group of its own (a
+/// `kill 0` inside must not reach the monitor's group), and nothing of the monitor's but
+/// `sync` and the standard streams. Returns `sync` under its new number.
+fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
+    let raw_sync = sync.as_raw_fd();
+    let result = (|| {
+        fds::make_non_dumpable().or_init(|| "making init non-dumpable".into())?;
+        setsid().or_init(|| "starting a session".into())?;
+        // The monitor's /dev/null holds the places the container's /dev/null or its
+        // terminal take later.
+        let copy = |fd| fds::dup_std(fd).or_init(|| "copying the standard streams".into());
+        let stdio = match stdio {
+            InitStdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => [stdin.map_or_else(|| copy(0), Ok)?, stdout, stderr],
+            InitStdio::Terminal => [copy(0)?, copy(1)?, copy(2)?],
+        };
+        let mut kept = fds::keep_only(stdio, vec![sync])
+            .or_init(|| "closing the monitor's descriptors".into())?;
+        kept.pop().ok_or_else(|| err("the init socket was lost"))
+    })();
+    match result {
+        Ok(sync) => sync,
+        Err(e) => {
+            // SAFETY: best effort on the number the socket had; nothing else uses it now.
+            let sync = unsafe { OwnedFd::from_raw_fd(raw_sync) };
+            fail(&sync, Err(e))
+        }
+    }
+}
+
+/// Standard streams of an `exec`'d process. Whatever the caller had on 0, 1 and 2 was
+/// already replaced by the joiner (pipes of berth's or placeholders).
 pub enum ExecStdio {
     /// A new terminal in the container's devpts; the master goes back over `sync`.
     Terminal,
-    /// All three on /dev/null (detached).
+    /// All three on the container's /dev/null (detached).
     Null,
-    /// The caller's own streams.
-    Inherit,
-    /// The caller's stdout and stderr, stdin on /dev/null (no `-i`).
-    InheritNoStdin,
+    /// berth's pipes on 1 and 2, and on 0 too if `stdin`, else the container's /dev/null.
+    Pipes { stdin: bool },
 }
 
-/// Entry point of an `exec`'d process, already inside the container's namespaces.
+/// Entry point of an `exec`'d process, already inside the container's namespaces. Only
+/// 0, 1, 2 and `sync` are open, and the process is non-dumpable (see `exec::join`).
 pub fn run_exec(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
@@ -90,6 +139,10 @@ pub fn run_exec(
 ) -> ! {
     reset_signals();
     let result = (|| {
+        fds::make_non_dumpable().or_init(|| "making the process non-dumpable".into())?;
+        // Its own session and group: `kill 0` in the container reaches only the container.
+        setsid().or_init(|| "starting a session".into())?;
+        fds::close_from(sync.as_raw_fd() + 1).or_init(|| "closing descriptors".into())?;
         let seccomp = compile_seccomp(seccomp)?;
         let null = || {
             open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
@@ -103,10 +156,10 @@ pub fn run_exec(
                 dup2_stdout(&fd).or_init(|| "setting up stdout".into())?;
                 dup2_stderr(&fd).or_init(|| "setting up stderr".into())?;
             }
-            ExecStdio::InheritNoStdin => {
+            ExecStdio::Pipes { stdin: false } => {
                 dup2_stdin(&null()?).or_init(|| "setting up stdin".into())?
             }
-            ExecStdio::Inherit => {}
+            ExecStdio::Pipes { stdin: true } => {}
         }
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
@@ -146,7 +199,7 @@ fn setup_and_exec(
     spec: &Spec,
     rootfs: &Path,
     sync: &OwnedFd,
-    stdio: InitStdio,
+    streams: Streams,
 ) -> InitResult<std::convert::Infallible> {
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
@@ -181,17 +234,20 @@ fn setup_and_exec(
     root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
         .or_init(|| format!("creating the working directory {}", cwd.display()))?;
 
-    match stdio {
-        InitStdio::Terminal => setup_terminal(&dev, sync)?,
-        InitStdio::Fds {
-            stdin,
-            stdout,
-            stderr,
-        } => {
-            dup2_stdin(&stdin).or_init(|| "setting up stdin".into())?;
-            dup2_stdout(&stdout).or_init(|| "setting up stdout".into())?;
-            dup2_stderr(&stderr).or_init(|| "setting up stderr".into())?;
+    // The monitor's pipes are already on 0, 1 and 2 (see `isolate`).
+    match streams {
+        Streams::Terminal => setup_terminal(&dev, sync)?,
+        Streams::NullStdin => {
+            // Our own fresh node (the tmpfs was just populated), not the container's files.
+            let null = open(
+                &dev.join("null"),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .or_init(|| "opening /dev/null".into())?;
+            dup2_stdin(&null).or_init(|| "setting up stdin".into())?;
         }
+        Streams::Ready => {}
     }
 
     enter_root(rootfs)?;
@@ -239,7 +295,8 @@ fn finish_and_exec(
     process: &oci_spec::runtime::Process,
     seccomp: &[seccompiler::BpfProgram],
 ) -> InitResult<std::convert::Infallible> {
-    // CVE-2024-21626: no host fd may survive into the container process.
+    // Whatever setup opened since (and the sync socket, whose closing tells the exec
+    // happened) goes at the exec; the caller's descriptors were closed before joining.
     // SAFETY: close_range only changes fd flags.
     unsafe {
         libc::syscall(
@@ -433,7 +490,8 @@ fn populate_dev(dev: &Path) -> InitResult<()> {
 }
 
 /// Creates the container's terminal in its own devpts, sends the master to the monitor
-/// and makes the slave this process's controlling terminal and standard streams.
+/// and makes the slave this process's controlling terminal and standard streams. The
+/// caller must be a session leader.
 fn setup_terminal(dev: &Path, sync: &OwnedFd) -> InitResult<()> {
     let master = open(
         &dev.join("pts/ptmx"),
@@ -471,7 +529,7 @@ fn setup_terminal(dev: &Path, sync: &OwnedFd) -> InitResult<()> {
     )
     .or_init(|| "sending the terminal to the monitor".into())?;
     drop(master);
-    setsid().or_init(|| "starting a session".into())?;
+    // The caller is already a session leader without a terminal (see `isolate`, `run_exec`).
     // SAFETY: TIOCSCTTY on an fd we own.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
         return Err(err(format!(

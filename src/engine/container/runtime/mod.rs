@@ -3,6 +3,7 @@
 
 pub mod cgroups;
 pub mod creds;
+pub mod fds;
 pub mod init;
 pub mod process;
 pub mod sealed;
