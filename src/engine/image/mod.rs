@@ -22,6 +22,7 @@ use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
 
 pub use archive::LoadedImage;
+pub(crate) use rollback::JOURNAL_PREFIX;
 pub use layers::{chain_id, LayerRecord};
 pub use store::{ImageRecord, Removal, Tags};
 

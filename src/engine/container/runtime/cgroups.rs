@@ -151,6 +151,27 @@ impl Cgroup {
         Cgroup { dirs }
     }
 
+    /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
+    /// are host-wide), with one of their directories.
+    pub fn all_ids() -> Vec<(String, PathBuf)> {
+        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        for h in mounted_hierarchies().unwrap_or_default() {
+            let parent = Self::mount_of(&h).join(PARENT);
+            let Ok(entries) = fs::read_dir(&parent) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                if entry.path().is_dir() && !found.iter().any(|(id, _)| *id == name) {
+                    found.push((name, entry.path()));
+                }
+            }
+        }
+        found
+    }
+
     fn mount_of(h: &Hierarchy) -> &Path {
         match h {
             Hierarchy::V1 { mount, .. } | Hierarchy::V2 { mount, .. } => mount,

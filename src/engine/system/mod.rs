@@ -1,0 +1,5 @@
+//! Whole-engine maintenance: `system check [--repair]`.
+
+pub mod check;
+
+pub use check::{Finding, Kind, Repair};
