@@ -171,6 +171,10 @@ pub fn pseudo_fs_name(magic: i64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// The trees where only the kernel's views live (the tmpfs at `/sys/fs/cgroup` of a
+/// hybrid cgroup host is no pseudo filesystem by type, but is just as wrong a place).
+const KERNEL_TREES: &[&str] = &["/proc", "/sys", "/dev"];
+
 /// Refuses a root on (or to be created on) a pseudo filesystem, checking the root or its
 /// nearest existing ancestor before anything is created.
 fn refuse_pseudo_fs(root: &Path) -> Result<()> {
@@ -180,17 +184,25 @@ fn refuse_pseudo_fs(root: &Path) -> Result<()> {
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or(Path::new("/"));
-    let stat = nix::sys::statfs::statfs(existing)
+    let existing = std::fs::canonicalize(existing)
+        .context(|| format!("resolving engine root {}", root.display()))?;
+    let stat = nix::sys::statfs::statfs(&existing)
         .context(|| format!("checking the filesystem of {}", existing.display()))?;
     #[allow(clippy::unnecessary_cast)] // the type differs between libcs
     let magic = stat.filesystem_type().0 as i64;
-    match pseudo_fs_name(magic) {
-        Some(name) => Err(Error::Runtime(format!(
-            "engine root {} is on a {name} pseudo filesystem: choose a directory on a disk",
+    let refuse = |what: String| {
+        Err(Error::Runtime(format!(
+            "engine root {} is on {what}: choose a directory on a disk",
             root.display()
-        ))),
-        None => Ok(()),
+        )))
+    };
+    if let Some(name) = pseudo_fs_name(magic) {
+        return refuse(format!("a {name} pseudo filesystem"));
     }
+    if let Some(tree) = KERNEL_TREES.iter().find(|t| existing.starts_with(t)) {
+        return refuse(format!("the kernel's pseudo filesystem tree {tree}"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,6 +235,9 @@ mod tests {
     fn refuses_pseudo_filesystems_before_creating() {
         let err = EnginePaths::create(Path::new("/proc/berth-test-root/x")).unwrap_err();
         assert!(err.to_string().contains("proc pseudo filesystem"), "{err}");
+        let err = EnginePaths::create(Path::new("/sys/fs/cgroup/berth-test-root")).unwrap_err();
+        assert!(err.to_string().contains("pseudo filesystem"), "{err}");
+        assert!(!Path::new("/sys/fs/cgroup/berth-test-root").exists());
         assert_eq!(pseudo_fs_name(0x6367_7270), Some("cgroup2"));
         assert_eq!(pseudo_fs_name(0xef53), None);
     }

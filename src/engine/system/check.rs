@@ -32,8 +32,7 @@ use crate::engine::Engine;
 const MONITOR_GRACE_SECS: u64 = 30;
 
 /// What kind of leftover a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Monitor,
     Mount,
@@ -63,6 +62,12 @@ impl Kind {
             Kind::Blob => "orphan-blob",
             Kind::Permissions => "permissions",
         }
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -176,7 +181,13 @@ impl Engine {
         found.extend(self.find_volume_dirs()?);
         found.extend(self.find_half_written()?);
         found.extend(self.find_orphan_images_data(&scan)?);
-        found.extend(self.find_permissions()?);
+        // What another finding removes needs no chmod.
+        let permissions: Vec<Finding> = self
+            .find_permissions()?
+            .into_iter()
+            .filter(|p| !found.iter().any(|f| p.path.starts_with(&f.path)))
+            .collect();
+        found.extend(permissions);
         Ok(found)
     }
 
@@ -362,8 +373,10 @@ impl Engine {
         for file in [paths.lock_file(), paths.repositories_file()] {
             wanted.push((file, FILE_MODE));
         }
-        for (_, image) in list(&paths.images_dir())? {
-            wanted.push((image, FILE_MODE));
+        for (name, image) in list(&paths.images_dir())? {
+            if !is_atomic_temp(&name) {
+                wanted.push((image, FILE_MODE));
+            }
         }
         for (parent, records) in [
             (
