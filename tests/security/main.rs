@@ -5,7 +5,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod crash;
 mod helper;
+mod root;
 
 use common::Berth;
 
