@@ -64,7 +64,11 @@ fn run_crashing(berth: &Berth, point: &str, args: &[&str]) -> Output {
 fn container_ids(root: &Path) -> Vec<String> {
     let mut ids = Vec::new();
     for dir in ["containers", "tmp"] {
-        for entry in std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = entry.file_name().to_string_lossy().into_owned();
             let id = name.strip_prefix("rm-").unwrap_or(&name);
             if id.len() == 64 {
@@ -87,7 +91,11 @@ fn mounts_below(root: &Path) -> Vec<String> {
 
 fn cgroups_of(ids: &[String]) -> Vec<String> {
     let mut found = Vec::new();
-    for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+    for h in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         for id in ids {
             let dir = h.path().join("berth").join(id);
             if dir.exists() {
@@ -129,8 +137,17 @@ fn crash_at(point: &str) -> String {
     let precious = root.join("volumes/keep/_data/precious");
     std::fs::write(&precious, DATA).unwrap();
     let victim = [
-        "run", "-d", "--name", "victim", "-v", "keep:/data", "-v", "/anon", common::IMAGE,
-        "sleep", "60",
+        "run",
+        "-d",
+        "--name",
+        "victim",
+        "-v",
+        "keep:/data",
+        "-v",
+        "/anon",
+        common::IMAGE,
+        "sleep",
+        "60",
     ];
     let scratch = tempfile::tempdir().unwrap();
     let big = scratch.path().join("big");
@@ -192,11 +209,23 @@ fn crash_at(point: &str) -> String {
         common::stdout(&second)
     );
     assert_eq!(mounts_below(&root), Vec::<String>::new(), "{point}: mounts");
-    assert_eq!(std::fs::read_to_string(&precious).unwrap(), DATA, "{point}: volume data");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        DATA,
+        "{point}: volume data"
+    );
 
     // Everything still works: the image runs, the volume mounts, then it all goes away.
     if verb != Verb::Load {
-        let seen = berth.ok(&["run", "--rm", "-v", "keep:/data", common::IMAGE, "cat", "/data/precious"]);
+        let seen = berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data",
+            common::IMAGE,
+            "cat",
+            "/data/precious",
+        ]);
         assert_eq!(seen, DATA, "{point}");
     }
     let all = berth.ok(&["ps", "-aq", "--no-trunc"]);
@@ -220,7 +249,14 @@ fn every_crash_point_leaves_a_repairable_engine() {
             continue;
         }
         let report = crash_at(point);
-        eprintln!("{point}: {}", if report.is_empty() { "clean\n" } else { &report });
+        eprintln!(
+            "{point}: {}",
+            if report.is_empty() {
+                "clean\n"
+            } else {
+                &report
+            }
+        );
     }
 }
 

@@ -73,7 +73,10 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
     berth.ok(&[
         "load",
         "-i",
-        common::fixtures().join("busybox-save.tar").to_str().unwrap(),
+        common::fixtures()
+            .join("busybox-save.tar")
+            .to_str()
+            .unwrap(),
     ]);
     let scratch = tempfile::tempdir().unwrap();
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -81,7 +84,15 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
     let euid = helper::build_static(scratch.path(), "euid", EUID);
 
     berth.ok(&[
-        "run", "-d", "--name", "c", "-e", SECRET, common::IMAGE, "sleep", "60",
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "-e",
+        SECRET,
+        common::IMAGE,
+        "sleep",
+        "60",
     ]);
     berth.ok(&["cp", euid.to_str().unwrap(), "c:/suid"]);
     berth.ok(&["exec", "c", "chmod", "4755", "/suid"]);
@@ -103,7 +114,11 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
     let container_dir = upper.parent().unwrap().to_owned();
     // The plants are there on the host, as the attack needs them.
     let suid = upper.join("suid");
-    assert_eq!(mode_of(&suid), 0o4755, "the container planted a setuid binary");
+    assert_eq!(
+        mode_of(&suid),
+        0o4755,
+        "the container planted a setuid binary"
+    );
     assert_eq!(std::fs::metadata(&suid).unwrap().uid(), 0);
     assert!(std::fs::symlink_metadata(upper.join("hostdisk")).is_ok());
     for secret_file in ["record.json", "config.json"] {
@@ -131,7 +146,10 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
     assert_eq!(as_nobody(&probe, "list", &images), denied);
 
     // Records are root-only even inside the closed root.
-    for file in [container_dir.join("record.json"), container_dir.join("config.json")] {
+    for file in [
+        container_dir.join("record.json"),
+        container_dir.join("config.json"),
+    ] {
         assert_eq!(mode_of(&file), 0o600, "{}", file.display());
     }
     assert_eq!(mode_of(&container_dir), 0o700);
@@ -142,12 +160,28 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
 #[test]
 fn existing_open_roots_are_closed_on_open_and_by_check() {
     let berth = Berth::with_image();
-    berth.ok(&["create", "--name", "c", "-v", "v1:/data", common::IMAGE, "true"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "c",
+        "-v",
+        "v1:/data",
+        common::IMAGE,
+        "true",
+    ]);
     let root = berth.root().to_owned();
-    let top: Vec<PathBuf> = ["blobs", "blobs/sha256", "layers", "images", "containers", "volumes", "tmp"]
-        .iter()
-        .map(|d| root.join(d))
-        .collect();
+    let top: Vec<PathBuf> = [
+        "blobs",
+        "blobs/sha256",
+        "layers",
+        "images",
+        "containers",
+        "volumes",
+        "tmp",
+    ]
+    .iter()
+    .map(|d| root.join(d))
+    .collect();
     let container_dir = berth.upper_dir("c").parent().unwrap().to_owned();
     let record = container_dir.join("record.json");
     for dir in top.iter().chain([&root, &container_dir]) {
@@ -166,7 +200,11 @@ fn existing_open_roots_are_closed_on_open_and_by_check() {
     let report = common::stdout(&out);
     for path in [&container_dir, &record] {
         assert!(
-            report.contains(&format!("permissions mode {:o} {}", mode_of(path), path.display())),
+            report.contains(&format!(
+                "permissions mode {:o} {}",
+                mode_of(path),
+                path.display()
+            )),
             "{report}"
         );
     }
@@ -199,8 +237,14 @@ fn assert_refused(root: &Path, what: &str) {
 #[test]
 fn roots_on_pseudo_filesystems_are_refused_before_anything_is_made() {
     let name = format!("berth-test-{}", std::process::id());
-    assert_refused(&Path::new("/proc").join(&name).join("x"), "proc pseudo filesystem");
-    assert_refused(&Path::new("/sys/fs/cgroup").join(&name), "pseudo filesystem");
+    assert_refused(
+        &Path::new("/proc").join(&name).join("x"),
+        "proc pseudo filesystem",
+    );
+    assert_refused(
+        &Path::new("/sys/fs/cgroup").join(&name),
+        "pseudo filesystem",
+    );
     assert_refused(&Path::new("/sys/kernel").join(&name), "pseudo filesystem");
     // Whatever hierarchy is mounted: v1 controllers or the unified v2 tree.
     for (hierarchy, fs) in [

@@ -19,8 +19,8 @@ use super::runtime::sealed;
 
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::faults::crash_point;
-use crate::engine::paths::DIR_MODE;
 use crate::engine::ids::ContainerId;
+use crate::engine::paths::DIR_MODE;
 use crate::engine::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;

@@ -18,8 +18,8 @@ use super::rollback::Rollback;
 use super::unpack;
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::faults::crash_point;
-use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::ids::{random_hex64, Digest};
+use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::state::{read_json, write_json_atomic};
 use crate::engine::Engine;
 

@@ -22,8 +22,8 @@ use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
 
 pub use archive::LoadedImage;
-pub(crate) use rollback::JOURNAL_PREFIX;
 pub use layers::{chain_id, LayerRecord};
+pub(crate) use rollback::JOURNAL_PREFIX;
 pub use store::{ImageRecord, Removal, Tags};
 
 /// What a container needs of its image.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::mounts::{valid_volume_name, MountKind};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::faults::crash_point;
-use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::ids::{random_hex64, ContainerId};
+use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::state::{read_json_opt, write_json_atomic};
 use crate::engine::Engine;
 

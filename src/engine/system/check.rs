@@ -104,9 +104,7 @@ impl Finding {
             Repair::Kill(_) => "kills it".to_owned(),
             Repair::Unmount => "unmounts it".to_owned(),
             Repair::RemoveCgroup(_) => "kills what is left in it and removes it".to_owned(),
-            Repair::RemoveContainerDir(_) => {
-                "unmounts what is below it and removes it".to_owned()
-            }
+            Repair::RemoveContainerDir(_) => "unmounts what is below it and removes it".to_owned(),
             Repair::UndoJournal => {
                 "removes the untagged images it wrote and the layers and blobs nothing uses"
                     .to_owned()
@@ -143,7 +141,10 @@ impl Engine {
     #[allow(clippy::type_complexity)]
     pub fn system_repair(
         &self,
-    ) -> Result<(Vec<(Finding, std::result::Result<(), String>)>, Vec<Finding>)> {
+    ) -> Result<(
+        Vec<(Finding, std::result::Result<(), String>)>,
+        Vec<Finding>,
+    )> {
         let _lock = self.lock()?;
         let findings = self.find_leftovers()?;
         let mut done = Vec::new();
@@ -313,7 +314,11 @@ impl Engine {
     fn find_half_written(&self) -> Result<Vec<Finding>> {
         let paths = self.paths();
         let mut dirs = vec![paths.root().to_owned(), paths.images_dir()];
-        for parent in [paths.containers_dir(), paths.volumes_dir(), paths.layers_dir()] {
+        for parent in [
+            paths.containers_dir(),
+            paths.volumes_dir(),
+            paths.layers_dir(),
+        ] {
             dirs.extend(
                 list(&parent)?
                     .into_iter()
@@ -357,7 +362,12 @@ impl Engine {
                     continue;
                 };
                 if !keep.contains(&digest) {
-                    found.push(Finding::new(kind, digest.to_string(), path, Repair::Discard));
+                    found.push(Finding::new(
+                        kind,
+                        digest.to_string(),
+                        path,
+                        Repair::Discard,
+                    ));
                 }
             }
         }
@@ -429,7 +439,10 @@ impl Engine {
                 cgroup.remove();
                 match Cgroup::existing(id).pids().is_empty() && !path.exists() {
                     true => Ok(()),
-                    false => Err(Error::Runtime(format!("cgroup {} is still busy", path.display()))),
+                    false => Err(Error::Runtime(format!(
+                        "cgroup {} is still busy",
+                        path.display()
+                    ))),
                 }
             }
             Repair::RemoveContainerDir(id) => {
@@ -442,8 +455,10 @@ impl Engine {
             Repair::UndoJournal => self.undo_journal(path),
             Repair::Discard => self.discard_any(path),
             Repair::Remove => remove_any(path),
-            Repair::Chmod(mode) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
-                .context(|| format!("changing the mode of {}", path.display())),
+            Repair::Chmod(mode) => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
+                    .context(|| format!("changing the mode of {}", path.display()))
+            }
         }
     }
 
@@ -530,7 +545,11 @@ fn monitors_of(root: &Path) -> Vec<(i32, String)> {
     let root = root.as_os_str().as_encoded_bytes();
     let mut found = Vec::new();
     for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
@@ -546,11 +565,7 @@ fn monitors_of(root: &Path) -> Vec<(i32, String)> {
 /// The container ID if `cmdline` (NUL-separated) is a monitor's of the root `root`.
 fn monitor_of(cmdline: &[u8], root: &[u8]) -> Option<String> {
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let after = |flag: &[u8]| {
-        args.windows(2)
-            .find(|w| w[0] == flag)
-            .map(|w| w[1])
-    };
+    let after = |flag: &[u8]| args.windows(2).find(|w| w[0] == flag).map(|w| w[1]);
     if after(b"--root")? != root {
         return None;
     }
@@ -581,7 +596,10 @@ mod tests {
         let line = b"berth-monitor\0--root\0/var/lib/berth\0__monitor\0abc\0--control-fd\x003\0";
         assert_eq!(monitor_of(line, b"/var/lib/berth").as_deref(), Some("abc"));
         assert_eq!(monitor_of(line, b"/other"), None);
-        assert_eq!(monitor_of(b"berth\0--root\0/var/lib/berth\0ps\0", b"/var/lib/berth"), None);
+        assert_eq!(
+            monitor_of(b"berth\0--root\0/var/lib/berth\0ps\0", b"/var/lib/berth"),
+            None
+        );
     }
 
     #[test]
@@ -595,12 +613,14 @@ mod tests {
         let orphan = paths.containers_dir().join(ContainerId::random().as_str());
         std::fs::create_dir(&orphan).unwrap();
         std::fs::create_dir_all(paths.volumes_dir().join("half/_data")).unwrap();
-        std::fs::set_permissions(
-            paths.images_dir(),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
-        let kinds: Vec<Kind> = engine.system_check().unwrap().iter().map(|f| f.kind).collect();
+        std::fs::set_permissions(paths.images_dir(), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let kinds: Vec<Kind> = engine
+            .system_check()
+            .unwrap()
+            .iter()
+            .map(|f| f.kind)
+            .collect();
         for kind in [
             Kind::Tmp,
             Kind::HalfWritten,
