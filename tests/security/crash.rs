@@ -266,3 +266,50 @@ fn every_crash_point_has_a_scenario() {
         verb_of(point);
     }
 }
+
+/// A mount and cgroups leaked for a stopped container (as a berth killed between mounting
+/// and cleaning up would leave them) are found and removed.
+#[test]
+fn check_repairs_leaked_mounts_and_cgroups() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "c", common::IMAGE, "true"]);
+    let id = berth.ok(&["ps", "-aq", "--no-trunc"]).trim().to_owned();
+    let rootfs = berth.root().join("containers").join(&id).join("rootfs");
+    nix::mount::mount(
+        Some("tmpfs"),
+        &rootfs,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .expect("mount a tmpfs");
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        // berth uses every hierarchy with controllers and the v2 tree, not the named
+        // (controller-less) systemd one.
+        if h.path().join("cgroup.procs").exists() && h.file_name() != "systemd" {
+            let dir = h.path().join("berth").join(&id);
+            std::fs::create_dir_all(&dir).expect("create a cgroup");
+            made.push(dir);
+        }
+    }
+    assert!(!made.is_empty());
+    let ids = vec![id.clone()];
+
+    let out = berth.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!("mount {} ", rootfs.display())),
+        "{report}"
+    );
+    assert!(report.contains(&format!("cgroup berth/{id} ")), "{report}");
+
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(!repair.contains("FAILED"), "{repair}");
+    berth.ok(&["system", "check"]);
+    assert_eq!(mounts_below(berth.root()), Vec::<String>::new());
+    assert_eq!(cgroups_of(&ids), Vec::<String>::new());
+    // The container itself was no leftover: it is still there and starts.
+    berth.ok(&["start", "c"]);
+}
