@@ -313,3 +313,55 @@ fn check_repairs_leaked_mounts_and_cgroups() {
     // The container itself was no leftover: it is still there and starts.
     berth.ok(&["start", "c"]);
 }
+
+/// `system prune` removes stopped containers, anonymous volumes with --volumes and unused
+/// images with -a, keeps what a running container uses, and leaves a clean root.
+#[test]
+fn system_prune_and_info() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "stopped",
+        "-v",
+        "/anon",
+        common::IMAGE,
+        "true",
+    ]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "running",
+        common::IMAGE,
+        "sleep",
+        "60",
+    ]);
+    berth.ok(&["volume", "create", "named"]);
+    let info = berth.ok(&["system", "info"]);
+    assert!(
+        info.contains("Containers: 2\n Running: 1\n Stopped: 1\nImages: 1\nVolumes: 2"),
+        "{info}"
+    );
+
+    let out = berth.ok(&["system", "prune", "-a", "-f", "--volumes"]);
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(out.contains("Deleted Volumes:\n"), "{out}");
+    assert!(
+        !out.contains("Deleted Images:"),
+        "the image is in use: {out}"
+    );
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let ps = berth.ok(&["ps", "-a"]);
+    assert!(ps.contains("running") && !ps.contains("stopped"), "{ps}");
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]).trim(), "named");
+
+    berth.ok(&["rm", "-f", "running"]);
+    let out = berth.ok(&["system", "prune", "-a", "-f"]);
+    assert!(
+        out.contains(&format!("untagged: {}", common::IMAGE)),
+        "{out}"
+    );
+    assert!(berth.ok(&["images", "-q"]).trim().is_empty());
+    berth.ok(&["system", "check"]);
+}

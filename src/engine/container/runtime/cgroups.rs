@@ -54,6 +54,23 @@ pub fn can_confine_devices() -> bool {
         .any(|h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")))
 }
 
+/// Which cgroup layout the host has, as `system info` names it.
+pub fn version() -> &'static str {
+    let hierarchies = mounted_hierarchies().unwrap_or_default();
+    let v1 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V1 { .. }));
+    let v2 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V2 { .. }));
+    match (v1, v2) {
+        (true, true) => "1 (hybrid)",
+        (true, false) => "1",
+        (false, true) => "2",
+        (false, false) => "none",
+    }
+}
+
 /// The cgroup of one container, across every mounted hierarchy.
 #[derive(Debug)]
 pub struct Cgroup {
