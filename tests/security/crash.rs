@@ -365,3 +365,56 @@ fn system_prune_and_info() {
     assert!(berth.ok(&["images", "-q"]).trim().is_empty());
     berth.ok(&["system", "check"]);
 }
+
+/// A monitor process of this root whose container doesn't name it (here: a stand-in with a
+/// monitor's command line, for a container that exists but is not running) is killed.
+#[test]
+fn check_kills_stray_monitors() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "c", common::IMAGE, "true"]);
+    let id = berth.ok(&["ps", "-aq", "--no-trunc"]).trim().to_owned();
+    let root = std::fs::canonicalize(berth.root()).unwrap();
+    // `sh -c 'read x' NAME ARGS...`: the shell keeps these arguments and waits on its
+    // stdin without a child process that could outlive it.
+    let stand_in = || {
+        std::process::Command::new("sh")
+            .args(["-c", "read x", "berth-monitor", "--root"])
+            .arg(&root)
+            .args(["__monitor", &id])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut stray = stand_in();
+    let pid = stray.id();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let check = |args: &[&str]| {
+        berth
+            .cmd()
+            .env("BERTH_TEST_MONITOR_GRACE", "1")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = check(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert!(stray.try_wait().unwrap().is_none(), "check alone killed it");
+    assert!(
+        report.starts_with(&format!("monitor pid {pid} (container {id})")),
+        "{report}"
+    );
+    let out = check(&["system", "check", "--repair"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+    let status = stray.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // With the normal grace, a young monitor (one that may be starting) is left alone.
+    let mut young = stand_in();
+    let out = berth.run(&["system", "check"]);
+    let alive = young.try_wait().unwrap().is_none();
+    let _ = young.kill();
+    let _ = young.wait();
+    assert!(out.status.success() && alive, "{}", common::stdout(&out));
+}

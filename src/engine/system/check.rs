@@ -31,6 +31,18 @@ use crate::engine::Engine;
 /// A monitor younger than this may still be starting or finishing its container.
 const MONITOR_GRACE_SECS: u64 = 30;
 
+/// The grace period; debug builds let tests shorten it (`BERTH_TEST_MONITOR_GRACE`).
+fn monitor_grace_secs() -> u64 {
+    #[cfg(debug_assertions)]
+    if let Some(secs) = std::env::var("BERTH_TEST_MONITOR_GRACE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return secs;
+    }
+    MONITOR_GRACE_SECS
+}
+
 /// What kind of leftover a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -199,12 +211,7 @@ impl Engine {
             let Some(handle) = ProcessHandle::of(pid) else {
                 continue;
             };
-            let named = id.parse::<ContainerId>().ok().and_then(|id| {
-                let record = scan.records.get(&id)?;
-                (record.state.status == Status::Running && record.state.monitor == Some(handle))
-                    .then_some(())
-            });
-            if named.is_some() || process_age_secs(pid) < MONITOR_GRACE_SECS {
+            if self.monitor_is_busy(scan, &id, handle) {
                 scan.live.insert(id);
                 continue;
             }
@@ -216,6 +223,30 @@ impl Engine {
             ));
         }
         found
+    }
+
+    /// True if a monitor is doing its job: its container's record names it, or it is
+    /// starting (young) or finishing (its container just exited or is being removed).
+    fn monitor_is_busy(&self, scan: &Scan, id: &str, handle: ProcessHandle) -> bool {
+        let grace = monitor_grace_secs();
+        if process_age_secs(handle.pid) < grace {
+            return true;
+        }
+        let Ok(id) = id.parse::<ContainerId>() else {
+            return false;
+        };
+        if self.retired_container_dir(&id).exists() {
+            return true;
+        }
+        let Some(record) = scan.records.get(&id) else {
+            return false;
+        };
+        let just_exited = record
+            .state
+            .finished_at
+            .is_some_and(|t| (chrono::Utc::now() - t).num_seconds() < MONITOR_GRACE_SECS as i64);
+        (record.state.status == Status::Running && record.state.monitor == Some(handle))
+            || just_exited
     }
 
     /// Mounts below the root in this (the host's) mount namespace: berth mounts only in
