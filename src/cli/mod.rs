@@ -7,6 +7,7 @@ pub mod diff;
 pub mod image;
 pub mod output;
 pub mod parse;
+pub mod system;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -79,6 +80,10 @@ pub enum Command {
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
 
+    /// Manage berth itself
+    #[command(subcommand)]
+    System(system::SystemCommand),
+
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
@@ -111,6 +116,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Volume(command) => volume::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
         Cp(args) => cp::cp(&engine, args),
+        System(command) => system::run(&engine, command),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod container;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod image;
 pub mod paths;
 pub mod state;
 pub mod storage;
+pub mod system;
 
 use std::path::Path;
 

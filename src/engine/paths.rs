@@ -12,10 +12,20 @@
 //! <root>/tmp/                       scratch space for imports, on the same filesystem
 //! ```
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::error::{Context, Result};
+use super::error::{Context, Error, Result};
 use super::ids::{ContainerId, Digest};
+
+/// The root: only root may list it; the group bit lets a trusted group traverse, as
+/// Docker's 0710 (CVE-2021-41091: with 0755, any host user could run a setuid binary or
+/// open a device node a container planted in its writable layer, and read records).
+pub const ROOT_MODE: u32 = 0o710;
+/// Every directory the engine makes for itself below the root.
+pub const DIR_MODE: u32 = 0o700;
+/// Records, configs and logs: they hold the containers' environments (passwords).
+pub const FILE_MODE: u32 = 0o600;
 
 #[derive(Clone, Debug)]
 pub struct EnginePaths {
@@ -24,24 +34,34 @@ pub struct EnginePaths {
 
 impl EnginePaths {
     /// Opens (and creates if needed) an engine root. The path is made absolute so that
-    /// records and mount options never depend on the working directory.
+    /// records and mount options never depend on the working directory. A root on a
+    /// pseudo filesystem is refused before anything is created; the root and its
+    /// top-level directories are made private to root (see [`ROOT_MODE`]).
     pub fn create(root: &Path) -> Result<EnginePaths> {
-        std::fs::create_dir_all(root)
+        refuse_pseudo_fs(root)?;
+        make_private_dir(root, ROOT_MODE, true)
             .context(|| format!("creating engine root {}", root.display()))?;
         let root = std::fs::canonicalize(root)
             .context(|| format!("resolving engine root {}", root.display()))?;
         let paths = EnginePaths { root };
-        for dir in [
-            paths.blobs_dir(),
-            paths.layers_dir(),
-            paths.images_dir(),
-            paths.containers_dir(),
-            paths.volumes_dir(),
-            paths.tmp_dir(),
-        ] {
-            std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+        for dir in paths.private_dirs() {
+            make_private_dir(&dir, DIR_MODE, false)
+                .context(|| format!("creating {}", dir.display()))?;
         }
         Ok(paths)
+    }
+
+    /// The engine's own top-level directories, in creation order.
+    pub fn private_dirs(&self) -> [PathBuf; 7] {
+        [
+            self.root.join("blobs"),
+            self.blobs_dir(),
+            self.layers_dir(),
+            self.images_dir(),
+            self.containers_dir(),
+            self.volumes_dir(),
+            self.tmp_dir(),
+        ]
     }
 
     /// The default root: `/var/lib/berth` for root, the XDG data dir otherwise.
@@ -94,5 +114,131 @@ impl EnginePaths {
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+}
+
+/// Creates `dir` with `mode` (and, with `parents`, its missing parents with the default
+/// mode), or tightens an existing one that grants more than `mode`. Only the mode bits
+/// of this one directory change: no walk below it.
+pub fn make_private_dir(dir: &Path, mode: u32, parents: bool) -> std::io::Result<()> {
+    if parents {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    match std::fs::DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    // The umask may have taken bits away, never added: tighten only what is too open.
+    let meta = std::fs::metadata(dir)?;
+    if too_open(meta.permissions().mode(), mode) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// True if `actual` grants group or others anything `wanted` does not (or is setuid etc).
+pub fn too_open(actual: u32, wanted: u32) -> bool {
+    actual & 0o7077 & !wanted != 0
+}
+
+/// Filesystems that are views of kernel state, never storage: an engine root there would
+/// create cgroups, sysfs entries and the like instead of directories.
+const PSEUDO_FILESYSTEMS: &[(i64, &str)] = &[
+    (0x0027_e0eb, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x1cd1, "devpts"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+    (0xcafe_4a11, "bpf"),
+    (0x6265_6570, "configfs"),
+    (0x6165_676c, "pstore"),
+    (0xde5e_81e4, "efivarfs"),
+    (0x1980_0202, "mqueue"),
+    (0x6e73_6673, "nsfs"),
+];
+
+/// The pseudo filesystem type named by a statfs magic number, if it is one.
+pub fn pseudo_fs_name(magic: i64) -> Option<&'static str> {
+    PSEUDO_FILESYSTEMS
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map(|(_, name)| *name)
+}
+
+/// The trees where only the kernel's views live (the tmpfs at `/sys/fs/cgroup` of a
+/// hybrid cgroup host is no pseudo filesystem by type, but is just as wrong a place).
+const KERNEL_TREES: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// Refuses a root on (or to be created on) a pseudo filesystem, checking the root or its
+/// nearest existing ancestor before anything is created.
+fn refuse_pseudo_fs(root: &Path) -> Result<()> {
+    let absolute = std::path::absolute(root)
+        .context(|| format!("resolving engine root {}", root.display()))?;
+    let existing = absolute
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    let existing = std::fs::canonicalize(existing)
+        .context(|| format!("resolving engine root {}", root.display()))?;
+    let stat = nix::sys::statfs::statfs(&existing)
+        .context(|| format!("checking the filesystem of {}", existing.display()))?;
+    #[allow(clippy::unnecessary_cast)] // the type differs between libcs
+    let magic = stat.filesystem_type().0 as i64;
+    let refuse = |what: String| {
+        Err(Error::Runtime(format!(
+            "engine root {} is on {what}: choose a directory on a disk",
+            root.display()
+        )))
+    };
+    if let Some(name) = pseudo_fs_name(magic) {
+        return refuse(format!("a {name} pseudo filesystem"));
+    }
+    if let Some(tree) = KERNEL_TREES.iter().find(|t| existing.starts_with(t)) {
+        return refuse(format!("the kernel's pseudo filesystem tree {tree}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_too_open() {
+        assert!(too_open(0o755, DIR_MODE));
+        assert!(too_open(0o711, ROOT_MODE));
+        assert!(too_open(0o4700, DIR_MODE));
+        assert!(!too_open(0o700, ROOT_MODE));
+        assert!(!too_open(0o710, ROOT_MODE));
+        assert!(!too_open(0o700, DIR_MODE));
+    }
+
+    #[test]
+    fn new_root_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("engine");
+        let paths = EnginePaths::create(&root).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&root), ROOT_MODE);
+        for d in paths.private_dirs() {
+            assert_eq!(mode(&d), DIR_MODE, "{}", d.display());
+        }
+    }
+
+    #[test]
+    fn refuses_pseudo_filesystems_before_creating() {
+        let err = EnginePaths::create(Path::new("/proc/berth-test-root/x")).unwrap_err();
+        assert!(err.to_string().contains("proc pseudo filesystem"), "{err}");
+        let err = EnginePaths::create(Path::new("/sys/fs/cgroup/berth-test-root")).unwrap_err();
+        assert!(err.to_string().contains("pseudo filesystem"), "{err}");
+        assert!(!Path::new("/sys/fs/cgroup/berth-test-root").exists());
+        assert_eq!(pseudo_fs_name(0x6367_7270), Some("cgroup2"));
+        assert_eq!(pseudo_fs_name(0xef53), None);
     }
 }

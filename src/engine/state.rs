@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{Context, Error, Result};
+use super::paths::FILE_MODE;
 
 /// Writes `bytes` to `path` atomically: temp file in the same dir, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -27,7 +28,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o644)
+            .mode(FILE_MODE)
             .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
@@ -37,6 +38,44 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.context(|| format!("writing {}", path.display()))
+}
+
+/// Writes a file only root may read (not atomically: for files derived from a record),
+/// tightening one an older berth left readable.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let result = (|| {
+        let mut file = open_private(path, false)?;
+        file.write_all(bytes)
+    })();
+    result.context(|| format!("writing {}", path.display()))
+}
+
+/// Opens (creating) a file with mode 0600 for writing, truncating it or appending to it;
+/// an existing file with a wider mode is tightened.
+pub fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .append(append)
+        .truncate(!append)
+        .mode(FILE_MODE)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(path)?;
+    if file.metadata()?.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+    }
+    Ok(file)
+}
+
+/// True for the temp file name [`write_atomic`] uses (`.NAME.PID.tmp`): one that survives
+/// is a half-written record of a crashed writer.
+pub fn is_atomic_temp(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .strip_suffix(".tmp")
+            .and_then(|rest| rest.rsplit_once('.'))
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -79,6 +118,7 @@ impl StateLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(FILE_MODE)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
             .context(|| format!("opening lock {}", path.display()))?;

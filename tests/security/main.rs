@@ -6,8 +6,10 @@
 mod common;
 
 mod concurrency;
+mod crash;
 mod exec;
 mod helper;
+mod root;
 
 use common::Berth;
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -15,8 +16,11 @@ use super::attach::{read_frame, Kind};
 use super::record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
 use super::runtime::cgroups::Cgroup;
 use super::runtime::sealed;
+
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::faults::crash_point;
 use crate::engine::ids::ContainerId;
+use crate::engine::paths::DIR_MODE;
 use crate::engine::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;
@@ -209,8 +213,14 @@ impl Engine {
         let mut new_volumes = Vec::new();
         let made = (|| {
             self.prepare_mount_sources(&mut record.config.mounts, &mut new_volumes)?;
-            std::fs::create_dir(&dir).context(|| format!("creating {}", dir.display()))?;
+            crash_point("create:after-volumes");
+            // Private to root: its writable layer may hold setuid files and device nodes.
+            std::fs::DirBuilder::new()
+                .mode(DIR_MODE)
+                .create(&dir)
+                .context(|| format!("creating {}", dir.display()))?;
             OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
+            crash_point("create:after-dir");
             std::fs::write(
                 dir.join("hostname"),
                 format!("{}\n", record.config.hostname),
@@ -220,7 +230,9 @@ impl Engine {
             std::fs::write(dir.join("resolv.conf"), resolv_conf())
                 .context(|| "writing resolv.conf".into())?;
             // The record goes last: a directory without one is not a container.
-            self.save_record(&record)
+            self.save_record(&record)?;
+            crash_point("create:after-record");
+            Ok(())
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&dir);
@@ -372,6 +384,7 @@ impl Engine {
             )));
         }
         let stream = self.spawn_monitor(&record.id)?;
+        crash_point("start:after-spawn");
         let mut reader = stream
             .try_clone()
             .context(|| "cloning the monitor stream".into())?;
@@ -557,41 +570,57 @@ impl Engine {
             }
             self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
         }
+        crash_point("rm:after-stop");
         self.remove_stopped(&record.id)?;
+        crash_point("rm:before-volumes");
         if volumes {
             self.remove_anonymous_volumes(&anonymous_volumes(&record))?;
         }
         Ok(record)
     }
 
-    /// Removes a stopped container's record: from then on it doesn't exist, and what is
-    /// left of its directory is only garbage for [`Engine::remove_stopped`].
+    /// Takes a stopped container out of sight in one step (its directory, record and all,
+    /// moves to `tmp/rm-<id>`): from then on it doesn't exist, and what is left is only
+    /// garbage for [`Engine::remove_stopped`] or, after a crash, `system check --repair`.
     pub(crate) fn forget_container(&self, id: &ContainerId) -> Result<()> {
         let _lock = self.lock()?;
-        let record = self.container_dir(id).join("record.json");
-        match std::fs::remove_file(&record) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).context(|| format!("removing {}", record.display())),
-        }
+        self.retire_container_dir(id)
     }
 
     /// Deletes a stopped container's directory and record, unmounting anything left.
+    /// A crash at any step leaves either the whole container or a `tmp/rm-<id>` that
+    /// `system check` names.
     pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
         let _lock = self.lock()?;
+        let mut cgroup = Cgroup::existing(id.as_str());
+        cgroup.remove();
+        self.retire_container_dir(id)?;
+        crash_point("rm:after-retire");
+        let retired = self.retired_container_dir(id);
+        match std::fs::remove_dir_all(&retired) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).context(|| format!("removing {}", retired.display())),
+        }
+    }
+
+    /// Where a removed container's directory waits for deletion.
+    pub(crate) fn retired_container_dir(&self, id: &ContainerId) -> std::path::PathBuf {
+        self.paths().tmp_dir().join(format!("rm-{id}"))
+    }
+
+    /// Unmounts what is left below the container's directory and renames it into `tmp/`
+    /// (lock held). A directory renamed already is no error.
+    fn retire_container_dir(&self, id: &ContainerId) -> Result<()> {
         let dir = self.container_dir(id);
         for mount in overlay::mounts_below(&dir) {
             overlay::unmount_if_mounted(&mount)?;
         }
-        let mut cgroup = Cgroup::existing(id.as_str());
-        cgroup.remove();
-        // Remove the record first so a half-deleted directory is never listed.
-        let record = dir.join("record.json");
-        match std::fs::remove_file(&record) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).context(|| format!("removing {}", record.display())),
+        let retired = self.retired_container_dir(id);
+        match std::fs::rename(&dir, &retired) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).context(|| format!("removing {}", dir.display())),
         }
-        std::fs::remove_dir_all(&dir).context(|| format!("removing {}", dir.display()))
     }
 }

@@ -38,10 +38,8 @@ const MAX_PARTIAL: usize = 16 * 1024;
 
 impl LogWriter {
     pub fn open(path: &Path) -> Result<LogWriter> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        // What the container printed may be secret: root-only.
+        let file = crate::engine::state::open_private(path, true)
             .context(|| format!("opening log {}", path.display()))?;
         Ok(LogWriter {
             file,

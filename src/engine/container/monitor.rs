@@ -24,6 +24,7 @@ use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
 use super::{spec, user};
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::faults::crash_point;
 use crate::engine::ids::ContainerId;
 use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;
@@ -108,11 +109,13 @@ impl Monitor {
         // no stray mount on the host.
         overlay::enter_private_mount_namespace().map_err(start_error)?;
         overlay.mount().map_err(start_error)?;
+        crash_point("monitor:after-mount");
         engine
             .copy_up_volumes(&record, &overlay.merged)
             .map_err(start_error)?;
         let mut cgroup =
             Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
+        crash_point("monitor:after-cgroup");
         match Self::launch(engine, &record, &overlay, &cgroup) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
@@ -135,8 +138,8 @@ impl Monitor {
         let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
         // Derived from the record at every start: never the only copy, so no fsync.
-        std::fs::write(dir.join("config.json"), &spec_json)
-            .context(|| "writing config.json".into())
+        // It holds the environment (passwords): root-only, like the record.
+        crate::engine::state::write_private(&dir.join("config.json"), &spec_json)
             .map_err(start_error)?;
         let log = LogWriter::open(&dir.join(LOG_FILE)).map_err(start_error)?;
 
@@ -215,6 +218,7 @@ impl Monitor {
         if let Some(fd) = &input {
             let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
         }
+        crash_point("monitor:after-launch");
         let init_handle = ProcessHandle::of(pid);
         let updated = update_record(engine, &record.id, |r| {
             r.state.status = Status::Running;
@@ -230,6 +234,7 @@ impl Monitor {
             Ok(r) => r,
             Err(e) => return Err(fail(125, e.to_string())),
         };
+        crash_point("monitor:after-running");
         Ok(Monitor {
             engine: engine.clone(),
             record,

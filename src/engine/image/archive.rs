@@ -17,6 +17,7 @@ use super::source::Source;
 use super::store::ImageRecord;
 use super::{blob, layers};
 use crate::engine::error::Result;
+use crate::engine::faults::crash_point;
 use crate::engine::ids::{Digest, ImageRef};
 use crate::engine::Engine;
 
@@ -70,7 +71,7 @@ impl Engine {
         }
 
         let _lock = self.lock()?;
-        let mut rollback = Rollback::default();
+        let mut rollback = Rollback::journaled(self.paths())?;
         let mut loaded = Vec::new();
         for candidate in &candidates {
             let id = self.install(&source, candidate, &mut rollback)?;
@@ -82,6 +83,7 @@ impl Engine {
         for image in &loaded {
             self.set_tags(&image.tags, &image.id)?;
         }
+        crash_point("load:before-commit");
         rollback.commit();
         Ok(loaded)
     }
@@ -136,6 +138,7 @@ impl Engine {
         }
 
         let id = self.put_blob(&candidate.config, rollback)?;
+        crash_point("load:after-blob");
         let manifest = match &candidate.manifest {
             Some(bytes) => Some(self.put_blob(bytes, rollback)?),
             None => None,
@@ -150,13 +153,14 @@ impl Engine {
             loaded: Utc::now(),
         };
         self.save_image_record(&record, rollback)?;
+        crash_point("load:after-record");
         Ok(id)
     }
 
     pub(crate) fn put_blob(&self, bytes: &[u8], rollback: &mut Rollback) -> Result<Digest> {
         let (digest, new) = blob::put(self.paths(), bytes)?;
         if new {
-            rollback.created(self.paths().blob(&digest));
+            rollback.created(self.paths().blob(&digest))?;
         }
         Ok(digest)
     }

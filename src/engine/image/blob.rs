@@ -56,7 +56,7 @@ pub fn put(paths: &EnginePaths, bytes: &[u8]) -> Result<(Digest, bool)> {
         return Ok((digest, false));
     }
     let tmp = paths.tmp_dir().join(format!("blob-{}", random_hex64()));
-    let result = fs::File::create(&tmp)
+    let result = crate::engine::state::open_private(&tmp, false)
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| fs::rename(&tmp, &dest));
     if result.is_err() {

@@ -23,7 +23,7 @@ impl Engine {
         reference: Option<&ImageRef>,
     ) -> Result<Digest> {
         let _lock = self.lock()?;
-        let mut rollback = Rollback::default();
+        let mut rollback = Rollback::journaled(self.paths())?;
         let expected = Expected {
             blob: None,
             diff_id: None,

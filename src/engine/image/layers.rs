@@ -17,7 +17,9 @@ use super::compress::{decompress, Compression};
 use super::rollback::Rollback;
 use super::unpack;
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::faults::crash_point;
 use crate::engine::ids::{random_hex64, Digest};
+use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::state::{read_json, write_json_atomic};
 use crate::engine::Engine;
 
@@ -82,8 +84,12 @@ impl Engine {
             .tmp_dir()
             .join(format!("layer-{}", random_hex64()));
         let mut scratch = Rollback::default();
-        scratch.created(tmp.clone());
+        scratch.created(tmp.clone())?;
         let diff = tmp.join("diff");
+        // The layer's own directory is root-only (it becomes `layers/<chain>`); `diff/`
+        // gets the mode the archive gives it.
+        make_private_dir(&tmp, DIR_MODE, false)
+            .context(|| format!("creating {}", tmp.display()))?;
         fs::create_dir_all(&diff).context(|| format!("creating {}", diff.display()))?;
 
         let bad = |reason: String| Error::bad_archive(archive.display().to_string(), reason);
@@ -116,13 +122,15 @@ impl Engine {
             return Ok(record);
         }
         write_json_atomic(&tmp.join(LAYER_RECORD), &record)?;
+        crash_point("load:mid-layer");
         // A leftover without layer.json is debris from a crash; make room for the new one.
         if dest.exists() {
             fs::remove_dir_all(&dest).context(|| format!("removing stale {}", dest.display()))?;
         }
         fs::rename(&tmp, &dest).context(|| format!("moving layer into {}", dest.display()))?;
         scratch.commit();
-        rollback.created(dest);
+        rollback.created(dest)?;
+        crash_point("load:after-layer");
         Ok(record)
     }
 }

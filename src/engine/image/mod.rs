@@ -23,6 +23,7 @@ use super::{Engine, Result};
 
 pub use archive::LoadedImage;
 pub use layers::{chain_id, LayerRecord};
+pub(crate) use rollback::JOURNAL_PREFIX;
 pub use store::{ImageRecord, Removal, Tags};
 
 /// What a container needs of its image.

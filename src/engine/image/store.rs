@@ -57,7 +57,7 @@ impl Engine {
             .ok_or_else(|| Error::NoSuchImage(id.to_string()))
     }
 
-    fn image_record_path(&self, id: &Digest) -> std::path::PathBuf {
+    pub(crate) fn image_record_path(&self, id: &Digest) -> std::path::PathBuf {
         self.paths().images_dir().join(format!("{}.json", id.hex()))
     }
 
@@ -89,7 +89,7 @@ impl Engine {
     ) -> Result<()> {
         let path = self.image_record_path(&record.id);
         if !path.exists() {
-            rollback.created(path.clone());
+            rollback.created(path.clone())?;
         }
         write_json_atomic(&path, record)
     }
@@ -275,7 +275,7 @@ impl Engine {
 
     /// Moves a layer dir or blob out of sight in one rename before deleting it, so a crash
     /// midway never leaves a half-deleted layer under its name.
-    fn discard(&self, path: &std::path::Path) -> Result<()> {
+    pub(crate) fn discard(&self, path: &std::path::Path) -> Result<()> {
         let aside = self
             .paths()
             .tmp_dir()

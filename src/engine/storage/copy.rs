@@ -243,7 +243,7 @@ impl Engine {
                 .context(|| "reading the archive".into())?;
             Ok(Vec::new())
         })?;
-        let mut out = BufWriter::with_capacity(COPY_BUF, File::from(writer));
+        let mut out = BufWriter::with_capacity(COPY_BUF, CrashMidCopy(File::from(writer)));
         let fed =
             fill(&mut out).and_then(|()| out.flush().context(|| "sending the archive".into()));
         match fed {
@@ -264,6 +264,21 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+}
+
+/// The archive pipe, with a crash point after the first block sent (tests only).
+struct CrashMidCopy(File);
+
+impl Write for CrashMidCopy {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        crate::engine::faults::crash_point("cp:mid-copy");
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::mounts::{valid_volume_name, MountKind};
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::faults::crash_point;
 use crate::engine::ids::{random_hex64, ContainerId};
+use crate::engine::paths::{make_private_dir, DIR_MODE};
 use crate::engine::state::{read_json_opt, write_json_atomic};
 use crate::engine::Engine;
 
@@ -77,7 +79,13 @@ impl Engine {
         };
         let data = self.paths().volume_data(&name);
         let made = (|| {
+            // The volume's own directory is root-only; `_data` (what containers see) keeps
+            // the usual mode.
+            let dir = self.paths().volumes_dir().join(&name);
+            make_private_dir(&dir, DIR_MODE, false)
+                .context(|| format!("creating volume {name}"))?;
             std::fs::create_dir_all(&data).context(|| format!("creating volume {name}"))?;
+            crash_point("volume-create:after-dir");
             // The record last: a directory without one is not a volume.
             write_json_atomic(&self.volume_record_path(&name), &volume)
         })();
@@ -168,10 +176,16 @@ impl Engine {
                 ids.join(", ")
             )));
         }
+        // Out of sight in one rename, record and data together: a crash leaves either the
+        // whole volume or a `tmp/` leftover, never a half-deleted volume under its name.
         let dir = self.paths().volumes_dir().join(name);
-        // The record first: a half-deleted volume is never listed.
-        std::fs::remove_file(dir.join(RECORD)).context(|| format!("removing volume {name}"))?;
-        std::fs::remove_dir_all(&dir).context(|| format!("removing volume {name}"))?;
+        let retired = self
+            .paths()
+            .tmp_dir()
+            .join(format!("volume-{}", random_hex64()));
+        std::fs::rename(&dir, &retired).context(|| format!("removing volume {name}"))?;
+        crash_point("volume-rm:after-retire");
+        std::fs::remove_dir_all(&retired).context(|| format!("removing volume {name}"))?;
         Ok(true)
     }
 

@@ -54,6 +54,23 @@ pub fn can_confine_devices() -> bool {
         .any(|h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")))
 }
 
+/// Which cgroup layout the host has, as `system info` names it.
+pub fn version() -> &'static str {
+    let hierarchies = mounted_hierarchies().unwrap_or_default();
+    let v1 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V1 { .. }));
+    let v2 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V2 { .. }));
+    match (v1, v2) {
+        (true, true) => "1 (hybrid)",
+        (true, false) => "1",
+        (false, true) => "2",
+        (false, false) => "none",
+    }
+}
+
 /// The cgroup of one container, across every mounted hierarchy.
 #[derive(Debug)]
 pub struct Cgroup {
@@ -149,6 +166,27 @@ impl Cgroup {
             .filter(|(_, dir)| dir.exists())
             .collect();
         Cgroup { dirs }
+    }
+
+    /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
+    /// are host-wide), with one of their directories.
+    pub fn all_ids() -> Vec<(String, PathBuf)> {
+        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        for h in mounted_hierarchies().unwrap_or_default() {
+            let parent = Self::mount_of(&h).join(PARENT);
+            let Ok(entries) = fs::read_dir(&parent) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                if entry.path().is_dir() && !found.iter().any(|(id, _)| *id == name) {
+                    found.push((name, entry.path()));
+                }
+            }
+        }
+        found
     }
 
     fn mount_of(h: &Hierarchy) -> &Path {

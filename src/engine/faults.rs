@@ -1,0 +1,44 @@
+//! Crash points for fault-injection tests. In debug builds, `crash_point("rm:after-retire")`
+//! kills the process with SIGKILL when `BERTH_CRASH_AT` names that point, so a test can stop
+//! any verb at any step the way a power cut or `kill -9` would. Release builds carry none.
+
+/// Every crash point, so a test can iterate over all of them. `monitor:` points fire in
+/// the container's monitor process, the others in the CLI.
+pub const POINTS: &[&str] = &[
+    "create:after-volumes",
+    "create:after-dir",
+    "create:after-record",
+    "start:after-spawn",
+    "monitor:after-mount",
+    "monitor:after-cgroup",
+    "monitor:after-launch",
+    "monitor:after-running",
+    "rm:after-stop",
+    "rm:after-retire",
+    "rm:before-volumes",
+    "cp:mid-copy",
+    "load:mid-layer",
+    "load:after-layer",
+    "load:after-blob",
+    "load:after-record",
+    "load:before-commit",
+    "volume-create:after-dir",
+    "volume-rm:after-retire",
+];
+
+/// The environment variable naming the point to crash at.
+pub const ENV: &str = "BERTH_CRASH_AT";
+
+/// Kills this process at once if `BERTH_CRASH_AT` names `point` (debug builds only).
+#[cfg(debug_assertions)]
+pub fn crash_point(point: &str) {
+    debug_assert!(POINTS.contains(&point), "unlisted crash point {point}");
+    if std::env::var_os(ENV).is_some_and(|p| p == point) {
+        // SIGKILL: no destructor, no rollback, no flush runs, as in a real crash.
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn crash_point(_point: &str) {}

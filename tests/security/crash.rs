@@ -1,0 +1,420 @@
+//! Crash safety: every crash point of the engine (`berth::engine::faults::POINTS`, active in
+//! debug builds) is hit with `BERTH_CRASH_AT`, killing the verb (or the container's
+//! monitor) there. Afterwards the next commands work, `system check` names what was left
+//! (or nothing), `--repair` removes it, a second check is clean, no mount, cgroup or
+//! process is left, and a volume's data written before the crash is intact.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Output;
+
+use berth::engine::faults::{ENV, POINTS};
+
+use crate::common::{self, Berth};
+
+const DATA: &str = "written before the crash\n";
+
+/// The verb a crash point interrupts, and how its scene is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verb {
+    Run,
+    Rm,
+    Cp,
+    Load,
+    VolumeCreate,
+    VolumeRm,
+}
+
+fn verb_of(point: &str) -> Verb {
+    match point.split(':').next().unwrap_or("") {
+        "create" | "start" | "monitor" => Verb::Run,
+        "rm" => Verb::Rm,
+        "cp" => Verb::Cp,
+        "load" => Verb::Load,
+        "volume-create" => Verb::VolumeCreate,
+        "volume-rm" => Verb::VolumeRm,
+        _ => panic!("no scenario for crash point {point}: add one to tests/security/crash.rs"),
+    }
+}
+
+/// What `system check` must report after the crash (beyond that, anything it reports
+/// must be repairable). None: nothing is left behind.
+fn expected_kind(point: &str) -> Option<&'static str> {
+    match point {
+        "create:after-dir" => Some("container-dir"),
+        "monitor:after-cgroup" | "monitor:after-launch" => Some("cgroup"),
+        "rm:after-retire" => Some("tmp"),
+        "load:mid-layer" => Some("tmp"),
+        "load:after-layer" | "load:after-blob" | "load:after-record" => Some("interrupted-load"),
+        "volume-create:after-dir" => Some("volume-dir"),
+        "volume-rm:after-retire" => Some("tmp"),
+        _ => None,
+    }
+}
+
+fn run_crashing(berth: &Berth, point: &str, args: &[&str]) -> Output {
+    berth
+        .cmd()
+        .env(ENV, point)
+        .args(args)
+        .output()
+        .expect("spawn berth")
+}
+
+fn container_ids(root: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    for dir in ["containers", "tmp"] {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let id = name.strip_prefix("rm-").unwrap_or(&name);
+            if id.len() == 64 {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    ids
+}
+
+fn mounts_below(root: &Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| Path::new(m).starts_with(root))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn cgroups_of(ids: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for id in ids {
+            let dir = h.path().join("berth").join(id);
+            if dir.exists() {
+                found.push(dir.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+fn processes_of(root: &Path) -> Vec<i32> {
+    let needle = root.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            cmdline
+                .windows(needle.len())
+                .any(|w| w == needle)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Sets the scene for `verb`, crashes it at `point`, checks the aftermath. Returns what
+/// the first `system check` reported.
+fn crash_at(point: &str) -> String {
+    let verb = verb_of(point);
+    let berth = if verb == Verb::Load {
+        Berth::new()
+    } else {
+        Berth::with_image()
+    };
+    let root = berth.root().to_owned();
+    berth.ok(&["volume", "create", "keep"]);
+    let precious = root.join("volumes/keep/_data/precious");
+    std::fs::write(&precious, DATA).unwrap();
+    let victim = [
+        "run",
+        "-d",
+        "--name",
+        "victim",
+        "-v",
+        "keep:/data",
+        "-v",
+        "/anon",
+        common::IMAGE,
+        "sleep",
+        "60",
+    ];
+    let scratch = tempfile::tempdir().unwrap();
+    let big = scratch.path().join("big");
+    let out = match verb {
+        Verb::Run => run_crashing(&berth, point, &victim),
+        Verb::Rm => {
+            berth.ok(&victim);
+            run_crashing(&berth, point, &["rm", "-f", "-v", "victim"])
+        }
+        Verb::Cp => {
+            berth.ok(&victim);
+            std::fs::write(&big, vec![7u8; 8 << 20]).unwrap();
+            run_crashing(&berth, point, &["cp", big.to_str().unwrap(), "victim:/big"])
+        }
+        Verb::Load => {
+            let archive = common::fixtures().join("busybox-save.tar");
+            run_crashing(&berth, point, &["load", "-i", archive.to_str().unwrap()])
+        }
+        Verb::VolumeCreate => run_crashing(&berth, point, &["volume", "create", "doomed"]),
+        Verb::VolumeRm => {
+            berth.ok(&["volume", "create", "doomed"]);
+            std::fs::write(root.join("volumes/doomed/_data/f"), DATA).unwrap();
+            run_crashing(&berth, point, &["volume", "rm", "doomed"])
+        }
+    };
+    if point.starts_with("monitor:") {
+        // The monitor died; the CLI lives to report that the start failed.
+        assert!(!out.status.success(), "{point}: run should fail");
+    } else {
+        assert_eq!(out.status.signal(), Some(9), "{point}: not killed: {out:?}");
+    }
+    let ids = container_ids(&root);
+
+    // The next commands work whatever was left.
+    berth.ok(&["ps", "-a"]);
+    berth.ok(&["images"]);
+    let volumes = berth.ok(&["volume", "ls"]);
+    assert!(volumes.contains("keep"), "{point}: {volumes}");
+
+    let first = berth.run(&["system", "check"]);
+    let report = common::stdout(&first);
+    match first.status.code() {
+        Some(0) => assert!(report.is_empty(), "{point}: {report}"),
+        Some(1) => assert!(!report.is_empty(), "{point}: findings but no report"),
+        _ => panic!("{point}: system check failed: {first:?}"),
+    }
+    if let Some(kind) = expected_kind(point) {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("{kind} "))),
+            "{point}: expected a {kind} finding in {report:?}"
+        );
+    }
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(!repair.contains("FAILED"), "{point}: {repair}");
+    let second = berth.run(&["system", "check"]);
+    assert!(
+        second.status.success() && second.stdout.is_empty(),
+        "{point}: not clean after repair: {}",
+        common::stdout(&second)
+    );
+    assert_eq!(mounts_below(&root), Vec::<String>::new(), "{point}: mounts");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        DATA,
+        "{point}: volume data"
+    );
+
+    // Everything still works: the image runs, the volume mounts, then it all goes away.
+    if verb != Verb::Load {
+        let seen = berth.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "keep:/data",
+            common::IMAGE,
+            "cat",
+            "/data/precious",
+        ]);
+        assert_eq!(seen, DATA, "{point}");
+    }
+    let all = berth.ok(&["ps", "-aq", "--no-trunc"]);
+    for id in all.lines() {
+        berth.ok(&["rm", "-f", "-v", id]);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !processes_of(&root).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(processes_of(&root), Vec::<i32>::new(), "{point}: processes");
+    assert_eq!(cgroups_of(&ids), Vec::<String>::new(), "{point}: cgroups");
+    report
+}
+
+#[test]
+fn every_crash_point_leaves_a_repairable_engine() {
+    let only = std::env::var("BERTH_TEST_CRASH_POINT").ok();
+    for point in POINTS {
+        if only.as_deref().is_some_and(|o| o != *point) {
+            continue;
+        }
+        let report = crash_at(point);
+        eprintln!(
+            "{point}: {}",
+            if report.is_empty() {
+                "clean\n"
+            } else {
+                &report
+            }
+        );
+    }
+}
+
+#[test]
+fn every_crash_point_has_a_scenario() {
+    for point in POINTS {
+        verb_of(point);
+    }
+}
+
+/// A mount and cgroups leaked for a stopped container (as a berth killed between mounting
+/// and cleaning up would leave them) are found and removed.
+#[test]
+fn check_repairs_leaked_mounts_and_cgroups() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "c", common::IMAGE, "true"]);
+    let id = berth.ok(&["ps", "-aq", "--no-trunc"]).trim().to_owned();
+    let rootfs = berth.root().join("containers").join(&id).join("rootfs");
+    nix::mount::mount(
+        Some("tmpfs"),
+        &rootfs,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .expect("mount a tmpfs");
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        // berth uses every hierarchy with controllers and the v2 tree, not the named
+        // (controller-less) systemd one.
+        if h.path().join("cgroup.procs").exists() && h.file_name() != "systemd" {
+            let dir = h.path().join("berth").join(&id);
+            std::fs::create_dir_all(&dir).expect("create a cgroup");
+            made.push(dir);
+        }
+    }
+    assert!(!made.is_empty());
+    let ids = vec![id.clone()];
+
+    let out = berth.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!("mount {} ", rootfs.display())),
+        "{report}"
+    );
+    assert!(report.contains(&format!("cgroup berth/{id} ")), "{report}");
+
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(!repair.contains("FAILED"), "{repair}");
+    berth.ok(&["system", "check"]);
+    assert_eq!(mounts_below(berth.root()), Vec::<String>::new());
+    assert_eq!(cgroups_of(&ids), Vec::<String>::new());
+    // The container itself was no leftover: it is still there and starts.
+    berth.ok(&["start", "c"]);
+}
+
+/// `system prune` removes stopped containers, anonymous volumes with --volumes and unused
+/// images with -a, keeps what a running container uses, and leaves a clean root.
+#[test]
+fn system_prune_and_info() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "stopped",
+        "-v",
+        "/anon",
+        common::IMAGE,
+        "true",
+    ]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "running",
+        common::IMAGE,
+        "sleep",
+        "60",
+    ]);
+    berth.ok(&["volume", "create", "named"]);
+    let info = berth.ok(&["system", "info"]);
+    assert!(
+        info.contains("Containers: 2\n Running: 1\n Stopped: 1\nImages: 1\nVolumes: 2"),
+        "{info}"
+    );
+
+    let out = berth.ok(&["system", "prune", "-a", "-f", "--volumes"]);
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(out.contains("Deleted Volumes:\n"), "{out}");
+    assert!(
+        !out.contains("Deleted Images:"),
+        "the image is in use: {out}"
+    );
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let ps = berth.ok(&["ps", "-a"]);
+    assert!(ps.contains("running") && !ps.contains("stopped"), "{ps}");
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]).trim(), "named");
+
+    berth.ok(&["rm", "-f", "running"]);
+    let out = berth.ok(&["system", "prune", "-a", "-f"]);
+    assert!(
+        out.contains(&format!("untagged: {}", common::IMAGE)),
+        "{out}"
+    );
+    assert!(berth.ok(&["images", "-q"]).trim().is_empty());
+    berth.ok(&["system", "check"]);
+}
+
+/// A monitor process of this root whose container doesn't name it (here: a stand-in with a
+/// monitor's command line, for a container that exists but is not running) is killed.
+#[test]
+fn check_kills_stray_monitors() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "c", common::IMAGE, "true"]);
+    let id = berth.ok(&["ps", "-aq", "--no-trunc"]).trim().to_owned();
+    let root = std::fs::canonicalize(berth.root()).unwrap();
+    // `sh -c 'read x' NAME ARGS...`: the shell keeps these arguments and waits on its
+    // stdin without a child process that could outlive it.
+    let stand_in = || {
+        std::process::Command::new("sh")
+            .args(["-c", "read x", "berth-monitor", "--root"])
+            .arg(&root)
+            .args(["__monitor", &id])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut stray = stand_in();
+    let pid = stray.id();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let check = |args: &[&str]| {
+        berth
+            .cmd()
+            .env("BERTH_TEST_MONITOR_GRACE", "1")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = check(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert!(stray.try_wait().unwrap().is_none(), "check alone killed it");
+    assert!(
+        report.starts_with(&format!("monitor pid {pid} (container {id})")),
+        "{report}"
+    );
+    let out = check(&["system", "check", "--repair"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+    let status = stray.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    // With the normal grace, a young monitor (one that may be starting) is left alone.
+    let mut young = stand_in();
+    let out = berth.run(&["system", "check"]);
+    let alive = young.try_wait().unwrap().is_none();
+    let _ = young.kill();
+    let _ = young.wait();
+    assert!(out.status.success() && alive, "{}", common::stdout(&out));
+}
