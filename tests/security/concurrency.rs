@@ -152,6 +152,14 @@ fn fifty_concurrent_invocations_leave_consistent_state() {
             }
         }
     }
+    // Nothing half-made: the engine's own consistency check finds nothing to repair.
+    let check = berth.run(&["system", "check"]);
+    assert!(
+        check.status.success(),
+        "system check after the race: {}{}",
+        crate::common::stdout(&check),
+        stderr(&check)
+    );
     // One winner per contested name at most: a run that lost reported the name in use.
     for out in &outputs {
         let err = stderr(out);
