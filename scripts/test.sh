@@ -23,6 +23,11 @@ cargo clippy --all-targets --locked -- -D warnings
 build_release_and_fixtures
 export BERTH_FIXTURES="$PWD/.fixtures"
 
+# Crash points (src/engine/faults.rs) exist for the fault-injection tests only.
+if grep -q -a BERTH_CRASH_AT target/release/berth; then
+    die "the release binary carries crash points: they must be compiled out"
+fi
+
 log "cargo test"
 test_args=()
 if [[ -n ${TEST_THREADS:-} ]]; then
