@@ -1,0 +1,272 @@
+//! Attacks through files a container controls: a volume swapped under the copy-up of
+//! another container's start (hole 4), hostile /etc/passwd and /etc/group (hole 6), and
+//! logs too large to read into memory (hole 7).
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::common::{self, Berth};
+use super::helper;
+
+/// What a berth run under [`bounded`] left: output, exit, peak memory, and whether it had
+/// to be killed.
+struct Bounded {
+    success: bool,
+    stdout: String,
+    stderr: String,
+    max_rss_kib: i64,
+    timed_out: bool,
+}
+
+/// Runs berth with a deadline, killing it (by its PID) if it overruns, and measures its
+/// peak resident memory with `wait4`.
+// Reaped by wait4 below (std's wait can't report rusage).
+#[allow(clippy::zombie_processes)]
+fn bounded(berth: &Berth, args: &[&str], limit: Duration) -> Bounded {
+    let out = tempfile::tempfile().expect("stdout file");
+    let err = tempfile::tempfile().expect("stderr file");
+    let child = berth
+        .cmd()
+        .args(args)
+        .stdout(Stdio::from(out.try_clone().expect("dup")))
+        .stderr(Stdio::from(err.try_clone().expect("dup")))
+        .spawn()
+        .expect("spawn berth");
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + limit;
+    let mut timed_out = false;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let flags = if timed_out { 0 } else { libc::WNOHANG };
+        // SAFETY: plain syscall on our own child, with valid out pointers.
+        let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if got == pid {
+            break (status, usage);
+        }
+        assert!(got == 0, "wait4 on berth {args:?} failed");
+        if Instant::now() > deadline {
+            // SAFETY: kills only the child started above, which is not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            timed_out = true;
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let read = |mut f: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut s = String::new();
+        f.rewind().expect("rewind");
+        f.read_to_string(&mut s).expect("read output");
+        s
+    };
+    Bounded {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stdout: read(out),
+        stderr: read(err),
+        max_rss_kib: usage.ru_maxrss,
+        timed_out,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hole 4: volume copy-up through a symlink swapped in by another container.
+
+/// Exchanges every directory `VOL/dN` that appears with a symlink to `TARGET`, as fast as
+/// it can, forever: what a container sharing the volume does to the copy-up of another.
+const SWAPPER: &str = r#"#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+int main(int argc, char **argv) {
+    if (argc != 4) return 2;
+    int n = atoi(argv[3]);
+    char name[512], link[512];
+    struct stat st;
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            snprintf(name, sizeof name, "%s/d%d", argv[1], i);
+            if (lstat(name, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+            snprintf(link, sizeof link, "%s/.l%d", argv[1], i);
+            unlink(link);
+            if (symlink(argv[2], link) == 0)
+                syscall(SYS_renameat2, AT_FDCWD, link, AT_FDCWD, name, RENAME_EXCHANGE);
+        }
+    }
+}
+"#;
+
+/// Directories (each with a subdirectory and files) in the seed image's /seed.
+const SEED_DIRS: usize = 8;
+
+/// Imports `berth-test/seed:latest`: the fixture root filesystem plus /seed, a tree of
+/// directories and files owned by 1000:1000 with modes unlike the victim's, so a copy
+/// through a symlink would show on the host.
+fn import_seed_image(berth: &Berth, scratch: &Path) {
+    let staging = scratch.join("rootfs");
+    std::fs::create_dir(&staging).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(common::fixtures().join("rootfs.tar"))
+        .arg("-C")
+        .arg(&staging)
+        .status()
+        .expect("run tar");
+    assert!(status.success());
+    let own = |p: &Path, mode: u32| {
+        std::os::unix::fs::chown(p, Some(1000), Some(1000)).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let seed = staging.join("seed");
+    std::fs::create_dir(&seed).unwrap();
+    for i in 0..SEED_DIRS {
+        let dir = seed.join(format!("d{i}"));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for j in 0..20 {
+            for d in [dir.clone(), dir.join("sub")] {
+                let file = d.join(format!("f{j}"));
+                std::fs::write(&file, "planted by the image\n").unwrap();
+                own(&file, 0o4777);
+            }
+        }
+        own(&dir.join("sub"), 0o777);
+        own(&dir, 0o777);
+    }
+    let image = scratch.join("seed.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&image)
+        .arg("-C")
+        .arg(&staging)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(status.success());
+    berth.ok(&["import", image.to_str().unwrap(), "berth-test/seed:latest"]);
+}
+
+/// A host directory's listing with each entry's owner, mode and content.
+fn snapshot(dir: &Path) -> Vec<(String, u32, u32, u32, Vec<u8>)> {
+    let mut all: Vec<_> = std::iter::once(dir.to_path_buf())
+        .chain(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()))
+        .map(|p| {
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let content = if meta.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            let name = p.to_string_lossy().into_owned();
+            (name, meta.uid(), meta.gid(), meta.mode(), content)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Empties a volume's data directory from the host (links are removed, never followed).
+/// Returns whether the swapper had replaced a directory with a link there.
+fn empty_volume(data: &Path) -> bool {
+    let mut swapped = false;
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            swapped |= meta.file_type().is_symlink()
+                && path.file_name().unwrap().to_string_lossy().starts_with('d');
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    swapped
+}
+
+/// CVE-2018-15664 class: container A swaps the directories that container B's start
+/// copies into a shared volume for symlinks to a host directory. The host directory's
+/// entries, owners and modes stay untouched, and a start that the swap disturbs fails
+/// with an error naming the volume.
+#[test]
+fn copy_up_never_writes_through_a_swapped_symlink() {
+    let berth = Berth::new();
+    let scratch = tempfile::tempdir().unwrap();
+    import_seed_image(&berth, scratch.path());
+    let victim = scratch.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(victim.join("host.txt"), "host secret\n").unwrap();
+    std::fs::set_permissions(
+        victim.join("host.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let before = snapshot(&victim);
+
+    let swapper = helper::build_static(scratch.path(), "swapper", SWAPPER);
+    let (dirs, target) = (SEED_DIRS.to_string(), victim.to_str().unwrap().to_owned());
+    berth.ok(&["volume", "create", "shared"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "a",
+        "-v",
+        "shared:/v",
+        "berth-test/seed",
+        "/swapper",
+        "/v",
+        &target,
+        &dirs,
+    ]);
+    berth.ok(&["cp", swapper.to_str().unwrap(), "a:/swapper"]);
+    berth.ok(&["start", "a"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "b",
+        "-v",
+        "shared:/seed",
+        "berth-test/seed",
+        "true",
+    ]);
+
+    let data = berth.root().join("volumes/shared/_data");
+    let (started, mut swapped_rounds, mut failures) = (Instant::now(), 0, Vec::new());
+    let mut rounds = 0;
+    while rounds < 30 && started.elapsed() < Duration::from_secs(20) {
+        rounds += 1;
+        empty_volume(&data);
+        let out = berth.run(&["start", "b"]);
+        if out.status.success() {
+            berth.ok(&["wait", "b"]);
+        } else {
+            failures.push(common::stderr(&out));
+        }
+        swapped_rounds += usize::from(empty_volume(&data));
+        assert_eq!(
+            snapshot(&victim),
+            before,
+            "round {rounds}: copy-up wrote on the host"
+        );
+    }
+    // The swapper really raced the copy (else the test proved nothing).
+    assert!(swapped_rounds > 0, "no swap happened in {rounds} rounds");
+    for err in &failures {
+        assert!(
+            err.contains("volume shared") && err.lines().count() == 1,
+            "unclear copy-up error: {err}"
+        );
+    }
+    eprintln!(
+        "{rounds} rounds, swaps seen in {swapped_rounds}, {} starts refused",
+        failures.len()
+    );
+}
