@@ -270,3 +270,140 @@ fn copy_up_never_writes_through_a_swapped_symlink() {
         failures.len()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 6: hostile /etc/passwd and /etc/group read by exec and by the monitor at start.
+
+/// How long any berth command may take on a hostile container, and how much memory.
+const LIMIT: Duration = Duration::from_secs(20);
+const MAX_RSS_KIB: i64 = 64 * 1024;
+
+/// PIDs of the processes whose command line names `root` (the engine's monitors).
+fn processes_of(root: &Path) -> Vec<i32> {
+    let needle = root.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            cmdline
+                .windows(needle.len())
+                .any(|w| w == needle)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Peak resident memory of a process, from /proc/PID/status (0 if it is gone).
+fn peak_rss_kib(pid: i32) -> i64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs a berth command on a hostile container and checks it finished in time, within
+/// the memory bound, and (on failure) with a one-line error.
+fn bounded_ok(berth: &Berth, case: &str, args: &[&str]) -> Bounded {
+    let run = bounded(berth, args, LIMIT);
+    assert!(!run.timed_out, "{case}: berth {args:?} hung");
+    assert!(
+        run.max_rss_kib < MAX_RSS_KIB,
+        "{case}: berth {args:?} grew to {} KiB",
+        run.max_rss_kib
+    );
+    if !run.success {
+        assert_eq!(
+            run.stderr.trim().lines().count(),
+            1,
+            "{case}: {}",
+            run.stderr
+        );
+    }
+    run
+}
+
+/// The container replaces /etc/passwd and /etc/group with a link to /dev/zero, a
+/// character device, a FIFO, a 3 GiB sparse file, or a file of one endless line.
+/// `exec` as root still works, `exec -u NAME` fails at once naming the file and the cause,
+/// `restart` works, nothing grows past 64 MiB or hangs, and `rm -f` leaves no monitor.
+#[test]
+fn hostile_passwd_and_group_never_hang_or_grow_berth() {
+    let berth = Berth::with_image();
+    let cases = [
+        (
+            "link to /dev/zero",
+            "ln -s /dev/zero /etc/passwd; ln -s /dev/zero /etc/group",
+        ),
+        (
+            "char device",
+            "mknod /etc/passwd c 1 5; mknod /etc/group c 1 5",
+        ),
+        ("fifo", "mkfifo /etc/passwd /etc/group"),
+        (
+            "3 GiB sparse",
+            "truncate -s 3G /etc/passwd; truncate -s 3G /etc/group",
+        ),
+        (
+            "one endless line",
+            "yes x | tr -d '\\n' | head -c 6000000 > /etc/passwd; cp /etc/passwd /etc/group",
+        ),
+    ];
+    for (case, plant) in cases {
+        berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "600"]);
+        let script = format!("rm -f /etc/passwd /etc/group; {plant}");
+        berth.ok(&["exec", "c", "sh", "-c", &script]);
+
+        let root_exec = bounded_ok(&berth, case, &["exec", "c", "true"]);
+        assert!(
+            root_exec.success,
+            "{case}: exec as root: {}",
+            root_exec.stderr
+        );
+        let named = bounded_ok(&berth, case, &["exec", "-u", "someuser", "c", "true"]);
+        assert!(!named.success, "{case}: exec -u someuser succeeded");
+        assert!(
+            named.stderr.contains("someuser") && named.stderr.contains("/etc/passwd"),
+            "{case}: unclear error: {}",
+            named.stderr
+        );
+        let restart = bounded_ok(&berth, case, &["restart", "c"]);
+        assert!(restart.success, "{case}: restart: {}", restart.stderr);
+        for pid in processes_of(berth.root()) {
+            let peak = peak_rss_kib(pid);
+            assert!(
+                peak < MAX_RSS_KIB,
+                "{case}: monitor {pid} grew to {peak} KiB"
+            );
+        }
+        let after = bounded_ok(&berth, case, &["exec", "c", "true"]);
+        assert!(
+            after.success,
+            "{case}: exec after restart: {}",
+            after.stderr
+        );
+
+        let rm = bounded_ok(&berth, case, &["rm", "-f", "c"]);
+        assert!(rm.success, "{case}: rm -f: {}", rm.stderr);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !processes_of(berth.root()).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(
+            processes_of(berth.root()),
+            Vec::<i32>::new(),
+            "{case}: monitor left"
+        );
+        eprintln!(
+            "{case}: exec {} KiB, exec -u {} KiB ({}), restart {} KiB",
+            root_exec.max_rss_kib,
+            named.max_rss_kib,
+            named.stderr.trim(),
+            restart.max_rss_kib
+        );
+    }
+}
