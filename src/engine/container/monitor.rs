@@ -139,7 +139,7 @@ impl Monitor {
         std::fs::write(dir.join("config.json"), &spec_json)
             .context(|| "writing config.json".into())
             .map_err(start_error)?;
-        let log = LogWriter::open(&dir.join(LOG_FILE)).map_err(start_error)?;
+        let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
