@@ -676,10 +676,11 @@ impl LogSink<'_> {
         use crate::engine::container::logs::Stream;
         use crate::engine::error::Context;
         use std::io::Write;
-        let time = self
-            .timestamps
-            .then(|| e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) + " ")
-            .unwrap_or_default();
+        let time = if self.timestamps {
+            e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) + " "
+        } else {
+            String::new()
+        };
         match e.stream {
             Stream::Stdout => write!(self.out, "{time}{}", e.log),
             // Stdout first, so the two keep their order on a shared terminal.

@@ -407,3 +407,172 @@ fn hostile_passwd_and_group_never_hang_or_grow_berth() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 7: logs read whole into memory.
+
+/// The container's log file on the host.
+fn log_path(berth: &Berth, name: &str) -> std::path::PathBuf {
+    let id = berth.inspect(name)["Id"].as_str().expect("Id").to_owned();
+    berth
+        .root()
+        .join("containers")
+        .join(id)
+        .join("container.log")
+}
+
+/// A 300 MB log (synthesized in the json-file format, as the monitor writes it): `logs
+/// --tail 5` prints the right five lines, and neither it nor a plain `logs` (streamed to
+/// a file) grows past 64 MiB.
+#[test]
+fn logs_of_a_huge_log_stay_in_bounded_memory() {
+    use std::io::Write;
+    let berth = Berth::with_image();
+    berth.ok(&["run", "--name", "c", common::IMAGE, "echo", "first"]);
+    let path = log_path(&berth, "c");
+    let mut log = std::io::BufWriter::new(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap(),
+    );
+    let filler = "y".repeat(1000);
+    let mut written = 0;
+    let mut i = 0;
+    while written < 300_000_000 {
+        let line = format!(
+            "{{\"log\":\"{i} {filler}\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:00Z\"}}\n"
+        );
+        log.write_all(line.as_bytes()).unwrap();
+        written += line.len();
+        i += 1;
+    }
+    log.flush().unwrap();
+    drop(log);
+
+    let tail = bounded(&berth, &["logs", "--tail", "5", "c"], LIMIT);
+    assert!(tail.success && !tail.timed_out, "{}", tail.stderr);
+    let expected: Vec<String> = (i - 5..i).map(|n| format!("{n} {filler}")).collect();
+    assert_eq!(tail.stdout.lines().collect::<Vec<_>>(), expected);
+    assert!(
+        tail.max_rss_kib < MAX_RSS_KIB,
+        "logs --tail grew to {} KiB",
+        tail.max_rss_kib
+    );
+
+    let all = bounded(&berth, &["logs", "c"], Duration::from_secs(120));
+    assert!(all.success && !all.timed_out, "{}", all.stderr);
+    assert!(all.stdout.starts_with("first\n0 y"));
+    assert_eq!(all.stdout.lines().count(), i + 1);
+    assert!(
+        all.max_rss_kib < MAX_RSS_KIB,
+        "logs grew to {} KiB",
+        all.max_rss_kib
+    );
+    eprintln!(
+        "{written} bytes of log: logs --tail 5 {} KiB, logs {} KiB",
+        tail.max_rss_kib, all.max_rss_kib
+    );
+}
+
+/// `--log-opt max-size=100k --log-opt max-file=3`: at most three files of at most 100
+/// KiB each, and `logs` shows the newest lines in order, across the rotated files.
+#[test]
+fn logs_rotate_with_max_size_and_max_file() {
+    let berth = Berth::with_image();
+    let script = "i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done";
+    berth.ok(&[
+        "run",
+        "--name",
+        "c",
+        "--log-opt",
+        "max-size=100k",
+        "--log-opt",
+        "max-file=3",
+        common::IMAGE,
+        "sh",
+        "-c",
+        script,
+    ]);
+    let path = log_path(&berth, "c");
+    let dir = path.parent().unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("container.log"))
+        .collect();
+    assert_eq!(files.len(), 3, "log files: {files:?}");
+    for f in &files {
+        let len = f.metadata().unwrap().len();
+        assert!(len <= 100 * 1024, "{:?} has {len} bytes", f.file_name());
+    }
+    let out = berth.ok(&["logs", "c"]);
+    let numbers: Vec<u32> = out
+        .lines()
+        .map(|l| {
+            l.strip_prefix("line ")
+                .and_then(|n| n.parse().ok())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numbers.last(), Some(&19999));
+    assert!(
+        numbers.len() > 1000 && numbers.len() < 20000,
+        "{} lines",
+        numbers.len()
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "lines out of order"
+    );
+    assert_eq!(
+        berth.ok(&["logs", "--tail", "2", "c"]),
+        "line 19998\nline 19999\n"
+    );
+
+    let err = berth.fail(&[
+        "create",
+        "--log-opt",
+        "max-size=lots",
+        common::IMAGE,
+        "true",
+    ]);
+    assert!(
+        err.contains("invalid max-size") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    let err = berth.fail(&["create", "--log-opt", "max-file=0", common::IMAGE, "true"]);
+    assert!(err.contains("invalid max-file"), "{err}");
+    assert_eq!(
+        berth.ok(&["ps", "-aq"]).lines().count(),
+        1,
+        "a bad create left a container"
+    );
+}
+
+/// A container that prints one endless line without a newline: the log holds it in
+/// entries of at most 16 KiB, the monitor doesn't buffer it, and `logs` gives it back whole.
+#[test]
+fn an_endless_line_is_logged_in_16k_pieces() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "c",
+        common::IMAGE,
+        "sh",
+        "-c",
+        "yes x | tr -d '\\n' | head -c 20000000",
+    ]);
+    let log = std::fs::read_to_string(log_path(&berth, "c")).unwrap();
+    let mut total = 0;
+    for line in log.lines() {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        let piece = entry["log"].as_str().unwrap().len();
+        assert!(piece <= 16 * 1024, "an entry of {piece} bytes");
+        total += piece;
+    }
+    assert_eq!(total, 20_000_000);
+    let out = bounded(&berth, &["logs", "c"], LIMIT);
+    assert!(out.success && out.stdout.len() == 20_000_000 && out.stdout.bytes().all(|b| b == b'x'));
+}
