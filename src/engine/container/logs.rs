@@ -76,6 +76,18 @@ impl LogConfig {
         Ok(config)
     }
 
+    /// Docker's `HostConfig.LogConfig`: the options as they were given.
+    pub fn inspect(&self) -> serde_json::Value {
+        let mut config = serde_json::Map::new();
+        if let Some(size) = self.max_size {
+            config.insert("max-size".into(), size.to_string().into());
+        }
+        if let Some(n) = self.max_file {
+            config.insert("max-file".into(), n.to_string().into());
+        }
+        serde_json::json!({ "Type": "json-file", "Config": config })
+    }
+
     fn files(&self) -> u32 {
         self.max_file.unwrap_or(1).max(1)
     }
@@ -255,9 +267,18 @@ impl LogReader {
     /// yet is an empty one.
     pub fn open(path: &Path) -> Result<LogReader> {
         let mut files = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for n in 0.. {
             match File::open(rotated(path, n)) {
-                Ok(f) => files.push(f),
+                // A rotation between two opens shows a file twice, under two numbers.
+                Ok(f) => {
+                    let meta = f
+                        .metadata()
+                        .context(|| format!("opening log {}", path.display()))?;
+                    if seen.insert((meta.dev(), meta.ino())) {
+                        files.push(f);
+                    }
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
                 Err(e) => return Err(e).context(|| format!("opening log {}", path.display())),
             }
@@ -428,6 +449,37 @@ mod tests {
         assert_eq!(lines(&path, Some(3)), expected[expected.len() - 3..]);
         assert_eq!(lines(&path, Some(0)), Vec::<String>::new());
         assert_eq!(lines(&path, Some(100_000)), expected);
+    }
+
+    #[test]
+    fn follow_moves_on_to_the_new_file_after_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let config = LogConfig {
+            max_size: Some(500),
+            max_file: Some(2),
+        };
+        let mut writer = LogWriter::open(&path, &config).unwrap();
+        let mut reader = LogReader::open(&path).unwrap();
+        let mut seen = Vec::new();
+        for i in 0..100 {
+            writer.write(Stream::Stdout, format!("{i}\n").as_bytes());
+            if i % 3 == 0 {
+                reader
+                    .follow(&mut |e| {
+                        seen.push(e.log.trim().parse::<u32>().unwrap());
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+        }
+        reader
+            .follow(&mut |e| {
+                seen.push(e.log.trim().parse::<u32>().unwrap());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, (0..100).collect::<Vec<_>>());
     }
 
     #[test]

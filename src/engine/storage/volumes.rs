@@ -259,7 +259,7 @@ impl Engine {
             let what = || format!("copying {} into volume {}", m.destination, m.source);
             let data = open_dir(&self.paths().volume_data(&m.source))
                 .context(|| format!("opening volume {}", m.source))?;
-            if !list_dir(&data).context(what)?.is_empty() {
+            if !is_empty_dir(&data).context(what)? {
                 continue;
             }
             // Resolved inside the container root: an image symlink can't point the copy
@@ -281,6 +281,13 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// True if the directory holds nothing; stops at the first entry, however large it is.
+fn is_empty_dir(dir: &OwnedFd) -> nix::Result<bool> {
+    let mut listing = nix::dir::Dir::from_fd(dir.try_clone().map_err(|_| nix::Error::EMFILE)?)?;
+    let mut names = listing.iter().filter_map(|e| e.ok());
+    Ok(!names.any(|e| !matches!(e.file_name().to_bytes(), b"." | b"..")))
 }
 
 /// Opens a directory the engine owns, refusing a symlink in its place.
