@@ -20,55 +20,85 @@ struct Bounded {
     timed_out: bool,
 }
 
-/// Runs berth with a deadline, killing it (by its PID) if it overruns, and measures its
-/// peak resident memory with `wait4`.
-// Reaped by wait4 below (std's wait can't report rusage).
-#[allow(clippy::zombie_processes)]
+/// Runs a command with a deadline, killing it (by its PID) if it overruns, and reports
+/// its peak resident memory. It is forked from this small program, not from the test:
+/// the kernel counts the memory of the process that forked into the child's `ru_maxrss`,
+/// and the test process may hold hundreds of MB (the huge-log test's output).
+const MEASURE: &str = r#"#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc < 4) return 2;
+    long limit_ms = atol(argv[1]);
+    pid_t pid = fork();
+    if (pid < 0) return 2;
+    if (pid == 0) { execv(argv[3], argv + 3); _exit(127); }
+    struct rusage ru;
+    int status = 0, timed_out = 0;
+    for (long waited = 0;; waited += 10) {
+        pid_t got = wait4(pid, &status, timed_out ? 0 : WNOHANG, &ru);
+        if (got == pid) break;
+        if (got < 0) return 2;
+        if (waited >= limit_ms && !timed_out) { kill(pid, SIGKILL); timed_out = 1; }
+        else usleep(10000);
+    }
+    FILE *f = fopen(argv[2], "w");
+    if (!f) return 2;
+    fprintf(f, "%ld %d %d\n", ru.ru_maxrss, timed_out,
+            WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fclose(f);
+    return 0;
+}
+"#;
+
+/// The measuring wrapper, built once per test process.
+fn measure_exe() -> &'static Path {
+    static EXE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (_, exe) = EXE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("scratch dir");
+        let exe = helper::build_static(dir.path(), "measure", MEASURE);
+        (dir, exe)
+    });
+    exe
+}
+
+/// Runs berth under [`MEASURE`] with a deadline.
 fn bounded(berth: &Berth, args: &[&str], limit: Duration) -> Bounded {
-    let out = tempfile::tempfile().expect("stdout file");
-    let err = tempfile::tempfile().expect("stderr file");
-    let child = berth
-        .cmd()
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let (out, err, report) = (
+        scratch.path().join("out"),
+        scratch.path().join("err"),
+        scratch.path().join("report"),
+    );
+    let status = std::process::Command::new(measure_exe())
+        .arg(limit.as_millis().to_string())
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(berth.root())
         .args(args)
-        .stdout(Stdio::from(out.try_clone().expect("dup")))
-        .stderr(Stdio::from(err.try_clone().expect("dup")))
-        .spawn()
-        .expect("spawn berth");
-    let pid = child.id() as libc::pid_t;
-    let deadline = Instant::now() + limit;
-    let mut timed_out = false;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let flags = if timed_out { 0 } else { libc::WNOHANG };
-        // SAFETY: plain syscall on our own child, with valid out pointers.
-        let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
-        if got == pid {
-            break (status, usage);
-        }
-        assert!(got == 0, "wait4 on berth {args:?} failed");
-        if Instant::now() > deadline {
-            // SAFETY: kills only the child started above, which is not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            timed_out = true;
-        } else {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
-    let read = |mut f: std::fs::File| {
-        use std::io::{Read, Seek};
-        let mut s = String::new();
-        f.rewind().expect("rewind");
-        f.read_to_string(&mut s).expect("read output");
-        s
-    };
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
+        .status()
+        .expect("run the measuring wrapper");
+    assert!(status.success(), "measuring berth {args:?} failed");
+    let report = std::fs::read_to_string(&report).expect("read the report");
+    let fields: Vec<i64> = report
+        .split_whitespace()
+        .map(|f| f.parse().expect("a number"))
+        .collect();
+    let text = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).expect("output")).into_owned();
     Bounded {
-        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        stdout: read(out),
-        stderr: read(err),
-        max_rss_kib: usage.ru_maxrss,
-        timed_out,
+        success: fields[2] == 1,
+        stdout: text(&out),
+        stderr: text(&err),
+        max_rss_kib: fields[0],
+        timed_out: fields[1] == 1,
     }
 }
 
