@@ -78,6 +78,9 @@ pub struct ContainerFlags {
     /// Mount the volumes and binds of another container: CONTAINER[:ro|:rw]
     #[arg(long = "volumes-from")]
     pub volumes_from: Vec<String>,
+    /// Log driver options: max-size=SIZE (rotate past it), max-file=N (files kept)
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// The image to run
     pub image: String,
     /// The command and its arguments
@@ -276,6 +279,7 @@ impl ContainerFlags {
             read_only: self.read_only,
             resources,
             labels: parse::parse_labels(&self.label),
+            log: crate::engine::container::logs::LogConfig::parse(&self.log_opt)?,
         })
     }
 }
@@ -618,13 +622,9 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
-    use crate::engine::container::logs::{read_entries, Stream};
-    use std::io::Write;
+    use crate::engine::container::logs::{LogReader, LOG_FILE};
     let record = engine.container(&args.container)?;
-    let path = engine
-        .paths()
-        .container(&record.id)
-        .join(crate::engine::container::logs::LOG_FILE);
+    let path = engine.paths().container(&record.id).join(LOG_FILE);
     let tail: Option<usize> = match args.tail.as_str() {
         "all" => None,
         n => Some(
@@ -632,31 +632,18 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
                 .map_err(|_| eyre!("invalid --tail value {n:?}: use a number or \"all\""))?,
         ),
     };
-    let (mut entries, mut offset) = read_entries(&path, 0)?;
+    let mut reader = LogReader::open(&path)?;
     if let Some(n) = tail {
-        let skip = entries.len().saturating_sub(n);
-        entries.drain(..skip);
+        reader.tail(n)?;
     }
-    let print = |entries: &[crate::engine::container::logs::LogEntry]| -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        let mut err = std::io::stderr().lock();
-        for e in entries {
-            let prefix = if args.timestamps {
-                format!(
-                    "{} ",
-                    e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-                )
-            } else {
-                String::new()
-            };
-            match e.stream {
-                Stream::Stdout => write!(out, "{prefix}{}", e.log)?,
-                Stream::Stderr => write!(err, "{prefix}{}", e.log)?,
-            }
-        }
-        out.flush()
+    // Entries are printed as they are read: the log is never held in memory.
+    let mut sink = LogSink {
+        out: std::io::BufWriter::new(std::io::stdout().lock()),
+        err: std::io::stderr().lock(),
+        timestamps: args.timestamps,
     };
-    print(&entries)?;
+    reader.read(&mut |e| sink.print(e))?;
+    sink.flush()?;
     if !args.follow {
         return Ok(0);
     }
@@ -664,16 +651,51 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
         let running = engine
             .container(record.id.as_str())
             .is_ok_and(|r| r.state.status == Status::Running);
-        let (more, next) = read_entries(&path, offset)?;
-        print(&more)?;
-        offset = next;
+        reader.follow(&mut |e| sink.print(e))?;
         if !running {
             // One last read: the monitor writes the final lines before it records the exit.
-            let (rest, _) = read_entries(&path, offset)?;
-            print(&rest)?;
+            reader.follow(&mut |e| sink.print(e))?;
+            sink.flush()?;
             return Ok(0);
         }
+        sink.flush()?;
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Where `logs` writes entries: stdout buffered, stderr as is, each to the stream it
+/// came from.
+struct LogSink<'a> {
+    out: std::io::BufWriter<std::io::StdoutLock<'a>>,
+    err: std::io::StderrLock<'a>,
+    timestamps: bool,
+}
+
+impl LogSink<'_> {
+    fn print(&mut self, e: &crate::engine::container::logs::LogEntry) -> crate::engine::Result<()> {
+        use crate::engine::container::logs::Stream;
+        use crate::engine::error::Context;
+        use std::io::Write;
+        let time = if self.timestamps {
+            e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) + " "
+        } else {
+            String::new()
+        };
+        match e.stream {
+            Stream::Stdout => write!(self.out, "{time}{}", e.log),
+            // Stdout first, so the two keep their order on a shared terminal.
+            Stream::Stderr => self
+                .out
+                .flush()
+                .and_then(|()| write!(self.err, "{time}{}", e.log)),
+        }
+        .context(|| "writing the logs".into())
+    }
+
+    fn flush(&mut self) -> crate::engine::Result<()> {
+        use crate::engine::error::Context;
+        use std::io::Write;
+        self.out.flush().context(|| "writing the logs".into())
     }
 }
 

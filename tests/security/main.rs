@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod exec;
+mod files;
 mod helper;
 mod root;
 

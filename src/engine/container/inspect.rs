@@ -81,6 +81,7 @@ impl Engine {
                 "ReadonlyRootfs": c.read_only,
                 "AutoRemove": c.auto_remove,
                 "NetworkMode": "none",
+                "LogConfig": c.log.inspect(),
                 "CapAdd": null,
                 "CapDrop": null,
                 "MaskedPaths": super::spec::MASKED_PATHS,

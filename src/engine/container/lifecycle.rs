@@ -48,6 +48,8 @@ pub struct CreateOptions {
     pub mounts: Vec<MountSpec>,
     /// `--volumes-from CONTAINER[:ro|:rw]`: that container's volumes and binds.
     pub volumes_from: Vec<String>,
+    /// `--log-opt`: the log's rotation.
+    pub log: super::logs::LogConfig,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -174,6 +176,7 @@ impl Engine {
             read_only: opts.read_only,
             resources: opts.resources.clone(),
             labels,
+            log: opts.log.clone(),
             mounts: self
                 .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
         };

@@ -141,7 +141,7 @@ impl Monitor {
         // It holds the environment (passwords): root-only, like the record.
         crate::engine::state::write_private(&dir.join("config.json"), &spec_json)
             .map_err(start_error)?;
-        let log = LogWriter::open(&dir.join(LOG_FILE)).map_err(start_error)?;
+        let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,

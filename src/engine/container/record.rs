@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::logs::LogConfig;
 use crate::engine::ids::{ContainerId, Digest};
 use crate::engine::storage::mounts::MountSpec;
 
@@ -41,6 +42,9 @@ pub struct ContainerConfig {
     /// Volumes, binds and tmpfs mounts, in the order they are mounted (parents first).
     #[serde(default)]
     pub mounts: Vec<MountSpec>,
+    /// `--log-opt`: rotation of the container's log.
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 impl ContainerConfig {

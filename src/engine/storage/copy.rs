@@ -667,8 +667,12 @@ fn header(st: &FileStat, kind: EntryType, size: u64) -> Header {
 }
 
 /// The names in a directory, without `.` and `..`.
-fn list_dir(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
-    let mut listing = nix::dir::Dir::from_fd(dir.try_clone().map_err(|_| nix::Error::EMFILE)?)?;
+pub(super) fn list_dir(dir: &impl AsFd) -> nix::Result<Vec<OsString>> {
+    let mut listing = nix::dir::Dir::from_fd(
+        dir.as_fd()
+            .try_clone_to_owned()
+            .map_err(|_| nix::Error::EMFILE)?,
+    )?;
     // A dup shares the read position: start from the top whatever happened before.
     let names = listing
         .iter()

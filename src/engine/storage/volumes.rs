@@ -2,11 +2,18 @@
 //! `<root>/volumes/<name>/_data` holds the files, `volume.json` beside it the record.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, openat, readlinkat, AtFlags, OFlag};
+use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, FileStat, Mode};
+use nix::unistd::{fchown, fchownat, symlinkat, Gid, Uid};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::copy::list_dir;
 use super::mounts::{valid_volume_name, MountKind};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::faults::crash_point;
@@ -240,12 +247,16 @@ impl Engine {
     /// Docker's copy-up: an empty volume mounted over a directory where the image has
     /// content gets that content (owner, mode and all) before the container starts; a
     /// volume that has data keeps it and hides the image's. `rootfs` is the mounted overlay.
+    ///
+    /// Another running container may share the volume and swap anything in it for a
+    /// symlink at any moment (CVE-2018-15664), so every entry is made relative to a
+    /// directory descriptor opened here with `O_NOFOLLOW`, and owner and mode are set
+    /// through descriptors: no path is ever resolved twice, nothing is written outside.
     pub(crate) fn copy_up_volumes(
         &self,
         record: &crate::engine::container::ContainerRecord,
-        rootfs: &std::path::Path,
+        rootfs: &Path,
     ) -> Result<()> {
-        use std::os::fd::{AsFd, AsRawFd};
         let mut candidates = record
             .config
             .mounts
@@ -259,65 +270,194 @@ impl Engine {
             std::fs::File::open(rootfs).context(|| format!("opening {}", rootfs.display()))?;
         let root = pathrs::Root::from_fd(dir);
         for m in candidates {
-            let data = self.paths().volume_data(&m.source);
-            let empty = std::fs::read_dir(&data)
-                .context(|| format!("reading volume {}", m.source))?
-                .next()
-                .is_none();
+            let what = || format!("copying {} into volume {}", m.destination, m.source);
+            let data = open_dir(&self.paths().volume_data(&m.source))
+                .context(|| format!("opening volume {}", m.source))?;
+            if !is_empty_dir(&data).context(what)? {
+                continue;
+            }
             // Resolved inside the container root: an image symlink can't point the copy
             // at host files.
             let Ok(handle) = root.resolve(&m.destination) else {
                 continue;
             };
-            if !empty {
+            let Ok(source) = handle.reopen(pathrs::flags::OpenFlags::O_RDONLY) else {
+                continue;
+            };
+            let source = OwnedFd::from(source);
+            let st = fstat(&source).context(what)?;
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                 continue;
             }
-            let source = PathBuf::from(format!("/proc/self/fd/{}", handle.as_fd().as_raw_fd()));
-            let meta =
-                std::fs::metadata(&source).context(|| format!("reading {}", m.destination))?;
-            if !meta.is_dir() {
-                continue;
-            }
-            copy_tree(&source, &data)
-                .context(|| format!("copying {} into volume {}", m.destination, m.source))?;
-            copy_metadata(&meta, &data).context(|| format!("setting up volume {}", m.source))?;
+            copy_dir_contents(source.as_fd(), data.as_fd(), Path::new(""))
+                .and_then(|()| set_owner_and_mode(data.as_fd(), &st, Path::new(".")))
+                .map_err(|e| Error::Runtime(format!("{}: {e}", what())))?;
         }
         Ok(())
     }
 }
 
-/// Copies a directory's contents, never following symlinks: a link is copied as a link.
-fn copy_tree(source: &std::path::Path, dest: &std::path::Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(source)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let meta = std::fs::symlink_metadata(&from)?;
-        let kind = meta.file_type();
-        if kind.is_dir() {
-            std::fs::create_dir(&to)?;
-            copy_tree(&from, &to)?;
-            copy_metadata(&meta, &to)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-            std::os::unix::fs::lchown(&to, Some(meta_uid(&meta)), Some(meta_gid(&meta)))?;
-        } else if kind.is_file() {
-            std::fs::copy(&from, &to)?;
-            copy_metadata(&meta, &to)?;
-        }
-        // Devices, fifos and sockets in an image directory are not volume content.
+/// True if the directory holds nothing; stops at the first entry, however large it is.
+fn is_empty_dir(dir: &OwnedFd) -> nix::Result<bool> {
+    let mut listing = nix::dir::Dir::from_fd(dir.try_clone().map_err(|_| nix::Error::EMFILE)?)?;
+    let mut names = listing.iter().filter_map(|e| e.ok());
+    Ok(!names.any(|e| !matches!(e.file_name().to_bytes(), b"." | b"..")))
+}
+
+/// Opens a directory the engine owns, refusing a symlink in its place.
+fn open_dir(path: &Path) -> nix::Result<OwnedFd> {
+    open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Opens the directory `name` below `dir`, refusing a symlink in its place.
+fn open_dir_at(dir: BorrowedFd<'_>, name: &OsStr) -> nix::Result<OwnedFd> {
+    openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Copies a directory's contents from `source` into `dest`, both held open: a link is
+/// copied as a link, every entry is created anew (`O_EXCL`, `mkdirat`, `symlinkat`) so
+/// nothing planted in the volume meanwhile is written through, and a directory swapped for
+/// a symlink after it was made fails the copy rather than being followed. `rel` names
+/// `source` in errors.
+fn copy_dir_contents(source: BorrowedFd<'_>, dest: BorrowedFd<'_>, rel: &Path) -> Result<()> {
+    let names = list_dir(&source).context(|| format!("listing {}", shown(rel)))?;
+    for name in names {
+        copy_entry(source, dest, &name, &rel.join(&name))?;
     }
     Ok(())
 }
 
-fn meta_uid(meta: &std::fs::Metadata) -> u32 {
-    std::os::unix::fs::MetadataExt::uid(meta)
+fn shown(rel: &Path) -> String {
+    if rel.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        rel.display().to_string()
+    }
 }
 
-fn meta_gid(meta: &std::fs::Metadata) -> u32 {
-    std::os::unix::fs::MetadataExt::gid(meta)
+fn copy_entry(
+    source: BorrowedFd<'_>,
+    dest: BorrowedFd<'_>,
+    name: &OsStr,
+    rel: &Path,
+) -> Result<()> {
+    let st = fstatat(source, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .context(|| format!("reading {}", rel.display()))?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => {
+            let from =
+                open_dir_at(source, name).context(|| format!("opening {}", rel.display()))?;
+            // Private until its content and mode are set.
+            mkdirat(dest, name, Mode::from_bits_truncate(0o700))
+                .context(|| format!("creating {}", rel.display()))?;
+            let to =
+                open_dir_at(dest, name).context(|| format!("opening the new {}", rel.display()))?;
+            copy_dir_contents(from.as_fd(), to.as_fd(), rel)?;
+            set_owner_and_mode(to.as_fd(), &st, rel)
+        }
+        libc::S_IFREG => {
+            let from = openat(
+                source,
+                name,
+                OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .context(|| format!("opening {}", rel.display()))?;
+            let create = OFlag::O_WRONLY
+                | OFlag::O_CREAT
+                | OFlag::O_EXCL
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC;
+            let to = openat(dest, name, create, Mode::from_bits_truncate(0o600))
+                .context(|| format!("creating {}", rel.display()))?;
+            let (mut from, mut to) = (std::fs::File::from(from), std::fs::File::from(to));
+            std::io::copy(&mut from, &mut to).context(|| format!("copying {}", rel.display()))?;
+            set_owner_and_mode(to.as_fd(), &st, rel)
+        }
+        libc::S_IFLNK => {
+            let target =
+                readlinkat(source, name).context(|| format!("reading {}", rel.display()))?;
+            symlinkat(target.as_os_str(), dest, name)
+                .context(|| format!("creating {}", rel.display()))?;
+            fchownat(
+                dest,
+                name,
+                Some(Uid::from_raw(st.st_uid)),
+                Some(Gid::from_raw(st.st_gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .context(|| format!("setting the owner of {}", rel.display()))
+        }
+        // Devices, fifos and sockets in an image directory are not volume content.
+        _ => Ok(()),
+    }
 }
 
-fn copy_metadata(meta: &std::fs::Metadata, to: &std::path::Path) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(to, Some(meta_uid(meta)), Some(meta_gid(meta)))?;
-    std::fs::set_permissions(to, meta.permissions())
+/// Gives an open file or directory the owner and mode of `st`; the mode after the owner,
+/// since chown clears set-id bits.
+fn set_owner_and_mode(fd: BorrowedFd<'_>, st: &FileStat, rel: &Path) -> Result<()> {
+    fchown(
+        fd,
+        Some(Uid::from_raw(st.st_uid)),
+        Some(Gid::from_raw(st.st_gid)),
+    )
+    .context(|| format!("setting the owner of {}", rel.display()))?;
+    fchmod(fd, Mode::from_bits_truncate(st.st_mode & 0o7777))
+        .context(|| format!("setting the mode of {}", rel.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn dir(path: &Path) -> OwnedFd {
+        open_dir(path).unwrap()
+    }
+
+    #[test]
+    fn copy_up_keeps_owner_mode_and_links() {
+        let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::create_dir(src.path().join("sub")).unwrap();
+        std::fs::write(src.path().join("sub/f"), "x").unwrap();
+        std::os::unix::fs::lchown(src.path().join("sub/f"), Some(7), Some(8)).unwrap();
+        std::fs::set_permissions(src.path().join("sub/f"), PermissionsExt::from_mode(0o4750))
+            .unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", src.path().join("link")).unwrap();
+        let (s, d) = (dir(src.path()), dir(dst.path()));
+        copy_dir_contents(s.as_fd(), d.as_fd(), Path::new("")).unwrap();
+        let meta = std::fs::metadata(dst.path().join("sub/f")).unwrap();
+        assert_eq!(
+            (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+            (0o4750, 7, 8)
+        );
+        let link = std::fs::read_link(dst.path().join("link")).unwrap();
+        assert_eq!(link, Path::new("/etc/passwd"));
+    }
+
+    #[test]
+    fn copy_up_never_writes_through_a_planted_link() {
+        let (src, dst, host) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        std::fs::create_dir(src.path().join("sub")).unwrap();
+        std::fs::write(src.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(host.path(), dst.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(host.path().join("f"), dst.path().join("f")).unwrap();
+        let (s, d) = (dir(src.path()), dir(dst.path()));
+        let err = copy_dir_contents(s.as_fd(), d.as_fd(), Path::new("")).unwrap_err();
+        assert!(err.to_string().contains("creating"), "{err}");
+        assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 0);
+    }
 }
