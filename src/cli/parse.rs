@@ -17,20 +17,9 @@ pub fn parse_memory(text: &str) -> Result<i64> {
             "use a whole number of bytes with an optional unit b, k, m or g (e.g. 64m, 1g)",
         )
     };
-    let lower = text.trim().to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(digits_end);
-    let number: i64 = number.parse().map_err(|_| bad())?;
-    let multiplier: i64 = match unit {
-        "" | "b" => 1,
-        "k" | "kb" => 1 << 10,
-        "m" | "mb" => 1 << 20,
-        "g" | "gb" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    let bytes = number.checked_mul(multiplier).ok_or_else(bad)?;
+    let bytes = crate::engine::units::parse_binary_size(text)
+        .and_then(|b| i64::try_from(b).ok())
+        .ok_or_else(bad)?;
     if bytes < MIN_MEMORY {
         return Err(Error::invalid(
             "memory value",

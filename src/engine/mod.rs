@@ -10,6 +10,7 @@ pub mod paths;
 pub mod state;
 pub mod storage;
 pub mod system;
+pub mod units;
 
 use std::path::Path;
 

@@ -102,21 +102,7 @@ fn parse_log_size(text: &str) -> Result<u64> {
             "use a positive number of bytes with an optional unit k, m or g (e.g. 10m)",
         )
     };
-    let lower = text.trim().to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(digits_end);
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let multiplier: u64 = match unit {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    number
-        .checked_mul(multiplier)
+    crate::engine::units::parse_binary_size(text)
         .filter(|n| *n > 0)
         .ok_or_else(bad)
 }

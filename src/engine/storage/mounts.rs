@@ -135,28 +135,12 @@ fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
 
 /// A size like `64m`, `1g`, `4096`, `512k` in bytes (binary units).
 fn parse_size(spec: &str, text: &str) -> Result<u64> {
-    let lower = text.to_ascii_lowercase();
-    let end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(end);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| invalid(spec, format!("invalid size {text:?}")))?;
-    let mult: u64 = match unit {
-        "" | "b" => 1,
-        "k" | "kb" => 1 << 10,
-        "m" | "mb" => 1 << 20,
-        "g" | "gb" => 1 << 30,
-        _ => {
-            return Err(invalid(
-                spec,
-                format!("invalid size {text:?}: use a number with k, m or g"),
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| invalid(spec, format!("size {text:?} is too large")))
+    crate::engine::units::parse_binary_size(text).ok_or_else(|| {
+        invalid(
+            spec,
+            format!("invalid size {text:?}: use a number with k, m or g"),
+        )
+    })
 }
 
 fn parse_mode(spec: &str, text: &str) -> Result<u32> {
