@@ -196,23 +196,31 @@ impl Drop for Berth {
     }
 }
 
+/// PIDs of the processes whose command line names `root` (the engine's monitors, and
+/// any CLI still at work on it).
+pub fn processes_of(root: &Path) -> Vec<i32> {
+    let needle = root.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            cmdline
+                .windows(needle.len())
+                .any(|w| w == needle)
+                .then_some(pid)
+        })
+        .collect()
+}
+
 /// Waits (up to 10 s) until no process runs with `root` in its arguments: monitors finish
 /// a `run --rm` (deleting the container's directory) after the CLI has returned, and the
 /// root must not be removed under them.
 fn wait_for_processes_of(root: &Path) {
-    let needle = root.as_os_str().as_encoded_bytes();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let busy = || {
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|entry| {
-                std::fs::read(entry.path().join("cmdline"))
-                    .is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|w| w == needle))
-            })
-    };
-    while busy() && std::time::Instant::now() < deadline {
+    while !processes_of(root).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -10,7 +10,7 @@ use std::process::Output;
 
 use berth::engine::faults::{ENV, POINTS};
 
-use crate::common::{self, Berth};
+use crate::common::{self, processes_of, Berth};
 
 const DATA: &str = "written before the crash\n";
 
@@ -104,23 +104,6 @@ fn cgroups_of(ids: &[String]) -> Vec<String> {
         }
     }
     found
-}
-
-fn processes_of(root: &Path) -> Vec<i32> {
-    let needle = root.as_os_str().as_encoded_bytes();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            cmdline
-                .windows(needle.len())
-                .any(|w| w == needle)
-                .then_some(pid)
-        })
-        .collect()
 }
 
 /// Sets the scene for `verb`, crashes it at `point`, checks the aftermath. Returns what

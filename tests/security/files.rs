@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::common::{self, Berth};
+use super::common::{self, processes_of, Berth};
 use super::helper;
 
 /// What a berth run under [`bounded`] left: output, exit, peak memory, and whether it had
@@ -307,24 +307,6 @@ fn copy_up_never_writes_through_a_swapped_symlink() {
 /// How long any berth command may take on a hostile container, and how much memory.
 const LIMIT: Duration = Duration::from_secs(20);
 const MAX_RSS_KIB: i64 = 64 * 1024;
-
-/// PIDs of the processes whose command line names `root` (the engine's monitors).
-fn processes_of(root: &Path) -> Vec<i32> {
-    let needle = root.as_os_str().as_encoded_bytes();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            cmdline
-                .windows(needle.len())
-                .any(|w| w == needle)
-                .then_some(pid)
-        })
-        .collect()
-}
 
 /// Peak resident memory of a process, from /proc/PID/status (0 if it is gone).
 fn peak_rss_kib(pid: i32) -> i64 {
