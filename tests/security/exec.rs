@@ -399,3 +399,49 @@ fn kill_0_from_init_does_not_kill_the_monitor() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Hole 1 with `-t`: a process left holding the container's terminal neither keeps
+/// `berth exec -it` from returning nor sees what the user types after it returned.
+#[test]
+fn a_process_left_on_the_exec_terminal_sees_nothing_typed_after_exec_returns() {
+    use std::io::Read;
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "300"]);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = File::from(pty.slave);
+    // The leftover ignores the hangup, waits until exec has returned, then reads the
+    // terminal it inherited for three seconds and keeps whatever arrives.
+    let script = "trap '' HUP; (sleep 2; timeout 3 cat > /tmp/leak) & exit 3";
+    let mut child = berth
+        .cmd()
+        .args(["exec", "-it", "c", "sh", "-c", script])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = File::from(pty.master);
+    let drain = {
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while matches!(master.read(&mut buf), Ok(n) if n > 0) {}
+        })
+    };
+    let status = wait_or_kill(&mut child, Duration::from_secs(5), "exec -it");
+    assert_eq!(status.code(), Some(3));
+    // Typed at the user's terminal after exec returned: must reach nothing in the container.
+    std::thread::sleep(Duration::from_millis(2500));
+    master.write_all(b"SECRET-TYPED-LATER\n").unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    drop(master);
+    let _ = drain.join();
+    let leak = berth.run(&["exec", "c", "cat", "/tmp/leak"]);
+    // The file exists: the leftover did run, and read the terminal after exec returned.
+    assert!(leak.status.success(), "no leftover ran: {}", common::stderr(&leak));
+    assert!(
+        !common::stdout(&leak).contains("SECRET"),
+        "the leftover read the user's terminal: {}",
+        common::stdout(&leak)
+    );
+}
