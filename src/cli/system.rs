@@ -60,7 +60,9 @@ pub fn run(engine: &Engine, command: &SystemCommand) -> Result<i32> {
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    if !args.force && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+    // As Docker: without -f always ask, also when stdin is not a terminal (a script must
+    // say -f or answer), and end of input means no.
+    if !args.force {
         let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
         if args.volumes {
             warning.push_str("  - all anonymous volumes not used by at least one container\n");

@@ -401,3 +401,29 @@ fn check_kills_stray_monitors() {
     let _ = young.wait();
     assert!(out.status.success() && alive, "{}", common::stdout(&out));
 }
+
+/// `system prune` without `-f` asks first, also when stdin is a pipe: "n" or no answer
+/// removes nothing (no data is lost to a script that forgot `-f`); "y" prunes.
+#[test]
+fn system_prune_asks_before_removing_anything() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "--name", "stopped", common::IMAGE, "true"]);
+    for answer in [&b"n\n"[..], b""] {
+        let out = berth.run_with_input(&["system", "prune"], answer);
+        assert!(out.status.success(), "{out:?}");
+        let err = common::stderr(&out);
+        assert!(err.contains("WARNING! This will remove:"), "{err}");
+        assert!(
+            err.contains("Are you sure you want to continue? [y/N]"),
+            "{err}"
+        );
+        assert!(common::stdout(&out).is_empty(), "{out:?}");
+        assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 1);
+    }
+    let out = berth.run_with_input(&["system", "prune"], b"y\n");
+    assert!(
+        common::stdout(&out).starts_with("Deleted Containers:\n"),
+        "{out:?}"
+    );
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+}

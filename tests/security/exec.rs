@@ -438,7 +438,11 @@ fn a_process_left_on_the_exec_terminal_sees_nothing_typed_after_exec_returns() {
     let _ = drain.join();
     let leak = berth.run(&["exec", "c", "cat", "/tmp/leak"]);
     // The file exists: the leftover did run, and read the terminal after exec returned.
-    assert!(leak.status.success(), "no leftover ran: {}", common::stderr(&leak));
+    assert!(
+        leak.status.success(),
+        "no leftover ran: {}",
+        common::stderr(&leak)
+    );
     assert!(
         !common::stdout(&leak).contains("SECRET"),
         "the leftover read the user's terminal: {}",
