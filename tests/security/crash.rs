@@ -427,3 +427,41 @@ fn system_prune_asks_before_removing_anything() {
     );
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
 }
+
+/// A process in a container that dresses its command line as a monitor of this root is
+/// not taken for one: check neither reports nor kills it (monitors live in berth's pid
+/// namespace).
+#[test]
+fn a_container_process_posing_as_a_monitor_is_ignored() {
+    let berth = Berth::with_image();
+    let root = std::fs::canonicalize(berth.root()).unwrap();
+    berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "60"]);
+    let id = berth.ok(&["ps", "-q", "--no-trunc"]).trim().to_owned();
+    // `sh -c SCRIPT NAME ARGS...` keeps ARGS in its command line, as the stand-in above.
+    let root_arg = root.to_str().unwrap();
+    berth.ok(&[
+        "exec",
+        "-d",
+        "c",
+        "sh",
+        "-c",
+        "while :; do sleep 1; done",
+        "berth-monitor",
+        "--root",
+        root_arg,
+        "__monitor",
+        &id,
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = berth
+        .cmd()
+        .env("BERTH_TEST_MONITOR_GRACE", "0")
+        .args(["system", "check", "--repair"])
+        .output()
+        .unwrap();
+    let report = common::stdout(&out);
+    assert!(!report.contains("monitor pid"), "{report}");
+    // The poser still runs inside the container.
+    let ps = berth.ok(&["exec", "c", "ps", "-o", "args"]);
+    assert!(ps.contains("__monitor"), "{ps}");
+}

@@ -574,6 +574,7 @@ fn monitors_of(root: &Path) -> Vec<(i32, String)> {
         return Vec::new();
     };
     let root = root.as_os_str().as_encoded_bytes();
+    let our_pid_ns = pid_namespace("self");
     let mut found = Vec::new();
     for entry in procs.flatten() {
         let Some(pid) = entry
@@ -586,11 +587,23 @@ fn monitors_of(root: &Path) -> Vec<(i32, String)> {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
+        // A container's process can dress its command line as a monitor's; real monitors
+        // run in berth's own pid namespace, container processes never do.
         if let Some(id) = monitor_of(&cmdline, root) {
-            found.push((pid, id));
+            if our_pid_ns.is_some() && pid_namespace(&pid.to_string()) == our_pid_ns {
+                found.push((pid, id));
+            }
         }
     }
     found
+}
+
+/// The inode of a process's pid namespace (`self` or a PID), if it can be read.
+fn pid_namespace(process: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{process}/ns/pid"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 /// The container ID if `cmdline` (NUL-separated) is a monitor's of the root `root`.
