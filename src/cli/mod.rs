@@ -4,6 +4,7 @@ pub mod attach;
 pub mod container;
 pub mod cp;
 pub mod diff;
+pub mod events;
 pub mod image;
 pub mod output;
 pub mod parse;
@@ -84,6 +85,9 @@ pub enum Command {
     #[command(subcommand)]
     System(system::SystemCommand),
 
+    /// Get real time events from the engine
+    Events(events::EventsArgs),
+
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
@@ -117,6 +121,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Diff(args) => diff::diff(&engine, args),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
+        Events(args) => events::events(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

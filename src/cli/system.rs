@@ -1,4 +1,4 @@
-//! System verbs: `system check [--repair]`, `system prune`, `system info`.
+//! System verbs: `system check [--repair]`, `system prune`, `system info`, `system events`.
 
 use clap::{Args, Subcommand};
 use color_eyre::eyre::eyre;
@@ -19,6 +19,8 @@ pub enum SystemCommand {
     Prune(PruneArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Get real time events from the engine
+    Events(super::events::EventsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +58,7 @@ pub fn run(engine: &Engine, command: &SystemCommand) -> Result<i32> {
         SystemCommand::Check(args) => check(engine, args),
         SystemCommand::Prune(args) => prune(engine, args),
         SystemCommand::Info(args) => info(engine, args),
+        SystemCommand::Events(args) => super::events::events(engine, args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod ids;
 pub mod image;

@@ -24,6 +24,7 @@ use super::runtime::cgroups::Cgroup;
 use super::runtime::{fds, init};
 use super::{spec, user};
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::events::{container_event, Event};
 use crate::engine::Engine;
 
 #[derive(Debug, Clone, Default)]
@@ -156,6 +157,9 @@ impl Engine {
                 return Err(e);
             }
         };
+        let command = opts.cmd.join(" ");
+        self.record_event(&container_event(&record, &format!("exec_start: {command}")));
+        let die = (!opts.detach).then(|| (self.clone(), container_event(&record, "exec_die")));
         Ok(ExecSession {
             pty,
             stdin: ends.stdin,
@@ -163,6 +167,7 @@ impl Engine {
             stderr: ends.stderr,
             joiner,
             exited,
+            die,
         })
     }
 }
@@ -229,6 +234,9 @@ pub struct ExecSession {
     pub stderr: Option<OwnedFd>,
     joiner: Pid,
     exited: OwnedFd,
+    /// Where and what to record when the process exits (not for detached ones, whose end
+    /// nobody waits for).
+    die: Option<(Engine, Event)>,
 }
 
 impl ExecSession {
@@ -239,7 +247,11 @@ impl ExecSession {
 
     /// Waits for the process and returns its exit code (at once, 0, when detached).
     pub fn wait(self) -> i32 {
-        wait_code(self.joiner)
+        let code = wait_code(self.joiner);
+        if let Some((engine, event)) = self.die {
+            engine.record_event(&event.with("exitCode", code.to_string()));
+        }
+        code
     }
 }
 

@@ -18,6 +18,7 @@ use super::runtime::cgroups::Cgroup;
 use super::runtime::sealed;
 
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::events::container_event;
 use crate::engine::faults::crash_point;
 use crate::engine::ids::ContainerId;
 use crate::engine::paths::DIR_MODE;
@@ -244,6 +245,7 @@ impl Engine {
             }
             return Err(e);
         }
+        self.record_event(&container_event(&record, "create"));
         Ok(record)
     }
 
@@ -515,6 +517,9 @@ impl Engine {
                 record.name
             )));
         }
+        self.record_event(
+            &container_event(&record, "kill").with("signal", (signal as i32).to_string()),
+        );
         Ok(record)
     }
 
@@ -532,11 +537,20 @@ impl Engine {
         else {
             return Ok(record);
         };
-        init.signal(signal.unwrap_or(Signal::SIGTERM))?;
+        let first = signal.unwrap_or(Signal::SIGTERM);
+        init.signal(first)?;
+        self.record_event(
+            &container_event(&record, "kill").with("signal", (first as i32).to_string()),
+        );
         if !init.wait_exit(Some(timeout)) {
             init.signal(Signal::SIGKILL)?;
+            self.record_event(
+                &container_event(&record, "kill")
+                    .with("signal", (Signal::SIGKILL as i32).to_string()),
+            );
         }
         monitor.wait_exit(None);
+        self.record_event(&container_event(&record, "stop"));
         self.container(record.id.as_str())
     }
 
@@ -575,6 +589,7 @@ impl Engine {
         }
         crash_point("rm:after-stop");
         self.remove_stopped(&record.id)?;
+        self.record_event(&container_event(&record, "destroy"));
         crash_point("rm:before-volumes");
         if volumes {
             self.remove_anonymous_volumes(&anonymous_volumes(&record))?;

@@ -24,6 +24,7 @@ use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
 use super::{spec, user};
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::events::container_event;
 use crate::engine::faults::crash_point;
 use crate::engine::ids::ContainerId;
 use crate::engine::storage::overlay::{self, OverlayDirs};
@@ -234,6 +235,7 @@ impl Monitor {
             Ok(r) => r,
             Err(e) => return Err(fail(125, e.to_string())),
         };
+        engine.record_event(&container_event(&record, "start"));
         crash_point("monitor:after-running");
         Ok(Monitor {
             engine: engine.clone(),
@@ -452,6 +454,18 @@ impl Monitor {
                 r.state.init = None;
                 r.state.monitor = None;
             });
+        }
+        // After the record: whoever reacts to the event reads the exit already recorded.
+        if oom {
+            self.engine
+                .record_event(&container_event(&self.record, "oom"));
+        }
+        self.engine.record_event(
+            &container_event(&self.record, "die").with("exitCode", exit_code.to_string()),
+        );
+        if auto_remove {
+            self.engine
+                .record_event(&container_event(&self.record, "destroy"));
         }
         if let Some(mut c) = self.client.take() {
             let _ = write_frame(&mut c, Kind::Exited, &exit_code.to_le_bytes());

@@ -17,6 +17,7 @@ use super::source::Source;
 use super::store::ImageRecord;
 use super::{blob, layers};
 use crate::engine::error::Result;
+use crate::engine::events::{Event, ObjectType};
 use crate::engine::faults::crash_point;
 use crate::engine::ids::{Digest, ImageRef};
 use crate::engine::Engine;
@@ -85,6 +86,13 @@ impl Engine {
         }
         crash_point("load:before-commit");
         rollback.commit();
+        for image in &loaded {
+            let mut event = Event::new(ObjectType::Image, "load", image.id.to_string());
+            if let Some(tag) = image.tags.first() {
+                event = event.with("name", tag.to_string());
+            }
+            self.record_event(&event);
+        }
         Ok(loaded)
     }
 

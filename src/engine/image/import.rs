@@ -11,6 +11,7 @@ use super::layers::Expected;
 use super::rollback::Rollback;
 use super::store::ImageRecord;
 use crate::engine::error::{Error, Result};
+use crate::engine::events::{Event, ObjectType};
 use crate::engine::ids::{Digest, ImageRef};
 use crate::engine::Engine;
 
@@ -54,6 +55,11 @@ impl Engine {
             self.set_tags(std::slice::from_ref(reference), &id)?;
         }
         rollback.commit();
+        let mut event = Event::new(ObjectType::Image, "import", id.to_string());
+        if let Some(reference) = reference {
+            event = event.with("name", reference.to_string());
+        }
+        self.record_event(&event);
         Ok(id)
     }
 }

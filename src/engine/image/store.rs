@@ -11,6 +11,7 @@ use super::blob;
 use super::rollback::Rollback;
 use super::ImageSummary;
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::events::{Event, ObjectType};
 use crate::engine::ids::{random_hex64, Digest, ImageRef};
 use crate::engine::state::{read_json, read_json_opt, write_json_atomic};
 use crate::engine::Engine;
@@ -189,13 +190,34 @@ impl Engine {
     pub fn tag_image(&self, source: &str, target: &ImageRef) -> Result<()> {
         let _lock = self.lock()?;
         let (record, _) = self.find_image(source)?;
-        self.set_tags(std::slice::from_ref(target), &record.id)
+        self.set_tags(std::slice::from_ref(target), &record.id)?;
+        self.record_event(
+            &Event::new(ObjectType::Image, "tag", record.id.to_string())
+                .with("name", target.to_string()),
+        );
+        Ok(())
     }
 
     /// `berth rmi`: untags when the name is one of several tags, otherwise deletes the
     /// image and then every layer and blob nothing needs any more.
     pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removal>> {
         let _lock = self.lock()?;
+        let (record, _) = self.find_image(name)?;
+        let done = self.remove_image_locked(name, force)?;
+        for removal in &done {
+            let event = match removal {
+                Removal::Untagged(r) => {
+                    Event::new(ObjectType::Image, "untag", record.id.to_string())
+                        .with("name", r.to_string())
+                }
+                Removal::Deleted(id) => Event::new(ObjectType::Image, "delete", id.to_string()),
+            };
+            self.record_event(&event);
+        }
+        Ok(done)
+    }
+
+    fn remove_image_locked(&self, name: &str, force: bool) -> Result<Vec<Removal>> {
         let (record, by_tag) = self.find_image(name)?;
         let mut tags = self.tags()?;
         let refs: Vec<ImageRef> = tags

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::copy::list_dir;
 use super::mounts::{valid_volume_name, MountKind};
 use crate::engine::error::{Context, Error, Result};
+use crate::engine::events::{Event, ObjectType};
 use crate::engine::faults::crash_point;
 use crate::engine::ids::{random_hex64, ContainerId};
 use crate::engine::paths::{make_private_dir, DIR_MODE};
@@ -100,6 +101,7 @@ impl Engine {
             let _ = std::fs::remove_dir_all(self.paths().volumes_dir().join(&name));
             return Err(e);
         }
+        self.record_event(&Event::new(ObjectType::Volume, "create", &name).with("driver", "local"));
         Ok(volume)
     }
 
@@ -193,6 +195,7 @@ impl Engine {
         std::fs::rename(&dir, &retired).context(|| format!("removing volume {name}"))?;
         crash_point("volume-rm:after-retire");
         std::fs::remove_dir_all(&retired).context(|| format!("removing volume {name}"))?;
+        self.record_event(&Event::new(ObjectType::Volume, "destroy", name).with("driver", "local"));
         Ok(true)
     }
 
