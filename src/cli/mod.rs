@@ -8,6 +8,7 @@ pub mod events;
 pub mod image;
 pub mod output;
 pub mod parse;
+pub mod stats;
 pub mod system;
 pub mod volume;
 
@@ -85,6 +86,10 @@ pub enum Command {
     #[command(subcommand)]
     System(system::SystemCommand),
 
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Display the running processes of a container
+    Top(stats::TopArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
 
@@ -122,6 +127,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
         Events(args) => events::events(&engine, args),
+        Stats(args) => stats::stats(&engine, args),
+        Top(args) => stats::top(&engine, args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

@@ -87,6 +87,27 @@ pub fn human_size(bytes: u64) -> String {
     format!("{text}{}", UNITS[unit])
 }
 
+/// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
+/// "7.667GiB").
+pub fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let integer_digits = (value.max(1.0).log10().floor() as usize) + 1;
+    let decimals = 4usize.saturating_sub(integer_digits);
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
 /// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
 pub fn human_since(then: chrono::DateTime<chrono::Utc>) -> String {
     let secs = (chrono::Utc::now() - then).num_seconds().max(0);
@@ -120,5 +141,13 @@ mod tests {
         assert_eq!(human_size(1_234_567), "1.23MB");
         assert_eq!(human_size(77_800_000), "77.8MB");
         assert_eq!(human_size(4_000_000), "4MB");
+    }
+
+    #[test]
+    fn memory_sizes_use_binary_units() {
+        assert_eq!(binary_size(0), "0B");
+        assert_eq!(binary_size(1536 * 1024), "1.5MiB");
+        assert_eq!(binary_size(100 << 20), "100MiB");
+        assert_eq!(binary_size(8_232_000_000), "7.667GiB");
     }
 }

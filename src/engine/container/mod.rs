@@ -11,6 +11,7 @@ pub mod record;
 pub mod runtime;
 pub mod seccomp;
 pub mod spec;
+pub mod stats;
 mod store;
 pub mod user;
 

@@ -71,6 +71,76 @@ pub fn version() -> &'static str {
     }
 }
 
+/// Resource use of one container's processes, as the cgroups count it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupUsage {
+    /// CPU time of every process, in nanoseconds.
+    pub cpu_ns: u64,
+    pub memory: u64,
+    /// Page cache that can be dropped; `docker stats` leaves it out of usage.
+    pub memory_inactive_file: u64,
+    /// None: no limit.
+    pub memory_limit: Option<u64>,
+    pub pids: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+}
+
+/// Cgroup files are the kernel's: small, but read through a cap all the same.
+fn read_small(dir: &Path, file: &str) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    if let Ok(f) = fs::File::open(dir.join(file)) {
+        let _ = f.take(1 << 20).read_to_string(&mut text);
+    }
+    text
+}
+
+fn read_number(dir: &Path, file: &str) -> u64 {
+    read_small(dir, file).trim().parse().unwrap_or(0)
+}
+
+/// A `key value` line of a stat file (`memory.stat`, `cpu.stat`).
+fn stat_field(dir: &Path, file: &str, key: &str) -> u64 {
+    read_small(dir, file)
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Bytes read and written, v1: `MAJ:MIN Read N` lines of blkio.throttle.io_service_bytes.
+fn blkio_v1(dir: &Path) -> (u64, u64) {
+    let text = read_small(dir, "blkio.throttle.io_service_bytes_recursive");
+    let mut totals = (0, 0);
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(_device), Some(op), Some(n)) = (words.next(), words.next(), words.next()) else {
+            continue;
+        };
+        let n: u64 = n.parse().unwrap_or(0);
+        match op {
+            "Read" => totals.0 += n,
+            "Write" => totals.1 += n,
+            _ => {}
+        }
+    }
+    totals
+}
+
+/// Bytes read and written, v2: `MAJ:MIN rbytes=N wbytes=N ...` lines of io.stat.
+fn io_stat_v2(dir: &Path) -> (u64, u64) {
+    let text = read_small(dir, "io.stat");
+    let mut totals = (0, 0);
+    for word in text.split_whitespace() {
+        if let Some(n) = word.strip_prefix("rbytes=") {
+            totals.0 += n.parse().unwrap_or(0);
+        } else if let Some(n) = word.strip_prefix("wbytes=") {
+            totals.1 += n.parse().unwrap_or(0);
+        }
+    }
+    totals
+}
+
 /// The cgroup of one container, across every mounted hierarchy.
 #[derive(Debug)]
 pub struct Cgroup {
@@ -309,6 +379,42 @@ impl Cgroup {
             .collect()
     }
 
+    /// What the container's processes use now, read from whichever hierarchy holds each
+    /// controller. A controller that isn't mounted leaves its fields at zero.
+    pub fn usage(&self) -> CgroupUsage {
+        let mut usage = CgroupUsage::default();
+        if let Some((h, dir)) = self.dir_with("cpuacct").or_else(|| self.dir_with("cpu")) {
+            usage.cpu_ns = match h {
+                Hierarchy::V1 { .. } => read_number(dir, "cpuacct.usage"),
+                Hierarchy::V2 { .. } => stat_field(dir, "cpu.stat", "usage_usec") * 1000,
+            };
+        }
+        if let Some((h, dir)) = self.dir_with("memory") {
+            let (current, limit, inactive) = match h {
+                Hierarchy::V1 { .. } => (
+                    "memory.usage_in_bytes",
+                    "memory.limit_in_bytes",
+                    "total_inactive_file",
+                ),
+                Hierarchy::V2 { .. } => ("memory.current", "memory.max", "inactive_file"),
+            };
+            usage.memory = read_number(dir, current);
+            usage.memory_inactive_file = stat_field(dir, "memory.stat", inactive);
+            // "max" (v2) or the page-rounded i64::MAX (v1): no limit.
+            usage.memory_limit = Some(read_number(dir, limit)).filter(|l| *l > 0 && *l < 1 << 62);
+        }
+        if let Some((_, dir)) = self.dir_with("pids") {
+            usage.pids = read_number(dir, "pids.current");
+        }
+        if let Some((h, dir)) = self.dir_with("blkio").or_else(|| self.dir_with("io")) {
+            (usage.block_read, usage.block_write) = match h {
+                Hierarchy::V1 { .. } => blkio_v1(dir),
+                Hierarchy::V2 { .. } => io_stat_v2(dir),
+            };
+        }
+        usage
+    }
+
     /// True if the kernel's OOM killer killed a process of this container.
     pub fn oom_killed(&self) -> bool {
         let Some((h, dir)) = self.dir_with("memory") else {
@@ -351,5 +457,36 @@ impl Cgroup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+
+    #[test]
+    fn block_io_and_stat_files_parse_in_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("blkio.throttle.io_service_bytes_recursive"),
+            "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 12288\n8:16 Read 1\nTotal 12289\n",
+        )
+        .unwrap();
+        assert_eq!(blkio_v1(d), (4097, 8192));
+        std::fs::write(
+            d.join("io.stat"),
+            "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n",
+        )
+        .unwrap();
+        assert_eq!(io_stat_v2(d), (101, 202));
+        std::fs::write(
+            d.join("memory.stat"),
+            "cache 5\ninactive_file 42\ntotal_inactive_file 7\n",
+        )
+        .unwrap();
+        assert_eq!(stat_field(d, "memory.stat", "inactive_file"), 42);
+        assert_eq!(stat_field(d, "memory.stat", "total_inactive_file"), 7);
+        assert_eq!(stat_field(d, "memory.stat", "missing"), 0);
     }
 }
