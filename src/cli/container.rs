@@ -10,13 +10,14 @@ use color_eyre::Result;
 use serde::Serialize;
 
 use super::attach::attach;
-use super::output::{human_duration, human_since, print_json, print_json_lines, Table};
+use super::output::{human_since, print_json, print_json_lines, Table};
 use super::parse;
 use crate::engine::container::monitor;
 use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
+use crate::format::status_text;
 
 /// Flags shared by `create` and `run`.
 #[derive(Debug, Args, Clone)]
@@ -422,23 +423,6 @@ pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
         }
     }
     Ok(i32::from(failed))
-}
-
-/// Docker's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
-fn status_text(r: &ContainerRecord) -> String {
-    let now = chrono::Utc::now();
-    match r.state.status {
-        Status::Running => {
-            let since = r.state.started_at.unwrap_or(now);
-            format!("Up {}", human_duration((now - since).num_seconds().max(0)))
-        }
-        Status::Exited => format!(
-            "Exited ({}) {}",
-            r.state.exit_code.unwrap_or(0),
-            r.state.finished_at.map(human_since).unwrap_or_default()
-        ),
-        Status::Created => "Created".into(),
-    }
 }
 
 fn command_text(r: &ContainerRecord, no_trunc: bool) -> String {

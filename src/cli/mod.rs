@@ -10,6 +10,7 @@ pub mod output;
 pub mod parse;
 pub mod stats;
 pub mod system;
+pub mod ui;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -29,8 +30,9 @@ pub struct Cli {
     /// Engine state directory [default: /var/lib/berth for root]
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Without a command, berth opens the dashboard.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +94,8 @@ pub enum Command {
     Top(stats::TopArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
+    /// Open the dashboard (what `berth` alone does)
+    Ui(ui::UiArgs),
 
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
@@ -103,7 +107,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     let root = cli.root.unwrap_or_else(EnginePaths::default_root);
     let engine = Engine::open(&root)?;
     use Command::*;
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return ui::ui(&engine, root, &ui::UiArgs::default());
+    };
+    match command {
         Images(args) => image::images(&engine, args),
         Load(args) => image::load(&engine, args),
         Import(args) => image::import(&engine, args),
@@ -129,6 +136,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Events(args) => events::events(&engine, args),
         Stats(args) => stats::stats(&engine, args),
         Top(args) => stats::top(&engine, args),
+        Ui(args) => ui::ui(&engine, root.clone(), args),
         Monitor(args) => container::monitor(&engine, args),
     }
 }

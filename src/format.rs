@@ -1,0 +1,122 @@
+//! Numbers, times and states as Docker prints them, shared by the CLI and the dashboard.
+
+use crate::engine::container::{ContainerRecord, Status};
+
+/// Sizes as Docker prints them: decimal units, three significant digits ("12.3kB").
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let decimals = match value {
+        v if v >= 100.0 || unit == 0 => 0,
+        v if v >= 10.0 => 1,
+        _ => 2,
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
+/// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
+/// "7.667GiB").
+pub fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let integer_digits = (value.max(1.0).log10().floor() as usize) + 1;
+    let decimals = 4usize.saturating_sub(integer_digits);
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
+/// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
+pub fn human_since(then: chrono::DateTime<chrono::Utc>) -> String {
+    human_since_at(then, chrono::Utc::now())
+}
+
+/// [`human_since`] as of `now`.
+pub fn human_since_at(
+    then: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    human_duration((now - then).num_seconds().max(0)) + " ago"
+}
+
+/// "Less than a second", "3 seconds", "About a minute", "2 hours", as Docker's duration text.
+pub fn human_duration(secs: i64) -> String {
+    match secs {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{secs} seconds"),
+        60..=119 => "About a minute".into(),
+        120..=3599 => format!("{} minutes", secs / 60),
+        3600..=7199 => "About an hour".into(),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        172_800..=1_209_599 => format!("{} days", secs / 86_400),
+        1_209_600..=5_183_999 => format!("{} weeks", secs / 604_800),
+        5_184_000..=63_071_999 => format!("{} months", secs / 2_592_000),
+        _ => format!("{} years", secs / 31_536_000),
+    }
+}
+
+/// Docker's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
+pub fn status_text(r: &ContainerRecord) -> String {
+    status_text_at(r, chrono::Utc::now())
+}
+
+/// [`status_text`] as of `now`, so a rendered frame can be reproduced.
+pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -> String {
+    match r.state.status {
+        Status::Running => {
+            let since = r.state.started_at.unwrap_or(now);
+            format!("Up {}", human_duration((now - since).num_seconds().max(0)))
+        }
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            r.state.exit_code.unwrap_or(0),
+            r.state
+                .finished_at
+                .map(|t| human_since_at(t, now))
+                .unwrap_or_default()
+        ),
+        Status::Created => "Created".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(human_size(512), "512B");
+        assert_eq!(human_size(1_234_567), "1.23MB");
+        assert_eq!(human_size(77_800_000), "77.8MB");
+        assert_eq!(human_size(4_000_000), "4MB");
+    }
+
+    #[test]
+    fn memory_sizes_use_binary_units() {
+        assert_eq!(binary_size(0), "0B");
+        assert_eq!(binary_size(1536 * 1024), "1.5MiB");
+        assert_eq!(binary_size(100 << 20), "100MiB");
+        assert_eq!(binary_size(8_232_000_000), "7.667GiB");
+    }
+}

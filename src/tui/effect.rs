@@ -1,0 +1,56 @@
+//! What `update` asks the runtime to do: engine calls (run off the draw loop, reporting back
+//! as messages), handing the terminal to a shell, quitting.
+
+use super::detail::DetailRequest;
+
+/// An engine object named for the user and addressed by ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerOp {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Remove,
+}
+
+impl ContainerOp {
+    pub fn verb(self) -> &'static str {
+        match self {
+            ContainerOp::Start => "start",
+            ContainerOp::Stop => "stop",
+            ContainerOp::Restart => "restart",
+            ContainerOp::Kill => "kill",
+            ContainerOp::Remove => "remove",
+        }
+    }
+
+    /// Whether the user confirms first: these lose a process or data.
+    pub fn destructive(self) -> bool {
+        matches!(self, ContainerOp::Kill | ContainerOp::Remove)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Read containers, images and volumes again.
+    Reload,
+    /// Load what the open detail view shows.
+    LoadDetail(DetailRequest),
+    Containers {
+        op: ContainerOp,
+        targets: Vec<Target>,
+    },
+    RemoveImages(Vec<Target>),
+    RemoveVolumes(Vec<Target>),
+    /// Give the terminal to a shell in the container, then take it back.
+    Shell(Target),
+    /// A headless verb typed on the `:` line, as its words.
+    Verb(Vec<String>),
+    Quit,
+}

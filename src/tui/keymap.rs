@@ -1,0 +1,289 @@
+//! Keys to named actions: defaults in the style of lazydocker and k9s, overridable from a
+//! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+
+/// A key with its modifiers, normalised so that `Q` and `shift-q` are the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    code: KeyCodeOrd,
+    ctrl: bool,
+    alt: bool,
+}
+
+/// `KeyCode` without the variants a keymap can't name, ordered for a stable help listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Named(&'static str),
+}
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("pgup", KeyCode::PageUp),
+    ("pgdown", KeyCode::PageDown),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+];
+
+impl Key {
+    pub fn from_event(event: &KeyEvent) -> Option<Key> {
+        let code = match event.code {
+            KeyCode::Char(' ') => KeyCodeOrd::Named("space"),
+            KeyCode::Char(c) => KeyCodeOrd::Char(c),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            other => KeyCodeOrd::Named(NAMED.iter().find(|(_, code)| *code == other)?.0),
+        };
+        Some(Key {
+            code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+        })
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Key, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = text;
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                ctrl = true;
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                alt = true;
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCodeOrd::Char(c),
+            _ if rest == "space" => KeyCodeOrd::Named("space"),
+            _ => {
+                if let Some(n) = rest.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                    KeyCodeOrd::F(n)
+                } else {
+                    let name = NAMED
+                        .iter()
+                        .find(|(name, _)| *name == rest)
+                        .ok_or_else(|| format!("unknown key {text:?}"))?
+                        .0;
+                    KeyCodeOrd::Named(name)
+                }
+            }
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "f{n}"),
+            KeyCodeOrd::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: BTreeMap<Key, Action>,
+}
+
+const DEFAULTS: &[(&str, Action)] = &[
+    ("q", Action::Quit),
+    ("ctrl-c", Action::Quit),
+    ("?", Action::Help),
+    ("esc", Action::Back),
+    ("up", Action::Up),
+    ("k", Action::Up),
+    ("down", Action::Down),
+    ("j", Action::Down),
+    ("pgup", Action::PageUp),
+    ("ctrl-u", Action::PageUp),
+    ("pgdown", Action::PageDown),
+    ("ctrl-d", Action::PageDown),
+    ("home", Action::Top),
+    ("g", Action::Top),
+    ("end", Action::Bottom),
+    ("G", Action::Bottom),
+    ("tab", Action::NextView),
+    ("backtab", Action::PrevView),
+    ("1", Action::ShowContainers),
+    ("2", Action::ShowImages),
+    ("3", Action::ShowVolumes),
+    ("4", Action::ShowNetworks),
+    ("5", Action::ShowEvents),
+    ("enter", Action::Open),
+    ("right", Action::NextTab),
+    ("l", Action::NextTab),
+    ("left", Action::PrevTab),
+    ("h", Action::PrevTab),
+    ("/", Action::Filter),
+    ("a", Action::ToggleAll),
+    ("o", Action::Sort),
+    ("space", Action::Mark),
+    ("u", Action::Start),
+    ("s", Action::Stop),
+    ("r", Action::Restart),
+    ("K", Action::Kill),
+    ("d", Action::Remove),
+    ("e", Action::Exec),
+    (":", Action::Command),
+    ("ctrl-r", Action::Refresh),
+];
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        let bindings = DEFAULTS
+            .iter()
+            .map(|(key, action)| (key.parse().expect("default keys parse"), *action))
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with the file's bindings on top; a missing file is no error.
+    pub fn load(path: &Path) -> Result<Keymap, String> {
+        let mut keymap = Keymap::default();
+        match std::fs::read_to_string(path) {
+            Ok(text) => keymap
+                .apply(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+        Ok(keymap)
+    }
+
+    /// Applies `"key" = "action"` lines; `"key" = "none"` unbinds a default.
+    pub fn apply(&mut self, toml_text: &str) -> Result<(), String> {
+        let table: BTreeMap<String, String> =
+            toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
+        for (key, action) in table {
+            let key: Key = key.parse()?;
+            if action == "none" {
+                self.bindings.remove(&key);
+            } else {
+                self.bindings.insert(key, action.parse()?);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn action(&self, event: &KeyEvent) -> Option<Action> {
+        self.bindings.get(&Key::from_event(event)?).copied()
+    }
+
+    /// Every action with its keys, in the order actions are declared (for help).
+    pub fn describe(&self) -> Vec<(Action, Vec<String>)> {
+        Action::ALL
+            .iter()
+            .map(|action| {
+                let keys = self
+                    .bindings
+                    .iter()
+                    .filter(|(_, a)| *a == action)
+                    .map(|(k, _)| k.to_string())
+                    .collect();
+                (*action, keys)
+            })
+            .collect()
+    }
+
+    /// The first key bound to `action`, for hints in the footer.
+    pub fn key_for(&self, action: Action) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|(_, a)| **a == action)
+            .map(|(k, _)| k.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn shifted_letters_and_modifiers_are_matched() {
+        let keymap = Keymap::default();
+        assert_eq!(
+            keymap.action(&event(KeyCode::Char('K'), KeyModifiers::SHIFT)),
+            Some(Action::Kill)
+        );
+        assert_eq!(
+            keymap.action(&event(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            keymap.action(&event(KeyCode::Char(' '), KeyModifiers::NONE)),
+            Some(Action::Mark)
+        );
+    }
+
+    #[test]
+    fn a_file_rebinds_and_unbinds() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply("\"x\" = \"stop\"\n\"s\" = \"none\"\n\"ctrl-alt-f5\" = \"help\"\n")
+            .unwrap();
+        assert_eq!(
+            keymap.action(&event(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Stop)
+        );
+        assert_eq!(
+            keymap.action(&event(KeyCode::Char('s'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            keymap.action(&event(
+                KeyCode::F(5),
+                KeyModifiers::CONTROL | KeyModifiers::ALT
+            )),
+            Some(Action::Help)
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let mut keymap = Keymap::default();
+        let err = keymap.apply("\"x\" = \"fly\"").unwrap_err();
+        assert!(err.contains("unknown action \"fly\""), "{err}");
+        let err = keymap.apply("\"hyper-x\" = \"stop\"").unwrap_err();
+        assert!(err.contains("unknown key"), "{err}");
+    }
+}

@@ -1,0 +1,37 @@
+//! Everything that can happen to the dashboard: keys from the terminal and results that
+//! engine work reports back. `update` turns each into state changes and effects.
+
+use crossterm::event::KeyEvent;
+
+use super::detail::DetailData;
+use super::snapshot::Snapshot;
+use crate::engine::container::stats::ContainerStats;
+use crate::engine::events::Event;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size: redraw.
+    Resize,
+    /// A second passed: uptimes and other clocks on screen move on.
+    Tick,
+    Loaded(Result<Box<Snapshot>, String>),
+    Stats(Vec<ContainerStats>),
+    /// New lines in the engine's events journal, from any berth process.
+    Events(Vec<Event>),
+    /// Data for the open detail view.
+    Detail(Result<Box<DetailData>, String>),
+    /// An action on engine objects finished.
+    Done {
+        what: String,
+        result: Result<(), String>,
+    },
+    /// A `:` command finished.
+    VerbOutput {
+        line: String,
+        code: i32,
+        output: String,
+    },
+    /// The shell opened with `exec` ended and the dashboard has the terminal back.
+    ShellReturned(Result<i32, String>),
+}

@@ -1,0 +1,241 @@
+//! `berth ui --once`: one frame as plain text (or the same data as JSON) without a
+//! terminal, for scripts, bug reports and tests.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use serde_json::{json, Value};
+
+use super::detail::{ContainerDetail, ContainerTab};
+use super::msg::Msg;
+use super::snapshot::Snapshot;
+use super::state::{App, View};
+use super::theme::Theme;
+use super::update::update;
+use crate::engine::container::stats::{between, sample};
+use crate::engine::container::Status;
+use crate::engine::{Engine, Error, Result};
+use crate::format::status_text_at;
+
+/// What to show: a pane, or a tab of a container's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Pane(View),
+    Detail(ContainerTab),
+}
+
+impl Screen {
+    pub fn parse(name: &str) -> Option<Screen> {
+        View::parse(name).map(Screen::Pane).or_else(|| {
+            ContainerTab::ALL
+                .into_iter()
+                .find(|t| t.title().eq_ignore_ascii_case(name))
+                .map(Screen::Detail)
+        })
+    }
+}
+
+pub struct OnceOptions {
+    pub width: u16,
+    pub height: u16,
+    pub screen: Screen,
+    pub select: Option<String>,
+}
+
+/// Builds the state the dashboard would have after loading, with stats sampled once.
+pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<()> {
+    let snapshot = Snapshot::load(engine)?;
+    let running: Vec<_> = snapshot
+        .containers
+        .iter()
+        .filter(|c| c.state.status == Status::Running)
+        .cloned()
+        .collect();
+    update(app, Msg::Loaded(Ok(Box::new(snapshot))));
+    if !running.is_empty() {
+        let before: Vec<_> = running.iter().map(sample).collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let stats = running
+            .iter()
+            .zip(&before)
+            .map(|(r, b)| between(b, &sample(r)))
+            .collect();
+        update(app, Msg::Stats(stats));
+    }
+    let view = match options.screen {
+        Screen::Pane(view) => view,
+        Screen::Detail(_) => View::Containers,
+    };
+    app.view = view;
+    if let Some(name) = &options.select {
+        select(app, name)?;
+    }
+    if let Screen::Detail(tab) = options.screen {
+        let Some(record) = app.selected_container() else {
+            return Err(Error::invalid(
+                "--view",
+                tab.title().to_lowercase(),
+                "a container's tab needs --select CONTAINER",
+            ));
+        };
+        let mut detail = ContainerDetail::new(record.id.to_string());
+        detail.tab = tab;
+        if let Some(request) = detail.request() {
+            app.detail = Some(detail);
+            update(
+                app,
+                Msg::Detail(
+                    request
+                        .load(engine)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string()),
+                ),
+            );
+        } else {
+            app.detail = Some(detail);
+        }
+    }
+    Ok(())
+}
+
+fn select(app: &mut App, name: &str) -> Result<()> {
+    let position = match app.view {
+        View::Containers => app
+            .visible_containers()
+            .iter()
+            .position(|c| c.name == name || c.id.as_str().starts_with(name)),
+        View::Images => app.visible_images().iter().position(|i| {
+            i.summary.references.iter().any(|r| r.to_string() == name)
+                || i.summary.id.hex().starts_with(name)
+        }),
+        View::Volumes => app
+            .visible_volumes()
+            .iter()
+            .position(|v| v.volume.name == name),
+        View::Networks | View::Events => None,
+    };
+    let position = position.ok_or_else(|| {
+        Error::invalid(
+            "--select",
+            name,
+            format!(
+                "nothing by that name in {}",
+                app.view.title().to_lowercase()
+            ),
+        )
+    })?;
+    app.cursor_mut().selected = position;
+    Ok(())
+}
+
+/// The frame as text, one line per row, trailing blanks trimmed.
+pub fn render_text(app: &App, width: u16, height: u16) -> String {
+    // The test backend cannot fail.
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
+    let Ok(_) = terminal.draw(|frame| super::render::draw(frame, app, &Theme::default()));
+    buffer_text(terminal.backend().buffer())
+}
+
+pub fn buffer_text(buffer: &Buffer) -> String {
+    let width = buffer.area.width as usize;
+    let mut out = String::new();
+    for row in buffer.content.chunks(width.max(1)) {
+        let mut line = String::new();
+        let mut skip = 0;
+        for cell in row {
+            // A wide character's second cell is part of the first.
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = cell.symbol();
+            skip = unicode_width(symbol).saturating_sub(1);
+            line.push_str(symbol);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn unicode_width(symbol: &str) -> usize {
+    use ratatui::text::Span;
+    Span::raw(symbol).width()
+}
+
+/// The same data as the frame, as JSON.
+pub fn render_json(app: &App) -> Value {
+    if let Some(detail) = &app.detail {
+        let record = app
+            .snapshot
+            .containers
+            .iter()
+            .find(|c| c.id.as_str() == detail.id);
+        return json!({
+            "View": detail.tab.title(),
+            "Container": record.map(|r| r.name.clone()),
+            "Mounts": record.and_then(|r| app.snapshot.mounts.get(&r.id)),
+            "Stats": record.and_then(|r| app.stats.latest.get(&r.id)),
+            "Logs": detail.logs.as_ref().map(|l| l.iter().map(|e| e.log.clone()).collect::<Vec<_>>()),
+            "Changes": detail.diff,
+        });
+    }
+    let rows: Vec<Value> = match app.view {
+        View::Containers => app
+            .visible_containers()
+            .iter()
+            .map(|c| {
+                let stats = app.stats.latest.get(&c.id);
+                json!({
+                    "ID": c.id.as_str(),
+                    "Names": c.name,
+                    "Image": c.image,
+                    "State": c.state.status.as_str(),
+                    "Status": status_text_at(c, app.now),
+                    "CPUPerc": stats.map(|s| s.cpu_percent),
+                    "MemUsage": stats.map(|s| s.memory_usage),
+                    "MemLimit": stats.map(|s| s.memory_limit),
+                    "PIDs": stats.map(|s| s.pids),
+                    "Mounts": app.snapshot.mounts.get(&c.id).map_or(0, Vec::len),
+                })
+            })
+            .collect(),
+        View::Images => app
+            .visible_images()
+            .iter()
+            .map(|i| {
+                json!({
+                    "ID": i.summary.id.to_string(),
+                    "References": i.summary.references.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "Size": i.summary.size,
+                    "Created": i.summary.created,
+                    "Containers": i.containers,
+                })
+            })
+            .collect(),
+        View::Volumes => app
+            .visible_volumes()
+            .iter()
+            .map(|v| {
+                let users: HashMap<&str, &str> =
+                    v.users.iter().map(|(id, n)| (id.as_str(), n.as_str())).collect();
+                json!({
+                    "Name": v.volume.name,
+                    "Driver": "local",
+                    "Mountpoint": v.mountpoint,
+                    "UsedBy": users.values().collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+        View::Networks => Vec::new(),
+        View::Events => app
+            .visible_events()
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+            .collect(),
+    };
+    json!({ "View": app.view.title(), "Rows": rows })
+}

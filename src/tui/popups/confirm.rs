@@ -1,0 +1,30 @@
+//! Asks before an action that loses a process or data.
+
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::render::centered;
+use crate::tui::theme::Theme;
+use crate::tui::views::pane;
+
+pub fn draw(frame: &mut Frame, question: &str, theme: &Theme) {
+    let width = (question.chars().count() as u16 + 4).clamp(30, 70);
+    let area = centered(frame.area(), width, 5);
+    frame.render_widget(Clear, area);
+    let lines = vec![
+        Line::raw(question.to_owned()),
+        Line::from(vec![
+            Span::styled("y", theme.key),
+            Span::raw(" yes   "),
+            Span::styled("n", theme.key),
+            Span::raw(" no"),
+        ]),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(pane(" Confirm ".into(), theme)),
+        area,
+    );
+}

@@ -1,0 +1,6 @@
+//! One file per popup.
+
+pub mod command;
+pub mod confirm;
+pub mod help;
+pub mod output;

@@ -1,0 +1,130 @@
+//! Draws one frame from the state: the pane tabs, the current view or detail, the footer
+//! and any popup. Reads the state only.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::action::Action;
+use super::popups;
+use super::state::{App, Popup, View};
+use super::theme::Theme;
+use super::views;
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let [top, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_tabs(frame, top, app, theme);
+    match &app.detail {
+        Some(detail) => views::container_detail::draw(frame, body, app, detail, theme),
+        None => match app.view {
+            View::Containers => views::containers::draw(frame, body, app, theme),
+            View::Images => views::images::draw(frame, body, app, theme),
+            View::Volumes => views::volumes::draw(frame, body, app, theme),
+            View::Networks => views::networks::draw(frame, body, theme),
+            View::Events => views::events::draw(frame, body, app, theme),
+        },
+    }
+    draw_footer(frame, footer, app, theme);
+    match &app.popup {
+        Some(Popup::Help) => popups::help::draw(frame, app, theme),
+        Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
+        Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
+        Some(Popup::Output { title, text }) => popups::output::draw(frame, title, text, theme),
+        None => {}
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let counts = [
+        app.snapshot.containers.len(),
+        app.snapshot.images.len(),
+        app.snapshot.volumes.len(),
+        0,
+        app.events.len(),
+    ];
+    let mut spans = vec![Span::styled(" berth ", theme.title)];
+    for (i, (view, count)) in View::ALL.iter().zip(counts).enumerate() {
+        let text = format!(" {} {} ({count}) ", i + 1, view.title());
+        let style = if *view == app.view {
+            theme.selected
+        } else {
+            theme.dim
+        };
+        spans.push(Span::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let line = if app.filtering {
+        Line::from(vec![
+            Span::styled("/", theme.key),
+            Span::raw(app.filter.clone()),
+            Span::styled("█", theme.dim),
+        ])
+    } else if let Some(status) = &app.status {
+        let style = if status.error {
+            theme.error
+        } else {
+            theme.info
+        };
+        Line::from(Span::styled(format!(" {} ", status.text), style))
+    } else {
+        hints(app, theme)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The most useful keys for where the user is, from the keymap in use.
+fn hints(app: &App, theme: &Theme) -> Line<'static> {
+    let actions: &[Action] = match (app.view, app.detail.is_some()) {
+        (View::Containers, true) => &[Action::Back, Action::NextTab, Action::Exec, Action::Stop],
+        (View::Containers, false) => &[
+            Action::Open,
+            Action::Start,
+            Action::Stop,
+            Action::Remove,
+            Action::Exec,
+            Action::Filter,
+            Action::ToggleAll,
+        ],
+        (View::Images | View::Volumes, _) => &[Action::Remove, Action::Mark, Action::Filter],
+        (View::Networks, _) => &[],
+        (View::Events, _) => &[Action::Filter],
+    };
+    let mut spans = Vec::new();
+    for action in actions
+        .iter()
+        .chain(&[Action::Command, Action::Help, Action::Quit])
+    {
+        if let Some(key) = app.keymap.key_for(*action) {
+            spans.push(Span::styled(format!(" {key}"), theme.key));
+            spans.push(Span::styled(format!(" {}", action.name()), theme.dim));
+        }
+    }
+    if !app.filter.is_empty() {
+        spans.push(Span::styled(
+            format!("  filter: {}", app.filter),
+            theme.marked,
+        ));
+    }
+    Line::from(spans)
+}
+
+/// A centred rectangle of the given size, clipped to `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}

@@ -1,0 +1,327 @@
+//! The dashboard's whole state. Rendering reads it; only `update` changes it.
+
+use std::cell::Cell;
+use std::collections::{BTreeSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::detail::ContainerDetail;
+use super::effect::Effect;
+use super::keymap::Keymap;
+use super::snapshot::{ImageRow, Snapshot, StatsBoard};
+use crate::engine::container::{ContainerRecord, Status};
+use crate::engine::events::Event;
+use crate::engine::storage::volumes::VolumeInfo;
+
+/// Events kept for the events pane.
+pub const EVENTS_KEPT: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Containers,
+    Images,
+    Volumes,
+    Networks,
+    Events,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Containers,
+        View::Images,
+        View::Volumes,
+        View::Networks,
+        View::Events,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Containers => "Containers",
+            View::Images => "Images",
+            View::Volumes => "Volumes",
+            View::Networks => "Networks",
+            View::Events => "Events",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<View> {
+        View::ALL
+            .into_iter()
+            .find(|v| v.title().eq_ignore_ascii_case(name))
+    }
+
+    pub fn shift(self, by: isize) -> View {
+        let n = Self::ALL.len() as isize;
+        let at = Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as isize;
+        Self::ALL[(at + by).rem_euclid(n) as usize]
+    }
+}
+
+/// A selection in a list and the first row on screen. The offset is view state that the
+/// renderer adjusts to keep the selection visible, hence the `Cell`.
+#[derive(Debug, Default, Clone)]
+pub struct Cursor {
+    pub selected: usize,
+    pub offset: Cell<usize>,
+}
+
+impl Cursor {
+    pub fn move_by(&mut self, by: isize, len: usize) {
+        if len == 0 {
+            self.selected = 0;
+            return;
+        }
+        let at = self.selected as isize + by;
+        self.selected = at.clamp(0, len as isize - 1) as usize;
+    }
+
+    pub fn clamp(&mut self, len: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+    }
+
+    /// The first row to draw in `height` rows, moved only as far as the selection needs.
+    pub fn scroll_into_view(&self, height: usize) -> usize {
+        let mut offset = self.offset.get();
+        if self.selected < offset {
+            offset = self.selected;
+        } else if height > 0 && self.selected >= offset + height {
+            offset = self.selected + 1 - height;
+        }
+        self.offset.set(offset);
+        offset
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerSort {
+    Created,
+    Name,
+    Status,
+    Cpu,
+    Memory,
+}
+
+impl ContainerSort {
+    pub fn next(self) -> ContainerSort {
+        match self {
+            ContainerSort::Created => ContainerSort::Name,
+            ContainerSort::Name => ContainerSort::Status,
+            ContainerSort::Status => ContainerSort::Cpu,
+            ContainerSort::Cpu => ContainerSort::Memory,
+            ContainerSort::Memory => ContainerSort::Created,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ContainerSort::Created => "created",
+            ContainerSort::Name => "name",
+            ContainerSort::Status => "status",
+            ContainerSort::Cpu => "cpu",
+            ContainerSort::Memory => "memory",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help,
+    Confirm {
+        question: String,
+        effect: Effect,
+    },
+    /// The `:` line being typed.
+    Command {
+        input: String,
+    },
+    /// What a `:` command printed.
+    Output {
+        title: String,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub error: bool,
+    /// Ticks left before it fades.
+    pub ttl: u8,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub keymap: Keymap,
+    pub view: View,
+    pub snapshot: Snapshot,
+    pub loaded: bool,
+    pub stats: StatsBoard,
+    pub events: VecDeque<Event>,
+    pub containers: Cursor,
+    pub images: Cursor,
+    pub volumes: Cursor,
+    pub networks: Cursor,
+    pub events_cursor: Cursor,
+    /// Running containers only, unless toggled (as `ps` and `ps -a`).
+    pub show_all: bool,
+    pub sort: ContainerSort,
+    /// Rows marked for a bulk action, by ID.
+    pub marked: BTreeSet<String>,
+    /// Per view, the text rows must contain.
+    pub filter: String,
+    /// Whether keys go to the filter being typed.
+    pub filtering: bool,
+    pub detail: Option<ContainerDetail>,
+    pub popup: Option<Popup>,
+    pub status: Option<StatusLine>,
+    /// The clock views render times against, so a frame can be reproduced.
+    pub now: DateTime<Utc>,
+    /// Set when the next frame would differ from the last one.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(keymap: Keymap) -> App {
+        App {
+            keymap,
+            view: View::Containers,
+            snapshot: Snapshot::default(),
+            loaded: false,
+            stats: StatsBoard::default(),
+            events: VecDeque::new(),
+            containers: Cursor::default(),
+            images: Cursor::default(),
+            volumes: Cursor::default(),
+            networks: Cursor::default(),
+            events_cursor: Cursor::default(),
+            show_all: true,
+            sort: ContainerSort::Created,
+            marked: BTreeSet::new(),
+            filter: String::new(),
+            filtering: false,
+            detail: None,
+            popup: None,
+            status: None,
+            now: Utc::now(),
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    fn matches_filter(&self, fields: &[&str]) -> bool {
+        self.filter.is_empty()
+            || fields
+                .iter()
+                .any(|f| f.to_lowercase().contains(&self.filter.to_lowercase()))
+    }
+
+    /// The containers the pane lists, filtered and sorted.
+    pub fn visible_containers(&self) -> Vec<&ContainerRecord> {
+        let mut rows: Vec<&ContainerRecord> = self
+            .snapshot
+            .containers
+            .iter()
+            .filter(|c| self.show_all || c.state.status == Status::Running)
+            .filter(|c| self.matches_filter(&[&c.name, c.id.as_str(), &c.image]))
+            .collect();
+        let cpu = |c: &ContainerRecord| self.stats.latest.get(&c.id).map_or(0.0, |s| s.cpu_percent);
+        let memory =
+            |c: &ContainerRecord| self.stats.latest.get(&c.id).map_or(0, |s| s.memory_usage);
+        match self.sort {
+            ContainerSort::Created => {}
+            ContainerSort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+            ContainerSort::Status => rows.sort_by_key(|c| status_rank(c.state.status)),
+            ContainerSort::Cpu => rows.sort_by(|a, b| cpu(b).total_cmp(&cpu(a))),
+            ContainerSort::Memory => rows.sort_by_key(|c| std::cmp::Reverse(memory(c))),
+        }
+        rows
+    }
+
+    pub fn visible_images(&self) -> Vec<&ImageRow> {
+        self.snapshot
+            .images
+            .iter()
+            .filter(|i| {
+                let refs: Vec<String> =
+                    i.summary.references.iter().map(|r| r.to_string()).collect();
+                let mut fields: Vec<&str> = refs.iter().map(String::as_str).collect();
+                let id = i.summary.id.to_string();
+                fields.push(&id);
+                self.matches_filter(&fields)
+            })
+            .collect()
+    }
+
+    pub fn visible_volumes(&self) -> Vec<&VolumeInfo> {
+        self.snapshot
+            .volumes
+            .iter()
+            .filter(|v| self.matches_filter(&[&v.volume.name]))
+            .collect()
+    }
+
+    pub fn visible_events(&self) -> Vec<&Event> {
+        self.events
+            .iter()
+            .rev()
+            .filter(|e| {
+                let name = e.actor.attributes.get("name").map_or("", String::as_str);
+                self.matches_filter(&[&e.action, &e.actor.id, name, e.object.as_str()])
+            })
+            .collect()
+    }
+
+    pub fn selected_container(&self) -> Option<&ContainerRecord> {
+        self.visible_containers()
+            .get(self.containers.selected)
+            .copied()
+    }
+
+    /// The number of rows in the current pane.
+    pub fn rows_in_view(&self) -> usize {
+        match self.view {
+            View::Containers => self.visible_containers().len(),
+            View::Images => self.visible_images().len(),
+            View::Volumes => self.visible_volumes().len(),
+            View::Networks => 0,
+            View::Events => self.visible_events().len(),
+        }
+    }
+
+    pub fn cursor_mut(&mut self) -> &mut Cursor {
+        match self.view {
+            View::Containers => &mut self.containers,
+            View::Images => &mut self.images,
+            View::Volumes => &mut self.volumes,
+            View::Networks => &mut self.networks,
+            View::Events => &mut self.events_cursor,
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            error,
+            ttl: if error { 10 } else { 5 },
+        });
+    }
+
+    /// Whether something on screen shows a running clock ("Up 3 seconds").
+    pub fn shows_clock(&self) -> bool {
+        self.view == View::Containers
+            && self
+                .snapshot
+                .containers
+                .iter()
+                .any(|c| c.state.status == Status::Running)
+    }
+}
+
+fn status_rank(status: Status) -> u8 {
+    match status {
+        Status::Running => 0,
+        Status::Created => 1,
+        Status::Exited => 2,
+    }
+}

@@ -1,0 +1,61 @@
+//! The terminal while the dashboard owns it: raw mode and the alternate screen, given
+//! back on drop, on panic, and for the time a shell runs.
+
+use std::io::{stdout, Stdout};
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+pub struct TerminalGuard {
+    pub terminal: Term,
+}
+
+impl TerminalGuard {
+    pub fn enter() -> std::io::Result<TerminalGuard> {
+        install_panic_restore();
+        take()?;
+        let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        Ok(TerminalGuard { terminal })
+    }
+
+    /// Gives the terminal back for a child (a shell), then takes it again and redraws
+    /// everything on the next frame.
+    pub fn suspended<T>(&mut self, run: impl FnOnce() -> T) -> std::io::Result<T> {
+        give_back();
+        let result = run();
+        take()?;
+        self.terminal.clear()?;
+        Ok(result)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        give_back();
+    }
+}
+
+fn take() -> std::io::Result<()> {
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, Hide)
+}
+
+fn give_back() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), LeaveAlternateScreen, Show);
+}
+
+fn install_panic_restore() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        give_back();
+        previous(info);
+    }));
+}

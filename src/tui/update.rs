@@ -1,0 +1,710 @@
+//! The one place the dashboard's state changes: a message in, effects out. No terminal and
+//! no engine here, so key sequences are tested as plain function calls.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::Action;
+use super::detail::{ContainerDetail, ContainerTab, DetailData};
+use super::effect::{ContainerOp, Effect, Target};
+use super::msg::Msg;
+use super::state::{App, Popup, View, EVENTS_KEPT};
+
+/// Rows a page key moves.
+const PAGE: isize = 10;
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    app.dirty = true;
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Resize => Vec::new(),
+        Msg::Tick => on_tick(app),
+        Msg::Loaded(Ok(snapshot)) => {
+            app.snapshot = *snapshot;
+            app.loaded = true;
+            let known: std::collections::HashSet<&str> = app
+                .snapshot
+                .containers
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
+            app.marked.retain(|id| known.contains(id.as_str()));
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Msg::Loaded(Err(e)) => {
+            app.say(format!("reading the engine: {e}"), true);
+            Vec::new()
+        }
+        Msg::Stats(stats) => {
+            app.dirty = app.view == View::Containers || app.detail.is_some();
+            app.stats.update(stats);
+            Vec::new()
+        }
+        Msg::Events(events) => {
+            let changed = !events.is_empty();
+            for event in events {
+                if app.events.len() == EVENTS_KEPT {
+                    app.events.pop_front();
+                }
+                app.events.push_back(event);
+            }
+            if changed {
+                vec![Effect::Reload]
+            } else {
+                Vec::new()
+            }
+        }
+        Msg::Detail(Ok(data)) => {
+            if let Some(detail) = &mut app.detail {
+                match *data {
+                    DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
+                    DetailData::Diff { id, changes } if id == detail.id => {
+                        detail.diff = Some(changes)
+                    }
+                    _ => {}
+                }
+            }
+            Vec::new()
+        }
+        Msg::Detail(Err(e)) => {
+            app.say(e, true);
+            Vec::new()
+        }
+        Msg::Done { what, result } => {
+            match result {
+                Ok(()) => app.say(what, false),
+                Err(e) => app.say(e, true),
+            }
+            vec![Effect::Reload]
+        }
+        Msg::VerbOutput { line, code, output } => {
+            if output.trim().is_empty() {
+                app.say(format!(":{line} exited {code}"), code != 0);
+            } else {
+                app.popup = Some(Popup::Output {
+                    title: format!(":{line} (exit {code})"),
+                    text: output,
+                });
+            }
+            vec![Effect::Reload]
+        }
+        Msg::ShellReturned(result) => {
+            if let Err(e) = result {
+                app.say(e, true);
+            }
+            vec![Effect::Reload]
+        }
+    }
+}
+
+fn on_tick(app: &mut App) -> Vec<Effect> {
+    app.now = chrono::Utc::now();
+    let mut dirty = app.shows_clock();
+    if let Some(status) = &mut app.status {
+        status.ttl = status.ttl.saturating_sub(1);
+        if status.ttl == 0 {
+            app.status = None;
+            dirty = true;
+        }
+    }
+    app.dirty = dirty;
+    // The logs tab follows the log while it is open.
+    match &app.detail {
+        Some(detail) if detail.tab == ContainerTab::Logs => detail
+            .request()
+            .map(Effect::LoadDetail)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn clamp_cursors(app: &mut App) {
+    let lens = [
+        app.visible_containers().len(),
+        app.visible_images().len(),
+        app.visible_volumes().len(),
+        app.visible_events().len(),
+    ];
+    app.containers.clamp(lens[0]);
+    app.images.clamp(lens[1]);
+    app.volumes.clamp(lens[2]);
+    app.events_cursor.clamp(lens[3]);
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if let Some(popup) = app.popup.take() {
+        return on_popup_key(app, popup, key);
+    }
+    if app.filtering {
+        on_filter_key(app, key);
+        return Vec::new();
+    }
+    match app.keymap.action(&key) {
+        Some(action) => apply(app, action),
+        None => Vec::new(),
+    }
+}
+
+fn on_filter_key(app: &mut App, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => app.filtering = false,
+        KeyCode::Esc => {
+            app.filtering = false;
+            app.filter.clear();
+        }
+        KeyCode::Backspace => {
+            app.filter.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => app.filter.push(c),
+        _ => {}
+    }
+    clamp_cursors(app);
+}
+
+fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+    match popup {
+        Popup::Confirm { question, effect } => match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => vec![effect],
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
+            _ => {
+                app.popup = Some(Popup::Confirm { question, effect });
+                Vec::new()
+            }
+        },
+        Popup::Command { mut input } => match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => match split_words(&input) {
+                Ok(words) if words.is_empty() => Vec::new(),
+                Ok(words) => vec![Effect::Verb(words)],
+                Err(e) => {
+                    app.say(e, true);
+                    Vec::new()
+                }
+            },
+            KeyCode::Tab => {
+                input = super::complete::complete(&input, &app.snapshot);
+                app.popup = Some(Popup::Command { input });
+                Vec::new()
+            }
+            KeyCode::Backspace => {
+                input.pop();
+                app.popup = Some(Popup::Command { input });
+                Vec::new()
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.push(c);
+                app.popup = Some(Popup::Command { input });
+                Vec::new()
+            }
+            _ => {
+                app.popup = Some(Popup::Command { input });
+                Vec::new()
+            }
+        },
+        // Help and output close on any key but keep the screen otherwise as it was.
+        Popup::Help | Popup::Output { .. } => Vec::new(),
+    }
+}
+
+/// Splits the `:` line into words as a shell would for plain words and quotes.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in :{line}"));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// Applies a named action to the state.
+pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
+    let len = app.rows_in_view();
+    match action {
+        Action::Quit => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Action::Help => {
+            app.popup = Some(Popup::Help);
+            Vec::new()
+        }
+        Action::Back => {
+            if app.detail.take().is_none() {
+                app.filter.clear();
+                app.marked.clear();
+                clamp_cursors(app);
+            }
+            Vec::new()
+        }
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+            let by = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -PAGE,
+                _ => PAGE,
+            };
+            if let Some(detail) = &mut app.detail {
+                // In a detail, moving scrolls the tab's text; the log counts back from
+                // its end, so down goes towards the newest line.
+                let by = if detail.tab == ContainerTab::Logs {
+                    -by
+                } else {
+                    by
+                };
+                detail.scroll = (detail.scroll as isize + by).max(0) as usize;
+            } else {
+                app.cursor_mut().move_by(by, len);
+            }
+            Vec::new()
+        }
+        Action::Top => {
+            app.cursor_mut().selected = 0;
+            Vec::new()
+        }
+        Action::Bottom => {
+            app.cursor_mut().selected = len.saturating_sub(1);
+            Vec::new()
+        }
+        Action::NextView | Action::PrevView => {
+            let by = if action == Action::NextView { 1 } else { -1 };
+            switch_view(app, app.view.shift(by))
+        }
+        Action::ShowContainers => switch_view(app, View::Containers),
+        Action::ShowImages => switch_view(app, View::Images),
+        Action::ShowVolumes => switch_view(app, View::Volumes),
+        Action::ShowNetworks => switch_view(app, View::Networks),
+        Action::ShowEvents => switch_view(app, View::Events),
+        Action::Open => open_detail(app),
+        Action::NextTab | Action::PrevTab => {
+            let by = if action == Action::NextTab { 1 } else { -1 };
+            match &mut app.detail {
+                Some(detail) => {
+                    detail.tab = detail.tab.shift(by);
+                    detail.scroll = 0;
+                    detail
+                        .request()
+                        .map(Effect::LoadDetail)
+                        .into_iter()
+                        .collect()
+                }
+                None => Vec::new(),
+            }
+        }
+        Action::Filter => {
+            app.filtering = true;
+            Vec::new()
+        }
+        Action::ToggleAll => {
+            app.show_all = !app.show_all;
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Action::Sort => {
+            app.sort = app.sort.next();
+            app.say(format!("sorted by {}", app.sort.title()), false);
+            Vec::new()
+        }
+        Action::Mark => {
+            mark_selected(app);
+            Vec::new()
+        }
+        Action::Start => container_op(app, ContainerOp::Start),
+        Action::Stop => container_op(app, ContainerOp::Stop),
+        Action::Restart => container_op(app, ContainerOp::Restart),
+        Action::Kill => container_op(app, ContainerOp::Kill),
+        Action::Remove => remove(app),
+        Action::Exec => match selected_targets(app).as_slice() {
+            [target] => vec![Effect::Shell(target.clone())],
+            _ => Vec::new(),
+        },
+        Action::Command => {
+            app.popup = Some(Popup::Command {
+                input: String::new(),
+            });
+            Vec::new()
+        }
+        Action::Refresh => vec![Effect::Reload],
+    }
+}
+
+fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
+    app.view = view;
+    app.detail = None;
+    app.filter.clear();
+    app.filtering = false;
+    app.marked.clear();
+    Vec::new()
+}
+
+fn open_detail(app: &mut App) -> Vec<Effect> {
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    match app.selected_container() {
+        Some(c) => {
+            app.detail = Some(ContainerDetail::new(c.id.to_string()));
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+fn mark_selected(app: &mut App) {
+    let id = match app.view {
+        View::Containers => app.selected_container().map(|c| c.id.to_string()),
+        View::Images => app
+            .visible_images()
+            .get(app.images.selected)
+            .map(|i| i.summary.id.to_string()),
+        View::Volumes => app
+            .visible_volumes()
+            .get(app.volumes.selected)
+            .map(|v| v.volume.name.clone()),
+        View::Networks | View::Events => None,
+    };
+    if let Some(id) = id {
+        if !app.marked.remove(&id) {
+            app.marked.insert(id);
+        }
+        let len = app.rows_in_view();
+        app.cursor_mut().move_by(1, len);
+    }
+}
+
+/// The marked rows of the pane, or the selected one when none is marked.
+fn selected_targets(app: &App) -> Vec<Target> {
+    match app.view {
+        View::Containers => {
+            if let Some(detail) = &app.detail {
+                return app
+                    .snapshot
+                    .containers
+                    .iter()
+                    .filter(|c| c.id.as_str() == detail.id)
+                    .map(|c| Target {
+                        id: c.id.to_string(),
+                        name: c.name.clone(),
+                    })
+                    .collect();
+            }
+            let rows = app.visible_containers();
+            pick(
+                &app.marked,
+                rows.iter()
+                    .map(|c| (c.id.to_string(), c.name.clone()))
+                    .collect(),
+                app.containers.selected,
+            )
+        }
+        View::Images => pick(
+            &app.marked,
+            app.visible_images()
+                .iter()
+                .map(|i| {
+                    let name = i
+                        .summary
+                        .references
+                        .first()
+                        .map_or_else(|| i.summary.id.short().to_owned(), |r| r.to_string());
+                    (i.summary.id.to_string(), name)
+                })
+                .collect(),
+            app.images.selected,
+        ),
+        View::Volumes => pick(
+            &app.marked,
+            app.visible_volumes()
+                .iter()
+                .map(|v| (v.volume.name.clone(), v.volume.name.clone()))
+                .collect(),
+            app.volumes.selected,
+        ),
+        View::Networks | View::Events => Vec::new(),
+    }
+}
+
+fn pick(
+    marked: &std::collections::BTreeSet<String>,
+    rows: Vec<(String, String)>,
+    selected: usize,
+) -> Vec<Target> {
+    let chosen: Vec<Target> = rows
+        .iter()
+        .filter(|(id, _)| marked.contains(id))
+        .map(|(id, name)| Target {
+            id: id.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    rows.into_iter()
+        .nth(selected)
+        .map(|(id, name)| Target { id, name })
+        .into_iter()
+        .collect()
+}
+
+fn container_op(app: &mut App, op: ContainerOp) -> Vec<Effect> {
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    let targets = selected_targets(app);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let effect = Effect::Containers { op, targets };
+    confirm_if(app, op.destructive(), effect)
+}
+
+fn remove(app: &mut App) -> Vec<Effect> {
+    let targets = selected_targets(app);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let effect = match app.view {
+        View::Containers => Effect::Containers {
+            op: ContainerOp::Remove,
+            targets,
+        },
+        View::Images => Effect::RemoveImages(targets),
+        View::Volumes => Effect::RemoveVolumes(targets),
+        View::Networks | View::Events => return Vec::new(),
+    };
+    confirm_if(app, true, effect)
+}
+
+fn confirm_if(app: &mut App, ask: bool, effect: Effect) -> Vec<Effect> {
+    if !ask {
+        return vec![effect];
+    }
+    app.popup = Some(Popup::Confirm {
+        question: question(&effect),
+        effect,
+    });
+    Vec::new()
+}
+
+fn question(effect: &Effect) -> String {
+    let (verb, kind, targets) = match effect {
+        Effect::Containers { op, targets } => (op.verb(), "container", targets),
+        Effect::RemoveImages(targets) => ("remove", "image", targets),
+        Effect::RemoveVolumes(targets) => ("remove", "volume", targets),
+        _ => return String::new(),
+    };
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let plural = if targets.len() == 1 { "" } else { "s" };
+    format!("{verb} {kind}{plural} {}?", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::container::Status;
+    use crate::engine::container::{ContainerConfig, ContainerRecord, ContainerState};
+    use crate::engine::{ContainerId, Digest};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::snapshot::Snapshot;
+
+    fn container(name: &str, status: Status, age_secs: i64) -> ContainerRecord {
+        ContainerRecord {
+            id: ContainerId::random(),
+            name: name.into(),
+            created: chrono::Utc::now() - chrono::Duration::seconds(age_secs),
+            image: "busybox".into(),
+            image_id: Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config: ContainerConfig::default(),
+            state: ContainerState {
+                status,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// An app over three containers, newest first: web (running), job (created), old
+    /// (exited).
+    fn app_with(keymap: Keymap) -> App {
+        let mut app = App::new(keymap);
+        let snapshot = Snapshot {
+            containers: vec![
+                container("web", Status::Running, 10),
+                container("job", Status::Created, 20),
+                container("old", Status::Exited, 30),
+            ],
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        app
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn keys(app: &mut App, text: &str) -> Vec<Effect> {
+        text.chars()
+            .flat_map(|c| key(app, KeyCode::Char(c)))
+            .collect()
+    }
+
+    fn names(targets: &[Target]) -> Vec<&str> {
+        targets.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn stop_acts_on_the_selected_row_without_asking() {
+        let mut app = app_with(Keymap::default());
+        let effects = keys(&mut app, "js");
+        match effects.as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Stop);
+                assert_eq!(names(targets), ["job"]);
+            }
+            other => panic!("expected one stop, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn remove_of_marked_rows_asks_first_and_no_cancels() {
+        let mut app = app_with(Keymap::default());
+        // Mark web and old (space moves down after marking).
+        let mut effects = key(&mut app, KeyCode::Char(' '));
+        effects.extend(keys(&mut app, "j "));
+        effects.extend(keys(&mut app, "d"));
+        assert!(effects.is_empty(), "{effects:?}");
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove containers web, old?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        assert!(keys(&mut app, "n").is_empty());
+        assert!(app.popup.is_none());
+        keys(&mut app, "d");
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Remove);
+                assert_eq!(names(targets), ["web", "old"]);
+            }
+            other => panic!("expected the removal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn filter_and_running_only_narrow_the_rows() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "/ol");
+        assert!(app.filtering);
+        // While typing, letters are text, not actions: no stop, no quit.
+        assert!(keys(&mut app, "q").is_empty());
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Enter);
+        let shown: Vec<&str> = app
+            .visible_containers()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(shown, ["old"]);
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "a");
+        let shown: Vec<&str> = app
+            .visible_containers()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(shown, ["web"]);
+    }
+
+    #[test]
+    fn a_custom_keymap_changes_what_keys_do() {
+        let mut keymap = Keymap::default();
+        keymap.apply("\"x\" = \"stop\"\n\"s\" = \"none\"").unwrap();
+        let mut app = app_with(keymap);
+        assert!(keys(&mut app, "s").is_empty());
+        assert!(matches!(
+            keys(&mut app, "x").as_slice(),
+            [Effect::Containers {
+                op: ContainerOp::Stop,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn the_command_line_completes_and_runs_a_verb() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, ":volu");
+        key(&mut app, KeyCode::Tab);
+        let effects = keys(&mut app, "create 'my data'");
+        assert!(effects.is_empty());
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "create", "my data"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_detail_opens_tabs_load_and_escape_returns() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "j");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.detail.as_ref().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        key(&mut app, KeyCode::Right);
+        key(&mut app, KeyCode::Right);
+        let effects = key(&mut app, KeyCode::Right);
+        assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
+        assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
+        // Actions in a detail apply to its container.
+        match keys(&mut app, "u").as_slice() {
+            [Effect::Containers { targets, .. }] => assert_eq!(names(targets), ["job"]),
+            other => panic!("expected a start, got {other:?}"),
+        }
+        key(&mut app, KeyCode::Esc);
+        assert!(app.detail.is_none());
+        assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
+    fn events_from_other_processes_reload_and_are_kept_bounded() {
+        let mut app = app_with(Keymap::default());
+        let event = crate::engine::events::Event::new(
+            crate::engine::events::ObjectType::Container,
+            "start",
+            "abc",
+        );
+        let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
+        assert_eq!(effects, [Effect::Reload]);
+        assert_eq!(app.events.len(), EVENTS_KEPT);
+    }
+}

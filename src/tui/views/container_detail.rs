@@ -1,0 +1,316 @@
+//! One container in tabs: its configuration, its mounts with their host sources, live
+//! stats, its log and its copy-on-write diff.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs};
+use ratatui::Frame;
+
+use super::pane;
+use crate::engine::container::logs::Stream;
+use crate::engine::container::ContainerRecord;
+use crate::engine::storage::diff::ChangeKind;
+use crate::format::{binary_size, human_size, status_text_at};
+use crate::tui::detail::{ContainerDetail, ContainerTab};
+use crate::tui::state::App;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
+    let Some(record) = app
+        .snapshot
+        .containers
+        .iter()
+        .find(|c| c.id.as_str() == detail.id)
+    else {
+        let gone = Paragraph::new(Line::styled("This container no longer exists.", theme.dim))
+            .block(pane(" Container ".into(), theme));
+        frame.render_widget(gone, area);
+        return;
+    };
+    let title = format!(
+        " {} ({}) {} ",
+        record.name,
+        record.id.short(),
+        status_text_at(record, app.now)
+    );
+    let block = pane(title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [tabs_area, body] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let titles: Vec<&str> = ContainerTab::ALL.iter().map(|t| t.title()).collect();
+    let selected = ContainerTab::ALL
+        .iter()
+        .position(|t| *t == detail.tab)
+        .unwrap_or(0);
+    frame.render_widget(
+        Tabs::new(titles)
+            .select(selected)
+            .highlight_style(theme.selected)
+            .style(theme.dim),
+        tabs_area,
+    );
+    match detail.tab {
+        ContainerTab::Config => config(frame, body, record, theme),
+        ContainerTab::Mounts => mounts(frame, body, app, record, theme),
+        ContainerTab::Stats => stats(frame, body, app, record, theme),
+        ContainerTab::Logs => logs(frame, body, detail, theme),
+        ContainerTab::Diff => diff(frame, body, detail, theme),
+    }
+}
+
+fn field<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{name:<12}"), theme.header),
+        Span::raw(value),
+    ])
+}
+
+fn config(frame: &mut Frame, area: Rect, r: &ContainerRecord, theme: &Theme) {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| "-".into())
+    };
+    let resources = &r.config.resources;
+    let mut lines = vec![
+        field("ID", r.id.to_string(), theme),
+        field(
+            "Image",
+            format!("{} ({})", r.image, r.image_id.short()),
+            theme,
+        ),
+        field("Command", r.config.args().join(" "), theme),
+        field("Created", time(Some(r.created)), theme),
+        field("Started", time(r.state.started_at), theme),
+        field("Finished", time(r.state.finished_at), theme),
+        field(
+            "Exit code",
+            r.state.exit_code.map_or("-".into(), |c| c.to_string())
+                + if r.state.oom_killed {
+                    " (OOM killed)"
+                } else {
+                    ""
+                },
+            theme,
+        ),
+        field("Hostname", r.config.hostname.clone(), theme),
+        field("User", r.config.user.clone(), theme),
+        field("Workdir", r.config.working_dir.clone(), theme),
+        field(
+            "Memory",
+            resources
+                .memory
+                .map_or("unlimited".into(), |m| binary_size(m as u64)),
+            theme,
+        ),
+        field(
+            "CPUs",
+            resources
+                .nano_cpus
+                .map_or("unlimited".into(), |n| format!("{:.2}", n as f64 / 1e9)),
+            theme,
+        ),
+        field(
+            "PIDs limit",
+            resources
+                .pids_limit
+                .map_or("unlimited".into(), |p| p.to_string()),
+            theme,
+        ),
+    ];
+    if let Some(error) = &r.state.error {
+        lines.push(field("Error", error.clone(), theme));
+    }
+    lines.push(field("Env", String::new(), theme));
+    for env in &r.config.env {
+        lines.push(Line::raw(format!("  {env}")));
+    }
+    if !r.config.labels.is_empty() {
+        lines.push(field("Labels", String::new(), theme));
+        for (k, v) in &r.config.labels {
+            lines.push(Line::raw(format!("  {k}={v}")));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn mounts(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {
+    let mounts = app
+        .snapshot
+        .mounts
+        .get(&r.id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if mounts.is_empty() {
+        let text = "Only the container's own root: no volume, bind or tmpfs mounts.";
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        return;
+    }
+    let rows = mounts.iter().map(|m| {
+        let source = match (&m.host_source, m.spec.source.as_str()) {
+            (Some(host), "") => host.display().to_string(),
+            (Some(host), name) if m.spec.kind.as_str() == "volume" => {
+                format!("{name} → {}", host.display())
+            }
+            (Some(host), _) => host.display().to_string(),
+            (None, _) => "(memory)".into(),
+        };
+        Row::new([
+            m.spec.kind.as_str().to_owned(),
+            m.spec.destination.clone(),
+            source,
+            m.spec.mode_text().to_uppercase(),
+        ])
+    });
+    let header = Row::new(["TYPE", "DESTINATION", "HOST SOURCE", "MODE"]).style(theme.header);
+    let widths = [
+        Constraint::Length(6),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+        Constraint::Length(4),
+    ];
+    frame.render_widget(Table::new(rows, widths).header(header), area);
+}
+
+fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {
+    let Some(s) = app.stats.latest.get(&r.id) else {
+        let text = "No stats: the container is not running (or the first sample is on its way).";
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        return;
+    };
+    let [numbers, cpu_area, memory_area] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let lines = vec![
+        field("CPU", format!("{:.2} %", s.cpu_percent), theme),
+        field(
+            "Memory",
+            format!(
+                "{} / {} ({:.2} %)   PIDs {}",
+                binary_size(s.memory_usage),
+                binary_size(s.memory_limit),
+                s.memory_percent,
+                s.pids
+            ),
+            theme,
+        ),
+        field(
+            "Net I/O",
+            format!("{} / {}", human_size(s.net_rx), human_size(s.net_tx)),
+            theme,
+        ),
+        field(
+            "Block I/O",
+            format!(
+                "{} / {}",
+                human_size(s.block_read),
+                human_size(s.block_write)
+            ),
+            theme,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines), numbers);
+    let empty = Vec::new();
+    let cpu = app.stats.cpu_history.get(&r.id).unwrap_or(&empty);
+    let memory = app.stats.memory_history.get(&r.id).unwrap_or(&empty);
+    frame.render_widget(
+        Sparkline::default()
+            .block(pane(" CPU % ".into(), theme))
+            .data(tail_fit(cpu, cpu_area.width))
+            .style(theme.running),
+        cpu_area,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .block(pane(" Memory ".into(), theme))
+            .data(tail_fit(memory, memory_area.width))
+            .style(theme.changed),
+        memory_area,
+    );
+}
+
+/// The newest samples that fit the width inside a border.
+fn tail_fit(history: &[u64], width: u16) -> &[u64] {
+    let fit = width.saturating_sub(2) as usize;
+    &history[history.len().saturating_sub(fit)..]
+}
+
+fn logs(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
+    let Some(entries) = &detail.logs else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Reading the log…", theme.dim)),
+            area,
+        );
+        return;
+    };
+    if entries.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("The log is empty.", theme.dim)),
+            area,
+        );
+        return;
+    }
+    let height = area.height as usize;
+    let end = entries.len().saturating_sub(detail.scroll);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = entries[start..end]
+        .iter()
+        .map(|e| {
+            let text = e.log.trim_end_matches('\n').to_owned();
+            match e.stream {
+                Stream::Stdout => Line::raw(text),
+                Stream::Stderr => Line::styled(text, theme.deleted),
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn diff(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
+    let Some(changes) = &detail.diff else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Reading the diff…", theme.dim)),
+            area,
+        );
+        return;
+    };
+    if changes.is_empty() {
+        let text = "No changes: the container's filesystem is the image's.";
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        return;
+    }
+    let rows = changes
+        .iter()
+        .skip(detail.scroll)
+        .take(area.height as usize)
+        .map(|c| {
+            let style = match c.kind {
+                ChangeKind::Added => theme.added,
+                ChangeKind::Changed => theme.changed,
+                ChangeKind::Deleted => theme.deleted,
+            };
+            let layer = c
+                .original_layer
+                .as_ref()
+                .map(|l| l.short().to_owned())
+                .unwrap_or_default();
+            Row::new([
+                c.kind.symbol().to_string(),
+                c.path.clone(),
+                human_size(c.size),
+                layer,
+            ])
+            .style(style)
+        });
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(9),
+        Constraint::Length(12),
+    ];
+    frame.render_widget(Table::new(rows, widths).style(Style::new()), area);
+}

@@ -1,0 +1,26 @@
+//! One file per view.
+
+pub mod container_detail;
+pub mod containers;
+pub mod events;
+pub mod images;
+pub mod networks;
+pub mod volumes;
+
+use ratatui::layout::Rect;
+use ratatui::widgets::{Block, Borders};
+
+use super::theme::Theme;
+
+/// The frame around a pane, titled.
+pub fn pane<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(ratatui::text::Span::styled(title, theme.title))
+}
+
+/// Rows of data that fit in `area` once the border and a header row are drawn.
+pub fn body_rows(area: Rect) -> usize {
+    area.height.saturating_sub(3) as usize
+}

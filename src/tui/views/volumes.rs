@@ -1,0 +1,63 @@
+//! The volumes pane: name, driver, where its data lives and who mounts it.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::{body_rows, pane};
+use crate::tui::state::App;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let rows = app.visible_volumes();
+    let block = pane(format!(" Volumes ({}) ", rows.len()), theme);
+    if rows.is_empty() {
+        let text = if app.snapshot.volumes.is_empty() {
+            "No volumes. Create one:  :volume create NAME"
+        } else {
+            "No volume matches."
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.dim)).block(block),
+            area,
+        );
+        return;
+    }
+    let height = body_rows(area);
+    let offset = app.volumes.scroll_into_view(height);
+    let table_rows = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, v)| {
+            let users: Vec<&str> = v.users.iter().map(|(_, name)| name.as_str()).collect();
+            let style = if i == app.volumes.selected {
+                theme.selected
+            } else if app.marked.contains(&v.volume.name) {
+                theme.marked
+            } else {
+                Style::new()
+            };
+            Row::new([
+                v.volume.name.clone(),
+                "local".to_owned(),
+                v.mountpoint.display().to_string(),
+                users.join(", "),
+            ])
+            .style(style)
+        });
+    let header = Row::new(["VOLUME NAME", "DRIVER", "MOUNTPOINT", "USED BY"]).style(theme.header);
+    let widths = [
+        Constraint::Fill(2),
+        Constraint::Length(6),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+    ];
+    frame.render_widget(
+        Table::new(table_rows, widths).header(header).block(block),
+        area,
+    );
+}
