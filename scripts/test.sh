@@ -29,10 +29,15 @@ if grep -q -a BERTH_CRASH_AT target/release/berth; then
 fi
 
 log "cargo test"
+# Rendered frames are reviewed insta snapshots: a mismatch fails and nothing new is written.
+export INSTA_UPDATE=no
 test_args=()
 if [[ -n ${TEST_THREADS:-} ]]; then
     test_args=(-- "--test-threads=$TEST_THREADS")
 fi
 cargo test --locked --no-fail-fast "${test_args[@]}"
+
+pending=$(find tests src -name '*.snap.new' -o -name '*.pending-snap' | head -5)
+[[ -z $pending ]] || die "unreviewed insta snapshots (review with cargo insta review): $pending"
 
 log "All checks passed"

@@ -239,3 +239,38 @@ pub fn render_json(app: &App) -> Value {
     };
     json!({ "View": app.view.title(), "Rows": rows })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::effect::{ContainerOp, Effect, Target};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::state::Popup;
+
+    #[test]
+    fn help_is_built_from_the_keymap_in_use() {
+        let mut keymap = Keymap::default();
+        keymap.apply("\"x\" = \"stop\"").unwrap();
+        let mut app = App::new(keymap);
+        app.loaded = true;
+        app.popup = Some(Popup::Help);
+        insta::assert_snapshot!("help_popup", render_text(&app, 90, 40));
+    }
+
+    #[test]
+    fn destructive_actions_ask_in_a_popup() {
+        let mut app = App::new(Keymap::default());
+        app.loaded = true;
+        app.popup = Some(Popup::Confirm {
+            question: "kill container web?".into(),
+            effect: Effect::Containers {
+                op: ContainerOp::Kill,
+                targets: vec![Target {
+                    id: "1".into(),
+                    name: "web".into(),
+                }],
+            },
+        });
+        insta::assert_snapshot!("confirm_popup", render_text(&app, 60, 12));
+    }
+}

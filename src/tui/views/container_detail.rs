@@ -160,7 +160,7 @@ fn mounts(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: 
             m.spec.kind.as_str().to_owned(),
             m.spec.destination.clone(),
             source,
-            m.spec.mode_text().to_uppercase(),
+            if m.spec.read_only { "RO" } else { "RW" }.to_owned(),
         ])
     });
     let header = Row::new(["TYPE", "DESTINATION", "HOST SOURCE", "MODE"]).style(theme.header);

@@ -64,10 +64,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(12),
-        Constraint::Fill(1),
+        Constraint::Fill(2),
         Constraint::Length(30),
-        Constraint::Length(7),
-        Constraint::Length(21),
+        Constraint::Length(6),
+        Constraint::Length(19),
         Constraint::Length(5),
     ];
     let table = Table::new(table_rows, widths)
@@ -105,7 +105,12 @@ fn row<'a>(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme) -> Row
         Style::new()
     };
     Row::new([
-        Cell::from(if marked { "*" } else { " " }),
+        // Visible without colour too: the cursor and the marks.
+        Cell::from(match (selected, marked) {
+            (true, _) => "›",
+            (false, true) => "*",
+            _ => " ",
+        }),
         Cell::from(c.name.clone()),
         Cell::from(c.id.short().to_owned()),
         Cell::from(c.image.clone()),

@@ -1,0 +1,164 @@
+//! Rendered frames of each view over a real engine state, as `berth ui --once` prints
+//! them, checked against reviewed insta snapshots. What changes from run to run (IDs,
+//! clocks, the temp root, live usage) is masked by filters; everything else must match.
+
+mod common;
+
+use common::{Berth, IMAGE};
+
+/// The frame for `args`, with the run-dependent parts masked.
+fn frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "120", "--height", "16"];
+    full.extend_from_slice(args);
+    let text = berth.ok(&full);
+    text.replace(berth.root().to_str().unwrap(), "[ROOT]")
+}
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    // Container IDs and image digests.
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[FULL ID]");
+    settings.add_filter(r"\b[0-9a-f]{12}\b", "[ID]     ");
+    // Docker's clock texts, which move with time.
+    settings.add_filter(
+        r"(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes|hours|days|weeks|months|years))( ago)?",
+        "[TIME]",
+    );
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[DATE]");
+    // Live usage of running containers.
+    settings.add_filter(r"\d+(\.\d+)?(B|KiB|MiB|GiB) / ", "[MEM] / ");
+    settings.add_filter(r"\b\d+\.\d\d\b", "[CPU]");
+    // What follows a masked value shifts with its length: close the gap.
+    settings.add_filter(r"\] (─+|[ ]+)", "] ");
+    settings.add_filter(r"(\[MEM\] / \S+) +", "$1 ");
+    settings
+}
+
+/// web runs with a volume, a bind and a tmpfs; job is created; done exited with a diff.
+fn state() -> (Berth, tempfile::TempDir) {
+    let berth = Berth::with_image();
+    let bind = tempfile::tempdir().unwrap();
+    berth.ok(&["volume", "create", "data"]);
+    berth.ok(&["volume", "create", "spare"]);
+    let bind_spec = format!("{}:/srv:ro", bind.path().display());
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-v",
+        "data:/data",
+        "-v",
+        &bind_spec,
+        "--tmpfs",
+        "/scratch",
+        "-m",
+        "64m",
+        "-e",
+        "MODE=demo",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    berth.ok(&["create", "--name", "job", IMAGE, "echo", "hi"]);
+    berth.run(&[
+        "run",
+        "--name",
+        "done",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo to-out; sleep 0.3; echo to-err >&2; mkdir /made; echo x > /made/file; rm /bin/cat; exit 3",
+    ]);
+    (berth, bind)
+}
+
+#[test]
+fn views_render_the_engine_state() {
+    let (berth, bind) = state();
+    let mut settings = settings();
+    settings.add_filter(&regex_escape(bind.path().to_str().unwrap()), "[BIND]");
+    settings.bind(|| {
+        insta::assert_snapshot!("containers", frame(&berth, &[]));
+        insta::assert_snapshot!(
+            "containers_selected",
+            frame(&berth, &["--view", "containers", "--select", "web"])
+        );
+        insta::assert_snapshot!("images", frame(&berth, &["--view", "images"]));
+        insta::assert_snapshot!("volumes", frame(&berth, &["--view", "volumes"]));
+        insta::assert_snapshot!("networks", frame(&berth, &["--view", "networks"]));
+        insta::assert_snapshot!(
+            "mounts",
+            frame(&berth, &["--view", "mounts", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "config",
+            frame(&berth, &["--view", "config", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "diff",
+            frame(&berth, &["--view", "diff", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "logs",
+            frame(&berth, &["--view", "logs", "--select", "done"])
+        );
+    });
+}
+
+#[test]
+fn once_gives_the_same_data_as_json() {
+    let (berth, _bind) = state();
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&berth.ok(args)).expect("JSON from ui --once")
+    };
+    let rows = json(&["ui", "--once", "--format", "json"]);
+    let names: Vec<&str> = rows["Rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Names"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["done", "job", "web"]);
+    let web = &rows["Rows"][2];
+    assert_eq!(web["State"], "running");
+    assert_eq!(web["MemLimit"], 64 * 1024 * 1024);
+    assert!(web["PIDs"].as_u64().unwrap() >= 1, "{web}");
+    let mounts = json(&[
+        "ui", "--once", "--format", "json", "--view", "mounts", "--select", "web",
+    ]);
+    let kinds: Vec<&str> = mounts["Mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Type"].as_str().or(m["kind"].as_str()).unwrap_or("?"))
+        .collect();
+    assert_eq!(kinds.len(), 3, "{mounts}");
+}
+
+#[test]
+fn bad_once_arguments_are_one_line_errors() {
+    let berth = Berth::new();
+    let err = berth.fail(&["ui", "--once", "--view", "planets"]);
+    assert!(err.contains("invalid --view \"planets\""), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "logs"]);
+    assert!(err.contains("needs --select CONTAINER"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--select", "ghost"]);
+    assert!(err.contains("ghost"), "{err}");
+    let err = berth.fail(&["ui"]);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
