@@ -1,5 +1,5 @@
 //! Progress and cancel of a copy, shared between the thread that copies and the one that
-//! shows it (the dashboard's progress bar).
+//! shows it (the dashboard's progress bar, `cp`'s progress line).
 //!
 //! The copy's stream is wrapped in [`Counted`]; the other side holds the same
 //! [`Progress`] and reads the count or cancels. A cancelled stream fails at its next read
@@ -63,18 +63,27 @@ impl Progress {
 #[error("the copy was cancelled")]
 pub struct Cancelled;
 
-/// A reader or writer counting what passes through it into a [`Progress`].
-pub struct Counted<T> {
+/// A reader or writer counting what passes through it into a [`Progress`], calling `tick`
+/// after each chunk (a progress line drawn by the thread that copies).
+pub struct Counted<T, F = fn(&Progress)> {
     /// `None` once cancelled: the stream is dropped as soon as the cancel is seen.
     inner: Option<T>,
     progress: Arc<Progress>,
+    tick: F,
 }
 
 impl<T> Counted<T> {
     pub fn new(inner: T, progress: Arc<Progress>) -> Counted<T> {
+        Counted::with_tick(inner, progress, |_: &Progress| {})
+    }
+}
+
+impl<T, F: FnMut(&Progress)> Counted<T, F> {
+    pub fn with_tick(inner: T, progress: Arc<Progress>, tick: F) -> Counted<T, F> {
         Counted {
             inner: Some(inner),
             progress,
+            tick,
         }
     }
 
@@ -91,20 +100,25 @@ impl<T> Counted<T> {
             .as_mut()
             .ok_or_else(|| std::io::Error::other(Cancelled))
     }
+
+    fn count(&mut self, n: usize) {
+        self.progress.add(n);
+        (self.tick)(&self.progress);
+    }
 }
 
-impl<R: Read> Read for Counted<R> {
+impl<R: Read, F: FnMut(&Progress)> Read for Counted<R, F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner()?.read(buf)?;
-        self.progress.add(n);
+        self.count(n);
         Ok(n)
     }
 }
 
-impl<W: Write> Write for Counted<W> {
+impl<W: Write, F: FnMut(&Progress)> Write for Counted<W, F> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner()?.write(buf)?;
-        self.progress.add(n);
+        self.count(n);
         Ok(n)
     }
 
