@@ -3,9 +3,10 @@
 //! API; this module only resolves the host side and names the archive's entries.
 
 use std::ffi::OsStr;
-use std::io::{BufReader, IsTerminal, Read, Write};
+use std::io::{BufReader, IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -18,6 +19,7 @@ use crate::engine::container::Status;
 use crate::engine::error::Context;
 use crate::engine::image::unpack::{self, ExtractOptions, Rebase};
 use crate::engine::storage::copy::{self, CopyInOptions, Packer, PathKind, PathStat};
+use crate::engine::storage::progress::{Counted, Progress};
 use crate::engine::{Engine, Error};
 
 #[derive(Debug, Args)]
@@ -182,7 +184,7 @@ fn copy_in(engine: &Engine, src: &str, name: &str, dest: &str, args: &CpArgs) ->
     let opts = CopyInOptions {
         keep_owner: args.archive,
     };
-    let mut progress = Progress::new(args.quiet, format!("{name}:{dest}"));
+    let mut progress = ProgressLine::new(args.quiet, format!("{name}:{dest}"));
     if src == "-" {
         let target = stat_opt(engine, name, dest)?.and_then(|st| st.resolved);
         let Some((dir, PathKind::Dir)) = target else {
@@ -191,7 +193,7 @@ fn copy_in(engine: &Engine, src: &str, name: &str, dest: &str, args: &CpArgs) ->
         let mut stdin = std::io::stdin().lock();
         engine
             .copy_to_container_with(name, &dir, opts, |out| {
-                copy::pump(&mut stdin, &mut Counting::new(out, &mut progress)).map(drop)
+                copy::pump(&mut stdin, &mut progress.counted(out)).map(drop)
             })
             .map_err(|e| container_error(e, name, dest))?;
         return progress.done();
@@ -227,7 +229,7 @@ fn copy_in(engine: &Engine, src: &str, name: &str, dest: &str, args: &CpArgs) ->
         .map_err(color_eyre::Report::from)?;
     engine
         .copy_to_container_with(name, &plan.dir, opts, |out| {
-            let mut packer = Packer::new(Counting::new(out, &mut progress));
+            let mut packer = Packer::new(progress.counted(out));
             packer.add_top(
                 parent_fd.as_fd(),
                 leaf,
@@ -299,10 +301,10 @@ fn copy_out(engine: &Engine, name: &str, src: &str, dest: &str, args: &CpArgs) -
     if asserts_dir(src) && !src_dir {
         bail!("{name}:{src}: not a directory");
     }
-    let mut progress = Progress::new(args.quiet, dest.to_owned());
+    let mut progress = ProgressLine::new(args.quiet, dest.to_owned());
     if dest == "-" {
         let mut stdout = std::io::stdout().lock();
-        copy::pump(&mut out, &mut Counting::new(&mut stdout, &mut progress))?;
+        copy::pump(&mut out, &mut progress.counted(&mut stdout))?;
         stdout.flush()?;
         return progress.done();
     }
@@ -328,8 +330,7 @@ fn copy_out(engine: &Engine, name: &str, src: &str, dest: &str, args: &CpArgs) -
         nix::sys::stat::Mode::empty(),
     )
     .context(|| format!("opening {}", dir.display()))?;
-    let mut input =
-        BufReader::with_capacity(copy::COPY_BUF, CountingReader::new(&mut out, &mut progress));
+    let mut input = BufReader::with_capacity(copy::COPY_BUF, progress.counted(&mut out));
     unpack::extract(&mut input, dir_fd, &options)?;
     // Read to the end: only then does the container side report how it finished.
     std::io::copy(&mut input, &mut std::io::sink())?;
@@ -337,29 +338,32 @@ fn copy_out(engine: &Engine, name: &str, src: &str, dest: &str, args: &CpArgs) -
     progress.done()
 }
 
-/// Progress on a terminal: bytes and rate, redrawn at most ten times a second, then
-/// Docker's closing line. Silent when stderr is not a terminal.
-struct Progress {
+/// Progress on a terminal: bytes and rate of the engine's shared counter, redrawn at most
+/// ten times a second, then Docker's closing line. Silent when stderr is not a terminal.
+struct ProgressLine {
     enabled: bool,
     target: String,
-    bytes: u64,
-    started: Instant,
+    counter: Arc<Progress>,
     drawn: Option<Instant>,
 }
 
-impl Progress {
-    fn new(quiet: bool, target: String) -> Progress {
-        Progress {
+impl ProgressLine {
+    fn new(quiet: bool, target: String) -> ProgressLine {
+        ProgressLine {
             enabled: !quiet && std::io::stderr().is_terminal(),
             target,
-            bytes: 0,
-            started: Instant::now(),
+            counter: Progress::new(),
             drawn: None,
         }
     }
 
-    fn add(&mut self, n: usize) {
-        self.bytes += n as u64;
+    /// `inner`, counted into this line.
+    fn counted<T>(&mut self, inner: T) -> Counted<T, impl FnMut(&Progress) + '_> {
+        let counter = self.counter.clone();
+        Counted::with_tick(inner, counter, move |p| self.draw(p))
+    }
+
+    fn draw(&mut self, counter: &Progress) {
         if !self.enabled {
             return;
         }
@@ -371,17 +375,15 @@ impl Progress {
             return;
         }
         // Small copies finish before a line is worth drawing.
-        if now - self.started < Duration::from_millis(200) {
+        if counter.elapsed() < Duration::from_millis(200) {
             return;
         }
         self.drawn = Some(now);
-        let secs = (now - self.started).as_secs_f64().max(1e-3);
-        let rate = (self.bytes as f64 / secs) as u64;
         eprint!(
             "\r\x1b[KCopying to {}  {}  {}/s",
             self.target,
-            human_size(self.bytes),
-            human_size(rate)
+            human_size(counter.bytes()),
+            human_size(counter.rate())
         );
     }
 
@@ -389,54 +391,11 @@ impl Progress {
         if self.enabled {
             eprintln!(
                 "\r\x1b[KSuccessfully copied {} to {}",
-                human_size(self.bytes),
+                human_size(self.counter.bytes()),
                 self.target
             );
         }
         Ok(())
-    }
-}
-
-/// A writer that reports the bytes through it to a [`Progress`].
-struct Counting<'a, W: Write + ?Sized> {
-    inner: &'a mut W,
-    progress: &'a mut Progress,
-}
-
-impl<'a, W: Write + ?Sized> Counting<'a, W> {
-    fn new(inner: &'a mut W, progress: &'a mut Progress) -> Self {
-        Counting { inner, progress }
-    }
-}
-
-impl<W: Write + ?Sized> Write for Counting<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.progress.add(n);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// A reader that reports the bytes through it to a [`Progress`].
-struct CountingReader<'a, R: Read> {
-    inner: &'a mut R,
-    progress: &'a mut Progress,
-}
-
-impl<'a, R: Read> CountingReader<'a, R> {
-    fn new(inner: &'a mut R, progress: &'a mut Progress) -> Self {
-        CountingReader { inner, progress }
-    }
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.add(n);
-        Ok(n)
     }
 }
 

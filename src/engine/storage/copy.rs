@@ -41,7 +41,7 @@ pub enum PathKind {
 }
 
 impl PathKind {
-    fn of(st: &FileStat) -> PathKind {
+    pub(super) fn of(st: &FileStat) -> PathKind {
         match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => PathKind::File,
             libc::S_IFDIR => PathKind::Dir,
@@ -283,7 +283,7 @@ impl Write for CrashMidCopy {
 }
 
 /// Closes, in a forked child, a descriptor the parent keeps using.
-fn close_inherited(fd: RawFd) {
+pub(super) fn close_inherited(fd: RawFd) {
     // SAFETY: the child owns its copy of the descriptor table; nothing else in the child
     // uses this descriptor.
     unsafe { libc::close(fd) };
@@ -297,7 +297,7 @@ fn is_broken_pipe(e: &Error) -> bool {
     }
 }
 
-fn not_found(path: &str, container: &str) -> Error {
+pub(super) fn not_found(path: &str, container: &str) -> Error {
     Error::NoSuchPath {
         path: path.to_owned(),
         container: container.to_owned(),
@@ -319,7 +319,7 @@ pub fn archive_name(src: &str) -> String {
 }
 
 /// A pipe with a large buffer, both ends close-on-exec.
-fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+pub(super) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into())?;
     // Best effort: a smaller pipe only costs more context switches.
     let _ = fcntl(&w, FcntlArg::F_SETPIPE_SZ(COPY_BUF as i32));
@@ -346,20 +346,20 @@ pub fn pump(reader: &mut impl Read, writer: &mut dyn Write) -> Result<u64> {
 
 /// A path found in the container: its parent directory and last component (`.` when the
 /// path names a directory as a whole, such as `/` or `dir/.`).
-struct Found {
-    parent: OwnedFd,
-    name: OsString,
-    path: String,
-    st: FileStat,
+pub(super) struct Found {
+    pub parent: OwnedFd,
+    pub name: OsString,
+    pub path: String,
+    pub st: FileStat,
 }
 
 /// Path resolution inside the child, where "/" is the container's root.
-struct InRoot {
+pub(super) struct InRoot {
     root: OwnedFd,
 }
 
 impl InRoot {
-    fn open() -> Result<InRoot> {
+    pub(super) fn open() -> Result<InRoot> {
         let root = nix::fcntl::open(
             "/",
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -424,7 +424,7 @@ impl InRoot {
     }
 
     /// Finds `path` following symlinks (inside the root); `None` if nothing is there.
-    fn resolve(&self, path: &str) -> nix::Result<Option<Found>> {
+    pub(super) fn resolve(&self, path: &str) -> nix::Result<Option<Found>> {
         let mut path = path.to_owned();
         for _ in 0..MAX_LINKS {
             let Some(found) = self.lookup(&path)? else {
@@ -496,7 +496,7 @@ fn split_last(path: &str) -> Option<(&str, &str)> {
     Some((if parent.is_empty() { "/" } else { parent }, name))
 }
 
-fn join(dir: &str, name: &str) -> String {
+pub(super) fn join(dir: &str, name: &str) -> String {
     if dir.ends_with('/') {
         format!("{dir}{name}")
     } else {
