@@ -28,6 +28,8 @@ const MAX_NAMES_READ: usize = 1_000_000;
 /// Longest host path looked up; deeper paths are left out (and `truncated` set) rather
 /// than failing the whole tree on ENAMETOOLONG.
 const MAX_HOST_PATH: usize = 4000;
+/// Deepest directory walked (the walk recurses; this bounds its stack).
+const MAX_DEPTH: usize = 256;
 
 /// One layer of an image, bottom first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,17 +116,14 @@ impl Engine {
             return Err(Error::invalid(
                 "layer",
                 layer.to_string(),
-                format!(
-                    "image {name} has {count} layers (0 to {})",
-                    count.max(1) - 1
-                ),
+                format!("image {name} has {count} layers, numbered from 0"),
             ));
         }
         let dirs: Vec<PathBuf> = record.chain_ids[..=layer]
             .iter()
             .map(|c| self.layer_diff_dir(c))
             .collect();
-        let (entries, truncated) = tree(&dirs, scope)?;
+        let (entries, truncated) = tree(&dirs, scope, MAX_TREE_ENTRIES)?;
         Ok(LayerTree {
             layer,
             scope,
@@ -135,11 +134,12 @@ impl Engine {
 }
 
 /// The tree of the topmost of `dirs` (layer directories, bottom first) over the others.
-fn tree(dirs: &[PathBuf], scope: TreeScope) -> Result<(Vec<TreeEntry>, bool)> {
+fn tree(dirs: &[PathBuf], scope: TreeScope, limit: usize) -> Result<(Vec<TreeEntry>, bool)> {
     let mut walker = TreeWalker {
         dirs,
         top: dirs.len() - 1,
         scope,
+        limit,
         entries: Vec::new(),
         names_read: 0,
         truncated: false,
@@ -156,6 +156,8 @@ struct TreeWalker<'a> {
     dirs: &'a [PathBuf],
     top: usize,
     scope: TreeScope,
+    /// Entries returned at most.
+    limit: usize,
     entries: Vec<TreeEntry>,
     names_read: usize,
     truncated: bool,
@@ -166,8 +168,12 @@ impl TreeWalker<'_> {
     /// `after` (with it). Returns whether the top layer changed anything in it.
     fn walk(&mut self, rel: &Path, before: &LowerView, after: &LowerView) -> Result<bool> {
         let mut changed = false;
+        if rel.components().count() >= MAX_DEPTH {
+            self.truncated = true;
+            return Ok(false);
+        }
         for name in self.names(rel, before, after)? {
-            if self.entries.len() >= MAX_TREE_ENTRIES {
+            if self.entries.len() >= self.limit {
                 self.truncated = true;
             }
             if self.truncated {
@@ -290,5 +296,36 @@ impl TreeWalker<'_> {
             change,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Limits cut the tree short and say so, keeping what was read in order.
+    #[test]
+    fn limits_truncate_the_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layer = tmp.path().join("l0");
+        let mut deep = layer.clone();
+        for _ in 0..MAX_DEPTH + 5 {
+            deep.push("d");
+        }
+        fs::create_dir_all(&deep).unwrap();
+        for name in ["a", "b", "c"] {
+            fs::write(layer.join(name), name).unwrap();
+        }
+        let dirs = [layer];
+
+        let (entries, truncated) = tree(&dirs, TreeScope::Layer, 2).unwrap();
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!((paths, truncated), (vec!["a", "b"], true));
+
+        let (entries, truncated) = tree(&dirs, TreeScope::Aggregated, usize::MAX).unwrap();
+        assert!(truncated);
+        let deepest = entries.iter().map(|e| e.path.split('/').count()).max();
+        assert_eq!(deepest, Some(MAX_DEPTH));
+        assert_eq!(entries.len(), 3 + MAX_DEPTH);
     }
 }
