@@ -615,3 +615,272 @@ fn rmi_refuses_an_image_a_container_uses_unless_forced() {
     berth.ok(&["rmi", "o:1"]);
     assert_no_debris(&berth);
 }
+
+// The layer view (dashboard): layers with their build steps, and each layer's file tree.
+
+mod layer_view {
+    use super::*;
+    use berth::engine::image::{TreeEntry, TreeScope};
+    use berth::engine::storage::diff::{ChangeKind, FileType};
+    use berth::engine::Engine;
+
+    const BASE3: &[(&str, &str)] = &[
+        ("etc/", ""),
+        ("etc/hello", "hello\n"),
+        ("etc/gone", "soon deleted\n"),
+        ("data/", ""),
+        ("data/old", "old\n"),
+        ("bin/", ""),
+        ("bin/sh->/bin/busybox", ""),
+        ("var/", ""),
+        ("var/log/", ""),
+        ("var/log/a", "a\n"),
+    ];
+    /// Modifies a file and adds a directory.
+    const MODIFY: &[(&str, &str)] = &[
+        ("etc/", ""),
+        ("etc/hello", "HELLO WORLD\n"),
+        ("usr/", ""),
+        ("usr/new", "new\n"),
+    ];
+    /// Deletes a file and a directory, and makes a directory opaque.
+    const DELETE: &[(&str, &str)] = &[
+        ("etc/", ""),
+        ("etc/.wh.gone", ""),
+        ("data/", ""),
+        ("data/.wh..wh..opq", ""),
+        ("data/new", "n\n"),
+        ("var/", ""),
+        ("var/.wh.log", ""),
+    ];
+
+    /// A three-layer image whose config has an empty step between the first two layers.
+    fn load_three_layers(berth: &Berth) -> tempfile::TempDir {
+        let layers: Vec<Vec<u8>> = [BASE3, MODIFY, DELETE].iter().map(|l| layer(l)).collect();
+        let diff_ids: Vec<String> = layers
+            .iter()
+            .map(|l| Digest::of_bytes(l).to_string())
+            .collect();
+        let cfg = serde_json::to_vec(&json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "2024-01-02T03:04:05Z",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [
+                {"created": "2024-01-02T03:04:00Z", "created_by": "ADD base"},
+                {"created": "2024-01-02T03:04:01Z", "created_by": "ENV A=1", "empty_layer": true},
+                {"created": "2024-01-02T03:04:02Z", "created_by": "RUN modify"},
+                {"created": "2024-01-02T03:04:03Z", "created_by": "RUN delete", "comment": "gone"},
+            ],
+        }))
+        .unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let archive = write(
+            scratch.path(),
+            "three.tar",
+            &docker_save(&layers, &cfg, &[NAME]),
+        );
+        berth.ok(&["load", "-i", &archive]);
+        scratch
+    }
+
+    fn tree(
+        engine: &Engine,
+        layer: usize,
+        scope: TreeScope,
+    ) -> Vec<(String, FileType, Option<char>)> {
+        let tree = engine.layer_changes(NAME, layer, scope).unwrap();
+        assert!(!tree.truncated);
+        assert_eq!((tree.layer, tree.scope), (layer, scope));
+        tree.entries
+            .into_iter()
+            .map(|e| (e.path, e.kind, e.change.map(ChangeKind::symbol)))
+            .collect()
+    }
+
+    fn rows(spec: &[(&str, FileType, Option<char>)]) -> Vec<(String, FileType, Option<char>)> {
+        spec.iter()
+            .map(|(p, k, c)| (p.to_string(), *k, *c))
+            .collect()
+    }
+
+    fn entry(engine: &Engine, layer: usize, path: &str) -> TreeEntry {
+        let tree = engine
+            .layer_changes(NAME, layer, TreeScope::Aggregated)
+            .unwrap();
+        tree.entries.into_iter().find(|e| e.path == path).unwrap()
+    }
+
+    #[test]
+    fn layers_carry_their_build_steps_and_history_matches_them() {
+        let berth = Berth::new();
+        let _scratch = load_three_layers(&berth);
+        let engine = Engine::open(berth.root()).unwrap();
+
+        let layers = engine.image_layers(NAME).unwrap();
+        let steps: Vec<(usize, Option<&str>, Option<&str>, u64)> = layers
+            .iter()
+            .map(|l| {
+                (
+                    l.index,
+                    l.created_by.as_deref(),
+                    l.comment.as_deref(),
+                    l.size,
+                )
+            })
+            .collect();
+        let size = |spec| content_size(spec) as u64;
+        assert_eq!(
+            steps,
+            [
+                (0, Some("ADD base"), None, size(BASE3)),
+                (1, Some("RUN modify"), None, size(MODIFY)),
+                (2, Some("RUN delete"), Some("gone"), size(DELETE)),
+            ]
+        );
+        assert_eq!(layers[1].created.as_deref(), Some("2024-01-02T03:04:02Z"));
+        let info = berth.inspect(NAME);
+        let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
+        assert_eq!(info["RootFS"]["Layers"], json!(diff_ids));
+        let chains: Vec<&Digest> = layers.iter().map(|l| &l.chain_id).collect();
+        assert_eq!(chains[0].to_string(), diff_ids[0]);
+        assert!(chain_dir(&berth, chains[2]).is_dir());
+
+        // The CLI shows the same matching, newest first, with the empty step in between.
+        let history = engine.image_history(NAME).unwrap();
+        let matched: Vec<Option<usize>> = history.entries.iter().map(|e| e.layer).collect();
+        assert_eq!(matched, [Some(0), None, Some(1), Some(2)]);
+        let table = berth.ok(&["image", "history", NAME]);
+        let lines: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        for (line, step) in lines
+            .iter()
+            .zip(["RUN delete", "RUN modify", "ENV A=1", "ADD base"])
+        {
+            assert!(line.contains(step), "{table}");
+        }
+        assert!(
+            lines[0].contains("gone") && lines[2].contains(" 0B"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn layer_trees_mark_what_each_layer_added_changed_and_deleted() {
+        use FileType::{Dir, File, Symlink};
+        let berth = Berth::new();
+        let _scratch = load_three_layers(&berth);
+        let engine = Engine::open(berth.root()).unwrap();
+
+        // The base layer: everything is new, in depth-first order.
+        let base = tree(&engine, 0, TreeScope::Layer);
+        assert_eq!(base, tree(&engine, 0, TreeScope::Aggregated));
+        assert_eq!(
+            base.iter().map(|(p, ..)| p.as_str()).collect::<Vec<_>>(),
+            [
+                "bin",
+                "bin/sh",
+                "data",
+                "data/old",
+                "etc",
+                "etc/gone",
+                "etc/hello",
+                "var",
+                "var/log",
+                "var/log/a"
+            ]
+        );
+        assert!(base.iter().all(|(.., c)| *c == Some('A')));
+
+        // The modifying layer alone, and the image so far.
+        assert_eq!(
+            tree(&engine, 1, TreeScope::Layer),
+            rows(&[
+                ("etc", Dir, Some('C')),
+                ("etc/hello", File, Some('C')),
+                ("usr", Dir, Some('A')),
+                ("usr/new", File, Some('A')),
+            ])
+        );
+        assert_eq!(
+            tree(&engine, 1, TreeScope::Aggregated),
+            rows(&[
+                ("bin", Dir, None),
+                ("bin/sh", Symlink, None),
+                ("data", Dir, None),
+                ("data/old", File, None),
+                ("etc", Dir, Some('C')),
+                ("etc/gone", File, None),
+                ("etc/hello", File, Some('C')),
+                ("usr", Dir, Some('A')),
+                ("usr/new", File, Some('A')),
+                ("var", Dir, None),
+                ("var/log", Dir, None),
+                ("var/log/a", File, None),
+            ])
+        );
+
+        // The deleting layer: whiteouts of a file and a directory, an opaque directory.
+        assert_eq!(
+            tree(&engine, 2, TreeScope::Layer),
+            rows(&[
+                ("data", Dir, Some('C')),
+                ("data/new", File, Some('A')),
+                ("data/old", File, Some('D')),
+                ("etc", Dir, Some('C')),
+                ("etc/gone", File, Some('D')),
+                ("var", Dir, Some('C')),
+                ("var/log", Dir, Some('D')),
+            ])
+        );
+        assert_eq!(
+            tree(&engine, 2, TreeScope::Aggregated),
+            rows(&[
+                ("bin", Dir, None),
+                ("bin/sh", Symlink, None),
+                ("data", Dir, Some('C')),
+                ("data/new", File, Some('A')),
+                ("data/old", File, Some('D')),
+                ("etc", Dir, Some('C')),
+                ("etc/gone", File, Some('D')),
+                ("etc/hello", File, None),
+                ("usr", Dir, None),
+                ("usr/new", File, None),
+                ("var", Dir, Some('C')),
+                ("var/log", Dir, Some('D')),
+            ])
+        );
+
+        // Entries carry what the path is: the file as the upper layer has it, the link's
+        // target, a deleted file as it was below.
+        let hello = entry(&engine, 2, "etc/hello");
+        assert_eq!(
+            (hello.size, hello.mode, hello.uid, hello.gid),
+            (12, 0o644, 0, 0)
+        );
+        let sh = entry(&engine, 2, "bin/sh");
+        assert_eq!(
+            (sh.link_target.as_deref(), sh.size),
+            (Some("/bin/busybox"), 0)
+        );
+        let gone = entry(&engine, 2, "etc/gone");
+        assert_eq!(
+            (gone.kind, gone.size),
+            (File, "soon deleted\n".len() as u64)
+        );
+
+        let err = engine
+            .layer_changes(NAME, 3, TreeScope::Layer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("layer") && err.contains("has 3 layers"),
+            "{err}"
+        );
+        let err = engine
+            .layer_changes("nope:latest", 0, TreeScope::Layer)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+}

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use color_eyre::Result;
 
-use oci_spec::image::ImageConfiguration;
 use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
-use crate::engine::image::{ImageRecord, Removal};
+use crate::engine::image::{ImageHistory, Removal};
 use crate::engine::{Engine, Error, ImageRef};
 
 #[derive(Debug, Args)]
@@ -292,9 +291,7 @@ pub fn inspect_one(engine: &Engine, name: &str) -> crate::engine::Result<serde_j
 
 pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
     let format = OutputFormat::parse(&args.format)?;
-    let (record, _) = engine.find_image(&args.image)?;
-    let config = engine.image_config(&record.id)?;
-    let rows = history_rows(engine, &record, &config)?;
+    let rows = history_rows(engine.image_history(&args.image)?);
     if args.quiet {
         for row in &rows {
             println!(
@@ -336,48 +333,18 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// History entries newest first; layers are matched to non-empty entries in order.
-fn history_rows(
-    engine: &Engine,
-    record: &ImageRecord,
-    config: &ImageConfiguration,
-) -> crate::engine::Result<Vec<HistoryRow>> {
-    let mut sizes = Vec::new();
-    for chain in &record.chain_ids {
-        sizes.push(engine.layer_record(chain)?.size);
-    }
-    let entries = config.history().clone().unwrap_or_default();
-    let mut rows = Vec::new();
-    let mut layer = 0;
-    for entry in &entries {
-        let empty = entry.empty_layer().unwrap_or(false);
-        let size = if empty {
-            0
-        } else {
-            layer += 1;
-            sizes.get(layer - 1).copied().unwrap_or(0)
-        };
-        rows.push(HistoryRow::new(
-            entry.created().as_deref(),
-            entry.created_by(),
-            entry.comment(),
-            size,
-        ));
-    }
-    // Layers the history does not account for (some tools write none): one row each.
-    for size in sizes.iter().skip(layer) {
-        rows.push(HistoryRow::new(
-            record.created.as_deref(),
-            &None,
-            &None,
-            *size,
-        ));
-    }
-    rows.reverse();
+/// History rows newest first, the top one with the image ID.
+fn history_rows(history: ImageHistory) -> Vec<HistoryRow> {
+    let mut rows: Vec<HistoryRow> = history
+        .entries
+        .iter()
+        .rev()
+        .map(|e| HistoryRow::new(e.created.as_deref(), &e.created_by, &e.comment, e.size))
+        .collect();
     if let Some(top) = rows.first_mut() {
-        top.id = record.id.to_string();
+        top.id = history.id.to_string();
     }
-    Ok(rows)
+    rows
 }
 
 #[derive(Serialize)]

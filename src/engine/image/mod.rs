@@ -6,7 +6,9 @@
 mod archive;
 mod blob;
 mod compress;
+mod history;
 mod import;
+mod layer_tree;
 mod layers;
 mod rollback;
 mod source;
@@ -22,6 +24,8 @@ use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
 
 pub use archive::LoadedImage;
+pub use history::{HistoryEntry, ImageHistory};
+pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope, MAX_TREE_ENTRIES};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
 pub use store::{ImageRecord, Removal, Tags};

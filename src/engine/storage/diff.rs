@@ -72,7 +72,7 @@ pub enum FileType {
 }
 
 impl FileType {
-    fn of(meta: &Metadata) -> FileType {
+    pub(crate) fn of(meta: &Metadata) -> FileType {
         let t = meta.file_type();
         if t.is_dir() {
             FileType::Dir
@@ -156,18 +156,69 @@ struct Layer {
     dir: PathBuf,
 }
 
-/// The layers (indexes, topmost first) in which a directory is visible through the
-/// overlay: it stops below a layer where the path is a whiteout or not a directory, and
-/// after a layer where the directory is opaque.
-struct LowerView(Vec<usize>);
+impl AsRef<Path> for Layer {
+    fn as_ref(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// The layers (indexes into a bottom-first list of layer directories, topmost first) in
+/// which a directory is visible through the overlay: it stops below a layer where the path
+/// is a whiteout or not a directory, and after a layer where the directory is opaque.
+/// Every layer in a view has the directory as a real directory (checked with lstat one
+/// component at a time), so joining a name to it never goes through a symlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LowerView(Vec<usize>);
 
 impl LowerView {
-    fn all(count: usize) -> LowerView {
+    /// The root of layers `0..count`.
+    pub(crate) fn all(count: usize) -> LowerView {
         LowerView((0..count).rev().collect())
     }
 
-    fn empty() -> LowerView {
+    pub(crate) fn empty() -> LowerView {
         LowerView(Vec::new())
+    }
+
+    /// The layer indexes, topmost first.
+    pub(crate) fn layers(&self) -> &[usize] {
+        &self.0
+    }
+
+    /// The topmost layer of the view that has `rel`, with its metadata there; None if
+    /// the path does not exist in the view or a whiteout hides it.
+    pub(crate) fn lookup<D: AsRef<Path>>(
+        &self,
+        dirs: &[D],
+        rel: &Path,
+    ) -> Result<Option<(usize, Metadata)>> {
+        for &i in &self.0 {
+            match lstat(&dirs[i].as_ref().join(rel))? {
+                Entry::Absent => continue,
+                Entry::Whiteout => return Ok(None),
+                Entry::Present(meta) => return Ok(Some((i, meta))),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The view of the directory `rel` whose parent has this view.
+    pub(crate) fn child<D: AsRef<Path>>(&self, dirs: &[D], rel: &Path) -> Result<LowerView> {
+        let mut visible = Vec::new();
+        for &i in &self.0 {
+            let dir = dirs[i].as_ref().join(rel);
+            match lstat(&dir)? {
+                Entry::Absent => continue,
+                Entry::Present(meta) if meta.is_dir() => {
+                    visible.push(i);
+                    if is_opaque(&dir) {
+                        break;
+                    }
+                }
+                Entry::Whiteout | Entry::Present(_) => break,
+            }
+        }
+        Ok(LowerView(visible))
     }
 }
 
@@ -178,11 +229,13 @@ enum Entry {
     Present(Metadata),
 }
 
-fn is_whiteout(meta: &Metadata) -> bool {
+/// An overlay whiteout: a 0/0 character device.
+pub(crate) fn is_whiteout(meta: &Metadata) -> bool {
     meta.file_type().is_char_device() && meta.rdev() == 0
 }
 
-fn is_opaque(dir: &Path) -> bool {
+/// An overlay opaque directory: nothing of the layers below shows through it.
+pub(crate) fn is_opaque(dir: &Path) -> bool {
     get_xattr(dir, OPAQUE_XATTR).is_some_and(|v| v == b"y")
 }
 
@@ -227,33 +280,12 @@ impl Walker<'_> {
     /// The topmost layer (of those where the parent is visible) that has `path`, with its
     /// metadata there; None if the path does not exist below or a whiteout hides it.
     fn lookup(&self, view: &LowerView, rel: &Path) -> Result<Option<(usize, Metadata)>> {
-        for &i in &view.0 {
-            match lstat(&self.layers[i].dir.join(rel))? {
-                Entry::Absent => continue,
-                Entry::Whiteout => return Ok(None),
-                Entry::Present(meta) => return Ok(Some((i, meta))),
-            }
-        }
-        Ok(None)
+        view.lookup(self.layers, rel)
     }
 
     /// The view of the directory `path` whose parent has `view`.
     fn child_view(&self, view: &LowerView, rel: &Path) -> Result<LowerView> {
-        let mut visible = Vec::new();
-        for &i in &view.0 {
-            let dir = self.layers[i].dir.join(rel);
-            match lstat(&dir)? {
-                Entry::Absent => continue,
-                Entry::Present(meta) if meta.is_dir() => {
-                    visible.push(i);
-                    if is_opaque(&dir) {
-                        break;
-                    }
-                }
-                Entry::Whiteout | Entry::Present(_) => break,
-            }
-        }
-        Ok(LowerView(visible))
+        view.child(self.layers, rel)
     }
 
     fn push(&mut self, path: &str, kind: ChangeKind, meta: &Metadata, layer: Option<usize>) {
