@@ -105,6 +105,10 @@ fn views_render_the_engine_state() {
             "logs",
             frame(&berth, &["--view", "logs", "--select", "done"])
         );
+        insta::assert_snapshot!(
+            "layers",
+            frame(&berth, &["--view", "layers", "--select", IMAGE])
+        );
     });
 }
 

@@ -22,8 +22,8 @@ pub struct UiArgs {
     /// With --once: the frame's height
     #[arg(long, default_value_t = 30, requires = "once")]
     pub height: u16,
-    /// With --once: containers, images, volumes, networks, events, or a container's
-    /// config, mounts, stats, logs or diff (with --select)
+    /// With --once: containers, images, volumes, networks, events, a container's
+    /// config, mounts, stats, logs or diff, or an image's layers (with --select)
     #[arg(long, default_value = "containers", requires = "once")]
     pub view: String,
     /// With --once: the row to select (a name or ID)
@@ -55,7 +55,7 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
 fn print_once(engine: &Engine, keymap: crate::tui::keymap::Keymap, args: &UiArgs) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
-            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs or diff",
+            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff or layers",
             args.view
         )
     })?;

@@ -64,6 +64,8 @@ actions! {
     Exec => "exec", "Open a shell in the container";
     Command => "command", "Run a berth command (:run -d img, :volume create x)";
     Refresh => "refresh", "Reload everything from the engine";
+    ToggleScope => "scope", "Layer view: this layer alone or the image so far";
+    ChangesOnly => "changes_only", "Layer view and diff: only what changed";
 }
 
 impl fmt::Display for Action {

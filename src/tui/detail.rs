@@ -2,6 +2,7 @@
 //! loading of that data (off the draw loop, like every engine call).
 
 use crate::engine::container::logs::{LogEntry, LogReader, LOG_FILE};
+use crate::engine::image::{ImageLayer, LayerTree, TreeScope};
 use crate::engine::storage::diff::Change;
 use crate::engine::{Engine, Result};
 
@@ -52,6 +53,8 @@ pub struct ContainerDetail {
     pub diff: Option<Vec<Change>>,
     /// Lines scrolled back from the end (logs) or down from the top (diff).
     pub scroll: usize,
+    /// Diff: hide directories that changed only because something inside them did.
+    pub changes_only: bool,
 }
 
 impl ContainerDetail {
@@ -62,6 +65,7 @@ impl ContainerDetail {
             logs: None,
             diff: None,
             scroll: 0,
+            changes_only: false,
         }
     }
 
@@ -75,16 +79,62 @@ impl ContainerDetail {
     }
 }
 
+/// The open image: its layers, as dive shows them, and the file tree of one layer.
+#[derive(Debug, Clone)]
+pub struct ImageDetail {
+    pub id: String,
+    pub name: String,
+    pub layers: Option<Vec<ImageLayer>>,
+    /// The selected layer, from the bottom.
+    pub layer: usize,
+    pub scope: TreeScope,
+    pub tree: Option<LayerTree>,
+    /// Only entries the layer added, changed or deleted.
+    pub changes_only: bool,
+    pub scroll: usize,
+}
+
+impl ImageDetail {
+    pub fn new(id: String, name: String) -> ImageDetail {
+        ImageDetail {
+            id,
+            name,
+            layers: None,
+            layer: 0,
+            scope: TreeScope::Layer,
+            tree: None,
+            changes_only: false,
+            scroll: 0,
+        }
+    }
+
+    pub fn tree_request(&self) -> DetailRequest {
+        DetailRequest::LayerTree {
+            image: self.id.clone(),
+            layer: self.layer,
+            scope: self.scope,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailRequest {
     Logs(String),
     Diff(String),
+    Layers(String),
+    LayerTree {
+        image: String,
+        layer: usize,
+        scope: TreeScope,
+    },
 }
 
 #[derive(Debug)]
 pub enum DetailData {
     Logs { id: String, lines: Vec<LogEntry> },
     Diff { id: String, changes: Vec<Change> },
+    Layers { id: String, layers: Vec<ImageLayer> },
+    LayerTree { id: String, tree: LayerTree },
 }
 
 impl DetailRequest {
@@ -108,6 +158,18 @@ impl DetailRequest {
             DetailRequest::Diff(id) => Ok(DetailData::Diff {
                 id: id.clone(),
                 changes: engine.container_changes(id)?,
+            }),
+            DetailRequest::Layers(id) => Ok(DetailData::Layers {
+                id: id.clone(),
+                layers: engine.image_layers(id)?,
+            }),
+            DetailRequest::LayerTree {
+                image,
+                layer,
+                scope,
+            } => Ok(DetailData::LayerTree {
+                id: image.clone(),
+                tree: engine.layer_changes(image, *layer, *scope)?,
             }),
         }
     }

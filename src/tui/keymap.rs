@@ -160,6 +160,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("e", Action::Exec),
     (":", Action::Command),
     ("ctrl-r", Action::Refresh),
+    ("t", Action::ToggleScope),
+    (".", Action::ChangesOnly),
 ];
 
 impl Default for Keymap {

@@ -9,7 +9,10 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use serde_json::{json, Value};
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use super::detail::{ContainerDetail, ContainerTab};
+use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::{App, View};
@@ -25,10 +28,15 @@ use crate::format::status_text_at;
 pub enum Screen {
     Pane(View),
     Detail(ContainerTab),
+    /// An image's layer view.
+    Layers,
 }
 
 impl Screen {
     pub fn parse(name: &str) -> Option<Screen> {
+        if name.eq_ignore_ascii_case("layers") {
+            return Some(Screen::Layers);
+        }
         View::parse(name).map(Screen::Pane).or_else(|| {
             ContainerTab::ALL
                 .into_iter()
@@ -68,34 +76,51 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     let view = match options.screen {
         Screen::Pane(view) => view,
         Screen::Detail(_) => View::Containers,
+        Screen::Layers => View::Images,
     };
     app.view = view;
     if let Some(name) = &options.select {
         select(app, name)?;
     }
-    if let Screen::Detail(tab) = options.screen {
-        let Some(record) = app.selected_container() else {
-            return Err(Error::invalid(
-                "--view",
-                tab.title().to_lowercase(),
-                "a container's tab needs --select CONTAINER",
-            ));
-        };
-        let mut detail = ContainerDetail::new(record.id.to_string());
-        detail.tab = tab;
-        if let Some(request) = detail.request() {
+    let effects = match options.screen {
+        Screen::Pane(_) => Vec::new(),
+        Screen::Detail(tab) => {
+            let Some(record) = app.selected_container() else {
+                return Err(Error::invalid(
+                    "--view",
+                    tab.title().to_lowercase(),
+                    "a container's tab needs --select CONTAINER",
+                ));
+            };
+            let mut detail = ContainerDetail::new(record.id.to_string());
+            detail.tab = tab;
+            let request = detail.request();
             app.detail = Some(detail);
+            request.map(Effect::LoadDetail).into_iter().collect()
+        }
+        Screen::Layers => {
+            if options.select.is_none() {
+                return Err(Error::invalid(
+                    "--view",
+                    "layers",
+                    "the layer view needs --select IMAGE",
+                ));
+            }
             update(
                 app,
-                Msg::Detail(
-                    request
-                        .load(engine)
-                        .map(Box::new)
-                        .map_err(|e| e.to_string()),
-                ),
-            );
-        } else {
-            app.detail = Some(detail);
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            )
+        }
+    };
+    load_details(engine, app, effects)
+}
+
+/// Performs the detail loads `update` asks for, as the worker would, until none is left.
+fn load_details(engine: &Engine, app: &mut App, mut effects: Vec<Effect>) -> Result<()> {
+    while let Some(effect) = effects.pop() {
+        if let Effect::LoadDetail(request) = effect {
+            let data = request.load(engine)?;
+            effects.extend(update(app, Msg::Detail(Ok(Box::new(data)))));
         }
     }
     Ok(())
@@ -108,8 +133,10 @@ fn select(app: &mut App, name: &str) -> Result<()> {
             .iter()
             .position(|c| c.name == name || c.id.as_str().starts_with(name)),
         View::Images => app.visible_images().iter().position(|i| {
-            i.summary.references.iter().any(|r| r.to_string() == name)
-                || i.summary.id.hex().starts_with(name)
+            i.summary.references.iter().any(|r| {
+                let r = r.to_string();
+                r == name || r == format!("{name}:latest")
+            }) || i.summary.id.hex().starts_with(name)
         }),
         View::Volumes => app
             .visible_volumes()
@@ -168,6 +195,15 @@ fn unicode_width(symbol: &str) -> usize {
 
 /// The same data as the frame, as JSON.
 pub fn render_json(app: &App) -> Value {
+    if let Some(image) = &app.image_detail {
+        return json!({
+            "View": "Layers",
+            "Image": image.name,
+            "Layers": image.layers,
+            "Layer": image.layer,
+            "Tree": image.tree,
+        });
+    }
     if let Some(detail) = &app.detail {
         let record = app
             .snapshot

@@ -20,9 +20,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     ])
     .areas(frame.area());
     draw_tabs(frame, top, app, theme);
-    match &app.detail {
-        Some(detail) => views::container_detail::draw(frame, body, app, detail, theme),
-        None => match app.view {
+    match (&app.detail, &app.image_detail) {
+        (Some(detail), _) => views::container_detail::draw(frame, body, app, detail, theme),
+        (None, Some(image)) => views::image_layers::draw(frame, body, image, theme),
+        (None, None) => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
@@ -83,7 +84,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The most useful keys for where the user is, from the keymap in use.
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
-    let actions: &[Action] = match (app.view, app.detail.is_some()) {
+    let actions: &[Action] = match (app.view, app.detail.is_some() || app.image_detail.is_some()) {
         (View::Containers, true) => &[Action::Back, Action::NextTab, Action::Exec, Action::Stop],
         (View::Containers, false) => &[
             Action::Open,
@@ -94,7 +95,14 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Filter,
             Action::ToggleAll,
         ],
-        (View::Images | View::Volumes, _) => &[Action::Remove, Action::Mark, Action::Filter],
+        (View::Images, true) => &[
+            Action::Back,
+            Action::Down,
+            Action::ToggleScope,
+            Action::ChangesOnly,
+        ],
+        (View::Images, false) => &[Action::Open, Action::Remove, Action::Mark, Action::Filter],
+        (View::Volumes, _) => &[Action::Remove, Action::Mark, Action::Filter],
         (View::Networks, _) => &[],
         (View::Events, _) => &[Action::Filter],
     };

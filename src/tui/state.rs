@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::detail::ContainerDetail;
+use super::detail::{ContainerDetail, ImageDetail};
 use super::effect::Effect;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
@@ -172,6 +172,7 @@ pub struct App {
     /// Whether keys go to the filter being typed.
     pub filtering: bool,
     pub detail: Option<ContainerDetail>,
+    pub image_detail: Option<ImageDetail>,
     pub popup: Option<Popup>,
     pub status: Option<StatusLine>,
     /// The clock views render times against, so a frame can be reproduced.
@@ -201,6 +202,7 @@ impl App {
             filter: String::new(),
             filtering: false,
             detail: None,
+            image_detail: None,
             popup: None,
             status: None,
             now: Utc::now(),

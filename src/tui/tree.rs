@@ -86,10 +86,7 @@ mod tests {
             .into_iter()
             .map(|r| format!("{}{}", r.prefix, r.name))
             .collect();
-        assert_eq!(
-            drawn,
-            ["bin", "├─ cat", "└─ sh", "etc", "└─ x/y", "new"],
-        );
+        assert_eq!(drawn, ["bin", "├─ cat", "└─ sh", "etc", "└─ x/y", "new"],);
         let deep: Vec<String> = rows(["a", "a/b", "a/b/c", "a/d"])
             .into_iter()
             .map(|r| format!("{}{}", r.prefix, r.name))

@@ -4,10 +4,11 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::detail::{ContainerDetail, ContainerTab, DetailData};
+use super::detail::{ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail};
 use super::effect::{ContainerOp, Effect, Target};
 use super::msg::Msg;
 use super::state::{App, Popup, View, EVENTS_KEPT};
+use crate::engine::image::TreeScope;
 
 /// Rows a page key moves.
 const PAGE: isize = 10;
@@ -60,6 +61,23 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
                     DetailData::Diff { id, changes } if id == detail.id => {
                         detail.diff = Some(changes)
+                    }
+                    _ => {}
+                }
+                return Vec::new();
+            }
+            if let Some(image) = &mut app.image_detail {
+                match *data {
+                    DetailData::Layers { id, layers } if id == image.id => {
+                        // Open on the top layer, as dive does at its end.
+                        image.layer = layers.len().saturating_sub(1);
+                        image.layers = Some(layers);
+                        return vec![Effect::LoadDetail(image.tree_request())];
+                    }
+                    DetailData::LayerTree { id, tree } if id == image.id => {
+                        if tree.layer == image.layer && tree.scope == image.scope {
+                            image.tree = Some(tree);
+                        }
                     }
                     _ => {}
                 }
@@ -255,7 +273,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back => {
-            if app.detail.take().is_none() {
+            if app.detail.take().is_none() && app.image_detail.take().is_none() {
                 app.filter.clear();
                 app.marked.clear();
                 clamp_cursors(app);
@@ -269,6 +287,9 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 Action::PageUp => -PAGE,
                 _ => PAGE,
             };
+            if let Some(image) = &mut app.image_detail {
+                return move_in_layers(image, action, by);
+            }
             if let Some(detail) = &mut app.detail {
                 // In a detail, moving scrolls the tab's text; the log counts back from
                 // its end, so down goes towards the newest line.
@@ -350,12 +371,52 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Refresh => vec![Effect::Reload],
+        Action::ToggleScope => match &mut app.image_detail {
+            Some(image) => {
+                image.scope = match image.scope {
+                    TreeScope::Layer => TreeScope::Aggregated,
+                    TreeScope::Aggregated => TreeScope::Layer,
+                };
+                image.tree = None;
+                image.scroll = 0;
+                vec![Effect::LoadDetail(image.tree_request())]
+            }
+            None => Vec::new(),
+        },
+        Action::ChangesOnly => {
+            if let Some(image) = &mut app.image_detail {
+                image.changes_only = !image.changes_only;
+                image.scroll = 0;
+            } else if let Some(detail) = &mut app.detail {
+                detail.changes_only = !detail.changes_only;
+                detail.scroll = 0;
+            }
+            Vec::new()
+        }
     }
+}
+
+/// In the layer view, up and down pick the layer; page keys scroll its tree.
+fn move_in_layers(image: &mut ImageDetail, action: Action, by: isize) -> Vec<Effect> {
+    if matches!(action, Action::PageUp | Action::PageDown) {
+        image.scroll = (image.scroll as isize + by).max(0) as usize;
+        return Vec::new();
+    }
+    let count = image.layers.as_ref().map_or(0, Vec::len);
+    let layer = (image.layer as isize + by).clamp(0, count.saturating_sub(1) as isize) as usize;
+    if layer == image.layer || count == 0 {
+        return Vec::new();
+    }
+    image.layer = layer;
+    image.tree = None;
+    image.scroll = 0;
+    vec![Effect::LoadDetail(image.tree_request())]
 }
 
 fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     app.view = view;
     app.detail = None;
+    app.image_detail = None;
     app.filter.clear();
     app.filtering = false;
     app.marked.clear();
@@ -363,6 +424,19 @@ fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
 }
 
 fn open_detail(app: &mut App) -> Vec<Effect> {
+    if app.view == View::Images {
+        let Some(image) = app.visible_images().get(app.images.selected).copied() else {
+            return Vec::new();
+        };
+        let id = image.summary.id.to_string();
+        let name = image
+            .summary
+            .references
+            .first()
+            .map_or_else(|| image.summary.id.short().to_owned(), |r| r.to_string());
+        app.image_detail = Some(ImageDetail::new(id.clone(), name));
+        return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
+    }
     if app.view != View::Containers {
         return Vec::new();
     }
@@ -693,6 +767,59 @@ mod tests {
         key(&mut app, KeyCode::Esc);
         assert!(app.detail.is_none());
         assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
+    fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
+        use crate::engine::image::{ImageLayer, ImageSummary};
+        use crate::tui::snapshot::ImageRow;
+        let mut app = app_with(Keymap::default());
+        let id = Digest::of_bytes(b"config");
+        app.snapshot.images = vec![ImageRow {
+            summary: ImageSummary {
+                id: id.clone(),
+                references: Vec::new(),
+                created: None,
+                size: 1,
+            },
+            containers: Vec::new(),
+        }];
+        keys(&mut app, "2");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            [Effect::LoadDetail(DetailRequest::Layers(id.to_string()))]
+        );
+        let layer = |index| ImageLayer {
+            index,
+            diff_id: Digest::of_bytes(&[index as u8]),
+            chain_id: Digest::of_bytes(&[index as u8]),
+            size: 1,
+            created: None,
+            created_by: None,
+            comment: None,
+        };
+        let effects = update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Layers {
+                id: id.to_string(),
+                layers: vec![layer(0), layer(1)],
+            }))),
+        );
+        let tree = |layer, scope| {
+            Effect::LoadDetail(DetailRequest::LayerTree {
+                image: id.to_string(),
+                layer,
+                scope,
+            })
+        };
+        assert_eq!(effects, [tree(1, TreeScope::Layer)]);
+        assert_eq!(keys(&mut app, "k"), [tree(0, TreeScope::Layer)]);
+        // Already at the bottom layer: nothing to load.
+        assert!(keys(&mut app, "k").is_empty());
+        assert_eq!(keys(&mut app, "t"), [tree(0, TreeScope::Aggregated)]);
+        key(&mut app, KeyCode::Esc);
+        assert!(app.image_detail.is_none());
     }
 
     #[test]

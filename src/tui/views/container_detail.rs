@@ -2,7 +2,6 @@
 //! stats, its log and its copy-on-write diff.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs};
 use ratatui::Frame;
@@ -10,11 +9,12 @@ use ratatui::Frame;
 use super::pane;
 use crate::engine::container::logs::Stream;
 use crate::engine::container::ContainerRecord;
-use crate::engine::storage::diff::ChangeKind;
+use crate::engine::storage::diff::{Change, ChangeKind, FileType};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::tui::detail::{ContainerDetail, ContainerTab};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
+use crate::tui::tree;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
     let Some(record) = app
@@ -283,34 +283,52 @@ fn diff(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) 
         frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
         return;
     }
-    let rows = changes
+    // Changes-only hides directories that are listed only because something inside changed.
+    let shown: Vec<&Change> = changes
+        .iter()
+        .filter(|c| {
+            !detail.changes_only
+                || c.kind != ChangeKind::Changed
+                || c.file_type != FileType::Dir
+                || !changes
+                    .iter()
+                    .any(|o| o.path.starts_with(&format!("{}/", c.path)))
+        })
+        .collect();
+    let rows = tree::rows(shown.iter().map(|c| c.path.as_str()));
+    let lines: Vec<Line> = rows
         .iter()
         .skip(detail.scroll)
         .take(area.height as usize)
-        .map(|c| {
+        .map(|row| {
+            let c = shown[row.item];
             let style = match c.kind {
                 ChangeKind::Added => theme.added,
                 ChangeKind::Changed => theme.changed,
                 ChangeKind::Deleted => theme.deleted,
             };
+            let mut name = row.name.clone();
+            if c.file_type == FileType::Dir {
+                name.push('/');
+            }
+            let size = if c.file_type == FileType::File {
+                human_size(c.size)
+            } else {
+                String::new()
+            };
             let layer = c
                 .original_layer
                 .as_ref()
-                .map(|l| l.short().to_owned())
+                .map(|l| format!("  (from layer {})", l.short()))
                 .unwrap_or_default();
-            Row::new([
-                c.kind.symbol().to_string(),
-                c.path.clone(),
-                human_size(c.size),
-                layer,
+            Line::from(vec![
+                Span::styled(format!("{} ", c.kind.symbol()), style),
+                Span::styled(format!("{size:>8} "), theme.dim),
+                Span::styled(row.prefix.clone(), theme.border),
+                Span::styled(name, style),
+                Span::styled(layer, theme.dim),
             ])
-            .style(style)
-        });
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(9),
-        Constraint::Length(12),
-    ];
-    frame.render_widget(Table::new(rows, widths).style(Style::new()), area);
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
