@@ -74,10 +74,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         image.layers = Some(layers);
                         return vec![Effect::LoadDetail(image.tree_request())];
                     }
-                    DetailData::LayerTree { id, tree } if id == image.id => {
-                        if tree.layer == image.layer && tree.scope == image.scope {
-                            image.tree = Some(tree);
-                        }
+                    // A tree for a layer the user has since moved off is dropped.
+                    DetailData::LayerTree { id, tree }
+                        if id == image.id
+                            && tree.layer == image.layer
+                            && tree.scope == image.scope =>
+                    {
+                        image.tree = Some(tree);
                     }
                     _ => {}
                 }
