@@ -66,6 +66,10 @@ actions! {
     Refresh => "refresh", "Reload everything from the engine";
     ToggleScope => "scope", "Layer view: this layer alone or the image so far";
     ChangesOnly => "changes_only", "Layer view and diff: only what changed";
+    Pause => "pause", "Logs: pause or resume following";
+    Wrap => "wrap", "Logs: wrap long lines";
+    NextMatch => "next_match", "Logs: next line matching the filter";
+    PrevMatch => "prev_match", "Logs: previous line matching the filter";
 }
 
 impl fmt::Display for Action {

@@ -55,9 +55,32 @@ pub struct ContainerDetail {
     pub scroll: usize,
     /// Diff: hide directories that changed only because something inside them did.
     pub changes_only: bool,
+    /// Logs: stop following (the view keeps what it has).
+    pub paused: bool,
+    /// Logs: wrap long lines instead of cutting them.
+    pub wrap: bool,
 }
 
 impl ContainerDetail {
+    /// The log line the search lands on from the current position: the next (older,
+    /// `backwards`) or previous match of `needle`, as a new scroll value.
+    pub fn find_in_logs(&self, needle: &str, backwards: bool) -> Option<usize> {
+        let logs = self.logs.as_ref()?;
+        if needle.is_empty() || logs.is_empty() {
+            return None;
+        }
+        let needle = needle.to_lowercase();
+        let hit = |i: usize| logs[i].log.to_lowercase().contains(&needle);
+        // The bottom line on screen is logs[len - 1 - scroll].
+        let at = logs.len() - 1 - self.scroll.min(logs.len() - 1);
+        let found = if backwards {
+            (0..at).rev().find(|&i| hit(i))
+        } else {
+            (at + 1..logs.len()).find(|&i| hit(i))
+        };
+        found.map(|i| logs.len() - 1 - i)
+    }
+
     pub fn new(id: String) -> ContainerDetail {
         ContainerDetail {
             id,
@@ -66,6 +89,8 @@ impl ContainerDetail {
             diff: None,
             scroll: 0,
             changes_only: false,
+            paused: false,
+            wrap: false,
         }
     }
 

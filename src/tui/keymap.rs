@@ -162,6 +162,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("ctrl-r", Action::Refresh),
     ("t", Action::ToggleScope),
     (".", Action::ChangesOnly),
+    ("p", Action::Pause),
+    ("w", Action::Wrap),
+    ("n", Action::NextMatch),
+    ("N", Action::PrevMatch),
 ];
 
 impl Default for Keymap {

@@ -290,7 +290,7 @@ mod tests {
         let mut app = App::new(keymap);
         app.loaded = true;
         app.popup = Some(Popup::Help);
-        insta::assert_snapshot!("help_popup", render_text(&app, 90, 40));
+        insta::assert_snapshot!("help_popup", render_text(&app, 130, 24));
     }
 
     #[test]

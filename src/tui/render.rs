@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::action::Action;
+use super::detail::ContainerTab;
 use super::popups;
 use super::state::{App, Popup, View};
 use super::theme::Theme;
@@ -84,7 +85,19 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The most useful keys for where the user is, from the keymap in use.
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
+    let tab = app.detail.as_ref().map(|d| d.tab);
     let actions: &[Action] = match (app.view, app.detail.is_some() || app.image_detail.is_some()) {
+        _ if tab == Some(ContainerTab::Logs) => &[
+            Action::Back,
+            Action::NextTab,
+            Action::Filter,
+            Action::NextMatch,
+            Action::Pause,
+            Action::Wrap,
+        ],
+        _ if tab == Some(ContainerTab::Diff) => {
+            &[Action::Back, Action::NextTab, Action::ChangesOnly]
+        }
         (View::Containers, true) => &[Action::Back, Action::NextTab, Action::Exec, Action::Stop],
         (View::Containers, false) => &[
             Action::Open,

@@ -129,9 +129,9 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
         }
     }
     app.dirty = dirty;
-    // The logs tab follows the log while it is open.
+    // The logs tab follows the log while it is open and not paused.
     match &app.detail {
-        Some(detail) if detail.tab == ContainerTab::Logs => detail
+        Some(detail) if detail.tab == ContainerTab::Logs && !detail.paused => detail
             .request()
             .map(Effect::LoadDetail)
             .into_iter()
@@ -386,6 +386,24 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             }
             None => Vec::new(),
         },
+        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
+            let filter = app.filter.clone();
+            if let Some(detail) = app.detail.as_mut().filter(|d| d.tab == ContainerTab::Logs) {
+                match action {
+                    Action::Pause => detail.paused = !detail.paused,
+                    Action::Wrap => detail.wrap = !detail.wrap,
+                    _ => match detail.find_in_logs(&filter, action == Action::PrevMatch) {
+                        Some(scroll) => {
+                            detail.scroll = scroll;
+                            // Looking back at a match: stop the log moving under it.
+                            detail.paused = true;
+                        }
+                        None => app.say(format!("no more lines match {filter:?}"), false),
+                    },
+                }
+            }
+            Vec::new()
+        }
         Action::ChangesOnly => {
             if let Some(image) = &mut app.image_detail {
                 image.changes_only = !image.changes_only;
@@ -823,6 +841,51 @@ mod tests {
         assert_eq!(keys(&mut app, "t"), [tree(0, TreeScope::Aggregated)]);
         key(&mut app, KeyCode::Esc);
         assert!(app.image_detail.is_none());
+    }
+
+    #[test]
+    fn logs_search_jumps_between_matches_and_pauses_following() {
+        use crate::engine::container::logs::{LogEntry, Stream};
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Right);
+        }
+        let id = app.detail.as_ref().unwrap().id.clone();
+        let lines = ["boot", "error one", "ok", "error two", "ok"]
+            .iter()
+            .map(|l| LogEntry {
+                log: format!("{l}\n"),
+                stream: Stream::Stdout,
+                time: chrono::Utc::now(),
+            })
+            .collect();
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Logs { id, lines }))),
+        );
+        keys(&mut app, "/error");
+        key(&mut app, KeyCode::Enter);
+        // From the bottom, N goes back to the newest match, then the older one.
+        keys(&mut app, "N");
+        let detail = app.detail.as_ref().unwrap();
+        assert_eq!((detail.scroll, detail.paused), (1, true));
+        keys(&mut app, "N");
+        assert_eq!(app.detail.as_ref().unwrap().scroll, 3);
+        keys(&mut app, "N");
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("no more lines")));
+        keys(&mut app, "n");
+        assert_eq!(app.detail.as_ref().unwrap().scroll, 1);
+        // Paused: the clock no longer reloads the log; resumed, it does.
+        assert!(update(&mut app, Msg::Tick).is_empty());
+        keys(&mut app, "p");
+        assert!(matches!(
+            update(&mut app, Msg::Tick).as_slice(),
+            [Effect::LoadDetail(_)]
+        ));
     }
 
     #[test]
