@@ -17,6 +17,8 @@ const POLL: Duration = Duration::from_millis(50);
 /// The dashboard running in a tmux pane of its own server; the server dies on drop.
 struct Tui {
     socket: String,
+    /// The server's socket file, which kill-server leaves behind.
+    socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tui {
@@ -28,7 +30,10 @@ impl Tui {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let tui = Tui { socket };
+        let mut tui = Tui {
+            socket,
+            socket_path: None,
+        };
         let command = format!(
             "{} --root {} ui",
             env!("CARGO_BIN_EXE_berth"),
@@ -51,6 +56,8 @@ impl Tui {
             "remain-on-exit",
             "on",
         ]);
+        let path = common::stdout(&tui.tmux(&["display-message", "-p", "#{socket_path}"]));
+        tui.socket_path = Some(path.trim().into());
         tui.wait_for("the dashboard's tab bar", |s| s.contains(" berth "));
         tui
     }
@@ -143,6 +150,9 @@ impl Drop for Tui {
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
