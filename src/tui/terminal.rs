@@ -6,7 +6,7 @@ use std::io::{stdout, Stdout};
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -31,7 +31,11 @@ impl TerminalGuard {
         give_back();
         let result = run();
         take()?;
-        self.terminal.clear()?;
+        // A fresh terminal redraws every cell. Not `Terminal::clear`: it asks the terminal
+        // for the cursor position, and the wake-up crossterm left pending when the key stream
+        // was dropped cuts that read short, failing the dashboard after every shell.
+        execute!(stdout(), Clear(ClearType::All))?;
+        self.terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
         Ok(result)
     }
 }

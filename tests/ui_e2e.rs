@@ -1,0 +1,298 @@
+//! The dashboard end to end: the real binary in a private tmux server (one per test, via
+//! `tmux -L`, so the user's tmux is never touched), driven by keys and read back from the
+//! pane.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Berth, IMAGE};
+
+/// Long enough for a loaded 2-core CI machine; polling keeps passing runs fast.
+const TIMEOUT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+
+/// The dashboard running in a tmux pane of its own server; the server dies on drop.
+struct Tui {
+    socket: String,
+    /// The server's socket file, which kill-server leaves behind.
+    socket_path: Option<std::path::PathBuf>,
+}
+
+impl Tui {
+    /// Opens `berth --root ROOT ui` in a 120x35 pane that stays after its process exits.
+    fn open(berth: &Berth) -> Tui {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "berth-ui-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut tui = Tui {
+            socket,
+            socket_path: None,
+        };
+        let command = format!(
+            "{} --root {} ui",
+            env!("CARGO_BIN_EXE_berth"),
+            berth.root().display()
+        );
+        // The session starts a shell-less command; remain-on-exit is set at once so that a
+        // quick exit still leaves the pane (dead) to inspect.
+        tui.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "-e",
+            "TERM=xterm-256color",
+            &command,
+            ";",
+            "set-option",
+            "remain-on-exit",
+            "on",
+        ]);
+        let path = common::stdout(&tui.tmux(&["display-message", "-p", "#{socket_path}"]));
+        tui.socket_path = Some(path.trim().into());
+        tui.wait_for("the dashboard's tab bar", |s| s.contains(" berth "));
+        tui
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            common::stderr(&out)
+        );
+        out
+    }
+
+    /// Sends keys as tmux names them (`j`, `Enter`, `Escape`); `-l` for literal text.
+    fn send_keys(&self, keys: &str) {
+        self.tmux(&["send-keys", "-t", "0", keys]);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "0", "-l", text]);
+    }
+
+    /// The pane's text.
+    fn capture(&self) -> String {
+        common::stdout(&self.tmux(&["capture-pane", "-p", "-t", "0"]))
+    }
+
+    /// The pane's text with its colours and attributes as escape sequences.
+    fn capture_styled(&self) -> String {
+        common::stdout(&self.tmux(&["capture-pane", "-p", "-e", "-t", "0"]))
+    }
+
+    /// Polls the screen until `ok` holds; panics with the last screen on timeout.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let screen = self.capture();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {TIMEOUT:?} waiting for {what}; last screen:\n{screen}");
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The text of the highlighted (reversed) row.
+    fn selected_row(&self) -> Option<String> {
+        self.capture_styled()
+            .lines()
+            .find(|line| line.contains("\x1b[7m"))
+            .map(strip_escapes)
+    }
+
+    /// Moves the cursor (j) until the selected row names `name`.
+    fn select(&self, name: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        self.send_keys("g");
+        loop {
+            let row = self.selected_row().unwrap_or_default();
+            if row_name(&row) == Some(name) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("could not select {name}; last screen:\n{}", self.capture());
+            }
+            self.send_keys("j");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// True once the pane's process has exited (the pane stays, dead).
+    fn exited(&self) -> bool {
+        common::stdout(&self.tmux(&["list-panes", "-F", "#{pane_dead}"])).trim() == "1"
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn strip_escapes(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ params final-byte.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The container name of a table row (`│  web   fbc00c44d44f ...`).
+fn row_name(row: &str) -> Option<&str> {
+    row.trim_start_matches(|c: char| c == '│' || c == '*' || c.is_whitespace())
+        .split_whitespace()
+        .next()
+}
+
+/// The screen's row for container `name`.
+fn row_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|line| row_name(line) == Some(name))
+}
+
+fn status_of(berth: &Berth, name: &str) -> String {
+    berth.inspect(name)["State"]["Status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn stop_key_stops_the_selected_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up and idle Created", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
+    });
+    tui.select("web");
+    tui.send_keys("s");
+    tui.wait_for("web Exited", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Exited"))
+    });
+    assert_eq!(status_of(&berth, "web"), "exited");
+    assert_eq!(status_of(&berth, "idle"), "created");
+}
+
+#[test]
+fn exec_shell_returns_to_an_intact_dashboard() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.select("web");
+    tui.send_keys("e");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("echo marker-$((40+2)) > /tmp/x; exit");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the dashboard back, whole", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.first().is_some_and(|l| l.starts_with(" berth "))
+            && lines.get(1).is_some_and(|l| l.contains("Containers ("))
+            && row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && !s.contains("/ #")
+            && !s.contains("marker")
+            && !s.contains("shell in web")
+    });
+    assert!(
+        !tui.exited(),
+        "the dashboard exited after the shell:\n{screen}"
+    );
+    // Still driven by keys: the help popup opens and closes.
+    tui.send_keys("?");
+    tui.wait_for("the help popup", |s| s.contains("Keys (any key closes)"));
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/tmp/x"]).trim(),
+        "marker-42"
+    );
+}
+
+#[test]
+fn changes_by_another_process_appear_without_a_key() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    assert!(row_of(&tui.capture(), "late").is_none());
+    berth.ok(&["run", "-d", "--name", "late", IMAGE, "sleep", "600"]);
+    tui.wait_for("late Up", |s| {
+        row_of(s, "late").is_some_and(|r| r.contains("Up"))
+    });
+}
+
+#[test]
+fn command_line_runs_a_verb_and_q_quits() {
+    let berth = Berth::with_image();
+    let tui = Tui::open(&berth);
+    tui.wait_for("the empty containers pane", |s| {
+        s.contains("No containers yet")
+    });
+    tui.send_keys(":");
+    tui.type_text("volume create fromui");
+    tui.send_keys("Enter");
+    tui.wait_for("the volume count in the tab bar", |s| {
+        s.lines().next().is_some_and(|l| l.contains("Volumes (1)"))
+    });
+    let volumes = berth.ok(&["volume", "ls", "-q"]);
+    assert!(
+        volumes.lines().any(|l| l.trim() == "fromui"),
+        "volume ls: {volumes}"
+    );
+    // The verb's output may be shown in a popup that any key closes; Escape is harmless
+    // otherwise (it clears the filter).
+    tui.send_keys("Escape");
+    tui.wait_for("no popup", |s| !s.contains("(exit 0)"));
+    assert!(!tui.exited());
+    tui.send_keys("q");
+    let deadline = Instant::now() + TIMEOUT;
+    while !tui.exited() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit; last screen:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+}
