@@ -62,6 +62,7 @@ actions! {
     Kill => "kill", "Kill the container(s)";
     Remove => "remove", "Remove the selected object(s)";
     Exec => "exec", "Open a shell in the container";
+    RunNew => "run", "Run a new container (a form; from the selected image)";
     Command => "command", "Run a berth command (:run -d img, :volume create x)";
     Refresh => "refresh", "Reload everything from the engine";
     ToggleScope => "scope", "Layer view: this layer alone or the image so far";

@@ -158,6 +158,7 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("K", Action::Kill),
     ("d", Action::Remove),
     ("e", Action::Exec),
+    ("R", Action::RunNew),
     (":", Action::Command),
     ("ctrl-r", Action::Refresh),
     ("t", Action::ToggleScope),

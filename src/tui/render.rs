@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
         Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
         Some(Popup::Output { title, text }) => popups::output::draw(frame, title, text, theme),
+        Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         None => {}
     }
 }
@@ -114,7 +115,13 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::ToggleScope,
             Action::ChangesOnly,
         ],
-        (View::Images, false) => &[Action::Open, Action::Remove, Action::Mark, Action::Filter],
+        (View::Images, false) => &[
+            Action::Open,
+            Action::RunNew,
+            Action::Remove,
+            Action::Mark,
+            Action::Filter,
+        ],
         (View::Volumes, _) => &[Action::Remove, Action::Mark, Action::Filter],
         (View::Networks, _) => &[],
         (View::Events, _) => &[Action::Filter],

@@ -139,6 +139,7 @@ pub enum Popup {
         title: String,
         text: String,
     },
+    RunForm(super::form::RunForm),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

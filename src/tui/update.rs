@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::action::Action;
 use super::detail::{ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail};
 use super::effect::{ContainerOp, Effect, Target};
+use super::form::RunForm;
 use super::msg::Msg;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use crate::engine::image::TreeScope;
@@ -223,6 +224,32 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
                 Vec::new()
             }
         },
+        Popup::RunForm(mut form) => match key.code {
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Enter => match form.words() {
+                Ok(words) => vec![Effect::Verb(words)],
+                Err(e) => {
+                    app.say(e, true);
+                    app.popup = Some(Popup::RunForm(form));
+                    Vec::new()
+                }
+            },
+            code => {
+                match code {
+                    KeyCode::Tab | KeyCode::Down => form.move_focus(1),
+                    KeyCode::BackTab | KeyCode::Up => form.move_focus(-1),
+                    KeyCode::Backspace => {
+                        form.focused_mut().pop();
+                    }
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        form.focused_mut().push(c)
+                    }
+                    _ => {}
+                }
+                app.popup = Some(Popup::RunForm(form));
+                Vec::new()
+            }
+        },
         // Help and output close on any key but keep the screen otherwise as it was.
         Popup::Help | Popup::Output { .. } => Vec::new(),
     }
@@ -367,6 +394,21 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             [target] => vec![Effect::Shell(target.clone())],
             _ => Vec::new(),
         },
+        Action::RunNew => {
+            let image = match app.view {
+                View::Images => app
+                    .visible_images()
+                    .get(app.images.selected)
+                    .and_then(|i| i.summary.references.first())
+                    .map(|r| r.to_string()),
+                View::Containers => app.selected_container().map(|c| c.image.clone()),
+                _ => None,
+            };
+            app.popup = Some(Popup::RunForm(RunForm::with_image(
+                image.as_deref().unwrap_or(""),
+            )));
+            Vec::new()
+        }
         Action::Command => {
             app.popup = Some(Popup::Command {
                 input: String::new(),
@@ -886,6 +928,24 @@ mod tests {
             update(&mut app, Msg::Tick).as_slice(),
             [Effect::LoadDetail(_)]
         ));
+    }
+
+    #[test]
+    fn the_run_form_starts_from_the_selected_containers_image() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "R");
+        assert!(matches!(&app.popup, Some(Popup::RunForm(f)) if f.values[0] == "busybox"));
+        // Letters are text in the form, not actions.
+        keys(&mut app, "qweb");
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Tab);
+        keys(&mut app, "top");
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => {
+                assert_eq!(words, &["run", "-d", "--name", "qwe", "busybox", "top"])
+            }
+            other => panic!("expected a run, got {other:?}"),
+        }
     }
 
     #[test]
