@@ -228,12 +228,14 @@ impl Keymap {
             .collect()
     }
 
-    /// The first key bound to `action`, for hints in the footer.
+    /// The plainest key bound to `action` (no modifier, shortest name), for hints.
     pub fn key_for(&self, action: Action) -> Option<String> {
         self.bindings
             .iter()
-            .find(|(_, a)| **a == action)
-            .map(|(k, _)| k.to_string())
+            .filter(|(_, a)| **a == action)
+            .map(|(k, _)| k)
+            .min_by_key(|k| (k.ctrl || k.alt, k.to_string().len()))
+            .map(Key::to_string)
     }
 }
 
