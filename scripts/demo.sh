@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds berth, loads the busybox test image and starts a small container to look at.
+# Builds berth, loads the busybox test image, starts a few containers to look at and
+# opens the dashboard over them (on a terminal; one frame as text otherwise).
 # Run as root on Debian 12: sudo bash scripts/demo.sh
 # Env: BERTH_ROOT (engine state directory, default /var/lib/berth).
 set -euo pipefail
@@ -30,27 +31,37 @@ else
     "$berth" run -d --name demo berth-test/busybox sh -c 'while true; do date; sleep 2; done'
 fi
 
-log "berth ps"
-"$berth" ps
+# A few more to look at: a web-like container with a volume, a finished job with a diff,
+# one created but never started.
+if ! "$berth" inspect --type container demo-web >/dev/null 2>&1; then
+    "$berth" volume create demo-data >/dev/null
+    "$berth" run -d --name demo-web -v demo-data:/data -m 64m berth-test/busybox \
+        sh -c 'while true; do echo "$(date) served" >> /data/access.log; sleep 1; done' >/dev/null
+    "$berth" run --name demo-job berth-test/busybox \
+        sh -c 'mkdir /report; echo done > /report/result; rm /bin/cat' >/dev/null || true
+    "$berth" create --name demo-idle berth-test/busybox sleep 1000 >/dev/null
+fi
 
-sleep 3
-log "berth logs --tail 3 demo"
-"$berth" logs --tail 3 demo
+log "berth ps -a"
+"$berth" ps -a
+
+if [[ -t 0 && -t 1 ]]; then
+    log "berth (the dashboard: ? for keys, q to quit)"
+    exec "$berth"
+fi
+
+log "berth ui --once (no terminal here, so one frame as text)"
+"$berth" ui --once
 
 cat <<MSG
 
-The container 'demo' keeps running in the background (engine root $BERTH_ROOT).
+On a terminal, 'berth' with no arguments opens the dashboard over these containers
+(engine root $BERTH_ROOT). Also try:
 
-The dashboard ('berth' with no arguments) is not built yet. Meanwhile, try:
-
-  $berth images
   $berth ps -a
   $berth logs -f demo                       # Ctrl-C to stop following
-  $berth exec demo ps
   $berth exec -it demo sh
-  $berth run --rm berth-test/busybox cat /etc/motd
-  $berth inspect demo
-  $berth stop demo && $berth rm demo
+  $berth ui --once --view layers --select berth-test/busybox
 
 Add --root DIR (or set BERTH_ROOT) to use another engine root.
 MSG

@@ -33,6 +33,8 @@ fn settings() -> insta::Settings {
     // What follows a masked value shifts with its length: close the gap.
     settings.add_filter(r"\] (─+|[ ]+)", "] ");
     settings.add_filter(r"(\[MEM\] / \S+) +", "$1 ");
+    // The status column is as wide as its longest text, which is a clock.
+    settings.add_filter(r"(STATUS|Created) +", "$1 ");
     settings
 }
 

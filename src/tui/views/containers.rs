@@ -60,12 +60,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         "PIDS",
     ])
     .style(theme.header);
+    // Names are short and matter most: as wide as the longest, within reason.
+    let name_width = rows
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 32) as u16;
+    let status_width = rows
+        .iter()
+        .map(|c| status_text_at(c, app.now).chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 33) as u16;
     let widths = [
         Constraint::Length(1),
-        Constraint::Fill(1),
+        Constraint::Length(name_width),
         Constraint::Length(12),
-        Constraint::Fill(2),
-        Constraint::Length(30),
+        Constraint::Fill(1),
+        Constraint::Length(status_width),
         Constraint::Length(6),
         Constraint::Length(19),
         Constraint::Length(5),
