@@ -64,6 +64,10 @@ actions! {
     Exec => "exec", "Open a shell in the container";
     Command => "command", "Run a berth command (:run -d img, :volume create x)";
     Refresh => "refresh", "Reload everything from the engine";
+    Files => "files", "Files: host and container side by side (tab/h/l switch pane)";
+    Parent => "parent", "Files: go to the parent directory (enter opens one)";
+    CopyFiles => "copy_files", "Files: copy marked (or selected) entries to the other pane";
+    CancelCopy => "cancel_copy", "Files: cancel the copy under way";
 }
 
 impl fmt::Display for Action {

@@ -160,6 +160,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("e", Action::Exec),
     (":", Action::Command),
     ("ctrl-r", Action::Refresh),
+    ("f", Action::Files),
+    ("backspace", Action::Parent),
+    ("c", Action::CopyFiles),
+    ("x", Action::CancelCopy),
 ];
 
 impl Default for Keymap {

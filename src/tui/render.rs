@@ -30,12 +30,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             View::Events => views::events::draw(frame, body, app, theme),
         },
     }
+    // The file view covers the pane it was opened from.
+    if let Some(files) = &app.files {
+        views::files::draw(frame, body, app, files, theme);
+    }
     draw_footer(frame, footer, app, theme);
     match &app.popup {
         Some(Popup::Help) => popups::help::draw(frame, app, theme),
         Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
         Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
         Some(Popup::Output { title, text }) => popups::output::draw(frame, title, text, theme),
+        Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
         None => {}
     }
 }
@@ -84,6 +89,14 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The most useful keys for where the user is, from the keymap in use.
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
     let actions: &[Action] = match (app.view, app.detail.is_some()) {
+        _ if app.files.is_some() => &[
+            Action::NextView,
+            Action::Open,
+            Action::Parent,
+            Action::Mark,
+            Action::CopyFiles,
+            Action::Back,
+        ],
         (View::Containers, true) => &[Action::Back, Action::NextTab, Action::Exec, Action::Stop],
         (View::Containers, false) => &[
             Action::Open,

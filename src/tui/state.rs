@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::detail::ContainerDetail;
 use super::effect::Effect;
+use super::files::FilesView;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
 use crate::engine::container::{ContainerRecord, Status};
@@ -139,6 +140,8 @@ pub enum Popup {
         title: String,
         text: String,
     },
+    /// A copy of the file view under way (its state is in `FilesView::copying`).
+    Copy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +175,8 @@ pub struct App {
     /// Whether keys go to the filter being typed.
     pub filtering: bool,
     pub detail: Option<ContainerDetail>,
+    /// The two-pane file view, drawn over the pane while open.
+    pub files: Option<FilesView>,
     pub popup: Option<Popup>,
     pub status: Option<StatusLine>,
     /// The clock views render times against, so a frame can be reproduced.
@@ -201,6 +206,7 @@ impl App {
             filter: String::new(),
             filtering: false,
             detail: None,
+            files: None,
             popup: None,
             status: None,
             now: Utc::now(),

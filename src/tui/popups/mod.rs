@@ -4,3 +4,4 @@ pub mod command;
 pub mod confirm;
 pub mod help;
 pub mod output;
+pub mod progress;

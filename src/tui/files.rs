@@ -1,0 +1,290 @@
+//! The two-pane file view opened on a container: the host's directories on the left, the
+//! container's on the right, and the copies between them. State and the loading of
+//! listings (off the draw loop); `update` decides, the worker loads and copies.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::effect::Target;
+use super::state::Cursor;
+use crate::engine::error::{Context, Result};
+use crate::engine::storage::copy::PathKind;
+use crate::engine::storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
+use crate::engine::storage::progress::Progress;
+use crate::engine::Engine;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Host,
+    Container,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Host => Side::Container,
+            Side::Container => Side::Host,
+        }
+    }
+}
+
+/// One pane: the directory shown (once loaded), the selection and the marks.
+#[derive(Debug, Default)]
+pub struct Pane {
+    pub listing: Option<DirListing>,
+    pub cursor: Cursor,
+    /// Names marked for a copy.
+    pub marked: BTreeSet<String>,
+}
+
+impl Pane {
+    pub fn len(&self) -> usize {
+        self.listing.as_ref().map_or(0, |l| l.entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn selected(&self) -> Option<&DirEntry> {
+        self.listing
+            .as_ref()
+            .and_then(|l| l.entries.get(self.cursor.selected))
+    }
+
+    /// The directory shown, once loaded.
+    pub fn dir(&self) -> Option<&str> {
+        self.listing.as_ref().map(|l| l.path.as_str())
+    }
+
+    /// The marked names in listing order, or the selected one when none is marked.
+    pub fn chosen(&self) -> Vec<String> {
+        let Some(listing) = &self.listing else {
+            return Vec::new();
+        };
+        let marked: Vec<String> = listing
+            .entries
+            .iter()
+            .filter(|e| self.marked.contains(&e.name))
+            .map(|e| e.name.clone())
+            .collect();
+        if !marked.is_empty() {
+            return marked;
+        }
+        self.selected().map(|e| e.name.clone()).into_iter().collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.listing
+            .as_ref()
+            .is_some_and(|l| l.entries.iter().any(|e| e.name == name))
+    }
+
+    /// Takes a new listing: a different directory starts at its top with no marks.
+    pub fn show(&mut self, listing: DirListing) {
+        if self.dir() != Some(listing.path.as_str()) {
+            self.cursor = Cursor::default();
+            self.marked.clear();
+        }
+        let names: BTreeSet<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
+        self.marked.retain(|n| names.contains(n.as_str()));
+        self.cursor.clamp(listing.entries.len());
+        self.listing = Some(listing);
+    }
+
+    pub fn toggle_mark(&mut self) {
+        if let Some(name) = self.selected().map(|e| e.name.clone()) {
+            if !self.marked.remove(&name) {
+                self.marked.insert(name);
+            }
+            let len = self.len();
+            self.cursor.move_by(1, len);
+        }
+    }
+}
+
+/// A copy under way: what the progress popup shows.
+#[derive(Debug, Clone)]
+pub struct Copying {
+    pub progress: Arc<Progress>,
+    /// The entry being copied and its place among all.
+    pub entry: String,
+    pub index: usize,
+    pub total: usize,
+}
+
+/// The open file view.
+#[derive(Debug)]
+pub struct FilesView {
+    pub container: Target,
+    pub host: Pane,
+    pub inside: Pane,
+    pub active: Side,
+    pub copying: Option<Copying>,
+}
+
+impl FilesView {
+    pub fn new(container: Target) -> FilesView {
+        FilesView {
+            container,
+            host: Pane::default(),
+            inside: Pane::default(),
+            active: Side::Host,
+            copying: None,
+        }
+    }
+
+    pub fn pane(&self, side: Side) -> &Pane {
+        match side {
+            Side::Host => &self.host,
+            Side::Container => &self.inside,
+        }
+    }
+
+    pub fn pane_mut(&mut self, side: Side) -> &mut Pane {
+        match side {
+            Side::Host => &mut self.host,
+            Side::Container => &mut self.inside,
+        }
+    }
+}
+
+/// One path below a directory of either side (both use `/`).
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The directory above `dir`, or `None` at the root.
+pub fn parent(dir: &str) -> Option<String> {
+    let parent = Path::new(dir).parent()?;
+    Some(parent.to_string_lossy().into_owned())
+}
+
+/// Which directory a pane should show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    pub side: Side,
+    /// The container's ID (for the container side; kept on both for the reply's check).
+    pub container: String,
+    pub path: String,
+}
+
+impl ListRequest {
+    pub fn load(&self, engine: &Engine) -> Result<DirListing> {
+        match self.side {
+            Side::Host => list_host_dir(Path::new(&self.path)),
+            Side::Container => engine.list_container_dir(&self.container, &self.path),
+        }
+    }
+}
+
+/// A host directory as the file view shows it: at most [`MAX_ENTRIES`] names, each
+/// `lstat`ed and never opened (a FIFO doesn't block, a symlink isn't followed), directories
+/// first. The directory itself may be reached through symlinks: it is the user's own.
+pub fn list_host_dir(dir: &Path) -> Result<DirListing> {
+    let path = std::fs::canonicalize(dir).context(|| format!("listing {}", dir.display()))?;
+    let read = std::fs::read_dir(&path).context(|| format!("listing {}", path.display()))?;
+    let mut entries = Vec::new();
+    let mut truncated = false;
+    for item in read {
+        if entries.len() == MAX_ENTRIES {
+            truncated = true;
+            break;
+        }
+        let item = item.context(|| format!("listing {}", path.display()))?;
+        // Gone since the directory was read: not worth failing the listing.
+        let Ok(meta) = std::fs::symlink_metadata(item.path()) else {
+            continue;
+        };
+        let kind = if meta.file_type().is_symlink() {
+            PathKind::Symlink
+        } else if meta.is_dir() {
+            PathKind::Dir
+        } else if meta.is_file() {
+            PathKind::File
+        } else {
+            PathKind::Other
+        };
+        let link_target = (kind == PathKind::Symlink)
+            .then(|| std::fs::read_link(item.path()).ok())
+            .flatten()
+            .map(|t| t.to_string_lossy().into_owned());
+        entries.push(DirEntry {
+            name: item.file_name().to_string_lossy().into_owned(),
+            kind,
+            size: meta.len(),
+            mode: meta.mode() & 0o7777,
+            mtime: meta.mtime(),
+            link_target,
+            mount: None,
+        });
+    }
+    entries.sort_by(|a, b| {
+        (b.kind == PathKind::Dir)
+            .cmp(&(a.kind == PathKind::Dir))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(DirListing {
+        path: path_text(&path),
+        entries,
+        truncated,
+    })
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_listing_is_bounded_lstats_and_sorts_dirs_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b"), b"12345").unwrap();
+        std::fs::create_dir(dir.path().join("z")).unwrap();
+        std::os::unix::fs::symlink("/nowhere", dir.path().join("a")).unwrap();
+        nix::unistd::mkfifo(&dir.path().join("f"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let listing = list_host_dir(dir.path()).unwrap();
+        let got: Vec<(&str, PathKind)> = listing
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("z", PathKind::Dir),
+                ("a", PathKind::Symlink),
+                ("b", PathKind::File),
+                ("f", PathKind::Other)
+            ]
+        );
+        assert_eq!(listing.entries[1].link_target.as_deref(), Some("/nowhere"));
+        assert_eq!(listing.entries[2].size, 5);
+        assert!(!listing.truncated);
+
+        let big = tempfile::tempdir().unwrap();
+        for i in 0..MAX_ENTRIES + 5 {
+            std::fs::File::create(big.path().join(i.to_string())).unwrap();
+        }
+        let listing = list_host_dir(big.path()).unwrap();
+        assert_eq!(listing.entries.len(), MAX_ENTRIES);
+        assert!(listing.truncated);
+    }
+
+    #[test]
+    fn paths_join_and_go_up() {
+        assert_eq!(join("/", "etc"), "/etc");
+        assert_eq!(join("/etc", "passwd"), "/etc/passwd");
+        assert_eq!(parent("/etc").as_deref(), Some("/"));
+        assert_eq!(parent("/"), None);
+    }
+}
