@@ -64,9 +64,9 @@ actions! {
     Exec => "exec", "Open a shell in the container";
     Command => "command", "Run a berth command (:run -d img, :volume create x)";
     Refresh => "refresh", "Reload everything from the engine";
-    Files => "files", "Files: host and container side by side (tab/h/l switch pane)";
-    Parent => "parent", "Files: go to the parent directory (enter opens one)";
-    CopyFiles => "copy_files", "Files: copy marked (or selected) entries to the other pane";
+    Files => "files", "Host and container files side by side (tab: pane)";
+    Parent => "parent", "Files: up a directory (enter opens one)";
+    CopyFiles => "copy_files", "Files: copy marked/selected to the other pane";
     CancelCopy => "cancel_copy", "Files: cancel the copy under way";
 }
 

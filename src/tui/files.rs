@@ -280,6 +280,216 @@ mod tests {
         assert!(listing.truncated);
     }
 
+    mod keys {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+        use super::super::*;
+        use crate::engine::container::{
+            ContainerConfig, ContainerRecord, ContainerState, Status,
+        };
+        use crate::engine::{ContainerId, Digest};
+        use crate::tui::effect::{CopyJob, Effect};
+        use crate::tui::keymap::Keymap;
+        use crate::tui::msg::Msg;
+        use crate::tui::snapshot::Snapshot;
+        use crate::tui::state::{App, Popup};
+        use crate::tui::update::update;
+
+        fn entry(name: &str, kind: PathKind) -> DirEntry {
+            DirEntry {
+                name: name.into(),
+                kind,
+                size: 1,
+                mode: 0o644,
+                mtime: 0,
+                link_target: None,
+                mount: None,
+            }
+        }
+
+        fn listing(path: &str, entries: &[(&str, PathKind)]) -> Box<DirListing> {
+            Box::new(DirListing {
+                path: path.into(),
+                entries: entries.iter().map(|(n, k)| entry(n, *k)).collect(),
+                truncated: false,
+            })
+        }
+
+        fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+            update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+        }
+
+        fn keys(app: &mut App, text: &str) -> Vec<Effect> {
+            text.chars()
+                .flat_map(|c| key(app, KeyCode::Char(c)))
+                .collect()
+        }
+
+        /// The file view opened with `f` on container web, host at /h (dir d, files a b c),
+        /// the container at / (dir etc, file a).
+        fn opened() -> (App, String) {
+            let mut app = App::new(Keymap::default());
+            let record = ContainerRecord {
+                id: ContainerId::random(),
+                name: "web".into(),
+                created: chrono::Utc::now(),
+                image: "busybox".into(),
+                image_id: Digest::of_bytes(b"image"),
+                chain_ids: Vec::new(),
+                config: ContainerConfig::default(),
+                state: ContainerState {
+                    status: Status::Running,
+                    ..Default::default()
+                },
+            };
+            let id = record.id.to_string();
+            let snapshot = Snapshot {
+                containers: vec![record],
+                ..Default::default()
+            };
+            update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+            let effects = keys(&mut app, "f");
+            let asked: Vec<(Side, &str)> = effects
+                .iter()
+                .map(|e| match e {
+                    Effect::ListDir(r) if r.container == id => (r.side, r.path.as_str()),
+                    other => panic!("expected listings, got {other:?}"),
+                })
+                .collect();
+            assert_eq!(asked, [(Side::Host, "."), (Side::Container, "/")]);
+            for (side, result) in [
+                (
+                    Side::Host,
+                    listing(
+                        "/h",
+                        &[
+                            ("d", PathKind::Dir),
+                            ("a", PathKind::File),
+                            ("b", PathKind::File),
+                            ("c", PathKind::File),
+                        ],
+                    ),
+                ),
+                (
+                    Side::Container,
+                    listing("/", &[("etc", PathKind::Dir), ("a", PathKind::File)]),
+                ),
+            ] {
+                update(
+                    &mut app,
+                    Msg::Listed {
+                        side,
+                        container: id.clone(),
+                        result: Ok(result),
+                    },
+                );
+            }
+            (app, id)
+        }
+
+        fn copy_of(effects: &[Effect]) -> &CopyJob {
+            match effects {
+                [Effect::Copy(job)] => job,
+                other => panic!("expected one copy, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn marked_entries_copy_to_the_other_pane_and_cancel() {
+            let (mut app, _) = opened();
+            // Down to b, mark b and c (space moves down), copy.
+            keys(&mut app, "jj");
+            key(&mut app, KeyCode::Char(' '));
+            key(&mut app, KeyCode::Char(' '));
+            let effects = keys(&mut app, "c");
+            let job = copy_of(&effects);
+            assert_eq!(job.from, Side::Host);
+            assert_eq!(job.src_dir, "/h");
+            assert_eq!(job.names, ["b", "c"]);
+            assert_eq!(job.dest_dir, "/");
+            assert_eq!(job.container.name, "web");
+            assert_eq!(app.popup, Some(Popup::Copy));
+            let copying = app.files.as_ref().and_then(|f| f.copying.clone()).unwrap();
+            assert!(Arc::ptr_eq(&copying.progress, &job.progress));
+            // Other keys wait; x cancels through the shared counter.
+            assert!(keys(&mut app, "jc").is_empty());
+            assert!(!job.progress.is_cancelled());
+            keys(&mut app, "x");
+            assert!(job.progress.is_cancelled());
+            // The end closes the popup, says why and lists both panes again.
+            let effects = update(&mut app, Msg::Copied(Err("copy cancelled at b".into())));
+            assert_eq!(app.popup, None);
+            assert_eq!(effects.len(), 2, "{effects:?}");
+            assert!(effects.iter().all(|e| matches!(e, Effect::ListDir(_))));
+            assert_eq!(app.status.as_ref().map(|s| s.error), Some(true));
+        }
+
+        #[test]
+        fn an_existing_name_asks_before_overwriting() {
+            let (mut app, _) = opened();
+            // The container's a onto the host, where an a is.
+            key(&mut app, KeyCode::Tab);
+            keys(&mut app, "j");
+            assert!(keys(&mut app, "c").is_empty());
+            match &app.popup {
+                Some(Popup::Confirm { question, .. }) => {
+                    assert_eq!(question, "overwrite a in /h?")
+                }
+                other => panic!("expected a confirmation, got {other:?}"),
+            }
+            assert!(keys(&mut app, "n").is_empty());
+            assert_eq!(app.popup, None);
+            keys(&mut app, "c");
+            let effects = keys(&mut app, "y");
+            let job = copy_of(&effects);
+            assert_eq!((job.from, job.names.as_slice()), (Side::Container, &["a".to_owned()][..]));
+            assert_eq!((job.src_dir.as_str(), job.dest_dir.as_str()), ("/", "/h"));
+            assert_eq!(app.popup, Some(Popup::Copy));
+            // The host's b is new in the container: no question.
+            let (mut app, _) = opened();
+            keys(&mut app, "jj");
+            assert_eq!(copy_of(&keys(&mut app, "c")).names, ["b"]);
+        }
+
+        #[test]
+        fn enter_descends_backspace_goes_up_and_escape_closes() {
+            let (mut app, id) = opened();
+            let list = |side, path: &str| {
+                vec![Effect::ListDir(ListRequest {
+                    side,
+                    container: id.clone(),
+                    path: path.into(),
+                })]
+            };
+            // A file doesn't open; a directory does.
+            keys(&mut app, "j");
+            assert!(key(&mut app, KeyCode::Enter).is_empty());
+            keys(&mut app, "k");
+            assert_eq!(key(&mut app, KeyCode::Enter), list(Side::Host, "/h/d"));
+            assert_eq!(key(&mut app, KeyCode::Backspace), list(Side::Host, "/"));
+            keys(&mut app, "l");
+            assert_eq!(key(&mut app, KeyCode::Enter), list(Side::Container, "/etc"));
+            // At the root there is nothing above.
+            assert!(key(&mut app, KeyCode::Backspace).is_empty());
+            // A listing error is one line; the pane keeps what it showed.
+            update(
+                &mut app,
+                Msg::Listed {
+                    side: Side::Container,
+                    container: id.clone(),
+                    result: Err("web:/etc: permission denied".into()),
+                },
+            );
+            assert_eq!(app.files.as_ref().and_then(|f| f.inside.dir()), Some("/"));
+            assert_eq!(
+                app.status.as_ref().map(|s| s.text.as_str()),
+                Some("web:/etc: permission denied")
+            );
+            key(&mut app, KeyCode::Esc);
+            assert!(app.files.is_none());
+        }
+    }
+
     #[test]
     fn paths_join_and_go_up() {
         assert_eq!(join("/", "etc"), "/etc");

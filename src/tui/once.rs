@@ -9,7 +9,9 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use serde_json::{json, Value};
 
+use super::action::Action;
 use super::detail::{ContainerDetail, ContainerTab};
+use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::{App, View};
@@ -25,10 +27,15 @@ use crate::format::status_text_at;
 pub enum Screen {
     Pane(View),
     Detail(ContainerTab),
+    /// The file view on a container: the working directory beside the container's `/`.
+    Files,
 }
 
 impl Screen {
     pub fn parse(name: &str) -> Option<Screen> {
+        if name.eq_ignore_ascii_case("files") {
+            return Some(Screen::Files);
+        }
         View::parse(name).map(Screen::Pane).or_else(|| {
             ContainerTab::ALL
                 .into_iter()
@@ -67,11 +74,14 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     }
     let view = match options.screen {
         Screen::Pane(view) => view,
-        Screen::Detail(_) => View::Containers,
+        Screen::Detail(_) | Screen::Files => View::Containers,
     };
     app.view = view;
     if let Some(name) = &options.select {
         select(app, name)?;
+    }
+    if options.screen == Screen::Files {
+        return prepare_files(engine, app);
     }
     if let Screen::Detail(tab) = options.screen {
         let Some(record) = app.selected_container() else {
@@ -96,6 +106,35 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
             );
         } else {
             app.detail = Some(detail);
+        }
+    }
+    Ok(())
+}
+
+/// Opens the file view as its key would and loads both panes here and now.
+fn prepare_files(engine: &Engine, app: &mut App) -> Result<()> {
+    let effects = super::update::apply(app, Action::Files);
+    if app.files.is_none() {
+        return Err(Error::invalid(
+            "--view",
+            "files",
+            "the file view needs --select CONTAINER",
+        ));
+    }
+    for effect in effects {
+        if let Effect::ListDir(request) = effect {
+            let result = request.load(engine).map(Box::new).map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                return Err(Error::invalid("--view", "files", e.clone()));
+            }
+            update(
+                app,
+                Msg::Listed {
+                    side: request.side,
+                    container: request.container.clone(),
+                    result,
+                },
+            );
         }
     }
     Ok(())
