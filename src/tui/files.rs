@@ -7,13 +7,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::effect::Target;
+use super::effect::{CopyJob, Target};
 use super::state::Cursor;
+use crate::cli::cp;
 use crate::engine::error::{Context, Result};
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
 use crate::engine::storage::progress::Progress;
 use crate::engine::Engine;
+use crate::format::human_size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -73,7 +75,10 @@ impl Pane {
         if !marked.is_empty() {
             return marked;
         }
-        self.selected().map(|e| e.name.clone()).into_iter().collect()
+        self.selected()
+            .map(|e| e.name.clone())
+            .into_iter()
+            .collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -241,6 +246,38 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// Runs a copy job: each entry with `berth cp`'s rules (no `-a`, no `-L`), counted into
+/// the job's progress, `on_entry` told before each. Stops at the first failure or cancel.
+pub fn copy(
+    engine: &Engine,
+    job: &CopyJob,
+    mut on_entry: impl FnMut(usize, &str),
+) -> std::result::Result<String, String> {
+    let id = &job.container.id;
+    for (index, entry) in job.names.iter().enumerate() {
+        on_entry(index, entry);
+        let src = join(&job.src_dir, entry);
+        let progress = job.progress.clone();
+        let done = match job.from {
+            Side::Host => cp::host_to_container(engine, &src, id, &job.dest_dir, progress),
+            Side::Container => cp::container_to_host(engine, id, &src, &job.dest_dir, progress),
+        };
+        if job.progress.is_cancelled() {
+            return Err(format!("copy cancelled at {entry}"));
+        }
+        done.map_err(|e| format!("copying {entry}: {e}"))?;
+    }
+    let to = match job.from {
+        Side::Host => format!("{}:{}", job.container.name, job.dest_dir),
+        Side::Container => job.dest_dir.clone(),
+    };
+    Ok(format!(
+        "copied {} ({}) to {to}",
+        job.names.join(", "),
+        human_size(job.progress.bytes())
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,9 +321,7 @@ mod tests {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
         use super::super::*;
-        use crate::engine::container::{
-            ContainerConfig, ContainerRecord, ContainerState, Status,
-        };
+        use crate::engine::container::{ContainerConfig, ContainerRecord, ContainerState, Status};
         use crate::engine::{ContainerId, Digest};
         use crate::tui::effect::{CopyJob, Effect};
         use crate::tui::keymap::Keymap;
@@ -442,7 +477,10 @@ mod tests {
             keys(&mut app, "c");
             let effects = keys(&mut app, "y");
             let job = copy_of(&effects);
-            assert_eq!((job.from, job.names.as_slice()), (Side::Container, &["a".to_owned()][..]));
+            assert_eq!(
+                (job.from, job.names.as_slice()),
+                (Side::Container, &["a".to_owned()][..])
+            );
             assert_eq!((job.src_dir.as_str(), job.dest_dir.as_str()), ("/", "/h"));
             assert_eq!(app.popup, Some(Popup::Copy));
             // The host's b is new in the container: no question.

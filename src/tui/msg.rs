@@ -5,10 +5,10 @@ use crossterm::event::KeyEvent;
 
 use super::detail::DetailData;
 use super::files::Side;
-use crate::engine::storage::listing::DirListing;
 use super::snapshot::Snapshot;
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::events::Event;
+use crate::engine::storage::listing::DirListing;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -43,7 +43,10 @@ pub enum Msg {
         result: Result<Box<DirListing>, String>,
     },
     /// A copy moved on to its `index`th entry.
-    CopyEntry { index: usize, name: String },
+    CopyEntry {
+        index: usize,
+        name: String,
+    },
     /// A tenth of a second passed during a copy: its progress is redrawn.
     CopyTick,
     /// A copy ended: what was copied, or why not.

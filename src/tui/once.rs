@@ -123,7 +123,10 @@ fn prepare_files(engine: &Engine, app: &mut App) -> Result<()> {
     }
     for effect in effects {
         if let Effect::ListDir(request) = effect {
-            let result = request.load(engine).map(Box::new).map_err(|e| e.to_string());
+            let result = request
+                .load(engine)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
             if let Err(e) = &result {
                 return Err(Error::invalid("--view", "files", e.clone()));
             }

@@ -637,7 +637,12 @@ fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
             });
             return into.map_or_else(Vec::new, |path| list(side, path));
         }
-        Action::Parent => return pane.dir().and_then(parent).map_or_else(Vec::new, |p| list(side, p)),
+        Action::Parent => {
+            return pane
+                .dir()
+                .and_then(parent)
+                .map_or_else(Vec::new, |p| list(side, p))
+        }
         Action::Refresh => return relist(files),
         Action::CopyFiles => return copy_files(app),
         Action::CancelCopy => cancel_copy(app),
@@ -689,8 +694,8 @@ fn copy_files(app: &mut App) -> Vec<Effect> {
         .filter(|n| dest.has(n))
         .map(String::as_str)
         .collect();
-    let question = (!existing.is_empty())
-        .then(|| format!("overwrite {} in {dest_dir}?", existing.join(", ")));
+    let question =
+        (!existing.is_empty()).then(|| format!("overwrite {} in {dest_dir}?", existing.join(", ")));
     let effect = Effect::Copy(CopyJob {
         container: files.container.clone(),
         from,

@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::effect::{ContainerOp, CopyJob, Effect, Target};
-use super::files::{join, Side};
+use super::effect::{ContainerOp, Effect, Target};
+use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
-use crate::cli::cp;
-use crate::format::human_size;
 use crate::engine::Engine;
 
 /// How long a `:` command may run before it is stopped (a `logs -f` would never end).
@@ -90,7 +88,13 @@ impl Worker {
                     .map(Box::new)
                     .map_err(|e| e.to_string()),
             },
-            Effect::Copy(job) => Msg::Copied(self.copy(&job)),
+            Effect::Copy(job) => Msg::Copied(copy(&self.engine, &job, |index, name| {
+                // Which entry is under way, for the progress popup.
+                let _ = self.tx.send(Msg::CopyEntry {
+                    index,
+                    name: name.to_owned(),
+                });
+            })),
             // The runtime handles these itself.
             Effect::Shell(_) | Effect::Quit => Msg::Resize,
         }
@@ -118,48 +122,6 @@ impl Worker {
             ContainerOp::Kill => engine.kill_container(&t.id, Signal::SIGKILL).map(drop),
             ContainerOp::Remove => engine.remove_container(&t.id, true, false).map(drop),
         })
-    }
-
-    /// Copies the job's entries one by one, telling the loop which one is under way.
-    fn copy(&self, job: &CopyJob) -> Result<String, String> {
-        let (name, from) = (&job.container.name, job.from);
-        for (index, entry) in job.names.iter().enumerate() {
-            let _ = self.tx.send(Msg::CopyEntry {
-                index,
-                name: entry.clone(),
-            });
-            let src = join(&job.src_dir, entry);
-            let progress = job.progress.clone();
-            let done = match from {
-                Side::Host => cp::host_to_container(
-                    &self.engine,
-                    &src,
-                    &job.container.id,
-                    &job.dest_dir,
-                    progress,
-                ),
-                Side::Container => cp::container_to_host(
-                    &self.engine,
-                    &job.container.id,
-                    &src,
-                    &job.dest_dir,
-                    progress,
-                ),
-            };
-            if job.progress.is_cancelled() {
-                return Err(format!("copy cancelled at {entry}"));
-            }
-            done.map_err(|e| format!("copying {entry}: {e}"))?;
-        }
-        let to = match from {
-            Side::Host => format!("{name}:{}", job.dest_dir),
-            Side::Container => job.dest_dir.clone(),
-        };
-        Ok(format!(
-            "copied {} ({}) to {to}",
-            job.names.join(", "),
-            human_size(job.progress.bytes())
-        ))
     }
 
     fn verb(&self, words: Vec<String>) -> Msg {

@@ -26,7 +26,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let tenths = (progress.elapsed().as_millis() / 100) as usize;
     let at = tenths % BAR;
     let bar: String = (0..BAR)
-        .map(|i| if (i + BAR - at) % BAR < 6 { '█' } else { '░' })
+        .map(|i| {
+            if (i + BAR - at) % BAR < 6 {
+                '█'
+            } else {
+                '░'
+            }
+        })
         .collect();
     let cancel = app
         .keymap
@@ -50,10 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         )),
         Line::styled(bar, theme.running),
         Line::raw(status),
-        Line::from(vec![
-            Span::styled(cancel, theme.key),
-            Span::raw(" cancel"),
-        ]),
+        Line::from(vec![Span::styled(cancel, theme.key), Span::raw(" cancel")]),
     ];
     frame.render_widget(
         Paragraph::new(lines).block(pane(" Copying ".into(), theme)),

@@ -17,14 +17,20 @@ use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, _app: &App, files: &FilesView, theme: &Theme) {
     frame.render_widget(Clear, area);
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
     draw_pane(frame, left, files, Side::Host, "host", theme);
     let name = files.container.name.as_str();
     draw_pane(frame, right, files, Side::Container, name, theme);
 }
 
-fn draw_pane(frame: &mut Frame, area: Rect, files: &FilesView, side: Side, who: &str, theme: &Theme) {
+fn draw_pane(
+    frame: &mut Frame,
+    area: Rect,
+    files: &FilesView,
+    side: Side,
+    who: &str,
+    theme: &Theme,
+) {
     let pane_state: &Pane = files.pane(side);
     let dir = pane_state.dir().unwrap_or("…");
     let mut block = pane(format!(" {who}:{dir} "), theme);
