@@ -85,10 +85,7 @@ fn files_copy_both_ways_with_a_running_and_a_stopped_container() {
         let into = job(&berth, name, Side::Host, src, &["big.bin", "tree"], "/tmp");
         let (result, announced) = run(&engine, &into);
         let said = result.unwrap_or_else(|e| panic!("copy into {name}: {e}"));
-        assert!(
-            said.starts_with(&format!("copied big.bin, tree (")),
-            "{said}"
-        );
+        assert!(said.starts_with("copied big.bin, tree ("), "{said}");
         assert!(said.ends_with(&format!("to {name}:/tmp")), "{said}");
         assert_eq!(announced, ["0:big.bin", "1:tree"]);
         // Counted as tar bytes: at least the payload, with headers and padding.
@@ -207,6 +204,17 @@ fn the_file_view_renders_both_sides() {
     // The masked path is shorter or longer than the real one: close the gap.
     settings.add_filter(r"\[HOST\] ─+", "[HOST] ");
     settings.bind(|| insta::assert_snapshot!("files", text));
+
+    let json: serde_json::Value = serde_json::from_str(&berth.ok(&[
+        "ui", "--once", "--view", "files", "--select", "web", "--format", "json",
+    ]))
+    .expect("JSON from ui --once");
+    assert_eq!(json["Container"], "web");
+    let inside = json["ContainerFiles"]["entries"].as_array().unwrap();
+    let data = inside.iter().find(|e| e["name"] == "data").unwrap();
+    assert_eq!(data["mount"], "volume");
+    let link = inside.iter().find(|e| e["name"] == "etclink").unwrap();
+    assert_eq!(link["link_target"], "/etc");
 
     // Without a container there is nothing to open.
     let err = Berth::new().fail(&["ui", "--once", "--view", "files"]);

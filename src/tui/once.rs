@@ -210,6 +210,14 @@ fn unicode_width(symbol: &str) -> usize {
 
 /// The same data as the frame, as JSON.
 pub fn render_json(app: &App) -> Value {
+    if let Some(files) = &app.files {
+        return json!({
+            "View": "Files",
+            "Container": files.container.name,
+            "Host": files.host.listing,
+            "ContainerFiles": files.inside.listing,
+        });
+    }
     if let Some(detail) = &app.detail {
         let record = app
             .snapshot

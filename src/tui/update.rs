@@ -684,6 +684,7 @@ fn copy_files(app: &mut App) -> Vec<Effect> {
     let (src, dest) = (files.pane(from), files.pane(from.other()));
     let names = src.chosen();
     let (Some(src_dir), Some(dest_dir)) = (src.dir(), dest.dir()) else {
+        app.say("a pane is still loading", true);
         return Vec::new();
     };
     if names.is_empty() {

@@ -63,3 +63,37 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         area,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::storage::progress::Progress;
+    use crate::tui::effect::Target;
+    use crate::tui::files::{Copying, FilesView};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::once::render_text;
+    use crate::tui::state::{App, Popup};
+
+    #[test]
+    fn the_popup_shows_the_entry_its_place_and_the_cancel_key() {
+        let mut app = App::new(Keymap::default());
+        let mut files = FilesView::new(Target {
+            id: "1".into(),
+            name: "web".into(),
+        });
+        let progress = Progress::new();
+        files.copying = Some(Copying {
+            progress: progress.clone(),
+            entry: "big.bin".into(),
+            index: 1,
+            total: 3,
+        });
+        app.files = Some(files);
+        app.popup = Some(Popup::Copy);
+        let text = render_text(&app, 80, 20);
+        assert!(text.contains("big.bin (2 of 3)"), "{text}");
+        assert!(text.contains("0B  "), "{text}");
+        assert!(text.contains("x cancel"), "{text}");
+        progress.cancel();
+        assert!(render_text(&app, 80, 20).contains("cancelling…"));
+    }
+}
