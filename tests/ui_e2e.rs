@@ -176,7 +176,7 @@ fn strip_escapes(line: &str) -> String {
 
 /// The container name of a table row (`│  web   fbc00c44d44f ...`).
 fn row_name(row: &str) -> Option<&str> {
-    row.trim_start_matches(|c: char| c == '│' || c == '*' || c.is_whitespace())
+    row.trim_start_matches(|c: char| c == '│' || c == '*' || c == '›' || c.is_whitespace())
         .split_whitespace()
         .next()
 }

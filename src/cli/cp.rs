@@ -73,11 +73,14 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
         }
         (Location::Container { name, path }, Location::Host(dest)) => {
             enter_sealed_if_running(engine, &name, &path)?;
-            copy_out(engine, &name, &path, &dest, args)
+            let mut progress = ProgressLine::new(args.quiet, dest.clone(), Progress::new());
+            copy_out(engine, &name, &path, &dest, args, &mut progress)
         }
         (Location::Host(src), Location::Container { name, path }) => {
             enter_sealed_if_running(engine, &name, &path)?;
-            copy_in(engine, &src, &name, &path, args)
+            let target = format!("{name}:{path}");
+            let mut progress = ProgressLine::new(args.quiet, target, Progress::new());
+            copy_in(engine, &src, &name, &path, args, &mut progress)
         }
     }
     .map(|()| 0)
@@ -180,11 +183,53 @@ fn decide_in(
     }
 }
 
-fn copy_in(engine: &Engine, src: &str, name: &str, dest: &str, args: &CpArgs) -> Result<()> {
+/// Copies host path `src` into container `name` at `dest` with `berth cp`'s rules (no
+/// `-a`, no `-L`), counting into `progress`: the dashboard's file view.
+pub fn host_to_container(
+    engine: &Engine,
+    src: &str,
+    name: &str,
+    dest: &str,
+    progress: Arc<Progress>,
+) -> Result<()> {
+    let mut line = ProgressLine::new(true, String::new(), progress);
+    copy_in(engine, src, name, dest, &quiet_args(src, dest), &mut line)
+}
+
+/// Copies `src` of container `name` to host path `dest` with `berth cp`'s rules (no `-a`,
+/// no `-L`), counting into `progress`: the dashboard's file view.
+pub fn container_to_host(
+    engine: &Engine,
+    name: &str,
+    src: &str,
+    dest: &str,
+    progress: Arc<Progress>,
+) -> Result<()> {
+    let mut line = ProgressLine::new(true, String::new(), progress);
+    copy_out(engine, name, src, dest, &quiet_args(src, dest), &mut line)
+}
+
+fn quiet_args(src: &str, dest: &str) -> CpArgs {
+    CpArgs {
+        archive: false,
+        follow_link: false,
+        quiet: true,
+        src: src.to_owned(),
+        dest: dest.to_owned(),
+    }
+}
+
+fn copy_in(
+    engine: &Engine,
+    src: &str,
+    name: &str,
+    dest: &str,
+    args: &CpArgs,
+    progress: &mut ProgressLine,
+) -> Result<()> {
     let opts = CopyInOptions {
         keep_owner: args.archive,
     };
-    let mut progress = ProgressLine::new(args.quiet, format!("{name}:{dest}"));
     if src == "-" {
         let target = stat_opt(engine, name, dest)?.and_then(|st| st.resolved);
         let Some((dir, PathKind::Dir)) = target else {
@@ -293,7 +338,14 @@ fn decide_out(
     }
 }
 
-fn copy_out(engine: &Engine, name: &str, src: &str, dest: &str, args: &CpArgs) -> Result<()> {
+fn copy_out(
+    engine: &Engine,
+    name: &str,
+    src: &str,
+    dest: &str,
+    args: &CpArgs,
+    progress: &mut ProgressLine,
+) -> Result<()> {
     let mut out = engine
         .copy_from_container(name, src, args.follow_link)
         .map_err(|e| container_error(e, name, src))?;
@@ -301,7 +353,6 @@ fn copy_out(engine: &Engine, name: &str, src: &str, dest: &str, args: &CpArgs) -
     if asserts_dir(src) && !src_dir {
         bail!("{name}:{src}: not a directory");
     }
-    let mut progress = ProgressLine::new(args.quiet, dest.to_owned());
     if dest == "-" {
         let mut stdout = std::io::stdout().lock();
         copy::pump(&mut out, &mut progress.counted(&mut stdout))?;
@@ -348,11 +399,11 @@ struct ProgressLine {
 }
 
 impl ProgressLine {
-    fn new(quiet: bool, target: String) -> ProgressLine {
+    fn new(quiet: bool, target: String, counter: Arc<Progress>) -> ProgressLine {
         ProgressLine {
             enabled: !quiet && std::io::stderr().is_terminal(),
             target,
-            counter: Progress::new(),
+            counter,
             drawn: None,
         }
     }

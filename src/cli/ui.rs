@@ -7,6 +7,7 @@ use clap::Args;
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
+use crate::engine::container::runtime::sealed;
 use crate::engine::Engine;
 use crate::tui::once::{self, OnceOptions, Screen};
 use crate::tui::state::App;
@@ -23,7 +24,7 @@ pub struct UiArgs {
     #[arg(long, default_value_t = 30, requires = "once")]
     pub height: u16,
     /// With --once: containers, images, volumes, networks, events, a container's
-    /// config, mounts, stats, logs or diff, or an image's layers (with --select)
+    /// config, mounts, stats, logs, diff or files, or an image's layers (with --select)
     #[arg(long, default_value = "containers", requires = "once")]
     pub view: String,
     /// With --once: the row to select (a name or ID)
@@ -48,6 +49,11 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
             "the dashboard needs a terminal; for one frame as text use: berth ui --once"
         ));
     }
+    // The file view enters running containers: like `cp`, do that from a sealed copy of
+    // berth (CVE-2019-5736).
+    if !sealed::running_sealed() {
+        sealed::reexec_sealed()?;
+    }
     crate::tui::run(engine.clone(), root, keymap)?;
     Ok(0)
 }
@@ -55,7 +61,7 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
 fn print_once(engine: &Engine, keymap: crate::tui::keymap::Keymap, args: &UiArgs) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
-            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff or layers",
+            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff, layers or files",
             args.view
         )
     })?;

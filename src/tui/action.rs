@@ -71,6 +71,10 @@ actions! {
     Wrap => "wrap", "Logs: wrap long lines";
     NextMatch => "next_match", "Logs: next line matching the filter";
     PrevMatch => "prev_match", "Logs: previous line matching the filter";
+    Files => "files", "Host and container files side by side (tab: pane)";
+    Parent => "parent", "Files: up a directory (enter opens one)";
+    CopyFiles => "copy_files", "Files: copy marked/selected to the other pane";
+    CancelCopy => "cancel_copy", "Files: cancel the copy under way";
 }
 
 impl fmt::Display for Action {

@@ -1,7 +1,11 @@
 //! What `update` asks the runtime to do: engine calls (run off the draw loop, reporting back
 //! as messages), handing the terminal to a shell, quitting.
 
+use std::sync::Arc;
+
 use super::detail::DetailRequest;
+use super::files::{ListRequest, Side};
+use crate::engine::storage::progress::Progress;
 
 /// An engine object named for the user and addressed by ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,5 +56,35 @@ pub enum Effect {
     Shell(Target),
     /// A headless verb typed on the `:` line, as its words.
     Verb(Vec<String>),
+    /// List a directory of the file view.
+    ListDir(ListRequest),
+    /// Copy entries between the host and the container.
+    Copy(CopyJob),
     Quit,
 }
+
+/// Entries of one directory copied into a directory on the other side, with `cp`'s rules.
+#[derive(Debug, Clone)]
+pub struct CopyJob {
+    pub container: Target,
+    /// The side the entries come from.
+    pub from: Side,
+    pub src_dir: String,
+    pub names: Vec<String>,
+    pub dest_dir: String,
+    /// Shared with the progress popup, which reads it and cancels through it.
+    pub progress: Arc<Progress>,
+}
+
+impl PartialEq for CopyJob {
+    fn eq(&self, other: &CopyJob) -> bool {
+        self.container == other.container
+            && self.from == other.from
+            && self.src_dir == other.src_dir
+            && self.names == other.names
+            && self.dest_dir == other.dest_dir
+            && Arc::ptr_eq(&self.progress, &other.progress)
+    }
+}
+
+impl Eq for CopyJob {}

@@ -167,6 +167,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("w", Action::Wrap),
     ("n", Action::NextMatch),
     ("N", Action::PrevMatch),
+    ("f", Action::Files),
+    ("backspace", Action::Parent),
+    ("c", Action::CopyFiles),
+    ("x", Action::CancelCopy),
 ];
 
 impl Default for Keymap {

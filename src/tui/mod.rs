@@ -6,6 +6,7 @@ pub mod action;
 pub mod complete;
 pub mod detail;
 pub mod effect;
+pub mod files;
 pub mod form;
 pub mod keymap;
 pub mod msg;

@@ -4,9 +4,11 @@
 use crossterm::event::KeyEvent;
 
 use super::detail::DetailData;
+use super::files::Side;
 use super::snapshot::Snapshot;
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::events::Event;
+use crate::engine::storage::listing::DirListing;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -34,4 +36,19 @@ pub enum Msg {
     },
     /// The shell opened with `exec` ended and the dashboard has the terminal back.
     ShellReturned(Result<i32, String>),
+    /// A directory of the file view, for the container with this ID.
+    Listed {
+        side: Side,
+        container: String,
+        result: Result<Box<DirListing>, String>,
+    },
+    /// A copy moved on to its `index`th entry.
+    CopyEntry {
+        index: usize,
+        name: String,
+    },
+    /// A tenth of a second passed during a copy: its progress is redrawn.
+    CopyTick,
+    /// A copy ended: what was copied, or why not.
+    Copied(Result<String, String>),
 }

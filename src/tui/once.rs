@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::action::Action;
 use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
@@ -30,12 +31,17 @@ pub enum Screen {
     Detail(ContainerTab),
     /// An image's layer view.
     Layers,
+    /// The file view on a container: the working directory beside the container's `/`.
+    Files,
 }
 
 impl Screen {
     pub fn parse(name: &str) -> Option<Screen> {
         if name.eq_ignore_ascii_case("layers") {
             return Some(Screen::Layers);
+        }
+        if name.eq_ignore_ascii_case("files") {
+            return Some(Screen::Files);
         }
         View::parse(name).map(Screen::Pane).or_else(|| {
             ContainerTab::ALL
@@ -75,15 +81,18 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     }
     let view = match options.screen {
         Screen::Pane(view) => view,
-        Screen::Detail(_) => View::Containers,
+        Screen::Detail(_) | Screen::Files => View::Containers,
         Screen::Layers => View::Images,
     };
     app.view = view;
     if let Some(name) = &options.select {
         select(app, name)?;
     }
+    if options.screen == Screen::Files {
+        return prepare_files(engine, app);
+    }
     let effects = match options.screen {
-        Screen::Pane(_) => Vec::new(),
+        Screen::Pane(_) | Screen::Files => Vec::new(),
         Screen::Detail(tab) => {
             let Some(record) = app.selected_container() else {
                 return Err(Error::invalid(
@@ -113,6 +122,37 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         }
     };
     load_details(engine, app, effects)
+}
+
+fn prepare_files(engine: &Engine, app: &mut App) -> Result<()> {
+    let effects = super::update::apply(app, Action::Files);
+    if app.files.is_none() {
+        return Err(Error::invalid(
+            "--view",
+            "files",
+            "the file view needs --select CONTAINER",
+        ));
+    }
+    for effect in effects {
+        if let Effect::ListDir(request) = effect {
+            let result = request
+                .load(engine)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                return Err(Error::invalid("--view", "files", e.clone()));
+            }
+            update(
+                app,
+                Msg::Listed {
+                    side: request.side,
+                    container: request.container.clone(),
+                    result,
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Performs the detail loads `update` asks for, as the worker would, until none is left.
@@ -195,6 +235,14 @@ fn unicode_width(symbol: &str) -> usize {
 
 /// The same data as the frame, as JSON.
 pub fn render_json(app: &App) -> Value {
+    if let Some(files) = &app.files {
+        return json!({
+            "View": "Files",
+            "Container": files.container.name,
+            "Host": files.host.listing,
+            "ContainerFiles": files.inside.listing,
+        });
+    }
     if let Some(image) = &app.image_detail {
         return json!({
             "View": "Layers",

@@ -32,6 +32,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             View::Events => views::events::draw(frame, body, app, theme),
         },
     }
+    // The file view covers the pane it was opened from.
+    if let Some(files) = &app.files {
+        views::files::draw(frame, body, app, files, theme);
+    }
     draw_footer(frame, footer, app, theme);
     match &app.popup {
         Some(Popup::Help) => popups::help::draw(frame, app, theme),
@@ -39,6 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
         Some(Popup::Output { title, text }) => popups::output::draw(frame, title, text, theme),
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
+        Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
         None => {}
     }
 }
@@ -88,6 +93,14 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
     let tab = app.detail.as_ref().map(|d| d.tab);
     let actions: &[Action] = match (app.view, app.detail.is_some() || app.image_detail.is_some()) {
+        _ if app.files.is_some() => &[
+            Action::NextView,
+            Action::Open,
+            Action::Parent,
+            Action::Mark,
+            Action::CopyFiles,
+            Action::Back,
+        ],
         _ if tab == Some(ContainerTab::Logs) => &[
             Action::Back,
             Action::NextTab,

@@ -37,12 +37,15 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut loads = Loads::default();
     loads.request(&worker);
+    // Redraws a copy's progress popup from its shared counter.
+    let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
 
     loop {
         if app.dirty {
             guard.terminal.draw(|frame| draw(frame, &app, &theme))?;
             app.dirty = false;
         }
+        let copying = app.files.as_ref().is_some_and(|f| f.copying.is_some());
         let msg = tokio::select! {
             event = keys.next() => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Msg::Key(key),
@@ -53,6 +56,7 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
             },
             Some(msg) = rx.recv() => msg,
             _ = clock.tick() => Msg::Tick,
+            _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
         if let Msg::Loaded(Ok(snapshot)) = &msg {
             let running = snapshot

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::detail::{ContainerDetail, ImageDetail};
 use super::effect::Effect;
+use super::files::FilesView;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
 use crate::engine::container::{ContainerRecord, Status};
@@ -140,6 +141,8 @@ pub enum Popup {
         text: String,
     },
     RunForm(super::form::RunForm),
+    /// A copy of the file view under way (its state is in `FilesView::copying`).
+    Copy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +177,8 @@ pub struct App {
     pub filtering: bool,
     pub detail: Option<ContainerDetail>,
     pub image_detail: Option<ImageDetail>,
+    /// The two-pane file view, drawn over the pane while open.
+    pub files: Option<FilesView>,
     pub popup: Option<Popup>,
     pub status: Option<StatusLine>,
     /// The clock views render times against, so a frame can be reproduced.
@@ -204,6 +209,7 @@ impl App {
             filtering: false,
             detail: None,
             image_detail: None,
+            files: None,
             popup: None,
             status: None,
             now: Utc::now(),

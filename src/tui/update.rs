@@ -5,11 +5,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
 use super::detail::{ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail};
-use super::effect::{ContainerOp, Effect, Target};
+use super::effect::{ContainerOp, CopyJob, Effect, Target};
+use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
 use super::msg::Msg;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use crate::engine::image::TreeScope;
+use crate::engine::storage::copy::PathKind;
+use crate::engine::storage::listing::DirListing;
+use crate::engine::storage::progress::Progress;
 
 /// Rows a page key moves.
 const PAGE: isize = 10;
@@ -116,6 +120,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Reload]
         }
+        Msg::Listed {
+            side,
+            container,
+            result,
+        } => on_listed(app, side, &container, result),
+        Msg::CopyEntry { index, name } => {
+            if let Some(copying) = app.files.as_mut().and_then(|f| f.copying.as_mut()) {
+                copying.index = index;
+                copying.entry = name;
+            }
+            Vec::new()
+        }
+        Msg::CopyTick => Vec::new(),
+        Msg::Copied(result) => on_copied(app, result),
     }
 }
 
@@ -162,6 +180,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         on_filter_key(app, key);
         return Vec::new();
     }
+    if app.files.is_some() {
+        return app
+            .keymap
+            .action(&key)
+            .map_or_else(Vec::new, |action| files_action(app, action));
+    }
     match app.keymap.action(&key) {
         Some(action) => apply(app, action),
         None => Vec::new(),
@@ -187,7 +211,7 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
 fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
     match popup {
         Popup::Confirm { question, effect } => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => vec![effect],
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => begin(app, effect),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
             _ => {
                 app.popup = Some(Popup::Confirm { question, effect });
@@ -250,6 +274,7 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
                 Vec::new()
             }
         },
+        Popup::Copy => on_copy_key(app, key),
         // Help and output close on any key but keep the screen otherwise as it was.
         Popup::Help | Popup::Output { .. } => Vec::new(),
     }
@@ -456,6 +481,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Files => open_files(app),
+        Action::Parent | Action::CopyFiles | Action::CancelCopy => Vec::new(),
     }
 }
 
@@ -480,6 +507,7 @@ fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     app.view = view;
     app.detail = None;
     app.image_detail = None;
+    app.files = None;
     app.filter.clear();
     app.filtering = false;
     app.marked.clear();
@@ -659,6 +687,226 @@ fn question(effect: &Effect) -> String {
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let plural = if targets.len() == 1 { "" } else { "s" };
     format!("{verb} {kind}{plural} {}?", names.join(", "))
+}
+
+/// Sends an effect on its way; a copy first gets a fresh progress for its popup (the
+/// rate counts from now, not from when it was asked).
+fn begin(app: &mut App, effect: Effect) -> Vec<Effect> {
+    let (Effect::Copy(mut job), Some(files)) = (effect.clone(), app.files.as_mut()) else {
+        return vec![effect];
+    };
+    if files.copying.is_some() {
+        app.say("a copy is under way", true);
+        return Vec::new();
+    }
+    job.progress = Progress::new();
+    files.copying = Some(Copying {
+        progress: job.progress.clone(),
+        entry: job.names.first().cloned().unwrap_or_default(),
+        index: 0,
+        total: job.names.len(),
+    });
+    app.popup = Some(Popup::Copy);
+    vec![Effect::Copy(job)]
+}
+
+/// The file view on the selected container (or the open detail's).
+fn open_files(app: &mut App) -> Vec<Effect> {
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    let id = app.detail.as_ref().map(|d| d.id.clone());
+    let record = match id {
+        Some(id) => app.snapshot.containers.iter().find(|c| c.id.as_str() == id),
+        None => app.selected_container(),
+    };
+    let Some(target) = record.map(|c| Target {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+    }) else {
+        return Vec::new();
+    };
+    let container = target.id.clone();
+    app.files = Some(FilesView::new(target));
+    app.marked.clear();
+    [(Side::Host, "."), (Side::Container, "/")]
+        .into_iter()
+        .map(|(side, path)| {
+            Effect::ListDir(ListRequest {
+                side,
+                container: container.clone(),
+                path: path.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Keys in the file view: movement and marks act on the active pane.
+fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(files) = app.files.as_mut() else {
+        return Vec::new();
+    };
+    let side = files.active;
+    let container = files.container.id.clone();
+    let list = |side: Side, path: String| {
+        vec![Effect::ListDir(ListRequest {
+            side,
+            container: container.clone(),
+            path,
+        })]
+    };
+    let pane = files.pane_mut(side);
+    let len = pane.len();
+    match action {
+        Action::Up => pane.cursor.move_by(-1, len),
+        Action::Down => pane.cursor.move_by(1, len),
+        Action::PageUp => pane.cursor.move_by(-PAGE, len),
+        Action::PageDown => pane.cursor.move_by(PAGE, len),
+        Action::Top => pane.cursor.selected = 0,
+        Action::Bottom => pane.cursor.selected = len.saturating_sub(1),
+        Action::Mark => pane.toggle_mark(),
+        Action::NextView | Action::PrevView => files.active = side.other(),
+        Action::PrevTab => files.active = Side::Host,
+        Action::NextTab => files.active = Side::Container,
+        Action::Open => {
+            let into = pane.dir().zip(pane.selected()).and_then(|(dir, e)| {
+                matches!(e.kind, PathKind::Dir | PathKind::Symlink).then(|| join(dir, &e.name))
+            });
+            return into.map_or_else(Vec::new, |path| list(side, path));
+        }
+        Action::Parent => {
+            return pane
+                .dir()
+                .and_then(parent)
+                .map_or_else(Vec::new, |p| list(side, p))
+        }
+        Action::Refresh => return relist(files),
+        Action::CopyFiles => return copy_files(app),
+        Action::CancelCopy => cancel_copy(app),
+        Action::Back => app.files = None,
+        Action::Quit | Action::Help | Action::Command => return apply(app, action),
+        Action::ShowContainers
+        | Action::ShowImages
+        | Action::ShowVolumes
+        | Action::ShowNetworks
+        | Action::ShowEvents => return apply(app, action),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Both panes listed again, where they are.
+fn relist(files: &FilesView) -> Vec<Effect> {
+    [Side::Host, Side::Container]
+        .into_iter()
+        .filter_map(|side| {
+            files.pane(side).dir().map(|path| {
+                Effect::ListDir(ListRequest {
+                    side,
+                    container: files.container.id.clone(),
+                    path: path.to_owned(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// The chosen entries of the active pane into the other pane's directory; asks first when
+/// a name is there already.
+fn copy_files(app: &mut App) -> Vec<Effect> {
+    let Some(files) = app.files.as_ref() else {
+        return Vec::new();
+    };
+    let from = files.active;
+    let (src, dest) = (files.pane(from), files.pane(from.other()));
+    let names = src.chosen();
+    let (Some(src_dir), Some(dest_dir)) = (src.dir(), dest.dir()) else {
+        app.say("a pane is still loading", true);
+        return Vec::new();
+    };
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let existing: Vec<&str> = names
+        .iter()
+        .filter(|n| dest.has(n))
+        .map(String::as_str)
+        .collect();
+    let question =
+        (!existing.is_empty()).then(|| format!("overwrite {} in {dest_dir}?", existing.join(", ")));
+    let effect = Effect::Copy(CopyJob {
+        container: files.container.clone(),
+        from,
+        src_dir: src_dir.to_owned(),
+        dest_dir: dest_dir.to_owned(),
+        names,
+        progress: Progress::new(),
+    });
+    match question {
+        Some(question) => {
+            app.popup = Some(Popup::Confirm { question, effect });
+            Vec::new()
+        }
+        None => begin(app, effect),
+    }
+}
+
+fn cancel_copy(app: &mut App) {
+    if let Some(copying) = app.files.as_ref().and_then(|f| f.copying.as_ref()) {
+        copying.progress.cancel();
+        app.say("cancelling the copy", false);
+    }
+}
+
+/// While a copy runs only cancel (and quit, which cancels first) do anything.
+fn on_copy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    app.popup = Some(Popup::Copy);
+    match app.keymap.action(&key) {
+        Some(Action::CancelCopy | Action::Back) => {
+            cancel_copy(app);
+            Vec::new()
+        }
+        Some(Action::Quit) => {
+            cancel_copy(app);
+            apply(app, Action::Quit)
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn on_listed(
+    app: &mut App,
+    side: Side,
+    container: &str,
+    result: Result<Box<DirListing>, String>,
+) -> Vec<Effect> {
+    match (app.files.as_mut(), result) {
+        (Some(files), Ok(listing)) if files.container.id == container => {
+            files.pane_mut(side).show(*listing)
+        }
+        (Some(_), Err(e)) => app.say(e, true),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn on_copied(app: &mut App, result: Result<String, String>) -> Vec<Effect> {
+    if app.popup == Some(Popup::Copy) {
+        app.popup = None;
+    }
+    let Some(files) = app.files.as_mut() else {
+        return Vec::new();
+    };
+    files.copying = None;
+    for side in [Side::Host, Side::Container] {
+        files.pane_mut(side).marked.clear();
+    }
+    let effects = relist(files);
+    match result {
+        Ok(what) => app.say(what, false),
+        Err(e) => app.say(e, true),
+    }
+    effects
 }
 
 #[cfg(test)]

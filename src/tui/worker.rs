@@ -2,6 +2,7 @@
 //! each result back as a message.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use nix::sys::signal::Signal;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::effect::{ContainerOp, Effect, Target};
+use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use crate::engine::Engine;
@@ -32,7 +34,9 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(engine: Engine, tx: UnboundedSender<Msg>, root: PathBuf) -> Worker {
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("berth"));
+        // The dashboard runs from a sealed memfd, which has no path of its own; the
+        // kernel's link to the running binary execs it in any child.
+        let exe = PathBuf::from("/proc/self/exe");
         Worker {
             engine,
             tx,
@@ -44,7 +48,11 @@ impl Worker {
     /// The command line that runs `args` as a headless verb on this root.
     pub fn berth_command(&self, args: &[String]) -> Command {
         let mut command = Command::new(&self.exe);
-        command.arg("--root").arg(&self.root).args(args);
+        command
+            .arg0("berth")
+            .arg("--root")
+            .arg(&self.root)
+            .args(args);
         command
     }
 
@@ -79,6 +87,21 @@ impl Worker {
                 self.engine.remove_volume(&t.id, false).map(drop)
             }),
             Effect::Verb(words) => self.verb(words),
+            Effect::ListDir(request) => Msg::Listed {
+                side: request.side,
+                container: request.container.clone(),
+                result: request
+                    .load(&self.engine)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            },
+            Effect::Copy(job) => Msg::Copied(copy(&self.engine, &job, |index, name| {
+                // Which entry is under way, for the progress popup.
+                let _ = self.tx.send(Msg::CopyEntry {
+                    index,
+                    name: name.to_owned(),
+                });
+            })),
             // The runtime handles these itself.
             Effect::Shell(_) | Effect::Quit => Msg::Resize,
         }

@@ -4,4 +4,5 @@ pub mod command;
 pub mod confirm;
 pub mod help;
 pub mod output;
+pub mod progress;
 pub mod run_form;

@@ -3,6 +3,7 @@
 pub mod container_detail;
 pub mod containers;
 pub mod events;
+pub mod files;
 pub mod image_layers;
 pub mod images;
 pub mod networks;

@@ -1,0 +1,222 @@
+//! The dashboard's file view over a real engine: the copies its worker runs (host to
+//! container and back, running and stopped, with `cp`'s rules, counted and cancellable)
+//! and the view's frame as `berth ui --once --view files` prints it.
+
+mod common;
+
+use std::path::Path;
+
+use berth::engine::storage::progress::Progress;
+use berth::engine::Engine;
+use berth::tui::effect::{CopyJob, Target};
+use berth::tui::files::{copy, Side};
+use common::{Berth, IMAGE};
+
+/// Bytes no two offsets of which repeat within a block: a misplaced chunk would show.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1])
+        .collect()
+}
+
+fn job(
+    berth: &Berth,
+    container: &str,
+    from: Side,
+    src: &str,
+    names: &[&str],
+    dest: &str,
+) -> CopyJob {
+    let record = berth.inspect(container);
+    CopyJob {
+        container: Target {
+            id: record["Id"].as_str().expect("an ID").to_owned(),
+            name: container.to_owned(),
+        },
+        from,
+        src_dir: src.to_owned(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        dest_dir: dest.to_owned(),
+        progress: Progress::new(),
+    }
+}
+
+/// Runs the job as the worker does, returning its message and the entries announced.
+fn run(engine: &Engine, job: &CopyJob) -> (Result<String, String>, Vec<String>) {
+    let mut announced = Vec::new();
+    let result = copy(engine, job, |i, name| announced.push(format!("{i}:{name}")));
+    (result, announced)
+}
+
+/// A host directory with a 3 MB file, a tree with a nested file and a relative symlink.
+fn host_tree() -> (tempfile::TempDir, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let big = payload(3 << 20);
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    std::fs::create_dir_all(dir.path().join("tree/sub")).unwrap();
+    std::fs::write(dir.path().join("tree/sub/note"), b"inside\n").unwrap();
+    std::os::unix::fs::symlink("sub/note", dir.path().join("tree/link")).unwrap();
+    (dir, big)
+}
+
+fn check_tree_back(dir: &Path, big: &[u8]) {
+    assert_eq!(std::fs::read(dir.join("big.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read(dir.join("tree/sub/note")).unwrap(),
+        b"inside\n"
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("tree/link")).unwrap(),
+        Path::new("sub/note")
+    );
+}
+
+#[test]
+fn files_copy_both_ways_with_a_running_and_a_stopped_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "1000"]);
+    berth.ok(&["create", "--name", "job", IMAGE, "true"]);
+    let engine = Engine::open(berth.root()).unwrap();
+    let (host, big) = host_tree();
+    let src = host.path().to_str().unwrap();
+
+    for name in ["web", "job"] {
+        // Host to container, into an existing directory.
+        let into = job(&berth, name, Side::Host, src, &["big.bin", "tree"], "/tmp");
+        let (result, announced) = run(&engine, &into);
+        let said = result.unwrap_or_else(|e| panic!("copy into {name}: {e}"));
+        assert!(said.starts_with("copied big.bin, tree ("), "{said}");
+        assert!(said.ends_with(&format!("to {name}:/tmp")), "{said}");
+        assert_eq!(announced, ["0:big.bin", "1:tree"]);
+        // Counted as tar bytes: at least the payload, with headers and padding.
+        assert!(
+            into.progress.bytes() > big.len() as u64,
+            "{}",
+            into.progress.bytes()
+        );
+
+        // What berth cp sees in the container is what was on the host.
+        let out = tempfile::tempdir().unwrap();
+        let out_file = out.path().join("big.bin");
+        berth.ok(&[
+            "cp",
+            &format!("{name}:/tmp/big.bin"),
+            out_file.to_str().unwrap(),
+        ]);
+        assert_eq!(std::fs::read(&out_file).unwrap(), big);
+
+        // Container to host, into an existing directory.
+        let back_dir = tempfile::tempdir().unwrap();
+        let back = job(
+            &berth,
+            name,
+            Side::Container,
+            "/tmp",
+            &["big.bin", "tree"],
+            back_dir.path().to_str().unwrap(),
+        );
+        let (result, _) = run(&engine, &back);
+        result.unwrap_or_else(|e| panic!("copy out of {name}: {e}"));
+        check_tree_back(back_dir.path(), &big);
+        // Owned by the user, as cp without -a.
+        let meta = std::fs::metadata(back_dir.path().join("big.bin")).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
+    }
+    // The running container reads what arrived.
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/tmp/tree/link"]),
+        "inside\n"
+    );
+}
+
+#[test]
+fn a_cancelled_or_failing_copy_says_so_in_one_line() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "1000"]);
+    let engine = Engine::open(berth.root()).unwrap();
+    let (host, _) = host_tree();
+    let src = host.path().to_str().unwrap();
+
+    let cancelled = job(&berth, "web", Side::Host, src, &["big.bin", "tree"], "/tmp");
+    cancelled.progress.cancel();
+    let (result, announced) = run(&engine, &cancelled);
+    assert_eq!(result, Err("copy cancelled at big.bin".into()));
+    assert_eq!(announced, ["0:big.bin"], "stops at the first entry");
+    let out = berth.run(&["exec", "web", "ls", "/tmp/tree"]);
+    assert!(!out.status.success(), "the second entry was not copied");
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let cancelled = job(
+        &berth,
+        "web",
+        Side::Container,
+        "/bin",
+        &["busybox"],
+        out_dir.path().to_str().unwrap(),
+    );
+    cancelled.progress.cancel();
+    let (result, _) = run(&engine, &cancelled);
+    assert_eq!(result, Err("copy cancelled at busybox".into()));
+
+    let missing = job(&berth, "web", Side::Container, "/", &["nothing"], src);
+    let (result, _) = run(&engine, &missing);
+    let err = result.unwrap_err();
+    assert!(err.starts_with("copying nothing: "), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}
+
+#[test]
+fn the_file_view_renders_both_sides() {
+    let berth = Berth::with_image();
+    berth.ok(&["volume", "create", "data"]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-v",
+        "data:/data",
+        "--tmpfs",
+        "/scratch",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    berth.ok(&["exec", "web", "ln", "-s", "/etc", "/etclink"]);
+    let (host, _) = host_tree();
+    let out = berth
+        .cmd()
+        .current_dir(host.path())
+        .args([
+            "ui", "--once", "--width", "100", "--height", "22", "--view", "files", "--select",
+            "web",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let real = std::fs::canonicalize(host.path()).unwrap();
+    let text = text.replace(real.to_str().unwrap(), "[HOST]");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    // The masked path is shorter or longer than the real one: close the gap.
+    settings.add_filter(r"\[HOST\] ─+", "[HOST] ");
+    settings.bind(|| insta::assert_snapshot!("files", text));
+
+    let json: serde_json::Value = serde_json::from_str(&berth.ok(&[
+        "ui", "--once", "--view", "files", "--select", "web", "--format", "json",
+    ]))
+    .expect("JSON from ui --once");
+    assert_eq!(json["Container"], "web");
+    let inside = json["ContainerFiles"]["entries"].as_array().unwrap();
+    let data = inside.iter().find(|e| e["name"] == "data").unwrap();
+    assert_eq!(data["mount"], "volume");
+    let link = inside.iter().find(|e| e["name"] == "etclink").unwrap();
+    assert_eq!(link["link_target"], "/etc");
+
+    // Without a container there is nothing to open.
+    let err = Berth::new().fail(&["ui", "--once", "--view", "files"]);
+    assert!(err.contains("--select CONTAINER"), "{err}");
+}
