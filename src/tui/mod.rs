@@ -16,6 +16,7 @@ pub mod snapshot;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod trace;
 pub mod update;
 pub mod views;
 pub mod worker;

@@ -13,6 +13,7 @@ use super::render::draw;
 use super::state::App;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
+use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
 use crate::engine::container::stats::{between, sample, StatsSample};
@@ -37,15 +38,21 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut loads = Loads::default();
     loads.request(&worker);
+    let mut trace = Trace::from_env();
 
     loop {
         if app.dirty {
+            let started = trace.start();
             guard.terminal.draw(|frame| draw(frame, &app, &theme))?;
+            trace.frame(started, app.loaded);
             app.dirty = false;
         }
         let msg = tokio::select! {
             event = keys.next() => match event {
-                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    trace.key();
+                    Msg::Key(key)
+                }
                 Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing more can be shown.
