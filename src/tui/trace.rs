@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -29,15 +30,19 @@ impl Trace {
     /// Tracing on if `BERTH_UI_TRACE` names a file that can be opened for appending;
     /// a bad path turns tracing off rather than stopping the dashboard.
     pub fn from_env() -> Trace {
-        let out = std::env::var_os("BERTH_UI_TRACE")
-            .filter(|path| !path.is_empty())
-            .and_then(|path| {
-                File::options()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .ok()
-            })
+        match std::env::var_os("BERTH_UI_TRACE") {
+            Some(path) if !path.is_empty() => Trace::to_file(Path::new(&path)),
+            _ => Trace::default(),
+        }
+    }
+
+    /// Tracing into `path` (appended to), or off if it can't be opened.
+    pub fn to_file(path: &Path) -> Trace {
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
             .map(|file| Tracer {
                 file,
                 frames: 0,
@@ -93,4 +98,54 @@ fn monotonic_us() -> u128 {
         return 0;
     }
     ts.tv_sec as u128 * 1_000_000 + ts.tv_nsec as u128 / 1_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str) -> std::collections::HashMap<&str, u128> {
+        line.split_whitespace()
+            .filter_map(|f| f.split_once('='))
+            .map(|(k, v)| (k, v.parse().expect("a number")))
+            .collect()
+    }
+
+    #[test]
+    fn one_line_per_frame_and_the_key_only_on_the_frame_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("trace");
+        let mut trace = Trace::to_file(&path);
+        let started = trace.start();
+        trace.frame(started, false);
+        trace.key();
+        trace.key();
+        let started = trace.start();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        trace.frame(started, true);
+        let started = trace.start();
+        trace.frame(started, true);
+
+        let text = std::fs::read_to_string(&path).expect("trace file");
+        let lines: Vec<_> = text.lines().map(fields).collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines
+                .iter()
+                .map(|l| (l["frame"], l["data"], l["key"]))
+                .collect::<Vec<_>>(),
+            [(1, 0, 0), (2, 1, 1), (3, 1, 0)]
+        );
+        assert!(lines[1]["draw_us"] >= 2000 && lines[1]["key_us"] >= lines[1]["draw_us"]);
+        assert_eq!(lines[2]["key_us"], 0);
+        assert!(lines[0]["mono_us"] > 0 && lines[0]["mono_us"] <= lines[2]["mono_us"]);
+    }
+
+    #[test]
+    fn off_when_the_file_cannot_be_opened() {
+        let mut trace = Trace::to_file(Path::new("/nonexistent/dir/trace"));
+        assert!(trace.start().is_none());
+        trace.key();
+        trace.frame(None, true);
+    }
 }
