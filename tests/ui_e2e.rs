@@ -24,6 +24,12 @@ struct Tui {
 impl Tui {
     /// Opens `berth --root ROOT ui` in a 120x35 pane that stays after its process exits.
     fn open(berth: &Berth) -> Tui {
+        Tui::open_in(berth, &std::env::temp_dir())
+    }
+
+    /// As [`Tui::open`], with `dir` as the dashboard's working directory (the host side
+    /// of the file view).
+    fn open_in(berth: &Berth, dir: &std::path::Path) -> Tui {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let socket = format!(
             "berth-ui-e2e-{}-{}",
@@ -50,6 +56,8 @@ impl Tui {
             "35",
             "-e",
             "TERM=xterm-256color",
+            "-c",
+            dir.to_str().expect("a UTF-8 temp dir"),
             &command,
             ";",
             "set-option",
@@ -118,6 +126,45 @@ impl Tui {
             .lines()
             .find(|line| line.contains("\x1b[7m"))
             .map(strip_escapes)
+    }
+
+    /// The text of the highlighted entry (the active pane's cursor in the file view).
+    fn selected_entry(&self) -> Option<String> {
+        const REVERSE: [&str; 2] = ["\x1b[7m", "\x1b[0;7m"];
+        let screen = self.capture_styled();
+        // The first line is the tab bar, whose current tab is reversed too.
+        let (line, at) = screen.lines().skip(1).find_map(|line| {
+            let at = REVERSE
+                .iter()
+                .find_map(|r| line.find(r).map(|i| i + r.len()))?;
+            Some((line, at))
+        })?;
+        // Colour resets may come between the attribute and the text.
+        let mut rest = &line[at..];
+        while rest.starts_with("\x1b[") {
+            rest = &rest[rest.find('m')? + 1..];
+        }
+        let end = rest.find("\x1b[").unwrap_or(rest.len());
+        Some(rest[..end].trim().to_owned())
+    }
+
+    /// Moves the file view's cursor (j) until its entry starts with `name`.
+    fn select_entry(&self, name: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        self.send_keys("g");
+        loop {
+            if self
+                .selected_entry()
+                .is_some_and(|entry| entry.starts_with(name))
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("could not select {name}; last screen:\n{}", self.capture());
+            }
+            self.send_keys("j");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Moves the cursor (j) until the selected row names `name`.
@@ -295,4 +342,60 @@ fn command_line_runs_a_verb_and_q_quits() {
         );
         std::thread::sleep(POLL);
     }
+}
+
+#[test]
+fn file_view_copies_out_to_the_host_and_in_to_the_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir /srv && echo from-the-container-4242 > /srv/out.txt",
+    ]);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("in.txt"), b"from-the-host-2424\n").unwrap();
+    let tui = Tui::open_in(&berth, host.path());
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.select("web");
+    tui.send_keys("f");
+    tui.wait_for("both panes listed", |s| {
+        s.contains("in.txt") && s.contains("srv/")
+    });
+
+    // Host to container: in.txt into the container's /.
+    tui.select_entry("in.txt");
+    tui.send_keys("c");
+    let copied_in = || {
+        berth
+            .run(&["exec", "web", "cat", "/in.txt"])
+            .stdout
+            .starts_with(b"from-the-host-2424")
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    while !copied_in() {
+        assert!(
+            Instant::now() < deadline,
+            "in.txt never arrived:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+
+    // Container to host: /srv/out.txt into the host directory.
+    tui.send_keys("l");
+    tui.select_entry("srv/");
+    tui.send_keys("Enter");
+    tui.wait_for("the container's /srv", |s| s.contains("out.txt"));
+    tui.select_entry("out.txt");
+    tui.send_keys("c");
+    let out = host.path().join("out.txt");
+    tui.wait_for("out.txt in the host pane", |s| {
+        s.matches("out.txt").count() >= 2
+    });
+    assert_eq!(std::fs::read(&out).unwrap(), b"from-the-container-4242\n");
 }

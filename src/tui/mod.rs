@@ -18,6 +18,7 @@ pub mod snapshot;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod trace;
 pub mod tree;
 pub mod update;
 pub mod views;

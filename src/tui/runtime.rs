@@ -13,6 +13,7 @@ use super::render::draw;
 use super::state::App;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
+use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
 use crate::engine::container::stats::{between, sample, StatsSample};
@@ -39,16 +40,22 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
     loads.request(&worker);
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
+    let mut trace = Trace::from_env();
 
     loop {
         if app.dirty {
+            let started = trace.start();
             guard.terminal.draw(|frame| draw(frame, &app, &theme))?;
+            trace.frame(started, app.loaded);
             app.dirty = false;
         }
         let copying = app.files.as_ref().is_some_and(|f| f.copying.is_some());
         let msg = tokio::select! {
             event = keys.next() => match event {
-                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    trace.key();
+                    Msg::Key(key)
+                }
                 Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing more can be shown.

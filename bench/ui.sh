@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Dashboard cost on a big engine: 1,000 containers (20 running `sleep`) and 1,000 volumes
+# on a tmpfs engine root. Measures, in one run: time to the first frame (and the first
+# frame with data), frame time median/p99 and key-to-frame latency over 200 keys sent
+# through a private tmux server, idle CPU over 60 s, RSS, and `berth ps -a` on the same
+# state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook.
+# Run as root: sudo bash bench/ui.sh
+#   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 KEYS=200 IDLE=60 LAUNCHES=5 PS_RUNS=10)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+CONTAINERS=${CONTAINERS:-1000}
+RUNNING=${RUNNING:-20}
+VOLUMES=${VOLUMES:-1000}
+KEYS=${KEYS:-200}
+IDLE=${IDLE:-60}
+LAUNCHES=${LAUNCHES:-5}
+PS_RUNS=${PS_RUNS:-10}
+for var in CONTAINERS RUNNING VOLUMES KEYS IDLE LAUNCHES PS_RUNS; do
+    [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
+done
+[[ $RUNNING -le $CONTAINERS ]] || die "RUNNING must not exceed CONTAINERS"
+[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/ui.sh"
+
+ensure_packages "${RUNTIME_PACKAGES[@]}" tmux
+ensure_cargo
+build_release_and_fixtures
+
+berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-ui.XXXXXX")
+engine="$work/root"
+sock="berth-bench-ui-$$"
+tmux_() { tmux -L "$sock" -f /dev/null "$@"; }
+dashboard_pid=
+
+cleanup() {
+    set +e
+    tmux_ kill-server >/dev/null 2>&1
+    [[ -n $dashboard_pid ]] && kill "$dashboard_pid" 2>/dev/null
+    if mountpoint -q "$engine"; then
+        local ids
+        ids=$("$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+        if [[ -n $ids ]]; then
+            # Removes the containers with their monitors, mounts and cgroups.
+            # shellcheck disable=SC2086
+            printf '%s\n' $ids | xargs -n 100 "$berth" --root "$engine" rm -f >/dev/null 2>&1
+        fi
+    fi
+    unmount_below "$work"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$engine"
+mount -t tmpfs -o size=4g,mode=0700 berth-bench-ui "$engine"
+b() { "$berth" --root "$engine" "$@"; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+log "Setup: $CONTAINERS containers ($RUNNING running), $VOLUMES volumes on a tmpfs"
+b load -q -i .fixtures/busybox-save.tar >/dev/null
+t0=$(now)
+seq 1 "$CONTAINERS" |
+    xargs -P 8 -I{} "$berth" --root "$engine" create --name bench-{} berth-test/busybox sleep 100000 >/dev/null
+t1=$(now)
+# shellcheck disable=SC2046
+b start $(seq -f 'bench-%g' 1 "$RUNNING") >/dev/null
+t2=$(now)
+seq 1 "$VOLUMES" | xargs -P 8 -I{} "$berth" --root "$engine" volume create bench-vol-{} >/dev/null
+t3=$(now)
+[[ $(b ps -aq | wc -l) -eq $CONTAINERS ]] || die "expected $CONTAINERS containers"
+[[ $(b ps -q | wc -l) -eq $RUNNING ]] || die "expected $RUNNING running containers"
+[[ $(b volume ls -q | wc -l) -eq $VOLUMES ]] || die "expected $VOLUMES volumes"
+setup="create $(secs "$t0" "$t1") s, start $(secs "$t1" "$t2") s, volumes $(secs "$t2" "$t3") s (xargs -P 8)"
+echo "setup: $setup" >&2
+
+# launch NAME TRACE: opens the dashboard in a new tmux session (160x45) with tracing to
+# TRACE, the CLOCK_MONOTONIC stamp just before exec in TRACE.t0; prints its pid.
+launch() {
+    local name=$1 trace=$2
+    : >"$trace"
+    tmux_ new-session -d -s "$name" -x 160 -y 45 -- \
+        env BERTH_UI_TRACE="$trace" python3 -c '
+import os, sys, time
+with open(sys.argv[1], "w") as out:
+    out.write("%d\n" % (time.monotonic_ns() // 1000))
+os.execv(sys.argv[2], sys.argv[2:])' "$trace.t0" "$berth" --root "$engine" ui
+    tmux_ display-message -p -t "$name" '#{pane_pid}'
+}
+
+# wait_data TRACE: waits (up to 60 s) for a frame with the first snapshot.
+wait_data() {
+    local i
+    for i in $(seq 600); do
+        grep -q ' data=1 ' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "the dashboard drew no frame with data within 60 s ($1)"
+}
+
+log "Time to first frame ($LAUNCHES launches) interleaved with berth ps -a ($PS_RUNS runs)"
+ps_times="$work/ps.ms"
+per_launch=$(((PS_RUNS + LAUNCHES - 1) / LAUNCHES))
+done_ps=0
+for i in $(seq "$LAUNCHES"); do
+    pid=$(launch "first-$i" "$work/first-$i.trace")
+    dashboard_pid=$pid
+    wait_data "$work/first-$i.trace"
+    tmux_ kill-session -t "first-$i"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    dashboard_pid=
+    for _ in $(seq "$per_launch"); do
+        [[ $done_ps -lt $PS_RUNS ]] || break
+        python3 - "$berth" "$engine" >>"$ps_times" <<'PY'
+import subprocess, sys, time
+start = time.perf_counter()
+subprocess.run([sys.argv[1], "--root", sys.argv[2], "ps", "-a"], check=True, stdout=subprocess.DEVNULL)
+print("%.3f" % ((time.perf_counter() - start) * 1000))
+PY
+        done_ps=$((done_ps + 1))
+    done
+done
+
+log "Frames and keys: $KEYS keys (j k tab 1..5) into one dashboard"
+trace="$work/main.trace"
+dashboard_pid=$(launch main "$trace")
+wait_data "$trace"
+sleep 3
+keys=(j j k Tab 2 j k 3 j 4 5 1 j j k)
+marker_keys=$(wc -l <"$trace")
+for i in $(seq 0 $((KEYS - 1))); do
+    tmux_ send-keys -t main "${keys[i % ${#keys[@]}]}"
+    sleep 0.03
+done
+tmux_ send-keys -t main 1
+sleep 3
+marker_idle=$(wc -l <"$trace")
+
+log "Idle: ${IDLE} s without input on the containers view"
+ticks() { awk '{ print $14 + $15 }' "/proc/$dashboard_pid/stat"; }
+cpu0=$(ticks)
+sleep "$IDLE"
+cpu1=$(ticks)
+marker_end=$(wc -l <"$trace")
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dashboard_pid/status")
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dashboard_pid/status")
+threads=$(awk '/^Threads:/ { print $2 }' "/proc/$dashboard_pid/status")
+tmux_ capture-pane -p -t main >"$work/screen.txt"
+head -n 5 "$work/screen.txt" >&2
+
+python3 - "$work" "$LAUNCHES" "$marker_keys" "$marker_idle" "$marker_end" \
+    "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$IDLE" "$rss" "$hwm" "$threads" \
+    "$CONTAINERS" "$RUNNING" "$VOLUMES" "$setup" <<'PY'
+import statistics, sys
+
+(work, launches, m_keys, m_idle, m_end, cpu0, cpu1, hz, idle, rss, hwm, threads,
+ containers, running, volumes, setup) = sys.argv[1:]
+
+def frames(path):
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            out.append({k: int(v) for k, v in (f.split("=") for f in line.split())})
+    return out
+
+def t0(path):
+    with open(path + ".t0") as fh:
+        return int(fh.read())
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, -(-p * len(ordered) // 100) - 1))]
+
+first, first_data = [], []
+for i in range(1, int(launches) + 1):
+    path = f"{work}/first-{i}.trace"
+    fr, start = frames(path), t0(path)
+    first.append((fr[0]["mono_us"] - start) / 1000)
+    first_data.append((next(f for f in fr if f["data"])["mono_us"] - start) / 1000)
+with open(f"{work}/ps.ms") as fh:
+    ps = [float(x) for x in fh]
+
+main = frames(f"{work}/main.trace")
+keyed = main[int(m_keys):int(m_idle)]
+draws = [f["draw_us"] / 1000 for f in keyed]
+keys = [f["key_us"] / 1000 for f in keyed if f["key"]]
+idle_frames = int(m_end) - int(m_idle)
+cpu = (int(cpu1) - int(cpu0)) / int(hz) / int(idle) * 100
+
+def row(name, value, target=""):
+    print(f"{name:<34} {value:>14} {target:>12}")
+
+print(f"dashboard on {containers} containers ({running} running), {volumes} volumes, tmpfs root, 160x45 tmux")
+print(f"setup: {setup}")
+row("measure", "value", "target")
+print("-" * 62)
+row(f"first frame, median of {launches}", f"{statistics.median(first):.1f} ms")
+row("first frame with data, median", f"{statistics.median(first_data):.1f} ms", "< 100 ms")
+row(f"  (all launches)", " ".join(f"{x:.0f}" for x in first_data) + " ms")
+row(f"berth ps -a, median of {len(ps)}", f"{statistics.median(ps):.1f} ms")
+row("first data frame / ps -a", f"{statistics.median(first_data) / statistics.median(ps):.2f}x")
+row(f"frame time median ({len(draws)} frames)", f"{statistics.median(draws):.2f} ms")
+row("frame time p99", f"{pct(draws, 99):.2f} ms", "< 4 ms")
+row(f"key to frame median ({len(keys)} keys)", f"{statistics.median(keys):.2f} ms")
+row("key to frame p99", f"{pct(keys, 99):.2f} ms")
+row(f"idle CPU over {idle} s", f"{cpu:.2f} % core", "< 0.5 %")
+row("  frames drawn while idle", f"{idle_frames} ({idle_frames / int(idle):.2f}/s)")
+row("VmRSS / VmHWM", f"{int(rss) / 1024:.1f} / {int(hwm) / 1024:.1f} MB", "< 20 MB")
+row("  threads", threads)
+PY
