@@ -64,6 +64,13 @@ fn state() -> (Berth, tempfile::TempDir) {
         "sleep",
         "1000",
     ]);
+    berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir /data/logs && echo hello > /data/greeting",
+    ]);
     berth.ok(&["create", "--name", "job", IMAGE, "echo", "hi"]);
     berth.run(&[
         "run",
@@ -106,6 +113,10 @@ fn views_render_the_engine_state() {
         insta::assert_snapshot!(
             "logs",
             frame(&berth, &["--view", "logs", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "volume",
+            frame(&berth, &["--view", "volume", "--select", "data"])
         );
         insta::assert_snapshot!(
             "layers",

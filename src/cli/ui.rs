@@ -24,7 +24,8 @@ pub struct UiArgs {
     #[arg(long, default_value_t = 30, requires = "once")]
     pub height: u16,
     /// With --once: containers, images, volumes, networks, events, a container's
-    /// config, mounts, stats, logs, diff or files, or an image's layers (with --select)
+    /// config, mounts, stats, logs, diff or files, an image's layers, or a volume's
+    /// files (volume) (with --select)
     #[arg(long, default_value = "containers", requires = "once")]
     pub view: String,
     /// With --once: the row to select (a name or ID)
@@ -61,7 +62,7 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
 fn print_once(engine: &Engine, keymap: crate::tui::keymap::Keymap, args: &UiArgs) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
-            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff, layers or files",
+            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff, layers, files or volume",
             args.view
         )
     })?;

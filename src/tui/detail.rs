@@ -1,10 +1,16 @@
 //! The detail opened on a container: its tabs, what each needs from the engine, and the
 //! loading of that data (off the draw loop, like every engine call).
 
+use super::files::list_host_dir;
+use super::state::Cursor;
 use crate::engine::container::logs::{LogEntry, LogReader, LOG_FILE};
+use crate::engine::error::{Context, Error};
 use crate::engine::image::{ImageLayer, LayerTree, TreeScope};
 use crate::engine::storage::diff::Change;
+use crate::engine::storage::listing::DirListing;
+use crate::engine::storage::volumes::{dir_usage, DirUsage};
 use crate::engine::{Engine, Result};
+use std::path::{Path, PathBuf};
 
 /// Lines of log the detail keeps: the tail, as `logs --tail`.
 pub const LOG_LINES: usize = 1000;
@@ -142,8 +148,49 @@ impl ImageDetail {
     }
 }
 
+/// The open volume: what its directory holds and how much.
+#[derive(Debug, Clone)]
+pub struct VolumeDetail {
+    pub name: String,
+    pub mountpoint: PathBuf,
+    /// Below the mountpoint, '/'-separated; empty at the top.
+    pub path: String,
+    pub listing: Option<DirListing>,
+    pub usage: Option<DirUsage>,
+    pub cursor: Cursor,
+}
+
+/// Entries counted for a volume's size before the figure is called partial.
+pub const USAGE_LIMIT: usize = 1_000_000;
+
+impl VolumeDetail {
+    pub fn new(name: String, mountpoint: PathBuf) -> VolumeDetail {
+        VolumeDetail {
+            name,
+            mountpoint,
+            path: String::new(),
+            listing: None,
+            usage: None,
+            cursor: Cursor::default(),
+        }
+    }
+
+    pub fn request(&self) -> DetailRequest {
+        DetailRequest::VolumeFiles {
+            name: self.name.clone(),
+            mountpoint: self.mountpoint.clone(),
+            path: self.path.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailRequest {
+    VolumeFiles {
+        name: String,
+        mountpoint: PathBuf,
+        path: String,
+    },
     Logs(String),
     Diff(String),
     Layers(String),
@@ -156,15 +203,58 @@ pub enum DetailRequest {
 
 #[derive(Debug)]
 pub enum DetailData {
-    Logs { id: String, lines: Vec<LogEntry> },
-    Diff { id: String, changes: Vec<Change> },
-    Layers { id: String, layers: Vec<ImageLayer> },
-    LayerTree { id: String, tree: LayerTree },
+    VolumeFiles {
+        name: String,
+        path: String,
+        listing: DirListing,
+        usage: Option<DirUsage>,
+    },
+    Logs {
+        id: String,
+        lines: Vec<LogEntry>,
+    },
+    Diff {
+        id: String,
+        changes: Vec<Change>,
+    },
+    Layers {
+        id: String,
+        layers: Vec<ImageLayer>,
+    },
+    LayerTree {
+        id: String,
+        tree: LayerTree,
+    },
 }
 
 impl DetailRequest {
     pub fn load(&self, engine: &Engine) -> Result<DetailData> {
         match self {
+            DetailRequest::VolumeFiles {
+                name,
+                mountpoint,
+                path,
+            } => {
+                let dir = mountpoint.join(path);
+                let listing = list_host_dir(&dir)?;
+                // The volume's contents are the container's: a directory swapped for a
+                // symlink between two listings must not take the view out of the volume.
+                let top = std::fs::canonicalize(mountpoint)
+                    .context(|| format!("reading volume {name}"))?;
+                if !Path::new(&listing.path).starts_with(&top) {
+                    return Err(Error::Conflict(format!(
+                        "{path} in volume {name} leads out of the volume"
+                    )));
+                }
+                // The size only once, at the top.
+                let usage = path.is_empty().then(|| dir_usage(mountpoint, USAGE_LIMIT));
+                Ok(DetailData::VolumeFiles {
+                    name: name.clone(),
+                    path: path.clone(),
+                    listing,
+                    usage,
+                })
+            }
             DetailRequest::Logs(id) => {
                 let record = engine.container(id)?;
                 let path = engine.paths().container(&record.id).join(LOG_FILE);

@@ -44,6 +44,8 @@ impl ContainerOp {
 pub enum Effect {
     /// Read containers, images and volumes again.
     Reload,
+    /// Measure what each volume holds (a walk of each, so only when the pane is shown).
+    VolumeSizes(Vec<(String, std::path::PathBuf)>),
     /// Load what the open detail view shows.
     LoadDetail(DetailRequest),
     Containers {

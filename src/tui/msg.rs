@@ -21,6 +21,8 @@ pub enum Msg {
     Stats(Vec<ContainerStats>),
     /// New lines in the engine's events journal, from any berth process.
     Events(Vec<Event>),
+    /// What each volume holds, by name.
+    VolumeSizes(Vec<(String, crate::engine::storage::volumes::DirUsage)>),
     /// Data for the open detail view.
     Detail(Result<Box<DetailData>, String>),
     /// An action on engine objects finished.

@@ -19,8 +19,10 @@ use super::snapshot::Snapshot;
 use super::state::{App, View};
 use super::theme::Theme;
 use super::update::update;
+use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::container::stats::{between, sample};
 use crate::engine::container::Status;
+use crate::engine::storage::volumes::dir_usage;
 use crate::engine::{Engine, Error, Result};
 use crate::format::status_text_at;
 
@@ -31,6 +33,8 @@ pub enum Screen {
     Detail(ContainerTab),
     /// An image's layer view.
     Layers,
+    /// A volume's files.
+    VolumeFiles,
     /// The file view on a container: the working directory beside the container's `/`.
     Files,
 }
@@ -39,6 +43,9 @@ impl Screen {
     pub fn parse(name: &str) -> Option<Screen> {
         if name.eq_ignore_ascii_case("layers") {
             return Some(Screen::Layers);
+        }
+        if name.eq_ignore_ascii_case("volume") {
+            return Some(Screen::VolumeFiles);
         }
         if name.eq_ignore_ascii_case("files") {
             return Some(Screen::Files);
@@ -83,8 +90,23 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         Screen::Pane(view) => view,
         Screen::Detail(_) | Screen::Files => View::Containers,
         Screen::Layers => View::Images,
+        Screen::VolumeFiles => View::Volumes,
     };
     app.view = view;
+    if view == View::Volumes {
+        let sizes = app
+            .snapshot
+            .volumes
+            .iter()
+            .map(|v| {
+                (
+                    v.volume.name.clone(),
+                    dir_usage(&v.mountpoint, VOLUME_SIZE_LIMIT),
+                )
+            })
+            .collect();
+        update(app, Msg::VolumeSizes(sizes));
+    }
     if let Some(name) = &options.select {
         select(app, name)?;
     }
@@ -106,6 +128,19 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
             let request = detail.request();
             app.detail = Some(detail);
             request.map(Effect::LoadDetail).into_iter().collect()
+        }
+        Screen::VolumeFiles => {
+            if options.select.is_none() {
+                return Err(Error::invalid(
+                    "--view",
+                    "volume",
+                    "the volume view needs --select VOLUME",
+                ));
+            }
+            update(
+                app,
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            )
         }
         Screen::Layers => {
             if options.select.is_none() {

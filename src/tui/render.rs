@@ -21,10 +21,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     ])
     .areas(frame.area());
     draw_tabs(frame, top, app, theme);
-    match (&app.detail, &app.image_detail) {
-        (Some(detail), _) => views::container_detail::draw(frame, body, app, detail, theme),
-        (None, Some(image)) => views::image_layers::draw(frame, body, image, theme),
-        (None, None) => match app.view {
+    match (&app.detail, &app.image_detail, &app.volume_detail) {
+        (Some(detail), _, _) => views::container_detail::draw(frame, body, app, detail, theme),
+        (None, Some(image), _) => views::image_layers::draw(frame, body, image, theme),
+        (None, None, Some(volume)) => views::volume_files::draw(frame, body, volume, theme),
+        (None, None, None) => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
@@ -135,7 +136,10 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Mark,
             Action::Filter,
         ],
-        (View::Volumes, _) => &[Action::Remove, Action::Mark, Action::Filter],
+        (View::Volumes, _) if app.volume_detail.is_some() => {
+            &[Action::Back, Action::Open, Action::Parent]
+        }
+        (View::Volumes, _) => &[Action::Open, Action::Remove, Action::Mark, Action::Filter],
         (View::Networks, _) => &[],
         (View::Events, _) => &[Action::Filter],
     };

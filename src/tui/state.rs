@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::detail::{ContainerDetail, ImageDetail};
+use super::detail::{ContainerDetail, ImageDetail, VolumeDetail};
 use super::effect::Effect;
 use super::files::FilesView;
 use super::keymap::Keymap;
@@ -177,6 +177,9 @@ pub struct App {
     pub filtering: bool,
     pub detail: Option<ContainerDetail>,
     pub image_detail: Option<ImageDetail>,
+    pub volume_detail: Option<VolumeDetail>,
+    /// What each volume holds, measured when the volumes pane is opened.
+    pub volume_sizes: std::collections::HashMap<String, crate::engine::storage::volumes::DirUsage>,
     /// The two-pane file view, drawn over the pane while open.
     pub files: Option<FilesView>,
     pub popup: Option<Popup>,
@@ -209,6 +212,8 @@ impl App {
             filtering: false,
             detail: None,
             image_detail: None,
+            volume_detail: None,
+            volume_sizes: Default::default(),
             files: None,
             popup: None,
             status: None,

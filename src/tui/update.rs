@@ -4,7 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-use super::detail::{ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail};
+use super::detail::{
+    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, VolumeDetail,
+};
 use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
@@ -41,6 +43,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.say(format!("reading the engine: {e}"), true);
             Vec::new()
         }
+        Msg::VolumeSizes(sizes) => {
+            app.volume_sizes.extend(sizes);
+            Vec::new()
+        }
         Msg::Stats(stats) => {
             app.dirty = app.view == View::Containers || app.detail.is_some();
             app.stats.update(stats);
@@ -68,6 +74,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         detail.diff = Some(changes)
                     }
                     _ => {}
+                }
+                return Vec::new();
+            }
+            if let Some(volume) = &mut app.volume_detail {
+                if let DetailData::VolumeFiles {
+                    name,
+                    path,
+                    listing,
+                    usage,
+                } = *data
+                {
+                    if name == volume.name && path == volume.path {
+                        volume.cursor.clamp(listing.entries.len());
+                        volume.listing = Some(listing);
+                        volume.usage = usage.or(volume.usage);
+                    }
                 }
                 return Vec::new();
             }
@@ -328,7 +350,10 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back => {
-            if app.detail.take().is_none() && app.image_detail.take().is_none() {
+            if app.detail.take().is_none()
+                && app.image_detail.take().is_none()
+                && app.volume_detail.take().is_none()
+            {
                 app.filter.clear();
                 app.marked.clear();
                 clamp_cursors(app);
@@ -344,6 +369,11 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             };
             if let Some(image) = &mut app.image_detail {
                 return move_in_layers(image, action, by);
+            }
+            if let Some(volume) = &mut app.volume_detail {
+                let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
+                volume.cursor.move_by(by, len);
+                return Vec::new();
             }
             if let Some(detail) = &mut app.detail {
                 // In a detail, moving scrolls the tab's text; the log counts back from
@@ -482,8 +512,52 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Files => open_files(app),
-        Action::Parent | Action::CopyFiles | Action::CancelCopy => Vec::new(),
+        Action::Parent => match &mut app.volume_detail {
+            Some(volume) if !volume.path.is_empty() => {
+                volume.path = match volume.path.rsplit_once('/') {
+                    Some((up, _)) => up.to_owned(),
+                    None => String::new(),
+                };
+                volume.listing = None;
+                volume.cursor = Default::default();
+                vec![Effect::LoadDetail(volume.request())]
+            }
+            _ => Vec::new(),
+        },
+        Action::CopyFiles | Action::CancelCopy => Vec::new(),
     }
+}
+
+/// Opens the selected volume, or in an open one the selected directory (a real one: a
+/// symlink is shown, never followed).
+fn open_volume(app: &mut App) -> Vec<Effect> {
+    if let Some(volume) = &mut app.volume_detail {
+        let Some(entry) = volume
+            .listing
+            .as_ref()
+            .and_then(|l| l.entries.get(volume.cursor.selected))
+        else {
+            return Vec::new();
+        };
+        if entry.kind != PathKind::Dir {
+            return Vec::new();
+        }
+        volume.path = if volume.path.is_empty() {
+            entry.name.clone()
+        } else {
+            format!("{}/{}", volume.path, entry.name)
+        };
+        volume.listing = None;
+        volume.cursor = Default::default();
+        return vec![Effect::LoadDetail(volume.request())];
+    }
+    let Some(info) = app.visible_volumes().get(app.volumes.selected).copied() else {
+        return Vec::new();
+    };
+    let volume = VolumeDetail::new(info.volume.name.clone(), info.mountpoint.clone());
+    let request = volume.request();
+    app.volume_detail = Some(volume);
+    vec![Effect::LoadDetail(request)]
 }
 
 /// In the layer view, up and down pick the layer; page keys scroll its tree.
@@ -504,17 +578,31 @@ fn move_in_layers(image: &mut ImageDetail, action: Action, by: isize) -> Vec<Eff
 }
 
 fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
+    let measure = view == View::Volumes && app.view != View::Volumes;
     app.view = view;
     app.detail = None;
     app.image_detail = None;
+    app.volume_detail = None;
     app.files = None;
     app.filter.clear();
     app.filtering = false;
     app.marked.clear();
+    if measure && !app.snapshot.volumes.is_empty() {
+        let volumes = app
+            .snapshot
+            .volumes
+            .iter()
+            .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
+            .collect();
+        return vec![Effect::VolumeSizes(volumes)];
+    }
     Vec::new()
 }
 
 fn open_detail(app: &mut App) -> Vec<Effect> {
+    if app.view == View::Volumes {
+        return open_volume(app);
+    }
     if app.view == View::Images {
         let Some(image) = app.visible_images().get(app.images.selected).copied() else {
             return Vec::new();
@@ -1194,6 +1282,72 @@ mod tests {
             }
             other => panic!("expected a run, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_volume_opens_descends_only_into_real_dirs_and_goes_up() {
+        use crate::engine::storage::copy::PathKind;
+        use crate::engine::storage::listing::{DirEntry, DirListing};
+        use crate::engine::storage::volumes::{Volume, VolumeInfo};
+        let mut app = app_with(Keymap::default());
+        app.snapshot.volumes = vec![VolumeInfo {
+            volume: Volume {
+                name: "data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v/data/_data".into(),
+            users: Vec::new(),
+        }];
+        // Opening the pane measures the volumes.
+        assert!(matches!(keys(&mut app, "3").as_slice(), [Effect::VolumeSizes(v)] if v.len() == 1));
+        let effects = key(&mut app, KeyCode::Enter);
+        let [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] = effects.as_slice()
+        else {
+            panic!("expected a listing, got {effects:?}");
+        };
+        assert_eq!(path, "");
+        let entry = |name: &str, kind| DirEntry {
+            name: name.into(),
+            kind,
+            size: 0,
+            mode: 0o755,
+            mtime: 0,
+            link_target: None,
+            mount: None,
+        };
+        let listing = DirListing {
+            path: "/v/data/_data".into(),
+            entries: vec![
+                entry("logs", PathKind::Dir),
+                entry("out", PathKind::Symlink),
+            ],
+            truncated: false,
+        };
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::VolumeFiles {
+                name: "data".into(),
+                path: String::new(),
+                listing: listing.clone(),
+                usage: None,
+            }))),
+        );
+        // A symlink is not entered.
+        keys(&mut app, "j");
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        keys(&mut app, "k");
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] if path == "logs"
+        ));
+        assert!(matches!(
+            key(&mut app, KeyCode::Backspace).as_slice(),
+            [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] if path.is_empty()
+        ));
+        key(&mut app, KeyCode::Esc);
+        assert!(app.volume_detail.is_none());
     }
 
     #[test]

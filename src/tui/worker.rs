@@ -14,12 +14,15 @@ use super::effect::{ContainerOp, Effect, Target};
 use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
+use crate::engine::storage::volumes::dir_usage;
 use crate::engine::Engine;
 
 /// How long a `:` command may run before it is stopped (a `logs -f` would never end).
 const VERB_TIMEOUT: Duration = Duration::from_secs(30);
 /// Output of a `:` command kept for its popup: the end of it.
 const VERB_OUTPUT_KEPT: usize = 256 * 1024;
+/// Entries counted per volume for the pane's SIZE column before it says "over".
+pub const VOLUME_SIZE_LIMIT: usize = 100_000;
 /// `stop` as Docker's default: SIGTERM, then SIGKILL after this.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -72,6 +75,12 @@ impl Worker {
                 Snapshot::load(&self.engine)
                     .map(Box::new)
                     .map_err(|e| e.to_string()),
+            ),
+            Effect::VolumeSizes(volumes) => Msg::VolumeSizes(
+                volumes
+                    .into_iter()
+                    .map(|(name, dir)| (name, dir_usage(&dir, VOLUME_SIZE_LIMIT)))
+                    .collect(),
             ),
             Effect::LoadDetail(request) => Msg::Detail(
                 request

@@ -233,17 +233,45 @@ impl Engine {
 
 /// Bytes of the regular files below `dir` (not following symlinks).
 pub fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+    dir_usage(dir, usize::MAX).bytes
+}
+
+/// Bytes of regular files under a directory and how many entries were seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirUsage {
+    pub bytes: u64,
+    pub entries: usize,
+    /// The walk stopped at the entry limit: the real figures are larger.
+    pub partial: bool,
+}
+
+/// Walks `dir` without following symlinks, with a stack of its own (a container can
+/// nest directories deeper than any thread's stack), stopping after `limit` entries.
+pub fn dir_usage(dir: &std::path::Path, limit: usize) -> DirUsage {
+    let mut usage = DirUsage {
+        bytes: 0,
+        entries: 0,
+        partial: false,
     };
-    entries
-        .filter_map(|e| e.ok())
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(|e| e.ok()) {
+            if usage.entries == limit {
+                usage.partial = true;
+                return usage;
+            }
+            usage.entries += 1;
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => pending.push(entry.path()),
+                Ok(t) if t.is_file() => usage.bytes += entry.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    usage
 }
 
 impl Engine {

@@ -7,6 +7,7 @@ pub mod files;
 pub mod image_layers;
 pub mod images;
 pub mod networks;
+pub mod volume_files;
 pub mod volumes;
 
 use ratatui::layout::Rect;

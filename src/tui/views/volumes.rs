@@ -7,6 +7,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{body_rows, pane};
+use crate::format::human_size;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
@@ -41,18 +42,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             } else {
                 Style::new()
             };
+            let size = match app.volume_sizes.get(&v.volume.name) {
+                Some(u) if u.partial => format!(">{}", human_size(u.bytes)),
+                Some(u) => human_size(u.bytes),
+                None => "…".to_owned(),
+            };
             Row::new([
                 v.volume.name.clone(),
                 "local".to_owned(),
+                size,
                 v.mountpoint.display().to_string(),
                 users.join(", "),
             ])
             .style(style)
         });
-    let header = Row::new(["VOLUME NAME", "DRIVER", "MOUNTPOINT", "USED BY"]).style(theme.header);
+    let header =
+        Row::new(["VOLUME NAME", "DRIVER", "SIZE", "MOUNTPOINT", "USED BY"]).style(theme.header);
     let widths = [
         Constraint::Fill(2),
         Constraint::Length(6),
+        Constraint::Length(9),
         Constraint::Fill(3),
         Constraint::Fill(2),
     ];

@@ -1,0 +1,74 @@
+//! One volume: where its data lives on the host, how much it holds, and its files.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::files::entry_text;
+use super::{body_rows, pane};
+use crate::engine::storage::copy::PathKind;
+use crate::format::human_size;
+use crate::tui::detail::VolumeDetail;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, volume: &VolumeDetail, theme: &Theme) {
+    let usage = match &volume.usage {
+        Some(u) => format!(
+            " · {}{} in {} entries",
+            if u.partial { "over " } else { "" },
+            human_size(u.bytes),
+            u.entries
+        ),
+        None => String::new(),
+    };
+    let title = format!(
+        " volume {}:/{} · {}{usage} ",
+        volume.name,
+        volume.path,
+        volume.mountpoint.display()
+    );
+    let block = pane(title, theme);
+    let Some(listing) = &volume.listing else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Reading the volume…", theme.dim)).block(block),
+            area,
+        );
+        return;
+    };
+    if listing.entries.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Empty directory.", theme.dim)).block(block),
+            area,
+        );
+        return;
+    }
+    let height = body_rows(area) + 1;
+    let offset = volume.cursor.scroll_into_view(height);
+    let rows = listing
+        .entries
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, entry)| {
+            let style = if i == volume.cursor.selected {
+                theme.selected
+            } else {
+                Style::new()
+            };
+            let size = match entry.kind {
+                PathKind::File => human_size(entry.size),
+                _ => String::new(),
+            };
+            let mode = format!("{:04o}", entry.mode & 0o7777);
+            Row::new([entry_text(entry), mode, size]).style(style)
+        });
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(4),
+        Constraint::Length(8),
+    ];
+    frame.render_widget(Table::new(rows, widths).block(block), area);
+}
