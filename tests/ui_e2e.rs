@@ -152,6 +152,7 @@ impl Tui {
     fn select_entry(&self, name: &str) {
         let deadline = Instant::now() + TIMEOUT;
         self.send_keys("g");
+        self.send_keys("g");
         loop {
             if self
                 .selected_entry()
@@ -170,6 +171,7 @@ impl Tui {
     /// Moves the cursor (j) until the selected row names `name`.
     fn select(&self, name: &str) {
         let deadline = Instant::now() + TIMEOUT;
+        self.send_keys("g");
         self.send_keys("g");
         loop {
             let row = self.selected_row().unwrap_or_default();

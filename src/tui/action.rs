@@ -22,6 +22,12 @@ macro_rules! actions {
                 }
             }
 
+            /// The name without its group (`stop`), for hints in the footer.
+            pub fn short(self) -> &'static str {
+                let name = self.name();
+                name.rsplit_once('.').map_or(name, |(_, short)| short)
+            }
+
             /// One line for the help popup.
             pub fn help(self) -> &'static str {
                 match self {
@@ -33,48 +39,48 @@ macro_rules! actions {
 }
 
 actions! {
-    Quit => "quit", "Quit berth";
-    Help => "help", "Show this help";
-    Back => "back", "Close the popup or detail, clear the filter";
-    Up => "up", "Move up";
-    Down => "down", "Move down";
-    PageUp => "page_up", "Move a page up";
-    PageDown => "page_down", "Move a page down";
-    Top => "top", "Go to the first row";
-    Bottom => "bottom", "Go to the last row";
-    NextView => "next_view", "Next pane";
-    PrevView => "prev_view", "Previous pane";
-    ShowContainers => "containers", "Containers pane";
-    ShowImages => "images", "Images pane";
-    ShowVolumes => "volumes", "Volumes pane";
-    ShowNetworks => "networks", "Networks pane";
-    ShowEvents => "events", "Events pane";
-    Open => "open", "Open the selected row's detail";
-    NextTab => "next_tab", "Next detail tab";
-    PrevTab => "prev_tab", "Previous detail tab";
-    Filter => "filter", "Filter rows by text";
-    ToggleAll => "toggle_all", "Show all containers or running only";
-    Sort => "sort", "Sort by the next column";
-    Mark => "mark", "Mark the row for a bulk action";
-    Start => "start", "Start the container(s)";
-    Stop => "stop", "Stop the container(s)";
-    Restart => "restart", "Restart the container(s)";
-    Kill => "kill", "Kill the container(s)";
-    Remove => "remove", "Remove the selected object(s)";
-    Exec => "exec", "Open a shell in the container";
-    RunNew => "run", "Run a new container (a form; from the selected image)";
-    Command => "command", "Run a berth command (:run -d img, :volume create x)";
-    Refresh => "refresh", "Reload everything from the engine";
-    ToggleScope => "scope", "Layer view: this layer alone or the image so far";
-    ChangesOnly => "changes_only", "Layer view and diff: only what changed";
-    Pause => "pause", "Logs: pause or resume following";
-    Wrap => "wrap", "Logs: wrap long lines";
-    NextMatch => "next_match", "Logs: next line matching the filter";
-    PrevMatch => "prev_match", "Logs: previous line matching the filter";
-    Files => "files", "Host and container files side by side (tab: pane)";
-    Parent => "parent", "Files: up a directory (enter opens one)";
-    CopyFiles => "copy_files", "Files: copy marked/selected to the other pane";
-    CancelCopy => "cancel_copy", "Files: cancel the copy under way";
+    Quit => "app.quit", "Quit berth";
+    Help => "app.help", "Show this help";
+    Back => "app.back", "Close the popup or detail, clear the filter";
+    Up => "nav.up", "Move up";
+    Down => "nav.down", "Move down";
+    PageUp => "nav.page_up", "Move a page up";
+    PageDown => "nav.page_down", "Move a page down";
+    Top => "nav.top", "Go to the first row";
+    Bottom => "nav.bottom", "Go to the last row";
+    NextView => "view.next", "Next pane";
+    PrevView => "view.prev", "Previous pane";
+    ShowContainers => "view.containers", "Containers pane";
+    ShowImages => "view.images", "Images pane";
+    ShowVolumes => "view.volumes", "Volumes pane";
+    ShowNetworks => "view.networks", "Networks pane";
+    ShowEvents => "view.events", "Events pane";
+    Open => "detail.open", "Open the selected row's detail";
+    NextTab => "detail.next_tab", "Next detail tab";
+    PrevTab => "detail.prev_tab", "Previous detail tab";
+    Filter => "list.filter", "Filter rows by text";
+    ToggleAll => "list.toggle_all", "Show all containers or running only";
+    Sort => "list.sort", "Sort by the next column";
+    Mark => "list.mark", "Mark the row for a bulk action";
+    Start => "container.start", "Start the container(s)";
+    Stop => "container.stop", "Stop the container(s)";
+    Restart => "container.restart", "Restart the container(s)";
+    Kill => "container.kill", "Kill the container(s)";
+    Remove => "item.remove", "Remove the selected object(s)";
+    Exec => "container.exec", "Open a shell in the container";
+    RunNew => "image.run", "Run a new container (a form; from the selected image)";
+    Command => "app.command", "Run a berth command (:run -d img, :volume create x)";
+    Refresh => "app.refresh", "Reload everything from the engine";
+    ToggleScope => "layers.scope", "Layer view: this layer alone or the image so far";
+    ChangesOnly => "detail.changes_only", "Layer view and diff: only what changed";
+    Pause => "logs.pause", "Logs: pause or resume following";
+    Wrap => "logs.wrap", "Logs: wrap long lines";
+    NextMatch => "logs.next_match", "Logs: next line matching the filter";
+    PrevMatch => "logs.prev_match", "Logs: previous line matching the filter";
+    Files => "container.files", "Host and container files side by side (tab: pane)";
+    Parent => "files.parent", "Files: up a directory (enter opens one)";
+    CopyFiles => "files.copy", "Files: copy marked/selected to the other pane";
+    CancelCopy => "files.cancel", "Files: cancel the copy under way";
 }
 
 impl fmt::Display for Action {
@@ -107,5 +113,6 @@ mod tests {
             assert_eq!(action.name().parse::<Action>(), Ok(*action));
         }
         assert!("fly".parse::<Action>().is_err());
+        assert_eq!("container.stop".parse::<Action>(), Ok(Action::Stop));
     }
 }

@@ -114,72 +114,47 @@ impl fmt::Display for Key {
     }
 }
 
+/// One key, or a sequence of two (`g g`).
+pub type Keys = Vec<Key>;
+
+/// The defaults, as shipped: `assets/keymap.toml`.
+const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<Key, Action>,
+    bindings: BTreeMap<Keys, Action>,
 }
 
-const DEFAULTS: &[(&str, Action)] = &[
-    ("q", Action::Quit),
-    ("ctrl-c", Action::Quit),
-    ("?", Action::Help),
-    ("esc", Action::Back),
-    ("up", Action::Up),
-    ("k", Action::Up),
-    ("down", Action::Down),
-    ("j", Action::Down),
-    ("pgup", Action::PageUp),
-    ("ctrl-u", Action::PageUp),
-    ("pgdown", Action::PageDown),
-    ("ctrl-d", Action::PageDown),
-    ("home", Action::Top),
-    ("g", Action::Top),
-    ("end", Action::Bottom),
-    ("G", Action::Bottom),
-    ("tab", Action::NextView),
-    ("backtab", Action::PrevView),
-    ("1", Action::ShowContainers),
-    ("2", Action::ShowImages),
-    ("3", Action::ShowVolumes),
-    ("4", Action::ShowNetworks),
-    ("5", Action::ShowEvents),
-    ("enter", Action::Open),
-    ("right", Action::NextTab),
-    ("l", Action::NextTab),
-    ("left", Action::PrevTab),
-    ("h", Action::PrevTab),
-    ("/", Action::Filter),
-    ("a", Action::ToggleAll),
-    ("o", Action::Sort),
-    ("space", Action::Mark),
-    ("u", Action::Start),
-    ("s", Action::Stop),
-    ("r", Action::Restart),
-    ("K", Action::Kill),
-    ("d", Action::Remove),
-    ("e", Action::Exec),
-    ("R", Action::RunNew),
-    (":", Action::Command),
-    ("ctrl-r", Action::Refresh),
-    ("t", Action::ToggleScope),
-    (".", Action::ChangesOnly),
-    ("p", Action::Pause),
-    ("w", Action::Wrap),
-    ("n", Action::NextMatch),
-    ("N", Action::PrevMatch),
-    ("f", Action::Files),
-    ("backspace", Action::Parent),
-    ("c", Action::CopyFiles),
-    ("x", Action::CancelCopy),
-];
+/// What a key press means, given the key pressed before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    Action(Action),
+    /// The first key of a sequence: wait for the next.
+    Pending(Key),
+    Nothing,
+}
 
 impl Default for Keymap {
     fn default() -> Keymap {
-        let bindings = DEFAULTS
-            .iter()
-            .map(|(key, action)| (key.parse().expect("default keys parse"), *action))
-            .collect();
-        Keymap { bindings }
+        let mut keymap = Keymap {
+            bindings: BTreeMap::new(),
+        };
+        keymap
+            .apply(DEFAULT_KEYMAP)
+            .expect("assets/keymap.toml parses");
+        keymap
+    }
+}
+
+fn parse_keys(text: &str) -> Result<Keys, String> {
+    let keys = text
+        .split(' ')
+        .filter(|k| !k.is_empty())
+        .map(str::parse)
+        .collect::<Result<Keys, String>>()?;
+    match keys.len() {
+        1 | 2 => Ok(keys),
+        _ => Err(format!("{text:?}: bind one key or a sequence of two")),
     }
 }
 
@@ -201,19 +176,39 @@ impl Keymap {
     pub fn apply(&mut self, toml_text: &str) -> Result<(), String> {
         let table: BTreeMap<String, String> =
             toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
-        for (key, action) in table {
-            let key: Key = key.parse()?;
+        for (keys, action) in table {
+            let keys = parse_keys(&keys)?;
             if action == "none" {
-                self.bindings.remove(&key);
+                self.bindings.remove(&keys);
             } else {
-                self.bindings.insert(key, action.parse()?);
+                self.bindings.insert(keys, action.parse()?);
             }
         }
         Ok(())
     }
 
+    /// The action of a single key press, ignoring sequences.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
-        self.bindings.get(&Key::from_event(event)?).copied()
+        self.bindings.get(&vec![Key::from_event(event)?]).copied()
+    }
+
+    /// What `event` means after `pending` (the first key of a sequence, if any).
+    pub fn resolve(&self, pending: Option<Key>, event: &KeyEvent) -> Resolved {
+        let Some(key) = Key::from_event(event) else {
+            return Resolved::Nothing;
+        };
+        if let Some(first) = pending {
+            if let Some(action) = self.bindings.get(&vec![first, key]) {
+                return Resolved::Action(*action);
+            }
+        }
+        if let Some(action) = self.bindings.get(&vec![key]) {
+            return Resolved::Action(*action);
+        }
+        if self.bindings.keys().any(|k| k.len() == 2 && k[0] == key) {
+            return Resolved::Pending(key);
+        }
+        Resolved::Nothing
     }
 
     /// Every action with its keys, in the order actions are declared (for help).
@@ -225,7 +220,7 @@ impl Keymap {
                     .bindings
                     .iter()
                     .filter(|(_, a)| *a == action)
-                    .map(|(k, _)| k.to_string())
+                    .map(|(k, _)| keys_text(k))
                     .collect();
                 (*action, keys)
             })
@@ -237,9 +232,18 @@ impl Keymap {
         self.bindings
             .iter()
             .filter(|(_, a)| **a == action)
-            .map(|(k, _)| k)
-            .min_by_key(|k| (k.ctrl || k.alt, k.to_string().len()))
-            .map(Key::to_string)
+            .map(|(k, _)| keys_text(k))
+            .min_by_key(|k| (k.contains("ctrl-") || k.contains("alt-"), k.len()))
+    }
+}
+
+/// `g`, `ctrl-d`, or `gg` for a sequence of plain characters.
+fn keys_text(keys: &[Key]) -> String {
+    let parts: Vec<String> = keys.iter().map(Key::to_string).collect();
+    if parts.iter().all(|p| p.chars().count() == 1) {
+        parts.concat()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -272,7 +276,7 @@ mod tests {
     fn a_file_rebinds_and_unbinds() {
         let mut keymap = Keymap::default();
         keymap
-            .apply("\"x\" = \"stop\"\n\"s\" = \"none\"\n\"ctrl-alt-f5\" = \"help\"\n")
+            .apply("\"x\" = \"container.stop\"\n\"s\" = \"none\"\n\"ctrl-alt-f5\" = \"app.help\"\n")
             .unwrap();
         assert_eq!(
             keymap.action(&event(KeyCode::Char('x'), KeyModifiers::NONE)),
@@ -292,11 +296,44 @@ mod tests {
     }
 
     #[test]
+    fn sequences_wait_for_their_second_key() {
+        let keymap = Keymap::default();
+        let g = event(KeyCode::Char('g'), KeyModifiers::NONE);
+        let Resolved::Pending(first) = keymap.resolve(None, &g) else {
+            panic!("g alone should wait");
+        };
+        assert_eq!(
+            keymap.resolve(Some(first), &g),
+            Resolved::Action(Action::Top)
+        );
+        // Another key after g is itself.
+        let j = event(KeyCode::Char('j'), KeyModifiers::NONE);
+        assert_eq!(
+            keymap.resolve(Some(first), &j),
+            Resolved::Action(Action::Down)
+        );
+        assert_eq!(keymap.key_for(Action::Top).as_deref(), Some("gg"));
+    }
+
+    #[test]
+    fn every_action_has_a_default_key() {
+        let keymap = Keymap::default();
+        for (action, keys) in keymap.describe() {
+            assert!(
+                !keys.is_empty(),
+                "{action} has no key in assets/keymap.toml"
+            );
+        }
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let mut keymap = Keymap::default();
         let err = keymap.apply("\"x\" = \"fly\"").unwrap_err();
         assert!(err.contains("unknown action \"fly\""), "{err}");
-        let err = keymap.apply("\"hyper-x\" = \"stop\"").unwrap_err();
+        let err = keymap
+            .apply("\"hyper-x\" = \"container.stop\"")
+            .unwrap_err();
         assert!(err.contains("unknown key"), "{err}");
     }
 }

@@ -369,7 +369,7 @@ mod tests {
     #[test]
     fn help_is_built_from_the_keymap_in_use() {
         let mut keymap = Keymap::default();
-        keymap.apply("\"x\" = \"stop\"").unwrap();
+        keymap.apply("\"x\" = \"container.stop\"").unwrap();
         let mut app = App::new(keymap);
         app.loaded = true;
         app.popup = Some(Popup::Help);

@@ -150,7 +150,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
     {
         if let Some(key) = app.keymap.key_for(*action) {
             spans.push(Span::styled(format!(" {key}"), theme.key));
-            spans.push(Span::styled(format!(" {}", action.name()), theme.dim));
+            spans.push(Span::styled(format!(" {}", action.short()), theme.dim));
         }
     }
     if !app.filter.is_empty() {

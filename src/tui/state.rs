@@ -189,6 +189,8 @@ pub struct App {
     /// Set when the next frame would differ from the last one.
     pub dirty: bool,
     pub quit: bool,
+    /// The first key of a sequence (`g` of `gg`), waiting for the second.
+    pub pending_key: Option<super::keymap::Key>,
 }
 
 impl App {
@@ -220,6 +222,7 @@ impl App {
             now: Utc::now(),
             dirty: true,
             quit: false,
+            pending_key: None,
         }
     }
 

@@ -10,6 +10,7 @@ use super::detail::{
 use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
+use super::keymap::Resolved;
 use super::msg::Msg;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use crate::engine::image::TreeScope;
@@ -202,16 +203,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         on_filter_key(app, key);
         return Vec::new();
     }
+    let action = match app.keymap.resolve(app.pending_key.take(), &key) {
+        Resolved::Action(action) => action,
+        Resolved::Pending(first) => {
+            app.pending_key = Some(first);
+            return Vec::new();
+        }
+        Resolved::Nothing => return Vec::new(),
+    };
     if app.files.is_some() {
-        return app
-            .keymap
-            .action(&key)
-            .map_or_else(Vec::new, |action| files_action(app, action));
+        return files_action(app, action);
     }
-    match app.keymap.action(&key) {
-        Some(action) => apply(app, action),
-        None => Vec::new(),
-    }
+    apply(app, action)
 }
 
 fn on_filter_key(app: &mut App, key: KeyEvent) {
@@ -244,6 +247,16 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
             KeyCode::Esc => Vec::new(),
             KeyCode::Enter => match split_words(&input) {
                 Ok(words) if words.is_empty() => Vec::new(),
+                // A keymap action by name (`:container.stop`) does what its key does.
+                Ok(words) if words.len() == 1 && words[0].contains('.') => {
+                    match words[0].parse::<Action>() {
+                        Ok(action) => apply(app, action),
+                        Err(e) => {
+                            app.say(e, true);
+                            Vec::new()
+                        }
+                    }
+                }
                 Ok(words) => vec![Effect::Verb(words)],
                 Err(e) => {
                     app.say(e, true);
@@ -1119,7 +1132,9 @@ mod tests {
     #[test]
     fn a_custom_keymap_changes_what_keys_do() {
         let mut keymap = Keymap::default();
-        keymap.apply("\"x\" = \"stop\"\n\"s\" = \"none\"").unwrap();
+        keymap
+            .apply("\"x\" = \"container.stop\"\n\"s\" = \"none\"")
+            .unwrap();
         let mut app = app_with(keymap);
         assert!(keys(&mut app, "s").is_empty());
         assert!(matches!(
