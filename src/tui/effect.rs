@@ -40,6 +40,36 @@ impl ContainerOp {
     }
 }
 
+impl Effect {
+    /// "stopping web, db": what the footer says while an action the user asked for runs.
+    pub fn busy_text(&self) -> Option<String> {
+        let names = |targets: &[Target]| {
+            targets
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Effect::Containers { op, targets } => {
+                let verb = match op {
+                    ContainerOp::Start => "starting",
+                    ContainerOp::Stop => "stopping",
+                    ContainerOp::Restart => "restarting",
+                    ContainerOp::Kill => "killing",
+                    ContainerOp::Remove => "removing",
+                };
+                Some(format!("{verb} {}", names(targets)))
+            }
+            Effect::RemoveImages(targets) | Effect::RemoveVolumes(targets) => {
+                Some(format!("removing {}", names(targets)))
+            }
+            Effect::Verb(words) => Some(format!(":{}", words.join(" "))),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Read containers, images and volumes again.

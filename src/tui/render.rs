@@ -77,6 +77,15 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::raw(app.filter.clone()),
             Span::styled("█", theme.dim),
         ])
+    } else if let Some(what) = app.busy.first() {
+        // One spinner frame a second: the clock tick that redraws it.
+        const SPINNER: [char; 4] = ['⠋', '⠙', '⠸', '⠴'];
+        let frame = SPINNER[(app.now.timestamp() as usize) % SPINNER.len()];
+        let more = match app.busy.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        Line::from(Span::styled(format!(" {frame} {what}…{more} "), theme.info))
     } else if let Some(status) = &app.status {
         let style = if status.error {
             theme.error

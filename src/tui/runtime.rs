@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
@@ -45,7 +46,10 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
     loop {
         if app.dirty {
             let started = trace.start();
+            // One synchronized update per frame, so tmux and ssh never show half of one.
+            crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
             guard.terminal.draw(|frame| draw(frame, &app, &theme))?;
+            crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
             trace.frame(started, app.loaded);
             app.dirty = false;
         }

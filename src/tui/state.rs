@@ -189,6 +189,8 @@ pub struct App {
     /// Set when the next frame would differ from the last one.
     pub dirty: bool,
     pub quit: bool,
+    /// Actions under way that the user waits for, oldest first ("stopping web").
+    pub busy: Vec<String>,
     /// The first key of a sequence (`g` of `gg`), waiting for the second.
     pub pending_key: Option<super::keymap::Key>,
 }
@@ -222,6 +224,7 @@ impl App {
             now: Utc::now(),
             dirty: true,
             quit: false,
+            busy: Vec::new(),
             pending_key: None,
         }
     }
@@ -324,14 +327,15 @@ impl App {
         });
     }
 
-    /// Whether something on screen shows a running clock ("Up 3 seconds").
+    /// Whether something on screen shows a running clock ("Up 3 seconds") or spinner.
     pub fn shows_clock(&self) -> bool {
-        self.view == View::Containers
-            && self
-                .snapshot
-                .containers
-                .iter()
-                .any(|c| c.state.status == Status::Running)
+        !self.busy.is_empty()
+            || self.view == View::Containers
+                && self
+                    .snapshot
+                    .containers
+                    .iter()
+                    .any(|c| c.state.status == Status::Running)
     }
 }
 

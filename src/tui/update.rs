@@ -22,6 +22,17 @@ use crate::engine::storage::progress::Progress;
 const PAGE: isize = 10;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    if matches!(msg, Msg::Done { .. } | Msg::VerbOutput { .. }) && !app.busy.is_empty() {
+        app.busy.remove(0);
+    }
+    let effects = step(app, msg);
+    // What the user started and waits for shows in the footer until it reports back.
+    app.busy
+        .extend(effects.iter().filter_map(Effect::busy_text));
+    effects
+}
+
+fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
     app.dirty = true;
     match msg {
         Msg::Key(key) => on_key(app, key),
@@ -1363,6 +1374,25 @@ mod tests {
         ));
         key(&mut app, KeyCode::Esc);
         assert!(app.volume_detail.is_none());
+    }
+
+    #[test]
+    fn an_action_shows_as_busy_until_it_reports_back() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "js");
+        assert_eq!(app.busy, ["stopping job"]);
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(frame.contains("stopping job…"), "{frame}");
+        update(
+            &mut app,
+            Msg::Done {
+                what: "stopped job".into(),
+                result: Ok(()),
+            },
+        );
+        assert!(app.busy.is_empty());
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(frame.contains("stopped job"), "{frame}");
     }
 
     #[test]
