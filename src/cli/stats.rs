@@ -52,7 +52,7 @@ pub fn stats(engine: &Engine, args: &StatsArgs) -> Result<i32> {
     let mut previous: HashMap<String, StatsSample> = HashMap::new();
     loop {
         let records = chosen(engine, args)?;
-        let samples: Vec<StatsSample> = records.iter().map(stats::sample).collect();
+        let samples: Vec<StatsSample> = stats::sample_all(&records);
         // The first round has nothing to compare with: take a second sample shortly after.
         let first_round = previous.is_empty() && samples.iter().any(|s| s.running);
         if first_round {

@@ -20,7 +20,7 @@ use super::state::{App, View};
 use super::theme::Theme;
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
-use crate::engine::container::stats::{between, sample};
+use crate::engine::container::stats::{between, sample_all};
 use crate::engine::container::Status;
 use crate::engine::storage::volumes::dir_usage;
 use crate::engine::{Engine, Error, Result};
@@ -77,12 +77,12 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         .collect();
     update(app, Msg::Loaded(Ok(Box::new(snapshot))));
     if !running.is_empty() {
-        let before: Vec<_> = running.iter().map(sample).collect();
+        let before = sample_all(&running);
         std::thread::sleep(Duration::from_millis(200));
-        let stats = running
+        let stats = before
             .iter()
-            .zip(&before)
-            .map(|(r, b)| between(b, &sample(r)))
+            .zip(sample_all(&running))
+            .map(|(b, now)| between(b, &now))
             .collect();
         update(app, Msg::Stats(stats));
     }

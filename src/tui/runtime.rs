@@ -17,13 +17,13 @@ use super::theme::Theme;
 use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
-use crate::engine::container::stats::{between, sample, StatsSample};
+use crate::engine::container::stats::{between, sample_all, StatsSample};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::engine::{ContainerId, Engine};
 
-/// How often live stats are sampled (as `docker stats`, which samples about each second,
-/// but half as often: the dashboard's own cost stays negligible).
-const STATS_EVERY: Duration = Duration::from_secs(2);
+/// How often live stats are sampled, as `docker stats` does; only the running containers
+/// on screen are sampled.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std::io::Result<()> {
     let theme = Theme::default();
@@ -69,19 +69,21 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
             _ = clock.tick() => Msg::Tick,
             _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
-        if let Msg::Loaded(Ok(snapshot)) = &msg {
-            let running = snapshot
-                .containers
-                .iter()
-                .filter(|c| c.state.status == Status::Running)
-                .cloned()
-                .collect();
-            let _ = running_tx.send(running);
-        }
         if matches!(msg, Msg::Loaded(_)) {
             loads.finished(&worker);
         }
-        for effect in update(&mut app, msg) {
+        let effects = update(&mut app, msg);
+        let on_screen = running_on_screen(&app, guard.terminal.size()?.height);
+        let same = |a: &[ContainerRecord], b: &[ContainerRecord]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.id == y.id && x.state.init == y.state.init)
+        };
+        if !same(&running_tx.borrow(), &on_screen) {
+            let _ = running_tx.send(on_screen);
+        }
+        for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Reload => loads.request(&worker),
@@ -99,6 +101,32 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
             }
         }
     }
+}
+
+/// The running containers whose rows or detail are on screen: the only ones sampled.
+fn running_on_screen(app: &App, height: u16) -> Vec<ContainerRecord> {
+    let running = |c: &&ContainerRecord| c.state.status == Status::Running;
+    if let Some(detail) = &app.detail {
+        return app
+            .snapshot
+            .containers
+            .iter()
+            .filter(|c| c.id.as_str() == detail.id)
+            .filter(running)
+            .cloned()
+            .collect();
+    }
+    if app.view != super::state::View::Containers || app.files.is_some() {
+        return Vec::new();
+    }
+    let first = app.containers.offset.get();
+    app.visible_containers()
+        .into_iter()
+        .skip(first)
+        .take(height as usize)
+        .filter(running)
+        .cloned()
+        .collect()
 }
 
 /// One snapshot load at a time: a burst of events asks for one more load, not one each.
@@ -197,11 +225,9 @@ async fn sample_stats(
             }
             continue;
         }
-        let taken = tokio::task::spawn_blocking(move || {
-            records.iter().map(sample).collect::<Vec<StatsSample>>()
-        })
-        .await
-        .unwrap_or_default();
+        let taken = tokio::task::spawn_blocking(move || sample_all(&records))
+            .await
+            .unwrap_or_default();
         let stats = taken
             .iter()
             .filter_map(|now| previous.get(&now.id).map(|before| between(before, now)))

@@ -61,28 +61,43 @@ pub struct ContainerStats {
 
 /// Takes one sample of a container. A stopped container reads as all zeros.
 pub fn sample(record: &ContainerRecord) -> StatsSample {
-    let running = record.state.status == Status::Running;
-    let usage = if running {
-        Cgroup::existing(record.id.as_str()).usage()
-    } else {
-        CgroupUsage::default()
-    };
-    let (net_rx, net_tx) = match (running, record.state.init) {
-        (true, Some(init)) if init.is_alive() => network_bytes(init.pid),
-        _ => (0, 0),
-    };
-    StatsSample {
-        id: record.id.clone(),
-        name: record.name.clone(),
-        running,
-        at: Instant::now(),
-        usage,
-        host_cpu_ns: host_cpu_ns(),
-        online_cpus: online_cpus(),
-        host_memory: host_memory(),
-        net_rx,
-        net_tx,
-    }
+    sample_all(std::slice::from_ref(record)).remove(0)
+}
+
+/// One sample of each container, reading what the host shares between them (the cgroup
+/// mounts, its CPU time and memory) once, not once per container.
+pub fn sample_all(records: &[ContainerRecord]) -> Vec<StatsSample> {
+    let hierarchies = Cgroup::hierarchies();
+    let host_cpu_ns = host_cpu_ns();
+    let online_cpus = online_cpus();
+    let host_memory = host_memory();
+    records
+        .iter()
+        .map(|record| {
+            let running = record.state.status == Status::Running;
+            let usage = if running {
+                Cgroup::existing_in(&hierarchies, record.id.as_str()).usage()
+            } else {
+                CgroupUsage::default()
+            };
+            let (net_rx, net_tx) = match (running, record.state.init) {
+                (true, Some(init)) if init.is_alive() => network_bytes(init.pid),
+                _ => (0, 0),
+            };
+            StatsSample {
+                id: record.id.clone(),
+                name: record.name.clone(),
+                running,
+                at: Instant::now(),
+                usage,
+                host_cpu_ns,
+                online_cpus,
+                host_memory,
+                net_rx,
+                net_tx,
+            }
+        })
+        .collect()
 }
 
 /// The figures between two samples of the same container (CPU % needs both).

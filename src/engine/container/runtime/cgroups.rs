@@ -32,7 +32,7 @@ const ALLOWED_DEVICES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, PartialEq)]
-enum Hierarchy {
+pub enum Hierarchy {
     /// A v1 hierarchy with the controllers mounted in it (e.g. `["cpu", "cpuacct"]`).
     V1 {
         mount: PathBuf,
@@ -226,9 +226,19 @@ impl Cgroup {
 
     /// The container's cgroups as they exist now, for cleanup and inspection.
     pub fn existing(id: &str) -> Cgroup {
-        let dirs = mounted_hierarchies()
-            .unwrap_or_default()
-            .into_iter()
+        Self::existing_in(&Self::hierarchies(), id)
+    }
+
+    /// The cgroup hierarchies mounted on this host (read once for many containers).
+    pub fn hierarchies() -> Vec<Hierarchy> {
+        mounted_hierarchies().unwrap_or_default()
+    }
+
+    /// As [`Cgroup::existing`], with hierarchies already read.
+    pub fn existing_in(hierarchies: &[Hierarchy], id: &str) -> Cgroup {
+        let dirs = hierarchies
+            .iter()
+            .cloned()
             .map(|h| {
                 let dir = Self::mount_of(&h).join(PARENT).join(id);
                 (h, dir)
