@@ -396,8 +396,22 @@ fn file_view_copies_out_to_the_host_and_in_to_the_container() {
     tui.select_entry("out.txt");
     tui.send_keys("c");
     let out = host.path().join("out.txt");
+    // The file on disk decides (the screen shows the name in the progress popup too).
+    let deadline = Instant::now() + TIMEOUT;
+    while std::fs::read(&out).ok().as_deref() != Some(b"from-the-container-4242\n".as_slice()) {
+        assert!(
+            Instant::now() < deadline,
+            "out.txt never arrived:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+    // And the host pane is listed again with it.
     tui.wait_for("out.txt in the host pane", |s| {
-        s.matches("out.txt").count() >= 2
+        s.lines().any(|l| {
+            l.split("││")
+                .next()
+                .is_some_and(|host| host.contains("out.txt"))
+        })
     });
-    assert_eq!(std::fs::read(&out).unwrap(), b"from-the-container-4242\n");
 }
