@@ -175,11 +175,12 @@ fn shell(worker: &Worker, target: &Target) -> Result<i32, String> {
     }
 }
 
-/// Follows the events journal on a thread of its own (inotify, blocking reads).
+/// Follows the events journal on a thread of its own (inotify, blocking reads), starting
+/// with what it already holds so the events pane shows the recent past.
 fn follow_events(engine: &Engine, tx: mpsc::UnboundedSender<Msg>) {
     let engine = engine.clone();
     std::thread::spawn(move || {
-        let mut follower = match engine.follow_events(false) {
+        let mut follower = match engine.follow_events(true) {
             Ok(f) => f,
             Err(e) => {
                 let _ = tx.send(Msg::Done {

@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.visible_events();
     let block = pane(format!(" Events ({}, live) ", rows.len()), theme);
     if rows.is_empty() {
-        let text = "No events since the dashboard opened. Changes made here or by any berth command appear at once.";
+        let text = "No events yet. Changes made here or by any berth command appear at once.";
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.dim)).block(block),
             area,
