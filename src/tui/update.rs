@@ -1,6 +1,8 @@
 //! The one place the dashboard's state changes: a message in, effects out. No terminal and
 //! no engine here, so key sequences are tested as plain function calls.
 
+use std::time::Instant;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
@@ -11,7 +13,9 @@ use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
 use super::keymap::Resolved;
+use super::mouse::{Click, MouseKind, DOUBLE_CLICK};
 use super::msg::Msg;
+use super::render;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use crate::engine::image::TreeScope;
 use crate::engine::storage::copy::PathKind;
@@ -36,6 +40,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
     app.dirty = true;
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Mouse { kind, column, row } => on_mouse(app, kind, column, row),
         Msg::Resize => Vec::new(),
         Msg::Tick => on_tick(app),
         Msg::Loaded(Ok(snapshot)) => {
@@ -549,6 +554,169 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             _ => Vec::new(),
         },
         Action::CopyFiles | Action::CancelCopy => Vec::new(),
+        Action::Yank => yank(app),
+        Action::Mouse => {
+            app.mouse = !app.mouse;
+            let text = if app.mouse {
+                "mouse captured: click and scroll"
+            } else {
+                "mouse released: select text with the terminal"
+            };
+            app.say(text, false);
+            vec![Effect::SetMouse(app.mouse)]
+        }
+    }
+}
+
+/// The longest text a yank sends: terminals drop longer OSC 52 sequences anyway, and a
+/// log line is the container's to make as long as it likes.
+const YANK_MAX: usize = 64 * 1024;
+
+/// The selected object's full ID (or path, or the log line at the bottom of the logs tab)
+/// to the clipboard.
+fn yank(app: &mut App) -> Vec<Effect> {
+    let Some((text, what)) = yank_text(app) else {
+        return Vec::new();
+    };
+    if text.len() > YANK_MAX {
+        app.say(
+            format!("{what} is too long to copy ({} bytes)", text.len()),
+            true,
+        );
+        return Vec::new();
+    }
+    app.say(format!("copied {what} to the clipboard"), false);
+    vec![Effect::Yank(text)]
+}
+
+/// What a yank copies where the user is, and how the status line names it.
+fn yank_text(app: &App) -> Option<(String, String)> {
+    let named = |text: String| Some((text.clone(), text));
+    if let Some(files) = &app.files {
+        let pane = files.pane(files.active);
+        let path = join(pane.dir()?, &pane.selected()?.name);
+        return named(path);
+    }
+    if let Some(detail) = &app.detail {
+        if detail.tab != ContainerTab::Logs {
+            return named(detail.id.clone());
+        }
+        // The bottom line on screen, as `find_in_logs` counts.
+        let logs = detail.logs.as_ref().filter(|l| !l.is_empty())?;
+        let line = &logs[logs.len() - 1 - detail.scroll.min(logs.len() - 1)];
+        let text = line.log.trim_end_matches(['\n', '\r']).to_owned();
+        return Some((text, "the log line".to_owned()));
+    }
+    if let Some(image) = &app.image_detail {
+        return named(image.id.clone());
+    }
+    if let Some(volume) = &app.volume_detail {
+        let entry = volume
+            .listing
+            .as_ref()
+            .and_then(|l| l.entries.get(volume.cursor.selected));
+        return match entry {
+            Some(entry) => {
+                let path = volume.mountpoint.join(&volume.path).join(&entry.name);
+                named(path.to_string_lossy().into_owned())
+            }
+            None => named(volume.name.clone()),
+        };
+    }
+    match app.view {
+        View::Containers => named(app.selected_container()?.id.to_string()),
+        View::Images => named(
+            app.visible_images()
+                .get(app.images.selected)?
+                .summary
+                .id
+                .to_string(),
+        ),
+        View::Volumes => named(
+            app.visible_volumes()
+                .get(app.volumes.selected)?
+                .volume
+                .name
+                .clone(),
+        ),
+        View::Events => named(
+            app.visible_events()
+                .get(app.events_cursor.selected)?
+                .actor
+                .id
+                .clone(),
+        ),
+        View::Networks => None,
+    }
+}
+
+/// Clicks and the wheel; nothing while a popup or the filter line has the keys.
+fn on_mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) -> Vec<Effect> {
+    if app.popup.is_some() || app.filtering {
+        app.dirty = false;
+        return Vec::new();
+    }
+    match kind {
+        // The wheel does what the arrow keys do where the user is.
+        MouseKind::ScrollUp | MouseKind::ScrollDown => {
+            let action = if kind == MouseKind::ScrollUp {
+                Action::Up
+            } else {
+                Action::Down
+            };
+            if app.files.is_some() {
+                files_action(app, action)
+            } else {
+                apply(app, action)
+            }
+        }
+        MouseKind::Click => on_click(app, column, row),
+    }
+}
+
+/// A click on a pane title switches pane; on a row selects it; a second click on the same
+/// row soon after opens it, as enter does.
+fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
+    let now = Instant::now();
+    let double = app
+        .last_click
+        .is_some_and(|c| c.row == row && now.duration_since(c.at) < DOUBLE_CLICK);
+    // After a double click the next click starts afresh, so a third does not open again.
+    app.last_click = (!double).then_some(Click { at: now, row });
+    if row == 0 {
+        return match render::tab_at(app, column) {
+            Some(view) if view != app.view => switch_view(app, view),
+            _ => Vec::new(),
+        };
+    }
+    // The file view's panes and the detail views' tables are not clickable (yet): the
+    // wheel and keys serve there.
+    if app.files.is_some() || app.detail.is_some() || app.image_detail.is_some() {
+        return Vec::new();
+    }
+    let picked = match &mut app.volume_detail {
+        Some(volume) => {
+            let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
+            let index = volume.cursor.row_at(row, false, len);
+            if let Some(index) = index {
+                volume.cursor.selected = index;
+            }
+            index.is_some()
+        }
+        None => {
+            let len = app.rows_in_view();
+            let cursor = app.cursor_mut();
+            let index = cursor.row_at(row, true, len);
+            if let Some(index) = index {
+                cursor.selected = index;
+            }
+            index.is_some()
+        }
+    };
+    if picked && double {
+        apply(app, Action::Open)
+    } else {
+        Vec::new()
     }
 }
 
@@ -896,7 +1064,9 @@ fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::CopyFiles => return copy_files(app),
         Action::CancelCopy => cancel_copy(app),
         Action::Back => app.files = None,
-        Action::Quit | Action::Help | Action::Command => return apply(app, action),
+        Action::Quit | Action::Help | Action::Command | Action::Yank | Action::Mouse => {
+            return apply(app, action)
+        }
         Action::ShowContainers
         | Action::ShowImages
         | Action::ShowVolumes
