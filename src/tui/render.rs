@@ -179,6 +179,17 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         (View::Events, _) => &[Action::Filter],
     };
     let mut spans = Vec::new();
+    // First, so a narrow terminal still shows why clicks do nothing.
+    if !app.mouse {
+        let key = app
+            .keymap
+            .key_for(Action::Mouse)
+            .unwrap_or_else(|| Action::Mouse.name().to_owned());
+        spans.push(Span::styled(
+            format!(" mouse released ({key}) "),
+            theme.marked,
+        ));
+    }
     for action in actions
         .iter()
         .chain(&[Action::Command, Action::Help, Action::Quit])
@@ -187,16 +198,6 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             spans.push(Span::styled(format!(" {key}"), theme.key));
             spans.push(Span::styled(format!(" {}", action.short()), theme.dim));
         }
-    }
-    if !app.mouse {
-        let key = app
-            .keymap
-            .key_for(Action::Mouse)
-            .unwrap_or_else(|| Action::Mouse.name().to_owned());
-        spans.push(Span::styled(
-            format!("  mouse released ({key})"),
-            theme.marked,
-        ));
     }
     if !app.filter.is_empty() {
         spans.push(Span::styled(
