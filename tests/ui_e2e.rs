@@ -415,3 +415,61 @@ fn file_view_copies_out_to_the_host_and_in_to_the_container() {
         })
     });
 }
+
+/// A click (an SGR mouse report typed into the pane, as the terminal would send it) selects
+/// a row, and `y` puts that container's full ID on the clipboard: tmux with set-clipboard on
+/// takes the OSC 52 into a paste buffer.
+#[test]
+fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "first", IMAGE, "true"]);
+    berth.ok(&["create", "--name", "second", IMAGE, "true"]);
+    let id = berth.inspect("first")["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(id.len(), 64, "a full container ID: {id:?}");
+    let tui = Tui::open(&berth);
+    tui.tmux(&["set-option", "-s", "set-clipboard", "on"]);
+    let screen = tui.wait_for("both containers", |s| {
+        row_of(s, "first").is_some() && row_of(s, "second").is_some()
+    });
+    // Newest first: second is selected; click on first's name.
+    assert_ne!(
+        tui.selected_row().as_deref().and_then(row_name),
+        Some("first")
+    );
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, line)| row_name(line) == Some("first"))
+        .expect("first's row");
+    let column = line[..line.find("first").expect("the name")]
+        .chars()
+        .count();
+    tui.type_text(&format!("\x1b[<0;{};{}M", column + 1, row + 1));
+    tui.type_text(&format!("\x1b[<0;{};{}m", column + 1, row + 1));
+    let deadline = Instant::now() + TIMEOUT;
+    while tui.selected_row().as_deref().and_then(row_name) != Some("first") {
+        assert!(Instant::now() < deadline, "the click selected nothing");
+        std::thread::sleep(POLL);
+    }
+    tui.send_keys("y");
+    tui.wait_for("the status line", |s| s.contains("to the clipboard"));
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let buffer = Command::new("tmux")
+            .args(["-L", &tui.socket, "show-buffer"])
+            .output()
+            .expect("run tmux");
+        if common::stdout(&buffer) == id {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tmux's buffer holds {:?}, not {id:?}",
+            common::stdout(&buffer)
+        );
+        std::thread::sleep(POLL);
+    }
+}

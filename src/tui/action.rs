@@ -81,6 +81,8 @@ actions! {
     Parent => "files.parent", "Files: up a directory (enter opens one)";
     CopyFiles => "files.copy", "Files: copy marked/selected to the other pane";
     CancelCopy => "files.cancel", "Files: cancel the copy under way";
+    Yank => "item.yank", "Copy the selected ID or path to the clipboard";
+    Mouse => "app.mouse", "Release the mouse to select text (or take it)";
 }
 
 impl fmt::Display for Action {

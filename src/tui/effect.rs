@@ -92,6 +92,11 @@ pub enum Effect {
     ListDir(ListRequest),
     /// Copy entries between the host and the container.
     Copy(CopyJob),
+    /// Capture the mouse (clicks and wheel for the dashboard) or release it (the terminal
+    /// selects text).
+    SetMouse(bool),
+    /// Put this text on the user's clipboard (OSC 52).
+    Yank(String),
     Quit,
 }
 

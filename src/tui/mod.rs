@@ -3,12 +3,14 @@
 //! only from the worker, off the draw loop.
 
 pub mod action;
+pub mod clipboard;
 pub mod complete;
 pub mod detail;
 pub mod effect;
 pub mod files;
 pub mod form;
 pub mod keymap;
+pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;

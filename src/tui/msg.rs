@@ -5,6 +5,7 @@ use crossterm::event::KeyEvent;
 
 use super::detail::DetailData;
 use super::files::Side;
+use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::events::Event;
@@ -13,6 +14,12 @@ use crate::engine::storage::listing::DirListing;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or a turn of the wheel at a screen cell (0-based).
+    Mouse {
+        kind: MouseKind,
+        column: u16,
+        row: u16,
+    },
     /// The terminal changed size: redraw.
     Resize,
     /// A second passed: uptimes and other clocks on screen move on.

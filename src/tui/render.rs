@@ -49,7 +49,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
-fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+/// The tab bar's brand, before the pane titles.
+const BRAND: &str = " berth ";
+
+/// Each pane's title on the tab bar, in order after [`BRAND`].
+fn tab_labels(app: &App) -> Vec<(View, String)> {
     let counts = [
         app.snapshot.containers.len(),
         app.snapshot.images.len(),
@@ -57,10 +61,32 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         0,
         app.events.len(),
     ];
-    let mut spans = vec![Span::styled(" berth ", theme.title)];
-    for (i, (view, count)) in View::ALL.iter().zip(counts).enumerate() {
-        let text = format!(" {} {} ({count}) ", i + 1, view.title());
-        let style = if *view == app.view {
+    View::ALL
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .map(|(i, (view, count))| (*view, format!(" {} {} ({count}) ", i + 1, view.title())))
+        .collect()
+}
+
+/// The pane whose title is drawn at `column` of the tab bar.
+pub fn tab_at(app: &App, column: u16) -> Option<View> {
+    let mut start = BRAND.chars().count();
+    let column = usize::from(column);
+    for (view, label) in tab_labels(app) {
+        let end = start + label.chars().count();
+        if (start..end).contains(&column) {
+            return Some(view);
+        }
+        start = end;
+    }
+    None
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = vec![Span::styled(BRAND, theme.title)];
+    for (view, text) in tab_labels(app) {
+        let style = if view == app.view {
             theme.selected
         } else {
             theme.dim
@@ -153,6 +179,17 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         (View::Events, _) => &[Action::Filter],
     };
     let mut spans = Vec::new();
+    // First, so a narrow terminal still shows why clicks do nothing.
+    if !app.mouse {
+        let key = app
+            .keymap
+            .key_for(Action::Mouse)
+            .unwrap_or_else(|| Action::Mouse.name().to_owned());
+        spans.push(Span::styled(
+            format!(" mouse released ({key}) "),
+            theme.marked,
+        ));
+    }
     for action in actions
         .iter()
         .chain(&[Action::Command, Action::Help, Action::Quit])

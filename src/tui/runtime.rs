@@ -1,6 +1,7 @@
 //! The event loop: terminal keys, engine results, the events journal and a clock in; a
 //! frame out only when something changed.
 
+use std::io::Write;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -8,7 +9,9 @@ use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
+use super::clipboard;
 use super::effect::{Effect, Target};
+use super::mouse;
 use super::msg::Msg;
 use super::render::draw;
 use super::state::App;
@@ -60,6 +63,10 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
                     trace.key();
                     Msg::Key(key)
                 }
+                Some(Ok(TermEvent::Mouse(event))) => match mouse::from_event(&event) {
+                    Some((kind, column, row)) => Msg::Mouse { kind, column, row },
+                    None => continue,
+                },
                 Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing more can be shown.
@@ -96,6 +103,13 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
                     if effects.contains(&Effect::Reload) {
                         loads.request(&worker);
                     }
+                }
+                Effect::SetMouse(on) => guard.set_mouse(on)?,
+                // Between frames, so the sequence never lands inside one.
+                Effect::Yank(text) => {
+                    let mut out = std::io::stdout();
+                    out.write_all(clipboard::osc52(&text).as_bytes())?;
+                    out.flush()?;
                 }
                 other => worker.spawn(other),
             }

@@ -64,6 +64,8 @@ impl View {
 pub struct Cursor {
     pub selected: usize,
     pub offset: Cell<usize>,
+    /// Rows the last frame showed (0 before the first), so a click below them is ignored.
+    pub height: Cell<usize>,
 }
 
 impl Cursor {
@@ -76,12 +78,24 @@ impl Cursor {
         self.selected = at.clamp(0, len as isize - 1) as usize;
     }
 
+    /// The index of the row drawn at screen `row` (see `mouse::list_row`), if a row of a
+    /// list of `len` is there.
+    pub fn row_at(&self, row: u16, header: bool, len: usize) -> Option<usize> {
+        let on_screen = super::mouse::list_row(row, header)?;
+        let height = self.height.get();
+        if height > 0 && on_screen >= height {
+            return None;
+        }
+        Some(self.offset.get() + on_screen).filter(|&index| index < len)
+    }
+
     pub fn clamp(&mut self, len: usize) {
         self.selected = self.selected.min(len.saturating_sub(1));
     }
 
     /// The first row to draw in `height` rows, moved only as far as the selection needs.
     pub fn scroll_into_view(&self, height: usize) -> usize {
+        self.height.set(height);
         let mut offset = self.offset.get();
         if self.selected < offset {
             offset = self.selected;
@@ -193,6 +207,10 @@ pub struct App {
     pub busy: Vec<String>,
     /// The first key of a sequence (`g` of `gg`), waiting for the second.
     pub pending_key: Option<super::keymap::Key>,
+    /// Whether the dashboard has the mouse; off, the terminal selects text.
+    pub mouse: bool,
+    /// The last left click, to tell a double click.
+    pub last_click: Option<super::mouse::Click>,
 }
 
 impl App {
@@ -226,6 +244,8 @@ impl App {
             quit: false,
             busy: Vec::new(),
             pending_key: None,
+            mouse: true,
+            last_click: None,
         }
     }
 

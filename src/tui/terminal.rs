@@ -4,6 +4,7 @@
 use std::io::{stdout, Stdout};
 
 use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
@@ -15,14 +16,30 @@ pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 pub struct TerminalGuard {
     pub terminal: Term,
+    /// Whether the mouse is captured, kept across a shell.
+    mouse: bool,
 }
 
 impl TerminalGuard {
     pub fn enter() -> std::io::Result<TerminalGuard> {
         install_panic_restore();
-        take()?;
+        take(true)?;
         let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
-        Ok(TerminalGuard { terminal })
+        Ok(TerminalGuard {
+            terminal,
+            mouse: true,
+        })
+    }
+
+    /// Captures the mouse (clicks and wheel come as events) or releases it to the terminal,
+    /// which then selects text.
+    pub fn set_mouse(&mut self, on: bool) -> std::io::Result<()> {
+        self.mouse = on;
+        if on {
+            execute!(stdout(), EnableMouseCapture)
+        } else {
+            execute!(stdout(), DisableMouseCapture)
+        }
     }
 
     /// Gives the terminal back for a child (a shell), then takes it again and redraws
@@ -30,7 +47,7 @@ impl TerminalGuard {
     pub fn suspended<T>(&mut self, run: impl FnOnce() -> T) -> std::io::Result<T> {
         give_back();
         let result = run();
-        take()?;
+        take(self.mouse)?;
         // A fresh terminal redraws every cell. Not `Terminal::clear`: it asks the terminal
         // for the cursor position, and the wake-up crossterm left pending when the key stream
         // was dropped cuts that read short, failing the dashboard after every shell.
@@ -46,14 +63,19 @@ impl Drop for TerminalGuard {
     }
 }
 
-fn take() -> std::io::Result<()> {
+fn take(mouse: bool) -> std::io::Result<()> {
     enable_raw_mode()?;
-    execute!(stdout(), EnterAlternateScreen, Hide)
+    execute!(stdout(), EnterAlternateScreen, Hide)?;
+    if mouse {
+        execute!(stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
+/// Everything `take` turned on, off again; the mouse always, as it may have been captured.
 fn give_back() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), LeaveAlternateScreen, Show);
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
 }
 
 fn install_panic_restore() {

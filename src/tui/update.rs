@@ -1,6 +1,8 @@
 //! The one place the dashboard's state changes: a message in, effects out. No terminal and
 //! no engine here, so key sequences are tested as plain function calls.
 
+use std::time::Instant;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
@@ -11,7 +13,9 @@ use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
 use super::keymap::Resolved;
+use super::mouse::{Click, MouseKind, DOUBLE_CLICK};
 use super::msg::Msg;
+use super::render;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use crate::engine::image::TreeScope;
 use crate::engine::storage::copy::PathKind;
@@ -36,6 +40,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
     app.dirty = true;
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::Mouse { kind, column, row } => on_mouse(app, kind, column, row),
         Msg::Resize => Vec::new(),
         Msg::Tick => on_tick(app),
         Msg::Loaded(Ok(snapshot)) => {
@@ -549,6 +554,169 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             _ => Vec::new(),
         },
         Action::CopyFiles | Action::CancelCopy => Vec::new(),
+        Action::Yank => yank(app),
+        Action::Mouse => {
+            app.mouse = !app.mouse;
+            let text = if app.mouse {
+                "mouse captured: click and scroll"
+            } else {
+                "mouse released: select text with the terminal"
+            };
+            app.say(text, false);
+            vec![Effect::SetMouse(app.mouse)]
+        }
+    }
+}
+
+/// The longest text a yank sends: terminals drop longer OSC 52 sequences anyway, and a
+/// log line is the container's to make as long as it likes.
+const YANK_MAX: usize = 64 * 1024;
+
+/// The selected object's full ID (or path, or the log line at the bottom of the logs tab)
+/// to the clipboard.
+fn yank(app: &mut App) -> Vec<Effect> {
+    let Some((text, what)) = yank_text(app) else {
+        return Vec::new();
+    };
+    if text.len() > YANK_MAX {
+        app.say(
+            format!("{what} is too long to copy ({} bytes)", text.len()),
+            true,
+        );
+        return Vec::new();
+    }
+    app.say(format!("copied {what} to the clipboard"), false);
+    vec![Effect::Yank(text)]
+}
+
+/// What a yank copies where the user is, and how the status line names it.
+fn yank_text(app: &App) -> Option<(String, String)> {
+    let named = |text: String| Some((text.clone(), text));
+    if let Some(files) = &app.files {
+        let pane = files.pane(files.active);
+        let path = join(pane.dir()?, &pane.selected()?.name);
+        return named(path);
+    }
+    if let Some(detail) = &app.detail {
+        if detail.tab != ContainerTab::Logs {
+            return named(detail.id.clone());
+        }
+        // The bottom line on screen, as `find_in_logs` counts.
+        let logs = detail.logs.as_ref().filter(|l| !l.is_empty())?;
+        let line = &logs[logs.len() - 1 - detail.scroll.min(logs.len() - 1)];
+        let text = line.log.trim_end_matches(['\n', '\r']).to_owned();
+        return Some((text, "the log line".to_owned()));
+    }
+    if let Some(image) = &app.image_detail {
+        return named(image.id.clone());
+    }
+    if let Some(volume) = &app.volume_detail {
+        let entry = volume
+            .listing
+            .as_ref()
+            .and_then(|l| l.entries.get(volume.cursor.selected));
+        return match entry {
+            Some(entry) => {
+                let path = volume.mountpoint.join(&volume.path).join(&entry.name);
+                named(path.to_string_lossy().into_owned())
+            }
+            None => named(volume.name.clone()),
+        };
+    }
+    match app.view {
+        View::Containers => named(app.selected_container()?.id.to_string()),
+        View::Images => named(
+            app.visible_images()
+                .get(app.images.selected)?
+                .summary
+                .id
+                .to_string(),
+        ),
+        View::Volumes => named(
+            app.visible_volumes()
+                .get(app.volumes.selected)?
+                .volume
+                .name
+                .clone(),
+        ),
+        View::Events => named(
+            app.visible_events()
+                .get(app.events_cursor.selected)?
+                .actor
+                .id
+                .clone(),
+        ),
+        View::Networks => None,
+    }
+}
+
+/// Clicks and the wheel; nothing while a popup or the filter line has the keys.
+fn on_mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) -> Vec<Effect> {
+    if app.popup.is_some() || app.filtering {
+        app.dirty = false;
+        return Vec::new();
+    }
+    match kind {
+        // The wheel does what the arrow keys do where the user is.
+        MouseKind::ScrollUp | MouseKind::ScrollDown => {
+            let action = if kind == MouseKind::ScrollUp {
+                Action::Up
+            } else {
+                Action::Down
+            };
+            if app.files.is_some() {
+                files_action(app, action)
+            } else {
+                apply(app, action)
+            }
+        }
+        MouseKind::Click => on_click(app, column, row),
+    }
+}
+
+/// A click on a pane title switches pane; on a row selects it; a second click on the same
+/// row soon after opens it, as enter does.
+fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
+    let now = Instant::now();
+    let double = app
+        .last_click
+        .is_some_and(|c| c.row == row && now.duration_since(c.at) < DOUBLE_CLICK);
+    // After a double click the next click starts afresh, so a third does not open again.
+    app.last_click = (!double).then_some(Click { at: now, row });
+    if row == 0 {
+        return match render::tab_at(app, column) {
+            Some(view) if view != app.view => switch_view(app, view),
+            _ => Vec::new(),
+        };
+    }
+    // The file view's panes and the detail views' tables are not clickable (yet): the
+    // wheel and keys serve there.
+    if app.files.is_some() || app.detail.is_some() || app.image_detail.is_some() {
+        return Vec::new();
+    }
+    let picked = match &mut app.volume_detail {
+        Some(volume) => {
+            let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
+            let index = volume.cursor.row_at(row, false, len);
+            if let Some(index) = index {
+                volume.cursor.selected = index;
+            }
+            index.is_some()
+        }
+        None => {
+            let len = app.rows_in_view();
+            let cursor = app.cursor_mut();
+            let index = cursor.row_at(row, true, len);
+            if let Some(index) = index {
+                cursor.selected = index;
+            }
+            index.is_some()
+        }
+    };
+    if picked && double {
+        apply(app, Action::Open)
+    } else {
+        Vec::new()
     }
 }
 
@@ -896,7 +1064,9 @@ fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::CopyFiles => return copy_files(app),
         Action::CancelCopy => cancel_copy(app),
         Action::Back => app.files = None,
-        Action::Quit | Action::Help | Action::Command => return apply(app, action),
+        Action::Quit | Action::Help | Action::Command | Action::Yank | Action::Mouse => {
+            return apply(app, action)
+        }
         Action::ShowContainers
         | Action::ShowImages
         | Action::ShowVolumes
@@ -1406,5 +1576,254 @@ mod tests {
         let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
         assert_eq!(effects, [Effect::Reload]);
         assert_eq!(app.events.len(), EVENTS_KEPT);
+    }
+
+    fn mouse(app: &mut App, kind: MouseKind, (column, row): (u16, u16)) -> Vec<Effect> {
+        update(app, Msg::Mouse { kind, column, row })
+    }
+
+    /// Where `text` first shows in a frame of the app `height` rows high: the cell a click
+    /// on it hits. Drawing also sets the lists' offsets, as the runtime's frames do.
+    fn cell_of(app: &App, text: &str, height: u16) -> (u16, u16) {
+        let frame = crate::tui::once::render_text(app, 160, height);
+        frame
+            .lines()
+            .enumerate()
+            .find_map(|(row, line)| {
+                let byte = line.find(text)?;
+                Some((line[..byte].chars().count() as u16, row as u16))
+            })
+            .unwrap_or_else(|| panic!("{text:?} not on screen:\n{frame}"))
+    }
+
+    #[test]
+    fn the_wheel_moves_the_selection_and_scrolls_a_detail() {
+        let mut app = app_with(Keymap::default());
+        mouse(&mut app, MouseKind::ScrollDown, (10, 5));
+        mouse(&mut app, MouseKind::ScrollDown, (10, 5));
+        assert_eq!(app.containers.selected, 2);
+        mouse(&mut app, MouseKind::ScrollUp, (10, 5));
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Right);
+        }
+        // In the logs, up goes back in time, as the arrow key does.
+        mouse(&mut app, MouseKind::ScrollUp, (10, 5));
+        mouse(&mut app, MouseKind::ScrollUp, (10, 5));
+        mouse(&mut app, MouseKind::ScrollDown, (10, 5));
+        assert_eq!(app.detail.as_ref().map(|d| d.scroll), Some(1));
+        // A popup has the input: the wheel leaves what is under it alone.
+        keys(&mut app, "?");
+        mouse(&mut app, MouseKind::ScrollUp, (10, 5));
+        assert_eq!(app.detail.as_ref().map(|d| d.scroll), Some(1));
+        assert_eq!(app.popup, Some(Popup::Help));
+    }
+
+    #[test]
+    fn a_click_selects_the_row_under_it_in_a_scrolled_list() {
+        let mut app = app_with(Keymap::default());
+        let at = cell_of(&app, "old", 12);
+        mouse(&mut app, MouseKind::Click, at);
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("old")
+        );
+        // The header and the tab bar's empty end select nothing.
+        let at = cell_of(&app, "NAME", 12);
+        mouse(&mut app, MouseKind::Click, at);
+        mouse(&mut app, MouseKind::Click, (150, 0));
+        assert_eq!(app.containers.selected, 2);
+        // Seven rows leave two for data: with old selected, job and old are shown.
+        let (column, row) = cell_of(&app, "job", 7);
+        assert_eq!(app.containers.offset.get(), 1);
+        mouse(&mut app, MouseKind::Click, (column, row));
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        // Two rows below it is the pane's bottom border, not a row.
+        mouse(&mut app, MouseKind::Click, (column, row + 2));
+        assert_eq!(app.containers.selected, 1);
+    }
+
+    #[test]
+    fn a_click_on_a_pane_title_switches_pane() {
+        let mut app = app_with(Keymap::default());
+        let (column, row) = cell_of(&app, "Images", 12);
+        assert_eq!(row, 0);
+        mouse(&mut app, MouseKind::Click, (column, row));
+        assert_eq!(app.view, View::Images);
+        let at = cell_of(&app, "Events (", 12);
+        mouse(&mut app, MouseKind::Click, at);
+        assert_eq!(app.view, View::Events);
+        // The brand is no pane.
+        let at = cell_of(&app, "berth", 12);
+        mouse(&mut app, MouseKind::Click, at);
+        assert_eq!(app.view, View::Events);
+    }
+
+    #[test]
+    fn a_double_click_opens_the_row_and_a_slow_one_does_not() {
+        let mut app = app_with(Keymap::default());
+        let job = cell_of(&app, "job", 12);
+        let old = cell_of(&app, "old", 12);
+        // Quick clicks on two rows are two single clicks.
+        mouse(&mut app, MouseKind::Click, job);
+        mouse(&mut app, MouseKind::Click, old);
+        assert!(app.detail.is_none());
+        // As if the first click on job were long ago.
+        mouse(&mut app, MouseKind::Click, job);
+        let click = app.last_click.as_mut().expect("a click is kept");
+        click.at = click.at.checked_sub(DOUBLE_CLICK * 2).expect("clock");
+        mouse(&mut app, MouseKind::Click, job);
+        assert!(app.detail.is_none());
+        mouse(&mut app, MouseKind::Click, job);
+        let job_id = app.snapshot.containers[1].id.to_string();
+        assert_eq!(app.detail.as_ref().map(|d| d.id.clone()), Some(job_id));
+    }
+
+    #[test]
+    fn m_releases_the_mouse_and_takes_it_back() {
+        let mut app = app_with(Keymap::default());
+        assert!(app.mouse);
+        assert_eq!(keys(&mut app, "M"), [Effect::SetMouse(false)]);
+        assert!(!app.mouse);
+        app.status = None;
+        let frame = crate::tui::once::render_text(&app, 200, 8);
+        assert!(frame.contains("mouse released (M)"), "{frame}");
+        assert_eq!(keys(&mut app, "M"), [Effect::SetMouse(true)]);
+        app.status = None;
+        let frame = crate::tui::once::render_text(&app, 200, 8);
+        assert!(!frame.contains("mouse released"), "{frame}");
+    }
+
+    fn yanked(app: &mut App) -> String {
+        match keys(app, "y").as_slice() {
+            [Effect::Yank(text)] => text.clone(),
+            other => panic!("expected a yank, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn y_copies_the_selected_id_and_the_logs_bottom_line() {
+        use crate::engine::container::logs::{LogEntry, Stream};
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "j");
+        let job_id = app.snapshot.containers[1].id.to_string();
+        assert_eq!(yanked(&mut app), job_id);
+        let status = app.status.as_ref().map(|s| s.text.clone());
+        assert_eq!(status, Some(format!("copied {job_id} to the clipboard")));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(yanked(&mut app), job_id);
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Right);
+        }
+        let lines = ["first", "last"]
+            .iter()
+            .map(|l| LogEntry {
+                log: format!("{l}\n"),
+                stream: Stream::Stdout,
+                time: chrono::Utc::now(),
+            })
+            .collect();
+        let id = job_id.clone();
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Logs { id, lines }))),
+        );
+        assert_eq!(yanked(&mut app), "last");
+        key(&mut app, KeyCode::Up);
+        assert_eq!(yanked(&mut app), "first");
+        // In the confirm popup y still means yes.
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "K");
+        assert!(matches!(
+            keys(&mut app, "y").as_slice(),
+            [Effect::Containers {
+                op: ContainerOp::Kill,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn y_copies_an_image_id_a_volume_name_and_file_paths() {
+        use crate::engine::image::ImageSummary;
+        use crate::engine::storage::copy::PathKind;
+        use crate::engine::storage::listing::{DirEntry, DirListing};
+        use crate::engine::storage::volumes::{Volume, VolumeInfo};
+        use crate::tui::snapshot::ImageRow;
+        let mut app = app_with(Keymap::default());
+        let image = Digest::of_bytes(b"config");
+        app.snapshot.images = vec![ImageRow {
+            summary: ImageSummary {
+                id: image.clone(),
+                references: Vec::new(),
+                created: None,
+                size: 1,
+            },
+            containers: Vec::new(),
+        }];
+        app.snapshot.volumes = vec![VolumeInfo {
+            volume: Volume {
+                name: "data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v/data/_data".into(),
+            users: Vec::new(),
+        }];
+        keys(&mut app, "2");
+        assert_eq!(yanked(&mut app), image.to_string());
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(yanked(&mut app), image.to_string());
+        keys(&mut app, "3");
+        assert_eq!(yanked(&mut app), "data");
+        let entry = |name: &str| DirEntry {
+            name: name.into(),
+            kind: PathKind::File,
+            size: 0,
+            mode: 0o644,
+            mtime: 0,
+            link_target: None,
+            mount: None,
+        };
+        let listing = |path: &str, name: &str| DirListing {
+            path: path.into(),
+            entries: vec![entry(name)],
+            truncated: false,
+        };
+        key(&mut app, KeyCode::Enter);
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::VolumeFiles {
+                name: "data".into(),
+                path: String::new(),
+                listing: listing("/v/data/_data", "notes"),
+                usage: None,
+            }))),
+        );
+        assert_eq!(yanked(&mut app), "/v/data/_data/notes");
+        // The file view: the selected entry of the active pane, by its full path.
+        keys(&mut app, "1f");
+        let container = app.snapshot.containers[0].id.to_string();
+        for (side, path, name) in [(Side::Host, "/srv", "a"), (Side::Container, "/etc", "b")] {
+            update(
+                &mut app,
+                Msg::Listed {
+                    side,
+                    container: container.clone(),
+                    result: Ok(Box::new(listing(path, name))),
+                },
+            );
+        }
+        assert_eq!(yanked(&mut app), "/srv/a");
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(yanked(&mut app), "/etc/b");
     }
 }

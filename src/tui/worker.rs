@@ -112,7 +112,7 @@ impl Worker {
                 });
             })),
             // The runtime handles these itself.
-            Effect::Shell(_) | Effect::Quit => Msg::Resize,
+            Effect::Shell(_) | Effect::SetMouse(_) | Effect::Yank(_) | Effect::Quit => Msg::Resize,
         }
     }
 
