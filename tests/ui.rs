@@ -21,7 +21,7 @@ fn small_frame(berth: &Berth, args: &[&str]) -> String {
 }
 
 fn masked(berth: &Berth, full: &[&str]) -> String {
-    let text = berth.ok(&full);
+    let text = berth.ok(full);
     text.replace(berth.root().to_str().unwrap(), "[ROOT]")
 }
 
