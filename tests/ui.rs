@@ -10,7 +10,18 @@ use common::{Berth, IMAGE};
 fn frame(berth: &Berth, args: &[&str]) -> String {
     let mut full = vec!["ui", "--once", "--width", "120", "--height", "16"];
     full.extend_from_slice(args);
-    let text = berth.ok(&full);
+    masked(berth, &full)
+}
+
+/// The frame for `args` on the smallest terminal the dashboard supports, 80x24.
+fn small_frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "80", "--height", "24"];
+    full.extend_from_slice(args);
+    masked(berth, &full)
+}
+
+fn masked(berth: &Berth, full: &[&str]) -> String {
+    let text = berth.ok(full);
     text.replace(berth.root().to_str().unwrap(), "[ROOT]")
 }
 
@@ -123,6 +134,62 @@ fn views_render_the_engine_state() {
             frame(&berth, &["--view", "layers", "--select", IMAGE])
         );
     });
+}
+
+#[test]
+fn views_fit_80x24() {
+    let (berth, bind) = state();
+    let mut settings = settings();
+    settings.add_filter(&regex_escape(bind.path().to_str().unwrap()), "[BIND]");
+    settings.bind(|| {
+        insta::assert_snapshot!("containers_80x24", small_frame(&berth, &[]));
+        insta::assert_snapshot!(
+            "config_80x24",
+            small_frame(&berth, &["--view", "config", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "mounts_80x24",
+            small_frame(&berth, &["--view", "mounts", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "diff_80x24",
+            small_frame(&berth, &["--view", "diff", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "layers_80x24",
+            small_frame(&berth, &["--view", "layers", "--select", IMAGE])
+        );
+        insta::assert_snapshot!("volumes_80x24", small_frame(&berth, &["--view", "volumes"]));
+        insta::assert_snapshot!("images_80x24", small_frame(&berth, &["--view", "images"]));
+    });
+}
+
+/// The theme flag and NO_COLOR change only colours: the text frame and JSON stay whole.
+#[test]
+fn themes_and_no_color_leave_once_working() {
+    let berth = Berth::new();
+    let plain = berth.ok(&["ui", "--once"]);
+    for theme in ["dark", "light", "high-contrast", "no-color"] {
+        assert_eq!(
+            berth.ok(&["ui", "--once", "--theme", theme]),
+            plain,
+            "{theme}"
+        );
+    }
+    let json = berth.ok(&["ui", "--once", "--format", "json", "--theme", "light"]);
+    serde_json::from_str::<serde_json::Value>(&json).expect("JSON with --theme");
+    let err = berth.fail(&["ui", "--once", "--theme", "sepia"]);
+    assert!(
+        err.contains("unknown theme \"sepia\": use dark, light"),
+        "{err}"
+    );
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "title = { fg = \"plaid\" }").unwrap();
+    let err = berth.fail(&["ui", "--once", "--theme", bad.path().to_str().unwrap()]);
+    assert!(
+        err.contains("field \"title\"") && err.contains("plaid"),
+        "{err}"
+    );
 }
 
 #[test]

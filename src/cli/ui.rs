@@ -37,13 +37,23 @@ pub struct UiArgs {
     /// A keymap file ("key" = "action" lines) instead of ~/.config/berth/keymap.toml
     #[arg(long, value_name = "FILE")]
     pub keymap: Option<PathBuf>,
+    /// A theme: dark, light, high-contrast, no-color, or a theme file, instead of the
+    /// config's (~/.config/berth/config.toml: theme = "light")
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
 }
 
 pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
     let keymap =
         crate::tui::load_keymap(args.keymap.as_deref()).map_err(|e| eyre!("keymap {e}"))?;
+    let theme = crate::tui::load_theme(
+        args.theme.as_deref(),
+        crate::tui::theme::no_color_requested(),
+        None,
+    )
+    .map_err(|e| eyre!(e))?;
     if args.once {
-        return print_once(engine, keymap, args);
+        return print_once(engine, keymap, theme, args);
     }
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(eyre!(
@@ -55,11 +65,16 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
     if !sealed::running_sealed() {
         sealed::reexec_sealed()?;
     }
-    crate::tui::run(engine.clone(), root, keymap)?;
+    crate::tui::run(engine.clone(), root, keymap, theme)?;
     Ok(0)
 }
 
-fn print_once(engine: &Engine, keymap: crate::tui::keymap::Keymap, args: &UiArgs) -> Result<i32> {
+fn print_once(
+    engine: &Engine,
+    keymap: crate::tui::keymap::Keymap,
+    theme: crate::tui::theme::Theme,
+    args: &UiArgs,
+) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
             "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff, layers, files or volume",
@@ -76,6 +91,7 @@ fn print_once(engine: &Engine, keymap: crate::tui::keymap::Keymap, args: &UiArgs
         return Err(eyre!("a frame needs at least 20 columns and 5 rows"));
     }
     let mut app = App::new(keymap);
+    app.theme = theme;
     let options = OnceOptions {
         width: args.width,
         height: args.height,

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use keymap::Keymap;
 use state::App;
+use theme::Theme;
 
 /// Where a user's keymap lives: `$XDG_CONFIG_HOME/berth/keymap.toml`.
 pub fn keymap_path() -> Option<PathBuf> {
@@ -44,11 +45,107 @@ pub fn load_keymap(path: Option<&Path>) -> Result<Keymap, String> {
     }
 }
 
+/// Where the user's settings live: `$XDG_CONFIG_HOME/berth/config.toml`.
+pub fn config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The dashboard's settings file; every key is optional, and keys it doesn't know are left
+/// for other versions of berth.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Config {
+    theme: Option<String>,
+}
+
+/// The theme to use: `--theme` first (as no-color.org asks, an explicit choice wins), then
+/// `NO_COLOR` (`no_color`, from [`theme::no_color_requested`]), then the config's `theme`
+/// (`config`, or the user's file), then dark.
+pub fn load_theme(
+    flag: Option<&str>,
+    no_color: bool,
+    config: Option<&Path>,
+) -> Result<Theme, String> {
+    if let Some(choice) = flag {
+        return Theme::load(choice);
+    }
+    if no_color {
+        return Ok(Theme::no_color());
+    }
+    let Some(path) = config.map(Path::to_path_buf).or_else(config_path) else {
+        return Ok(Theme::default());
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Theme::default()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let config: Config =
+        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?;
+    match config.theme {
+        // A relative file is found beside the config.
+        Some(choice) if choice.contains('/') && !choice.starts_with('/') => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            Theme::load(&dir.join(choice).to_string_lossy())
+        }
+        Some(choice) => Theme::load(&choice),
+        None => Ok(Theme::default()),
+    }
+}
+
 /// Opens the dashboard on this terminal until the user quits.
-pub fn run(engine: crate::engine::Engine, root: PathBuf, keymap: Keymap) -> std::io::Result<()> {
-    let app = App::new(keymap);
+pub fn run(
+    engine: crate::engine::Engine,
+    root: PathBuf,
+    keymap: Keymap,
+    theme: Theme,
+) -> std::io::Result<()> {
+    let mut app = App::new(keymap);
+    app.theme = theme;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(runtime::run(engine, root, app))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_theme_comes_from_the_flag_then_no_color_then_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let light = Theme::built_in("light");
+        std::fs::write(&config, "theme = \"light\"\nother = 1\n").unwrap();
+        assert_eq!(load_theme(None, false, Some(&config)).ok(), light);
+        assert_eq!(
+            load_theme(None, true, Some(&config)).ok(),
+            Some(Theme::no_color())
+        );
+        assert_eq!(
+            load_theme(Some("high-contrast"), true, Some(&config)).ok(),
+            Theme::built_in("high-contrast")
+        );
+        let missing = dir.path().join("none.toml");
+        assert_eq!(
+            load_theme(None, false, Some(&missing)).ok(),
+            Some(Theme::default())
+        );
+        // A relative theme file is found beside the config.
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        std::fs::write(
+            dir.path().join("themes/mine.toml"),
+            "key = { fg = \"red\" }",
+        )
+        .unwrap();
+        std::fs::write(&config, "theme = \"themes/mine.toml\"").unwrap();
+        let mine = load_theme(None, false, Some(&config)).unwrap();
+        assert_eq!(mine.key.fg, Some(ratatui::style::Color::Red));
+        std::fs::write(&config, "theme = \"sepia\"").unwrap();
+        let err = load_theme(None, false, Some(&config)).unwrap_err();
+        assert!(
+            err.contains("unknown theme \"sepia\": use dark, light"),
+            "{err}"
+        );
+    }
 }

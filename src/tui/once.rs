@@ -17,7 +17,6 @@ use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::{App, View};
-use super::theme::Theme;
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::container::stats::{between, sample_all};
@@ -237,7 +236,7 @@ fn select(app: &mut App, name: &str) -> Result<()> {
 pub fn render_text(app: &App, width: u16, height: u16) -> String {
     // The test backend cannot fail.
     let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
-    let Ok(_) = terminal.draw(|frame| super::render::draw(frame, app, &Theme::default()));
+    let Ok(_) = terminal.draw(|frame| super::render::draw(frame, app, &app.theme));
     buffer_text(terminal.backend().buffer())
 }
 

@@ -16,7 +16,6 @@ use super::msg::Msg;
 use super::render::draw;
 use super::state::App;
 use super::terminal::TerminalGuard;
-use super::theme::Theme;
 use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
@@ -29,7 +28,7 @@ use crate::engine::{ContainerId, Engine};
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
 pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std::io::Result<()> {
-    let theme = Theme::default();
+    let theme = app.theme.clone();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let worker = Worker::new(engine.clone(), tx.clone(), root);
     let (running_tx, running_rx) = watch::channel(Vec::<ContainerRecord>::new());

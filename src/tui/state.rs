@@ -170,6 +170,8 @@ pub struct StatusLine {
 #[derive(Debug)]
 pub struct App {
     pub keymap: Keymap,
+    /// The colours every view draws with.
+    pub theme: super::theme::Theme,
     pub view: View,
     pub snapshot: Snapshot,
     pub loaded: bool,
@@ -217,6 +219,7 @@ impl App {
     pub fn new(keymap: Keymap) -> App {
         App {
             keymap,
+            theme: super::theme::Theme::default(),
             view: View::Containers,
             snapshot: Snapshot::default(),
             loaded: false,

@@ -12,6 +12,48 @@ use crate::format::{binary_size, status_text_at};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
+/// The columns: header and width (name, status and image are sized at draw time).
+const COLUMNS: [(&str, u16); 8] = [
+    ("", 1),
+    ("NAME", 0),
+    ("CONTAINER ID", 12),
+    ("IMAGE", 10),
+    ("STATUS", 0),
+    ("CPU %", 6),
+    ("MEM / LIMIT", 19),
+    ("PIDS", 5),
+];
+const NAME: usize = 1;
+const IMAGE: usize = 3;
+const STATUS: usize = 4;
+/// The longest status text, "Exited (137) Less than a second ago" and the like.
+const STATUS_MAX: u16 = 33;
+/// Which columns a narrow terminal keeps, most important first.
+const PRIORITY: [usize; 8] = [0, NAME, STATUS, IMAGE, 2, 6, 5, 7];
+
+/// The columns that fit in `width`, in table order: less important ones drop first.
+/// The status is budgeted at its widest so columns don't come and go as its clock ticks.
+fn columns(width: u16, name_width: u16) -> Vec<usize> {
+    let mut used = 0u16;
+    let mut shown = Vec::new();
+    for column in PRIORITY {
+        let width_of = match column {
+            NAME => name_width,
+            STATUS => STATUS_MAX,
+            other => COLUMNS[other].1,
+        };
+        // Each column after the first is preceded by one space.
+        let need = width_of + u16::from(!shown.is_empty());
+        if used + need > width && shown.len() >= 3 {
+            continue;
+        }
+        used += need;
+        shown.push(column);
+    }
+    shown.sort_unstable();
+    shown
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.visible_containers();
     let running = app
@@ -43,23 +85,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let height = body_rows(area);
     let offset = app.containers.scroll_into_view(height);
-    let table_rows = rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, c)| row(app, c, i == app.containers.selected, theme));
-    let header = Row::new([
-        "",
-        "NAME",
-        "CONTAINER ID",
-        "IMAGE",
-        "STATUS",
-        "CPU %",
-        "MEM / LIMIT",
-        "PIDS",
-    ])
-    .style(theme.header);
     // Names are short and matter most: as wide as the longest, within reason.
     let name_width = rows
         .iter()
@@ -72,17 +97,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|c| status_text_at(c, app.now).chars().count())
         .max()
         .unwrap_or(6)
-        .clamp(6, 33) as u16;
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(name_width),
-        Constraint::Length(12),
-        Constraint::Fill(1),
-        Constraint::Length(status_width),
-        Constraint::Length(6),
-        Constraint::Length(19),
-        Constraint::Length(5),
-    ];
+        .clamp(6, STATUS_MAX as usize) as u16;
+    let shown = columns(area.width.saturating_sub(2), name_width);
+    let header = Row::new(shown.iter().map(|c| COLUMNS[*c].0)).style(theme.header);
+    let widths: Vec<Constraint> = shown
+        .iter()
+        .map(|c| match *c {
+            NAME => Constraint::Length(name_width),
+            STATUS => Constraint::Length(status_width),
+            IMAGE => Constraint::Fill(1),
+            other => Constraint::Length(COLUMNS[other].1),
+        })
+        .collect();
+    let table_rows = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, c)| row(app, c, i == app.containers.selected, theme, &shown));
     let table = Table::new(table_rows, widths)
         .header(header)
         .block(block)
@@ -90,7 +122,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(table, area);
 }
 
-fn row<'a>(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme) -> Row<'a> {
+fn row<'a>(
+    app: &App,
+    c: &ContainerRecord,
+    selected: bool,
+    theme: &Theme,
+    shown: &[usize],
+) -> Row<'a> {
     let status_style = match c.state.status {
         Status::Running => theme.running,
         Status::Exited => theme.exited,
@@ -117,7 +155,7 @@ fn row<'a>(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme) -> Row
     } else {
         Style::new()
     };
-    Row::new([
+    let mut cells: Vec<Option<Cell>> = [
         // Visible without colour too: the cursor and the marks.
         Cell::from(match (selected, marked) {
             (true, _) => "›",
@@ -131,6 +169,26 @@ fn row<'a>(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme) -> Row
         Cell::from(cpu),
         Cell::from(memory),
         Cell::from(pids),
-    ])
+    ]
+    .map(Some)
+    .into();
+    Row::new(
+        shown
+            .iter()
+            .filter_map(|i| cells.get_mut(*i).and_then(Option::take)),
+    )
     .style(style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_tables_keep_name_and_status_and_drop_the_rest_by_priority() {
+        assert_eq!(columns(200, 10), [0, 1, 2, 3, 4, 5, 6, 7]);
+        // 80 columns: the wide MEM / LIMIT goes first.
+        assert_eq!(columns(78, 4), [0, 1, 2, 3, 4, 5, 7]);
+        assert_eq!(columns(30, 4), [0, NAME, STATUS]);
+    }
 }
