@@ -32,18 +32,8 @@ pub struct ImageRow {
 
 impl Snapshot {
     pub fn load(engine: &Engine) -> Result<Snapshot> {
-        // Volumes (each volume's record, and all container records again for their users)
-        // take as long as the containers: read both at once, on two threads.
-        let (containers, volumes) = std::thread::scope(|scope| {
-            let volumes = scope.spawn(|| engine.list_volumes());
-            let containers = engine.list_containers();
-            let volumes = volumes
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (containers, volumes)
-        });
-        let mut containers = containers?;
-        let volumes = volumes?;
+        let mut containers = engine.list_containers()?;
+        let volumes = engine.list_volumes_used_by(&containers)?;
         containers.sort_by_key(|c| std::cmp::Reverse(c.created));
         let mut users: HashMap<&Digest, Vec<String>> = HashMap::new();
         for c in &containers {

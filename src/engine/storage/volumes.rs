@@ -117,8 +117,16 @@ impl Engine {
 
     /// Every volume, sorted by name.
     pub fn list_volumes(&self) -> Result<Vec<VolumeInfo>> {
+        self.list_volumes_used_by(&self.load_records()?)
+    }
+
+    /// As [`Engine::list_volumes`], with users taken from container records the caller
+    /// already read (the dashboard reads them once for both lists).
+    pub fn list_volumes_used_by(
+        &self,
+        records: &[crate::engine::container::ContainerRecord],
+    ) -> Result<Vec<VolumeInfo>> {
         let dir = self.paths().volumes_dir();
-        let records = self.load_records()?;
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&dir).context(|| format!("listing {}", dir.display()))? {
             let entry = entry.context(|| format!("listing {}", dir.display()))?;
@@ -126,7 +134,7 @@ impl Engine {
                 continue;
             };
             if let Some(volume) = self.read_volume(&name)? {
-                found.push(self.volume_info(volume, &records));
+                found.push(self.volume_info(volume, records));
             }
         }
         found.sort_by(|a, b| a.volume.name.cmp(&b.volume.name));
