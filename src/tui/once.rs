@@ -287,11 +287,7 @@ pub fn render_json(app: &App) -> Value {
         });
     }
     if let Some(detail) = &app.detail {
-        let record = app
-            .snapshot
-            .containers
-            .iter()
-            .find(|c| c.id.as_str() == detail.id);
+        let record = app.detail_container();
         return json!({
             "View": detail.tab.title(),
             "Container": record.map(|r| r.name.clone()),

@@ -119,14 +119,12 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
 /// The running containers whose rows or detail are on screen: the only ones sampled.
 fn running_on_screen(app: &App, height: u16) -> Vec<ContainerRecord> {
     let running = |c: &&ContainerRecord| c.state.status == Status::Running;
-    if let Some(detail) = &app.detail {
+    if app.detail.is_some() {
         return app
-            .snapshot
-            .containers
-            .iter()
-            .filter(|c| c.id.as_str() == detail.id)
+            .detail_container()
             .filter(running)
             .cloned()
+            .into_iter()
             .collect();
     }
     if app.view != super::state::View::Containers || app.files.is_some() {

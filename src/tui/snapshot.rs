@@ -30,6 +30,16 @@ pub struct ImageRow {
     pub containers: Vec<String>,
 }
 
+impl ImageRow {
+    /// Its first tag, or its short ID when it has none.
+    pub fn name(&self) -> String {
+        self.summary
+            .references
+            .first()
+            .map_or_else(|| self.summary.id.short().to_owned(), |r| r.to_string())
+    }
+}
+
 impl Snapshot {
     pub fn load(engine: &Engine) -> Result<Snapshot> {
         let mut containers = engine.list_containers()?;

@@ -321,6 +321,23 @@ impl App {
             .copied()
     }
 
+    pub fn selected_image(&self) -> Option<&ImageRow> {
+        self.visible_images().get(self.images.selected).copied()
+    }
+
+    pub fn selected_volume(&self) -> Option<&VolumeInfo> {
+        self.visible_volumes().get(self.volumes.selected).copied()
+    }
+
+    /// The container whose detail is open, if it still exists.
+    pub fn detail_container(&self) -> Option<&ContainerRecord> {
+        let detail = self.detail.as_ref()?;
+        self.snapshot
+            .containers
+            .iter()
+            .find(|c| c.id.as_str() == detail.id)
+    }
+
     /// The number of rows in the current pane.
     pub fn rows_in_view(&self) -> usize {
         match self.view {

@@ -481,8 +481,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::RunNew => {
             let image = match app.view {
                 View::Images => app
-                    .visible_images()
-                    .get(app.images.selected)
+                    .selected_image()
                     .and_then(|i| i.summary.references.first())
                     .map(|r| r.to_string()),
                 View::Containers => app.selected_container().map(|c| c.image.clone()),
@@ -625,20 +624,8 @@ fn yank_text(app: &App) -> Option<(String, String)> {
     }
     match app.view {
         View::Containers => named(app.selected_container()?.id.to_string()),
-        View::Images => named(
-            app.visible_images()
-                .get(app.images.selected)?
-                .summary
-                .id
-                .to_string(),
-        ),
-        View::Volumes => named(
-            app.visible_volumes()
-                .get(app.volumes.selected)?
-                .volume
-                .name
-                .clone(),
-        ),
+        View::Images => named(app.selected_image()?.summary.id.to_string()),
+        View::Volumes => named(app.selected_volume()?.volume.name.clone()),
         View::Events => named(
             app.visible_events()
                 .get(app.events_cursor.selected)?
@@ -743,7 +730,7 @@ fn open_volume(app: &mut App) -> Vec<Effect> {
         volume.cursor = Default::default();
         return vec![Effect::LoadDetail(volume.request())];
     }
-    let Some(info) = app.visible_volumes().get(app.volumes.selected).copied() else {
+    let Some(info) = app.selected_volume() else {
         return Vec::new();
     };
     let volume = VolumeDetail::new(info.volume.name.clone(), info.mountpoint.clone());
@@ -796,16 +783,11 @@ fn open_detail(app: &mut App) -> Vec<Effect> {
         return open_volume(app);
     }
     if app.view == View::Images {
-        let Some(image) = app.visible_images().get(app.images.selected).copied() else {
+        let Some(image) = app.selected_image() else {
             return Vec::new();
         };
         let id = image.summary.id.to_string();
-        let name = image
-            .summary
-            .references
-            .first()
-            .map_or_else(|| image.summary.id.short().to_owned(), |r| r.to_string());
-        app.image_detail = Some(ImageDetail::new(id.clone(), name));
+        app.image_detail = Some(ImageDetail::new(id.clone(), image.name()));
         return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
     }
     if app.view != View::Containers {
@@ -823,14 +805,8 @@ fn open_detail(app: &mut App) -> Vec<Effect> {
 fn mark_selected(app: &mut App) {
     let id = match app.view {
         View::Containers => app.selected_container().map(|c| c.id.to_string()),
-        View::Images => app
-            .visible_images()
-            .get(app.images.selected)
-            .map(|i| i.summary.id.to_string()),
-        View::Volumes => app
-            .visible_volumes()
-            .get(app.volumes.selected)
-            .map(|v| v.volume.name.clone()),
+        View::Images => app.selected_image().map(|i| i.summary.id.to_string()),
+        View::Volumes => app.selected_volume().map(|v| v.volume.name.clone()),
         View::Networks | View::Events => None,
     };
     if let Some(id) = id {
@@ -846,16 +822,14 @@ fn mark_selected(app: &mut App) {
 fn selected_targets(app: &App) -> Vec<Target> {
     match app.view {
         View::Containers => {
-            if let Some(detail) = &app.detail {
+            if app.detail.is_some() {
                 return app
-                    .snapshot
-                    .containers
-                    .iter()
-                    .filter(|c| c.id.as_str() == detail.id)
+                    .detail_container()
                     .map(|c| Target {
                         id: c.id.to_string(),
                         name: c.name.clone(),
                     })
+                    .into_iter()
                     .collect();
             }
             let rows = app.visible_containers();
@@ -871,14 +845,7 @@ fn selected_targets(app: &App) -> Vec<Target> {
             &app.marked,
             app.visible_images()
                 .iter()
-                .map(|i| {
-                    let name = i
-                        .summary
-                        .references
-                        .first()
-                        .map_or_else(|| i.summary.id.short().to_owned(), |r| r.to_string());
-                    (i.summary.id.to_string(), name)
-                })
+                .map(|i| (i.summary.id.to_string(), i.name()))
                 .collect(),
             app.images.selected,
         ),
@@ -995,9 +962,8 @@ fn open_files(app: &mut App) -> Vec<Effect> {
     if app.view != View::Containers {
         return Vec::new();
     }
-    let id = app.detail.as_ref().map(|d| d.id.clone());
-    let record = match id {
-        Some(id) => app.snapshot.containers.iter().find(|c| c.id.as_str() == id),
+    let record = match app.detail {
+        Some(_) => app.detail_container(),
         None => app.selected_container(),
     };
     let Some(target) = record.map(|c| Target {

@@ -18,12 +18,7 @@ use crate::tui::theme::Theme;
 use crate::tui::tree;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
-    let Some(record) = app
-        .snapshot
-        .containers
-        .iter()
-        .find(|c| c.id.as_str() == detail.id)
-    else {
+    let Some(record) = app.detail_container() else {
         let gone = Paragraph::new(Line::styled("This container no longer exists.", theme.dim))
             .block(pane(" Container ".into(), theme));
         frame.render_widget(gone, area);
