@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs, Wrap};
 use ratatui::Frame;
 
-use super::pane;
+use super::{dim_note, pane};
 use crate::engine::container::logs::Stream;
 use crate::engine::container::ContainerRecord;
 use crate::engine::storage::diff::{Change, ChangeKind, FileType};
@@ -19,7 +19,7 @@ use crate::tui::tree;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
     let Some(record) = app.detail_container() else {
-        let gone = Paragraph::new(Line::styled("This container no longer exists.", theme.dim))
+        let gone = dim_note("This container no longer exists.", theme)
             .block(pane(" Container ".into(), theme));
         frame.render_widget(gone, area);
         return;
@@ -140,7 +140,7 @@ fn mounts(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: 
         .unwrap_or_default();
     if mounts.is_empty() {
         let text = "Only the container's own root: no volume, bind or tmpfs mounts.";
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        frame.render_widget(dim_note(text, theme), area);
         return;
     }
     let rows = mounts.iter().map(|m| {
@@ -172,7 +172,7 @@ fn mounts(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: 
 fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {
     let Some(s) = app.stats.latest.get(&r.id) else {
         let text = "No stats: the container is not running (or the first sample is on its way).";
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        frame.render_widget(dim_note(text, theme), area);
         return;
     };
     let [numbers, cpu_area, memory_area] = Layout::vertical([
@@ -237,10 +237,7 @@ fn tail_fit(history: &[u64], width: u16) -> &[u64] {
 
 fn logs(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
     let Some(entries) = &detail.logs else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Reading the log…", theme.dim)),
-            area,
-        );
+        frame.render_widget(dim_note("Reading the log…", theme), area);
         return;
     };
     let [body, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
@@ -261,12 +258,9 @@ fn logs(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, them
         format!(" · {matches} lines match {:?} (n/N)", app.filter)
     };
     let info = format!("{} lines, {mode}{wrap}{search}", entries.len());
-    frame.render_widget(Paragraph::new(Line::styled(info, theme.dim)), status);
+    frame.render_widget(dim_note(&info, theme), status);
     if entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("The log is empty.", theme.dim)),
-            body,
-        );
+        frame.render_widget(dim_note("The log is empty.", theme), body);
         return;
     }
     let end = entries.len().saturating_sub(detail.scroll);
@@ -325,15 +319,12 @@ fn highlight(text: &str, needle: &str, base: Style, matched: Style) -> Line<'sta
 
 fn diff(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
     let Some(changes) = &detail.diff else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Reading the diff…", theme.dim)),
-            area,
-        );
+        frame.render_widget(dim_note("Reading the diff…", theme), area);
         return;
     };
     if changes.is_empty() {
         let text = "No changes: the container's filesystem is the image's.";
-        frame.render_widget(Paragraph::new(Line::styled(text, theme.dim)), area);
+        frame.render_widget(dim_note(text, theme), area);
         return;
     }
     // Changes-only hides directories that are listed only because something inside changed.

@@ -2,11 +2,10 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::{body_rows, pane};
+use super::{body_rows, dim_note, pane};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::format::{binary_size, status_text_at};
 use crate::tui::state::App;
@@ -77,10 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             "No container matches."
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note(text, theme).block(block), area);
         return;
     }
     let height = body_rows(area);

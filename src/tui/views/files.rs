@@ -3,11 +3,11 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Row, Table};
+use ratatui::text::Span;
+use ratatui::widgets::{Clear, Row, Table};
 use ratatui::Frame;
 
-use super::{body_rows, pane};
+use super::{body_rows, dim_note, pane};
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::{DirEntry, MAX_ENTRIES};
 use crate::format::human_size;
@@ -38,10 +38,7 @@ fn draw_pane(
         block = block.border_style(theme.title);
     }
     let Some(listing) = &pane_state.listing else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Loading…", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Loading…", theme).block(block), area);
         return;
     };
     if listing.truncated {
@@ -56,10 +53,7 @@ fn draw_pane(
         ));
     }
     if listing.entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Empty directory.", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Empty directory.", theme).block(block), area);
         return;
     }
     let height = body_rows(area) + 1;
@@ -79,14 +73,10 @@ fn draw_pane(
             } else {
                 Style::new()
             };
-            let size = match entry.kind {
-                PathKind::File => human_size(entry.size),
-                _ => String::new(),
-            };
             Row::new([
                 if marked { "*" } else { " " }.to_owned(),
                 entry_text(entry),
-                size,
+                entry_size(entry),
             ])
             .style(style)
         });
@@ -96,6 +86,14 @@ fn draw_pane(
         Constraint::Length(8),
     ];
     frame.render_widget(Table::new(rows, widths).block(block), area);
+}
+
+/// A file's size; nothing for directories, links and the rest.
+pub fn entry_size(entry: &DirEntry) -> String {
+    match entry.kind {
+        PathKind::File => human_size(entry.size),
+        _ => String::new(),
+    }
 }
 
 /// `dir/`, `link -> target`, `data/ [volume]`.

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::pane;
+use super::{dim_note, pane};
 use crate::engine::image::{LayerTree, TreeScope};
 use crate::engine::storage::diff::{ChangeKind, FileType};
 use crate::format::human_size;
@@ -26,10 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
 fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
     let block = pane(format!(" {} · layers ", image.name), theme);
     let Some(layers) = &image.layers else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Reading the layers…", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Reading the layers…", theme).block(block), area);
         return;
     };
     let height = area.height.saturating_sub(3) as usize;
@@ -72,10 +69,7 @@ fn files(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
     };
     let Some(tree) = &image.tree else {
         let block = pane(format!(" Files: {scope} "), theme);
-        frame.render_widget(
-            Paragraph::new(Line::styled("Reading the layer…", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Reading the layer…", theme).block(block), area);
         return;
     };
     let shown: Vec<usize> = (0..tree.entries.len())

@@ -2,11 +2,10 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Row, Table};
 use ratatui::Frame;
 
-use super::{body_rows, pane};
+use super::{body_rows, dim_note, pane};
 use crate::format::{human_since_at, human_size};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -20,10 +19,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             "No image matches."
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note(text, theme).block(block), area);
         return;
     }
     let height = body_rows(area);

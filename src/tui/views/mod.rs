@@ -23,6 +23,11 @@ pub fn pane<'a>(title: String, theme: &Theme) -> Block<'a> {
         .title(ratatui::text::Span::styled(title, theme.title))
 }
 
+/// A dim line in place of a view's content: loading, empty, gone.
+pub fn dim_note(text: &str, theme: &Theme) -> ratatui::widgets::Paragraph<'static> {
+    ratatui::widgets::Paragraph::new(ratatui::text::Line::styled(text.to_owned(), theme.dim))
+}
+
 /// Rows of data that fit in `area` once the border and a header row are drawn.
 pub fn body_rows(area: Rect) -> usize {
     area.height.saturating_sub(3) as usize

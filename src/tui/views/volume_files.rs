@@ -2,13 +2,11 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Row, Table};
 use ratatui::Frame;
 
-use super::files::entry_text;
-use super::{body_rows, pane};
-use crate::engine::storage::copy::PathKind;
+use super::files::{entry_size, entry_text};
+use super::{body_rows, dim_note, pane};
 use crate::format::human_size;
 use crate::tui::detail::VolumeDetail;
 use crate::tui::theme::Theme;
@@ -31,17 +29,11 @@ pub fn draw(frame: &mut Frame, area: Rect, volume: &VolumeDetail, theme: &Theme)
     );
     let block = pane(title, theme);
     let Some(listing) = &volume.listing else {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Reading the volume…", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Reading the volume…", theme).block(block), area);
         return;
     };
     if listing.entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Empty directory.", theme.dim)).block(block),
-            area,
-        );
+        frame.render_widget(dim_note("Empty directory.", theme).block(block), area);
         return;
     }
     let height = body_rows(area) + 1;
@@ -58,12 +50,8 @@ pub fn draw(frame: &mut Frame, area: Rect, volume: &VolumeDetail, theme: &Theme)
             } else {
                 Style::new()
             };
-            let size = match entry.kind {
-                PathKind::File => human_size(entry.size),
-                _ => String::new(),
-            };
             let mode = format!("{:04o}", entry.mode & 0o7777);
-            Row::new([entry_text(entry), mode, size]).style(style)
+            Row::new([entry_text(entry), mode, entry_size(entry)]).style(style)
         });
     let widths = [
         Constraint::Fill(1),
