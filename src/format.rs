@@ -2,6 +2,15 @@
 
 use crate::engine::container::{ContainerRecord, Status};
 
+/// "1.50" as "1.5", "2.00" as "2"; whole numbers stay as they are.
+fn without_trailing_zeros(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
 /// Sizes as Docker prints them: decimal units, three significant digits ("12.3kB").
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -16,13 +25,11 @@ pub fn human_size(bytes: u64) -> String {
         v if v >= 10.0 => 1,
         _ => 2,
     };
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", UNITS[unit])
+    format!(
+        "{}{}",
+        without_trailing_zeros(&format!("{value:.decimals$}")),
+        UNITS[unit]
+    )
 }
 
 /// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
@@ -37,13 +44,11 @@ pub fn binary_size(bytes: u64) -> String {
     }
     let integer_digits = (value.max(1.0).log10().floor() as usize) + 1;
     let decimals = 4usize.saturating_sub(integer_digits);
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", UNITS[unit])
+    format!(
+        "{}{}",
+        without_trailing_zeros(&format!("{value:.decimals$}")),
+        UNITS[unit]
+    )
 }
 
 /// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
