@@ -190,9 +190,11 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             theme.marked,
         ));
     }
-    for action in actions
+    // Help and quit lead, so a narrow terminal cuts the least needed hints, not these.
+    for action in [Action::Help, Action::Quit]
         .iter()
-        .chain(&[Action::Command, Action::Help, Action::Quit])
+        .chain(actions)
+        .chain(&[Action::Command])
     {
         if let Some(key) = app.keymap.key_for(*action) {
             spans.push(Span::styled(format!(" {key}"), theme.key));
