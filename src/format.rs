@@ -105,6 +105,17 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
     }
 }
 
+/// `s` in at most `max` characters, its cut end marked with an ellipsis.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else if max == 0 {
+        String::new()
+    } else {
+        s.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,6 +204,17 @@ fn the_file_view_renders_both_sides() {
     // The masked path is shorter or longer than the real one: close the gap.
     settings.add_filter(r"\[HOST\] ─+", "[HOST] ");
     settings.bind(|| insta::assert_snapshot!("files", text));
+    // And on the smallest screen the dashboard promises.
+    let out = berth
+        .cmd()
+        .current_dir(host.path())
+        .args(["ui", "--once", "--view", "files", "--select", "web"])
+        .args(["--width", "80", "--height", "24"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out).replace(real.to_str().unwrap(), "[HOST]");
+    settings.bind(|| insta::assert_snapshot!("files_80x24", text));
 
     let json: serde_json::Value = serde_json::from_str(&berth.ok(&[
         "ui", "--once", "--view", "files", "--select", "web", "--format", "json",

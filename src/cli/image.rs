@@ -11,6 +11,7 @@ use serde_json::json;
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
 use crate::engine::image::{ImageHistory, Removal};
 use crate::engine::{Engine, Error, ImageRef};
+use crate::format::truncate;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -421,14 +422,6 @@ fn short_id(id: &str) -> String {
     match id.strip_prefix("sha256:") {
         Some(hex) => hex.chars().take(12).collect(),
         None => id.to_owned(),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        s.chars().take(max - 1).collect::<String>() + "…"
     }
 }
 

@@ -67,9 +67,11 @@ actions! {
     Restart => "container.restart", "Restart the container(s)";
     Kill => "container.kill", "Kill the container(s)";
     Remove => "item.remove", "Remove the selected object(s)";
+    Create => "item.create", "Create a volume or network, or run a container";
+    Prune => "item.prune", "Remove unused containers, volumes or networks";
     Exec => "container.exec", "Open a shell in the container";
-    RunNew => "image.run", "Run a new container (a form; from the selected image)";
-    Command => "app.command", "Run a berth command (:run -d img, :volume create x)";
+    RunNew => "image.run", "Run a new container (a form, from the image)";
+    Command => "app.command", "Run any berth command (:run -d img)";
     Refresh => "app.refresh", "Reload everything from the engine";
     ToggleScope => "layers.scope", "Layer view: this layer alone or the image so far";
     ChangesOnly => "detail.changes_only", "Layer view and diff: only what changed";
@@ -77,7 +79,7 @@ actions! {
     Wrap => "logs.wrap", "Logs: wrap long lines";
     NextMatch => "logs.next_match", "Logs: next line matching the filter";
     PrevMatch => "logs.prev_match", "Logs: previous line matching the filter";
-    Files => "container.files", "Host and container files side by side (tab: pane)";
+    Files => "container.files", "Host and container files side by side";
     Parent => "files.parent", "Files: up a directory (enter opens one)";
     CopyFiles => "files.copy", "Files: copy marked/selected to the other pane";
     CancelCopy => "files.cancel", "Files: cancel the copy under way";

@@ -128,6 +128,9 @@ pub struct FilesView {
     pub inside: Pane,
     pub active: Side,
     pub copying: Option<Copying>,
+    /// The screen column where the container's pane begins, set as it is drawn, so a
+    /// click knows which pane it hit.
+    pub split: std::cell::Cell<u16>,
 }
 
 impl FilesView {
@@ -138,6 +141,7 @@ impl FilesView {
             inside: Pane::default(),
             active: Side::Host,
             copying: None,
+            split: Default::default(),
         }
     }
 
@@ -145,6 +149,15 @@ impl FilesView {
         match side {
             Side::Host => &self.host,
             Side::Container => &self.inside,
+        }
+    }
+
+    /// The pane drawn at screen `column`.
+    pub fn side_at(&self, column: u16) -> Side {
+        if column < self.split.get() {
+            Side::Host
+        } else {
+            Side::Container
         }
     }
 

@@ -20,6 +20,7 @@ pub const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 pub struct Click {
     pub at: Instant,
     pub row: u16,
+    pub column: u16,
 }
 
 /// The mouse events the dashboard uses, as (kind, column, row); the rest (moves, drags,
@@ -35,7 +36,7 @@ pub fn from_event(event: &MouseEvent) -> Option<(MouseKind, u16, u16)> {
 }
 
 /// The screen row where the body begins: row 0 is the tab bar (see `render::draw`).
-const BODY_TOP: u16 = 1;
+pub const BODY_TOP: u16 = 1;
 
 /// Which row of a list, counting from the first one on screen, is at screen `row`; `None`
 /// on the tab bar, the pane's top border or its header. A list pane fills the body: its top

@@ -367,8 +367,20 @@ mod tests {
         keymap.apply("\"x\" = \"container.stop\"").unwrap();
         let mut app = App::new(keymap);
         app.loaded = true;
-        app.popup = Some(Popup::Help);
+        app.popup = Some(Popup::Help { page: 0 });
         insta::assert_snapshot!("help_popup", render_text(&app, 130, 24));
+        // 80x24 holds one whole column at a time: the last page has the rest.
+        app.popup = Some(Popup::Help { page: 9 });
+        insta::assert_snapshot!("help_popup_80x24_last_page", render_text(&app, 80, 24));
+    }
+
+    #[test]
+    fn the_run_form_fits_80x24() {
+        let mut app = App::new(Keymap::default());
+        app.loaded = true;
+        let form = crate::tui::form::RunForm::with_image("berth-test/busybox:latest");
+        app.popup = Some(Popup::RunForm(form));
+        insta::assert_snapshot!("run_form_80x24", render_text(&app, 80, 24));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    app.width.set(frame.area().width);
     draw_tabs(frame, top, app, theme);
     match (&app.detail, &app.image_detail, &app.volume_detail) {
         (Some(detail), _, _) => views::container_detail::draw(frame, body, app, detail, theme),
@@ -39,10 +40,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     draw_footer(frame, footer, app, theme);
     match &app.popup {
-        Some(Popup::Help) => popups::help::draw(frame, app, theme),
+        Some(Popup::Help { page }) => popups::help::draw(frame, app, *page, theme),
         Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
         Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
-        Some(Popup::Output { title, text }) => popups::output::draw(frame, title, text, theme),
+        Some(Popup::Output { title, text, back }) => {
+            popups::output::draw(frame, title, text, *back, theme)
+        }
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
         None => {}
@@ -52,8 +55,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 /// The tab bar's brand, before the pane titles.
 const BRAND: &str = " berth ";
 
-/// Each pane's title on the tab bar, in order after [`BRAND`].
-fn tab_labels(app: &App) -> Vec<(View, String)> {
+/// The tab bar for a screen `width` columns wide: the brand (if there is room) and each
+/// pane's title, as wide as fits: `1 Containers (12)`, else `1 Containers 12`.
+fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
     let counts = [
         app.snapshot.containers.len(),
         app.snapshot.images.len(),
@@ -61,19 +65,43 @@ fn tab_labels(app: &App) -> Vec<(View, String)> {
         0,
         app.events.len(),
     ];
-    View::ALL
-        .iter()
-        .zip(counts)
-        .enumerate()
-        .map(|(i, (view, count))| (*view, format!(" {} {} ({count}) ", i + 1, view.title())))
-        .collect()
+    let labels = |compact: bool| -> Vec<(View, String)> {
+        View::ALL
+            .iter()
+            .zip(counts)
+            .enumerate()
+            .map(|(i, (view, count))| {
+                let text = if compact {
+                    format!(" {} {} {count} ", i + 1, view.title())
+                } else {
+                    format!(" {} {} ({count}) ", i + 1, view.title())
+                };
+                (*view, text)
+            })
+            .collect()
+    };
+    let len =
+        |labels: &[(View, String)]| labels.iter().map(|(_, t)| t.chars().count()).sum::<usize>();
+    let width = usize::from(width);
+    let full = labels(false);
+    if BRAND.len() + len(&full) <= width {
+        return (BRAND, full);
+    }
+    let compact = labels(true);
+    let brand = if BRAND.len() + len(&compact) <= width {
+        BRAND
+    } else {
+        ""
+    };
+    (brand, compact)
 }
 
 /// The pane whose title is drawn at `column` of the tab bar.
 pub fn tab_at(app: &App, column: u16) -> Option<View> {
-    let mut start = BRAND.chars().count();
+    let (brand, labels) = tab_bar(app, app.width.get());
+    let mut start = brand.chars().count();
     let column = usize::from(column);
-    for (view, label) in tab_labels(app) {
+    for (view, label) in labels {
         let end = start + label.chars().count();
         if (start..end).contains(&column) {
             return Some(view);
@@ -84,8 +112,9 @@ pub fn tab_at(app: &App, column: u16) -> Option<View> {
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut spans = vec![Span::styled(BRAND, theme.title)];
-    for (view, text) in tab_labels(app) {
+    let (brand, labels) = tab_bar(app, area.width);
+    let mut spans = vec![Span::styled(brand, theme.title)];
+    for (view, text) in labels {
         let style = if view == app.view {
             theme.selected
         } else {
@@ -174,7 +203,13 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         (View::Volumes, _) if app.volume_detail.is_some() => {
             &[Action::Back, Action::Open, Action::Parent]
         }
-        (View::Volumes, _) => &[Action::Open, Action::Remove, Action::Mark, Action::Filter],
+        (View::Volumes, _) => &[
+            Action::Open,
+            Action::Create,
+            Action::Remove,
+            Action::Prune,
+            Action::Filter,
+        ],
         (View::Networks, _) => &[],
         (View::Events, _) => &[Action::Filter],
     };

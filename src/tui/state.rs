@@ -140,7 +140,10 @@ impl ContainerSort {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
-    Help,
+    /// Every key; `page` when they don't all fit on the screen.
+    Help {
+        page: usize,
+    },
     Confirm {
         question: String,
         effect: Effect,
@@ -153,6 +156,8 @@ pub enum Popup {
     Output {
         title: String,
         text: String,
+        /// Lines scrolled back from the end.
+        back: usize,
     },
     RunForm(super::form::RunForm),
     /// A copy of the file view under way (its state is in `FilesView::copying`).
@@ -170,6 +175,8 @@ pub struct StatusLine {
 #[derive(Debug)]
 pub struct App {
     pub keymap: Keymap,
+    /// The screen's width at the last frame, for what a click on the tab bar hits.
+    pub width: std::cell::Cell<u16>,
     /// The colours every view draws with.
     pub theme: super::theme::Theme,
     pub view: View,
@@ -219,6 +226,7 @@ impl App {
     pub fn new(keymap: Keymap) -> App {
         App {
             keymap,
+            width: Default::default(),
             theme: super::theme::Theme::default(),
             view: View::Containers,
             snapshot: Snapshot::default(),

@@ -13,10 +13,12 @@ use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use super::form::RunForm;
 use super::keymap::Resolved;
-use super::mouse::{Click, MouseKind, DOUBLE_CLICK};
+use super::mouse::{Click, MouseKind, BODY_TOP, DOUBLE_CLICK};
 use super::msg::Msg;
 use super::render;
 use super::state::{App, Popup, View, EVENTS_KEPT};
+use super::views::container_detail;
+use crate::engine::container::record::Status;
 use crate::engine::image::TreeScope;
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::DirListing;
@@ -149,6 +151,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.popup = Some(Popup::Output {
                     title: format!(":{line} (exit {code})"),
                     text: output,
+                    back: 0,
                 });
             }
             vec![Effect::Reload]
@@ -326,8 +329,37 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
             }
         },
         Popup::Copy => on_copy_key(app, key),
-        // Help and output close on any key but keep the screen otherwise as it was.
-        Popup::Help | Popup::Output { .. } => Vec::new(),
+        // Help and output move with the arrows and close on any other key, leaving the
+        // screen as it was.
+        Popup::Help { page } => {
+            if let Some(by) = paging(key.code) {
+                let page = page.saturating_add_signed(by);
+                app.popup = Some(Popup::Help { page });
+            }
+            Vec::new()
+        }
+        Popup::Output { title, text, back } => {
+            if let Some(by) = paging(key.code) {
+                // Up goes back in the output, as in the logs; page keys go ten lines.
+                let step = if matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) {
+                    10
+                } else {
+                    1
+                };
+                let back = back.saturating_add_signed(-by * step);
+                app.popup = Some(Popup::Output { title, text, back });
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Which way a key pages a help or output popup: down (1) or up (-1).
+fn paging(code: KeyCode) -> Option<isize> {
+    match code {
+        KeyCode::Down | KeyCode::Char('j') | KeyCode::PageDown | KeyCode::Char(' ') => Some(1),
+        KeyCode::Up | KeyCode::Char('k') | KeyCode::PageUp => Some(-1),
+        _ => None,
     }
 }
 
@@ -375,7 +407,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             vec![Effect::Quit]
         }
         Action::Help => {
-            app.popup = Some(Popup::Help);
+            app.popup = Some(Popup::Help { page: 0 });
             Vec::new()
         }
         Action::Back => {
@@ -474,6 +506,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Restart => container_op(app, ContainerOp::Restart),
         Action::Kill => container_op(app, ContainerOp::Kill),
         Action::Remove => remove(app),
+        Action::Create => create(app),
+        Action::Prune => prune(app),
         Action::Exec => match selected_targets(app).as_slice() {
             [target] => vec![Effect::Shell(target.clone())],
             _ => Vec::new(),
@@ -665,20 +699,47 @@ fn on_mouse(app: &mut App, kind: MouseKind, column: u16, row: u16) -> Vec<Effect
 /// row soon after opens it, as enter does.
 fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
     let now = Instant::now();
+    // The same row of the other file pane is another row.
+    let same_pane = |c: &Click| {
+        app.files
+            .as_ref()
+            .is_none_or(|f| f.side_at(c.column) == f.side_at(column))
+    };
     let double = app
         .last_click
-        .is_some_and(|c| c.row == row && now.duration_since(c.at) < DOUBLE_CLICK);
+        .is_some_and(|c| c.row == row && same_pane(&c) && now.duration_since(c.at) < DOUBLE_CLICK);
     // After a double click the next click starts afresh, so a third does not open again.
-    app.last_click = (!double).then_some(Click { at: now, row });
+    app.last_click = (!double).then_some(Click {
+        at: now,
+        row,
+        column,
+    });
     if row == 0 {
         return match render::tab_at(app, column) {
             Some(view) if view != app.view => switch_view(app, view),
             _ => Vec::new(),
         };
     }
-    // The file view's panes and the detail views' tables are not clickable (yet): the
-    // wheel and keys serve there.
-    if app.files.is_some() || app.detail.is_some() || app.image_detail.is_some() {
+    if app.files.is_some() {
+        return click_in_files(app, column, row, double);
+    }
+    if let Some(detail) = &mut app.detail {
+        // The detail's tab strip sits on the first row inside its border.
+        return match container_detail::tab_at(column).filter(|_| row == BODY_TOP + 1) {
+            Some(tab) if tab != detail.tab => {
+                detail.tab = tab;
+                detail.scroll = 0;
+                detail
+                    .request()
+                    .map(Effect::LoadDetail)
+                    .into_iter()
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+    }
+    // The layer view's two lists and tree scroll with the wheel and keys.
+    if app.image_detail.is_some() {
         return Vec::new();
     }
     let picked = match &mut app.volume_detail {
@@ -704,6 +765,28 @@ fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
         apply(app, Action::Open)
     } else {
         Vec::new()
+    }
+}
+
+/// A click makes its pane the active one and selects the row; a double click opens it.
+fn click_in_files(app: &mut App, column: u16, row: u16, double: bool) -> Vec<Effect> {
+    let Some(files) = &mut app.files else {
+        return Vec::new();
+    };
+    let side = files.side_at(column);
+    files.active = side;
+    let pane = files.pane_mut(side);
+    let len = pane.listing.as_ref().map_or(0, |l| l.entries.len());
+    match pane.cursor.row_at(row, false, len) {
+        Some(index) => {
+            pane.cursor.selected = index;
+            if double {
+                files_action(app, Action::Open)
+            } else {
+                Vec::new()
+            }
+        }
+        None => Vec::new(),
     }
 }
 
@@ -911,6 +994,63 @@ fn remove(app: &mut App) -> Vec<Effect> {
         View::Networks | View::Events => return Vec::new(),
     };
     confirm_if(app, true, effect)
+}
+
+/// Volumes and networks get a `:` line with the verb typed, so the name and flags are
+/// the user's; containers get the run form.
+fn create(app: &mut App) -> Vec<Effect> {
+    let verb = match app.view {
+        View::Volumes => "volume create ",
+        View::Networks => "network create ",
+        View::Containers | View::Images => return apply(app, Action::RunNew),
+        View::Events => return Vec::new(),
+    };
+    app.popup = Some(Popup::Command {
+        input: verb.to_owned(),
+    });
+    Vec::new()
+}
+
+/// What `docker container|volume|network prune` would remove, after a confirmation.
+fn prune(app: &mut App) -> Vec<Effect> {
+    let (question, effect) = match app.view {
+        View::Containers => {
+            let targets: Vec<Target> = app
+                .snapshot
+                .containers
+                .iter()
+                .filter(|c| c.state.status != Status::Running)
+                .map(|c| Target {
+                    id: c.id.to_string(),
+                    name: c.name.clone(),
+                })
+                .collect();
+            if targets.is_empty() {
+                app.say("no stopped containers to remove", false);
+                return Vec::new();
+            }
+            let effect = Effect::Containers {
+                op: ContainerOp::Remove,
+                targets,
+            };
+            (question(&effect), effect)
+        }
+        View::Volumes => (
+            "remove every anonymous volume no container uses? (volume prune)".to_owned(),
+            Effect::Verb(words(&["volume", "prune", "-f"])),
+        ),
+        View::Networks => (
+            "remove every network no container uses? (network prune)".to_owned(),
+            Effect::Verb(words(&["network", "prune", "-f"])),
+        ),
+        View::Images | View::Events => return Vec::new(),
+    };
+    app.popup = Some(Popup::Confirm { question, effect });
+    Vec::new()
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| (*w).to_owned()).collect()
 }
 
 fn confirm_if(app: &mut App, ask: bool, effect: Effect) -> Vec<Effect> {
@@ -1586,7 +1726,7 @@ mod tests {
         keys(&mut app, "?");
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
         assert_eq!(app.detail.as_ref().map(|d| d.scroll), Some(1));
-        assert_eq!(app.popup, Some(Popup::Help));
+        assert_eq!(app.popup, Some(Popup::Help { page: 0 }));
     }
 
     #[test]
@@ -1791,5 +1931,129 @@ mod tests {
         assert_eq!(yanked(&mut app), "/srv/a");
         key(&mut app, KeyCode::Tab);
         assert_eq!(yanked(&mut app), "/etc/b");
+    }
+
+    fn file_entries(path: &str, names: &[&str]) -> Box<DirListing> {
+        use crate::engine::storage::listing::DirEntry;
+        let entries = names
+            .iter()
+            .map(|name| DirEntry {
+                name: (*name).into(),
+                kind: if name.ends_with('/') {
+                    PathKind::Dir
+                } else {
+                    PathKind::File
+                },
+                size: 0,
+                mode: 0o755,
+                mtime: 0,
+                link_target: None,
+                mount: None,
+            })
+            .map(|mut e| {
+                e.name = e.name.trim_end_matches('/').to_owned();
+                e
+            })
+            .collect();
+        Box::new(DirListing {
+            path: path.into(),
+            entries,
+            truncated: false,
+        })
+    }
+
+    #[test]
+    fn a_click_in_the_file_view_picks_the_pane_and_row_and_a_double_click_descends() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "f");
+        let container = app.snapshot.containers[0].id.to_string();
+        for (side, path, names) in [
+            (Side::Host, "/srv", ["a", "b"]),
+            (Side::Container, "/", ["etc/", "bin/"]),
+        ] {
+            update(
+                &mut app,
+                Msg::Listed {
+                    side,
+                    container: container.clone(),
+                    result: Ok(file_entries(path, &names)),
+                },
+            );
+        }
+        let b = cell_of(&app, " b ", 12);
+        mouse(&mut app, MouseKind::Click, b);
+        let files = app.files.as_ref().expect("file view open");
+        assert_eq!((files.active, files.host.cursor.selected), (Side::Host, 1));
+        let bin = cell_of(&app, "bin", 12);
+        mouse(&mut app, MouseKind::Click, bin);
+        let files = app.files.as_ref().expect("file view open");
+        assert_eq!(files.active, Side::Container);
+        assert_eq!(files.inside.cursor.selected, 1);
+        match mouse(&mut app, MouseKind::Click, bin).as_slice() {
+            [Effect::ListDir(request)] => {
+                assert_eq!(request.side, Side::Container);
+                assert_eq!(request.path, "/bin");
+            }
+            other => panic!("expected a listing of /bin, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_click_on_a_detail_tab_opens_it() {
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        let logs = cell_of(&app, "Logs", 12);
+        let effects = mouse(&mut app, MouseKind::Click, logs);
+        assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
+        assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
+        let config = cell_of(&app, "Config", 12);
+        mouse(&mut app, MouseKind::Click, config);
+        assert_eq!(
+            app.detail.as_ref().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        // The divider between two titles is no tab.
+        let (column, row) = cell_of(&app, "│ Mounts", 12);
+        mouse(&mut app, MouseKind::Click, (column, row));
+        assert_eq!(
+            app.detail.as_ref().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+    }
+
+    #[test]
+    fn plus_types_the_create_verb_and_p_prunes_after_asking() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "3+");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "volume create ".into()
+            })
+        );
+        keys(&mut app, "x");
+        let effects = key(&mut app, KeyCode::Enter);
+        match effects.as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "create", "x"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+        assert!(keys(&mut app, "P").is_empty());
+        assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "prune", "-f"]),
+            other => panic!("expected volume prune, got {other:?}"),
+        }
+        // Containers: every one not running, named in the question.
+        keys(&mut app, "1P");
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove containers job, old?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        key(&mut app, KeyCode::Esc);
+        // On containers, + is the run form.
+        keys(&mut app, "+");
+        assert!(matches!(app.popup, Some(Popup::RunForm(_))));
     }
 }

@@ -1,42 +1,119 @@
 //! `?`: every action with its keys, built from the keymap in use; in as many columns as
-//! the screen's height needs.
+//! the screen's height needs and its width allows, in pages when even those don't fit.
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
+use crate::format::truncate;
 use crate::tui::render::centered;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-const COLUMN: u16 = 62;
+/// The keys' part of a line, with the space after it.
+const KEYS: usize = 14;
 
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
-    let lines: Vec<Line> = app
+pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
+    let entries: Vec<(String, &str)> = app
         .keymap
         .describe()
         .into_iter()
         .filter(|(_, keys)| !keys.is_empty())
-        .map(|(action, keys)| {
-            Line::from(vec![
-                Span::styled(format!("{:<14}", keys.join(" ")), theme.key),
-                Span::raw(action.help()),
-            ])
-        })
+        .map(|(action, keys)| (keys.join(" "), action.help()))
         .collect();
     let screen = frame.area();
-    let fit = screen.height.saturating_sub(4).max(1) as usize;
-    let columns = lines.len().div_ceil(fit).max(1);
-    let rows = lines.len().div_ceil(columns);
-    let area = centered(screen, COLUMN * columns as u16 + 2, rows as u16 + 2);
+    // Columns as wide as the longest line, so no help is cut unless the screen is narrower
+    // than one line: a small screen gets pages rather than clipped words.
+    let longest = entries.iter().map(|(_, help)| help.chars().count()).max();
+    let needed = (KEYS + 1 + longest.unwrap_or(0)) as u16;
+    let layout = Pages::fit(entries.len(), needed, screen.width, screen.height);
+    let page = page.min(layout.pages - 1);
+    let per_page = layout.rows * layout.columns;
+    let shown = &entries[(page * per_page).min(entries.len())..]
+        [..per_page.min(entries.len().saturating_sub(page * per_page))];
+    let area = centered(
+        screen,
+        layout.width * layout.columns as u16 + 2,
+        layout.rows as u16 + 2,
+    );
     frame.render_widget(Clear, area);
-    let block = pane(" Keys (any key closes) ".into(), theme);
+    let title = if layout.pages > 1 {
+        format!(
+            " Keys {}/{} (j/k pages, any other key closes) ",
+            page + 1,
+            layout.pages
+        )
+    } else {
+        " Keys (any key closes) ".to_owned()
+    };
+    let block = pane(title, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let areas = Layout::horizontal(vec![Constraint::Length(COLUMN); columns]).split(inner);
-    for (chunk, column) in lines.chunks(rows).zip(areas.iter()) {
-        frame.render_widget(Paragraph::new(chunk.to_vec()), *column);
+    let constraints = vec![Constraint::Length(layout.width); layout.columns];
+    let areas = Layout::horizontal(constraints).split(inner);
+    // One column of space between columns: a cut help text never runs into the next keys.
+    let help_width = usize::from(layout.width).saturating_sub(KEYS + 1);
+    for (chunk, column) in shown.chunks(layout.rows).zip(areas.iter()) {
+        let lines: Vec<Line> = chunk
+            .iter()
+            .map(|(keys, help)| {
+                Line::from(vec![
+                    Span::styled(format!("{:<KEYS$}", truncate(keys, KEYS - 1)), theme.key),
+                    Span::raw(truncate(help, help_width)),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), *column);
+    }
+}
+
+/// How the help's lines are laid out on a screen.
+#[derive(Debug, PartialEq)]
+struct Pages {
+    columns: usize,
+    rows: usize,
+    /// Of one column.
+    width: u16,
+    pages: usize,
+}
+
+impl Pages {
+    /// `needed`: the width of the longest line.
+    fn fit(entries: usize, needed: u16, screen_width: u16, screen_height: u16) -> Pages {
+        // The popup keeps a margin and its border off the screen's edge.
+        let rows_fit = usize::from(screen_height.saturating_sub(4)).max(1);
+        let inner = screen_width.saturating_sub(4).max(1);
+        let columns_fit = usize::from(inner / needed.max(1)).max(1);
+        let columns = entries.div_ceil(rows_fit).clamp(1, columns_fit);
+        let rows = entries.div_ceil(columns).clamp(1, rows_fit);
+        Pages {
+            columns,
+            rows,
+            width: (inner / columns as u16).min(needed),
+            pages: entries.div_ceil(rows * columns).max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wide_screen_takes_columns_and_a_small_one_pages() {
+        let wide = Pages::fit(46, 60, 200, 40);
+        assert_eq!((wide.columns, wide.rows, wide.pages), (2, 23, 1));
+        assert_eq!(wide.width, 60);
+        // 80x24: one whole column of 20 rows, on three pages.
+        let small = Pages::fit(46, 60, 80, 24);
+        assert_eq!((small.columns, small.rows, small.pages), (1, 20, 3));
+        // Narrower than a line: the lines are cut to the screen.
+        let tiny = Pages::fit(46, 60, 30, 6);
+        assert_eq!(
+            (tiny.columns, tiny.rows, tiny.pages, tiny.width),
+            (1, 2, 23, 26)
+        );
     }
 }

@@ -8,7 +8,8 @@ use crate::tui::render::centered;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-pub fn draw(frame: &mut Frame, title: &str, text: &str, theme: &Theme) {
+/// `back`: how many lines the user scrolled back from the end.
+pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, theme: &Theme) {
     let screen = frame.area();
     let area = centered(
         screen,
@@ -16,15 +17,21 @@ pub fn draw(frame: &mut Frame, title: &str, text: &str, theme: &Theme) {
         screen.height.saturating_sub(4),
     );
     frame.render_widget(Clear, area);
-    // The newest lines matter most: show the end when it doesn't fit.
+    // The newest lines matter most: show the end unless the user scrolled back.
     let fit = area.height.saturating_sub(2) as usize;
     let lines: Vec<&str> = text.lines().collect();
-    let shown: Vec<Line> = lines[lines.len().saturating_sub(fit)..]
+    let end = lines.len() - back.min(lines.len().saturating_sub(fit));
+    let shown: Vec<Line> = lines[end.saturating_sub(fit)..end]
         .iter()
         .map(|l| Line::raw((*l).to_owned()))
         .collect();
+    let keys = if lines.len() > fit {
+        "k/j scroll, any other key closes"
+    } else {
+        "any key closes"
+    };
     frame.render_widget(
-        Paragraph::new(shown).block(pane(format!(" {title} (any key closes) "), theme)),
+        Paragraph::new(shown).block(pane(format!(" {title} ({keys}) "), theme)),
         area,
     );
 }

@@ -56,6 +56,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, 
     }
 }
 
+/// The tab whose title is at screen `column`, as ratatui's `Tabs` lays them out above:
+/// inside the pane's border, a space each side of a title and a divider between them.
+pub fn tab_at(column: u16) -> Option<ContainerTab> {
+    let mut start = 1;
+    for tab in ContainerTab::ALL {
+        let end = start + 2 + tab.title().len() as u16;
+        if (start..end).contains(&column) {
+            return Some(tab);
+        }
+        start = end + 1;
+    }
+    None
+}
+
 fn field<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:<12}"), theme.header),

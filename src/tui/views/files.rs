@@ -18,6 +18,7 @@ use crate::tui::theme::Theme;
 pub fn draw(frame: &mut Frame, area: Rect, _app: &App, files: &FilesView, theme: &Theme) {
     frame.render_widget(Clear, area);
     let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+    files.split.set(right.x);
     draw_pane(frame, left, files, Side::Host, "host", theme);
     let name = files.container.name.as_str();
     draw_pane(frame, right, files, Side::Container, name, theme);

@@ -5,7 +5,7 @@ use ratatui::style::Style;
 use ratatui::widgets::{Row, Table};
 use ratatui::Frame;
 
-use super::{body_rows, dim_note, pane};
+use super::{body_rows, dim_note, pane, widest};
 use crate::format::{human_since_at, human_size};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -54,15 +54,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             } else {
                 Style::new()
             };
-            Row::new([
+            let cells = [
                 name,
                 s.id.short().to_owned(),
                 human_size(s.size),
                 created,
                 users,
-            ])
-            .style(style)
-        });
+            ];
+            (cells, style)
+        })
+        .collect::<Vec<_>>();
+    // The name column is as wide as the longest name on screen (up to a limit), so a
+    // narrow screen cuts the containers' names before the image's.
+    let name_width = widest(
+        table_rows.iter().map(|(cells, _)| &cells[0]),
+        "REPOSITORY:TAG",
+        40,
+    );
+    let table_rows = table_rows
+        .into_iter()
+        .map(|(cells, style)| Row::new(cells).style(style));
     let header = Row::new([
         "REPOSITORY:TAG",
         "IMAGE ID",
@@ -72,11 +83,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ])
     .style(theme.header);
     let widths = [
-        Constraint::Fill(3),
+        Constraint::Length(name_width),
         Constraint::Length(12),
         Constraint::Length(9),
         Constraint::Length(18),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
     ];
     frame.render_widget(
         Table::new(table_rows, widths).header(header).block(block),

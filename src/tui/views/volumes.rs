@@ -5,7 +5,7 @@ use ratatui::style::Style;
 use ratatui::widgets::{Row, Table};
 use ratatui::Frame;
 
-use super::{body_rows, dim_note, pane};
+use super::{body_rows, dim_note, pane, widest};
 use crate::format::human_size;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -43,19 +43,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Some(u) => human_size(u.bytes),
                 None => "…".to_owned(),
             };
-            Row::new([
+            let cells = [
                 v.volume.name.clone(),
                 "local".to_owned(),
                 size,
                 v.mountpoint.display().to_string(),
                 users.join(", "),
-            ])
-            .style(style)
-        });
+            ];
+            (cells, style)
+        })
+        .collect::<Vec<_>>();
+    let name_width = widest(
+        table_rows.iter().map(|(cells, _)| &cells[0]),
+        "VOLUME NAME",
+        40,
+    );
+    let table_rows = table_rows
+        .into_iter()
+        .map(|(cells, style)| Row::new(cells).style(style));
     let header =
         Row::new(["VOLUME NAME", "DRIVER", "SIZE", "MOUNTPOINT", "USED BY"]).style(theme.header);
     let widths = [
-        Constraint::Fill(2),
+        Constraint::Length(name_width),
         Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Fill(3),
