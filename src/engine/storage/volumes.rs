@@ -253,33 +253,106 @@ pub struct DirUsage {
     pub partial: bool,
 }
 
-/// Walks `dir` without following symlinks, with a stack of its own (a container can
-/// nest directories deeper than any thread's stack), stopping after `limit` entries.
+/// Directories [`dir_usage`] holds open at once, at most; past that (siblings left at every
+/// level of a very deep tree) it counts what it can and says the count is partial.
+const USAGE_OPEN_DIRS: usize = 256;
+
+/// Walks `dir` without following symlinks, stopping after `limit` entries. The walk goes
+/// by directory descriptors (`openat` of each name below its parent), so a tree nested
+/// past PATH_MAX is counted whole, and with a stack of its own (a container can nest
+/// directories deeper than any thread's stack).
 pub fn dir_usage(dir: &std::path::Path, limit: usize) -> DirUsage {
+    walk_usage(dir, limit, USAGE_OPEN_DIRS)
+}
+
+/// [`dir_usage`] holding at most about `max_open` directories open.
+fn walk_usage(dir: &std::path::Path, limit: usize, max_open: usize) -> DirUsage {
     let mut usage = DirUsage {
         bytes: 0,
         entries: 0,
         partial: false,
     };
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.filter_map(|e| e.ok()) {
-            if usage.entries == limit {
+    let Ok(top) = open_dir(dir) else {
+        return usage;
+    };
+    // Directories still to walk, as their parent's descriptor and their name there. The
+    // children of one parent sit together on the stack, so the parents held open are
+    // the groups on it.
+    let mut pending: Vec<(std::rc::Rc<OwnedFd>, std::ffi::CString)> = Vec::new();
+    let mut groups = 0;
+    let mut next = Some(top);
+    loop {
+        if let Some(fd) = next.take() {
+            let queue = groups < max_open;
+            let before = pending.len();
+            if !count_dir(fd, queue.then_some(&mut pending), &mut usage, limit) {
                 usage.partial = true;
                 return usage;
             }
-            usage.entries += 1;
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => pending.push(entry.path()),
-                Ok(t) if t.is_file() => usage.bytes += entry.metadata().map_or(0, |m| m.len()),
-                _ => {}
+            groups += usize::from(pending.len() > before);
+        }
+        let Some((parent, name)) = pending.pop() else {
+            return usage;
+        };
+        if pending
+            .last()
+            .is_none_or(|(p, _)| !std::rc::Rc::ptr_eq(p, &parent))
+        {
+            groups -= 1;
+        }
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        next = openat(parent.as_fd(), name.as_c_str(), flags, Mode::empty()).ok();
+    }
+}
+
+/// Counts one directory's entries into `usage` and, given a stack, queues its
+/// subdirectories there (without one, says the count is partial if it has any); false
+/// once `limit` entries are counted.
+fn count_dir(
+    fd: OwnedFd,
+    mut pending: Option<&mut Vec<(std::rc::Rc<OwnedFd>, std::ffi::CString)>>,
+    usage: &mut DirUsage,
+    limit: usize,
+) -> bool {
+    use nix::dir::Type;
+    let fd = std::rc::Rc::new(fd);
+    let Ok(mut listing) = fd
+        .try_clone()
+        .map_err(drop)
+        .and_then(|dup| nix::dir::Dir::from_fd(dup).map_err(drop))
+    else {
+        return true;
+    };
+    for entry in listing.iter().filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        if usage.entries == limit {
+            return false;
+        }
+        usage.entries += 1;
+        let stat = || fstatat(fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
+        // Some filesystems leave the type to a stat.
+        let kind = entry.file_type().or_else(|| {
+            stat().map(|st| match st.st_mode & libc::S_IFMT {
+                libc::S_IFDIR => Type::Directory,
+                libc::S_IFREG => Type::File,
+                _ => Type::Symlink,
+            })
+        });
+        match kind {
+            Some(Type::Directory) => match pending.as_deref_mut() {
+                Some(stack) => stack.push((fd.clone(), name.to_owned())),
+                None => usage.partial = true,
+            },
+            Some(Type::File) => {
+                usage.bytes += stat().map_or(0, |st| st.st_size.max(0) as u64);
             }
+            _ => {}
         }
     }
-    usage
+    true
 }
 
 impl Engine {
@@ -498,5 +571,62 @@ mod tests {
         let err = copy_dir_contents(s.as_fd(), d.as_fd(), Path::new("")).unwrap_err();
         assert!(err.to_string().contains("creating"), "{err}");
         assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 0);
+    }
+
+    /// Makes `depth` nested directories named `name` below `top` by descriptors (their
+    /// paths grow past PATH_MAX) and returns the deepest one.
+    fn nest(top: &Path, name: &str, depth: usize) -> OwnedFd {
+        let mut fd = dir(top);
+        for _ in 0..depth {
+            mkdirat(fd.as_fd(), name, Mode::from_bits_truncate(0o755)).unwrap();
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
+            fd = openat(fd.as_fd(), name, flags, Mode::empty()).unwrap();
+        }
+        fd
+    }
+
+    #[test]
+    fn usage_counts_a_tree_nested_past_path_max() {
+        let top = tempfile::tempdir().unwrap();
+        // 2,000 levels of a 9-byte name: 20,000 bytes of path, five times PATH_MAX.
+        let bottom = nest(top.path(), "deep-dir0", 2000);
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT;
+        let file = openat(bottom.as_fd(), "f", flags, Mode::from_bits_truncate(0o644)).unwrap();
+        nix::unistd::write(&file, &[7u8; 1000]).unwrap();
+        let usage = dir_usage(top.path(), usize::MAX);
+        assert_eq!(
+            (usage.bytes, usage.entries, usage.partial),
+            (1000, 2001, false)
+        );
+        // Tempdir's own removal goes by paths and would stop at PATH_MAX.
+        remove_nested(top.path());
+    }
+
+    #[test]
+    fn usage_holds_few_descriptors_and_says_when_that_cut_it_short() {
+        let top = tempfile::tempdir().unwrap();
+        // Three directories at each of four levels: whatever order the walk takes, two
+        // siblings wait at every level above the one it is in.
+        let mut level = vec![top.path().to_path_buf()];
+        for _ in 0..4 {
+            level = level
+                .iter()
+                .flat_map(|d| ["a", "b", "c"].map(|n| d.join(n)))
+                .collect();
+            level.iter().for_each(|d| std::fs::create_dir(d).unwrap());
+        }
+        let whole = walk_usage(top.path(), usize::MAX, 8);
+        assert_eq!((whole.entries, whole.partial), (3 + 9 + 27 + 81, false));
+        let cut = walk_usage(top.path(), usize::MAX, 2);
+        assert!(cut.partial && cut.entries < whole.entries, "{cut:?}");
+    }
+
+    fn remove_nested(top: &Path) {
+        let status = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(top)
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 }
