@@ -146,6 +146,17 @@ cpu0=$(ticks)
 sleep "$IDLE"
 cpu1=$(ticks)
 marker_end=$(wc -l <"$trace")
+
+log "Idle: ${IDLE} s with the running containers on screen (a: running only), stats each second"
+tmux_ send-keys -t main a
+sleep 3
+marker_live=$(wc -l <"$trace")
+cpu2=$(ticks)
+sleep "$IDLE"
+cpu3=$(ticks)
+marker_live_end=$(wc -l <"$trace")
+tmux_ capture-pane -p -t main >"$work/screen-live.txt"
+head -n 4 "$work/screen-live.txt" >&2
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dashboard_pid/status")
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dashboard_pid/status")
 threads=$(awk '/^Threads:/ { print $2 }' "/proc/$dashboard_pid/status")
@@ -154,11 +165,12 @@ head -n 5 "$work/screen.txt" >&2
 
 python3 - "$work" "$LAUNCHES" "$marker_keys" "$marker_idle" "$marker_end" \
     "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$IDLE" "$rss" "$hwm" "$threads" \
-    "$CONTAINERS" "$RUNNING" "$VOLUMES" "$setup" <<'PY'
+    "$CONTAINERS" "$RUNNING" "$VOLUMES" "$setup" "$marker_live" "$marker_live_end" \
+    "$cpu2" "$cpu3" <<'PY'
 import statistics, sys
 
 (work, launches, m_keys, m_idle, m_end, cpu0, cpu1, hz, idle, rss, hwm, threads,
- containers, running, volumes, setup) = sys.argv[1:]
+ containers, running, volumes, setup, m_live, m_live_end, cpu2, cpu3) = sys.argv[1:]
 
 def frames(path):
     out = []
@@ -190,6 +202,8 @@ draws = [f["draw_us"] / 1000 for f in keyed]
 keys = [f["key_us"] / 1000 for f in keyed if f["key"]]
 idle_frames = int(m_end) - int(m_idle)
 cpu = (int(cpu1) - int(cpu0)) / int(hz) / int(idle) * 100
+live_frames = int(m_live_end) - int(m_live)
+live_cpu = (int(cpu3) - int(cpu2)) / int(hz) / int(idle) * 100
 
 def row(name, value, target=""):
     print(f"{name:<34} {value:>14} {target:>12}")
@@ -209,6 +223,8 @@ row(f"key to frame median ({len(keys)} keys)", f"{statistics.median(keys):.2f} m
 row("key to frame p99", f"{pct(keys, 99):.2f} ms")
 row(f"idle CPU over {idle} s", f"{cpu:.2f} % core", "< 0.5 %")
 row("  frames drawn while idle", f"{idle_frames} ({idle_frames / int(idle):.2f}/s)")
+row(f"idle CPU, {running} running on screen", f"{live_cpu:.2f} % core", "< 0.5 %")
+row("  frames drawn (stats each second)", f"{live_frames} ({live_frames / int(idle):.2f}/s)")
 row("VmRSS / VmHWM", f"{int(rss) / 1024:.1f} / {int(hwm) / 1024:.1f} MB", "< 20 MB")
 row("  threads", threads)
 PY
