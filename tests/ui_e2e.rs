@@ -40,11 +40,7 @@ impl Tui {
             socket,
             socket_path: None,
         };
-        let command = format!(
-            "{} --root {} ui",
-            env!("CARGO_BIN_EXE_berth"),
-            berth.root().display()
-        );
+        let command = format!("{} ui", berth.command_words().join(" "));
         // The session starts a shell-less command; remain-on-exit is set at once so that a
         // quick exit still leaves the pane (dead) to inspect.
         tui.tmux(&[

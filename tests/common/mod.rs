@@ -59,8 +59,65 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A network namespace of the test's own, held by a `sleep` it started: every berth
+/// command of a [`Berth`] runs in it, so the bridges, veths, addresses and nftables rules
+/// the engine makes never touch the host's. Loopback is up, as on a host.
+pub struct NetNs {
+    holder: std::process::Child,
+}
+
+impl NetNs {
+    pub fn new() -> NetNs {
+        let mut holder = Command::new("unshare")
+            .args([
+                "--net",
+                "--",
+                "sh",
+                "-c",
+                "ip link set lo up && exec sleep infinity",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn a network namespace holder");
+        // Ready once the shell has brought lo up and become the sleep.
+        let comm = format!("/proc/{}/comm", holder.id());
+        for _ in 0..500 {
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep") {
+                return NetNs { holder };
+            }
+            if let Ok(Some(status)) = holder.try_wait() {
+                panic!("the network namespace holder exited: {status}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the network namespace holder did not start");
+    }
+
+    /// `/proc/PID/ns/net` of the namespace.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.holder.id()))
+    }
+
+    /// `program` run inside the namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("/usr/bin/nsenter");
+        cmd.arg(format!("--net={}", self.path().display()))
+            .arg("--")
+            .arg(program);
+        cmd
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
 pub struct Berth {
     root: tempfile::TempDir,
+    netns: NetNs,
 }
 
 impl Berth {
@@ -70,7 +127,27 @@ impl Berth {
                 .prefix("berth-test-")
                 .tempdir()
                 .expect("create engine root"),
+            netns: NetNs::new(),
         }
+    }
+
+    /// The network namespace every command of this engine runs in.
+    pub fn netns(&self) -> &NetNs {
+        &self.netns
+    }
+
+    /// The words that run berth on this engine, in its network namespace: for tests that
+    /// start berth from a shell line or a wrapper.
+    pub fn command_words(&self) -> Vec<String> {
+        vec![
+            // A full path: wrappers may execv it without a PATH search.
+            "/usr/bin/nsenter".into(),
+            format!("--net={}", self.netns.path().display()),
+            "--".into(),
+            env!("CARGO_BIN_EXE_berth").into(),
+            "--root".into(),
+            self.root.path().display().to_string(),
+        ]
     }
 
     /// A fresh engine with the two-layer fixture image loaded.
@@ -89,7 +166,7 @@ impl Berth {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        let mut cmd = self.netns.command(env!("CARGO_BIN_EXE_berth"));
         cmd.arg("--root").arg(self.root.path());
         cmd.stdin(Stdio::null());
         cmd
