@@ -1,0 +1,5 @@
+//! Container networking: bridges, addresses, the firewall and published ports.
+
+pub mod ports;
+#[cfg(test)]
+mod testns;
