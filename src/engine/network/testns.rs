@@ -44,3 +44,61 @@ pub fn sh(line: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread parked in a network namespace of its own (a "container" or a remote peer),
+/// running the closures it is given there. Sockets it creates stay in its namespace.
+pub struct NsThread {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    handle: Option<thread::JoinHandle<()>>,
+    /// `/proc/PID/task/TID/ns/net`, valid while the thread lives.
+    pub path: String,
+}
+
+impl NsThread {
+    pub fn spawn() -> NsThread {
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        let (path_tx, path_rx) = std::sync::mpsc::channel();
+        let handle = thread::spawn(move || {
+            unshare(CloneFlags::CLONE_NEWNET).expect("unshare a network namespace");
+            sh("ip link set lo up");
+            path_tx.send(thread_netns_path()).expect("send netns path");
+            for job in inbox {
+                job();
+            }
+        });
+        let path = path_rx.recv().expect("namespace thread started");
+        NsThread {
+            jobs: Some(jobs),
+            handle: Some(handle),
+            path,
+        }
+    }
+
+    /// Runs `work` in this namespace and returns its result.
+    pub fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+        self.jobs
+            .as_ref()
+            .expect("jobs open")
+            .send(job)
+            .expect("namespace thread alive");
+        match rx.recv().expect("namespace job finished") {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for NsThread {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
