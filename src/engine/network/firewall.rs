@@ -582,6 +582,61 @@ mod tests {
         attempt().unwrap_or_else(|e| format!("error: {e}"))
     }
 
+    /// A bridge with its gateway address, up, in the calling thread's namespace.
+    fn make_bridge(name: &str, gateway: &str) {
+        sh(&format!("ip link add {name} type bridge"));
+        sh(&format!("ip addr add {gateway} dev {name}"));
+        sh(&format!("ip link set {name} up"));
+    }
+
+    /// A "container": its own namespace on a veth to `bridge`, with `addr`, a default
+    /// route via `gateway` and a listener on :80 (returned, to be served).
+    fn container(
+        bridge: &str,
+        host_if: &str,
+        addr: &str,
+        gateway: &str,
+    ) -> (NsThread, TcpListener) {
+        let ns = NsThread::spawn();
+        sh(&format!(
+            "ip link add {host_if} type veth peer name eth0 netns {}",
+            ns.path
+        ));
+        sh(&format!("ip link set {host_if} master {bridge}"));
+        // With br_netfilter, a hairpinned packet is bridged back out of the port it came
+        // in by; the bridge does that only in hairpin mode (Docker sets it too).
+        sh(&format!(
+            "ip link set {host_if} type bridge_slave hairpin on"
+        ));
+        sh(&format!("ip link set {host_if} up"));
+        let (addr, gateway) = (addr.to_owned(), gateway.to_owned());
+        let listener = ns.run(move || {
+            sh(&format!("ip addr add {addr} dev eth0"));
+            sh("ip link set eth0 up");
+            sh(&format!("ip route add default via {gateway}"));
+            TcpListener::bind("0.0.0.0:80").unwrap()
+        });
+        (ns, listener)
+    }
+
+    /// A remote peer (192.0.2.2) on the host's uplink ext0 (192.0.2.1), routing the test
+    /// subnets via the host as a LAN neighbour could.
+    fn uplink_peer() -> NsThread {
+        let c = NsThread::spawn();
+        sh(&format!(
+            "ip link add ext0 type veth peer name ext1 netns {}",
+            c.path
+        ));
+        sh("ip addr add 192.0.2.1/24 dev ext0");
+        sh("ip link set ext0 up");
+        c.run(|| {
+            sh("ip addr add 192.0.2.2/24 dev ext1");
+            sh("ip link set ext1 up");
+            sh("ip route add 10.0.0.0/8 via 192.0.2.1");
+        });
+        c
+    }
+
     /// Namespace A is the host: bridge br0 (10.89.0.1), an uplink ext0 (192.0.2.1) to a
     /// remote peer C (192.0.2.2), and B, the "container" (10.89.0.2), on a veth to br0
     /// with a listener on :80. Publishing 8080 -> B:80 must reach B from A over
@@ -590,37 +645,9 @@ mod tests {
     #[test]
     fn published_port_reaches_the_container_over_dnat() {
         in_netns(|| {
-            let b = NsThread::spawn();
-            let c = NsThread::spawn();
-            sh("ip link add br0 type bridge");
-            sh("ip addr add 10.89.0.1/24 dev br0");
-            sh("ip link set br0 up");
-            sh(&format!(
-                "ip link add vb0 type veth peer name eth0 netns {}",
-                b.path
-            ));
-            sh("ip link set vb0 master br0");
-            // With br_netfilter, a hairpinned packet is bridged back out of the port it came
-            // in by; the bridge does that only in hairpin mode (Docker sets it too).
-            sh("ip link set vb0 type bridge_slave hairpin on");
-            sh("ip link set vb0 up");
-            sh(&format!(
-                "ip link add ext0 type veth peer name ext1 netns {}",
-                c.path
-            ));
-            sh("ip addr add 192.0.2.1/24 dev ext0");
-            sh("ip link set ext0 up");
-            let listener = b.run(|| {
-                sh("ip addr add 10.89.0.2/24 dev eth0");
-                sh("ip link set eth0 up");
-                sh("ip route add default via 10.89.0.1");
-                TcpListener::bind("0.0.0.0:80").unwrap()
-            });
-            c.run(|| {
-                sh("ip addr add 192.0.2.2/24 dev ext1");
-                sh("ip link set ext1 up");
-                sh("ip route add 10.89.0.0/24 via 192.0.2.1");
-            });
+            make_bridge("br0", "10.89.0.1/24");
+            let (b, listener) = container("br0", "vb0", "10.89.0.2/24", "10.89.0.1");
+            let c = uplink_peer();
             let stop = Arc::new(AtomicBool::new(false));
             let server = serve(listener, stop.clone());
             enable_ip_forward().unwrap();
@@ -676,6 +703,71 @@ mod tests {
             );
             stop.store(true, Ordering::Relaxed);
             server.join().unwrap();
+        });
+    }
+
+    /// Three networks on one host: B on br0, D on br1, E on the internal br2, and C beyond
+    /// the uplink. B and D go out masqueraded as the host; E cannot leave its bridge; no
+    /// network reaches another's containers; the host still reaches all of them.
+    #[test]
+    fn networks_are_isolated_and_internal_ones_stay_in() {
+        in_netns(|| {
+            make_bridge("br0", "10.89.0.1/24");
+            make_bridge("br1", "10.90.0.1/24");
+            make_bridge("br2", "10.91.0.1/24");
+            let (b, b_listener) = container("br0", "vb0", "10.89.0.2/24", "10.89.0.1");
+            let (d, d_listener) = container("br1", "vd0", "10.90.0.2/24", "10.90.0.1");
+            let (e, e_listener) = container("br2", "ve0", "10.91.0.2/24", "10.91.0.1");
+            let c = uplink_peer();
+            let c_listener = c.run(|| TcpListener::bind("0.0.0.0:80").unwrap());
+            let stop = Arc::new(AtomicBool::new(false));
+            let servers: Vec<_> = [b_listener, d_listener, e_listener, c_listener]
+                .into_iter()
+                .map(|l| serve(l, stop.clone()))
+                .collect();
+            enable_ip_forward().unwrap();
+            apply(&FirewallPlan {
+                networks: vec![
+                    net("br0", "10.89.0.0/24", false),
+                    net("br1", "10.90.0.0/24", false),
+                    net("br2", "10.91.0.0/24", true),
+                ],
+                ports: vec![],
+            })
+            .unwrap();
+
+            assert_eq!(
+                b.run(|| greet("192.0.2.2:80")),
+                "hello 192.0.2.1",
+                "B goes out NATed"
+            );
+            assert_eq!(
+                d.run(|| greet("192.0.2.2:80")),
+                "hello 192.0.2.1",
+                "D goes out NATed"
+            );
+            for (from, to) in [
+                (&b, "10.90.0.2:80"),
+                (&d, "10.89.0.2:80"),
+                (&b, "10.91.0.2:80"),
+            ] {
+                let got = from.run(move || greet(to));
+                assert!(got.starts_with("error"), "crossed networks to {to}: {got}");
+            }
+            for to in ["192.0.2.2:80", "10.89.0.2:80"] {
+                let got = e.run(move || greet(to));
+                assert!(
+                    got.starts_with("error"),
+                    "internal network left to {to}: {got}"
+                );
+            }
+            for to in ["10.89.0.2:80", "10.90.0.2:80", "10.91.0.2:80"] {
+                assert!(greet(to).starts_with("hello "), "the host reaches {to}");
+            }
+            stop.store(true, Ordering::Relaxed);
+            for server in servers {
+                server.join().unwrap();
+            }
         });
     }
 }
