@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
 
-use super::ports::Proto;
+use super::ports::{PortMapping, Proto};
 use crate::engine::error::{Context, Error, Result};
 
 /// The table's family and name, as nft spells them.
@@ -43,6 +43,20 @@ pub struct PortRule {
     pub container_ip: Ipv4Addr,
     pub container_port: u16,
     pub proto: Proto,
+}
+
+impl PortRule {
+    /// The rule for one held mapping of a container at `container_ip` on `bridge`.
+    pub fn for_mapping(bridge: &str, container_ip: Ipv4Addr, mapping: &PortMapping) -> PortRule {
+        PortRule {
+            bridge: bridge.to_owned(),
+            host_ip: mapping.host_ip,
+            host_port: mapping.host_port,
+            container_ip,
+            container_port: mapping.container_port,
+            proto: mapping.proto,
+        }
+    }
 }
 
 impl FirewallPlan {
@@ -351,12 +365,13 @@ fn write_sysctl(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
-    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::engine::network::ports::{parse_publish, PortHolder};
     use crate::engine::network::testns::{in_netns, sh, NsThread};
 
     fn net(bridge: &str, subnet: &str, internal: bool) -> NetRule {
@@ -569,6 +584,36 @@ mod tests {
         })
     }
 
+    /// Answers every datagram with "hello <peer address>" until stopped (or 20 s pass).
+    fn serve_udp(socket: UdpSocket, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+        socket.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut buf = [0u8; 64];
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match socket.recv_from(&mut buf) {
+                    Ok((_, peer)) => {
+                        let _ = socket.send_to(format!("hello {}", peer.ip()).as_bytes(), peer);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        })
+    }
+
+    /// Sends one datagram and returns the answer, or the error as text.
+    fn ask_udp(addr: &str) -> String {
+        let attempt = || -> std::io::Result<String> {
+            let socket = UdpSocket::bind("0.0.0.0:0")?;
+            socket.set_read_timeout(Some(Duration::from_secs(2)))?;
+            socket.send_to(b"hi", addr)?;
+            let mut buf = [0u8; 64];
+            let (n, _) = socket.recv_from(&mut buf)?;
+            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        attempt().unwrap_or_else(|e| format!("error: {e}"))
+    }
+
     /// Connects and returns the greeting, or the error as text.
     fn greet(addr: &str) -> String {
         let addr: SocketAddr = addr.parse().unwrap();
@@ -657,9 +702,20 @@ mod tests {
                 greet("127.0.0.1:8080").starts_with("error"),
                 "nothing before apply"
             );
+            let udp = b.run(|| UdpSocket::bind("0.0.0.0:53").unwrap());
+            let udp_server = serve_udp(udp, stop.clone());
+            // Held as a container's ports are: DNAT must win over the held sockets.
+            let specs = [
+                parse_publish("8080:80").unwrap(),
+                parse_publish("5353:53/udp").unwrap(),
+            ];
+            let holder = PortHolder::bind(&specs.concat()).unwrap();
+            let container_ip = "10.89.0.2".parse().unwrap();
             let plan = FirewallPlan {
                 networks: vec![net("br0", "10.89.0.0/24", false)],
-                ports: vec![port("br0", (None, 8080), ("10.89.0.2", 80), Proto::Tcp)],
+                ports: (holder.mappings().iter())
+                    .map(|m| PortRule::for_mapping("br0", container_ip, m))
+                    .collect(),
             };
             apply(&plan).unwrap();
 
@@ -679,6 +735,8 @@ mod tests {
                     c.run(|| greet("192.0.2.1:8080")),
                     // Hairpin: B reaches its own published port, masqueraded so replies return.
                     b.run(|| greet("192.0.2.1:8080")),
+                    ask_udp("127.0.0.1:5353"),
+                    c.run(|| ask_udp("192.0.2.1:5353")),
                 ];
                 // Loopback is masqueraded to the bridge address, so B can answer it.
                 let want = [
@@ -687,6 +745,8 @@ mod tests {
                     "hello 192.0.2.1",
                     "hello 192.0.2.2",
                     "hello 10.89.0.1",
+                    "hello 10.89.0.1",
+                    "hello 192.0.2.2",
                 ];
                 assert_eq!(got, want, "bridge-nf-call-iptables {mode}");
                 let direct = c.run(|| greet("10.89.0.2:80"));
@@ -703,6 +763,7 @@ mod tests {
             );
             stop.store(true, Ordering::Relaxed);
             server.join().unwrap();
+            udp_server.join().unwrap();
         });
     }
 

@@ -282,6 +282,24 @@ pub fn port_lines(mappings: &[PortMapping]) -> Vec<String> {
         .collect()
 }
 
+/// `docker port CONTAINER PRIVATE_PORT[/PROTO]`: just the host side of each matching
+/// mapping (`0.0.0.0:8080`); empty when nothing matches (Docker then says "No public port
+/// '80/tcp' published for NAME", which names the container, so the caller words it).
+pub fn port_lines_for(mappings: &[PortMapping], filter: &str) -> Result<Vec<String>> {
+    let bad = |reason: String| Error::invalid("port", filter, reason);
+    let (port, proto) = split_proto(filter).map_err(bad)?;
+    let port = parse_port("port", port).map_err(bad)?;
+    let mut matching: Vec<&PortMapping> = mappings
+        .iter()
+        .filter(|m| m.container_port == port && m.proto == proto)
+        .collect();
+    matching.sort_by_key(|m| (m.bind_ip(), m.host_port));
+    Ok(matching
+        .iter()
+        .map(|m| format!("{}:{}", m.bind_ip(), m.host_port))
+        .collect())
+}
+
 /// The PORTS column of `docker ps`: `0.0.0.0:8080->80/tcp`, with runs of consecutive
 /// ports folded into ranges (`0.0.0.0:8000-8002->80-82/tcp`), joined by ", ".
 pub fn ps_ports(mappings: &[PortMapping]) -> String {
@@ -523,6 +541,14 @@ mod tests {
             "0.0.0.0:8080-8082->80-82/tcp, 0.0.0.0:9000->90/tcp, 127.0.0.1:5353->53/udp"
         );
         assert_eq!(ps_ports(&[]), "");
+        assert_eq!(port_lines_for(&maps, "80").unwrap(), ["0.0.0.0:8080"]);
+        assert_eq!(port_lines_for(&maps, "53/udp").unwrap(), ["127.0.0.1:5353"]);
+        assert!(port_lines_for(&maps, "53/tcp").unwrap().is_empty());
+        let err = port_lines_for(&maps, "80/sctp").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid port \"80/sctp\": unknown protocol \"sctp\" (use tcp or udp)"
+        );
     }
 
     #[test]
