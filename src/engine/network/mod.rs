@@ -1,0 +1,6 @@
+//! Container networking: bridges, addresses, the firewall and published ports.
+
+pub mod firewall;
+pub mod ports;
+#[cfg(test)]
+mod testns;
