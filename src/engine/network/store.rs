@@ -757,3 +757,239 @@ fn next_interface(joined: &[&NetworkRecord], container: &ContainerId) -> String 
     let free = (0..).find(|i| !used.contains(i)).unwrap_or(0);
     format!("eth{free}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        (dir, engine)
+    }
+
+    /// A container as far as leases care: its directory.
+    fn container(engine: &Engine) -> ContainerId {
+        let id = ContainerId::random();
+        std::fs::create_dir(engine.paths().container(&id)).unwrap();
+        id
+    }
+
+    fn net(engine: &Engine, name: &str, subnet: &str) -> NetworkRecord {
+        engine
+            .create_network(CreateNetwork {
+                name: name.into(),
+                subnet: Some(subnet.parse().unwrap()),
+                ..Default::default()
+            })
+            .unwrap()
+            .network
+    }
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn concurrent_allocations_get_distinct_addresses() {
+        let (dir, engine) = engine();
+        net(&engine, "busy", "10.20.0.0/24");
+        let ids: Vec<ContainerId> = (0..20).map(|_| container(&engine)).collect();
+        let threads: Vec<_> = ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let root = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    // Each thread its own handle, as separate processes would have.
+                    let engine = Engine::open(&root).unwrap();
+                    engine
+                        .allocate_endpoint("busy", &id, &format!("c{i}"), None, Vec::new())
+                        .unwrap()
+                })
+            })
+            .collect();
+        let got: BTreeSet<Ipv4Addr> = threads
+            .into_iter()
+            .map(|t| t.join().unwrap().ip.unwrap())
+            .collect();
+        assert_eq!(got.len(), 20);
+        let expected: BTreeSet<Ipv4Addr> = (2..22).map(|i| Ipv4Addr::new(10, 20, 0, i)).collect();
+        assert_eq!(got, expected);
+        assert_eq!(engine.network("busy").unwrap().endpoints.len(), 20);
+    }
+
+    #[test]
+    fn static_addresses_stay_until_release_and_stale_leases_are_reclaimed() {
+        let (_dir, engine) = engine();
+        net(&engine, "app", "172.30.0.0/24");
+        let (a, b, c) = (container(&engine), container(&engine), container(&engine));
+        let e = engine
+            .allocate_endpoint("app", &a, "a", Some(ip("172.30.0.2")), vec!["db".into()])
+            .unwrap();
+        assert_eq!(
+            (e.ip, e.mac.as_str(), e.interface.as_str(), e.static_ip),
+            (Some(ip("172.30.0.2")), "02:42:ac:1e:00:02", "eth0", true)
+        );
+        let e = engine
+            .allocate_endpoint("app", &b, "b", None, vec![])
+            .unwrap();
+        assert_eq!(e.ip, Some(ip("172.30.0.3")));
+        let err = engine
+            .allocate_endpoint("app", &c, "c", Some(ip("172.30.0.3")), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("172.30.0.3") && err.contains("container b"),
+            "{err}"
+        );
+        let err = engine
+            .allocate_endpoint("app", &a, "a", None, vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("already connected"), "{err}");
+
+        // b is removed without releasing: its address goes back at the next allocation.
+        std::fs::remove_dir(engine.paths().container(&b)).unwrap();
+        let e = engine
+            .allocate_endpoint("app", &c, "c", None, vec![])
+            .unwrap();
+        assert_eq!(e.ip, Some(ip("172.30.0.3")));
+        let names: Vec<String> = engine
+            .network("app")
+            .unwrap()
+            .endpoints
+            .into_iter()
+            .map(|e| e.container_name)
+            .collect();
+        assert_eq!(names, ["a", "c"]);
+
+        assert!(engine.release_endpoint("app", &a).unwrap().is_some());
+        assert!(engine.release_endpoint("app", &a).unwrap().is_none());
+        let e = engine.allocate_endpoint("app", &b, "b2", None, vec![]);
+        assert_eq!(
+            e.unwrap().ip,
+            Some(ip("172.30.0.2")),
+            "a's static address is free"
+        );
+    }
+
+    #[test]
+    fn interfaces_count_up_and_host_none_stay_alone() {
+        let (_dir, engine) = engine();
+        net(&engine, "one", "10.1.0.0/24");
+        net(&engine, "two", "10.2.0.0/24");
+        let a = container(&engine);
+        let e0 = engine
+            .allocate_endpoint("one", &a, "a", None, vec![])
+            .unwrap();
+        let e1 = engine
+            .allocate_endpoint("two", &a, "a", None, vec![])
+            .unwrap();
+        assert_eq!(
+            (e0.interface.as_str(), e1.interface.as_str()),
+            ("eth0", "eth1")
+        );
+        engine.release_endpoint("one", &a).unwrap();
+        let again = engine
+            .allocate_endpoint("one", &a, "a", None, vec![])
+            .unwrap();
+        assert_eq!(again.interface, "eth0");
+        let listed: Vec<String> = engine
+            .container_endpoints(&a)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n.name)
+            .collect();
+        assert_eq!(listed, ["one", "two"]);
+
+        let err = engine
+            .allocate_endpoint("host", &a, "a", None, vec![])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("can't join the host network"),
+            "{err}"
+        );
+        let h = container(&engine);
+        let e = engine
+            .allocate_endpoint("host", &h, "h", None, vec![])
+            .unwrap();
+        assert_eq!((e.ip, e.interface.as_str()), (None, ""));
+        let err = engine
+            .allocate_endpoint("one", &h, "h", None, vec![])
+            .unwrap_err();
+        assert!(err.to_string().contains("uses the host network"), "{err}");
+
+        let released = engine.release_container_endpoints(&a).unwrap();
+        assert_eq!(released.len(), 2);
+        assert!(engine.container_endpoints(&a).unwrap().is_empty());
+    }
+
+    #[test]
+    fn remove_and_prune_spare_builtins_and_networks_in_use() {
+        let (_dir, engine) = engine();
+        let names: Vec<String> = engine
+            .list_networks()
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        assert_eq!(names, ["bridge", "host", "none"]);
+        net(&engine, "used", "10.3.0.0/24");
+        net(&engine, "idle", "10.4.0.0/24");
+        let a = container(&engine);
+        engine
+            .allocate_endpoint("used", &a, "web", None, vec![])
+            .unwrap();
+        let err = engine.remove_network("used").unwrap_err().to_string();
+        assert!(err.contains("network used") && err.contains("web"), "{err}");
+        let err = engine.remove_network("host").unwrap_err().to_string();
+        assert!(err.contains("pre-defined"), "{err}");
+        let pruned: Vec<String> = engine
+            .prune_networks()
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        assert_eq!(pruned, ["idle"]);
+        std::fs::remove_dir(engine.paths().container(&a)).unwrap();
+        assert_eq!(engine.remove_network("used").unwrap().name, "used");
+        assert_eq!(engine.list_networks().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn create_refuses_overlaps_names_and_bad_options_without_writing() {
+        let (_dir, engine) = engine();
+        net(&engine, "a", "10.5.0.0/16");
+        let before = engine.list_networks().unwrap().len();
+        let create = |name: &str, subnet: &str, options: &[(&str, &str)]| {
+            engine
+                .create_network(CreateNetwork {
+                    name: name.into(),
+                    subnet: Some(subnet.parse().unwrap()),
+                    options: options
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..Default::default()
+                })
+                .unwrap_err()
+                .to_string()
+        };
+        let err = create("b", "10.5.3.0/24", &[]);
+        assert!(err.contains("overlaps network a"), "{err}");
+        let err = create("a", "10.6.0.0/24", &[]);
+        assert!(err.contains("already exists"), "{err}");
+        let err = create("-x", "10.6.0.0/24", &[]);
+        assert!(err.contains("network name"), "{err}");
+        let err = create("c", "10.6.0.0/24", &[("macvlan_mode", "weird")]);
+        assert!(err.contains("macvlan_mode"), "{err}");
+        let err = create(
+            "c",
+            "10.6.0.0/24",
+            &[(BRIDGE_NAME_OPTION, "a-much-too-long-name")],
+        );
+        assert!(err.contains("interface name"), "{err}");
+        assert_eq!(engine.list_networks().unwrap().len(), before);
+    }
+}
