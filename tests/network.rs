@@ -362,8 +362,15 @@ fn endpoints_hold_addresses_until_disconnect_or_rm() {
         err.contains("network app") && err.contains("web, db"),
         "{err}"
     );
+    berth.ok(&["network", "create", "--subnet", "10.45.0.0/24", "idle"]);
+    let unused = berth.ok(&["network", "ls", "-q", "--filter", "dangling=true"]);
+    let idle = berth.json(&["network", "inspect", "idle"]);
+    assert_eq!(unused.trim(), &idle["Id"].as_str().unwrap()[..12]);
     let out = berth.ok(&["network", "prune", "-f"]);
-    assert_eq!(out, "", "prune keeps a network in use");
+    assert_eq!(
+        out, "Deleted Networks:\nidle\n\n",
+        "prune keeps a network in use"
+    );
 
     // disconnect frees the address; rm of the container frees its lease too.
     berth.ok(&["network", "disconnect", "app", "web"]);
@@ -379,7 +386,7 @@ fn endpoints_hold_addresses_until_disconnect_or_rm() {
 
     let actions: Vec<String> = journal(&berth)
         .iter()
-        .filter(|e| e["Type"] == "network")
+        .filter(|e| e["Type"] == "network" && e["Actor"]["Attributes"]["name"] == "app")
         .map(|e| {
             let attrs = &e["Actor"]["Attributes"];
             assert_eq!(attrs["type"], "bridge");

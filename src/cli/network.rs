@@ -70,7 +70,8 @@ pub struct LsArgs {
     /// Do not truncate the output
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter: name=TEXT, driver=NAME, id=PREFIX, label=KEY[=VALUE], type=custom|builtin
+    /// Filter: name=TEXT, driver=NAME, id=PREFIX, label=KEY[=VALUE], type=custom|builtin,
+    /// dangling=true|false
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Output format: "table" or "json"
@@ -209,6 +210,11 @@ fn filter_matches(network: &NetworkRecord, filters: &BTreeMap<String, Vec<String
                 None => network.labels.contains_key(value),
             },
             "type" => (value == "builtin") == network.is_builtin(),
+            // As Docker: the built-ins are never dangling.
+            "dangling" => {
+                let unused = !network.is_builtin() && network.endpoints.is_empty();
+                unused == matches!(value.as_str(), "true" | "1")
+            }
             _ => false,
         })
     })
@@ -228,9 +234,15 @@ fn parse_filters(entries: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
                     "invalid filter 'type={value}': use custom or builtin"
                 ))
             }
+            "dangling" if matches!(value, "true" | "1" | "false" | "0") => {}
+            "dangling" => {
+                return Err(eyre!(
+                    "invalid filter 'dangling={value}': use true or false"
+                ))
+            }
             other => {
                 return Err(eyre!(
-                    "invalid filter '{other}': use name, driver, id, label or type"
+                    "invalid filter '{other}': use name, driver, id, label, type or dangling"
                 ))
             }
         }
