@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use common::{stderr, Berth, IMAGE};
@@ -111,6 +112,13 @@ fn network_verbs_behave_like_docker() {
             "overlaps network bridge (172.17.0.0/16)"
         );
         assert!(info["Created"].as_str().unwrap().ends_with('Z'));
+        // Records are root-only, in a root-only directory; `system check` finds them fine.
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let dir = berth.root().join("networks");
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(format!("{id}.json"))), 0o600);
+        berth.ok(&["system", "check"]);
 
         // The subnet given is the subnet kept; gateway and range as asked.
         berth.ok(&[
