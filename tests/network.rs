@@ -457,3 +457,29 @@ fn twenty_concurrent_connects_get_twenty_addresses() {
     let expected: BTreeSet<Ipv4Addr> = (2..22).map(|i| Ipv4Addr::new(10, 60, 0, i)).collect();
     assert_eq!(got, expected, "20 distinct addresses, the lowest free ones");
 }
+
+#[test]
+fn exhausted_pools_are_a_clear_error() {
+    let berth = Berth::new();
+    in_own_netns(|| {
+        // 31 default pools, one taken by the default bridge.
+        for i in 0..30 {
+            berth.ok(&["network", "create", &format!("n{i}")]);
+        }
+        let last = berth.json(&["network", "inspect", "n29"]);
+        assert_eq!(subnet_of(&last), "192.168.240.0/20");
+        let err = berth.fail(&["network", "create", "one-too-many"]);
+        assert_eq!(
+            err,
+            "Error: creating network one-too-many: no free address pool: \
+             all 31 default pools overlap a network or a host route (give a subnet with --subnet)\n"
+        );
+        berth.ok(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.0.0.0/24",
+            "one-too-many",
+        ]);
+    });
+}

@@ -183,7 +183,9 @@ impl Engine {
             };
             match name {
                 DEFAULT_NETWORK => {
-                    let (subnet, skipped) = self.free_pool(name)?;
+                    let (subnet, skipped) = self.free_pool().map_err(|e| {
+                        Error::Runtime(format!("creating the default network {name}: {e}"))
+                    })?;
                     network.driver = Driver::Bridge;
                     network.subnet = Some(subnet);
                     network.gateway = Some(ipam::default_gateway(subnet));
@@ -200,7 +202,7 @@ impl Engine {
     }
 
     /// The first default pool free of networks and host routes, with those passed over.
-    fn free_pool(&self, for_network: &str) -> Result<(Ipv4Net, Vec<super::record::SkippedPool>)> {
+    fn free_pool(&self) -> Result<(Ipv4Net, Vec<super::record::SkippedPool>)> {
         let networks = self.read_networks()?;
         let taken: Vec<(&str, Ipv4Net)> = networks
             .iter()
@@ -210,7 +212,7 @@ impl Engine {
         match choice.subnet {
             Some(subnet) => Ok((subnet, choice.skipped)),
             None => Err(Error::Conflict(format!(
-                "network {for_network}: all {} default address pools overlap a network or a host route; give one with --subnet",
+                "no free address pool: all {} default pools overlap a network or a host route (give a subnet with --subnet)",
                 choice.skipped.len()
             ))),
         }
@@ -283,7 +285,7 @@ impl Engine {
                 }
                 (subnet, Vec::new())
             }
-            None => self.free_pool(&opts.name)?,
+            None => self.free_pool()?,
         };
         let plan = AddressPlan::new(subnet, opts.gateway, opts.ip_range)?;
         let id = random_hex64();
