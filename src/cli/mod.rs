@@ -6,6 +6,7 @@ pub mod cp;
 pub mod diff;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod output;
 pub mod parse;
 pub mod stats;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
 
@@ -130,6 +134,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
         Volume(command) => volume::run(&engine, command),
+        Network(command) => network::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),

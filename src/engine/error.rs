@@ -10,6 +10,9 @@ pub enum Error {
     NoSuchImage(String),
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
+    /// In Docker's words.
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
     #[error("No such container: {0}")]
     NoSuchContainer(String),
     /// A path missing in a container, in Docker's words.

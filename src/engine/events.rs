@@ -121,6 +121,7 @@ pub struct EventFilter {
     containers: Vec<String>,
     images: Vec<String>,
     volumes: Vec<String>,
+    networks: Vec<String>,
     labels: Vec<(String, Option<String>)>,
 }
 
@@ -146,6 +147,7 @@ impl EventFilter {
             "container" => self.containers.push(value),
             "image" => self.images.push(value),
             "volume" => self.volumes.push(value),
+            "network" => self.networks.push(value),
             "label" => self.labels.push(match value.split_once('=') {
                 Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
                 None => (value, None),
@@ -154,7 +156,7 @@ impl EventFilter {
                 return Err(Error::invalid(
                     "filter",
                     key,
-                    "events filter on type, event, container, image, volume and label",
+                    "events filter on type, event, container, image, volume, network and label",
                 ))
             }
         }
@@ -180,6 +182,9 @@ impl EventFilter {
                     || (is(ObjectType::Image) && (id == w || attr("name") == Some(w)))
             })
             && any(&self.volumes, &|w| is(ObjectType::Volume) && id == w)
+            && any(&self.networks, &|w| {
+                is(ObjectType::Network) && (id.starts_with(w) || attr("name") == Some(w))
+            })
             && self.labels.iter().all(|(k, v)| match v {
                 Some(v) => attr(k) == Some(v.as_str()),
                 None => attr(k).is_some(),
@@ -481,5 +486,18 @@ mod tests {
         let consumed = read_lines(text.as_bytes(), &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(consumed as usize, text.len() - "{\"partial".len());
+    }
+
+    #[test]
+    fn network_filter_matches_name_or_id_prefix_of_network_events() {
+        let mut filter = EventFilter::default();
+        filter.add("network", "front").unwrap();
+        let event = Event::new(ObjectType::Network, "connect", "abc123").with("name", "front");
+        assert!(filter.matches(&event));
+        let other = Event::new(ObjectType::Container, "start", "front").with("name", "front");
+        assert!(!filter.matches(&other));
+        let mut by_id = EventFilter::default();
+        by_id.add("network", "abc").unwrap();
+        assert!(by_id.matches(&event));
     }
 }

@@ -9,6 +9,7 @@
 //! <root>/repositories.json          tags: name:tag -> image ID
 //! <root>/containers/<id>/           one directory per container (record, bundle, layer, logs)
 //! <root>/volumes/<name>/_data       a volume's files; volume.json beside it
+//! <root>/networks/<id>.json         one record per network, with its endpoints (leases)
 //! <root>/tmp/                       scratch space for imports, on the same filesystem
 //! ```
 
@@ -52,7 +53,7 @@ impl EnginePaths {
     }
 
     /// The engine's own top-level directories, in creation order.
-    pub fn private_dirs(&self) -> [PathBuf; 7] {
+    pub fn private_dirs(&self) -> [PathBuf; 8] {
         [
             self.root.join("blobs"),
             self.blobs_dir(),
@@ -60,6 +61,7 @@ impl EnginePaths {
             self.images_dir(),
             self.containers_dir(),
             self.volumes_dir(),
+            self.networks_dir(),
             self.tmp_dir(),
         ]
     }
@@ -111,6 +113,9 @@ impl EnginePaths {
     /// The directory a volume's files live in (what gets mounted).
     pub fn volume_data(&self, name: &str) -> PathBuf {
         self.volumes_dir().join(name).join("_data")
+    }
+    pub fn networks_dir(&self) -> PathBuf {
+        self.root.join("networks")
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")

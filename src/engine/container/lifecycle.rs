@@ -589,6 +589,9 @@ impl Engine {
         }
         crash_point("rm:after-stop");
         self.remove_stopped(&record.id)?;
+        // The container is gone already: a lease left by a failure here is reclaimed at
+        // the next allocation, so it must not fail the removal.
+        let _ = self.release_container_endpoints(&record.id);
         self.record_event(&container_event(&record, "destroy"));
         crash_point("rm:before-volumes");
         if volumes {

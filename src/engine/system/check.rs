@@ -344,7 +344,11 @@ impl Engine {
     /// Temp files of [`crate::engine::state::write_atomic`] whose writer was killed.
     fn find_half_written(&self) -> Result<Vec<Finding>> {
         let paths = self.paths();
-        let mut dirs = vec![paths.root().to_owned(), paths.images_dir()];
+        let mut dirs = vec![
+            paths.root().to_owned(),
+            paths.images_dir(),
+            paths.networks_dir(),
+        ];
         for parent in [
             paths.containers_dir(),
             paths.volumes_dir(),
@@ -414,9 +418,11 @@ impl Engine {
         for file in [paths.lock_file(), paths.repositories_file()] {
             wanted.push((file, FILE_MODE));
         }
-        for (name, image) in list(&paths.images_dir())? {
-            if !is_atomic_temp(&name) {
-                wanted.push((image, FILE_MODE));
+        for dir in [paths.images_dir(), paths.networks_dir()] {
+            for (name, record) in list(&dir)? {
+                if !is_atomic_temp(&name) {
+                    wanted.push((record, FILE_MODE));
+                }
             }
         }
         for (parent, records) in [
