@@ -1,34 +1,24 @@
 //! `berth network`: records, address pools and leases over a real engine root. Nothing
-//! here touches a link, route or rule of the host: tests whose outcome depends on the
-//! routes berth sees run berth from a thread in a network namespace of its own.
+//! here touches a link, route or rule of the host: every engine runs in a network
+//! namespace its test made (see `common::NetNs`).
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use common::{stderr, Berth, IMAGE};
-use nix::sched::CloneFlags;
 use serde_json::Value;
 
-/// Runs `f` on a thread moved into a fresh network namespace (no routes at all); the
-/// berth processes it spawns start there. The namespace goes when the thread ends.
-fn in_own_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::unshare(CloneFlags::CLONE_NEWNET).expect("unshare a network namespace");
-            f()
-        })
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-/// `ip` in the calling thread's namespace (only ever a namespace the test made).
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("run ip");
+/// `ip` in the engine's network namespace (one the test made).
+fn ip(berth: &Berth, args: &[&str]) {
+    let status = berth
+        .netns()
+        .command("ip")
+        .args(args)
+        .status()
+        .expect("run ip");
     assert!(status.success(), "ip {args:?} failed");
 }
 
@@ -62,7 +52,7 @@ fn journal(berth: &Berth) -> Vec<Value> {
 #[test]
 fn network_verbs_behave_like_docker() {
     let berth = Berth::new();
-    in_own_netns(|| {
+    {
         // The built-ins exist from the first look, as in `docker network ls`.
         let table = berth.ok(&["network", "ls"]);
         let mut lines = table.lines();
@@ -195,7 +185,7 @@ fn network_verbs_behave_like_docker() {
         let out = berth.ok(&["network", "prune", "-f"]);
         assert_eq!(out, "Deleted Networks:\nfront\nmv\n\n");
         assert_eq!(names(&berth, &[]), ["bridge", "host", "none"]);
-    });
+    }
     let events: Vec<(String, String)> = journal(&berth)
         .iter()
         .filter(|e| e["Type"] == "network")
@@ -224,12 +214,15 @@ fn network_verbs_behave_like_docker() {
 #[test]
 fn pools_under_a_host_route_are_skipped_and_reported() {
     let berth = Berth::new();
-    in_own_netns(|| {
+    {
         // A route for 172.17.5.0/24 in this namespace only.
-        ip(&["link", "add", "rt0", "type", "veth", "peer", "name", "rt1"]);
-        ip(&["addr", "add", "172.17.5.1/24", "dev", "rt0"]);
-        ip(&["link", "set", "rt0", "up"]);
-        ip(&["link", "set", "rt1", "up"]);
+        ip(
+            &berth,
+            &["link", "add", "rt0", "type", "veth", "peer", "name", "rt1"],
+        );
+        ip(&berth, &["addr", "add", "172.17.5.1/24", "dev", "rt0"]);
+        ip(&berth, &["link", "set", "rt0", "up"]);
+        ip(&berth, &["link", "set", "rt1", "up"]);
         let bridge = berth.json(&["network", "inspect", "bridge"]);
         assert_eq!(subnet_of(&bridge), "172.18.0.0/16");
         assert_eq!(
@@ -257,7 +250,7 @@ fn pools_under_a_host_route_are_skipped_and_reported() {
                 "overlaps network bridge (172.18.0.0/16)"
             ]
         );
-    });
+    }
 }
 
 #[test]
@@ -461,7 +454,7 @@ fn twenty_concurrent_connects_get_twenty_addresses() {
 #[test]
 fn exhausted_pools_are_a_clear_error() {
     let berth = Berth::new();
-    in_own_netns(|| {
+    {
         // 31 default pools, one taken by the default bridge.
         for i in 0..30 {
             berth.ok(&["network", "create", &format!("n{i}")]);
@@ -481,5 +474,5 @@ fn exhausted_pools_are_a_clear_error() {
             "10.0.0.0/24",
             "one-too-many",
         ]);
-    });
+    }
 }
