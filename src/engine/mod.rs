@@ -7,6 +7,7 @@ pub mod events;
 pub mod faults;
 pub mod ids;
 pub mod image;
+pub mod network;
 pub mod paths;
 pub mod state;
 pub mod storage;
