@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth::engine::network::link::{
-    configure_endpoint, create_ipvlan, create_macvlan, create_veth, delete_link, ensure_bridge,
-    link_index, IpvlanMode, MacvlanMode,
+    add_address, configure_endpoint, create_ipvlan, create_macvlan, create_veth, delete_link,
+    enable_ip_forward, ensure_bridge, link_index, set_route_localnet, IpvlanMode, MacvlanMode,
 };
 use berth::engine::network::live::{links, LinkEvent, LinkState, LinkWatch};
 use berth::engine::network::netlink::Netlink;
@@ -303,12 +303,50 @@ fn link_watch_reports_a_new_veth_and_its_removal() {
             .iter()
             .all(|event| !matches!(event, LinkEvent::New(link) if link.name == "eth0")));
 
+        add_address(&mut nl, bridge, net("10.89.0.1/24"), "bb0").unwrap();
+        wait_for(&mut watch, |event| {
+            *event
+                == LinkEvent::AddressAdded {
+                    index: bridge,
+                    address: net("10.89.0.1/24"),
+                }
+        });
+
         assert!(delete_link(&mut nl, "bvtest0").unwrap());
         wait_for(
             &mut watch,
             |event| matches!(event, LinkEvent::Removed(link) if link.index == index && link.name == "bvtest0"),
         );
     });
+}
+
+#[test]
+fn sysctls_are_written_in_the_calling_threads_namespace() {
+    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    in_new_netns(|| {
+        let mut nl = Netlink::open().unwrap();
+        ensure_bridge(&mut nl, "bb0", BRIDGE_MAC, net("10.88.0.1/24"), 1500).unwrap();
+        // Guard before writing: /proc/sys/net must show this namespace, not the host's.
+        let mut conf: Vec<String> = std::fs::read_dir("/proc/sys/net/ipv4/conf")
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        conf.sort();
+        assert_eq!(conf, ["all", "bb0", "default", "lo"]);
+
+        set_route_localnet("bb0").unwrap();
+        enable_ip_forward().unwrap();
+        let read = |path: &str| std::fs::read_to_string(path).unwrap();
+        assert_eq!(read("/proc/sys/net/ipv4/conf/bb0/route_localnet"), "1\n");
+        assert_eq!(read("/proc/sys/net/ipv4/ip_forward"), "1\n");
+        let err = set_route_localnet("nosuch0").unwrap_err().to_string();
+        assert!(
+            err.starts_with("setting /proc/sys/net/ipv4/conf/nosuch0/route_localnet to 1: "),
+            "{err}"
+        );
+    });
+    let after = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    assert_eq!(after, host_forward);
 }
 
 /// A veth pair vparent/vpeer both in the current namespace, as a macvlan/ipvlan parent.
