@@ -175,7 +175,13 @@ impl LinkWatch {
                 }
                 Err(err) => return Err(err).context(|| "reading link events".into()),
             }
-            for message in parse_datagram(&self.buf)? {
+            // A notification this crate cannot parse must not end the subscription: report
+            // it as lost so the caller resyncs with a dump.
+            let Ok(messages) = parse_datagram(&self.buf) else {
+                events.push(LinkEvent::Lost);
+                continue;
+            };
+            for message in messages {
                 match message.payload {
                     NetlinkPayload::InnerMessage(inner) => events.extend(link_event(inner)),
                     NetlinkPayload::Overrun(_) => events.push(LinkEvent::Lost),
