@@ -1,8 +1,11 @@
 //! Container networking, Docker's model: network records and addresses, bridges and
-//! veths, the firewall and published ports.
+//! veths over netlink, the firewall and published ports, and the live link state.
 
 pub mod firewall;
 pub mod ipam;
+pub mod link;
+pub mod live;
+pub mod netlink;
 pub mod ports;
 pub mod record;
 pub mod store;
