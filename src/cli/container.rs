@@ -15,6 +15,8 @@ use super::parse;
 use crate::engine::container::monitor;
 use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
+use crate::engine::network::ipam::parse_ip;
+use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for, ps_ports};
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
 use crate::format::status_text;
@@ -82,6 +84,27 @@ pub struct ContainerFlags {
     /// Log driver options: max-size=SIZE (rotate past it), max-file=N (files kept)
     #[arg(long = "log-opt")]
     pub log_opt: Vec<String>,
+    /// Connect the container to a network (bridge, host, none or a network's name)
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    /// IPv4 address on that network (e.g. 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Add a network-scoped alias for the container
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// Publish a container's port(s) to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to free host ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
     /// The image to run
     pub image: String,
     /// The command and its arguments
@@ -263,7 +286,32 @@ impl ContainerFlags {
         for spec in &self.tmpfs {
             mounts.push(MountSpec::parse_tmpfs_flag(spec)?);
         }
+        let mut ports = Vec::new();
+        for spec in &self.publish {
+            ports.extend(parse_publish(spec)?);
+        }
+        let dns = self
+            .dns
+            .iter()
+            .map(|ip| parse_ip("DNS server", ip))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let extra_hosts = self
+            .add_host
+            .iter()
+            .map(|h| parse::parse_add_host(h))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(CreateOptions {
+            network: self.network.clone(),
+            ip: self
+                .ip
+                .as_deref()
+                .map(|ip| parse_ip("IP address", ip))
+                .transpose()?,
+            aliases: self.network_alias.clone(),
+            ports,
+            publish_all: self.publish_all,
+            dns,
+            extra_hosts,
             mounts,
             volumes_from: self.volumes_from.clone(),
             image: self.image.clone(),
@@ -523,6 +571,8 @@ struct PsLine {
     status: String,
     names: String,
     labels: String,
+    ports: String,
+    networks: String,
 }
 
 pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
@@ -573,6 +623,8 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(","),
+                ports: ps_ports(&r.state.ports),
+                networks: r.config.network.name.clone(),
             })
             .collect();
         print_json_lines(&lines)?;
@@ -597,7 +649,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
             command_text(r, args.no_trunc),
             human_since(r.created),
             status_text(r),
-            String::new(),
+            ps_ports(&r.state.ports),
             r.name.clone(),
         ]);
     }
@@ -742,4 +794,33 @@ pub fn monitor(engine: &Engine, args: &MonitorArgs) -> Result<i32> {
     let id: ContainerId = args.id.parse()?;
     let control = monitor::control_fd(args.control_fd);
     Ok(monitor::main(engine, &id, control))
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// Only this port: PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}
+
+/// `port`: the running container's published ports, as `docker port` prints them.
+pub fn port(engine: &Engine, args: &PortArgs) -> Result<i32> {
+    let record = engine.container(&args.container)?;
+    let lines = match &args.port {
+        Some(filter) => {
+            let lines = port_lines_for(&record.state.ports, filter)?;
+            if lines.is_empty() {
+                return Err(eyre!(
+                    "no public port '{filter}' published for {}",
+                    record.name
+                ));
+            }
+            lines
+        }
+        None => port_lines(&record.state.ports),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(0)
 }

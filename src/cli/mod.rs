@@ -96,6 +96,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Display the running processes of a container
     Top(stats::TopArgs),
+    /// List port mappings of a container, or one of its ports
+    Port(container::PortArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
     /// Open the dashboard (what `berth` alone does)
@@ -141,6 +143,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Events(args) => events::events(&engine, args),
         Stats(args) => stats::stats(&engine, args),
         Top(args) => stats::top(&engine, args),
+        Port(args) => container::port(&engine, args),
         Ui(args) => ui::ui(&engine, root.clone(), args),
         Monitor(args) => container::monitor(&engine, args),
     }

@@ -34,6 +34,8 @@ pub enum NetworkCommand {
     Connect(ConnectArgs),
     /// Disconnect a container from a network
     Disconnect(DisconnectArgs),
+    /// Load berth's firewall table again (after the host's firewall was reloaded)
+    Reload,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +123,7 @@ pub fn run(engine: &Engine, command: &NetworkCommand) -> Result<i32> {
         NetworkCommand::Rm(args) => {
             let mut failed = false;
             for name in &args.names {
-                match engine.remove_network(name) {
+                match engine.destroy_network(name) {
                     Ok(_) => println!("{name}"),
                     Err(e) => {
                         eprintln!("Error: {e}");
@@ -138,11 +140,15 @@ pub fn run(engine: &Engine, command: &NetworkCommand) -> Result<i32> {
                 .as_deref()
                 .map(|ip| parse_ip("IP address", ip))
                 .transpose()?;
-            engine.connect_network(&args.network, &args.container, ip, args.alias.clone())?;
+            engine.connect_container(&args.network, &args.container, ip, args.alias.clone())?;
+            Ok(0)
+        }
+        NetworkCommand::Reload => {
+            engine.reload_firewall()?;
             Ok(0)
         }
         NetworkCommand::Disconnect(args) => {
-            engine.disconnect_network(&args.network, &args.container, args.force)?;
+            engine.disconnect_container(&args.network, &args.container, args.force)?;
             Ok(0)
         }
     }
@@ -390,7 +396,7 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
             return Ok(0);
         }
     }
-    let removed = engine.prune_networks()?;
+    let removed = engine.prune_and_unwire_networks()?;
     if !removed.is_empty() {
         println!("Deleted Networks:");
         for n in &removed {

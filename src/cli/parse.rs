@@ -108,6 +108,22 @@ pub fn parse_labels(entries: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `--add-host NAME:IP` (or `NAME=IP`, as newer Docker also takes).
+pub fn parse_add_host(text: &str) -> Result<(String, std::net::Ipv4Addr)> {
+    let bad = |why: &str| Error::invalid("--add-host", text, why);
+    let (name, ip) = text
+        .split_once('=')
+        .or_else(|| text.split_once(':'))
+        .ok_or_else(|| bad("use NAME:IP"))?;
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("the name must be a plain host name"));
+    }
+    let ip = ip
+        .parse()
+        .map_err(|_| bad("the address must be an IPv4 address"))?;
+    Ok((name.to_owned(), ip))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +156,16 @@ mod tests {
         assert_eq!(read_env_file(&file).unwrap(), vec!["A=1", "B=two words"]);
         std::fs::write(&file, "BAD NAME=1\n").unwrap();
         assert!(read_env_file(&file).is_err());
+    }
+
+    #[test]
+    fn add_host_takes_name_colon_or_equals_ip() {
+        let want = ("db".to_owned(), std::net::Ipv4Addr::new(10, 0, 0, 5));
+        assert_eq!(parse_add_host("db:10.0.0.5").unwrap(), want);
+        assert_eq!(parse_add_host("db=10.0.0.5").unwrap(), want);
+        for bad in ["db", ":10.0.0.5", "db:nowhere", "d b:10.0.0.5"] {
+            let err = parse_add_host(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
+        }
     }
 }

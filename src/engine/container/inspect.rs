@@ -3,6 +3,8 @@
 use serde_json::{json, Value};
 
 use super::record::{ContainerRecord, Status};
+use crate::engine::network::ports::PortSpec;
+use crate::engine::network::record::{Endpoint, DEFAULT_NETWORK};
 use crate::engine::storage::mounts::{MountKind, MountView};
 use crate::engine::Engine;
 
@@ -80,7 +82,10 @@ impl Engine {
                 "PidsLimit": c.resources.pids_limit,
                 "ReadonlyRootfs": c.read_only,
                 "AutoRemove": c.auto_remove,
-                "NetworkMode": "none",
+                "NetworkMode": if c.network.name.is_empty() { "none" } else { c.network.name.as_str() },
+                "PortBindings": port_bindings(&c.network.ports),
+                "Dns": c.network.dns,
+                "ExtraHosts": c.network.extra_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
                 "LogConfig": c.log.inspect(),
                 "CapAdd": null,
                 "CapDrop": null,
@@ -110,7 +115,86 @@ impl Engine {
                 "WorkingDir": c.working_dir,
                 "Labels": c.labels,
             },
-            "NetworkSettings": { "Networks": {} },
+            "NetworkSettings": self.network_settings(record),
         })
     }
+
+    /// Docker's NetworkSettings: the published ports and an entry per network, with the
+    /// default bridge's address also at the top level, as Docker shows it.
+    fn network_settings(&self, record: &ContainerRecord) -> Value {
+        let endpoints = self.container_endpoints(&record.id).unwrap_or_default();
+        let mut networks = serde_json::Map::new();
+        let mut top = json!({"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "MacAddress": ""});
+        for (network, endpoint) in &endpoints {
+            let prefix = network.subnet.map_or(0, |s| s.prefix_len());
+            let entry = json!({
+                "Aliases": endpoint.aliases,
+                "NetworkID": network.id,
+                "EndpointID": endpoint.endpoint_id,
+                "Gateway": network.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                "IPAddress": endpoint.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": prefix,
+                "MacAddress": endpoint.mac,
+                "DNSNames": dns_names(record, endpoint),
+            });
+            if network.name == DEFAULT_NETWORK {
+                for key in ["IPAddress", "Gateway", "IPPrefixLen", "MacAddress"] {
+                    top[key] = entry[key].clone();
+                }
+            }
+            networks.insert(network.name.clone(), entry);
+        }
+        let mut ports = serde_json::Map::new();
+        for spec in &record.config.network.ports {
+            let key = format!("{}/{}", spec.container_port, spec.proto.as_str());
+            ports.entry(key).or_insert(Value::Null);
+        }
+        for m in &record.state.ports {
+            let key = format!("{}/{}", m.container_port, m.proto.as_str());
+            let binding =
+                json!({"HostIp": m.bind_ip().to_string(), "HostPort": m.host_port.to_string()});
+            match ports.get_mut(&key) {
+                Some(Value::Array(list)) => list.push(binding),
+                _ => {
+                    ports.insert(key, json!([binding]));
+                }
+            }
+        }
+        let mut settings = json!({
+            "SandboxKey": record.state.init.filter(|_| record.state.status == Status::Running)
+                .map(|i| format!("/proc/{}/ns/net", i.pid)).unwrap_or_default(),
+            "Ports": ports,
+            "Networks": networks,
+        });
+        for (key, value) in top.as_object().into_iter().flatten() {
+            settings[key] = value.clone();
+        }
+        settings
+    }
+}
+
+/// The names a container answers to on a network: its name, its short ID and aliases.
+fn dns_names(record: &ContainerRecord, endpoint: &Endpoint) -> Vec<String> {
+    let mut names = vec![record.name.clone(), record.id.short().to_owned()];
+    names.extend(endpoint.aliases.iter().cloned());
+    names
+}
+
+/// HostConfig.PortBindings: each published port as asked for (an empty HostPort is any).
+fn port_bindings(specs: &[PortSpec]) -> Value {
+    let mut map = serde_json::Map::new();
+    for spec in specs {
+        let key = format!("{}/{}", spec.container_port, spec.proto.as_str());
+        let binding = json!({
+            "HostIp": spec.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "HostPort": spec.host_port.map(|p| p.to_string()).unwrap_or_default(),
+        });
+        match map.get_mut(&key) {
+            Some(Value::Array(list)) => list.push(binding),
+            _ => {
+                map.insert(key, json!([binding]));
+            }
+        }
+    }
+    Value::Object(map)
 }

@@ -2,6 +2,7 @@
 //! containers whose monitor died.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
@@ -13,7 +14,9 @@ use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::attach::{read_frame, Kind};
-use super::record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
+use super::record::{
+    ContainerConfig, ContainerRecord, ContainerState, NetworkConfig, NetworkMode, Resources, Status,
+};
 use super::runtime::cgroups::Cgroup;
 use super::runtime::sealed;
 
@@ -21,6 +24,8 @@ use crate::engine::error::{Context, Error, Result};
 use crate::engine::events::container_event;
 use crate::engine::faults::crash_point;
 use crate::engine::ids::ContainerId;
+use crate::engine::network::ports::{parse_exposed, PortSpec};
+use crate::engine::network::record::{Driver, NetworkRecord, DEFAULT_NETWORK};
 use crate::engine::paths::DIR_MODE;
 use crate::engine::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::engine::storage::overlay::{self, OverlayDirs};
@@ -51,6 +56,20 @@ pub struct CreateOptions {
     pub volumes_from: Vec<String>,
     /// `--log-opt`: the log's rotation.
     pub log: super::logs::LogConfig,
+    /// `--network`: a network's name or ID, `host` or `none`; `None` is the default bridge.
+    pub network: Option<String>,
+    /// `--ip`: a static address on that network.
+    pub ip: Option<Ipv4Addr>,
+    /// `--network-alias`: more names the container answers to on that network.
+    pub aliases: Vec<String>,
+    /// `-p`.
+    pub ports: Vec<PortSpec>,
+    /// `-P`: every port the image EXPOSEs, on free host ports.
+    pub publish_all: bool,
+    /// `--dns`.
+    pub dns: Vec<Ipv4Addr>,
+    /// `--add-host NAME:IP`.
+    pub extra_hosts: Vec<(String, Ipv4Addr)>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -78,24 +97,66 @@ pub(crate) fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
     env
 }
 
-fn hosts_file() -> &'static str {
-    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+/// The container's /etc/hosts: localhost, its own name on its first address (Docker
+/// writes the hostname there), and `--add-host` lines.
+fn hosts_file(hostname: &str, ip: Option<Ipv4Addr>, extra: &[(String, Ipv4Addr)]) -> String {
+    let mut text = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for (name, ip) in extra {
+        text.push_str(&format!("{ip}\t{name}\n"));
+    }
+    if let Some(ip) = ip {
+        text.push_str(&format!("{ip}\t{hostname}\n"));
+    }
+    text
 }
 
-/// The host's resolv.conf without loopback nameservers, which mean nothing in the
-/// container's own network namespace.
-fn resolv_conf() -> String {
+/// The embedded resolver every container on a user-defined network asks (see
+/// `network::dns`), as in Docker.
+pub const EMBEDDED_DNS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+
+/// The container's /etc/resolv.conf. On a user-defined network: the embedded resolver,
+/// which answers container names and forwards the rest. Elsewhere the host's servers,
+/// without loopback ones, which mean nothing in the container's own network namespace
+/// (the host's namespace keeps them all); `--dns` replaces the servers.
+fn resolv_conf(network: &NetworkConfig, user_defined: bool) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    host.lines()
-        .filter(|l| {
-            let mut words = l.split_whitespace();
-            !(words.next() == Some("nameserver")
-                && words
-                    .next()
-                    .is_some_and(|ip| ip.starts_with("127.") || ip == "::1"))
-        })
+    let is_server = |l: &str| l.split_whitespace().next() == Some("nameserver");
+    let loopback = |l: &str| {
+        l.split_whitespace()
+            .nth(1)
+            .is_some_and(|ip| ip.starts_with("127.") || ip == "::1")
+    };
+    let mut text: String = host
+        .lines()
+        .filter(|l| !is_server(l) || (network.mode == NetworkMode::Host && network.dns.is_empty()))
         .map(|l| format!("{l}\n"))
-        .collect()
+        .collect();
+    if network.mode == NetworkMode::Host && network.dns.is_empty() {
+        return text;
+    }
+    let servers: Vec<String> = if user_defined {
+        vec![EMBEDDED_DNS.to_string()]
+    } else if !network.dns.is_empty() {
+        network.dns.iter().map(Ipv4Addr::to_string).collect()
+    } else {
+        let servers: Vec<String> = host
+            .lines()
+            .filter(|l| is_server(l) && !loopback(l))
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+            .collect();
+        // Docker's fallback when the host has only loopback resolvers.
+        if servers.is_empty() {
+            vec!["8.8.8.8".into(), "8.8.4.4".into()]
+        } else {
+            servers
+        }
+    };
+    for server in servers {
+        text.push_str(&format!("nameserver {server}\n"));
+    }
+    text
 }
 
 /// Names of the anonymous volumes a container mounts.
@@ -107,6 +168,37 @@ pub(crate) fn anonymous_volumes(record: &ContainerRecord) -> Vec<String> {
         .filter(|m| m.kind == MountKind::Volume && m.anonymous)
         .map(|m| m.source.clone())
         .collect()
+}
+
+/// The container's networking from its flags and the network it joins first.
+fn network_config(
+    opts: &CreateOptions,
+    network: &NetworkRecord,
+    image: &oci_spec::image::Config,
+) -> Result<NetworkConfig> {
+    let mode = match network.driver {
+        Driver::Host => NetworkMode::Host,
+        Driver::Null => NetworkMode::None,
+        Driver::Bridge | Driver::Macvlan | Driver::Ipvlan => NetworkMode::Connected,
+    };
+    let mut ports = opts.ports.clone();
+    if opts.publish_all {
+        ports.extend(parse_exposed(
+            image.exposed_ports().as_deref().unwrap_or_default(),
+        )?);
+    }
+    // Docker drops published ports on the host's network (they are the host's already)
+    // and on none (nothing could reach them).
+    if mode != NetworkMode::Connected {
+        ports.clear();
+    }
+    Ok(NetworkConfig {
+        mode,
+        name: network.name.clone(),
+        ports,
+        dns: opts.dns.clone(),
+        extra_hosts: opts.extra_hosts.clone(),
+    })
 }
 
 impl Engine {
@@ -180,7 +272,12 @@ impl Engine {
             log: opts.log.clone(),
             mounts: self
                 .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
+            network: NetworkConfig::default(),
         };
+        // The network is looked up before the lock: the first look makes the built-ins.
+        let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
+        let mut config = config;
+        config.network = network_config(&opts, &network, &img)?;
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(
                 "working directory",
@@ -225,13 +322,24 @@ impl Engine {
                 .context(|| format!("creating {}", dir.display()))?;
             OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
             crash_point("create:after-dir");
+            // After the directory: a lease whose container has none is reclaimed.
+            let endpoint = self.allocate_endpoint_locked(
+                &network.id,
+                &id,
+                &record.name,
+                opts.ip,
+                opts.aliases.clone(),
+            )?;
             std::fs::write(
                 dir.join("hostname"),
                 format!("{}\n", record.config.hostname),
             )
             .context(|| "writing hostname".into())?;
-            std::fs::write(dir.join("hosts"), hosts_file()).context(|| "writing hosts".into())?;
-            std::fs::write(dir.join("resolv.conf"), resolv_conf())
+            let net = &record.config.network;
+            let hosts = hosts_file(&record.config.hostname, endpoint.ip, &net.extra_hosts);
+            std::fs::write(dir.join("hosts"), hosts).context(|| "writing hosts".into())?;
+            let user_defined = !network.is_builtin() && network.driver == Driver::Bridge;
+            std::fs::write(dir.join("resolv.conf"), resolv_conf(net, user_defined))
                 .context(|| "writing resolv.conf".into())?;
             // The record goes last: a directory without one is not a container.
             self.save_record(&record)?;
@@ -239,6 +347,7 @@ impl Engine {
             Ok(())
         })();
         if let Err(e) = made {
+            let _ = self.release_endpoint_locked(&network.id, &id);
             let _ = std::fs::remove_dir_all(&dir);
             for name in &new_volumes {
                 let _ = std::fs::remove_dir_all(self.paths().volumes_dir().join(name));
@@ -491,7 +600,13 @@ impl Engine {
         record.state.finished_at = Some(Utc::now());
         record.state.init = None;
         record.state.monitor = None;
+        let published = !std::mem::take(&mut record.state.ports).is_empty();
         self.save_record(&record)?;
+        drop(_lock);
+        // Its published ports lose their rules (the kernel took its veths already).
+        if published {
+            self.apply_firewall(None)?;
+        }
         Ok(record)
     }
 

@@ -19,7 +19,7 @@ use nix::unistd::{pipe2, Pid};
 
 use super::attach::{read_frame, write_frame, Kind};
 use super::logs::{LogWriter, Stream, LOG_FILE};
-use super::record::{ContainerRecord, ProcessHandle, Status};
+use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
 use super::{spec, user};
@@ -30,12 +30,15 @@ use crate::engine::ids::ContainerId;
 use crate::engine::storage::overlay::{self, OverlayDirs};
 use crate::engine::Engine;
 
-/// The namespaces every container gets: pid, mount, uts, ipc and (loopback-only) net.
-const CLONE_FLAGS: libc::c_int = libc::CLONE_NEWPID
-    | libc::CLONE_NEWNS
-    | libc::CLONE_NEWUTS
-    | libc::CLONE_NEWIPC
-    | libc::CLONE_NEWNET;
+/// The namespaces every container gets: pid, mount, uts and ipc; and a network namespace
+/// of its own unless it shares the host's.
+fn clone_flags(record: &ContainerRecord) -> libc::c_int {
+    let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    match record.config.network.mode {
+        NetworkMode::Host => flags,
+        NetworkMode::None | NetworkMode::Connected => flags | libc::CLONE_NEWNET,
+    }
+}
 
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
@@ -86,6 +89,8 @@ struct Monitor {
     log: LogWriter,
     client: Option<UnixStream>,
     sigchld: SignalFd,
+    /// The container's network: its published ports, held open until it ends.
+    wired: Option<crate::engine::network::sandbox::Wired>,
 }
 
 type StartError = (u8, String);
@@ -168,7 +173,7 @@ impl Monitor {
         let pid = unsafe {
             libc::syscall(
                 libc::SYS_clone,
-                (CLONE_FLAGS | libc::SIGCHLD) as libc::c_ulong,
+                (clone_flags(record) | libc::SIGCHLD) as libc::c_ulong,
                 0usize,
                 0usize,
                 0usize,
@@ -199,6 +204,14 @@ impl Monitor {
         if let Err(e) = cgroup.add(pid) {
             return Err(fail(125, e.to_string()));
         }
+        // Before init goes on: the container's program starts with its network up.
+        let wired = match engine.wire_network(record, pid) {
+            Ok(wired) => wired,
+            Err(e) => return Err(fail(125, e.to_string())),
+        };
+        let ports = wired
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.mappings().to_vec());
         // If init already failed, this send fails and init's message is read below.
         let _ = nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty());
         let mut pty = None;
@@ -230,6 +243,7 @@ impl Monitor {
             r.state.oom_killed = false;
             r.state.started_at = Some(Utc::now());
             r.state.finished_at = None;
+            r.state.ports = ports;
         });
         let record = match updated {
             Ok(r) => r,
@@ -248,6 +262,7 @@ impl Monitor {
             log,
             client: None,
             sigchld,
+            wired,
         })
     }
 
@@ -437,11 +452,14 @@ impl Monitor {
         cgroup.remove();
         let id = self.record.id.clone();
         let auto_remove = self.record.config.auto_remove;
+        // The ports go with the container; the table loses their rules below.
+        let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
             // after the client has its exit code. Its anonymous volumes go first, as
             // `docker run --rm` returns with them removed.
             let _ = self.engine.forget_container(&id);
+            let _ = self.engine.release_container_endpoints(&id);
             let _ = self
                 .engine
                 .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record));
@@ -453,7 +471,11 @@ impl Monitor {
                 r.state.finished_at = Some(Utc::now());
                 r.state.init = None;
                 r.state.monitor = None;
+                r.state.ports.clear();
             });
+        }
+        if published {
+            let _ = self.engine.apply_firewall(None);
         }
         // After the record: whoever reacts to the event reads the exit already recorded.
         if oom {

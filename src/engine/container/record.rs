@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::logs::LogConfig;
 use crate::engine::ids::{ContainerId, Digest};
+use crate::engine::network::ports::{PortMapping, PortSpec};
 use crate::engine::storage::mounts::MountSpec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +46,42 @@ pub struct ContainerConfig {
     /// `--log-opt`: rotation of the container's log.
     #[serde(default)]
     pub log: LogConfig,
+    /// How it is networked. Records from before networking have none: loopback only.
+    #[serde(default)]
+    pub network: NetworkConfig,
+}
+
+/// Which network namespace the container gets.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A namespace of its own with loopback only (`--network none`).
+    #[default]
+    None,
+    /// The host's namespace (`--network host`).
+    Host,
+    /// A namespace of its own with an interface on each network it is connected to (its
+    /// endpoints, kept in the network records).
+    Connected,
+}
+
+/// The container's networking, as asked for at create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkConfig {
+    pub mode: NetworkMode,
+    /// The network named at create (`bridge`, `host`, `none` or a user's): Docker's
+    /// HostConfig.NetworkMode.
+    #[serde(default)]
+    pub name: String,
+    /// `-p` and `-P`: bound at each start (free host ports are picked then).
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    /// `--dns`: the container's resolvers instead of the host's.
+    #[serde(default)]
+    pub dns: Vec<std::net::Ipv4Addr>,
+    /// `--add-host NAME:IP` lines for /etc/hosts.
+    #[serde(default)]
+    pub extra_hosts: Vec<(String, std::net::Ipv4Addr)>,
 }
 
 impl ContainerConfig {
@@ -102,4 +139,7 @@ pub struct ContainerState {
     /// Why the last start failed or the monitor was lost.
     pub error: Option<String>,
     pub restart_count: u32,
+    /// The published ports as bound at the last start, while running.
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
 }

@@ -265,14 +265,16 @@ pub fn build(
         .build()
         .map_err(spec_error)?;
 
+    // `--network host` shares the host's network namespace.
+    let own_network = config.network.mode != super::record::NetworkMode::Host;
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Mount,
         LinuxNamespaceType::Ipc,
         LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Network,
     ]
     .into_iter()
+    .chain(own_network.then_some(LinuxNamespaceType::Network))
     .map(|typ| {
         LinuxNamespaceBuilder::default()
             .typ(typ)

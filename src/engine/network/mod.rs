@@ -8,6 +8,7 @@ pub mod live;
 pub mod netlink;
 pub mod ports;
 pub mod record;
+pub mod sandbox;
 pub mod store;
 #[cfg(test)]
 mod testns;

@@ -129,7 +129,7 @@ impl Engine {
     }
 
     /// Every network record as stored, sorted by name.
-    fn read_networks(&self) -> Result<Vec<NetworkRecord>> {
+    pub(crate) fn read_networks(&self) -> Result<Vec<NetworkRecord>> {
         let dir = self.paths().networks_dir();
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&dir).context(|| format!("listing {}", dir.display()))? {

@@ -274,7 +274,18 @@ fn setup_and_exec(
         )
         .or_init(|| "making the root filesystem read-only".into())?;
     }
-    bring_up_loopback()?;
+    // Only in a namespace of the container's own: the host's loopback is the host's.
+    let own_network = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| {
+            n.iter()
+                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+        });
+    if own_network {
+        bring_up_loopback()?;
+    }
     if let Some(hostname) = spec.hostname() {
         sethostname(hostname).or_init(|| format!("setting hostname {hostname}"))?;
     }

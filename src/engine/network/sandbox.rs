@@ -1,0 +1,373 @@
+//! A container's network namespace, wired at start by its monitor: a veth (or macvlan)
+//! per network it is connected to, its address, MAC and routes, the bridge on the host
+//! side, its published ports held open, and the firewall regenerated. Nothing here needs
+//! undoing at stop: the kernel deletes both ends of a veth with the namespace, and the
+//! firewall is regenerated from the records.
+
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use ipnet::Ipv4Net;
+
+use super::firewall::{self, FirewallPlan, NetRule, PortRule};
+use super::link::{self, MacvlanMode};
+use super::netlink::Netlink;
+use super::ports::{PortHolder, PortMapping};
+use super::record::{Driver, Endpoint, NetworkRecord};
+use crate::engine::container::record::{ContainerRecord, NetworkMode, Status};
+use crate::engine::error::{Context, Error, Result};
+use crate::engine::ids::ContainerId;
+use crate::engine::Engine;
+
+/// Every link berth makes has this MTU, Docker's default.
+const MTU: u32 = 1500;
+
+/// What a started container holds for its life: its published ports.
+pub struct Wired {
+    pub ports: PortHolder,
+}
+
+impl Wired {
+    pub fn mappings(&self) -> &[PortMapping] {
+        self.ports.mappings()
+    }
+}
+
+impl Engine {
+    /// Wires the network namespace of the container whose init is `init_pid` (created,
+    /// not yet running the container's program). `None` for `host` and `none`.
+    pub(crate) fn wire_network(
+        &self,
+        record: &ContainerRecord,
+        init_pid: i32,
+    ) -> Result<Option<Wired>> {
+        if record.config.network.mode != NetworkMode::Connected {
+            return Ok(None);
+        }
+        let path = format!("/proc/{init_pid}/ns/net");
+        let netns = File::open(&path).context(|| format!("opening {path}"))?;
+        let mut nl = Netlink::open()?;
+        for (network, endpoint) in self.container_endpoints(&record.id)? {
+            self.wire(&mut nl, netns.as_fd(), record, &network, &endpoint)?;
+        }
+        let ports = PortHolder::bind(&record.config.network.ports)?;
+        // Its ports' rules, and its network's NAT if this is the network's first start
+        // (no nft run when the table is already what it should be).
+        self.apply_firewall(Some((&record.id, ports.mappings())))?;
+        Ok(Some(Wired { ports }))
+    }
+
+    /// One endpoint wired, its host end noted in the network's record.
+    fn wire(
+        &self,
+        nl: &mut Netlink,
+        netns: BorrowedFd<'_>,
+        record: &ContainerRecord,
+        network: &NetworkRecord,
+        endpoint: &Endpoint,
+    ) -> Result<()> {
+        let host_veth = wire_endpoint(nl, netns, &record.id, network, endpoint).map_err(|e| {
+            Error::Runtime(format!(
+                "connecting {} to network {}: {e}",
+                record.name, network.name
+            ))
+        })?;
+        if host_veth != endpoint.host_veth {
+            self.set_host_veth(&network.id, &record.id, &host_veth)?;
+        }
+        Ok(())
+    }
+
+    /// `network connect`: the endpoint in the records and, in a running container, its
+    /// interface at once. A failure leaves the container as it was.
+    pub fn connect_container(
+        &self,
+        network: &str,
+        container: &str,
+        ip: Option<Ipv4Addr>,
+        aliases: Vec<String>,
+    ) -> Result<()> {
+        let (net, endpoint) = self.connect_network(network, container, ip, aliases)?;
+        let record = self.container(container)?;
+        let Some(netns) = running_netns(&record)? else {
+            return Ok(());
+        };
+        let wired = Netlink::open()
+            .and_then(|mut nl| self.wire(&mut nl, netns.as_fd(), &record, &net, &endpoint))
+            .and_then(|()| self.apply_firewall(None));
+        if let Err(e) = wired {
+            let _ = self.release_endpoint(&net.id, &record.id);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// `network disconnect`: the endpoint out of the records and its interface out of a
+    /// running container.
+    pub fn disconnect_container(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        let Some((_, endpoint)) = self.disconnect_network(network, container, force)? else {
+            return Ok(());
+        };
+        let record = self.container(container)?;
+        let Some(netns) = running_netns(&record)? else {
+            return Ok(());
+        };
+        if !endpoint.interface.is_empty() {
+            // Deleting one end of a veth deletes both.
+            let mut nl = Netlink::open_in(netns.as_fd())?;
+            link::delete_link(&mut nl, &endpoint.interface)?;
+        }
+        Ok(())
+    }
+
+    /// `network rm`: the record, then its bridge and its firewall rules.
+    pub fn destroy_network(&self, name_or_id: &str) -> Result<NetworkRecord> {
+        let removed = self.remove_network(name_or_id)?;
+        self.unwire_networks(std::slice::from_ref(&removed))?;
+        Ok(removed)
+    }
+
+    /// `network prune`, with the bridges and rules of what it removed.
+    pub fn prune_and_unwire_networks(&self) -> Result<Vec<NetworkRecord>> {
+        let removed = self.prune_networks()?;
+        self.unwire_networks(&removed)?;
+        Ok(removed)
+    }
+
+    fn unwire_networks(&self, removed: &[NetworkRecord]) -> Result<()> {
+        let bridges: Vec<&str> = removed
+            .iter()
+            .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty())
+            .map(|n| n.bridge.as_str())
+            .collect();
+        if bridges.is_empty() {
+            return Ok(());
+        }
+        let mut nl = Netlink::open()?;
+        for bridge in bridges {
+            link::delete_link(&mut nl, bridge)?;
+        }
+        self.apply_firewall(None)
+    }
+
+    /// Regenerates berth's nftables table from the records (plus `starting`, a container
+    /// whose ports are held but not yet recorded), and loads it if it changed.
+    pub fn apply_firewall(&self, starting: Option<(&ContainerId, &[PortMapping])>) -> Result<()> {
+        let _lock = self.lock()?;
+        let plan = self.firewall_plan(starting)?;
+        self.load_firewall(&plan, false)
+    }
+
+    /// `network reload`: loads the table even if berth thinks it is loaded (after the
+    /// host's firewall was flushed, say).
+    pub fn reload_firewall(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        let plan = self.firewall_plan(None)?;
+        self.load_firewall(&plan, true)
+    }
+
+    fn firewall_plan(
+        &self,
+        starting: Option<(&ContainerId, &[PortMapping])>,
+    ) -> Result<FirewallPlan> {
+        let networks = self.read_networks()?;
+        let mut plan = FirewallPlan {
+            networks: networks
+                .iter()
+                .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty())
+                .filter_map(|n| {
+                    Some(NetRule {
+                        bridge: n.bridge.clone(),
+                        subnet: n.subnet?,
+                        internal: n.internal,
+                    })
+                })
+                .collect(),
+            ports: Vec::new(),
+        };
+        let mut published: Vec<(ContainerId, Vec<PortMapping>)> = self
+            .load_records()?
+            .into_iter()
+            .filter(|r| r.state.status == Status::Running && !r.state.ports.is_empty())
+            .map(|r| (r.id, r.state.ports))
+            .collect();
+        if let Some((id, mappings)) = starting {
+            published.retain(|(other, _)| other != id);
+            published.push((id.clone(), mappings.to_vec()));
+        }
+        for (id, mappings) in published {
+            // Published ports reach the container on its first bridge network, as Docker's.
+            let target = networks.iter().find_map(|n| {
+                let ip = n.endpoint(&id)?.ip?;
+                (n.driver == Driver::Bridge && !n.internal).then_some((n, ip))
+            });
+            let Some((network, ip)) = target else {
+                continue;
+            };
+            plan.ports.extend(
+                mappings
+                    .iter()
+                    .map(|m| PortRule::for_mapping(&network.bridge, ip, m)),
+            );
+        }
+        Ok(plan)
+    }
+
+    /// Loads `plan` unless it is what was loaded last (kept under the root), so starting
+    /// a container that changes nothing in the table costs no `nft` run.
+    fn load_firewall(&self, plan: &FirewallPlan, force: bool) -> Result<()> {
+        let cache = self.paths().root().join("firewall.nft");
+        let text = firewall::render(plan)?;
+        let loaded = std::fs::read_to_string(&cache).ok();
+        if !force && loaded.as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        // Forgotten first: if loading fails half-way, the next change loads again.
+        let _ = std::fs::remove_file(&cache);
+        firewall::apply(plan)?;
+        if !plan.networks.is_empty() {
+            crate::engine::state::write_private(&cache, text.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// One endpoint's link in the container, and the host's side of it; returns the host
+/// end's name (empty for macvlan and ipvlan, which have none).
+fn wire_endpoint(
+    nl: &mut Netlink,
+    netns: BorrowedFd<'_>,
+    id: &ContainerId,
+    network: &NetworkRecord,
+    endpoint: &Endpoint,
+) -> Result<String> {
+    let (Some(subnet), Some(ip)) = (network.subnet, endpoint.ip) else {
+        return Ok(String::new());
+    };
+    let address = Ipv4Net::new(ip, subnet.prefix_len())
+        .map_err(|e| Error::Runtime(format!("address {ip}/{}: {e}", subnet.prefix_len())))?;
+    // No default route out of an internal network.
+    let gateway = network.gateway.filter(|_| !network.internal);
+    let mac = parse_mac(&endpoint.mac)?;
+    let ifname = &endpoint.interface;
+    let host_veth = match network.driver {
+        Driver::Bridge => {
+            let gateway_net = Ipv4Net::new(
+                network.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                subnet.prefix_len(),
+            )
+            .map_err(|e| Error::Runtime(format!("gateway of {}: {e}", network.name)))?;
+            let bridge = link::ensure_bridge(
+                nl,
+                &network.bridge,
+                bridge_mac(&network.id),
+                gateway_net,
+                MTU,
+            )?;
+            // DNAT from 127.0.0.1 to the bridge needs this, and forwarding needs the other.
+            firewall::enable_route_localnet(&network.bridge)?;
+            firewall::enable_ip_forward()?;
+            // Named after the container and its interface (eth1: slot 1), so a person
+            // can tell which container a host end serves.
+            let slot = endpoint
+                .interface
+                .trim_start_matches("eth")
+                .parse()
+                .unwrap_or(0);
+            let host = link::host_veth_name(id.as_str(), slot);
+            // A namespace that died a moment ago may still be releasing its veth.
+            link::delete_link(nl, &host)?;
+            link::create_veth(nl, &host, bridge, netns, ifname, MTU)?;
+            host
+        }
+        Driver::Macvlan => {
+            let parent = network.options.get("parent").ok_or_else(|| {
+                Error::Runtime(format!(
+                    "network {} has no -o parent= interface",
+                    network.name
+                ))
+            })?;
+            let mode = match network.options.get("macvlan_mode") {
+                Some(mode) => mode.parse::<MacvlanMode>()?,
+                None => MacvlanMode::Bridge,
+            };
+            link::create_macvlan(nl, parent, mode, netns, ifname)?;
+            String::new()
+        }
+        Driver::Ipvlan => {
+            let parent = network.options.get("parent").ok_or_else(|| {
+                Error::Runtime(format!(
+                    "network {} has no -o parent= interface",
+                    network.name
+                ))
+            })?;
+            let mode = match network.options.get("ipvlan_mode") {
+                Some(mode) => mode.parse()?,
+                None => link::IpvlanMode::L2,
+            };
+            link::create_ipvlan(nl, parent, mode, netns, ifname)?;
+            String::new()
+        }
+        Driver::Host | Driver::Null => return Ok(String::new()),
+    };
+    link::configure_endpoint(netns, ifname, address, mac, gateway)?;
+    Ok(host_veth)
+}
+
+/// The network namespace of a running container (`None` if it is not running or shares
+/// the host's), checked to be its init's and not a reused PID's.
+fn running_netns(record: &ContainerRecord) -> Result<Option<File>> {
+    let init = match record.state.init {
+        Some(init) if record.state.status == Status::Running => init,
+        _ => return Ok(None),
+    };
+    if record.config.network.mode != NetworkMode::Connected {
+        return Ok(None);
+    }
+    let path = format!("/proc/{}/ns/net", init.pid);
+    let netns = File::open(&path).context(|| format!("opening {path}"))?;
+    if !init.is_alive() {
+        return Ok(None);
+    }
+    Ok(Some(netns))
+}
+
+/// A bridge's MAC, pinned (so it doesn't follow its ports as they come and go) and
+/// derived from its network's ID: locally administered, unicast.
+fn bridge_mac(network_id: &str) -> [u8; 6] {
+    let mut mac = [0x02, 0x42, 0, 0, 0, 0];
+    let bytes = hex::decode(network_id.get(..8).unwrap_or("00000000")).unwrap_or_default();
+    for (to, from) in mac[2..].iter_mut().zip(bytes) {
+        *to = from;
+    }
+    mac
+}
+
+fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let bad = || Error::invalid("MAC address", text, "use six hex bytes, 02:42:ac:11:00:02");
+    let bytes: Vec<u8> = text
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| bad())?;
+    bytes.try_into().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_and_bridges_get_a_pinned_local_one() {
+        assert_eq!(
+            parse_mac("02:42:ac:11:00:02").unwrap(),
+            [2, 0x42, 0xac, 0x11, 0, 2]
+        );
+        assert!(parse_mac("02:42:ac:11:00").is_err());
+        assert!(parse_mac("zz:42:ac:11:00:02").is_err());
+        let mac = bridge_mac("a1b2c3d4e5f6");
+        assert_eq!(mac, [2, 0x42, 0xa1, 0xb2, 0xc3, 0xd4]);
+        assert_eq!(bridge_mac("a1b2c3d4e5f6"), mac);
+    }
+}
