@@ -511,8 +511,8 @@ fn isolation_follows_docker_defaults() {
     assert!(nofile <= 1_048_576 && nofile > 1024, "nofile {nofile}");
     assert_eq!(
         lines[7..].join(" ").trim(),
-        "lo",
-        "a fresh network namespace with loopback only"
+        "eth0 lo",
+        "a network namespace of its own, on the default bridge"
     );
 
     // Docker's default seccomp profile: no new namespaces, no mount, ordinary work goes on.

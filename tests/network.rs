@@ -344,14 +344,18 @@ fn endpoints_hold_addresses_until_disconnect_or_rm() {
     assert!(err.contains("already connected"), "{err}");
     let err = berth.fail(&["network", "connect", "host", "cache"]);
     assert!(err.contains("host network"), "{err}");
-    let err = berth.fail(&[
-        "network",
-        "connect",
-        "--ip",
-        "172.17.0.9",
-        "bridge",
-        "cache",
+    // (cache is on the default bridge from its create; solo is not.)
+    berth.ok(&["network", "create", "--subnet", "10.46.0.0/24", "side"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "solo",
+        "--network",
+        "side",
+        IMAGE,
+        "true",
     ]);
+    let err = berth.fail(&["network", "connect", "--ip", "172.17.0.9", "bridge", "solo"]);
     assert!(err.contains("user-defined networks only"), "{err}");
     let err = berth.fail(&["network", "connect", "app", "nosuch"]);
     assert!(err.contains("No such container: nosuch"), "{err}");

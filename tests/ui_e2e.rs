@@ -285,7 +285,9 @@ fn exec_shell_returns_to_an_intact_dashboard() {
     );
     // Still driven by keys: the help popup opens and closes.
     tui.send_keys("?");
-    tui.wait_for("the help popup", |s| s.contains("Keys (any key closes)"));
+    tui.wait_for("the help popup", |s| {
+        s.contains("Keys") && s.contains("any other key closes")
+    });
     assert_eq!(
         berth.ok(&["exec", "web", "cat", "/tmp/x"]).trim(),
         "marker-42"

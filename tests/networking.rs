@@ -1,0 +1,451 @@
+//! Containers on networks, the stories Docker users know, for real: bridges, veths,
+//! addresses, published ports, connect and disconnect, macvlan, and what is left after
+//! rm or a crash. Every engine runs in a network namespace its test made
+//! (`common::NetNs`): nothing here touches the host's links, routes or firewall, and no
+//! traffic leaves the test's namespaces.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use common::{stderr, Berth, IMAGE};
+
+/// `ip` in the engine's network namespace.
+fn ip(berth: &Berth, args: &[&str]) -> String {
+    let out = berth
+        .netns()
+        .command("ip")
+        .args(args)
+        .output()
+        .expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+    common::stdout(&out)
+}
+
+/// Runs `f` on a thread that has entered the engine's network namespace.
+fn in_netns<T: Send>(berth: &Berth, f: impl FnOnce() -> T + Send) -> T {
+    let ns = std::fs::File::open(berth.netns().path()).expect("open the namespace");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                .expect("enter the namespace");
+            f()
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// GET `path` from `addr` in the engine's namespace, retried for a few seconds while
+/// the server starts; the body.
+fn http_get(berth: &Berth, addr: &str, path: &str) -> Result<String, String> {
+    in_netns(berth, || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let attempt = (|| -> std::io::Result<String> {
+                let target = addr.parse().map_err(std::io::Error::other)?;
+                let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(2))?;
+                s.set_read_timeout(Some(Duration::from_secs(3)))?;
+                write!(s, "GET {path} HTTP/1.0\r\n\r\n")?;
+                let mut reply = String::new();
+                s.read_to_string(&mut reply)?;
+                Ok(reply)
+            })();
+            match attempt {
+                Ok(reply) if reply.starts_with("HTTP/1.") => {
+                    return Ok(reply.split("\r\n\r\n").nth(1).unwrap_or("").to_owned())
+                }
+                Ok(other) => return Err(format!("not HTTP: {other:?}")),
+                Err(e) if Instant::now() > deadline => return Err(e.to_string()),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    })
+}
+
+/// A busybox web server serving `body` at /index.html.
+fn serve(berth: &Berth, args: &[&str], body: &str) -> String {
+    let script =
+        format!("mkdir -p /www && echo {body} > /www/index.html && exec httpd -f -p 80 -h /www");
+    let mut all = vec!["run", "-d"];
+    all.extend(args);
+    all.extend([IMAGE, "sh", "-c", &script]);
+    berth.ok(&all).trim().to_owned()
+}
+
+/// The links in the engine's namespace (name before any `@peer`).
+fn links(berth: &Berth) -> BTreeSet<String> {
+    ip(berth, &["-o", "link"])
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_owned())
+        .collect()
+}
+
+fn ruleset(berth: &Berth) -> String {
+    let out = berth
+        .netns()
+        .command("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("run nft");
+    assert!(out.status.success(), "{}", stderr(&out));
+    common::stdout(&out)
+}
+
+#[test]
+fn the_default_bridge_gives_172_17_and_reaches_its_gateway() {
+    let berth = Berth::with_image();
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        IMAGE,
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0; ip route; ping -c 1 -W 2 172.17.0.1 >/dev/null && echo reached",
+    ]);
+    assert!(out.contains("inet 172.17.0.2/16"), "{out}");
+    assert!(out.contains("default via 172.17.0.1 dev eth0"), "{out}");
+    assert!(out.ends_with("reached\n"), "{out}");
+    // The host side: the bridge with its gateway, up.
+    let bridge = ip(&berth, &["-o", "-4", "addr", "show", "berth0"]);
+    assert!(bridge.contains("172.17.0.1/16"), "{bridge}");
+    let net = berth.json(&["network", "inspect", "bridge"]);
+    assert_eq!(net["IPAM"]["Config"][0]["Gateway"], "172.17.0.1");
+}
+
+#[test]
+fn none_has_only_loopback_and_host_sees_the_namespaces_links() {
+    let berth = Berth::with_image();
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "ip",
+        "-o",
+        "link",
+    ]);
+    let names: Vec<&str> = out.lines().filter_map(|l| l.split(": ").nth(1)).collect();
+    assert_eq!(names, ["lo"], "{out}");
+    ip(
+        &berth,
+        &[
+            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+        ],
+    );
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        IMAGE,
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert!(out.contains("uplink0") && out.contains("uplink1"), "{out}");
+    let info = berth.inspect(
+        berth
+            .ok(&["create", "--network", "host", IMAGE, "true"])
+            .trim(),
+    );
+    assert_eq!(info["HostConfig"]["NetworkMode"], "host");
+}
+
+#[test]
+fn a_user_network_assigns_from_its_subnet_and_connect_and_disconnect_change_interfaces() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "--subnet", "192.168.10.0/24", "lan"]);
+    berth.ok(&["network", "create", "back"]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--network",
+        "lan",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    let addrs = berth.ok(&["exec", "box", "ip", "-o", "-4", "addr"]);
+    assert!(
+        addrs.contains("eth0") && addrs.contains("inet 192.168.10.2/24"),
+        "{addrs}"
+    );
+    assert_eq!(
+        berth.inspect("box")["NetworkSettings"]["Networks"]["lan"]["IPAddress"],
+        "192.168.10.2"
+    );
+    berth.ok(&["network", "connect", "back", "box"]);
+    let addrs = berth.ok(&["exec", "box", "ip", "-o", "-4", "addr"]);
+    assert!(
+        addrs.contains("eth1") && addrs.contains("inet 172.18.0.2/16"),
+        "{addrs}"
+    );
+    // The default route stays on the first network.
+    let routes = berth.ok(&["exec", "box", "ip", "route"]);
+    assert!(
+        routes.contains("default via 192.168.10.1 dev eth0"),
+        "{routes}"
+    );
+    berth.ok(&["network", "disconnect", "back", "box"]);
+    let addrs = berth.ok(&["exec", "box", "ip", "-o", "link"]);
+    assert!(!addrs.contains("eth1"), "{addrs}");
+    // The host end went with it.
+    let host_ends: Vec<String> = links(&berth)
+        .into_iter()
+        .filter(|l| l.starts_with("bv"))
+        .collect();
+    assert_eq!(host_ends.len(), 1, "{host_ends:?}");
+    let err = berth.fail(&["network", "rm", "lan"]);
+    assert!(err.contains("box"), "{err}");
+}
+
+#[test]
+fn a_published_port_answers_on_loopback_and_the_namespaces_address_and_is_held() {
+    let berth = Berth::with_image();
+    // An address of the "host" besides loopback.
+    ip(
+        &berth,
+        &[
+            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+        ],
+    );
+    ip(&berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
+    ip(&berth, &["link", "set", "uplink0", "up"]);
+    ip(&berth, &["link", "set", "uplink1", "up"]);
+    serve(
+        &berth,
+        &["--name", "web", "-p", "8080:80"],
+        "hello-from-web",
+    );
+    assert_eq!(
+        http_get(&berth, "127.0.0.1:8080", "/index.html").as_deref(),
+        Ok("hello-from-web\n")
+    );
+    assert_eq!(
+        http_get(&berth, "10.99.0.1:8080", "/index.html").as_deref(),
+        Ok("hello-from-web\n")
+    );
+    assert_eq!(berth.ok(&["port", "web"]), "80/tcp -> 0.0.0.0:8080\n");
+    let ps = berth.ok(&["ps"]);
+    assert!(ps.contains("0.0.0.0:8080->80/tcp"), "{ps}");
+    // The same host port for a second container: a clear error at start.
+    let out = berth.run(&[
+        "run", "-d", "--name", "web2", "-p", "8080:80", IMAGE, "sleep", "9",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(
+        err.contains("port 8080/tcp on 0.0.0.0 is already in use"),
+        "{err}"
+    );
+    // -p 80: a free host port, picked at start and shown by port.
+    serve(&berth, &["--name", "any", "-p", "80"], "hello-from-any");
+    let line = berth.ok(&["port", "any", "80"]);
+    let host_port = line.trim().rsplit(':').next().unwrap().to_owned();
+    assert_eq!(
+        http_get(&berth, &format!("127.0.0.1:{host_port}"), "/index.html").as_deref(),
+        Ok("hello-from-any\n")
+    );
+}
+
+#[test]
+fn rm_and_a_killed_monitor_leave_no_veth_or_rule_behind() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "a", "-p", "8081:80", IMAGE, "sleep", "1000",
+    ]);
+    berth.ok(&[
+        "run", "-d", "--name", "b", "-p", "8082:80", IMAGE, "sleep", "1000",
+    ]);
+    let rules = ruleset(&berth);
+    assert!(
+        rules.contains("tcp dport 8081") && rules.contains("tcp dport 8082"),
+        "{rules}"
+    );
+    assert_eq!(
+        links(&berth).iter().filter(|l| l.starts_with("bv")).count(),
+        2
+    );
+    berth.ok(&["rm", "-f", "a"]);
+    // A crash: the monitor of b killed outright. The next command notices.
+    let monitor = berth.inspect("b")["State"]["Pid"].as_i64().unwrap();
+    let monitor_pid = std::fs::read_to_string(format!("/proc/{monitor}/stat"))
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .parse::<i32>()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !berth.ok(&["ps", "-a"]).contains("Exited") {
+        assert!(Instant::now() < deadline, "b never showed as exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Veths go with the namespaces (the kernel may take a moment).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while links(&berth).iter().any(|l| l.starts_with("bv")) {
+        assert!(Instant::now() < deadline, "veths left: {:?}", links(&berth));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rules = ruleset(&berth);
+    let expected = "table inet berth {
+\tchain prerouting {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tmeta nfproto ipv4 fib daddr type local jump published
+\t}
+
+\tchain output {
+\t\ttype nat hook output priority -100; policy accept;
+\t\tmeta nfproto ipv4 fib daddr type local jump published
+\t}
+
+\tchain published {
+\t}
+
+\tchain postrouting {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\tip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade
+\t}
+
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tct state established,related accept
+\t\tiifname \"berth0\" oifname \"berth0\" accept
+\t\toifname \"berth0\" drop
+\t}
+}
+";
+    assert_eq!(rules, expected);
+}
+
+#[test]
+fn macvlan_lands_on_its_parent_and_ipvlan_says_the_kernel_lacks_it() {
+    let berth = Berth::with_image();
+    // No dummy interfaces in this kernel: a veth end is the parent.
+    ip(
+        &berth,
+        &[
+            "link", "add", "lan0", "type", "veth", "peer", "name", "lan1",
+        ],
+    );
+    ip(&berth, &["link", "set", "lan0", "up"]);
+    berth.ok(&[
+        "network",
+        "create",
+        "-d",
+        "macvlan",
+        "--subnet",
+        "10.50.0.0/24",
+        "-o",
+        "parent=lan0",
+        "mv",
+    ]);
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "mv",
+        IMAGE,
+        "ip",
+        "-o",
+        "-d",
+        "link",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("macvlan"), "{out}");
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "mv",
+        IMAGE,
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
+    assert!(out.contains("inet 10.50.0.2/24"), "{out}");
+    berth.ok(&[
+        "network",
+        "create",
+        "-d",
+        "ipvlan",
+        "--subnet",
+        "10.60.0.0/24",
+        "-o",
+        "parent=lan0",
+        "iv",
+    ]);
+    let out = berth.run(&["run", "--rm", "--network", "iv", IMAGE, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    assert!(err.contains("ipvlan") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn twenty_concurrent_runs_get_twenty_addresses() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "crowd"]);
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            berth
+                .cmd()
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    &format!("c{i}"),
+                    "--network",
+                    "crowd",
+                ])
+                .args([IMAGE, "sleep", "1000"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn berth run")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait for berth run");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut seen = BTreeSet::new();
+    for i in 0..20 {
+        let out = berth.ok(&[
+            "exec",
+            &format!("c{i}"),
+            "ip",
+            "-o",
+            "-4",
+            "addr",
+            "show",
+            "eth0",
+        ]);
+        let addr: Ipv4Addr = out
+            .split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {out}"));
+        assert!(seen.insert(addr), "{addr} twice");
+    }
+    assert_eq!(seen.len(), 20);
+}
