@@ -354,6 +354,9 @@ fn macvlan_lands_on_its_parent_and_ipvlan_says_the_kernel_lacks_it() {
         "parent=lan0",
         "mv",
     ]);
+    // Its eth0 sits on lan0 (the index after the @ is the parent's).
+    let parent = ip(&berth, &["-o", "link", "show", "lan0"]);
+    let index = parent.split(':').next().unwrap().trim().to_owned();
     let out = berth.ok(&[
         "run",
         "--rm",
@@ -362,12 +365,14 @@ fn macvlan_lands_on_its_parent_and_ipvlan_says_the_kernel_lacks_it() {
         IMAGE,
         "ip",
         "-o",
-        "-d",
         "link",
         "show",
         "eth0",
     ]);
-    assert!(out.contains("macvlan"), "{out}");
+    assert!(
+        out.contains(&format!("eth0@if{index}:")),
+        "{out} (lan0 is {index})"
+    );
     let out = berth.ok(&[
         "run",
         "--rm",
