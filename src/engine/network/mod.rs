@@ -1,5 +1,6 @@
 //! Container networking: bridges, addresses, the firewall and published ports.
 
+pub mod dns;
 pub mod firewall;
 pub mod ports;
 #[cfg(test)]
