@@ -110,6 +110,13 @@ struct TcpForward {
     reply: Vec<u8>,
 }
 
+/// How a query came, which bounds the size of its reply.
+#[derive(Clone, Copy)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
 /// What to do with a query.
 enum Verdict {
     Reply(Vec<u8>),
@@ -245,7 +252,7 @@ impl Resolver {
                 continue;
             }
             let msg = self.buf[..len].to_vec();
-            match judge(&msg, lookup, udp_reply_limit(&msg)) {
+            match judge(&msg, lookup, Transport::Udp) {
                 Verdict::Reply(reply) => {
                     let _ = self.udp.send_to(&reply, client);
                 }
@@ -353,7 +360,9 @@ impl Resolver {
 
     fn expire(&mut self) {
         let now = Instant::now();
-        self.fail_over(|p| p.deadline <= now);
+        if self.pending.iter().any(|p| p.deadline <= now) {
+            self.fail_over(|p| p.deadline <= now);
+        }
     }
 
     fn accept(&mut self) {
@@ -435,7 +444,7 @@ impl Resolver {
 
     /// The next state of a connection that has just read `msg`.
     fn tcp_query(&mut self, msg: &[u8], lookup: &Lookup<'_>) -> ConnState {
-        match judge(msg, lookup, u16::MAX as usize) {
+        match judge(msg, lookup, Transport::Tcp) {
             Verdict::Reply(reply) => ConnState::Writing(framed(&reply), 0),
             Verdict::Forward => self.forward_tcp(framed(msg), 0),
             // Garbage on a stream: nothing sensible follows it.
@@ -611,7 +620,7 @@ fn framed(msg: &[u8]) -> Vec<u8> {
 /// Decides what to do with a query from the container. Only queries in the expected shape
 /// (one question, no records but an optional EDNS OPT) reach the parser, which also keeps
 /// a 12-byte header from making the parser reserve room for 65535 records.
-fn judge(msg: &[u8], lookup: &Lookup<'_>, limit: usize) -> Verdict {
+fn judge(msg: &[u8], lookup: &Lookup<'_>, transport: Transport) -> Verdict {
     if msg.len() < 12 || msg[2] & 0x80 != 0 {
         // Too short to answer, or a response: answering responses invites loops.
         return Verdict::Drop;
@@ -649,6 +658,10 @@ fn judge(msg: &[u8], lookup: &Lookup<'_>, limit: usize) -> Verdict {
             ));
         }
     }
+    let limit = match transport {
+        Transport::Udp => udp_reply_limit(&query),
+        Transport::Tcp => u16::MAX as usize,
+    };
     match reply.build_bytes_vec_compressed() {
         Ok(bytes) if bytes.len() <= limit => Verdict::Reply(bytes),
         // Too many addresses for the client's datagram size: say so, it retries over TCP.
@@ -691,10 +704,10 @@ fn rcode_reply(query: &[u8], id: u16, rcode: RCODE) -> Option<Vec<u8>> {
 }
 
 /// The reply size a UDP client accepts: 512 bytes, or what its EDNS OPT says (capped).
-fn udp_reply_limit(msg: &[u8]) -> usize {
-    Packet::parse(msg)
-        .ok()
-        .and_then(|p| p.opt().map(|opt| opt.udp_packet_size as usize))
+fn udp_reply_limit(query: &Packet<'_>) -> usize {
+    query
+        .opt()
+        .map(|opt| opt.udp_packet_size as usize)
         .unwrap_or(MIN_UDP_REPLY)
         .clamp(MIN_UDP_REPLY, MAX_UDP_REPLY)
 }
@@ -725,6 +738,7 @@ fn random_u16() -> u16 {
 
 /// The upstream servers from a resolv.conf: every `nameserver` line, port 53, loopback
 /// ones included (the monitor forwards from the host's namespace, where they answer).
+/// None listed gives none (glibc would then try 127.0.0.1; the caller decides).
 pub fn upstreams_from_resolv_conf(text: &str) -> Vec<SocketAddr> {
     text.lines()
         .filter_map(|line| {
@@ -813,6 +827,10 @@ mod tests {
         let query = Packet::parse(query).expect("the resolver forwards valid queries");
         let mut reply = Packet::new_reply(query.id());
         let question = query.questions[0].clone();
+        // A name starting "tc." gets a truncated reply, as a big answer over UDP would.
+        if question.qname.to_string().starts_with("tc.") {
+            reply.set_flags(PacketFlag::TRUNCATION);
+        }
         reply.answers.push(ResourceRecord::new(
             question.qname.clone(),
             CLASS::IN,
@@ -944,10 +962,20 @@ mod tests {
             let container = NsThread::spawn();
             let upstream = FakeUpstream::start(false);
             let mut resolver = resolver_for(&container, &[UPSTREAM]);
-            let (text, reply) = serve(&mut resolver, Some(&upstream), &container, || {
-                let text = busybox_nslookup("example.test");
-                (text, ask_udp(query("example.test", TYPE::A, 0x4242)))
-            });
+            let (text, reply, truncated) =
+                serve(&mut resolver, Some(&upstream), &container, || {
+                    let text = busybox_nslookup("example.test");
+                    (
+                        text,
+                        ask_udp(query("example.test", TYPE::A, 0x4242)),
+                        ask_udp(query("tc.example.test", TYPE::A, 0x4343)),
+                    )
+                });
+            // Relayed as is, so the client knows to retry over TCP.
+            let truncated = truncated.expect("a relayed truncated reply");
+            assert!(Packet::parse(&truncated)
+                .expect("valid")
+                .has_flags(PacketFlag::TRUNCATION));
             assert!(text.contains(&format!("Address: {OUTSIDE}")), "{text}");
             let reply = reply.expect("a relayed reply");
             assert_eq!(u16::from_be_bytes([reply[0], reply[1]]), 0x4242);
@@ -1025,6 +1053,22 @@ mod tests {
             assert_eq!(u16::from_be_bytes([outside[0], outside[1]]), 2);
             // Over TCP the whole answer fits; over UDP it would be truncated.
             assert_eq!(addresses(&many).len(), 100);
+
+            // A declared length past the query cap: the connection is closed, not buffered.
+            let eof = serve(&mut resolver, Some(&upstream), &container, || {
+                let mut stream = TcpStream::connect("127.0.0.11:53").expect("connect");
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                stream.write_all(&[0xff, 0xff, 0, 0]).expect("write");
+                // Closed with our bytes unread, the kernel may send a reset instead of FIN.
+                match stream.read(&mut [0u8; 16]) {
+                    Ok(n) => n == 0,
+                    Err(e) => e.kind() == ErrorKind::ConnectionReset,
+                }
+            });
+            assert!(eof, "the resolver closes the connection");
+            assert_eq!(resolver.conn_count(), 0);
         });
     }
 
@@ -1080,7 +1124,7 @@ mod tests {
 
     #[test]
     fn judges_malformed_and_odd_queries() {
-        let verdict = |msg: &[u8]| judge(msg, &lookup, MIN_UDP_REPLY);
+        let verdict = |msg: &[u8]| judge(msg, &lookup, Transport::Udp);
         assert!(matches!(verdict(&[1, 2, 3]), Verdict::Drop));
         // A response sent to the resolver is never answered.
         let mut response = query("web", TYPE::A, 5);
