@@ -388,9 +388,11 @@ impl Resolver {
         self.conns = conns;
     }
 
-    /// Advances one connection as far as it goes without blocking.
+    /// Advances one connection as far as it goes without blocking, or for a bounded number
+    /// of steps: a client pipelining queries as fast as it reads replies must not keep the
+    /// monitor's loop here (what is left wakes poll again).
     fn step_conn(&mut self, conn: &mut Conn, lookup: &Lookup<'_>) -> Step {
-        loop {
+        for _ in 0..BATCH {
             let before = conn.state.progress();
             let outcome = match &mut conn.state {
                 ConnState::Reading(buf) => read_framed(&mut conn.stream, buf, MAX_QUERY),
@@ -433,6 +435,7 @@ impl Resolver {
             conn.deadline = self.state_deadline(&next);
             conn.state = next;
         }
+        Step::Keep
     }
 
     fn state_deadline(&self, state: &ConnState) -> Instant {
