@@ -1,6 +1,7 @@
 //! Container networking, Docker's model: network records and addresses, bridges and
 //! veths over netlink, the firewall and published ports, and the live link state.
 
+pub mod dns;
 pub mod firewall;
 pub mod ipam;
 pub mod link;
