@@ -454,3 +454,108 @@ fn twenty_concurrent_runs_get_twenty_addresses() {
     }
     assert_eq!(seen.len(), 20);
 }
+
+/// A fake DNS server in the engine's namespace at `addr`:53 answering every A query with
+/// 10.1.2.3; runs until the returned guard is dropped.
+struct FakeDns {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeDns {
+    fn start(berth: &Berth, addr: Ipv4Addr) -> FakeDns {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ns = std::fs::File::open(berth.netns().path()).expect("open the namespace");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+                .expect("enter the namespace");
+            let socket = std::net::UdpSocket::bind((addr, 53)).expect("bind the fake DNS");
+            socket
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            ready_tx.send(()).unwrap();
+            let mut buf = [0u8; 512];
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                // The query with QR set, one answer: a pointer to its name, A, IN, 10.1.2.3.
+                let mut reply = buf[..n].to_vec();
+                reply[2] |= 0x80;
+                reply[7] = 1;
+                reply.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
+                let _ = socket.send_to(&reply, from);
+            }
+        });
+        ready_rx.recv().expect("the fake DNS started");
+        FakeDns {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FakeDns {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn containers_on_a_user_network_resolve_each_other_and_forward_the_rest() {
+    let berth = Berth::with_image();
+    // The "host's" resolver: a fake one on an address of the test's namespace.
+    ip(
+        &berth,
+        &[
+            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+        ],
+    );
+    ip(&berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
+    ip(&berth, &["link", "set", "uplink0", "up"]);
+    ip(&berth, &["link", "set", "uplink1", "up"]);
+    let _upstream = FakeDns::start(&berth, Ipv4Addr::new(10, 99, 0, 1));
+    berth.ok(&["network", "create", "my-first-network"]);
+    for (name, alias) in [("alpine1", "db"), ("alpine2", "web")] {
+        berth.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "my-first-network",
+            "--network-alias",
+            alias,
+            "--dns",
+            "10.99.0.1",
+            IMAGE,
+            "sleep",
+            "1000",
+        ]);
+    }
+    let resolv = berth.ok(&["exec", "alpine1", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
+    for target in ["alpine2", "web", "ALPINE2"] {
+        let out = berth.ok(&["exec", "alpine1", "ping", "-c", "1", "-W", "2", target]);
+        assert!(out.contains("from 172.18.0.3"), "{target}: {out}");
+    }
+    let out = berth.ok(&["exec", "alpine2", "nslookup", "db"]);
+    assert!(out.contains("Address: 172.18.0.2"), "{out}");
+    // Not berth's: forwarded to the upstream, its answer relayed.
+    let out = berth.ok(&["exec", "alpine2", "nslookup", "example.test"]);
+    assert!(out.contains("Address: 10.1.2.3"), "{out}");
+    // A stopped container's name no longer resolves.
+    berth.ok(&["stop", "-t", "0", "alpine1"]);
+    let out = berth.run(&["exec", "alpine2", "ping", "-c", "1", "-W", "1", "db"]);
+    assert!(!out.status.success());
+    // The default bridge resolves no names, as in Docker.
+    let out = berth.run(&[
+        "run", "--rm", IMAGE, "ping", "-c", "1", "-W", "1", "alpine2",
+    ]);
+    assert!(stderr(&out).contains("bad address"), "{}", stderr(&out));
+}

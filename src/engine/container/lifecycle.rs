@@ -112,10 +112,6 @@ fn hosts_file(hostname: &str, ip: Option<Ipv4Addr>, extra: &[(String, Ipv4Addr)]
     text
 }
 
-/// The embedded resolver every container on a user-defined network asks (see
-/// `network::dns`), as in Docker.
-pub const EMBEDDED_DNS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
-
 /// The container's /etc/resolv.conf. On a user-defined network: the embedded resolver,
 /// which answers container names and forwards the rest. Elsewhere the host's servers,
 /// without loopback ones, which mean nothing in the container's own network namespace
@@ -137,7 +133,7 @@ fn resolv_conf(network: &NetworkConfig, user_defined: bool) -> String {
         return text;
     }
     let servers: Vec<String> = if user_defined {
-        vec![EMBEDDED_DNS.to_string()]
+        vec![crate::engine::network::dns::RESOLVER_ADDR.to_string()]
     } else if !network.dns.is_empty() {
         network.dns.iter().map(Ipv4Addr::to_string).collect()
     } else {
@@ -338,7 +334,7 @@ impl Engine {
             let net = &record.config.network;
             let hosts = hosts_file(&record.config.hostname, endpoint.ip, &net.extra_hosts);
             std::fs::write(dir.join("hosts"), hosts).context(|| "writing hosts".into())?;
-            let user_defined = !network.is_builtin() && network.driver == Driver::Bridge;
+            let user_defined = !network.is_builtin() && network.subnet.is_some();
             std::fs::write(dir.join("resolv.conf"), resolv_conf(net, user_defined))
                 .context(|| "writing resolv.conf".into())?;
             // The record goes last: a directory without one is not a container.

@@ -297,10 +297,17 @@ impl Monitor {
             if let Some(i) = input_borrow {
                 fds.push(PollFd::new(i, PollFlags::POLLOUT));
             }
-            let timeout = if exit_code.is_some() {
-                PollTimeout::from(50u16)
-            } else {
-                PollTimeout::NONE
+            let first_dns = fds.len();
+            let resolver = self.wired.as_ref().and_then(|w| w.resolver.as_ref());
+            if let Some(resolver) = resolver {
+                fds.extend(resolver.fds());
+            }
+            let dns_due = resolver.and_then(|r| r.next_timeout());
+            let timeout = match (exit_code.is_some(), dns_due) {
+                (true, _) => PollTimeout::from(50u16),
+                (false, Some(due)) => PollTimeout::try_from(due.max(Duration::from_millis(1)))
+                    .unwrap_or(PollTimeout::MAX),
+                (false, None) => PollTimeout::NONE,
             };
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
@@ -340,8 +347,25 @@ impl Monitor {
             {
                 self.flush_input();
             }
+            // The resolver: a query or reply arrived, or a forwarded query is due to
+            // expire (it keeps its own clock).
+            let dns_ready = ready[first_dns.min(ready.len())..].iter().any(|r| *r);
+            if dns_ready || dns_due.is_some() {
+                self.serve_dns();
+            }
         }
         self.finish(exit_code.unwrap_or(255));
+    }
+
+    fn serve_dns(&mut self) {
+        let Some(wired) = self.wired.as_mut() else {
+            return;
+        };
+        let (Some(resolver), Some(names)) = (wired.resolver.as_mut(), wired.names.as_mut()) else {
+            return;
+        };
+        let names = std::cell::RefCell::new(names);
+        resolver.on_ready(&|name: &str| names.borrow_mut().lookup(name));
     }
 
     fn reap(&mut self) -> Option<i32> {

@@ -140,11 +140,13 @@ impl Resolver {
     /// upstream sockets live in the monitor's (host) namespace, so loopback resolvers such
     /// as systemd-resolved's 127.0.0.53 work as upstreams.
     pub fn bind(container_netns: BorrowedFd<'_>, upstreams: Vec<SocketAddr>) -> Result<Resolver> {
+        // An upstream the host can't route to now is left out rather than failing the
+        // container's start: its names still resolve, others get SERVFAIL.
         let upstreams = upstreams
             .into_iter()
+            .filter_map(|addr| Upstream::connect(addr).ok())
             .take(MAX_UPSTREAMS)
-            .map(Upstream::connect)
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         let own = File::open("/proc/thread-self/ns/net")
             .context(|| "open the monitor's network namespace".to_string())?;
         setns(container_netns, CloneFlags::CLONE_NEWNET)

@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use ipnet::Ipv4Net;
 
+use super::dns::{upstreams_from_resolv_conf, Resolver};
 use super::firewall::{self, FirewallPlan, NetRule, PortRule};
 use super::link::{self, MacvlanMode};
 use super::netlink::Netlink;
@@ -23,9 +24,12 @@ use crate::engine::Engine;
 /// Every link berth makes has this MTU, Docker's default.
 const MTU: u32 = 1500;
 
-/// What a started container holds for its life: its published ports.
+/// What a started container holds for its life: its published ports, and the resolver
+/// its monitor serves at 127.0.0.11 when it is on a user-defined network.
 pub struct Wired {
     pub ports: PortHolder,
+    pub resolver: Option<Resolver>,
+    pub names: Option<NameTable>,
 }
 
 impl Wired {
@@ -48,14 +52,26 @@ impl Engine {
         let path = format!("/proc/{init_pid}/ns/net");
         let netns = File::open(&path).context(|| format!("opening {path}"))?;
         let mut nl = Netlink::open()?;
-        for (network, endpoint) in self.container_endpoints(&record.id)? {
-            self.wire(&mut nl, netns.as_fd(), record, &network, &endpoint)?;
+        let endpoints = self.container_endpoints(&record.id)?;
+        for (network, endpoint) in &endpoints {
+            self.wire(&mut nl, netns.as_fd(), record, network, endpoint)?;
         }
         let ports = PortHolder::bind(&record.config.network.ports)?;
         // Its ports' rules, and its network's NAT if this is the network's first start
         // (no nft run when the table is already what it should be).
         self.apply_firewall(Some((&record.id, ports.mappings())))?;
-        Ok(Some(Wired { ports }))
+        // Names resolve on user-defined networks only, as in Docker.
+        let resolver = if endpoints.iter().any(|(n, _)| has_names(n)) {
+            Some(Resolver::bind(netns.as_fd(), upstreams(record))?)
+        } else {
+            None
+        };
+        let names = resolver.as_ref().map(|_| NameTable::new(self, &record.id));
+        Ok(Some(Wired {
+            ports,
+            resolver,
+            names,
+        }))
     }
 
     /// One endpoint wired, its host end noted in the network's record.
@@ -313,6 +329,90 @@ fn wire_endpoint(
     };
     link::configure_endpoint(netns, ifname, address, mac, gateway)?;
     Ok(host_veth)
+}
+
+/// Whether containers on `network` resolve each other's names: user-defined networks.
+fn has_names(network: &NetworkRecord) -> bool {
+    !network.is_builtin() && network.subnet.is_some()
+}
+
+/// Where the resolver sends names it doesn't own: `--dns`, else the host's resolvers
+/// (loopback ones too: the monitor forwards from the host's namespace).
+fn upstreams(record: &ContainerRecord) -> Vec<std::net::SocketAddr> {
+    let dns = &record.config.network.dns;
+    if !dns.is_empty() {
+        return dns.iter().map(|ip| (*ip, 53).into()).collect();
+    }
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    upstreams_from_resolv_conf(&host)
+}
+
+/// The names one container can resolve: on each user-defined network it is on, every
+/// running container's name, short ID and aliases there. Read again from the records
+/// when they change (the networks directory's mtime moves with every record written),
+/// so a container started a moment ago is found at once.
+pub struct NameTable {
+    engine: Engine,
+    container: ContainerId,
+    stamp: Option<std::time::SystemTime>,
+    names: std::collections::HashMap<String, Vec<Ipv4Addr>>,
+}
+
+impl NameTable {
+    fn new(engine: &Engine, container: &ContainerId) -> NameTable {
+        NameTable {
+            engine: engine.clone(),
+            container: container.clone(),
+            stamp: None,
+            names: Default::default(),
+        }
+    }
+
+    /// The addresses of `name` (lower case, no trailing dot), or `None` for a name that
+    /// isn't berth's to answer.
+    pub fn lookup(&mut self, name: &str) -> Option<Vec<Ipv4Addr>> {
+        self.refresh();
+        self.names.get(name).cloned()
+    }
+
+    fn refresh(&mut self) {
+        let dir = self.engine.paths().networks_dir();
+        let stamp = std::fs::metadata(&dir).and_then(|m| m.modified()).ok();
+        if stamp.is_some() && stamp == self.stamp {
+            return;
+        }
+        self.stamp = stamp;
+        self.names.clear();
+        let Ok(networks) = self.engine.read_networks() else {
+            return;
+        };
+        let running = |id: &ContainerId| {
+            self.engine
+                .load_record(id)
+                .is_ok_and(|r| r.state.status == Status::Running)
+        };
+        for network in networks.iter().filter(|n| has_names(n)) {
+            if network.endpoint(&self.container).is_none() {
+                continue;
+            }
+            for endpoint in &network.endpoints {
+                let Some(ip) = endpoint.ip else { continue };
+                if endpoint.container_id != self.container && !running(&endpoint.container_id) {
+                    continue;
+                }
+                let short = endpoint.container_id.short().to_owned();
+                let names = [endpoint.container_name.clone(), short]
+                    .into_iter()
+                    .chain(endpoint.aliases.iter().cloned());
+                for name in names {
+                    let entry = self.names.entry(name.to_ascii_lowercase()).or_default();
+                    if !entry.contains(&ip) {
+                        entry.push(ip);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The network namespace of a running container (`None` if it is not running or shares
