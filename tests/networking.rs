@@ -559,3 +559,46 @@ fn containers_on_a_user_network_resolve_each_other_and_forward_the_rest() {
     ]);
     assert!(stderr(&out).contains("bad address"), "{}", stderr(&out));
 }
+
+#[test]
+fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
+    let berth = Berth::with_image();
+    let archive = common::fixtures().join("busybox-volume.tar");
+    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "-P",
+        "berth-test/volume",
+        "sleep",
+        "1000",
+    ]);
+    let lines = berth.ok(&["port", "all"]);
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("53/udp -> 0.0.0.0:"), "{lines:?}");
+    assert!(lines[1].starts_with("80/tcp -> 0.0.0.0:"), "{lines:?}");
+    let info = berth.inspect("all");
+    let ports = &info["NetworkSettings"]["Ports"];
+    assert!(ports["80/tcp"][0]["HostPort"]
+        .as_str()
+        .unwrap()
+        .parse::<u16>()
+        .is_ok());
+    // On the host's network nothing is published: the ports are the host's already.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "h",
+        "--network",
+        "host",
+        "-P",
+        "berth-test/volume",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(berth.ok(&["port", "h"]), "");
+}
