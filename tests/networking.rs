@@ -234,6 +234,15 @@ fn a_published_port_answers_on_loopback_and_the_namespaces_address_and_is_held()
         http_get(&berth, "10.99.0.1:8080", "/index.html").as_deref(),
         Ok("hello-from-web\n")
     );
+    // From inside, through the host's address: the bridge turns it around (hairpin).
+    let own = berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 10.99.0.1 8080",
+    ]);
+    assert!(own.ends_with("hello-from-web\n"), "{own}");
     assert_eq!(berth.ok(&["port", "web"]), "80/tcp -> 0.0.0.0:8080\n");
     let ps = berth.ok(&["ps"]);
     assert!(ps.contains("0.0.0.0:8080->80/tcp"), "{ps}");

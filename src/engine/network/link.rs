@@ -9,8 +9,8 @@ use ipnet::Ipv4Net;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags,
-    LinkInfo, LinkMessage, MacVlanMode,
+    InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoPortData, InfoPortKind,
+    InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -250,6 +250,26 @@ pub fn set_link_up(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
         RouteNetlinkMessage::SetLink(change),
         0,
         &format!("bringing {name} up"),
+    )
+}
+
+/// Lets the bridge send a frame back out of the port it came in on, so a container can
+/// reach its own published port through the host's address (DNAT turns the packet around
+/// at the bridge). `ip link set NAME type bridge_slave hairpin on`.
+pub fn set_hairpin(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
+    let mut change = link_by_index(index);
+    change.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+            true,
+        )])),
+    ]));
+    // A port's settings change through NEWLINK on the existing link (SETLINK ignores
+    // IFLA_LINKINFO), as iproute2 does.
+    nl.ack(
+        RouteNetlinkMessage::NewLink(change),
+        0,
+        &format!("turning hairpin mode on for {name}"),
     )
 }
 

@@ -57,15 +57,16 @@ impl Engine {
             self.wire(&mut nl, netns.as_fd(), record, network, endpoint)?;
         }
         let ports = PortHolder::bind(&record.config.network.ports)?;
-        // Its ports' rules, and its network's NAT if this is the network's first start
-        // (no nft run when the table is already what it should be).
-        self.apply_firewall(Some((&record.id, ports.mappings())))?;
         // Names resolve on user-defined networks only, as in Docker.
         let resolver = if endpoints.iter().any(|(n, _)| has_names(n)) {
             Some(Resolver::bind(netns.as_fd(), upstreams(record))?)
         } else {
             None
         };
+        // Last, so a failed start leaves no rule: its ports' rules, and its network's NAT
+        // if this is the network's first start (no nft run when the table is already
+        // what it should be).
+        self.apply_firewall(Some((&record.id, ports.mappings())))?;
         let names = resolver.as_ref().map(|_| NameTable::new(self, &record.id));
         Ok(Some(Wired {
             ports,
@@ -294,7 +295,8 @@ fn wire_endpoint(
             let host = link::host_veth_name(id.as_str(), slot);
             // A namespace that died a moment ago may still be releasing its veth.
             link::delete_link(nl, &host)?;
-            link::create_veth(nl, &host, bridge, netns, ifname, MTU)?;
+            let port = link::create_veth(nl, &host, bridge, netns, ifname, MTU)?;
+            link::set_hairpin(nl, port, &host)?;
             host
         }
         Driver::Macvlan => {
