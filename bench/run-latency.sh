@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Container start-to-exit latency: `berth run --rm berth-test/busybox true` against
+# Container start-to-exit latency: `berth run --rm --network none berth-test/busybox true` against
 # `runc run` (and `crun run`) of an equivalent OCI bundle. Interleaved runs, inside a
 # fresh network namespace (unshare -n) so containers see loopback only.
 # Run as root: sudo bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3)
@@ -76,10 +76,11 @@ q() { printf '%q ' "$@"; }
 log "Probing berth"
 if ! out=$("$berth" --root "$engine" load -q -i .fixtures/busybox-save.tar 2>&1); then
     skips+=(--skip "berth=unavailable: berth load failed: $(brief "$out")")
-elif ! out=$(in_netns "$berth" --root "$engine" run --rm berth-test/busybox true 2>&1 </dev/null); then
+elif ! out=$(in_netns "$berth" --root "$engine" run --rm --network none berth-test/busybox true 2>&1 </dev/null); then
     skips+=(--skip "berth=unavailable: berth run failed: $(brief "$out")")
 else
-    subjects+=(--subject "berth=$(q "$berth" --root "$engine" run --rm berth-test/busybox true)")
+    # Loopback only, as the runc bundle has (bench/network.sh times the bridge).
+    subjects+=(--subject "berth=$(q "$berth" --root "$engine" run --rm --network none berth-test/busybox true)")
 fi
 
 log "Probing runc"

@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# Containers get bridges and firewall rules: in a network namespace of the bench's own.
+in_private_netns "$PWD/bench/ui.sh" "$@"
 
 CONTAINERS=${CONTAINERS:-1000}
 RUNNING=${RUNNING:-20}

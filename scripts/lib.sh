@@ -86,3 +86,13 @@ brief() {
     text=${text% }
     printf '%s' "${text:0:160}"
 }
+
+# in_private_netns SCRIPT ARGS...: re-runs the calling script in a network namespace of
+# its own (loopback up), once, so the bridges, veths and nftables rules its containers
+# get never touch the host's. Call it after cd-ing to the repository: `in_private_netns "$PWD/bench/x.sh" "$@"`.
+in_private_netns() {
+    if [[ -z ${BERTH_PRIVATE_NETNS:-} ]]; then
+        exec unshare --net -- env BERTH_PRIVATE_NETNS=1 \
+            sh -c 'ip link set lo up && exec bash "$@"' in_private_netns "$@"
+    fi
+}

@@ -611,3 +611,33 @@ fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
     ]);
     assert_eq!(berth.ok(&["port", "h"]), "");
 }
+
+#[test]
+fn system_prune_removes_unused_networks_and_their_bridges() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "used"]);
+    berth.ok(&["network", "create", "gone"]);
+    // gone's bridge exists once a container started on it.
+    berth.ok(&["run", "--rm", "--network", "gone", IMAGE, "true"]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "keeper",
+        "--network",
+        "used",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    let gone = berth.json(&["network", "inspect", "gone"])["Berth"]["Bridge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(links(&berth).contains(&gone), "{gone} not made");
+    let out = berth.ok(&["system", "prune", "-f"]);
+    assert!(out.contains("Deleted Networks:\ngone\n\n"), "{out}");
+    assert!(!links(&berth).contains(&gone), "{gone} left behind");
+    let names = berth.ok(&["network", "ls"]);
+    assert!(names.contains(" used "), "{names}");
+}

@@ -66,7 +66,9 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
     // As Docker: without -f always ask, also when stdin is not a terminal (a script must
     // say -f or answer), and end of input means no.
     if !args.force {
-        let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+        let mut warning = String::from(
+            "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+        );
         if args.volumes {
             warning.push_str("  - all anonymous volumes not used by at least one container\n");
         }
@@ -93,6 +95,13 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
     if !pruned.volumes.is_empty() {
         println!("Deleted Volumes:");
         for name in &pruned.volumes {
+            println!("{name}");
+        }
+        println!();
+    }
+    if !pruned.networks.is_empty() {
+        println!("Deleted Networks:");
+        for name in &pruned.networks {
             println!("{name}");
         }
         println!();

@@ -14,6 +14,8 @@ use crate::engine::Engine;
 pub struct Pruned {
     pub containers: Vec<ContainerId>,
     pub volumes: Vec<String>,
+    /// Names of the networks no container used.
+    pub networks: Vec<String>,
     pub images: Vec<Removal>,
     /// Bytes freed: measured on disk before and after, so shared layers count once.
     pub reclaimed: u64,
@@ -54,6 +56,11 @@ impl Engine {
         if volumes {
             pruned.volumes = self.prune_volumes(false)?.0;
         }
+        pruned.networks = self
+            .prune_and_unwire_networks()?
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
         let tags = self.tags()?;
         for image in self.image_records()? {
             let tagged = tags.values().any(|id| *id == image.id);
