@@ -8,9 +8,10 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use berth::engine::network::firewall::{enable_ip_forward, enable_route_localnet};
 use berth::engine::network::link::{
     add_address, configure_endpoint, create_ipvlan, create_macvlan, create_veth, delete_link,
-    enable_ip_forward, ensure_bridge, link_index, set_route_localnet, IpvlanMode, MacvlanMode,
+    ensure_bridge, link_index, IpvlanMode, MacvlanMode,
 };
 use berth::engine::network::live::{links, LinkEvent, LinkState, LinkWatch};
 use berth::engine::network::netlink::Netlink;
@@ -334,14 +335,14 @@ fn sysctls_are_written_in_the_calling_threads_namespace() {
         conf.sort();
         assert_eq!(conf, ["all", "bb0", "default", "lo"]);
 
-        set_route_localnet("bb0").unwrap();
+        enable_route_localnet("bb0").unwrap();
         enable_ip_forward().unwrap();
         let read = |path: &str| std::fs::read_to_string(path).unwrap();
         assert_eq!(read("/proc/sys/net/ipv4/conf/bb0/route_localnet"), "1\n");
         assert_eq!(read("/proc/sys/net/ipv4/ip_forward"), "1\n");
-        let err = set_route_localnet("nosuch0").unwrap_err().to_string();
+        let err = enable_route_localnet("nosuch0").unwrap_err().to_string();
         assert!(
-            err.starts_with("setting /proc/sys/net/ipv4/conf/nosuch0/route_localnet to 1: "),
+            err.starts_with("read /proc/sys/net/ipv4/conf/nosuch0/route_localnet: "),
             "{err}"
         );
     });

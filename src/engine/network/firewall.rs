@@ -203,7 +203,7 @@ fn validate(networks: &[NetRule], ports: &[PortRule]) -> Result<()> {
         }
     }
     for n in networks {
-        validate_ifname(&n.bridge)?;
+        super::link::check_ifname(&n.bridge)?;
     }
     for p in ports {
         if !networks.iter().any(|n| n.bridge == p.bridge) {
@@ -228,20 +228,6 @@ fn validate(networks: &[NetRule], ports: &[PortRule]) -> Result<()> {
 }
 
 /// Linux interface names: 1 to 15 bytes; berth's are plain ASCII.
-fn validate_ifname(name: &str) -> Result<()> {
-    let plain = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if name.is_empty() || name.len() > 15 || !plain || name == "." || name == ".." {
-        return Err(Error::invalid(
-            "bridge name",
-            name,
-            "expected 1 to 15 letters, digits, '-', '_' or '.'",
-        ));
-    }
-    Ok(())
-}
-
 /// Loads the plan's table, replacing whatever berth table is loaded, in one transaction.
 /// An empty plan removes the table.
 pub fn apply(plan: &FirewallPlan) -> Result<()> {
@@ -346,7 +332,7 @@ pub fn enable_ip_forward() -> Result<()> {
 /// Lets 127.0.0.1-sourced packets be routed out of `bridge`, which publishing on
 /// 127.0.0.1 needs (the DNATed packet keeps its loopback source until masqueraded).
 pub fn enable_route_localnet(bridge: &str) -> Result<()> {
-    validate_ifname(bridge)?;
+    super::link::check_ifname(bridge)?;
     write_sysctl(
         &Path::new("/proc/sys/net/ipv4/conf")
             .join(bridge)
@@ -446,7 +432,7 @@ mod tests {
         injected.networks[0].bridge = "b0\" accept; flush ruleset #".into();
         let err = render(&injected).unwrap_err().to_string();
         assert!(
-            err.starts_with("invalid bridge name \"b0\\\" accept;"),
+            err.starts_with("invalid interface name \"b0\\\" accept;"),
             "{err}"
         );
 
@@ -467,7 +453,10 @@ mod tests {
         );
 
         for name in ["", "a-name-longer-than-15", "..", "br 0", "br/0"] {
-            assert!(validate_ifname(name).is_err(), "{name:?}");
+            assert!(
+                crate::engine::network::link::check_ifname(name).is_err(),
+                "{name:?}"
+            );
         }
     }
 
@@ -553,6 +542,8 @@ mod tests {
     fn sysctls_are_written_in_the_callers_namespace() {
         in_netns(|| {
             let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_owned();
+            // A new namespace inherits the host's setting: start from off.
+            std::fs::write("/proc/sys/net/ipv4/ip_forward", "0").unwrap();
             assert_eq!(read("/proc/sys/net/ipv4/ip_forward"), "0");
             enable_ip_forward().unwrap();
             enable_ip_forward().unwrap();

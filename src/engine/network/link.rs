@@ -19,32 +19,28 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
 
 use super::netlink::Netlink;
-use crate::engine::error::{Context, Error, Result};
+use crate::engine::error::{Error, Result};
 
 /// Linux's IFNAMSIZ less the terminating NUL.
 pub const MAX_IFNAME: usize = 15;
 /// The loopback device has this index in every network namespace.
 const LOOPBACK_INDEX: u32 = 1;
 
-/// Checks a name the kernel will accept as an interface name (it would answer a vaguer
-/// EINVAL): 1..=15 bytes, no '/', ':' or whitespace, not "." or "..".
+/// Checks an interface name: 1..=15 bytes of letters, digits, '-', '_' and '.', and not
+/// "." or "..". The kernel takes more, but these names also go into nftables rules and
+/// /proc/sys paths, where a quote or slash could change their meaning.
 pub fn check_ifname(name: &str) -> Result<()> {
-    let reason = if name.is_empty() || name.len() > MAX_IFNAME {
-        Some(format!("must be 1 to {MAX_IFNAME} bytes long"))
-    } else if name == "." || name == ".." {
-        Some("is reserved".to_string())
-    } else if name
-        .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
-    {
-        Some("must not contain '/', ':' or whitespace".to_string())
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(Error::invalid("interface name", name, reason)),
-        None => Ok(()),
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if name.is_empty() || name.len() > MAX_IFNAME || !plain || name == "." || name == ".." {
+        return Err(Error::invalid(
+            "interface name",
+            name,
+            format!("use 1 to {MAX_IFNAME} letters, digits, '-', '_' or '.'"),
+        ));
     }
+    Ok(())
 }
 
 /// The host end of a container's veth: "bv", the first 12 characters of the container ID
@@ -429,24 +425,6 @@ pub fn delete_link(nl: &mut Netlink, name: &str) -> Result<bool> {
         Err(nack) if nack.errno == Errno::ENODEV => Ok(false),
         Err(nack) => Err(nack.into_error(&format!("deleting link {name}"))),
     }
-}
-
-/// Lets the bridge route packets addressed to 127.0.0.0/8 (needed to DNAT connections to
-/// 127.0.0.1 published ports onto it). Sysctls have no netlink API (they live only in
-/// /proc/sys), so this is a file write; it applies to the calling thread's namespace.
-pub fn set_route_localnet(bridge: &str) -> Result<()> {
-    check_ifname(bridge)?;
-    write_sysctl(&format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"))
-}
-
-/// Turns on IPv4 forwarding in the calling thread's namespace (a /proc/sys write, for the
-/// same reason as [`set_route_localnet`]).
-pub fn enable_ip_forward() -> Result<()> {
-    write_sysctl("/proc/sys/net/ipv4/ip_forward")
-}
-
-fn write_sysctl(path: &str) -> Result<()> {
-    std::fs::write(path, b"1").context(|| format!("setting {path} to 1"))
 }
 
 fn link_by_index(index: u32) -> LinkMessage {

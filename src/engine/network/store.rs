@@ -54,14 +54,9 @@ fn valid_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// A Linux interface name: 1 to 15 bytes, no '/', ':', whitespace, not `.` or `..`.
+/// An interface name berth accepts (see `link::check_ifname`).
 pub fn valid_interface_name(name: &str) -> bool {
-    (1..=15).contains(&name.len())
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':')
+    super::link::check_ifname(name).is_ok()
 }
 
 fn valid_alias(alias: &str) -> bool {
