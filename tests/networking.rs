@@ -284,7 +284,16 @@ fn rm_and_a_killed_monitor_leave_no_veth_or_rule_behind() {
         links(&berth).iter().filter(|l| l.starts_with("bv")).count(),
         2
     );
-    berth.ok(&["rm", "-f", "a"]);
+    // A start that fails (the port is taken) leaves no veth and no rule for it.
+    let out = berth.run(&["run", "-d", "--name", "c", "-p", "8081:80", IMAGE, "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while links(&berth).iter().filter(|l| l.starts_with("bv")).count() != 2 {
+        assert!(Instant::now() < deadline, "links: {:?}", links(&berth));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ruleset(&berth).matches("dport 8081").count(), 1);
+    berth.ok(&["rm", "-f", "a", "c"]);
     // A crash: the monitor of b killed outright. The next command notices.
     let monitor = berth.inspect("b")["State"]["Pid"].as_i64().unwrap();
     let monitor_pid = std::fs::read_to_string(format!("/proc/{monitor}/stat"))
