@@ -601,7 +601,7 @@ impl Engine {
         drop(_lock);
         // Its published ports lose their rules (the kernel took its veths already).
         if published {
-            self.apply_firewall(None)?;
+            self.publish(&record.id, &[])?;
         }
         Ok(record)
     }

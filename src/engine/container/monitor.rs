@@ -499,7 +499,7 @@ impl Monitor {
             });
         }
         if published {
-            let _ = self.engine.apply_firewall(None);
+            let _ = self.engine.publish(&id, &[]);
         }
         // After the record: whoever reacts to the event reads the exit already recorded.
         if oom {

@@ -107,6 +107,10 @@ pub struct Endpoint {
     /// The host end of the veth pair; filled in when the container's network is wired.
     #[serde(default)]
     pub host_veth: String,
+    /// The container's published ports while it runs, on the endpoint they reach it
+    /// through (its first bridge network): what the firewall's DNAT rules come from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<super::ports::PortMapping>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -66,7 +66,7 @@ impl Engine {
         // Last, so a failed start leaves no rule: its ports' rules, and its network's NAT
         // if this is the network's first start (no nft run when the table is already
         // what it should be).
-        self.apply_firewall(Some((&record.id, ports.mappings())))?;
+        self.publish(&record.id, ports.mappings())?;
         let names = resolver.as_ref().map(|_| NameTable::new(self, &record.id));
         Ok(Some(Wired {
             ports,
@@ -112,7 +112,7 @@ impl Engine {
         };
         let wired = Netlink::open()
             .and_then(|mut nl| self.wire(&mut nl, netns.as_fd(), &record, &net, &endpoint))
-            .and_then(|()| self.apply_firewall(None));
+            .and_then(|()| self.apply_firewall());
         if let Err(e) = wired {
             let _ = self.release_endpoint(&net.id, &record.id);
             return Err(e);
@@ -165,70 +165,47 @@ impl Engine {
         for bridge in bridges {
             link::delete_link(&mut nl, bridge)?;
         }
-        self.apply_firewall(None)
+        self.apply_firewall()
     }
 
-    /// Regenerates berth's nftables table from the records (plus `starting`, a container
-    /// whose ports are held but not yet recorded), and loads it if it changed.
-    pub fn apply_firewall(&self, starting: Option<(&ContainerId, &[PortMapping])>) -> Result<()> {
+    /// Records the container's published ports (empty: none any more) on the endpoint
+    /// they reach it through, its first bridge network, and regenerates the firewall.
+    pub(crate) fn publish(&self, id: &ContainerId, mappings: &[PortMapping]) -> Result<()> {
         let _lock = self.lock()?;
-        let plan = self.firewall_plan(starting)?;
-        self.load_firewall(&plan, false)
+        let mut networks = self.read_networks()?;
+        let mut target = true;
+        for network in networks.iter_mut() {
+            let bridge = network.driver == Driver::Bridge && !network.internal;
+            let Some(endpoint) = network.endpoints.iter_mut().find(|e| &e.container_id == id)
+            else {
+                continue;
+            };
+            let wanted = if bridge && target {
+                target = false;
+                mappings.to_vec()
+            } else {
+                Vec::new()
+            };
+            if endpoint.published != wanted {
+                endpoint.published = wanted;
+                self.save_network(network)?;
+            }
+        }
+        self.load_firewall(&firewall_plan(&networks), false)
+    }
+
+    /// Regenerates berth's nftables table from the network records and loads it if it
+    /// changed.
+    pub fn apply_firewall(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        self.load_firewall(&firewall_plan(&self.read_networks()?), false)
     }
 
     /// `network reload`: loads the table even if berth thinks it is loaded (after the
     /// host's firewall was flushed, say).
     pub fn reload_firewall(&self) -> Result<()> {
         let _lock = self.lock()?;
-        let plan = self.firewall_plan(None)?;
-        self.load_firewall(&plan, true)
-    }
-
-    fn firewall_plan(
-        &self,
-        starting: Option<(&ContainerId, &[PortMapping])>,
-    ) -> Result<FirewallPlan> {
-        let networks = self.read_networks()?;
-        let mut plan = FirewallPlan {
-            networks: networks
-                .iter()
-                .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty())
-                .filter_map(|n| {
-                    Some(NetRule {
-                        bridge: n.bridge.clone(),
-                        subnet: n.subnet?,
-                        internal: n.internal,
-                    })
-                })
-                .collect(),
-            ports: Vec::new(),
-        };
-        let mut published: Vec<(ContainerId, Vec<PortMapping>)> = self
-            .load_records()?
-            .into_iter()
-            .filter(|r| r.state.status == Status::Running && !r.state.ports.is_empty())
-            .map(|r| (r.id, r.state.ports))
-            .collect();
-        if let Some((id, mappings)) = starting {
-            published.retain(|(other, _)| other != id);
-            published.push((id.clone(), mappings.to_vec()));
-        }
-        for (id, mappings) in published {
-            // Published ports reach the container on its first bridge network, as Docker's.
-            let target = networks.iter().find_map(|n| {
-                let ip = n.endpoint(&id)?.ip?;
-                (n.driver == Driver::Bridge && !n.internal).then_some((n, ip))
-            });
-            let Some((network, ip)) = target else {
-                continue;
-            };
-            plan.ports.extend(
-                mappings
-                    .iter()
-                    .map(|m| PortRule::for_mapping(&network.bridge, ip, m)),
-            );
-        }
-        Ok(plan)
+        self.load_firewall(&firewall_plan(&self.read_networks()?), true)
     }
 
     /// Loads `plan` unless it is what was loaded last (kept under the root), so starting
@@ -248,6 +225,38 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// berth's firewall from the network records alone: each bridge network's rules, and
+/// the published ports of its endpoints (kept there while their containers run).
+fn firewall_plan(networks: &[NetworkRecord]) -> FirewallPlan {
+    let bridges = networks
+        .iter()
+        .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty());
+    let mut plan = FirewallPlan {
+        networks: Vec::new(),
+        ports: Vec::new(),
+    };
+    for network in bridges {
+        let Some(subnet) = network.subnet else {
+            continue;
+        };
+        plan.networks.push(NetRule {
+            bridge: network.bridge.clone(),
+            subnet,
+            internal: network.internal,
+        });
+        for endpoint in &network.endpoints {
+            let Some(ip) = endpoint.ip else { continue };
+            plan.ports.extend(
+                endpoint
+                    .published
+                    .iter()
+                    .map(|m| PortRule::for_mapping(&network.bridge, ip, m)),
+            );
+        }
+    }
+    plan
 }
 
 /// One endpoint's link in the container, and the host's side of it; returns the host

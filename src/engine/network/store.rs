@@ -119,7 +119,7 @@ impl Engine {
         self.paths().networks_dir().join(format!("{id}.json"))
     }
 
-    fn save_network(&self, network: &NetworkRecord) -> Result<()> {
+    pub(crate) fn save_network(&self, network: &NetworkRecord) -> Result<()> {
         write_json_atomic(&self.network_path(&network.id), network)
     }
 
@@ -463,6 +463,7 @@ impl Engine {
             aliases: dedup(aliases),
             interface,
             host_veth: String::new(),
+            published: Vec::new(),
         };
         target.endpoints.push(endpoint.clone());
         self.save_network(&target)?;
