@@ -681,6 +681,20 @@ fn judge(msg: &[u8], lookup: &Lookup<'_>, transport: Transport) -> Verdict {
     }
 }
 
+/// What the resolver answers itself to a query from the container (`None`: it forwards
+/// the query, or drops it). For the fuzzer and tests: the same decision as the sockets'.
+pub fn local_answer(msg: &[u8], lookup: &Lookup<'_>, over_tcp: bool) -> Option<Vec<u8>> {
+    let transport = if over_tcp {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
+    match judge(msg, lookup, transport) {
+        Verdict::Reply(bytes) => Some(bytes),
+        Verdict::Forward | Verdict::Drop => None,
+    }
+}
+
 /// A reply header carrying over the query's ID and recursion-desired flag.
 fn reply_to<'a>(query: &Packet<'_>, id: u16) -> Packet<'a> {
     let mut reply = Packet::new_reply(id);
