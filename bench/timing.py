@@ -13,11 +13,15 @@ separates commands that run one after the other inside the timed section.
 --prepare 'NAME=command' runs, untimed, before each run of NAME; --sync runs sync(2)
 before every timed command, so writeback of the previous run is not billed to the next.
 --bytes N adds a throughput column: N bytes moved per run, in MB/s (10^6) at the median.
+--delta 'A - B' prints A's median minus B's in ms (and the median of the run-by-run
+differences, which the interleaving pairs up); --delta 'A - B <= 10' also checks a target.
+--ratio 'A / B' prints A's median over B's; --ratio 'A / B >= 10' also checks a target.
 """
 
 import argparse
 import math
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -69,6 +73,47 @@ def p90(values):
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
+def parse_comparison(text, op, bound_op):
+    """'A - B' or 'A - B <= 10' (op '-', bound_op '<='): (A, B, bound or None). The
+    spaces around the operators keep names such as berth-none whole."""
+    m = re.fullmatch(
+        rf"\s*(\S+)\s+{re.escape(op)}\s+(\S+)(?:\s+{re.escape(bound_op)}\s+([0-9.]+))?\s*", text
+    )
+    if not m:
+        raise SystemExit(f"timing.py: expected 'A {op} B' or 'A {op} B {bound_op} N', got {text!r}")
+    bound = float(m.group(3)) if m.group(3) else None
+    return m.group(1), m.group(2), bound
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def print_delta(samples, text):
+    a, b, most = parse_comparison(text, "-", "<=")
+    if a not in samples or b not in samples:
+        print(f"{a} - {b}: not measured")
+        return
+    delta = statistics.median(samples[a]) - statistics.median(samples[b])
+    paired = statistics.median(x - y for x, y in zip(samples[a], samples[b]))
+    line = f"{a} - {b}: {delta:+.1f} ms (median of run-by-run differences {paired:+.1f} ms)"
+    if most is not None:
+        line += f"; target <= {most:g} ms: {verdict(delta <= most)}"
+    print(line)
+
+
+def print_ratio(samples, text):
+    a, b, least = parse_comparison(text, "/", ">=")
+    if a not in samples or b not in samples:
+        print(f"{a} / {b}: not measured")
+        return
+    ratio = statistics.median(samples[a]) / statistics.median(samples[b])
+    line = f"{a} / {b}: {ratio:.1f}x (medians)"
+    if least is not None:
+        line += f"; target >= {least:g}x: {verdict(ratio >= least)}"
+    print(line)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
@@ -80,6 +125,8 @@ def main():
     ap.add_argument("--subject", action="append", default=[])
     ap.add_argument("--prepare", action="append", default=[])
     ap.add_argument("--skip", action="append", default=[])
+    ap.add_argument("--delta", action="append", default=[])
+    ap.add_argument("--ratio", action="append", default=[])
     args = ap.parse_args()
 
     subjects = [split_named(s) for s in args.subject]
@@ -114,6 +161,10 @@ def main():
         print(f"{name:<12} {'-':>5} {'-':>10} {'-':>9} {'-':>13}  ({reason})")
     if args.baseline:
         print(f"(ratio = subject median / {args.baseline} median)")
+    for text in args.delta:
+        print_delta(samples, text)
+    for text in args.ratio:
+        print_ratio(samples, text)
     sys.stdout.flush()
 
 
