@@ -7,7 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
 use super::detail::{
-    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, VolumeDetail,
+    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, NetworkDetail,
+    VolumeDetail,
 };
 use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
@@ -20,6 +21,7 @@ use super::state::{App, Popup, View, EVENTS_KEPT};
 use super::views::container_detail;
 use crate::engine::container::record::Status;
 use crate::engine::image::TreeScope;
+use crate::engine::network::record::BUILTIN_NETWORKS;
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::DirListing;
 use crate::engine::storage::progress::Progress;
@@ -60,6 +62,32 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Loaded(Err(e)) => {
             app.say(format!("reading the engine: {e}"), true);
+            Vec::new()
+        }
+        Msg::LinksChanged => {
+            // Nothing on screen changes until the networks are read again.
+            app.dirty = false;
+            vec![Effect::LoadNetworks]
+        }
+        Msg::Networks(Ok(states)) => {
+            app.snapshot.networks = states;
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Msg::Networks(Err(e)) => {
+            app.say(format!("reading the networks: {e}"), true);
+            Vec::new()
+        }
+        Msg::NetworkSample { states, rates } => {
+            match &mut app.network_detail {
+                Some(detail) => {
+                    detail.rates = rates;
+                    app.snapshot.networks = states;
+                    clamp_cursors(app);
+                }
+                // The detail closed while the sample was taken.
+                None => app.dirty = false,
+            }
             Vec::new()
         }
         Msg::VolumeSizes(sizes) => {
@@ -207,11 +235,13 @@ fn clamp_cursors(app: &mut App) {
         app.visible_images().len(),
         app.visible_volumes().len(),
         app.visible_events().len(),
+        app.visible_networks().len(),
     ];
     app.containers.clamp(lens[0]);
     app.images.clamp(lens[1]);
     app.volumes.clamp(lens[2]);
     app.events_cursor.clamp(lens[3]);
+    app.networks.clamp(lens[4]);
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -414,6 +444,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             if app.detail.take().is_none()
                 && app.image_detail.take().is_none()
                 && app.volume_detail.take().is_none()
+                && app.network_detail.take().is_none()
             {
                 app.filter.clear();
                 app.marked.clear();
@@ -434,6 +465,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             if let Some(volume) = &mut app.volume_detail {
                 let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
                 volume.cursor.move_by(by, len);
+                return Vec::new();
+            }
+            if app.network_detail.is_some() {
+                let ports = app.detail_network().map_or(0, |n| n.endpoints.len());
+                if let Some(network) = &mut app.network_detail {
+                    let at = (network.scroll as isize + by).max(0) as usize;
+                    network.scroll = at.min(ports.saturating_sub(1));
+                }
                 return Vec::new();
             }
             if let Some(detail) = &mut app.detail {
@@ -643,6 +682,9 @@ fn yank_text(app: &App) -> Option<(String, String)> {
     if let Some(image) = &app.image_detail {
         return named(image.id.clone());
     }
+    if let Some(network) = &app.network_detail {
+        return named(network.id.clone());
+    }
     if let Some(volume) = &app.volume_detail {
         let entry = volume
             .listing
@@ -667,7 +709,7 @@ fn yank_text(app: &App) -> Option<(String, String)> {
                 .id
                 .clone(),
         ),
-        View::Networks => None,
+        View::Networks => named(app.selected_network()?.id.clone()),
     }
 }
 
@@ -738,8 +780,9 @@ fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
             _ => Vec::new(),
         };
     }
-    // The layer view's two lists and tree scroll with the wheel and keys.
-    if app.image_detail.is_some() {
+    // The layer view's two lists and tree, and the network diagram, scroll with the wheel
+    // and keys.
+    if app.image_detail.is_some() || app.network_detail.is_some() {
         return Vec::new();
     }
     let picked = match &mut app.volume_detail {
@@ -845,6 +888,7 @@ fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     app.detail = None;
     app.image_detail = None;
     app.volume_detail = None;
+    app.network_detail = None;
     app.files = None;
     app.filter.clear();
     app.filtering = false;
@@ -873,6 +917,12 @@ fn open_detail(app: &mut App) -> Vec<Effect> {
         app.image_detail = Some(ImageDetail::new(id.clone(), image.name()));
         return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
     }
+    if app.view == View::Networks {
+        if let Some(network) = app.selected_network() {
+            app.network_detail = Some(NetworkDetail::new(network.id.clone(), network.name.clone()));
+        }
+        return Vec::new();
+    }
     if app.view != View::Containers {
         return Vec::new();
     }
@@ -890,7 +940,8 @@ fn mark_selected(app: &mut App) {
         View::Containers => app.selected_container().map(|c| c.id.to_string()),
         View::Images => app.selected_image().map(|i| i.summary.id.to_string()),
         View::Volumes => app.selected_volume().map(|v| v.volume.name.clone()),
-        View::Networks | View::Events => None,
+        View::Networks => app.selected_network().map(|n| n.id.clone()),
+        View::Events => None,
     };
     if let Some(id) = id {
         if !app.marked.remove(&id) {
@@ -940,7 +991,23 @@ fn selected_targets(app: &App) -> Vec<Target> {
                 .collect(),
             app.volumes.selected,
         ),
-        View::Networks | View::Events => Vec::new(),
+        View::Networks => {
+            if let Some(network) = app.detail_network() {
+                return vec![Target {
+                    id: network.id.clone(),
+                    name: network.name.clone(),
+                }];
+            }
+            pick(
+                &app.marked,
+                app.visible_networks()
+                    .iter()
+                    .map(|n| (n.id.clone(), n.name.clone()))
+                    .collect(),
+                app.networks.selected,
+            )
+        }
+        View::Events => Vec::new(),
     }
 }
 
@@ -991,7 +1058,24 @@ fn remove(app: &mut App) -> Vec<Effect> {
         },
         View::Images => Effect::RemoveImages(targets),
         View::Volumes => Effect::RemoveVolumes(targets),
-        View::Networks | View::Events => return Vec::new(),
+        View::Networks => {
+            // Said at once rather than after a confirmation the engine would refuse.
+            if let Some(builtin) = targets
+                .iter()
+                .find(|t| BUILTIN_NETWORKS.contains(&t.name.as_str()))
+            {
+                app.say(
+                    format!(
+                        "{} is a pre-defined network and cannot be removed",
+                        builtin.name
+                    ),
+                    true,
+                );
+                return Vec::new();
+            }
+            Effect::RemoveNetworks(targets)
+        }
+        View::Events => return Vec::new(),
     };
     confirm_if(app, true, effect)
 }
@@ -1069,6 +1153,7 @@ fn question(effect: &Effect) -> String {
         Effect::Containers { op, targets } => (op.verb(), "container", targets),
         Effect::RemoveImages(targets) => ("remove", "image", targets),
         Effect::RemoveVolumes(targets) => ("remove", "volume", targets),
+        Effect::RemoveNetworks(targets) => ("remove", "network", targets),
         _ => return String::new(),
     };
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
