@@ -1387,9 +1387,11 @@ mod tests {
     use super::*;
     use crate::engine::container::Status;
     use crate::engine::container::{ContainerConfig, ContainerRecord, ContainerState};
+    use crate::engine::network::state::{LinkRates, NetworkState};
     use crate::engine::{ContainerId, Digest};
     use crate::tui::keymap::Keymap;
     use crate::tui::snapshot::Snapshot;
+    use std::collections::HashMap;
 
     fn container(name: &str, status: Status, age_secs: i64) -> ContainerRecord {
         ContainerRecord {
@@ -1540,8 +1542,10 @@ mod tests {
             app.detail.as_ref().map(|d| d.tab),
             Some(ContainerTab::Config)
         );
-        key(&mut app, KeyCode::Right);
-        key(&mut app, KeyCode::Right);
+        // Config, Mounts, Network and Stats load nothing; Logs does.
+        for _ in 0..3 {
+            assert!(key(&mut app, KeyCode::Right).is_empty());
+        }
         let effects = key(&mut app, KeyCode::Right);
         assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
         assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
@@ -1613,7 +1617,8 @@ mod tests {
         use crate::engine::container::logs::{LogEntry, Stream};
         let mut app = app_with(Keymap::default());
         key(&mut app, KeyCode::Enter);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         let id = app.detail.as_ref().unwrap().id.clone();
@@ -1799,7 +1804,8 @@ mod tests {
             Some("job")
         );
         key(&mut app, KeyCode::Enter);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         // In the logs, up goes back in time, as the arrow key does.
@@ -1910,7 +1916,8 @@ mod tests {
         assert_eq!(status, Some(format!("copied {job_id} to the clipboard")));
         key(&mut app, KeyCode::Enter);
         assert_eq!(yanked(&mut app), job_id);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         let lines = ["first", "last"]
@@ -2140,5 +2147,133 @@ mod tests {
         // On containers, + is the run form.
         keys(&mut app, "+");
         assert!(matches!(app.popup, Some(Popup::RunForm(_))));
+    }
+
+    fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
+        use crate::engine::network::record::Driver;
+        use crate::engine::network::state::EndpointState;
+        NetworkState {
+            id: format!("{name:0>64}"),
+            name: name.into(),
+            driver: Driver::Bridge,
+            subnet: Some("10.9.0.0/24".parse().unwrap()),
+            gateway: Some("10.9.0.1".parse().unwrap()),
+            internal: false,
+            bridge_name: format!("br-{name}"),
+            bridge: None,
+            endpoints: endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, c)| EndpointState {
+                    container_id: c.id.clone(),
+                    container_name: c.name.clone(),
+                    interface: "eth0".into(),
+                    address: Some(format!("10.9.0.{}/24", i + 2).parse().unwrap()),
+                    mac: String::new(),
+                    aliases: Vec::new(),
+                    host_veth: format!("bv{i}"),
+                    port: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_networks_pane_opens_a_network_removes_after_asking_and_follows_links() {
+        let mut app = app_with(Keymap::default());
+        let web = app.snapshot.containers[0].clone();
+        let networks = vec![
+            network("bridge", &[]),
+            network("lan", &[&web]),
+            network("spare", &[]),
+        ];
+        update(&mut app, Msg::Networks(Ok(networks.clone())));
+        assert_eq!(
+            app.snapshot.first_ip(&web.id),
+            Some("10.9.0.2".parse().unwrap())
+        );
+        keys(&mut app, "4");
+        assert_eq!(app.view, View::Networks);
+        assert_eq!(app.rows_in_view(), 3);
+
+        // A built-in network is refused before any question.
+        assert!(keys(&mut app, "d").is_empty());
+        assert_eq!(app.popup, None);
+        assert!(app.status.as_ref().is_some_and(
+            |s| s.error && s.text == "bridge is a pre-defined network and cannot be removed"
+        ));
+        // Marked networks go together, after a confirmation.
+        keys(&mut app, "j ");
+        keys(&mut app, " ");
+        assert!(keys(&mut app, "d").is_empty());
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove networks lan, spare?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        match keys(&mut app, "y").as_slice() {
+            [Effect::RemoveNetworks(targets)] => assert_eq!(names(targets), ["lan", "spare"]),
+            other => panic!("expected network removal, got {other:?}"),
+        }
+
+        // + types the verb, P prunes after asking.
+        keys(&mut app, "+");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "network create ".into()
+            })
+        );
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "P");
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["network", "prune", "-f"]),
+            other => panic!("expected network prune, got {other:?}"),
+        }
+
+        // Enter opens the selected network; its samples bring rates.
+        keys(&mut app, "gg");
+        key(&mut app, KeyCode::Char('j'));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.network_detail.as_ref().map(|d| d.name.as_str()),
+            Some("lan")
+        );
+        let rates = HashMap::from([("bv0".to_owned(), LinkRates::default())]);
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: networks.clone(),
+                rates,
+            },
+        );
+        assert_eq!(app.network_detail.as_ref().map(|d| d.rates.len()), Some(1));
+        // In the detail, remove means this network.
+        keys(&mut app, "d");
+        assert!(matches!(
+            &app.popup,
+            Some(Popup::Confirm { question, .. }) if question == "remove network lan?"
+        ));
+        key(&mut app, KeyCode::Esc);
+
+        // A link change asks for the networks again and draws nothing yet.
+        app.dirty = false;
+        assert_eq!(update(&mut app, Msg::LinksChanged), [Effect::LoadNetworks]);
+        assert!(!app.dirty);
+
+        // Escape closes the detail; a sample that arrives after is dropped.
+        key(&mut app, KeyCode::Esc);
+        assert!(app.network_detail.is_none());
+        app.dirty = false;
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: Vec::new(),
+                rates: HashMap::new(),
+            },
+        );
+        assert!(!app.dirty);
+        assert_eq!(app.snapshot.networks.len(), 3);
     }
 }

@@ -29,19 +29,25 @@ const COLUMNS: [(&str, u16); 10] = [
 const NAME: usize = 1;
 const IMAGE: usize = 3;
 const STATUS: usize = 4;
+const IP: usize = 8;
 const PORTS: usize = 9;
+/// The image's budget at most.
+const IMAGE_MAX: usize = 30;
 /// The PORTS column's width at most; longer lists are cut.
 const PORTS_MAX: u16 = 40;
 /// The longest status text, "Exited (137) Less than a second ago" and the like.
 const STATUS_MAX: u16 = 33;
 /// Which columns a narrow terminal keeps, most important first.
-const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, 2, 6, 5, 7, 8, PORTS];
+const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, 2, 6, 5, 7, IP, PORTS];
 
 /// The columns that fit in `width`, in table order: less important ones drop first.
 /// The status is budgeted at its widest so columns don't come and go as its clock ticks.
-fn columns(width: u16, name_width: u16, ports_width: u16) -> Vec<usize> {
+/// The image counts at its narrowest for the columns before the IP and ports, and at its
+/// widest (within reason) for those two, so they never squeeze it.
+fn columns(width: u16, name_width: u16, image_width: u16, ports_width: u16) -> Vec<usize> {
     let mut used = 0u16;
     let mut shown = Vec::new();
+    let mut image_extra = image_width.saturating_sub(COLUMNS[IMAGE].1);
     for column in PRIORITY {
         let width_of = match column {
             NAME => name_width,
@@ -54,11 +60,18 @@ fn columns(width: u16, name_width: u16, ports_width: u16) -> Vec<usize> {
             continue;
         }
         // Each column after the first is preceded by one space.
-        let need = width_of + u16::from(!shown.is_empty());
+        let mut need = width_of + u16::from(!shown.is_empty());
+        let after_image = matches!(column, IP | PORTS);
+        if after_image {
+            need += image_extra;
+        }
         if used + need > width && shown.len() >= 3 {
             continue;
         }
         used += need;
+        if after_image {
+            image_extra = 0;
+        }
         shown.push(column);
     }
     shown.sort_unstable();
@@ -112,7 +125,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .max()
         .filter(|w| *w > 0)
         .map_or(0, |w| w.clamp(5, PORTS_MAX));
-    let shown = columns(area.width.saturating_sub(2), name_width, ports_width);
+    let image_width = rows
+        .iter()
+        .map(|c| c.image.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(COLUMNS[IMAGE].1 as usize, IMAGE_MAX) as u16;
+    let shown = columns(
+        area.width.saturating_sub(2),
+        name_width,
+        image_width,
+        ports_width,
+    );
     let header = Row::new(shown.iter().map(|c| COLUMNS[*c].0)).style(theme.header);
     let widths: Vec<Constraint> = shown
         .iter()
@@ -208,13 +232,16 @@ mod tests {
 
     #[test]
     fn narrow_tables_keep_name_and_status_and_drop_the_rest_by_priority() {
-        assert_eq!(columns(200, 10, 20), [0, 1, 2, 3, 4, 5, 6, 7, 8, PORTS]);
+        assert_eq!(columns(200, 10, 25, 20), [0, 1, 2, 3, 4, 5, 6, 7, 8, PORTS]);
         // No container publishes a port: no PORTS column.
-        assert_eq!(columns(200, 10, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(columns(200, 10, 25, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
         // 80 columns: the wide MEM / LIMIT goes first, the IP and ports do not fit.
-        assert_eq!(columns(78, 4, 20), [0, 1, 2, 3, 4, 5, 7]);
-        // 120: the IP fits beside everything else; ports need more.
-        assert_eq!(columns(118, 4, 30), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(columns(30, 4, 20), [0, NAME, STATUS]);
+        assert_eq!(columns(78, 4, 10, 20), [0, 1, 2, 3, 4, 5, 7]);
+        assert_eq!(columns(78, 4, 25, 20), [0, 1, 2, 3, 4, 5, 7]);
+        // 120: the IP fits beside short image names; ports need more.
+        assert_eq!(columns(118, 4, 10, 30), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        // A long image name keeps its room; the IP goes.
+        assert_eq!(columns(118, 4, 25, 30), [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(columns(30, 4, 10, 20), [0, NAME, STATUS]);
     }
 }
