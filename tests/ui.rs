@@ -20,6 +20,13 @@ fn small_frame(berth: &Berth, args: &[&str]) -> String {
     masked(berth, &full)
 }
 
+/// The frame for `args` on a wide terminal, where every column fits.
+fn wide_frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "160", "--height", "20"];
+    full.extend_from_slice(args);
+    masked(berth, &full)
+}
+
 fn masked(berth: &Berth, full: &[&str]) -> String {
     let text = berth.ok(full);
     text.replace(berth.root().to_str().unwrap(), "[ROOT]")
@@ -32,6 +39,12 @@ fn settings() -> insta::Settings {
     // Container IDs and image digests.
     settings.add_filter(r"\b[0-9a-f]{64}\b", "[FULL ID]");
     settings.add_filter(r"\b[0-9a-f]{12}\b", "[ID]     ");
+    // Host veth ends are named after the container's ID and the interface's slot.
+    settings.add_filter(r"\bbv[0-9a-f]{12}([0-9a-z])\b", "bv[ID]$1");
+    // A bridge's MAC comes from its network's ID (endpoint MACs come from their IPs).
+    settings.add_filter(r"mtu (\d+)  ([0-9a-f]{2}:){5}[0-9a-f]{2}", "mtu $1  [MAC]");
+    // Traffic rates: the kernel's own packets (router solicitations, ARP) come and go.
+    settings.add_filter(r"rx \S+/s  tx \S+/s", "rx [RATE] tx [RATE]");
     // Docker's clock texts, which move with time.
     settings.add_filter(
         r"(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes|hours|days|weeks|months|years))( ago)?",
@@ -40,12 +53,18 @@ fn settings() -> insta::Settings {
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[DATE]");
     // Live usage of running containers.
     settings.add_filter(r"\d+(\.\d+)?(B|KiB|MiB|GiB) / ", "[MEM] / ");
-    settings.add_filter(r"\b\d+\.\d\d\b", "[CPU]");
+    // (Not the start of an IP address: 172.17.0.2.)
+    settings.add_filter(r"\b\d+\.\d\d( |$)", "[CPU]$1");
     // What follows a masked value shifts with its length: close the gap.
     settings.add_filter(r"\] (─+|[ ]+)", "] ");
     settings.add_filter(r"(\[MEM\] / \S+) +", "$1 ");
     // The status column is as wide as its longest text, which is a clock.
     settings.add_filter(r"(STATUS|Created) +", "$1 ");
+    // The image column fills what the status leaves, so it moves with that clock too.
+    settings.add_filter(
+        r"(IMAGE|busybox:latest) +(STATUS|Exited|Created|Up)",
+        "$1 $2",
+    );
     settings
 }
 
@@ -55,6 +74,7 @@ fn state() -> (Berth, tempfile::TempDir) {
     let bind = tempfile::tempdir().unwrap();
     berth.ok(&["volume", "create", "data"]);
     berth.ok(&["volume", "create", "spare"]);
+    berth.ok(&["network", "create", "--subnet", "10.77.0.0/24", "lan"]);
     let bind_spec = format!("{}:/srv:ro", bind.path().display());
     berth.ok(&[
         "run",
@@ -69,6 +89,8 @@ fn state() -> (Berth, tempfile::TempDir) {
         "/scratch",
         "-m",
         "64m",
+        "-p",
+        "8080:80",
         "-e",
         "MODE=demo",
         IMAGE,
@@ -82,6 +104,7 @@ fn state() -> (Berth, tempfile::TempDir) {
         "-c",
         "mkdir /data/logs && echo hello > /data/greeting",
     ]);
+    berth.ok(&["network", "connect", "--alias", "www", "lan", "web"]);
     berth.ok(&["create", "--name", "job", IMAGE, "echo", "hi"]);
     berth.run(&[
         "run",
@@ -109,6 +132,24 @@ fn views_render_the_engine_state() {
         insta::assert_snapshot!("images", frame(&berth, &["--view", "images"]));
         insta::assert_snapshot!("volumes", frame(&berth, &["--view", "volumes"]));
         insta::assert_snapshot!("networks", frame(&berth, &["--view", "networks"]));
+        insta::assert_snapshot!(
+            "network",
+            frame(&berth, &["--view", "network", "--select", "bridge"])
+        );
+        insta::assert_snapshot!(
+            "endpoints",
+            frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
+        insta::assert_snapshot!("containers_160", wide_frame(&berth, &[]));
+        insta::assert_snapshot!("networks_160", wide_frame(&berth, &["--view", "networks"]));
+        insta::assert_snapshot!(
+            "network_160",
+            wide_frame(&berth, &["--view", "network", "--select", "lan"])
+        );
+        insta::assert_snapshot!(
+            "endpoints_160",
+            wide_frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
         insta::assert_snapshot!(
             "mounts",
             frame(&berth, &["--view", "mounts", "--select", "web"])
@@ -161,6 +202,18 @@ fn views_fit_80x24() {
         );
         insta::assert_snapshot!("volumes_80x24", small_frame(&berth, &["--view", "volumes"]));
         insta::assert_snapshot!("images_80x24", small_frame(&berth, &["--view", "images"]));
+        insta::assert_snapshot!(
+            "networks_80x24",
+            small_frame(&berth, &["--view", "networks"])
+        );
+        insta::assert_snapshot!(
+            "network_80x24",
+            small_frame(&berth, &["--view", "network", "--select", "bridge"])
+        );
+        insta::assert_snapshot!(
+            "endpoints_80x24",
+            small_frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
     });
 }
 
@@ -220,6 +273,59 @@ fn once_gives_the_same_data_as_json() {
         .map(|m| m["Type"].as_str().or(m["kind"].as_str()).unwrap_or("?"))
         .collect();
     assert_eq!(kinds.len(), 3, "{mounts}");
+    // web's addresses and ports, in the pane and in its Network tab.
+    assert_eq!(web["IP"], "172.17.0.2", "{web}");
+    assert_eq!(web["Ports"], "0.0.0.0:8080->80/tcp", "{web}");
+    let endpoints = json(&[
+        "ui",
+        "--once",
+        "--format",
+        "json",
+        "--view",
+        "endpoints",
+        "--select",
+        "web",
+    ]);
+    let networks: Vec<(&str, &str)> = endpoints["Networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["Network"].as_str().unwrap(),
+                n["Endpoint"]["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        networks,
+        [("bridge", "172.17.0.2/16"), ("lan", "10.77.0.2/24")],
+        "{endpoints}"
+    );
+    assert_eq!(endpoints["Ports"][0], "80/tcp -> 0.0.0.0:8080");
+
+    let pane = json(&["ui", "--once", "--format", "json", "--view", "networks"]);
+    let lan = pane["Rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == "lan")
+        .cloned()
+        .expect("lan in the pane");
+    assert_eq!(lan["Subnet"], "10.77.0.0/24");
+    assert_eq!(lan["Containers"], 1);
+    assert_eq!(lan["BridgeState"], "up");
+    // The detail: web's host end is live on lan's bridge, with counters and a rate.
+    let detail = json(&[
+        "ui", "--once", "--format", "json", "--view", "network", "--select", "lan",
+    ]);
+    let network = &detail["Network"];
+    let port = &network["endpoints"][0]["port"];
+    assert_eq!(port["master"], network["bridge_name"], "{detail}");
+    assert_eq!(port["on_bridge"], true);
+    assert!(port["counters"]["tx_packets"].is_u64(), "{detail}");
+    let veth = network["endpoints"][0]["host_veth"].as_str().unwrap();
+    assert!(detail["Rates"][veth]["rx_bytes"].is_number(), "{detail}");
 }
 
 #[test]
@@ -229,6 +335,10 @@ fn bad_once_arguments_are_one_line_errors() {
     assert!(err.contains("invalid --view \"planets\""), "{err}");
     let err = berth.fail(&["ui", "--once", "--view", "logs"]);
     assert!(err.contains("needs --select CONTAINER"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "network"]);
+    assert!(err.contains("needs --select NETWORK"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "network", "--select", "ghost"]);
+    assert!(err.contains("ghost") && err.contains("networks"), "{err}");
     let err = berth.fail(&["ui", "--once", "--select", "ghost"]);
     assert!(err.contains("ghost"), "{err}");
     let err = berth.fail(&["ui"]);

@@ -24,8 +24,9 @@ pub struct UiArgs {
     #[arg(long, default_value_t = 30, requires = "once")]
     pub height: u16,
     /// With --once: containers, images, volumes, networks, events, a container's
-    /// config, mounts, stats, logs, diff or files, an image's layers, or a volume's
-    /// files (volume) (with --select)
+    /// config, mounts, endpoints (its Network tab), stats, logs, diff or files, an
+    /// image's layers, a volume's files (volume) or a network's bridge and ports
+    /// (network) (with --select)
     #[arg(long, default_value = "containers", requires = "once")]
     pub view: String,
     /// With --once: the row to select (a name or ID)
@@ -77,7 +78,7 @@ fn print_once(
 ) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
-            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, stats, logs, diff, layers, files or volume",
+            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, endpoints, stats, logs, diff, layers, files, volume or network",
             args.view
         )
     })?;

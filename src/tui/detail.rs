@@ -6,6 +6,7 @@ use super::state::Cursor;
 use crate::engine::container::logs::{LogEntry, LogReader, LOG_FILE};
 use crate::engine::error::{Context, Error};
 use crate::engine::image::{ImageLayer, LayerTree, TreeScope};
+use crate::engine::network::state::LinkRates;
 use crate::engine::storage::diff::Change;
 use crate::engine::storage::listing::DirListing;
 use crate::engine::storage::volumes::{dir_usage, DirUsage};
@@ -19,15 +20,17 @@ pub const LOG_LINES: usize = 1000;
 pub enum ContainerTab {
     Config,
     Mounts,
+    Network,
     Stats,
     Logs,
     Diff,
 }
 
 impl ContainerTab {
-    pub const ALL: [ContainerTab; 5] = [
+    pub const ALL: [ContainerTab; 6] = [
         ContainerTab::Config,
         ContainerTab::Mounts,
+        ContainerTab::Network,
         ContainerTab::Stats,
         ContainerTab::Logs,
         ContainerTab::Diff,
@@ -37,6 +40,7 @@ impl ContainerTab {
         match self {
             ContainerTab::Config => "Config",
             ContainerTab::Mounts => "Mounts",
+            ContainerTab::Network => "Network",
             ContainerTab::Stats => "Stats",
             ContainerTab::Logs => "Logs",
             ContainerTab::Diff => "Diff",
@@ -144,6 +148,27 @@ impl ImageDetail {
             image: self.id.clone(),
             layer: self.layer,
             scope: self.scope,
+        }
+    }
+}
+
+/// The open network: its bridge with its veth ports, and their rates while it is open.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkDetail {
+    pub id: String,
+    pub name: String,
+    /// Ports scrolled past at the top of the diagram.
+    pub scroll: usize,
+    /// Bytes and packets per second by host veth, from the last two counter samples.
+    pub rates: std::collections::HashMap<String, LinkRates>,
+}
+
+impl NetworkDetail {
+    pub fn new(id: String, name: String) -> NetworkDetail {
+        NetworkDetail {
+            id,
+            name,
+            ..NetworkDetail::default()
         }
     }
 }

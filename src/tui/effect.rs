@@ -61,9 +61,9 @@ impl Effect {
                 };
                 Some(format!("{verb} {}", names(targets)))
             }
-            Effect::RemoveImages(targets) | Effect::RemoveVolumes(targets) => {
-                Some(format!("removing {}", names(targets)))
-            }
+            Effect::RemoveImages(targets)
+            | Effect::RemoveVolumes(targets)
+            | Effect::RemoveNetworks(targets) => Some(format!("removing {}", names(targets))),
             Effect::Verb(words) => Some(format!(":{}", words.join(" "))),
             _ => None,
         }
@@ -84,6 +84,10 @@ pub enum Effect {
     },
     RemoveImages(Vec<Target>),
     RemoveVolumes(Vec<Target>),
+    /// `network rm`: the record, its bridge and its rules.
+    RemoveNetworks(Vec<Target>),
+    /// Read the networks' live state again (a link changed).
+    LoadNetworks,
     /// Give the terminal to a shell in the container, then take it back.
     Shell(Target),
     /// A headless verb typed on the `:` line, as its words.

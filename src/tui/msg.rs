@@ -1,6 +1,8 @@
 //! Everything that can happen to the dashboard: keys from the terminal and results that
 //! engine work reports back. `update` turns each into state changes and effects.
 
+use std::collections::HashMap;
+
 use crossterm::event::KeyEvent;
 
 use super::detail::DetailData;
@@ -9,6 +11,7 @@ use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::events::Event;
+use crate::engine::network::state::{LinkRates, NetworkState};
 use crate::engine::storage::listing::DirListing;
 
 #[derive(Debug)]
@@ -28,6 +31,17 @@ pub enum Msg {
     Stats(Vec<ContainerStats>),
     /// New lines in the engine's events journal, from any berth process.
     Events(Vec<Event>),
+    /// A link or address changed in the engine's namespace (netlink): the networks are
+    /// read again.
+    LinksChanged,
+    /// The networks read again (no counters).
+    Networks(Result<Vec<NetworkState>, String>),
+    /// The networks with counters, sampled each second while a network's detail is open,
+    /// and each port's rates since the sample before, by host veth.
+    NetworkSample {
+        states: Vec<NetworkState>,
+        rates: HashMap<String, LinkRates>,
+    },
     /// What each volume holds, by name.
     VolumeSizes(Vec<(String, crate::engine::storage::volumes::DirUsage)>),
     /// Data for the open detail view.

@@ -15,12 +15,13 @@ use super::action::Action;
 use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
-use super::snapshot::Snapshot;
+use super::snapshot::{port_rates, Snapshot};
 use super::state::{App, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::container::stats::{between, sample_all};
 use crate::engine::container::Status;
+use crate::engine::network::ports::{port_lines, ps_ports};
 use crate::engine::storage::volumes::dir_usage;
 use crate::engine::{Engine, Error, Result};
 use crate::format::status_text_at;
@@ -36,6 +37,8 @@ pub enum Screen {
     VolumeFiles,
     /// The file view on a container: the working directory beside the container's `/`.
     Files,
+    /// A network's bridge and ports.
+    NetworkDetail,
 }
 
 impl Screen {
@@ -48,6 +51,13 @@ impl Screen {
         }
         if name.eq_ignore_ascii_case("files") {
             return Some(Screen::Files);
+        }
+        // "network" is a network's detail; a container's Network tab is "endpoints".
+        if name.eq_ignore_ascii_case("network") {
+            return Some(Screen::NetworkDetail);
+        }
+        if name.eq_ignore_ascii_case("endpoints") {
+            return Some(Screen::Detail(ContainerTab::Network));
         }
         View::parse(name).map(Screen::Pane).or_else(|| {
             ContainerTab::ALL
@@ -90,6 +100,7 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         Screen::Detail(_) | Screen::Files => View::Containers,
         Screen::Layers => View::Images,
         Screen::VolumeFiles => View::Volumes,
+        Screen::NetworkDetail => View::Networks,
     };
     app.view = view;
     if view == View::Volumes {
@@ -114,6 +125,20 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     }
     let effects = match options.screen {
         Screen::Pane(_) | Screen::Files => Vec::new(),
+        Screen::NetworkDetail => {
+            if options.select.is_none() {
+                return Err(Error::invalid(
+                    "--view",
+                    "network",
+                    "the network view needs --select NETWORK",
+                ));
+            }
+            update(
+                app,
+                Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            );
+            return sample_network(engine, app);
+        }
         Screen::Detail(tab) => {
             let Some(record) = app.selected_container() else {
                 return Err(Error::invalid(
@@ -156,6 +181,17 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         }
     };
     load_details(engine, app, effects)
+}
+
+/// Two samples of the counters, as the open detail takes them, for its rates.
+fn sample_network(engine: &Engine, app: &mut App) -> Result<()> {
+    let before = engine.network_states(true)?;
+    let started = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(200));
+    let states = engine.network_states(true)?;
+    let rates = port_rates(&before, &states, started.elapsed().as_secs_f64());
+    update(app, Msg::NetworkSample { states, rates });
+    Ok(())
 }
 
 fn prepare_files(engine: &Engine, app: &mut App) -> Result<()> {
@@ -216,7 +252,11 @@ fn select(app: &mut App, name: &str) -> Result<()> {
             .visible_volumes()
             .iter()
             .position(|v| v.volume.name == name),
-        View::Networks | View::Events => None,
+        View::Networks => app
+            .visible_networks()
+            .iter()
+            .position(|n| n.name == name || n.id.starts_with(name)),
+        View::Events => None,
     };
     let position = position.ok_or_else(|| {
         Error::invalid(
@@ -286,9 +326,24 @@ pub fn render_json(app: &App) -> Value {
             "Tree": image.tree,
         });
     }
+    if let Some(detail) = &app.network_detail {
+        return json!({
+            "View": "Network",
+            "Network": app.detail_network(),
+            "Rates": detail.rates,
+        });
+    }
     if let Some(detail) = &app.detail {
         let record = app.detail_container();
+        let endpoints: Vec<Value> = record
+            .map(|r| app.snapshot.endpoints_of(&r.id))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, e)| json!({ "Network": n.name, "Gateway": n.gateway, "Endpoint": e }))
+            .collect();
         return json!({
+            "Networks": endpoints,
+            "Ports": record.map(|r| port_lines(&r.state.ports)),
             "View": detail.tab.title(),
             "Container": record.map(|r| r.name.clone()),
             "Mounts": record.and_then(|r| app.snapshot.mounts.get(&r.id)),
@@ -314,6 +369,8 @@ pub fn render_json(app: &App) -> Value {
                     "MemLimit": stats.map(|s| s.memory_limit),
                     "PIDs": stats.map(|s| s.pids),
                     "Mounts": app.snapshot.mounts.get(&c.id).map_or(0, Vec::len),
+                    "IP": app.snapshot.first_ip(&c.id),
+                    "Ports": ps_ports(&c.state.ports),
                 })
             })
             .collect(),
@@ -344,7 +401,23 @@ pub fn render_json(app: &App) -> Value {
                 })
             })
             .collect(),
-        View::Networks => Vec::new(),
+        View::Networks => app
+            .visible_networks()
+            .iter()
+            .map(|n| {
+                json!({
+                    "ID": n.id,
+                    "Name": n.name,
+                    "Driver": n.driver,
+                    "Subnet": n.subnet,
+                    "Gateway": n.gateway,
+                    "Internal": n.internal,
+                    "Containers": n.endpoints.len(),
+                    "Bridge": n.bridge_name,
+                    "BridgeState": n.bridge.as_ref().map(|b| b.oper),
+                })
+            })
+            .collect(),
         View::Events => app
             .visible_events()
             .iter()

@@ -22,15 +22,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(frame.area());
     app.width.set(frame.area().width);
     draw_tabs(frame, top, app, theme);
-    match (&app.detail, &app.image_detail, &app.volume_detail) {
-        (Some(detail), _, _) => views::container_detail::draw(frame, body, app, detail, theme),
-        (None, Some(image), _) => views::image_layers::draw(frame, body, image, theme),
-        (None, None, Some(volume)) => views::volume_files::draw(frame, body, volume, theme),
-        (None, None, None) => match app.view {
+    match (
+        &app.detail,
+        &app.image_detail,
+        &app.volume_detail,
+        &app.network_detail,
+    ) {
+        (Some(detail), ..) => views::container_detail::draw(frame, body, app, detail, theme),
+        (None, Some(image), ..) => views::image_layers::draw(frame, body, image, theme),
+        (None, None, Some(volume), _) => views::volume_files::draw(frame, body, volume, theme),
+        (None, None, None, Some(network)) => {
+            views::networks::draw_detail(frame, body, app, network, theme)
+        }
+        (None, None, None, None) => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
-            View::Networks => views::networks::draw(frame, body, theme),
+            View::Networks => views::networks::draw(frame, body, app, theme),
             View::Events => views::events::draw(frame, body, app, theme),
         },
     }
@@ -62,7 +70,7 @@ fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
         app.snapshot.containers.len(),
         app.snapshot.images.len(),
         app.snapshot.volumes.len(),
-        0,
+        app.snapshot.networks.len(),
         app.events.len(),
     ];
     let labels = |compact: bool| -> Vec<(View, String)> {
@@ -210,7 +218,17 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Prune,
             Action::Filter,
         ],
-        (View::Networks, _) => &[],
+        (View::Networks, _) if app.network_detail.is_some() => {
+            &[Action::Back, Action::Down, Action::Remove]
+        }
+        (View::Networks, _) => &[
+            Action::Open,
+            Action::Create,
+            Action::Remove,
+            Action::Prune,
+            Action::Mark,
+            Action::Filter,
+        ],
         (View::Events, _) => &[Action::Filter],
     };
     let mut spans = Vec::new();

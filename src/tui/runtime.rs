@@ -2,7 +2,11 @@
 //! frame out only when something changed.
 
 use std::io::Write;
-use std::time::Duration;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -14,6 +18,7 @@ use super::effect::{Effect, Target};
 use super::mouse;
 use super::msg::Msg;
 use super::render::draw;
+use super::snapshot::port_rates;
 use super::state::App;
 use super::terminal::TerminalGuard;
 use super::trace::Trace;
@@ -21,26 +26,35 @@ use super::update::update;
 use super::worker::Worker;
 use crate::engine::container::stats::{between, sample_all, StatsSample};
 use crate::engine::container::{ContainerRecord, Status};
+use crate::engine::network::live::LinkWatch;
+use crate::engine::network::state::NetworkState;
 use crate::engine::{ContainerId, Engine};
 
 /// How often live stats are sampled, as `docker stats` does; only the running containers
 /// on screen are sampled.
 const STATS_EVERY: Duration = Duration::from_secs(1);
+/// How long link changes are gathered before the networks are read again.
+const LINK_SETTLE: Duration = Duration::from_millis(50);
 
 pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std::io::Result<()> {
     let theme = app.theme.clone();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let worker = Worker::new(engine.clone(), tx.clone(), root);
     let (running_tx, running_rx) = watch::channel(Vec::<ContainerRecord>::new());
+    // The ID of the network whose detail is open: its ports' counters are sampled.
+    let (network_tx, network_rx) = watch::channel(None::<String>);
     follow_events(&engine, tx.clone());
+    watch_links(tx.clone());
     tokio::spawn(sample_stats(running_rx, tx.clone()));
+    tokio::spawn(sample_networks(engine.clone(), network_rx, tx.clone()));
 
     let mut guard = TerminalGuard::enter()?;
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut loads = Loads::default();
+    let mut loads = Loads::new(Effect::Reload);
     loads.request(&worker);
+    let mut network_loads = Loads::new(Effect::LoadNetworks);
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
     let mut trace = Trace::from_env();
@@ -75,8 +89,10 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
             _ = clock.tick() => Msg::Tick,
             _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
-        if matches!(msg, Msg::Loaded(_)) {
-            loads.finished(&worker);
+        match msg {
+            Msg::Loaded(_) => loads.finished(&worker),
+            Msg::Networks(_) => network_loads.finished(&worker),
+            _ => {}
         }
         let effects = update(&mut app, msg);
         let on_screen = running_on_screen(&app, guard.terminal.size()?.height);
@@ -89,10 +105,15 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
         if !same(&running_tx.borrow(), &on_screen) {
             let _ = running_tx.send(on_screen);
         }
+        let open_network = app.network_detail.as_ref().map(|d| d.id.clone());
+        if *network_tx.borrow() != open_network {
+            let _ = network_tx.send(open_network);
+        }
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Reload => loads.request(&worker),
+                Effect::LoadNetworks => network_loads.request(&worker),
                 Effect::Shell(target) => {
                     drop(keys);
                     let result = guard.suspended(|| shell(&worker, &target))?;
@@ -140,20 +161,29 @@ fn running_on_screen(app: &App, height: u16) -> Vec<ContainerRecord> {
         .collect()
 }
 
-/// One snapshot load at a time: a burst of events asks for one more load, not one each.
-#[derive(Default)]
+/// One load of a kind at a time: a burst of events asks for one more load, not one each.
 struct Loads {
+    /// The load: the whole snapshot, or the networks.
+    effect: Effect,
     running: bool,
     again: bool,
 }
 
 impl Loads {
+    fn new(effect: Effect) -> Loads {
+        Loads {
+            effect,
+            running: false,
+            again: false,
+        }
+    }
+
     fn request(&mut self, worker: &Worker) {
         if self.running {
             self.again = true;
         } else {
             self.running = true;
-            worker.spawn(Effect::Reload);
+            worker.spawn(self.effect.clone());
         }
     }
 
@@ -246,6 +276,83 @@ async fn sample_stats(
             .collect::<Vec<_>>();
         previous = taken.into_iter().map(|s| (s.id.clone(), s)).collect();
         if !stats.is_empty() && tx.send(Msg::Stats(stats)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Follows link and address changes in the dashboard's namespace (netlink multicast) on a
+/// thread of its own, blocked in poll while nothing changes, and says when the networks
+/// need reading again.
+fn watch_links(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::spawn(move || {
+        let report = |e: String| {
+            let _ = tx.send(Msg::Done {
+                what: String::new(),
+                result: Err(format!("watching links: {e}")),
+            });
+        };
+        let mut watch = match LinkWatch::open() {
+            Ok(watch) => watch,
+            Err(e) => return report(e.to_string()),
+        };
+        loop {
+            let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return report(e.to_string()),
+            }
+            // A container's start is a burst of changes (veth, master, up, address):
+            // a moment's wait takes them as one.
+            std::thread::sleep(LINK_SETTLE);
+            match watch.read_events() {
+                Ok(events) if events.is_empty() => continue,
+                Ok(_) => {}
+                Err(e) => return report(e.to_string()),
+            }
+            if tx.send(Msg::LinksChanged).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Samples every network's counters each [`STATS_EVERY`] while a network's detail is open,
+/// and sends them with each port's rates since the sample before.
+async fn sample_networks(
+    engine: Engine,
+    mut open: watch::Receiver<Option<String>>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let mut previous: Option<(Instant, Vec<NetworkState>)> = None;
+    let mut every = tokio::time::interval(STATS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if open.borrow_and_update().is_none() {
+            previous = None;
+            // Nothing to sample: wait for a detail to open, then sample at once.
+            if open.changed().await.is_err() {
+                return;
+            }
+            every.reset_immediately();
+            continue;
+        }
+        let engine = engine.clone();
+        let Ok(Ok(states)) = tokio::task::spawn_blocking(move || engine.network_states(true)).await
+        else {
+            // The next link change or load reports what is wrong.
+            continue;
+        };
+        let now = Instant::now();
+        let rates = match &previous {
+            Some((then, before)) => {
+                port_rates(before, &states, now.duration_since(*then).as_secs_f64())
+            }
+            None => Default::default(),
+        };
+        previous = Some((now, states.clone()));
+        if tx.send(Msg::NetworkSample { states, rates }).is_err() {
             return;
         }
     }

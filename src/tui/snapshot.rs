@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::container::ContainerRecord;
 use crate::engine::image::ImageSummary;
+use crate::engine::network::state::{EndpointState, LinkRates, NetworkState};
 use crate::engine::storage::mounts::MountView;
 use crate::engine::storage::volumes::VolumeInfo;
 use crate::engine::{ContainerId, Digest, Engine, Result};
@@ -20,6 +21,8 @@ pub struct Snapshot {
     pub volumes: Vec<VolumeInfo>,
     /// Each container's mounts with their host sources.
     pub mounts: HashMap<ContainerId, Vec<MountView>>,
+    /// Every network with its bridge and ports as the kernel has them (no counters).
+    pub networks: Vec<NetworkState>,
     pub taken: Option<DateTime<Utc>>,
 }
 
@@ -61,14 +64,70 @@ impl Snapshot {
             .iter()
             .map(|c| (c.id.clone(), engine.container_mounts(c)))
             .collect();
+        let networks = engine.network_states(false)?;
         Ok(Snapshot {
             containers,
             mounts,
+            networks,
             images,
             volumes,
             taken: Some(Utc::now()),
         })
     }
+}
+
+impl Snapshot {
+    /// A container's endpoints with their networks, in the order of its interfaces.
+    pub fn endpoints_of(&self, id: &ContainerId) -> Vec<(&NetworkState, &EndpointState)> {
+        let mut found: Vec<(&NetworkState, &EndpointState)> = self
+            .networks
+            .iter()
+            .filter_map(|n| n.endpoint(id).map(|e| (n, e)))
+            .collect();
+        found.sort_by_key(|(_, e)| interface_slot(&e.interface));
+        found
+    }
+
+    /// The address of a container's first interface, as the containers pane shows it.
+    pub fn first_ip(&self, id: &ContainerId) -> Option<std::net::Ipv4Addr> {
+        self.endpoints_of(id)
+            .into_iter()
+            .find_map(|(_, e)| e.address.map(|a| a.addr()))
+    }
+}
+
+/// eth0, eth1, ... in number order (eth10 after eth9).
+fn interface_slot(interface: &str) -> (usize, String) {
+    let number = interface
+        .trim_start_matches("eth")
+        .parse()
+        .unwrap_or(usize::MAX);
+    (number, interface.to_owned())
+}
+
+/// Each live port's rates between two samples of the networks taken `seconds` apart, by
+/// host veth name. Ports missing from either sample (just made or gone) have none.
+pub fn port_rates(
+    before: &[NetworkState],
+    after: &[NetworkState],
+    seconds: f64,
+) -> HashMap<String, LinkRates> {
+    let counters =
+        |states: &[NetworkState]| -> HashMap<String, crate::engine::network::live::LinkCounters> {
+            states
+                .iter()
+                .flat_map(|n| &n.endpoints)
+                .filter_map(|e| Some((e.host_veth.clone(), e.port.as_ref()?.counters?)))
+                .collect()
+        };
+    let then = counters(before);
+    counters(after)
+        .into_iter()
+        .filter_map(|(name, now)| {
+            let rates = LinkRates::between(then.get(&name)?, &now, seconds);
+            Some((name, rates))
+        })
+        .collect()
 }
 
 /// The latest stats per running container, with a short history for sparklines.

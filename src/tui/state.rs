@@ -5,13 +5,14 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::detail::{ContainerDetail, ImageDetail, VolumeDetail};
+use super::detail::{ContainerDetail, ImageDetail, NetworkDetail, VolumeDetail};
 use super::effect::Effect;
 use super::files::FilesView;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::engine::events::Event;
+use crate::engine::network::state::NetworkState;
 use crate::engine::storage::volumes::VolumeInfo;
 
 /// Events kept for the events pane.
@@ -201,6 +202,7 @@ pub struct App {
     pub detail: Option<ContainerDetail>,
     pub image_detail: Option<ImageDetail>,
     pub volume_detail: Option<VolumeDetail>,
+    pub network_detail: Option<NetworkDetail>,
     /// What each volume holds, measured when the volumes pane is opened.
     pub volume_sizes: std::collections::HashMap<String, crate::engine::storage::volumes::DirUsage>,
     /// The two-pane file view, drawn over the pane while open.
@@ -246,6 +248,7 @@ impl App {
             detail: None,
             image_detail: None,
             volume_detail: None,
+            network_detail: None,
             volume_sizes: Default::default(),
             files: None,
             popup: None,
@@ -312,6 +315,27 @@ impl App {
             .collect()
     }
 
+    pub fn visible_networks(&self) -> Vec<&NetworkState> {
+        self.snapshot
+            .networks
+            .iter()
+            .filter(|n| {
+                let subnet = n.subnet.map(|s| s.to_string()).unwrap_or_default();
+                self.matches_filter(&[&n.name, &n.id, n.driver.as_str(), &subnet, &n.bridge_name])
+            })
+            .collect()
+    }
+
+    pub fn selected_network(&self) -> Option<&NetworkState> {
+        self.visible_networks().get(self.networks.selected).copied()
+    }
+
+    /// The network whose detail is open, if it still exists.
+    pub fn detail_network(&self) -> Option<&NetworkState> {
+        let detail = self.network_detail.as_ref()?;
+        self.snapshot.networks.iter().find(|n| n.id == detail.id)
+    }
+
     pub fn visible_events(&self) -> Vec<&Event> {
         self.events
             .iter()
@@ -352,7 +376,7 @@ impl App {
             View::Containers => self.visible_containers().len(),
             View::Images => self.visible_images().len(),
             View::Volumes => self.visible_volumes().len(),
-            View::Networks => 0,
+            View::Networks => self.visible_networks().len(),
             View::Events => self.visible_events().len(),
         }
     }

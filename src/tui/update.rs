@@ -7,7 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
 use super::detail::{
-    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, VolumeDetail,
+    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, NetworkDetail,
+    VolumeDetail,
 };
 use super::effect::{ContainerOp, CopyJob, Effect, Target};
 use super::files::{join, parent, Copying, FilesView, ListRequest, Side};
@@ -20,6 +21,7 @@ use super::state::{App, Popup, View, EVENTS_KEPT};
 use super::views::container_detail;
 use crate::engine::container::record::Status;
 use crate::engine::image::TreeScope;
+use crate::engine::network::record::BUILTIN_NETWORKS;
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::DirListing;
 use crate::engine::storage::progress::Progress;
@@ -60,6 +62,32 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Loaded(Err(e)) => {
             app.say(format!("reading the engine: {e}"), true);
+            Vec::new()
+        }
+        Msg::LinksChanged => {
+            // Nothing on screen changes until the networks are read again.
+            app.dirty = false;
+            vec![Effect::LoadNetworks]
+        }
+        Msg::Networks(Ok(states)) => {
+            app.snapshot.networks = states;
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Msg::Networks(Err(e)) => {
+            app.say(format!("reading the networks: {e}"), true);
+            Vec::new()
+        }
+        Msg::NetworkSample { states, rates } => {
+            match &mut app.network_detail {
+                Some(detail) => {
+                    detail.rates = rates;
+                    app.snapshot.networks = states;
+                    clamp_cursors(app);
+                }
+                // The detail closed while the sample was taken.
+                None => app.dirty = false,
+            }
             Vec::new()
         }
         Msg::VolumeSizes(sizes) => {
@@ -207,11 +235,13 @@ fn clamp_cursors(app: &mut App) {
         app.visible_images().len(),
         app.visible_volumes().len(),
         app.visible_events().len(),
+        app.visible_networks().len(),
     ];
     app.containers.clamp(lens[0]);
     app.images.clamp(lens[1]);
     app.volumes.clamp(lens[2]);
     app.events_cursor.clamp(lens[3]);
+    app.networks.clamp(lens[4]);
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -414,6 +444,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             if app.detail.take().is_none()
                 && app.image_detail.take().is_none()
                 && app.volume_detail.take().is_none()
+                && app.network_detail.take().is_none()
             {
                 app.filter.clear();
                 app.marked.clear();
@@ -434,6 +465,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             if let Some(volume) = &mut app.volume_detail {
                 let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
                 volume.cursor.move_by(by, len);
+                return Vec::new();
+            }
+            if app.network_detail.is_some() {
+                let ports = app.detail_network().map_or(0, |n| n.endpoints.len());
+                if let Some(network) = &mut app.network_detail {
+                    let at = (network.scroll as isize + by).max(0) as usize;
+                    network.scroll = at.min(ports.saturating_sub(1));
+                }
                 return Vec::new();
             }
             if let Some(detail) = &mut app.detail {
@@ -643,6 +682,9 @@ fn yank_text(app: &App) -> Option<(String, String)> {
     if let Some(image) = &app.image_detail {
         return named(image.id.clone());
     }
+    if let Some(network) = &app.network_detail {
+        return named(network.id.clone());
+    }
     if let Some(volume) = &app.volume_detail {
         let entry = volume
             .listing
@@ -667,7 +709,7 @@ fn yank_text(app: &App) -> Option<(String, String)> {
                 .id
                 .clone(),
         ),
-        View::Networks => None,
+        View::Networks => named(app.selected_network()?.id.clone()),
     }
 }
 
@@ -738,8 +780,9 @@ fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
             _ => Vec::new(),
         };
     }
-    // The layer view's two lists and tree scroll with the wheel and keys.
-    if app.image_detail.is_some() {
+    // The layer view's two lists and tree, and the network diagram, scroll with the wheel
+    // and keys.
+    if app.image_detail.is_some() || app.network_detail.is_some() {
         return Vec::new();
     }
     let picked = match &mut app.volume_detail {
@@ -845,6 +888,7 @@ fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     app.detail = None;
     app.image_detail = None;
     app.volume_detail = None;
+    app.network_detail = None;
     app.files = None;
     app.filter.clear();
     app.filtering = false;
@@ -873,6 +917,12 @@ fn open_detail(app: &mut App) -> Vec<Effect> {
         app.image_detail = Some(ImageDetail::new(id.clone(), image.name()));
         return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
     }
+    if app.view == View::Networks {
+        if let Some(network) = app.selected_network() {
+            app.network_detail = Some(NetworkDetail::new(network.id.clone(), network.name.clone()));
+        }
+        return Vec::new();
+    }
     if app.view != View::Containers {
         return Vec::new();
     }
@@ -890,7 +940,8 @@ fn mark_selected(app: &mut App) {
         View::Containers => app.selected_container().map(|c| c.id.to_string()),
         View::Images => app.selected_image().map(|i| i.summary.id.to_string()),
         View::Volumes => app.selected_volume().map(|v| v.volume.name.clone()),
-        View::Networks | View::Events => None,
+        View::Networks => app.selected_network().map(|n| n.id.clone()),
+        View::Events => None,
     };
     if let Some(id) = id {
         if !app.marked.remove(&id) {
@@ -940,7 +991,23 @@ fn selected_targets(app: &App) -> Vec<Target> {
                 .collect(),
             app.volumes.selected,
         ),
-        View::Networks | View::Events => Vec::new(),
+        View::Networks => {
+            if let Some(network) = app.detail_network() {
+                return vec![Target {
+                    id: network.id.clone(),
+                    name: network.name.clone(),
+                }];
+            }
+            pick(
+                &app.marked,
+                app.visible_networks()
+                    .iter()
+                    .map(|n| (n.id.clone(), n.name.clone()))
+                    .collect(),
+                app.networks.selected,
+            )
+        }
+        View::Events => Vec::new(),
     }
 }
 
@@ -991,7 +1058,24 @@ fn remove(app: &mut App) -> Vec<Effect> {
         },
         View::Images => Effect::RemoveImages(targets),
         View::Volumes => Effect::RemoveVolumes(targets),
-        View::Networks | View::Events => return Vec::new(),
+        View::Networks => {
+            // Said at once rather than after a confirmation the engine would refuse.
+            if let Some(builtin) = targets
+                .iter()
+                .find(|t| BUILTIN_NETWORKS.contains(&t.name.as_str()))
+            {
+                app.say(
+                    format!(
+                        "{} is a pre-defined network and cannot be removed",
+                        builtin.name
+                    ),
+                    true,
+                );
+                return Vec::new();
+            }
+            Effect::RemoveNetworks(targets)
+        }
+        View::Events => return Vec::new(),
     };
     confirm_if(app, true, effect)
 }
@@ -1069,6 +1153,7 @@ fn question(effect: &Effect) -> String {
         Effect::Containers { op, targets } => (op.verb(), "container", targets),
         Effect::RemoveImages(targets) => ("remove", "image", targets),
         Effect::RemoveVolumes(targets) => ("remove", "volume", targets),
+        Effect::RemoveNetworks(targets) => ("remove", "network", targets),
         _ => return String::new(),
     };
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
@@ -1302,9 +1387,11 @@ mod tests {
     use super::*;
     use crate::engine::container::Status;
     use crate::engine::container::{ContainerConfig, ContainerRecord, ContainerState};
+    use crate::engine::network::state::{LinkRates, NetworkState};
     use crate::engine::{ContainerId, Digest};
     use crate::tui::keymap::Keymap;
     use crate::tui::snapshot::Snapshot;
+    use std::collections::HashMap;
 
     fn container(name: &str, status: Status, age_secs: i64) -> ContainerRecord {
         ContainerRecord {
@@ -1455,8 +1542,10 @@ mod tests {
             app.detail.as_ref().map(|d| d.tab),
             Some(ContainerTab::Config)
         );
-        key(&mut app, KeyCode::Right);
-        key(&mut app, KeyCode::Right);
+        // Config, Mounts, Network and Stats load nothing; Logs does.
+        for _ in 0..3 {
+            assert!(key(&mut app, KeyCode::Right).is_empty());
+        }
         let effects = key(&mut app, KeyCode::Right);
         assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
         assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
@@ -1528,7 +1617,8 @@ mod tests {
         use crate::engine::container::logs::{LogEntry, Stream};
         let mut app = app_with(Keymap::default());
         key(&mut app, KeyCode::Enter);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         let id = app.detail.as_ref().unwrap().id.clone();
@@ -1714,7 +1804,8 @@ mod tests {
             Some("job")
         );
         key(&mut app, KeyCode::Enter);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         // In the logs, up goes back in time, as the arrow key does.
@@ -1825,7 +1916,8 @@ mod tests {
         assert_eq!(status, Some(format!("copied {job_id} to the clipboard")));
         key(&mut app, KeyCode::Enter);
         assert_eq!(yanked(&mut app), job_id);
-        for _ in 0..3 {
+        // To the Logs tab.
+        for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
         let lines = ["first", "last"]
@@ -2055,5 +2147,133 @@ mod tests {
         // On containers, + is the run form.
         keys(&mut app, "+");
         assert!(matches!(app.popup, Some(Popup::RunForm(_))));
+    }
+
+    fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
+        use crate::engine::network::record::Driver;
+        use crate::engine::network::state::EndpointState;
+        NetworkState {
+            id: format!("{name:0>64}"),
+            name: name.into(),
+            driver: Driver::Bridge,
+            subnet: Some("10.9.0.0/24".parse().unwrap()),
+            gateway: Some("10.9.0.1".parse().unwrap()),
+            internal: false,
+            bridge_name: format!("br-{name}"),
+            bridge: None,
+            endpoints: endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, c)| EndpointState {
+                    container_id: c.id.clone(),
+                    container_name: c.name.clone(),
+                    interface: "eth0".into(),
+                    address: Some(format!("10.9.0.{}/24", i + 2).parse().unwrap()),
+                    mac: String::new(),
+                    aliases: Vec::new(),
+                    host_veth: format!("bv{i}"),
+                    port: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_networks_pane_opens_a_network_removes_after_asking_and_follows_links() {
+        let mut app = app_with(Keymap::default());
+        let web = app.snapshot.containers[0].clone();
+        let networks = vec![
+            network("bridge", &[]),
+            network("lan", &[&web]),
+            network("spare", &[]),
+        ];
+        update(&mut app, Msg::Networks(Ok(networks.clone())));
+        assert_eq!(
+            app.snapshot.first_ip(&web.id),
+            Some("10.9.0.2".parse().unwrap())
+        );
+        keys(&mut app, "4");
+        assert_eq!(app.view, View::Networks);
+        assert_eq!(app.rows_in_view(), 3);
+
+        // A built-in network is refused before any question.
+        assert!(keys(&mut app, "d").is_empty());
+        assert_eq!(app.popup, None);
+        assert!(app.status.as_ref().is_some_and(
+            |s| s.error && s.text == "bridge is a pre-defined network and cannot be removed"
+        ));
+        // Marked networks go together, after a confirmation.
+        keys(&mut app, "j ");
+        keys(&mut app, " ");
+        assert!(keys(&mut app, "d").is_empty());
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove networks lan, spare?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        match keys(&mut app, "y").as_slice() {
+            [Effect::RemoveNetworks(targets)] => assert_eq!(names(targets), ["lan", "spare"]),
+            other => panic!("expected network removal, got {other:?}"),
+        }
+
+        // + types the verb, P prunes after asking.
+        keys(&mut app, "+");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "network create ".into()
+            })
+        );
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "P");
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["network", "prune", "-f"]),
+            other => panic!("expected network prune, got {other:?}"),
+        }
+
+        // Enter opens the selected network; its samples bring rates.
+        keys(&mut app, "gg");
+        key(&mut app, KeyCode::Char('j'));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.network_detail.as_ref().map(|d| d.name.as_str()),
+            Some("lan")
+        );
+        let rates = HashMap::from([("bv0".to_owned(), LinkRates::default())]);
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: networks.clone(),
+                rates,
+            },
+        );
+        assert_eq!(app.network_detail.as_ref().map(|d| d.rates.len()), Some(1));
+        // In the detail, remove means this network.
+        keys(&mut app, "d");
+        assert!(matches!(
+            &app.popup,
+            Some(Popup::Confirm { question, .. }) if question == "remove network lan?"
+        ));
+        key(&mut app, KeyCode::Esc);
+
+        // A link change asks for the networks again and draws nothing yet.
+        app.dirty = false;
+        assert_eq!(update(&mut app, Msg::LinksChanged), [Effect::LoadNetworks]);
+        assert!(!app.dirty);
+
+        // Escape closes the detail; a sample that arrives after is dropped.
+        key(&mut app, KeyCode::Esc);
+        assert!(app.network_detail.is_none());
+        app.dirty = false;
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: Vec::new(),
+                rates: HashMap::new(),
+            },
+        );
+        assert!(!app.dirty);
+        assert_eq!(app.snapshot.networks.len(), 3);
     }
 }

@@ -95,6 +95,12 @@ impl Worker {
             Effect::RemoveVolumes(targets) => each(&targets, "removed", |t| {
                 self.engine.remove_volume(&t.id, false).map(drop)
             }),
+            Effect::RemoveNetworks(targets) => each(&targets, "removed", |t| {
+                self.engine.destroy_network(&t.id).map(drop)
+            }),
+            Effect::LoadNetworks => {
+                Msg::Networks(self.engine.network_states(false).map_err(|e| e.to_string()))
+            }
             Effect::Verb(words) => self.verb(words),
             Effect::ListDir(request) => Msg::Listed {
                 side: request.side,

@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use ipnet::Ipv4Net;
 use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkFlags, LinkMessage, State};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::Socket;
 
@@ -48,7 +48,7 @@ pub struct LinkState {
 }
 
 /// Traffic counters (IFLA_STATS64).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LinkCounters {
     pub rx_bytes: u64,
     pub rx_packets: u64,
@@ -57,7 +57,8 @@ pub struct LinkCounters {
 }
 
 /// RFC 2863 operational state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OperState {
     Up,
     Down,
@@ -84,6 +85,12 @@ impl OperState {
 
 /// Every link of the socket's namespace with its IPv4 addresses and counters.
 pub fn links(nl: &mut Netlink) -> Result<Vec<LinkState>> {
+    links_with(nl, true)
+}
+
+/// Every link of the socket's namespace with its IPv4 addresses; counters only when
+/// `counters` (otherwise the kernel is asked to leave them out of the dump).
+pub fn links_with(nl: &mut Netlink, counters: bool) -> Result<Vec<LinkState>> {
     let mut addresses: HashMap<u32, Vec<Ipv4Net>> = HashMap::new();
     let mut request = AddressMessage::default();
     request.header.family = AddressFamily::Inet;
@@ -97,13 +104,19 @@ pub fn links(nl: &mut Netlink) -> Result<Vec<LinkState>> {
             }
         }
     }
+    let mut request = LinkMessage::default();
+    if !counters {
+        request
+            .attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    }
     let mut links = Vec::new();
-    for message in nl.dump(
-        RouteNetlinkMessage::GetLink(LinkMessage::default()),
-        "listing links",
-    )? {
+    for message in nl.dump(RouteNetlinkMessage::GetLink(request), "listing links")? {
         if let RouteNetlinkMessage::NewLink(link) = message {
             let mut state = link_state(&link);
+            if !counters {
+                state.counters = None;
+            }
             state.addresses = addresses.remove(&state.index).unwrap_or_default();
             links.push(state);
         }

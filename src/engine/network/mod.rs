@@ -10,6 +10,7 @@ pub mod netlink;
 pub mod ports;
 pub mod record;
 pub mod sandbox;
+pub mod state;
 pub mod store;
 #[cfg(test)]
 mod testns;

@@ -9,7 +9,9 @@ use ratatui::Frame;
 
 use super::{dim_note, pane};
 use crate::engine::container::logs::Stream;
+use crate::engine::container::record::NetworkMode;
 use crate::engine::container::ContainerRecord;
+use crate::engine::network::ports::port_lines;
 use crate::engine::storage::diff::{Change, ChangeKind, FileType};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::tui::detail::{ContainerDetail, ContainerTab};
@@ -50,6 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, 
     match detail.tab {
         ContainerTab::Config => config(frame, body, record, theme),
         ContainerTab::Mounts => mounts(frame, body, app, record, theme),
+        ContainerTab::Network => network(frame, body, app, record, theme),
         ContainerTab::Stats => stats(frame, body, app, record, theme),
         ContainerTab::Logs => logs(frame, body, app, detail, theme),
         ContainerTab::Diff => diff(frame, body, detail, theme),
@@ -181,6 +184,69 @@ fn mounts(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: 
         Constraint::Length(4),
     ];
     frame.render_widget(Table::new(rows, widths).header(header), area);
+}
+
+/// The container's endpoints (one interface per network) and its published ports.
+fn network(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {
+    let endpoints = app.snapshot.endpoints_of(&r.id);
+    let ports = port_lines(&r.state.ports);
+    let [table_area, ports_area] = Layout::vertical([
+        Constraint::Length(endpoints.len().max(1) as u16 + 1),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    if endpoints.is_empty() {
+        let text = match r.config.network.mode {
+            NetworkMode::Host => "The host's network (--network host): no interface of its own.",
+            _ => "Loopback only: no network connected.",
+        };
+        frame.render_widget(dim_note(text, theme), table_area);
+    } else {
+        // A narrow screen keeps what tells the interfaces apart; the gateway and aliases
+        // go first.
+        let wide = area.width >= 110;
+        let rows = endpoints.iter().map(|(n, e)| {
+            let veth = match &e.port {
+                Some(port) => format!("{} ({})", e.host_veth, port.oper.as_str()),
+                None if e.host_veth.is_empty() => "-".to_owned(),
+                None => format!("{} (absent)", e.host_veth),
+            };
+            let mut cells = vec![
+                e.interface.clone(),
+                n.name.clone(),
+                e.address.map_or("-".into(), |a| a.to_string()),
+                e.mac.clone(),
+                veth,
+            ];
+            if wide {
+                cells.insert(4, n.gateway.map_or("-".into(), |g| g.to_string()));
+                cells.push(e.aliases.join(", "));
+            }
+            Row::new(cells)
+        });
+        let mut titles = vec!["IFACE", "NETWORK", "ADDRESS", "MAC", "HOST VETH"];
+        let mut widths = vec![
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Length(18),
+            Constraint::Length(17),
+            Constraint::Length(25),
+        ];
+        if wide {
+            titles.insert(4, "GATEWAY");
+            widths.insert(4, Constraint::Length(15));
+            titles.push("ALIASES");
+            widths.push(Constraint::Fill(1));
+        }
+        let header = Row::new(titles).style(theme.header);
+        frame.render_widget(Table::new(rows, widths).header(header), table_area);
+    }
+    let mut lines = vec![Line::raw(""), field("Ports", String::new(), theme)];
+    if ports.is_empty() {
+        lines.push(Line::styled("  none published", theme.dim));
+    }
+    lines.extend(ports.into_iter().map(|p| Line::raw(format!("  {p}"))));
+    frame.render_widget(Paragraph::new(lines), ports_area);
 }
 
 fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {

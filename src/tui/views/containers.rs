@@ -7,12 +7,13 @@ use ratatui::Frame;
 
 use super::{body_rows, dim_note, pane};
 use crate::engine::container::{ContainerRecord, Status};
+use crate::engine::network::ports::ps_ports;
 use crate::format::{binary_size, status_text_at};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
 /// The columns: header and width (name, status and image are sized at draw time).
-const COLUMNS: [(&str, u16); 8] = [
+const COLUMNS: [(&str, u16); 10] = [
     ("", 1),
     ("NAME", 0),
     ("CONTAINER ID", 12),
@@ -21,32 +22,56 @@ const COLUMNS: [(&str, u16); 8] = [
     ("CPU %", 6),
     ("MEM / LIMIT", 19),
     ("PIDS", 5),
+    // The first interface's address: 255.255.255.255 at most.
+    ("IP", 15),
+    ("PORTS", 0),
 ];
 const NAME: usize = 1;
 const IMAGE: usize = 3;
 const STATUS: usize = 4;
+const IP: usize = 8;
+const PORTS: usize = 9;
+/// The image's budget at most.
+const IMAGE_MAX: usize = 30;
+/// The PORTS column's width at most; longer lists are cut.
+const PORTS_MAX: u16 = 40;
 /// The longest status text, "Exited (137) Less than a second ago" and the like.
 const STATUS_MAX: u16 = 33;
 /// Which columns a narrow terminal keeps, most important first.
-const PRIORITY: [usize; 8] = [0, NAME, STATUS, IMAGE, 2, 6, 5, 7];
+const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, 2, 6, 5, 7, IP, PORTS];
 
 /// The columns that fit in `width`, in table order: less important ones drop first.
 /// The status is budgeted at its widest so columns don't come and go as its clock ticks.
-fn columns(width: u16, name_width: u16) -> Vec<usize> {
+/// The image counts at its narrowest for the columns before the IP and ports, and at its
+/// widest (within reason) for those two, so they never squeeze it.
+fn columns(width: u16, name_width: u16, image_width: u16, ports_width: u16) -> Vec<usize> {
     let mut used = 0u16;
     let mut shown = Vec::new();
+    let mut image_extra = image_width.saturating_sub(COLUMNS[IMAGE].1);
     for column in PRIORITY {
         let width_of = match column {
             NAME => name_width,
             STATUS => STATUS_MAX,
+            PORTS => ports_width,
             other => COLUMNS[other].1,
         };
+        // A column no row has anything for is left out.
+        if width_of == 0 {
+            continue;
+        }
         // Each column after the first is preceded by one space.
-        let need = width_of + u16::from(!shown.is_empty());
+        let mut need = width_of + u16::from(!shown.is_empty());
+        let after_image = matches!(column, IP | PORTS);
+        if after_image {
+            need += image_extra;
+        }
         if used + need > width && shown.len() >= 3 {
             continue;
         }
         used += need;
+        if after_image {
+            image_extra = 0;
+        }
         shown.push(column);
     }
     shown.sort_unstable();
@@ -94,13 +119,31 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .max()
         .unwrap_or(6)
         .clamp(6, STATUS_MAX as usize) as u16;
-    let shown = columns(area.width.saturating_sub(2), name_width);
+    let ports_width = rows
+        .iter()
+        .map(|c| ps_ports(&c.state.ports).chars().count() as u16)
+        .max()
+        .filter(|w| *w > 0)
+        .map_or(0, |w| w.clamp(5, PORTS_MAX));
+    let image_width = rows
+        .iter()
+        .map(|c| c.image.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(COLUMNS[IMAGE].1 as usize, IMAGE_MAX) as u16;
+    let shown = columns(
+        area.width.saturating_sub(2),
+        name_width,
+        image_width,
+        ports_width,
+    );
     let header = Row::new(shown.iter().map(|c| COLUMNS[*c].0)).style(theme.header);
     let widths: Vec<Constraint> = shown
         .iter()
         .map(|c| match *c {
             NAME => Constraint::Length(name_width),
             STATUS => Constraint::Length(status_width),
+            PORTS => Constraint::Length(ports_width),
             IMAGE => Constraint::Fill(1),
             other => Constraint::Length(COLUMNS[other].1),
         })
@@ -165,6 +208,13 @@ fn row<'a>(
         Cell::from(cpu),
         Cell::from(memory),
         Cell::from(pids),
+        Cell::from(
+            app.snapshot
+                .first_ip(&c.id)
+                .filter(|_| c.state.status == Status::Running)
+                .map_or("-".into(), |ip| ip.to_string()),
+        ),
+        Cell::from(ps_ports(&c.state.ports)),
     ]
     .map(Some)
     .into();
@@ -182,9 +232,16 @@ mod tests {
 
     #[test]
     fn narrow_tables_keep_name_and_status_and_drop_the_rest_by_priority() {
-        assert_eq!(columns(200, 10), [0, 1, 2, 3, 4, 5, 6, 7]);
-        // 80 columns: the wide MEM / LIMIT goes first.
-        assert_eq!(columns(78, 4), [0, 1, 2, 3, 4, 5, 7]);
-        assert_eq!(columns(30, 4), [0, NAME, STATUS]);
+        assert_eq!(columns(200, 10, 25, 20), [0, 1, 2, 3, 4, 5, 6, 7, 8, PORTS]);
+        // No container publishes a port: no PORTS column.
+        assert_eq!(columns(200, 10, 25, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        // 80 columns: the wide MEM / LIMIT goes first, the IP and ports do not fit.
+        assert_eq!(columns(78, 4, 10, 20), [0, 1, 2, 3, 4, 5, 7]);
+        assert_eq!(columns(78, 4, 25, 20), [0, 1, 2, 3, 4, 5, 7]);
+        // 120: the IP fits beside short image names; ports need more.
+        assert_eq!(columns(118, 4, 10, 30), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        // A long image name keeps its room; the IP goes.
+        assert_eq!(columns(118, 4, 25, 30), [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(columns(30, 4, 10, 20), [0, NAME, STATUS]);
     }
 }

@@ -1,26 +1,307 @@
-//! The networks pane. Containers have loopback only until bridge networking lands
-//! (issue 13); the pane says so rather than showing an empty list.
+//! The networks pane: one row per network with its subnet, gateway, containers and
+//! bridge; and a network's detail, drawn as its bridge with a line per veth port.
 
-use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::pane;
+use super::{body_rows, dim_note, pane, widest};
+use crate::engine::network::live::OperState;
+use crate::engine::network::record::Driver;
+use crate::engine::network::state::{EndpointState, LinkRates, NetworkState};
+use crate::format::human_size;
+use crate::tui::detail::NetworkDetail;
+use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let lines = vec![
-        Line::raw("Networking has not landed yet: every container has its own network namespace with loopback only."),
-        Line::styled(
-            "Bridges, veth pairs, addresses and live rx/tx rates appear here once berth builds bridge networks.",
-            theme.dim,
-        ),
+/// Below this width the gateway column goes (it is the subnet's first address unless
+/// the user chose another).
+const GATEWAY_FROM: u16 = 96;
+/// From this width a port is drawn on one line; below, on two.
+const ONE_LINE_FROM: u16 = 120;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let rows = app.visible_networks();
+    let block = pane(format!(" Networks ({}) ", rows.len()), theme);
+    if rows.is_empty() {
+        let text = if !app.loaded {
+            "Reading the engine…"
+        } else if app.snapshot.networks.is_empty() {
+            "No networks. Create one:  :network create NAME"
+        } else {
+            "No network matches."
+        };
+        frame.render_widget(dim_note(text, theme).block(block), area);
+        return;
+    }
+    let height = body_rows(area);
+    let offset = app.networks.scroll_into_view(height);
+    let gateway = area.width >= GATEWAY_FROM;
+    let cells: Vec<([String; 6], Style)> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, n)| {
+            let style = if i == app.networks.selected {
+                theme.selected
+            } else if app.marked.contains(&n.id) {
+                theme.marked
+            } else {
+                Style::new()
+            };
+            let cells = [
+                n.name.clone(),
+                n.driver.as_str().to_owned(),
+                n.subnet.map_or("-".into(), |s| s.to_string()),
+                n.gateway.map_or("-".into(), |g| g.to_string()),
+                n.endpoints.len().to_string(),
+                bridge_text(n),
+            ];
+            (cells, style)
+        })
+        .collect();
+    let width = |column: usize, header: &str, max: usize| {
+        widest(cells.iter().map(|(c, _)| &c[column]), header, max)
+    };
+    let mut widths = vec![
+        Constraint::Length(width(0, "NAME", 30)),
+        Constraint::Length(width(1, "DRIVER", 7)),
+        Constraint::Length(width(2, "SUBNET", 18)),
+        Constraint::Length(width(3, "GATEWAY", 15)),
+        Constraint::Length(10),
+        Constraint::Fill(1),
     ];
+    let mut titles = vec![
+        "NAME",
+        "DRIVER",
+        "SUBNET",
+        "GATEWAY",
+        "CONTAINERS",
+        "BRIDGE",
+    ];
+    if !gateway {
+        widths.remove(3);
+        titles.remove(3);
+    }
+    let table_rows = cells.into_iter().map(|(cells, style)| {
+        let mut cells = Vec::from(cells);
+        if !gateway {
+            cells.remove(3);
+        }
+        Row::new(cells).style(style)
+    });
+    let header = Row::new(titles).style(theme.header);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(pane(" Networks ".into(), theme)),
+        Table::new(table_rows, widths).header(header).block(block),
         area,
     );
+}
+
+/// "berth0 up"; "berth0 (not made yet)" before a container first starts on it.
+fn bridge_text(n: &NetworkState) -> String {
+    match (&n.bridge, n.driver) {
+        (Some(link), _) => format!("{} {}", n.bridge_name, link.oper.as_str()),
+        (None, Driver::Bridge) => format!("{} (not made yet)", n.bridge_name),
+        (None, _) => "-".to_owned(),
+    }
+}
+
+/// The open network: a header of its settings, its bridge as a box, and under it a line
+/// per veth port down to the container behind it.
+pub fn draw_detail(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    detail: &NetworkDetail,
+    theme: &Theme,
+) {
+    let Some(network) = app.detail_network() else {
+        let gone = dim_note(&format!("Network {} no longer exists.", detail.name), theme)
+            .block(pane(" Network ".into(), theme));
+        frame.render_widget(gone, area);
+        return;
+    };
+    let title = format!(" Network {} ({}) ", network.name, network.driver);
+    let block = pane(title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = vec![settings(network, theme), Line::raw("")];
+    let ports = &network.endpoints;
+    match network.driver {
+        Driver::Bridge => lines.extend(bridge_box(network, theme)),
+        Driver::Host => lines.push(Line::styled(
+            "Containers on this network share the host's interfaces.",
+            theme.dim,
+        )),
+        Driver::Null => lines.push(Line::styled(
+            "Containers on this network have loopback only.",
+            theme.dim,
+        )),
+        Driver::Macvlan | Driver::Ipvlan => lines.push(Line::styled(
+            "Each container's interface sits on the parent interface: no host end.",
+            theme.dim,
+        )),
+    }
+    if ports.is_empty() {
+        lines.push(Line::styled("   no containers connected", theme.dim));
+    }
+    let one_line = inner.width >= ONE_LINE_FROM;
+    let name_width = ports
+        .iter()
+        .map(|e| e.container_name.chars().count() + 1 + e.interface.len())
+        .max()
+        .unwrap_or(0)
+        .min(32);
+    // The diagram's head stays; the ports scroll under it.
+    let head = lines.len();
+    let per_port = if one_line { 1 } else { 2 };
+    let room = usize::from(inner.height).saturating_sub(head) / per_port;
+    let first = detail.scroll.min(ports.len().saturating_sub(room.max(1)));
+    for (i, endpoint) in ports.iter().enumerate().skip(first).take(room) {
+        let last = i + 1 == ports.len();
+        let rates = detail.rates.get(&endpoint.host_veth);
+        lines.extend(port_lines(
+            endpoint, last, one_line, name_width, rates, theme,
+        ));
+    }
+    if first + room < ports.len() {
+        let more = ports.len() - first - room;
+        if let Some(line) = lines.last_mut() {
+            line.push_span(Span::styled(format!("  (+{more} below)"), theme.dim));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn settings<'a>(n: &NetworkState, theme: &Theme) -> Line<'a> {
+    let mut spans = Vec::new();
+    let mut field = |name: &str, value: String| {
+        spans.push(Span::styled(format!("{name} "), theme.header));
+        spans.push(Span::raw(format!("{value}  ")));
+    };
+    field("subnet", n.subnet.map_or("-".into(), |s| s.to_string()));
+    field("gateway", n.gateway.map_or("-".into(), |g| g.to_string()));
+    field("internal", if n.internal { "yes" } else { "no" }.into());
+    // The ID is left to the JSON and the yank key: cut at 80 columns it would mislead.
+    field("containers", n.endpoints.len().to_string());
+    Line::from(spans)
+}
+
+/// The bridge as a box: name, state, addresses, MTU and MAC, with a stem for the ports.
+fn bridge_box<'a>(n: &NetworkState, theme: &Theme) -> Vec<Line<'a>> {
+    let (state, detail) = match &n.bridge {
+        Some(link) => {
+            let addresses: Vec<String> = link.addresses.iter().map(|a| a.to_string()).collect();
+            let detail = format!(
+                "{}  mtu {}  {}",
+                if addresses.is_empty() {
+                    "no address".to_owned()
+                } else {
+                    addresses.join(" ")
+                },
+                link.mtu,
+                link.mac.as_deref().unwrap_or("-"),
+            );
+            (Some(link.oper), detail)
+        }
+        None => (
+            None,
+            "not made yet: berth makes it when a container starts".into(),
+        ),
+    };
+    let state_text = state.map_or("absent", OperState::as_str);
+    let top_text = format!("{}  {state_text}", n.bridge_name);
+    let inside = top_text.chars().count().max(detail.chars().count());
+    let stem = if n.endpoints.is_empty() { "─" } else { "┬" };
+    vec![
+        Line::styled(format!(" ┌{}┐", "─".repeat(inside + 2)), theme.border),
+        Line::from(vec![
+            Span::styled(" │ ", theme.border),
+            Span::styled(n.bridge_name.clone(), theme.title),
+            Span::raw("  "),
+            Span::styled(state_text.to_owned(), oper_style(state, theme)),
+            Span::raw(" ".repeat(inside - top_text.chars().count())),
+            Span::styled(" │", theme.border),
+        ]),
+        Line::from(vec![
+            Span::styled(" │ ", theme.border),
+            Span::styled(format!("{detail:<inside$}"), theme.dim),
+            Span::styled(" │", theme.border),
+        ]),
+        Line::styled(
+            format!(" └──{stem}{}┘", "─".repeat(inside.saturating_sub(1))),
+            theme.border,
+        ),
+    ]
+}
+
+/// One port: `├─ bv1a2b3c4d5e6f0 up ── web:eth0  10.77.0.2/24  02:42:…  rx 1kB/s tx 0B/s`,
+/// or the same over two lines on a narrow screen.
+fn port_lines<'a>(
+    e: &EndpointState,
+    last: bool,
+    one_line: bool,
+    name_width: usize,
+    rates: Option<&LinkRates>,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let (branch, under) = if last {
+        ("    └─ ", "       ")
+    } else {
+        ("    ├─ ", "    │  ")
+    };
+    let oper = e.port.as_ref().map(|p| p.oper);
+    let state = match (&e.port, e.host_veth.is_empty()) {
+        (Some(port), _) if !port.on_bridge => "detached".to_owned(),
+        (Some(port), _) => port.oper.as_str().to_owned(),
+        (None, true) => "-".to_owned(),
+        (None, false) => "absent".to_owned(),
+    };
+    let veth = if e.host_veth.is_empty() {
+        "-".to_owned()
+    } else {
+        e.host_veth.clone()
+    };
+    let container = format!("{}:{}", e.container_name, e.interface);
+    let address = e.address.map_or("-".into(), |a| a.to_string());
+    let rates = match (rates, &e.port) {
+        (Some(r), Some(_)) => format!(
+            "rx {}/s  tx {}/s",
+            human_size(r.rx_bytes as u64),
+            human_size(r.tx_bytes as u64)
+        ),
+        (None, Some(_)) => "rx …  tx …".to_owned(),
+        (_, None) => String::new(),
+    };
+    let head = vec![
+        Span::styled(branch, theme.border),
+        Span::raw(format!("{veth:<15} ")),
+        Span::styled(format!("{state:<8}"), oper_style(oper, theme)),
+        Span::styled("── ", theme.border),
+        Span::styled(format!("{container:<name_width$}  "), theme.title),
+        Span::raw(format!("{address:<18} ")),
+    ];
+    let tail = vec![
+        Span::styled(format!("{:<17}  ", e.mac), theme.dim),
+        Span::styled(rates, theme.info),
+    ];
+    if one_line {
+        vec![Line::from([head, tail].concat())]
+    } else {
+        let mut second = vec![Span::styled(under, theme.border)];
+        second.push(Span::raw(" ".repeat(16)));
+        second.extend(tail);
+        vec![Line::from(head), Line::from(second)]
+    }
+}
+
+fn oper_style(state: Option<OperState>, theme: &Theme) -> Style {
+    match state {
+        Some(OperState::Up) => theme.running,
+        Some(_) => theme.exited,
+        None => theme.dim,
+    }
 }
