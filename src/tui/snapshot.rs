@@ -64,7 +64,12 @@ impl Snapshot {
             .iter()
             .map(|c| (c.id.clone(), engine.container_mounts(c)))
             .collect();
-        let networks = engine.network_states(false)?;
+        let networks = match engine.network_states(false) {
+            Ok(networks) => networks,
+            // The records still show without the live link state (a netlink failure
+            // must not take the other panes down with it).
+            Err(_) => crate::engine::network::state::join(engine.list_networks()?, &[]),
+        };
         Ok(Snapshot {
             containers,
             mounts,
