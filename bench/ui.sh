@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Dashboard cost on a big engine: 1,000 containers (20 running `sleep`) and 1,000 volumes
+# Dashboard cost on a big engine: 1,000 containers (20 running `sleep`), 1,000 volumes and
+# 100 networks
 # on a tmpfs engine root. Measures, in one run: time to the first frame (and the first
 # frame with data), frame time median/p99 and key-to-frame latency over 200 keys sent
 # through a private tmux server, idle CPU over 60 s, RSS, and `berth ps -a` on the same
@@ -17,11 +18,12 @@ in_private_netns "$PWD/bench/ui.sh" "$@"
 CONTAINERS=${CONTAINERS:-1000}
 RUNNING=${RUNNING:-20}
 VOLUMES=${VOLUMES:-1000}
+NETWORKS=${NETWORKS:-100}
 KEYS=${KEYS:-200}
 IDLE=${IDLE:-60}
 LAUNCHES=${LAUNCHES:-5}
 PS_RUNS=${PS_RUNS:-10}
-for var in CONTAINERS RUNNING VOLUMES KEYS IDLE LAUNCHES PS_RUNS; do
+for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS; do
     [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
 done
 [[ $RUNNING -le $CONTAINERS ]] || die "RUNNING must not exceed CONTAINERS"
@@ -63,7 +65,7 @@ b() { "$berth" --root "$engine" "$@"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-log "Setup: $CONTAINERS containers ($RUNNING running), $VOLUMES volumes on a tmpfs"
+log "Setup: $CONTAINERS containers ($RUNNING running), $VOLUMES volumes, $NETWORKS networks on a tmpfs"
 b load -q -i .fixtures/busybox-save.tar >/dev/null
 t0=$(now)
 seq 1 "$CONTAINERS" |
@@ -74,10 +76,16 @@ b start $(seq -f 'bench-%g' 1 "$RUNNING") >/dev/null
 t2=$(now)
 seq 1 "$VOLUMES" | xargs -P 8 -I{} "$berth" --root "$engine" volume create bench-vol-{} >/dev/null
 t3=$(now)
+# Subnets of their own: Docker's default pools hold 31 networks.
+seq 0 $((NETWORKS - 1)) |
+    xargs -P 8 -I{} "$berth" --root "$engine" network create --subnet "10.200.{}.0/24" bench-net-{} >/dev/null
+t4=$(now)
 [[ $(b ps -aq | wc -l) -eq $CONTAINERS ]] || die "expected $CONTAINERS containers"
 [[ $(b ps -q | wc -l) -eq $RUNNING ]] || die "expected $RUNNING running containers"
 [[ $(b volume ls -q | wc -l) -eq $VOLUMES ]] || die "expected $VOLUMES volumes"
-setup="create $(secs "$t0" "$t1") s, start $(secs "$t1" "$t2") s, volumes $(secs "$t2" "$t3") s (xargs -P 8)"
+# Plus the built-ins bridge, host and none.
+[[ $(b network ls -q | wc -l) -eq $((NETWORKS + 3)) ]] || die "expected $NETWORKS networks"
+setup="create $(secs "$t0" "$t1") s, start $(secs "$t1" "$t2") s, volumes $(secs "$t2" "$t3") s, networks $(secs "$t3" "$t4") s (xargs -P 8)"
 echo "setup: $setup" >&2
 
 # launch NAME TRACE: opens the dashboard in a new tmux session (160x45) with tracing to
