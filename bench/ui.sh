@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Dashboard cost on a big engine: 1,000 containers (20 running `sleep`), 1,000 volumes and
-# 100 networks
-# on a tmpfs engine root. Measures, in one run: time to the first frame (and the first
+# 100 networks on a tmpfs engine root. Measures, in one run: time to the first frame (and the first
 # frame with data), frame time median/p99 and key-to-frame latency over 200 keys sent
 # through a private tmux server, idle CPU over 60 s, RSS, and `berth ps -a` on the same
 # state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook.
 # Run as root: sudo bash bench/ui.sh
-#   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 KEYS=200 IDLE=60 LAUNCHES=5 PS_RUNS=10)
+#   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 NETWORKS=100 KEYS=200 IDLE=60 LAUNCHES=5
+#    PS_RUNS=10)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
