@@ -46,7 +46,7 @@ ensure_cargo() {
 
 # The Debian packages the tests and the demo need at run time.
 # shellcheck disable=SC2034
-RUNTIME_PACKAGES=(busybox-static zstd python3 util-linux procps iproute2)
+RUNTIME_PACKAGES=(busybox-static zstd python3 util-linux procps iproute2 nftables)
 
 # unmount_below DIR: lazily detaches every mount at or below DIR, deepest first.
 unmount_below() {
