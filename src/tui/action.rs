@@ -70,6 +70,8 @@ actions! {
     Create => "item.create", "Create a volume or network, or run a container";
     Prune => "item.prune", "Remove unused containers, volumes or networks";
     Exec => "container.exec", "Open a shell in the container";
+    Connect => "container.connect", "Connect the container to a network (: line)";
+    Disconnect => "container.disconnect", "Disconnect it from a network (: line)";
     RunNew => "image.run", "Run a new container (a form, from the image)";
     Command => "app.command", "Run any berth command (:run -d img)";
     Refresh => "app.refresh", "Reload everything from the engine";

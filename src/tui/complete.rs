@@ -1,5 +1,5 @@
 //! Tab completion on the `:` line: verbs and flags from the CLI's own command tree, then
-//! the names of containers, images and volumes.
+//! the names of containers, images, volumes and networks.
 
 use clap::CommandFactory;
 
@@ -69,6 +69,7 @@ fn candidates(done: &[&str], partial: &str, snapshot: &Snapshot) -> Vec<String> 
             .flat_map(|i| i.summary.references.iter().map(|r| r.to_string())),
     );
     names.extend(snapshot.volumes.iter().map(|v| v.volume.name.clone()));
+    names.extend(snapshot.networks.iter().map(|n| n.name.clone()));
     names.sort();
     names.dedup();
     names

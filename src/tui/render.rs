@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     match &app.popup {
         Some(Popup::Help { page }) => popups::help::draw(frame, app, *page, theme),
         Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
-        Some(Popup::Command { input }) => popups::command::draw(frame, input, theme),
+        Some(Popup::Command { input, tail }) => popups::command::draw(frame, input, tail, theme),
         Some(Popup::Output { title, text, back }) => {
             popups::output::draw(frame, title, text, *back, theme)
         }

@@ -149,9 +149,11 @@ pub enum Popup {
         question: String,
         effect: Effect,
     },
-    /// The `:` line being typed.
+    /// The `:` line being typed; `tail` stays after the cursor (`network connect ▏ web`
+    /// when a key opened it for a container).
     Command {
         input: String,
+        tail: String,
     },
     /// What a `:` command printed.
     Output {

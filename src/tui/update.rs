@@ -292,9 +292,9 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
                 Vec::new()
             }
         },
-        Popup::Command { mut input } => match key.code {
+        Popup::Command { mut input, tail } => match key.code {
             KeyCode::Esc => Vec::new(),
-            KeyCode::Enter => match split_words(&input) {
+            KeyCode::Enter => match split_words(&format!("{input}{tail}")) {
                 Ok(words) if words.is_empty() => Vec::new(),
                 // A keymap action by name (`:container.stop`) does what its key does.
                 Ok(words) if words.len() == 1 && words[0].contains('.') => {
@@ -314,21 +314,21 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
             },
             KeyCode::Tab => {
                 input = super::complete::complete(&input, &app.snapshot);
-                app.popup = Some(Popup::Command { input });
+                app.popup = Some(Popup::Command { input, tail });
                 Vec::new()
             }
             KeyCode::Backspace => {
                 input.pop();
-                app.popup = Some(Popup::Command { input });
+                app.popup = Some(Popup::Command { input, tail });
                 Vec::new()
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 input.push(c);
-                app.popup = Some(Popup::Command { input });
+                app.popup = Some(Popup::Command { input, tail });
                 Vec::new()
             }
             _ => {
-                app.popup = Some(Popup::Command { input });
+                app.popup = Some(Popup::Command { input, tail });
                 Vec::new()
             }
         },
@@ -568,7 +568,25 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Command => {
             app.popup = Some(Popup::Command {
                 input: String::new(),
+                tail: String::new(),
             });
+            Vec::new()
+        }
+        Action::Connect | Action::Disconnect => {
+            let verb = if action == Action::Connect {
+                "network connect "
+            } else {
+                "network disconnect "
+            };
+            match selected_targets(app).as_slice() {
+                [target] if app.view == View::Containers => {
+                    app.popup = Some(Popup::Command {
+                        input: verb.to_owned(),
+                        tail: format!(" {}", target.name),
+                    });
+                }
+                _ => {}
+            }
             Vec::new()
         }
         Action::Refresh => vec![Effect::Reload],
@@ -1091,6 +1109,7 @@ fn create(app: &mut App) -> Vec<Effect> {
     };
     app.popup = Some(Popup::Command {
         input: verb.to_owned(),
+        tail: String::new(),
     });
     Vec::new()
 }
@@ -2120,7 +2139,8 @@ mod tests {
         assert_eq!(
             app.popup,
             Some(Popup::Command {
-                input: "volume create ".into()
+                input: "volume create ".into(),
+                tail: String::new(),
             })
         );
         keys(&mut app, "x");
@@ -2222,7 +2242,8 @@ mod tests {
         assert_eq!(
             app.popup,
             Some(Popup::Command {
-                input: "network create ".into()
+                input: "network create ".into(),
+                tail: String::new(),
             })
         );
         key(&mut app, KeyCode::Esc);
@@ -2275,5 +2296,26 @@ mod tests {
         );
         assert!(!app.dirty);
         assert_eq!(app.snapshot.networks.len(), 3);
+    }
+
+    #[test]
+    fn shift_c_types_network_connect_for_the_selected_container() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "jC");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "network connect ".into(),
+                tail: " job".into(),
+            })
+        );
+        keys(&mut app, "lan");
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["network", "connect", "lan", "job"]),
+            other => panic!("expected network connect, got {other:?}"),
+        }
+        keys(&mut app, "D");
+        let frame = crate::tui::once::render_text(&app, 100, 12);
+        assert!(frame.contains(":network disconnect █ job"), "{frame}");
     }
 }

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-pub fn draw(frame: &mut Frame, input: &str, theme: &Theme) {
+pub fn draw(frame: &mut Frame, input: &str, tail: &str, theme: &Theme) {
     let screen = frame.area();
     let area = Rect {
         x: screen.x,
@@ -21,6 +21,7 @@ pub fn draw(frame: &mut Frame, input: &str, theme: &Theme) {
         Span::styled(":", theme.key),
         Span::raw(input.to_owned()),
         Span::styled("█", theme.dim),
+        Span::raw(tail.to_owned()),
     ]);
     frame.render_widget(
         Paragraph::new(line).block(pane(
