@@ -96,6 +96,7 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
         }
         let effects = update(&mut app, msg);
         let on_screen = running_on_screen(&app, guard.terminal.size()?.height);
+        app.stats_live = !on_screen.is_empty();
         let same = |a: &[ContainerRecord], b: &[ContainerRecord]| {
             a.len() == b.len()
                 && a.iter()

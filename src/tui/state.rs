@@ -180,6 +180,9 @@ pub struct App {
     pub keymap: Keymap,
     /// The screen's width at the last frame, for what a click on the tab bar hits.
     pub width: std::cell::Cell<u16>,
+    /// Whether running containers on screen are having their stats sampled each second
+    /// (set by the runtime).
+    pub stats_live: bool,
     /// The colours every view draws with.
     pub theme: super::theme::Theme,
     pub view: View,
@@ -231,6 +234,7 @@ impl App {
         App {
             keymap,
             width: Default::default(),
+            stats_live: false,
             theme: super::theme::Theme::default(),
             view: View::Containers,
             snapshot: Snapshot::default(),

@@ -209,7 +209,9 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
 
 fn on_tick(app: &mut App) -> Vec<Effect> {
     app.now = chrono::Utc::now();
-    let mut dirty = app.shows_clock();
+    // While stats come each second, their frame shows the new time too: one frame a
+    // second instead of two.
+    let mut dirty = app.shows_clock() && !app.stats_live;
     if let Some(status) = &mut app.status {
         status.ttl = status.ttl.saturating_sub(1);
         if status.ttl == 0 {
@@ -2317,5 +2319,17 @@ mod tests {
         keys(&mut app, "D");
         let frame = crate::tui::once::render_text(&app, 100, 12);
         assert!(frame.contains(":network disconnect █ job"), "{frame}");
+    }
+
+    #[test]
+    fn the_clock_draws_alone_only_while_no_stats_are_coming() {
+        let mut app = app_with(Keymap::default());
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(app.dirty, "web's uptime moved");
+        app.stats_live = true;
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(!app.dirty, "the stats' frame shows the time");
     }
 }
