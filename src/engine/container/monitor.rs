@@ -298,7 +298,11 @@ impl Monitor {
                 fds.push(PollFd::new(i, PollFlags::POLLOUT));
             }
             let first_dns = fds.len();
-            let resolver = self.wired.as_ref().and_then(|w| w.resolver.as_ref());
+            let resolver = self
+                .wired
+                .as_ref()
+                .and_then(|w| w.dns.as_ref())
+                .map(|d| &d.resolver);
             if let Some(resolver) = resolver {
                 fds.extend(resolver.fds());
             }
@@ -358,14 +362,13 @@ impl Monitor {
     }
 
     fn serve_dns(&mut self) {
-        let Some(wired) = self.wired.as_mut() else {
+        let Some(dns) = self.wired.as_mut().and_then(|w| w.dns.as_mut()) else {
             return;
         };
-        let (Some(resolver), Some(names)) = (wired.resolver.as_mut(), wired.names.as_mut()) else {
-            return;
-        };
-        let names = std::cell::RefCell::new(names);
-        resolver.on_ready(&|name: &str| names.borrow_mut().lookup(name));
+        // The lookup is a `Fn` that refreshes the table as records change.
+        let names = std::cell::RefCell::new(&mut dns.names);
+        dns.resolver
+            .on_ready(&|name: &str| names.borrow_mut().lookup(name));
     }
 
     fn reap(&mut self) -> Option<i32> {

@@ -28,8 +28,13 @@ const MTU: u32 = 1500;
 /// its monitor serves at 127.0.0.11 when it is on a user-defined network.
 pub struct Wired {
     pub ports: PortHolder,
-    pub resolver: Option<Resolver>,
-    pub names: Option<NameTable>,
+    pub dns: Option<Dns>,
+}
+
+/// The container's resolver and the names it answers.
+pub struct Dns {
+    pub resolver: Resolver,
+    pub names: NameTable,
 }
 
 impl Wired {
@@ -58,8 +63,11 @@ impl Engine {
         }
         let ports = PortHolder::bind(&record.config.network.ports)?;
         // Names resolve on user-defined networks only, as in Docker.
-        let resolver = if endpoints.iter().any(|(n, _)| has_names(n)) {
-            Some(Resolver::bind(netns.as_fd(), upstreams(record))?)
+        let dns = if endpoints.iter().any(|(n, _)| has_names(n)) {
+            Some(Dns {
+                resolver: Resolver::bind(netns.as_fd(), upstreams(record))?,
+                names: NameTable::new(self, &record.id),
+            })
         } else {
             None
         };
@@ -67,12 +75,7 @@ impl Engine {
         // if this is the network's first start (no nft run when the table is already
         // what it should be).
         self.publish(&record.id, ports.mappings())?;
-        let names = resolver.as_ref().map(|_| NameTable::new(self, &record.id));
-        Ok(Some(Wired {
-            ports,
-            resolver,
-            names,
-        }))
+        Ok(Some(Wired { ports, dns }))
     }
 
     /// One endpoint wired, its host end noted in the network's record.
