@@ -31,12 +31,15 @@ else
     "$berth" run -d --name demo berth-test/busybox sh -c 'while true; do date; sleep 2; done'
 fi
 
-# A few more to look at: a web-like container with a volume, a finished job with a diff,
-# one created but never started.
+# A few more to look at: a web server with a volume on a network of its own, its port
+# published on a free port of 127.0.0.1, a finished job with a diff, one created but never
+# started.
 if ! "$berth" inspect --type container demo-web >/dev/null 2>&1; then
     "$berth" volume create demo-data >/dev/null
-    "$berth" run -d --name demo-web -v demo-data:/data -m 64m berth-test/busybox \
-        sh -c 'while true; do echo "$(date) served" >> /data/access.log; sleep 1; done' >/dev/null
+    "$berth" network create demo-net >/dev/null 2>&1 || true
+    "$berth" run -d --name demo-web --network demo-net -p 127.0.0.1::80 -v demo-data:/data \
+        -m 64m berth-test/busybox \
+        sh -c 'httpd -p 80 -h /data; while true; do echo "$(date) served" >> /data/access.log; sleep 1; done' >/dev/null
     "$berth" run --name demo-job berth-test/busybox \
         sh -c 'mkdir /report; echo done > /report/result; rm /bin/cat' >/dev/null || true
     "$berth" create --name demo-idle berth-test/busybox sleep 1000 >/dev/null
@@ -61,6 +64,8 @@ On a terminal, 'berth' with no arguments opens the dashboard over these containe
   $berth ps -a
   $berth logs -f demo                       # Ctrl-C to stop following
   $berth exec -it demo sh
+  $berth port demo-web                      # where its httpd answers: http://ADDRESS/access.log
+  $berth ui --once --view network --select demo-net
   $berth ui --once --view layers --select berth-test/busybox
 
 Add --root DIR (or set BERTH_ROOT) to use another engine root.
