@@ -54,7 +54,11 @@ struct ErrorEntry {
 impl Client {
     /// A client for `host`; plain HTTP only when `insecure`.
     pub fn new(host: &str, insecure: bool) -> Client {
+        // https_only: a secure registry cannot redirect a request (blobs often are, to
+        // storage) to plain HTTP.
         let agent = ureq::AgentBuilder::new()
+            .https_only(!insecure)
+            .redirects(5)
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout_read(READ_TIMEOUT)
             .timeout_write(READ_TIMEOUT)
