@@ -1,4 +1,4 @@
-//! Image verbs: images, load, import, tag, rmi, image inspect/history.
+//! Image verbs: images, load, pull, import, tag, rmi, image inspect/history.
 
 use std::path::PathBuf;
 
@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
+use crate::engine::image::registry::{PullEvent, PullOptions, Reference};
 use crate::engine::image::{ImageHistory, Removal};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -33,6 +34,21 @@ pub struct LoadArgs {
     pub input: PathBuf,
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image: [registry/]repository[:tag] or [registry/]repository@sha256:digest
+    pub reference: String,
+    /// Pick this platform from a multi-platform image: os/arch[/variant]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Print only the image's reference
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Speak plain HTTP to this registry (host[:port]); localhost always may
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +176,47 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
             println!("Loaded image: {tag}");
         }
     }
+    Ok(0)
+}
+
+/// One line per step, as `docker pull` prints when its output is not a terminal.
+pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
+    let reference: Reference = args.reference.parse()?;
+    let options = PullOptions {
+        platform: args.platform.as_deref().map(str::parse).transpose()?,
+        insecure_registries: args.insecure_registries.clone(),
+    };
+    let quiet = args.quiet;
+    let label = reference
+        .tag()
+        .map(str::to_owned)
+        .or_else(|| reference.digest().map(|d| d.to_string()))
+        .unwrap_or_default();
+    let report = |event: &PullEvent| {
+        if quiet {
+            return;
+        }
+        match event {
+            PullEvent::Resolving { repository } => println!("{label}: Pulling from {repository}"),
+            PullEvent::LayerExists { layer } => println!("{}: Already exists", layer.short()),
+            PullEvent::LayerComplete { layer } => println!("{}: Pull complete", layer.short()),
+            PullEvent::Done { digest, .. } => println!("Digest: {digest}"),
+            PullEvent::Resolved { .. } | PullEvent::LayerProgress { .. } => {}
+        }
+    };
+    let pulled = engine.pull(&reference, &options, &report)?;
+    if !quiet {
+        let name = match &pulled.tag {
+            Some(tag) => tag.to_string(),
+            None => reference.with_digest(&pulled.digest),
+        };
+        if pulled.new {
+            println!("Status: Downloaded newer image for {name}");
+        } else {
+            println!("Status: Image is up to date for {name}");
+        }
+    }
+    println!("{reference}");
     Ok(0)
 }
 

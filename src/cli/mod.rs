@@ -42,6 +42,8 @@ pub enum Command {
     Images(image::ImagesArgs),
     /// Load an image from a docker-save archive or an OCI layout
     Load(image::LoadArgs),
+    /// Download an image from a registry
+    Pull(image::PullArgs),
     /// Import a root filesystem tar as an image
     Import(image::ImportArgs),
     /// Create a tag TARGET that refers to SOURCE
@@ -119,6 +121,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match command {
         Images(args) => image::images(&engine, args),
         Load(args) => image::load(&engine, args),
+        Pull(args) => image::pull(&engine, args),
         Import(args) => image::import(&engine, args),
         Tag(args) => image::tag(&engine, args),
         Rmi(args) => image::rmi(&engine, args),

@@ -2,6 +2,8 @@
 //! container, mount and cgroup it made, also when it fails (cleanup runs in Drop).
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -79,6 +79,19 @@ impl Engine {
         archive: &Path,
         rollback: &mut Rollback,
     ) -> Result<LayerRecord> {
+        let prepared = self.prepare_layer(stream, expected, archive)?;
+        self.commit_layer(prepared, rollback)
+    }
+
+    /// Unpacks and checks a layer stream in `tmp/`, not yet visible: the slow half of
+    /// [`Engine::add_layer`], which several threads may run at once. Dropping the result
+    /// removes the unpacked files.
+    pub(crate) fn prepare_layer(
+        &self,
+        stream: impl Read,
+        expected: &Expected<'_>,
+        archive: &Path,
+    ) -> Result<PreparedLayer> {
         let tmp = self
             .paths()
             .tmp_dir()
@@ -117,6 +130,24 @@ impl Engine {
             parent: expected.parent.cloned(),
             size,
         };
+        Ok(PreparedLayer {
+            tmp,
+            record,
+            scratch,
+        })
+    }
+
+    /// Moves a prepared layer into `layers/`. Call with the engine lock held.
+    pub(crate) fn commit_layer(
+        &self,
+        prepared: PreparedLayer,
+        rollback: &mut Rollback,
+    ) -> Result<LayerRecord> {
+        let PreparedLayer {
+            tmp,
+            record,
+            scratch,
+        } = prepared;
         let dest = self.paths().layer(&record.chain_id);
         if self.layer_exists(&record.chain_id) {
             return Ok(record);
@@ -133,6 +164,14 @@ impl Engine {
         crash_point("load:after-layer");
         Ok(record)
     }
+}
+
+/// A layer unpacked and checked in `tmp/`, waiting for [`Engine::commit_layer`].
+pub(crate) struct PreparedLayer {
+    tmp: PathBuf,
+    record: LayerRecord,
+    /// Removes `tmp` unless the layer is committed.
+    scratch: Rollback,
 }
 
 /// Decompresses, hashes and unpacks in one pass; returns (blob digest, diff ID, size).

@@ -10,6 +10,7 @@ mod history;
 mod import;
 mod layer_tree;
 mod layers;
+pub mod registry;
 mod rollback;
 mod source;
 mod store;

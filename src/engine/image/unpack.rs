@@ -684,11 +684,24 @@ pub fn remove_tree_at(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Result<()> {
     unlinkat(parent, name, UnlinkatFlags::RemoveDir)
 }
 
-/// Reads the umask (by setting it and putting it back).
+/// The process umask, read once: from /proc without changing it, else by setting it and
+/// putting it back. Layers unpack on several threads at once (pull), and a set-and-restore
+/// racing another would leave the wrong umask behind.
 fn current_umask() -> u32 {
-    let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
-    nix::sys::stat::umask(old);
-    old.bits()
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let from_proc = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+                u32::from_str_radix(line["Umask:".len()..].trim(), 8).ok()
+            });
+        from_proc.unwrap_or_else(|| {
+            let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
+            nix::sys::stat::umask(old);
+            old.bits()
+        })
+    })
 }
 
 fn open_subdir(dir: &impl AsFd, part: &OsStr) -> nix::Result<OwnedFd> {

@@ -1,0 +1,199 @@
+//! A small blocking client for the Distribution API v2 (ureq over rustls): manifests and
+//! blobs by GET, every answer bounded and every failure one line saying what the
+//! registry answered. Authentication (the WWW-Authenticate challenge) is not spoken yet:
+//! a 401 is reported with the challenge.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::engine::error::{Error, Result};
+use crate::engine::ids::Digest;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Docker's own limit for a manifest.
+pub const MAX_MANIFEST: u64 = 4 << 20;
+/// Error bodies are read this far, for their message.
+const MAX_ERROR_BODY: u64 = 64 << 10;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Per read: a registry that stops sending fails the pull instead of hanging it.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Client {
+    agent: ureq::Agent,
+    /// `https://host[:port]` or, for insecure registries, `http://...`.
+    base: String,
+}
+
+/// A manifest or index as the registry sent it.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    /// The `Docker-Content-Digest` header, when sent.
+    pub digest_header: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    errors: Vec<ErrorEntry>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEntry {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: String,
+}
+
+impl Client {
+    /// A client for `host`; plain HTTP only when `insecure`.
+    pub fn new(host: &str, insecure: bool) -> Client {
+        // https_only: a secure registry cannot redirect a request (blobs often are, to
+        // storage) to plain HTTP.
+        let agent = ureq::AgentBuilder::new()
+            .https_only(!insecure)
+            .redirects(5)
+            .timeout_connect(CONNECT_TIMEOUT)
+            .timeout_read(READ_TIMEOUT)
+            .timeout_write(READ_TIMEOUT)
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let scheme = if insecure { "http" } else { "https" };
+        Client {
+            agent,
+            base: format!("{scheme}://{host}"),
+        }
+    }
+
+    fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::Response> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.get(&url);
+        if let Some(accept) = accept {
+            request = request.set("Accept", accept);
+        }
+        request.call().map_err(|e| describe(e, &self.base))
+    }
+
+    /// GETs a manifest or index by tag or digest, read whole up to [`MAX_MANIFEST`].
+    pub fn manifest(&self, repository: &str, reference: &str) -> Result<Fetched> {
+        let accept = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(", ");
+        let response = self.get(
+            &format!("/v2/{repository}/manifests/{reference}"),
+            Some(&accept),
+        )?;
+        let digest_header = response.header("Docker-Content-Digest").map(str::to_owned);
+        let bytes = read_bounded(response.into_reader(), MAX_MANIFEST, "manifest")?;
+        Ok(Fetched {
+            bytes,
+            digest_header,
+        })
+    }
+
+    /// Opens a blob for streaming; the caller bounds and verifies what it reads.
+    pub fn blob(&self, repository: &str, digest: &Digest) -> Result<Box<dyn Read + Send>> {
+        let response = self.get(&format!("/v2/{repository}/blobs/{digest}"), None)?;
+        Ok(Box::new(response.into_reader()))
+    }
+}
+
+/// Reads at most `max` bytes; more is an error, not a truncation.
+pub fn read_bounded(reader: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Runtime(format!("reading the {what}: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::Runtime(format!(
+            "the {what} is larger than {max} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// One line for a failed request: the status and the registry's own message, or why the
+/// registry could not be reached.
+fn describe(error: ureq::Error, base: &str) -> Error {
+    match error {
+        ureq::Error::Status(code, response) => {
+            let status = format!("{code} {}", response.status_text());
+            let challenge = response.header("WWW-Authenticate").map(str::to_owned);
+            let body =
+                read_bounded(response.into_reader(), MAX_ERROR_BODY, "error").unwrap_or_default();
+            let mut line = format!("the registry answered {status}");
+            let message = registry_message(&body);
+            if !message.is_empty() {
+                line.push_str(": ");
+                line.push_str(&message);
+            }
+            if code == 401 {
+                let challenge = challenge.unwrap_or_else(|| "no challenge".to_owned());
+                line.push_str(&format!(
+                    " (it asks for credentials: {challenge}; berth does not log in to registries yet)"
+                ));
+            }
+            Error::Runtime(printable(&line))
+        }
+        ureq::Error::Transport(t) => {
+            let cause = std::error::Error::source(&t)
+                .map(|s| s.to_string())
+                .or_else(|| t.message().map(str::to_owned))
+                .unwrap_or_else(|| t.kind().to_string());
+            Error::Runtime(format!("cannot reach {base}: {}: {cause}", t.kind()))
+        }
+    }
+}
+
+/// The messages of a Distribution API error body, or its first line.
+fn registry_message(body: &[u8]) -> String {
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        let messages: Vec<String> = parsed
+            .errors
+            .iter()
+            .map(|e| {
+                if e.message.is_empty() {
+                    e.code.to_lowercase()
+                } else {
+                    e.message.clone()
+                }
+            })
+            .collect();
+        if !messages.is_empty() {
+            return messages.join("; ");
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let first = text.lines().next().unwrap_or("").trim();
+    crate::format::truncate(first, 200)
+}
+
+/// What a registry sends is shown to a terminal: control characters (escapes) become
+/// spaces.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_errors_read_as_their_messages() {
+        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
+        assert_eq!(
+            registry_message(body),
+            "repository name not known to registry"
+        );
+        assert_eq!(registry_message(b"<html>\nx"), "<html>");
+        assert!(read_bounded(&b"12345"[..], 4, "manifest").is_err());
+        assert_eq!(read_bounded(&b"1234"[..], 4, "manifest").unwrap(), b"1234");
+    }
+}

@@ -1,0 +1,134 @@
+//! A private OCI registry for pull tests: Debian's `docker-registry` with a config of the
+//! test's own, listening on 127.0.0.1 inside a Berth's network namespace (so only that
+//! Berth reaches it), storage in a temp dir, killed by PID on Drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::NetNs;
+
+pub struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    netns_path: PathBuf,
+}
+
+impl Registry {
+    /// Starts a registry in `netns` and waits until it answers `/v2/`.
+    pub fn start(netns: &NetNs) -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-registry-")
+            .tempdir()
+            .expect("create registry dir");
+        // The namespace is the test's own and new, so any port in it is free.
+        let mut seed = [0u8; 2];
+        getrandom::fill(&mut seed).expect("random port");
+        let port = 20000 + u16::from_le_bytes(seed) % 30000;
+        let config = format!(
+            "version: 0.1\n\
+             log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+             http:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("storage").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
+        let child = netns
+            .command("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("registry log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry (apt-get install -y docker-registry)");
+        let mut registry = Registry {
+            child,
+            port,
+            dir,
+            netns_path: netns.path(),
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = format!("http://{}/v2/", self.host());
+        while Instant::now() < deadline {
+            let ok = self
+                .in_netns("curl")
+                .args(["-fsS", "-o", "/dev/null", "--max-time", "2", &url])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited ({status}): {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("docker-registry did not answer {url}: {}", self.log());
+    }
+
+    fn in_netns(&self, program: &str) -> Command {
+        let mut cmd = Command::new("/usr/bin/nsenter");
+        cmd.arg(format!("--net={}", self.netns_path.display()))
+            .arg("--")
+            .arg(program);
+        cmd
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Copies `oci:<layout>:<tag>` to `<host>/<repo>` with skopeo (`--all`: every platform
+    /// of an index).
+    pub fn seed(&self, layout: &Path, tag: &str, repo: &str) {
+        let out = self
+            .in_netns("skopeo")
+            .args(["--insecure-policy", "copy", "-q", "--all"])
+            .arg("--dest-tls-verify=false")
+            .arg(format!("oci:{}:{tag}", layout.display()))
+            .arg(format!("docker://{}/{repo}", self.host()))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run skopeo (apt-get install -y skopeo)");
+        assert!(
+            out.status.success(),
+            "skopeo copy to {repo} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The file the registry serves a blob from.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // nsenter execs the registry, so this PID is the registry's own.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,226 @@
+//! `berth pull` against a real registry: Debian's docker-registry, one per test, inside
+//! the test's own network namespace (tests/common/registry.rs), seeded by skopeo from the
+//! fixture OCI layouts.
+
+mod common;
+
+use std::path::Path;
+
+use common::registry::Registry;
+use common::{fixtures, stderr, stdout, Berth};
+use serde_json::Value;
+
+/// A registry holding `test/busybox:latest` (the busybox-oci fixture).
+fn seeded(berth: &Berth) -> Registry {
+    let registry = Registry::start(berth.netns());
+    registry.seed(
+        &fixtures().join("busybox-oci"),
+        "latest",
+        "test/busybox:latest",
+    );
+    registry
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read fixture")).expect("fixture JSON")
+}
+
+/// The fixture layout's manifest digest and the manifest itself.
+fn fixture_manifest(layout: &str) -> (String, Value) {
+    let dir = fixtures().join(layout);
+    let index = read_json(&dir.join("index.json"));
+    let digest = index["manifests"][0]["digest"]
+        .as_str()
+        .expect("digest")
+        .to_owned();
+    let hex = digest.trim_start_matches("sha256:");
+    (
+        digest.clone(),
+        read_json(&dir.join("blobs/sha256").join(hex)),
+    )
+}
+
+/// Entries of a directory of the engine root (missing counts as empty).
+fn entries(berth: &Berth, dir: &str) -> Vec<String> {
+    std::fs::read_dir(berth.root().join(dir))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn pull_by_tag_then_run() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let name = format!("{}/test/busybox:latest", registry.host());
+    let (digest, manifest) = fixture_manifest("busybox-oci");
+    let out = berth.ok(&["pull", &name]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "latest: Pulling from test/busybox", "{out}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with(": Pull complete"))
+            .count(),
+        2,
+        "{out}"
+    );
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    assert!(
+        out.contains(&format!("{}: Pull complete", &layer[7..19])),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Digest: {digest}").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&format!("Status: Downloaded newer image for {name}").as_str()),
+        "{out}"
+    );
+    assert_eq!(lines.last(), Some(&name.as_str()));
+
+    let run = berth.ok(&["run", "--rm", &name, "cat", "/etc/layer2.txt"]);
+    assert_eq!(run, "from layer 2\n");
+    let image = berth.json(&["image", "inspect", &name]);
+    assert_eq!(image["Id"], manifest["config"]["digest"]);
+
+    // Again: nothing to download, and Docker's words for it.
+    let again = berth.ok(&["pull", &name]);
+    assert!(
+        again.contains(&format!("Status: Image is up to date for {name}")),
+        "{again}"
+    );
+    assert!(!again.contains("Pull complete"), "{again}");
+    assert!(entries(&berth, "tmp")
+        .iter()
+        .all(|n| !n.starts_with("layer-")));
+}
+
+#[test]
+fn pull_by_digest_pins_the_manifest() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let (digest, manifest) = fixture_manifest("busybox-oci");
+    let name = format!("{}/test/busybox@{digest}", registry.host());
+    let out = berth.ok(&["pull", &name]);
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    assert_eq!(out.lines().last(), Some(name.as_str()));
+    // No tag is made; the image is there by its ID.
+    let id = manifest["config"]["digest"].as_str().unwrap();
+    let ids = berth.ok(&["images", "-a", "-q"]);
+    assert!(ids.contains(&id[7..19]), "{ids}");
+    let run = berth.ok(&["run", "--rm", id, "cat", "/etc/layer2.txt"]);
+    assert_eq!(run, "from layer 2\n");
+
+    // A digest the repository does not have is refused, not replaced by another.
+    let other = format!("{}/test/busybox@sha256:{}", registry.host(), "0".repeat(64));
+    let err = berth.fail(&["pull", &other]);
+    assert!(err.contains("manifest unknown"), "{err}");
+}
+
+#[test]
+fn a_blob_not_matching_its_digest_is_refused_and_nothing_stored() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let (_, manifest) = fixture_manifest("busybox-oci");
+    // Byte 4 of a gzip stream is its mtime: the layer still decompresses to the same tar,
+    // so only the blob digest can catch the change.
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let path = registry.blob_path(layer);
+    let mut bytes = std::fs::read(&path).expect("read the registry's blob");
+    bytes[4] ^= 0xff;
+    std::fs::write(&path, bytes).expect("tamper with the blob");
+
+    let out = berth.run(&["pull", &format!("{}/test/busybox", registry.host())]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("blob digest mismatch") && err.contains(layer),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for dir in ["images", "layers", "blobs/sha256"] {
+        assert_eq!(entries(&berth, dir), Vec::<String>::new(), "{dir}");
+    }
+    assert_eq!(entries(&berth, "tmp"), Vec::<String>::new());
+    assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
+}
+
+#[test]
+fn layers_already_present_are_skipped() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    registry.seed(
+        &fixtures().join("busybox-multi-oci"),
+        "latest",
+        "test/multi:latest",
+    );
+    berth.ok(&["pull", &format!("{}/test/busybox:latest", registry.host())]);
+    // Another image (its config differs) on the same two layers.
+    let out = berth.ok(&["pull", &format!("{}/test/multi:latest", registry.host())]);
+    assert_eq!(out.matches(": Already exists").count(), 2, "{out}");
+    assert!(!out.contains("Pull complete"), "{out}");
+    assert!(out.contains("Status: Downloaded newer image"), "{out}");
+    assert_eq!(entries(&berth, "layers").len(), 2);
+}
+
+#[test]
+fn an_index_picks_the_host_platform_and_platform_overrides() {
+    let berth = Berth::new();
+    let registry = Registry::start(berth.netns());
+    registry.seed(
+        &fixtures().join("busybox-multi-oci"),
+        "latest",
+        "test/multi:latest",
+    );
+    let name = format!("{}/test/multi:latest", registry.host());
+    berth.ok(&["pull", &name]);
+    let image = berth.json(&["image", "inspect", &name]);
+    assert_eq!(image["Architecture"], "amd64");
+    assert_eq!(image["Config"]["Labels"]["berth.test.arch"], "amd64");
+
+    berth.ok(&["pull", "--platform", "linux/arm64", &name]);
+    let image = berth.json(&["image", "inspect", &name]);
+    assert_eq!(image["Architecture"], "arm64");
+
+    let out = berth.run(&["pull", "--platform", "linux/s390x", &name]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no matching manifest for linux/s390x"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn failures_are_one_clear_line_and_exit_1() {
+    let berth = Berth::new();
+    let registry = Registry::start(berth.netns());
+    let host = registry.host();
+    let cases = [
+        ("Bad/Name", "invalid reference format"),
+        ("a:b:c", "invalid reference format"),
+        (
+            &*format!("{host}/test/nothing:latest"),
+            "the registry answered 404 Not Found",
+        ),
+        // Port 1 in the test's own namespace: nothing listens there.
+        (
+            "127.0.0.1:1/test/busybox",
+            "cannot reach http://127.0.0.1:1",
+        ),
+    ];
+    for (reference, want) in cases {
+        let out = berth.run(&["pull", reference]);
+        assert_eq!(out.status.code(), Some(1), "{reference}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{reference}: {err}");
+        assert!(err.contains(want), "{reference}: {err}");
+        assert!(!stdout(&out).contains("Status:"), "{reference}");
+    }
+    assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
+}
