@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
+use super::pull_progress::PullProgress;
 use crate::engine::image::registry::{PullEvent, PullOptions, Reference};
 use crate::engine::image::{ImageHistory, Removal};
 use crate::engine::{Engine, Error, ImageRef};
@@ -179,33 +180,24 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// One line per step, as `docker pull` prints when its output is not a terminal.
+/// `pull`: bars on a terminal, one line per step when piped (see `pull_progress`).
 pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
     let reference: Reference = args.reference.parse()?;
     let options = PullOptions {
         platform: args.platform.as_deref().map(str::parse).transpose()?,
         insecure_registries: args.insecure_registries.clone(),
     };
-    let quiet = args.quiet;
     let label = reference
         .tag()
         .map(str::to_owned)
         .or_else(|| reference.digest().map(|d| d.to_string()))
         .unwrap_or_default();
-    let report = |event: &PullEvent| {
-        if quiet {
-            return;
-        }
-        match event {
-            PullEvent::Resolving { repository } => println!("{label}: Pulling from {repository}"),
-            PullEvent::LayerExists { layer } => println!("{}: Already exists", layer.short()),
-            PullEvent::LayerComplete { layer } => println!("{}: Pull complete", layer.short()),
-            PullEvent::Done { digest, .. } => println!("Digest: {digest}"),
-            PullEvent::Resolved { .. } | PullEvent::LayerProgress { .. } => {}
-        }
-    };
-    let pulled = engine.pull(&reference, &options, &report)?;
-    if !quiet {
+    let progress = PullProgress::new(args.quiet, label);
+    let report = |event: &PullEvent| progress.report(event);
+    let pulled = engine.pull(&reference, &options, &report);
+    progress.finish();
+    let pulled = pulled?;
+    if !args.quiet {
         let name = match &pulled.tag {
             Some(tag) => tag.to_string(),
             None => reference.with_digest(&pulled.digest),

@@ -9,6 +9,7 @@ pub mod image;
 pub mod network;
 pub mod output;
 pub mod parse;
+mod pull_progress;
 pub mod stats;
 pub mod system;
 pub mod ui;
