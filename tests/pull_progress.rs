@@ -31,8 +31,7 @@ fn a_pull_on_a_terminal_draws_bars_for_each_layer_and_a_total() {
     assert!(screen.matches("Pull complete").count() >= 2, "{screen}");
     let total = screen
         .lines()
-        .filter(|l| l.contains("total") && l.contains('['))
-        .last()
+        .rfind(|l| l.contains("total") && l.contains('['))
         .unwrap_or_else(|| panic!("no total bar: {screen}"));
     let bytes = total.split_whitespace().collect::<Vec<_>>().join(" ");
     let (done, all) = bytes
