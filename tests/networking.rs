@@ -650,3 +650,49 @@ fn system_prune_removes_unused_networks_and_their_bridges() {
     let names = berth.ok(&["network", "ls"]);
     assert!(names.contains(" used "), "{names}");
 }
+
+#[test]
+fn rename_changes_the_name_containers_resolve() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "app"]);
+    for name in ["api", "client"] {
+        berth.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "app",
+            IMAGE,
+            "sleep",
+            "1000",
+        ]);
+    }
+    berth.ok(&["rename", "api", "backend"]);
+    let out = berth.ok(&["exec", "client", "nslookup", "backend"]);
+    assert!(out.contains("Address: 172.18.0.2"), "{out}");
+    let ps = berth.ok(&["ps", "--format", "json"]);
+    assert!(
+        ps.contains("\"Names\":\"backend\"") && !ps.contains("\"api\""),
+        "{ps}"
+    );
+    let net = berth.json(&["network", "inspect", "app"]);
+    let names: Vec<&str> = net["Containers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"backend") && !names.contains(&"api"),
+        "{names:?}"
+    );
+    // Taken, invalid and unknown names: one line each, nothing changed.
+    let err = berth.fail(&["rename", "backend", "client"]);
+    assert!(err.contains("\"client\" is already in use"), "{err}");
+    let err = berth.fail(&["rename", "backend", "no/slash"]);
+    assert!(err.contains("invalid container name"), "{err}");
+    let err = berth.fail(&["rename", "nosuch", "x"]);
+    assert!(err.contains("nosuch"), "{err}");
+    assert!(berth.ok(&["ps"]).contains("backend"));
+}

@@ -824,3 +824,15 @@ pub fn port(engine: &Engine, args: &PortArgs) -> Result<i32> {
     }
     Ok(0)
 }
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+/// `rename`: prints nothing, as Docker.
+pub fn rename(engine: &Engine, args: &RenameArgs) -> Result<i32> {
+    engine.rename_container(&args.container, &args.new_name)?;
+    Ok(0)
+}

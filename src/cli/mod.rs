@@ -101,6 +101,8 @@ pub enum Command {
     Top(stats::TopArgs),
     /// List port mappings of a container, or one of its ports
     Port(container::PortArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
     /// Open the dashboard (what `berth` alone does)
@@ -148,6 +150,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Stats(args) => stats::stats(&engine, args),
         Top(args) => stats::top(&engine, args),
         Port(args) => container::port(&engine, args),
+        Rename(args) => container::rename(&engine, args),
         Ui(args) => ui::ui(&engine, root.clone(), args),
         Monitor(args) => container::monitor(&engine, args),
     }

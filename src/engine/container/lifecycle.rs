@@ -444,6 +444,52 @@ impl Engine {
         Ok(())
     }
 
+    /// `rename`: the container's new name, also on its network endpoints, so other
+    /// containers resolve it by the new name at once (and no longer by the old one).
+    pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<ContainerRecord> {
+        if !valid_name(new_name) {
+            return Err(Error::invalid(
+                "container name",
+                new_name,
+                "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+            ));
+        }
+        let _lock = self.lock()?;
+        let mut record = self.find_record(name_or_id)?;
+        let old = record.name.clone();
+        if old == new_name {
+            return Err(Error::Conflict(format!(
+                "renaming container {old}: it already has that name"
+            )));
+        }
+        if let Some(other) = self
+            .load_records()?
+            .into_iter()
+            .find(|r| r.name == new_name)
+        {
+            return Err(Error::NameInUse {
+                name: new_name.to_owned(),
+                id: other.id.to_string(),
+            });
+        }
+        record.name = new_name.to_owned();
+        self.save_record(&record)?;
+        for mut network in self.read_networks()? {
+            let mut changed = false;
+            for endpoint in network.endpoints.iter_mut() {
+                if endpoint.container_id == record.id {
+                    endpoint.container_name = new_name.to_owned();
+                    changed = true;
+                }
+            }
+            if changed {
+                self.save_network(&network)?;
+            }
+        }
+        self.record_event(&container_event(&record, "rename").with("oldName", format!("/{old}")));
+        Ok(record)
+    }
+
     /// A Docker-style `adjective_name` not used by another container (lock held).
     fn generate_name(&self) -> Result<String> {
         const LEFT: &[&str] = &[
