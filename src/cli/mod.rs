@@ -6,6 +6,7 @@ pub mod cp;
 pub mod diff;
 pub mod events;
 pub mod image;
+pub mod login;
 pub mod network;
 pub mod output;
 pub mod parse;
@@ -53,6 +54,10 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
 
     /// Create a new container
     Create(container::CreateArgs),
@@ -126,6 +131,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Tag(args) => image::tag(&engine, args),
         Rmi(args) => image::rmi(&engine, args),
         Image(command) => image::image_command(&engine, command),
+        Login(args) => login::login(args),
+        Logout(args) => login::logout(args),
         Create(args) => container::create(&engine, args),
         Run(args) => container::run(&engine, args),
         Start(args) => container::start(&engine, args),
