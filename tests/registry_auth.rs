@@ -193,3 +193,184 @@ fn docker_config_auths_are_honoured() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!home.auth_file().exists());
 }
+
+/// A fake registry speaking Docker's token protocol, on 127.0.0.1 in a Berth's network
+/// namespace: `/v2/` answers 401 with a Bearer challenge naming `realm`; `/token` hands
+/// out a token for USER/PASSWORD (Basic) and 401 otherwise; `/v2/` with that token
+/// answers 200. Every request line and Authorization header is recorded.
+struct TokenRegistry {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const TOKEN: &str = "tok-3f9a.b";
+
+impl TokenRegistry {
+    /// `realm`: the token URL, with `{port}` replaced by the server's port.
+    fn start(berth: &Berth, realm: &str) -> TokenRegistry {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{mpsc, Arc, Mutex};
+        let netns = berth.netns().path();
+        let realm = realm.to_owned();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            // This thread alone joins the test's namespace: only that Berth reaches it.
+            let ns = std::fs::File::open(&netns).expect("open netns");
+            let rc =
+                unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&ns), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns");
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            listener.set_nonblocking(true).expect("nonblocking");
+            tx.send(port).expect("send port");
+            let realm = realm.replace("{port}", &port.to_string());
+            while !stop2.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => serve(stream, &realm, &seen2),
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        let port = rx.recv().expect("server port");
+        TokenRegistry {
+            port,
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("seen").clone()
+    }
+}
+
+impl Drop for TokenRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(stream: std::net::TcpStream, realm: &str, seen: &std::sync::Mutex<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut reader = BufReader::new(stream);
+    let mut request = String::new();
+    let mut authorization = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        let trimmed = line.trim_end().to_owned();
+        line.clear();
+        if trimmed.is_empty() {
+            break;
+        }
+        if request.is_empty() {
+            request = trimmed;
+        } else if let Some(value) = trimmed
+            .split_once(':')
+            .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.trim().to_owned())
+        {
+            authorization = value;
+        }
+    }
+    seen.lock()
+        .expect("seen")
+        .push(format!("{request} | {authorization}"));
+    let path = request.split(' ').nth(1).unwrap_or("");
+    let basic = format!("Basic {}", base64_of(&format!("{USER}:{PASSWORD}")));
+    let (status, headers, body) = if path.starts_with("/token") {
+        if authorization == basic {
+            (
+                "200 OK",
+                String::new(),
+                format!(r#"{{"access_token":"{TOKEN}"}}"#),
+            )
+        } else {
+            (
+                "401 Unauthorized",
+                String::new(),
+                r#"{"details":"bad login"}"#.into(),
+            )
+        }
+    } else if authorization == format!("Bearer {TOKEN}") {
+        ("200 OK", String::new(), "{}".into())
+    } else {
+        (
+            "401 Unauthorized",
+            format!(
+                "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake, registry\",scope=\"registry:catalog:*\"\r\n"
+            ),
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"token required"}]}"#.into(),
+        )
+    };
+    let mut stream = reader.into_inner();
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+#[test]
+fn bearer_login_fetches_a_token_with_the_credentials() {
+    let berth = Berth::new();
+    let registry = TokenRegistry::start(&berth, "http://127.0.0.1:{port}/token");
+    let home = Home::new();
+    let out = home.login(&berth, &registry.host(), "wrong");
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("token server"), "{err}");
+    assert!(err.contains("401 Unauthorized"), "{err}");
+    assert!(!home.auth_file().exists());
+
+    let out = home.login(&berth, &registry.host(), PASSWORD);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let seen = registry.seen();
+    // The challenge's service (a quoted string with a comma) and scope, form-encoded.
+    assert_eq!(
+        seen[seen.len() - 2],
+        format!(
+            "GET /token?service=fake%2C+registry&scope=registry%3Acatalog%3A* HTTP/1.1 | Basic {}",
+            base64_of(&format!("{USER}:{PASSWORD}"))
+        ),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last().expect("requests"),
+        &format!("GET /v2/ HTTP/1.1 | Bearer {TOKEN}"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_plain_http_realm_elsewhere_is_refused() {
+    let berth = Berth::new();
+    let registry = TokenRegistry::start(&berth, "http://token.example/token");
+    let home = Home::new();
+    let out = home.login(&berth, &registry.host(), PASSWORD);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("http://token.example/token is plain HTTP: refused"),
+        "{err}"
+    );
+    assert!(
+        registry.seen().iter().all(|r| !r.contains("Basic")),
+        "{:?}",
+        registry.seen()
+    );
+}

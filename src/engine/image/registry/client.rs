@@ -104,6 +104,8 @@ impl Client {
         }
     }
 
+    // ureq's own error, handed straight to `get`, which needs the 401 response in it.
+    #[allow(clippy::result_large_err)]
     fn send(
         &self,
         path: &str,
