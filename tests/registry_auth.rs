@@ -125,6 +125,7 @@ fn login_with_a_wrong_password_stores_nothing() {
         "{err}"
     );
     assert!(err.contains("401 Unauthorized"), "{err}");
+    assert!(err.contains("username or password"), "{err}");
     assert!(!home.auth_file().exists());
 
     let out = home.run(&berth, &["login", "-u", USER, &registry.host()]);
@@ -182,13 +183,28 @@ fn docker_config_auths_are_honoured() {
     let home = Home::new();
     let docker = home.path().join(".docker");
     std::fs::create_dir_all(&docker).expect("mkdir .docker");
-    let config = serde_json::json!({
-        "auths": { format!("http://{}", registry.host()): {
-            "auth": base64_of(&format!("{USER}:{PASSWORD}"))
-        }}
-    });
-    std::fs::write(docker.join("config.json"), config.to_string()).expect("config.json");
+    let write_config = |password: &str| {
+        let config = serde_json::json!({
+            "auths": { format!("http://{}", registry.host()): {
+                "auth": base64_of(&format!("{USER}:{password}"))
+            }}
+        });
+        std::fs::write(docker.join("config.json"), config.to_string()).expect("config.json");
+    };
     let name = format!("{}/test/busybox:latest", registry.host());
+    write_config("stale");
+    let out = home.run(&berth, &["pull", "-q", &name]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "(the credentials for {} in {} were refused)",
+            registry.host(),
+            docker.join("config.json").display()
+        )),
+        "{err}"
+    );
+    write_config(PASSWORD);
     let out = home.run(&berth, &["pull", "-q", &name]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!home.auth_file().exists());

@@ -128,6 +128,10 @@ impl Client {
     pub(super) fn login_hint(&self) -> String {
         match &self.credentials {
             None => format!("no credentials: run berth login {}", self.registry),
+            // Given to `login`, not read from a file.
+            Some(found) if found.file.as_os_str().is_empty() => {
+                format!("the username or password for {} was refused", self.registry)
+            }
             Some(found) => format!(
                 "the credentials for {} in {} were refused",
                 self.registry,

@@ -35,6 +35,7 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug, Clone)]
 pub struct Found {
     pub credentials: Credentials,
+    /// Empty for credentials given to `login` rather than read.
     pub file: PathBuf,
 }
 

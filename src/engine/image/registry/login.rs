@@ -48,7 +48,7 @@ pub fn login(
     let insecure = is_insecure(&registry, insecure_registries);
     let found = Found {
         credentials: credentials.clone(),
-        file: PathBuf::from("the login command"),
+        file: PathBuf::new(),
     };
     let client = Client::new(api_host, &registry, insecure, Some(found));
     client
