@@ -117,9 +117,15 @@ pub enum Command {
 
 /// Runs one verb and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    use Command::*;
+    // Logins touch only the user's config, never an engine root.
+    match &cli.command {
+        Some(Login(args)) => return login::login(args),
+        Some(Logout(args)) => return login::logout(args),
+        _ => {}
+    }
     let root = cli.root.unwrap_or_else(EnginePaths::default_root);
     let engine = Engine::open(&root)?;
-    use Command::*;
     let Some(command) = &cli.command else {
         return ui::ui(&engine, root, &ui::UiArgs::default());
     };
