@@ -133,3 +133,25 @@ fn is_loopback(host: &str) -> bool {
 fn printable(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realms_never_downgrade_to_plain_http_elsewhere() {
+        let secure = Client::new("reg.example", "reg.example", false, None);
+        assert!(secure.check_realm("https://auth.example/token").is_ok());
+        assert!(secure.check_realm("http://reg.example/token").is_err());
+        assert!(secure.check_realm("http://127.0.0.1/token").is_err());
+        assert!(secure.check_realm("ftp://auth.example/token").is_err());
+
+        let local = Client::new("127.0.0.1:5000", "127.0.0.1:5000", true, None);
+        assert!(local.check_realm("http://127.0.0.1:5000/token").is_ok());
+        assert!(local.check_realm("http://localhost:6000/token").is_ok());
+        assert!(local.check_realm("http://auth.example/token").is_err());
+        assert!(local
+            .check_realm("http://127.0.0.1.evil.example/t")
+            .is_err());
+    }
+}
