@@ -6,6 +6,7 @@ pub mod cp;
 pub mod diff;
 pub mod events;
 pub mod image;
+pub mod login;
 pub mod network;
 pub mod output;
 pub mod parse;
@@ -54,6 +55,10 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
 
     /// Create a new container
     Create(container::CreateArgs),
@@ -115,9 +120,15 @@ pub enum Command {
 
 /// Runs one verb and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    use Command::*;
+    // Logins touch only the user's config, never an engine root.
+    match &cli.command {
+        Some(Login(args)) => return login::login(args),
+        Some(Logout(args)) => return login::logout(args),
+        _ => {}
+    }
     let root = cli.root.unwrap_or_else(EnginePaths::default_root);
     let engine = Engine::open(&root)?;
-    use Command::*;
     let Some(command) = &cli.command else {
         return ui::ui(&engine, root, &ui::UiArgs::default());
     };
@@ -129,6 +140,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Tag(args) => image::tag(&engine, args),
         Rmi(args) => image::rmi(&engine, args),
         Image(command) => image::image_command(&engine, command),
+        Login(args) => login::login(args),
+        Logout(args) => login::logout(args),
         Create(args) => container::create(&engine, args),
         Run(args) => container::run(&engine, args),
         Start(args) => container::start(&engine, args),

@@ -13,11 +13,22 @@ pub struct Registry {
     port: u16,
     dir: tempfile::TempDir,
     netns_path: PathBuf,
+    /// `user:password` when the registry asks for a login.
+    creds: Option<String>,
 }
 
 impl Registry {
     /// Starts a registry in `netns` and waits until it answers `/v2/`.
     pub fn start(netns: &NetNs) -> Registry {
+        Registry::start_with(netns, None)
+    }
+
+    /// A registry that asks for `user`/`password` (Basic, from an htpasswd file).
+    pub fn start_with_login(netns: &NetNs, user: &str, password: &str) -> Registry {
+        Registry::start_with(netns, Some((user, password)))
+    }
+
+    fn start_with(netns: &NetNs, login: Option<(&str, &str)>) -> Registry {
         let dir = tempfile::Builder::new()
             .prefix("berth-registry-")
             .tempdir()
@@ -33,6 +44,21 @@ impl Registry {
              http:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("storage").display()
         );
+        let mut config = config;
+        if let Some((user, password)) = login {
+            // bcrypt, the only hash docker-registry accepts.
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("run htpasswd (apt-get install -y apache2-utils)");
+            assert!(out.status.success(), "htpasswd failed");
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, &out.stdout).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
         let log = std::fs::File::create(dir.path().join("registry.log")).expect("registry log");
@@ -50,6 +76,7 @@ impl Registry {
             port,
             dir,
             netns_path: netns.path(),
+            creds: login.map(|(u, p)| format!("{u}:{p}")),
         };
         registry.wait_ready();
         registry
@@ -59,8 +86,11 @@ impl Registry {
         let deadline = Instant::now() + Duration::from_secs(20);
         let url = format!("http://{}/v2/", self.host());
         while Instant::now() < deadline {
-            let ok = self
-                .in_netns("curl")
+            let mut curl = self.in_netns("curl");
+            if let Some(creds) = &self.creds {
+                curl.args(["-u", creds]);
+            }
+            let ok = curl
                 .args(["-fsS", "-o", "/dev/null", "--max-time", "2", &url])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -97,10 +127,14 @@ impl Registry {
     /// Copies `oci:<layout>:<tag>` to `<host>/<repo>` with skopeo (`--all`: every platform
     /// of an index).
     pub fn seed(&self, layout: &Path, tag: &str, repo: &str) {
-        let out = self
-            .in_netns("skopeo")
+        let mut skopeo = self.in_netns("skopeo");
+        skopeo
             .args(["--insecure-policy", "copy", "-q", "--all"])
-            .arg("--dest-tls-verify=false")
+            .arg("--dest-tls-verify=false");
+        if let Some(creds) = &self.creds {
+            skopeo.arg(format!("--dest-creds={creds}"));
+        }
+        let out = skopeo
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(format!("docker://{}/{repo}", self.host()))
             .stdin(Stdio::null())

@@ -1,13 +1,16 @@
 //! A small blocking client for the Distribution API v2 (ureq over rustls): manifests and
 //! blobs by GET, every answer bounded and every failure one line saying what the
-//! registry answered. Authentication (the WWW-Authenticate challenge) is not spoken yet:
-//! a 401 is reported with the challenge.
+//! registry answered. A 401 is answered once per challenge (auth.rs): the header that
+//! worked is kept for the rest of the client's requests (one client serves one
+//! repository, so one bearer scope).
 
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::credentials::Found;
 use crate::engine::error::{Error, Result};
 use crate::engine::ids::Digest;
 
@@ -25,9 +28,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Client {
-    agent: ureq::Agent,
+    pub(super) agent: ureq::Agent,
     /// `https://host[:port]` or, for insecure registries, `http://...`.
-    base: String,
+    pub(super) base: String,
+    /// The registry as the user wrote it (`docker.io`, `127.0.0.1:5000`), for messages.
+    pub(super) registry: String,
+    pub(super) insecure: bool,
+    pub(super) credentials: Option<Found>,
+    /// The `Authorization` value that last worked.
+    authorization: Mutex<Option<String>>,
 }
 
 /// A manifest or index as the registry sent it.
@@ -52,8 +61,8 @@ struct ErrorEntry {
 }
 
 impl Client {
-    /// A client for `host`; plain HTTP only when `insecure`.
-    pub fn new(host: &str, insecure: bool) -> Client {
+    /// A client for `registry`, reached at `host`; plain HTTP only when `insecure`.
+    pub fn new(host: &str, registry: &str, insecure: bool, credentials: Option<Found>) -> Client {
         // https_only: a secure registry cannot redirect a request (blobs often are, to
         // storage) to plain HTTP.
         let agent = ureq::AgentBuilder::new()
@@ -68,16 +77,72 @@ impl Client {
         Client {
             agent,
             base: format!("{scheme}://{host}"),
+            registry: registry.to_owned(),
+            insecure,
+            credentials,
+            authorization: Mutex::new(None),
         }
     }
 
+    /// GETs `path`, answering a 401 challenge once.
     fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::Response> {
+        let cached = self
+            .authorization
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match self.send(path, accept, cached.as_deref()) {
+            Err(ureq::Error::Status(401, response)) => {
+                let authorization = self.authorize(response)?;
+                let answer = self
+                    .send(path, accept, Some(&authorization))
+                    .map_err(|e| describe(e, &self.base, "the registry", &self.login_hint()))?;
+                *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(authorization);
+                Ok(answer)
+            }
+            other => other.map_err(|e| describe(e, &self.base, "the registry", &self.login_hint())),
+        }
+    }
+
+    // ureq's own error, handed straight to `get`, which needs the 401 response in it.
+    #[allow(clippy::result_large_err)]
+    fn send(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+        authorization: Option<&str>,
+    ) -> std::result::Result<ureq::Response, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.get(&url);
         if let Some(accept) = accept {
             request = request.set("Accept", accept);
         }
-        request.call().map_err(|e| describe(e, &self.base))
+        // ureq drops this header on a redirect to another host (blob storage).
+        if let Some(authorization) = authorization {
+            request = request.set("Authorization", authorization);
+        }
+        request.call()
+    }
+
+    /// What a 401 says about credentials: none stored, or the stored ones refused.
+    pub(super) fn login_hint(&self) -> String {
+        match &self.credentials {
+            None => format!("no credentials: run berth login {}", self.registry),
+            // Given to `login`, not read from a file.
+            Some(found) if found.file.as_os_str().is_empty() => {
+                format!("the username or password for {} was refused", self.registry)
+            }
+            Some(found) => format!(
+                "the credentials for {} in {} were refused",
+                self.registry,
+                found.file.display()
+            ),
+        }
+    }
+
+    /// GETs `/v2/`: checks the registry is there and, with credentials, that they work.
+    pub fn ping(&self) -> Result<()> {
+        self.get("/v2/", None).map(|_| ())
     }
 
     /// GETs a manifest or index by tag or digest, read whole up to [`MAX_MANIFEST`].
@@ -117,26 +182,22 @@ pub fn read_bounded(reader: impl Read, max: u64, what: &str) -> Result<Vec<u8>> 
     Ok(bytes)
 }
 
-/// One line for a failed request: the status and the registry's own message, or why the
-/// registry could not be reached.
-fn describe(error: ureq::Error, base: &str) -> Error {
+/// One line for a failed request: the status and the server's own message (`who`
+/// answered ...), `hint` after a 401, or why the server could not be reached.
+pub(super) fn describe(error: ureq::Error, base: &str, who: &str, hint: &str) -> Error {
     match error {
         ureq::Error::Status(code, response) => {
             let status = format!("{code} {}", response.status_text());
-            let challenge = response.header("WWW-Authenticate").map(str::to_owned);
             let body =
                 read_bounded(response.into_reader(), MAX_ERROR_BODY, "error").unwrap_or_default();
-            let mut line = format!("the registry answered {status}");
+            let mut line = format!("{who} answered {status}");
             let message = registry_message(&body);
             if !message.is_empty() {
                 line.push_str(": ");
                 line.push_str(&message);
             }
             if code == 401 {
-                let challenge = challenge.unwrap_or_else(|| "no challenge".to_owned());
-                line.push_str(&format!(
-                    " (it asks for credentials: {challenge}; berth does not log in to registries yet)"
-                ));
+                line.push_str(&format!(" ({hint})"));
             }
             Error::Runtime(printable(&line))
         }

@@ -1,10 +1,16 @@
 //! Images from registries: references, the Distribution API v2 client, and `pull`.
 
+mod auth;
+mod challenge;
 mod client;
+mod credentials;
+mod login;
 mod platform;
 mod pull;
 mod reference;
 
+pub use credentials::{registry_key, CredentialStore, Credentials, Found};
+pub use login::{login, logout, registry_name};
 pub use platform::Platform;
 pub use pull::{Progress, PullEvent, PullOptions, PulledImage};
-pub use reference::Reference;
+pub use reference::{Reference, DOCKER_HUB};

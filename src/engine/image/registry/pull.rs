@@ -16,6 +16,7 @@ use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use serde::Serialize;
 
 use super::client::{read_bounded, Client, Fetched, MAX_MANIFEST};
+use super::credentials::CredentialStore;
 use super::platform::Platform;
 use super::reference::Reference;
 use crate::engine::error::{Error, Result};
@@ -117,7 +118,15 @@ impl Engine {
         progress: Progress<'_>,
     ) -> Result<PulledImage> {
         let insecure = is_insecure(reference.registry(), &options.insecure_registries);
-        let client = Client::new(reference.api_host(), insecure);
+        // The user's stored logins (berth's file, then Docker's): read here rather than
+        // passed in, so every caller of pull gets them.
+        let credentials = CredentialStore::user().get(reference.registry())?;
+        let client = Client::new(
+            reference.api_host(),
+            reference.registry(),
+            insecure,
+            credentials,
+        );
         let repository = reference.repository();
         progress(&PullEvent::Resolving {
             repository: repository.to_owned(),
@@ -345,7 +354,7 @@ impl<R: Read> Read for Reporting<'_, R> {
 }
 
 /// Plain HTTP only for this machine's loopback and registries the user named.
-fn is_insecure(registry: &str, named: &[String]) -> bool {
+pub(super) fn is_insecure(registry: &str, named: &[String]) -> bool {
     let host = match registry.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => registry,
