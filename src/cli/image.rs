@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
 use super::pull_progress::PullProgress;
-use crate::engine::image::registry::{PullEvent, PullOptions, Reference};
+use crate::engine::image::registry::{CredentialStore, PullEvent, PullOptions, Reference};
 use crate::engine::image::{ImageHistory, Removal};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -186,6 +186,7 @@ pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
     let options = PullOptions {
         platform: args.platform.as_deref().map(str::parse).transpose()?,
         insecure_registries: args.insecure_registries.clone(),
+        credentials: Some(CredentialStore::user()),
     };
     let label = reference
         .tag()

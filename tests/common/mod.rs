@@ -120,6 +120,9 @@ impl Drop for NetNs {
 pub struct Berth {
     root: tempfile::TempDir,
     netns: NetNs,
+    /// The user's config for this engine's commands (logins, dashboard settings), so no
+    /// test reads or writes the real user's.
+    home: tempfile::TempDir,
 }
 
 impl Berth {
@@ -130,6 +133,10 @@ impl Berth {
                 .tempdir()
                 .expect("create engine root"),
             netns: NetNs::new(),
+            home: tempfile::Builder::new()
+                .prefix("berth-test-home-")
+                .tempdir()
+                .expect("create a home for the test"),
         }
     }
 
@@ -141,8 +148,13 @@ impl Berth {
     /// The words that run berth on this engine, in its network namespace: for tests that
     /// start berth from a shell line or a wrapper.
     pub fn command_words(&self) -> Vec<String> {
+        let home = self.home.path().display();
         vec![
-            // A full path: wrappers may execv it without a PATH search.
+            // Full paths: wrappers may execv them without a PATH search.
+            "/usr/bin/env".into(),
+            format!("HOME={home}"),
+            format!("XDG_CONFIG_HOME={home}/.config"),
+            format!("DOCKER_CONFIG={home}/.docker"),
             "/usr/bin/nsenter".into(),
             format!("--net={}", self.netns.path().display()),
             "--".into(),
@@ -170,6 +182,9 @@ impl Berth {
     pub fn cmd(&self) -> Command {
         let mut cmd = self.netns.command(env!("CARGO_BIN_EXE_berth"));
         cmd.arg("--root").arg(self.root.path());
+        cmd.env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("DOCKER_CONFIG", self.home.path().join(".docker"));
         cmd.stdin(Stdio::null());
         cmd
     }

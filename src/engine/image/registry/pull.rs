@@ -44,6 +44,9 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// Registries (`host[:port]`) spoken to over plain HTTP besides localhost.
     pub insecure_registries: Vec<String>,
+    /// Where the user's logins are (`berth login`, Docker's config.json); none: pull
+    /// anonymously. The caller's to choose: the engine reads no home directory itself.
+    pub credentials: Option<CredentialStore>,
 }
 
 /// What a pull reports while it works, in order.
@@ -120,7 +123,10 @@ impl Engine {
         let insecure = is_insecure(reference.registry(), &options.insecure_registries);
         // The user's stored logins (berth's file, then Docker's): read here rather than
         // passed in, so every caller of pull gets them.
-        let credentials = CredentialStore::user().get(reference.registry())?;
+        let credentials = match &options.credentials {
+            Some(store) => store.get(reference.registry())?,
+            None => None,
+        };
         let client = Client::new(
             reference.api_host(),
             reference.registry(),
