@@ -1,5 +1,6 @@
 //! Image verbs: images, load, import, tag, rmi, image inspect/history.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -9,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
-use crate::engine::image::{ImageHistory, Removal};
+use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
 
@@ -33,6 +34,18 @@ pub struct LoadArgs {
     pub input: PathBuf,
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Archive format: "docker-archive" or "oci-archive"
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    #[arg(required = true)]
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +110,8 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Import a root filesystem tar as an image
     Import(ImportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
@@ -161,6 +176,56 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {
+    let format: SaveFormat = args.format.parse()?;
+    match &args.output {
+        Some(path) => save_to_file(engine, args, format, path)?,
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                return Err(Error::Runtime(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect".into(),
+                )
+                .into());
+            }
+            let out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            engine.save_images(&args.images, format, out)?;
+        }
+    }
+    Ok(0)
+}
+
+/// Writes next to `path` and renames into place, so a failed save leaves no partial file.
+fn save_to_file(
+    engine: &Engine,
+    args: &SaveArgs,
+    format: SaveFormat,
+    path: &std::path::Path,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid("output", &path.display().to_string(), "not a file name"))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.berth-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&tmp)
+        .map_err(|e| Error::Runtime(format!("creating {}: {e}", tmp.display())))
+        .and_then(|file| {
+            let out = std::io::BufWriter::with_capacity(1 << 20, file);
+            engine.save_images(&args.images, format, out)
+        })
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(written?)
 }
 
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {
@@ -434,5 +499,6 @@ pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {
         ImageCommand::Tag(args) => tag(engine, args),
         ImageCommand::Load(args) => load(engine, args),
         ImageCommand::Import(args) => import(engine, args),
+        ImageCommand::Save(args) => save(engine, args),
     }
 }

@@ -44,6 +44,8 @@ pub enum Command {
     Load(image::LoadArgs),
     /// Import a root filesystem tar as an image
     Import(image::ImportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(image::SaveArgs),
     /// Create a tag TARGET that refers to SOURCE
     Tag(image::TagArgs),
     /// Remove images
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Images(args) => image::images(&engine, args),
         Load(args) => image::load(&engine, args),
         Import(args) => image::import(&engine, args),
+        Save(args) => image::save(&engine, args),
         Tag(args) => image::tag(&engine, args),
         Rmi(args) => image::rmi(&engine, args),
         Image(command) => image::image_command(&engine, command),

@@ -11,8 +11,10 @@ mod import;
 mod layer_tree;
 mod layers;
 mod rollback;
+mod save;
 mod source;
 mod store;
+mod tarsplit;
 pub mod unpack;
 
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ pub use history::{HistoryEntry, ImageHistory};
 pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope, MAX_TREE_ENTRIES};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
+pub use save::SaveFormat;
 pub use store::{ImageRecord, Removal, Tags};
 
 /// What a container needs of its image.
