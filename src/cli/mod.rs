@@ -80,6 +80,8 @@ pub enum Command {
     Inspect(container::InspectArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
 
     /// Manage volumes
     #[command(subcommand)]
@@ -141,6 +143,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Volume(command) => volume::run(&engine, command),
         Network(command) => network::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
+        Commit(args) => container::commit(&engine, args),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
         Events(args) => events::events(&engine, args),

@@ -5,6 +5,8 @@
 
 mod archive;
 mod blob;
+mod changes;
+mod commit;
 mod compress;
 mod history;
 mod import;
@@ -26,6 +28,7 @@ use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
 
 pub use archive::LoadedImage;
+pub use commit::CommitOptions;
 pub use history::{HistoryEntry, ImageHistory};
 pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope, MAX_TREE_ENTRIES};
 pub use layers::{chain_id, LayerRecord};
