@@ -112,6 +112,50 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
+    /// Remove unused images
+    Prune(ImagePruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `image prune`: asks first unless -f (end of input means no), as Docker.
+pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
+    if !args.force {
+        eprint!(
+            "WARNING! This will remove all {}.\nAre you sure you want to continue? [y/N] ",
+            if args.all {
+                "images without at least one container associated to them"
+            } else {
+                "dangling images"
+            }
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let (removed, reclaimed) = engine.prune_images(args.all)?;
+    if !removed.is_empty() {
+        println!("Deleted Images:");
+        for removal in &removed {
+            match removal {
+                Removal::Untagged(r) => println!("untagged: {r}"),
+                Removal::Deleted(id) => println!("deleted: {id}"),
+            }
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(0)
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
@@ -500,5 +544,6 @@ pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {
         ImageCommand::Load(args) => load(engine, args),
         ImageCommand::Import(args) => import(engine, args),
         ImageCommand::Save(args) => save(engine, args),
+        ImageCommand::Prune(args) => prune(engine, args),
     }
 }
