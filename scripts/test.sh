@@ -10,7 +10,7 @@ source scripts/lib.sh
 
 [[ $(id -u) -eq 0 ]] || die "the tests create namespaces, mounts and cgroups: run as root (sudo bash scripts/test.sh)"
 
-ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev
+ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev podman skopeo
 ensure_cargo
 
 log "cargo fmt --check"

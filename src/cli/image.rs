@@ -250,7 +250,7 @@ fn save_to_file(
 ) -> Result<()> {
     let name = path
         .file_name()
-        .ok_or_else(|| Error::invalid("output", &path.display().to_string(), "not a file name"))?;
+        .ok_or_else(|| Error::invalid("output", path.display().to_string(), "not a file name"))?;
     let tmp = path.with_file_name(format!(
         ".{}.berth-{}",
         name.to_string_lossy(),
