@@ -11,7 +11,7 @@ source scripts/lib.sh
 [[ $(id -u) -eq 0 ]] || die "the tests create namespaces, mounts and cgroups: run as root (sudo bash scripts/test.sh)"
 
 registry_was_installed=$(dpkg-query -W -f='${Status}' docker-registry 2>/dev/null || true)
-ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev docker-registry skopeo apache2-utils
+ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev docker-registry skopeo apache2-utils podman
 # The tests start their own registries on 127.0.0.1. Debian's package also starts one as
 # a service listening on every interface: if this run installed it, stop that one.
 if [[ $registry_was_installed != *"ok installed"* ]] && command -v systemctl >/dev/null &&

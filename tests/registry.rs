@@ -87,6 +87,13 @@ fn pull_by_tag_then_run() {
     assert_eq!(run, "from layer 2\n");
     let image = berth.json(&["image", "inspect", &name]);
     assert_eq!(image["Id"], manifest["config"]["digest"]);
+    // A pulled image saves, and loads elsewhere as the same image.
+    let archive = tempfile::tempdir().unwrap();
+    let file = archive.path().join("pulled.tar");
+    berth.ok(&["save", "-o", file.to_str().unwrap(), &name]);
+    let other = Berth::new();
+    other.ok(&["load", "-q", "-i", file.to_str().unwrap()]);
+    assert_eq!(other.json(&["image", "inspect", &name])["Id"], image["Id"]);
 
     // Again: nothing to download, and Docker's words for it.
     let again = berth.ok(&["pull", &name]);

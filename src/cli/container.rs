@@ -836,3 +836,40 @@ pub fn rename(engine: &Engine, args: &RenameArgs) -> Result<i32> {
     engine.rename_container(&args.container, &args.new_name)?;
     Ok(0)
 }
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Pause container during commit (berth reads the writable layer without pausing)
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub pause: bool,
+    pub container: String,
+    /// REPOSITORY[:TAG]
+    pub reference: Option<String>,
+}
+
+/// `berth commit`: prints the new image's ID, as Docker does.
+pub fn commit(engine: &Engine, args: &CommitArgs) -> Result<i32> {
+    let reference = args
+        .reference
+        .as_deref()
+        .map(str::parse::<crate::engine::ImageRef>)
+        .transpose()?;
+    let opts = crate::engine::image::CommitOptions {
+        message: args.message.clone(),
+        author: args.author.clone(),
+        changes: args.change.clone(),
+        reference,
+    };
+    let id = engine.commit_container(&args.container, &opts)?;
+    println!("{id}");
+    Ok(0)
+}

@@ -1,5 +1,6 @@
 //! Image verbs: images, load, pull, import, tag, rmi, image inspect/history.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -11,7 +12,7 @@ use serde_json::json;
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
 use super::pull_progress::PullProgress;
 use crate::engine::image::registry::{CredentialStore, PullEvent, PullOptions, Reference};
-use crate::engine::image::{ImageHistory, Removal};
+use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
 
@@ -50,6 +51,18 @@ pub struct PullArgs {
     /// Speak plain HTTP to this registry (host[:port]); localhost always may
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Archive format: "docker-archive" or "oci-archive"
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    #[arg(required = true)]
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +127,52 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Import a root filesystem tar as an image
     Import(ImportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Remove unused images
+    Prune(ImagePruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `image prune`: asks first unless -f (end of input means no), as Docker.
+pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
+    if !args.force {
+        eprint!(
+            "WARNING! This will remove all {}.\nAre you sure you want to continue? [y/N] ",
+            if args.all {
+                "images without at least one container associated to them"
+            } else {
+                "dangling images"
+            }
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let (removed, reclaimed) = engine.prune_images(args.all)?;
+    if !removed.is_empty() {
+        println!("Deleted Images:");
+        for removal in &removed {
+            match removal {
+                Removal::Untagged(r) => println!("untagged: {r}"),
+                Removal::Deleted(id) => println!("deleted: {id}"),
+            }
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(0)
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
@@ -211,6 +270,56 @@ pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
     }
     println!("{reference}");
     Ok(0)
+}
+
+pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {
+    let format: SaveFormat = args.format.parse()?;
+    match &args.output {
+        Some(path) => save_to_file(engine, args, format, path)?,
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                return Err(Error::Runtime(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect".into(),
+                )
+                .into());
+            }
+            let out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            engine.save_images(&args.images, format, out)?;
+        }
+    }
+    Ok(0)
+}
+
+/// Writes next to `path` and renames into place, so a failed save leaves no partial file.
+fn save_to_file(
+    engine: &Engine,
+    args: &SaveArgs,
+    format: SaveFormat,
+    path: &std::path::Path,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid("output", path.display().to_string(), "not a file name"))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.berth-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&tmp)
+        .map_err(|e| Error::Runtime(format!("creating {}: {e}", tmp.display())))
+        .and_then(|file| {
+            let out = std::io::BufWriter::with_capacity(1 << 20, file);
+            engine.save_images(&args.images, format, out)
+        })
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(written?)
 }
 
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {
@@ -484,5 +593,7 @@ pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {
         ImageCommand::Tag(args) => tag(engine, args),
         ImageCommand::Load(args) => load(engine, args),
         ImageCommand::Import(args) => import(engine, args),
+        ImageCommand::Save(args) => save(engine, args),
+        ImageCommand::Prune(args) => prune(engine, args),
     }
 }

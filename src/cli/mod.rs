@@ -48,6 +48,8 @@ pub enum Command {
     Pull(image::PullArgs),
     /// Import a root filesystem tar as an image
     Import(image::ImportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(image::SaveArgs),
     /// Create a tag TARGET that refers to SOURCE
     Tag(image::TagArgs),
     /// Remove images
@@ -86,6 +88,8 @@ pub enum Command {
     Inspect(container::InspectArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
 
     /// Manage volumes
     #[command(subcommand)]
@@ -137,6 +141,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Load(args) => image::load(&engine, args),
         Pull(args) => image::pull(&engine, args),
         Import(args) => image::import(&engine, args),
+        Save(args) => image::save(&engine, args),
         Tag(args) => image::tag(&engine, args),
         Rmi(args) => image::rmi(&engine, args),
         Image(command) => image::image_command(&engine, command),
@@ -157,6 +162,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Volume(command) => volume::run(&engine, command),
         Network(command) => network::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
+        Commit(args) => container::commit(&engine, args),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
         Events(args) => events::events(&engine, args),

@@ -5,9 +5,10 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 use serde_json::json;
 
-use super::output::{human_size, print_json};
+use super::output::{human_since, human_size, print_json, Table};
 use crate::engine::image::Removal;
 use crate::engine::system::Finding;
+use crate::engine::system::{DiskUsage, UsageTotals};
 use crate::engine::Engine;
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,18 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Get real time events from the engine
     Events(super::events::EventsArgs),
+    /// Show disk usage
+    Df(DfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Show detailed information on space usage
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Output format: "table" or "json"
+    #[arg(long, default_value = "table")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -59,7 +72,153 @@ pub fn run(engine: &Engine, command: &SystemCommand) -> Result<i32> {
         SystemCommand::Prune(args) => prune(engine, args),
         SystemCommand::Info(args) => info(engine, args),
         SystemCommand::Events(args) => super::events::events(engine, args),
+        SystemCommand::Df(args) => df(engine, args),
     }
+}
+
+/// `RECLAIMABLE` as Docker prints it: the size and its share of the total.
+fn reclaimable(totals: &UsageTotals, with_percent: bool) -> String {
+    let size = human_size(totals.reclaimable);
+    if !with_percent {
+        return size;
+    }
+    let percent = (totals.reclaimable * 100)
+        .checked_div(totals.size)
+        .unwrap_or(0);
+    format!("{size} ({percent}%)")
+}
+
+fn df(engine: &Engine, args: &DfArgs) -> Result<i32> {
+    let usage = engine.disk_usage_report()?;
+    if args.format == "json" {
+        print_json(&usage)?;
+        return Ok(0);
+    }
+    if args.format != "table" {
+        return Err(eyre!(
+            "unknown --format {:?}: use table or json",
+            args.format
+        ));
+    }
+    if args.verbose {
+        return df_verbose(&usage);
+    }
+    let mut table = Table::new(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    let rows = [
+        ("Images", usage.image_totals, true),
+        ("Containers", usage.container_totals, true),
+        ("Local Volumes", usage.volume_totals, true),
+        ("Build Cache", UsageTotals::default(), false),
+    ];
+    for (kind, totals, percent) in rows {
+        table.row(vec![
+            kind.to_owned(),
+            totals.total.to_string(),
+            totals.active.to_string(),
+            human_size(totals.size),
+            reclaimable(&totals, percent),
+        ]);
+    }
+    table.print()?;
+    Ok(0)
+}
+
+fn df_verbose(usage: &DiskUsage) -> Result<i32> {
+    println!("Images space usage:\n");
+    let mut table = Table::new(&[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]);
+    for image in &usage.images {
+        let created = image
+            .created
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .map(|c| human_since(c.with_timezone(&chrono::Utc)))
+            .unwrap_or_default();
+        let names: Vec<(String, String)> = if image.references.is_empty() {
+            vec![("<none>".into(), "<none>".into())]
+        } else {
+            image
+                .references
+                .iter()
+                .map(|r| (r.repository().to_owned(), r.tag().to_owned()))
+                .collect()
+        };
+        for (repo, tag) in names {
+            table.row(vec![
+                repo,
+                tag,
+                image.id.short().to_owned(),
+                created.clone(),
+                human_size(image.size),
+                human_size(image.shared_size),
+                human_size(image.size - image.shared_size.min(image.size)),
+                image.containers.to_string(),
+            ]);
+        }
+    }
+    table.print()?;
+    println!("\nContainers space usage:\n");
+    let mut table = Table::new(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]);
+    for c in &usage.containers {
+        let r = &c.record;
+        let command: Vec<&str> = r
+            .config
+            .entrypoint
+            .iter()
+            .chain(&r.config.cmd)
+            .map(String::as_str)
+            .collect();
+        table.row(vec![
+            r.id.short().to_owned(),
+            r.image.clone(),
+            format!("\"{}\"", crate::format::truncate(&command.join(" "), 20)),
+            c.local_volumes.to_string(),
+            human_size(c.size),
+            human_since(r.created),
+            crate::format::status_text(r),
+            r.name.clone(),
+        ]);
+    }
+    table.print()?;
+    println!("\nLocal Volumes space usage:\n");
+    let mut table = Table::new(&["VOLUME NAME", "LINKS", "SIZE"]);
+    for v in &usage.volumes {
+        table.row(vec![
+            v.name.clone(),
+            v.links.to_string(),
+            human_size(v.size),
+        ]);
+    }
+    table.print()?;
+    println!("\nBuild cache usage: 0B\n");
+    Table::new(&[
+        "CACHE ID",
+        "CACHE TYPE",
+        "SIZE",
+        "CREATED",
+        "LAST USED",
+        "USAGE",
+        "SHARED",
+    ])
+    .print()?;
+    Ok(0)
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {

@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use super::blob::HashingReader;
 use super::compress::{decompress, Compression};
 use super::rollback::Rollback;
-use super::unpack;
+use super::{tarsplit, unpack};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::faults::crash_point;
 use crate::engine::ids::{random_hex64, Digest};
@@ -106,8 +106,11 @@ impl Engine {
         fs::create_dir_all(&diff).context(|| format!("creating {}", diff.display()))?;
 
         let bad = |reason: String| Error::bad_archive(archive.display().to_string(), reason);
-        let (blob, diff_id, size) =
-            unpack_stream(stream, &diff).map_err(|e| bad(format!("{}: {e}", expected.label)))?;
+        let split = tmp.join(tarsplit::SPLIT_FILE);
+        let recorder = tarsplit::Recorder::create(&split)?;
+        let (blob, diff_id, size) = unpack_stream(stream, &diff, &recorder)
+            .map_err(|e| bad(format!("{}: {e}", expected.label)))?;
+        recorder.finish(&split)?;
         if let Some(want) = expected.blob {
             if *want != blob {
                 return Err(bad(format!(
@@ -175,22 +178,34 @@ pub(crate) struct PreparedLayer {
 }
 
 /// Decompresses, hashes and unpacks in one pass; returns (blob digest, diff ID, size).
-fn unpack_stream(stream: impl Read, dest: &Path) -> Result<(Digest, Digest, u64)> {
+/// The recorder sees the decompressed tar, trailing padding included.
+fn unpack_stream(
+    stream: impl Read,
+    dest: &Path,
+    recorder: &tarsplit::Recorder,
+) -> Result<(Digest, Digest, u64)> {
     let mut input = BufReader::with_capacity(READ_BUF, stream);
     let compression = Compression::detect(&mut input).context(|| "reading layer".to_owned())?;
     if compression == Compression::None {
         // The blob is the tar: one hash serves as both digests.
-        let mut tar = HashingReader::new(&mut input);
-        let size = unpack::unpack(&mut tar, dest)?;
-        let (diff_id, _) = tar.finish().context(|| "reading layer".to_owned())?;
+        let mut tar = recorder.reader(HashingReader::new(&mut input));
+        let size = unpack::unpack_recorded(&mut tar, dest, Some(recorder))?;
+        std::io::copy(&mut tar, &mut std::io::sink()).context(|| "reading layer".to_owned())?;
+        let (diff_id, _) = tar
+            .into_inner()
+            .finish()
+            .context(|| "reading layer".to_owned())?;
         return Ok((diff_id.clone(), diff_id, size));
     }
     let mut blob = HashingReader::new(&mut input);
-    let mut tar = HashingReader::new(decompress(BufReader::with_capacity(64 << 10, &mut blob))?);
-    let size = unpack::unpack(&mut tar, dest)?;
-    let (diff_id, _) = tar
-        .finish()
-        .context(|| format!("decompressing layer ({compression:?})"))?;
+    let mut tar = recorder.reader(HashingReader::new(decompress(BufReader::with_capacity(
+        64 << 10,
+        &mut blob,
+    ))?));
+    let size = unpack::unpack_recorded(&mut tar, dest, Some(recorder))?;
+    let what = || format!("decompressing layer ({compression:?})");
+    std::io::copy(&mut tar, &mut std::io::sink()).context(what)?;
+    let (diff_id, _) = tar.into_inner().finish().context(what)?;
     let (blob_digest, _) = blob.finish().context(|| "reading layer".to_owned())?;
     Ok((blob_digest, diff_id, size))
 }

@@ -5,6 +5,8 @@
 
 mod archive;
 mod blob;
+mod changes;
+mod commit;
 mod compress;
 mod history;
 mod import;
@@ -12,8 +14,10 @@ mod layer_tree;
 mod layers;
 pub mod registry;
 mod rollback;
+mod save;
 mod source;
 mod store;
+mod tarsplit;
 pub mod unpack;
 
 use std::path::PathBuf;
@@ -25,10 +29,12 @@ use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
 
 pub use archive::LoadedImage;
+pub use commit::CommitOptions;
 pub use history::{HistoryEntry, ImageHistory};
 pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope, MAX_TREE_ENTRIES};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
+pub use save::SaveFormat;
 pub use store::{ImageRecord, Removal, Tags};
 
 /// What a container needs of its image.

@@ -285,7 +285,7 @@ impl Engine {
         for entry in fs::read_dir(&tmp).context(|| format!("listing {}", tmp.display()))? {
             let entry = entry.context(|| format!("listing {}", tmp.display()))?;
             let name = entry.file_name();
-            let ours = ["layer-", "blob-", "gc-"]
+            let ours = ["layer-", "blob-", "gc-", "commit-"]
                 .iter()
                 .any(|p| name.to_string_lossy().starts_with(p));
             if ours {

@@ -37,13 +37,23 @@ const COPY_BUF: usize = 1 << 20;
 /// Unpacks the (already decompressed) layer tar `reader` into the existing, empty
 /// directory `dest`. Returns the bytes of file content written (the layer's size).
 pub fn unpack(reader: impl Read, dest: &Path) -> Result<u64> {
+    unpack_recorded(reader, dest, None)
+}
+
+/// [`unpack`], telling `recorder` about each entry before its content is read, so it can
+/// keep what rebuilds the tar (see [`super::tarsplit`]).
+pub fn unpack_recorded(
+    reader: impl Read,
+    dest: &Path,
+    recorder: Option<&super::tarsplit::Recorder>,
+) -> Result<u64> {
     let root = nix::fcntl::open(
         dest,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .context(|| format!("opening {}", dest.display()))?;
-    extract(reader, root, &ExtractOptions::layer())
+    extract_recorded(reader, root, &ExtractOptions::layer(), recorder)
 }
 
 /// How [`extract`] treats what it unpacks: image layers and `cp` archives differ.
@@ -114,15 +124,75 @@ impl Rebase {
 /// `..` or a leading `/` and writes through symlinks are refused. Returns the bytes of file
 /// content written.
 pub fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -> Result<u64> {
+    extract_recorded(reader, root, opts, None)
+}
+
+fn extract_recorded(
+    reader: impl Read,
+    root: OwnedFd,
+    opts: &ExtractOptions,
+    recorder: Option<&super::tarsplit::Recorder>,
+) -> Result<u64> {
     let mut unpacker = Unpacker::new(root, opts.clone());
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().context(|| "reading tar".to_owned())?;
     for entry in entries {
         let mut entry = entry.context(|| "reading tar".to_owned())?;
+        if let Some(recorder) = recorder {
+            record_entry(recorder, &entry, opts)?;
+        }
         unpacker.entry(&mut entry)?;
     }
     unpacker.finish()?;
     Ok(unpacker.size)
+}
+
+/// Tells the recorder where this entry's content will land (the unpacker checks the
+/// name itself; an unsafe one fails the unpack right after).
+fn record_entry<R: Read>(
+    recorder: &super::tarsplit::Recorder,
+    entry: &tar::Entry<'_, R>,
+    opts: &ExtractOptions,
+) -> Result<()> {
+    let kind = entry.header().entry_type();
+    if matches!(
+        kind,
+        EntryType::XGlobalHeader
+            | EntryType::XHeader
+            | EntryType::GNULongName
+            | EntryType::GNULongLink
+    ) {
+        return Ok(());
+    }
+    let name = entry
+        .path()
+        .context(|| "reading a layer entry name".to_owned())?;
+    let Ok(rel) = safe_relative(&name) else {
+        return Ok(());
+    };
+    let whiteout = opts.whiteouts
+        && rel
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(WHITEOUT_PREFIX));
+    if whiteout {
+        if let Some(target) = rel
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(WHITEOUT_PREFIX))
+            .filter(|t| !t.starts_with(WHITEOUT_PREFIX))
+        {
+            recorder.hides(&rel.with_file_name(target));
+        }
+    }
+    recorder.entry(&super::tarsplit::EntryInfo {
+        rel: &rel,
+        is_file: !whiteout && matches!(kind, EntryType::Regular | EntryType::Continuous),
+        is_dir: kind == EntryType::Directory,
+        size: entry.size(),
+        position: entry.raw_file_position(),
+    });
+    Ok(())
 }
 
 /// Checks a tar name and returns it as a relative path of plain components.

@@ -512,7 +512,18 @@ pub struct Packer<W: Write> {
     buf: Vec<u8>,
     /// Files with several links, by (device, inode): later ones become hardlink entries.
     links: HashMap<(u64, u64), PathBuf>,
+    /// Writing an image layer from an overlay upper dir (see [`Packer::for_layer`]).
+    layer: Option<LayerMode>,
 }
+
+/// How a layer differs from a copy: overlay whiteouts become `.wh.` entries, names come
+/// sorted (the same upper dir gives the same tar) and some paths are left out.
+struct LayerMode {
+    exclude: Vec<PathBuf>,
+}
+
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
 impl<W: Write> Packer<W> {
     pub fn new(out: W) -> Packer<W> {
@@ -520,7 +531,25 @@ impl<W: Write> Packer<W> {
             builder: tar::Builder::new(out),
             buf: vec![0; COPY_BUF],
             links: HashMap::new(),
+            layer: None,
         }
+    }
+
+    /// A packer for an image layer made from an overlay upper dir: a 0/0 character device
+    /// becomes `.wh.NAME`, an opaque directory gets `.wh..wh..opq`, entries are sorted, and
+    /// the tar names in `exclude` (with what is under them) are left out.
+    pub fn for_layer(out: W, exclude: Vec<PathBuf>) -> Packer<W> {
+        let mut packer = Packer::new(out);
+        packer.layer = Some(LayerMode { exclude });
+        packer
+    }
+
+    fn empty_file(&mut self, tar_name: &Path, st: &FileStat) -> Result<()> {
+        let mut header = header(st, EntryType::Regular, 0);
+        header.set_mode(0o644);
+        self.builder
+            .append_data(&mut header, tar_name, std::io::empty())
+            .context(|| format!("archiving {}", tar_name.display()))
     }
 
     /// Adds `name` of the directory `parent` (and, for a directory, all it holds) as
@@ -561,6 +590,16 @@ impl<W: Write> Packer<W> {
         follow: bool,
     ) -> Result<()> {
         let what = || format!("archiving {}", tar_name.display());
+        if let Some(layer) = &self.layer {
+            if layer.exclude.iter().any(|e| tar_name == e) {
+                return Ok(());
+            }
+            if st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0 {
+                let mut hidden = OsString::from(WHITEOUT_PREFIX);
+                hidden.push(name);
+                return self.empty_file(&tar_name.with_file_name(hidden), st);
+            }
+        }
         let nofollow = if follow {
             OFlag::empty()
         } else {
@@ -579,7 +618,14 @@ impl<W: Write> Packer<W> {
                     Mode::empty(),
                 )
                 .context(what)?;
-                for child in list_dir(&dir).context(what)? {
+                let mut children = list_dir(&dir).context(what)?;
+                if self.layer.is_some() {
+                    children.sort();
+                    if is_opaque(&dir) {
+                        self.empty_file(&tar_name.join(OPAQUE_MARKER), st)?;
+                    }
+                }
+                for child in children {
                     let child_st =
                         fstatat(&dir, child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
                             .context(|| format!("archiving {}", tar_name.join(&child).display()))?;
@@ -664,6 +710,28 @@ fn header(st: &FileStat, kind: EntryType, size: u64) -> Header {
     header.set_mtime(st.st_mtime.max(0) as u64);
     header.set_size(size);
     header
+}
+
+/// Whether overlayfs hides the lower layers' content of this directory.
+fn is_opaque(dir: &OwnedFd) -> bool {
+    let mut value = [0u8; 4];
+    // SAFETY: the name is a NUL-terminated literal and the buffer outlives the call.
+    let n = unsafe {
+        libc::fgetxattr(
+            dir.as_raw_fd(),
+            c"trusted.overlay.opaque".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    n == 1 && value[0] == b'y'
+}
+
+/// The names in a directory, sorted, without `.` and `..`.
+pub(crate) fn list_dir_sorted(dir: &impl AsFd) -> nix::Result<Vec<OsString>> {
+    let mut names = list_dir(dir)?;
+    names.sort();
+    Ok(names)
 }
 
 /// The names in a directory, without `.` and `..`.

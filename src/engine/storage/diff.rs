@@ -25,7 +25,7 @@ const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 /// `/etc` files and mount points for the kernel filesystems, created by init only when the
 /// image lacks them. They are no change the user made, and anything in `upper/` below a
 /// mount point is hidden by the mount, so none of them is reported.
-const ENGINE_PATHS: &[&str] = &[
+pub(crate) const ENGINE_PATHS: &[&str] = &[
     "/etc/hosts",
     "/etc/resolv.conf",
     "/etc/hostname",
