@@ -26,6 +26,20 @@ fn ip(berth: &Berth, args: &[&str]) -> String {
     common::stdout(&out)
 }
 
+/// An address of the "host" besides loopback: 10.99.0.1/24 on a veth in the engine's
+/// namespace.
+fn uplink(berth: &Berth) {
+    ip(
+        berth,
+        &[
+            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+        ],
+    );
+    ip(berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
+    ip(berth, &["link", "set", "uplink0", "up"]);
+    ip(berth, &["link", "set", "uplink1", "up"]);
+}
+
 /// Runs `f` on a thread that has entered the engine's network namespace.
 fn in_netns<T: Send>(berth: &Berth, f: impl FnOnce() -> T + Send) -> T {
     let ns = std::fs::File::open(berth.netns().path()).expect("open the namespace");
@@ -212,15 +226,7 @@ fn a_user_network_assigns_from_its_subnet_and_connect_and_disconnect_change_inte
 fn a_published_port_answers_on_loopback_and_the_namespaces_address_and_is_held() {
     let berth = Berth::with_image();
     // An address of the "host" besides loopback.
-    ip(
-        &berth,
-        &[
-            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-        ],
-    );
-    ip(&berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
-    ip(&berth, &["link", "set", "uplink0", "up"]);
-    ip(&berth, &["link", "set", "uplink1", "up"]);
+    uplink(&berth);
     serve(
         &berth,
         &["--name", "web", "-p", "8080:80"],
@@ -528,15 +534,7 @@ impl Drop for FakeDns {
 fn containers_on_a_user_network_resolve_each_other_and_forward_the_rest() {
     let berth = Berth::with_image();
     // The "host's" resolver: a fake one on an address of the test's namespace.
-    ip(
-        &berth,
-        &[
-            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-        ],
-    );
-    ip(&berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
-    ip(&berth, &["link", "set", "uplink0", "up"]);
-    ip(&berth, &["link", "set", "uplink1", "up"]);
+    uplink(&berth);
     let _upstream = FakeDns::start(&berth, Ipv4Addr::new(10, 99, 0, 1));
     berth.ok(&["network", "create", "my-first-network"]);
     for (name, alias) in [("alpine1", "db"), ("alpine2", "web")] {

@@ -147,6 +147,18 @@ fn extract_recorded(
     Ok(unpacker.size)
 }
 
+/// PAX and GNU extension records: they describe the next entry (the tar crate folds them
+/// into it), so they are no entry of their own.
+fn is_extension(kind: EntryType) -> bool {
+    matches!(
+        kind,
+        EntryType::XGlobalHeader
+            | EntryType::XHeader
+            | EntryType::GNULongName
+            | EntryType::GNULongLink
+    )
+}
+
 /// Tells the recorder where this entry's content will land (the unpacker checks the
 /// name itself; an unsafe one fails the unpack right after).
 fn record_entry<R: Read>(
@@ -155,13 +167,7 @@ fn record_entry<R: Read>(
     opts: &ExtractOptions,
 ) -> Result<()> {
     let kind = entry.header().entry_type();
-    if matches!(
-        kind,
-        EntryType::XGlobalHeader
-            | EntryType::XHeader
-            | EntryType::GNULongName
-            | EntryType::GNULongLink
-    ) {
+    if is_extension(kind) {
         return Ok(());
     }
     let name = entry
@@ -269,13 +275,7 @@ impl Unpacker {
 
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
         let kind = entry.header().entry_type();
-        if matches!(
-            kind,
-            EntryType::XGlobalHeader
-                | EntryType::XHeader
-                | EntryType::GNULongName
-                | EntryType::GNULongLink
-        ) {
+        if is_extension(kind) {
             return Ok(());
         }
         let name = entry
