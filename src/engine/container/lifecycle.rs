@@ -334,9 +334,11 @@ impl Engine {
             let net = &record.config.network;
             let hosts = hosts_file(&record.config.hostname, endpoint.ip, &net.extra_hosts);
             std::fs::write(dir.join("hosts"), hosts).context(|| "writing hosts".into())?;
-            let user_defined = !network.is_builtin() && network.subnet.is_some();
-            std::fs::write(dir.join("resolv.conf"), resolv_conf(net, user_defined))
-                .context(|| "writing resolv.conf".into())?;
+            std::fs::write(
+                dir.join("resolv.conf"),
+                resolv_conf(net, network.resolves_names()),
+            )
+            .context(|| "writing resolv.conf".into())?;
             // The record goes last: a directory without one is not a container.
             self.save_record(&record)?;
             crash_point("create:after-record");

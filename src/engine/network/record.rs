@@ -150,6 +150,17 @@ impl NetworkRecord {
         BUILTIN_NETWORKS.contains(&self.name.as_str())
     }
 
+    /// Whether containers on it resolve each other's names (through 127.0.0.11): on
+    /// user-defined networks with addresses, as in Docker.
+    pub fn resolves_names(&self) -> bool {
+        !self.is_builtin() && self.subnet.is_some()
+    }
+
+    /// The Linux bridge of a bridge network, if it has one.
+    pub fn linux_bridge(&self) -> Option<&str> {
+        (self.driver == Driver::Bridge && !self.bridge.is_empty()).then_some(self.bridge.as_str())
+    }
+
     pub fn endpoint(&self, container: &ContainerId) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| &e.container_id == container)
     }

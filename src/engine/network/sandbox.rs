@@ -63,7 +63,7 @@ impl Engine {
         }
         let ports = PortHolder::bind(&record.config.network.ports)?;
         // Names resolve on user-defined networks only, as in Docker.
-        let dns = if endpoints.iter().any(|(n, _)| has_names(n)) {
+        let dns = if endpoints.iter().any(|(n, _)| n.resolves_names()) {
             Some(Dns {
                 resolver: Resolver::bind(netns.as_fd(), upstreams(record))?,
                 names: NameTable::new(self, &record.id),
@@ -156,11 +156,7 @@ impl Engine {
     }
 
     fn unwire_networks(&self, removed: &[NetworkRecord]) -> Result<()> {
-        let bridges: Vec<&str> = removed
-            .iter()
-            .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty())
-            .map(|n| n.bridge.as_str())
-            .collect();
+        let bridges: Vec<&str> = removed.iter().filter_map(|n| n.linux_bridge()).collect();
         if bridges.is_empty() {
             return Ok(());
         }
@@ -233,9 +229,7 @@ impl Engine {
 /// berth's firewall from the network records alone: each bridge network's rules, and
 /// the published ports of its endpoints (kept there while their containers run).
 fn firewall_plan(networks: &[NetworkRecord]) -> FirewallPlan {
-    let bridges = networks
-        .iter()
-        .filter(|n| n.driver == Driver::Bridge && !n.bridge.is_empty());
+    let bridges = networks.iter().filter(|n| n.linux_bridge().is_some());
     let mut plan = FirewallPlan {
         networks: Vec::new(),
         ports: Vec::new(),
@@ -345,11 +339,6 @@ fn wire_endpoint(
     Ok(host_veth)
 }
 
-/// Whether containers on `network` resolve each other's names: user-defined networks.
-fn has_names(network: &NetworkRecord) -> bool {
-    !network.is_builtin() && network.subnet.is_some()
-}
-
 /// Where the resolver sends names it doesn't own: `--dns`, else the host's resolvers
 /// (loopback ones too: the monitor forwards from the host's namespace).
 fn upstreams(record: &ContainerRecord) -> Vec<std::net::SocketAddr> {
@@ -405,7 +394,7 @@ impl NameTable {
                 .load_record(id)
                 .is_ok_and(|r| r.state.status == Status::Running)
         };
-        for network in networks.iter().filter(|n| has_names(n)) {
+        for network in networks.iter().filter(|n| n.resolves_names()) {
             if network.endpoint(&self.container).is_none() {
                 continue;
             }

@@ -108,9 +108,9 @@ pub fn join(records: Vec<NetworkRecord>, links: &[LinkState]) -> Vec<NetworkStat
     records
         .into_iter()
         .map(|record| {
-            let bridge = (record.driver == Driver::Bridge && !record.bridge.is_empty())
-                .then(|| by_name.get(record.bridge.as_str()))
-                .flatten()
+            let bridge = record
+                .linux_bridge()
+                .and_then(|name| by_name.get(name))
                 .filter(|l| l.kind.as_deref() == Some("bridge"))
                 .copied();
             let endpoints = record
