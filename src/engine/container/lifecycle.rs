@@ -84,6 +84,18 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// A container name as Docker accepts it, or the error saying why not.
+fn check_name(name: &str) -> Result<()> {
+    if valid_name(name) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "container name",
+        name,
+        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+    ))
+}
+
 /// Merges `KEY=VALUE` overrides into an environment, replacing keys that exist.
 pub(crate) fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
     let mut env: Vec<String> = base.to_vec();
@@ -203,13 +215,7 @@ impl Engine {
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
         let image = self.resolve_image(&opts.image)?;
         if let Some(name) = &opts.name {
-            if !valid_name(name) {
-                return Err(Error::invalid(
-                    "container name",
-                    name,
-                    "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                ));
-            }
+            check_name(name)?;
         }
         let img = image.config.config().clone().unwrap_or_default();
         let entrypoint = match &opts.entrypoint {
@@ -285,12 +291,7 @@ impl Engine {
         let _lock = self.lock()?;
         let name = match &opts.name {
             Some(name) => {
-                if let Some(other) = self.load_records()?.into_iter().find(|r| &r.name == name) {
-                    return Err(Error::NameInUse {
-                        name: name.clone(),
-                        id: other.id.to_string(),
-                    });
-                }
+                self.check_name_free(name)?;
                 name.clone()
             }
             None => self.generate_name()?,
@@ -449,13 +450,7 @@ impl Engine {
     /// `rename`: the container's new name, also on its network endpoints, so other
     /// containers resolve it by the new name at once (and no longer by the old one).
     pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<ContainerRecord> {
-        if !valid_name(new_name) {
-            return Err(Error::invalid(
-                "container name",
-                new_name,
-                "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-            ));
-        }
+        check_name(new_name)?;
         let _lock = self.lock()?;
         let mut record = self.find_record(name_or_id)?;
         let old = record.name.clone();
@@ -464,16 +459,7 @@ impl Engine {
                 "renaming container {old}: it already has that name"
             )));
         }
-        if let Some(other) = self
-            .load_records()?
-            .into_iter()
-            .find(|r| r.name == new_name)
-        {
-            return Err(Error::NameInUse {
-                name: new_name.to_owned(),
-                id: other.id.to_string(),
-            });
-        }
+        self.check_name_free(new_name)?;
         record.name = new_name.to_owned();
         self.save_record(&record)?;
         for mut network in self.read_networks()? {
@@ -490,6 +476,17 @@ impl Engine {
         }
         self.record_event(&container_event(&record, "rename").with("oldName", format!("/{old}")));
         Ok(record)
+    }
+
+    /// Fails naming the holder if a container already has `name` (lock held).
+    fn check_name_free(&self, name: &str) -> Result<()> {
+        match self.load_records()?.into_iter().find(|r| r.name == name) {
+            Some(other) => Err(Error::NameInUse {
+                name: name.to_owned(),
+                id: other.id.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A Docker-style `adjective_name` not used by another container (lock held).
