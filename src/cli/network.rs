@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::output::{print_json, print_json_lines, Table};
 use super::parse::parse_labels;
+use super::volume::NamesArgs;
 use crate::engine::network::ipam::{parse_cidr, parse_ip};
 use crate::engine::network::record::NetworkRecord;
 use crate::engine::network::store::CreateNetwork;
@@ -79,12 +80,6 @@ pub struct LsArgs {
     /// Output format: "table" or "json"
     #[arg(long, default_value = "table")]
     pub format: String,
-}
-
-#[derive(Debug, Args)]
-pub struct NamesArgs {
-    #[arg(required = true)]
-    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,7 @@ pub struct LsArgs {
     pub format: String,
 }
 
+/// One or more names (or IDs): `volume inspect`, `network inspect`, `network rm`.
 #[derive(Debug, Args)]
 pub struct NamesArgs {
     #[arg(required = true)]
