@@ -481,6 +481,10 @@ impl Monitor {
         let auto_remove = self.record.config.auto_remove;
         // The ports go with the container; the table loses their rules below.
         let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
+        // Before the exit is recorded, so a stopped container never shows a live veth.
+        if self.record.config.network.mode == NetworkMode::Connected {
+            let _ = self.engine.unplug_host_ends(&id);
+        }
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
             // after the client has its exit code. Its anonymous volumes go first, as

@@ -1,8 +1,9 @@
 //! A container's network namespace, wired at start by its monitor: a veth (or macvlan)
 //! per network it is connected to, its address, MAC and routes, the bridge on the host
-//! side, its published ports held open, and the firewall regenerated. Nothing here needs
-//! undoing at stop: the kernel deletes both ends of a veth with the namespace, and the
-//! firewall is regenerated from the records.
+//! side, its published ports held open, and the firewall regenerated. At stop the monitor
+//! deletes the host ends itself: the kernel would delete them with the namespace, but in a
+//! worker some time after the last process is gone, and a stopped container must show no
+//! live link. The firewall is regenerated from the records.
 
 use std::fs::File;
 use std::net::Ipv4Addr;
@@ -76,6 +77,25 @@ impl Engine {
         // what it should be).
         self.publish(&record.id, ports.mappings())?;
         Ok(Some(Wired { ports, dns }))
+    }
+
+    /// Deletes the host ends of a container's veths (deleting one end deletes both), once
+    /// its processes are gone; an end the kernel already took is skipped.
+    pub(crate) fn unplug_host_ends(&self, id: &ContainerId) -> Result<()> {
+        let endpoints = self.container_endpoints(id)?;
+        let host_ends: Vec<&str> = endpoints
+            .iter()
+            .map(|(_, endpoint)| endpoint.host_veth.as_str())
+            .filter(|name| !name.is_empty())
+            .collect();
+        if host_ends.is_empty() {
+            return Ok(());
+        }
+        let mut nl = Netlink::open()?;
+        for name in host_ends {
+            link::delete_link(&mut nl, name)?;
+        }
+        Ok(())
     }
 
     /// One endpoint wired, its host end noted in the network's record.
