@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 
+use common::proxy::DroppingProxy;
 use common::registry::Registry;
 use common::{fixtures, stderr, stdout, Berth};
 use serde_json::Value;
@@ -102,6 +103,54 @@ fn pull_by_tag_then_run() {
         "{again}"
     );
     assert!(!again.contains("Pull complete"), "{again}");
+    assert!(entries(&berth, "tmp")
+        .iter()
+        .all(|n| !n.starts_with("layer-")));
+}
+
+#[test]
+fn a_connection_dropped_mid_layer_is_resumed_and_the_pull_completes() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let (_, manifest) = fixture_manifest("busybox-oci");
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let layer_size = std::fs::metadata(registry.blob_path(layer)).unwrap().len();
+    // Three connections cut 256 KiB into their answer: the layer (about 1 MiB) breaks
+    // three times.
+    let cut_after = 256 << 10;
+    assert!(
+        layer_size > 3 * cut_after,
+        "the fixture layer is {layer_size} bytes"
+    );
+    let port: u16 = registry.host().rsplit_once(':').unwrap().1.parse().unwrap();
+    let proxy = DroppingProxy::start(berth.netns(), port, 3, cut_after);
+    let name = format!("{}/test/busybox:latest", proxy.host());
+
+    let out = berth.ok(&["pull", &name]);
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{out}"
+    );
+    assert_eq!(proxy.connections_cut(), 3);
+    // Each cut is resumed from where it broke, not from the start: the answer's bytes
+    // matched the layer's digest and its diff ID only if nothing was lost or doubled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while proxy.ranged_requests() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(proxy.ranged_requests(), 3);
+    let image = berth.json(&["image", "inspect", &name]);
+    assert_eq!(image["Id"], manifest["config"]["digest"]);
+    let run = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "cat",
+        "/etc/layer2.txt",
+    ]);
+    assert_eq!(run, "from layer 2\n");
     assert!(entries(&berth, "tmp")
         .iter()
         .all(|n| !n.starts_with("layer-")));

@@ -2,6 +2,7 @@
 //! container, mount and cgroup it made, also when it fails (cleanup runs in Drop).
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod registry;
 
 use std::fs::File;

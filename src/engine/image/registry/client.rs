@@ -86,42 +86,60 @@ impl Client {
 
     /// GETs `path`, answering a 401 challenge once.
     fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::Response> {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+        self.get_with(path, &headers)
+            .map_err(|e| self.describe(e))?
+    }
+
+    /// GETs `path` with `headers`, answering a 401 challenge once; a refused request
+    /// comes back as ureq's error, for the caller to tell passing failures from answers.
+    #[allow(clippy::result_large_err)]
+    fn get_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> std::result::Result<Result<ureq::Response>, ureq::Error> {
         let cached = self
             .authorization
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        match self.send(path, accept, cached.as_deref()) {
+        match self.send(path, headers, cached.as_deref()) {
             Err(ureq::Error::Status(401, response)) => {
-                let authorization = self.authorize(response)?;
-                let answer = self
-                    .send(path, accept, Some(&authorization))
-                    .map_err(|e| describe(e, &self.base, "the registry", &self.login_hint()))?;
+                let authorization = match self.authorize(response) {
+                    Ok(authorization) => authorization,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let answer = self.send(path, headers, Some(&authorization))?;
                 *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(authorization);
-                Ok(answer)
+                Ok(Ok(answer))
             }
-            other => other.map_err(|e| describe(e, &self.base, "the registry", &self.login_hint())),
+            other => other.map(Ok),
         }
     }
 
-    // ureq's own error, handed straight to `get`, which needs the 401 response in it.
+    // ureq's own error, handed straight to `get_with`, which needs the 401 response in it.
     #[allow(clippy::result_large_err)]
     fn send(
         &self,
         path: &str,
-        accept: Option<&str>,
+        headers: &[(&str, &str)],
         authorization: Option<&str>,
     ) -> std::result::Result<ureq::Response, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.get(&url);
-        if let Some(accept) = accept {
-            request = request.set("Accept", accept);
+        for (name, value) in headers {
+            request = request.set(name, value);
         }
         // ureq drops this header on a redirect to another host (blob storage).
         if let Some(authorization) = authorization {
             request = request.set("Authorization", authorization);
         }
         request.call()
+    }
+
+    fn describe(&self, error: ureq::Error) -> Error {
+        describe(error, &self.base, "the registry", &self.login_hint())
     }
 
     /// What a 401 says about credentials: none stored, or the stored ones refused.
@@ -165,6 +183,94 @@ impl Client {
         let response = self.get(&format!("/v2/{repository}/blobs/{digest}"), None)?;
         Ok(Box::new(response.into_reader()))
     }
+
+    /// Opens a blob from byte `offset` on (a `Range` request past 0). A failure says
+    /// whether asking again may help: a lost connection, a timeout or a 5xx may; a 404
+    /// or a refused login will not.
+    pub fn blob_from(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> std::result::Result<Opened, Failure> {
+        let range = format!("bytes={offset}-");
+        let headers: Vec<(&str, &str)> = if offset > 0 {
+            vec![("Range", range.as_str())]
+        } else {
+            Vec::new()
+        };
+        let response = match self.get_with(&format!("/v2/{repository}/blobs/{digest}"), &headers) {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return Err(Failure::permanent(e)),
+            Err(e) => {
+                let retry = passing(&e);
+                return Err(Failure {
+                    error: self.describe(e).to_string(),
+                    retry,
+                });
+            }
+        };
+        let starts_at = match response.status() {
+            206 => Some(
+                response
+                    .header("Content-Range")
+                    .and_then(range_start)
+                    .ok_or_else(|| Failure {
+                        error: "a partial answer without a readable Content-Range".into(),
+                        retry: true,
+                    })?,
+            ),
+            _ => None,
+        };
+        Ok(Opened {
+            stream: Box::new(response.into_reader()),
+            starts_at,
+        })
+    }
+}
+
+/// A blob's stream, and where in the blob it starts when the registry answered a range
+/// (None: the whole blob).
+pub struct Opened {
+    pub stream: Box<dyn Read + Send>,
+    pub starts_at: Option<u64>,
+}
+
+/// Why a blob could not be opened, and whether asking again may help.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: String,
+    pub retry: bool,
+}
+
+impl Failure {
+    fn permanent(error: Error) -> Failure {
+        Failure {
+            error: error.to_string(),
+            retry: false,
+        }
+    }
+}
+
+/// A failure that may pass: the connection, a timeout, the server's own trouble or a
+/// rate limit, but not a refusal or a bad request.
+fn passing(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Status(code, _) => matches!(code, 408 | 429 | 500..=599),
+        ureq::Error::Transport(t) => matches!(
+            t.kind(),
+            ureq::ErrorKind::Dns
+                | ureq::ErrorKind::ConnectionFailed
+                | ureq::ErrorKind::Io
+                | ureq::ErrorKind::ProxyConnect
+        ),
+    }
+}
+
+/// The first byte of a `Content-Range: bytes START-END/TOTAL`.
+fn range_start(header: &str) -> Option<u64> {
+    let spec = header.trim().strip_prefix("bytes ")?;
+    spec.split_once('-')?.0.trim().parse().ok()
 }
 
 /// Reads at most `max` bytes; more is an error, not a truncation.
@@ -256,5 +362,13 @@ mod tests {
         assert_eq!(registry_message(b"<html>\nx"), "<html>");
         assert!(read_bounded(&b"12345"[..], 4, "manifest").is_err());
         assert_eq!(read_bounded(&b"1234"[..], 4, "manifest").unwrap(), b"1234");
+    }
+
+    #[test]
+    fn content_ranges_give_their_start() {
+        assert_eq!(range_start("bytes 100-199/200"), Some(100));
+        assert_eq!(range_start("bytes 0-0/1"), Some(0));
+        assert_eq!(range_start("bytes */200"), None);
+        assert_eq!(range_start("items 1-2/3"), None);
     }
 }

@@ -8,6 +8,7 @@ mod login;
 mod platform;
 mod pull;
 mod reference;
+mod resume;
 
 pub use credentials::{registry_key, CredentialStore, Credentials, Found};
 pub use login::{login, logout, registry_name};

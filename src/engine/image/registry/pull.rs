@@ -19,6 +19,7 @@ use super::client::{read_bounded, Client, Fetched, MAX_MANIFEST};
 use super::credentials::CredentialStore;
 use super::platform::Platform;
 use super::reference::Reference;
+use super::resume::ResumingBlob;
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{Event, ObjectType};
 use crate::engine::ids::{Digest, ImageRef};
@@ -307,12 +308,12 @@ impl Engine {
         origin: &str,
         progress: Progress<'_>,
     ) -> Result<PreparedLayer> {
-        let stream = client
-            .blob(repository, &job.digest)
-            .map_err(|e| Error::Runtime(format!("{}: {e}", job.label)))?;
         // Only the bytes the manifest declares are read: the digest covers exactly them.
+        // A dropped connection is resumed where it broke, unseen from here.
+        let stream = ResumingBlob::open(client, repository, &job.digest, job.size)
+            .map_err(|e| Error::Runtime(format!("{}: {e}", job.label)))?;
         let stream = Reporting {
-            inner: stream.take(job.size),
+            inner: stream,
             layer: &job.digest,
             done: 0,
             reported: 0,
