@@ -157,6 +157,44 @@ fn a_connection_dropped_mid_layer_is_resumed_and_the_pull_completes() {
 }
 
 #[test]
+fn other_verbs_and_check_go_on_while_a_pull_downloads() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let port: u16 = registry.host().rsplit_once(':').unwrap().1.parse().unwrap();
+    let proxy = DroppingProxy::holding(berth.netns(), port, 256 << 10);
+    let name = format!("{}/test/busybox:latest", proxy.host());
+    let mut pull = berth
+        .cmd()
+        .args(["pull", &name])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while proxy.connections_cut() == 0 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the pull never reached the layer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Mid-layer: the engine lock is free, and the pull's files are left alone.
+    berth.ok(&["volume", "create", "meanwhile"]);
+    let check = berth.ok(&["system", "check"]);
+    assert!(!check.contains("work-"), "{check}");
+    assert!(entries(&berth, "tmp")
+        .iter()
+        .any(|n| n.starts_with("work-")));
+    proxy.release();
+    assert!(pull.wait().unwrap().success());
+    berth.ok(&["image", "inspect", &name]);
+    assert!(
+        entries(&berth, "tmp").is_empty(),
+        "{:?}",
+        entries(&berth, "tmp")
+    );
+}
+
+#[test]
 fn pull_by_digest_pins_the_manifest() {
     let berth = Berth::new();
     let registry = seeded(&berth);

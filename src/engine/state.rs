@@ -2,19 +2,20 @@
 //!
 //! Every mutation of engine records happens while holding [`StateLock`], an exclusive
 //! `flock` on `<root>/lock`; records are replaced by rename so readers without the lock
-//! always see a whole old or a whole new record.
+//! always see a whole old or a whole new record. A verb that works long without the
+//! lock (a pull's downloads) does so in a [`Workspace`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{Context, Error, Result};
-use super::paths::FILE_MODE;
+use super::paths::{make_private_dir, DIR_MODE, FILE_MODE};
 
 /// Writes `bytes` to `path` atomically: temp file in the same dir, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -126,5 +127,54 @@ impl StateLock {
             .map_err(|(_, e)| e)
             .context(|| format!("locking {}", path.display()))?;
         Ok(StateLock { _lock: lock })
+    }
+}
+
+/// Names of workspaces under `tmp/`.
+pub const WORKSPACE_PREFIX: &str = "work-";
+
+/// A directory under `tmp/` that a verb fills without holding the engine lock, locked
+/// (`flock` on the directory) while in use so `system check` leaves it alone, and removed
+/// when dropped. One left by a killed verb is unlocked, and check removes it.
+pub struct Workspace {
+    dir: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl Workspace {
+    /// Makes one in `tmp`. Call with the engine lock held, so check (which holds it too)
+    /// never sees the directory before its lock.
+    pub fn create(tmp: &Path, name: &str) -> Result<Workspace> {
+        let dir = tmp.join(format!("{WORKSPACE_PREFIX}{name}"));
+        make_private_dir(&dir, DIR_MODE, false)
+            .context(|| format!("creating {}", dir.display()))?;
+        let lock = File::open(&dir)
+            .and_then(|file| Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e.into()))
+            .context(|| format!("locking {}", dir.display()));
+        match lock {
+            Ok(lock) => Ok(Workspace { dir, _lock: lock }),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// True while the verb that made the workspace at `path` is running.
+    pub fn in_use(path: &Path) -> bool {
+        match File::open(path) {
+            Ok(file) => Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,7 +1,8 @@
 //! A TCP proxy in front of a test registry that cuts connections mid-answer: each of the
 //! first few connections is closed after a set number of bytes of the registry's answer,
-//! as a flaky network would. It listens inside the test's own network namespace (its
-//! threads enter it with setns), and notes whether requests asked for a byte range.
+//! as a flaky network would (or, holding, stalls there until the test releases it). It
+//! listens inside the test's own network namespace (its threads enter it with setns), and
+//! notes whether requests asked for a byte range.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -28,18 +29,34 @@ struct Shared {
     /// Requests that carried a `Range` header.
     ranged: AtomicU32,
     cut_after: u64,
+    /// Stall at the cut instead of cutting, until `released`.
+    hold: bool,
+    released: AtomicBool,
 }
 
 impl DroppingProxy {
     /// Forwards 127.0.0.1:<its port> to 127.0.0.1:`upstream` in `netns`; the first `cuts`
     /// connections whose answer passes `cut_after` bytes are closed there.
     pub fn start(netns: &NetNs, upstream: u16, cuts: u32, cut_after: u64) -> DroppingProxy {
+        DroppingProxy::spawn(netns, upstream, cuts, cut_after, false)
+    }
+
+    /// A proxy whose first answer past `hold_after` bytes stalls until [`release`].
+    ///
+    /// [`release`]: DroppingProxy::release
+    pub fn holding(netns: &NetNs, upstream: u16, hold_after: u64) -> DroppingProxy {
+        DroppingProxy::spawn(netns, upstream, 1, hold_after, true)
+    }
+
+    fn spawn(netns: &NetNs, upstream: u16, cuts: u32, cut_after: u64, hold: bool) -> DroppingProxy {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             cuts_left: AtomicU32::new(cuts),
             cut: AtomicU32::new(0),
             ranged: AtomicU32::new(0),
             cut_after,
+            hold,
+            released: AtomicBool::new(false),
         });
         let netns_file = File::open(netns.path()).expect("open the test's netns");
         let (ready, port) = mpsc::channel();
@@ -69,6 +86,12 @@ impl DroppingProxy {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Lets a held answer go on.
+    pub fn release(&self) {
+        self.shared.released.store(true, Ordering::SeqCst);
+    }
+
+    /// Connections cut (or, holding, stalled) so far.
     pub fn connections_cut(&self) -> u32 {
         self.shared.cut.load(Ordering::SeqCst)
     }
@@ -81,6 +104,7 @@ impl DroppingProxy {
 impl Drop for DroppingProxy {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        self.release();
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
@@ -156,9 +180,21 @@ fn copy_answer(mut server: &TcpStream, mut client: &TcpStream, shared: &Shared) 
                 })
                 .is_ok();
             if taken {
-                let _ = client.write_all(&buf[..(shared.cut_after - sent) as usize]);
+                let at = (shared.cut_after - sent) as usize;
+                let _ = client.write_all(&buf[..at]);
                 shared.cut.fetch_add(1, Ordering::SeqCst);
-                return;
+                if !shared.hold {
+                    return;
+                }
+                while !shared.released.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if client.write_all(&buf[at..n]).is_err() {
+                    return;
+                }
+                sent += n as u64;
+                cutting = false;
+                continue;
             }
             cutting = false;
         }

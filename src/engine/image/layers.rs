@@ -92,10 +92,18 @@ impl Engine {
         expected: &Expected<'_>,
         archive: &Path,
     ) -> Result<PreparedLayer> {
-        let tmp = self
-            .paths()
-            .tmp_dir()
-            .join(format!("layer-{}", random_hex64()));
+        self.prepare_layer_in(&self.paths().tmp_dir(), stream, expected, archive)
+    }
+
+    /// As [`Engine::prepare_layer`], unpacking under `dir` (a workspace of `tmp/`).
+    pub(crate) fn prepare_layer_in(
+        &self,
+        dir: &Path,
+        stream: impl Read,
+        expected: &Expected<'_>,
+        archive: &Path,
+    ) -> Result<PreparedLayer> {
+        let tmp = dir.join(format!("layer-{}", random_hex64()));
         let mut scratch = Rollback::default();
         scratch.created(tmp.clone())?;
         let diff = tmp.join("diff");
@@ -175,6 +183,12 @@ pub(crate) struct PreparedLayer {
     record: LayerRecord,
     /// Removes `tmp` unless the layer is committed.
     scratch: Rollback,
+}
+
+impl PreparedLayer {
+    pub(crate) fn chain_id(&self) -> &Digest {
+        &self.record.chain_id
+    }
 }
 
 /// Decompresses, hashes and unpacks in one pass; returns (blob digest, diff ID, size).

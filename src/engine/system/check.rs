@@ -24,7 +24,7 @@ use crate::engine::error::{Context, Error, Result};
 use crate::engine::ids::{random_hex64, ContainerId, Digest};
 use crate::engine::image::JOURNAL_PREFIX;
 use crate::engine::paths::{too_open, DIR_MODE, FILE_MODE, ROOT_MODE};
-use crate::engine::state::is_atomic_temp;
+use crate::engine::state::{is_atomic_temp, Workspace, WORKSPACE_PREFIX};
 use crate::engine::storage::overlay;
 use crate::engine::Engine;
 
@@ -310,7 +310,8 @@ impl Engine {
     }
 
     /// Everything in `tmp/`: no verb is running (the lock is ours), so all of it is debris,
-    /// except the retired directory of a container whose monitor is finishing it.
+    /// except the retired directory of a container whose monitor is finishing it and the
+    /// workspace of a pull still downloading.
     fn find_tmp(&self, scan: &Scan) -> Result<Vec<Finding>> {
         let mut found = Vec::new();
         for (name, path) in list(&self.paths().tmp_dir())? {
@@ -318,6 +319,10 @@ impl Engine {
                 .strip_prefix("rm-")
                 .is_some_and(|id| scan.live.contains(id))
             {
+                continue;
+            }
+            // A pull downloading without the lock.
+            if name.starts_with(WORKSPACE_PREFIX) && Workspace::in_use(&path) {
                 continue;
             }
             let (kind, action) = if name.starts_with(JOURNAL_PREFIX) {

@@ -22,10 +22,11 @@ use super::reference::Reference;
 use super::resume::ResumingBlob;
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{Event, ObjectType};
-use crate::engine::ids::{Digest, ImageRef};
+use crate::engine::ids::{random_hex64, Digest, ImageRef};
 use crate::engine::image::layers::{chain_id, Expected, PreparedLayer};
 use crate::engine::image::rollback::Rollback;
 use crate::engine::image::store::ImageRecord;
+use crate::engine::state::Workspace;
 use crate::engine::Engine;
 
 /// Image configs larger than this are refused.
@@ -36,6 +37,8 @@ const MAX_LAYERS: usize = 500;
 const MAX_INDEX_DEPTH: usize = 3;
 /// Layers downloaded at once, as Docker's default.
 const PARALLEL_LAYERS: usize = 3;
+/// Downloads of layers removed meanwhile (by `rmi` or a prune) before giving up.
+const MAX_ROUNDS: usize = 3;
 /// Progress is reported at most once per this many bytes of a layer.
 const PROGRESS_STEP: u64 = 256 << 10;
 
@@ -91,11 +94,13 @@ pub struct PulledImage {
 pub type Progress<'a> = &'a (dyn Fn(&PullEvent) + Sync);
 
 /// A layer to fetch.
+#[derive(Clone)]
 struct Job {
     digest: Digest,
     size: u64,
     diff_id: Digest,
     parent: Option<Digest>,
+    chain: Digest,
     label: String,
 }
 
@@ -174,10 +179,8 @@ impl Engine {
             layers: blobs.clone(),
         });
 
-        let _lock = self.lock()?;
-        let mut rollback = Rollback::journaled(self.paths())?;
-        let mut jobs = Vec::new();
-        let mut chain_ids = Vec::new();
+        // Every layer with its place in the chain, bottom first.
+        let mut plan = Vec::new();
         let mut parent: Option<Digest> = None;
         for (i, ((descriptor, blob), diff_id)) in manifest
             .layers()
@@ -187,28 +190,73 @@ impl Engine {
             .enumerate()
         {
             let chain = chain_id(parent.as_ref(), diff_id);
-            if self.layer_exists(&chain) {
-                progress(&PullEvent::LayerExists {
-                    layer: blob.clone(),
-                });
-            } else {
-                jobs.push(Job {
-                    digest: blob.clone(),
-                    size: descriptor.size(),
-                    diff_id: diff_id.clone(),
-                    parent: parent.clone(),
-                    label: format!("layer {} ({})", i + 1, blob),
-                });
-            }
-            chain_ids.push(chain.clone());
+            plan.push(Job {
+                digest: blob.clone(),
+                size: descriptor.size(),
+                diff_id: diff_id.clone(),
+                parent: parent.clone(),
+                chain: chain.clone(),
+                label: format!("layer {} ({})", i + 1, blob),
+            });
             parent = Some(chain);
         }
+        for job in plan.iter().filter(|job| self.layer_exists(&job.chain)) {
+            progress(&PullEvent::LayerExists {
+                layer: job.digest.clone(),
+            });
+        }
+        let chain_ids: Vec<Digest> = plan.iter().map(|job| job.chain.clone()).collect();
 
+        // Downloads run without the engine lock, so other verbs go on meanwhile; their
+        // files wait in a workspace `system check` leaves alone.
+        let workspace = {
+            let _lock = self.lock()?;
+            Workspace::create(&self.paths().tmp_dir(), &random_hex64())?
+        };
         let origin = format!("pulling {reference}");
-        let prepared = self.fetch_layers(&client, repository, &jobs, &origin, progress)?;
+        let mut prepared: Vec<PreparedLayer> = Vec::new();
+        let mut rounds = 0;
+        let (_lock, mut rollback) = loop {
+            rounds += 1;
+            let missing: Vec<Job> = plan
+                .iter()
+                .filter(|job| {
+                    !self.layer_exists(&job.chain)
+                        && !prepared.iter().any(|p| *p.chain_id() == job.chain)
+                })
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                let more = self.fetch_layers(
+                    &client,
+                    repository,
+                    workspace.path(),
+                    &missing,
+                    &origin,
+                    progress,
+                )?;
+                prepared.extend(more);
+            }
+            let lock = self.lock()?;
+            // A layer found here at first may have gone with an `rmi` since: fetch it too.
+            let complete = plan.iter().all(|job| {
+                self.layer_exists(&job.chain) || prepared.iter().any(|p| *p.chain_id() == job.chain)
+            });
+            if complete {
+                break (lock, Rollback::journaled(self.paths())?);
+            }
+            if rounds == MAX_ROUNDS {
+                return Err(Error::Runtime(
+                    "its layers kept being removed while it downloaded".into(),
+                ));
+            }
+        };
+        // Bottom first, so a crash between two leaves a chain whose parents are there.
+        prepared.sort_by_key(|p| chain_ids.iter().position(|c| c == p.chain_id()));
         for layer in prepared {
             self.commit_layer(layer, &mut rollback)?;
         }
+        drop(workspace);
         let mut size = 0;
         for chain in &chain_ids {
             size += self.layer_record(chain)?.size;
@@ -260,6 +308,7 @@ impl Engine {
         &self,
         client: &Client,
         repository: &str,
+        workspace: &Path,
         jobs: &[Job],
         origin: &str,
         progress: Progress<'_>,
@@ -275,7 +324,8 @@ impl Engine {
                     if i >= jobs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let result = self.fetch_layer(client, repository, &jobs[i], origin, progress);
+                    let result =
+                        self.fetch_layer(client, repository, workspace, &jobs[i], origin, progress);
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -304,6 +354,7 @@ impl Engine {
         &self,
         client: &Client,
         repository: &str,
+        workspace: &Path,
         job: &Job,
         origin: &str,
         progress: Progress<'_>,
@@ -326,7 +377,7 @@ impl Engine {
             parent: job.parent.as_ref(),
             label: &job.label,
         };
-        let prepared = self.prepare_layer(stream, &expected, Path::new(origin))?;
+        let prepared = self.prepare_layer_in(workspace, stream, &expected, Path::new(origin))?;
         progress(&PullEvent::LayerComplete {
             layer: job.digest.clone(),
         });
