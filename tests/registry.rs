@@ -209,11 +209,86 @@ fn pull_by_digest_pins_the_manifest() {
     assert!(ids.contains(&id[7..19]), "{ids}");
     let run = berth.ok(&["run", "--rm", id, "cat", "/etc/layer2.txt"]);
     assert_eq!(run, "from layer 2\n");
+    // The pinned reference names the image from now on, as Docker's RepoDigests.
+    let image = berth.json(&["image", "inspect", &name]);
+    assert_eq!(image["Id"], id);
+    assert_eq!(image["RepoDigests"], serde_json::json!([name]));
+    let run = berth.ok(&[
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        &name,
+        "cat",
+        "/etc/layer2.txt",
+    ]);
+    assert_eq!(run, "from layer 2\n");
 
     // A digest the repository does not have is refused, not replaced by another.
     let other = format!("{}/test/busybox@sha256:{}", registry.host(), "0".repeat(64));
     let err = berth.fail(&["pull", &other]);
     assert!(err.contains("manifest unknown"), "{err}");
+}
+
+#[test]
+fn run_and_create_pull_a_missing_image_as_pull_says() {
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let name = format!("{}/test/busybox:latest", registry.host());
+
+    // Never: the image is not here, and nothing is asked of the registry.
+    let never = berth.run(&["run", "--rm", "--pull", "never", &name, "true"]);
+    assert_eq!(never.status.code(), Some(125));
+    let err = stderr(&never);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("no such image: {name}")), "{err}");
+
+    // Missing (the default): pulled, with the pull's words on stderr and the
+    // container's output alone on stdout.
+    let first = berth.run(&["run", "--rm", &name, "cat", "/etc/layer2.txt"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(stdout(&first), "from layer 2\n");
+    let err = stderr(&first);
+    assert!(
+        err.starts_with(&format!("Unable to find image '{name}' locally\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{err}"
+    );
+
+    // Here now: no pull; always: asked again, and nothing new.
+    let second = berth.run(&["run", "--rm", &name, "true"]);
+    assert!(second.status.success());
+    assert_eq!(stderr(&second), "");
+    let always = berth.run(&["create", "--pull", "always", "--name", "c1", &name]);
+    assert!(always.status.success(), "{}", stderr(&always));
+    assert!(
+        stderr(&always).contains(&format!("Status: Image is up to date for {name}")),
+        "{}",
+        stderr(&always)
+    );
+    assert_eq!(stdout(&always).trim().len(), 64, "only the ID on stdout");
+
+    // -q keeps it silent.
+    let quiet = berth.run(&["create", "-q", "--pull", "always", &name]);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "");
+
+    // A registry without the image: one line after the notice, exit 125.
+    let missing = format!("{}/test/nothing:here", registry.host());
+    let out = berth.run(&["run", "--rm", &missing, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("Error: pulling {missing}")),
+        "{err}"
+    );
+    assert!(last.contains("manifest unknown"), "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert_eq!(berth.ok(&["ps", "-a", "-q"]).lines().count(), 2);
 }
 
 #[test]

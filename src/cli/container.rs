@@ -12,14 +12,28 @@ use serde::Serialize;
 use super::attach::attach;
 use super::output::{human_since, print_json, print_json_lines, Table};
 use super::parse;
+use super::pull_progress::Out;
 use crate::engine::container::monitor;
 use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
+use crate::engine::image::registry::Reference;
 use crate::engine::network::ipam::parse_ip;
 use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for, ps_ports};
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
 use crate::format::status_text;
+use crate::settings::Settings;
+
+/// When `run` and `create` pull their image, as Docker's `--pull`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time (a no-op when the registry has nothing newer)
+    Always,
+    /// Pull only if the image is not here
+    Missing,
+    /// Never pull: an image not here is an error
+    Never,
+}
 
 /// Flags shared by `create` and `run`.
 #[derive(Debug, Args, Clone)]
@@ -105,6 +119,15 @@ pub struct ContainerFlags {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
+    /// Set platform if the image is multi-platform (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress the pull output
+    #[arg(short, long)]
+    pub quiet: bool,
     /// The image to run
     pub image: String,
     /// The command and its arguments
@@ -334,6 +357,7 @@ impl ContainerFlags {
 }
 
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
+    ensure_image(engine, &args.flags)?;
     let record = engine.create_container(args.flags.to_options()?)?;
     println!("{}", record.id);
     Ok(0)
@@ -346,8 +370,9 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     if args.detach && flags.rm && flags.interactive && flags.tty {
         // Allowed by Docker too; nothing special to do.
     }
-    let record = match flags
-        .to_options()
+    let record = match ensure_image(engine, flags)
+        .map_err(Into::into)
+        .and_then(|()| flags.to_options())
         .and_then(|o| Ok(engine.create_container(o)?))
     {
         Ok(r) => r,
@@ -375,6 +400,41 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
     attach(engine, started, flags.interactive, flags.tty)
+}
+
+/// Pulls the image of `run` or `create` as `--pull` says, with the pull's progress on
+/// stderr (stdout is the container's, or its ID). An image that isn't here and isn't a
+/// reference (an ID prefix) is left for create to report.
+fn ensure_image(engine: &Engine, flags: &ContainerFlags) -> crate::engine::Result<()> {
+    let here = engine.resolve_image(&flags.image).is_ok();
+    let pull = match flags.pull {
+        PullPolicy::Never => false,
+        PullPolicy::Missing => !here,
+        PullPolicy::Always => true,
+    };
+    if !pull {
+        return Ok(());
+    }
+    let reference: Reference = match flags.image.parse() {
+        Ok(reference) => reference,
+        Err(_) if !here && flags.pull == PullPolicy::Missing => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !here && !flags.quiet {
+        eprintln!("Unable to find image '{}' locally", familiar(&reference));
+    }
+    let options = Settings::load()?.pull_options(flags.platform.as_deref(), &[])?;
+    super::image::pull_reporting(engine, &reference, &options, flags.quiet, Out::Stderr)?;
+    Ok(())
+}
+
+/// A reference as Docker echoes it: `busybox:latest`, `reg:5000/x@sha256:...`.
+fn familiar(reference: &Reference) -> String {
+    match (reference.local_tag(), reference.repo_digest()) {
+        (_, Some(pinned)) => pinned,
+        (Some(tag), None) => tag.to_string(),
+        (None, None) => reference.to_string(),
+    }
 }
 
 pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {

@@ -10,11 +10,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
-use super::pull_progress::PullProgress;
-use crate::engine::image::registry::{CredentialStore, PullEvent, PullOptions, Reference};
+use super::pull_progress::{Out, PullProgress};
+use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, Reference};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -242,34 +243,44 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
 /// `pull`: bars on a terminal, one line per step when piped (see `pull_progress`).
 pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
     let reference: Reference = args.reference.parse()?;
-    let options = PullOptions {
-        platform: args.platform.as_deref().map(str::parse).transpose()?,
-        insecure_registries: args.insecure_registries.clone(),
-        credentials: Some(CredentialStore::user()),
-    };
+    let options =
+        Settings::load()?.pull_options(args.platform.as_deref(), &args.insecure_registries)?;
+    pull_reporting(engine, &reference, &options, args.quiet, Out::Stdout)?;
+    println!("{reference}");
+    Ok(0)
+}
+
+/// Pulls with progress on `out` and Docker's closing status line; `pull`, and `run` or
+/// `create` of an image that is not here, show the same.
+pub fn pull_reporting(
+    engine: &Engine,
+    reference: &Reference,
+    options: &PullOptions,
+    quiet: bool,
+    out: Out,
+) -> crate::engine::Result<PulledImage> {
     let label = reference
         .tag()
         .map(str::to_owned)
         .or_else(|| reference.digest().map(|d| d.to_string()))
         .unwrap_or_default();
-    let progress = PullProgress::new(args.quiet, label);
+    let progress = PullProgress::new(quiet, label, out);
     let report = |event: &PullEvent| progress.report(event);
-    let pulled = engine.pull(&reference, &options, &report);
+    let pulled = engine.pull(reference, options, &report);
     progress.finish();
     let pulled = pulled?;
-    if !args.quiet {
+    if !quiet {
         let name = match &pulled.tag {
             Some(tag) => tag.to_string(),
             None => reference.with_digest(&pulled.digest),
         };
         if pulled.new {
-            println!("Status: Downloaded newer image for {name}");
+            out.line(&format!("Status: Downloaded newer image for {name}"));
         } else {
-            println!("Status: Image is up to date for {name}");
+            out.line(&format!("Status: Image is up to date for {name}"));
         }
     }
-    println!("{reference}");
-    Ok(0)
+    Ok(pulled)
 }
 
 pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {
@@ -424,7 +435,7 @@ pub fn inspect_one(engine: &Engine, name: &str) -> crate::engine::Result<serde_j
     Ok(json!({
         "Id": record.id.to_string(),
         "RepoTags": tags,
-        "RepoDigests": [],
+        "RepoDigests": record.repo_digests,
         "Created": config.created().clone().unwrap_or_default(),
         "Author": config.author().clone().unwrap_or_default(),
         "Config": {

@@ -14,8 +14,37 @@ use crate::engine::Digest;
 /// Shows a pull's events; `finish` before printing the summary.
 pub enum PullProgress {
     Quiet,
-    Lines { label: String },
+    Lines {
+        label: String,
+        out: Out,
+        /// Said once the manifest is found, as Docker does: a missing image is one line.
+        repository: Mutex<String>,
+    },
     Bars(Mutex<Bars>),
+}
+
+/// Where progress goes: stdout for `pull`; stderr when `run` pulls, whose stdout is the
+/// container's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Out {
+    Stdout,
+    Stderr,
+}
+
+impl Out {
+    fn is_terminal(self) -> bool {
+        match self {
+            Out::Stdout => std::io::stdout().is_terminal(),
+            Out::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn line(self, text: &str) {
+        match self {
+            Out::Stdout => println!("{text}"),
+            Out::Stderr => eprintln!("{text}"),
+        }
+    }
 }
 
 pub struct Bars {
@@ -24,29 +53,46 @@ pub struct Bars {
     total: Option<ProgressBar>,
     /// Bytes done per layer, for the total.
     done: HashMap<Digest, u64>,
+    repository: String,
 }
 
 impl PullProgress {
     /// `label` names the image in the first line (its tag or digest).
-    pub fn new(quiet: bool, label: String) -> PullProgress {
+    pub fn new(quiet: bool, label: String, out: Out) -> PullProgress {
         if quiet {
             PullProgress::Quiet
-        } else if std::io::stdout().is_terminal() {
+        } else if out.is_terminal() {
+            let target = match out {
+                Out::Stdout => ProgressDrawTarget::stdout_with_hz(10),
+                Out::Stderr => ProgressDrawTarget::stderr_with_hz(10),
+            };
             PullProgress::Bars(Mutex::new(Bars {
-                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(10)),
+                multi: MultiProgress::with_draw_target(target),
                 layers: HashMap::new(),
                 total: None,
                 done: HashMap::new(),
+                repository: String::new(),
             }))
         } else {
-            PullProgress::Lines { label }
+            PullProgress::Lines {
+                label,
+                out,
+                repository: Mutex::new(String::new()),
+            }
         }
     }
 
     pub fn report(&self, event: &PullEvent) {
         match self {
             PullProgress::Quiet => {}
-            PullProgress::Lines { label } => print_line(label, event),
+            PullProgress::Lines {
+                label,
+                out,
+                repository,
+            } => {
+                let mut repository = repository.lock().unwrap_or_else(|p| p.into_inner());
+                print_line(*out, label, &mut repository, event);
+            }
             PullProgress::Bars(bars) => {
                 if let Ok(mut bars) = bars.lock() {
                     bars.update(event);
@@ -69,21 +115,27 @@ impl PullProgress {
     }
 }
 
-fn print_line(label: &str, event: &PullEvent) {
+fn print_line(out: Out, label: &str, repository: &mut String, event: &PullEvent) {
     match event {
-        PullEvent::Resolving { repository } => println!("{label}: Pulling from {repository}"),
-        PullEvent::LayerExists { layer } => println!("{}: Already exists", layer.short()),
-        PullEvent::LayerComplete { layer } => println!("{}: Pull complete", layer.short()),
-        PullEvent::Done { digest, .. } => println!("Digest: {digest}"),
-        PullEvent::Resolved { .. } | PullEvent::LayerProgress { .. } => {}
+        PullEvent::Resolving { repository: name } => *repository = name.clone(),
+        PullEvent::Resolved { .. } => out.line(&format!("{label}: Pulling from {repository}")),
+        PullEvent::LayerExists { layer } => out.line(&format!("{}: Already exists", layer.short())),
+        PullEvent::LayerComplete { layer } => {
+            out.line(&format!("{}: Pull complete", layer.short()))
+        }
+        PullEvent::Done { digest, .. } => out.line(&format!("Digest: {digest}")),
+        PullEvent::LayerProgress { .. } => {}
     }
 }
 
 impl Bars {
     fn update(&mut self, event: &PullEvent) {
         match event {
-            PullEvent::Resolving { repository } => {
-                let _ = self.multi.println(format!("Pulling from {repository}"));
+            PullEvent::Resolving { repository } => self.repository = repository.clone(),
+            PullEvent::Resolved { .. } => {
+                let _ = self
+                    .multi
+                    .println(format!("Pulling from {}", self.repository));
             }
             PullEvent::LayerExists { layer } => {
                 self.bar(layer, 0).finish_with_message("Already exists");
@@ -105,7 +157,6 @@ impl Bars {
                 }
                 let _ = self.multi.println(format!("Digest: {digest}"));
             }
-            PullEvent::Resolved { .. } => {}
         }
     }
 

@@ -47,7 +47,7 @@ pub fn load_keymap(path: Option<&Path>) -> Result<Keymap, String> {
 
 /// Where the user's settings live: `$XDG_CONFIG_HOME/berth/config.toml`.
 pub fn config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().join("config.toml"))
+    crate::settings::config_path()
 }
 
 /// The dashboard's settings file; every key is optional, and keys it doesn't know are left

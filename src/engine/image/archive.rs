@@ -159,6 +159,7 @@ impl Engine {
             created: config.created().clone(),
             size,
             loaded: Utc::now(),
+            repo_digests: Vec::new(),
         };
         self.save_image_record(&record, rollback)?;
         crash_point("load:after-record");

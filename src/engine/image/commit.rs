@@ -194,6 +194,7 @@ impl Engine {
             created: Some(now),
             size,
             loaded: Utc::now(),
+            repo_digests: Vec::new(),
         };
         self.save_image_record(&image_record, &mut rollback)?;
         if let Some(reference) = &opts.reference {

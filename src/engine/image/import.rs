@@ -49,6 +49,7 @@ impl Engine {
             created: config.created().clone(),
             size: layer.size,
             loaded: Utc::now(),
+            repo_digests: Vec::new(),
         };
         self.save_image_record(&record, &mut rollback)?;
         if let Some(reference) = reference {

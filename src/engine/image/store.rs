@@ -8,6 +8,7 @@ use oci_spec::image::ImageConfiguration;
 use serde::{Deserialize, Serialize};
 
 use super::blob;
+use super::registry::Reference;
 use super::rollback::Rollback;
 use super::ImageSummary;
 use crate::engine::error::{Context, Error, Result};
@@ -31,6 +32,10 @@ pub struct ImageRecord {
     /// Bytes of all layers.
     pub size: u64,
     pub loaded: DateTime<Utc>,
+    /// `repository@digest` of each pull that brought it (Docker's RepoDigests): how a
+    /// reference pinned by digest finds it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_digests: Vec<String>,
 }
 
 impl ImageRecord {
@@ -122,6 +127,11 @@ impl Engine {
                 return Ok((self.image_record(id)?, Some(reference)));
             }
         }
+        if name.contains('@') {
+            if let Some(found) = self.find_by_repo_digest(name)? {
+                return Ok((found, None));
+            }
+        }
         let prefix = name.strip_prefix("sha256:").unwrap_or(name);
         let is_id_prefix = !prefix.is_empty()
             && prefix.len() <= 64
@@ -149,6 +159,20 @@ impl Engine {
             Ok(reference) if !is_id_prefix || name.contains(':') => reference.to_string(),
             _ => name.to_owned(),
         }))
+    }
+
+    /// The image a `repository@sha256:...` reference was pulled as.
+    fn find_by_repo_digest(&self, name: &str) -> Result<Option<ImageRecord>> {
+        let Ok(reference) = name.parse::<Reference>() else {
+            return Ok(None);
+        };
+        let Some(key) = reference.repo_digest() else {
+            return Ok(None);
+        };
+        Ok(self
+            .image_records()?
+            .into_iter()
+            .find(|r| r.repo_digests.contains(&key)))
     }
 
     /// The parsed config of an image, read from its verified blob.

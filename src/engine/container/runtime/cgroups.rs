@@ -444,7 +444,9 @@ impl Cgroup {
     /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
     /// error paths, where there is nothing better to do with a failure than to go on.
     pub fn remove(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Generous: a killed process can sit in uninterruptible sleep for seconds on a
+        // loaded disk before it leaves the cgroup, and this is the only removal.
+        let deadline = Instant::now() + Duration::from_secs(20);
         for (_, dir) in self.dirs.drain(..).rev() {
             loop {
                 match fs::remove_dir(&dir) {

@@ -265,16 +265,23 @@ impl Engine {
         let id = self.put_blob(&config_bytes, &mut rollback)?;
         let manifest_blob = self.put_blob(&manifest_bytes, &mut rollback)?;
         let existed = self.image_record_path(&id).exists();
-        let record = ImageRecord {
-            id: id.clone(),
-            manifest: Some(manifest_blob),
-            diff_ids,
-            chain_ids,
-            created: config.created().clone(),
-            size,
-            loaded: Utc::now(),
+        let repo_digest = format!("{}@{top_digest}", reference.familiar_repository());
+        let mut record = if existed {
+            self.image_record(&id)?
+        } else {
+            ImageRecord {
+                id: id.clone(),
+                manifest: Some(manifest_blob),
+                diff_ids,
+                chain_ids,
+                created: config.created().clone(),
+                size,
+                loaded: Utc::now(),
+                repo_digests: Vec::new(),
+            }
         };
-        if !existed {
+        if !existed || !record.repo_digests.contains(&repo_digest) {
+            record.repo_digests.push(repo_digest);
             self.save_image_record(&record, &mut rollback)?;
         }
         let tag = reference.local_tag();

@@ -82,6 +82,13 @@ impl Reference {
         format!("{}:{tag}", self.familiar_repository()).parse().ok()
     }
 
+    /// `repository@digest` as Docker's RepoDigests lists it, when the reference pins one.
+    pub fn repo_digest(&self) -> Option<String> {
+        self.digest
+            .as_ref()
+            .map(|d| format!("{}@{d}", self.familiar_repository()))
+    }
+
     /// `repo@digest` for a manifest of this repository.
     pub fn with_digest(&self, digest: &Digest) -> String {
         format!("{}@{digest}", self.familiar_repository())

@@ -1,0 +1,89 @@
+//! The user's settings that more than one front end reads, from
+//! `$XDG_CONFIG_HOME/berth/config.toml` (the dashboard reads its own keys from the same
+//! file). Every key is optional; keys this version doesn't know are left alone.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::image::registry::{CredentialStore, PullOptions};
+use crate::engine::{Error, Result};
+
+/// The settings file: `$XDG_CONFIG_HOME/berth/config.toml`.
+pub fn config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().join("config.toml"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Settings {
+    /// Registries (`host[:port]`) spoken to over plain HTTP, as Docker's daemon.json
+    /// `insecure-registries`.
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
+}
+
+impl Settings {
+    /// The user's settings; none when there is no file.
+    pub fn load() -> Result<Settings> {
+        match config_path() {
+            Some(path) => Settings::load_from(&path),
+            None => Ok(Settings::default()),
+        }
+    }
+
+    pub fn load_from(path: &Path) -> Result<Settings> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(e) => return Err(Error::Runtime(format!("{}: {e}", path.display()))),
+        };
+        toml::from_str(&text)
+            .map_err(|e| Error::Runtime(format!("{}: {}", path.display(), e.message().trim())))
+    }
+
+    /// Options for a pull on the user's behalf: the registries named here and in
+    /// `also_insecure` (flags), the user's logins, and `platform` if one was asked for.
+    pub fn pull_options(
+        &self,
+        platform: Option<&str>,
+        also_insecure: &[String],
+    ) -> Result<PullOptions> {
+        let mut insecure_registries = self.insecure_registries.clone();
+        insecure_registries.extend(also_insecure.iter().cloned());
+        Ok(PullOptions {
+            platform: platform.map(str::parse).transpose()?,
+            insecure_registries,
+            credentials: Some(CredentialStore::user()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_registries_come_from_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert!(Settings::load_from(&path)
+            .unwrap()
+            .insecure_registries
+            .is_empty());
+        std::fs::write(
+            &path,
+            "theme = \"light\"\ninsecure-registries = [\"reg.lan:5000\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::load_from(&path).unwrap();
+        let options = settings
+            .pull_options(Some("linux/arm64"), &["other:5000".into()])
+            .unwrap();
+        assert_eq!(options.insecure_registries, ["reg.lan:5000", "other:5000"]);
+        assert_eq!(options.platform.unwrap().architecture, "arm64");
+        std::fs::write(&path, "insecure-registries = 5\n").unwrap();
+        let err = Settings::load_from(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+    }
+}
