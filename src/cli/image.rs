@@ -1,4 +1,4 @@
-//! Image verbs: images, load, pull, import, tag, rmi, image inspect/history.
+//! Image verbs: images, load, pull, push, import, tag, rmi, image inspect/history.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
-use super::pull_progress::PullProgress;
-use crate::engine::image::registry::{CredentialStore, PullEvent, PullOptions, Reference};
+use super::pull_progress::Progress;
+use crate::engine::image::registry::{
+    CredentialStore, PullEvent, PullOptions, PushEvent, PushOptions, Reference,
+};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -46,6 +48,18 @@ pub struct PullArgs {
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// Print only the image's reference
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Speak plain HTTP to this registry (host[:port]); localhost always may
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image, by the tag it goes out under: [registry/]repository[:tag]
+    pub reference: String,
+    /// Print nothing but errors
     #[arg(short, long)]
     pub quiet: bool,
     /// Speak plain HTTP to this registry (host[:port]); localhost always may
@@ -252,7 +266,7 @@ pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
         .map(str::to_owned)
         .or_else(|| reference.digest().map(|d| d.to_string()))
         .unwrap_or_default();
-    let progress = PullProgress::new(args.quiet, label);
+    let progress = Progress::<PullEvent>::new(args.quiet, label);
     let report = |event: &PullEvent| progress.report(event);
     let pulled = engine.pull(&reference, &options, &report);
     progress.finish();
@@ -269,6 +283,23 @@ pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
         }
     }
     println!("{reference}");
+    Ok(0)
+}
+
+/// `push`: Docker's lines (`The push refers to repository [...]`, a line or bar per
+/// layer, `<tag>: digest: ... size: N`).
+pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
+    let reference: Reference = args.reference.parse()?;
+    let options = PushOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        credentials: Some(CredentialStore::user()),
+    };
+    let label = reference.tag().unwrap_or_default().to_owned();
+    let progress = Progress::<PushEvent>::new(args.quiet, label);
+    let report = |event: &PushEvent| progress.report(event);
+    let pushed = engine.push(&reference, &options, &report);
+    progress.finish();
+    pushed?;
     Ok(0)
 }
 

@@ -1,24 +1,115 @@
-//! What `pull` shows while it works: on a terminal a bar per layer (bytes, rate, state)
-//! and a total, as `docker pull` draws them; piped, one line per step, as Docker prints
-//! then. Both read the engine's stream of pull events.
+//! What `pull` and `push` show while they work: on a terminal a bar per layer (bytes,
+//! rate, state) and a total, as Docker draws them; piped, one line per step, as Docker
+//! prints then. Both read the engine's stream of events, through [`Report`].
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::marker::PhantomData;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::image::registry::PullEvent;
+use crate::engine::image::registry::{PullEvent, PushEvent};
 use crate::engine::Digest;
 
-/// Shows a pull's events; `finish` before printing the summary.
-pub enum PullProgress {
+/// What a display shows for one event, whichever verb sent it.
+pub enum Step<'a> {
+    /// A line of its own (above the bars).
+    Note(String),
+    /// A layer's bytes so far, and what is happening to them.
+    Bytes {
+        layer: &'a Digest,
+        done: u64,
+        total: u64,
+        doing: &'static str,
+    },
+    /// A layer's last state.
+    Finished {
+        layer: &'a Digest,
+        message: String,
+    },
+    /// The last line: the total bar finishes.
+    Done(String),
+    None,
+}
+
+/// An engine event a display can show.
+pub trait Report {
+    /// `label` names the image (the tag or digest pulled).
+    fn step(&self, label: &str) -> Step<'_>;
+}
+
+impl Report for PullEvent {
+    fn step(&self, label: &str) -> Step<'_> {
+        match self {
+            PullEvent::Resolving { repository } => {
+                Step::Note(format!("{label}: Pulling from {repository}"))
+            }
+            PullEvent::LayerExists { layer } => Step::Finished {
+                layer,
+                message: "Already exists".into(),
+            },
+            PullEvent::LayerProgress { layer, done, total } => Step::Bytes {
+                layer,
+                done: *done,
+                total: *total,
+                doing: "Downloading",
+            },
+            PullEvent::LayerComplete { layer } => Step::Finished {
+                layer,
+                message: "Pull complete".into(),
+            },
+            PullEvent::Done { digest, .. } => Step::Done(format!("Digest: {digest}")),
+            PullEvent::Resolved { .. } => Step::None,
+        }
+    }
+}
+
+impl Report for PushEvent {
+    fn step(&self, _label: &str) -> Step<'_> {
+        match self {
+            PushEvent::Preparing { repository, .. } => {
+                Step::Note(format!("The push refers to repository [{repository}]"))
+            }
+            PushEvent::LayerExists { layer } => Step::Finished {
+                layer,
+                message: "Layer already exists".into(),
+            },
+            PushEvent::LayerMounted { layer, from } => Step::Finished {
+                layer,
+                message: format!("Mounted from {from}"),
+            },
+            PushEvent::LayerProgress { layer, done, total } => Step::Bytes {
+                layer,
+                done: *done,
+                total: *total,
+                doing: "Pushing",
+            },
+            PushEvent::LayerPushed { layer } => Step::Finished {
+                layer,
+                message: "Pushed".into(),
+            },
+            PushEvent::Done { tag, digest, size } => {
+                Step::Done(format!("{tag}: digest: {digest} size: {size}"))
+            }
+        }
+    }
+}
+
+/// Shows a pull's or push's events; `finish` before printing the summary.
+pub struct Progress<E> {
+    label: String,
+    display: Display,
+    events: PhantomData<fn(&E)>,
+}
+
+enum Display {
     Quiet,
-    Lines { label: String },
+    Lines,
     Bars(Mutex<Bars>),
 }
 
-pub struct Bars {
+struct Bars {
     multi: MultiProgress,
     layers: HashMap<Digest, ProgressBar>,
     total: Option<ProgressBar>,
@@ -26,30 +117,35 @@ pub struct Bars {
     done: HashMap<Digest, u64>,
 }
 
-impl PullProgress {
+impl<E: Report> Progress<E> {
     /// `label` names the image in the first line (its tag or digest).
-    pub fn new(quiet: bool, label: String) -> PullProgress {
-        if quiet {
-            PullProgress::Quiet
+    pub fn new(quiet: bool, label: String) -> Progress<E> {
+        let display = if quiet {
+            Display::Quiet
         } else if std::io::stdout().is_terminal() {
-            PullProgress::Bars(Mutex::new(Bars {
+            Display::Bars(Mutex::new(Bars {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(10)),
                 layers: HashMap::new(),
                 total: None,
                 done: HashMap::new(),
             }))
         } else {
-            PullProgress::Lines { label }
+            Display::Lines
+        };
+        Progress {
+            label,
+            display,
+            events: PhantomData,
         }
     }
 
-    pub fn report(&self, event: &PullEvent) {
-        match self {
-            PullProgress::Quiet => {}
-            PullProgress::Lines { label } => print_line(label, event),
-            PullProgress::Bars(bars) => {
+    pub fn report(&self, event: &E) {
+        match &self.display {
+            Display::Quiet => {}
+            Display::Lines => print_line(event.step(&self.label)),
+            Display::Bars(bars) => {
                 if let Ok(mut bars) = bars.lock() {
-                    bars.update(event);
+                    bars.update(event.step(&self.label));
                 }
             }
         }
@@ -57,7 +153,7 @@ impl PullProgress {
 
     /// Leaves the bars' last state on screen, so the summary prints below them.
     pub fn finish(&self) {
-        if let PullProgress::Bars(bars) = self {
+        if let Display::Bars(bars) = &self.display {
             if let Ok(bars) = bars.lock() {
                 for bar in bars.layers.values().chain(&bars.total) {
                     if !bar.is_finished() {
@@ -69,43 +165,43 @@ impl PullProgress {
     }
 }
 
-fn print_line(label: &str, event: &PullEvent) {
-    match event {
-        PullEvent::Resolving { repository } => println!("{label}: Pulling from {repository}"),
-        PullEvent::LayerExists { layer } => println!("{}: Already exists", layer.short()),
-        PullEvent::LayerComplete { layer } => println!("{}: Pull complete", layer.short()),
-        PullEvent::Done { digest, .. } => println!("Digest: {digest}"),
-        PullEvent::Resolved { .. } | PullEvent::LayerProgress { .. } => {}
+fn print_line(step: Step<'_>) {
+    match step {
+        Step::Note(line) | Step::Done(line) => println!("{line}"),
+        Step::Finished { layer, message } => println!("{}: {message}", layer.short()),
+        Step::Bytes { .. } | Step::None => {}
     }
 }
 
 impl Bars {
-    fn update(&mut self, event: &PullEvent) {
-        match event {
-            PullEvent::Resolving { repository } => {
-                let _ = self.multi.println(format!("Pulling from {repository}"));
+    fn update(&mut self, step: Step<'_>) {
+        match step {
+            Step::Note(line) => {
+                let _ = self.multi.println(line);
             }
-            PullEvent::LayerExists { layer } => {
-                self.bar(layer, 0).finish_with_message("Already exists");
+            Step::Finished { layer, message } => {
+                self.bar(layer, 0).finish_with_message(message);
             }
-            PullEvent::LayerProgress { layer, done, total } => {
-                let bar = self.bar(layer, *total);
-                bar.set_length(*total);
-                bar.set_position(*done);
-                bar.set_message("Downloading");
-                self.done.insert(layer.clone(), *done);
+            Step::Bytes {
+                layer,
+                done,
+                total,
+                doing,
+            } => {
+                let bar = self.bar(layer, total);
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(doing);
+                self.done.insert(layer.clone(), done);
                 self.update_total();
             }
-            PullEvent::LayerComplete { layer } => {
-                self.bar(layer, 0).finish_with_message("Pull complete");
-            }
-            PullEvent::Done { digest, .. } => {
+            Step::Done(line) => {
                 if let Some(total) = &self.total {
                     total.finish_with_message("done");
                 }
-                let _ = self.multi.println(format!("Digest: {digest}"));
+                let _ = self.multi.println(line);
             }
-            PullEvent::Resolved { .. } => {}
+            Step::None => {}
         }
     }
 
