@@ -163,6 +163,19 @@ fn an_image_without_a_manifest_gets_one_that_pulls_and_runs_and_pushes_again_unc
     );
     assert!(!again.contains("Pushed"), "{again}");
     assert_eq!(pushed_digest(&again, "v1"), digest);
+    // To another registry, where nothing can be mounted: the layers gzip to the same
+    // bytes again, so the stored manifest goes out unchanged.
+    let elsewhere = Registry::start(berth.netns());
+    let copy = format!("{}/copy/saved:v1", elsewhere.host());
+    berth.ok(&["tag", &name, &copy]);
+    let out = berth.ok(&["push", &copy]);
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(": Pushed")).count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(pushed_digest(&out, "v1"), digest);
+    berth.ok(&["rmi", &copy]);
     // The gzipped layers were removed from tmp/.
     let tmp: Vec<_> = std::fs::read_dir(berth.root().join("tmp"))
         .unwrap()

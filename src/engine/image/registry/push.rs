@@ -618,3 +618,85 @@ impl<R: Read> Read for Reporting<'_, R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(layers: usize) -> ImageRecord {
+        let digests = |tag: &str| {
+            (0..layers)
+                .map(|i| Digest::of_bytes(format!("{tag}{i}").as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        ImageRecord {
+            id: Digest::of_bytes(b"config"),
+            manifest: None,
+            diff_ids: digests("diff"),
+            chain_ids: digests("chain"),
+            created: None,
+            size: 0,
+            loaded: chrono::Utc::now(),
+        }
+    }
+
+    fn manifest(config_type: &str, media_type: Option<&str>, layers: usize) -> Vec<u8> {
+        let mut value = json!({
+            "schemaVersion": 2,
+            "config": {"mediaType": config_type, "digest": Digest::of_bytes(b"config").to_string(), "size": 6},
+            "layers": (0..layers).map(|i| json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                "digest": Digest::of_bytes(format!("blob{i}").as_bytes()).to_string(),
+                "size": 1,
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(media_type) = media_type {
+            value["mediaType"] = json!(media_type);
+        }
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    #[test]
+    fn a_stored_manifest_goes_out_as_it_is_unless_a_layer_changes() {
+        let bytes = manifest(OCI_CONFIG, None, 2);
+        let mut parsed = Manifest::parse(bytes.clone(), &record(2)).unwrap();
+        assert_eq!(parsed.media_type, OCI_MANIFEST);
+        assert_eq!(parsed.layers[1].blob, Digest::of_bytes(b"blob1"));
+        assert_eq!(parsed.finish().unwrap(), bytes);
+
+        let gz = Gzipped {
+            file: TempPath(PathBuf::from("/nonexistent/berth-push-test")),
+            digest: Digest::of_bytes(b"gz"),
+            size: 7,
+        };
+        parsed.replace_layer(1, &gz);
+        let changed: Value = serde_json::from_slice(&parsed.finish().unwrap()).unwrap();
+        assert_eq!(changed["layers"][1]["digest"], gz.digest.to_string());
+        assert_eq!(changed["layers"][1]["mediaType"], OCI_LAYER_GZIP);
+        assert_eq!(
+            changed["layers"][0]["digest"],
+            Digest::of_bytes(b"blob0").to_string()
+        );
+
+        let docker = manifest("application/vnd.docker.container.image.v1+json", None, 1);
+        assert_eq!(
+            Manifest::parse(docker, &record(1)).unwrap().media_type,
+            DOCKER_MANIFEST
+        );
+        let named = manifest(OCI_CONFIG, Some(DOCKER_MANIFEST), 1);
+        assert_eq!(
+            Manifest::parse(named, &record(1)).unwrap().media_type,
+            DOCKER_MANIFEST
+        );
+    }
+
+    #[test]
+    fn a_manifest_for_another_image_is_refused() {
+        assert!(Manifest::parse(manifest(OCI_CONFIG, None, 2), &record(3)).is_err());
+        let mut other = record(2);
+        other.id = Digest::of_bytes(b"other");
+        assert!(Manifest::parse(manifest(OCI_CONFIG, None, 2), &other).is_err());
+        assert!(Manifest::parse(b"[]".to_vec(), &record(0)).is_err());
+        assert!(Manifest::parse(b"not json".to_vec(), &record(0)).is_err());
+    }
+}
