@@ -1,4 +1,4 @@
-//! Image verbs: images, load, pull, import, tag, rmi, image inspect/history.
+//! Image verbs: images, load, pull, push, import, tag, rmi, image inspect/history.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
-use super::pull_progress::{Out, PullProgress};
-use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, Reference};
+use super::pull_progress::{Out, Progress};
+use crate::engine::image::registry::{
+    CredentialStore, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
+};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -47,6 +49,18 @@ pub struct PullArgs {
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// Print only the image's reference
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Speak plain HTTP to this registry (host[:port]); localhost always may
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image, by the tag it goes out under: [registry/]repository[:tag]
+    pub reference: String,
+    /// Print nothing but errors
     #[arg(short, long)]
     pub quiet: bool,
     /// Speak plain HTTP to this registry (host[:port]); localhost always may
@@ -264,7 +278,7 @@ pub fn pull_reporting(
         .map(str::to_owned)
         .or_else(|| reference.digest().map(|d| d.to_string()))
         .unwrap_or_default();
-    let progress = PullProgress::new(quiet, label, out);
+    let progress = Progress::<PullEvent>::new(quiet, label, out);
     let report = |event: &PullEvent| progress.report(event);
     let pulled = engine.pull(reference, options, &report);
     progress.finish();
@@ -281,6 +295,25 @@ pub fn pull_reporting(
         }
     }
     Ok(pulled)
+}
+
+/// `push`: Docker's lines (`The push refers to repository [...]`, a line or bar per
+/// layer, `<tag>: digest: ... size: N`).
+pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
+    let reference: Reference = args.reference.parse()?;
+    let mut insecure_registries = Settings::load()?.insecure_registries;
+    insecure_registries.extend(args.insecure_registries.iter().cloned());
+    let options = PushOptions {
+        insecure_registries,
+        credentials: Some(CredentialStore::user()),
+    };
+    let label = reference.tag().unwrap_or_default().to_owned();
+    let progress = Progress::<PushEvent>::new(args.quiet, label, Out::Stdout);
+    let report = |event: &PushEvent| progress.report(event);
+    let pushed = engine.push(&reference, &options, &report);
+    progress.finish();
+    pushed?;
+    Ok(0)
 }
 
 pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {

@@ -46,6 +46,8 @@ pub enum Command {
     Load(image::LoadArgs),
     /// Download an image from a registry
     Pull(image::PullArgs),
+    /// Upload an image to a registry
+    Push(image::PushArgs),
     /// Import a root filesystem tar as an image
     Import(image::ImportArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
@@ -140,6 +142,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Images(args) => image::images(&engine, args),
         Load(args) => image::load(&engine, args),
         Pull(args) => image::pull(&engine, args),
+        Push(args) => image::push(&engine, args),
         Import(args) => image::import(&engine, args),
         Save(args) => image::save(&engine, args),
         Tag(args) => image::tag(&engine, args),

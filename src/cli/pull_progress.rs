@@ -1,30 +1,112 @@
-//! What `pull` shows while it works: on a terminal a bar per layer (bytes, rate, state)
-//! and a total, as `docker pull` draws them; piped, one line per step, as Docker prints
-//! then. Both read the engine's stream of pull events.
+//! What `pull` and `push` show while they work: on a terminal a bar per layer (bytes,
+//! rate, state) and a total, as Docker draws them; piped, one line per step, as Docker
+//! prints then. Both read the engine's stream of events, through [`Report`].
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::marker::PhantomData;
 use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::image::registry::PullEvent;
+use crate::engine::image::registry::{PullEvent, PushEvent};
 use crate::engine::Digest;
 
-/// Shows a pull's events; `finish` before printing the summary.
-pub enum PullProgress {
-    Quiet,
-    Lines {
-        label: String,
-        out: Out,
-        /// Said once the manifest is found, as Docker does: a missing image is one line.
-        repository: Mutex<String>,
+/// What a display shows for one event, whichever verb sent it.
+pub enum Step<'a> {
+    /// A line of its own (above the bars).
+    Note(String),
+    /// A layer's bytes so far, and what is happening to them.
+    Bytes {
+        layer: &'a Digest,
+        done: u64,
+        total: u64,
+        doing: &'static str,
     },
-    Bars(Mutex<Bars>),
+    /// A layer's last state.
+    Finished {
+        layer: &'a Digest,
+        message: String,
+    },
+    /// The last line: the total bar finishes.
+    Done(String),
+    None,
 }
 
-/// Where progress goes: stdout for `pull`; stderr when `run` pulls, whose stdout is the
-/// container's.
+/// An engine event a display can show.
+pub trait Report {
+    /// `label` names the image (the tag or digest pulled).
+    fn step(&self, label: &str) -> Step<'_>;
+}
+
+impl Report for PullEvent {
+    fn step(&self, label: &str) -> Step<'_> {
+        match self {
+            // Said once the manifest is found, as Docker does: a missing image is one line.
+            PullEvent::Resolved { repository, .. } => {
+                Step::Note(format!("{label}: Pulling from {repository}"))
+            }
+            PullEvent::LayerExists { layer } => Step::Finished {
+                layer,
+                message: "Already exists".into(),
+            },
+            PullEvent::LayerProgress { layer, done, total } => Step::Bytes {
+                layer,
+                done: *done,
+                total: *total,
+                doing: "Downloading",
+            },
+            PullEvent::LayerComplete { layer } => Step::Finished {
+                layer,
+                message: "Pull complete".into(),
+            },
+            PullEvent::Done { digest, .. } => Step::Done(format!("Digest: {digest}")),
+            PullEvent::Resolving { .. } => Step::None,
+        }
+    }
+}
+
+impl Report for PushEvent {
+    fn step(&self, _label: &str) -> Step<'_> {
+        match self {
+            PushEvent::Preparing { repository, .. } => {
+                Step::Note(format!("The push refers to repository [{repository}]"))
+            }
+            PushEvent::LayerExists { layer } => Step::Finished {
+                layer,
+                message: "Layer already exists".into(),
+            },
+            PushEvent::LayerMounted { layer, from } => Step::Finished {
+                layer,
+                message: format!("Mounted from {from}"),
+            },
+            PushEvent::LayerProgress { layer, done, total } => Step::Bytes {
+                layer,
+                done: *done,
+                total: *total,
+                doing: "Pushing",
+            },
+            PushEvent::LayerPushed { layer } => Step::Finished {
+                layer,
+                message: "Pushed".into(),
+            },
+            PushEvent::Done { tag, digest, size } => {
+                Step::Done(format!("{tag}: digest: {digest} size: {size}"))
+            }
+        }
+    }
+}
+
+/// Shows a pull's or push's events; `finish` before printing the summary.
+pub struct Progress<E> {
+    label: String,
+    display: Display,
+    out: Out,
+    events: PhantomData<fn(&E)>,
+}
+
+/// Where progress goes: stdout for `pull` and `push`; stderr when `run` pulls, whose
+/// stdout is the container's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Out {
     Stdout,
@@ -47,55 +129,54 @@ impl Out {
     }
 }
 
-pub struct Bars {
+enum Display {
+    Quiet,
+    Lines,
+    Bars(Mutex<Bars>),
+}
+
+struct Bars {
     multi: MultiProgress,
     layers: HashMap<Digest, ProgressBar>,
     total: Option<ProgressBar>,
     /// Bytes done per layer, for the total.
     done: HashMap<Digest, u64>,
-    repository: String,
 }
 
-impl PullProgress {
+impl<E: Report> Progress<E> {
     /// `label` names the image in the first line (its tag or digest).
-    pub fn new(quiet: bool, label: String, out: Out) -> PullProgress {
-        if quiet {
-            PullProgress::Quiet
+    pub fn new(quiet: bool, label: String, out: Out) -> Progress<E> {
+        let display = if quiet {
+            Display::Quiet
         } else if out.is_terminal() {
             let target = match out {
                 Out::Stdout => ProgressDrawTarget::stdout_with_hz(10),
                 Out::Stderr => ProgressDrawTarget::stderr_with_hz(10),
             };
-            PullProgress::Bars(Mutex::new(Bars {
+            Display::Bars(Mutex::new(Bars {
                 multi: MultiProgress::with_draw_target(target),
                 layers: HashMap::new(),
                 total: None,
                 done: HashMap::new(),
-                repository: String::new(),
             }))
         } else {
-            PullProgress::Lines {
-                label,
-                out,
-                repository: Mutex::new(String::new()),
-            }
+            Display::Lines
+        };
+        Progress {
+            label,
+            display,
+            out,
+            events: PhantomData,
         }
     }
 
-    pub fn report(&self, event: &PullEvent) {
-        match self {
-            PullProgress::Quiet => {}
-            PullProgress::Lines {
-                label,
-                out,
-                repository,
-            } => {
-                let mut repository = repository.lock().unwrap_or_else(|p| p.into_inner());
-                print_line(*out, label, &mut repository, event);
-            }
-            PullProgress::Bars(bars) => {
+    pub fn report(&self, event: &E) {
+        match &self.display {
+            Display::Quiet => {}
+            Display::Lines => print_line(self.out, event.step(&self.label)),
+            Display::Bars(bars) => {
                 if let Ok(mut bars) = bars.lock() {
-                    bars.update(event);
+                    bars.update(event.step(&self.label));
                 }
             }
         }
@@ -103,7 +184,7 @@ impl PullProgress {
 
     /// Leaves the bars' last state on screen, so the summary prints below them.
     pub fn finish(&self) {
-        if let PullProgress::Bars(bars) = self {
+        if let Display::Bars(bars) = &self.display {
             if let Ok(bars) = bars.lock() {
                 for bar in bars.layers.values().chain(&bars.total) {
                     if !bar.is_finished() {
@@ -115,48 +196,43 @@ impl PullProgress {
     }
 }
 
-fn print_line(out: Out, label: &str, repository: &mut String, event: &PullEvent) {
-    match event {
-        PullEvent::Resolving { repository: name } => *repository = name.clone(),
-        PullEvent::Resolved { .. } => out.line(&format!("{label}: Pulling from {repository}")),
-        PullEvent::LayerExists { layer } => out.line(&format!("{}: Already exists", layer.short())),
-        PullEvent::LayerComplete { layer } => {
-            out.line(&format!("{}: Pull complete", layer.short()))
-        }
-        PullEvent::Done { digest, .. } => out.line(&format!("Digest: {digest}")),
-        PullEvent::LayerProgress { .. } => {}
+fn print_line(out: Out, step: Step<'_>) {
+    match step {
+        Step::Note(line) | Step::Done(line) => out.line(&line),
+        Step::Finished { layer, message } => out.line(&format!("{}: {message}", layer.short())),
+        Step::Bytes { .. } | Step::None => {}
     }
 }
 
 impl Bars {
-    fn update(&mut self, event: &PullEvent) {
-        match event {
-            PullEvent::Resolving { repository } => self.repository = repository.clone(),
-            PullEvent::Resolved { .. } => {
-                let _ = self
-                    .multi
-                    .println(format!("Pulling from {}", self.repository));
+    fn update(&mut self, step: Step<'_>) {
+        match step {
+            Step::Note(line) => {
+                let _ = self.multi.println(line);
             }
-            PullEvent::LayerExists { layer } => {
-                self.bar(layer, 0).finish_with_message("Already exists");
+            Step::Finished { layer, message } => {
+                self.bar(layer, 0).finish_with_message(message);
             }
-            PullEvent::LayerProgress { layer, done, total } => {
-                let bar = self.bar(layer, *total);
-                bar.set_length(*total);
-                bar.set_position(*done);
-                bar.set_message("Downloading");
-                self.done.insert(layer.clone(), *done);
+            Step::Bytes {
+                layer,
+                done,
+                total,
+                doing,
+            } => {
+                let bar = self.bar(layer, total);
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(doing);
+                self.done.insert(layer.clone(), done);
                 self.update_total();
             }
-            PullEvent::LayerComplete { layer } => {
-                self.bar(layer, 0).finish_with_message("Pull complete");
-            }
-            PullEvent::Done { digest, .. } => {
+            Step::Done(line) => {
                 if let Some(total) = &self.total {
                     total.finish_with_message("done");
                 }
-                let _ = self.multi.println(format!("Digest: {digest}"));
+                let _ = self.multi.println(line);
             }
+            Step::None => {}
         }
     }
 

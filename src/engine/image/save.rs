@@ -104,6 +104,19 @@ impl Engine {
         Ok(images)
     }
 
+    /// A layer's tar rebuilt byte for byte as it was loaded, and its length; None when
+    /// berth kept no record of the tar (loaded by an older berth, or it names a path
+    /// twice). `push` sends layers from here too.
+    pub(super) fn rebuilt_layer(&self, chain: &Digest) -> Result<Option<(Rebuild, u64)>> {
+        let dir = self.paths().layer(chain);
+        let split = dir.join(tarsplit::SPLIT_FILE);
+        if !split.is_file() {
+            return Ok(None);
+        }
+        let len = tarsplit::tar_len(&split)?;
+        Ok(Some((Rebuild::open(&split, &dir.join("diff"))?, len)))
+    }
+
     /// Streams one layer's tar into the archive as `member` and checks its digest.
     fn append_layer<W: Write>(
         &self,

@@ -67,10 +67,11 @@ impl Client {
         let realm = printable(realm);
         self.check_realm(&realm)?;
         let mut request = self.agent.get(&realm);
-        for name in ["service", "scope"] {
-            if let Some(value) = challenge.param(name) {
-                request = request.query(name, value);
-            }
+        if let Some(service) = challenge.param("service") {
+            request = request.query("service", service);
+        }
+        for scope in token_scopes(challenge.param("scope"), &self.scopes) {
+            request = request.query("scope", scope);
         }
         if let Some(found) = &self.credentials {
             request = request.set("Authorization", &basic(&found.credentials));
@@ -116,6 +117,18 @@ impl Client {
     }
 }
 
+/// The challenge's scope and the client's own (each once): a token server grants the
+/// union, so one token serves a push's HEADs, uploads and mounts.
+fn token_scopes<'a>(challenged: Option<&'a str>, own: &'a [String]) -> Vec<&'a str> {
+    let mut scopes: Vec<&str> = challenged.into_iter().collect();
+    for scope in own {
+        if !scopes.contains(&scope.as_str()) {
+            scopes.push(scope);
+        }
+    }
+    scopes
+}
+
 fn basic(credentials: &super::credentials::Credentials) -> String {
     let pair = format!("{}:{}", credentials.username, credentials.password);
     format!("Basic {}", STANDARD.encode(pair))
@@ -137,6 +150,27 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_push_asks_for_its_own_scopes_too() {
+        let own = vec![
+            "repository:a/b:pull,push".to_owned(),
+            "repository:c:pull".to_owned(),
+        ];
+        assert_eq!(
+            token_scopes(Some("repository:a/b:pull"), &own),
+            [
+                "repository:a/b:pull",
+                "repository:a/b:pull,push",
+                "repository:c:pull"
+            ]
+        );
+        assert_eq!(
+            token_scopes(Some("repository:c:pull"), &own),
+            ["repository:c:pull", "repository:a/b:pull,push"]
+        );
+        assert!(token_scopes(None, &[]).is_empty());
+    }
 
     #[test]
     fn realms_never_downgrade_to_plain_http_elsewhere() {

@@ -36,7 +36,9 @@ pub struct Client {
     pub(super) insecure: bool,
     pub(super) credentials: Option<Found>,
     /// The `Authorization` value that last worked.
-    authorization: Mutex<Option<String>>,
+    pub(super) authorization: Mutex<Option<String>>,
+    /// Token scopes asked for besides the challenge's (a push's `pull,push`).
+    pub(super) scopes: Vec<String>,
 }
 
 /// A manifest or index as the registry sent it.
@@ -81,6 +83,7 @@ impl Client {
             insecure,
             credentials,
             authorization: Mutex::new(None),
+            scopes: Vec::new(),
         }
     }
 

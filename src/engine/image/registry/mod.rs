@@ -7,11 +7,14 @@ mod credentials;
 mod login;
 mod platform;
 mod pull;
+mod push;
 mod reference;
 mod resume;
+mod upload;
 
 pub use credentials::{registry_key, CredentialStore, Credentials, Found};
 pub use login::{login, logout, registry_name};
 pub use platform::Platform;
 pub use pull::{Progress, PullEvent, PullOptions, PulledImage};
+pub use push::{PushEvent, PushOptions, PushedImage};
 pub use reference::{Reference, DOCKER_HUB};

@@ -60,6 +60,7 @@ pub enum PullEvent {
     Resolving { repository: String },
     /// The image manifest is chosen; its layers, bottom first.
     Resolved {
+        repository: String,
         manifest: Digest,
         layers: Vec<Digest>,
     },
@@ -175,6 +176,7 @@ impl Engine {
             .map(|l| l.digest().to_string().parse::<Digest>())
             .collect::<Result<Vec<_>>>()?;
         progress(&PullEvent::Resolved {
+            repository: repository.to_owned(),
             manifest: manifest_digest.clone(),
             layers: blobs.clone(),
         });
