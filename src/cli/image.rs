@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use serde::Serialize;
@@ -11,10 +12,11 @@ use serde_json::json;
 
 use super::output::{human_since, human_size, print_json, print_json_lines, Table};
 use super::pull_progress::PullProgress;
-use crate::engine::image::registry::{CredentialStore, PullEvent, PullOptions, Reference};
+use crate::engine::image::registry::{PullEvent, PullOptions, Reference};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
+use crate::settings::{pull_options, Settings};
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
@@ -242,10 +244,10 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
 /// `pull`: bars on a terminal, one line per step when piped (see `pull_progress`).
 pub fn pull(engine: &Engine, args: &PullArgs) -> Result<i32> {
     let reference: Reference = args.reference.parse()?;
+    let settings = Settings::user().map_err(|e| eyre!("reading the settings: {e}"))?;
     let options = PullOptions {
         platform: args.platform.as_deref().map(str::parse).transpose()?,
-        insecure_registries: args.insecure_registries.clone(),
-        credentials: Some(CredentialStore::user()),
+        ..pull_options(&settings, &args.insecure_registries)
     };
     let label = reference
         .tag()

@@ -47,14 +47,7 @@ pub fn load_keymap(path: Option<&Path>) -> Result<Keymap, String> {
 
 /// Where the user's settings live: `$XDG_CONFIG_HOME/berth/config.toml`.
 pub fn config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "berth").map(|d| d.config_dir().join("config.toml"))
-}
-
-/// The dashboard's settings file; every key is optional, and keys it doesn't know are left
-/// for other versions of berth.
-#[derive(Debug, Default, serde::Deserialize)]
-struct Config {
-    theme: Option<String>,
+    crate::settings::config_path()
 }
 
 /// The theme to use: `--theme` first (as no-color.org asks, an explicit choice wins), then
@@ -74,13 +67,7 @@ pub fn load_theme(
     let Some(path) = config.map(Path::to_path_buf).or_else(config_path) else {
         return Ok(Theme::default());
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Theme::default()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let config: Config =
-        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?;
+    let config = crate::settings::Settings::read(&path)?;
     match config.theme {
         // A relative file is found beside the config.
         Some(choice) if choice.contains('/') && !choice.starts_with('/') => {
