@@ -14,6 +14,7 @@ pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;
+pub mod pull;
 pub mod render;
 pub mod runtime;
 pub mod snapshot;
