@@ -21,15 +21,20 @@ const BAR: usize = 20;
 /// Lines besides the layers': borders, reference, state, a blank, the total, a blank,
 /// the keys.
 const FIXED_LINES: u16 = 8;
+/// Lines an error's words may take.
+const ERROR_LINES: usize = 4;
 
 /// The reference being typed, and why the last one was refused.
 pub fn draw_input(frame: &mut Frame, input: &str, error: Option<&str>, theme: &Theme) {
-    let area = centered(frame.area(), 64, 4);
+    let area = centered(frame.area(), WIDTH, 4);
     frame.render_widget(Clear, area);
     let inner = usize::from(area.width.saturating_sub(2));
+    // The end of a long reference, where the cursor is.
+    let fit = inner.saturating_sub(1);
+    let skip = input.chars().count().saturating_sub(fit);
     let lines = vec![
         Line::from(vec![
-            Span::raw(input.to_owned()),
+            Span::raw(input.chars().skip(skip).collect::<String>()),
             Span::styled("█", theme.dim),
         ]),
         match error {
@@ -52,19 +57,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         return;
     };
     let screen = frame.area();
+    let inner = usize::from(WIDTH.min(screen.width).saturating_sub(2));
+    let state = state_lines(pull, inner, theme);
+    let fixed = FIXED_LINES + state.len() as u16 - 1;
     // The layers that fit once the rest is drawn, and a margin kept off the screen's edge.
-    let room = usize::from(screen.height.saturating_sub(FIXED_LINES + 2)).max(1);
+    let room = usize::from(screen.height.saturating_sub(fixed + 2)).max(1);
     let (rows, hidden) = rows_shown(&pull.layers, room);
     let extra = u16::from(hidden > 0);
-    let height = FIXED_LINES + rows.len() as u16 + extra;
+    let height = fixed + rows.len() as u16 + extra;
     let area = centered(screen, WIDTH, height);
     frame.render_widget(Clear, area);
-    let inner = usize::from(area.width.saturating_sub(2));
-    let mut lines = vec![
-        Line::raw(truncate(&pull.reference, inner)),
-        state_line(pull, inner, theme),
-        Line::raw(""),
-    ];
+    let mut lines = vec![Line::raw(truncate(&pull.reference, inner))];
+    lines.extend(state);
+    lines.push(Line::raw(""));
     lines.extend(rows.iter().map(|row| layer_line(row, theme)));
     if hidden > 0 {
         lines.push(Line::styled(
@@ -103,8 +108,9 @@ fn rows_shown(layers: &[LayerRow], room: usize) -> (Vec<&LayerRow>, usize) {
     (rows, layers.len() - keep)
 }
 
-fn state_line(pull: &PullState, width: usize, theme: &Theme) -> Line<'static> {
-    match &pull.phase {
+/// Where the pull is: one line, or an error's words over a few.
+fn state_lines(pull: &PullState, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let line = match &pull.phase {
         Phase::Resolving(repository) => {
             Line::styled(format!("resolving {repository}…"), theme.info)
         }
@@ -117,8 +123,47 @@ fn state_line(pull: &PullState, width: usize, theme: &Theme) -> Line<'static> {
             theme.info,
         ),
         Phase::Done(id) => Line::styled(format!("done: image {}", id.short()), theme.running),
-        Phase::Failed(e) => Line::styled(truncate(&format!("error: {e}"), width), theme.error),
+        Phase::Failed(e) => {
+            return wrap(&format!("error: {e}"), width, ERROR_LINES)
+                .into_iter()
+                .map(|l| Line::styled(l, theme.error))
+                .collect()
+        }
+    };
+    vec![line]
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where it can be, at
+/// most `max` lines (the last cut with an ellipsis).
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while !rest.is_empty() && lines.len() < max {
+        if rest.len() <= width {
+            lines.push(rest.drain(..).collect());
+            break;
+        }
+        // The last space that fits, else a hard break.
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|at| *at > 0)
+            .unwrap_or(width);
+        lines.push(rest.drain(..cut).collect::<String>().trim_end().to_owned());
+        while rest.first() == Some(&' ') {
+            rest.remove(0);
+        }
     }
+    if !rest.is_empty() {
+        if let Some(last) = lines.last_mut() {
+            *last = truncate(
+                &format!("{last} {}", rest.iter().collect::<String>()),
+                width,
+            );
+        }
+    }
+    lines
 }
 
 fn layer_line(row: &LayerRow, theme: &Theme) -> Line<'static> {
@@ -204,6 +249,41 @@ mod tests {
         let mut app = pulling();
         mid_pull(&mut app);
         insta::assert_snapshot!("pull_dialog_80x24", render_text(&app, 80, 24));
+    }
+
+    #[test]
+    fn the_reference_line_says_why_a_reference_was_refused() {
+        let mut app = crate::tui::state::App::new(crate::tui::keymap::Keymap::default());
+        app.loaded = true;
+        let error = "invalid reference format \"Bad/Name\": repository name must be lowercase";
+        app.popup = Some(crate::tui::state::Popup::PullInput {
+            input: "Bad/Name".into(),
+            error: Some(error.into()),
+        });
+        let text = render_text(&app, 80, 24);
+        assert!(text.contains("│Bad/Name█"), "{text}");
+        assert!(text.contains(&format!("│{error}")), "{text}");
+        // A long reference shows its end, where the cursor is.
+        let long = format!("registry.example:5000/{}/app:v1", "team".repeat(30));
+        app.popup = Some(crate::tui::state::Popup::PullInput {
+            input: long.clone(),
+            error: None,
+        });
+        let text = render_text(&app, 80, 24);
+        assert!(
+            text.contains(&format!("│{}█│", &long[long.len() - 73..])),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn long_errors_wrap_at_spaces() {
+        assert_eq!(wrap("error: a b", 20, 4), ["error: a b"]);
+        assert_eq!(
+            wrap("error: pulling x: the registry answered 401", 20, 4),
+            ["error: pulling x:", "the registry", "answered 401"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 2), ["abcd", "efg…"]);
     }
 
     #[test]
