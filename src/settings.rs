@@ -1,6 +1,8 @@
-//! The user's settings that more than one front end reads, from
-//! `$XDG_CONFIG_HOME/berth/config.toml` (the dashboard reads its own keys from the same
-//! file). Every key is optional; keys this version doesn't know are left alone.
+//! The user's settings, read by the CLI and the dashboard alike, from
+//! `$XDG_CONFIG_HOME/berth/config.toml`, and what a pull takes from the user's account
+//! (logins, registries spoken to over plain HTTP). The engine reads no home directory
+//! itself; its callers build its options here. Every key is optional; keys this version
+//! doesn't know are left alone.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,8 @@ pub fn config_path() -> Option<PathBuf> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Settings {
+    /// The dashboard's theme: a built-in name or a file (relative to the settings file).
+    pub theme: Option<String>,
     /// Registries (`host[:port]`) spoken to over plain HTTP, as Docker's daemon.json
     /// `insecure-registries`.
     #[serde(default)]
@@ -77,6 +81,7 @@ mod tests {
         )
         .unwrap();
         let settings = Settings::load_from(&path).unwrap();
+        assert_eq!(settings.theme.as_deref(), Some("light"));
         let options = settings
             .pull_options(Some("linux/arm64"), &["other:5000".into()])
             .unwrap();

@@ -471,3 +471,48 @@ fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
         std::thread::sleep(POLL);
     }
 }
+
+#[test]
+fn p_pulls_an_image_from_a_registry_into_the_images_pane() {
+    let berth = Berth::new();
+    let registry = common::registry::Registry::start(berth.netns());
+    registry.seed(
+        &common::fixtures().join("busybox-oci"),
+        "latest",
+        "test/busybox:latest",
+    );
+    let name = format!("{}/test/busybox:latest", registry.host());
+    let tui = Tui::open(&berth);
+    tui.send_keys("2");
+    tui.wait_for("the empty images pane", |s| s.contains("No images."));
+    tui.send_keys("p");
+    tui.wait_for("the reference line", |s| s.contains("Pull an image"));
+    // A reference that doesn't parse is refused in the popup, and nothing starts.
+    tui.type_text("Bad/Name");
+    tui.send_keys("Enter");
+    tui.wait_for("the refusal", |s| {
+        s.contains("Bad/Name") && s.contains("Pull an image")
+    });
+    for _ in 0.."Bad/Name".len() {
+        tui.send_keys("BSpace");
+    }
+    tui.type_text(&name);
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the pull's end in its dialog", |s| {
+        s.contains("done: image")
+    });
+    assert!(screen.contains(&name), "{screen}");
+    assert_eq!(screen.matches(" complete ").count(), 2, "{screen}");
+    // Esc and the next key are separate sends, or the terminal reads alt-key.
+    tui.send_keys("Escape");
+    let screen = tui.wait_for("the image in the pane", |s| {
+        !s.contains("done: image") && s.lines().next().is_some_and(|l| l.contains("Images (1)"))
+    });
+    // The tab bar's current tab is reversed too: the selected row is below it.
+    let styled = tui.capture_styled();
+    let row = styled.lines().skip(1).find(|l| l.contains("\x1b[7m"));
+    let row = row.map(strip_escapes).unwrap_or_default();
+    assert!(row.contains(&name), "selected {row:?}; screen:\n{screen}");
+    let images = berth.ok(&["images", "--format", "json"]);
+    assert!(images.contains("test/busybox"), "{images}");
+}

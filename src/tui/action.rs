@@ -73,6 +73,7 @@ actions! {
     Connect => "container.connect", "Connect the container to a network (: line)";
     Disconnect => "container.disconnect", "Disconnect it from a network (: line)";
     RunNew => "image.run", "Run a new container (a form, from the image)";
+    Pull => "image.pull", "Pull an image; while one runs, show it again";
     Command => "app.command", "Run any berth command (:run -d img)";
     Refresh => "app.refresh", "Reload everything from the engine";
     ToggleScope => "layers.scope", "Layer view: this layer alone or the image so far";

@@ -1,5 +1,7 @@
 //! Keys to named actions: defaults in the style of lazydocker and k9s, overridable from a
-//! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines.
+//! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines. A key may name
+//! several actions (`"p" = ["logs.pause", "image.pull"]`): the first that fits where the
+//! user is (see `update::fits`) is taken.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -122,7 +124,15 @@ const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<Keys, Action>,
+    bindings: BTreeMap<Keys, Vec<Action>>,
+}
+
+/// A binding's value in a keymap file: one action or several.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Bound {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// What a key press means, given the key pressed before it.
@@ -174,36 +184,59 @@ impl Keymap {
 
     /// Applies `"key" = "action"` lines; `"key" = "none"` unbinds a default.
     pub fn apply(&mut self, toml_text: &str) -> Result<(), String> {
-        let table: BTreeMap<String, String> =
+        let table: BTreeMap<String, Bound> =
             toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
-        for (keys, action) in table {
+        for (keys, bound) in table {
             let keys = parse_keys(&keys)?;
-            if action == "none" {
-                self.bindings.remove(&keys);
-            } else {
-                self.bindings.insert(keys, action.parse()?);
+            let names = match bound {
+                Bound::One(name) if name == "none" => {
+                    self.bindings.remove(&keys);
+                    continue;
+                }
+                Bound::One(name) => vec![name],
+                Bound::Many(names) => names,
+            };
+            let actions = names
+                .iter()
+                .map(|n| n.parse())
+                .collect::<Result<Vec<Action>, String>>()?;
+            if actions.is_empty() {
+                return Err(format!("{:?}: bind at least one action", keys_text(&keys)));
             }
+            self.bindings.insert(keys, actions);
         }
         Ok(())
     }
 
-    /// The action of a single key press, ignoring sequences.
+    /// The (first) action of a single key press, ignoring sequences.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
-        self.bindings.get(&vec![Key::from_event(event)?]).copied()
+        self.bindings
+            .get(&vec![Key::from_event(event)?])
+            .and_then(|actions| actions.first().copied())
     }
 
-    /// What `event` means after `pending` (the first key of a sequence, if any).
-    pub fn resolve(&self, pending: Option<Key>, event: &KeyEvent) -> Resolved {
+    /// What `event` means after `pending` (the first key of a sequence, if any): of the
+    /// actions bound to it, the first that `fits`, else the first.
+    pub fn resolve(
+        &self,
+        pending: Option<Key>,
+        event: &KeyEvent,
+        fits: impl Fn(Action) -> bool,
+    ) -> Resolved {
         let Some(key) = Key::from_event(event) else {
             return Resolved::Nothing;
         };
+        let pick = |actions: &Vec<Action>| {
+            let action = actions.iter().copied().find(|a| fits(*a));
+            action.or(actions.first().copied()).map(Resolved::Action)
+        };
         if let Some(first) = pending {
-            if let Some(action) = self.bindings.get(&vec![first, key]) {
-                return Resolved::Action(*action);
+            if let Some(resolved) = self.bindings.get(&vec![first, key]).and_then(pick) {
+                return resolved;
             }
         }
-        if let Some(action) = self.bindings.get(&vec![key]) {
-            return Resolved::Action(*action);
+        if let Some(resolved) = self.bindings.get(&vec![key]).and_then(pick) {
+            return resolved;
         }
         if self.bindings.keys().any(|k| k.len() == 2 && k[0] == key) {
             return Resolved::Pending(key);
@@ -219,7 +252,7 @@ impl Keymap {
                 let keys = self
                     .bindings
                     .iter()
-                    .filter(|(_, a)| *a == action)
+                    .filter(|(_, actions)| actions.contains(action))
                     .map(|(k, _)| keys_text(k))
                     .collect();
                 (*action, keys)
@@ -231,7 +264,7 @@ impl Keymap {
     pub fn key_for(&self, action: Action) -> Option<String> {
         self.bindings
             .iter()
-            .filter(|(_, a)| **a == action)
+            .filter(|(_, actions)| actions.contains(&action))
             .map(|(k, _)| keys_text(k))
             .min_by_key(|k| (k.contains("ctrl-") || k.contains("alt-"), k.len()))
     }
@@ -299,20 +332,53 @@ mod tests {
     fn sequences_wait_for_their_second_key() {
         let keymap = Keymap::default();
         let g = event(KeyCode::Char('g'), KeyModifiers::NONE);
-        let Resolved::Pending(first) = keymap.resolve(None, &g) else {
+        let any = |_| true;
+        let Resolved::Pending(first) = keymap.resolve(None, &g, any) else {
             panic!("g alone should wait");
         };
         assert_eq!(
-            keymap.resolve(Some(first), &g),
+            keymap.resolve(Some(first), &g, any),
             Resolved::Action(Action::Top)
         );
         // Another key after g is itself.
         let j = event(KeyCode::Char('j'), KeyModifiers::NONE);
         assert_eq!(
-            keymap.resolve(Some(first), &j),
+            keymap.resolve(Some(first), &j, any),
             Resolved::Action(Action::Down)
         );
         assert_eq!(keymap.key_for(Action::Top).as_deref(), Some("gg"));
+    }
+
+    #[test]
+    fn a_key_bound_to_several_actions_takes_the_first_that_fits() {
+        let mut keymap = Keymap::default();
+        let p = event(KeyCode::Char('p'), KeyModifiers::NONE);
+        let in_logs = |a| a == Action::Pause;
+        assert_eq!(
+            keymap.resolve(None, &p, in_logs),
+            Resolved::Action(Action::Pause)
+        );
+        let elsewhere = |a| a != Action::Pause;
+        assert_eq!(
+            keymap.resolve(None, &p, elsewhere),
+            Resolved::Action(Action::Pull)
+        );
+        // Nothing fits: the first.
+        assert_eq!(
+            keymap.resolve(None, &p, |_| false),
+            Resolved::Action(Action::Pause)
+        );
+        assert_eq!(keymap.key_for(Action::Pull).as_deref(), Some("p"));
+        // A user's line replaces the list.
+        keymap.apply("\"p\" = \"image.pull\"").unwrap();
+        assert_eq!(
+            keymap.resolve(None, &p, in_logs),
+            Resolved::Action(Action::Pull)
+        );
+        let err = keymap
+            .apply("\"p\" = [\"image.pull\", \"fly\"]")
+            .unwrap_err();
+        assert!(err.contains("unknown action \"fly\""), "{err}");
     }
 
     #[test]

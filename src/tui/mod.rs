@@ -14,6 +14,7 @@ pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;
+pub mod pull;
 pub mod render;
 pub mod runtime;
 pub mod snapshot;
@@ -50,13 +51,6 @@ pub fn config_path() -> Option<PathBuf> {
     crate::settings::config_path()
 }
 
-/// The dashboard's settings file; every key is optional, and keys it doesn't know are left
-/// for other versions of berth.
-#[derive(Debug, Default, serde::Deserialize)]
-struct Config {
-    theme: Option<String>,
-}
-
 /// The theme to use: `--theme` first (as no-color.org asks, an explicit choice wins), then
 /// `NO_COLOR` (`no_color`, from [`theme::no_color_requested`]), then the config's `theme`
 /// (`config`, or the user's file), then dark.
@@ -74,13 +68,7 @@ pub fn load_theme(
     let Some(path) = config.map(Path::to_path_buf).or_else(config_path) else {
         return Ok(Theme::default());
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Theme::default()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let config: Config =
-        toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?;
+    let config = crate::settings::Settings::load_from(&path).map_err(|e| e.to_string())?;
     match config.theme {
         // A relative file is found beside the config.
         Some(choice) if choice.contains('/') && !choice.starts_with('/') => {

@@ -11,8 +11,10 @@ use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
 use crate::engine::container::stats::ContainerStats;
 use crate::engine::events::Event;
+use crate::engine::image::registry::PullEvent;
 use crate::engine::network::state::{LinkRates, NetworkState};
 use crate::engine::storage::listing::DirListing;
+use crate::engine::Digest;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -74,4 +76,8 @@ pub enum Msg {
     CopyTick,
     /// A copy ended: what was copied, or why not.
     Copied(Result<String, String>),
+    /// A pull's events since the last of these (at most ten a second; see `pull.rs`).
+    PullEvents(Vec<PullEvent>),
+    /// A pull ended: the image's ID, or the engine's one-line error.
+    Pulled(Result<Digest, String>),
 }

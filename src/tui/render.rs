@@ -56,6 +56,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
+        Some(Popup::PullInput { input, error }) => {
+            popups::pull::draw_input(frame, input, error.as_deref(), theme)
+        }
+        Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
         None => {}
     }
 }
@@ -204,6 +208,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         (View::Images, false) => &[
             Action::Open,
             Action::RunNew,
+            Action::Pull,
             Action::Remove,
             Action::Mark,
             Action::Filter,
@@ -232,6 +237,11 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         (View::Events, _) => &[Action::Filter],
     };
     let mut spans = Vec::new();
+    // A pull whose dialog is hidden shows here while it runs.
+    let hidden = app.popup != Some(Popup::Pull);
+    if let Some(pull) = app.pull.as_ref().filter(|p| p.running() && hidden) {
+        spans.push(Span::styled(format!(" ↓ {} ", pull.summary()), theme.info));
+    }
     // First, so a narrow terminal still shows why clicks do nothing.
     if !app.mouse {
         let key = app

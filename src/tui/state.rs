@@ -165,6 +165,13 @@ pub enum Popup {
     RunForm(super::form::RunForm),
     /// A copy of the file view under way (its state is in `FilesView::copying`).
     Copy,
+    /// The reference of an image to pull being typed, and why the last one was refused.
+    PullInput {
+        input: String,
+        error: Option<String>,
+    },
+    /// The pull dialog (its state is in `App::pull`); closed, the pull goes on.
+    Pull,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +234,10 @@ pub struct App {
     pub mouse: bool,
     /// The last left click, to tell a double click.
     pub last_click: Option<super::mouse::Click>,
+    /// The pull under way, or ended while its dialog is open.
+    pub pull: Option<super::pull::PullState>,
+    /// An image to select once the list holds it (the one just pulled).
+    pub select_image: Option<crate::engine::Digest>,
 }
 
 impl App {
@@ -266,6 +277,8 @@ impl App {
             pending_key: None,
             mouse: true,
             last_click: None,
+            pull: None,
+            select_image: None,
         }
     }
 

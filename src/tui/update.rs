@@ -16,15 +16,18 @@ use super::form::RunForm;
 use super::keymap::Resolved;
 use super::mouse::{Click, MouseKind, BODY_TOP, DOUBLE_CLICK};
 use super::msg::Msg;
+use super::pull::{Phase, PullState};
 use super::render;
 use super::state::{App, Popup, View, EVENTS_KEPT};
 use super::views::container_detail;
 use crate::engine::container::record::Status;
+use crate::engine::image::registry::Reference;
 use crate::engine::image::TreeScope;
 use crate::engine::network::record::BUILTIN_NETWORKS;
 use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::DirListing;
 use crate::engine::storage::progress::Progress;
+use crate::engine::Digest;
 
 /// Rows a page key moves.
 const PAGE: isize = 10;
@@ -58,6 +61,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
                 .collect();
             app.marked.retain(|id| known.contains(id.as_str()));
             clamp_cursors(app);
+            select_pulled(app);
             Vec::new()
         }
         Msg::Loaded(Err(e)) => {
@@ -204,6 +208,15 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::CopyTick => Vec::new(),
         Msg::Copied(result) => on_copied(app, result),
+        Msg::PullEvents(events) => {
+            if let Some(pull) = &mut app.pull {
+                for event in &events {
+                    pull.apply(event);
+                }
+            }
+            Vec::new()
+        }
+        Msg::Pulled(result) => on_pulled(app, result),
     }
 }
 
@@ -254,7 +267,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         on_filter_key(app, key);
         return Vec::new();
     }
-    let action = match app.keymap.resolve(app.pending_key.take(), &key) {
+    let action = match app
+        .keymap
+        .resolve(app.pending_key.take(), &key, |a| fits(app, a))
+    {
         Resolved::Action(action) => action,
         Resolved::Pending(first) => {
             app.pending_key = Some(first);
@@ -266,6 +282,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return files_action(app, action);
     }
     apply(app, action)
+}
+
+/// Whether `action` means something where the user is: of the actions bound to one key,
+/// the first that fits is taken (`p` pauses the logs, elsewhere it pulls).
+fn fits(app: &App, action: Action) -> bool {
+    match action {
+        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => app
+            .detail
+            .as_ref()
+            .is_some_and(|d| d.tab == ContainerTab::Logs),
+        _ => true,
+    }
 }
 
 fn on_filter_key(app: &mut App, key: KeyEvent) {
@@ -361,6 +389,8 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
             }
         },
         Popup::Copy => on_copy_key(app, key),
+        Popup::PullInput { input, error } => on_pull_input_key(app, input, error, key),
+        Popup::Pull => on_pull_key(app, key),
         // Help and output move with the arrows and close on any other key, leaving the
         // screen as it was.
         Popup::Help { page } => {
@@ -592,6 +622,17 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Refresh => vec![Effect::Reload],
+        Action::Pull => {
+            // One pull at a time: while it runs, the key shows it again.
+            app.popup = Some(match &app.pull {
+                Some(pull) if pull.running() => Popup::Pull,
+                _ => Popup::PullInput {
+                    input: String::new(),
+                    error: None,
+                },
+            });
+            Vec::new()
+        }
         Action::ToggleScope => match &mut app.image_detail {
             Some(image) => {
                 image.scope = match image.scope {
@@ -1276,9 +1317,12 @@ fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::CopyFiles => return copy_files(app),
         Action::CancelCopy => cancel_copy(app),
         Action::Back => app.files = None,
-        Action::Quit | Action::Help | Action::Command | Action::Yank | Action::Mouse => {
-            return apply(app, action)
-        }
+        Action::Quit
+        | Action::Help
+        | Action::Command
+        | Action::Yank
+        | Action::Mouse
+        | Action::Pull => return apply(app, action),
         Action::ShowContainers
         | Action::ShowImages
         | Action::ShowVolumes
@@ -1365,6 +1409,103 @@ fn on_copy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             apply(app, Action::Quit)
         }
         _ => Vec::new(),
+    }
+}
+
+/// The reference being typed: enter starts the pull if it parses, else says why.
+fn on_pull_input_key(
+    app: &mut App,
+    mut input: String,
+    mut error: Option<String>,
+    key: KeyEvent,
+) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => return Vec::new(),
+        KeyCode::Enter => match input.trim().parse::<Reference>() {
+            Ok(reference) => {
+                app.pull = Some(PullState::new(&reference));
+                app.popup = Some(Popup::Pull);
+                return vec![Effect::Pull(reference)];
+            }
+            Err(e) => error = Some(e.to_string()),
+        },
+        KeyCode::Backspace => {
+            input.pop();
+            error = None;
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.push(c);
+            error = None;
+        }
+        _ => {}
+    }
+    app.popup = Some(Popup::PullInput { input, error });
+    Vec::new()
+}
+
+/// The pull dialog: back (esc) hides it and the pull goes on; an ended pull's dialog
+/// closes on enter too.
+fn on_pull_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let running = app.pull.as_ref().is_some_and(PullState::running);
+    let action = app.keymap.action(&key);
+    if key.code == KeyCode::Esc
+        || action == Some(Action::Back)
+        || !running && key.code == KeyCode::Enter
+    {
+        if !running {
+            app.pull = None;
+        }
+        return Vec::new();
+    }
+    app.popup = Some(Popup::Pull);
+    match action {
+        Some(Action::Quit) => apply(app, Action::Quit),
+        _ => Vec::new(),
+    }
+}
+
+/// A pull ended: shown in its dialog if open, else on the status line; the image list
+/// is read again and the image selected in it.
+fn on_pulled(app: &mut App, result: Result<Digest, String>) -> Vec<Effect> {
+    let shown = app.popup == Some(Popup::Pull);
+    let Some(pull) = app.pull.as_mut() else {
+        return vec![Effect::Reload];
+    };
+    let reference = pull.reference.clone();
+    match result {
+        Ok(id) => {
+            pull.phase = Phase::Done(id.clone());
+            if !shown {
+                app.say(format!("pulled {reference}"), false);
+            }
+            app.select_image = Some(id);
+            select_pulled(app);
+        }
+        Err(e) => {
+            pull.phase = Phase::Failed(e.clone());
+            if !shown {
+                app.say(e, true);
+            }
+        }
+    }
+    if !shown {
+        app.pull = None;
+    }
+    vec![Effect::Reload]
+}
+
+/// Selects the image just pulled, once the list holds it.
+fn select_pulled(app: &mut App) {
+    let Some(id) = &app.select_image else {
+        return;
+    };
+    if let Some(at) = app
+        .visible_images()
+        .iter()
+        .position(|i| i.summary.id == *id)
+    {
+        app.images.selected = at;
+        app.select_image = None;
     }
 }
 

@@ -61,6 +61,11 @@ impl Worker {
 
     /// Starts one effect in the background; its result arrives as a message.
     pub fn spawn(&self, effect: Effect) {
+        // A pull can take minutes: it gets a thread of its own, so loads and actions
+        // don't wait behind it.
+        if let Effect::Pull(reference) = effect {
+            return super::pull::spawn(self.engine.clone(), reference, self.tx.clone());
+        }
         let worker = self.clone();
         tokio::task::spawn_blocking(move || {
             let msg = worker.perform(effect);
@@ -117,8 +122,12 @@ impl Worker {
                     name: name.to_owned(),
                 });
             })),
-            // The runtime handles these itself.
-            Effect::Shell(_) | Effect::SetMouse(_) | Effect::Yank(_) | Effect::Quit => Msg::Resize,
+            // The runtime handles these itself, and `spawn` the pull.
+            Effect::Pull(_)
+            | Effect::Shell(_)
+            | Effect::SetMouse(_)
+            | Effect::Yank(_)
+            | Effect::Quit => Msg::Resize,
         }
     }
 

@@ -5,4 +5,5 @@ pub mod confirm;
 pub mod help;
 pub mod output;
 pub mod progress;
+pub mod pull;
 pub mod run_form;

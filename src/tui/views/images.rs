@@ -15,11 +15,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = pane(format!(" Images ({}) ", rows.len()), theme);
     if rows.is_empty() {
         let text = if app.snapshot.images.is_empty() {
-            "No images. Load one:  :load -i FILE  or  :import FILE NAME"
+            match app.keymap.key_for(crate::tui::action::Action::Pull) {
+                Some(key) => format!("No images. Press {key} to pull one, or  :load -i FILE"),
+                None => "No images. Load one:  :load -i FILE  or  :import FILE NAME".to_owned(),
+            }
         } else {
-            "No image matches."
+            "No image matches.".to_owned()
         };
-        frame.render_widget(dim_note(text, theme).block(block), area);
+        frame.render_widget(dim_note(&text, theme).block(block), area);
         return;
     }
     let height = body_rows(area);
