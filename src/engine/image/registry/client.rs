@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::credentials::Found;
+use super::resume::pause;
 use crate::engine::error::{Error, Result};
 use crate::engine::ids::Digest;
 
@@ -24,6 +25,8 @@ pub const MAX_MANIFEST: u64 = 4 << 20;
 /// Error bodies are read this far, for their message.
 const MAX_ERROR_BODY: u64 = 64 << 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts at a manifest, a config or `/v2/` when the failures may pass.
+const MAX_GET_ATTEMPTS: u32 = 3;
 /// Per read: a registry that stops sending fails the pull instead of hanging it.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -88,10 +91,21 @@ impl Client {
     }
 
     /// GETs `path`, answering a 401 challenge once.
+    /// A failure that may pass (see [`passing`]) is asked again after a pause, a few
+    /// times, as a resumed blob is.
     fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::Response> {
         let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
-        self.get_with(path, &headers)
-            .map_err(|e| self.describe(e))?
+        let mut failures = 0;
+        loop {
+            match self.get_with(path, &headers) {
+                Ok(answer) => return answer,
+                Err(e) if passing(&e) && failures + 1 < MAX_GET_ATTEMPTS => {
+                    failures += 1;
+                    std::thread::sleep(pause(failures));
+                }
+                Err(e) => return Err(self.describe(e)),
+            }
+        }
     }
 
     /// GETs `path` with `headers`, answering a 401 challenge once; a refused request
@@ -365,6 +379,16 @@ mod tests {
         assert_eq!(registry_message(b"<html>\nx"), "<html>");
         assert!(read_bounded(&b"12345"[..], 4, "manifest").is_err());
         assert_eq!(read_bounded(&b"1234"[..], 4, "manifest").unwrap(), b"1234");
+    }
+
+    #[test]
+    fn server_trouble_and_rate_limits_may_pass_refusals_do_not() {
+        let status = |code: u16| {
+            let response = ureq::Response::new(code, "status", "").unwrap();
+            passing(&ureq::Error::Status(code, response))
+        };
+        assert!(status(503) && status(502) && status(429) && status(408));
+        assert!(!status(401) && !status(404) && !status(400));
     }
 
     #[test]

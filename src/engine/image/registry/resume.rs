@@ -177,7 +177,8 @@ impl<S: BlobSource + ?Sized> Read for ResumingBlob<'_, S> {
     }
 }
 
-fn pause(failures: u32) -> Duration {
+/// The pause after the `failures`th failure in a row: doubling, capped.
+pub(super) fn pause(failures: u32) -> Duration {
     FIRST_PAUSE
         .saturating_mul(1 << failures.saturating_sub(1).min(8))
         .min(MAX_PAUSE)
