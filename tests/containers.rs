@@ -628,8 +628,18 @@ fn bad_input_gets_one_clear_line_and_leaves_nothing() {
     let err = berth.fail(&["run", "-m", "12x", IMAGE, "true"]);
     assert!(err.contains("\"12x\"") && err.contains("64m"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let err = berth.fail(&["run", "--rm", "nosuch/image", "true"]);
+    let err = berth.fail(&["run", "--rm", "--pull", "never", "nosuch/image", "true"]);
     assert!(err.contains("no such image: nosuch/image:latest"), "{err}");
+    // By default it is pulled: here no registry answers (the test's namespace has no
+    // route out), which is one line after Docker's notice.
+    let err = berth.fail(&["run", "--rm", "nosuch/image", "true"]);
+    let lines: Vec<&str> = err.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert_eq!(lines[0], "Unable to find image 'nosuch/image:latest' locally");
+    assert!(
+        lines[1].starts_with("Error: pulling docker.io/nosuch/image:latest: "),
+        "{err}"
+    );
     berth.ok(&["run", "-d", "--name", "busy", IMAGE, "sleep", "60"]);
     let err = berth.fail(&["run", "--name", "busy", IMAGE, "true"]);
     let id = berth.inspect("busy")["Id"].as_str().unwrap().to_owned();
