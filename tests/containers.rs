@@ -635,7 +635,10 @@ fn bad_input_gets_one_clear_line_and_leaves_nothing() {
     let err = berth.fail(&["run", "--rm", "nosuch/image", "true"]);
     let lines: Vec<&str> = err.trim().lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
-    assert_eq!(lines[0], "Unable to find image 'nosuch/image:latest' locally");
+    assert_eq!(
+        lines[0],
+        "Unable to find image 'nosuch/image:latest' locally"
+    );
     assert!(
         lines[1].starts_with("Error: pulling docker.io/nosuch/image:latest: "),
         "{err}"
