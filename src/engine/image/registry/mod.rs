@@ -3,6 +3,7 @@
 mod auth;
 mod challenge;
 mod client;
+mod counting;
 mod credentials;
 mod login;
 mod platform;

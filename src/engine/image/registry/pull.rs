@@ -6,7 +6,6 @@
 //! visible until every digest matched. The pull is one transaction as `load` is: a
 //! failure or crash leaves no layer, blob, record or tag behind.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -16,6 +15,7 @@ use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use serde::Serialize;
 
 use super::client::{read_bounded, Client, Fetched, MAX_MANIFEST};
+use super::counting::Counting;
 use super::credentials::CredentialStore;
 use super::platform::Platform;
 use super::reference::Reference;
@@ -39,8 +39,6 @@ const MAX_INDEX_DEPTH: usize = 3;
 const PARALLEL_LAYERS: usize = 3;
 /// Downloads of layers removed meanwhile (by `rmi` or a prune) before giving up.
 const MAX_ROUNDS: usize = 3;
-/// Progress is reported at most once per this many bytes of a layer.
-const PROGRESS_STEP: u64 = 256 << 10;
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
@@ -372,14 +370,13 @@ impl Engine {
         // A dropped connection is resumed where it broke, unseen from here.
         let stream = ResumingBlob::open(client, repository, &job.digest, job.size)
             .map_err(|e| Error::Runtime(format!("{}: {e}", job.label)))?;
-        let stream = Reporting {
-            inner: stream,
-            layer: &job.digest,
-            done: 0,
-            reported: 0,
-            total: job.size,
-            progress,
-        };
+        let stream = Counting::new(stream, job.size, |done, total| {
+            progress(&PullEvent::LayerProgress {
+                layer: job.digest.clone(),
+                done,
+                total,
+            })
+        });
         let expected = Expected {
             blob: Some(&job.digest),
             diff_id: Some(&job.diff_id),
@@ -391,32 +388,6 @@ impl Engine {
             layer: job.digest.clone(),
         });
         Ok(prepared)
-    }
-}
-
-/// Counts a layer's bytes for progress events.
-struct Reporting<'a, R> {
-    inner: R,
-    layer: &'a Digest,
-    done: u64,
-    reported: u64,
-    total: u64,
-    progress: Progress<'a>,
-}
-
-impl<R: Read> Read for Reporting<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done += n as u64;
-        if self.done - self.reported >= PROGRESS_STEP || (n > 0 && self.done == self.total) {
-            self.reported = self.done;
-            (self.progress)(&PullEvent::LayerProgress {
-                layer: self.layer.clone(),
-                done: self.done,
-                total: self.total,
-            });
-        }
-        Ok(n)
     }
 }
 

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::client::{Client, DOCKER_MANIFEST, OCI_MANIFEST};
+use super::counting::Counting;
 use super::credentials::CredentialStore;
 use super::pull::is_insecure;
 use super::reference::Reference;
@@ -37,8 +38,6 @@ const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// Other repositories a blob is asked to be mounted from, at most.
 const MAX_MOUNT_SOURCES: usize = 3;
-/// Progress is reported at most once per this many bytes of a layer.
-const PROGRESS_STEP: u64 = 256 << 10;
 
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
@@ -304,7 +303,7 @@ impl Engine {
             let len = self.rebuilt_layer(&chain)?.ok_or_else(no_record)?.1;
             let open = || -> Result<Box<dyn Read + '_>> {
                 let (tar, _) = self.rebuilt_layer(&chain)?.ok_or_else(no_record)?;
-                Ok(Box::new(Reporting::new(tar, &diff_id, len, progress)))
+                Ok(Box::new(counting(tar, &diff_id, len, progress)))
             };
             let location = start(client, repository, location)?;
             client.put_blob(&location, &diff_id, &Body::Stream { len, open: &open })?;
@@ -323,7 +322,7 @@ impl Engine {
             let open = || -> Result<Box<dyn Read + '_>> {
                 let file = std::fs::File::open(&gz.file.0)
                     .context(|| format!("reading {}", gz.file.0.display()))?;
-                Ok(Box::new(Reporting::new(file, &diff_id, gz.size, progress)))
+                Ok(Box::new(counting(file, &diff_id, gz.size, progress)))
             };
             let location = start(client, repository, location)?;
             let body = Body::Stream {
@@ -580,43 +579,20 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Counts a layer's bytes for progress events.
-struct Reporting<'a, R> {
+/// `inner`, reporting its bytes as the layer's upload progress.
+fn counting<'a, R: Read + 'a>(
     inner: R,
     layer: &'a Digest,
-    done: u64,
-    reported: u64,
     total: u64,
     progress: PushProgress<'a>,
-}
-
-impl<'a, R> Reporting<'a, R> {
-    fn new(inner: R, layer: &'a Digest, total: u64, progress: PushProgress<'a>) -> Self {
-        Reporting {
-            inner,
-            layer,
-            done: 0,
-            reported: 0,
+) -> impl Read + 'a {
+    Counting::new(inner, total, move |done, total| {
+        progress(&PushEvent::LayerProgress {
+            layer: layer.clone(),
+            done,
             total,
-            progress,
-        }
-    }
-}
-
-impl<R: Read> Read for Reporting<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.done += n as u64;
-        if self.done - self.reported >= PROGRESS_STEP || (n > 0 && self.done == self.total) {
-            self.reported = self.done;
-            (self.progress)(&PushEvent::LayerProgress {
-                layer: self.layer.clone(),
-                done: self.done,
-                total: self.total,
-            });
-        }
-        Ok(n)
-    }
+        })
+    })
 }
 
 #[cfg(test)]
