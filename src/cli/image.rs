@@ -146,6 +146,10 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Remove unused images
     Prune(ImagePruneArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -639,5 +643,7 @@ pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {
         ImageCommand::Import(args) => import(engine, args),
         ImageCommand::Save(args) => save(engine, args),
         ImageCommand::Prune(args) => prune(engine, args),
+        ImageCommand::Pull(args) => pull(engine, args),
+        ImageCommand::Push(args) => push(engine, args),
     }
 }

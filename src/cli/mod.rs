@@ -7,6 +7,7 @@ pub mod diff;
 pub mod events;
 pub mod image;
 pub mod login;
+pub mod management;
 pub mod network;
 pub mod output;
 pub mod parse;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
 
+    /// Manage containers
+    #[command(subcommand)]
+    Container(management::ContainerCommand),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
@@ -116,9 +120,18 @@ pub enum Command {
     Rename(container::RenameArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+    /// Show the berth version information
+    Version(system::VersionArgs),
+    /// Generate the shell completion script (bash, zsh, fish)
+    Completion(system::CompletionArgs),
     /// Open the dashboard (what `berth` alone does)
     Ui(ui::UiArgs),
 
+    /// Writes the manual page (roff) to stdout, for installers
+    #[command(name = "__man", hide = true)]
+    Man(system::ManArgs),
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
@@ -127,54 +140,67 @@ pub enum Command {
 /// Runs one verb and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     use Command::*;
-    // Logins touch only the user's config, never an engine root.
+    // These touch only the user's config or nothing at all, never an engine root.
     match &cli.command {
         Some(Login(args)) => return login::login(args),
         Some(Logout(args)) => return login::logout(args),
+        Some(Version(args)) => return system::version(args),
+        Some(Completion(args)) => return system::completion(args),
+        Some(Man(args)) => return system::man_page(args),
         _ => {}
     }
     let root = cli.root.unwrap_or_else(EnginePaths::default_root);
     let engine = Engine::open(&root)?;
-    let Some(command) = &cli.command else {
-        return ui::ui(&engine, root, &ui::UiArgs::default());
-    };
+    match cli.command {
+        None => ui::ui(&engine, root, &ui::UiArgs::default()),
+        Some(command) => dispatch(&engine, root, command),
+    }
+}
+
+fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
+    use Command::*;
     match command {
-        Images(args) => image::images(&engine, args),
-        Load(args) => image::load(&engine, args),
-        Pull(args) => image::pull(&engine, args),
-        Push(args) => image::push(&engine, args),
-        Import(args) => image::import(&engine, args),
-        Save(args) => image::save(&engine, args),
-        Tag(args) => image::tag(&engine, args),
-        Rmi(args) => image::rmi(&engine, args),
-        Image(command) => image::image_command(&engine, command),
-        Login(args) => login::login(args),
-        Logout(args) => login::logout(args),
-        Create(args) => container::create(&engine, args),
-        Run(args) => container::run(&engine, args),
-        Start(args) => container::start(&engine, args),
-        Stop(args) => container::stop(&engine, args),
-        Kill(args) => container::kill(&engine, args),
-        Restart(args) => container::restart(&engine, args),
-        Rm(args) => container::rm(&engine, args),
-        Ps(args) => container::ps(&engine, args),
-        Logs(args) => container::logs(&engine, args),
-        Exec(args) => container::exec(&engine, args),
-        Wait(args) => container::wait(&engine, args),
-        Inspect(args) => container::inspect(&engine, args),
-        Volume(command) => volume::run(&engine, command),
-        Network(command) => network::run(&engine, command),
-        Diff(args) => diff::diff(&engine, args),
-        Commit(args) => container::commit(&engine, args),
-        Cp(args) => cp::cp(&engine, args),
-        System(command) => system::run(&engine, command),
-        Events(args) => events::events(&engine, args),
-        Stats(args) => stats::stats(&engine, args),
-        Top(args) => stats::top(&engine, args),
-        Port(args) => container::port(&engine, args),
-        Rename(args) => container::rename(&engine, args),
-        Ui(args) => ui::ui(&engine, root.clone(), args),
-        Monitor(args) => container::monitor(&engine, args),
+        Images(args) => image::images(engine, &args),
+        Load(args) => image::load(engine, &args),
+        Pull(args) => image::pull(engine, &args),
+        Push(args) => image::push(engine, &args),
+        Import(args) => image::import(engine, &args),
+        Save(args) => image::save(engine, &args),
+        Tag(args) => image::tag(engine, &args),
+        Rmi(args) => image::rmi(engine, &args),
+        Image(command) => image::image_command(engine, &command),
+        Login(args) => login::login(&args),
+        Logout(args) => login::logout(&args),
+        Create(args) => container::create(engine, &args),
+        Run(args) => container::run(engine, &args),
+        Start(args) => container::start(engine, &args),
+        Stop(args) => container::stop(engine, &args),
+        Kill(args) => container::kill(engine, &args),
+        Restart(args) => container::restart(engine, &args),
+        Rm(args) => container::rm(engine, &args),
+        Ps(args) => container::ps(engine, &args),
+        Logs(args) => container::logs(engine, &args),
+        Exec(args) => container::exec(engine, &args),
+        Wait(args) => container::wait(engine, &args),
+        Inspect(args) => container::inspect(engine, &args),
+        Volume(command) => volume::run(engine, &command),
+        Network(command) => network::run(engine, &command),
+        Diff(args) => diff::diff(engine, &args),
+        Commit(args) => container::commit(engine, &args),
+        Cp(args) => cp::cp(engine, &args),
+        System(command) => system::run(engine, &command),
+        Events(args) => events::events(engine, &args),
+        Stats(args) => stats::stats(engine, &args),
+        Top(args) => stats::top(engine, &args),
+        Port(args) => container::port(engine, &args),
+        Rename(args) => container::rename(engine, &args),
+        Info(args) => system::info(engine, &args),
+        Version(args) => system::version(&args),
+        Completion(args) => system::completion(&args),
+        Man(args) => system::man_page(&args),
+        Container(command) => dispatch(engine, root, command.into()),
+        Ui(args) => ui::ui(engine, root, &args),
+        Monitor(args) => container::monitor(engine, &args),
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::output::{human_since, human_size, print_json, Table};
 use crate::engine::image::Removal;
 use crate::engine::system::Finding;
-use crate::engine::system::{DiskUsage, UsageTotals};
+use crate::engine::system::{DiskUsage, Info, UsageTotals};
 use crate::engine::Engine;
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +55,23 @@ pub struct InfoArgs {
     #[arg(long, default_value = "table")]
     pub format: String,
 }
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Output format: "table" or "json"
+    #[arg(short, long, default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to write the completion script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -279,26 +296,105 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn info(engine: &Engine, args: &InfoArgs) -> Result<i32> {
+pub fn info(engine: &Engine, args: &InfoArgs) -> Result<i32> {
     let info = engine.system_info()?;
     match args.format.as_str() {
         "json" => print_json(&info)?,
         "table" => {
-            println!("Containers: {}", info.containers);
-            println!(" Running: {}", info.running);
-            println!(" Stopped: {}", info.stopped);
-            println!("Images: {}", info.images);
-            println!("Volumes: {}", info.volumes);
-            println!("Storage Driver: {}", info.storage_driver);
-            println!("Cgroup Version: {}", info.cgroup_version);
-            println!("Kernel Version: {}", info.kernel);
-            println!("Operating System: {}", info.operating_system);
-            println!("Architecture: {}", info.architecture);
-            println!("Berth Root Dir: {}", info.root);
+            print_info(&info);
         }
         other => return Err(eyre!("invalid --format {other:?}: use table or json")),
     }
     Ok(0)
+}
+
+/// `version`: berth is both the client and the engine, so both sections say the same
+/// version; Docker's shape, with Go's names for the platform.
+pub fn version(args: &VersionArgs) -> Result<i32> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    let section = json!({
+        "Version": version,
+        "Os": std::env::consts::OS,
+        "Arch": arch,
+    });
+    match args.format.as_str() {
+        "json" => print_json(&json!({
+            "Client": section,
+            "Server": {
+                "Version": version,
+                "Os": std::env::consts::OS,
+                "Arch": arch,
+                "Components": [{ "Name": "Engine", "Version": version,
+                    "Details": { "Embedded": "true", "Runtime": "berth (no daemon)" } }],
+            },
+        }))?,
+        "table" => {
+            println!("Client: berth");
+            println!(" Version:           {version}");
+            println!(" OS/Arch:           {}/{arch}", std::env::consts::OS);
+            println!();
+            println!("Engine: embedded (no daemon)");
+            println!(" Version:           {version}");
+            println!(" OS/Arch:           {}/{arch}", std::env::consts::OS);
+        }
+        other => return Err(eyre!("invalid --format {other:?}: use table or json")),
+    }
+    Ok(0)
+}
+
+/// `completion SHELL`: the script clap derives from the command tree, on stdout.
+/// Hidden verbs (the monitor's) are left out.
+pub fn completion(args: &CompletionArgs) -> Result<i32> {
+    let full = <super::Cli as clap::CommandFactory>::command();
+    let mut command = clap::Command::new("berth")
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
+    // Written whole, so a closed pipe is an error and not clap's panic.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "berth", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+    Ok(0)
+}
+
+/// The manual page (roff), made from the same command tree, for the install step.
+pub fn man_page(_args: &ManArgs) -> Result<i32> {
+    let command = <super::Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+    Ok(0)
+}
+
+/// Docker's layout: a client section, then the engine's (there is no server to ask).
+fn print_info(info: &Info) {
+    println!("Client:");
+    println!(" Version:    {}", env!("CARGO_PKG_VERSION"));
+    println!();
+    println!("Server:");
+    println!(" Containers: {}", info.containers);
+    println!("  Running: {}", info.containers_running);
+    println!("  Stopped: {}", info.containers_stopped);
+    println!(" Images: {}", info.images);
+    println!(" Volumes: {}", info.volumes);
+    println!(" Networks: {}", info.networks);
+    println!(" Server Version: {}", info.server_version);
+    println!(" Storage Driver: {}", info.driver);
+    println!(" Cgroup Driver: {}", info.cgroup_driver);
+    println!(" Cgroup Version: {}", info.cgroup_version);
+    println!(" Kernel Version: {}", info.kernel_version);
+    println!(" Operating System: {}", info.operating_system);
+    println!(" OSType: {}", info.os_type);
+    println!(" Architecture: {}", info.architecture);
+    println!(" CPUs: {}", info.ncpu);
+    println!(
+        " Total Memory: {}",
+        crate::format::binary_size(info.mem_total)
+    );
+    println!(" Name: {}", info.name);
+    println!(" Berth Root Dir: {}", info.root_dir);
 }
 
 fn check(engine: &Engine, args: &CheckArgs) -> Result<i32> {

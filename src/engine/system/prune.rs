@@ -1,7 +1,5 @@
 //! `system prune` and `system info`.
 
-use serde::Serialize;
-
 use crate::engine::container::Status;
 use crate::engine::error::Result;
 use crate::engine::ids::ContainerId;
@@ -19,22 +17,6 @@ pub struct Pruned {
     pub images: Vec<Removal>,
     /// Bytes freed: measured on disk before and after, so shared layers count once.
     pub reclaimed: u64,
-}
-
-/// What `system info` shows.
-#[derive(Debug, Serialize)]
-pub struct Info {
-    pub containers: usize,
-    pub running: usize,
-    pub stopped: usize,
-    pub images: usize,
-    pub volumes: usize,
-    pub root: String,
-    pub storage_driver: &'static str,
-    pub cgroup_version: &'static str,
-    pub kernel: String,
-    pub operating_system: String,
-    pub architecture: &'static str,
 }
 
 impl Engine {
@@ -89,38 +71,4 @@ impl Engine {
         .map(|d| dir_size(d))
         .sum()
     }
-
-    pub fn system_info(&self) -> Result<Info> {
-        let containers = self.list_containers()?;
-        let running = containers
-            .iter()
-            .filter(|c| c.state.status == Status::Running)
-            .count();
-        let uname = nix::sys::utsname::uname().ok();
-        Ok(Info {
-            containers: containers.len(),
-            running,
-            stopped: containers.len() - running,
-            images: self.image_records()?.len(),
-            volumes: self.list_volumes()?.len(),
-            root: self.paths().root().display().to_string(),
-            storage_driver: "overlay",
-            cgroup_version: crate::engine::container::runtime::cgroups::version(),
-            kernel: uname
-                .map(|u| u.release().to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            operating_system: os_name(),
-            architecture: std::env::consts::ARCH,
-        })
-    }
-}
-
-/// PRETTY_NAME of /etc/os-release, as Docker's "Operating System".
-fn os_name() -> String {
-    std::fs::read_to_string("/etc/os-release")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .map(|v| v.trim_matches('"').to_owned())
-        .unwrap_or_else(|| "unknown".into())
 }

@@ -1,0 +1,83 @@
+//! Docker's management commands (`berth container ls`, `berth container run`, ...): each
+//! is the short verb under another name, turned into it before it runs, so both run the
+//! same code with the same flags.
+
+use clap::Subcommand;
+
+use super::{container, cp, diff, stats, Command};
+
+/// `berth container <verb>`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// List containers
+    #[command(visible_alias = "ps", alias = "list")]
+    Ls(container::PsArgs),
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// Create and run a new container from an image
+    Run(container::RunArgs),
+    /// Start one or more stopped containers
+    Start(container::StartArgs),
+    /// Stop one or more running containers
+    Stop(container::StopArgs),
+    /// Restart one or more containers
+    Restart(container::StopArgs),
+    /// Kill one or more running containers
+    Kill(container::KillArgs),
+    /// Remove one or more containers
+    #[command(alias = "remove")]
+    Rm(container::RmArgs),
+    /// Fetch the logs of a container
+    Logs(container::LogsArgs),
+    /// Execute a command in a running container
+    Exec(container::ExecArgs),
+    /// Display detailed information on one or more containers
+    Inspect(container::InspectArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(diff::DiffArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(container::WaitArgs),
+    /// Display the running processes of a container
+    Top(stats::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::PortArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
+}
+
+impl From<ContainerCommand> for Command {
+    fn from(command: ContainerCommand) -> Command {
+        use ContainerCommand as C;
+        match command {
+            C::Ls(args) => Command::Ps(args),
+            C::Create(args) => Command::Create(args),
+            C::Run(args) => Command::Run(args),
+            C::Start(args) => Command::Start(args),
+            C::Stop(args) => Command::Stop(args),
+            C::Restart(args) => Command::Restart(args),
+            C::Kill(args) => Command::Kill(args),
+            C::Rm(args) => Command::Rm(args),
+            C::Logs(args) => Command::Logs(args),
+            C::Exec(args) => Command::Exec(args),
+            // `container inspect` looks at containers only.
+            C::Inspect(mut args) => {
+                args.kind = Some("container".into());
+                Command::Inspect(args)
+            }
+            C::Cp(args) => Command::Cp(args),
+            C::Diff(args) => Command::Diff(args),
+            C::Wait(args) => Command::Wait(args),
+            C::Top(args) => Command::Top(args),
+            C::Stats(args) => Command::Stats(args),
+            C::Port(args) => Command::Port(args),
+            C::Rename(args) => Command::Rename(args),
+            C::Commit(args) => Command::Commit(args),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Docker's management commands and the verbs about berth itself: `berth container ...`
+//! and `berth image ...` run the short verbs' code, `info`, `version`, shell completions,
+//! the manual page, and Docker's exit code for a bad command line.
+
+mod common;
+
+use common::{stderr, stdout, Berth};
+
+const IMAGE: &str = "berth-test/busybox";
+
+#[test]
+fn container_commands_are_the_short_verbs() {
+    let berth = Berth::with_image();
+    berth.ok(&["container", "create", "--name", "made", IMAGE, "true"]);
+    let out = berth.ok(&["container", "run", "--rm", IMAGE, "echo", "hi"]);
+    assert_eq!(out, "hi\n");
+    let ps = berth.ok(&["ps", "-a"]);
+    for alias in ["ls", "ps", "list"] {
+        assert_eq!(
+            berth.ok(&["container", alias, "-a"]),
+            ps,
+            "container {alias}"
+        );
+    }
+    assert!(ps.contains("made"), "{ps}");
+    berth.ok(&["container", "start", "made"]);
+    assert_eq!(berth.ok(&["container", "wait", "made"]), "0\n");
+    let inspected = berth.json(&["container", "inspect", "made"]);
+    assert_eq!(inspected["Name"], "/made");
+    // `container inspect` is about containers only, as Docker's.
+    let out = berth.run(&["container", "inspect", IMAGE]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("No such object: {IMAGE}")),
+        "{}",
+        stderr(&out)
+    );
+    berth.ok(&["container", "rename", "made", "renamed"]);
+    assert_eq!(berth.ok(&["container", "rm", "renamed"]), "renamed\n");
+    assert!(!berth.ok(&["container", "ls", "-a"]).contains("renamed"));
+}
+
+#[test]
+fn image_commands_are_the_short_verbs() {
+    let berth = Berth::with_image();
+    assert_eq!(berth.ok(&["image", "ls"]), berth.ok(&["images"]));
+    berth.ok(&["image", "tag", IMAGE, "other:1"]);
+    let history = berth.ok(&["image", "history", "other:1"]);
+    assert!(history.starts_with("IMAGE "), "{history}");
+    assert_eq!(berth.ok(&["image", "rm", "other:1"]), "Untagged: other:1\n");
+    // pull and push are there too; without a registry they fail in one line.
+    let out = berth.run(&["image", "pull", "127.0.0.1:1/x:y"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn info_and_version_say_what_berth_runs_on() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", IMAGE, "true"]);
+    let info = berth.ok(&["info"]);
+    assert_eq!(info, berth.ok(&["system", "info"]));
+    assert!(info.starts_with("Client:\n Version:"), "{info}");
+    for line in [
+        " Containers: 1\n",
+        "  Running: 0\n",
+        "  Stopped: 1\n",
+        " Images: 1\n",
+        " Storage Driver: overlay\n",
+        " Cgroup Driver: cgroupfs\n",
+        " OSType: linux\n",
+    ] {
+        assert!(info.contains(line), "{line:?} in {info}");
+    }
+    assert!(info.contains(&format!(" Berth Root Dir: {}\n", berth.root().display())));
+    let json = serde_json::from_str::<serde_json::Value>(&berth.ok(&["info", "--format", "json"]))
+        .unwrap();
+    assert_eq!(json["Containers"], 1);
+    assert_eq!(json["Images"], 1);
+    assert_eq!(json["DockerRootDir"], berth.root().display().to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert_eq!(json["KernelVersion"], kernel.trim());
+    assert!(json["NCPU"].as_u64().unwrap() >= 1);
+
+    let version =
+        serde_json::from_str::<serde_json::Value>(&berth.ok(&["version", "--format", "json"]))
+            .unwrap();
+    assert_eq!(version["Client"]["Version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["Server"]["Version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["Client"]["Os"], "linux");
+    let table = berth.ok(&["version"]);
+    assert!(table.starts_with("Client: berth\n Version:"), "{table}");
+}
+
+#[test]
+fn completions_and_the_manual_cover_the_verbs_and_hide_the_monitor() {
+    let berth = Berth::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = berth.ok(&["completion", shell]);
+        assert!(script.contains("container"), "{shell}");
+        assert!(script.contains("network"), "{shell}");
+        assert!(!script.contains("__monitor"), "{shell} lists the monitor");
+    }
+    // bash loads it and completes berth with it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.bash");
+    std::fs::write(&file, berth.ok(&["completion", "bash"])).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p berth", file.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(stdout(&check).contains("berth"), "{}", stdout(&check));
+    let man = berth.ok(&["__man"]);
+    assert!(man.contains(".TH berth 1"), "{man}");
+    let help = berth.ok(&["--help"]);
+    assert!(help.contains("container"), "{help}");
+    assert!(!help.contains("__"), "{help}");
+    let out = berth.run(&["completion", "tcsh"]);
+    assert_eq!(out.status.code(), Some(125));
+}
+
+#[test]
+fn a_bad_command_line_is_berths_own_error_125() {
+    let berth = Berth::new();
+    let out = berth.run(&["run", "--no-such-flag", IMAGE]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
+    let out = berth.run(&["no-such-verb"]);
+    assert_eq!(out.status.code(), Some(125));
+    // Help asked for is not an error.
+    let out = berth.run(&["run", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("Usage: berth run"));
+}
