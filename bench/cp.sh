@@ -4,7 +4,7 @@
 # file and for 10,000 files of 4 KiB. Interleaved runs, each into a new directory (or new
 # container path); everything is removed after all runs of a case, outside the timed part
 # (big deletes slow down the next writes on this disk). sync(2) before each timed run.
-# Run as root: sudo bash bench/cp.sh   (env: RUNS=5 WARMUP=1)
+# Run as root: bash bench/cp.sh   (env: RUNS=5 WARMUP=1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,7 +16,7 @@ in_private_netns "$PWD/bench/cp.sh" "$@"
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/cp.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/cp.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo

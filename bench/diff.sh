@@ -2,7 +2,7 @@
 # Copy-on-write diff speed: `berth diff` of a container whose writable layer holds 10,000
 # added files (100 directories of 100) and 100 deleted image files, against a plain walk
 # of the same upper directory (`find UPPER | wc -l`). Interleaved runs.
-# Run as root: sudo bash bench/diff.sh   (env: RUNS=30 WARMUP=3)
+# Run as root: bash bench/diff.sh   (env: RUNS=30 WARMUP=3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +12,7 @@ source scripts/lib.sh
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/diff.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/diff.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo

@@ -4,7 +4,7 @@
 # new directory; cleanup happens after all runs of an archive, outside the timed section
 # (the root filesystem may be mounted with `discard`, which makes big deletes slow down
 # the next writes).
-# Run as root: sudo bash bench/import-throughput.sh   (env: RUNS=10 WARMUP=1)
+# Run as root: bash bench/import-throughput.sh   (env: RUNS=10 WARMUP=1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +14,7 @@ source scripts/lib.sh
 RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-1}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/import-throughput.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/import-throughput.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo

@@ -4,7 +4,7 @@
 # `podman run --rm` (Debian's podman, runc, netavark) on podman's default bridge.
 # Interleaved runs, all inside a network namespace this script makes and holds: the
 # host's links, routes and firewall are never touched.
-# Run as root: sudo bash bench/network.sh   (env: RUNS=30 WARMUP=3)
+# Run as root: bash bench/network.sh   (env: RUNS=30 WARMUP=3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +15,7 @@ RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/network.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/network.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" nftables
 ensure_cargo

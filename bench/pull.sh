@@ -4,7 +4,7 @@
 # (which does not), each into a fresh empty store every run. Interleaved runs, all inside
 # a network namespace this script makes and holds, against Debian's docker-registry
 # listening on 127.0.0.1 there: nothing reaches the host's network.
-# Run as root: sudo bash bench/pull.sh   (env: RUNS=5 WARMUP=1)
+# Run as root: bash bench/pull.sh   (env: RUNS=5 WARMUP=1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +15,7 @@ RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/pull.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/pull.sh"
 
 # skopeo also seeds the registry, so it is required; podman is only a comparison.
 ensure_packages "${RUNTIME_PACKAGES[@]}" docker-registry skopeo curl

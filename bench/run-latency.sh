@@ -2,7 +2,7 @@
 # Container start-to-exit latency: `berth run --rm --network none berth-test/busybox true` against
 # `runc run` (and `crun run`) of an equivalent OCI bundle. Interleaved runs, inside a
 # fresh network namespace (unshare -n) so containers see loopback only.
-# Run as root: sudo bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3)
+# Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +12,7 @@ source scripts/lib.sh
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/run-latency.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/run-latency.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun
 ensure_cargo

@@ -4,7 +4,7 @@
 # frame with data), frame time median/p99 and key-to-frame latency over 200 keys sent
 # through a private tmux server, idle CPU over 60 s, RSS, and `berth ps -a` on the same
 # state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook.
-# Run as root: sudo bash bench/ui.sh
+# Run as root: bash bench/ui.sh
 #   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 NETWORKS=100 KEYS=200 IDLE=60 LAUNCHES=5
 #    PS_RUNS=10)
 set -euo pipefail
@@ -27,7 +27,7 @@ for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS; do
     [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
 done
 [[ $RUNNING -le $CONTAINERS ]] || die "RUNNING must not exceed CONTAINERS"
-[[ $(id -u) -eq 0 ]] || die "run as root: sudo bash bench/ui.sh"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/ui.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" tmux
 ensure_cargo

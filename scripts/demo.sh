@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Builds berth, loads the busybox test image, starts a few containers to look at and
-# opens the dashboard over them (on a terminal; one frame as text otherwise).
-# Run as root on Debian 12: sudo bash scripts/demo.sh
-# Env: BERTH_ROOT (engine state directory, default /var/lib/berth).
+# Builds and installs berth (on PATH, with completions and a manual page), loads the
+# busybox test image, starts a few containers to look at and opens the dashboard over them
+# (on a terminal; one frame as text otherwise). Running it again reuses what it made.
+# Run as root on Debian 12: bash scripts/demo.sh
+# Env: BERTH_ROOT (engine state directory, default /var/lib/berth), PREFIX (default /usr/local).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-[[ $(id -u) -eq 0 ]] || die "containers need root: run sudo bash scripts/demo.sh"
+[[ $(id -u) -eq 0 ]] || die "containers need root: run it as root (bash scripts/demo.sh)"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo
 
 build_release_and_fixtures
+install_berth
 
-export BERTH_ROOT="${BERTH_ROOT:-/var/lib/berth}"
 berth="$PWD/target/release/berth"
-echo "engine root: $BERTH_ROOT"
+# The default root is what a plain `berth` uses, so the hints below work as printed.
+if [[ -n ${BERTH_ROOT:-} ]]; then
+    export BERTH_ROOT
+    root_hint="  (with BERTH_ROOT=$BERTH_ROOT set, as here)"
+else
+    root_hint=""
+fi
+echo "engine root: ${BERTH_ROOT:-/var/lib/berth (the default)}"
 
 log "berth load -i .fixtures/busybox-save.tar"
 "$berth" load -i .fixtures/busybox-save.tar
@@ -58,15 +66,16 @@ log "berth ui --once (no terminal here, so one frame as text)"
 
 cat <<MSG
 
-On a terminal, 'berth' with no arguments opens the dashboard over these containers
-(engine root $BERTH_ROOT). Also try:
+On a terminal, 'berth' with no arguments opens the dashboard over these containers$root_hint.
+Also try:
 
-  $berth ps -a
-  $berth logs -f demo                       # Ctrl-C to stop following
-  $berth exec -it demo sh
-  $berth port demo-web                      # where its httpd answers: http://ADDRESS/access.log
-  $berth ui --once --view network --select demo-net
-  $berth ui --once --view layers --select berth-test/busybox
+  berth ps -a
+  berth logs -f demo                       # Ctrl-C to stop following
+  berth exec -it demo sh
+  berth port demo-web                      # where its httpd answers: http://ADDRESS/access.log
+  berth ui --once --view network --select demo-net
+  berth ui --once --view layers --select berth-test/busybox
+  man berth                                # every verb; completions for bash, zsh and fish are installed
 
 Add --root DIR (or set BERTH_ROOT) to use another engine root.
 MSG

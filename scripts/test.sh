@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full check: formatting, lints, release build, fixtures, every test.
-# Run as root on Debian 12: sudo bash scripts/test.sh
+# Run as root on Debian 12: bash scripts/test.sh
 # Env: TEST_THREADS=N passes --test-threads=N to the test binaries.
 set -euo pipefail
 
@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-[[ $(id -u) -eq 0 ]] || die "the tests create namespaces, mounts and cgroups: run as root (sudo bash scripts/test.sh)"
+[[ $(id -u) -eq 0 ]] || die "the tests create namespaces, mounts and cgroups: run it as root (bash scripts/test.sh)"
 
 registry_was_installed=$(dpkg-query -W -f='${Status}' docker-registry 2>/dev/null || true)
 ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun tmux gcc libc6-dev docker-registry skopeo apache2-utils podman
