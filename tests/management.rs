@@ -134,3 +134,38 @@ fn a_bad_command_line_is_berths_own_error_125() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("Usage: berth run"));
 }
+
+#[test]
+fn the_install_step_puts_berth_its_completions_and_manual_in_place() {
+    let prefix = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("-c")
+        .arg("source scripts/lib.sh && install_berth")
+        .env("PREFIX", prefix.path())
+        .env("BERTH_BIN", env!("CARGO_BIN_EXE_berth"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let installed = prefix.path().join("bin/berth");
+    let version = std::process::Command::new(&installed)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&version),
+        format!("berth {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    for (file, needle) in [
+        ("share/man/man1/berth.1", ".TH berth 1"),
+        ("share/bash-completion/completions/berth", "complete -F"),
+        ("share/zsh/site-functions/_berth", "#compdef berth"),
+        (
+            "share/fish/vendor_completions.d/berth.fish",
+            "complete -c berth",
+        ),
+    ] {
+        let text = std::fs::read_to_string(prefix.path().join(file)).unwrap();
+        assert!(text.contains(needle), "{file}");
+    }
+}
