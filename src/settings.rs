@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::image::registry::{CredentialStore, PullOptions};
+use crate::engine::image::registry::{Cancel, CredentialStore, PullOptions};
 use crate::engine::{Error, Result};
 
 /// The settings file: `$XDG_CONFIG_HOME/berth/config.toml`.
@@ -59,6 +59,7 @@ impl Settings {
             platform: platform.map(str::parse).transpose()?,
             insecure_registries,
             credentials: Some(CredentialStore::user()),
+            cancel: Cancel::default(),
         })
     }
 }

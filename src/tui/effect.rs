@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::detail::DetailRequest;
 use super::files::{ListRequest, Side};
-use crate::engine::image::registry::Reference;
+use crate::engine::image::registry::{Cancel, Reference};
 use crate::engine::storage::progress::Progress;
 
 /// An engine object named for the user and addressed by ID.
@@ -98,7 +98,7 @@ pub enum Effect {
     /// Copy entries between the host and the container.
     Copy(CopyJob),
     /// Pull an image, on a thread of its own (see `pull.rs`).
-    Pull(Reference),
+    Pull(Reference, Cancel),
     /// Capture the mouse (clicks and wheel for the dashboard) or release it (the terminal
     /// selects text).
     SetMouse(bool),

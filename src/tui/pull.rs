@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::Msg;
-use crate::engine::image::registry::{PullEvent, Reference};
+use crate::engine::image::registry::{Cancel, PullEvent, PullOptions, Reference};
 use crate::engine::{Digest, Engine};
 use crate::settings::Settings;
 
@@ -70,6 +70,8 @@ pub struct PullState {
     pub phase: Phase,
     /// Bottom layer first, as the manifest lists them.
     pub layers: Vec<LayerRow>,
+    /// Stops the pull (its dialog's cancel key).
+    pub cancel: Cancel,
 }
 
 impl PullState {
@@ -78,6 +80,7 @@ impl PullState {
             reference: reference.to_string(),
             phase: Phase::Resolving(reference.repository().to_owned()),
             layers: Vec::new(),
+            cancel: Cancel::default(),
         }
     }
 
@@ -198,11 +201,11 @@ impl Gathered {
 
 /// Pulls `reference` on a thread of its own: its events arrive as [`Msg::PullEvents`],
 /// gathered for [`FLUSH_EVERY`], then its end as [`Msg::Pulled`].
-pub fn spawn(engine: Engine, reference: Reference, tx: UnboundedSender<Msg>) {
+pub fn spawn(engine: Engine, reference: Reference, cancel: Cancel, tx: UnboundedSender<Msg>) {
     let thread = std::thread::Builder::new().name("berth-pull".into());
     let reported = tx.clone();
     let started = thread.spawn(move || {
-        let result = pull(&engine, &reference, &tx);
+        let result = pull(&engine, &reference, cancel, &tx);
         // The loop is gone only when the dashboard is closing.
         let _ = tx.send(Msg::Pulled(result));
     });
@@ -214,11 +217,13 @@ pub fn spawn(engine: Engine, reference: Reference, tx: UnboundedSender<Msg>) {
 fn pull(
     engine: &Engine,
     reference: &Reference,
+    cancel: Cancel,
     tx: &UnboundedSender<Msg>,
 ) -> Result<Digest, String> {
     let options = Settings::load()
         .and_then(|settings| settings.pull_options(None, &[]))
         .map_err(|e| format!("reading the settings: {e}"))?;
+    let options = PullOptions { cancel, ..options };
     let gathered = &Mutex::new(Gathered::default());
     let (stop, stopped) = channel::<()>();
     std::thread::scope(|scope| {
@@ -330,7 +335,7 @@ pub(crate) mod tests {
         }
         typed(&mut app, REFERENCE);
         match key(&mut app, KeyCode::Enter).as_slice() {
-            [Effect::Pull(reference)] => assert_eq!(reference.to_string(), REFERENCE),
+            [Effect::Pull(reference, _)] => assert_eq!(reference.to_string(), REFERENCE),
             other => panic!("expected the pull, got {other:?}"),
         }
         assert_eq!(app.popup, Some(Popup::Pull));
@@ -454,6 +459,35 @@ pub(crate) mod tests {
         assert!(app.pull.is_none());
         typed(&mut app, "p");
         assert!(matches!(app.popup, Some(Popup::PullInput { .. })));
+    }
+
+    #[test]
+    fn x_in_the_dialog_cancels_the_pull_it_started() {
+        let mut app = pulling();
+        mid_pull(&mut app);
+        let cancel = app.pull.as_ref().unwrap().cancel.clone();
+        assert!(!cancel.is_cancelled());
+        typed(&mut app, "x");
+        assert!(
+            cancel.is_cancelled(),
+            "the flag the pull thread reads is set"
+        );
+        assert_eq!(
+            app.popup,
+            Some(Popup::Pull),
+            "the dialog stays to show the end"
+        );
+        update(
+            &mut app,
+            Msg::Pulled(Err(format!("pulling {REFERENCE}: cancelled"))),
+        );
+        assert!(matches!(
+            app.pull.as_ref().map(|p| &p.phase),
+            Some(Phase::Failed(e)) if e.ends_with("cancelled")
+        ));
+        // Once it ended, x does nothing more.
+        typed(&mut app, "x");
+        assert_eq!(app.popup, Some(Popup::Pull));
     }
 
     #[test]

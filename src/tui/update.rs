@@ -686,7 +686,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             }
             _ => Vec::new(),
         },
-        Action::CopyFiles | Action::CancelCopy => Vec::new(),
+        // Only the file view and the pull dialog, which handle their own keys.
+        Action::CopyFiles | Action::CancelCopy | Action::CancelPull => Vec::new(),
         Action::Yank => yank(app),
         Action::Mouse => {
             app.mouse = !app.mouse;
@@ -1423,9 +1424,11 @@ fn on_pull_input_key(
         KeyCode::Esc => return Vec::new(),
         KeyCode::Enter => match input.trim().parse::<Reference>() {
             Ok(reference) => {
-                app.pull = Some(PullState::new(&reference));
+                let pull = PullState::new(&reference);
+                let cancel = pull.cancel.clone();
+                app.pull = Some(pull);
                 app.popup = Some(Popup::Pull);
-                return vec![Effect::Pull(reference)];
+                return vec![Effect::Pull(reference, cancel)];
             }
             Err(e) => error = Some(e.to_string()),
         },
@@ -1443,10 +1446,20 @@ fn on_pull_input_key(
     Vec::new()
 }
 
-/// The pull dialog: back (esc) hides it and the pull goes on; an ended pull's dialog
-/// closes on enter too.
+/// The pull dialog: back (esc) hides it and the pull goes on, cancel (x) stops it; an
+/// ended pull's dialog closes on enter too.
 fn on_pull_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let running = app.pull.as_ref().is_some_and(PullState::running);
+    let cancel = app.keymap.resolve(None, &key, |a| a == Action::CancelPull)
+        == Resolved::Action(Action::CancelPull);
+    if running && cancel {
+        if let Some(pull) = &app.pull {
+            pull.cancel.cancel();
+        }
+        app.say("cancelling the pull", false);
+        app.popup = Some(Popup::Pull);
+        return Vec::new();
+    }
     let action = app.keymap.action(&key);
     if key.code == KeyCode::Esc
         || action == Some(Action::Back)

@@ -63,8 +63,8 @@ impl Worker {
     pub fn spawn(&self, effect: Effect) {
         // A pull can take minutes: it gets a thread of its own, so loads and actions
         // don't wait behind it.
-        if let Effect::Pull(reference) = effect {
-            return super::pull::spawn(self.engine.clone(), reference, self.tx.clone());
+        if let Effect::Pull(reference, cancel) = effect {
+            return super::pull::spawn(self.engine.clone(), reference, cancel, self.tx.clone());
         }
         let worker = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -123,7 +123,7 @@ impl Worker {
                 });
             })),
             // The runtime handles these itself, and `spawn` the pull.
-            Effect::Pull(_)
+            Effect::Pull(..)
             | Effect::Shell(_)
             | Effect::SetMouse(_)
             | Effect::Yank(_)

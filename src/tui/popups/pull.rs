@@ -230,7 +230,8 @@ fn keys_line(app: &App, pull: &PullState, theme: &Theme) -> Line<'static> {
     };
     let spans = if pull.running() {
         let mut spans = hint(key(Action::Back, "esc"), " hide (the pull goes on; ");
-        spans.extend(hint(key(Action::Pull, "p"), " shows it again)"));
+        spans.extend(hint(key(Action::Pull, "p"), " shows it again)  "));
+        spans.extend(hint(key(Action::CancelPull, "x"), " cancel"));
         spans
     } else {
         hint(key(Action::Back, "esc"), " close")

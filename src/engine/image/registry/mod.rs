@@ -16,6 +16,6 @@ mod upload;
 pub use credentials::{registry_key, CredentialStore, Credentials, Found};
 pub use login::{login, logout, registry_name};
 pub use platform::Platform;
-pub use pull::{Progress, PullEvent, PullOptions, PulledImage};
+pub use pull::{Cancel, Progress, PullEvent, PullOptions, PulledImage};
 pub use push::{PushEvent, PushOptions, PushedImage};
 pub use reference::{Reference, DOCKER_HUB};

@@ -6,9 +6,10 @@
 //! visible until every digest matched. The pull is one transaction as `load` is: a
 //! failure or crash leaves no layer, blob, record or tag behind.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
@@ -49,6 +50,46 @@ pub struct PullOptions {
     /// Where the user's logins are (`berth login`, Docker's config.json); none: pull
     /// anonymously. The caller's to choose: the engine reads no home directory itself.
     pub credentials: Option<CredentialStore>,
+    /// Set from another thread to stop the pull; it then fails, leaving nothing.
+    pub cancel: Cancel,
+}
+
+/// A flag another thread sets to stop a pull at its next read.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The same flag, not an equal one.
+impl PartialEq for Cancel {
+    fn eq(&self, other: &Cancel) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Cancel {}
+
+/// Fails the read once the pull is cancelled, so a layer stops mid-stream.
+struct Cancellable<'a, R> {
+    inner: R,
+    cancel: &'a Cancel,
+}
+
+impl<R: Read> Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(std::io::Error::other("the pull was cancelled"));
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// What a pull reports while it works, in order.
@@ -227,14 +268,16 @@ impl Engine {
                 .cloned()
                 .collect();
             if !missing.is_empty() {
-                let more = self.fetch_layers(
-                    &client,
-                    repository,
-                    workspace.path(),
-                    &missing,
-                    &origin,
-                    progress,
-                )?;
+                let more = self
+                    .fetch_layers(
+                        &client,
+                        (repository, &options.cancel),
+                        workspace.path(),
+                        &missing,
+                        &origin,
+                        progress,
+                    )
+                    .map_err(|e| cancelled_or(&options.cancel, e))?;
                 prepared.extend(more);
             }
             let lock = self.lock()?;
@@ -314,7 +357,7 @@ impl Engine {
     fn fetch_layers(
         &self,
         client: &Client,
-        repository: &str,
+        source: (&str, &Cancel),
         workspace: &Path,
         jobs: &[Job],
         origin: &str,
@@ -332,7 +375,7 @@ impl Engine {
                         break;
                     }
                     let result =
-                        self.fetch_layer(client, repository, workspace, &jobs[i], origin, progress);
+                        self.fetch_layer(client, source, workspace, &jobs[i], origin, progress);
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -360,7 +403,7 @@ impl Engine {
     fn fetch_layer(
         &self,
         client: &Client,
-        repository: &str,
+        (repository, cancel): (&str, &Cancel),
         workspace: &Path,
         job: &Job,
         origin: &str,
@@ -370,6 +413,10 @@ impl Engine {
         // A dropped connection is resumed where it broke, unseen from here.
         let stream = ResumingBlob::open(client, repository, &job.digest, job.size)
             .map_err(|e| Error::Runtime(format!("{}: {e}", job.label)))?;
+        let stream = Cancellable {
+            inner: stream,
+            cancel,
+        };
         let stream = Counting::new(stream, job.size, |done, total| {
             progress(&PullEvent::LayerProgress {
                 layer: job.digest.clone(),
@@ -388,6 +435,15 @@ impl Engine {
             layer: job.digest.clone(),
         });
         Ok(prepared)
+    }
+}
+
+/// A layer's error, or just "cancelled" when the pull was stopped on purpose.
+fn cancelled_or(cancel: &Cancel, error: Error) -> Error {
+    if cancel.is_cancelled() {
+        Error::Runtime("cancelled".into())
+    } else {
+        error
     }
 }
 
@@ -514,6 +570,25 @@ fn check_platform(config: &ImageConfiguration, wanted: &Platform) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancelled_pull_stops_at_its_next_read() {
+        let cancel = Cancel::default();
+        let mut reader = Cancellable {
+            inner: &b"0123456789"[..],
+            cancel: &cancel,
+        };
+        let mut buf = [0u8; 4];
+        assert_eq!(reader.read(&mut buf).unwrap(), 4);
+        cancel.clone().cancel();
+        let err = reader.read(&mut buf).unwrap_err();
+        assert_eq!(err.to_string(), "the pull was cancelled");
+        assert_eq!(
+            cancelled_or(&cancel, Error::Runtime("layer 1: read".into())).to_string(),
+            "cancelled"
+        );
+        assert_ne!(cancel, Cancel::default(), "another flag is not the same");
+    }
 
     #[test]
     fn plain_http_only_for_loopback_and_named_registries() {
