@@ -74,14 +74,14 @@ pub fn parse(src: &str, tokens: Vec<Token>) -> Result<Vec<Node>, TemplateError> 
     };
     let (nodes, end) = parser.list()?;
     match end {
-        End::Eof => Ok(nodes),
-        End::End(pos) => Err(parser.error(pos, "unexpected {{end}}")),
-        End::Else(pos, _) => Err(parser.error(pos, "unexpected {{else}}")),
+        Stop::Eof => Ok(nodes),
+        Stop::End(pos) => Err(parser.error(pos, "unexpected {{end}}")),
+        Stop::Else(pos, _) => Err(parser.error(pos, "unexpected {{else}}")),
     }
 }
 
 /// What ended a list of nodes.
-enum End {
+enum Stop {
     Eof,
     End(usize),
     /// `{{else}}`, or `{{else if ...}}` / `{{else with ...}}` with the keyword.
@@ -137,12 +137,12 @@ impl Parser<'_> {
         }
     }
 
-    fn list(&mut self) -> Result<(Vec<Node>, End), TemplateError> {
+    fn list(&mut self) -> Result<(Vec<Node>, Stop), TemplateError> {
         let mut nodes = Vec::new();
         loop {
             let token = self.bump();
             match token.tok {
-                Tok::Eof => return Ok((nodes, End::Eof)),
+                Tok::Eof => return Ok((nodes, Stop::Eof)),
                 Tok::Text(text) => nodes.push(Node::Text(text)),
                 Tok::Left => {
                     if let Some(end) = self.action(&mut nodes)? {
@@ -157,7 +157,7 @@ impl Parser<'_> {
     }
 
     /// One `{{...}}` after its left delimiter: appended to `nodes`, or the end of a list.
-    fn action(&mut self, nodes: &mut Vec<Node>) -> Result<Option<End>, TemplateError> {
+    fn action(&mut self, nodes: &mut Vec<Node>) -> Result<Option<Stop>, TemplateError> {
         self.skip_space();
         let token = self.peek().clone();
         let keyword = match &token.tok {
@@ -168,7 +168,7 @@ impl Parser<'_> {
             "end" => {
                 self.bump();
                 self.expect_right("end")?;
-                Ok(Some(End::End(token.pos)))
+                Ok(Some(Stop::End(token.pos)))
             }
             "else" => {
                 self.bump();
@@ -180,7 +180,7 @@ impl Parser<'_> {
                 if chained.is_none() {
                     self.expect_right("else")?;
                 }
-                Ok(Some(End::Else(token.pos, chained)))
+                Ok(Some(Stop::Else(token.pos, chained)))
             }
             "if" | "with" | "range" => {
                 self.bump();
@@ -230,18 +230,18 @@ impl Parser<'_> {
             self.range_depth -= 1;
         }
         let otherwise = match end {
-            End::Eof => return Err(self.error(self.src.len(), "unexpected EOF")),
-            End::End(_) => Vec::new(),
-            End::Else(_, None) => {
+            Stop::Eof => return Err(self.error(self.src.len(), "unexpected EOF")),
+            Stop::End(_) => Vec::new(),
+            Stop::Else(_, None) => {
                 let (otherwise, end) = self.list()?;
                 match end {
-                    End::End(_) => otherwise,
-                    End::Else(p, _) => return Err(self.error(p, "expected end; found {{else}}")),
-                    End::Eof => return Err(self.error(self.src.len(), "unexpected EOF")),
+                    Stop::End(_) => otherwise,
+                    Stop::Else(p, _) => return Err(self.error(p, "expected end; found {{else}}")),
+                    Stop::Eof => return Err(self.error(self.src.len(), "unexpected EOF")),
                 }
             }
             // `{{else if x}}`: a nested if that shares this one's `{{end}}`.
-            End::Else(p, Some(chained)) => {
+            Stop::Else(p, Some(chained)) => {
                 if keyword == "range" {
                     return Err(self.error(p, "{{else if}} or {{else with}} after {{range}}"));
                 }
