@@ -11,6 +11,9 @@ use super::TemplateError;
 
 type Val<'a> = Cow<'a, Value>;
 
+/// The largest integer `range` counts to.
+const MAX_RANGE: i64 = 1_000_000;
+
 /// How a run treats its data.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode<'a> {
@@ -138,10 +141,12 @@ impl<'a> Exec<'a> {
                 .into_iter()
                 .map(|(k, v)| (Value::from(k.as_str()), Cow::Owned(v.clone())))
                 .collect(),
-            // Go 1.22 ranges over an integer: 0..n.
-            ref v if v.as_i64().is_some() => (0..v.as_i64().unwrap_or(0).max(0))
-                .map(|i| (Value::from(i), Cow::Owned(Value::from(i))))
-                .collect(),
+            // Go 1.22 ranges over an integer: 0..n (bounded, so a typo can't eat memory).
+            ref v if v.as_i64().is_some_and(|n| n <= MAX_RANGE) => {
+                (0..v.as_i64().unwrap_or(0).max(0))
+                    .map(|i| (Value::from(i), Cow::Owned(Value::from(i))))
+                    .collect()
+            }
             Cow::Borrowed(Value::Null) | Cow::Owned(Value::Null) => Vec::new(),
             other => {
                 let first = &branch.pipe.cmds[0].args[0];
