@@ -164,6 +164,11 @@ fn ps_filters_limits_and_sizes() {
     assert_eq!(names(&["-a", "-f", "exited=0"]), ["ok"]);
     assert_eq!(names(&["-a", "-f", "since=idle"]), ["done", "ok"]);
     assert_eq!(names(&["-a", "-f", "before=done"]), ["idle", "web"]);
+    assert_eq!(
+        names(&["-a", "-f", "network=bridge"]),
+        ["done", "idle", "ok", "web"]
+    );
+    assert_eq!(names(&["-a", "-f", "network=none"]), Vec::<String>::new());
     assert_eq!(names(&["-a", "-f", "name=nothing"]), Vec::<String>::new());
 
     fails_with(
