@@ -7,21 +7,20 @@ use std::time::Duration;
 use clap::Args;
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
-use serde::Serialize;
 
 use super::attach::attach;
-use super::output::{human_since, print_json, print_json_lines, Table};
+use super::output::print_inspect;
 use super::parse;
+pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
 use crate::engine::container::monitor;
 use crate::engine::container::runtime::process::parse_signal;
-use crate::engine::container::{ContainerRecord, CreateOptions, Resources, Status};
+use crate::engine::container::{CreateOptions, Resources, Status};
 use crate::engine::image::registry::Reference;
 use crate::engine::network::ipam::parse_ip;
-use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for, ps_ports};
+use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for};
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
-use crate::format::status_text;
 use crate::settings::Settings;
 
 /// When `run` and `create` pull their image, as Docker's `--pull`.
@@ -204,25 +203,6 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PsArgs {
-    /// Show all containers (default shows just running)
-    #[arg(short, long)]
-    pub all: bool,
-    /// Only display container IDs
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Filter output based on conditions provided (status=, name=, id=, ancestor=, label=)
-    #[arg(short, long)]
-    pub filter: Vec<String>,
-    /// Output format: "table" or "json"
-    #[arg(long, default_value = "table")]
-    pub format: String,
-    /// Don't truncate output
-    #[arg(long)]
-    pub no_trunc: bool,
-}
-
-#[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Follow log output
     #[arg(short, long)]
@@ -272,6 +252,9 @@ pub struct InspectArgs {
     /// Return JSON for the given type only: "container" or "image"
     #[arg(long = "type")]
     pub kind: Option<String>,
+    /// Format output: "json" or a Go template ("{{.State.Running}}")
+    #[arg(short, long)]
+    pub format: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
 }
@@ -533,190 +516,6 @@ pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
     Ok(i32::from(failed))
 }
 
-fn command_text(r: &ContainerRecord, no_trunc: bool) -> String {
-    let cmd = r.config.args().join(" ");
-    if no_trunc || cmd.chars().count() <= 20 {
-        format!("\"{cmd}\"")
-    } else {
-        format!("\"{}…\"", cmd.chars().take(19).collect::<String>())
-    }
-}
-
-/// One `ps --filter` condition.
-enum Filter {
-    Status(String),
-    Name(String),
-    Id(String),
-    Ancestor(String),
-    Label(String, Option<String>),
-    Exited(i32),
-}
-
-fn parse_filter(text: &str) -> Result<Filter> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| eyre!("bad format of filter {text:?} (expected name=value)"))?;
-    let value = value.to_owned();
-    Ok(match key {
-        "status" => {
-            if ![
-                "created",
-                "running",
-                "exited",
-                "paused",
-                "restarting",
-                "removing",
-                "dead",
-            ]
-            .contains(&value.as_str())
-            {
-                return Err(eyre!(
-                    "invalid filter 'status={value}': use created, running or exited"
-                ));
-            }
-            Filter::Status(value)
-        }
-        "name" => Filter::Name(value),
-        "id" => Filter::Id(value),
-        "ancestor" => Filter::Ancestor(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => Filter::Label(k.to_owned(), Some(v.to_owned())),
-            None => Filter::Label(value, None),
-        },
-        "exited" => Filter::Exited(
-            value
-                .parse()
-                .map_err(|_| eyre!("invalid filter 'exited={value}'"))?,
-        ),
-        other => {
-            return Err(eyre!(
-                "invalid filter '{other}': use status, name, id, ancestor, label or exited"
-            ))
-        }
-    })
-}
-
-fn matches(r: &ContainerRecord, f: &Filter, engine: &Engine) -> bool {
-    match f {
-        Filter::Status(s) => r.state.status.as_str() == s,
-        Filter::Name(n) => r.name.contains(n.as_str()),
-        Filter::Id(id) => r.id.as_str().starts_with(id.as_str()),
-        Filter::Ancestor(image) => {
-            r.image == *image
-                || engine
-                    .resolve_image(image)
-                    .is_ok_and(|i| i.id == r.image_id)
-        }
-        Filter::Label(k, v) => r
-            .config
-            .labels
-            .get(k)
-            .is_some_and(|have| v.as_ref().is_none_or(|v| v == have)),
-        Filter::Exited(code) => {
-            r.state.status == Status::Exited && r.state.exit_code == Some(*code)
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PsLine {
-    #[serde(rename = "ID")]
-    id: String,
-    image: String,
-    command: String,
-    created_at: String,
-    running_for: String,
-    state: String,
-    status: String,
-    names: String,
-    labels: String,
-    ports: String,
-    networks: String,
-}
-
-pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
-    let filters: Vec<Filter> = args
-        .filter
-        .iter()
-        .map(|f| parse_filter(f))
-        .collect::<Result<_>>()?;
-    let has_status_filter = filters
-        .iter()
-        .any(|f| matches!(f, Filter::Status(_) | Filter::Exited(_)));
-    let mut records = engine.list_containers()?;
-    records.reverse(); // newest first, as Docker lists
-    let shown: Vec<ContainerRecord> = records
-        .into_iter()
-        .filter(|r| args.all || has_status_filter || r.state.status == Status::Running)
-        .filter(|r| filters.iter().all(|f| matches(r, f, engine)))
-        .collect();
-    let id_of = |r: &ContainerRecord| {
-        if args.no_trunc {
-            r.id.to_string()
-        } else {
-            r.id.short().to_owned()
-        }
-    };
-    if args.quiet {
-        for r in &shown {
-            println!("{}", id_of(r));
-        }
-        return Ok(0);
-    }
-    if args.format == "json" {
-        let lines: Vec<PsLine> = shown
-            .iter()
-            .map(|r| PsLine {
-                id: id_of(r),
-                image: r.image.clone(),
-                command: command_text(r, true),
-                created_at: r.created.to_rfc3339(),
-                running_for: human_since(r.created),
-                state: r.state.status.as_str().into(),
-                status: status_text(r),
-                names: r.name.clone(),
-                labels: r
-                    .config
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                ports: ps_ports(&r.state.ports),
-                networks: r.config.network.name.clone(),
-            })
-            .collect();
-        print_json_lines(&lines)?;
-        return Ok(0);
-    }
-    if args.format != "table" {
-        return Err(eyre!("unknown format {:?}: use table or json", args.format));
-    }
-    let mut table = Table::new(&[
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "CREATED",
-        "STATUS",
-        "PORTS",
-        "NAMES",
-    ]);
-    for r in &shown {
-        table.row(vec![
-            id_of(r),
-            r.image.clone(),
-            command_text(r, args.no_trunc),
-            human_since(r.created),
-            status_text(r),
-            ps_ports(&r.state.ports),
-            r.name.clone(),
-        ]);
-    }
-    table.print()?;
-    Ok(0)
-}
-
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
     use crate::engine::container::logs::{LogReader, LOG_FILE};
     let record = engine.container(&args.container)?;
@@ -846,7 +645,7 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
         eprintln!("Error: No such object: {name}");
         failed = true;
     }
-    print_json(&found)?;
+    print_inspect(args.format.as_deref(), &found)?;
     Ok(i32::from(failed))
 }
 

@@ -9,7 +9,10 @@ use color_eyre::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use super::output::{human_since, human_size, print_json, print_json_lines, Table};
+use super::filter::{glob_match, label_matches, parse_bool, Filters};
+use super::output::{
+    human_since, human_size, print_inspect, print_json_lines, print_listing, Listing, Table,
+};
 use super::pull_progress::{Out, Progress};
 use crate::engine::image::registry::{
     CredentialStore, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
@@ -27,9 +30,18 @@ pub struct ImagesArgs {
     /// Only show image IDs
     #[arg(short, long)]
     pub quiet: bool,
-    /// Output format: "table" or "json"
-    #[arg(long, default_value = "table")]
+    /// Filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE]
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output: "table", "json", or a Go template ("{{.Repository}}:{{.Tag}}")
+    #[arg(long, default_value = "")]
     pub format: String,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only images whose REPOSITORY[:TAG] matches (a glob, as `reference=`)
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +117,9 @@ pub struct RmiArgs {
 
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
+    /// Format output: "json" or a Go template ("{{.Config.Cmd}}")
+    #[arg(short, long)]
+    pub format: Option<String>,
     #[arg(required = true)]
     pub images: Vec<String>,
 }
@@ -195,52 +210,123 @@ pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
-    let format = OutputFormat::parse(&args.format)?;
-    let images = engine.list_images(args.all)?;
+    let filters = Filters::parse(&args.filter, &["dangling", "reference", "label"])?;
+    filters.check("dangling", |v| parse_bool(v).is_some())?;
+    let mut patterns: Vec<&str> = filters
+        .values("reference")
+        .iter()
+        .map(String::as_str)
+        .collect();
+    patterns.extend(args.reference.as_deref());
+    let dangling: Vec<bool> = filters
+        .values("dangling")
+        .iter()
+        .filter_map(|v| parse_bool(v))
+        .collect();
+    let images = engine.list_images(args.all || dangling.contains(&true))?;
     // One row per tag, as Docker; a dangling image is one `<none>` row.
     let mut rows: Vec<ImageRow> = Vec::new();
     for image in &images {
+        if !dangling.is_empty() && !dangling.contains(&image.references.is_empty()) {
+            continue;
+        }
+        if filters.contains("label") {
+            let labels = image_labels(engine, &image.id)?;
+            let wanted = filters.values("label");
+            if !wanted.iter().any(|f| label_matches(f, |k| labels.get(k))) {
+                continue;
+            }
+        }
+        let record = engine.image_record(&image.id)?;
         let created = parse_time(image.created.as_deref());
         let row = |repository: &str, tag: &str| ImageRow {
-            id: image.id.to_string(),
+            id: if args.no_trunc {
+                image.id.to_string()
+            } else {
+                image.id.short().to_owned()
+            },
             repository: repository.to_owned(),
             tag: tag.to_owned(),
-            created_at: image.created.clone().unwrap_or_default(),
+            digest: record
+                .repo_digests
+                .iter()
+                .find_map(|d| d.strip_prefix(repository)?.strip_prefix('@'))
+                .unwrap_or(NONE)
+                .to_owned(),
+            created_at: created.map(go_time).unwrap_or_default(),
             created_since: created.map(human_since).unwrap_or_default(),
             size: human_size(image.size),
+            virtual_size: human_size(image.size),
+            shared_size: NOT_AVAILABLE.into(),
+            unique_size: NOT_AVAILABLE.into(),
+            containers: NOT_AVAILABLE.into(),
         };
-        if image.references.is_empty() {
+        if image.references.is_empty() && patterns.is_empty() {
             rows.push(row(NONE, NONE));
         }
         for r in &image.references {
-            rows.push(row(r.repository(), r.tag()));
+            let full = r.to_string();
+            if patterns.is_empty()
+                || patterns
+                    .iter()
+                    .any(|p| glob_match(p, &full) || glob_match(p, r.repository()))
+            {
+                rows.push(row(r.repository(), r.tag()));
+            }
         }
     }
     if args.quiet {
         let mut seen = std::collections::HashSet::new();
-        for image in &images {
-            if seen.insert(&image.id) {
-                println!("{}", image.id.short());
+        for row in &rows {
+            if seen.insert(&row.id) {
+                println!("{}", row.id);
             }
         }
         return Ok(0);
     }
-    match format {
-        OutputFormat::Json => print_json_lines(&rows)?,
-        OutputFormat::Table => {
-            let mut table = Table::new(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
-            for r in rows {
-                let short =
-                    r.id.trim_start_matches("sha256:")
-                        .chars()
-                        .take(12)
-                        .collect();
-                table.row(vec![r.repository, r.tag, short, r.created_since, r.size]);
-            }
-            table.print()?;
-        }
-    }
+    let rows = rows
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let listing = Listing {
+        kind: "image",
+        titles: IMAGE_TITLES,
+        default: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+    };
+    print_listing(&args.format, &rows, &listing)?;
     Ok(0)
+}
+
+const IMAGE_TITLES: &[(&str, &str)] = &[
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("Containers", "CONTAINERS"),
+];
+
+/// The labels in an image's config.
+fn image_labels(
+    engine: &Engine,
+    id: &crate::engine::Digest,
+) -> Result<std::collections::HashMap<String, String>> {
+    let config = engine.image_config(id)?;
+    Ok(config
+        .config()
+        .as_ref()
+        .and_then(|c| c.labels().clone())
+        .unwrap_or_default())
+}
+
+/// A time as Go prints one, which is how Docker's `CreatedAt` reads.
+fn go_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S %z UTC").to_string()
 }
 
 pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
@@ -427,7 +513,7 @@ pub fn inspect(engine: &Engine, args: &ImageInspectArgs) -> Result<i32> {
             }
         }
     }
-    print_json(&out)?;
+    print_inspect(args.format.as_deref(), &out)?;
     Ok(code)
 }
 
@@ -555,6 +641,7 @@ fn history_rows(history: ImageHistory) -> Vec<HistoryRow> {
     rows
 }
 
+/// A row of `images`, with Docker's field names.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ImageRow {
@@ -562,9 +649,14 @@ struct ImageRow {
     id: String,
     repository: String,
     tag: String,
+    digest: String,
     created_at: String,
     created_since: String,
     size: String,
+    virtual_size: String,
+    shared_size: String,
+    unique_size: String,
+    containers: String,
 }
 
 #[derive(Serialize)]
@@ -601,6 +693,8 @@ impl HistoryRow {
 }
 
 const NONE: &str = "<none>";
+/// What Docker shows for figures `images` doesn't work out.
+const NOT_AVAILABLE: &str = "N/A";
 const MISSING: &str = "<missing>";
 
 enum OutputFormat {

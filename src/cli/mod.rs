@@ -5,15 +5,18 @@ pub mod container;
 pub mod cp;
 pub mod diff;
 pub mod events;
+pub mod filter;
 pub mod image;
 pub mod login;
 pub mod management;
 pub mod network;
 pub mod output;
 pub mod parse;
+pub mod ps;
 mod pull_progress;
 pub mod stats;
 pub mod system;
+pub mod template;
 pub mod ui;
 pub mod volume;
 

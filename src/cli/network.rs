@@ -9,9 +9,9 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 use serde_json::{json, Value};
 
-use super::output::{print_json, print_json_lines, Table};
+use super::output::{print_inspect, print_listing, Listing};
 use super::parse::parse_labels;
-use super::volume::NamesArgs;
+use super::volume::{InspectArgs, NamesArgs};
 use crate::engine::network::ipam::{parse_cidr, parse_ip};
 use crate::engine::network::record::NetworkRecord;
 use crate::engine::network::store::CreateNetwork;
@@ -25,7 +25,7 @@ pub enum NetworkCommand {
     #[command(alias = "list")]
     Ls(LsArgs),
     /// Display detailed information on one or more networks
-    Inspect(NamesArgs),
+    Inspect(InspectArgs),
     /// Remove one or more networks (never one with connected containers)
     #[command(alias = "remove")]
     Rm(NamesArgs),
@@ -77,8 +77,8 @@ pub struct LsArgs {
     /// dangling=true|false
     #[arg(short, long)]
     pub filter: Vec<String>,
-    /// Output format: "table" or "json"
-    #[arg(long, default_value = "table")]
+    /// Format output: "table", "json", or a Go template ("{{.ID}}: {{.Name}}")
+    #[arg(long, default_value = "")]
     pub format: String,
 }
 
@@ -255,11 +255,20 @@ fn parse_filters(entries: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
     Ok(filters)
 }
 
+const TITLES: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("Label", "LABEL"),
+    ("CreatedAt", "CREATED AT"),
+];
+
 fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
     let filters = parse_filters(&args.filter)?;
-    if !matches!(args.format.as_str(), "table" | "json") {
-        return Err(eyre!("unknown format {:?}: use table or json", args.format));
-    }
     let shown: Vec<NetworkRecord> = engine
         .list_networks()?
         .into_iter()
@@ -278,37 +287,28 @@ fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    if args.format == "json" {
-        let lines: Vec<Value> = shown
-            .iter()
-            .map(|n| {
-                let labels: Vec<String> =
-                    n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                json!({
-                    "CreatedAt": n.created.format("%Y-%m-%d %H:%M:%S%.f %z UTC").to_string(),
-                    "Driver": n.driver.as_str(),
-                    "ID": id(n),
-                    "IPv6": "false",
-                    "Internal": n.internal.to_string(),
-                    "Labels": labels.join(","),
-                    "Name": n.name,
-                    "Scope": "local",
-                })
+    let rows: Vec<Value> = shown
+        .iter()
+        .map(|n| {
+            let labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            json!({
+                "CreatedAt": n.created.format("%Y-%m-%d %H:%M:%S%.f %z UTC").to_string(),
+                "Driver": n.driver.as_str(),
+                "ID": id(n),
+                "IPv6": "false",
+                "Internal": n.internal.to_string(),
+                "Labels": labels.join(","),
+                "Name": n.name,
+                "Scope": "local",
             })
-            .collect();
-        print_json_lines(&lines)?;
-        return Ok(0);
-    }
-    let mut table = Table::new(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"]);
-    for n in &shown {
-        table.row(vec![
-            id(n),
-            n.name.clone(),
-            n.driver.as_str().into(),
-            "local".into(),
-        ]);
-    }
-    table.print()?;
+        })
+        .collect();
+    let listing = Listing {
+        kind: "network",
+        titles: TITLES,
+        default: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+    };
+    print_listing(&args.format, &rows, &listing)?;
     Ok(0)
 }
 
@@ -366,7 +366,7 @@ pub fn inspect_json(network: &NetworkRecord) -> Value {
     })
 }
 
-fn inspect(engine: &Engine, args: &NamesArgs) -> Result<i32> {
+fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut found = Vec::new();
     let mut failed = false;
     for name in &args.names {
@@ -378,7 +378,7 @@ fn inspect(engine: &Engine, args: &NamesArgs) -> Result<i32> {
             }
         }
     }
-    print_json(&found)?;
+    print_inspect(args.format.as_deref(), &found)?;
     Ok(i32::from(failed))
 }
 

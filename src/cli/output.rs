@@ -1,8 +1,12 @@
-//! Output helpers shared by every verb: aligned tables and JSON.
+//! Output helpers shared by every verb: aligned tables, JSON, and `--format`.
 
 use std::io::Write;
 
+use color_eyre::eyre::eyre;
 use serde::Serialize;
+use serde_json::Value;
+
+use super::template::Template;
 
 /// A table printed like Docker's: column headers, columns padded with three spaces.
 pub struct Table {
@@ -64,4 +68,163 @@ pub fn print_json_lines<T: Serialize>(values: &[T]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What a listing verb (`ps`, `images`, `volume ls`, `network ls`) prints, as Docker's
+/// formatter has it.
+pub struct Listing<'a> {
+    /// What a row is, named in the error for a field it doesn't have.
+    pub kind: &'a str,
+    /// Field -> column title, for the header of a `table` template.
+    pub titles: &'a [(&'a str, &'a str)],
+    /// The template printed when `--format` is empty or `table`.
+    pub default: &'a str,
+}
+
+/// Prints `rows` as `--format` asks: the listing's default table for "" and "table",
+/// one JSON object a line for "json", else each row through the Go template, aligned
+/// under a header when it starts with "table". Nothing is printed if any row fails.
+pub fn print_listing(format: &str, rows: &[Value], listing: &Listing) -> color_eyre::Result<()> {
+    let format = match format.trim() {
+        "" | "table" => listing.default,
+        "json" => "{{json .}}",
+        other => other,
+    };
+    // As Docker: `\t` and `\n` typed on a command line mean a tab and a newline.
+    let (table, text) = match format.strip_prefix("table") {
+        Some(rest) => (true, rest.trim_matches(' ')),
+        None => (false, format),
+    };
+    let text = text.replace("\\t", "\t").replace("\\n", "\n");
+    let template = parse_template(&text)?;
+    let mut out = String::new();
+    if table {
+        let titles: serde_json::Map<String, Value> = listing
+            .titles
+            .iter()
+            .map(|(field, title)| ((*field).to_owned(), Value::from(*title)))
+            .collect();
+        out.push_str(&template.render_header(&Value::Object(titles))?);
+        out.push('\n');
+    }
+    for row in rows {
+        out.push_str(&template.render_row(row, listing.kind)?);
+        out.push('\n');
+    }
+    if table {
+        out = tabwrite(&out);
+    }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// `inspect --format`: the JSON array without one (or with "json"), else the template
+/// once per object, each followed by a newline.
+pub fn print_inspect(format: Option<&str>, items: &[Value]) -> color_eyre::Result<()> {
+    match format.map(str::trim) {
+        None | Some("") | Some("json") => Ok(print_json(items)?),
+        Some(text) => {
+            let template = parse_template(text)?;
+            let mut out = String::new();
+            for item in items {
+                out.push_str(&template.render(item)?);
+                out.push('\n');
+            }
+            std::io::stdout().lock().write_all(out.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+/// One value (`version`, `info`) through `--format`: "json" prints it on one line, else
+/// the Go template runs over it; a newline follows, as Docker's.
+pub fn print_formatted(format: &str, value: &Value) -> color_eyre::Result<()> {
+    let text = if format.trim() == "json" {
+        serde_json::to_string(value)?
+    } else {
+        parse_template(format)?.render(value)?
+    };
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}
+
+fn parse_template(text: &str) -> color_eyre::Result<Template> {
+    Template::parse(text).map_err(|e| eyre!("template parsing error: {e}"))
+}
+
+/// Go's tabwriter as Docker sets it up (minimum cell width 10, padding 3, blanks): every
+/// tab-terminated cell is padded to its column's width; the text after a line's last tab
+/// is left as it is. Like Go's, a column's width holds over a block of consecutive lines
+/// that have that column.
+pub fn tabwrite(text: &str) -> String {
+    let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<Vec<usize>> = lines.iter().map(|cells| vec![0; cells.len() - 1]).collect();
+    column_widths(&lines, 0, &mut widths);
+    let mut out = String::with_capacity(text.len());
+    for (i, (cells, widths)) in lines.iter().zip(&widths).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (cell, width) in cells.iter().zip(widths) {
+            out.push_str(cell);
+            let pad = width.saturating_sub(cell.chars().count());
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(cells.last().copied().unwrap_or_default());
+    }
+    out
+}
+
+const TAB_MIN_WIDTH: usize = 10;
+const TAB_PADDING: usize = 3;
+
+/// Widths of column `col` for each block of consecutive lines that have it, then of the
+/// columns after it within each block.
+fn column_widths(lines: &[Vec<&str>], col: usize, widths: &mut [Vec<usize>]) {
+    let has = |cells: &Vec<&str>| col + 1 < cells.len();
+    let mut i = 0;
+    while i < lines.len() {
+        if !has(&lines[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut width = TAB_MIN_WIDTH;
+        while i < lines.len() && has(&lines[i]) {
+            width = width.max(lines[i][col].chars().count() + TAB_PADDING);
+            i += 1;
+        }
+        for w in &mut widths[start..i] {
+            w[col] = width;
+        }
+        column_widths(&lines[start..i], col + 1, &mut widths[start..i]);
+    }
+}
+
 pub use crate::format::{binary_size, human_duration, human_since, human_size};
+
+#[cfg(test)]
+mod tests {
+    use super::tabwrite;
+
+    #[test]
+    fn tabwrite_pads_cells_to_ten_or_the_widest_plus_three() {
+        let text = "CONTAINER ID\tNAMES\tSTATUS\nabc\tweb\tUp 2 seconds\n";
+        assert_eq!(
+            tabwrite(text),
+            "CONTAINER ID   NAMES     STATUS\nabc            web       Up 2 seconds\n"
+        );
+    }
+
+    #[test]
+    fn tabwrite_leaves_text_without_tabs_and_empty_cells_padded() {
+        assert_eq!(tabwrite("plain\n"), "plain\n");
+        assert_eq!(
+            tabwrite("a\t\tc\nbb\tx\tc"),
+            "a                   c\nbb        x         c"
+        );
+        // A line with fewer cells ends the column block above it, as in Go.
+        assert_eq!(
+            tabwrite("a\tb\nc\nlonger-cell\td"),
+            "a         b\nc\nlonger-cell   d"
+        );
+    }
+}

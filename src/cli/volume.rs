@@ -1,11 +1,11 @@
 //! Volume verbs: volume create, ls, inspect, rm, prune.
 
 use clap::{Args, Subcommand};
-use color_eyre::eyre::eyre;
 use color_eyre::Result;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::output::{human_size, print_json, print_json_lines, Table};
+use super::filter::{label_matches, parse_bool, Filters};
+use super::output::{human_size, print_inspect, print_listing, Listing};
 use super::parse::parse_labels;
 use crate::engine::storage::volumes::VolumeInfo;
 use crate::engine::Engine;
@@ -18,7 +18,7 @@ pub enum VolumeCommand {
     #[command(alias = "list")]
     Ls(LsArgs),
     /// Display detailed information on volumes, with the containers that use them
-    Inspect(NamesArgs),
+    Inspect(InspectArgs),
     /// Remove volumes (never one a container uses)
     #[command(alias = "remove")]
     Rm(RmArgs),
@@ -43,9 +43,19 @@ pub struct LsArgs {
     /// Filter: dangling=true|false, name=TEXT, label=KEY[=VALUE]
     #[arg(short, long)]
     pub filter: Vec<String>,
-    /// Output format: "table" or "json"
-    #[arg(long, default_value = "table")]
+    /// Format output: "table", "json", or a Go template ("{{.Name}}\t{{.Mountpoint}}")
+    #[arg(long, default_value = "")]
     pub format: String,
+}
+
+/// `volume inspect` and `network inspect`: names, and the format to print them in.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output: "json" or a Go template ("{{.Mountpoint}}")
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }
 
 /// One or more names (or IDs): `volume inspect`, `network inspect`, `network rm`.
@@ -100,71 +110,71 @@ pub fn run(engine: &Engine, command: &VolumeCommand) -> Result<i32> {
     }
 }
 
-fn matches(info: &VolumeInfo, filter: &str) -> Result<bool> {
-    let (key, value) = filter
-        .split_once('=')
-        .ok_or_else(|| eyre!("bad format of filter {filter:?} (expected name=value)"))?;
-    Ok(match key {
-        "dangling" => match value {
-            "true" | "1" => info.users.is_empty(),
-            "false" | "0" => !info.users.is_empty(),
-            _ => {
-                return Err(eyre!(
-                    "invalid filter 'dangling={value}': use true or false"
-                ))
-            }
-        },
+fn matches(info: &VolumeInfo, key: &str, value: &str) -> bool {
+    match key {
+        "dangling" => parse_bool(value) == Some(info.users.is_empty()),
         "name" => info.volume.name.contains(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => info.volume.labels.get(k).is_some_and(|have| have == v),
-            None => info.volume.labels.contains_key(value),
-        },
-        other => {
-            return Err(eyre!(
-                "invalid filter '{other}': use dangling, name or label"
-            ))
-        }
-    })
+        "driver" => value == "local",
+        "label" => label_matches(value, |k| info.volume.labels.get(k)),
+        _ => false,
+    }
 }
 
+const TITLES: &[(&str, &str)] = &[
+    ("Name", "VOLUME NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("Mountpoint", "MOUNTPOINT"),
+    ("Labels", "LABELS"),
+    ("Label", "LABEL"),
+    ("Links", "LINKS"),
+    ("Size", "SIZE"),
+];
+
 fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
-    let mut shown = Vec::new();
-    for info in engine.list_volumes()? {
-        let mut keep = true;
-        for f in &args.filter {
-            keep &= matches(&info, f)?;
-        }
-        if keep {
-            shown.push(info);
-        }
-    }
+    let filters = Filters::parse(&args.filter, &["dangling", "name", "driver", "label"])?;
+    filters.check("dangling", |v| parse_bool(v).is_some())?;
+    let shown: Vec<VolumeInfo> = engine
+        .list_volumes()?
+        .into_iter()
+        .filter(|info| filters.matches(|k, v| matches(info, k, v)))
+        .collect();
     if args.quiet {
         for info in &shown {
             println!("{}", info.volume.name);
         }
         return Ok(0);
     }
-    match args.format.as_str() {
-        "json" => {
-            let lines: Vec<_> = shown
+    let rows: Vec<Value> = shown
+        .iter()
+        .map(|i| {
+            let labels: Vec<String> = i
+                .volume
+                .labels
                 .iter()
-                .map(|i| json!({"Driver": "local", "Name": i.volume.name, "Mountpoint": i.mountpoint, "Scope": "local", "Links": i.users.len()}))
+                .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            print_json_lines(&lines)?;
-        }
-        "table" => {
-            let mut table = Table::new(&["DRIVER", "VOLUME NAME"]);
-            for info in &shown {
-                table.row(vec!["local".into(), info.volume.name.clone()]);
-            }
-            table.print()?;
-        }
-        other => return Err(eyre!("unknown format {other:?}: use table or json")),
-    }
+            json!({
+                "Driver": "local",
+                "Name": i.volume.name,
+                "Mountpoint": i.mountpoint,
+                "Scope": "local",
+                "Labels": labels.join(","),
+                "Links": i.users.len().to_string(),
+                "Size": "N/A",
+            })
+        })
+        .collect();
+    let listing = Listing {
+        kind: "volume",
+        titles: TITLES,
+        default: "table {{.Driver}}\t{{.Name}}",
+    };
+    print_listing(&args.format, &rows, &listing)?;
     Ok(0)
 }
 
-fn inspect(engine: &Engine, args: &NamesArgs) -> Result<i32> {
+fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut found = Vec::new();
     let mut failed = false;
     for name in &args.names {
@@ -186,7 +196,7 @@ fn inspect(engine: &Engine, args: &NamesArgs) -> Result<i32> {
             }
         }
     }
-    print_json(&found)?;
+    print_inspect(args.format.as_deref(), &found)?;
     Ok(i32::from(failed))
 }
 
