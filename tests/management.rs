@@ -88,6 +88,18 @@ fn info_and_version_say_what_berth_runs_on() {
     assert_eq!(version["Client"]["Version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(version["Server"]["Version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(version["Client"]["Os"], "linux");
+    // Go templates, as Docker's.
+    assert_eq!(
+        berth.ok(&["info", "-f", "{{.Driver}} {{.Images}}"]),
+        "overlay 1\n"
+    );
+    assert_eq!(
+        berth.ok(&["version", "--format", "{{.Client.Version}}"]),
+        format!("{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let out = berth.run(&["info", "--format", "{{.Driver"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("template"), "{}", stderr(&out));
     let table = berth.ok(&["version"]);
     assert!(table.starts_with("Client: berth\n Version:"), "{table}");
 }

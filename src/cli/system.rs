@@ -5,7 +5,7 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 use serde_json::json;
 
-use super::output::{human_since, human_size, print_json, Table};
+use super::output::{human_since, human_size, print_formatted, print_json, Table};
 use crate::engine::image::Removal;
 use crate::engine::system::Finding;
 use crate::engine::system::{DiskUsage, Info, UsageTotals};
@@ -51,14 +51,14 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Output format: "table" or "json"
-    #[arg(long, default_value = "table")]
+    /// Output format: "table", "json", or a Go template ('{{.KernelVersion}}')
+    #[arg(short, long, default_value = "table")]
     pub format: String,
 }
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
-    /// Output format: "table" or "json"
+    /// Output format: "table", "json", or a Go template ('{{.Server.Version}}')
     #[arg(short, long, default_value = "table")]
     pub format: String,
 }
@@ -299,11 +299,8 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
 pub fn info(engine: &Engine, args: &InfoArgs) -> Result<i32> {
     let info = engine.system_info()?;
     match args.format.as_str() {
-        "json" => print_json(&info)?,
-        "table" => {
-            print_info(&info);
-        }
-        other => return Err(eyre!("invalid --format {other:?}: use table or json")),
+        "table" => print_info(&info),
+        format => print_formatted(format, &serde_json::to_value(&info)?)?,
     }
     Ok(0)
 }
@@ -322,17 +319,17 @@ pub fn version(args: &VersionArgs) -> Result<i32> {
         "Os": std::env::consts::OS,
         "Arch": arch,
     });
+    let value = json!({
+        "Client": section,
+        "Server": {
+            "Version": version,
+            "Os": std::env::consts::OS,
+            "Arch": arch,
+            "Components": [{ "Name": "Engine", "Version": version,
+                "Details": { "Embedded": "true", "Runtime": "berth (no daemon)" } }],
+        },
+    });
     match args.format.as_str() {
-        "json" => print_json(&json!({
-            "Client": section,
-            "Server": {
-                "Version": version,
-                "Os": std::env::consts::OS,
-                "Arch": arch,
-                "Components": [{ "Name": "Engine", "Version": version,
-                    "Details": { "Embedded": "true", "Runtime": "berth (no daemon)" } }],
-            },
-        }))?,
         "table" => {
             println!("Client: berth");
             println!(" Version:           {version}");
@@ -342,7 +339,7 @@ pub fn version(args: &VersionArgs) -> Result<i32> {
             println!(" Version:           {version}");
             println!(" OS/Arch:           {}/{arch}", std::env::consts::OS);
         }
-        other => return Err(eyre!("invalid --format {other:?}: use table or json")),
+        format => print_formatted(format, &value)?,
     }
     Ok(0)
 }
