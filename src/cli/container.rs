@@ -451,6 +451,15 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 return attach(engine, started, args.interactive, tty);
             }
             Ok(_) => println!("{name}"),
+            // Starting a running container changes nothing and is no error, as in Docker.
+            Err(Error::Conflict(_))
+                if !args.attach
+                    && engine
+                        .container(name)
+                        .is_ok_and(|r| r.state.status == Status::Running) =>
+            {
+                println!("{name}")
+            }
             Err(e) => {
                 eprintln!("Error: failed to start container {name}: {e}");
                 failed = true;
@@ -498,8 +507,7 @@ pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
     let signal = stop_signal(args)?;
     let timeout = Duration::from_secs(args.time.into());
     for_each(&args.containers, |name| {
-        let record = engine.stop_container(name, timeout, signal)?;
-        engine.start_container(record.id.as_str()).map(drop)
+        engine.restart_container(name, timeout, signal).map(drop)
     })
 }
 
@@ -511,12 +519,20 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
     })
 }
 
+/// `rm -f` of a container that doesn't exist says so but is no failure, as in Docker.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
-    for_each(&args.containers, |name| {
-        engine
-            .remove_container(name, args.force, args.volumes)
-            .map(drop)
-    })
+    let mut failed = false;
+    for name in &args.containers {
+        match engine.remove_container(name, args.force, args.volumes) {
+            Ok(_) => println!("{name}"),
+            Err(e @ Error::NoSuchContainer(_)) if args.force => eprintln!("Error: {e}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
 }
 
 pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {

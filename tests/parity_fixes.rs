@@ -1,0 +1,96 @@
+//! Docker parity of the lifecycle verbs and mounts (issue 15's "Fix:" list): output,
+//! exit codes and what the container sees. Each test has its own engine root.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{stderr, stdout, Berth, IMAGE};
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// (exit code, stdout, stderr) of `berth ARGS`.
+fn answer(berth: &Berth, args: &[&str]) -> (i32, String, String) {
+    let out = berth.run(args);
+    (code(&out), stdout(&out), stderr(&out))
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn exists(berth: &Berth, name: &str) -> bool {
+    berth
+        .run(&["inspect", "--type", "container", name])
+        .status
+        .success()
+}
+
+#[test]
+fn stop_kill_rm_and_restart_of_an_auto_removed_container() {
+    let berth = Berth::with_image();
+    let detached = |name: &str| {
+        berth.ok(&["run", "-d", "--rm", "--name", name, IMAGE, "sleep", "60"]);
+    };
+
+    detached("stopped");
+    let (rc, out, err) = answer(&berth, &["stop", "-t", "1", "stopped"]);
+    assert_eq!((rc, out.as_str()), (0, "stopped\n"), "{err}");
+    assert!(!exists(&berth, "stopped"), "--rm removes it once stopped");
+
+    detached("killed");
+    let (rc, out, err) = answer(&berth, &["kill", "killed"]);
+    assert_eq!((rc, out.as_str()), (0, "killed\n"), "{err}");
+    wait_until("the killed container to go", || !exists(&berth, "killed"));
+
+    detached("forced");
+    let (rc, out, err) = answer(&berth, &["rm", "-f", "forced"]);
+    assert_eq!((rc, out.as_str()), (0, "forced\n"), "{err}");
+    assert!(!exists(&berth, "forced"));
+
+    // Docker keeps a `--rm` container across `restart`; it goes at its next exit.
+    detached("again");
+    let before = berth.inspect("again")["State"]["StartedAt"].clone();
+    let (rc, out, err) = answer(&berth, &["restart", "-t", "1", "again"]);
+    assert_eq!((rc, out.as_str()), (0, "again\n"), "{err}");
+    let state = berth.inspect("again")["State"].clone();
+    assert_eq!(state["Status"], "running", "{state}");
+    assert_ne!(state["StartedAt"], before, "{state}");
+    berth.ok(&["stop", "-t", "1", "again"]);
+    assert!(!exists(&berth, "again"), "still removed at its next exit");
+}
+
+#[test]
+fn start_of_a_running_container_is_a_no_op() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "up", IMAGE, "sleep", "60"]);
+    let pid = berth.inspect("up")["State"]["Pid"].clone();
+    let (rc, out, err) = answer(&berth, &["start", "up"]);
+    assert_eq!((rc, out.as_str(), err.as_str()), (0, "up\n", ""));
+    let state = berth.inspect("up")["State"].clone();
+    assert_eq!(state["Status"], "running");
+    assert_eq!(state["Pid"], pid, "the same process");
+}
+
+#[test]
+fn rm_force_of_a_missing_container_is_no_failure() {
+    let berth = Berth::with_image();
+    let (rc, out, err) = answer(&berth, &["rm", "-f", "nosuch"]);
+    assert_eq!((rc, out.as_str()), (0, ""), "{err}");
+    assert_eq!(err, "Error: No such container: nosuch\n");
+
+    let (rc, out, err) = answer(&berth, &["rm", "nosuch"]);
+    assert_eq!((rc, out.as_str()), (1, ""));
+    assert_eq!(err, "Error: No such container: nosuch\n");
+
+    berth.ok(&["create", "--name", "real", IMAGE, "true"]);
+    let (rc, out, err) = answer(&berth, &["rm", "-f", "nosuch", "real"]);
+    assert_eq!((rc, out.as_str()), (0, "real\n"), "{err}");
+}
+
