@@ -94,3 +94,28 @@ fn rm_force_of_a_missing_container_is_no_failure() {
     assert_eq!((rc, out.as_str()), (0, "real\n"), "{err}");
 }
 
+#[test]
+fn a_terminal_needs_a_terminal_on_stdin() {
+    let berth = Berth::with_image();
+    // The harness runs berth with stdin on /dev/null.
+    const REFUSED: &str = "the input device is not a TTY\n";
+    let (rc, out, err) = answer(&berth, &["run", "-it", "--name", "t", IMAGE, "true"]);
+    assert_eq!((rc, out.as_str(), err.as_str()), (1, "", REFUSED));
+    assert_eq!(berth.ok(&["ps", "-a", "-q"]), "", "nothing was created");
+
+    // A terminal without stdin, or stdin without a terminal, needs none.
+    let (rc, out, err) = answer(&berth, &["run", "--rm", "-t", IMAGE, "echo", "hi"]);
+    assert_eq!((rc, out.as_str()), (0, "hi\r\n"), "{err}");
+    let (rc, out, err) = answer(&berth, &["run", "--rm", "-i", IMAGE, "echo", "hi"]);
+    assert_eq!((rc, out.as_str()), (0, "hi\n"), "{err}");
+
+    berth.ok(&["run", "-d", "--name", "host", IMAGE, "sleep", "60"]);
+    let (rc, out, err) = answer(&berth, &["exec", "-it", "host", "true"]);
+    assert_eq!((rc, out.as_str(), err.as_str()), (1, "", REFUSED));
+
+    berth.ok(&["create", "-it", "--name", "box", IMAGE, "sh"]);
+    let (rc, out, err) = answer(&berth, &["start", "-ai", "box"]);
+    assert_eq!((rc, out.as_str(), err.as_str()), (1, "", REFUSED));
+    assert_eq!(berth.inspect("box")["State"]["Status"], "created");
+}
+

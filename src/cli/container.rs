@@ -367,14 +367,18 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
 /// 125 (the engine failed), 126 (not executable), 127 (not found).
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let flags = &args.flags;
-    if args.detach && flags.rm && flags.interactive && flags.tty {
-        // Allowed by Docker too; nothing special to do.
+    let options = match flags.to_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    // Before anything is made: a refused run leaves no container behind.
+    if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
+        return Ok(1);
     }
-    let record = match ensure_image(engine, flags)
-        .map_err(Into::into)
-        .and_then(|()| flags.to_options())
-        .and_then(|o| Ok(engine.create_container(o)?))
-    {
+    let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -443,6 +447,17 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             "you cannot start and attach multiple containers at once"
         ));
     }
+    if args.attach || args.interactive {
+        // A missing container is reported by the start below.
+        if let [name] = args.containers.as_slice() {
+            if let Ok(record) = engine.container(name) {
+                let config = &record.config;
+                if refuses_terminal(args.interactive && config.open_stdin, config.tty) {
+                    return Ok(1);
+                }
+            }
+        }
+    }
     let mut failed = false;
     for name in &args.containers {
         match engine.start_container(name) {
@@ -467,6 +482,17 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
         }
     }
     Ok(i32::from(failed))
+}
+
+/// A terminal is only attached to a terminal: with `-it`, stdin must be one. Says so in
+/// Docker's words and returns true if it isn't.
+fn refuses_terminal(attach_stdin: bool, tty: bool) -> bool {
+    use std::io::IsTerminal;
+    if attach_stdin && tty && !std::io::stdin().is_terminal() {
+        eprintln!("the input device is not a TTY");
+        return true;
+    }
+    false
 }
 
 /// Runs `action` on each named container, printing the name on success and the error
@@ -814,6 +840,9 @@ impl LogSink<'_> {
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     use crate::engine::container::exec::ExecOptions;
     use crate::engine::container::runtime::sealed;
+    if !args.detach && refuses_terminal(args.interactive, args.tty) {
+        return Ok(1);
+    }
     // Entering a container runs from a sealed copy of berth (CVE-2019-5736).
     if !sealed::running_sealed() {
         sealed::reexec_sealed()?;
