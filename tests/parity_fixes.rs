@@ -119,3 +119,46 @@ fn a_terminal_needs_a_terminal_on_stdin() {
     assert_eq!(berth.inspect("box")["State"]["Status"], "created");
 }
 
+#[test]
+fn relative_bind_sources_are_taken_from_the_current_directory() {
+    let berth = Berth::with_image();
+    let here = tempfile::tempdir().unwrap();
+    std::fs::create_dir(here.path().join("dir")).unwrap();
+    std::fs::write(here.path().join("dir/note"), "from here\n").unwrap();
+    let sub = here.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let run_in = |cwd: &std::path::Path, args: &[&str]| {
+        let out = berth.cmd().current_dir(cwd).args(args).output().unwrap();
+        (code(&out), stdout(&out), stderr(&out))
+    };
+    for (cwd, flag, value, target) in [
+        (here.path(), "-v", "./dir:/x", "/x"),
+        (sub.as_path(), "-v", "../dir:/y:ro", "/y"),
+        (
+            sub.as_path(),
+            "--mount",
+            "type=bind,source=../dir,target=/z",
+            "/z",
+        ),
+    ] {
+        let note = format!("{target}/note");
+        let (rc, out, err) = run_in(cwd, &["run", "--rm", flag, value, IMAGE, "cat", &note]);
+        assert_eq!((rc, out.as_str()), (0, "from here\n"), "{value}: {err}");
+    }
+    // Made absolute in the record, and created if missing, as `-v` does.
+    let (rc, _, err) = run_in(
+        here.path(),
+        &["create", "--name", "rel", "-v", "./made:/m", IMAGE, "true"],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let source = berth.inspect("rel")["Mounts"][0]["Source"].clone();
+    let want = here.path().join("made");
+    assert_eq!(source, want.to_str().unwrap());
+    assert!(want.is_dir());
+    // Without `./` it is a volume's name.
+    berth.ok(&["run", "--rm", "-v", "dir:/v", IMAGE, "true"]);
+    assert!(berth
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .any(|l| l == "dir"));
+}

@@ -300,11 +300,16 @@ impl ContainerFlags {
             pids_limit: self.pids_limit.filter(|l| *l != 0),
         };
         let mut mounts = Vec::new();
-        for spec in &self.volume {
-            mounts.push(MountSpec::parse_volume_flag(spec)?);
-        }
-        for spec in &self.mount {
-            mounts.push(MountSpec::parse_mount_flag(spec)?);
+        if !self.volume.is_empty() || !self.mount.is_empty() {
+            // Relative bind sources (`-v ./dir:/x`) are the user's: from where berth runs.
+            let cwd =
+                std::env::current_dir().map_err(|e| eyre!("reading the current directory: {e}"))?;
+            for spec in &self.volume {
+                mounts.push(MountSpec::parse_volume_flag(spec, &cwd)?);
+            }
+            for spec in &self.mount {
+                mounts.push(MountSpec::parse_mount_flag(spec, &cwd)?);
+            }
         }
         for spec in &self.tmpfs {
             mounts.push(MountSpec::parse_tmpfs_flag(spec)?);

@@ -399,7 +399,7 @@ impl Engine {
                 .iter()
                 .any(|m| m.destination.trim_end_matches('/') == destination.trim_end_matches('/'));
             if !covered {
-                mounts.push(MountSpec::parse_volume_flag(destination)?);
+                mounts.push(MountSpec::anonymous_volume(destination)?);
             }
         }
         check_unique_destinations(&mounts)?;
