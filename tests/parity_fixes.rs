@@ -162,3 +162,62 @@ fn relative_bind_sources_are_taken_from_the_current_directory() {
         .lines()
         .any(|l| l == "dir"));
 }
+
+/// `grep`s the tmpfs at /scratch in /proc/mounts, tries to run a script from it and
+/// prints its `df -k` line.
+const TMPFS_PROBE: &str = "grep ' /scratch ' /proc/mounts; \
+    printf '#!/bin/sh\\necho ran\\n' > /scratch/x; chmod +x /scratch/x; /scratch/x; \
+    df -k /scratch | tail -n 1";
+
+fn host_memory_kib() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("MemTotal in /proc/meminfo")
+}
+
+#[test]
+fn tmpfs_mounts_get_dockers_defaults() {
+    let berth = Berth::with_image();
+    for flags in [
+        &["--tmpfs", "/scratch"][..],
+        &["--mount", "type=tmpfs,target=/scratch"],
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend([IMAGE, "sh", "-c", TMPFS_PROBE]);
+        let (rc, out, err) = answer(&berth, &args);
+        assert_eq!(rc, 0, "{flags:?}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        let options = lines[0].split(' ').nth(3).unwrap_or_default();
+        for flag in ["noexec", "nosuid", "nodev"] {
+            assert!(options.split(',').any(|o| o == flag), "{flags:?}: {out}");
+        }
+        assert!(!out.contains("ran"), "noexec: {out}");
+        assert!(err.contains("Permission denied"), "{err}");
+        // Without size=, the kernel's default: half the memory.
+        let total: u64 = lines[1].split_whitespace().nth(1).unwrap().parse().unwrap();
+        let half = host_memory_kib() / 2;
+        assert!(total.abs_diff(half) <= 8, "{total} KiB, not about {half}");
+    }
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/scratch:exec,size=1m",
+        IMAGE,
+        "sh",
+        "-c",
+        TMPFS_PROBE,
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        !lines[0].contains("noexec") && lines[0].contains("nosuid"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "ran", "{out}");
+    assert_eq!(lines[2].split_whitespace().nth(1), Some("1024"), "{out}");
+}

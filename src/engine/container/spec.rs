@@ -113,7 +113,8 @@ fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Moun
                 &["rbind", m.propagation.as_str(), ro],
             )?,
             MountKind::Tmpfs => {
-                let mut options = vec!["nosuid".to_owned(), "nodev".to_owned(), ro.to_owned()];
+                let mut options: Vec<String> = m.tmpfs_flags.options().map(str::to_owned).collect();
+                options.push(ro.to_owned());
                 if let Some(size) = m.tmpfs_size {
                     options.push(format!("size={size}"));
                 }

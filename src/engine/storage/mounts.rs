@@ -63,6 +63,31 @@ impl Propagation {
     }
 }
 
+/// Mount flags a tmpfs gets back (`--tmpfs /x:exec`) from Docker's `noexec,nosuid,nodev`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TmpfsFlags {
+    pub exec: bool,
+    pub suid: bool,
+    pub dev: bool,
+}
+
+impl TmpfsFlags {
+    fn is_default(&self) -> bool {
+        *self == TmpfsFlags::default()
+    }
+
+    /// The mount options of these flags: `noexec` unless `exec`, and so on.
+    pub fn options(self) -> impl Iterator<Item = &'static str> {
+        [
+            (!self.exec).then_some("noexec"),
+            (!self.suid).then_some("nosuid"),
+            (!self.dev).then_some("nodev"),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
     pub kind: MountKind,
@@ -74,11 +99,14 @@ pub struct MountSpec {
     pub read_only: bool,
     #[serde(default)]
     pub propagation: Propagation,
-    /// tmpfs size in bytes (unlimited if absent, as Docker).
+    /// tmpfs size in bytes; absent, the kernel's default (half the host's memory), as in
+    /// Docker.
     #[serde(default)]
     pub tmpfs_size: Option<u64>,
     #[serde(default)]
     pub tmpfs_mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "TmpfsFlags::is_default")]
+    pub tmpfs_flags: TmpfsFlags,
     /// Created for this container: removed with it by `rm -v` and `run --rm`.
     #[serde(default)]
     pub anonymous: bool,
@@ -154,6 +182,7 @@ fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
         propagation: Propagation::default(),
         tmpfs_size: None,
         tmpfs_mode: None,
+        tmpfs_flags: TmpfsFlags::default(),
         anonymous: false,
         no_copy: false,
         create_source: false,
@@ -343,17 +372,25 @@ impl MountSpec {
         Ok(mount)
     }
 
-    /// `--tmpfs /path[:size=64m,mode=1777,...]`.
+    /// `--tmpfs /path[:size=64m,mode=1777,exec,...]`: `noexec,nosuid,nodev` unless the
+    /// options say otherwise (the last word wins, as in Docker).
     pub fn parse_tmpfs_flag(spec: &str) -> Result<MountSpec> {
         let (destination, options) = spec.split_once(':').unwrap_or((spec, ""));
         check_destination(spec, destination)?;
         let mut mount = base(MountKind::Tmpfs, "", destination);
+        let flags = &mut mount.tmpfs_flags;
         for option in options.split(',').filter(|o| !o.is_empty()) {
             match option.split_once('=') {
                 Some(("size", v)) => mount.tmpfs_size = Some(parse_size(spec, v)?),
                 Some(("mode", v)) => mount.tmpfs_mode = Some(parse_mode(spec, v)?),
-                None if option == "ro" => mount.read_only = true,
-                None if matches!(option, "rw" | "noexec" | "exec" | "nosuid" | "nodev") => {}
+                None => match option {
+                    "ro" => mount.read_only = true,
+                    "rw" => mount.read_only = false,
+                    "exec" | "noexec" => flags.exec = option == "exec",
+                    "suid" | "nosuid" => flags.suid = option == "suid",
+                    "dev" | "nodev" => flags.dev = option == "dev",
+                    _ => return Err(invalid(spec, format!("unknown tmpfs option {option:?}"))),
+                },
                 _ => return Err(invalid(spec, format!("unknown tmpfs option {option:?}"))),
             }
         }
@@ -470,6 +507,11 @@ mod tests {
     fn tmpfs_flag_and_duplicates() {
         let m = MountSpec::parse_tmpfs_flag("/run:size=1m,mode=700").unwrap();
         assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(1 << 20), Some(0o700)));
+        let defaults: Vec<&str> = m.tmpfs_flags.options().collect();
+        assert_eq!(defaults, ["noexec", "nosuid", "nodev"]);
+        let m = MountSpec::parse_tmpfs_flag("/run:exec,noexec,suid,dev,nodev,exec").unwrap();
+        let flags: Vec<&str> = m.tmpfs_flags.options().collect();
+        assert_eq!(flags, ["nodev"], "the last word wins");
         assert!(MountSpec::parse_tmpfs_flag("/run:color=red").is_err());
         let a = volume("aa:/x").unwrap();
         let b = MountSpec::parse_tmpfs_flag("/x/").unwrap();
