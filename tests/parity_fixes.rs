@@ -221,3 +221,34 @@ fn tmpfs_mounts_get_dockers_defaults() {
     assert_eq!(lines[1], "ran", "{out}");
     assert_eq!(lines[2].split_whitespace().nth(1), Some("1024"), "{out}");
 }
+
+#[test]
+fn a_mount_over_etc_still_gets_hosts_hostname_and_resolv_conf() {
+    let berth = Berth::with_image();
+    let script =
+        "cat /etc/hostname; grep -c localhost /etc/hosts; grep -c '^nameserver ' /etc/resolv.conf";
+    let etc = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/etc", etc.path().display());
+    for flags in [
+        ["-v", "etc:/etc"],
+        ["-v", bind.as_str()],
+        ["--tmpfs", "/etc"],
+    ] {
+        let mut args = vec!["run", "--rm", "-h", "inside"];
+        args.extend(flags);
+        args.extend([IMAGE, "sh", "-c", script]);
+        let (rc, out, err) = answer(&berth, &args);
+        assert_eq!(rc, 0, "{flags:?}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "inside", "{flags:?}: {out}");
+        for count in &lines[1..] {
+            assert!(count.parse::<u32>().unwrap() > 0, "{flags:?}: {out}");
+        }
+    }
+    // A file of the user's own on one of them wins.
+    let hosts = etc.path().join("my-hosts");
+    std::fs::write(&hosts, "10.1.2.3\tmine\n").unwrap();
+    let bind = format!("{}:/etc/hosts:ro", hosts.display());
+    let out = berth.ok(&["run", "--rm", "-v", &bind, IMAGE, "cat", "/etc/hosts"]);
+    assert_eq!(out, "10.1.2.3\tmine\n");
+}

@@ -130,8 +130,7 @@ fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Moun
     Ok(mounts)
 }
 
-fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
-    let file = |name: &str| container_dir.join(name).to_string_lossy().into_owned();
+fn default_mounts() -> Result<Vec<Mount>> {
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -171,20 +170,32 @@ fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         )?,
-        mount(
-            "/etc/resolv.conf",
-            "bind",
-            &file("resolv.conf"),
-            &["rbind", "rprivate"],
-        )?,
-        mount(
-            "/etc/hostname",
-            "bind",
-            &file("hostname"),
-            &["rbind", "rprivate"],
-        )?,
-        mount("/etc/hosts", "bind", &file("hosts"), &["rbind", "rprivate"])?,
     ])
+}
+
+/// The files the engine writes for the container, bound over its /etc after the user's
+/// mounts, so a volume on /etc still gets them (as Docker does). A user's mount of one of
+/// these files wins.
+fn etc_mounts(container_dir: &Path, record: &ContainerRecord) -> Result<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for name in ["resolv.conf", "hostname", "hosts"] {
+        let destination = format!("/etc/{name}");
+        let taken = record
+            .config
+            .mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(&destination));
+        if !taken {
+            let source = container_dir.join(name);
+            mounts.push(mount(
+                &destination,
+                "bind",
+                &source.to_string_lossy(),
+                &["rbind", "rprivate"],
+            )?);
+        }
+    }
+    Ok(mounts)
 }
 
 /// The environment the process starts with: the record's, plus PATH, HOSTNAME, HOME and
@@ -344,7 +355,14 @@ pub fn build(
                 .map_err(spec_error)?,
         )
         .hostname(config.hostname.clone())
-        .mounts([default_mounts(container_dir)?, user_mounts(record, paths)?].concat())
+        .mounts(
+            [
+                default_mounts()?,
+                user_mounts(record, paths)?,
+                etc_mounts(container_dir, record)?,
+            ]
+            .concat(),
+        )
         .process(process)
         .linux(linux)
         .build()
