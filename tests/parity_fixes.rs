@@ -252,3 +252,43 @@ fn a_mount_over_etc_still_gets_hosts_hostname_and_resolv_conf() {
     let out = berth.ok(&["run", "--rm", "-v", &bind, IMAGE, "cat", "/etc/hosts"]);
     assert_eq!(out, "10.1.2.3\tmine\n");
 }
+
+#[test]
+fn the_container_sees_only_its_own_cgroup_read_only() {
+    let berth = Berth::with_image();
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists();
+    let limit = if v1 {
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+    } else {
+        "/sys/fs/cgroup/memory.max"
+    };
+    // The limit; no write, no new cgroup, no release_agent, no cgroup below its own.
+    let script = format!(
+        "cat {limit}; echo 1 > {limit} && echo wrote; mkdir /sys/fs/cgroup/escape && echo made; \
+         ls /sys/fs/cgroup/*/release_agent /sys/fs/cgroup/release_agent 2>/dev/null; \
+         ls -d /sys/fs/cgroup/*/*/ 2>/dev/null | wc -l"
+    );
+    let (rc, out, err) = answer(
+        &berth,
+        &["run", "--rm", "-m", "64m", IMAGE, "sh", "-c", &script],
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out, "67108864\n0\n", "{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+
+    // A cgroup namespace of its own, also for exec: its cgroup is `/`.
+    berth.ok(&["run", "-d", "--name", "cg", IMAGE, "sleep", "60"]);
+    for args in [
+        &["run", "--rm", IMAGE, "cat", "/proc/self/cgroup"][..],
+        &["exec", "cg", "cat", "/proc/self/cgroup"],
+    ] {
+        let out = berth.ok(args);
+        // The controllers berth confines the container with (v1 memory, v2's unified).
+        let managed: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(":memory:") || l.starts_with("0::"))
+            .collect();
+        assert!(!managed.is_empty(), "{args:?}: {out}");
+        assert!(managed.iter().all(|l| l.ends_with(":/")), "{args:?}: {out}");
+    }
+}

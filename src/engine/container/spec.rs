@@ -81,7 +81,7 @@ fn spec_error(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("building the OCI runtime spec: {e}"))
 }
 
-fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+pub(crate) fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
     MountBuilder::default()
         .destination(destination)
         .typ(typ)
@@ -128,6 +128,30 @@ fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Moun
         mounts.push(built);
     }
     Ok(mounts)
+}
+
+/// Where the container sees its own cgroups.
+const CGROUP_MOUNT: &str = "/sys/fs/cgroup";
+
+/// Docker's `cgroup` mount: the container's own cgroups at /sys/fs/cgroup, read-only
+/// (the runtime works out what that means on this host: see `init::mount_cgroups`).
+/// Left out when the user mounts something of their own there or above it.
+fn cgroup_mount(record: &ContainerRecord) -> Result<Option<Mount>> {
+    let covered = record
+        .config
+        .mounts
+        .iter()
+        .any(|m| Path::new(CGROUP_MOUNT).starts_with(&m.destination));
+    if covered {
+        return Ok(None);
+    }
+    mount(
+        CGROUP_MOUNT,
+        "cgroup",
+        "cgroup",
+        &["ro", "nosuid", "noexec", "nodev"],
+    )
+    .map(Some)
 }
 
 fn default_mounts() -> Result<Vec<Mount>> {
@@ -279,11 +303,13 @@ pub fn build(
 
     // `--network host` shares the host's network namespace.
     let own_network = config.network.mode != super::record::NetworkMode::Host;
+    // A cgroup namespace of its own: the container's cgroup is its `/`.
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Mount,
         LinuxNamespaceType::Ipc,
         LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Cgroup,
     ]
     .into_iter()
     .chain(own_network.then_some(LinuxNamespaceType::Network))
@@ -358,6 +384,7 @@ pub fn build(
         .mounts(
             [
                 default_mounts()?,
+                cgroup_mount(record)?.into_iter().collect(),
                 user_mounts(record, paths)?,
                 etc_mounts(container_dir, record)?,
             ]
