@@ -283,11 +283,16 @@ impl ContainerFlags {
             pids_limit: self.pids_limit.filter(|l| *l != 0),
         };
         let mut mounts = Vec::new();
-        for spec in &self.volume {
-            mounts.push(MountSpec::parse_volume_flag(spec)?);
-        }
-        for spec in &self.mount {
-            mounts.push(MountSpec::parse_mount_flag(spec)?);
+        if !self.volume.is_empty() || !self.mount.is_empty() {
+            // Relative bind sources (`-v ./dir:/x`) are the user's: from where berth runs.
+            let cwd =
+                std::env::current_dir().map_err(|e| eyre!("reading the current directory: {e}"))?;
+            for spec in &self.volume {
+                mounts.push(MountSpec::parse_volume_flag(spec, &cwd)?);
+            }
+            for spec in &self.mount {
+                mounts.push(MountSpec::parse_mount_flag(spec, &cwd)?);
+            }
         }
         for spec in &self.tmpfs {
             mounts.push(MountSpec::parse_tmpfs_flag(spec)?);
@@ -350,14 +355,18 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
 /// 125 (the engine failed), 126 (not executable), 127 (not found).
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let flags = &args.flags;
-    if args.detach && flags.rm && flags.interactive && flags.tty {
-        // Allowed by Docker too; nothing special to do.
+    let options = match flags.to_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    // Before anything is made: a refused run leaves no container behind.
+    if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
+        return Ok(1);
     }
-    let record = match ensure_image(engine, flags)
-        .map_err(Into::into)
-        .and_then(|()| flags.to_options())
-        .and_then(|o| Ok(engine.create_container(o)?))
-    {
+    let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -426,6 +435,17 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             "you cannot start and attach multiple containers at once"
         ));
     }
+    if args.attach || args.interactive {
+        // A missing container is reported by the start below.
+        if let [name] = args.containers.as_slice() {
+            if let Ok(record) = engine.container(name) {
+                let config = &record.config;
+                if refuses_terminal(args.interactive && config.open_stdin, config.tty) {
+                    return Ok(1);
+                }
+            }
+        }
+    }
     let mut failed = false;
     for name in &args.containers {
         match engine.start_container(name) {
@@ -434,6 +454,15 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 return attach(engine, started, args.interactive, tty);
             }
             Ok(_) => println!("{name}"),
+            // Starting a running container changes nothing and is no error, as in Docker.
+            Err(Error::Conflict(_))
+                if !args.attach
+                    && engine
+                        .container(name)
+                        .is_ok_and(|r| r.state.status == Status::Running) =>
+            {
+                println!("{name}")
+            }
             Err(e) => {
                 eprintln!("Error: failed to start container {name}: {e}");
                 failed = true;
@@ -441,6 +470,17 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
         }
     }
     Ok(i32::from(failed))
+}
+
+/// A terminal is only attached to a terminal: with `-it`, stdin must be one. Says so in
+/// Docker's words and returns true if it isn't.
+fn refuses_terminal(attach_stdin: bool, tty: bool) -> bool {
+    use std::io::IsTerminal;
+    if attach_stdin && tty && !std::io::stdin().is_terminal() {
+        eprintln!("the input device is not a TTY");
+        return true;
+    }
+    false
 }
 
 /// Runs `action` on each named container, printing the name on success and the error
@@ -481,8 +521,7 @@ pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
     let signal = stop_signal(args)?;
     let timeout = Duration::from_secs(args.time.into());
     for_each(&args.containers, |name| {
-        let record = engine.stop_container(name, timeout, signal)?;
-        engine.start_container(record.id.as_str()).map(drop)
+        engine.restart_container(name, timeout, signal).map(drop)
     })
 }
 
@@ -494,12 +533,20 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
     })
 }
 
+/// `rm -f` of a container that doesn't exist says so but is no failure, as in Docker.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
-    for_each(&args.containers, |name| {
-        engine
-            .remove_container(name, args.force, args.volumes)
-            .map(drop)
-    })
+    let mut failed = false;
+    for name in &args.containers {
+        match engine.remove_container(name, args.force, args.volumes) {
+            Ok(_) => println!("{name}"),
+            Err(e @ Error::NoSuchContainer(_)) if args.force => eprintln!("Error: {e}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
 }
 
 pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
@@ -597,6 +644,9 @@ impl LogSink<'_> {
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     use crate::engine::container::exec::ExecOptions;
     use crate::engine::container::runtime::sealed;
+    if !args.detach && refuses_terminal(args.interactive, args.tty) {
+        return Ok(1);
+    }
     // Entering a container runs from a sealed copy of berth (CVE-2019-5736).
     if !sealed::running_sealed() {
         sealed::reexec_sealed()?;

@@ -1,9 +1,9 @@
 //! `exec`: a new process in a running container, in its namespaces and cgroups, with the
 //! same privileges as the container's own process.
 //!
-//! The caller forks a joiner (cgroups, then setns into ipc, uts, net, pid and mnt), which
-//! forks the process proper inside the container's pid namespace. The caller must already
-//! run from a sealed copy of berth (see `runtime::sealed`).
+//! The caller forks a joiner (cgroups, then setns into ipc, uts, net, cgroup, pid and
+//! mnt), which forks the process proper inside the container's pid namespace. The caller
+//! must already run from a sealed copy of berth (see `runtime::sealed`).
 //!
 //! Nothing of the caller's reaches the container: before joining, the joiner is made
 //! non-dumpable, leaves the caller's session, and closes every descriptor but the
@@ -39,10 +39,11 @@ pub struct ExecOptions {
     pub detach: bool,
 }
 
-const NAMESPACES: [(&str, CloneFlags); 5] = [
+const NAMESPACES: [(&str, CloneFlags); 6] = [
     ("ipc", CloneFlags::CLONE_NEWIPC),
     ("uts", CloneFlags::CLONE_NEWUTS),
     ("net", CloneFlags::CLONE_NEWNET),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
     ("pid", CloneFlags::CLONE_NEWPID),
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];

@@ -399,7 +399,7 @@ impl Engine {
                 .iter()
                 .any(|m| m.destination.trim_end_matches('/') == destination.trim_end_matches('/'));
             if !covered {
-                mounts.push(MountSpec::parse_volume_flag(destination)?);
+                mounts.push(MountSpec::anonymous_volume(destination)?);
             }
         }
         check_unique_destinations(&mounts)?;
@@ -707,7 +707,42 @@ impl Engine {
         }
         monitor.wait_exit(None);
         self.record_event(&container_event(&record, "stop"));
-        self.container(record.id.as_str())
+        match self.container(record.id.as_str()) {
+            // A `--rm` container's monitor removed it as it exited: stopped all the same.
+            Err(Error::NoSuchContainer(_)) if record.config.auto_remove => {
+                let mut gone = record;
+                gone.state.status = Status::Exited;
+                gone.state.init = None;
+                gone.state.monitor = None;
+                Ok(gone)
+            }
+            other => other,
+        }
+    }
+
+    /// `restart`: stops the container (see [`Engine::stop_container`]) and starts it
+    /// again, detached. A `--rm` container is kept across its restart, as in Docker.
+    pub fn restart_container(
+        &self,
+        name_or_id: &str,
+        timeout: Duration,
+        signal: Option<Signal>,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        if record.config.auto_remove && record.state.status == Status::Running {
+            super::monitor::update_record(self, &record.id, |r| r.state.restarting = true)?;
+        }
+        let stopped = match self.stop_container(record.id.as_str(), timeout, signal) {
+            Ok(stopped) => stopped,
+            Err(e) => {
+                let _ =
+                    super::monitor::update_record(self, &record.id, |r| r.state.restarting = false);
+                return Err(e);
+            }
+        };
+        let started = self.start_container(stopped.id.as_str())?;
+        self.record_event(&container_event(&record, "restart"));
+        Ok(started.record)
     }
 
     /// Blocks until the container is not running, then returns its exit code.
@@ -742,6 +777,13 @@ impl Engine {
                 )));
             }
             self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
+            // A `--rm` container's monitor removed it, and its anonymous volumes, on exit.
+            if matches!(
+                self.find_record(record.id.as_str()),
+                Err(Error::NoSuchContainer(_))
+            ) {
+                return Ok(record);
+            }
         }
         crash_point("rm:after-stop");
         self.remove_stopped(&record.id)?;

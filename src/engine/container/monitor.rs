@@ -244,6 +244,7 @@ impl Monitor {
             r.state.started_at = Some(Utc::now());
             r.state.finished_at = None;
             r.state.ports = ports;
+            r.state.restarting = false;
         });
         let record = match updated {
             Ok(r) => r,
@@ -478,7 +479,12 @@ impl Monitor {
         let oom = cgroup.oom_killed();
         cgroup.remove();
         let id = self.record.id.clone();
-        let auto_remove = self.record.config.auto_remove;
+        // Read now, not at start: `restart` sets it just before it stops the container.
+        let restarting = self
+            .engine
+            .load_record(&id)
+            .is_ok_and(|r| r.state.restarting);
+        let auto_remove = self.record.config.auto_remove && !restarting;
         // The ports go with the container; the table loses their rules below.
         let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
         // Before the exit is recorded, so a stopped container never shows a live veth.

@@ -142,4 +142,8 @@ pub struct ContainerState {
     /// The published ports as bound at the last start, while running.
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Set by `restart` before it stops a `--rm` container: the monitor then keeps the
+    /// container for the start that follows (Docker's HasBeenManuallyRestarted).
+    #[serde(default)]
+    pub restarting: bool,
 }

@@ -81,7 +81,7 @@ fn spec_error(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("building the OCI runtime spec: {e}"))
 }
 
-fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+pub(crate) fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
     MountBuilder::default()
         .destination(destination)
         .typ(typ)
@@ -113,7 +113,8 @@ fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Moun
                 &["rbind", m.propagation.as_str(), ro],
             )?,
             MountKind::Tmpfs => {
-                let mut options = vec!["nosuid".to_owned(), "nodev".to_owned(), ro.to_owned()];
+                let mut options: Vec<String> = m.tmpfs_flags.options().map(str::to_owned).collect();
+                options.push(ro.to_owned());
                 if let Some(size) = m.tmpfs_size {
                     options.push(format!("size={size}"));
                 }
@@ -129,8 +130,31 @@ fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Moun
     Ok(mounts)
 }
 
-fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
-    let file = |name: &str| container_dir.join(name).to_string_lossy().into_owned();
+/// Where the container sees its own cgroups.
+const CGROUP_MOUNT: &str = "/sys/fs/cgroup";
+
+/// Docker's `cgroup` mount: the container's own cgroups at /sys/fs/cgroup, read-only
+/// (the runtime works out what that means on this host: see `init::mount_cgroups`).
+/// Left out when the user mounts something of their own there or above it.
+fn cgroup_mount(record: &ContainerRecord) -> Result<Option<Mount>> {
+    let covered = record
+        .config
+        .mounts
+        .iter()
+        .any(|m| Path::new(CGROUP_MOUNT).starts_with(&m.destination));
+    if covered {
+        return Ok(None);
+    }
+    mount(
+        CGROUP_MOUNT,
+        "cgroup",
+        "cgroup",
+        &["ro", "nosuid", "noexec", "nodev"],
+    )
+    .map(Some)
+}
+
+fn default_mounts() -> Result<Vec<Mount>> {
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -170,20 +194,32 @@ fn default_mounts(container_dir: &Path) -> Result<Vec<Mount>> {
             "shm",
             &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         )?,
-        mount(
-            "/etc/resolv.conf",
-            "bind",
-            &file("resolv.conf"),
-            &["rbind", "rprivate"],
-        )?,
-        mount(
-            "/etc/hostname",
-            "bind",
-            &file("hostname"),
-            &["rbind", "rprivate"],
-        )?,
-        mount("/etc/hosts", "bind", &file("hosts"), &["rbind", "rprivate"])?,
     ])
+}
+
+/// The files the engine writes for the container, bound over its /etc after the user's
+/// mounts, so a volume on /etc still gets them (as Docker does). A user's mount of one of
+/// these files wins.
+fn etc_mounts(container_dir: &Path, record: &ContainerRecord) -> Result<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for name in ["resolv.conf", "hostname", "hosts"] {
+        let destination = format!("/etc/{name}");
+        let taken = record
+            .config
+            .mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(&destination));
+        if !taken {
+            let source = container_dir.join(name);
+            mounts.push(mount(
+                &destination,
+                "bind",
+                &source.to_string_lossy(),
+                &["rbind", "rprivate"],
+            )?);
+        }
+    }
+    Ok(mounts)
 }
 
 /// The environment the process starts with: the record's, plus PATH, HOSTNAME, HOME and
@@ -267,11 +303,13 @@ pub fn build(
 
     // `--network host` shares the host's network namespace.
     let own_network = config.network.mode != super::record::NetworkMode::Host;
+    // A cgroup namespace of its own: the container's cgroup is its `/`.
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Mount,
         LinuxNamespaceType::Ipc,
         LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Cgroup,
     ]
     .into_iter()
     .chain(own_network.then_some(LinuxNamespaceType::Network))
@@ -343,7 +381,15 @@ pub fn build(
                 .map_err(spec_error)?,
         )
         .hostname(config.hostname.clone())
-        .mounts([default_mounts(container_dir)?, user_mounts(record, paths)?].concat())
+        .mounts(
+            [
+                default_mounts()?,
+                cgroup_mount(record)?.into_iter().collect(),
+                user_mounts(record, paths)?,
+                etc_mounts(container_dir, record)?,
+            ]
+            .concat(),
+        )
         .process(process)
         .linux(linux)
         .build()

@@ -1,7 +1,7 @@
 //! What a container mounts besides its root: volumes, host directories (binds) and tmpfs.
 //! Parsed once from Docker's three syntaxes (`-v`, `--mount`, `--tmpfs`) into [`MountSpec`].
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,31 @@ impl Propagation {
     }
 }
 
+/// Mount flags a tmpfs gets back (`--tmpfs /x:exec`) from Docker's `noexec,nosuid,nodev`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TmpfsFlags {
+    pub exec: bool,
+    pub suid: bool,
+    pub dev: bool,
+}
+
+impl TmpfsFlags {
+    fn is_default(&self) -> bool {
+        *self == TmpfsFlags::default()
+    }
+
+    /// The mount options of these flags: `noexec` unless `exec`, and so on.
+    pub fn options(self) -> impl Iterator<Item = &'static str> {
+        [
+            (!self.exec).then_some("noexec"),
+            (!self.suid).then_some("nosuid"),
+            (!self.dev).then_some("nodev"),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
     pub kind: MountKind,
@@ -74,11 +99,14 @@ pub struct MountSpec {
     pub read_only: bool,
     #[serde(default)]
     pub propagation: Propagation,
-    /// tmpfs size in bytes (unlimited if absent, as Docker).
+    /// tmpfs size in bytes; absent, the kernel's default (half the host's memory), as in
+    /// Docker.
     #[serde(default)]
     pub tmpfs_size: Option<u64>,
     #[serde(default)]
     pub tmpfs_mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "TmpfsFlags::is_default")]
+    pub tmpfs_flags: TmpfsFlags,
     /// Created for this container: removed with it by `rm -v` and `run --rm`.
     #[serde(default)]
     pub anonymous: bool,
@@ -118,6 +146,33 @@ fn check_destination(spec: &str, destination: &str) -> Result<()> {
     Ok(())
 }
 
+/// A host path relative to the current directory as Docker's CLI takes it: `.`, `..`, or
+/// starting with `./` or `../`. (In `-v`, any other source without a `/` is a volume.)
+fn is_relative_host_path(source: &str) -> bool {
+    matches!(source, "." | "..") || source.starts_with("./") || source.starts_with("../")
+}
+
+/// `source` made absolute against `cwd` and cleaned lexically (a `..` drops the component
+/// before it), as Docker's CLI does with `filepath.Abs`.
+fn absolute_source(spec: &str, cwd: &Path, source: &str) -> Result<String> {
+    let mut clean = PathBuf::from("/");
+    for component in cwd.join(source).components() {
+        match component {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::Normal(part) => clean.push(part),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    clean.to_str().map(str::to_owned).ok_or_else(|| {
+        invalid(
+            spec,
+            format!("the current directory {} is not UTF-8", cwd.display()),
+        )
+    })
+}
+
 fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
     MountSpec {
         kind,
@@ -127,6 +182,7 @@ fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
         propagation: Propagation::default(),
         tmpfs_size: None,
         tmpfs_mode: None,
+        tmpfs_flags: TmpfsFlags::default(),
         anonymous: false,
         no_copy: false,
         create_source: false,
@@ -151,8 +207,18 @@ fn parse_mode(spec: &str, text: &str) -> Result<u32> {
 }
 
 impl MountSpec {
-    /// `-v NAME:/path[:opts]`, `-v /host:/path[:opts]`, or `-v /path` (anonymous volume).
-    pub fn parse_volume_flag(spec: &str) -> Result<MountSpec> {
+    /// An anonymous volume at `destination` (an image's VOLUME).
+    pub fn anonymous_volume(destination: &str) -> Result<MountSpec> {
+        check_destination(destination, destination)?;
+        Ok(MountSpec {
+            anonymous: true,
+            ..base(MountKind::Volume, "", destination)
+        })
+    }
+
+    /// `-v NAME:/path[:opts]`, `-v /host:/path[:opts]`, `-v ./rel:/path[:opts]` (relative
+    /// to `cwd`), or `-v /path` (anonymous volume).
+    pub fn parse_volume_flag(spec: &str, cwd: &Path) -> Result<MountSpec> {
         let parts: Vec<&str> = spec.split(':').collect();
         let (source, destination, options) = match parts.as_slice() {
             [dest] => ("", *dest, ""),
@@ -171,17 +237,22 @@ impl MountSpec {
                 anonymous: true,
                 ..base(MountKind::Volume, "", destination)
             }
-        } else if source.starts_with('/') {
+        } else if source.starts_with('/') || is_relative_host_path(source) {
+            let source = if source.starts_with('/') {
+                source.to_owned()
+            } else {
+                absolute_source(spec, cwd, source)?
+            };
             MountSpec {
                 create_source: true,
-                ..base(MountKind::Bind, source, destination)
+                ..base(MountKind::Bind, &source, destination)
             }
         } else if valid_volume_name(source) {
             base(MountKind::Volume, source, destination)
         } else {
             return Err(invalid(
                 spec,
-                format!("{source:?} is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
+                format!("{source:?} is neither a host path (/abs or ./rel) nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
             ));
         };
         for option in options.split(',').filter(|o| !o.is_empty()) {
@@ -200,8 +271,9 @@ impl MountSpec {
         Ok(mount)
     }
 
-    /// `--mount type=volume|bind|tmpfs,source=...,target=...[,readonly][,...]`.
-    pub fn parse_mount_flag(spec: &str) -> Result<MountSpec> {
+    /// `--mount type=volume|bind|tmpfs,source=...,target=...[,readonly][,...]`; a relative
+    /// bind source (`./dir`) is taken from `cwd`.
+    pub fn parse_mount_flag(spec: &str, cwd: &Path) -> Result<MountSpec> {
         let mut kind = MountKind::Volume;
         let mut source = String::new();
         let mut destination = None;
@@ -257,12 +329,18 @@ impl MountSpec {
         }
         let destination = destination.ok_or_else(|| invalid(spec, "target is required"))?;
         check_destination(spec, &destination)?;
+        if kind == MountKind::Bind && is_relative_host_path(&source) {
+            source = absolute_source(spec, cwd, &source)?;
+        }
         let mut mount = base(kind, &source, &destination);
         mount.read_only = read_only;
         match kind {
             MountKind::Bind => {
                 if !source.starts_with('/') {
-                    return Err(invalid(spec, "a bind mount needs an absolute source path"));
+                    return Err(invalid(
+                        spec,
+                        "a bind mount needs an absolute (/...) or relative (./...) source path",
+                    ));
                 }
                 mount.propagation = propagation.unwrap_or_default();
             }
@@ -294,17 +372,25 @@ impl MountSpec {
         Ok(mount)
     }
 
-    /// `--tmpfs /path[:size=64m,mode=1777,...]`.
+    /// `--tmpfs /path[:size=64m,mode=1777,exec,...]`: `noexec,nosuid,nodev` unless the
+    /// options say otherwise (the last word wins, as in Docker).
     pub fn parse_tmpfs_flag(spec: &str) -> Result<MountSpec> {
         let (destination, options) = spec.split_once(':').unwrap_or((spec, ""));
         check_destination(spec, destination)?;
         let mut mount = base(MountKind::Tmpfs, "", destination);
+        let flags = &mut mount.tmpfs_flags;
         for option in options.split(',').filter(|o| !o.is_empty()) {
             match option.split_once('=') {
                 Some(("size", v)) => mount.tmpfs_size = Some(parse_size(spec, v)?),
                 Some(("mode", v)) => mount.tmpfs_mode = Some(parse_mode(spec, v)?),
-                None if option == "ro" => mount.read_only = true,
-                None if matches!(option, "rw" | "noexec" | "exec" | "nosuid" | "nodev") => {}
+                None => match option {
+                    "ro" => mount.read_only = true,
+                    "rw" => mount.read_only = false,
+                    "exec" | "noexec" => flags.exec = option == "exec",
+                    "suid" | "nosuid" => flags.suid = option == "suid",
+                    "dev" | "nodev" => flags.dev = option == "dev",
+                    _ => return Err(invalid(spec, format!("unknown tmpfs option {option:?}"))),
+                },
                 _ => return Err(invalid(spec, format!("unknown tmpfs option {option:?}"))),
             }
         }
@@ -343,62 +429,91 @@ pub fn check_unique_destinations(mounts: &[MountSpec]) -> Result<()> {
 mod tests {
     use super::*;
 
+    const CWD: &str = "/work/here";
+
+    fn volume(spec: &str) -> Result<MountSpec> {
+        MountSpec::parse_volume_flag(spec, Path::new(CWD))
+    }
+
+    fn mount_flag(spec: &str) -> Result<MountSpec> {
+        MountSpec::parse_mount_flag(spec, Path::new(CWD))
+    }
+
+    #[test]
+    fn relative_bind_sources_resolve_against_the_current_directory() {
+        for (spec, want) in [
+            ("./dir:/x", "/work/here/dir"),
+            (".:/x", "/work/here"),
+            ("../up:/y:ro", "/work/up"),
+            ("./a/../b/./c:/z", "/work/here/b/c"),
+            ("../../../../x:/x", "/x"),
+        ] {
+            let m = volume(spec).unwrap();
+            assert_eq!(
+                (m.kind, m.source.as_str()),
+                (MountKind::Bind, want),
+                "{spec}"
+            );
+        }
+        assert_eq!(volume("dir:/x").unwrap().kind, MountKind::Volume, "a name");
+        let m = mount_flag("type=bind,source=./d,target=/d").unwrap();
+        assert_eq!(m.source, "/work/here/d");
+        assert!(mount_flag("type=volume,source=./d,target=/d").is_err());
+    }
+
     #[test]
     fn volume_flag_tells_volumes_binds_and_anonymous_apart() {
-        let m = MountSpec::parse_volume_flag("data:/data").unwrap();
+        let m = volume("data:/data").unwrap();
         assert_eq!(
             (m.kind, m.source.as_str(), m.read_only, m.anonymous),
             (MountKind::Volume, "data", false, false)
         );
-        let m = MountSpec::parse_volume_flag("/srv/www:/usr/share/www:ro,rslave").unwrap();
+        let m = volume("/srv/www:/usr/share/www:ro,rslave").unwrap();
         assert_eq!(
             (m.kind, m.read_only, m.propagation, m.create_source),
             (MountKind::Bind, true, Propagation::Rslave, true)
         );
-        let m = MountSpec::parse_volume_flag("/cache").unwrap();
+        let m = volume("/cache").unwrap();
         assert!(m.anonymous && m.kind == MountKind::Volume && m.source.is_empty());
-        assert!(MountSpec::parse_volume_flag("data:relative").is_err());
-        assert!(MountSpec::parse_volume_flag("data:/").is_err());
-        assert!(MountSpec::parse_volume_flag("d@ta:/x").is_err());
-        assert!(MountSpec::parse_volume_flag("data:/x:bogus").is_err());
+        assert!(volume("data:relative").is_err());
+        assert!(volume("data:/").is_err());
+        assert!(volume("d@ta:/x").is_err());
+        assert!(volume("data:/x:bogus").is_err());
         assert!(
-            MountSpec::parse_volume_flag("data:/x:rshared").is_err(),
+            volume("data:/x:rshared").is_err(),
             "propagation is for binds"
         );
     }
 
     #[test]
     fn mount_flag_parses_each_type() {
-        let m = MountSpec::parse_mount_flag(
-            "type=bind,source=/tmp,target=/t,readonly,bind-propagation=rshared",
-        )
-        .unwrap();
+        let m = mount_flag("type=bind,source=/tmp,target=/t,readonly,bind-propagation=rshared")
+            .unwrap();
         assert_eq!(
             (m.kind, m.read_only, m.propagation, m.create_source),
             (MountKind::Bind, true, Propagation::Rshared, false)
         );
-        let m = MountSpec::parse_mount_flag(
-            "type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770",
-        )
-        .unwrap();
+        let m = mount_flag("type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770").unwrap();
         assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(64 << 20), Some(0o1770)));
-        let m = MountSpec::parse_mount_flag("source=vol,target=/v,volume-nocopy").unwrap();
+        let m = mount_flag("source=vol,target=/v,volume-nocopy").unwrap();
         assert!(m.kind == MountKind::Volume && m.no_copy);
-        assert!(MountSpec::parse_mount_flag("type=bind,source=rel,target=/t").is_err());
-        assert!(MountSpec::parse_mount_flag("type=tmpfs,target=/t,tmpfs-mode=999").is_err());
-        assert!(MountSpec::parse_mount_flag("type=nfs,target=/t").is_err());
-        assert!(
-            MountSpec::parse_mount_flag("type=volume,source=v").is_err(),
-            "no target"
-        );
+        assert!(mount_flag("type=bind,source=rel,target=/t").is_err());
+        assert!(mount_flag("type=tmpfs,target=/t,tmpfs-mode=999").is_err());
+        assert!(mount_flag("type=nfs,target=/t").is_err());
+        assert!(mount_flag("type=volume,source=v").is_err(), "no target");
     }
 
     #[test]
     fn tmpfs_flag_and_duplicates() {
         let m = MountSpec::parse_tmpfs_flag("/run:size=1m,mode=700").unwrap();
         assert_eq!((m.tmpfs_size, m.tmpfs_mode), (Some(1 << 20), Some(0o700)));
+        let defaults: Vec<&str> = m.tmpfs_flags.options().collect();
+        assert_eq!(defaults, ["noexec", "nosuid", "nodev"]);
+        let m = MountSpec::parse_tmpfs_flag("/run:exec,noexec,suid,dev,nodev,exec").unwrap();
+        let flags: Vec<&str> = m.tmpfs_flags.options().collect();
+        assert_eq!(flags, ["nodev"], "the last word wins");
         assert!(MountSpec::parse_tmpfs_flag("/run:color=red").is_err());
-        let a = MountSpec::parse_volume_flag("aa:/x").unwrap();
+        let a = volume("aa:/x").unwrap();
         let b = MountSpec::parse_tmpfs_flag("/x/").unwrap();
         assert!(check_unique_destinations(&[a, b]).is_err());
     }

@@ -71,6 +71,43 @@ pub fn version() -> &'static str {
     }
 }
 
+/// Where cgroup hierarchies are mounted on a usual host, and inside containers.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The container's own directory in each hierarchy (`cgroups_path` is its path below every
+/// hierarchy's root) and the name it takes below /sys/fs/cgroup inside the container, as
+/// on the host: `memory`, `cpu,cpuacct` (also as `cpu` and `cpuacct`), `unified`. `None`
+/// is /sys/fs/cgroup itself (a pure v2 host). Only directories that exist are listed.
+pub fn own_cgroup_dirs(cgroups_path: &str) -> Vec<(PathBuf, Option<String>)> {
+    let relative = cgroups_path.trim_start_matches('/');
+    let mut dirs = Vec::new();
+    for h in mounted_hierarchies().unwrap_or_default() {
+        let (mount, fallback) = match &h {
+            Hierarchy::V1 { mount, controllers } => (mount, controllers.join(",")),
+            Hierarchy::V2 { mount, .. } => (mount, "unified".to_owned()),
+        };
+        let dir = mount.join(relative);
+        if relative.is_empty() || !dir.is_dir() {
+            continue;
+        }
+        let name = match mount.strip_prefix(CGROUP_ROOT) {
+            Ok(rest) if rest.as_os_str().is_empty() => None,
+            Ok(rest) => Some(rest.to_string_lossy().into_owned()),
+            Err(_) => Some(fallback),
+        };
+        // Controllers mounted together are also found under each one's name.
+        let aliases: Vec<String> = match (&h, &name) {
+            (Hierarchy::V1 { controllers, .. }, Some(name)) if controllers.len() > 1 => {
+                controllers.iter().filter(|c| *c != name).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        dirs.push((dir.clone(), name));
+        dirs.extend(aliases.into_iter().map(|a| (dir.clone(), Some(a))));
+    }
+    dirs
+}
+
 /// Resource use of one container's processes, as the cgroups count it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupUsage {

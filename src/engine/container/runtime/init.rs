@@ -217,8 +217,14 @@ fn setup_and_exec(
     .or_init(|| format!("binding {}", rootfs.display()))?;
     let root = Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
 
+    let linux = spec.linux().as_ref();
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().clone());
     for m in spec.mounts().iter().flatten() {
-        mount_in_root(&root, m)?;
+        if m.typ().as_deref() == Some("cgroup") {
+            mount_cgroups(&root, m.destination(), cgroups_path.as_deref())?;
+        } else {
+            mount_in_root(&root, m)?;
+        }
     }
     // The fresh /dev tmpfs, reached through a handle resolved inside the root.
     let dev = root.resolve("/dev").or_init(|| "resolving /dev".into())?;
@@ -275,15 +281,7 @@ fn setup_and_exec(
         .or_init(|| "making the root filesystem read-only".into())?;
     }
     // Only in a namespace of the container's own: the host's loopback is the host's.
-    let own_network = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|n| {
-            n.iter()
-                .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
-        });
-    if own_network {
+    if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Network) {
         bring_up_loopback()?;
     }
     if let Some(hostname) = spec.hostname() {
@@ -296,9 +294,59 @@ fn setup_and_exec(
     // The monitor moves us into the container's cgroups while we set up (the first
     // cgroup attach waits out an RCU grace period); limits must hold before the exec.
     wait_for_go(sync)?;
+    // Only now is init in the container's cgroups, which the namespace takes as its root.
+    if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .or_init(|| "creating the cgroup namespace".into())?;
+    }
     super::creds::apply(process).map_err(|e| err(e.to_string()))?;
 
     finish_and_exec(process, &seccomp)
+}
+
+fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| n.iter().any(|n| n.typ() == typ))
+}
+
+/// Docker's `cgroup` mount at `dest`: only the container's own cgroups, read-only, with
+/// no way up to the host's (no release_agent, no sibling). On v1 and hybrid hosts, a
+/// tmpfs with the container's directory of each hierarchy bound in it; on pure v2, that
+/// directory itself.
+fn mount_cgroups(root: &Root, dest: &Path, cgroups_path: Option<&Path>) -> InitResult<()> {
+    let Some(cgroups_path) = cgroups_path.and_then(Path::to_str) else {
+        return Ok(());
+    };
+    let dirs = super::cgroups::own_cgroup_dirs(cgroups_path);
+    let spec_mount = |at: &Path, typ: &str, source: &str, options: &[&str]| {
+        let at = at.to_string_lossy();
+        crate::engine::container::spec::mount(&at, typ, source, options)
+            .map_err(|e| err(e.to_string()))
+    };
+    let bind = |source: &Path, at: &Path| -> InitResult<()> {
+        let source = source.to_string_lossy();
+        let options = ["rbind", "rprivate", "ro", "nosuid", "noexec", "nodev"];
+        mount_in_root(root, &spec_mount(at, "bind", &source, &options)?)
+    };
+    if let Some((dir, None)) = dirs.first() {
+        return bind(dir, dest);
+    }
+    let options = ["nosuid", "noexec", "nodev", "mode=755", "size=64k"];
+    mount_in_root(root, &spec_mount(dest, "tmpfs", "tmpfs", &options)?)?;
+    for (dir, name) in &dirs {
+        if let Some(name) = name {
+            bind(dir, &dest.join(name))?;
+        }
+    }
+    let ro = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_NODEV;
+    remount_in_root(root, dest, ro, "making read-only")
 }
 
 /// The last steps of init and exec alike, after privileges are dropped.
