@@ -191,6 +191,13 @@ pub struct KillArgs {
     pub containers: Vec<String>,
 }
 
+/// `pause` and `unpause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
@@ -511,6 +518,18 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
     })
 }
 
+pub fn pause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
+    for_each(&args.containers, |name| {
+        engine.pause_container(name).map(drop)
+    })
+}
+
+pub fn unpause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
+    for_each(&args.containers, |name| {
+        engine.unpause_container(name).map(drop)
+    })
+}
+
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
     for_each(&args.containers, |name| {
         engine
@@ -598,7 +617,7 @@ fn parse_filter(text: &str) -> Result<Filter> {
 
 fn matches(r: &ContainerRecord, f: &Filter, engine: &Engine) -> bool {
     match f {
-        Filter::Status(s) => r.state.status.as_str() == s,
+        Filter::Status(s) => r.state.name() == s,
         Filter::Name(n) => r.name.contains(n.as_str()),
         Filter::Id(id) => r.id.as_str().starts_with(id.as_str()),
         Filter::Ancestor(image) => {
@@ -673,7 +692,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
                 command: command_text(r, true),
                 created_at: r.created.to_rfc3339(),
                 running_for: human_since(r.created),
-                state: r.state.status.as_str().into(),
+                state: r.state.name().into(),
                 status: status_text(r),
                 names: r.name.clone(),
                 labels: r

@@ -78,6 +78,10 @@ pub enum Command {
     Restart(container::StopArgs),
     /// Remove containers
     Rm(container::RmArgs),
+    /// Pause all processes within one or more containers
+    Pause(container::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::PauseArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Fetch the logs of a container
@@ -157,6 +161,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Kill(args) => container::kill(&engine, args),
         Restart(args) => container::restart(&engine, args),
         Rm(args) => container::rm(&engine, args),
+        Pause(args) => container::pause(&engine, args),
+        Unpause(args) => container::unpause(&engine, args),
         Ps(args) => container::ps(&engine, args),
         Logs(args) => container::logs(&engine, args),
         Exec(args) => container::exec(&engine, args),

@@ -641,6 +641,7 @@ impl Engine {
         record.state.finished_at = Some(Utc::now());
         record.state.init = None;
         record.state.monitor = None;
+        record.state.paused = false;
         let published = !std::mem::take(&mut record.state.ports).is_empty();
         self.save_record(&record)?;
         drop(_lock);
@@ -673,6 +674,7 @@ impl Engine {
                 record.name
             )));
         }
+        self.thaw_to_deliver(&record, signal)?;
         self.record_event(
             &container_event(&record, "kill").with("signal", (signal as i32).to_string()),
         );
@@ -695,6 +697,11 @@ impl Engine {
         };
         let first = signal.unwrap_or(Signal::SIGTERM);
         init.signal(first)?;
+        // Sent first, then thawed, as Docker: the signal is waiting when it wakes. A
+        // failed thaw fails the stop: a frozen container would never exit.
+        if record.state.is_paused() {
+            self.thaw(&record)?;
+        }
         self.record_event(
             &container_event(&record, "kill").with("signal", (first as i32).to_string()),
         );

@@ -243,6 +243,7 @@ impl Monitor {
             r.state.oom_killed = false;
             r.state.started_at = Some(Utc::now());
             r.state.finished_at = None;
+            r.state.paused = false;
             r.state.ports = ports;
         });
         let record = match updated {
@@ -503,6 +504,7 @@ impl Monitor {
                 r.state.init = None;
                 r.state.monitor = None;
                 r.state.ports.clear();
+                r.state.paused = false;
             });
         }
         if published {
