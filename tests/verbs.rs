@@ -168,3 +168,155 @@ fn a_paused_container_can_be_stopped_killed_and_removed() {
     assert_eq!(code(&out), 1);
     assert_eq!(stderr(&out), "Error: No such container: nope\n");
 }
+
+/// The entries of a tar: name, type and, for files, content; for links, target.
+fn tar_entries(bytes: &[u8]) -> Vec<(String, tar::EntryType, String)> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(bytes);
+    let mut entries = Vec::new();
+    for entry in archive.entries().expect("a tar") {
+        let mut entry = entry.expect("a tar entry");
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let kind = entry.header().entry_type();
+        let detail = match kind {
+            tar::EntryType::Symlink => entry
+                .link_name()
+                .unwrap()
+                .map(|l| l.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            _ => {
+                let mut text = String::new();
+                let _ = entry.read_to_string(&mut text);
+                text
+            }
+        };
+        entries.push((name, kind, detail));
+    }
+    entries
+}
+
+fn entry<'a>(
+    entries: &'a [(String, tar::EntryType, String)],
+    name: &str,
+) -> &'a (String, tar::EntryType, String) {
+    entries
+        .iter()
+        .find(|(n, _, _)| n.trim_end_matches('/') == name)
+        .unwrap_or_else(|| panic!("no {name} in the export"))
+}
+
+/// Plants files, a FIFO, symlinks (one to the root: followed, it would never end) and a
+/// volume whose content is not the container's filesystem.
+const PLANT: &str = "echo hi > /hello && ln -s /etc/passwd /link && ln -s / /rootlink \
+    && mkfifo /fifo && echo secret > /vol/secret";
+
+fn check_export(bytes: &[u8]) {
+    let entries = tar_entries(bytes);
+    assert!(
+        entries
+            .iter()
+            .all(|(n, _, _)| !n.starts_with('/') && !n.starts_with("./")),
+        "{entries:?}"
+    );
+    let hello = entry(&entries, "hello");
+    assert_eq!(
+        (hello.1, hello.2.as_str()),
+        (tar::EntryType::Regular, "hi\n")
+    );
+    let link = entry(&entries, "link");
+    assert_eq!(
+        (link.1, link.2.as_str()),
+        (tar::EntryType::Symlink, "/etc/passwd")
+    );
+    assert_eq!(entry(&entries, "rootlink").1, tar::EntryType::Symlink);
+    assert_eq!(entry(&entries, "fifo").1, tar::EntryType::Fifo);
+    // From the image's layers.
+    assert!(entries.iter().any(|(n, _, _)| n == "bin/sh"), "{entries:?}");
+    assert_eq!(entry(&entries, "etc/layer2.txt").2, "from layer 2\n");
+    // The volume's mount point is there, its content is not; nor is anything mounted.
+    assert_eq!(entry(&entries, "vol").1, tar::EntryType::Directory);
+    assert!(
+        !entries
+            .iter()
+            .any(|(n, _, _)| n.starts_with("vol/") || n.starts_with("proc/")),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn export_writes_the_whole_filesystem_without_following_links() {
+    let berth = Berth::with_image();
+    let dir = tempfile::tempdir().unwrap();
+    berth.ok(&[
+        "run", "--name", "done", "-v", "/vol", IMAGE, "sh", "-c", PLANT,
+    ]);
+    let file = dir.path().join("done.tar");
+    let out = berth.run(&["export", "-o", file.to_str().unwrap(), "done"]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, ""),
+        "{}",
+        stderr(&out)
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    check_export(&bytes);
+    // Only the file itself is left, nothing beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // What it exported imports and runs.
+    berth.ok(&["import", file.to_str().unwrap(), "exported:v1"]);
+    let out = berth.ok(&["run", "--rm", "exported:v1", "cat", "/hello"]);
+    assert_eq!(out, "hi\n");
+
+    // A running container, to a piped stdout.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "-v",
+        "/vol",
+        IMAGE,
+        "sh",
+        "-c",
+        &format!("{PLANT} && sleep 60"),
+    ]);
+    wait_until("the files", || {
+        berth.upper_dir("live").join("fifo").exists()
+    });
+    let piped = dir.path().join("live.tar");
+    let status = berth
+        .cmd()
+        .args(["export", "live"])
+        .stdout(std::fs::File::create(&piped).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    check_export(&std::fs::read(&piped).unwrap());
+}
+
+#[test]
+fn export_refuses_a_terminal_and_a_missing_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "made", IMAGE]);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let out = berth
+        .cmd()
+        .args(["export", "made"])
+        .stdout(std::fs::File::from(pty.slave))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("cowardly refusing to save to a terminal"),
+        "{}",
+        stderr(&out)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.tar");
+    let out = berth.run(&["export", "-o", file.to_str().unwrap(), "nope"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out), "Error: No such container: nope\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

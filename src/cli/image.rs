@@ -342,28 +342,10 @@ fn save_to_file(
     format: SaveFormat,
     path: &std::path::Path,
 ) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("output", path.display().to_string(), "not a file name"))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.berth-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&tmp)
-        .map_err(|e| Error::Runtime(format!("creating {}: {e}", tmp.display())))
-        .and_then(|file| {
-            let out = std::io::BufWriter::with_capacity(1 << 20, file);
-            engine.save_images(&args.images, format, out)
-        })
-        .and_then(|()| {
-            std::fs::rename(&tmp, path)
-                .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    Ok(written?)
+    super::output::write_file_atomically(path, |out| {
+        engine.save_images(&args.images, format, out)
+    })?;
+    Ok(())
 }
 
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {

@@ -5,6 +5,7 @@ pub mod container;
 pub mod cp;
 pub mod diff;
 pub mod events;
+pub mod export;
 pub mod image;
 pub mod login;
 pub mod network;
@@ -96,6 +97,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
 
     /// Manage volumes
     #[command(subcommand)]
@@ -172,6 +175,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Network(command) => network::run(&engine, command),
         Diff(args) => diff::diff(&engine, args),
         Commit(args) => container::commit(&engine, args),
+        Export(args) => export::export(&engine, args),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
         Events(args) => events::events(&engine, args),
