@@ -320,3 +320,168 @@ fn export_refuses_a_terminal_and_a_missing_container() {
     assert_eq!(stderr(&out), "Error: No such container: nope\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+fn full_id(berth: &Berth, name: &str) -> String {
+    berth.inspect(name)["Id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn container_prune_removes_stopped_containers_after_asking() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "made", IMAGE]);
+    berth.ok(&[
+        "run",
+        "--name",
+        "ran",
+        IMAGE,
+        "sh",
+        "-c",
+        "head -c 300000 /dev/zero > /big",
+    ]);
+    berth.ok(&["run", "-d", "--name", "up", IMAGE, "sleep", "60"]);
+    let mut stopped = vec![full_id(&berth, "made"), full_id(&berth, "ran")];
+    stopped.sort();
+
+    // Asked, and no: nothing goes.
+    let out = berth.run_with_input(&["container", "prune"], b"n\n");
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        stderr(&out),
+        "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] "
+    );
+    assert_eq!(stdout(&out), "");
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 3);
+
+    let out = berth.run_with_input(&["container", "prune"], b"y\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Deleted Containers:", "{text}");
+    let mut deleted: Vec<String> = lines[1..3].iter().map(|l| l.to_string()).collect();
+    deleted.sort();
+    assert_eq!(deleted, stopped);
+    assert_eq!(lines[3], "");
+    let reclaimed = lines[4]
+        .strip_prefix("Total reclaimed space: ")
+        .expect(&text);
+    assert!(reclaimed.ends_with("kB"), "{reclaimed}");
+    assert_eq!(lines.len(), 5);
+    assert_eq!(
+        berth.ok(&["ps", "-aq"]).trim(),
+        &full_id(&berth, "up")[..12]
+    );
+
+    // Nothing left to prune.
+    let out = berth.ok(&["container", "prune", "-f"]);
+    assert_eq!(out, "Total reclaimed space: 0B\n");
+}
+
+#[test]
+fn history_is_a_top_level_verb() {
+    let berth = Berth::with_image();
+    let top = berth.ok(&["history", IMAGE]);
+    assert!(top.starts_with("IMAGE"), "{top}");
+    assert_eq!(top, berth.ok(&["image", "history", IMAGE]));
+    let out = berth.run(&["history", "nope"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+}
+
+#[test]
+fn load_reads_stdin_when_no_file_is_given() {
+    let berth = Berth::with_image();
+    let saved = berth
+        .cmd()
+        .args(["save", IMAGE])
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(saved.status.success());
+    let fresh = Berth::new();
+    let out = fresh.run_with_input(&["load"], &saved.stdout);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("Loaded image: {IMAGE}\n"));
+    assert_eq!(
+        fresh.ok(&["run", "--rm", IMAGE, "cat", "/etc/layer2.txt"]),
+        "from layer 2\n"
+    );
+    // The spooled copy leaves nothing in the engine's tmp dir.
+    let tmp = fresh.root().join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with("load-")),
+        "{left:?}"
+    );
+
+    // Garbage: one line naming stdin.
+    let out = fresh.run_with_input(&["load"], b"not an archive");
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).starts_with("Error: stdin: "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+
+    // A terminal on stdin is refused in Docker's words.
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let out = fresh
+        .cmd()
+        .arg("load")
+        .stdin(std::fs::File::from(pty.slave))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        "Error: requested load from stdin, but stdin is empty\n"
+    );
+}
+
+#[test]
+fn logs_since_until_and_details() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "--name",
+        "two",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo early; sleep 1.2; echo late",
+    ]);
+    let stamped = berth.ok(&["logs", "-t", "two"]);
+    let times: Vec<&str> = stamped
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(times.len(), 2, "{stamped}");
+    assert_eq!(berth.ok(&["logs", "--since", times[1], "two"]), "late\n");
+    assert_eq!(berth.ok(&["logs", "--until", times[0], "two"]), "early\n");
+    assert_eq!(berth.ok(&["logs", "--since", "1h", "two"]), "early\nlate\n");
+    assert_eq!(berth.ok(&["logs", "--until", "1h", "two"]), "");
+    let secs = chrono::DateTime::parse_from_rfc3339(times[1])
+        .unwrap()
+        .timestamp();
+    // Unix seconds: whole seconds, so the late line is at or after them.
+    let out = berth.ok(&["logs", "--since", &(secs + 1).to_string(), "two"]);
+    assert_eq!(out, "");
+    assert_eq!(berth.ok(&["logs", "--details", "two"]), " early\n late\n");
+    let both = berth.ok(&["logs", "--details", "-t", "--since", times[1], "two"]);
+    assert_eq!(both, format!("{}  late\n", times[1]));
+
+    let out = berth.run(&["logs", "--since", "soon", "two"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("invalid time \"soon\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+    let out = berth.run(&["logs", "nope"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out), "Error: No such container: nope\n");
+}

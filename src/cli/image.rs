@@ -34,9 +34,10 @@ pub struct ImagesArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Read from a tar archive file (docker save or OCI layout), or an OCI layout directory
+    /// Read from a tar archive file (docker save or OCI layout), or an OCI layout
+    /// directory, instead of STDIN
     #[arg(short, long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -240,7 +241,19 @@ pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
 }
 
 pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
-    for image in engine.load_archive(&args.input)? {
+    let loaded = match &args.input {
+        Some(path) => engine.load_archive(path)?,
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(
+                    Error::Runtime("requested load from stdin, but stdin is empty".into()).into(),
+                );
+            }
+            engine.load_stream(stdin.lock(), "stdin")?
+        }
+    };
+    for image in loaded {
         if args.quiet {
             continue;
         }

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod container;
+pub mod container_cmd;
 pub mod cp;
 pub mod diff;
 pub mod events;
@@ -99,6 +100,11 @@ pub enum Command {
     Commit(container::CommitArgs),
     /// Export a container's filesystem as a tar archive
     Export(export::ExportArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container_cmd::ContainerCommand),
 
     /// Manage volumes
     #[command(subcommand)]
@@ -176,6 +182,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Diff(args) => diff::diff(&engine, args),
         Commit(args) => container::commit(&engine, args),
         Export(args) => export::export(&engine, args),
+        History(args) => image::history(&engine, args),
+        Container(command) => container_cmd::run(&engine, command),
         Cp(args) => cp::cp(&engine, args),
         System(command) => system::run(&engine, command),
         Events(args) => events::events(&engine, args),
