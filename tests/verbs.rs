@@ -485,3 +485,143 @@ fn logs_since_until_and_details() {
     assert_eq!(code(&out), 1);
     assert_eq!(stderr(&out), "Error: No such container: nope\n");
 }
+
+/// Runs berth on a new pty, typing each of `inputs` half a second apart, and returns
+/// (exit code, everything shown).
+fn on_terminal(berth: &Berth, args: &[&str], inputs: &[&str]) -> (i32, String) {
+    use std::io::{Read, Write};
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = berth
+        .cmd()
+        .args(args)
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let reader = {
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        })
+    };
+    for input in inputs {
+        std::thread::sleep(Duration::from_millis(500));
+        master.write_all(input.as_bytes()).unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(master);
+    let seen = reader.join().unwrap();
+    (status.code().unwrap_or(-1), seen)
+}
+
+#[test]
+fn attach_streams_a_running_container_until_it_exits() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "later",
+        IMAGE,
+        "sh",
+        "-c",
+        "sleep 2; echo out; echo err >&2; exit 3",
+    ]);
+    let first = berth
+        .cmd()
+        .args(["attach", "later"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // One client at a time.
+    let out = berth.run(&["attach", "later"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        "Error: another client is attached to container later\n"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(stderr(&out), "err\n");
+
+    let out = berth.run(&["attach", "later"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        "Error: You cannot attach to a stopped container, start it first\n"
+    );
+
+    // `run -d -i` keeps stdin open for whoever attaches; --no-stdin sends none.
+    let script = "read x; echo got $x";
+    berth.ok(&[
+        "run", "-d", "-i", "--name", "reader", IMAGE, "sh", "-c", script,
+    ]);
+    let out = berth.run_with_input(&["attach", "reader"], b"typed\n");
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "got typed\n"),
+        "{}",
+        stderr(&out)
+    );
+    berth.ok(&[
+        "run", "-d", "-i", "--name", "deaf", IMAGE, "sh", "-c", script,
+    ]);
+    let mut child = berth
+        .cmd()
+        .args(["attach", "--no-stdin", "deaf"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(b"lost\n").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(berth.inspect("deaf")["State"]["Running"], true);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = berth.run(&["attach", "nope"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(stderr(&out), "Error: No such container: nope\n");
+    berth.ok(&["run", "-d", "--name", "frozen", IMAGE, "sleep", "60"]);
+    berth.ok(&["pause", "frozen"]);
+    let out = berth.run(&["attach", "frozen"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        "Error: You cannot attach to a paused container, unpause it first\n"
+    );
+}
+
+#[test]
+fn attach_to_a_terminal_container_types_into_it_and_detaches_with_ctrl_p_ctrl_q() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
+    let (code, seen) = on_terminal(
+        &berth,
+        &["attach", "shell"],
+        &["echo typed-$((40+2))\n", "\x10\x11"],
+    );
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("typed-42"), "{seen}");
+    // Detached, not stopped; and it can be attached again.
+    assert_eq!(berth.inspect("shell")["State"]["Running"], true);
+    let (code, seen) = on_terminal(&berth, &["attach", "shell"], &["exit 5\n"]);
+    assert_eq!(code, 5, "{seen}");
+}

@@ -413,6 +413,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         }
     };
     if args.detach {
+        started.detach();
         println!("{}", record.id);
         return Ok(0);
     }
@@ -467,7 +468,10 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 let tty = started.record.config.tty;
                 return attach(engine, started, args.interactive, tty);
             }
-            Ok(_) => println!("{name}"),
+            Ok(started) => {
+                started.detach();
+                println!("{name}");
+            }
             Err(e) => {
                 eprintln!("Error: failed to start container {name}: {e}");
                 failed = true;
@@ -516,7 +520,9 @@ pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
     let timeout = Duration::from_secs(args.time.into());
     for_each(&args.containers, |name| {
         let record = engine.stop_container(name, timeout, signal)?;
-        engine.start_container(record.id.as_str()).map(drop)
+        engine
+            .start_container(record.id.as_str())
+            .map(|s| s.detach())
     })
 }
 

@@ -90,6 +90,8 @@ pub enum Command {
     Logs(container::LogsArgs),
     /// Run a command in a running container
     Exec(container::ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
     /// Block until containers stop, then print their exit codes
     Wait(container::WaitArgs),
     /// Display detailed information on containers or images
@@ -175,6 +177,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Ps(args) => container::ps(&engine, args),
         Logs(args) => container::logs(&engine, args),
         Exec(args) => container::exec(&engine, args),
+        Attach(args) => attach::attach_command(&engine, args),
         Wait(args) => container::wait(&engine, args),
         Inspect(args) => container::inspect(&engine, args),
         Volume(command) => volume::run(&engine, command),

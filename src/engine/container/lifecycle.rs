@@ -78,6 +78,15 @@ pub struct Started {
     pub stream: UnixStream,
 }
 
+impl Started {
+    /// Leaves the container running on its own, its stdin kept open (see
+    /// [`super::attach::Kind::Detach`]); dropping a `Started` instead closes a pipe
+    /// stdin, as a client that went away does.
+    pub fn detach(mut self) {
+        let _ = super::attach::write_frame(&mut self.stream, super::attach::Kind::Detach, &[]);
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
