@@ -134,13 +134,14 @@ fn pause_freezes_the_container_and_unpause_thaws_it() {
 #[test]
 fn a_paused_container_can_be_stopped_killed_and_removed() {
     let berth = Berth::with_image();
-    for name in ["a", "b", "c"] {
+    // Not hex digits: a removed name must not match another container's ID prefix.
+    for name in ["pa", "pb", "pc"] {
         berth.ok(&["run", "-d", "--name", name, IMAGE, "sh", "-c", TICKER]);
     }
     // Several at once, as stop: each name printed; a missing one fails the verb.
-    let out = berth.run(&["pause", "a", "nope", "b", "c"]);
+    let out = berth.run(&["pause", "pa", "nope", "pb", "pc"]);
     assert_eq!(code(&out), 1);
-    assert_eq!(stdout(&out), "a\nb\nc\n");
+    assert_eq!(stdout(&out), "pa\npb\npc\n");
     assert!(
         stderr(&out).contains("No such container: nope"),
         "{}",
@@ -148,20 +149,22 @@ fn a_paused_container_can_be_stopped_killed_and_removed() {
     );
 
     // sh as PID 1 ignores SIGTERM: it is thawed and then killed after the timeout.
-    assert_eq!(berth.ok(&["stop", "-t", "1", "a"]), "a\n");
-    let state = &berth.inspect("a")["State"];
+    assert_eq!(berth.ok(&["stop", "-t", "1", "pa"]), "pa\n");
+    let state = &berth.inspect("pa")["State"];
     assert_eq!(state["Status"], "exited");
     assert_eq!(state["Paused"], false);
 
-    assert_eq!(berth.ok(&["kill", "b"]), "b\n");
-    assert_eq!(berth.ok(&["wait", "b"]), "137\n");
-    assert_eq!(berth.inspect("b")["State"]["Paused"], false);
+    assert_eq!(berth.ok(&["kill", "pb"]), "pb\n");
+    assert_eq!(berth.ok(&["wait", "pb"]), "137\n");
+    assert_eq!(berth.inspect("pb")["State"]["Paused"], false);
 
-    assert_eq!(berth.ok(&["rm", "-f", "c"]), "c\n");
-    assert!(berth.fail(&["inspect", "c"]).contains("No such object: c"));
+    assert_eq!(berth.ok(&["rm", "-f", "pc"]), "pc\n");
+    assert!(berth
+        .fail(&["inspect", "pc"])
+        .contains("No such object: pc"));
 
     // Only a running container pauses.
-    let out = berth.run(&["pause", "a"]);
+    let out = berth.run(&["pause", "pa"]);
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
     let out = berth.run(&["unpause", "nope"]);
@@ -578,11 +581,11 @@ fn attach_streams_a_running_container_until_it_exits() {
         stderr(&out)
     );
     berth.ok(&[
-        "run", "-d", "-i", "--name", "deaf", IMAGE, "sh", "-c", script,
+        "run", "-d", "-i", "--name", "muted", IMAGE, "sh", "-c", script,
     ]);
     let mut child = berth
         .cmd()
-        .args(["attach", "--no-stdin", "deaf"])
+        .args(["attach", "--no-stdin", "muted"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -593,7 +596,7 @@ fn attach_streams_a_running_container_until_it_exits() {
         input.write_all(b"lost\n").unwrap();
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(berth.inspect("deaf")["State"]["Running"], true);
+    assert_eq!(berth.inspect("muted")["State"]["Running"], true);
     let _ = child.kill();
     let _ = child.wait();
     let out = berth.run(&["attach", "nope"]);

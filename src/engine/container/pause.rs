@@ -50,15 +50,19 @@ impl Engine {
                 record.id
             )));
         }
-        let record = self.thaw(&record)?;
+        self.thaw(&record)?;
         self.record_event(&container_event(&record, "unpause"));
-        Ok(record)
+        self.container(record.id.as_str())
     }
 
-    /// Thaws the container and records it as no longer paused.
-    pub(crate) fn thaw(&self, record: &ContainerRecord) -> Result<ContainerRecord> {
+    /// Thaws the container and records it as no longer paused. A container that ended
+    /// (and, with `--rm`, went) meanwhile is no error: its monitor recorded the exit.
+    pub(crate) fn thaw(&self, record: &ContainerRecord) -> Result<()> {
         Cgroup::existing(record.id.as_str()).thaw()?;
-        update_record(self, &record.id, |r| r.state.paused = false)
+        match update_record(self, &record.id, |r| r.state.paused = false) {
+            Ok(_) | Err(Error::NoSuchContainer(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// After `signal` went to a paused container: Docker thaws it for the signals that

@@ -468,12 +468,16 @@ impl Cgroup {
         frozen
     }
 
-    /// Thaws the container's processes.
+    /// Thaws the container's processes. A cgroup removed meanwhile (its processes all
+    /// ended and the monitor cleaned up) has nothing left to thaw.
     pub fn thaw(&self) -> Result<()> {
-        let freezer = self
-            .freezer()
-            .ok_or_else(|| Error::Runtime("no freezer cgroup for the container".into()))?;
-        freezer.set(false).and_then(|()| freezer.wait(false))
+        let Some(freezer) = self.freezer() else {
+            return Ok(());
+        };
+        match freezer.set(false) {
+            Err(_) if freezer.state().is_none() => Ok(()),
+            set => set.and_then(|()| freezer.wait(false)),
+        }
     }
 
     /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
@@ -531,17 +535,25 @@ impl Freezer<'_> {
         }
     }
 
-    fn is(&self, frozen: bool) -> bool {
+    /// Frozen or thawed; `Some(None)` on the way (v1 FREEZING), `None` once the cgroup
+    /// is gone.
+    fn state(&self) -> Option<Option<bool>> {
         match self {
             Freezer::V1(dir) => {
-                let want = if frozen { "FROZEN" } else { "THAWED" };
-                read_small(dir, "freezer.state").trim() == want
+                let text = fs::read_to_string(dir.join("freezer.state")).ok()?;
+                Some(match text.trim() {
+                    "FROZEN" => Some(true),
+                    "THAWED" => Some(false),
+                    _ => None,
+                })
             }
             Freezer::V2(dir) => {
-                let want = if frozen { "1" } else { "0" };
-                read_small(dir, "cgroup.events")
-                    .lines()
-                    .any(|l| l.strip_prefix("frozen ") == Some(want))
+                let text = fs::read_to_string(dir.join("cgroup.events")).ok()?;
+                Some(text.lines().find_map(|l| match l.strip_prefix("frozen ") {
+                    Some("1") => Some(true),
+                    Some("0") => Some(false),
+                    _ => None,
+                }))
             }
         }
     }
@@ -549,7 +561,14 @@ impl Freezer<'_> {
     fn wait(&self, frozen: bool) -> Result<()> {
         let deadline = Instant::now() + FREEZE_TIMEOUT;
         let mut pause = Duration::from_millis(1);
-        while !self.is(frozen) {
+        loop {
+            match self.state() {
+                Some(Some(now)) if now == frozen => return Ok(()),
+                // Gone: thawed for good; never frozen.
+                None if !frozen => return Ok(()),
+                None => return Err(Error::Runtime("the container has exited".into())),
+                Some(_) => {}
+            }
             if Instant::now() > deadline {
                 let what = if frozen { "freezing" } else { "thawing" };
                 return Err(Error::Runtime(format!(
@@ -565,7 +584,6 @@ impl Freezer<'_> {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(50));
         }
-        Ok(())
     }
 }
 
@@ -577,14 +595,20 @@ mod usage_tests {
     fn freezer_states_read_in_both_versions() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
+        assert_eq!(Freezer::V1(d).state(), None);
+        assert!(
+            Freezer::V1(d).wait(false).is_ok(),
+            "a removed cgroup is thawed"
+        );
+        assert!(Freezer::V1(d).wait(true).is_err(), "and never frozen");
         std::fs::write(d.join("freezer.state"), "FREEZING\n").unwrap();
-        assert!(!Freezer::V1(d).is(true) && !Freezer::V1(d).is(false));
+        assert_eq!(Freezer::V1(d).state(), Some(None));
         std::fs::write(d.join("freezer.state"), "FROZEN\n").unwrap();
-        assert!(Freezer::V1(d).is(true));
+        assert_eq!(Freezer::V1(d).state(), Some(Some(true)));
         std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
-        assert!(Freezer::V2(d).is(true) && !Freezer::V2(d).is(false));
+        assert_eq!(Freezer::V2(d).state(), Some(Some(true)));
         std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
-        assert!(Freezer::V2(d).is(false));
+        assert_eq!(Freezer::V2(d).state(), Some(Some(false)));
     }
 
     #[test]
