@@ -91,7 +91,12 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
     match r.state.status {
         Status::Running => {
             let since = r.state.started_at.unwrap_or(now);
-            format!("Up {}", human_duration((now - since).num_seconds().max(0)))
+            let up = format!("Up {}", human_duration((now - since).num_seconds().max(0)));
+            if r.state.is_paused() {
+                up + " (Paused)"
+            } else {
+                up
+            }
         }
         Status::Exited => format!(
             "Exited ({}) {}",

@@ -35,8 +35,28 @@ fn container_commands_are_the_short_verbs() {
         "{}",
         stderr(&out)
     );
+    // The verbs without a Docker short form in this list are there too.
+    berth.ok(&[
+        "container",
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(berth.ok(&["container", "pause", "busy"]), "busy\n");
+    assert_eq!(berth.ok(&["info", "-f", "{{.ContainersPaused}}"]), "1\n");
+    assert_eq!(berth.ok(&["container", "unpause", "busy"]), "busy\n");
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("fs.tar");
+    berth.ok(&["container", "export", "-o", tar.to_str().unwrap(), "busy"]);
+    assert!(std::fs::metadata(&tar).unwrap().len() > 0);
+    berth.ok(&["rm", "-f", "busy"]);
     berth.ok(&["container", "rename", "made", "renamed"]);
-    assert_eq!(berth.ok(&["container", "rm", "renamed"]), "renamed\n");
+    let pruned = berth.ok(&["container", "prune", "-f"]);
+    assert!(pruned.starts_with("Deleted Containers:\n"), "{pruned}");
     assert!(!berth.ok(&["container", "ls", "-a"]).contains("renamed"));
 }
 

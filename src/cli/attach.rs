@@ -6,9 +6,11 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use nix::sys::signal::{SigSet, Signal};
@@ -58,6 +60,45 @@ fn send_resize(writer: &Mutex<UnixStream>) {
     }
 }
 
+/// `berth attach`: this terminal's streams on a running container's.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    pub container: String,
+}
+
+/// Streams until the container exits (its exit code) or the user detaches with ctrl-p
+/// ctrl-q on a terminal container (0).
+pub fn attach_command(engine: &Engine, args: &AttachArgs) -> color_eyre::Result<i32> {
+    let started = engine.attach_container(&args.container)?;
+    let config = &started.record.config;
+    let options = AttachOptions {
+        // As Docker: stdin only goes to a container that keeps it open.
+        stdin: !args.no_stdin && config.open_stdin,
+        tty: config.tty,
+        sig_proxy: args.sig_proxy,
+    };
+    attach_with(engine, started, options)
+}
+
+/// How a terminal is attached to a container.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachOptions {
+    /// Send our stdin to the container.
+    pub stdin: bool,
+    /// The container has a terminal: raw mode, resizes, detach keys.
+    pub tty: bool,
+    /// Forward the signals we get to the container (never with a terminal: they are
+    /// keys the container's terminal gets).
+    pub sig_proxy: bool,
+}
+
 /// Streams until the container exits; returns its exit code.
 pub fn attach(
     engine: &Engine,
@@ -65,9 +106,61 @@ pub fn attach(
     stdin: bool,
     tty: bool,
 ) -> color_eyre::Result<i32> {
+    let options = AttachOptions {
+        stdin,
+        tty,
+        sig_proxy: true,
+    };
+    attach_with(engine, started, options)
+}
+
+/// Docker's default detach keys: ctrl-p, then ctrl-q.
+const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// Finds the detach keys in what the user types; a ctrl-p is held back until the next
+/// key shows whether it starts the sequence.
+#[derive(Debug, Default)]
+struct DetachKeys {
+    held: bool,
+}
+
+impl DetachKeys {
+    /// What of `input` goes to the container, and whether the user detached.
+    fn scan(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len());
+        for &b in input {
+            if self.held {
+                self.held = false;
+                if b == DETACH_KEYS[1] {
+                    return (out, true);
+                }
+                out.push(DETACH_KEYS[0]);
+            }
+            if b == DETACH_KEYS[0] {
+                self.held = true;
+            } else {
+                out.push(b);
+            }
+        }
+        (out, false)
+    }
+}
+
+/// Streams until the container exits (its exit code) or the user detaches (0).
+pub fn attach_with(
+    engine: &Engine,
+    started: Started,
+    options: AttachOptions,
+) -> color_eyre::Result<i32> {
+    let AttachOptions {
+        stdin,
+        tty,
+        sig_proxy,
+    } = options;
     let id = started.record.id.clone();
     let writer = Arc::new(Mutex::new(started.stream.try_clone()?));
     let mut reader = started.stream;
+    let detached = Arc::new(AtomicBool::new(false));
 
     // Signals go to a thread of their own: block them here before any thread starts.
     let mut signals = SigSet::empty();
@@ -91,7 +184,7 @@ pub fn attach(
                 if tty {
                     send_resize(&writer);
                 }
-            } else if !tty {
+            } else if !tty && sig_proxy {
                 let _ = engine.kill_container(id.as_str(), sig);
             }
         });
@@ -107,20 +200,35 @@ pub fn attach(
     }
     if stdin {
         let writer = Arc::clone(&writer);
+        let detached = Arc::clone(&detached);
         std::thread::spawn(move || {
             let mut buf = [0u8; 32 * 1024];
             let mut input = std::io::stdin().lock();
+            let mut keys = DetachKeys::default();
             loop {
                 let n = match input.read(&mut buf) {
                     Ok(0) | Err(_) => 0,
                     Ok(n) => n,
                 };
+                let (data, detach) = if tty {
+                    keys.scan(&buf[..n])
+                } else {
+                    (buf[..n].to_vec(), false)
+                };
                 let Ok(mut w) = writer.lock() else { return };
                 let sent = if n == 0 {
                     write_frame(&mut *w, Kind::StdinEof, &[])
+                } else if data.is_empty() {
+                    Ok(())
                 } else {
-                    write_frame(&mut *w, Kind::Stdin, &buf[..n])
+                    write_frame(&mut *w, Kind::Stdin, &data)
                 };
+                if detach {
+                    // Ends the reading below; the container goes on without us.
+                    detached.store(true, Ordering::SeqCst);
+                    let _ = w.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
                 if n == 0 || sent.is_err() {
                     return;
                 }
@@ -143,6 +251,7 @@ pub fn attach(
                 return Ok(i32::from_le_bytes([data[0], data[1], data[2], data[3]]));
             }
             Ok(Some(_)) => {}
+            Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Ok(0),
             Ok(None) | Err(_) => {
                 // The monitor is gone without a word: the record says what happened.
                 return Ok(engine
@@ -280,4 +389,23 @@ fn copy_once((fd, to_stderr): &(OwnedFd, bool), buf: &mut [u8]) -> bool {
         out.write_all(&buf[..n]).and_then(|()| out.flush())
     };
     written.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_are_found_across_reads_and_kept_otherwise() {
+        let mut keys = DetachKeys::default();
+        assert_eq!(keys.scan(b"ls\n"), (b"ls\n".to_vec(), false));
+        // A ctrl-p then another key: both go on.
+        assert_eq!(keys.scan(b"a\x10"), (b"a".to_vec(), false));
+        assert_eq!(keys.scan(b"b"), (b"\x10b".to_vec(), false));
+        // The sequence split over two reads detaches; what came before it goes on.
+        assert_eq!(keys.scan(b"x\x10"), (b"x".to_vec(), false));
+        assert_eq!(keys.scan(b"\x11rest"), (Vec::new(), true));
+        let mut keys = DetachKeys::default();
+        assert_eq!(keys.scan(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+    }
 }

@@ -190,6 +190,13 @@ pub struct KillArgs {
     pub containers: Vec<String>,
 }
 
+/// `pause` and `unpause`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
@@ -213,6 +220,16 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Show logs since a time: RFC 3339 (2013-01-02T13:23:37Z), Unix seconds, or a
+    /// duration before now (42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a time (same forms as --since)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     pub container: String,
 }
 
@@ -388,6 +405,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         }
     };
     if args.detach {
+        started.detach();
         println!("{}", record.id);
         return Ok(0);
     }
@@ -453,7 +471,10 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 let tty = started.record.config.tty;
                 return attach(engine, started, args.interactive, tty);
             }
-            Ok(_) => println!("{name}"),
+            Ok(started) => {
+                started.detach();
+                println!("{name}");
+            }
             // Starting a running container changes nothing and is no error, as in Docker.
             Err(Error::Conflict(_))
                 if !args.attach
@@ -533,6 +554,18 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
     })
 }
 
+pub fn pause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
+    for_each(&args.containers, |name| {
+        engine.pause_container(name).map(drop)
+    })
+}
+
+pub fn unpause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
+    for_each(&args.containers, |name| {
+        engine.unpause_container(name).map(drop)
+    })
+}
+
 /// `rm -f` of a container that doesn't exist says so but is no failure, as in Docker.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
     let mut failed = false;
@@ -574,6 +607,17 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
                 .map_err(|_| eyre!("invalid --tail value {n:?}: use a number or \"all\""))?,
         ),
     };
+    let now = chrono::Utc::now();
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| super::events::parse_time(t, now))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|t| super::events::parse_time(t, now))
+        .transpose()?;
     let mut reader = LogReader::open(&path)?;
     if let Some(n) = tail {
         reader.tail(n)?;
@@ -583,6 +627,9 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
         out: std::io::BufWriter::new(std::io::stdout().lock()),
         err: std::io::stderr().lock(),
         timestamps: args.timestamps,
+        details: args.details,
+        since,
+        until,
     };
     reader.read(&mut |e| sink.print(e))?;
     sink.flush()?;
@@ -590,9 +637,12 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
         return Ok(0);
     }
     loop {
-        let running = engine
-            .container(record.id.as_str())
-            .is_ok_and(|r| r.state.status == Status::Running);
+        // Past --until nothing more can be shown.
+        let over = until.is_some_and(|u| chrono::Utc::now() > u);
+        let running = !over
+            && engine
+                .container(record.id.as_str())
+                .is_ok_and(|r| r.state.status == Status::Running);
         reader.follow(&mut |e| sink.print(e))?;
         if !running {
             // One last read: the monitor writes the final lines before it records the exit.
@@ -611,6 +661,11 @@ struct LogSink<'a> {
     out: std::io::BufWriter<std::io::StdoutLock<'a>>,
     err: std::io::StderrLock<'a>,
     timestamps: bool,
+    /// `--details`: the entry's attributes before each line; berth's entries have none,
+    /// so, as Docker's, an empty list and its separating space.
+    details: bool,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl LogSink<'_> {
@@ -618,11 +673,17 @@ impl LogSink<'_> {
         use crate::engine::container::logs::Stream;
         use crate::engine::error::Context;
         use std::io::Write;
-        let time = if self.timestamps {
+        if self.since.is_some_and(|s| e.time < s) || self.until.is_some_and(|u| e.time > u) {
+            return Ok(());
+        }
+        let mut time = if self.timestamps {
             e.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) + " "
         } else {
             String::new()
         };
+        if self.details {
+            time.push(' ');
+        }
         match e.stream {
             Stream::Stdout => write!(self.out, "{time}{}", e.log),
             // Stdout first, so the two keep their order on a shared terminal.

@@ -46,9 +46,10 @@ pub struct ImagesArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Read from a tar archive file (docker save or OCI layout), or an OCI layout directory
+    /// Read from a tar archive file (docker save or OCI layout), or an OCI layout
+    /// directory, instead of STDIN
     #[arg(short, long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -330,7 +331,19 @@ fn go_time(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 pub fn load(engine: &Engine, args: &LoadArgs) -> Result<i32> {
-    for image in engine.load_archive(&args.input)? {
+    let loaded = match &args.input {
+        Some(path) => engine.load_archive(path)?,
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(
+                    Error::Runtime("requested load from stdin, but stdin is empty".into()).into(),
+                );
+            }
+            engine.load_stream(stdin.lock(), "stdin")?
+        }
+    };
+    for image in loaded {
         if args.quiet {
             continue;
         }
@@ -432,28 +445,10 @@ fn save_to_file(
     format: SaveFormat,
     path: &std::path::Path,
 ) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::invalid("output", path.display().to_string(), "not a file name"))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.berth-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&tmp)
-        .map_err(|e| Error::Runtime(format!("creating {}: {e}", tmp.display())))
-        .and_then(|file| {
-            let out = std::io::BufWriter::with_capacity(1 << 20, file);
-            engine.save_images(&args.images, format, out)
-        })
-        .and_then(|()| {
-            std::fs::rename(&tmp, path)
-                .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    Ok(written?)
+    super::output::write_file_atomically(path, |out| {
+        engine.save_images(&args.images, format, out)
+    })?;
+    Ok(())
 }
 
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {

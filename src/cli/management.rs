@@ -1,10 +1,11 @@
 //! Docker's management commands (`berth container ls`, `berth container run`, ...): each
 //! is the short verb under another name, turned into it before it runs, so both run the
-//! same code with the same flags.
+//! same code with the same flags. `container prune` alone has no short verb.
 
 use clap::Subcommand;
 
-use super::{container, cp, diff, stats, Command};
+use super::container_cmd::ContainerPruneArgs;
+use super::{attach, container, cp, diff, export, stats, Command};
 
 /// `berth container <verb>`.
 #[derive(Debug, Subcommand)]
@@ -49,12 +50,26 @@ pub enum ContainerCommand {
     Rename(container::RenameArgs),
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
+    /// Pause all processes within one or more containers
+    Pause(container::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::PauseArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
+    /// Remove all stopped containers
+    Prune(ContainerPruneArgs),
 }
 
-impl From<ContainerCommand> for Command {
-    fn from(command: ContainerCommand) -> Command {
+/// The short verb a management command is; `container prune`, which has none, comes
+/// back as its arguments.
+impl TryFrom<ContainerCommand> for Command {
+    type Error = ContainerPruneArgs;
+
+    fn try_from(command: ContainerCommand) -> Result<Command, ContainerPruneArgs> {
         use ContainerCommand as C;
-        match command {
+        Ok(match command {
             C::Ls(args) => Command::Ps(args),
             C::Create(args) => Command::Create(args),
             C::Run(args) => Command::Run(args),
@@ -78,6 +93,11 @@ impl From<ContainerCommand> for Command {
             C::Port(args) => Command::Port(args),
             C::Rename(args) => Command::Rename(args),
             C::Commit(args) => Command::Commit(args),
-        }
+            C::Pause(args) => Command::Pause(args),
+            C::Unpause(args) => Command::Unpause(args),
+            C::Attach(args) => Command::Attach(args),
+            C::Export(args) => Command::Export(args),
+            C::Prune(args) => return Err(args),
+        })
     }
 }

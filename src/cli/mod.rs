@@ -2,9 +2,11 @@
 
 pub mod attach;
 pub mod container;
+pub mod container_cmd;
 pub mod cp;
 pub mod diff;
 pub mod events;
+pub mod export;
 pub mod filter;
 pub mod image;
 pub mod login;
@@ -82,12 +84,18 @@ pub enum Command {
     Restart(container::StopArgs),
     /// Remove containers
     Rm(container::RmArgs),
+    /// Pause all processes within one or more containers
+    Pause(container::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::PauseArgs),
     /// List containers
     Ps(container::PsArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
     /// Run a command in a running container
     Exec(container::ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(attach::AttachArgs),
     /// Block until containers stop, then print their exit codes
     Wait(container::WaitArgs),
     /// Display detailed information on containers or images
@@ -96,6 +104,10 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(export::ExportArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
 
     /// Manage containers
     #[command(subcommand)]
@@ -201,7 +213,15 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Version(args) => system::version(&args),
         Completion(args) => system::completion(&args),
         Man(args) => system::man_page(&args),
-        Container(command) => dispatch(engine, root, command.into()),
+        Container(command) => match Command::try_from(command) {
+            Ok(verb) => dispatch(engine, root, verb),
+            Err(prune) => container_cmd::prune(engine, &prune),
+        },
+        Pause(args) => container::pause(engine, &args),
+        Unpause(args) => container::unpause(engine, &args),
+        Attach(args) => attach::attach_command(engine, &args),
+        Export(args) => export::export(engine, &args),
+        History(args) => image::history(engine, &args),
         Ui(args) => ui::ui(engine, root, &args),
         Monitor(args) => container::monitor(engine, &args),
     }

@@ -199,6 +199,43 @@ fn column_widths(lines: &[Vec<&str>], col: usize, widths: &mut [Vec<usize>]) {
     }
 }
 
+/// Writes a file through `fill` next to `path` and renames it into place, so a failed
+/// write leaves no partial file at `path` (and nothing beside it).
+pub fn write_file_atomically(
+    path: &std::path::Path,
+    fill: impl FnOnce(std::io::BufWriter<std::fs::File>) -> crate::engine::Result<()>,
+) -> crate::engine::Result<()> {
+    use crate::engine::Error;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid("output", path.display().to_string(), "not a file name"))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.berth-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&tmp)
+        .map_err(|e| Error::Runtime(format!("creating {}: {e}", tmp.display())))
+        .and_then(|file| fill(std::io::BufWriter::with_capacity(1 << 20, file)))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Asks a yes/no question on stderr, as Docker's prune verbs: only "y" or "yes" is yes,
+/// and the end of input is no.
+pub fn confirm(question: &str) -> std::io::Result<bool> {
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 pub use crate::format::{binary_size, human_duration, human_since, human_size};
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
 /// One filter condition on one container.
 fn matches(engine: &Engine, r: &ContainerRecord, key: &str, value: &str) -> bool {
     match key {
-        "status" => r.state.status.as_str() == value,
+        "status" => r.state.name() == value,
         "name" => r.name.contains(value.trim_start_matches('/')),
         "id" => r.id.as_str().starts_with(value),
         "ancestor" => {
@@ -250,7 +250,7 @@ fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> PsRow {
         created_at: r.created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
         running_for: human_since(r.created),
         ports: ps_ports(&r.state.ports),
-        state: r.state.status.as_str().into(),
+        state: r.state.name().into(),
         status: status_text(r),
         size: size.unwrap_or_else(|| "0B".into()),
         names: r.name.clone(),

@@ -373,6 +373,7 @@ fn print_info(info: &Info) {
     println!("Server:");
     println!(" Containers: {}", info.containers);
     println!("  Running: {}", info.containers_running);
+    println!("  Paused: {}", info.containers_paused);
     println!("  Stopped: {}", info.containers_stopped);
     println!(" Images: {}", info.images);
     println!(" Volumes: {}", info.volumes);

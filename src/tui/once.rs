@@ -362,7 +362,7 @@ pub fn render_json(app: &App) -> Value {
                     "ID": c.id.as_str(),
                     "Names": c.name,
                     "Image": c.image,
-                    "State": c.state.status.as_str(),
+                    "State": c.state.name(),
                     "Status": status_text_at(c, app.now),
                     "CPUPerc": stats.map(|s| s.cpu_percent),
                     "MemUsage": stats.map(|s| s.memory_usage),

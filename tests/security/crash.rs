@@ -323,7 +323,9 @@ fn system_prune_and_info() {
     berth.ok(&["volume", "create", "named"]);
     let info = berth.ok(&["system", "info"]);
     assert!(
-        info.contains(" Containers: 2\n  Running: 1\n  Stopped: 1\n Images: 1\n Volumes: 2\n"),
+        info.contains(
+            " Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n Images: 1\n Volumes: 2\n"
+        ),
         "{info}"
     );
 

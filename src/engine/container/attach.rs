@@ -3,6 +3,51 @@
 
 use std::io::{self, Read, Write};
 
+use std::os::unix::net::UnixStream;
+
+use super::lifecycle::Started;
+use super::monitor::{open_dir, socket_path, ATTACH_SOCKET};
+use super::record::Status;
+use crate::engine::error::{Context, Error, Result};
+use crate::engine::Engine;
+
+impl Engine {
+    /// Connects to a running container's monitor, as `start -a` is connected: its output
+    /// from now on, and the exit code when it ends. One client at a time.
+    pub fn attach_container(&self, name_or_id: &str) -> Result<Started> {
+        let record = self.container(name_or_id)?;
+        if record.state.status != Status::Running {
+            return Err(Error::Conflict(
+                "You cannot attach to a stopped container, start it first".into(),
+            ));
+        }
+        if record.state.is_paused() {
+            return Err(Error::Conflict(
+                "You cannot attach to a paused container, unpause it first".into(),
+            ));
+        }
+        let dir = open_dir(&self.container_dir(&record.id))?;
+        let gone = || Error::Conflict(format!("container {} is not running", record.name));
+        let mut stream = UnixStream::connect(socket_path(&dir, ATTACH_SOCKET)).map_err(|e| {
+            match e.kind() {
+                // No socket, or no monitor behind it: the container ended meanwhile.
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => gone(),
+                _ => Error::Io {
+                    context: format!("attaching to container {}", record.name),
+                    err: e,
+                },
+            }
+        })?;
+        match read_frame(&mut stream).context(|| format!("attaching to {}", record.name))? {
+            Some((Kind::Started, _)) => Ok(Started { record, stream }),
+            Some((Kind::Failed, payload)) if !payload.is_empty() => Err(Error::Conflict(
+                String::from_utf8_lossy(&payload[1..]).into_owned(),
+            )),
+            _ => Err(gone()),
+        }
+    }
+}
+
 /// Frame kinds; the monitor sends the first five, the client the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -19,13 +64,16 @@ pub enum Kind {
     StdinEof = 11,
     /// A terminal size change; payload: rows and columns, u16 little-endian each.
     Resize = 12,
+    /// The client leaves on purpose (`run -d`, `start`): the container's stdin stays
+    /// open for a later `attach`, as Docker keeps it for `run -d -i`.
+    Detach = 13,
 }
 
 impl Kind {
     fn from_u8(b: u8) -> Option<Kind> {
         use Kind::*;
         [
-            Started, Failed, Stdout, Stderr, Exited, Stdin, StdinEof, Resize,
+            Started, Failed, Stdout, Stderr, Exited, Stdin, StdinEof, Resize, Detach,
         ]
         .into_iter()
         .find(|k| *k as u8 == b)

@@ -53,6 +53,12 @@ impl Engine {
     /// ends the session carries, or, for `tty`, a new terminal whose master it carries.
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
         let record = self.container(name_or_id)?;
+        if record.state.is_paused() {
+            return Err(Error::Conflict(format!(
+                "container {} is paused, unpause the container before exec",
+                record.id
+            )));
+        }
         let init_handle = match (record.state.status, record.state.init) {
             (Status::Running, Some(init)) => init,
             _ => {

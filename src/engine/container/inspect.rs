@@ -54,9 +54,9 @@ impl Engine {
             "Path": c.args().first().cloned().unwrap_or_default(),
             "Args": c.args().iter().skip(1).collect::<Vec<_>>(),
             "State": {
-                "Status": s.status.as_str(),
+                "Status": s.name(),
                 "Running": s.status == Status::Running,
-                "Paused": false,
+                "Paused": s.is_paused(),
                 "Restarting": false,
                 "OOMKilled": s.oom_killed,
                 "Dead": false,

@@ -78,6 +78,15 @@ pub struct Started {
     pub stream: UnixStream,
 }
 
+impl Started {
+    /// Leaves the container running on its own, its stdin kept open (see
+    /// [`super::attach::Kind::Detach`]); dropping a `Started` instead closes a pipe
+    /// stdin, as a client that went away does.
+    pub fn detach(mut self) {
+        let _ = super::attach::write_frame(&mut self.stream, super::attach::Kind::Detach, &[]);
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -641,6 +650,7 @@ impl Engine {
         record.state.finished_at = Some(Utc::now());
         record.state.init = None;
         record.state.monitor = None;
+        record.state.paused = false;
         let published = !std::mem::take(&mut record.state.ports).is_empty();
         self.save_record(&record)?;
         drop(_lock);
@@ -673,6 +683,7 @@ impl Engine {
                 record.name
             )));
         }
+        self.thaw_to_deliver(&record, signal)?;
         self.record_event(
             &container_event(&record, "kill").with("signal", (signal as i32).to_string()),
         );
@@ -695,6 +706,11 @@ impl Engine {
         };
         let first = signal.unwrap_or(Signal::SIGTERM);
         init.signal(first)?;
+        // Sent first, then thawed, as Docker: the signal is waiting when it wakes. A
+        // failed thaw fails the stop: a frozen container would never exit.
+        if record.state.is_paused() {
+            self.thaw(&record)?;
+        }
         self.record_event(
             &container_event(&record, "kill").with("signal", (first as i32).to_string()),
         );
@@ -742,7 +758,10 @@ impl Engine {
         };
         let started = self.start_container(stopped.id.as_str())?;
         self.record_event(&container_event(&record, "restart"));
-        Ok(started.record)
+        // Running on its own, its stdin kept for a later attach, as after `run -d`.
+        let restarted = started.record.clone();
+        started.detach();
+        Ok(restarted)
     }
 
     /// Blocks until the container is not running, then returns its exit code.

@@ -7,6 +7,7 @@ mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+mod pause;
 pub mod record;
 pub mod runtime;
 pub mod seccomp;

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -62,6 +62,8 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
                 }
             }
             monitor.client = client;
+            // Without it the container runs all the same; only `attach` can't reach it.
+            monitor.listener = listen_for_attach(engine, id).ok();
             monitor.supervise();
             0
         }
@@ -88,6 +90,11 @@ struct Monitor {
     pty: Option<RawFd>,
     log: LogWriter,
     client: Option<UnixStream>,
+    /// The client came by `attach`: its leaving or its end of input leaves the
+    /// container's stdin open (it is not the one that started it).
+    client_attached: bool,
+    /// Where `attach` connects (see [`listen_for_attach`]); None if it could not be made.
+    listener: Option<UnixListener>,
     sigchld: SignalFd,
     /// The container's network: its published ports, held open until it ends.
     wired: Option<crate::engine::network::sandbox::Wired>,
@@ -243,6 +250,7 @@ impl Monitor {
             r.state.oom_killed = false;
             r.state.started_at = Some(Utc::now());
             r.state.finished_at = None;
+            r.state.paused = false;
             r.state.ports = ports;
             r.state.restarting = false;
         });
@@ -262,6 +270,8 @@ impl Monitor {
             pty,
             log,
             client: None,
+            client_attached: false,
+            listener: None,
             sigchld,
             wired,
         })
@@ -290,11 +300,18 @@ impl Monitor {
             if let Some(c) = client_borrow {
                 fds.push(PollFd::new(c, PollFlags::POLLIN));
             }
+            // `attach` connects while the container runs, not once it has exited.
+            let listener = self.listener.as_ref().filter(|_| exit_code.is_none());
+            let listening = listener.is_some();
+            if let Some(l) = listener {
+                fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
             let input_borrow = self
                 .input
                 .as_ref()
                 .filter(|_| !self.pending_input.is_empty())
                 .map(|fd| fd.as_fd());
+            let input_polled = input_borrow.is_some();
             if let Some(i) = input_borrow {
                 fds.push(PollFd::new(i, PollFlags::POLLOUT));
             }
@@ -347,9 +364,13 @@ impl Monitor {
                 }
                 next += 1;
             }
-            if input_borrow_present(&self.input, &self.pending_input)
-                && ready.get(next).copied().unwrap_or(false)
-            {
+            if listening {
+                if ready[next] {
+                    self.accept_client();
+                }
+                next += 1;
+            }
+            if input_polled && ready[next] {
                 self.flush_input();
             }
             // The resolver: a query or reply arrived, or a forwarded query is due to
@@ -424,7 +445,8 @@ impl Monitor {
                 self.pending_input.extend_from_slice(&data);
                 self.flush_input();
             }
-            Ok(Some((Kind::StdinEof, _))) => self.close_stdin(),
+            Ok(Some((Kind::StdinEof, _))) if !self.client_attached => self.close_stdin(),
+            Ok(Some((Kind::Detach, _))) => self.client = None,
             Ok(Some((Kind::Resize, data))) if data.len() == 4 => {
                 if let Some(pty) = self.pty {
                     let size = libc::winsize {
@@ -441,10 +463,41 @@ impl Monitor {
             Ok(None) | Err(_) => {
                 // The client went away: like `docker run -i`, its stdin ends with it.
                 self.client = None;
-                if self.pty.is_none() {
+                if self.pty.is_none() && !self.client_attached {
                     self.close_stdin();
                 }
             }
+        }
+    }
+
+    /// A client of `attach`: served if no other is, else told so and let go.
+    fn accept_client(&mut self) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        // The listener is non-blocking; the stream is used as the starting client's is.
+        if stream.set_nonblocking(false).is_err() {
+            return;
+        }
+        if self.client.is_some() {
+            let mut payload = vec![1u8];
+            payload.extend_from_slice(
+                format!(
+                    "another client is attached to container {}",
+                    self.record.name
+                )
+                .as_bytes(),
+            );
+            let _ = write_frame(&mut stream, Kind::Failed, &payload);
+            return;
+        }
+        let pid = self.init_pid.to_string();
+        if write_frame(&mut stream, Kind::Started, pid.as_bytes()).is_ok() {
+            self.client = Some(stream);
+            self.client_attached = true;
         }
     }
 
@@ -475,6 +528,13 @@ impl Monitor {
     /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
     fn finish(&mut self, exit_code: i32) {
         self.log.flush_partial();
+        if self.listener.take().is_some() {
+            let socket = self
+                .engine
+                .container_dir(&self.record.id)
+                .join(ATTACH_SOCKET);
+            let _ = std::fs::remove_file(socket);
+        }
         let mut cgroup = Cgroup::existing(self.record.id.as_str());
         let oom = cgroup.oom_killed();
         cgroup.remove();
@@ -509,6 +569,7 @@ impl Monitor {
                 r.state.init = None;
                 r.state.monitor = None;
                 r.state.ports.clear();
+                r.state.paused = false;
             });
         }
         if published {
@@ -534,10 +595,6 @@ impl Monitor {
             let _ = self.engine.remove_stopped(&id);
         }
     }
-}
-
-fn input_borrow_present(input: &Option<OwnedFd>, pending: &[u8]) -> bool {
-    input.is_some() && !pending.is_empty()
 }
 
 type Stdio = (InitStdio, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
@@ -566,6 +623,37 @@ fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
         vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
         input,
     ))
+}
+
+/// The socket `attach` connects to, in the container's directory (root's alone).
+pub(crate) const ATTACH_SOCKET: &str = "attach.sock";
+
+/// A path to `name` in `dir` short enough for a socket address (108 bytes), however
+/// deep the engine root: through the descriptor of the open directory.
+pub(crate) fn socket_path(dir: &OwnedFd, name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd()))
+}
+
+/// Opens the container's directory, for [`socket_path`].
+pub(crate) fn open_dir(path: &std::path::Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context(|| format!("opening {}", path.display()))
+}
+
+fn listen_for_attach(engine: &Engine, id: &ContainerId) -> Result<UnixListener> {
+    let dir = open_dir(&engine.container_dir(id))?;
+    let path = socket_path(&dir, ATTACH_SOCKET);
+    // One left by an earlier run of the container.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).context(|| "creating the attach socket".into())?;
+    listener
+        .set_nonblocking(true)
+        .context(|| "creating the attach socket".into())?;
+    Ok(listener)
 }
 
 /// Re-reads the record under the lock, applies `change` and saves it.

@@ -146,4 +146,23 @@ pub struct ContainerState {
     /// container for the start that follows (Docker's HasBeenManuallyRestarted).
     #[serde(default)]
     pub restarting: bool,
+    /// Running but frozen (`pause`); the status stays running, as Docker's.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+impl ContainerState {
+    /// The state as Docker names it: `paused` for a paused running container, else the
+    /// status.
+    pub fn name(&self) -> &'static str {
+        if self.is_paused() {
+            "paused"
+        } else {
+            self.status.as_str()
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused && self.status == Status::Running
+    }
 }

@@ -5,6 +5,10 @@
 //! written only after every layer of every image is in place, and a failure removes
 //! whatever this load added.
 
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use chrono::Utc;
@@ -16,10 +20,10 @@ use super::rollback::Rollback;
 use super::source::Source;
 use super::store::ImageRecord;
 use super::{blob, layers};
-use crate::engine::error::Result;
+use crate::engine::error::{Context, Error, Result};
 use crate::engine::events::{Event, ObjectType};
 use crate::engine::faults::crash_point;
-use crate::engine::ids::{Digest, ImageRef};
+use crate::engine::ids::{random_hex64, Digest, ImageRef};
 use crate::engine::Engine;
 
 const DOCKER_MANIFEST: &str = "manifest.json";
@@ -94,6 +98,48 @@ impl Engine {
             self.record_event(&event);
         }
         Ok(loaded)
+    }
+
+    /// Loads from a stream (`load` without `-i`): an archive is read by seeking, so the
+    /// stream is first spooled to an unnamed file in the engine's tmp dir, which goes
+    /// away with its descriptor. Errors name the archive `name`.
+    pub fn load_stream(&self, mut input: impl Read, name: &str) -> Result<Vec<LoadedImage>> {
+        let mut spool = self.spool_file()?;
+        std::io::copy(&mut input, &mut spool).context(|| format!("reading {name}"))?;
+        let path = std::path::PathBuf::from(format!("/proc/self/fd/{}", spool.as_raw_fd()));
+        let shown = path.display().to_string();
+        self.load_archive(&path).map_err(|e| match e {
+            Error::BadArchive { path, reason } if path == shown => Error::BadArchive {
+                path: name.to_owned(),
+                reason,
+            },
+            e => e,
+        })
+    }
+
+    /// A file in the engine's tmp dir with no name: unnamed from the start where the
+    /// filesystem can (O_TMPFILE), else unlinked at once.
+    fn spool_file(&self) -> Result<File> {
+        let dir = self.paths().tmp_dir();
+        let unnamed = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(&dir);
+        if let Ok(file) = unnamed {
+            return Ok(file);
+        }
+        let path = dir.join(format!("load-{}", random_hex64()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .context(|| format!("creating {}", path.display()))?;
+        std::fs::remove_file(&path).context(|| format!("removing {}", path.display()))?;
+        Ok(file)
     }
 
     /// Unpacks the candidate's missing layers and writes its blobs and record.

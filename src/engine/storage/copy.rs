@@ -652,13 +652,21 @@ impl<W: Write> Packer<W> {
                     }
                     self.links.insert(key, tar_name.to_owned());
                 }
+                // Non-blocking: a file swapped for a FIFO meanwhile must not hang the
+                // open; and what was opened must still be a regular file.
                 let fd = openat(
                     parent,
                     name,
-                    OFlag::O_RDONLY | OFlag::O_CLOEXEC | nofollow,
+                    OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | nofollow,
                     Mode::empty(),
                 )
                 .context(what)?;
+                if PathKind::of(&fstat(&fd).context(what)?) != PathKind::File {
+                    return Err(Error::Runtime(format!(
+                        "archiving {}: it changed while being archived",
+                        tar_name.display()
+                    )));
+                }
                 let size = st.st_size.max(0) as u64;
                 let mut header = header(st, EntryType::Regular, size);
                 // The header goes through the builder (long names); the content is copied

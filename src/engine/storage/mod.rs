@@ -4,6 +4,7 @@
 
 pub mod copy;
 pub mod diff;
+pub mod export;
 pub mod fsview;
 pub mod listing;
 pub mod mounts;

@@ -12,6 +12,7 @@ use crate::engine::Engine;
 pub struct Info {
     pub containers: usize,
     pub containers_running: usize,
+    pub containers_paused: usize,
     pub containers_stopped: usize,
     pub images: usize,
     pub volumes: usize,
@@ -41,10 +42,13 @@ impl Engine {
             .iter()
             .filter(|c| c.state.status == Status::Running)
             .count();
+        let paused = containers.iter().filter(|c| c.state.is_paused()).count();
         let uname = nix::sys::utsname::uname().ok();
         Ok(Info {
             containers: containers.len(),
-            containers_running: running,
+            // Docker counts a paused container as paused, not running.
+            containers_running: running - paused,
+            containers_paused: paused,
             containers_stopped: containers.len() - running,
             images: self.image_records()?.len(),
             volumes: self.list_volumes()?.len(),

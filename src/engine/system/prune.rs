@@ -1,7 +1,7 @@
 //! `system prune` and `system info`.
 
 use crate::engine::container::Status;
-use crate::engine::error::Result;
+use crate::engine::error::{Error, Result};
 use crate::engine::ids::ContainerId;
 use crate::engine::image::Removal;
 use crate::engine::storage::volumes::dir_size;
@@ -24,17 +24,10 @@ impl Engine {
     /// images no container uses: dangling ones, or all with `all`.
     pub fn prune_system(&self, all: bool, volumes: bool) -> Result<Pruned> {
         let before = self.disk_usage();
-        let mut pruned = Pruned::default();
-        for record in self.list_containers()? {
-            if record.state.status != Status::Running {
-                match self.remove_container(record.id.as_str(), false, false) {
-                    Ok(_) => pruned.containers.push(record.id),
-                    // Removed meanwhile (a `--rm` container finishing).
-                    Err(crate::engine::Error::NoSuchContainer(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        let mut pruned = Pruned {
+            containers: self.prune_containers()?.0,
+            ..Pruned::default()
+        };
         if volumes {
             pruned.volumes = self.prune_volumes(false)?.0;
         }
@@ -56,6 +49,29 @@ impl Engine {
         }
         pruned.reclaimed = before.saturating_sub(self.disk_usage());
         Ok(pruned)
+    }
+
+    /// Removes every container that is not running (`container prune`); returns their
+    /// IDs and the bytes their directories held (writable layers and logs).
+    pub fn prune_containers(&self) -> Result<(Vec<ContainerId>, u64)> {
+        let mut removed = Vec::new();
+        let mut reclaimed = 0;
+        for record in self.list_containers()? {
+            if record.state.status == Status::Running {
+                continue;
+            }
+            let size = dir_size(&self.container_dir(&record.id));
+            match self.remove_container(record.id.as_str(), false, false) {
+                Ok(_) => {
+                    removed.push(record.id);
+                    reclaimed += size;
+                }
+                // Removed meanwhile (a `--rm` container finishing), or started meanwhile.
+                Err(Error::NoSuchContainer(_) | Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((removed, reclaimed))
     }
 
     /// Bytes of container layers, volumes, image layers and blobs.

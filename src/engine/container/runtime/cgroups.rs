@@ -478,9 +478,52 @@ impl Cgroup {
             .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)
     }
 
+    /// Where the container is frozen: the v1 freezer if mounted (hybrid hosts), else the
+    /// v2 cgroup's own `cgroup.freeze` (no controller needed there).
+    fn freezer(&self) -> Option<Freezer<'_>> {
+        if let Some((_, dir)) = self.dir_with("freezer") {
+            return Some(Freezer::V1(dir));
+        }
+        self.dirs.iter().find_map(|(h, dir)| match h {
+            Hierarchy::V2 { .. } if dir.join("cgroup.freeze").exists() => {
+                Some(Freezer::V2(dir.as_path()))
+            }
+            _ => None,
+        })
+    }
+
+    /// Freezes every process of the container, waiting (bounded) until the kernel says
+    /// they all are; on failure they are thawed again.
+    pub fn freeze(&self) -> Result<()> {
+        let freezer = self
+            .freezer()
+            .ok_or_else(|| Error::Runtime("no freezer cgroup for the container".into()))?;
+        let frozen = freezer.set(true).and_then(|()| freezer.wait(true));
+        if frozen.is_err() {
+            let _ = freezer.set(false);
+        }
+        frozen
+    }
+
+    /// Thaws the container's processes. A cgroup removed meanwhile (its processes all
+    /// ended and the monitor cleaned up) has nothing left to thaw.
+    pub fn thaw(&self) -> Result<()> {
+        let Some(freezer) = self.freezer() else {
+            return Ok(());
+        };
+        match freezer.set(false) {
+            Err(_) if freezer.state().is_none() => Ok(()),
+            set => set.and_then(|()| freezer.wait(false)),
+        }
+    }
+
     /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
     /// error paths, where there is nothing better to do with a failure than to go on.
     pub fn remove(&mut self) {
+        // A frozen process can't act on SIGKILL (v1) and would keep its cgroup alive.
+        if let Some(freezer) = self.freezer() {
+            let _ = freezer.set(false);
+        }
         // Generous: a killed process can sit in uninterruptible sleep for seconds on a
         // loaded disk before it leaves the cgroup, and this is the only removal.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -509,9 +552,101 @@ impl Cgroup {
     }
 }
 
+/// A container's freezer: v1 `freezer.state` (FROZEN, FREEZING, THAWED) or v2
+/// `cgroup.freeze` (0 or 1) with the outcome in `cgroup.events` (`frozen 0|1`).
+enum Freezer<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+/// How long freezing may take: a process in uninterruptible sleep delays it.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Freezer<'_> {
+    fn set(&self, frozen: bool) -> Result<()> {
+        match (self, frozen) {
+            (Freezer::V1(dir), true) => write(dir, "freezer.state", "FROZEN"),
+            (Freezer::V1(dir), false) => write(dir, "freezer.state", "THAWED"),
+            (Freezer::V2(dir), true) => write(dir, "cgroup.freeze", "1"),
+            (Freezer::V2(dir), false) => write(dir, "cgroup.freeze", "0"),
+        }
+    }
+
+    /// Frozen or thawed; `Some(None)` on the way (v1 FREEZING), `None` once the cgroup
+    /// is gone.
+    fn state(&self) -> Option<Option<bool>> {
+        match self {
+            Freezer::V1(dir) => {
+                let text = fs::read_to_string(dir.join("freezer.state")).ok()?;
+                Some(match text.trim() {
+                    "FROZEN" => Some(true),
+                    "THAWED" => Some(false),
+                    _ => None,
+                })
+            }
+            Freezer::V2(dir) => {
+                let text = fs::read_to_string(dir.join("cgroup.events")).ok()?;
+                Some(text.lines().find_map(|l| match l.strip_prefix("frozen ") {
+                    Some("1") => Some(true),
+                    Some("0") => Some(false),
+                    _ => None,
+                }))
+            }
+        }
+    }
+
+    fn wait(&self, frozen: bool) -> Result<()> {
+        let deadline = Instant::now() + FREEZE_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.state() {
+                Some(Some(now)) if now == frozen => return Ok(()),
+                // Gone: thawed for good; never frozen.
+                None if !frozen => return Ok(()),
+                None => return Err(Error::Runtime("the container has exited".into())),
+                Some(_) => {}
+            }
+            if Instant::now() > deadline {
+                let what = if frozen { "freezing" } else { "thawing" };
+                return Err(Error::Runtime(format!(
+                    "{what} the container's processes timed out"
+                )));
+            }
+            // v1 freezing is asynchronous: writing FROZEN again nudges the kernel on.
+            if frozen {
+                if let Freezer::V1(dir) = self {
+                    let _ = write(dir, "freezer.state", "FROZEN");
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
 #[cfg(test)]
 mod usage_tests {
     use super::*;
+
+    #[test]
+    fn freezer_states_read_in_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(Freezer::V1(d).state(), None);
+        assert!(
+            Freezer::V1(d).wait(false).is_ok(),
+            "a removed cgroup is thawed"
+        );
+        assert!(Freezer::V1(d).wait(true).is_err(), "and never frozen");
+        std::fs::write(d.join("freezer.state"), "FREEZING\n").unwrap();
+        assert_eq!(Freezer::V1(d).state(), Some(None));
+        std::fs::write(d.join("freezer.state"), "FROZEN\n").unwrap();
+        assert_eq!(Freezer::V1(d).state(), Some(Some(true)));
+        std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        assert_eq!(Freezer::V2(d).state(), Some(Some(true)));
+        std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        assert_eq!(Freezer::V2(d).state(), Some(Some(false)));
+    }
 
     #[test]
     fn block_io_and_stat_files_parse_in_both_versions() {
