@@ -76,6 +76,20 @@ fn start_of_a_running_container_is_a_no_op() {
     let state = berth.inspect("up")["State"].clone();
     assert_eq!(state["Status"], "running");
     assert_eq!(state["Pid"], pid, "the same process");
+
+    // With -a it attaches instead: the output from then on, and the exit code.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        IMAGE,
+        "sh",
+        "-c",
+        "sleep 1; echo late; exit 3",
+    ]);
+    let (rc, out, _) = answer(&berth, &["start", "-a", "late"]);
+    assert_eq!((rc, out.as_str()), (3, "late\n"));
 }
 
 #[test]

@@ -475,13 +475,20 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 started.detach();
                 println!("{name}");
             }
-            // Starting a running container changes nothing and is no error, as in Docker.
+            // Starting a running container changes nothing and is no error, as in Docker;
+            // with -a it attaches to it.
             Err(Error::Conflict(_))
-                if !args.attach
-                    && engine
-                        .container(name)
-                        .is_ok_and(|r| r.state.status == Status::Running) =>
+                if engine
+                    .container(name)
+                    .is_ok_and(|r| r.state.status == Status::Running) =>
             {
+                if args.attach {
+                    let started = engine.attach_container(name)?;
+                    let config = &started.record.config;
+                    let stdin = args.interactive && config.open_stdin;
+                    let tty = config.tty;
+                    return attach(engine, started, stdin, tty);
+                }
                 println!("{name}")
             }
             Err(e) => {
