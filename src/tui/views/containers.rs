@@ -9,6 +9,7 @@ use super::{body_rows, dim_note, pane};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::engine::network::ports::ps_ports;
 use crate::format::{binary_size, status_text_at};
+use crate::tui::action::Action;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
@@ -95,13 +96,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = pane(title, theme);
     if rows.is_empty() {
         let text = if !app.loaded {
-            "Reading the engine…"
+            "Reading the engine…".to_owned()
+        } else if app.snapshot.containers.is_empty() && app.snapshot.images.is_empty() {
+            // A first run: say how to get an image before anything can run.
+            let images = app.keymap.key_for(Action::ShowImages);
+            let pull = app.keymap.key_for(Action::Pull);
+            match (images, pull) {
+                (Some(images), Some(pull)) => format!(
+                    "No containers or images yet: {images} then {pull} pulls an image, or  :load -i FILE"
+                ),
+                _ => "No containers or images yet:  :pull REF  or  :load -i FILE".to_owned(),
+            }
         } else if app.snapshot.containers.is_empty() {
-            "No containers yet. Press : and type  run -d IMAGE  to start one."
+            "No containers yet. Press : and type  run -d IMAGE  to start one.".to_owned()
         } else {
-            "No container matches."
+            "No container matches.".to_owned()
         };
-        frame.render_widget(dim_note(text, theme).block(block), area);
+        frame.render_widget(dim_note(&text, theme).block(block), area);
         return;
     }
     let height = body_rows(area);
