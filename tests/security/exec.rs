@@ -270,9 +270,11 @@ fn an_exec_process_holds_only_its_own_stdio() {
         .output()
         .unwrap();
     assert!(out.status.success(), "-i -t: {}", common::stderr(&out));
-    // The pty also echoes the end of script's empty input (^@) back: the fd lines only.
+    // The pty also echoes the end of script's empty input back (^@), anywhere in the
+    // output: without it, the fd lines only.
     let listing: String = String::from_utf8_lossy(&out.stdout)
-        .replace('\r', "")
+        .replace(['\r', '\0'], "")
+        .replace("^@", "")
         .lines()
         .filter(|l| l.contains(" -> "))
         .map(|l| format!("{l}\n"))
