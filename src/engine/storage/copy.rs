@@ -83,8 +83,36 @@ pub struct CopyInOptions {
 pub struct CopyOut {
     stat: PathStat,
     entry_name: String,
+    stream: ChildStream,
+}
+
+/// What a walk running in a child writes: a stream that is complete only if the child
+/// says so when it ends. Dropping it early cancels the walk.
+pub struct ChildStream {
     data: File,
     child: Option<ViewChild>,
+}
+
+impl ChildStream {
+    pub(super) fn new(data: File, child: ViewChild) -> ChildStream {
+        ChildStream {
+            data,
+            child: Some(child),
+        }
+    }
+}
+
+impl Read for ChildStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.read(buf)?;
+        if n == 0 {
+            // The stream ended: it is complete only if the child says so.
+            if let Some(child) = self.child.take() {
+                child.finish().map_err(std::io::Error::other)?;
+            }
+        }
+        Ok(n)
+    }
 }
 
 impl CopyOut {
@@ -101,14 +129,7 @@ impl CopyOut {
 
 impl Read for CopyOut {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.data.read(buf)?;
-        if n == 0 {
-            // The stream ended: it is complete only if the child says so.
-            if let Some(child) = self.child.take() {
-                child.finish().map_err(std::io::Error::other)?;
-            }
-        }
-        Ok(n)
+        self.stream.read(buf)
     }
 }
 
@@ -181,8 +202,7 @@ impl Engine {
         Ok(CopyOut {
             stat,
             entry_name,
-            data: File::from(data),
-            child: Some(child),
+            stream: ChildStream::new(File::from(data), child),
         })
     }
 

@@ -7,37 +7,21 @@
 //! [`Packer`] walks with descriptors and never follows a symlink.
 
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::BufWriter;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
-use super::copy::{close_inherited, list_dir_sorted, pipe, Packer, COPY_BUF};
-use super::fsview::{self, View, ViewChild};
+use super::copy::{close_inherited, list_dir_sorted, pipe, ChildStream, Packer, COPY_BUF};
+use super::fsview::{self, View};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::Engine;
 
 /// The tar stream of a container's filesystem. Reading to the end reports the walk's
 /// errors; dropping it early cancels the export.
-pub struct Export {
-    data: File,
-    child: Option<ViewChild>,
-}
-
-impl Read for Export {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.data.read(buf)?;
-        if n == 0 {
-            // The stream ended: it is complete only if the child says so.
-            if let Some(child) = self.child.take() {
-                child.finish().map_err(std::io::Error::other)?;
-            }
-        }
-        Ok(n)
-    }
-}
+pub type Export = ChildStream;
 
 impl Engine {
     /// Streams the container's filesystem as a tar: every entry named from the root
@@ -72,10 +56,7 @@ impl Engine {
             packer.finish()?;
             Ok(Vec::new())
         })?;
-        Ok(Export {
-            data: File::from(data),
-            child: Some(child),
-        })
+        Ok(ChildStream::new(File::from(data), child))
     }
 }
 
