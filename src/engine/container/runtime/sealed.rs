@@ -8,6 +8,9 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 
@@ -27,12 +30,39 @@ pub fn sealed_copy_of_self() -> Result<OwnedFd> {
     let mut memfd = File::from(fd);
     let mut exe = File::open("/proc/self/exe").context(|| "opening /proc/self/exe".into())?;
     std::io::copy(&mut exe, &mut memfd).context(|| "copying berth into a memfd".into())?;
-    let seals = SealFlag::F_SEAL_SEAL
-        | SealFlag::F_SEAL_SHRINK
-        | SealFlag::F_SEAL_GROW
-        | SealFlag::F_SEAL_WRITE;
-    fcntl(&memfd, FcntlArg::F_ADD_SEALS(seals)).context(|| "sealing the memfd".into())?;
+    seal(&memfd)?;
     Ok(OwnedFd::from(memfd))
+}
+
+/// How long `F_SEAL_WRITE` is retried while the kernel still counts page references
+/// left over from the copy.
+const SEAL_WRITE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Seals the copy against every change.
+///
+/// `F_SEAL_FUTURE_WRITE` comes first: it refuses every later write and writable mapping
+/// at once. `F_SEAL_WRITE` then waits for page references the copy left behind (per-CPU
+/// page batches on a loaded machine), and the kernel answers EBUSY if they outlast its
+/// short wait; it is retried, and if it never comes the future-write seal already holds,
+/// because no mapping of this memfd exists. `F_SEAL_SEAL` goes last so nothing is undone.
+fn seal(memfd: &File) -> Result<()> {
+    let immutable = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_FUTURE_WRITE;
+    fcntl(memfd, FcntlArg::F_ADD_SEALS(immutable))
+        .context(|| "sealing the memfd against writes".into())?;
+    let deadline = Instant::now() + SEAL_WRITE_PATIENCE;
+    loop {
+        match fcntl(memfd, FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_WRITE)) {
+            Ok(_) => break,
+            Err(Errno::EBUSY) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(Errno::EBUSY) => break,
+            Err(e) => return Err(e).context(|| "sealing the memfd".into()),
+        }
+    }
+    fcntl(memfd, FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_SEAL))
+        .context(|| "closing the memfd's seals".into())?;
+    Ok(())
 }
 
 /// The path that executes a memfd (valid in this process and, after fork, its children).
@@ -53,4 +83,30 @@ pub fn reexec_sealed() -> Result<std::convert::Infallible> {
         .exec();
     drop(fd);
     Err(err).context(|| "re-executing berth from a sealed copy".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn the_sealed_copy_refuses_writes_through_any_descriptor() {
+        let fd = sealed_copy_of_self().expect("sealed copy");
+        let seals = fcntl(&fd, FcntlArg::F_GET_SEALS).expect("seals");
+        let seals = SealFlag::from_bits_truncate(seals);
+        assert!(seals.contains(SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_FUTURE_WRITE));
+        assert!(seals.contains(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW));
+        // Reopened by path, as /proc/PID/exe would be from inside a container.
+        let mut reopened = std::fs::OpenOptions::new()
+            .write(true)
+            .open(exec_path(&fd))
+            .expect("reopen");
+        let err = reopened
+            .write_all(b"x")
+            .expect_err("write to a sealed binary");
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+        let err = reopened.set_len(1).expect_err("truncate a sealed binary");
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+    }
 }
