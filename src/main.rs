@@ -35,5 +35,7 @@ fn is_broken_pipe(report: &color_eyre::Report) -> bool {
     report.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<berth::engine::Error>()
+                .is_some_and(berth::engine::Error::is_broken_pipe)
     })
 }

@@ -53,6 +53,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// True when the other end of a pipe went away (`berth export c | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Io { err, .. } => err.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Sys { err, .. } => *err == nix::Error::EPIPE,
+            _ => false,
+        }
+    }
+
     pub fn invalid(
         what: &'static str,
         value: impl Into<String>,

@@ -272,7 +272,7 @@ impl Engine {
                 child.finish().map(drop)
             }
             // The child stopped reading: its error says why.
-            Err(e) if is_broken_pipe(&e) => {
+            Err(e) if e.is_broken_pipe() => {
                 drop(out);
                 child.finish()?;
                 Err(e)
@@ -307,14 +307,6 @@ pub(super) fn close_inherited(fd: RawFd) {
     // SAFETY: the child owns its copy of the descriptor table; nothing else in the child
     // uses this descriptor.
     unsafe { libc::close(fd) };
-}
-
-fn is_broken_pipe(e: &Error) -> bool {
-    match e {
-        Error::Io { err, .. } => err.kind() == std::io::ErrorKind::BrokenPipe,
-        Error::Sys { err, .. } => *err == nix::Error::EPIPE,
-        _ => false,
-    }
 }
 
 pub(super) fn not_found(path: &str, container: &str) -> Error {
