@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::image::registry::{Cancel, CredentialStore, PullOptions};
+use crate::engine::image::registry::{Cancel, CredentialStore, PullOptions, PushOptions};
 use crate::engine::{Error, Result};
 
 /// The settings file: `$XDG_CONFIG_HOME/berth/config.toml`.
@@ -25,6 +25,9 @@ pub struct Settings {
     /// `insecure-registries`.
     #[serde(default)]
     pub insecure_registries: Vec<String>,
+    /// The keys that detach from a terminal container, as Docker's config.json
+    /// `detachKeys` (`ctrl-p,ctrl-q` when not set).
+    pub detach_keys: Option<String>,
 }
 
 impl Settings {
@@ -46,21 +49,34 @@ impl Settings {
             .map_err(|e| Error::Runtime(format!("{}: {}", path.display(), e.message().trim())))
     }
 
-    /// Options for a pull on the user's behalf: the registries named here and in
-    /// `also_insecure` (flags), the user's logins, and `platform` if one was asked for.
+    /// The registries spoken to over plain HTTP: those named here and in `also` (flags).
+    pub fn insecure_registries(&self, also: &[String]) -> Vec<String> {
+        let mut registries = self.insecure_registries.clone();
+        registries.extend(also.iter().cloned());
+        registries
+    }
+
+    /// Options for a pull on the user's behalf: the insecure registries, the user's
+    /// logins, and `platform` if one was asked for.
     pub fn pull_options(
         &self,
         platform: Option<&str>,
         also_insecure: &[String],
     ) -> Result<PullOptions> {
-        let mut insecure_registries = self.insecure_registries.clone();
-        insecure_registries.extend(also_insecure.iter().cloned());
         Ok(PullOptions {
             platform: platform.map(str::parse).transpose()?,
-            insecure_registries,
+            insecure_registries: self.insecure_registries(also_insecure),
             credentials: Some(CredentialStore::user()),
             cancel: Cancel::default(),
         })
+    }
+
+    /// Options for a push on the user's behalf: the insecure registries and the logins.
+    pub fn push_options(&self, also_insecure: &[String]) -> PushOptions {
+        PushOptions {
+            insecure_registries: self.insecure_registries(also_insecure),
+            credentials: Some(CredentialStore::user()),
+        }
     }
 }
 
@@ -88,6 +104,9 @@ mod tests {
             .unwrap();
         assert_eq!(options.insecure_registries, ["reg.lan:5000", "other:5000"]);
         assert_eq!(options.platform.unwrap().architecture, "arm64");
+        let push = settings.push_options(&["third:5000".into()]);
+        assert_eq!(push.insecure_registries, ["reg.lan:5000", "third:5000"]);
+        assert_eq!(settings.insecure_registries(&[]), ["reg.lan:5000"]);
         std::fs::write(&path, "insecure-registries = 5\n").unwrap();
         let err = Settings::load_from(&path).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");

@@ -14,9 +14,7 @@ use super::output::{
     human_since, human_size, print_inspect, print_json_lines, print_listing, Listing, Table,
 };
 use super::pull_progress::{Out, Progress};
-use crate::engine::image::registry::{
-    CredentialStore, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
-};
+use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, PushEvent, Reference};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -404,12 +402,7 @@ pub fn pull_reporting(
 /// layer, `<tag>: digest: ... size: N`).
 pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
     let reference: Reference = args.reference.parse()?;
-    let mut insecure_registries = Settings::load()?.insecure_registries;
-    insecure_registries.extend(args.insecure_registries.iter().cloned());
-    let options = PushOptions {
-        insecure_registries,
-        credentials: Some(CredentialStore::user()),
-    };
+    let options = Settings::load()?.push_options(&args.insecure_registries);
     let label = reference.tag().unwrap_or_default().to_owned();
     let progress = Progress::<PushEvent>::new(args.quiet, label, Out::Stdout);
     let report = |event: &PushEvent| progress.report(event);

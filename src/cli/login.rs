@@ -7,6 +7,7 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use crate::engine::image::registry::{self, CredentialStore, Credentials};
+use crate::settings::Settings;
 
 /// A password on stdin longer than this is refused.
 const MAX_PASSWORD: u64 = 64 << 10;
@@ -55,7 +56,8 @@ pub fn login(args: &LoginArgs) -> Result<i32> {
     }
     let credentials = Credentials { username, password };
     let store = CredentialStore::user();
-    let file = registry::login(&store, server, &credentials, &args.insecure_registries)?;
+    let insecure = Settings::load()?.insecure_registries(&args.insecure_registries);
+    let file = registry::login(&store, server, &credentials, &insecure)?;
     eprintln!("Credentials saved in {}", file.display());
     println!("Login Succeeded");
     Ok(0)
