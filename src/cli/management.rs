@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use super::container_cmd::ContainerPruneArgs;
+use super::container_prune::ContainerPruneArgs;
 use super::{attach, container, cp, diff, export, stats, Command};
 
 /// `berth container <verb>`.

@@ -2,7 +2,7 @@
 
 pub mod attach;
 pub mod container;
-pub mod container_cmd;
+pub mod container_prune;
 pub mod cp;
 pub mod diff;
 pub mod events;
@@ -215,7 +215,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Man(args) => system::man_page(&args),
         Container(command) => match Command::try_from(command) {
             Ok(verb) => dispatch(engine, root, verb),
-            Err(prune) => container_cmd::prune(engine, &prune),
+            Err(prune) => container_prune::prune(engine, &prune),
         },
         Pause(args) => container::pause(engine, &args),
         Unpause(args) => container::unpause(engine, &args),
