@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Clear, Row, Table};
+use ratatui::widgets::{Block, Clear, Row, Table};
 use ratatui::Frame;
 
 use super::{body_rows, dim_note, pane};
@@ -12,7 +12,7 @@ use crate::engine::storage::copy::PathKind;
 use crate::engine::storage::listing::{DirEntry, MAX_ENTRIES};
 use crate::format::human_size;
 use crate::tui::files::{FilesView, Pane, Side};
-use crate::tui::state::App;
+use crate::tui::state::{App, Cursor};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, _app: &App, files: &FilesView, theme: &Theme) {
@@ -53,39 +53,62 @@ fn draw_pane(
             theme.marked,
         ));
     }
-    if listing.entries.is_empty() {
-        frame.render_widget(dim_note("Empty directory.", theme).block(block), area);
-        return;
-    }
-    let height = body_rows(area) + 1;
-    let offset = pane_state.cursor.scroll_into_view(height);
-    let rows = listing
-        .entries
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, entry)| {
-            let marked = pane_state.marked.contains(&entry.name);
-            let style = if i == pane_state.cursor.selected && files.active == side {
-                theme.selected
-            } else if marked {
-                theme.marked
-            } else {
-                Style::new()
-            };
-            Row::new([
-                if marked { "*" } else { " " }.to_owned(),
-                entry_text(entry),
-                entry_size(entry),
-            ])
-            .style(style)
-        });
+    let active = files.active == side;
+    let row = |i: usize, entry: &DirEntry| {
+        let marked = pane_state.marked.contains(&entry.name);
+        let style = if i == pane_state.cursor.selected && active {
+            theme.selected
+        } else if marked {
+            theme.marked
+        } else {
+            Style::new()
+        };
+        let mark = if marked { "*" } else { " " };
+        Row::new([mark.to_owned(), entry_text(entry), entry_size(entry)]).style(style)
+    };
     let widths = [
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(8),
     ];
+    let entries = &listing.entries;
+    draw_entries(
+        frame,
+        area,
+        block,
+        entries,
+        &pane_state.cursor,
+        widths,
+        row,
+        theme,
+    );
+}
+
+/// A directory's entries as a table scrolled to the cursor, one row each from `row`
+/// (given the entry's index), or a note when the directory is empty.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_entries<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'a>,
+    entries: &[DirEntry],
+    cursor: &Cursor,
+    widths: [Constraint; 3],
+    row: impl Fn(usize, &DirEntry) -> Row<'a>,
+    theme: &Theme,
+) {
+    if entries.is_empty() {
+        frame.render_widget(dim_note("Empty directory.", theme).block(block), area);
+        return;
+    }
+    let height = body_rows(area) + 1;
+    let offset = cursor.scroll_into_view(height);
+    let rows = entries
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, entry)| row(i, entry));
     frame.render_widget(Table::new(rows, widths).block(block), area);
 }
 

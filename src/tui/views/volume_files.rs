@@ -2,11 +2,12 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::widgets::{Row, Table};
+use ratatui::widgets::Row;
 use ratatui::Frame;
 
-use super::files::{entry_size, entry_text};
-use super::{body_rows, dim_note, pane};
+use super::files::{draw_entries, entry_size, entry_text};
+use super::{dim_note, pane};
+use crate::engine::storage::listing::DirEntry;
 use crate::format::human_size;
 use crate::tui::detail::VolumeDetail;
 use crate::tui::theme::Theme;
@@ -32,31 +33,29 @@ pub fn draw(frame: &mut Frame, area: Rect, volume: &VolumeDetail, theme: &Theme)
         frame.render_widget(dim_note("Reading the volume…", theme).block(block), area);
         return;
     };
-    if listing.entries.is_empty() {
-        frame.render_widget(dim_note("Empty directory.", theme).block(block), area);
-        return;
-    }
-    let height = body_rows(area) + 1;
-    let offset = volume.cursor.scroll_into_view(height);
-    let rows = listing
-        .entries
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, entry)| {
-            let style = if i == volume.cursor.selected {
-                theme.selected
-            } else {
-                Style::new()
-            };
-            let mode = format!("{:04o}", entry.mode & 0o7777);
-            Row::new([entry_text(entry), mode, entry_size(entry)]).style(style)
-        });
+    let row = |i: usize, entry: &DirEntry| {
+        let style = if i == volume.cursor.selected {
+            theme.selected
+        } else {
+            Style::new()
+        };
+        let mode = format!("{:04o}", entry.mode & 0o7777);
+        Row::new([entry_text(entry), mode, entry_size(entry)]).style(style)
+    };
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(4),
         Constraint::Length(8),
     ];
-    frame.render_widget(Table::new(rows, widths).block(block), area);
+    let entries = &listing.entries;
+    draw_entries(
+        frame,
+        area,
+        block,
+        entries,
+        &volume.cursor,
+        widths,
+        row,
+        theme,
+    );
 }
