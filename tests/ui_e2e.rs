@@ -239,7 +239,7 @@ fn status_of(berth: &Berth, name: &str) -> String {
 }
 
 #[test]
-fn stop_key_stops_the_selected_container() {
+fn pause_and_stop_keys_act_on_the_selected_container() {
     let berth = Berth::with_image();
     berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
     berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
@@ -249,6 +249,16 @@ fn stop_key_stops_the_selected_container() {
             && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
     });
     tui.select("web");
+    tui.send_keys("z");
+    tui.wait_for("web Paused", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Paused"))
+    });
+    assert_eq!(status_of(&berth, "web"), "paused");
+    tui.send_keys("z");
+    tui.wait_for("web Up again", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up") && !r.contains("Paused"))
+    });
+    assert_eq!(status_of(&berth, "web"), "running");
     tui.send_keys("s");
     tui.wait_for("web Exited", |s| {
         row_of(s, "web").is_some_and(|r| r.contains("Exited"))

@@ -66,6 +66,7 @@ actions! {
     Stop => "container.stop", "Stop the container(s)";
     Restart => "container.restart", "Restart the container(s)";
     Kill => "container.kill", "Kill the container(s)";
+    PauseContainer => "container.pause", "Pause the container(s), or unpause paused ones";
     Remove => "item.remove", "Remove the selected object(s)";
     Create => "item.create", "Create a volume or network, or run a container";
     Prune => "item.prune", "Remove unused containers, volumes or networks";

@@ -22,6 +22,8 @@ pub enum ContainerOp {
     Restart,
     Kill,
     Remove,
+    Pause,
+    Unpause,
 }
 
 impl ContainerOp {
@@ -32,6 +34,8 @@ impl ContainerOp {
             ContainerOp::Restart => "restart",
             ContainerOp::Kill => "kill",
             ContainerOp::Remove => "remove",
+            ContainerOp::Pause => "pause",
+            ContainerOp::Unpause => "unpause",
         }
     }
 
@@ -59,6 +63,8 @@ impl Effect {
                     ContainerOp::Restart => "restarting",
                     ContainerOp::Kill => "killing",
                     ContainerOp::Remove => "removing",
+                    ContainerOp::Pause => "pausing",
+                    ContainerOp::Unpause => "unpausing",
                 };
                 Some(format!("{verb} {}", names(targets)))
             }

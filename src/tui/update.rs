@@ -576,6 +576,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Stop => container_op(app, ContainerOp::Stop),
         Action::Restart => container_op(app, ContainerOp::Restart),
         Action::Kill => container_op(app, ContainerOp::Kill),
+        Action::PauseContainer => container_op(app, pause_or_unpause(app)),
         Action::Remove => remove(app),
         Action::Create => create(app),
         Action::Prune => prune(app),
@@ -1108,6 +1109,22 @@ fn container_op(app: &mut App, op: ContainerOp) -> Vec<Effect> {
     confirm_if(app, op.destructive(), effect)
 }
 
+/// One key toggles, as lazydocker's: unpause when every target is paused, else pause.
+fn pause_or_unpause(app: &App) -> ContainerOp {
+    let targets = selected_targets(app);
+    let paused = |t: &Target| {
+        app.snapshot
+            .containers
+            .iter()
+            .any(|c| c.id.as_str() == t.id && c.state.is_paused())
+    };
+    if !targets.is_empty() && targets.iter().all(paused) {
+        ContainerOp::Unpause
+    } else {
+        ContainerOp::Pause
+    }
+}
+
 fn remove(app: &mut App) -> Vec<Effect> {
     let targets = selected_targets(app);
     if targets.is_empty() {
@@ -1625,6 +1642,21 @@ mod tests {
             }
             other => panic!("expected one stop, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn z_pauses_the_selected_container_and_unpauses_it_once_paused() {
+        let mut app = app_with(Keymap::default());
+        let op_of = |effects: Vec<Effect>| match effects.as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(names(targets), ["web"]);
+                *op
+            }
+            other => panic!("expected one container action, got {other:?}"),
+        };
+        assert_eq!(op_of(keys(&mut app, "z")), ContainerOp::Pause);
+        app.snapshot.containers[0].state.paused = true;
+        assert_eq!(op_of(keys(&mut app, "z")), ContainerOp::Unpause);
     }
 
     #[test]

@@ -139,6 +139,8 @@ impl Worker {
             ContainerOp::Restart => "restarted",
             ContainerOp::Kill => "killed",
             ContainerOp::Remove => "removed",
+            ContainerOp::Pause => "paused",
+            ContainerOp::Unpause => "unpaused",
         };
         each(targets, past, |t| match op {
             ContainerOp::Start => engine.start_container(&t.id).map(drop),
@@ -152,6 +154,8 @@ impl Worker {
             }
             ContainerOp::Kill => engine.kill_container(&t.id, Signal::SIGKILL).map(drop),
             ContainerOp::Remove => engine.remove_container(&t.id, true, false).map(drop),
+            ContainerOp::Pause => engine.pause_container(&t.id).map(drop),
+            ContainerOp::Unpause => engine.unpause_container(&t.id).map(drop),
         })
     }
 
