@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -322,6 +323,21 @@ fn export_refuses_a_terminal_and_a_missing_container() {
     assert_eq!(code(&out), 1);
     assert_eq!(stderr(&out), "Error: No such container: nope\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A reader that goes away (`export made | head -c 100`) ends the export quietly,
+    // with a shell's SIGPIPE code.
+    let mut child = berth
+        .cmd()
+        .args(["export", "made"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 141, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
 }
 
 fn full_id(berth: &Berth, name: &str) -> String {
@@ -613,7 +629,7 @@ fn attach_streams_a_running_container_until_it_exits() {
 }
 
 #[test]
-fn attach_to_a_terminal_container_types_into_it_and_detaches_with_ctrl_p_ctrl_q() {
+fn attach_to_a_terminal_container_types_into_it_and_detaches_with_its_detach_keys() {
     let berth = Berth::with_image();
     berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
     let (code, seen) = on_terminal(
@@ -623,8 +639,22 @@ fn attach_to_a_terminal_container_types_into_it_and_detaches_with_ctrl_p_ctrl_q(
     );
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains("typed-42"), "{seen}");
-    // Detached, not stopped; and it can be attached again.
+    // Detached, not stopped; and it can be attached again, with other keys: the old
+    // ones then reach the shell, which ignores them.
+    assert_eq!(berth.inspect("shell")["State"]["Running"], true);
+    let (code, seen) = on_terminal(
+        &berth,
+        &["attach", "--detach-keys", "ctrl-a,d", "shell"],
+        &["\x10\x11echo other-$((6*7))\n", "\x01d"],
+    );
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("other-42"), "{seen}");
     assert_eq!(berth.inspect("shell")["State"]["Running"], true);
     let (code, seen) = on_terminal(&berth, &["attach", "shell"], &["exit 5\n"]);
     assert_eq!(code, 5, "{seen}");
+    // A sequence Docker's notation has no word for is refused before attaching.
+    let bad = berth.run(&["attach", "--detach-keys", "ctrl-pp", "shell"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("invalid detach keys"), "{stderr}");
 }

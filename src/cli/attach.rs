@@ -70,12 +70,16 @@ pub struct AttachArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<DetachSequence>,
     pub container: String,
 }
 
-/// Streams until the container exits (its exit code) or the user detaches with ctrl-p
-/// ctrl-q on a terminal container (0).
+/// Streams until the container exits (its exit code) or the user detaches with the
+/// detach keys on a terminal container (0).
 pub fn attach_command(engine: &Engine, args: &AttachArgs) -> color_eyre::Result<i32> {
+    let detach_keys = DetachSequence::chosen(args.detach_keys.as_ref())?;
     let started = engine.attach_container(&args.container)?;
     let config = &started.record.config;
     let options = AttachOptions {
@@ -84,7 +88,7 @@ pub fn attach_command(engine: &Engine, args: &AttachArgs) -> color_eyre::Result<
         tty: config.tty,
         sig_proxy: args.sig_proxy,
     };
-    attach_with(engine, started, options)
+    attach_with(engine, started, options, detach_keys)
 }
 
 /// How a terminal is attached to a container.
@@ -105,41 +109,108 @@ pub fn attach(
     started: Started,
     stdin: bool,
     tty: bool,
+    detach_keys: DetachSequence,
 ) -> color_eyre::Result<i32> {
     let options = AttachOptions {
         stdin,
         tty,
         sig_proxy: true,
     };
-    attach_with(engine, started, options)
+    attach_with(engine, started, options, detach_keys)
 }
 
-/// Docker's default detach keys: ctrl-p, then ctrl-q.
-const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+/// The keys that detach from a terminal container, in Docker's notation: keys joined
+/// by commas, each one character or `ctrl-` and one of `a`-`z`, `@`, `[`, `\`, `]`,
+/// `^`, `_` (`ctrl-p,ctrl-q`, Docker's default; `ctrl-a,d`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetachSequence(Vec<u8>);
 
-/// Finds the detach keys in what the user types; a ctrl-p is held back until the next
-/// key shows whether it starts the sequence.
-#[derive(Debug, Default)]
+impl Default for DetachSequence {
+    fn default() -> DetachSequence {
+        DetachSequence(vec![0x10, 0x11])
+    }
+}
+
+impl DetachSequence {
+    /// The flag's sequence, else the settings' (`detach-keys`), else Docker's default.
+    pub fn chosen(flag: Option<&DetachSequence>) -> color_eyre::Result<DetachSequence> {
+        if let Some(keys) = flag {
+            return Ok(keys.clone());
+        }
+        let keys = crate::settings::Settings::load()?.detach_keys;
+        match keys {
+            Some(text) => text
+                .parse()
+                .map_err(|e| color_eyre::eyre::eyre!("detach-keys in the settings: {e}")),
+            None => Ok(DetachSequence::default()),
+        }
+    }
+}
+
+impl std::str::FromStr for DetachSequence {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<DetachSequence, String> {
+        let byte = |key: &str| -> Result<u8, String> {
+            let mut chars = key.chars();
+            let ctrl = key.len() > 1
+                && key
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("ctrl-"));
+            match (
+                ctrl.then(|| key[5..].to_ascii_lowercase()),
+                chars.next(),
+                chars.next(),
+            ) {
+                (Some(rest), _, _) => match rest.as_bytes() {
+                    [c @ b'a'..=b'z'] => Ok(c - b'a' + 1),
+                    [b'@'] => Ok(0),
+                    [c @ (b'[' | b'\\' | b']' | b'^' | b'_')] => Ok(c - b'[' + 27),
+                    _ => Err(format!("unknown key {key:?}")),
+                },
+                (None, Some(c), None) if c.is_ascii() => Ok(c as u8),
+                _ => Err(format!("unknown key {key:?}")),
+            }
+        };
+        let keys = text
+            .split(',')
+            .map(byte)
+            .collect::<Result<Vec<u8>, String>>()
+            .map_err(|e| format!("invalid detach keys {text:?}: {e}"))?;
+        Ok(DetachSequence(keys))
+    }
+}
+
+/// Finds the detach keys in what the user types. Keys that could start the sequence are
+/// held back until the next key shows whether they do.
+#[derive(Debug)]
 struct DetachKeys {
-    held: bool,
+    sequence: DetachSequence,
+    held: Vec<u8>,
 }
 
 impl DetachKeys {
+    fn new(sequence: DetachSequence) -> DetachKeys {
+        DetachKeys {
+            sequence,
+            held: Vec::new(),
+        }
+    }
+
     /// What of `input` goes to the container, and whether the user detached.
     fn scan(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let keys = &self.sequence.0;
         let mut out = Vec::with_capacity(input.len());
         for &b in input {
-            if self.held {
-                self.held = false;
-                if b == DETACH_KEYS[1] {
-                    return (out, true);
-                }
-                out.push(DETACH_KEYS[0]);
+            self.held.push(b);
+            // What no longer starts the sequence goes on, one key at a time, so a
+            // sequence that starts inside the held keys is still found.
+            while !self.held.is_empty() && !keys.starts_with(&self.held) {
+                out.push(self.held.remove(0));
             }
-            if b == DETACH_KEYS[0] {
-                self.held = true;
-            } else {
-                out.push(b);
+            if self.held == *keys {
+                self.held.clear();
+                return (out, true);
             }
         }
         (out, false)
@@ -151,6 +222,7 @@ pub fn attach_with(
     engine: &Engine,
     started: Started,
     options: AttachOptions,
+    detach_keys: DetachSequence,
 ) -> color_eyre::Result<i32> {
     let AttachOptions {
         stdin,
@@ -204,7 +276,7 @@ pub fn attach_with(
         std::thread::spawn(move || {
             let mut buf = [0u8; 32 * 1024];
             let mut input = std::io::stdin().lock();
-            let mut keys = DetachKeys::default();
+            let mut keys = DetachKeys::new(detach_keys);
             loop {
                 let n = match input.read(&mut buf) {
                     Ok(0) | Err(_) => 0,
@@ -395,9 +467,13 @@ fn copy_once((fd, to_stderr): &(OwnedFd, bool), buf: &mut [u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn scanner(text: &str) -> DetachKeys {
+        DetachKeys::new(text.parse().expect("detach keys"))
+    }
+
     #[test]
     fn detach_keys_are_found_across_reads_and_kept_otherwise() {
-        let mut keys = DetachKeys::default();
+        let mut keys = DetachKeys::new(DetachSequence::default());
         assert_eq!(keys.scan(b"ls\n"), (b"ls\n".to_vec(), false));
         // A ctrl-p then another key: both go on.
         assert_eq!(keys.scan(b"a\x10"), (b"a".to_vec(), false));
@@ -405,7 +481,33 @@ mod tests {
         // The sequence split over two reads detaches; what came before it goes on.
         assert_eq!(keys.scan(b"x\x10"), (b"x".to_vec(), false));
         assert_eq!(keys.scan(b"\x11rest"), (Vec::new(), true));
-        let mut keys = DetachKeys::default();
+        let mut keys = DetachKeys::new(DetachSequence::default());
         assert_eq!(keys.scan(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+    }
+
+    #[test]
+    fn detach_keys_parse_dockers_notation() {
+        let bytes = |text: &str| text.parse::<DetachSequence>().map(|s| s.0);
+        assert_eq!(bytes("ctrl-p,ctrl-q"), Ok(vec![0x10, 0x11]));
+        assert_eq!(bytes("ctrl-a,d"), Ok(vec![0x01, b'd']));
+        assert_eq!(bytes("Ctrl-X"), Ok(vec![0x18]));
+        assert_eq!(
+            bytes("ctrl-@,ctrl-[,ctrl-\\,ctrl-_"),
+            Ok(vec![0, 27, 28, 31])
+        );
+        for bad in ["", "ctrl-", "ctrl-pp", "ab", "ctrl-1", "a,,b", "é"] {
+            let err = bytes(bad).expect_err(bad);
+            assert!(err.starts_with("invalid detach keys"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_longer_sequence_restarts_inside_what_was_held() {
+        // ctrl-a ctrl-a d: the first ctrl-a goes on, the sequence starts at the second.
+        let mut keys = scanner("ctrl-a,ctrl-a,d");
+        assert_eq!(keys.scan(b"\x01\x01"), (Vec::new(), false));
+        assert_eq!(keys.scan(b"\x01d"), (b"\x01".to_vec(), true));
+        let mut keys = scanner("x");
+        assert_eq!(keys.scan(b"abxcd"), (b"ab".to_vec(), true));
     }
 }

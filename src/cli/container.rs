@@ -8,7 +8,7 @@ use clap::Args;
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
-use super::attach::attach;
+use super::attach::{attach, DetachSequence};
 use super::output::print_inspect;
 use super::parse;
 pub use super::ps::{ps, PsArgs};
@@ -153,6 +153,9 @@ pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<DetachSequence>,
     #[command(flatten)]
     pub flags: ContainerFlags,
 }
@@ -165,6 +168,9 @@ pub struct StartArgs {
     /// Attach the container's STDIN
     #[arg(short, long)]
     pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<DetachSequence>,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -383,6 +389,13 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
         return Ok(1);
     }
+    let detach_keys = match DetachSequence::chosen(args.detach_keys.as_ref()) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
     let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
         Ok(r) => r,
         Err(e) => {
@@ -409,7 +422,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         println!("{}", record.id);
         return Ok(0);
     }
-    attach(engine, started, flags.interactive, flags.tty)
+    attach(engine, started, flags.interactive, flags.tty, detach_keys)
 }
 
 /// Pulls the image of `run` or `create` as `--pull` says, with the pull's progress on
@@ -464,12 +477,13 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             }
         }
     }
+    let detach_keys = DetachSequence::chosen(args.detach_keys.as_ref())?;
     let mut failed = false;
     for name in &args.containers {
         match engine.start_container(name) {
             Ok(started) if args.attach => {
                 let tty = started.record.config.tty;
-                return attach(engine, started, args.interactive, tty);
+                return attach(engine, started, args.interactive, tty, detach_keys);
             }
             Ok(started) => {
                 started.detach();
@@ -487,7 +501,7 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                     let config = &started.record.config;
                     let stdin = args.interactive && config.open_stdin;
                     let tty = config.tty;
-                    return attach(engine, started, stdin, tty);
+                    return attach(engine, started, stdin, tty, detach_keys);
                 }
                 println!("{name}")
             }
