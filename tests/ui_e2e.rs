@@ -304,6 +304,60 @@ fn exec_shell_returns_to_an_intact_dashboard() {
     );
 }
 
+/// The dashboard whole again: its title, the containers pane, and `name` Up in it.
+fn dashboard_back_with(s: &str, name: &str) -> bool {
+    let lines: Vec<&str> = s.lines().collect();
+    lines.first().is_some_and(|l| l.starts_with(" berth "))
+        && lines.get(1).is_some_and(|l| l.contains("Containers ("))
+        && row_of(s, name).is_some_and(|r| r.contains("Up"))
+        && !s.contains("berth: attached to")
+}
+
+#[test]
+fn attach_key_hands_over_the_terminal_and_detaching_leaves_the_container_running() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
+    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("shell and ticker Up", |s| {
+        row_of(s, "shell").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+
+    // A terminal container: what is typed reaches it; ctrl-p ctrl-q comes back.
+    tui.select("shell");
+    tui.send_keys("A");
+    tui.wait_for("attached to shell", |s| {
+        s.contains("berth: attached to shell")
+    });
+    tui.type_text("echo marker-$((40+2))");
+    tui.send_keys("Enter");
+    tui.wait_for("the shell's answer", |s| s.contains("marker-42"));
+    tui.send_keys("C-p");
+    tui.send_keys("C-q");
+    tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "shell"));
+    assert_eq!(status_of(&berth, "shell"), "running");
+
+    // No terminal: its output streams, and ctrl-c leaves it running and the dashboard
+    // alive (the dashboard ignores ctrl-c while the terminal is handed over).
+    tui.select("ticker");
+    tui.send_keys("A");
+    tui.wait_for("ticks", |s| s.lines().any(|l| l.starts_with("tick-")));
+    tui.send_keys("C-c");
+    let screen = tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "ticker"));
+    assert!(!tui.exited(), "ctrl-c ended the dashboard:\n{screen}");
+    assert_eq!(status_of(&berth, "ticker"), "running");
+
+    // A container that is not running is refused in the footer, without a hand-over.
+    tui.select("idle");
+    tui.send_keys("A");
+    tui.wait_for("the refusal", |s| {
+        s.contains("idle is not running: start it first to attach")
+    });
+}
+
 #[test]
 fn changes_by_another_process_appear_without_a_key() {
     let berth = Berth::with_image();

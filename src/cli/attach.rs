@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -233,6 +233,9 @@ pub fn attach_with(
     let writer = Arc::new(Mutex::new(started.stream.try_clone()?));
     let mut reader = started.stream;
     let detached = Arc::new(AtomicBool::new(false));
+    // A signal that is not forwarded ends the attach (Docker's CLI dies of it); the
+    // container goes on.
+    let left_by = Arc::new(AtomicI32::new(0));
 
     // Signals go to a thread of their own: block them here before any thread starts.
     let mut signals = SigSet::empty();
@@ -250,6 +253,7 @@ pub fn attach_with(
         let writer = Arc::clone(&writer);
         let engine = engine.clone();
         let id = id.clone();
+        let left_by = Arc::clone(&left_by);
         std::thread::spawn(move || loop {
             let Ok(sig) = signals.wait() else { return };
             if sig == Signal::SIGWINCH {
@@ -258,6 +262,12 @@ pub fn attach_with(
                 }
             } else if !tty && sig_proxy {
                 let _ = engine.kill_container(id.as_str(), sig);
+            } else {
+                left_by.store(sig as i32, Ordering::SeqCst);
+                if let Ok(w) = writer.lock() {
+                    let _ = w.shutdown(std::net::Shutdown::Both);
+                }
+                return;
             }
         });
     }
@@ -324,6 +334,10 @@ pub fn attach_with(
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Ok(0),
+            // A shell's code for a death by that signal.
+            Ok(None) | Err(_) if left_by.load(Ordering::SeqCst) != 0 => {
+                return Ok(128 + left_by.load(Ordering::SeqCst));
+            }
             Ok(None) | Err(_) => {
                 // The monitor is gone without a word: the record says what happened.
                 return Ok(engine

@@ -71,6 +71,7 @@ actions! {
     Create => "item.create", "Create a volume or network, or run a container";
     Prune => "item.prune", "Remove unused containers, volumes or networks";
     Exec => "container.exec", "Open a shell in the container";
+    Attach => "container.attach", "Attach to its streams (ctrl-p ctrl-q / ctrl-c return)";
     Connect => "container.connect", "Connect the container to a network (: line)";
     Disconnect => "container.disconnect", "Disconnect it from a network (: line)";
     RunNew => "image.run", "Run a new container (a form, from the image)";

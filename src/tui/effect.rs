@@ -97,6 +97,8 @@ pub enum Effect {
     LoadNetworks,
     /// Give the terminal to a shell in the container, then take it back.
     Shell(Target),
+    /// Give the terminal to `berth attach` on the container, then take it back.
+    Attach(Target),
     /// A headless verb typed on the `:` line, as its words.
     Verb(Vec<String>),
     /// List a directory of the file view.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -115,9 +116,9 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
                 Effect::Quit => return Ok(()),
                 Effect::Reload => loads.request(&worker),
                 Effect::LoadNetworks => network_loads.request(&worker),
-                Effect::Shell(target) => {
+                effect @ (Effect::Shell(_) | Effect::Attach(_)) => {
                     drop(keys);
-                    let result = guard.suspended(|| shell(&worker, &target))?;
+                    let result = guard.suspended(|| hand_over(&worker, &effect))?;
                     keys = EventStream::new();
                     app.dirty = true;
                     let effects = update(&mut app, Msg::ShellReturned(result));
@@ -197,17 +198,87 @@ impl Loads {
     }
 }
 
+/// Runs a child that has the terminal until it ends. Meanwhile ctrl-c and ctrl-\ are the
+/// child's, not the dashboard's: the dashboard ignores them, as system(3) does, and the
+/// child gets their default back.
+fn hand_over(worker: &Worker, effect: &Effect) -> Result<i32, String> {
+    let _ignored = KeyboardSignalsIgnored::now();
+    match effect {
+        Effect::Shell(target) => shell(worker, target),
+        Effect::Attach(target) => attach(worker, target),
+        _ => Ok(0),
+    }
+}
+
+const KEYBOARD_SIGNALS: [Signal; 2] = [Signal::SIGINT, Signal::SIGQUIT];
+
+/// Ignores the keyboard's signals until dropped.
+struct KeyboardSignalsIgnored(Vec<(Signal, SigAction)>);
+
+impl KeyboardSignalsIgnored {
+    fn now() -> KeyboardSignalsIgnored {
+        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        let saved = KEYBOARD_SIGNALS
+            .iter()
+            // SAFETY: SIG_IGN runs no code in this process.
+            .filter_map(|&sig| {
+                unsafe { sigaction(sig, &ignore) }
+                    .ok()
+                    .map(|old| (sig, old))
+            })
+            .collect();
+        KeyboardSignalsIgnored(saved)
+    }
+}
+
+impl Drop for KeyboardSignalsIgnored {
+    fn drop(&mut self) {
+        for (sig, old) in &self.0 {
+            // SAFETY: puts back the disposition that was there before.
+            let _ = unsafe { sigaction(*sig, old) };
+        }
+    }
+}
+
+/// A command for a child that gets the terminal: the keyboard's signals at their
+/// defaults, since an ignored signal stays ignored across exec.
+fn terminal_child(worker: &Worker, args: &[&str]) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut command = worker.berth_command(&args);
+    // SAFETY: only sigaction, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+            for sig in KEYBOARD_SIGNALS {
+                sigaction(sig, &default)?;
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
+/// The container's streams, as `berth attach` gives them, until the user detaches
+/// (ctrl-p ctrl-q on a terminal; ctrl-c otherwise, which with `--sig-proxy=false` leaves
+/// the container running) or the container exits.
+fn attach(worker: &Worker, target: &Target) -> Result<i32, String> {
+    println!(
+        "berth: attached to {} (ctrl-p ctrl-q detaches from a terminal, ctrl-c from the rest)",
+        target.name
+    );
+    terminal_child(worker, &["attach", "--sig-proxy=false", &target.id])
+        .status()
+        .map_err(|e| format!("attach to {}: {e}", target.name))?;
+    Ok(0)
+}
+
 fn shell(worker: &Worker, target: &Target) -> Result<i32, String> {
     println!(
         "berth: shell in {} (exit to return to the dashboard)",
         target.name
     );
-    let args: Vec<String> = ["exec", "-it", &target.id, "sh"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let status = worker
-        .berth_command(&args)
+    let status = terminal_child(worker, &["exec", "-it", &target.id, "sh"])
         .status()
         .map_err(|e| format!("exec in {}: {e}", target.name))?;
     match status.code() {

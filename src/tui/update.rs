@@ -584,6 +584,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             [target] => vec![Effect::Shell(target.clone())],
             _ => Vec::new(),
         },
+        Action::Attach => attach(app),
         Action::RunNew => {
             let image = match app.view {
                 View::Images => app
@@ -1107,6 +1108,31 @@ fn container_op(app: &mut App, op: ContainerOp) -> Vec<Effect> {
     }
     let effect = Effect::Containers { op, targets };
     confirm_if(app, op.destructive(), effect)
+}
+
+/// Attaching needs a running container; said at once rather than after the terminal
+/// was handed over, where the error would be lost with the next frame.
+fn attach(app: &mut App) -> Vec<Effect> {
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    let targets = selected_targets(app);
+    let [target] = targets.as_slice() else {
+        return Vec::new();
+    };
+    let running = app
+        .snapshot
+        .containers
+        .iter()
+        .any(|c| c.id.as_str() == target.id && c.state.status == Status::Running);
+    if !running {
+        app.say(
+            format!("{} is not running: start it first to attach", target.name),
+            true,
+        );
+        return Vec::new();
+    }
+    vec![Effect::Attach(target.clone())]
 }
 
 /// One key toggles, as lazydocker's: unpause when every target is paused, else pause.

@@ -125,6 +125,7 @@ impl Worker {
             // The runtime handles these itself, and `spawn` the pull.
             Effect::Pull(..)
             | Effect::Shell(_)
+            | Effect::Attach(_)
             | Effect::SetMouse(_)
             | Effect::Yank(_)
             | Effect::Quit => Msg::Resize,
