@@ -164,11 +164,11 @@ impl Tui {
         }
     }
 
-    /// Moves the cursor (j) until the selected row names `name`.
+    /// Moves the cursor (j) until the selected row names `name`, from the top again
+    /// whenever it stops moving at the bottom.
     fn select(&self, name: &str) {
         let deadline = Instant::now() + TIMEOUT;
-        self.send_keys("g");
-        self.send_keys("g");
+        let mut last = None;
         loop {
             let row = self.selected_row().unwrap_or_default();
             if row_name(&row) == Some(name) {
@@ -177,7 +177,16 @@ impl Tui {
             if Instant::now() > deadline {
                 panic!("could not select {name}; last screen:\n{}", self.capture());
             }
-            self.send_keys("j");
+            // Rows change as they are redrawn (uptime, CPU); their names don't.
+            let current = row_name(&row).map(str::to_owned);
+            if current.is_some() && last == current {
+                self.send_keys("g");
+                self.send_keys("g");
+                last = None;
+            } else {
+                self.send_keys("j");
+                last = current;
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

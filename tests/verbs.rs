@@ -544,6 +544,45 @@ fn on_terminal(berth: &Berth, args: &[&str], inputs: &[&str]) -> (i32, String) {
     (status.code().unwrap_or(-1), seen)
 }
 
+/// An `attach` that stops reading holds the container's output back (as a blocking
+/// write would), but only for a while: then it is let go, and the container goes on.
+#[test]
+fn an_attach_that_stops_reading_holds_the_container_back_for_a_while_only() {
+    let berth = Berth::with_image();
+    let script = "sleep 3; head -c 8000000 /dev/zero | tr '\\0' x; echo; echo done";
+    berth.ok(&["run", "-d", "--name", "talker", IMAGE, "sh", "-c", script]);
+    // Its stdout is never read: once that pipe is full, it reads nothing more.
+    let mut stuck = berth
+        .cmd()
+        .args(["attach", "talker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Meanwhile the output waits: the log has not got it all.
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(berth.inspect("talker")["State"]["Running"], true);
+    let logs = berth.ok(&["logs", "talker"]);
+    assert!(
+        !logs.ends_with("done\n"),
+        "the stopped client held nothing back"
+    );
+    // The monitor lets the client go after its stall limit (30 s); the container ends.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while berth.inspect("talker")["State"]["Running"] == true {
+        assert!(
+            Instant::now() < deadline,
+            "the container is still held back"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let logs = berth.ok(&["logs", "talker"]);
+    assert!(logs.ends_with("done\n"));
+    assert_eq!(logs.len(), 8_000_000 + "\ndone\n".len());
+    drop(stuck.stdout.take());
+    stuck.wait().unwrap();
+}
+
 #[test]
 fn attach_streams_a_running_container_until_it_exits() {
     let berth = Berth::with_image();
@@ -555,27 +594,25 @@ fn attach_streams_a_running_container_until_it_exits() {
         IMAGE,
         "sh",
         "-c",
-        "sleep 2; echo out; echo err >&2; exit 3",
+        "sleep 3; echo out; echo err >&2; exit 3",
     ]);
-    let first = berth
-        .cmd()
-        .args(["attach", "later"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    // One client at a time.
-    let out = berth.run(&["attach", "later"]);
-    assert_eq!(code(&out), 1);
-    assert_eq!(
-        stderr(&out),
-        "Error: another client is attached to container later\n"
-    );
-    let out = first.wait_with_output().unwrap();
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert_eq!(stdout(&out), "out\n");
-    assert_eq!(stderr(&out), "err\n");
+    // Any number at once, as in Docker: each gets the output and the exit code.
+    let attach = || {
+        berth
+            .cmd()
+            .args(["attach", "later"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let clients = [attach(), attach(), attach()];
+    for client in clients {
+        let out = client.wait_with_output().unwrap();
+        assert_eq!(code(&out), 3, "{}", stderr(&out));
+        assert_eq!(stdout(&out), "out\n");
+        assert_eq!(stderr(&out), "err\n");
+    }
 
     let out = berth.run(&["attach", "later"]);
     assert_eq!(code(&out), 1);

@@ -13,7 +13,7 @@ use crate::engine::Engine;
 
 impl Engine {
     /// Connects to a running container's monitor, as `start -a` is connected: its output
-    /// from now on, and the exit code when it ends. One client at a time.
+    /// from now on, and the exit code when it ends. Any number may be attached at once.
     pub fn attach_container(&self, name_or_id: &str) -> Result<Started> {
         let record = self.container(name_or_id)?;
         if record.state.status != Status::Running {
@@ -83,12 +83,39 @@ impl Kind {
 /// Largest payload accepted, so a confused peer can't make us allocate without bound.
 const MAX_FRAME: usize = 1 << 20;
 
-pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result<()> {
+/// A frame as it goes on the wire: kind, payload length (u32 little-endian), payload.
+pub fn encode_frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(5 + payload.len());
     buf.push(kind as u8);
     buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     buf.extend_from_slice(payload);
-    w.write_all(&buf)
+    buf
+}
+
+pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result<()> {
+    w.write_all(&encode_frame(kind, payload))
+}
+
+/// Takes one whole frame off the front of `buf`, if it holds one yet.
+pub fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
+    let Some(header) = buf.get(..5) else {
+        return Ok(None);
+    };
+    let kind = Kind::from_u8(header[0])
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
+    let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
+    }
+    if buf.len() < 5 + len {
+        return Ok(None);
+    }
+    let payload = buf[5..5 + len].to_vec();
+    buf.drain(..5 + len);
+    Ok(Some((kind, payload)))
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream.
@@ -132,5 +159,31 @@ mod tests {
             Some((Kind::Exited, 3i32.to_le_bytes().to_vec()))
         );
         assert_eq!(read_frame(&mut r).unwrap(), None);
+    }
+
+    #[test]
+    fn frames_are_taken_whole_from_a_buffer_filled_piecemeal() {
+        let wire = [
+            encode_frame(Kind::Stdin, b"abc"),
+            encode_frame(Kind::Detach, &[]),
+        ]
+        .concat();
+        let mut buf = Vec::new();
+        let mut taken = Vec::new();
+        for byte in wire {
+            buf.push(byte);
+            while let Some(frame) = take_frame(&mut buf).unwrap() {
+                taken.push(frame);
+            }
+        }
+        assert_eq!(
+            taken,
+            [(Kind::Stdin, b"abc".to_vec()), (Kind::Detach, Vec::new())]
+        );
+        assert!(buf.is_empty());
+        let mut huge = vec![Kind::Stdin as u8];
+        huge.extend_from_slice(&(MAX_FRAME as u32 + 1).to_le_bytes());
+        assert!(take_frame(&mut huge).is_err());
+        assert!(take_frame(&mut vec![99, 0, 0, 0, 0]).is_err());
     }
 }

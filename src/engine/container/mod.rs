@@ -2,6 +2,7 @@
 //! monitor process that supervises each one.
 
 pub mod attach;
+mod clients;
 pub mod exec;
 mod inspect;
 pub mod lifecycle;

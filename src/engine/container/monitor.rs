@@ -1,9 +1,9 @@
 //! The per-container monitor, like podman's conmon: the berth binary in a hidden mode,
 //! started from a sealed copy, detached from the CLI that started it. It owns the
-//! container's init as its child, writes the container's output to the log, serves one
-//! attached client, and records the exit code when the container ends.
+//! container's init as its child, writes the container's output to the log, serves its
+//! clients (the CLI that started it, and any number of `attach`es), and records the exit
+//! code when the container ends.
 
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
@@ -17,7 +17,8 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe2, Pid};
 
-use super::attach::{read_frame, write_frame, Kind};
+use super::attach::{write_frame, Kind};
+use super::clients::Client;
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
@@ -55,13 +56,12 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
     let mut client = Some(UnixStream::from(control));
     match Monitor::start(engine, id) {
         Ok(mut monitor) => {
-            if let Some(c) = client.as_mut() {
+            if let Some(c) = client.take() {
                 let pid = monitor.init_pid.to_string();
-                if write_frame(c, Kind::Started, pid.as_bytes()).is_err() {
-                    client = None;
+                if write_frame(&mut &c, Kind::Started, pid.as_bytes()).is_ok() {
+                    monitor.clients.extend(Client::new(c, false).ok());
                 }
             }
-            monitor.client = client;
             // Without it the container runs all the same; only `attach` can't reach it.
             monitor.listener = listen_for_attach(engine, id).ok();
             monitor.supervise();
@@ -89,10 +89,8 @@ struct Monitor {
     pending_input: Vec<u8>,
     pty: Option<RawFd>,
     log: LogWriter,
-    client: Option<UnixStream>,
-    /// The client came by `attach`: its leaving or its end of input leaves the
-    /// container's stdin open (it is not the one that started it).
-    client_attached: bool,
+    /// The CLI that started the container, if it stays, and every `attach`.
+    clients: Vec<Client>,
     /// Where `attach` connects (see [`listen_for_attach`]); None if it could not be made.
     listener: Option<UnixListener>,
     sigchld: SignalFd,
@@ -269,8 +267,7 @@ impl Monitor {
             pending_input: Vec::new(),
             pty,
             log,
-            client: None,
-            client_attached: false,
+            clients: Vec::new(),
             listener: None,
             sigchld,
             wired,
@@ -288,17 +285,25 @@ impl Monitor {
             {
                 break;
             }
-            let client_fd = self.client.as_ref().map(|c| c.as_raw_fd());
+            let now = Instant::now();
+            self.let_go_of_stalled_clients(now);
+            // A client far behind holds the output back until it catches up; once the
+            // container has exited, what is left in the pipes (a buffer's worth) is read
+            // for the log all the same.
+            let held_back = exit_code.is_none() && self.clients.iter().any(Client::is_full);
             let mut fds: Vec<PollFd> = Vec::new();
             fds.push(PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN));
-            for (fd, _) in &self.outputs {
+            let n_out = if held_back { 0 } else { self.outputs.len() };
+            for (fd, _) in &self.outputs[..n_out] {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
             }
-            // SAFETY (borrow): the fds outlive this poll call; they are owned by self.
-            let client_borrow =
-                client_fd.map(|fd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
-            if let Some(c) = client_borrow {
-                fds.push(PollFd::new(c, PollFlags::POLLIN));
+            let n_clients = self.clients.len();
+            for client in &self.clients {
+                let mut events = PollFlags::POLLIN;
+                if client.wants_to_write() {
+                    events |= PollFlags::POLLOUT;
+                }
+                fds.push(PollFd::new(client.fd(), events));
             }
             // `attach` connects while the container runs, not once it has exited.
             let listener = self.listener.as_ref().filter(|_| exit_code.is_none());
@@ -325,7 +330,10 @@ impl Monitor {
                 fds.extend(resolver.fds());
             }
             let dns_due = resolver.and_then(|r| r.next_timeout());
-            let timeout = match (exit_code.is_some(), dns_due) {
+            // While output is held back, wake now and then to let a stalled client go.
+            let stall_check = held_back.then_some(Duration::from_secs(1));
+            let due = dns_due.into_iter().chain(stall_check).min();
+            let timeout = match (exit_code.is_some(), due) {
                 (true, _) => PollTimeout::from(50u16),
                 (false, Some(due)) => PollTimeout::try_from(due.max(Duration::from_millis(1)))
                     .unwrap_or(PollTimeout::MAX),
@@ -340,8 +348,11 @@ impl Monitor {
                 .iter()
                 .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
                 .collect();
+            let writable: Vec<bool> = fds[1 + n_out..1 + n_out + n_clients]
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)))
+                .collect();
             drop(fds);
-            let n_out = self.outputs.len();
             if ready[0] {
                 let _ = self.sigchld.read_signal();
                 if exit_code.is_none() {
@@ -351,19 +362,25 @@ impl Monitor {
                     }
                 }
             }
+            // Clients before outputs, whose reading may let clients go. In reverse, so
+            // one that leaves keeps the other indices valid.
+            let clients_at = 1 + n_out;
+            for i in (0..n_clients).rev() {
+                if writable[i] && !self.clients[i].flush() {
+                    self.client_gone(i);
+                    continue;
+                }
+                if ready[clients_at + i] {
+                    self.read_client(i);
+                }
+            }
             // Outputs, in reverse so removing a finished one keeps the other indices valid.
             for i in (0..n_out).rev() {
                 if ready[1 + i] {
                     self.read_output(i, &mut buf);
                 }
             }
-            let mut next = 1 + n_out;
-            if client_fd.is_some() {
-                if ready[next] {
-                    self.read_client();
-                }
-                next += 1;
-            }
+            let mut next = clients_at + n_clients;
             if listening {
                 if ready[next] {
                     self.accept_client();
@@ -427,77 +444,83 @@ impl Monitor {
                     Stream::Stdout => Kind::Stdout,
                     Stream::Stderr => Kind::Stderr,
                 };
-                if let Some(c) = self.client.as_mut() {
-                    if write_frame(c, kind, &buf[..n]).is_err() {
-                        self.client = None;
+                for i in (0..self.clients.len()).rev() {
+                    if !self.clients[i].send(kind, &buf[..n]) {
+                        self.client_gone(i);
                     }
                 }
             }
         }
     }
 
-    fn read_client(&mut self) {
-        let Some(client) = self.client.as_mut() else {
-            return;
-        };
-        match read_frame(client) {
-            Ok(Some((Kind::Stdin, data))) => {
-                self.pending_input.extend_from_slice(&data);
-                self.flush_input();
-            }
-            Ok(Some((Kind::StdinEof, _))) if !self.client_attached => self.close_stdin(),
-            Ok(Some((Kind::Detach, _))) => self.client = None,
-            Ok(Some((Kind::Resize, data))) if data.len() == 4 => {
-                if let Some(pty) = self.pty {
-                    let size = libc::winsize {
-                        ws_row: u16::from_le_bytes([data[0], data[1]]),
-                        ws_col: u16::from_le_bytes([data[2], data[3]]),
-                        ws_xpixel: 0,
-                        ws_ypixel: 0,
-                    };
-                    // SAFETY: TIOCSWINSZ reads the struct we pass.
-                    unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
+    fn read_client(&mut self, index: usize) {
+        let received = self.clients[index].receive();
+        for (kind, data) in received.frames {
+            match kind {
+                Kind::Stdin => {
+                    self.pending_input.extend_from_slice(&data);
+                    self.flush_input();
                 }
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => {
-                // The client went away: like `docker run -i`, its stdin ends with it.
-                self.client = None;
-                if self.pty.is_none() && !self.client_attached {
-                    self.close_stdin();
+                Kind::StdinEof if !self.clients[index].attached => self.close_stdin(),
+                Kind::Detach => {
+                    // Leaves on purpose: the container's stdin stays open.
+                    self.clients.remove(index);
+                    return;
                 }
+                Kind::Resize if data.len() == 4 => {
+                    if let Some(pty) = self.pty {
+                        let size = libc::winsize {
+                            ws_row: u16::from_le_bytes([data[0], data[1]]),
+                            ws_col: u16::from_le_bytes([data[2], data[3]]),
+                            ws_xpixel: 0,
+                            ws_ypixel: 0,
+                        };
+                        // SAFETY: TIOCSWINSZ reads the struct we pass.
+                        unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
+                    }
+                }
+                _ => {}
+            }
+        }
+        if received.gone {
+            self.client_gone(index);
+        }
+    }
+
+    /// A client went away without a word: like `docker run -i`, the stdin of the one
+    /// that started the container ends with it.
+    fn client_gone(&mut self, index: usize) {
+        let client = self.clients.remove(index);
+        if self.pty.is_none() && !client.attached {
+            self.close_stdin();
+        }
+    }
+
+    /// Lets go of `attach` clients that have held the container's output back too long,
+    /// so a suspended `attach` can't stall the container for good. The CLI that started
+    /// the container keeps it waiting, as a blocking write would (`run img | less`).
+    fn let_go_of_stalled_clients(&mut self, now: Instant) {
+        for i in (0..self.clients.len()).rev() {
+            if self.clients[i].attached && self.clients[i].stalled(now) {
+                self.client_gone(i);
             }
         }
     }
 
-    /// A client of `attach`: served if no other is, else told so and let go.
+    /// A client of `attach`: told the container's PID, then served with the others.
     fn accept_client(&mut self) {
         let Some(listener) = &self.listener else {
             return;
         };
-        let Ok((mut stream, _)) = listener.accept() else {
+        let Ok((stream, _)) = listener.accept() else {
             return;
         };
-        // The listener is non-blocking; the stream is used as the starting client's is.
-        if stream.set_nonblocking(false).is_err() {
+        let Ok(mut client) = Client::new(stream, true) else {
             return;
-        }
-        if self.client.is_some() {
-            let mut payload = vec![1u8];
-            payload.extend_from_slice(
-                format!(
-                    "another client is attached to container {}",
-                    self.record.name
-                )
-                .as_bytes(),
-            );
-            let _ = write_frame(&mut stream, Kind::Failed, &payload);
-            return;
-        }
+        };
         let pid = self.init_pid.to_string();
-        if write_frame(&mut stream, Kind::Started, pid.as_bytes()).is_ok() {
-            self.client = Some(stream);
-            self.client_attached = true;
+        if client.send(Kind::Started, pid.as_bytes()) {
+            self.clients.push(client);
         }
     }
 
@@ -587,9 +610,14 @@ impl Monitor {
             self.engine
                 .record_event(&container_event(&self.record, "destroy"));
         }
-        if let Some(mut c) = self.client.take() {
-            let _ = write_frame(&mut c, Kind::Exited, &exit_code.to_le_bytes());
-            let _ = c.flush();
+        // Each client gets what is still queued and the exit code. An `attach` that
+        // doesn't read costs 2 s at most; the CLI that started the container gets it all,
+        // as it got everything before.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for mut client in std::mem::take(&mut self.clients) {
+            if client.send(Kind::Exited, &exit_code.to_le_bytes()) {
+                client.flush_until(client.attached.then_some(deadline));
+            }
         }
         if auto_remove {
             let _ = self.engine.remove_stopped(&id);
