@@ -96,11 +96,8 @@ pub fn write_frame(w: &mut impl Write, kind: Kind, payload: &[u8]) -> io::Result
     w.write_all(&encode_frame(kind, payload))
 }
 
-/// Takes one whole frame off the front of `buf`, if it holds one yet.
-pub fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
-    let Some(header) = buf.get(..5) else {
-        return Ok(None);
-    };
+/// A frame's kind and payload length, from its 5-byte header.
+fn parse_header(header: &[u8]) -> io::Result<(Kind, usize)> {
     let kind = Kind::from_u8(header[0])
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
     let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
@@ -110,6 +107,15 @@ pub fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
             "frame too large",
         ));
     }
+    Ok((kind, len))
+}
+
+/// Takes one whole frame off the front of `buf`, if it holds one yet.
+pub fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
+    let Some(header) = buf.get(..5) else {
+        return Ok(None);
+    };
+    let (kind, len) = parse_header(header)?;
     if buf.len() < 5 + len {
         return Ok(None);
     }
@@ -126,15 +132,7 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(Kind, Vec<u8>)>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let kind = Kind::from_u8(header[0])
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown frame kind"))?;
-    let len = u32::from_le_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "frame too large",
-        ));
-    }
+    let (kind, len) = parse_header(&header)?;
     let mut payload = vec![0u8; len];
     r.read_exact(&mut payload)?;
     Ok(Some((kind, payload)))
