@@ -53,14 +53,12 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
         Err(_) => return 1,
     }
     let _ = nix::unistd::setsid();
-    let mut client = Some(UnixStream::from(control));
+    let mut starter = UnixStream::from(control);
     match Monitor::start(engine, id) {
         Ok(mut monitor) => {
-            if let Some(c) = client.take() {
-                let pid = monitor.init_pid.to_string();
-                if write_frame(&mut &c, Kind::Started, pid.as_bytes()).is_ok() {
-                    monitor.clients.extend(Client::new(c, false).ok());
-                }
+            let pid = monitor.init_pid.to_string();
+            if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
+                monitor.clients.extend(Client::new(starter, false).ok());
             }
             // Without it the container runs all the same; only `attach` can't reach it.
             monitor.listener = listen_for_attach(engine, id).ok();
@@ -68,11 +66,9 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
             0
         }
         Err((code, message)) => {
-            if let Some(c) = client.as_mut() {
-                let mut payload = vec![code];
-                payload.extend_from_slice(message.as_bytes());
-                let _ = write_frame(c, Kind::Failed, &payload);
-            }
+            let mut payload = vec![code];
+            payload.extend_from_slice(message.as_bytes());
+            let _ = write_frame(&mut starter, Kind::Failed, &payload);
             1
         }
     }
@@ -285,8 +281,7 @@ impl Monitor {
             {
                 break;
             }
-            let now = Instant::now();
-            self.let_go_of_stalled_clients(now);
+            self.let_go_of_stalled_clients(Instant::now());
             // A client far behind holds the output back until it catches up; once the
             // container has exited, what is left in the pipes (a buffer's worth) is read
             // for the log all the same.
