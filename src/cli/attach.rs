@@ -152,24 +152,17 @@ impl std::str::FromStr for DetachSequence {
 
     fn from_str(text: &str) -> Result<DetachSequence, String> {
         let byte = |key: &str| -> Result<u8, String> {
-            let mut chars = key.chars();
-            let ctrl = key.len() > 1
-                && key
-                    .get(..5)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("ctrl-"));
-            match (
-                ctrl.then(|| key[5..].to_ascii_lowercase()),
-                chars.next(),
-                chars.next(),
-            ) {
-                (Some(rest), _, _) => match rest.as_bytes() {
-                    [c @ b'a'..=b'z'] => Ok(c - b'a' + 1),
-                    [b'@'] => Ok(0),
-                    [c @ (b'[' | b'\\' | b']' | b'^' | b'_')] => Ok(c - b'[' + 27),
+            let lower = key.to_ascii_lowercase();
+            match lower.strip_prefix("ctrl-").map(str::as_bytes) {
+                Some([c @ b'a'..=b'z']) => Ok(c - b'a' + 1),
+                Some([b'@']) => Ok(0),
+                Some([c @ (b'[' | b'\\' | b']' | b'^' | b'_')]) => Ok(c - b'[' + 27),
+                Some(_) => Err(format!("unknown key {key:?}")),
+                // One character is one byte only if it is ASCII.
+                None => match key.as_bytes() {
+                    [c] => Ok(*c),
                     _ => Err(format!("unknown key {key:?}")),
                 },
-                (None, Some(c), None) if c.is_ascii() => Ok(c as u8),
-                _ => Err(format!("unknown key {key:?}")),
             }
         };
         let keys = text
