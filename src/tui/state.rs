@@ -382,11 +382,14 @@ impl App {
 
     /// The container whose detail is open, if it still exists.
     pub fn detail_container(&self) -> Option<&ContainerRecord> {
-        let detail = self.detail.as_ref()?;
+        self.container_by_id(&self.detail.as_ref()?.id)
+    }
+
+    pub fn container_by_id(&self, id: &str) -> Option<&ContainerRecord> {
         self.snapshot
             .containers
             .iter()
-            .find(|c| c.id.as_str() == detail.id)
+            .find(|c| c.id.as_str() == id)
     }
 
     /// The number of rows in the current pane.

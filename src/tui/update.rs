@@ -1121,10 +1121,8 @@ fn attach(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let running = app
-        .snapshot
-        .containers
-        .iter()
-        .any(|c| c.id.as_str() == target.id && c.state.status == Status::Running);
+        .container_by_id(&target.id)
+        .is_some_and(|c| c.state.status == Status::Running);
     if !running {
         app.say(
             format!("{} is not running: start it first to attach", target.name),
@@ -1139,10 +1137,8 @@ fn attach(app: &mut App) -> Vec<Effect> {
 fn pause_or_unpause(app: &App) -> ContainerOp {
     let targets = selected_targets(app);
     let paused = |t: &Target| {
-        app.snapshot
-            .containers
-            .iter()
-            .any(|c| c.id.as_str() == t.id && c.state.is_paused())
+        app.container_by_id(&t.id)
+            .is_some_and(|c| c.state.is_paused())
     };
     if !targets.is_empty() && targets.iter().all(paused) {
         ContainerOp::Unpause
