@@ -764,60 +764,21 @@ fn ps_filters_restart_kill_and_start_attach() {
     assert!(err.contains("is not running"), "{err}");
 }
 
-/// Runs berth on a new pty, types `input`, and returns (exit code, everything shown).
-fn on_terminal(berth: &Berth, args: &[&str], input: &str) -> (i32, String) {
-    use std::io::{Read, Write};
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut child = berth
-        .cmd()
-        .args(args)
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    std::thread::sleep(Duration::from_millis(500));
-    master.write_all(input.as_bytes()).unwrap();
-    let reader = {
-        let mut master = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.extend_from_slice(&buf[..n]);
-            }
-            String::from_utf8_lossy(&seen).into_owned()
-        })
-    };
-    let status = child.wait().unwrap();
-    drop(master);
-    // The reader ends with EIO once every slave fd is closed.
-    let seen = reader.join().unwrap();
-    (status.code().unwrap_or(-1), seen)
-}
-
 #[test]
 fn run_and_exec_with_a_terminal_are_interactive() {
     let berth = Berth::with_image();
-    let (code, seen) = on_terminal(
-        &berth,
+    let (code, seen) = berth.on_terminal(
         &["run", "-it", "--rm", IMAGE, "sh"],
-        "tty; echo typed-$((40+2)); exit 4\n",
+        &["tty; echo typed-$((40+2)); exit 4\n"],
     );
     assert_eq!(code, 4, "{seen}");
     assert!(seen.contains("/dev/pts/0"), "{seen}");
     assert!(seen.contains("typed-42"), "{seen}");
 
     berth.ok(&["run", "-d", "--name", "host", IMAGE, "sleep", "60"]);
-    let (code, seen) = on_terminal(
-        &berth,
+    let (code, seen) = berth.on_terminal(
         &["exec", "-it", "host", "sh"],
-        "tty; stty size; exit 6\n",
+        &["tty; stty size; exit 6\n"],
     );
     assert_eq!(code, 6, "{seen}");
     assert!(seen.contains("/dev/pts/"), "{seen}");

@@ -505,45 +505,6 @@ fn logs_since_until_and_details() {
     assert_eq!(stderr(&out), "Error: No such container: nope\n");
 }
 
-/// Runs berth on a new pty, typing each of `inputs` half a second apart, and returns
-/// (exit code, everything shown).
-fn on_terminal(berth: &Berth, args: &[&str], inputs: &[&str]) -> (i32, String) {
-    use std::io::{Read, Write};
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut child = berth
-        .cmd()
-        .args(args)
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let reader = {
-        let mut master = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.extend_from_slice(&buf[..n]);
-            }
-            String::from_utf8_lossy(&seen).into_owned()
-        })
-    };
-    for input in inputs {
-        std::thread::sleep(Duration::from_millis(500));
-        master.write_all(input.as_bytes()).unwrap();
-    }
-    let status = child.wait().unwrap();
-    drop(master);
-    let seen = reader.join().unwrap();
-    (status.code().unwrap_or(-1), seen)
-}
-
 /// An `attach` that stops reading holds the container's output back (as a blocking
 /// write would), but only for a while: then it is let go, and the container goes on.
 #[test]
@@ -669,8 +630,7 @@ fn attach_streams_a_running_container_until_it_exits() {
 fn attach_to_a_terminal_container_types_into_it_and_detaches_with_its_detach_keys() {
     let berth = Berth::with_image();
     berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
-    let (code, seen) = on_terminal(
-        &berth,
+    let (code, seen) = berth.on_terminal(
         &["attach", "shell"],
         &["echo typed-$((40+2))\n", "\x10\x11"],
     );
@@ -679,15 +639,14 @@ fn attach_to_a_terminal_container_types_into_it_and_detaches_with_its_detach_key
     // Detached, not stopped; and it can be attached again, with other keys: the old
     // ones then reach the shell, which ignores them.
     assert_eq!(berth.inspect("shell")["State"]["Running"], true);
-    let (code, seen) = on_terminal(
-        &berth,
+    let (code, seen) = berth.on_terminal(
         &["attach", "--detach-keys", "ctrl-a,d", "shell"],
         &["\x10\x11echo other-$((6*7))\n", "\x01d"],
     );
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains("other-42"), "{seen}");
     assert_eq!(berth.inspect("shell")["State"]["Running"], true);
-    let (code, seen) = on_terminal(&berth, &["attach", "shell"], &["exit 5\n"]);
+    let (code, seen) = berth.on_terminal(&["attach", "shell"], &["exit 5\n"]);
     assert_eq!(code, 5, "{seen}");
     // A sequence Docker's notation has no word for is refused before attaching.
     let bad = berth.run(&["attach", "--detach-keys", "ctrl-pp", "shell"]);

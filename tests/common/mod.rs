@@ -258,6 +258,46 @@ impl Berth {
         child.wait_with_output().expect("wait for berth")
     }
 
+    /// Runs berth on a new pty, typing each of `inputs` half a second apart, and returns
+    /// (exit code, everything shown).
+    pub fn on_terminal(&self, args: &[&str], inputs: &[&str]) -> (i32, String) {
+        use std::io::{Read, Write};
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = File::from(pty.slave);
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(slave.try_clone().expect("pty"))
+            .stdout(slave.try_clone().expect("pty"))
+            .stderr(slave)
+            .spawn()
+            .expect("spawn berth");
+        let mut master = File::from(pty.master);
+        let reader = {
+            let mut master = master.try_clone().expect("pty");
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = master.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                String::from_utf8_lossy(&seen).into_owned()
+            })
+        };
+        for input in inputs {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            master.write_all(input.as_bytes()).expect("type on the pty");
+        }
+        let status = child.wait().expect("wait for berth");
+        drop(master);
+        // The reader ends with EIO once every slave fd is closed.
+        let seen = reader.join().expect("pty reader");
+        (status.code().unwrap_or(-1), seen)
+    }
+
     fn container_ids(&self) -> Vec<String> {
         std::fs::read_dir(self.root.path().join("containers"))
             .map(|dir| {
