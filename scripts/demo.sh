@@ -28,30 +28,7 @@ else
 fi
 echo "engine root: ${BERTH_ROOT:-/var/lib/berth (the default)}"
 
-log "berth load -i .fixtures/busybox-save.tar"
-"$berth" load -i .fixtures/busybox-save.tar
-
-if "$berth" inspect --type container demo >/dev/null 2>&1; then
-    log "Container 'demo' exists: berth start demo"
-    "$berth" start demo
-else
-    log "berth run -d --name demo berth-test/busybox ..."
-    "$berth" run -d --name demo berth-test/busybox sh -c 'while true; do date; sleep 2; done'
-fi
-
-# A few more to look at: a web server with a volume on a network of its own, its port
-# published on a free port of 127.0.0.1, a finished job with a diff, one created but never
-# started.
-if ! "$berth" inspect --type container demo-web >/dev/null 2>&1; then
-    "$berth" volume create demo-data >/dev/null
-    "$berth" network create demo-net >/dev/null 2>&1 || true
-    "$berth" run -d --name demo-web --network demo-net -p 127.0.0.1::80 -v demo-data:/data \
-        -m 64m berth-test/busybox \
-        sh -c 'httpd -p 80 -h /data; while true; do echo "$(date) served" >> /data/access.log; sleep 1; done' >/dev/null
-    "$berth" run --name demo-job berth-test/busybox \
-        sh -c 'mkdir /report; echo done > /report/result; rm /bin/cat' >/dev/null || true
-    "$berth" create --name demo-idle berth-test/busybox sleep 1000 >/dev/null
-fi
+demo_containers "$berth" .fixtures
 
 log "berth ps -a"
 "$berth" ps -a

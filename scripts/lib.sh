@@ -24,8 +24,10 @@ ensure_packages() {
     [[ $(id -u) -eq 0 ]] || die "missing packages (${missing[*]}): run as root so they can be installed"
     log "Installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q </dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+    # A fresh cloud machine runs unattended-upgrades at boot: wait for its dpkg lock.
+    local wait_lock=(-o DPkg::Lock::Timeout=300)
+    apt-get "${wait_lock[@]}" update -q </dev/null
+    apt-get "${wait_lock[@]}" install -y -q --no-install-recommends "${missing[@]}" </dev/null
 }
 
 # ensure_cargo: puts cargo on PATH (rustup installs it in ~/.cargo/bin) or fails clearly.
@@ -41,8 +43,15 @@ ensure_cargo() {
         done
     fi
     command -v cargo >/dev/null ||
-        die "cargo not found: install a Rust toolchain >= 1.85 (https://rustup.rs); Debian 12's rustc is too old"
+        die "cargo not found: install a Rust toolchain >= $MIN_RUST (https://rustup.rs); Debian 12's rustc is too old"
+    local version
+    version=$(rustc --version | awk '{print $2}')
+    [[ $(printf '%s\n' "$MIN_RUST" "${version%%-*}" | sort -V | head -n1) == "$MIN_RUST" ]] ||
+        die "rustc $version is too old: berth needs >= $MIN_RUST (rustup update)"
 }
+
+# The minimum Rust version (Cargo.toml's rust-version).
+MIN_RUST=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml")
 
 # The Debian packages the tests and the demo need at run time.
 # shellcheck disable=SC2034
@@ -118,5 +127,36 @@ in_private_netns() {
     if [[ -z ${BERTH_PRIVATE_NETNS:-} ]]; then
         exec unshare --net -- env BERTH_PRIVATE_NETNS=1 \
             sh -c 'ip link set lo up && exec bash "$@"' in_private_netns "$@"
+    fi
+}
+
+# demo_containers BERTH FIXTURES: the demo's image and containers (a ticker, a web server
+# with a volume on a network of its own, a finished job, one never started), made once;
+# a second call starts what exists. The README's examples run after it (tests/readme.rs).
+demo_containers() {
+    local berth=$1 fixtures=$2
+    log "berth load -i $fixtures/busybox-save.tar"
+    "$berth" load -i "$fixtures/busybox-save.tar"
+
+    if "$berth" inspect --type container demo >/dev/null 2>&1; then
+        log "Container 'demo' exists: berth start demo"
+        "$berth" start demo
+    else
+        log "berth run -d --name demo berth-test/busybox ..."
+        "$berth" run -d --name demo berth-test/busybox sh -c 'while true; do date; sleep 2; done'
+    fi
+
+    # A few more to look at: a web server with a volume on a network of its own, its port
+    # published on a free port of 127.0.0.1, a finished job with a diff, one created but never
+    # started.
+    if ! "$berth" inspect --type container demo-web >/dev/null 2>&1; then
+        "$berth" volume create demo-data >/dev/null
+        "$berth" network create demo-net >/dev/null 2>&1 || true
+        "$berth" run -d --name demo-web --network demo-net -p 127.0.0.1::80 -v demo-data:/data \
+            -m 64m berth-test/busybox \
+            sh -c 'httpd -p 80 -h /data; while true; do echo "$(date) served" >> /data/access.log; sleep 1; done' >/dev/null
+        "$berth" run --name demo-job berth-test/busybox \
+            sh -c 'mkdir /report; echo done > /report/result; rm /bin/cat' >/dev/null || true
+        "$berth" create --name demo-idle berth-test/busybox sleep 1000 >/dev/null
     fi
 }

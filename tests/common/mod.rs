@@ -180,6 +180,11 @@ impl Berth {
         self.root.path()
     }
 
+    /// The home directory (and config) this engine's commands run with.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     pub fn cmd(&self) -> Command {
         let mut cmd = self.netns.command(env!("CARGO_BIN_EXE_berth"));
         cmd.arg("--root").arg(self.root.path());
