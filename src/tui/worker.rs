@@ -273,6 +273,10 @@ fn run_captured(
             output.drain(..output.len() - VERB_OUTPUT_KEPT);
         }
         unsent.extend_from_slice(&chunk);
+        // The popup keeps no more than this either.
+        if unsent.len() > VERB_OUTPUT_KEPT {
+            unsent.drain(..unsent.len() - VERB_OUTPUT_KEPT);
+        }
     };
     let mut last_sent = Instant::now();
     let mut stopped_at: Option<Instant> = None;
@@ -325,14 +329,28 @@ fn run_captured(
     Ok((pid, code, text))
 }
 
-/// The longest valid UTF-8 start of `bytes`, taken out of it (invalid bytes as U+FFFD).
+/// `bytes` as text, taken out of it, but for a character cut short at its end, which
+/// waits for the rest to come with the next read (invalid bytes become U+FFFD).
 fn take_text(bytes: &mut Vec<u8>) -> String {
-    let end = match std::str::from_utf8(bytes) {
-        Ok(_) => bytes.len(),
-        // An incomplete character at the end waits for the next read.
-        Err(e) if e.error_len().is_none() => e.valid_up_to(),
-        Err(_) => bytes.len(),
-    };
+    let len = bytes.len();
+    let mut end = len;
+    // The last lead byte within the last three bytes: does its character fit?
+    for back in 1..=len.min(3) {
+        let byte = bytes[len - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
+        }
+        let needs = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        if needs > back {
+            end = len - back;
+        }
+        break;
+    }
     let text = String::from_utf8_lossy(&bytes[..end]).into_owned();
     bytes.drain(..end);
     text
@@ -374,5 +392,26 @@ impl Running {
         while !self.lock().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_sent_whole_characters_at_a_time() {
+        let mut bytes = "tick é".as_bytes().to_vec();
+        let last = bytes.pop().unwrap();
+        assert_eq!(take_text(&mut bytes), "tick ");
+        bytes.push(last);
+        assert_eq!(take_text(&mut bytes), "é");
+        assert!(bytes.is_empty());
+        // Bytes that are no UTF-8 at all go as they are, replaced.
+        let mut bytes = vec![b'a', 0xFF, b'b'];
+        assert_eq!(take_text(&mut bytes), "a\u{FFFD}b");
+        let mut bytes = "€".as_bytes()[..2].to_vec();
+        assert_eq!(take_text(&mut bytes), "");
+        assert_eq!(bytes.len(), 2);
     }
 }
