@@ -33,17 +33,11 @@ demo_containers "$berth" .fixtures
 log "berth ps -a"
 "$berth" ps -a
 
-if [[ -t 0 && -t 1 ]]; then
-    log "berth (the dashboard: ? for keys, q to quit)"
-    exec "$berth"
-fi
+# What to try next: after the dashboard on a terminal, after the frame otherwise.
+hints() {
+    cat <<MSG
 
-log "berth ui --once (no terminal here, so one frame as text)"
-"$berth" ui --once
-
-cat <<MSG
-
-On a terminal, 'berth' with no arguments opens the dashboard over these containers$root_hint.
+$1
 Also try:
 
   berth ps -a
@@ -56,3 +50,17 @@ Also try:
 
 Add --root DIR (or set BERTH_ROOT) to use another engine root.
 MSG
+}
+
+if [[ -t 0 && -t 1 ]]; then
+    log "berth (the dashboard: ? for keys, q to quit)"
+    status=0
+    "$berth" || status=$?
+    hints "'berth' with no arguments opens the dashboard again$root_hint."
+    exit "$status"
+fi
+
+log "berth ui --once (no terminal here, so one frame as text)"
+"$berth" ui --once
+
+hints "On a terminal, 'berth' with no arguments opens the dashboard over these containers$root_hint."

@@ -363,8 +363,136 @@ fn attach_key_hands_over_the_terminal_and_detaching_leaves_the_container_running
     tui.select("idle");
     tui.send_keys("A");
     tui.wait_for("the refusal", |s| {
-        s.contains("idle is not running: start it first to attach")
+        s.contains("idle is not running: start it with u")
     });
+}
+
+#[test]
+fn e_on_a_stopped_container_says_so_and_a_shells_failure_shows_in_the_footer() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up and idle Created", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
+    });
+    tui.select("idle");
+    tui.send_keys("e");
+    tui.wait_for("the refusal in the footer", |s| {
+        s.contains("idle is not running: start it with u")
+    });
+    // A shell that ends non-zero: said in the footer once the dashboard is back.
+    tui.select("web");
+    tui.send_keys("e");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("exit 3");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the exit code in the footer", |s| {
+        dashboard_back_with(s, "web") && s.contains("shell in web exited 3")
+    });
+    assert!(!tui.exited(), "{screen}");
+    // A container with neither bash nor sh: exec's own error, in the footer.
+    berth.ok(&["exec", "web", "rm", "/bin/sh"]);
+    tui.send_keys("e");
+    let screen = tui.wait_for("exec's error in the footer", |s| {
+        dashboard_back_with(s, "web") && s.contains("no shell in web (bash or sh)")
+    });
+    assert!(screen.contains("executable file not found"), "{screen}");
+}
+
+/// The processes whose command line holds both `word` and `root` (the test's own engine
+/// root, so nothing another test or the user runs is counted).
+fn processes_with(root: &std::path::Path, word: &str) -> Vec<(u32, String)> {
+    let root = root.to_string_lossy();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == word) && args.iter().any(|a| a.contains(root.as_ref())) {
+            found.push((pid, args.join(" ")));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_following_verb_streams_x_ends_it_and_q_quits_leaving_no_child() {
+    let berth = Berth::with_image();
+    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("ticker Up", |s| {
+        row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+    let live = |s: &str| s.contains("running: x or esc ends it");
+    // Live in its popup, and x ends it (its process too) without leaving the dashboard.
+    tui.send_keys(":");
+    tui.type_text("logs -f ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("ticks in the live popup", |s| {
+        live(s) && s.lines().any(|l| l.contains("tick-"))
+    });
+    tui.send_keys("x");
+    tui.wait_for("the verb ended", |s| {
+        s.contains(":logs -f ticker (exit") && s.contains("ended from the dashboard")
+    });
+    assert_eq!(processes_with(berth.root(), "logs"), Vec::new());
+    tui.send_keys("Escape");
+    tui.wait_for("no popup", |s| !s.contains(":logs -f ticker"));
+
+    // Again, and q: the dashboard exits at once, the verb's process ended and reaped.
+    tui.send_keys(":");
+    tui.type_text("logs -f ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("ticks in the live popup", |s| {
+        live(s) && s.lines().any(|l| l.contains("tick-"))
+    });
+    let following = processes_with(berth.root(), "logs");
+    assert_eq!(following.len(), 1, "one berth logs: {following:?}");
+    tui.send_keys("q");
+    let deadline = Instant::now() + TIMEOUT;
+    while !tui.exited() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit while the verb ran; last screen:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+    assert_eq!(processes_with(berth.root(), "logs"), Vec::new());
+}
+
+#[test]
+fn colon_exec_it_hands_over_the_terminal_and_exit_returns() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.send_keys(":");
+    tui.type_text("exec -it web sh");
+    tui.send_keys("Enter");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("echo marker-$((40+2)) > /tmp/x; exit");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the dashboard back", |s| {
+        dashboard_back_with(s, "web") && !s.contains("/ #")
+    });
+    assert!(!tui.exited(), "{screen}");
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/tmp/x"]).trim(),
+        "marker-42"
+    );
 }
 
 #[test]

@@ -69,6 +69,9 @@ pub struct ContainerDetail {
     pub paused: bool,
     /// Logs: wrap long lines instead of cutting them.
     pub wrap: bool,
+    /// Logs: the text `n`/`N` look for; the detail's own, so the list's filter and
+    /// selection stay as they were.
+    pub search: String,
 }
 
 impl ContainerDetail {
@@ -101,6 +104,7 @@ impl ContainerDetail {
             changes_only: false,
             paused: false,
             wrap: false,
+            search: String::new(),
         }
     }
 

@@ -101,6 +101,10 @@ pub enum Effect {
     Attach(Target),
     /// A headless verb typed on the `:` line, as its words.
     Verb(Vec<String>),
+    /// A `:` verb that needs the terminal (`exec -it`, `attach`), handed it as a shell is.
+    Terminal(Vec<String>),
+    /// End the running verb with this PID (its whole process group) at once.
+    StopVerb(u32),
     /// List a directory of the file view.
     ListDir(ListRequest),
     /// Copy entries between the host and the container.

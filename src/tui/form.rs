@@ -39,6 +39,8 @@ impl Field {
 pub struct RunForm {
     pub values: [String; 6],
     pub focus: usize,
+    /// Why the last run from this form failed, shown in it until the next try.
+    pub error: Option<String>,
 }
 
 impl RunForm {

@@ -24,6 +24,7 @@ pub mod theme;
 pub mod trace;
 pub mod tree;
 pub mod update;
+pub mod verb;
 pub mod views;
 pub mod worker;
 

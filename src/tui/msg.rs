@@ -53,14 +53,29 @@ pub enum Msg {
         what: String,
         result: Result<(), String>,
     },
-    /// A `:` command finished.
+    /// A `:` command started as process `pid` (the leader of its own group).
+    VerbStarted {
+        pid: u32,
+        line: String,
+    },
+    /// What the running verb `pid` printed since the last of these.
+    VerbChunk {
+        pid: u32,
+        text: String,
+    },
+    /// A `:` command finished (`pid` 0 if it never started).
     VerbOutput {
+        pid: u32,
         line: String,
         code: i32,
         output: String,
     },
-    /// The shell opened with `exec` ended and the dashboard has the terminal back.
-    ShellReturned(Result<i32, String>),
+    /// A child that had the terminal (`what`: "shell in web", ":exec -it web sh") ended
+    /// and the dashboard has the terminal back: its exit code, or why it could not run.
+    HandedBack {
+        what: String,
+        result: Result<i32, String>,
+    },
     /// A directory of the file view, for the container with this ID.
     Listed {
         side: Side,

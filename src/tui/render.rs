@@ -52,7 +52,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
         Some(Popup::Command { input, tail }) => popups::command::draw(frame, input, tail, theme),
         Some(Popup::Output { title, text, back }) => {
-            popups::output::draw(frame, title, text, *back, theme)
+            popups::output::draw(frame, title, text, *back, true, theme)
+        }
+        Some(Popup::Verb { back }) => {
+            if let Some(verb) = &app.verb {
+                let title = if verb.stopping {
+                    format!(":{} (stopping)", verb.line)
+                } else {
+                    format!(":{} (running: x or esc ends it)", verb.line)
+                };
+                popups::output::draw(frame, &title, &verb.text, *back, false, theme)
+            }
         }
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
@@ -141,7 +151,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if app.filtering {
         Line::from(vec![
             Span::styled("/", theme.key),
-            Span::raw(app.filter.clone()),
+            Span::raw(app.filter_text().to_owned()),
             Span::styled("█", theme.dim),
         ])
     } else if let Some(what) = app.busy.first() {

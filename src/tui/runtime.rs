@@ -37,10 +37,24 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 /// How long link changes are gathered before the networks are read again.
 const LINK_SETTLE: Duration = Duration::from_millis(50);
 
-pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std::io::Result<()> {
-    let theme = app.theme.clone();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+pub async fn run(engine: Engine, root: std::path::PathBuf, app: App) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
     let worker = Worker::new(engine.clone(), tx.clone(), root);
+    let result = event_loop(engine, &worker, tx, rx, app).await;
+    // Quitting, or losing the terminal, ends the `:` verbs under way: each is reaped before
+    // the dashboard exits, none left following a log with the user's prompt gone.
+    worker.end_verbs();
+    result
+}
+
+async fn event_loop(
+    engine: Engine,
+    worker: &Worker,
+    tx: mpsc::UnboundedSender<Msg>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mut app: App,
+) -> std::io::Result<()> {
+    let theme = app.theme.clone();
     let (running_tx, running_rx) = watch::channel(Vec::<ContainerRecord>::new());
     // The ID of the network whose detail is open: its ports' counters are sampled.
     let (network_tx, network_rx) = watch::channel(None::<String>);
@@ -54,7 +68,7 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut loads = Loads::new(Effect::Reload);
-    loads.request(&worker);
+    loads.request(worker);
     let mut network_loads = Loads::new(Effect::LoadNetworks);
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
@@ -91,8 +105,8 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
             _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
         match msg {
-            Msg::Loaded(_) => loads.finished(&worker),
-            Msg::Networks(_) => network_loads.finished(&worker),
+            Msg::Loaded(_) => loads.finished(worker),
+            Msg::Networks(_) => network_loads.finished(worker),
             _ => {}
         }
         let effects = update(&mut app, msg);
@@ -114,16 +128,17 @@ pub async fn run(engine: Engine, root: std::path::PathBuf, mut app: App) -> std:
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
-                Effect::Reload => loads.request(&worker),
-                Effect::LoadNetworks => network_loads.request(&worker),
-                effect @ (Effect::Shell(_) | Effect::Attach(_)) => {
+                Effect::Reload => loads.request(worker),
+                Effect::LoadNetworks => network_loads.request(worker),
+                Effect::StopVerb(pid) => worker.stop_verb(pid),
+                effect @ (Effect::Shell(_) | Effect::Attach(_) | Effect::Terminal(_)) => {
                     drop(keys);
-                    let result = guard.suspended(|| hand_over(&worker, &effect))?;
+                    let (what, result) = guard.suspended(|| hand_over(worker, &effect))?;
                     keys = EventStream::new();
                     app.dirty = true;
-                    let effects = update(&mut app, Msg::ShellReturned(result));
+                    let effects = update(&mut app, Msg::HandedBack { what, result });
                     if effects.contains(&Effect::Reload) {
-                        loads.request(&worker);
+                        loads.request(worker);
                     }
                 }
                 Effect::SetMouse(on) => guard.set_mouse(on)?,
@@ -198,16 +213,35 @@ impl Loads {
     }
 }
 
-/// Runs a child that has the terminal until it ends. Meanwhile ctrl-c and ctrl-\ are the
-/// child's, not the dashboard's: the dashboard ignores them, as system(3) does, and the
-/// child gets their default back.
-fn hand_over(worker: &Worker, effect: &Effect) -> Result<i32, String> {
+/// Runs a child that has the terminal until it ends: what it was ("shell in web") and its
+/// exit code, or why it could not run. Meanwhile ctrl-c and ctrl-\\ are the child's, not
+/// the dashboard's: the dashboard ignores them, as system(3) does, and the child gets
+/// their default back.
+fn hand_over(worker: &Worker, effect: &Effect) -> (String, Result<i32, String>) {
     let _ignored = KeyboardSignalsIgnored::now();
     match effect {
-        Effect::Shell(target) => shell(worker, target),
-        Effect::Attach(target) => attach(worker, target),
-        _ => Ok(0),
+        Effect::Shell(target) => (format!("shell in {}", target.name), shell(worker, target)),
+        Effect::Attach(target) => (format!("attach to {}", target.name), attach(worker, target)),
+        Effect::Terminal(words) => {
+            let what = format!(":{}", words.join(" "));
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let result = terminal_child(worker, &args)
+                .status()
+                .map(|status| exit_code(&status))
+                .map_err(|e| format!("{what}: {e}"));
+            (what, result)
+        }
+        _ => (String::new(), Ok(0)),
     }
+}
+
+/// A child's exit code, or 128 + the signal that ended it, as a shell reports it.
+fn exit_code(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(125)
 }
 
 const KEYBOARD_SIGNALS: [Signal; 2] = [Signal::SIGINT, Signal::SIGQUIT];
@@ -273,19 +307,65 @@ fn attach(worker: &Worker, target: &Target) -> Result<i32, String> {
     Ok(0)
 }
 
+/// What the probe may print: a path, or exec's error.
+const PROBE_KEPT: u64 = 4096;
+
+/// Runs [`SHELL_PROBE`] in the container: its exit code and the start of what it printed
+/// (stdout and stderr together). The container decides what is printed, so only the
+/// first [`PROBE_KEPT`] bytes are read; the pipe then closes under it.
+fn probe(worker: &Worker, id: &str) -> std::io::Result<(i32, String)> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let (read, write) = nix::unistd::pipe()?;
+    let mut child = terminal_child(worker, &["exec", id, "sh", "-c", SHELL_PROBE])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write.try_clone()?))
+        .stderr(Stdio::from(write))
+        .spawn()?;
+    let mut said = Vec::new();
+    // The command held the write ends: dropped with it above, so EOF comes when exec ends.
+    let read_result = std::fs::File::from(read)
+        .take(PROBE_KEPT)
+        .read_to_end(&mut said);
+    let status = child.wait()?;
+    read_result?;
+    Ok((
+        exit_code(&status),
+        String::from_utf8_lossy(&said).into_owned(),
+    ))
+}
+
+/// Prints the path of the container's bash if it has one, else of its sh.
+const SHELL_PROBE: &str = "command -v bash || command -v sh";
+
+/// A shell in the container: its bash, else its sh, found by a probe first so that a
+/// container without either (or one that can't exec) is told apart from a shell that
+/// exited non-zero. The error is exec's own last line, for the footer.
 fn shell(worker: &Worker, target: &Target) -> Result<i32, String> {
     println!(
         "berth: shell in {} (exit to return to the dashboard)",
         target.name
     );
-    let status = terminal_child(worker, &["exec", "-it", &target.id, "sh"])
+    let (code, said) =
+        probe(worker, &target.id).map_err(|e| format!("exec in {}: {e}", target.name))?;
+    // busybox's sh names its applets without a path: any word will do.
+    let found = said.lines().map(str::trim).find(|l| !l.is_empty());
+    let path = match found {
+        Some(path) if code == 0 => path,
+        _ => {
+            let why = said
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map_or_else(|| format!("exec exited {code}"), str::to_owned);
+            return Err(format!("no shell in {} (bash or sh): {why}", target.name));
+        }
+    };
+    let status = terminal_child(worker, &["exec", "-it", &target.id, path])
         .status()
         .map_err(|e| format!("exec in {}: {e}", target.name))?;
-    match status.code() {
-        Some(code) if code >= 125 => Err(format!("exec in {} failed ({code})", target.name)),
-        Some(code) => Ok(code),
-        None => Ok(0),
-    }
+    Ok(exit_code(&status))
 }
 
 /// Follows the events journal on a thread of its own (inotify, blocking reads), starting

@@ -162,6 +162,11 @@ pub enum Popup {
         /// Lines scrolled back from the end.
         back: usize,
     },
+    /// The running verb (`App::verb`), live; x or esc ends it.
+    Verb {
+        /// Lines scrolled back from the end.
+        back: usize,
+    },
     RunForm(super::form::RunForm),
     /// A copy of the file view under way (its state is in `FilesView::copying`).
     Copy,
@@ -172,6 +177,36 @@ pub enum Popup {
     },
     /// The pull dialog (its state is in `App::pull`); closed, the pull goes on.
     Pull,
+}
+
+/// Output of a verb kept for its popup: the end of it.
+pub const VERB_OUTPUT_KEPT: usize = 256 * 1024;
+
+/// The `:` verb under way whose output the popup follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerbRun {
+    pub pid: u32,
+    pub line: String,
+    /// What it printed so far (the last [`VERB_OUTPUT_KEPT`] bytes).
+    pub text: String,
+    /// Clock ticks since it started: a verb still running after one opens its popup,
+    /// so even a silent one can be ended.
+    pub ticks: u8,
+    /// Asked to end; its end is on the way.
+    pub stopping: bool,
+}
+
+impl VerbRun {
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+        if self.text.len() > VERB_OUTPUT_KEPT {
+            let mut cut = self.text.len() - VERB_OUTPUT_KEPT;
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +273,11 @@ pub struct App {
     pub pull: Option<super::pull::PullState>,
     /// An image to select once the list holds it (the one just pulled).
     pub select_image: Option<crate::engine::Digest>,
+    /// The run form last sent and its verb's line: if that run fails, the form opens
+    /// again with its fields and the error.
+    pub sent_form: Option<(String, super::form::RunForm)>,
+    /// The `:` verb under way, followed by its popup.
+    pub verb: Option<VerbRun>,
 }
 
 impl App {
@@ -279,6 +319,16 @@ impl App {
             last_click: None,
             pull: None,
             select_image: None,
+            sent_form: None,
+            verb: None,
+        }
+    }
+
+    /// What `/` edits: the open container detail's log search, else the list's filter.
+    pub fn filter_text(&self) -> &str {
+        match &self.detail {
+            Some(detail) => &detail.search,
+            None => &self.filter,
         }
     }
 

@@ -18,7 +18,8 @@ use super::mouse::{Click, MouseKind, BODY_TOP, DOUBLE_CLICK};
 use super::msg::Msg;
 use super::pull::{Phase, PullState};
 use super::render;
-use super::state::{App, Popup, View, EVENTS_KEPT};
+use super::state::{App, Popup, VerbRun, View, EVENTS_KEPT};
+use super::verb::needs_terminal;
 use super::views::container_detail;
 use crate::engine::container::record::Status;
 use crate::engine::image::registry::Reference;
@@ -176,21 +177,42 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Reload]
         }
-        Msg::VerbOutput { line, code, output } => {
-            if output.trim().is_empty() {
-                app.say(format!(":{line} exited {code}"), code != 0);
-            } else {
-                app.popup = Some(Popup::Output {
-                    title: format!(":{line} (exit {code})"),
-                    text: output,
-                    back: 0,
-                });
-            }
-            vec![Effect::Reload]
+        Msg::VerbStarted { pid, line } => {
+            // Nothing shows until it prints or runs on past a tick.
+            app.dirty = false;
+            app.verb = Some(VerbRun {
+                pid,
+                line,
+                text: String::new(),
+                ticks: 0,
+                stopping: false,
+            });
+            Vec::new()
         }
-        Msg::ShellReturned(result) => {
-            if let Err(e) = result {
-                app.say(e, true);
+        Msg::VerbChunk { pid, text } => {
+            match app.verb.as_mut().filter(|v| v.pid == pid) {
+                Some(verb) => {
+                    verb.push(&text);
+                    if app.popup.is_none() {
+                        app.popup = Some(Popup::Verb { back: 0 });
+                    }
+                    app.dirty = matches!(app.popup, Some(Popup::Verb { .. }));
+                }
+                None => app.dirty = false,
+            }
+            Vec::new()
+        }
+        Msg::VerbOutput {
+            pid,
+            line,
+            code,
+            output,
+        } => on_verb_output(app, pid, line, code, output),
+        Msg::HandedBack { what, result } => {
+            match result {
+                Ok(0) => {}
+                Ok(code) => app.say(format!("{what} exited {code}"), true),
+                Err(e) => app.say(e, true),
             }
             vec![Effect::Reload]
         }
@@ -220,8 +242,61 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
     }
 }
 
+/// A verb ended: its popup (live or not) shows the whole output and exit code, or the
+/// footer says how it exited if it printed nothing; a run form whose run failed opens
+/// again with its fields and the error.
+fn on_verb_output(app: &mut App, pid: u32, line: String, code: i32, output: String) -> Vec<Effect> {
+    let ours = app.verb.as_ref().is_some_and(|v| v.pid == pid);
+    if ours {
+        app.verb = None;
+    }
+    let live = ours && matches!(app.popup, Some(Popup::Verb { .. }));
+    let back = match app.popup {
+        Some(Popup::Verb { back }) if live => back,
+        _ => 0,
+    };
+    if live {
+        app.popup = None;
+    }
+    if app
+        .sent_form
+        .as_ref()
+        .is_some_and(|(sent, _)| *sent == line)
+    {
+        if let Some((_, mut form)) = app.sent_form.take().filter(|_| code != 0) {
+            let why = output
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map_or_else(|| format!("run exited {code}"), str::to_owned);
+            form.error = Some(why);
+            app.popup = Some(Popup::RunForm(form));
+            return vec![Effect::Reload];
+        }
+    }
+    if output.trim().is_empty() {
+        app.say(format!(":{line} exited {code}"), code != 0);
+    } else {
+        app.popup = Some(Popup::Output {
+            title: format!(":{line} (exit {code})"),
+            text: output,
+            back,
+        });
+    }
+    vec![Effect::Reload]
+}
+
 fn on_tick(app: &mut App) -> Vec<Effect> {
     app.now = chrono::Utc::now();
+    // A verb still running a tick after it started shows its popup, where x ends it.
+    if let Some(verb) = &mut app.verb {
+        verb.ticks = verb.ticks.saturating_add(1);
+        if verb.ticks > 1 && app.popup.is_none() {
+            app.popup = Some(Popup::Verb { back: 0 });
+            return Vec::new();
+        }
+    }
     // While stats come each second, their frame shows the new time too: one frame a
     // second instead of two.
     let mut dirty = app.shows_clock() && !app.stats_live;
@@ -296,20 +371,29 @@ fn fits(app: &App, action: Action) -> bool {
     }
 }
 
+/// Keys while `/` is typed: into the log search of an open container detail, else into the
+/// list's filter. The detail's search never touches the list's filter or selection.
 fn on_filter_key(app: &mut App, key: KeyEvent) {
+    let in_list = app.detail.is_none();
+    let text = match &mut app.detail {
+        Some(detail) => &mut detail.search,
+        None => &mut app.filter,
+    };
     match key.code {
         KeyCode::Enter => app.filtering = false,
         KeyCode::Esc => {
             app.filtering = false;
-            app.filter.clear();
+            text.clear();
         }
         KeyCode::Backspace => {
-            app.filter.pop();
+            text.pop();
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => app.filter.push(c),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
         _ => {}
     }
-    clamp_cursors(app);
+    if in_list {
+        clamp_cursors(app);
+    }
 }
 
 fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
@@ -336,6 +420,7 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
                         }
                     }
                 }
+                Ok(words) if needs_terminal(&words) => vec![Effect::Terminal(words)],
                 Ok(words) => vec![Effect::Verb(words)],
                 Err(e) => {
                     app.say(e, true);
@@ -365,9 +450,13 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
         Popup::RunForm(mut form) => match key.code {
             KeyCode::Esc => Vec::new(),
             KeyCode::Enter => match form.words() {
-                Ok(words) => vec![Effect::Verb(words)],
+                Ok(words) => {
+                    form.error = None;
+                    app.sent_form = Some((words.join(" "), form));
+                    vec![Effect::Verb(words)]
+                }
                 Err(e) => {
-                    app.say(e, true);
+                    form.error = Some(e);
                     app.popup = Some(Popup::RunForm(form));
                     Vec::new()
                 }
@@ -388,6 +477,7 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
                 Vec::new()
             }
         },
+        Popup::Verb { back } => on_verb_key(app, back, key),
         Popup::Copy => on_copy_key(app, key),
         Popup::PullInput { input, error } => on_pull_input_key(app, input, error, key),
         Popup::Pull => on_pull_key(app, key),
@@ -414,6 +504,38 @@ fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Keys while a verb's popup follows it: x or esc ends the verb (the popup then shows how
+/// it ended), quit ends it and the dashboard, the arrows scroll; other keys wait.
+fn on_verb_key(app: &mut App, back: usize, key: KeyEvent) -> Vec<Effect> {
+    let Some(verb) = &mut app.verb else {
+        return Vec::new();
+    };
+    let quit = app.keymap.resolve(None, &key, |a| a == Action::Quit);
+    if matches!(quit, Resolved::Action(Action::Quit)) {
+        return apply(app, Action::Quit);
+    }
+    let mut effects = Vec::new();
+    let mut back = back;
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('x') if !verb.stopping => {
+            verb.stopping = true;
+            effects.push(Effect::StopVerb(verb.pid));
+        }
+        code => {
+            if let Some(by) = paging(code) {
+                let step = if matches!(code, KeyCode::PageUp | KeyCode::PageDown) {
+                    10
+                } else {
+                    1
+                };
+                back = back.saturating_add_signed(-by * step);
+            }
+        }
+    }
+    app.popup = Some(Popup::Verb { back });
+    effects
 }
 
 /// Which way a key pages a help or output popup: down (1) or up (-1).
@@ -473,6 +595,11 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back => {
+            // Esc after a log search clears the search first; the detail stays open.
+            if let Some(detail) = app.detail.as_mut().filter(|d| !d.search.is_empty()) {
+                detail.search.clear();
+                return Vec::new();
+            }
             if app.detail.take().is_none()
                 && app.image_detail.take().is_none()
                 && app.volume_detail.take().is_none()
@@ -555,7 +682,13 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Filter => {
-            app.filtering = true;
+            // In a detail, `/` searches the log (the only text a detail filters); the list
+            // behind keeps its own filter.
+            let other_detail = app.image_detail.is_some()
+                || app.volume_detail.is_some()
+                || app.network_detail.is_some();
+            let logs = app.detail.as_ref().map(|d| d.tab == ContainerTab::Logs);
+            app.filtering = !other_detail && logs.unwrap_or(true);
             Vec::new()
         }
         Action::ToggleAll => {
@@ -580,10 +713,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Remove => remove(app),
         Action::Create => create(app),
         Action::Prune => prune(app),
-        Action::Exec => match selected_targets(app).as_slice() {
-            [target] => vec![Effect::Shell(target.clone())],
-            _ => Vec::new(),
-        },
+        Action::Exec => running_target(app).map(Effect::Shell).into_iter().collect(),
         Action::Attach => attach(app),
         Action::RunNew => {
             let image = match app.view {
@@ -648,8 +778,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             None => Vec::new(),
         },
         Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
-            let filter = app.filter.clone();
             if let Some(detail) = app.detail.as_mut().filter(|d| d.tab == ContainerTab::Logs) {
+                let filter = detail.search.clone();
                 match action {
                     Action::Pause => detail.paused = !detail.paused,
                     Action::Wrap => detail.wrap = !detail.wrap,
@@ -1110,27 +1240,41 @@ fn container_op(app: &mut App, op: ContainerOp) -> Vec<Effect> {
     confirm_if(app, op.destructive(), effect)
 }
 
-/// Attaching needs a running container; said at once rather than after the terminal
-/// was handed over, where the error would be lost with the next frame.
-fn attach(app: &mut App) -> Vec<Effect> {
+/// The one selected container, if it runs: a shell or an attach needs one. Otherwise the
+/// footer says why and how to fix it, at once, rather than after the terminal was handed
+/// over, where the error would be lost with the next frame.
+fn running_target(app: &mut App) -> Option<Target> {
     if app.view != View::Containers {
-        return Vec::new();
+        return None;
     }
     let targets = selected_targets(app);
     let [target] = targets.as_slice() else {
-        return Vec::new();
+        return None;
     };
-    let running = app
-        .container_by_id(&target.id)
-        .is_some_and(|c| c.state.status == Status::Running);
-    if !running {
-        app.say(
-            format!("{} is not running: start it first to attach", target.name),
-            true,
-        );
-        return Vec::new();
-    }
-    vec![Effect::Attach(target.clone())]
+    let container = app.container_by_id(&target.id)?;
+    let (state, verb, action) = if container.state.status != Status::Running {
+        ("not running", "start", Action::Start)
+    } else if container.state.is_paused() {
+        ("paused", "unpause", Action::PauseContainer)
+    } else {
+        return Some(target.clone());
+    };
+    let key = app
+        .keymap
+        .key_for(action)
+        .unwrap_or_else(|| format!(":{}", action.name()));
+    app.say(
+        format!("{} is {state}: {verb} it with {key}", target.name),
+        true,
+    );
+    None
+}
+
+fn attach(app: &mut App) -> Vec<Effect> {
+    running_target(app)
+        .map(Effect::Attach)
+        .into_iter()
+        .collect()
 }
 
 /// One key toggles, as lazydocker's: unpause when every target is paused, else pause.
@@ -1888,6 +2032,55 @@ mod tests {
     }
 
     #[test]
+    fn esc_after_a_log_search_clears_it_and_leaves_the_lists_filter_and_selection() {
+        let mut app = app_with(Keymap::default());
+        // The list has a filter of its own and job selected.
+        keys(&mut app, "/bu");
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "j");
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Right);
+        }
+        keys(&mut app, "/error");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.filter, "bu",
+            "the log search went into the list's filter"
+        );
+        // The first esc clears the search, and the detail stays.
+        key(&mut app, KeyCode::Esc);
+        let detail = app.detail.as_ref().expect("the detail is still open");
+        assert_eq!(detail.search, "");
+        // The second closes the detail onto the list as it was.
+        key(&mut app, KeyCode::Esc);
+        assert!(app.detail.is_none());
+        assert_eq!(app.filter, "bu");
+        assert_eq!(app.visible_containers().len(), 3);
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        // Esc while the search is typed drops it, also without touching the list.
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Right);
+        }
+        keys(&mut app, "/zzz");
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(app.detail.as_ref().map(|d| d.search.as_str()), Some(""));
+        assert_eq!(app.filter, "bu");
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+    }
+
+    #[test]
     fn the_run_form_starts_from_the_selected_containers_image() {
         let mut app = app_with(Keymap::default());
         keys(&mut app, "R");
@@ -1903,6 +2096,173 @@ mod tests {
             }
             other => panic!("expected a run, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_failed_run_opens_the_form_again_with_its_fields_and_the_error() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "R");
+        keys(&mut app, "web2");
+        key(&mut app, KeyCode::Tab);
+        keys(&mut app, "top");
+        let words = match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => words.clone(),
+            other => panic!("expected a run, got {other:?}"),
+        };
+        assert!(app.popup.is_none());
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 7,
+                line: words.join(" "),
+                code: 125,
+                output: "berth: the name web2 is in use\n".into(),
+            },
+        );
+        match &app.popup {
+            Some(Popup::RunForm(form)) => {
+                assert_eq!(form.values[0], "busybox");
+                assert_eq!(form.values[1], "web2");
+                assert_eq!(form.values[2], "top");
+                assert_eq!(
+                    form.error.as_deref(),
+                    Some("berth: the name web2 is in use")
+                );
+            }
+            other => panic!("expected the form again, got {other:?}"),
+        }
+        // Sent again and this time run: the form is gone, and so is its error.
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::Verb(_)]
+        ));
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 8,
+                line: words.join(" "),
+                code: 0,
+                output: "0123abcd\n".into(),
+            },
+        );
+        assert!(matches!(&app.popup, Some(Popup::Output { .. })));
+        assert!(app.sent_form.is_none());
+    }
+
+    fn command(app: &mut App, line: &str) -> Vec<Effect> {
+        keys(app, ":");
+        keys(app, line);
+        key(app, KeyCode::Enter)
+    }
+
+    #[test]
+    fn interactive_verbs_get_the_terminal_and_others_a_popup() {
+        let mut app = app_with(Keymap::default());
+        match command(&mut app, "exec -it web sh").as_slice() {
+            [Effect::Terminal(words)] => assert_eq!(words, &["exec", "-it", "web", "sh"]),
+            other => panic!("expected the terminal handed over, got {other:?}"),
+        }
+        // No spinner for a verb that has the terminal.
+        assert!(app.busy.is_empty());
+        assert!(matches!(
+            command(&mut app, "attach web").as_slice(),
+            [Effect::Terminal(_)]
+        ));
+        assert!(matches!(
+            command(&mut app, "logs -f web").as_slice(),
+            [Effect::Verb(_)]
+        ));
+        // Its exit code comes back in the footer when it is not 0.
+        update(
+            &mut app,
+            Msg::HandedBack {
+                what: ":exec -it web sh".into(),
+                result: Ok(3),
+            },
+        );
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some(":exec -it web sh exited 3")
+        );
+    }
+
+    #[test]
+    fn a_running_verb_shows_live_and_x_ends_it_and_q_quits() {
+        let mut app = app_with(Keymap::default());
+        command(&mut app, "logs -f web");
+        let line = "logs -f web".to_owned();
+        update(
+            &mut app,
+            Msg::VerbStarted {
+                pid: 42,
+                line: line.clone(),
+            },
+        );
+        assert!(app.popup.is_none(), "nothing to show yet");
+        update(
+            &mut app,
+            Msg::VerbChunk {
+                pid: 42,
+                text: "tick-1\n".into(),
+            },
+        );
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        assert_eq!(app.verb.as_ref().map(|v| v.text.as_str()), Some("tick-1\n"));
+        // Letters are not actions here: s does not stop the container.
+        assert!(keys(&mut app, "s").is_empty());
+        assert!(matches!(
+            keys(&mut app, "x").as_slice(),
+            [Effect::StopVerb(42)]
+        ));
+        // Asked once; the popup stays until the verb's end arrives.
+        assert!(key(&mut app, KeyCode::Esc).is_empty());
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 42,
+                line,
+                code: 143,
+                output: "tick-1\ntick-2\n(ended from the dashboard)".into(),
+            },
+        );
+        assert!(app.verb.is_none());
+        match &app.popup {
+            Some(Popup::Output { title, text, .. }) => {
+                assert_eq!(title, ":logs -f web (exit 143)");
+                assert!(text.contains("tick-2"));
+            }
+            other => panic!("expected the output, got {other:?}"),
+        }
+
+        // A silent verb shows its popup once it runs past a tick; q there quits.
+        command(&mut app, "wait web");
+        update(
+            &mut app,
+            Msg::VerbStarted {
+                pid: 43,
+                line: "wait web".into(),
+            },
+        );
+        key(&mut app, KeyCode::Esc);
+        update(&mut app, Msg::Tick);
+        update(&mut app, Msg::Tick);
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
+    fn e_on_a_container_that_is_not_running_says_how_to_start_it() {
+        let mut app = app_with(Keymap::default());
+        // job is created, not running.
+        keys(&mut app, "j");
+        assert!(keys(&mut app, "e").is_empty());
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some("job is not running: start it with u")
+        );
+        keys(&mut app, "k");
+        assert!(matches!(keys(&mut app, "e").as_slice(), [Effect::Shell(t)] if t.name == "web"));
     }
 
     #[test]

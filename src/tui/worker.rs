@@ -1,10 +1,13 @@
 //! Runs effects against the engine on blocking threads, off the draw loop, and reports
 //! each result back as a message.
 
+use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -14,13 +17,17 @@ use super::effect::{ContainerOp, Effect, Target};
 use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
+use super::state::VERB_OUTPUT_KEPT;
 use crate::engine::storage::volumes::dir_usage;
 use crate::engine::Engine;
 
-/// How long a `:` command may run before it is stopped (a `logs -f` would never end).
-const VERB_TIMEOUT: Duration = Duration::from_secs(30);
-/// Output of a `:` command kept for its popup: the end of it.
-const VERB_OUTPUT_KEPT: usize = 256 * 1024;
+/// How often a running verb's new output is sent to its popup, at most.
+const CHUNK_EVERY: Duration = Duration::from_millis(100);
+/// How long an ended verb has after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// How long quitting waits for the verbs it ended to be reaped: past the grace, a SIGKILL
+/// ends any of them.
+const END_WAIT: Duration = Duration::from_secs(3);
 /// Entries counted per volume for the pane's SIZE column before it says "over".
 pub const VOLUME_SIZE_LIMIT: usize = 100_000;
 /// `stop` as Docker's default: SIGTERM, then SIGKILL after this.
@@ -33,6 +40,8 @@ pub struct Worker {
     /// This berth binary and its root, for `:` commands run as headless verbs.
     exe: PathBuf,
     root: PathBuf,
+    /// The `:` verbs under way.
+    verbs: Running,
 }
 
 impl Worker {
@@ -45,6 +54,7 @@ impl Worker {
             tx,
             exe,
             root,
+            verbs: Running::default(),
         }
     }
 
@@ -126,6 +136,8 @@ impl Worker {
             Effect::Pull(..)
             | Effect::Shell(_)
             | Effect::Attach(_)
+            | Effect::Terminal(_)
+            | Effect::StopVerb(_)
             | Effect::SetMouse(_)
             | Effect::Yank(_)
             | Effect::Quit => Msg::Resize,
@@ -162,11 +174,28 @@ impl Worker {
 
     fn verb(&self, words: Vec<String>) -> Msg {
         let line = words.join(" ");
-        let (code, output) = match run_captured(self.berth_command(&words)) {
-            Ok(done) => done,
-            Err(e) => (125, e),
-        };
-        Msg::VerbOutput { line, code, output }
+        let (pid, code, output) =
+            match run_captured(self.berth_command(&words), &self.tx, &line, &self.verbs) {
+                Ok(done) => done,
+                Err(e) => (0, 125, e),
+            };
+        Msg::VerbOutput {
+            pid,
+            line,
+            code,
+            output,
+        }
+    }
+
+    /// Asks the verb with this PID to end (its whole process group).
+    pub fn stop_verb(&self, pid: u32) {
+        self.verbs.stop(pid);
+    }
+
+    /// Ends every verb under way and waits until each is reaped (at most [`END_WAIT`]):
+    /// the dashboard quits with no child left behind.
+    pub fn end_verbs(&self) {
+        self.verbs.end_all(END_WAIT);
     }
 }
 
@@ -193,9 +222,16 @@ fn each(
     Msg::Done { what, result }
 }
 
-/// Runs a command with stdin closed and stdout and stderr merged, keeping the end of its
-/// output and stopping it after [`VERB_TIMEOUT`].
-fn run_captured(mut command: Command) -> Result<(i32, String), String> {
+/// Runs a verb's command with stdin closed and stdout and stderr merged, in a process group
+/// of its own, sending what it prints as it comes (at most ten messages a second) and
+/// keeping the end of it, until it exits or `stop` is set: then its whole group gets
+/// SIGTERM, and SIGKILL after [`STOP_GRACE`]. The child is reaped here either way.
+fn run_captured(
+    mut command: Command,
+    tx: &UnboundedSender<Msg>,
+    line: &str,
+    running: &Running,
+) -> Result<(u32, i32, String), String> {
     let (read, write) = nix::unistd::pipe().map_err(|e| format!("making a pipe: {e}"))?;
     let write_err = write
         .try_clone()
@@ -203,10 +239,19 @@ fn run_captured(mut command: Command) -> Result<(i32, String), String> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::from(write))
-        .stderr(Stdio::from(write_err));
+        .stderr(Stdio::from(write_err))
+        // Its own group, so ending it reaches anything it started that stayed in it
+        // (a container's monitor leaves it with a session of its own).
+        .process_group(0);
     let mut child = command.spawn().map_err(|e| format!("running berth: {e}"))?;
     // Our copies of the write end must go, or the read below never sees the end.
     drop(command);
+    let pid = child.id();
+    let stop = running.add(pid);
+    let _ = tx.send(Msg::VerbStarted {
+        pid,
+        line: line.to_owned(),
+    });
     // Chunks come over a channel: a process the verb left running (a container's
     // monitor) could hold the pipe open long after the verb itself is done.
     let (chunks, received) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -220,40 +265,153 @@ fn run_captured(mut command: Command) -> Result<(i32, String), String> {
         }
     });
     let mut output: Vec<u8> = Vec::new();
-    let mut keep = |chunk: Vec<u8>| {
+    // Bytes of `output` not yet sent; a UTF-8 character cut between reads waits for its end.
+    let mut unsent: Vec<u8> = Vec::new();
+    let mut keep = |chunk: Vec<u8>, unsent: &mut Vec<u8>| {
         output.extend_from_slice(&chunk);
         if output.len() > VERB_OUTPUT_KEPT {
             output.drain(..output.len() - VERB_OUTPUT_KEPT);
         }
+        unsent.extend_from_slice(&chunk);
+        // The popup keeps no more than this either.
+        if unsent.len() > VERB_OUTPUT_KEPT {
+            unsent.drain(..unsent.len() - VERB_OUTPUT_KEPT);
+        }
     };
-    let deadline = Instant::now() + VERB_TIMEOUT;
+    let mut last_sent = Instant::now();
+    let mut stopped_at: Option<Instant> = None;
     let status = loop {
         while let Ok(chunk) = received.try_recv() {
-            keep(chunk);
+            keep(chunk, &mut unsent);
+        }
+        if !unsent.is_empty() && last_sent.elapsed() >= CHUNK_EVERY {
+            let text = take_text(&mut unsent);
+            if !text.is_empty() {
+                let _ = tx.send(Msg::VerbChunk { pid, text });
+            }
+            last_sent = Instant::now();
         }
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for berth: {e}")),
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(e) => break Err(format!("waiting for berth: {e}")),
         }
+        if stop.load(Ordering::SeqCst) {
+            let group = nix::unistd::Pid::from_raw(-(pid as i32));
+            match stopped_at {
+                None => {
+                    stopped_at = Some(Instant::now());
+                    let _ = nix::sys::signal::kill(group, Signal::SIGTERM);
+                }
+                Some(at) if at.elapsed() >= STOP_GRACE => {
+                    let _ = nix::sys::signal::kill(group, Signal::SIGKILL);
+                }
+                Some(_) => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
     };
+    running.remove(pid);
+    let status = status?;
     while let Ok(chunk) = received.recv_timeout(Duration::from_millis(200)) {
-        keep(chunk);
+        keep(chunk, &mut unsent);
     }
     let mut text = String::from_utf8_lossy(&output).into_owned();
-    match status {
-        Some(status) => Ok((status.code().unwrap_or(125), text)),
-        None => {
-            text.push_str(&format!(
-                "\n(stopped after {} s: use a terminal for commands that follow)",
-                VERB_TIMEOUT.as_secs()
-            ));
-            Ok((124, text))
+    let code = match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        // As a shell reports it.
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 125,
+    };
+    if stopped_at.is_some() {
+        text.push_str("\n(ended from the dashboard)");
+    }
+    Ok((pid, code, text))
+}
+
+/// `bytes` as text, taken out of it, but for a character cut short at its end, which
+/// waits for the rest to come with the next read (invalid bytes become U+FFFD).
+fn take_text(bytes: &mut Vec<u8>) -> String {
+    let len = bytes.len();
+    let mut end = len;
+    // The last lead byte within the last three bytes: does its character fit?
+    for back in 1..=len.min(3) {
+        let byte = bytes[len - back];
+        if byte & 0xC0 == 0x80 {
+            continue;
         }
+        let needs = match byte {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        if needs > back {
+            end = len - back;
+        }
+        break;
+    }
+    let text = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    bytes.drain(..end);
+    text
+}
+
+/// The verbs under way, by PID, each with the flag that ends it.
+#[derive(Clone, Default)]
+pub struct Running(Arc<Mutex<HashMap<u32, Arc<AtomicBool>>>>);
+
+impl Running {
+    fn add(&self, pid: u32) -> Arc<AtomicBool> {
+        let stop = Arc::new(AtomicBool::new(false));
+        self.lock().insert(pid, stop.clone());
+        stop
+    }
+
+    fn remove(&self, pid: u32) {
+        self.lock().remove(&pid);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<AtomicBool>>> {
+        // A panic elsewhere leaves the map itself whole.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks verb `pid` to end (no-op if it already has).
+    pub fn stop(&self, pid: u32) {
+        if let Some(stop) = self.lock().get(&pid) {
+            stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Ends every verb and waits, at most `within`, until each is reaped.
+    pub fn end_all(&self, within: Duration) {
+        for stop in self.lock().values() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        let deadline = Instant::now() + within;
+        while !self.lock().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_sent_whole_characters_at_a_time() {
+        let mut bytes = "tick é".as_bytes().to_vec();
+        let last = bytes.pop().unwrap();
+        assert_eq!(take_text(&mut bytes), "tick ");
+        bytes.push(last);
+        assert_eq!(take_text(&mut bytes), "é");
+        assert!(bytes.is_empty());
+        // Bytes that are no UTF-8 at all go as they are, replaced.
+        let mut bytes = vec![b'a', 0xFF, b'b'];
+        assert_eq!(take_text(&mut bytes), "a\u{FFFD}b");
+        let mut bytes = "€".as_bytes()[..2].to_vec();
+        assert_eq!(take_text(&mut bytes), "");
+        assert_eq!(bytes.len(), 2);
     }
 }

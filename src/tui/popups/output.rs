@@ -8,8 +8,9 @@ use crate::tui::render::centered;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-/// `back`: how many lines the user scrolled back from the end.
-pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, theme: &Theme) {
+/// `back`: how many lines the user scrolled back from the end. `closes`: whether any key
+/// closes it (not while its verb runs).
+pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, closes: bool, theme: &Theme) {
     let screen = frame.area();
     let area = centered(
         screen,
@@ -25,13 +26,14 @@ pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, theme: &The
         .iter()
         .map(|l| Line::raw((*l).to_owned()))
         .collect();
-    let keys = if lines.len() > fit {
-        "k/j scroll, any other key closes"
-    } else {
-        "any key closes"
+    let keys = match (lines.len() > fit, closes) {
+        (true, true) => " (k/j scroll, any other key closes)",
+        (false, true) => " (any key closes)",
+        (true, false) => " (k/j scroll)",
+        (false, false) => "",
     };
     frame.render_widget(
-        Paragraph::new(shown).block(pane(format!(" {title} ({keys}) "), theme)),
+        Paragraph::new(shown).block(pane(format!(" {title}{keys} "), theme)),
         area,
     );
 }

@@ -28,7 +28,11 @@ pub fn draw(frame: &mut Frame, form: &RunForm, theme: &Theme) {
             Line::from(spans)
         })
         .collect();
-    lines.push(Line::raw(""));
+    // The line between the fields and the keys says why the last run failed.
+    lines.push(match &form.error {
+        Some(error) => Line::styled(error.clone(), theme.error),
+        None => Line::raw(""),
+    });
     lines.push(Line::styled(
         "tab/shift-tab move · enter runs (run -d) · esc cancels",
         theme.dim,

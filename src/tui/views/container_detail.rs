@@ -54,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, 
         ContainerTab::Mounts => mounts(frame, body, app, record, theme),
         ContainerTab::Network => network(frame, body, app, record, theme),
         ContainerTab::Stats => stats(frame, body, app, record, theme),
-        ContainerTab::Logs => logs(frame, body, app, detail, theme),
+        ContainerTab::Logs => logs(frame, body, detail, theme),
         ContainerTab::Diff => diff(frame, body, detail, theme),
     }
 }
@@ -315,13 +315,13 @@ fn tail_fit(history: &[u64], width: u16) -> &[u64] {
     &history[history.len().saturating_sub(fit)..]
 }
 
-fn logs(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, theme: &Theme) {
+fn logs(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
     let Some(entries) = &detail.logs else {
         frame.render_widget(dim_note("Reading the log…", theme), area);
         return;
     };
     let [body, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let needle = app.filter.to_lowercase();
+    let needle = detail.search.to_lowercase();
     let matches = if needle.is_empty() {
         0
     } else {
@@ -335,7 +335,7 @@ fn logs(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, them
     let search = if needle.is_empty() {
         String::new()
     } else {
-        format!(" · {matches} lines match {:?} (n/N)", app.filter)
+        format!(" · {matches} lines match {:?} (n/N)", detail.search)
     };
     let info = format!("{} lines, {mode}{wrap}{search}", entries.len());
     frame.render_widget(dim_note(&info, theme), status);
