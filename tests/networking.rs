@@ -13,6 +13,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use berth::engine::network::names::RootNames;
 use common::{stderr, Berth, IMAGE};
 
 /// `ip` in the engine's network namespace.
@@ -131,8 +132,11 @@ fn the_default_bridge_gives_172_17_and_reaches_its_gateway() {
     assert!(out.contains("inet 172.17.0.2/16"), "{out}");
     assert!(out.contains("default via 172.17.0.1 dev eth0"), "{out}");
     assert!(out.ends_with("reached\n"), "{out}");
-    // The host side: the bridge with its gateway, up.
-    let bridge = ip(&berth, &["-o", "-4", "addr", "show", "berth0"]);
+    // The host side: the bridge with its gateway, up; named after this root (berth0 is
+    // the default root's).
+    let name = RootNames::for_root(berth.root()).bridge;
+    assert_ne!(name, "berth0");
+    let bridge = ip(&berth, &["-o", "-4", "addr", "show", &name]);
     assert!(bridge.contains("172.17.0.1/16"), "{bridge}");
     let net = berth.json(&["network", "inspect", "bridge"]);
     assert_eq!(net["IPAM"]["Config"][0]["Gateway"], "172.17.0.1");
@@ -332,33 +336,44 @@ fn rm_and_a_killed_monitor_leave_no_veth_or_rule_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let rules = ruleset(&berth);
-    let expected = "table inet berth {
-\tchain prerouting {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tmeta nfproto ipv4 fib daddr type local jump published
-\t}
+    let names = RootNames::for_root(berth.root());
+    let (table, bridge) = (&names.table, &names.bridge);
+    let expected = format!(
+        "table inet {table} {{
+\tchain guard {{
+\t\ttype filter hook prerouting priority raw; policy accept;
+\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 drop
+\t\tiifname \"{bridge}\" meta nfproto ipv6 drop
+\t}}
 
-\tchain output {
+\tchain prerouting {{
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 return
+\t\tmeta nfproto ipv4 fib daddr type local jump published
+\t}}
+
+\tchain output {{
 \t\ttype nat hook output priority -100; policy accept;
 \t\tmeta nfproto ipv4 fib daddr type local jump published
-\t}
+\t}}
 
-\tchain published {
-\t}
+\tchain published {{
+\t}}
 
-\tchain postrouting {
+\tchain postrouting {{
 \t\ttype nat hook postrouting priority srcnat; policy accept;
-\t\tip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade
-\t}
+\t\tip saddr 172.17.0.0/16 oifname != \"{bridge}\" masquerade
+\t}}
 
-\tchain forward {
+\tchain forward {{
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tct state established,related accept
-\t\tiifname \"berth0\" oifname \"berth0\" accept
-\t\toifname \"berth0\" drop
-\t}
-}
-";
+\t\tiifname \"{bridge}\" oifname \"{bridge}\" accept
+\t\toifname \"{bridge}\" drop
+\t}}
+}}
+"
+    );
     assert_eq!(rules, expected);
 }
 
