@@ -1020,6 +1020,13 @@ fn two_roots_in_one_namespace_keep_their_own_bridges_and_rules() {
     let third = Berth::beside(&first);
     third.ok(&["network", "create", "scratch"]);
     third.ok(&["network", "rm", "scratch"]);
+    // One naming the first root's bridge: its rm must not delete what it never made.
+    let squat = format!("com.docker.network.bridge.name={one}");
+    third.ok(&["network", "create", "-o", &squat, "squatter"]);
+    third.ok(&["network", "rm", "squatter"]);
+    if !links(&first).contains(&one) {
+        found.push(format!("another root's network rm deleted {one}"));
+    }
     second.ok(&["network", "create", "idle"]);
     second.ok(&["network", "create", "spare"]);
     second.ok(&["run", "--rm", "--network", "spare", IMAGE, "true"]);
