@@ -592,6 +592,58 @@ mod tests {
         });
     }
 
+    /// Two roots in one namespace: each plan replaces and removes its own table only.
+    #[test]
+    fn tables_of_different_roots_are_loaded_and_removed_apart() {
+        in_netns(|| {
+            let mut other = default_bridge_plan();
+            other.table = Table::named("berth_1a2b3c4d").unwrap();
+            other.networks[0].bridge = "berth-1a2b3c4d".into();
+            for p in &mut other.ports {
+                p.bridge = "berth-1a2b3c4d".into();
+            }
+            apply(&default_bridge_plan()).unwrap();
+            apply(&other).unwrap();
+            assert_eq!(
+                sh("nft list tables"),
+                "table inet berth\ntable inet berth_1a2b3c4d\n"
+            );
+            // A root with no networks left empties its own table, not the other's.
+            apply(&FirewallPlan {
+                table: other.table.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(sh("nft list tables"), "table inet berth\n");
+            assert!(list_table().contains("tcp dport 8080 dnat ip to 172.17.0.2:80"));
+            remove(&Table::default()).unwrap();
+            assert_eq!(sh("nft list ruleset"), "");
+        });
+    }
+
+    #[test]
+    fn table_names_are_plain_words() {
+        for bad in [
+            "",
+            "1berth",
+            "berth x",
+            "berth;flush",
+            "berth-1",
+            &"b".repeat(33),
+        ] {
+            let err = Table::named(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid nftables table name"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            Table::named("berth_1a2b").unwrap().to_string(),
+            "inet berth_1a2b"
+        );
+        assert_eq!(Table::default().to_string(), "inet berth");
+    }
+
     #[test]
     fn nft_errors_are_one_line_with_nfts_message() {
         in_netns(|| {
