@@ -76,10 +76,10 @@ fn network_verbs_behave_like_docker() {
         // network the second.
         let bridge = berth.json(&["network", "inspect", "bridge"]);
         assert_eq!(subnet_of(&bridge), "172.17.0.0/16");
-        assert_eq!(
-            bridge["Options"]["com.docker.network.bridge.name"],
-            "berth0"
-        );
+        // Named after this engine's root: berth0 is the default root's.
+        let own = berth::engine::network::names::RootNames::for_root(berth.root()).bridge;
+        assert_eq!(bridge["Options"]["com.docker.network.bridge.name"], own);
+        assert_eq!(bridge["Berth"]["Bridge"], own);
         let id = berth.ok(&["network", "create", "--label", "team=web", "front"]);
         let id = id.trim();
         assert_eq!(id.len(), 64);

@@ -10,8 +10,10 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use berth::engine::network::names::RootNames;
 use common::{stderr, Berth, IMAGE};
 
 /// `ip` in the engine's network namespace.
@@ -42,7 +44,12 @@ fn uplink(berth: &Berth) {
 
 /// Runs `f` on a thread that has entered the engine's network namespace.
 fn in_netns<T: Send>(berth: &Berth, f: impl FnOnce() -> T + Send) -> T {
-    let ns = std::fs::File::open(berth.netns().path()).expect("open the namespace");
+    in_ns(&berth.netns().path(), f)
+}
+
+/// Runs `f` on a thread that has entered the network namespace at `path`.
+fn in_ns<T: Send>(path: &Path, f: impl FnOnce() -> T + Send) -> T {
+    let ns = std::fs::File::open(path).expect("open the namespace");
     std::thread::scope(|s| {
         s.spawn(|| {
             nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
@@ -125,8 +132,11 @@ fn the_default_bridge_gives_172_17_and_reaches_its_gateway() {
     assert!(out.contains("inet 172.17.0.2/16"), "{out}");
     assert!(out.contains("default via 172.17.0.1 dev eth0"), "{out}");
     assert!(out.ends_with("reached\n"), "{out}");
-    // The host side: the bridge with its gateway, up.
-    let bridge = ip(&berth, &["-o", "-4", "addr", "show", "berth0"]);
+    // The host side: the bridge with its gateway, up; named after this root (berth0 is
+    // the default root's).
+    let name = RootNames::for_root(berth.root()).bridge;
+    assert_ne!(name, "berth0");
+    let bridge = ip(&berth, &["-o", "-4", "addr", "show", &name]);
     assert!(bridge.contains("172.17.0.1/16"), "{bridge}");
     let net = berth.json(&["network", "inspect", "bridge"]);
     assert_eq!(net["IPAM"]["Config"][0]["Gateway"], "172.17.0.1");
@@ -326,33 +336,44 @@ fn rm_and_a_killed_monitor_leave_no_veth_or_rule_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let rules = ruleset(&berth);
-    let expected = "table inet berth {
-\tchain prerouting {
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\tmeta nfproto ipv4 fib daddr type local jump published
-\t}
+    let names = RootNames::for_root(berth.root());
+    let (table, bridge) = (&names.table, &names.bridge);
+    let expected = format!(
+        "table inet {table} {{
+\tchain guard {{
+\t\ttype filter hook prerouting priority raw; policy accept;
+\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 drop
+\t\tiifname \"{bridge}\" meta nfproto ipv6 drop
+\t}}
 
-\tchain output {
+\tchain prerouting {{
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tiifname != \"lo\" ip daddr 127.0.0.0/8 return
+\t\tmeta nfproto ipv4 fib daddr type local jump published
+\t}}
+
+\tchain output {{
 \t\ttype nat hook output priority -100; policy accept;
 \t\tmeta nfproto ipv4 fib daddr type local jump published
-\t}
+\t}}
 
-\tchain published {
-\t}
+\tchain published {{
+\t}}
 
-\tchain postrouting {
+\tchain postrouting {{
 \t\ttype nat hook postrouting priority srcnat; policy accept;
-\t\tip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade
-\t}
+\t\tip saddr 172.17.0.0/16 oifname != \"{bridge}\" masquerade
+\t}}
 
-\tchain forward {
+\tchain forward {{
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tct state established,related accept
-\t\tiifname \"berth0\" oifname \"berth0\" accept
-\t\toifname \"berth0\" drop
-\t}
-}
-";
+\t\tiifname \"{bridge}\" oifname \"{bridge}\" accept
+\t\toifname \"{bridge}\" drop
+\t}}
+}}
+"
+    );
     assert_eq!(rules, expected);
 }
 
@@ -693,4 +714,348 @@ fn rename_changes_the_name_containers_resolve() {
     let err = berth.fail(&["rename", "nosuch", "x"]);
     assert!(err.contains("nosuch"), "{err}");
     assert!(berth.ok(&["ps"]).contains("backend"));
+}
+
+/// The network namespace of a running container (its init's).
+fn container_netns(berth: &Berth, name: &str) -> PathBuf {
+    let pid = berth.inspect(name)["State"]["Pid"].as_i64().expect("a pid");
+    PathBuf::from(format!("/proc/{pid}/ns/net"))
+}
+
+/// `sh -c script` in the network namespace at `ns` (iproute2 and /proc/sys/net there);
+/// asserts it succeeded.
+fn sh_in(ns: &Path, script: &str) -> String {
+    let out = std::process::Command::new("/usr/bin/nsenter")
+        .arg(format!("--net={}", ns.display()))
+        .args(["--", "sh", "-c", script])
+        .output()
+        .expect("run nsenter");
+    assert!(out.status.success(), "{script}: {}", stderr(&out));
+    common::stdout(&out)
+}
+
+/// Makes the namespace at `ns` send what it addresses to 127.0.0.0/8 out of `ifname` to
+/// `gateway`, and take answers from 127.0.0.1 there: the frames a container with
+/// CAP_NET_RAW (every default container) can send and read with a raw socket.
+fn aim_loopback_at(ns: &Path, ifname: &str, gateway: &str) {
+    sh_in(
+        ns,
+        &format!(
+            "ip addr del 127.0.0.1/8 dev lo && ip route add 127.0.0.0/8 via {gateway} dev {ifname} \
+             && echo 1 > /proc/sys/net/ipv4/conf/{ifname}/route_localnet"
+        ),
+    );
+    let route = sh_in(ns, "ip route get 127.0.0.1");
+    assert!(
+        route.contains(&format!("via {gateway} dev {ifname}")),
+        "the probe would not leave by {ifname}: {route}"
+    );
+}
+
+/// A TCP connection (just the handshake) to `addr` from the namespace at `ns`.
+fn connect_from(ns: &Path, addr: &str) -> std::io::Result<()> {
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    in_ns(ns, || {
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map(drop)
+    })
+}
+
+/// A datagram saying `text` to `addr` from the namespace at `ns`.
+fn send_udp_from(ns: &Path, addr: &str, text: &str) {
+    in_ns(ns, || {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.send_to(text.as_bytes(), addr).unwrap();
+    })
+}
+
+fn gateway_of(berth: &Berth, network: &str) -> String {
+    let info = berth.json(&["network", "inspect", network]);
+    info["IPAM"]["Config"][0]["Gateway"]
+        .as_str()
+        .expect("a gateway")
+        .to_owned()
+}
+
+/// CVE-2020-8558 and moby#41872: berth turns route_localnet on for its bridges (a port
+/// published on 127.0.0.1 needs it), so a container that sends frames for 127.0.0.1 to
+/// its gateway reached the host's 127.0.0.1-only services, and a port published on
+/// 127.0.0.1 was reachable from containers of any network and from a LAN neighbour
+/// routing 127.0.0.1 to the host. Only the host itself may reach either.
+#[test]
+fn loopback_services_and_ports_published_on_127_0_0_1_stay_the_hosts_own() {
+    let berth = Berth::with_image();
+    // The host's services on 127.0.0.1 only; a completed handshake would wait in the
+    // listener's queue, a datagram in the socket's.
+    let (service, datagrams) = in_netns(&berth, || {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tcp.set_nonblocking(true).unwrap();
+        udp.set_nonblocking(true).unwrap();
+        (tcp, udp)
+    });
+    let tcp_addr = service.local_addr().unwrap().to_string();
+    let udp_addr = datagrams.local_addr().unwrap().to_string();
+    berth.ok(&["network", "create", "app"]);
+    serve(
+        &berth,
+        &["--name", "web", "-p", "127.0.0.1:8080:80"],
+        "hello-local",
+    );
+    for (name, network) in [("plain", "bridge"), ("other", "app")] {
+        berth.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            network,
+            IMAGE,
+            "sleep",
+            "1000",
+        ]);
+    }
+    // A LAN neighbour (10.98.0.2) routing 127.0.0.0/8 to the host's 10.98.0.1.
+    let neighbour = common::NetNs::new();
+    ip(
+        &berth,
+        &[
+            "link",
+            "add",
+            "lan0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "lan1",
+            "netns",
+            neighbour.path().to_str().unwrap(),
+        ],
+    );
+    ip(&berth, &["addr", "add", "10.98.0.1/24", "dev", "lan0"]);
+    ip(&berth, &["link", "set", "lan0", "up"]);
+    sh_in(
+        &neighbour.path(),
+        "ip addr add 10.98.0.2/24 dev lan1 && ip link set lan1 up",
+    );
+    assert_eq!(
+        http_get(&berth, "127.0.0.1:8080", "/index.html").as_deref(),
+        Ok("hello-local\n"),
+        "the host reaches its port published on 127.0.0.1"
+    );
+
+    let probes = [
+        (
+            "a container on the default bridge",
+            container_netns(&berth, "plain"),
+            "eth0",
+            gateway_of(&berth, "bridge"),
+        ),
+        (
+            "a container on another network",
+            container_netns(&berth, "other"),
+            "eth0",
+            gateway_of(&berth, "app"),
+        ),
+        (
+            "a LAN neighbour",
+            neighbour.path(),
+            "lan1",
+            "10.98.0.1".to_owned(),
+        ),
+    ];
+    // Every breach is collected, so a failure shows all of them.
+    let mut breaches = Vec::new();
+    for (who, ns, ifname, gateway) in &probes {
+        aim_loopback_at(ns, ifname, gateway);
+        for (what, target) in [
+            ("the TCP service", tcp_addr.as_str()),
+            ("the port published on 127.0.0.1", "127.0.0.1:8080"),
+        ] {
+            if connect_from(ns, target).is_ok() {
+                breaches.push(format!("{who} reached {what} ({target})"));
+            }
+        }
+        send_udp_from(ns, &udp_addr, who);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut buf = [0u8; 64];
+    while let Ok((n, _)) = datagrams.recv_from(&mut buf) {
+        let who = String::from_utf8_lossy(&buf[..n]).into_owned();
+        breaches.push(format!("{who} reached the UDP service"));
+    }
+    while let Ok((_, peer)) = service.accept() {
+        breaches.push(format!(
+            "a handshake from {peer} completed with the TCP service"
+        ));
+    }
+    assert!(breaches.is_empty(), "{breaches:#?}");
+    assert_eq!(
+        http_get(&berth, "127.0.0.1:8080", "/index.html").as_deref(),
+        Ok("hello-local\n"),
+        "the host still reaches its port published on 127.0.0.1"
+    );
+}
+
+/// Sends a router advertisement for 2001:db8:1::/64 (SLAAC, default route) out of the
+/// interface given, from a link-local router, over a raw packet socket.
+const SEND_RA: &str = r#"
+import socket, struct, sys, time
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+src = bytes.fromhex('fe800000000000000000000000000099')
+dst = bytes.fromhex('ff020000000000000000000000000001')
+prefix = struct.pack('!BBBBIII16s', 3, 4, 64, 0xc0, 86400, 14400, 0,
+                     bytes.fromhex('20010db8000100000000000000000000'))
+ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + prefix
+pseudo = src + dst + struct.pack('!I3xB', len(ra), 58)
+ra = ra[:2] + struct.pack('!H', csum(pseudo + ra)) + ra[4:]
+ip6 = struct.pack('!IHBB', 0x60000000, len(ra), 58, 255) + src + dst
+eth = bytes.fromhex('333300000001') + bytes.fromhex('02420000aa99') + b'\x86\xdd'
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+for _ in range(8):
+    s.send(eth + ip6 + ra)
+    time.sleep(0.4)
+"#;
+
+/// CVE-2020-13401: berth's networks are IPv4 only, yet IPv6 was on with accept_ra=1 on
+/// the bridge and the containers' interfaces, so a container's router advertisement
+/// gave the host an address and a default route. IPv6 is off on the bridge, the host
+/// end and the container's interface, and an RA changes nothing.
+#[test]
+fn ipv6_is_off_on_bridges_and_veths_and_a_containers_router_advertisement_changes_nothing() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "c", IMAGE, "sleep", "1000"]);
+    let bridge = berth.json(&["network", "inspect", "bridge"])["Berth"]["Bridge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host_end = links(&berth)
+        .into_iter()
+        .find(|l| l.starts_with("bv"))
+        .expect("the container's host end");
+    let host = berth.netns().path();
+    // Every finding is collected, so a failure shows all of them.
+    let mut found = Vec::new();
+    for ifname in [&bridge, &host_end] {
+        let conf = sh_in(
+            &host,
+            &format!("cd /proc/sys/net/ipv6/conf/{ifname} && cat disable_ipv6 accept_ra"),
+        );
+        if conf != "1\n0\n" {
+            found.push(format!("{ifname}: disable_ipv6, accept_ra = {conf:?}"));
+        }
+        let addrs = ip(&berth, &["-6", "addr", "show", "dev", ifname]);
+        if !addrs.is_empty() {
+            found.push(format!("{ifname} has IPv6 addresses: {addrs}"));
+        }
+    }
+    let conf = berth.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "cd /proc/sys/net/ipv6/conf/eth0 && cat disable_ipv6 accept_ra",
+    ]);
+    if conf != "1\n0\n" {
+        found.push(format!(
+            "the container's eth0: disable_ipv6, accept_ra = {conf:?}"
+        ));
+    }
+    let container = container_netns(&berth, "c");
+    let out = std::process::Command::new("/usr/bin/nsenter")
+        .arg(format!("--net={}", container.display()))
+        .args(["--", "python3", "-c", SEND_RA, "eth0"])
+        .output()
+        .expect("run python3");
+    assert!(out.status.success(), "sending the RA: {}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(500));
+    let addrs = ip(&berth, &["-6", "addr"]);
+    if addrs.contains("2001:db8") {
+        found.push(format!("the RA gave the host an address: {addrs}"));
+    }
+    let routes = ip(&berth, &["-6", "route"]);
+    if routes.contains("2001:db8") || routes.contains("default") {
+        found.push(format!("the RA gave the host a route: {routes}"));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+/// Two engine roots on one host: each has its own bridge and table, so neither adds
+/// its subnet to the other's bridge, and `network rm`/`prune` in one (even one that
+/// never started a container) leaves the other's NAT and published ports alone.
+#[test]
+fn two_roots_in_one_namespace_keep_their_own_bridges_and_rules() {
+    let first = Berth::with_image();
+    let second = Berth::beside(&first);
+    serve(&first, &["--name", "a", "-p", "8080:80"], "hello-first");
+    serve(&second, &["--name", "b", "-p", "8081:80"], "hello-second");
+    let bridge_of = |berth: &Berth| {
+        berth.json(&["network", "inspect", "bridge"])["Berth"]["Bridge"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (one, two) = (bridge_of(&first), bridge_of(&second));
+    // Every finding is collected, so a failure shows all of them.
+    let mut found = Vec::new();
+    if one == two {
+        found.push(format!("both roots use bridge {one}"));
+    }
+    for (berth, bridge) in [(&first, &one), (&second, &two)] {
+        let subnet = berth.json(&["network", "inspect", "bridge"])["IPAM"]["Config"][0]["Subnet"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let prefix = subnet.split('/').nth(1).unwrap();
+        let want = format!("inet {}/{prefix} ", gateway_of(berth, "bridge"));
+        let addrs = ip(&first, &["-o", "-4", "addr", "show", "dev", bridge]);
+        if addrs.lines().count() != 1 || !addrs.contains(&want) {
+            found.push(format!("{bridge} should carry only {want}: {addrs}"));
+        }
+    }
+    // A third root that never started a container, and the second one, remove networks.
+    let third = Berth::beside(&first);
+    third.ok(&["network", "create", "scratch"]);
+    third.ok(&["network", "rm", "scratch"]);
+    // One naming the first root's bridge: its rm must not delete what it never made.
+    let squat = format!("com.docker.network.bridge.name={one}");
+    third.ok(&["network", "create", "-o", &squat, "squatter"]);
+    third.ok(&["network", "rm", "squatter"]);
+    if !links(&first).contains(&one) {
+        found.push(format!("another root's network rm deleted {one}"));
+    }
+    second.ok(&["network", "create", "idle"]);
+    second.ok(&["network", "create", "spare"]);
+    second.ok(&["run", "--rm", "--network", "spare", IMAGE, "true"]);
+    second.ok(&["network", "rm", "idle"]);
+    let pruned = second.ok(&["network", "prune", "-f"]);
+    assert!(pruned.contains("spare"), "{pruned}");
+    for (addr, body) in [
+        ("127.0.0.1:8080", "hello-first\n"),
+        ("127.0.0.1:8081", "hello-second\n"),
+    ] {
+        let got = http_get(&first, addr, "/index.html");
+        if got.as_deref() != Ok(body) {
+            found.push(format!("{addr} after the others removed networks: {got:?}"));
+        }
+    }
+    let rules = ruleset(&first);
+    for port in [8080, 8081] {
+        if !rules.contains(&format!("tcp dport {port} dnat ip to")) {
+            found.push(format!("the rule publishing {port} is gone"));
+        }
+    }
+    // The second root's last container going leaves the first's bridge and port.
+    second.ok(&["rm", "-f", "b"]);
+    if !links(&first).contains(&one) {
+        found.push(format!("{one} went with the other root's container"));
+    }
+    let got = http_get(&first, "127.0.0.1:8080", "/index.html");
+    if got.as_deref() != Ok("hello-first\n") {
+        found.push(format!("8080 after the other root's rm: {got:?}"));
+    }
+    assert!(found.is_empty(), "{found:#?}");
 }

@@ -41,6 +41,9 @@ fn settings() -> insta::Settings {
     settings.add_filter(r"\b[0-9a-f]{12}\b", "[ID]     ");
     // Host veth ends are named after the container's ID and the interface's slot.
     settings.add_filter(r"\bbv[0-9a-f]{12}([0-9a-z])\b", "bv[ID]$1");
+    // The default bridge is named after the engine root (berth0 is the default root's);
+    // the mask keeps its width.
+    settings.add_filter(r"\bberth-[0-9a-f]{8}\b", "berth-[ROOT]  ");
     // A bridge's MAC comes from its network's ID (endpoint MACs come from their IPs).
     settings.add_filter(r"mtu (\d+)  ([0-9a-f]{2}:){5}[0-9a-f]{2}", "mtu $1  [MAC]");
     // Traffic rates: the kernel's own packets (router solicitations, ARP) come and go.

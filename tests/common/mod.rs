@@ -120,7 +120,8 @@ impl Drop for NetNs {
 
 pub struct Berth {
     root: tempfile::TempDir,
-    netns: NetNs,
+    /// Shared by engines made with [`Berth::beside`].
+    netns: std::sync::Arc<NetNs>,
     /// The user's config for this engine's commands (logins, dashboard settings), so no
     /// test reads or writes the real user's.
     home: tempfile::TempDir,
@@ -128,17 +129,33 @@ pub struct Berth {
 
 impl Berth {
     pub fn new() -> Berth {
+        Berth::in_netns(std::sync::Arc::new(NetNs::new()))
+    }
+
+    fn in_netns(netns: std::sync::Arc<NetNs>) -> Berth {
         Berth {
             root: tempfile::Builder::new()
                 .prefix("berth-test-")
                 .tempdir()
                 .expect("create engine root"),
-            netns: NetNs::new(),
+            netns,
             home: tempfile::Builder::new()
                 .prefix("berth-test-home-")
                 .tempdir()
                 .expect("create a home for the test"),
         }
+    }
+
+    /// A second engine, with a root of its own, in `other`'s network namespace (two
+    /// engines on one host), with the fixture image loaded.
+    pub fn beside(other: &Berth) -> Berth {
+        let berth = Berth::in_netns(other.netns.clone());
+        berth.ok(&[
+            "load",
+            "-i",
+            fixtures().join("busybox-save.tar").to_str().unwrap(),
+        ]);
+        berth
     }
 
     /// The network namespace every command of this engine runs in.

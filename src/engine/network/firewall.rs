@@ -1,7 +1,9 @@
-//! berth's one nftables table, `table inet berth`: outbound NAT, published ports, and
-//! isolation between networks. It is always regenerated whole from a [`FirewallPlan`] and
-//! replaced in one atomic `nft -f -` batch, never edited rule by rule, so what is loaded is
-//! exactly what the plan says, also after a crash or a host firewall reload.
+//! One engine root's nftables table (`table inet berth` for the default root, see
+//! [`super::names`]): outbound NAT, published ports, isolation between networks, and the
+//! guard against packets no container may send. It is always regenerated whole from a
+//! [`FirewallPlan`] and replaced in one atomic `nft -f -` batch, never edited rule by
+//! rule, so what is loaded is exactly what the plan says, also after a crash or a host
+//! firewall reload.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -11,16 +13,60 @@ use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
 
+use super::names::DEFAULT_TABLE;
 use super::ports::{PortMapping, Proto};
 use crate::engine::error::{Context, Error, Result};
 
-/// The table's family and name, as nft spells them.
-pub const TABLE: &str = "inet berth";
+/// The name of one root's table, in family `inet`: letters, digits and '_', so it goes
+/// into nft's text as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table(String);
+
+/// Longest table name accepted (nft allows more; berth's are at most 14).
+const MAX_TABLE: usize = 32;
+
+impl Table {
+    pub fn named(name: &str) -> Result<Table> {
+        let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let starts = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+        if !plain || !starts || name.len() > MAX_TABLE {
+            return Err(Error::invalid(
+                "nftables table name",
+                name,
+                format!("use a letter, then up to {MAX_TABLE} letters, digits or '_'"),
+            ));
+        }
+        Ok(Table(name.to_owned()))
+    }
+
+    /// The table of the engine at `root`.
+    pub fn for_root(root: &Path) -> Result<Table> {
+        Table::named(&super::names::RootNames::for_root(root).table)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table(DEFAULT_TABLE.to_owned())
+    }
+}
+
+impl std::fmt::Display for Table {
+    /// As nft spells it: `inet berth`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "inet {}", self.0)
+    }
+}
 
 /// Everything the table must express; the renderer sorts it, so the order given does not
 /// matter and the same plan always renders the same text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FirewallPlan {
+    pub table: Table,
     pub networks: Vec<NetRule>,
     pub ports: Vec<PortRule>,
 }
@@ -67,7 +113,9 @@ impl FirewallPlan {
 
 /// Declaring the table first makes the delete succeed whether or not it exists; both run
 /// in the same transaction as what follows, so no packet ever sees a half-made table.
-const REPLACE_PREAMBLE: &str = "table inet berth {}\ndelete table inet berth\n";
+fn replace_preamble(table: &Table) -> String {
+    format!("table {table} {{}}\ndelete table {table}\n")
+}
 
 /// Renders the batch that atomically replaces the table with the plan's.
 pub fn render(plan: &FirewallPlan) -> Result<String> {
@@ -85,11 +133,30 @@ pub fn render(plan: &FirewallPlan) -> Result<String> {
     });
     validate(&networks, &ports)?;
 
-    let mut out = String::from(REPLACE_PREAMBLE);
-    out.push_str("table inet berth {\n");
+    let mut out = replace_preamble(&plan.table);
+    let _ = writeln!(out, "table {} {{", plan.table);
+    // Before conntrack and NAT (raw priority), what no container or neighbour may send.
+    // Loopback addresses from anywhere but lo: berth sets route_localnet on its bridges
+    // (publishing on 127.0.0.1 needs it), which would otherwise let a container reach the
+    // host's 127.0.0.1-only services (CVE-2020-8558), and DNAT a neighbour's packet for
+    // 127.0.0.1 onto a port published on 127.0.0.1 only. Replies to the host's own
+    // 127.0.0.1 connections arrive for the bridge's address, NATed back only later.
+    base_chain(&mut out, "guard", "filter hook prerouting priority -300");
+    rule(&mut out, "iifname != \"lo\" ip daddr 127.0.0.0/8 drop");
+    // berth's networks are IPv4 only: no router advertisement or other IPv6 from a
+    // container reaches the host (CVE-2020-13401), should IPv6 come back on a bridge.
+    for n in &networks {
+        rule(
+            &mut out,
+            &format!("iifname \"{}\" meta nfproto ipv6 drop", n.bridge),
+        );
+    }
+    out.push_str("\t}\n");
     // Only IPv4 is published; the fib match limits DNAT to traffic for this host's own
-    // addresses (127.0.0.1 included), as Docker's DOCKER chain does.
+    // addresses (127.0.0.1 included), as Docker's DOCKER chain does. Loopback addresses
+    // are published to the host's own connections only (the output hook, or lo).
     base_chain(&mut out, "prerouting", "nat hook prerouting priority -100");
+    rule(&mut out, "iifname != \"lo\" ip daddr 127.0.0.0/8 return");
     rule(
         &mut out,
         "meta nfproto ipv4 fib daddr type local jump published",
@@ -227,19 +294,18 @@ fn validate(networks: &[NetRule], ports: &[PortRule]) -> Result<()> {
     Ok(())
 }
 
-/// Linux interface names: 1 to 15 bytes; berth's are plain ASCII.
-/// Loads the plan's table, replacing whatever berth table is loaded, in one transaction.
-/// An empty plan removes the table.
+/// Loads the plan's table, replacing that table as loaded, in one transaction; other
+/// roots' tables are not touched. An empty plan removes the table.
 pub fn apply(plan: &FirewallPlan) -> Result<()> {
     if plan.is_empty() {
-        return remove();
+        return remove(&plan.table);
     }
-    run_nft(&render(plan)?)
+    run_nft(&plan.table, &render(plan)?)
 }
 
-/// Deletes berth's table; no error when it is not there.
-pub fn remove() -> Result<()> {
-    run_nft(REPLACE_PREAMBLE)
+/// Deletes `table`; no error when it is not there.
+pub fn remove(table: &Table) -> Result<()> {
+    run_nft(table, &replace_preamble(table))
 }
 
 /// nft's diagnostics are kept up to this many bytes; the rest is read and dropped so nft
@@ -247,7 +313,7 @@ pub fn remove() -> Result<()> {
 const NFT_OUTPUT_CAP: u64 = 16 * 1024;
 
 /// Runs `nft -f -` with `batch` on stdin; a failure carries nft's own message on one line.
-fn run_nft(batch: &str) -> Result<()> {
+fn run_nft(table: &Table, batch: &str) -> Result<()> {
     let nft = nft_path();
     let mut child = Command::new(&nft)
         .args(["-f", "-"])
@@ -276,7 +342,7 @@ fn run_nft(batch: &str) -> Result<()> {
         .context(|| format!("wait for {}", nft.display()))?;
     if !status.success() {
         return Err(Error::Runtime(format!(
-            "nft could not load table {TABLE}: {}",
+            "nft could not load table {table}: {}",
             one_line(&String::from_utf8_lossy(&diagnostics), status)
         )));
     }
@@ -326,26 +392,30 @@ fn nft_path() -> PathBuf {
 /// Turns on IPv4 forwarding in the caller's network namespace (containers' traffic is
 /// routed through the host). Writes only when it is off.
 pub fn enable_ip_forward() -> Result<()> {
-    write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"))
+    write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"), "1")
 }
 
 /// Lets 127.0.0.1-sourced packets be routed out of `bridge`, which publishing on
 /// 127.0.0.1 needs (the DNATed packet keeps its loopback source until masqueraded).
+/// What a container could send for 127.0.0.0/8 through it is dropped by the table's guard.
 pub fn enable_route_localnet(bridge: &str) -> Result<()> {
     super::link::check_ifname(bridge)?;
     write_sysctl(
         &Path::new("/proc/sys/net/ipv4/conf")
             .join(bridge)
             .join("route_localnet"),
+        "1",
     )
 }
 
-fn write_sysctl(path: &Path) -> Result<()> {
+/// Writes `value` to a sysctl file (in the calling thread's network namespace for
+/// /proc/sys/net), only when it holds something else.
+pub(super) fn write_sysctl(path: &Path, value: &str) -> Result<()> {
     let current = std::fs::read_to_string(path).context(|| format!("read {}", path.display()))?;
-    if current.trim() == "1" {
+    if current.trim() == value {
         return Ok(());
     }
-    std::fs::write(path, "1").context(|| format!("write 1 to {}", path.display()))
+    std::fs::write(path, value).context(|| format!("write {value} to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -386,6 +456,7 @@ mod tests {
 
     fn default_bridge_plan() -> FirewallPlan {
         FirewallPlan {
+            table: Table::default(),
             networks: vec![net("berth0", "172.17.0.0/16", false)],
             ports: vec![
                 port(
@@ -407,6 +478,7 @@ mod tests {
     #[test]
     fn renders_isolated_and_internal_networks() {
         let plan = FirewallPlan {
+            table: Table::default(),
             networks: vec![
                 net("br-b2c3d4e5f6a7", "172.18.0.0/16", false),
                 net("br-a1b2c3d4e5f6", "192.168.10.0/24", true),
@@ -472,7 +544,7 @@ mod tests {
                 "",
                 "a fresh namespace has no ruleset"
             );
-            remove().expect("remove with no table");
+            remove(&Table::default()).expect("remove with no table");
             apply(&default_bridge_plan()).expect("apply");
             let loaded = list_table();
             for chain in [
@@ -507,9 +579,9 @@ mod tests {
             assert!(!now.contains("dport 8080"), "an old rule survived: {now}");
             assert!(now.contains("udp dport 5353"), "{now}");
 
-            remove().expect("remove");
+            remove(&Table::default()).expect("remove");
             assert_eq!(sh("nft list tables"), "");
-            remove().expect("remove again");
+            remove(&Table::default()).expect("remove again");
             apply(&default_bridge_plan()).expect("apply");
             apply(&FirewallPlan::default()).expect("apply an empty plan");
             assert_eq!(
@@ -520,10 +592,63 @@ mod tests {
         });
     }
 
+    /// Two roots in one namespace: each plan replaces and removes its own table only.
+    #[test]
+    fn tables_of_different_roots_are_loaded_and_removed_apart() {
+        in_netns(|| {
+            let mut other = default_bridge_plan();
+            other.table = Table::named("berth_1a2b3c4d").unwrap();
+            other.networks[0].bridge = "berth-1a2b3c4d".into();
+            for p in &mut other.ports {
+                p.bridge = "berth-1a2b3c4d".into();
+            }
+            apply(&default_bridge_plan()).unwrap();
+            apply(&other).unwrap();
+            assert_eq!(
+                sh("nft list tables"),
+                "table inet berth\ntable inet berth_1a2b3c4d\n"
+            );
+            // A root with no networks left empties its own table, not the other's.
+            apply(&FirewallPlan {
+                table: other.table.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(sh("nft list tables"), "table inet berth\n");
+            assert!(list_table().contains("tcp dport 8080 dnat ip to 172.17.0.2:80"));
+            remove(&Table::default()).unwrap();
+            assert_eq!(sh("nft list ruleset"), "");
+        });
+    }
+
+    #[test]
+    fn table_names_are_plain_words() {
+        for bad in [
+            "",
+            "1berth",
+            "berth x",
+            "berth;flush",
+            "berth-1",
+            &"b".repeat(33),
+        ] {
+            let err = Table::named(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid nftables table name"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            Table::named("berth_1a2b").unwrap().to_string(),
+            "inet berth_1a2b"
+        );
+        assert_eq!(Table::default().to_string(), "inet berth");
+    }
+
     #[test]
     fn nft_errors_are_one_line_with_nfts_message() {
         in_netns(|| {
             let err = run_nft(
+                &Table::default(),
                 "table inet berth {\n\tchain c { type nat hook output priority dstnat; }\n}\n",
             )
             .unwrap_err()
@@ -703,6 +828,7 @@ mod tests {
             let holder = PortHolder::bind(&specs.concat()).unwrap();
             let container_ip = "10.89.0.2".parse().unwrap();
             let plan = FirewallPlan {
+                table: Table::default(),
                 networks: vec![net("br0", "10.89.0.0/24", false)],
                 ports: (holder.mappings().iter())
                     .map(|m| PortRule::for_mapping("br0", container_ip, m))
@@ -747,7 +873,7 @@ mod tests {
                 );
             }
 
-            remove().unwrap();
+            remove(&Table::default()).unwrap();
             assert!(
                 greet("127.0.0.1:8080").starts_with("error"),
                 "still published after remove"
@@ -779,6 +905,7 @@ mod tests {
                 .collect();
             enable_ip_forward().unwrap();
             apply(&FirewallPlan {
+                table: Table::default(),
                 networks: vec![
                     net("br0", "10.89.0.0/24", false),
                     net("br1", "10.90.0.0/24", false),

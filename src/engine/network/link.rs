@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
@@ -77,6 +78,20 @@ pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkMessage>> {
     }
 }
 
+/// Turns IPv6 off on link `name` in the calling thread's network namespace: no address,
+/// and no router advertisement heard (CVE-2020-13401: a container's RA configured the
+/// host). berth's networks are IPv4 only. A kernel without IPv6 has nothing to turn off.
+pub fn disable_ipv6(name: &str) -> Result<()> {
+    check_ifname(name)?;
+    let conf = Path::new("/proc/sys/net/ipv6/conf");
+    if !conf.exists() {
+        return Ok(());
+    }
+    let dir = conf.join(name);
+    super::firewall::write_sysctl(&dir.join("accept_ra"), "0")?;
+    super::firewall::write_sysctl(&dir.join("disable_ipv6"), "1")
+}
+
 /// Makes sure the bridge `name` exists with the pinned `mac`, carries `gateway` (the
 /// gateway address with the network's prefix) and is up; returns its ifindex. Safe to call
 /// on every container start: an existing bridge costs one lookup.
@@ -105,6 +120,8 @@ pub fn ensure_bridge(
         )));
     }
     let index = link.header.index;
+    // Before it is up, so it never gets an IPv6 address.
+    disable_ipv6(name)?;
     add_address(nl, index, gateway, name)?;
     let has_mac = link_mac(&link) == Some(mac);
     let is_up = link.header.flags.contains(LinkFlags::Up);
@@ -196,6 +213,8 @@ pub fn configure_endpoint(
             "configuring {ifname}: no such interface in the container's namespace"
         ))
     })?;
+    // Before it is up: the container's interface hears no router advertisement either.
+    super::netlink::in_netns(container_netns, || disable_ipv6(ifname))?;
     // The MAC is applied before the up flag within one request (the kernel's order).
     let mut change = link_by_index(index);
     change.attributes.push(LinkAttribute::Address(mac.to_vec()));

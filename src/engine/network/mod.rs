@@ -6,6 +6,7 @@ pub mod firewall;
 pub mod ipam;
 pub mod link;
 pub mod live;
+pub mod names;
 pub mod netlink;
 pub mod ports;
 pub mod record;

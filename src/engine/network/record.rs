@@ -15,8 +15,6 @@ use crate::engine::ids::ContainerId;
 
 /// The default network's name, as Docker's.
 pub const DEFAULT_NETWORK: &str = "bridge";
-/// The bridge of the default network (Docker's is `docker0`).
-pub const DEFAULT_BRIDGE: &str = "berth0";
 /// The option naming a bridge network's Linux bridge.
 pub const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 /// Names of the networks every engine has; they can't be created or removed.

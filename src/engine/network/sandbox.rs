@@ -176,14 +176,24 @@ impl Engine {
     }
 
     fn unwire_networks(&self, removed: &[NetworkRecord]) -> Result<()> {
-        let bridges: Vec<&str> = removed.iter().filter_map(|n| n.linux_bridge()).collect();
+        let bridges: Vec<(&NetworkRecord, &str)> = removed
+            .iter()
+            .filter_map(|n| Some((n, n.linux_bridge()?)))
+            .collect();
         if bridges.is_empty() {
             return Ok(());
         }
         let mut nl = Netlink::open()?;
-        for bridge in bridges {
-            link::delete_link(&mut nl, bridge)?;
+        for (network, bridge) in bridges {
+            // Only the bridge this network made (its MAC is pinned from the network's ID):
+            // one of the same name another root or the user made is not ours to delete.
+            let ours = link::get_link(&mut nl, bridge)?
+                .is_some_and(|l| link::link_mac(&l) == Some(bridge_mac(&network.id)));
+            if ours {
+                link::delete_link(&mut nl, bridge)?;
+            }
         }
+        // This root's table only, from its own records: nothing of another root's.
         self.apply_firewall()
     }
 
@@ -210,21 +220,21 @@ impl Engine {
                 self.save_network(network)?;
             }
         }
-        self.load_firewall(&firewall_plan(&networks), false)
+        self.load_firewall(&self.firewall_plan(&networks)?, false)
     }
 
     /// Regenerates berth's nftables table from the network records and loads it if it
     /// changed.
     pub fn apply_firewall(&self) -> Result<()> {
         let _lock = self.lock()?;
-        self.load_firewall(&firewall_plan(&self.read_networks()?), false)
+        self.load_firewall(&self.firewall_plan(&self.read_networks()?)?, false)
     }
 
     /// `network reload`: loads the table even if berth thinks it is loaded (after the
     /// host's firewall was flushed, say).
     pub fn reload_firewall(&self) -> Result<()> {
         let _lock = self.lock()?;
-        self.load_firewall(&firewall_plan(&self.read_networks()?), true)
+        self.load_firewall(&self.firewall_plan(&self.read_networks()?)?, true)
     }
 
     /// Loads `plan` unless it is what was loaded last (kept under the root), so starting
@@ -246,34 +256,37 @@ impl Engine {
     }
 }
 
-/// berth's firewall from the network records alone: each bridge network's rules, and
-/// the published ports of its endpoints (kept there while their containers run).
-fn firewall_plan(networks: &[NetworkRecord]) -> FirewallPlan {
-    let bridges = networks.iter().filter(|n| n.linux_bridge().is_some());
-    let mut plan = FirewallPlan {
-        networks: Vec::new(),
-        ports: Vec::new(),
-    };
-    for network in bridges {
-        let Some(subnet) = network.subnet else {
-            continue;
+impl Engine {
+    /// This root's firewall from its network records alone: each bridge network's rules,
+    /// and the published ports of its endpoints (kept there while their containers run),
+    /// in this root's own table.
+    fn firewall_plan(&self, networks: &[NetworkRecord]) -> Result<FirewallPlan> {
+        let mut plan = FirewallPlan {
+            table: firewall::Table::for_root(self.paths().root())?,
+            networks: Vec::new(),
+            ports: Vec::new(),
         };
-        plan.networks.push(NetRule {
-            bridge: network.bridge.clone(),
-            subnet,
-            internal: network.internal,
-        });
-        for endpoint in &network.endpoints {
-            let Some(ip) = endpoint.ip else { continue };
-            plan.ports.extend(
-                endpoint
-                    .published
-                    .iter()
-                    .map(|m| PortRule::for_mapping(&network.bridge, ip, m)),
-            );
+        for network in networks.iter().filter(|n| n.linux_bridge().is_some()) {
+            let Some(subnet) = network.subnet else {
+                continue;
+            };
+            plan.networks.push(NetRule {
+                bridge: network.bridge.clone(),
+                subnet,
+                internal: network.internal,
+            });
+            for endpoint in &network.endpoints {
+                let Some(ip) = endpoint.ip else { continue };
+                plan.ports.extend(
+                    endpoint
+                        .published
+                        .iter()
+                        .map(|m| PortRule::for_mapping(&network.bridge, ip, m)),
+                );
+            }
         }
+        Ok(plan)
     }
-    plan
 }
 
 /// One endpoint's link in the container, and the host's side of it; returns the host
@@ -322,6 +335,7 @@ fn wire_endpoint(
             // A namespace that died a moment ago may still be releasing its veth.
             link::delete_link(nl, &host)?;
             let port = link::create_veth(nl, &host, bridge, netns, ifname, MTU)?;
+            link::disable_ipv6(&host)?;
             link::set_hairpin(nl, port, &host)?;
             host
         }

@@ -11,9 +11,7 @@ use chrono::Utc;
 use ipnet::Ipv4Net;
 
 use super::ipam::{self, AddressPlan};
-use super::record::{
-    Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_BRIDGE, DEFAULT_NETWORK,
-};
+use super::record::{Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_NETWORK};
 use crate::engine::error::{Context, Error, Result};
 use crate::engine::events::{Event, ObjectType};
 use crate::engine::ids::{random_hex64, ContainerId};
@@ -185,8 +183,11 @@ impl Engine {
                     network.subnet = Some(subnet);
                     network.gateway = Some(ipam::default_gateway(subnet));
                     network.skipped_pools = skipped;
-                    network.bridge = DEFAULT_BRIDGE.to_owned();
-                    network.options = default_bridge_options();
+                    // Named after this root, so another root in the same namespace has
+                    // a bridge of its own.
+                    let bridge = super::names::RootNames::for_root(self.paths().root()).bridge;
+                    network.options = default_bridge_options(&bridge);
+                    network.bridge = bridge;
                 }
                 "host" => network.driver = Driver::Host,
                 _ => network.driver = Driver::Null,
@@ -642,13 +643,13 @@ impl Engine {
 }
 
 /// The options Docker shows for its default bridge.
-fn default_bridge_options() -> BTreeMap<String, String> {
+fn default_bridge_options(bridge: &str) -> BTreeMap<String, String> {
     [
         ("com.docker.network.bridge.default_bridge", "true"),
         ("com.docker.network.bridge.enable_icc", "true"),
         ("com.docker.network.bridge.enable_ip_masquerade", "true"),
         ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
-        (BRIDGE_NAME_OPTION, DEFAULT_BRIDGE),
+        (BRIDGE_NAME_OPTION, bridge),
         ("com.docker.network.driver.mtu", "1500"),
     ]
     .into_iter()
