@@ -306,27 +306,21 @@ impl Engine {
         }
 
         let id = self.put_blob(&config_bytes, &mut rollback)?;
-        let manifest_blob = self.put_blob(&manifest_bytes, &mut rollback)?;
         let existed = self.image_record_path(&id).exists();
         let repo_digest = format!("{}@{top_digest}", reference.familiar_repository());
-        let mut record = if existed {
-            self.image_record(&id)?
-        } else {
-            ImageRecord {
-                id: id.clone(),
-                manifest: Some(manifest_blob),
-                diff_ids,
-                chain_ids,
-                created: config.created().clone(),
-                size,
-                loaded: Utc::now(),
-                repo_digests: Vec::new(),
-            }
+        let record = ImageRecord {
+            id: id.clone(),
+            manifest: None,
+            diff_ids,
+            chain_ids,
+            created: config.created().clone(),
+            size,
+            loaded: Utc::now(),
+            repo_digests: vec![repo_digest],
         };
-        if !existed || !record.repo_digests.contains(&repo_digest) {
-            record.repo_digests.push(repo_digest);
-            self.save_image_record(&record, &mut rollback)?;
-        }
+        // An image already here keeps the manifest it has: storing this one too would
+        // leave a blob no record names.
+        self.add_image_record(record, Some(&manifest_bytes), &mut rollback)?;
         let tag = reference.local_tag();
         let tagged_before = match &tag {
             Some(tag) => self.tags()?.get(tag) == Some(&id),
