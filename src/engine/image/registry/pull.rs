@@ -24,6 +24,7 @@ use super::resume::ResumingBlob;
 use crate::engine::error::{Error, Result};
 use crate::engine::events::{Event, ObjectType};
 use crate::engine::ids::{random_hex64, Digest, ImageRef};
+use crate::engine::image::bounds::{LayerBounds, DEFAULT_MAX_UNPACK_RATIO};
 use crate::engine::image::layers::{chain_id, Expected, PreparedLayer};
 use crate::engine::image::rollback::Rollback;
 use crate::engine::image::store::ImageRecord;
@@ -52,6 +53,9 @@ pub struct PullOptions {
     pub credentials: Option<CredentialStore>,
     /// Set from another thread to stop the pull; it then fails, leaving nothing.
     pub cancel: Cancel,
+    /// A layer unpacking to more than this many times its compressed size is refused
+    /// (`max-unpack-ratio` in config.toml); None: the default, 0: no bound.
+    pub max_unpack_ratio: Option<u64>,
 }
 
 /// A flag another thread sets to stop a pull at its next read.
@@ -268,12 +272,18 @@ impl Engine {
                 .cloned()
                 .collect();
             if !missing.is_empty() {
+                let ratio = options.max_unpack_ratio.unwrap_or(DEFAULT_MAX_UNPACK_RATIO);
+                // Every claim is checked before any download starts.
+                let bounds = missing
+                    .iter()
+                    .map(|job| LayerBounds::check(&job.label, workspace.path(), job.size, ratio))
+                    .collect::<Result<Vec<_>>>()?;
                 let more = self
                     .fetch_layers(
                         &client,
                         (repository, &options.cancel),
                         workspace.path(),
-                        &missing,
+                        (&missing, &bounds),
                         &origin,
                         progress,
                     )
@@ -353,7 +363,7 @@ impl Engine {
         client: &Client,
         source: (&str, &Cancel),
         workspace: &Path,
-        jobs: &[Job],
+        (jobs, bounds): (&[Job], &[LayerBounds]),
         origin: &str,
         progress: Progress<'_>,
     ) -> Result<Vec<PreparedLayer>> {
@@ -368,8 +378,14 @@ impl Engine {
                     if i >= jobs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let result =
-                        self.fetch_layer(client, source, workspace, &jobs[i], origin, progress);
+                    let result = self.fetch_layer(
+                        client,
+                        source,
+                        workspace,
+                        (&jobs[i], &bounds[i]),
+                        origin,
+                        progress,
+                    );
                     if result.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -399,7 +415,7 @@ impl Engine {
         client: &Client,
         (repository, cancel): (&str, &Cancel),
         workspace: &Path,
-        job: &Job,
+        (job, bounds): (&Job, &LayerBounds),
         origin: &str,
         progress: Progress<'_>,
     ) -> Result<PreparedLayer> {
@@ -424,7 +440,15 @@ impl Engine {
             parent: job.parent.as_ref(),
             label: &job.label,
         };
-        let prepared = self.prepare_layer_in(workspace, stream, &expected, Path::new(origin))?;
+        let prepared = self
+            .prepare_layer_in(
+                workspace,
+                stream,
+                &expected,
+                Path::new(origin),
+                Some(bounds),
+            )
+            .map_err(|e| bounds.refusal().unwrap_or(e))?;
         progress(&PullEvent::LayerComplete {
             layer: job.digest.clone(),
         });
