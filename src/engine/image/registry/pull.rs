@@ -111,6 +111,8 @@ struct Pumped<'a> {
     chunks: Receiver<Chunk>,
     chunk: Vec<u8>,
     at: usize,
+    /// The blob's end came: every later read is 0, as a stream's.
+    ended: bool,
     cancel: &'a Cancel,
 }
 
@@ -130,6 +132,7 @@ impl<'a> Pumped<'a> {
             chunks,
             chunk: Vec::new(),
             at: 0,
+            ended: false,
             cancel,
         };
         match pumped.next()? {
@@ -159,8 +162,11 @@ impl<'a> Pumped<'a> {
 impl Read for Pumped<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at == self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
             match self.next()? {
-                Chunk::Data(data) if data.is_empty() => return Ok(0),
+                Chunk::Data(data) if data.is_empty() => self.ended = true,
                 Chunk::Data(data) => (self.chunk, self.at) = (data, 0),
                 Chunk::Failed(e) => return Err(e),
                 Chunk::Opened => {}
@@ -706,6 +712,7 @@ mod tests {
             chunks,
             chunk: Vec::new(),
             at: 0,
+            ended: false,
             cancel,
         };
         (sender, pumped)
@@ -756,6 +763,8 @@ mod tests {
         let mut all = Vec::new();
         reader.read_to_end(&mut all).unwrap();
         assert_eq!(all, b"abcde");
+        // The thread is gone, and the end stays an end.
+        assert_eq!(reader.read(&mut [0u8; 4]).unwrap(), 0);
     }
 
     #[test]
