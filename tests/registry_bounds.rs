@@ -134,7 +134,10 @@ fn refused_leaving_nothing(berth: &Berth, out: &Output, layer: &str, cause: &str
         assert_eq!(entries(berth, dir), Vec::<String>::new(), "{dir}");
     }
     let check = berth.ok(&["system", "check"]);
-    assert!(!check.contains("orphan") && !check.contains("work-"), "{check}");
+    assert!(
+        !check.contains("orphan") && !check.contains("work-"),
+        "{check}"
+    );
 }
 
 #[test]
@@ -155,13 +158,17 @@ fn a_manifest_claiming_more_than_the_free_space_is_refused_before_downloading() 
         "test/busybox:latest",
     );
     // The fixture's manifest, its first layer said to be 4 EiB, under another tag.
-    let index: Value = serde_json::from_slice(
-        &std::fs::read(fixtures().join("busybox-oci/index.json")).unwrap(),
-    )
-    .unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("busybox-oci/index.json")).unwrap())
+            .unwrap();
     let digest = index["manifests"][0]["digest"].as_str().unwrap();
     let mut manifest: Value = serde_json::from_slice(
-        &std::fs::read(fixtures().join("busybox-oci/blobs/sha256").join(&digest[7..])).unwrap(),
+        &std::fs::read(
+            fixtures()
+                .join("busybox-oci/blobs/sha256")
+                .join(&digest[7..]),
+        )
+        .unwrap(),
     )
     .unwrap();
     manifest["layers"][0]["size"] = json!(1u64 << 62);

@@ -69,8 +69,7 @@ impl LayerBounds {
                 human_size(reserve)
             )));
         }
-        let max_unpacked =
-            (ratio != 0).then(|| ratio.saturating_mul(compressed).max(RATIO_FLOOR));
+        let max_unpacked = (ratio != 0).then(|| ratio.saturating_mul(compressed).max(RATIO_FLOOR));
         Ok(LayerBounds {
             label: label.to_owned(),
             fs: fs.to_owned(),
@@ -177,10 +176,16 @@ mod tests {
         // Under the floor, or with the bound lifted, it reads through.
         let bounds = LayerBounds::check("layer 1 (x)", dir.path(), 1 << 10, 100).unwrap();
         let small = io::repeat(0).take(RATIO_FLOOR);
-        assert_eq!(drain(&mut Bounded::new(small, Some(&bounds))).unwrap(), RATIO_FLOOR);
+        assert_eq!(
+            drain(&mut Bounded::new(small, Some(&bounds))).unwrap(),
+            RATIO_FLOOR
+        );
         let lifted = LayerBounds::check("layer 1 (x)", dir.path(), 1 << 10, 0).unwrap();
         let big = io::repeat(0).take(RATIO_FLOOR * 2);
-        assert_eq!(drain(&mut Bounded::new(big, Some(&lifted))).unwrap(), RATIO_FLOOR * 2);
+        assert_eq!(
+            drain(&mut Bounded::new(big, Some(&lifted))).unwrap(),
+            RATIO_FLOOR * 2
+        );
         assert!(lifted.refusal().is_none());
     }
 

@@ -185,7 +185,11 @@ impl Read for Pumped<'_> {
 
 /// The download thread: the blob's bytes (resumed across dropped connections) into
 /// `sender`, until their end, an error, or nobody listening.
-fn pump(client: &Client, (repository, digest, size): (&str, &Digest, u64), sender: &SyncSender<Chunk>) {
+fn pump(
+    client: &Client,
+    (repository, digest, size): (&str, &Digest, u64),
+    sender: &SyncSender<Chunk>,
+) {
     let mut blob = match ResumingBlob::open(client, repository, digest, size) {
         Ok(blob) => blob,
         Err(e) => {
