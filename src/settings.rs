@@ -28,6 +28,9 @@ pub struct Settings {
     /// The keys that detach from a terminal container, as Docker's config.json
     /// `detachKeys` (`ctrl-p,ctrl-q` when not set).
     pub detach_keys: Option<String>,
+    /// A pulled layer unpacking to more than this many times its compressed size is
+    /// refused as a decompression bomb (100 when not set; 0 lifts the bound).
+    pub max_unpack_ratio: Option<u64>,
 }
 
 impl Settings {
@@ -68,6 +71,7 @@ impl Settings {
             insecure_registries: self.insecure_registries(also_insecure),
             credentials: Some(CredentialStore::user()),
             cancel: Cancel::default(),
+            max_unpack_ratio: self.max_unpack_ratio,
         })
     }
 
@@ -94,7 +98,7 @@ mod tests {
             .is_empty());
         std::fs::write(
             &path,
-            "theme = \"light\"\ninsecure-registries = [\"reg.lan:5000\"]\n",
+            "theme = \"light\"\ninsecure-registries = [\"reg.lan:5000\"]\nmax-unpack-ratio = 500\n",
         )
         .unwrap();
         let settings = Settings::load_from(&path).unwrap();
@@ -104,6 +108,7 @@ mod tests {
             .unwrap();
         assert_eq!(options.insecure_registries, ["reg.lan:5000", "other:5000"]);
         assert_eq!(options.platform.unwrap().architecture, "arm64");
+        assert_eq!(options.max_unpack_ratio, Some(500));
         let push = settings.push_options(&["third:5000".into()]);
         assert_eq!(push.insecure_registries, ["reg.lan:5000", "third:5000"]);
         assert_eq!(settings.insecure_registries(&[]), ["reg.lan:5000"]);

@@ -393,3 +393,76 @@ fn failures_are_one_clear_line_and_exit_1() {
     }
     assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
 }
+
+/// Starts `berth <verb> <image> <after>` (a pull through a proxy that stalls
+/// mid-layer), sends `signal` once the layer stalls, and returns the exit status; the
+/// CLI must exit soon after.
+fn interrupted_mid_layer(
+    berth: &Berth,
+    registry: &Registry,
+    (verb, after): (&[&str], &[&str]),
+    signal: nix::sys::signal::Signal,
+) -> std::process::ExitStatus {
+    use std::time::{Duration, Instant};
+    let port: u16 = registry.host().rsplit_once(':').unwrap().1.parse().unwrap();
+    let proxy = DroppingProxy::holding(berth.netns(), port, 256 << 10);
+    let name = format!("{}/test/busybox:latest", proxy.host());
+    let mut child = berth
+        .cmd()
+        .args(verb)
+        .arg(&name)
+        .args(after)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while proxy.connections_cut() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the pull never reached the layer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(entries(berth, "tmp").iter().any(|n| n.starts_with("work-")));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, signal).unwrap();
+    // The stall lasts until the proxy is released (never, here): the pull must not wait
+    // for the registry to unwind.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("berth {verb:?} did not exit after {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_interrupted_pull_removes_its_workspace_and_exits_as_the_signal() {
+    use nix::sys::signal::Signal;
+    let berth = Berth::new();
+    let registry = seeded(&berth);
+    let run = ["run", "--rm", "--network", "none", "--name", "never"];
+    for (verb, after, signal, code) in [
+        (&["pull", "-q"][..], &[][..], Signal::SIGINT, 130),
+        (&["pull", "-q"][..], &[][..], Signal::SIGHUP, 129),
+        // run's implicit pull, as pull's.
+        (&run[..], &["true"][..], Signal::SIGTERM, 143),
+    ] {
+        let status = interrupted_mid_layer(&berth, &registry, (verb, after), signal);
+        assert_eq!(status.code(), Some(code), "{verb:?} {signal}");
+        assert_eq!(entries(&berth, "tmp"), Vec::<String>::new(), "{signal}");
+        for dir in ["images", "layers", "blobs/sha256"] {
+            assert_eq!(entries(&berth, dir), Vec::<String>::new(), "{dir}");
+        }
+        let check = berth.ok(&["system", "check"]);
+        assert!(!check.contains("work-"), "{check}");
+    }
+    assert_eq!(berth.ok(&["ps", "-a", "-q"]), "");
+}

@@ -287,3 +287,37 @@ fn pushing_a_missing_image_is_one_line() {
     let err = berth.fail(&["push", "127.0.0.1:5999/nothing/here@sha256:0000000000000000000000000000000000000000000000000000000000000000"]);
     assert!(err.contains("push takes a tag"), "{err}");
 }
+
+#[test]
+fn loading_a_saved_copy_over_a_pulled_image_keeps_its_repo_digests_and_manifest() {
+    let berth = Berth::new();
+    let registry = Registry::start(berth.netns());
+    registry.seed(
+        &fixtures().join("busybox-oci"),
+        "latest",
+        "test/busybox:latest",
+    );
+    let host = registry.host();
+    let source = format!("{host}/test/busybox:latest");
+    berth.ok(&["pull", "-q", &source]);
+    let before = berth.json(&["image", "inspect", &source]);
+    assert_eq!(before["RepoDigests"].as_array().unwrap().len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("saved.tar");
+    berth.ok(&["save", "-o", archive.to_str().unwrap(), &source]);
+    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+
+    let after = berth.json(&["image", "inspect", &source]);
+    assert_eq!(after["RepoDigests"], before["RepoDigests"]);
+    berth.ok(&["system", "check"]);
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(!repair.contains("orphan"), "{repair}");
+
+    // The kept manifest is still the one pushed: the registry's own bytes.
+    let target = format!("{host}/other/bb:v1");
+    berth.ok(&["tag", &source, &target]);
+    let out = berth.ok(&["push", &target]);
+    let original = fixture_manifest_bytes();
+    assert_eq!(pushed_digest(&out, "v1"), sha256(&original), "{out}");
+}

@@ -193,13 +193,9 @@ impl Engine {
 
         let id = self.put_blob(&candidate.config, rollback)?;
         crash_point("load:after-blob");
-        let manifest = match &candidate.manifest {
-            Some(bytes) => Some(self.put_blob(bytes, rollback)?),
-            None => None,
-        };
         let record = ImageRecord {
             id: id.clone(),
-            manifest,
+            manifest: None,
             diff_ids,
             chain_ids,
             created: config.created().clone(),
@@ -207,7 +203,7 @@ impl Engine {
             loaded: Utc::now(),
             repo_digests: Vec::new(),
         };
-        self.save_image_record(&record, rollback)?;
+        self.add_image_record(record, candidate.manifest.as_deref(), rollback)?;
         crash_point("load:after-record");
         Ok(id)
     }

@@ -51,7 +51,7 @@ impl Engine {
             loaded: Utc::now(),
             repo_digests: Vec::new(),
         };
-        self.save_image_record(&record, &mut rollback)?;
+        self.add_image_record(record, None, &mut rollback)?;
         if let Some(reference) = reference {
             self.set_tags(std::slice::from_ref(reference), &id)?;
         }

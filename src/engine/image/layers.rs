@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::blob::HashingReader;
+use super::bounds::{Bounded, LayerBounds};
 use super::compress::{decompress, Compression};
 use super::rollback::Rollback;
 use super::{tarsplit, unpack};
@@ -92,16 +93,18 @@ impl Engine {
         expected: &Expected<'_>,
         archive: &Path,
     ) -> Result<PreparedLayer> {
-        self.prepare_layer_in(&self.paths().tmp_dir(), stream, expected, archive)
+        self.prepare_layer_in(&self.paths().tmp_dir(), stream, expected, archive, None)
     }
 
-    /// As [`Engine::prepare_layer`], unpacking under `dir` (a workspace of `tmp/`).
+    /// As [`Engine::prepare_layer`], unpacking under `dir` (a workspace of `tmp/`) within
+    /// `bounds`, when given.
     pub(crate) fn prepare_layer_in(
         &self,
         dir: &Path,
         stream: impl Read,
         expected: &Expected<'_>,
         archive: &Path,
+        bounds: Option<&LayerBounds>,
     ) -> Result<PreparedLayer> {
         let tmp = dir.join(format!("layer-{}", random_hex64()));
         let mut scratch = Rollback::default();
@@ -116,7 +119,7 @@ impl Engine {
         let bad = |reason: String| Error::bad_archive(archive.display().to_string(), reason);
         let split = tmp.join(tarsplit::SPLIT_FILE);
         let recorder = tarsplit::Recorder::create(&split)?;
-        let (blob, diff_id, size) = unpack_stream(stream, &diff, &recorder)
+        let (blob, diff_id, size) = unpack_stream(stream, &diff, &recorder, bounds)
             .map_err(|e| bad(format!("{}: {e}", expected.label)))?;
         recorder.finish(&split)?;
         if let Some(want) = expected.blob {
@@ -192,17 +195,18 @@ impl PreparedLayer {
 }
 
 /// Decompresses, hashes and unpacks in one pass; returns (blob digest, diff ID, size).
-/// The recorder sees the decompressed tar, trailing padding included.
+/// The recorder sees the decompressed tar, trailing padding included; `bounds` counts it.
 fn unpack_stream(
     stream: impl Read,
     dest: &Path,
     recorder: &tarsplit::Recorder,
+    bounds: Option<&LayerBounds>,
 ) -> Result<(Digest, Digest, u64)> {
     let mut input = BufReader::with_capacity(READ_BUF, stream);
     let compression = Compression::detect(&mut input).context(|| "reading layer".to_owned())?;
     if compression == Compression::None {
         // The blob is the tar: one hash serves as both digests.
-        let mut tar = recorder.reader(HashingReader::new(&mut input));
+        let mut tar = recorder.reader(HashingReader::new(Bounded::new(&mut input, bounds)));
         let size = unpack::unpack_recorded(&mut tar, dest, Some(recorder))?;
         std::io::copy(&mut tar, &mut std::io::sink()).context(|| "reading layer".to_owned())?;
         let (diff_id, _) = tar
@@ -212,10 +216,10 @@ fn unpack_stream(
         return Ok((diff_id.clone(), diff_id, size));
     }
     let mut blob = HashingReader::new(&mut input);
-    let mut tar = recorder.reader(HashingReader::new(decompress(BufReader::with_capacity(
-        64 << 10,
-        &mut blob,
-    ))?));
+    let mut tar = recorder.reader(HashingReader::new(Bounded::new(
+        decompress(BufReader::with_capacity(64 << 10, &mut blob))?,
+        bounds,
+    )));
     let size = unpack::unpack_recorded(&mut tar, dest, Some(recorder))?;
     let what = || format!("decompressing layer ({compression:?})");
     std::io::copy(&mut tar, &mut std::io::sink()).context(what)?;

@@ -5,6 +5,7 @@
 
 mod archive;
 mod blob;
+mod bounds;
 mod changes;
 mod commit;
 mod compress;

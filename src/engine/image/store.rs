@@ -100,6 +100,49 @@ impl Engine {
         write_json_atomic(&path, record)
     }
 
+    /// Stores `record`, or, when the image is already here (pulled, pushed or loaded
+    /// before), keeps the record it has and adds only what it lacked: its RepoDigests and
+    /// kept manifest are how `push` and a pull by digest know it, and a load of the same
+    /// image brings nothing newer. `manifest` is stored as a blob only when the record
+    /// keeps it, so no blob goes unreferenced. Returns the record as stored.
+    pub(crate) fn add_image_record(
+        &self,
+        mut record: ImageRecord,
+        manifest: Option<&[u8]>,
+        rollback: &mut Rollback,
+    ) -> Result<ImageRecord> {
+        let existing = read_json_opt::<ImageRecord>(&self.image_record_path(&record.id))?;
+        let changed = match existing {
+            Some(mut kept) => {
+                let mut changed = false;
+                for digest in record.repo_digests.drain(..) {
+                    if !kept.repo_digests.contains(&digest) {
+                        kept.repo_digests.push(digest);
+                        changed = true;
+                    }
+                }
+                if kept.manifest.is_none() {
+                    if let Some(bytes) = manifest {
+                        kept.manifest = Some(self.put_blob(bytes, rollback)?);
+                        changed = true;
+                    }
+                }
+                record = kept;
+                changed
+            }
+            None => {
+                if let Some(bytes) = manifest {
+                    record.manifest = Some(self.put_blob(bytes, rollback)?);
+                }
+                true
+            }
+        };
+        if changed {
+            self.save_image_record(&record, rollback)?;
+        }
+        Ok(record)
+    }
+
     pub fn tags(&self) -> Result<Tags> {
         Ok(read_json_opt(&self.paths().repositories_file())?.unwrap_or_default())
     }

@@ -8,6 +8,7 @@ mod credentials;
 mod login;
 mod platform;
 mod pull;
+mod pump;
 mod push;
 mod reference;
 mod resume;
