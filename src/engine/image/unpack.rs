@@ -1296,4 +1296,76 @@ mod tests {
         assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
         assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"now a file");
     }
+
+    /// Options of a copy out to the host.
+    fn copy_out() -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: false,
+            owner: None,
+            rebase: None,
+            root_meta: false,
+            atomic: true,
+            specials: false,
+            setid: false,
+        }
+    }
+
+    #[test]
+    fn a_cut_archive_leaves_the_old_file_and_no_temporary_one() {
+        let s = Scratch::new();
+        std::fs::write(s.layer().join("f"), b"old").unwrap();
+        let mut bytes = Layer::default().file("f", &[7u8; 4096]).bytes();
+        // Cut inside the content.
+        bytes.truncate(512 + 1000);
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let err = extract(&bytes[..], root, &copy_out()).unwrap_err();
+        assert!(err.to_string().contains("ended inside"), "{err}");
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(s.layer()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // Complete, it replaces the file, and a directory in the way.
+        std::fs::create_dir_all(s.layer().join("d/x")).unwrap();
+        let layer = Layer::default().file("f", b"new").file("d", b"file");
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        extract(&layer.bytes()[..], root, &copy_out()).unwrap();
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
+        assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"file");
+    }
+
+    #[test]
+    fn a_copy_out_skips_specials_and_setid_bits() {
+        let s = Scratch::new();
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, mode) in [
+            ("kmsg", EntryType::Char, 0o666),
+            ("pipe", EntryType::Fifo, 0o644),
+            ("su", EntryType::Regular, 0o6755),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(0);
+            header.set_mode(mode);
+            builder.append_data(&mut header, name, &b""[..]).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let mut skipped = Vec::new();
+        extract_reporting(&bytes[..], root, &copy_out(), &mut |skip| skipped.push(skip))
+            .unwrap();
+        let skip = |rel: &str, kind| Skipped {
+            rel: rel.into(),
+            kind,
+        };
+        assert_eq!(
+            skipped,
+            [
+                skip("kmsg", SpecialKind::Device),
+                skip("pipe", SpecialKind::Fifo)
+            ]
+        );
+        assert!(std::fs::symlink_metadata(s.layer().join("kmsg")).is_err());
+        assert!(std::fs::symlink_metadata(s.layer().join("pipe")).is_err());
+        let su = std::fs::metadata(s.layer().join("su")).unwrap();
+        assert_eq!(su.mode() & 0o7777, 0o755);
+    }
 }
