@@ -638,3 +638,64 @@ fn a_stream_to_stdout_says_nothing_on_stderr() {
     let (_, shown) = with_stderr_on_terminal(&berth, &["cp", "web:/etc/motd", &dest]);
     assert!(shown.contains("Successfully copied"), "{shown:?}");
 }
+
+/// Waits until `dir` holds a file berth stages a copy under, then sends `signal` to berth.
+fn interrupt_when_staged(child: &std::process::Child, dir: &Path, signal: nix::sys::signal::Signal) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while staged_in(dir).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no copy under way");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// Ctrl-C (or SIGTERM) cancels a copy under way: the file being written is removed and
+/// the old one stays, both ways, and berth says so.
+#[test]
+fn an_interrupted_copy_removes_its_temporary_file_and_keeps_the_old_one() {
+    use nix::sys::signal::Signal;
+    use std::process::Stdio;
+
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let old = payload(1 << 20, 3);
+    let old_file = p(host.path(), "old");
+    std::fs::write(&old_file, &old).unwrap();
+    // Large and sparse: quick to make, long enough to copy to be caught part way.
+    let big = host.path().join("src/big");
+    std::fs::create_dir(host.path().join("src")).unwrap();
+    std::fs::File::create(&big).unwrap().set_len(256 << 20).unwrap();
+    berth.ok(&["cp", &old_file, "web:/big"]);
+    berth.ok(&["exec", "web", "cp", "/big", "/old"]);
+
+    // Out of the container, over the user's file.
+    berth.ok(&["exec", "web", "truncate", "-s", "256M", "/big"]);
+    let child = berth
+        .cmd()
+        .args(["cp", "web:/big", &old_file])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_when_staged(&child, host.path(), Signal::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert!(std::fs::read(&old_file).unwrap() == old, "the host file changed");
+    assert_eq!(staged_in(host.path()), Vec::<String>::new());
+
+    // Into the container, over its file (seen in its writable layer).
+    berth.ok(&["exec", "web", "cp", "/old", "/big"]);
+    let upper = berth.upper_dir("web");
+    let child = berth
+        .cmd()
+        .args(["cp", big.to_str().unwrap(), "web:/big"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_when_staged(&child, &upper, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert_eq!(staged_in(&upper), Vec::<String>::new());
+    assert_eq!(berth.ok(&["exec", "web", "cmp", "/big", "/old"]), "");
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
 use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
 
@@ -64,7 +65,8 @@ impl Location {
 }
 
 pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
-    match (Location::parse(&args.src), Location::parse(&args.dest)) {
+    let counter = Progress::new();
+    let (copied, target) = match (Location::parse(&args.src), Location::parse(&args.dest)) {
         (Location::Container { .. }, Location::Container { .. }) => {
             bail!("copying between containers is not supported")
         }
@@ -73,22 +75,53 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
         }
         (Location::Container { name, path }, Location::Host(dest)) => {
             enter_sealed_if_running(engine, &name, &path)?;
+            cancel_on_signals(&counter)?;
             // A tar stream on stdout is data: Docker draws and says nothing around it.
             let quiet = args.quiet || dest == "-";
-            let mut progress = ProgressLine::new(quiet, dest.clone(), Progress::new());
+            let mut progress = ProgressLine::new(quiet, dest.clone(), counter.clone());
             let mut warn = |path: PathBuf, kind: SpecialKind| {
                 eprintln!("berth cp: skipped {kind} {}", path.display());
             };
-            copy_out(engine, &name, &path, &dest, args, &mut progress, &mut warn)
+            let copied = copy_out(engine, &name, &path, &dest, args, &mut progress, &mut warn);
+            (copied, dest)
         }
         (Location::Host(src), Location::Container { name, path }) => {
             enter_sealed_if_running(engine, &name, &path)?;
+            cancel_on_signals(&counter)?;
             let target = format!("{name}:{path}");
-            let mut progress = ProgressLine::new(args.quiet, target, Progress::new());
-            copy_in(engine, &src, &name, &path, args, &mut progress)
+            let mut progress = ProgressLine::new(args.quiet, target.clone(), counter.clone());
+            let copied = copy_in(engine, &src, &name, &path, args, &mut progress);
+            (copied, target)
         }
+    };
+    if copied.is_err() && counter.is_cancelled() {
+        bail!("copy to {target} cancelled: what was not complete was removed, the old files kept");
     }
-    .map(|()| 0)
+    copied.map(|()| 0)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP cancel the copy rather than kill berth in the middle of a
+/// file, so the file being written is removed and the old one stays (a SIGKILL leaves the
+/// temporary file). A second signal ends berth at once. The forked process working in
+/// the container inherits the blocked signals: it outlives a Ctrl-C sent to the whole
+/// group long enough to remove its own temporary file.
+fn cancel_on_signals(counter: &Arc<Progress>) -> Result<()> {
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    // Before any thread starts, so every later one has them blocked too.
+    signals.thread_block()?;
+    let counter = counter.clone();
+    std::thread::spawn(move || {
+        if signals.wait().is_ok() {
+            counter.cancel();
+        }
+        if let Ok(signal) = signals.wait() {
+            std::process::exit(128 + signal as i32);
+        }
+    });
+    Ok(())
 }
 
 /// Docker's wording for a container that doesn't exist, naming the whole argument.
