@@ -434,7 +434,11 @@ fn matrix_under_a_tmpfs() {
 /// Bytes that differ at every offset between the two seeds: a mix would show.
 fn payload(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)
-        .map(|i| (i.wrapping_add(seed)).wrapping_mul(2_654_435_761).to_le_bytes()[1])
+        .map(|i| {
+            (i.wrapping_add(seed))
+                .wrapping_mul(2_654_435_761)
+                .to_le_bytes()[1]
+        })
         .collect()
 }
 
@@ -490,8 +494,8 @@ fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
     // Host to container, cancelled after 2 MB, then killed.
     let progress = Progress::new();
     progress.cancel_after(2 << 20);
-    let err = host_to_container(&engine, &new_file, "web", "/data/big", progress.clone())
-        .unwrap_err();
+    let err =
+        host_to_container(&engine, &new_file, "web", "/data/big", progress.clone()).unwrap_err();
     assert!(progress.is_cancelled(), "{err}");
     assert!(read_big() == old, "the container's file was changed");
     assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
@@ -512,16 +516,19 @@ fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
     let err = container_to_host(&engine, "web", "/data/big", &old_file, progress.clone());
     assert!(err.is_err(), "not cancelled");
     assert!(progress.is_cancelled());
-    assert!(std::fs::read(&old_file).unwrap() == old, "the host file was changed");
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file was changed"
+    );
     assert_eq!(staged_in(host.path()), Vec::<String>::new());
     cp_killed_mid_way(&berth, "web:/data/big", &old_file);
-    assert!(std::fs::read(&old_file).unwrap() == old, "the host file was changed");
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file was changed"
+    );
     // Killed, berth could not remove its temporary file: it stays beside the old one.
     let left = staged_in(host.path());
-    assert!(
-        left.len() == 1 && left[0].ends_with(".old"),
-        "{left:?}"
-    );
+    assert!(left.len() == 1 && left[0].ends_with(".old"), "{left:?}");
     // Complete, the copy replaces the file.
     berth.ok(&["cp", "web:/data/big", &old_file]);
     assert!(std::fs::read(&old_file).unwrap() == new);
@@ -557,7 +564,10 @@ fn copying_out_never_plants_devices_or_setuid_files_on_the_host() {
         "{said}"
     );
     assert!(
-        said.contains(&format!("berth cp: skipped FIFO {}", plain.join("fifo").display())),
+        said.contains(&format!(
+            "berth cp: skipped FIFO {}",
+            plain.join("fifo").display()
+        )),
         "{said}"
     );
     assert!(std::fs::symlink_metadata(plain.join("kmsg")).is_err());
@@ -585,8 +595,14 @@ fn copying_out_never_plants_devices_or_setuid_files_on_the_host() {
             header.mode().unwrap() & 0o7777,
         ));
     }
-    assert!(kinds.contains(&("trap/kmsg".into(), true, 0o666)), "{kinds:?}");
-    assert!(kinds.contains(&("trap/su".into(), false, 0o6755)), "{kinds:?}");
+    assert!(
+        kinds.contains(&("trap/kmsg".into(), true, 0o666)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("trap/su".into(), false, 0o6755)),
+        "{kinds:?}"
+    );
 }
 
 /// Runs berth with stderr on a pty (where progress and the closing line are drawn) and
@@ -602,7 +618,12 @@ fn with_stderr_on_terminal(berth: &Berth, args: &[&str]) -> (Vec<u8>, String) {
         .spawn()
         .expect("spawn berth");
     let mut stdout = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "berth {args:?}: {status}");
     let mut master = std::fs::File::from(pty.master);
@@ -640,7 +661,11 @@ fn a_stream_to_stdout_says_nothing_on_stderr() {
 }
 
 /// Waits until `dir` holds a file berth stages a copy under, then sends `signal` to berth.
-fn interrupt_when_staged(child: &std::process::Child, dir: &Path, signal: nix::sys::signal::Signal) {
+fn interrupt_when_staged(
+    child: &std::process::Child,
+    dir: &Path,
+    signal: nix::sys::signal::Signal,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while staged_in(dir).is_empty() {
         assert!(std::time::Instant::now() < deadline, "no copy under way");
@@ -665,7 +690,10 @@ fn an_interrupted_copy_removes_its_temporary_file_and_keeps_the_old_one() {
     // Large and sparse: quick to make, long enough to copy to be caught part way.
     let big = host.path().join("src/big");
     std::fs::create_dir(host.path().join("src")).unwrap();
-    std::fs::File::create(&big).unwrap().set_len(256 << 20).unwrap();
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
     berth.ok(&["cp", &old_file, "web:/big"]);
     berth.ok(&["exec", "web", "cp", "/big", "/old"]);
 
@@ -681,7 +709,10 @@ fn an_interrupted_copy_removes_its_temporary_file_and_keeps_the_old_one() {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
-    assert!(std::fs::read(&old_file).unwrap() == old, "the host file changed");
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file changed"
+    );
     assert_eq!(staged_in(host.path()), Vec::<String>::new());
 
     // Into the container, over its file (seen in its writable layer).

@@ -257,7 +257,10 @@ fn a_cancelled_overwrite_keeps_the_old_file_and_says_so() {
     let engine = Engine::open(berth.root()).unwrap();
     let (host, new) = host_tree();
     let src = host.path().to_str().unwrap();
-    let old = payload(1 << 20).iter().map(|b| b ^ 0x5a).collect::<Vec<u8>>();
+    let old = payload(1 << 20)
+        .iter()
+        .map(|b| b ^ 0x5a)
+        .collect::<Vec<u8>>();
     let old_dir = tempfile::tempdir().unwrap();
     let old_file = old_dir.path().join("big.bin");
     std::fs::write(&old_file, &old).unwrap();
@@ -273,7 +276,10 @@ fn a_cancelled_overwrite_keeps_the_old_file_and_says_so() {
     assert_eq!(into.progress.total(), Some(new.len() as u64 + 512 + 1024));
     let back = old_dir.path().join("back");
     berth.ok(&["cp", "web:/tmp/big.bin", back.to_str().unwrap()]);
-    assert!(std::fs::read(&back).unwrap() == old, "the container's file changed");
+    assert!(
+        std::fs::read(&back).unwrap() == old,
+        "the container's file changed"
+    );
     let listed = berth.ok(&["exec", "web", "ls", "-a", "/tmp"]);
     assert!(!listed.contains(".berth-cp-"), "{listed}");
 
@@ -291,9 +297,15 @@ fn a_cancelled_overwrite_keeps_the_old_file_and_says_so() {
     let (result, _) = run(&engine, &out);
     assert_eq!(
         result,
-        Err(format!("copy cancelled: {} kept as it was", old_file.display()))
+        Err(format!(
+            "copy cancelled: {} kept as it was",
+            old_file.display()
+        ))
     );
-    assert!(std::fs::read(&old_file).unwrap() == old, "the host file changed");
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file changed"
+    );
     let staged = std::fs::read_dir(old_dir.path())
         .unwrap()
         .filter(|e| {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use nix::sys::signal::{SigSet, Signal};
 use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
+use nix::sys::signal::{SigSet, Signal};
 
 use super::output::human_size;
 use crate::engine::container::runtime::sealed;

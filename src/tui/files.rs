@@ -338,11 +338,7 @@ impl Landing {
     fn of(engine: &Engine, job: &CopyJob, name: &str) -> Landing {
         let src = join(&job.src_dir, name);
         let dest = join(&job.dest_dir, name);
-        let host_kind = |path: &str| {
-            std::fs::symlink_metadata(path)
-                .ok()
-                .map(|m| m.is_dir())
-        };
+        let host_kind = |path: &str| std::fs::symlink_metadata(path).ok().map(|m| m.is_dir());
         let container_kind = |path: &str| {
             engine
                 .stat_container_path(&job.container.id, path)

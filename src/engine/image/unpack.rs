@@ -361,7 +361,8 @@ impl<'a> Unpacker<'a> {
         }
         if !self.opts.setid && kind != EntryType::Directory {
             meta.mode.remove(Mode::S_ISUID | Mode::S_ISGID);
-            meta.xattrs.retain(|(key, _)| key.as_bytes() != CAPABILITY_XATTR);
+            meta.xattrs
+                .retain(|(key, _)| key.as_bytes() != CAPABILITY_XATTR);
         }
         let (parent_rel, file_name) = match (rel.parent(), rel.file_name()) {
             (Some(parent), Some(file_name)) => (parent.to_owned(), file_name.to_owned()),
@@ -577,9 +578,12 @@ impl<'a> Unpacker<'a> {
         in_setgid_dir: bool,
     ) -> Result<()> {
         let what = || format!("unpacking {}", name.display());
-        let (temp, fd) =
-            create_staged(parent, file_name, meta.mode & Mode::from_bits_truncate(0o777))
-                .context(what)?;
+        let (temp, fd) = create_staged(
+            parent,
+            file_name,
+            meta.mode & Mode::from_bits_truncate(0o777),
+        )
+        .context(what)?;
         let mut file = std::fs::File::from(fd);
         let written = copy(entry, &mut file, &mut self.buf).context(what);
         let result = written
@@ -599,13 +603,15 @@ impl<'a> Unpacker<'a> {
                 drop(file);
                 self.rename_into_place(parent, &temp, file_name, rel)
             });
-        result.map_err(|e| match unlinkat(parent, temp.as_os_str(), UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(Errno::ENOENT) => e,
-            Err(gone) => Error::Runtime(format!(
-                "{e} (and {} could not be removed: {gone})",
-                rel.with_file_name(&temp).display()
-            )),
-        })
+        result.map_err(
+            |e| match unlinkat(parent, temp.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => e,
+                Err(gone) => Error::Runtime(format!(
+                    "{e} (and {} could not be removed: {gone})",
+                    rel.with_file_name(&temp).display()
+                )),
+            },
+        )
     }
 
     /// Renames `temp` over `file_name`; a directory there is removed first, as a tar
@@ -940,11 +946,8 @@ fn create_staged(dir: &OwnedFd, name: &OsStr, mode: Mode) -> nix::Result<(OsStri
         getrandom::fill(&mut random).map_err(|_| Errno::EIO)?;
         let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(random)));
         temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         match nix::fcntl::openat(dir, temp.as_os_str(), flags, mode) {
             Err(Errno::EEXIST) => continue,
             other => return other.map(|fd| (temp, fd)),
@@ -1350,8 +1353,10 @@ mod tests {
         let bytes = builder.into_inner().unwrap();
         let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
         let mut skipped = Vec::new();
-        extract_reporting(&bytes[..], root, &copy_out(), &mut |skip| skipped.push(skip))
-            .unwrap();
+        extract_reporting(&bytes[..], root, &copy_out(), &mut |skip| {
+            skipped.push(skip)
+        })
+        .unwrap();
         let skip = |rel: &str, kind| Skipped {
             rel: rel.into(),
             kind,

@@ -59,12 +59,22 @@ fn bar(progress: &Progress) -> String {
         Some(done) => {
             let full = (done * BAR as f64).floor() as usize;
             let percent = (done * 100.0).floor() as u32;
-            format!("{}{} {percent:>3}%", "█".repeat(full), "░".repeat(BAR - full))
+            format!(
+                "{}{} {percent:>3}%",
+                "█".repeat(full),
+                "░".repeat(BAR - full)
+            )
         }
         None => {
             let at = (progress.elapsed().as_millis() / 100) as usize % BAR;
             (0..BAR)
-                .map(|i| if (i + BAR - at) % BAR < 6 { '█' } else { '░' })
+                .map(|i| {
+                    if (i + BAR - at) % BAR < 6 {
+                        '█'
+                    } else {
+                        '░'
+                    }
+                })
                 .collect()
         }
     }
@@ -136,7 +146,10 @@ mod tests {
         let half = Counted::new(&[0u8; 500_000][..], progress.clone());
         std::io::copy(&mut { half }, &mut std::io::sink()).unwrap();
         let text = render_text(&app, 80, 20);
-        assert!(text.contains("███████████████░░░░░░░░░░░░░░░  50%"), "{text}");
+        assert!(
+            text.contains("███████████████░░░░░░░░░░░░░░░  50%"),
+            "{text}"
+        );
         assert!(text.contains("500kB of 1MB"), "{text}");
         assert!(text.contains(" left"), "{text}");
         progress.cancel();
