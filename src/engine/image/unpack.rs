@@ -117,6 +117,8 @@ impl std::fmt::Display for SpecialKind {
 /// The prefix of the temporary names of files being written (see
 /// [`ExtractOptions::atomic`]); a killed copy leaves such a file beside the destination.
 pub const STAGING_PREFIX: &str = ".berth-cp-";
+/// How an error says that a temporary file stayed behind.
+pub const LEFT_BEHIND: &str = "could not be removed";
 /// The kernel's limit on one path component.
 const NAME_MAX: usize = 255;
 /// The file capabilities xattr, a privilege like a setuid bit.
@@ -607,7 +609,7 @@ impl<'a> Unpacker<'a> {
             |e| match unlinkat(parent, temp.as_os_str(), UnlinkatFlags::NoRemoveDir) {
                 Ok(()) | Err(Errno::ENOENT) => e,
                 Err(gone) => Error::Runtime(format!(
-                    "{e} (and {} could not be removed: {gone})",
+                    "{e} (and {} {LEFT_BEHIND}: {gone})",
                     rel.with_file_name(&temp).display()
                 )),
             },

@@ -319,8 +319,14 @@ impl Engine {
                 // Cancelled or failed while sending. The pipe is closed now, so the child
                 // sees the archive end early: it removes the file it was writing (never
                 // renamed into place) and ends. Killing it instead would leave that file.
-                let _ = child.finish();
-                Err(e)
+                match child.finish() {
+                    // Its temporary file stayed: worth saying beside the cause.
+                    Err(Error::Runtime(why)) if why.contains(unpack::LEFT_BEHIND) => {
+                        Err(Error::Runtime(format!("{e}; {why}")))
+                    }
+                    // Else it only says that the archive ended early.
+                    _ => Err(e),
+                }
             }
         }
     }
