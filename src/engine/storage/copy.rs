@@ -5,6 +5,10 @@
 //! temporary file and a reader can stop a copy by dropping the stream. Inside the child
 //! every path is resolved with `openat2(RESOLVE_IN_ROOT)`: a symlink to `/etc` means the
 //! container's `/etc`, and `..` never climbs out of the container's root.
+//!
+//! Each file lands under a temporary name beside its own and is renamed into place once
+//! complete (see [`ExtractOptions::atomic`]), so a cancelled, failed or killed copy leaves
+//! the old file whole.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
