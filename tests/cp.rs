@@ -430,3 +430,303 @@ fn matrix_under_a_tmpfs() {
     berth.ok(&["cp", &p(host.path(), "f"), "tmp-stop:/data/f"]);
     assert!(berth.upper_dir("tmp-stop").join("data/f").exists());
 }
+
+/// Bytes that differ at every offset between the two seeds: a mix would show.
+fn payload(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| {
+            (i.wrapping_add(seed))
+                .wrapping_mul(2_654_435_761)
+                .to_le_bytes()[1]
+        })
+        .collect()
+}
+
+/// The names in a host directory that a copy stages files under.
+fn staged_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".berth-cp-"))
+        .collect()
+}
+
+/// Runs `berth cp` set to be killed (SIGKILL) once the copy is well under way.
+fn cp_killed_mid_way(berth: &Berth, src: &str, dest: &str) {
+    let out = berth
+        .cmd()
+        .env("BERTH_CRASH_AT", "cp:mid-copy")
+        .args(["cp", src, dest])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(9), "not killed: {out:?}");
+}
+
+/// A copy over an existing file that is killed or cancelled part way leaves the old file
+/// byte for byte, both ways: the new one is written under a temporary name and renamed
+/// over the old only once complete.
+#[test]
+fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
+    use berth::cli::cp::{container_to_host, host_to_container};
+    use berth::engine::storage::progress::Progress;
+
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let engine = berth::engine::Engine::open(berth.root()).unwrap();
+    let host = tempfile::tempdir().unwrap();
+    let (old, new) = (payload(3 << 20, 1), payload(8 << 20, 2));
+    let new_file = p(host.path(), "new");
+    std::fs::write(&new_file, &new).unwrap();
+    let old_file = p(host.path(), "old");
+    std::fs::write(&old_file, &old).unwrap();
+    berth.ok(&["cp", &old_file, "web:/data/big"]);
+    let in_data = || berth.ok(&["exec", "web", "ls", "-a", "/data"]);
+    let read_big = || {
+        let out = berth.run(&["cp", "web:/data/big", "-"]);
+        let mut archive = tar::Archive::new(&out.stdout[..]);
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        bytes
+    };
+
+    // Host to container, cancelled after 2 MB, then killed.
+    let progress = Progress::new();
+    progress.cancel_after(2 << 20);
+    let err =
+        host_to_container(&engine, &new_file, "web", "/data/big", progress.clone()).unwrap_err();
+    assert!(progress.is_cancelled(), "{err}");
+    assert!(read_big() == old, "the container's file was changed");
+    assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
+    cp_killed_mid_way(&berth, &new_file, "web:/data/big");
+    // The process writing in the container sees the archive end early, removes its
+    // temporary file and ends on its own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while in_data().contains(".berth-cp-") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
+    assert!(read_big() == old, "the container's file was changed");
+
+    // Container to host, over the user's own file: cancelled, then killed.
+    berth.ok(&["cp", &new_file, "web:/data/big"]);
+    let progress = Progress::new();
+    progress.cancel_after(2 << 20);
+    let err = container_to_host(&engine, "web", "/data/big", &old_file, progress.clone());
+    assert!(err.is_err(), "not cancelled");
+    assert!(progress.is_cancelled());
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file was changed"
+    );
+    assert_eq!(staged_in(host.path()), Vec::<String>::new());
+    cp_killed_mid_way(&berth, "web:/data/big", &old_file);
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file was changed"
+    );
+    // Killed, berth could not remove its temporary file: it stays beside the old one.
+    let left = staged_in(host.path());
+    assert!(left.len() == 1 && left[0].ends_with(".old"), "{left:?}");
+    // Complete, the copy replaces the file.
+    berth.ok(&["cp", "web:/data/big", &old_file]);
+    assert!(std::fs::read(&old_file).unwrap() == new);
+}
+
+/// A container plants a device node anyone may write, a setuid-root binary and a FIFO;
+/// copying them out never makes the device or the FIFO on the host (each is named on
+/// stderr) and drops the setuid bit unless -a. The tar stream of `-` stays faithful.
+#[test]
+fn copying_out_never_plants_devices_or_setuid_files_on_the_host() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir /trap && mknod -m 666 /trap/kmsg c 1 11 && mkfifo /trap/fifo \
+         && cp /bin/busybox /trap/su && chmod 6755 /trap/su && echo hi > /trap/note",
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let plain = out.path().join("plain");
+    let done = berth.run(&["cp", "web:/trap", plain.to_str().unwrap()]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let said = stderr(&done);
+    assert!(
+        said.contains(&format!(
+            "berth cp: skipped device node {}",
+            plain.join("kmsg").display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "berth cp: skipped FIFO {}",
+            plain.join("fifo").display()
+        )),
+        "{said}"
+    );
+    assert!(std::fs::symlink_metadata(plain.join("kmsg")).is_err());
+    assert!(std::fs::symlink_metadata(plain.join("fifo")).is_err());
+    assert_eq!(std::fs::read(plain.join("note")).unwrap(), b"hi\n");
+    let su = std::fs::metadata(plain.join("su")).unwrap();
+    assert_eq!(su.permissions().mode() & 0o7777, 0o755);
+
+    let archived = out.path().join("archived");
+    berth.ok(&["cp", "-a", "web:/trap", archived.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(archived.join("kmsg")).is_err());
+    let su = std::fs::metadata(archived.join("su")).unwrap();
+    assert_eq!(su.permissions().mode() & 0o7777, 0o6755);
+
+    // The stream is data for the user to unpack: as it is in the container.
+    let stream = berth.run(&["cp", "web:/trap", "-"]);
+    assert!(stream.status.success(), "{}", stderr(&stream));
+    let mut kinds = Vec::new();
+    for entry in tar::Archive::new(&stream.stdout[..]).entries().unwrap() {
+        let entry = entry.unwrap();
+        let header = entry.header();
+        kinds.push((
+            entry.path().unwrap().to_string_lossy().into_owned(),
+            header.entry_type().is_character_special(),
+            header.mode().unwrap() & 0o7777,
+        ));
+    }
+    assert!(
+        kinds.contains(&("trap/kmsg".into(), true, 0o666)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("trap/su".into(), false, 0o6755)),
+        "{kinds:?}"
+    );
+}
+
+/// Runs berth with stderr on a pty (where progress and the closing line are drawn) and
+/// stdout to a pipe; returns (stdout, what the terminal showed).
+fn with_stderr_on_terminal(berth: &Berth, args: &[&str]) -> (Vec<u8>, String) {
+    use std::io::Read;
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut child = berth
+        .cmd()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::from(pty.slave))
+        .spawn()
+        .expect("spawn berth");
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "berth {args:?}: {status}");
+    let mut master = std::fs::File::from(pty.master);
+    // Only what is buffered: the slave is closed, so read until EIO.
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        shown.extend_from_slice(&buf[..n]);
+    }
+    (stdout, String::from_utf8_lossy(&shown).into_owned())
+}
+
+/// `cp CONTAINER:PATH -` writes the tar and nothing else, as Docker: no progress and no
+/// "Successfully copied" on a terminal's stderr.
+#[test]
+fn a_stream_to_stdout_says_nothing_on_stderr() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let (tar, shown) = with_stderr_on_terminal(&berth, &["cp", "web:/etc/motd", "-"]);
+    assert_eq!(shown, "", "stderr of a stream");
+    let names: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["motd"]);
+    // To a file it still says what it did.
+    let out = tempfile::tempdir().unwrap();
+    let dest = p(out.path(), "motd");
+    let (_, shown) = with_stderr_on_terminal(&berth, &["cp", "web:/etc/motd", &dest]);
+    assert!(shown.contains("Successfully copied"), "{shown:?}");
+}
+
+/// Waits until `dir` holds a file berth stages a copy under, then sends `signal` to berth.
+fn interrupt_when_staged(
+    child: &std::process::Child,
+    dir: &Path,
+    signal: nix::sys::signal::Signal,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while staged_in(dir).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no copy under way");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// Ctrl-C (or SIGTERM) cancels a copy under way: the file being written is removed and
+/// the old one stays, both ways, and berth says so.
+#[test]
+fn an_interrupted_copy_removes_its_temporary_file_and_keeps_the_old_one() {
+    use nix::sys::signal::Signal;
+    use std::process::Stdio;
+
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let old = payload(1 << 20, 3);
+    let old_file = p(host.path(), "old");
+    std::fs::write(&old_file, &old).unwrap();
+    // Large and sparse: quick to make, long enough to copy to be caught part way.
+    let big = host.path().join("src/big");
+    std::fs::create_dir(host.path().join("src")).unwrap();
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    berth.ok(&["cp", &old_file, "web:/big"]);
+    berth.ok(&["exec", "web", "cp", "/big", "/old"]);
+
+    // Out of the container, over the user's file.
+    berth.ok(&["exec", "web", "truncate", "-s", "256M", "/big"]);
+    let child = berth
+        .cmd()
+        .args(["cp", "web:/big", &old_file])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_when_staged(&child, host.path(), Signal::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file changed"
+    );
+    assert_eq!(staged_in(host.path()), Vec::<String>::new());
+
+    // Into the container, over its file (seen in its writable layer).
+    berth.ok(&["exec", "web", "cp", "/old", "/big"]);
+    let upper = berth.upper_dir("web");
+    let child = berth
+        .cmd()
+        .args(["cp", big.to_str().unwrap(), "web:/big"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    interrupt_when_staged(&child, &upper, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert_eq!(staged_in(&upper), Vec::<String>::new());
+    assert_eq!(berth.ok(&["exec", "web", "cmp", "/big", "/old"]), "");
+}

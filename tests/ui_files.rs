@@ -141,7 +141,10 @@ fn a_cancelled_or_failing_copy_says_so_in_one_line() {
     let cancelled = job(&berth, "web", Side::Host, src, &["big.bin", "tree"], "/tmp");
     cancelled.progress.cancel();
     let (result, announced) = run(&engine, &cancelled);
-    assert_eq!(result, Err("copy cancelled at big.bin".into()));
+    assert_eq!(
+        result,
+        Err("copy cancelled: web:/tmp/big.bin not created".into())
+    );
     assert_eq!(announced, ["0:big.bin"], "stops at the first entry");
     let out = berth.run(&["exec", "web", "ls", "/tmp/tree"]);
     assert!(!out.status.success(), "the second entry was not copied");
@@ -157,7 +160,12 @@ fn a_cancelled_or_failing_copy_says_so_in_one_line() {
     );
     cancelled.progress.cancel();
     let (result, _) = run(&engine, &cancelled);
-    assert_eq!(result, Err("copy cancelled at busybox".into()));
+    let busybox = out_dir.path().join("busybox");
+    assert_eq!(
+        result,
+        Err(format!("copy cancelled: {} not created", busybox.display()))
+    );
+    assert!(!busybox.exists());
 
     let missing = job(&berth, "web", Side::Container, "/", &["nothing"], src);
     let (result, _) = run(&engine, &missing);
@@ -230,4 +238,99 @@ fn the_file_view_renders_both_sides() {
     // Without a container there is nothing to open.
     let err = Berth::new().fail(&["ui", "--once", "--view", "files"]);
     assert!(err.contains("--select CONTAINER"), "{err}");
+}
+
+/// The user answers "overwrite" and cancels part way: the old file is whole on either
+/// side, the popup's bar had a total, and the dashboard says what was kept.
+#[test]
+fn a_cancelled_overwrite_keeps_the_old_file_and_says_so() {
+    use berth::tui::effect::Effect;
+    use berth::tui::files::{Copying, FilesView};
+    use berth::tui::keymap::Keymap;
+    use berth::tui::msg::Msg;
+    use berth::tui::once::render_text;
+    use berth::tui::state::{App, Popup};
+    use berth::tui::update::update;
+
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "1000"]);
+    let engine = Engine::open(berth.root()).unwrap();
+    let (host, new) = host_tree();
+    let src = host.path().to_str().unwrap();
+    let old = payload(1 << 20)
+        .iter()
+        .map(|b| b ^ 0x5a)
+        .collect::<Vec<u8>>();
+    let old_dir = tempfile::tempdir().unwrap();
+    let old_file = old_dir.path().join("big.bin");
+    std::fs::write(&old_file, &old).unwrap();
+    berth.ok(&["cp", old_file.to_str().unwrap(), "web:/tmp/big.bin"]);
+
+    // Host to container, over the container's big.bin.
+    let into = job(&berth, "web", Side::Host, src, &["big.bin"], "/tmp");
+    into.progress.cancel_after(1 << 20);
+    let (result, _) = run(&engine, &into);
+    let said = result.unwrap_err();
+    assert_eq!(said, "copy cancelled: web:/tmp/big.bin kept as it was");
+    // The bar had the size to fill: the file plus its tar header and the end blocks.
+    assert_eq!(into.progress.total(), Some(new.len() as u64 + 512 + 1024));
+    let back = old_dir.path().join("back");
+    berth.ok(&["cp", "web:/tmp/big.bin", back.to_str().unwrap()]);
+    assert!(
+        std::fs::read(&back).unwrap() == old,
+        "the container's file changed"
+    );
+    let listed = berth.ok(&["exec", "web", "ls", "-a", "/tmp"]);
+    assert!(!listed.contains(".berth-cp-"), "{listed}");
+
+    // Container to host, over the host's file.
+    berth.ok(&["cp", &format!("{src}/big.bin"), "web:/tmp/big.bin"]);
+    let out = job(
+        &berth,
+        "web",
+        Side::Container,
+        "/tmp",
+        &["big.bin"],
+        old_dir.path().to_str().unwrap(),
+    );
+    out.progress.cancel_after(1 << 20);
+    let (result, _) = run(&engine, &out);
+    assert_eq!(
+        result,
+        Err(format!(
+            "copy cancelled: {} kept as it was",
+            old_file.display()
+        ))
+    );
+    assert!(
+        std::fs::read(&old_file).unwrap() == old,
+        "the host file changed"
+    );
+    let staged = std::fs::read_dir(old_dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with(".berth-cp-")
+        })
+        .count();
+    assert_eq!(staged, 0);
+
+    // What the dashboard shows when the copy ends so.
+    let mut app = App::new(Keymap::default());
+    let mut files = FilesView::new(out.container.clone());
+    files.copying = Some(Copying {
+        progress: out.progress.clone(),
+        entry: "big.bin".into(),
+        index: 0,
+        total: 1,
+    });
+    app.files = Some(files);
+    app.popup = Some(Popup::Copy);
+    let effects = update(&mut app, Msg::Copied(Err(said)));
+    assert!(effects.iter().all(|e| matches!(e, Effect::ListDir(_))));
+    let text = render_text(&app, 100, 20);
+    assert!(
+        text.contains("copy cancelled: web:/tmp/big.bin kept as it was"),
+        "{text}"
+    );
 }

@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use color_eyre::eyre::{bail, eyre};
 use color_eyre::Result;
+use nix::sys::signal::{SigSet, Signal};
 
 use super::output::human_size;
 use crate::engine::container::runtime::sealed;
 use crate::engine::container::Status;
 use crate::engine::error::Context;
-use crate::engine::image::unpack::{self, ExtractOptions, Rebase};
+use crate::engine::image::unpack::{self, ExtractOptions, Rebase, Skipped, SpecialKind};
 use crate::engine::storage::copy::{self, CopyInOptions, Packer, PathKind, PathStat};
 use crate::engine::storage::progress::{Counted, Progress};
 use crate::engine::{Engine, Error};
@@ -64,7 +65,8 @@ impl Location {
 }
 
 pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
-    match (Location::parse(&args.src), Location::parse(&args.dest)) {
+    let counter = Progress::new();
+    let (copied, target) = match (Location::parse(&args.src), Location::parse(&args.dest)) {
         (Location::Container { .. }, Location::Container { .. }) => {
             bail!("copying between containers is not supported")
         }
@@ -73,17 +75,53 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
         }
         (Location::Container { name, path }, Location::Host(dest)) => {
             enter_sealed_if_running(engine, &name, &path)?;
-            let mut progress = ProgressLine::new(args.quiet, dest.clone(), Progress::new());
-            copy_out(engine, &name, &path, &dest, args, &mut progress)
+            cancel_on_signals(&counter)?;
+            // A tar stream on stdout is data: Docker draws and says nothing around it.
+            let quiet = args.quiet || dest == "-";
+            let mut progress = ProgressLine::new(quiet, dest.clone(), counter.clone());
+            let mut warn = |path: PathBuf, kind: SpecialKind| {
+                eprintln!("berth cp: skipped {kind} {}", path.display());
+            };
+            let copied = copy_out(engine, &name, &path, &dest, args, &mut progress, &mut warn);
+            (copied, dest)
         }
         (Location::Host(src), Location::Container { name, path }) => {
             enter_sealed_if_running(engine, &name, &path)?;
+            cancel_on_signals(&counter)?;
             let target = format!("{name}:{path}");
-            let mut progress = ProgressLine::new(args.quiet, target, Progress::new());
-            copy_in(engine, &src, &name, &path, args, &mut progress)
+            let mut progress = ProgressLine::new(args.quiet, target.clone(), counter.clone());
+            let copied = copy_in(engine, &src, &name, &path, args, &mut progress);
+            (copied, target)
         }
+    };
+    if copied.is_err() && counter.is_cancelled() {
+        bail!("copy to {target} cancelled: what was not complete was removed, the old files kept");
     }
-    .map(|()| 0)
+    copied.map(|()| 0)
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP cancel the copy rather than kill berth in the middle of a
+/// file, so the file being written is removed and the old one stays (a SIGKILL leaves the
+/// temporary file). A second signal ends berth at once. The forked process working in
+/// the container inherits the blocked signals: it outlives a Ctrl-C sent to the whole
+/// group long enough to remove its own temporary file.
+fn cancel_on_signals(counter: &Arc<Progress>) -> Result<()> {
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    // Before any thread starts, so every later one has them blocked too.
+    signals.thread_block()?;
+    let counter = counter.clone();
+    std::thread::spawn(move || {
+        if signals.wait().is_ok() {
+            counter.cancel();
+        }
+        if let Ok(signal) = signals.wait() {
+            std::process::exit(128 + signal as i32);
+        }
+    });
+    Ok(())
 }
 
 /// Docker's wording for a container that doesn't exist, naming the whole argument.
@@ -197,16 +235,21 @@ pub fn host_to_container(
 }
 
 /// Copies `src` of container `name` to host path `dest` with `berth cp`'s rules (no `-a`,
-/// no `-L`), counting into `progress`: the dashboard's file view.
+/// no `-L`), counting into `progress`: the dashboard's file view. Returns the host paths
+/// of what was left out (device nodes and FIFOs).
 pub fn container_to_host(
     engine: &Engine,
     name: &str,
     src: &str,
     dest: &str,
     progress: Arc<Progress>,
-) -> Result<()> {
+) -> Result<Vec<(PathBuf, SpecialKind)>> {
     let mut line = ProgressLine::new(true, String::new(), progress);
-    copy_out(engine, name, src, dest, &quiet_args(src, dest), &mut line)
+    let mut skipped = Vec::new();
+    let mut note = |path, kind| skipped.push((path, kind));
+    let args = quiet_args(src, dest);
+    copy_out(engine, name, src, dest, &args, &mut line, &mut note)?;
+    Ok(skipped)
 }
 
 fn quiet_args(src: &str, dest: &str) -> CpArgs {
@@ -338,6 +381,10 @@ fn decide_out(
     }
 }
 
+/// Copies out of a container. The tar stream of `-` is passed on as it is; extracted on
+/// the host, device nodes and FIFOs are left out (each told to `on_skip`) and, unless
+/// `-a`, setuid and setgid bits are cleared: a container must not plant a way to root
+/// for whoever copies its files out.
 fn copy_out(
     engine: &Engine,
     name: &str,
@@ -345,6 +392,7 @@ fn copy_out(
     dest: &str,
     args: &CpArgs,
     progress: &mut ProgressLine,
+    on_skip: &mut dyn FnMut(PathBuf, SpecialKind),
 ) -> Result<()> {
     let mut out = engine
         .copy_from_container(name, src, args.follow_link)
@@ -374,6 +422,9 @@ fn copy_out(
         owner,
         rebase,
         root_meta: false,
+        atomic: true,
+        specials: false,
+        setid: args.archive,
     };
     let dir_fd = nix::fcntl::open(
         &dir,
@@ -382,7 +433,8 @@ fn copy_out(
     )
     .context(|| format!("opening {}", dir.display()))?;
     let mut input = BufReader::with_capacity(copy::COPY_BUF, progress.counted(&mut out));
-    unpack::extract(&mut input, dir_fd, &options)?;
+    let mut skipped = |skip: Skipped| on_skip(dir.join(&skip.rel), skip.kind);
+    unpack::extract_reporting(&mut input, dir_fd, &options, &mut skipped)?;
     // Read to the end: only then does the container side report how it finished.
     std::io::copy(&mut input, &mut std::io::sink())?;
     drop(input);

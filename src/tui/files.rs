@@ -3,6 +3,7 @@
 //! listings (off the draw loop); `update` decides, the worker loads and copies.
 
 use std::collections::BTreeSet;
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use super::effect::{CopyJob, Target};
 use super::state::Cursor;
 use crate::cli::cp;
 use crate::engine::error::{Context, Result};
-use crate::engine::storage::copy::PathKind;
+use crate::engine::storage::copy::{self, PathKind};
 use crate::engine::storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
 use crate::engine::storage::progress::Progress;
 use crate::engine::Engine;
@@ -260,35 +261,119 @@ fn path_text(path: &Path) -> String {
 }
 
 /// Runs a copy job: each entry with `berth cp`'s rules (no `-a`, no `-L`), counted into
-/// the job's progress, `on_entry` told before each. Stops at the first failure or cancel.
+/// the job's progress (its total measured first), `on_entry` told before each. Stops at
+/// the first failure or cancel, and says what became of the entry it stopped at.
 pub fn copy(
     engine: &Engine,
     job: &CopyJob,
     mut on_entry: impl FnMut(usize, &str),
 ) -> std::result::Result<String, String> {
     let id = &job.container.id;
+    // Unknown when a source can't be measured: the popup shows motion instead.
+    if let Some(total) = job
+        .names
+        .iter()
+        .map(|name| archive_size(engine, job, name))
+        .sum::<Option<u64>>()
+    {
+        job.progress.set_total(total);
+    }
+    let mut skipped = Vec::new();
     for (index, entry) in job.names.iter().enumerate() {
         on_entry(index, entry);
         let src = join(&job.src_dir, entry);
+        let before = Landing::of(engine, job, entry);
         let progress = job.progress.clone();
         let done = match job.from {
-            Side::Host => cp::host_to_container(engine, &src, id, &job.dest_dir, progress),
+            Side::Host => cp::host_to_container(engine, &src, id, &job.dest_dir, progress)
+                .map(|()| Vec::new()),
             Side::Container => cp::container_to_host(engine, id, &src, &job.dest_dir, progress),
         };
         if job.progress.is_cancelled() {
-            return Err(format!("copy cancelled at {entry}"));
+            return Err(before.cancelled(&job.names[..index]));
         }
-        done.map_err(|e| format!("copying {entry}: {e}"))?;
+        skipped.extend(done.map_err(|e| format!("copying {entry}: {e}"))?);
     }
     let to = match job.from {
         Side::Host => format!("{}:{}", job.container.name, job.dest_dir),
         Side::Container => job.dest_dir.clone(),
     };
-    Ok(format!(
+    let mut said = format!(
         "copied {} ({}) to {to}",
         job.names.join(", "),
         human_size(job.progress.bytes())
-    ))
+    );
+    if let Some((path, kind)) = skipped.first() {
+        said.push_str(&format!("; skipped {kind} {}", path.display()));
+        if skipped.len() > 1 {
+            said.push_str(&format!(" and {} more", skipped.len() - 1));
+        }
+    }
+    Ok(said)
+}
+
+/// About how many bytes the tar stream of one entry of the job will be.
+fn archive_size(engine: &Engine, job: &CopyJob, name: &str) -> Option<u64> {
+    match job.from {
+        Side::Host => {
+            let dir = std::fs::File::open(&job.src_dir).ok()?;
+            copy::archive_size(dir.as_fd(), std::ffi::OsStr::new(name)).ok()
+        }
+        Side::Container => engine
+            .container_archive_size(&job.container.id, &join(&job.src_dir, name))
+            .ok(),
+    }
+}
+
+/// Where an entry lands and what was there before the copy, to say after a cancel what
+/// the destination holds.
+struct Landing {
+    /// As the user reads it: `web:/data/big.iso` or `/home/me/big.iso`.
+    shown: String,
+    source_is_dir: bool,
+    existed: bool,
+}
+
+impl Landing {
+    fn of(engine: &Engine, job: &CopyJob, name: &str) -> Landing {
+        let src = join(&job.src_dir, name);
+        let dest = join(&job.dest_dir, name);
+        let host_kind = |path: &str| std::fs::symlink_metadata(path).ok().map(|m| m.is_dir());
+        let container_kind = |path: &str| {
+            engine
+                .stat_container_path(&job.container.id, path)
+                .ok()
+                .map(|st| st.kind == PathKind::Dir)
+        };
+        let (source, existed, shown) = match job.from {
+            Side::Host => (
+                host_kind(&src),
+                container_kind(&dest).is_some(),
+                format!("{}:{dest}", job.container.name),
+            ),
+            Side::Container => (container_kind(&src), host_kind(&dest).is_some(), dest),
+        };
+        Landing {
+            shown,
+            source_is_dir: source.unwrap_or(false),
+            existed,
+        }
+    }
+
+    /// One line: files are renamed into place only once complete, so a cancelled file
+    /// left the old one (or nothing), and a directory holds no file cut short.
+    fn cancelled(&self, done_before: &[String]) -> String {
+        let state = match (self.source_is_dir, self.existed) {
+            (true, _) => "partly copied, no file in it cut short",
+            (false, true) => "kept as it was",
+            (false, false) => "not created",
+        };
+        let mut said = format!("copy cancelled: {} {state}", self.shown);
+        if !done_before.is_empty() {
+            said.push_str(&format!(" ({} copied before)", done_before.join(", ")));
+        }
+        said
+    }
 }
 
 #[cfg(test)]

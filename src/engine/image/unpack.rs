@@ -67,6 +67,14 @@ pub struct ExtractOptions {
     pub rebase: Option<Rebase>,
     /// Apply the metadata of the archive's root entry (`./`) to the destination itself.
     pub root_meta: bool,
+    /// Write each regular file under a temporary name beside its own and rename it into
+    /// place once complete (copies): a cancel or a crash leaves the old file whole.
+    pub atomic: bool,
+    /// Make device nodes and FIFOs; otherwise they are skipped and reported (copies out
+    /// to the host, where a container's device node would be a way in).
+    pub specials: bool,
+    /// Keep the setuid and setgid bits of non-directories (and file capabilities).
+    pub setid: bool,
 }
 
 impl ExtractOptions {
@@ -76,9 +84,45 @@ impl ExtractOptions {
             owner: None,
             rebase: None,
             root_meta: true,
+            atomic: false,
+            specials: true,
+            setid: true,
         }
     }
 }
+
+/// An entry [`extract`] left out (see [`ExtractOptions::specials`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Where it would have been, relative to the destination.
+    pub rel: PathBuf,
+    pub kind: SpecialKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecialKind {
+    Device,
+    Fifo,
+}
+
+impl std::fmt::Display for SpecialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SpecialKind::Device => "device node",
+            SpecialKind::Fifo => "FIFO",
+        })
+    }
+}
+
+/// The prefix of the temporary names of files being written (see
+/// [`ExtractOptions::atomic`]); a killed copy leaves such a file beside the destination.
+pub const STAGING_PREFIX: &str = ".berth-cp-";
+/// How an error says that a temporary file stayed behind.
+pub const LEFT_BEHIND: &str = "could not be removed";
+/// The kernel's limit on one path component.
+const NAME_MAX: usize = 255;
+/// The file capabilities xattr, a privilege like a setuid bit.
+const CAPABILITY_XATTR: &[u8] = b"security.capability";
 
 /// Entry names equal to `from` or under `from/` get `to` in its place; an empty `to`
 /// unpacks the contents of `from` straight into the destination.
@@ -127,24 +171,46 @@ pub fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -> Resul
     extract_recorded(reader, root, opts, None)
 }
 
+/// [`extract`], telling `on_skip` about each entry left out as it is met.
+pub fn extract_reporting(
+    reader: impl Read,
+    root: OwnedFd,
+    opts: &ExtractOptions,
+    on_skip: &mut dyn FnMut(Skipped),
+) -> Result<u64> {
+    let mut unpacker = Unpacker::new(root, opts.clone());
+    unpacker.on_skip = Some(on_skip);
+    unpacker.run(reader, opts, None)
+}
+
 fn extract_recorded(
     reader: impl Read,
     root: OwnedFd,
     opts: &ExtractOptions,
     recorder: Option<&super::tarsplit::Recorder>,
 ) -> Result<u64> {
-    let mut unpacker = Unpacker::new(root, opts.clone());
-    let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().context(|| "reading tar".to_owned())?;
-    for entry in entries {
-        let mut entry = entry.context(|| "reading tar".to_owned())?;
-        if let Some(recorder) = recorder {
-            record_entry(recorder, &entry, opts)?;
+    Unpacker::new(root, opts.clone()).run(reader, opts, recorder)
+}
+
+impl Unpacker<'_> {
+    fn run(
+        mut self,
+        reader: impl Read,
+        opts: &ExtractOptions,
+        recorder: Option<&super::tarsplit::Recorder>,
+    ) -> Result<u64> {
+        let mut archive = tar::Archive::new(reader);
+        let entries = archive.entries().context(|| "reading tar".to_owned())?;
+        for entry in entries {
+            let mut entry = entry.context(|| "reading tar".to_owned())?;
+            if let Some(recorder) = recorder {
+                record_entry(recorder, &entry, opts)?;
+            }
+            self.entry(&mut entry)?;
         }
-        unpacker.entry(&mut entry)?;
+        self.finish()?;
+        Ok(self.size)
     }
-    unpacker.finish()?;
-    Ok(unpacker.size)
 }
 
 /// PAX and GNU extension records: they describe the next entry (the tar crate folds them
@@ -229,7 +295,7 @@ fn unsafe_entry(name: &Path, reason: &str) -> Error {
     }
 }
 
-struct Unpacker {
+struct Unpacker<'a> {
     root: OwnedFd,
     opts: ExtractOptions,
     /// Open directories from the layer root down to the previous entry's parent. Tars
@@ -246,6 +312,8 @@ struct Unpacker {
     buf: Vec<u8>,
     size: u64,
     is_root: bool,
+    /// Told about each entry left out.
+    on_skip: Option<&'a mut dyn FnMut(Skipped)>,
 }
 
 /// Metadata common to every entry kind.
@@ -257,8 +325,8 @@ struct Meta {
     xattrs: Vec<(CString, Vec<u8>)>,
 }
 
-impl Unpacker {
-    fn new(root: OwnedFd, opts: ExtractOptions) -> Unpacker {
+impl<'a> Unpacker<'a> {
+    fn new(root: OwnedFd, opts: ExtractOptions) -> Unpacker<'a> {
         Unpacker {
             root,
             opts,
@@ -270,6 +338,7 @@ impl Unpacker {
             buf: vec![0; COPY_BUF],
             size: 0,
             is_root: nix::unistd::geteuid().is_root(),
+            on_skip: None,
         }
     }
 
@@ -291,6 +360,11 @@ impl Unpacker {
         if let Some((uid, gid)) = self.opts.owner {
             meta.uid = Uid::from_raw(uid);
             meta.gid = Gid::from_raw(gid);
+        }
+        if !self.opts.setid && kind != EntryType::Directory {
+            meta.mode.remove(Mode::S_ISUID | Mode::S_ISGID);
+            meta.xattrs
+                .retain(|(key, _)| key.as_bytes() != CAPABILITY_XATTR);
         }
         let (parent_rel, file_name) = match (rel.parent(), rel.file_name()) {
             (Some(parent), Some(file_name)) => (parent.to_owned(), file_name.to_owned()),
@@ -385,6 +459,9 @@ impl Unpacker {
             return self.whiteout(parent, target, rel, name);
         }
         match kind {
+            EntryType::Regular | EntryType::Continuous if self.opts.atomic => {
+                self.staged_file(entry, parent, file_name, rel, name, meta, in_setgid_dir)
+            }
             EntryType::Regular | EntryType::Continuous => {
                 let open = || {
                     nix::fcntl::openat(
@@ -447,6 +524,19 @@ impl Unpacker {
                     .into_owned();
                 self.hardlink(parent, file_name, rel, name, &target)
             }
+            EntryType::Char | EntryType::Block | EntryType::Fifo if !self.opts.specials => {
+                let kind = match kind {
+                    EntryType::Fifo => SpecialKind::Fifo,
+                    _ => SpecialKind::Device,
+                };
+                if let Some(on_skip) = self.on_skip.as_mut() {
+                    on_skip(Skipped {
+                        rel: rel.to_owned(),
+                        kind,
+                    });
+                }
+                Ok(())
+            }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
                 let (sflag, dev) = match kind {
                     EntryType::Fifo => (SFlag::S_IFIFO, 0),
@@ -473,6 +563,77 @@ impl Unpacker {
                 &format!("unsupported tar entry type {other:?}"),
             )),
         }
+    }
+
+    /// A regular file written under a temporary name in its directory and renamed over
+    /// `file_name` only once complete, so the old file stays whole until then; the
+    /// temporary file is removed on any failure (a cancel is one).
+    #[allow(clippy::too_many_arguments)]
+    fn staged_file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        parent: &OwnedFd,
+        file_name: &OsStr,
+        rel: &Path,
+        name: &Path,
+        meta: &Meta,
+        in_setgid_dir: bool,
+    ) -> Result<()> {
+        let what = || format!("unpacking {}", name.display());
+        let (temp, fd) = create_staged(
+            parent,
+            file_name,
+            meta.mode & Mode::from_bits_truncate(0o777),
+        )
+        .context(what)?;
+        let mut file = std::fs::File::from(fd);
+        let written = copy(entry, &mut file, &mut self.buf).context(what);
+        let result = written
+            .and_then(|n| {
+                // A stream cut inside the entry reads as a short file, not as an error.
+                if n != entry.size() {
+                    return Err(Error::BadArchive {
+                        path: name.display().to_string(),
+                        reason: "the archive ended inside this file".into(),
+                    });
+                }
+                self.size += n;
+                self.set_file_meta(file.as_fd(), meta, in_setgid_dir)
+                    .context(what)
+            })
+            .and_then(|()| {
+                drop(file);
+                self.rename_into_place(parent, &temp, file_name, rel)
+            });
+        result.map_err(
+            |e| match unlinkat(parent, temp.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => e,
+                Err(gone) => Error::Runtime(format!(
+                    "{e} (and {} {LEFT_BEHIND}: {gone})",
+                    rel.with_file_name(&temp).display()
+                )),
+            },
+        )
+    }
+
+    /// Renames `temp` over `file_name`; a directory there is removed first, as a tar
+    /// entry replaces what it names.
+    fn rename_into_place(
+        &mut self,
+        parent: &OwnedFd,
+        temp: &OsStr,
+        file_name: &OsStr,
+        rel: &Path,
+    ) -> Result<()> {
+        let rename = || nix::fcntl::renameat(parent, temp, parent, file_name);
+        match rename() {
+            Err(Errno::EISDIR | Errno::ENOTEMPTY | Errno::EEXIST) => {
+                self.remove_existing(parent, file_name, rel)?;
+                rename()
+            }
+            other => other,
+        }
+        .context(|| format!("unpacking {}", rel.display()))
     }
 
     fn whiteout(&mut self, parent: &OwnedFd, target: &str, rel: &Path, name: &Path) -> Result<()> {
@@ -772,6 +933,29 @@ fn current_umask() -> u32 {
             old.bits()
         })
     })
+}
+
+/// Creates a new file `.berth-cp-RANDOM.NAME` beside `name` in `dir` (by descriptor,
+/// never following a link, never reusing a name): its name and descriptor.
+fn create_staged(dir: &OwnedFd, name: &OsStr, mode: Mode) -> nix::Result<(OsString, OwnedFd)> {
+    // NAME cut to fit the kernel's limit on one component.
+    let keep = name
+        .len()
+        .min(NAME_MAX.saturating_sub(STAGING_PREFIX.len() + 9));
+    // Random names taken 100 times running: something is making them on purpose.
+    for _ in 0..100 {
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).map_err(|_| Errno::EIO)?;
+        let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(random)));
+        temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match nix::fcntl::openat(dir, temp.as_os_str(), flags, mode) {
+            Err(Errno::EEXIST) => continue,
+            other => return other.map(|fd| (temp, fd)),
+        }
+    }
+    Err(Errno::EEXIST)
 }
 
 fn open_subdir(dir: &impl AsFd, part: &OsStr) -> nix::Result<OwnedFd> {
@@ -1116,5 +1300,79 @@ mod tests {
         s.unpack(layer).unwrap();
         assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
         assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"now a file");
+    }
+
+    /// Options of a copy out to the host.
+    fn copy_out() -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: false,
+            owner: None,
+            rebase: None,
+            root_meta: false,
+            atomic: true,
+            specials: false,
+            setid: false,
+        }
+    }
+
+    #[test]
+    fn a_cut_archive_leaves_the_old_file_and_no_temporary_one() {
+        let s = Scratch::new();
+        std::fs::write(s.layer().join("f"), b"old").unwrap();
+        let mut bytes = Layer::default().file("f", &[7u8; 4096]).bytes();
+        // Cut inside the content.
+        bytes.truncate(512 + 1000);
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let err = extract(&bytes[..], root, &copy_out()).unwrap_err();
+        assert!(err.to_string().contains("ended inside"), "{err}");
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(s.layer()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // Complete, it replaces the file, and a directory in the way.
+        std::fs::create_dir_all(s.layer().join("d/x")).unwrap();
+        let layer = Layer::default().file("f", b"new").file("d", b"file");
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        extract(&layer.bytes()[..], root, &copy_out()).unwrap();
+        assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
+        assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"file");
+    }
+
+    #[test]
+    fn a_copy_out_skips_specials_and_setid_bits() {
+        let s = Scratch::new();
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, kind, mode) in [
+            ("kmsg", EntryType::Char, 0o666),
+            ("pipe", EntryType::Fifo, 0o644),
+            ("su", EntryType::Regular, 0o6755),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(0);
+            header.set_mode(mode);
+            builder.append_data(&mut header, name, &b""[..]).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let mut skipped = Vec::new();
+        extract_reporting(&bytes[..], root, &copy_out(), &mut |skip| {
+            skipped.push(skip)
+        })
+        .unwrap();
+        let skip = |rel: &str, kind| Skipped {
+            rel: rel.into(),
+            kind,
+        };
+        assert_eq!(
+            skipped,
+            [
+                skip("kmsg", SpecialKind::Device),
+                skip("pipe", SpecialKind::Fifo)
+            ]
+        );
+        assert!(std::fs::symlink_metadata(s.layer().join("kmsg")).is_err());
+        assert!(std::fs::symlink_metadata(s.layer().join("pipe")).is_err());
+        let su = std::fs::metadata(s.layer().join("su")).unwrap();
+        assert_eq!(su.mode() & 0o7777, 0o755);
     }
 }

@@ -5,6 +5,10 @@
 //! temporary file and a reader can stop a copy by dropping the stream. Inside the child
 //! every path is resolved with `openat2(RESOLVE_IN_ROOT)`: a symlink to `/etc` means the
 //! container's `/etc`, and `..` never climbs out of the container's root.
+//!
+//! Each file lands under a temporary name beside its own and is renamed into place once
+//! complete (see [`ExtractOptions::atomic`]), so a cancelled, failed or killed copy leaves
+//! the old file whole.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -84,6 +88,8 @@ pub struct CopyOut {
     stat: PathStat,
     entry_name: String,
     stream: ChildStream,
+    /// Reads that returned data, for the crash point.
+    reads: u32,
 }
 
 /// What a walk running in a child writes: a stream that is complete only if the child
@@ -129,7 +135,15 @@ impl CopyOut {
 
 impl Read for CopyOut {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.stream.read(buf)
+        // Once two chunks were taken, what reads them is well inside the copy (tests).
+        if self.reads >= 2 {
+            crate::engine::faults::crash_point("cp:mid-copy");
+        }
+        let n = self.stream.read(buf)?;
+        if n > 0 {
+            self.reads = self.reads.saturating_add(1);
+        }
+        Ok(n)
     }
 }
 
@@ -152,6 +166,29 @@ impl Engine {
             serde_json::to_vec(&stat).map_err(|e| Error::Runtime(e.to_string()))
         })?;
         decode_stat(&child.finish()?)
+    }
+
+    /// About how many bytes the tar stream of `src` in the container will be (see
+    /// [`archive_size`]): a progress bar's total.
+    pub fn container_archive_size(&self, name_or_id: &str, src: &str) -> Result<u64> {
+        let record = self.container(name_or_id)?;
+        let view = self.view_of(&record)?;
+        let container = record.name.clone();
+        let source = src.to_owned();
+        let child = fsview::spawn(&view, move |_| {
+            let root = InRoot::open()?;
+            let found = root
+                .lookup(&source)
+                .context(|| format!("looking up {source}"))?
+                .ok_or_else(|| not_found(&source, &container))?;
+            let size = archive_size(found.parent.as_fd(), &found.name)
+                .context(|| format!("measuring {source}"))?;
+            Ok(size.to_le_bytes().to_vec())
+        })?;
+        let payload = child.finish()?;
+        let bytes = <[u8; 8]>::try_from(payload.as_slice())
+            .map_err(|_| Error::Runtime("reading a size from the copy process".into()))?;
+        Ok(u64::from_le_bytes(bytes))
     }
 
     /// A tar stream of `src` in the container; with `follow_link` a symlink at `src` is
@@ -203,6 +240,7 @@ impl Engine {
             stat,
             entry_name,
             stream: ChildStream::new(File::from(data), child),
+            reads: 0,
         })
     }
 
@@ -240,6 +278,11 @@ impl Engine {
             owner: (!opts.keep_owner).then_some((0, 0)),
             rebase: None,
             root_meta: false,
+            // Inside the container a device node or a setuid file is the container's
+            // own business, as with Docker.
+            atomic: true,
+            specials: true,
+            setid: true,
         };
         let writer_fd = writer.as_raw_fd();
         let child = fsview::spawn(&view, move |_| {
@@ -266,22 +309,28 @@ impl Engine {
         let mut out = BufWriter::with_capacity(COPY_BUF, CrashMidCopy(File::from(writer)));
         let fed =
             fill(&mut out).and_then(|()| out.flush().context(|| "sending the archive".into()));
+        // What is still buffered is not sent after a failure: the child must see the
+        // archive end where the failure left it.
+        drop(out.into_parts());
         match fed {
-            Ok(()) => {
-                drop(out);
-                child.finish().map(drop)
-            }
+            Ok(()) => child.finish().map(drop),
             // The child stopped reading: its error says why.
             Err(e) if e.is_broken_pipe() => {
-                drop(out);
                 child.finish()?;
                 Err(e)
             }
             Err(e) => {
-                // Killed before the pipe closes, so a truncated archive is never taken
-                // for a complete one.
-                drop(child);
-                Err(e)
+                // Cancelled or failed while sending. The pipe is closed now, so the child
+                // sees the archive end early: it removes the file it was writing (never
+                // renamed into place) and ends. Killing it instead would leave that file.
+                match child.finish() {
+                    // Its temporary file stayed: worth saying beside the cause.
+                    Err(Error::Runtime(why)) if why.contains(unpack::LEFT_BEHIND) => {
+                        Err(Error::Runtime(format!("{e}; {why}")))
+                    }
+                    // Else it only says that the archive ended early.
+                    _ => Err(e),
+                }
             }
         }
     }
@@ -719,6 +768,45 @@ impl<W: Write> Packer<W> {
             }
         }
     }
+}
+
+const BLOCK: u64 = 512;
+
+/// About how many bytes [`Packer`] writes for `name` of `parent` and all under it, from a
+/// walk that stats and reads no content (long names' extra headers are not counted).
+pub fn archive_size(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Result<u64> {
+    let st = fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    let mut linked = std::collections::HashSet::new();
+    Ok(2 * BLOCK + walk_size(parent, name, &st, &mut linked)?)
+}
+
+fn walk_size(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    st: &FileStat,
+    linked: &mut std::collections::HashSet<(u64, u64)>,
+) -> nix::Result<u64> {
+    let mut total = BLOCK;
+    match PathKind::of(st) {
+        // Later links to a file are headers only.
+        PathKind::File if st.st_nlink <= 1 || linked.insert((st.st_dev, st.st_ino)) => {
+            total += (st.st_size.max(0) as u64).next_multiple_of(BLOCK);
+        }
+        PathKind::Dir => {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let dir = openat(parent, name, flags, Mode::empty())?;
+            for child in list_dir(&dir)? {
+                // Gone since the listing: the copy will not see it either.
+                let Ok(child_st) = fstatat(&dir, child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                else {
+                    continue;
+                };
+                total += walk_size(dir.as_fd(), &child, &child_st, linked)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(total)
 }
 
 fn header(st: &FileStat, kind: EntryType, size: u64) -> Header {

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Progress {
     bytes: AtomicU64,
+    /// What the copy will count in all, when known ahead (0: not known).
+    total: AtomicU64,
+    /// The count at which the copy cancels itself.
+    limit: AtomicU64,
     cancelled: AtomicBool,
     started: Instant,
 }
@@ -23,6 +27,8 @@ impl Progress {
     pub fn new() -> Arc<Progress> {
         Arc::new(Progress {
             bytes: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            limit: AtomicU64::new(u64::MAX),
             cancelled: AtomicBool::new(false),
             started: Instant::now(),
         })
@@ -30,6 +36,35 @@ impl Progress {
 
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Sets what the copy will count in all (an estimate: the bar stops short of full
+    /// until the copy ends).
+    pub fn set_total(&self, bytes: u64) {
+        self.total.store(bytes, Ordering::Relaxed);
+    }
+
+    pub fn total(&self) -> Option<u64> {
+        Some(self.total.load(Ordering::Relaxed)).filter(|&t| t > 0)
+    }
+
+    /// The share done, 0 to 1, when the total is known.
+    pub fn fraction(&self) -> Option<f64> {
+        let total = self.total()?;
+        Some((self.bytes() as f64 / total as f64).min(1.0))
+    }
+
+    /// The time left at the mean rate so far, when the total is known and bytes moved.
+    pub fn eta(&self) -> Option<Duration> {
+        let total = self.total()?;
+        let rate = self.rate();
+        (rate > 0).then(|| Duration::from_secs(total.saturating_sub(self.bytes()) / rate))
+    }
+
+    /// Cancels the copy once `bytes` have passed: at a known point, where a cancel by
+    /// hand would race the copy (tests).
+    pub fn cancel_after(&self, bytes: u64) {
+        self.limit.store(bytes, Ordering::Relaxed);
     }
 
     /// Asks the copy to stop; it fails with [`Cancelled`] at its next read or write.
@@ -53,7 +88,10 @@ impl Progress {
     }
 
     fn add(&self, n: usize) {
-        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        let now = self.bytes.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if now >= self.limit.load(Ordering::Relaxed) {
+            self.cancel();
+        }
     }
 }
 
@@ -170,5 +208,21 @@ mod tests {
         assert!(err.get_ref().is_some_and(|e| e.is::<Cancelled>()));
         assert!(dropped.load(Ordering::Relaxed));
         assert_eq!(progress.bytes(), 10);
+    }
+
+    #[test]
+    fn a_limit_cancels_once_passed_and_a_total_gives_the_share() {
+        let progress = Progress::new();
+        assert_eq!(progress.fraction(), None);
+        progress.set_total(100);
+        progress.cancel_after(25);
+        let mut input = Counted::new(&[0u8; 100][..], progress.clone());
+        let mut buf = [0u8; 10];
+        for _ in 0..3 {
+            input.read_exact(&mut buf).unwrap();
+        }
+        assert!(progress.is_cancelled());
+        assert!(input.read(&mut buf).is_err());
+        assert_eq!(progress.fraction(), Some(0.3));
     }
 }
