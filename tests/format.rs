@@ -295,7 +295,13 @@ fn inspect_templates() {
     fails_with(
         &berth,
         &["inspect", "-f", "{{.State.Running", "web"],
-        "template parsing error: template: :1:1: unclosed action",
+        "template parsing error: template: :1: unclosed action",
+    );
+    // Docker runs inspect templates with missingkey=error: a misspelt key fails.
+    fails_with(
+        &berth,
+        &["inspect", "-f", "{{.State.Runing}}", "web"],
+        "template parsing error: template: :1:8: executing \"\" at <.State.Runing>: map has no entry for key \"Runing\"",
     );
     fails_with(
         &berth,

@@ -102,11 +102,19 @@ pub fn print_listing(format: &str, rows: &[Value], listing: &Listing) -> color_e
             .iter()
             .map(|(field, title)| ((*field).to_owned(), Value::from(*title)))
             .collect();
-        out.push_str(&template.render_header(&Value::Object(titles))?);
+        out.push_str(
+            &template
+                .render_header(&Value::Object(titles))
+                .map_err(template_error)?,
+        );
         out.push('\n');
     }
     for row in rows {
-        out.push_str(&template.render_row(row, listing.kind)?);
+        out.push_str(
+            &template
+                .render_row(row, listing.kind)
+                .map_err(template_error)?,
+        );
         out.push('\n');
     }
     if table {
@@ -125,7 +133,7 @@ pub fn print_inspect(format: Option<&str>, items: &[Value]) -> color_eyre::Resul
             let template = parse_template(text)?;
             let mut out = String::new();
             for item in items {
-                out.push_str(&template.render(item)?);
+                out.push_str(&template.render(item).map_err(template_error)?);
                 out.push('\n');
             }
             std::io::stdout().lock().write_all(out.as_bytes())?;
@@ -140,14 +148,21 @@ pub fn print_formatted(format: &str, value: &Value) -> color_eyre::Result<()> {
     let text = if format.trim() == "json" {
         serde_json::to_string(value)?
     } else {
-        parse_template(format)?.render(value)?
+        parse_template(format)?
+            .render(value)
+            .map_err(template_error)?
     };
     writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
 }
 
 fn parse_template(text: &str) -> color_eyre::Result<Template> {
-    Template::parse(text).map_err(|e| eyre!("template parsing error: {e}"))
+    Template::parse(text).map_err(template_error)
+}
+
+/// Docker's words for a template that fails to parse or to run.
+fn template_error(e: super::template::TemplateError) -> color_eyre::Report {
+    eyre!("template parsing error: {e}")
 }
 
 /// Go's tabwriter as Docker sets it up (minimum cell width 10, padding 3, blanks): every

@@ -17,7 +17,8 @@ const MAX_RANGE: i64 = 1_000_000;
 /// How a run treats its data.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode<'a> {
-    /// Data decoded from JSON: a missing key is `<no value>`.
+    /// Data decoded from JSON, run with Go's `missingkey=error`: a missing key is an
+    /// error, a `null` one `<no value>`.
     Map,
     /// A listing row, which Docker evaluates on a struct: a field it doesn't have is an
     /// error naming this kind.
@@ -193,10 +194,10 @@ impl<'a> Exec<'a> {
                 slot.1 = value;
                 Ok(())
             }
-            None => Err(TemplateError::at(
+            None => Err(TemplateError::on_line(
                 self.src,
                 pipe.pos,
-                format!("undefined variable: {name}"),
+                format!("undefined variable {name:?}"),
             )),
         }
     }
@@ -324,10 +325,10 @@ impl<'a> Exec<'a> {
             ArgKind::Var(name, _) => match self.vars.iter().rev().find(|(n, _)| n == name) {
                 Some((_, v)) => v.clone(),
                 None => {
-                    return Err(TemplateError::at(
+                    return Err(TemplateError::on_line(
                         self.src,
                         arg.pos,
-                        format!("undefined variable: {name}"),
+                        format!("undefined variable {name:?}"),
                     ))
                 }
             },
@@ -368,7 +369,12 @@ impl<'a> Exec<'a> {
                 format!("can't evaluate field {name} in type {kind}"),
             )),
             (None, Mode::Header) => Ok(Cow::Owned(Value::from(""))),
-            (None, _) => Ok(Cow::Owned(Value::Null)),
+            (None, Mode::Map) => Err(self.error(
+                at.pos,
+                &at.text,
+                format!("map has no entry for key {name:?}"),
+            )),
+            (None, Mode::Row(_)) => Ok(Cow::Owned(Value::Null)),
         }
     }
 
