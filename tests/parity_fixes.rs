@@ -306,3 +306,20 @@ fn the_container_sees_only_its_own_cgroup_read_only() {
         assert!(managed.iter().all(|l| l.ends_with(":/")), "{args:?}: {out}");
     }
 }
+
+/// `-v` with an empty section is refused as Docker refuses it (125), and nothing is made.
+#[test]
+fn volume_specs_with_an_empty_section_are_refused() {
+    let berth = Berth::with_image();
+    for spec in [":/x", "/a::/b", "/a:/b:"] {
+        let (rc, out, err) = answer(&berth, &["run", "--rm", "-v", spec, IMAGE, "true"]);
+        assert_eq!((rc, out.as_str()), (125, ""), "{spec}: {err}");
+        assert!(
+            err.contains(spec) && err.contains("empty section between colons"),
+            "{spec}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{spec}: {err}");
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]), "");
+}
