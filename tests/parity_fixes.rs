@@ -323,3 +323,73 @@ fn volume_specs_with_an_empty_section_are_refused() {
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
     assert_eq!(berth.ok(&["volume", "ls", "-q"]), "");
 }
+
+/// A bad command line reads as Docker 28's: what is wrong, the verb's usage, where to
+/// read more; 125 for a flag, 1 for a command or an argument count; no clap tips.
+#[test]
+fn command_line_errors_are_dockers() {
+    let berth = Berth::new();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["run", "--rmm", IMAGE],
+            125,
+            "unknown flag: --rmm\n\nUsage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             Run 'berth run --help' for more information\n",
+        ),
+        (
+            &["run", "--name"],
+            125,
+            "flag needs an argument: --name\n\nUsage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             Run 'berth run --help' for more information\n",
+        ),
+        (
+            &["run"],
+            1,
+            "berth: 'berth run' requires at least 1 argument\n\n\
+             Usage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             See 'berth run --help' for more information\n",
+        ),
+        (
+            &["rename", "a"],
+            1,
+            "berth: 'berth rename' requires 2 arguments\n\n\
+             Usage:  berth rename [OPTIONS] <CONTAINER> <NEW_NAME>\n\n\
+             See 'berth rename --help' for more information\n",
+        ),
+        (
+            &["pss"],
+            1,
+            "berth: unknown command: berth pss\n\nDid you mean this?\n\tps\n\n\
+             Run 'berth --help' for more information\n",
+        ),
+        (
+            &["build", "."],
+            1,
+            "berth: unknown command: berth build\n\nRun 'berth --help' for more information\n",
+        ),
+        (
+            &["stop", "-t", "x", "a"],
+            125,
+            "invalid argument \"x\" for \"-t, --time\" flag: invalid digit found in string\n\n\
+             Usage:  berth stop [OPTIONS] <CONTAINERS>...\n\n\
+             Run 'berth stop --help' for more information\n",
+        ),
+    ];
+    for (args, want_code, want) in cases {
+        // The engine root from the environment must not show in the usage line.
+        let out = berth
+            .cmd()
+            .env("BERTH_ROOT", "/somewhere/else")
+            .args(*args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            (code(&out), stderr(&out).as_str(), stdout(&out).as_str()),
+            (*want_code, *want, ""),
+            "{args:?}"
+        );
+    }
+    // `rn` may mean rm or run, never rename.
+    let err = berth.fail(&["rn", "x"]);
+    assert!(err.contains("\trm\n") && !err.contains("rename"), "{err}");
+}

@@ -20,6 +20,7 @@ pub mod stats;
 pub mod system;
 pub mod template;
 pub mod ui;
+pub mod usage;
 pub mod volume;
 
 use std::path::PathBuf;
