@@ -393,3 +393,61 @@ fn command_line_errors_are_dockers() {
     let err = berth.fail(&["rn", "x"]);
     assert!(err.contains("\trm\n") && !err.contains("rename"), "{err}");
 }
+
+/// A user who is not root is told so up front, in one line, and nothing is touched;
+/// what needs no engine (help, version, completion) still works.
+#[test]
+fn a_user_who_is_not_root_is_told_up_front() {
+    let berth = Berth::new();
+    let as_nobody = |args: &[&str]| {
+        let mut words = berth.command_words();
+        // Drop root between nsenter's `--` and berth.
+        let at = words.iter().position(|w| w == "--").unwrap() + 1;
+        let setpriv = [
+            "/usr/bin/setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+        ];
+        words.splice(at..at, setpriv.iter().map(|w| w.to_string()));
+        let out = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (code(&out), stdout(&out), stderr(&out))
+    };
+    const REFUSED: &str = "Error: berth needs root (rootless mode is not built yet)\n";
+    for (args, want) in [
+        (&["ps"][..], 1),
+        (&["images"], 1),
+        (&["volume", "ls"], 1),
+        (&["run", "--rm", IMAGE, "true"], 125),
+        (&["system", "prune", "-f"], 1),
+    ] {
+        let (rc, out, err) = as_nobody(args);
+        assert_eq!(
+            (rc, out.as_str(), err.as_str()),
+            (want, "", REFUSED),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(berth.root()).unwrap().count(),
+        0,
+        "the engine root was touched"
+    );
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["version"],
+        &["completion", "bash"],
+    ] {
+        let (rc, out, err) = as_nobody(args);
+        assert_eq!(rc, 0, "{args:?}: {err}");
+        assert!(!out.is_empty(), "{args:?}");
+    }
+}
