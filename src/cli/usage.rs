@@ -233,34 +233,8 @@ fn suggestions<'a>(cmd: &'a Command, typed: &str) -> Vec<&'a str> {
     cmd.get_subcommands()
         .filter(|sub| !sub.is_hide_set())
         .map(Command::get_name)
-        .filter(|name| distance(&typed, name) <= limit)
+        .filter(|name| strsim::osa_distance(&typed, name) <= limit)
         .collect()
-}
-
-/// Levenshtein distance, with a swap of two neighbours counted as one edit.
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
