@@ -93,6 +93,11 @@ fn ps_templates_table_and_json() {
         table,
         format!("CONTAINER ID   NAMES     STATE\n{id}   web       running\n")
     );
+    // A label's column is headed by its key, as Docker's.
+    assert_eq!(
+        berth.ok(&["ps", "--format", "table {{.Names}}\t{{.Label \"tier\"}}"]),
+        "NAMES     tier\nweb       web\n"
+    );
     // `\t` typed as two characters means a tab, as in Docker.
     assert_eq!(
         berth.ok(&["ps", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.State}}"]),
@@ -327,6 +332,22 @@ fn images_templates_references_and_filters() {
     };
 
     assert_eq!(refs(&[]), [IMAGE, "labelled:v2", "other/thing:v1"]);
+    // --digests: a DIGEST column after TAG, `<none>` for an image that has none.
+    let table = berth.ok(&["images", "--digests", "other/thing"]);
+    let mut table = table.lines();
+    let header: Vec<&str> = table
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+    );
+    let row: Vec<&str> = table.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["other/thing", "v1", "<none>", image_id.as_str()]);
     assert_eq!(
         refs(&["-a"]),
         ["<none>:<none>", IMAGE, "labelled:v2", "other/thing:v1"]

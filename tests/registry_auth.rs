@@ -159,6 +159,21 @@ fn login_prompts_on_a_terminal() {
     // The stored credentials work.
     let name = format!("{host}/test/busybox:latest");
     berth.ok(&["pull", "-q", &name]);
+    // `images --digests` shows the digest it was pulled by.
+    let repo_digest = berth.ok(&["image", "inspect", "-f", "{{index .RepoDigests 0}}", &name]);
+    let (_, digest) = repo_digest.trim().split_once('@').expect("a repo digest");
+    let table = berth.ok(&["images", "--digests"]);
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[..3],
+        [format!("{host}/test/busybox").as_str(), "latest", digest],
+        "{table}"
+    );
 
     // A user name given: only the password is asked for.
     let (rc, seen) = berth.on_terminal(&["login", "-u", USER, &host], &[&format!("{PASSWORD}\n")]);

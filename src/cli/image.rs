@@ -37,6 +37,9 @@ pub struct ImagesArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
     /// Only images whose REPOSITORY[:TAG] matches (a glob, as `reference=`)
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
@@ -290,7 +293,12 @@ pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
     let listing = Listing {
         kind: "image",
         titles: IMAGE_TITLES,
-        default: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+        // As Docker's, --digests changes only the default table.
+        default: if args.digests {
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        } else {
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        },
     };
     print_listing(&args.format, &rows, &listing)?;
     Ok(0)

@@ -263,7 +263,6 @@ const TITLES: &[(&str, &str)] = &[
     ("IPv6", "IPV6"),
     ("Internal", "INTERNAL"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("CreatedAt", "CREATED AT"),
 ];
 

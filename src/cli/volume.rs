@@ -126,7 +126,6 @@ const TITLES: &[(&str, &str)] = &[
     ("Scope", "SCOPE"),
     ("Mountpoint", "MOUNTPOINT"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("Links", "LINKS"),
     ("Size", "SIZE"),
 ];

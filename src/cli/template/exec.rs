@@ -280,14 +280,15 @@ impl<'a> Exec<'a> {
                 format!("wrong number of args for Label: want 1 got {}", args.len()),
             ));
         };
-        if let Mode::Header = self.mode {
-            return Ok(Cow::Owned(
-                receiver.get("Label").cloned().unwrap_or_default(),
-            ));
-        }
         let Some(key) = key.as_str() else {
             return Err(self.error(at.pos, &at.text, "wrong type for value; expected string"));
         };
+        if let Mode::Header = self.mode {
+            // Docker heads the column with the key's last dotted part, `-` and `_` as
+            // spaces: `com.example.team-name` heads `team name`.
+            let last = key.rsplit('.').next().unwrap_or(key);
+            return Ok(Cow::Owned(Value::from(last.replace(['-', '_'], " "))));
+        }
         let value = match receiver.get("Labels") {
             Some(Value::Object(map)) => map.get(key).cloned(),
             // Rows carry their labels as Docker prints them: "k=v,k2=v2".

@@ -162,13 +162,16 @@ fn label_method_on_rows() {
 
 #[test]
 fn headers_use_titles_and_pass_docker_functions_through() {
-    let titles = json!({"ID": "CONTAINER ID", "Names": "NAMES", "Label": "LABEL"});
-    let parsed =
-        Template::parse("{{.ID}}\t{{json .Names}}\t{{upper .Names}}\t{{.Label \"x\"}}\t{{.Other}}")
-            .unwrap();
+    let titles = json!({"ID": "CONTAINER ID", "Names": "NAMES"});
+    let parsed = Template::parse(
+        "{{.ID}}\t{{json .Names}}\t{{upper .Names}}\t{{.Label \"team\"}}\t{{.Other}}\t{{.Label \"com.example.team-name_x\"}}",
+    )
+    .unwrap();
+    // A label's column is headed by its key, as Docker's: the last dotted part, with
+    // `-` and `_` as spaces.
     assert_eq!(
         parsed.render_header(&titles).unwrap(),
-        "CONTAINER ID\tNAMES\tNAMES\tLABEL\t"
+        "CONTAINER ID\tNAMES\tNAMES\tteam\t\tteam name x"
     );
 }
 
