@@ -513,3 +513,52 @@ fn volume_and_network_listings() {
         "unexpected EOF",
     );
 }
+
+/// What a container or an image chose (labels, file names, commit messages, events) can't
+/// drive the terminal: on a terminal its control characters show as `^[`; piped, the
+/// bytes are kept for scripts, as Docker's.
+#[test]
+fn listings_escape_control_characters_on_a_terminal_only() {
+    const OSC52: &str = "\u{1b}]52;c;cHduZWQ=\u{7}";
+    const SHOWN: &str = "^[]52;c;cHduZWQ=^G";
+    let berth = Berth::with_image();
+    let start = chrono_now();
+    berth.ok(&[
+        "run",
+        "--name",
+        "evil",
+        "--label",
+        &format!("x={OSC52}"),
+        IMAGE,
+        "sh",
+        "-c",
+        "touch \"/tmp/$(printf '\\033]52;c;cHduZWQ=\\007')\"",
+    ]);
+    berth.ok(&["commit", "-m", OSC52, "evil", "evil:img"]);
+    let end = chrono_now();
+    let checks: &[&[&str]] = &[
+        &["ps", "-a", "--format", "{{.Labels}}"],
+        &["ps", "-a", "--format", "table {{.Names}}\t{{.Label \"x\"}}"],
+        &["diff", "evil"],
+        &["history", "evil:img"],
+        &["inspect", "-f", "{{.Config.Labels.x}}", "evil"],
+        &["events", "--since", &start, "--until", &end],
+    ];
+    for args in checks {
+        let (rc, seen) = berth.on_terminal(args, &[]);
+        assert_eq!(rc, 0, "{args:?}: {seen}");
+        assert!(seen.contains(SHOWN), "{args:?} on a terminal: {seen:?}");
+        assert!(!seen.contains('\u{1b}'), "{args:?} sent ESC: {seen:?}");
+        let piped = berth.ok(args);
+        assert!(piped.contains(OSC52), "{args:?} piped: {piped:?}");
+    }
+}
+
+/// Now, as Unix seconds (a form `events --since/--until` takes).
+fn chrono_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string()
+}
