@@ -181,20 +181,17 @@ pub struct ImagePruneArgs {
 
 /// `image prune`: asks first unless -f (end of input means no), as Docker.
 pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
-    if !args.force {
-        eprint!(
-            "WARNING! This will remove all {}.\nAre you sure you want to continue? [y/N] ",
-            if args.all {
-                "images without at least one container associated to them"
-            } else {
-                "dangling images"
-            }
-        );
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    let what = if args.all {
+        "images without at least one container associated to them"
+    } else {
+        "dangling images"
+    };
+    if !args.force
+        && !super::output::confirm(&format!(
+            "WARNING! This will remove all {what}.\nAre you sure you want to continue?"
+        ))?
+    {
+        return Ok(0);
     }
     let (removed, reclaimed) = engine.prune_images(args.all)?;
     if !removed.is_empty() {

@@ -242,13 +242,22 @@ pub fn write_file_atomically(
     written
 }
 
-/// Asks a yes/no question on stderr, as Docker's prune verbs: only "y" or "yes" is yes,
-/// and the end of input is no.
+/// Asks a prune's yes/no question on stderr and reads the answer from stdin, as Docker's
+/// prunes do also when stdin is not a terminal: only "y" or "Y" is yes; anything else,
+/// or the end of input, is no. Every prune asks through here unless given -f.
 pub fn confirm(question: &str) -> std::io::Result<bool> {
+    use std::io::{BufRead, Read};
     eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    std::io::stderr().flush()?;
+    let mut answer = Vec::new();
+    // One line, and not an unbounded one.
+    std::io::stdin()
+        .lock()
+        .take(4096)
+        .read_until(b'\n', &mut answer)?;
+    Ok(String::from_utf8_lossy(&answer)
+        .trim()
+        .eq_ignore_ascii_case("y"))
 }
 
 /// Stdout for text that holds strings a container or an image chose (names, labels,
