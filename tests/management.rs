@@ -203,6 +203,9 @@ fn the_install_step_puts_berth_its_completions_and_manual_in_place() {
     }
 }
 
+/// A prune's words, how to tell its victim is still there, and its warning.
+type PruneCase<'a> = (&'a [&'a str], &'a dyn Fn() -> bool, &'a str);
+
 /// Every prune asks first, also when stdin is not a terminal (Docker reads stdin all the
 /// same): only `y` deletes; `n`, or no input at all, deletes nothing and exits 0.
 #[test]
@@ -210,7 +213,7 @@ fn every_prune_asks_and_deletes_only_on_yes() {
     let berth = Berth::with_image();
     // What each prune would delete, and how to tell it is still there.
     let present = |args: &[&str], want: &str| berth.ok(args).lines().any(|l| l == want);
-    let cases: [(&[&str], &dyn Fn() -> bool, &str); 5] = [
+    let cases: [PruneCase; 5] = [
         (
             &["container", "prune"],
             &|| present(&["ps", "-a", "--format", "{{.Names}}"], "stopped"),
