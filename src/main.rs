@@ -1,20 +1,12 @@
-use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() {
     let cli = match berth::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(usage) => {
-            let _ = usage.print();
-            // Help asked for is not an error; a bad command line is berth's own error,
-            // which Docker reports with 125.
-            let code = match usage.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => 125,
-            };
-            std::process::exit(code);
+            // Docker's words and exit codes for a bad command line, not clap's.
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            std::process::exit(berth::cli::usage::report(&usage, &argv));
         }
     };
     let code = match berth::cli::run(cli) {

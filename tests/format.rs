@@ -93,6 +93,11 @@ fn ps_templates_table_and_json() {
         table,
         format!("CONTAINER ID   NAMES     STATE\n{id}   web       running\n")
     );
+    // A label's column is headed by its key, as Docker's.
+    assert_eq!(
+        berth.ok(&["ps", "--format", "table {{.Names}}\t{{.Label \"tier\"}}"]),
+        "NAMES     tier\nweb       web\n"
+    );
     // `\t` typed as two characters means a tab, as in Docker.
     assert_eq!(
         berth.ok(&["ps", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.State}}"]),
@@ -295,7 +300,13 @@ fn inspect_templates() {
     fails_with(
         &berth,
         &["inspect", "-f", "{{.State.Running", "web"],
-        "template parsing error: template: :1:1: unclosed action",
+        "template parsing error: template: :1: unclosed action",
+    );
+    // Docker runs inspect templates with missingkey=error: a misspelt key fails.
+    fails_with(
+        &berth,
+        &["inspect", "-f", "{{.State.Runing}}", "web"],
+        "template parsing error: template: :1:8: executing \"\" at <.State.Runing>: map has no entry for key \"Runing\"",
     );
     fails_with(
         &berth,
@@ -321,6 +332,22 @@ fn images_templates_references_and_filters() {
     };
 
     assert_eq!(refs(&[]), [IMAGE, "labelled:v2", "other/thing:v1"]);
+    // --digests: a DIGEST column after TAG, `<none>` for an image that has none.
+    let table = berth.ok(&["images", "--digests", "other/thing"]);
+    let mut table = table.lines();
+    let header: Vec<&str> = table
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+    );
+    let row: Vec<&str> = table.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["other/thing", "v1", "<none>", image_id.as_str()]);
     assert_eq!(
         refs(&["-a"]),
         ["<none>:<none>", IMAGE, "labelled:v2", "other/thing:v1"]
@@ -485,4 +512,53 @@ fn volume_and_network_listings() {
         &["volume", "ls", "--format", "{{if .Name}}"],
         "unexpected EOF",
     );
+}
+
+/// What a container or an image chose (labels, file names, commit messages, events) can't
+/// drive the terminal: on a terminal its control characters show as `^[`; piped, the
+/// bytes are kept for scripts, as Docker's.
+#[test]
+fn listings_escape_control_characters_on_a_terminal_only() {
+    const OSC52: &str = "\u{1b}]52;c;cHduZWQ=\u{7}";
+    const SHOWN: &str = "^[]52;c;cHduZWQ=^G";
+    let berth = Berth::with_image();
+    let start = chrono_now();
+    berth.ok(&[
+        "run",
+        "--name",
+        "evil",
+        "--label",
+        &format!("x={OSC52}"),
+        IMAGE,
+        "sh",
+        "-c",
+        "touch \"/tmp/$(printf '\\033]52;c;cHduZWQ=\\007')\"",
+    ]);
+    berth.ok(&["commit", "-m", OSC52, "evil", "evil:img"]);
+    let end = chrono_now();
+    let checks: &[&[&str]] = &[
+        &["ps", "-a", "--format", "{{.Labels}}"],
+        &["ps", "-a", "--format", "table {{.Names}}\t{{.Label \"x\"}}"],
+        &["diff", "evil"],
+        &["history", "evil:img"],
+        &["inspect", "-f", "{{.Config.Labels.x}}", "evil"],
+        &["events", "--since", &start, "--until", &end],
+    ];
+    for args in checks {
+        let (rc, seen) = berth.on_terminal(args, &[]);
+        assert_eq!(rc, 0, "{args:?}: {seen}");
+        assert!(seen.contains(SHOWN), "{args:?} on a terminal: {seen:?}");
+        assert!(!seen.contains('\u{1b}'), "{args:?} sent ESC: {seen:?}");
+        let piped = berth.ok(args);
+        assert!(piped.contains(OSC52), "{args:?} piped: {piped:?}");
+    }
+}
+
+/// Now, as Unix seconds (a form `events --since/--until` takes).
+fn chrono_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string()
 }

@@ -154,13 +154,14 @@ fn completions_and_the_manual_cover_the_verbs_and_hide_the_monitor() {
 }
 
 #[test]
-fn a_bad_command_line_is_berths_own_error_125() {
+fn a_bad_command_line_exits_as_dockers() {
     let berth = Berth::new();
     let out = berth.run(&["run", "--no-such-flag", IMAGE]);
     assert_eq!(out.status.code(), Some(125));
     assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
+    // An unknown command is 1 in Docker 28, as an argument count is.
     let out = berth.run(&["no-such-verb"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     // Help asked for is not an error.
     let out = berth.run(&["run", "--help"]);
     assert_eq!(out.status.code(), Some(0));
@@ -199,5 +200,79 @@ fn the_install_step_puts_berth_its_completions_and_manual_in_place() {
     ] {
         let text = std::fs::read_to_string(prefix.path().join(file)).unwrap();
         assert!(text.contains(needle), "{file}");
+    }
+}
+
+/// A prune's words, how to tell its victim is still there, and its warning.
+type PruneCase<'a> = (&'a [&'a str], &'a dyn Fn() -> bool, &'a str);
+
+/// Every prune asks first, also when stdin is not a terminal (Docker reads stdin all the
+/// same): only `y` deletes; `n`, or no input at all, deletes nothing and exits 0.
+#[test]
+fn every_prune_asks_and_deletes_only_on_yes() {
+    let berth = Berth::with_image();
+    // What each prune would delete, and how to tell it is still there.
+    let present = |args: &[&str], want: &str| berth.ok(args).lines().any(|l| l == want);
+    let cases: [PruneCase; 5] = [
+        (
+            &["container", "prune"],
+            &|| present(&["ps", "-a", "--format", "{{.Names}}"], "stopped"),
+            "WARNING! This will remove all stopped containers.",
+        ),
+        (
+            &["image", "prune"],
+            &|| present(&["images", "-a", "--format", "{{.Tag}}"], "<none>"),
+            "WARNING! This will remove all dangling images.",
+        ),
+        (
+            &["volume", "prune", "-a"],
+            &|| present(&["volume", "ls", "-q"], "vol"),
+            "WARNING! This will remove all local volumes not used by at least one container.",
+        ),
+        (
+            &["network", "prune"],
+            &|| present(&["network", "ls", "--format", "{{.Name}}"], "net"),
+            "WARNING! This will remove all custom networks not used by at least one container.",
+        ),
+        (
+            &["system", "prune", "--volumes"],
+            &|| present(&["network", "ls", "--format", "{{.Name}}"], "net"),
+            "WARNING! This will remove:\n  - all stopped containers\n",
+        ),
+    ];
+    for (args, still_there, warning) in cases {
+        if args[0] == "image" {
+            berth.ok(&["run", "--name", "changed", IMAGE, "touch", "/made"]);
+            berth.ok(&["commit", "changed"]);
+            berth.ok(&["rm", "changed"]);
+        } else {
+            berth.ok(&["create", "--name", "stopped", IMAGE, "true"]);
+        }
+        berth.ok(&["volume", "create", "vol"]);
+        berth.ok(&["network", "create", "net"]);
+        assert!(still_there(), "{args:?}: nothing to prune");
+        for input in [&b"n\n"[..], b"", b"yes please\n"] {
+            let out = berth.run_with_input(args, input);
+            assert_eq!(out.status.code(), Some(0), "{args:?} {input:?}");
+            let err = stderr(&out);
+            assert!(
+                err.starts_with(warning)
+                    && err.ends_with("Are you sure you want to continue? [y/N] "),
+                "{args:?}: {err:?}"
+            );
+            assert_eq!(stdout(&out), "", "{args:?} {input:?}");
+            assert!(still_there(), "{args:?} deleted on {input:?}");
+        }
+        // stdin from /dev/null: the end of input is no.
+        let out = berth.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(still_there(), "{args:?} deleted with stdin at its end");
+        let out = berth.run_with_input(args, b"y\n");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!still_there(), "{args:?} kept it on y: {}", stdout(&out));
+        // Clean slate for the next prune.
+        berth.ok(&["system", "prune", "-f", "--volumes"]);
+        let _ = berth.run(&["volume", "rm", "vol"]);
+        let _ = berth.run(&["network", "rm", "net"]);
     }
 }

@@ -306,3 +306,148 @@ fn the_container_sees_only_its_own_cgroup_read_only() {
         assert!(managed.iter().all(|l| l.ends_with(":/")), "{args:?}: {out}");
     }
 }
+
+/// `-v` with an empty section is refused as Docker refuses it (125), and nothing is made.
+#[test]
+fn volume_specs_with_an_empty_section_are_refused() {
+    let berth = Berth::with_image();
+    for spec in [":/x", "/a::/b", "/a:/b:"] {
+        let (rc, out, err) = answer(&berth, &["run", "--rm", "-v", spec, IMAGE, "true"]);
+        assert_eq!((rc, out.as_str()), (125, ""), "{spec}: {err}");
+        assert!(
+            err.contains(spec) && err.contains("empty section between colons"),
+            "{spec}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{spec}: {err}");
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    assert_eq!(berth.ok(&["volume", "ls", "-q"]), "");
+}
+
+/// A bad command line reads as Docker 28's: what is wrong, the verb's usage, where to
+/// read more; 125 for a flag, 1 for a command or an argument count; no clap tips.
+#[test]
+fn command_line_errors_are_dockers() {
+    let berth = Berth::new();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["run", "--rmm", IMAGE],
+            125,
+            "unknown flag: --rmm\n\nUsage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             Run 'berth run --help' for more information\n",
+        ),
+        (
+            &["run", "--name"],
+            125,
+            "flag needs an argument: --name\n\nUsage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             Run 'berth run --help' for more information\n",
+        ),
+        (
+            &["run"],
+            1,
+            "berth: 'berth run' requires at least 1 argument\n\n\
+             Usage:  berth run [OPTIONS] <IMAGE> [COMMAND]...\n\n\
+             See 'berth run --help' for more information\n",
+        ),
+        (
+            &["rename", "a"],
+            1,
+            "berth: 'berth rename' requires 2 arguments\n\n\
+             Usage:  berth rename [OPTIONS] <CONTAINER> <NEW_NAME>\n\n\
+             See 'berth rename --help' for more information\n",
+        ),
+        (
+            &["pss"],
+            1,
+            "berth: unknown command: berth pss\n\nDid you mean this?\n\tps\n\n\
+             Run 'berth --help' for more information\n",
+        ),
+        (
+            &["build", "."],
+            1,
+            "berth: unknown command: berth build\n\nRun 'berth --help' for more information\n",
+        ),
+        (
+            &["stop", "-t", "x", "a"],
+            125,
+            "invalid argument \"x\" for \"-t, --time\" flag: invalid digit found in string\n\n\
+             Usage:  berth stop [OPTIONS] <CONTAINERS>...\n\n\
+             Run 'berth stop --help' for more information\n",
+        ),
+    ];
+    for (args, want_code, want) in cases {
+        // The engine root from the environment must not show in the usage line.
+        let out = berth
+            .cmd()
+            .env("BERTH_ROOT", "/somewhere/else")
+            .args(*args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            (code(&out), stderr(&out).as_str(), stdout(&out).as_str()),
+            (*want_code, *want, ""),
+            "{args:?}"
+        );
+    }
+    // `rn` may mean rm or run, never rename.
+    let err = berth.fail(&["rn", "x"]);
+    assert!(err.contains("\trm\n") && !err.contains("rename"), "{err}");
+}
+
+/// A user who is not root is told so up front, in one line, and nothing is touched;
+/// what needs no engine (help, version, completion) still works.
+#[test]
+fn a_user_who_is_not_root_is_told_up_front() {
+    let berth = Berth::new();
+    let as_nobody = |args: &[&str]| {
+        let mut words = berth.command_words();
+        // Drop root between nsenter's `--` and berth.
+        let at = words.iter().position(|w| w == "--").unwrap() + 1;
+        let setpriv = [
+            "/usr/bin/setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+        ];
+        words.splice(at..at, setpriv.iter().map(|w| w.to_string()));
+        let out = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (code(&out), stdout(&out), stderr(&out))
+    };
+    const REFUSED: &str = "Error: berth needs root (rootless mode is not built yet)\n";
+    for (args, want) in [
+        (&["ps"][..], 1),
+        (&["images"], 1),
+        (&["volume", "ls"], 1),
+        (&["run", "--rm", IMAGE, "true"], 125),
+        (&["system", "prune", "-f"], 1),
+    ] {
+        let (rc, out, err) = as_nobody(args);
+        assert_eq!(
+            (rc, out.as_str(), err.as_str()),
+            (want, "", REFUSED),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(berth.root()).unwrap().count(),
+        0,
+        "the engine root was touched"
+    );
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["version"],
+        &["completion", "bash"],
+    ] {
+        let (rc, out, err) = as_nobody(args);
+        assert_eq!(rc, 0, "{args:?}: {err}");
+        assert!(!out.is_empty(), "{args:?}");
+    }
+}

@@ -128,9 +128,68 @@ fn login_with_a_wrong_password_stores_nothing() {
     assert!(err.contains("username or password"), "{err}");
     assert!(!home.auth_file().exists());
 
+    // No password and no terminal to ask on: Docker's refusal.
     let out = home.run(&berth, &["login", "-u", USER, &registry.host()]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--password-stdin"));
+    assert_eq!(
+        text(&out.stderr),
+        "Error: Cannot perform an interactive login from a non TTY device\n"
+    );
+    assert!(!home.auth_file().exists());
+}
+
+/// On a terminal, login asks for what it was not given, the password without echo.
+#[test]
+fn login_prompts_on_a_terminal() {
+    let berth = Berth::new();
+    let registry = locked(&berth);
+    let host = registry.host();
+    let (rc, seen) = berth.on_terminal(
+        &["login", &host],
+        &[&format!("{USER}\n"), &format!("{PASSWORD}\n")],
+    );
+    assert_eq!(rc, 0, "{seen}");
+    assert!(seen.contains("Username: "), "{seen}");
+    assert!(
+        seen.contains(&format!("{USER}\r\nPassword: ")),
+        "the name is echoed: {seen}"
+    );
+    assert!(!seen.contains(PASSWORD), "the password was echoed: {seen}");
+    assert!(seen.contains("Login Succeeded"), "{seen}");
+    // The stored credentials work.
+    let name = format!("{host}/test/busybox:latest");
+    berth.ok(&["pull", "-q", &name]);
+    // `images --digests` shows the digest it was pulled by.
+    let repo_digest = berth.ok(&["image", "inspect", "-f", "{{index .RepoDigests 0}}", &name]);
+    let (_, digest) = repo_digest.trim().split_once('@').expect("a repo digest");
+    let table = berth.ok(&["images", "--digests"]);
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[..3],
+        [format!("{host}/test/busybox").as_str(), "latest", digest],
+        "{table}"
+    );
+
+    // A user name given: only the password is asked for.
+    let (rc, seen) = berth.on_terminal(&["login", "-u", USER, &host], &[&format!("{PASSWORD}\n")]);
+    assert_eq!(rc, 0, "{seen}");
+    assert!(
+        !seen.contains("Username: ") && seen.contains("Password: "),
+        "{seen}"
+    );
+
+    // Without a terminal and without -u: Docker's refusal, before anything is read.
+    let out = berth.run(&["login", &host]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "Error: Cannot perform an interactive login from a non TTY device\n"
+    );
 }
 
 #[test]

@@ -25,7 +25,7 @@ pub enum DiffFormat {
 pub fn diff(engine: &Engine, args: &DiffArgs) -> Result<i32> {
     let changes = engine.container_changes(&args.container)?;
     // Buffered: a diff can be tens of thousands of lines, and stdout flushes every line.
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(super::output::shown_stdout());
     match args.format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &changes)?;

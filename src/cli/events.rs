@@ -62,7 +62,7 @@ pub fn events(engine: &Engine, args: &EventsArgs) -> Result<i32> {
 
     // With --since, the journal is replayed first, through the follower itself.
     let mut follower = engine.follow_events(since.is_some())?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::shown_stdout();
     loop {
         // Until --until has passed, wait for more; after it, take what is already written.
         let wait = until.map_or(Duration::from_secs(3600), |u| {

@@ -41,6 +41,9 @@ pub struct ImagesArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
     /// Only images whose REPOSITORY[:TAG] matches (a glob, as `reference=`)
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
@@ -182,20 +185,17 @@ pub struct ImagePruneArgs {
 
 /// `image prune`: asks first unless -f (end of input means no), as Docker.
 pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
-    if !args.force {
-        eprint!(
-            "WARNING! This will remove all {}.\nAre you sure you want to continue? [y/N] ",
-            if args.all {
-                "images without at least one container associated to them"
-            } else {
-                "dangling images"
-            }
-        );
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    let what = if args.all {
+        "images without at least one container associated to them"
+    } else {
+        "dangling images"
+    };
+    if !args.force
+        && !super::output::confirm(&format!(
+            "WARNING! This will remove all {what}.\nAre you sure you want to continue?"
+        ))?
+    {
+        return Ok(0);
     }
     let (removed, reclaimed) = engine.prune_images(args.all)?;
     if !removed.is_empty() {
@@ -294,7 +294,12 @@ pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
     let listing = Listing {
         kind: "image",
         titles: IMAGE_TITLES,
-        default: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+        // As Docker's, --digests changes only the default table.
+        default: if args.digests {
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        } else {
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        },
     };
     print_listing(&args.format, &rows, &listing)?;
     Ok(0)

@@ -20,6 +20,7 @@ pub mod stats;
 pub mod system;
 pub mod template;
 pub mod ui;
+pub mod usage;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -163,6 +164,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Completion(args)) => return system::completion(args),
         Some(Man(args)) => return system::man_page(args),
         _ => {}
+    }
+    // Everything below touches the engine, which needs root: say so before touching
+    // anything, not with an EPERM from deep inside.
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("Error: berth needs root (rootless mode is not built yet)");
+        // `run` fails as Docker's does when it cannot get going (125); the rest as
+        // Docker's do when the daemon refuses the user (1).
+        return Ok(if matches!(cli.command, Some(Run(_))) {
+            125
+        } else {
+            1
+        });
     }
     let root = cli.root.unwrap_or_else(EnginePaths::default_root);
     let engine = Engine::open(&root)?;

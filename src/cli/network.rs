@@ -263,7 +263,6 @@ const TITLES: &[(&str, &str)] = &[
     ("IPv6", "IPV6"),
     ("Internal", "INTERNAL"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("CreatedAt", "CREATED AT"),
 ];
 
@@ -383,13 +382,13 @@ fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    if !args.force && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
-        eprint!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    // Asked also when stdin is not a terminal, as Docker's: a script says -f.
+    if !args.force
+        && !super::output::confirm(
+            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?",
+        )?
+    {
+        return Ok(0);
     }
     let removed = engine.prune_and_unwire_networks()?;
     if !removed.is_empty() {

@@ -33,7 +33,7 @@ impl Table {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let mut out = std::io::stdout().lock();
+        let mut out = shown_stdout();
         let header: Vec<String> = self.headers.iter().map(|h| h.to_string()).collect();
         for row in std::iter::once(&header).chain(&self.rows) {
             let last = row.len().saturating_sub(1);
@@ -102,17 +102,25 @@ pub fn print_listing(format: &str, rows: &[Value], listing: &Listing) -> color_e
             .iter()
             .map(|(field, title)| ((*field).to_owned(), Value::from(*title)))
             .collect();
-        out.push_str(&template.render_header(&Value::Object(titles))?);
+        out.push_str(
+            &template
+                .render_header(&Value::Object(titles))
+                .map_err(template_error)?,
+        );
         out.push('\n');
     }
     for row in rows {
-        out.push_str(&template.render_row(row, listing.kind)?);
+        out.push_str(
+            &template
+                .render_row(row, listing.kind)
+                .map_err(template_error)?,
+        );
         out.push('\n');
     }
     if table {
         out = tabwrite(&out);
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    shown_stdout().write_all(out.as_bytes())?;
     Ok(())
 }
 
@@ -125,10 +133,10 @@ pub fn print_inspect(format: Option<&str>, items: &[Value]) -> color_eyre::Resul
             let template = parse_template(text)?;
             let mut out = String::new();
             for item in items {
-                out.push_str(&template.render(item)?);
+                out.push_str(&template.render(item).map_err(template_error)?);
                 out.push('\n');
             }
-            std::io::stdout().lock().write_all(out.as_bytes())?;
+            shown_stdout().write_all(out.as_bytes())?;
             Ok(())
         }
     }
@@ -140,14 +148,21 @@ pub fn print_formatted(format: &str, value: &Value) -> color_eyre::Result<()> {
     let text = if format.trim() == "json" {
         serde_json::to_string(value)?
     } else {
-        parse_template(format)?.render(value)?
+        parse_template(format)?
+            .render(value)
+            .map_err(template_error)?
     };
-    writeln!(std::io::stdout().lock(), "{text}")?;
+    writeln!(shown_stdout(), "{text}")?;
     Ok(())
 }
 
 fn parse_template(text: &str) -> color_eyre::Result<Template> {
-    Template::parse(text).map_err(|e| eyre!("template parsing error: {e}"))
+    Template::parse(text).map_err(template_error)
+}
+
+/// Docker's words for a template that fails to parse or to run.
+fn template_error(e: super::template::TemplateError) -> color_eyre::Report {
+    eyre!("template parsing error: {e}")
 }
 
 /// Go's tabwriter as Docker sets it up (minimum cell width 10, padding 3, blanks): every
@@ -227,13 +242,120 @@ pub fn write_file_atomically(
     written
 }
 
-/// Asks a yes/no question on stderr, as Docker's prune verbs: only "y" or "yes" is yes,
-/// and the end of input is no.
+/// Asks a prune's yes/no question on stderr and reads the answer from stdin, as Docker's
+/// prunes do also when stdin is not a terminal: only "y" or "Y" is yes; anything else,
+/// or the end of input, is no. Every prune asks through here unless given -f.
 pub fn confirm(question: &str) -> std::io::Result<bool> {
+    use std::io::{BufRead, Read};
     eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    std::io::stderr().flush()?;
+    let mut answer = Vec::new();
+    // One line, and not an unbounded one.
+    std::io::stdin()
+        .lock()
+        .take(4096)
+        .read_until(b'\n', &mut answer)?;
+    Ok(String::from_utf8_lossy(&answer)
+        .trim()
+        .eq_ignore_ascii_case("y"))
+}
+
+/// Stdout for text that holds strings a container or an image chose (names, labels,
+/// commands, file names, events): on a terminal, control characters are shown as
+/// `^[` (and C1 ones as their ESC form, `^[[` for U+009B) so they can't set the title,
+/// write the clipboard (OSC 52) or move the cursor; piped, the bytes are kept as they
+/// are, for scripts, as Docker's. Data streams (`logs`, `cp -`, `export`) don't use it.
+pub fn shown_stdout() -> Shown<std::io::StdoutLock<'static>> {
+    use std::io::IsTerminal;
+    let stdout = std::io::stdout();
+    let escape = stdout.is_terminal();
+    Shown::new(stdout.lock(), escape)
+}
+
+/// A writer that escapes control characters, a line at a time, when told to.
+pub struct Shown<W: Write> {
+    inner: W,
+    escape: bool,
+    /// The part of a line not yet written (escaping needs whole characters).
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Shown<W> {
+    pub fn new(inner: W, escape: bool) -> Shown<W> {
+        Shown {
+            inner,
+            escape,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Escapes and writes what is pending up to its last whole character.
+    fn write_pending(&mut self, all: bool) -> std::io::Result<()> {
+        let whole = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            // An incomplete character at the end waits for its other bytes.
+            Err(e) if e.error_len().is_none() && !all => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        let text = String::from_utf8_lossy(&self.pending[..whole]);
+        self.inner.write_all(escape_controls(&text).as_bytes())?;
+        self.pending.drain(..whole);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Shown<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.escape {
+            return self.inner.write(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        if buf.contains(&b'\n') {
+            self.write_pending(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.escape {
+            self.write_pending(false)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Shown<W> {
+    fn drop(&mut self) {
+        if self.escape && !self.pending.is_empty() {
+            let _ = self.write_pending(true);
+        }
+        let _ = self.inner.flush();
+    }
+}
+
+/// `text` with its control characters (but newline and tab) in caret notation: ESC as
+/// `^[`, DEL as `^?`, a C1 character as its ESC form (`^[[` for CSI).
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c as u32 {
+            _ if !is_control(c) => out.push(c),
+            0x7f => out.push_str("^?"),
+            code @ 0x80..=0x9f => {
+                out.push_str("^[");
+                out.push(char::from((code - 0x40) as u8));
+            }
+            code => {
+                out.push('^');
+                out.push(char::from((code as u8) ^ 0x40));
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 pub use crate::format::{binary_size, human_duration, human_since, human_size};
@@ -241,6 +363,30 @@ pub use crate::format::{binary_size, human_duration, human_since, human_size};
 #[cfg(test)]
 mod tests {
     use super::tabwrite;
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        use super::{escape_controls, Shown};
+        use std::io::Write;
+        assert_eq!(escape_controls("plain\tand\n"), "plain\tand\n");
+        assert_eq!(
+            escape_controls("a\x1b]52;c;aGk=\x07b\u{9b}2Jc\x7f"),
+            "a^[]52;c;aGk=^Gb^[[2Jc^?"
+        );
+        // Split inside a character and inside a line: written once whole.
+        let mut out = Vec::new();
+        {
+            let mut shown = Shown::new(&mut out, true);
+            shown.write_all(b"x\xc2").unwrap();
+            shown.write_all(b"\x9b1\x1b\n").unwrap();
+        }
+        assert_eq!(out, b"x^[[1^[\n");
+        let mut raw = Vec::new();
+        Shown::new(&mut raw, false)
+            .write_all(b"\x1b]0;t\x07")
+            .unwrap();
+        assert_eq!(raw, b"\x1b]0;t\x07");
+    }
 
     #[test]
     fn tabwrite_pads_cells_to_ten_or_the_widest_plus_three() {

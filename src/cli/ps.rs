@@ -78,7 +78,6 @@ const TITLES: &[(&str, &str)] = &[
     ("Size", "SIZE"),
     ("Names", "NAMES"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("Mounts", "MOUNTS"),
     ("Networks", "NETWORKS"),
     ("LocalVolumes", "LOCAL VOLUMES"),

@@ -197,7 +197,7 @@ pub fn top(engine: &Engine, args: &TopArgs) -> Result<i32> {
             shown.push(line.to_owned());
         }
     }
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::output::shown_stdout();
     for line in shown {
         writeln!(stdout, "{line}")?;
     }

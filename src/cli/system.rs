@@ -253,10 +253,7 @@ fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
         } else {
             "  - all dangling images\n"
         });
-        eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !super::output::confirm(&format!("{warning}\nAre you sure you want to continue?"))? {
             return Ok(0);
         }
     }

@@ -126,7 +126,6 @@ const TITLES: &[(&str, &str)] = &[
     ("Scope", "SCOPE"),
     ("Mountpoint", "MOUNTPOINT"),
     ("Labels", "LABELS"),
-    ("Label", "LABEL"),
     ("Links", "LINKS"),
     ("Size", "SIZE"),
 ];
@@ -201,18 +200,18 @@ fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    if !args.force && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
-        let what = if args.all {
-            "all volumes"
-        } else {
-            "all anonymous volumes"
-        };
-        eprint!("WARNING! This will remove {what} not used by at least one container.\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    // Docker's words; asked also when stdin is not a terminal (a script says -f).
+    let what = if args.all {
+        "all local volumes"
+    } else {
+        "anonymous local volumes"
+    };
+    if !args.force
+        && !super::output::confirm(&format!(
+            "WARNING! This will remove {what} not used by at least one container.\nAre you sure you want to continue?"
+        ))?
+    {
+        return Ok(0);
     }
     let (removed, bytes) = engine.prune_volumes(args.all)?;
     if !removed.is_empty() {

@@ -17,7 +17,8 @@ const MAX_RANGE: i64 = 1_000_000;
 /// How a run treats its data.
 #[derive(Debug, Clone, Copy)]
 pub enum Mode<'a> {
-    /// Data decoded from JSON: a missing key is `<no value>`.
+    /// Data decoded from JSON, run with Go's `missingkey=error`: a missing key is an
+    /// error, a `null` one `<no value>`.
     Map,
     /// A listing row, which Docker evaluates on a struct: a field it doesn't have is an
     /// error naming this kind.
@@ -193,10 +194,10 @@ impl<'a> Exec<'a> {
                 slot.1 = value;
                 Ok(())
             }
-            None => Err(TemplateError::at(
+            None => Err(TemplateError::on_line(
                 self.src,
                 pipe.pos,
-                format!("undefined variable: {name}"),
+                format!("undefined variable {name:?}"),
             )),
         }
     }
@@ -279,14 +280,15 @@ impl<'a> Exec<'a> {
                 format!("wrong number of args for Label: want 1 got {}", args.len()),
             ));
         };
-        if let Mode::Header = self.mode {
-            return Ok(Cow::Owned(
-                receiver.get("Label").cloned().unwrap_or_default(),
-            ));
-        }
         let Some(key) = key.as_str() else {
             return Err(self.error(at.pos, &at.text, "wrong type for value; expected string"));
         };
+        if let Mode::Header = self.mode {
+            // Docker heads the column with the key's last dotted part, `-` and `_` as
+            // spaces: `com.example.team-name` heads `team name`.
+            let last = key.rsplit('.').next().unwrap_or(key);
+            return Ok(Cow::Owned(Value::from(last.replace(['-', '_'], " "))));
+        }
         let value = match receiver.get("Labels") {
             Some(Value::Object(map)) => map.get(key).cloned(),
             // Rows carry their labels as Docker prints them: "k=v,k2=v2".
@@ -324,10 +326,10 @@ impl<'a> Exec<'a> {
             ArgKind::Var(name, _) => match self.vars.iter().rev().find(|(n, _)| n == name) {
                 Some((_, v)) => v.clone(),
                 None => {
-                    return Err(TemplateError::at(
+                    return Err(TemplateError::on_line(
                         self.src,
                         arg.pos,
-                        format!("undefined variable: {name}"),
+                        format!("undefined variable {name:?}"),
                     ))
                 }
             },
@@ -368,7 +370,12 @@ impl<'a> Exec<'a> {
                 format!("can't evaluate field {name} in type {kind}"),
             )),
             (None, Mode::Header) => Ok(Cow::Owned(Value::from(""))),
-            (None, _) => Ok(Cow::Owned(Value::Null)),
+            (None, Mode::Map) => Err(self.error(
+                at.pos,
+                &at.text,
+                format!("map has no entry for key {name:?}"),
+            )),
+            (None, Mode::Row(_)) => Ok(Cow::Owned(Value::Null)),
         }
     }
 

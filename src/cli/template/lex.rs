@@ -77,7 +77,7 @@ impl Lexer<'_> {
     }
 
     fn error(&self, pos: usize, message: impl Into<String>) -> TemplateError {
-        TemplateError::at(self.src, pos, message.into())
+        TemplateError::on_line(self.src, pos, message.into())
     }
 
     fn run(&mut self) -> Result<(), TemplateError> {

@@ -23,18 +23,26 @@ pub struct Template {
     nodes: Vec<Node>,
 }
 
-/// A template that does not parse or fails on its data, in Go's words:
-/// `template: :1:8: unexpected "}" in operand`.
+/// A template that does not parse or fails on its data, in Go's words: a parse error
+/// names the line (`template: :1: unclosed action`), an execution error the line and
+/// the byte column from 0 (`template: :1:8: executing "" at <.State.Runing>: ...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError(String);
 
 impl TemplateError {
-    /// An error at byte `pos` of `src`, with its line and column (both from 1).
+    /// An execution error at byte `pos` of `src`: its line (from 1) and its byte column
+    /// within that line (from 0), as Go's `ErrorContext`.
     fn at(src: &str, pos: usize, message: impl std::fmt::Display) -> TemplateError {
         let before = &src[..pos.min(src.len())];
         let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
         TemplateError(format!("template: :{line}:{column}: {message}"))
+    }
+
+    /// A parse error at byte `pos` of `src`: Go names only its line.
+    fn on_line(src: &str, pos: usize, message: impl std::fmt::Display) -> TemplateError {
+        let line = src[..pos.min(src.len())].matches('\n').count() + 1;
+        TemplateError(format!("template: :{line}: {message}"))
     }
 }
 
@@ -61,7 +69,9 @@ impl Template {
         &self.source
     }
 
-    /// Runs over decoded JSON (`inspect`): a missing key prints `<no value>`.
+    /// Runs over decoded JSON (`inspect`), as Docker's raw fallback does with Go's
+    /// `missingkey=error`: a key the object doesn't have is an error; one it has with
+    /// `null` prints `<no value>`.
     pub fn render(&self, data: &Value) -> Result<String, TemplateError> {
         self.run(data, Mode::Map)
     }

@@ -98,7 +98,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, pos: usize, message: impl Into<String>) -> TemplateError {
-        TemplateError::at(self.src, pos, message.into())
+        TemplateError::on_line(self.src, pos, message.into())
     }
 
     fn peek(&self) -> &Token {
@@ -391,9 +391,11 @@ impl Parser<'_> {
                 return Err(self.error(pos, format!("unexpected {} in {context}", describe(&other))))
             }
         };
-        // Fields written right after an operand continue its chain: `$x.A`, `(f).A`.
+        // Fields written right after an operand continue its chain: `$x.A`, `(f).A`. As
+        // Go's, a chained operand is placed at its last field (`.State.Runing` at `.Runing`).
+        let mut at = pos;
         while let Tok::Field(name) = self.peek().tok.clone() {
-            self.bump();
+            at = self.bump().pos;
             match &mut kind {
                 ArgKind::Field(chain) | ArgKind::Var(_, chain) | ArgKind::Sub(_, chain) => {
                     chain.push(name)
@@ -403,7 +405,7 @@ impl Parser<'_> {
         }
         let end = self.peek().pos;
         Ok(Arg {
-            pos,
+            pos: at,
             text: self.src[pos..end.max(pos)].trim_end().to_owned(),
             kind,
         })

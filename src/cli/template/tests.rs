@@ -51,7 +51,7 @@ fn text_and_fields() {
         "true/running"
     );
     assert_eq!(render("{{.Size}} {{.Ratio}}"), "1234 0.5");
-    assert_eq!(render("{{.Nope}}|{{.Config.Env}}"), "<no value>|<no value>");
+    assert_eq!(render("{{.Config.Env}}"), "<no value>");
     assert_eq!(render("{{.Config.Cmd}}"), "[sh -c true]");
     assert_eq!(render("{{.Config.Labels}}"), "map[a.b:c k:v]");
 }
@@ -162,13 +162,16 @@ fn label_method_on_rows() {
 
 #[test]
 fn headers_use_titles_and_pass_docker_functions_through() {
-    let titles = json!({"ID": "CONTAINER ID", "Names": "NAMES", "Label": "LABEL"});
-    let parsed =
-        Template::parse("{{.ID}}\t{{json .Names}}\t{{upper .Names}}\t{{.Label \"x\"}}\t{{.Other}}")
-            .unwrap();
+    let titles = json!({"ID": "CONTAINER ID", "Names": "NAMES"});
+    let parsed = Template::parse(
+        "{{.ID}}\t{{json .Names}}\t{{upper .Names}}\t{{.Label \"team\"}}\t{{.Other}}\t{{.Label \"com.example.team-name_x\"}}",
+    )
+    .unwrap();
+    // A label's column is headed by its key, as Docker's: the last dotted part, with
+    // `-` and `_` as spaces.
     assert_eq!(
         parsed.render_header(&titles).unwrap(),
-        "CONTAINER ID\tNAMES\tNAMES\tLABEL\t"
+        "CONTAINER ID\tNAMES\tNAMES\tteam\t\tteam name x"
     );
 }
 
@@ -176,26 +179,26 @@ fn headers_use_titles_and_pass_docker_functions_through() {
 fn parse_errors_name_the_position() {
     assert_eq!(
         parse_error("{{.Names}"),
-        "template: :1:9: unexpected \"}\" in operand"
+        "template: :1: unexpected \"}\" in operand"
     );
-    assert_eq!(parse_error("{{.Names"), "template: :1:1: unclosed action");
+    assert_eq!(parse_error("{{.Names"), "template: :1: unclosed action");
     assert_eq!(
         parse_error("ok\n  {{nope .X}}"),
-        "template: :2:5: function \"nope\" not defined"
+        "template: :2: function \"nope\" not defined"
     );
-    assert_eq!(parse_error("{{if .X}}a"), "template: :1:11: unexpected EOF");
-    assert_eq!(parse_error("{{end}}"), "template: :1:3: unexpected {{end}}");
+    assert_eq!(parse_error("{{if .X}}a"), "template: :1: unexpected EOF");
+    assert_eq!(parse_error("{{end}}"), "template: :1: unexpected {{end}}");
     assert_eq!(
         parse_error("{{}}"),
-        "template: :1:3: missing value for command"
+        "template: :1: missing value for command"
     );
     assert_eq!(
         parse_error("{{\"abc}}"),
-        "template: :1:3: unterminated quoted string"
+        "template: :1: unterminated quoted string"
     );
     assert_eq!(
         parse_error("{{break}}"),
-        "template: :1:3: {{break}} outside {{range}}"
+        "template: :1: {{break}} outside {{range}}"
     );
 }
 
@@ -203,31 +206,31 @@ fn parse_errors_name_the_position() {
 fn exec_errors_name_the_position_and_operand() {
     assert_eq!(
         exec_error("{{.Names}} {{.Foo}}"),
-        "template: :1:14: executing \"\" at <.Foo>: can't evaluate field Foo in type container"
+        "template: :1:13: executing \"\" at <.Foo>: can't evaluate field Foo in type container"
     );
     assert_eq!(
         exec_error("{{.Names.X}}"),
-        "template: :1:3: executing \"\" at <.Names.X>: can't evaluate field X in type string"
+        "template: :1:8: executing \"\" at <.Names.X>: can't evaluate field X in type string"
     );
     assert_eq!(
         exec_error("{{index .Mounts 5}}"),
-        "template: :1:3: executing \"\" at <index>: error calling index: index out of range: 5"
+        "template: :1:2: executing \"\" at <index>: error calling index: index out of range: 5"
     );
     assert_eq!(
         exec_error("{{join .Names}}"),
-        "template: :1:3: executing \"\" at <join>: wrong number of args for join: want 2 got 1"
+        "template: :1:2: executing \"\" at <join>: wrong number of args for join: want 2 got 1"
     );
     assert_eq!(
         exec_error("{{lower .Size}}"),
-        "template: :1:3: executing \"\" at <lower>: error calling lower: wrong type for value; expected string; got int"
+        "template: :1:2: executing \"\" at <lower>: error calling lower: wrong type for value; expected string; got int"
     );
     assert_eq!(
         exec_error("{{range .Names}}x{{end}}"),
-        "template: :1:9: executing \"\" at <.Names>: range can't iterate over web"
+        "template: :1:8: executing \"\" at <.Names>: range can't iterate over web"
     );
     assert_eq!(
         exec_error("{{$x}}"),
-        "template: :1:3: undefined variable: $x"
+        "template: :1: undefined variable \"$x\""
     );
 }
 
@@ -238,4 +241,25 @@ fn missing_fields_below_the_row_are_no_value() {
         parsed.render_row(&data(), "container").unwrap(),
         "<no value>"
     );
+}
+
+/// Docker's inspect runs its template over the raw JSON with `missingkey=error`.
+#[test]
+fn inspect_missing_keys_are_errors_placed_at_the_last_field() {
+    let error = |template: &str| match Template::parse(template).unwrap().render(&data()) {
+        Ok(out) => panic!("{template} should fail, printed {out:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        error("{{.State.Runing}}"),
+        "template: :1:8: executing \"\" at <.State.Runing>: map has no entry for key \"Runing\""
+    );
+    assert_eq!(
+        error("ab\n{{.Nope}}"),
+        "template: :2:2: executing \"\" at <.Nope>: map has no entry for key \"Nope\""
+    );
+    // A key that is there with null still prints as Go prints nil; `index` is not a
+    // field lookup and gives the zero value.
+    assert_eq!(render("{{.Config.Env}}"), "<no value>");
+    assert_eq!(render("{{index .Config.Labels \"missing\"}}"), "<no value>");
 }

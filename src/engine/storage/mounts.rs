@@ -220,6 +220,13 @@ impl MountSpec {
     /// to `cwd`), or `-v /path` (anonymous volume).
     pub fn parse_volume_flag(spec: &str, cwd: &Path) -> Result<MountSpec> {
         let parts: Vec<&str> = spec.split(':').collect();
+        // As Docker's: `:/x`, `/a::/b` and `/a:/b:` are refused, not read as defaults.
+        if spec.is_empty() {
+            return Err(invalid(spec, "empty volume spec"));
+        }
+        if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+            return Err(invalid(spec, "empty section between colons"));
+        }
         let (source, destination, options) = match parts.as_slice() {
             [dest] => ("", *dest, ""),
             [src, dest] => (*src, *dest, ""),
@@ -459,6 +466,17 @@ mod tests {
         let m = mount_flag("type=bind,source=./d,target=/d").unwrap();
         assert_eq!(m.source, "/work/here/d");
         assert!(mount_flag("type=volume,source=./d,target=/d").is_err());
+    }
+
+    #[test]
+    fn volume_flag_refuses_empty_sections() {
+        for spec in [":/x", "/a::/b", "/a:/b:", "data:/x:", "::", ""] {
+            let err = volume(spec).expect_err(spec).to_string();
+            assert!(
+                err.contains("empty section between colons") || err.contains("empty volume spec"),
+                "{spec}: {err}"
+            );
+        }
     }
 
     #[test]
