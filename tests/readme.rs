@@ -132,7 +132,11 @@ impl Drop for Leftovers {
 fn processes_in_group(pgid: i32) -> Vec<i32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -167,10 +171,22 @@ impl Scene {
         let status = berth
             .netns()
             .command("ip")
-            .args(["link", "add", "eth1", "type", "veth", "peer", "name", "eth1-peer"])
+            .args([
+                "link",
+                "add",
+                "eth1",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth1-peer",
+            ])
             .status()
             .expect("run ip");
-        assert!(status.success(), "could not make eth1 in the test's namespace");
+        assert!(
+            status.success(),
+            "could not make eth1 in the test's namespace"
+        );
         Scene {
             berth,
             bin_dir,
