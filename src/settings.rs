@@ -28,6 +28,9 @@ pub struct Settings {
     /// The keys that detach from a terminal container, as Docker's config.json
     /// `detachKeys` (`ctrl-p,ctrl-q` when not set).
     pub detach_keys: Option<String>,
+    /// The pids limit of containers run without `--pids-limit` (2048 when not set; zero
+    /// or less for none).
+    pub pids_limit: Option<i64>,
 }
 
 impl Settings {
