@@ -202,13 +202,19 @@ impl Monitor {
             let _ = waitpid(Pid::from_raw(pid), None);
             (code, message)
         };
+        // Init may have failed meanwhile, taking its cgroup membership and namespaces
+        // with it: then its reason is the one to report.
+        let fail_unless_init_did = |e: Error| -> StartError {
+            let (code, message) = init::reported_failure(&ours).unwrap_or((125, e.to_string()));
+            fail(code as u8, message)
+        };
         if let Err(e) = cgroup.add(pid) {
-            return Err(fail(125, e.to_string()));
+            return Err(fail_unless_init_did(e));
         }
         // Before init goes on: the container's program starts with its network up.
         let wired = match engine.wire_network(record, pid) {
             Ok(wired) => wired,
-            Err(e) => return Err(fail(125, e.to_string())),
+            Err(e) => return Err(fail_unless_init_did(e)),
         };
         let ports = wired
             .as_ref()
