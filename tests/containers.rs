@@ -857,30 +857,32 @@ fn the_bundle_runs_under_runc() {
     assert_eq!(stdout(&out), "bundled-host\n1\n");
 }
 
-/// Init's own reason, not the monitor's failure to reach a namespace that went with it:
-/// a working directory below a file fails in init, before the network is wired.
+/// Init's own reason, not the monitor's failure to reach a namespace that went with it
+/// or a reset socket: a working directory or a mount target below a file fails in init,
+/// before the network is wired, and quickly enough to race the monitor.
 #[test]
 fn a_start_that_fails_in_init_reports_inits_reason() {
     let berth = Berth::with_image();
-    for attempt in 0..3 {
-        let name = format!("badwd{attempt}");
-        let out = berth.run(&[
-            "run",
-            "--name",
-            &name,
-            "-w",
-            "/etc/passwd/x",
-            IMAGE,
-            "true",
-        ]);
-        let err = stderr(&out);
-        // Docker's CLI gives 125 to a create failure that is not EACCES, EISDIR or ENOENT.
-        assert_eq!(code(&out), 125, "{err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains("/etc/passwd/x"), "{err}");
-        assert!(err.to_lowercase().contains("not a directory"), "{err}");
-        assert!(!err.contains("/ns/"), "{err}");
-        berth.ok(&["rm", &name]);
+    let cases: [(&[&str], &str); 2] = [
+        (&["-w", "/etc/passwd/x"], "working directory /etc/passwd/x"),
+        (&["-v", "/etc:/etc/passwd/y"], "mount point /etc/passwd/y"),
+    ];
+    for attempt in 0..10 {
+        for (flags, what) in cases {
+            let name = format!("bad{attempt}");
+            let mut args = vec!["run", "--name", &name];
+            args.extend_from_slice(flags);
+            args.extend([IMAGE, "true"]);
+            let out = berth.run(&args);
+            let err = stderr(&out);
+            // Docker's CLI gives 125 to a failed create that is not EACCES, EISDIR or
+            // ENOENT (those get 126 and 127): "not a directory" is 125.
+            assert_eq!(code(&out), 125, "{err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(what), "{err}");
+            assert!(err.to_lowercase().contains("not a directory"), "{err}");
+            berth.ok(&["rm", &name]);
+        }
     }
 }
 

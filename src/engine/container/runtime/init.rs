@@ -810,14 +810,21 @@ pub fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, Str
     let mut buf = vec![0u8; 4096];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = match nix::sys::socket::recvmsg::<()>(
-        sync.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    ) {
-        Ok(msg) => msg,
-        Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+    // An init that died with our `go` unread resets the socket, and the kernel reports
+    // that (once) before the messages init sent before dying: read on past it, or its
+    // reason would be hidden behind ECONNRESET.
+    let mut reset_seen = false;
+    let msg = loop {
+        match nix::sys::socket::recvmsg::<()>(
+            sync.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => break msg,
+            Err(nix::Error::ECONNRESET) if !reset_seen => reset_seen = true,
+            Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+        }
     };
     let mut fd = None;
     if let Ok(cmsgs) = msg.cmsgs() {
