@@ -413,7 +413,15 @@ fn pids_limit_defaults_to_2048_and_minus_one_lifts_it() {
     berth.ok(&["run", "-d", "--name", "set", IMAGE, "sleep", "60"]);
     assert_eq!(berth.inspect("set")["HostConfig"]["PidsLimit"], 100);
     berth.ok(&[
-        "run", "-d", "--name", "flag", "--pids-limit", "7", IMAGE, "sleep", "60",
+        "run",
+        "-d",
+        "--name",
+        "flag",
+        "--pids-limit",
+        "7",
+        IMAGE,
+        "sleep",
+        "60",
     ]);
     assert_eq!(berth.inspect("flag")["HostConfig"]["PidsLimit"], 7);
     for name in ["plain", "free", "zero", "set", "flag"] {

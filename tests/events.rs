@@ -226,7 +226,14 @@ fn labels_neither_rename_nor_hide_a_containers_events() {
     let berth = Berth::with_image();
     let big = format!("big={}", "x".repeat(70 * 1024));
     let mut args = vec![
-        "create", "--name", "real", "--label", "name=evil", "--label", "image=fake", "--label",
+        "create",
+        "--name",
+        "real",
+        "--label",
+        "name=evil",
+        "--label",
+        "image=fake",
+        "--label",
     ];
     args.push(&big);
     let many: Vec<String> = (0..200).map(|i| format!("l{i:03}=v")).collect();
@@ -237,7 +244,15 @@ fn labels_neither_rename_nor_hide_a_containers_events() {
     args.push("true");
     berth.ok(&args);
     let all = berth.ok(&[
-        "events", "--since", "1h", "--until", "0s", "--format", "json", "-f", "event=create",
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--format",
+        "json",
+        "-f",
+        "event=create",
     ]);
     let creates: Vec<Value> = all
         .lines()

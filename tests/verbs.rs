@@ -713,7 +713,12 @@ fn attach_is_left_by_three_interrupts_or_one_unforwarded_even_when_stdout_is_blo
     }
     assert_eq!(exit_within_10s(&mut reading, "forwarding, read"), 1);
     let mut err = String::new();
-    reading.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    reading
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(err, "got 3 SIGTERM/SIGINTs, forcefully exiting\n");
     assert_eq!(berth.inspect("ticker")["State"]["Running"], true);
 
@@ -724,7 +729,12 @@ fn attach_is_left_by_three_interrupts_or_one_unforwarded_even_when_stdout_is_blo
     ] {
         let mut stuck = attach(args);
         let mut first = [0u8; 1];
-        stuck.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        stuck
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
         // Long enough for the pipe to fill and the write to block.
         std::thread::sleep(Duration::from_secs(1));
         for &sig in sigs {

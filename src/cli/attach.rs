@@ -3,10 +3,10 @@
 //! forwarded to the container otherwise (Docker's sig-proxy).
 
 use std::fs::File;
+use std::io::IsTerminal;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -327,9 +327,8 @@ pub fn attach_with(
                     if matches!(sig, Signal::SIGINT | Signal::SIGTERM) {
                         interrupts += 1;
                         if interrupts >= FORCED_EXIT_AFTER {
-                            let message = format!(
-                                "got {interrupts} SIGTERM/SIGINTs, forcefully exiting"
-                            );
+                            let message =
+                                format!("got {interrupts} SIGTERM/SIGINTs, forcefully exiting");
                             leave_now(saved.as_ref(), 1, Some(&message));
                         }
                     }

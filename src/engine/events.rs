@@ -120,7 +120,9 @@ pub fn container_event(record: &super::container::ContainerRecord, action: &str)
             .attributes
             .insert(cut(key, MAX_ATTRIBUTE), cut(value, MAX_ATTRIBUTE));
     }
-    event.with("name", &record.name).with("image", &record.image)
+    event
+        .with("name", &record.name)
+        .with("image", &record.image)
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.

@@ -337,7 +337,15 @@ fn diff_never_lists_the_host_through_a_swapped_symlink() {
          while true; do /exchanger /w/d /w/l 1000000; done",
         host.display()
     );
-    berth.ok(&["create", "--name", "swapper", common::IMAGE, "sh", "-c", &script]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "swapper",
+        common::IMAGE,
+        "sh",
+        "-c",
+        &script,
+    ]);
     berth.ok(&["cp", exchanger.to_str().unwrap(), "swapper:/exchanger"]);
     berth.ok(&["start", "swapper"]);
     let (started, mut rounds, mut inside) = (Instant::now(), 0, 0);
@@ -348,7 +356,10 @@ fn diff_never_lists_the_host_through_a_swapped_symlink() {
         inside += usize::from(out.contains("/mine"));
     }
     // The walk got into the swapped directory now and then (else it proved nothing).
-    assert!(inside > 0, "the diff never saw /w/d/mine in {rounds} rounds");
+    assert!(
+        inside > 0,
+        "the diff never saw /w/d/mine in {rounds} rounds"
+    );
     berth.ok(&["rm", "-f", "swapper"]);
     eprintln!("{rounds} diffs, {inside} inside the swapped directory");
 }

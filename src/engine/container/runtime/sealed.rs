@@ -125,9 +125,15 @@ mod tests {
     #[test]
     fn process_names_are_the_base_name_up_to_a_space() {
         assert_eq!(process_name(b"/usr/local/bin/berth"), b"berth");
-        assert_eq!(process_name(monitor_argv0("web").as_bytes()), b"berth-monitor");
+        assert_eq!(
+            process_name(monitor_argv0("web").as_bytes()),
+            b"berth-monitor"
+        );
         assert_eq!(process_name(b"/opt/my dir/berth"), b"berth");
-        assert_eq!(process_name(b"a-very-long-program-name"), b"a-very-long-pro");
+        assert_eq!(
+            process_name(b"a-very-long-program-name"),
+            b"a-very-long-pro"
+        );
         assert_eq!(process_name(b""), b"berth");
     }
 
