@@ -31,6 +31,9 @@ pub struct Settings {
     /// A pulled layer unpacking to more than this many times its compressed size is
     /// refused as a decompression bomb (100 when not set; 0 lifts the bound).
     pub max_unpack_ratio: Option<u64>,
+    /// The pids limit of containers run without `--pids-limit` (2048 when not set; zero
+    /// or less for none).
+    pub pids_limit: Option<i64>,
 }
 
 impl Settings {

@@ -385,6 +385,50 @@ fn pids_limit_is_enforced() {
     assert!(stderr(&out).contains("can't fork"), "{}", stderr(&out));
 }
 
+/// As podman: 2048 PIDs unless asked otherwise, in the settings or with the flag; zero or
+/// less is no limit.
+#[test]
+fn pids_limit_defaults_to_2048_and_minus_one_lifts_it() {
+    let berth = Berth::with_image();
+    let v1 = std::path::Path::new("/sys/fs/cgroup/pids").exists();
+    let cases: [(&str, &[&str], i64, &str); 3] = [
+        ("plain", &[], 2048, "2048"),
+        ("free", &["--pids-limit", "-1"], 0, "max"),
+        ("zero", &["--pids-limit=0"], 0, "max"),
+    ];
+    for (name, flags, inspected, written) in cases {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(flags);
+        args.extend([IMAGE, "sleep", "60"]);
+        berth.ok(&args);
+        let inspect = berth.inspect(name);
+        assert_eq!(inspect["HostConfig"]["PidsLimit"], inspected, "{name}");
+        let id = inspect["Id"].as_str().unwrap().to_owned();
+        if v1 {
+            assert_eq!(cgroup_file(&id, "pids", "pids.max"), written, "{name}");
+        }
+    }
+    // The settings' limit replaces the default; the flag still wins over it.
+    std::fs::write(berth.config_file(), "pids-limit = 100\n").unwrap();
+    berth.ok(&["run", "-d", "--name", "set", IMAGE, "sleep", "60"]);
+    assert_eq!(berth.inspect("set")["HostConfig"]["PidsLimit"], 100);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flag",
+        "--pids-limit",
+        "7",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(berth.inspect("flag")["HostConfig"]["PidsLimit"], 7);
+    for name in ["plain", "free", "zero", "set", "flag"] {
+        berth.ok(&["rm", "-f", name]);
+    }
+}
+
 #[test]
 fn cpu_limit_is_written_to_the_cgroup() {
     let berth = Berth::with_image();
@@ -819,4 +863,56 @@ fn the_bundle_runs_under_runc() {
         .expect("run unshare and runc");
     assert!(out.status.success(), "runc failed: {}", stderr(&out));
     assert_eq!(stdout(&out), "bundled-host\n1\n");
+}
+
+/// Init's own reason, not the monitor's failure to reach a namespace that went with it
+/// or a reset socket: a working directory or a mount target below a file fails in init,
+/// before the network is wired, and quickly enough to race the monitor.
+#[test]
+fn a_start_that_fails_in_init_reports_inits_reason() {
+    let berth = Berth::with_image();
+    let cases: [(&[&str], &str); 2] = [
+        (&["-w", "/etc/passwd/x"], "working directory /etc/passwd/x"),
+        (&["-v", "/etc:/etc/passwd/y"], "mount point /etc/passwd/y"),
+    ];
+    for attempt in 0..10 {
+        for (flags, what) in cases {
+            let name = format!("bad{attempt}");
+            let mut args = vec!["run", "--name", &name];
+            args.extend_from_slice(flags);
+            args.extend([IMAGE, "true"]);
+            let out = berth.run(&args);
+            let err = stderr(&out);
+            // Docker's CLI gives 125 to a failed create that is not EACCES, EISDIR or
+            // ENOENT (those get 126 and 127): "not a directory" is 125.
+            assert_eq!(code(&out), 125, "{err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(what), "{err}");
+            assert!(err.to_lowercase().contains("not a directory"), "{err}");
+            berth.ok(&["rm", &name]);
+        }
+    }
+}
+
+/// The monitor runs from a memfd (`/proc/self/fd/N`); it still shows as berth-monitor with
+/// its container's name in ps and top.
+#[test]
+fn the_monitor_is_named_berth_monitor_with_its_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "named", IMAGE, "sleep", "60"]);
+    let init = berth.inspect("named")["State"]["Pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    // After the `(comm)` field: state, then the parent's PID.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let monitor: i32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+    let comm = std::fs::read_to_string(format!("/proc/{monitor}/comm")).unwrap();
+    assert_eq!(comm.trim(), "berth-monitor");
+    let cmdline = std::fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    // `ps -o args` shows `berth-monitor named ...`.
+    assert_eq!(args[0], "berth-monitor named", "{args:?}");
+    berth.ok(&["rm", "-f", "named"]);
 }

@@ -218,3 +218,52 @@ fn since_and_until_replay_the_journal_with_filters() {
     let err = berth.fail(&["events", "--until", "0s", "-f", "colour=red"]);
     assert!(err.contains("colour"), "{err}");
 }
+
+/// Labels are the image's or the user's: one named `name` or `image` does not rename the
+/// container in its events, a huge one does not hide them, and many are cut to a bound.
+#[test]
+fn labels_neither_rename_nor_hide_a_containers_events() {
+    let berth = Berth::with_image();
+    let big = format!("big={}", "x".repeat(70 * 1024));
+    let mut args = vec![
+        "create",
+        "--name",
+        "real",
+        "--label",
+        "name=evil",
+        "--label",
+        "image=fake",
+        "--label",
+    ];
+    args.push(&big);
+    let many: Vec<String> = (0..200).map(|i| format!("l{i:03}=v")).collect();
+    for label in &many {
+        args.extend(["--label", label]);
+    }
+    args.push(IMAGE);
+    args.push("true");
+    berth.ok(&args);
+    let all = berth.ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--format",
+        "json",
+        "-f",
+        "event=create",
+    ]);
+    let creates: Vec<Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["Type"] == "container")
+        .collect();
+    assert_eq!(creates.len(), 1, "{all}");
+    let attributes = creates[0]["Actor"]["Attributes"].as_object().unwrap();
+    assert_eq!(attributes["name"], "real");
+    assert_eq!(attributes["image"], IMAGE);
+    assert!(attributes.len() <= 70, "{} attributes", attributes.len());
+    let big = attributes.get("big").and_then(Value::as_str).unwrap_or("");
+    assert!(big.len() <= 256, "a label of {} bytes", big.len());
+}

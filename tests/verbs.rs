@@ -654,3 +654,173 @@ fn attach_to_a_terminal_container_types_into_it_and_detaches_with_its_detach_key
     assert_eq!(bad.status.code(), Some(125), "{stderr}");
     assert!(stderr.contains("invalid detach keys"), "{stderr}");
 }
+
+/// Sends `sig` to a process this test started.
+fn signal(child: &std::process::Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// Waits up to 10 s for a child to exit; kills it (by its PID) and fails if it doesn't.
+fn exit_within_10s(child: &mut std::process::Child, what: &str) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: attach still runs after 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// As Docker's CLI: an attach that forwards ctrl-c and SIGTERM to a container that
+/// ignores them leaves after the third, saying so, with exit code 1; the container goes
+/// on. It does so as well while its stdout is blocked (nobody reads it), and a SIGTERM
+/// that is not forwarded (`--sig-proxy=false`) ends it at once even then.
+#[test]
+fn attach_is_left_by_three_interrupts_or_one_unforwarded_even_when_stdout_is_blocked() {
+    use nix::sys::signal::Signal::{SIGINT, SIGTERM};
+    use std::io::BufRead;
+    let berth = Berth::with_image();
+    let ticks = "trap '' INT TERM; while true; do echo tick; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticks]);
+    let flood = "trap '' INT TERM; yes";
+    berth.ok(&["run", "-d", "--name", "flood", IMAGE, "sh", "-c", flood]);
+    let attach = |args: &[&str]| {
+        berth
+            .cmd()
+            .arg("attach")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // Read: every signal is forwarded, and the third leaves.
+    let mut reading = attach(&["ticker"]);
+    let mut out = std::io::BufReader::new(reading.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "tick\n");
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    for sig in [SIGINT, SIGTERM, SIGINT] {
+        signal(&reading, sig);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(exit_within_10s(&mut reading, "forwarding, read"), 1);
+    let mut err = String::new();
+    reading
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(err, "got 3 SIGTERM/SIGINTs, forcefully exiting\n");
+    assert_eq!(berth.inspect("ticker")["State"]["Running"], true);
+
+    // Not read: the attach is stuck in a write to its stdout.
+    for (args, sigs, want) in [
+        (&["flood"][..], &[SIGTERM, SIGTERM, SIGTERM][..], 1),
+        (&["--sig-proxy=false", "flood"][..], &[SIGTERM][..], 143),
+    ] {
+        let mut stuck = attach(args);
+        let mut first = [0u8; 1];
+        stuck
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        // Long enough for the pipe to fill and the write to block.
+        std::thread::sleep(Duration::from_secs(1));
+        for &sig in sigs {
+            signal(&stuck, sig);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let what = format!("{args:?} with stdout blocked");
+        assert_eq!(exit_within_10s(&mut stuck, &what), want, "{what}");
+    }
+    assert_eq!(berth.inspect("flood")["State"]["Running"], true);
+    berth.ok(&["rm", "-f", "ticker", "flood"]);
+}
+
+/// At a terminal, attach says in one line how it can be left, and that is true.
+#[test]
+fn attach_at_a_terminal_says_how_to_leave() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "brief", IMAGE, "sleep", "2"]);
+    let (code, seen) = berth.on_terminal(&["attach", "brief"], &[]);
+    assert_eq!(code, 0, "{seen}");
+    assert!(
+        seen.contains("ctrl-c goes to the container; press it 3 times to stop attaching"),
+        "{seen}"
+    );
+    berth.ok(&["start", "brief"]);
+    let (_, seen) = berth.on_terminal(&["attach", "--sig-proxy=false", "brief"], &[]);
+    assert!(seen.contains("Stop attaching with ctrl-c"), "{seen}");
+    berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
+    let (code, seen) = berth.on_terminal(&["attach", "shell"], &["\x10\x11"]);
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("Detach with ctrl-p ctrl-q"), "{seen}");
+    let (code, seen) = berth.on_terminal(
+        &["attach", "--detach-keys", "ctrl-a,d", "shell"],
+        &["\x01d"],
+    );
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("Detach with ctrl-a d"), "{seen}");
+    berth.ok(&["rm", "-f", "shell", "brief"]);
+}
+
+/// The monitor serves 32 attach clients at most (each may hold a MiB of output): the
+/// 33rd is refused with one clear line and exit code 1.
+#[test]
+fn a_container_takes_32_attach_clients_and_refuses_the_33rd() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "popular", IMAGE, "sleep", "120"]);
+    let init = berth.inspect("popular")["State"]["Pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    let monitor: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sockets = || {
+        std::fs::read_dir(format!("/proc/{monitor}/fd"))
+            .unwrap()
+            .filter(|e| {
+                std::fs::read_link(e.as_ref().unwrap().path())
+                    .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+            })
+            .count()
+    };
+    let before = sockets();
+    let mut clients: Vec<std::process::Child> = (0..32)
+        .map(|_| {
+            berth
+                .cmd()
+                .args(["attach", "popular"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    wait_until("32 attached clients", || sockets() >= before + 32);
+    let out = berth.run(&["attach", "popular"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert_eq!(
+        err,
+        "Error: container popular already has 32 attached clients\n"
+    );
+    for client in &mut clients {
+        let _ = client.kill();
+        let _ = client.wait();
+    }
+    berth.ok(&["rm", "-f", "popular"]);
+}

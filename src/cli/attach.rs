@@ -3,10 +3,11 @@
 //! forwarded to the container otherwise (Docker's sig-proxy).
 
 use std::fs::File;
+use std::io::IsTerminal;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,7 +89,51 @@ pub fn attach_command(engine: &Engine, args: &AttachArgs) -> color_eyre::Result<
         tty: config.tty,
         sig_proxy: args.sig_proxy,
     };
+    // Only a person at a terminal needs telling how to leave.
+    if std::io::stdin().is_terminal() {
+        eprintln!("{}", how_to_leave(options, &detach_keys));
+    }
     attach_with(engine, started, options, detach_keys)
+}
+
+/// SIGINTs and SIGTERMs after which an attach that forwards them leaves anyway, as
+/// Docker's CLI does.
+const FORCED_EXIT_AFTER: u32 = 3;
+
+/// The one line that tells the user at a terminal how this attach can be left.
+fn how_to_leave(options: AttachOptions, keys: &DetachSequence) -> String {
+    if options.tty && options.stdin {
+        // Raw mode: ctrl-c is a key for the container; only the detach keys leave.
+        format!("Detach with {keys}")
+    } else if !options.tty && options.sig_proxy {
+        format!(
+            "ctrl-c goes to the container; press it {FORCED_EXIT_AFTER} times to stop \
+             attaching, or attach with --sig-proxy=false"
+        )
+    } else {
+        "Stop attaching with ctrl-c".into()
+    }
+}
+
+/// Ends this process at once from the signal thread (the main thread may be blocked in a
+/// write to stdout that nobody reads): the terminal's mode back, an optional last word
+/// on stderr if it can take it now, and `code`.
+fn leave_now(saved: Option<&Termios>, code: i32, message: Option<&str>) -> ! {
+    if let Some(saved) = saved {
+        let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, saved);
+    }
+    if let Some(message) = message {
+        let stderr = std::io::stderr();
+        let mut fds = [PollFd::new(stderr.as_fd(), PollFlags::POLLOUT)];
+        // A short line fits whenever the pipe or terminal says it takes anything.
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            let line = format!("{message}\n");
+            let _ = nix::unistd::write(stderr.as_fd(), line.as_bytes());
+        }
+    }
+    // SAFETY: _exit ends the process without touching the other threads' state (a stdout
+    // lock held by a blocked write, buffers that could block on flush).
+    unsafe { libc::_exit(code) }
 }
 
 /// How a terminal is attached to a container.
@@ -144,6 +189,23 @@ impl DetachSequence {
                 .map_err(|e| color_eyre::eyre::eyre!("detach-keys in the settings: {e}")),
             None => Ok(DetachSequence::default()),
         }
+    }
+}
+
+/// Docker's notation: `ctrl-p ctrl-q`, keys separated by spaces for the user to read.
+impl std::fmt::Display for DetachSequence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words: Vec<String> = self
+            .0
+            .iter()
+            .map(|&b| match b {
+                0 => "ctrl-@".into(),
+                1..=26 => format!("ctrl-{}", (b'a' + b - 1) as char),
+                27..=31 => format!("ctrl-{}", (b'[' + b - 27) as char),
+                _ => (b as char).to_string(),
+            })
+            .collect();
+        f.write_str(&words.join(" "))
     }
 }
 
@@ -226,9 +288,6 @@ pub fn attach_with(
     let writer = Arc::new(Mutex::new(started.stream.try_clone()?));
     let mut reader = started.stream;
     let detached = Arc::new(AtomicBool::new(false));
-    // A signal that is not forwarded ends the attach (Docker's CLI dies of it); the
-    // container goes on.
-    let left_by = Arc::new(AtomicI32::new(0));
 
     // Signals go to a thread of their own: block them here before any thread starts.
     let mut signals = SigSet::empty();
@@ -242,34 +301,45 @@ pub fn attach_with(
         signals.add(s);
     }
     signals.thread_block()?;
-    {
-        let writer = Arc::clone(&writer);
-        let engine = engine.clone();
-        let id = id.clone();
-        let left_by = Arc::clone(&left_by);
-        std::thread::spawn(move || loop {
-            let Ok(sig) = signals.wait() else { return };
-            if sig == Signal::SIGWINCH {
-                if tty {
-                    send_resize(&writer);
-                }
-            } else if !tty && sig_proxy {
-                let _ = engine.kill_container(id.as_str(), sig);
-            } else {
-                left_by.store(sig as i32, Ordering::SeqCst);
-                if let Ok(w) = writer.lock() {
-                    let _ = w.shutdown(std::net::Shutdown::Both);
-                }
-                return;
-            }
-        });
-    }
-
-    let _raw = if tty && nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+    // Raw mode only when our keys go to the container: without stdin, ctrl-c must stay a
+    // signal that lets the user leave.
+    let raw = if tty && stdin && std::io::stdin().is_terminal() {
         RawMode::enter()
     } else {
         None
     };
+    {
+        let writer = Arc::clone(&writer);
+        let engine = engine.clone();
+        let id = id.clone();
+        let saved = raw.as_ref().map(|r| r.saved.clone());
+        std::thread::spawn(move || {
+            let mut interrupts = 0;
+            loop {
+                let Ok(sig) = signals.wait() else { return };
+                if sig == Signal::SIGWINCH {
+                    if tty {
+                        send_resize(&writer);
+                    }
+                } else if !tty && sig_proxy {
+                    let _ = engine.kill_container(id.as_str(), sig);
+                    // Forwarded signals the container ignores must not hold the user.
+                    if matches!(sig, Signal::SIGINT | Signal::SIGTERM) {
+                        interrupts += 1;
+                        if interrupts >= FORCED_EXIT_AFTER {
+                            let message =
+                                format!("got {interrupts} SIGTERM/SIGINTs, forcefully exiting");
+                            leave_now(saved.as_ref(), 1, Some(&message));
+                        }
+                    }
+                } else {
+                    // Not forwarded: it ends the attach (Docker's CLI dies of it), and
+                    // the container goes on. A shell's code for a death by that signal.
+                    leave_now(saved.as_ref(), 128 + sig as i32, None);
+                }
+            }
+        });
+    }
     if tty {
         send_resize(&writer);
     }
@@ -327,10 +397,6 @@ pub fn attach_with(
             }
             Ok(Some(_)) => {}
             Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => return Ok(0),
-            // A shell's code for a death by that signal.
-            Ok(None) | Err(_) if left_by.load(Ordering::SeqCst) != 0 => {
-                return Ok(128 + left_by.load(Ordering::SeqCst));
-            }
             Ok(None) | Err(_) => {
                 // The monitor is gone without a word: the record says what happened.
                 return Ok(engine

@@ -64,7 +64,7 @@ pub struct ContainerFlags {
     /// Number of CPUs (e.g. 0.5)
     #[arg(long)]
     pub cpus: Option<String>,
-    /// Tune container pids limit (-1 for unlimited)
+    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Mount the container's root filesystem as read only
@@ -303,7 +303,10 @@ impl ContainerFlags {
                 .map(parse::parse_memory)
                 .transpose()?,
             nano_cpus: self.cpus.as_deref().map(parse::parse_cpus).transpose()?,
-            pids_limit: self.pids_limit.filter(|l| *l != 0),
+            pids_limit: Resources::pids_limit_from(
+                self.pids_limit,
+                crate::settings::Settings::load()?.pids_limit,
+            ),
         };
         let mut mounts = Vec::new();
         if !self.volume.is_empty() || !self.mount.is_empty() {

@@ -27,6 +27,14 @@ use super::Engine;
 pub const MAX_JOURNAL: u64 = 4 << 20;
 /// A journal line longer than this is damage, not an event; it is skipped.
 const MAX_LINE: usize = 64 * 1024;
+/// An event's encoded size at most: its attributes (labels are an image's, or whoever
+/// made the container's) are cut to fit, far under [`MAX_LINE`] and [`MAX_JOURNAL`], so
+/// no event is skipped as damage or rotates others away.
+const MAX_EVENT: usize = 32 * 1024;
+/// Labels copied into a container's event at most, and the bytes kept of each key and
+/// value.
+const MAX_EVENT_LABELS: usize = 64;
+const MAX_ATTRIBUTE: usize = 256;
 const JOURNAL: &str = "events.jsonl";
 
 /// What an event is about, as Docker names it.
@@ -101,15 +109,67 @@ impl Event {
     }
 }
 
-/// An event about a container, with Docker's attributes: its name, image and labels.
+/// An event about a container, with Docker's attributes: its labels (the first
+/// [`MAX_EVENT_LABELS`], each cut to [`MAX_ATTRIBUTE`] bytes), then its name and image,
+/// set last as Docker does, so a label named `name` or `image` can't stand for them.
 pub fn container_event(record: &super::container::ContainerRecord, action: &str) -> Event {
-    let mut event = Event::new(ObjectType::Container, action, record.id.as_str())
-        .with("name", &record.name)
-        .with("image", &record.image);
-    for (key, value) in &record.config.labels {
-        event.actor.attributes.insert(key.clone(), value.clone());
+    let mut event = Event::new(ObjectType::Container, action, record.id.as_str());
+    for (key, value) in record.config.labels.iter().take(MAX_EVENT_LABELS) {
+        event
+            .actor
+            .attributes
+            .insert(cut(key, MAX_ATTRIBUTE), cut(value, MAX_ATTRIBUTE));
     }
     event
+        .with("name", &record.name)
+        .with("image", &record.image)
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The event as it goes in the journal: at most [`MAX_EVENT`] bytes. Whatever made it
+/// bigger (attributes from labels, a name the user chose) is cut: first every value to
+/// [`MAX_ATTRIBUTE`] bytes, then attributes are dropped from the end, keeping the name.
+fn encode_bounded(event: &Event) -> Result<Vec<u8>> {
+    let encode = |e: &Event| {
+        serde_json::to_vec(e).map_err(|e| Error::Runtime(format!("encoding an event: {e}")))
+    };
+    let line = encode(event)?;
+    if line.len() <= MAX_EVENT {
+        return Ok(line);
+    }
+    let mut event = event.clone();
+    event.action = cut(&event.action, MAX_ATTRIBUTE);
+    event.actor.id = cut(&event.actor.id, MAX_ATTRIBUTE);
+    event.actor.attributes = event
+        .actor
+        .attributes
+        .iter()
+        .take(MAX_EVENT_LABELS)
+        .map(|(k, v)| (cut(k, MAX_ATTRIBUTE), cut(v, MAX_ATTRIBUTE)))
+        .collect();
+    loop {
+        let line = encode(&event)?;
+        let last = event
+            .actor
+            .attributes
+            .keys()
+            .rev()
+            .find(|k| *k != "name")
+            .cloned();
+        // With every attribute but the name gone, what is left is a few cut fields.
+        match last {
+            Some(key) if line.len() > MAX_EVENT => event.actor.attributes.remove(&key),
+            _ => return Ok(line),
+        };
+    }
 }
 
 /// Docker's `--filter` for events: values of one key are alternatives, keys must all
@@ -235,8 +295,7 @@ fn rotated(journal: &Path) -> PathBuf {
 }
 
 fn append(journal: &Path, event: &Event) -> Result<()> {
-    let mut line =
-        serde_json::to_vec(event).map_err(|e| Error::Runtime(format!("encoding an event: {e}")))?;
+    let mut line = encode_bounded(event)?;
     line.push(b'\n');
     let lock_path = journal.with_extension("lock");
     let lock = super::state::open_private(&lock_path, true)
@@ -486,6 +545,28 @@ mod tests {
         let consumed = read_lines(text.as_bytes(), &mut out).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(consumed as usize, text.len() - "{\"partial".len());
+    }
+
+    /// An event whose attributes are megabytes (an image's label) is cut down: it never
+    /// rotates the journal on its own, so no other container's history is flushed.
+    #[test]
+    fn a_huge_event_does_not_flush_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(&dir.path().join("root")).unwrap();
+        engine.record_event(&Event::new(ObjectType::Container, "create", "other"));
+        let label = "x".repeat(5 << 20);
+        for action in ["create", "start", "die"] {
+            engine.record_event(
+                &Event::new(ObjectType::Container, action, "huge").with("big", &label),
+            );
+        }
+        let events = engine.events().unwrap();
+        let ids: Vec<&str> = events.iter().map(|e| e.actor.id.as_str()).collect();
+        assert_eq!(ids, ["other", "huge", "huge", "huge"]);
+        for e in &events {
+            let line = serde_json::to_vec(e).unwrap();
+            assert!(line.len() <= MAX_EVENT, "{} bytes", line.len());
+        }
     }
 
     #[test]

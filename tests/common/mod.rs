@@ -202,6 +202,14 @@ impl Berth {
         self.home.path()
     }
 
+    /// The settings file this engine's commands read (`config.toml`), with its directory
+    /// made.
+    pub fn config_file(&self) -> std::path::PathBuf {
+        let dir = self.home.path().join(".config/berth");
+        std::fs::create_dir_all(&dir).expect("create the settings directory");
+        dir.join("config.toml")
+    }
+
     pub fn cmd(&self) -> Command {
         let mut cmd = self.netns.command(env!("CARGO_BIN_EXE_berth"));
         cmd.arg("--root").arg(self.root.path());

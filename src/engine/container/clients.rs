@@ -17,6 +17,9 @@ use super::attach::{encode_frame, take_frame, Kind};
 const HIGH_WATER: usize = 1 << 20;
 /// How long a client may hold the container's output back before it is let go.
 pub(super) const STALL_LIMIT: Duration = Duration::from_secs(30);
+/// `attach` clients one container serves at most: each holds up to [`HIGH_WATER`] of
+/// output, so without a bound a crowd of them grows the monitor without end.
+pub(super) const MAX_ATTACHED: usize = 32;
 /// What one wake-up reads from a client at most, so one busy client can't starve the rest.
 const READ_BUDGET: usize = 64 * 1024;
 

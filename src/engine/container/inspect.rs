@@ -79,7 +79,8 @@ impl Engine {
                 "Memory": c.resources.memory.unwrap_or(0),
                 "MemorySwap": c.resources.memory.map_or(0, |m| m * 2),
                 "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
-                "PidsLimit": c.resources.pids_limit,
+                // As podman: 0 for no limit.
+                "PidsLimit": c.resources.pids_limit.unwrap_or(0),
                 "ReadonlyRootfs": c.read_only,
                 "AutoRemove": c.auto_remove,
                 "NetworkMode": if c.network.name.is_empty() { "none" } else { c.network.name.as_str() },

@@ -547,7 +547,7 @@ impl Engine {
                 record.name
             )));
         }
-        let stream = self.spawn_monitor(&record.id)?;
+        let stream = self.spawn_monitor(&record)?;
         crash_point("start:after-spawn");
         let mut reader = stream
             .try_clone()
@@ -570,13 +570,14 @@ impl Engine {
         }
     }
 
-    fn spawn_monitor(&self, id: &ContainerId) -> Result<UnixStream> {
+    fn spawn_monitor(&self, record: &ContainerRecord) -> Result<UnixStream> {
+        let id = &record.id;
         let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
         let exe = sealed::sealed_copy_of_self()?;
         let control: OwnedFd = theirs.into();
         let control_fd = control.as_raw_fd();
         let mut cmd = Command::new(sealed::exec_path(&exe));
-        cmd.arg0("berth-monitor")
+        cmd.arg0(sealed::monitor_argv0(&record.name))
             .arg("--root")
             .arg(self.paths().root())
             .arg("__monitor")

@@ -18,7 +18,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe2, Pid};
 
 use super::attach::{write_frame, Kind};
-use super::clients::Client;
+use super::clients::{Client, MAX_ATTACHED};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
@@ -202,13 +202,19 @@ impl Monitor {
             let _ = waitpid(Pid::from_raw(pid), None);
             (code, message)
         };
+        // Init may have failed meanwhile, taking its cgroup membership and namespaces
+        // with it: then its reason is the one to report.
+        let fail_unless_init_did = |e: Error| -> StartError {
+            let (code, message) = init::reported_failure(&ours).unwrap_or((125, e.to_string()));
+            fail(code as u8, message)
+        };
         if let Err(e) = cgroup.add(pid) {
-            return Err(fail(125, e.to_string()));
+            return Err(fail_unless_init_did(e));
         }
         // Before init goes on: the container's program starts with its network up.
         let wired = match engine.wire_network(record, pid) {
             Ok(wired) => wired,
-            Err(e) => return Err(fail(125, e.to_string())),
+            Err(e) => return Err(fail_unless_init_did(e)),
         };
         let ports = wired
             .as_ref()
@@ -513,6 +519,19 @@ impl Monitor {
         let Ok(mut client) = Client::new(stream, true) else {
             return;
         };
+        if self.clients.iter().filter(|c| c.attached).count() >= MAX_ATTACHED {
+            let mut refusal = vec![1u8];
+            refusal.extend_from_slice(
+                format!(
+                    "container {} already has {MAX_ATTACHED} attached clients",
+                    self.record.name
+                )
+                .as_bytes(),
+            );
+            // Best effort: a refusal that does not fit the socket now is dropped.
+            client.send(Kind::Failed, &refusal);
+            return;
+        }
         let pid = self.init_pid.to_string();
         if client.send(Kind::Started, pid.as_bytes()) {
             self.clients.push(client);

@@ -96,7 +96,20 @@ pub struct Resources {
     pub memory: Option<i64>,
     /// CPU quota in billionths of a CPU, as Docker's `NanoCpus`.
     pub nano_cpus: Option<i64>,
+    /// Processes the container may have at once; None for no limit.
     pub pids_limit: Option<i64>,
+}
+
+/// The pids limit a container gets when none is asked for, as podman's: without one, a
+/// fork bomb in a container takes every PID of the host.
+pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+
+impl Resources {
+    /// The pids limit Docker's way: the flag's, else the settings' (`pids-limit`), else
+    /// [`DEFAULT_PIDS_LIMIT`]; zero or less (`--pids-limit -1`) is no limit.
+    pub fn pids_limit_from(flag: Option<i64>, configured: Option<i64>) -> Option<i64> {
+        Some(flag.or(configured).unwrap_or(DEFAULT_PIDS_LIMIT)).filter(|l| *l > 0)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -3,15 +3,22 @@
 //!
 //! The overlay is mounted only in the monitor's private mount namespace, so the changes
 //! are read from the writable layer (`upper/`) and the image's layer directories directly.
-//! Every lower lookup goes through a [`LowerView`]: the layers in which a directory is
+//! `upper/` is the container's to change while it is read: it is walked by descriptor
+//! (each directory opened with `O_NOFOLLOW` below its parent's descriptor, each entry
+//! stat'ed without following it), so a directory swapped for a symlink to a host
+//! directory mid-walk is never followed. Every lower lookup goes through a [`LowerView`]: the layers in which a directory is
 //! visible through the overlay, so whiteouts and opaque directories inside the image's own
 //! layers hide what is below them, exactly as they do in the mounted root.
 
+use std::ffi::OsStr;
 use std::fs::{self, Metadata};
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{openat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, FileStat, Mode};
 use serde::Serialize;
 
 use crate::engine::error::{Context, Result};
@@ -108,14 +115,73 @@ pub struct Change {
     pub original_layer: Option<Digest>,
 }
 
+/// What a change reports of one file, from `upper/` (a stat by descriptor) or from an
+/// image layer (a path's metadata).
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    file_type: FileType,
+    size: u64,
+    /// Every mode bit, with the type.
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    rdev: u64,
+}
+
+impl Stat {
+    fn of_meta(meta: &Metadata) -> Stat {
+        Stat {
+            file_type: FileType::of(meta),
+            size: meta.len(),
+            mode: meta.mode(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            rdev: meta.rdev(),
+        }
+    }
+
+    fn of_stat(st: &FileStat) -> Stat {
+        let file_type = match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Dir,
+            libc::S_IFLNK => FileType::Symlink,
+            libc::S_IFCHR => FileType::Char,
+            libc::S_IFBLK => FileType::Block,
+            libc::S_IFIFO => FileType::Fifo,
+            libc::S_IFSOCK => FileType::Socket,
+            _ => FileType::File,
+        };
+        Stat {
+            file_type,
+            size: st.st_size.max(0) as u64,
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            rdev: st.st_rdev,
+        }
+    }
+
+    fn is_dir(&self) -> bool {
+        self.file_type == FileType::Dir
+    }
+
+    /// An overlay whiteout: a 0/0 character device.
+    fn is_whiteout(&self) -> bool {
+        self.file_type == FileType::Char && self.rdev == 0
+    }
+
+    fn owner_and_mode(&self) -> (u32, u32, u32) {
+        (self.mode, self.uid, self.gid)
+    }
+}
+
 impl Change {
-    fn new(path: String, kind: ChangeKind, meta: &Metadata, layer: Option<Digest>) -> Change {
+    fn new(path: String, kind: ChangeKind, stat: &Stat, layer: Option<Digest>) -> Change {
         Change {
             path,
             kind,
-            file_type: FileType::of(meta),
-            size: meta.len(),
-            mode: meta.mode() & 0o7777,
+            file_type: stat.file_type,
+            size: stat.size,
+            mode: stat.mode & 0o7777,
             original_layer: layer,
         }
     }
@@ -136,18 +202,33 @@ impl Engine {
                 dir: dir.clone(),
             })
             .collect();
-        let mut walker = Walker {
-            layers: &layers,
-            changes: Vec::new(),
-        };
-        if overlay.upper.is_dir() {
-            let root_view = walker.child_view(&LowerView::all(layers.len()), Path::new(""))?;
-            walker.walk(&overlay.upper, Path::new(""), &root_view)?;
-        }
-        let mut changes = walker.changes;
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(changes)
+        changes(&overlay.upper, &layers)
     }
+}
+
+/// The changes `upper` makes to `layers` (bottom first), sorted by path.
+fn changes(upper: &Path, layers: &[Layer]) -> Result<Vec<Change>> {
+    let mut walker = Walker {
+        layers,
+        changes: Vec::new(),
+    };
+    // Ours, not the container's: the path up to `upper/` is the engine's own.
+    let dir = match nix::fcntl::open(
+        upper,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(dir) => Some(dir),
+        Err(nix::Error::ENOENT) => None,
+        Err(e) => return Err(e).context(|| format!("opening {}", upper.display())),
+    };
+    if let Some(dir) = dir {
+        let root_view = walker.child_view(&LowerView::all(layers.len()), Path::new(""))?;
+        walker.walk(&dir, Path::new(""), &root_view)?;
+    }
+    let mut changes = walker.changes;
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(changes)
 }
 
 /// One read-only layer of the container's image.
@@ -261,14 +342,17 @@ fn container_path(rel: &Path) -> String {
     format!("/{}", rel.to_string_lossy())
 }
 
-/// One entry of `upper/`: where it is on the host and in the container, and its metadata.
+/// One entry of `upper/`: its name in its directory, where it is in the container, and
+/// what it is.
 struct Node<'a> {
-    upper: &'a Path,
+    /// The directory holding it, opened by descriptor from `upper/`.
+    parent: &'a OwnedFd,
+    name: &'a OsStr,
     /// Relative to the root: what is looked up in the layer directories.
     rel: &'a Path,
     /// Absolute, as reported.
     path: &'a str,
-    meta: &'a Metadata,
+    stat: Stat,
 }
 
 struct Walker<'a> {
@@ -279,8 +363,10 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// The topmost layer (of those where the parent is visible) that has `path`, with its
     /// metadata there; None if the path does not exist below or a whiteout hides it.
-    fn lookup(&self, view: &LowerView, rel: &Path) -> Result<Option<(usize, Metadata)>> {
-        view.lookup(self.layers, rel)
+    fn lookup(&self, view: &LowerView, rel: &Path) -> Result<Option<(usize, Stat)>> {
+        Ok(view
+            .lookup(self.layers, rel)?
+            .map(|(i, meta)| (i, Stat::of_meta(&meta))))
     }
 
     /// The view of the directory `path` whose parent has `view`.
@@ -288,41 +374,37 @@ impl Walker<'_> {
         view.child(self.layers, rel)
     }
 
-    fn push(&mut self, path: &str, kind: ChangeKind, meta: &Metadata, layer: Option<usize>) {
+    fn push(&mut self, path: &str, kind: ChangeKind, stat: &Stat, layer: Option<usize>) {
         let layer = layer.map(|i| self.layers[i].chain_id.clone());
         self.changes
-            .push(Change::new(path.to_owned(), kind, meta, layer));
+            .push(Change::new(path.to_owned(), kind, stat, layer));
     }
 
     /// Walks one directory of `upper/` (`rel_dir` below the root, "" for the root) and
     /// records its changes. Returns whether anything in it was reported, which is what
     /// makes a directory that exists below count as changed.
-    fn walk(&mut self, upper_dir: &Path, rel_dir: &Path, view: &LowerView) -> Result<bool> {
+    fn walk(&mut self, dir: &OwnedFd, rel_dir: &Path, view: &LowerView) -> Result<bool> {
         let mut reported = false;
-        let listing = || format!("listing {}", upper_dir.display());
-        // A running container may remove what is being read: gone is not an error.
-        let entries = match fs::read_dir(upper_dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            entries => entries.context(listing)?,
-        };
-        for entry in entries {
-            let entry = entry.context(listing)?;
+        let what = || format!("listing /{}", rel_dir.display());
+        let names = super::copy::list_dir(dir).context(what)?;
+        for name in names {
             // Layer lookups use the raw name: a name need not be UTF-8.
-            let rel = rel_dir.join(entry.file_name());
+            let rel = rel_dir.join(&name);
             let path = container_path(&rel);
             if ENGINE_PATHS.contains(&path.as_str()) {
                 continue;
             }
-            let upper = entry.path();
-            let meta = match entry.metadata() {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                meta => meta.context(|| format!("reading {}", upper.display()))?,
+            // A running container may remove what is being read: gone is not an error.
+            let st = match fstatat(dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Err(nix::Error::ENOENT) => continue,
+                st => st.context(|| format!("reading {path}"))?,
             };
             let node = Node {
-                upper: &upper,
+                parent: dir,
+                name: &name,
                 rel: &rel,
                 path: &path,
-                meta: &meta,
+                stat: Stat::of_stat(&st),
             };
             reported |= self.entry(&node, view)?;
         }
@@ -332,7 +414,7 @@ impl Walker<'_> {
     /// Records one entry of `upper/` (and what is below it); returns whether it reported.
     fn entry(&mut self, node: &Node<'_>, view: &LowerView) -> Result<bool> {
         let below = self.lookup(view, node.rel)?;
-        if is_whiteout(node.meta) {
+        if node.stat.is_whiteout() {
             // A whiteout of something no layer has (created, then deleted) is no change.
             let Some((layer, lower)) = below else {
                 return Ok(false);
@@ -340,54 +422,88 @@ impl Walker<'_> {
             self.push(node.path, ChangeKind::Deleted, &lower, Some(layer));
             return Ok(true);
         }
-        if node.meta.is_dir() {
+        if node.stat.is_dir() {
             return self.dir(node, view, below);
         }
         match below {
-            Some((layer, _)) => self.push(node.path, ChangeKind::Changed, node.meta, Some(layer)),
-            None => self.push(node.path, ChangeKind::Added, node.meta, None),
+            Some((layer, _)) => self.push(node.path, ChangeKind::Changed, &node.stat, Some(layer)),
+            None => self.push(node.path, ChangeKind::Added, &node.stat, None),
         }
         Ok(true)
+    }
+
+    /// Opens a directory entry of `upper/` below its parent's descriptor, never through a
+    /// symlink; None if it is no directory any more (the container swapped or removed it
+    /// since it was listed: what is there now is not walked).
+    fn open_dir(node: &Node<'_>) -> Result<Option<(OwnedFd, Stat)>> {
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let what = || format!("reading {}", node.path);
+        let dir = match openat(node.parent, node.name, flags, Mode::empty()) {
+            Ok(dir) => dir,
+            Err(nix::Error::ENOENT | nix::Error::ENOTDIR | nix::Error::ELOOP) => return Ok(None),
+            Err(e) => return Err(e).context(what),
+        };
+        // What is reported is what is walked: the directory opened, not the one listed.
+        let stat = Stat::of_stat(&fstat(&dir).context(what)?);
+        Ok(Some((dir, stat)))
     }
 
     fn dir(
         &mut self,
         node: &Node<'_>,
         view: &LowerView,
-        below: Option<(usize, Metadata)>,
+        below: Option<(usize, Stat)>,
     ) -> Result<bool> {
-        let (upper, rel, path, meta) = (node.upper, node.rel, node.path, node.meta);
+        let (rel, path) = (node.rel, node.path);
+        let Some((dir, stat)) = Self::open_dir(node)? else {
+            return Ok(false);
+        };
         let Some((layer, lower)) = below else {
-            let children = self.walk(upper, rel, &LowerView::empty())?;
+            let children = self.walk(&dir, rel, &LowerView::empty())?;
             // Init creates /etc or /dev only to hold its own files: alone, not a change.
             if !children && ENGINE_PARENTS.contains(&path) {
                 return Ok(false);
             }
-            self.push(path, ChangeKind::Added, meta, None);
+            self.push(path, ChangeKind::Added, &stat, None);
             return Ok(true);
         };
-        if is_opaque(upper) {
+        if is_opaque_fd(&dir) {
             // Deleted and made again: what was below is gone, everything in it is new.
             self.push(path, ChangeKind::Deleted, &lower, Some(layer));
-            self.walk(upper, rel, &LowerView::empty())?;
+            self.walk(&dir, rel, &LowerView::empty())?;
             return Ok(true);
         }
         if !lower.is_dir() {
             // A file replaced by a directory: nothing below shows through it.
-            self.push(path, ChangeKind::Changed, meta, Some(layer));
-            self.walk(upper, rel, &LowerView::empty())?;
+            self.push(path, ChangeKind::Changed, &stat, Some(layer));
+            self.walk(&dir, rel, &LowerView::empty())?;
             return Ok(true);
         }
         // A directory overlay copied up only to hold changes: changed if something in it
         // is, or its own permissions or owner are (its times change on every copy-up).
         let child_view = self.child_view(view, rel)?;
-        let children = self.walk(upper, rel, &child_view)?;
-        let own = (meta.mode(), meta.uid(), meta.gid()) != (lower.mode(), lower.uid(), lower.gid());
+        let children = self.walk(&dir, rel, &child_view)?;
+        let own = stat.owner_and_mode() != lower.owner_and_mode();
         if children || own {
-            self.push(path, ChangeKind::Changed, meta, Some(layer));
+            self.push(path, ChangeKind::Changed, &stat, Some(layer));
         }
         Ok(children || own)
     }
+}
+
+/// An opaque directory of `upper/`, asked of its descriptor.
+fn is_opaque_fd(dir: &OwnedFd) -> bool {
+    let mut value = [0u8; 2];
+    // SAFETY: the name is a NUL-terminated literal and the buffer outlives the call.
+    let n = unsafe {
+        libc::fgetxattr(
+            dir.as_fd().as_raw_fd(),
+            c"trusted.overlay.opaque".as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    n == 1 && value[0] == b'y'
 }
 
 #[cfg(test)]
@@ -444,16 +560,7 @@ mod tests {
         fs::write(upper.join("f/inner"), "new").unwrap();
 
         let layers = [layer(&l0, 0), layer(&l1, 1)];
-        let mut walker = Walker {
-            layers: &layers,
-            changes: Vec::new(),
-        };
-        let root = walker
-            .child_view(&LowerView::all(2), Path::new(""))
-            .unwrap();
-        walker.walk(&upper, Path::new(""), &root).unwrap();
-        let mut changes = walker.changes;
-        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        let changes = changes(&upper, &layers).unwrap();
         let seen: Vec<(String, char, Option<Digest>)> = changes
             .into_iter()
             .map(|c| (c.path, c.kind.symbol(), c.original_layer))
@@ -473,5 +580,70 @@ mod tests {
             ("/f/inner".to_owned(), 'A', None),
         ];
         assert_eq!(seen, want);
+    }
+
+    /// A container swaps a directory of its writable layer with a symlink to a host
+    /// directory (renameat2 RENAME_EXCHANGE) while diff walks it: the host directory's
+    /// files never appear, over many diffs raced against many swaps.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_mid_walk_is_never_followed() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+
+        let tmp = tempfile::tempdir().unwrap();
+        let (l0, upper, host) = (
+            tmp.path().join("l0"),
+            tmp.path().join("up"),
+            tmp.path().join("host"),
+        );
+        fs::create_dir_all(&l0).unwrap();
+        fs::create_dir_all(&host).unwrap();
+        for i in 0..50 {
+            fs::write(host.join(format!("secret{i}")), "host").unwrap();
+        }
+        // Pairs to exchange: a directory of the layer and a symlink to the host's.
+        const PAIRS: usize = 4;
+        for i in 0..PAIRS {
+            fs::create_dir_all(upper.join(format!("d{i}"))).unwrap();
+            fs::write(upper.join(format!("d{i}/mine")), "mine").unwrap();
+            std::os::unix::fs::symlink(&host, upper.join(format!("swap{i}"))).unwrap();
+        }
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let stop = Arc::clone(&stop);
+            let upper = upper.clone();
+            std::thread::spawn(move || {
+                let mut swaps = 0u32;
+                while !stop.load(Ordering::Relaxed) && swaps < 100_000_000 {
+                    let i = swaps as usize % PAIRS;
+                    let swapped = nix::fcntl::renameat2(
+                        nix::fcntl::AT_FDCWD,
+                        &upper.join(format!("d{i}")),
+                        nix::fcntl::AT_FDCWD,
+                        &upper.join(format!("swap{i}")),
+                        nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+                    );
+                    if swapped.is_err() {
+                        break;
+                    }
+                    swaps += 1;
+                }
+                swaps
+            })
+        };
+        let layers = [layer(&l0, 0)];
+        let mut walked_into_d = 0;
+        for _ in 0..10_000 {
+            let changes = changes(&upper, &layers).unwrap();
+            for c in &changes {
+                assert!(!c.path.contains("secret"), "a host file listed: {c:?}");
+            }
+            walked_into_d += changes.iter().filter(|c| c.path.ends_with("/mine")).count();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let swaps = swapper.join().unwrap();
+        assert!(swaps > 1000, "only {swaps} swaps raced the walks");
+        assert!(walked_into_d > 0, "the walk never got into the directory");
     }
 }

@@ -59,9 +59,21 @@ trait OrInit<T> {
     fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T>;
 }
 
-impl<T, E: std::fmt::Display> OrInit<T> for Result<T, E> {
+impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
+    /// The root cause too: `openat2 subpath failed` alone does not say the path is a file
+    /// (the causes between name host paths).
     fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T> {
-        self.map_err(|e| err(format!("{}: {e}", what())))
+        self.map_err(|e| {
+            let mut message = format!("{}: {e}", what());
+            let mut root = e.source();
+            while let Some(deeper) = root.and_then(|c| c.source()) {
+                root = Some(deeper);
+            }
+            if let Some(root) = root {
+                message.push_str(&format!(": {root}"));
+            }
+            err(message)
+        })
     }
 }
 
@@ -775,18 +787,44 @@ fn cstring(s: &str) -> InitResult<CString> {
 
 /// Reads the message init sent: `Ok(None)` on a clean exec (socket closed), the pty master
 /// if one arrives first, or the error.
+/// Init's own error, if it sent one before dying: read without waiting (past a terminal it
+/// may have sent first). A namespace or a cgroup of an init that died early is gone, so
+/// the monitor's failure to reach it hides the cause that this holds.
+pub fn reported_failure(sync: &OwnedFd) -> Option<(i32, String)> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(sync.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(n) if n > 0 => {}
+            _ => return None,
+        }
+        match receive(sync) {
+            Ok(Some(_)) => continue,
+            Ok(None) => return None,
+            Err(failure) => return Some(failure),
+        }
+    }
+}
+
 pub fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, String)> {
     let mut buf = vec![0u8; 4096];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let msg = match nix::sys::socket::recvmsg::<()>(
-        sync.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    ) {
-        Ok(msg) => msg,
-        Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+    // An init that died with our `go` unread resets the socket, and the kernel reports
+    // that (once) before the messages init sent before dying: read on past it, or its
+    // reason would be hidden behind ECONNRESET.
+    let mut reset_seen = false;
+    let msg = loop {
+        match nix::sys::socket::recvmsg::<()>(
+            sync.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => break msg,
+            Err(nix::Error::ECONNRESET) if !reset_seen => reset_seen = true,
+            Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+        }
     };
     let mut fd = None;
     if let Ok(cmsgs) = msg.cmsgs() {

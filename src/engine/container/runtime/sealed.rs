@@ -23,6 +23,38 @@ pub fn running_sealed() -> bool {
         .unwrap_or(false)
 }
 
+/// Names this process after its `argv[0]` when it runs from a memfd: the kernel named it
+/// after the file executed, `/proc/self/fd/N`, so ps and top would show `3` or `5`. The
+/// name (comm, 15 bytes at most) is the base name of `argv[0]` up to its first space:
+/// `berth` for the dashboard, `berth-monitor` for a monitor, whose `argv[0]` is
+/// `berth-monitor NAME` so `ps -o args` shows its container.
+pub fn name_process() {
+    if !running_sealed() {
+        return;
+    }
+    let Some(argv0) = std::env::args_os().next() else {
+        return;
+    };
+    let name = process_name(argv0.as_bytes());
+    if let Ok(name) = std::ffi::CString::new(name) {
+        // Cosmetic: a process that keeps its number for a name still works.
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+}
+
+/// The comm for an `argv[0]`: its base name up to the first space, at most 15 bytes.
+fn process_name(argv0: &[u8]) -> Vec<u8> {
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    let word = base.split(|&b| b == b' ').next().unwrap_or_default();
+    let word = if word.is_empty() { &b"berth"[..] } else { word };
+    word[..word.len().min(15)].to_vec()
+}
+
+/// The `argv[0]` of a container's monitor: ps shows it with its container's name.
+pub fn monitor_argv0(container: &str) -> String {
+    format!("berth-monitor {container}")
+}
+
 /// Copies the running binary into a new sealed, close-on-exec memfd.
 pub fn sealed_copy_of_self() -> Result<OwnedFd> {
     let fd = memfd_create("berth", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
@@ -89,6 +121,21 @@ pub fn reexec_sealed() -> Result<std::convert::Infallible> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn process_names_are_the_base_name_up_to_a_space() {
+        assert_eq!(process_name(b"/usr/local/bin/berth"), b"berth");
+        assert_eq!(
+            process_name(monitor_argv0("web").as_bytes()),
+            b"berth-monitor"
+        );
+        assert_eq!(process_name(b"/opt/my dir/berth"), b"berth");
+        assert_eq!(
+            process_name(b"a-very-long-program-name"),
+            b"a-very-long-pro"
+        );
+        assert_eq!(process_name(b""), b"berth");
+    }
 
     #[test]
     fn the_sealed_copy_refuses_writes_through_any_descriptor() {
