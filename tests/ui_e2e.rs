@@ -427,37 +427,37 @@ fn processes_with(root: &std::path::Path, word: &str) -> Vec<(u32, String)> {
 #[test]
 fn a_following_verb_streams_x_ends_it_and_q_quits_leaving_no_child() {
     let berth = Berth::with_image();
-    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
-    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sleep", "600"]);
     let tui = Tui::open(&berth);
     tui.wait_for("ticker Up", |s| {
         row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
     });
     let live = |s: &str| s.contains("running: x or esc ends it");
-    // Live in its popup, and x ends it (its process too) without leaving the dashboard.
+    // stats follows forever without a terminal: live in its popup, and x ends it (its
+    // process too) without leaving the dashboard.
     tui.send_keys(":");
-    tui.type_text("logs -f ticker");
+    tui.type_text("stats ticker");
     tui.send_keys("Enter");
-    tui.wait_for("ticks in the live popup", |s| {
-        live(s) && s.lines().any(|l| l.contains("tick-"))
+    tui.wait_for("samples in the live popup", |s| {
+        live(s) && s.contains("MEM USAGE")
     });
     tui.send_keys("x");
     tui.wait_for("the verb ended", |s| {
-        s.contains(":logs -f ticker (exit") && s.contains("ended from the dashboard")
+        s.contains(":stats ticker (exit") && s.contains("ended from the dashboard")
     });
-    assert_eq!(processes_with(berth.root(), "logs"), Vec::new());
+    assert_eq!(processes_with(berth.root(), "stats"), Vec::new());
     tui.send_keys("Escape");
-    tui.wait_for("no popup", |s| !s.contains(":logs -f ticker"));
+    tui.wait_for("no popup", |s| !s.contains(":stats ticker"));
 
     // Again, and q: the dashboard exits at once, the verb's process ended and reaped.
     tui.send_keys(":");
-    tui.type_text("logs -f ticker");
+    tui.type_text("stats ticker");
     tui.send_keys("Enter");
-    tui.wait_for("ticks in the live popup", |s| {
-        live(s) && s.lines().any(|l| l.contains("tick-"))
+    tui.wait_for("samples in the live popup", |s| {
+        live(s) && s.contains("MEM USAGE")
     });
-    let following = processes_with(berth.root(), "logs");
-    assert_eq!(following.len(), 1, "one berth logs: {following:?}");
+    let following = processes_with(berth.root(), "stats");
+    assert_eq!(following.len(), 1, "one berth stats: {following:?}");
     tui.send_keys("q");
     let deadline = Instant::now() + TIMEOUT;
     while !tui.exited() {
@@ -468,6 +468,28 @@ fn a_following_verb_streams_x_ends_it_and_q_quits_leaving_no_child() {
         );
         std::thread::sleep(POLL);
     }
+    assert_eq!(processes_with(berth.root(), "stats"), Vec::new());
+}
+
+#[test]
+fn colon_logs_f_gets_the_terminal_and_ctrl_c_returns_leaving_no_child() {
+    let berth = Berth::with_image();
+    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("ticker Up", |s| {
+        row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+    tui.send_keys(":");
+    tui.type_text("logs -f ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("the log on the whole terminal", |s| {
+        s.lines().filter(|l| l.starts_with("tick-")).count() >= 3 && !s.contains("Containers (")
+    });
+    assert_eq!(processes_with(berth.root(), "logs").len(), 1);
+    tui.send_keys("C-c");
+    let screen = tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "ticker"));
+    assert!(!tui.exited(), "{screen}");
     assert_eq!(processes_with(berth.root(), "logs"), Vec::new());
 }
 

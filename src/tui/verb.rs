@@ -7,12 +7,9 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 /// Whether the verb reads the keyboard or holds a terminal: `attach`, `exec`/`run` with
-/// `-i` or `-t` and not `-d`, `start -a`/`-i`. Those are handed the terminal as the `e`
-/// and `A` keys do; everything else runs with its output in a popup.
-///
-/// `logs -f` is not among them: it reads nothing and follows forever, so it stays in the
-/// output popup, live, where the dashboard's keys still work (x or esc ends it, q quits),
-/// as lazydocker's logs panel follows a log without taking the screen.
+/// `-i` or `-t` and not `-d`, `start -a`/`-i`, and `logs -f`, which follows until ctrl-c
+/// as it does in a shell. Those are handed the terminal as the `e` and `A` keys do;
+/// everything else runs with its output live in a popup, where x or esc ends it.
 pub fn needs_terminal(words: &[String]) -> bool {
     let Ok(cli) =
         Cli::try_parse_from(std::iter::once("berth").chain(words.iter().map(String::as_str)))
@@ -33,6 +30,7 @@ pub fn needs_terminal(words: &[String]) -> bool {
         Command::Exec(args) => (args.interactive || args.tty) && !args.detach,
         Command::Run(args) => (args.flags.interactive || args.flags.tty) && !args.detach,
         Command::Start(args) => args.attach || args.interactive,
+        Command::Logs(args) => args.follow,
         _ => false,
     }
 }
@@ -57,11 +55,14 @@ mod tests {
             "run -it busybox sh",
             "run --rm -t busybox top",
             "start -ai web",
+            "logs -f web",
+            "container logs --follow --tail 5 web",
         ] {
             assert!(needs_terminal(&words(line)), "{line}");
         }
         for line in [
-            "logs -f web",
+            "logs web",
+            "stats web",
             "exec web ls -t",
             "exec -e -t web env",
             "exec -dit web sleep 9",
