@@ -328,6 +328,12 @@ fn a_cancelled_overwrite_keeps_the_old_file_and_says_so() {
     app.popup = Some(Popup::Copy);
     let effects = update(&mut app, Msg::Copied(Err(said)));
     assert!(effects.iter().all(|e| matches!(e, Effect::ListDir(_))));
+    // The popup stays, on what was kept, until a key closes it.
+    assert!(
+        matches!(&app.popup, Some(Popup::Output { text, .. }) if text.ends_with("kept as it was")),
+        "{:?}",
+        app.popup
+    );
     let text = render_text(&app, 100, 20);
     assert!(
         text.contains("copy cancelled: web:/tmp/big.bin kept as it was"),

@@ -549,9 +549,16 @@ mod tests {
             assert!(!job.progress.is_cancelled());
             keys(&mut app, "x");
             assert!(job.progress.is_cancelled());
-            // The end closes the popup, says why and lists both panes again.
-            let effects = update(&mut app, Msg::Copied(Err("copy cancelled at b".into())));
-            assert_eq!(app.popup, None);
+            // The end leaves the popup on what was kept, says it below too and lists
+            // both panes again; a key closes the popup.
+            let said = "copy cancelled: web:/b kept as it was";
+            let effects = update(&mut app, Msg::Copied(Err(said.into())));
+            match &app.popup {
+                Some(Popup::Output { title, text, .. }) => {
+                    assert_eq!((title.as_str(), text.as_str()), ("copy cancelled", said))
+                }
+                other => panic!("expected the cancel's popup, got {other:?}"),
+            }
             assert_eq!(effects.len(), 2, "{effects:?}");
             assert!(effects.iter().all(|e| matches!(e, Effect::ListDir(_))));
             assert_eq!(app.status.as_ref().map(|s| s.error), Some(true));

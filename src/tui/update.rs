@@ -1721,21 +1721,37 @@ fn on_listed(
     Vec::new()
 }
 
+/// A copy ended. A cancelled one leaves its popup open on what the destination holds
+/// (the old file kept, nothing made, or a directory with no file cut short) until a key
+/// closes it; otherwise the footer says how it went.
 fn on_copied(app: &mut App, result: Result<String, String>) -> Vec<Effect> {
-    if app.popup == Some(Popup::Copy) {
+    let copy_popup = app.popup == Some(Popup::Copy);
+    if copy_popup {
         app.popup = None;
     }
     let Some(files) = app.files.as_mut() else {
         return Vec::new();
     };
-    files.copying = None;
+    let cancelled = files
+        .copying
+        .take()
+        .is_some_and(|copying| copying.progress.is_cancelled());
     for side in [Side::Host, Side::Container] {
         files.pane_mut(side).marked.clear();
     }
     let effects = relist(files);
     match result {
         Ok(what) => app.say(what, false),
-        Err(e) => app.say(e, true),
+        Err(e) => {
+            if cancelled && copy_popup {
+                app.popup = Some(Popup::Output {
+                    title: "copy cancelled".into(),
+                    text: e.clone(),
+                    back: 0,
+                });
+            }
+            app.say(e, true)
+        }
     }
     effects
 }
