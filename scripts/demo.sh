@@ -33,34 +33,4 @@ demo_containers "$berth" .fixtures
 log "berth ps -a"
 "$berth" ps -a
 
-# What to try next: after the dashboard on a terminal, after the frame otherwise.
-hints() {
-    cat <<MSG
-
-$1
-Also try:
-
-  berth ps -a
-  berth logs -f demo                       # Ctrl-C to stop following
-  berth exec -it demo sh
-  berth port demo-web                      # where its httpd answers: http://ADDRESS/access.log
-  berth ui --once --view network --select demo-net
-  berth ui --once --view layers --select berth-test/busybox
-  man berth                                # every verb; completions for bash, zsh and fish are installed
-
-Add --root DIR (or set BERTH_ROOT) to use another engine root.
-MSG
-}
-
-if [[ -t 0 && -t 1 ]]; then
-    log "berth (the dashboard: ? for keys, q to quit)"
-    status=0
-    "$berth" || status=$?
-    hints "'berth' with no arguments opens the dashboard again$root_hint."
-    exit "$status"
-fi
-
-log "berth ui --once (no terminal here, so one frame as text)"
-"$berth" ui --once
-
-hints "On a terminal, 'berth' with no arguments opens the dashboard over these containers$root_hint."
+demo_dashboard "$berth" "$root_hint"

@@ -160,3 +160,38 @@ demo_containers() {
         "$berth" create --name demo-idle berth-test/busybox sleep 1000 >/dev/null
     fi
 }
+
+# demo_dashboard BERTH ROOT_HINT: opens the dashboard on a terminal (one frame as text
+# otherwise), then says what to try next; exits with the dashboard's code.
+demo_dashboard() {
+    local berth=$1 root_hint=$2
+    if [[ -t 0 && -t 1 ]]; then
+        log "berth (the dashboard: ? for keys, q to quit)"
+        local status=0
+        "$berth" || status=$?
+        demo_hints "'berth' with no arguments opens the dashboard again$root_hint."
+        exit "$status"
+    fi
+    log "berth ui --once (no terminal here, so one frame as text)"
+    "$berth" ui --once
+    demo_hints "On a terminal, 'berth' with no arguments opens the dashboard over these containers$root_hint."
+}
+
+# demo_hints FIRST_LINE: what to try after the demo.
+demo_hints() {
+    cat <<MSG
+
+$1
+Also try:
+
+  berth ps -a
+  berth logs -f demo                       # Ctrl-C to stop following
+  berth exec -it demo sh
+  berth port demo-web                      # where its httpd answers: http://ADDRESS/access.log
+  berth ui --once --view network --select demo-net
+  berth ui --once --view layers --select berth-test/busybox
+  man berth                                # every verb; completions for bash, zsh and fish are installed
+
+Add --root DIR (or set BERTH_ROOT) to use another engine root.
+MSG
+}
