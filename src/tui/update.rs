@@ -2186,6 +2186,10 @@ mod tests {
         ));
         assert!(matches!(
             command(&mut app, "logs -f web").as_slice(),
+            [Effect::Terminal(_)]
+        ));
+        assert!(matches!(
+            command(&mut app, "stats web").as_slice(),
             [Effect::Verb(_)]
         ));
         // Its exit code comes back in the footer when it is not 0.
