@@ -395,3 +395,137 @@ pub fn build(
         .build()
         .map_err(spec_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::engine::container::record::{ContainerConfig, ContainerState, NetworkMode};
+    use crate::engine::storage::mounts::MountSpec;
+    use crate::engine::{ContainerId, Digest};
+
+    const ID: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+
+    fn record(config: ContainerConfig) -> ContainerRecord {
+        ContainerRecord {
+            id: ContainerId::from_str(ID).unwrap(),
+            name: "web".into(),
+            created: chrono::DateTime::UNIX_EPOCH,
+            image: "busybox".into(),
+            image_id: Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config,
+            state: ContainerState::default(),
+        }
+    }
+
+    fn root_user() -> ResolvedUser {
+        ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            home: "/root".into(),
+        }
+    }
+
+    /// The spec as JSON, with what depends on this machine or on a temp dir made
+    /// constant: the engine root, the host's open-files limit. The seccomp profile is
+    /// checked apart (its own tests cover its content).
+    fn shown(record: &ContainerRecord, user: &ResolvedUser) -> String {
+        let root = tempfile::tempdir().unwrap();
+        let paths = EnginePaths::create(root.path()).unwrap();
+        let container_dir = paths.root().join("containers").join(ID);
+        let spec = build(record, user, &container_dir, &paths).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(
+            linux.seccomp().is_some(),
+            "every container gets a seccomp profile"
+        );
+        let mut json = serde_json::to_value(&spec).unwrap();
+        json["linux"]
+            .as_object_mut()
+            .unwrap()
+            .remove("seccomp")
+            .unwrap();
+        let nofile = nofile_limit();
+        let rlimit = &mut json["process"]["rlimits"][0];
+        assert_eq!(
+            (rlimit["soft"].as_u64(), rlimit["hard"].as_u64()),
+            (Some(nofile), Some(nofile))
+        );
+        rlimit["soft"] = "[nofile]".into();
+        rlimit["hard"] = "[nofile]".into();
+        // Capabilities are sets: shown sorted, as their order means nothing.
+        for set in json["process"]["capabilities"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+        {
+            if let Some(caps) = set.as_array_mut() {
+                caps.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+        serde_json::to_string_pretty(&json)
+            .unwrap()
+            .replace(&paths.root().display().to_string(), "[ROOT]")
+    }
+
+    #[test]
+    fn a_default_container_gets_dockers_spec() {
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            env: vec!["PATH=/usr/bin:/bin".into()],
+            hostname: "c0ffee00c0ff".into(),
+            network: crate::engine::container::record::NetworkConfig {
+                mode: NetworkMode::Connected,
+                ..Default::default()
+            },
+            resources: crate::engine::container::record::Resources {
+                pids_limit: Some(crate::engine::container::record::DEFAULT_PIDS_LIMIT),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        insta::assert_snapshot!(shown(&record(config), &root_user()));
+    }
+
+    #[test]
+    fn flags_of_a_run_line_land_in_the_spec() {
+        let cwd = Path::new("/home/me");
+        let config = ContainerConfig {
+            entrypoint: vec!["/bin/app".into()],
+            cmd: vec!["--serve".into()],
+            env: vec!["MODE=prod".into()],
+            working_dir: "/srv".into(),
+            user: "app".into(),
+            hostname: "box".into(),
+            tty: true,
+            read_only: true,
+            network: crate::engine::container::record::NetworkConfig {
+                mode: NetworkMode::Host,
+                ..Default::default()
+            },
+            resources: crate::engine::container::record::Resources {
+                memory: Some(64 << 20),
+                nano_cpus: Some(500_000_000),
+                pids_limit: Some(100),
+            },
+            mounts: vec![
+                MountSpec::parse_volume_flag("data:/var/lib/app", cwd).unwrap(),
+                MountSpec::parse_volume_flag("./site:/srv/www:ro", cwd).unwrap(),
+                MountSpec::parse_volume_flag("/etc/myhosts:/etc/hosts:ro", cwd).unwrap(),
+                MountSpec::parse_tmpfs_flag("/scratch:size=64m,mode=1777").unwrap(),
+                MountSpec::parse_volume_flag("/cg:/sys/fs/cgroup", cwd).unwrap(),
+            ],
+            ..Default::default()
+        };
+        let user = ResolvedUser {
+            uid: 1000,
+            gid: 1000,
+            additional_gids: vec![50],
+            home: "/home/app".into(),
+        };
+        insta::assert_snapshot!(shown(&record(config), &user));
+    }
+}
