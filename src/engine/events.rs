@@ -114,15 +114,24 @@ impl Event {
 /// set last as Docker does, so a label named `name` or `image` can't stand for them.
 pub fn container_event(record: &super::container::ContainerRecord, action: &str) -> Event {
     let mut event = Event::new(ObjectType::Container, action, record.id.as_str());
-    for (key, value) in record.config.labels.iter().take(MAX_EVENT_LABELS) {
-        event
-            .actor
-            .attributes
-            .insert(cut(key, MAX_ATTRIBUTE), cut(value, MAX_ATTRIBUTE));
-    }
+    event
+        .actor
+        .attributes
+        .extend(bounded_attributes(&record.config.labels));
     event
         .with("name", &record.name)
         .with("image", &record.image)
+}
+
+/// The first [`MAX_EVENT_LABELS`] of `attributes`, each key and value cut to
+/// [`MAX_ATTRIBUTE`] bytes.
+fn bounded_attributes(
+    attributes: &BTreeMap<String, String>,
+) -> impl Iterator<Item = (String, String)> + '_ {
+    attributes
+        .iter()
+        .take(MAX_EVENT_LABELS)
+        .map(|(k, v)| (cut(k, MAX_ATTRIBUTE), cut(v, MAX_ATTRIBUTE)))
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
@@ -148,13 +157,7 @@ fn encode_bounded(event: &Event) -> Result<Vec<u8>> {
     let mut event = event.clone();
     event.action = cut(&event.action, MAX_ATTRIBUTE);
     event.actor.id = cut(&event.actor.id, MAX_ATTRIBUTE);
-    event.actor.attributes = event
-        .actor
-        .attributes
-        .iter()
-        .take(MAX_EVENT_LABELS)
-        .map(|(k, v)| (cut(k, MAX_ATTRIBUTE), cut(v, MAX_ATTRIBUTE)))
-        .collect();
+    event.actor.attributes = bounded_attributes(&event.actor.attributes).collect();
     loop {
         let line = encode(&event)?;
         let last = event
