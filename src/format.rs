@@ -110,6 +110,21 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
     }
 }
 
+/// How many bytes of `bytes`, read from a stream, can be shown now: all of them but a
+/// character cut short at the end, whose other bytes may come with the next read. Bytes
+/// that are no UTF-8 at all count as whole (they show as U+FFFD).
+pub fn whole_utf8_len(bytes: &[u8]) -> usize {
+    // A character is at most 4 bytes: only the last 3 can start one still incomplete.
+    let tail = bytes.len().saturating_sub(3);
+    match (tail..bytes.len()).rev().find(|&i| bytes[i] & 0xC0 != 0x80) {
+        Some(start) => match std::str::from_utf8(&bytes[start..]) {
+            Err(e) if e.error_len().is_none() => start + e.valid_up_to(),
+            _ => bytes.len(),
+        },
+        None => bytes.len(),
+    }
+}
+
 /// `s` in at most `max` characters, its cut end marked with an ellipsis.
 pub fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -124,6 +139,18 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_cut_at_the_end_waits_and_nothing_else_does() {
+        let euro = "€".as_bytes();
+        assert_eq!(whole_utf8_len(b"plain"), 5);
+        assert_eq!(whole_utf8_len(&euro[..2]), 0);
+        assert_eq!(whole_utf8_len(&[b"ab", &euro[..1]].concat()), 2);
+        // An invalid byte earlier does not make the cut character go out early.
+        assert_eq!(whole_utf8_len(&[b"a\xffb", &euro[..2]].concat()), 3);
+        assert_eq!(whole_utf8_len(b"a\xff"), 2);
+        assert_eq!(whole_utf8_len(&[0x80, 0x80, 0x80, 0x80]), 4);
+    }
 
     #[test]
     fn sizes_use_decimal_units() {

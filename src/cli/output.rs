@@ -291,11 +291,11 @@ impl<W: Write> Shown<W> {
 
     /// Escapes and writes what is pending up to its last whole character.
     fn write_pending(&mut self, all: bool) -> std::io::Result<()> {
-        let whole = match std::str::from_utf8(&self.pending) {
-            Ok(_) => self.pending.len(),
-            // An incomplete character at the end waits for its other bytes.
-            Err(e) if e.error_len().is_none() && !all => e.valid_up_to(),
-            Err(_) => self.pending.len(),
+        // An incomplete character at the end waits for its other bytes, unless this is all.
+        let whole = if all {
+            self.pending.len()
+        } else {
+            crate::format::whole_utf8_len(&self.pending)
         };
         let text = String::from_utf8_lossy(&self.pending[..whole]);
         self.inner.write_all(escape_controls(&text).as_bytes())?;

@@ -332,25 +332,7 @@ fn run_captured(
 /// `bytes` as text, taken out of it, but for a character cut short at its end, which
 /// waits for the rest to come with the next read (invalid bytes become U+FFFD).
 fn take_text(bytes: &mut Vec<u8>) -> String {
-    let len = bytes.len();
-    let mut end = len;
-    // The last lead byte within the last three bytes: does its character fit?
-    for back in 1..=len.min(3) {
-        let byte = bytes[len - back];
-        if byte & 0xC0 == 0x80 {
-            continue;
-        }
-        let needs = match byte {
-            0xF0.. => 4,
-            0xE0.. => 3,
-            0xC0.. => 2,
-            _ => 1,
-        };
-        if needs > back {
-            end = len - back;
-        }
-        break;
-    }
+    let end = crate::format::whole_utf8_len(bytes);
     let text = String::from_utf8_lossy(&bytes[..end]).into_owned();
     bytes.drain(..end);
     text
