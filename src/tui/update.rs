@@ -210,7 +210,8 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         } => on_verb_output(app, pid, line, code, output),
         Msg::HandedBack { what, result } => {
             match result {
-                Ok(0) => {}
+                // 130: ended by the user's own ctrl-c, the way out of `logs -f`.
+                Ok(0 | 130) => {}
                 Ok(code) => app.say(format!("{what} exited {code}"), true),
                 Err(e) => app.say(e, true),
             }
@@ -2204,6 +2205,16 @@ mod tests {
             app.status.as_ref().map(|s| s.text.as_str()),
             Some(":exec -it web sh exited 3")
         );
+        // Left with ctrl-c, as a follow is: nothing to report.
+        app.status = None;
+        update(
+            &mut app,
+            Msg::HandedBack {
+                what: ":logs -f web".into(),
+                result: Ok(130),
+            },
+        );
+        assert_eq!(app.status, None);
     }
 
     #[test]
