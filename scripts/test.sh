@@ -23,14 +23,14 @@ ensure_cargo
 log "cargo fmt --check"
 cargo fmt --all --check
 
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Builds into .fixtures under the harness's lock file (tests/common/mod.rs).
 build_release_and_fixtures
 export BERTH_FIXTURES="$PWD/.fixtures"
 
-# Crash points (src/engine/faults.rs) exist for the fault-injection tests only.
+# Crash points (crates/engine/src/faults.rs) exist for the fault-injection tests only.
 if grep -q -a BERTH_CRASH_AT target/release/berth; then
     die "the release binary carries crash points: they must be compiled out"
 fi
@@ -42,7 +42,7 @@ test_args=()
 if [[ -n ${TEST_THREADS:-} ]]; then
     test_args=(-- "--test-threads=$TEST_THREADS")
 fi
-cargo test --locked --no-fail-fast "${test_args[@]}"
+cargo test --workspace --locked --no-fail-fast "${test_args[@]}"
 
 pending=$(find tests src -name '*.snap.new' -o -name '*.pending-snap' | head -5)
 [[ -z $pending ]] || die "unreviewed insta snapshots (review with cargo insta review): $pending"

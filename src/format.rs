@@ -1,6 +1,7 @@
 //! Numbers, times and states as Docker prints them, shared by the CLI and the dashboard.
 
 use crate::engine::container::{ContainerRecord, Status};
+pub use crate::engine::units::human_size;
 
 /// "1.50" as "1.5", "2.00" as "2"; whole numbers stay as they are.
 fn without_trailing_zeros(text: &str) -> &str {
@@ -9,27 +10,6 @@ fn without_trailing_zeros(text: &str) -> &str {
     } else {
         text
     }
-}
-
-/// Sizes as Docker prints them: decimal units, three significant digits ("12.3kB").
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let decimals = match value {
-        v if v >= 100.0 || unit == 0 => 0,
-        v if v >= 10.0 => 1,
-        _ => 2,
-    };
-    format!(
-        "{}{}",
-        without_trailing_zeros(&format!("{value:.decimals$}")),
-        UNITS[unit]
-    )
 }
 
 /// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
@@ -125,16 +105,7 @@ pub fn whole_utf8_len(bytes: &[u8]) -> usize {
     }
 }
 
-/// `s` in at most `max` characters, its cut end marked with an ellipsis.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else if max == 0 {
-        String::new()
-    } else {
-        s.chars().take(max - 1).collect::<String>() + "…"
-    }
-}
+pub use crate::engine::units::truncate;
 
 #[cfg(test)]
 mod tests {
@@ -150,14 +121,6 @@ mod tests {
         assert_eq!(whole_utf8_len(&[b"a\xffb", &euro[..2]].concat()), 3);
         assert_eq!(whole_utf8_len(b"a\xff"), 2);
         assert_eq!(whole_utf8_len(&[0x80, 0x80, 0x80, 0x80]), 4);
-    }
-
-    #[test]
-    fn sizes_use_decimal_units() {
-        assert_eq!(human_size(512), "512B");
-        assert_eq!(human_size(1_234_567), "1.23MB");
-        assert_eq!(human_size(77_800_000), "77.8MB");
-        assert_eq!(human_size(4_000_000), "4MB");
     }
 
     #[test]

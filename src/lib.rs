@@ -1,7 +1,9 @@
 //! berth: a terminal workstation for containers with its own daemonless engine.
 
 pub mod cli;
-pub mod engine;
+// The engine is its own crate (crates/engine); front doors reach it under this name.
+pub use berth_engine as engine;
 pub mod format;
+pub mod ops;
 pub mod settings;
 pub mod tui;

@@ -12,7 +12,6 @@ use super::output::{human_since, human_size, print_listing, Listing};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::engine::network::ports::ps_ports;
 use crate::engine::storage::mounts::MountKind;
-use crate::engine::storage::volumes::dir_usage;
 use crate::engine::{Digest, Engine};
 use crate::format::{status_text, truncate};
 
@@ -273,7 +272,7 @@ struct ImageSizes(HashMap<Digest, u64>);
 /// Docker's SIZE: the writable layer, and with the image under it the virtual size
 /// ("12B (virtual 1.98MB)").
 fn size_text(engine: &Engine, r: &ContainerRecord, images: &mut ImageSizes) -> String {
-    let writable = dir_usage(&engine.overlay_of(r).upper, SIZE_WALK_LIMIT).bytes;
+    let writable = engine.writable_layer_usage(r, SIZE_WALK_LIMIT).bytes;
     let image = *images.0.entry(r.image_id.clone()).or_insert_with(|| {
         engine
             .find_image(&r.image_id.to_string())

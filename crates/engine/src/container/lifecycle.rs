@@ -1,0 +1,875 @@
+//! The container lifecycle: create, start, stop, kill, remove, wait; and noticing
+//! containers whose monitor died.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use nix::sys::signal::Signal;
+
+use super::attach::{read_frame, Kind};
+use super::record::{
+    ContainerConfig, ContainerRecord, ContainerState, NetworkConfig, NetworkMode, Resources, Status,
+};
+use super::runtime::cgroups::Cgroup;
+use super::runtime::sealed;
+
+use crate::error::{Context, Error, Result};
+use crate::events::container_event;
+use crate::faults::crash_point;
+use crate::ids::ContainerId;
+use crate::network::ports::{parse_exposed, PortSpec};
+use crate::network::record::{Driver, NetworkRecord, DEFAULT_NETWORK};
+use crate::paths::DIR_MODE;
+use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
+use crate::storage::overlay::{self, OverlayDirs};
+use crate::Engine;
+
+/// What `create` and `run` ask for, parsed from the user's flags.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: Option<String>,
+    /// Replaces the image's CMD when not empty.
+    pub cmd: Vec<String>,
+    /// Replaces the image's ENTRYPOINT; `Some("")` clears it.
+    pub entrypoint: Option<String>,
+    /// `KEY=VALUE` entries added to (and overriding) the image's environment.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub auto_remove: bool,
+    pub read_only: bool,
+    pub resources: Resources,
+    pub labels: BTreeMap<String, String>,
+    pub mounts: Vec<MountSpec>,
+    /// `--volumes-from CONTAINER[:ro|:rw]`: that container's volumes and binds.
+    pub volumes_from: Vec<String>,
+    /// `--log-opt`: the log's rotation.
+    pub log: super::logs::LogConfig,
+    /// `--network`: a network's name or ID, `host` or `none`; `None` is the default bridge.
+    pub network: Option<String>,
+    /// `--ip`: a static address on that network.
+    pub ip: Option<Ipv4Addr>,
+    /// `--network-alias`: more names the container answers to on that network.
+    pub aliases: Vec<String>,
+    /// `-p`.
+    pub ports: Vec<PortSpec>,
+    /// `-P`: every port the image EXPOSEs, on free host ports.
+    pub publish_all: bool,
+    /// `--dns`.
+    pub dns: Vec<Ipv4Addr>,
+    /// `--add-host NAME:IP`.
+    pub extra_hosts: Vec<(String, Ipv4Addr)>,
+}
+
+/// A started container with the stream to its monitor; drop it to detach.
+pub struct Started {
+    pub record: ContainerRecord,
+    pub stream: UnixStream,
+}
+
+impl Started {
+    /// Leaves the container running on its own, its stdin kept open (see
+    /// [`super::attach::Kind::Detach`]); dropping a `Started` instead closes a pipe
+    /// stdin, as a client that went away does.
+    pub fn detach(mut self) {
+        let _ = super::attach::write_frame(&mut self.stream, super::attach::Kind::Detach, &[]);
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// A container name as Docker accepts it, or the error saying why not.
+fn check_name(name: &str) -> Result<()> {
+    if valid_name(name) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "container name",
+        name,
+        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+    ))
+}
+
+/// Merges `KEY=VALUE` overrides into an environment, replacing keys that exist.
+pub(crate) fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = base.to_vec();
+    for entry in overrides {
+        let key = entry.split('=').next().unwrap_or(entry);
+        match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+            Some(existing) => *existing = entry.clone(),
+            None => env.push(entry.clone()),
+        }
+    }
+    env
+}
+
+/// The container's /etc/hosts: localhost, its own name on its first address (Docker
+/// writes the hostname there), and `--add-host` lines.
+fn hosts_file(hostname: &str, ip: Option<Ipv4Addr>, extra: &[(String, Ipv4Addr)]) -> String {
+    let mut text = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for (name, ip) in extra {
+        text.push_str(&format!("{ip}\t{name}\n"));
+    }
+    if let Some(ip) = ip {
+        text.push_str(&format!("{ip}\t{hostname}\n"));
+    }
+    text
+}
+
+/// The container's /etc/resolv.conf. On a user-defined network: the embedded resolver,
+/// which answers container names and forwards the rest. Elsewhere the host's servers,
+/// without loopback ones, which mean nothing in the container's own network namespace
+/// (the host's namespace keeps them all); `--dns` replaces the servers.
+fn resolv_conf(network: &NetworkConfig, user_defined: bool) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let is_server = |l: &str| l.split_whitespace().next() == Some("nameserver");
+    let loopback = |l: &str| {
+        l.split_whitespace()
+            .nth(1)
+            .is_some_and(|ip| ip.starts_with("127.") || ip == "::1")
+    };
+    let mut text: String = host
+        .lines()
+        .filter(|l| !is_server(l) || (network.mode == NetworkMode::Host && network.dns.is_empty()))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if network.mode == NetworkMode::Host && network.dns.is_empty() {
+        return text;
+    }
+    let servers: Vec<String> = if user_defined {
+        vec![crate::network::dns::RESOLVER_ADDR.to_string()]
+    } else if !network.dns.is_empty() {
+        network.dns.iter().map(Ipv4Addr::to_string).collect()
+    } else {
+        let servers: Vec<String> = host
+            .lines()
+            .filter(|l| is_server(l) && !loopback(l))
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_owned))
+            .collect();
+        // Docker's fallback when the host has only loopback resolvers.
+        if servers.is_empty() {
+            vec!["8.8.8.8".into(), "8.8.4.4".into()]
+        } else {
+            servers
+        }
+    };
+    for server in servers {
+        text.push_str(&format!("nameserver {server}\n"));
+    }
+    text
+}
+
+/// Names of the anonymous volumes a container mounts.
+pub(crate) fn anonymous_volumes(record: &ContainerRecord) -> Vec<String> {
+    record
+        .config
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
+        .map(|m| m.source.clone())
+        .collect()
+}
+
+/// The container's networking from its flags and the network it joins first.
+fn network_config(
+    opts: &CreateOptions,
+    network: &NetworkRecord,
+    image: &oci_spec::image::Config,
+) -> Result<NetworkConfig> {
+    let mode = match network.driver {
+        Driver::Host => NetworkMode::Host,
+        Driver::Null => NetworkMode::None,
+        Driver::Bridge | Driver::Macvlan | Driver::Ipvlan => NetworkMode::Connected,
+    };
+    let mut ports = opts.ports.clone();
+    if opts.publish_all {
+        ports.extend(parse_exposed(
+            image.exposed_ports().as_deref().unwrap_or_default(),
+        )?);
+    }
+    // Docker drops published ports on the host's network (they are the host's already)
+    // and on none (nothing could reach them).
+    if mode != NetworkMode::Connected {
+        ports.clear();
+    }
+    Ok(NetworkConfig {
+        mode,
+        name: network.name.clone(),
+        ports,
+        dns: opts.dns.clone(),
+        extra_hosts: opts.extra_hosts.clone(),
+    })
+}
+
+impl Engine {
+    /// Creates a container: its record, its writable layer and the files the engine puts
+    /// in every container. A failure leaves nothing behind.
+    pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
+        let image = self.resolve_image(&opts.image)?;
+        if let Some(name) = &opts.name {
+            check_name(name)?;
+        }
+        let img = image.config.config().clone().unwrap_or_default();
+        let entrypoint = match &opts.entrypoint {
+            Some(e) if e.is_empty() => Vec::new(),
+            Some(e) => vec![e.clone()],
+            None => img.entrypoint().clone().unwrap_or_default(),
+        };
+        // Docker drops the image's CMD when the entrypoint is overridden.
+        let cmd = if !opts.cmd.is_empty() {
+            opts.cmd.clone()
+        } else if opts.entrypoint.is_some() {
+            Vec::new()
+        } else {
+            img.cmd().clone().unwrap_or_default()
+        };
+        if entrypoint.is_empty() && cmd.is_empty() {
+            return Err(Error::Runtime(format!(
+                "no command specified for image {}",
+                opts.image
+            )));
+        }
+        let id = ContainerId::random();
+        let hostname = opts
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id.short().to_owned());
+        let mut labels: BTreeMap<String, String> = img
+            .labels()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        labels.extend(opts.labels.clone());
+        let config = ContainerConfig {
+            entrypoint,
+            cmd,
+            env: merge_env(&img.env().clone().unwrap_or_default(), &opts.env),
+            working_dir: opts
+                .working_dir
+                .clone()
+                .or_else(|| img.working_dir().clone())
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| "/".into()),
+            user: opts
+                .user
+                .clone()
+                .or_else(|| img.user().clone())
+                .unwrap_or_default(),
+            hostname,
+            tty: opts.tty,
+            open_stdin: opts.open_stdin,
+            auto_remove: opts.auto_remove,
+            read_only: opts.read_only,
+            resources: opts.resources.clone(),
+            labels,
+            log: opts.log.clone(),
+            mounts: self
+                .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
+            network: NetworkConfig::default(),
+        };
+        // The network is looked up before the lock: the first look makes the built-ins.
+        let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
+        let mut config = config;
+        config.network = network_config(&opts, &network, &img)?;
+        if !config.working_dir.starts_with('/') {
+            return Err(Error::invalid(
+                "working directory",
+                &config.working_dir,
+                "it must be an absolute path",
+            ));
+        }
+
+        let _lock = self.lock()?;
+        let name = match &opts.name {
+            Some(name) => {
+                self.check_name_free(name)?;
+                name.clone()
+            }
+            None => self.generate_name()?,
+        };
+        let record = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: Utc::now(),
+            image: opts.image.clone(),
+            image_id: image.id.clone(),
+            chain_ids: image.chain_ids.clone(),
+            config,
+            state: ContainerState::default(),
+        };
+        let dir = self.container_dir(&id);
+        let mut record = record;
+        let mut new_volumes = Vec::new();
+        let made = (|| {
+            self.prepare_mount_sources(&mut record.config.mounts, &mut new_volumes)?;
+            crash_point("create:after-volumes");
+            // Private to root: its writable layer may hold setuid files and device nodes.
+            std::fs::DirBuilder::new()
+                .mode(DIR_MODE)
+                .create(&dir)
+                .context(|| format!("creating {}", dir.display()))?;
+            OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
+            crash_point("create:after-dir");
+            // After the directory: a lease whose container has none is reclaimed.
+            let endpoint = self.allocate_endpoint_locked(
+                &network.id,
+                &id,
+                &record.name,
+                opts.ip,
+                opts.aliases.clone(),
+            )?;
+            std::fs::write(
+                dir.join("hostname"),
+                format!("{}\n", record.config.hostname),
+            )
+            .context(|| "writing hostname".into())?;
+            let net = &record.config.network;
+            let hosts = hosts_file(&record.config.hostname, endpoint.ip, &net.extra_hosts);
+            std::fs::write(dir.join("hosts"), hosts).context(|| "writing hosts".into())?;
+            std::fs::write(
+                dir.join("resolv.conf"),
+                resolv_conf(net, network.resolves_names()),
+            )
+            .context(|| "writing resolv.conf".into())?;
+            // The record goes last: a directory without one is not a container.
+            self.save_record(&record)?;
+            crash_point("create:after-record");
+            Ok(())
+        })();
+        if let Err(e) = made {
+            let _ = self.release_endpoint_locked(&network.id, &id);
+            let _ = std::fs::remove_dir_all(&dir);
+            for name in &new_volumes {
+                let _ = std::fs::remove_dir_all(self.paths().volumes_dir().join(name));
+            }
+            return Err(e);
+        }
+        self.record_event(&container_event(&record, "create"));
+        Ok(record)
+    }
+
+    /// The mounts a new container gets: the user's, those of `--volumes-from`, and an
+    /// anonymous volume for each VOLUME of the image not already covered.
+    fn container_mounts_for(
+        &self,
+        opts: &CreateOptions,
+        image_volumes: &[String],
+    ) -> Result<Vec<MountSpec>> {
+        let mut mounts = opts.mounts.clone();
+        for spec in &opts.volumes_from {
+            let (name, read_only) = match spec.rsplit_once(':') {
+                Some((n, "ro")) => (n, Some(true)),
+                Some((n, "rw")) => (n, Some(false)),
+                Some((_, other)) => {
+                    return Err(Error::invalid(
+                        "--volumes-from",
+                        spec,
+                        format!("unknown mode {other:?}: use ro or rw"),
+                    ))
+                }
+                None => (spec.as_str(), None),
+            };
+            let source = self.find_record(name)?;
+            for m in source
+                .config
+                .mounts
+                .iter()
+                .filter(|m| m.kind != MountKind::Tmpfs)
+            {
+                if mounts.iter().any(|have| have.destination == m.destination) {
+                    continue;
+                }
+                let mut shared = m.clone();
+                shared.read_only = read_only.unwrap_or(m.read_only);
+                shared.create_source = false;
+                mounts.push(shared);
+            }
+        }
+        for destination in image_volumes {
+            let covered = mounts
+                .iter()
+                .any(|m| m.destination.trim_end_matches('/') == destination.trim_end_matches('/'));
+            if !covered {
+                mounts.push(MountSpec::anonymous_volume(destination)?);
+            }
+        }
+        check_unique_destinations(&mounts)?;
+        // Parents before children, so a mount inside another mount lands on top of it.
+        mounts.sort_by_key(|m| m.destination.trim_end_matches('/').matches('/').count());
+        Ok(mounts)
+    }
+
+    /// Creates the volumes and `-v` bind sources a container needs (lock held), naming
+    /// anonymous volumes. Volumes it creates are listed in `created` for rollback.
+    fn prepare_mount_sources(
+        &self,
+        mounts: &mut [MountSpec],
+        created: &mut Vec<String>,
+    ) -> Result<()> {
+        for m in mounts.iter_mut() {
+            match m.kind {
+                MountKind::Volume => {
+                    let existed =
+                        !m.source.is_empty() && self.paths().volume_data(&m.source).exists();
+                    let name = (!m.source.is_empty()).then_some(m.source.as_str());
+                    let volume = self.ensure_volume(name, BTreeMap::new(), m.anonymous)?;
+                    if !existed {
+                        created.push(volume.name.clone());
+                    }
+                    m.source = volume.name;
+                }
+                MountKind::Bind => {
+                    let source = std::path::Path::new(&m.source);
+                    if !source.exists() {
+                        if !m.create_source {
+                            return Err(Error::invalid(
+                                "mount config for type \"bind\"",
+                                &m.source,
+                                "bind source path does not exist",
+                            ));
+                        }
+                        std::fs::create_dir_all(source)
+                            .context(|| format!("creating bind source {}", m.source))?;
+                    }
+                }
+                MountKind::Tmpfs => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// `rename`: the container's new name, also on its network endpoints, so other
+    /// containers resolve it by the new name at once (and no longer by the old one).
+    pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<ContainerRecord> {
+        check_name(new_name)?;
+        let _lock = self.lock()?;
+        let mut record = self.find_record(name_or_id)?;
+        let old = record.name.clone();
+        if old == new_name {
+            return Err(Error::Conflict(format!(
+                "renaming container {old}: it already has that name"
+            )));
+        }
+        self.check_name_free(new_name)?;
+        record.name = new_name.to_owned();
+        self.save_record(&record)?;
+        for mut network in self.read_networks()? {
+            let mut changed = false;
+            for endpoint in network.endpoints.iter_mut() {
+                if endpoint.container_id == record.id {
+                    endpoint.container_name = new_name.to_owned();
+                    changed = true;
+                }
+            }
+            if changed {
+                self.save_network(&network)?;
+            }
+        }
+        self.record_event(&container_event(&record, "rename").with("oldName", format!("/{old}")));
+        Ok(record)
+    }
+
+    /// Fails naming the holder if a container already has `name` (lock held).
+    fn check_name_free(&self, name: &str) -> Result<()> {
+        match self.load_records()?.into_iter().find(|r| r.name == name) {
+            Some(other) => Err(Error::NameInUse {
+                name: name.to_owned(),
+                id: other.id.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A Docker-style `adjective_name` not used by another container (lock held).
+    fn generate_name(&self) -> Result<String> {
+        const LEFT: &[&str] = &[
+            "brave", "calm", "eager", "fond", "keen", "lucid", "nifty", "quiet", "sharp", "tidy",
+            "vivid", "witty",
+        ];
+        const RIGHT: &[&str] = &[
+            "albatross",
+            "beacon",
+            "cutter",
+            "dinghy",
+            "harbor",
+            "keel",
+            "lantern",
+            "mooring",
+            "pilot",
+            "quay",
+            "schooner",
+            "tugboat",
+        ];
+        let taken: Vec<String> = self.load_records()?.into_iter().map(|r| r.name).collect();
+        loop {
+            let mut bytes = [0u8; 3];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| Error::Runtime(format!("random source: {e}")))?;
+            let mut name = format!(
+                "{}_{}",
+                LEFT[bytes[0] as usize % LEFT.len()],
+                RIGHT[bytes[1] as usize % RIGHT.len()]
+            );
+            if taken.contains(&name) {
+                name.push_str(&(bytes[2] % 100).to_string());
+            }
+            if !taken.contains(&name) {
+                return Ok(name);
+            }
+        }
+    }
+
+    /// Starts a created or exited container under a new monitor. Returns once the
+    /// container's process runs (or with the reason it could not start).
+    pub fn start_container(&self, name_or_id: &str) -> Result<Started> {
+        let record = self.container(name_or_id)?;
+        if record.state.status == Status::Running {
+            return Err(Error::Conflict(format!(
+                "container {} is already running",
+                record.name
+            )));
+        }
+        let stream = self.spawn_monitor(&record)?;
+        crash_point("start:after-spawn");
+        let mut reader = stream
+            .try_clone()
+            .context(|| "cloning the monitor stream".into())?;
+        match read_frame(&mut reader) {
+            // The record as it was before the start: a quick `--rm` container may be gone
+            // already by the time we could re-read it.
+            Ok(Some((Kind::Started, _))) => Ok(Started { record, stream }),
+            Ok(Some((Kind::Failed, payload))) if !payload.is_empty() => Err(Error::StartFailed {
+                code: payload[0] as i32,
+                message: String::from_utf8_lossy(&payload[1..]).into_owned(),
+            }),
+            _ => Err(Error::StartFailed {
+                code: 125,
+                message: format!(
+                    "the monitor of {} exited before the container started",
+                    record.name
+                ),
+            }),
+        }
+    }
+
+    fn spawn_monitor(&self, record: &ContainerRecord) -> Result<UnixStream> {
+        let id = &record.id;
+        let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
+        let exe = sealed::sealed_copy_of_self()?;
+        let control: OwnedFd = theirs.into();
+        let control_fd = control.as_raw_fd();
+        let mut cmd = Command::new(sealed::exec_path(&exe));
+        cmd.arg0(sealed::monitor_argv0(&record.name))
+            .arg("--root")
+            .arg(self.paths().root())
+            .arg("__monitor")
+            .arg(id.as_str())
+            .arg("--control-fd")
+            .arg(control_fd.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: only clears a flag on an fd between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(control_fd, libc::F_GETFD);
+                if flags < 0
+                    || libc::fcntl(control_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .context(|| "starting the container monitor".into())?;
+        drop(control);
+        // The first monitor process forks the real one and exits at once.
+        child
+            .wait()
+            .context(|| "waiting for the container monitor".into())?;
+        Ok(ours)
+    }
+
+    /// A container record by name or ID, with its state brought up to date.
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let record = self.find_record(name_or_id)?;
+        self.reconcile(record)
+    }
+
+    /// Every container, with states brought up to date.
+    pub fn list_containers(&self) -> Result<Vec<ContainerRecord>> {
+        self.load_records()?
+            .into_iter()
+            .map(|r| self.reconcile(r))
+            .collect()
+    }
+
+    /// A running container whose monitor is gone can't be supervised: its init was killed
+    /// with the monitor (PDEATHSIG); mark it exited and clean up what it left.
+    fn reconcile(&self, record: ContainerRecord) -> Result<ContainerRecord> {
+        if record.state.status != Status::Running
+            || record.state.monitor.is_some_and(|m| m.is_alive())
+        {
+            return Ok(record);
+        }
+        let _lock = self.lock()?;
+        let mut record = self.load_record(&record.id)?;
+        if record.state.status != Status::Running
+            || record.state.monitor.is_some_and(|m| m.is_alive())
+        {
+            return Ok(record);
+        }
+        if let Some(init) = record.state.init {
+            let _ = init.signal(Signal::SIGKILL);
+        }
+        let mut cgroup = Cgroup::existing(record.id.as_str());
+        cgroup.remove();
+        let _ = self.overlay_of(&record).unmount();
+        record.state.status = Status::Exited;
+        record.state.exit_code = Some(255);
+        record.state.error = Some("the container's monitor exited unexpectedly".into());
+        record.state.finished_at = Some(Utc::now());
+        record.state.init = None;
+        record.state.monitor = None;
+        record.state.paused = false;
+        let published = !std::mem::take(&mut record.state.ports).is_empty();
+        self.save_record(&record)?;
+        drop(_lock);
+        // Its published ports lose their rules (the kernel took its veths already).
+        if published {
+            self.publish(&record.id, &[])?;
+        }
+        Ok(record)
+    }
+
+    /// What a container has written over its image (Docker's SIZE), its walk stopped
+    /// after `max_entries` so a container's endless tree can't hold the caller.
+    pub fn writable_layer_usage(
+        &self,
+        record: &ContainerRecord,
+        max_entries: usize,
+    ) -> crate::storage::volumes::DirUsage {
+        crate::storage::volumes::dir_usage(&self.overlay_of(record).upper, max_entries)
+    }
+
+    pub(crate) fn overlay_of(&self, record: &ContainerRecord) -> OverlayDirs {
+        let lower = record
+            .chain_ids
+            .iter()
+            .map(|c| self.layer_diff_dir(c))
+            .collect();
+        OverlayDirs::in_container_dir(&self.container_dir(&record.id), lower)
+    }
+
+    /// Sends a signal to the container's init process.
+    pub fn kill_container(&self, name_or_id: &str, signal: Signal) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        let delivered = match (record.state.status, record.state.init) {
+            (Status::Running, Some(init)) => init.signal(signal)?,
+            _ => false,
+        };
+        if !delivered {
+            return Err(Error::Conflict(format!(
+                "cannot kill container {}: container is not running",
+                record.name
+            )));
+        }
+        self.thaw_to_deliver(&record, signal)?;
+        self.record_event(
+            &container_event(&record, "kill").with("signal", (signal as i32).to_string()),
+        );
+        Ok(record)
+    }
+
+    /// Stops a container: `signal` (SIGTERM by default), then SIGKILL after `timeout`.
+    /// Returns once its monitor has recorded the exit and cleaned up.
+    pub fn stop_container(
+        &self,
+        name_or_id: &str,
+        timeout: Duration,
+        signal: Option<Signal>,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        let (Status::Running, Some(init), Some(monitor)) =
+            (record.state.status, record.state.init, record.state.monitor)
+        else {
+            return Ok(record);
+        };
+        let first = signal.unwrap_or(Signal::SIGTERM);
+        init.signal(first)?;
+        // Sent first, then thawed, as Docker: the signal is waiting when it wakes. A
+        // failed thaw fails the stop: a frozen container would never exit.
+        if record.state.is_paused() {
+            self.thaw(&record)?;
+        }
+        self.record_event(
+            &container_event(&record, "kill").with("signal", (first as i32).to_string()),
+        );
+        if !init.wait_exit(Some(timeout)) {
+            init.signal(Signal::SIGKILL)?;
+            self.record_event(
+                &container_event(&record, "kill")
+                    .with("signal", (Signal::SIGKILL as i32).to_string()),
+            );
+        }
+        monitor.wait_exit(None);
+        self.record_event(&container_event(&record, "stop"));
+        match self.container(record.id.as_str()) {
+            // A `--rm` container's monitor removed it as it exited: stopped all the same.
+            Err(Error::NoSuchContainer(_)) if record.config.auto_remove => {
+                let mut gone = record;
+                gone.state.status = Status::Exited;
+                gone.state.init = None;
+                gone.state.monitor = None;
+                Ok(gone)
+            }
+            other => other,
+        }
+    }
+
+    /// `restart`: stops the container (see [`Engine::stop_container`]) and starts it
+    /// again, detached. A `--rm` container is kept across its restart, as in Docker.
+    pub fn restart_container(
+        &self,
+        name_or_id: &str,
+        timeout: Duration,
+        signal: Option<Signal>,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        if record.config.auto_remove && record.state.status == Status::Running {
+            super::monitor::update_record(self, &record.id, |r| r.state.restarting = true)?;
+        }
+        let stopped = match self.stop_container(record.id.as_str(), timeout, signal) {
+            Ok(stopped) => stopped,
+            Err(e) => {
+                let _ =
+                    super::monitor::update_record(self, &record.id, |r| r.state.restarting = false);
+                return Err(e);
+            }
+        };
+        let started = self.start_container(stopped.id.as_str())?;
+        self.record_event(&container_event(&record, "restart"));
+        // Running on its own, its stdin kept for a later attach, as after `run -d`.
+        let restarted = started.record.clone();
+        started.detach();
+        Ok(restarted)
+    }
+
+    /// Blocks until the container is not running, then returns its exit code.
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i32> {
+        let record = self.container(name_or_id)?;
+        let id = record.id.clone();
+        if let (Status::Running, Some(monitor)) = (record.state.status, record.state.monitor) {
+            monitor.wait_exit(None);
+        }
+        match self.container(id.as_str()) {
+            Ok(r) => Ok(r.state.exit_code.unwrap_or(0)),
+            // Removed on exit (`--rm`): the monitor reported its code before removing it.
+            Err(Error::NoSuchContainer(_)) => Ok(record.state.exit_code.unwrap_or(0)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a container; a running one only with `force` (it is killed first). With
+    /// `volumes`, its anonymous volumes go too, unless another container uses them.
+    pub fn remove_container(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        if record.state.status == Status::Running {
+            if !force {
+                return Err(Error::Conflict(format!(
+                    "cannot remove running container {}: stop it first or use -f",
+                    record.name
+                )));
+            }
+            self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
+            // A `--rm` container's monitor removed it, and its anonymous volumes, on exit.
+            if matches!(
+                self.find_record(record.id.as_str()),
+                Err(Error::NoSuchContainer(_))
+            ) {
+                return Ok(record);
+            }
+        }
+        crash_point("rm:after-stop");
+        self.remove_stopped(&record.id)?;
+        // The container is gone already: a lease left by a failure here is reclaimed at
+        // the next allocation, so it must not fail the removal.
+        let _ = self.release_container_endpoints(&record.id);
+        self.record_event(&container_event(&record, "destroy"));
+        crash_point("rm:before-volumes");
+        if volumes {
+            self.remove_anonymous_volumes(&anonymous_volumes(&record))?;
+        }
+        Ok(record)
+    }
+
+    /// Takes a stopped container out of sight in one step (its directory, record and all,
+    /// moves to `tmp/rm-<id>`): from then on it doesn't exist, and what is left is only
+    /// garbage for [`Engine::remove_stopped`] or, after a crash, `system check --repair`.
+    pub(crate) fn forget_container(&self, id: &ContainerId) -> Result<()> {
+        let _lock = self.lock()?;
+        self.retire_container_dir(id)
+    }
+
+    /// Deletes a stopped container's directory and record, unmounting anything left.
+    /// A crash at any step leaves either the whole container or a `tmp/rm-<id>` that
+    /// `system check` names.
+    pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut cgroup = Cgroup::existing(id.as_str());
+        cgroup.remove();
+        self.retire_container_dir(id)?;
+        crash_point("rm:after-retire");
+        let retired = self.retired_container_dir(id);
+        match std::fs::remove_dir_all(&retired) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).context(|| format!("removing {}", retired.display())),
+        }
+    }
+
+    /// Where a removed container's directory waits for deletion.
+    pub(crate) fn retired_container_dir(&self, id: &ContainerId) -> std::path::PathBuf {
+        self.paths().tmp_dir().join(format!("rm-{id}"))
+    }
+
+    /// Unmounts what is left below the container's directory and renames it into `tmp/`
+    /// (lock held). A directory renamed already is no error.
+    fn retire_container_dir(&self, id: &ContainerId) -> Result<()> {
+        let dir = self.container_dir(id);
+        for mount in overlay::mounts_below(&dir) {
+            overlay::unmount_if_mounted(&mount)?;
+        }
+        let retired = self.retired_container_dir(id);
+        match std::fs::rename(&dir, &retired) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).context(|| format!("removing {}", dir.display())),
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! Container logs: one JSON object per line, like Docker's json-file driver, with its
+//! `max-size`/`max-file` rotation (`container.log`, then `container.log.1`, `.2`, ...,
+//! the highest number the oldest). Reading never loads a log whole: `--tail` scans back
+//! from the end in blocks, everything else streams.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Result};
+
+pub const LOG_FILE: &str = "container.log";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub log: String,
+    pub stream: Stream,
+    pub time: DateTime<Utc>,
+}
+
+/// `--log-opt max-size=SIZE --log-opt max-file=N`, as Docker's json-file driver: without
+/// `max-size` the log grows without rotation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfig {
+    /// Rotate the log once it would pass this many bytes.
+    #[serde(default)]
+    pub max_size: Option<u64>,
+    /// How many files to keep in all, the live one included (1 if unset).
+    #[serde(default)]
+    pub max_file: Option<u32>,
+}
+
+impl LogConfig {
+    /// Parses `--log-opt` values (`KEY=VALUE`).
+    pub fn parse(opts: &[String]) -> Result<LogConfig> {
+        let mut config = LogConfig::default();
+        for opt in opts {
+            let (key, value) = opt.split_once('=').ok_or_else(|| {
+                Error::invalid("--log-opt", opt, "use max-size=SIZE or max-file=N")
+            })?;
+            match key {
+                "max-size" => config.max_size = Some(parse_log_size(value)?),
+                "max-file" => {
+                    let n = value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        Error::invalid("max-file", value, "use a whole number of at least 1")
+                    })?;
+                    config.max_file = Some(n);
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "--log-opt",
+                        opt,
+                        "unknown log option (the json-file driver knows max-size and max-file)",
+                    ))
+                }
+            }
+        }
+        if config.max_file.is_some_and(|n| n > 1) && config.max_size.is_none() {
+            return Err(Error::invalid(
+                "max-file",
+                config.max_file.unwrap_or_default().to_string(),
+                "it needs max-size: without it the log is never rotated",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Docker's `HostConfig.LogConfig`: the options as they were given.
+    pub fn inspect(&self) -> serde_json::Value {
+        let mut config = serde_json::Map::new();
+        if let Some(size) = self.max_size {
+            config.insert("max-size".into(), size.to_string().into());
+        }
+        if let Some(n) = self.max_file {
+            config.insert("max-file".into(), n.to_string().into());
+        }
+        serde_json::json!({ "Type": "json-file", "Config": config })
+    }
+
+    fn files(&self) -> u32 {
+        self.max_file.unwrap_or(1).max(1)
+    }
+}
+
+/// A size like `10m`, `100k`, `1g`, `4096` (binary units, as Docker's json-file).
+fn parse_log_size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::invalid(
+            "max-size",
+            text,
+            "use a positive number of bytes with an optional unit k, m or g (e.g. 10m)",
+        )
+    };
+    crate::units::parse_binary_size(text)
+        .filter(|n| *n > 0)
+        .ok_or_else(bad)
+}
+
+/// The path of rotated file `n` (0 is the live log).
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    if n == 0 {
+        return path.to_owned();
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// Splits output into lines and appends each as a log entry; a partial line waits for its
+/// end, or for [`LogWriter::flush_partial`], and is cut into entries of [`MAX_PARTIAL`]
+/// bytes meanwhile, so a process that never prints a newline can't make it buffer
+/// without bound.
+pub struct LogWriter {
+    path: PathBuf,
+    file: File,
+    /// Bytes in the live file, for rotation.
+    size: u64,
+    config: LogConfig,
+    partial: [Vec<u8>; 2],
+}
+
+/// Docker splits long lines at 16 KiB; so do we.
+const MAX_PARTIAL: usize = 16 * 1024;
+
+impl LogWriter {
+    pub fn open(path: &Path, config: &LogConfig) -> Result<LogWriter> {
+        let file = open_append(path)?;
+        let size = file
+            .metadata()
+            .context(|| format!("opening log {}", path.display()))?
+            .len();
+        Ok(LogWriter {
+            path: path.to_owned(),
+            file,
+            size,
+            config: config.clone(),
+            partial: [Vec::new(), Vec::new()],
+        })
+    }
+
+    pub fn write(&mut self, stream: Stream, data: &[u8]) {
+        let i = stream as usize;
+        let mut rest = data;
+        while !rest.is_empty() {
+            // Never more than one entry's worth is buffered.
+            let room = MAX_PARTIAL - self.partial[i].len();
+            let take = match rest.iter().position(|&b| b == b'\n') {
+                Some(pos) if pos < room => pos + 1,
+                _ => room.min(rest.len()),
+            };
+            self.partial[i].extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.partial[i].last() == Some(&b'\n') || self.partial[i].len() >= MAX_PARTIAL {
+                let chunk = std::mem::take(&mut self.partial[i]);
+                self.append(stream, &chunk);
+            }
+        }
+    }
+
+    pub fn flush_partial(&mut self) {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let chunk = std::mem::take(&mut self.partial[stream as usize]);
+            if !chunk.is_empty() {
+                self.append(stream, &chunk);
+            }
+        }
+    }
+
+    fn append(&mut self, stream: Stream, bytes: &[u8]) {
+        let entry = LogEntry {
+            log: String::from_utf8_lossy(bytes).into_owned(),
+            stream,
+            time: Utc::now(),
+        };
+        let Ok(mut line) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        line.push(b'\n');
+        if let Some(max) = self.config.max_size {
+            if self.size > 0 && self.size + line.len() as u64 > max {
+                // A rotation that fails keeps writing to the file there is.
+                let _ = self.rotate();
+            }
+        }
+        // A full disk must not stop the container; the entry is lost, the output isn't.
+        if self.file.write_all(&line).is_ok() {
+            self.size += line.len() as u64;
+        }
+    }
+
+    /// Shifts `.1`..`.N-2` up by one, the live file to `.1`, and starts a new live file;
+    /// with `max-file=1` the live file is emptied instead.
+    fn rotate(&mut self) -> Result<()> {
+        let files = self.config.files();
+        if files == 1 {
+            self.file
+                .set_len(0)
+                .context(|| format!("truncating log {}", self.path.display()))?;
+        } else {
+            for n in (1..files - 1).rev() {
+                match std::fs::rename(rotated(&self.path, n), rotated(&self.path, n + 1)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).context(|| format!("rotating log {}", self.path.display()))
+                    }
+                    _ => {}
+                }
+            }
+            std::fs::rename(&self.path, rotated(&self.path, 1))
+                .context(|| format!("rotating log {}", self.path.display()))?;
+            self.file = open_append(&self.path)?;
+        }
+        self.size = 0;
+        Ok(())
+    }
+}
+
+/// Opens a log file for appending; what the container printed may be secret: root-only.
+fn open_append(path: &Path) -> Result<File> {
+    crate::state::open_private(path, true)
+        .context(|| format!("opening log {}", path.display()))
+}
+
+/// The longest log line read back; the writer's lines are far shorter (16 KiB of output,
+/// escaped), so a longer one is damage and skipped.
+const MAX_LINE: u64 = 1 << 20;
+/// The block size for scanning back from the end.
+const BLOCK: usize = 64 * 1024;
+
+/// A log opened for reading: every file of it held open at once, oldest first, so a
+/// rotation while reading moves nothing under the reader.
+pub struct LogReader {
+    path: PathBuf,
+    files: Vec<File>,
+    /// Where reading continues: the file's index and the offset in it.
+    at: (usize, u64),
+}
+
+impl LogReader {
+    /// Opens the log at `path` (the live file) with its rotated files; a log not written
+    /// yet is an empty one.
+    pub fn open(path: &Path) -> Result<LogReader> {
+        let mut files = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for n in 0.. {
+            match File::open(rotated(path, n)) {
+                // A rotation between two opens shows a file twice, under two numbers.
+                Ok(f) => {
+                    let meta = f
+                        .metadata()
+                        .context(|| format!("opening log {}", path.display()))?;
+                    if seen.insert((meta.dev(), meta.ino())) {
+                        files.push(f);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(e).context(|| format!("opening log {}", path.display())),
+            }
+        }
+        files.reverse();
+        Ok(LogReader {
+            path: path.to_owned(),
+            files,
+            at: (0, 0),
+        })
+    }
+
+    /// Moves the start to the last `n` entries, scanning back from the end in blocks.
+    pub fn tail(&mut self, n: usize) -> Result<()> {
+        // The newline that ends the entry before the last n is number n + 1 from the end.
+        let mut want = n + 1;
+        let mut buf = vec![0u8; BLOCK];
+        for index in (0..self.files.len()).rev() {
+            let file = &mut self.files[index];
+            let mut end = file.metadata().context(|| "reading the log".into())?.len();
+            while end > 0 {
+                let start = end.saturating_sub(BLOCK as u64);
+                let block = &mut buf[..(end - start) as usize];
+                file.seek(SeekFrom::Start(start))
+                    .and_then(|_| file.read_exact(block))
+                    .context(|| format!("reading log {}", self.path.display()))?;
+                for (i, _) in block.iter().enumerate().rev().filter(|(_, b)| **b == b'\n') {
+                    want -= 1;
+                    if want == 0 {
+                        self.at = (index, start + i as u64 + 1);
+                        return Ok(());
+                    }
+                }
+                end = start;
+            }
+        }
+        self.at = (0, 0);
+        Ok(())
+    }
+
+    /// Passes every whole entry from the current position on to `each`, oldest first, and
+    /// stays after the last one: a partial line at the end waits for the next call.
+    pub fn read(&mut self, each: &mut dyn FnMut(&LogEntry) -> Result<()>) -> Result<()> {
+        while self.at.0 < self.files.len() {
+            let (index, offset) = self.at;
+            let file = &mut self.files[index];
+            file.seek(SeekFrom::Start(offset))
+                .context(|| format!("reading log {}", self.path.display()))?;
+            let mut reader = BufReader::with_capacity(BLOCK, &*file);
+            let mut line = Vec::new();
+            let mut pos = offset;
+            loop {
+                line.clear();
+                let n = (&mut reader)
+                    .take(MAX_LINE)
+                    .read_until(b'\n', &mut line)
+                    .context(|| format!("reading log {}", self.path.display()))?;
+                if n == 0 || (line.last() != Some(&b'\n') && (n as u64) < MAX_LINE) {
+                    break;
+                }
+                pos += n as u64;
+                if let Ok(entry) = serde_json::from_slice::<LogEntry>(&line) {
+                    each(&entry)?;
+                }
+            }
+            self.at.1 = pos;
+            if index + 1 == self.files.len() {
+                break;
+            }
+            self.at = (index + 1, 0);
+        }
+        Ok(())
+    }
+
+    /// For `--follow`: reads what was added, and moves on to the new live file once the
+    /// one held was rotated away (after reading it to its end).
+    pub fn follow(&mut self, each: &mut dyn FnMut(&LogEntry) -> Result<()>) -> Result<()> {
+        loop {
+            self.read(each)?;
+            let Ok(now) = File::open(&self.path) else {
+                return Ok(());
+            };
+            let same = match (self.files.last(), now.metadata()) {
+                (Some(held), Ok(new)) => held
+                    .metadata()
+                    .is_ok_and(|m| (m.dev(), m.ino()) == (new.dev(), new.ino())),
+                _ => false,
+            };
+            if same {
+                return Ok(());
+            }
+            // Another write may have landed in the held file before it was rotated.
+            self.read(each)?;
+            self.files = vec![now];
+            self.at = (0, 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(path: &Path, tail: Option<usize>) -> Vec<String> {
+        let mut reader = LogReader::open(path).unwrap();
+        if let Some(n) = tail {
+            reader.tail(n).unwrap();
+        }
+        let mut out = Vec::new();
+        reader
+            .read(&mut |e| {
+                out.push(e.log.clone());
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn log_options_parse_like_docker() {
+        let opts =
+            |v: &[&str]| LogConfig::parse(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let c = opts(&["max-size=100k", "max-file=3"]).unwrap();
+        assert_eq!((c.max_size, c.max_file), (Some(100 << 10), Some(3)));
+        assert_eq!(opts(&[]).unwrap(), LogConfig::default());
+        for (bad, says) in [
+            (&["max-size=ten"][..], "invalid max-size"),
+            (&["max-size=0"][..], "invalid max-size"),
+            (&["max-file=0", "max-size=1m"][..], "invalid max-file"),
+            (&["max-file=3"][..], "needs max-size"),
+            (&["mode=fast"][..], "unknown log option"),
+        ] {
+            let err = opts(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn tail_and_rotation_read_the_newest_lines_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let config = LogConfig {
+            max_size: Some(2000),
+            max_file: Some(3),
+        };
+        let mut writer = LogWriter::open(&path, &config).unwrap();
+        for i in 0..1000 {
+            writer.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        drop(writer);
+        let mut files = 0;
+        for n in 0..5 {
+            if let Ok(meta) = std::fs::metadata(rotated(&path, n)) {
+                files += 1;
+                assert!(meta.len() <= 2000, "file {n} has {} bytes", meta.len());
+            }
+        }
+        assert_eq!(files, 3);
+        let all = lines(&path, None);
+        let first: usize = all[0]
+            .trim()
+            .strip_prefix("line ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let expected: Vec<String> = (first..1000).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(all, expected);
+        assert_eq!(lines(&path, Some(3)), expected[expected.len() - 3..]);
+        assert_eq!(lines(&path, Some(0)), Vec::<String>::new());
+        assert_eq!(lines(&path, Some(100_000)), expected);
+    }
+
+    #[test]
+    fn follow_moves_on_to_the_new_file_after_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let config = LogConfig {
+            max_size: Some(500),
+            max_file: Some(2),
+        };
+        let mut writer = LogWriter::open(&path, &config).unwrap();
+        let mut reader = LogReader::open(&path).unwrap();
+        let mut seen = Vec::new();
+        for i in 0..100 {
+            writer.write(Stream::Stdout, format!("{i}\n").as_bytes());
+            if i % 3 == 0 {
+                reader
+                    .follow(&mut |e| {
+                        seen.push(e.log.trim().parse::<u32>().unwrap());
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+        }
+        reader
+            .follow(&mut |e| {
+                seen.push(e.log.trim().parse::<u32>().unwrap());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_endless_line_is_split_at_16_kib() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let mut writer = LogWriter::open(&path, &LogConfig::default()).unwrap();
+        for _ in 0..10 {
+            writer.write(Stream::Stderr, &[b'x'; 10_000]);
+            assert!(writer.partial[1].len() < MAX_PARTIAL);
+        }
+        writer.write(Stream::Stderr, b"end\n");
+        let all = lines(&path, None);
+        assert_eq!(all.len(), 7);
+        assert!(all[..6].iter().all(|l| l.len() == MAX_PARTIAL));
+        assert_eq!(
+            all[6],
+            format!("{}end\n", "x".repeat(100_000 - 6 * MAX_PARTIAL))
+        );
+    }
+}

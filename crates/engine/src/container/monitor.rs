@@ -1,0 +1,732 @@
+//! The per-container monitor, like podman's conmon: the berth binary in a hidden mode,
+//! started from a sealed copy, detached from the CLI that started it. It owns the
+//! container's init as its child, writes the container's output to the log, serves its
+//! clients (the CLI that started it, and any number of `attach`es), and records the exit
+//! code when the container ends.
+
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{pipe2, Pid};
+
+use super::attach::{write_frame, Kind};
+use super::clients::{Client, MAX_ATTACHED};
+use super::logs::{LogWriter, Stream, LOG_FILE};
+use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
+use super::runtime::cgroups::Cgroup;
+use super::runtime::init::{self, InitStdio, GO};
+use super::{spec, user};
+use crate::error::{Context, Error, Result};
+use crate::events::container_event;
+use crate::faults::crash_point;
+use crate::ids::ContainerId;
+use crate::storage::overlay::{self, OverlayDirs};
+use crate::Engine;
+
+/// The namespaces every container gets: pid, mount, uts and ipc; and a network namespace
+/// of its own unless it shares the host's.
+fn clone_flags(record: &ContainerRecord) -> libc::c_int {
+    let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    match record.config.network.mode {
+        NetworkMode::Host => flags,
+        NetworkMode::None | NetworkMode::Connected => flags | libc::CLONE_NEWNET,
+    }
+}
+
+/// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
+/// Returns the monitor's own exit status.
+pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
+    // Detach: the CLI reaps this first process at once; the monitor lives on in its child,
+    // in a session of its own, so no terminal signal of the CLI's reaches it.
+    // SAFETY: single-threaded here; the child only continues this function.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(_) => return 1,
+    }
+    let _ = nix::unistd::setsid();
+    let mut starter = UnixStream::from(control);
+    match Monitor::start(engine, id) {
+        Ok(mut monitor) => {
+            let pid = monitor.init_pid.to_string();
+            if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
+                monitor.clients.extend(Client::new(starter, false).ok());
+            }
+            // Without it the container runs all the same; only `attach` can't reach it.
+            monitor.listener = listen_for_attach(engine, id).ok();
+            monitor.supervise();
+            0
+        }
+        Err((code, message)) => {
+            let mut payload = vec![code];
+            payload.extend_from_slice(message.as_bytes());
+            let _ = write_frame(&mut starter, Kind::Failed, &payload);
+            1
+        }
+    }
+}
+
+struct Monitor {
+    engine: Engine,
+    record: ContainerRecord,
+    init_pid: i32,
+    /// Output of the container: one pty master, or stdout and stderr pipes.
+    outputs: Vec<(OwnedFd, Stream)>,
+    /// Where client input goes: the stdin pipe or the pty master.
+    input: Option<OwnedFd>,
+    pending_input: Vec<u8>,
+    pty: Option<RawFd>,
+    log: LogWriter,
+    /// The CLI that started the container, if it stays, and every `attach`.
+    clients: Vec<Client>,
+    /// Where `attach` connects (see [`listen_for_attach`]); None if it could not be made.
+    listener: Option<UnixListener>,
+    sigchld: SignalFd,
+    /// The container's network: its published ports, held open until it ends.
+    wired: Option<crate::network::sandbox::Wired>,
+}
+
+type StartError = (u8, String);
+
+fn start_error(e: Error) -> StartError {
+    (125, e.to_string())
+}
+
+impl Monitor {
+    fn start(engine: &Engine, id: &ContainerId) -> std::result::Result<Monitor, StartError> {
+        let record = engine.load_record(id).map_err(start_error)?;
+        let dir = engine.container_dir(id);
+        let lower = record
+            .chain_ids
+            .iter()
+            .map(|c| engine.layer_diff_dir(c))
+            .collect();
+        let overlay = OverlayDirs::in_container_dir(&dir, lower);
+        // The overlay lives in a mount namespace of the monitor's own: the container's is
+        // copied from it, and the kernel drops the mount when both are gone. So exit needs
+        // no unmount (which waits out an RCU grace period), and a monitor that dies leaves
+        // no stray mount on the host.
+        overlay::enter_private_mount_namespace().map_err(start_error)?;
+        overlay.mount().map_err(start_error)?;
+        crash_point("monitor:after-mount");
+        engine
+            .copy_up_volumes(&record, &overlay.merged)
+            .map_err(start_error)?;
+        let mut cgroup =
+            Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
+        crash_point("monitor:after-cgroup");
+        match Self::launch(engine, &record, &overlay, &cgroup) {
+            Ok(monitor) => Ok(monitor),
+            Err((code, message)) => {
+                cgroup.remove();
+                record_start_failure(engine, id, code, &message);
+                Err((code, message))
+            }
+        }
+    }
+
+    fn launch(
+        engine: &Engine,
+        record: &ContainerRecord,
+        overlay: &OverlayDirs,
+        cgroup: &Cgroup,
+    ) -> std::result::Result<Monitor, StartError> {
+        let dir = engine.container_dir(&record.id);
+        let user = user::resolve_user(&overlay.merged, &record.config.user)
+            .map_err(|e| (125, e.to_string()))?;
+        let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
+        let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
+        // Derived from the record at every start: never the only copy, so no fsync.
+        // It holds the environment (passwords): root-only, like the record.
+        crate::state::write_private(&dir.join("config.json"), &spec_json)
+            .map_err(start_error)?;
+        let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
+
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .context(|| "creating the init socket".into())
+        .map_err(start_error)?;
+        let (stdio, outputs, input) = make_stdio(&record.config).map_err(start_error)?;
+
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGCHLD);
+        mask.thread_block()
+            .context(|| "blocking SIGCHLD".into())
+            .map_err(start_error)?;
+        let sigchld = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
+            .context(|| "creating a signalfd".into())
+            .map_err(start_error)?;
+
+        // SAFETY: raw clone with no new stack behaves like fork; this process is
+        // single-threaded, so the child may allocate and run ordinary Rust code.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (clone_flags(record) | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
+        };
+        if pid < 0 {
+            return Err((
+                125,
+                format!(
+                    "creating the container's namespaces: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
+        }
+        if pid == 0 {
+            drop(ours);
+            init::run(&spec, &overlay.merged, theirs, stdio);
+        }
+        let pid = pid as i32;
+        drop(theirs);
+        drop(stdio);
+        let fail = |code: u8, message: String| -> StartError {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            (code, message)
+        };
+        // Init may have failed meanwhile, taking its cgroup membership and namespaces
+        // with it: then its reason is the one to report.
+        let fail_unless_init_did = |e: Error| -> StartError {
+            let (code, message) = init::reported_failure(&ours).unwrap_or((125, e.to_string()));
+            fail(code as u8, message)
+        };
+        if let Err(e) = cgroup.add(pid) {
+            return Err(fail_unless_init_did(e));
+        }
+        // Before init goes on: the container's program starts with its network up.
+        let wired = match engine.wire_network(record, pid) {
+            Ok(wired) => wired,
+            Err(e) => return Err(fail_unless_init_did(e)),
+        };
+        let ports = wired
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.mappings().to_vec());
+        // If init already failed, this send fails and init's message is read below.
+        let _ = nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty());
+        let mut pty = None;
+        let mut outputs = outputs;
+        let mut input = input;
+        loop {
+            match init::receive(&ours) {
+                Ok(None) => break,
+                Ok(Some(master)) => {
+                    let dup = master.try_clone().map_err(|e| fail(125, e.to_string()))?;
+                    pty = Some(master.as_raw_fd());
+                    outputs.push((master, Stream::Stdout));
+                    input = Some(dup);
+                }
+                Err((code, message)) => return Err(fail(code as u8, message)),
+            }
+        }
+        if let Some(fd) = &input {
+            let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        }
+        crash_point("monitor:after-launch");
+        let init_handle = ProcessHandle::of(pid);
+        let updated = update_record(engine, &record.id, |r| {
+            r.state.status = Status::Running;
+            r.state.init = init_handle;
+            r.state.monitor = ProcessHandle::current();
+            r.state.exit_code = None;
+            r.state.error = None;
+            r.state.oom_killed = false;
+            r.state.started_at = Some(Utc::now());
+            r.state.finished_at = None;
+            r.state.paused = false;
+            r.state.ports = ports;
+            r.state.restarting = false;
+        });
+        let record = match updated {
+            Ok(r) => r,
+            Err(e) => return Err(fail(125, e.to_string())),
+        };
+        engine.record_event(&container_event(&record, "start"));
+        crash_point("monitor:after-running");
+        Ok(Monitor {
+            engine: engine.clone(),
+            record,
+            init_pid: pid,
+            outputs,
+            input,
+            pending_input: Vec::new(),
+            pty,
+            log,
+            clients: Vec::new(),
+            listener: None,
+            sigchld,
+            wired,
+        })
+    }
+
+    /// The event loop: forwards output, input and resizes until the container exits.
+    fn supervise(&mut self) {
+        let mut exit_code: Option<i32> = None;
+        let mut drain_deadline: Option<Instant> = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if exit_code.is_some()
+                && (self.outputs.is_empty() || drain_deadline.is_some_and(|d| Instant::now() > d))
+            {
+                break;
+            }
+            self.let_go_of_stalled_clients(Instant::now());
+            // A client far behind holds the output back until it catches up; once the
+            // container has exited, what is left in the pipes (a buffer's worth) is read
+            // for the log all the same.
+            let held_back = exit_code.is_none() && self.clients.iter().any(Client::is_full);
+            let mut fds: Vec<PollFd> = Vec::new();
+            fds.push(PollFd::new(self.sigchld.as_fd(), PollFlags::POLLIN));
+            let n_out = if held_back { 0 } else { self.outputs.len() };
+            for (fd, _) in &self.outputs[..n_out] {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            let n_clients = self.clients.len();
+            for client in &self.clients {
+                let mut events = PollFlags::POLLIN;
+                if client.wants_to_write() {
+                    events |= PollFlags::POLLOUT;
+                }
+                fds.push(PollFd::new(client.fd(), events));
+            }
+            // `attach` connects while the container runs, not once it has exited.
+            let listener = self.listener.as_ref().filter(|_| exit_code.is_none());
+            let listening = listener.is_some();
+            if let Some(l) = listener {
+                fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
+            let input_borrow = self
+                .input
+                .as_ref()
+                .filter(|_| !self.pending_input.is_empty())
+                .map(|fd| fd.as_fd());
+            let input_polled = input_borrow.is_some();
+            if let Some(i) = input_borrow {
+                fds.push(PollFd::new(i, PollFlags::POLLOUT));
+            }
+            let first_dns = fds.len();
+            let resolver = self
+                .wired
+                .as_ref()
+                .and_then(|w| w.dns.as_ref())
+                .map(|d| &d.resolver);
+            if let Some(resolver) = resolver {
+                fds.extend(resolver.fds());
+            }
+            let dns_due = resolver.and_then(|r| r.next_timeout());
+            // While output is held back, wake now and then to let a stalled client go.
+            let stall_check = held_back.then_some(Duration::from_secs(1));
+            let due = dns_due.into_iter().chain(stall_check).min();
+            let timeout = match (exit_code.is_some(), due) {
+                (true, _) => PollTimeout::from(50u16),
+                (false, Some(due)) => PollTimeout::try_from(due.max(Duration::from_millis(1)))
+                    .unwrap_or(PollTimeout::MAX),
+                (false, None) => PollTimeout::NONE,
+            };
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(nix::Error::EINTR) => continue,
+                Err(_) => break,
+            }
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            let writable: Vec<bool> = fds[1 + n_out..1 + n_out + n_clients]
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)))
+                .collect();
+            drop(fds);
+            if ready[0] {
+                let _ = self.sigchld.read_signal();
+                if exit_code.is_none() {
+                    if let Some(code) = self.reap() {
+                        exit_code = Some(code);
+                        drain_deadline = Some(Instant::now() + Duration::from_secs(1));
+                    }
+                }
+            }
+            // Clients before outputs, whose reading may let clients go. In reverse, so
+            // one that leaves keeps the other indices valid.
+            let clients_at = 1 + n_out;
+            for i in (0..n_clients).rev() {
+                if writable[i] && !self.clients[i].flush() {
+                    self.client_gone(i);
+                    continue;
+                }
+                if ready[clients_at + i] {
+                    self.read_client(i);
+                }
+            }
+            // Outputs, in reverse so removing a finished one keeps the other indices valid.
+            for i in (0..n_out).rev() {
+                if ready[1 + i] {
+                    self.read_output(i, &mut buf);
+                }
+            }
+            let mut next = clients_at + n_clients;
+            if listening {
+                if ready[next] {
+                    self.accept_client();
+                }
+                next += 1;
+            }
+            if input_polled && ready[next] {
+                self.flush_input();
+            }
+            // The resolver: a query or reply arrived, or a forwarded query is due to
+            // expire (it keeps its own clock).
+            let dns_ready = ready[first_dns.min(ready.len())..].iter().any(|r| *r);
+            if dns_ready || dns_due.is_some() {
+                self.serve_dns();
+            }
+        }
+        self.finish(exit_code.unwrap_or(255));
+    }
+
+    fn serve_dns(&mut self) {
+        let Some(dns) = self.wired.as_mut().and_then(|w| w.dns.as_mut()) else {
+            return;
+        };
+        // The lookup is a `Fn` that refreshes the table as records change.
+        let names = std::cell::RefCell::new(&mut dns.names);
+        dns.resolver
+            .on_ready(&|name: &str| names.borrow_mut().lookup(name));
+    }
+
+    fn reap(&mut self) -> Option<i32> {
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid.as_raw() == self.init_pid => {
+                    return Some(code)
+                }
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid.as_raw() == self.init_pid => {
+                    return Some(128 + sig as i32)
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    fn read_output(&mut self, index: usize, buf: &mut [u8]) {
+        let (fd, stream) = &self.outputs[index];
+        let stream = *stream;
+        match nix::unistd::read(fd, buf) {
+            Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => {}
+            Ok(0) | Err(_) => {
+                // EOF on a pipe; EIO on a pty whose slave side is closed.
+                let (fd, _) = self.outputs.remove(index);
+                if Some(fd.as_raw_fd()) == self.pty {
+                    self.input = None;
+                    self.pty = None;
+                }
+            }
+            Ok(n) => {
+                self.log.write(stream, &buf[..n]);
+                let kind = match stream {
+                    Stream::Stdout => Kind::Stdout,
+                    Stream::Stderr => Kind::Stderr,
+                };
+                for i in (0..self.clients.len()).rev() {
+                    if !self.clients[i].send(kind, &buf[..n]) {
+                        self.client_gone(i);
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_client(&mut self, index: usize) {
+        let received = self.clients[index].receive();
+        for (kind, data) in received.frames {
+            match kind {
+                Kind::Stdin => {
+                    self.pending_input.extend_from_slice(&data);
+                    self.flush_input();
+                }
+                Kind::StdinEof if !self.clients[index].attached => self.close_stdin(),
+                Kind::Detach => {
+                    // Leaves on purpose: the container's stdin stays open.
+                    self.clients.remove(index);
+                    return;
+                }
+                Kind::Resize if data.len() == 4 => {
+                    if let Some(pty) = self.pty {
+                        let size = libc::winsize {
+                            ws_row: u16::from_le_bytes([data[0], data[1]]),
+                            ws_col: u16::from_le_bytes([data[2], data[3]]),
+                            ws_xpixel: 0,
+                            ws_ypixel: 0,
+                        };
+                        // SAFETY: TIOCSWINSZ reads the struct we pass.
+                        unsafe { libc::ioctl(pty, libc::TIOCSWINSZ, &size) };
+                    }
+                }
+                _ => {}
+            }
+        }
+        if received.gone {
+            self.client_gone(index);
+        }
+    }
+
+    /// A client went away without a word: like `docker run -i`, the stdin of the one
+    /// that started the container ends with it.
+    fn client_gone(&mut self, index: usize) {
+        let client = self.clients.remove(index);
+        if self.pty.is_none() && !client.attached {
+            self.close_stdin();
+        }
+    }
+
+    /// Lets go of `attach` clients that have held the container's output back too long,
+    /// so a suspended `attach` can't stall the container for good. The CLI that started
+    /// the container keeps it waiting, as a blocking write would (`run img | less`).
+    fn let_go_of_stalled_clients(&mut self, now: Instant) {
+        for i in (0..self.clients.len()).rev() {
+            if self.clients[i].attached && self.clients[i].stalled(now) {
+                self.client_gone(i);
+            }
+        }
+    }
+
+    /// A client of `attach`: told the container's PID, then served with the others.
+    fn accept_client(&mut self) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let Ok(mut client) = Client::new(stream, true) else {
+            return;
+        };
+        if self.clients.iter().filter(|c| c.attached).count() >= MAX_ATTACHED {
+            let mut refusal = vec![1u8];
+            refusal.extend_from_slice(
+                format!(
+                    "container {} already has {MAX_ATTACHED} attached clients",
+                    self.record.name
+                )
+                .as_bytes(),
+            );
+            // Best effort: a refusal that does not fit the socket now is dropped.
+            client.send(Kind::Failed, &refusal);
+            return;
+        }
+        let pid = self.init_pid.to_string();
+        if client.send(Kind::Started, pid.as_bytes()) {
+            self.clients.push(client);
+        }
+    }
+
+    fn close_stdin(&mut self) {
+        if self.pty.is_none() {
+            self.input = None;
+            self.pending_input.clear();
+        }
+    }
+
+    fn flush_input(&mut self) {
+        let Some(fd) = self.input.as_ref() else {
+            self.pending_input.clear();
+            return;
+        };
+        match nix::unistd::write(fd, &self.pending_input) {
+            Ok(n) => {
+                self.pending_input.drain(..n);
+            }
+            Err(nix::Error::EAGAIN) => {}
+            Err(_) => {
+                self.input = None;
+                self.pending_input.clear();
+            }
+        }
+    }
+
+    /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
+    fn finish(&mut self, exit_code: i32) {
+        self.log.flush_partial();
+        if self.listener.take().is_some() {
+            let socket = self
+                .engine
+                .container_dir(&self.record.id)
+                .join(ATTACH_SOCKET);
+            let _ = std::fs::remove_file(socket);
+        }
+        let mut cgroup = Cgroup::existing(self.record.id.as_str());
+        let oom = cgroup.oom_killed();
+        cgroup.remove();
+        let id = self.record.id.clone();
+        // Read now, not at start: `restart` sets it just before it stops the container.
+        let restarting = self
+            .engine
+            .load_record(&id)
+            .is_ok_and(|r| r.state.restarting);
+        let auto_remove = self.record.config.auto_remove && !restarting;
+        // The ports go with the container; the table loses their rules below.
+        let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
+        // Before the exit is recorded, so a stopped container never shows a live veth.
+        if self.record.config.network.mode == NetworkMode::Connected {
+            let _ = self.engine.unplug_host_ends(&id);
+        }
+        if auto_remove {
+            // Once its record is gone the container is gone; the directory is deleted
+            // after the client has its exit code. Its anonymous volumes go first, as
+            // `docker run --rm` returns with them removed.
+            let _ = self.engine.forget_container(&id);
+            let _ = self.engine.release_container_endpoints(&id);
+            let _ = self
+                .engine
+                .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record));
+        } else {
+            let _ = update_record(&self.engine, &id, |r| {
+                r.state.status = Status::Exited;
+                r.state.exit_code = Some(exit_code);
+                r.state.oom_killed = oom;
+                r.state.finished_at = Some(Utc::now());
+                r.state.init = None;
+                r.state.monitor = None;
+                r.state.ports.clear();
+                r.state.paused = false;
+            });
+        }
+        if published {
+            let _ = self.engine.publish(&id, &[]);
+        }
+        // After the record: whoever reacts to the event reads the exit already recorded.
+        if oom {
+            self.engine
+                .record_event(&container_event(&self.record, "oom"));
+        }
+        self.engine.record_event(
+            &container_event(&self.record, "die").with("exitCode", exit_code.to_string()),
+        );
+        if auto_remove {
+            self.engine
+                .record_event(&container_event(&self.record, "destroy"));
+        }
+        // Each client gets what is still queued and the exit code. An `attach` that
+        // doesn't read costs 2 s at most; the CLI that started the container gets it all,
+        // as it got everything before.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for mut client in std::mem::take(&mut self.clients) {
+            if client.send(Kind::Exited, &exit_code.to_le_bytes()) {
+                client.flush_until(client.attached.then_some(deadline));
+            }
+        }
+        if auto_remove {
+            let _ = self.engine.remove_stopped(&id);
+        }
+    }
+}
+
+type Stdio = (InitStdio, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
+
+/// Pipes for a non-terminal container (stdin is init's /dev/null unless `-i`); for a terminal,
+/// init makes the pty and sends its master back.
+fn make_stdio(config: &super::record::ContainerConfig) -> Result<Stdio> {
+    if config.tty {
+        return Ok((InitStdio::Terminal, Vec::new(), None));
+    }
+    let pipe = || pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into());
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin, input) = if config.open_stdin {
+        let (r, w) = pipe()?;
+        (Some(r), Some(w))
+    } else {
+        (None, None)
+    };
+    Ok((
+        InitStdio::Fds {
+            stdin,
+            stdout: out_w,
+            stderr: err_w,
+        },
+        vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
+        input,
+    ))
+}
+
+/// The socket `attach` connects to, in the container's directory (root's alone).
+pub(crate) const ATTACH_SOCKET: &str = "attach.sock";
+
+/// A path to `name` in `dir` short enough for a socket address (108 bytes), however
+/// deep the engine root: through the descriptor of the open directory.
+pub(crate) fn socket_path(dir: &OwnedFd, name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd()))
+}
+
+/// Opens the container's directory, for [`socket_path`].
+pub(crate) fn open_dir(path: &std::path::Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context(|| format!("opening {}", path.display()))
+}
+
+fn listen_for_attach(engine: &Engine, id: &ContainerId) -> Result<UnixListener> {
+    let dir = open_dir(&engine.container_dir(id))?;
+    let path = socket_path(&dir, ATTACH_SOCKET);
+    // One left by an earlier run of the container.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).context(|| "creating the attach socket".into())?;
+    listener
+        .set_nonblocking(true)
+        .context(|| "creating the attach socket".into())?;
+    Ok(listener)
+}
+
+/// Re-reads the record under the lock, applies `change` and saves it.
+pub(crate) fn update_record(
+    engine: &Engine,
+    id: &ContainerId,
+    change: impl FnOnce(&mut ContainerRecord),
+) -> Result<ContainerRecord> {
+    let _lock = engine.lock()?;
+    let mut record = engine.load_record(id)?;
+    change(&mut record);
+    engine.save_record(&record)?;
+    Ok(record)
+}
+
+fn record_start_failure(engine: &Engine, id: &ContainerId, code: u8, message: &str) {
+    let result = update_record(engine, id, |r| {
+        r.state.exit_code = Some(code as i32);
+        r.state.error = Some(message.to_owned());
+        r.state.init = None;
+        r.state.monitor = None;
+    });
+    if let Ok(record) = result {
+        if record.config.auto_remove {
+            let _ = engine.remove_stopped(id);
+        }
+    }
+}
+
+/// Takes the control fd number passed by the CLI.
+pub fn control_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the CLI passed this fd to us for our exclusive use.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

@@ -1,0 +1,181 @@
+//! The persistent record of one container: its configuration and its last known state.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::logs::LogConfig;
+use crate::ids::{ContainerId, Digest};
+use crate::network::ports::{PortMapping, PortSpec};
+use crate::storage::mounts::MountSpec;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: ContainerId,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    /// The image as the user named it.
+    pub image: String,
+    pub image_id: Digest,
+    /// The image's layers, bottom first: the overlay lowerdirs, fixed at create time.
+    pub chain_ids: Vec<Digest>,
+    pub config: ContainerConfig,
+    pub state: ContainerState,
+}
+
+/// The container's configuration after merging the image's defaults with the user's flags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The process to run: entrypoint followed by cmd.
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub auto_remove: bool,
+    pub read_only: bool,
+    pub resources: Resources,
+    pub labels: BTreeMap<String, String>,
+    /// Volumes, binds and tmpfs mounts, in the order they are mounted (parents first).
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    /// `--log-opt`: rotation of the container's log.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// How it is networked. Records from before networking have none: loopback only.
+    #[serde(default)]
+    pub network: NetworkConfig,
+}
+
+/// Which network namespace the container gets.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A namespace of its own with loopback only (`--network none`).
+    #[default]
+    None,
+    /// The host's namespace (`--network host`).
+    Host,
+    /// A namespace of its own with an interface on each network it is connected to (its
+    /// endpoints, kept in the network records).
+    Connected,
+}
+
+/// The container's networking, as asked for at create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkConfig {
+    pub mode: NetworkMode,
+    /// The network named at create (`bridge`, `host`, `none` or a user's): Docker's
+    /// HostConfig.NetworkMode.
+    #[serde(default)]
+    pub name: String,
+    /// `-p` and `-P`: bound at each start (free host ports are picked then).
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    /// `--dns`: the container's resolvers instead of the host's.
+    #[serde(default)]
+    pub dns: Vec<std::net::Ipv4Addr>,
+    /// `--add-host NAME:IP` lines for /etc/hosts.
+    #[serde(default)]
+    pub extra_hosts: Vec<(String, std::net::Ipv4Addr)>,
+}
+
+impl ContainerConfig {
+    pub fn args(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(&self.cmd).cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    /// Memory limit in bytes.
+    pub memory: Option<i64>,
+    /// CPU quota in billionths of a CPU, as Docker's `NanoCpus`.
+    pub nano_cpus: Option<i64>,
+    /// Processes the container may have at once; None for no limit.
+    pub pids_limit: Option<i64>,
+}
+
+/// The pids limit a container gets when none is asked for, as podman's: without one, a
+/// fork bomb in a container takes every PID of the host.
+pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+
+impl Resources {
+    /// The pids limit Docker's way: the flag's, else the settings' (`pids-limit`), else
+    /// [`DEFAULT_PIDS_LIMIT`]; zero or less (`--pids-limit -1`) is no limit.
+    pub fn pids_limit_from(flag: Option<i64>, configured: Option<i64>) -> Option<i64> {
+        Some(flag.or(configured).unwrap_or(DEFAULT_PIDS_LIMIT)).filter(|l| *l > 0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// A process identified by PID and its start time, so a reused PID is never mistaken for it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessHandle {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The container's init process, while running.
+    pub init: Option<ProcessHandle>,
+    /// The monitor supervising the container, while running.
+    pub monitor: Option<ProcessHandle>,
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why the last start failed or the monitor was lost.
+    pub error: Option<String>,
+    pub restart_count: u32,
+    /// The published ports as bound at the last start, while running.
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+    /// Set by `restart` before it stops a `--rm` container: the monitor then keeps the
+    /// container for the start that follows (Docker's HasBeenManuallyRestarted).
+    #[serde(default)]
+    pub restarting: bool,
+    /// Running but frozen (`pause`); the status stays running, as Docker's.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+impl ContainerState {
+    /// The state as Docker names it: `paused` for a paused running container, else the
+    /// status.
+    pub fn name(&self) -> &'static str {
+        if self.is_paused() {
+            "paused"
+        } else {
+            self.status.as_str()
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused && self.status == Status::Running
+    }
+}

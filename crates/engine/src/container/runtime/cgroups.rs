@@ -1,0 +1,676 @@
+//! Cgroup limits, detected at run time: cgroup v2 (unified), v1, and the hybrid layout
+//! (v1 controllers plus a controller-less v2 tree at /sys/fs/cgroup/unified), which is
+//! driven as v1 with the container also joined to the v2 tree for tracking.
+//!
+//! Each container gets `berth/<id>` in every hierarchy.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::container::record::Resources;
+use crate::error::{Context, Error, Result};
+
+const PARENT: &str = "berth";
+const CFS_PERIOD_US: i64 = 100_000;
+
+/// Device rules of Docker's default device cgroup: everything denied but these.
+const ALLOWED_DEVICES: &[&str] = &[
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",    // null
+    "c 1:5 rwm",    // zero
+    "c 1:7 rwm",    // full
+    "c 1:8 rwm",    // random
+    "c 1:9 rwm",    // urandom
+    "c 5:0 rwm",    // tty
+    "c 5:1 rwm",    // console
+    "c 5:2 rwm",    // ptmx
+    "c 136:* rwm",  // pty slaves
+    "c 10:200 rwm", // tun
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hierarchy {
+    /// A v1 hierarchy with the controllers mounted in it (e.g. `["cpu", "cpuacct"]`).
+    V1 {
+        mount: PathBuf,
+        controllers: Vec<String>,
+    },
+    /// A v2 hierarchy; `controllers` are the ones enabled at its root (empty in hybrid mode).
+    V2 {
+        mount: PathBuf,
+        controllers: Vec<String>,
+    },
+}
+
+/// True if a v1 `devices` controller can confine which device nodes a container may
+/// open. Pure cgroup v2 has none (it needs an eBPF device program, not built yet).
+pub fn can_confine_devices() -> bool {
+    mounted_hierarchies()
+        .unwrap_or_default()
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")))
+}
+
+/// Which cgroup layout the host has, as `system info` names it.
+pub fn version() -> &'static str {
+    let hierarchies = mounted_hierarchies().unwrap_or_default();
+    let v1 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V1 { .. }));
+    let v2 = hierarchies
+        .iter()
+        .any(|h| matches!(h, Hierarchy::V2 { .. }));
+    match (v1, v2) {
+        (true, true) => "1 (hybrid)",
+        (true, false) => "1",
+        (false, true) => "2",
+        (false, false) => "none",
+    }
+}
+
+/// Where cgroup hierarchies are mounted on a usual host, and inside containers.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The container's own directory in each hierarchy (`cgroups_path` is its path below every
+/// hierarchy's root) and the name it takes below /sys/fs/cgroup inside the container, as
+/// on the host: `memory`, `cpu,cpuacct` (also as `cpu` and `cpuacct`), `unified`. `None`
+/// is /sys/fs/cgroup itself (a pure v2 host). Only directories that exist are listed.
+pub fn own_cgroup_dirs(cgroups_path: &str) -> Vec<(PathBuf, Option<String>)> {
+    let relative = cgroups_path.trim_start_matches('/');
+    let mut dirs = Vec::new();
+    for h in mounted_hierarchies().unwrap_or_default() {
+        let (mount, fallback) = match &h {
+            Hierarchy::V1 { mount, controllers } => (mount, controllers.join(",")),
+            Hierarchy::V2 { mount, .. } => (mount, "unified".to_owned()),
+        };
+        let dir = mount.join(relative);
+        if relative.is_empty() || !dir.is_dir() {
+            continue;
+        }
+        let name = match mount.strip_prefix(CGROUP_ROOT) {
+            Ok(rest) if rest.as_os_str().is_empty() => None,
+            Ok(rest) => Some(rest.to_string_lossy().into_owned()),
+            Err(_) => Some(fallback),
+        };
+        // Controllers mounted together are also found under each one's name.
+        let aliases: Vec<String> = match (&h, &name) {
+            (Hierarchy::V1 { controllers, .. }, Some(name)) if controllers.len() > 1 => {
+                controllers.iter().filter(|c| *c != name).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        dirs.push((dir.clone(), name));
+        dirs.extend(aliases.into_iter().map(|a| (dir.clone(), Some(a))));
+    }
+    dirs
+}
+
+/// Resource use of one container's processes, as the cgroups count it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupUsage {
+    /// CPU time of every process, in nanoseconds.
+    pub cpu_ns: u64,
+    pub memory: u64,
+    /// Page cache that can be dropped; `docker stats` leaves it out of usage.
+    pub memory_inactive_file: u64,
+    /// None: no limit.
+    pub memory_limit: Option<u64>,
+    pub pids: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+}
+
+/// Cgroup files are the kernel's: small, but read through a cap all the same.
+fn read_small(dir: &Path, file: &str) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    if let Ok(f) = fs::File::open(dir.join(file)) {
+        let _ = f.take(1 << 20).read_to_string(&mut text);
+    }
+    text
+}
+
+fn read_number(dir: &Path, file: &str) -> u64 {
+    read_small(dir, file).trim().parse().unwrap_or(0)
+}
+
+/// A `key value` line of a stat file (`memory.stat`, `cpu.stat`).
+fn stat_field(dir: &Path, file: &str, key: &str) -> u64 {
+    read_small(dir, file)
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Bytes read and written, v1: `MAJ:MIN Read N` lines of blkio.throttle.io_service_bytes.
+fn blkio_v1(dir: &Path) -> (u64, u64) {
+    let text = read_small(dir, "blkio.throttle.io_service_bytes_recursive");
+    let mut totals = (0, 0);
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(_device), Some(op), Some(n)) = (words.next(), words.next(), words.next()) else {
+            continue;
+        };
+        let n: u64 = n.parse().unwrap_or(0);
+        match op {
+            "Read" => totals.0 += n,
+            "Write" => totals.1 += n,
+            _ => {}
+        }
+    }
+    totals
+}
+
+/// Bytes read and written, v2: `MAJ:MIN rbytes=N wbytes=N ...` lines of io.stat.
+fn io_stat_v2(dir: &Path) -> (u64, u64) {
+    let text = read_small(dir, "io.stat");
+    let mut totals = (0, 0);
+    for word in text.split_whitespace() {
+        if let Some(n) = word.strip_prefix("rbytes=") {
+            totals.0 += n.parse().unwrap_or(0);
+        } else if let Some(n) = word.strip_prefix("wbytes=") {
+            totals.1 += n.parse().unwrap_or(0);
+        }
+    }
+    totals
+}
+
+/// The cgroup of one container, across every mounted hierarchy.
+#[derive(Debug)]
+pub struct Cgroup {
+    dirs: Vec<(Hierarchy, PathBuf)>,
+}
+
+fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        .context(|| "reading /proc/self/mountinfo".into())?;
+    let mut found = Vec::new();
+    for line in mountinfo.lines() {
+        // Fields: id parent major:minor root mountpoint options [optional...] - fstype source superopts
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mount = match left.split(' ').nth(4) {
+            Some(m) => PathBuf::from(m),
+            None => continue,
+        };
+        let mut right = right.split(' ');
+        let fstype = right.next().unwrap_or("");
+        let superopts = right.nth(1).unwrap_or("");
+        match fstype {
+            "cgroup" => {
+                let controllers: Vec<String> = superopts
+                    .split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('='))
+                    .map(str::to_owned)
+                    .collect();
+                if !controllers.is_empty() {
+                    found.push(Hierarchy::V1 { mount, controllers });
+                }
+            }
+            "cgroup2" => {
+                let controllers = fs::read_to_string(mount.join("cgroup.controllers"))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                found.push(Hierarchy::V2 { mount, controllers });
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Runtime("no cgroup hierarchy is mounted".into()));
+    }
+    Ok(found)
+}
+
+/// Writes `value` to a cgroup control file, naming the file on failure.
+fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    fs::write(&path, value).context(|| format!("writing {value:?} to {}", path.display()))
+}
+
+/// A v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they're set.
+fn init_cpuset(dir: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let current = fs::read_to_string(dir.join(file)).unwrap_or_default();
+        if current.trim().is_empty() {
+            let parent = dir.parent().unwrap_or(dir);
+            let inherited = fs::read_to_string(parent.join(file)).unwrap_or_default();
+            write(dir, file, inherited.trim())?;
+        }
+    }
+    Ok(())
+}
+
+impl Cgroup {
+    /// Creates the container's cgroups and applies its limits. On failure nothing is left.
+    pub fn create(id: &str, resources: &Resources) -> Result<Cgroup> {
+        let mut cgroup = Cgroup { dirs: Vec::new() };
+        let result = cgroup
+            .create_dirs(id)
+            .and_then(|()| cgroup.apply(resources));
+        if let Err(e) = result {
+            cgroup.remove();
+            return Err(e);
+        }
+        Ok(cgroup)
+    }
+
+    /// The container's cgroups as they exist now, for cleanup and inspection.
+    pub fn existing(id: &str) -> Cgroup {
+        Self::existing_in(&Self::hierarchies(), id)
+    }
+
+    /// The cgroup hierarchies mounted on this host (read once for many containers).
+    pub fn hierarchies() -> Vec<Hierarchy> {
+        mounted_hierarchies().unwrap_or_default()
+    }
+
+    /// As [`Cgroup::existing`], with hierarchies already read.
+    pub fn existing_in(hierarchies: &[Hierarchy], id: &str) -> Cgroup {
+        let dirs = hierarchies
+            .iter()
+            .cloned()
+            .map(|h| {
+                let dir = Self::mount_of(&h).join(PARENT).join(id);
+                (h, dir)
+            })
+            .filter(|(_, dir)| dir.exists())
+            .collect();
+        Cgroup { dirs }
+    }
+
+    /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
+    /// are host-wide), with one of their directories.
+    pub fn all_ids() -> Vec<(String, PathBuf)> {
+        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        for h in mounted_hierarchies().unwrap_or_default() {
+            let parent = Self::mount_of(&h).join(PARENT);
+            let Ok(entries) = fs::read_dir(&parent) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                if entry.path().is_dir() && !found.iter().any(|(id, _)| *id == name) {
+                    found.push((name, entry.path()));
+                }
+            }
+        }
+        found
+    }
+
+    fn mount_of(h: &Hierarchy) -> &Path {
+        match h {
+            Hierarchy::V1 { mount, .. } | Hierarchy::V2 { mount, .. } => mount,
+        }
+    }
+
+    fn create_dirs(&mut self, id: &str) -> Result<()> {
+        for h in mounted_hierarchies()? {
+            let parent = Self::mount_of(&h).join(PARENT);
+            let dir = parent.join(id);
+            if let Hierarchy::V1 { controllers, .. } = &h {
+                if controllers.iter().any(|c| c == "cpuset") {
+                    fs::create_dir_all(&parent)
+                        .context(|| format!("creating {}", parent.display()))?;
+                    init_cpuset(&parent)?;
+                }
+            }
+            if let Hierarchy::V2 { mount, controllers } = &h {
+                fs::create_dir_all(&parent).context(|| format!("creating {}", parent.display()))?;
+                // Limits need the controllers delegated down to the container's level.
+                let wanted: Vec<String> = ["cpu", "memory", "pids"]
+                    .iter()
+                    .filter(|c| controllers.iter().any(|have| have == *c))
+                    .map(|c| format!("+{c}"))
+                    .collect();
+                if !wanted.is_empty() {
+                    write(mount, "cgroup.subtree_control", &wanted.join(" "))?;
+                    write(&parent, "cgroup.subtree_control", &wanted.join(" "))?;
+                }
+            }
+            fs::create_dir_all(&dir).context(|| format!("creating cgroup {}", dir.display()))?;
+            if let Hierarchy::V1 { controllers, .. } = &h {
+                if controllers.iter().any(|c| c == "cpuset") {
+                    init_cpuset(&dir)?;
+                }
+            }
+            self.dirs.push((h, dir));
+        }
+        Ok(())
+    }
+
+    fn dir_with(&self, controller: &str) -> Option<(&Hierarchy, &Path)> {
+        self.dirs.iter().find_map(|(h, dir)| {
+            let has = match h {
+                Hierarchy::V1 { controllers, .. } | Hierarchy::V2 { controllers, .. } => {
+                    controllers.iter().any(|c| c == controller)
+                }
+            };
+            has.then_some((h, dir.as_path()))
+        })
+    }
+
+    fn apply(&self, r: &Resources) -> Result<()> {
+        if let Some((h, dir)) = self.dir_with("memory") {
+            if let Some(limit) = r.memory {
+                match h {
+                    Hierarchy::V1 { .. } => {
+                        write(dir, "memory.limit_in_bytes", &limit.to_string())?;
+                        // Docker's default: as much swap as memory (memsw = 2x the limit).
+                        if dir.join("memory.memsw.limit_in_bytes").exists() {
+                            write(dir, "memory.memsw.limit_in_bytes", &(limit * 2).to_string())?;
+                        }
+                    }
+                    Hierarchy::V2 { .. } => {
+                        write(dir, "memory.max", &limit.to_string())?;
+                        if dir.join("memory.swap.max").exists() {
+                            write(dir, "memory.swap.max", &limit.to_string())?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((h, dir)) = self.dir_with("cpu") {
+            if let Some(nano) = r.nano_cpus {
+                let quota = nano * CFS_PERIOD_US / 1_000_000_000;
+                match h {
+                    Hierarchy::V1 { .. } => {
+                        write(dir, "cpu.cfs_period_us", &CFS_PERIOD_US.to_string())?;
+                        write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+                    }
+                    Hierarchy::V2 { .. } => {
+                        write(dir, "cpu.max", &format!("{quota} {CFS_PERIOD_US}"))?
+                    }
+                }
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("pids") {
+            if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
+                write(dir, "pids.max", &limit.to_string())?;
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("devices") {
+            write(dir, "devices.deny", "a")?;
+            for rule in ALLOWED_DEVICES {
+                write(dir, "devices.allow", rule)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a process into the container's cgroups, in every hierarchy.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            write(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The PIDs (host namespace) of every process in the container.
+    pub fn pids(&self) -> Vec<i32> {
+        let Some((_, dir)) = self.dirs.first() else {
+            return Vec::new();
+        };
+        fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// What the container's processes use now, read from whichever hierarchy holds each
+    /// controller. A controller that isn't mounted leaves its fields at zero.
+    pub fn usage(&self) -> CgroupUsage {
+        let mut usage = CgroupUsage::default();
+        if let Some((h, dir)) = self.dir_with("cpuacct").or_else(|| self.dir_with("cpu")) {
+            usage.cpu_ns = match h {
+                Hierarchy::V1 { .. } => read_number(dir, "cpuacct.usage"),
+                Hierarchy::V2 { .. } => stat_field(dir, "cpu.stat", "usage_usec") * 1000,
+            };
+        }
+        if let Some((h, dir)) = self.dir_with("memory") {
+            let (current, limit, inactive) = match h {
+                Hierarchy::V1 { .. } => (
+                    "memory.usage_in_bytes",
+                    "memory.limit_in_bytes",
+                    "total_inactive_file",
+                ),
+                Hierarchy::V2 { .. } => ("memory.current", "memory.max", "inactive_file"),
+            };
+            usage.memory = read_number(dir, current);
+            usage.memory_inactive_file = stat_field(dir, "memory.stat", inactive);
+            // "max" (v2) or the page-rounded i64::MAX (v1): no limit.
+            usage.memory_limit = Some(read_number(dir, limit)).filter(|l| *l > 0 && *l < 1 << 62);
+        }
+        if let Some((_, dir)) = self.dir_with("pids") {
+            usage.pids = read_number(dir, "pids.current");
+        }
+        if let Some((h, dir)) = self.dir_with("blkio").or_else(|| self.dir_with("io")) {
+            (usage.block_read, usage.block_write) = match h {
+                Hierarchy::V1 { .. } => blkio_v1(dir),
+                Hierarchy::V2 { .. } => io_stat_v2(dir),
+            };
+        }
+        usage
+    }
+
+    /// True if the kernel's OOM killer killed a process of this container.
+    pub fn oom_killed(&self) -> bool {
+        let Some((h, dir)) = self.dir_with("memory") else {
+            return false;
+        };
+        let file = match h {
+            Hierarchy::V1 { .. } => "memory.oom_control",
+            Hierarchy::V2 { .. } => "memory.events",
+        };
+        fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("oom_kill "))
+            .any(|n| n.trim().parse::<u64>().unwrap_or(0) > 0)
+    }
+
+    /// Where the container is frozen: the v1 freezer if mounted (hybrid hosts), else the
+    /// v2 cgroup's own `cgroup.freeze` (no controller needed there).
+    fn freezer(&self) -> Option<Freezer<'_>> {
+        if let Some((_, dir)) = self.dir_with("freezer") {
+            return Some(Freezer::V1(dir));
+        }
+        self.dirs.iter().find_map(|(h, dir)| match h {
+            Hierarchy::V2 { .. } if dir.join("cgroup.freeze").exists() => {
+                Some(Freezer::V2(dir.as_path()))
+            }
+            _ => None,
+        })
+    }
+
+    /// Freezes every process of the container, waiting (bounded) until the kernel says
+    /// they all are; on failure they are thawed again.
+    pub fn freeze(&self) -> Result<()> {
+        let freezer = self
+            .freezer()
+            .ok_or_else(|| Error::Runtime("no freezer cgroup for the container".into()))?;
+        let frozen = freezer.set(true).and_then(|()| freezer.wait(true));
+        if frozen.is_err() {
+            let _ = freezer.set(false);
+        }
+        frozen
+    }
+
+    /// Thaws the container's processes. A cgroup removed meanwhile (its processes all
+    /// ended and the monitor cleaned up) has nothing left to thaw.
+    pub fn thaw(&self) -> Result<()> {
+        let Some(freezer) = self.freezer() else {
+            return Ok(());
+        };
+        match freezer.set(false) {
+            Err(_) if freezer.state().is_none() => Ok(()),
+            set => set.and_then(|()| freezer.wait(false)),
+        }
+    }
+
+    /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
+    /// error paths, where there is nothing better to do with a failure than to go on.
+    pub fn remove(&mut self) {
+        // A frozen process can't act on SIGKILL (v1) and would keep its cgroup alive.
+        if let Some(freezer) = self.freezer() {
+            let _ = freezer.set(false);
+        }
+        // Generous: a killed process can sit in uninterruptible sleep for seconds on a
+        // loaded disk before it leaves the cgroup, and this is the only removal.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for (_, dir) in self.dirs.drain(..).rev() {
+            loop {
+                match fs::remove_dir(&dir) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == ErrorKind::NotFound => break,
+                    Err(_) if Instant::now() < deadline => {
+                        for pid in fs::read_to_string(dir.join("cgroup.procs"))
+                            .unwrap_or_default()
+                            .lines()
+                            .filter_map(|l| l.trim().parse::<i32>().ok())
+                        {
+                            let _ = nix::sys::signal::kill(
+                                nix::unistd::Pid::from_raw(pid),
+                                nix::sys::signal::Signal::SIGKILL,
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+/// A container's freezer: v1 `freezer.state` (FROZEN, FREEZING, THAWED) or v2
+/// `cgroup.freeze` (0 or 1) with the outcome in `cgroup.events` (`frozen 0|1`).
+enum Freezer<'a> {
+    V1(&'a Path),
+    V2(&'a Path),
+}
+
+/// How long freezing may take: a process in uninterruptible sleep delays it.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Freezer<'_> {
+    fn set(&self, frozen: bool) -> Result<()> {
+        match (self, frozen) {
+            (Freezer::V1(dir), true) => write(dir, "freezer.state", "FROZEN"),
+            (Freezer::V1(dir), false) => write(dir, "freezer.state", "THAWED"),
+            (Freezer::V2(dir), true) => write(dir, "cgroup.freeze", "1"),
+            (Freezer::V2(dir), false) => write(dir, "cgroup.freeze", "0"),
+        }
+    }
+
+    /// Frozen or thawed; `Some(None)` on the way (v1 FREEZING), `None` once the cgroup
+    /// is gone.
+    fn state(&self) -> Option<Option<bool>> {
+        match self {
+            Freezer::V1(dir) => {
+                let text = fs::read_to_string(dir.join("freezer.state")).ok()?;
+                Some(match text.trim() {
+                    "FROZEN" => Some(true),
+                    "THAWED" => Some(false),
+                    _ => None,
+                })
+            }
+            Freezer::V2(dir) => {
+                let text = fs::read_to_string(dir.join("cgroup.events")).ok()?;
+                Some(text.lines().find_map(|l| match l.strip_prefix("frozen ") {
+                    Some("1") => Some(true),
+                    Some("0") => Some(false),
+                    _ => None,
+                }))
+            }
+        }
+    }
+
+    fn wait(&self, frozen: bool) -> Result<()> {
+        let deadline = Instant::now() + FREEZE_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.state() {
+                Some(Some(now)) if now == frozen => return Ok(()),
+                // Gone: thawed for good; never frozen.
+                None if !frozen => return Ok(()),
+                None => return Err(Error::Runtime("the container has exited".into())),
+                Some(_) => {}
+            }
+            if Instant::now() > deadline {
+                let what = if frozen { "freezing" } else { "thawing" };
+                return Err(Error::Runtime(format!(
+                    "{what} the container's processes timed out"
+                )));
+            }
+            // v1 freezing is asynchronous: writing FROZEN again nudges the kernel on.
+            if frozen {
+                if let Freezer::V1(dir) = self {
+                    let _ = write(dir, "freezer.state", "FROZEN");
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+
+    #[test]
+    fn freezer_states_read_in_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(Freezer::V1(d).state(), None);
+        assert!(
+            Freezer::V1(d).wait(false).is_ok(),
+            "a removed cgroup is thawed"
+        );
+        assert!(Freezer::V1(d).wait(true).is_err(), "and never frozen");
+        std::fs::write(d.join("freezer.state"), "FREEZING\n").unwrap();
+        assert_eq!(Freezer::V1(d).state(), Some(None));
+        std::fs::write(d.join("freezer.state"), "FROZEN\n").unwrap();
+        assert_eq!(Freezer::V1(d).state(), Some(Some(true)));
+        std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        assert_eq!(Freezer::V2(d).state(), Some(Some(true)));
+        std::fs::write(d.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+        assert_eq!(Freezer::V2(d).state(), Some(Some(false)));
+    }
+
+    #[test]
+    fn block_io_and_stat_files_parse_in_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("blkio.throttle.io_service_bytes_recursive"),
+            "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 12288\n8:16 Read 1\nTotal 12289\n",
+        )
+        .unwrap();
+        assert_eq!(blkio_v1(d), (4097, 8192));
+        std::fs::write(
+            d.join("io.stat"),
+            "8:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:16 rbytes=1 wbytes=2\n",
+        )
+        .unwrap();
+        assert_eq!(io_stat_v2(d), (101, 202));
+        std::fs::write(
+            d.join("memory.stat"),
+            "cache 5\ninactive_file 42\ntotal_inactive_file 7\n",
+        )
+        .unwrap();
+        assert_eq!(stat_field(d, "memory.stat", "inactive_file"), 42);
+        assert_eq!(stat_field(d, "memory.stat", "total_inactive_file"), 7);
+        assert_eq!(stat_field(d, "memory.stat", "missing"), 0);
+    }
+}

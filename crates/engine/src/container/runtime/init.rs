@@ -1,0 +1,855 @@
+//! The container's init: runs in the freshly cloned child (new pid, mount, uts, ipc and net
+//! namespaces), builds the container's view of the world from the OCI spec and execs the
+//! user's process. It never returns: it either execs or reports an error and exits.
+//!
+//! Talks to the monitor over a SOCK_SEQPACKET socket that is close-on-exec, so a successful
+//! exec shows up in the monitor as end-of-file, and a failure as an error message first.
+
+use std::ffi::CString;
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
+use oci_spec::runtime::{Mount, Spec};
+use pathrs::Root;
+
+use super::fds;
+
+/// What the monitor says to let init exec (sent once the child is in its cgroups).
+pub const GO: &[u8] = b"go";
+/// Prefix of an error message from init: `E`, then the exit code byte, then the text.
+pub const ERROR_TAG: u8 = b'E';
+/// A message carrying the pty master fd (SCM_RIGHTS).
+pub const PTY_TAG: &[u8] = b"pty";
+
+/// The standard streams init hands to the container process.
+pub enum InitStdio {
+    /// A terminal: init creates it inside the container's devpts and sends the master back.
+    Terminal,
+    /// Pipes from the monitor for stdout and stderr, and for stdin with `-i` (without,
+    /// the container's own /dev/null).
+    Fds {
+        stdin: Option<OwnedFd>,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+}
+
+struct InitError {
+    code: u8,
+    message: String,
+}
+
+fn err(message: impl Into<String>) -> InitError {
+    InitError {
+        code: 125,
+        message: message.into(),
+    }
+}
+
+type InitResult<T> = Result<T, InitError>;
+
+trait OrInit<T> {
+    fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T>;
+}
+
+impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
+    /// The root cause too: `openat2 subpath failed` alone does not say the path is a file
+    /// (the causes between name host paths).
+    fn or_init(self, what: impl FnOnce() -> String) -> InitResult<T> {
+        self.map_err(|e| {
+            let mut message = format!("{}: {e}", what());
+            let mut root = e.source();
+            while let Some(deeper) = root.and_then(|c| c.source()) {
+                root = Some(deeper);
+            }
+            if let Some(root) = root {
+                message.push_str(&format!(": {root}"));
+            }
+            err(message)
+        })
+    }
+}
+
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
+pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
+    reset_signals();
+    let streams = match &stdio {
+        InitStdio::Terminal => Streams::Terminal,
+        InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
+        InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
+    };
+    let sync = isolate(sync, stdio);
+    let result = setup_and_exec(spec, rootfs, &sync, streams);
+    fail(&sync, result)
+}
+
+/// What init still has to put on 0, 1 and 2 once the container's /dev exists.
+enum Streams {
+    Terminal,
+    NullStdin,
+    Ready,
+}
+
+/// First steps of init: non-dumpable, a session and process group of its own (a
+/// `kill 0` inside must not reach the monitor's group), and nothing of the monitor's but
+/// `sync` and the standard streams. Returns `sync` under its new number.
+fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
+    let raw_sync = sync.as_raw_fd();
+    let result = (|| {
+        fds::make_non_dumpable().or_init(|| "making init non-dumpable".into())?;
+        setsid().or_init(|| "starting a session".into())?;
+        // The monitor's /dev/null holds the places the container's /dev/null or its
+        // terminal take later.
+        let copy = |fd| fds::dup_std(fd).or_init(|| "copying the standard streams".into());
+        let stdio = match stdio {
+            InitStdio::Fds {
+                stdin,
+                stdout,
+                stderr,
+            } => [stdin.map_or_else(|| copy(0), Ok)?, stdout, stderr],
+            InitStdio::Terminal => [copy(0)?, copy(1)?, copy(2)?],
+        };
+        let mut kept = fds::keep_only(stdio, vec![sync])
+            .or_init(|| "closing the monitor's descriptors".into())?;
+        kept.pop().ok_or_else(|| err("the init socket was lost"))
+    })();
+    match result {
+        Ok(sync) => sync,
+        Err(e) => {
+            // SAFETY: best effort on the number the socket had; nothing else uses it now.
+            let sync = unsafe { OwnedFd::from_raw_fd(raw_sync) };
+            fail(&sync, Err(e))
+        }
+    }
+}
+
+/// Standard streams of an `exec`'d process. Whatever the caller had on 0, 1 and 2 was
+/// already replaced by the joiner (pipes of berth's or placeholders).
+pub enum ExecStdio {
+    /// A new terminal in the container's devpts; the master goes back over `sync`.
+    Terminal,
+    /// All three on the container's /dev/null (detached).
+    Null,
+    /// berth's pipes on 1 and 2, and on 0 too if `stdin`, else the container's /dev/null.
+    Pipes { stdin: bool },
+}
+
+/// Entry point of an `exec`'d process, already inside the container's namespaces. Only
+/// 0, 1, 2 and `sync` are open, and the process is non-dumpable (see `exec::join`).
+pub fn run_exec(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    sync: OwnedFd,
+    stdio: ExecStdio,
+) -> ! {
+    reset_signals();
+    let result = (|| {
+        fds::make_non_dumpable().or_init(|| "making the process non-dumpable".into())?;
+        // Its own session and group: `kill 0` in the container reaches only the container.
+        setsid().or_init(|| "starting a session".into())?;
+        fds::close_from(sync.as_raw_fd() + 1).or_init(|| "closing descriptors".into())?;
+        let seccomp = compile_seccomp(seccomp)?;
+        let null = || {
+            open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                .or_init(|| "opening /dev/null".into())
+        };
+        match stdio {
+            ExecStdio::Terminal => setup_terminal(Path::new("/dev"), &sync)?,
+            ExecStdio::Null => {
+                let fd = null()?;
+                dup2_stdin(&fd).or_init(|| "setting up stdin".into())?;
+                dup2_stdout(&fd).or_init(|| "setting up stdout".into())?;
+                dup2_stderr(&fd).or_init(|| "setting up stderr".into())?;
+            }
+            ExecStdio::Pipes { stdin: false } => {
+                dup2_stdin(&null()?).or_init(|| "setting up stdin".into())?
+            }
+            ExecStdio::Pipes { stdin: true } => {}
+        }
+        let cwd = process.cwd();
+        chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+        super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+        finish_and_exec(process, &seccomp)
+    })();
+    fail(&sync, result)
+}
+
+/// The container process must not inherit the caller's blocked signals or Rust's
+/// ignored SIGPIPE.
+pub fn reset_signals() {
+    use nix::sys::signal::{SigHandler, SigSet, Signal};
+    let _ = SigSet::empty().thread_set_mask();
+    for sig in Signal::iterator() {
+        if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            // SAFETY: restoring the default disposition installs no handler code.
+            let _ = unsafe { nix::sys::signal::signal(sig, SigHandler::SigDfl) };
+        }
+    }
+}
+
+/// Reports a setup failure to the monitor and exits.
+fn fail(sync: &OwnedFd, result: InitResult<std::convert::Infallible>) -> ! {
+    let failure = match result {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let mut message = vec![ERROR_TAG, failure.code];
+    message.extend_from_slice(failure.message.as_bytes());
+    let _ = nix::sys::socket::send(sync.as_raw_fd(), &message, MsgFlags::empty());
+    // SAFETY: _exit is always safe; nothing of the parent's state may be flushed from here.
+    unsafe { libc::_exit(failure.code as i32) }
+}
+
+fn setup_and_exec(
+    spec: &Spec,
+    rootfs: &Path,
+    sync: &OwnedFd,
+    streams: Streams,
+) -> InitResult<std::convert::Infallible> {
+    // Die with the monitor rather than run unsupervised.
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+
+    crate::storage::overlay::make_mounts_private().map_err(|e| err(e.to_string()))?;
+    // pivot_root needs the new root to be a mount point of this namespace.
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .or_init(|| format!("binding {}", rootfs.display()))?;
+    let root = Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
+
+    let linux = spec.linux().as_ref();
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().clone());
+    for m in spec.mounts().iter().flatten() {
+        if m.typ().as_deref() == Some("cgroup") {
+            mount_cgroups(&root, m.destination(), cgroups_path.as_deref())?;
+        } else {
+            mount_in_root(&root, m)?;
+        }
+    }
+    // The fresh /dev tmpfs, reached through a handle resolved inside the root.
+    let dev = root.resolve("/dev").or_init(|| "resolving /dev".into())?;
+    let dev = fd_path(dev.as_fd().as_raw_fd());
+    populate_dev(&dev)?;
+
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| err("the spec has no process"))?;
+    let seccomp = compile_seccomp(spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()))?;
+    let cwd = process.cwd().clone();
+    root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
+        .or_init(|| format!("creating the working directory {}", cwd.display()))?;
+
+    // The monitor's pipes are already on 0, 1 and 2 (see `isolate`).
+    match streams {
+        Streams::Terminal => setup_terminal(&dev, sync)?,
+        Streams::NullStdin => {
+            // Our own fresh node (the tmpfs was just populated), not the container's files.
+            let null = open(
+                &dev.join("null"),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .or_init(|| "opening /dev/null".into())?;
+            dup2_stdin(&null).or_init(|| "setting up stdin".into())?;
+        }
+        Streams::Ready => {}
+    }
+
+    enter_root(rootfs)?;
+    if let Some(linux) = spec.linux() {
+        for path in linux.masked_paths().iter().flatten() {
+            mask_path(path)?;
+        }
+        for path in linux.readonly_paths().iter().flatten() {
+            make_readonly(path)?;
+        }
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .or_init(|| "making the root filesystem read-only".into())?;
+    }
+    // Only in a namespace of the container's own: the host's loopback is the host's.
+    if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Network) {
+        bring_up_loopback()?;
+    }
+    if let Some(hostname) = spec.hostname() {
+        sethostname(hostname).or_init(|| format!("setting hostname {hostname}"))?;
+    }
+    for limit in process.rlimits().iter().flatten() {
+        set_rlimit(limit)?;
+    }
+    chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+    // The monitor moves us into the container's cgroups while we set up (the first
+    // cgroup attach waits out an RCU grace period); limits must hold before the exec.
+    wait_for_go(sync)?;
+    // Only now is init in the container's cgroups, which the namespace takes as its root.
+    if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .or_init(|| "creating the cgroup namespace".into())?;
+    }
+    super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+
+    finish_and_exec(process, &seccomp)
+}
+
+fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| n.iter().any(|n| n.typ() == typ))
+}
+
+/// Docker's `cgroup` mount at `dest`: only the container's own cgroups, read-only, with
+/// no way up to the host's (no release_agent, no sibling). On v1 and hybrid hosts, a
+/// tmpfs with the container's directory of each hierarchy bound in it; on pure v2, that
+/// directory itself.
+fn mount_cgroups(root: &Root, dest: &Path, cgroups_path: Option<&Path>) -> InitResult<()> {
+    let Some(cgroups_path) = cgroups_path.and_then(Path::to_str) else {
+        return Ok(());
+    };
+    let dirs = super::cgroups::own_cgroup_dirs(cgroups_path);
+    let spec_mount = |at: &Path, typ: &str, source: &str, options: &[&str]| {
+        let at = at.to_string_lossy();
+        crate::container::spec::mount(&at, typ, source, options)
+            .map_err(|e| err(e.to_string()))
+    };
+    let bind = |source: &Path, at: &Path| -> InitResult<()> {
+        let source = source.to_string_lossy();
+        let options = ["rbind", "rprivate", "ro", "nosuid", "noexec", "nodev"];
+        mount_in_root(root, &spec_mount(at, "bind", &source, &options)?)
+    };
+    if let Some((dir, None)) = dirs.first() {
+        return bind(dir, dest);
+    }
+    let options = ["nosuid", "noexec", "nodev", "mode=755", "size=64k"];
+    mount_in_root(root, &spec_mount(dest, "tmpfs", "tmpfs", &options)?)?;
+    for (dir, name) in &dirs {
+        if let Some(name) = name {
+            bind(dir, &dest.join(name))?;
+        }
+    }
+    let ro = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_NODEV;
+    remount_in_root(root, dest, ro, "making read-only")
+}
+
+/// The last steps of init and exec alike, after privileges are dropped.
+fn finish_and_exec(
+    process: &oci_spec::runtime::Process,
+    seccomp: &[seccompiler::BpfProgram],
+) -> InitResult<std::convert::Infallible> {
+    // Whatever setup opened since (and the sync socket, whose closing tells the exec
+    // happened) goes at the exec; the caller's descriptors were closed before joining.
+    // SAFETY: close_range only changes fd flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    // Last, so none of the setup above is subject to the filter.
+    crate::container::seccomp::install(seccomp).map_err(|e| err(e.to_string()))?;
+    let args = process.args().clone().unwrap_or_default();
+    let env = process.env().clone().unwrap_or_default();
+    exec(&args, &env)
+}
+
+fn compile_seccomp(
+    profile: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> InitResult<Vec<seccompiler::BpfProgram>> {
+    profile
+        .map(crate::container::seccomp::compile)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| err(e.to_string()))
+}
+
+fn wait_for_go(sync: &OwnedFd) -> InitResult<()> {
+    let mut buf = [0u8; 8];
+    let n = recv(sync.as_raw_fd(), &mut buf, MsgFlags::empty())
+        .or_init(|| "waiting for the monitor".into())?;
+    if &buf[..n] != GO {
+        return Err(err("the monitor went away before the container started"));
+    }
+    Ok(())
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+/// Splits fstab-style options into mount flags, propagation flags and filesystem data.
+fn parse_options(options: &[String]) -> (MsFlags, MsFlags, String) {
+    let mut flags = MsFlags::empty();
+    let mut propagation = MsFlags::empty();
+    let mut data = Vec::new();
+    for o in options {
+        match o.as_str() {
+            "ro" => flags |= MsFlags::MS_RDONLY,
+            "rw" => {}
+            "nosuid" => flags |= MsFlags::MS_NOSUID,
+            "nodev" => flags |= MsFlags::MS_NODEV,
+            "noexec" => flags |= MsFlags::MS_NOEXEC,
+            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
+            "relatime" => flags |= MsFlags::MS_RELATIME,
+            "noatime" => flags |= MsFlags::MS_NOATIME,
+            "bind" => flags |= MsFlags::MS_BIND,
+            "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
+            "private" => propagation = MsFlags::MS_PRIVATE,
+            "rprivate" => propagation = MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+            "slave" => propagation = MsFlags::MS_SLAVE,
+            "rslave" => propagation = MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            "shared" => propagation = MsFlags::MS_SHARED,
+            "rshared" => propagation = MsFlags::MS_SHARED | MsFlags::MS_REC,
+            other => data.push(other.to_owned()),
+        }
+    }
+    (flags, propagation, data.join(","))
+}
+
+/// The magic-link path of an fd, so mount(2) acts on exactly the inode resolved in the root.
+fn fd_path(fd: RawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{fd}"))
+}
+
+/// Mounts one spec entry, its target resolved inside the container root (never through a
+/// symlink out of it: CVE-2021-30465).
+fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
+    let dest = m.destination();
+    let options = m.options().clone().unwrap_or_default();
+    let (flags, propagation, data) = parse_options(&options);
+    let typ = m.typ().clone().unwrap_or_default();
+    let is_bind = typ == "bind" || flags.contains(MsFlags::MS_BIND);
+    let source = m.source().clone().unwrap_or_default();
+
+    let source_is_dir = !is_bind || source.is_dir();
+    let target = if source_is_dir {
+        root.mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
+            .or_init(|| format!("creating mount point {}", dest.display()))?
+    } else {
+        if root.resolve(dest).is_err() {
+            if let Some(parent) = dest.parent() {
+                root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
+                    .or_init(|| format!("creating {}", parent.display()))?;
+            }
+            root.create_file(
+                dest,
+                pathrs::flags::OpenFlags::O_WRONLY,
+                &std::fs::Permissions::from_mode(0o644),
+            )
+            .or_init(|| format!("creating mount point {}", dest.display()))?;
+        }
+        root.resolve(dest)
+            .or_init(|| format!("resolving mount point {}", dest.display()))?
+    };
+    let target_path = fd_path(target.as_fd().as_raw_fd());
+
+    if is_bind {
+        mount(
+            Some(&source),
+            &target_path,
+            None::<&str>,
+            flags | MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .or_init(|| format!("bind-mounting {} at {}", source.display(), dest.display()))?;
+        if flags.contains(MsFlags::MS_RDONLY) {
+            // A bind mount ignores MS_RDONLY until remounted; re-resolve: the target is now the mount.
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            remount_in_root(
+                root,
+                dest,
+                ro | (flags & MsFlags::MS_REC),
+                "making read-only",
+            )?;
+        }
+    } else {
+        let data = (!data.is_empty()).then_some(data.as_str());
+        mount(
+            Some(source.as_os_str()),
+            &target_path,
+            Some(typ.as_str()),
+            flags,
+            data,
+        )
+        .or_init(|| format!("mounting {typ} at {}", dest.display()))?;
+    }
+    if !propagation.is_empty() {
+        remount_in_root(root, dest, propagation, "setting the propagation of")?;
+    }
+    Ok(())
+}
+
+/// Changes flags of the mount at `dest`, re-resolved inside the root: after a mount, the
+/// path leads to the new mount, not to the directory resolved before it.
+fn remount_in_root(root: &Root, dest: &Path, flags: MsFlags, what: &str) -> InitResult<()> {
+    let mounted = root
+        .resolve(dest)
+        .or_init(|| format!("resolving {}", dest.display()))?;
+    mount(
+        None::<&str>,
+        &fd_path(mounted.as_fd().as_raw_fd()),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .or_init(|| format!("{what} {}", dest.display()))
+}
+
+/// The standard device nodes and links in the container's /dev tmpfs.
+fn populate_dev(dev: &Path) -> InitResult<()> {
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let path = dev.join(name);
+        mknod(
+            &path,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        )
+        .or_init(|| format!("creating /dev/{name}"))?;
+        // mknod applies the umask; devices must be world-usable.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+            .or_init(|| format!("setting mode of /dev/{name}"))?;
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
+        std::os::unix::fs::symlink(target, dev.join(link))
+            .or_init(|| format!("linking /dev/{link}"))?;
+    }
+    Ok(())
+}
+
+/// Creates the container's terminal in its own devpts, sends the master to the monitor
+/// and makes the slave this process's controlling terminal and standard streams. The
+/// caller must be a session leader.
+fn setup_terminal(dev: &Path, sync: &OwnedFd) -> InitResult<()> {
+    let master = open(
+        &dev.join("pts/ptmx"),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .or_init(|| "opening the container's /dev/pts/ptmx".into())?;
+    let mut unlock: libc::c_int = 0;
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCSPTLCK and TIOCGPTN take pointers to ints we own.
+    unsafe {
+        if libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &mut unlock) < 0
+            || libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut number) < 0
+        {
+            return Err(err(format!(
+                "preparing the terminal: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
+    let slave_path = dev.join(format!("pts/{number}"));
+    let slave = open(
+        &slave_path,
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .or_init(|| "opening the terminal".into())?;
+    let fds = [master.as_raw_fd()];
+    sendmsg::<()>(
+        sync.as_raw_fd(),
+        &[IoSlice::new(PTY_TAG)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .or_init(|| "sending the terminal to the monitor".into())?;
+    drop(master);
+    // The caller is already a session leader without a terminal (see `isolate`, `run_exec`).
+    // SAFETY: TIOCSCTTY on an fd we own.
+    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+        return Err(err(format!(
+            "setting the controlling terminal: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    dup2_stdin(&slave).or_init(|| "attaching the terminal".into())?;
+    dup2_stdout(&slave).or_init(|| "attaching the terminal".into())?;
+    dup2_stderr(&slave).or_init(|| "attaching the terminal".into())?;
+    Ok(())
+}
+
+/// pivot_root into the container root and drop the old root, as runc does (no temp dir).
+fn enter_root(rootfs: &Path) -> InitResult<()> {
+    chdir(rootfs).or_init(|| format!("entering {}", rootfs.display()))?;
+    pivot_root(".", ".").or_init(|| "pivot_root".into())?;
+    umount2(".", MntFlags::MNT_DETACH).or_init(|| "detaching the old root".into())?;
+    chdir("/").or_init(|| "entering /".into())
+}
+
+/// A fresh network namespace has its loopback down; programs expect 127.0.0.1 to work,
+/// as it does in Docker with `--network none`. Setting IFF_UP makes the kernel add the
+/// addresses.
+fn bring_up_loopback() -> InitResult<()> {
+    // SAFETY: plain socket and ioctl calls on a zeroed ifreq we own.
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(err(format!(
+                "opening a socket: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let sock = OwnedFd::from_raw_fd(sock);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(err(format!(
+                "reading loopback flags: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(err(format!(
+                "bringing loopback up: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn mask_path(path: &str) -> InitResult<()> {
+    match std::fs::metadata(path) {
+        Err(_) => Ok(()),
+        Ok(meta) if meta.is_dir() => mount(
+            Some("tmpfs"),
+            path,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .or_init(|| format!("masking {path}")),
+        Ok(_) => mount(
+            Some("/dev/null"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .or_init(|| format!("masking {path}")),
+    }
+}
+
+fn make_readonly(path: &str) -> InitResult<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .or_init(|| format!("binding {path}"))?;
+    let keep = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC | keep,
+        None::<&str>,
+    )
+    .or_init(|| format!("making {path} read-only"))
+}
+
+fn set_rlimit(limit: &oci_spec::runtime::PosixRlimit) -> InitResult<()> {
+    use oci_spec::runtime::PosixRlimitType as T;
+    let resource = match limit.typ() {
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        _ => return Ok(()),
+    };
+    let rl = libc::rlimit {
+        rlim_cur: limit.soft(),
+        rlim_max: limit.hard(),
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(resource, &rl) } != 0 {
+        return Err(err(format!(
+            "setting rlimit {:?}: {}",
+            limit.typ(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// Finds the program in the container's PATH and execs it, as execvpe would with the
+/// container's environment rather than this process's.
+fn exec(args: &[String], env: &[String]) -> InitResult<std::convert::Infallible> {
+    let program = args.first().ok_or_else(|| err("no command specified"))?;
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let candidates: Vec<PathBuf> = if program.contains('/') {
+        vec![PathBuf::from(program)]
+    } else {
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(program))
+            .collect()
+    };
+    let cargs: Vec<CString> = args.iter().map(|a| cstring(a)).collect::<InitResult<_>>()?;
+    let cenv: Vec<CString> = env.iter().map(|e| cstring(e)).collect::<InitResult<_>>()?;
+    let mut denied = false;
+    for candidate in &candidates {
+        let cpath =
+            CString::new(candidate.as_os_str().as_bytes()).map_err(|_| err("NUL in path"))?;
+        match nix::unistd::execve(&cpath, &cargs, &cenv) {
+            Err(nix::Error::EACCES) => denied = true,
+            Err(nix::Error::ENOENT) | Err(nix::Error::ENOTDIR) => {}
+            Err(e) if program.contains('/') => {
+                return Err(InitError {
+                    code: 126,
+                    message: format!("exec: \"{program}\": {e}"),
+                })
+            }
+            Err(_) => {}
+            Ok(never) => match never {},
+        }
+    }
+    Err(if denied {
+        InitError {
+            code: 126,
+            message: format!("exec: \"{program}\": permission denied"),
+        }
+    } else if program.contains('/') {
+        InitError {
+            code: 127,
+            message: format!("exec: \"{program}\": no such file or directory"),
+        }
+    } else {
+        InitError {
+            code: 127,
+            message: format!("exec: \"{program}\": executable file not found in $PATH"),
+        }
+    })
+}
+
+fn cstring(s: &str) -> InitResult<CString> {
+    CString::new(s).map_err(|_| err(format!("argument contains a NUL byte: {s:?}")))
+}
+
+/// Reads the message init sent: `Ok(None)` on a clean exec (socket closed), the pty master
+/// if one arrives first, or the error.
+/// Init's own error, if it sent one before dying: read without waiting (past a terminal it
+/// may have sent first). A namespace or a cgroup of an init that died early is gone, so
+/// the monitor's failure to reach it hides the cause that this holds.
+pub fn reported_failure(sync: &OwnedFd) -> Option<(i32, String)> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(sync.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(n) if n > 0 => {}
+            _ => return None,
+        }
+        match receive(sync) {
+            Ok(Some(_)) => continue,
+            Ok(None) => return None,
+            Err(failure) => return Some(failure),
+        }
+    }
+}
+
+pub fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, String)> {
+    let mut buf = vec![0u8; 4096];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    // An init that died with our `go` unread resets the socket, and the kernel reports
+    // that (once) before the messages init sent before dying: read on past it, or its
+    // reason would be hidden behind ECONNRESET.
+    let mut reset_seen = false;
+    let msg = loop {
+        match nix::sys::socket::recvmsg::<()>(
+            sync.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => break msg,
+            Err(nix::Error::ECONNRESET) if !reset_seen => reset_seen = true,
+            Err(e) => return Err((125, format!("reading from the container's init: {e}"))),
+        }
+    };
+    let mut fd = None;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+                // SAFETY: SCM_RIGHTS hands us new fds that nothing else owns.
+                fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    let n = msg.bytes;
+    if n == 0 {
+        return Ok(None);
+    }
+    let data = &buf[..n];
+    if data == PTY_TAG {
+        return fd
+            .map(Some)
+            .ok_or((125, "the terminal was not received".into()));
+    }
+    if data[0] == ERROR_TAG && n >= 2 {
+        return Err((
+            data[1] as i32,
+            String::from_utf8_lossy(&data[2..]).into_owned(),
+        ));
+    }
+    Err((125, "unexpected message from the container's init".into()))
+}

@@ -1,0 +1,531 @@
+//! The OCI runtime bundle of a container: `config.json`, built with oci-spec from the
+//! container record. berth's runtime executes this spec; runc or crun could too.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use oci_spec::runtime::{
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
+    MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
+};
+
+use super::record::ContainerRecord;
+use super::user::ResolvedUser;
+use crate::error::{Error, Result};
+use crate::paths::EnginePaths;
+use crate::storage::mounts::MountKind;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPABILITIES: &[Capability] = &[
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::NetRaw,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
+];
+
+/// The capabilities a container gets: Docker's defaults, less CAP_MKNOD where no device
+/// cgroup can stop a new node from reaching host devices (see `cgroups::can_confine_devices`).
+pub fn container_capabilities() -> HashSet<Capability> {
+    let confined = super::runtime::cgroups::can_confine_devices();
+    DEFAULT_CAPABILITIES
+        .iter()
+        .copied()
+        .filter(|c| confined || *c != Capability::Mknod)
+        .collect()
+}
+
+/// Paths Docker hides from containers: reads see /dev/null or an empty read-only tmpfs.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths Docker makes read-only.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Docker's open-files limit, clamped to what this process may set: raising the hard limit
+/// needs CAP_SYS_RESOURCE, which is not always in the bounding set.
+const DOCKER_NOFILE: u64 = 1_048_576;
+
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn spec_error(e: impl std::fmt::Display) -> Error {
+    Error::Runtime(format!("building the OCI runtime spec: {e}"))
+}
+
+pub(crate) fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount> {
+    MountBuilder::default()
+        .destination(destination)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(spec_error)
+}
+
+/// The container's volumes, binds and tmpfs mounts, after the defaults.
+fn user_mounts(record: &ContainerRecord, paths: &EnginePaths) -> Result<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for m in &record.config.mounts {
+        let ro = if m.read_only { "ro" } else { "rw" };
+        let built = match m.kind {
+            MountKind::Volume => {
+                let source = paths.volume_data(&m.source);
+                mount(
+                    &m.destination,
+                    "bind",
+                    &source.to_string_lossy(),
+                    &["rbind", "rprivate", ro],
+                )?
+            }
+            MountKind::Bind => mount(
+                &m.destination,
+                "bind",
+                &m.source,
+                &["rbind", m.propagation.as_str(), ro],
+            )?,
+            MountKind::Tmpfs => {
+                let mut options: Vec<String> = m.tmpfs_flags.options().map(str::to_owned).collect();
+                options.push(ro.to_owned());
+                if let Some(size) = m.tmpfs_size {
+                    options.push(format!("size={size}"));
+                }
+                if let Some(mode) = m.tmpfs_mode {
+                    options.push(format!("mode={mode:o}"));
+                }
+                let options: Vec<&str> = options.iter().map(String::as_str).collect();
+                mount(&m.destination, "tmpfs", "tmpfs", &options)?
+            }
+        };
+        mounts.push(built);
+    }
+    Ok(mounts)
+}
+
+/// Where the container sees its own cgroups.
+const CGROUP_MOUNT: &str = "/sys/fs/cgroup";
+
+/// Docker's `cgroup` mount: the container's own cgroups at /sys/fs/cgroup, read-only
+/// (the runtime works out what that means on this host: see `init::mount_cgroups`).
+/// Left out when the user mounts something of their own there or above it.
+fn cgroup_mount(record: &ContainerRecord) -> Result<Option<Mount>> {
+    let covered = record
+        .config
+        .mounts
+        .iter()
+        .any(|m| Path::new(CGROUP_MOUNT).starts_with(&m.destination));
+    if covered {
+        return Ok(None);
+    }
+    mount(
+        CGROUP_MOUNT,
+        "cgroup",
+        "cgroup",
+        &["ro", "nosuid", "noexec", "nodev"],
+    )
+    .map(Some)
+}
+
+fn default_mounts() -> Result<Vec<Mount>> {
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        )?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        )?,
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        )?,
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        )?,
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        )?,
+    ])
+}
+
+/// The files the engine writes for the container, bound over its /etc after the user's
+/// mounts, so a volume on /etc still gets them (as Docker does). A user's mount of one of
+/// these files wins.
+fn etc_mounts(container_dir: &Path, record: &ContainerRecord) -> Result<Vec<Mount>> {
+    let mut mounts = Vec::new();
+    for name in ["resolv.conf", "hostname", "hosts"] {
+        let destination = format!("/etc/{name}");
+        let taken = record
+            .config
+            .mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new(&destination));
+        if !taken {
+            let source = container_dir.join(name);
+            mounts.push(mount(
+                &destination,
+                "bind",
+                &source.to_string_lossy(),
+                &["rbind", "rprivate"],
+            )?);
+        }
+    }
+    Ok(mounts)
+}
+
+/// The environment the process starts with: the record's, plus PATH, HOSTNAME, HOME and
+/// TERM where they are missing, as Docker adds them.
+pub fn process_env(record: &ContainerRecord, home: &str, tty: bool) -> Vec<String> {
+    let mut env = record.config.env.clone();
+    let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(&env, "PATH") {
+        env.insert(0, DEFAULT_PATH.to_owned());
+    }
+    if !has(&env, "HOSTNAME") {
+        env.push(format!("HOSTNAME={}", record.config.hostname));
+    }
+    if !has(&env, "HOME") {
+        env.push(format!("HOME={home}"));
+    }
+    if tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".to_owned());
+    }
+    env
+}
+
+/// The soft and hard open-files limit a container gets.
+pub fn nofile_limit() -> u64 {
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(_, hard)| hard)
+        .unwrap_or(DOCKER_NOFILE);
+    DOCKER_NOFILE.min(hard)
+}
+
+pub fn build(
+    record: &ContainerRecord,
+    user: &ResolvedUser,
+    container_dir: &Path,
+    paths: &EnginePaths,
+) -> Result<Spec> {
+    let config = &record.config;
+    let all = container_capabilities();
+    // Docker gives non-root users no effective or permitted capabilities.
+    let granted = if user.uid == 0 {
+        all.clone()
+    } else {
+        HashSet::new()
+    };
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(all)
+        .effective(granted.clone())
+        .permitted(granted)
+        .inheritable(HashSet::new())
+        .ambient(HashSet::new())
+        .build()
+        .map_err(spec_error)?;
+    let nofile = nofile_limit();
+    let process = ProcessBuilder::default()
+        .terminal(config.tty)
+        .user(
+            UserBuilder::default()
+                .uid(user.uid)
+                .gid(user.gid)
+                .additional_gids(user.additional_gids.clone())
+                .build()
+                .map_err(spec_error)?,
+        )
+        .args(config.args())
+        .env(process_env(record, &user.home, config.tty))
+        .cwd(if config.working_dir.is_empty() {
+            "/"
+        } else {
+            &config.working_dir
+        })
+        .capabilities(capabilities)
+        .rlimits(vec![PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .soft(nofile)
+            .hard(nofile)
+            .build()
+            .map_err(spec_error)?])
+        .no_new_privileges(true)
+        .build()
+        .map_err(spec_error)?;
+
+    // `--network host` shares the host's network namespace.
+    let own_network = config.network.mode != super::record::NetworkMode::Host;
+    // A cgroup namespace of its own: the container's cgroup is its `/`.
+    let namespaces = [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Cgroup,
+    ]
+    .into_iter()
+    .chain(own_network.then_some(LinuxNamespaceType::Network))
+    .map(|typ| {
+        LinuxNamespaceBuilder::default()
+            .typ(typ)
+            .build()
+            .map_err(spec_error)
+    })
+    .collect::<Result<Vec<_>>>()?;
+
+    let r = &config.resources;
+    let mut resources = LinuxResourcesBuilder::default();
+    if let Some(limit) = r.memory {
+        resources = resources.memory(
+            LinuxMemoryBuilder::default()
+                .limit(limit)
+                .swap(limit * 2)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+    if let Some(nano) = r.nano_cpus {
+        resources = resources.cpu(
+            LinuxCpuBuilder::default()
+                .period(100_000u64)
+                .quota(nano * 100_000 / 1_000_000_000)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+    if let Some(limit) = r.pids_limit {
+        resources = resources.pids(
+            LinuxPidsBuilder::default()
+                .limit(limit)
+                .build()
+                .map_err(spec_error)?,
+        );
+    }
+
+    let seccomp = super::seccomp::default_profile(&container_capabilities())?;
+    let linux = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .seccomp(seccomp)
+        .masked_paths(
+            MASKED_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            READONLY_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .cgroups_path(format!("/berth/{}", record.id))
+        .resources(resources.build().map_err(spec_error)?)
+        .build()
+        .map_err(spec_error)?;
+
+    SpecBuilder::default()
+        .version("1.0.2")
+        .root(
+            RootBuilder::default()
+                .path("rootfs")
+                .readonly(config.read_only)
+                .build()
+                .map_err(spec_error)?,
+        )
+        .hostname(config.hostname.clone())
+        .mounts(
+            [
+                default_mounts()?,
+                cgroup_mount(record)?.into_iter().collect(),
+                user_mounts(record, paths)?,
+                etc_mounts(container_dir, record)?,
+            ]
+            .concat(),
+        )
+        .process(process)
+        .linux(linux)
+        .build()
+        .map_err(spec_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::container::record::{ContainerConfig, ContainerState, NetworkMode};
+    use crate::storage::mounts::MountSpec;
+    use crate::{ContainerId, Digest};
+
+    const ID: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
+
+    fn record(config: ContainerConfig) -> ContainerRecord {
+        ContainerRecord {
+            id: ContainerId::from_str(ID).unwrap(),
+            name: "web".into(),
+            created: chrono::DateTime::UNIX_EPOCH,
+            image: "busybox".into(),
+            image_id: Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config,
+            state: ContainerState::default(),
+        }
+    }
+
+    fn root_user() -> ResolvedUser {
+        ResolvedUser {
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            home: "/root".into(),
+        }
+    }
+
+    /// The spec as JSON, with what depends on this machine or on a temp dir made
+    /// constant: the engine root, the host's open-files limit. The seccomp profile is
+    /// checked apart (its own tests cover its content).
+    fn shown(record: &ContainerRecord, user: &ResolvedUser) -> String {
+        let root = tempfile::tempdir().unwrap();
+        let paths = EnginePaths::create(root.path()).unwrap();
+        let container_dir = paths.root().join("containers").join(ID);
+        let spec = build(record, user, &container_dir, &paths).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(
+            linux.seccomp().is_some(),
+            "every container gets a seccomp profile"
+        );
+        let mut json = serde_json::to_value(&spec).unwrap();
+        json["linux"]
+            .as_object_mut()
+            .unwrap()
+            .remove("seccomp")
+            .unwrap();
+        let nofile = nofile_limit();
+        let rlimit = &mut json["process"]["rlimits"][0];
+        assert_eq!(
+            (rlimit["soft"].as_u64(), rlimit["hard"].as_u64()),
+            (Some(nofile), Some(nofile))
+        );
+        rlimit["soft"] = "[nofile]".into();
+        rlimit["hard"] = "[nofile]".into();
+        // Capabilities are sets: shown sorted, as their order means nothing.
+        for set in json["process"]["capabilities"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+        {
+            if let Some(caps) = set.as_array_mut() {
+                caps.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+        serde_json::to_string_pretty(&json)
+            .unwrap()
+            .replace(&paths.root().display().to_string(), "[ROOT]")
+    }
+
+    #[test]
+    fn a_default_container_gets_dockers_spec() {
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            env: vec!["PATH=/usr/bin:/bin".into()],
+            hostname: "c0ffee00c0ff".into(),
+            network: crate::container::record::NetworkConfig {
+                mode: NetworkMode::Connected,
+                ..Default::default()
+            },
+            resources: crate::container::record::Resources {
+                pids_limit: Some(crate::container::record::DEFAULT_PIDS_LIMIT),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        insta::assert_snapshot!(shown(&record(config), &root_user()));
+    }
+
+    #[test]
+    fn flags_of_a_run_line_land_in_the_spec() {
+        let cwd = Path::new("/home/me");
+        let config = ContainerConfig {
+            entrypoint: vec!["/bin/app".into()],
+            cmd: vec!["--serve".into()],
+            env: vec!["MODE=prod".into()],
+            working_dir: "/srv".into(),
+            user: "app".into(),
+            hostname: "box".into(),
+            tty: true,
+            read_only: true,
+            network: crate::container::record::NetworkConfig {
+                mode: NetworkMode::Host,
+                ..Default::default()
+            },
+            resources: crate::container::record::Resources {
+                memory: Some(64 << 20),
+                nano_cpus: Some(500_000_000),
+                pids_limit: Some(100),
+            },
+            mounts: vec![
+                MountSpec::parse_volume_flag("data:/var/lib/app", cwd).unwrap(),
+                MountSpec::parse_volume_flag("./site:/srv/www:ro", cwd).unwrap(),
+                MountSpec::parse_volume_flag("/etc/myhosts:/etc/hosts:ro", cwd).unwrap(),
+                MountSpec::parse_tmpfs_flag("/scratch:size=64m,mode=1777").unwrap(),
+                MountSpec::parse_volume_flag("/cg:/sys/fs/cgroup", cwd).unwrap(),
+            ],
+            ..Default::default()
+        };
+        let user = ResolvedUser {
+            uid: 1000,
+            gid: 1000,
+            additional_gids: vec![50],
+            home: "/home/app".into(),
+        };
+        insta::assert_snapshot!(shown(&record(config), &user));
+    }
+}
