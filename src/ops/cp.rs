@@ -200,7 +200,7 @@ fn container_error(e: Error, name: &str, path: &str) -> CpError {
 }
 
 /// The container a copy names, in Docker's words when it doesn't exist.
-pub fn container(engine: &Engine, name: &str, path: &str) -> Result<ContainerRecord> {
+fn container(engine: &Engine, name: &str, path: &str) -> Result<ContainerRecord> {
     engine
         .container(name)
         .map_err(|e| container_error(e, name, path))
