@@ -468,8 +468,8 @@ fn cp_killed_mid_way(berth: &Berth, src: &str, dest: &str) {
 /// over the old only once complete.
 #[test]
 fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
-    use berth::cli::cp::{container_to_host, host_to_container};
     use berth::engine::storage::progress::Progress;
+    use berth::ops::cp::{copy_in, copy_out, CpError, Dest, Options, Source, Watch};
 
     let berth = Berth::with_image();
     running(&berth, "web");
@@ -494,9 +494,21 @@ fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
     // Host to container, cancelled after 2 MB, then killed.
     let progress = Progress::new();
     progress.cancel_after(2 << 20);
-    let err =
-        host_to_container(&engine, &new_file, "web", "/data/big", progress.clone()).unwrap_err();
-    assert!(progress.is_cancelled(), "{err}");
+    let mut watch = Watch::new(progress.clone());
+    let src = Source::Path(&new_file);
+    let err = copy_in(
+        &engine,
+        src,
+        "web",
+        "/data/big",
+        Options::default(),
+        &mut watch,
+    );
+    assert!(
+        matches!(&err, Err(CpError::Cancelled { target }) if target == "web:/data/big"),
+        "{err:?}"
+    );
+    assert!(progress.is_cancelled());
     assert!(read_big() == old, "the container's file was changed");
     assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
     cp_killed_mid_way(&berth, &new_file, "web:/data/big");
@@ -513,8 +525,22 @@ fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
     berth.ok(&["cp", &new_file, "web:/data/big"]);
     let progress = Progress::new();
     progress.cancel_after(2 << 20);
-    let err = container_to_host(&engine, "web", "/data/big", &old_file, progress.clone());
-    assert!(err.is_err(), "not cancelled");
+    let mut watch = Watch::new(progress.clone());
+    let (to, options) = (Dest::Path(&old_file), Options::default());
+    let mut skipped = |_, _| panic!("nothing to skip");
+    let err = copy_out(
+        &engine,
+        "web",
+        "/data/big",
+        to,
+        options,
+        &mut watch,
+        &mut skipped,
+    );
+    assert!(
+        matches!(err, Err(CpError::Cancelled { .. })),
+        "not cancelled"
+    );
     assert!(progress.is_cancelled());
     assert!(
         std::fs::read(&old_file).unwrap() == old,

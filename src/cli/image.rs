@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use color_eyre::Result;
@@ -12,13 +10,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::filter::{glob_match, label_matches, parse_bool, Filters};
+use super::interrupt::Interrupt;
 use super::output::{
     human_since, human_size, print_inspect, print_json_lines, print_listing, Listing, Table,
 };
 use super::pull_progress::{Out, Progress};
-use crate::engine::image::registry::{
-    Cancel, PullEvent, PullOptions, PulledImage, PushEvent, Reference,
-};
+use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, PushEvent, Reference};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
@@ -390,16 +387,19 @@ pub fn pull_reporting(
         .unwrap_or_default();
     let progress = Progress::<PullEvent>::new(quiet, label, out);
     let report = |event: &PullEvent| progress.report(event);
-    let signals = PullSignals::install(&options.cancel)
+    // SIGINT, SIGTERM and SIGHUP (ctrl-c, `kill`, a closed terminal) cancel the pull
+    // instead of killing the process, so it removes its workspace before the CLI exits.
+    let cancel = options.cancel.clone();
+    let interrupt = Interrupt::start(move || cancel.cancel())
         .map_err(|e| Error::Runtime(format!("installing signal handlers: {e}")))?;
     let pulled = engine.pull(reference, options, &report);
     progress.finish();
-    if let Some(signal) = signals.received() {
+    if let Some(signal) = interrupt.received() {
         // The pull has unwound (its workspace gone) or finished whole: end as the
         // signal would have.
         std::process::exit(128 + signal);
     }
-    drop(signals);
+    drop(interrupt);
     let pulled = pulled?;
     if !quiet {
         let name = match &pulled.tag {
@@ -413,53 +413,6 @@ pub fn pull_reporting(
         }
     }
     Ok(pulled)
-}
-
-/// While a pull runs, SIGINT, SIGTERM and SIGHUP (ctrl-c, `kill`, a closed terminal)
-/// cancel it instead of killing the process, so it removes its workspace before the
-/// CLI exits; a second signal ends the process at once. Once the pull is over (the
-/// guard dropped) they end the process, with 128 + the signal, as before.
-struct PullSignals {
-    /// The signal that came, 0 for none.
-    received: Arc<AtomicUsize>,
-    /// Set when the pull is over.
-    over: Arc<AtomicBool>,
-}
-
-impl PullSignals {
-    const SIGNALS: [i32; 3] = [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ];
-
-    fn install(cancel: &Cancel) -> std::io::Result<PullSignals> {
-        use signal_hook::flag;
-        let received = Arc::new(AtomicUsize::new(0));
-        let over = Arc::new(AtomicBool::new(false));
-        let cancelled = cancel.flag();
-        for signal in PullSignals::SIGNALS {
-            // In order: the exits look at the flags as they were before this signal.
-            flag::register_conditional_shutdown(signal, 128 + signal, over.clone())?;
-            flag::register_conditional_shutdown(signal, 128 + signal, cancelled.clone())?;
-            flag::register_usize(signal, received.clone(), signal as usize)?;
-            flag::register(signal, cancelled.clone())?;
-        }
-        Ok(PullSignals { received, over })
-    }
-
-    fn received(&self) -> Option<i32> {
-        match self.received.load(Ordering::SeqCst) {
-            0 => None,
-            signal => i32::try_from(signal).ok(),
-        }
-    }
-}
-
-impl Drop for PullSignals {
-    fn drop(&mut self) {
-        self.over.store(true, Ordering::SeqCst);
-    }
 }
 
 /// `push`: Docker's lines (`The push refers to repository [...]`, a line or bar per

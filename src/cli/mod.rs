@@ -9,6 +9,7 @@ pub mod events;
 pub mod export;
 pub mod filter;
 pub mod image;
+pub mod interrupt;
 pub mod login;
 pub mod management;
 pub mod network;

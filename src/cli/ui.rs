@@ -3,14 +3,16 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, CommandFactory, Parser};
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
+use super::{Cli, Command};
 use crate::engine::container::runtime::sealed;
 use crate::engine::Engine;
 use crate::tui::once::{self, OnceOptions, Screen};
 use crate::tui::state::App;
+use crate::tui::verb::Verbs;
 
 #[derive(Debug, Args, Default)]
 pub struct UiArgs {
@@ -66,7 +68,7 @@ pub fn ui(engine: &Engine, root: PathBuf, args: &UiArgs) -> Result<i32> {
     if !sealed::running_sealed() {
         sealed::reexec_sealed()?;
     }
-    crate::tui::run(engine.clone(), root, keymap, theme)?;
+    crate::tui::run(engine.clone(), root, keymap, theme, dashboard_verbs())?;
     Ok(0)
 }
 
@@ -106,4 +108,102 @@ fn print_once(
         print!("{}", once::render_text(&app, options.width, options.height));
     }
     Ok(0)
+}
+
+/// The CLI's verbs as the dashboard's `:` line runs them: its clap tree for completion
+/// and its own parser to tell which verbs hold the terminal.
+pub fn dashboard_verbs() -> Verbs {
+    Verbs {
+        command: Cli::command(),
+        needs_terminal,
+    }
+}
+
+/// `attach`, `exec`/`run` with `-i` or `-t` and not `-d`, `start -a`/`-i`, and `logs -f`,
+/// which follows until ctrl-c as it does in a shell. The words are read with the CLI's
+/// own parser, so `-it`, `-ti`, `--interactive --tty` and `container exec` all count, and
+/// a value that happens to look like a flag (`-e -t`) does not.
+fn needs_terminal(words: &[String]) -> bool {
+    let Ok(cli) =
+        Cli::try_parse_from(std::iter::once("berth").chain(words.iter().map(String::as_str)))
+    else {
+        return false;
+    };
+    let command = match cli.command {
+        Some(Command::Container(command)) => match Command::try_from(command) {
+            Ok(command) => command,
+            Err(_) => return false,
+        },
+        Some(command) => command,
+        None => return false,
+    };
+    match command {
+        Command::Attach(_) => true,
+        Command::Exec(args) => (args.interactive || args.tty) && !args.detach,
+        Command::Run(args) => (args.flags.interactive || args.flags.tty) && !args.detach,
+        Command::Start(args) => args.attach || args.interactive,
+        Command::Logs(args) => args.follow,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::complete::complete_in;
+    use crate::tui::snapshot::Snapshot;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn interactive_and_attaching_verbs_need_the_terminal() {
+        for line in [
+            "exec -it web sh",
+            "exec -ti web sh",
+            "exec --interactive --tty web sh",
+            "exec -i web cat",
+            "container exec -it web sh",
+            "attach web",
+            "run -it busybox sh",
+            "run --rm -t busybox top",
+            "start -ai web",
+            "logs -f web",
+            "container logs --follow --tail 5 web",
+        ] {
+            assert!(needs_terminal(&words(line)), "{line}");
+        }
+        for line in [
+            "logs web",
+            "stats web",
+            "exec web ls -t",
+            "exec -e -t web env",
+            "exec -dit web sleep 9",
+            "run -dit busybox sh",
+            "run -d busybox",
+            "start web",
+            "volume create x",
+            "exec",
+            "nonsense -it",
+        ] {
+            assert!(!needs_terminal(&words(line)), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_dashboard_completes_the_clis_verbs_subcommands_and_flags() {
+        let command = dashboard_verbs().command;
+        let snapshot = Snapshot::default();
+        let complete = |line| complete_in(&command, line, &snapshot);
+        assert_eq!(complete("vol"), "volume ");
+        assert_eq!(complete("volume cr"), "volume create ");
+        assert_eq!(complete("run --entry"), "run --entrypoint ");
+        assert_eq!(complete("sto"), "stop ");
+        // Ambiguous (start, stats): extended to the common prefix only.
+        assert_eq!(complete("star"), "start ");
+        assert_eq!(complete("st"), "st");
+        // The hidden monitor verb is never offered.
+        assert_eq!(complete("__mon"), "__mon");
+    }
 }

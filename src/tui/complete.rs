@@ -1,13 +1,19 @@
-//! Tab completion on the `:` line: verbs and flags from the CLI's own command tree, then
-//! the names of containers, images, volumes and networks.
-
-use clap::CommandFactory;
+//! Tab completion on the `:` line: verbs and flags from the command tree the front door
+//! handed in (see [`super::verb`]), then the names of containers, images, volumes and
+//! networks.
 
 use super::snapshot::Snapshot;
-use crate::cli::Cli;
+use super::verb::verbs;
 
-/// The line with its last word completed as far as the candidates agree.
+/// The line with its last word completed as far as the candidates agree, from the verbs
+/// handed in.
 pub fn complete(line: &str, snapshot: &Snapshot) -> String {
+    complete_in(&verbs().command, line, snapshot)
+}
+
+/// The line with its last word completed from `command`'s tree as far as the candidates
+/// agree.
+pub fn complete_in(command: &clap::Command, line: &str, snapshot: &Snapshot) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     let starting_new = line.is_empty() || line.ends_with(' ');
     let (done, partial) = if starting_new {
@@ -15,7 +21,7 @@ pub fn complete(line: &str, snapshot: &Snapshot) -> String {
     } else {
         (&words[..words.len() - 1], words[words.len() - 1])
     };
-    let candidates = candidates(done, partial, snapshot);
+    let candidates = candidates(command, done, partial, snapshot);
     let matching: Vec<&String> = candidates
         .iter()
         .filter(|c| c.starts_with(partial))
@@ -38,12 +44,16 @@ pub fn complete(line: &str, snapshot: &Snapshot) -> String {
     format!("{head}{common}{tail}")
 }
 
-fn candidates(done: &[&str], partial: &str, snapshot: &Snapshot) -> Vec<String> {
-    let mut command = Cli::command();
+fn candidates(
+    mut command: &clap::Command,
+    done: &[&str],
+    partial: &str,
+    snapshot: &Snapshot,
+) -> Vec<String> {
     // Walk down the subcommands already typed (`volume create`).
     for word in done {
         match command.find_subcommand(word) {
-            Some(sub) => command = sub.clone(),
+            Some(sub) => command = sub,
             None => break,
         }
     }
@@ -84,12 +94,13 @@ mod tests {
         let snapshot = Snapshot::default();
         assert_eq!(complete("vol", &snapshot), "volume ");
         assert_eq!(complete("volume cr", &snapshot), "volume create ");
-        assert_eq!(complete("run --entry", &snapshot), "run --entrypoint ");
-        assert_eq!(complete("sto", &snapshot), "stop ");
-        // Ambiguous (start, stats): extended to the common prefix only.
-        assert_eq!(complete("star", &snapshot), "start ");
-        assert_eq!(complete("st", &snapshot), "st");
-        // The hidden monitor verb is never offered.
+        assert_eq!(complete("exec --inter", &snapshot), "exec --interactive ");
+        // Ambiguous (--tty, --detach...): only what they share.
+        assert_eq!(complete("exec --", &snapshot), "exec --");
+        assert_eq!(complete("e", &snapshot), "exec ");
+        // A hidden verb is never offered.
         assert_eq!(complete("__mon", &snapshot), "__mon");
+        // Past the verbs: nothing to offer in an empty snapshot.
+        assert_eq!(complete("exec w", &snapshot), "exec w");
     }
 }

@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use super::effect::{CopyJob, Target};
 use super::state::Cursor;
-use crate::cli::cp;
 use crate::engine::error::{Context, Result};
 use crate::engine::storage::copy::{self, PathKind};
 use crate::engine::storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
 use crate::engine::storage::progress::Progress;
 use crate::engine::Engine;
 use crate::format::human_size;
+use crate::ops::cp::{self, Dest, Options, Source, Watch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -260,6 +260,12 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// The file view copies as `berth cp` does without `-a` or `-L`.
+const NO_FLAGS: Options = Options {
+    archive: false,
+    follow_link: false,
+};
+
 /// Runs a copy job: each entry with `berth cp`'s rules (no `-a`, no `-L`), counted into
 /// the job's progress (its total measured first), `on_entry` told before each. Stops at
 /// the first failure or cancel, and says what became of the entry it stopped at.
@@ -283,16 +289,20 @@ pub fn copy(
         on_entry(index, entry);
         let src = join(&job.src_dir, entry);
         let before = Landing::of(engine, job, entry);
-        let progress = job.progress.clone();
+        let mut watch = Watch::new(job.progress.clone());
+        let dest = &job.dest_dir;
         let done = match job.from {
-            Side::Host => cp::host_to_container(engine, &src, id, &job.dest_dir, progress)
-                .map(|()| Vec::new()),
-            Side::Container => cp::container_to_host(engine, id, &src, &job.dest_dir, progress),
+            Side::Host => cp::copy_in(engine, Source::Path(&src), id, dest, NO_FLAGS, &mut watch),
+            Side::Container => {
+                let mut note = |path, kind| skipped.push((path, kind));
+                let to = Dest::Path(dest);
+                cp::copy_out(engine, id, &src, to, NO_FLAGS, &mut watch, &mut note)
+            }
         };
         if job.progress.is_cancelled() {
             return Err(before.cancelled(&job.names[..index]));
         }
-        skipped.extend(done.map_err(|e| format!("copying {entry}: {e}"))?);
+        done.map_err(|e| format!("copying {entry}: {e}"))?;
     }
     let to = match job.from {
         Side::Host => format!("{}:{}", job.container.name, job.dest_dir),

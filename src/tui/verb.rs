@@ -1,79 +1,102 @@
-//! Which `:` verbs get the terminal. The words are read with the CLI's own parser, so
-//! `-it`, `-ti`, `--interactive --tty` and `container exec` all count, and a value that
-//! happens to look like a flag (`-e -t`) does not.
+//! The verbs typed on the `:` line: the command tree they complete from and which of
+//! them get the terminal. Both belong to the front door that started the dashboard (the
+//! CLI's clap tree and its own parser), handed in once at startup through [`install`],
+//! so the dashboard never names the CLI.
 
-use clap::Parser;
+use std::sync::OnceLock;
 
-use crate::cli::{Cli, Command};
+/// What the dashboard knows of the verbs it runs.
+pub struct Verbs {
+    /// The verbs, subcommands and flags, for tab completion.
+    pub command: clap::Command,
+    /// Whether a verb reads the keyboard or holds a terminal (`exec -it`, `attach`,
+    /// `logs -f`): those are handed the terminal as the `e` and `A` keys do; everything
+    /// else runs with its output live in a popup, where x or esc ends it. A verb that
+    /// doesn't parse is not one of them: it prints its error in the popup.
+    pub needs_terminal: fn(&[String]) -> bool,
+}
 
-/// Whether the verb reads the keyboard or holds a terminal: `attach`, `exec`/`run` with
-/// `-i` or `-t` and not `-d`, `start -a`/`-i`, and `logs -f`, which follows until ctrl-c
-/// as it does in a shell. Those are handed the terminal as the `e` and `A` keys do;
-/// everything else runs with its output live in a popup, where x or esc ends it.
+static VERBS: OnceLock<Verbs> = OnceLock::new();
+
+/// Hands the verbs in. One front door per process: the first handed in stays.
+pub fn install(verbs: Verbs) {
+    let _ = VERBS.set(verbs);
+}
+
+/// The verbs handed in; none before (nothing completes, nothing takes the terminal).
+pub fn verbs() -> &'static Verbs {
+    VERBS.get_or_init(unset)
+}
+
+/// Whether the verb `words` gets the terminal (see [`Verbs::needs_terminal`]).
 pub fn needs_terminal(words: &[String]) -> bool {
-    let Ok(cli) =
-        Cli::try_parse_from(std::iter::once("berth").chain(words.iter().map(String::as_str)))
-    else {
-        // A verb that doesn't parse prints its error in the popup.
-        return false;
-    };
-    let command = match cli.command {
-        Some(Command::Container(command)) => match Command::try_from(command) {
-            Ok(command) => command,
-            Err(_) => return false,
-        },
-        Some(command) => command,
-        None => return false,
-    };
-    match command {
-        Command::Attach(_) => true,
-        Command::Exec(args) => (args.interactive || args.tty) && !args.detach,
-        Command::Run(args) => (args.flags.interactive || args.flags.tty) && !args.detach,
-        Command::Start(args) => args.attach || args.interactive,
-        Command::Logs(args) => args.follow,
-        _ => false,
+    (verbs().needs_terminal)(words)
+}
+
+#[cfg(not(test))]
+fn unset() -> Verbs {
+    Verbs {
+        command: clap::Command::new("berth"),
+        needs_terminal: |_| false,
+    }
+}
+
+/// Unit tests of the dashboard run without a front door to hand verbs in: they get this
+/// small tree of the kind a front door gives (the CLI's own is tested in `cli::ui`).
+#[cfg(test)]
+fn unset() -> Verbs {
+    Verbs {
+        command: stand_in::command(),
+        needs_terminal: stand_in::needs_terminal,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod stand_in {
+    use clap::{Arg, ArgAction, Command};
 
-    fn words(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
+    pub fn command() -> Command {
+        let flag = |name: &'static str, short| {
+            Arg::new(name)
+                .short(short)
+                .long(name)
+                .action(ArgAction::SetTrue)
+        };
+        Command::new("berth")
+            .subcommand(
+                Command::new("volume").subcommand(Command::new("create").arg(Arg::new("name"))),
+            )
+            .subcommand(
+                Command::new("exec")
+                    .arg(flag("interactive", 'i'))
+                    .arg(flag("tty", 't'))
+                    .arg(flag("detach", 'd'))
+                    .arg(Arg::new("container").required(true))
+                    .arg(Arg::new("command").num_args(1..).trailing_var_arg(true)),
+            )
+            .subcommand(Command::new("attach").arg(Arg::new("container").required(true)))
+            .subcommand(
+                Command::new("logs")
+                    .arg(flag("follow", 'f'))
+                    .arg(Arg::new("container").required(true)),
+            )
+            .subcommand(Command::new("stats").arg(Arg::new("container")))
+            .subcommand(Command::new("__monitor").hide(true))
     }
 
-    #[test]
-    fn interactive_and_attaching_verbs_need_the_terminal() {
-        for line in [
-            "exec -it web sh",
-            "exec -ti web sh",
-            "exec --interactive --tty web sh",
-            "exec -i web cat",
-            "container exec -it web sh",
-            "attach web",
-            "run -it busybox sh",
-            "run --rm -t busybox top",
-            "start -ai web",
-            "logs -f web",
-            "container logs --follow --tail 5 web",
-        ] {
-            assert!(needs_terminal(&words(line)), "{line}");
-        }
-        for line in [
-            "logs web",
-            "stats web",
-            "exec web ls -t",
-            "exec -e -t web env",
-            "exec -dit web sleep 9",
-            "run -dit busybox sh",
-            "run -d busybox",
-            "start web",
-            "volume create x",
-            "exec",
-            "nonsense -it",
-        ] {
-            assert!(!needs_terminal(&words(line)), "{line}");
+    pub fn needs_terminal(words: &[String]) -> bool {
+        let words = std::iter::once("berth").chain(words.iter().map(String::as_str));
+        match command().try_get_matches_from(words) {
+            Ok(matches) => match matches.subcommand() {
+                Some(("exec", exec)) => {
+                    (exec.get_flag("interactive") || exec.get_flag("tty"))
+                        && !exec.get_flag("detach")
+                }
+                Some(("attach", _)) => true,
+                Some(("logs", logs)) => logs.get_flag("follow"),
+                _ => false,
+            },
+            Err(_) => false,
         }
     }
 }
