@@ -15,6 +15,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod stats;
 mod store;
+mod teardown;
 pub mod user;
 
 pub use lifecycle::{CreateOptions, Started};

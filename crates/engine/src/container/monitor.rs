@@ -23,6 +23,7 @@ use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
+use super::teardown::Teardown;
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
 use crate::events::container_event;
@@ -126,8 +127,10 @@ impl Monitor {
         match Self::launch(engine, &record, &overlay, &cgroup) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
-                cgroup.remove();
-                record_start_failure(engine, id, code, &message);
+                let mut teardown = Teardown::default();
+                teardown.step("remove cgroup", id, cgroup.remove());
+                record_start_failure(engine, id, code, &message, &mut teardown);
+                engine.report_teardown(&record, &teardown);
                 Err((code, message))
             }
         }
@@ -146,8 +149,7 @@ impl Monitor {
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
         // Derived from the record at every start: never the only copy, so no fsync.
         // It holds the environment (passwords): root-only, like the record.
-        crate::state::write_private(&dir.join("config.json"), &spec_json)
-            .map_err(start_error)?;
+        crate::state::write_private(&dir.join("config.json"), &spec_json).map_err(start_error)?;
         let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
 
         let (ours, theirs) = socketpair(
@@ -563,18 +565,23 @@ impl Monitor {
     }
 
     /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
+    /// A step that fails doesn't stop the rest; the failures go to `monitor.log` and a
+    /// `teardown-failed` event (see [`Teardown`]).
     fn finish(&mut self, exit_code: i32) {
+        let mut teardown = Teardown::default();
         self.log.flush_partial();
+        let dir = self.engine.container_dir(&self.record.id);
         if self.listener.take().is_some() {
-            let socket = self
-                .engine
-                .container_dir(&self.record.id)
-                .join(ATTACH_SOCKET);
-            let _ = std::fs::remove_file(socket);
+            let socket = dir.join(ATTACH_SOCKET);
+            teardown.step(
+                "remove attach socket",
+                socket.display(),
+                std::fs::remove_file(&socket),
+            );
         }
         let mut cgroup = Cgroup::existing(self.record.id.as_str());
         let oom = cgroup.oom_killed();
-        cgroup.remove();
+        teardown.step("remove cgroup", &self.record.id, cgroup.remove());
         let id = self.record.id.clone();
         // Read now, not at start: `restart` sets it just before it stops the container.
         let restarting = self
@@ -586,19 +593,26 @@ impl Monitor {
         let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
         // Before the exit is recorded, so a stopped container never shows a live veth.
         if self.record.config.network.mode == NetworkMode::Connected {
-            let _ = self.engine.unplug_host_ends(&id);
+            teardown.step("delete links", &id, self.engine.unplug_host_ends(&id));
         }
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
             // after the client has its exit code. Its anonymous volumes go first, as
             // `docker run --rm` returns with them removed.
-            let _ = self.engine.forget_container(&id);
-            let _ = self.engine.release_container_endpoints(&id);
-            let _ = self
-                .engine
-                .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record));
+            teardown.step("retire container", &id, self.engine.forget_container(&id));
+            teardown.step(
+                "release endpoints",
+                &id,
+                self.engine.release_container_endpoints(&id),
+            );
+            teardown.step(
+                "remove anonymous volumes",
+                &id,
+                self.engine
+                    .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record)),
+            );
         } else {
-            let _ = update_record(&self.engine, &id, |r| {
+            let recorded = update_record(&self.engine, &id, |r| {
                 r.state.status = Status::Exited;
                 r.state.exit_code = Some(exit_code);
                 r.state.oom_killed = oom;
@@ -608,9 +622,10 @@ impl Monitor {
                 r.state.ports.clear();
                 r.state.paused = false;
             });
+            teardown.step("record exit", &id, recorded);
         }
         if published {
-            let _ = self.engine.publish(&id, &[]);
+            teardown.step("delete port rules", &id, self.engine.publish(&id, &[]));
         }
         // After the record: whoever reacts to the event reads the exit already recorded.
         if oom {
@@ -634,8 +649,9 @@ impl Monitor {
             }
         }
         if auto_remove {
-            let _ = self.engine.remove_stopped(&id);
+            teardown.step("remove container", &id, self.engine.remove_stopped(&id));
         }
+        self.engine.report_teardown(&self.record, &teardown);
     }
 }
 
@@ -711,17 +727,24 @@ pub(crate) fn update_record(
     Ok(record)
 }
 
-fn record_start_failure(engine: &Engine, id: &ContainerId, code: u8, message: &str) {
+fn record_start_failure(
+    engine: &Engine,
+    id: &ContainerId,
+    code: u8,
+    message: &str,
+    teardown: &mut Teardown,
+) {
     let result = update_record(engine, id, |r| {
         r.state.exit_code = Some(code as i32);
         r.state.error = Some(message.to_owned());
         r.state.init = None;
         r.state.monitor = None;
     });
-    if let Ok(record) = result {
-        if record.config.auto_remove {
-            let _ = engine.remove_stopped(id);
+    match teardown.step("record start failure", id, result) {
+        Some(record) if record.config.auto_remove => {
+            teardown.step("remove container", id, engine.remove_stopped(id));
         }
+        _ => {}
     }
 }
 
