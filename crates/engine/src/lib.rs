@@ -16,7 +16,7 @@ pub mod units;
 
 use std::path::Path;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use ids::{ContainerId, Digest, ImageRef};
 pub use paths::EnginePaths;
 

@@ -256,7 +256,7 @@ fn bind_error(spec: &PortSpec, ip: Ipv4Addr, err: std::io::Error) -> Error {
         None => format!("a free {} port", spec.proto),
     };
     if err.kind() == std::io::ErrorKind::AddrInUse {
-        return Error::Conflict(format!("{port} on {ip} is already in use"));
+        return Error::PortAllocated(format!("{port} on {ip} is already in use"));
     }
     Error::Io {
         context: format!("cannot publish {port} on {ip}"),

@@ -321,6 +321,7 @@ pub(super) fn describe(error: ureq::Error, base: &str, who: &str, hint: &str) ->
             }
             if code == 401 {
                 line.push_str(&format!(" ({hint})"));
+                return Error::Unauthorized(printable(&line));
             }
             Error::Runtime(printable(&line))
         }
