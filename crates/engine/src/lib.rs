@@ -9,6 +9,7 @@ pub mod ids;
 pub mod image;
 pub mod network;
 pub mod paths;
+pub mod readiness;
 pub mod state;
 pub mod storage;
 pub mod system;

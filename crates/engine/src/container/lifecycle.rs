@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nix::sys::signal::Signal;
 
-use super::attach::{read_frame, Kind};
+use super::frames::{read_frame, Kind};
 use super::record::{
     ContainerConfig, ContainerRecord, ContainerState, NetworkConfig, NetworkMode, Resources, Status,
 };
@@ -81,10 +81,10 @@ pub struct Started {
 
 impl Started {
     /// Leaves the container running on its own, its stdin kept open (see
-    /// [`super::attach::Kind::Detach`]); dropping a `Started` instead closes a pipe
+    /// [`super::frames::Kind::Detach`]); dropping a `Started` instead closes a pipe
     /// stdin, as a client that went away does.
     pub fn detach(mut self) {
-        let _ = super::attach::write_frame(&mut self.stream, super::attach::Kind::Detach, &[]);
+        let _ = super::frames::write_frame(&mut self.stream, Kind::Detach, &[]);
     }
 }
 

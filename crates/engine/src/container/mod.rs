@@ -4,6 +4,7 @@
 pub mod attach;
 mod clients;
 pub mod exec;
+pub mod frames;
 mod inspect;
 pub mod lifecycle;
 pub mod logs;

@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe2, Pid};
 
-use super::attach::{write_frame, Kind};
 use super::clients::{Client, MAX_ATTACHED};
+use super::frames::{write_frame, Kind};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
@@ -29,6 +29,7 @@ use crate::error::{Context, Error, Result};
 use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
+use crate::readiness::poll_ready;
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
 
@@ -342,20 +343,17 @@ impl Monitor {
                     .unwrap_or(PollTimeout::MAX),
                 (false, None) => PollTimeout::NONE,
             };
-            match poll(&mut fds, timeout) {
-                Ok(_) => {}
-                Err(nix::Error::EINTR) => continue,
+            let revents = match poll_ready(&mut fds, timeout) {
+                Ok(Some(revents)) => revents,
+                Ok(None) => continue,
                 Err(_) => break,
-            }
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
-            let writable: Vec<bool> = fds[1 + n_out..1 + n_out + n_clients]
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)))
-                .collect();
+            };
             drop(fds);
+            let ready: Vec<bool> = revents.iter().map(|r| !r.is_empty()).collect();
+            let writable: Vec<bool> = revents[1 + n_out..1 + n_out + n_clients]
+                .iter()
+                .map(|r| r.contains(PollFlags::POLLOUT))
+                .collect();
             if ready[0] {
                 let _ = self.sigchld.read_signal();
                 if exit_code.is_none() {
