@@ -371,6 +371,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refusal_of_credentials_is_typed_unauthorized_and_other_statuses_are_not() {
+        let answer = |code: u16, text: &str| {
+            let response = ureq::Response::new(code, text, "").unwrap();
+            describe(
+                ureq::Error::Status(code, response),
+                "base",
+                "the registry",
+                "no credentials",
+            )
+        };
+        let refused = answer(401, "Unauthorized");
+        assert_eq!(refused.kind(), crate::ErrorKind::Unauthorized);
+        assert_eq!(
+            refused.to_string(),
+            "the registry answered 401 Unauthorized (no credentials)"
+        );
+        assert_eq!(
+            answer(500, "Internal Server Error").kind(),
+            crate::ErrorKind::Internal
+        );
+    }
+
+    #[test]
     fn registry_errors_read_as_their_messages() {
         let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
         assert_eq!(
