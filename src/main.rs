@@ -19,7 +19,7 @@ fn main() {
             // One line: the outermost message, then each cause.
             let line: Vec<String> = report.chain().map(|e| e.to_string()).collect();
             eprintln!("Error: {}", line.join(": "));
-            1
+            berth::ops::status::of_report(&report).exit_code
         }
     };
     std::process::exit(code);

@@ -916,3 +916,65 @@ fn the_monitor_is_named_berth_monitor_with_its_container() {
     assert_eq!(args[0], "berth-monitor named", "{args:?}");
     berth.ok(&["rm", "-f", "named"]);
 }
+
+/// A child cgroup made inside the container's, which keeps the container's from being
+/// removed; removed again on drop, also when the test fails.
+struct HeldCgroup(std::path::PathBuf);
+
+impl Drop for HeldCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_teardown_step_that_fails_is_named_in_monitor_log_and_an_event() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "held", IMAGE, "sleep", "60"]);
+    let id = berth.inspect("held")["Id"].as_str().unwrap().to_owned();
+    let cgroup = ["pids", "memory"]
+        .iter()
+        .map(|c| std::path::PathBuf::from(format!("/sys/fs/cgroup/{c}/berth/{id}")))
+        .find(|d| d.is_dir())
+        .expect("a v1 cgroup of the container");
+    let held = HeldCgroup(cgroup.join("held"));
+    std::fs::create_dir(&held.0).unwrap();
+
+    // The monitor gives up on the busy cgroup after its retries, and goes on.
+    berth.ok(&["stop", "-t", "0", "held"]);
+    assert_eq!(berth.inspect("held")["State"]["Status"], "exited");
+    let log = std::fs::read_to_string(
+        berth
+            .root()
+            .join("containers")
+            .join(&id)
+            .join("monitor.log"),
+    )
+    .expect("monitor.log written");
+    let line = log
+        .lines()
+        .find(|l| l.contains("teardown: remove cgroup"))
+        .unwrap_or_else(|| panic!("no cgroup failure in {log:?}"));
+    assert!(
+        line.contains(&id) && line.contains(&cgroup.display().to_string()),
+        "{line}"
+    );
+
+    let events = berth.ok(&[
+        "events", "--since", "1h", "--until", "0s", "--format", "json",
+    ]);
+    let failed: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["Action"] == "teardown-failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{events}");
+    assert_eq!(failed[0]["Actor"]["ID"], id.as_str());
+    let error = failed[0]["Actor"]["Attributes"]["error"].as_str().unwrap();
+    assert!(error.starts_with("remove cgroup"), "{error}");
+
+    // Let go of the cgroup: the container is removed whole.
+    drop(held);
+    berth.ok(&["rm", "held"]);
+    assert!(!cgroup.exists());
+}

@@ -17,9 +17,10 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios::{self, SetArg, Termios};
 
-use crate::engine::container::attach::{read_frame, write_frame, Kind};
 use crate::engine::container::exec::ExecSession;
+use crate::engine::container::frames::{read_frame, write_frame, Kind};
 use crate::engine::container::Started;
+use crate::engine::readiness::poll_ready;
 use crate::engine::Engine;
 
 /// Restores the terminal's mode when dropped.
@@ -496,15 +497,11 @@ fn relay_outputs(mut outputs: Vec<(OwnedFd, bool)>, exited: BorrowedFd<'_>) {
         let timeout = left.map_or(PollTimeout::NONE, |l| {
             PollTimeout::try_from(l.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::MAX)
         });
-        match poll(&mut fds, timeout) {
-            Ok(_) => {}
-            Err(nix::Error::EINTR) => continue,
+        let ready: Vec<bool> = match poll_ready(&mut fds, timeout) {
+            Ok(Some(revents)) => revents.iter().map(|r| !r.is_empty()).collect(),
+            Ok(None) => continue,
             Err(_) => return,
-        }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
+        };
         drop(fds);
         if deadline.is_none() && ready.last().copied().unwrap_or(false) {
             deadline = Some(Instant::now() + EXEC_DRAIN);

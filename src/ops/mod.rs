@@ -3,3 +3,4 @@
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
 
 pub mod cp;
+pub mod status;

@@ -30,6 +30,12 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A registry refused the credentials (or asked for some).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A host port to publish is taken.
+    #[error("{0}")]
+    PortAllocated(String),
     #[error("unsafe layer entry {entry:?}: {reason}")]
     UnsafeEntry { entry: String, reason: String },
     #[error("{path}: {reason}")]
@@ -52,7 +58,46 @@ pub enum Error {
     StartFailed { code: i32, message: String },
 }
 
+/// What kind of failure an error is: what a caller branches on, and what every front
+/// door maps to its exit code or HTTP status (after Docker's `errdefs` classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No such image, container, volume, network or path.
+    NotFound,
+    /// The request contradicts the object's state: a name in use, a running container.
+    Conflict,
+    /// Bad input: a flag's value, an ambiguous prefix, an unsafe or broken archive.
+    InvalidArgument,
+    /// A registry refused the credentials.
+    Unauthorized,
+    /// A host port to publish is taken.
+    PortAllocated,
+    /// The engine or the system failed: I/O, a syscall, damaged state, a start that failed.
+    Internal,
+}
+
 impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        use Error::*;
+        match self {
+            NoSuchImage(_)
+            | NoSuchVolume(_)
+            | NoSuchNetwork(_)
+            | NoSuchContainer(_)
+            | NoSuchPath { .. } => ErrorKind::NotFound,
+            NameInUse { .. } | Conflict(_) => ErrorKind::Conflict,
+            AmbiguousContainer(_)
+            | InvalidArgument { .. }
+            | UnsafeEntry { .. }
+            | BadArchive { .. } => ErrorKind::InvalidArgument,
+            Unauthorized(_) => ErrorKind::Unauthorized,
+            PortAllocated(_) => ErrorKind::PortAllocated,
+            Io { .. } | Sys { .. } | Corrupt { .. } | Runtime(_) | StartFailed { .. } => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
     /// True when the other end of a pipe went away (`berth export c | head`).
     pub fn is_broken_pipe(&self) -> bool {
         match self {
@@ -102,5 +147,48 @@ impl<T> Context<T> for std::result::Result<T, nix::Error> {
             context: what(),
             err,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_the_kind_a_caller_branches_on() {
+        let cases = [
+            (Error::NoSuchContainer("c".into()), ErrorKind::NotFound),
+            (
+                Error::NoSuchPath {
+                    path: "/x".into(),
+                    container: "c".into(),
+                },
+                ErrorKind::NotFound,
+            ),
+            (
+                Error::NameInUse {
+                    name: "c".into(),
+                    id: "1".into(),
+                },
+                ErrorKind::Conflict,
+            ),
+            (
+                Error::AmbiguousContainer("a".into()),
+                ErrorKind::InvalidArgument,
+            ),
+            (
+                Error::invalid("port", "x", "bad"),
+                ErrorKind::InvalidArgument,
+            ),
+            (Error::Unauthorized("401".into()), ErrorKind::Unauthorized),
+            (
+                Error::PortAllocated("8080".into()),
+                ErrorKind::PortAllocated,
+            ),
+            (Error::Runtime("boom".into()), ErrorKind::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
     }
 }

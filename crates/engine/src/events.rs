@@ -291,8 +291,8 @@ impl Engine {
     }
 }
 
-fn rotated(journal: &Path) -> PathBuf {
-    let mut name = journal.as_os_str().to_owned();
+fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
     name.push(".1");
     PathBuf::from(name)
 }
@@ -306,16 +306,20 @@ fn append(journal: &Path, event: &Event) -> Result<()> {
     let _lock = Flock::lock(lock, FlockArg::LockExclusive)
         .map_err(|(_, e)| e)
         .context(|| format!("locking {}", lock_path.display()))?;
-    let size = std::fs::metadata(journal).map(|m| m.len()).unwrap_or(0);
-    if size >= MAX_JOURNAL {
-        std::fs::rename(journal, rotated(journal))
-            .context(|| format!("rotating {}", journal.display()))?;
+    append_rotating(journal, &line, MAX_JOURNAL)
+}
+
+/// Appends `text` to `path`, first moving a file already at `max` bytes or more to
+/// `path.1` (replacing it). One write, so a reader never sees half of it. Root-only.
+pub(crate) fn append_rotating(path: &Path, text: &[u8], max: u64) -> Result<()> {
+    let size = std::fs::symlink_metadata(path).map_or(0, |m| m.len());
+    if size >= max {
+        std::fs::rename(path, rotated(path)).context(|| format!("rotating {}", path.display()))?;
     }
-    let mut file = super::state::open_private(journal, true)
-        .context(|| format!("opening {}", journal.display()))?;
-    // One write: readers never see half a line from a finished append.
-    file.write_all(&line)
-        .context(|| format!("appending to {}", journal.display()))
+    let mut file =
+        super::state::open_private(path, true).context(|| format!("opening {}", path.display()))?;
+    file.write_all(text)
+        .context(|| format!("appending to {}", path.display()))
 }
 
 /// Parses whole lines into events; a damaged or overlong line is skipped, and an

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod image;
 pub mod network;
 pub mod paths;
+pub mod readiness;
 pub mod state;
 pub mod storage;
 pub mod system;
@@ -16,7 +17,7 @@ pub mod units;
 
 use std::path::Path;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use ids::{ContainerId, Digest, ImageRef};
 pub use paths::EnginePaths;
 

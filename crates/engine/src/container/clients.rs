@@ -7,9 +7,10 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-use super::attach::{encode_frame, take_frame, Kind};
+use super::frames::{encode_frame, take_frame, Kind};
+use crate::readiness::poll_ready;
 
 /// Output queued for one client beyond which the monitor stops reading the container's
 /// output until the client catches up: the backpressure a blocking write gives, without
@@ -112,7 +113,8 @@ impl Client {
                 None => PollTimeout::NONE,
             };
             let mut fds = [PollFd::new(self.stream.as_fd(), PollFlags::POLLOUT)];
-            if poll(&mut fds, timeout).is_err() {
+            // Interrupted: the loop works the time left out again.
+            if poll_ready(&mut fds, timeout).is_err() {
                 return;
             }
         }
@@ -159,7 +161,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::attach::read_frame;
+    use crate::container::frames::read_frame;
 
     #[test]
     fn a_client_that_reads_nothing_fills_up_without_blocking_and_then_stalls() {

@@ -13,12 +13,13 @@ use std::time::Duration;
 use chrono::Utc;
 use nix::sys::signal::Signal;
 
-use super::attach::{read_frame, Kind};
+use super::frames::{read_frame, Kind};
 use super::record::{
     ContainerConfig, ContainerRecord, ContainerState, NetworkConfig, NetworkMode, Resources, Status,
 };
 use super::runtime::cgroups::Cgroup;
 use super::runtime::sealed;
+use super::teardown::{remove_dir_all, Teardown};
 
 use crate::error::{Context, Error, Result};
 use crate::events::container_event;
@@ -80,10 +81,10 @@ pub struct Started {
 
 impl Started {
     /// Leaves the container running on its own, its stdin kept open (see
-    /// [`super::attach::Kind::Detach`]); dropping a `Started` instead closes a pipe
+    /// [`super::frames::Kind::Detach`]); dropping a `Started` instead closes a pipe
     /// stdin, as a client that went away does.
     pub fn detach(mut self) {
-        let _ = super::attach::write_frame(&mut self.stream, super::attach::Kind::Detach, &[]);
+        let _ = super::frames::write_frame(&mut self.stream, Kind::Detach, &[]);
     }
 }
 
@@ -355,11 +356,18 @@ impl Engine {
             Ok(())
         })();
         if let Err(e) = made {
-            let _ = self.release_endpoint_locked(&network.id, &id);
-            let _ = std::fs::remove_dir_all(&dir);
+            let mut teardown = Teardown::default();
+            teardown.step(
+                "release endpoint",
+                &id,
+                self.release_endpoint_locked(&network.id, &id),
+            );
+            teardown.step("remove directory", dir.display(), remove_dir_all(&dir));
             for name in &new_volumes {
-                let _ = std::fs::remove_dir_all(self.paths().volumes_dir().join(name));
+                let volume = self.paths().volumes_dir().join(name);
+                teardown.step("remove volume", name, remove_dir_all(&volume));
             }
+            self.report_teardown(&record, &teardown);
             return Err(e);
         }
         self.record_event(&container_event(&record, "create"));
@@ -639,12 +647,16 @@ impl Engine {
         {
             return Ok(record);
         }
+        // Killed with the monitor already, unless something held it up.
         if let Some(init) = record.state.init {
             let _ = init.signal(Signal::SIGKILL);
         }
+        let mut teardown = Teardown::default();
         let mut cgroup = Cgroup::existing(record.id.as_str());
-        cgroup.remove();
-        let _ = self.overlay_of(&record).unmount();
+        teardown.step("remove cgroup", &record.id, cgroup.remove());
+        let overlay = self.overlay_of(&record);
+        teardown.step("unmount", overlay.merged.display(), overlay.unmount());
+        self.report_teardown(&record, &teardown);
         record.state.status = Status::Exited;
         record.state.exit_code = Some(255);
         record.state.error = Some("the container's monitor exited unexpectedly".into());
@@ -819,7 +831,13 @@ impl Engine {
         self.remove_stopped(&record.id)?;
         // The container is gone already: a lease left by a failure here is reclaimed at
         // the next allocation, so it must not fail the removal.
-        let _ = self.release_container_endpoints(&record.id);
+        let mut teardown = Teardown::default();
+        teardown.step(
+            "release endpoints",
+            &record.id,
+            self.release_container_endpoints(&record.id),
+        );
+        self.report_teardown(&record, &teardown);
         self.record_event(&container_event(&record, "destroy"));
         crash_point("rm:before-volumes");
         if volumes {
@@ -841,8 +859,16 @@ impl Engine {
     /// `system check` names.
     pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
         let _lock = self.lock()?;
-        let mut cgroup = Cgroup::existing(id.as_str());
-        cgroup.remove();
+        // A cgroup left behind doesn't keep the container: it is reported, and found by
+        // `system check`.
+        let mut teardown = Teardown::default();
+        teardown.step("remove cgroup", id, Cgroup::existing(id.as_str()).remove());
+        if let Some(record) = (!teardown.failures().is_empty())
+            .then(|| self.load_record(id).ok())
+            .flatten()
+        {
+            self.report_teardown(&record, &teardown);
+        }
         self.retire_container_dir(id)?;
         crash_point("rm:after-retire");
         let retired = self.retired_container_dir(id);

@@ -4,6 +4,7 @@
 pub mod attach;
 mod clients;
 pub mod exec;
+pub mod frames;
 mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -15,6 +16,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod stats;
 mod store;
+mod teardown;
 pub mod user;
 
 pub use lifecycle::{CreateOptions, Started};

@@ -10,24 +10,26 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe2, Pid};
 
-use super::attach::{write_frame, Kind};
 use super::clients::{Client, MAX_ATTACHED};
+use super::frames::{write_frame, Kind};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
+use super::teardown::Teardown;
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
 use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
+use crate::readiness::poll_ready;
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
 
@@ -126,8 +128,10 @@ impl Monitor {
         match Self::launch(engine, &record, &overlay, &cgroup) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
-                cgroup.remove();
-                record_start_failure(engine, id, code, &message);
+                let mut teardown = Teardown::default();
+                teardown.step("remove cgroup", id, cgroup.remove());
+                record_start_failure(engine, id, code, &message, &mut teardown);
+                engine.report_teardown(&record, &teardown);
                 Err((code, message))
             }
         }
@@ -339,20 +343,17 @@ impl Monitor {
                     .unwrap_or(PollTimeout::MAX),
                 (false, None) => PollTimeout::NONE,
             };
-            match poll(&mut fds, timeout) {
-                Ok(_) => {}
-                Err(nix::Error::EINTR) => continue,
+            let revents = match poll_ready(&mut fds, timeout) {
+                Ok(Some(revents)) => revents,
+                Ok(None) => continue,
                 Err(_) => break,
-            }
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
-            let writable: Vec<bool> = fds[1 + n_out..1 + n_out + n_clients]
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| r.contains(PollFlags::POLLOUT)))
-                .collect();
+            };
             drop(fds);
+            let ready: Vec<bool> = revents.iter().map(|r| !r.is_empty()).collect();
+            let writable: Vec<bool> = revents[1 + n_out..1 + n_out + n_clients]
+                .iter()
+                .map(|r| r.contains(PollFlags::POLLOUT))
+                .collect();
             if ready[0] {
                 let _ = self.sigchld.read_signal();
                 if exit_code.is_none() {
@@ -562,18 +563,23 @@ impl Monitor {
     }
 
     /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
+    /// A step that fails doesn't stop the rest; the failures go to `monitor.log` and a
+    /// `teardown-failed` event (see [`Teardown`]).
     fn finish(&mut self, exit_code: i32) {
+        let mut teardown = Teardown::default();
         self.log.flush_partial();
+        let dir = self.engine.container_dir(&self.record.id);
         if self.listener.take().is_some() {
-            let socket = self
-                .engine
-                .container_dir(&self.record.id)
-                .join(ATTACH_SOCKET);
-            let _ = std::fs::remove_file(socket);
+            let socket = dir.join(ATTACH_SOCKET);
+            teardown.step(
+                "remove attach socket",
+                socket.display(),
+                std::fs::remove_file(&socket),
+            );
         }
         let mut cgroup = Cgroup::existing(self.record.id.as_str());
         let oom = cgroup.oom_killed();
-        cgroup.remove();
+        teardown.step("remove cgroup", &self.record.id, cgroup.remove());
         let id = self.record.id.clone();
         // Read now, not at start: `restart` sets it just before it stops the container.
         let restarting = self
@@ -585,19 +591,26 @@ impl Monitor {
         let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
         // Before the exit is recorded, so a stopped container never shows a live veth.
         if self.record.config.network.mode == NetworkMode::Connected {
-            let _ = self.engine.unplug_host_ends(&id);
+            teardown.step("delete links", &id, self.engine.unplug_host_ends(&id));
         }
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
             // after the client has its exit code. Its anonymous volumes go first, as
             // `docker run --rm` returns with them removed.
-            let _ = self.engine.forget_container(&id);
-            let _ = self.engine.release_container_endpoints(&id);
-            let _ = self
-                .engine
-                .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record));
+            teardown.step("retire container", &id, self.engine.forget_container(&id));
+            teardown.step(
+                "release endpoints",
+                &id,
+                self.engine.release_container_endpoints(&id),
+            );
+            teardown.step(
+                "remove anonymous volumes",
+                &id,
+                self.engine
+                    .remove_anonymous_volumes(&super::lifecycle::anonymous_volumes(&self.record)),
+            );
         } else {
-            let _ = update_record(&self.engine, &id, |r| {
+            let recorded = update_record(&self.engine, &id, |r| {
                 r.state.status = Status::Exited;
                 r.state.exit_code = Some(exit_code);
                 r.state.oom_killed = oom;
@@ -607,9 +620,10 @@ impl Monitor {
                 r.state.ports.clear();
                 r.state.paused = false;
             });
+            teardown.step("record exit", &id, recorded);
         }
         if published {
-            let _ = self.engine.publish(&id, &[]);
+            teardown.step("delete port rules", &id, self.engine.publish(&id, &[]));
         }
         // After the record: whoever reacts to the event reads the exit already recorded.
         if oom {
@@ -633,8 +647,9 @@ impl Monitor {
             }
         }
         if auto_remove {
-            let _ = self.engine.remove_stopped(&id);
+            teardown.step("remove container", &id, self.engine.remove_stopped(&id));
         }
+        self.engine.report_teardown(&self.record, &teardown);
     }
 }
 
@@ -710,17 +725,24 @@ pub(crate) fn update_record(
     Ok(record)
 }
 
-fn record_start_failure(engine: &Engine, id: &ContainerId, code: u8, message: &str) {
+fn record_start_failure(
+    engine: &Engine,
+    id: &ContainerId,
+    code: u8,
+    message: &str,
+    teardown: &mut Teardown,
+) {
     let result = update_record(engine, id, |r| {
         r.state.exit_code = Some(code as i32);
         r.state.error = Some(message.to_owned());
         r.state.init = None;
         r.state.monitor = None;
     });
-    if let Ok(record) = result {
-        if record.config.auto_remove {
-            let _ = engine.remove_stopped(id);
+    match teardown.step("record start failure", id, result) {
+        Some(record) if record.config.auto_remove => {
+            teardown.step("remove container", id, engine.remove_stopped(id));
         }
+        _ => {}
     }
 }
 

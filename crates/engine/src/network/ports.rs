@@ -256,7 +256,7 @@ fn bind_error(spec: &PortSpec, ip: Ipv4Addr, err: std::io::Error) -> Error {
         None => format!("a free {} port", spec.proto),
     };
     if err.kind() == std::io::ErrorKind::AddrInUse {
-        return Error::Conflict(format!("{port} on {ip} is already in use"));
+        return Error::PortAllocated(format!("{port} on {ip} is already in use"));
     }
     Error::Io {
         context: format!("cannot publish {port} on {ip}"),
@@ -446,9 +446,11 @@ mod tests {
                 let want = parse_publish(&format!("8080:80/{proto}")).unwrap();
                 let first = PortHolder::bind(&want).unwrap();
                 assert_eq!(first.mappings()[0].host_port, 8080);
-                let err = PortHolder::bind(&want).unwrap_err().to_string();
+                let err = PortHolder::bind(&want).unwrap_err();
+                // Typed, for the callers that branch on it (the API's answer).
+                assert_eq!(err.kind(), crate::ErrorKind::PortAllocated);
                 assert_eq!(
-                    err,
+                    err.to_string(),
                     format!("port 8080/{proto} on 0.0.0.0 is already in use")
                 );
                 // A specific address conflicts with the wildcard too, as in Docker.

@@ -477,8 +477,8 @@ impl Engine {
             }
             Repair::Unmount => overlay::unmount_if_mounted(path),
             Repair::RemoveCgroup(id) => {
-                let mut cgroup = Cgroup::existing(id);
-                cgroup.remove();
+                // Its failure is the busy cgroup found below.
+                let _ = Cgroup::existing(id).remove();
                 match Cgroup::existing(id).pids().is_empty() && !path.exists() {
                     true => Ok(()),
                     false => Err(Error::Runtime(format!(
@@ -491,8 +491,9 @@ impl Engine {
                 for mount in overlay::mounts_below(path) {
                     overlay::unmount_if_mounted(&mount)?;
                 }
-                Cgroup::existing(id.as_str()).remove();
-                self.discard_any(path)
+                // The directory goes whether or not the cgroup could.
+                let cgroup = Cgroup::existing(id.as_str()).remove();
+                self.discard_any(path).and(cgroup)
             }
             Repair::UndoJournal => self.undo_journal(path),
             Repair::Discard => self.discard_any(path),

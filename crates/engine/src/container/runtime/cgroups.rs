@@ -255,7 +255,8 @@ impl Cgroup {
             .create_dirs(id)
             .and_then(|()| cgroup.apply(resources));
         if let Err(e) = result {
-            cgroup.remove();
+            // The error that matters is the one that stopped the creation.
+            let _ = cgroup.remove();
             return Err(e);
         }
         Ok(cgroup)
@@ -517,16 +518,18 @@ impl Cgroup {
         }
     }
 
-    /// Kills whatever is left in the cgroups and removes them. Best effort: also used on
-    /// error paths, where there is nothing better to do with a failure than to go on.
-    pub fn remove(&mut self) {
+    /// Kills whatever is left in the cgroups and removes them. Goes on past one that
+    /// can't be removed; the error names the first (the teardown's log gets it).
+    pub fn remove(&mut self) -> Result<()> {
         // A frozen process can't act on SIGKILL (v1) and would keep its cgroup alive.
         if let Some(freezer) = self.freezer() {
+            // A failure shows as the busy cgroup below.
             let _ = freezer.set(false);
         }
         // Generous: a killed process can sit in uninterruptible sleep for seconds on a
         // loaded disk before it leaves the cgroup, and this is the only removal.
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut failed = None;
         for (_, dir) in self.dirs.drain(..).rev() {
             loop {
                 match fs::remove_dir(&dir) {
@@ -538,6 +541,7 @@ impl Cgroup {
                             .lines()
                             .filter_map(|l| l.trim().parse::<i32>().ok())
                         {
+                            // One gone meanwhile is what we want.
                             let _ = nix::sys::signal::kill(
                                 nix::unistd::Pid::from_raw(pid),
                                 nix::sys::signal::Signal::SIGKILL,
@@ -545,10 +549,16 @@ impl Cgroup {
                         }
                         std::thread::sleep(Duration::from_millis(5));
                     }
-                    Err(_) => break,
+                    Err(e) => {
+                        failed.get_or_insert(
+                            Err(e).context(|| format!("removing cgroup {}", dir.display())),
+                        );
+                        break;
+                    }
                 }
             }
         }
+        failed.unwrap_or(Ok(()))
     }
 }
 

@@ -321,6 +321,7 @@ pub(super) fn describe(error: ureq::Error, base: &str, who: &str, hint: &str) ->
             }
             if code == 401 {
                 line.push_str(&format!(" ({hint})"));
+                return Error::Unauthorized(printable(&line));
             }
             Error::Runtime(printable(&line))
         }
@@ -368,6 +369,29 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_of_credentials_is_typed_unauthorized_and_other_statuses_are_not() {
+        let answer = |code: u16, text: &str| {
+            let response = ureq::Response::new(code, text, "").unwrap();
+            describe(
+                ureq::Error::Status(code, response),
+                "base",
+                "the registry",
+                "no credentials",
+            )
+        };
+        let refused = answer(401, "Unauthorized");
+        assert_eq!(refused.kind(), crate::ErrorKind::Unauthorized);
+        assert_eq!(
+            refused.to_string(),
+            "the registry answered 401 Unauthorized (no credentials)"
+        );
+        assert_eq!(
+            answer(500, "Internal Server Error").kind(),
+            crate::ErrorKind::Internal
+        );
+    }
 
     #[test]
     fn registry_errors_read_as_their_messages() {

@@ -1,0 +1,187 @@
+//! Teardown that says what it could not do. Cleanup goes on past a failed step (a stuck
+//! cgroup must not keep the exit from being recorded), but each failure is collected with
+//! its step, object and cause, then written to the container's `monitor.log` and to the
+//! events journal as a `teardown-failed` event, so a leaked mount or veth leaves a trace.
+
+use std::fmt::Display;
+
+use super::record::ContainerRecord;
+use crate::events::{append_rotating, container_event};
+use crate::Engine;
+
+/// The per-container log of what teardown could not do, in the container's directory.
+pub const MONITOR_LOG: &str = "monitor.log";
+/// Size at which `monitor.log` moves to `monitor.log.1` (replacing the one before): the
+/// two files hold 2 MiB at most, however often a container is started.
+pub const MAX_MONITOR_LOG: u64 = 1 << 20;
+/// The event action for a teardown with failures (Docker has none).
+pub const TEARDOWN_FAILED: &str = "teardown-failed";
+/// Longest cause kept: a cause may quote a name the container chose.
+const MAX_CAUSE: usize = 1024;
+
+/// One step that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What was being done, e.g. `remove cgroup`.
+    pub step: &'static str,
+    /// What it was done to, e.g. the cgroup's directory.
+    pub object: String,
+    pub cause: String,
+}
+
+impl Failure {
+    /// One line, whatever the object and cause hold: control characters escaped, the
+    /// cause cut to [`MAX_CAUSE`] bytes.
+    pub fn line(&self) -> String {
+        let mut cause = escape(&self.cause);
+        if cause.len() > MAX_CAUSE {
+            let mut end = MAX_CAUSE;
+            while !cause.is_char_boundary(end) {
+                end -= 1;
+            }
+            cause.truncate(end);
+            cause.push('…');
+        }
+        format!("{} {}: {cause}", self.step, escape(&self.object))
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .flat_map(char::escape_debug)
+        .collect::<String>()
+}
+
+/// The failures of one teardown, in the order the steps ran.
+#[derive(Debug, Default)]
+pub struct Teardown {
+    failures: Vec<Failure>,
+}
+
+impl Teardown {
+    /// Notes `result` of `step` on `object`: its value if it succeeded, else None and a
+    /// failure on the list.
+    pub fn step<T, E: Display>(
+        &mut self,
+        step: &'static str,
+        object: impl Display,
+        result: std::result::Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.failures.push(Failure {
+                    step,
+                    object: object.to_string(),
+                    cause: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+}
+
+/// Removes `path` and all below it; one that isn't there is no failure.
+pub fn remove_dir_all(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        done => done,
+    }
+}
+
+impl Engine {
+    /// Reports the failures of a container's teardown, if any: in its `monitor.log` (when
+    /// its directory is still there) and as a `teardown-failed` event whose `error`
+    /// attribute names the first failure and `failures` counts them.
+    pub(crate) fn report_teardown(&self, record: &ContainerRecord, teardown: &Teardown) {
+        let Some(first) = teardown.failures().first() else {
+            return;
+        };
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let text: String = teardown
+            .failures()
+            .iter()
+            .map(|f| format!("{now} teardown: {}\n", f.line()))
+            .collect();
+        let dir = self.container_dir(&record.id);
+        if dir.is_dir() {
+            // The event below still tells of the failures if the log can't take them.
+            let _ = append_rotating(&dir.join(MONITOR_LOG), text.as_bytes(), MAX_MONITOR_LOG);
+        }
+        self.record_event(
+            &container_event(record, TEARDOWN_FAILED)
+                .with("error", first.line())
+                .with("failures", teardown.failures().len().to_string()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::append_rotating;
+
+    #[test]
+    fn failed_steps_are_collected_in_order_and_successes_pass_their_value() {
+        let mut teardown = Teardown::default();
+        assert_eq!(teardown.step("a", "x", Ok::<_, String>(7)), Some(7));
+        assert!(teardown.failures().is_empty());
+        assert_eq!(
+            teardown.step::<(), _>("remove cgroup", "/cg/1", Err("busy")),
+            None
+        );
+        teardown.step::<(), _>("unmount", "/m", Err(std::io::Error::other("EBUSY")));
+        let steps: Vec<_> = teardown.failures().iter().map(|f| f.step).collect();
+        assert_eq!(steps, ["remove cgroup", "unmount"]);
+        assert_eq!(teardown.failures()[0].line(), "remove cgroup /cg/1: busy");
+    }
+
+    #[test]
+    fn a_failure_is_one_bounded_line_whatever_its_object_and_cause_hold() {
+        let failure = Failure {
+            step: "delete link",
+            object: "veth\nforged line".into(),
+            cause: "é".repeat(MAX_CAUSE),
+        };
+        let line = failure.line();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("delete link veth\\nforged line: é"));
+        assert!(line.len() <= "delete link veth\\nforged line: ".len() + MAX_CAUSE + 3);
+    }
+
+    #[test]
+    fn the_log_rotates_into_one_older_file_and_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MONITOR_LOG);
+        let max = 100;
+        let line = [b'x'; 30];
+        for _ in 0..50 {
+            append_rotating(&path, &line, max).unwrap();
+        }
+        let live = std::fs::metadata(&path).unwrap().len();
+        let old = std::fs::metadata(dir.path().join("monitor.log.1"))
+            .unwrap()
+            .len();
+        assert!(live < max + line.len() as u64, "{live}");
+        assert!(old < max + line.len() as u64, "{old}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // Appends are whole: every file is made of whole lines.
+        assert_eq!(live % 30, 0);
+        assert_eq!(old % 30, 0);
+    }
+
+    #[test]
+    fn the_log_is_not_followed_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        let path = dir.path().join(MONITOR_LOG);
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(append_rotating(&path, b"line\n", MAX_MONITOR_LOG).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    }
+}
