@@ -1,3 +1,7 @@
 //! Docker's semantics, once, for every front door: the CLI, the dashboard, compose and the
 //! API call these typed operations and only parse input and render output themselves.
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
+
+pub mod inspect;
+pub mod prune;
+pub mod resolve;

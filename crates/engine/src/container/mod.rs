@@ -17,5 +17,6 @@ pub mod stats;
 mod store;
 pub mod user;
 
+pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
