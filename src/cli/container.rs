@@ -18,10 +18,11 @@ use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{CreateOptions, Resources, Status};
 use crate::engine::image::registry::Reference;
 use crate::engine::network::ipam::parse_ip;
-use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for};
+use crate::engine::network::ports::parse_publish;
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
 use crate::ops::inspect;
+use crate::ops::ports::{port_lines, port_lines_for};
 use crate::ops::resolve::{self, Named, Outcome};
 use crate::settings::Settings;
 

@@ -3,5 +3,6 @@
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
 
 pub mod inspect;
+pub mod ports;
 pub mod prune;
 pub mod resolve;
