@@ -337,3 +337,49 @@ pub fn volume(info: &VolumeInfo) -> Value {
         "UsedBy": info.users.iter().map(|(id, name)| json!({"Id": id.as_str(), "Name": name})).collect::<Vec<_>>(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_volume_has_dockers_fields() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(dir.path()).expect("engine");
+        engine
+            .create_volume(Some("data"), [("k".into(), "v".into())].into())
+            .expect("volume");
+        let value = volume(&engine.inspect_volume("data").expect("inspect"));
+        let keys: Vec<&str> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            // Docker's names (printed in name order, as serde_json keeps them).
+            [
+                "Anonymous",
+                "CreatedAt",
+                "Driver",
+                "Labels",
+                "Mountpoint",
+                "Name",
+                "Options",
+                "Scope",
+                "UsedBy"
+            ]
+        );
+        assert_eq!(value["Name"], "data");
+        assert_eq!(value["Labels"], json!({"k": "v"}));
+        assert_eq!(value["UsedBy"], json!([]));
+        assert_eq!(value["Options"], Value::Null);
+        // Docker's RFC 3339 in whole seconds, UTC.
+        let created = value["CreatedAt"].as_str().expect("a time");
+        assert!(
+            created.ends_with('Z') && !created.contains('.'),
+            "{created}"
+        );
+    }
+}
