@@ -9,7 +9,7 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use super::attach::{attach, DetachSequence};
-use super::output::print_inspect;
+use super::output::{print_inspect, report};
 use super::parse;
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
@@ -18,9 +18,12 @@ use crate::engine::container::runtime::process::parse_signal;
 use crate::engine::container::{CreateOptions, Resources, Status};
 use crate::engine::image::registry::Reference;
 use crate::engine::network::ipam::parse_ip;
-use crate::engine::network::ports::{parse_publish, port_lines, port_lines_for};
+use crate::engine::network::ports::parse_publish;
 use crate::engine::storage::mounts::MountSpec;
 use crate::engine::{ContainerId, Engine, Error};
+use crate::ops::inspect;
+use crate::ops::ports::{port_lines, port_lines_for};
+use crate::ops::resolve::{self, Named, Outcome};
 use crate::settings::Settings;
 
 /// When `run` and `create` pull their image, as Docker's `--pull`.
@@ -482,19 +485,19 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
     }
     let detach_keys = DetachSequence::chosen(args.detach_keys.as_ref())?;
     let mut failed = false;
-    for name in &args.containers {
-        match engine.start_container(name) {
-            Ok(started) if args.attach => {
+    for Named { name, outcome } in resolve::each(&args.containers, |n| engine.start_container(n)) {
+        match outcome {
+            Outcome::Done(started) if args.attach => {
                 let tty = started.record.config.tty;
                 return attach(engine, started, args.interactive, tty, detach_keys);
             }
-            Ok(started) => {
+            Outcome::Done(started) => {
                 started.detach();
                 println!("{name}");
             }
             // Starting a running container changes nothing and is no error, as in Docker;
             // with -a it attaches to it.
-            Err(Error::Conflict(_))
+            Outcome::Failed(Error::Conflict(_))
                 if engine
                     .container(name)
                     .is_ok_and(|r| r.state.status == Status::Running) =>
@@ -508,7 +511,7 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
                 }
                 println!("{name}")
             }
-            Err(e) => {
+            Outcome::Failed(e) | Outcome::Excused(e) => {
                 eprintln!("Error: failed to start container {name}: {e}");
                 failed = true;
             }
@@ -532,19 +535,11 @@ fn refuses_terminal(attach_stdin: bool, tty: bool) -> bool {
 /// otherwise, as Docker's multi-container verbs do; exits 1 if any failed.
 fn for_each(
     names: &[String],
-    mut action: impl FnMut(&str) -> crate::engine::Result<()>,
+    action: impl FnMut(&str) -> crate::engine::Result<()>,
 ) -> Result<i32> {
-    let mut failed = false;
-    for name in names {
-        match action(name) {
-            Ok(()) => println!("{name}"),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    Ok(report(resolve::each(names, action), |name, ()| {
+        println!("{name}")
+    }))
 }
 
 fn stop_signal(args: &StopArgs) -> Result<Option<nix::sys::signal::Signal>> {
@@ -592,32 +587,20 @@ pub fn unpause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
 
 /// `rm -f` of a container that doesn't exist says so but is no failure, as in Docker.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
-    let mut failed = false;
-    for name in &args.containers {
-        match engine.remove_container(name, args.force, args.volumes) {
-            Ok(_) => println!("{name}"),
-            Err(e @ Error::NoSuchContainer(_)) if args.force => eprintln!("Error: {e}"),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    let removed = resolve::each(&args.containers, |name| {
+        engine.remove_container(name, args.force, args.volumes)
+    });
+    let excused = |e: &Error| args.force && matches!(e, Error::NoSuchContainer(_));
+    let results = removed.map(|mut r| {
+        r.outcome = r.outcome.excusing(excused);
+        r
+    });
+    Ok(report(results, |name, _| println!("{name}")))
 }
 
 pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
-    let mut failed = false;
-    for name in &args.containers {
-        match engine.wait_container(name) {
-            Ok(code) => println!("{code}"),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    let waited = resolve::each(&args.containers, |name| engine.wait_container(name));
+    Ok(report(waited, |_, code| println!("{code}")))
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
@@ -760,28 +743,25 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
 }
 
 pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
-    let mut found = Vec::new();
-    let mut failed = false;
-    for name in &args.names {
-        let want_container = args.kind.as_deref() != Some("image");
-        let want_image = args.kind.as_deref() != Some("container");
+    let want_container = args.kind.as_deref() != Some("image");
+    let want_image = args.kind.as_deref() != Some("container");
+    let looked_up = resolve::each(&args.names, |name| {
         if want_container {
             if let Ok(record) = engine.container(name) {
-                found.push(engine.inspect_container(&record));
-                continue;
+                return Ok(inspect::container(engine, &record));
             }
         }
         if want_image {
-            if let Ok(image) = super::image::inspect_one(engine, name) {
-                found.push(image);
-                continue;
+            if let Ok(image) = inspect::image(engine, name) {
+                return Ok(image);
             }
         }
-        eprintln!("Error: No such object: {name}");
-        failed = true;
-    }
+        Err(format!("No such object: {name}"))
+    });
+    let mut found = Vec::new();
+    let code = report(looked_up, |_, value| found.push(value));
     print_inspect(args.format.as_deref(), &found)?;
-    Ok(i32::from(failed))
+    Ok(code)
 }
 
 pub fn monitor(engine: &Engine, args: &MonitorArgs) -> Result<i32> {

@@ -7,18 +7,19 @@ use clap::{Args, Subcommand};
 use color_eyre::Result;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::filter::{glob_match, label_matches, parse_bool, Filters};
 use super::interrupt::Interrupt;
 use super::output::{
-    human_since, human_size, print_inspect, print_json_lines, print_listing, Listing, Table,
+    human_since, human_size, print_inspect, print_json_lines, print_listing, report, Listing, Table,
 };
 use super::pull_progress::{Out, Progress};
 use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, PushEvent, Reference};
 use crate::engine::image::{ImageHistory, Removal, SaveFormat};
 use crate::engine::{Engine, Error, ImageRef};
 use crate::format::truncate;
+use crate::ops::inspect;
+use crate::ops::resolve::each;
 use crate::settings::Settings;
 
 #[derive(Debug, Args)]
@@ -182,31 +183,8 @@ pub struct ImagePruneArgs {
 
 /// `image prune`: asks first unless -f (end of input means no), as Docker.
 pub fn prune(engine: &Engine, args: &ImagePruneArgs) -> Result<i32> {
-    let what = if args.all {
-        "images without at least one container associated to them"
-    } else {
-        "dangling images"
-    };
-    if !args.force
-        && !super::output::confirm(&format!(
-            "WARNING! This will remove all {what}.\nAre you sure you want to continue?"
-        ))?
-    {
-        return Ok(0);
-    }
-    let (removed, reclaimed) = engine.prune_images(args.all)?;
-    if !removed.is_empty() {
-        println!("Deleted Images:");
-        for removal in &removed {
-            match removal {
-                Removal::Untagged(r) => println!("untagged: {r}"),
-                Removal::Deleted(id) => println!("deleted: {id}"),
-            }
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", human_size(reclaimed));
-    Ok(0)
+    let what = crate::ops::prune::Prune::Images { all: args.all };
+    super::output::prune(engine, what, args.force)
 }
 
 pub fn images(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
@@ -485,107 +463,24 @@ pub fn tag(engine: &Engine, args: &TagArgs) -> Result<i32> {
 }
 
 pub fn rmi(engine: &Engine, args: &RmiArgs) -> Result<i32> {
-    let mut code = 0;
-    for name in &args.images {
-        match engine.remove_image(name, args.force) {
-            Ok(removals) => {
-                for removal in removals {
-                    match removal {
-                        Removal::Untagged(r) => println!("Untagged: {r}"),
-                        Removal::Deleted(id) => println!("Deleted: {id}"),
-                    }
-                }
-            }
-            // Like Docker: report each failure and go on with the other images.
-            Err(e) => {
-                eprintln!("Error: {e}");
-                code = 1;
+    // Like Docker: report each failure and go on with the other images.
+    let removed = each(&args.images, |name| engine.remove_image(name, args.force));
+    Ok(report(removed, |_, removals| {
+        for removal in removals {
+            match removal {
+                Removal::Untagged(r) => println!("Untagged: {r}"),
+                Removal::Deleted(id) => println!("Deleted: {id}"),
             }
         }
-    }
-    Ok(code)
+    }))
 }
 
 pub fn inspect(engine: &Engine, args: &ImageInspectArgs) -> Result<i32> {
     let mut out = Vec::new();
-    let mut code = 0;
-    for name in &args.images {
-        match inspect_one(engine, name) {
-            Ok(value) => out.push(value),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                code = 1;
-            }
-        }
-    }
+    let looked_up = each(&args.images, |name| inspect::image(engine, name));
+    let code = report(looked_up, |_, value| out.push(value));
     print_inspect(args.format.as_deref(), &out)?;
     Ok(code)
-}
-
-/// One image in the shape of `docker image inspect`.
-pub fn inspect_one(engine: &Engine, name: &str) -> crate::engine::Result<serde_json::Value> {
-    let (record, _) = engine.find_image(name)?;
-    let config = engine.image_config(&record.id)?;
-    let tags: Vec<String> = engine
-        .tags()?
-        .into_iter()
-        .filter(|(_, id)| *id == record.id)
-        .map(|(r, _)| r.to_string())
-        .collect();
-    let c = config.config().clone().unwrap_or_default();
-    let as_map = |items: &Option<Vec<String>>| {
-        items.as_ref().map(|items| {
-            items
-                .iter()
-                .map(|i| (i.clone(), json!({})))
-                .collect::<serde_json::Map<_, _>>()
-        })
-    };
-    let diffs: Vec<PathBuf> = record
-        .chain_ids
-        .iter()
-        .rev()
-        .map(|c| engine.layer_diff_dir(c))
-        .collect();
-    let join = |dirs: &[PathBuf]| {
-        dirs.iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":")
-    };
-    let mut graph = serde_json::Map::new();
-    if let Some((upper, lower)) = diffs.split_first() {
-        if !lower.is_empty() {
-            graph.insert("LowerDir".into(), json!(join(lower)));
-        }
-        graph.insert("UpperDir".into(), json!(upper.display().to_string()));
-    }
-    Ok(json!({
-        "Id": record.id.to_string(),
-        "RepoTags": tags,
-        "RepoDigests": record.repo_digests,
-        "Created": config.created().clone().unwrap_or_default(),
-        "Author": config.author().clone().unwrap_or_default(),
-        "Config": {
-            "User": c.user().clone().unwrap_or_default(),
-            "ExposedPorts": as_map(c.exposed_ports()),
-            "Env": c.env(),
-            "Cmd": c.cmd(),
-            "Entrypoint": c.entrypoint(),
-            "Volumes": as_map(c.volumes()),
-            "WorkingDir": c.working_dir().clone().unwrap_or_default(),
-            "Labels": c.labels(),
-            "StopSignal": c.stop_signal(),
-        },
-        "Architecture": config.architecture().to_string(),
-        "Os": config.os().to_string(),
-        "Size": record.size,
-        "GraphDriver": { "Name": "overlay2", "Data": graph },
-        "RootFS": {
-            "Type": "layers",
-            "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        },
-    }))
 }
 
 pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {

@@ -9,13 +9,15 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 use serde_json::{json, Value};
 
-use super::output::{print_inspect, print_listing, Listing};
+use super::output::{print_inspect, print_listing, report, Listing};
 use super::parse::parse_labels;
 use super::volume::{InspectArgs, NamesArgs};
 use crate::engine::network::ipam::{parse_cidr, parse_ip};
 use crate::engine::network::record::NetworkRecord;
 use crate::engine::network::store::CreateNetwork;
 use crate::engine::{Engine, Error};
+use crate::ops::inspect;
+use crate::ops::resolve::each;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -116,17 +118,8 @@ pub fn run(engine: &Engine, command: &NetworkCommand) -> Result<i32> {
         NetworkCommand::Ls(args) => ls(engine, args),
         NetworkCommand::Inspect(args) => inspect(engine, args),
         NetworkCommand::Rm(args) => {
-            let mut failed = false;
-            for name in &args.names {
-                match engine.destroy_network(name) {
-                    Ok(_) => println!("{name}"),
-                    Err(e) => {
-                        eprintln!("Error: {e}");
-                        failed = true;
-                    }
-                }
-            }
-            Ok(i32::from(failed))
+            let removed = each(&args.names, |name| engine.destroy_network(name));
+            Ok(report(removed, |name, _| println!("{name}")))
         }
         NetworkCommand::Prune(args) => prune(engine, args),
         NetworkCommand::Connect(args) => {
@@ -311,92 +304,16 @@ fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// A network in the shape of `docker network inspect`, with berth's own details (the
-/// bridge, the pools passed over and why) under "Berth".
-pub fn inspect_json(network: &NetworkRecord) -> Value {
-    let config: Vec<Value> = match (network.subnet, network.gateway) {
-        (Some(subnet), Some(gateway)) => {
-            let mut entry = json!({"Subnet": subnet.to_string(), "Gateway": gateway.to_string()});
-            if let Some(range) = network.ip_range {
-                entry["IPRange"] = json!(range.to_string());
-            }
-            vec![entry]
-        }
-        _ => Vec::new(),
-    };
-    let containers: serde_json::Map<String, Value> = network
-        .endpoints
-        .iter()
-        .map(|e| {
-            (
-                e.container_id.to_string(),
-                json!({
-                    "Name": e.container_name,
-                    "EndpointID": e.endpoint_id,
-                    "MacAddress": e.mac,
-                    "IPv4Address": network.cidr_of(e),
-                    "IPv6Address": "",
-                }),
-            )
-        })
-        .collect();
-    let skipped: Vec<Value> = network
-        .skipped_pools
-        .iter()
-        .map(|s| json!({"Subnet": s.subnet.to_string(), "Reason": s.reason}))
-        .collect();
-    json!({
-        "Name": network.name,
-        "Id": network.id,
-        "Created": network.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        "Scope": "local",
-        "Driver": network.driver.as_str(),
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
-        "Internal": network.internal,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": network.options,
-        "Labels": network.labels,
-        "Berth": {"Bridge": network.bridge, "SkippedPools": skipped},
-    })
-}
-
 fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut found = Vec::new();
-    let mut failed = false;
-    for name in &args.names {
-        match engine.network(name) {
-            Ok(network) => found.push(inspect_json(&network)),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
+    let looked_up = each(&args.names, |name| engine.network(name));
+    let code = report(looked_up, |_, network| {
+        found.push(inspect::network(&network))
+    });
     print_inspect(args.format.as_deref(), &found)?;
-    Ok(i32::from(failed))
+    Ok(code)
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    // Asked also when stdin is not a terminal, as Docker's: a script says -f.
-    if !args.force
-        && !super::output::confirm(
-            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?",
-        )?
-    {
-        return Ok(0);
-    }
-    let removed = engine.prune_and_unwire_networks()?;
-    if !removed.is_empty() {
-        println!("Deleted Networks:");
-        for n in &removed {
-            println!("{}", n.name);
-        }
-        println!();
-    }
-    Ok(0)
+    super::output::prune(engine, crate::ops::prune::Prune::Networks, args.force)
 }

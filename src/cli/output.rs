@@ -245,7 +245,7 @@ pub fn write_file_atomically(
 /// Asks a prune's yes/no question on stderr and reads the answer from stdin, as Docker's
 /// prunes do also when stdin is not a terminal: only "y" or "Y" is yes; anything else,
 /// or the end of input, is no. Every prune asks through here unless given -f.
-pub fn confirm(question: &str) -> std::io::Result<bool> {
+fn confirm(question: &str) -> std::io::Result<bool> {
     use std::io::{BufRead, Read};
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
@@ -258,6 +258,79 @@ pub fn confirm(question: &str) -> std::io::Result<bool> {
     Ok(String::from_utf8_lossy(&answer)
         .trim()
         .eq_ignore_ascii_case("y"))
+}
+
+/// Every prune verb: asks Docker's question on the terminal unless `-f` (end of input
+/// is no, and a script must say -f: asked also when stdin is not a terminal, as
+/// Docker's), then prints what went in Docker's sections and the space freed.
+pub fn prune(
+    engine: &crate::engine::Engine,
+    what: crate::ops::prune::Prune,
+    force: bool,
+) -> color_eyre::Result<i32> {
+    use crate::engine::image::Removal;
+    use crate::ops::prune::{prune, Confirm};
+    let mut ask = confirm;
+    let confirm = if force {
+        Confirm::Yes
+    } else {
+        Confirm::Ask(&mut ask)
+    };
+    let Some(pruned) = prune(engine, what, confirm)? else {
+        return Ok(0);
+    };
+    let section = |title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            println!("Deleted {title}:");
+            for line in lines {
+                println!("{line}");
+            }
+            println!();
+        }
+    };
+    section(
+        "Containers",
+        pruned.containers.iter().map(ToString::to_string).collect(),
+    );
+    section("Volumes", pruned.volumes);
+    section("Networks", pruned.networks);
+    section(
+        "Images",
+        pruned
+            .images
+            .iter()
+            .map(|removal| match removal {
+                Removal::Untagged(r) => format!("untagged: {r}"),
+                Removal::Deleted(id) => format!("deleted: {id}"),
+            })
+            .collect(),
+    );
+    if what.reports_space() {
+        println!("Total reclaimed space: {}", human_size(pruned.reclaimed));
+    }
+    Ok(0)
+}
+
+/// Renders a multi-object verb's outcomes as Docker does, each as it comes: `done` prints
+/// a success, an error is `Error: ...` on stderr; the exit code is 1 if any failed (an
+/// excused error is shown but no failure).
+pub fn report<'a, T, E: std::fmt::Display>(
+    results: impl IntoIterator<Item = crate::ops::resolve::Named<'a, T, E>>,
+    mut done: impl FnMut(&str, T),
+) -> i32 {
+    use crate::ops::resolve::{Named, Outcome};
+    let mut failed = false;
+    for Named { name, outcome } in results {
+        match outcome {
+            Outcome::Done(value) => done(name, value),
+            Outcome::Excused(e) => eprintln!("Error: {e}"),
+            Outcome::Failed(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    i32::from(failed)
 }
 
 /// Stdout for text that holds strings a container or an image chose (names, labels,

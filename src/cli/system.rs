@@ -6,7 +6,6 @@ use color_eyre::Result;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_formatted, print_json, Table};
-use crate::engine::image::Removal;
 use crate::engine::system::Finding;
 use crate::engine::system::{DiskUsage, Info, UsageTotals};
 use crate::engine::Engine;
@@ -239,58 +238,11 @@ fn df_verbose(usage: &DiskUsage) -> Result<i32> {
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    // As Docker: without -f always ask, also when stdin is not a terminal (a script must
-    // say -f or answer), and end of input means no.
-    if !args.force {
-        let mut warning = String::from(
-            "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
-        );
-        if args.volumes {
-            warning.push_str("  - all anonymous volumes not used by at least one container\n");
-        }
-        warning.push_str(if args.all {
-            "  - all images without at least one container associated to them\n"
-        } else {
-            "  - all dangling images\n"
-        });
-        if !super::output::confirm(&format!("{warning}\nAre you sure you want to continue?"))? {
-            return Ok(0);
-        }
-    }
-    let pruned = engine.prune_system(args.all, args.volumes)?;
-    if !pruned.containers.is_empty() {
-        println!("Deleted Containers:");
-        for id in &pruned.containers {
-            println!("{id}");
-        }
-        println!();
-    }
-    if !pruned.volumes.is_empty() {
-        println!("Deleted Volumes:");
-        for name in &pruned.volumes {
-            println!("{name}");
-        }
-        println!();
-    }
-    if !pruned.networks.is_empty() {
-        println!("Deleted Networks:");
-        for name in &pruned.networks {
-            println!("{name}");
-        }
-        println!();
-    }
-    if !pruned.images.is_empty() {
-        println!("Deleted Images:");
-        for removal in &pruned.images {
-            match removal {
-                Removal::Untagged(r) => println!("untagged: {r}"),
-                Removal::Deleted(id) => println!("deleted: {id}"),
-            }
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", human_size(pruned.reclaimed));
-    Ok(0)
+    let what = crate::ops::prune::Prune::System {
+        all: args.all,
+        volumes: args.volumes,
+    };
+    super::output::prune(engine, what, args.force)
 }
 
 pub fn info(engine: &Engine, args: &InfoArgs) -> Result<i32> {

@@ -5,10 +5,12 @@ use color_eyre::Result;
 use serde_json::{json, Value};
 
 use super::filter::{label_matches, parse_bool, Filters};
-use super::output::{human_size, print_inspect, print_listing, Listing};
+use super::output::{print_inspect, print_listing, report, Listing};
 use super::parse::parse_labels;
 use crate::engine::storage::volumes::VolumeInfo;
 use crate::engine::Engine;
+use crate::ops::inspect;
+use crate::ops::resolve::each;
 
 #[derive(Debug, Subcommand)]
 pub enum VolumeCommand {
@@ -94,17 +96,8 @@ pub fn run(engine: &Engine, command: &VolumeCommand) -> Result<i32> {
         VolumeCommand::Ls(args) => ls(engine, args),
         VolumeCommand::Inspect(args) => inspect(engine, args),
         VolumeCommand::Rm(args) => {
-            let mut failed = false;
-            for name in &args.names {
-                match engine.remove_volume(name, args.force) {
-                    Ok(_) => println!("{name}"),
-                    Err(e) => {
-                        eprintln!("Error: {e}");
-                        failed = true;
-                    }
-                }
-            }
-            Ok(i32::from(failed))
+            let removed = each(&args.names, |name| engine.remove_volume(name, args.force));
+            Ok(report(removed, |name, _| println!("{name}")))
         }
         VolumeCommand::Prune(args) => prune(engine, args),
     }
@@ -175,52 +168,13 @@ fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
 
 fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut found = Vec::new();
-    let mut failed = false;
-    for name in &args.names {
-        match engine.inspect_volume(name) {
-            Ok(info) => found.push(json!({
-                "CreatedAt": info.volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "Driver": "local",
-                "Labels": info.volume.labels,
-                "Mountpoint": info.mountpoint,
-                "Name": info.volume.name,
-                "Options": null,
-                "Scope": "local",
-                "Anonymous": info.volume.anonymous,
-                "UsedBy": info.users.iter().map(|(id, name)| json!({"Id": id.as_str(), "Name": name})).collect::<Vec<_>>(),
-            })),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
+    let looked_up = each(&args.names, |name| engine.inspect_volume(name));
+    let code = report(looked_up, |_, info| found.push(inspect::volume(&info)));
     print_inspect(args.format.as_deref(), &found)?;
-    Ok(i32::from(failed))
+    Ok(code)
 }
 
 fn prune(engine: &Engine, args: &PruneArgs) -> Result<i32> {
-    // Docker's words; asked also when stdin is not a terminal (a script says -f).
-    let what = if args.all {
-        "all local volumes"
-    } else {
-        "anonymous local volumes"
-    };
-    if !args.force
-        && !super::output::confirm(&format!(
-            "WARNING! This will remove {what} not used by at least one container.\nAre you sure you want to continue?"
-        ))?
-    {
-        return Ok(0);
-    }
-    let (removed, bytes) = engine.prune_volumes(args.all)?;
-    if !removed.is_empty() {
-        println!("Deleted Volumes:");
-        for name in &removed {
-            println!("{name}");
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", human_size(bytes));
-    Ok(0)
+    let what = crate::ops::prune::Prune::Volumes { all: args.all };
+    super::output::prune(engine, what, args.force)
 }

@@ -3,4 +3,8 @@
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
 
 pub mod cp;
+pub mod inspect;
+pub mod ports;
+pub mod prune;
+pub mod resolve;
 pub mod status;

@@ -21,10 +21,10 @@ use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::container::stats::{between, sample_all};
 use crate::engine::container::Status;
-use crate::engine::network::ports::{port_lines, ps_ports};
 use crate::engine::storage::volumes::dir_usage;
 use crate::engine::{Engine, Error, Result};
 use crate::format::status_text_at;
+use crate::ops::ports::{port_lines, ps_ports};
 
 /// What to show: a pane, or a tab of a container's detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1344,6 +1344,7 @@ fn create(app: &mut App) -> Vec<Effect> {
 
 /// What `docker container|volume|network prune` would remove, after a confirmation.
 fn prune(app: &mut App) -> Vec<Effect> {
+    use crate::ops::prune::Prune;
     let (question, effect) = match app.view {
         View::Containers => {
             let targets: Vec<Target> = app
@@ -1366,12 +1367,13 @@ fn prune(app: &mut App) -> Vec<Effect> {
             };
             (question(&effect), effect)
         }
+        // Docker's warning, from the prune the verb runs; the popup asks it.
         View::Volumes => (
-            "remove every anonymous volume no container uses? (volume prune)".to_owned(),
+            Prune::Volumes { all: false }.warning(),
             Effect::Verb(words(&["volume", "prune", "-f"])),
         ),
         View::Networks => (
-            "remove every network no container uses? (network prune)".to_owned(),
+            Prune::Networks.warning(),
             Effect::Verb(words(&["network", "prune", "-f"])),
         ),
         View::Images | View::Events => return Vec::new(),

@@ -7,8 +7,8 @@ use ratatui::Frame;
 
 use super::{body_rows, dim_note, pane};
 use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::network::ports::ps_ports;
 use crate::format::{binary_size, status_text_at};
+use crate::ops::ports::ps_ports;
 use crate::tui::action::Action;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;

@@ -19,5 +19,6 @@ mod store;
 mod teardown;
 pub mod user;
 
+pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};

@@ -11,7 +11,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use chrono::Utc;
 use oci_spec::image::{Arch, Descriptor, ImageConfiguration, ImageIndex, ImageManifest, Os};
 use serde::Deserialize;
 
@@ -193,16 +192,13 @@ impl Engine {
 
         let id = self.put_blob(&candidate.config, rollback)?;
         crash_point("load:after-blob");
-        let record = ImageRecord {
-            id: id.clone(),
-            manifest: None,
+        let record = ImageRecord::new(
+            id.clone(),
             diff_ids,
             chain_ids,
-            created: config.created().clone(),
+            config.created().clone(),
             size,
-            loaded: Utc::now(),
-            repo_digests: Vec::new(),
-        };
+        );
         self.add_image_record(record, candidate.manifest.as_deref(), rollback)?;
         crash_point("load:after-record");
         Ok(id)

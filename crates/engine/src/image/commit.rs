@@ -186,16 +186,7 @@ impl Engine {
         for chain in &record.chain_ids {
             size += self.layer_record(chain)?.size;
         }
-        let image_record = ImageRecord {
-            id: id.clone(),
-            manifest: None,
-            diff_ids,
-            chain_ids,
-            created: Some(now),
-            size,
-            loaded: Utc::now(),
-            repo_digests: Vec::new(),
-        };
+        let image_record = ImageRecord::new(id.clone(), diff_ids, chain_ids, Some(now), size);
         self.save_image_record(&image_record, &mut rollback)?;
         if let Some(reference) = &opts.reference {
             self.set_tags(std::slice::from_ref(reference), &id)?;

@@ -41,16 +41,13 @@ impl Engine {
         let bytes = serde_json::to_vec(&config)
             .map_err(|e| Error::Runtime(format!("encoding image config: {e}")))?;
         let id = self.put_blob(&bytes, &mut rollback)?;
-        let record = ImageRecord {
-            id: id.clone(),
-            manifest: None,
-            diff_ids: vec![layer.diff_id.clone()],
-            chain_ids: vec![layer.chain_id.clone()],
-            created: config.created().clone(),
-            size: layer.size,
-            loaded: Utc::now(),
-            repo_digests: Vec::new(),
-        };
+        let record = ImageRecord::new(
+            id.clone(),
+            vec![layer.diff_id.clone()],
+            vec![layer.chain_id.clone()],
+            config.created().clone(),
+            layer.size,
+        );
         self.add_image_record(record, None, &mut rollback)?;
         if let Some(reference) = reference {
             self.set_tags(std::slice::from_ref(reference), &id)?;

@@ -39,6 +39,28 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
+    /// A new image's record, loaded now: `id` is its config blob's digest, the layers
+    /// bottom first (`size` their bytes), `created` the config's. Made without a manifest
+    /// (storing the record keeps the one it came with) or repo digests (a pull adds its).
+    pub(crate) fn new(
+        id: Digest,
+        diff_ids: Vec<Digest>,
+        chain_ids: Vec<Digest>,
+        created: Option<String>,
+        size: u64,
+    ) -> ImageRecord {
+        ImageRecord {
+            id,
+            manifest: None,
+            diff_ids,
+            chain_ids,
+            created,
+            size,
+            loaded: Utc::now(),
+            repo_digests: Vec::new(),
+        }
+    }
+
     pub fn created_at(&self) -> Option<DateTime<Utc>> {
         self.created
             .as_deref()

@@ -264,78 +264,12 @@ fn bind_error(spec: &PortSpec, ip: Ipv4Addr, err: std::io::Error) -> Error {
     }
 }
 
-/// `docker port` lines, sorted by container port: `80/tcp -> 0.0.0.0:8080`.
-pub fn port_lines(mappings: &[PortMapping]) -> Vec<String> {
-    let mut sorted = mappings.to_vec();
-    sorted.sort_by_key(|m| (m.container_port, m.proto, m.bind_ip(), m.host_port));
-    sorted
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{} -> {}:{}",
-                m.container_port,
-                m.proto,
-                m.bind_ip(),
-                m.host_port
-            )
-        })
-        .collect()
-}
-
-/// `docker port CONTAINER PRIVATE_PORT[/PROTO]`: just the host side of each matching
-/// mapping (`0.0.0.0:8080`); empty when nothing matches (Docker then says "No public port
-/// '80/tcp' published for NAME", which names the container, so the caller words it).
-pub fn port_lines_for(mappings: &[PortMapping], filter: &str) -> Result<Vec<String>> {
-    let bad = |reason: String| Error::invalid("port", filter, reason);
-    let (port, proto) = split_proto(filter).map_err(bad)?;
-    let port = parse_port("port", port).map_err(bad)?;
-    let mut matching: Vec<&PortMapping> = mappings
-        .iter()
-        .filter(|m| m.container_port == port && m.proto == proto)
-        .collect();
-    matching.sort_by_key(|m| (m.bind_ip(), m.host_port));
-    Ok(matching
-        .iter()
-        .map(|m| format!("{}:{}", m.bind_ip(), m.host_port))
-        .collect())
-}
-
-/// The PORTS column of `docker ps`: `0.0.0.0:8080->80/tcp`, with runs of consecutive
-/// ports folded into ranges (`0.0.0.0:8000-8002->80-82/tcp`), joined by ", ".
-pub fn ps_ports(mappings: &[PortMapping]) -> String {
-    let mut sorted = mappings.to_vec();
-    sorted.sort_by_key(|m| (m.bind_ip(), m.proto, m.container_port, m.host_port));
-    let mut runs: Vec<(PortMapping, u16)> = Vec::new();
-    for m in sorted {
-        if let Some((first, len)) = runs.last_mut() {
-            let next = u32::from(*len);
-            let continues = first.bind_ip() == m.bind_ip()
-                && first.proto == m.proto
-                && u32::from(first.container_port) + next == u32::from(m.container_port)
-                && u32::from(first.host_port) + next == u32::from(m.host_port);
-            if continues {
-                *len += 1;
-                continue;
-            }
-        }
-        runs.push((m, 1));
-    }
-    runs.iter()
-        .map(|(m, len)| {
-            let span = |first: u16| match len {
-                1 => first.to_string(),
-                n => format!("{first}-{}", u32::from(first) + u32::from(*n) - 1),
-            };
-            format!(
-                "{}:{}->{}/{}",
-                m.bind_ip(),
-                span(m.host_port),
-                span(m.container_port),
-                m.proto
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `PRIVATE_PORT[/PROTO]` as `docker port CONTAINER 80/udp` takes it (tcp when no
+/// protocol is given).
+pub fn parse_private_port(text: &str) -> Result<(u16, Proto)> {
+    let bad = |reason: String| Error::invalid("port", text, reason);
+    let (port, proto) = split_proto(text).map_err(bad)?;
+    Ok((parse_port("port", port).map_err(bad)?, proto))
 }
 
 #[cfg(test)]
@@ -514,43 +448,16 @@ mod tests {
     }
 
     #[test]
-    fn formats_like_docker_port_and_ps() {
-        let m = |ip: Option<[u8; 4]>, host, container, proto| PortMapping {
-            host_ip: ip.map(Ipv4Addr::from),
-            host_port: host,
-            container_port: container,
-            proto,
-        };
-        let maps = [
-            m(None, 8081, 81, Proto::Tcp),
-            m(Some([127, 0, 0, 1]), 5353, 53, Proto::Udp),
-            m(None, 8080, 80, Proto::Tcp),
-            m(None, 8082, 82, Proto::Tcp),
-            m(None, 9000, 90, Proto::Tcp),
-        ];
-        assert_eq!(
-            port_lines(&maps),
-            [
-                "53/udp -> 127.0.0.1:5353",
-                "80/tcp -> 0.0.0.0:8080",
-                "81/tcp -> 0.0.0.0:8081",
-                "82/tcp -> 0.0.0.0:8082",
-                "90/tcp -> 0.0.0.0:9000",
-            ]
-        );
-        assert_eq!(
-            ps_ports(&maps),
-            "0.0.0.0:8080-8082->80-82/tcp, 0.0.0.0:9000->90/tcp, 127.0.0.1:5353->53/udp"
-        );
-        assert_eq!(ps_ports(&[]), "");
-        assert_eq!(port_lines_for(&maps, "80").unwrap(), ["0.0.0.0:8080"]);
-        assert_eq!(port_lines_for(&maps, "53/udp").unwrap(), ["127.0.0.1:5353"]);
-        assert!(port_lines_for(&maps, "53/tcp").unwrap().is_empty());
-        let err = port_lines_for(&maps, "80/sctp").unwrap_err().to_string();
+    fn private_ports_parse_with_tcp_by_default() {
+        assert_eq!(parse_private_port("80").unwrap(), (80, Proto::Tcp));
+        assert_eq!(parse_private_port("53/udp").unwrap(), (53, Proto::Udp));
+        let err = parse_private_port("80/sctp").unwrap_err().to_string();
         assert_eq!(
             err,
             "invalid port \"80/sctp\": unknown protocol \"sctp\" (use tcp or udp)"
         );
+        let err = parse_private_port("http").unwrap_err().to_string();
+        assert!(err.starts_with("invalid port \"http\": "), "{err}");
     }
 
     #[test]

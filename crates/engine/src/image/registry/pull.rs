@@ -10,7 +10,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use serde::Serialize;
 
@@ -312,14 +311,14 @@ impl Engine {
         let existed = self.image_record_path(&id).exists();
         let repo_digest = format!("{}@{top_digest}", reference.familiar_repository());
         let record = ImageRecord {
-            id: id.clone(),
-            manifest: None,
-            diff_ids,
-            chain_ids,
-            created: config.created().clone(),
-            size,
-            loaded: Utc::now(),
             repo_digests: vec![repo_digest],
+            ..ImageRecord::new(
+                id.clone(),
+                diff_ids,
+                chain_ids,
+                config.created().clone(),
+                size,
+            )
         };
         // An image already here keeps the manifest it has: storing this one too would
         // leave a blob no record names.

@@ -605,16 +605,13 @@ mod tests {
                 .map(|i| Digest::of_bytes(format!("{tag}{i}").as_bytes()))
                 .collect::<Vec<_>>()
         };
-        ImageRecord {
-            id: Digest::of_bytes(b"config"),
-            manifest: None,
-            diff_ids: digests("diff"),
-            chain_ids: digests("chain"),
-            created: None,
-            size: 0,
-            loaded: chrono::Utc::now(),
-            repo_digests: Vec::new(),
-        }
+        ImageRecord::new(
+            Digest::of_bytes(b"config"),
+            digests("diff"),
+            digests("chain"),
+            None,
+            0,
+        )
     }
 
     fn manifest(config_type: &str, media_type: Option<&str>, layers: usize) -> Vec<u8> {
