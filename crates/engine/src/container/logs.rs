@@ -227,8 +227,7 @@ impl LogWriter {
 
 /// Opens a log file for appending; what the container printed may be secret: root-only.
 fn open_append(path: &Path) -> Result<File> {
-    crate::state::open_private(path, true)
-        .context(|| format!("opening log {}", path.display()))
+    crate::state::open_private(path, true).context(|| format!("opening log {}", path.display()))
 }
 
 /// The longest log line read back; the writer's lines are far shorter (16 KiB of output,

@@ -146,8 +146,7 @@ impl Monitor {
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
         // Derived from the record at every start: never the only copy, so no fsync.
         // It holds the environment (passwords): root-only, like the record.
-        crate::state::write_private(&dir.join("config.json"), &spec_json)
-            .map_err(start_error)?;
+        crate::state::write_private(&dir.join("config.json"), &spec_json).map_err(start_error)?;
         let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
 
         let (ours, theirs) = socketpair(

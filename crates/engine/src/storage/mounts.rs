@@ -549,10 +549,7 @@ pub struct MountView {
 
 impl crate::Engine {
     /// Every mount of a container besides its root, with its host source.
-    pub fn container_mounts(
-        &self,
-        record: &crate::container::ContainerRecord,
-    ) -> Vec<MountView> {
+    pub fn container_mounts(&self, record: &crate::container::ContainerRecord) -> Vec<MountView> {
         record
             .config
             .mounts

@@ -334,8 +334,7 @@ fn mount_cgroups(root: &Root, dest: &Path, cgroups_path: Option<&Path>) -> InitR
     let dirs = super::cgroups::own_cgroup_dirs(cgroups_path);
     let spec_mount = |at: &Path, typ: &str, source: &str, options: &[&str]| {
         let at = at.to_string_lossy();
-        crate::container::spec::mount(&at, typ, source, options)
-            .map_err(|e| err(e.to_string()))
+        crate::container::spec::mount(&at, typ, source, options).map_err(|e| err(e.to_string()))
     };
     let bind = |source: &Path, at: &Path| -> InitResult<()> {
         let source = source.to_string_lossy();
