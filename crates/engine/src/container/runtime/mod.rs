@@ -6,6 +6,6 @@ pub mod cgroups;
 pub mod creds;
 pub mod fds;
 pub mod init;
-pub mod mount_plan;
+pub(crate) mod mount_plan;
 pub mod process;
 pub mod sealed;
