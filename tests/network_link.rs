@@ -8,10 +8,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth::engine::network::firewall::{enable_ip_forward, enable_route_localnet};
+use berth::engine::network::driver::bridge::{
+    enable_ip_forward, enable_route_localnet, ensure_bridge,
+};
+use berth::engine::network::driver::ipvlan::{create_ipvlan, IpvlanMode};
+use berth::engine::network::driver::macvlan::{create_macvlan, MacvlanMode};
 use berth::engine::network::link::{
-    add_address, configure_endpoint, create_ipvlan, create_macvlan, create_veth, delete_link,
-    ensure_bridge, link_index, IpvlanMode, MacvlanMode,
+    add_address, configure_endpoint, create_veth, delete_link, link_index,
 };
 use berth::engine::network::live::{links, LinkEvent, LinkState, LinkWatch};
 use berth::engine::network::netlink::Netlink;

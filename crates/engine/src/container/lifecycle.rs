@@ -140,6 +140,11 @@ fn hosts_file(hostname: &str, ip: Option<Ipv4Addr>, extra: &[(String, Ipv4Addr)]
 /// (the host's namespace keeps them all); `--dns` replaces the servers.
 fn resolv_conf(network: &NetworkConfig, user_defined: bool) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    resolv_conf_from(&host, network, user_defined)
+}
+
+/// [`resolv_conf`] from the host's text.
+fn resolv_conf_from(host: &str, network: &NetworkConfig, user_defined: bool) -> String {
     let is_server = |l: &str| l.split_whitespace().next() == Some("nameserver");
     let loopback = |l: &str| {
         l.split_whitespace()
@@ -897,5 +902,168 @@ impl Engine {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).context(|| format!("removing {}", dir.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_names_are_dockers() {
+        for good in ["web", "a", "Web_1.b-c", "9lives"] {
+            check_name(good).unwrap();
+        }
+        for bad in ["", "-web", "_web", ".web", "we b", "web/1", "wéb"] {
+            let err = check_name(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid container name"), "{bad}: {err}");
+            assert!(err.contains("[a-zA-Z0-9][a-zA-Z0-9_.-]"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn env_overrides_replace_by_key_and_append_the_rest() {
+        let base = ["PATH=/bin".to_owned(), "HOME=/root".to_owned()];
+        let merged = merge_env(
+            &base,
+            &["HOME=/home/me".into(), "NEW=1".into(), "FLAG".into()],
+        );
+        assert_eq!(merged, ["PATH=/bin", "HOME=/home/me", "NEW=1", "FLAG"]);
+        // A key is matched whole: PATHS is not PATH.
+        let merged = merge_env(&base, &["PATHS=x".into(), "PATH=".into()]);
+        assert_eq!(merged, ["PATH=", "HOME=/root", "PATHS=x"]);
+    }
+
+    #[test]
+    fn hosts_file_has_localhost_added_hosts_then_the_containers_own_name() {
+        let extra = [("db".to_owned(), Ipv4Addr::new(10, 0, 0, 9))];
+        let text = hosts_file("box", Some(Ipv4Addr::new(172, 17, 0, 2)), &extra);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "127.0.0.1\tlocalhost");
+        assert_eq!(
+            lines[lines.len() - 2..],
+            ["10.0.0.9\tdb", "172.17.0.2\tbox"]
+        );
+        // Without an address (host, none) the name has no line of its own.
+        let text = hosts_file("box", None, &[]);
+        assert!(!text.contains("box"), "{text}");
+    }
+
+    fn network(mode: NetworkMode, dns: &[Ipv4Addr]) -> NetworkConfig {
+        NetworkConfig {
+            mode,
+            dns: dns.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn resolv_conf_keeps_search_and_picks_servers_by_network() {
+        let host =
+            "search example.com\nnameserver 127.0.0.53\nnameserver 192.0.2.1\noptions edns0\n";
+        let dns = [Ipv4Addr::new(9, 9, 9, 9)];
+        // The host's network: the host's file as it is, loopback servers too.
+        assert_eq!(
+            resolv_conf_from(host, &network(NetworkMode::Host, &[]), false),
+            host
+        );
+        // A bridge: loopback servers mean nothing in the container's namespace.
+        assert_eq!(
+            resolv_conf_from(host, &network(NetworkMode::Connected, &[]), false),
+            "search example.com\noptions edns0\nnameserver 192.0.2.1\n"
+        );
+        // A user-defined network: the embedded resolver, whatever --dns says.
+        assert_eq!(
+            resolv_conf_from(host, &network(NetworkMode::Connected, &dns), true),
+            "search example.com\noptions edns0\nnameserver 127.0.0.11\n"
+        );
+        // --dns replaces the servers, on the host's network too.
+        assert_eq!(
+            resolv_conf_from(host, &network(NetworkMode::Host, &dns), false),
+            "search example.com\noptions edns0\nnameserver 9.9.9.9\n"
+        );
+        // Only loopback resolvers on the host: Docker's public fallback.
+        assert_eq!(
+            resolv_conf_from(
+                "nameserver 127.0.0.1\nnameserver ::1\n",
+                &network(NetworkMode::None, &[]),
+                false
+            ),
+            "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+    }
+
+    fn network_record(driver: Driver) -> NetworkRecord {
+        NetworkRecord {
+            id: "a1b2c3d4".repeat(8),
+            name: driver.to_string(),
+            driver,
+            created: chrono::DateTime::UNIX_EPOCH,
+            subnet: None,
+            gateway: None,
+            ip_range: None,
+            internal: false,
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+            bridge: String::new(),
+            skipped_pools: Vec::new(),
+            endpoints: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn published_ports_are_kept_only_where_they_can_be_reached() {
+        let image: oci_spec::image::Config =
+            serde_json::from_str(r#"{"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}"#).unwrap();
+        let opts = CreateOptions {
+            ports: crate::network::ports::parse_publish("8080:80").unwrap(),
+            publish_all: true,
+            dns: vec![Ipv4Addr::new(9, 9, 9, 9)],
+            ..Default::default()
+        };
+        let bridge = network_config(&opts, &network_record(Driver::Bridge), &image).unwrap();
+        assert_eq!(bridge.mode, NetworkMode::Connected);
+        assert_eq!(bridge.name, "bridge");
+        assert_eq!(bridge.dns, opts.dns);
+        // -p's own, then one for each EXPOSEd port.
+        let exposed = parse_exposed(&["80/tcp", "53/udp"]).unwrap();
+        assert_eq!(bridge.ports, [opts.ports.clone(), exposed].concat());
+        let macvlan = network_config(&opts, &network_record(Driver::Macvlan), &image).unwrap();
+        assert_eq!(macvlan.mode, NetworkMode::Connected);
+        for (driver, mode) in [
+            (Driver::Host, NetworkMode::Host),
+            (Driver::Null, NetworkMode::None),
+        ] {
+            let config = network_config(&opts, &network_record(driver), &image).unwrap();
+            assert_eq!(config.mode, mode);
+            assert!(config.ports.is_empty(), "{driver}: {:?}", config.ports);
+        }
+    }
+
+    #[test]
+    fn anonymous_volumes_are_the_ones_made_for_the_container() {
+        let cwd = std::path::Path::new("/");
+        let mut anonymous = MountSpec::parse_volume_flag("/data", cwd).unwrap();
+        anonymous.source = "f00d".into();
+        let config = ContainerConfig {
+            mounts: vec![
+                anonymous,
+                MountSpec::parse_volume_flag("named:/named", cwd).unwrap(),
+                MountSpec::parse_volume_flag("/host:/host", cwd).unwrap(),
+                MountSpec::parse_tmpfs_flag("/tmp").unwrap(),
+            ],
+            ..Default::default()
+        };
+        let record = ContainerRecord {
+            id: "c0ffee00".repeat(8).parse().unwrap(),
+            name: "web".into(),
+            created: chrono::DateTime::UNIX_EPOCH,
+            image: "busybox".into(),
+            image_id: crate::Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config,
+            state: ContainerState::default(),
+        };
+        assert_eq!(anonymous_volumes(&record), ["f00d"]);
     }
 }

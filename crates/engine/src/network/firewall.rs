@@ -389,28 +389,9 @@ fn nft_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("nft"))
 }
 
-/// Turns on IPv4 forwarding in the caller's network namespace (containers' traffic is
-/// routed through the host). Writes only when it is off.
-pub fn enable_ip_forward() -> Result<()> {
-    write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"), "1")
-}
-
-/// Lets 127.0.0.1-sourced packets be routed out of `bridge`, which publishing on
-/// 127.0.0.1 needs (the DNATed packet keeps its loopback source until masqueraded).
-/// What a container could send for 127.0.0.0/8 through it is dropped by the table's guard.
-pub fn enable_route_localnet(bridge: &str) -> Result<()> {
-    super::link::check_ifname(bridge)?;
-    write_sysctl(
-        &Path::new("/proc/sys/net/ipv4/conf")
-            .join(bridge)
-            .join("route_localnet"),
-        "1",
-    )
-}
-
 /// Writes `value` to a sysctl file (in the calling thread's network namespace for
 /// /proc/sys/net), only when it holds something else.
-pub(super) fn write_sysctl(path: &Path, value: &str) -> Result<()> {
+pub(crate) fn write_sysctl(path: &Path, value: &str) -> Result<()> {
     let current = std::fs::read_to_string(path).context(|| format!("read {}", path.display()))?;
     if current.trim() == value {
         return Ok(());
@@ -427,6 +408,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::network::driver::bridge::{enable_ip_forward, enable_route_localnet};
     use crate::network::ports::{parse_publish, PortHolder};
     use crate::network::testns::{in_netns, sh, NsThread};
 

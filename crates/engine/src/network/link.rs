@@ -1,17 +1,16 @@
-//! Link operations berth's networks are made of: the bridge, veth pairs placed straight into
-//! a container's namespace, the endpoint's address/MAC/routes, macvlan and ipvlan, removal.
+//! Link operations berth's networks are made of: veth pairs placed straight into a
+//! container's namespace, the endpoint's address/MAC/routes, links stacked on a parent,
+//! removal. What a single driver alone makes lives with it in `driver/`.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::Path;
-use std::str::FromStr;
 
 use ipnet::Ipv4Net;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoPortData, InfoPortKind,
-    InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -42,20 +41,6 @@ pub fn check_ifname(name: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The host end of a container's veth: "bv", the first 12 characters of the container ID
-/// (as `ps` shows it) and the endpoint's slot (0-9, then a-z), 15 bytes at most.
-/// Slots beyond 35 wrap; a clash then shows as a clear "File exists" at creation.
-pub fn host_veth_name(container_id: &str, slot: usize) -> String {
-    let id: String = container_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let slot = char::from_digit((slot % 36) as u32, 36).unwrap_or('0');
-    format!("bv{id}{slot}")
 }
 
 /// The ifindex of `name`, or `None` if there is no such link.
@@ -90,70 +75,6 @@ pub fn disable_ipv6(name: &str) -> Result<()> {
     let dir = conf.join(name);
     super::firewall::write_sysctl(&dir.join("accept_ra"), "0")?;
     super::firewall::write_sysctl(&dir.join("disable_ipv6"), "1")
-}
-
-/// Makes sure the bridge `name` exists with the pinned `mac`, carries `gateway` (the
-/// gateway address with the network's prefix) and is up; returns its ifindex. Safe to call
-/// on every container start: an existing bridge costs one lookup.
-///
-/// The MAC is set explicitly because a bridge otherwise takes the lowest MAC among its
-/// ports, changing as containers come and go (and breaking the containers' ARP caches).
-pub fn ensure_bridge(
-    nl: &mut Netlink,
-    name: &str,
-    mac: [u8; 6],
-    gateway: Ipv4Net,
-    mtu: u32,
-) -> Result<u32> {
-    let link = match get_link(nl, name)? {
-        Some(link) => link,
-        None => {
-            create_bridge(nl, name, mac, mtu)?;
-            get_link(nl, name)?.ok_or_else(|| {
-                Error::Runtime(format!("creating bridge {name}: it vanished right after"))
-            })?
-        }
-    };
-    if link_kind(&link) != Some(&InfoKind::Bridge) {
-        return Err(Error::Conflict(format!(
-            "link {name} exists and is not a bridge"
-        )));
-    }
-    let index = link.header.index;
-    // Before it is up, so it never gets an IPv6 address.
-    disable_ipv6(name)?;
-    add_address(nl, index, gateway, name)?;
-    let has_mac = link_mac(&link) == Some(mac);
-    let is_up = link.header.flags.contains(LinkFlags::Up);
-    if !has_mac || !is_up {
-        let mut change = link_by_index(index);
-        change.attributes.push(LinkAttribute::Address(mac.to_vec()));
-        set_up_flag(&mut change);
-        nl.ack(
-            RouteNetlinkMessage::SetLink(change),
-            0,
-            &format!("bringing bridge {name} up"),
-        )?;
-    }
-    Ok(index)
-}
-
-fn create_bridge(nl: &mut Netlink, name: &str, mac: [u8; 6], mtu: u32) -> Result<()> {
-    let mut request = LinkMessage::default();
-    request.attributes = vec![
-        LinkAttribute::IfName(name.into()),
-        LinkAttribute::Address(mac.to_vec()),
-        LinkAttribute::Mtu(mtu),
-        LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Bridge)]),
-    ];
-    match nl.try_ack(
-        RouteNetlinkMessage::NewLink(request),
-        NLM_F_CREATE | NLM_F_EXCL,
-    )? {
-        // Another berth process made it between our lookup and now: just as good.
-        Err(nack) if nack.errno == Errno::EEXIST => Ok(()),
-        other => other.map_err(|nack| nack.into_error(&format!("creating bridge {name}"))),
-    }
 }
 
 /// Creates a veth pair in ONE request: `host_name` stays here, enslaved to the bridge
@@ -268,26 +189,6 @@ pub fn set_link_up(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
     )
 }
 
-/// Lets the bridge send a frame back out of the port it came in on, so a container can
-/// reach its own published port through the host's address (DNAT turns the packet around
-/// at the bridge). `ip link set NAME type bridge_slave hairpin on`.
-pub fn set_hairpin(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
-    let mut change = link_by_index(index);
-    change.attributes.push(LinkAttribute::LinkInfo(vec![
-        LinkInfo::PortKind(InfoPortKind::Bridge),
-        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
-            true,
-        )])),
-    ]));
-    // A port's settings change through NEWLINK on the existing link (SETLINK ignores
-    // IFLA_LINKINFO), as iproute2 does.
-    nl.ack(
-        RouteNetlinkMessage::NewLink(change),
-        0,
-        &format!("turning hairpin mode on for {name}"),
-    )
-}
-
 fn add_default_route(nl: &mut Netlink, index: u32, gateway: Ipv4Addr, name: &str) -> Result<()> {
     let mut route = RouteMessage::default();
     route.header.address_family = AddressFamily::Inet;
@@ -310,107 +211,8 @@ fn add_default_route(nl: &mut Netlink, index: u32, gateway: Ipv4Addr, name: &str
     }
 }
 
-/// Macvlan modes (`-o macvlan_mode=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MacvlanMode {
-    Bridge,
-    Private,
-    Vepa,
-    Passthru,
-}
-
-impl FromStr for MacvlanMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "bridge" => Ok(Self::Bridge),
-            "private" => Ok(Self::Private),
-            "vepa" => Ok(Self::Vepa),
-            "passthru" => Ok(Self::Passthru),
-            _ => Err(Error::invalid(
-                "macvlan mode",
-                s,
-                "expected bridge, private, vepa or passthru",
-            )),
-        }
-    }
-}
-
-/// Ipvlan modes (`-o ipvlan_mode=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IpvlanMode {
-    L2,
-    L3,
-    L3s,
-}
-
-impl FromStr for IpvlanMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "l2" => Ok(Self::L2),
-            "l3" => Ok(Self::L3),
-            "l3s" => Ok(Self::L3s),
-            _ => Err(Error::invalid("ipvlan mode", s, "expected l2, l3 or l3s")),
-        }
-    }
-}
-
-/// Creates a macvlan on host link `parent`, directly inside `container_netns` as `name`.
-pub fn create_macvlan(
-    nl: &mut Netlink,
-    parent: &str,
-    mode: MacvlanMode,
-    container_netns: BorrowedFd<'_>,
-    name: &str,
-) -> Result<()> {
-    let mode = match mode {
-        MacvlanMode::Bridge => MacVlanMode::Bridge,
-        MacvlanMode::Private => MacVlanMode::Private,
-        MacvlanMode::Vepa => MacVlanMode::Vepa,
-        MacvlanMode::Passthru => MacVlanMode::Passthrough,
-    };
-    let info = vec![
-        LinkInfo::Kind(InfoKind::MacVlan),
-        LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(mode)])),
-    ];
-    let what = format!("creating macvlan {name} on {parent}");
-    create_sublink(nl, parent, info, container_netns, name, &what)?
-        .map_err(|nack| nack.into_error(&what))
-}
-
-/// Creates an ipvlan on host link `parent`, directly inside `container_netns` as `name`.
-/// A kernel without ipvlan gets a plain error saying so.
-pub fn create_ipvlan(
-    nl: &mut Netlink,
-    parent: &str,
-    mode: IpvlanMode,
-    container_netns: BorrowedFd<'_>,
-    name: &str,
-) -> Result<()> {
-    let mode = match mode {
-        IpvlanMode::L2 => IpVlanMode::L2,
-        IpvlanMode::L3 => IpVlanMode::L3,
-        IpvlanMode::L3s => IpVlanMode::L3S,
-    };
-    let info = vec![
-        LinkInfo::Kind(InfoKind::IpVlan),
-        LinkInfo::Data(InfoData::IpVlan(vec![InfoIpVlan::Mode(mode)])),
-    ];
-    let what = format!("creating ipvlan {name} on {parent}");
-    create_sublink(nl, parent, info, container_netns, name, &what)?.map_err(|nack| {
-        // An unknown link kind is EOPNOTSUPP ("Unknown device type") once module loading
-        // found nothing.
-        if nack.errno == Errno::EOPNOTSUPP {
-            Error::Runtime(format!("{what}: the kernel has no ipvlan support"))
-        } else {
-            nack.into_error(&what)
-        }
-    })
-}
-
 /// A link stacked on `parent` (macvlan/ipvlan) created inside `netns` as `name`.
-fn create_sublink(
+pub(crate) fn create_sublink(
     nl: &mut Netlink,
     parent: &str,
     info: Vec<LinkInfo>,
@@ -446,13 +248,13 @@ pub fn delete_link(nl: &mut Netlink, name: &str) -> Result<bool> {
     }
 }
 
-fn link_by_index(index: u32) -> LinkMessage {
+pub(crate) fn link_by_index(index: u32) -> LinkMessage {
     let mut message = LinkMessage::default();
     message.header.index = index;
     message
 }
 
-fn set_up_flag(message: &mut LinkMessage) {
+pub(crate) fn set_up_flag(message: &mut LinkMessage) {
     message.header.flags |= LinkFlags::Up;
     message.header.change_mask |= LinkFlags::Up;
 }
@@ -481,18 +283,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_veth_names_fit_and_name_the_container() {
-        let id = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b";
-        assert_eq!(host_veth_name(id, 0), "bv1a2b3c4d5e6f0");
-        assert_eq!(host_veth_name(id, 11), "bv1a2b3c4d5e6fb");
-        for slot in 0..100 {
-            assert!(host_veth_name(id, slot).len() <= MAX_IFNAME);
-            check_ifname(&host_veth_name(id, slot)).unwrap();
-        }
-        assert_eq!(host_veth_name("../X y", 1), "bvxy1");
-    }
-
-    #[test]
     fn interface_names_are_checked() {
         for bad in ["", "a/b", "a b", "1234567890123456", ".", "..", "a:b"] {
             let err = check_ifname(bad).unwrap_err().to_string();
@@ -500,15 +290,5 @@ mod tests {
         }
         check_ifname("eth0").unwrap();
         check_ifname("123456789012345").unwrap();
-    }
-
-    #[test]
-    fn modes_parse() {
-        assert_eq!(
-            "bridge".parse::<MacvlanMode>().unwrap(),
-            MacvlanMode::Bridge
-        );
-        assert_eq!("l3".parse::<IpvlanMode>().unwrap(), IpvlanMode::L3);
-        assert!("l4".parse::<IpvlanMode>().is_err());
     }
 }

@@ -1,7 +1,9 @@
-//! Container networking, Docker's model: network records and addresses, bridges and
-//! veths over netlink, the firewall and published ports, and the live link state.
+//! Container networking, Docker's model: network records and addresses, links over netlink
+//! (one driver a file: bridge, macvlan, ipvlan), the firewall and published ports, and the
+//! live link state.
 
 pub mod dns;
+pub mod driver;
 pub mod firewall;
 pub mod ipam;
 pub mod link;

@@ -1,7 +1,7 @@
-//! A container's network namespace, wired at start by its monitor: a veth (or macvlan)
-//! per network it is connected to, its address, MAC and routes, the bridge on the host
-//! side, its published ports held open, and the firewall regenerated. At stop the monitor
-//! deletes the host ends itself: the kernel would delete them with the namespace, but in a
+//! A container's network namespace, wired at start by its monitor: a link per network it
+//! is connected to, made by that network's driver (driver/), its address, MAC and routes,
+//! its published ports held open, and the firewall regenerated. At stop the monitor has the
+//! drivers delete the host ends: the kernel would delete them with the namespace, but in a
 //! worker some time after the last process is gone, and a stopped container must show no
 //! live link. The firewall is regenerated from the records.
 
@@ -12,8 +12,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use ipnet::Ipv4Net;
 
 use super::dns::{upstreams_from_resolv_conf, Resolver};
+use super::driver;
 use super::firewall::{self, FirewallPlan, NetRule, PortRule};
-use super::link::{self, MacvlanMode};
+use super::link;
 use super::netlink::Netlink;
 use super::ports::{PortHolder, PortMapping};
 use super::record::{Driver, Endpoint, NetworkRecord};
@@ -21,9 +22,6 @@ use crate::container::record::{ContainerRecord, NetworkMode, Status};
 use crate::error::{Context, Error, Result};
 use crate::ids::ContainerId;
 use crate::Engine;
-
-/// Every link berth makes has this MTU, Docker's default.
-const MTU: u32 = 1500;
 
 /// What a started container holds for its life: its published ports, and the resolver
 /// its monitor serves at 127.0.0.11 when it is on a user-defined network.
@@ -79,21 +77,22 @@ impl Engine {
         Ok(Some(Wired { ports, dns }))
     }
 
-    /// Deletes the host ends of a container's veths (deleting one end deletes both), once
-    /// its processes are gone; an end the kernel already took is skipped.
+    /// Removes what each driver left on the host for a container's endpoints (a bridge's
+    /// veth: deleting one end deletes both), once its processes are gone; an end the
+    /// kernel already took is skipped.
     pub(crate) fn unplug_host_ends(&self, id: &ContainerId) -> Result<()> {
         let endpoints = self.container_endpoints(id)?;
-        let host_ends: Vec<&str> = endpoints
+        let drivers: Vec<_> = endpoints
             .iter()
-            .map(|(_, endpoint)| endpoint.host_veth.as_str())
-            .filter(|name| !name.is_empty())
+            .filter(|(_, endpoint)| !endpoint.host_veth.is_empty())
+            .filter_map(|(network, endpoint)| Some((driver::for_network(network)?, endpoint)))
             .collect();
-        if host_ends.is_empty() {
+        if drivers.is_empty() {
             return Ok(());
         }
         let mut nl = Netlink::open()?;
-        for name in host_ends {
-            link::delete_link(&mut nl, name)?;
+        for (driver, endpoint) in drivers {
+            driver.unwire(&mut nl, endpoint)?;
         }
         Ok(())
     }
@@ -176,22 +175,18 @@ impl Engine {
     }
 
     fn unwire_networks(&self, removed: &[NetworkRecord]) -> Result<()> {
-        let bridges: Vec<(&NetworkRecord, &str)> = removed
+        // Only bridges have a host side of their own today: no netlink socket otherwise.
+        let drivers: Vec<_> = removed
             .iter()
-            .filter_map(|n| Some((n, n.linux_bridge()?)))
+            .filter(|n| n.linux_bridge().is_some())
+            .filter_map(driver::for_network)
             .collect();
-        if bridges.is_empty() {
+        if drivers.is_empty() {
             return Ok(());
         }
         let mut nl = Netlink::open()?;
-        for (network, bridge) in bridges {
-            // Only the bridge this network made (its MAC is pinned from the network's ID):
-            // one of the same name another root or the user made is not ours to delete.
-            let ours = link::get_link(&mut nl, bridge)?
-                .is_some_and(|l| link::link_mac(&l) == Some(bridge_mac(&network.id)));
-            if ours {
-                link::delete_link(&mut nl, bridge)?;
-            }
+        for driver in drivers {
+            driver.remove(&mut nl)?;
         }
         // This root's table only, from its own records: nothing of another root's.
         self.apply_firewall()
@@ -289,8 +284,9 @@ impl Engine {
     }
 }
 
-/// One endpoint's link in the container, and the host's side of it; returns the host
-/// end's name (empty for macvlan and ipvlan, which have none).
+/// One endpoint's link in the container, made by its network's driver, and what every
+/// driver's link gets inside: address, MAC and routes. Returns the name of the link the
+/// driver left on the host (empty for macvlan and ipvlan, which leave none).
 fn wire_endpoint(
     nl: &mut Netlink,
     netns: BorrowedFd<'_>,
@@ -306,71 +302,13 @@ fn wire_endpoint(
     // No default route out of an internal network.
     let gateway = network.gateway.filter(|_| !network.internal);
     let mac = parse_mac(&endpoint.mac)?;
-    let ifname = &endpoint.interface;
-    let host_veth = match network.driver {
-        Driver::Bridge => {
-            let gateway_net = Ipv4Net::new(
-                network.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                subnet.prefix_len(),
-            )
-            .map_err(|e| Error::Runtime(format!("gateway of {}: {e}", network.name)))?;
-            let bridge = link::ensure_bridge(
-                nl,
-                &network.bridge,
-                bridge_mac(&network.id),
-                gateway_net,
-                MTU,
-            )?;
-            // DNAT from 127.0.0.1 to the bridge needs this, and forwarding needs the other.
-            firewall::enable_route_localnet(&network.bridge)?;
-            firewall::enable_ip_forward()?;
-            // Named after the container and its interface (eth1: slot 1), so a person
-            // can tell which container a host end serves.
-            let slot = endpoint
-                .interface
-                .trim_start_matches("eth")
-                .parse()
-                .unwrap_or(0);
-            let host = link::host_veth_name(id.as_str(), slot);
-            // A namespace that died a moment ago may still be releasing its veth.
-            link::delete_link(nl, &host)?;
-            let port = link::create_veth(nl, &host, bridge, netns, ifname, MTU)?;
-            link::disable_ipv6(&host)?;
-            link::set_hairpin(nl, port, &host)?;
-            host
-        }
-        Driver::Macvlan => {
-            let parent = network.options.get("parent").ok_or_else(|| {
-                Error::Runtime(format!(
-                    "network {} has no -o parent= interface",
-                    network.name
-                ))
-            })?;
-            let mode = match network.options.get("macvlan_mode") {
-                Some(mode) => mode.parse::<MacvlanMode>()?,
-                None => MacvlanMode::Bridge,
-            };
-            link::create_macvlan(nl, parent, mode, netns, ifname)?;
-            String::new()
-        }
-        Driver::Ipvlan => {
-            let parent = network.options.get("parent").ok_or_else(|| {
-                Error::Runtime(format!(
-                    "network {} has no -o parent= interface",
-                    network.name
-                ))
-            })?;
-            let mode = match network.options.get("ipvlan_mode") {
-                Some(mode) => mode.parse()?,
-                None => link::IpvlanMode::L2,
-            };
-            link::create_ipvlan(nl, parent, mode, netns, ifname)?;
-            String::new()
-        }
-        Driver::Host | Driver::Null => return Ok(String::new()),
+    let Some(mut driver) = driver::for_network(network) else {
+        return Ok(String::new());
     };
-    link::configure_endpoint(netns, ifname, address, mac, gateway)?;
-    Ok(host_veth)
+    driver.create(nl)?;
+    let host_end = driver.wire(nl, netns, id, endpoint)?;
+    link::configure_endpoint(netns, &endpoint.interface, address, mac, gateway)?;
+    Ok(host_end)
 }
 
 /// Where the resolver sends names it doesn't own: `--dns`, else the host's resolvers
@@ -470,17 +408,6 @@ fn running_netns(record: &ContainerRecord) -> Result<Option<File>> {
     Ok(Some(netns))
 }
 
-/// A bridge's MAC, pinned (so it doesn't follow its ports as they come and go) and
-/// derived from its network's ID: locally administered, unicast.
-fn bridge_mac(network_id: &str) -> [u8; 6] {
-    let mut mac = [0x02, 0x42, 0, 0, 0, 0];
-    let bytes = hex::decode(network_id.get(..8).unwrap_or("00000000")).unwrap_or_default();
-    for (to, from) in mac[2..].iter_mut().zip(bytes) {
-        *to = from;
-    }
-    mac
-}
-
 fn parse_mac(text: &str) -> Result<[u8; 6]> {
     let bad = || Error::invalid("MAC address", text, "use six hex bytes, 02:42:ac:11:00:02");
     let bytes: Vec<u8> = text
@@ -496,15 +423,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn macs_parse_and_bridges_get_a_pinned_local_one() {
+    fn macs_parse() {
         assert_eq!(
             parse_mac("02:42:ac:11:00:02").unwrap(),
             [2, 0x42, 0xac, 0x11, 0, 2]
         );
         assert!(parse_mac("02:42:ac:11:00").is_err());
         assert!(parse_mac("zz:42:ac:11:00:02").is_err());
-        let mac = bridge_mac("a1b2c3d4e5f6");
-        assert_eq!(mac, [2, 0x42, 0xa1, 0xb2, 0xc3, 0xd4]);
-        assert_eq!(bridge_mac("a1b2c3d4e5f6"), mac);
     }
 }

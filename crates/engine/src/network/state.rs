@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
-use super::link::host_veth_name;
+use super::driver::bridge::host_veth_name;
 use super::live::{links_with, LinkCounters, LinkState, OperState};
 use super::netlink::Netlink;
 use super::record::{Driver, Endpoint, NetworkRecord};

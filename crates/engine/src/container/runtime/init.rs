@@ -16,10 +16,11 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
-use oci_spec::runtime::{Mount, Spec};
+use oci_spec::runtime::Spec;
 use pathrs::Root;
 
 use super::fds;
+use super::mount_plan::{MountPlan, MountStep, Step};
 
 /// What the monitor says to let init exec (sent once the child is in its cgroups).
 pub const GO: &[u8] = b"go";
@@ -218,39 +219,28 @@ fn setup_and_exec(
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
 
     crate::storage::overlay::make_mounts_private().map_err(|e| err(e.to_string()))?;
-    // pivot_root needs the new root to be a mount point of this namespace.
-    mount(
-        Some(rootfs),
-        rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .or_init(|| format!("binding {}", rootfs.display()))?;
-    let root = Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
-
-    let linux = spec.linux().as_ref();
-    let cgroups_path = linux.and_then(|l| l.cgroups_path().clone());
-    for m in spec.mounts().iter().flatten() {
-        if m.typ().as_deref() == Some("cgroup") {
-            mount_cgroups(&root, m.destination(), cgroups_path.as_deref())?;
-        } else {
-            mount_in_root(&root, m)?;
-        }
-    }
-    // The fresh /dev tmpfs, reached through a handle resolved inside the root.
-    let dev = root.resolve("/dev").or_init(|| "resolving /dev".into())?;
-    let dev = fd_path(dev.as_fd().as_raw_fd());
-    populate_dev(&dev)?;
-
     let process = spec
         .process()
         .as_ref()
         .ok_or_else(|| err("the spec has no process"))?;
     let seccomp = compile_seccomp(spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()))?;
+    let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+    let cgroup_dirs = cgroups_path
+        .as_deref()
+        .and_then(Path::to_str)
+        .map(super::cgroups::own_cgroup_dirs);
+    let plan = MountPlan::of(spec, cgroup_dirs.as_deref());
+    let mut root = InRoot {
+        rootfs,
+        root: None,
+        dev: None,
+    };
+    for step in &plan.in_root {
+        root.perform(step)?;
+    }
+    // The fresh /dev tmpfs, reached through a handle resolved inside the root.
+    let dev = root.dev()?;
     let cwd = process.cwd().clone();
-    root.mkdir_all(&cwd, &std::fs::Permissions::from_mode(0o755))
-        .or_init(|| format!("creating the working directory {}", cwd.display()))?;
 
     // The monitor's pipes are already on 0, 1 and 2 (see `isolate`).
     match streams {
@@ -269,28 +259,8 @@ fn setup_and_exec(
     }
 
     enter_root(rootfs)?;
-    if let Some(linux) = spec.linux() {
-        for path in linux.masked_paths().iter().flatten() {
-            mask_path(path)?;
-        }
-        for path in linux.readonly_paths().iter().flatten() {
-            make_readonly(path)?;
-        }
-    }
-    if spec
-        .root()
-        .as_ref()
-        .and_then(|r| r.readonly())
-        .unwrap_or(false)
-    {
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            None::<&str>,
-        )
-        .or_init(|| "making the root filesystem read-only".into())?;
+    for step in &plan.after_pivot {
+        after_pivot(step)?;
     }
     // Only in a namespace of the container's own: the host's loopback is the host's.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Network) {
@@ -321,43 +291,6 @@ fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> boo
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|n| n.iter().any(|n| n.typ() == typ))
-}
-
-/// Docker's `cgroup` mount at `dest`: only the container's own cgroups, read-only, with
-/// no way up to the host's (no release_agent, no sibling). On v1 and hybrid hosts, a
-/// tmpfs with the container's directory of each hierarchy bound in it; on pure v2, that
-/// directory itself.
-fn mount_cgroups(root: &Root, dest: &Path, cgroups_path: Option<&Path>) -> InitResult<()> {
-    let Some(cgroups_path) = cgroups_path.and_then(Path::to_str) else {
-        return Ok(());
-    };
-    let dirs = super::cgroups::own_cgroup_dirs(cgroups_path);
-    let spec_mount = |at: &Path, typ: &str, source: &str, options: &[&str]| {
-        let at = at.to_string_lossy();
-        crate::container::spec::mount(&at, typ, source, options).map_err(|e| err(e.to_string()))
-    };
-    let bind = |source: &Path, at: &Path| -> InitResult<()> {
-        let source = source.to_string_lossy();
-        let options = ["rbind", "rprivate", "ro", "nosuid", "noexec", "nodev"];
-        mount_in_root(root, &spec_mount(at, "bind", &source, &options)?)
-    };
-    if let Some((dir, None)) = dirs.first() {
-        return bind(dir, dest);
-    }
-    let options = ["nosuid", "noexec", "nodev", "mode=755", "size=64k"];
-    mount_in_root(root, &spec_mount(dest, "tmpfs", "tmpfs", &options)?)?;
-    for (dir, name) in &dirs {
-        if let Some(name) = name {
-            bind(dir, &dest.join(name))?;
-        }
-    }
-    let ro = MsFlags::MS_BIND
-        | MsFlags::MS_REMOUNT
-        | MsFlags::MS_RDONLY
-        | MsFlags::MS_NOSUID
-        | MsFlags::MS_NOEXEC
-        | MsFlags::MS_NODEV;
-    remount_in_root(root, dest, ro, "making read-only")
 }
 
 /// The last steps of init and exec alike, after privileges are dropped.
@@ -405,51 +338,119 @@ fn wait_for_go(sync: &OwnedFd) -> InitResult<()> {
 
 use std::os::unix::fs::PermissionsExt;
 
-/// Splits fstab-style options into mount flags, propagation flags and filesystem data.
-fn parse_options(options: &[String]) -> (MsFlags, MsFlags, String) {
-    let mut flags = MsFlags::empty();
-    let mut propagation = MsFlags::empty();
-    let mut data = Vec::new();
-    for o in options {
-        match o.as_str() {
-            "ro" => flags |= MsFlags::MS_RDONLY,
-            "rw" => {}
-            "nosuid" => flags |= MsFlags::MS_NOSUID,
-            "nodev" => flags |= MsFlags::MS_NODEV,
-            "noexec" => flags |= MsFlags::MS_NOEXEC,
-            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
-            "relatime" => flags |= MsFlags::MS_RELATIME,
-            "noatime" => flags |= MsFlags::MS_NOATIME,
-            "bind" => flags |= MsFlags::MS_BIND,
-            "rbind" => flags |= MsFlags::MS_BIND | MsFlags::MS_REC,
-            "private" => propagation = MsFlags::MS_PRIVATE,
-            "rprivate" => propagation = MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-            "slave" => propagation = MsFlags::MS_SLAVE,
-            "rslave" => propagation = MsFlags::MS_SLAVE | MsFlags::MS_REC,
-            "shared" => propagation = MsFlags::MS_SHARED,
-            "rshared" => propagation = MsFlags::MS_SHARED | MsFlags::MS_REC,
-            other => data.push(other.to_owned()),
-        }
-    }
-    (flags, propagation, data.join(","))
-}
-
 /// The magic-link path of an fd, so mount(2) acts on exactly the inode resolved in the root.
 fn fd_path(fd: RawFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{fd}"))
 }
 
-/// Mounts one spec entry, its target resolved inside the container root (never through a
-/// symlink out of it: CVE-2021-30465).
-fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
-    let dest = m.destination();
-    let options = m.options().clone().unwrap_or_default();
-    let (flags, propagation, data) = parse_options(&options);
-    let typ = m.typ().clone().unwrap_or_default();
-    let is_bind = typ == "bind" || flags.contains(MsFlags::MS_BIND);
-    let source = m.source().clone().unwrap_or_default();
+/// What performs the plan's steps inside the container root, before pivot_root: the
+/// root (opened once it is bound onto itself) and its /dev, resolved inside it once
+/// mounted.
+struct InRoot<'a> {
+    rootfs: &'a Path,
+    root: Option<Root>,
+    /// The handle stays open: its magic-link path is how /dev is reached.
+    dev: Option<(pathrs::Handle, PathBuf)>,
+}
 
-    let source_is_dir = !is_bind || source.is_dir();
+impl InRoot<'_> {
+    fn root(&self) -> InitResult<&Root> {
+        self.root
+            .as_ref()
+            .ok_or_else(|| err("the plan mounts inside the root before binding it"))
+    }
+
+    /// The container's /dev, resolved inside the root the first time it is needed (after
+    /// the plan's mounts, so it is the fresh tmpfs).
+    fn dev(&mut self) -> InitResult<PathBuf> {
+        if self.dev.is_none() {
+            let handle = self
+                .root()?
+                .resolve("/dev")
+                .or_init(|| "resolving /dev".into())?;
+            let path = fd_path(handle.as_fd().as_raw_fd());
+            self.dev = Some((handle, path));
+        }
+        Ok(self
+            .dev
+            .as_ref()
+            .map(|(_, path)| path.clone())
+            .unwrap_or_default())
+    }
+
+    fn perform(&mut self, step: &Step) -> InitResult<()> {
+        match step {
+            Step::BindRootfs => {
+                let rootfs = self.rootfs;
+                mount(
+                    Some(rootfs),
+                    rootfs,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .or_init(|| format!("binding {}", rootfs.display()))?;
+                let root =
+                    Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
+                self.root = Some(root);
+                Ok(())
+            }
+            Step::Mount(m) => mount_in_root(self.root()?, m),
+            Step::Remount { dest, flags, what } => {
+                remount_in_root(self.root()?, dest, *flags, what)
+            }
+            Step::Device { name, major, minor } => {
+                let path = self.dev()?.join(name);
+                mknod(
+                    &path,
+                    SFlag::S_IFCHR,
+                    Mode::from_bits_truncate(0o666),
+                    makedev(*major, *minor),
+                )
+                .or_init(|| format!("creating /dev/{name}"))?;
+                // mknod applies the umask; devices must be world-usable.
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+                    .or_init(|| format!("setting mode of /dev/{name}"))
+            }
+            Step::DevLink { name, target } => {
+                std::os::unix::fs::symlink(target, self.dev()?.join(name))
+                    .or_init(|| format!("linking /dev/{name}"))
+            }
+            Step::Mkdir(path) => self
+                .root()?
+                .mkdir_all(path, &std::fs::Permissions::from_mode(0o755))
+                .map(drop)
+                .or_init(|| format!("creating the working directory {}", path.display())),
+            Step::Mask(_) | Step::Readonly(_) | Step::ReadonlyRoot => {
+                Err(err(format!("the plan has \"{step}\" before pivot_root")))
+            }
+        }
+    }
+}
+
+/// Performs a step of the plan after pivot_root, in the container's own view.
+fn after_pivot(step: &Step) -> InitResult<()> {
+    match step {
+        Step::Mask(path) => mask_path(path),
+        Step::Readonly(path) => make_readonly(path),
+        Step::ReadonlyRoot => mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .or_init(|| "making the root filesystem read-only".into()),
+        _ => Err(err(format!("the plan has \"{step}\" after pivot_root"))),
+    }
+}
+
+/// Mounts one step's filesystem, its target resolved inside the container root (never
+/// through a symlink out of it: CVE-2021-30465).
+fn mount_in_root(root: &Root, m: &MountStep) -> InitResult<()> {
+    let dest = &m.dest;
+    let source = &m.source;
+    let source_is_dir = !m.bind || source.is_dir();
     let target = if source_is_dir {
         root.mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
             .or_init(|| format!("creating mount point {}", dest.display()))?
@@ -471,40 +472,26 @@ fn mount_in_root(root: &Root, m: &Mount) -> InitResult<()> {
     };
     let target_path = fd_path(target.as_fd().as_raw_fd());
 
-    if is_bind {
+    if m.bind {
         mount(
-            Some(&source),
+            Some(source),
             &target_path,
             None::<&str>,
-            flags | MsFlags::MS_BIND,
+            m.flags,
             None::<&str>,
         )
-        .or_init(|| format!("bind-mounting {} at {}", source.display(), dest.display()))?;
-        if flags.contains(MsFlags::MS_RDONLY) {
-            // A bind mount ignores MS_RDONLY until remounted; re-resolve: the target is now the mount.
-            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-            remount_in_root(
-                root,
-                dest,
-                ro | (flags & MsFlags::MS_REC),
-                "making read-only",
-            )?;
-        }
+        .or_init(|| format!("bind-mounting {} at {}", source.display(), dest.display()))
     } else {
-        let data = (!data.is_empty()).then_some(data.as_str());
+        let data = (!m.data.is_empty()).then_some(m.data.as_str());
         mount(
             Some(source.as_os_str()),
             &target_path,
-            Some(typ.as_str()),
-            flags,
+            Some(m.typ.as_str()),
+            m.flags,
             data,
         )
-        .or_init(|| format!("mounting {typ} at {}", dest.display()))?;
+        .or_init(|| format!("mounting {} at {}", m.typ, dest.display()))
     }
-    if !propagation.is_empty() {
-        remount_in_root(root, dest, propagation, "setting the propagation of")?;
-    }
-    Ok(())
 }
 
 /// Changes flags of the mount at `dest`, re-resolved inside the root: after a mount, the
@@ -521,42 +508,6 @@ fn remount_in_root(root: &Root, dest: &Path, flags: MsFlags, what: &str) -> Init
         None::<&str>,
     )
     .or_init(|| format!("{what} {}", dest.display()))
-}
-
-/// The standard device nodes and links in the container's /dev tmpfs.
-fn populate_dev(dev: &Path) -> InitResult<()> {
-    for (name, major, minor) in [
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
-        ("random", 1, 8),
-        ("urandom", 1, 9),
-        ("tty", 5, 0),
-    ] {
-        let path = dev.join(name);
-        mknod(
-            &path,
-            SFlag::S_IFCHR,
-            Mode::from_bits_truncate(0o666),
-            makedev(major, minor),
-        )
-        .or_init(|| format!("creating /dev/{name}"))?;
-        // mknod applies the umask; devices must be world-usable.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-            .or_init(|| format!("setting mode of /dev/{name}"))?;
-    }
-    for (link, target) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-        ("ptmx", "pts/ptmx"),
-        ("core", "/proc/kcore"),
-    ] {
-        std::os::unix::fs::symlink(target, dev.join(link))
-            .or_init(|| format!("linking /dev/{link}"))?;
-    }
-    Ok(())
 }
 
 /// Creates the container's terminal in its own devpts, sends the master to the monitor

@@ -1,9 +1,11 @@
 //! A lean OCI runtime on `nix`: clone into new namespaces, build the mount tree inside the
-//! root, pivot_root, drop privileges, exec. See `init.rs` for the order of operations.
+//! root, pivot_root, drop privileges, exec. See `init.rs` for the order of operations and
+//! `mount_plan.rs` for the mount sequence it performs.
 
 pub mod cgroups;
 pub mod creds;
 pub mod fds;
 pub mod init;
+pub(crate) mod mount_plan;
 pub mod process;
 pub mod sealed;
