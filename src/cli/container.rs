@@ -24,6 +24,7 @@ use crate::engine::{ContainerId, Engine, Error};
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
 use crate::ops::resolve::{self, Named, Outcome};
+use crate::ops::status;
 use crate::settings::Settings;
 
 /// When `run` and `create` pull their image, as Docker's `--pull`.
@@ -406,21 +407,20 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: {e}");
-            return Ok(125);
+            return Ok(status::run_exit_code(&e));
         }
     };
     let started = match engine.start_container(record.id.as_str()) {
         Ok(s) => s,
-        Err(Error::StartFailed { code, message }) => {
-            eprintln!(
-                "Error: failed to start container {}: {message}",
-                record.name
-            );
-            return Ok(code);
-        }
         Err(e) => {
-            eprintln!("Error: {e}");
-            return Ok(125);
+            match &e {
+                Error::StartFailed { message, .. } => eprintln!(
+                    "Error: failed to start container {}: {message}",
+                    record.name
+                ),
+                e => eprintln!("Error: {e}"),
+            }
+            return Ok(status::run_exit_code(&e));
         }
     };
     if args.detach {

@@ -16,7 +16,7 @@ pub mod seccomp;
 pub mod spec;
 pub mod stats;
 mod store;
-mod teardown;
+pub(crate) mod teardown;
 pub mod user;
 
 pub use inspect::ContainerDetails;

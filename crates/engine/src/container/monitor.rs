@@ -591,7 +591,7 @@ impl Monitor {
         let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
         // Before the exit is recorded, so a stopped container never shows a live veth.
         if self.record.config.network.mode == NetworkMode::Connected {
-            teardown.step("delete links", &id, self.engine.unplug_host_ends(&id));
+            self.engine.unplug_host_ends(&id, &mut teardown);
         }
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted

@@ -19,6 +19,7 @@ use super::netlink::Netlink;
 use super::ports::{PortHolder, PortMapping};
 use super::record::{Driver, Endpoint, NetworkRecord};
 use crate::container::record::{ContainerRecord, NetworkMode, Status};
+use crate::container::teardown::Teardown;
 use crate::error::{Context, Error, Result};
 use crate::ids::ContainerId;
 use crate::Engine;
@@ -79,22 +80,28 @@ impl Engine {
 
     /// Removes what each driver left on the host for a container's endpoints (a bridge's
     /// veth: deleting one end deletes both), once its processes are gone; an end the
-    /// kernel already took is skipped.
-    pub(crate) fn unplug_host_ends(&self, id: &ContainerId) -> Result<()> {
-        let endpoints = self.container_endpoints(id)?;
+    /// kernel already took is skipped. Every endpoint is tried: each one that could not be
+    /// removed goes on `teardown`.
+    pub(crate) fn unplug_host_ends(&self, id: &ContainerId, teardown: &mut Teardown) {
+        let Some(endpoints) = teardown.step("list endpoints", id, self.container_endpoints(id))
+        else {
+            return;
+        };
         let drivers: Vec<_> = endpoints
             .iter()
             .filter(|(_, endpoint)| !endpoint.host_veth.is_empty())
             .filter_map(|(network, endpoint)| Some((driver::for_network(network)?, endpoint)))
             .collect();
         if drivers.is_empty() {
-            return Ok(());
+            return;
         }
-        let mut nl = Netlink::open()?;
+        let Some(mut nl) = teardown.step("open netlink", id, Netlink::open()) else {
+            return;
+        };
         for (driver, endpoint) in drivers {
-            driver.unwire(&mut nl, endpoint)?;
+            let unwired = driver.unwire(&mut nl, endpoint);
+            teardown.step("delete link", &endpoint.host_veth, unwired);
         }
-        Ok(())
     }
 
     /// One endpoint wired, its host end noted in the network's record.
@@ -136,7 +143,11 @@ impl Engine {
             .and_then(|mut nl| self.wire(&mut nl, netns.as_fd(), &record, &net, &endpoint))
             .and_then(|()| self.apply_firewall());
         if let Err(e) = wired {
-            let _ = self.release_endpoint(&net.id, &record.id);
+            // The connect's own error is the answer; a failed rollback is written down.
+            let mut teardown = Teardown::default();
+            let released = self.release_endpoint(&net.id, &record.id);
+            teardown.step("release endpoint", &net.name, released);
+            self.report_teardown(&record, &teardown);
             return Err(e);
         }
         Ok(())
