@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::action::Action;
 use super::detail::ContainerTab;
 use super::popups;
-use super::state::{App, Popup, View};
+use super::state::{App, Detail, Popup, View};
 use super::theme::Theme;
 use super::views;
 
@@ -22,19 +22,16 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(frame.area());
     app.width.set(frame.area().width);
     draw_tabs(frame, top, app, theme);
-    match (
-        &app.detail,
-        &app.image_detail,
-        &app.volume_detail,
-        &app.network_detail,
-    ) {
-        (Some(detail), ..) => views::container_detail::draw(frame, body, app, detail, theme),
-        (None, Some(image), ..) => views::image_layers::draw(frame, body, image, theme),
-        (None, None, Some(volume), _) => views::volume_files::draw(frame, body, volume, theme),
-        (None, None, None, Some(network)) => {
+    match app.details.last() {
+        Some(Detail::Container(detail)) => {
+            views::container_detail::draw(frame, body, app, detail, theme)
+        }
+        Some(Detail::Image(image)) => views::image_layers::draw(frame, body, image, theme),
+        Some(Detail::Volume(volume)) => views::volume_files::draw(frame, body, volume, theme),
+        Some(Detail::Network(network)) => {
             views::networks::draw_detail(frame, body, app, network, theme)
         }
-        (None, None, None, None) => match app.view {
+        None => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
@@ -178,8 +175,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The most useful keys for where the user is, from the keymap in use.
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
-    let tab = app.detail.as_ref().map(|d| d.tab);
-    let actions: &[Action] = match (app.view, app.detail.is_some() || app.image_detail.is_some()) {
+    let tab = app.container_detail().map(|d| d.tab);
+    let actions: &[Action] = match (
+        app.view,
+        app.container_detail().is_some() || app.image_detail().is_some(),
+    ) {
         _ if app.files.is_some() => &[
             Action::NextView,
             Action::Open,
@@ -223,7 +223,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Mark,
             Action::Filter,
         ],
-        (View::Volumes, _) if app.volume_detail.is_some() => {
+        (View::Volumes, _) if app.volume_detail().is_some() => {
             &[Action::Back, Action::Open, Action::Parent]
         }
         (View::Volumes, _) => &[
@@ -233,7 +233,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Prune,
             Action::Filter,
         ],
-        (View::Networks, _) if app.network_detail.is_some() => {
+        (View::Networks, _) if app.network_detail().is_some() => {
             &[Action::Back, Action::Down, Action::Remove]
         }
         (View::Networks, _) => &[

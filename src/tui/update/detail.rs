@@ -11,21 +11,17 @@ use crate::tui::detail::{
     VolumeDetail,
 };
 use crate::tui::effect::Effect;
-use crate::tui::state::{App, View};
+use crate::tui::state::{App, Detail, View};
 use std::collections::HashMap;
 
 /// Esc: after a log search it clears the search first (the detail stays open); else it
 /// closes the detail, and in a list it clears the filter and the marks.
 pub(super) fn back(app: &mut App) -> Vec<Effect> {
-    if let Some(detail) = app.detail.as_mut().filter(|d| !d.search.is_empty()) {
+    if let Some(detail) = app.container_detail_mut().filter(|d| !d.search.is_empty()) {
         detail.search.clear();
         return Vec::new();
     }
-    if app.detail.take().is_none()
-        && app.image_detail.take().is_none()
-        && app.volume_detail.take().is_none()
-        && app.network_detail.take().is_none()
-    {
+    if app.details.pop().is_none() {
         app.filter.clear();
         app.marked.clear();
         clamp_cursors(app);
@@ -36,23 +32,23 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
 /// Up, down and the page keys in an open detail; `None` when no detail is open (they move
 /// the list's selection then).
 pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Effect>> {
-    if let Some(image) = &mut app.image_detail {
+    if let Some(image) = app.image_detail_mut() {
         return Some(move_in_layers(image, action, by));
     }
-    if let Some(volume) = &mut app.volume_detail {
+    if let Some(volume) = app.volume_detail_mut() {
         let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
         volume.cursor.move_by(by, len);
         return Some(Vec::new());
     }
-    if app.network_detail.is_some() {
+    if app.network_detail().is_some() {
         let ports = app.detail_network().map_or(0, |n| n.endpoints.len());
-        if let Some(network) = &mut app.network_detail {
+        if let Some(network) = app.network_detail_mut() {
             let at = (network.scroll as isize + by).max(0) as usize;
             network.scroll = at.min(ports.saturating_sub(1));
         }
         return Some(Vec::new());
     }
-    let detail = app.detail.as_mut()?;
+    let detail = app.container_detail_mut()?;
     // In a detail, moving scrolls the tab's text; the log counts back from its end, so
     // down goes towards the newest line.
     let by = if detail.tab == ContainerTab::Logs {
@@ -67,15 +63,18 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
 /// Whether `/` may type where a detail is open: only the logs tab searches (the only text
 /// a detail filters); `None` when no detail is open, so the list's filter is typed.
 pub(super) fn filters(app: &App) -> Option<bool> {
-    if app.image_detail.is_some() || app.volume_detail.is_some() || app.network_detail.is_some() {
+    if app.image_detail().is_some()
+        || app.volume_detail().is_some()
+        || app.network_detail().is_some()
+    {
         return Some(false);
     }
-    app.detail.as_ref().map(|d| d.tab == ContainerTab::Logs)
+    app.container_detail().map(|d| d.tab == ContainerTab::Logs)
 }
 
 /// The container detail's next (1) or previous (-1) tab.
 pub(super) fn shift_tab(app: &mut App, by: isize) -> Vec<Effect> {
-    match &mut app.detail {
+    match app.container_detail_mut() {
         Some(detail) => {
             let tab = detail.tab.shift(by);
             show_tab(detail, tab)
@@ -97,7 +96,7 @@ pub(super) fn show_tab(detail: &mut ContainerDetail, tab: ContainerTab) -> Vec<E
 
 /// The layer view's tree: the layer's own changes or everything up to it.
 pub(super) fn toggle_scope(app: &mut App) -> Vec<Effect> {
-    match &mut app.image_detail {
+    match app.image_detail_mut() {
         Some(image) => {
             image.scope = match image.scope {
                 TreeScope::Layer => TreeScope::Aggregated,
@@ -113,7 +112,10 @@ pub(super) fn toggle_scope(app: &mut App) -> Vec<Effect> {
 
 /// Pause, wrap and the search's next and previous match in the logs tab.
 pub(super) fn logs_action(app: &mut App, action: Action) -> Vec<Effect> {
-    if let Some(detail) = app.detail.as_mut().filter(|d| d.tab == ContainerTab::Logs) {
+    if let Some(detail) = app
+        .container_detail_mut()
+        .filter(|d| d.tab == ContainerTab::Logs)
+    {
         let filter = detail.search.clone();
         match action {
             Action::Pause => detail.paused = !detail.paused,
@@ -133,10 +135,10 @@ pub(super) fn logs_action(app: &mut App, action: Action) -> Vec<Effect> {
 
 /// Hides the directories that changed only because something inside them did.
 pub(super) fn changes_only(app: &mut App) -> Vec<Effect> {
-    if let Some(image) = &mut app.image_detail {
+    if let Some(image) = app.image_detail_mut() {
         image.changes_only = !image.changes_only;
         image.scroll = 0;
-    } else if let Some(detail) = &mut app.detail {
+    } else if let Some(detail) = app.container_detail_mut() {
         detail.changes_only = !detail.changes_only;
         detail.scroll = 0;
     }
@@ -145,7 +147,7 @@ pub(super) fn changes_only(app: &mut App) -> Vec<Effect> {
 
 /// Up a directory in an open volume.
 pub(super) fn parent(app: &mut App) -> Vec<Effect> {
-    match &mut app.volume_detail {
+    match app.volume_detail_mut() {
         Some(volume) if !volume.path.is_empty() => {
             volume.path = match volume.path.rsplit_once('/') {
                 Some((up, _)) => up.to_owned(),
@@ -161,7 +163,7 @@ pub(super) fn parent(app: &mut App) -> Vec<Effect> {
 
 /// What a detail asked for arrived; data for a detail since closed or moved on is dropped.
 pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
-    if let Some(detail) = &mut app.detail {
+    if let Some(detail) = app.container_detail_mut() {
         match data {
             DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
             DetailData::Diff { id, changes } if id == detail.id => detail.diff = Some(changes),
@@ -169,7 +171,7 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
         }
         return Vec::new();
     }
-    if let Some(volume) = &mut app.volume_detail {
+    if let Some(volume) = app.volume_detail_mut() {
         if let DetailData::VolumeFiles {
             name,
             path,
@@ -185,7 +187,7 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
         }
         return Vec::new();
     }
-    if let Some(image) = &mut app.image_detail {
+    if let Some(image) = app.image_detail_mut() {
         match data {
             DetailData::Layers { id, layers } if id == image.id => {
                 // Open on the top layer, as dive does at its end.
@@ -211,7 +213,7 @@ pub(super) fn on_network_sample(
     states: Vec<NetworkState>,
     rates: HashMap<String, LinkRates>,
 ) -> Vec<Effect> {
-    match &mut app.network_detail {
+    match app.network_detail_mut() {
         Some(detail) => {
             detail.rates = rates;
             app.snapshot.networks = states;
@@ -233,12 +235,13 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
             return Vec::new();
         };
         let id = image.summary.id.to_string();
-        app.image_detail = Some(ImageDetail::new(id.clone(), image.name()));
+        app.push_detail(Detail::Image(ImageDetail::new(id.clone(), image.name())));
         return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
     }
     if app.view == View::Networks {
         if let Some(network) = app.selected_network() {
-            app.network_detail = Some(NetworkDetail::new(network.id.clone(), network.name.clone()));
+            let detail = NetworkDetail::new(network.id.clone(), network.name.clone());
+            app.push_detail(Detail::Network(detail));
         }
         return Vec::new();
     }
@@ -247,7 +250,8 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
     }
     match app.selected_container() {
         Some(c) => {
-            app.detail = Some(ContainerDetail::new(c.id.to_string()));
+            let detail = ContainerDetail::new(c.id.to_string());
+            app.push_detail(Detail::Container(detail));
             Vec::new()
         }
         None => Vec::new(),
@@ -257,7 +261,7 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
 /// Opens the selected volume, or in an open one the selected directory (a real one: a
 /// symlink is shown, never followed).
 pub(super) fn open_volume(app: &mut App) -> Vec<Effect> {
-    if let Some(volume) = &mut app.volume_detail {
+    if let Some(volume) = app.volume_detail_mut() {
         let Some(entry) = volume
             .listing
             .as_ref()
@@ -282,7 +286,7 @@ pub(super) fn open_volume(app: &mut App) -> Vec<Effect> {
     };
     let volume = VolumeDetail::new(info.volume.name.clone(), info.mountpoint.clone());
     let request = volume.request();
-    app.volume_detail = Some(volume);
+    app.push_detail(Detail::Volume(volume));
     vec![Effect::LoadDetail(request)]
 }
 
@@ -309,12 +313,49 @@ mod tests {
     use crate::tui::update::testing::*;
 
     #[test]
+    fn details_stack_enter_on_an_open_one_opens_it_afresh_and_esc_pops_one() {
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "l");
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Mounts)
+        );
+        // Enter again replaces the detail on top rather than stacking a second one.
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.details.len(), 1);
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        // Another kind stacks over it, and esc goes back to what was under it.
+        let network = network("lan", &[]);
+        app.push_detail(Detail::Network(NetworkDetail::new(
+            network.id,
+            network.name,
+        )));
+        assert!(app.container_detail().is_none());
+        assert!(app.network_detail().is_some());
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        key(&mut app, KeyCode::Esc);
+        assert!(app.details.is_empty());
+        // A pane switch closes them all.
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "2");
+        assert!(app.details.is_empty());
+    }
+
+    #[test]
     fn the_detail_opens_tabs_load_and_escape_returns() {
         let mut app = app_with(Keymap::default());
         keys(&mut app, "j");
         key(&mut app, KeyCode::Enter);
         assert_eq!(
-            app.detail.as_ref().map(|d| d.tab),
+            app.container_detail().map(|d| d.tab),
             Some(ContainerTab::Config)
         );
         // Config, Mounts, Network and Stats load nothing; Logs does.
@@ -323,14 +364,17 @@ mod tests {
         }
         let effects = key(&mut app, KeyCode::Right);
         assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
-        assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Logs)
+        );
         // Actions in a detail apply to its container.
         match keys(&mut app, "u").as_slice() {
             [Effect::Containers { targets, .. }] => assert_eq!(names(targets), ["job"]),
             other => panic!("expected a start, got {other:?}"),
         }
         key(&mut app, KeyCode::Esc);
-        assert!(app.detail.is_none());
+        assert!(app.container_detail().is_none());
         assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
     }
 
@@ -384,7 +428,7 @@ mod tests {
         assert!(keys(&mut app, "k").is_empty());
         assert_eq!(keys(&mut app, "t"), [tree(0, TreeScope::Aggregated)]);
         key(&mut app, KeyCode::Esc);
-        assert!(app.image_detail.is_none());
+        assert!(app.image_detail().is_none());
     }
 
     #[test]
@@ -396,7 +440,7 @@ mod tests {
         for _ in 0..4 {
             key(&mut app, KeyCode::Right);
         }
-        let id = app.detail.as_ref().unwrap().id.clone();
+        let id = app.container_detail().unwrap().id.clone();
         let lines = ["boot", "error one", "ok", "error two", "ok"]
             .iter()
             .map(|l| LogEntry {
@@ -413,17 +457,17 @@ mod tests {
         key(&mut app, KeyCode::Enter);
         // From the bottom, N goes back to the newest match, then the older one.
         keys(&mut app, "N");
-        let detail = app.detail.as_ref().unwrap();
+        let detail = app.container_detail().unwrap();
         assert_eq!((detail.scroll, detail.paused), (1, true));
         keys(&mut app, "N");
-        assert_eq!(app.detail.as_ref().unwrap().scroll, 3);
+        assert_eq!(app.container_detail().unwrap().scroll, 3);
         keys(&mut app, "N");
         assert!(app
             .status
             .as_ref()
             .is_some_and(|s| s.text.contains("no more lines")));
         keys(&mut app, "n");
-        assert_eq!(app.detail.as_ref().unwrap().scroll, 1);
+        assert_eq!(app.container_detail().unwrap().scroll, 1);
         // Paused: the clock no longer reloads the log; resumed, it does.
         assert!(update(&mut app, Msg::Tick).is_empty());
         keys(&mut app, "p");
@@ -456,11 +500,11 @@ mod tests {
         );
         // The first esc clears the search, and the detail stays.
         key(&mut app, KeyCode::Esc);
-        let detail = app.detail.as_ref().expect("the detail is still open");
+        let detail = app.container_detail().expect("the detail is still open");
         assert_eq!(detail.search, "");
         // The second closes the detail onto the list as it was.
         key(&mut app, KeyCode::Esc);
-        assert!(app.detail.is_none());
+        assert!(app.container_detail().is_none());
         assert_eq!(app.filter, "bu");
         assert_eq!(app.visible_containers().len(), 3);
         assert_eq!(
@@ -474,7 +518,7 @@ mod tests {
         }
         keys(&mut app, "/zzz");
         key(&mut app, KeyCode::Esc);
-        assert_eq!(app.detail.as_ref().map(|d| d.search.as_str()), Some(""));
+        assert_eq!(app.container_detail().map(|d| d.search.as_str()), Some(""));
         assert_eq!(app.filter, "bu");
         assert_eq!(
             app.selected_container().map(|c| c.name.as_str()),
@@ -545,7 +589,7 @@ mod tests {
             [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] if path.is_empty()
         ));
         key(&mut app, KeyCode::Esc);
-        assert!(app.volume_detail.is_none());
+        assert!(app.volume_detail().is_none());
     }
 
     #[test]
@@ -607,10 +651,7 @@ mod tests {
         keys(&mut app, "gg");
         key(&mut app, KeyCode::Char('j'));
         key(&mut app, KeyCode::Enter);
-        assert_eq!(
-            app.network_detail.as_ref().map(|d| d.name.as_str()),
-            Some("lan")
-        );
+        assert_eq!(app.network_detail().map(|d| d.name.as_str()), Some("lan"));
         let rates = HashMap::from([("bv0".to_owned(), LinkRates::default())]);
         update(
             &mut app,
@@ -619,7 +660,7 @@ mod tests {
                 rates,
             },
         );
-        assert_eq!(app.network_detail.as_ref().map(|d| d.rates.len()), Some(1));
+        assert_eq!(app.network_detail().map(|d| d.rates.len()), Some(1));
         // In the detail, remove means this network.
         keys(&mut app, "d");
         assert!(matches!(
@@ -635,7 +676,7 @@ mod tests {
 
         // Escape closes the detail; a sample that arrives after is dropped.
         key(&mut app, KeyCode::Esc);
-        assert!(app.network_detail.is_none());
+        assert!(app.network_detail().is_none());
         app.dirty = false;
         update(
             &mut app,

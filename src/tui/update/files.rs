@@ -17,7 +17,7 @@ pub(super) fn open_files(app: &mut App) -> Vec<Effect> {
     if app.view != View::Containers {
         return Vec::new();
     }
-    let record = match app.detail {
+    let record = match app.container_detail() {
         Some(_) => app.detail_container(),
         None => app.selected_container(),
     };

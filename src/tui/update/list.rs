@@ -51,10 +51,7 @@ pub(super) fn on_events(app: &mut App, events: Vec<Event>) -> Vec<Effect> {
 pub(super) fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     let measure = view == View::Volumes && app.view != View::Volumes;
     app.view = view;
-    app.detail = None;
-    app.image_detail = None;
-    app.volume_detail = None;
-    app.network_detail = None;
+    app.details.clear();
     app.files = None;
     app.filter.clear();
     app.filtering = false;
@@ -92,7 +89,7 @@ pub(super) fn mark_selected(app: &mut App) {
 pub(super) fn selected_targets(app: &App) -> Vec<Target> {
     match app.view {
         View::Containers => {
-            if app.detail.is_some() {
+            if app.container_detail().is_some() {
                 return app
                     .detail_container()
                     .map(|c| Target {

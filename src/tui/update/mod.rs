@@ -21,7 +21,7 @@ use super::detail::ContainerTab;
 use super::effect::{ContainerOp, Effect};
 use super::keymap::Resolved;
 use super::msg::Msg;
-use super::state::{App, Popup, View};
+use super::state::{App, Detail, Popup, View};
 
 /// Rows a page key moves.
 const PAGE: isize = 10;
@@ -65,7 +65,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Stats(stats) => {
-            app.dirty = app.view == View::Containers || app.detail.is_some();
+            app.dirty = app.view == View::Containers || app.container_detail().is_some();
             app.stats.update(stats);
             Vec::new()
         }
@@ -134,7 +134,7 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
     }
     app.dirty = dirty;
     // The logs tab follows the log while it is open and not paused.
-    match &app.detail {
+    match app.container_detail() {
         Some(detail) if detail.tab == ContainerTab::Logs && !detail.paused => detail
             .request()
             .map(Effect::LoadDetail)
@@ -189,8 +189,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 fn fits(app: &App, action: Action) -> bool {
     match action {
         Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => app
-            .detail
-            .as_ref()
+            .container_detail()
             .is_some_and(|d| d.tab == ContainerTab::Logs),
         _ => true,
     }
@@ -199,17 +198,16 @@ fn fits(app: &App, action: Action) -> bool {
 /// Keys while `/` is typed: into the log search of an open container detail, else into the
 /// list's filter. The detail's search never touches the list's filter or selection.
 fn on_filter_key(app: &mut App, key: KeyEvent) {
-    let in_list = app.detail.is_none();
-    let text = match &mut app.detail {
-        Some(detail) => &mut detail.search,
-        None => &mut app.filter,
+    let in_list = app.container_detail().is_none();
+    if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+        app.filtering = false;
+    }
+    let text = match app.details.last_mut() {
+        Some(Detail::Container(detail)) => &mut detail.search,
+        _ => &mut app.filter,
     };
     match key.code {
-        KeyCode::Enter => app.filtering = false,
-        KeyCode::Esc => {
-            app.filtering = false;
-            text.clear();
-        }
+        KeyCode::Esc => text.clear(),
         KeyCode::Backspace => {
             text.pop();
         }

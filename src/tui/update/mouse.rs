@@ -62,7 +62,7 @@ pub(super) fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
     if app.files.is_some() {
         return click_in_files(app, column, row, double);
     }
-    if let Some(detail) = &mut app.detail {
+    if let Some(detail) = app.container_detail_mut() {
         // The detail's tab strip sits on the first row inside its border.
         return match container_detail::tab_at(column).filter(|_| row == BODY_TOP + 1) {
             Some(tab) if tab != detail.tab => detail::show_tab(detail, tab),
@@ -71,10 +71,10 @@ pub(super) fn on_click(app: &mut App, column: u16, row: u16) -> Vec<Effect> {
     }
     // The layer view's two lists and tree, and the network diagram, scroll with the wheel
     // and keys.
-    if app.image_detail.is_some() || app.network_detail.is_some() {
+    if app.image_detail().is_some() || app.network_detail().is_some() {
         return Vec::new();
     }
-    let picked = match &mut app.volume_detail {
+    let picked = match app.volume_detail_mut() {
         Some(volume) => {
             let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
             let index = volume.cursor.row_at(row, false, len);
@@ -159,11 +159,11 @@ mod tests {
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
         mouse(&mut app, MouseKind::ScrollDown, (10, 5));
-        assert_eq!(app.detail.as_ref().map(|d| d.scroll), Some(1));
+        assert_eq!(app.container_detail().map(|d| d.scroll), Some(1));
         // A popup has the input: the wheel leaves what is under it alone.
         keys(&mut app, "?");
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
-        assert_eq!(app.detail.as_ref().map(|d| d.scroll), Some(1));
+        assert_eq!(app.container_detail().map(|d| d.scroll), Some(1));
         assert_eq!(app.popup, Some(Popup::Help { page: 0 }));
     }
 
@@ -218,16 +218,16 @@ mod tests {
         // Quick clicks on two rows are two single clicks.
         mouse(&mut app, MouseKind::Click, job);
         mouse(&mut app, MouseKind::Click, old);
-        assert!(app.detail.is_none());
+        assert!(app.container_detail().is_none());
         // As if the first click on job were long ago.
         mouse(&mut app, MouseKind::Click, job);
         let click = app.last_click.as_mut().expect("a click is kept");
         click.at = click.at.checked_sub(DOUBLE_CLICK * 2).expect("clock");
         mouse(&mut app, MouseKind::Click, job);
-        assert!(app.detail.is_none());
+        assert!(app.container_detail().is_none());
         mouse(&mut app, MouseKind::Click, job);
         let job_id = app.snapshot.containers[1].id.to_string();
-        assert_eq!(app.detail.as_ref().map(|d| d.id.clone()), Some(job_id));
+        assert_eq!(app.container_detail().map(|d| d.id.clone()), Some(job_id));
     }
 
     #[test]
@@ -287,19 +287,22 @@ mod tests {
         key(&mut app, KeyCode::Enter);
         let logs = cell_of(&app, "Logs", 12);
         let effects = mouse(&mut app, MouseKind::Click, logs);
-        assert_eq!(app.detail.as_ref().map(|d| d.tab), Some(ContainerTab::Logs));
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Logs)
+        );
         assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
         let config = cell_of(&app, "Config", 12);
         mouse(&mut app, MouseKind::Click, config);
         assert_eq!(
-            app.detail.as_ref().map(|d| d.tab),
+            app.container_detail().map(|d| d.tab),
             Some(ContainerTab::Config)
         );
         // The divider between two titles is no tab.
         let (column, row) = cell_of(&app, "│ Mounts", 12);
         mouse(&mut app, MouseKind::Click, (column, row));
         assert_eq!(
-            app.detail.as_ref().map(|d| d.tab),
+            app.container_detail().map(|d| d.tab),
             Some(ContainerTab::Config)
         );
     }

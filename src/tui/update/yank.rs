@@ -34,7 +34,7 @@ pub(super) fn yank_text(app: &App) -> Option<(String, String)> {
         let path = join(pane.dir()?, &pane.selected()?.name);
         return named(path);
     }
-    if let Some(detail) = &app.detail {
+    if let Some(detail) = app.container_detail() {
         if detail.tab != ContainerTab::Logs {
             return named(detail.id.clone());
         }
@@ -44,13 +44,13 @@ pub(super) fn yank_text(app: &App) -> Option<(String, String)> {
         let text = line.log.trim_end_matches(['\n', '\r']).to_owned();
         return Some((text, "the log line".to_owned()));
     }
-    if let Some(image) = &app.image_detail {
+    if let Some(image) = app.image_detail() {
         return named(image.id.clone());
     }
-    if let Some(network) = &app.network_detail {
+    if let Some(network) = app.network_detail() {
         return named(network.id.clone());
     }
-    if let Some(volume) = &app.volume_detail {
+    if let Some(volume) = app.volume_detail() {
         let entry = volume
             .listing
             .as_ref()
