@@ -14,7 +14,7 @@ mod yank;
 
 pub use popups::split_words;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::action::Action;
 use super::detail::ContainerTab;
@@ -199,19 +199,23 @@ fn fits(app: &App, action: Action) -> bool {
 /// list's filter. The detail's search never touches the list's filter or selection.
 fn on_filter_key(app: &mut App, key: KeyEvent) {
     let in_list = app.container_detail().is_none();
-    if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+    let typed = popups::typed(app, &key, |_| true);
+    if matches!(
+        typed,
+        popups::Typed::Action(Action::Submit | Action::Cancel)
+    ) {
         app.filtering = false;
     }
     let text = match app.details.last_mut() {
         Some(Detail::Container(detail)) => &mut detail.search,
         _ => &mut app.filter,
     };
-    match key.code {
-        KeyCode::Esc => text.clear(),
-        KeyCode::Backspace => {
+    match typed {
+        popups::Typed::Action(Action::Cancel) => text.clear(),
+        popups::Typed::Action(Action::DeleteChar) => {
             text.pop();
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        popups::Typed::Char(c) => text.push(c),
         _ => {}
     }
     if in_list {
@@ -313,6 +317,22 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::CopyFiles | Action::CancelCopy | Action::CancelPull => Vec::new(),
         Action::Yank => yank::yank(app),
         Action::Mouse => mouse::toggle(app),
+        // The keymap's [popup] and [input] tables: only where a popup or text entry has
+        // the keys.
+        Action::Yes
+        | Action::No
+        | Action::Close
+        | Action::StopVerb
+        | Action::ScrollDown
+        | Action::ScrollUp
+        | Action::ScrollPageDown
+        | Action::ScrollPageUp
+        | Action::Submit
+        | Action::Cancel
+        | Action::DeleteChar
+        | Action::Complete
+        | Action::NextField
+        | Action::PrevField => Vec::new(),
     }
 }
 

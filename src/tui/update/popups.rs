@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{apply, files, pull};
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::form::RunForm;
 use crate::tui::keymap::Resolved;
@@ -14,85 +14,16 @@ use crate::tui::verb::needs_terminal;
 
 pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
     match popup {
-        Popup::Confirm { question, effect } => match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => files::begin(app, effect),
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
+        Popup::Confirm { question, effect } => match app.keymap.action_in(Context::Popup, &key) {
+            Some(Action::Yes) => files::begin(app, effect),
+            Some(Action::No | Action::Close) => Vec::new(),
             _ => {
                 app.popup = Some(Popup::Confirm { question, effect });
                 Vec::new()
             }
         },
-        Popup::Command { mut input, tail } => match key.code {
-            KeyCode::Esc => Vec::new(),
-            KeyCode::Enter => match split_words(&format!("{input}{tail}")) {
-                Ok(words) if words.is_empty() => Vec::new(),
-                // A keymap action by name (`:container.stop`) does what its key does.
-                Ok(words) if words.len() == 1 && words[0].contains('.') => {
-                    match words[0].parse::<Action>() {
-                        Ok(action) => apply(app, action),
-                        Err(e) => {
-                            app.say(e, true);
-                            Vec::new()
-                        }
-                    }
-                }
-                Ok(words) if needs_terminal(&words) => vec![Effect::Terminal(words)],
-                Ok(words) => vec![Effect::Verb(words)],
-                Err(e) => {
-                    app.say(e, true);
-                    Vec::new()
-                }
-            },
-            KeyCode::Tab => {
-                input = crate::tui::complete::complete(&input, &app.snapshot);
-                app.popup = Some(Popup::Command { input, tail });
-                Vec::new()
-            }
-            KeyCode::Backspace => {
-                input.pop();
-                app.popup = Some(Popup::Command { input, tail });
-                Vec::new()
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                input.push(c);
-                app.popup = Some(Popup::Command { input, tail });
-                Vec::new()
-            }
-            _ => {
-                app.popup = Some(Popup::Command { input, tail });
-                Vec::new()
-            }
-        },
-        Popup::RunForm(mut form) => match key.code {
-            KeyCode::Esc => Vec::new(),
-            KeyCode::Enter => match form.words() {
-                Ok(words) => {
-                    form.error = None;
-                    app.sent_form = Some((words.join(" "), form));
-                    vec![Effect::Verb(words)]
-                }
-                Err(e) => {
-                    form.error = Some(e);
-                    app.popup = Some(Popup::RunForm(form));
-                    Vec::new()
-                }
-            },
-            code => {
-                match code {
-                    KeyCode::Tab | KeyCode::Down => form.move_focus(1),
-                    KeyCode::BackTab | KeyCode::Up => form.move_focus(-1),
-                    KeyCode::Backspace => {
-                        form.focused_mut().pop();
-                    }
-                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        form.focused_mut().push(c)
-                    }
-                    _ => {}
-                }
-                app.popup = Some(Popup::RunForm(form));
-                Vec::new()
-            }
-        },
+        Popup::Command { input, tail } => on_command_key(app, input, tail, &key),
+        Popup::RunForm(form) => on_form_key(app, form, &key),
         Popup::Verb { back } => on_verb_key(app, back, key),
         Popup::Copy => files::on_copy_key(app, key),
         Popup::PullInput { input, error } => pull::on_pull_input_key(app, input, error, key),
@@ -100,21 +31,16 @@ pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Ef
         // Help and output move with the arrows and close on any other key, leaving the
         // screen as it was.
         Popup::Help { page } => {
-            if let Some(by) = paging(key.code) {
+            if let Some(by) = paging(app, &key, 1) {
                 let page = page.saturating_add_signed(by);
                 app.popup = Some(Popup::Help { page });
             }
             Vec::new()
         }
         Popup::Output { title, text, back } => {
-            if let Some(by) = paging(key.code) {
-                // Up goes back in the output, as in the logs; page keys go ten lines.
-                let step = if matches!(key.code, KeyCode::PageUp | KeyCode::PageDown) {
-                    10
-                } else {
-                    1
-                };
-                let back = back.saturating_add_signed(-by * step);
+            // Up goes back in the output, as in the logs; page keys go ten lines.
+            if let Some(by) = paging(app, &key, 10) {
+                let back = back.saturating_add_signed(-by);
                 app.popup = Some(Popup::Output { title, text, back });
             }
             Vec::new()
@@ -122,31 +48,113 @@ pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Ef
     }
 }
 
-/// Keys while a verb's popup follows it: x or esc ends the verb (the popup then shows how
-/// it ended), quit ends it and the dashboard, the arrows scroll; other keys wait.
+/// A key while text is typed: an action of the keymap's `[input]` table (of several, the
+/// first that `fits`), or else a character to type.
+pub(super) enum Typed {
+    Action(Action),
+    Char(char),
+    Nothing,
+}
+
+pub(super) fn typed(app: &App, key: &KeyEvent, fits: impl Fn(Action) -> bool) -> Typed {
+    if let Some(action) = app.keymap.pick_in(Context::Input, key, fits) {
+        return Typed::Action(action);
+    }
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Typed::Char(c),
+        _ => Typed::Nothing,
+    }
+}
+
+/// The `:` line: enter runs it (a verb, or a keymap action by name), tab completes.
+fn on_command_key(app: &mut App, mut input: String, tail: String, key: &KeyEvent) -> Vec<Effect> {
+    match typed(app, key, |a| a == Action::Complete) {
+        Typed::Action(Action::Cancel) => return Vec::new(),
+        Typed::Action(Action::Submit) => return run_line(app, &format!("{input}{tail}")),
+        Typed::Action(Action::Complete) => {
+            input = crate::tui::complete::complete(&input, &app.snapshot);
+        }
+        Typed::Action(Action::DeleteChar) => {
+            input.pop();
+        }
+        Typed::Char(c) => input.push(c),
+        Typed::Action(_) | Typed::Nothing => {}
+    }
+    app.popup = Some(Popup::Command { input, tail });
+    Vec::new()
+}
+
+fn run_line(app: &mut App, line: &str) -> Vec<Effect> {
+    match split_words(line) {
+        Ok(words) if words.is_empty() => Vec::new(),
+        // A keymap action by name (`:container.stop`) does what its key does.
+        Ok(words) if words.len() == 1 && words[0].contains('.') => {
+            match words[0].parse::<Action>() {
+                Ok(action) => apply(app, action),
+                Err(e) => {
+                    app.say(e, true);
+                    Vec::new()
+                }
+            }
+        }
+        Ok(words) if needs_terminal(&words) => vec![Effect::Terminal(words)],
+        Ok(words) => vec![Effect::Verb(words)],
+        Err(e) => {
+            app.say(e, true);
+            Vec::new()
+        }
+    }
+}
+
+/// The run form: enter sends it, the field keys move between fields.
+fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> {
+    match typed(app, key, |a| {
+        matches!(a, Action::NextField | Action::PrevField)
+    }) {
+        Typed::Action(Action::Cancel) => return Vec::new(),
+        Typed::Action(Action::Submit) => match form.words() {
+            Ok(words) => {
+                form.error = None;
+                app.sent_form = Some((words.join(" "), form));
+                return vec![Effect::Verb(words)];
+            }
+            Err(e) => form.error = Some(e),
+        },
+        Typed::Action(Action::NextField) => form.move_focus(1),
+        Typed::Action(Action::PrevField) => form.move_focus(-1),
+        Typed::Action(Action::DeleteChar) => {
+            form.focused_mut().pop();
+        }
+        Typed::Char(c) => form.focused_mut().push(c),
+        Typed::Action(_) | Typed::Nothing => {}
+    }
+    app.popup = Some(Popup::RunForm(form));
+    Vec::new()
+}
+
+/// Keys while a verb's popup follows it: close or stop (esc, x) ends the verb (the popup
+/// then shows how it ended), quit ends it and the dashboard, the arrows scroll; other keys
+/// wait.
 pub(super) fn on_verb_key(app: &mut App, back: usize, key: KeyEvent) -> Vec<Effect> {
+    let quit = app.keymap.resolve(None, &key, |a| a == Action::Quit);
+    if matches!(quit, Resolved::Action(Action::Quit)) && app.verb.is_some() {
+        return apply(app, Action::Quit);
+    }
+    let action = app.keymap.action_in(Context::Popup, &key);
+    let by = paging(app, &key, 10);
     let Some(verb) = &mut app.verb else {
         return Vec::new();
     };
-    let quit = app.keymap.resolve(None, &key, |a| a == Action::Quit);
-    if matches!(quit, Resolved::Action(Action::Quit)) {
-        return apply(app, Action::Quit);
-    }
     let mut effects = Vec::new();
     let mut back = back;
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('x') if !verb.stopping => {
+    match action {
+        Some(Action::Close | Action::StopVerb) if !verb.stopping => {
             verb.stopping = true;
             effects.push(Effect::StopVerb(verb.pid));
         }
-        code => {
-            if let Some(by) = paging(code) {
-                let step = if matches!(code, KeyCode::PageUp | KeyCode::PageDown) {
-                    10
-                } else {
-                    1
-                };
-                back = back.saturating_add_signed(-by * step);
+        _ => {
+            if let Some(by) = by {
+                back = back.saturating_add_signed(-by);
             }
         }
     }
@@ -154,11 +162,14 @@ pub(super) fn on_verb_key(app: &mut App, back: usize, key: KeyEvent) -> Vec<Effe
     effects
 }
 
-/// Which way a key pages a help or output popup: down (1) or up (-1).
-pub(super) fn paging(code: KeyCode) -> Option<isize> {
-    match code {
-        KeyCode::Down | KeyCode::Char('j') | KeyCode::PageDown | KeyCode::Char(' ') => Some(1),
-        KeyCode::Up | KeyCode::Char('k') | KeyCode::PageUp => Some(-1),
+/// How far a key of the keymap's `[popup]` table scrolls a help, output or verb popup:
+/// a line down (1) or up (-1), or `page` lines for the page keys.
+pub(super) fn paging(app: &App, key: &KeyEvent, page: isize) -> Option<isize> {
+    match app.keymap.action_in(Context::Popup, key)? {
+        Action::ScrollDown => Some(1),
+        Action::ScrollUp => Some(-1),
+        Action::ScrollPageDown => Some(page),
+        Action::ScrollPageUp => Some(-page),
         _ => None,
     }
 }
@@ -306,6 +317,42 @@ pub(super) fn on_verb_output(
 mod tests {
     use super::*;
     use crate::tui::update::testing::*;
+
+    #[test]
+    fn popup_and_input_keys_come_from_their_keymap_tables() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply(
+                "[popup]\n\"o\" = \"popup.yes\"\n\"y\" = \"none\"\n\"q\" = \"popup.down\"\n\
+                 [input]\n\"ctrl-h\" = \"input.delete\"\n\"ctrl-j\" = \"input.submit\"\n",
+            )
+            .unwrap();
+        let mut app = app_with(keymap);
+        // The confirmation: y no longer says yes (nor closes it); o does.
+        keys(&mut app, "K");
+        assert!(keys(&mut app, "y").is_empty());
+        assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
+        match keys(&mut app, "o").as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Kill);
+                assert_eq!(names(targets), ["web"]);
+            }
+            other => panic!("expected the kill, got {other:?}"),
+        }
+        // The : line: ctrl-h deletes, ctrl-j runs; typed characters stay text.
+        keys(&mut app, ":volume lsx");
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert!(update(&mut app, Msg::Key(ctrl('h'))).is_empty());
+        match update(&mut app, Msg::Key(ctrl('j'))).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "ls"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+        // In help, q (bound to popup.down here) pages instead of closing it.
+        keys(&mut app, "?");
+        keys(&mut app, "q");
+        assert_eq!(app.popup, Some(Popup::Help { page: 1 }));
+        assert!(!app.quit);
+    }
 
     #[test]
     fn the_command_line_completes_and_runs_a_verb() {

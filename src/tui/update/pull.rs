@@ -1,11 +1,12 @@
 //! The pull dialog: the reference typed, the pull's progress, its end.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::apply;
+use super::popups::{typed, Typed};
 use crate::engine::image::registry::{PullEvent, Reference};
 use crate::engine::Digest;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::keymap::Resolved;
 use crate::tui::pull::{Phase, PullState};
@@ -39,9 +40,9 @@ pub(super) fn on_pull_input_key(
     mut error: Option<String>,
     key: KeyEvent,
 ) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Esc => return Vec::new(),
-        KeyCode::Enter => match input.trim().parse::<Reference>() {
+    match typed(app, &key, |_| true) {
+        Typed::Action(Action::Cancel) => return Vec::new(),
+        Typed::Action(Action::Submit) => match input.trim().parse::<Reference>() {
             Ok(reference) => {
                 let pull = PullState::new(&reference);
                 let cancel = pull.cancel.clone();
@@ -51,15 +52,15 @@ pub(super) fn on_pull_input_key(
             }
             Err(e) => error = Some(e.to_string()),
         },
-        KeyCode::Backspace => {
+        Typed::Action(Action::DeleteChar) => {
             input.pop();
             error = None;
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+        Typed::Char(c) => {
             input.push(c);
             error = None;
         }
-        _ => {}
+        Typed::Action(_) | Typed::Nothing => {}
     }
     app.popup = Some(Popup::PullInput { input, error });
     Vec::new()
@@ -80,9 +81,10 @@ pub(super) fn on_pull_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let action = app.keymap.action(&key);
-    if key.code == KeyCode::Esc
+    let in_popup = app.keymap.action_in(Context::Popup, &key);
+    if in_popup == Some(Action::Close)
         || action == Some(Action::Back)
-        || !running && key.code == KeyCode::Enter
+        || !running && in_popup == Some(Action::Yes)
     {
         if !running {
             app.pull = None;
