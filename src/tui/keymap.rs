@@ -331,12 +331,22 @@ impl Keymap {
             .collect()
     }
 
-    /// The plainest key bound to `action` (no modifier, shortest name), for hints.
+    /// The plainest key bound to `action` (no modifier, shortest name, lower case), for
+    /// hints.
     pub fn key_for(&self, action: Action) -> Option<String> {
         self.table(action.context())
             .filter(|(_, actions)| actions.contains(&action))
             .map(|(k, _)| keys_text(k))
-            .min_by_key(|k| (k.contains("ctrl-") || k.contains("alt-"), k.len()))
+            .min_by_key(|k| {
+                let modified = k.contains("ctrl-") || k.contains("alt-");
+                (modified, k.len(), k.chars().any(char::is_uppercase))
+            })
+    }
+
+    /// The key a popup's hint names for `action`: its plainest, or its name when unbound.
+    pub fn hint(&self, action: Action) -> String {
+        self.key_for(action)
+            .unwrap_or_else(|| format!(":{}", action.name()))
     }
 }
 

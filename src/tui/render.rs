@@ -46,8 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_footer(frame, footer, app, theme);
     match &app.popup {
         Some(Popup::Help { page }) => popups::help::draw(frame, app, *page, theme),
-        Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
-        Some(Popup::Command { input, tail }) => popups::command::draw(frame, input, tail, theme),
+        Some(Popup::Confirm { question, .. }) => {
+            popups::confirm::draw(frame, question, &app.keymap, theme)
+        }
+        Some(Popup::Command { input, tail }) => {
+            popups::command::draw(frame, input, tail, &app.keymap, theme)
+        }
         Some(Popup::Output { title, text, back }) => {
             popups::output::draw(frame, title, text, *back, true, theme)
         }
@@ -56,7 +60,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 let title = if verb.stopping {
                     format!(":{} (stopping)", verb.line)
                 } else {
-                    format!(":{} (running: x or esc ends it)", verb.line)
+                    format!(
+                        ":{} (running: {} or {} ends it)",
+                        verb.line,
+                        app.keymap.hint(Action::StopVerb),
+                        app.keymap.hint(Action::Close)
+                    )
                 };
                 popups::output::draw(frame, &title, &verb.text, *back, false, theme)
             }
@@ -64,7 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
         Some(Popup::PullInput { input, error }) => {
-            popups::pull::draw_input(frame, input, error.as_deref(), theme)
+            popups::pull::draw_input(frame, input, error.as_deref(), &app.keymap, theme)
         }
         Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
         None => {}

@@ -330,6 +330,9 @@ mod tests {
         let mut app = app_with(keymap);
         // The confirmation: y no longer says yes (nor closes it); o does.
         keys(&mut app, "K");
+        // Its hint names the keys the keymap says.
+        let frame = crate::tui::once::render_text(&app, 80, 24);
+        assert!(frame.contains("o yes   n no"), "{frame}");
         assert!(keys(&mut app, "y").is_empty());
         assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
         match keys(&mut app, "o").as_slice() {
