@@ -91,6 +91,57 @@ actions! {
     CancelCopy => "files.cancel", "Files: cancel the copy under way";
     Yank => "item.yank", "Copy the selected ID or path to the clipboard";
     Mouse => "app.mouse", "Release the mouse to select text (or take it)";
+    // Bound in the keymap's [popup] table: keys while a popup is open.
+    Yes => "popup.yes", "Confirmation: yes; an ended pull's dialog: close";
+    No => "popup.no", "Confirmation: no";
+    Close => "popup.close", "Close the popup: a confirmation says no, a verb is ended";
+    StopVerb => "popup.stop", "A verb's popup: end the verb";
+    ScrollDown => "popup.down", "Help and output: a line (a page of help) down";
+    ScrollUp => "popup.up", "Help and output: a line (a page of help) up";
+    ScrollPageDown => "popup.page_down", "Output: ten lines down";
+    ScrollPageUp => "popup.page_up", "Output: ten lines up";
+    // Bound in the keymap's [input] table: keys while text is typed (the filter, the `:`
+    // line, the run form, an image reference); other characters are typed.
+    Submit => "input.submit", "Input: done (run the line, send the form, keep the filter)";
+    Cancel => "input.cancel", "Input: leave it (a filter is cleared)";
+    DeleteChar => "input.delete", "Input: delete the character before the cursor";
+    Complete => "input.complete", "The : line: complete the word";
+    NextField => "input.next_field", "Run form: next field";
+    PrevField => "input.prev_field", "Run form: previous field";
+}
+
+/// Where a key is looked up: the keymap's top-level table (the lists, details, logs and
+/// file view, where a key bound to several actions takes the first that fits), or its
+/// `[popup]` or `[input]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Main,
+    Popup,
+    Input,
+}
+
+impl Context {
+    pub const ALL: [Context; 3] = [Context::Main, Context::Popup, Context::Input];
+
+    /// The table's name in a keymap file (`None`: the top level).
+    pub fn table(self) -> Option<&'static str> {
+        match self {
+            Context::Main => None,
+            Context::Popup => Some("popup"),
+            Context::Input => Some("input"),
+        }
+    }
+}
+
+impl Action {
+    /// The table this action is bound in: its name's group says.
+    pub fn context(self) -> Context {
+        match self.name().split_once('.').map(|(group, _)| group) {
+            Some("popup") => Context::Popup,
+            Some("input") => Context::Input,
+            _ => Context::Main,
+        }
+    }
 }
 
 impl fmt::Display for Action {

@@ -1,7 +1,9 @@
 //! Keys to named actions: defaults in the style of lazydocker and k9s, overridable from a
 //! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines. A key may name
 //! several actions (`"p" = ["logs.pause", "image.pull"]`): the first that fits where the
-//! user is (see `update::fits`) is taken.
+//! user is (see `update::fits`) is taken. The top level holds the lists', details', logs'
+//! and file view's keys; a `[popup]` table the keys of open popups and an `[input]` table
+//! the keys while text is typed, as yazi's keymap has a table per layer.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +12,7 @@ use std::str::FromStr;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::Action;
+use super::action::{Action, Context};
 
 /// A key with its modifiers, normalised so that `Q` and `shift-q` are the same key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -124,7 +126,8 @@ const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<Keys, Vec<Action>>,
+    /// A table of bindings per context.
+    tables: BTreeMap<Context, BTreeMap<Keys, Vec<Action>>>,
 }
 
 /// A binding's value in a keymap file: one action or several.
@@ -133,6 +136,14 @@ pub struct Keymap {
 enum Bound {
     One(String),
     Many(Vec<String>),
+}
+
+/// A line of a keymap file, or a context's table of them (`[popup]`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Binding(Bound),
+    Table(BTreeMap<String, Bound>),
 }
 
 /// What a key press means, given the key pressed before it.
@@ -147,7 +158,7 @@ pub enum Resolved {
 impl Default for Keymap {
     fn default() -> Keymap {
         let mut keymap = Keymap {
-            bindings: BTreeMap::new(),
+            tables: BTreeMap::new(),
         };
         keymap
             .apply(DEFAULT_KEYMAP)
@@ -182,37 +193,88 @@ impl Keymap {
         Ok(keymap)
     }
 
-    /// Applies `"key" = "action"` lines; `"key" = "none"` unbinds a default.
+    /// Applies `"key" = "action"` lines, at the top level or in a context's table
+    /// (`[popup]`, `[input]`); `"key" = "none"` unbinds a default.
     pub fn apply(&mut self, toml_text: &str) -> Result<(), String> {
-        let table: BTreeMap<String, Bound> =
+        let entries: BTreeMap<String, Entry> =
             toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
-        for (keys, bound) in table {
-            let keys = parse_keys(&keys)?;
-            let names = match bound {
-                Bound::One(name) if name == "none" => {
-                    self.bindings.remove(&keys);
-                    continue;
+        for (name, entry) in entries {
+            match entry {
+                Entry::Binding(bound) => self.bind(Context::Main, &name, bound)?,
+                Entry::Table(table) => {
+                    let context = Context::ALL
+                        .into_iter()
+                        .find(|c| c.table() == Some(name.as_str()))
+                        .ok_or_else(|| format!("unknown table [{name}]"))?;
+                    for (keys, bound) in table {
+                        self.bind(context, &keys, bound)?;
+                    }
                 }
-                Bound::One(name) => vec![name],
-                Bound::Many(names) => names,
-            };
-            let actions = names
-                .iter()
-                .map(|n| n.parse())
-                .collect::<Result<Vec<Action>, String>>()?;
-            if actions.is_empty() {
-                return Err(format!("{:?}: bind at least one action", keys_text(&keys)));
             }
-            self.bindings.insert(keys, actions);
         }
         Ok(())
     }
 
-    /// The (first) action of a single key press, ignoring sequences.
+    fn bind(&mut self, context: Context, keys: &str, bound: Bound) -> Result<(), String> {
+        let keys = parse_keys(keys)?;
+        let table = self.tables.entry(context).or_default();
+        let names = match bound {
+            Bound::One(name) if name == "none" => {
+                table.remove(&keys);
+                return Ok(());
+            }
+            Bound::One(name) => vec![name],
+            Bound::Many(names) => names,
+        };
+        let actions = names
+            .iter()
+            .map(|n| n.parse())
+            .collect::<Result<Vec<Action>, String>>()?;
+        if actions.is_empty() {
+            return Err(format!("{:?}: bind at least one action", keys_text(&keys)));
+        }
+        if let Some(action) = actions.iter().find(|a| a.context() != context) {
+            let place = match action.context().table() {
+                Some(name) => format!("in [{name}]"),
+                None => "at the top level".to_owned(),
+            };
+            return Err(format!("{action} is bound {place}"));
+        }
+        table.insert(keys, actions);
+        Ok(())
+    }
+
+    fn table(&self, context: Context) -> impl Iterator<Item = (&Keys, &Vec<Action>)> {
+        self.tables.get(&context).into_iter().flatten()
+    }
+
+    /// The (first) action of a single key press at the top level, ignoring sequences.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
-        self.bindings
+        self.action_in(Context::Main, event)
+    }
+
+    /// The (first) action of a single key press in `context`.
+    pub fn action_in(&self, context: Context, event: &KeyEvent) -> Option<Action> {
+        self.tables
+            .get(&context)?
             .get(&vec![Key::from_event(event)?])
             .and_then(|actions| actions.first().copied())
+    }
+
+    /// The action of a single key press in `context`: of those bound to it, the first
+    /// that `fits`, else the first.
+    pub fn pick_in(
+        &self,
+        context: Context,
+        event: &KeyEvent,
+        fits: impl Fn(Action) -> bool,
+    ) -> Option<Action> {
+        let actions = self
+            .tables
+            .get(&context)?
+            .get(&vec![Key::from_event(event)?])?;
+        let action = actions.iter().copied().find(|a| fits(*a));
+        action.or(actions.first().copied())
     }
 
     /// What `event` means after `pending` (the first key of a sequence, if any): of the
@@ -226,32 +288,41 @@ impl Keymap {
         let Some(key) = Key::from_event(event) else {
             return Resolved::Nothing;
         };
+        let Some(bindings) = self.tables.get(&Context::Main) else {
+            return Resolved::Nothing;
+        };
         let pick = |actions: &Vec<Action>| {
             let action = actions.iter().copied().find(|a| fits(*a));
             action.or(actions.first().copied()).map(Resolved::Action)
         };
         if let Some(first) = pending {
-            if let Some(resolved) = self.bindings.get(&vec![first, key]).and_then(pick) {
+            if let Some(resolved) = bindings.get(&vec![first, key]).and_then(pick) {
                 return resolved;
             }
         }
-        if let Some(resolved) = self.bindings.get(&vec![key]).and_then(pick) {
+        if let Some(resolved) = bindings.get(&vec![key]).and_then(pick) {
             return resolved;
         }
-        if self.bindings.keys().any(|k| k.len() == 2 && k[0] == key) {
+        if bindings.keys().any(|k| k.len() == 2 && k[0] == key) {
             return Resolved::Pending(key);
         }
         Resolved::Nothing
     }
 
-    /// Every action with its keys, in the order actions are declared (for help).
+    /// Every top-level action with its keys, in the order actions are declared (for
+    /// help).
     pub fn describe(&self) -> Vec<(Action, Vec<String>)> {
+        self.describe_in(Context::Main)
+    }
+
+    /// Every action of `context` with its keys, in the order actions are declared.
+    pub fn describe_in(&self, context: Context) -> Vec<(Action, Vec<String>)> {
         Action::ALL
             .iter()
+            .filter(|action| action.context() == context)
             .map(|action| {
                 let keys = self
-                    .bindings
-                    .iter()
+                    .table(context)
                     .filter(|(_, actions)| actions.contains(action))
                     .map(|(k, _)| keys_text(k))
                     .collect();
@@ -260,13 +331,22 @@ impl Keymap {
             .collect()
     }
 
-    /// The plainest key bound to `action` (no modifier, shortest name), for hints.
+    /// The plainest key bound to `action` (no modifier, shortest name, lower case), for
+    /// hints.
     pub fn key_for(&self, action: Action) -> Option<String> {
-        self.bindings
-            .iter()
+        self.table(action.context())
             .filter(|(_, actions)| actions.contains(&action))
             .map(|(k, _)| keys_text(k))
-            .min_by_key(|k| (k.contains("ctrl-") || k.contains("alt-"), k.len()))
+            .min_by_key(|k| {
+                let modified = k.contains("ctrl-") || k.contains("alt-");
+                (modified, k.len(), k.chars().any(char::is_uppercase))
+            })
+    }
+
+    /// The key a popup's hint names for `action`: its plainest, or its name when unbound.
+    pub fn hint(&self, action: Action) -> String {
+        self.key_for(action)
+            .unwrap_or_else(|| format!(":{}", action.name()))
     }
 }
 
@@ -384,12 +464,46 @@ mod tests {
     #[test]
     fn every_action_has_a_default_key() {
         let keymap = Keymap::default();
-        for (action, keys) in keymap.describe() {
-            assert!(
-                !keys.is_empty(),
-                "{action} has no key in assets/keymap.toml"
-            );
+        for context in Context::ALL {
+            for (action, keys) in keymap.describe_in(context) {
+                assert!(
+                    !keys.is_empty(),
+                    "{action} has no key in assets/keymap.toml"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn popup_and_input_keys_have_their_own_tables() {
+        let mut keymap = Keymap::default();
+        let y = event(KeyCode::Char('y'), KeyModifiers::NONE);
+        let esc = event(KeyCode::Esc, KeyModifiers::NONE);
+        // One key, a meaning per context.
+        assert_eq!(keymap.action(&y), Some(Action::Yank));
+        assert_eq!(keymap.action_in(Context::Popup, &y), Some(Action::Yes));
+        assert_eq!(keymap.action_in(Context::Input, &y), None);
+        assert_eq!(keymap.action_in(Context::Input, &esc), Some(Action::Cancel));
+        let tab = event(KeyCode::Tab, KeyModifiers::NONE);
+        assert_eq!(
+            keymap.pick_in(Context::Input, &tab, |a| a == Action::NextField),
+            Some(Action::NextField)
+        );
+        keymap
+            .apply("[popup]\n\"o\" = \"popup.yes\"\n\"y\" = \"none\"\n\"Y\" = \"none\"\n")
+            .unwrap();
+        let o = event(KeyCode::Char('o'), KeyModifiers::NONE);
+        assert_eq!(keymap.action_in(Context::Popup, &o), Some(Action::Yes));
+        assert_eq!(keymap.action_in(Context::Popup, &y), None);
+        assert_eq!(keymap.key_for(Action::Yes).as_deref(), Some("o"));
+        // The top level is untouched, and an action belongs to its own table.
+        assert_eq!(keymap.action(&y), Some(Action::Yank));
+        let err = keymap.apply("\"o\" = \"popup.yes\"").unwrap_err();
+        assert!(err.contains("popup.yes is bound in [popup]"), "{err}");
+        let err = keymap.apply("[input]\n\"x\" = \"app.quit\"").unwrap_err();
+        assert!(err.contains("at the top level"), "{err}");
+        let err = keymap.apply("[fly]\n\"x\" = \"app.quit\"").unwrap_err();
+        assert!(err.contains("unknown table [fly]"), "{err}");
     }
 
     #[test]

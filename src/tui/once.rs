@@ -16,7 +16,7 @@ use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::{port_rates, Snapshot};
-use super::state::{App, View};
+use super::state::{App, Detail, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::container::stats::{between, sample_all};
@@ -150,7 +150,7 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
             let mut detail = ContainerDetail::new(record.id.to_string());
             detail.tab = tab;
             let request = detail.request();
-            app.detail = Some(detail);
+            app.push_detail(Detail::Container(detail));
             request.map(Effect::LoadDetail).into_iter().collect()
         }
         Screen::VolumeFiles => {
@@ -317,7 +317,7 @@ pub fn render_json(app: &App) -> Value {
             "ContainerFiles": files.inside.listing,
         });
     }
-    if let Some(image) = &app.image_detail {
+    if let Some(image) = app.image_detail() {
         return json!({
             "View": "Layers",
             "Image": image.name,
@@ -326,14 +326,14 @@ pub fn render_json(app: &App) -> Value {
             "Tree": image.tree,
         });
     }
-    if let Some(detail) = &app.network_detail {
+    if let Some(detail) = app.network_detail() {
         return json!({
             "View": "Network",
             "Network": app.detail_network(),
             "Rates": detail.rates,
         });
     }
-    if let Some(detail) = &app.detail {
+    if let Some(detail) = app.container_detail() {
         let record = app.detail_container();
         let endpoints: Vec<Value> = record
             .map(|r| app.snapshot.endpoints_of(&r.id))

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::action::Action;
 use super::detail::ContainerTab;
 use super::popups;
-use super::state::{App, Popup, View};
+use super::state::{App, Detail, Popup, View};
 use super::theme::Theme;
 use super::views;
 
@@ -22,19 +22,16 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     .areas(frame.area());
     app.width.set(frame.area().width);
     draw_tabs(frame, top, app, theme);
-    match (
-        &app.detail,
-        &app.image_detail,
-        &app.volume_detail,
-        &app.network_detail,
-    ) {
-        (Some(detail), ..) => views::container_detail::draw(frame, body, app, detail, theme),
-        (None, Some(image), ..) => views::image_layers::draw(frame, body, image, theme),
-        (None, None, Some(volume), _) => views::volume_files::draw(frame, body, volume, theme),
-        (None, None, None, Some(network)) => {
+    match app.details.last() {
+        Some(Detail::Container(detail)) => {
+            views::container_detail::draw(frame, body, app, detail, theme)
+        }
+        Some(Detail::Image(image)) => views::image_layers::draw(frame, body, image, theme),
+        Some(Detail::Volume(volume)) => views::volume_files::draw(frame, body, volume, theme),
+        Some(Detail::Network(network)) => {
             views::networks::draw_detail(frame, body, app, network, theme)
         }
-        (None, None, None, None) => match app.view {
+        None => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
@@ -49,8 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     draw_footer(frame, footer, app, theme);
     match &app.popup {
         Some(Popup::Help { page }) => popups::help::draw(frame, app, *page, theme),
-        Some(Popup::Confirm { question, .. }) => popups::confirm::draw(frame, question, theme),
-        Some(Popup::Command { input, tail }) => popups::command::draw(frame, input, tail, theme),
+        Some(Popup::Confirm { question, .. }) => {
+            popups::confirm::draw(frame, question, &app.keymap, theme)
+        }
+        Some(Popup::Command { input, tail }) => {
+            popups::command::draw(frame, input, tail, &app.keymap, theme)
+        }
         Some(Popup::Output { title, text, back }) => {
             popups::output::draw(frame, title, text, *back, true, theme)
         }
@@ -59,7 +60,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 let title = if verb.stopping {
                     format!(":{} (stopping)", verb.line)
                 } else {
-                    format!(":{} (running: x or esc ends it)", verb.line)
+                    format!(
+                        ":{} (running: {} or {} ends it)",
+                        verb.line,
+                        app.keymap.hint(Action::StopVerb),
+                        app.keymap.hint(Action::Close)
+                    )
                 };
                 popups::output::draw(frame, &title, &verb.text, *back, false, theme)
             }
@@ -67,7 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
         Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
         Some(Popup::PullInput { input, error }) => {
-            popups::pull::draw_input(frame, input, error.as_deref(), theme)
+            popups::pull::draw_input(frame, input, error.as_deref(), &app.keymap, theme)
         }
         Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
         None => {}
@@ -178,8 +184,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The most useful keys for where the user is, from the keymap in use.
 fn hints(app: &App, theme: &Theme) -> Line<'static> {
-    let tab = app.detail.as_ref().map(|d| d.tab);
-    let actions: &[Action] = match (app.view, app.detail.is_some() || app.image_detail.is_some()) {
+    let tab = app.container_detail().map(|d| d.tab);
+    let actions: &[Action] = match (
+        app.view,
+        app.container_detail().is_some() || app.image_detail().is_some(),
+    ) {
         _ if app.files.is_some() => &[
             Action::NextView,
             Action::Open,
@@ -223,7 +232,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Mark,
             Action::Filter,
         ],
-        (View::Volumes, _) if app.volume_detail.is_some() => {
+        (View::Volumes, _) if app.volume_detail().is_some() => {
             &[Action::Back, Action::Open, Action::Parent]
         }
         (View::Volumes, _) => &[
@@ -233,7 +242,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Prune,
             Action::Filter,
         ],
-        (View::Networks, _) if app.network_detail.is_some() => {
+        (View::Networks, _) if app.network_detail().is_some() => {
             &[Action::Back, Action::Down, Action::Remove]
         }
         (View::Networks, _) => &[

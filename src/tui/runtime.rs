@@ -121,7 +121,7 @@ async fn event_loop(
         if !same(&running_tx.borrow(), &on_screen) {
             let _ = running_tx.send(on_screen);
         }
-        let open_network = app.network_detail.as_ref().map(|d| d.id.clone());
+        let open_network = app.network_detail().map(|d| d.id.clone());
         if *network_tx.borrow() != open_network {
             let _ = network_tx.send(open_network);
         }
@@ -157,7 +157,7 @@ async fn event_loop(
 /// The running containers whose rows or detail are on screen: the only ones sampled.
 fn running_on_screen(app: &App, height: u16) -> Vec<ContainerRecord> {
     let running = |c: &&ContainerRecord| c.state.status == Status::Running;
-    if app.detail.is_some() {
+    if app.container_detail().is_some() {
         return app
             .detail_container()
             .filter(running)

@@ -139,6 +139,44 @@ impl ContainerSort {
     }
 }
 
+/// A detail screen drawn over a pane.
+#[derive(Debug, Clone)]
+pub enum Detail {
+    /// A container's tabs.
+    Container(ContainerDetail),
+    /// An image's layers.
+    Image(ImageDetail),
+    /// A volume's files.
+    Volume(VolumeDetail),
+    /// A network's diagram.
+    Network(NetworkDetail),
+}
+
+impl Detail {
+    fn same_kind(&self, other: &Detail) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// The detail on top of the stack if it is of one kind, and a mutable twin.
+macro_rules! top_detail {
+    ($name:ident, $name_mut:ident, $variant:ident, $ty:ty) => {
+        pub fn $name(&self) -> Option<&$ty> {
+            match self.details.last()? {
+                Detail::$variant(detail) => Some(detail),
+                _ => None,
+            }
+        }
+
+        pub fn $name_mut(&mut self) -> Option<&mut $ty> {
+            match self.details.last_mut()? {
+                Detail::$variant(detail) => Some(detail),
+                _ => None,
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     /// Every key; `page` when they don't all fit on the screen.
@@ -246,10 +284,9 @@ pub struct App {
     pub filter: String,
     /// Whether keys go to the filter being typed.
     pub filtering: bool,
-    pub detail: Option<ContainerDetail>,
-    pub image_detail: Option<ImageDetail>,
-    pub volume_detail: Option<VolumeDetail>,
-    pub network_detail: Option<NetworkDetail>,
+    /// The detail screens over the pane, as a stack: enter pushes, esc pops, the last
+    /// is on screen.
+    pub details: Vec<Detail>,
     /// What each volume holds, measured when the volumes pane is opened.
     pub volume_sizes: std::collections::HashMap<String, crate::engine::storage::volumes::DirUsage>,
     /// The two-pane file view, drawn over the pane while open.
@@ -302,10 +339,7 @@ impl App {
             marked: BTreeSet::new(),
             filter: String::new(),
             filtering: false,
-            detail: None,
-            image_detail: None,
-            volume_detail: None,
-            network_detail: None,
+            details: Vec::new(),
             volume_sizes: Default::default(),
             files: None,
             popup: None,
@@ -324,9 +358,32 @@ impl App {
         }
     }
 
+    top_detail!(
+        container_detail,
+        container_detail_mut,
+        Container,
+        ContainerDetail
+    );
+    top_detail!(image_detail, image_detail_mut, Image, ImageDetail);
+    top_detail!(volume_detail, volume_detail_mut, Volume, VolumeDetail);
+    top_detail!(network_detail, network_detail_mut, Network, NetworkDetail);
+
+    /// Opens a detail over the one on screen; one of the same kind is replaced (enter on
+    /// an open detail opens it afresh), so esc always goes back to what was under it.
+    pub fn push_detail(&mut self, detail: Detail) {
+        if self
+            .details
+            .last()
+            .is_some_and(|top| top.same_kind(&detail))
+        {
+            self.details.pop();
+        }
+        self.details.push(detail);
+    }
+
     /// What `/` edits: the open container detail's log search, else the list's filter.
     pub fn filter_text(&self) -> &str {
-        match &self.detail {
+        match self.container_detail() {
             Some(detail) => &detail.search,
             None => &self.filter,
         }
@@ -401,7 +458,7 @@ impl App {
 
     /// The network whose detail is open, if it still exists.
     pub fn detail_network(&self) -> Option<&NetworkState> {
-        let detail = self.network_detail.as_ref()?;
+        let detail = self.network_detail()?;
         self.snapshot.networks.iter().find(|n| n.id == detail.id)
     }
 
@@ -432,7 +489,7 @@ impl App {
 
     /// The container whose detail is open, if it still exists.
     pub fn detail_container(&self) -> Option<&ContainerRecord> {
-        self.container_by_id(&self.detail.as_ref()?.id)
+        self.container_by_id(&self.container_detail()?.id)
     }
 
     pub fn container_by_id(&self, id: &str) -> Option<&ContainerRecord> {

@@ -5,10 +5,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
+use crate::tui::action::Action;
+use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-pub fn draw(frame: &mut Frame, input: &str, tail: &str, theme: &Theme) {
+pub fn draw(frame: &mut Frame, input: &str, tail: &str, keymap: &Keymap, theme: &Theme) {
     let screen = frame.area();
     let area = Rect {
         x: screen.x,
@@ -25,7 +27,12 @@ pub fn draw(frame: &mut Frame, input: &str, tail: &str, theme: &Theme) {
     ]);
     frame.render_widget(
         Paragraph::new(line).block(pane(
-            " berth command (tab completes, enter runs, esc cancels) ".into(),
+            format!(
+                " berth command ({} completes, {} runs, {} cancels) ",
+                keymap.hint(Action::Complete),
+                keymap.hint(Action::Submit),
+                keymap.hint(Action::Cancel)
+            ),
             theme,
         )),
         area,

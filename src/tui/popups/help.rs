@@ -7,6 +7,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::format::truncate;
+use crate::tui::action::Action;
 use crate::tui::render::centered;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -41,9 +42,11 @@ pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
     frame.render_widget(Clear, area);
     let title = if layout.pages > 1 {
         format!(
-            " Keys {}/{} (j/k pages, any other key closes) ",
+            " Keys {}/{} ({}/{} pages, any other key closes) ",
             page + 1,
-            layout.pages
+            layout.pages,
+            app.keymap.hint(Action::ScrollDown),
+            app.keymap.hint(Action::ScrollUp)
         )
     } else {
         " Keys (any key closes) ".to_owned()

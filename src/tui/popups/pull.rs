@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use crate::format::{human_size, truncate};
 use crate::tui::action::Action;
+use crate::tui::keymap::Keymap;
 use crate::tui::pull::{LayerRow, LayerState, Phase, PullState};
 use crate::tui::render::centered;
 use crate::tui::state::App;
@@ -25,7 +26,13 @@ const FIXED_LINES: u16 = 8;
 const ERROR_LINES: usize = 4;
 
 /// The reference being typed, and why the last one was refused.
-pub fn draw_input(frame: &mut Frame, input: &str, error: Option<&str>, theme: &Theme) {
+pub fn draw_input(
+    frame: &mut Frame,
+    input: &str,
+    error: Option<&str>,
+    keymap: &Keymap,
+    theme: &Theme,
+) {
     let area = centered(frame.area(), WIDTH, 4);
     frame.render_widget(Clear, area);
     let inner = usize::from(area.width.saturating_sub(2));
@@ -44,7 +51,11 @@ pub fn draw_input(frame: &mut Frame, input: &str, error: Option<&str>, theme: &T
     ];
     frame.render_widget(
         Paragraph::new(lines).block(pane(
-            " Pull an image (enter pulls, esc cancels) ".into(),
+            format!(
+                " Pull an image ({} pulls, {} cancels) ",
+                keymap.hint(Action::Submit),
+                keymap.hint(Action::Cancel)
+            ),
             theme,
         )),
         area,

@@ -1,11 +1,9 @@
 //! The containers pane: one row per container with its state and live resource use.
 
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::{body_rows, dim_note, pane};
+use super::table::{Column, PaneTable, TableCell, TableRow, Width};
 use crate::engine::container::{ContainerRecord, Status};
 use crate::format::{binary_size, status_text_at};
 use crate::ops::ports::ps_ports;
@@ -93,31 +91,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         rows.len(),
         app.sort.title()
     );
-    let block = pane(title, theme);
-    if rows.is_empty() {
-        let text = if !app.loaded {
-            "Reading the engine…".to_owned()
-        } else if app.snapshot.containers.is_empty() && app.snapshot.images.is_empty() {
-            // A first run: say how to get an image before anything can run.
-            let images = app.keymap.key_for(Action::ShowImages);
-            let pull = app.keymap.key_for(Action::Pull);
-            match (images, pull) {
-                (Some(images), Some(pull)) => format!(
-                    "No containers or images yet: {images} then {pull} pulls an image, or  :load -i FILE"
-                ),
-                _ => "No containers or images yet:  :pull REF  or  :load -i FILE".to_owned(),
-            }
-        } else if app.snapshot.containers.is_empty() {
-            "No containers yet. Press : and type  run -d IMAGE  to start one.".to_owned()
-        } else {
-            "No container matches.".to_owned()
-        };
-        frame.render_widget(dim_note(&text, theme).block(block), area);
-        return;
-    }
-    let height = body_rows(area);
-    let offset = app.containers.scroll_into_view(height);
-    // Names are short and matter most: as wide as the longest, within reason.
+    let empty = if !app.loaded {
+        "Reading the engine…".to_owned()
+    } else if app.snapshot.containers.is_empty() && app.snapshot.images.is_empty() {
+        // A first run: say how to get an image before anything can run.
+        let images = app.keymap.key_for(Action::ShowImages);
+        let pull = app.keymap.key_for(Action::Pull);
+        match (images, pull) {
+            (Some(images), Some(pull)) => format!(
+                "No containers or images yet: {images} then {pull} pulls an image, or  :load -i FILE"
+            ),
+            _ => "No containers or images yet:  :pull REF  or  :load -i FILE".to_owned(),
+        }
+    } else if app.snapshot.containers.is_empty() {
+        "No containers yet. Press : and type  run -d IMAGE  to start one.".to_owned()
+    } else {
+        "No container matches.".to_owned()
+    };
+    // Names are short and matter most: as wide as the longest, within reason. Widths
+    // follow every row, not only those on screen, so columns stay put while scrolling.
     let name_width = rows
         .iter()
         .map(|c| c.name.chars().count())
@@ -148,37 +140,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         image_width,
         ports_width,
     );
-    let header = Row::new(shown.iter().map(|c| COLUMNS[*c].0)).style(theme.header);
-    let widths: Vec<Constraint> = shown
+    let header: Vec<Column> = shown
         .iter()
-        .map(|c| match *c {
-            NAME => Constraint::Length(name_width),
-            STATUS => Constraint::Length(status_width),
-            PORTS => Constraint::Length(ports_width),
-            IMAGE => Constraint::Fill(1),
-            other => Constraint::Length(COLUMNS[other].1),
+        .map(|c| {
+            let width = match *c {
+                NAME => Width::Length(name_width),
+                STATUS => Width::Length(status_width),
+                PORTS => Width::Length(ports_width),
+                IMAGE => Width::Fill(1),
+                other => Width::Length(COLUMNS[other].1),
+            };
+            Column::new(COLUMNS[*c].0, width)
         })
         .collect();
-    let table_rows = rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, c)| row(app, c, i == app.containers.selected, theme, &shown));
-    let table = Table::new(table_rows, widths)
-        .header(header)
-        .block(block)
-        .column_spacing(1);
-    frame.render_widget(table, area);
+    let table = PaneTable {
+        title,
+        columns: &header,
+        empty: &empty,
+    };
+    table.draw(frame, area, theme, &rows, &app.containers, |c, selected| {
+        row(app, c, selected, theme, &shown)
+    });
 }
 
-fn row<'a>(
-    app: &App,
-    c: &ContainerRecord,
-    selected: bool,
-    theme: &Theme,
-    shown: &[usize],
-) -> Row<'a> {
+fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[usize]) -> TableRow {
     let status_style = match c.state.status {
         Status::Running => theme.running,
         Status::Exited => theme.exited,
@@ -198,43 +183,36 @@ fn row<'a>(
         ),
         _ => ("-".into(), "-".into(), "-".into()),
     };
-    let style = if selected {
-        theme.selected
-    } else if marked {
-        theme.marked
-    } else {
-        Style::new()
-    };
-    let mut cells: Vec<Option<Cell>> = [
+    let mut cells: Vec<Option<TableCell>> = [
         // Visible without colour too: the cursor and the marks.
-        Cell::from(match (selected, marked) {
+        TableCell::from(match (selected, marked) {
             (true, _) => "›",
             (false, true) => "*",
             _ => " ",
         }),
-        Cell::from(c.name.clone()),
-        Cell::from(c.id.short().to_owned()),
-        Cell::from(c.image.clone()),
-        Cell::from(status_text_at(c, app.now)).style(status_style),
-        Cell::from(cpu),
-        Cell::from(memory),
-        Cell::from(pids),
-        Cell::from(
-            app.snapshot
-                .first_ip(&c.id)
-                .filter(|_| c.state.status == Status::Running)
-                .map_or("-".into(), |ip| ip.to_string()),
-        ),
-        Cell::from(ps_ports(&c.state.ports)),
+        c.name.clone().into(),
+        c.id.short().into(),
+        c.image.clone().into(),
+        TableCell {
+            text: status_text_at(c, app.now),
+            style: Some(status_style),
+        },
+        cpu.into(),
+        memory.into(),
+        pids.into(),
+        app.snapshot
+            .first_ip(&c.id)
+            .filter(|_| c.state.status == Status::Running)
+            .map_or("-".into(), |ip| ip.to_string())
+            .into(),
+        ps_ports(&c.state.ports).into(),
     ]
     .map(Some)
     .into();
-    Row::new(
-        shown
-            .iter()
-            .filter_map(|i| cells.get_mut(*i).and_then(Option::take)),
-    )
-    .style(style)
+    let cells = shown
+        .iter()
+        .filter_map(|i| cells.get_mut(*i).and_then(Option::take));
+    TableRow::new(cells, marked)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod files;
 pub mod image_layers;
 pub mod images;
 pub mod networks;
+pub mod table;
 pub mod volume_files;
 pub mod volumes;
 
@@ -31,11 +32,4 @@ pub fn dim_note(text: &str, theme: &Theme) -> ratatui::widgets::Paragraph<'stati
 /// Rows of data that fit in `area` once the border and a header row are drawn.
 pub fn body_rows(area: Rect) -> usize {
     area.height.saturating_sub(3) as usize
-}
-
-/// The width of a column: its longest cell or its header, whichever is wider, at most
-/// `max` (a longer cell is cut by the table).
-pub fn widest<'a>(cells: impl Iterator<Item = &'a String>, header: &str, max: usize) -> u16 {
-    let longest = cells.map(|c| c.chars().count()).max().unwrap_or(0);
-    longest.max(header.len()).min(max) as u16
 }

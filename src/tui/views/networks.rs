@@ -1,13 +1,14 @@
 //! The networks pane: one row per network with its subnet, gateway, containers and
 //! bridge; and a network's detail, drawn as its bridge with a line per veth port.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{body_rows, dim_note, pane, widest};
+use super::table::{Column, PaneTable, TableRow, Width};
+use super::{dim_note, pane};
 use crate::engine::network::live::OperState;
 use crate::engine::network::record::Driver;
 use crate::engine::network::state::{EndpointState, LinkRates, NetworkState};
@@ -22,82 +23,49 @@ const GATEWAY_FROM: u16 = 96;
 /// From this width a port is drawn on one line; below, on two.
 const ONE_LINE_FROM: u16 = 120;
 
+const COLUMNS: [Column; 6] = [
+    Column::new("NAME", Width::Widest(30)),
+    Column::new("DRIVER", Width::Widest(7)),
+    Column::new("SUBNET", Width::Widest(18)),
+    Column::new("GATEWAY", Width::Widest(15)),
+    Column::new("CONTAINERS", Width::Length(10)),
+    Column::new("BRIDGE", Width::Fill(1)),
+];
+const GATEWAY: usize = 3;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.visible_networks();
-    let block = pane(format!(" Networks ({}) ", rows.len()), theme);
-    if rows.is_empty() {
-        let text = if !app.loaded {
-            "Reading the engine…"
-        } else if app.snapshot.networks.is_empty() {
-            "No networks. Create one:  :network create NAME"
-        } else {
-            "No network matches."
-        };
-        frame.render_widget(dim_note(text, theme).block(block), area);
-        return;
-    }
-    let height = body_rows(area);
-    let offset = app.networks.scroll_into_view(height);
-    let gateway = area.width >= GATEWAY_FROM;
-    let cells: Vec<([String; 6], Style)> = rows
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(i, n)| {
-            let style = if i == app.networks.selected {
-                theme.selected
-            } else if app.marked.contains(&n.id) {
-                theme.marked
-            } else {
-                Style::new()
-            };
-            let cells = [
-                n.name.clone(),
-                n.driver.as_str().to_owned(),
-                n.subnet.map_or("-".into(), |s| s.to_string()),
-                n.gateway.map_or("-".into(), |g| g.to_string()),
-                n.endpoints.len().to_string(),
-                bridge_text(n),
-            ];
-            (cells, style)
-        })
-        .collect();
-    let width = |column: usize, header: &str, max: usize| {
-        widest(cells.iter().map(|(c, _)| &c[column]), header, max)
+    let empty = if !app.loaded {
+        "Reading the engine…"
+    } else if app.snapshot.networks.is_empty() {
+        "No networks. Create one:  :network create NAME"
+    } else {
+        "No network matches."
     };
-    let mut widths = vec![
-        Constraint::Length(width(0, "NAME", 30)),
-        Constraint::Length(width(1, "DRIVER", 7)),
-        Constraint::Length(width(2, "SUBNET", 18)),
-        Constraint::Length(width(3, "GATEWAY", 15)),
-        Constraint::Length(10),
-        Constraint::Fill(1),
-    ];
-    let mut titles = vec![
-        "NAME",
-        "DRIVER",
-        "SUBNET",
-        "GATEWAY",
-        "CONTAINERS",
-        "BRIDGE",
-    ];
+    let gateway = area.width >= GATEWAY_FROM;
+    let mut columns = Vec::from(COLUMNS);
     if !gateway {
-        widths.remove(3);
-        titles.remove(3);
+        columns.remove(GATEWAY);
     }
-    let table_rows = cells.into_iter().map(|(cells, style)| {
-        let mut cells = Vec::from(cells);
+    let table = PaneTable {
+        title: format!(" Networks ({}) ", rows.len()),
+        columns: &columns,
+        empty,
+    };
+    table.draw(frame, area, theme, &rows, &app.networks, |n, _| {
+        let mut cells = vec![
+            n.name.clone(),
+            n.driver.as_str().to_owned(),
+            n.subnet.map_or("-".into(), |s| s.to_string()),
+            n.gateway.map_or("-".into(), |g| g.to_string()),
+            n.endpoints.len().to_string(),
+            bridge_text(n),
+        ];
         if !gateway {
-            cells.remove(3);
+            cells.remove(GATEWAY);
         }
-        Row::new(cells).style(style)
+        TableRow::new(cells, app.marked.contains(&n.id))
     });
-    let header = Row::new(titles).style(theme.header);
-    frame.render_widget(
-        Table::new(table_rows, widths).header(header).block(block),
-        area,
-    );
 }
 
 /// "berth0 up"; "berth0 (not made yet)" before a container first starts on it.

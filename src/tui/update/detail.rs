@@ -1,0 +1,691 @@
+//! The detail screens opened over a pane: a container's tabs, an image's layers, a
+//! volume's files, a network's diagram. Their keys and the data loaded for them.
+
+use super::clamp_cursors;
+use crate::engine::image::TreeScope;
+use crate::engine::network::state::{LinkRates, NetworkState};
+use crate::engine::storage::copy::PathKind;
+use crate::tui::action::Action;
+use crate::tui::detail::{
+    ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, NetworkDetail,
+    VolumeDetail,
+};
+use crate::tui::effect::Effect;
+use crate::tui::state::{App, Detail, View};
+use std::collections::HashMap;
+
+/// Esc: after a log search it clears the search first (the detail stays open); else it
+/// closes the detail, and in a list it clears the filter and the marks.
+pub(super) fn back(app: &mut App) -> Vec<Effect> {
+    if let Some(detail) = app.container_detail_mut().filter(|d| !d.search.is_empty()) {
+        detail.search.clear();
+        return Vec::new();
+    }
+    if app.details.pop().is_none() {
+        app.filter.clear();
+        app.marked.clear();
+        clamp_cursors(app);
+    }
+    Vec::new()
+}
+
+/// Up, down and the page keys in an open detail; `None` when no detail is open (they move
+/// the list's selection then).
+pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Effect>> {
+    if let Some(image) = app.image_detail_mut() {
+        return Some(move_in_layers(image, action, by));
+    }
+    if let Some(volume) = app.volume_detail_mut() {
+        let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
+        volume.cursor.move_by(by, len);
+        return Some(Vec::new());
+    }
+    if app.network_detail().is_some() {
+        let ports = app.detail_network().map_or(0, |n| n.endpoints.len());
+        if let Some(network) = app.network_detail_mut() {
+            let at = (network.scroll as isize + by).max(0) as usize;
+            network.scroll = at.min(ports.saturating_sub(1));
+        }
+        return Some(Vec::new());
+    }
+    let detail = app.container_detail_mut()?;
+    // In a detail, moving scrolls the tab's text; the log counts back from its end, so
+    // down goes towards the newest line.
+    let by = if detail.tab == ContainerTab::Logs {
+        -by
+    } else {
+        by
+    };
+    detail.scroll = (detail.scroll as isize + by).max(0) as usize;
+    Some(Vec::new())
+}
+
+/// Whether `/` may type where a detail is open: only the logs tab searches (the only text
+/// a detail filters); `None` when no detail is open, so the list's filter is typed.
+pub(super) fn filters(app: &App) -> Option<bool> {
+    if app.image_detail().is_some()
+        || app.volume_detail().is_some()
+        || app.network_detail().is_some()
+    {
+        return Some(false);
+    }
+    app.container_detail().map(|d| d.tab == ContainerTab::Logs)
+}
+
+/// The container detail's next (1) or previous (-1) tab.
+pub(super) fn shift_tab(app: &mut App, by: isize) -> Vec<Effect> {
+    match app.container_detail_mut() {
+        Some(detail) => {
+            let tab = detail.tab.shift(by);
+            show_tab(detail, tab)
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Shows `tab` from its top and loads what it needs.
+pub(super) fn show_tab(detail: &mut ContainerDetail, tab: ContainerTab) -> Vec<Effect> {
+    detail.tab = tab;
+    detail.scroll = 0;
+    detail
+        .request()
+        .map(Effect::LoadDetail)
+        .into_iter()
+        .collect()
+}
+
+/// The layer view's tree: the layer's own changes or everything up to it.
+pub(super) fn toggle_scope(app: &mut App) -> Vec<Effect> {
+    match app.image_detail_mut() {
+        Some(image) => {
+            image.scope = match image.scope {
+                TreeScope::Layer => TreeScope::Aggregated,
+                TreeScope::Aggregated => TreeScope::Layer,
+            };
+            image.tree = None;
+            image.scroll = 0;
+            vec![Effect::LoadDetail(image.tree_request())]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Pause, wrap and the search's next and previous match in the logs tab.
+pub(super) fn logs_action(app: &mut App, action: Action) -> Vec<Effect> {
+    if let Some(detail) = app
+        .container_detail_mut()
+        .filter(|d| d.tab == ContainerTab::Logs)
+    {
+        let filter = detail.search.clone();
+        match action {
+            Action::Pause => detail.paused = !detail.paused,
+            Action::Wrap => detail.wrap = !detail.wrap,
+            _ => match detail.find_in_logs(&filter, action == Action::PrevMatch) {
+                Some(scroll) => {
+                    detail.scroll = scroll;
+                    // Looking back at a match: stop the log moving under it.
+                    detail.paused = true;
+                }
+                None => app.say(format!("no more lines match {filter:?}"), false),
+            },
+        }
+    }
+    Vec::new()
+}
+
+/// Hides the directories that changed only because something inside them did.
+pub(super) fn changes_only(app: &mut App) -> Vec<Effect> {
+    if let Some(image) = app.image_detail_mut() {
+        image.changes_only = !image.changes_only;
+        image.scroll = 0;
+    } else if let Some(detail) = app.container_detail_mut() {
+        detail.changes_only = !detail.changes_only;
+        detail.scroll = 0;
+    }
+    Vec::new()
+}
+
+/// Up a directory in an open volume.
+pub(super) fn parent(app: &mut App) -> Vec<Effect> {
+    match app.volume_detail_mut() {
+        Some(volume) if !volume.path.is_empty() => {
+            volume.path = match volume.path.rsplit_once('/') {
+                Some((up, _)) => up.to_owned(),
+                None => String::new(),
+            };
+            volume.listing = None;
+            volume.cursor = Default::default();
+            vec![Effect::LoadDetail(volume.request())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What a detail asked for arrived; data for a detail since closed or moved on is dropped.
+pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
+    if let Some(detail) = app.container_detail_mut() {
+        match data {
+            DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
+            DetailData::Diff { id, changes } if id == detail.id => detail.diff = Some(changes),
+            _ => {}
+        }
+        return Vec::new();
+    }
+    if let Some(volume) = app.volume_detail_mut() {
+        if let DetailData::VolumeFiles {
+            name,
+            path,
+            listing,
+            usage,
+        } = data
+        {
+            if name == volume.name && path == volume.path {
+                volume.cursor.clamp(listing.entries.len());
+                volume.listing = Some(listing);
+                volume.usage = usage.or(volume.usage);
+            }
+        }
+        return Vec::new();
+    }
+    if let Some(image) = app.image_detail_mut() {
+        match data {
+            DetailData::Layers { id, layers } if id == image.id => {
+                // Open on the top layer, as dive does at its end.
+                image.layer = layers.len().saturating_sub(1);
+                image.layers = Some(layers);
+                return vec![Effect::LoadDetail(image.tree_request())];
+            }
+            // A tree for a layer the user has since moved off is dropped.
+            DetailData::LayerTree { id, tree }
+                if id == image.id && tree.layer == image.layer && tree.scope == image.scope =>
+            {
+                image.tree = Some(tree);
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+/// The open network detail's links and rates, sampled each second.
+pub(super) fn on_network_sample(
+    app: &mut App,
+    states: Vec<NetworkState>,
+    rates: HashMap<String, LinkRates>,
+) -> Vec<Effect> {
+    match app.network_detail_mut() {
+        Some(detail) => {
+            detail.rates = rates;
+            app.snapshot.networks = states;
+            clamp_cursors(app);
+        }
+        // The detail closed while the sample was taken.
+        None => app.dirty = false,
+    }
+    Vec::new()
+}
+
+/// Enter: the selected row's detail, or in an open volume the selected directory.
+pub(super) fn open(app: &mut App) -> Vec<Effect> {
+    if app.view == View::Volumes {
+        return open_volume(app);
+    }
+    if app.view == View::Images {
+        let Some(image) = app.selected_image() else {
+            return Vec::new();
+        };
+        let id = image.summary.id.to_string();
+        app.push_detail(Detail::Image(ImageDetail::new(id.clone(), image.name())));
+        return vec![Effect::LoadDetail(DetailRequest::Layers(id))];
+    }
+    if app.view == View::Networks {
+        if let Some(network) = app.selected_network() {
+            let detail = NetworkDetail::new(network.id.clone(), network.name.clone());
+            app.push_detail(Detail::Network(detail));
+        }
+        return Vec::new();
+    }
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    match app.selected_container() {
+        Some(c) => {
+            let detail = ContainerDetail::new(c.id.to_string());
+            app.push_detail(Detail::Container(detail));
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Opens the selected volume, or in an open one the selected directory (a real one: a
+/// symlink is shown, never followed).
+pub(super) fn open_volume(app: &mut App) -> Vec<Effect> {
+    if let Some(volume) = app.volume_detail_mut() {
+        let Some(entry) = volume
+            .listing
+            .as_ref()
+            .and_then(|l| l.entries.get(volume.cursor.selected))
+        else {
+            return Vec::new();
+        };
+        if entry.kind != PathKind::Dir {
+            return Vec::new();
+        }
+        volume.path = if volume.path.is_empty() {
+            entry.name.clone()
+        } else {
+            format!("{}/{}", volume.path, entry.name)
+        };
+        volume.listing = None;
+        volume.cursor = Default::default();
+        return vec![Effect::LoadDetail(volume.request())];
+    }
+    let Some(info) = app.selected_volume() else {
+        return Vec::new();
+    };
+    let volume = VolumeDetail::new(info.volume.name.clone(), info.mountpoint.clone());
+    let request = volume.request();
+    app.push_detail(Detail::Volume(volume));
+    vec![Effect::LoadDetail(request)]
+}
+
+/// In the layer view, up and down pick the layer; page keys scroll its tree.
+pub(super) fn move_in_layers(image: &mut ImageDetail, action: Action, by: isize) -> Vec<Effect> {
+    if matches!(action, Action::PageUp | Action::PageDown) {
+        image.scroll = (image.scroll as isize + by).max(0) as usize;
+        return Vec::new();
+    }
+    let count = image.layers.as_ref().map_or(0, Vec::len);
+    let layer = (image.layer as isize + by).clamp(0, count.saturating_sub(1) as isize) as usize;
+    if layer == image.layer || count == 0 {
+        return Vec::new();
+    }
+    image.layer = layer;
+    image.tree = None;
+    image.scroll = 0;
+    vec![Effect::LoadDetail(image.tree_request())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::testing::*;
+
+    #[test]
+    fn details_stack_enter_on_an_open_one_opens_it_afresh_and_esc_pops_one() {
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "l");
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Mounts)
+        );
+        // Enter again replaces the detail on top rather than stacking a second one.
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.details.len(), 1);
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        // Another kind stacks over it, and esc goes back to what was under it.
+        let network = network("lan", &[]);
+        app.push_detail(Detail::Network(NetworkDetail::new(
+            network.id,
+            network.name,
+        )));
+        assert!(app.container_detail().is_none());
+        assert!(app.network_detail().is_some());
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        key(&mut app, KeyCode::Esc);
+        assert!(app.details.is_empty());
+        // A pane switch closes them all.
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "2");
+        assert!(app.details.is_empty());
+    }
+
+    #[test]
+    fn the_detail_opens_tabs_load_and_escape_returns() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "j");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Config)
+        );
+        // Config, Mounts, Network and Stats load nothing; Logs does.
+        for _ in 0..3 {
+            assert!(key(&mut app, KeyCode::Right).is_empty());
+        }
+        let effects = key(&mut app, KeyCode::Right);
+        assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_)]));
+        assert_eq!(
+            app.container_detail().map(|d| d.tab),
+            Some(ContainerTab::Logs)
+        );
+        // Actions in a detail apply to its container.
+        match keys(&mut app, "u").as_slice() {
+            [Effect::Containers { targets, .. }] => assert_eq!(names(targets), ["job"]),
+            other => panic!("expected a start, got {other:?}"),
+        }
+        key(&mut app, KeyCode::Esc);
+        assert!(app.container_detail().is_none());
+        assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
+    fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
+        use crate::engine::image::{ImageLayer, ImageSummary};
+        use crate::tui::snapshot::ImageRow;
+        let mut app = app_with(Keymap::default());
+        let id = Digest::of_bytes(b"config");
+        app.snapshot.images = vec![ImageRow {
+            summary: ImageSummary {
+                id: id.clone(),
+                references: Vec::new(),
+                created: None,
+                size: 1,
+            },
+            containers: Vec::new(),
+        }];
+        keys(&mut app, "2");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            [Effect::LoadDetail(DetailRequest::Layers(id.to_string()))]
+        );
+        let layer = |index| ImageLayer {
+            index,
+            diff_id: Digest::of_bytes(&[index as u8]),
+            chain_id: Digest::of_bytes(&[index as u8]),
+            size: 1,
+            created: None,
+            created_by: None,
+            comment: None,
+        };
+        let effects = update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Layers {
+                id: id.to_string(),
+                layers: vec![layer(0), layer(1)],
+            }))),
+        );
+        let tree = |layer, scope| {
+            Effect::LoadDetail(DetailRequest::LayerTree {
+                image: id.to_string(),
+                layer,
+                scope,
+            })
+        };
+        assert_eq!(effects, [tree(1, TreeScope::Layer)]);
+        assert_eq!(keys(&mut app, "k"), [tree(0, TreeScope::Layer)]);
+        // Already at the bottom layer: nothing to load.
+        assert!(keys(&mut app, "k").is_empty());
+        assert_eq!(keys(&mut app, "t"), [tree(0, TreeScope::Aggregated)]);
+        key(&mut app, KeyCode::Esc);
+        assert!(app.image_detail().is_none());
+    }
+
+    #[test]
+    fn logs_search_jumps_between_matches_and_pauses_following() {
+        use crate::engine::container::logs::{LogEntry, Stream};
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        // To the Logs tab.
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Right);
+        }
+        let id = app.container_detail().unwrap().id.clone();
+        let lines = ["boot", "error one", "ok", "error two", "ok"]
+            .iter()
+            .map(|l| LogEntry {
+                log: format!("{l}\n"),
+                stream: Stream::Stdout,
+                time: chrono::Utc::now(),
+            })
+            .collect();
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Logs { id, lines }))),
+        );
+        keys(&mut app, "/error");
+        key(&mut app, KeyCode::Enter);
+        // From the bottom, N goes back to the newest match, then the older one.
+        keys(&mut app, "N");
+        let detail = app.container_detail().unwrap();
+        assert_eq!((detail.scroll, detail.paused), (1, true));
+        keys(&mut app, "N");
+        assert_eq!(app.container_detail().unwrap().scroll, 3);
+        keys(&mut app, "N");
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("no more lines")));
+        keys(&mut app, "n");
+        assert_eq!(app.container_detail().unwrap().scroll, 1);
+        // Paused: the clock no longer reloads the log; resumed, it does.
+        assert!(update(&mut app, Msg::Tick).is_empty());
+        keys(&mut app, "p");
+        assert!(matches!(
+            update(&mut app, Msg::Tick).as_slice(),
+            [Effect::LoadDetail(_)]
+        ));
+    }
+
+    #[test]
+    fn esc_after_a_log_search_clears_it_and_leaves_the_lists_filter_and_selection() {
+        let mut app = app_with(Keymap::default());
+        // The list has a filter of its own and job selected.
+        keys(&mut app, "/bu");
+        key(&mut app, KeyCode::Enter);
+        keys(&mut app, "j");
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Right);
+        }
+        keys(&mut app, "/error");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(
+            app.filter, "bu",
+            "the log search went into the list's filter"
+        );
+        // The first esc clears the search, and the detail stays.
+        key(&mut app, KeyCode::Esc);
+        let detail = app.container_detail().expect("the detail is still open");
+        assert_eq!(detail.search, "");
+        // The second closes the detail onto the list as it was.
+        key(&mut app, KeyCode::Esc);
+        assert!(app.container_detail().is_none());
+        assert_eq!(app.filter, "bu");
+        assert_eq!(app.visible_containers().len(), 3);
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+        // Esc while the search is typed drops it, also without touching the list.
+        key(&mut app, KeyCode::Enter);
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Right);
+        }
+        keys(&mut app, "/zzz");
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(app.container_detail().map(|d| d.search.as_str()), Some(""));
+        assert_eq!(app.filter, "bu");
+        assert_eq!(
+            app.selected_container().map(|c| c.name.as_str()),
+            Some("job")
+        );
+    }
+
+    #[test]
+    fn a_volume_opens_descends_only_into_real_dirs_and_goes_up() {
+        use crate::engine::storage::copy::PathKind;
+        use crate::engine::storage::listing::{DirEntry, DirListing};
+        use crate::engine::storage::volumes::{Volume, VolumeInfo};
+        let mut app = app_with(Keymap::default());
+        app.snapshot.volumes = vec![VolumeInfo {
+            volume: Volume {
+                name: "data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v/data/_data".into(),
+            users: Vec::new(),
+        }];
+        // Opening the pane measures the volumes.
+        assert!(matches!(keys(&mut app, "3").as_slice(), [Effect::VolumeSizes(v)] if v.len() == 1));
+        let effects = key(&mut app, KeyCode::Enter);
+        let [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] = effects.as_slice()
+        else {
+            panic!("expected a listing, got {effects:?}");
+        };
+        assert_eq!(path, "");
+        let entry = |name: &str, kind| DirEntry {
+            name: name.into(),
+            kind,
+            size: 0,
+            mode: 0o755,
+            mtime: 0,
+            link_target: None,
+            mount: None,
+        };
+        let listing = DirListing {
+            path: "/v/data/_data".into(),
+            entries: vec![
+                entry("logs", PathKind::Dir),
+                entry("out", PathKind::Symlink),
+            ],
+            truncated: false,
+        };
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::VolumeFiles {
+                name: "data".into(),
+                path: String::new(),
+                listing: listing.clone(),
+                usage: None,
+            }))),
+        );
+        // A symlink is not entered.
+        keys(&mut app, "j");
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        keys(&mut app, "k");
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] if path == "logs"
+        ));
+        assert!(matches!(
+            key(&mut app, KeyCode::Backspace).as_slice(),
+            [Effect::LoadDetail(DetailRequest::VolumeFiles { path, .. })] if path.is_empty()
+        ));
+        key(&mut app, KeyCode::Esc);
+        assert!(app.volume_detail().is_none());
+    }
+
+    #[test]
+    fn the_networks_pane_opens_a_network_removes_after_asking_and_follows_links() {
+        let mut app = app_with(Keymap::default());
+        let web = app.snapshot.containers[0].clone();
+        let networks = vec![
+            network("bridge", &[]),
+            network("lan", &[&web]),
+            network("spare", &[]),
+        ];
+        update(&mut app, Msg::Networks(Ok(networks.clone())));
+        assert_eq!(
+            app.snapshot.first_ip(&web.id),
+            Some("10.9.0.2".parse().unwrap())
+        );
+        keys(&mut app, "4");
+        assert_eq!(app.view, View::Networks);
+        assert_eq!(app.rows_in_view(), 3);
+
+        // A built-in network is refused before any question.
+        assert!(keys(&mut app, "d").is_empty());
+        assert_eq!(app.popup, None);
+        assert!(app.status.as_ref().is_some_and(
+            |s| s.error && s.text == "bridge is a pre-defined network and cannot be removed"
+        ));
+        // Marked networks go together, after a confirmation.
+        keys(&mut app, "j ");
+        keys(&mut app, " ");
+        assert!(keys(&mut app, "d").is_empty());
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove networks lan, spare?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        match keys(&mut app, "y").as_slice() {
+            [Effect::RemoveNetworks(targets)] => assert_eq!(names(targets), ["lan", "spare"]),
+            other => panic!("expected network removal, got {other:?}"),
+        }
+
+        // + types the verb, P prunes after asking.
+        keys(&mut app, "+");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "network create ".into(),
+                tail: String::new(),
+            })
+        );
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "P");
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["network", "prune", "-f"]),
+            other => panic!("expected network prune, got {other:?}"),
+        }
+
+        // Enter opens the selected network; its samples bring rates.
+        keys(&mut app, "gg");
+        key(&mut app, KeyCode::Char('j'));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.network_detail().map(|d| d.name.as_str()), Some("lan"));
+        let rates = HashMap::from([("bv0".to_owned(), LinkRates::default())]);
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: networks.clone(),
+                rates,
+            },
+        );
+        assert_eq!(app.network_detail().map(|d| d.rates.len()), Some(1));
+        // In the detail, remove means this network.
+        keys(&mut app, "d");
+        assert!(matches!(
+            &app.popup,
+            Some(Popup::Confirm { question, .. }) if question == "remove network lan?"
+        ));
+        key(&mut app, KeyCode::Esc);
+
+        // A link change asks for the networks again and draws nothing yet.
+        app.dirty = false;
+        assert_eq!(update(&mut app, Msg::LinksChanged), [Effect::LoadNetworks]);
+        assert!(!app.dirty);
+
+        // Escape closes the detail; a sample that arrives after is dropped.
+        key(&mut app, KeyCode::Esc);
+        assert!(app.network_detail().is_none());
+        app.dirty = false;
+        update(
+            &mut app,
+            Msg::NetworkSample {
+                states: Vec::new(),
+                rates: HashMap::new(),
+            },
+        );
+        assert!(!app.dirty);
+        assert_eq!(app.snapshot.networks.len(), 3);
+    }
+}

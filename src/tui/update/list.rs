@@ -1,0 +1,512 @@
+//! The five list panes: what a reload brings, switching pane, marks, and the actions on
+//! the selected or marked rows (each asking first where it destroys).
+
+use super::{apply, clamp_cursors, pull};
+use crate::engine::container::record::Status;
+use crate::engine::events::Event;
+use crate::engine::network::record::BUILTIN_NETWORKS;
+use crate::tui::action::Action;
+use crate::tui::effect::{ContainerOp, Effect, Target};
+use crate::tui::snapshot::Snapshot;
+use crate::tui::state::{App, Popup, View, EVENTS_KEPT};
+
+/// A reload: marks of containers that are gone are dropped, selections stay in range.
+pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) -> Vec<Effect> {
+    match result {
+        Ok(snapshot) => {
+            app.snapshot = *snapshot;
+            app.loaded = true;
+            let known: std::collections::HashSet<&str> = app
+                .snapshot
+                .containers
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
+            app.marked.retain(|id| known.contains(id.as_str()));
+            clamp_cursors(app);
+            pull::select_pulled(app);
+        }
+        Err(e) => app.say(format!("reading the engine: {e}"), true),
+    }
+    Vec::new()
+}
+
+/// Events (also from other processes) are kept, the oldest dropped past
+/// [`EVENTS_KEPT`], and the lists read again.
+pub(super) fn on_events(app: &mut App, events: Vec<Event>) -> Vec<Effect> {
+    let changed = !events.is_empty();
+    for event in events {
+        if app.events.len() == EVENTS_KEPT {
+            app.events.pop_front();
+        }
+        app.events.push_back(event);
+    }
+    if changed {
+        vec![Effect::Reload]
+    } else {
+        Vec::new()
+    }
+}
+
+pub(super) fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
+    let measure = view == View::Volumes && app.view != View::Volumes;
+    app.view = view;
+    app.details.clear();
+    app.files = None;
+    app.filter.clear();
+    app.filtering = false;
+    app.marked.clear();
+    if measure && !app.snapshot.volumes.is_empty() {
+        let volumes = app
+            .snapshot
+            .volumes
+            .iter()
+            .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
+            .collect();
+        return vec![Effect::VolumeSizes(volumes)];
+    }
+    Vec::new()
+}
+
+pub(super) fn mark_selected(app: &mut App) {
+    let id = match app.view {
+        View::Containers => app.selected_container().map(|c| c.id.to_string()),
+        View::Images => app.selected_image().map(|i| i.summary.id.to_string()),
+        View::Volumes => app.selected_volume().map(|v| v.volume.name.clone()),
+        View::Networks => app.selected_network().map(|n| n.id.clone()),
+        View::Events => None,
+    };
+    if let Some(id) = id {
+        if !app.marked.remove(&id) {
+            app.marked.insert(id);
+        }
+        let len = app.rows_in_view();
+        app.cursor_mut().move_by(1, len);
+    }
+}
+
+/// The marked rows of the pane, or the selected one when none is marked.
+pub(super) fn selected_targets(app: &App) -> Vec<Target> {
+    match app.view {
+        View::Containers => {
+            if app.container_detail().is_some() {
+                return app
+                    .detail_container()
+                    .map(|c| Target {
+                        id: c.id.to_string(),
+                        name: c.name.clone(),
+                    })
+                    .into_iter()
+                    .collect();
+            }
+            let rows = app.visible_containers();
+            pick(
+                &app.marked,
+                rows.iter()
+                    .map(|c| (c.id.to_string(), c.name.clone()))
+                    .collect(),
+                app.containers.selected,
+            )
+        }
+        View::Images => pick(
+            &app.marked,
+            app.visible_images()
+                .iter()
+                .map(|i| (i.summary.id.to_string(), i.name()))
+                .collect(),
+            app.images.selected,
+        ),
+        View::Volumes => pick(
+            &app.marked,
+            app.visible_volumes()
+                .iter()
+                .map(|v| (v.volume.name.clone(), v.volume.name.clone()))
+                .collect(),
+            app.volumes.selected,
+        ),
+        View::Networks => {
+            if let Some(network) = app.detail_network() {
+                return vec![Target {
+                    id: network.id.clone(),
+                    name: network.name.clone(),
+                }];
+            }
+            pick(
+                &app.marked,
+                app.visible_networks()
+                    .iter()
+                    .map(|n| (n.id.clone(), n.name.clone()))
+                    .collect(),
+                app.networks.selected,
+            )
+        }
+        View::Events => Vec::new(),
+    }
+}
+
+pub(super) fn pick(
+    marked: &std::collections::BTreeSet<String>,
+    rows: Vec<(String, String)>,
+    selected: usize,
+) -> Vec<Target> {
+    let chosen: Vec<Target> = rows
+        .iter()
+        .filter(|(id, _)| marked.contains(id))
+        .map(|(id, name)| Target {
+            id: id.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    rows.into_iter()
+        .nth(selected)
+        .map(|(id, name)| Target { id, name })
+        .into_iter()
+        .collect()
+}
+
+pub(super) fn container_op(app: &mut App, op: ContainerOp) -> Vec<Effect> {
+    if app.view != View::Containers {
+        return Vec::new();
+    }
+    let targets = selected_targets(app);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let effect = Effect::Containers { op, targets };
+    confirm_if(app, op.destructive(), effect)
+}
+
+/// The one selected container, if it runs: a shell or an attach needs one. Otherwise the
+/// footer says why and how to fix it, at once, rather than after the terminal was handed
+/// over, where the error would be lost with the next frame.
+pub(super) fn running_target(app: &mut App) -> Option<Target> {
+    if app.view != View::Containers {
+        return None;
+    }
+    let targets = selected_targets(app);
+    let [target] = targets.as_slice() else {
+        return None;
+    };
+    let container = app.container_by_id(&target.id)?;
+    let (state, verb, action) = if container.state.status != Status::Running {
+        ("not running", "start", Action::Start)
+    } else if container.state.is_paused() {
+        ("paused", "unpause", Action::PauseContainer)
+    } else {
+        return Some(target.clone());
+    };
+    let key = app
+        .keymap
+        .key_for(action)
+        .unwrap_or_else(|| format!(":{}", action.name()));
+    app.say(
+        format!("{} is {state}: {verb} it with {key}", target.name),
+        true,
+    );
+    None
+}
+
+pub(super) fn attach(app: &mut App) -> Vec<Effect> {
+    running_target(app)
+        .map(Effect::Attach)
+        .into_iter()
+        .collect()
+}
+
+/// One key toggles, as lazydocker's: unpause when every target is paused, else pause.
+pub(super) fn pause_or_unpause(app: &App) -> ContainerOp {
+    let targets = selected_targets(app);
+    let paused = |t: &Target| {
+        app.container_by_id(&t.id)
+            .is_some_and(|c| c.state.is_paused())
+    };
+    if !targets.is_empty() && targets.iter().all(paused) {
+        ContainerOp::Unpause
+    } else {
+        ContainerOp::Pause
+    }
+}
+
+pub(super) fn remove(app: &mut App) -> Vec<Effect> {
+    let targets = selected_targets(app);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let effect = match app.view {
+        View::Containers => Effect::Containers {
+            op: ContainerOp::Remove,
+            targets,
+        },
+        View::Images => Effect::RemoveImages(targets),
+        View::Volumes => Effect::RemoveVolumes(targets),
+        View::Networks => {
+            // Said at once rather than after a confirmation the engine would refuse.
+            if let Some(builtin) = targets
+                .iter()
+                .find(|t| BUILTIN_NETWORKS.contains(&t.name.as_str()))
+            {
+                app.say(
+                    format!(
+                        "{} is a pre-defined network and cannot be removed",
+                        builtin.name
+                    ),
+                    true,
+                );
+                return Vec::new();
+            }
+            Effect::RemoveNetworks(targets)
+        }
+        View::Events => return Vec::new(),
+    };
+    confirm_if(app, true, effect)
+}
+
+/// Volumes and networks get a `:` line with the verb typed, so the name and flags are
+/// the user's; containers get the run form.
+pub(super) fn create(app: &mut App) -> Vec<Effect> {
+    let verb = match app.view {
+        View::Volumes => "volume create ",
+        View::Networks => "network create ",
+        View::Containers | View::Images => return apply(app, Action::RunNew),
+        View::Events => return Vec::new(),
+    };
+    app.popup = Some(Popup::Command {
+        input: verb.to_owned(),
+        tail: String::new(),
+    });
+    Vec::new()
+}
+
+/// What `docker container|volume|network prune` would remove, after a confirmation.
+pub(super) fn prune(app: &mut App) -> Vec<Effect> {
+    use crate::ops::prune::Prune;
+    let (question, effect) = match app.view {
+        View::Containers => {
+            let targets: Vec<Target> = app
+                .snapshot
+                .containers
+                .iter()
+                .filter(|c| c.state.status != Status::Running)
+                .map(|c| Target {
+                    id: c.id.to_string(),
+                    name: c.name.clone(),
+                })
+                .collect();
+            if targets.is_empty() {
+                app.say("no stopped containers to remove", false);
+                return Vec::new();
+            }
+            let effect = Effect::Containers {
+                op: ContainerOp::Remove,
+                targets,
+            };
+            (question(&effect), effect)
+        }
+        // Docker's warning, from the prune the verb runs; the popup asks it.
+        View::Volumes => (
+            Prune::Volumes { all: false }.warning(),
+            Effect::Verb(words(&["volume", "prune", "-f"])),
+        ),
+        View::Networks => (
+            Prune::Networks.warning(),
+            Effect::Verb(words(&["network", "prune", "-f"])),
+        ),
+        View::Images | View::Events => return Vec::new(),
+    };
+    app.popup = Some(Popup::Confirm { question, effect });
+    Vec::new()
+}
+
+pub(super) fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| (*w).to_owned()).collect()
+}
+
+pub(super) fn confirm_if(app: &mut App, ask: bool, effect: Effect) -> Vec<Effect> {
+    if !ask {
+        return vec![effect];
+    }
+    app.popup = Some(Popup::Confirm {
+        question: question(&effect),
+        effect,
+    });
+    Vec::new()
+}
+
+pub(super) fn question(effect: &Effect) -> String {
+    let (verb, kind, targets) = match effect {
+        Effect::Containers { op, targets } => (op.verb(), "container", targets),
+        Effect::RemoveImages(targets) => ("remove", "image", targets),
+        Effect::RemoveVolumes(targets) => ("remove", "volume", targets),
+        Effect::RemoveNetworks(targets) => ("remove", "network", targets),
+        _ => return String::new(),
+    };
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let plural = if targets.len() == 1 { "" } else { "s" };
+    format!("{verb} {kind}{plural} {}?", names.join(", "))
+}
+
+/// A `:` line with `verb` typed before the selected container's name.
+pub(super) fn network_verb(app: &mut App, verb: &str) -> Vec<Effect> {
+    match selected_targets(app).as_slice() {
+        [target] if app.view == View::Containers => {
+            let tail = format!(" {}", target.name);
+            super::popups::open_command(app, verb, &tail)
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::testing::*;
+
+    #[test]
+    fn stop_acts_on_the_selected_row_without_asking() {
+        let mut app = app_with(Keymap::default());
+        let effects = keys(&mut app, "js");
+        match effects.as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Stop);
+                assert_eq!(names(targets), ["job"]);
+            }
+            other => panic!("expected one stop, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn z_pauses_the_selected_container_and_unpauses_it_once_paused() {
+        let mut app = app_with(Keymap::default());
+        let op_of = |effects: Vec<Effect>| match effects.as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(names(targets), ["web"]);
+                *op
+            }
+            other => panic!("expected one container action, got {other:?}"),
+        };
+        assert_eq!(op_of(keys(&mut app, "z")), ContainerOp::Pause);
+        app.snapshot.containers[0].state.paused = true;
+        assert_eq!(op_of(keys(&mut app, "z")), ContainerOp::Unpause);
+    }
+
+    #[test]
+    fn remove_of_marked_rows_asks_first_and_no_cancels() {
+        let mut app = app_with(Keymap::default());
+        // Mark web and old (space moves down after marking).
+        let mut effects = key(&mut app, KeyCode::Char(' '));
+        effects.extend(keys(&mut app, "j "));
+        effects.extend(keys(&mut app, "d"));
+        assert!(effects.is_empty(), "{effects:?}");
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove containers web, old?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        assert!(keys(&mut app, "n").is_empty());
+        assert!(app.popup.is_none());
+        keys(&mut app, "d");
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Remove);
+                assert_eq!(names(targets), ["web", "old"]);
+            }
+            other => panic!("expected the removal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn e_on_a_container_that_is_not_running_says_how_to_start_it() {
+        let mut app = app_with(Keymap::default());
+        // job is created, not running.
+        keys(&mut app, "j");
+        assert!(keys(&mut app, "e").is_empty());
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some("job is not running: start it with u")
+        );
+        keys(&mut app, "k");
+        assert!(matches!(keys(&mut app, "e").as_slice(), [Effect::Shell(t)] if t.name == "web"));
+    }
+
+    #[test]
+    fn plus_types_the_create_verb_and_p_prunes_after_asking() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "3+");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "volume create ".into(),
+                tail: String::new(),
+            })
+        );
+        keys(&mut app, "x");
+        let effects = key(&mut app, KeyCode::Enter);
+        match effects.as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "create", "x"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+        assert!(keys(&mut app, "P").is_empty());
+        // Docker's own warning, the one `volume prune` prints.
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => assert!(
+                question.starts_with("WARNING! This will remove anonymous local volumes"),
+                "{question}"
+            ),
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        match keys(&mut app, "y").as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "prune", "-f"]),
+            other => panic!("expected volume prune, got {other:?}"),
+        }
+        // Containers: every one not running, named in the question.
+        keys(&mut app, "1P");
+        match &app.popup {
+            Some(Popup::Confirm { question, .. }) => {
+                assert_eq!(question, "remove containers job, old?")
+            }
+            other => panic!("expected a confirmation, got {other:?}"),
+        }
+        key(&mut app, KeyCode::Esc);
+        // On containers, + is the run form.
+        keys(&mut app, "+");
+        assert!(matches!(app.popup, Some(Popup::RunForm(_))));
+    }
+
+    #[test]
+    fn shift_c_types_network_connect_for_the_selected_container() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "jC");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "network connect ".into(),
+                tail: " job".into(),
+            })
+        );
+        keys(&mut app, "lan");
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["network", "connect", "lan", "job"]),
+            other => panic!("expected network connect, got {other:?}"),
+        }
+        keys(&mut app, "D");
+        let frame = crate::tui::once::render_text(&app, 100, 12);
+        assert!(frame.contains(":network disconnect █ job"), "{frame}");
+    }
+
+    #[test]
+    fn events_from_other_processes_reload_and_are_kept_bounded() {
+        let mut app = app_with(Keymap::default());
+        let event = crate::engine::events::Event::new(
+            crate::engine::events::ObjectType::Container,
+            "start",
+            "abc",
+        );
+        let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
+        assert_eq!(effects, [Effect::Reload]);
+        assert_eq!(app.events.len(), EVENTS_KEPT);
+    }
+}

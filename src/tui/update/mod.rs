@@ -1,0 +1,416 @@
+//! The one place the dashboard's state changes: a message in, effects out. No terminal and
+//! no engine here, so key sequences are tested as plain function calls. This file routes
+//! each message and action to the feature that owns it (one file each below).
+
+mod detail;
+mod files;
+mod list;
+mod mouse;
+mod popups;
+mod pull;
+#[cfg(test)]
+mod testing;
+mod yank;
+
+pub use popups::split_words;
+
+use crossterm::event::KeyEvent;
+
+use super::action::Action;
+use super::detail::ContainerTab;
+use super::effect::{ContainerOp, Effect};
+use super::keymap::Resolved;
+use super::msg::Msg;
+use super::state::{App, Detail, Popup, View};
+
+/// Rows a page key moves.
+const PAGE: isize = 10;
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    if matches!(msg, Msg::Done { .. } | Msg::VerbOutput { .. }) && !app.busy.is_empty() {
+        app.busy.remove(0);
+    }
+    let effects = step(app, msg);
+    // What the user started and waits for shows in the footer until it reports back.
+    app.busy
+        .extend(effects.iter().filter_map(Effect::busy_text));
+    effects
+}
+
+fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
+    app.dirty = true;
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Mouse { kind, column, row } => mouse::on_mouse(app, kind, column, row),
+        Msg::Resize => Vec::new(),
+        Msg::Tick => on_tick(app),
+        Msg::Loaded(result) => list::on_loaded(app, result),
+        Msg::LinksChanged => {
+            // Nothing on screen changes until the networks are read again.
+            app.dirty = false;
+            vec![Effect::LoadNetworks]
+        }
+        Msg::Networks(Ok(states)) => {
+            app.snapshot.networks = states;
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Msg::Networks(Err(e)) => {
+            app.say(format!("reading the networks: {e}"), true);
+            Vec::new()
+        }
+        Msg::NetworkSample { states, rates } => detail::on_network_sample(app, states, rates),
+        Msg::VolumeSizes(sizes) => {
+            app.volume_sizes.extend(sizes);
+            Vec::new()
+        }
+        Msg::Stats(stats) => {
+            app.dirty = app.view == View::Containers || app.container_detail().is_some();
+            app.stats.update(stats);
+            Vec::new()
+        }
+        Msg::Events(events) => list::on_events(app, events),
+        Msg::Detail(Ok(data)) => detail::on_data(app, *data),
+        Msg::Detail(Err(e)) => {
+            app.say(e, true);
+            Vec::new()
+        }
+        Msg::Done { what, result } => {
+            match result {
+                Ok(()) => app.say(what, false),
+                Err(e) => app.say(e, true),
+            }
+            vec![Effect::Reload]
+        }
+        Msg::VerbStarted { pid, line } => popups::on_verb_started(app, pid, line),
+        Msg::VerbChunk { pid, text } => popups::on_verb_chunk(app, pid, &text),
+        Msg::VerbOutput {
+            pid,
+            line,
+            code,
+            output,
+        } => popups::on_verb_output(app, pid, line, code, output),
+        Msg::HandedBack { what, result } => {
+            match result {
+                // 130: ended by the user's own ctrl-c, the way out of `logs -f`.
+                Ok(0 | 130) => {}
+                Ok(code) => app.say(format!("{what} exited {code}"), true),
+                Err(e) => app.say(e, true),
+            }
+            vec![Effect::Reload]
+        }
+        Msg::Listed {
+            side,
+            container,
+            result,
+        } => files::on_listed(app, side, &container, result),
+        Msg::CopyEntry { index, name } => files::on_copy_entry(app, index, name),
+        Msg::CopyTick => Vec::new(),
+        Msg::Copied(result) => files::on_copied(app, result),
+        Msg::PullEvents(events) => pull::on_events(app, &events),
+        Msg::Pulled(result) => pull::on_pulled(app, result),
+    }
+}
+
+fn on_tick(app: &mut App) -> Vec<Effect> {
+    app.now = chrono::Utc::now();
+    // A verb still running a tick after it started shows its popup, where x ends it.
+    if let Some(verb) = &mut app.verb {
+        verb.ticks = verb.ticks.saturating_add(1);
+        if verb.ticks > 1 && app.popup.is_none() {
+            app.popup = Some(Popup::Verb { back: 0 });
+            return Vec::new();
+        }
+    }
+    // While stats come each second, their frame shows the new time too: one frame a
+    // second instead of two.
+    let mut dirty = app.shows_clock() && !app.stats_live;
+    if let Some(status) = &mut app.status {
+        status.ttl = status.ttl.saturating_sub(1);
+        if status.ttl == 0 {
+            app.status = None;
+            dirty = true;
+        }
+    }
+    app.dirty = dirty;
+    // The logs tab follows the log while it is open and not paused.
+    match app.container_detail() {
+        Some(detail) if detail.tab == ContainerTab::Logs && !detail.paused => detail
+            .request()
+            .map(Effect::LoadDetail)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn clamp_cursors(app: &mut App) {
+    let lens = [
+        app.visible_containers().len(),
+        app.visible_images().len(),
+        app.visible_volumes().len(),
+        app.visible_events().len(),
+        app.visible_networks().len(),
+    ];
+    app.containers.clamp(lens[0]);
+    app.images.clamp(lens[1]);
+    app.volumes.clamp(lens[2]);
+    app.events_cursor.clamp(lens[3]);
+    app.networks.clamp(lens[4]);
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if let Some(popup) = app.popup.take() {
+        return popups::on_popup_key(app, popup, key);
+    }
+    if app.filtering {
+        on_filter_key(app, key);
+        return Vec::new();
+    }
+    let action = match app
+        .keymap
+        .resolve(app.pending_key.take(), &key, |a| fits(app, a))
+    {
+        Resolved::Action(action) => action,
+        Resolved::Pending(first) => {
+            app.pending_key = Some(first);
+            return Vec::new();
+        }
+        Resolved::Nothing => return Vec::new(),
+    };
+    if app.files.is_some() {
+        return files::files_action(app, action);
+    }
+    apply(app, action)
+}
+
+/// Whether `action` means something where the user is: of the actions bound to one key,
+/// the first that fits is taken (`p` pauses the logs, elsewhere it pulls).
+fn fits(app: &App, action: Action) -> bool {
+    match action {
+        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => app
+            .container_detail()
+            .is_some_and(|d| d.tab == ContainerTab::Logs),
+        _ => true,
+    }
+}
+
+/// Keys while `/` is typed: into the log search of an open container detail, else into the
+/// list's filter. The detail's search never touches the list's filter or selection.
+fn on_filter_key(app: &mut App, key: KeyEvent) {
+    let in_list = app.container_detail().is_none();
+    let typed = popups::typed(app, &key, |_| true);
+    if matches!(
+        typed,
+        popups::Typed::Action(Action::Submit | Action::Cancel)
+    ) {
+        app.filtering = false;
+    }
+    let text = match app.details.last_mut() {
+        Some(Detail::Container(detail)) => &mut detail.search,
+        _ => &mut app.filter,
+    };
+    match typed {
+        popups::Typed::Action(Action::Cancel) => text.clear(),
+        popups::Typed::Action(Action::DeleteChar) => {
+            text.pop();
+        }
+        popups::Typed::Char(c) => text.push(c),
+        _ => {}
+    }
+    if in_list {
+        clamp_cursors(app);
+    }
+}
+
+/// Applies a named action to the state.
+pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Action::Help => {
+            app.popup = Some(Popup::Help { page: 0 });
+            Vec::new()
+        }
+        Action::Back => detail::back(app),
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+            let by = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -PAGE,
+                _ => PAGE,
+            };
+            detail::move_by(app, action, by).unwrap_or_else(|| {
+                let len = app.rows_in_view();
+                app.cursor_mut().move_by(by, len);
+                Vec::new()
+            })
+        }
+        Action::Top => {
+            app.cursor_mut().selected = 0;
+            Vec::new()
+        }
+        Action::Bottom => {
+            let len = app.rows_in_view();
+            app.cursor_mut().selected = len.saturating_sub(1);
+            Vec::new()
+        }
+        Action::NextView | Action::PrevView => {
+            let by = if action == Action::NextView { 1 } else { -1 };
+            list::switch_view(app, app.view.shift(by))
+        }
+        Action::ShowContainers => list::switch_view(app, View::Containers),
+        Action::ShowImages => list::switch_view(app, View::Images),
+        Action::ShowVolumes => list::switch_view(app, View::Volumes),
+        Action::ShowNetworks => list::switch_view(app, View::Networks),
+        Action::ShowEvents => list::switch_view(app, View::Events),
+        Action::Open => detail::open(app),
+        Action::NextTab => detail::shift_tab(app, 1),
+        Action::PrevTab => detail::shift_tab(app, -1),
+        Action::Filter => {
+            app.filtering = detail::filters(app).unwrap_or(true);
+            Vec::new()
+        }
+        Action::ToggleAll => {
+            app.show_all = !app.show_all;
+            clamp_cursors(app);
+            Vec::new()
+        }
+        Action::Sort => {
+            app.sort = app.sort.next();
+            app.say(format!("sorted by {}", app.sort.title()), false);
+            Vec::new()
+        }
+        Action::Mark => {
+            list::mark_selected(app);
+            Vec::new()
+        }
+        Action::Start => list::container_op(app, ContainerOp::Start),
+        Action::Stop => list::container_op(app, ContainerOp::Stop),
+        Action::Restart => list::container_op(app, ContainerOp::Restart),
+        Action::Kill => list::container_op(app, ContainerOp::Kill),
+        Action::PauseContainer => list::container_op(app, list::pause_or_unpause(app)),
+        Action::Remove => list::remove(app),
+        Action::Create => list::create(app),
+        Action::Prune => list::prune(app),
+        Action::Exec => list::running_target(app)
+            .map(Effect::Shell)
+            .into_iter()
+            .collect(),
+        Action::Attach => list::attach(app),
+        Action::RunNew => popups::open_run_form(app),
+        Action::Command => popups::open_command(app, "", ""),
+        Action::Connect => list::network_verb(app, "network connect "),
+        Action::Disconnect => list::network_verb(app, "network disconnect "),
+        Action::Refresh => vec![Effect::Reload],
+        Action::Pull => pull::open(app),
+        Action::ToggleScope => detail::toggle_scope(app),
+        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
+            detail::logs_action(app, action)
+        }
+        Action::ChangesOnly => detail::changes_only(app),
+        Action::Files => files::open_files(app),
+        Action::Parent => detail::parent(app),
+        // Only the file view and the pull dialog, which handle their own keys.
+        Action::CopyFiles | Action::CancelCopy | Action::CancelPull => Vec::new(),
+        Action::Yank => yank::yank(app),
+        Action::Mouse => mouse::toggle(app),
+        // The keymap's [popup] and [input] tables: only where a popup or text entry has
+        // the keys.
+        Action::Yes
+        | Action::No
+        | Action::Close
+        | Action::StopVerb
+        | Action::ScrollDown
+        | Action::ScrollUp
+        | Action::ScrollPageDown
+        | Action::ScrollPageUp
+        | Action::Submit
+        | Action::Cancel
+        | Action::DeleteChar
+        | Action::Complete
+        | Action::NextField
+        | Action::PrevField => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::testing::*;
+
+    #[test]
+    fn a_custom_keymap_changes_what_keys_do() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply("\"x\" = \"container.stop\"\n\"s\" = \"none\"")
+            .unwrap();
+        let mut app = app_with(keymap);
+        assert!(keys(&mut app, "s").is_empty());
+        assert!(matches!(
+            keys(&mut app, "x").as_slice(),
+            [Effect::Containers {
+                op: ContainerOp::Stop,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn filter_and_running_only_narrow_the_rows() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "/ol");
+        assert!(app.filtering);
+        // While typing, letters are text, not actions: no stop, no quit.
+        assert!(keys(&mut app, "q").is_empty());
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Enter);
+        let shown: Vec<&str> = app
+            .visible_containers()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(shown, ["old"]);
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "a");
+        let shown: Vec<&str> = app
+            .visible_containers()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(shown, ["web"]);
+    }
+
+    #[test]
+    fn an_action_shows_as_busy_until_it_reports_back() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "js");
+        assert_eq!(app.busy, ["stopping job"]);
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(frame.contains("stopping job…"), "{frame}");
+        update(
+            &mut app,
+            Msg::Done {
+                what: "stopped job".into(),
+                result: Ok(()),
+            },
+        );
+        assert!(app.busy.is_empty());
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(frame.contains("stopped job"), "{frame}");
+    }
+
+    #[test]
+    fn the_clock_draws_alone_only_while_no_stats_are_coming() {
+        let mut app = app_with(Keymap::default());
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(app.dirty, "web's uptime moved");
+        app.stats_live = true;
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(!app.dirty, "the stats' frame shows the time");
+    }
+}

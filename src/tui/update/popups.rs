@@ -1,0 +1,551 @@
+//! Keys while a popup is open: the confirmation, the `:` line, the run form, a verb's
+//! live output, help and output pages. A popup is taken out of the state while its key
+//! is handled and put back unless the key closes it.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{apply, files, pull};
+use crate::tui::action::{Action, Context};
+use crate::tui::effect::Effect;
+use crate::tui::form::RunForm;
+use crate::tui::keymap::Resolved;
+use crate::tui::state::{App, Popup, VerbRun, View};
+use crate::tui::verb::needs_terminal;
+
+pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Effect> {
+    match popup {
+        Popup::Confirm { question, effect } => match app.keymap.action_in(Context::Popup, &key) {
+            Some(Action::Yes) => files::begin(app, effect),
+            Some(Action::No | Action::Close) => Vec::new(),
+            _ => {
+                app.popup = Some(Popup::Confirm { question, effect });
+                Vec::new()
+            }
+        },
+        Popup::Command { input, tail } => on_command_key(app, input, tail, &key),
+        Popup::RunForm(form) => on_form_key(app, form, &key),
+        Popup::Verb { back } => on_verb_key(app, back, key),
+        Popup::Copy => files::on_copy_key(app, key),
+        Popup::PullInput { input, error } => pull::on_pull_input_key(app, input, error, key),
+        Popup::Pull => pull::on_pull_key(app, key),
+        // Help and output move with the arrows and close on any other key, leaving the
+        // screen as it was.
+        Popup::Help { page } => {
+            if let Some(by) = paging(app, &key, 1) {
+                let page = page.saturating_add_signed(by);
+                app.popup = Some(Popup::Help { page });
+            }
+            Vec::new()
+        }
+        Popup::Output { title, text, back } => {
+            // Up goes back in the output, as in the logs; page keys go ten lines.
+            if let Some(by) = paging(app, &key, 10) {
+                let back = back.saturating_add_signed(-by);
+                app.popup = Some(Popup::Output { title, text, back });
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// A key while text is typed: an action of the keymap's `[input]` table (of several, the
+/// first that `fits`), or else a character to type.
+pub(super) enum Typed {
+    Action(Action),
+    Char(char),
+    Nothing,
+}
+
+pub(super) fn typed(app: &App, key: &KeyEvent, fits: impl Fn(Action) -> bool) -> Typed {
+    if let Some(action) = app.keymap.pick_in(Context::Input, key, fits) {
+        return Typed::Action(action);
+    }
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Typed::Char(c),
+        _ => Typed::Nothing,
+    }
+}
+
+/// The `:` line: enter runs it (a verb, or a keymap action by name), tab completes.
+fn on_command_key(app: &mut App, mut input: String, tail: String, key: &KeyEvent) -> Vec<Effect> {
+    match typed(app, key, |a| a == Action::Complete) {
+        Typed::Action(Action::Cancel) => return Vec::new(),
+        Typed::Action(Action::Submit) => return run_line(app, &format!("{input}{tail}")),
+        Typed::Action(Action::Complete) => {
+            input = crate::tui::complete::complete(&input, &app.snapshot);
+        }
+        Typed::Action(Action::DeleteChar) => {
+            input.pop();
+        }
+        Typed::Char(c) => input.push(c),
+        Typed::Action(_) | Typed::Nothing => {}
+    }
+    app.popup = Some(Popup::Command { input, tail });
+    Vec::new()
+}
+
+fn run_line(app: &mut App, line: &str) -> Vec<Effect> {
+    match split_words(line) {
+        Ok(words) if words.is_empty() => Vec::new(),
+        // A keymap action by name (`:container.stop`) does what its key does.
+        Ok(words) if words.len() == 1 && words[0].contains('.') => {
+            match words[0].parse::<Action>() {
+                Ok(action) => apply(app, action),
+                Err(e) => {
+                    app.say(e, true);
+                    Vec::new()
+                }
+            }
+        }
+        Ok(words) if needs_terminal(&words) => vec![Effect::Terminal(words)],
+        Ok(words) => vec![Effect::Verb(words)],
+        Err(e) => {
+            app.say(e, true);
+            Vec::new()
+        }
+    }
+}
+
+/// The run form: enter sends it, the field keys move between fields.
+fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> {
+    match typed(app, key, |a| {
+        matches!(a, Action::NextField | Action::PrevField)
+    }) {
+        Typed::Action(Action::Cancel) => return Vec::new(),
+        Typed::Action(Action::Submit) => match form.words() {
+            Ok(words) => {
+                form.error = None;
+                app.sent_form = Some((words.join(" "), form));
+                return vec![Effect::Verb(words)];
+            }
+            Err(e) => form.error = Some(e),
+        },
+        Typed::Action(Action::NextField) => form.move_focus(1),
+        Typed::Action(Action::PrevField) => form.move_focus(-1),
+        Typed::Action(Action::DeleteChar) => {
+            form.focused_mut().pop();
+        }
+        Typed::Char(c) => form.focused_mut().push(c),
+        Typed::Action(_) | Typed::Nothing => {}
+    }
+    app.popup = Some(Popup::RunForm(form));
+    Vec::new()
+}
+
+/// Keys while a verb's popup follows it: close or stop (esc, x) ends the verb (the popup
+/// then shows how it ended), quit ends it and the dashboard, the arrows scroll; other keys
+/// wait.
+pub(super) fn on_verb_key(app: &mut App, back: usize, key: KeyEvent) -> Vec<Effect> {
+    let quit = app.keymap.resolve(None, &key, |a| a == Action::Quit);
+    if matches!(quit, Resolved::Action(Action::Quit)) && app.verb.is_some() {
+        return apply(app, Action::Quit);
+    }
+    let action = app.keymap.action_in(Context::Popup, &key);
+    let by = paging(app, &key, 10);
+    let Some(verb) = &mut app.verb else {
+        return Vec::new();
+    };
+    let mut effects = Vec::new();
+    let mut back = back;
+    match action {
+        Some(Action::Close | Action::StopVerb) if !verb.stopping => {
+            verb.stopping = true;
+            effects.push(Effect::StopVerb(verb.pid));
+        }
+        _ => {
+            if let Some(by) = by {
+                back = back.saturating_add_signed(-by);
+            }
+        }
+    }
+    app.popup = Some(Popup::Verb { back });
+    effects
+}
+
+/// How far a key of the keymap's `[popup]` table scrolls a help, output or verb popup:
+/// a line down (1) or up (-1), or `page` lines for the page keys.
+pub(super) fn paging(app: &App, key: &KeyEvent, page: isize) -> Option<isize> {
+    match app.keymap.action_in(Context::Popup, key)? {
+        Action::ScrollDown => Some(1),
+        Action::ScrollUp => Some(-1),
+        Action::ScrollPageDown => Some(page),
+        Action::ScrollPageUp => Some(-page),
+        _ => None,
+    }
+}
+
+/// Splits the `:` line into words as a shell would for plain words and quotes.
+pub fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in :{line}"));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// The run form, starting from the selected image or the selected container's image.
+pub(super) fn open_run_form(app: &mut App) -> Vec<Effect> {
+    let image = match app.view {
+        View::Images => app
+            .selected_image()
+            .and_then(|i| i.summary.references.first())
+            .map(|r| r.to_string()),
+        View::Containers => app.selected_container().map(|c| c.image.clone()),
+        _ => None,
+    };
+    app.popup = Some(Popup::RunForm(RunForm::with_image(
+        image.as_deref().unwrap_or(""),
+    )));
+    Vec::new()
+}
+
+/// The `:` line with `input` typed and `tail` after the cursor.
+pub(super) fn open_command(app: &mut App, input: &str, tail: &str) -> Vec<Effect> {
+    app.popup = Some(Popup::Command {
+        input: input.to_owned(),
+        tail: tail.to_owned(),
+    });
+    Vec::new()
+}
+
+/// A verb started; nothing shows until it prints or runs on past a tick.
+pub(super) fn on_verb_started(app: &mut App, pid: u32, line: String) -> Vec<Effect> {
+    app.dirty = false;
+    app.verb = Some(VerbRun {
+        pid,
+        line,
+        text: String::new(),
+        ticks: 0,
+        stopping: false,
+    });
+    Vec::new()
+}
+
+/// A verb printed: its popup opens (unless another popup is up) and follows it.
+pub(super) fn on_verb_chunk(app: &mut App, pid: u32, text: &str) -> Vec<Effect> {
+    match app.verb.as_mut().filter(|v| v.pid == pid) {
+        Some(verb) => {
+            verb.push(text);
+            if app.popup.is_none() {
+                app.popup = Some(Popup::Verb { back: 0 });
+            }
+            app.dirty = matches!(app.popup, Some(Popup::Verb { .. }));
+        }
+        None => app.dirty = false,
+    }
+    Vec::new()
+}
+
+/// A verb ended: its popup (live or not) shows the whole output and exit code, or the
+/// footer says how it exited if it printed nothing; a run form whose run failed opens
+/// again with its fields and the error.
+pub(super) fn on_verb_output(
+    app: &mut App,
+    pid: u32,
+    line: String,
+    code: i32,
+    output: String,
+) -> Vec<Effect> {
+    let ours = app.verb.as_ref().is_some_and(|v| v.pid == pid);
+    if ours {
+        app.verb = None;
+    }
+    let live = ours && matches!(app.popup, Some(Popup::Verb { .. }));
+    let back = match app.popup {
+        Some(Popup::Verb { back }) if live => back,
+        _ => 0,
+    };
+    if live {
+        app.popup = None;
+    }
+    if app
+        .sent_form
+        .as_ref()
+        .is_some_and(|(sent, _)| *sent == line)
+    {
+        if let Some((_, mut form)) = app.sent_form.take().filter(|_| code != 0) {
+            let why = output
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map_or_else(|| format!("run exited {code}"), str::to_owned);
+            form.error = Some(why);
+            app.popup = Some(Popup::RunForm(form));
+            return vec![Effect::Reload];
+        }
+    }
+    if output.trim().is_empty() {
+        app.say(format!(":{line} exited {code}"), code != 0);
+    } else {
+        app.popup = Some(Popup::Output {
+            title: format!(":{line} (exit {code})"),
+            text: output,
+            back,
+        });
+    }
+    vec![Effect::Reload]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::update::testing::*;
+
+    #[test]
+    fn popup_and_input_keys_come_from_their_keymap_tables() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply(
+                "[popup]\n\"o\" = \"popup.yes\"\n\"y\" = \"none\"\n\"q\" = \"popup.down\"\n\
+                 [input]\n\"ctrl-h\" = \"input.delete\"\n\"ctrl-j\" = \"input.submit\"\n",
+            )
+            .unwrap();
+        let mut app = app_with(keymap);
+        // The confirmation: y no longer says yes (nor closes it); o does.
+        keys(&mut app, "K");
+        // Its hint names the keys the keymap says.
+        let frame = crate::tui::once::render_text(&app, 80, 24);
+        assert!(frame.contains("o yes   n no"), "{frame}");
+        assert!(keys(&mut app, "y").is_empty());
+        assert!(matches!(app.popup, Some(Popup::Confirm { .. })));
+        match keys(&mut app, "o").as_slice() {
+            [Effect::Containers { op, targets }] => {
+                assert_eq!(*op, ContainerOp::Kill);
+                assert_eq!(names(targets), ["web"]);
+            }
+            other => panic!("expected the kill, got {other:?}"),
+        }
+        // The : line: ctrl-h deletes, ctrl-j runs; typed characters stay text.
+        keys(&mut app, ":volume lsx");
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert!(update(&mut app, Msg::Key(ctrl('h'))).is_empty());
+        match update(&mut app, Msg::Key(ctrl('j'))).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "ls"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+        // In help, q (bound to popup.down here) pages instead of closing it.
+        keys(&mut app, "?");
+        keys(&mut app, "q");
+        assert_eq!(app.popup, Some(Popup::Help { page: 1 }));
+        assert!(!app.quit);
+    }
+
+    #[test]
+    fn the_command_line_completes_and_runs_a_verb() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, ":volu");
+        key(&mut app, KeyCode::Tab);
+        let effects = keys(&mut app, "create 'my data'");
+        assert!(effects.is_empty());
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(words, &["volume", "create", "my data"]),
+            other => panic!("expected a verb, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_run_form_starts_from_the_selected_containers_image() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "R");
+        assert!(matches!(&app.popup, Some(Popup::RunForm(f)) if f.values[0] == "busybox"));
+        // Letters are text in the form, not actions.
+        keys(&mut app, "qweb");
+        key(&mut app, KeyCode::Backspace);
+        key(&mut app, KeyCode::Tab);
+        keys(&mut app, "top");
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => {
+                assert_eq!(words, &["run", "-d", "--name", "qwe", "busybox", "top"])
+            }
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_run_opens_the_form_again_with_its_fields_and_the_error() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "R");
+        keys(&mut app, "web2");
+        key(&mut app, KeyCode::Tab);
+        keys(&mut app, "top");
+        let words = match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => words.clone(),
+            other => panic!("expected a run, got {other:?}"),
+        };
+        assert!(app.popup.is_none());
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 7,
+                line: words.join(" "),
+                code: 125,
+                output: "berth: the name web2 is in use\n".into(),
+            },
+        );
+        match &app.popup {
+            Some(Popup::RunForm(form)) => {
+                assert_eq!(form.values[0], "busybox");
+                assert_eq!(form.values[1], "web2");
+                assert_eq!(form.values[2], "top");
+                assert_eq!(
+                    form.error.as_deref(),
+                    Some("berth: the name web2 is in use")
+                );
+            }
+            other => panic!("expected the form again, got {other:?}"),
+        }
+        // Sent again and this time run: the form is gone, and so is its error.
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::Verb(_)]
+        ));
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 8,
+                line: words.join(" "),
+                code: 0,
+                output: "0123abcd\n".into(),
+            },
+        );
+        assert!(matches!(&app.popup, Some(Popup::Output { .. })));
+        assert!(app.sent_form.is_none());
+    }
+
+    #[test]
+    fn interactive_verbs_get_the_terminal_and_others_a_popup() {
+        let mut app = app_with(Keymap::default());
+        match command(&mut app, "exec -it web sh").as_slice() {
+            [Effect::Terminal(words)] => assert_eq!(words, &["exec", "-it", "web", "sh"]),
+            other => panic!("expected the terminal handed over, got {other:?}"),
+        }
+        // No spinner for a verb that has the terminal.
+        assert!(app.busy.is_empty());
+        assert!(matches!(
+            command(&mut app, "attach web").as_slice(),
+            [Effect::Terminal(_)]
+        ));
+        assert!(matches!(
+            command(&mut app, "logs -f web").as_slice(),
+            [Effect::Terminal(_)]
+        ));
+        assert!(matches!(
+            command(&mut app, "stats web").as_slice(),
+            [Effect::Verb(_)]
+        ));
+        // Its exit code comes back in the footer when it is not 0.
+        update(
+            &mut app,
+            Msg::HandedBack {
+                what: ":exec -it web sh".into(),
+                result: Ok(3),
+            },
+        );
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some(":exec -it web sh exited 3")
+        );
+        // Left with ctrl-c, as a follow is: nothing to report.
+        app.status = None;
+        update(
+            &mut app,
+            Msg::HandedBack {
+                what: ":logs -f web".into(),
+                result: Ok(130),
+            },
+        );
+        assert_eq!(app.status, None);
+    }
+
+    #[test]
+    fn a_running_verb_shows_live_and_x_ends_it_and_q_quits() {
+        let mut app = app_with(Keymap::default());
+        command(&mut app, "logs -f web");
+        let line = "logs -f web".to_owned();
+        update(
+            &mut app,
+            Msg::VerbStarted {
+                pid: 42,
+                line: line.clone(),
+            },
+        );
+        assert!(app.popup.is_none(), "nothing to show yet");
+        update(
+            &mut app,
+            Msg::VerbChunk {
+                pid: 42,
+                text: "tick-1\n".into(),
+            },
+        );
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        assert_eq!(app.verb.as_ref().map(|v| v.text.as_str()), Some("tick-1\n"));
+        // Letters are not actions here: s does not stop the container.
+        assert!(keys(&mut app, "s").is_empty());
+        assert!(matches!(
+            keys(&mut app, "x").as_slice(),
+            [Effect::StopVerb(42)]
+        ));
+        // Asked once; the popup stays until the verb's end arrives.
+        assert!(key(&mut app, KeyCode::Esc).is_empty());
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        update(
+            &mut app,
+            Msg::VerbOutput {
+                pid: 42,
+                line,
+                code: 143,
+                output: "tick-1\ntick-2\n(ended from the dashboard)".into(),
+            },
+        );
+        assert!(app.verb.is_none());
+        match &app.popup {
+            Some(Popup::Output { title, text, .. }) => {
+                assert_eq!(title, ":logs -f web (exit 143)");
+                assert!(text.contains("tick-2"));
+            }
+            other => panic!("expected the output, got {other:?}"),
+        }
+
+        // A silent verb shows its popup once it runs past a tick; q there quits.
+        command(&mut app, "wait web");
+        update(
+            &mut app,
+            Msg::VerbStarted {
+                pid: 43,
+                line: "wait web".into(),
+            },
+        );
+        key(&mut app, KeyCode::Esc);
+        update(&mut app, Msg::Tick);
+        update(&mut app, Msg::Tick);
+        assert!(matches!(app.popup, Some(Popup::Verb { .. })));
+        assert!(matches!(keys(&mut app, "q").as_slice(), [Effect::Quit]));
+    }
+}
