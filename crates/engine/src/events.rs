@@ -24,7 +24,7 @@ use super::error::{Context, Error, Result};
 use super::Engine;
 
 /// Bytes after which the journal is rotated.
-pub const MAX_JOURNAL: u64 = 4 << 20;
+pub(crate) const MAX_JOURNAL: u64 = 4 << 20;
 /// A journal line longer than this is damage, not an event; it is skipped.
 const MAX_LINE: usize = 64 * 1024;
 /// An event's encoded size at most: its attributes (labels are an image's, or whoever
@@ -112,7 +112,7 @@ impl Event {
 /// An event about a container, with Docker's attributes: its labels (the first
 /// [`MAX_EVENT_LABELS`], each cut to [`MAX_ATTRIBUTE`] bytes), then its name and image,
 /// set last as Docker does, so a label named `name` or `image` can't stand for them.
-pub fn container_event(record: &super::container::ContainerRecord, action: &str) -> Event {
+pub(crate) fn container_event(record: &super::container::ContainerRecord, action: &str) -> Event {
     let mut event = Event::new(ObjectType::Container, action, record.id.as_str());
     event
         .actor
@@ -262,7 +262,7 @@ impl Engine {
 
     /// Appends an event to the journal. Best effort: the change it reports has happened,
     /// so a full disk or a damaged journal must not turn it into a failure.
-    pub fn record_event(&self, event: &Event) {
+    pub(crate) fn record_event(&self, event: &Event) {
         let _ = append(&self.journal(), event);
     }
 

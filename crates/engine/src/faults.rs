@@ -31,7 +31,7 @@ pub const ENV: &str = "BERTH_CRASH_AT";
 
 /// Kills this process at once if `BERTH_CRASH_AT` names `point` (debug builds only).
 #[cfg(debug_assertions)]
-pub fn crash_point(point: &str) {
+pub(crate) fn crash_point(point: &str) {
     debug_assert!(POINTS.contains(&point), "unlisted crash point {point}");
     if std::env::var_os(ENV).is_some_and(|p| p == point) {
         // SIGKILL: no destructor, no rollback, no flush runs, as in a real crash.
@@ -41,4 +41,4 @@ pub fn crash_point(point: &str) {
 
 #[cfg(not(debug_assertions))]
 #[inline(always)]
-pub fn crash_point(_point: &str) {}
+pub(crate) fn crash_point(_point: &str) {}

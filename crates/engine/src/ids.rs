@@ -18,7 +18,7 @@ impl Digest {
         Digest(hex::encode(Sha256::digest(bytes)))
     }
 
-    pub fn from_sha256(hasher: Sha256) -> Digest {
+    pub(crate) fn from_sha256(hasher: Sha256) -> Digest {
         Digest(hex::encode(hasher.finalize()))
     }
 
@@ -97,7 +97,7 @@ impl ContainerId {
 }
 
 /// 32 random bytes as hex: container IDs and anonymous volume names.
-pub fn random_hex64() -> String {
+pub(crate) fn random_hex64() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the kernel's random source is available");
     hex::encode(bytes)

@@ -22,11 +22,11 @@ use super::ids::{ContainerId, Digest};
 /// The root: only root may list it; the group bit lets a trusted group traverse, as
 /// Docker's 0710 (CVE-2021-41091: with 0755, any host user could run a setuid binary or
 /// open a device node a container planted in its writable layer, and read records).
-pub const ROOT_MODE: u32 = 0o710;
+pub(crate) const ROOT_MODE: u32 = 0o710;
 /// Every directory the engine makes for itself below the root.
-pub const DIR_MODE: u32 = 0o700;
+pub(crate) const DIR_MODE: u32 = 0o700;
 /// Records, configs and logs: they hold the containers' environments (passwords).
-pub const FILE_MODE: u32 = 0o600;
+pub(crate) const FILE_MODE: u32 = 0o600;
 
 #[derive(Clone, Debug)]
 pub struct EnginePaths {
@@ -53,7 +53,7 @@ impl EnginePaths {
     }
 
     /// The engine's own top-level directories, in creation order.
-    pub fn private_dirs(&self) -> [PathBuf; 8] {
+    pub(crate) fn private_dirs(&self) -> [PathBuf; 8] {
         [
             self.root.join("blobs"),
             self.blobs_dir(),
@@ -79,10 +79,10 @@ impl EnginePaths {
     pub fn root(&self) -> &Path {
         &self.root
     }
-    pub fn lock_file(&self) -> PathBuf {
+    pub(crate) fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
     }
-    pub fn blobs_dir(&self) -> PathBuf {
+    pub(crate) fn blobs_dir(&self) -> PathBuf {
         self.root.join("blobs").join("sha256")
     }
     pub fn blob(&self, digest: &Digest) -> PathBuf {
@@ -98,23 +98,23 @@ impl EnginePaths {
     pub fn images_dir(&self) -> PathBuf {
         self.root.join("images")
     }
-    pub fn repositories_file(&self) -> PathBuf {
+    pub(crate) fn repositories_file(&self) -> PathBuf {
         self.root.join("repositories.json")
     }
-    pub fn containers_dir(&self) -> PathBuf {
+    pub(crate) fn containers_dir(&self) -> PathBuf {
         self.root.join("containers")
     }
     pub fn container(&self, id: &ContainerId) -> PathBuf {
         self.containers_dir().join(id.as_str())
     }
-    pub fn volumes_dir(&self) -> PathBuf {
+    pub(crate) fn volumes_dir(&self) -> PathBuf {
         self.root.join("volumes")
     }
     /// The directory a volume's files live in (what gets mounted).
-    pub fn volume_data(&self, name: &str) -> PathBuf {
+    pub(crate) fn volume_data(&self, name: &str) -> PathBuf {
         self.volumes_dir().join(name).join("_data")
     }
-    pub fn networks_dir(&self) -> PathBuf {
+    pub(crate) fn networks_dir(&self) -> PathBuf {
         self.root.join("networks")
     }
     pub fn tmp_dir(&self) -> PathBuf {
@@ -125,7 +125,7 @@ impl EnginePaths {
 /// Creates `dir` with `mode` (and, with `parents`, its missing parents with the default
 /// mode), or tightens an existing one that grants more than `mode`. Only the mode bits
 /// of this one directory change: no walk below it.
-pub fn make_private_dir(dir: &Path, mode: u32, parents: bool) -> std::io::Result<()> {
+pub(crate) fn make_private_dir(dir: &Path, mode: u32, parents: bool) -> std::io::Result<()> {
     if parents {
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
@@ -145,7 +145,7 @@ pub fn make_private_dir(dir: &Path, mode: u32, parents: bool) -> std::io::Result
 }
 
 /// True if `actual` grants group or others anything `wanted` does not (or is setuid etc).
-pub fn too_open(actual: u32, wanted: u32) -> bool {
+pub(crate) fn too_open(actual: u32, wanted: u32) -> bool {
     actual & 0o7077 & !wanted != 0
 }
 
@@ -169,7 +169,7 @@ const PSEUDO_FILESYSTEMS: &[(i64, &str)] = &[
 ];
 
 /// The pseudo filesystem type named by a statfs magic number, if it is one.
-pub fn pseudo_fs_name(magic: i64) -> Option<&'static str> {
+pub(crate) fn pseudo_fs_name(magic: i64) -> Option<&'static str> {
     PSEUDO_FILESYSTEMS
         .iter()
         .find(|(m, _)| *m == magic)

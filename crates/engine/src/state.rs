@@ -18,7 +18,7 @@ use super::error::{Context, Error, Result};
 use super::paths::{make_private_dir, DIR_MODE, FILE_MODE};
 
 /// Writes `bytes` to `path` atomically: temp file in the same dir, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Runtime(format!("{} has no parent directory", path.display())))?;
@@ -43,7 +43,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes a file only root may read (not atomically: for files derived from a record),
 /// tightening one an older berth left readable.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
         let mut file = open_private(path, false)?;
         file.write_all(bytes)
@@ -53,7 +53,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Opens (creating) a file with mode 0600 for writing, truncating it or appending to it;
 /// an existing file with a wider mode is tightened.
-pub fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
+pub(crate) fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
     use std::os::unix::fs::PermissionsExt;
     let file = OpenOptions::new()
         .write(true)
@@ -71,7 +71,7 @@ pub fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
 
 /// True for the temp file name [`write_atomic`] uses (`.NAME.PID.tmp`): one that survives
 /// is a half-written record of a crashed writer.
-pub fn is_atomic_temp(name: &str) -> bool {
+pub(crate) fn is_atomic_temp(name: &str) -> bool {
     name.starts_with('.')
         && name
             .strip_suffix(".tmp")
@@ -79,7 +79,7 @@ pub fn is_atomic_temp(name: &str) -> bool {
             .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Runtime(format!("encoding {}: {e}", path.display())))?;
     write_atomic(path, &bytes)
@@ -94,7 +94,7 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 /// Like [`read_json`] but a missing file is `None`.
-pub fn read_json_opt<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+pub(crate) fn read_json_opt<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -113,7 +113,7 @@ pub struct StateLock {
 }
 
 impl StateLock {
-    pub fn acquire(path: &Path) -> Result<StateLock> {
+    pub(crate) fn acquire(path: &Path) -> Result<StateLock> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -131,7 +131,7 @@ impl StateLock {
 }
 
 /// Names of workspaces under `tmp/`.
-pub const WORKSPACE_PREFIX: &str = "work-";
+pub(crate) const WORKSPACE_PREFIX: &str = "work-";
 
 /// A directory under `tmp/` that a verb fills without holding the engine lock, locked
 /// (`flock` on the directory) while in use so `system check` leaves it alone, and removed
@@ -165,7 +165,7 @@ impl Workspace {
     }
 
     /// True while the verb that made the workspace at `path` is running.
-    pub fn in_use(path: &Path) -> bool {
+    pub(crate) fn in_use(path: &Path) -> bool {
         match File::open(path) {
             Ok(file) => Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err(),
             Err(_) => false,

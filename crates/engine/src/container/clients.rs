@@ -58,12 +58,12 @@ impl Client {
         self.stream.as_fd()
     }
 
-    pub fn wants_to_write(&self) -> bool {
+    pub(crate) fn wants_to_write(&self) -> bool {
         !self.outbox.is_empty()
     }
 
     /// Too far behind: the container's output waits for this client.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.outbox.len() >= HIGH_WATER
     }
 
@@ -100,7 +100,7 @@ impl Client {
     }
 
     /// Sends what is queued, waiting for the socket until `deadline` (if any) at most.
-    pub fn flush_until(&mut self, deadline: Option<Instant>) {
+    pub(crate) fn flush_until(&mut self, deadline: Option<Instant>) {
         while self.flush() && self.wants_to_write() {
             let timeout = match deadline {
                 Some(deadline) => {
@@ -121,7 +121,7 @@ impl Client {
     }
 
     /// Reads what has arrived and takes the whole frames out of it.
-    pub fn receive(&mut self) -> Received {
+    pub(crate) fn receive(&mut self) -> Received {
         let mut buf = [0u8; 16 * 1024];
         let mut read = 0;
         let mut gone = false;

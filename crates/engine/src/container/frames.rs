@@ -41,7 +41,7 @@ impl Kind {
 const MAX_FRAME: usize = 1 << 20;
 
 /// A frame as it goes on the wire: kind, payload length (u32 little-endian), payload.
-pub fn encode_frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(5 + payload.len());
     buf.push(kind as u8);
     buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -68,7 +68,7 @@ fn parse_header(header: &[u8]) -> io::Result<(Kind, usize)> {
 }
 
 /// Takes one whole frame off the front of `buf`, if it holds one yet.
-pub fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
+pub(crate) fn take_frame(buf: &mut Vec<u8>) -> io::Result<Option<(Kind, Vec<u8>)>> {
     let Some(header) = buf.get(..5) else {
         return Ok(None);
     };

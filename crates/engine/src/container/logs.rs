@@ -168,7 +168,7 @@ impl LogWriter {
         }
     }
 
-    pub fn flush_partial(&mut self) {
+    pub(crate) fn flush_partial(&mut self) {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let chunk = std::mem::take(&mut self.partial[stream as usize]);
             if !chunk.is_empty() {

@@ -102,7 +102,7 @@ pub struct Resources {
 
 /// The pids limit a container gets when none is asked for, as podman's: without one, a
 /// fork bomb in a container takes every PID of the host.
-pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+pub(crate) const DEFAULT_PIDS_LIMIT: i64 = 2048;
 
 impl Resources {
     /// The pids limit Docker's way: the flag's, else the settings' (`pids-limit`), else

@@ -465,7 +465,7 @@ fn arg_rule(
 }
 
 /// Docker's default policy for a container holding `caps`.
-pub fn default_profile(caps: &HashSet<Capability>) -> Result<LinuxSeccomp> {
+pub(crate) fn default_profile(caps: &HashSet<Capability>) -> Result<LinuxSeccomp> {
     let mut allowed: Vec<&str> = ALLOWED
         .iter()
         .chain(ALLOWED_EXTRA)

@@ -18,7 +18,7 @@ use crate::paths::EnginePaths;
 use crate::storage::mounts::MountKind;
 
 /// Docker's default capability set.
-pub const DEFAULT_CAPABILITIES: &[Capability] = &[
+pub(crate) const DEFAULT_CAPABILITIES: &[Capability] = &[
     Capability::Chown,
     Capability::DacOverride,
     Capability::Fsetid,
@@ -37,7 +37,7 @@ pub const DEFAULT_CAPABILITIES: &[Capability] = &[
 
 /// The capabilities a container gets: Docker's defaults, less CAP_MKNOD where no device
 /// cgroup can stop a new node from reaching host devices (see `cgroups::can_confine_devices`).
-pub fn container_capabilities() -> HashSet<Capability> {
+pub(crate) fn container_capabilities() -> HashSet<Capability> {
     let confined = super::runtime::cgroups::can_confine_devices();
     DEFAULT_CAPABILITIES
         .iter()
@@ -75,7 +75,7 @@ pub const READONLY_PATHS: &[&str] = &[
 /// needs CAP_SYS_RESOURCE, which is not always in the bounding set.
 const DOCKER_NOFILE: u64 = 1_048_576;
 
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn spec_error(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("building the OCI runtime spec: {e}"))
@@ -224,7 +224,7 @@ fn etc_mounts(container_dir: &Path, record: &ContainerRecord) -> Result<Vec<Moun
 
 /// The environment the process starts with: the record's, plus PATH, HOSTNAME, HOME and
 /// TERM where they are missing, as Docker adds them.
-pub fn process_env(record: &ContainerRecord, home: &str, tty: bool) -> Vec<String> {
+pub(crate) fn process_env(record: &ContainerRecord, home: &str, tty: bool) -> Vec<String> {
     let mut env = record.config.env.clone();
     let has = |env: &[String], key: &str| env.iter().any(|e| e.split('=').next() == Some(key));
     if !has(&env, "PATH") {
@@ -243,7 +243,7 @@ pub fn process_env(record: &ContainerRecord, home: &str, tty: bool) -> Vec<Strin
 }
 
 /// The soft and hard open-files limit a container gets.
-pub fn nofile_limit() -> u64 {
+pub(crate) fn nofile_limit() -> u64 {
     let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map(|(_, hard)| hard)
         .unwrap_or(DOCKER_NOFILE);

@@ -73,7 +73,7 @@ impl Engine {
     }
 
     /// Containers created from the image with this ID, as (short ID, name).
-    pub fn containers_using_image(&self, image_id: &Digest) -> Result<Vec<(ContainerId, String)>> {
+    pub(crate) fn containers_using_image(&self, image_id: &Digest) -> Result<Vec<(ContainerId, String)>> {
         Ok(self
             .load_records()?
             .into_iter()
@@ -83,7 +83,7 @@ impl Engine {
     }
 
     /// Chain IDs of every layer some container stacks on; layer cleanup must keep them.
-    pub fn layers_used_by_containers(&self) -> Result<HashSet<Digest>> {
+    pub(crate) fn layers_used_by_containers(&self) -> Result<HashSet<Digest>> {
         Ok(self
             .load_records()?
             .into_iter()

@@ -10,12 +10,12 @@ use crate::events::{append_rotating, container_event};
 use crate::Engine;
 
 /// The per-container log of what teardown could not do, in the container's directory.
-pub const MONITOR_LOG: &str = "monitor.log";
+pub(crate) const MONITOR_LOG: &str = "monitor.log";
 /// Size at which `monitor.log` moves to `monitor.log.1` (replacing the one before): the
 /// two files hold 2 MiB at most, however often a container is started.
-pub const MAX_MONITOR_LOG: u64 = 1 << 20;
+pub(crate) const MAX_MONITOR_LOG: u64 = 1 << 20;
 /// The event action for a teardown with failures (Docker has none).
-pub const TEARDOWN_FAILED: &str = "teardown-failed";
+pub(crate) const TEARDOWN_FAILED: &str = "teardown-failed";
 /// Longest cause kept: a cause may quote a name the container chose.
 const MAX_CAUSE: usize = 1024;
 

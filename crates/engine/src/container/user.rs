@@ -141,7 +141,7 @@ fn group_entries(text: &str) -> Vec<(String, u32, Vec<String>)> {
 }
 
 /// Resolves a user spec; an empty spec is root.
-pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
+pub(crate) fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     let (user_part, group_part) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),

@@ -14,7 +14,7 @@ use crate::units::human_size;
 /// Unpacked bytes per compressed byte allowed by default. Real layers stay under about
 /// 20x (text and binaries compress 2-10x); gzip's own limit is about 1000x, reached only
 /// by runs of one byte: 100x leaves real layers room and stops a bomb early.
-pub const DEFAULT_MAX_UNPACK_RATIO: u64 = 100;
+pub(crate) const DEFAULT_MAX_UNPACK_RATIO: u64 = 100;
 /// Below this, a layer is never refused for its ratio: a tar's headers and padding
 /// alone make a small layer (a config file, an empty directory) 50x its gzip.
 const RATIO_FLOOR: u64 = 16 << 20;

@@ -17,7 +17,7 @@ pub enum Compression {
 
 impl Compression {
     /// Looks at the first bytes without consuming them.
-    pub fn detect(reader: &mut impl BufRead) -> std::io::Result<Compression> {
+    pub(crate) fn detect(reader: &mut impl BufRead) -> std::io::Result<Compression> {
         let head = reader.fill_buf()?;
         Ok(if head.starts_with(GZIP_MAGIC) {
             Compression::Gzip
@@ -30,7 +30,7 @@ impl Compression {
 }
 
 /// Wraps `reader` in the decompressor its magic bytes call for.
-pub fn decompress<'a, R: BufRead + 'a>(mut reader: R) -> Result<Box<dyn Read + 'a>> {
+pub(crate) fn decompress<'a, R: BufRead + 'a>(mut reader: R) -> Result<Box<dyn Read + 'a>> {
     let kind = Compression::detect(&mut reader).context(|| "reading layer".to_owned())?;
     Ok(match kind {
         Compression::None => Box::new(reader),

@@ -21,7 +21,7 @@ use crate::storage::diff::{is_opaque, ChangeKind, FileType, LowerView};
 use crate::Engine;
 
 /// Entries one tree returns at most; `truncated` says when more were left out.
-pub const MAX_TREE_ENTRIES: usize = 200_000;
+pub(crate) const MAX_TREE_ENTRIES: usize = 200_000;
 /// Directory entries read at most, over all layers (a name in several layers counts in
 /// each): bounds the time and memory of a tree of huge or many-layered directories.
 const MAX_NAMES_READ: usize = 1_000_000;

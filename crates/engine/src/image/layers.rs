@@ -63,7 +63,7 @@ pub struct Expected<'a> {
 }
 
 impl Engine {
-    pub fn layer_record(&self, chain_id: &Digest) -> Result<LayerRecord> {
+    pub(crate) fn layer_record(&self, chain_id: &Digest) -> Result<LayerRecord> {
         read_json(&self.paths().layer(chain_id).join(LAYER_RECORD))
     }
 

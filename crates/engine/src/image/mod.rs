@@ -32,7 +32,7 @@ use super::{Engine, Result};
 pub use archive::LoadedImage;
 pub use commit::CommitOptions;
 pub use history::{HistoryEntry, ImageHistory};
-pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope, MAX_TREE_ENTRIES};
+pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
 pub use save::SaveFormat;

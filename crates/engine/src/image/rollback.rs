@@ -15,7 +15,7 @@ use crate::ids::random_hex64;
 use crate::EnginePaths;
 
 /// Prefix of a journal's file name in `tmp/`.
-pub const JOURNAL_PREFIX: &str = "txn-";
+pub(crate) const JOURNAL_PREFIX: &str = "txn-";
 
 #[derive(Default)]
 pub struct Rollback {
@@ -26,7 +26,7 @@ pub struct Rollback {
 
 impl Rollback {
     /// A rollback whose list is also written to a journal in `tmp/`.
-    pub fn journaled(paths: &EnginePaths) -> Result<Rollback> {
+    pub(crate) fn journaled(paths: &EnginePaths) -> Result<Rollback> {
         let path = paths
             .tmp_dir()
             .join(format!("{JOURNAL_PREFIX}{}", random_hex64()));

@@ -75,7 +75,7 @@ impl Source {
     }
 
     /// Opens a member for streaming; a missing member is an error naming it.
-    pub fn open_member(&self, name: &str) -> Result<Box<dyn Read>> {
+    pub(crate) fn open_member(&self, name: &str) -> Result<Box<dyn Read>> {
         let missing = || self.error(format!("missing {name}"));
         match &self.kind {
             Kind::Dir => {
@@ -95,7 +95,7 @@ impl Source {
     }
 
     /// Reads a small member (a manifest, index or config) whole.
-    pub fn read_document(&self, name: &str) -> Result<Vec<u8>> {
+    pub(crate) fn read_document(&self, name: &str) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.open_member(name)?
             .take(MAX_DOCUMENT)

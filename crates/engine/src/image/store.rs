@@ -90,7 +90,7 @@ impl Engine {
     }
 
     /// Every image record, newest first.
-    pub fn image_records(&self) -> Result<Vec<ImageRecord>> {
+    pub(crate) fn image_records(&self) -> Result<Vec<ImageRecord>> {
         let dir = self.paths().images_dir();
         let mut records = Vec::new();
         for entry in fs::read_dir(&dir).context(|| format!("listing {}", dir.display()))? {

@@ -26,7 +26,7 @@ use nix::sys::stat::Mode;
 use crate::error::{Context, Error, Result};
 
 /// The record's file name inside a layer directory.
-pub const SPLIT_FILE: &str = "tar-split";
+pub(crate) const SPLIT_FILE: &str = "tar-split";
 const MAGIC: &[u8] = b"berth-tar-split 1\n";
 /// Raw bytes are flushed in segments of at most this size, so a reader never needs more.
 const MAX_RAW: usize = 64 << 10;
@@ -300,7 +300,7 @@ fn open_record(path: &Path) -> Result<SplitInput> {
 }
 
 /// The length of the tar a record rebuilds (read from the record alone).
-pub fn tar_len(record: &Path) -> Result<u64> {
+pub(crate) fn tar_len(record: &Path) -> Result<u64> {
     let mut input = open_record(record)?;
     let mut total = 0u64;
     loop {

@@ -42,7 +42,7 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<u64> {
 
 /// [`unpack`], telling `recorder` about each entry before its content is read, so it can
 /// keep what rebuilds the tar (see [`super::tarsplit`]).
-pub fn unpack_recorded(
+pub(crate) fn unpack_recorded(
     reader: impl Read,
     dest: &Path,
     recorder: Option<&super::tarsplit::Recorder>,
@@ -116,9 +116,9 @@ impl std::fmt::Display for SpecialKind {
 
 /// The prefix of the temporary names of files being written (see
 /// [`ExtractOptions::atomic`]); a killed copy leaves such a file beside the destination.
-pub const STAGING_PREFIX: &str = ".berth-cp-";
+pub(crate) const STAGING_PREFIX: &str = ".berth-cp-";
 /// How an error says that a temporary file stayed behind.
-pub const LEFT_BEHIND: &str = "could not be removed";
+pub(crate) const LEFT_BEHIND: &str = "could not be removed";
 /// The kernel's limit on one path component.
 const NAME_MAX: usize = 255;
 /// The file capabilities xattr, a privilege like a setuid bit.
@@ -268,7 +268,7 @@ fn record_entry<R: Read>(
 }
 
 /// Checks a tar name and returns it as a relative path of plain components.
-pub fn safe_relative(name: &Path) -> Result<PathBuf> {
+pub(crate) fn safe_relative(name: &Path) -> Result<PathBuf> {
     let mut rel = PathBuf::new();
     for component in name.components() {
         match component {
@@ -896,7 +896,7 @@ fn open_or_create_dir(
 
 /// Removes the directory `name` of `parent` and everything in it, never following a
 /// symlink (a symlink inside is removed, not its target).
-pub fn remove_tree_at(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Result<()> {
+pub(crate) fn remove_tree_at(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Result<()> {
     let dir = open_subdir(&parent, name)?;
     let mut listing = nix::dir::Dir::from_fd(dir)?;
     let names: Vec<CString> = listing

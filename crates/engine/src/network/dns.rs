@@ -28,17 +28,17 @@ use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS, QCLASS, QTYPE,
 use crate::error::{Context, Result};
 
 /// Where containers find the resolver, as in Docker.
-pub const RESOLVER_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+pub(crate) const RESOLVER_ADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 /// The TTL of berth's answers: Docker's embedded resolver uses 600 seconds.
-pub const ANSWER_TTL: u32 = 600;
+pub(crate) const ANSWER_TTL: u32 = 600;
 /// How long one upstream gets before the next is tried (Docker: 4 s per server).
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(4);
 /// Upstreams tried per query; resolv.conf readers stop at three too.
 const MAX_UPSTREAMS: usize = 3;
 /// Forwarded UDP queries awaiting an upstream; a flood drops the oldest.
-pub const MAX_PENDING: usize = 128;
+pub(crate) const MAX_PENDING: usize = 128;
 /// Open TCP connections from the container; more are closed on accept.
-pub const MAX_CONNS: usize = 16;
+pub(crate) const MAX_CONNS: usize = 16;
 /// A TCP connection with nothing to do for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Queries are a few dozen bytes; anything much bigger is hostile.
@@ -199,7 +199,7 @@ impl Resolver {
 
     /// How long the monitor's loop may sleep before `on_ready` must run to expire
     /// forwarded queries or idle connections; `None` when nothing is waiting.
-    pub fn next_timeout(&self) -> Option<Duration> {
+    pub(crate) fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
         self.pending
             .iter()
@@ -212,7 +212,7 @@ impl Resolver {
     /// Handles whatever is ready without blocking: queries, upstream replies, TCP traffic
     /// and expired deadlines. Call it when any fd from `fds` is ready or `next_timeout`
     /// has passed; calling it more often is harmless.
-    pub fn on_ready(&mut self, lookup: &Lookup<'_>) {
+    pub(crate) fn on_ready(&mut self, lookup: &Lookup<'_>) {
         self.expire();
         self.read_queries(lookup);
         for index in 0..self.upstreams.len() {
@@ -223,18 +223,15 @@ impl Resolver {
     }
 
     /// Forwarded UDP queries awaiting an upstream (never above `MAX_PENDING`).
-    pub fn pending_len(&self) -> usize {
+    #[cfg(test)]
+    fn pending_len(&self) -> usize {
         self.pending.len()
     }
 
     /// Open TCP connections from the container (never above `MAX_CONNS`).
-    pub fn conn_count(&self) -> usize {
+    #[cfg(test)]
+    fn conn_count(&self) -> usize {
         self.conns.len()
-    }
-
-    /// The upstreams in use (resolv.conf order, at most three).
-    pub fn upstreams(&self) -> Vec<SocketAddr> {
-        self.upstreams.iter().map(|u| u.addr).collect()
     }
 
     #[cfg(test)]
@@ -758,7 +755,7 @@ fn random_u16() -> u16 {
 /// The upstream servers from a resolv.conf: every `nameserver` line, port 53, loopback
 /// ones included (the monitor forwards from the host's namespace, where they answer).
 /// None listed gives none (glibc would then try 127.0.0.1; the caller decides).
-pub fn upstreams_from_resolv_conf(text: &str) -> Vec<SocketAddr> {
+pub(crate) fn upstreams_from_resolv_conf(text: &str) -> Vec<SocketAddr> {
     text.lines()
         .filter_map(|line| {
             let mut words = line.split_whitespace();

@@ -23,10 +23,10 @@ const DEFAULT_POOLS: [(Ipv4Addr, u8, u8); 7] = [
 ];
 
 /// Smallest subnet (largest prefix) a network may have: a gateway and one container.
-pub const MAX_PREFIX: u8 = 30;
+pub(crate) const MAX_PREFIX: u8 = 30;
 
 /// The subnets a new network may get when none is given, in order (31 of them).
-pub fn default_pools() -> Vec<Ipv4Net> {
+pub(crate) fn default_pools() -> Vec<Ipv4Net> {
     let mut pools = Vec::new();
     for (addr, prefix, size) in DEFAULT_POOLS {
         if let Ok(pool) = Ipv4Net::new(addr, prefix) {
@@ -49,7 +49,7 @@ pub struct Route {
 /// flags, refcount, use, metric, mask... with addresses as the hex of the raw network-order
 /// word. Damaged lines are skipped; default routes (0.0.0.0/0) are left out, since they
 /// overlap everything and say nothing about which subnets are in use.
-pub fn parse_routes(text: &str) -> Vec<Route> {
+pub(crate) fn parse_routes(text: &str) -> Vec<Route> {
     text.lines()
         .skip(1)
         .filter_map(|line| {
@@ -72,7 +72,7 @@ fn proc_addr(hex: &str) -> Option<Ipv4Addr> {
 }
 
 /// The IPv4 routes of the calling thread's network namespace (berth's own).
-pub fn read_routes() -> Result<Vec<Route>> {
+pub(crate) fn read_routes() -> Result<Vec<Route>> {
     let path = if std::path::Path::new("/proc/thread-self/net/route").exists() {
         "/proc/thread-self/net/route"
     } else {
@@ -97,7 +97,7 @@ pub struct PoolChoice {
 /// The first pool that overlaps neither an existing network (`networks`: name, subnet)
 /// nor a host route. Networks are checked first, so a pool taken by a berth network
 /// whose bridge also routes it is reported as that network's.
-pub fn choose_pool(
+pub(crate) fn choose_pool(
     pools: &[Ipv4Net],
     networks: &[(&str, Ipv4Net)],
     routes: &[Route],
@@ -163,7 +163,7 @@ pub struct AddressPlan {
 }
 
 /// The first host address of a subnet: Docker's default gateway.
-pub fn default_gateway(subnet: Ipv4Net) -> Ipv4Addr {
+pub(crate) fn default_gateway(subnet: Ipv4Net) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()).saturating_add(1))
 }
 
@@ -214,12 +214,12 @@ impl AddressPlan {
     }
 
     /// Addresses no container may have: network, broadcast, gateway.
-    pub fn is_reserved(&self, ip: Ipv4Addr) -> bool {
+    pub(crate) fn is_reserved(&self, ip: Ipv4Addr) -> bool {
         self.is_edge(ip) || ip == self.gateway
     }
 
     /// The lowest address of the range (or subnet) that is neither reserved nor `used`.
-    pub fn first_free(&self, used: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
+    pub(crate) fn first_free(&self, used: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
         let range = self.ip_range.unwrap_or(self.subnet);
         // Each step passes a used or reserved address, so this ends after at most
         // used.len() + 3 steps once a free one exists.
@@ -230,7 +230,7 @@ impl AddressPlan {
 
     /// Checks an address asked for with `--ip`: a host address of the subnet, not the
     /// gateway (it may lie outside `--ip-range`, as in Docker).
-    pub fn check_requested(&self, ip: Ipv4Addr) -> Result<()> {
+    pub(crate) fn check_requested(&self, ip: Ipv4Addr) -> Result<()> {
         if !self.subnet.contains(&ip) {
             return Err(Error::invalid(
                 "IP address",
@@ -256,7 +256,7 @@ impl AddressPlan {
 
 /// A container interface's MAC address from its IP, as Docker: the locally administered
 /// prefix 02:42 and the four bytes of the address.
-pub fn mac_for(ip: Ipv4Addr) -> String {
+pub(crate) fn mac_for(ip: Ipv4Addr) -> String {
     let [a, b, c, d] = ip.octets();
     format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }

@@ -22,14 +22,14 @@ use super::netlink::Netlink;
 use crate::error::{Error, Result};
 
 /// Linux's IFNAMSIZ less the terminating NUL.
-pub const MAX_IFNAME: usize = 15;
+pub(crate) const MAX_IFNAME: usize = 15;
 /// The loopback device has this index in every network namespace.
 const LOOPBACK_INDEX: u32 = 1;
 
 /// Checks an interface name: 1..=15 bytes of letters, digits, '-', '_' and '.', and not
 /// "." or "..". The kernel takes more, but these names also go into nftables rules and
 /// /proc/sys paths, where a quote or slash could change their meaning.
-pub fn check_ifname(name: &str) -> Result<()> {
+pub(crate) fn check_ifname(name: &str) -> Result<()> {
     let plain = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -49,7 +49,7 @@ pub fn link_index(nl: &mut Netlink, name: &str) -> Result<Option<u32>> {
 }
 
 /// The kernel's description of link `name`, or `None` if there is none.
-pub fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkMessage>> {
+pub(crate) fn get_link(nl: &mut Netlink, name: &str) -> Result<Option<LinkMessage>> {
     check_ifname(name)?;
     let mut request = LinkMessage::default();
     request.attributes.push(LinkAttribute::IfName(name.into()));
@@ -179,7 +179,7 @@ pub fn add_address(nl: &mut Netlink, index: u32, addr: Ipv4Net, name: &str) -> R
 }
 
 /// Sets link `index` up.
-pub fn set_link_up(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
+pub(crate) fn set_link_up(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
     let mut change = link_by_index(index);
     set_up_flag(&mut change);
     nl.ack(

@@ -90,7 +90,7 @@ pub fn links(nl: &mut Netlink) -> Result<Vec<LinkState>> {
 
 /// Every link of the socket's namespace with its IPv4 addresses; counters only when
 /// `counters` (otherwise the kernel is asked to leave them out of the dump).
-pub fn links_with(nl: &mut Netlink, counters: bool) -> Result<Vec<LinkState>> {
+pub(crate) fn links_with(nl: &mut Netlink, counters: bool) -> Result<Vec<LinkState>> {
     let mut addresses: HashMap<u32, Vec<Ipv4Net>> = HashMap::new();
     let mut request = AddressMessage::default();
     request.header.family = AddressFamily::Inet;

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::paths::EnginePaths;
 
 /// The default root's bridge (Docker's is `docker0`).
-pub const DEFAULT_BRIDGE: &str = "berth0";
+pub(crate) const DEFAULT_BRIDGE: &str = "berth0";
 /// The default root's nftables table (family `inet`).
-pub const DEFAULT_TABLE: &str = "berth";
+pub(crate) const DEFAULT_TABLE: &str = "berth";
 /// Hex digits of the root's hash in its names: `berth-` and 8 fit Linux's 15 bytes.
 const TAG_LEN: usize = 8;
 

@@ -50,7 +50,7 @@ impl Nack {
     }
 
     /// The one-line engine error for `what` (e.g. "creating veth bv1a2b: File exists").
-    pub fn into_error(self, what: &str) -> Error {
+    pub(crate) fn into_error(self, what: &str) -> Error {
         Error::Runtime(format!("{what}: {}", self.describe()))
     }
 }
@@ -95,7 +95,7 @@ impl Netlink {
     /// Sends `message` and waits for the kernel's ACK. `flags` adds to REQUEST|ACK (e.g.
     /// NLM_F_CREATE | NLM_F_EXCL). A refusal is returned as a [`Nack`] for the caller to
     /// judge (an EEXIST can be fine); transport failures are errors.
-    pub fn try_ack(
+    pub(crate) fn try_ack(
         &mut self,
         message: RouteNetlinkMessage,
         flags: u16,
@@ -119,14 +119,14 @@ impl Netlink {
     }
 
     /// [`Netlink::try_ack`], with a refusal turned into the one-line error "`what`: cause".
-    pub fn ack(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<()> {
+    pub(crate) fn ack(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<()> {
         self.try_ack(message, flags)?
             .map_err(|nack| nack.into_error(what))
     }
 
     /// Sends a get request for one object and returns the kernel's answer, or its refusal
     /// (ENODEV for a missing link) for the caller to judge.
-    pub fn try_get(
+    pub(crate) fn try_get(
         &mut self,
         message: RouteNetlinkMessage,
     ) -> Result<std::result::Result<RouteNetlinkMessage, Nack>> {

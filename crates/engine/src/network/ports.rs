@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortSpec>> {
 
 /// Expands an image's ExposedPorts keys (`"80/tcp"`, `"53/udp"`, `"8000-8002"`) for `-P`:
 /// every port on a free host port on every host address.
-pub fn parse_exposed<S: AsRef<str>>(keys: &[S]) -> Result<Vec<PortSpec>> {
+pub(crate) fn parse_exposed<S: AsRef<str>>(keys: &[S]) -> Result<Vec<PortSpec>> {
     let mut specs = Vec::new();
     for key in keys {
         let key = key.as_ref();
@@ -188,12 +188,6 @@ impl Held {
         }
     }
 
-    fn into_fd(self) -> OwnedFd {
-        match self {
-            Held::Tcp(s) => s.into(),
-            Held::Udp(s) => s.into(),
-        }
-    }
 }
 
 /// Every host port of one container, bound and held. Dropping it frees the ports.
@@ -227,10 +221,6 @@ impl PortHolder {
         self.sockets.iter().map(Held::as_fd).collect()
     }
 
-    /// Gives up the sockets as plain fds (closing them frees the ports).
-    pub fn into_fds(self) -> Vec<OwnedFd> {
-        self.sockets.into_iter().map(Held::into_fd).collect()
-    }
 }
 
 fn bind_one(spec: &PortSpec) -> Result<(Held, PortMapping)> {

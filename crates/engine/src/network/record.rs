@@ -16,7 +16,7 @@ use crate::ids::ContainerId;
 /// The default network's name, as Docker's.
 pub const DEFAULT_NETWORK: &str = "bridge";
 /// The option naming a bridge network's Linux bridge.
-pub const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
+pub(crate) const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 /// Names of the networks every engine has; they can't be created or removed.
 pub const BUILTIN_NETWORKS: [&str; 3] = [DEFAULT_NETWORK, "host", "none"];
 
@@ -43,7 +43,7 @@ impl Driver {
     }
 
     /// Drivers whose networks get subnets and addresses.
-    pub fn has_addresses(self) -> bool {
+    pub(crate) fn has_addresses(self) -> bool {
         !matches!(self, Driver::Host | Driver::Null)
     }
 }
@@ -150,12 +150,12 @@ impl NetworkRecord {
 
     /// Whether containers on it resolve each other's names (through 127.0.0.11): on
     /// user-defined networks with addresses, as in Docker.
-    pub fn resolves_names(&self) -> bool {
+    pub(crate) fn resolves_names(&self) -> bool {
         !self.is_builtin() && self.subnet.is_some()
     }
 
     /// The Linux bridge of a bridge network, if it has one.
-    pub fn linux_bridge(&self) -> Option<&str> {
+    pub(crate) fn linux_bridge(&self) -> Option<&str> {
         (self.driver == Driver::Bridge && !self.bridge.is_empty()).then_some(self.bridge.as_str())
     }
 

@@ -231,7 +231,7 @@ impl Engine {
 
     /// Regenerates berth's nftables table from the network records and loads it if it
     /// changed.
-    pub fn apply_firewall(&self) -> Result<()> {
+    pub(crate) fn apply_firewall(&self) -> Result<()> {
         let _lock = self.lock()?;
         self.load_firewall(&self.firewall_plan(&self.read_networks()?)?, false)
     }

@@ -198,7 +198,7 @@ fn slot(endpoint: &Endpoint) -> usize {
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
-pub fn mac_text(mac: [u8; 6]) -> String {
+pub(crate) fn mac_text(mac: [u8; 6]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()

@@ -53,7 +53,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// An interface name berth accepts (see `link::check_ifname`).
-pub fn valid_interface_name(name: &str) -> bool {
+pub(crate) fn valid_interface_name(name: &str) -> bool {
     super::link::check_ifname(name).is_ok()
 }
 
@@ -140,7 +140,7 @@ impl Engine {
 
     /// Creates the built-in networks `bridge`, `host` and `none` if missing. Cheap when
     /// they exist (no lock taken).
-    pub fn ensure_default_networks(&self) -> Result<()> {
+    pub(crate) fn ensure_default_networks(&self) -> Result<()> {
         if self.missing_default_networks()?.is_empty() {
             return Ok(());
         }
@@ -365,7 +365,7 @@ impl Engine {
     }
 
     /// `network rm`: never a built-in network or one with endpoints.
-    pub fn remove_network(&self, name_or_id: &str) -> Result<NetworkRecord> {
+    pub(crate) fn remove_network(&self, name_or_id: &str) -> Result<NetworkRecord> {
         let _lock = self.lock()?;
         let network = find_network(self.networks_locked(None)?, name_or_id)?;
         self.remove_network_locked(network)
@@ -397,7 +397,7 @@ impl Engine {
     }
 
     /// `network prune`: removes every network but the built-ins that has no endpoints.
-    pub fn prune_networks(&self) -> Result<Vec<NetworkRecord>> {
+    pub(crate) fn prune_networks(&self) -> Result<Vec<NetworkRecord>> {
         let _lock = self.lock()?;
         let mut removed = Vec::new();
         for network in self.networks_locked(None)? {
@@ -408,13 +408,9 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Attaches a container to a network in the records: leases an address (the
-    /// requested one, or the lowest free one), names the interface (the lowest free
-    /// `ethN` among its networks) and records the endpoint. No link is made here.
-    /// Leases of containers that no longer exist are reclaimed first. The container's
-    /// directory must exist (or be this call's container): leases of others without one
-    /// are taken for stale.
-    pub fn allocate_endpoint(
+    /// As [`Engine::allocate_endpoint_locked`], taking the lock: the tests' way in.
+    #[cfg(test)]
+    fn allocate_endpoint(
         &self,
         network: &str,
         container_id: &ContainerId,
@@ -426,7 +422,13 @@ impl Engine {
         self.allocate_endpoint_locked(network, container_id, container_name, requested_ip, aliases)
     }
 
-    /// As [`Engine::allocate_endpoint`]; call with the engine lock held (e.g. inside
+    /// Attaches a container to a network in the records: leases an address (the
+    /// requested one, or the lowest free one), names the interface (the lowest free
+    /// `ethN` among its networks) and records the endpoint. No link is made here.
+    /// Leases of containers that no longer exist are reclaimed first. The container's
+    /// directory must exist (or be this call's container): leases of others without one
+    /// are taken for stale.
+    /// Call with the engine lock held (e.g. inside
     /// `create_container`).
     pub(crate) fn allocate_endpoint_locked(
         &self,
@@ -503,7 +505,7 @@ impl Engine {
 
     /// Detaches a container from a network in the records, freeing its address.
     /// Returns the endpoint it had, or None if it was not attached.
-    pub fn release_endpoint(
+    pub(crate) fn release_endpoint(
         &self,
         network: &str,
         container_id: &ContainerId,
@@ -533,7 +535,7 @@ impl Engine {
     }
 
     /// Releases every endpoint of a container (at `rm`): returns (network name, endpoint).
-    pub fn release_container_endpoints(
+    pub(crate) fn release_container_endpoints(
         &self,
         container_id: &ContainerId,
     ) -> Result<Vec<(String, Endpoint)>> {
@@ -551,7 +553,7 @@ impl Engine {
 
     /// The networks a container is attached to, with its endpoint on each, in the order
     /// of its interfaces (eth0 first).
-    pub fn container_endpoints(
+    pub(crate) fn container_endpoints(
         &self,
         container_id: &ContainerId,
     ) -> Result<Vec<(NetworkRecord, Endpoint)>> {
@@ -568,7 +570,7 @@ impl Engine {
     }
 
     /// Records the host end of a container's veth on a network (once it is made).
-    pub fn set_host_veth(
+    pub(crate) fn set_host_veth(
         &self,
         network: &str,
         container_id: &ContainerId,
@@ -592,7 +594,7 @@ impl Engine {
 
     /// `network connect`: the record side (the link is the caller's). The host and none
     /// networks are only joined at `run`, alone, as in Docker.
-    pub fn connect_network(
+    pub(crate) fn connect_network(
         &self,
         network: &str,
         container: &str,
@@ -621,7 +623,7 @@ impl Engine {
 
     /// `network disconnect`: the record side. With `force`, a container that is not
     /// attached is no error.
-    pub fn disconnect_network(
+    pub(crate) fn disconnect_network(
         &self,
         network: &str,
         container: &str,

@@ -20,7 +20,7 @@ pub fn in_netns<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) ->
 }
 
 /// The path of the calling thread's network namespace, for `ip link set X netns PATH`.
-pub fn thread_netns_path() -> String {
+pub(crate) fn thread_netns_path() -> String {
     format!(
         "/proc/{}/task/{}/ns/net",
         std::process::id(),

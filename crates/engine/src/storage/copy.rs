@@ -244,23 +244,10 @@ impl Engine {
         })
     }
 
-    /// Extracts the tar stream `tar` into the existing directory `dest_dir` of the
-    /// container. Names with `..`, absolute names and writes through symlinks in the
-    /// archive are refused.
-    pub fn copy_to_container(
-        &self,
-        name_or_id: &str,
-        dest_dir: &str,
-        mut tar: impl Read,
-        opts: CopyInOptions,
-    ) -> Result<()> {
-        self.copy_to_container_with(name_or_id, dest_dir, opts, |out| {
-            pump(&mut tar, out).map(drop)
-        })
-    }
-
-    /// As [`Engine::copy_to_container`], with the archive written by `fill` straight into
-    /// the stream (no intermediate pipe for a tar built on the fly).
+    /// Extracts the tar stream `fill` writes into the existing directory `dest_dir` of the
+    /// container, straight from the writer (no intermediate pipe for a tar built on the
+    /// fly). Names with `..`, absolute names and writes through symlinks in the archive
+    /// are refused.
     pub fn copy_to_container_with(
         &self,
         name_or_id: &str,
@@ -599,7 +586,7 @@ impl<W: Write> Packer<W> {
     /// A packer for an image layer made from an overlay upper dir: a 0/0 character device
     /// becomes `.wh.NAME`, an opaque directory gets `.wh..wh..opq`, entries are sorted, and
     /// the tar names in `exclude` (with what is under them) are left out.
-    pub fn for_layer(out: W, exclude: Vec<PathBuf>) -> Packer<W> {
+    pub(crate) fn for_layer(out: W, exclude: Vec<PathBuf>) -> Packer<W> {
         let mut packer = Packer::new(out);
         packer.layer = Some(LayerMode { exclude });
         packer

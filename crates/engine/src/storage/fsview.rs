@@ -179,7 +179,7 @@ pub(crate) fn spawn(
 
 impl ViewChild {
     /// The next message; an error the child reported (or its death) as the error.
-    pub fn receive(&mut self) -> Result<Message> {
+    pub(crate) fn receive(&mut self) -> Result<Message> {
         let mut buf = vec![0u8; MAX_MESSAGE];
         let n = loop {
             match recv(self.sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {

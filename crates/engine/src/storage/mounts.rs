@@ -123,7 +123,7 @@ fn invalid(spec: &str, reason: impl Into<String>) -> Error {
 }
 
 /// Volume names as Docker accepts them.
-pub fn valid_volume_name(name: &str) -> bool {
+pub(crate) fn valid_volume_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() >= 2
         && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -208,7 +208,7 @@ fn parse_mode(spec: &str, text: &str) -> Result<u32> {
 
 impl MountSpec {
     /// An anonymous volume at `destination` (an image's VOLUME).
-    pub fn anonymous_volume(destination: &str) -> Result<MountSpec> {
+    pub(crate) fn anonymous_volume(destination: &str) -> Result<MountSpec> {
         check_destination(destination, destination)?;
         Ok(MountSpec {
             anonymous: true,
@@ -415,7 +415,7 @@ impl MountSpec {
 }
 
 /// Refuses two mounts on one destination, as Docker does ("Duplicate mount point").
-pub fn check_unique_destinations(mounts: &[MountSpec]) -> Result<()> {
+pub(crate) fn check_unique_destinations(mounts: &[MountSpec]) -> Result<()> {
     for (i, m) in mounts.iter().enumerate() {
         let clean = m.destination.trim_end_matches('/');
         if mounts[..i]

@@ -20,7 +20,7 @@ pub struct OverlayDirs {
 
 impl OverlayDirs {
     /// For a container directory: `upper/`, `work/`, `rootfs/` inside it.
-    pub fn in_container_dir(dir: &Path, lower: Vec<PathBuf>) -> OverlayDirs {
+    pub(crate) fn in_container_dir(dir: &Path, lower: Vec<PathBuf>) -> OverlayDirs {
         OverlayDirs {
             lower,
             upper: dir.join("upper"),
@@ -29,7 +29,7 @@ impl OverlayDirs {
         }
     }
 
-    pub fn create_dirs(&self) -> Result<()> {
+    pub(crate) fn create_dirs(&self) -> Result<()> {
         for dir in [&self.upper, &self.work, &self.merged] {
             fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
         }
@@ -86,7 +86,7 @@ impl OverlayDirs {
     }
 
     /// Unmounts the overlay if it is mounted.
-    pub fn unmount(&self) -> Result<()> {
+    pub(crate) fn unmount(&self) -> Result<()> {
         unmount_if_mounted(&self.merged)
     }
 }
@@ -108,7 +108,7 @@ fn mount_overlay(target: &Path, data: &str) -> Result<()> {
 }
 
 /// True if `path` is a mount point in this mount namespace.
-pub fn is_mountpoint(path: &Path) -> bool {
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
     let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
         return false;
     };
@@ -128,7 +128,7 @@ fn unescape_mountinfo(field: &str) -> String {
         .replace("\\134", "\\")
 }
 
-pub fn unmount_if_mounted(path: &Path) -> Result<()> {
+pub(crate) fn unmount_if_mounted(path: &Path) -> Result<()> {
     if !is_mountpoint(path) {
         return Ok(());
     }
@@ -150,7 +150,7 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
 
 /// Makes every mount of this process's (new) mount namespace private, so that nothing
 /// mounted or unmounted here propagates back to the host.
-pub fn make_mounts_private() -> Result<()> {
+pub(crate) fn make_mounts_private() -> Result<()> {
     mount(
         None::<&str>,
         "/",
@@ -163,7 +163,7 @@ pub fn make_mounts_private() -> Result<()> {
 
 /// Moves this process into a mount namespace of its own whose mounts stay private to it:
 /// what it mounts disappears with it, and nothing reaches the host.
-pub fn enter_private_mount_namespace() -> Result<()> {
+pub(crate) fn enter_private_mount_namespace() -> Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .context(|| "creating a mount namespace".into())?;
     make_mounts_private()

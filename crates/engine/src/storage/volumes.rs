@@ -240,7 +240,7 @@ impl Engine {
 }
 
 /// Bytes of the regular files below `dir` (not following symlinks).
-pub fn dir_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     dir_usage(dir, usize::MAX).bytes
 }
 

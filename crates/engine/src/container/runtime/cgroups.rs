@@ -47,7 +47,7 @@ pub enum Hierarchy {
 
 /// True if a v1 `devices` controller can confine which device nodes a container may
 /// open. Pure cgroup v2 has none (it needs an eBPF device program, not built yet).
-pub fn can_confine_devices() -> bool {
+pub(crate) fn can_confine_devices() -> bool {
     mounted_hierarchies()
         .unwrap_or_default()
         .iter()
@@ -78,7 +78,7 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// hierarchy's root) and the name it takes below /sys/fs/cgroup inside the container, as
 /// on the host: `memory`, `cpu,cpuacct` (also as `cpu` and `cpuacct`), `unified`. `None`
 /// is /sys/fs/cgroup itself (a pure v2 host). Only directories that exist are listed.
-pub fn own_cgroup_dirs(cgroups_path: &str) -> Vec<(PathBuf, Option<String>)> {
+pub(crate) fn own_cgroup_dirs(cgroups_path: &str) -> Vec<(PathBuf, Option<String>)> {
     let relative = cgroups_path.trim_start_matches('/');
     let mut dirs = Vec::new();
     for h in mounted_hierarchies().unwrap_or_default() {
@@ -273,7 +273,7 @@ impl Cgroup {
     }
 
     /// As [`Cgroup::existing`], with hierarchies already read.
-    pub fn existing_in(hierarchies: &[Hierarchy], id: &str) -> Cgroup {
+    pub(crate) fn existing_in(hierarchies: &[Hierarchy], id: &str) -> Cgroup {
         let dirs = hierarchies
             .iter()
             .cloned()
@@ -288,7 +288,7 @@ impl Cgroup {
 
     /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
     /// are host-wide), with one of their directories.
-    pub fn all_ids() -> Vec<(String, PathBuf)> {
+    pub(crate) fn all_ids() -> Vec<(String, PathBuf)> {
         let mut found: Vec<(String, PathBuf)> = Vec::new();
         for h in mounted_hierarchies().unwrap_or_default() {
             let parent = Self::mount_of(&h).join(PARENT);
@@ -495,7 +495,7 @@ impl Cgroup {
 
     /// Freezes every process of the container, waiting (bounded) until the kernel says
     /// they all are; on failure they are thawed again.
-    pub fn freeze(&self) -> Result<()> {
+    pub(crate) fn freeze(&self) -> Result<()> {
         let freezer = self
             .freezer()
             .ok_or_else(|| Error::Runtime("no freezer cgroup for the container".into()))?;
@@ -508,7 +508,7 @@ impl Cgroup {
 
     /// Thaws the container's processes. A cgroup removed meanwhile (its processes all
     /// ended and the monitor cleaned up) has nothing left to thaw.
-    pub fn thaw(&self) -> Result<()> {
+    pub(crate) fn thaw(&self) -> Result<()> {
         let Some(freezer) = self.freezer() else {
             return Ok(());
         };

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Makes this process non-dumpable: its /proc/PID/fd, exe, mem and environ can't be opened
 /// by anything in the container (nor can it be ptraced). execve restores dumpability.
-pub fn make_non_dumpable() -> std::io::Result<()> {
+pub(crate) fn make_non_dumpable() -> std::io::Result<()> {
     // SAFETY: prctl with PR_SET_DUMPABLE takes an integer.
     if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
         return Err(std::io::Error::last_os_error());
@@ -15,7 +15,7 @@ pub fn make_non_dumpable() -> std::io::Result<()> {
 }
 
 /// Closes (for real, not close-on-exec) every descriptor from `first` up.
-pub fn close_from(first: RawFd) -> std::io::Result<()> {
+pub(crate) fn close_from(first: RawFd) -> std::io::Result<()> {
     // SAFETY: close_range takes two fd numbers and flags; it only closes descriptors.
     if unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) } != 0 {
         return Err(std::io::Error::last_os_error());
@@ -27,7 +27,7 @@ pub fn close_from(first: RawFd) -> std::io::Result<()> {
 /// (close-on-exec), and closes every other descriptor. Returns `others` under their new
 /// numbers. Only for a freshly forked, single-threaded child: Rust-side handles to the
 /// closed numbers must not be used afterwards.
-pub fn keep_only(stdio: [OwnedFd; 3], others: Vec<OwnedFd>) -> std::io::Result<Vec<OwnedFd>> {
+pub(crate) fn keep_only(stdio: [OwnedFd; 3], others: Vec<OwnedFd>) -> std::io::Result<Vec<OwnedFd>> {
     let sources: Vec<OwnedFd> = stdio.into_iter().chain(others).collect();
     let count = sources.len() as RawFd;
     // Park copies above every source and target, so no placement clobbers a source.
@@ -65,7 +65,7 @@ pub fn keep_only(stdio: [OwnedFd; 3], others: Vec<OwnedFd>) -> std::io::Result<V
 }
 
 /// A copy of one of this process's standard descriptors (0, 1 or 2).
-pub fn dup_std(fd: RawFd) -> std::io::Result<OwnedFd> {
+pub(crate) fn dup_std(fd: RawFd) -> std::io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC returns a new fd or -1.
     let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if copy < 0 {

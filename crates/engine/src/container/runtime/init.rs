@@ -23,11 +23,11 @@ use super::fds;
 use super::mount_plan::{MountPlan, MountStep, Step};
 
 /// What the monitor says to let init exec (sent once the child is in its cgroups).
-pub const GO: &[u8] = b"go";
+pub(crate) const GO: &[u8] = b"go";
 /// Prefix of an error message from init: `E`, then the exit code byte, then the text.
-pub const ERROR_TAG: u8 = b'E';
+pub(crate) const ERROR_TAG: u8 = b'E';
 /// A message carrying the pty master fd (SCM_RIGHTS).
-pub const PTY_TAG: &[u8] = b"pty";
+pub(crate) const PTY_TAG: &[u8] = b"pty";
 
 /// The standard streams init hands to the container process.
 pub enum InitStdio {
@@ -144,7 +144,7 @@ pub enum ExecStdio {
 
 /// Entry point of an `exec`'d process, already inside the container's namespaces. Only
 /// 0, 1, 2 and `sync` are open, and the process is non-dumpable (see `exec::join`).
-pub fn run_exec(
+pub(crate) fn run_exec(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
     sync: OwnedFd,
@@ -184,7 +184,7 @@ pub fn run_exec(
 
 /// The container process must not inherit the caller's blocked signals or Rust's
 /// ignored SIGPIPE.
-pub fn reset_signals() {
+pub(crate) fn reset_signals() {
     use nix::sys::signal::{SigHandler, SigSet, Signal};
     let _ = SigSet::empty().thread_set_mask();
     for sig in Signal::iterator() {
@@ -740,7 +740,7 @@ fn cstring(s: &str) -> InitResult<CString> {
 /// Init's own error, if it sent one before dying: read without waiting (past a terminal it
 /// may have sent first). A namespace or a cgroup of an init that died early is gone, so
 /// the monitor's failure to reach it hides the cause that this holds.
-pub fn reported_failure(sync: &OwnedFd) -> Option<(i32, String)> {
+pub(crate) fn reported_failure(sync: &OwnedFd) -> Option<(i32, String)> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
         let mut fds = [PollFd::new(sync.as_fd(), PollFlags::POLLIN)];
@@ -756,7 +756,7 @@ pub fn reported_failure(sync: &OwnedFd) -> Option<(i32, String)> {
     }
 }
 
-pub fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, String)> {
+pub(crate) fn receive(sync: &OwnedFd) -> std::result::Result<Option<OwnedFd>, (i32, String)> {
     let mut buf = vec![0u8; 4096];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];

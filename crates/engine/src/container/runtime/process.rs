@@ -9,7 +9,7 @@ use crate::container::record::ProcessHandle;
 use crate::error::{Context, Result};
 
 /// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat).
-pub fn start_time(pid: i32) -> Option<u64> {
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and ')'; fields resume after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -26,7 +26,7 @@ impl ProcessHandle {
     }
 
     /// True while this very process (not a later one with its PID) exists and isn't a zombie.
-    pub fn is_alive(&self) -> bool {
+    pub(crate) fn is_alive(&self) -> bool {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
             return false;
         };
@@ -52,7 +52,7 @@ impl ProcessHandle {
     }
 
     /// A pidfd that becomes readable when the process exits; `None` if it is already gone.
-    pub fn pidfd(&self) -> Option<OwnedFd> {
+    pub(crate) fn pidfd(&self) -> Option<OwnedFd> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
         if fd < 0 {
@@ -65,7 +65,7 @@ impl ProcessHandle {
     }
 
     /// Blocks until the process exits, or until `timeout` passes. Returns true if it exited.
-    pub fn wait_exit(&self, timeout: Option<std::time::Duration>) -> bool {
+    pub(crate) fn wait_exit(&self, timeout: Option<std::time::Duration>) -> bool {
         let Some(fd) = self.pidfd() else {
             return true;
         };

@@ -51,12 +51,12 @@ fn process_name(argv0: &[u8]) -> Vec<u8> {
 }
 
 /// The `argv[0]` of a container's monitor: ps shows it with its container's name.
-pub fn monitor_argv0(container: &str) -> String {
+pub(crate) fn monitor_argv0(container: &str) -> String {
     format!("berth-monitor {container}")
 }
 
 /// Copies the running binary into a new sealed, close-on-exec memfd.
-pub fn sealed_copy_of_self() -> Result<OwnedFd> {
+pub(crate) fn sealed_copy_of_self() -> Result<OwnedFd> {
     let fd = memfd_create("berth", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
         .context(|| "creating a memfd for the sealed binary".into())?;
     let mut memfd = File::from(fd);
@@ -98,7 +98,7 @@ fn seal(memfd: &File) -> Result<()> {
 }
 
 /// The path that executes a memfd (valid in this process and, after fork, its children).
-pub fn exec_path(fd: &OwnedFd) -> String {
+pub(crate) fn exec_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 

@@ -15,13 +15,13 @@ use super::resume::pause;
 use crate::error::{Error, Result};
 use crate::ids::Digest;
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// Docker's own limit for a manifest.
-pub const MAX_MANIFEST: u64 = 4 << 20;
+pub(crate) const MAX_MANIFEST: u64 = 4 << 20;
 /// Error bodies are read this far, for their message.
 const MAX_ERROR_BODY: u64 = 64 << 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -204,7 +204,7 @@ impl Client {
     /// Opens a blob from byte `offset` on (a `Range` request past 0). A failure says
     /// whether asking again may help: a lost connection, a timeout or a 5xx may; a 404
     /// or a refused login will not.
-    pub fn blob_from(
+    pub(crate) fn blob_from(
         &self,
         repository: &str,
         digest: &Digest,
@@ -291,7 +291,7 @@ fn range_start(header: &str) -> Option<u64> {
 }
 
 /// Reads at most `max` bytes; more is an error, not a truncation.
-pub fn read_bounded(reader: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_bounded(reader: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
         .take(max + 1)

@@ -128,7 +128,7 @@ impl CredentialStore {
 /// The key a registry's credentials are filed under, as Docker normalises it: Docker Hub
 /// under every name is `https://index.docker.io/v1/`, others are `host[:port]` without a
 /// scheme or path.
-pub fn registry_key(registry: &str) -> String {
+pub(crate) fn registry_key(registry: &str) -> String {
     let trimmed = registry.trim();
     let bare = trimmed
         .strip_prefix("https://")

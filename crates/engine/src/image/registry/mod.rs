@@ -14,7 +14,7 @@ mod reference;
 mod resume;
 mod upload;
 
-pub use credentials::{registry_key, CredentialStore, Credentials, Found};
+pub use credentials::{CredentialStore, Credentials, Found};
 pub use login::{login, logout, registry_name};
 pub use platform::Platform;
 pub use pull::{Cancel, Progress, PullEvent, PullOptions, PulledImage};

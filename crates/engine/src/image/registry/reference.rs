@@ -29,7 +29,7 @@ impl Reference {
     }
 
     /// The host (and port) the Distribution API is reached at.
-    pub fn api_host(&self) -> &str {
+    pub(crate) fn api_host(&self) -> &str {
         if self.registry == DOCKER_HUB {
             DOCKER_HUB_API
         } else {
@@ -51,7 +51,7 @@ impl Reference {
     }
 
     /// What the manifest is fetched by: the digest when one pins it, else the tag.
-    pub fn manifest_reference(&self) -> String {
+    pub(crate) fn manifest_reference(&self) -> String {
         match (&self.digest, &self.tag) {
             (Some(d), _) => d.to_string(),
             (None, Some(t)) => t.clone(),
@@ -60,7 +60,7 @@ impl Reference {
     }
 
     /// The repository as Docker shows it: Docker Hub's prefix and `library/` dropped.
-    pub fn familiar_repository(&self) -> String {
+    pub(crate) fn familiar_repository(&self) -> String {
         if self.registry == DOCKER_HUB {
             let path = self
                 .repository

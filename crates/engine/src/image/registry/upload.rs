@@ -118,7 +118,7 @@ impl Client {
     }
 
     /// Whether `repository` already has the blob.
-    pub fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
+    pub(crate) fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
         let path = format!("/v2/{repository}/blobs/{digest}");
         match self.call_raw("HEAD", &path, &[], &Body::Empty)? {
             Ok(_) => Ok(true),
@@ -130,7 +130,7 @@ impl Client {
     /// Starts an upload to `repository`; with `mount` (digest, repository it is in),
     /// asks the registry to link that blob instead, which it may decline by starting an
     /// upload.
-    pub fn start_upload(&self, repository: &str, mount: Option<(&Digest, &str)>) -> Result<Upload> {
+    pub(crate) fn start_upload(&self, repository: &str, mount: Option<(&Digest, &str)>) -> Result<Upload> {
         let mut path = format!("/v2/{repository}/blobs/uploads/");
         if let Some((digest, from)) = mount {
             path.push_str(&format!(
@@ -157,7 +157,7 @@ impl Client {
 
     /// PUTs a manifest under `reference` (a tag); returns the digest the registry says
     /// it stored, when it says.
-    pub fn put_manifest(
+    pub(crate) fn put_manifest(
         &self,
         repository: &str,
         reference: &str,
@@ -180,7 +180,7 @@ impl Client {
 
 /// The URL an upload continues at, from the `Location` of the request to `request_path`:
 /// an absolute URL, a path on the registry, or a path relative to the request.
-pub fn upload_url(request_path: &str, location: &str) -> Result<String> {
+pub(crate) fn upload_url(request_path: &str, location: &str) -> Result<String> {
     let location = location.trim();
     let location = location.split('#').next().unwrap_or("");
     if location.is_empty() {

@@ -114,7 +114,7 @@ impl NetworkDriver for Bridge<'_> {
 /// The host end of a container's veth: "bv", the first 12 characters of the container ID
 /// (as `ps` shows it) and the endpoint's slot (0-9, then a-z), 15 bytes at most.
 /// Slots beyond 35 wrap; a clash then shows as a clear "File exists" at creation.
-pub fn host_veth_name(container_id: &str, slot: usize) -> String {
+pub(crate) fn host_veth_name(container_id: &str, slot: usize) -> String {
     let id: String = container_id
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -203,7 +203,7 @@ fn create_bridge(nl: &mut Netlink, name: &str, mac: [u8; 6], mtu: u32) -> Result
 /// Lets the bridge send a frame back out of the port it came in on, so a container can
 /// reach its own published port through the host's address (DNAT turns the packet around
 /// at the bridge). `ip link set NAME type bridge_slave hairpin on`.
-pub fn set_hairpin(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
+pub(crate) fn set_hairpin(nl: &mut Netlink, index: u32, name: &str) -> Result<()> {
     let mut change = link::link_by_index(index);
     change.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::PortKind(InfoPortKind::Bridge),
