@@ -107,7 +107,9 @@ pub(crate) fn read_json_opt<T: DeserializeOwned>(path: &Path) -> Result<Option<T
     }
 }
 
-/// The engine-wide exclusive lock; released on drop.
+/// The engine-wide exclusive lock; released on drop. A step that must run under it (a
+/// read-check-write of records) takes `_held: &StateLock`: only a holder can call it, and
+/// the compiler checks what a doc comment could only ask.
 pub struct StateLock {
     _lock: Flock<File>,
 }
@@ -144,7 +146,7 @@ pub struct Workspace {
 impl Workspace {
     /// Makes one in `tmp`. Call with the engine lock held, so check (which holds it too)
     /// never sees the directory before its lock.
-    pub fn create(tmp: &Path, name: &str) -> Result<Workspace> {
+    pub fn create(_held: &StateLock, tmp: &Path, name: &str) -> Result<Workspace> {
         let dir = tmp.join(format!("{WORKSPACE_PREFIX}{name}"));
         make_private_dir(&dir, DIR_MODE, false)
             .context(|| format!("creating {}", dir.display()))?;

@@ -28,6 +28,7 @@ use crate::ids::ContainerId;
 use crate::network::ports::{parse_exposed, PortSpec};
 use crate::network::record::{Driver, NetworkRecord, DEFAULT_NETWORK};
 use crate::paths::DIR_MODE;
+use crate::state::StateLock;
 use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
@@ -303,13 +304,13 @@ impl Engine {
             ));
         }
 
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let name = match &opts.name {
             Some(name) => {
-                self.check_name_free(name)?;
+                self.check_name_free(&lock, name)?;
                 name.clone()
             }
-            None => self.generate_name()?,
+            None => self.generate_name(&lock)?,
         };
         let record = ContainerRecord {
             id: id.clone(),
@@ -325,7 +326,7 @@ impl Engine {
         let mut record = record;
         let mut new_volumes = Vec::new();
         let made = (|| {
-            self.prepare_mount_sources(&mut record.config.mounts, &mut new_volumes)?;
+            self.prepare_mount_sources(&lock, &mut record.config.mounts, &mut new_volumes)?;
             crash_point("create:after-volumes");
             // Private to root: its writable layer may hold setuid files and device nodes.
             std::fs::DirBuilder::new()
@@ -336,6 +337,7 @@ impl Engine {
             crash_point("create:after-dir");
             // After the directory: a lease whose container has none is reclaimed.
             let endpoint = self.allocate_endpoint_locked(
+                &lock,
                 &network.id,
                 &id,
                 &record.name,
@@ -365,7 +367,7 @@ impl Engine {
             teardown.step(
                 "release endpoint",
                 &id,
-                self.release_endpoint_locked(&network.id, &id),
+                self.release_endpoint_locked(&lock, &network.id, &id),
             );
             teardown.step("remove directory", dir.display(), remove_dir_all(&dir));
             for name in &new_volumes {
@@ -434,6 +436,7 @@ impl Engine {
     /// anonymous volumes. Volumes it creates are listed in `created` for rollback.
     fn prepare_mount_sources(
         &self,
+        _held: &StateLock,
         mounts: &mut [MountSpec],
         created: &mut Vec<String>,
     ) -> Result<()> {
@@ -443,7 +446,7 @@ impl Engine {
                     let existed =
                         !m.source.is_empty() && self.paths().volume_data(&m.source).exists();
                     let name = (!m.source.is_empty()).then_some(m.source.as_str());
-                    let volume = self.ensure_volume(name, BTreeMap::new(), m.anonymous)?;
+                    let volume = self.ensure_volume(_held, name, BTreeMap::new(), m.anonymous)?;
                     if !existed {
                         created.push(volume.name.clone());
                     }
@@ -473,7 +476,7 @@ impl Engine {
     /// containers resolve it by the new name at once (and no longer by the old one).
     pub fn rename_container(&self, name_or_id: &str, new_name: &str) -> Result<ContainerRecord> {
         check_name(new_name)?;
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut record = self.find_record(name_or_id)?;
         let old = record.name.clone();
         if old == new_name {
@@ -481,7 +484,7 @@ impl Engine {
                 "renaming container {old}: it already has that name"
             )));
         }
-        self.check_name_free(new_name)?;
+        self.check_name_free(&lock, new_name)?;
         record.name = new_name.to_owned();
         self.save_record(&record)?;
         for mut network in self.read_networks()? {
@@ -501,7 +504,7 @@ impl Engine {
     }
 
     /// Fails naming the holder if a container already has `name` (lock held).
-    fn check_name_free(&self, name: &str) -> Result<()> {
+    fn check_name_free(&self, _held: &StateLock, name: &str) -> Result<()> {
         match self.load_records()?.into_iter().find(|r| r.name == name) {
             Some(other) => Err(Error::NameInUse {
                 name: name.to_owned(),
@@ -512,7 +515,7 @@ impl Engine {
     }
 
     /// A Docker-style `adjective_name` not used by another container (lock held).
-    fn generate_name(&self) -> Result<String> {
+    fn generate_name(&self, _held: &StateLock) -> Result<String> {
         const LEFT: &[&str] = &[
             "brave", "calm", "eager", "fond", "keen", "lucid", "nifty", "quiet", "sharp", "tidy",
             "vivid", "witty",
@@ -855,15 +858,15 @@ impl Engine {
     /// moves to `tmp/rm-<id>`): from then on it doesn't exist, and what is left is only
     /// garbage for [`Engine::remove_stopped`] or, after a crash, `system check --repair`.
     pub(crate) fn forget_container(&self, id: &ContainerId) -> Result<()> {
-        let _lock = self.lock()?;
-        self.retire_container_dir(id)
+        let lock = self.lock()?;
+        self.retire_container_dir(&lock, id)
     }
 
     /// Deletes a stopped container's directory and record, unmounting anything left.
     /// A crash at any step leaves either the whole container or a `tmp/rm-<id>` that
     /// `system check` names.
     pub(crate) fn remove_stopped(&self, id: &ContainerId) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         // A cgroup left behind doesn't keep the container: it is reported, and found by
         // `system check`.
         let mut teardown = Teardown::default();
@@ -874,7 +877,7 @@ impl Engine {
         {
             self.report_teardown(&record, &teardown);
         }
-        self.retire_container_dir(id)?;
+        self.retire_container_dir(&lock, id)?;
         crash_point("rm:after-retire");
         let retired = self.retired_container_dir(id);
         match std::fs::remove_dir_all(&retired) {
@@ -891,7 +894,7 @@ impl Engine {
 
     /// Unmounts what is left below the container's directory and renames it into `tmp/`
     /// (lock held). A directory renamed already is no error.
-    fn retire_container_dir(&self, id: &ContainerId) -> Result<()> {
+    fn retire_container_dir(&self, _held: &StateLock, id: &ContainerId) -> Result<()> {
         let dir = self.container_dir(id);
         for mount in overlay::mounts_below(&dir) {
             overlay::unmount_if_mounted(&mount)?;

@@ -75,7 +75,8 @@ pub const READONLY_PATHS: &[&str] = &[
 /// needs CAP_SYS_RESOURCE, which is not always in the bounding set.
 const DOCKER_NOFILE: u64 = 1_048_576;
 
-pub(crate) const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn spec_error(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("building the OCI runtime spec: {e}"))

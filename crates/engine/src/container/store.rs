@@ -73,7 +73,10 @@ impl Engine {
     }
 
     /// Containers created from the image with this ID, as (short ID, name).
-    pub(crate) fn containers_using_image(&self, image_id: &Digest) -> Result<Vec<(ContainerId, String)>> {
+    pub(crate) fn containers_using_image(
+        &self,
+        image_id: &Digest,
+    ) -> Result<Vec<(ContainerId, String)>> {
         Ok(self
             .load_records()?
             .into_iter()

@@ -23,6 +23,7 @@ use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
 use crate::faults::crash_point;
 use crate::ids::{random_hex64, Digest, ImageRef};
+use crate::state::StateLock;
 use crate::Engine;
 
 const DOCKER_MANIFEST: &str = "manifest.json";
@@ -74,18 +75,18 @@ impl Engine {
             return Err(source.error("the archive lists no images"));
         }
 
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut rollback = Rollback::journaled(self.paths())?;
         let mut loaded = Vec::new();
         for candidate in &candidates {
-            let id = self.install(&source, candidate, &mut rollback)?;
+            let id = self.install(&lock, &source, candidate, &mut rollback)?;
             loaded.push(LoadedImage {
                 id,
                 tags: candidate.tags.clone(),
             });
         }
         for image in &loaded {
-            self.set_tags(&image.tags, &image.id)?;
+            self.set_tags(&lock, &image.tags, &image.id)?;
         }
         crash_point("load:before-commit");
         rollback.commit();
@@ -144,6 +145,7 @@ impl Engine {
     /// Unpacks the candidate's missing layers and writes its blobs and record.
     fn install(
         &self,
+        _held: &StateLock,
         source: &Source,
         candidate: &Candidate,
         rollback: &mut Rollback,
@@ -183,7 +185,7 @@ impl Engine {
                     parent: parent.as_ref(),
                     label: &label,
                 };
-                self.add_layer(stream, &expected, source.path(), rollback)?
+                self.add_layer(_held, stream, &expected, source.path(), rollback)?
             };
             size += record.size;
             chain_ids.push(chain.clone());

@@ -120,7 +120,7 @@ impl Engine {
         tar: File,
         opts: &CommitOptions,
     ) -> Result<Digest> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut rollback = Rollback::journaled(self.paths())?;
         let parent = record.chain_ids.last();
         let label = format!("the writable layer of {}", record.name);
@@ -131,6 +131,7 @@ impl Engine {
             label: &label,
         };
         let layer = self.add_layer(
+            &lock,
             std::io::BufReader::new(tar),
             &expected,
             &self.container_dir(&record.id),
@@ -189,7 +190,7 @@ impl Engine {
         let image_record = ImageRecord::new(id.clone(), diff_ids, chain_ids, Some(now), size);
         self.save_image_record(&image_record, &mut rollback)?;
         if let Some(reference) = &opts.reference {
-            self.set_tags(std::slice::from_ref(reference), &id)?;
+            self.set_tags(&lock, std::slice::from_ref(reference), &id)?;
         }
         rollback.commit();
         Ok(id)

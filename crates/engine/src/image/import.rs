@@ -23,7 +23,7 @@ impl Engine {
         origin: &str,
         reference: Option<&ImageRef>,
     ) -> Result<Digest> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut rollback = Rollback::journaled(self.paths())?;
         let expected = Expected {
             blob: None,
@@ -32,6 +32,7 @@ impl Engine {
             label: "rootfs",
         };
         let layer = self.add_layer(
+            &lock,
             stream,
             &expected,
             std::path::Path::new(origin),
@@ -50,7 +51,7 @@ impl Engine {
         );
         self.add_image_record(record, None, &mut rollback)?;
         if let Some(reference) = reference {
-            self.set_tags(std::slice::from_ref(reference), &id)?;
+            self.set_tags(&lock, std::slice::from_ref(reference), &id)?;
         }
         rollback.commit();
         let mut event = Event::new(ObjectType::Image, "import", id.to_string());

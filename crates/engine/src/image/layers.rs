@@ -21,6 +21,7 @@ use crate::error::{Context, Error, Result};
 use crate::faults::crash_point;
 use crate::ids::{random_hex64, Digest};
 use crate::paths::{make_private_dir, DIR_MODE};
+use crate::state::StateLock;
 use crate::state::{read_json, write_json_atomic};
 use crate::Engine;
 
@@ -75,13 +76,14 @@ impl Engine {
     /// chain ID is kept and the new copy discarded. Call with the engine lock held.
     pub(crate) fn add_layer(
         &self,
+        _held: &StateLock,
         stream: impl Read,
         expected: &Expected<'_>,
         archive: &Path,
         rollback: &mut Rollback,
     ) -> Result<LayerRecord> {
         let prepared = self.prepare_layer(stream, expected, archive)?;
-        self.commit_layer(prepared, rollback)
+        self.commit_layer(_held, prepared, rollback)
     }
 
     /// Unpacks and checks a layer stream in `tmp/`, not yet visible: the slow half of
@@ -154,6 +156,7 @@ impl Engine {
     /// Moves a prepared layer into `layers/`. Call with the engine lock held.
     pub(crate) fn commit_layer(
         &self,
+        _held: &StateLock,
         prepared: PreparedLayer,
         rollback: &mut Rollback,
     ) -> Result<LayerRecord> {

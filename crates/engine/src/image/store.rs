@@ -14,6 +14,7 @@ use super::ImageSummary;
 use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
 use crate::ids::{random_hex64, Digest, ImageRef};
+use crate::state::StateLock;
 use crate::state::{read_json, read_json_opt, write_json_atomic};
 use crate::Engine;
 
@@ -175,7 +176,7 @@ impl Engine {
 
     /// Points each reference at `id`, moving it from whatever image it named before.
     /// Call with the lock held.
-    pub(crate) fn set_tags(&self, refs: &[ImageRef], id: &Digest) -> Result<()> {
+    pub(crate) fn set_tags(&self, _held: &StateLock, refs: &[ImageRef], id: &Digest) -> Result<()> {
         let mut tags = self.tags()?;
         for r in refs {
             tags.insert(r.clone(), id.clone());
@@ -277,9 +278,9 @@ impl Engine {
 
     /// `berth tag`: makes `target` name the image `source` resolves to.
     pub fn tag_image(&self, source: &str, target: &ImageRef) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let (record, _) = self.find_image(source)?;
-        self.set_tags(std::slice::from_ref(target), &record.id)?;
+        self.set_tags(&lock, std::slice::from_ref(target), &record.id)?;
         self.record_event(
             &Event::new(ObjectType::Image, "tag", record.id.to_string())
                 .with("name", target.to_string()),
@@ -290,9 +291,9 @@ impl Engine {
     /// `berth rmi`: untags when the name is one of several tags, otherwise deletes the
     /// image and then every layer and blob nothing needs any more.
     pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<Removal>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let (record, _) = self.find_image(name)?;
-        let done = self.remove_image_locked(name, force)?;
+        let done = self.remove_image_locked(&lock, name, force)?;
         for removal in &done {
             let event = match removal {
                 Removal::Untagged(r) => {
@@ -306,7 +307,12 @@ impl Engine {
         Ok(done)
     }
 
-    fn remove_image_locked(&self, name: &str, force: bool) -> Result<Vec<Removal>> {
+    fn remove_image_locked(
+        &self,
+        _held: &StateLock,
+        name: &str,
+        force: bool,
+    ) -> Result<Vec<Removal>> {
         let (record, by_tag) = self.find_image(name)?;
         let mut tags = self.tags()?;
         let refs: Vec<ImageRef> = tags
@@ -342,13 +348,13 @@ impl Engine {
         let path = self.image_record_path(&record.id);
         fs::remove_file(&path).context(|| format!("removing {}", path.display()))?;
         done.push(Removal::Deleted(record.id));
-        self.collect_garbage()?;
+        self.collect_garbage(_held)?;
         Ok(done)
     }
 
     /// Removes layers no image or container stacks on, blobs no image names, and debris
     /// of interrupted imports. Call with the lock held (so no import is running).
-    pub(crate) fn collect_garbage(&self) -> Result<()> {
+    pub(crate) fn collect_garbage(&self, _held: &StateLock) -> Result<()> {
         let records = self.image_records()?;
         let mut layers: HashSet<Digest> = self.layers_used_by_containers()?;
         let mut blobs = HashSet::new();

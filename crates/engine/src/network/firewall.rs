@@ -93,7 +93,11 @@ pub struct PortRule {
 
 impl PortRule {
     /// The rule for one held mapping of a container at `container_ip` on `bridge`.
-    pub(crate) fn for_mapping(bridge: &str, container_ip: Ipv4Addr, mapping: &PortMapping) -> PortRule {
+    pub(crate) fn for_mapping(
+        bridge: &str,
+        container_ip: Ipv4Addr,
+        mapping: &PortMapping,
+    ) -> PortRule {
         PortRule {
             bridge: bridge.to_owned(),
             host_ip: mapping.host_ip,

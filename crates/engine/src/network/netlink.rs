@@ -119,7 +119,12 @@ impl Netlink {
     }
 
     /// [`Netlink::try_ack`], with a refusal turned into the one-line error "`what`: cause".
-    pub(crate) fn ack(&mut self, message: RouteNetlinkMessage, flags: u16, what: &str) -> Result<()> {
+    pub(crate) fn ack(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        what: &str,
+    ) -> Result<()> {
         self.try_ack(message, flags)?
             .map_err(|nack| nack.into_error(what))
     }

@@ -187,7 +187,6 @@ impl Held {
             Held::Udp(s) => s.as_fd(),
         }
     }
-
 }
 
 /// Every host port of one container, bound and held. Dropping it frees the ports.
@@ -220,7 +219,6 @@ impl PortHolder {
     pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
         self.sockets.iter().map(Held::as_fd).collect()
     }
-
 }
 
 fn bind_one(spec: &PortSpec) -> Result<(Held, PortMapping)> {

@@ -15,6 +15,7 @@ use super::record::{Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT
 use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
 use crate::ids::{random_hex64, ContainerId};
+use crate::state::StateLock;
 use crate::state::{is_atomic_temp, read_json, write_json_atomic};
 use crate::Engine;
 
@@ -144,8 +145,8 @@ impl Engine {
         if self.missing_default_networks()?.is_empty() {
             return Ok(());
         }
-        let _lock = self.lock()?;
-        self.ensure_default_networks_locked()
+        let lock = self.lock()?;
+        self.ensure_default_networks_locked(&lock)
     }
 
     fn missing_default_networks(&self) -> Result<Vec<&'static str>> {
@@ -157,7 +158,7 @@ impl Engine {
     }
 
     /// As [`Engine::ensure_default_networks`]; call with the engine lock held.
-    pub(crate) fn ensure_default_networks_locked(&self) -> Result<()> {
+    pub(crate) fn ensure_default_networks_locked(&self, _held: &StateLock) -> Result<()> {
         for name in self.missing_default_networks()? {
             let mut network = NetworkRecord {
                 id: random_hex64(),
@@ -254,8 +255,8 @@ impl Engine {
                 "--gateway and --ip-range need --subnet",
             ));
         }
-        let _lock = self.lock()?;
-        self.ensure_default_networks_locked()?;
+        let lock = self.lock()?;
+        self.ensure_default_networks_locked(&lock)?;
         let networks = self.read_networks()?;
         if networks.iter().any(|n| n.name == opts.name) {
             return Err(Error::Conflict(format!(
@@ -355,8 +356,12 @@ impl Engine {
     }
 
     /// Every network with stale endpoints reclaimed; lock held.
-    fn networks_locked(&self, keep: Option<&ContainerId>) -> Result<Vec<NetworkRecord>> {
-        self.ensure_default_networks_locked()?;
+    fn networks_locked(
+        &self,
+        _held: &StateLock,
+        keep: Option<&ContainerId>,
+    ) -> Result<Vec<NetworkRecord>> {
+        self.ensure_default_networks_locked(_held)?;
         let mut networks = self.read_networks()?;
         for network in &mut networks {
             self.reclaim_stale(network, keep)?;
@@ -366,12 +371,16 @@ impl Engine {
 
     /// `network rm`: never a built-in network or one with endpoints.
     pub(crate) fn remove_network(&self, name_or_id: &str) -> Result<NetworkRecord> {
-        let _lock = self.lock()?;
-        let network = find_network(self.networks_locked(None)?, name_or_id)?;
-        self.remove_network_locked(network)
+        let lock = self.lock()?;
+        let network = find_network(self.networks_locked(&lock, None)?, name_or_id)?;
+        self.remove_network_locked(&lock, network)
     }
 
-    fn remove_network_locked(&self, network: NetworkRecord) -> Result<NetworkRecord> {
+    fn remove_network_locked(
+        &self,
+        _held: &StateLock,
+        network: NetworkRecord,
+    ) -> Result<NetworkRecord> {
         if network.is_builtin() {
             return Err(Error::Conflict(format!(
                 "{} is a pre-defined network and cannot be removed",
@@ -398,11 +407,11 @@ impl Engine {
 
     /// `network prune`: removes every network but the built-ins that has no endpoints.
     pub(crate) fn prune_networks(&self) -> Result<Vec<NetworkRecord>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut removed = Vec::new();
-        for network in self.networks_locked(None)? {
+        for network in self.networks_locked(&lock, None)? {
             if !network.is_builtin() && network.endpoints.is_empty() {
-                removed.push(self.remove_network_locked(network)?);
+                removed.push(self.remove_network_locked(&lock, network)?);
             }
         }
         Ok(removed)
@@ -418,8 +427,15 @@ impl Engine {
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
     ) -> Result<Endpoint> {
-        let _lock = self.lock()?;
-        self.allocate_endpoint_locked(network, container_id, container_name, requested_ip, aliases)
+        let lock = self.lock()?;
+        self.allocate_endpoint_locked(
+            &lock,
+            network,
+            container_id,
+            container_name,
+            requested_ip,
+            aliases,
+        )
     }
 
     /// Attaches a container to a network in the records: leases an address (the
@@ -432,13 +448,14 @@ impl Engine {
     /// `create_container`).
     pub(crate) fn allocate_endpoint_locked(
         &self,
+        _held: &StateLock,
         network: &str,
         container_id: &ContainerId,
         container_name: &str,
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
     ) -> Result<Endpoint> {
-        let networks = self.networks_locked(Some(container_id))?;
+        let networks = self.networks_locked(_held, Some(container_id))?;
         let mut target = find_network(networks.clone(), network)?;
         let joined: Vec<&NetworkRecord> = networks
             .iter()
@@ -510,17 +527,18 @@ impl Engine {
         network: &str,
         container_id: &ContainerId,
     ) -> Result<Option<Endpoint>> {
-        let _lock = self.lock()?;
-        self.release_endpoint_locked(network, container_id)
+        let lock = self.lock()?;
+        self.release_endpoint_locked(&lock, network, container_id)
     }
 
     /// As [`Engine::release_endpoint`]; call with the engine lock held.
     pub(crate) fn release_endpoint_locked(
         &self,
+        _held: &StateLock,
         network: &str,
         container_id: &ContainerId,
     ) -> Result<Option<Endpoint>> {
-        let mut target = find_network(self.networks_locked(Some(container_id))?, network)?;
+        let mut target = find_network(self.networks_locked(_held, Some(container_id))?, network)?;
         let Some(at) = target
             .endpoints
             .iter()
@@ -539,11 +557,11 @@ impl Engine {
         &self,
         container_id: &ContainerId,
     ) -> Result<Vec<(String, Endpoint)>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut released = Vec::new();
         for network in self.read_networks()? {
             if network.endpoint(container_id).is_some() {
-                if let Some(e) = self.release_endpoint_locked(&network.id, container_id)? {
+                if let Some(e) = self.release_endpoint_locked(&lock, &network.id, container_id)? {
                     released.push((network.name, e));
                 }
             }
@@ -601,9 +619,9 @@ impl Engine {
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
     ) -> Result<(NetworkRecord, Endpoint)> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let record = self.find_record(container)?;
-        self.ensure_default_networks_locked()?;
+        self.ensure_default_networks_locked(&lock)?;
         let target = find_network(self.read_networks()?, network)?;
         if !target.driver.has_addresses() {
             return Err(Error::Conflict(format!(
@@ -612,6 +630,7 @@ impl Engine {
             )));
         }
         let endpoint = self.allocate_endpoint_locked(
+            &lock,
             &target.id,
             &record.id,
             &record.name,
@@ -629,11 +648,11 @@ impl Engine {
         container: &str,
         force: bool,
     ) -> Result<Option<(NetworkRecord, Endpoint)>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let record = self.find_record(container)?;
-        self.ensure_default_networks_locked()?;
+        self.ensure_default_networks_locked(&lock)?;
         let target = find_network(self.read_networks()?, network)?;
-        match self.release_endpoint_locked(&target.id, &record.id)? {
+        match self.release_endpoint_locked(&lock, &target.id, &record.id)? {
             Some(e) => Ok(Some((target, e))),
             None if force => Ok(None),
             None => Err(Error::Conflict(format!(

@@ -20,6 +20,7 @@ use crate::events::{Event, ObjectType};
 use crate::faults::crash_point;
 use crate::ids::{random_hex64, ContainerId};
 use crate::paths::{make_private_dir, DIR_MODE};
+use crate::state::StateLock;
 use crate::state::{read_json_opt, write_json_atomic};
 use crate::Engine;
 
@@ -61,6 +62,7 @@ impl Engine {
     /// create` does). No name makes an anonymous volume. Call with the engine lock held.
     pub(crate) fn ensure_volume(
         &self,
+        _held: &StateLock,
         name: Option<&str>,
         labels: BTreeMap<String, String>,
         anonymous: bool,
@@ -111,8 +113,8 @@ impl Engine {
         name: Option<&str>,
         labels: BTreeMap<String, String>,
     ) -> Result<Volume> {
-        let _lock = self.lock()?;
-        self.ensure_volume(name, labels, false)
+        let lock = self.lock()?;
+        self.ensure_volume(&lock, name, labels, false)
     }
 
     /// Every volume, sorted by name.
@@ -173,11 +175,11 @@ impl Engine {
     /// Removes a volume no container uses. `force` only makes a missing volume no error:
     /// a volume in use is never removed, so no container loses its data under it.
     pub fn remove_volume(&self, name: &str, force: bool) -> Result<bool> {
-        let _lock = self.lock()?;
-        self.remove_volume_locked(name, force)
+        let lock = self.lock()?;
+        self.remove_volume_locked(&lock, name, force)
     }
 
-    fn remove_volume_locked(&self, name: &str, force: bool) -> Result<bool> {
+    fn remove_volume_locked(&self, _held: &StateLock, name: &str, force: bool) -> Result<bool> {
         let Some(volume) = self.read_volume(name)? else {
             return if force {
                 Ok(false)
@@ -210,13 +212,13 @@ impl Engine {
     /// Removes unused volumes: anonymous ones, or all with `all` (Docker 23's default).
     /// Returns the removed names and the bytes they held.
     pub fn prune_volumes(&self, all: bool) -> Result<(Vec<String>, u64)> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut removed = Vec::new();
         let mut bytes = 0;
         for info in self.list_volumes()? {
             if info.users.is_empty() && (all || info.volume.anonymous) {
                 let size = dir_size(&info.mountpoint);
-                if self.remove_volume_locked(&info.volume.name, true)? {
+                if self.remove_volume_locked(&lock, &info.volume.name, true)? {
                     bytes += size;
                     removed.push(info.volume.name);
                 }
@@ -227,11 +229,11 @@ impl Engine {
 
     /// Removes the anonymous volumes of a removed container that no other container uses.
     pub(crate) fn remove_anonymous_volumes(&self, names: &[String]) -> Result<()> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         for name in names {
             if let Some(v) = self.read_volume(name)? {
                 if v.anonymous && self.volume_info(v, &self.load_records()?).users.is_empty() {
-                    self.remove_volume_locked(name, true)?;
+                    self.remove_volume_locked(&lock, name, true)?;
                 }
             }
         }

@@ -157,7 +157,7 @@ impl Engine {
         Vec<(Finding, std::result::Result<(), String>)>,
         Vec<Finding>,
     )> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let findings = self.find_leftovers()?;
         let mut done = Vec::new();
         let mut undid_journal = false;
@@ -168,7 +168,7 @@ impl Engine {
         }
         if undid_journal {
             // What the undone loads stacked or stored and nothing else uses.
-            self.collect_garbage()?;
+            self.collect_garbage(&lock)?;
         }
         let remaining = self.find_leftovers()?;
         Ok((done, remaining))

@@ -27,7 +27,10 @@ pub(crate) fn close_from(first: RawFd) -> std::io::Result<()> {
 /// (close-on-exec), and closes every other descriptor. Returns `others` under their new
 /// numbers. Only for a freshly forked, single-threaded child: Rust-side handles to the
 /// closed numbers must not be used afterwards.
-pub(crate) fn keep_only(stdio: [OwnedFd; 3], others: Vec<OwnedFd>) -> std::io::Result<Vec<OwnedFd>> {
+pub(crate) fn keep_only(
+    stdio: [OwnedFd; 3],
+    others: Vec<OwnedFd>,
+) -> std::io::Result<Vec<OwnedFd>> {
     let sources: Vec<OwnedFd> = stdio.into_iter().chain(others).collect();
     let count = sources.len() as RawFd;
     // Park copies above every source and target, so no placement clobbers a source.

@@ -247,13 +247,13 @@ impl Engine {
         // Downloads run without the engine lock, so other verbs go on meanwhile; their
         // files wait in a workspace `system check` leaves alone.
         let workspace = {
-            let _lock = self.lock()?;
-            Workspace::create(&self.paths().tmp_dir(), &random_hex64())?
+            let lock = self.lock()?;
+            Workspace::create(&lock, &self.paths().tmp_dir(), &random_hex64())?
         };
         let origin = format!("pulling {reference}");
         let mut prepared: Vec<PreparedLayer> = Vec::new();
         let mut rounds = 0;
-        let (_lock, mut rollback) = loop {
+        let (lock, mut rollback) = loop {
             rounds += 1;
             let missing: Vec<Job> = plan
                 .iter()
@@ -299,7 +299,7 @@ impl Engine {
         // Bottom first, so a crash between two leaves a chain whose parents are there.
         prepared.sort_by_key(|p| chain_ids.iter().position(|c| c == p.chain_id()));
         for layer in prepared {
-            self.commit_layer(layer, &mut rollback)?;
+            self.commit_layer(&lock, layer, &mut rollback)?;
         }
         drop(workspace);
         let mut size = 0;
@@ -329,7 +329,7 @@ impl Engine {
             None => existed,
         };
         if let Some(tag) = &tag {
-            self.set_tags(std::slice::from_ref(tag), &id)?;
+            self.set_tags(&lock, std::slice::from_ref(tag), &id)?;
         }
         rollback.commit();
         self.record_event(

@@ -130,7 +130,11 @@ impl Client {
     /// Starts an upload to `repository`; with `mount` (digest, repository it is in),
     /// asks the registry to link that blob instead, which it may decline by starting an
     /// upload.
-    pub(crate) fn start_upload(&self, repository: &str, mount: Option<(&Digest, &str)>) -> Result<Upload> {
+    pub(crate) fn start_upload(
+        &self,
+        repository: &str,
+        mount: Option<(&Digest, &str)>,
+    ) -> Result<Upload> {
         let mut path = format!("/v2/{repository}/blobs/uploads/");
         if let Some((digest, from)) = mount {
             path.push_str(&format!(
