@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::image::registry::{Cancel, CredentialStore, PullOptions, PushOptions};
+use crate::engine::{Cancel, CredentialStore, PullOptions, PushOptions};
 use crate::engine::{Error, Result};
 
 /// The settings file: `$XDG_CONFIG_HOME/berth/config.toml`.

@@ -7,10 +7,10 @@ use clap::Args;
 use color_eyre::Result;
 
 use super::output::write_file_atomically;
-use crate::engine::container::runtime::sealed;
-use crate::engine::container::Status;
-use crate::engine::error::Context;
-use crate::engine::storage::copy::pump;
+use crate::engine::pump;
+use crate::engine::sealed;
+use crate::engine::Context;
+use crate::engine::Status;
 use crate::engine::{Engine, Error};
 
 #[derive(Debug, Args)]

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::filter::{label_matches, Filters};
 use super::output::{human_since, human_size, print_listing, Listing};
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::storage::mounts::MountKind;
+use crate::engine::MountKind;
+use crate::engine::{ContainerRecord, Status};
 use crate::engine::{Digest, Engine};
 use crate::format::{status_text, truncate};
 use crate::ops::ports::ps_ports;

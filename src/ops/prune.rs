@@ -2,8 +2,8 @@
 //! builds Docker's warning, the front door asks it (a terminal prompt, the dashboard's
 //! popup) or says `-f`. As docker/cli, where every prune goes through one prompt.
 
-use crate::engine::error::Context;
-use crate::engine::system::Pruned;
+use crate::engine::Context;
+use crate::engine::Pruned;
 use crate::engine::{Engine, Result};
 
 /// What a prune removes, with the flags that widen it.

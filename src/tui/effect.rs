@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::detail::DetailRequest;
 use super::files::{ListRequest, Side};
-use crate::engine::image::registry::{Cancel, Reference};
-use crate::engine::storage::progress::Progress;
+use crate::engine::Progress;
+use crate::engine::{Cancel, Reference};
 
 /// An engine object named for the user and addressed by ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
