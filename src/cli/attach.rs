@@ -17,11 +17,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios::{self, SetArg, Termios};
 
-use crate::engine::poll_ready;
-use crate::engine::Engine;
-use crate::engine::ExecSession;
-use crate::engine::Started;
-use crate::engine::{read_frame, write_frame, FrameKind};
+use crate::engine::{poll_ready, read_frame, write_frame, Engine, ExecSession, FrameKind, Started};
 
 /// Restores the terminal's mode when dropped.
 struct RawMode {

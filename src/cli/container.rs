@@ -13,14 +13,10 @@ use super::output::{print_inspect, report};
 use super::parse;
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
-use crate::engine::monitor;
-use crate::engine::parse_ip;
-use crate::engine::parse_publish;
-use crate::engine::parse_signal;
-use crate::engine::MountSpec;
-use crate::engine::Reference;
-use crate::engine::{ContainerId, Engine, Error};
-use crate::engine::{CreateOptions, Resources, Status};
+use crate::engine::{
+    monitor, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions, Engine, Error,
+    MountSpec, Reference, Resources, Status,
+};
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
 use crate::ops::resolve::{self, Named, Outcome};
@@ -710,8 +706,7 @@ impl LogSink<'_> {
 }
 
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
-    use crate::engine::sealed;
-    use crate::engine::ExecOptions;
+    use crate::engine::{sealed, ExecOptions};
     if !args.detach && refuses_terminal(args.interactive, args.tty) {
         return Ok(1);
     }

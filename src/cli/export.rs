@@ -7,11 +7,7 @@ use clap::Args;
 use color_eyre::Result;
 
 use super::output::write_file_atomically;
-use crate::engine::pump;
-use crate::engine::sealed;
-use crate::engine::Context;
-use crate::engine::Status;
-use crate::engine::{Engine, Error};
+use crate::engine::{pump, sealed, Context, Engine, Error, Status};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

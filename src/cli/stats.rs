@@ -10,9 +10,9 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use super::output::{binary_size, human_size, print_json_lines, Table};
-use crate::engine::Engine;
-use crate::engine::{sample_all_stats, stats_between, ContainerStats, StatsSample};
-use crate::engine::{ContainerRecord, Status};
+use crate::engine::{
+    sample_all_stats, stats_between, ContainerRecord, ContainerStats, Engine, StatsSample, Status,
+};
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {

@@ -6,9 +6,7 @@ use color_eyre::Result;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_formatted, print_json, Table};
-use crate::engine::Engine;
-use crate::engine::Finding;
-use crate::engine::{DiskUsage, SystemInfo, UsageTotals};
+use crate::engine::{DiskUsage, Engine, Finding, SystemInfo, UsageTotals};
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {

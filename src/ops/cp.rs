@@ -10,12 +10,11 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::Context;
-use crate::engine::{archive_name, extract_reporting, pump, ContainerRecord, Status, COPY_BUF};
-use crate::engine::{CopyInOptions, Packer, PathKind, PathStat};
-use crate::engine::{Counted, Progress};
-use crate::engine::{Engine, Error};
-use crate::engine::{ExtractOptions, Rebase, Skipped, SpecialKind};
+use crate::engine::{
+    archive_name, extract_reporting, pump, ContainerRecord, Context, CopyInOptions, Counted,
+    Engine, Error, ExtractOptions, Packer, PathKind, PathStat, Progress, Rebase, Skipped,
+    SpecialKind, Status, COPY_BUF,
+};
 
 /// docker cp's flags that change what is copied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -6,12 +6,10 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::engine::PortSpec;
-use crate::engine::VolumeInfo;
-use crate::engine::{ContainerRecord, Status};
-use crate::engine::{Endpoint, NetworkRecord, DEFAULT_NETWORK};
-use crate::engine::{Engine, Result};
-use crate::engine::{MountKind, MountView};
+use crate::engine::{
+    ContainerRecord, Endpoint, Engine, MountKind, MountView, NetworkRecord, PortSpec, Result,
+    Status, VolumeInfo, DEFAULT_NETWORK,
+};
 
 fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))

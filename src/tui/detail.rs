@@ -3,14 +3,10 @@
 
 use super::files::list_host_dir;
 use super::state::Cursor;
-use crate::engine::Change;
-use crate::engine::DirListing;
-use crate::engine::LinkRates;
-use crate::engine::{dir_usage, DirUsage};
-use crate::engine::{Context, Error};
-use crate::engine::{Engine, Result};
-use crate::engine::{ImageLayer, LayerTree, TreeScope};
-use crate::engine::{LogEntry, LogReader, LOG_FILE};
+use crate::engine::{
+    dir_usage, Change, Context, DirListing, DirUsage, Engine, Error, ImageLayer, LayerTree,
+    LinkRates, LogEntry, LogReader, Result, TreeScope, LOG_FILE,
+};
 use std::path::{Path, PathBuf};
 
 /// Lines of log the detail keeps: the tail, as `logs --tail`.

@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use super::effect::{CopyJob, Target};
 use super::state::Cursor;
-use crate::engine::Engine;
-use crate::engine::PathKind;
-use crate::engine::Progress;
-use crate::engine::{Context, Result};
-use crate::engine::{DirEntry, DirListing, MAX_ENTRIES};
+use crate::engine::{
+    Context, DirEntry, DirListing, Engine, PathKind, Progress, Result, MAX_ENTRIES,
+};
 use crate::format::human_size;
 use crate::ops::cp::{self, Dest, Options, Source, Watch};
 

@@ -9,12 +9,9 @@ use super::detail::DetailData;
 use super::files::Side;
 use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
-use crate::engine::ContainerStats;
-use crate::engine::Digest;
-use crate::engine::DirListing;
-use crate::engine::Event;
-use crate::engine::PullEvent;
-use crate::engine::{LinkRates, NetworkState};
+use crate::engine::{
+    ContainerStats, Digest, DirListing, Event, LinkRates, NetworkState, PullEvent,
+};
 
 #[derive(Debug)]
 pub enum Msg {

@@ -19,10 +19,7 @@ use super::snapshot::{port_rates, Snapshot};
 use super::state::{App, Detail, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
-use crate::engine::dir_usage;
-use crate::engine::Status;
-use crate::engine::{sample_all_stats, stats_between};
-use crate::engine::{Engine, Error, Result};
+use crate::engine::{dir_usage, sample_all_stats, stats_between, Engine, Error, Result, Status};
 use crate::format::status_text_at;
 use crate::ops::ports::{port_lines, ps_ports};
 

@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::Msg;
-use crate::engine::{Cancel, PullEvent, PullOptions, Reference};
-use crate::engine::{Digest, Engine};
+use crate::engine::{Cancel, Digest, Engine, PullEvent, PullOptions, Reference};
 use crate::settings::Settings;
 
 /// How often a pull's gathered events go to the dashboard: at most ten redraws a second

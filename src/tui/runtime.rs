@@ -25,11 +25,10 @@ use super::terminal::TerminalGuard;
 use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
-use crate::engine::LinkWatch;
-use crate::engine::NetworkState;
-use crate::engine::{sample_all_stats, stats_between, StatsSample};
-use crate::engine::{ContainerId, Engine};
-use crate::engine::{ContainerRecord, Status};
+use crate::engine::{
+    sample_all_stats, stats_between, ContainerId, ContainerRecord, Engine, LinkWatch, NetworkState,
+    StatsSample, Status,
+};
 
 /// How often live stats are sampled, as `docker stats` does; only the running containers
 /// on screen are sampled.

@@ -5,13 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::ContainerRecord;
-use crate::engine::ContainerStats;
-use crate::engine::ImageSummary;
-use crate::engine::MountView;
-use crate::engine::VolumeInfo;
-use crate::engine::{ContainerId, Digest, Engine, Result};
-use crate::engine::{EndpointState, LinkRates, NetworkState};
+use crate::engine::{
+    ContainerId, ContainerRecord, ContainerStats, Digest, EndpointState, Engine, ImageSummary,
+    LinkRates, MountView, NetworkState, Result, VolumeInfo,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {

@@ -10,10 +10,7 @@ use super::effect::Effect;
 use super::files::FilesView;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
-use crate::engine::Event;
-use crate::engine::NetworkState;
-use crate::engine::VolumeInfo;
-use crate::engine::{ContainerRecord, Status};
+use crate::engine::{ContainerRecord, Event, NetworkState, Status, VolumeInfo};
 
 /// Events kept for the events pane.
 pub const EVENTS_KEPT: usize = 500;

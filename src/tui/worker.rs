@@ -18,8 +18,7 @@ use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::VERB_OUTPUT_KEPT;
-use crate::engine::dir_usage;
-use crate::engine::Engine;
+use crate::engine::{dir_usage, Engine};
 
 /// How often a running verb's new output is sent to its popup, at most.
 const CHUNK_EVERY: Duration = Duration::from_millis(100);

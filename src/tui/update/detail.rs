@@ -2,9 +2,7 @@
 //! volume's files, a network's diagram. Their keys and the data loaded for them.
 
 use super::clamp_cursors;
-use crate::engine::PathKind;
-use crate::engine::TreeScope;
-use crate::engine::{LinkRates, NetworkState};
+use crate::engine::{LinkRates, NetworkState, PathKind, TreeScope};
 use crate::tui::action::Action;
 use crate::tui::detail::{
     ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, NetworkDetail,

@@ -2,9 +2,7 @@
 //! the selected or marked rows (each asking first where it destroys).
 
 use super::{apply, clamp_cursors, pull};
-use crate::engine::Event;
-use crate::engine::Status;
-use crate::engine::BUILTIN_NETWORKS;
+use crate::engine::{Event, Status, BUILTIN_NETWORKS};
 use crate::tui::action::Action;
 use crate::tui::effect::{ContainerOp, Effect, Target};
 use crate::tui::snapshot::Snapshot;

@@ -4,11 +4,10 @@
 pub(super) use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) use super::update;
-pub(super) use crate::engine::DirListing;
-pub(super) use crate::engine::NetworkState;
-pub(super) use crate::engine::PathKind;
-pub(super) use crate::engine::{ContainerConfig, ContainerRecord, ContainerState, Status};
-pub(super) use crate::engine::{ContainerId, Digest};
+pub(super) use crate::engine::{
+    ContainerConfig, ContainerId, ContainerRecord, ContainerState, Digest, DirListing,
+    NetworkState, PathKind, Status,
+};
 pub(super) use crate::tui::detail::{ContainerTab, DetailData};
 pub(super) use crate::tui::effect::{ContainerOp, Effect, Target};
 pub(super) use crate::tui::files::Side;
@@ -125,8 +124,7 @@ pub(super) fn file_entries(path: &str, names: &[&str]) -> Box<DirListing> {
 }
 
 pub(super) fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
-    use crate::engine::EndpointState;
-    use crate::engine::NetworkDriver;
+    use crate::engine::{EndpointState, NetworkDriver};
     NetworkState {
         id: format!("{name:0>64}"),
         name: name.into(),

@@ -8,10 +8,7 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs, Wrap};
 use ratatui::Frame;
 
 use super::{dim_note, pane};
-use crate::engine::ContainerRecord;
-use crate::engine::LogStream;
-use crate::engine::NetworkMode;
-use crate::engine::{Change, ChangeKind, FileType};
+use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, LogStream, NetworkMode};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::ops::ports::port_lines;
 use crate::tui::detail::{ContainerDetail, ContainerTab};

@@ -9,9 +9,7 @@ use ratatui::Frame;
 
 use super::table::{Column, PaneTable, TableRow, Width};
 use super::{dim_note, pane};
-use crate::engine::NetworkDriver;
-use crate::engine::OperState;
-use crate::engine::{EndpointState, LinkRates, NetworkState};
+use crate::engine::{EndpointState, LinkRates, NetworkDriver, NetworkState, OperState};
 use crate::format::human_size;
 use crate::tui::detail::NetworkDetail;
 use crate::tui::state::App;
