@@ -2,7 +2,7 @@
 //! or the dashboard; both drive it through [`Engine`] and render what it returns.
 
 // The rooms stay `pub` so the integration tests (tests/) can reach internals; the front
-// doors (src/) name only the face below, which an architecture test in the berth crate checks.
+// doors (src/) name only the face below (src/architecture.rs in the berth crate checks it).
 pub mod container;
 pub mod error;
 pub mod events;
@@ -21,7 +21,7 @@ use std::path::Path;
 
 // ---- the face: everything a front door (CLI, dashboard, ops) names, from one place ----
 
-/// Containers: records, lifecycle options, exec, logs, attach frames, stats, signals.
+// Containers: records, lifecycle options, exec, logs, attach frames, stats, signals.
 pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
@@ -48,7 +48,7 @@ pub mod monitor {
     pub use crate::container::monitor::{control_fd, main};
 }
 
-/// Images: the store's views, history, layer tree, commit, save; unpacking into a tree.
+// Images: the store's views, history, layer tree, commit, save; unpacking into a tree.
 pub use ids::{Digest, ImageRef};
 pub use image::unpack::{extract_reporting, ExtractOptions, Rebase, Skipped, SpecialKind};
 pub use image::{
@@ -56,14 +56,14 @@ pub use image::{
     TreeScope,
 };
 
-/// Registries: references, credentials, login, pull and push.
+// Registries: references, credentials, login, pull and push.
 pub use image::registry::{
     login as registry_login, logout as registry_logout, registry_name, Cancel, CredentialStore,
     Credentials, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
     DOCKER_HUB,
 };
 
-/// Networks: records, live state and link counters, addresses, published ports.
+// Networks: records, live state and link counters, addresses, published ports.
 pub use network::ipam::{parse_cidr, parse_ip};
 pub use network::live::{LinkCounters, LinkWatch, OperState};
 pub use network::ports::{parse_private_port, parse_publish, PortMapping, PortSpec, Proto};
@@ -73,7 +73,7 @@ pub use network::record::{
 pub use network::state::{join as join_network_states, EndpointState, LinkRates, NetworkState};
 pub use network::store::CreateNetwork;
 
-/// Storage: copy in/out of containers, diffs, directory listings, mounts, volumes, progress.
+// Storage: copy in/out of containers, diffs, directory listings, mounts, volumes, progress.
 pub use storage::copy::{
     archive_name, archive_size, pump, CopyInOptions, Packer, PathKind, PathStat, COPY_BUF,
 };
@@ -83,19 +83,19 @@ pub use storage::mounts::{MountKind, MountSpec, MountView};
 pub use storage::progress::{Counted, Progress};
 pub use storage::volumes::{dir_usage, DirUsage, Volume, VolumeInfo};
 
-/// System: info, disk usage, prune results, consistency findings.
+// System: info, disk usage, prune results, consistency findings.
 pub use system::{DiskUsage, Finding, Info as SystemInfo, Pruned, UsageTotals};
 
-/// Events: the journal's entries and filters.
+// Events: the journal's entries and filters.
 pub use events::{Event, EventFilter, ObjectType};
 
-/// Errors: one error type with a kind, and the context extension.
+// Errors: one error type with a kind, and the context extension.
 pub use error::{Context, Error, ErrorKind, Result};
 
-/// Units: sizes and text as Docker prints them.
+// Units: sizes and text as Docker prints them.
 pub use units::{human_size, parse_binary_size, truncate};
 
-/// The engine root's layout on disk.
+// The engine root's layout on disk.
 pub use paths::EnginePaths;
 
 use state::StateLock;
