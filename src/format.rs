@@ -1,7 +1,7 @@
 //! Numbers, times and states as Docker prints them, shared by the CLI and the dashboard.
 
-use crate::engine::container::{ContainerRecord, Status};
-pub use crate::engine::units::human_size;
+pub use crate::engine::human_size;
+use crate::engine::{ContainerRecord, Status};
 
 /// "1.50" as "1.5", "2.00" as "2"; whole numbers stay as they are.
 fn without_trailing_zeros(text: &str) -> &str {
@@ -105,7 +105,7 @@ pub fn whole_utf8_len(bytes: &[u8]) -> usize {
     }
 }
 
-pub use crate::engine::units::truncate;
+pub use crate::engine::truncate;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@ use clap::Parser;
 
 fn main() {
     // Run from a memfd, the process would show as `3` in ps and top.
-    berth::engine::container::runtime::sealed::name_process();
+    berth::engine::sealed::name_process();
     let cli = match berth::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(usage) => {

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::image::registry::{Cancel, CredentialStore, PullOptions, PushOptions};
-use crate::engine::{Error, Result};
+use crate::engine::{Cancel, CredentialStore, Error, PullOptions, PushOptions, Result};
 
 /// The settings file: `$XDG_CONFIG_HOME/berth/config.toml`.
 pub fn config_path() -> Option<PathBuf> {

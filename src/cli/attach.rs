@@ -17,11 +17,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios::{self, SetArg, Termios};
 
-use crate::engine::container::exec::ExecSession;
-use crate::engine::container::frames::{read_frame, write_frame, Kind};
-use crate::engine::container::Started;
-use crate::engine::readiness::poll_ready;
-use crate::engine::Engine;
+use crate::engine::{poll_ready, read_frame, write_frame, Engine, ExecSession, FrameKind, Started};
 
 /// Restores the terminal's mode when dropped.
 struct RawMode {
@@ -57,7 +53,7 @@ fn send_resize(writer: &Mutex<UnixStream>) {
         let mut payload = rows.to_le_bytes().to_vec();
         payload.extend_from_slice(&cols.to_le_bytes());
         if let Ok(mut w) = writer.lock() {
-            let _ = write_frame(&mut *w, Kind::Resize, &payload);
+            let _ = write_frame(&mut *w, FrameKind::Resize, &payload);
         }
     }
 }
@@ -363,11 +359,11 @@ pub fn attach_with(
                 };
                 let Ok(mut w) = writer.lock() else { return };
                 let sent = if n == 0 {
-                    write_frame(&mut *w, Kind::StdinEof, &[])
+                    write_frame(&mut *w, FrameKind::StdinEof, &[])
                 } else if data.is_empty() {
                     Ok(())
                 } else {
-                    write_frame(&mut *w, Kind::Stdin, &data)
+                    write_frame(&mut *w, FrameKind::Stdin, &data)
                 };
                 if detach {
                     // Ends the reading below; the container goes on without us.
@@ -386,14 +382,14 @@ pub fn attach_with(
     let mut stderr = std::io::stderr();
     loop {
         match read_frame(&mut reader) {
-            Ok(Some((Kind::Stdout, data))) => {
+            Ok(Some((FrameKind::Stdout, data))) => {
                 let _ = stdout.write_all(&data);
                 let _ = stdout.flush();
             }
-            Ok(Some((Kind::Stderr, data))) => {
+            Ok(Some((FrameKind::Stderr, data))) => {
                 let _ = stderr.write_all(&data);
             }
-            Ok(Some((Kind::Exited, data))) if data.len() == 4 => {
+            Ok(Some((FrameKind::Exited, data))) if data.len() == 4 => {
                 return Ok(i32::from_le_bytes([data[0], data[1], data[2], data[3]]));
             }
             Ok(Some(_)) => {}

@@ -13,14 +13,10 @@ use super::output::{print_inspect, report};
 use super::parse;
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
-use crate::engine::container::monitor;
-use crate::engine::container::runtime::process::parse_signal;
-use crate::engine::container::{CreateOptions, Resources, Status};
-use crate::engine::image::registry::Reference;
-use crate::engine::network::ipam::parse_ip;
-use crate::engine::network::ports::parse_publish;
-use crate::engine::storage::mounts::MountSpec;
-use crate::engine::{ContainerId, Engine, Error};
+use crate::engine::{
+    monitor, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions, Engine, Error,
+    MountSpec, Reference, Resources, Status,
+};
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
 use crate::ops::resolve::{self, Named, Outcome};
@@ -369,7 +365,7 @@ impl ContainerFlags {
             read_only: self.read_only,
             resources,
             labels: parse::parse_labels(&self.label),
-            log: crate::engine::container::logs::LogConfig::parse(&self.log_opt)?,
+            log: crate::engine::LogConfig::parse(&self.log_opt)?,
         })
     }
 }
@@ -604,7 +600,7 @@ pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
-    use crate::engine::container::logs::{LogReader, LOG_FILE};
+    use crate::engine::{LogReader, LOG_FILE};
     let record = engine.container(&args.container)?;
     let path = engine.paths().container(&record.id).join(LOG_FILE);
     let tail: Option<usize> = match args.tail.as_str() {
@@ -676,9 +672,9 @@ struct LogSink<'a> {
 }
 
 impl LogSink<'_> {
-    fn print(&mut self, e: &crate::engine::container::logs::LogEntry) -> crate::engine::Result<()> {
-        use crate::engine::container::logs::Stream;
-        use crate::engine::error::Context;
+    fn print(&mut self, e: &crate::engine::LogEntry) -> crate::engine::Result<()> {
+        use crate::engine::Context;
+        use crate::engine::LogStream;
         use std::io::Write;
         if self.since.is_some_and(|s| e.time < s) || self.until.is_some_and(|u| e.time > u) {
             return Ok(());
@@ -692,9 +688,9 @@ impl LogSink<'_> {
             time.push(' ');
         }
         match e.stream {
-            Stream::Stdout => write!(self.out, "{time}{}", e.log),
+            LogStream::Stdout => write!(self.out, "{time}{}", e.log),
             // Stdout first, so the two keep their order on a shared terminal.
-            Stream::Stderr => self
+            LogStream::Stderr => self
                 .out
                 .flush()
                 .and_then(|()| write!(self.err, "{time}{}", e.log)),
@@ -703,15 +699,14 @@ impl LogSink<'_> {
     }
 
     fn flush(&mut self) -> crate::engine::Result<()> {
-        use crate::engine::error::Context;
+        use crate::engine::Context;
         use std::io::Write;
         self.out.flush().context(|| "writing the logs".into())
     }
 }
 
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
-    use crate::engine::container::exec::ExecOptions;
-    use crate::engine::container::runtime::sealed;
+    use crate::engine::{sealed, ExecOptions};
     if !args.detach && refuses_terminal(args.interactive, args.tty) {
         return Ok(1);
     }
@@ -837,7 +832,7 @@ pub fn commit(engine: &Engine, args: &CommitArgs) -> Result<i32> {
         .as_deref()
         .map(str::parse::<crate::engine::ImageRef>)
         .transpose()?;
-    let opts = crate::engine::image::CommitOptions {
+    let opts = crate::engine::CommitOptions {
         message: args.message.clone(),
         author: args.author.clone(),
         changes: args.change.clone(),

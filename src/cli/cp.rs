@@ -11,9 +11,7 @@ use color_eyre::Result;
 
 use super::interrupt::Interrupt;
 use super::output::human_size;
-use crate::engine::container::runtime::sealed;
-use crate::engine::storage::progress::Progress;
-use crate::engine::Engine;
+use crate::engine::{sealed, Engine, Progress};
 use crate::ops::cp::{self as ops, CpError, Dest, Options, Source, Transfer, Watch};
 
 #[derive(Debug, Args)]

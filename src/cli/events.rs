@@ -10,8 +10,7 @@ use clap::Args;
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
-use crate::engine::events::{Event, EventFilter, ObjectType};
-use crate::engine::Engine;
+use crate::engine::{Engine, Event, EventFilter, ObjectType};
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {

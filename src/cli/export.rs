@@ -7,11 +7,7 @@ use clap::Args;
 use color_eyre::Result;
 
 use super::output::write_file_atomically;
-use crate::engine::container::runtime::sealed;
-use crate::engine::container::Status;
-use crate::engine::error::Context;
-use crate::engine::storage::copy::pump;
-use crate::engine::{Engine, Error};
+use crate::engine::{pump, sealed, Context, Engine, Error, Status};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

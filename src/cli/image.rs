@@ -14,9 +14,10 @@ use super::output::{
     human_since, human_size, print_inspect, print_json_lines, print_listing, report, Listing, Table,
 };
 use super::pull_progress::{Out, Progress};
-use crate::engine::image::registry::{PullEvent, PullOptions, PulledImage, PushEvent, Reference};
-use crate::engine::image::{ImageHistory, Removal, SaveFormat};
-use crate::engine::{Engine, Error, ImageRef};
+use crate::engine::{
+    Engine, Error, ImageHistory, ImageRef, PullEvent, PullOptions, PulledImage, PushEvent,
+    Reference, Removal, SaveFormat,
+};
 use crate::format::truncate;
 use crate::ops::inspect;
 use crate::ops::resolve::each;

@@ -7,7 +7,9 @@ use clap::Args;
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
-use crate::engine::image::registry::{self, CredentialStore, Credentials};
+use crate::engine::{
+    registry_login, registry_logout, registry_name, CredentialStore, Credentials, DOCKER_HUB,
+};
 use crate::settings::Settings;
 
 /// A password on stdin longer than this is refused.
@@ -38,7 +40,7 @@ pub struct LogoutArgs {
 }
 
 pub fn login(args: &LoginArgs) -> Result<i32> {
-    let server = args.server.as_deref().unwrap_or(registry::DOCKER_HUB);
+    let server = args.server.as_deref().unwrap_or(DOCKER_HUB);
     let username = match &args.username {
         Some(name) => name.clone(),
         None => {
@@ -70,16 +72,16 @@ pub fn login(args: &LoginArgs) -> Result<i32> {
     let credentials = Credentials { username, password };
     let store = CredentialStore::user();
     let insecure = Settings::load()?.insecure_registries(&args.insecure_registries);
-    let file = registry::login(&store, server, &credentials, &insecure)?;
+    let file = registry_login(&store, server, &credentials, &insecure)?;
     eprintln!("Credentials saved in {}", file.display());
     println!("Login Succeeded");
     Ok(0)
 }
 
 pub fn logout(args: &LogoutArgs) -> Result<i32> {
-    let server = args.server.as_deref().unwrap_or(registry::DOCKER_HUB);
-    let name = registry::registry_name(server);
-    if registry::logout(&CredentialStore::user(), server)? {
+    let server = args.server.as_deref().unwrap_or(DOCKER_HUB);
+    let name = registry_name(server);
+    if registry_logout(&CredentialStore::user(), server)? {
         println!("Removing login credentials for {name}");
     } else {
         println!("Not logged in to {name}");

@@ -12,10 +12,7 @@ use serde_json::{json, Value};
 use super::output::{print_inspect, print_listing, report, Listing};
 use super::parse::parse_labels;
 use super::volume::{InspectArgs, NamesArgs};
-use crate::engine::network::ipam::{parse_cidr, parse_ip};
-use crate::engine::network::record::NetworkRecord;
-use crate::engine::network::store::CreateNetwork;
-use crate::engine::{Engine, Error};
+use crate::engine::{parse_cidr, parse_ip, CreateNetwork, Engine, Error, NetworkRecord};
 use crate::ops::inspect;
 use crate::ops::resolve::each;
 

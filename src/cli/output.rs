@@ -268,7 +268,7 @@ pub fn prune(
     what: crate::ops::prune::Prune,
     force: bool,
 ) -> color_eyre::Result<i32> {
-    use crate::engine::image::Removal;
+    use crate::engine::Removal;
     use crate::ops::prune::{prune, Confirm};
     let mut ask = confirm;
     let confirm = if force {

@@ -17,7 +17,7 @@ pub fn parse_memory(text: &str) -> Result<i64> {
             "use a whole number of bytes with an optional unit b, k, m or g (e.g. 64m, 1g)",
         )
     };
-    let bytes = crate::engine::units::parse_binary_size(text)
+    let bytes = crate::engine::parse_binary_size(text)
         .and_then(|b| i64::try_from(b).ok())
         .ok_or_else(bad)?;
     if bytes < MIN_MEMORY {

@@ -9,9 +9,7 @@ use serde::Serialize;
 
 use super::filter::{label_matches, Filters};
 use super::output::{human_since, human_size, print_listing, Listing};
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::storage::mounts::MountKind;
-use crate::engine::{Digest, Engine};
+use crate::engine::{ContainerRecord, Digest, Engine, MountKind, Status};
 use crate::format::{status_text, truncate};
 use crate::ops::ports::ps_ports;
 

@@ -9,8 +9,7 @@ use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::image::registry::{PullEvent, PushEvent};
-use crate::engine::Digest;
+use crate::engine::{Digest, PullEvent, PushEvent};
 
 /// What a display shows for one event, whichever verb sent it.
 pub enum Step<'a> {

@@ -10,9 +10,9 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use super::output::{binary_size, human_size, print_json_lines, Table};
-use crate::engine::container::stats::{self, ContainerStats, StatsSample};
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::Engine;
+use crate::engine::{
+    sample_all_stats, stats_between, ContainerRecord, ContainerStats, Engine, StatsSample, Status,
+};
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -52,7 +52,7 @@ pub fn stats(engine: &Engine, args: &StatsArgs) -> Result<i32> {
     let mut previous: HashMap<String, StatsSample> = HashMap::new();
     loop {
         let records = chosen(engine, args)?;
-        let samples: Vec<StatsSample> = stats::sample_all(&records);
+        let samples: Vec<StatsSample> = sample_all_stats(&records);
         // The first round has nothing to compare with: take a second sample shortly after.
         let first_round = previous.is_empty() && samples.iter().any(|s| s.running);
         if first_round {
@@ -64,7 +64,7 @@ pub fn stats(engine: &Engine, args: &StatsArgs) -> Result<i32> {
         }
         let rows: Vec<ContainerStats> = samples
             .iter()
-            .map(|now| stats::between(previous.get(now.id.as_str()).unwrap_or(now), now))
+            .map(|now| stats_between(previous.get(now.id.as_str()).unwrap_or(now), now))
             .collect();
         if !args.no_stream && !json {
             // Docker's redraw: clear the screen and go home.

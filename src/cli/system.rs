@@ -6,9 +6,7 @@ use color_eyre::Result;
 use serde_json::json;
 
 use super::output::{human_since, human_size, print_formatted, print_json, Table};
-use crate::engine::system::Finding;
-use crate::engine::system::{DiskUsage, Info, UsageTotals};
-use crate::engine::Engine;
+use crate::engine::{DiskUsage, Engine, Finding, SystemInfo, UsageTotals};
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
@@ -315,7 +313,7 @@ pub fn man_page(_args: &ManArgs) -> Result<i32> {
 }
 
 /// Docker's layout: a client section, then the engine's (there is no server to ask).
-fn print_info(info: &Info) {
+fn print_info(info: &SystemInfo) {
     println!("Client:");
     println!(" Version:    {}", env!("CARGO_PKG_VERSION"));
     println!();

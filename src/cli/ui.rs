@@ -8,8 +8,7 @@ use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
 use super::{Cli, Command};
-use crate::engine::container::runtime::sealed;
-use crate::engine::Engine;
+use crate::engine::{sealed, Engine};
 use crate::tui::once::{self, OnceOptions, Screen};
 use crate::tui::state::App;
 use crate::tui::verb::Verbs;

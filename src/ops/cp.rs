@@ -10,12 +10,11 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::error::Context;
-use crate::engine::image::unpack::{self, ExtractOptions, Rebase, Skipped, SpecialKind};
-use crate::engine::storage::copy::{self, CopyInOptions, Packer, PathKind, PathStat};
-use crate::engine::storage::progress::{Counted, Progress};
-use crate::engine::{Engine, Error};
+use crate::engine::{
+    archive_name, extract_reporting, pump, ContainerRecord, Context, CopyInOptions, Counted,
+    Engine, Error, ExtractOptions, Packer, PathKind, PathStat, Progress, Rebase, Skipped,
+    SpecialKind, Status, COPY_BUF,
+};
 
 /// docker cp's flags that change what is copied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -331,7 +330,7 @@ fn copy_tar_in(
     };
     engine
         .copy_to_container_with(name, &dir, opts, |out| {
-            copy::pump(&mut tar, &mut watch.counted(out)).map(drop)
+            pump(&mut tar, &mut watch.counted(out)).map(drop)
         })
         .map_err(|e| container_error(e, name, dest))
 }
@@ -357,7 +356,7 @@ fn pack_in(
     if asserts_dir(src) && !src_dir {
         return Err(CpError::Path(format!("{src}: not a directory")));
     }
-    let src_entry = copy::archive_name(src);
+    let src_entry = archive_name(src);
     let content_only = src_dir && src_entry == ".";
     let plan = decide_in(engine, name, dest, src_dir, content_only, &src_entry)?;
     // The source is opened as its parent plus a name, so its own symlink stays a link
@@ -493,7 +492,7 @@ fn extract_out(
     }
     let dest = match dest {
         Dest::Tar(tar) => {
-            copy::pump(&mut out, &mut watch.counted(&mut *tar))?;
+            pump(&mut out, &mut watch.counted(&mut *tar))?;
             tar.flush()?;
             return Ok(());
         }
@@ -524,9 +523,9 @@ fn extract_out(
         nix::sys::stat::Mode::empty(),
     )
     .context(|| format!("opening {}", dir.display()))?;
-    let mut input = BufReader::with_capacity(copy::COPY_BUF, watch.counted(&mut out));
+    let mut input = BufReader::with_capacity(COPY_BUF, watch.counted(&mut out));
     let mut skipped = |skip: Skipped| on_skip(dir.join(&skip.rel), skip.kind);
-    unpack::extract_reporting(&mut input, dir_fd, &extract, &mut skipped)?;
+    extract_reporting(&mut input, dir_fd, &extract, &mut skipped)?;
     // Read to the end: only then does the container side report how it finished.
     std::io::copy(&mut input, &mut std::io::sink())?;
     Ok(())

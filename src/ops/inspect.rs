@@ -6,12 +6,10 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::network::ports::PortSpec;
-use crate::engine::network::record::{Endpoint, NetworkRecord, DEFAULT_NETWORK};
-use crate::engine::storage::mounts::{MountKind, MountView};
-use crate::engine::storage::volumes::VolumeInfo;
-use crate::engine::{Engine, Result};
+use crate::engine::{
+    ContainerRecord, Endpoint, Engine, MountKind, MountView, NetworkRecord, PortSpec, Result,
+    Status, VolumeInfo, DEFAULT_NETWORK,
+};
 
 fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
@@ -75,7 +73,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": dir.join(crate::engine::container::logs::LOG_FILE),
+        "LogPath": dir.join(crate::engine::LOG_FILE),
         "Name": format!("/{}", record.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay2",
@@ -95,8 +93,8 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "LogConfig": c.log.inspect(),
             "CapAdd": null,
             "CapDrop": null,
-            "MaskedPaths": crate::engine::container::spec::MASKED_PATHS,
-            "ReadonlyPaths": crate::engine::container::spec::READONLY_PATHS,
+            "MaskedPaths": crate::engine::MASKED_PATHS,
+            "ReadonlyPaths": crate::engine::READONLY_PATHS,
         },
         "GraphDriver": {
             "Name": "overlay2",

@@ -1,8 +1,7 @@
 //! Docker's text for published ports: the PORTS column of `ps` and the lines of
 //! `docker port`. The engine holds the typed mappings; this is how Docker shows them.
 
-use crate::engine::network::ports::{parse_private_port, PortMapping};
-use crate::engine::Result;
+use crate::engine::{parse_private_port, PortMapping, Result};
 
 /// `docker port` lines, sorted by container port: `80/tcp -> 0.0.0.0:8080`.
 pub fn port_lines(mappings: &[PortMapping]) -> Vec<String> {
@@ -81,7 +80,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::engine::network::ports::Proto;
+    use crate::engine::Proto;
 
     #[test]
     fn formats_like_docker_port_and_ps() {

@@ -2,9 +2,7 @@
 //! builds Docker's warning, the front door asks it (a terminal prompt, the dashboard's
 //! popup) or says `-f`. As docker/cli, where every prune goes through one prompt.
 
-use crate::engine::error::Context;
-use crate::engine::system::Pruned;
-use crate::engine::{Engine, Result};
+use crate::engine::{Context, Engine, Pruned, Result};
 
 /// What a prune removes, with the flags that widen it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

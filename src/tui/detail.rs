@@ -3,14 +3,10 @@
 
 use super::files::list_host_dir;
 use super::state::Cursor;
-use crate::engine::container::logs::{LogEntry, LogReader, LOG_FILE};
-use crate::engine::error::{Context, Error};
-use crate::engine::image::{ImageLayer, LayerTree, TreeScope};
-use crate::engine::network::state::LinkRates;
-use crate::engine::storage::diff::Change;
-use crate::engine::storage::listing::DirListing;
-use crate::engine::storage::volumes::{dir_usage, DirUsage};
-use crate::engine::{Engine, Result};
+use crate::engine::{
+    dir_usage, Change, Context, DirListing, DirUsage, Engine, Error, ImageLayer, LayerTree,
+    LinkRates, LogEntry, LogReader, Result, TreeScope, LOG_FILE,
+};
 use std::path::{Path, PathBuf};
 
 /// Lines of log the detail keeps: the tail, as `logs --tail`.

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use super::detail::DetailRequest;
 use super::files::{ListRequest, Side};
-use crate::engine::image::registry::{Cancel, Reference};
-use crate::engine::storage::progress::Progress;
+use crate::engine::{Cancel, Progress, Reference};
 
 /// An engine object named for the user and addressed by ID.
 #[derive(Debug, Clone, PartialEq, Eq)]

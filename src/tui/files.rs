@@ -10,11 +10,9 @@ use std::sync::Arc;
 
 use super::effect::{CopyJob, Target};
 use super::state::Cursor;
-use crate::engine::error::{Context, Result};
-use crate::engine::storage::copy::{self, PathKind};
-use crate::engine::storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
-use crate::engine::storage::progress::Progress;
-use crate::engine::Engine;
+use crate::engine::{
+    Context, DirEntry, DirListing, Engine, PathKind, Progress, Result, MAX_ENTRIES,
+};
 use crate::format::human_size;
 use crate::ops::cp::{self, Dest, Options, Source, Watch};
 
@@ -327,7 +325,7 @@ fn archive_size(engine: &Engine, job: &CopyJob, name: &str) -> Option<u64> {
     match job.from {
         Side::Host => {
             let dir = std::fs::File::open(&job.src_dir).ok()?;
-            copy::archive_size(dir.as_fd(), std::ffi::OsStr::new(name)).ok()
+            crate::engine::archive_size(dir.as_fd(), std::ffi::OsStr::new(name)).ok()
         }
         Side::Container => engine
             .container_archive_size(&job.container.id, &join(&job.src_dir, name))
@@ -429,7 +427,7 @@ mod tests {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
         use super::super::*;
-        use crate::engine::container::{ContainerConfig, ContainerRecord, ContainerState, Status};
+        use crate::engine::{ContainerConfig, ContainerRecord, ContainerState, Status};
         use crate::engine::{ContainerId, Digest};
         use crate::tui::effect::{CopyJob, Effect};
         use crate::tui::keymap::Keymap;

@@ -103,43 +103,6 @@ pub fn run(
 mod tests {
     use super::*;
 
-    /// Every `.rs` file under `dir`, with its text.
-    fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                found.extend(sources(&path));
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                found.push((path, text));
-            }
-        }
-        found
-    }
-
-    /// The rooms' arrows: the dashboard gets what it needs of the CLI handed in and never
-    /// names it; the engine knows nothing of the front doors.
-    #[test]
-    fn the_dashboard_never_names_the_cli_nor_the_engine_a_front_door() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        // Spelt in two halves so this file doesn't match itself.
-        let cli = ["crate", "::cli"].concat();
-        let tui = sources(&root.join("src/tui"));
-        assert!(tui.len() > 20, "the scan found too few files");
-        for (path, text) in &tui {
-            assert!(!text.contains(&cli), "{} names {cli}", path.display());
-        }
-        let engine = sources(&root.join("crates/engine/src"));
-        assert!(engine.len() > 20, "the scan found too few files");
-        for door in ["cli", "tui", "ops", "format", "settings"] {
-            let name = ["berth", "::", door].concat();
-            for (path, text) in &engine {
-                assert!(!text.contains(&name), "{} names {name}", path.display());
-            }
-        }
-    }
-
     #[test]
     fn the_theme_comes_from_the_flag_then_no_color_then_the_config() {
         let dir = tempfile::tempdir().unwrap();

@@ -9,12 +9,9 @@ use super::detail::DetailData;
 use super::files::Side;
 use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
-use crate::engine::container::stats::ContainerStats;
-use crate::engine::events::Event;
-use crate::engine::image::registry::PullEvent;
-use crate::engine::network::state::{LinkRates, NetworkState};
-use crate::engine::storage::listing::DirListing;
-use crate::engine::Digest;
+use crate::engine::{
+    ContainerStats, Digest, DirListing, Event, LinkRates, NetworkState, PullEvent,
+};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -45,7 +42,7 @@ pub enum Msg {
         rates: HashMap<String, LinkRates>,
     },
     /// What each volume holds, by name.
-    VolumeSizes(Vec<(String, crate::engine::storage::volumes::DirUsage)>),
+    VolumeSizes(Vec<(String, crate::engine::DirUsage)>),
     /// Data for the open detail view.
     Detail(Result<Box<DetailData>, String>),
     /// An action on engine objects finished.

@@ -19,10 +19,7 @@ use super::snapshot::{port_rates, Snapshot};
 use super::state::{App, Detail, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
-use crate::engine::container::stats::{between, sample_all};
-use crate::engine::container::Status;
-use crate::engine::storage::volumes::dir_usage;
-use crate::engine::{Engine, Error, Result};
+use crate::engine::{dir_usage, sample_all_stats, stats_between, Engine, Error, Result, Status};
 use crate::format::status_text_at;
 use crate::ops::ports::{port_lines, ps_ports};
 
@@ -86,12 +83,12 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         .collect();
     update(app, Msg::Loaded(Ok(Box::new(snapshot))));
     if !running.is_empty() {
-        let before = sample_all(&running);
+        let before = sample_all_stats(&running);
         std::thread::sleep(Duration::from_millis(200));
         let stats = before
             .iter()
-            .zip(sample_all(&running))
-            .map(|(b, now)| between(b, &now))
+            .zip(sample_all_stats(&running))
+            .map(|(b, now)| stats_between(b, &now))
             .collect();
         update(app, Msg::Stats(stats));
     }

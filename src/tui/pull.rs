@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::msg::Msg;
-use crate::engine::image::registry::{Cancel, PullEvent, PullOptions, Reference};
-use crate::engine::{Digest, Engine};
+use crate::engine::{Cancel, Digest, Engine, PullEvent, PullOptions, Reference};
 use crate::settings::Settings;
 
 /// How often a pull's gathered events go to the dashboard: at most ten redraws a second
@@ -440,7 +439,7 @@ pub(crate) mod tests {
         assert_eq!(app.pull.as_ref().unwrap().phase, Phase::Done(id.clone()));
         // The list read again holds the image: it is selected.
         let image = |id: &Digest| crate::tui::snapshot::ImageRow {
-            summary: crate::engine::image::ImageSummary {
+            summary: crate::engine::ImageSummary {
                 id: id.clone(),
                 references: Vec::new(),
                 created: None,

@@ -25,11 +25,10 @@ use super::terminal::TerminalGuard;
 use super::trace::Trace;
 use super::update::update;
 use super::worker::Worker;
-use crate::engine::container::stats::{between, sample_all, StatsSample};
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::network::live::LinkWatch;
-use crate::engine::network::state::NetworkState;
-use crate::engine::{ContainerId, Engine};
+use crate::engine::{
+    sample_all_stats, stats_between, ContainerId, ContainerRecord, Engine, LinkWatch, NetworkState,
+    StatsSample, Status,
+};
 
 /// How often live stats are sampled, as `docker stats` does; only the running containers
 /// on screen are sampled.
@@ -419,12 +418,16 @@ async fn sample_stats(
             }
             continue;
         }
-        let taken = tokio::task::spawn_blocking(move || sample_all(&records))
+        let taken = tokio::task::spawn_blocking(move || sample_all_stats(&records))
             .await
             .unwrap_or_default();
         let stats = taken
             .iter()
-            .filter_map(|now| previous.get(&now.id).map(|before| between(before, now)))
+            .filter_map(|now| {
+                previous
+                    .get(&now.id)
+                    .map(|before| stats_between(before, now))
+            })
             .collect::<Vec<_>>();
         previous = taken.into_iter().map(|s| (s.id.clone(), s)).collect();
         if !stats.is_empty() && tx.send(Msg::Stats(stats)).is_err() {

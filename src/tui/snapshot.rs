@@ -5,13 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::container::stats::ContainerStats;
-use crate::engine::container::ContainerRecord;
-use crate::engine::image::ImageSummary;
-use crate::engine::network::state::{EndpointState, LinkRates, NetworkState};
-use crate::engine::storage::mounts::MountView;
-use crate::engine::storage::volumes::VolumeInfo;
-use crate::engine::{ContainerId, Digest, Engine, Result};
+use crate::engine::{
+    ContainerId, ContainerRecord, ContainerStats, Digest, EndpointState, Engine, ImageSummary,
+    LinkRates, MountView, NetworkState, Result, VolumeInfo,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -68,7 +65,7 @@ impl Snapshot {
             Ok(networks) => networks,
             // The records still show without the live link state (a netlink failure
             // must not take the other panes down with it).
-            Err(_) => crate::engine::network::state::join(engine.list_networks()?, &[]),
+            Err(_) => crate::engine::join_network_states(engine.list_networks()?, &[]),
         };
         Ok(Snapshot {
             containers,
@@ -117,14 +114,13 @@ pub fn port_rates(
     after: &[NetworkState],
     seconds: f64,
 ) -> HashMap<String, LinkRates> {
-    let counters =
-        |states: &[NetworkState]| -> HashMap<String, crate::engine::network::live::LinkCounters> {
-            states
-                .iter()
-                .flat_map(|n| &n.endpoints)
-                .filter_map(|e| Some((e.host_veth.clone(), e.port.as_ref()?.counters?)))
-                .collect()
-        };
+    let counters = |states: &[NetworkState]| -> HashMap<String, crate::engine::LinkCounters> {
+        states
+            .iter()
+            .flat_map(|n| &n.endpoints)
+            .filter_map(|e| Some((e.host_veth.clone(), e.port.as_ref()?.counters?)))
+            .collect()
+    };
     let then = counters(before);
     counters(after)
         .into_iter()

@@ -10,10 +10,7 @@ use super::effect::Effect;
 use super::files::FilesView;
 use super::keymap::Keymap;
 use super::snapshot::{ImageRow, Snapshot, StatsBoard};
-use crate::engine::container::{ContainerRecord, Status};
-use crate::engine::events::Event;
-use crate::engine::network::state::NetworkState;
-use crate::engine::storage::volumes::VolumeInfo;
+use crate::engine::{ContainerRecord, Event, NetworkState, Status, VolumeInfo};
 
 /// Events kept for the events pane.
 pub const EVENTS_KEPT: usize = 500;
@@ -288,7 +285,7 @@ pub struct App {
     /// is on screen.
     pub details: Vec<Detail>,
     /// What each volume holds, measured when the volumes pane is opened.
-    pub volume_sizes: std::collections::HashMap<String, crate::engine::storage::volumes::DirUsage>,
+    pub volume_sizes: std::collections::HashMap<String, crate::engine::DirUsage>,
     /// The two-pane file view, drawn over the pane while open.
     pub files: Option<FilesView>,
     pub popup: Option<Popup>,

@@ -18,8 +18,7 @@ use super::files::copy;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::VERB_OUTPUT_KEPT;
-use crate::engine::storage::volumes::dir_usage;
-use crate::engine::Engine;
+use crate::engine::{dir_usage, Engine};
 
 /// How often a running verb's new output is sent to its popup, at most.
 const CHUNK_EVERY: Duration = Duration::from_millis(100);
@@ -160,7 +159,7 @@ impl Worker {
             ContainerOp::Stop => engine.stop_container(&t.id, STOP_TIMEOUT, None).map(drop),
             ContainerOp::Restart => {
                 let record = engine.container(&t.id)?;
-                if record.state.status == crate::engine::container::Status::Running {
+                if record.state.status == crate::engine::Status::Running {
                     engine.stop_container(&t.id, STOP_TIMEOUT, None)?;
                 }
                 engine.start_container(&t.id).map(drop)

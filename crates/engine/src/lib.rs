@@ -1,6 +1,8 @@
 //! The embedded container engine: images, containers, storage. It knows nothing of the CLI
 //! or the dashboard; both drive it through [`Engine`] and render what it returns.
 
+// The rooms stay `pub` so the integration tests (tests/) can reach internals; the front
+// doors (src/) name only the face below (src/architecture.rs in the berth crate checks it).
 pub mod container;
 pub mod error;
 pub mod events;
@@ -17,8 +19,83 @@ pub mod units;
 
 use std::path::Path;
 
-pub use error::{Error, ErrorKind, Result};
-pub use ids::{ContainerId, Digest, ImageRef};
+// ---- the face: everything a front door (CLI, dashboard, ops) names, from one place ----
+
+// Containers: records, lifecycle options, exec, logs, attach frames, stats, signals.
+pub use container::exec::{ExecOptions, ExecSession};
+pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
+pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
+pub use container::runtime::process::parse_signal;
+pub use container::spec::{MASKED_PATHS, READONLY_PATHS};
+pub use container::stats::{
+    between as stats_between, sample_all as sample_all_stats, ContainerStats, StatsSample,
+};
+pub use container::{
+    record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
+    Resources, Started, Status,
+};
+pub use ids::ContainerId;
+pub use readiness::poll_ready;
+
+/// Entry points of the processes berth re-executes itself as: the sealed helper that works
+/// inside a container's mount namespace.
+pub mod sealed {
+    pub use crate::container::runtime::sealed::{name_process, reexec_sealed, running_sealed};
+}
+
+/// Entry points of the per-container monitor process (`berth` re-executed as it).
+pub mod monitor {
+    pub use crate::container::monitor::{control_fd, main};
+}
+
+// Images: the store's views, history, layer tree, commit, save; unpacking into a tree.
+pub use ids::{Digest, ImageRef};
+pub use image::unpack::{extract_reporting, ExtractOptions, Rebase, Skipped, SpecialKind};
+pub use image::{
+    CommitOptions, ImageHistory, ImageLayer, ImageSummary, LayerTree, Removal, SaveFormat,
+    TreeScope,
+};
+
+// Registries: references, credentials, login, pull and push.
+pub use image::registry::{
+    login as registry_login, logout as registry_logout, registry_name, Cancel, CredentialStore,
+    Credentials, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
+    DOCKER_HUB,
+};
+
+// Networks: records, live state and link counters, addresses, published ports.
+pub use network::ipam::{parse_cidr, parse_ip};
+pub use network::live::{LinkCounters, LinkWatch, OperState};
+pub use network::ports::{parse_private_port, parse_publish, PortMapping, PortSpec, Proto};
+pub use network::record::{
+    Driver as NetworkDriver, Endpoint, NetworkRecord, BUILTIN_NETWORKS, DEFAULT_NETWORK,
+};
+pub use network::state::{join as join_network_states, EndpointState, LinkRates, NetworkState};
+pub use network::store::CreateNetwork;
+
+// Storage: copy in/out of containers, diffs, directory listings, mounts, volumes, progress.
+pub use storage::copy::{
+    archive_name, archive_size, pump, CopyInOptions, Packer, PathKind, PathStat, COPY_BUF,
+};
+pub use storage::diff::{Change, ChangeKind, FileType};
+pub use storage::listing::{DirEntry, DirListing, MAX_ENTRIES};
+pub use storage::mounts::{MountKind, MountSpec, MountView};
+pub use storage::progress::{Counted, Progress};
+pub use storage::volumes::{dir_usage, DirUsage, Volume, VolumeInfo};
+
+// System: info, disk usage, prune results, consistency findings.
+pub use system::{DiskUsage, Finding, Info as SystemInfo, Pruned, UsageTotals};
+
+// Events: the journal's entries and filters.
+pub use events::{Event, EventFilter, ObjectType};
+
+// Errors: one error type with a kind, and the context extension.
+pub use error::{Context, Error, ErrorKind, Result};
+
+// Units: sizes and text as Docker prints them.
+pub use units::{human_size, parse_binary_size, truncate};
+
+// The engine root's layout on disk.
 pub use paths::EnginePaths;
 
 use state::StateLock;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::engine::storage::progress::Progress;
+use crate::engine::Progress;
 use crate::format::human_size;
 use crate::tui::action::Action;
 use crate::tui::render::centered;
@@ -111,7 +111,7 @@ mod tests {
     use std::time::Duration;
 
     use super::clock;
-    use crate::engine::storage::progress::{Counted, Progress};
+    use crate::engine::{Counted, Progress};
     use crate::tui::effect::Target;
     use crate::tui::files::{Copying, FilesView};
     use crate::tui::keymap::Keymap;

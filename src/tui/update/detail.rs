@@ -2,9 +2,7 @@
 //! volume's files, a network's diagram. Their keys and the data loaded for them.
 
 use super::clamp_cursors;
-use crate::engine::image::TreeScope;
-use crate::engine::network::state::{LinkRates, NetworkState};
-use crate::engine::storage::copy::PathKind;
+use crate::engine::{LinkRates, NetworkState, PathKind, TreeScope};
 use crate::tui::action::Action;
 use crate::tui::detail::{
     ContainerDetail, ContainerTab, DetailData, DetailRequest, ImageDetail, NetworkDetail,
@@ -380,7 +378,7 @@ mod tests {
 
     #[test]
     fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
-        use crate::engine::image::{ImageLayer, ImageSummary};
+        use crate::engine::{ImageLayer, ImageSummary};
         use crate::tui::snapshot::ImageRow;
         let mut app = app_with(Keymap::default());
         let id = Digest::of_bytes(b"config");
@@ -433,7 +431,7 @@ mod tests {
 
     #[test]
     fn logs_search_jumps_between_matches_and_pauses_following() {
-        use crate::engine::container::logs::{LogEntry, Stream};
+        use crate::engine::{LogEntry, LogStream};
         let mut app = app_with(Keymap::default());
         key(&mut app, KeyCode::Enter);
         // To the Logs tab.
@@ -445,7 +443,7 @@ mod tests {
             .iter()
             .map(|l| LogEntry {
                 log: format!("{l}\n"),
-                stream: Stream::Stdout,
+                stream: LogStream::Stdout,
                 time: chrono::Utc::now(),
             })
             .collect();
@@ -528,9 +526,9 @@ mod tests {
 
     #[test]
     fn a_volume_opens_descends_only_into_real_dirs_and_goes_up() {
-        use crate::engine::storage::copy::PathKind;
-        use crate::engine::storage::listing::{DirEntry, DirListing};
-        use crate::engine::storage::volumes::{Volume, VolumeInfo};
+        use crate::engine::PathKind;
+        use crate::engine::{DirEntry, DirListing};
+        use crate::engine::{Volume, VolumeInfo};
         let mut app = app_with(Keymap::default());
         app.snapshot.volumes = vec![VolumeInfo {
             volume: Volume {

@@ -4,9 +4,7 @@
 use crossterm::event::KeyEvent;
 
 use super::{apply, PAGE};
-use crate::engine::storage::copy::PathKind;
-use crate::engine::storage::listing::DirListing;
-use crate::engine::storage::progress::Progress;
+use crate::engine::{DirListing, PathKind, Progress};
 use crate::tui::action::Action;
 use crate::tui::effect::{CopyJob, Effect, Target};
 use crate::tui::files::{join, parent, Copying, FilesView, ListRequest, Side};

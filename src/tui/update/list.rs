@@ -2,9 +2,7 @@
 //! the selected or marked rows (each asking first where it destroys).
 
 use super::{apply, clamp_cursors, pull};
-use crate::engine::container::record::Status;
-use crate::engine::events::Event;
-use crate::engine::network::record::BUILTIN_NETWORKS;
+use crate::engine::{Event, Status, BUILTIN_NETWORKS};
 use crate::tui::action::Action;
 use crate::tui::effect::{ContainerOp, Effect, Target};
 use crate::tui::snapshot::Snapshot;
@@ -500,11 +498,7 @@ mod tests {
     #[test]
     fn events_from_other_processes_reload_and_are_kept_bounded() {
         let mut app = app_with(Keymap::default());
-        let event = crate::engine::events::Event::new(
-            crate::engine::events::ObjectType::Container,
-            "start",
-            "abc",
-        );
+        let event = crate::engine::Event::new(crate::engine::ObjectType::Container, "start", "abc");
         let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
         assert_eq!(effects, [Effect::Reload]);
         assert_eq!(app.events.len(), EVENTS_KEPT);

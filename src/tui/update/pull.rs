@@ -4,8 +4,7 @@ use crossterm::event::KeyEvent;
 
 use super::apply;
 use super::popups::{typed, Typed};
-use crate::engine::image::registry::{PullEvent, Reference};
-use crate::engine::Digest;
+use crate::engine::{Digest, PullEvent, Reference};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::keymap::Resolved;

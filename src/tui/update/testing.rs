@@ -4,13 +4,10 @@
 pub(super) use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) use super::update;
-pub(super) use crate::engine::container::{
-    ContainerConfig, ContainerRecord, ContainerState, Status,
+pub(super) use crate::engine::{
+    ContainerConfig, ContainerId, ContainerRecord, ContainerState, Digest, DirListing,
+    NetworkState, PathKind, Status,
 };
-pub(super) use crate::engine::network::state::NetworkState;
-pub(super) use crate::engine::storage::copy::PathKind;
-pub(super) use crate::engine::storage::listing::DirListing;
-pub(super) use crate::engine::{ContainerId, Digest};
 pub(super) use crate::tui::detail::{ContainerTab, DetailData};
 pub(super) use crate::tui::effect::{ContainerOp, Effect, Target};
 pub(super) use crate::tui::files::Side;
@@ -98,7 +95,7 @@ pub(super) fn yanked(app: &mut App) -> String {
 }
 
 pub(super) fn file_entries(path: &str, names: &[&str]) -> Box<DirListing> {
-    use crate::engine::storage::listing::DirEntry;
+    use crate::engine::DirEntry;
     let entries = names
         .iter()
         .map(|name| DirEntry {
@@ -127,12 +124,11 @@ pub(super) fn file_entries(path: &str, names: &[&str]) -> Box<DirListing> {
 }
 
 pub(super) fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
-    use crate::engine::network::record::Driver;
-    use crate::engine::network::state::EndpointState;
+    use crate::engine::{EndpointState, NetworkDriver};
     NetworkState {
         id: format!("{name:0>64}"),
         name: name.into(),
-        driver: Driver::Bridge,
+        driver: NetworkDriver::Bridge,
         subnet: Some("10.9.0.0/24".parse().unwrap()),
         gateway: Some("10.9.0.1".parse().unwrap()),
         internal: false,

@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn y_copies_the_selected_id_and_the_logs_bottom_line() {
-        use crate::engine::container::logs::{LogEntry, Stream};
+        use crate::engine::{LogEntry, LogStream};
         let mut app = app_with(Keymap::default());
         keys(&mut app, "j");
         let job_id = app.snapshot.containers[1].id.to_string();
@@ -101,7 +101,7 @@ mod tests {
             .iter()
             .map(|l| LogEntry {
                 log: format!("{l}\n"),
-                stream: Stream::Stdout,
+                stream: LogStream::Stdout,
                 time: chrono::Utc::now(),
             })
             .collect();
@@ -127,10 +127,10 @@ mod tests {
 
     #[test]
     fn y_copies_an_image_id_a_volume_name_and_file_paths() {
-        use crate::engine::image::ImageSummary;
-        use crate::engine::storage::copy::PathKind;
-        use crate::engine::storage::listing::{DirEntry, DirListing};
-        use crate::engine::storage::volumes::{Volume, VolumeInfo};
+        use crate::engine::ImageSummary;
+        use crate::engine::PathKind;
+        use crate::engine::{DirEntry, DirListing};
+        use crate::engine::{Volume, VolumeInfo};
         use crate::tui::snapshot::ImageRow;
         let mut app = app_with(Keymap::default());
         let image = Digest::of_bytes(b"config");

@@ -8,10 +8,7 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs, Wrap};
 use ratatui::Frame;
 
 use super::{dim_note, pane};
-use crate::engine::container::logs::Stream;
-use crate::engine::container::record::NetworkMode;
-use crate::engine::container::ContainerRecord;
-use crate::engine::storage::diff::{Change, ChangeKind, FileType};
+use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, LogStream, NetworkMode};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::ops::ports::port_lines;
 use crate::tui::detail::{ContainerDetail, ContainerTab};
@@ -351,8 +348,8 @@ fn logs(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) 
         .map(|e| {
             let text = e.log.trim_end_matches('\n');
             let base = match e.stream {
-                Stream::Stdout => Style::new(),
-                Stream::Stderr => theme.deleted,
+                LogStream::Stdout => Style::new(),
+                LogStream::Stderr => theme.deleted,
             };
             highlight(text, &needle, base, theme.marked)
         })

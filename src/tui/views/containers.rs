@@ -4,7 +4,7 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::table::{Column, PaneTable, TableCell, TableRow, Width};
-use crate::engine::container::{ContainerRecord, Status};
+use crate::engine::{ContainerRecord, Status};
 use crate::format::{binary_size, status_text_at};
 use crate::ops::ports::ps_ports;
 use crate::tui::action::Action;

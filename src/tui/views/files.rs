@@ -8,8 +8,7 @@ use ratatui::widgets::{Block, Clear, Row, Table};
 use ratatui::Frame;
 
 use super::{body_rows, dim_note, pane};
-use crate::engine::storage::copy::PathKind;
-use crate::engine::storage::listing::{DirEntry, MAX_ENTRIES};
+use crate::engine::{DirEntry, PathKind, MAX_ENTRIES};
 use crate::format::human_size;
 use crate::tui::files::{FilesView, Pane, Side};
 use crate::tui::state::{App, Cursor};

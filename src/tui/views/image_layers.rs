@@ -9,8 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{dim_note, pane};
-use crate::engine::image::{LayerTree, TreeScope};
-use crate::engine::storage::diff::{ChangeKind, FileType};
+use crate::engine::{ChangeKind, FileType, LayerTree, TreeScope};
 use crate::format::human_size;
 use crate::tui::detail::ImageDetail;
 use crate::tui::theme::Theme;

@@ -9,9 +9,7 @@ use ratatui::Frame;
 
 use super::table::{Column, PaneTable, TableRow, Width};
 use super::{dim_note, pane};
-use crate::engine::network::live::OperState;
-use crate::engine::network::record::Driver;
-use crate::engine::network::state::{EndpointState, LinkRates, NetworkState};
+use crate::engine::{EndpointState, LinkRates, NetworkDriver, NetworkState, OperState};
 use crate::format::human_size;
 use crate::tui::detail::NetworkDetail;
 use crate::tui::state::App;
@@ -72,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn bridge_text(n: &NetworkState) -> String {
     match (&n.bridge, n.driver) {
         (Some(link), _) => format!("{} {}", n.bridge_name, link.oper.as_str()),
-        (None, Driver::Bridge) => format!("{} (not made yet)", n.bridge_name),
+        (None, NetworkDriver::Bridge) => format!("{} (not made yet)", n.bridge_name),
         (None, _) => "-".to_owned(),
     }
 }
@@ -99,16 +97,16 @@ pub fn draw_detail(
     let mut lines = vec![settings(network, theme), Line::raw("")];
     let ports = &network.endpoints;
     match network.driver {
-        Driver::Bridge => lines.extend(bridge_box(network, theme)),
-        Driver::Host => lines.push(Line::styled(
+        NetworkDriver::Bridge => lines.extend(bridge_box(network, theme)),
+        NetworkDriver::Host => lines.push(Line::styled(
             "Containers on this network share the host's interfaces.",
             theme.dim,
         )),
-        Driver::Null => lines.push(Line::styled(
+        NetworkDriver::Null => lines.push(Line::styled(
             "Containers on this network have loopback only.",
             theme.dim,
         )),
-        Driver::Macvlan | Driver::Ipvlan => lines.push(Line::styled(
+        NetworkDriver::Macvlan | NetworkDriver::Ipvlan => lines.push(Line::styled(
             "Each container's interface sits on the parent interface: no host end.",
             theme.dim,
         )),

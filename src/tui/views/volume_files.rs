@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::files::{draw_entries, entry_size, entry_text};
 use super::{dim_note, pane};
-use crate::engine::storage::listing::DirEntry;
+use crate::engine::DirEntry;
 use crate::format::human_size;
 use crate::tui::detail::VolumeDetail;
 use crate::tui::theme::Theme;

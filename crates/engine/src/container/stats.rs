@@ -59,11 +59,6 @@ pub struct ContainerStats {
     pub pids: u64,
 }
 
-/// Takes one sample of a container. A stopped container reads as all zeros.
-pub fn sample(record: &ContainerRecord) -> StatsSample {
-    sample_all(std::slice::from_ref(record)).remove(0)
-}
-
 /// One sample of each container, reading what the host shares between them (the cgroup
 /// mounts, its CPU time and memory) once, not once per container.
 pub fn sample_all(records: &[ContainerRecord]) -> Vec<StatsSample> {

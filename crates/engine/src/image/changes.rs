@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// Applies one instruction (`CMD ["sh"]`, `ENV A=1 B=2`, `EXPOSE 80/udp`, ...) to the
 /// `config` section of an image config.
-pub fn apply(config: &mut Value, change: &str) -> Result<()> {
+pub(crate) fn apply(config: &mut Value, change: &str) -> Result<()> {
     let bad = |reason: &str| Error::invalid("--change", change, reason);
     let change = change.trim();
     let (word, rest) = change

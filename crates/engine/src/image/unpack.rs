@@ -167,7 +167,7 @@ impl Rebase {
 /// Unpacks the tar `reader` into the open directory `root`, never leaving it: names with
 /// `..` or a leading `/` and writes through symlinks are refused. Returns the bytes of file
 /// content written.
-pub fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -> Result<u64> {
+pub(crate) fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -> Result<u64> {
     extract_recorded(reader, root, opts, None)
 }
 

@@ -122,7 +122,7 @@ fn replace_preamble(table: &Table) -> String {
 }
 
 /// Renders the batch that atomically replaces the table with the plan's.
-pub fn render(plan: &FirewallPlan) -> Result<String> {
+pub(crate) fn render(plan: &FirewallPlan) -> Result<String> {
     let mut networks = plan.networks.clone();
     networks.sort();
     let mut ports = plan.ports.clone();
@@ -300,7 +300,7 @@ fn validate(networks: &[NetRule], ports: &[PortRule]) -> Result<()> {
 
 /// Loads the plan's table, replacing that table as loaded, in one transaction; other
 /// roots' tables are not touched. An empty plan removes the table.
-pub fn apply(plan: &FirewallPlan) -> Result<()> {
+pub(crate) fn apply(plan: &FirewallPlan) -> Result<()> {
     if plan.is_empty() {
         return remove(&plan.table);
     }

@@ -35,7 +35,7 @@ fn caps_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("{what}: {e}"))
 }
 
-pub fn apply(process: &Process) -> Result<()> {
+pub(crate) fn apply(process: &Process) -> Result<()> {
     let user = process.user();
     let wanted = process.capabilities().as_ref();
     let bounding = to_caps(wanted.and_then(|c| c.bounding().as_ref()))?;

@@ -212,7 +212,7 @@ fn cgroup_steps(steps: &mut Vec<Step>, dest: &Path, dirs: &[(PathBuf, Option<Str
 }
 
 /// Splits fstab-style options into mount flags, propagation flags and filesystem data.
-pub fn parse_options(options: &[String]) -> (MsFlags, MsFlags, String) {
+pub(crate) fn parse_options(options: &[String]) -> (MsFlags, MsFlags, String) {
     let mut flags = MsFlags::empty();
     let mut propagation = MsFlags::empty();
     let mut data = Vec::new();

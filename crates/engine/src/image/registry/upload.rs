@@ -215,7 +215,7 @@ pub(crate) fn upload_url(request_path: &str, location: &str) -> Result<String> {
 }
 
 /// `url` with `digest=` added to its query.
-pub fn with_digest(url: &str, digest: &Digest) -> String {
+pub(crate) fn with_digest(url: &str, digest: &Digest) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!(
         "{url}{separator}digest={}",
