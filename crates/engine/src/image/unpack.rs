@@ -41,7 +41,7 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<u64> {
 }
 
 /// [`unpack`], telling `recorder` about each entry before its content is read, so it can
-/// keep what rebuilds the tar (see [`super::tarsplit`]).
+/// keep what rebuilds the tar (see `super::tarsplit`).
 pub fn unpack_recorded(
     reader: impl Read,
     dest: &Path,
