@@ -175,3 +175,35 @@ fn the_demo_says_what_to_try_after_the_dashboard_on_a_terminal_too() {
         "{shown}"
     );
 }
+
+#[test]
+fn cargo_deny_is_built_only_when_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("cargo-calls");
+    let cargo = |installed: bool| {
+        let answer = if installed { "exit 0" } else { "exit 101" };
+        format!(
+            "if [ \"$1 $2\" = \"deny --version\" ]; then {answer}; fi\necho \"$*\" >> {}",
+            calls.display()
+        )
+    };
+
+    let missing = stand_ins(&[("cargo", &cargo(false))]);
+    let out = lib(missing.path(), "ensure_cargo_deny").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lib_sh = std::fs::read_to_string(Path::new(REPO).join("scripts/lib.sh")).unwrap();
+    let version = lib_sh
+        .lines()
+        .find_map(|l| l.strip_prefix("CARGO_DENY_VERSION="))
+        .expect("CARGO_DENY_VERSION in lib.sh");
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        format!("install cargo-deny --locked --version {version}\n")
+    );
+
+    std::fs::remove_file(&calls).unwrap();
+    let present = stand_ins(&[("cargo", &cargo(true))]);
+    let out = lib(present.path(), "ensure_cargo_deny").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!calls.exists(), "installed although present");
+}
