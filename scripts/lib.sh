@@ -51,8 +51,9 @@ ensure_cargo() {
 }
 
 # ensure_cargo_deny: puts cargo-deny (licenses, bans, sources: deny.toml) in ~/.cargo/bin,
-# built once from crates.io when missing (no prebuilt binary offline; about 10 minutes
-# on 2 cores), the version deny.toml is written for. Call after ensure_cargo.
+# built once from crates.io when missing (no prebuilt binary offline; the build took 27
+# minutes on a busy 2-core machine), the version deny.toml is written for. Call after
+# ensure_cargo.
 ensure_cargo_deny() {
     if cargo deny --version >/dev/null 2>&1; then
         return 0
@@ -147,7 +148,7 @@ in_private_netns() {
 
 # demo_containers BERTH FIXTURES: the demo's image and containers (a ticker, a web server
 # with a volume on a network of its own, a finished job, one never started), made once;
-# a second call starts what exists. The README's examples run after it (tests/readme.rs).
+# a second call starts what exists. The README's examples run after it (tests/cli/readme.rs).
 demo_containers() {
     local berth=$1 fixtures=$2
     log "berth load -i $fixtures/busybox-save.tar"

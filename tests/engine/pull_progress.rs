@@ -1,5 +1,5 @@
 //! `berth pull` on a terminal draws a bar per layer and a total (indicatif); piped it
-//! prints one line per step (tests/registry.rs). The terminal is a pty from `script`.
+//! prints one line per step (tests/engine/registry.rs). The terminal is a pty from `script`.
 
 use crate::common;
 
