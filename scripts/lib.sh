@@ -50,6 +50,22 @@ ensure_cargo() {
         die "rustc $version is too old: berth needs >= $MIN_RUST (rustup update)"
 }
 
+# ensure_cargo_deny: puts cargo-deny (licenses, bans, sources: deny.toml) in ~/.cargo/bin,
+# built once from crates.io when missing (no prebuilt binary offline; the build took 27
+# minutes on a busy 2-core machine), the version deny.toml is written for. Call after
+# ensure_cargo.
+ensure_cargo_deny() {
+    if cargo deny --version >/dev/null 2>&1; then
+        return 0
+    fi
+    log "Installing cargo-deny $CARGO_DENY_VERSION (built once, into ~/.cargo/bin)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION" ||
+        die "cargo install cargo-deny failed: it needs the crates.io registry"
+}
+
+# The cargo-deny release deny.toml is written for.
+CARGO_DENY_VERSION=0.20.2
+
 # The minimum Rust version (Cargo.toml's rust-version).
 MIN_RUST=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml")
 
@@ -132,7 +148,7 @@ in_private_netns() {
 
 # demo_containers BERTH FIXTURES: the demo's image and containers (a ticker, a web server
 # with a volume on a network of its own, a finished job, one never started), made once;
-# a second call starts what exists. The README's examples run after it (tests/readme.rs).
+# a second call starts what exists. The README's examples run after it (tests/cli/readme.rs).
 demo_containers() {
     local berth=$1 fixtures=$2
     log "berth load -i $fixtures/busybox-save.tar"

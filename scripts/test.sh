@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full check: formatting, lints, release build, fixtures, every test.
+# The full check: formatting, lints, docs, dependency policy, release build, fixtures,
+# every test.
 # Run as root on Debian 12: bash scripts/test.sh
 # Env: TEST_THREADS=N passes --test-threads=N to the test binaries.
 set -euo pipefail
@@ -19,12 +20,22 @@ if [[ $registry_was_installed != *"ok installed"* ]] && command -v systemctl >/d
     systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 ensure_cargo
+ensure_cargo_deny
 
 log "cargo fmt --check"
 cargo fmt --all --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo doc --workspace --no-deps (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+# Licenses, duplicate versions and sources, by deny.toml. The advisories check needs the
+# RustSec database, fetched from GitHub: this machine reaches only the crates registry,
+# so it is not run here (run `cargo deny check advisories` where GitHub is reachable).
+log "cargo deny check licenses bans sources"
+cargo deny --locked check licenses bans sources
 
 # Builds into .fixtures under the harness's lock file (tests/common/mod.rs).
 build_release_and_fixtures
@@ -35,6 +46,8 @@ if grep -q -a BERTH_CRASH_AT target/release/berth; then
     die "the release binary carries crash points: they must be compiled out"
 fi
 
+# The test binaries are few (tests/{engine,cli,ui,security}/main.rs, tests/common shared);
+# the fuzz corpus replay (tests/engine/fuzz_corpus.rs) runs among them.
 log "cargo test"
 # Rendered frames are reviewed insta snapshots: a mismatch fails and nothing new is written.
 export INSTA_UPDATE=no

@@ -421,7 +421,7 @@ fn copy_window_size(master: i32) {
 const EXEC_DRAIN: Duration = Duration::from_millis(300);
 
 /// Relays an `exec`'d process's terminal or pipes to and from this process's own streams
-/// until the process exits (plus [`EXEC_DRAIN`]). The container never holds our streams.
+/// until the process exits (plus `EXEC_DRAIN`). The container never holds our streams.
 pub fn relay_exec(session: &mut ExecSession, interactive: bool) {
     let _raw = match &session.pty {
         Some(master) => follow_terminal(master),

@@ -1,4 +1,7 @@
 //! Container verbs: create, run, start, stop, kill, restart, rm, ps, logs, exec, wait, inspect.
+// The doc comments of the flag structs here are clap's --help text, printed as written:
+// `[:TAG]` in them is Docker's usage, not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 

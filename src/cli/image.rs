@@ -1,4 +1,7 @@
 //! Image verbs: images, load, pull, push, import, tag, rmi, image inspect/history.
+// The doc comments of the flag structs here are clap's --help text, printed as written:
+// `[:TAG]` in them is Docker's usage, not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -1,4 +1,7 @@
 //! `login` and `logout`: credentials for registries, kept in berth's config directory.
+// The doc comments of the flag structs here are clap's --help text, printed as written:
+// `[:TAG]` in them is Docker's usage, not an intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::os::fd::AsFd;

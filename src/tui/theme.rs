@@ -201,7 +201,7 @@ impl Theme {
     }
 }
 
-/// True when `NO_COLOR` asks for no colours: set and not empty (https://no-color.org).
+/// True when `NO_COLOR` asks for no colours: set and not empty (<https://no-color.org>).
 pub fn no_color_requested() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

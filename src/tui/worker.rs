@@ -191,7 +191,7 @@ impl Worker {
         self.verbs.stop(pid);
     }
 
-    /// Ends every verb under way and waits until each is reaped (at most [`END_WAIT`]):
+    /// Ends every verb under way and waits until each is reaped (at most `END_WAIT`):
     /// the dashboard quits with no child left behind.
     pub fn end_verbs(&self) {
         self.verbs.end_all(END_WAIT);

@@ -54,6 +54,17 @@ fn fixtures_current(dir: &Path) -> bool {
     built.trim() == hex::encode(sha2::Sha256::digest(&source))
 }
 
+/// A new pty whose two ends close on exec: the tests of a binary share one process, and a
+/// child another test spawns must not inherit this slave, or the master never reads EOF.
+pub fn openpty() -> nix::pty::OpenptyResult {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    for fd in [&pty.master, &pty.slave] {
+        fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("set FD_CLOEXEC on the pty");
+    }
+    pty
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -292,7 +303,7 @@ impl Berth {
     /// (exit code, everything shown).
     pub fn on_terminal(&self, args: &[&str], inputs: &[&str]) -> (i32, String) {
         use std::io::{Read, Write};
-        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let pty = openpty();
         let slave = File::from(pty.slave);
         let mut child = self
             .cmd()

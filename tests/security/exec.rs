@@ -425,7 +425,7 @@ fn a_process_left_on_the_exec_terminal_sees_nothing_typed_after_exec_returns() {
     use std::io::Read;
     let berth = Berth::with_image();
     berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "300"]);
-    let pty = nix::pty::openpty(None, None).unwrap();
+    let pty = common::openpty();
     let slave = File::from(pty.slave);
     // The leftover ignores the hangup, waits until exec has returned, then reads the
     // terminal it inherited for three seconds and keeps whatever arrives.

@@ -2,6 +2,10 @@
 //! outside review, for real, and fails if it works. Helper programs that play the attacker
 //! are small static C programs built by the test itself (see [`helper`]).
 
+// A test's helpers may unwrap too: a panic is the failure report (clippy.toml allows
+// unwrap only inside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 

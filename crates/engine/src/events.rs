@@ -110,7 +110,7 @@ impl Event {
 }
 
 /// An event about a container, with Docker's attributes: its labels (the first
-/// [`MAX_EVENT_LABELS`], each cut to [`MAX_ATTRIBUTE`] bytes), then its name and image,
+/// `MAX_EVENT_LABELS`, each cut to `MAX_ATTRIBUTE` bytes), then its name and image,
 /// set last as Docker does, so a label named `name` or `image` can't stand for them.
 pub(crate) fn container_event(record: &super::container::ContainerRecord, action: &str) -> Event {
     let mut event = Event::new(ObjectType::Container, action, record.id.as_str());

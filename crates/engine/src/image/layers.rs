@@ -40,7 +40,7 @@ pub struct LayerRecord {
 }
 
 /// The OCI chain ID: the diff ID for the bottom layer, then
-/// sha256("<parent chain ID> <diff ID>").
+/// `sha256("<parent chain ID> <diff ID>")`.
 pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     match parent {
         None => diff_id.clone(),

@@ -6,7 +6,7 @@
 //! `upper/` is the container's to change while it is read: it is walked by descriptor
 //! (each directory opened with `O_NOFOLLOW` below its parent's descriptor, each entry
 //! stat'ed without following it), so a directory swapped for a symlink to a host
-//! directory mid-walk is never followed. Every lower lookup goes through a [`LowerView`]: the layers in which a directory is
+//! directory mid-walk is never followed. Every lower lookup goes through a `LowerView`: the layers in which a directory is
 //! visible through the overlay, so whiteouts and opaque directories inside the image's own
 //! layers hide what is below them, exactly as they do in the mounted root.
 

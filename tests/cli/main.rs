@@ -1,0 +1,23 @@
+//! The CLI's verbs as Docker users meet them, one test binary (each binary links the
+//! whole crate, so the suite builds faster as a few): output, flags and exit codes, cp,
+//! diff, events, stats, the README's examples and the set-up scripts.
+//! Each module was a binary of its own; `cargo test --test cli MODULE::` runs one.
+
+// A test's helpers may unwrap too: a panic is the failure report (clippy.toml allows
+// unwrap only inside #[test] functions).
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cp;
+mod diff;
+mod events;
+mod format;
+mod listing;
+mod management;
+mod parity_fixes;
+mod readme;
+mod scripts;
+mod stats;
+mod verbs;

@@ -1,0 +1,361 @@
+//! Rendered frames of each view over a real engine state, as `berth ui --once` prints
+//! them, checked against reviewed insta snapshots. What changes from run to run (IDs,
+//! clocks, the temp root, live usage) is masked by filters; everything else must match.
+
+use crate::common;
+
+use common::{Berth, IMAGE};
+
+/// The frame for `args`, with the run-dependent parts masked.
+fn frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "120", "--height", "16"];
+    full.extend_from_slice(args);
+    masked(berth, &full)
+}
+
+/// The frame for `args` on the smallest terminal the dashboard supports, 80x24.
+fn small_frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "80", "--height", "24"];
+    full.extend_from_slice(args);
+    masked(berth, &full)
+}
+
+/// The frame for `args` on a wide terminal, where every column fits.
+fn wide_frame(berth: &Berth, args: &[&str]) -> String {
+    let mut full = vec!["ui", "--once", "--width", "160", "--height", "20"];
+    full.extend_from_slice(args);
+    masked(berth, &full)
+}
+
+fn masked(berth: &Berth, full: &[&str]) -> String {
+    let text = berth.ok(full);
+    text.replace(berth.root().to_str().unwrap(), "[ROOT]")
+}
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    // Container IDs and image digests.
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[FULL ID]");
+    settings.add_filter(r"\b[0-9a-f]{12}\b", "[ID]     ");
+    // Host veth ends are named after the container's ID and the interface's slot.
+    settings.add_filter(r"\bbv[0-9a-f]{12}([0-9a-z])\b", "bv[ID]$1");
+    // The default bridge is named after the engine root (berth0 is the default root's);
+    // the mask keeps its width.
+    settings.add_filter(r"\bberth-[0-9a-f]{8}\b", "berth-[ROOT]  ");
+    // A bridge's MAC comes from its network's ID (endpoint MACs come from their IPs).
+    settings.add_filter(r"mtu (\d+)  ([0-9a-f]{2}:){5}[0-9a-f]{2}", "mtu $1  [MAC]");
+    // Traffic rates: the kernel's own packets (router solicitations, ARP) come and go.
+    settings.add_filter(r"rx \S+/s  tx \S+/s", "rx [RATE] tx [RATE]");
+    // Docker's clock texts, which move with time.
+    settings.add_filter(
+        r"(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes|hours|days|weeks|months|years))( ago)?",
+        "[TIME]",
+    );
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[DATE]");
+    // Live usage of running containers.
+    settings.add_filter(r"\d+(\.\d+)?(B|KiB|MiB|GiB) / ", "[MEM] / ");
+    // (Not the start of an IP address: 172.17.0.2.)
+    settings.add_filter(r"\b\d+\.\d\d( |$)", "[CPU]$1");
+    // What follows a masked value shifts with its length: close the gap.
+    settings.add_filter(r"\] (─+|[ ]+)", "] ");
+    settings.add_filter(r"(\[MEM\] / \S+) +", "$1 ");
+    // The status column is as wide as its longest text, which is a clock.
+    settings.add_filter(r"(STATUS|Created) +", "$1 ");
+    // The image column fills what the status leaves, so it moves with that clock too.
+    settings.add_filter(
+        r"(IMAGE|busybox:latest) +(STATUS|Exited|Created|Up)",
+        "$1 $2",
+    );
+    settings
+}
+
+/// web runs with a volume, a bind and a tmpfs; job is created; done exited with a diff.
+fn state() -> (Berth, tempfile::TempDir) {
+    let berth = Berth::with_image();
+    let bind = tempfile::tempdir().unwrap();
+    berth.ok(&["volume", "create", "data"]);
+    berth.ok(&["volume", "create", "spare"]);
+    berth.ok(&["network", "create", "--subnet", "10.77.0.0/24", "lan"]);
+    let bind_spec = format!("{}:/srv:ro", bind.path().display());
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-v",
+        "data:/data",
+        "-v",
+        &bind_spec,
+        "--tmpfs",
+        "/scratch",
+        "-m",
+        "64m",
+        "-p",
+        "8080:80",
+        "-e",
+        "MODE=demo",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir /data/logs && echo hello > /data/greeting",
+    ]);
+    berth.ok(&["network", "connect", "--alias", "www", "lan", "web"]);
+    berth.ok(&["create", "--name", "job", IMAGE, "echo", "hi"]);
+    berth.run(&[
+        "run",
+        "--name",
+        "done",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo to-out; sleep 0.3; echo to-err >&2; mkdir /made; echo x > /made/file; rm /bin/cat; exit 3",
+    ]);
+    (berth, bind)
+}
+
+#[test]
+fn views_render_the_engine_state() {
+    let (berth, bind) = state();
+    let mut settings = settings();
+    settings.add_filter(&regex_escape(bind.path().to_str().unwrap()), "[BIND]");
+    settings.bind(|| {
+        insta::assert_snapshot!("containers", frame(&berth, &[]));
+        insta::assert_snapshot!(
+            "containers_selected",
+            frame(&berth, &["--view", "containers", "--select", "web"])
+        );
+        insta::assert_snapshot!("images", frame(&berth, &["--view", "images"]));
+        insta::assert_snapshot!("volumes", frame(&berth, &["--view", "volumes"]));
+        insta::assert_snapshot!("networks", frame(&berth, &["--view", "networks"]));
+        insta::assert_snapshot!(
+            "network",
+            frame(&berth, &["--view", "network", "--select", "bridge"])
+        );
+        insta::assert_snapshot!(
+            "endpoints",
+            frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
+        insta::assert_snapshot!("containers_160", wide_frame(&berth, &[]));
+        insta::assert_snapshot!("networks_160", wide_frame(&berth, &["--view", "networks"]));
+        insta::assert_snapshot!(
+            "network_160",
+            wide_frame(&berth, &["--view", "network", "--select", "lan"])
+        );
+        insta::assert_snapshot!(
+            "endpoints_160",
+            wide_frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "mounts",
+            frame(&berth, &["--view", "mounts", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "config",
+            frame(&berth, &["--view", "config", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "diff",
+            frame(&berth, &["--view", "diff", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "logs",
+            frame(&berth, &["--view", "logs", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "volume",
+            frame(&berth, &["--view", "volume", "--select", "data"])
+        );
+        insta::assert_snapshot!(
+            "layers",
+            frame(&berth, &["--view", "layers", "--select", IMAGE])
+        );
+    });
+}
+
+#[test]
+fn views_fit_80x24() {
+    let (berth, bind) = state();
+    let mut settings = settings();
+    settings.add_filter(&regex_escape(bind.path().to_str().unwrap()), "[BIND]");
+    settings.bind(|| {
+        insta::assert_snapshot!("containers_80x24", small_frame(&berth, &[]));
+        insta::assert_snapshot!(
+            "config_80x24",
+            small_frame(&berth, &["--view", "config", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "mounts_80x24",
+            small_frame(&berth, &["--view", "mounts", "--select", "web"])
+        );
+        insta::assert_snapshot!(
+            "diff_80x24",
+            small_frame(&berth, &["--view", "diff", "--select", "done"])
+        );
+        insta::assert_snapshot!(
+            "layers_80x24",
+            small_frame(&berth, &["--view", "layers", "--select", IMAGE])
+        );
+        insta::assert_snapshot!("volumes_80x24", small_frame(&berth, &["--view", "volumes"]));
+        insta::assert_snapshot!("images_80x24", small_frame(&berth, &["--view", "images"]));
+        insta::assert_snapshot!(
+            "networks_80x24",
+            small_frame(&berth, &["--view", "networks"])
+        );
+        insta::assert_snapshot!(
+            "network_80x24",
+            small_frame(&berth, &["--view", "network", "--select", "bridge"])
+        );
+        insta::assert_snapshot!(
+            "endpoints_80x24",
+            small_frame(&berth, &["--view", "endpoints", "--select", "web"])
+        );
+    });
+}
+
+/// The theme flag and NO_COLOR change only colours: the text frame and JSON stay whole.
+#[test]
+fn themes_and_no_color_leave_once_working() {
+    let berth = Berth::new();
+    let plain = berth.ok(&["ui", "--once"]);
+    for theme in ["dark", "light", "high-contrast", "no-color"] {
+        assert_eq!(
+            berth.ok(&["ui", "--once", "--theme", theme]),
+            plain,
+            "{theme}"
+        );
+    }
+    let json = berth.ok(&["ui", "--once", "--format", "json", "--theme", "light"]);
+    serde_json::from_str::<serde_json::Value>(&json).expect("JSON with --theme");
+    let err = berth.fail(&["ui", "--once", "--theme", "sepia"]);
+    assert!(
+        err.contains("unknown theme \"sepia\": use dark, light"),
+        "{err}"
+    );
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "title = { fg = \"plaid\" }").unwrap();
+    let err = berth.fail(&["ui", "--once", "--theme", bad.path().to_str().unwrap()]);
+    assert!(
+        err.contains("field \"title\"") && err.contains("plaid"),
+        "{err}"
+    );
+}
+
+#[test]
+fn once_gives_the_same_data_as_json() {
+    let (berth, _bind) = state();
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&berth.ok(args)).expect("JSON from ui --once")
+    };
+    let rows = json(&["ui", "--once", "--format", "json"]);
+    let names: Vec<&str> = rows["Rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Names"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["done", "job", "web"]);
+    let web = &rows["Rows"][2];
+    assert_eq!(web["State"], "running");
+    assert_eq!(web["MemLimit"], 64 * 1024 * 1024);
+    assert!(web["PIDs"].as_u64().unwrap() >= 1, "{web}");
+    let mounts = json(&[
+        "ui", "--once", "--format", "json", "--view", "mounts", "--select", "web",
+    ]);
+    let kinds: Vec<&str> = mounts["Mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Type"].as_str().or(m["kind"].as_str()).unwrap_or("?"))
+        .collect();
+    assert_eq!(kinds.len(), 3, "{mounts}");
+    // web's addresses and ports, in the pane and in its Network tab.
+    assert_eq!(web["IP"], "172.17.0.2", "{web}");
+    assert_eq!(web["Ports"], "0.0.0.0:8080->80/tcp", "{web}");
+    let endpoints = json(&[
+        "ui",
+        "--once",
+        "--format",
+        "json",
+        "--view",
+        "endpoints",
+        "--select",
+        "web",
+    ]);
+    let networks: Vec<(&str, &str)> = endpoints["Networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["Network"].as_str().unwrap(),
+                n["Endpoint"]["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        networks,
+        [("bridge", "172.17.0.2/16"), ("lan", "10.77.0.2/24")],
+        "{endpoints}"
+    );
+    assert_eq!(endpoints["Ports"][0], "80/tcp -> 0.0.0.0:8080");
+
+    let pane = json(&["ui", "--once", "--format", "json", "--view", "networks"]);
+    let lan = pane["Rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Name"] == "lan")
+        .cloned()
+        .expect("lan in the pane");
+    assert_eq!(lan["Subnet"], "10.77.0.0/24");
+    assert_eq!(lan["Containers"], 1);
+    assert_eq!(lan["BridgeState"], "up");
+    // The detail: web's host end is live on lan's bridge, with counters and a rate.
+    let detail = json(&[
+        "ui", "--once", "--format", "json", "--view", "network", "--select", "lan",
+    ]);
+    let network = &detail["Network"];
+    let port = &network["endpoints"][0]["port"];
+    assert_eq!(port["master"], network["bridge_name"], "{detail}");
+    assert_eq!(port["on_bridge"], true);
+    assert!(port["counters"]["tx_packets"].is_u64(), "{detail}");
+    let veth = network["endpoints"][0]["host_veth"].as_str().unwrap();
+    assert!(detail["Rates"][veth]["rx_bytes"].is_number(), "{detail}");
+}
+
+#[test]
+fn bad_once_arguments_are_one_line_errors() {
+    let berth = Berth::new();
+    let err = berth.fail(&["ui", "--once", "--view", "planets"]);
+    assert!(err.contains("invalid --view \"planets\""), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "logs"]);
+    assert!(err.contains("needs --select CONTAINER"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "network"]);
+    assert!(err.contains("needs --select NETWORK"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--view", "network", "--select", "ghost"]);
+    assert!(err.contains("ghost") && err.contains("networks"), "{err}");
+    let err = berth.fail(&["ui", "--once", "--select", "ghost"]);
+    assert!(err.contains("ghost"), "{err}");
+    let err = berth.fail(&["ui"]);
+    assert!(err.contains("needs a terminal"), "{err}");
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,743 @@
+//! The dashboard end to end: the real binary in a private tmux server (one per test, via
+//! `tmux -L`, so the user's tmux is never touched), driven by keys and read back from the
+//! pane.
+
+use crate::common;
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Berth, IMAGE};
+
+/// Long enough for a loaded 2-core CI machine; polling keeps passing runs fast.
+const TIMEOUT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+
+/// The dashboard running in a tmux pane of its own server; the server dies on drop.
+struct Tui {
+    socket: String,
+    /// The server's socket file, which kill-server leaves behind.
+    socket_path: Option<std::path::PathBuf>,
+}
+
+impl Tui {
+    /// Opens `berth --root ROOT ui` in a 120x35 pane that stays after its process exits.
+    fn open(berth: &Berth) -> Tui {
+        Tui::open_in(berth, &std::env::temp_dir())
+    }
+
+    /// As [`Tui::open`], with `dir` as the dashboard's working directory (the host side
+    /// of the file view).
+    fn open_in(berth: &Berth, dir: &std::path::Path) -> Tui {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "berth-ui-e2e-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut tui = Tui {
+            socket,
+            socket_path: None,
+        };
+        let command = format!("{} ui", berth.command_words().join(" "));
+        // The session starts a shell-less command; remain-on-exit is set at once so that a
+        // quick exit still leaves the pane (dead) to inspect.
+        tui.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "-e",
+            "TERM=xterm-256color",
+            "-c",
+            dir.to_str().expect("a UTF-8 temp dir"),
+            &command,
+            ";",
+            "set-option",
+            "remain-on-exit",
+            "on",
+        ]);
+        let path = common::stdout(&tui.tmux(&["display-message", "-p", "#{socket_path}"]));
+        tui.socket_path = Some(path.trim().into());
+        tui.wait_for("the dashboard's tab bar", |s| s.contains(" berth "));
+        tui
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            common::stderr(&out)
+        );
+        out
+    }
+
+    /// Sends keys as tmux names them (`j`, `Enter`, `Escape`); `-l` for literal text.
+    fn send_keys(&self, keys: &str) {
+        self.tmux(&["send-keys", "-t", "0", keys]);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "0", "-l", text]);
+    }
+
+    /// The pane's text.
+    fn capture(&self) -> String {
+        common::stdout(&self.tmux(&["capture-pane", "-p", "-t", "0"]))
+    }
+
+    /// The pane's text with its colours and attributes as escape sequences.
+    fn capture_styled(&self) -> String {
+        common::stdout(&self.tmux(&["capture-pane", "-p", "-e", "-t", "0"]))
+    }
+
+    /// Polls the screen until `ok` holds; panics with the last screen on timeout.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let screen = self.capture();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out after {TIMEOUT:?} waiting for {what}; last screen:\n{screen}");
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The text of the highlighted (reversed) row.
+    fn selected_row(&self) -> Option<String> {
+        self.capture_styled()
+            .lines()
+            .find(|line| line.contains("\x1b[7m"))
+            .map(strip_escapes)
+    }
+
+    /// The text of the highlighted entry (the active pane's cursor in the file view).
+    fn selected_entry(&self) -> Option<String> {
+        const REVERSE: [&str; 2] = ["\x1b[7m", "\x1b[0;7m"];
+        let screen = self.capture_styled();
+        // The first line is the tab bar, whose current tab is reversed too.
+        let (line, at) = screen.lines().skip(1).find_map(|line| {
+            let at = REVERSE
+                .iter()
+                .find_map(|r| line.find(r).map(|i| i + r.len()))?;
+            Some((line, at))
+        })?;
+        // Colour resets may come between the attribute and the text.
+        let mut rest = &line[at..];
+        while rest.starts_with("\x1b[") {
+            rest = &rest[rest.find('m')? + 1..];
+        }
+        let end = rest.find("\x1b[").unwrap_or(rest.len());
+        Some(rest[..end].trim().to_owned())
+    }
+
+    /// Moves the file view's cursor (j) until its entry starts with `name`.
+    fn select_entry(&self, name: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        self.send_keys("g");
+        self.send_keys("g");
+        loop {
+            if self
+                .selected_entry()
+                .is_some_and(|entry| entry.starts_with(name))
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("could not select {name}; last screen:\n{}", self.capture());
+            }
+            self.send_keys("j");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Moves the cursor (j) until the selected row names `name`, from the top again
+    /// whenever it stops moving at the bottom.
+    fn select(&self, name: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut last = None;
+        loop {
+            let row = self.selected_row().unwrap_or_default();
+            if row_name(&row) == Some(name) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("could not select {name}; last screen:\n{}", self.capture());
+            }
+            // Rows change as they are redrawn (uptime, CPU); their names don't.
+            let current = row_name(&row).map(str::to_owned);
+            if current.is_some() && last == current {
+                self.send_keys("g");
+                self.send_keys("g");
+                last = None;
+            } else {
+                self.send_keys("j");
+                last = current;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// True once the pane's process has exited (the pane stays, dead).
+    fn exited(&self) -> bool {
+        common::stdout(&self.tmux(&["list-panes", "-F", "#{pane_dead}"])).trim() == "1"
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn strip_escapes(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // CSI: ESC [ params final-byte.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The container name of a table row (`│  web   fbc00c44d44f ...`).
+fn row_name(row: &str) -> Option<&str> {
+    row.trim_start_matches(|c: char| c == '│' || c == '*' || c == '›' || c.is_whitespace())
+        .split_whitespace()
+        .next()
+}
+
+/// The screen's row for container `name`.
+fn row_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|line| row_name(line) == Some(name))
+}
+
+fn status_of(berth: &Berth, name: &str) -> String {
+    berth.inspect(name)["State"]["Status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn pause_and_stop_keys_act_on_the_selected_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up and idle Created", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
+    });
+    tui.select("web");
+    tui.send_keys("z");
+    tui.wait_for("web Paused", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Paused"))
+    });
+    assert_eq!(status_of(&berth, "web"), "paused");
+    tui.send_keys("z");
+    tui.wait_for("web Up again", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up") && !r.contains("Paused"))
+    });
+    assert_eq!(status_of(&berth, "web"), "running");
+    tui.send_keys("s");
+    tui.wait_for("web Exited", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Exited"))
+    });
+    assert_eq!(status_of(&berth, "web"), "exited");
+    assert_eq!(status_of(&berth, "idle"), "created");
+}
+
+#[test]
+fn exec_shell_returns_to_an_intact_dashboard() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.select("web");
+    tui.send_keys("e");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("echo marker-$((40+2)) > /tmp/x; exit");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the dashboard back, whole", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.first().is_some_and(|l| l.starts_with(" berth "))
+            && lines.get(1).is_some_and(|l| l.contains("Containers ("))
+            && row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && !s.contains("/ #")
+            && !s.contains("marker")
+            && !s.contains("shell in web")
+    });
+    assert!(
+        !tui.exited(),
+        "the dashboard exited after the shell:\n{screen}"
+    );
+    // Still driven by keys: the help popup opens and closes.
+    tui.send_keys("?");
+    tui.wait_for("the help popup", |s| {
+        s.contains("Keys") && s.contains("any other key closes")
+    });
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/tmp/x"]).trim(),
+        "marker-42"
+    );
+}
+
+/// The dashboard whole again: its title, the containers pane, and `name` Up in it.
+fn dashboard_back_with(s: &str, name: &str) -> bool {
+    let lines: Vec<&str> = s.lines().collect();
+    lines.first().is_some_and(|l| l.starts_with(" berth "))
+        && lines.get(1).is_some_and(|l| l.contains("Containers ("))
+        && row_of(s, name).is_some_and(|r| r.contains("Up"))
+        && !s.contains("berth: attached to")
+}
+
+#[test]
+fn attach_key_hands_over_the_terminal_and_detaching_leaves_the_container_running() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-dit", "--name", "shell", IMAGE, "sh"]);
+    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("shell and ticker Up", |s| {
+        row_of(s, "shell").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+
+    // A terminal container: what is typed reaches it; ctrl-p ctrl-q comes back.
+    tui.select("shell");
+    tui.send_keys("A");
+    tui.wait_for("attached to shell", |s| {
+        s.contains("berth: attached to shell")
+    });
+    tui.type_text("echo marker-$((40+2))");
+    tui.send_keys("Enter");
+    tui.wait_for("the shell's answer", |s| s.contains("marker-42"));
+    tui.send_keys("C-p");
+    tui.send_keys("C-q");
+    tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "shell"));
+    assert_eq!(status_of(&berth, "shell"), "running");
+
+    // No terminal: its output streams, and ctrl-c leaves it running and the dashboard
+    // alive (the dashboard ignores ctrl-c while the terminal is handed over).
+    tui.select("ticker");
+    tui.send_keys("A");
+    tui.wait_for("ticks", |s| s.lines().any(|l| l.starts_with("tick-")));
+    tui.send_keys("C-c");
+    let screen = tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "ticker"));
+    assert!(!tui.exited(), "ctrl-c ended the dashboard:\n{screen}");
+    assert_eq!(status_of(&berth, "ticker"), "running");
+
+    // A container that is not running is refused in the footer, without a hand-over.
+    tui.select("idle");
+    tui.send_keys("A");
+    tui.wait_for("the refusal", |s| {
+        s.contains("idle is not running: start it with u")
+    });
+}
+
+#[test]
+fn e_on_a_stopped_container_says_so_and_a_shells_failure_shows_in_the_footer() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up and idle Created", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
+    });
+    tui.select("idle");
+    tui.send_keys("e");
+    tui.wait_for("the refusal in the footer", |s| {
+        s.contains("idle is not running: start it with u")
+    });
+    // A shell that ends non-zero: said in the footer once the dashboard is back.
+    tui.select("web");
+    tui.send_keys("e");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("exit 3");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the exit code in the footer", |s| {
+        dashboard_back_with(s, "web") && s.contains("shell in web exited 3")
+    });
+    assert!(!tui.exited(), "{screen}");
+    // A container with neither bash nor sh: exec's own error, in the footer.
+    berth.ok(&["exec", "web", "rm", "/bin/sh"]);
+    tui.send_keys("e");
+    let screen = tui.wait_for("exec's error in the footer", |s| {
+        dashboard_back_with(s, "web") && s.contains("no shell in web (bash or sh)")
+    });
+    assert!(screen.contains("executable file not found"), "{screen}");
+}
+
+/// The processes whose command line holds both `word` and `root` (the test's own engine
+/// root, so nothing another test or the user runs is counted).
+fn processes_with(root: &std::path::Path, word: &str) -> Vec<(u32, String)> {
+    let root = root.to_string_lossy();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == word) && args.iter().any(|a| a.contains(root.as_ref())) {
+            found.push((pid, args.join(" ")));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_following_verb_streams_x_ends_it_and_q_quits_leaving_no_child() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("ticker Up", |s| {
+        row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+    let live = |s: &str| s.contains("running: x or esc ends it");
+    // stats follows forever without a terminal: live in its popup, and x ends it (its
+    // process too) without leaving the dashboard.
+    tui.send_keys(":");
+    tui.type_text("stats ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("samples in the live popup", |s| {
+        live(s) && s.contains("MEM USAGE")
+    });
+    tui.send_keys("x");
+    tui.wait_for("the verb ended", |s| {
+        s.contains(":stats ticker (exit") && s.contains("ended from the dashboard")
+    });
+    assert_eq!(processes_with(berth.root(), "stats"), Vec::new());
+    tui.send_keys("Escape");
+    tui.wait_for("no popup", |s| !s.contains(":stats ticker"));
+
+    // Again, and q: the dashboard exits at once, the verb's process ended and reaped.
+    tui.send_keys(":");
+    tui.type_text("stats ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("samples in the live popup", |s| {
+        live(s) && s.contains("MEM USAGE")
+    });
+    let following = processes_with(berth.root(), "stats");
+    assert_eq!(following.len(), 1, "one berth stats: {following:?}");
+    tui.send_keys("q");
+    let deadline = Instant::now() + TIMEOUT;
+    while !tui.exited() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit while the verb ran; last screen:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+    assert_eq!(processes_with(berth.root(), "stats"), Vec::new());
+}
+
+#[test]
+fn colon_logs_f_gets_the_terminal_and_ctrl_c_returns_leaving_no_child() {
+    let berth = Berth::with_image();
+    let ticker = "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done";
+    berth.ok(&["run", "-d", "--name", "ticker", IMAGE, "sh", "-c", ticker]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("ticker Up", |s| {
+        row_of(s, "ticker").is_some_and(|r| r.contains("Up"))
+    });
+    tui.send_keys(":");
+    tui.type_text("logs -f ticker");
+    tui.send_keys("Enter");
+    tui.wait_for("the log on the whole terminal", |s| {
+        s.lines().filter(|l| l.starts_with("tick-")).count() >= 3 && !s.contains("Containers (")
+    });
+    assert_eq!(processes_with(berth.root(), "logs").len(), 1);
+    tui.send_keys("C-c");
+    let screen = tui.wait_for("the dashboard back", |s| dashboard_back_with(s, "ticker"));
+    assert!(!tui.exited(), "{screen}");
+    // ctrl-c is the way out of a follow, not a failure to report.
+    assert!(!screen.contains("exited 130"), "{screen}");
+    assert_eq!(processes_with(berth.root(), "logs"), Vec::new());
+}
+
+#[test]
+fn colon_exec_it_hands_over_the_terminal_and_exit_returns() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.send_keys(":");
+    tui.type_text("exec -it web sh");
+    tui.send_keys("Enter");
+    tui.wait_for("a shell prompt", |s| s.contains("/ #"));
+    tui.type_text("echo marker-$((40+2)) > /tmp/x; exit");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the dashboard back", |s| {
+        dashboard_back_with(s, "web") && !s.contains("/ #")
+    });
+    assert!(!tui.exited(), "{screen}");
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/tmp/x"]).trim(),
+        "marker-42"
+    );
+}
+
+#[test]
+fn changes_by_another_process_appear_without_a_key() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    assert!(row_of(&tui.capture(), "late").is_none());
+    berth.ok(&["run", "-d", "--name", "late", IMAGE, "sleep", "600"]);
+    tui.wait_for("late Up", |s| {
+        row_of(s, "late").is_some_and(|r| r.contains("Up"))
+    });
+}
+
+#[test]
+fn command_line_runs_a_verb_and_q_quits() {
+    let berth = Berth::with_image();
+    let tui = Tui::open(&berth);
+    tui.wait_for("the empty containers pane", |s| {
+        s.contains("No containers yet")
+    });
+    tui.send_keys(":");
+    tui.type_text("volume create fromui");
+    tui.send_keys("Enter");
+    tui.wait_for("the volume count in the tab bar", |s| {
+        s.lines().next().is_some_and(|l| l.contains("Volumes (1)"))
+    });
+    let volumes = berth.ok(&["volume", "ls", "-q"]);
+    assert!(
+        volumes.lines().any(|l| l.trim() == "fromui"),
+        "volume ls: {volumes}"
+    );
+    // The verb's output may be shown in a popup that any key closes; Escape is harmless
+    // otherwise (it clears the filter).
+    tui.send_keys("Escape");
+    tui.wait_for("no popup", |s| !s.contains("(exit 0)"));
+    assert!(!tui.exited());
+    tui.send_keys("q");
+    let deadline = Instant::now() + TIMEOUT;
+    while !tui.exited() {
+        assert!(
+            Instant::now() < deadline,
+            "q did not quit; last screen:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+#[test]
+fn file_view_copies_out_to_the_host_and_in_to_the_container() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "mkdir /srv && echo from-the-container-4242 > /srv/out.txt",
+    ]);
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("in.txt"), b"from-the-host-2424\n").unwrap();
+    let tui = Tui::open_in(&berth, host.path());
+    tui.wait_for("web Up", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+    });
+    tui.select("web");
+    tui.send_keys("f");
+    tui.wait_for("both panes listed", |s| {
+        s.contains("in.txt") && s.contains("srv/")
+    });
+
+    // Host to container: in.txt into the container's /.
+    tui.select_entry("in.txt");
+    tui.send_keys("c");
+    let copied_in = || {
+        berth
+            .run(&["exec", "web", "cat", "/in.txt"])
+            .stdout
+            .starts_with(b"from-the-host-2424")
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    while !copied_in() {
+        assert!(
+            Instant::now() < deadline,
+            "in.txt never arrived:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+
+    // Container to host: /srv/out.txt into the host directory.
+    tui.send_keys("l");
+    tui.select_entry("srv/");
+    tui.send_keys("Enter");
+    tui.wait_for("the container's /srv", |s| s.contains("out.txt"));
+    tui.select_entry("out.txt");
+    tui.send_keys("c");
+    let out = host.path().join("out.txt");
+    // The file on disk decides (the screen shows the name in the progress popup too).
+    let deadline = Instant::now() + TIMEOUT;
+    while std::fs::read(&out).ok().as_deref() != Some(b"from-the-container-4242\n".as_slice()) {
+        assert!(
+            Instant::now() < deadline,
+            "out.txt never arrived:\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(POLL);
+    }
+    // And the host pane is listed again with it.
+    tui.wait_for("out.txt in the host pane", |s| {
+        s.lines().any(|l| {
+            l.split("││")
+                .next()
+                .is_some_and(|host| host.contains("out.txt"))
+        })
+    });
+}
+
+/// A click (an SGR mouse report typed into the pane, as the terminal would send it) selects
+/// a row, and `y` puts that container's full ID on the clipboard: tmux with set-clipboard on
+/// takes the OSC 52 into a paste buffer.
+#[test]
+fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "first", IMAGE, "true"]);
+    berth.ok(&["create", "--name", "second", IMAGE, "true"]);
+    let id = berth.inspect("first")["Id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(id.len(), 64, "a full container ID: {id:?}");
+    let tui = Tui::open(&berth);
+    tui.tmux(&["set-option", "-s", "set-clipboard", "on"]);
+    let screen = tui.wait_for("both containers", |s| {
+        row_of(s, "first").is_some() && row_of(s, "second").is_some()
+    });
+    // Newest first: second is selected; click on first's name.
+    assert_ne!(
+        tui.selected_row().as_deref().and_then(row_name),
+        Some("first")
+    );
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, line)| row_name(line) == Some("first"))
+        .expect("first's row");
+    let column = line[..line.find("first").expect("the name")]
+        .chars()
+        .count();
+    tui.type_text(&format!("\x1b[<0;{};{}M", column + 1, row + 1));
+    tui.type_text(&format!("\x1b[<0;{};{}m", column + 1, row + 1));
+    let deadline = Instant::now() + TIMEOUT;
+    while tui.selected_row().as_deref().and_then(row_name) != Some("first") {
+        assert!(Instant::now() < deadline, "the click selected nothing");
+        std::thread::sleep(POLL);
+    }
+    tui.send_keys("y");
+    tui.wait_for("the status line", |s| s.contains("to the clipboard"));
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let buffer = Command::new("tmux")
+            .args(["-L", &tui.socket, "show-buffer"])
+            .output()
+            .expect("run tmux");
+        if common::stdout(&buffer) == id {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tmux's buffer holds {:?}, not {id:?}",
+            common::stdout(&buffer)
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+#[test]
+fn p_pulls_an_image_from_a_registry_into_the_images_pane() {
+    let berth = Berth::new();
+    let registry = common::registry::Registry::start(berth.netns());
+    registry.seed(
+        &common::fixtures().join("busybox-oci"),
+        "latest",
+        "test/busybox:latest",
+    );
+    let name = format!("{}/test/busybox:latest", registry.host());
+    let tui = Tui::open(&berth);
+    tui.send_keys("2");
+    tui.wait_for("the empty images pane", |s| s.contains("No images."));
+    tui.send_keys("p");
+    tui.wait_for("the reference line", |s| s.contains("Pull an image"));
+    // A reference that doesn't parse is refused in the popup, and nothing starts.
+    tui.type_text("Bad/Name");
+    tui.send_keys("Enter");
+    tui.wait_for("the refusal", |s| {
+        s.contains("Bad/Name") && s.contains("Pull an image")
+    });
+    for _ in 0.."Bad/Name".len() {
+        tui.send_keys("BSpace");
+    }
+    tui.type_text(&name);
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the pull's end in its dialog", |s| {
+        s.contains("done: image")
+    });
+    assert!(screen.contains(&name), "{screen}");
+    assert_eq!(screen.matches(" complete ").count(), 2, "{screen}");
+    // Esc and the next key are separate sends, or the terminal reads alt-key.
+    tui.send_keys("Escape");
+    let screen = tui.wait_for("the image in the pane", |s| {
+        !s.contains("done: image") && s.lines().next().is_some_and(|l| l.contains("Images (1)"))
+    });
+    // The tab bar's current tab is reversed too: the selected row is below it.
+    let styled = tui.capture_styled();
+    let row = styled.lines().skip(1).find(|l| l.contains("\x1b[7m"));
+    let row = row.map(strip_escapes).unwrap_or_default();
+    assert!(row.contains(&name), "selected {row:?}; screen:\n{screen}");
+    let images = berth.ok(&["images", "--format", "json"]);
+    assert!(images.contains("test/busybox"), "{images}");
+}
