@@ -3,7 +3,7 @@
 //! `<root>/events.jsonl`; readers replay it and follow it with inotify, so every `berth`
 //! process sees every other's changes at once.
 //!
-//! The journal is bounded: past [`MAX_JOURNAL`] bytes the writer renames it to
+//! The journal is bounded: past `MAX_JOURNAL` bytes the writer renames it to
 //! `events.jsonl.1` (replacing the older one) and starts afresh, so at most twice that is
 //! kept, and a follower loses nothing unless the journal rotates three times between two of
 //! its reads. Appends and rotations hold an flock of their own, never the engine lock: an event

@@ -37,7 +37,7 @@ impl EnginePaths {
     /// Opens (and creates if needed) an engine root. The path is made absolute so that
     /// records and mount options never depend on the working directory. A root on a
     /// pseudo filesystem is refused before anything is created; the root and its
-    /// top-level directories are made private to root (see [`ROOT_MODE`]).
+    /// top-level directories are made private to root (see `ROOT_MODE`).
     pub fn create(root: &Path) -> Result<EnginePaths> {
         refuse_pseudo_fs(root)?;
         make_private_dir(root, ROOT_MODE, true)

@@ -118,7 +118,7 @@ fn rotated(path: &Path, n: u32) -> PathBuf {
 }
 
 /// Splits output into lines and appends each as a log entry; a partial line waits for its
-/// end, or for [`LogWriter::flush_partial`], and is cut into entries of `MAX_PARTIAL`
+/// end, or for `LogWriter::flush_partial`, and is cut into entries of `MAX_PARTIAL`
 /// bytes meanwhile, so a process that never prints a newline can't make it buffer
 /// without bound.
 pub struct LogWriter {

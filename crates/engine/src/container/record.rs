@@ -106,7 +106,7 @@ pub(crate) const DEFAULT_PIDS_LIMIT: i64 = 2048;
 
 impl Resources {
     /// The pids limit Docker's way: the flag's, else the settings' (`pids-limit`), else
-    /// [`DEFAULT_PIDS_LIMIT`]; zero or less (`--pids-limit -1`) is no limit.
+    /// `DEFAULT_PIDS_LIMIT`; zero or less (`--pids-limit -1`) is no limit.
     pub fn pids_limit_from(flag: Option<i64>, configured: Option<i64>) -> Option<i64> {
         Some(flag.or(configured).unwrap_or(DEFAULT_PIDS_LIMIT)).filter(|l| *l > 0)
     }

@@ -82,7 +82,7 @@ pub struct LayerTree {
     pub layer: usize,
     pub scope: TreeScope,
     pub entries: Vec<TreeEntry>,
-    /// True when limits left entries out (see [`MAX_TREE_ENTRIES`]).
+    /// True when limits left entries out (see `MAX_TREE_ENTRIES`).
     pub truncated: bool,
 }
 

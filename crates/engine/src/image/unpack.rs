@@ -56,7 +56,7 @@ pub(crate) fn unpack_recorded(
     extract_recorded(reader, root, &ExtractOptions::layer(), recorder)
 }
 
-/// How [`extract`] treats what it unpacks: image layers and `cp` archives differ.
+/// How `extract` treats what it unpacks: image layers and `cp` archives differ.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
     /// Turn `.wh.` entries into overlay whiteouts (layers) instead of plain files.
@@ -91,7 +91,7 @@ impl ExtractOptions {
     }
 }
 
-/// An entry [`extract`] left out (see [`ExtractOptions::specials`]).
+/// An entry `extract` left out (see [`ExtractOptions::specials`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     /// Where it would have been, relative to the destination.
@@ -171,7 +171,7 @@ pub(crate) fn extract(reader: impl Read, root: OwnedFd, opts: &ExtractOptions) -
     extract_recorded(reader, root, opts, None)
 }
 
-/// [`extract`], telling `on_skip` about each entry left out as it is met.
+/// `extract`, telling `on_skip` about each entry left out as it is met.
 pub fn extract_reporting(
     reader: impl Read,
     root: OwnedFd,
