@@ -3,15 +3,15 @@ use clap::Parser;
 fn main() {
     // Run from a memfd, the process would show as `3` in ps and top.
     berth::engine::sealed::name_process();
-    let cli = match berth::cli::Cli::try_parse() {
+    let cli = match berth::Cli::try_parse() {
         Ok(cli) => cli,
         Err(usage) => {
             // Docker's words and exit codes for a bad command line, not clap's.
             let argv: Vec<String> = std::env::args().skip(1).collect();
-            std::process::exit(berth::cli::usage::report(&usage, &argv));
+            std::process::exit(berth::cli_usage::report(&usage, &argv));
         }
     };
-    let code = match berth::cli::run(cli) {
+    let code = match berth::run_cli(cli) {
         Ok(code) => code,
         // The reader went away (`berth ps | head`): nothing to say, as a shell's SIGPIPE.
         Err(report) if is_broken_pipe(&report) => 141,
@@ -19,7 +19,7 @@ fn main() {
             // One line: the outermost message, then each cause.
             let line: Vec<String> = report.chain().map(|e| e.to_string()).collect();
             eprintln!("Error: {}", line.join(": "));
-            berth::ops::status::of_report(&report).exit_code
+            berth::ops::status::of_chain(report.chain()).exit_code
         }
     };
     std::process::exit(code);

@@ -2,7 +2,7 @@
 //! an accepted mount always has an absolute container path without `..` that is not `/`.
 //! Shared by the fuzz target and the corpus replay test (tests/engine/fuzz_corpus.rs).
 
-use berth::cli::parse::{parse_cpus, parse_memory};
+use berth::cli_flags::{parse_cpus, parse_memory};
 use berth::engine::storage::mounts::MountSpec;
 
 /// One input; panics on what the target exists to catch.

@@ -431,7 +431,7 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-pub use crate::format::{binary_size, human_duration, human_since, human_size};
+pub use crate::format::{binary_size, human_since, human_size};
 
 #[cfg(test)]
 mod tests {

@@ -36,10 +36,13 @@ const OWN_ERROR: Status = Status {
     http: 500,
 };
 
-/// The status of the first engine error in `report`'s chain of causes.
-pub fn of_report(report: &color_eyre::Report) -> Status {
-    report
-        .chain()
+/// The status of the first engine error in a chain of causes (a front door's report
+/// walked outermost first, as `eyre::Report::chain` gives it).
+pub fn of_chain<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> Status {
+    chain
+        .into_iter()
         .find_map(|e| e.downcast_ref::<Error>())
         .map_or(OWN_ERROR, |e| of(e.kind()))
 }
@@ -76,9 +79,9 @@ mod tests {
     fn a_report_takes_the_status_of_the_engine_error_in_its_chain() {
         let report =
             color_eyre::Report::new(Error::NoSuchContainer("web".into())).wrap_err("removing web");
-        assert_eq!(of_report(&report).http, 404);
+        assert_eq!(of_chain(report.chain()).http, 404);
         let own = color_eyre::eyre::eyre!("bad flag");
-        assert_eq!(of_report(&own), OWN_ERROR);
+        assert_eq!(of_chain(own.chain()), OWN_ERROR);
     }
 
     #[test]

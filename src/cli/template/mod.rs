@@ -64,11 +64,6 @@ impl Template {
         })
     }
 
-    /// The template as written.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
     /// Runs over decoded JSON (`inspect`), as Docker's raw fallback does with Go's
     /// `missingkey=error`: a key the object doesn't have is an error; one it has with
     /// `null` prints `<no value>`.
