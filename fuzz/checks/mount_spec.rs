@@ -2,8 +2,8 @@
 //! an accepted mount always has an absolute container path without `..` that is not `/`.
 //! Shared by the fuzz target and the corpus replay test (tests/engine/fuzz_corpus.rs).
 
-use berth::cli_flags::{parse_cpus, parse_memory};
 use berth::engine::storage::mounts::MountSpec;
+use berth::ops::run_options::{parse_cpus, parse_memory};
 
 /// One input; panics on what the target exists to catch.
 pub fn run(data: &[u8]) {

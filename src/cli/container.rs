@@ -13,7 +13,6 @@ use color_eyre::Result;
 
 use super::attach::{attach, DetachSequence};
 use super::output::{print_inspect, report};
-use super::parse;
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
 use crate::engine::{
@@ -23,6 +22,7 @@ use crate::engine::{
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
 use crate::ops::resolve::{self, Named, Outcome};
+use crate::ops::run_options;
 use crate::ops::status;
 use crate::settings::Settings;
 
@@ -296,16 +296,20 @@ impl ContainerFlags {
     fn to_options(&self) -> Result<CreateOptions> {
         let mut env = Vec::new();
         for file in &self.env_file {
-            env.extend(parse::read_env_file(file)?);
+            env.extend(run_options::read_env_file(file)?);
         }
-        env.extend(parse::resolve_env(&self.env));
+        env.extend(run_options::resolve_env(&self.env));
         let resources = Resources {
             memory: self
                 .memory
                 .as_deref()
-                .map(parse::parse_memory)
+                .map(run_options::parse_memory)
                 .transpose()?,
-            nano_cpus: self.cpus.as_deref().map(parse::parse_cpus).transpose()?,
+            nano_cpus: self
+                .cpus
+                .as_deref()
+                .map(run_options::parse_cpus)
+                .transpose()?,
             pids_limit: Resources::pids_limit_from(
                 self.pids_limit,
                 crate::settings::Settings::load()?.pids_limit,
@@ -338,7 +342,7 @@ impl ContainerFlags {
         let extra_hosts = self
             .add_host
             .iter()
-            .map(|h| parse::parse_add_host(h))
+            .map(|h| run_options::parse_add_host(h))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(CreateOptions {
             network: self.network.clone(),
@@ -367,7 +371,7 @@ impl ContainerFlags {
             auto_remove: self.rm,
             read_only: self.read_only,
             resources,
-            labels: parse::parse_labels(&self.label),
+            labels: run_options::parse_labels(&self.label),
             log: crate::engine::LogConfig::parse(&self.log_opt)?,
         })
     }
@@ -719,7 +723,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     }
     let options = ExecOptions {
         cmd: args.command.clone(),
-        env: parse::resolve_env(&args.env),
+        env: run_options::resolve_env(&args.env),
         user: args.user.clone(),
         working_dir: args.workdir.clone(),
         tty: args.tty,

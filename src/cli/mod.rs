@@ -14,7 +14,6 @@ pub mod login;
 pub mod management;
 pub mod network;
 pub mod output;
-pub mod parse;
 pub mod ps;
 mod pull_progress;
 pub mod stats;

@@ -10,11 +10,11 @@ use color_eyre::Result;
 use serde_json::{json, Value};
 
 use super::output::{print_inspect, print_listing, report, Listing};
-use super::parse::parse_labels;
 use super::volume::{InspectArgs, NamesArgs};
 use crate::engine::{parse_cidr, parse_ip, CreateNetwork, Engine, Error, NetworkRecord};
 use crate::ops::inspect;
 use crate::ops::resolve::each;
+use crate::ops::run_options::parse_labels;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {

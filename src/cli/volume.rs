@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 use super::filter::{label_matches, parse_bool, Filters};
 use super::output::{print_inspect, print_listing, report, Listing};
-use super::parse::parse_labels;
 use crate::engine::{Engine, VolumeInfo};
 use crate::ops::inspect;
 use crate::ops::resolve::each;
+use crate::ops::run_options::parse_labels;
 
 #[derive(Debug, Subcommand)]
 pub enum VolumeCommand {

@@ -7,4 +7,5 @@ pub mod inspect;
 pub mod ports;
 pub mod prune;
 pub mod resolve;
+pub mod run_options;
 pub mod status;

@@ -1,4 +1,6 @@
-//! Parsing user input at the edge: sizes, CPU counts, env files, labels.
+//! Run options as Docker reads them, for every door that creates containers (flags, and
+//! next compose files and API requests): memory sizes, CPU counts, env files, labels,
+//! extra hosts.
 
 use std::collections::BTreeMap;
 use std::path::Path;
