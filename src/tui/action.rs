@@ -110,36 +110,134 @@ actions! {
     PrevField => "input.prev_field", "Run form: previous field";
 }
 
-/// Where a key is looked up: the keymap's top-level table (the lists, details, logs and
-/// file view, where a key bound to several actions takes the first that fits), or its
-/// `[popup]` or `[input]` table.
+/// Where a key is looked up: the keymap's table for where the user is (a pane's list, a
+/// detail, the logs tab, the two-pane file view), then the tables it falls back to, last
+/// the top level (`Main`), which serves them all; or, alone, the `[popup]` or `[input]`
+/// table while a popup is open or text is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Context {
     Main,
+    List,
+    Detail,
+    Logs,
+    Files,
     Popup,
     Input,
 }
 
 impl Context {
-    pub const ALL: [Context; 3] = [Context::Main, Context::Popup, Context::Input];
+    pub const ALL: [Context; 7] = [
+        Context::Main,
+        Context::List,
+        Context::Detail,
+        Context::Logs,
+        Context::Files,
+        Context::Popup,
+        Context::Input,
+    ];
 
     /// The table's name in a keymap file (`None`: the top level).
     pub fn table(self) -> Option<&'static str> {
         match self {
             Context::Main => None,
+            Context::List => Some("list"),
+            Context::Detail => Some("detail"),
+            Context::Logs => Some("logs"),
+            Context::Files => Some("files"),
             Context::Popup => Some("popup"),
             Context::Input => Some("input"),
         }
     }
+
+    /// `[logs]`, or `the top level`, for messages.
+    pub fn place(self) -> String {
+        match self.table() {
+            Some(name) => format!("[{name}]"),
+            None => "the top level".to_owned(),
+        }
+    }
+
+    /// The tables a key is looked up in here, first to last: the logs are a detail's tab,
+    /// so they fall back to the detail's keys; the panes' contexts all end at the top
+    /// level; a popup and typed text have their own keys alone.
+    pub fn chain(self) -> &'static [Context] {
+        match self {
+            Context::Main => &[Context::Main],
+            Context::List => &[Context::List, Context::Main],
+            Context::Detail => &[Context::Detail, Context::Main],
+            Context::Logs => &[Context::Logs, Context::Detail, Context::Main],
+            Context::Files => &[Context::Files, Context::Main],
+            Context::Popup => &[Context::Popup],
+            Context::Input => &[Context::Input],
+        }
+    }
 }
 
+/// Where the panes' keys are: a context's table or the top level that all share.
+const PANES: [Context; 4] = [
+    Context::List,
+    Context::Detail,
+    Context::Logs,
+    Context::Files,
+];
+
 impl Action {
-    /// The table this action is bound in: its name's group says.
+    /// The table this action belongs to by its name's group: `[popup]`, `[input]`, or
+    /// the panes' (the top level and the context tables).
     pub fn context(self) -> Context {
         match self.name().split_once('.').map(|(group, _)| group) {
             Some("popup") => Context::Popup,
             Some("input") => Context::Input,
             _ => Context::Main,
+        }
+    }
+
+    /// The panes' contexts where this action does something (the pull dialog's cancel:
+    /// none, it is read from the top level while the dialog is open).
+    pub fn places(self) -> &'static [Context] {
+        match self {
+            Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
+                &[Context::Logs]
+            }
+            Action::CopyFiles | Action::CancelCopy => &[Context::Files],
+            // Up a directory of an open volume, or of a file pane.
+            Action::Parent => &[Context::Detail, Context::Files],
+            // In the file view: the host or the container side.
+            Action::NextTab | Action::PrevTab => &[Context::Detail, Context::Logs, Context::Files],
+            Action::ChangesOnly | Action::ToggleScope => &[Context::Detail],
+            Action::ToggleAll | Action::Sort => &[Context::List],
+            Action::Mark => &[Context::List, Context::Files],
+            // The list's filter, or the log search.
+            Action::Filter => &[Context::List, Context::Logs],
+            Action::CancelPull => &[],
+            _ if self.context() == Context::Main => &PANES,
+            _ => &[],
+        }
+    }
+
+    /// Whether a key of `context`'s table bound to this action can ever do it: the top
+    /// level takes any of the panes' actions, as it serves them all.
+    pub fn fires_in(self, context: Context) -> bool {
+        match context {
+            Context::Popup | Context::Input => self.context() == context,
+            Context::Main => self.context() == Context::Main,
+            _ => self.places().contains(&context),
+        }
+    }
+
+    /// Where this action may be bound (`in [logs] or at the top level`), for the message
+    /// refusing it elsewhere.
+    pub fn homes(self) -> String {
+        match self.context() {
+            Context::Main if self.places() == PANES => "at the top level".to_owned(),
+            Context::Main => {
+                let tables: Vec<String> = self.places().iter().map(|c| c.place()).collect();
+                match tables.is_empty() {
+                    true => "at the top level".to_owned(),
+                    false => format!("in {} or at the top level", tables.join(" or ")),
+                }
+            }
+            other => format!("in {}", other.place()),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! Keys to named actions: defaults in the style of lazydocker and k9s, overridable from a
-//! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines. A key may name
-//! several actions (`"p" = ["logs.pause", "image.pull"]`): the first that fits where the
-//! user is (see `update::fits`) is taken. The top level holds the lists', details', logs'
-//! and file view's keys; a `[popup]` table the keys of open popups and an `[input]` table
-//! the keys while text is typed, as yazi's keymap has a table per layer.
+//! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines. As yazi's keymap
+//! has a table per layer, a context has its own table (`[list]`, `[detail]`, `[logs]`,
+//! `[files]`) looked up before the top level, which they all share (see
+//! `Context::chain`); `[popup]` and `[input]` serve open popups and typed text alone. A
+//! key may name several actions (`"p" = ["logs.pause", "image.pull"]`): the first that
+//! can fire where the user is (`Action::fires_in`) is taken. A file's top-level line
+//! takes its key back from the context tables, so files written before them still
+//! rebind a key everywhere; an action bound where it can never fire is refused.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -194,21 +197,37 @@ impl Keymap {
     }
 
     /// Applies `"key" = "action"` lines, at the top level or in a context's table
-    /// (`[popup]`, `[input]`); `"key" = "none"` unbinds a default.
+    /// (`[list]`, `[logs]`, `[popup]`, ...); `"key" = "none"` unbinds a default. A
+    /// top-level line takes its key back from the panes' context tables too, so a file
+    /// written before those tables existed rebinds the key everywhere, as it did.
     pub fn apply(&mut self, toml_text: &str) -> Result<(), String> {
         let entries: BTreeMap<String, Entry> =
             toml::from_str(toml_text).map_err(|e| e.message().to_owned())?;
-        for (name, entry) in entries {
-            match entry {
-                Entry::Binding(bound) => self.bind(Context::Main, &name, bound)?,
-                Entry::Table(table) => {
-                    let context = Context::ALL
-                        .into_iter()
-                        .find(|c| c.table() == Some(name.as_str()))
-                        .ok_or_else(|| format!("unknown table [{name}]"))?;
-                    for (keys, bound) in table {
-                        self.bind(context, &keys, bound)?;
+        // The top level first, whatever the order: a table's line is the more specific.
+        let (lines, tables): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .partition(|(_, entry)| matches!(entry, Entry::Binding(_)));
+        for (keys, entry) in lines {
+            if let Entry::Binding(bound) = entry {
+                let parsed = parse_keys(&keys)?;
+                for context in Context::ALL {
+                    if context != Context::Main && context.chain().contains(&Context::Main) {
+                        if let Some(table) = self.tables.get_mut(&context) {
+                            table.remove(&parsed);
+                        }
                     }
+                }
+                self.bind(Context::Main, &keys, bound)?;
+            }
+        }
+        for (name, entry) in tables {
+            if let Entry::Table(table) = entry {
+                let context = Context::ALL
+                    .into_iter()
+                    .find(|c| c.table() == Some(name.as_str()))
+                    .ok_or_else(|| format!("unknown table [{name}]"))?;
+                for (keys, bound) in table {
+                    self.bind(context, &keys, bound)?;
                 }
             }
         }
@@ -216,6 +235,7 @@ impl Keymap {
     }
 
     fn bind(&mut self, context: Context, keys: &str, bound: Bound) -> Result<(), String> {
+        let text = keys;
         let keys = parse_keys(keys)?;
         let table = self.tables.entry(context).or_default();
         let names = match bound {
@@ -233,12 +253,15 @@ impl Keymap {
         if actions.is_empty() {
             return Err(format!("{:?}: bind at least one action", keys_text(&keys)));
         }
-        if let Some(action) = actions.iter().find(|a| a.context() != context) {
-            let place = match action.context().table() {
-                Some(name) => format!("in [{name}]"),
-                None => "at the top level".to_owned(),
+        if let Some(action) = actions.iter().find(|a| !a.fires_in(context)) {
+            let place = match context {
+                Context::Main => "at the top level".to_owned(),
+                table => format!("in {}", table.place()),
             };
-            return Err(format!("{action} is bound {place}"));
+            return Err(format!(
+                "{text:?} {place}: {action} is bound {}, it never fires here",
+                action.homes()
+            ));
         }
         table.insert(keys, actions);
         Ok(())
@@ -248,17 +271,24 @@ impl Keymap {
         self.tables.get(&context).into_iter().flatten()
     }
 
+    /// The actions bound to `keys` where `context` looks: its own table first, then
+    /// those it falls back to.
+    fn lookup(&self, context: Context, keys: &Keys) -> Option<&Vec<Action>> {
+        context
+            .chain()
+            .iter()
+            .find_map(|c| self.tables.get(c)?.get(keys))
+    }
+
     /// The (first) action of a single key press at the top level, ignoring sequences.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
         self.action_in(Context::Main, event)
     }
 
-    /// The (first) action of a single key press in `context`.
+    /// The action of a single key press in `context` (looked up along its fallbacks): of
+    /// those bound to it, the first that can fire there, else the first.
     pub fn action_in(&self, context: Context, event: &KeyEvent) -> Option<Action> {
-        self.tables
-            .get(&context)?
-            .get(&vec![Key::from_event(event)?])
-            .and_then(|actions| actions.first().copied())
+        self.pick_in(context, event, |a| a.fires_in(context))
     }
 
     /// The action of a single key press in `context`: of those bound to it, the first
@@ -269,72 +299,59 @@ impl Keymap {
         event: &KeyEvent,
         fits: impl Fn(Action) -> bool,
     ) -> Option<Action> {
-        let actions = self
-            .tables
-            .get(&context)?
-            .get(&vec![Key::from_event(event)?])?;
+        let actions = self.lookup(context, &vec![Key::from_event(event)?])?;
         let action = actions.iter().copied().find(|a| fits(*a));
         action.or(actions.first().copied())
     }
 
-    /// What `event` means after `pending` (the first key of a sequence, if any): of the
-    /// actions bound to it, the first that `fits`, else the first.
-    pub fn resolve(
-        &self,
-        pending: Option<Key>,
-        event: &KeyEvent,
-        fits: impl Fn(Action) -> bool,
-    ) -> Resolved {
+    /// What `event` means in `context` after `pending` (the first key of a sequence, if
+    /// any): of the actions bound to it, the first that can fire there, else the first.
+    pub fn resolve(&self, context: Context, pending: Option<Key>, event: &KeyEvent) -> Resolved {
         let Some(key) = Key::from_event(event) else {
             return Resolved::Nothing;
         };
-        let Some(bindings) = self.tables.get(&Context::Main) else {
-            return Resolved::Nothing;
-        };
         let pick = |actions: &Vec<Action>| {
-            let action = actions.iter().copied().find(|a| fits(*a));
+            let action = actions.iter().copied().find(|a| a.fires_in(context));
             action.or(actions.first().copied()).map(Resolved::Action)
         };
         if let Some(first) = pending {
-            if let Some(resolved) = bindings.get(&vec![first, key]).and_then(pick) {
+            if let Some(resolved) = self.lookup(context, &vec![first, key]).and_then(pick) {
                 return resolved;
             }
         }
-        if let Some(resolved) = bindings.get(&vec![key]).and_then(pick) {
+        if let Some(resolved) = self.lookup(context, &vec![key]).and_then(pick) {
             return resolved;
         }
-        if bindings.keys().any(|k| k.len() == 2 && k[0] == key) {
+        let starts = |c: &Context| self.table(*c).any(|(k, _)| k.len() == 2 && k[0] == key);
+        if context.chain().iter().any(starts) {
             return Resolved::Pending(key);
         }
         Resolved::Nothing
     }
 
-    /// Every top-level action with its keys, in the order actions are declared (for
-    /// help).
-    pub fn describe(&self) -> Vec<(Action, Vec<String>)> {
-        self.describe_in(Context::Main)
-    }
-
-    /// Every action of `context` with its keys, in the order actions are declared.
+    /// Every action bound in `context`'s own table with its keys, in the order actions
+    /// are declared (for help).
     pub fn describe_in(&self, context: Context) -> Vec<(Action, Vec<String>)> {
         Action::ALL
             .iter()
-            .filter(|action| action.context() == context)
             .map(|action| {
-                let keys = self
+                let keys: Vec<String> = self
                     .table(context)
                     .filter(|(_, actions)| actions.contains(action))
                     .map(|(k, _)| keys_text(k))
                     .collect();
                 (*action, keys)
             })
+            .filter(|(_, keys)| !keys.is_empty())
             .collect()
     }
 
     /// The plainest key bound to `action` (no modifier, shortest name, lower case), for
     /// hints.
     pub fn key_for(&self, action: Action) -> Option<String> {
-        self.table(action.context())
+        Context::ALL
+            .into_iter()
+            .flat_map(|context| self.table(context))
             .filter(|(_, actions)| actions.contains(&action))
             .map(|(k, _)| keys_text(k))
             .min_by_key(|k| {
@@ -368,6 +385,18 @@ mod tests {
         KeyEvent::new(code, modifiers)
     }
 
+    fn char_key(c: char) -> KeyEvent {
+        event(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    /// The panes' contexts, where the top level is the fallback.
+    const PANES: [Context; 4] = [
+        Context::List,
+        Context::Detail,
+        Context::Logs,
+        Context::Files,
+    ];
+
     #[test]
     fn shifted_letters_and_modifiers_are_matched() {
         let keymap = Keymap::default();
@@ -380,7 +409,7 @@ mod tests {
             Some(Action::Quit)
         );
         assert_eq!(
-            keymap.action(&event(KeyCode::Char(' '), KeyModifiers::NONE)),
+            keymap.action_in(Context::List, &char_key(' ')),
             Some(Action::Mark)
         );
     }
@@ -391,14 +420,8 @@ mod tests {
         keymap
             .apply("\"x\" = \"container.stop\"\n\"s\" = \"none\"\n\"ctrl-alt-f5\" = \"app.help\"\n")
             .unwrap();
-        assert_eq!(
-            keymap.action(&event(KeyCode::Char('x'), KeyModifiers::NONE)),
-            Some(Action::Stop)
-        );
-        assert_eq!(
-            keymap.action(&event(KeyCode::Char('s'), KeyModifiers::NONE)),
-            None
-        );
+        assert_eq!(keymap.action(&char_key('x')), Some(Action::Stop));
+        assert_eq!(keymap.action(&char_key('s')), None);
         assert_eq!(
             keymap.action(&event(
                 KeyCode::F(5),
@@ -411,65 +434,208 @@ mod tests {
     #[test]
     fn sequences_wait_for_their_second_key() {
         let keymap = Keymap::default();
-        let g = event(KeyCode::Char('g'), KeyModifiers::NONE);
-        let any = |_| true;
-        let Resolved::Pending(first) = keymap.resolve(None, &g, any) else {
-            panic!("g alone should wait");
-        };
-        assert_eq!(
-            keymap.resolve(Some(first), &g, any),
-            Resolved::Action(Action::Top)
-        );
-        // Another key after g is itself.
-        let j = event(KeyCode::Char('j'), KeyModifiers::NONE);
-        assert_eq!(
-            keymap.resolve(Some(first), &j, any),
-            Resolved::Action(Action::Down)
-        );
+        let g = char_key('g');
+        for context in PANES {
+            let Resolved::Pending(first) = keymap.resolve(context, None, &g) else {
+                panic!("g alone should wait in {context:?}");
+            };
+            assert_eq!(
+                keymap.resolve(context, Some(first), &g),
+                Resolved::Action(Action::Top)
+            );
+            // Another key after g is itself.
+            assert_eq!(
+                keymap.resolve(context, Some(first), &char_key('j')),
+                Resolved::Action(Action::Down)
+            );
+        }
         assert_eq!(keymap.key_for(Action::Top).as_deref(), Some("gg"));
     }
 
     #[test]
-    fn a_key_bound_to_several_actions_takes_the_first_that_fits() {
-        let mut keymap = Keymap::default();
-        let p = event(KeyCode::Char('p'), KeyModifiers::NONE);
-        let in_logs = |a| a == Action::Pause;
+    fn a_context_table_comes_before_the_top_level() {
+        let keymap = Keymap::default();
+        let p = char_key('p');
+        // One key, a meaning per context: the logs' own table, else the shared top level.
         assert_eq!(
-            keymap.resolve(None, &p, in_logs),
+            keymap.resolve(Context::Logs, None, &p),
             Resolved::Action(Action::Pause)
         );
-        let elsewhere = |a| a != Action::Pause;
+        for context in [Context::List, Context::Detail, Context::Files] {
+            assert_eq!(
+                keymap.resolve(context, None, &p),
+                Resolved::Action(Action::Pull),
+                "{context:?}"
+            );
+        }
+        let x = char_key('x');
         assert_eq!(
-            keymap.resolve(None, &p, elsewhere),
-            Resolved::Action(Action::Pull)
+            keymap.action_in(Context::Files, &x),
+            Some(Action::CancelCopy)
         );
-        // Nothing fits: the first.
         assert_eq!(
-            keymap.resolve(None, &p, |_| false),
-            Resolved::Action(Action::Pause)
+            keymap.action_in(Context::List, &x),
+            Some(Action::CancelPull)
         );
-        assert_eq!(keymap.key_for(Action::Pull).as_deref(), Some("p"));
-        // A user's line replaces the list.
-        keymap.apply("\"p\" = \"image.pull\"").unwrap();
+        // The logs are a detail's tab: the detail's keys serve there, the list's do not.
         assert_eq!(
-            keymap.resolve(None, &p, in_logs),
-            Resolved::Action(Action::Pull)
+            keymap.action_in(Context::Logs, &char_key('l')),
+            Some(Action::NextTab)
         );
-        let err = keymap
-            .apply("\"p\" = [\"image.pull\", \"fly\"]")
-            .unwrap_err();
-        assert!(err.contains("unknown action \"fly\""), "{err}");
+        assert_eq!(keymap.action_in(Context::Logs, &char_key('o')), None);
+        assert_eq!(
+            keymap.action_in(Context::List, &char_key('o')),
+            Some(Action::Sort)
+        );
+        // Keys in no table of a context fall back to the top level.
+        for context in PANES {
+            assert_eq!(
+                keymap.action_in(context, &char_key('q')),
+                Some(Action::Quit),
+                "{context:?}"
+            );
+        }
+        // Popups and typed text never see the panes' keys.
+        assert_eq!(keymap.action_in(Context::Popup, &char_key('q')), None);
+        assert_eq!(keymap.action_in(Context::Input, &char_key('q')), None);
     }
 
     #[test]
-    fn every_action_has_a_default_key() {
+    fn an_old_style_top_level_file_rebinds_keys_in_every_context() {
+        let mut keymap = Keymap::default();
+        // Written before the context tables: every line at the top level, keys that the
+        // defaults now keep in tables rebound, unbound or listed as before.
+        keymap
+            .apply(concat!(
+                "\"w\" = \"none\"\n",
+                "\"W\" = \"logs.wrap\"\n",
+                "\"l\" = \"container.stop\"\n",
+                "\"space\" = \"nav.down\"\n",
+                "\"p\" = [\"logs.pause\", \"image.pull\"]\n",
+                "\"x\" = [\"files.cancel\", \"image.pull_cancel\"]\n",
+            ))
+            .unwrap();
+        for context in PANES {
+            let at = |c| keymap.action_in(context, &char_key(c));
+            assert_eq!(at('w'), None, "w in {context:?}");
+            assert_eq!(at('l'), Some(Action::Stop), "l in {context:?}");
+            assert_eq!(at(' '), Some(Action::Down), "space in {context:?}");
+        }
+        assert_eq!(
+            keymap.action_in(Context::Logs, &char_key('W')),
+            Some(Action::Wrap)
+        );
+        // A list still takes the first that can fire where the user is.
+        let p = char_key('p');
+        assert_eq!(
+            keymap.resolve(Context::Logs, None, &p),
+            Resolved::Action(Action::Pause)
+        );
+        assert_eq!(
+            keymap.resolve(Context::List, None, &p),
+            Resolved::Action(Action::Pull)
+        );
+        assert_eq!(
+            keymap.resolve(Context::Detail, None, &p),
+            Resolved::Action(Action::Pull)
+        );
+        let x = char_key('x');
+        assert_eq!(
+            keymap.action_in(Context::Files, &x),
+            Some(Action::CancelCopy)
+        );
+        assert_eq!(
+            keymap.pick_in(Context::Main, &x, |a| a == Action::CancelPull),
+            Some(Action::CancelPull)
+        );
+        // Context tables the file did not touch keep their defaults.
+        assert_eq!(
+            keymap.action_in(Context::Detail, &char_key('t')),
+            Some(Action::ToggleScope)
+        );
+    }
+
+    #[test]
+    fn a_user_table_line_beats_a_top_level_one_whatever_the_order() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply("[logs]\n\"s\" = \"logs.wrap\"\n\n[list]\n\"v\" = \"list.sort\"\n")
+            .unwrap();
+        // TOML can't put a top-level line after a table: a second file adds one.
+        keymap.apply("\"s\" = \"container.stop\"").unwrap();
+        assert_eq!(
+            keymap.action_in(Context::Logs, &char_key('s')),
+            Some(Action::Stop)
+        );
+        keymap
+            .apply("\"s\" = \"container.stop\"\n[logs]\n\"s\" = \"logs.wrap\"\n")
+            .unwrap();
+        assert_eq!(
+            keymap.action_in(Context::Logs, &char_key('s')),
+            Some(Action::Wrap)
+        );
+        assert_eq!(
+            keymap.action_in(Context::List, &char_key('s')),
+            Some(Action::Stop)
+        );
+        assert_eq!(
+            keymap.action_in(Context::List, &char_key('v')),
+            Some(Action::Sort)
+        );
+        assert_eq!(keymap.action_in(Context::Detail, &char_key('v')), None);
+    }
+
+    #[test]
+    fn an_action_where_it_can_never_fire_is_refused() {
+        let mut keymap = Keymap::default();
+        let err = keymap.apply("[list]\n\"w\" = \"logs.wrap\"").unwrap_err();
+        assert_eq!(
+            err,
+            "\"w\" in [list]: logs.wrap is bound in [logs] or at the top level, it never fires here"
+        );
+        let err = keymap.apply("[logs]\n\"c\" = \"files.copy\"").unwrap_err();
+        assert!(err.contains("files.copy is bound in [files] or"), "{err}");
+        let err = keymap
+            .apply("[files]\n\"x\" = [\"files.cancel\", \"image.pull_cancel\"]")
+            .unwrap_err();
+        assert!(
+            err.contains("image.pull_cancel is bound at the top level, it never fires here"),
+            "{err}"
+        );
+        let err = keymap.apply("[detail]\n\"y\" = \"popup.yes\"").unwrap_err();
+        assert!(err.contains("popup.yes is bound in [popup]"), "{err}");
+        // Where it can fire, it binds; the top level takes any of the panes' actions.
+        keymap
+            .apply("\"c\" = \"files.copy\"\n[files]\n\"space\" = \"list.mark\"\n[logs]\n\"/\" = \"list.filter\"\n")
+            .unwrap();
+        // The loaded file's path leads the message.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keymap.toml");
+        std::fs::write(&path, "[list]\n\"t\" = \"layers.scope\"\n").unwrap();
+        let err = Keymap::load(&path).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "{}: \"t\" in [list]: layers.scope is bound in [detail] or at the top level, it never fires here",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn every_action_has_a_default_key_where_it_fires() {
         let keymap = Keymap::default();
-        for context in Context::ALL {
-            for (action, keys) in keymap.describe_in(context) {
-                assert!(
-                    !keys.is_empty(),
-                    "{action} has no key in assets/keymap.toml"
-                );
+        for action in Action::ALL {
+            let bound: Vec<Context> = Context::ALL
+                .into_iter()
+                .filter(|c| keymap.describe_in(*c).iter().any(|(a, _)| a == action))
+                .collect();
+            assert!(
+                !bound.is_empty(),
+                "{action} has no key in assets/keymap.toml"
+            );
+            for context in bound {
+                assert!(action.fires_in(context), "{action} in {context:?}");
             }
         }
     }
@@ -477,7 +643,7 @@ mod tests {
     #[test]
     fn popup_and_input_keys_have_their_own_tables() {
         let mut keymap = Keymap::default();
-        let y = event(KeyCode::Char('y'), KeyModifiers::NONE);
+        let y = char_key('y');
         let esc = event(KeyCode::Esc, KeyModifiers::NONE);
         // One key, a meaning per context.
         assert_eq!(keymap.action(&y), Some(Action::Yank));
@@ -492,7 +658,7 @@ mod tests {
         keymap
             .apply("[popup]\n\"o\" = \"popup.yes\"\n\"y\" = \"none\"\n\"Y\" = \"none\"\n")
             .unwrap();
-        let o = event(KeyCode::Char('o'), KeyModifiers::NONE);
+        let o = char_key('o');
         assert_eq!(keymap.action_in(Context::Popup, &o), Some(Action::Yes));
         assert_eq!(keymap.action_in(Context::Popup, &y), None);
         assert_eq!(keymap.key_for(Action::Yes).as_deref(), Some("o"));
@@ -500,6 +666,12 @@ mod tests {
         assert_eq!(keymap.action(&y), Some(Action::Yank));
         let err = keymap.apply("\"o\" = \"popup.yes\"").unwrap_err();
         assert!(err.contains("popup.yes is bound in [popup]"), "{err}");
+        // A top-level line leaves the popup's keys alone.
+        keymap.apply("\"n\" = \"app.quit\"").unwrap();
+        assert_eq!(
+            keymap.action_in(Context::Popup, &char_key('n')),
+            Some(Action::No)
+        );
         let err = keymap.apply("[input]\n\"x\" = \"app.quit\"").unwrap_err();
         assert!(err.contains("at the top level"), "{err}");
         let err = keymap.apply("[fly]\n\"x\" = \"app.quit\"").unwrap_err();
@@ -515,5 +687,9 @@ mod tests {
             .apply("\"hyper-x\" = \"container.stop\"")
             .unwrap_err();
         assert!(err.contains("unknown key"), "{err}");
+        let err = keymap
+            .apply("\"p\" = [\"image.pull\", \"fly\"]")
+            .unwrap_err();
+        assert!(err.contains("unknown action \"fly\""), "{err}");
     }
 }

@@ -1,5 +1,6 @@
-//! `?`: every action with its keys, built from the keymap in use; in as many columns as
-//! the screen's height needs and its width allows, in pages when even those don't fit.
+//! `?`: every key of the keymap in use, a section per table (the top level, then each
+//! context's); in as many columns as the screen's height needs and its width allows, in
+//! pages when even those don't fit.
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
@@ -7,7 +8,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::format::truncate;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Context};
 use crate::tui::render::centered;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -16,18 +17,50 @@ use crate::tui::views::pane;
 /// The keys' part of a line, with the space after it.
 const KEYS: usize = 14;
 
+/// A section's title: where its keys work.
+fn title(context: Context) -> &'static str {
+    match context {
+        Context::Main => "Everywhere (unless a table below rebinds)",
+        Context::List => "[list] On a pane's rows",
+        Context::Detail => "[detail] On an open detail",
+        Context::Logs => "[logs] On the logs tab",
+        Context::Files => "[files] In the file view",
+        Context::Popup => "[popup] While a popup is open",
+        Context::Input => "[input] While typing",
+    }
+}
+
+/// A help line: a section's title, or keys and what they do.
+enum Entry {
+    Title(&'static str),
+    Keys(String, &'static str),
+}
+
+impl Entry {
+    fn width(&self) -> usize {
+        match self {
+            Entry::Title(title) => title.chars().count().saturating_sub(KEYS + 1),
+            Entry::Keys(_, help) => help.chars().count(),
+        }
+    }
+}
+
 pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
-    let entries: Vec<(String, &str)> = app
-        .keymap
-        .describe()
+    let entries: Vec<Entry> = Context::ALL
         .into_iter()
-        .filter(|(_, keys)| !keys.is_empty())
-        .map(|(action, keys)| (keys.join(" "), action.help()))
+        .flat_map(|context| {
+            let keys = app.keymap.describe_in(context);
+            let head = (!keys.is_empty()).then(|| Entry::Title(title(context)));
+            head.into_iter().chain(
+                keys.into_iter()
+                    .map(|(action, keys)| Entry::Keys(keys.join(" "), action.help())),
+            )
+        })
         .collect();
     let screen = frame.area();
     // Columns as wide as the longest line, so no help is cut unless the screen is narrower
     // than one line: a small screen gets pages rather than clipped words.
-    let longest = entries.iter().map(|(_, help)| help.chars().count()).max();
+    let longest = entries.iter().map(Entry::width).max();
     let needed = (KEYS + 1 + longest.unwrap_or(0)) as u16;
     let layout = Pages::fit(entries.len(), needed, screen.width, screen.height);
     let page = page.min(layout.pages - 1);
@@ -61,11 +94,15 @@ pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
     for (chunk, column) in shown.chunks(layout.rows).zip(areas.iter()) {
         let lines: Vec<Line> = chunk
             .iter()
-            .map(|(keys, help)| {
-                Line::from(vec![
+            .map(|entry| match entry {
+                Entry::Title(title) => Line::from(Span::styled(
+                    truncate(title, usize::from(layout.width).saturating_sub(1)),
+                    theme.header,
+                )),
+                Entry::Keys(keys, help) => Line::from(vec![
                     Span::styled(format!("{:<KEYS$}", truncate(keys, KEYS - 1)), theme.key),
                     Span::raw(truncate(help, help_width)),
-                ])
+                ]),
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), *column);

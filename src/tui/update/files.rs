@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 
 use super::{apply, PAGE};
 use crate::engine::{DirListing, PathKind, Progress};
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Context};
 use crate::tui::effect::{CopyJob, Effect, Target};
 use crate::tui::files::{join, parent, Copying, FilesView, ListRequest, Side};
 use crate::tui::state::{App, Popup, View};
@@ -186,7 +186,7 @@ pub(super) fn begin(app: &mut App, effect: Effect) -> Vec<Effect> {
 /// While a copy runs only cancel (and quit, which cancels first) do anything.
 pub(super) fn on_copy_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     app.popup = Some(Popup::Copy);
-    match app.keymap.action(&key) {
+    match app.keymap.action_in(Context::Files, &key) {
         Some(Action::CancelCopy | Action::Back) => {
             cancel_copy(app);
             Vec::new()

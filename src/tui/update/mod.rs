@@ -16,7 +16,7 @@ pub use popups::split_words;
 
 use crossterm::event::KeyEvent;
 
-use super::action::Action;
+use super::action::{Action, Context};
 use super::detail::ContainerTab;
 use super::effect::{ContainerOp, Effect};
 use super::keymap::Resolved;
@@ -169,7 +169,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     let action = match app
         .keymap
-        .resolve(app.pending_key.take(), &key, |a| fits(app, a))
+        .resolve(context(app), app.pending_key.take(), &key)
     {
         Resolved::Action(action) => action,
         Resolved::Pending(first) => {
@@ -184,14 +184,16 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     apply(app, action)
 }
 
-/// Whether `action` means something where the user is: of the actions bound to one key,
-/// the first that fits is taken (`p` pauses the logs, elsewhere it pulls).
-fn fits(app: &App, action: Action) -> bool {
-    match action {
-        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => app
-            .container_detail()
-            .is_some_and(|d| d.tab == ContainerTab::Logs),
-        _ => true,
+/// Where the user is, for the keymap's table to look a key up in first: the file view
+/// over everything, else the detail on top (its logs tab its own), else a pane's list.
+pub(super) fn context(app: &App) -> Context {
+    if app.files.is_some() {
+        return Context::Files;
+    }
+    match app.details.last() {
+        Some(Detail::Container(detail)) if detail.tab == ContainerTab::Logs => Context::Logs,
+        Some(_) => Context::Detail,
+        None => Context::List,
     }
 }
 
@@ -356,6 +358,80 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    /// Opens the selected container's detail on its logs tab.
+    fn to_logs(app: &mut App) {
+        key(app, KeyCode::Enter);
+        while app.container_detail().unwrap().tab != ContainerTab::Logs {
+            key(app, KeyCode::Right);
+        }
+    }
+
+    #[test]
+    fn a_key_means_what_the_table_of_where_the_user_is_says() {
+        let mut app = app_with(Keymap::default());
+        assert_eq!(context(&app), Context::List);
+        // o sorts the list; on a detail the list's keys are not there.
+        let sort = app.sort;
+        keys(&mut app, "o");
+        assert_ne!(app.sort, sort);
+        let sort = app.sort;
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(context(&app), Context::Detail);
+        keys(&mut app, "o");
+        assert_eq!(app.sort, sort);
+        // p pulls from a detail (the top level's), pauses on the logs tab ([logs]).
+        keys(&mut app, "p");
+        assert!(matches!(app.popup, Some(Popup::PullInput { .. })));
+        key(&mut app, KeyCode::Esc);
+        assert!(app.popup.is_none());
+        to_logs(&mut app);
+        assert_eq!(context(&app), Context::Logs);
+        keys(&mut app, "p");
+        assert!(app.popup.is_none());
+        assert!(app.container_detail().unwrap().paused);
+        // The detail's keys serve on its logs tab too.
+        keys(&mut app, "h");
+        assert_ne!(app.container_detail().unwrap().tab, ContainerTab::Logs);
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "p");
+        assert!(matches!(app.popup, Some(Popup::PullInput { .. })));
+    }
+
+    #[test]
+    fn an_old_style_user_keymap_rebinds_keys_in_every_context() {
+        let mut keymap = Keymap::default();
+        keymap
+            .apply(concat!(
+                "\"w\" = \"none\"\n",
+                "\"o\" = \"container.stop\"\n",
+                "\"p\" = [\"logs.pause\", \"image.pull\"]\n",
+            ))
+            .unwrap();
+        let mut app = app_with(keymap);
+        let stops = |effects: Vec<Effect>| {
+            matches!(
+                effects.as_slice(),
+                [Effect::Containers {
+                    op: ContainerOp::Stop,
+                    ..
+                }]
+            )
+        };
+        assert!(stops(keys(&mut app, "o")), "list");
+        keys(&mut app, "p");
+        assert!(matches!(app.popup, Some(Popup::PullInput { .. })));
+        key(&mut app, KeyCode::Esc);
+        to_logs(&mut app);
+        app.busy.clear();
+        assert!(stops(keys(&mut app, "o")), "logs");
+        keys(&mut app, "w");
+        assert!(!app.container_detail().unwrap().wrap);
+        // The list still takes the first that fits: on the logs tab, pause.
+        keys(&mut app, "p");
+        assert!(app.popup.is_none());
+        assert!(app.container_detail().unwrap().paused);
     }
 
     #[test]

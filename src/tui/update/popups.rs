@@ -8,7 +8,6 @@ use super::{apply, files, pull};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::form::RunForm;
-use crate::tui::keymap::Resolved;
 use crate::tui::state::{App, Popup, VerbRun, View};
 use crate::tui::verb::needs_terminal;
 
@@ -136,8 +135,10 @@ fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> 
 /// then shows how it ended), quit ends it and the dashboard, the arrows scroll; other keys
 /// wait.
 pub(super) fn on_verb_key(app: &mut App, back: usize, key: KeyEvent) -> Vec<Effect> {
-    let quit = app.keymap.resolve(None, &key, |a| a == Action::Quit);
-    if matches!(quit, Resolved::Action(Action::Quit)) && app.verb.is_some() {
+    let quit = app
+        .keymap
+        .pick_in(Context::Main, &key, |a| a == Action::Quit);
+    if quit == Some(Action::Quit) && app.verb.is_some() {
         return apply(app, Action::Quit);
     }
     let action = app.keymap.action_in(Context::Popup, &key);

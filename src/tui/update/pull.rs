@@ -7,7 +7,6 @@ use super::popups::{typed, Typed};
 use crate::engine::{Digest, PullEvent, Reference};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
-use crate::tui::keymap::Resolved;
 use crate::tui::pull::{Phase, PullState};
 use crate::tui::state::{App, Popup};
 
@@ -69,8 +68,10 @@ pub(super) fn on_pull_input_key(
 /// ended pull's dialog closes on enter too.
 pub(super) fn on_pull_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let running = app.pull.as_ref().is_some_and(PullState::running);
-    let cancel = app.keymap.resolve(None, &key, |a| a == Action::CancelPull)
-        == Resolved::Action(Action::CancelPull);
+    let cancel = app
+        .keymap
+        .pick_in(Context::Main, &key, |a| a == Action::CancelPull)
+        == Some(Action::CancelPull);
     if running && cancel {
         if let Some(pull) = &app.pull {
             pull.cancel.cancel();
