@@ -20,7 +20,7 @@ const KEYS: usize = 14;
 /// A section's title: where its keys work.
 fn title(context: Context) -> &'static str {
     match context {
-        Context::Main => "Everywhere (unless a table below rebinds)",
+        Context::Main => "Top level: panes, details, logs, files",
         Context::List => "[list] On a pane's rows",
         Context::Detail => "[detail] On an open detail",
         Context::Logs => "[logs] On the logs tab",

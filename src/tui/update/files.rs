@@ -258,3 +258,57 @@ pub(super) fn on_copied(app: &mut App, result: Result<String, String>) -> Vec<Ef
     }
     effects
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::keymap::Keymap;
+    use crate::tui::msg::Msg;
+    use crate::tui::update::testing::*;
+    use crate::tui::update::{context, update};
+
+    /// The file view open on web, its host pane at /srv (a, b), the container's at /.
+    fn files_open() -> App {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "f");
+        let container = app.snapshot.containers[0].id.to_string();
+        for (side, path, names) in [
+            (Side::Host, "/srv", ["a", "b"]),
+            (Side::Container, "/", ["etc/", "bin/"]),
+        ] {
+            update(
+                &mut app,
+                Msg::Listed {
+                    side,
+                    container: container.clone(),
+                    result: Ok(file_entries(path, &names)),
+                },
+            );
+        }
+        app
+    }
+
+    #[test]
+    fn the_file_views_keys_come_from_its_table() {
+        let mut app = files_open();
+        assert_eq!(context(&app), Context::Files);
+        // [files]: l to the container's side, h back, space marks, c copies.
+        keys(&mut app, "l");
+        assert_eq!(app.files.as_ref().unwrap().active, Side::Container);
+        keys(&mut app, "h");
+        assert_eq!(app.files.as_ref().unwrap().active, Side::Host);
+        keys(&mut app, " ");
+        assert_eq!(app.files.as_ref().unwrap().host.marked.len(), 1);
+        let effects = keys(&mut app, "c");
+        let [Effect::Copy(job)] = effects.as_slice() else {
+            panic!("expected a copy, got {effects:?}");
+        };
+        assert_eq!(job.names, ["a"]);
+        assert_eq!(app.popup, Some(Popup::Copy));
+        // x is the file view's cancel while a copy runs (the top level's x is the pull
+        // dialog's).
+        keys(&mut app, "x");
+        let copying = app.files.as_ref().unwrap().copying.as_ref().unwrap();
+        assert!(copying.progress.is_cancelled());
+    }
+}
