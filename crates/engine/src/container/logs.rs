@@ -128,6 +128,9 @@ pub struct LogWriter {
     size: u64,
     config: LogConfig,
     partial: [Vec<u8>; 2],
+    /// Entries made from one read of the container's output, written with one `write(2)`
+    /// when the read is done: one system call per line cost the monitor most of its time.
+    pending: Vec<u8>,
 }
 
 /// Docker splits long lines at 16 KiB; so do we.
@@ -146,10 +149,14 @@ impl LogWriter {
             size,
             config: config.clone(),
             partial: [Vec::new(), Vec::new()],
+            pending: Vec::new(),
         })
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
+        // The lines of one read arrived together: they share its time (one clock read
+        // per read, not per line).
+        let now = Utc::now();
         let i = stream as usize;
         let mut rest = data;
         while !rest.is_empty() {
@@ -163,40 +170,59 @@ impl LogWriter {
             rest = &rest[take..];
             if self.partial[i].last() == Some(&b'\n') || self.partial[i].len() >= MAX_PARTIAL {
                 let chunk = std::mem::take(&mut self.partial[i]);
-                self.append(stream, &chunk);
+                self.append(stream, &chunk, now);
             }
         }
+        // Followers see what this read brought at once: nothing waits for a timer.
+        self.flush_pending();
     }
 
     pub(crate) fn flush_partial(&mut self) {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let chunk = std::mem::take(&mut self.partial[stream as usize]);
             if !chunk.is_empty() {
-                self.append(stream, &chunk);
+                self.append(stream, &chunk, Utc::now());
+            }
+        }
+        self.flush_pending();
+    }
+
+    fn append(&mut self, stream: Stream, bytes: &[u8], time: DateTime<Utc>) {
+        let entry = LogEntry {
+            log: String::from_utf8_lossy(bytes).into_owned(),
+            stream,
+            time,
+        };
+        let start = self.pending.len();
+        if serde_json::to_writer(&mut self.pending, &entry).is_err() {
+            self.pending.truncate(start);
+            return;
+        }
+        self.pending.push(b'\n');
+        let line_len = (self.pending.len() - start) as u64;
+        if let Some(max) = self.config.max_size {
+            let before = self.size + start as u64;
+            if before > 0 && before + line_len > max {
+                // What came before this entry belongs to the file being rotated out.
+                let line = self.pending.split_off(start);
+                self.flush_pending();
+                // A rotation that fails keeps writing to the file there is.
+                let _ = self.rotate();
+                self.pending = line;
             }
         }
     }
 
-    fn append(&mut self, stream: Stream, bytes: &[u8]) {
-        let entry = LogEntry {
-            log: String::from_utf8_lossy(bytes).into_owned(),
-            stream,
-            time: Utc::now(),
-        };
-        let Ok(mut line) = serde_json::to_vec(&entry) else {
+    /// Writes the entries gathered so far in one go. A full disk must not stop the
+    /// container: the entries are lost, the output isn't.
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
             return;
-        };
-        line.push(b'\n');
-        if let Some(max) = self.config.max_size {
-            if self.size > 0 && self.size + line.len() as u64 > max {
-                // A rotation that fails keeps writing to the file there is.
-                let _ = self.rotate();
-            }
         }
-        // A full disk must not stop the container; the entry is lost, the output isn't.
-        if self.file.write_all(&line).is_ok() {
-            self.size += line.len() as u64;
+        if self.file.write_all(&self.pending).is_ok() {
+            self.size += self.pending.len() as u64;
         }
+        self.pending.clear();
     }
 
     /// Shifts `.1`..`.N-2` up by one, the live file to `.1`, and starts a new live file;
@@ -432,6 +458,37 @@ mod tests {
         assert_eq!(lines(&path, Some(3)), expected[expected.len() - 3..]);
         assert_eq!(lines(&path, Some(0)), Vec::<String>::new());
         assert_eq!(lines(&path, Some(100_000)), expected);
+    }
+
+    #[test]
+    fn lines_of_one_read_rotate_as_lines_and_are_on_disk_when_the_write_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let config = LogConfig {
+            max_size: Some(2000),
+            max_file: Some(3),
+        };
+        let mut writer = LogWriter::open(&path, &config).unwrap();
+        // One read of the container's output holding many lines, the last one unfinished.
+        let text: String = (0..300).map(|i| format!("line {i}\n")).collect();
+        writer.write(Stream::Stdout, format!("{text}tail").as_bytes());
+        // A follower sees every whole line now, with the writer still open.
+        let all = lines(&path, None);
+        assert_eq!(all.last().map(String::as_str), Some("line 299\n"));
+        for n in 0..3 {
+            let len = std::fs::metadata(rotated(&path, n)).unwrap().len();
+            assert!(len <= 2000, "file {n} has {len} bytes");
+        }
+        let first: usize = all[0]
+            .trim()
+            .strip_prefix("line ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let expected: Vec<String> = (first..300).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(all, expected);
+        writer.flush_partial();
+        assert_eq!(lines(&path, Some(1)), vec!["tail".to_owned()]);
     }
 
     #[test]
