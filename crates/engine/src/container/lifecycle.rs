@@ -880,11 +880,7 @@ impl Engine {
         self.retire_container_dir(&lock, id)?;
         crash_point("rm:after-retire");
         let retired = self.retired_container_dir(id);
-        match std::fs::remove_dir_all(&retired) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).context(|| format!("removing {}", retired.display())),
-        }
+        remove_dir_all(&retired).context(|| format!("removing {}", retired.display()))
     }
 
     /// Where a removed container's directory waits for deletion.
