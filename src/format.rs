@@ -1,35 +1,7 @@
 //! Numbers, times and states as Docker prints them, shared by the CLI and the dashboard.
 
-pub use crate::engine::human_size;
+pub use crate::engine::{binary_size, human_size};
 use crate::engine::{ContainerRecord, Status};
-
-/// "1.50" as "1.5", "2.00" as "2"; whole numbers stay as they are.
-fn without_trailing_zeros(text: &str) -> &str {
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        text
-    }
-}
-
-/// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
-/// "7.667GiB").
-pub fn binary_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let integer_digits = (value.max(1.0).log10().floor() as usize) + 1;
-    let decimals = 4usize.saturating_sub(integer_digits);
-    format!(
-        "{}{}",
-        without_trailing_zeros(&format!("{value:.decimals$}")),
-        UNITS[unit]
-    )
-}
 
 /// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
 pub fn human_since(then: chrono::DateTime<chrono::Utc>) -> String {
@@ -121,13 +93,5 @@ mod tests {
         assert_eq!(whole_utf8_len(&[b"a\xffb", &euro[..2]].concat()), 3);
         assert_eq!(whole_utf8_len(b"a\xff"), 2);
         assert_eq!(whole_utf8_len(&[0x80, 0x80, 0x80, 0x80]), 4);
-    }
-
-    #[test]
-    fn memory_sizes_use_binary_units() {
-        assert_eq!(binary_size(0), "0B");
-        assert_eq!(binary_size(1536 * 1024), "1.5MiB");
-        assert_eq!(binary_size(100 << 20), "100MiB");
-        assert_eq!(binary_size(8_232_000_000), "7.667GiB");
     }
 }

@@ -93,7 +93,7 @@ pub use events::{Event, EventFilter, ObjectType};
 pub use error::{Context, Error, ErrorKind, Result};
 
 // Units: sizes and text as Docker prints them.
-pub use units::{human_size, parse_binary_size, truncate};
+pub use units::{binary_size, human_size, parse_binary_size, truncate};
 
 // The engine root's layout on disk.
 pub use paths::EnginePaths;

@@ -35,14 +35,39 @@ pub fn human_size(bytes: u64) -> String {
         v if v >= 10.0 => 1,
         _ => 2,
     };
-    let number = format!("{value:.decimals$}");
-    // "1.50" as "1.5", "2.00" as "2"; whole numbers keep their zeros.
-    let number = if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.')
+    format!(
+        "{}{}",
+        without_trailing_zeros(&format!("{value:.decimals$}")),
+        UNITS[unit]
+    )
+}
+
+/// Memory as `docker stats` prints it: binary units, four significant digits ("1.5MiB",
+/// "7.667GiB").
+pub fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let integer_digits = (value.max(1.0).log10().floor() as usize) + 1;
+    let decimals = 4usize.saturating_sub(integer_digits);
+    format!(
+        "{}{}",
+        without_trailing_zeros(&format!("{value:.decimals$}")),
+        UNITS[unit]
+    )
+}
+
+/// "1.50" as "1.5", "2.00" as "2"; whole numbers stay as they are.
+fn without_trailing_zeros(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
     } else {
-        &number
-    };
-    format!("{number}{}", UNITS[unit])
+        text
+    }
 }
 
 /// `s` in at most `max` characters, its cut end marked with an ellipsis.
@@ -58,7 +83,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{human_size, parse_binary_size};
+    use super::{binary_size, human_size, parse_binary_size};
 
     #[test]
     fn sizes_use_decimal_units() {
@@ -66,6 +91,14 @@ mod tests {
         assert_eq!(human_size(1_234_567), "1.23MB");
         assert_eq!(human_size(77_800_000), "77.8MB");
         assert_eq!(human_size(4_000_000), "4MB");
+    }
+
+    #[test]
+    fn memory_sizes_use_binary_units() {
+        assert_eq!(binary_size(0), "0B");
+        assert_eq!(binary_size(1536 * 1024), "1.5MiB");
+        assert_eq!(binary_size(100 << 20), "100MiB");
+        assert_eq!(binary_size(8_232_000_000), "7.667GiB");
     }
 
     #[test]
