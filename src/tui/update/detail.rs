@@ -378,19 +378,10 @@ mod tests {
 
     #[test]
     fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
-        use crate::engine::{ImageLayer, ImageSummary};
-        use crate::tui::snapshot::ImageRow;
+        use crate::engine::ImageLayer;
         let mut app = app_with(Keymap::default());
         let id = Digest::of_bytes(b"config");
-        app.snapshot.images = vec![ImageRow {
-            summary: ImageSummary {
-                id: id.clone(),
-                references: Vec::new(),
-                created: None,
-                size: 1,
-            },
-            containers: Vec::new(),
-        }];
+        app.snapshot.images = one_image(b"config");
         keys(&mut app, "2");
         let effects = key(&mut app, KeyCode::Enter);
         assert_eq!(

@@ -262,31 +262,8 @@ pub(super) fn on_copied(app: &mut App, result: Result<String, String>) -> Vec<Ef
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::keymap::Keymap;
-    use crate::tui::msg::Msg;
+    use crate::tui::update::context;
     use crate::tui::update::testing::*;
-    use crate::tui::update::{context, update};
-
-    /// The file view open on web, its host pane at /srv (a, b), the container's at /.
-    fn files_open() -> App {
-        let mut app = app_with(Keymap::default());
-        keys(&mut app, "f");
-        let container = app.snapshot.containers[0].id.to_string();
-        for (side, path, names) in [
-            (Side::Host, "/srv", ["a", "b"]),
-            (Side::Container, "/", ["etc/", "bin/"]),
-        ] {
-            update(
-                &mut app,
-                Msg::Listed {
-                    side,
-                    container: container.clone(),
-                    result: Ok(file_entries(path, &names)),
-                },
-            );
-        }
-        app
-    }
 
     #[test]
     fn the_file_views_keys_come_from_its_table() {

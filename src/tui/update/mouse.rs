@@ -247,22 +247,7 @@ mod tests {
 
     #[test]
     fn a_click_in_the_file_view_picks_the_pane_and_row_and_a_double_click_descends() {
-        let mut app = app_with(Keymap::default());
-        keys(&mut app, "f");
-        let container = app.snapshot.containers[0].id.to_string();
-        for (side, path, names) in [
-            (Side::Host, "/srv", ["a", "b"]),
-            (Side::Container, "/", ["etc/", "bin/"]),
-        ] {
-            update(
-                &mut app,
-                Msg::Listed {
-                    side,
-                    container: container.clone(),
-                    result: Ok(file_entries(path, &names)),
-                },
-            );
-        }
+        let mut app = files_open();
         let b = cell_of(&app, " b ", 12);
         mouse(&mut app, MouseKind::Click, b);
         let files = app.files.as_ref().expect("file view open");

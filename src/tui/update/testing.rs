@@ -150,3 +150,38 @@ pub(super) fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkStat
             .collect(),
     }
 }
+
+/// The file view open on the first container, its host pane at /srv (a, b), the
+/// container's at / (etc/, bin/).
+pub(super) fn files_open() -> App {
+    let mut app = app_with(Keymap::default());
+    keys(&mut app, "f");
+    let container = app.snapshot.containers[0].id.to_string();
+    for (side, path, names) in [
+        (Side::Host, "/srv", ["a", "b"]),
+        (Side::Container, "/", ["etc/", "bin/"]),
+    ] {
+        update(
+            &mut app,
+            Msg::Listed {
+                side,
+                container: container.clone(),
+                result: Ok(file_entries(path, &names)),
+            },
+        );
+    }
+    app
+}
+
+/// One untagged image, made from no container, whose config digests `config`.
+pub(super) fn one_image(config: &[u8]) -> Vec<crate::tui::snapshot::ImageRow> {
+    vec![crate::tui::snapshot::ImageRow {
+        summary: crate::engine::ImageSummary {
+            id: Digest::of_bytes(config),
+            references: Vec::new(),
+            created: None,
+            size: 1,
+        },
+        containers: Vec::new(),
+    }]
+}

@@ -127,22 +127,12 @@ mod tests {
 
     #[test]
     fn y_copies_an_image_id_a_volume_name_and_file_paths() {
-        use crate::engine::ImageSummary;
         use crate::engine::PathKind;
         use crate::engine::{DirEntry, DirListing};
         use crate::engine::{Volume, VolumeInfo};
-        use crate::tui::snapshot::ImageRow;
         let mut app = app_with(Keymap::default());
         let image = Digest::of_bytes(b"config");
-        app.snapshot.images = vec![ImageRow {
-            summary: ImageSummary {
-                id: image.clone(),
-                references: Vec::new(),
-                created: None,
-                size: 1,
-            },
-            containers: Vec::new(),
-        }];
+        app.snapshot.images = one_image(b"config");
         app.snapshot.volumes = vec![VolumeInfo {
             volume: Volume {
                 name: "data".into(),
