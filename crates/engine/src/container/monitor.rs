@@ -591,7 +591,9 @@ impl Monitor {
         // before the exit is recorded, so none outlives it. The host ends of its links
         // are only noted: they are deleted once the exit is told (see `Unplug`).
         self.wired = None;
-        let unplug = teardown.step("delete port rules", &id, self.engine.unpublish(&id));
+        let unplug = (self.record.config.network.mode == NetworkMode::Connected)
+            .then(|| teardown.step("delete port rules", &id, self.engine.unpublish(&id)))
+            .flatten();
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
             // after the client has its exit code. Its addresses and anonymous volumes
