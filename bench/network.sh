@@ -5,8 +5,10 @@
 # Interleaved runs, all inside a network namespace this script makes and holds: the
 # host's links, routes and firewall are never touched. With BASE_BIN (another build, e.g.
 # main's) its `run --rm` on the bridge and with `--network none` join the same interleaved
-# runs (base, base-none), with an engine root of their own.
-# Run as root: bash bench/network.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=)
+# runs (base, base-none), with an engine root of their own. SETTLE=S pauses S seconds
+# (untimed) before each run, so the kernel's teardown of the last run's network namespace,
+# which it does in a worker after the run returned, is not billed to the next run.
+# Run as root: bash bench/network.sh   (env: RUNS=30 WARMUP=3 SETTLE=0 BERTH_BIN= BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +19,8 @@ RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
+SETTLE=${SETTLE:-0}
+[[ $SETTLE =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SETTLE must be a number of seconds"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/network.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" nftables
@@ -195,11 +199,19 @@ else
     printf 'podman cannot run here (%s); measuring berth only\n' "$podman_missing" >&2
 fi
 
-log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups)"
+settles=()
+if [[ $SETTLE != 0 ]]; then
+    for subject in "${subjects[@]}"; do
+        [[ $subject == --subject ]] && continue
+        settles+=(--prepare "${subject%%=*}=sleep $SETTLE")
+    done
+fi
+
+log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups, ${SETTLE}s apart)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 bench/timing.py --runs "$RUNS" --warmup "$WARMUP" --baseline berth \
-    --title "container run latency on a bridge: start to exit of 'true' (cgroups: $(cgroup_layout), $(nproc) CPUs, load $load_before)" \
-    "${subjects[@]}" "${skips[@]}" \
+    --title "container run latency on a bridge: start to exit of 'true' (cgroups: $(cgroup_layout), $(nproc) CPUs, load $load_before, ${SETTLE}s between runs)" \
+    "${subjects[@]}" "${skips[@]}" "${settles[@]}" \
     --delta "berth - berth-none <= 5" --delta "berth-p8080 - berth" "${base_deltas[@]}" \
     --ratio "podman / berth >= 10"
 printf 'load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
