@@ -145,8 +145,11 @@ for args in "" "--network none" "-p 8080:80"; do
         die "berth run $args failed: $out"
     fi
 done
-if ! in_ns ip -o link show berth0 >/dev/null 2>&1; then
-    die "berth run on the default network made no berth0 bridge"
+# The default network's bridge is named after the engine root (berth0 is the default
+# root's).
+bridge=$(in_ns "$berth" --root "$engine" network inspect -f '{{.Berth.Bridge}}' bridge)
+if ! in_ns ip -o link show "$bridge" >/dev/null 2>&1; then
+    die "berth run on the default network made no $bridge bridge"
 fi
 ns=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --)
 subjects+=(--subject "berth=$(q "${ns[@]}" "${berth_run[@]}" berth-test/busybox true)")
