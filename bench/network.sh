@@ -3,8 +3,12 @@
 # the default bridge, the same with `--network none` and with `-p 8080:80`, and
 # `podman run --rm` (Debian's podman, runc, netavark) on podman's default bridge.
 # Interleaved runs, all inside a network namespace this script makes and holds: the
-# host's links, routes and firewall are never touched.
-# Run as root: bash bench/network.sh   (env: RUNS=30 WARMUP=3)
+# host's links, routes and firewall are never touched. With BASE_BIN (another build, e.g.
+# main's) its `run --rm` on the bridge and with `--network none` join the same interleaved
+# runs (base, base-none), with an engine root of their own. SETTLE=S pauses S seconds
+# (untimed) before each run, so the kernel's teardown of the last run's network namespace,
+# which it does in a worker after the run returned, is not billed to the next run.
+# Run as root: bash bench/network.sh   (env: RUNS=30 WARMUP=3 SETTLE=0 BERTH_BIN= BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +19,8 @@ RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
+SETTLE=${SETTLE:-0}
+[[ $SETTLE =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SETTLE must be a number of seconds"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/network.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" nftables
@@ -28,8 +34,11 @@ if ! (ensure_packages podman netavark iptables runc); then
 fi
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
+[[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-net.XXXXXX")
 engine="$work/berth-root"
+base_engine="$work/base-root"
 pod="$work/podman"
 cgroup_parent="berth-bench-podman-$$"
 holder=""
@@ -54,14 +63,17 @@ host_before=$(host_state)
 cleanup() {
     set +e
     if [[ -n $holder ]] && kill -0 "$holder" 2>/dev/null; then
-        if [[ -d $engine ]]; then
-            local ids
-            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+        local bin root ids
+        for bin in "$berth" "$base"; do
+            root=$engine
+            [[ $bin == "$base" ]] && root=$base_engine
+            [[ -n $bin && -d $root ]] || continue
+            ids=$(in_ns "$bin" --root "$root" ps -aq --no-trunc 2>/dev/null)
             if [[ -n $ids ]]; then
                 # shellcheck disable=SC2086
-                in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
+                in_ns "$bin" --root "$root" rm -f $ids >/dev/null 2>&1
             fi
-        fi
+        done
         [[ -n $podman_ready ]] && podman_cmd rm -af -t 0 >/dev/null 2>&1
         kill "$holder" 2>/dev/null
         wait "$holder" 2>/dev/null
@@ -79,7 +91,7 @@ trap 'exit 130' INT TERM
 
 # The disk is noisy: engine root and podman storage live on a tmpfs.
 mount -t tmpfs -o size=1g,mode=0700 berth-bench-net "$work"
-mkdir -p "$engine" "$pod"/{root,runroot,tmp,networks}
+mkdir -p "$engine" "$base_engine" "$pod"/{root,runroot,tmp,networks}
 
 # The holder: a sleep in a new network namespace (lo up) and a private mount namespace in
 # which /run and /var/lib are fresh tmpfs. Only podman enters the mount namespace: Debian's
@@ -133,13 +145,33 @@ for args in "" "--network none" "-p 8080:80"; do
         die "berth run $args failed: $out"
     fi
 done
-if ! in_ns ip -o link show berth0 >/dev/null 2>&1; then
-    die "berth run on the default network made no berth0 bridge"
+# The default network's bridge is named after the engine root (berth0 is the default
+# root's).
+bridge=$(in_ns "$berth" --root "$engine" network inspect -f '{{.Berth.Bridge}}' bridge)
+if ! in_ns ip -o link show "$bridge" >/dev/null 2>&1; then
+    die "berth run on the default network made no $bridge bridge"
 fi
 ns=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --)
 subjects+=(--subject "berth=$(q "${ns[@]}" "${berth_run[@]}" berth-test/busybox true)")
 subjects+=(--subject "berth-none=$(q "${ns[@]}" "${berth_run[@]}" --network none berth-test/busybox true)")
 subjects+=(--subject "berth-p8080=$(q "${ns[@]}" "${berth_run[@]}" -p 8080:80 berth-test/busybox true)")
+base_deltas=()
+if [[ -n $base ]]; then
+    log "Probing the base build"
+    base_run=("$base" --root "$base_engine" run --rm)
+    if ! out=$(in_ns "$base" --root "$base_engine" load -q -i .fixtures/busybox-save.tar 2>&1); then
+        die "base load failed: $out"
+    fi
+    for args in "" "--network none"; do
+        # shellcheck disable=SC2086
+        if ! out=$(in_ns "${base_run[@]}" $args berth-test/busybox true 2>&1 </dev/null); then
+            die "base run $args failed: $out"
+        fi
+    done
+    subjects+=(--subject "base=$(q "${ns[@]}" "${base_run[@]}" berth-test/busybox true)")
+    subjects+=(--subject "base-none=$(q "${ns[@]}" "${base_run[@]}" --network none berth-test/busybox true)")
+    base_deltas=(--delta "base - base-none" --delta "base - berth")
+fi
 
 log "Probing podman"
 podman_note=""
@@ -170,15 +202,24 @@ else
     printf 'podman cannot run here (%s); measuring berth only\n' "$podman_missing" >&2
 fi
 
-log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups)"
+settles=()
+if [[ $SETTLE != 0 ]]; then
+    for subject in "${subjects[@]}"; do
+        [[ $subject == --subject ]] && continue
+        settles+=(--prepare "${subject%%=*}=sleep $SETTLE")
+    done
+fi
+
+log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups, ${SETTLE}s apart)"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 bench/timing.py --runs "$RUNS" --warmup "$WARMUP" --baseline berth \
-    --title "container run latency on a bridge: start to exit of 'true' (cgroups: $(cgroup_layout), $(nproc) CPUs, load $load_before)" \
-    "${subjects[@]}" "${skips[@]}" \
-    --delta "berth - berth-none <= 10" --delta "berth-p8080 - berth" \
+    --title "container run latency on a bridge: start to exit of 'true' (cgroups: $(cgroup_layout), $(nproc) CPUs, load $load_before, ${SETTLE}s between runs)" \
+    "${subjects[@]}" "${skips[@]}" "${settles[@]}" \
+    --delta "berth - berth-none <= 5" --delta "berth-p8080 - berth" "${base_deltas[@]}" \
     --ratio "podman / berth >= 10"
 printf 'load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 [[ -n $podman_note ]] && printf '%s\n' "$podman_note"
+[[ -n $base ]] && printf 'base: %s\n' "$base"
 [[ -z $podman_missing ]] && printf 'podman %s, network backend %s, runtime runc %s\n' \
     "$(podman_cmd version --format '{{.Client.Version}}' 2>/dev/null)" "$backend" \
     "$(runc --version | awk 'NR == 1 { print $3 }')"

@@ -377,6 +377,150 @@ fn rm_and_a_killed_monitor_leave_no_veth_or_rule_behind() {
     assert_eq!(rules, expected);
 }
 
+/// Polls `done` for up to 5 s; panics with `what` if it never holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The host ends of veths in the engine's namespace.
+fn host_ends(berth: &Berth) -> Vec<String> {
+    links(berth)
+        .into_iter()
+        .filter(|l| l.starts_with("bv"))
+        .collect()
+}
+
+#[test]
+fn run_rm_on_a_tiny_network_frees_its_name_address_port_and_network_as_it_returns() {
+    let berth = Berth::with_image();
+    // 10.66.0.2 to .6: five addresses, fewer than the runs.
+    berth.ok(&["network", "create", "--subnet", "10.66.0.0/29", "tiny"]);
+    for run in 0..8 {
+        let out = berth.ok(&[
+            "run",
+            "--rm",
+            "--name",
+            "same",
+            "--network",
+            "tiny",
+            "-p",
+            "8090:80",
+            IMAGE,
+            "sh",
+            "-c",
+            "ip -o -4 addr show eth0; ping -c 1 -W 2 10.66.0.1 >/dev/null && echo reached",
+        ]);
+        // The lowest address each time, reused at once, and the last run's veth (which
+        // may linger a moment with that address in its dying namespace) in nobody's way.
+        assert!(out.contains("inet 10.66.0.2/29"), "run {run}: {out}");
+        assert!(out.ends_with("reached\n"), "run {run}: {out}");
+        // As `run --rm` returns: no container, no lease, no rule for its port.
+        let err = berth.fail(&["inspect", "same"]);
+        assert!(err.contains("No such"), "run {run}: {err}");
+        let net = berth.json(&["network", "inspect", "tiny"]);
+        assert_eq!(net["Containers"], serde_json::json!({}), "run {run}: {net}");
+        let rules = ruleset(&berth);
+        assert!(!rules.contains("dport 8090"), "run {run}: {rules}");
+    }
+    berth.ok(&["network", "rm", "tiny"]);
+    eventually("a host veth outlived its container", || {
+        host_ends(&berth).is_empty()
+    });
+}
+
+#[test]
+fn run_rm_tells_the_exit_before_it_touches_a_link_and_deletes_one_a_held_namespace_keeps() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "--subnet", "10.67.0.0/29", "lan"]);
+    let sync = tempfile::tempdir().unwrap();
+    let volume = format!("{}:/sync", sync.path().display());
+    let wait_for_go = "until [ -e /sync/go ]; do sleep 0.02; done";
+    // A foreground `run --rm` whose container ends when told; its network namespace
+    // held open here meanwhile, so the kernel can't take the veth with it.
+    let start = |name: &str, crash_at: Option<&str>| {
+        let mut cmd = berth.cmd();
+        if let Some(point) = crash_at {
+            cmd.env(berth::engine::faults::ENV, point);
+        }
+        let child = cmd
+            .args(["run", "--rm", "--name", name, "--network", "lan"])
+            .args([
+                "-p",
+                "8091:80",
+                "-v",
+                &volume,
+                IMAGE,
+                "sh",
+                "-c",
+                wait_for_go,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn berth run");
+        eventually("the container never ran", || {
+            berth.run(&["inspect", name]).status.success()
+                && berth.inspect(name)["State"]["Running"] == true
+        });
+        let id = berth.inspect(name)["Id"].as_str().unwrap().to_owned();
+        let ns = std::fs::File::open(container_netns(&berth, name)).expect("hold the netns");
+        let veth = format!("bv{}0", &id[..12]);
+        assert!(host_ends(&berth).contains(&veth), "{veth} not made");
+        (child, ns, veth)
+    };
+
+    // The monitor killed just before it deletes the veth: the client has the exit code,
+    // and the name, the address and the port are free already.
+    let (child, ns, veth) = start("first", Some("monitor:before-unplug"));
+    std::fs::write(sync.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(berth.fail(&["inspect", "first"]).contains("No such"));
+    assert!(!ruleset(&berth).contains("dport 8091"));
+    let net = berth.json(&["network", "inspect", "lan"]);
+    assert_eq!(net["Containers"], serde_json::json!({}), "{net}");
+    // No link was touched before that: the veth is there while its namespace is held.
+    assert!(
+        host_ends(&berth).contains(&veth),
+        "{veth} deleted before the exit was told"
+    );
+    drop(ns);
+    eventually("the kernel kept the veth of a dead namespace", || {
+        !host_ends(&berth).contains(&veth)
+    });
+    std::fs::remove_file(sync.path().join("go")).unwrap();
+
+    // Unharmed, the monitor deletes the veth itself, after the exit, though the namespace
+    // is still held (by whatever holds it, the address must not stay on the bridge).
+    let (child, ns, veth) = start("second", None);
+    let net = berth.json(&["network", "inspect", "lan"]);
+    let address = net["Containers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["IPv4Address"]
+        .clone();
+    assert_eq!(
+        address, "10.67.0.2/29",
+        "the first one's address, free again"
+    );
+    std::fs::write(sync.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually("the monitor left the veth of a held namespace", || {
+        !host_ends(&berth).contains(&veth)
+    });
+    drop(ns);
+    berth.ok(&["network", "rm", "lan"]);
+    let report = berth.run(&["system", "check"]);
+    assert!(report.status.success(), "{}", common::stdout(&report));
+}
+
 #[test]
 fn macvlan_lands_on_its_parent_and_ipvlan_says_the_kernel_lacks_it() {
     let berth = Berth::with_image();

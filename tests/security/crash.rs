@@ -18,6 +18,8 @@ const DATA: &str = "written before the crash\n";
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Verb {
     Run,
+    /// A `run --rm` with a published port, crashed as its container exits.
+    RunRm,
     Rm,
     Cp,
     Load,
@@ -26,6 +28,9 @@ enum Verb {
 }
 
 fn verb_of(point: &str) -> Verb {
+    if matches!(point, "monitor:after-exit" | "monitor:before-unplug") {
+        return Verb::RunRm;
+    }
     match point.split(':').next().unwrap_or("") {
         "create" | "start" | "monitor" => Verb::Run,
         "rm" => Verb::Rm,
@@ -43,6 +48,8 @@ fn expected_kind(point: &str) -> Option<&'static str> {
     match point {
         "create:after-dir" => Some("container-dir"),
         "monitor:after-cgroup" | "monitor:after-launch" => Some("cgroup"),
+        // The container is gone; its retired directory is not.
+        "monitor:after-exit" => Some("tmp"),
         "rm:after-retire" => Some("tmp"),
         "load:mid-layer" => Some("tmp"),
         "load:after-layer" | "load:after-blob" | "load:after-record" => Some("interrupted-load"),
@@ -136,6 +143,24 @@ fn crash_at(point: &str) -> String {
     let big = scratch.path().join("big");
     let out = match verb {
         Verb::Run => run_crashing(&berth, point, &victim),
+        Verb::RunRm => run_crashing(
+            &berth,
+            point,
+            &[
+                "run",
+                "--rm",
+                "--name",
+                "victim",
+                "-p",
+                "8080:80",
+                "-v",
+                "keep:/data",
+                "-v",
+                "/anon",
+                common::IMAGE,
+                "true",
+            ],
+        ),
         Verb::Rm => {
             berth.ok(&victim);
             run_crashing(&berth, point, &["rm", "-f", "-v", "victim"])
@@ -156,13 +181,27 @@ fn crash_at(point: &str) -> String {
             run_crashing(&berth, point, &["volume", "rm", "doomed"])
         }
     };
-    if point.starts_with("monitor:") {
+    if point == "monitor:before-unplug" {
+        // The exit was told before the monitor died.
+        assert!(out.status.success(), "{point}: {out:?}");
+    } else if point.starts_with("monitor:") {
         // The monitor died; the CLI lives to report that the start failed.
         assert!(!out.status.success(), "{point}: run should fail");
     } else {
         assert_eq!(out.status.signal(), Some(9), "{point}: not killed: {out:?}");
     }
     let ids = container_ids(&root);
+    if verb == Verb::RunRm {
+        // The port's rule went before the exit was recorded.
+        let rules = berth
+            .netns()
+            .command("nft")
+            .args(["list", "ruleset"])
+            .output()
+            .unwrap();
+        let rules = common::stdout(&rules);
+        assert!(!rules.contains("dport 8080"), "{point}: {rules}");
+    }
 
     // The next commands work whatever was left.
     berth.ok(&["ps", "-a"]);

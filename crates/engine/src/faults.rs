@@ -13,6 +13,8 @@ pub const POINTS: &[&str] = &[
     "monitor:after-cgroup",
     "monitor:after-launch",
     "monitor:after-running",
+    "monitor:after-exit",
+    "monitor:before-unplug",
     "rm:after-stop",
     "rm:after-retire",
     "rm:before-volumes",

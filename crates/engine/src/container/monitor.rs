@@ -587,17 +587,19 @@ impl Monitor {
             .load_record(&id)
             .is_ok_and(|r| r.state.restarting);
         let auto_remove = self.record.config.auto_remove && !restarting;
-        // The ports go with the container; the table loses their rules below.
-        let published = self.wired.take().is_some_and(|w| !w.mappings().is_empty());
-        // Before the exit is recorded, so a stopped container never shows a live veth.
-        if self.record.config.network.mode == NetworkMode::Connected {
-            self.engine.unplug_host_ends(&id, &mut teardown);
-        }
+        // The ports go with the container (their sockets close here), and their rules
+        // before the exit is recorded, so none outlives it. The host ends of its links
+        // are only noted: they are deleted once the exit is told (see `Unplug`).
+        self.wired = None;
+        let unplug = (self.record.config.network.mode == NetworkMode::Connected)
+            .then(|| teardown.step("delete port rules", &id, self.engine.unpublish(&id)))
+            .flatten();
         if auto_remove {
             // Once its record is gone the container is gone; the directory is deleted
-            // after the client has its exit code. Its anonymous volumes go first, as
-            // `docker run --rm` returns with them removed.
+            // after the client has its exit code. Its addresses and anonymous volumes
+            // go first, as `docker run --rm` returns with them released.
             teardown.step("retire container", &id, self.engine.forget_container(&id));
+            crash_point("monitor:after-exit");
             teardown.step(
                 "release endpoints",
                 &id,
@@ -621,9 +623,7 @@ impl Monitor {
                 r.state.paused = false;
             });
             teardown.step("record exit", &id, recorded);
-        }
-        if published {
-            teardown.step("delete port rules", &id, self.engine.publish(&id, &[]));
+            crash_point("monitor:after-exit");
         }
         // After the record: whoever reacts to the event reads the exit already recorded.
         if oom {
@@ -648,6 +648,12 @@ impl Monitor {
         }
         if auto_remove {
             teardown.step("remove container", &id, self.engine.remove_stopped(&id));
+        }
+        crash_point("monitor:before-unplug");
+        // Last, when no one waits for the exit any more: the kernel is taking these links
+        // with the namespace, and asking for one meanwhile waits until it has.
+        if let Some(unplug) = unplug {
+            unplug.run(&mut teardown);
         }
         self.engine.report_teardown(&self.record, &teardown);
     }

@@ -248,6 +248,16 @@ pub fn delete_link(nl: &mut Netlink, name: &str) -> Result<bool> {
     }
 }
 
+/// Deletes the link with ifindex `index`, `name` only saying which in an error (for a
+/// veth, both ends go). `false` if there was none.
+pub(crate) fn delete_link_index(nl: &mut Netlink, index: u32, name: &str) -> Result<bool> {
+    match nl.try_ack(RouteNetlinkMessage::DelLink(link_by_index(index)), 0)? {
+        Ok(()) => Ok(true),
+        Err(nack) if nack.errno == Errno::ENODEV => Ok(false),
+        Err(nack) => Err(nack.into_error(&format!("deleting link {name}"))),
+    }
+}
+
 pub(crate) fn link_by_index(index: u32) -> LinkMessage {
     let mut message = LinkMessage::default();
     message.header.index = index;

@@ -105,6 +105,10 @@ pub struct Endpoint {
     /// The host end of the veth pair; filled in when the container's network is wired.
     #[serde(default)]
     pub host_veth: String,
+    /// The kernel's index of `host_veth` as made at the last start: what the monitor
+    /// deletes at exit, so a link of the same name made by a later start is never taken.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub host_index: u32,
     /// The container's published ports while it runs, on the endpoint they reach it
     /// through (its first bridge network): what the firewall's DNAT rules come from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -170,4 +174,8 @@ impl NetworkRecord {
             _ => String::new(),
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

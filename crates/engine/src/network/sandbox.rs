@@ -1,9 +1,13 @@
 //! A container's network namespace, wired at start by its monitor: a link per network it
 //! is connected to, made by that network's driver (driver/), its address, MAC and routes,
-//! its published ports held open, and the firewall regenerated. At stop the monitor has the
-//! drivers delete the host ends: the kernel would delete them with the namespace, but in a
-//! worker some time after the last process is gone, and a stopped container must show no
-//! live link. The firewall is regenerated from the records.
+//! its published ports held open, and the firewall regenerated. At exit the monitor drops
+//! the ports' rules before it records the exit, and has the drivers delete the host ends
+//! (by index) only after the exit is told: the kernel deletes them with the namespace, in
+//! a worker some time after the last process is gone, and a DELLINK sent meanwhile waits
+//! for that worker (RTNL) only to find the link gone. The monitor still deletes them
+//! before it exits (`stop` waits for that), so a stopped container shows no live link, and
+//! a namespace something else holds doesn't keep a link on the bridge with an address that
+//! is free again. The firewall is regenerated from the records.
 
 use std::fs::File;
 use std::net::Ipv4Addr;
@@ -12,7 +16,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use ipnet::Ipv4Net;
 
 use super::dns::{upstreams_from_resolv_conf, Resolver};
-use super::driver;
+use super::driver::{self, HostEnd};
 use super::firewall::{self, FirewallPlan, NetRule, PortRule};
 use super::link;
 use super::netlink::Netlink;
@@ -78,30 +82,24 @@ impl Engine {
         Ok(Some(Wired { ports, dns }))
     }
 
-    /// Removes what each driver left on the host for a container's endpoints (a bridge's
-    /// veth: deleting one end deletes both), once its processes are gone; an end the
-    /// kernel already took is skipped. Every endpoint is tried: each one that could not be
-    /// removed goes on `teardown`.
-    pub(crate) fn unplug_host_ends(&self, id: &ContainerId, teardown: &mut Teardown) {
-        let Some(endpoints) = teardown.step("list endpoints", id, self.container_endpoints(id))
-        else {
-            return;
-        };
-        let drivers: Vec<_> = endpoints
-            .iter()
-            .filter(|(_, endpoint)| !endpoint.host_veth.is_empty())
-            .filter_map(|(network, endpoint)| Some((driver::for_network(network)?, endpoint)))
+    /// The first step of a container's exit, before it is recorded: its published ports
+    /// lose their rules (the firewall is regenerated without them), so none outlives the
+    /// exit, whatever happens next. Nothing here waits on the kernel's links: the host
+    /// ends the drivers left are only noted, for [`Unplug::run`] once the exit is told.
+    pub(crate) fn unpublish(&self, id: &ContainerId) -> Result<Unplug> {
+        let endpoints = self.container_endpoints(id)?;
+        if endpoints.iter().any(|(_, e)| !e.published.is_empty()) {
+            self.publish(id, &[])?;
+        }
+        let ends = endpoints
+            .into_iter()
+            .filter_map(|(network, endpoint)| Some((HostEnd::of(&endpoint)?, network)))
+            .map(|(end, mut network)| {
+                network.endpoints.clear();
+                (network, end)
+            })
             .collect();
-        if drivers.is_empty() {
-            return;
-        }
-        let Some(mut nl) = teardown.step("open netlink", id, Netlink::open()) else {
-            return;
-        };
-        for (driver, endpoint) in drivers {
-            let unwired = driver.unwire(&mut nl, endpoint);
-            teardown.step("delete link", &endpoint.host_veth, unwired);
-        }
+        Ok(Unplug { ends })
     }
 
     /// One endpoint wired, its host end noted in the network's record.
@@ -113,14 +111,14 @@ impl Engine {
         network: &NetworkRecord,
         endpoint: &Endpoint,
     ) -> Result<()> {
-        let host_veth = wire_endpoint(nl, netns, &record.id, network, endpoint).map_err(|e| {
+        let host_end = wire_endpoint(nl, netns, &record.id, network, endpoint).map_err(|e| {
             Error::Runtime(format!(
                 "connecting {} to network {}: {e}",
                 record.name, network.name
             ))
         })?;
-        if host_veth != endpoint.host_veth {
-            self.set_host_veth(&network.id, &record.id, &host_veth)?;
+        if host_end != HostEnd::of(endpoint) {
+            self.set_host_veth(&network.id, &record.id, host_end.as_ref())?;
         }
         Ok(())
     }
@@ -295,18 +293,43 @@ impl Engine {
     }
 }
 
+/// The links a container's drivers left on the host (a bridge's veth ends), deleted by
+/// its monitor after the exit is told, when nobody waits for it.
+pub(crate) struct Unplug {
+    /// Each end with its network (without endpoints: only its driver is needed).
+    ends: Vec<(NetworkRecord, HostEnd)>,
+}
+
+impl Unplug {
+    /// Deletes every end (for a veth, both ends go); one the kernel already took is
+    /// skipped. Each that could not be deleted goes on `teardown`.
+    pub(crate) fn run(self, teardown: &mut Teardown) {
+        if self.ends.is_empty() {
+            return;
+        }
+        let Some(mut nl) = teardown.step("open netlink", "NETLINK_ROUTE", Netlink::open()) else {
+            return;
+        };
+        for (network, end) in &self.ends {
+            if let Some(driver) = driver::for_network(network) {
+                teardown.step("delete link", &end.name, driver.unwire(&mut nl, end));
+            }
+        }
+    }
+}
+
 /// One endpoint's link in the container, made by its network's driver, and what every
-/// driver's link gets inside: address, MAC and routes. Returns the name of the link the
-/// driver left on the host (empty for macvlan and ipvlan, which leave none).
+/// driver's link gets inside: address, MAC and routes. Returns the link the driver left
+/// on the host (none for macvlan and ipvlan).
 fn wire_endpoint(
     nl: &mut Netlink,
     netns: BorrowedFd<'_>,
     id: &ContainerId,
     network: &NetworkRecord,
     endpoint: &Endpoint,
-) -> Result<String> {
+) -> Result<Option<HostEnd>> {
     let (Some(subnet), Some(ip)) = (network.subnet, endpoint.ip) else {
-        return Ok(String::new());
+        return Ok(None);
     };
     let address = Ipv4Net::new(ip, subnet.prefix_len())
         .map_err(|e| Error::Runtime(format!("address {ip}/{}: {e}", subnet.prefix_len())))?;
@@ -314,7 +337,7 @@ fn wire_endpoint(
     let gateway = network.gateway.filter(|_| !network.internal);
     let mac = parse_mac(&endpoint.mac)?;
     let Some(mut driver) = driver::for_network(network) else {
-        return Ok(String::new());
+        return Ok(None);
     };
     driver.create(nl)?;
     let host_end = driver.wire(nl, netns, id, endpoint)?;

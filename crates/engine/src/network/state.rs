@@ -280,6 +280,7 @@ mod tests {
                 aliases: vec!["www".into()],
                 interface: "eth1".into(),
                 host_veth: String::new(),
+                host_index: 0,
                 published: Vec::new(),
             }],
         }

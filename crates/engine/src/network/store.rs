@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use ipnet::Ipv4Net;
 
+use super::driver::HostEnd;
 use super::ipam::{self, AddressPlan};
 use super::record::{Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_NETWORK};
 use crate::error::{Context, Error, Result};
@@ -483,6 +484,7 @@ impl Engine {
             aliases: dedup(aliases),
             interface,
             host_veth: String::new(),
+            host_index: 0,
             published: Vec::new(),
         };
         target.endpoints.push(endpoint.clone());
@@ -592,7 +594,7 @@ impl Engine {
         &self,
         network: &str,
         container_id: &ContainerId,
-        host_veth: &str,
+        host_end: Option<&HostEnd>,
     ) -> Result<()> {
         let _lock = self.lock()?;
         let mut target = find_network(self.read_networks()?, network)?;
@@ -606,7 +608,8 @@ impl Engine {
                     target.name
                 ))
             })?;
-        endpoint.host_veth = host_veth.to_owned();
+        endpoint.host_veth = host_end.map(|e| e.name.clone()).unwrap_or_default();
+        endpoint.host_index = host_end.map_or(0, |e| e.index);
         self.save_network(&target)
     }
 

@@ -21,7 +21,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 use nix::errno::Errno;
 
-use super::{NetworkDriver, MTU};
+use super::{HostEnd, NetworkDriver, MTU};
 use crate::error::{Error, Result};
 use crate::ids::ContainerId;
 use crate::network::firewall::write_sysctl;
@@ -79,7 +79,7 @@ impl NetworkDriver for Bridge<'_> {
         netns: BorrowedFd<'_>,
         container: &ContainerId,
         endpoint: &Endpoint,
-    ) -> Result<String> {
+    ) -> Result<Option<HostEnd>> {
         let bridge = self.index.ok_or_else(|| {
             Error::Runtime(format!(
                 "bridge {} was not made before wiring",
@@ -99,14 +99,15 @@ impl NetworkDriver for Bridge<'_> {
         let port = link::create_veth(nl, &host, bridge, netns, &endpoint.interface, MTU)?;
         link::disable_ipv6(&host)?;
         set_hairpin(nl, port, &host)?;
-        Ok(host)
+        Ok(Some(HostEnd {
+            name: host,
+            index: port,
+        }))
     }
 
-    fn unwire(&self, nl: &mut Netlink, endpoint: &Endpoint) -> Result<()> {
+    fn unwire(&self, nl: &mut Netlink, end: &HostEnd) -> Result<()> {
         // Deleting one end of a veth deletes both.
-        if !endpoint.host_veth.is_empty() {
-            link::delete_link(nl, &endpoint.host_veth)?;
-        }
+        link::delete_link_index(nl, end.index, &end.name)?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use netlink_packet_route::link::{InfoData, InfoIpVlan, InfoKind, IpVlanMode, LinkInfo};
 use nix::errno::Errno;
 
-use super::NetworkDriver;
+use super::{HostEnd, NetworkDriver};
 use crate::error::{Error, Result};
 use crate::ids::ContainerId;
 use crate::network::link;
@@ -42,18 +42,18 @@ impl NetworkDriver for Ipvlan<'_> {
         netns: BorrowedFd<'_>,
         _container: &ContainerId,
         endpoint: &Endpoint,
-    ) -> Result<String> {
+    ) -> Result<Option<HostEnd>> {
         let parent = super::parent(self.network)?;
         let mode = match self.network.options.get("ipvlan_mode") {
             Some(mode) => mode.parse()?,
             None => IpvlanMode::L2,
         };
         create_ipvlan(nl, parent, mode, netns, &endpoint.interface)?;
-        Ok(String::new())
+        Ok(None)
     }
 
     /// Nothing on the host: the container's link lives only in its namespace.
-    fn unwire(&self, _nl: &mut Netlink, _endpoint: &Endpoint) -> Result<()> {
+    fn unwire(&self, _nl: &mut Netlink, _end: &HostEnd) -> Result<()> {
         Ok(())
     }
 }

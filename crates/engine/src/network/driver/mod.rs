@@ -16,6 +16,25 @@ use crate::ids::ContainerId;
 /// Every link berth makes has this MTU, Docker's default.
 pub(crate) const MTU: u32 = 1500;
 
+/// A link a driver left on the host for one endpoint (a bridge's veth end): its name, and
+/// the index the kernel gave it, by which it is deleted (a later link of the same name,
+/// made when the container starts again, has another).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostEnd {
+    pub name: String,
+    pub index: u32,
+}
+
+impl HostEnd {
+    /// The host end recorded on `endpoint`, if its network's driver left one.
+    pub(crate) fn of(endpoint: &Endpoint) -> Option<HostEnd> {
+        (!endpoint.host_veth.is_empty() && endpoint.host_index != 0).then(|| HostEnd {
+            name: endpoint.host_veth.clone(),
+            index: endpoint.host_index,
+        })
+    }
+}
+
 /// One network's driver, bound to its record.
 pub(crate) trait NetworkDriver {
     /// Makes the network's host side if it is missing (cheap when it is there): called
@@ -26,19 +45,19 @@ pub(crate) trait NetworkDriver {
     fn remove(&self, nl: &mut Netlink) -> Result<()>;
 
     /// Creates the container's interface (`endpoint.interface`) directly inside `netns`,
-    /// joined to the host side made by [`NetworkDriver::create`]. Returns the name of the
-    /// link it left on the host for this endpoint, empty if none.
+    /// joined to the host side made by [`NetworkDriver::create`]. Returns the link it left
+    /// on the host for this endpoint, if any.
     fn wire(
         &self,
         nl: &mut Netlink,
         netns: BorrowedFd<'_>,
         container: &ContainerId,
         endpoint: &Endpoint,
-    ) -> Result<String>;
+    ) -> Result<Option<HostEnd>>;
 
-    /// Removes what [`NetworkDriver::wire`] left on the host for `endpoint`, once the
-    /// container's processes are gone; something the kernel already took is skipped.
-    fn unwire(&self, nl: &mut Netlink, endpoint: &Endpoint) -> Result<()>;
+    /// Removes `end`, a link [`NetworkDriver::wire`] left on the host, once the
+    /// container's processes are gone; one the kernel already took is skipped.
+    fn unwire(&self, nl: &mut Netlink, end: &HostEnd) -> Result<()>;
 }
 
 /// The driver of `network`, `None` for `host` and `none`, which have no links of their own.
@@ -114,6 +133,7 @@ mod tests {
             aliases: Vec::new(),
             interface: interface.into(),
             host_veth: String::new(),
+            host_index: 0,
             published: Vec::new(),
         }
     }
@@ -136,7 +156,11 @@ mod tests {
                     .unwrap_err();
                 assert_eq!(err.to_string(), "network front has no -o parent= interface");
                 // Nothing of theirs on the host to take away.
-                driver.unwire(&mut nl, &endpoint("eth0")).unwrap();
+                let none = HostEnd {
+                    name: "eth0".into(),
+                    index: i32::MAX as u32,
+                };
+                driver.unwire(&mut nl, &none).unwrap();
                 driver.remove(&mut nl).unwrap();
             }
         });
@@ -153,9 +177,14 @@ mod tests {
             let mut driver = for_network(&net).unwrap();
             driver.create(&mut nl).unwrap();
             driver.create(&mut nl).unwrap();
-            let mut wired = endpoint("eth1");
-            let host = driver.wire(&mut nl, netns.as_fd(), &id, &wired).unwrap();
+            let wired = endpoint("eth1");
+            let end = driver
+                .wire(&mut nl, netns.as_fd(), &id, &wired)
+                .unwrap()
+                .expect("a host end");
+            let host = end.name.clone();
             assert_eq!(host, bridge::host_veth_name(CONTAINER, 1));
+            assert_eq!(link::link_index(&mut nl, &host).unwrap(), Some(end.index));
             let shown = sh(&format!("ip -d link show {host}"));
             assert!(shown.contains("master brdrv"), "{shown}");
             assert!(shown.contains("hairpin on"), "{shown}");
@@ -168,12 +197,21 @@ mod tests {
             }
             assert!(container.run(|| sh("ip link show eth1")).contains("eth1"));
 
-            wired.host_veth = host.clone();
-            driver.unwire(&mut nl, &wired).unwrap();
+            // Wired again (the container started anew): a new link of the same name,
+            // which the old end's unwiring leaves alone.
+            let again = driver
+                .wire(&mut nl, netns.as_fd(), &id, &wired)
+                .unwrap()
+                .expect("a host end");
+            assert_eq!(again.name, host);
+            assert_ne!(again.index, end.index);
+            driver.unwire(&mut nl, &end).unwrap();
+            assert_eq!(link::link_index(&mut nl, &host).unwrap(), Some(again.index));
+            driver.unwire(&mut nl, &again).unwrap();
             assert_eq!(link::link_index(&mut nl, &host).unwrap(), None);
             assert!(!container.run(|| sh("ip -o link show")).contains("eth1"));
             // Again: what the kernel took already is skipped.
-            driver.unwire(&mut nl, &wired).unwrap();
+            driver.unwire(&mut nl, &again).unwrap();
 
             driver.remove(&mut nl).unwrap();
             assert_eq!(link::link_index(&mut nl, "brdrv").unwrap(), None);
