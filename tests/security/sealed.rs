@@ -45,9 +45,11 @@ const ATTACKER: &str = r#"
 
 static int held[MAX], held_pid[MAX], nheld, wrote;
 
-static void try_write(int fd, const char *how, int pid) {
-    if (pwrite(fd, "PWNED", 5, 0) == 5) { printf("wrote %d %s\n", pid, how); wrote++; }
+static int try_write(int fd, const char *how, int pid) {
+    int done = pwrite(fd, "PWNED", 5, 0) == 5;
+    if (done) { printf("wrote %d %s\n", pid, how); wrote++; }
     close(fd);
+    return done;
 }
 
 static const char *kind(int opath) {
@@ -95,10 +97,12 @@ int main(int argc, char **argv) {
         }
         if (d) closedir(d);
         for (int i = 0; i < nheld; i++) {
+            if (held[i] < 0) continue;
             char p[64];
             snprintf(p, sizeof p, "/proc/self/fd/%d", held[i]);
             int fd = open(p, O_WRONLY);
-            if (fd >= 0) try_write(fd, "reopened", held_pid[i]);
+            // One write through a handle proves the point.
+            if (fd >= 0 && try_write(fd, "reopened", held_pid[i])) { close(held[i]); held[i] = -1; }
         }
         usleep(2000);
     }
