@@ -49,9 +49,14 @@ cleanup() {
         kill "$holder" 2>/dev/null
         wait "$holder" 2>/dev/null
     fi
-    local dir
-    for dir in /sys/fs/cgroup/"$cgroup_parent" /sys/fs/cgroup/*/"$cgroup_parent"; do
-        [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+    # podman's cgroups, conmon's included: conmon leaves its own a moment after `rm`.
+    local dir try
+    for try in $(seq 50); do
+        for dir in /sys/fs/cgroup/"$cgroup_parent" /sys/fs/cgroup/*/"$cgroup_parent"; do
+            [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+        compgen -G "/sys/fs/cgroup/*/$cgroup_parent" >/dev/null || [[ -d /sys/fs/cgroup/$cgroup_parent ]] || break
+        sleep 0.1
     done
     unmount_below "$work"
     rm -rf "$work"
