@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Container start-to-exit latency: `berth run --rm --network none berth-test/busybox true` against
-# `runc run` (and `crun run`) of an equivalent OCI bundle. Interleaved runs, inside a
-# fresh network namespace (unshare -n) so containers see loopback only.
+# `runc run` and `crun run` of an equivalent OCI bundle. Interleaved runs, inside a
+# holder's fresh network namespace (containers see loopback only) and private mount
+# namespace in which the cgroup v2 tree of the hybrid layout is unmounted: crun 1.8 refuses
+# the hybrid layout, and all three subjects see the same cgroups.
 # Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3)
 set -euo pipefail
 
@@ -24,32 +26,52 @@ engine="$work/berth-root"
 bundle="$work/bundle"
 tag="bench-$$"
 
+holder=""
+
 cleanup() {
     set +e
-    if [[ -d $engine ]]; then
-        local ids
-        ids=$("$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
-        if [[ -n $ids ]]; then
-            # shellcheck disable=SC2086
-            "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
+    if [[ -n $holder ]]; then
+        if [[ -d $engine ]]; then
+            local ids
+            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+            if [[ -n $ids ]]; then
+                # shellcheck disable=SC2086
+                in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
+            fi
         fi
-    fi
-    local rt id
-    for rt in runc crun; do
-        [[ -d $work/$rt-state ]] || continue
-        for id in $("$rt" --root "$work/$rt-state" list -q 2>/dev/null); do
-            "$rt" --root "$work/$rt-state" delete -f "$id" >/dev/null 2>&1
+        local rt id
+        for rt in runc crun; do
+            [[ -d $work/$rt-state ]] || continue
+            for id in $(in_ns "$rt" --root "$work/$rt-state" list -q 2>/dev/null); do
+                in_ns "$rt" --root "$work/$rt-state" delete -f "$id" >/dev/null 2>&1
+            done
         done
-    done
+        kill "$holder" 2>/dev/null
+        wait "$holder" 2>/dev/null
+    fi
     unmount_below "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# in_netns CMD...: runs CMD in a new network namespace with only loopback (up).
-in_netns() {
-    unshare -n -- sh -c 'ip link set lo up && exec "$@"' in_netns "$@"
+# The holder: a sleep in a new network namespace (lo up) and a private mount namespace
+# without /sys/fs/cgroup/unified (if the host has it). Everything below runs in both.
+unshare --net --mount --propagation private -- sh -c '
+    ip link set lo up &&
+    if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi &&
+    exec sleep infinity' </dev/null &
+holder=$!
+for _ in $(seq 500); do
+    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
+    kill -0 "$holder" 2>/dev/null || die "the namespace holder exited"
+    sleep 0.01
+done
+[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the namespace holder did not start"
+
+# in_ns CMD...: runs CMD in the holder's namespaces.
+in_ns() {
+    /usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" -- "$@"
 }
 
 log "Preparing the runc/crun bundle"
@@ -74,9 +96,9 @@ skips=()
 q() { printf '%q ' "$@"; }
 
 log "Probing berth"
-if ! out=$("$berth" --root "$engine" load -q -i .fixtures/busybox-save.tar 2>&1); then
+if ! out=$("$berth" --root "$engine" load -q -i "$PWD/.fixtures/busybox-save.tar" 2>&1); then
     skips+=(--skip "berth=unavailable: berth load failed: $(brief "$out")")
-elif ! out=$(in_netns "$berth" --root "$engine" run --rm --network none berth-test/busybox true 2>&1 </dev/null); then
+elif ! out=$(in_ns "$berth" --root "$engine" run --rm --network none berth-test/busybox true 2>&1 </dev/null); then
     skips+=(--skip "berth=unavailable: berth run failed: $(brief "$out")")
 else
     # Loopback only, as the runc bundle has (bench/network.sh times the bridge).
@@ -84,19 +106,19 @@ else
 fi
 
 log "Probing runc"
-if ! out=$(in_netns runc --root "$work/runc-state" run --bundle "$bundle" "$tag-runc-probe" 2>&1 </dev/null); then
+if ! out=$(in_ns runc --root "$work/runc-state" run --bundle "$bundle" "$tag-runc-probe" 2>&1 </dev/null); then
     die "runc cannot run the reference bundle: $out"
 fi
 subjects+=(--subject "runc=$(q runc --root "$work/runc-state" run --bundle "$bundle" "$tag-runc-{i}")")
 
 log "Probing crun"
-if out=$(in_netns crun --root "$work/crun-state" run --bundle "$bundle" "$tag-crun-probe" 2>&1 </dev/null); then
+if out=$(in_ns crun --root "$work/crun-state" run --bundle "$bundle" "$tag-crun-probe" 2>&1 </dev/null); then
     subjects+=(--subject "crun=$(q crun --root "$work/crun-state" run --bundle "$bundle" "$tag-crun-{i}")")
 else
     skips+=(--skip "crun=refused: $(brief "$out")")
 fi
 
 log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups)"
-in_netns python3 bench/timing.py --runs "$RUNS" --warmup "$WARMUP" --baseline runc \
-    --title "container run latency: start to exit of 'true' (cgroups: $(cgroup_layout))" \
-    "${subjects[@]}" "${skips[@]}"
+in_ns python3 "$PWD/bench/timing.py" --runs "$RUNS" --warmup "$WARMUP" --baseline runc \
+    --title "container run latency: start to exit of 'true' (cgroups: v1, private mount namespace)" \
+    "${subjects[@]}" "${skips[@]}" --ratio "crun / berth >= 1"

@@ -1,7 +1,7 @@
 use clap::Parser;
 
 fn main() {
-    // Run from a memfd, the process would show as `3` in ps and top.
+    // Run sealed (from /proc/self/fd/N), the process would show as `3` in ps and top.
     berth::engine::sealed::name_process();
     let cli = match berth::Cli::try_parse() {
         Ok(cli) => cli,

@@ -15,6 +15,7 @@ mod exec;
 mod files;
 mod helper;
 mod root;
+mod sealed;
 
 use common::Berth;
 

@@ -589,7 +589,7 @@ impl Engine {
     fn spawn_monitor(&self, record: &ContainerRecord) -> Result<UnixStream> {
         let id = &record.id;
         let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
-        let exe = sealed::sealed_copy_of_self()?;
+        let exe = sealed::sealed_self()?;
         let control: OwnedFd = theirs.into();
         let control_fd = control.as_raw_fd();
         let mut cmd = Command::new(sealed::exec_path(&exe));

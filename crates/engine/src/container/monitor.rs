@@ -1,6 +1,6 @@
 //! The per-container monitor, like podman's conmon: the berth binary in a hidden mode,
-//! started from a sealed copy, detached from the CLI that started it. It owns the
-//! container's init as its child, writes the container's output to the log, serves its
+//! started sealed (see `runtime::sealed`), detached from the CLI that started it. It owns
+//! the container's init as its child, writes the container's output to the log, serves its
 //! clients (the CLI that started it, and any number of `attach`es), and records the exit
 //! code when the container ends.
 
@@ -64,6 +64,13 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
             }
             // Without it the container runs all the same; only `attach` can't reach it.
             monitor.listener = listen_for_attach(engine, id).ok();
+            // What starting took (the spec, the seccomp filter, the CLI's parse) is free
+            // now: its pages go back, the monitor lives as long as its container.
+            #[cfg(target_env = "gnu")]
+            // SAFETY: malloc_trim only releases free heap memory.
+            unsafe {
+                libc::malloc_trim(0);
+            }
             monitor.supervise();
             0
         }

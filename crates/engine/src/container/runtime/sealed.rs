@@ -1,30 +1,54 @@
-//! A sealed in-memory copy of the berth binary.
+//! A handle on the berth binary that nothing can write through.
 //!
 //! Processes that enter a container (the monitor, whose clone becomes the container's init,
-//! and `exec`) run from a sealed memfd, so nothing inside a container can open
+//! and `exec`) run from such a handle, so nothing inside a container can open
 //! `/proc/PID/exe` and overwrite the host's binary (CVE-2019-5736).
+//!
+//! The handle is the binary seen through a private overlayfs with no upper layer, as runc
+//! 1.2 does: its superblock is read-only and has no writable layer to unwrap, so an open
+//! for writing fails with EROFS, also for a privileged process that clones the mount. It
+//! costs no copy: every process shares the binary's own page cache. The mount is never
+//! attached anywhere and goes away with the last process running from it. Where overlayfs
+//! can't be had (no privilege, an odd path, a binary replaced since it started) the
+//! fallback is the old sealed memfd copy, which costs the binary's size per process.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use crate::error::{Context, Result};
 
-/// True if this process already runs from a memfd.
+/// True if this process already runs from a binary nothing can write through: a sealed
+/// memfd or a read-only overlayfs (what [`sealed_self`] hands out).
 pub fn running_sealed() -> bool {
-    std::fs::read_link("/proc/self/exe")
-        .map(|p| p.as_os_str().as_bytes().starts_with(b"/memfd:"))
-        .unwrap_or(false)
+    File::open("/proc/self/exe").is_ok_and(|exe| is_unwritable(&exe))
 }
 
-/// Names this process after its `argv[0]` when it runs from a memfd: the kernel named it
-/// after the file executed, `/proc/self/fd/N`, so ps and top would show `3` or `5`. The
+/// True if `file` (an executable) can't be written by anyone: a memfd sealed against
+/// writes, or a file of an overlayfs mounted read-only.
+fn is_unwritable(file: &File) -> bool {
+    if let Ok(seals) = fcntl(file, FcntlArg::F_GET_SEALS) {
+        let seals = SealFlag::from_bits_truncate(seals);
+        return seals.contains(SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_FUTURE_WRITE);
+    }
+    let overlay = nix::sys::statfs::fstatfs(file)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::OVERLAYFS_SUPER_MAGIC);
+    overlay
+        && nix::sys::statvfs::fstatvfs(file)
+            .is_ok_and(|fs| fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// Names this process after its `argv[0]` when it runs sealed: the kernel named it after
+/// the file executed, `/proc/self/fd/N`, so ps and top would show `3` or `5`. The
 /// name (comm, 15 bytes at most) is the base name of `argv[0]` up to its first space:
 /// `berth` for the dashboard, `berth-monitor` for a monitor, whose `argv[0]` is
 /// `berth-monitor NAME` so `ps -o args` shows its container.
@@ -53,6 +77,92 @@ fn process_name(argv0: &[u8]) -> Vec<u8> {
 /// The `argv[0]` of a container's monitor: ps shows it with its container's name.
 pub(crate) fn monitor_argv0(container: &str) -> String {
     format!("berth-monitor {container}")
+}
+
+/// An executable handle (see [`exec_path`]) on the running binary that nothing can write
+/// through, close-on-exec: this process's own binary if it already is one, else a
+/// read-only overlayfs view of it, else a sealed copy.
+pub(crate) fn sealed_self() -> Result<OwnedFd> {
+    if let Ok(exe) = File::open("/proc/self/exe") {
+        if is_unwritable(&exe) {
+            return Ok(OwnedFd::from(exe));
+        }
+    }
+    match read_only_view_of_self() {
+        Ok(view) => Ok(view),
+        Err(_) => sealed_copy_of_self(),
+    }
+}
+
+/// The running binary through a new overlayfs whose only layers are its directory and an
+/// empty one (overlayfs wants two lower layers when it has no upper), mounted read-only
+/// and never attached: an `O_PATH` descriptor of it keeps the mount alive, and so does
+/// every process executing it.
+fn read_only_view_of_self() -> std::io::Result<OwnedFd> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
+        return Err(Errno::ENOENT.into());
+    };
+    let empty = EmptyDir::new()?;
+    let lowerdir = [layer(dir)?, layer(&empty.0)?].join(":");
+    let context = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    rustix::mount::fsconfig_set_string(&context, "lowerdir", lowerdir.as_str())?;
+    // Only spares the kernel log a note when the layers are on different filesystems.
+    let _ = rustix::mount::fsconfig_set_string(&context, "xino", "off");
+    rustix::mount::fsconfig_create(&context)?;
+    let mount = rustix::mount::fsmount(
+        &context,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+            | MountAttrFlags::MOUNT_ATTR_NODEV
+            | MountAttrFlags::MOUNT_ATTR_NOSUID,
+    )?;
+    drop(empty);
+    let view = rustix::fs::openat(
+        &mount,
+        name,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    // The directory may hold another binary by now (an upgrade renamed over it): the
+    // view must be the file this process runs, and unwritable.
+    let running = std::fs::metadata("/proc/self/exe")?;
+    let seen = rustix::fs::fstat(&view)?;
+    let same = seen.st_size as u64 == running.size()
+        && seen.st_mtime as i64 == running.mtime()
+        && seen.st_mtime_nsec as i64 == running.mtime_nsec();
+    let unwritable = File::open(exec_path(&view)).is_ok_and(|f| is_unwritable(&f));
+    if !same || !unwritable {
+        return Err(Errno::ESTALE.into());
+    }
+    Ok(view)
+}
+
+/// A directory as an overlayfs `lowerdir` entry: `:` and `\` escaped. A comma (which the
+/// kernel's older option parser splits on) or a non-UTF-8 name is refused.
+fn layer(dir: &Path) -> std::io::Result<String> {
+    match dir.to_str() {
+        Some(dir) if !dir.contains(',') => Ok(dir.replace('\\', "\\\\").replace(':', "\\:")),
+        _ => Err(Errno::EINVAL.into()),
+    }
+}
+
+/// A new empty directory in the temp dir, removed on drop (a mounted overlayfs keeps its
+/// layers, removed or not).
+struct EmptyDir(PathBuf);
+
+impl EmptyDir {
+    fn new() -> std::io::Result<EmptyDir> {
+        let template = std::env::temp_dir().join(".berth-layer.XXXXXX");
+        Ok(EmptyDir(nix::unistd::mkdtemp(&template)?))
+    }
+}
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        // A leftover is one empty directory in the temp dir; nothing to report it to.
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
 
 /// Copies the running binary into a new sealed, close-on-exec memfd.
@@ -97,16 +207,17 @@ fn seal(memfd: &File) -> Result<()> {
     Ok(())
 }
 
-/// The path that executes a memfd (valid in this process and, after fork, its children).
+/// The path that executes a handle of [`sealed_self`] (valid in this process and, after
+/// fork, its children).
 pub(crate) fn exec_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 
-/// Replaces this process with a sealed copy of itself, same arguments and environment.
-/// Returns only on failure.
+/// Replaces this process with itself run from [`sealed_self`], same arguments and
+/// environment. Returns only on failure.
 pub fn reexec_sealed() -> Result<std::convert::Infallible> {
     use std::os::unix::process::CommandExt;
-    let fd = sealed_copy_of_self()?;
+    let fd = sealed_self()?;
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
     let err = std::process::Command::new(exec_path(&fd))
@@ -135,6 +246,58 @@ mod tests {
             b"a-very-long-pro"
         );
         assert_eq!(process_name(b""), b"berth");
+    }
+
+    /// Opening for writing as a container process would through `/proc/PID/exe`: by path,
+    /// and by reopening an `O_PATH` descriptor through /proc/self/fd.
+    fn assert_unwritable(handle: &OwnedFd, refusal: i32) {
+        let path = exec_path(handle);
+        let err = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect_err("opened the binary for writing");
+        assert_eq!(err.raw_os_error(), Some(refusal), "{err}");
+        let o_path = nix::fcntl::open(
+            path.as_str(),
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .expect("O_PATH open");
+        let err = std::fs::OpenOptions::new()
+            .write(true)
+            .open(exec_path(&o_path))
+            .expect_err("reopened the binary for writing");
+        assert_eq!(err.raw_os_error(), Some(refusal), "{err}");
+    }
+
+    #[test]
+    fn the_read_only_view_is_this_binary_and_refuses_writes() {
+        let view = read_only_view_of_self().expect("overlayfs view (tests run as root)");
+        let file = File::open(exec_path(&view)).expect("reopen");
+        assert!(is_unwritable(&file));
+        let running = std::fs::metadata("/proc/self/exe").expect("stat exe");
+        assert_eq!(file.metadata().expect("stat view").len(), running.len());
+        assert_eq!(
+            nix::sys::statfs::fstatfs(&file).unwrap().filesystem_type(),
+            nix::sys::statfs::OVERLAYFS_SUPER_MAGIC
+        );
+        assert_unwritable(&view, libc::EROFS);
+    }
+
+    #[test]
+    fn the_host_binary_itself_is_not_taken_for_sealed() {
+        let exe = File::open("/proc/self/exe").expect("exe");
+        assert!(!is_unwritable(&exe));
+        assert!(!running_sealed());
+        let handle = sealed_self().expect("sealed handle");
+        assert!(is_unwritable(&File::open(exec_path(&handle)).unwrap()));
+    }
+
+    #[test]
+    fn overlay_layers_are_escaped_and_commas_refused() {
+        assert_eq!(layer(Path::new("/usr/bin")).unwrap(), "/usr/bin");
+        assert_eq!(layer(Path::new("/a:b\\c")).unwrap(), "/a\\:b\\\\c");
+        assert!(layer(Path::new("/a,b")).is_err());
     }
 
     #[test]
