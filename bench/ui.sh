@@ -3,10 +3,13 @@
 # 100 networks on a tmpfs engine root. Measures, in one run: time to the first frame (and the first
 # frame with data), frame time median/p99 and key-to-frame latency over 200 keys sent
 # through a private tmux server, idle CPU over 60 s, RSS, and `berth ps -a` on the same
-# state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook.
+# state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook. First,
+# `ui --once` (the containers pane, and the volumes pane with its SIZE column) timed
+# interleaved with `ps -a` on the same root; BASE_BIN=/path/to/berth adds another build's
+# `ui --once` and `ps -a` to the same interleaving (before/after on one state).
 # Run as root: bash bench/ui.sh
 #   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 NETWORKS=100 KEYS=200 IDLE=60 LAUNCHES=5
-#    PS_RUNS=10)
+#    PS_RUNS=10 ONCE_RUNS=20 BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,11 +26,14 @@ KEYS=${KEYS:-200}
 IDLE=${IDLE:-60}
 LAUNCHES=${LAUNCHES:-5}
 PS_RUNS=${PS_RUNS:-10}
-for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS; do
+ONCE_RUNS=${ONCE_RUNS:-20}
+BASE_BIN=${BASE_BIN:-}
+for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS ONCE_RUNS; do
     [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
 done
 [[ $RUNNING -le $CONTAINERS ]] || die "RUNNING must not exceed CONTAINERS"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/ui.sh"
+[[ -z $BASE_BIN || -x $BASE_BIN ]] || die "BASE_BIN=$BASE_BIN is not an executable"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" tmux
 ensure_cargo
@@ -87,6 +93,24 @@ t4=$(now)
 [[ $(b network ls -q | wc -l) -eq $((NETWORKS + 3)) ]] || die "expected $NETWORKS networks"
 setup="create $(secs "$t0" "$t1") s, start $(secs "$t1" "$t2") s, volumes $(secs "$t2" "$t3") s, networks $(secs "$t3" "$t4") s (xargs -P 8)"
 echo "setup: $setup" >&2
+
+log "ui --once and ps -a, interleaved ($ONCE_RUNS runs each)"
+subjects=(
+    --subject "ps-a=$berth --root $engine ps -a"
+    --subject "once=$berth --root $engine ui --once"
+    --subject "once-vol=$berth --root $engine ui --once --view volumes"
+)
+ratios=(--ratio 'once / ps-a' --ratio 'once-vol / ps-a')
+if [[ -n $BASE_BIN ]]; then
+    subjects+=(
+        --subject "base-ps-a=$BASE_BIN --root $engine ps -a"
+        --subject "base-once=$BASE_BIN --root $engine ui --once"
+        --subject "base-vol=$BASE_BIN --root $engine ui --once --view volumes"
+    )
+    ratios+=(--ratio 'base-once / base-ps-a' --ratio 'base-once / once')
+fi
+once_table=$(python3 bench/timing.py --runs "$ONCE_RUNS" --warmup 2 --baseline ps-a \
+    "${subjects[@]}" "${ratios[@]}")
 
 # launch NAME TRACE: opens the dashboard in a new tmux session (160x45) with tracing to
 # TRACE, the CLOCK_MONOTONIC stamp just before exec in TRACE.t0; prints its pid.
@@ -173,6 +197,9 @@ threads=$(awk '/^Threads:/ { print $2 }' "/proc/$dashboard_pid/status")
 tmux_ capture-pane -p -t main >"$work/screen.txt"
 head -n 5 "$work/screen.txt" >&2
 
+echo "ui --once over $CONTAINERS containers ($RUNNING running), $VOLUMES volumes, $NETWORKS networks (target: under 100 ms)"
+echo "$once_table"
+echo
 python3 - "$work" "$LAUNCHES" "$marker_keys" "$marker_idle" "$marker_end" \
     "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$IDLE" "$rss" "$hwm" "$threads" \
     "$CONTAINERS" "$RUNNING" "$VOLUMES" "$setup" "$marker_live" "$marker_live_end" \

@@ -99,6 +99,7 @@ fn print_once(
         height: args.height,
         screen,
         select: args.select.clone(),
+        json: args.format == "json",
     };
     once::prepare(engine, &mut app, &options)?;
     if args.format == "json" {

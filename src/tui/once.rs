@@ -16,10 +16,12 @@ use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::{port_rates, Snapshot};
-use super::state::{App, Detail, View};
+use super::state::{App, ContainerSort, Detail, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
-use crate::engine::{dir_usage, sample_all_stats, stats_between, Engine, Error, Result, Status};
+use crate::engine::{
+    dir_usage, sample_all_stats, stats_between, ContainerRecord, Engine, Error, Result, Status,
+};
 use crate::format::status_text_at;
 use crate::ops::ports::{port_lines, ps_ports};
 
@@ -65,33 +67,24 @@ impl Screen {
     }
 }
 
+/// How far apart the two samples of a container's counters are.
+const STATS_WINDOW: Duration = Duration::from_millis(200);
+
 pub struct OnceOptions {
     pub width: u16,
     pub height: u16,
     pub screen: Screen,
     pub select: Option<String>,
+    /// The data as JSON: every row, not only those a frame has room for.
+    pub json: bool,
 }
 
 /// Builds the state the dashboard would have after loading, with stats sampled once.
+/// Only what the frame shows is measured: the stats of the running containers on screen
+/// and the sizes of the volumes on screen (JSON lists every row: all of them).
 pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<()> {
     let snapshot = Snapshot::load(engine)?;
-    let running: Vec<_> = snapshot
-        .containers
-        .iter()
-        .filter(|c| c.state.status == Status::Running)
-        .cloned()
-        .collect();
     update(app, Msg::Loaded(Ok(Box::new(snapshot))));
-    if !running.is_empty() {
-        let before = sample_all_stats(&running);
-        std::thread::sleep(Duration::from_millis(200));
-        let stats = before
-            .iter()
-            .zip(sample_all_stats(&running))
-            .map(|(b, now)| stats_between(b, &now))
-            .collect();
-        update(app, Msg::Stats(stats));
-    }
     let view = match options.screen {
         Screen::Pane(view) => view,
         Screen::Detail(_) | Screen::Files => View::Containers,
@@ -100,22 +93,28 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         Screen::NetworkDetail => View::Networks,
     };
     app.view = view;
-    if view == View::Volumes {
-        let sizes = app
-            .snapshot
-            .volumes
-            .iter()
-            .map(|v| {
-                (
-                    v.volume.name.clone(),
-                    dir_usage(&v.mountpoint, VOLUME_SIZE_LIMIT),
-                )
-            })
-            .collect();
-        update(app, Msg::VolumeSizes(sizes));
+    // Sorted by usage, the rows on screen are known only after sampling: first every one.
+    let by_usage = matches!(app.sort, ContainerSort::Cpu | ContainerSort::Memory);
+    if by_usage {
+        let running = stats_targets(app, options);
+        sample_stats(app, running);
     }
     if let Some(name) = &options.select {
         select(app, name)?;
+    }
+    if !by_usage {
+        let running = stats_targets(app, options);
+        sample_stats(app, running);
+    }
+    if view == View::Volumes && !options.json {
+        let sizes = volumes_to_measure(app, options.height)
+            .into_iter()
+            .map(|(name, dir)| {
+                let usage = dir_usage(&dir, VOLUME_SIZE_LIMIT);
+                (name, usage)
+            })
+            .collect();
+        update(app, Msg::VolumeSizes(sizes));
     }
     if options.screen == Screen::Files {
         return prepare_files(engine, app);
@@ -178,6 +177,52 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         }
     };
     load_details(engine, app, effects)
+}
+
+/// The running containers whose stats the output shows: every one for JSON, which lists
+/// every row, and while the rows are sorted by usage (which rows are on screen depends on
+/// it); else those a frame of `options.height` rows shows, the selection scrolled into it.
+fn stats_targets(app: &App, options: &OnceOptions) -> Vec<ContainerRecord> {
+    let by_usage = matches!(app.sort, ContainerSort::Cpu | ContainerSort::Memory);
+    if options.json || by_usage {
+        return app
+            .snapshot
+            .containers
+            .iter()
+            .filter(|c| c.state.status == Status::Running)
+            .cloned()
+            .collect();
+    }
+    // The frame is taller than its list: a few rows more than are drawn, never fewer.
+    app.containers.scroll_into_view(usize::from(options.height));
+    app.running_on_screen(options.height)
+}
+
+/// The volumes on a frame of `height` rows (each with its data directory), the selection
+/// scrolled into it: the only ones whose SIZE the frame shows.
+fn volumes_to_measure(app: &App, height: u16) -> Vec<(String, std::path::PathBuf)> {
+    let first = app.volumes.scroll_into_view(usize::from(height));
+    app.visible_volumes()
+        .into_iter()
+        .skip(first)
+        .take(usize::from(height))
+        .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
+        .collect()
+}
+
+/// CPU % needs two samples of the counters: taken [`STATS_WINDOW`] apart.
+fn sample_stats(app: &mut App, running: Vec<ContainerRecord>) {
+    if running.is_empty() {
+        return;
+    }
+    let before = sample_all_stats(&running);
+    std::thread::sleep(STATS_WINDOW);
+    let stats = before
+        .iter()
+        .zip(sample_all_stats(&running))
+        .map(|(b, now)| stats_between(b, &now))
+        .collect();
+    update(app, Msg::Stats(stats));
 }
 
 /// Two samples of the counters, as the open detail takes them, for its rates.
@@ -430,6 +475,97 @@ mod tests {
     use crate::tui::effect::{ContainerOp, Effect, Target};
     use crate::tui::keymap::Keymap;
     use crate::tui::state::Popup;
+
+    /// 100 containers a second apart, newest first; c0 (on top), c50 and c99 run.
+    fn many() -> App {
+        use crate::tui::update::testing::container;
+        let mut app = App::new(Keymap::default());
+        let containers = (0..100)
+            .map(|i| {
+                let status = if [0, 50, 99].contains(&i) {
+                    Status::Running
+                } else {
+                    Status::Exited
+                };
+                container(&format!("c{i}"), status, i)
+            })
+            .collect();
+        let snapshot = Snapshot {
+            containers,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        app
+    }
+
+    fn options(height: u16, json: bool) -> OnceOptions {
+        OnceOptions {
+            width: 120,
+            height,
+            screen: Screen::Pane(View::Containers),
+            select: None,
+            json,
+        }
+    }
+
+    fn names(records: &[ContainerRecord]) -> Vec<&str> {
+        records.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_frame_samples_only_the_running_containers_it_shows() {
+        let mut app = many();
+        assert_eq!(names(&stats_targets(&app, &options(24, false))), ["c0"]);
+        // Selected far down, the frame scrolls to it and shows c50 instead.
+        select(&mut app, "c55").unwrap();
+        assert_eq!(names(&stats_targets(&app, &options(24, false))), ["c50"]);
+        // JSON lists every row: every running one is sampled.
+        assert_eq!(
+            names(&stats_targets(&app, &options(24, true))),
+            ["c0", "c50", "c99"]
+        );
+        // Sorted by CPU, which rows come first is known only from every one's stats.
+        app.sort = ContainerSort::Cpu;
+        assert_eq!(
+            names(&stats_targets(&app, &options(24, false))),
+            ["c0", "c50", "c99"]
+        );
+        // Other panes show no container's stats.
+        app.sort = ContainerSort::Created;
+        app.view = View::Images;
+        assert!(stats_targets(&app, &options(24, false)).is_empty());
+    }
+
+    #[test]
+    fn a_frame_measures_only_the_volumes_it_shows() {
+        let mut app = App::new(Keymap::default());
+        let volumes = (0..100)
+            .map(|i| crate::engine::VolumeInfo {
+                volume: crate::engine::Volume {
+                    name: format!("v{i:03}"),
+                    created: chrono::Utc::now(),
+                    labels: Default::default(),
+                    anonymous: false,
+                },
+                mountpoint: format!("/volumes/v{i:03}/_data").into(),
+                users: Vec::new(),
+            })
+            .collect();
+        let snapshot = Snapshot {
+            volumes,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        app.view = View::Volumes;
+        let measured = volumes_to_measure(&app, 10);
+        assert_eq!(measured.len(), 10);
+        assert_eq!(measured[0].0, "v000");
+        assert_eq!(measured[0].1, std::path::Path::new("/volumes/v000/_data"));
+        select(&mut app, "v042").unwrap();
+        let measured = volumes_to_measure(&app, 10);
+        assert_eq!(measured.first().unwrap().0, "v033");
+        assert_eq!(measured.last().unwrap().0, "v042");
+    }
 
     #[test]
     fn help_is_built_from_the_keymap_in_use() {

@@ -27,7 +27,7 @@ use super::update::update;
 use super::worker::Worker;
 use crate::engine::{
     sample_all_stats, stats_between, ContainerId, ContainerRecord, Engine, LinkWatch, NetworkState,
-    StatsSample, Status,
+    StatsSample,
 };
 
 /// How often live stats are sampled, as `docker stats` does; only the running containers
@@ -109,7 +109,7 @@ async fn event_loop(
             _ => {}
         }
         let effects = update(&mut app, msg);
-        let on_screen = running_on_screen(&app, guard.terminal.size()?.height);
+        let on_screen = app.running_on_screen(guard.terminal.size()?.height);
         app.stats_live = !on_screen.is_empty();
         let same = |a: &[ContainerRecord], b: &[ContainerRecord]| {
             a.len() == b.len()
@@ -151,30 +151,6 @@ async fn event_loop(
             }
         }
     }
-}
-
-/// The running containers whose rows or detail are on screen: the only ones sampled.
-fn running_on_screen(app: &App, height: u16) -> Vec<ContainerRecord> {
-    let running = |c: &&ContainerRecord| c.state.status == Status::Running;
-    if app.container_detail().is_some() {
-        return app
-            .detail_container()
-            .filter(running)
-            .cloned()
-            .into_iter()
-            .collect();
-    }
-    if app.view != super::state::View::Containers || app.files.is_some() {
-        return Vec::new();
-    }
-    let first = app.containers.offset.get();
-    app.visible_containers()
-        .into_iter()
-        .skip(first)
-        .take(height as usize)
-        .filter(running)
-        .cloned()
-        .collect()
 }
 
 /// One load of a kind at a time: a burst of events asks for one more load, not one each.

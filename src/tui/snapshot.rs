@@ -42,15 +42,34 @@ impl ImageRow {
 
 impl Snapshot {
     pub fn load(engine: &Engine) -> Result<Snapshot> {
-        let mut containers = engine.list_containers()?;
-        let volumes = engine.list_volumes_used_by(&containers)?;
+        // The networks, images and volumes don't depend on the container records: read
+        // on a thread beside them, the volumes' users joined after.
+        let (others, containers) = std::thread::scope(|scope| {
+            let others = scope.spawn(|| -> Result<_> {
+                let volumes = engine.list_volumes_used_by(&[])?;
+                let networks = match engine.network_states(false) {
+                    Ok(networks) => networks,
+                    // The records still show without the live link state (a netlink
+                    // failure must not take the other panes down with it).
+                    Err(_) => crate::engine::join_network_states(engine.list_networks()?, &[]),
+                };
+                Ok((volumes, networks, engine.list_images(true)?))
+            });
+            let containers = engine.list_containers();
+            let others = others
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (others, containers)
+        });
+        let (mut volumes, networks, images) = others?;
+        let mut containers = containers?;
+        Engine::join_volume_users(&mut volumes, &containers);
         containers.sort_by_key(|c| std::cmp::Reverse(c.created));
         let mut users: HashMap<&Digest, Vec<String>> = HashMap::new();
         for c in &containers {
             users.entry(&c.image_id).or_default().push(c.name.clone());
         }
-        let images = engine
-            .list_images(true)?
+        let images = images
             .into_iter()
             .map(|summary| ImageRow {
                 containers: users.get(&summary.id).cloned().unwrap_or_default(),
@@ -61,12 +80,6 @@ impl Snapshot {
             .iter()
             .map(|c| (c.id.clone(), engine.container_mounts(c)))
             .collect();
-        let networks = match engine.network_states(false) {
-            Ok(networks) => networks,
-            // The records still show without the live link state (a netlink failure
-            // must not take the other panes down with it).
-            Err(_) => crate::engine::join_network_states(engine.list_networks()?, &[]),
-        };
         Ok(Snapshot {
             containers,
             mounts,

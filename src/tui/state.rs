@@ -415,6 +415,31 @@ impl App {
         rows
     }
 
+    /// The running containers whose rows (or open detail) are on a screen of `height`
+    /// rows, from the list's last scroll offset: the only ones whose stats are sampled.
+    pub fn running_on_screen(&self, height: u16) -> Vec<ContainerRecord> {
+        let running = |c: &&ContainerRecord| c.state.status == Status::Running;
+        if self.container_detail().is_some() {
+            return self
+                .detail_container()
+                .filter(running)
+                .cloned()
+                .into_iter()
+                .collect();
+        }
+        if self.view != View::Containers || self.files.is_some() {
+            return Vec::new();
+        }
+        let first = self.containers.offset.get();
+        self.visible_containers()
+            .into_iter()
+            .skip(first)
+            .take(height as usize)
+            .filter(running)
+            .cloned()
+            .collect()
+    }
+
     pub fn visible_images(&self) -> Vec<&ImageRow> {
         self.snapshot
             .images

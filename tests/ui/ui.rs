@@ -248,6 +248,113 @@ fn themes_and_no_color_leave_once_working() {
     );
 }
 
+/// The container names a frame or `ps` lists, top to bottom.
+fn listed_names(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("many-")))
+        .collect()
+}
+
+/// More containers and volumes than a frame has rows: the frame shows the newest
+/// containers first, in `ps -a`'s order, and the first volumes by name with their sizes;
+/// the rows below it keep their data in the JSON (the oldest container runs, off screen).
+#[test]
+fn a_frame_over_many_containers_shows_the_first_rows_in_order() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "many-00",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    for i in 1..30 {
+        berth.ok(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            &format!("many-{i:02}"),
+            IMAGE,
+            "true",
+        ]);
+    }
+    for i in 0..12 {
+        berth.ok(&["volume", "create", &format!("vol-{i:02}")]);
+    }
+    let ps = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    let all = listed_names(&ps);
+    assert_eq!(all.len(), 30, "{ps}");
+    assert_eq!(all[0], "many-29");
+
+    let frame = berth.ok(&["ui", "--once", "--width", "120", "--height", "16"]);
+    // 16 rows: tabs, the pane's top, its header, 11 rows, its bottom and the footer.
+    assert_eq!(listed_names(&frame), all[..11], "{frame}");
+    assert!(
+        frame.contains("Containers (30 shown, 1 running; all, by created)"),
+        "{frame}"
+    );
+    assert!(frame.contains("3 Volumes (12)"), "{frame}");
+    assert!(frame.contains("│› many-29 "), "{frame}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["ui", "--once", "--format", "json"])).unwrap();
+    let rows = json["Rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["Names"].as_str().unwrap()).collect();
+    assert_eq!(names, all);
+    let oldest = &rows[29];
+    assert_eq!(oldest["State"], "running", "{oldest}");
+    assert!(oldest["CPUPerc"].is_number(), "{oldest}");
+    assert!(oldest["PIDs"].as_u64().unwrap() >= 1, "{oldest}");
+
+    // Selected at the bottom, the frame scrolls to it with its stats.
+    let frame = berth.ok(&[
+        "ui", "--once", "--width", "120", "--height", "16", "--select", "many-00",
+    ]);
+    assert_eq!(listed_names(&frame), all[19..], "{frame}");
+    let row = frame.lines().find(|l| l.contains("› many-00 ")).unwrap();
+    assert!(row.contains(" Up "), "{row}");
+    assert!(!row.contains(" -      -"), "stats missing: {row}");
+
+    // Volumes: the first by name, each with its size; the selected one too.
+    let sizes = |frame: &str| -> Vec<(String, String)> {
+        frame
+            .lines()
+            .filter_map(|l| {
+                let words: Vec<&str> = l
+                    .trim_start_matches(['│', '›', ' '])
+                    .split_whitespace()
+                    .collect();
+                words
+                    .first()
+                    .filter(|w| w.starts_with("vol-"))
+                    .map(|w| (w.to_string(), words[2].to_string()))
+            })
+            .collect()
+    };
+    let volumes = |extra: &[&str]| {
+        let mut args = vec![
+            "ui", "--once", "--view", "volumes", "--width", "120", "--height", "8",
+        ];
+        args.extend_from_slice(extra);
+        berth.ok(&args)
+    };
+    let frame = volumes(&[]);
+    let expected: Vec<(String, String)> = (0..3)
+        .map(|i| (format!("vol-{i:02}"), "0B".to_owned()))
+        .collect();
+    assert_eq!(sizes(&frame), expected, "{frame}");
+    let frame = volumes(&["--select", "vol-11"]);
+    let expected: Vec<(String, String)> = (9..12)
+        .map(|i| (format!("vol-{i:02}"), "0B".to_owned()))
+        .collect();
+    assert_eq!(sizes(&frame), expected, "{frame}");
+}
+
 #[test]
 fn once_gives_the_same_data_as_json() {
     let (berth, _bind) = state();

@@ -55,15 +55,33 @@ pub(super) fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     app.filtering = false;
     app.marked.clear();
     if measure && !app.snapshot.volumes.is_empty() {
-        let volumes = app
-            .snapshot
-            .volumes
-            .iter()
-            .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
-            .collect();
-        return vec![Effect::VolumeSizes(volumes)];
+        return measure_volumes(app);
     }
     Vec::new()
+}
+
+/// Measures the volumes for the SIZE column, those on screen in a batch of their own
+/// first: a big volume further down does not keep the user waiting for the sizes in view.
+fn measure_volumes(app: &App) -> Vec<Effect> {
+    let mut rest: Vec<(String, std::path::PathBuf)> = app
+        .visible_volumes()
+        .into_iter()
+        .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
+        .collect();
+    // The list panes share one area: as many rows as the last frame of any showed.
+    let height = [&app.containers, &app.images, &app.volumes, &app.networks]
+        .iter()
+        .map(|c| c.height.get())
+        .max()
+        .unwrap_or(0);
+    if height == 0 || rest.len() <= height {
+        return vec![Effect::VolumeSizes(rest)];
+    }
+    let first = app.volumes.scroll_into_view(height).min(rest.len());
+    let on_screen: Vec<_> = rest
+        .drain(first..(first + height).min(rest.len()))
+        .collect();
+    vec![Effect::VolumeSizes(on_screen), Effect::VolumeSizes(rest)]
 }
 
 pub(super) fn mark_selected(app: &mut App) {
@@ -361,6 +379,75 @@ pub(super) fn network_verb(app: &mut App, verb: &str) -> Vec<Effect> {
 mod tests {
     use super::*;
     use crate::tui::update::testing::*;
+
+    /// More volumes than the screen shows: the sizes on screen are measured first, in a
+    /// batch of their own, and show as soon as it arrives; the rest fill in after it.
+    #[test]
+    fn the_volumes_on_screen_are_measured_first_and_fill_in_as_they_arrive() {
+        use crate::engine::{DirUsage, Volume, VolumeInfo};
+        use crate::tui::once::render_text;
+        let mut app = app_with(Keymap::default());
+        app.snapshot.volumes = (0..30)
+            .map(|i| VolumeInfo {
+                volume: Volume {
+                    name: format!("v{i:02}"),
+                    created: chrono::Utc::now(),
+                    labels: Default::default(),
+                    anonymous: false,
+                },
+                mountpoint: format!("/v/v{i:02}/_data").into(),
+                users: Vec::new(),
+            })
+            .collect();
+        // A first frame, 16 rows high: the panes show 11 rows.
+        render_text(&app, 120, 16);
+        let effects = keys(&mut app, "3");
+        let [Effect::VolumeSizes(first), Effect::VolumeSizes(rest)] = effects.as_slice() else {
+            panic!("expected two batches, got {effects:?}");
+        };
+        let names = |batch: &[(String, std::path::PathBuf)]| -> Vec<String> {
+            batch.iter().map(|(n, _)| n.clone()).collect()
+        };
+        let expected: Vec<String> = (0..11).map(|i| format!("v{i:02}")).collect();
+        assert_eq!(names(first), expected);
+        assert_eq!(first[0].1, std::path::Path::new("/v/v00/_data"));
+        let expected: Vec<String> = (11..30).map(|i| format!("v{i:02}")).collect();
+        assert_eq!(names(rest), expected);
+        let row = |frame: &str, name: &str| -> String {
+            let found = frame.lines().find(|l| l.contains(&format!("│{name} ")));
+            found
+                .unwrap_or_else(|| panic!("{name} not in {frame}"))
+                .to_owned()
+        };
+        let sized = |batch: &[(String, std::path::PathBuf)], bytes: u64| {
+            let sizes = batch
+                .iter()
+                .map(|(name, _)| {
+                    let usage = DirUsage {
+                        bytes,
+                        entries: 1,
+                        partial: false,
+                    };
+                    (name.clone(), usage)
+                })
+                .collect();
+            Msg::VolumeSizes(sizes)
+        };
+        // Until its batch arrives, a size is "…".
+        let frame = render_text(&app, 120, 16);
+        assert!(row(&frame, "v00").contains(" …"), "{frame}");
+        update(&mut app, sized(first, 2000));
+        let frame = render_text(&app, 120, 16);
+        assert!(row(&frame, "v00").contains(" 2kB "), "{frame}");
+        assert!(row(&frame, "v10").contains(" 2kB "), "{frame}");
+        // Further down, the rest: "…" until theirs arrives.
+        app.volumes.selected = 29;
+        let frame = render_text(&app, 120, 16);
+        assert!(row(&frame, "v29").contains(" …"), "{frame}");
+        update(&mut app, sized(rest, 3000));
+        let frame = render_text(&app, 120, 16);
+        assert!(row(&frame, "v29").contains(" 3kB "), "{frame}");
+    }
 
     #[test]
     fn stop_acts_on_the_selected_row_without_asking() {

@@ -9,7 +9,7 @@ mod mouse;
 mod popups;
 mod pull;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod yank;
 
 pub use popups::split_words;

@@ -17,7 +17,7 @@ pub(super) use crate::tui::msg::Msg;
 pub(super) use crate::tui::snapshot::Snapshot;
 pub(super) use crate::tui::state::{App, Popup, View};
 
-pub(super) fn container(name: &str, status: Status, age_secs: i64) -> ContainerRecord {
+pub(crate) fn container(name: &str, status: Status, age_secs: i64) -> ContainerRecord {
     ContainerRecord {
         id: ContainerId::random(),
         name: name.into(),

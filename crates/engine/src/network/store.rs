@@ -151,11 +151,7 @@ impl Engine {
     }
 
     fn missing_default_networks(&self) -> Result<Vec<&'static str>> {
-        let have = self.read_networks()?;
-        Ok(super::record::BUILTIN_NETWORKS
-            .into_iter()
-            .filter(|b| !have.iter().any(|n| n.name == *b))
-            .collect())
+        Ok(missing_builtins(&self.read_networks()?))
     }
 
     /// As [`Engine::ensure_default_networks`]; call with the engine lock held.
@@ -218,6 +214,11 @@ impl Engine {
 
     /// Every network, built-ins included, sorted by name.
     pub fn list_networks(&self) -> Result<Vec<NetworkRecord>> {
+        // One read when the built-ins exist (always but on a new root).
+        let networks = self.read_networks()?;
+        if missing_builtins(&networks).is_empty() {
+            return Ok(networks);
+        }
         self.ensure_default_networks()?;
         self.read_networks()
     }
@@ -779,6 +780,14 @@ fn next_interface(joined: &[&NetworkRecord], container: &ContainerId) -> String 
         .collect();
     let free = (0..).find(|i| !used.contains(i)).unwrap_or(0);
     format!("eth{free}")
+}
+
+/// The built-in networks `have` lacks.
+fn missing_builtins(have: &[NetworkRecord]) -> Vec<&'static str> {
+    super::record::BUILTIN_NETWORKS
+        .into_iter()
+        .filter(|b| !have.iter().any(|n| n.name == *b))
+        .collect()
 }
 
 #[cfg(test)]

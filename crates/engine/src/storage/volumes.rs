@@ -136,11 +136,24 @@ impl Engine {
                 continue;
             };
             if let Some(volume) = self.read_volume(&name)? {
-                found.push(self.volume_info(volume, records));
+                found.push(self.info_with_users(volume, Vec::new()));
             }
         }
         found.sort_by(|a, b| a.volume.name.cmp(&b.volume.name));
+        Engine::join_volume_users(&mut found, records);
         Ok(found)
+    }
+
+    /// Sets each volume's users from `records` (the dashboard reads the volumes beside
+    /// the records, then joins them): one pass over the records, not one per volume.
+    pub fn join_volume_users(
+        volumes: &mut [VolumeInfo],
+        records: &[crate::container::ContainerRecord],
+    ) {
+        let mut users = users_by_volume(records);
+        for v in volumes {
+            v.users = users.remove(v.volume.name.as_str()).unwrap_or_default();
+        }
     }
 
     fn volume_info(
@@ -148,16 +161,13 @@ impl Engine {
         volume: Volume,
         records: &[crate::container::ContainerRecord],
     ) -> VolumeInfo {
-        let users = records
-            .iter()
-            .filter(|r| {
-                r.config
-                    .mounts
-                    .iter()
-                    .any(|m| m.kind == MountKind::Volume && m.source == volume.name)
-            })
-            .map(|r| (r.id.clone(), r.name.clone()))
-            .collect();
+        let users = users_by_volume(records)
+            .remove(volume.name.as_str())
+            .unwrap_or_default();
+        self.info_with_users(volume, users)
+    }
+
+    fn info_with_users(&self, volume: Volume, users: Vec<(ContainerId, String)>) -> VolumeInfo {
         VolumeInfo {
             mountpoint: self.paths().volume_data(&volume.name),
             volume,
@@ -529,6 +539,28 @@ fn set_owner_and_mode(fd: BorrowedFd<'_>, st: &FileStat, rel: &Path) -> Result<(
         .context(|| format!("setting the mode of {}", rel.display()))
 }
 
+/// The containers that mount each volume, as (ID, name) in the order of `records`, by
+/// volume name; a container that mounts a volume twice counts once.
+fn users_by_volume(
+    records: &[crate::container::ContainerRecord],
+) -> std::collections::HashMap<&str, Vec<(ContainerId, String)>> {
+    let mut users: std::collections::HashMap<&str, Vec<(ContainerId, String)>> =
+        std::collections::HashMap::new();
+    for r in records {
+        let mut mounted: Vec<&str> = Vec::new();
+        for m in &r.config.mounts {
+            if m.kind == MountKind::Volume && !mounted.contains(&m.source.as_str()) {
+                mounted.push(&m.source);
+                users
+                    .entry(&m.source)
+                    .or_default()
+                    .push((r.id.clone(), r.name.clone()));
+            }
+        }
+    }
+    users
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,6 +568,41 @@ mod tests {
 
     fn dir(path: &Path) -> OwnedFd {
         open_dir(path).unwrap()
+    }
+
+    /// Every volume's users from one pass: in the records' order, a container that
+    /// mounts a volume twice once, binds not at all.
+    #[test]
+    fn users_by_volume_indexes_each_records_volumes_once() {
+        use crate::container::record::{ContainerConfig, ContainerRecord, ContainerState};
+        use crate::storage::mounts::MountSpec;
+        let record = |name: &str, flags: &[&str]| ContainerRecord {
+            id: ContainerId::random(),
+            name: name.into(),
+            created: chrono::DateTime::UNIX_EPOCH,
+            image: "busybox".into(),
+            image_id: crate::Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config: ContainerConfig {
+                mounts: flags
+                    .iter()
+                    .map(|f| MountSpec::parse_volume_flag(f, Path::new("/")).unwrap())
+                    .collect(),
+                ..Default::default()
+            },
+            state: ContainerState::default(),
+        };
+        let records = [
+            record("a", &["data:/x", "data:/y", "spare:/z"]),
+            record("b", &["/host:/h", "data:/x"]),
+            record("c", &[]),
+        ];
+        let users = users_by_volume(&records);
+        let names =
+            |volume: &str| -> Vec<&str> { users[volume].iter().map(|(_, n)| n.as_str()).collect() };
+        assert_eq!(names("data"), ["a", "b"]);
+        assert_eq!(names("spare"), ["a"]);
+        assert_eq!(users.len(), 2);
     }
 
     #[test]
