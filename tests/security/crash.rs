@@ -19,6 +19,7 @@ const DATA: &str = "written before the crash\n";
 enum Verb {
     Run,
     Rm,
+    Rename,
     Cp,
     Load,
     VolumeCreate,
@@ -29,6 +30,7 @@ fn verb_of(point: &str) -> Verb {
     match point.split(':').next().unwrap_or("") {
         "create" | "start" | "monitor" => Verb::Run,
         "rm" => Verb::Rm,
+        "rename" => Verb::Rename,
         "cp" => Verb::Cp,
         "load" => Verb::Load,
         "volume-create" => Verb::VolumeCreate,
@@ -42,6 +44,12 @@ fn verb_of(point: &str) -> Verb {
 fn expected_kind(point: &str) -> Option<&'static str> {
     match point {
         "create:after-dir" => Some("container-dir"),
+        // The name index has an entry for a container that never was or is gone, or
+        // both names of one renamed midway.
+        "create:after-index"
+        | "rm:before-unindex"
+        | "rename:after-index"
+        | "rename:after-record" => Some("container-index"),
         "monitor:after-cgroup" | "monitor:after-launch" => Some("cgroup"),
         "rm:after-retire" => Some("tmp"),
         "load:mid-layer" => Some("tmp"),
@@ -140,6 +148,10 @@ fn crash_at(point: &str) -> String {
             berth.ok(&victim);
             run_crashing(&berth, point, &["rm", "-f", "-v", "victim"])
         }
+        Verb::Rename => {
+            berth.ok(&victim);
+            run_crashing(&berth, point, &["rename", "victim", "renamed"])
+        }
         Verb::Cp => {
             berth.ok(&victim);
             std::fs::write(&big, vec![7u8; 8 << 20]).unwrap();
@@ -163,6 +175,19 @@ fn crash_at(point: &str) -> String {
         assert_eq!(out.status.signal(), Some(9), "{point}: not killed: {out:?}");
     }
     let ids = container_ids(&root);
+    if verb == Verb::Rename {
+        // Killed before or after the record changed: the container has one of its
+        // names, the one its record says, and the other is free.
+        let (has, free) = match point {
+            "rename:after-index" => ("victim", "renamed"),
+            _ => ("renamed", "victim"),
+        };
+        let names = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+        assert_eq!(names.trim(), has, "{point}");
+        berth.ok(&["inspect", has]);
+        let out = berth.run(&["inspect", free]);
+        assert_eq!(out.status.code(), Some(1), "{point}: {out:?}");
+    }
 
     // The next commands work whatever was left.
     berth.ok(&["ps", "-a"]);

@@ -24,7 +24,9 @@ use super::lifecycle::valid_name;
 use super::record::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::ids::{ContainerId, Digest};
-use crate::state::{read_json_opt, write_atomic, write_atomic_unsynced, write_json_atomic, StateLock};
+use crate::state::{
+    read_json_opt, write_atomic, write_atomic_unsynced, write_json_atomic, StateLock,
+};
 use crate::Engine;
 
 const RECORD_FILE: &str = "record.json";
@@ -628,7 +630,9 @@ mod tests {
         // Killed after indexing a create (no directory), and midway through renaming
         // web to front (both names indexed, the record still web).
         let ghost: ContainerId = id("abc9").parse().unwrap();
-        engine.index_name(&lock, &mut index, &ghost, "ghost").unwrap();
+        engine
+            .index_name(&lock, &mut index, &ghost, "ghost")
+            .unwrap();
         let web: ContainerId = id("abc1").parse().unwrap();
         engine.index_name(&lock, &mut index, &web, "front").unwrap();
         drop(lock);
@@ -669,12 +673,30 @@ mod tests {
         let cut = &whole[..whole.len() - 8];
         let bad_name = text.replace(" web\n", " we/b\n");
         let breakages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
-            ("missing", Box::new(|p: &Path| std::fs::remove_file(p).unwrap())),
-            ("stale", Box::new(|p: &Path| std::fs::write(p, &stale).unwrap())),
-            ("cut short", Box::new(|p: &Path| std::fs::write(p, cut).unwrap())),
-            ("garbage", Box::new(|p: &Path| std::fs::write(p, b"\xff\x00garbage").unwrap())),
-            ("empty", Box::new(|p: &Path| std::fs::write(p, b"").unwrap())),
-            ("bad name", Box::new(|p: &Path| std::fs::write(p, &bad_name).unwrap())),
+            (
+                "missing",
+                Box::new(|p: &Path| std::fs::remove_file(p).unwrap()),
+            ),
+            (
+                "stale",
+                Box::new(|p: &Path| std::fs::write(p, &stale).unwrap()),
+            ),
+            (
+                "cut short",
+                Box::new(|p: &Path| std::fs::write(p, cut).unwrap()),
+            ),
+            (
+                "garbage",
+                Box::new(|p: &Path| std::fs::write(p, b"\xff\x00garbage").unwrap()),
+            ),
+            (
+                "empty",
+                Box::new(|p: &Path| std::fs::write(p, b"").unwrap()),
+            ),
+            (
+                "bad name",
+                Box::new(|p: &Path| std::fs::write(p, &bad_name).unwrap()),
+            ),
             (
                 "huge",
                 Box::new(|p: &Path| {
@@ -706,12 +728,16 @@ mod tests {
                 assert_eq!(found(&engine, wanted).unwrap(), name, "{what}: {wanted}");
             }
             assert!(
-                found(&engine, "abc").unwrap_err().starts_with("multiple IDs"),
+                found(&engine, "abc")
+                    .unwrap_err()
+                    .starts_with("multiple IDs"),
                 "{what}"
             );
             let findings = engine.system_check().unwrap();
             assert!(
-                findings.iter().any(|f| f.kind.as_str() == "container-index"),
+                findings
+                    .iter()
+                    .any(|f| f.kind.as_str() == "container-index"),
                 "{what}: {findings:?}"
             );
             {
