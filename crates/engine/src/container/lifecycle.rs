@@ -329,7 +329,7 @@ impl Engine {
         let made = (|| {
             // Before anything makes the container: a crash leaves an extra entry, never
             // a container the index doesn't know.
-            self.index_name(&lock, &mut index, &id, &record.name)?;
+            self.index_new_container(&lock, &mut index, &id, &record.name)?;
             crash_point("create:after-index");
             self.prepare_mount_sources(&lock, &mut record.config.mounts, &mut new_volumes)?;
             crash_point("create:after-volumes");
@@ -493,7 +493,7 @@ impl Engine {
         let mut index = self.index_for_update(&lock)?;
         self.check_name_free(&lock, &index, new_name)?;
         // Both names are indexed while the record changes; the old one goes after it.
-        self.index_name(&lock, &mut index, &record.id, new_name)?;
+        self.index_new_name(&lock, &mut index, &record.id, new_name)?;
         crash_point("rename:after-index");
         record.name = new_name.to_owned();
         self.save_record(&record)?;

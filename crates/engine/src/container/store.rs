@@ -199,8 +199,8 @@ impl NameIndex {
 /// Whether an index update must reach the disk before the step that follows it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Durability {
-    /// An entry that a record about to be written needs: fsync'd, so a power cut can't
-    /// leave the record without it.
+    /// An entry that a record about to be written needs and whose loss nothing would
+    /// show: fsync'd, so a power cut can't leave the record without it.
     Before,
     /// Dropping entries: losing the update leaves a superset, which is safe.
     Lazy,
@@ -430,9 +430,23 @@ impl Engine {
         index.names().collect()
     }
 
-    /// Adds a container's name before its record has it (lock held): durable before the
-    /// record is written, so no crash leaves a record the index doesn't know.
-    pub(crate) fn index_name(
+    /// Adds a new container before its directory exists (lock held). Not fsync'd: if a
+    /// power cut loses the entry but keeps the directory, the index no longer has every
+    /// directory, and lookups and writers see that in their listing.
+    pub(crate) fn index_new_container(
+        &self,
+        held: &StateLock,
+        index: &mut NameIndex,
+        id: &ContainerId,
+        name: &str,
+    ) -> Result<()> {
+        index.add(id, name);
+        self.write_index(held, index, Durability::Lazy)
+    }
+
+    /// Adds a container's new name before its record has it (lock held): fsync'd, since
+    /// no listing would show that a lost entry is missing.
+    pub(crate) fn index_new_name(
         &self,
         held: &StateLock,
         index: &mut NameIndex,
@@ -501,7 +515,9 @@ mod tests {
         let lock = engine.lock().unwrap();
         let mut index = engine.index_for_update(&lock).unwrap();
         engine.check_name_free(&lock, &index, name).unwrap();
-        engine.index_name(&lock, &mut index, &id, name).unwrap();
+        engine
+            .index_new_container(&lock, &mut index, &id, name)
+            .unwrap();
         std::fs::create_dir(engine.container_dir(&id)).unwrap();
         engine
             .save_record(&ContainerRecord {
@@ -631,10 +647,12 @@ mod tests {
         // web to front (both names indexed, the record still web).
         let ghost: ContainerId = id("abc9").parse().unwrap();
         engine
-            .index_name(&lock, &mut index, &ghost, "ghost")
+            .index_new_container(&lock, &mut index, &ghost, "ghost")
             .unwrap();
         let web: ContainerId = id("abc1").parse().unwrap();
-        engine.index_name(&lock, &mut index, &web, "front").unwrap();
+        engine
+            .index_new_name(&lock, &mut index, &web, "front")
+            .unwrap();
         drop(lock);
         for missing in ["ghost", "front", "abc9"] {
             assert!(

@@ -571,9 +571,8 @@ impl Engine {
                 continue;
             };
             let endpoint = network.endpoints.remove(at);
-            let text = serde_json::to_vec_pretty(&network).map_err(|e| {
-                Error::Runtime(format!("encoding network {}: {e}", network.name))
-            })?;
+            let text = serde_json::to_vec_pretty(&network)
+                .map_err(|e| Error::Runtime(format!("encoding network {}: {e}", network.name)))?;
             crate::state::write_atomic_unsynced(&self.network_path(&network.id), &text)?;
             self.record_event(&endpoint_event(&network, "disconnect", container_id));
             released.push((network.name, endpoint));
