@@ -690,7 +690,8 @@ mod tests {
         };
         let cut = &whole[..whole.len() - 8];
         let bad_name = text.replace(" web\n", " we/b\n");
-        let breakages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        type Breakage<'a> = (&'a str, Box<dyn Fn(&Path) + 'a>);
+        let breakages: Vec<Breakage> = vec![
             (
                 "missing",
                 Box::new(|p: &Path| std::fs::remove_file(p).unwrap()),
