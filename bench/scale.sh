@@ -4,7 +4,8 @@
 # one `rm -f` of 1,000 containers. berth and a private dockerd (Debian's docker.io, with
 # its own data root, exec root, socket and pidfile, no bridge, no iptables, no
 # forwarding), interleaved, medians and ratios.
-# Run as root: bash bench/scale.sh   (env: CONTAINERS=1000 RUNS=20 WARMUP=2 RM_RUNS=3)
+# Run as root: bash bench/scale.sh   (env: CONTAINERS=1000 RUNS=20 WARMUP=2 RM_RUNS=3;
+# DOCKER=0 measures berth alone, e.g. an older build against its own empty root)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +21,11 @@ for v in CONTAINERS RUNS RM_RUNS; do
 done
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/scale.sh"
 
-ensure_packages "${RUNTIME_PACKAGES[@]}" docker.io
+if [[ ${DOCKER:-1} == 0 ]]; then
+    ensure_packages "${RUNTIME_PACKAGES[@]}"
+else
+    ensure_packages "${RUNTIME_PACKAGES[@]}" docker.io
+fi
 ensure_cargo
 build_release_and_fixtures
 
@@ -99,7 +104,10 @@ start_dockerd() {
     cli[docker-$name]="$(q docker -H "unix://$dir/sock")"
     docker -H "unix://$dir/sock" load -q -i .fixtures/busybox-save.tar >/dev/null
 }
-if command -v dockerd >/dev/null; then
+if [[ ${DOCKER:-1} == 0 ]]; then
+    docker_ok=0
+    docker_why="not measured (DOCKER=0)"
+elif command -v dockerd >/dev/null; then
     log "Starting two private dockerds ($(dockerd --version))"
     start_dockerd empty
     [[ $docker_ok == 0 ]] || start_dockerd full
