@@ -34,6 +34,9 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-scale.XXXXXX")
 image=berth-test/busybox
 cgroup_parent="berth-bench-scale-$$"
 dockerd_pids=()
+# dockerd makes /run/docker/plugins whatever its --exec-root; removed at the end if new.
+run_docker_existed=0
+[[ -e /run/docker ]] && run_docker_existed=1
 
 cleanup() {
     set +e
@@ -54,6 +57,7 @@ cleanup() {
         done
         kill -9 "$pid" 2>/dev/null
     done
+    [[ $run_docker_existed == 1 ]] || rmdir /run/docker/plugins /run/docker 2>/dev/null
     unmount_below "$work"
     # dockerd's cgroups, all below a parent of this run.
     find /sys/fs/cgroup -depth -type d -path "*/$cgroup_parent*" -exec rmdir {} + 2>/dev/null
