@@ -492,3 +492,50 @@ fn a_container_process_posing_as_a_monitor_is_ignored() {
     let ps = berth.ok(&["exec", "c", "ps", "-o", "args"]);
     assert!(ps.contains("__monitor"), "{ps}");
 }
+
+/// A damaged name index (here: garbage, then a huge file, then a FIFO in its place) never
+/// hides a container or hangs a verb: lookups read the records, `system check` names it,
+/// and `--repair` rebuilds it.
+#[test]
+fn check_repairs_a_damaged_container_index() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "a", common::IMAGE, "true"]);
+    berth.ok(&["create", "--name", "b", common::IMAGE, "true"]);
+    let index = berth.root().join("containers.index");
+    assert!(index.is_file());
+    let damages: [(&str, fn(&Path)); 3] = [
+        ("garbage", |p| {
+            std::fs::write(p, b"\x00\xffnot an index").unwrap()
+        }),
+        ("huge", |p| {
+            std::fs::File::create(p).unwrap().set_len(1 << 30).unwrap()
+        }),
+        ("fifo", |p| {
+            std::fs::remove_file(p).unwrap();
+            nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRUSR).unwrap();
+        }),
+    ];
+    for (what, damage) in damages {
+        damage(&index);
+        for name in ["a", "b"] {
+            let found = berth.ok(&["inspect", "--format", "{{.Name}}", name]);
+            assert_eq!(found.trim(), format!("/{name}"), "{what}");
+        }
+        let err = berth.fail(&["create", "--name", "a", common::IMAGE, "true"]);
+        assert!(err.contains("already in use"), "{what}: {err}");
+        damage(&index);
+        let out = berth.run(&["system", "check"]);
+        let report = common::stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {report}");
+        assert!(
+            report.starts_with("container-index damaged"),
+            "{what}: {report}"
+        );
+        let repair = berth.ok(&["system", "check", "--repair"]);
+        assert!(!repair.contains("FAILED"), "{what}: {repair}");
+        berth.ok(&["system", "check"]);
+        assert!(index.is_file(), "{what}");
+    }
+    berth.ok(&["rm", "a", "b"]);
+    berth.ok(&["system", "check"]);
+}
