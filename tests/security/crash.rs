@@ -503,7 +503,8 @@ fn check_repairs_a_damaged_container_index() {
     berth.ok(&["create", "--name", "b", common::IMAGE, "true"]);
     let index = berth.root().join("containers.index");
     assert!(index.is_file());
-    let damages: [(&str, fn(&Path)); 3] = [
+    type Damage = (&'static str, fn(&Path));
+    let damages: [Damage; 3] = [
         ("garbage", |p| {
             std::fs::write(p, b"\x00\xffnot an index").unwrap()
         }),
