@@ -989,3 +989,96 @@ fn a_teardown_step_that_fails_is_named_in_monitor_log_and_an_event() {
     berth.ok(&["rm", "held"]);
     assert!(!cgroup.exists());
 }
+
+/// Many containers: each is found by name, `/name`, full ID and short ID through the name
+/// index, a prefix two IDs share is ambiguous in Docker's words and exit code, `ps -a`
+/// lists newest first, a rename moves the name, a taken name stays taken, and one `rm -f`
+/// of every name (and a missing one) removes them all and leaves a clean root.
+#[test]
+fn many_containers_are_found_by_name_and_id_and_removed_by_one_rm() {
+    const N: usize = 120;
+    let berth = Berth::with_image();
+    let names: Vec<String> = (0..N).map(|i| format!("c{i}")).collect();
+    for name in &names {
+        berth.ok(&["create", "--network", "none", "--name", name, IMAGE, "true"]);
+    }
+    berth.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "up",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    let listed = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    let mut newest_first: Vec<&str> = names.iter().map(String::as_str).collect();
+    newest_first.push("up");
+    newest_first.reverse();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), newest_first);
+
+    let ids: Vec<String> = berth
+        .ok(&["ps", "-aq", "--no-trunc"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for (name, id) in newest_first.iter().zip(&ids).step_by(7) {
+        for wanted in [
+            name.to_string(),
+            format!("/{name}"),
+            id.clone(),
+            id[..12].to_owned(),
+        ] {
+            let found = berth.ok(&["inspect", "--format", "{{.Id}} {{.Name}}", &wanted]);
+            assert_eq!(found.trim(), format!("{id} /{name}"), "{wanted}");
+        }
+    }
+    // With 121 IDs, some first digit is shared.
+    let shared = (0..16)
+        .map(|d| format!("{d:x}"))
+        .find(|p| ids.iter().filter(|id| id.starts_with(p.as_str())).count() > 1)
+        .unwrap();
+    let out = berth.run(&["rm", &shared]);
+    assert_eq!(code(&out), 1, "{out:?}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "multiple IDs found with provided prefix: {shared}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+
+    berth.ok(&["rename", "c7", "seven"]);
+    assert_eq!(
+        code(&berth.run(&["inspect", "--type", "container", "c7"])),
+        1
+    );
+    let err = berth.fail(&["create", "--name", "seven", IMAGE, "true"]);
+    assert!(err.contains("is already in use"), "{err}");
+    berth.ok(&["create", "--network", "none", "--name", "c7", IMAGE, "true"]);
+
+    let mut all: Vec<&str> = newest_first
+        .iter()
+        .map(|n| if *n == "c7" { "seven" } else { n })
+        .collect();
+    all.push("c7");
+    all.push("missing");
+    let out = berth.run(&[&["rm", "-f"][..], &all].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert_eq!(printed.lines().collect::<Vec<_>>(), all[..all.len() - 1]);
+    assert!(
+        stderr(&out).contains("No such container: missing"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    let check = berth.run(&["system", "check"]);
+    assert!(
+        check.status.success() && check.stdout.is_empty(),
+        "{}",
+        stdout(&check)
+    );
+}

@@ -21,6 +21,7 @@ enum Verb {
     /// A `run --rm` with a published port, crashed as its container exits.
     RunRm,
     Rm,
+    Rename,
     Cp,
     Load,
     VolumeCreate,
@@ -34,6 +35,7 @@ fn verb_of(point: &str) -> Verb {
     match point.split(':').next().unwrap_or("") {
         "create" | "start" | "monitor" => Verb::Run,
         "rm" => Verb::Rm,
+        "rename" => Verb::Rename,
         "cp" => Verb::Cp,
         "load" => Verb::Load,
         "volume-create" => Verb::VolumeCreate,
@@ -47,6 +49,12 @@ fn verb_of(point: &str) -> Verb {
 fn expected_kind(point: &str) -> Option<&'static str> {
     match point {
         "create:after-dir" => Some("container-dir"),
+        // The name index has an entry for a container that never was or is gone, or
+        // both names of one renamed midway.
+        "create:after-index"
+        | "rm:before-unindex"
+        | "rename:after-index"
+        | "rename:after-record" => Some("container-index"),
         "monitor:after-cgroup" | "monitor:after-launch" => Some("cgroup"),
         // The container is gone; its retired directory is not.
         "monitor:after-exit" => Some("tmp"),
@@ -165,6 +173,10 @@ fn crash_at(point: &str) -> String {
             berth.ok(&victim);
             run_crashing(&berth, point, &["rm", "-f", "-v", "victim"])
         }
+        Verb::Rename => {
+            berth.ok(&victim);
+            run_crashing(&berth, point, &["rename", "victim", "renamed"])
+        }
         Verb::Cp => {
             berth.ok(&victim);
             std::fs::write(&big, vec![7u8; 8 << 20]).unwrap();
@@ -201,6 +213,19 @@ fn crash_at(point: &str) -> String {
             .unwrap();
         let rules = common::stdout(&rules);
         assert!(!rules.contains("dport 8080"), "{point}: {rules}");
+    }
+    if verb == Verb::Rename {
+        // Killed before or after the record changed: the container has one of its
+        // names, the one its record says, and the other is free.
+        let (has, free) = match point {
+            "rename:after-index" => ("victim", "renamed"),
+            _ => ("renamed", "victim"),
+        };
+        let names = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+        assert_eq!(names.trim(), has, "{point}");
+        berth.ok(&["inspect", has]);
+        let out = berth.run(&["inspect", free]);
+        assert_eq!(out.status.code(), Some(1), "{point}: {out:?}");
     }
 
     // The next commands work whatever was left.
@@ -505,4 +530,52 @@ fn a_container_process_posing_as_a_monitor_is_ignored() {
     // The poser still runs inside the container.
     let ps = berth.ok(&["exec", "c", "ps", "-o", "args"]);
     assert!(ps.contains("__monitor"), "{ps}");
+}
+
+/// A damaged name index (here: garbage, then a huge file, then a FIFO in its place) never
+/// hides a container or hangs a verb: lookups read the records, `system check` names it,
+/// and `--repair` rebuilds it.
+#[test]
+fn check_repairs_a_damaged_container_index() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "a", common::IMAGE, "true"]);
+    berth.ok(&["create", "--name", "b", common::IMAGE, "true"]);
+    let index = berth.root().join("containers.index");
+    assert!(index.is_file());
+    type Damage = (&'static str, fn(&Path));
+    let damages: [Damage; 3] = [
+        ("garbage", |p| {
+            std::fs::write(p, b"\x00\xffnot an index").unwrap()
+        }),
+        ("huge", |p| {
+            std::fs::File::create(p).unwrap().set_len(1 << 30).unwrap()
+        }),
+        ("fifo", |p| {
+            std::fs::remove_file(p).unwrap();
+            nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRUSR).unwrap();
+        }),
+    ];
+    for (what, damage) in damages {
+        damage(&index);
+        for name in ["a", "b"] {
+            let found = berth.ok(&["inspect", "--format", "{{.Name}}", name]);
+            assert_eq!(found.trim(), format!("/{name}"), "{what}");
+        }
+        let err = berth.fail(&["create", "--name", "a", common::IMAGE, "true"]);
+        assert!(err.contains("already in use"), "{what}: {err}");
+        damage(&index);
+        let out = berth.run(&["system", "check"]);
+        let report = common::stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {report}");
+        assert!(
+            report.starts_with("container-index damaged"),
+            "{what}: {report}"
+        );
+        let repair = berth.ok(&["system", "check", "--repair"]);
+        assert!(!repair.contains("FAILED"), "{what}: {repair}");
+        berth.ok(&["system", "check"]);
+        assert!(index.is_file(), "{what}");
+    }
+    berth.ok(&["rm", "a", "b"]);
+    berth.ok(&["system", "check"]);
 }

@@ -18,7 +18,8 @@ pub enum Error {
     /// A path missing in a container, in Docker's words.
     #[error("Could not find the file {path} in container {container}")]
     NoSuchPath { path: String, container: String },
-    #[error("multiple containers match {0:?}: give more of the ID or the name")]
+    /// In Docker's words.
+    #[error("multiple IDs found with provided prefix: {0}")]
     AmbiguousContainer(String),
     #[error("container name {name:?} is already in use by {id}")]
     NameInUse { name: String, id: String },

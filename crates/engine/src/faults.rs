@@ -5,6 +5,7 @@
 /// Every crash point, so a test can iterate over all of them. `monitor:` points fire in
 /// the container's monitor process, the others in the CLI.
 pub const POINTS: &[&str] = &[
+    "create:after-index",
     "create:after-volumes",
     "create:after-dir",
     "create:after-record",
@@ -16,8 +17,11 @@ pub const POINTS: &[&str] = &[
     "monitor:after-exit",
     "monitor:before-unplug",
     "rm:after-stop",
+    "rm:before-unindex",
     "rm:after-retire",
     "rm:before-volumes",
+    "rename:after-index",
+    "rename:after-record",
     "cp:mid-copy",
     "load:mid-layer",
     "load:after-layer",

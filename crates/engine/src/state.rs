@@ -19,6 +19,16 @@ use super::paths::{make_private_dir, DIR_MODE, FILE_MODE};
 
 /// Writes `bytes` to `path` atomically: temp file in the same dir, fsync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// As [`write_atomic`] without the fsync: for a cache that a power cut may leave old or
+/// empty at no cost but a rebuild (readers still see a whole old or a whole new file).
+pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, false)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Runtime(format!("{} has no parent directory", path.display())))?;
@@ -32,7 +42,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .mode(FILE_MODE)
             .open(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {

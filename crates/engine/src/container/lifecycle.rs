@@ -89,7 +89,7 @@ impl Started {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -305,12 +305,13 @@ impl Engine {
         }
 
         let lock = self.lock()?;
+        let mut index = self.index_for_update(&lock)?;
         let name = match &opts.name {
             Some(name) => {
-                self.check_name_free(&lock, name)?;
+                self.check_name_free(&lock, &index, name)?;
                 name.clone()
             }
-            None => self.generate_name(&lock)?,
+            None => self.generate_name(&index)?,
         };
         let record = ContainerRecord {
             id: id.clone(),
@@ -326,6 +327,10 @@ impl Engine {
         let mut record = record;
         let mut new_volumes = Vec::new();
         let made = (|| {
+            // Before anything makes the container: a crash leaves an extra entry, never
+            // a container the index doesn't know.
+            self.index_new_container(&lock, &mut index, &id, &record.name)?;
+            crash_point("create:after-index");
             self.prepare_mount_sources(&lock, &mut record.config.mounts, &mut new_volumes)?;
             crash_point("create:after-volumes");
             // Private to root: its writable layer may hold setuid files and device nodes.
@@ -370,6 +375,7 @@ impl Engine {
                 self.release_endpoint_locked(&lock, &network.id, &id),
             );
             teardown.step("remove directory", dir.display(), remove_dir_all(&dir));
+            teardown.step("unindex", &id, self.unindex(&lock, &id, None));
             for name in &new_volumes {
                 let volume = self.paths().volumes_dir().join(name);
                 teardown.step("remove volume", name, remove_dir_all(&volume));
@@ -484,9 +490,15 @@ impl Engine {
                 "renaming container {old}: it already has that name"
             )));
         }
-        self.check_name_free(&lock, new_name)?;
+        let mut index = self.index_for_update(&lock)?;
+        self.check_name_free(&lock, &index, new_name)?;
+        // Both names are indexed while the record changes; the old one goes after it.
+        self.index_new_name(&lock, &mut index, &record.id, new_name)?;
+        crash_point("rename:after-index");
         record.name = new_name.to_owned();
         self.save_record(&record)?;
+        crash_point("rename:after-record");
+        self.unindex(&lock, &record.id, Some(new_name))?;
         for mut network in self.read_networks()? {
             let mut changed = false;
             for endpoint in network.endpoints.iter_mut() {
@@ -503,19 +515,9 @@ impl Engine {
         Ok(record)
     }
 
-    /// Fails naming the holder if a container already has `name` (lock held).
-    fn check_name_free(&self, _held: &StateLock, name: &str) -> Result<()> {
-        match self.load_records()?.into_iter().find(|r| r.name == name) {
-            Some(other) => Err(Error::NameInUse {
-                name: name.to_owned(),
-                id: other.id.to_string(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// A Docker-style `adjective_name` not used by another container (lock held).
-    fn generate_name(&self, _held: &StateLock) -> Result<String> {
+    /// A Docker-style `adjective_name` not used by another container (`index` from
+    /// [`Engine::index_for_update`], lock held).
+    fn generate_name(&self, index: &super::store::NameIndex) -> Result<String> {
         const LEFT: &[&str] = &[
             "brave", "calm", "eager", "fond", "keen", "lucid", "nifty", "quiet", "sharp", "tidy",
             "vivid", "witty",
@@ -534,7 +536,7 @@ impl Engine {
             "schooner",
             "tugboat",
         ];
-        let taken: Vec<String> = self.load_records()?.into_iter().map(|r| r.name).collect();
+        let taken = self.taken_names(index);
         loop {
             let mut bytes = [0u8; 3];
             getrandom::fill(&mut bytes)
@@ -544,10 +546,10 @@ impl Engine {
                 LEFT[bytes[0] as usize % LEFT.len()],
                 RIGHT[bytes[1] as usize % RIGHT.len()]
             );
-            if taken.contains(&name) {
+            if taken.contains(name.as_str()) {
                 name.push_str(&(bytes[2] % 100).to_string());
             }
-            if !taken.contains(&name) {
+            if !taken.contains(name.as_str()) {
                 return Ok(name);
             }
         }
@@ -889,18 +891,23 @@ impl Engine {
     }
 
     /// Unmounts what is left below the container's directory and renames it into `tmp/`
-    /// (lock held). A directory renamed already is no error.
-    fn retire_container_dir(&self, _held: &StateLock, id: &ContainerId) -> Result<()> {
+    /// (lock held), then drops it from the name index. A directory renamed already is no
+    /// error.
+    fn retire_container_dir(&self, held: &StateLock, id: &ContainerId) -> Result<()> {
         let dir = self.container_dir(id);
         for mount in overlay::mounts_below(&dir) {
             overlay::unmount_if_mounted(&mount)?;
         }
         let retired = self.retired_container_dir(id);
         match std::fs::rename(&dir, &retired) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).context(|| format!("removing {}", dir.display())),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context(|| format!("removing {}", dir.display())),
         }
+        // The container is gone whatever happens now: an entry left is only stale (a
+        // lookup skips it, `system check` reports it).
+        crash_point("rm:before-unindex");
+        self.unindex(held, id, None)
     }
 }
 

@@ -15,7 +15,7 @@ pub mod runtime;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;
-mod store;
+pub(crate) mod store;
 pub(crate) mod teardown;
 pub mod user;
 

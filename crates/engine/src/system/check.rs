@@ -19,12 +19,13 @@ use serde::Serialize;
 use crate::container::record::{ProcessHandle, Status};
 use crate::container::runtime::cgroups::Cgroup;
 use crate::container::runtime::process::start_time;
+use crate::container::store::{IndexProblem, NameIndex};
 use crate::container::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::ids::{random_hex64, ContainerId, Digest};
 use crate::image::JOURNAL_PREFIX;
 use crate::paths::{too_open, DIR_MODE, FILE_MODE, ROOT_MODE};
-use crate::state::{is_atomic_temp, Workspace, WORKSPACE_PREFIX};
+use crate::state::{is_atomic_temp, StateLock, Workspace, WORKSPACE_PREFIX};
 use crate::storage::overlay;
 use crate::Engine;
 
@@ -50,6 +51,7 @@ pub enum Kind {
     Mount,
     Cgroup,
     ContainerDir,
+    ContainerIndex,
     Journal,
     VolumeDir,
     Tmp,
@@ -66,6 +68,7 @@ impl Kind {
             Kind::Mount => "mount",
             Kind::Cgroup => "cgroup",
             Kind::ContainerDir => "container-dir",
+            Kind::ContainerIndex => "container-index",
             Kind::Journal => "interrupted-load",
             Kind::VolumeDir => "volume-dir",
             Kind::Tmp => "tmp",
@@ -90,6 +93,8 @@ pub enum Repair {
     Unmount,
     RemoveCgroup(String),
     RemoveContainerDir(ContainerId),
+    /// Writes the container name index the records make.
+    RebuildIndex,
     UndoJournal,
     /// Renamed into `tmp/` in one step, then deleted.
     Discard,
@@ -117,6 +122,7 @@ impl Finding {
             Repair::Unmount => "unmounts it".to_owned(),
             Repair::RemoveCgroup(_) => "kills what is left in it and removes it".to_owned(),
             Repair::RemoveContainerDir(_) => "unmounts what is below it and removes it".to_owned(),
+            Repair::RebuildIndex => "rebuilds it from the container records".to_owned(),
             Repair::UndoJournal => {
                 "removes the untagged images it wrote and the layers and blobs nothing uses"
                     .to_owned()
@@ -162,7 +168,7 @@ impl Engine {
         let mut done = Vec::new();
         let mut undid_journal = false;
         for finding in findings {
-            let result = self.repair(&finding).map_err(|e| e.to_string());
+            let result = self.repair(&lock, &finding).map_err(|e| e.to_string());
             undid_journal |= finding.action == Repair::UndoJournal && result.is_ok();
             done.push((finding, result));
         }
@@ -190,6 +196,8 @@ impl Engine {
         found.extend(self.find_mounts());
         found.extend(self.find_cgroups(&scan));
         found.extend(self.find_container_dirs(&scan)?);
+        // After the directories: its rebuild reads what their repairs leave.
+        found.extend(self.find_container_index()?);
         found.extend(self.find_tmp(&scan)?);
         found.extend(self.find_volume_dirs()?);
         found.extend(self.find_half_written()?);
@@ -309,6 +317,24 @@ impl Engine {
         Ok(found)
     }
 
+    /// A name index that is missing (while there are containers), damaged, or says other
+    /// than the records (a crash between a record and the index leaves an extra entry).
+    fn find_container_index(&self) -> Result<Vec<Finding>> {
+        let expected = self.index_from_records()?.sorted();
+        let problem = match self.read_index().map(NameIndex::sorted) {
+            Ok(index) if index == expected => return Ok(Vec::new()),
+            Err(IndexProblem::Missing) if expected.is_empty() => return Ok(Vec::new()),
+            Ok(_) => "stale".to_owned(),
+            Err(problem) => problem.to_string(),
+        };
+        Ok(vec![Finding::new(
+            Kind::ContainerIndex,
+            problem,
+            self.container_index_path(),
+            Repair::RebuildIndex,
+        )])
+    }
+
     /// Everything in `tmp/`: no verb is running (the lock is ours), so all of it is debris,
     /// except the retired directory of a container whose monitor is finishing it and the
     /// workspace of a pull still downloading.
@@ -420,7 +446,11 @@ impl Engine {
         let paths = self.paths();
         let mut wanted: Vec<(PathBuf, u32)> = vec![(paths.root().to_owned(), ROOT_MODE)];
         wanted.extend(paths.private_dirs().into_iter().map(|d| (d, DIR_MODE)));
-        for file in [paths.lock_file(), paths.repositories_file()] {
+        for file in [
+            paths.lock_file(),
+            paths.repositories_file(),
+            self.container_index_path(),
+        ] {
             wanted.push((file, FILE_MODE));
         }
         for dir in [paths.images_dir(), paths.networks_dir()] {
@@ -467,7 +497,7 @@ impl Engine {
         Ok(found)
     }
 
-    fn repair(&self, finding: &Finding) -> Result<()> {
+    fn repair(&self, held: &StateLock, finding: &Finding) -> Result<()> {
         let path = &finding.path;
         match &finding.action {
             Repair::Kill(handle) => {
@@ -495,6 +525,7 @@ impl Engine {
                 let cgroup = Cgroup::existing(id.as_str()).remove();
                 self.discard_any(path).and(cgroup)
             }
+            Repair::RebuildIndex => self.rebuild_container_index(held).map(drop),
             Repair::UndoJournal => self.undo_journal(path),
             Repair::Discard => self.discard_any(path),
             Repair::Remove => remove_any(path),
