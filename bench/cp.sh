@@ -53,6 +53,9 @@ for d in range(100):
 PY
 $b load -i .fixtures/busybox-save.tar >/dev/null
 $b run -d --name bench-cp berth-test/busybox:latest sleep 36000 >/dev/null
+# tar-ctr: the same tar pipe into the container's root (through its overlay, as berth
+# writes), by way of its init's /proc root: the floor for a copy into a container.
+ctr_root=/proc/$($b inspect -f '{{.State.Pid}}' bench-cp)/root
 # The copy-out sources live in the container.
 $b cp "$work/src-file" bench-cp:/src-file
 $b cp "$work/src-small" bench-cp:/src-small
@@ -66,13 +69,15 @@ bench() {
         --bytes "$bytes" --title "cp: $name" \
         --prepare "tar=mkdir $work/out/tar-$name-{i}" \
         --subject "tar=sh -c 'tar -C $work/$src -cf - . | tar -C $work/out/tar-$name-{i} -xf -'" \
+        --prepare "tar-ctr=mkdir $ctr_root/tar-in-$name-{i}" \
+        --subject "tar-ctr=sh -c 'tar -C $work/$src -cf - . | tar -C $ctr_root/tar-in-$name-{i} -xf -'" \
         --subject "berth-in=$b cp $work/$src bench-cp:/in-$name-{i}" \
         --subject "berth-out=$b cp bench-cp:/$src $work/out/berth-$name-{i}" \
         --ratio "$ratio"
     echo
     # Cleanup outside the timed runs: the host copies and the container's copies.
     rm -rf "$work/out"
-    $b exec bench-cp sh -c "rm -rf /in-$name-*"
+    $b exec bench-cp sh -c "rm -rf /in-$name-* /tar-in-$name-*"
     sync
 }
 
