@@ -108,7 +108,7 @@ def print_ratio(samples, text):
         print(f"{a} / {b}: not measured")
         return
     ratio = statistics.median(samples[a]) / statistics.median(samples[b])
-    line = f"{a} / {b}: {ratio:.1f}x (medians)"
+    line = f"{a} / {b}: {ratio:.2f}x (medians)"
     if least is not None:
         line += f"; target >= {least:g}x: {verdict(ratio >= least)}"
     print(line)

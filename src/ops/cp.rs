@@ -327,6 +327,7 @@ fn copy_tar_in(
     };
     let opts = CopyInOptions {
         keep_owner: options.archive,
+        new_dir: None,
     };
     engine
         .copy_to_container_with(name, &dir, opts, |out| {
@@ -376,6 +377,8 @@ fn pack_in(
         std::fs::File::open(&parent).context(|| format!("opening {}", parent.display()))?;
     let opts = CopyInOptions {
         keep_owner: options.archive,
+        // A directory under its own name: the archive is that one tree.
+        new_dir: (src_dir && !content_only).then(|| plan.entry.clone()),
     };
     engine
         .copy_to_container_with(name, &plan.dir, opts, |out| {

@@ -560,6 +560,45 @@ fn a_cut_copy_leaves_the_old_file_whole_both_ways() {
     assert!(std::fs::read(&old_file).unwrap() == new);
 }
 
+fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A directory copied in under a new name appears whole or not at all: killed part way,
+/// the container has no half tree under that name (the tree is staged beside it and
+/// renamed into place once complete; the process writing it removes it when the archive
+/// ends early).
+#[test]
+fn a_cut_copy_of_a_new_directory_leaves_no_half_tree() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    // A small file done early, then one large enough to be cut inside.
+    std::fs::write(src.join("a"), b"first").unwrap();
+    std::fs::write(src.join("sub/big"), payload(8 << 20, 5)).unwrap();
+    cp_killed_mid_way(&berth, src.to_str().unwrap(), "web:/data/tree");
+    let in_data = || berth.ok(&["exec", "web", "ls", "-a", "/data"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while in_data().contains(".berth-cp-") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let listing = in_data();
+    assert!(!listing.contains("tree"), "a half tree is there: {listing}");
+    // Complete, the copy is there whole.
+    berth.ok(&["cp", src.to_str().unwrap(), "web:/data/tree"]);
+    assert_eq!(read_in(&berth, "web", "/data/tree/a"), "first");
+    let sum = berth.ok(&["exec", "web", "sha256sum", "/data/tree/sub/big"]);
+    let want = hex_sha256(&payload(8 << 20, 5));
+    assert!(sum.starts_with(&want), "{sum} vs {want}");
+    assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
+}
+
 /// A container plants a device node anyone may write, a setuid-root binary and a FIFO;
 /// copying them out never makes the device or the FIFO on the host (each is named on
 /// stderr) and drops the setuid bit unless -a. The tar stream of `-` stays faithful.

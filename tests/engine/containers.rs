@@ -256,6 +256,47 @@ fn logs_tail_timestamps_and_follow() {
 }
 
 #[test]
+fn a_follower_sees_a_lone_line_while_the_container_stays_quiet() {
+    use std::io::BufRead;
+    let berth = Berth::with_image();
+    // One line once the follower is there, then silence: no later output pushes it out
+    // of a buffer, and the container's exit (which flushes everything) is far away.
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lone",
+        IMAGE,
+        "sh",
+        "-c",
+        "while [ ! -e /go ]; do sleep 0.05; done; echo lone line; exec sleep 60",
+    ]);
+    let mut follower = berth
+        .cmd()
+        .args(["logs", "-f", "lone"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = follower.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    // Give the follower time to print the (empty) log and start following.
+    std::thread::sleep(Duration::from_millis(300));
+    berth.ok(&["exec", "lone", "touch", "/go"]);
+    // The promise is 100 ms; the bound is generous so a busy machine can't fail it.
+    let line = rx.recv_timeout(Duration::from_secs(10));
+    let running = berth.inspect("lone")["State"]["Running"].as_bool();
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(line.as_deref(), Ok("lone line\n"));
+    assert_eq!(running, Some(true), "the line came only with the exit");
+}
+
+#[test]
 fn exec_runs_in_the_container() {
     let berth = Berth::with_image();
     berth.ok(&[

@@ -131,6 +131,9 @@ pub struct LogWriter {
     /// Entries made from one read of the container's output, written with one `write(2)`
     /// when the read is done: one system call per line cost the monitor most of its time.
     pending: Vec<u8>,
+    /// What ends every entry of the current read, per stream: its stream and time, as
+    /// `LogEntry` serializes them, made once per read instead of once per line.
+    tail: [Vec<u8>; 2],
 }
 
 /// Docker splits long lines at 16 KiB; so do we.
@@ -150,27 +153,38 @@ impl LogWriter {
             config: config.clone(),
             partial: [Vec::new(), Vec::new()],
             pending: Vec::new(),
+            tail: [Vec::new(), Vec::new()],
         })
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
         // The lines of one read arrived together: they share its time (one clock read
         // per read, not per line).
-        let now = Utc::now();
+        self.stamp(stream, Utc::now());
         let i = stream as usize;
         let mut rest = data;
         while !rest.is_empty() {
             // Never more than one entry's worth is buffered.
             let room = MAX_PARTIAL - self.partial[i].len();
-            let take = match rest.iter().position(|&b| b == b'\n') {
-                Some(pos) if pos < room => pos + 1,
-                _ => room.min(rest.len()),
+            let window = &rest[..rest.len().min(room)];
+            let line = match memchr::memchr(b'\n', window) {
+                Some(pos) => &window[..=pos],
+                None if window.len() == room => window,
+                None => {
+                    self.partial[i].extend_from_slice(window);
+                    break;
+                }
             };
-            self.partial[i].extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if self.partial[i].last() == Some(&b'\n') || self.partial[i].len() >= MAX_PARTIAL {
-                let chunk = std::mem::take(&mut self.partial[i]);
-                self.append(stream, &chunk, now);
+            rest = &rest[line.len()..];
+            if self.partial[i].is_empty() {
+                // Most lines are whole in one read: encoded from it, copied nowhere.
+                self.append(stream, line);
+            } else {
+                let mut chunk = std::mem::take(&mut self.partial[i]);
+                chunk.extend_from_slice(line);
+                self.append(stream, &chunk);
+                chunk.clear();
+                self.partial[i] = chunk;
             }
         }
         // Followers see what this read brought at once: nothing waits for a timer.
@@ -181,24 +195,43 @@ impl LogWriter {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let chunk = std::mem::take(&mut self.partial[stream as usize]);
             if !chunk.is_empty() {
-                self.append(stream, &chunk, Utc::now());
+                self.stamp(stream, Utc::now());
+                self.append(stream, &chunk);
             }
         }
         self.flush_pending();
     }
 
-    fn append(&mut self, stream: Stream, bytes: &[u8], time: DateTime<Utc>) {
-        let entry = LogEntry {
-            log: String::from_utf8_lossy(bytes).into_owned(),
-            stream,
-            time,
-        };
+    /// Makes the end of `stream`'s entries for a read at `time`: `LogEntry`'s fields
+    /// after `log`, in its order, serialized as serde would.
+    fn stamp(&mut self, stream: Stream, time: DateTime<Utc>) {
+        let tail = &mut self.tail[stream as usize];
+        tail.clear();
+        tail.extend_from_slice(match stream {
+            Stream::Stdout => br#","stream":"stdout","time":"#,
+            Stream::Stderr => br#","stream":"stderr","time":"#,
+        });
+        // Writing into a Vec fails only if the time can't be serialized; then the entry
+        // has no time field, which the reader skips like any damaged line.
+        let _ = serde_json::to_writer(&mut *tail, &time);
+        tail.extend_from_slice(b"}\n");
+    }
+
+    /// Adds one entry for `bytes` (a line, or a piece of one) to the pending write, with
+    /// the stream and time of the last `stamp`; rotates first if it would not fit.
+    fn append(&mut self, stream: Stream, bytes: &[u8]) {
         let start = self.pending.len();
-        if serde_json::to_writer(&mut self.pending, &entry).is_err() {
+        self.pending.extend_from_slice(br#"{"log":"#);
+        let encoded = match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::to_writer(&mut self.pending, text),
+            // As `String::from_utf8_lossy`: each invalid sequence becomes U+FFFD.
+            Err(_) => serde_json::to_writer(&mut self.pending, &String::from_utf8_lossy(bytes)),
+        };
+        if encoded.is_err() {
             self.pending.truncate(start);
             return;
         }
-        self.pending.push(b'\n');
+        self.pending.extend_from_slice(&self.tail[stream as usize]);
         let line_len = (self.pending.len() - start) as u64;
         if let Some(max) = self.config.max_size {
             let before = self.size + start as u64;
@@ -489,6 +522,35 @@ mod tests {
         assert_eq!(all, expected);
         writer.flush_partial();
         assert_eq!(lines(&path, Some(1)), vec!["tail".to_owned()]);
+    }
+
+    #[test]
+    fn entries_are_written_as_serde_writes_a_log_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let mut writer = LogWriter::open(&path, &LogConfig::default()).unwrap();
+        writer.write(Stream::Stdout, b"plain\n\"q\" \\ \t\x01\n\xff\xfebad\n");
+        writer.write(Stream::Stderr, "\u{e9}t\u{e9}\n".as_bytes());
+        writer.write(Stream::Stdout, b"tail");
+        writer.flush_partial();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut seen = Vec::new();
+        for line in text.lines() {
+            let entry: LogEntry = serde_json::from_str(line).unwrap();
+            // Byte for byte what serializing the entry gives: escapes, field order, time.
+            assert_eq!(serde_json::to_string(&entry).unwrap(), line);
+            seen.push((entry.stream, entry.log));
+        }
+        let expected = [
+            (Stream::Stdout, "plain\n"),
+            (Stream::Stdout, "\"q\" \\ \t\u{1}\n"),
+            (Stream::Stdout, "\u{fffd}\u{fffd}bad\n"),
+            (Stream::Stderr, "\u{e9}t\u{e9}\n"),
+            (Stream::Stdout, "tail"),
+        ];
+        let expected: Vec<(Stream, String)> =
+            expected.iter().map(|(s, l)| (*s, l.to_string())).collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]

@@ -105,6 +105,12 @@ struct Monitor {
 
 type StartError = (u8, String);
 
+/// One read of the container's output.
+const OUTPUT_BUF: usize = 64 * 1024;
+/// The capacity asked for the container's output pipes (the kernel's default is 64 KiB;
+/// 1 MiB is the most an unprivileged process may ask, `/proc/sys/fs/pipe-max-size`).
+const OUTPUT_PIPE: i32 = 1 << 20;
+
 fn start_error(e: Error) -> StartError {
     (125, e.to_string())
 }
@@ -290,7 +296,8 @@ impl Monitor {
     fn supervise(&mut self) {
         let mut exit_code: Option<i32> = None;
         let mut drain_deadline: Option<Instant> = None;
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; OUTPUT_BUF];
+        self.widen_output_pipes();
         loop {
             if exit_code.is_some()
                 && (self.outputs.is_empty() || drain_deadline.is_some_and(|d| Instant::now() > d))
@@ -433,11 +440,48 @@ impl Monitor {
         }
     }
 
+    /// Output pipes (not a pty) that hold more and never block a read: a chatty container
+    /// then runs ahead of the monitor instead of waiting for it at every 64 KiB, and one
+    /// wake-up of the monitor drains several buffers (see [`Monitor::read_output`]).
+    fn widen_output_pipes(&self) {
+        for (fd, _) in &self.outputs {
+            if Some(fd.as_raw_fd()) == self.pty {
+                continue;
+            }
+            // Best effort: a narrower or blocking pipe only costs more wake-ups.
+            let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(OUTPUT_PIPE));
+            if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
+                let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+                let _ = fcntl(fd, FcntlArg::F_SETFL(flags));
+            }
+        }
+    }
+
+    /// Reads what output `index` holds, a buffer at a time, while reads come back full and
+    /// no client is behind (at most `OUTPUT_PIPE` bytes, so the other descriptors get
+    /// their turn); each buffer goes to the log and the clients as it is read.
     fn read_output(&mut self, index: usize, buf: &mut [u8]) {
+        // A pty blocks: read once per wake-up.
+        let rounds = if Some(self.outputs[index].0.as_raw_fd()) == self.pty {
+            1
+        } else {
+            OUTPUT_PIPE as usize / buf.len()
+        };
+        for _ in 0..rounds {
+            match self.read_output_once(index, buf) {
+                Some(n) if n == buf.len() && !self.clients.iter().any(Client::is_full) => {}
+                _ => return,
+            }
+        }
+    }
+
+    /// One read of output `index`: the bytes read, None at its end or when nothing was
+    /// there.
+    fn read_output_once(&mut self, index: usize, buf: &mut [u8]) -> Option<usize> {
         let (fd, stream) = &self.outputs[index];
         let stream = *stream;
         match nix::unistd::read(fd, buf) {
-            Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => {}
+            Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => None,
             Ok(0) | Err(_) => {
                 // EOF on a pipe; EIO on a pty whose slave side is closed.
                 let (fd, _) = self.outputs.remove(index);
@@ -445,6 +489,7 @@ impl Monitor {
                     self.input = None;
                     self.pty = None;
                 }
+                None
             }
             Ok(n) => {
                 self.log.write(stream, &buf[..n]);
@@ -457,6 +502,7 @@ impl Monitor {
                         self.client_gone(i);
                     }
                 }
+                Some(n)
             }
         }
     }

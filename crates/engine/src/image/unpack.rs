@@ -307,6 +307,10 @@ struct Unpacker<'a> {
     setgid_dirs: HashSet<PathBuf>,
     /// The process umask, to know when a file's create mode needs no fchmod.
     umask: u32,
+    /// Whether files are created with group 0 (read once, not per file).
+    egid_root: bool,
+    /// Names for files staged before their rename into place.
+    staging: StagingNames,
     /// Directory mtimes are set last, since creating entries inside changes them.
     dir_times: Vec<(PathBuf, u64)>,
     buf: Vec<u8>,
@@ -334,6 +338,8 @@ impl<'a> Unpacker<'a> {
             new_dir: None,
             setgid_dirs: HashSet::new(),
             umask: current_umask(),
+            egid_root: nix::unistd::getegid().as_raw() == 0,
+            staging: StagingNames::default(),
             dir_times: Vec::new(),
             buf: vec![0; COPY_BUF],
             size: 0,
@@ -581,6 +587,7 @@ impl<'a> Unpacker<'a> {
     ) -> Result<()> {
         let what = || format!("unpacking {}", name.display());
         let (temp, fd) = create_staged(
+            &mut self.staging,
             parent,
             file_name,
             meta.mode & Mode::from_bits_truncate(0o777),
@@ -749,10 +756,8 @@ impl<'a> Unpacker<'a> {
         meta: &Meta,
         in_setgid_dir: bool,
     ) -> nix::Result<()> {
-        let owned_as_created = meta.uid.is_root()
-            && meta.gid.as_raw() == 0
-            && nix::unistd::getegid().as_raw() == 0
-            && !in_setgid_dir;
+        let owned_as_created =
+            meta.uid.is_root() && meta.gid.as_raw() == 0 && self.egid_root && !in_setgid_dir;
         let chown = self.is_root && !owned_as_created;
         if chown {
             fchown(fd, Some(meta.uid), Some(meta.gid))?;
@@ -935,24 +940,64 @@ fn current_umask() -> u32 {
     })
 }
 
+/// Unguessable names for staged files: a keyed hash (SipHash, keys from the system's
+/// random source once per unpack) of a counter, so a copy of many small files costs no
+/// `getrandom` call per file, and a container watching its directories still can't
+/// predict the next name to take it first.
+#[derive(Default)]
+struct StagingNames {
+    key: std::hash::RandomState,
+    next: u64,
+}
+
+impl StagingNames {
+    fn next(&mut self) -> [u8; 4] {
+        use std::hash::BuildHasher;
+        self.next += 1;
+        let h = self.key.hash_one(self.next);
+        (h as u32).to_le_bytes()
+    }
+}
+
 /// Creates a new file `.berth-cp-RANDOM.NAME` beside `name` in `dir` (by descriptor,
 /// never following a link, never reusing a name): its name and descriptor.
-fn create_staged(dir: &OwnedFd, name: &OsStr, mode: Mode) -> nix::Result<(OsString, OwnedFd)> {
+fn create_staged(
+    names: &mut StagingNames,
+    dir: &OwnedFd,
+    name: &OsStr,
+    mode: Mode,
+) -> nix::Result<(OsString, OwnedFd)> {
     // NAME cut to fit the kernel's limit on one component.
     let keep = name
         .len()
         .min(NAME_MAX.saturating_sub(STAGING_PREFIX.len() + 9));
-    // Random names taken 100 times running: something is making them on purpose.
+    // Names taken 100 times running: something is making them on purpose.
     for _ in 0..100 {
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|_| Errno::EIO)?;
-        let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(random)));
+        let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(names.next())));
         temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
         let flags =
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         match nix::fcntl::openat(dir, temp.as_os_str(), flags, mode) {
             Err(Errno::EEXIST) => continue,
             other => return other.map(|fd| (temp, fd)),
+        }
+    }
+    Err(Errno::EEXIST)
+}
+
+/// Makes a new directory `.berth-cp-RANDOM.NAME` beside `name` in `dir` (root's alone
+/// until the archive's entry for it sets its mode) and returns its name.
+pub(crate) fn make_staged_dir(dir: &OwnedFd, name: &OsStr) -> nix::Result<OsString> {
+    let mut names = StagingNames::default();
+    let keep = name
+        .len()
+        .min(NAME_MAX.saturating_sub(STAGING_PREFIX.len() + 9));
+    for _ in 0..100 {
+        let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(names.next())));
+        temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
+        match mkdirat(dir, temp.as_os_str(), Mode::from_bits_truncate(0o700)) {
+            Err(Errno::EEXIST) => continue,
+            other => return other.map(|()| temp),
         }
     }
     Err(Errno::EEXIST)
@@ -1032,6 +1077,18 @@ pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    #[test]
+    fn staged_names_never_repeat_and_differ_between_unpacks() {
+        let mut one = StagingNames::default();
+        let mut two = StagingNames::default();
+        let a: Vec<[u8; 4]> = (0..10_000).map(|_| one.next()).collect();
+        let b: Vec<[u8; 4]> = (0..100).map(|_| two.next()).collect();
+        let unique: HashSet<&[u8; 4]> = a.iter().collect();
+        // 32-bit names: a few collisions in 10,000 would be chance, many a pattern.
+        assert!(unique.len() > 9_990, "{} unique of 10000", unique.len());
+        assert_ne!(a[..100], b[..], "two unpacks guessed each other's names");
+    }
 
     #[test]
     fn rebase_renames_the_top_entry() {

@@ -75,10 +75,15 @@ pub struct PathStat {
 }
 
 /// Options of a copy into a container.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CopyInOptions {
     /// Keep the archive's uid/gid; otherwise everything is owned by root, as with Docker.
     pub keep_owner: bool,
+    /// The archive is one directory of this name with everything under it (a copy of a
+    /// host directory). If nothing has that name in the destination yet, the tree is
+    /// written under a staged name and renamed into place once whole: one rename for the
+    /// copy instead of one per file, and a cut copy still leaves no half tree there.
+    pub new_dir: Option<String>,
 }
 
 /// A tar stream of a container path. Entries are named after the source's last component
@@ -271,6 +276,7 @@ impl Engine {
             specials: true,
             setid: true,
         };
+        let new_dir = opts.new_dir.clone();
         let writer_fd = writer.as_raw_fd();
         let child = fsview::spawn(&view, move |_| {
             // The parent's end: the archive ends only when the parent closes its copy.
@@ -286,7 +292,14 @@ impl Engine {
                     },
                 })?;
             let mut input = BufReader::with_capacity(COPY_BUF, File::from(reader));
-            unpack::extract(&mut input, dir, &extract)?;
+            match new_dir.as_deref().map(OsStr::new) {
+                Some(name) if !exists_at(&dir, name) => {
+                    extract_new_dir(&mut input, dir, name, extract)?;
+                }
+                _ => {
+                    unpack::extract(&mut input, dir, &extract)?;
+                }
+            }
             // Whatever follows the end-of-archive blocks (tar pads to records) is read, so
             // the writer never sees a broken pipe after a complete archive.
             std::io::copy(&mut input, &mut std::io::sink())
@@ -321,6 +334,61 @@ impl Engine {
             }
         }
     }
+}
+
+fn exists_at(dir: &OwnedFd, name: &OsStr) -> bool {
+    !matches!(
+        fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW),
+        Err(nix::Error::ENOENT)
+    )
+}
+
+/// Extracts an archive that is one directory `name` (absent from `dir`) under a staged
+/// name made here, its files written straight (nothing to replace in a new tree), and
+/// renames it to `name` once complete. On failure the staged tree is removed; killed,
+/// it stays under its `.berth-cp-` name, as a staged file does.
+fn extract_new_dir(
+    input: &mut impl Read,
+    dir: OwnedFd,
+    name: &OsStr,
+    mut extract: ExtractOptions,
+) -> Result<()> {
+    let staged = unpack::make_staged_dir(&dir, name)
+        .context(|| format!("creating a directory beside {}", name.to_string_lossy()))?;
+    extract.atomic = false;
+    extract.rebase = Some(unpack::Rebase {
+        from: name.as_bytes().to_vec(),
+        to: staged.as_bytes().to_vec(),
+    });
+    let parent = dir.try_clone().context(|| "dup".into())?;
+    let done = unpack::extract(input, dir, &extract)
+        .map(drop)
+        .and_then(|()| {
+            nix::fcntl::renameat2(
+                &parent,
+                staged.as_os_str(),
+                &parent,
+                name,
+                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+            )
+            .context(|| {
+                format!(
+                    "moving the copy into place: {} appeared meanwhile",
+                    name.to_string_lossy()
+                )
+            })
+        });
+    if let Err(e) = done {
+        return match unpack::remove_tree_at(parent.as_fd(), &staged) {
+            Ok(()) | Err(nix::Error::ENOENT) => Err(e),
+            Err(gone) => Err(Error::Runtime(format!(
+                "{e} (and {} {}: {gone})",
+                staged.to_string_lossy(),
+                unpack::LEFT_BEHIND
+            ))),
+        };
+    }
+    Ok(())
 }
 
 /// The archive pipe, with a crash point after the first block sent (tests only).
