@@ -28,7 +28,7 @@ use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 use crate::error::{Context, Result};
 
 /// True if this process already runs from a binary nothing can write through: a sealed
-/// memfd or a read-only overlayfs (what [`sealed_self`] hands out).
+/// memfd or a read-only overlayfs (what `sealed_self` hands out).
 pub fn running_sealed() -> bool {
     File::open("/proc/self/exe").is_ok_and(|exe| is_unwritable(&exe))
 }
@@ -213,7 +213,7 @@ pub(crate) fn exec_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 
-/// Replaces this process with itself run from [`sealed_self`], same arguments and
+/// Replaces this process with itself run from `sealed_self`, same arguments and
 /// environment. Returns only on failure.
 pub fn reexec_sealed() -> Result<std::convert::Infallible> {
     use std::os::unix::process::CommandExt;
