@@ -36,16 +36,28 @@ fn read_in_root(rootfs: &Path, path: &str) -> std::result::Result<Option<String>
     let Ok(root) = std::fs::File::open(rootfs) else {
         return Ok(None);
     };
-    let Ok(handle) = Root::from_fd(root).resolve(path) else {
+    let root = Root::from_fd(root);
+    let Ok(handle) = root.resolve(path) else {
         return Ok(None);
     };
     // The handle is an O_PATH descriptor: its type is checked before any open that could
-    // block (a FIFO) or have side effects (a device), and a reopen is the same inode.
+    // block (a FIFO) or have side effects (a device).
     let st = nix::sys::stat::fstat(&handle).map_err(|e| cause(format!("can't be read: {e}")))?;
     check_regular(st.st_mode).map_err(cause)?;
-    let file = handle
-        .reopen(OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK | OpenFlags::O_CLOEXEC)
+    // Opened again inside the root rather than through the handle: a reopen goes through
+    // a procfs pathrs mounts and caches, and a monitor that cached one before cloning the
+    // container's init left init a cache it closes, so init mounted a procfs per mount
+    // step. Non-blocking, and refused unless it is the inode just checked.
+    let file = root
+        .open_subpath(
+            path,
+            OpenFlags::O_RDONLY | OpenFlags::O_NONBLOCK | OpenFlags::O_CLOEXEC,
+        )
         .map_err(|e| cause(format!("can't be opened: {e}")))?;
+    let opened = nix::sys::stat::fstat(&file).map_err(|e| cause(format!("can't be read: {e}")))?;
+    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino) {
+        return Err(cause("changed while it was opened".to_owned()));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
