@@ -967,6 +967,30 @@ fn create_staged(
     name: &OsStr,
     mode: Mode,
 ) -> nix::Result<(OsString, OwnedFd)> {
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    stage(names, name, |temp| {
+        nix::fcntl::openat(dir, temp, flags, mode)
+    })
+}
+
+/// Makes a new directory `.berth-cp-RANDOM.NAME` beside `name` in `dir` (root's alone
+/// until the archive's entry for it sets its mode) and returns its name.
+pub(crate) fn make_staged_dir(dir: &OwnedFd, name: &OsStr) -> nix::Result<OsString> {
+    let mode = Mode::from_bits_truncate(0o700);
+    stage(&mut StagingNames::default(), name, |temp| {
+        mkdirat(dir, temp, mode)
+    })
+    .map(|(temp, ())| temp)
+}
+
+/// Makes something new under a staged name for `name` with `make`, which fails with
+/// EEXIST if the name is taken: the name and what `make` returned.
+fn stage<T>(
+    names: &mut StagingNames,
+    name: &OsStr,
+    mut make: impl FnMut(&OsStr) -> nix::Result<T>,
+) -> nix::Result<(OsString, T)> {
     // NAME cut to fit the kernel's limit on one component.
     let keep = name
         .len()
@@ -975,29 +999,9 @@ fn create_staged(
     for _ in 0..100 {
         let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(names.next())));
         temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
-        let flags =
-            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        match nix::fcntl::openat(dir, temp.as_os_str(), flags, mode) {
+        match make(&temp) {
             Err(Errno::EEXIST) => continue,
-            other => return other.map(|fd| (temp, fd)),
-        }
-    }
-    Err(Errno::EEXIST)
-}
-
-/// Makes a new directory `.berth-cp-RANDOM.NAME` beside `name` in `dir` (root's alone
-/// until the archive's entry for it sets its mode) and returns its name.
-pub(crate) fn make_staged_dir(dir: &OwnedFd, name: &OsStr) -> nix::Result<OsString> {
-    let mut names = StagingNames::default();
-    let keep = name
-        .len()
-        .min(NAME_MAX.saturating_sub(STAGING_PREFIX.len() + 9));
-    for _ in 0..100 {
-        let mut temp = OsString::from(format!("{STAGING_PREFIX}{}.", hex::encode(names.next())));
-        temp.push(OsStr::from_bytes(&name.as_bytes()[..keep]));
-        match mkdirat(dir, temp.as_os_str(), Mode::from_bits_truncate(0o700)) {
-            Err(Errno::EEXIST) => continue,
-            other => return other.map(|()| temp),
+            other => return other.map(|made| (temp, made)),
         }
     }
     Err(Errno::EEXIST)
