@@ -17,18 +17,23 @@ use serde::Serialize;
 use super::error::{Context, Error, Result};
 use super::paths::{make_private_dir, DIR_MODE, FILE_MODE};
 
+/// Whether a write must reach the disk before the caller goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Synced,
+    /// For a cache, or a record a lost write only leaves stale in a way that is found and
+    /// mended: a power cut may keep the old file (readers still see a whole old or a whole
+    /// new one).
+    Unsynced,
+}
+
 /// Writes `bytes` to `path` atomically: temp file in the same dir, fsync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, true)
+    write_atomic_with(path, bytes, Durability::Synced)
 }
 
-/// As [`write_atomic`] without the fsync: for a cache that a power cut may leave old or
-/// empty at no cost but a rebuild (readers still see a whole old or a whole new file).
-pub(crate) fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, false)
-}
-
-fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// As [`write_atomic`], fsync'd or not as `durability` says.
+pub(crate) fn write_atomic_with(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Runtime(format!("{} has no parent directory", path.display())))?;
@@ -42,7 +47,7 @@ fn write_atomic_with(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
             .mode(FILE_MODE)
             .open(&tmp)?;
         file.write_all(bytes)?;
-        if sync {
+        if durability == Durability::Synced {
             file.sync_all()?;
         }
         fs::rename(&tmp, path)
@@ -92,9 +97,18 @@ pub(crate) fn is_atomic_temp(name: &str) -> bool {
 }
 
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_json_atomic_with(path, value, Durability::Synced)
+}
+
+/// As [`write_json_atomic`], fsync'd or not as `durability` says.
+pub(crate) fn write_json_atomic_with<T: Serialize>(
+    path: &Path,
+    value: &T,
+    durability: Durability,
+) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Runtime(format!("encoding {}: {e}", path.display())))?;
-    write_atomic(path, &bytes)
+    write_atomic_with(path, &bytes, durability)
 }
 
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {

@@ -24,9 +24,7 @@ use super::lifecycle::valid_name;
 use super::record::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::ids::{ContainerId, Digest};
-use crate::state::{
-    read_json_opt, write_atomic, write_atomic_unsynced, write_json_atomic, StateLock,
-};
+use crate::state::{read_json_opt, write_atomic_with, write_json_atomic, Durability, StateLock};
 use crate::Engine;
 
 const RECORD_FILE: &str = "record.json";
@@ -196,16 +194,6 @@ impl NameIndex {
     }
 }
 
-/// Whether an index update must reach the disk before the step that follows it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    /// An entry that a record about to be written needs and whose loss nothing would
-    /// show: fsync'd, so a power cut can't leave the record without it.
-    Before,
-    /// Dropping entries: losing the update leaves a superset, which is safe.
-    Lazy,
-}
-
 impl Engine {
     pub(crate) fn container_dir(&self, id: &ContainerId) -> PathBuf {
         self.paths().container(id)
@@ -371,7 +359,7 @@ impl Engine {
     /// any writer that finds it missing or damaged.
     pub(crate) fn rebuild_container_index(&self, held: &StateLock) -> Result<NameIndex> {
         let index = self.index_from_records()?;
-        self.write_index(held, &index, Durability::Before)?;
+        self.write_index(held, &index, Durability::Synced)?;
         Ok(index)
     }
 
@@ -386,13 +374,15 @@ impl Engine {
         self.rebuild_container_index(held)
     }
 
+    /// `Synced` for an entry that a record about to be written needs and whose loss
+    /// nothing would show; `Unsynced` where a lost update leaves a superset, or a gap the
+    /// listing of `containers/` shows.
     fn write_index(&self, _held: &StateLock, index: &NameIndex, when: Durability) -> Result<()> {
-        let path = self.container_index_path();
-        let text = index.to_text();
-        match when {
-            Durability::Before => write_atomic(&path, text.as_bytes()),
-            Durability::Lazy => write_atomic_unsynced(&path, text.as_bytes()),
-        }
+        write_atomic_with(
+            &self.container_index_path(),
+            index.to_text().as_bytes(),
+            when,
+        )
     }
 
     /// Fails naming the holder if a container already has `name` (lock held; `index`
@@ -441,7 +431,7 @@ impl Engine {
         name: &str,
     ) -> Result<()> {
         index.add(id, name);
-        self.write_index(held, index, Durability::Lazy)
+        self.write_index(held, index, Durability::Unsynced)
     }
 
     /// Adds a container's new name before its record has it (lock held): fsync'd, since
@@ -454,7 +444,7 @@ impl Engine {
         name: &str,
     ) -> Result<()> {
         index.add(id, name);
-        self.write_index(held, index, Durability::Before)
+        self.write_index(held, index, Durability::Synced)
     }
 
     /// Drops a container's entries, but the one for `keep` (its name after a rename), once
@@ -470,7 +460,7 @@ impl Engine {
             return self.rebuild_container_index(held).map(drop);
         };
         index.retain_only(id, keep);
-        self.write_index(held, &index, Durability::Lazy)
+        self.write_index(held, &index, Durability::Unsynced)
     }
 
     /// Containers created from the image with this ID, as (short ID, name).

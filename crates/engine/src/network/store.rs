@@ -17,7 +17,9 @@ use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
 use crate::ids::{random_hex64, ContainerId};
 use crate::state::StateLock;
-use crate::state::{is_atomic_temp, read_json, write_json_atomic};
+use crate::state::{
+    is_atomic_temp, read_json, write_json_atomic, write_json_atomic_with, Durability,
+};
 use crate::Engine;
 
 /// Longest network name accepted (Docker sets none; names end up in events and tables).
@@ -542,16 +544,27 @@ impl Engine {
         container_id: &ContainerId,
     ) -> Result<Option<Endpoint>> {
         let mut target = find_network(self.networks_locked(_held, Some(container_id))?, network)?;
-        let Some(at) = target
+        self.detach_endpoint(&mut target, container_id, Durability::Synced)
+    }
+
+    /// Takes a container's endpoint out of `network` and saves the record (lock held):
+    /// the endpoint it had, or None if it was not attached.
+    fn detach_endpoint(
+        &self,
+        network: &mut NetworkRecord,
+        container_id: &ContainerId,
+        durability: Durability,
+    ) -> Result<Option<Endpoint>> {
+        let Some(at) = network
             .endpoints
             .iter()
             .position(|e| &e.container_id == container_id)
         else {
             return Ok(None);
         };
-        let endpoint = target.endpoints.remove(at);
-        self.save_network(&target)?;
-        self.record_event(&endpoint_event(&target, "disconnect", container_id));
+        let endpoint = network.endpoints.remove(at);
+        write_json_atomic_with(&self.network_path(&network.id), network, durability)?;
+        self.record_event(&endpoint_event(network, "disconnect", container_id));
         Ok(Some(endpoint))
     }
 
@@ -566,19 +579,13 @@ impl Engine {
         let _lock = self.lock()?;
         let mut released = Vec::new();
         for mut network in self.read_networks()? {
-            let Some(at) = network
-                .endpoints
-                .iter()
-                .position(|e| &e.container_id == container_id)
-            else {
-                continue;
-            };
-            let endpoint = network.endpoints.remove(at);
-            let text = serde_json::to_vec_pretty(&network)
-                .map_err(|e| Error::Runtime(format!("encoding network {}: {e}", network.name)))?;
-            crate::state::write_atomic_unsynced(&self.network_path(&network.id), &text)?;
-            self.record_event(&endpoint_event(&network, "disconnect", container_id));
-            released.push((network.name, endpoint));
+            if let Some(endpoint) =
+                // A lease a lost write leaves is a gone container's, reclaimed at the
+                // next allocation.
+                self.detach_endpoint(&mut network, container_id, Durability::Unsynced)?
+            {
+                released.push((network.name, endpoint));
+            }
         }
         Ok(released)
     }
