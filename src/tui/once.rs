@@ -16,7 +16,7 @@ use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
 use super::snapshot::{port_rates, Snapshot};
-use super::state::{App, ContainerSort, Detail, View};
+use super::state::{App, Detail, View};
 use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::{
@@ -94,7 +94,7 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     };
     app.view = view;
     // Sorted by usage, the rows on screen are known only after sampling: first every one.
-    let by_usage = matches!(app.sort, ContainerSort::Cpu | ContainerSort::Memory);
+    let by_usage = app.sort.by_usage();
     if by_usage {
         let running = stats_targets(app, options);
         sample_stats(app, running);
@@ -183,8 +183,7 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
 /// every row, and while the rows are sorted by usage (which rows are on screen depends on
 /// it); else those a frame of `options.height` rows shows, the selection scrolled into it.
 fn stats_targets(app: &App, options: &OnceOptions) -> Vec<ContainerRecord> {
-    let by_usage = matches!(app.sort, ContainerSort::Cpu | ContainerSort::Memory);
-    if options.json || by_usage {
+    if options.json || app.sort.by_usage() {
         return app
             .snapshot
             .containers
@@ -474,7 +473,7 @@ mod tests {
     use super::*;
     use crate::tui::effect::{ContainerOp, Effect, Target};
     use crate::tui::keymap::Keymap;
-    use crate::tui::state::Popup;
+    use crate::tui::state::{ContainerSort, Popup};
 
     /// 100 containers a second apart, newest first; c0 (on top), c50 and c99 run.
     fn many() -> App {

@@ -115,6 +115,12 @@ pub enum ContainerSort {
 }
 
 impl ContainerSort {
+    /// True if the order follows the live stats: which rows come first is known only
+    /// once they are sampled.
+    pub fn by_usage(self) -> bool {
+        matches!(self, ContainerSort::Cpu | ContainerSort::Memory)
+    }
+
     pub fn next(self) -> ContainerSort {
         match self {
             ContainerSort::Created => ContainerSort::Name,
