@@ -16,8 +16,8 @@ use super::output::{print_inspect, report};
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
 use crate::engine::{
-    monitor, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions, Engine, Error,
-    MountSpec, Reference, Resources, Status,
+    monitor, parse_exposed, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions,
+    Engine, Error, MountSpec, Reference, Resources, Status,
 };
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
@@ -115,6 +115,9 @@ pub struct ContainerFlags {
     /// Publish all exposed ports to free host ports
     #[arg(short = 'P', long = "publish-all")]
     pub publish_all: bool,
+    /// Expose a port or a range of ports (PORT[-PORT][/PROTO]), published by -P
+    #[arg(long)]
+    pub expose: Vec<String>,
     /// Set custom DNS servers
     #[arg(long)]
     pub dns: Vec<String>,
@@ -354,6 +357,7 @@ impl ContainerFlags {
             aliases: self.network_alias.clone(),
             ports,
             publish_all: self.publish_all,
+            expose: parse_exposed(&self.expose)?,
             dns,
             extra_hosts,
             mounts,
@@ -377,11 +381,26 @@ impl ContainerFlags {
     }
 }
 
+/// `create` fails as `run` does when it cannot get going: 125, the flags checked before
+/// any pull.
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
-    ensure_image(engine, &args.flags)?;
-    let record = engine.create_container(args.flags.to_options()?)?;
-    println!("{}", record.id);
-    Ok(0)
+    let options = match args.flags.to_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
+    match ensure_image(engine, &args.flags).and_then(|()| engine.create_container(options)) {
+        Ok(record) => {
+            println!("{}", record.id);
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            Ok(status::run_exit_code(&e))
+        }
+    }
 }
 
 /// `run` exits with the container's code, or Docker's codes for its own failures:

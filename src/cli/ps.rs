@@ -245,7 +245,7 @@ fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> PsRow {
         command: command_text(r, no_trunc),
         created_at: r.created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
         running_for: human_since(r.created),
-        ports: ps_ports(&r.state.ports),
+        ports: ps_ports(r),
         state: r.state.name().into(),
         status: status_text(r),
         size: size.unwrap_or_else(|| "0B".into()),

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::engine::{
-    ContainerRecord, Endpoint, Engine, MountKind, MountView, NetworkRecord, PortSpec, Result,
-    Status, VolumeInfo, DEFAULT_NETWORK,
+    ContainerRecord, Endpoint, Engine, MountKind, MountView, NetworkMode, NetworkRecord, PortSpec,
+    Result, Status, VolumeInfo, DEFAULT_NETWORK,
 };
 
 fn time_or_zero(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -51,7 +51,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         .rev()
         .map(|p| p.display().to_string())
         .collect();
-    json!({
+    let mut info = json!({
         "Id": record.id.as_str(),
         "Created": time_or_zero(Some(record.created)),
         "Path": c.args().first().cloned().unwrap_or_default(),
@@ -120,7 +120,17 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "Labels": c.labels,
         },
         "NetworkSettings": network_settings(record, &details.endpoints),
-    })
+    });
+    if !c.exposed_ports.is_empty() {
+        // Docker leaves the key out when there are none.
+        let exposed: serde_json::Map<String, Value> = c
+            .exposed_ports
+            .iter()
+            .map(|p| (p.to_string(), json!({})))
+            .collect();
+        info["Config"]["ExposedPorts"] = Value::Object(exposed);
+    }
+    info
 }
 
 /// Docker's NetworkSettings: the published ports and an entry per network, with the
@@ -148,6 +158,11 @@ fn network_settings(record: &ContainerRecord, endpoints: &[(NetworkRecord, Endpo
         networks.insert(network.name.clone(), entry);
     }
     let mut ports = serde_json::Map::new();
+    if record.config.network.mode == NetworkMode::Connected {
+        for exposed in &record.config.exposed_ports {
+            ports.insert(exposed.to_string(), Value::Null);
+        }
+    }
     for spec in &record.config.network.ports {
         let key = format!("{}/{}", spec.container_port, spec.proto.as_str());
         ports.entry(key).or_insert(Value::Null);

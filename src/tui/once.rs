@@ -411,7 +411,7 @@ pub fn render_json(app: &App) -> Value {
                     "PIDs": stats.map(|s| s.pids),
                     "Mounts": app.snapshot.mounts.get(&c.id).map_or(0, Vec::len),
                     "IP": app.snapshot.first_ip(&c.id),
-                    "Ports": ps_ports(&c.state.ports),
+                    "Ports": ps_ports(c),
                 })
             })
             .collect(),

@@ -180,6 +180,23 @@ fn none_has_only_loopback_and_host_sees_the_namespaces_links() {
             .trim(),
     );
     assert_eq!(info["HostConfig"]["NetworkMode"], "host");
+    // Docker's: on the host's network the container takes the host's name.
+    let host = nix::sys::utsname::uname().unwrap();
+    let host = host.nodename().to_str().unwrap();
+    assert_eq!(info["Config"]["Hostname"], host);
+    let inside = berth.ok(&["run", "--rm", "--network", "host", IMAGE, "hostname"]);
+    assert_eq!(inside.trim(), host);
+    let named = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--hostname",
+        "box",
+        IMAGE,
+        "hostname",
+    ]);
+    assert_eq!(named.trim(), "box");
 }
 
 #[test]
@@ -782,6 +799,70 @@ fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
         "1000",
     ]);
     assert_eq!(berth.ok(&["port", "h"]), "");
+}
+
+/// The image's EXPOSE, `--expose` and `-p` make Config.ExposedPorts; while the container
+/// runs, `ps` lists them as Docker groups them and NetworkSettings.Ports has each, null
+/// where unpublished; `-P` publishes the `--expose` ones too.
+#[test]
+fn exposed_ports_show_in_ps_and_inspect_as_docker() {
+    let berth = Berth::with_image();
+    let archive = common::fixtures().join("busybox-volume.tar");
+    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--expose",
+        "8000-8001",
+        "-p",
+        "8080:80",
+        "berth-test/volume",
+        "sleep",
+        "1000",
+    ]);
+    let ports = berth.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ports.trim(), "53/udp, 8000-8001/tcp, 0.0.0.0:8080->80/tcp");
+    let info = berth.inspect("web");
+    let keys = ["53/udp", "80/tcp", "8000/tcp", "8001/tcp"];
+    let exposed = info["Config"]["ExposedPorts"].as_object().unwrap();
+    assert_eq!(exposed.keys().collect::<Vec<_>>(), keys, "{exposed:?}");
+    let published = &info["NetworkSettings"]["Ports"];
+    assert_eq!(published["80/tcp"][0]["HostPort"], "8080");
+    for key in ["53/udp", "8000/tcp", "8001/tcp"] {
+        assert!(published[key].is_null(), "{key}: {published}");
+    }
+    berth.ok(&["stop", "-t", "0", "web"]);
+    assert_eq!(berth.ok(&["ps", "-a", "--format", "{{.Ports}}"]).trim(), "");
+
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "--expose",
+        "7000/udp",
+        "-P",
+        "berth-test/volume",
+        "sleep",
+        "1000",
+    ]);
+    let lines = berth.ok(&["port", "all"]);
+    let published: Vec<&str> = lines
+        .lines()
+        .map(|l| l.split(" -> ").next().unwrap())
+        .collect();
+    assert_eq!(published, ["53/udp", "80/tcp", "7000/udp"], "{lines}");
+
+    let out = berth.run(&["create", "--expose", "80/sctp", IMAGE, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("invalid exposed port \"80/sctp\": unknown protocol"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 2);
 }
 
 #[test]

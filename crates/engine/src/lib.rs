@@ -66,7 +66,9 @@ pub use image::registry::{
 // Networks: records, live state and link counters, addresses, published ports.
 pub use network::ipam::{parse_cidr, parse_ip};
 pub use network::live::{LinkCounters, LinkWatch, OperState};
-pub use network::ports::{parse_private_port, parse_publish, PortMapping, PortSpec, Proto};
+pub use network::ports::{
+    parse_exposed, parse_private_port, parse_publish, ExposedPort, PortMapping, PortSpec, Proto,
+};
 pub use network::record::{
     Driver as NetworkDriver, Endpoint, NetworkRecord, BUILTIN_NETWORKS, DEFAULT_NETWORK,
 };

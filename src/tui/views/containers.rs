@@ -124,7 +124,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .clamp(6, STATUS_MAX as usize) as u16;
     let ports_width = rows
         .iter()
-        .map(|c| ps_ports(&c.state.ports).chars().count() as u16)
+        .map(|c| ps_ports(c).chars().count() as u16)
         .max()
         .filter(|w| *w > 0)
         .map_or(0, |w| w.clamp(5, PORTS_MAX));
@@ -205,7 +205,7 @@ fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[u
             .filter(|_| c.state.status == Status::Running)
             .map_or("-".into(), |ip| ip.to_string())
             .into(),
-        ps_ports(&c.state.ports).into(),
+        ps_ports(c).into(),
     ]
     .map(Some)
     .into();

@@ -25,7 +25,7 @@ use crate::error::{Context, Error, Result};
 use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
-use crate::network::ports::{parse_exposed, PortSpec};
+use crate::network::ports::{parse_exposed, publish_all, ExposedPort, PortSpec};
 use crate::network::record::{Driver, NetworkRecord, DEFAULT_NETWORK};
 use crate::paths::DIR_MODE;
 use crate::state::StateLock;
@@ -66,8 +66,10 @@ pub struct CreateOptions {
     pub aliases: Vec<String>,
     /// `-p`.
     pub ports: Vec<PortSpec>,
-    /// `-P`: every port the image EXPOSEs, on free host ports.
+    /// `-P`: every exposed port `-p` leaves unpublished, on free host ports.
     pub publish_all: bool,
+    /// `--expose`: more ports the container listens on, published only by `-P`.
+    pub expose: Vec<ExposedPort>,
     /// `--dns`.
     pub dns: Vec<Ipv4Addr>,
     /// `--add-host NAME:IP`.
@@ -194,11 +196,31 @@ pub(crate) fn anonymous_volumes(record: &ContainerRecord) -> Vec<String> {
         .collect()
 }
 
+/// This machine's name, for containers on its network.
+fn host_name() -> Option<String> {
+    let uts = nix::sys::utsname::uname().ok()?;
+    Some(uts.nodename().to_string_lossy().into_owned()).filter(|n| !n.is_empty())
+}
+
+/// Docker's Config.ExposedPorts: the image's EXPOSE, `--expose` and each port `-p`
+/// publishes.
+fn exposed_ports(
+    opts: &CreateOptions,
+    image: &oci_spec::image::Config,
+) -> Result<Vec<ExposedPort>> {
+    let mut exposed = parse_exposed(image.exposed_ports().as_deref().unwrap_or_default())?;
+    exposed.extend(&opts.expose);
+    exposed.extend(opts.ports.iter().map(ExposedPort::from));
+    exposed.sort();
+    exposed.dedup();
+    Ok(exposed)
+}
+
 /// The container's networking from its flags and the network it joins first.
 fn network_config(
     opts: &CreateOptions,
     network: &NetworkRecord,
-    image: &oci_spec::image::Config,
+    exposed: &[ExposedPort],
 ) -> Result<NetworkConfig> {
     let mode = match network.driver {
         Driver::Host => NetworkMode::Host,
@@ -207,9 +229,7 @@ fn network_config(
     };
     let mut ports = opts.ports.clone();
     if opts.publish_all {
-        ports.extend(parse_exposed(
-            image.exposed_ports().as_deref().unwrap_or_default(),
-        )?);
+        ports.extend(publish_all(exposed, &opts.ports));
     }
     // Docker drops published ports on the host's network (they are the host's already)
     // and on none (nothing could reach them).
@@ -291,11 +311,17 @@ impl Engine {
             mounts: self
                 .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
             network: NetworkConfig::default(),
+            exposed_ports: Vec::new(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
-        config.network = network_config(&opts, &network, &img)?;
+        config.exposed_ports = exposed_ports(&opts, &img)?;
+        config.network = network_config(&opts, &network, &config.exposed_ports)?;
+        if opts.hostname.is_none() && config.network.mode == NetworkMode::Host {
+            // Docker's: a container on the host's network takes the host's name.
+            config.hostname = host_name().unwrap_or(config.hostname);
+        }
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(
                 "working directory",
@@ -1027,20 +1053,22 @@ mod tests {
             dns: vec![Ipv4Addr::new(9, 9, 9, 9)],
             ..Default::default()
         };
-        let bridge = network_config(&opts, &network_record(Driver::Bridge), &image).unwrap();
+        let exposed = exposed_ports(&opts, &image).unwrap();
+        assert_eq!(exposed, parse_exposed(&["53/udp", "80/tcp"]).unwrap());
+        let bridge = network_config(&opts, &network_record(Driver::Bridge), &exposed).unwrap();
         assert_eq!(bridge.mode, NetworkMode::Connected);
         assert_eq!(bridge.name, "bridge");
         assert_eq!(bridge.dns, opts.dns);
-        // -p's own, then one for each EXPOSEd port.
-        let exposed = parse_exposed(&["80/tcp", "53/udp"]).unwrap();
-        assert_eq!(bridge.ports, [opts.ports.clone(), exposed].concat());
-        let macvlan = network_config(&opts, &network_record(Driver::Macvlan), &image).unwrap();
+        // -p's own, then one for each exposed port -p left unpublished.
+        let rest = crate::network::ports::parse_publish("53/udp").unwrap();
+        assert_eq!(bridge.ports, [opts.ports.clone(), rest].concat());
+        let macvlan = network_config(&opts, &network_record(Driver::Macvlan), &exposed).unwrap();
         assert_eq!(macvlan.mode, NetworkMode::Connected);
         for (driver, mode) in [
             (Driver::Host, NetworkMode::Host),
             (Driver::Null, NetworkMode::None),
         ] {
-            let config = network_config(&opts, &network_record(driver), &image).unwrap();
+            let config = network_config(&opts, &network_record(driver), &exposed).unwrap();
             assert_eq!(config.mode, mode);
             assert!(config.ports.is_empty(), "{driver}: {:?}", config.ports);
         }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::logs::LogConfig;
 use crate::ids::{ContainerId, Digest};
-use crate::network::ports::{PortMapping, PortSpec};
+use crate::network::ports::{ExposedPort, PortMapping, PortSpec};
 use crate::storage::mounts::MountSpec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +49,9 @@ pub struct ContainerConfig {
     /// How it is networked. Records from before networking have none: loopback only.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// The ports it listens on (Docker's Config.ExposedPorts), published or not.
+    #[serde(default)]
+    pub exposed_ports: Vec<ExposedPort>,
 }
 
 /// Which network namespace the container gets.

@@ -110,25 +110,57 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortSpec>> {
         .collect())
 }
 
-/// Expands an image's ExposedPorts keys (`"80/tcp"`, `"53/udp"`, `"8000-8002"`) for `-P`:
-/// every port on a free host port on every host address.
-pub(crate) fn parse_exposed<S: AsRef<str>>(keys: &[S]) -> Result<Vec<PortSpec>> {
-    let mut specs = Vec::new();
+/// A port the container listens on, Docker's ExposedPorts key (`80/tcp`): from the
+/// image's EXPOSE, `--expose` and the container side of each `-p`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExposedPort {
+    pub port: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for ExposedPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.proto)
+    }
+}
+
+impl From<&PortSpec> for ExposedPort {
+    fn from(spec: &PortSpec) -> Self {
+        ExposedPort {
+            port: spec.container_port,
+            proto: spec.proto,
+        }
+    }
+}
+
+/// Parses ExposedPorts keys and `--expose` values (`"80/tcp"`, `"53/udp"`, `"8000-8002"`):
+/// one entry per port, sorted, each once.
+pub fn parse_exposed<S: AsRef<str>>(keys: &[S]) -> Result<Vec<ExposedPort>> {
+    let mut ports = Vec::new();
     for key in keys {
         let key = key.as_ref();
         let bad = |reason: String| Error::invalid("exposed port", key, reason);
         let (port, proto) = split_proto(key).map_err(bad)?;
         let (first, last) = parse_range("port", port).map_err(bad)?;
-        specs.extend((first..=last).map(|container_port| PortSpec {
+        ports.extend((first..=last).map(|port| ExposedPort { port, proto }));
+    }
+    ports.sort();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// `-P`: each exposed port `-p` left unpublished, on a free host port on every address.
+pub(crate) fn publish_all(exposed: &[ExposedPort], published: &[PortSpec]) -> Vec<PortSpec> {
+    exposed
+        .iter()
+        .filter(|e| !published.iter().any(|p| ExposedPort::from(p) == **e))
+        .map(|e| PortSpec {
             host_ip: None,
             host_port: None,
-            container_port,
-            proto,
-        }));
-    }
-    specs.sort();
-    specs.dedup();
-    Ok(specs)
+            container_port: e.port,
+            proto: e.proto,
+        })
+        .collect()
 }
 
 fn split_proto(text: &str) -> std::result::Result<(&str, Proto), String> {
@@ -341,17 +373,28 @@ mod tests {
     }
 
     #[test]
-    fn exposed_ports_expand_to_free_host_ports() {
+    fn exposed_ports_expand_ranges_and_publish_all_skips_published_ones() {
         let keys = ["80/tcp", "53/udp", "8000-8001", "80/tcp"];
         let got = parse_exposed(&keys).unwrap();
         use Proto::*;
+        let port = |port, proto| ExposedPort { port, proto };
         assert_eq!(
             got,
-            vec![
+            [
+                port(53, Udp),
+                port(80, Tcp),
+                port(8000, Tcp),
+                port(8001, Tcp)
+            ]
+        );
+        assert_eq!(got[0].to_string(), "53/udp");
+        let published = parse_publish("9000:8000").unwrap();
+        assert_eq!(
+            publish_all(&got, &published),
+            [
                 spec(None, None, 53, Udp),
                 spec(None, None, 80, Tcp),
-                spec(None, None, 8000, Tcp),
-                spec(None, None, 8001, Tcp),
+                spec(None, None, 8001, Tcp)
             ]
         );
         let err = parse_exposed(&["132/sctp"]).unwrap_err().to_string();
