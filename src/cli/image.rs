@@ -18,8 +18,8 @@ use super::output::{
 };
 use super::pull_progress::{Out, Progress};
 use crate::engine::{
-    Engine, Error, ImageHistory, ImageRef, PullEvent, PullOptions, PulledImage, PushEvent,
-    Reference, Removal, SaveFormat,
+    Engine, Error, ImageHistory, ImageRef, ImportOptions, PullEvent, PullOptions, PulledImage,
+    PushEvent, Reference, Removal, SaveFormat,
 };
 use crate::format::truncate;
 use crate::ops::inspect;
@@ -102,6 +102,12 @@ pub struct SaveArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    pub message: Option<String>,
     /// A tar of a root filesystem (gzip, zstd or plain), or "-" for stdin
     pub file: String,
     /// The name to give the image, NAME[:TAG]
@@ -142,7 +148,7 @@ pub struct HistoryArgs {
     pub human: bool,
     #[arg(short, long)]
     pub quiet: bool,
-    /// Output format: "table" or "json"
+    /// Format output: "table", "json" or a Go template ("{{.CreatedBy}}")
     #[arg(long, default_value = "table")]
     pub format: String,
 }
@@ -444,17 +450,21 @@ fn save_to_file(
 }
 
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {
-    let reference = args
-        .reference
-        .as_deref()
-        .map(str::parse::<ImageRef>)
-        .transpose()?;
+    let opts = ImportOptions {
+        message: args.message.clone(),
+        changes: args.change.clone(),
+        reference: args
+            .reference
+            .as_deref()
+            .map(str::parse::<ImageRef>)
+            .transpose()?,
+    };
     let id = if args.file == "-" {
-        engine.import_rootfs(std::io::stdin().lock(), "stdin", reference.as_ref())?
+        engine.import_rootfs(std::io::stdin().lock(), "stdin", &opts)?
     } else {
         let file = std::fs::File::open(&args.file)
             .map_err(|e| Error::bad_archive(args.file.clone(), e.to_string()))?;
-        engine.import_rootfs(file, &args.file, reference.as_ref())?
+        engine.import_rootfs(file, &args.file, &opts)?
     };
     println!("{id}");
     Ok(0)
@@ -488,7 +498,6 @@ pub fn inspect(engine: &Engine, args: &ImageInspectArgs) -> Result<i32> {
 }
 
 pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
-    let format = OutputFormat::parse(&args.format)?;
     let rows = history_rows(engine.image_history(&args.image)?);
     if args.quiet {
         for row in &rows {
@@ -503,33 +512,46 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    match format {
-        OutputFormat::Json => print_json_lines(&rows)?,
-        OutputFormat::Table => {
+    match args.format.trim() {
+        "json" | "{{json .}}" => print_json_lines(&rows)?,
+        "" | "table" => {
             let mut table = Table::new(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
             for row in rows {
-                let id = if args.no_trunc {
-                    row.id
-                } else {
-                    short_id(&row.id)
-                };
-                let created_by = if args.no_trunc {
-                    row.created_by
-                } else {
-                    truncate(&row.created_by, 45)
-                };
-                let (created, size) = if args.human {
-                    (row.created_since, human_size(row.size_bytes))
-                } else {
-                    (row.created_at, row.size_bytes.to_string())
-                };
-                table.row(vec![id, created, created_by, size, row.comment]);
+                let row = row.shown(args);
+                table.row(vec![
+                    row.id,
+                    row.created_since,
+                    row.created_by,
+                    row.size,
+                    row.comment,
+                ]);
             }
             table.print()?;
+        }
+        template => {
+            let rows = rows
+                .into_iter()
+                .map(|row| serde_json::to_value(row.shown(args)))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let listing = Listing {
+                kind: "history",
+                titles: HISTORY_TITLES,
+                default: "",
+            };
+            print_listing(template, &rows, &listing)?;
         }
     }
     Ok(0)
 }
+
+const HISTORY_TITLES: &[(&str, &str)] = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
 
 /// History rows newest first, the top one with the image ID.
 fn history_rows(history: ImageHistory) -> Vec<HistoryRow> {
@@ -594,27 +616,34 @@ impl HistoryRow {
             comment: comment.clone().unwrap_or_default(),
         }
     }
+
+    /// The row as the table and templates show it: IDs and commands cut short unless
+    /// `--no-trunc`, times and sizes for people unless `-H=false`, as Docker's.
+    fn shown(self, args: &HistoryArgs) -> HistoryRow {
+        let (id, created_by) = if args.no_trunc {
+            (self.id, self.created_by)
+        } else {
+            (short_id(&self.id), truncate(&self.created_by, 45))
+        };
+        let (created_since, size) = if args.human {
+            (self.created_since, self.size)
+        } else {
+            (self.created_at.clone(), self.size_bytes.to_string())
+        };
+        HistoryRow {
+            id,
+            created_by,
+            created_since,
+            size,
+            ..self
+        }
+    }
 }
 
 const NONE: &str = "<none>";
 /// What Docker shows for figures `images` doesn't work out.
 const NOT_AVAILABLE: &str = "N/A";
 const MISSING: &str = "<missing>";
-
-enum OutputFormat {
-    Table,
-    Json,
-}
-
-impl OutputFormat {
-    fn parse(s: &str) -> crate::engine::Result<OutputFormat> {
-        match s {
-            "table" | "" => Ok(OutputFormat::Table),
-            "json" | "{{json .}}" => Ok(OutputFormat::Json),
-            other => Err(Error::invalid("format", other, "use \"table\" or \"json\"")),
-        }
-    }
-}
 
 fn parse_time(s: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s?)

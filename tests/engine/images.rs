@@ -440,7 +440,9 @@ fn import_makes_a_one_layer_image() {
     );
     let history = berth.ok(&["image", "history", "--format", "json", "imported:v1"]);
     let row: Value = serde_json::from_str(history.trim()).unwrap();
-    assert_eq!(row["CreatedBy"], "berth import");
+    // Docker's: no command, the source named in the comment (the CLI streams it as "-").
+    assert_eq!(row["CreatedBy"], "");
+    assert_eq!(row["Comment"], "Imported from -");
     let diff = chain_dir(&berth, &Digest::of_bytes(&rootfs)).join("diff");
     assert_eq!(
         std::fs::read_to_string(diff.join("etc/hello")).unwrap(),
@@ -455,6 +457,33 @@ fn import_makes_a_one_layer_image() {
     let all = berth.ok(&["images", "-a"]);
     assert!(all.contains("<none>"), "{all}");
     assert!(!berth.ok(&["images"]).contains("<none>"));
+
+    // -c sets the config as commit's does, -m the comment; a bad instruction fails
+    // before the tar is read and leaves no image.
+    berth.ok(&[
+        "import",
+        "-c",
+        "CMD [\"/bin/sh\", \"-c\", \"echo hi\"]",
+        "--change",
+        "ENV A=1 B=2",
+        "-c",
+        "EXPOSE 80",
+        "-m",
+        "from a tarball",
+        &file,
+        "configured",
+    ]);
+    let info = berth.inspect("configured");
+    assert_eq!(info["Config"]["Cmd"], json!(["/bin/sh", "-c", "echo hi"]));
+    assert_eq!(info["Config"]["Env"], json!(["A=1", "B=2"]));
+    assert_eq!(info["Config"]["ExposedPorts"], json!({"80/tcp": {}}));
+    let history = berth.ok(&["image", "history", "--format", "{{.Comment}}", "configured"]);
+    assert_eq!(history.trim(), "from a tarball");
+    let before = berth.ok(&["images", "-aq"]);
+    let err = berth.fail(&["import", "-c", "BOGUS x", &file, "bad"]);
+    assert!(err.contains("BOGUS"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(berth.ok(&["images", "-aq"]), before);
 }
 
 /// Each malformed archive fails with one line naming the file, leaving nothing behind.

@@ -52,8 +52,8 @@ pub mod monitor {
 pub use ids::{Digest, ImageRef};
 pub use image::unpack::{extract_reporting, ExtractOptions, Rebase, Skipped, SpecialKind};
 pub use image::{
-    CommitOptions, ImageHistory, ImageLayer, ImageSummary, LayerTree, Removal, SaveFormat,
-    TreeScope,
+    CommitOptions, ImageHistory, ImageLayer, ImageSummary, ImportOptions, LayerTree, Removal,
+    SaveFormat, TreeScope,
 };
 
 // Registries: references, credentials, login, pull and push.

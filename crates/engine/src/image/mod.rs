@@ -32,6 +32,7 @@ use super::{Engine, Result};
 pub use archive::LoadedImage;
 pub use commit::CommitOptions;
 pub use history::{HistoryEntry, ImageHistory};
+pub use import::ImportOptions;
 pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
