@@ -130,7 +130,11 @@ pub struct ContainerFlags {
     #[arg(long = "stop-signal", value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
     /// Timeout (in seconds) to stop a container (default 10; -1 waits for good)
-    #[arg(long = "stop-timeout", value_name = "SECONDS", allow_hyphen_values = true)]
+    #[arg(
+        long = "stop-timeout",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
     pub stop_timeout: Option<i32>,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]

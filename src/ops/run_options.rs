@@ -102,7 +102,10 @@ pub fn read_env_file(path: &Path) -> Result<Vec<String>> {
 /// `--restart`, with Docker's checks; a policy with `--rm` is refused, as Docker's CLI
 /// refuses it (the container would be gone at its first exit).
 pub fn parse_restart(text: Option<&str>, auto_remove: bool) -> Result<RestartPolicy> {
-    let policy = text.map(RestartPolicy::parse).transpose()?.unwrap_or_default();
+    let policy = text
+        .map(RestartPolicy::parse)
+        .transpose()?
+        .unwrap_or_default();
     if auto_remove && !policy.is_none() {
         return Err(Error::invalid(
             "restart policy",
@@ -191,9 +194,17 @@ mod tests {
     fn restart_is_refused_with_rm_and_stop_signals_are_checked() {
         assert!(parse_restart(None, true).unwrap().is_none());
         assert!(parse_restart(Some("no"), true).unwrap().is_none());
-        assert_eq!(parse_restart(Some("on-failure:3"), false).unwrap().maximum_retry_count, 3);
+        assert_eq!(
+            parse_restart(Some("on-failure:3"), false)
+                .unwrap()
+                .maximum_retry_count,
+            3
+        );
         let err = parse_restart(Some("always"), true).unwrap_err().to_string();
-        assert!(err.contains("Conflicting options: --restart and --rm"), "{err}");
+        assert!(
+            err.contains("Conflicting options: --restart and --rm"),
+            "{err}"
+        );
         assert!(parse_restart(Some("never"), false).is_err());
         assert_eq!(parse_stop_signal("SIGUSR1").unwrap(), "SIGUSR1");
         assert_eq!(parse_stop_signal("9").unwrap(), "9");

@@ -83,7 +83,9 @@ fn on_failure_2_restarts_false_exactly_twice_then_stays_exited() {
     assert_eq!(events(&berth, "flaky", "start"), 3);
     assert_eq!(events(&berth, "flaky", "die"), 3);
     // The loop is over: the monitor is gone, nothing starts it again.
-    wait_until("the monitor to exit", || processes_of(berth.root()).is_empty());
+    wait_until("the monitor to exit", || {
+        processes_of(berth.root()).is_empty()
+    });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(restart_count(&berth, "flaky"), 2);
 }
@@ -113,7 +115,10 @@ fn always_restarts_in_the_same_container_and_ps_shows_the_wait_between_tries() {
     });
     let info = berth.inspect("again");
     assert_eq!(info["State"]["Running"], true, "{info}");
-    let ip = info["NetworkSettings"]["IPAddress"].as_str().unwrap().to_owned();
+    let ip = info["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!ip.is_empty(), "{info}");
     berth.ok(&["stop", "again"]);
     // Same writable layer, same network endpoint: every run wrote its line, each with
@@ -132,16 +137,31 @@ fn always_restarts_in_the_same_container_and_ps_shows_the_wait_between_tries() {
 fn stop_and_kill_end_the_restart_loop() {
     let berth = Berth::with_image();
     for name in ["stopped", "killed", "waiting"] {
-        let cmd = if name == "waiting" { "false" } else { "sleep 1000" };
+        let cmd = if name == "waiting" {
+            "false"
+        } else {
+            "sleep 1000"
+        };
         berth.ok(&[
-            "run", "-d", "--name", name, "--restart", "always", IMAGE, "sh", "-c", cmd,
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            "always",
+            IMAGE,
+            "sh",
+            "-c",
+            cmd,
         ]);
     }
     // A running one, stopped: its exit is final.
     berth.ok(&["stop", "-t", "1", "stopped"]);
     // A running one, killed by the user.
     berth.ok(&["kill", "killed"]);
-    wait_until("the kill to be recorded", || status(&berth, "killed") == "exited");
+    wait_until("the kill to be recorded", || {
+        status(&berth, "killed") == "exited"
+    });
     // One waiting out its backoff between two runs.
     wait_until("the wait between tries", || {
         status(&berth, "waiting") == "restarting"
@@ -182,7 +202,15 @@ fn always_comes_back_after_its_monitor_is_killed_at_system_boot() {
         ("never", "no"),
     ] {
         berth.ok(&[
-            "run", "-d", "--name", name, "--restart", policy, IMAGE, "sleep", "1000",
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            policy,
+            IMAGE,
+            "sleep",
+            "1000",
         ]);
     }
     berth.ok(&["stop", "-t", "0", "user-stopped"]);
@@ -190,10 +218,11 @@ fn always_comes_back_after_its_monitor_is_killed_at_system_boot() {
     let monitors = processes_of(berth.root());
     assert_eq!(monitors.len(), 3, "{monitors:?}");
     for pid in monitors {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL)
-            .unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
     }
-    wait_until("the monitors to die", || processes_of(berth.root()).is_empty());
+    wait_until("the monitors to die", || {
+        processes_of(berth.root()).is_empty()
+    });
     for name in ["always", "unless", "never"] {
         assert_eq!(status(&berth, name), "exited", "{name}");
     }
@@ -238,8 +267,10 @@ fn the_stop_signal_is_what_stop_sends_and_a_trap_in_the_container_gets_it() {
         IMAGE,
         "sh",
         "-c",
-        "trap 'echo got USR1; exit 42' USR1; while :; do sleep 0.1; done",
+        "trap 'echo got USR1; exit 42' USR1; echo ready; while :; do sleep 0.1; done",
     ]);
+    // The trap is set once the shell says so.
+    wait_until("the trap", || berth.ok(&["logs", "trapper"]) == "ready\n");
     let info = berth.inspect("trapper");
     assert_eq!(info["Config"]["StopSignal"], "SIGUSR1", "{info}");
     assert_eq!(info["Config"]["StopTimeout"], 30, "{info}");
@@ -248,7 +279,7 @@ fn the_stop_signal_is_what_stop_sends_and_a_trap_in_the_container_gets_it() {
     berth.ok(&["stop", "trapper"]);
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(berth.inspect("trapper")["State"]["ExitCode"], 42);
-    assert_eq!(berth.ok(&["logs", "trapper"]), "got USR1\n");
+    assert_eq!(berth.ok(&["logs", "trapper"]), "ready\ngot USR1\n");
     // Without them, Docker's inspect has neither field.
     berth.ok(&["create", "--name", "plain", IMAGE, "true"]);
     let config = &berth.inspect("plain")["Config"];
@@ -265,12 +296,23 @@ fn a_short_stop_timeout_ends_in_sigkill() {
     let berth = Berth::with_image();
     // PID 1 ignores a SIGTERM it has no handler for: only the SIGKILL ends it.
     berth.ok(&[
-        "run", "-d", "--name", "stubborn", "--stop-timeout", "1", IMAGE, "sleep", "1000",
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "--stop-timeout",
+        "1",
+        IMAGE,
+        "sleep",
+        "1000",
     ]);
     let started = Instant::now();
     berth.ok(&["stop", "stubborn"]);
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
     assert_eq!(berth.inspect("stubborn")["State"]["ExitCode"], 137);
 }
 
@@ -329,7 +371,10 @@ fn update_restart_applies_to_a_running_container() {
         "-c",
         "while [ ! -e /tmp/quit ]; do sleep 0.1; done; rm /tmp/quit; exit 3",
     ]);
-    assert_eq!(berth.ok(&["update", "--restart", "on-failure:1", "svc"]), "svc\n");
+    assert_eq!(
+        berth.ok(&["update", "--restart", "on-failure:1", "svc"]),
+        "svc\n"
+    );
     assert_eq!(
         berth.inspect("svc")["HostConfig"]["RestartPolicy"],
         serde_json::json!({"Name": "on-failure", "MaximumRetryCount": 1})
@@ -350,4 +395,52 @@ fn update_restart_applies_to_a_running_container() {
     berth.ok(&["create", "--name", "temp", "--rm", IMAGE, "true"]);
     let err = berth.fail(&["update", "--restart", "always", "temp"]);
     assert!(err.contains("AutoRemove"), "{err}");
+}
+
+#[test]
+fn the_images_stop_signal_is_used_unless_the_flag_replaces_it() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "base", IMAGE, "true"]);
+    berth.ok(&[
+        "commit",
+        "--change",
+        "STOPSIGNAL SIGUSR2",
+        "base",
+        "berth-test/stops:usr2",
+    ]);
+    const TRAP: &str =
+        "trap 'exit 12' USR2; trap 'exit 15' TERM; echo ready; while :; do sleep 0.1; done";
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "image-own",
+        "berth-test/stops:usr2",
+        "sh",
+        "-c",
+        TRAP,
+    ]);
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flag-own",
+        "--stop-signal",
+        "TERM",
+        "berth-test/stops:usr2",
+        "sh",
+        "-c",
+        TRAP,
+    ]);
+    assert_eq!(
+        berth.inspect("image-own")["Config"]["StopSignal"],
+        "SIGUSR2"
+    );
+    assert_eq!(berth.inspect("flag-own")["Config"]["StopSignal"], "TERM");
+    for name in ["image-own", "flag-own"] {
+        wait_until("the traps", || berth.ok(&["logs", name]) == "ready\n");
+    }
+    berth.ok(&["stop", "image-own", "flag-own"]);
+    assert_eq!(berth.inspect("image-own")["State"]["ExitCode"], 12);
+    assert_eq!(berth.inspect("flag-own")["State"]["ExitCode"], 15);
 }

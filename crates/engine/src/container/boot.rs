@@ -13,11 +13,7 @@ impl Engine {
     /// with restarts left. Running ones are left alone, so booting twice starts nothing
     /// more.
     pub fn containers_to_boot(&self) -> Result<Vec<ContainerRecord>> {
-        Ok(self
-            .list_containers()?
-            .into_iter()
-            .filter(boots)
-            .collect())
+        Ok(self.list_containers()?.into_iter().filter(boots).collect())
     }
 }
 

@@ -856,7 +856,11 @@ impl Engine {
             // Only a restart policy's monitor outlives the process: the others are
             // waited for to the end, as ever.
             let recheck = (!current.config.restart_policy.is_none()).then_some(RECHECK_STOP);
-            match (current.state.status, current.state.init, current.state.monitor) {
+            match (
+                current.state.status,
+                current.state.init,
+                current.state.monitor,
+            ) {
                 (Status::Running, Some(init), Some(monitor)) => {
                     self.signal_to_stop(&current, init, first, timeout)?;
                     if monitor.wait_exit(recheck) {

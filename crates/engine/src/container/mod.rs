@@ -17,9 +17,9 @@ pub mod runtime;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;
-pub mod update;
 pub(crate) mod store;
 pub(crate) mod teardown;
+pub mod update;
 pub mod user;
 
 pub use inspect::ContainerDetails;

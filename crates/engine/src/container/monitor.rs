@@ -900,8 +900,7 @@ fn wait_unless_stopped(delay: Duration) {
             tv_nsec: left.subsec_nanos() as libc::c_long,
         };
         // SAFETY: sigtimedwait reads the set and the timeout we pass; no info is asked.
-        let got =
-            unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        let got = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
         if got >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return;
         }

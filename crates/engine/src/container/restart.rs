@@ -81,11 +81,11 @@ impl RestartPolicy {
         }
         if count != 0 && mode != RestartMode::OnFailure {
             return Err(bad(
-                "maximum retry count can only be used with 'on-failure'".into()
+                "maximum retry count can only be used with 'on-failure'".into(),
             ));
         }
-        let maximum_retry_count = u32::try_from(count)
-            .map_err(|_| bad("maximum retry count is too large".into()))?;
+        let maximum_retry_count =
+            u32::try_from(count).map_err(|_| bad("maximum retry count is too large".into()))?;
         Ok(RestartPolicy {
             mode,
             maximum_retry_count,
@@ -101,7 +101,12 @@ impl RestartPolicy {
     /// `on-failure` on a non-zero code while restarts are left (`restart_count` made
     /// so far). The user's `stop` and `kill` end every policy's loop (the caller checks
     /// that first, as Docker cancels its restart manager).
-    pub fn should_restart(&self, exit_code: i32, manually_stopped: bool, restart_count: u32) -> bool {
+    pub fn should_restart(
+        &self,
+        exit_code: i32,
+        manually_stopped: bool,
+        restart_count: u32,
+    ) -> bool {
         match self.mode {
             RestartMode::No => false,
             RestartMode::Always => true,
@@ -134,8 +139,14 @@ mod tests {
             mode: RestartMode::OnFailure,
             maximum_retry_count: n,
         };
-        assert_eq!(RestartPolicy::parse("no").unwrap(), RestartPolicy::default());
-        assert_eq!(RestartPolicy::parse("always").unwrap().mode, RestartMode::Always);
+        assert_eq!(
+            RestartPolicy::parse("no").unwrap(),
+            RestartPolicy::default()
+        );
+        assert_eq!(
+            RestartPolicy::parse("always").unwrap().mode,
+            RestartMode::Always
+        );
         assert_eq!(
             RestartPolicy::parse("unless-stopped").unwrap().mode,
             RestartMode::UnlessStopped

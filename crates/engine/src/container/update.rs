@@ -18,7 +18,11 @@ pub struct UpdateOptions {
 
 impl Engine {
     /// Applies `opts` to a container, as Docker's `update`; records an `update` event.
-    pub fn update_container(&self, name_or_id: &str, opts: &UpdateOptions) -> Result<ContainerRecord> {
+    pub fn update_container(
+        &self,
+        name_or_id: &str,
+        opts: &UpdateOptions,
+    ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
         if let Some(policy) = opts.restart_policy {
             if record.config.auto_remove && !policy.is_none() {
