@@ -188,11 +188,10 @@ impl Monitor {
         let started = Cgroup::create(id.as_str(), &record.config.resources)
             .map_err(start_error)
             .and_then(|mut cgroup| {
-                Self::launch(engine, &record, &overlay, &cgroup, true).map_err(|e| {
+                Self::launch(engine, &record, &overlay, &cgroup, true).inspect_err(|_| {
                     let mut teardown = Teardown::default();
                     teardown.step("remove cgroup", id, cgroup.remove());
                     engine.report_teardown(&record, &teardown);
-                    e
                 })
             });
         match started {
