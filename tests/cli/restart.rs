@@ -185,6 +185,19 @@ fn stop_and_kill_end_the_restart_loop() {
         assert_eq!(restart_count(&berth, name), count, "{name} restarted");
     }
     assert_eq!(berth.inspect("killed")["State"]["ExitCode"], 137);
+    // `restart` stops and starts: the policy applies again, the count begins anew.
+    assert_eq!(berth.ok(&["restart", "-t", "0", "killed"]), "killed\n");
+    assert_eq!(status(&berth, "killed"), "running");
+    assert_eq!(restart_count(&berth, "killed"), 0);
+    let pid = berth.inspect("killed")["State"]["Pid"].as_i64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the policy to restart it", || {
+        restart_count(&berth, "killed") == 1
+    });
     // The user's start begins anew, as Docker's: the count back at 0.
     berth.ok(&["start", "waiting"]);
     wait_until("the new loop", || status(&berth, "waiting") != "exited");
