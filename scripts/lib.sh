@@ -117,6 +117,22 @@ install_berth() {
     command -v berth >/dev/null || printf 'note: %s/bin is not on PATH\n' "$prefix" >&2
 }
 
+# install_boot_unit: installs berth-boot.service (runs `berth system boot` at boot, so
+# containers with a restart policy come back after a reboot) into $SYSTEMD_UNIT_DIR
+# (default /etc/systemd/system), pointing at $PREFIX/bin/berth. It is not enabled: the
+# README says how.
+install_boot_unit() {
+    local prefix=${PREFIX:-/usr/local} dir=${SYSTEMD_UNIT_DIR:-/etc/systemd/system}
+    local unit=$dir/berth-boot.service
+    mkdir -p "$dir"
+    sed "s|@BERTH@|$prefix/bin/berth|" "$(dirname "${BASH_SOURCE[0]}")/berth-boot.service" >"$unit.tmp"
+    mv "$unit.tmp" "$unit"
+    log "Installed $unit: enable it with  systemctl enable berth-boot.service"
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+        systemctl daemon-reload || true
+    fi
+}
+
 # cgroup_layout: prints v2, hybrid or v1 for this host's /sys/fs/cgroup.
 cgroup_layout() {
     if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then

@@ -59,6 +59,15 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
                 .unwrap_or_default()
         ),
         Status::Created => "Created".into(),
+        // Docker's words between two runs of a restart policy.
+        Status::Restarting => format!(
+            "Restarting ({}) {}",
+            r.state.exit_code.unwrap_or(0),
+            r.state
+                .finished_at
+                .map(|t| human_since_at(t, now))
+                .unwrap_or_default()
+        ),
     }
 }
 

@@ -124,6 +124,21 @@ pub struct ContainerFlags {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
+    // Restarting and stopping.
+    /// Restart policy to apply when a container exits: no, on-failure[:max-retries],
+    /// always, unless-stopped
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
+    /// Signal to stop the container (default SIGTERM, or the image's STOPSIGNAL)
+    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container (default 10; -1 waits for good)
+    #[arg(
+        long = "stop-timeout",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub stop_timeout: Option<i32>,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
@@ -183,9 +198,10 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
-    /// Seconds to wait before killing the container
-    #[arg(short, long = "time", default_value_t = 10)]
-    pub time: u32,
+    /// Seconds to wait before killing the container (default: the container's
+    /// --stop-timeout, else 10)
+    #[arg(short, long = "time")]
+    pub time: Option<u32>,
     /// Signal to send first (default SIGTERM)
     #[arg(short, long)]
     pub signal: Option<String>,
@@ -377,6 +393,13 @@ impl ContainerFlags {
             resources,
             labels: run_options::parse_labels(&self.label),
             log: crate::engine::LogConfig::parse(&self.log_opt)?,
+            restart_policy: run_options::parse_restart(self.restart.as_deref(), self.rm)?,
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(run_options::parse_stop_signal)
+                .transpose()?,
+            stop_timeout: self.stop_timeout,
         })
     }
 }
@@ -520,9 +543,9 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             // Starting a running container changes nothing and is no error, as in Docker;
             // with -a it attaches to it.
             Outcome::Failed(Error::Conflict(_))
-                if engine
-                    .container(name)
-                    .is_ok_and(|r| r.state.status == Status::Running) =>
+                if engine.container(name).is_ok_and(|r| {
+                    matches!(r.state.status, Status::Running | Status::Restarting)
+                }) =>
             {
                 if args.attach {
                     let started = engine.attach_container(name)?;
@@ -555,7 +578,7 @@ fn refuses_terminal(attach_stdin: bool, tty: bool) -> bool {
 
 /// Runs `action` on each named container, printing the name on success and the error
 /// otherwise, as Docker's multi-container verbs do; exits 1 if any failed.
-fn for_each(
+pub(super) fn for_each(
     names: &[String],
     action: impl FnMut(&str) -> crate::engine::Result<()>,
 ) -> Result<i32> {
@@ -573,7 +596,7 @@ fn stop_signal(args: &StopArgs) -> Result<Option<nix::sys::signal::Signal>> {
 
 pub fn stop(engine: &Engine, args: &StopArgs) -> Result<i32> {
     let signal = stop_signal(args)?;
-    let timeout = Duration::from_secs(args.time.into());
+    let timeout = args.time.map(|t| Duration::from_secs(t.into()));
     for_each(&args.containers, |name| {
         engine.stop_container(name, timeout, signal).map(drop)
     })
@@ -581,7 +604,7 @@ pub fn stop(engine: &Engine, args: &StopArgs) -> Result<i32> {
 
 pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
     let signal = stop_signal(args)?;
-    let timeout = Duration::from_secs(args.time.into());
+    let timeout = args.time.map(|t| Duration::from_secs(t.into()));
     for_each(&args.containers, |name| {
         engine.restart_container(name, timeout, signal).map(drop)
     })

@@ -48,6 +48,8 @@ pub enum ContainerCommand {
     Port(container::PortArgs),
     /// Rename a container
     Rename(container::RenameArgs),
+    /// Update configuration of one or more containers
+    Update(super::update::UpdateArgs),
     /// Create a new image from a container's changes
     Commit(container::CommitArgs),
     /// Pause all processes within one or more containers
@@ -92,6 +94,7 @@ impl TryFrom<ContainerCommand> for Command {
             C::Stats(args) => Command::Stats(args),
             C::Port(args) => Command::Port(args),
             C::Rename(args) => Command::Rename(args),
+            C::Update(args) => Command::Update(args),
             C::Commit(args) => Command::Commit(args),
             C::Pause(args) => Command::Pause(args),
             C::Unpause(args) => Command::Unpause(args),

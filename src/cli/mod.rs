@@ -20,6 +20,7 @@ pub mod stats;
 pub mod system;
 pub mod template;
 pub mod ui;
+pub mod update;
 pub mod usage;
 pub mod volume;
 
@@ -134,6 +135,8 @@ pub enum Command {
     Port(container::PortArgs),
     /// Rename a container
     Rename(container::RenameArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
     /// Get real time events from the engine
     Events(events::EventsArgs),
     /// Display system-wide information
@@ -222,6 +225,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Top(args) => stats::top(engine, &args),
         Port(args) => container::port(engine, &args),
         Rename(args) => container::rename(engine, &args),
+        Update(args) => update::update(engine, &args),
         Info(args) => system::info(engine, &args),
         Version(args) => system::version(&args),
         Completion(args) => system::completion(&args),

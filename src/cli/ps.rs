@@ -126,7 +126,8 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
     let all = args.all || limit > 0 || filters.contains("status");
     let shown: Vec<ContainerRecord> = records
         .into_iter()
-        .filter(|r| all || r.state.status == Status::Running)
+        // A restarting container counts as running, as Docker's.
+        .filter(|r| all || matches!(r.state.status, Status::Running | Status::Restarting))
         .filter(|r| {
             filters.matches(|key, value| match key {
                 "before" => before.iter().any(|t| r.created < *t),

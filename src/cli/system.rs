@@ -1,4 +1,5 @@
-//! System verbs: `system check [--repair]`, `system prune`, `system info`, `system events`.
+//! System verbs: `system check [--repair]`, `system prune`, `system info`, `system events`,
+//! `system df`, `system boot`.
 
 use clap::{Args, Subcommand};
 use color_eyre::eyre::eyre;
@@ -21,7 +22,15 @@ pub enum SystemCommand {
     Events(super::events::EventsArgs),
     /// Show disk usage
     Df(DfArgs),
+    /// Start the containers whose restart policy asks for it (always, unless-stopped
+    /// unless stopped by the user, on-failure after a failure): what a Docker daemon
+    /// does when it starts. Run at boot by the berth-boot.service unit; running it again
+    /// starts nothing more.
+    Boot(BootArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct BootArgs {}
 
 #[derive(Debug, Args)]
 pub struct DfArgs {
@@ -87,7 +96,29 @@ pub fn run(engine: &Engine, command: &SystemCommand) -> Result<i32> {
         SystemCommand::Info(args) => info(engine, args),
         SystemCommand::Events(args) => super::events::events(engine, args),
         SystemCommand::Df(args) => df(engine, args),
+        SystemCommand::Boot(args) => boot(engine, args),
     }
+}
+
+/// Starts each container to boot, detached, printing its name as `start` does; a start
+/// that fails is reported and the others still start (exit 1 if any failed).
+fn boot(engine: &Engine, _args: &BootArgs) -> Result<i32> {
+    let mut failed = false;
+    for record in engine.containers_to_boot()? {
+        match engine.start_container(record.id.as_str()) {
+            Ok(started) => {
+                started.detach();
+                println!("{}", record.name);
+            }
+            // Started meanwhile by someone else: nothing left to do.
+            Err(crate::engine::Error::Conflict(_)) => {}
+            Err(e) => {
+                eprintln!("Error: failed to start container {}: {e}", record.name);
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
 }
 
 /// `RECLAIMABLE` as Docker prints it: the size and its share of the total.

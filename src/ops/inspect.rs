@@ -51,16 +51,17 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         .rev()
         .map(|p| p.display().to_string())
         .collect();
-    let mut info = json!({
+    let mut inspected = json!({
         "Id": record.id.as_str(),
         "Created": time_or_zero(Some(record.created)),
         "Path": c.args().first().cloned().unwrap_or_default(),
         "Args": c.args().iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": s.name(),
-            "Running": s.status == Status::Running,
+            // Docker counts a restarting container as running.
+            "Running": matches!(s.status, Status::Running | Status::Restarting),
             "Paused": s.is_paused(),
-            "Restarting": false,
+            "Restarting": s.status == Status::Restarting,
             "OOMKilled": s.oom_killed,
             "Dead": false,
             "Pid": s.init.map_or(0, |p| p.pid),
@@ -86,6 +87,10 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "ReadonlyRootfs": c.read_only,
             "AutoRemove": c.auto_remove,
+            "RestartPolicy": {
+                "Name": c.restart_policy.mode.as_str(),
+                "MaximumRetryCount": c.restart_policy.maximum_retry_count,
+            },
             "NetworkMode": if c.network.name.is_empty() { "none" } else { c.network.name.as_str() },
             "PortBindings": port_bindings(&c.network.ports),
             "Dns": c.network.dns,
@@ -121,16 +126,22 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         },
         "NetworkSettings": network_settings(record, &details.endpoints),
     });
+    // Absent unless set, as Docker's (`omitempty`).
     if !c.exposed_ports.is_empty() {
-        // Docker leaves the key out when there are none.
         let exposed: serde_json::Map<String, Value> = c
             .exposed_ports
             .iter()
             .map(|p| (p.to_string(), json!({})))
             .collect();
-        info["Config"]["ExposedPorts"] = Value::Object(exposed);
+        inspected["Config"]["ExposedPorts"] = Value::Object(exposed);
     }
-    info
+    if let Some(signal) = &c.stop_signal {
+        inspected["Config"]["StopSignal"] = json!(signal);
+    }
+    if let Some(timeout) = c.stop_timeout {
+        inspected["Config"]["StopTimeout"] = json!(timeout);
+    }
+    inspected
 }
 
 /// Docker's NetworkSettings: the published ports and an entry per network, with the

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::engine::{Error, Result};
+use crate::engine::{Error, RestartPolicy, Result};
 
 /// Docker's smallest memory limit; below it a container can't even start.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -99,6 +99,36 @@ pub fn read_env_file(path: &Path) -> Result<Vec<String>> {
     Ok(resolve_env(&lines))
 }
 
+/// `--restart`, with Docker's checks; a policy with `--rm` is refused, as Docker's CLI
+/// refuses it (the container would be gone at its first exit).
+pub fn parse_restart(text: Option<&str>, auto_remove: bool) -> Result<RestartPolicy> {
+    let policy = text
+        .map(RestartPolicy::parse)
+        .transpose()?
+        .unwrap_or_default();
+    if auto_remove && !policy.is_none() {
+        return Err(Error::invalid(
+            "restart policy",
+            text.unwrap_or_default(),
+            "Conflicting options: --restart and --rm",
+        ));
+    }
+    Ok(policy)
+}
+
+/// `--stop-signal`: a signal's name (`SIGTERM`, `TERM`) or number, kept as given, as
+/// Docker's Config.StopSignal.
+pub fn parse_stop_signal(text: &str) -> Result<String> {
+    match crate::engine::parse_signal(text) {
+        Some(_) => Ok(text.to_owned()),
+        None => Err(Error::invalid(
+            "stop signal",
+            text,
+            format!("Invalid signal: {text}"),
+        )),
+    }
+}
+
 /// `KEY=VALUE` labels; a bare `KEY` gets an empty value.
 pub fn parse_labels(entries: &[String]) -> BTreeMap<String, String> {
     entries
@@ -158,6 +188,28 @@ mod tests {
         assert_eq!(read_env_file(&file).unwrap(), vec!["A=1", "B=two words"]);
         std::fs::write(&file, "BAD NAME=1\n").unwrap();
         assert!(read_env_file(&file).is_err());
+    }
+
+    #[test]
+    fn restart_is_refused_with_rm_and_stop_signals_are_checked() {
+        assert!(parse_restart(None, true).unwrap().is_none());
+        assert!(parse_restart(Some("no"), true).unwrap().is_none());
+        assert_eq!(
+            parse_restart(Some("on-failure:3"), false)
+                .unwrap()
+                .maximum_retry_count,
+            3
+        );
+        let err = parse_restart(Some("always"), true).unwrap_err().to_string();
+        assert!(
+            err.contains("Conflicting options: --restart and --rm"),
+            "{err}"
+        );
+        assert!(parse_restart(Some("never"), false).is_err());
+        assert_eq!(parse_stop_signal("SIGUSR1").unwrap(), "SIGUSR1");
+        assert_eq!(parse_stop_signal("9").unwrap(), "9");
+        let err = parse_stop_signal("SIGNOPE").unwrap_err().to_string();
+        assert!(err.contains("Invalid signal: SIGNOPE"), "{err}");
     }
 
     #[test]

@@ -570,7 +570,7 @@ impl App {
 
 fn status_rank(status: Status) -> u8 {
     match status {
-        Status::Running => 0,
+        Status::Running | Status::Restarting => 0,
         Status::Created => 1,
         Status::Exited => 2,
     }

@@ -29,8 +29,9 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 const END_WAIT: Duration = Duration::from_secs(3);
 /// Entries counted per volume for the pane's SIZE column before it says "over".
 pub const VOLUME_SIZE_LIMIT: usize = 100_000;
-/// `stop` as Docker's default: SIGTERM, then SIGKILL after this.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// `stop` as Docker's: the container's stop signal and timeout (`--stop-signal`,
+/// `--stop-timeout`), else SIGTERM, then SIGKILL after 10 s.
+const STOP_TIMEOUT: Option<Duration> = None;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -159,7 +160,10 @@ impl Worker {
             ContainerOp::Stop => engine.stop_container(&t.id, STOP_TIMEOUT, None).map(drop),
             ContainerOp::Restart => {
                 let record = engine.container(&t.id)?;
-                if record.state.status == crate::engine::Status::Running {
+                if matches!(
+                    record.state.status,
+                    crate::engine::Status::Running | crate::engine::Status::Restarting
+                ) {
                     engine.stop_container(&t.id, STOP_TIMEOUT, None)?;
                 }
                 engine.start_container(&t.id).map(drop)

@@ -18,6 +18,7 @@ mod listing;
 mod management;
 mod parity_fixes;
 mod readme;
+mod restart;
 mod scripts;
 mod stats;
 mod verbs;

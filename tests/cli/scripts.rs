@@ -207,3 +207,30 @@ fn cargo_deny_is_built_only_when_missing() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!calls.exists(), "installed although present");
 }
+
+#[test]
+fn the_boot_unit_is_installed_pointing_at_the_installed_berth() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    let calls = dir.path().join("systemctl-calls");
+    // A stand-in systemctl: this machine's systemd is left alone.
+    let bin = stand_ins(&[("systemctl", &format!("echo \"$*\" >> {}", calls.display()))]);
+    let out = lib(bin.path(), "install_boot_unit")
+        .env("PREFIX", "/opt/berth")
+        .env("SYSTEMD_UNIT_DIR", &units)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let unit = std::fs::read_to_string(units.join("berth-boot.service")).unwrap();
+    assert!(
+        unit.lines()
+            .any(|l| l == "ExecStart=/opt/berth/bin/berth system boot"),
+        "{unit}"
+    );
+    assert!(unit.contains("WantedBy=multi-user.target"), "{unit}");
+    assert!(!unit.contains('@'), "{unit}");
+    assert!(text(&out).contains("systemctl enable berth-boot.service"));
+    // Installed, never enabled behind the user's back.
+    let calls = std::fs::read_to_string(&calls).unwrap_or_default();
+    assert!(!calls.contains("enable"), "{calls}");
+}

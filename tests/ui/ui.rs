@@ -466,3 +466,37 @@ fn regex_escape(text: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn the_config_tab_shows_the_restart_policy_and_the_stop_signal_when_set() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "create",
+        "--name",
+        "svc",
+        "--restart",
+        "on-failure:3",
+        "--stop-signal",
+        "SIGUSR1",
+        "--stop-timeout",
+        "30",
+        "berth-test/busybox",
+        "true",
+    ]);
+    // Tall enough for every field.
+    let config = masked(
+        &berth,
+        &[
+            "ui", "--once", "--width", "120", "--height", "32", "--view", "config", "--select",
+            "svc",
+        ],
+    );
+    assert!(
+        config.contains("Restart     on-failure:3 (restarted 0 times)"),
+        "{config}"
+    );
+    assert!(
+        config.contains("Stop        SIGUSR1, SIGKILL after 30s"),
+        "{config}"
+    );
+}

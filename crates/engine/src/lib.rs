@@ -34,6 +34,7 @@ pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
     Resources, Started, Status,
 };
+pub use container::{RestartMode, RestartPolicy, UpdateOptions};
 pub use ids::ContainerId;
 pub use readiness::poll_ready;
 

@@ -129,6 +129,36 @@ fn config(frame: &mut Frame, area: Rect, r: &ContainerRecord, theme: &Theme) {
             theme,
         ),
     ];
+    // Shown when set, so the common container's tab stays as short as it was.
+    let policy = &r.config.restart_policy;
+    if !policy.is_none() {
+        let limit = match policy.maximum_retry_count {
+            0 => String::new(),
+            n => format!(":{n}"),
+        };
+        lines.push(field(
+            "Restart",
+            format!(
+                "{}{limit} (restarted {} times)",
+                policy.mode.as_str(),
+                r.state.restart_count
+            ),
+            theme,
+        ));
+    }
+    if r.config.stop_signal.is_some() || r.config.stop_timeout.is_some() {
+        let timeout = match r.config.stop_timeout {
+            Some(t) if t < 0 => "no timeout".to_owned(),
+            Some(t) => format!("{t}s"),
+            None => "10s".to_owned(),
+        };
+        let signal = r.config.stop_signal.as_deref().unwrap_or("SIGTERM");
+        lines.push(field(
+            "Stop",
+            format!("{signal}, SIGKILL after {timeout}"),
+            theme,
+        ));
+    }
     if let Some(error) = &r.state.error {
         lines.push(field("Error", error.clone(), theme));
     }

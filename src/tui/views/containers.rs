@@ -166,7 +166,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[usize]) -> TableRow {
     let status_style = match c.state.status {
         Status::Running => theme.running,
-        Status::Exited => theme.exited,
+        Status::Exited | Status::Restarting => theme.exited,
         Status::Created => theme.created,
     };
     let marked = app.marked.contains(c.id.as_str());

@@ -74,6 +74,13 @@ pub struct CreateOptions {
     pub dns: Vec<Ipv4Addr>,
     /// `--add-host NAME:IP`.
     pub extra_hosts: Vec<(String, Ipv4Addr)>,
+    // Restarting and stopping.
+    /// `--restart`.
+    pub restart_policy: super::restart::RestartPolicy,
+    /// `--stop-signal`: replaces the image's StopSignal.
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout`, in seconds.
+    pub stop_timeout: Option<i32>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -107,6 +114,79 @@ fn check_name(name: &str) -> Result<()> {
         name,
         "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
     ))
+}
+
+/// How long `stop` waits for a restart policy's monitor before it looks again.
+const RECHECK_STOP: Duration = Duration::from_millis(500);
+
+/// The signal `stop` sends first and how long it waits before SIGKILL (None: for good):
+/// the caller's, else the container's own (`--stop-signal`, `--stop-timeout`), else
+/// Docker's SIGTERM and 10 s.
+fn stop_plan(
+    record: &ContainerRecord,
+    timeout: Option<Duration>,
+    signal: Option<Signal>,
+) -> (Signal, Option<Duration>) {
+    let signal = signal
+        .or_else(|| {
+            record
+                .config
+                .stop_signal
+                .as_deref()
+                .and_then(crate::container::runtime::process::parse_signal)
+        })
+        .unwrap_or(Signal::SIGTERM);
+    let timeout = match (timeout, record.config.stop_timeout) {
+        (Some(timeout), _) => Some(timeout),
+        (None, Some(seconds)) if seconds < 0 => None,
+        (None, Some(seconds)) => Some(Duration::from_secs(seconds as u64)),
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    (signal, timeout)
+}
+
+/// Whether the user's `kill` with `signal` ends the restart loop, as Docker's: SIGKILL
+/// and the container's stop signal do, and any signal when it has none of its own.
+fn ends_restart_loop(record: &ContainerRecord, signal: Signal) -> bool {
+    let own = record
+        .config
+        .stop_signal
+        .as_deref()
+        .and_then(crate::container::runtime::process::parse_signal);
+    signal == Signal::SIGKILL || own.is_none_or(|own| own == signal)
+}
+
+/// Wakes a monitor waiting out a restart's backoff, so it sees the user's stop now.
+fn wake_monitor(record: &ContainerRecord) -> Result<()> {
+    if let Some(monitor) = record.state.monitor {
+        monitor.signal(Signal::SIGTERM)?;
+    }
+    Ok(())
+}
+
+/// A restart policy with `--rm` is refused, as Docker's CLI does: the container would be
+/// gone at its first exit.
+fn check_restart(opts: &CreateOptions) -> Result<()> {
+    if opts.auto_remove && !opts.restart_policy.is_none() {
+        return Err(Error::invalid(
+            "restart policy",
+            opts.restart_policy.mode.as_str(),
+            "Conflicting options: --restart and --rm",
+        ));
+    }
+    Ok(())
+}
+
+/// A stop signal `stop` could send, in Docker's words when not.
+pub(crate) fn check_stop_signal(text: &str) -> Result<()> {
+    match crate::container::runtime::process::parse_signal(text) {
+        Some(_) => Ok(()),
+        None => Err(Error::invalid(
+            "stop signal",
+            text,
+            format!("Invalid signal: {text}"),
+        )),
+    }
 }
 
 /// Merges `KEY=VALUE` overrides into an environment, replacing keys that exist.
@@ -253,7 +333,16 @@ impl Engine {
         if let Some(name) = &opts.name {
             check_name(name)?;
         }
+        check_restart(&opts)?;
         let img = image.config.config().clone().unwrap_or_default();
+        let stop_signal = opts
+            .stop_signal
+            .clone()
+            .or_else(|| img.stop_signal().clone())
+            .filter(|s| !s.is_empty());
+        if let Some(signal) = &stop_signal {
+            check_stop_signal(signal)?;
+        }
         let entrypoint = match &opts.entrypoint {
             Some(e) if e.is_empty() => Vec::new(),
             Some(e) => vec![e.clone()],
@@ -312,6 +401,9 @@ impl Engine {
                 .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
             network: NetworkConfig::default(),
             exposed_ports: Vec::new(),
+            restart_policy: opts.restart_policy,
+            stop_signal,
+            stop_timeout: opts.stop_timeout,
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
@@ -585,7 +677,7 @@ impl Engine {
     /// container's process runs (or with the reason it could not start).
     pub fn start_container(&self, name_or_id: &str) -> Result<Started> {
         let record = self.container(name_or_id)?;
-        if record.state.status == Status::Running {
+        if matches!(record.state.status, Status::Running | Status::Restarting) {
             return Err(Error::Conflict(format!(
                 "container {} is already running",
                 record.name
@@ -671,16 +763,23 @@ impl Engine {
     /// A running container whose monitor is gone can't be supervised: its init was killed
     /// with the monitor (PDEATHSIG); mark it exited and clean up what it left.
     fn reconcile(&self, record: ContainerRecord) -> Result<ContainerRecord> {
-        if record.state.status != Status::Running
-            || record.state.monitor.is_some_and(|m| m.is_alive())
-        {
+        let watched = |r: &ContainerRecord| {
+            !matches!(r.state.status, Status::Running | Status::Restarting)
+                || r.state.monitor.is_some_and(|m| m.is_alive())
+        };
+        if watched(&record) {
             return Ok(record);
         }
         let _lock = self.lock()?;
         let mut record = self.load_record(&record.id)?;
-        if record.state.status != Status::Running
-            || record.state.monitor.is_some_and(|m| m.is_alive())
-        {
+        if watched(&record) {
+            return Ok(record);
+        }
+        // Between two runs of a restart policy nothing runs: it stays with its last exit.
+        if record.state.status == Status::Restarting {
+            record.state.status = Status::Exited;
+            record.state.monitor = None;
+            self.save_record(&record)?;
             return Ok(record);
         }
         // Killed with the monitor already, unless something held it up.
@@ -732,6 +831,14 @@ impl Engine {
     /// Sends a signal to the container's init process.
     pub fn kill_container(&self, name_or_id: &str, signal: Signal) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
+        if matches!(record.state.status, Status::Running | Status::Restarting) {
+            self.note_user_stop(&record, ends_restart_loop(&record, signal))?;
+        }
+        if record.state.status == Status::Restarting {
+            // Nothing runs to take the signal: ending the loop is all there is to do.
+            wake_monitor(&record)?;
+            return Ok(record);
+        }
         let delivered = match (record.state.status, record.state.init) {
             (Status::Running, Some(init)) => init.signal(signal)?,
             _ => false,
@@ -749,38 +856,52 @@ impl Engine {
         Ok(record)
     }
 
-    /// Stops a container: `signal` (SIGTERM by default), then SIGKILL after `timeout`.
-    /// Returns once its monitor has recorded the exit and cleaned up.
+    /// Stops a container: `signal` (else its stop signal, else SIGTERM), then SIGKILL
+    /// after `timeout` (else its stop timeout, else 10 s). It ends a restart policy's
+    /// loop. Returns once its monitor has recorded the exit and cleaned up.
     pub fn stop_container(
         &self,
         name_or_id: &str,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
         signal: Option<Signal>,
     ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
-        let (Status::Running, Some(init), Some(monitor)) =
-            (record.state.status, record.state.init, record.state.monitor)
-        else {
+        if !matches!(record.state.status, Status::Running | Status::Restarting) {
             return Ok(record);
-        };
-        let first = signal.unwrap_or(Signal::SIGTERM);
-        init.signal(first)?;
-        // Sent first, then thawed, as Docker: the signal is waiting when it wakes. A
-        // failed thaw fails the stop: a frozen container would never exit.
-        if record.state.is_paused() {
-            self.thaw(&record)?;
         }
-        self.record_event(
-            &container_event(&record, "kill").with("signal", (first as i32).to_string()),
-        );
-        if !init.wait_exit(Some(timeout)) {
-            init.signal(Signal::SIGKILL)?;
-            self.record_event(
-                &container_event(&record, "kill")
-                    .with("signal", (Signal::SIGKILL as i32).to_string()),
-            );
+        let (first, timeout) = stop_plan(&record, timeout.into(), signal);
+        self.note_user_stop(&record, true)?;
+        // Until the monitor is gone: one that was already starting the process again
+        // when the stop was noted runs it once more, and that run is stopped in turn.
+        loop {
+            let current = match self.container(record.id.as_str()) {
+                Ok(current) => current,
+                Err(Error::NoSuchContainer(_)) => break,
+                Err(e) => return Err(e),
+            };
+            // Only a restart policy's monitor outlives the process: the others are
+            // waited for to the end, as ever.
+            let recheck = (!current.config.restart_policy.is_none()).then_some(RECHECK_STOP);
+            match (
+                current.state.status,
+                current.state.init,
+                current.state.monitor,
+            ) {
+                (Status::Running, Some(init), Some(monitor)) => {
+                    self.signal_to_stop(&current, init, first, timeout)?;
+                    if monitor.wait_exit(recheck) {
+                        break;
+                    }
+                }
+                (Status::Restarting, _, Some(monitor)) => {
+                    wake_monitor(&current)?;
+                    if monitor.wait_exit(recheck) {
+                        break;
+                    }
+                }
+                _ => break,
+            }
         }
-        monitor.wait_exit(None);
         self.record_event(&container_event(&record, "stop"));
         match self.container(record.id.as_str()) {
             // A `--rm` container's monitor removed it as it exited: stopped all the same.
@@ -795,12 +916,52 @@ impl Engine {
         }
     }
 
+    /// `stop`'s signals to the running process `init`: `first`, then SIGKILL if it is
+    /// still there after `timeout` (None waits for good). Each signal that reaches it is
+    /// a `kill` event.
+    fn signal_to_stop(
+        &self,
+        record: &ContainerRecord,
+        init: super::record::ProcessHandle,
+        first: Signal,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let delivered = init.signal(first)?;
+        // Sent first, then thawed, as Docker: the signal is waiting when it wakes. A
+        // failed thaw fails the stop: a frozen container would never exit.
+        if record.state.is_paused() {
+            self.thaw(record)?;
+        }
+        if delivered {
+            self.record_event(
+                &container_event(record, "kill").with("signal", (first as i32).to_string()),
+            );
+        }
+        if !init.wait_exit(timeout) && init.signal(Signal::SIGKILL)? {
+            self.record_event(
+                &container_event(record, "kill")
+                    .with("signal", (Signal::SIGKILL as i32).to_string()),
+            );
+        }
+        Ok(())
+    }
+
+    /// Notes that the user stopped or killed the container (Docker's
+    /// HasBeenManuallyStopped); `cancel` also ends its restart loop.
+    fn note_user_stop(&self, record: &ContainerRecord, cancel: bool) -> Result<()> {
+        super::monitor::update_record(self, &record.id, |r| {
+            r.state.manually_stopped = true;
+            r.state.restart_cancelled |= cancel;
+        })
+        .map(drop)
+    }
+
     /// `restart`: stops the container (see [`Engine::stop_container`]) and starts it
     /// again, detached. A `--rm` container is kept across its restart, as in Docker.
     pub fn restart_container(
         &self,
         name_or_id: &str,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
         signal: Option<Signal>,
     ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
@@ -828,7 +989,23 @@ impl Engine {
         let record = self.container(name_or_id)?;
         let id = record.id.clone();
         if let (Status::Running, Some(monitor)) = (record.state.status, record.state.monitor) {
-            monitor.wait_exit(None);
+            match record.state.init {
+                // A restart policy's monitor outlives the process: Docker's `wait` answers
+                // at its next exit, once the monitor has recorded it.
+                Some(init) if !record.config.restart_policy.is_none() => {
+                    init.wait_exit(None);
+                    while monitor.is_alive()
+                        && self
+                            .find_record(id.as_str())
+                            .is_ok_and(|r| r.state.init == Some(init))
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                _ => {
+                    monitor.wait_exit(None);
+                }
+            }
         }
         match self.container(id.as_str()) {
             Ok(r) => Ok(r.state.exit_code.unwrap_or(0)),
@@ -847,10 +1024,11 @@ impl Engine {
         volumes: bool,
     ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
-        if record.state.status == Status::Running {
+        if matches!(record.state.status, Status::Running | Status::Restarting) {
             if !force {
                 return Err(Error::Conflict(format!(
-                    "cannot remove running container {}: stop it first or use -f",
+                    "cannot remove {} container {}: stop it first or use -f",
+                    record.state.status.as_str(),
                     record.name
                 )));
             }

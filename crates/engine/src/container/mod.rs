@@ -2,6 +2,7 @@
 //! monitor process that supervises each one.
 
 pub mod attach;
+mod boot;
 mod clients;
 pub mod exec;
 pub mod frames;
@@ -11,14 +12,18 @@ pub mod logs;
 pub mod monitor;
 mod pause;
 pub mod record;
+pub mod restart;
 pub mod runtime;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;
 pub(crate) mod store;
 pub(crate) mod teardown;
+pub mod update;
 pub mod user;
 
 pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
+pub use restart::{RestartMode, RestartPolicy};
+pub use update::UpdateOptions;

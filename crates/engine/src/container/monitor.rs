@@ -21,6 +21,7 @@ use super::clients::{Client, MAX_ATTACHED};
 use super::frames::{write_frame, Kind};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
+use super::restart::next_delay;
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
 use super::teardown::Teardown;
@@ -71,7 +72,21 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
             unsafe {
                 libc::malloc_trim(0);
             }
-            monitor.supervise();
+            // Each run of the container's process; a restart policy may ask for another.
+            let mut delay = None;
+            loop {
+                let started = Instant::now();
+                let exit = monitor.supervise();
+                if !monitor.finish(exit) {
+                    break;
+                }
+                let wait = next_delay(delay, started.elapsed());
+                delay = Some(wait);
+                match Monitor::restart_after(engine, id, wait) {
+                    Some(next) => monitor = next,
+                    None => break,
+                }
+            }
             0
         }
         Err((code, message)) => {
@@ -138,7 +153,7 @@ impl Monitor {
         let mut cgroup =
             Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
         crash_point("monitor:after-cgroup");
-        match Self::launch(engine, &record, &overlay, &cgroup) {
+        match Self::launch(engine, &record, &overlay, &cgroup, false) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
                 let mut teardown = Teardown::default();
@@ -150,11 +165,58 @@ impl Monitor {
         }
     }
 
+    /// Waits out the backoff of a restart policy (a SIGTERM, the user's `stop` or
+    /// `kill`, cuts it short), then runs the container's process again in the same
+    /// container: the overlay this monitor holds mounted, the network endpoint it was
+    /// given at create. None when the user ended the loop meanwhile or the start failed
+    /// (the container is then recorded exited).
+    fn restart_after(engine: &Engine, id: &ContainerId, delay: Duration) -> Option<Monitor> {
+        wait_unless_stopped(delay);
+        let mut go = false;
+        let decided = update_record(engine, id, |r| {
+            go = r.state.status == Status::Restarting && !r.state.restart_cancelled;
+            if !go && r.state.status == Status::Restarting {
+                r.state.status = Status::Exited;
+                r.state.monitor = None;
+            }
+        });
+        let record = match decided {
+            Ok(record) if go => record,
+            _ => return None,
+        };
+        let overlay = engine.overlay_of(&record);
+        let started = Cgroup::create(id.as_str(), &record.config.resources)
+            .map_err(start_error)
+            .and_then(|mut cgroup| {
+                Self::launch(engine, &record, &overlay, &cgroup, true).inspect_err(|_| {
+                    let mut teardown = Teardown::default();
+                    teardown.step("remove cgroup", id, cgroup.remove());
+                    engine.report_teardown(&record, &teardown);
+                })
+            });
+        match started {
+            Ok(mut monitor) => {
+                monitor.listener = listen_for_attach(engine, id).ok();
+                Some(monitor)
+            }
+            Err((code, message)) => {
+                let mut teardown = Teardown::default();
+                record_start_failure(engine, id, code, &message, &mut teardown);
+                engine.report_teardown(&record, &teardown);
+                None
+            }
+        }
+    }
+
+    /// Starts the container's process. `again` for a restart policy's run: the restart
+    /// count and the user's stop stay as they are; a start of the user's (or of `system
+    /// boot`) begins the count anew, as Docker's.
     fn launch(
         engine: &Engine,
         record: &ContainerRecord,
         overlay: &OverlayDirs,
         cgroup: &Cgroup,
+        again: bool,
     ) -> std::result::Result<Monitor, StartError> {
         let dir = engine.container_dir(&record.id);
         let user = user::resolve_user(&overlay.merged, &record.config.user)
@@ -269,6 +331,11 @@ impl Monitor {
             r.state.paused = false;
             r.state.ports = ports;
             r.state.restarting = false;
+            if !again {
+                r.state.restart_count = 0;
+                r.state.manually_stopped = false;
+                r.state.restart_cancelled = false;
+            }
         });
         let record = match updated {
             Ok(r) => r,
@@ -293,7 +360,8 @@ impl Monitor {
     }
 
     /// The event loop: forwards output, input and resizes until the container exits.
-    fn supervise(&mut self) {
+    /// Returns its exit code, None if the monitor could not watch it to its end.
+    fn supervise(&mut self) -> Option<i32> {
         let mut exit_code: Option<i32> = None;
         let mut drain_deadline: Option<Instant> = None;
         let mut buf = vec![0u8; OUTPUT_BUF];
@@ -412,7 +480,7 @@ impl Monitor {
                 self.serve_dns();
             }
         }
-        self.finish(exit_code.unwrap_or(255));
+        exit_code
     }
 
     fn serve_dns(&mut self) {
@@ -617,8 +685,14 @@ impl Monitor {
 
     /// Records the exit, cleans up the container's cgroups and mounts, and tells the client.
     /// A step that fails doesn't stop the rest; the failures go to `monitor.log` and a
-    /// `teardown-failed` event (see [`Teardown`]).
-    fn finish(&mut self, exit_code: i32) {
+    /// `teardown-failed` event (see [`Teardown`]). Returns true when the restart policy
+    /// starts the process again: the container is then recorded restarting.
+    fn finish(&mut self, exit: Option<i32>) -> bool {
+        let exit_code = exit.unwrap_or(255);
+        // From here on the user's `stop` wakes this monitor with a SIGTERM (see
+        // `restart_after`) instead of ending it.
+        block_sigterm();
+        let mut restart = false;
         let mut teardown = Teardown::default();
         self.log.flush_partial();
         let dir = self.engine.container_dir(&self.record.id);
@@ -666,15 +740,30 @@ impl Monitor {
             );
         } else {
             let recorded = update_record(&self.engine, &id, |r| {
-                r.state.status = Status::Exited;
+                // Read under the lock: `update --restart`, `stop` and `kill` change them
+                // while the container runs.
+                restart = exit.is_some()
+                    && !r.state.restart_cancelled
+                    && r.config.restart_policy.should_restart(
+                        exit_code,
+                        r.state.manually_stopped,
+                        r.state.restart_count,
+                    );
+                if restart {
+                    r.state.status = Status::Restarting;
+                    r.state.restart_count += 1;
+                } else {
+                    r.state.status = Status::Exited;
+                    r.state.monitor = None;
+                }
                 r.state.exit_code = Some(exit_code);
                 r.state.oom_killed = oom;
                 r.state.finished_at = Some(Utc::now());
                 r.state.init = None;
-                r.state.monitor = None;
                 r.state.ports.clear();
                 r.state.paused = false;
             });
+            restart &= recorded.is_ok();
             teardown.step("record exit", &id, recorded);
             crash_point("monitor:after-exit");
         }
@@ -709,6 +798,7 @@ impl Monitor {
             unplug.run(&mut teardown);
         }
         self.engine.report_teardown(&self.record, &teardown);
+        restart
     }
 }
 
@@ -784,6 +874,38 @@ pub(crate) fn update_record(
     Ok(record)
 }
 
+/// Blocks SIGTERM, so that it waits for [`wait_unless_stopped`] instead of ending the
+/// monitor (the container's init clears its mask).
+fn block_sigterm() {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGTERM);
+    // Best effort: unblocked, a stop during the backoff ends the monitor, and the
+    // container is found exited all the same.
+    let _ = mask.thread_block();
+}
+
+/// Sleeps for `delay`, or until a SIGTERM (blocked, see [`block_sigterm`]) arrives.
+fn wait_unless_stopped(delay: Duration) {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGTERM);
+    let deadline = Instant::now() + delay;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let timeout = libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: left.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: sigtimedwait reads the set and the timeout we pass; no info is asked.
+        let got = unsafe { libc::sigtimedwait(mask.as_ref(), std::ptr::null_mut(), &timeout) };
+        if got >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
 fn record_start_failure(
     engine: &Engine,
     id: &ContainerId,
@@ -796,6 +918,10 @@ fn record_start_failure(
         r.state.error = Some(message.to_owned());
         r.state.init = None;
         r.state.monitor = None;
+        // A restart policy's start that failed ends the loop.
+        if r.state.status == Status::Restarting {
+            r.state.status = Status::Exited;
+        }
     });
     match teardown.step("record start failure", id, result) {
         Some(record) if record.config.auto_remove => {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::logs::LogConfig;
+use super::restart::RestartPolicy;
 use crate::ids::{ContainerId, Digest};
 use crate::network::ports::{ExposedPort, PortMapping, PortSpec};
 use crate::storage::mounts::MountSpec;
@@ -52,6 +53,19 @@ pub struct ContainerConfig {
     /// The ports it listens on (Docker's Config.ExposedPorts), published or not.
     #[serde(default)]
     pub exposed_ports: Vec<ExposedPort>,
+    // Restarting and stopping (`--restart`, `--stop-signal`, `--stop-timeout`).
+    /// `--restart`: what the monitor does when the process exits (Docker's
+    /// HostConfig.RestartPolicy).
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+    /// The signal `stop` sends first, as given (`--stop-signal`, else the image's
+    /// StopSignal); None is SIGTERM. Checked at create.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL (`--stop-timeout`); None is 10, a negative
+    /// value waits for good.
+    #[serde(default)]
+    pub stop_timeout: Option<i32>,
 }
 
 /// Which network namespace the container gets.
@@ -122,6 +136,9 @@ pub enum Status {
     Created,
     Running,
     Exited,
+    /// Between two runs of a restart policy: its process exited and the monitor waits
+    /// out the backoff before starting it again (Docker's State.Restarting).
+    Restarting,
 }
 
 impl Status {
@@ -130,6 +147,7 @@ impl Status {
             Status::Created => "created",
             Status::Running => "running",
             Status::Exited => "exited",
+            Status::Restarting => "restarting",
         }
     }
 }
@@ -165,6 +183,14 @@ pub struct ContainerState {
     /// Running but frozen (`pause`); the status stays running, as Docker's.
     #[serde(default)]
     pub paused: bool,
+    /// The user stopped or killed it (Docker's HasBeenManuallyStopped): `unless-stopped`
+    /// then stays down, also at `system boot`. Cleared by the user's next start.
+    #[serde(default)]
+    pub manually_stopped: bool,
+    /// The user's `stop` or `kill` ended the restart loop (Docker cancels its restart
+    /// manager): the next exit is final whatever the policy. Cleared at the next start.
+    #[serde(default)]
+    pub restart_cancelled: bool,
 }
 
 impl ContainerState {

@@ -20,6 +20,10 @@ pub(crate) fn apply(config: &mut Value, change: &str) -> Result<()> {
         "ENTRYPOINT" => config["Entrypoint"] = json!(command(rest)),
         "WORKDIR" => config["WorkingDir"] = json!(rest),
         "USER" => config["User"] = json!(rest),
+        "STOPSIGNAL" => {
+            crate::container::lifecycle::check_stop_signal(rest)?;
+            config["StopSignal"] = json!(rest);
+        }
         "ENV" => {
             for (key, value) in pairs(rest).map_err(|e| bad(&e))? {
                 set_env(config, &key, &value);
@@ -51,7 +55,7 @@ pub(crate) fn apply(config: &mut Value, change: &str) -> Result<()> {
         other => {
             return Err(bad(&format!(
                 "{other} can't be changed by commit (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, \
-                 USER, VOLUME, WORKDIR can)"
+                 STOPSIGNAL, USER, VOLUME, WORKDIR can)"
             )))
         }
     }
@@ -181,6 +185,7 @@ mod tests {
             "EXPOSE 80 53/udp",
             "LABEL com.example=yes",
             "USER nobody",
+            "STOPSIGNAL SIGQUIT",
             r#"VOLUME ["/data"]"#,
             "volume /logs /cache",
         ]);
@@ -194,6 +199,7 @@ mod tests {
         assert_eq!(c["ExposedPorts"], json!({"80/tcp": {}, "53/udp": {}}));
         assert_eq!(c["Labels"], json!({"com.example": "yes"}));
         assert_eq!(c["User"], "nobody");
+        assert_eq!(c["StopSignal"], "SIGQUIT");
         assert_eq!(
             c["Volumes"],
             json!({"/data": {}, "/logs": {}, "/cache": {}})
@@ -209,6 +215,7 @@ mod tests {
             "EXPOSE 99999",
             "ENV A=\"open",
             "ENV =x",
+            "STOPSIGNAL SIGNOPE",
         ] {
             assert!(apply(&mut config, bad).is_err(), "{bad}");
         }

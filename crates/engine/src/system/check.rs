@@ -253,8 +253,9 @@ impl Engine {
             .state
             .finished_at
             .is_some_and(|t| (chrono::Utc::now() - t).num_seconds() < MONITOR_GRACE_SECS as i64);
-        (record.state.status == Status::Running && record.state.monitor == Some(handle))
-            || just_exited
+        // A restart policy's monitor also lives between two runs.
+        let supervising = matches!(record.state.status, Status::Running | Status::Restarting);
+        (supervising && record.state.monitor == Some(handle)) || just_exited
     }
 
     /// Mounts below the root in this (the host's) mount namespace: berth mounts only in
@@ -280,7 +281,9 @@ impl Engine {
                 || self.container_dir(&id).exists()
                 || self.retired_container_dir(&id).exists();
             let running = scan.records.get(&id).is_some_and(|r| {
-                r.state.status == Status::Running && r.state.monitor.is_some_and(|m| m.is_alive())
+                // Between two runs of a restart policy the next run's cgroup may be in the making.
+                matches!(r.state.status, Status::Running | Status::Restarting)
+                    && r.state.monitor.is_some_and(|m| m.is_alive())
             });
             if ours && !running && !scan.live.contains(&name) {
                 found.push(Finding::new(
