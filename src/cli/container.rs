@@ -121,6 +121,43 @@ pub struct ContainerFlags {
     /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
+    // ---- security and device options ----
+    /// Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME... or ALL)
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities (or ALL)
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container: every capability, every host device,
+    /// no seccomp filter, no masked or read-only paths, /sys writable. Root in it is root
+    /// on the host: it can load kernel modules, mount host disks and escape
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a host device to the container: HOST[:CONTAINER[:PERMISSIONS]] (e.g. /dev/fuse, /dev/sdb:/dev/xvdb:r)
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list ('c 42:* rmw')
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)
+    #[arg(long, allow_hyphen_values = true)]
+    pub ulimit: Vec<String>,
+    /// Size of /dev/shm (e.g. 256m; 64m when not set)
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Sysctl options: KEY=VALUE (namespaced ones only: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Security options: no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Add additional groups to join (names or GIDs)
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    // ---- end of security and device options ----
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
@@ -373,13 +410,53 @@ impl ContainerFlags {
             resources,
             labels: run_options::parse_labels(&self.label),
             log: crate::engine::LogConfig::parse(&self.log_opt)?,
+            security: self.security()?,
         })
     }
 }
 
+impl ContainerFlags {
+    /// The security and device options, parsed once by ops; a ulimit lowered to what the
+    /// host allows is said on stderr.
+    fn security(&self) -> crate::engine::Result<crate::engine::SecurityConfig> {
+        let (config, warnings) = run_options::parse_security(&run_options::SecurityFlags {
+            cap_add: &self.cap_add,
+            cap_drop: &self.cap_drop,
+            privileged: self.privileged,
+            device: &self.device,
+            device_cgroup_rule: &self.device_cgroup_rule,
+            init: self.init,
+            ulimit: &self.ulimit,
+            shm_size: self.shm_size.as_deref(),
+            sysctl: &self.sysctl,
+            security_opt: &self.security_opt,
+            group_add: &self.group_add,
+        })?;
+        for warning in warnings {
+            eprintln!("{warning}");
+        }
+        Ok(config)
+    }
+}
+
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
+    // A bad flag is Docker's 125, as for `run`, and nothing is pulled or made.
+    let options = match args.flags.to_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
     ensure_image(engine, &args.flags)?;
-    let record = engine.create_container(args.flags.to_options()?)?;
+    let record = match engine.create_container(options) {
+        Ok(record) => record,
+        Err(e) if e.kind() == crate::engine::ErrorKind::InvalidArgument => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+        Err(e) => return Err(e.into()),
+    };
     println!("{}", record.id);
     Ok(0)
 }

@@ -44,6 +44,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     let details = engine.container_details(record);
     let s = &record.state;
     let c = &record.config;
+    let sec = &c.security;
     let (overlay, dir) = (&details.overlay, &details.dir);
     let lower: Vec<String> = overlay
         .lower
@@ -91,10 +92,28 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "Dns": c.network.dns,
             "ExtraHosts": c.network.extra_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
             "LogConfig": c.log.inspect(),
-            "CapAdd": null,
-            "CapDrop": null,
-            "MaskedPaths": crate::engine::MASKED_PATHS,
-            "ReadonlyPaths": crate::engine::READONLY_PATHS,
+            "CapAdd": names_or_null(&sec.cap_add),
+            "CapDrop": names_or_null(&sec.cap_drop),
+            "Privileged": sec.privileged,
+            "Devices": sec.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": names_or_null(&sec.device_cgroup_rules),
+            "Init": if sec.init { json!(true) } else { Value::Null },
+            "Ulimits": sec.ulimits.iter().map(|u| json!({
+                "Name": u.name.as_str(),
+                "Soft": u.soft as i64,
+                "Hard": u.hard as i64,
+            })).collect::<Vec<_>>(),
+            "ShmSize": sec.shm_size.unwrap_or(crate::engine::DEFAULT_SHM_SIZE),
+            "Sysctls": if sec.sysctls.is_empty() { Value::Null } else { json!(sec.sysctls) },
+            "SecurityOpt": names_or_null(&sec.security_opt()),
+            "GroupAdd": names_or_null(&sec.group_add),
+            // `--privileged` hides nothing.
+            "MaskedPaths": if sec.privileged { &[][..] } else { crate::engine::MASKED_PATHS },
+            "ReadonlyPaths": if sec.privileged { &[][..] } else { crate::engine::READONLY_PATHS },
         },
         "GraphDriver": {
             "Name": "overlay2",
@@ -121,6 +140,15 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         },
         "NetworkSettings": network_settings(record, &details.endpoints),
     })
+}
+
+/// A list as Docker shows an unset one: `null` when empty.
+fn names_or_null<T: std::fmt::Display>(list: &[T]) -> Value {
+    if list.is_empty() {
+        Value::Null
+    } else {
+        json!(list.iter().map(T::to_string).collect::<Vec<_>>())
+    }
 }
 
 /// Docker's NetworkSettings: the published ports and an entry per network, with the

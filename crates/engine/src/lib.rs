@@ -34,6 +34,11 @@ pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
     Resources, Started, Status,
 };
+pub use container::devices::{parse_access as parse_device_access, DeviceMapping, DeviceRule};
+pub use container::security::{
+    CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,
+    MAX_SECCOMP_PROFILE,
+};
 pub use ids::ContainerId;
 pub use readiness::poll_ready;
 

@@ -72,6 +72,8 @@ pub struct CreateOptions {
     pub dns: Vec<Ipv4Addr>,
     /// `--add-host NAME:IP`.
     pub extra_hosts: Vec<(String, Ipv4Addr)>,
+    /// Security and device options (`--cap-add`, `--privileged`, `--device`, `--init`...).
+    pub security: super::security::SecurityConfig,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -291,11 +293,15 @@ impl Engine {
             mounts: self
                 .container_mounts_for(&opts, img.volumes().as_deref().unwrap_or_default())?,
             network: NetworkConfig::default(),
+            security: opts.security.clone(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.network = network_config(&opts, &network, &img)?;
+        config
+            .security
+            .validate(config.network.mode != NetworkMode::Host)?;
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(
                 "working directory",

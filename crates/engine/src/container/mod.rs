@@ -3,6 +3,7 @@
 
 pub mod attach;
 mod clients;
+pub mod devices;
 pub mod exec;
 pub mod frames;
 mod inspect;
@@ -13,6 +14,7 @@ mod pause;
 pub mod record;
 pub mod runtime;
 pub mod seccomp;
+pub mod security;
 pub mod spec;
 pub mod stats;
 pub(crate) mod store;

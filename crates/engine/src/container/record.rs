@@ -49,6 +49,10 @@ pub struct ContainerConfig {
     /// How it is networked. Records from before networking have none: loopback only.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// Security and device options: capabilities, `--privileged`, devices, `--init`,
+    /// ulimits, /dev/shm, sysctls, `--security-opt`, `--group-add`.
+    #[serde(default)]
+    pub security: super::security::SecurityConfig,
 }
 
 /// Which network namespace the container gets.

@@ -9,6 +9,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::container::devices::DeviceRule;
 use crate::container::record::Resources;
 use crate::error::{Context, Error, Result};
 
@@ -248,12 +249,14 @@ fn init_cpuset(dir: &Path) -> Result<()> {
 }
 
 impl Cgroup {
-    /// Creates the container's cgroups and applies its limits. On failure nothing is left.
-    pub fn create(id: &str, resources: &Resources) -> Result<Cgroup> {
+    /// Creates the container's cgroups and applies its limits: `devices` are allowed on
+    /// top of Docker's default device rules (`--device`, `--device-cgroup-rule`,
+    /// `--privileged`). On failure nothing is left.
+    pub fn create(id: &str, resources: &Resources, devices: &[DeviceRule]) -> Result<Cgroup> {
         let mut cgroup = Cgroup { dirs: Vec::new() };
         let result = cgroup
             .create_dirs(id)
-            .and_then(|()| cgroup.apply(resources));
+            .and_then(|()| cgroup.apply(resources, devices));
         if let Err(e) = result {
             // The error that matters is the one that stopped the creation.
             let _ = cgroup.remove();
@@ -359,7 +362,7 @@ impl Cgroup {
         })
     }
 
-    fn apply(&self, r: &Resources) -> Result<()> {
+    fn apply(&self, r: &Resources, devices: &[DeviceRule]) -> Result<()> {
         if let Some((h, dir)) = self.dir_with("memory") {
             if let Some(limit) = r.memory {
                 match h {
@@ -402,6 +405,9 @@ impl Cgroup {
             write(dir, "devices.deny", "a")?;
             for rule in ALLOWED_DEVICES {
                 write(dir, "devices.allow", rule)?;
+            }
+            for rule in devices {
+                write(dir, "devices.allow", &rule.to_string())?;
             }
         }
         Ok(())

@@ -8,4 +8,5 @@ pub mod fds;
 pub mod init;
 pub(crate) mod mount_plan;
 pub mod process;
+pub(crate) mod reaper;
 pub mod sealed;
