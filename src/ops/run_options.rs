@@ -250,9 +250,8 @@ pub fn parse_device(text: &str) -> Result<DeviceMapping> {
             ))
         }
     };
-    let cgroup_permissions = parse_device_access(access).ok_or_else(|| {
-        Error::invalid("--device", text, "permissions are some of r, w and m")
-    })?;
+    let cgroup_permissions = parse_device_access(access)
+        .ok_or_else(|| Error::invalid("--device", text, "permissions are some of r, w and m"))?;
     if !host.starts_with('/') || !inside.starts_with('/') {
         return Err(Error::invalid(
             "--device",

@@ -293,7 +293,15 @@ mod tests {
         let rule = DeviceRule::parse("c 42:* rmw").unwrap();
         assert_eq!(rule.to_string(), "c 42:* rwm");
         assert_eq!(DeviceRule::parse("a *:* r").unwrap().to_string(), "a *:* r");
-        for bad in ["x 1:2 r", "c 1 r", "c 1:2 q", "c 1:2", "c a:2 r", "c 1:2 rr", "c 1:2 r x"] {
+        for bad in [
+            "x 1:2 r",
+            "c 1 r",
+            "c 1:2 q",
+            "c 1:2",
+            "c a:2 r",
+            "c 1:2 rr",
+            "c 1:2 r x",
+        ] {
             assert!(DeviceRule::parse(bad).is_none(), "{bad}");
         }
     }

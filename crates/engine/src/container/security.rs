@@ -165,9 +165,7 @@ impl SecurityConfig {
         for device in &self.devices {
             device.validate()?;
         }
-        if !self.device_cgroup_rules.is_empty()
-            && !super::runtime::cgroups::can_confine_devices()
-        {
+        if !self.device_cgroup_rules.is_empty() && !super::runtime::cgroups::can_confine_devices() {
             return Err(Error::invalid(
                 "--device-cgroup-rule",
                 self.device_cgroup_rules[0].to_string(),
@@ -179,7 +177,11 @@ impl SecurityConfig {
             seccomp_profile(text, &caps)?;
         }
         if self.shm_size == Some(0) {
-            return Err(Error::invalid("--shm-size", "0", "it must be greater than 0"));
+            return Err(Error::invalid(
+                "--shm-size",
+                "0",
+                "it must be greater than 0",
+            ));
         }
         Ok(())
     }
@@ -291,9 +293,12 @@ pub fn check_sysctl(key: &str, value: &str, own_network: bool) -> Result<()> {
             | "kernel.shm_rmid_forced"
     );
     let named_well = !key.is_empty()
-        && key
-            .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')));
+        && key.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        });
     let net = key.starts_with("net.");
     if !named_well || !(ipc || net || key.starts_with("fs.mqueue.")) {
         return Err(Error::invalid(
@@ -439,8 +444,12 @@ impl std::fmt::Display for Ulimit {
 /// The hard limit berth itself has for a resource, when it can't raise it (no
 /// CAP_SYS_RESOURCE): a container can't be given more. `None`: no ceiling.
 fn ceiling(name: UlimitName) -> Option<u64> {
-    if caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_RESOURCE)
-        .unwrap_or(false)
+    if caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap_or(false)
     {
         return None;
     }

@@ -146,9 +146,7 @@ impl MountPlan {
             DEVICES
                 .iter()
                 .filter(|(name, _, _)| {
-                    !nodes
-                        .iter()
-                        .any(|n| n.path == Path::new("/dev").join(name))
+                    !nodes.iter().any(|n| n.path == Path::new("/dev").join(name))
                 })
                 .map(|&(name, major, minor)| Step::Device { name, major, minor }),
         );
