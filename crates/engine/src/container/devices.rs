@@ -227,9 +227,7 @@ impl DeviceMapping {
 /// The device nodes a container gets beyond the defaults (its `--device`s, and with
 /// `--privileged` the host's whole /dev), read from the host now, and the device cgroup
 /// rules that let it use them (and its `--device-cgroup-rule`s).
-pub(crate) fn allowed_devices(
-    security: &super::security::SecurityConfig,
-) -> Result<(Vec<(PathBuf, HostNode)>, Vec<DeviceRule>)> {
+pub(crate) fn allowed_devices(security: &super::security::SecurityConfig) -> Result<Allowed> {
     let mut nodes = Vec::new();
     let mut rules = Vec::new();
     if security.privileged {
@@ -243,7 +241,14 @@ pub(crate) fn allowed_devices(
         nodes.push((mapping.path_in_container.clone(), node));
     }
     rules.extend(security.device_cgroup_rules.iter().cloned());
-    Ok((nodes, rules))
+    Ok(Allowed { nodes, rules })
+}
+
+/// What [`allowed_devices`] finds: the nodes to make (where, and the host's node) and the
+/// rules that let them be used.
+pub(crate) struct Allowed {
+    pub nodes: Vec<(PathBuf, HostNode)>,
+    pub rules: Vec<DeviceRule>,
 }
 
 /// The most device nodes `--privileged` copies from the host's /dev.

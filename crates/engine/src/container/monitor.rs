@@ -135,9 +135,9 @@ impl Monitor {
         engine
             .copy_up_volumes(&record, &overlay.merged)
             .map_err(start_error)?;
-        let (_, device_rules) =
+        let devices =
             super::devices::allowed_devices(&record.config.security).map_err(start_error)?;
-        let mut cgroup = Cgroup::create(id.as_str(), &record.config.resources, &device_rules)
+        let mut cgroup = Cgroup::create(id.as_str(), &record.config.resources, &devices.rules)
             .map_err(start_error)?;
         crash_point("monitor:after-cgroup");
         match Self::launch(engine, &record, &overlay, &cgroup) {

@@ -352,7 +352,10 @@ pub fn build(
         );
     }
 
-    let (nodes, device_rules) = super::devices::allowed_devices(security)?;
+    let super::devices::Allowed {
+        nodes,
+        rules: device_rules,
+    } = super::devices::allowed_devices(security)?;
     if !device_rules.is_empty() {
         resources = resources.devices(
             device_rules
