@@ -426,4 +426,76 @@ mod tests {
             assert!(err.contains(bad), "{err}");
         }
     }
+
+    #[test]
+    fn device_flags_read_as_dockers() {
+        let d = parse_device("/dev/fuse").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/fuse"), "rwm")
+        );
+        let d = parse_device("/dev/fuse:r").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/fuse"), "r")
+        );
+        let d = parse_device("/dev/sdb:/dev/xvdb:mw").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/xvdb"), "wm")
+        );
+        for bad in ["dev/fuse", "/dev/a:b", "/dev/a:/dev/b:rwx", "/a:/b:r:x"] {
+            assert!(parse_device(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ulimits_take_soft_and_hard_or_one_value() {
+        let u = parse_ulimit("nofile=1024:2048").unwrap();
+        assert_eq!((u.name, u.soft, u.hard), (UlimitName::Nofile, 1024, 2048));
+        let u = parse_ulimit("core=-1").unwrap();
+        assert_eq!((u.soft, u.hard), (u64::MAX, u64::MAX));
+        assert!(parse_ulimit("nofile=2:1")
+            .unwrap_err()
+            .to_string()
+            .contains("2 > 1"));
+        assert!(parse_ulimit("files=1")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid ulimit type"));
+        assert!(parse_ulimit("nofile").is_err());
+    }
+
+    #[test]
+    fn security_opts_are_dockers_forms_and_the_rest_is_answered() {
+        let parsed = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|o| o.to_string()).collect();
+            parse_security(&SecurityFlags {
+                security_opt: &opts,
+                ..Default::default()
+            })
+            .map(|(config, _)| config)
+        };
+        let config = parsed(&[
+            "no-new-privileges:true",
+            "seccomp:unconfined",
+            "label=disable",
+        ])
+        .unwrap();
+        assert!(config.no_new_privileges && config.label_disabled);
+        assert_eq!(config.seccomp, SeccompChoice::Unconfined);
+        assert_eq!(
+            config.security_opt(),
+            ["no-new-privileges", "seccomp=unconfined", "label=disable"]
+        );
+        for (bad, says) in [
+            ("apparmor=docker-default", "AppArmor"),
+            ("label=user:x", "SELinux"),
+            ("systempaths=unconfined", "unknown option"),
+            ("no-new-privileges=maybe", "true or false"),
+        ] {
+            let err = parsed(&[bad]).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
 }
