@@ -36,13 +36,13 @@ const CAP_NET_ADMIN: u64 = 1 << 12;
 const CAP_SYS_ADMIN: u64 = 1 << 21;
 const CAP_SYS_RESOURCE: u64 = 1 << 24;
 
-/// True if this host has a v1 device cgroup controller (what `--device-cgroup-rule` and
-/// the permissions of `--device` need).
+/// True if this host has a device cgroup (what `--device-cgroup-rule` and the
+/// permissions of `--device` need): a v1 controller, or cgroup v2 alone (an eBPF program).
 fn device_cgroup() -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.contains(" - cgroup ") && l.split(',').any(|o| o == "devices"))
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let v1 = |l: &str| l.contains(" - cgroup ") && l.split(',').any(|o| o == "devices");
+    let v1_any = |l: &str| l.contains(" - cgroup ");
+    mountinfo.lines().any(v1) || !mountinfo.lines().any(v1_any)
 }
 
 #[test]
@@ -571,4 +571,71 @@ fn bad_values_exit_125_with_one_line_and_make_nothing() {
         }
     }
     assert_eq!(berth.ok(&["ps", "-aq"]), "", "nothing was created");
+}
+
+/// Where a cgroup v2 hierarchy is mounted on this host (on a hybrid one, the
+/// controller-less tree: device programs attach there all the same).
+fn cgroup2_mount() -> Option<std::path::PathBuf> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()?
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split(' ').nth(4))
+        .map(std::path::PathBuf::from)
+}
+
+/// A cgroup made for a test, removed (after its processes are gone) on drop.
+struct TestCgroup(std::path::PathBuf);
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir(&self.0) {
+            eprintln!("removing {}: {e}", self.0.display());
+        }
+    }
+}
+
+#[test]
+fn the_cgroup_v2_device_program_allows_only_its_rules() {
+    use berth::engine::container::devices::DeviceRule;
+    use berth::engine::container::runtime::device_filter;
+    let Some(v2) = cgroup2_mount() else {
+        return;
+    };
+    let cgroup = TestCgroup(v2.join(format!("berth-test-devices-{}", std::process::id())));
+    std::fs::create_dir(&cgroup.0).unwrap();
+    let rules: Vec<DeviceRule> = ["c 1:3 rwm", "c 42:1 r"]
+        .iter()
+        .map(|r| DeviceRule::parse(r).unwrap())
+        .collect();
+    device_filter::attach(&cgroup.0, &rules).unwrap();
+    // Nodes of a major with no driver: allowed opens fail with ENXIO, denied with EPERM.
+    let (dir0, denied) = node_dir(42, 0, 0o666);
+    let (dir1, allowed) = node_dir(42, 1, 0o666);
+    let script = format!(
+        "echo $$ > {procs}; cat {denied}; cat {allowed}; echo x > {allowed}; \
+         cat /dev/null && echo NULL; head -c1 /dev/zero >/dev/null 2>&1 || echo NOZERO",
+        procs = cgroup.0.join("cgroup.procs").display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].contains("Operation not permitted"),
+        "42:0 has no rule: {err}"
+    );
+    assert!(
+        lines[1].contains("No such device or address"),
+        "42:1 may be read: {err}"
+    );
+    assert!(
+        lines[2].contains("Operation not permitted"),
+        "not written: {err}"
+    );
+    assert_eq!(stdout(&out), "NULL\nNOZERO\n", "1:3 allowed, 1:5 not");
+    drop((dir0, dir1));
 }

@@ -169,7 +169,7 @@ impl SecurityConfig {
             return Err(Error::invalid(
                 "--device-cgroup-rule",
                 self.device_cgroup_rules[0].to_string(),
-                "this host has no device cgroup controller (cgroup v2 needs an eBPF device program, which berth does not load yet)",
+                "this host can confine no devices: no v1 devices controller, and this kernel loads no cgroup v2 device program",
             ));
         }
         if let SeccompChoice::Profile(text) = &self.seccomp {

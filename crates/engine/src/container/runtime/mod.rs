@@ -4,6 +4,7 @@
 
 pub mod cgroups;
 pub mod creds;
+pub mod device_filter;
 pub mod fds;
 pub mod init;
 pub(crate) mod mount_plan;
