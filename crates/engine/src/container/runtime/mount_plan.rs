@@ -442,6 +442,35 @@ mod tests {
     }
 
     #[test]
+    fn devices_are_made_after_the_defaults_and_the_dev_links_win() {
+        use crate::container::devices::DeviceMapping;
+        use crate::container::security::SecurityConfig;
+        let device = |inside: &str| DeviceMapping {
+            path_on_host: "/dev/null".into(),
+            path_in_container: inside.into(),
+            cgroup_permissions: "rwm".into(),
+        };
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            hostname: "box".into(),
+            network: connected(),
+            security: SecurityConfig {
+                // One in a directory of its own, one in place of a default node, one
+                // where the container's own /dev/ptmx link goes (the link wins).
+                devices: vec![
+                    device("/dev/sub/null"),
+                    device("/dev/zero"),
+                    device("/dev/ptmx"),
+                ],
+                shm_size: Some(1 << 30),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        insta::assert_snapshot!(shown(config, &hybrid_dirs()));
+    }
+
+    #[test]
     fn volumes_tmpfs_and_a_read_only_root_join_the_sequence() {
         let cwd = Path::new("/home/me");
         let config = ContainerConfig {
