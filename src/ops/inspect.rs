@@ -52,7 +52,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         .rev()
         .map(|p| p.display().to_string())
         .collect();
-    json!({
+    let mut shape = json!({
         "Id": record.id.as_str(),
         "Created": time_or_zero(Some(record.created)),
         "Path": c.args().first().cloned().unwrap_or_default(),
@@ -101,14 +101,14 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
                 "CgroupPermissions": d.cgroup_permissions,
             })).collect::<Vec<_>>(),
             "DeviceCgroupRules": names_or_null(&sec.device_cgroup_rules),
-            "Init": if sec.init { json!(true) } else { Value::Null },
-            "Ulimits": sec.ulimits.iter().map(|u| json!({
-                "Name": u.name.as_str(),
-                "Soft": u.soft as i64,
-                "Hard": u.hard as i64,
-            })).collect::<Vec<_>>(),
+            "Ulimits": if sec.ulimits.is_empty() { Value::Null } else {
+                json!(sec.ulimits.iter().map(|u| json!({
+                    "Name": u.name.as_str(),
+                    "Soft": u.soft as i64,
+                    "Hard": u.hard as i64,
+                })).collect::<Vec<_>>())
+            },
             "ShmSize": sec.shm_size.unwrap_or(crate::engine::DEFAULT_SHM_SIZE),
-            "Sysctls": if sec.sysctls.is_empty() { Value::Null } else { json!(sec.sysctls) },
             "SecurityOpt": names_or_null(&sec.security_opt()),
             "GroupAdd": names_or_null(&sec.group_add),
             // `--privileged` hides nothing.
@@ -139,7 +139,16 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "Labels": c.labels,
         },
         "NetworkSettings": network_settings(record, &details.endpoints),
-    })
+    });
+    // Docker leaves these out when unset (omitempty).
+    let host = &mut shape["HostConfig"];
+    if sec.init {
+        host["Init"] = json!(true);
+    }
+    if !sec.sysctls.is_empty() {
+        host["Sysctls"] = json!(sec.sysctls);
+    }
+    shape
 }
 
 /// A list as Docker shows an unset one: `null` when empty.
