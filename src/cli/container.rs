@@ -431,6 +431,7 @@ impl ContainerFlags {
             sysctl: &self.sysctl,
             security_opt: &self.security_opt,
             group_add: &self.group_add,
+            host_network: self.network.as_deref() == Some("host"),
         })?;
         for warning in warnings {
             eprintln!("{warning}");
@@ -440,7 +441,7 @@ impl ContainerFlags {
 }
 
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
-    // A bad flag is Docker's 125, as for `run`, and nothing is pulled or made.
+    // A bad flag is Docker's 125 (its client-side checks), and nothing is pulled or made.
     let options = match args.flags.to_options() {
         Ok(options) => options,
         Err(e) => {
@@ -449,14 +450,8 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
         }
     };
     ensure_image(engine, &args.flags)?;
-    let record = match engine.create_container(options) {
-        Ok(record) => record,
-        Err(e) if e.kind() == crate::engine::ErrorKind::InvalidArgument => {
-            eprintln!("Error: {e}");
-            return Ok(125);
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // What the engine refuses exits 1, as Docker's daemon-side refusals do.
+    let record = engine.create_container(options)?;
     println!("{}", record.id);
     Ok(0)
 }

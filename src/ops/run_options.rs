@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::engine::{
-    parse_device_access, CapName, DeviceMapping, DeviceRule, Error, Result, SeccompChoice,
-    SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
+    check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, Result,
+    SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
 };
 
 /// Docker's smallest memory limit; below it a container can't even start.
@@ -146,6 +146,8 @@ pub struct SecurityFlags<'a> {
     pub sysctl: &'a [String],
     pub security_opt: &'a [String],
     pub group_add: &'a [String],
+    /// `--network host`: no net.* sysctls then.
+    pub host_network: bool,
 }
 
 /// The flags as the engine takes them, and the warnings to show (a limit lowered to what
@@ -209,10 +211,12 @@ pub fn parse_security(flags: &SecurityFlags) -> Result<(SecurityConfig, Vec<Stri
             .sysctl
             .iter()
             .map(|kv| {
-                kv.split_once('=')
+                let (key, value) = kv
+                    .split_once('=')
                     .filter(|(k, _)| !k.is_empty())
-                    .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-                    .ok_or_else(|| Error::invalid("--sysctl", kv, "use KEY=VALUE"))
+                    .ok_or_else(|| Error::invalid("--sysctl", kv, "use KEY=VALUE"))?;
+                check_sysctl(key.trim(), value, !flags.host_network)?;
+                Ok((key.trim().to_owned(), value.to_owned()))
             })
             .collect::<Result<_>>()?,
         group_add: flags

@@ -28,7 +28,7 @@ pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
 pub use container::runtime::process::parse_signal;
 pub use container::security::{
-    CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,
+    check_sysctl, CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,
     MAX_SECCOMP_PROFILE,
 };
 pub use container::spec::{MASKED_PATHS, READONLY_PATHS};
