@@ -185,6 +185,26 @@ fn a_device_is_made_in_the_container_and_usable_as_its_permissions_say() {
         serde_json::json!([{"PathOnHost": &null, "PathInContainer": "/dev/sub/mynull", "CgroupPermissions": "rwm"}])
     );
 
+    // A directory gives every device below it, at the same place below the target.
+    let (tree, first) = node_dir(1, 3, 0o666);
+    std::fs::create_dir(tree.path().join("sub")).unwrap();
+    nix::sys::stat::mknod(
+        &tree.path().join("sub/zero"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+        nix::sys::stat::makedev(1, 5),
+    )
+    .unwrap();
+    assert!(first.ends_with("/node"));
+    let device = format!("{}:/dev/mine", tree.path().display());
+    let out = sh_with(
+        &berth,
+        &["--device", &device],
+        "ls -ln /dev/mine/node /dev/mine/sub/zero; head -c 2 /dev/mine/sub/zero | wc -c",
+    );
+    assert!(out.contains("1,   3 ") && out.contains("1,   5 "), "{out}");
+    assert!(out.ends_with("2\n"), "{out}");
+
     if device_cgroup() {
         // Read allowed, write denied by the device cgroup.
         let (_dir, unknown) = node_dir(42, 0, 0o666);

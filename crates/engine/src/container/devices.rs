@@ -200,7 +200,10 @@ impl DeviceMapping {
     /// Checks a mapping as create must: the host path a device node, the container path
     /// absolute and plain.
     pub(crate) fn validate(&self) -> Result<()> {
-        HostNode::of(&self.path_on_host)?;
+        // A directory (`--device /dev/snd`) gives every device below it.
+        if !self.path_on_host.is_dir() {
+            HostNode::of(&self.path_on_host)?;
+        }
         let inside = &self.path_in_container;
         let plain = inside.is_absolute()
             && inside
@@ -235,10 +238,11 @@ pub(crate) fn allowed_devices(security: &super::security::SecurityConfig) -> Res
         rules.push(DeviceRule::all());
     }
     for mapping in &security.devices {
-        let node = HostNode::of(&mapping.path_on_host)?;
-        rules.push(node.rule(&mapping.cgroup_permissions));
-        nodes.retain(|(path, _)| *path != mapping.path_in_container);
-        nodes.push((mapping.path_in_container.clone(), node));
+        for (inside, node) in mapping.nodes()? {
+            rules.push(node.rule(&mapping.cgroup_permissions));
+            nodes.retain(|(path, _)| *path != inside);
+            nodes.push((inside, node));
+        }
     }
     rules.extend(security.device_cgroup_rules.iter().cloned());
     Ok(Allowed { nodes, rules })
@@ -251,14 +255,38 @@ pub(crate) struct Allowed {
     pub rules: Vec<DeviceRule>,
 }
 
-/// The most device nodes `--privileged` copies from the host's /dev.
+impl DeviceMapping {
+    /// The nodes this mapping makes, where in the container: the one device, or every
+    /// device below a directory, at the same place below the container path (Docker's).
+    fn nodes(&self) -> Result<Vec<(PathBuf, HostNode)>> {
+        if !self.path_on_host.is_dir() {
+            let node = HostNode::of(&self.path_on_host)?;
+            return Ok(vec![(self.path_in_container.clone(), node)]);
+        }
+        Ok(devices_below(&self.path_on_host)
+            .into_iter()
+            .filter_map(|(path, node)| {
+                let relative = path.strip_prefix(&self.path_on_host).ok()?;
+                Some((self.path_in_container.join(relative), node))
+            })
+            .collect())
+    }
+}
+
+/// The most device nodes `--privileged` (or a `--device` directory) copies from the host.
 const MAX_HOST_DEVICES: usize = 4096;
 
 /// Every device node under the host's /dev, as Docker's `--privileged` gives them: not
 /// the container's own (pts, shm, mqueue), not symlinks, not /dev/console.
 pub(crate) fn host_devices() -> Vec<(PathBuf, HostNode)> {
+    devices_below(Path::new("/dev"))
+}
+
+/// The device nodes below a host directory (sorted, at most `MAX_HOST_DEVICES`), skipping
+/// what a container's /dev has of its own, symlinks and /dev/console.
+fn devices_below(top: &Path) -> Vec<(PathBuf, HostNode)> {
     let mut found = Vec::new();
-    let mut dirs = vec![PathBuf::from("/dev")];
+    let mut dirs = vec![top.to_owned()];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
