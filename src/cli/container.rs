@@ -139,6 +139,43 @@ pub struct ContainerFlags {
         allow_hyphen_values = true
     )]
     pub stop_timeout: Option<i32>,
+    // ---- security and device options ----
+    /// Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME... or ALL)
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities (or ALL)
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container: every capability, every host device,
+    /// no seccomp filter, no masked or read-only paths, /sys writable. Root in it is root
+    /// on the host: it can load kernel modules, mount host disks and escape
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a host device to the container: HOST[:CONTAINER[:PERMISSIONS]] (e.g. /dev/fuse, /dev/sdb:/dev/xvdb:r)
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list ('c 42:* rmw')
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)
+    #[arg(long, allow_hyphen_values = true)]
+    pub ulimit: Vec<String>,
+    /// Size of /dev/shm (e.g. 256m; 64m when not set)
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Sysctl options: KEY=VALUE (namespaced ones only: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Security options: no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Add additional groups to join (names or GIDs)
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    // ---- end of security and device options ----
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
@@ -400,12 +437,38 @@ impl ContainerFlags {
                 .map(run_options::parse_stop_signal)
                 .transpose()?,
             stop_timeout: self.stop_timeout,
+            security: self.security()?,
         })
     }
 }
 
-/// `create` fails as `run` does when it cannot get going: 125, the flags checked before
-/// any pull.
+impl ContainerFlags {
+    /// The security and device options, parsed once by ops; a ulimit lowered to what the
+    /// host allows is said on stderr.
+    fn security(&self) -> crate::engine::Result<crate::engine::SecurityConfig> {
+        let (config, warnings) = run_options::parse_security(&run_options::SecurityFlags {
+            cap_add: &self.cap_add,
+            cap_drop: &self.cap_drop,
+            privileged: self.privileged,
+            device: &self.device,
+            device_cgroup_rule: &self.device_cgroup_rule,
+            init: self.init,
+            ulimit: &self.ulimit,
+            shm_size: self.shm_size.as_deref(),
+            sysctl: &self.sysctl,
+            security_opt: &self.security_opt,
+            group_add: &self.group_add,
+            host_network: self.network.as_deref() == Some("host"),
+        })?;
+        for warning in warnings {
+            eprintln!("{warning}");
+        }
+        Ok(config)
+    }
+}
+
+/// `create`: a bad flag is Docker's 125 (its client-side checks), checked before any
+/// pull; what the engine refuses exits 1, as Docker's daemon-side refusals do.
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
     let options = match args.flags.to_options() {
         Ok(options) => options,
@@ -414,16 +477,10 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
             return Ok(125);
         }
     };
-    match ensure_image(engine, &args.flags).and_then(|()| engine.create_container(options)) {
-        Ok(record) => {
-            println!("{}", record.id);
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("Error: {e}");
-            Ok(status::run_exit_code(&e))
-        }
-    }
+    ensure_image(engine, &args.flags)?;
+    let record = engine.create_container(options)?;
+    println!("{}", record.id);
+    Ok(0)
 }
 
 /// `run` exits with the container's code, or Docker's codes for its own failures:

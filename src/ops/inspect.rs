@@ -44,6 +44,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     let details = engine.container_details(record);
     let s = &record.state;
     let c = &record.config;
+    let sec = &c.security;
     let (overlay, dir) = (&details.overlay, &details.dir);
     let lower: Vec<String> = overlay
         .lower
@@ -96,10 +97,28 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "Dns": c.network.dns,
             "ExtraHosts": c.network.extra_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
             "LogConfig": c.log.inspect(),
-            "CapAdd": null,
-            "CapDrop": null,
-            "MaskedPaths": crate::engine::MASKED_PATHS,
-            "ReadonlyPaths": crate::engine::READONLY_PATHS,
+            "CapAdd": names_or_null(&sec.cap_add),
+            "CapDrop": names_or_null(&sec.cap_drop),
+            "Privileged": sec.privileged,
+            "Devices": sec.devices.iter().map(|d| json!({
+                "PathOnHost": d.path_on_host,
+                "PathInContainer": d.path_in_container,
+                "CgroupPermissions": d.cgroup_permissions,
+            })).collect::<Vec<_>>(),
+            "DeviceCgroupRules": names_or_null(&sec.device_cgroup_rules),
+            "Ulimits": if sec.ulimits.is_empty() { Value::Null } else {
+                json!(sec.ulimits.iter().map(|u| json!({
+                    "Name": u.name.as_str(),
+                    "Soft": u.soft as i64,
+                    "Hard": u.hard as i64,
+                })).collect::<Vec<_>>())
+            },
+            "ShmSize": sec.shm_size.unwrap_or(crate::engine::DEFAULT_SHM_SIZE),
+            "SecurityOpt": names_or_null(&sec.security_opt()),
+            "GroupAdd": names_or_null(&sec.group_add),
+            // `--privileged` hides nothing.
+            "MaskedPaths": if sec.privileged { &[][..] } else { crate::engine::MASKED_PATHS },
+            "ReadonlyPaths": if sec.privileged { &[][..] } else { crate::engine::READONLY_PATHS },
         },
         "GraphDriver": {
             "Name": "overlay2",
@@ -141,7 +160,24 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if let Some(timeout) = c.stop_timeout {
         inspected["Config"]["StopTimeout"] = json!(timeout);
     }
+    // Docker leaves these out when unset (omitempty).
+    let host = &mut inspected["HostConfig"];
+    if sec.init {
+        host["Init"] = json!(true);
+    }
+    if !sec.sysctls.is_empty() {
+        host["Sysctls"] = json!(sec.sysctls);
+    }
     inspected
+}
+
+/// A list as Docker shows an unset one: `null` when empty.
+fn names_or_null<T: std::fmt::Display>(list: &[T]) -> Value {
+    if list.is_empty() {
+        Value::Null
+    } else {
+        json!(list.iter().map(T::to_string).collect::<Vec<_>>())
+    }
 }
 
 /// Docker's NetworkSettings: the published ports and an entry per network, with the

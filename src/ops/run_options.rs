@@ -1,11 +1,15 @@
 //! Run options as Docker reads them, for every door that creates containers (flags, and
 //! next compose files and API requests): memory sizes, CPU counts, env files, labels,
-//! extra hosts.
+//! extra hosts, and the security and device options (capabilities, devices, ulimits,
+//! sysctls, security options).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::engine::{Error, RestartPolicy, Result};
+use crate::engine::{
+    check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, RestartPolicy,
+    Result, SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
+};
 
 /// Docker's smallest memory limit; below it a container can't even start.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -156,6 +160,262 @@ pub fn parse_add_host(text: &str) -> Result<(String, std::net::Ipv4Addr)> {
     Ok((name.to_owned(), ip))
 }
 
+/// The security and device flags of `run`/`create` as the user typed them (`--cap-add`,
+/// `--privileged`, `--device`, `--init`, `--ulimit`, `--shm-size`, `--sysctl`,
+/// `--security-opt`, `--group-add`).
+#[derive(Debug, Default, Clone)]
+pub struct SecurityFlags<'a> {
+    pub cap_add: &'a [String],
+    pub cap_drop: &'a [String],
+    pub privileged: bool,
+    pub device: &'a [String],
+    pub device_cgroup_rule: &'a [String],
+    pub init: bool,
+    pub ulimit: &'a [String],
+    pub shm_size: Option<&'a str>,
+    pub sysctl: &'a [String],
+    pub security_opt: &'a [String],
+    pub group_add: &'a [String],
+    /// `--network host`: no net.* sysctls then.
+    pub host_network: bool,
+}
+
+/// The flags as the engine takes them, and the warnings to show (a limit lowered to what
+/// this host allows).
+pub fn parse_security(flags: &SecurityFlags) -> Result<(SecurityConfig, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let caps = |list: &[String], what: &'static str| -> Result<Vec<CapName>> {
+        list.iter()
+            .map(|c| {
+                CapName::parse(c).ok_or_else(|| {
+                    let upper = c.trim().to_ascii_uppercase();
+                    let full = if upper.starts_with("CAP_") {
+                        upper
+                    } else {
+                        format!("CAP_{upper}")
+                    };
+                    Error::invalid(what, c, format!("unknown capability: {full:?}"))
+                })
+            })
+            .collect()
+    };
+    let mut ulimits = Vec::new();
+    for text in flags.ulimit {
+        let ulimit = parse_ulimit(text)?;
+        let clamped = ulimit.clamped();
+        if clamped != ulimit {
+            warnings.push(format!(
+                "WARNING: --ulimit {ulimit} is above this host's hard limit: the container gets {}:{} (berth cannot raise it without CAP_SYS_RESOURCE)",
+                clamped.soft, clamped.hard
+            ));
+        }
+        ulimits.retain(|u: &Ulimit| u.name != ulimit.name);
+        ulimits.push(ulimit);
+    }
+    let mut config = SecurityConfig {
+        cap_add: caps(flags.cap_add, "--cap-add")?,
+        cap_drop: caps(flags.cap_drop, "--cap-drop")?,
+        privileged: flags.privileged,
+        devices: flags
+            .device
+            .iter()
+            .map(|d| parse_device(d))
+            .collect::<Result<_>>()?,
+        device_cgroup_rules: flags
+            .device_cgroup_rule
+            .iter()
+            .map(|r| {
+                DeviceRule::parse(r).ok_or_else(|| {
+                    Error::invalid(
+                        "--device-cgroup-rule",
+                        r,
+                        "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 42:* rmw' (TYPE a, b or c; ACCESS some of r, w, m)",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
+        init: flags.init,
+        ulimits,
+        shm_size: flags.shm_size.map(parse_shm_size).transpose()?,
+        sysctls: flags
+            .sysctl
+            .iter()
+            .map(|kv| {
+                let (key, value) = kv
+                    .split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| Error::invalid("--sysctl", kv, "use KEY=VALUE"))?;
+                check_sysctl(key.trim(), value, !flags.host_network)?;
+                Ok((key.trim().to_owned(), value.to_owned()))
+            })
+            .collect::<Result<_>>()?,
+        group_add: flags
+            .group_add
+            .iter()
+            .map(|g| {
+                let plain = !g.is_empty() && !g.contains([':', '\n', '\0']);
+                plain
+                    .then(|| g.clone())
+                    .ok_or_else(|| Error::invalid("--group-add", g, "use a group name or number"))
+            })
+            .collect::<Result<_>>()?,
+        ..Default::default()
+    };
+    for opt in flags.security_opt {
+        apply_security_opt(&mut config, opt)?;
+    }
+    Ok((config, warnings))
+}
+
+/// `--device HOST[:CONTAINER][:PERMISSIONS]`, as Docker reads it: a second part that is
+/// permissions (`/dev/fuse:rwm`) is taken as such.
+pub fn parse_device(text: &str) -> Result<DeviceMapping> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (host, inside, access) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, second] if parse_device_access(second).is_some() => (*host, *host, *second),
+        [host, inside] => (*host, *inside, "rwm"),
+        [host, inside, access] => (*host, *inside, *access),
+        _ => {
+            return Err(Error::invalid(
+                "--device",
+                text,
+                "use HOST[:CONTAINER[:PERMISSIONS]], e.g. /dev/fuse:/dev/fuse:rwm",
+            ))
+        }
+    };
+    let cgroup_permissions = parse_device_access(access)
+        .ok_or_else(|| Error::invalid("--device", text, "permissions are some of r, w and m"))?;
+    if !host.starts_with('/') || !inside.starts_with('/') {
+        return Err(Error::invalid(
+            "--device",
+            text,
+            "both paths must be absolute (/dev/...)",
+        ));
+    }
+    Ok(DeviceMapping {
+        path_on_host: host.into(),
+        path_in_container: inside.into(),
+        cgroup_permissions,
+    })
+}
+
+/// `--ulimit NAME=SOFT[:HARD]`: numbers, or -1 / `unlimited` for no limit.
+pub fn parse_ulimit(text: &str) -> Result<Ulimit> {
+    let bad = |why: String| Error::invalid("--ulimit", text, why);
+    let (name, values) = text
+        .split_once('=')
+        .ok_or_else(|| bad("use NAME=SOFT[:HARD], e.g. nofile=1024:2048".into()))?;
+    let name = UlimitName::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = UlimitName::ALL.iter().map(|n| n.as_str()).collect();
+        bad(format!(
+            "invalid ulimit type: {name} (one of {})",
+            known.join(", ")
+        ))
+    })?;
+    let number = |v: &str| -> Result<u64> {
+        match v {
+            "-1" | "unlimited" => Ok(u64::MAX),
+            v => v
+                .parse()
+                .map_err(|_| bad(format!("invalid ulimit value {v:?}: use a whole number"))),
+        }
+    };
+    let (soft, hard) = match values.split_once(':') {
+        Some((soft, hard)) => (number(soft)?, number(hard)?),
+        None => (number(values)?, number(values)?),
+    };
+    if soft > hard {
+        return Err(bad(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        )));
+    }
+    Ok(Ulimit { name, soft, hard })
+}
+
+/// `--shm-size`: a byte size (binary units), above zero.
+pub fn parse_shm_size(text: &str) -> Result<u64> {
+    crate::engine::parse_binary_size(text)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            Error::invalid(
+                "--shm-size",
+                text,
+                "use a size above zero with an optional unit b, k, m or g (e.g. 256m)",
+            )
+        })
+}
+
+/// One `--security-opt`, in Docker's `KEY=VALUE` or older `KEY:VALUE` form.
+fn apply_security_opt(config: &mut SecurityConfig, text: &str) -> Result<()> {
+    let bad = |why: &str| Error::invalid("--security-opt", text, why);
+    if text == "no-new-privileges" {
+        config.no_new_privileges = true;
+        return Ok(());
+    }
+    let (key, value) = text
+        .split_once('=')
+        .or_else(|| text.split_once(':'))
+        .ok_or_else(|| bad("use KEY=VALUE: no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined"))?;
+    match (key, value) {
+        ("no-new-privileges", "true") => config.no_new_privileges = true,
+        // berth sets no_new_privs on every container but --privileged ones all the same.
+        ("no-new-privileges", "false") => config.no_new_privileges = false,
+        ("no-new-privileges", _) => return Err(bad("no-new-privileges takes true or false")),
+        ("seccomp", "unconfined") => config.seccomp = SeccompChoice::Unconfined,
+        ("seccomp", path) => config.seccomp = SeccompChoice::Profile(read_profile(text, path)?),
+        ("label", "disable") => config.label_disabled = true,
+        ("label", _) => {
+            return Err(bad(
+                "SELinux labels are not supported: berth applies none (only label=disable is accepted)",
+            ))
+        }
+        ("apparmor", "unconfined") => config.apparmor_unconfined = true,
+        ("apparmor", _) => {
+            return Err(bad(
+                "AppArmor is not supported: berth loads no profiles (only apparmor=unconfined is accepted)",
+            ))
+        }
+        _ => {
+            return Err(bad(
+                "unknown option: use no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable or apparmor=unconfined",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// A seccomp profile file, read whole up to `MAX_SECCOMP_PROFILE` (the engine checks its
+/// content at create).
+fn read_profile(text: &str, path: &str) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::invalid(
+            "--security-opt",
+            text,
+            format!("opening the seccomp profile: {e}"),
+        )
+    })?;
+    let mut profile = String::new();
+    file.take(MAX_SECCOMP_PROFILE + 1)
+        .read_to_string(&mut profile)
+        .map_err(|e| {
+            Error::invalid(
+                "--security-opt",
+                text,
+                format!("reading the seccomp profile: {e}"),
+            )
+        })?;
+    if profile.len() as u64 > MAX_SECCOMP_PROFILE {
+        return Err(Error::invalid(
+            "--security-opt",
+            text,
+            "the seccomp profile is larger than 1 MiB",
+        ));
+    }
+    Ok(profile)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +480,78 @@ mod tests {
         for bad in ["db", ":10.0.0.5", "db:nowhere", "d b:10.0.0.5"] {
             let err = parse_add_host(bad).unwrap_err().to_string();
             assert!(err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn device_flags_read_as_dockers() {
+        let d = parse_device("/dev/fuse").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/fuse"), "rwm")
+        );
+        let d = parse_device("/dev/fuse:r").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/fuse"), "r")
+        );
+        let d = parse_device("/dev/sdb:/dev/xvdb:mw").unwrap();
+        assert_eq!(
+            (d.path_in_container.to_str(), d.cgroup_permissions.as_str()),
+            (Some("/dev/xvdb"), "wm")
+        );
+        for bad in ["dev/fuse", "/dev/a:b", "/dev/a:/dev/b:rwx", "/a:/b:r:x"] {
+            assert!(parse_device(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ulimits_take_soft_and_hard_or_one_value() {
+        let u = parse_ulimit("nofile=1024:2048").unwrap();
+        assert_eq!((u.name, u.soft, u.hard), (UlimitName::Nofile, 1024, 2048));
+        let u = parse_ulimit("core=-1").unwrap();
+        assert_eq!((u.soft, u.hard), (u64::MAX, u64::MAX));
+        assert!(parse_ulimit("nofile=2:1")
+            .unwrap_err()
+            .to_string()
+            .contains("2 > 1"));
+        assert!(parse_ulimit("files=1")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid ulimit type"));
+        assert!(parse_ulimit("nofile").is_err());
+    }
+
+    #[test]
+    fn security_opts_are_dockers_forms_and_the_rest_is_answered() {
+        let parsed = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|o| o.to_string()).collect();
+            parse_security(&SecurityFlags {
+                security_opt: &opts,
+                ..Default::default()
+            })
+            .map(|(config, _)| config)
+        };
+        let config = parsed(&[
+            "no-new-privileges:true",
+            "seccomp:unconfined",
+            "label=disable",
+        ])
+        .unwrap();
+        assert!(config.no_new_privileges && config.label_disabled);
+        assert_eq!(config.seccomp, SeccompChoice::Unconfined);
+        assert_eq!(
+            config.security_opt(),
+            ["no-new-privileges", "seccomp=unconfined", "label=disable"]
+        );
+        for (bad, says) in [
+            ("apparmor=docker-default", "AppArmor"),
+            ("label=user:x", "SELinux"),
+            ("systempaths=unconfined", "unknown option"),
+            ("no-new-privileges=maybe", "true or false"),
+        ] {
+            let err = parsed(&[bad]).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }

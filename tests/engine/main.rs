@@ -24,4 +24,5 @@ mod registry;
 mod registry_auth;
 mod registry_bounds;
 mod registry_push;
+mod run_options;
 mod storage;

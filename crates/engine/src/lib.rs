@@ -22,10 +22,15 @@ use std::path::Path;
 // ---- the face: everything a front door (CLI, dashboard, ops) names, from one place ----
 
 // Containers: records, lifecycle options, exec, logs, attach frames, stats, signals.
+pub use container::devices::{parse_access as parse_device_access, DeviceMapping, DeviceRule};
 pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
 pub use container::runtime::process::parse_signal;
+pub use container::security::{
+    check_sysctl, CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,
+    MAX_SECCOMP_PROFILE,
+};
 pub use container::spec::{MASKED_PATHS, READONLY_PATHS};
 pub use container::stats::{
     between as stats_between, sample_all as sample_all_stats, ContainerStats, StatsSample,

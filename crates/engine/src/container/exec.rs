@@ -97,7 +97,8 @@ impl Engine {
             .unwrap_or_else(|| record.config.user.clone());
         // The container's root as its init sees it; resolution stays inside it.
         let rootfs = std::path::PathBuf::from(format!("/proc/{}/root", init_handle.pid));
-        let user = user::resolve_user(&rootfs, &user_spec)?;
+        let mut user = user::resolve_user(&rootfs, &user_spec)?;
+        user::add_groups(&rootfs, &mut user, &record.config.security.group_add)?;
         let spec = spec::build(
             &record,
             &user,

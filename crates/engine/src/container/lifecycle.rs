@@ -81,6 +81,8 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout`, in seconds.
     pub stop_timeout: Option<i32>,
+    /// Security and device options (`--cap-add`, `--privileged`, `--device`, `--init`...).
+    pub security: super::security::SecurityConfig,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -404,6 +406,7 @@ impl Engine {
             restart_policy: opts.restart_policy,
             stop_signal,
             stop_timeout: opts.stop_timeout,
+            security: opts.security.clone(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
@@ -414,6 +417,9 @@ impl Engine {
             // Docker's: a container on the host's network takes the host's name.
             config.hostname = host_name().unwrap_or(config.hostname);
         }
+        config
+            .security
+            .validate(config.network.mode != NetworkMode::Host)?;
         if !config.working_dir.starts_with('/') {
             return Err(Error::invalid(
                 "working directory",

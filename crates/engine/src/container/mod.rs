@@ -4,6 +4,7 @@
 pub mod attach;
 mod boot;
 mod clients;
+pub mod devices;
 pub mod exec;
 pub mod frames;
 mod inspect;
@@ -15,6 +16,7 @@ pub mod record;
 pub mod restart;
 pub mod runtime;
 pub mod seccomp;
+pub mod security;
 pub mod spec;
 pub mod stats;
 pub(crate) mod store;

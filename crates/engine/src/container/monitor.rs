@@ -150,8 +150,10 @@ impl Monitor {
         engine
             .copy_up_volumes(&record, &overlay.merged)
             .map_err(start_error)?;
-        let mut cgroup =
-            Cgroup::create(id.as_str(), &record.config.resources).map_err(start_error)?;
+        let devices =
+            super::devices::allowed_devices(&record.config.security).map_err(start_error)?;
+        let mut cgroup = Cgroup::create(id.as_str(), &record.config.resources, &devices.rules)
+            .map_err(start_error)?;
         crash_point("monitor:after-cgroup");
         match Self::launch(engine, &record, &overlay, &cgroup, false) {
             Ok(monitor) => Ok(monitor),
@@ -185,7 +187,10 @@ impl Monitor {
             _ => return None,
         };
         let overlay = engine.overlay_of(&record);
-        let started = Cgroup::create(id.as_str(), &record.config.resources)
+        let started = super::devices::allowed_devices(&record.config.security)
+            .and_then(|devices| {
+                Cgroup::create(id.as_str(), &record.config.resources, &devices.rules)
+            })
             .map_err(start_error)
             .and_then(|mut cgroup| {
                 Self::launch(engine, &record, &overlay, &cgroup, true).inspect_err(|_| {
@@ -219,8 +224,14 @@ impl Monitor {
         again: bool,
     ) -> std::result::Result<Monitor, StartError> {
         let dir = engine.container_dir(&record.id);
-        let user = user::resolve_user(&overlay.merged, &record.config.user)
+        let mut user = user::resolve_user(&overlay.merged, &record.config.user)
             .map_err(|e| (125, e.to_string()))?;
+        user::add_groups(
+            &overlay.merged,
+            &mut user,
+            &record.config.security.group_add,
+        )
+        .map_err(|e| (125, e.to_string()))?;
         let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
         // Derived from the record at every start: never the only copy, so no fsync.

@@ -66,6 +66,10 @@ pub struct ContainerConfig {
     /// value waits for good.
     #[serde(default)]
     pub stop_timeout: Option<i32>,
+    /// Security and device options: capabilities, `--privileged`, devices, `--init`,
+    /// ulimits, /dev/shm, sysctls, `--security-opt`, `--group-add`.
+    #[serde(default)]
+    pub security: super::security::SecurityConfig,
 }
 
 /// Which network namespace the container gets.

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder,
-    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount,
-    MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroup,
+    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder,
+    PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
     SpecBuilder, UserBuilder,
 };
 
@@ -155,7 +156,11 @@ fn cgroup_mount(record: &ContainerRecord) -> Result<Option<Mount>> {
     .map(Some)
 }
 
-fn default_mounts() -> Result<Vec<Mount>> {
+/// The mounts every container gets. `--privileged` has /sys writable; `shm_size` is
+/// /dev/shm's (`--shm-size`).
+fn default_mounts(privileged: bool, shm_size: u64) -> Result<Vec<Mount>> {
+    let sys_mode = if privileged { "rw" } else { "ro" };
+    let shm_size = format!("size={}k", shm_size.div_ceil(1024));
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount(
@@ -181,7 +186,7 @@ fn default_mounts() -> Result<Vec<Mount>> {
             "/sys",
             "sysfs",
             "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
+            &["nosuid", "noexec", "nodev", sys_mode],
         )?,
         mount(
             "/dev/mqueue",
@@ -193,7 +198,7 @@ fn default_mounts() -> Result<Vec<Mount>> {
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         )?,
     ])
 }
@@ -258,7 +263,8 @@ pub fn build(
     paths: &EnginePaths,
 ) -> Result<Spec> {
     let config = &record.config;
-    let all = container_capabilities();
+    let security = &config.security;
+    let all = security.capabilities(&container_capabilities());
     // Docker gives non-root users no effective or permitted capabilities.
     let granted = if user.uid == 0 {
         all.clone()
@@ -266,14 +272,13 @@ pub fn build(
         HashSet::new()
     };
     let capabilities = LinuxCapabilitiesBuilder::default()
-        .bounding(all)
+        .bounding(all.clone())
         .effective(granted.clone())
         .permitted(granted)
         .inheritable(HashSet::new())
         .ambient(HashSet::new())
         .build()
         .map_err(spec_error)?;
-    let nofile = nofile_limit();
     let process = ProcessBuilder::default()
         .terminal(config.tty)
         .user(
@@ -292,13 +297,9 @@ pub fn build(
             &config.working_dir
         })
         .capabilities(capabilities)
-        .rlimits(vec![PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNofile)
-            .soft(nofile)
-            .hard(nofile)
-            .build()
-            .map_err(spec_error)?])
-        .no_new_privileges(true)
+        .rlimits(rlimits(security)?)
+        // Always but with `--privileged`, whose setuid programs must work as on the host.
+        .no_new_privileges(!security.privileged)
         .build()
         .map_err(spec_error)?;
 
@@ -351,26 +352,52 @@ pub fn build(
         );
     }
 
-    let seccomp = super::seccomp::default_profile(&container_capabilities())?;
-    let linux = LinuxBuilder::default()
+    let super::devices::Allowed {
+        nodes,
+        rules: device_rules,
+    } = super::devices::allowed_devices(security)?;
+    if !device_rules.is_empty() {
+        resources = resources.devices(
+            device_rules
+                .iter()
+                .map(cgroup_device)
+                .collect::<Result<Vec<_>>>()?,
+        );
+    }
+    let mut linux = LinuxBuilder::default();
+    if let Some(seccomp) = seccomp_for(security, &all)? {
+        linux = linux.seccomp(seccomp);
+    }
+    // `--privileged` hides nothing and makes nothing read-only.
+    let listed = |paths: &[&str]| -> Vec<String> {
+        if security.privileged {
+            Vec::new()
+        } else {
+            paths.iter().map(|p| p.to_string()).collect()
+        }
+    };
+    let mut linux = linux
         .namespaces(namespaces)
-        .seccomp(seccomp)
-        .masked_paths(
-            MASKED_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .readonly_paths(
-            READONLY_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
+        .masked_paths(listed(MASKED_PATHS))
+        .readonly_paths(listed(READONLY_PATHS))
         .cgroups_path(format!("/berth/{}", record.id))
         .resources(resources.build().map_err(spec_error)?)
         .build()
         .map_err(spec_error)?;
+    if !nodes.is_empty() {
+        linux.set_devices(Some(
+            nodes
+                .iter()
+                .map(|(path, node)| node.spec_device(path))
+                .collect::<Result<Vec<_>>>()?,
+        ));
+    }
+    if !security.sysctls.is_empty() {
+        linux.set_sysctl(Some(security.sysctls.clone().into_iter().collect()));
+    }
+    let annotations = security
+        .init
+        .then(|| [(INIT_ANNOTATION.to_owned(), "true".to_owned())].into());
 
     SpecBuilder::default()
         .version("1.0.2")
@@ -384,7 +411,12 @@ pub fn build(
         .hostname(config.hostname.clone())
         .mounts(
             [
-                default_mounts()?,
+                default_mounts(
+                    security.privileged,
+                    security
+                        .shm_size
+                        .unwrap_or(super::security::DEFAULT_SHM_SIZE),
+                )?,
                 cgroup_mount(record)?.into_iter().collect(),
                 user_mounts(record, paths)?,
                 etc_mounts(container_dir, record)?,
@@ -395,6 +427,75 @@ pub fn build(
         .linux(linux)
         .build()
         .map_err(spec_error)
+        .map(|mut spec| {
+            if annotations.is_some() {
+                spec.set_annotations(annotations);
+            }
+            spec
+        })
+}
+
+/// The annotation that tells init to stay as PID 1, reaping and forwarding signals, with
+/// the user's process as its child (`--init`).
+pub(crate) const INIT_ANNOTATION: &str = "org.berth.init";
+
+/// The resource limits: Docker's open-files limit, then the user's `--ulimit`s (one for
+/// open files replaces it), each within what this host lets berth set.
+fn rlimits(security: &super::security::SecurityConfig) -> Result<Vec<PosixRlimit>> {
+    let nofile = nofile_limit();
+    let mut limits = vec![(PosixRlimitType::RlimitNofile, nofile, nofile)];
+    for u in &security.ulimits {
+        let u = u.clamped();
+        limits.retain(|(typ, _, _)| *typ != u.name.oci());
+        limits.push((u.name.oci(), u.soft, u.hard));
+    }
+    limits
+        .into_iter()
+        .map(|(typ, soft, hard)| {
+            PosixRlimitBuilder::default()
+                .typ(typ)
+                .soft(soft)
+                .hard(hard)
+                .build()
+                .map_err(spec_error)
+        })
+        .collect()
+}
+
+/// The seccomp filter: Docker's default for these capabilities, the user's profile, or
+/// none (`--privileged`, `seccomp=unconfined`).
+fn seccomp_for(
+    security: &super::security::SecurityConfig,
+    caps: &HashSet<Capability>,
+) -> Result<Option<LinuxSeccomp>> {
+    use super::security::SeccompChoice;
+    if security.privileged {
+        return Ok(None);
+    }
+    match &security.seccomp {
+        SeccompChoice::Default => super::seccomp::default_profile(caps).map(Some),
+        SeccompChoice::Unconfined => Ok(None),
+        SeccompChoice::Profile(text) => super::security::seccomp_profile(text, caps).map(Some),
+    }
+}
+
+fn cgroup_device(rule: &super::devices::DeviceRule) -> Result<LinuxDeviceCgroup> {
+    use super::devices::DeviceKind;
+    let mut b = LinuxDeviceCgroupBuilder::default()
+        .allow(true)
+        .typ(match rule.kind {
+            DeviceKind::A => LinuxDeviceType::A,
+            DeviceKind::B => LinuxDeviceType::B,
+            DeviceKind::C => LinuxDeviceType::C,
+        })
+        .access(rule.access.clone());
+    if let Some(major) = rule.major {
+        b = b.major(major as i64);
+    }
+    if let Some(minor) = rule.minor {
+        b = b.minor(minor as i64);
+    }
+    b.build().map_err(spec_error)
 }
 
 #[cfg(test)]
@@ -439,16 +540,16 @@ mod tests {
         let container_dir = paths.root().join("containers").join(ID);
         let spec = build(record, user, &container_dir, &paths).unwrap();
         let linux = spec.linux().as_ref().unwrap();
-        assert!(
+        let security = &record.config.security;
+        let confined = !security.privileged
+            && security.seccomp != crate::container::security::SeccompChoice::Unconfined;
+        assert_eq!(
             linux.seccomp().is_some(),
-            "every container gets a seccomp profile"
+            confined,
+            "every container gets a seccomp profile unless the user turns it off"
         );
         let mut json = serde_json::to_value(&spec).unwrap();
-        json["linux"]
-            .as_object_mut()
-            .unwrap()
-            .remove("seccomp")
-            .unwrap();
+        json["linux"].as_object_mut().unwrap().remove("seccomp");
         let nofile = nofile_limit();
         let rlimit = &mut json["process"]["rlimits"][0];
         assert_eq!(
@@ -528,5 +629,65 @@ mod tests {
             home: "/home/app".into(),
         };
         insta::assert_snapshot!(shown(&record(config), &user));
+    }
+
+    #[test]
+    fn security_and_device_options_land_in_the_spec() {
+        use crate::container::devices::{DeviceMapping, DeviceRule};
+        use crate::container::security::{
+            CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName,
+        };
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            hostname: "box".into(),
+            network: crate::container::record::NetworkConfig {
+                mode: NetworkMode::Connected,
+                ..Default::default()
+            },
+            security: SecurityConfig {
+                cap_add: vec![CapName::parse("net_admin").unwrap()],
+                cap_drop: vec![CapName::parse("CAP_CHOWN").unwrap()],
+                devices: vec![DeviceMapping {
+                    path_on_host: "/dev/null".into(),
+                    path_in_container: "/dev/extra/null".into(),
+                    cgroup_permissions: "rw".into(),
+                }],
+                device_cgroup_rules: vec![DeviceRule::parse("c 42:* rmw").unwrap()],
+                init: true,
+                ulimits: vec![Ulimit {
+                    name: UlimitName::Core,
+                    soft: 0,
+                    hard: 0,
+                }],
+                shm_size: Some(256 << 20),
+                sysctls: [("kernel.shmmax".to_owned(), "1024".to_owned())].into(),
+                seccomp: SeccompChoice::Unconfined,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        insta::assert_snapshot!(shown(&record(config), &root_user()));
+    }
+
+    #[test]
+    fn cap_add_and_drop_follow_dockers_rules() {
+        use crate::container::security::{CapName, SecurityConfig};
+        let defaults: HashSet<Capability> = DEFAULT_CAPABILITIES.iter().copied().collect();
+        let with = |add: &[&str], drop: &[&str]| {
+            SecurityConfig {
+                cap_add: add.iter().map(|c| CapName::parse(c).unwrap()).collect(),
+                cap_drop: drop.iter().map(|c| CapName::parse(c).unwrap()).collect(),
+                ..Default::default()
+            }
+            .capabilities(&defaults)
+        };
+        let added = with(&["sys_time"], &["chown"]);
+        assert!(added.contains(&Capability::SysTime) && !added.contains(&Capability::Chown));
+        assert_eq!(added.len(), defaults.len());
+        let only = with(&["NET_ADMIN"], &["ALL"]);
+        assert_eq!(only, [Capability::NetAdmin].into_iter().collect());
+        let all = with(&["all"], &["CAP_KILL"]);
+        assert!(!all.contains(&Capability::Kill) && all.len() > defaults.len());
+        assert!(CapName::parse("CAP_NOPE").is_none());
     }
 }

@@ -220,6 +220,38 @@ pub(crate) fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     })
 }
 
+/// Adds `--group-add` groups to the user's supplementary groups: numbers as they are,
+/// names looked up in the container's /etc/group.
+pub(crate) fn add_groups(rootfs: &Path, user: &mut ResolvedUser, extra: &[String]) -> Result<()> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let named = extra.iter().find(|g| g.parse::<u32>().is_err());
+    let groups = file_text(
+        read_in_root(rootfs, "/etc/group"),
+        named.map(|g| format!("group {g}")),
+    )?;
+    let groups = group_entries(&groups);
+    for group in extra {
+        let gid = match group.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => groups
+                .iter()
+                .find(|(n, _, _)| n == group)
+                .map(|(_, g, _)| *g)
+                .ok_or_else(|| {
+                    Error::Runtime(format!(
+                        "unable to find group {group}: no matching entries in group file"
+                    ))
+                })?,
+        };
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

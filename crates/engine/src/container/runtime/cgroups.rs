@@ -9,6 +9,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::container::devices::DeviceRule;
 use crate::container::record::Resources;
 use crate::error::{Context, Error, Result};
 
@@ -45,13 +46,36 @@ pub enum Hierarchy {
     },
 }
 
-/// True if a v1 `devices` controller can confine which device nodes a container may
-/// open. Pure cgroup v2 has none (it needs an eBPF device program, not built yet).
+/// True if a device cgroup can confine which device nodes a container may open: a v1
+/// `devices` controller, or on cgroup v2 an eBPF device program (`device_filter`), if
+/// this kernel loads one.
 pub(crate) fn can_confine_devices() -> bool {
-    mounted_hierarchies()
-        .unwrap_or_default()
+    let hierarchies = mounted_hierarchies().unwrap_or_default();
+    has_v1_devices(&hierarchies)
+        || (hierarchies
+            .iter()
+            .any(|h| matches!(h, Hierarchy::V2 { .. }))
+            && device_programs_load())
+}
+
+fn has_v1_devices(hierarchies: &[Hierarchy]) -> bool {
+    hierarchies.iter().any(
+        |h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")),
+    )
+}
+
+/// Whether this kernel loads device cgroup programs (asked once per process).
+fn device_programs_load() -> bool {
+    static LOADS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LOADS.get_or_init(|| super::device_filter::load(&[]).is_ok())
+}
+
+/// Docker's default device rules, as rules.
+fn default_device_rules() -> Vec<DeviceRule> {
+    ALLOWED_DEVICES
         .iter()
-        .any(|h| matches!(h, Hierarchy::V1 { controllers, .. } if controllers.iter().any(|c| c == "devices")))
+        .filter_map(|r| DeviceRule::parse(r))
+        .collect()
 }
 
 /// Which cgroup layout the host has, as `system info` names it.
@@ -248,12 +272,14 @@ fn init_cpuset(dir: &Path) -> Result<()> {
 }
 
 impl Cgroup {
-    /// Creates the container's cgroups and applies its limits. On failure nothing is left.
-    pub fn create(id: &str, resources: &Resources) -> Result<Cgroup> {
+    /// Creates the container's cgroups and applies its limits: `devices` are allowed on
+    /// top of Docker's default device rules (`--device`, `--device-cgroup-rule`,
+    /// `--privileged`). On failure nothing is left.
+    pub fn create(id: &str, resources: &Resources, devices: &[DeviceRule]) -> Result<Cgroup> {
         let mut cgroup = Cgroup { dirs: Vec::new() };
         let result = cgroup
             .create_dirs(id)
-            .and_then(|()| cgroup.apply(resources));
+            .and_then(|()| cgroup.apply(resources, devices));
         if let Err(e) = result {
             // The error that matters is the one that stopped the creation.
             let _ = cgroup.remove();
@@ -348,6 +374,14 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The container's directory in the v2 hierarchy, if one is mounted.
+    fn v2_dir(&self) -> Option<&Path> {
+        self.dirs.iter().find_map(|(h, dir)| match h {
+            Hierarchy::V2 { .. } => Some(dir.as_path()),
+            Hierarchy::V1 { .. } => None,
+        })
+    }
+
     fn dir_with(&self, controller: &str) -> Option<(&Hierarchy, &Path)> {
         self.dirs.iter().find_map(|(h, dir)| {
             let has = match h {
@@ -359,7 +393,7 @@ impl Cgroup {
         })
     }
 
-    fn apply(&self, r: &Resources) -> Result<()> {
+    fn apply(&self, r: &Resources, devices: &[DeviceRule]) -> Result<()> {
         if let Some((h, dir)) = self.dir_with("memory") {
             if let Some(limit) = r.memory {
                 match h {
@@ -403,6 +437,14 @@ impl Cgroup {
             for rule in ALLOWED_DEVICES {
                 write(dir, "devices.allow", rule)?;
             }
+            for rule in devices {
+                write(dir, "devices.allow", &rule.to_string())?;
+            }
+        } else if let Some(dir) = self.v2_dir().filter(|_| device_programs_load()) {
+            // Pure cgroup v2: the same allow list as an eBPF program.
+            let mut rules = default_device_rules();
+            rules.extend(devices.iter().cloned());
+            super::device_filter::attach(dir, &rules)?;
         }
         Ok(())
     }

@@ -177,7 +177,7 @@ pub(crate) fn run_exec(
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
         super::creds::apply(process).map_err(|e| err(e.to_string()))?;
-        finish_and_exec(process, &seccomp)
+        finish_and_exec(process, &seccomp, false)
     })();
     fail(&sync, result)
 }
@@ -259,6 +259,16 @@ fn setup_and_exec(
     }
 
     enter_root(rootfs)?;
+    // Before /proc/sys is made read-only; the procfs is the container's own, fresh.
+    for (key, value) in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        write_sysctl(key, value)?;
+    }
     for step in &plan.after_pivot {
         after_pivot(step)?;
     }
@@ -283,7 +293,11 @@ fn setup_and_exec(
     }
     super::creds::apply(process).map_err(|e| err(e.to_string()))?;
 
-    finish_and_exec(process, &seccomp)
+    let reaper = spec
+        .annotations()
+        .as_ref()
+        .is_some_and(|a| a.contains_key(crate::container::spec::INIT_ANNOTATION));
+    finish_and_exec(process, &seccomp, reaper)
 }
 
 fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> bool {
@@ -293,10 +307,12 @@ fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> boo
         .is_some_and(|n| n.iter().any(|n| n.typ() == typ))
 }
 
-/// The last steps of init and exec alike, after privileges are dropped.
+/// The last steps of init and exec alike, after privileges are dropped. With `reaper`
+/// (`--init`), this process stays as the container's PID 1 and a child of it execs.
 fn finish_and_exec(
     process: &oci_spec::runtime::Process,
     seccomp: &[seccompiler::BpfProgram],
+    reaper: bool,
 ) -> InitResult<std::convert::Infallible> {
     // Whatever setup opened since (and the sync socket, whose closing tells the exec
     // happened) goes at the exec; the caller's descriptors were closed before joining.
@@ -311,6 +327,9 @@ fn finish_and_exec(
     };
     // Last, so none of the setup above is subject to the filter.
     crate::container::seccomp::install(seccomp).map_err(|e| err(e.to_string()))?;
+    if reaper {
+        super::reaper::fork_user_process().or_init(|| "starting the container's init".into())?;
+    }
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
     exec(&args, &env)
@@ -412,6 +431,7 @@ impl InRoot<'_> {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
                     .or_init(|| format!("setting mode of /dev/{name}"))
             }
+            Step::Node(node) => make_node(self.root()?, node),
             Step::DevLink { name, target } => {
                 std::os::unix::fs::symlink(target, self.dev()?.join(name))
                     .or_init(|| format!("linking /dev/{name}"))
@@ -426,6 +446,33 @@ impl InRoot<'_> {
             }
         }
     }
+}
+
+/// Makes a host device's node inside the root (its parents too), by descriptor, and gives
+/// it the host node's mode and owner (mknod applies the umask).
+fn make_node(root: &Root, node: &super::mount_plan::NodeStep) -> InitResult<()> {
+    let path = &node.path;
+    if let Some(parent) = path.parent() {
+        root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
+            .or_init(|| format!("creating {}", parent.display()))?;
+    }
+    let perm = std::fs::Permissions::from_mode(node.mode);
+    let dev = makedev(node.major, node.minor);
+    let kind = if node.block {
+        pathrs::InodeType::BlockDevice(perm, dev)
+    } else {
+        pathrs::InodeType::CharacterDevice(perm, dev)
+    };
+    root.create(path, &kind)
+        .or_init(|| format!("creating device {}", path.display()))?;
+    let made = root
+        .resolve_nofollow(path)
+        .or_init(|| format!("resolving device {}", path.display()))?;
+    let at = fd_path(made.as_fd().as_raw_fd());
+    std::fs::set_permissions(&at, std::fs::Permissions::from_mode(node.mode))
+        .or_init(|| format!("setting mode of {}", path.display()))?;
+    std::os::unix::fs::chown(&at, Some(node.uid), Some(node.gid))
+        .or_init(|| format!("setting owner of {}", path.display()))
 }
 
 /// Performs a step of the plan after pivot_root, in the container's own view.
@@ -652,6 +699,16 @@ fn make_readonly(path: &str) -> InitResult<()> {
     .or_init(|| format!("making {path} read-only"))
 }
 
+/// Sets one sysctl of the container's namespaces (checked at create: see
+/// `security::check_sysctl`).
+fn write_sysctl(key: &str, value: &str) -> InitResult<()> {
+    if key.contains('/') || key.split('.').any(|p| p.is_empty() || p == "..") {
+        return Err(err(format!("invalid sysctl {key:?}")));
+    }
+    let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+    std::fs::write(&path, value).or_init(|| format!("setting sysctl {key}={value}"))
+}
+
 fn set_rlimit(limit: &oci_spec::runtime::PosixRlimit) -> InitResult<()> {
     use oci_spec::runtime::PosixRlimitType as T;
     let resource = match limit.typ() {
@@ -660,6 +717,16 @@ fn set_rlimit(limit: &oci_spec::runtime::PosixRlimit) -> InitResult<()> {
         T::RlimitCore => libc::RLIMIT_CORE,
         T::RlimitStack => libc::RLIMIT_STACK,
         T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        T::RlimitCpu => libc::RLIMIT_CPU,
+        T::RlimitData => libc::RLIMIT_DATA,
+        T::RlimitFsize => libc::RLIMIT_FSIZE,
+        T::RlimitLocks => libc::RLIMIT_LOCKS,
+        T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        T::RlimitNice => libc::RLIMIT_NICE,
+        T::RlimitRss => libc::RLIMIT_RSS,
+        T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        T::RlimitRttime => libc::RLIMIT_RTTIME,
+        T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
         _ => return Ok(()),
     };
     let rl = libc::rlimit {

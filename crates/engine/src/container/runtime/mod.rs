@@ -4,8 +4,10 @@
 
 pub mod cgroups;
 pub mod creds;
+pub mod device_filter;
 pub mod fds;
 pub mod init;
 pub(crate) mod mount_plan;
 pub mod process;
+pub(crate) mod reaper;
 pub mod sealed;

@@ -39,6 +39,9 @@ pub enum Step {
         major: u64,
         minor: u64,
     },
+    /// A device node of the host copied in (`--device`, `--privileged`): made inside the
+    /// root with its parents, then given the host node's mode and owner.
+    Node(NodeStep),
     /// A symlink in the container's /dev.
     DevLink {
         name: &'static str,
@@ -68,6 +71,18 @@ pub struct MountStep {
     /// A bind mount: its mount point is a file when the source is one (known only
     /// when the step is performed).
     pub bind: bool,
+}
+
+/// One device node of the spec's `linux.devices`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStep {
+    pub path: PathBuf,
+    pub block: bool,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// The device nodes every container's /dev gets, Docker's set.
@@ -104,11 +119,38 @@ impl MountPlan {
                 spec_mount_steps(&mut in_root, m);
             }
         }
-        in_root.extend(DEVICES.iter().map(|&(name, major, minor)| Step::Device {
-            name,
-            major,
-            minor,
-        }));
+        let nodes: Vec<NodeStep> = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.devices().clone())
+            .unwrap_or_default()
+            .iter()
+            // The container's own links (/dev/ptmx to its devpts) win over a host node.
+            .filter(|d| {
+                !DEV_LINKS
+                    .iter()
+                    .any(|(name, _)| d.path() == &Path::new("/dev").join(name))
+            })
+            .map(|d| NodeStep {
+                path: d.path().clone(),
+                block: d.typ() == oci_spec::runtime::LinuxDeviceType::B,
+                major: d.major() as u64,
+                minor: d.minor() as u64,
+                mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+                uid: d.uid().unwrap_or(0),
+                gid: d.gid().unwrap_or(0),
+            })
+            .collect();
+        // A device of the spec at the place of a default one replaces it.
+        in_root.extend(
+            DEVICES
+                .iter()
+                .filter(|(name, _, _)| {
+                    !nodes.iter().any(|n| n.path == Path::new("/dev").join(name))
+                })
+                .map(|&(name, major, minor)| Step::Device { name, major, minor }),
+        );
+        in_root.extend(nodes.into_iter().map(Step::Node));
         in_root.extend(
             DEV_LINKS
                 .iter()
@@ -285,6 +327,17 @@ impl fmt::Display for Step {
                 write!(f, "remount {} {} ({what})", dest.display(), Flags(*flags))
             }
             Step::Device { name, major, minor } => write!(f, "mknod /dev/{name} c {major}:{minor}"),
+            Step::Node(n) => write!(
+                f,
+                "mknod {} {} {}:{} mode {:o} owner {}:{}",
+                n.path.display(),
+                if n.block { 'b' } else { 'c' },
+                n.major,
+                n.minor,
+                n.mode,
+                n.uid,
+                n.gid
+            ),
             Step::DevLink { name, target } => write!(f, "symlink /dev/{name} -> {target}"),
             Step::Mkdir(path) => write!(f, "mkdir {}", path.display()),
             Step::Mask(path) => write!(f, "mask {path}"),
@@ -383,6 +436,35 @@ mod tests {
             cmd: vec!["sh".into()],
             hostname: "c0ffee00c0ff".into(),
             network: connected(),
+            ..Default::default()
+        };
+        insta::assert_snapshot!(shown(config, &hybrid_dirs()));
+    }
+
+    #[test]
+    fn devices_are_made_after_the_defaults_and_the_dev_links_win() {
+        use crate::container::devices::DeviceMapping;
+        use crate::container::security::SecurityConfig;
+        let device = |inside: &str| DeviceMapping {
+            path_on_host: "/dev/null".into(),
+            path_in_container: inside.into(),
+            cgroup_permissions: "rwm".into(),
+        };
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            hostname: "box".into(),
+            network: connected(),
+            security: SecurityConfig {
+                // One in a directory of its own, one in place of a default node, one
+                // where the container's own /dev/ptmx link goes (the link wins).
+                devices: vec![
+                    device("/dev/sub/null"),
+                    device("/dev/zero"),
+                    device("/dev/ptmx"),
+                ],
+                shm_size: Some(1 << 30),
+                ..Default::default()
+            },
             ..Default::default()
         };
         insta::assert_snapshot!(shown(config, &hybrid_dirs()));
