@@ -5,6 +5,7 @@
 pub mod cgroups;
 pub mod creds;
 pub mod fds;
+pub(crate) mod in_root;
 pub mod init;
 pub(crate) mod mount_plan;
 pub mod process;
