@@ -788,6 +788,48 @@ fn rm_force_kills_and_cleans_up_cgroups() {
     assert!(!mounts.contains(&id), "a mount of the container is left");
 }
 
+/// The options of the container's root mount, as its own mountinfo shows them.
+fn root_mount_options(berth: &Berth, args: &[&str]) -> String {
+    let mut words = vec!["run"];
+    words.extend_from_slice(args);
+    words.extend_from_slice(&[IMAGE, "cat", "/proc/self/mountinfo"]);
+    let mountinfo = berth.ok(&words);
+    mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .unwrap_or_else(|| panic!("no root mount in {mountinfo}"))
+        .to_owned()
+}
+
+#[test]
+fn a_removed_containers_layer_is_never_synced_and_a_kept_ones_is() {
+    let berth = Berth::with_image();
+    // `--rm`: its unmount at exit does not flush the engine root's filesystem.
+    // Kernels show it as `volatile` or, since 6.5, `fsync=volatile`.
+    let volatile = |line: &str| {
+        line.rsplit(' ')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .any(|o| o == "volatile" || o == "fsync=volatile")
+    };
+    let removed = root_mount_options(&berth, &["--rm"]);
+    assert!(
+        removed.contains(" overlay ") && volatile(&removed),
+        "{removed}"
+    );
+    let kept = root_mount_options(&berth, &["--name", "kept"]);
+    assert!(!volatile(&kept), "{kept}");
+    // The kernel marks a volatile layer and refuses to mount it again as it is: a
+    // restarted `--rm` container gets its layer back all the same.
+    berth.ok(&["run", "-d", "--rm", "--name", "again", IMAGE, "sleep", "60"]);
+    berth.ok(&["exec", "again", "sh", "-c", "echo kept > /root/file"]);
+    berth.ok(&["restart", "-t", "0", "again"]);
+    assert_eq!(berth.inspect("again")["State"]["Status"], "running");
+    assert_eq!(berth.ok(&["exec", "again", "cat", "/root/file"]), "kept\n");
+    berth.ok(&["rm", "-f", "again"]);
+}
+
 #[test]
 fn ps_filters_restart_kill_and_start_attach() {
     let berth = Berth::with_image();

@@ -1069,9 +1069,12 @@ impl Engine {
     /// Takes a stopped container out of sight in one step (its directory, record and all,
     /// moves to `tmp/rm-<id>`): from then on it doesn't exist, and what is left is only
     /// garbage for [`Engine::remove_stopped`] or, after a crash, `system check --repair`.
+    /// The monitor's overlay moves along still mounted (in its namespace alone):
+    /// unmounting waits out an RCU grace period, which `remove_stopped` does once the
+    /// client has the exit code.
     pub(crate) fn forget_container(&self, id: &ContainerId) -> Result<()> {
         let lock = self.lock()?;
-        self.retire_container_dir(&lock, id)
+        self.rename_container_dir(&lock, id)
     }
 
     /// Deletes a stopped container's directory and record, unmounting anything left.
@@ -1092,6 +1095,8 @@ impl Engine {
         self.retire_container_dir(&lock, id)?;
         crash_point("rm:after-retire");
         let retired = self.retired_container_dir(id);
+        // What `forget_container` moved here mounted.
+        unmount_below(&retired)?;
         remove_dir_all(&retired).context(|| format!("removing {}", retired.display()))
     }
 
@@ -1104,10 +1109,14 @@ impl Engine {
     /// (lock held), then drops it from the name index. A directory renamed already is no
     /// error.
     fn retire_container_dir(&self, held: &StateLock, id: &ContainerId) -> Result<()> {
+        unmount_below(&self.container_dir(id))?;
+        self.rename_container_dir(held, id)
+    }
+
+    /// Renames the container's directory into `tmp/` (lock held), mounts below it and
+    /// all, then drops it from the name index. A directory renamed already is no error.
+    fn rename_container_dir(&self, held: &StateLock, id: &ContainerId) -> Result<()> {
         let dir = self.container_dir(id);
-        for mount in overlay::mounts_below(&dir) {
-            overlay::unmount_if_mounted(&mount)?;
-        }
         let retired = self.retired_container_dir(id);
         match std::fs::rename(&dir, &retired) {
             Ok(()) => {}
@@ -1119,6 +1128,14 @@ impl Engine {
         crash_point("rm:before-unindex");
         self.unindex(held, id, None)
     }
+}
+
+/// Unmounts every mount at or below `dir` in this mount namespace, deepest first.
+fn unmount_below(dir: &std::path::Path) -> Result<()> {
+    for mount in overlay::mounts_below(dir) {
+        overlay::unmount_if_mounted(&mount)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
 use crate::readiness::poll_ready;
+use crate::state::Durability;
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
 
@@ -145,7 +146,14 @@ impl Monitor {
         // no unmount (which waits out an RCU grace period), and a monitor that dies leaves
         // no stray mount on the host.
         overlay::enter_private_mount_namespace().map_err(start_error)?;
-        overlay.mount().map_err(start_error)?;
+        // A `--rm` container's layer goes with it: unmounting it at exit need not flush
+        // the engine root's whole filesystem (see `OverlayDirs::mount_with`).
+        let durability = if record.config.auto_remove {
+            Durability::Unsynced
+        } else {
+            Durability::Synced
+        };
+        overlay.mount_with(durability).map_err(start_error)?;
         crash_point("monitor:after-mount");
         engine
             .copy_up_volumes(&record, &overlay.merged)

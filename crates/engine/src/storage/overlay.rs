@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use crate::error::{Context, Result};
+use crate::state::Durability;
 
 /// The directories of one container's overlay.
 #[derive(Debug, Clone)]
@@ -54,14 +55,45 @@ impl OverlayDirs {
 
     /// Mounts the overlay at `merged` unless it is mounted already.
     pub fn mount(&self) -> Result<()> {
+        self.mount_with(Durability::Synced)
+    }
+
+    /// Mounts the overlay at `merged` unless it is mounted already. `Unsynced` is for a
+    /// writable layer that goes with its container (`--rm`): overlay's `volatile`, so
+    /// unmounting it does not wait for the whole filesystem under the engine root to
+    /// reach the disk. After a host crash such a layer may be incomplete, which only a
+    /// layer never kept can afford. Kernels without the option (before 5.10) sync.
+    pub(crate) fn mount_with(&self, durability: Durability) -> Result<()> {
         if is_mountpoint(&self.merged) {
             return Ok(());
         }
+        // The mark of an earlier volatile mount, which the kernel refuses to mount over.
+        // Only a `--rm` container's layer gets one, and that layer is never kept.
+        let mark = self.work.join("work").join("incompat");
+        match fs::remove_dir_all(&mark) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context(|| format!("removing {}", mark.display())),
+        }
+        if durability == Durability::Unsynced {
+            match self.mount_options(",volatile") {
+                Err(crate::Error::Sys {
+                    err: nix::Error::EINVAL,
+                    ..
+                }) => {}
+                result => return result,
+            }
+        }
+        self.mount_options("")
+    }
+
+    /// Mounts the overlay with `extra` appended to its options.
+    fn mount_options(&self, extra: &str) -> Result<()> {
         let page = 4096;
         let absolute = self.lowerdir_option(None);
         let options = |lower: &str| {
             format!(
-                "lowerdir={lower},upperdir={},workdir={},index=off",
+                "lowerdir={lower},upperdir={},workdir={},index=off{extra}",
                 self.upper.display(),
                 self.work.display()
             )

@@ -208,7 +208,19 @@ pub struct Cgroup {
     dirs: Vec<(Hierarchy, PathBuf)>,
 }
 
+/// The hierarchies mounted, read once per process: a container's start and exit ask
+/// for them half a dozen times (creating, the spec, init's mounts, removing), and the
+/// cgroups a process made are the ones it must find again.
 fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
+    static FOUND: std::sync::OnceLock<Vec<Hierarchy>> = std::sync::OnceLock::new();
+    if let Some(found) = FOUND.get() {
+        return Ok(found.clone());
+    }
+    let found = read_mounted_hierarchies()?;
+    Ok(FOUND.get_or_init(|| found).clone())
+}
+
+fn read_mounted_hierarchies() -> Result<Vec<Hierarchy>> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
         .context(|| "reading /proc/self/mountinfo".into())?;
     let mut found = Vec::new();

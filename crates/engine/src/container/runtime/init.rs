@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
-use pathrs::Root;
 
 use super::fds;
+use super::in_root::RootDir;
 use super::mount_plan::{MountPlan, MountStep, Step};
 
 /// What the monitor says to let init exec (sent once the child is in its cgroups).
@@ -355,8 +355,6 @@ fn wait_for_go(sync: &OwnedFd) -> InitResult<()> {
     Ok(())
 }
 
-use std::os::unix::fs::PermissionsExt;
-
 /// The magic-link path of an fd, so mount(2) acts on exactly the inode resolved in the root.
 fn fd_path(fd: RawFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{fd}"))
@@ -367,13 +365,14 @@ fn fd_path(fd: RawFd) -> PathBuf {
 /// mounted.
 struct InRoot<'a> {
     rootfs: &'a Path,
-    root: Option<Root>,
-    /// The handle stays open: its magic-link path is how /dev is reached.
-    dev: Option<(pathrs::Handle, PathBuf)>,
+    root: Option<RootDir>,
+    /// The handle stays open: nodes are made in it, and its magic-link path is how the
+    /// streams and the terminal reach /dev.
+    dev: Option<OwnedFd>,
 }
 
 impl InRoot<'_> {
-    fn root(&self) -> InitResult<&Root> {
+    fn root(&self) -> InitResult<&RootDir> {
         self.root
             .as_ref()
             .ok_or_else(|| err("the plan mounts inside the root before binding it"))
@@ -381,20 +380,22 @@ impl InRoot<'_> {
 
     /// The container's /dev, resolved inside the root the first time it is needed (after
     /// the plan's mounts, so it is the fresh tmpfs).
-    fn dev(&mut self) -> InitResult<PathBuf> {
+    fn dev_dir(&mut self) -> InitResult<&OwnedFd> {
         if self.dev.is_none() {
             let handle = self
                 .root()?
-                .resolve("/dev")
+                .resolve(Path::new("/dev"))
                 .or_init(|| "resolving /dev".into())?;
-            let path = fd_path(handle.as_fd().as_raw_fd());
-            self.dev = Some((handle, path));
+            self.dev = Some(handle);
         }
-        Ok(self
-            .dev
+        self.dev
             .as_ref()
-            .map(|(_, path)| path.clone())
-            .unwrap_or_default())
+            .ok_or_else(|| err("the container's /dev was lost"))
+    }
+
+    /// The magic-link path of the container's /dev.
+    fn dev(&mut self) -> InitResult<PathBuf> {
+        Ok(fd_path(self.dev_dir()?.as_raw_fd()))
     }
 
     fn perform(&mut self, step: &Step) -> InitResult<()> {
@@ -410,7 +411,7 @@ impl InRoot<'_> {
                 )
                 .or_init(|| format!("binding {}", rootfs.display()))?;
                 let root =
-                    Root::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
+                    RootDir::open(rootfs).or_init(|| format!("opening {}", rootfs.display()))?;
                 self.root = Some(root);
                 Ok(())
             }
@@ -419,26 +420,30 @@ impl InRoot<'_> {
                 remount_in_root(self.root()?, dest, *flags, what)
             }
             Step::Device { name, major, minor } => {
-                let path = self.dev()?.join(name);
-                mknod(
-                    &path,
-                    SFlag::S_IFCHR,
-                    Mode::from_bits_truncate(0o666),
-                    makedev(*major, *minor),
+                use rustix::fs::{chmodat, makedev, mknodat, AtFlags, FileType};
+                let dev = self.dev_dir()?;
+                let mode = rustix::fs::Mode::from_raw_mode(0o666);
+                mknodat(
+                    dev,
+                    *name,
+                    FileType::CharacterDevice,
+                    mode,
+                    makedev(*major as u32, *minor as u32),
                 )
                 .or_init(|| format!("creating /dev/{name}"))?;
-                // mknod applies the umask; devices must be world-usable.
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+                // mknod applies the umask; devices must be world-usable. The node was just
+                // made in the fresh tmpfs, which nothing else reaches yet.
+                chmodat(dev, *name, mode, AtFlags::empty())
                     .or_init(|| format!("setting mode of /dev/{name}"))
             }
             Step::Node(node) => make_node(self.root()?, node),
             Step::DevLink { name, target } => {
-                std::os::unix::fs::symlink(target, self.dev()?.join(name))
+                rustix::fs::symlinkat(*target, self.dev_dir()?, *name)
                     .or_init(|| format!("linking /dev/{name}"))
             }
             Step::Mkdir(path) => self
                 .root()?
-                .mkdir_all(path, &std::fs::Permissions::from_mode(0o755))
+                .mkdir_all(path, 0o755)
                 .map(drop)
                 .or_init(|| format!("creating the working directory {}", path.display())),
             Step::Mask(_) | Step::Readonly(_) | Step::ReadonlyRoot => {
@@ -494,30 +499,17 @@ fn after_pivot(step: &Step) -> InitResult<()> {
 
 /// Mounts one step's filesystem, its target resolved inside the container root (never
 /// through a symlink out of it: CVE-2021-30465).
-fn mount_in_root(root: &Root, m: &MountStep) -> InitResult<()> {
+fn mount_in_root(root: &RootDir, m: &MountStep) -> InitResult<()> {
     let dest = &m.dest;
     let source = &m.source;
     let source_is_dir = !m.bind || source.is_dir();
     let target = if source_is_dir {
-        root.mkdir_all(dest, &std::fs::Permissions::from_mode(0o755))
-            .or_init(|| format!("creating mount point {}", dest.display()))?
+        root.mkdir_all(dest, 0o755)
     } else {
-        if root.resolve(dest).is_err() {
-            if let Some(parent) = dest.parent() {
-                root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
-                    .or_init(|| format!("creating {}", parent.display()))?;
-            }
-            root.create_file(
-                dest,
-                pathrs::flags::OpenFlags::O_WRONLY,
-                &std::fs::Permissions::from_mode(0o644),
-            )
-            .or_init(|| format!("creating mount point {}", dest.display()))?;
-        }
-        root.resolve(dest)
-            .or_init(|| format!("resolving mount point {}", dest.display()))?
-    };
-    let target_path = fd_path(target.as_fd().as_raw_fd());
+        root.file(dest)
+    }
+    .or_init(|| format!("creating mount point {}", dest.display()))?;
+    let target_path = fd_path(target.as_raw_fd());
 
     if m.bind {
         mount(
@@ -543,13 +535,13 @@ fn mount_in_root(root: &Root, m: &MountStep) -> InitResult<()> {
 
 /// Changes flags of the mount at `dest`, re-resolved inside the root: after a mount, the
 /// path leads to the new mount, not to the directory resolved before it.
-fn remount_in_root(root: &Root, dest: &Path, flags: MsFlags, what: &str) -> InitResult<()> {
+fn remount_in_root(root: &RootDir, dest: &Path, flags: MsFlags, what: &str) -> InitResult<()> {
     let mounted = root
         .resolve(dest)
         .or_init(|| format!("resolving {}", dest.display()))?;
     mount(
         None::<&str>,
-        &fd_path(mounted.as_fd().as_raw_fd()),
+        &fd_path(mounted.as_raw_fd()),
         None::<&str>,
         flags,
         None::<&str>,

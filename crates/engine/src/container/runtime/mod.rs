@@ -6,6 +6,7 @@ pub mod cgroups;
 pub mod creds;
 pub mod device_filter;
 pub mod fds;
+pub(crate) mod in_root;
 pub mod init;
 pub(crate) mod mount_plan;
 pub mod process;
