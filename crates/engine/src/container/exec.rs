@@ -21,7 +21,7 @@ use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
 use super::record::Status;
 use super::runtime::cgroups::Cgroup;
-use super::runtime::{fds, init};
+use super::runtime::{fds, init, sealed};
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
 use crate::events::{container_event, Event};
@@ -49,6 +49,27 @@ const NAMESPACES: [(&str, CloneFlags); 6] = [
 ];
 
 impl Engine {
+    /// Replaces this process with itself run from a binary nothing can write through, as
+    /// [`Engine::exec`] requires (CVE-2019-5736): the one the container's monitor runs
+    /// from when that is this very binary, else a view of its own. The monitor's costs no
+    /// mount now, and no unmount (two RCU grace periods) when this process exits. Returns
+    /// only on failure.
+    pub fn reexec_sealed_for_exec(&self, name_or_id: &str) -> Result<std::convert::Infallible> {
+        let monitor = self
+            .container(name_or_id)
+            .ok()
+            .and_then(|r| r.state.monitor);
+        // Opened before the check: a recycled PID can't slip in between.
+        let exe = monitor.and_then(|monitor| {
+            let exe = sealed::same_binary_run_by(monitor.pid)?;
+            monitor.is_alive().then_some(exe)
+        });
+        match exe {
+            Some(exe) => sealed::reexec_from(exe),
+            None => sealed::reexec_sealed(),
+        }
+    }
+
     /// Starts a command in a running container. Its standard streams are pipes whose other
     /// ends the session carries, or, for `tty`, a new terminal whose master it carries.
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
