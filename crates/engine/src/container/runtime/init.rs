@@ -143,11 +143,12 @@ pub enum ExecStdio {
 }
 
 /// Entry point of an `exec`'d process, already inside the container's namespaces. Only
-/// 0, 1, 2 and `sync` are open, and the process is non-dumpable (see `exec::join`).
+/// 0, 1, 2, `cgroup_joined` and `sync` (the highest) are open, and the process is
+/// non-dumpable (see `exec::join_and_run`). It execs once `cgroup_joined` is readable.
 pub(crate) fn run_exec(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
-    sync: OwnedFd,
+    (cgroup_joined, sync): (OwnedFd, OwnedFd),
     stdio: ExecStdio,
 ) -> ! {
     reset_signals();
@@ -177,6 +178,13 @@ pub(crate) fn run_exec(
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
         super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+        // The joiner moves this process into the container's cgroups meanwhile.
+        let mut joined = [0u8; 1];
+        if !matches!(nix::unistd::read(&cgroup_joined, &mut joined), Ok(1)) {
+            return Err(err(
+                "the process was not moved into the container's cgroups",
+            ));
+        }
         finish_and_exec(process, &seccomp)
     })();
     fail(&sync, result)
