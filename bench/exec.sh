@@ -4,8 +4,10 @@
 # rootfs, `sleep` as its process). Interleaved runs, medians and ratios to runc.
 # Everything runs in a holder's new network namespace (loopback only) and private mount
 # namespace in which the cgroup v2 tree of the hybrid layout is unmounted: crun 1.8
-# refuses the hybrid layout, and all three subjects see the same cgroups.
-# Run as root: bash bench/exec.sh   (env: RUNS=30 WARMUP=3)
+# refuses the hybrid layout, and all three subjects see the same cgroups. BASE_BIN (another
+# build, e.g. the one before a change) adds it as `berth-base`, with an engine root and a
+# container of its own (its monitor is its own build's), interleaved with the others.
+# Run as root: bash bench/exec.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +24,8 @@ ensure_cargo
 build_release_and_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
+[[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-exec.XXXXXX")
 engine="$work/berth-root"
 bundle="$work/bundle"
@@ -31,12 +35,15 @@ holder=""
 cleanup() {
     set +e
     if [[ -n $holder ]]; then
-        if [[ -d $engine ]]; then
-            local ids
-            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+        local bin root ids
+        for bin in "$berth" ${base:+"$base"}; do
+            root=$engine
+            [[ $bin == "$base" ]] && root=$work/base-root
+            [[ -d $root ]] || continue
+            ids=$(in_ns "$bin" --root "$root" ps -aq --no-trunc 2>/dev/null)
             # shellcheck disable=SC2086
-            [[ -n $ids ]] && in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
-        fi
+            [[ -n $ids ]] && in_ns "$bin" --root "$root" rm -f $ids >/dev/null 2>&1
+        done
         local rt id
         for rt in runc crun; do
             [[ -d $work/$rt-state ]] || continue
@@ -101,6 +108,19 @@ elif ! out=$(in_ns "$berth" --root "$engine" exec "$tag" true 2>&1 </dev/null); 
     skips+=(--skip "berth=unavailable: berth exec failed: $(brief "$out")")
 else
     subjects+=(--subject "berth=$(q "$berth" --root "$engine" exec "$tag" true)")
+fi
+
+if [[ -n $base ]]; then
+    log "Starting berth-base's container"
+    broot=$work/base-root
+    if ! out=$(in_ns "$base" --root "$broot" load -q -i "$PWD/.fixtures/busybox-save.tar" 2>&1) ||
+        ! out=$(in_ns "$base" --root "$broot" run -d --network none --name "$tag" \
+            berth-test/busybox sleep 100000 2>&1 </dev/null) ||
+        ! out=$(in_ns "$base" --root "$broot" exec "$tag" true 2>&1 </dev/null); then
+        skips+=(--skip "berth-base=unavailable: $(brief "$out")")
+    else
+        subjects+=(--subject "berth-base=$(q "$base" --root "$broot" exec "$tag" true)")
+    fi
 fi
 
 for rt in runc crun; do

@@ -818,7 +818,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     }
     // Entering a container runs from a sealed copy of berth (CVE-2019-5736).
     if !sealed::running_sealed() {
-        sealed::reexec_sealed()?;
+        engine.reexec_sealed_for_exec(&args.container)?;
     }
     let options = ExecOptions {
         cmd: args.command.clone(),

@@ -346,6 +346,38 @@ fn exec_runs_in_the_container() {
     assert!(err.contains("is not running"), "{err}");
 }
 
+/// Only the exec'd process counts against the container's pids limit, as with runc: the
+/// joiner that enters the namespaces stays in the caller's cgroups and moves the process
+/// in. With one process left under the limit, exec works, and the process is in the
+/// container's cgroups.
+#[test]
+fn exec_under_a_pids_limit_counts_only_the_process_itself() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "few",
+        "--pids-limit",
+        "2",
+        IMAGE,
+        "sleep",
+        "60",
+    ]);
+    let id = berth.inspect("few")["Id"].as_str().unwrap().to_owned();
+    let out = berth.ok(&["exec", "few", "cat", "/proc/self/cgroup"]);
+    // Its cgroup namespace's root is the container's cgroup: `/` is in it.
+    let pids: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(":pids:") || l.starts_with("0::"))
+        .collect();
+    assert!(!pids.is_empty(), "{out}");
+    assert!(pids.iter().all(|l| l.ends_with(":/")), "{out}");
+    if std::path::Path::new("/sys/fs/cgroup/pids").exists() {
+        assert_eq!(cgroup_file(&id, "pids", "pids.max"), "2");
+    }
+}
+
 fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
     std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}/berth/{id}/{file}"))
         .unwrap_or_default()

@@ -251,3 +251,76 @@ fn a_container_cannot_write_the_host_binary_through_the_monitor_or_an_exec() {
         );
     }
 }
+
+/// The device of the file process `pid` runs, once it runs from a read-only overlayfs
+/// (after `berth exec` re-executed itself sealed): each overlayfs mount has a device of
+/// its own.
+fn sealed_exe_device(pid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let exe = format!("/proc/{pid}/exe");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let overlay = nix::sys::statfs::statfs(exe.as_str())
+            .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::OVERLAYFS_SUPER_MAGIC);
+        if overlay {
+            if let Ok(meta) = std::fs::metadata(&exe) {
+                return meta.dev();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} never ran from a read-only view"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The device of the binary `cmd` (a `berth exec` that runs for a while) runs from.
+fn exec_binary_device(mut cmd: Command) -> u64 {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let device = sealed_exe_device(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    device
+}
+
+/// `exec` runs from the view of berth its container's monitor runs from when that is the
+/// same binary (no overlayfs of its own to mount, nor to tear down when it exits), and
+/// from a view of its own when it is not (berth was replaced since the container started).
+#[test]
+fn exec_runs_from_its_monitors_view_only_when_it_is_the_same_binary() {
+    use std::os::unix::fs::MetadataExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let berth = Berth::with_image();
+    let other = scratch.path().join("bin/berth");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_berth"), &other).unwrap();
+    berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "300"]);
+    let init = berth.inspect("c")["State"]["Pid"].as_u64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
+    let monitor: u32 = stat
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split(' ').nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .unwrap();
+    let monitor_device = sealed_exe_device(monitor);
+    let host_device = std::fs::metadata(env!("CARGO_BIN_EXE_berth"))
+        .unwrap()
+        .dev();
+    assert_ne!(monitor_device, host_device);
+
+    let mut same = berth.cmd();
+    same.args(["exec", "c", "sleep", "2"]);
+    assert_eq!(exec_binary_device(same), monitor_device);
+
+    let mut replaced = copy_cmd(&berth, &other);
+    replaced.args(["exec", "c", "sleep", "2"]);
+    let own = exec_binary_device(replaced);
+    assert_ne!(own, monitor_device);
+    assert_ne!(own, host_device);
+}

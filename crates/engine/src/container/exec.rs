@@ -1,9 +1,11 @@
 //! `exec`: a new process in a running container, in its namespaces and cgroups, with the
 //! same privileges as the container's own process.
 //!
-//! The caller forks a joiner (cgroups, then setns into ipc, uts, net, cgroup, pid and
-//! mnt), which forks the process proper inside the container's pid namespace. The caller
-//! must already run from a sealed copy of berth (see `runtime::sealed`).
+//! The caller forks a joiner (setns into ipc, uts, net, cgroup, pid and mnt), which forks
+//! the process proper inside the container's pid namespace and moves it into the
+//! container's cgroups while it sets itself up: the move waits for an RCU grace period
+//! of the kernel's, the longest step of an exec, and the process only execs once it is
+//! in. The caller must already run from a sealed copy of berth (see `runtime::sealed`).
 //!
 //! Nothing of the caller's reaches the container: before joining, the joiner is made
 //! non-dumpable, leaves the caller's session, and closes every descriptor but the
@@ -20,8 +22,8 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
 use super::record::Status;
-use super::runtime::cgroups::Cgroup;
-use super::runtime::{fds, init};
+use super::runtime::cgroups::{self, Cgroup};
+use super::runtime::{fds, init, sealed};
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
 use crate::events::{container_event, Event};
@@ -49,6 +51,27 @@ const NAMESPACES: [(&str, CloneFlags); 6] = [
 ];
 
 impl Engine {
+    /// Replaces this process with itself run from a binary nothing can write through, as
+    /// [`Engine::exec`] requires (CVE-2019-5736): the one the container's monitor runs
+    /// from when that is this very binary, else a view of its own. The monitor's costs no
+    /// mount now, and no unmount (two RCU grace periods) when this process exits. Returns
+    /// only on failure.
+    pub fn reexec_sealed_for_exec(&self, name_or_id: &str) -> Result<std::convert::Infallible> {
+        let monitor = self
+            .container(name_or_id)
+            .ok()
+            .and_then(|r| r.state.monitor);
+        // Opened before the check: a recycled PID can't slip in between.
+        let exe = monitor.and_then(|monitor| {
+            let exe = sealed::same_binary_run_by(monitor.pid)?;
+            monitor.is_alive().then_some(exe)
+        });
+        match exe {
+            Some(exe) => sealed::reexec_from(exe),
+            None => sealed::reexec_sealed(),
+        }
+    }
+
     /// Starts a command in a running container. Its standard streams are pipes whose other
     /// ends the session carries, or, for `tty`, a new terminal whose master it carries.
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
@@ -115,8 +138,11 @@ impl Engine {
         if let Some(dir) = &opts.working_dir {
             process_spec.set_cwd(dir.into());
         }
-        let cgroup = Cgroup::existing(record.id.as_str());
+        // Opened here: the joiner leaves the host's mount namespace before it moves the
+        // process in.
+        let cgroup_procs = Cgroup::existing(record.id.as_str()).procs_files()?;
         let (stdio, ends) = exec_stdio(opts)?;
+        let cgroup_joined = pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into())?;
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -130,7 +156,8 @@ impl Engine {
             ForkResult::Child => {
                 drop(ours);
                 let code = join_and_run(
-                    &cgroup,
+                    cgroup_procs,
+                    cgroup_joined,
                     namespaces,
                     &process_spec,
                     seccomp.as_ref(),
@@ -276,9 +303,11 @@ fn wait_code(pid: Pid) -> i32 {
 }
 
 /// In the joiner: shed everything of the caller's, enter the container, fork the process
-/// proper, wait for it.
+/// proper, move it into the container's cgroups (`cgroup_procs`) and tell it so through
+/// `cgroup_joined`, wait for it.
 fn join_and_run(
-    cgroup: &Cgroup,
+    cgroup_procs: Vec<std::fs::File>,
+    cgroup_joined: (OwnedFd, OwnedFd),
     namespaces: Vec<(OwnedFd, CloneFlags)>,
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
@@ -304,7 +333,15 @@ fn join_and_run(
     }
     let _ = nix::unistd::setsid();
     let (ns_fds, flags): (Vec<OwnedFd>, Vec<CloneFlags>) = namespaces.into_iter().unzip();
-    let mut kept = match fds::keep_only(stdio, std::iter::once(sync).chain(ns_fds).collect()) {
+    let procs_count = cgroup_procs.len();
+    // The process keeps 3 and 4 (see `init::run_exec`) and closes everything above.
+    let (joined_r, joined_w) = cgroup_joined;
+    let others = [joined_r, sync, joined_w]
+        .into_iter()
+        .chain(cgroup_procs.into_iter().map(OwnedFd::from))
+        .chain(ns_fds)
+        .collect();
+    let mut kept = match fds::keep_only(stdio, others) {
         Ok(kept) => kept.into_iter(),
         Err(e) => {
             return report(
@@ -314,13 +351,13 @@ fn join_and_run(
             )
         }
     };
-    let Some(sync) = kept.next() else {
+    let (Some(joined_r), Some(sync), Some(joined_w)) = (kept.next(), kept.next(), kept.next())
+    else {
         return 125;
     };
+    let cgroup_procs: Vec<std::fs::File> =
+        kept.by_ref().take(procs_count).map(Into::into).collect();
     let report = |code: u8, message: String| report(sync.as_raw_fd(), code, message);
-    if let Err(e) = cgroup.add(std::process::id() as i32) {
-        return report(125, e.to_string());
-    }
     for (fd, flag) in kept.zip(flags) {
         if let Err(e) = setns(fd.as_fd(), flag) {
             return report(125, format!("joining the container's namespaces: {e}"));
@@ -329,6 +366,9 @@ fn join_and_run(
     // SAFETY: single-threaded child process.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            // The host's cgroup files are the joiner's to write, not the container's.
+            drop(cgroup_procs);
+            drop(joined_w);
             let stdio = if opts.tty {
                 init::ExecStdio::Terminal
             } else if opts.detach {
@@ -338,9 +378,24 @@ fn join_and_run(
                     stdin: opts.interactive,
                 }
             };
-            init::run_exec(process, seccomp, sync, stdio)
+            init::run_exec(process, seccomp, (joined_r, sync), stdio)
         }
         Ok(ForkResult::Parent { child }) => {
+            drop(joined_r);
+            // The process sets itself up meanwhile; it execs once told it is in, and gives
+            // up at end-of-file.
+            let joined = match cgroups::move_into(&cgroup_procs, child.as_raw()) {
+                Ok(()) => nix::unistd::write(&joined_w, b"1")
+                    .map(drop)
+                    .map_err(|e| format!("starting the process: {e}")),
+                Err(e) => Err(format!("joining the container's cgroups: {e}")),
+            };
+            drop(joined_w);
+            if let Err(message) = joined {
+                let code = report(125, message);
+                let _ = waitpid(child, None);
+                return code;
+            }
             drop(sync);
             if opts.detach {
                 return 0;

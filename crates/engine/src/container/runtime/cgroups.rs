@@ -270,6 +270,17 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     fs::write(&path, value).context(|| format!("writing {value:?} to {}", path.display()))
 }
 
+/// Moves process `pid` (in the writer's pid namespace) into the cgroups whose
+/// `cgroup.procs` files are open in `procs` (see [`Cgroup::procs_files`]).
+pub(crate) fn move_into(procs: &[fs::File], pid: i32) -> std::io::Result<()> {
+    use std::io::Write;
+    let pid = pid.to_string();
+    for mut file in procs {
+        file.write_all(pid.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// A v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they're set.
 fn init_cpuset(dir: &Path) -> Result<()> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
@@ -467,6 +478,21 @@ impl Cgroup {
             write(dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
+    }
+
+    /// The container's `cgroup.procs` files, open for writing: a process that leaves the
+    /// host's mount namespace can still move another one in with [`move_into`].
+    pub(crate) fn procs_files(&self) -> Result<Vec<fs::File>> {
+        self.dirs
+            .iter()
+            .map(|(_, dir)| {
+                let path = dir.join("cgroup.procs");
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .context(|| format!("opening {}", path.display()))
+            })
+            .collect()
     }
 
     /// The PIDs (host namespace) of every process in the container.

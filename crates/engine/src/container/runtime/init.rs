@@ -143,11 +143,12 @@ pub enum ExecStdio {
 }
 
 /// Entry point of an `exec`'d process, already inside the container's namespaces. Only
-/// 0, 1, 2 and `sync` are open, and the process is non-dumpable (see `exec::join`).
+/// 0, 1, 2, `cgroup_joined` and `sync` (the highest) are open, and the process is
+/// non-dumpable (see `exec::join_and_run`). It execs once `cgroup_joined` is readable.
 pub(crate) fn run_exec(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
-    sync: OwnedFd,
+    (cgroup_joined, sync): (OwnedFd, OwnedFd),
     stdio: ExecStdio,
 ) -> ! {
     reset_signals();
@@ -177,6 +178,13 @@ pub(crate) fn run_exec(
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
         super::creds::apply(process).map_err(|e| err(e.to_string()))?;
+        // The joiner moves this process into the container's cgroups meanwhile.
+        let mut joined = [0u8; 1];
+        if !matches!(nix::unistd::read(&cgroup_joined, &mut joined), Ok(1)) {
+            return Err(err(
+                "the process was not moved into the container's cgroups",
+            ));
+        }
         finish_and_exec(process, &seccomp, false)
     })();
     fail(&sync, result)
@@ -453,31 +461,43 @@ impl InRoot<'_> {
     }
 }
 
-/// Makes a host device's node inside the root (its parents too), by descriptor, and gives
-/// it the host node's mode and owner (mknod applies the umask).
-fn make_node(root: &Root, node: &super::mount_plan::NodeStep) -> InitResult<()> {
+/// Makes a host device's node inside the root (its parents too), by descriptor, with the
+/// host node's mode and owner. The umask is cleared for the mknod, so the mode is made
+/// exact at once instead of by a chmod through a path.
+fn make_node(root: &RootDir, node: &super::mount_plan::NodeStep) -> InitResult<()> {
+    use rustix::fs::{chownat, makedev, mknodat, AtFlags, FileType, Gid, Uid};
     let path = &node.path;
-    if let Some(parent) = path.parent() {
-        root.mkdir_all(parent, &std::fs::Permissions::from_mode(0o755))
-            .or_init(|| format!("creating {}", parent.display()))?;
-    }
-    let perm = std::fs::Permissions::from_mode(node.mode);
-    let dev = makedev(node.major, node.minor);
-    let kind = if node.block {
-        pathrs::InodeType::BlockDevice(perm, dev)
-    } else {
-        pathrs::InodeType::CharacterDevice(perm, dev)
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(err(format!("device path {} names no file", path.display())));
     };
-    root.create(path, &kind)
-        .or_init(|| format!("creating device {}", path.display()))?;
-    let made = root
-        .resolve_nofollow(path)
-        .or_init(|| format!("resolving device {}", path.display()))?;
-    let at = fd_path(made.as_fd().as_raw_fd());
-    std::fs::set_permissions(&at, std::fs::Permissions::from_mode(node.mode))
-        .or_init(|| format!("setting mode of {}", path.display()))?;
-    std::os::unix::fs::chown(&at, Some(node.uid), Some(node.gid))
-        .or_init(|| format!("setting owner of {}", path.display()))
+    let dir = root
+        .mkdir_all(parent, 0o755)
+        .or_init(|| format!("creating {}", parent.display()))?;
+    let kind = if node.block {
+        FileType::BlockDevice
+    } else {
+        FileType::CharacterDevice
+    };
+    let mode = rustix::fs::Mode::from_raw_mode(node.mode & 0o7777);
+    let umask = rustix::process::umask(rustix::fs::Mode::empty());
+    let made = mknodat(
+        &dir,
+        name,
+        kind,
+        mode,
+        makedev(node.major as u32, node.minor as u32),
+    );
+    rustix::process::umask(umask);
+    made.or_init(|| format!("creating device {}", path.display()))?;
+    // Not following a link: only the node just made is given the owner.
+    chownat(
+        &dir,
+        name,
+        Some(Uid::from_raw(node.uid)),
+        Some(Gid::from_raw(node.gid)),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .or_init(|| format!("setting owner of {}", path.display()))
 }
 
 /// Performs a step of the plan after pivot_root, in the container's own view.

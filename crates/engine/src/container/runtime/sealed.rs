@@ -213,11 +213,37 @@ pub(crate) fn exec_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 
+/// The binary process `pid` runs, if it is this very binary and nothing can write through
+/// it: the view (or sealed copy) a container's monitor runs from, which `exec` reuses
+/// instead of mounting a view of its own, and unmounting it when it exits.
+///
+/// The same binary: the same inode number (an overlayfs view shows its lower file's),
+/// size and modification time as this process's own, so a monitor started before berth
+/// was upgraded is not taken for it.
+pub(crate) fn same_binary_run_by(pid: i32) -> Option<OwnedFd> {
+    let exe = File::open(format!("/proc/{pid}/exe")).ok()?;
+    if !is_unwritable(&exe) {
+        return None;
+    }
+    let theirs = exe.metadata().ok()?;
+    let ours = std::fs::metadata("/proc/self/exe").ok()?;
+    let same = theirs.ino() == ours.ino()
+        && theirs.size() == ours.size()
+        && theirs.mtime() == ours.mtime()
+        && theirs.mtime_nsec() == ours.mtime_nsec();
+    same.then(|| OwnedFd::from(exe))
+}
+
 /// Replaces this process with itself run from `sealed_self`, same arguments and
 /// environment. Returns only on failure.
 pub fn reexec_sealed() -> Result<std::convert::Infallible> {
+    reexec_from(sealed_self()?)
+}
+
+/// Replaces this process with itself run from `fd`, a handle of [`sealed_self`] or
+/// [`same_binary_run_by`], same arguments and environment. Returns only on failure.
+pub(crate) fn reexec_from(fd: OwnedFd) -> Result<std::convert::Infallible> {
     use std::os::unix::process::CommandExt;
-    let fd = sealed_self()?;
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_default();
     let err = std::process::Command::new(exec_path(&fd))
