@@ -293,7 +293,7 @@ impl Engine {
             network: NetworkConfig::default(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
-        let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
+        let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.network = network_config(&opts, &network, &img)?;
         if !config.working_dir.starts_with('/') {
@@ -845,7 +845,7 @@ impl Engine {
         teardown.step(
             "release endpoints",
             &record.id,
-            self.release_container_endpoints(&record.id),
+            self.release_container_endpoints(&record),
         );
         self.report_teardown(&record, &teardown);
         self.record_event(&container_event(&record, "destroy"));
