@@ -11,6 +11,7 @@ pub mod logs;
 pub mod monitor;
 mod pause;
 pub mod record;
+mod remove;
 pub mod runtime;
 pub mod seccomp;
 pub mod spec;
