@@ -66,7 +66,7 @@ pub(crate) fn pause_point(point: &str) {
         PAUSE_POINTS.contains(&point),
         "unlisted pause point {point}"
     );
-    if !std::env::var_os(PAUSE_ENV).is_some_and(|p| p == point) {
+    if std::env::var_os(PAUSE_ENV).is_none_or(|p| p != point) {
         return;
     }
     let Some(file) = std::env::var_os(PAUSE_FILE_ENV) else {

@@ -1095,7 +1095,7 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("uses the host network"), "{err}");
         let host = engine.network("host").unwrap();
-        assert_eq!(host.endpoints, [e.clone()]);
+        assert_eq!(host.endpoints, std::slice::from_ref(&e));
         let listed = engine.container_endpoints_of(&h).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].0.name.as_str(), &listed[0].1), ("host", &e));
