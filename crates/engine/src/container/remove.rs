@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use super::lifecycle::anonymous_volumes;
 use super::record::{ContainerRecord, Status};
 use super::runtime::cgroups::Cgroup;
-use super::teardown::{remove_dir_all, Teardown};
+use super::teardown::{remove_dir_alls, Teardown};
 use crate::error::{Context, Error, Result};
 use crate::events::container_event;
 use crate::faults::{crash_point, pause_point};
@@ -174,10 +174,14 @@ impl Engine {
         drop(lock);
         crash_point("rm:after-retire");
         pause_point("rm:before-delete");
-        let mut deleted = retired.iter().map(|r| {
-            let dir = workspace.path().join(r.id.as_str());
-            remove_dir_all(&dir).context(|| format!("removing {}", dir.display()))
-        });
+        let dirs: Vec<PathBuf> = retired
+            .iter()
+            .map(|r| workspace.path().join(r.id.as_str()))
+            .collect();
+        let mut deleted = dirs
+            .iter()
+            .zip(remove_dir_alls(&dirs))
+            .map(|(dir, result)| result.context(|| format!("removing {}", dir.display())));
         for result in results.iter_mut().filter(|r| r.is_ok()) {
             *result = deleted.next().unwrap_or(Ok(()));
         }

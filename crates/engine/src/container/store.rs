@@ -682,6 +682,36 @@ mod tests {
         assert_eq!(index.ids_named("front").count(), 0);
     }
 
+    /// One `rm` of many names: each gets its own outcome in order, a container named
+    /// twice goes once, and the index and `tmp/` are left as if each had gone alone.
+    #[test]
+    fn many_names_are_removed_together_each_with_its_outcome() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let names = ["web", "abc1", "/db", "nope", "abc", "f00d"];
+        let outcomes: Vec<std::result::Result<String, String>> = engine
+            .remove_containers(&names, false, false)
+            .into_iter()
+            .map(|r| r.map(|r| r.name).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Ok("web".to_owned()),
+                Err("No such container: abc1".to_owned()),
+                Ok("db".to_owned()),
+                Err("No such container: nope".to_owned()),
+                Err("multiple IDs found with provided prefix: abc".to_owned()),
+                Ok("cache".to_owned()),
+            ]
+        );
+        assert!(engine.load_records().unwrap().is_empty());
+        assert!(index_matches_records(&engine));
+        let tmp = std::fs::read_dir(engine.paths().tmp_dir()).unwrap().count();
+        assert_eq!(tmp, 0);
+        assert!(engine.system_check().unwrap().is_empty());
+    }
+
     #[test]
     fn entries_a_crash_left_are_skipped() {
         let (_dir, engine) = engine();
