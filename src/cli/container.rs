@@ -688,15 +688,19 @@ pub fn unpause(engine: &Engine, args: &PauseArgs) -> Result<i32> {
 }
 
 /// `rm -f` of a container that doesn't exist says so but is no failure, as in Docker.
+/// All the names are removed together (see `Engine::remove_containers`), then reported in
+/// their order.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
-    let removed = resolve::each(&args.containers, |name| {
-        engine.remove_container(name, args.force, args.volumes)
-    });
+    let removed = engine.remove_containers(&args.containers, args.force, args.volumes);
     let excused = |e: &Error| args.force && matches!(e, Error::NoSuchContainer(_));
-    let results = removed.map(|mut r| {
-        r.outcome = r.outcome.excusing(excused);
-        r
-    });
+    let results = args
+        .containers
+        .iter()
+        .zip(removed)
+        .map(|(name, result)| resolve::Named {
+            name,
+            outcome: resolve::Outcome::from(result).excusing(excused),
+        });
     Ok(report(results, |name, _| println!("{name}")))
 }
 

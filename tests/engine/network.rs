@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{stderr, Berth, IMAGE};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// `ip` in the engine's network namespace (one the test made).
 fn ip(berth: &Berth, args: &[&str]) {
@@ -479,4 +479,96 @@ fn exhausted_pools_are_a_clear_error() {
             "one-too-many",
         ]);
     }
+}
+
+/// The host and none networks list their containers in `network inspect`, each with the
+/// endpoint its own `inspect` shows, as Docker's do; but their records keep none (no record
+/// lists every container, to be read and rewritten at each create, inspect and rm).
+#[test]
+fn host_and_none_list_their_containers_without_storing_them() {
+    let berth = Berth::with_image();
+    for (network, name) in [("none", "quiet"), ("host", "shared"), ("none", "other")] {
+        berth.ok(&[
+            "create",
+            "--network",
+            network,
+            "--name",
+            name,
+            IMAGE,
+            "true",
+        ]);
+    }
+    berth.ok(&["create", "--name", "bridged", IMAGE, "true"]);
+    berth.ok(&["rename", "other", "renamed"]);
+    let listed = |network: &str| -> Vec<(String, Value)> {
+        let info = berth.json(&["network", "inspect", network]);
+        let mut found: Vec<(String, Value)> = info["Containers"]
+            .as_object()
+            .expect("Containers")
+            .iter()
+            .map(|(id, e)| {
+                (
+                    e["Name"].as_str().unwrap().to_owned(),
+                    json!({"id": id, "e": e}),
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    };
+    let none = listed("none");
+    let names: Vec<&str> = none.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["quiet", "renamed"]);
+    let host = listed("host");
+    assert_eq!(host.len(), 1);
+    assert_eq!(host[0].0, "shared");
+    for (network, (name, entry)) in none.iter().map(|e| ("none", e)).chain([("host", &host[0])]) {
+        let endpoint = &entry["e"];
+        let own = berth.inspect(name);
+        assert_eq!(own["Id"], entry["id"], "{name}");
+        let seen = &own["NetworkSettings"]["Networks"][network];
+        let id = endpoint["EndpointID"].as_str().unwrap();
+        assert_eq!(id.len(), 64, "{name}: {endpoint}");
+        assert_eq!(seen["EndpointID"], id, "{name}: {seen}");
+        assert_eq!(seen["IPAddress"], "", "{name}");
+        assert_eq!(
+            (
+                endpoint["MacAddress"].as_str(),
+                endpoint["IPv4Address"].as_str()
+            ),
+            (Some(""), Some(""))
+        );
+    }
+    // The records on disk: only the bridge's has an endpoint.
+    for entry in std::fs::read_dir(berth.root().join("networks")).unwrap() {
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+        let stored = record["endpoints"].as_array().map_or(0, Vec::len);
+        let wanted = usize::from(record["name"] == "bridge");
+        assert_eq!(stored, wanted, "{record}");
+    }
+    // Only removing the container takes it off; rm tells of it as of any endpoint.
+    let err = berth.fail(&["network", "disconnect", "none", "quiet"]);
+    assert!(
+        err.contains("can't be disconnected from the none network"),
+        "{err}"
+    );
+    let quiet = none[0].1["id"].as_str().unwrap().to_owned();
+    berth.ok(&["rm", "quiet", "shared"]);
+    let names: Vec<String> = listed("none").into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["renamed"]);
+    assert!(listed("host").is_empty());
+    let told: Vec<String> = journal(&berth)
+        .iter()
+        .filter(|e| e["Type"] == "network" && e["Actor"]["Attributes"]["name"] == "none")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["Action"].as_str().unwrap(),
+                e["Actor"]["Attributes"]["container"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(told.contains(&format!("connect {quiet}")), "{told:?}");
+    assert!(told.contains(&format!("disconnect {quiet}")), "{told:?}");
 }

@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Output;
 
-use berth::engine::faults::{ENV, POINTS};
+use berth::engine::faults::{ENV, PAUSE_ENV, PAUSE_FILE_ENV, POINTS};
 
 use crate::common::{self, processes_of, Berth};
 
@@ -78,12 +78,19 @@ fn run_crashing(berth: &Berth, point: &str, args: &[&str]) -> Output {
 
 fn container_ids(root: &Path) -> Vec<String> {
     let mut ids = Vec::new();
-    for dir in ["containers", "tmp"] {
-        for entry in std::fs::read_dir(root.join(dir))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+    let mut dirs = vec![root.join("containers"), root.join("tmp")];
+    // An `rm`'s workspace, with the directories it retired.
+    for entry in std::fs::read_dir(root.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().starts_with("work-rm-") {
+            dirs.push(entry.path());
+        }
+    }
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let id = name.strip_prefix("rm-").unwrap_or(&name);
             if id.len() == 64 {
@@ -578,4 +585,84 @@ fn check_repairs_a_damaged_container_index() {
     }
     berth.ok(&["rm", "a", "b"]);
     berth.ok(&["system", "check"]);
+}
+
+/// `rm` deletes the directories of the containers it removed after it lets go of the
+/// engine lock: meanwhile the containers are gone, other verbs run, and `system check`
+/// leaves the workspace they wait in alone (one a crash left is removed: see the
+/// `rm:after-retire` crash point). When it is done nothing is left.
+#[test]
+fn rm_deletes_after_letting_go_of_the_lock() {
+    let berth = Berth::with_image();
+    let names = ["a", "b", "c"];
+    for name in names {
+        berth.ok(&[
+            "create",
+            "--network",
+            "none",
+            "--name",
+            name,
+            common::IMAGE,
+            "true",
+        ]);
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let paused = scratch.path().join("paused");
+    let rm = berth
+        .cmd()
+        .env(PAUSE_ENV, "rm:before-delete")
+        .env(PAUSE_FILE_ENV, &paused)
+        .args(["rm", "a", "b", "c"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !paused.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rm never reached its deletion"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let retired: Vec<std::path::PathBuf> = std::fs::read_dir(berth.root().join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(retired.len(), 1, "{retired:?}");
+    assert_eq!(std::fs::read_dir(&retired[0]).unwrap().count(), 3);
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    // The lock is free: a verb that takes it runs, and may take a name set free.
+    berth.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "a",
+        common::IMAGE,
+        "true",
+    ]);
+    let check = berth.run(&["system", "check"]);
+    assert!(
+        check.status.success() && check.stdout.is_empty(),
+        "{}",
+        common::stdout(&check)
+    );
+    assert!(retired[0].exists());
+
+    std::fs::remove_file(&paused).unwrap();
+    let out = rm.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(common::stdout(&out), "a\nb\nc\n");
+    assert_eq!(
+        std::fs::read_dir(berth.root().join("tmp")).unwrap().count(),
+        0
+    );
+    berth.ok(&["rm", "a"]);
+    let check = berth.run(&["system", "check"]);
+    assert!(
+        check.status.success() && check.stdout.is_empty(),
+        "{}",
+        common::stdout(&check)
+    );
 }

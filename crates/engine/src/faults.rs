@@ -48,3 +48,39 @@ pub(crate) fn crash_point(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub(crate) fn crash_point(_point: &str) {}
+
+/// The environment variable naming a pause point (debug builds): the process stops
+/// there until the file named by [`PAUSE_FILE_ENV`], which it creates on arrival, is
+/// removed (at most a minute), so a test can act while a verb is midway.
+pub const PAUSE_ENV: &str = "BERTH_PAUSE_AT";
+/// See [`PAUSE_ENV`].
+pub const PAUSE_FILE_ENV: &str = "BERTH_PAUSE_FILE";
+/// Every pause point: `rm:before-delete`, after `rm` let go of the engine lock and
+/// before it deletes the directories it retired.
+pub const PAUSE_POINTS: &[&str] = &["rm:before-delete"];
+
+/// Waits at `point` if `BERTH_PAUSE_AT` names it (debug builds only).
+#[cfg(debug_assertions)]
+pub(crate) fn pause_point(point: &str) {
+    debug_assert!(
+        PAUSE_POINTS.contains(&point),
+        "unlisted pause point {point}"
+    );
+    if std::env::var_os(PAUSE_ENV).is_none_or(|p| p != point) {
+        return;
+    }
+    let Some(file) = std::env::var_os(PAUSE_FILE_ENV) else {
+        return;
+    };
+    if std::fs::write(&file, point).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::path::Path::new(&file).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub(crate) fn pause_point(_point: &str) {}

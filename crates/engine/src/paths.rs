@@ -9,8 +9,11 @@
 //! <root>/repositories.json          tags: name:tag -> image ID
 //! <root>/containers/<id>/           one directory per container (record, bundle, layer, logs)
 //! <root>/volumes/<name>/_data       a volume's files; volume.json beside it
-//! <root>/networks/<id>.json         one record per network, with its endpoints (leases)
-//! <root>/tmp/                       scratch space for imports, on the same filesystem
+//! <root>/containers.index           each container's ID and name (see container/store.rs)
+//! <root>/networks/<id>.json         one record per network, with its endpoints (leases;
+//!                                   host and none derive theirs from container records)
+//! <root>/tmp/                       scratch space for imports, on the same filesystem;
+//!                                   removed containers' directories waiting for deletion
 //! ```
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};

@@ -29,7 +29,7 @@ impl Engine {
             dir: self.container_dir(&record.id),
             overlay: self.overlay_of(record),
             mounts: self.container_mounts(record),
-            endpoints: self.container_endpoints(&record.id).unwrap_or_default(),
+            endpoints: self.container_endpoints_of(record).unwrap_or_default(),
         }
     }
 }

@@ -409,7 +409,7 @@ impl Engine {
             security: opts.security.clone(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
-        let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
+        let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.exposed_ports = exposed_ports(&opts, &img)?;
         config.network = network_config(&opts, &network, &config.exposed_ports)?;
@@ -768,7 +768,7 @@ impl Engine {
 
     /// A running container whose monitor is gone can't be supervised: its init was killed
     /// with the monitor (PDEATHSIG); mark it exited and clean up what it left.
-    fn reconcile(&self, record: ContainerRecord) -> Result<ContainerRecord> {
+    pub(super) fn reconcile(&self, record: ContainerRecord) -> Result<ContainerRecord> {
         let watched = |r: &ContainerRecord| {
             !matches!(r.state.status, Status::Running | Status::Restarting)
                 || r.state.monitor.is_some_and(|m| m.is_alive())
@@ -1022,48 +1022,17 @@ impl Engine {
     }
 
     /// Removes a container; a running one only with `force` (it is killed first). With
-    /// `volumes`, its anonymous volumes go too, unless another container uses them.
+    /// `volumes`, its anonymous volumes go too, unless another container uses them. See
+    /// [`Engine::remove_containers`], which removes many at once.
     pub fn remove_container(
         &self,
         name_or_id: &str,
         force: bool,
         volumes: bool,
     ) -> Result<ContainerRecord> {
-        let record = self.container(name_or_id)?;
-        if matches!(record.state.status, Status::Running | Status::Restarting) {
-            if !force {
-                return Err(Error::Conflict(format!(
-                    "cannot remove {} container {}: stop it first or use -f",
-                    record.state.status.as_str(),
-                    record.name
-                )));
-            }
-            self.stop_container(record.id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))?;
-            // A `--rm` container's monitor removed it, and its anonymous volumes, on exit.
-            if matches!(
-                self.find_record(record.id.as_str()),
-                Err(Error::NoSuchContainer(_))
-            ) {
-                return Ok(record);
-            }
-        }
-        crash_point("rm:after-stop");
-        self.remove_stopped(&record.id)?;
-        // The container is gone already: a lease left by a failure here is reclaimed at
-        // the next allocation, so it must not fail the removal.
-        let mut teardown = Teardown::default();
-        teardown.step(
-            "release endpoints",
-            &record.id,
-            self.release_container_endpoints(&record.id),
-        );
-        self.report_teardown(&record, &teardown);
-        self.record_event(&container_event(&record, "destroy"));
-        crash_point("rm:before-volumes");
-        if volumes {
-            self.remove_anonymous_volumes(&anonymous_volumes(&record))?;
-        }
-        Ok(record)
+        self.remove_containers(&[name_or_id], force, volumes)
+            .pop()
+            .unwrap_or_else(|| Err(Error::NoSuchContainer(name_or_id.to_owned())))
     }
 
     /// Takes a stopped container out of sight in one step (its directory, record and all,
@@ -1093,6 +1062,9 @@ impl Engine {
             self.report_teardown(&record, &teardown);
         }
         self.retire_container_dir(&lock, id)?;
+        // Deleted without the lock, which no other verb then waits for: `system check`
+        // leaves this directory alone while the container's monitor lives.
+        drop(lock);
         crash_point("rm:after-retire");
         let retired = self.retired_container_dir(id);
         // What `forget_container` moved here mounted.
@@ -1120,6 +1092,9 @@ impl Engine {
         let retired = self.retired_container_dir(id);
         match std::fs::rename(&dir, &retired) {
             Ok(()) => {}
+            // Retired (and unindexed) before: the monitor of a `--rm` container does so
+            // as it exits, and deletes it later.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && retired.exists() => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).context(|| format!("removing {}", dir.display())),
         }

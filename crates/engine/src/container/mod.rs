@@ -13,6 +13,7 @@ pub mod logs;
 pub mod monitor;
 mod pause;
 pub mod record;
+mod remove;
 pub mod restart;
 pub mod runtime;
 pub mod seccomp;

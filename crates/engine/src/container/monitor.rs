@@ -749,7 +749,7 @@ impl Monitor {
             teardown.step(
                 "release endpoints",
                 &id,
-                self.engine.release_container_endpoints(&id),
+                self.engine.release_container_endpoints(&self.record),
             );
             teardown.step(
                 "remove anonymous volumes",

@@ -15,7 +15,7 @@
 //! ID prefixes are matched against the container directories themselves (their names
 //! are the IDs), so the index never decides which IDs exist.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -194,6 +194,63 @@ impl NameIndex {
     }
 }
 
+/// Name resolution for a verb given many names (`rm` of 1,000): the index is read and
+/// `containers/` listed at most once, however many names; each answer is still checked
+/// against the record it reads (see the module's rules). Names are resolved as things
+/// stand when each is asked: a verb that removes containers between two asks may get a
+/// stale miss from the listing, so it resolves every name first.
+pub(crate) struct Lookup<'e> {
+    engine: &'e Engine,
+    index: Option<NameIndex>,
+    by_name: HashMap<String, Vec<ContainerId>>,
+    /// The container directories, and whether the index has them all (read once, at
+    /// the first name not found by ID or name).
+    listed: Option<(Vec<ContainerId>, bool)>,
+}
+
+impl Lookup<'_> {
+    /// As [`Engine::find_record`].
+    pub(crate) fn find(&mut self, name_or_id: &str) -> Result<ContainerRecord> {
+        let engine = self.engine;
+        let wanted = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if wanted.is_empty() {
+            return Err(Error::NoSuchContainer(name_or_id.to_owned()));
+        }
+        if let Ok(id) = wanted.parse::<ContainerId>() {
+            if let Some(record) = engine.read_record(&id)? {
+                return Ok(record);
+            }
+        }
+        for id in self.by_name.get(wanted).into_iter().flatten() {
+            match engine.read_record(id)? {
+                Some(record) if record.name == wanted => return Ok(record),
+                _ => {} // a stale entry
+            }
+        }
+        let (listed, answers) = match &self.listed {
+            Some(listed) => listed,
+            None => {
+                let listed = engine.container_dir_ids()?;
+                let answers = self.index.as_ref().is_some_and(|i| i.answers_for(&listed));
+                self.listed.insert((listed, answers))
+            }
+        };
+        if !*answers {
+            return engine.scan_records_for(wanted, name_or_id);
+        }
+        let mut found = None;
+        for id in listed.iter().filter(|id| id.as_str().starts_with(wanted)) {
+            if let Some(record) = engine.read_record(id)? {
+                if found.is_some() {
+                    return Err(Error::AmbiguousContainer(wanted.to_owned()));
+                }
+                found = Some(record);
+            }
+        }
+        found.ok_or_else(|| Error::NoSuchContainer(name_or_id.to_owned()))
+    }
+}
+
 impl Engine {
     pub(crate) fn container_dir(&self, id: &ContainerId) -> PathBuf {
         self.paths().container(id)
@@ -254,38 +311,24 @@ impl Engine {
     /// then an exact name, then a unique prefix. Reads one record for an ID or a name
     /// the index has; a prefix or a miss costs one listing of `containers/` more.
     pub(crate) fn find_record(&self, name_or_id: &str) -> Result<ContainerRecord> {
-        let wanted = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
-        if wanted.is_empty() {
-            return Err(Error::NoSuchContainer(name_or_id.to_owned()));
-        }
-        if let Ok(id) = wanted.parse::<ContainerId>() {
-            if let Some(record) = self.read_record(&id)? {
-                return Ok(record);
-            }
-        }
+        self.lookup().find(name_or_id)
+    }
+
+    /// A [`Lookup`]: resolves many names over one read of the index.
+    pub(crate) fn lookup(&self) -> Lookup<'_> {
         let index = self.read_index().ok();
-        if let Some(index) = &index {
-            for id in index.ids_named(wanted) {
-                match self.read_record(id)? {
-                    Some(record) if record.name == wanted => return Ok(record),
-                    _ => {} // a stale entry
-                }
+        let mut by_name: HashMap<String, Vec<ContainerId>> = HashMap::new();
+        for (id, name) in index.iter().flat_map(|i| &i.entries) {
+            if let IndexedName::Name(name) = name {
+                by_name.entry(name.clone()).or_default().push(id.clone());
             }
         }
-        let listed = self.container_dir_ids()?;
-        if !index.is_some_and(|i| i.answers_for(&listed)) {
-            return self.scan_records_for(wanted, name_or_id);
+        Lookup {
+            engine: self,
+            index,
+            by_name,
+            listed: None,
         }
-        let mut found = None;
-        for id in listed.iter().filter(|id| id.as_str().starts_with(wanted)) {
-            if let Some(record) = self.read_record(id)? {
-                if found.is_some() {
-                    return Err(Error::AmbiguousContainer(wanted.to_owned()));
-                }
-                found = Some(record);
-            }
-        }
-        found.ok_or_else(|| Error::NoSuchContainer(name_or_id.to_owned()))
     }
 
     /// [`Engine::find_record`] by reading every record: when the index can't answer.
@@ -418,6 +461,18 @@ impl Engine {
     /// [`Engine::index_for_update`], so it has every container's).
     pub(crate) fn taken_names<'a>(&self, index: &'a NameIndex) -> HashSet<&'a str> {
         index.names().collect()
+    }
+
+    /// Drops the entries of every container of `ids` once their records are gone (lock
+    /// held): one read and one write of the index for them all. A missing or damaged
+    /// index is rebuilt from the records instead.
+    pub(crate) fn unindex_all(&self, held: &StateLock, ids: &[ContainerId]) -> Result<()> {
+        let Ok(mut index) = self.read_index() else {
+            return self.rebuild_container_index(held).map(drop);
+        };
+        let gone: HashSet<&ContainerId> = ids.iter().collect();
+        index.entries.retain(|(id, _)| !gone.contains(id));
+        self.write_index(held, &index, Durability::Unsynced)
     }
 
     /// Adds a new container before its directory exists (lock held). Not fsync'd: if a
@@ -625,6 +680,36 @@ mod tests {
         assert!(index_matches_records(&engine));
         let index = engine.read_index().unwrap();
         assert_eq!(index.ids_named("front").count(), 0);
+    }
+
+    /// One `rm` of many names: each gets its own outcome in order, a container named
+    /// twice goes once, and the index and `tmp/` are left as if each had gone alone.
+    #[test]
+    fn many_names_are_removed_together_each_with_its_outcome() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let names = ["web", "abc1", "/db", "nope", "abc", "f00d"];
+        let outcomes: Vec<std::result::Result<String, String>> = engine
+            .remove_containers(&names, false, false)
+            .into_iter()
+            .map(|r| r.map(|r| r.name).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Ok("web".to_owned()),
+                Err("No such container: abc1".to_owned()),
+                Ok("db".to_owned()),
+                Err("No such container: nope".to_owned()),
+                Err("multiple IDs found with provided prefix: abc".to_owned()),
+                Ok("cache".to_owned()),
+            ]
+        );
+        assert!(engine.load_records().unwrap().is_empty());
+        assert!(index_matches_records(&engine));
+        let tmp = std::fs::read_dir(engine.paths().tmp_dir()).unwrap().count();
+        assert_eq!(tmp, 0);
+        assert!(engine.system_check().unwrap().is_empty());
     }
 
     #[test]

@@ -93,6 +93,44 @@ pub fn remove_dir_all(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// Threads [`remove_dir_alls`] deletes with: deleting is mostly waiting on the
+/// filesystem's journal and the disk, which several deletions wait on together.
+const DELETERS: usize = 8;
+
+/// Removes each of `paths` and all below it, several at a time; one result per path, in
+/// order (see [`remove_dir_all`]).
+pub fn remove_dir_alls(paths: &[std::path::PathBuf]) -> Vec<std::io::Result<()>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = paths.get(at) else {
+                return done;
+            };
+            done.push((at, remove_dir_all(path)));
+        }
+    };
+    let threads = DELETERS.min(paths.len());
+    let mut done: Vec<(usize, std::io::Result<()>)> = if threads <= 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
 impl Engine {
     /// Reports the failures of a container's teardown, if any: in its `monitor.log` (when
     /// its directory is still there) and as a `teardown-failed` event whose `error`
@@ -151,6 +189,30 @@ mod tests {
         assert!(!line.contains('\n'), "{line}");
         assert!(line.starts_with("delete link veth\\nforged line: é"));
         assert!(line.len() <= "delete link veth\\nforged line: ".len() + MAX_CAUSE + 3);
+    }
+
+    #[test]
+    fn many_trees_are_removed_each_with_its_own_result_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths: Vec<std::path::PathBuf> = (0..20)
+            .map(|i| {
+                let tree = dir.path().join(format!("t{i}"));
+                std::fs::create_dir_all(tree.join("a/b")).unwrap();
+                std::fs::write(tree.join("a/b/f"), b"x").unwrap();
+                tree
+            })
+            .collect();
+        // One that isn't there is no failure; one that isn't a directory is.
+        paths.insert(3, dir.path().join("missing"));
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        paths.insert(7, file);
+        let results = remove_dir_alls(&paths);
+        assert_eq!(results.len(), paths.len());
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_err(), i == 7, "{i}: {result:?}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

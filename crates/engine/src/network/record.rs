@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+use crate::container::record::NetworkMode;
 use crate::error::{Error, Result};
 use crate::ids::ContainerId;
 
@@ -165,6 +166,44 @@ impl NetworkRecord {
 
     pub fn endpoint(&self, container: &ContainerId) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| &e.container_id == container)
+    }
+
+    /// Whether the record keeps its endpoints: only networks with addresses lease
+    /// anything. An endpoint on the built-in host or none network is derived from the
+    /// container's record instead (see [`NetworkRecord::derived_endpoint`]), so no record
+    /// lists every container and is read and rewritten at each create, inspect and rm.
+    /// (An older berth stored them: such endpoints are still read and released.)
+    pub(crate) fn stores_endpoints(&self) -> bool {
+        self.driver.has_addresses()
+    }
+
+    /// Whether a container whose network mode is `mode` is on this network without an
+    /// endpoint in its record: the host network for `--network host`, none for `none`.
+    pub(crate) fn derives_endpoint_for(&self, mode: NetworkMode) -> bool {
+        matches!(
+            (self.driver, mode),
+            (Driver::Host, NetworkMode::Host) | (Driver::Null, NetworkMode::None)
+        )
+    }
+
+    /// The endpoint of a container on the host or none network: no address, no
+    /// interface, and an ID hashed from the network's and the container's, the same at
+    /// every look.
+    pub(crate) fn derived_endpoint(&self, container: &ContainerId, name: &str) -> Endpoint {
+        let id = crate::ids::Digest::of_bytes(format!("{}/{container}", self.id).as_bytes());
+        Endpoint {
+            container_id: container.clone(),
+            container_name: name.to_owned(),
+            endpoint_id: id.hex().to_owned(),
+            ip: None,
+            mac: String::new(),
+            static_ip: false,
+            aliases: Vec::new(),
+            interface: String::new(),
+            host_veth: String::new(),
+            host_index: 0,
+            published: Vec::new(),
+        }
     }
 
     /// What inspect shows as IPv4Address: the IP with the subnet's prefix length.

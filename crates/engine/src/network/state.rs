@@ -89,8 +89,10 @@ impl Engine {
     /// Every network (built-ins included, sorted by name) with its bridge and veth ports
     /// as the kernel has them in the calling thread's namespace: one netlink socket, one
     /// link dump. Counters (rx/tx bytes and packets of each port) only when `counters`.
+    /// The host and none networks list their containers too.
     pub fn network_states(&self, counters: bool) -> Result<Vec<NetworkState>> {
-        let records = self.list_networks()?;
+        let mut records = self.list_networks()?;
+        self.add_derived_endpoints(&mut records)?;
         let live = if records.iter().any(|n| n.driver == Driver::Bridge) {
             let mut nl = Netlink::open()?;
             links_with(&mut nl, counters)?

@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 use super::driver::HostEnd;
 use super::ipam::{self, AddressPlan};
 use super::record::{Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_NETWORK};
+use crate::container::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
 use crate::ids::{random_hex64, ContainerId};
@@ -214,7 +215,10 @@ impl Engine {
         }
     }
 
-    /// Every network, built-ins included, sorted by name.
+    /// Every network, built-ins included, sorted by name, as stored: the host and none
+    /// networks without the endpoints of their containers, which are derived from the
+    /// container records (see [`Engine::add_derived_endpoints`]; [`Engine::network`] and
+    /// [`Engine::network_states`] have them).
     pub fn list_networks(&self) -> Result<Vec<NetworkRecord>> {
         // One read when the built-ins exist (always but on a new root).
         let networks = self.read_networks()?;
@@ -226,10 +230,39 @@ impl Engine {
     }
 
     /// Resolves a network name, full ID or unique ID prefix, as Docker does: an exact ID
-    /// wins, then an exact name, then a unique prefix.
+    /// wins, then an exact name, then a unique prefix. The host and none networks come
+    /// with their containers' endpoints (reading every container record).
     pub fn network(&self, name_or_id: &str) -> Result<NetworkRecord> {
+        let mut network = self.network_record(name_or_id)?;
+        self.add_derived_endpoints(std::slice::from_mut(&mut network))?;
+        Ok(network)
+    }
+
+    /// As [`Engine::network`], as stored: without the derived endpoints.
+    pub(crate) fn network_record(&self, name_or_id: &str) -> Result<NetworkRecord> {
         self.ensure_default_networks()?;
         find_network(self.read_networks()?, name_or_id)
+    }
+
+    /// Adds to the host and none networks among `networks` the endpoints of the
+    /// containers on them, derived from the container records (read only when one of
+    /// `networks` is such), oldest container first, after any an older berth stored.
+    pub(crate) fn add_derived_endpoints(&self, networks: &mut [NetworkRecord]) -> Result<()> {
+        if networks.iter().all(NetworkRecord::stores_endpoints) {
+            return Ok(());
+        }
+        let records = self.load_records()?;
+        for network in networks.iter_mut().filter(|n| !n.stores_endpoints()) {
+            for record in &records {
+                if network.derives_endpoint_for(record.config.network.mode)
+                    && network.endpoint(&record.id).is_none()
+                {
+                    let endpoint = network.derived_endpoint(&record.id, &record.name);
+                    network.endpoints.push(endpoint);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `network create`: checks everything before anything is written.
@@ -459,12 +492,19 @@ impl Engine {
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
     ) -> Result<Endpoint> {
+        self.ensure_default_networks_locked(_held)?;
+        let stored = self.read_networks()?;
+        let target = find_network(stored.clone(), network)?;
+        if !target.stores_endpoints() {
+            // Nothing to lease, nothing to write (see `stores_endpoints`).
+            let joined = self.joined_networks(&stored, container_id);
+            check_can_join(&target, &joined, container_name, requested_ip, &aliases)?;
+            self.record_event(&endpoint_event(&target, "connect", container_id));
+            return Ok(target.derived_endpoint(container_id, container_name));
+        }
         let networks = self.networks_locked(_held, Some(container_id))?;
         let mut target = find_network(networks.clone(), network)?;
-        let joined: Vec<&NetworkRecord> = networks
-            .iter()
-            .filter(|n| n.endpoint(container_id).is_some())
-            .collect();
+        let joined = self.joined_networks(&networks, container_id);
         check_can_join(&target, &joined, container_name, requested_ip, &aliases)?;
         let (ip, mac, interface) = match plan_of(&target) {
             Some(plan) => {
@@ -494,6 +534,26 @@ impl Engine {
         self.save_network(&target)?;
         self.record_event(&endpoint_event(&target, "connect", container_id));
         Ok(endpoint)
+    }
+
+    /// The networks among `networks` the container is on: those with its endpoint, and
+    /// the host or none network its record names.
+    fn joined_networks<'n>(
+        &self,
+        networks: &'n [NetworkRecord],
+        container_id: &ContainerId,
+    ) -> Vec<&'n NetworkRecord> {
+        let mode = self
+            .load_record(container_id)
+            .ok()
+            .map(|r| r.config.network.mode);
+        networks
+            .iter()
+            .filter(|n| {
+                n.endpoint(container_id).is_some()
+                    || mode.is_some_and(|mode| n.derives_endpoint_for(mode))
+            })
+            .collect()
     }
 
     /// The requested address if free, or the lowest free one.
@@ -569,29 +629,84 @@ impl Engine {
     }
 
     /// Releases every endpoint of a container (at `rm`, once it is gone): returns (network
-    /// name, endpoint). Only its own endpoints are looked at, and the records are not
-    /// fsync'd: a lease that a crash leaves is a gone container's, reclaimed at the next
-    /// allocation. (Reclaiming every network's here cost a `stat` per endpoint per rm.)
+    /// name, endpoint). See [`Engine::release_endpoints_locked`].
     pub(crate) fn release_container_endpoints(
         &self,
-        container_id: &ContainerId,
+        container: &ContainerRecord,
     ) -> Result<Vec<(String, Endpoint)>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        self.release_endpoints_locked(&lock, std::slice::from_ref(container))
+    }
+
+    /// Releases every endpoint of the given containers, gone already (lock held): each
+    /// network record is read and written once however many there are, and a derived
+    /// endpoint (host, none) is only told of. Returns (network name, endpoint). Only
+    /// their own endpoints are looked at, and the records are not fsync'd: a lease that a
+    /// crash or a lost write leaves is a gone container's, reclaimed at the next
+    /// allocation. (Reclaiming every network's here cost a `stat` per endpoint per rm.)
+    pub(crate) fn release_endpoints_locked(
+        &self,
+        _held: &StateLock,
+        containers: &[ContainerRecord],
+    ) -> Result<Vec<(String, Endpoint)>> {
+        let ids: std::collections::HashSet<&ContainerId> =
+            containers.iter().map(|c| &c.id).collect();
         let mut released = Vec::new();
         for mut network in self.read_networks()? {
-            if let Some(endpoint) =
-                // A lease a lost write leaves is a gone container's, reclaimed at the
-                // next allocation.
-                self.detach_endpoint(&mut network, container_id, Durability::Unsynced)?
-            {
-                released.push((network.name, endpoint));
+            let (gone, kept): (Vec<Endpoint>, Vec<Endpoint>) =
+                std::mem::take(&mut network.endpoints)
+                    .into_iter()
+                    .partition(|e| ids.contains(&e.container_id));
+            network.endpoints = kept;
+            if !gone.is_empty() {
+                write_json_atomic_with(
+                    &self.network_path(&network.id),
+                    &network,
+                    Durability::Unsynced,
+                )?;
+            }
+            let derived = containers.iter().filter(|c| {
+                network.derives_endpoint_for(c.config.network.mode)
+                    && !gone.iter().any(|e| e.container_id == c.id)
+            });
+            let derived: Vec<Endpoint> = derived
+                .map(|c| network.derived_endpoint(&c.id, &c.name))
+                .collect();
+            for endpoint in gone.into_iter().chain(derived) {
+                self.record_event(&endpoint_event(
+                    &network,
+                    "disconnect",
+                    &endpoint.container_id,
+                ));
+                released.push((network.name.clone(), endpoint));
             }
         }
         Ok(released)
     }
 
     /// The networks a container is attached to, with its endpoint on each, in the order
-    /// of its interfaces (eth0 first).
+    /// of its interfaces (eth0 first), the host or none network its record names included.
+    pub(crate) fn container_endpoints_of(
+        &self,
+        container: &ContainerRecord,
+    ) -> Result<Vec<(NetworkRecord, Endpoint)>> {
+        let mut found = self.container_endpoints(&container.id)?;
+        if found.is_empty() {
+            let builtin = self
+                .read_networks()?
+                .into_iter()
+                .find(|n| n.derives_endpoint_for(container.config.network.mode));
+            if let Some(network) = builtin {
+                let endpoint = network.derived_endpoint(&container.id, &container.name);
+                found.push((network, endpoint));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The networks a container is attached to through endpoints their records keep (of
+    /// a container on host or none: none, but what an older berth stored), with its
+    /// endpoint on each, in the order of its interfaces (eth0 first).
     pub(crate) fn container_endpoints(
         &self,
         container_id: &ContainerId,
@@ -674,6 +789,12 @@ impl Engine {
         let record = self.find_record(container)?;
         self.ensure_default_networks_locked(&lock)?;
         let target = find_network(self.read_networks()?, network)?;
+        if !target.stores_endpoints() && target.derives_endpoint_for(record.config.network.mode) {
+            return Err(Error::Conflict(format!(
+                "container {} can't be disconnected from the {} network: it is only left by removing the container",
+                record.name, target.name
+            )));
+        }
         match self.release_endpoint_locked(&lock, &target.id, &record.id)? {
             Some(e) => Ok(Some((target, e))),
             None if force => Ok(None),
@@ -811,6 +932,7 @@ fn missing_builtins(have: &[NetworkRecord]) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::record::NetworkMode;
 
     fn engine() -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().unwrap();
@@ -965,14 +1087,47 @@ mod tests {
             .allocate_endpoint("host", &h, "h", None, vec![])
             .unwrap();
         assert_eq!((e.ip, e.interface.as_str()), (None, ""));
+        // The host network keeps no endpoint: the container's record says where it is.
+        assert!(engine.network_record("host").unwrap().endpoints.is_empty());
+        let h = record(&engine, h, "h", NetworkMode::Host);
         let err = engine
-            .allocate_endpoint("one", &h, "h", None, vec![])
+            .allocate_endpoint("one", &h.id, "h", None, vec![])
             .unwrap_err();
         assert!(err.to_string().contains("uses the host network"), "{err}");
+        let host = engine.network("host").unwrap();
+        assert_eq!(host.endpoints, std::slice::from_ref(&e));
+        let listed = engine.container_endpoints_of(&h).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].0.name.as_str(), &listed[0].1), ("host", &e));
 
+        let a = record(&engine, a, "a", NetworkMode::Connected);
         let released = engine.release_container_endpoints(&a).unwrap();
         assert_eq!(released.len(), 2);
-        assert!(engine.container_endpoints(&a).unwrap().is_empty());
+        assert!(engine.container_endpoints(&a.id).unwrap().is_empty());
+        let released = engine.release_container_endpoints(&h).unwrap();
+        assert_eq!(released, [("host".to_owned(), e)]);
+    }
+
+    /// The record of a container in directory `id`, on networks of `mode`.
+    fn record(engine: &Engine, id: ContainerId, name: &str, mode: NetworkMode) -> ContainerRecord {
+        let record = ContainerRecord {
+            id,
+            name: name.into(),
+            created: Utc::now(),
+            image: "busybox".into(),
+            image_id: crate::Digest::of_bytes(b"image"),
+            chain_ids: Vec::new(),
+            config: crate::container::ContainerConfig {
+                network: crate::container::record::NetworkConfig {
+                    mode,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            state: Default::default(),
+        };
+        engine.save_record(&record).unwrap();
+        record
     }
 
     #[test]

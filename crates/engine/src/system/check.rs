@@ -145,6 +145,9 @@ struct Scan {
     records: HashMap<ContainerId, ContainerRecord>,
     /// Container IDs a live (not junk) monitor of this root supervises.
     live: HashSet<String>,
+    /// Containers removed but whose directories are still in `tmp/` (`rm-<id>`, or
+    /// `<id>` in an `rm` workspace): still this root's.
+    retired: HashSet<ContainerId>,
 }
 
 impl Engine {
@@ -191,6 +194,7 @@ impl Engine {
         let mut scan = Scan {
             records,
             live: HashSet::new(),
+            retired: self.retired_ids()?,
         };
         let mut found = self.find_monitors(&mut scan);
         found.extend(self.find_mounts());
@@ -279,7 +283,7 @@ impl Engine {
             };
             let ours = scan.records.contains_key(&id)
                 || self.container_dir(&id).exists()
-                || self.retired_container_dir(&id).exists();
+                || scan.retired.contains(&id);
             let running = scan.records.get(&id).is_some_and(|r| {
                 // Between two runs of a restart policy the next run's cgroup may be in the making.
                 matches!(r.state.status, Status::Running | Status::Restarting)
@@ -295,6 +299,20 @@ impl Engine {
             }
         }
         found
+    }
+
+    /// The IDs of removed containers whose directories wait in `tmp/` for deletion.
+    fn retired_ids(&self) -> Result<HashSet<ContainerId>> {
+        let mut found = HashSet::new();
+        for (name, path) in list(&self.paths().tmp_dir())? {
+            if let Some(id) = name.strip_prefix("rm-") {
+                found.extend(id.parse::<ContainerId>().ok());
+            } else if name.starts_with(&format!("{WORKSPACE_PREFIX}rm-")) && path.is_dir() {
+                let ids = list(&path)?.into_iter().map(|(id, _)| id.parse().ok());
+                found.extend(ids.flatten());
+            }
+        }
+        Ok(found)
     }
 
     /// Container directories without a record (a create or rm that was killed).

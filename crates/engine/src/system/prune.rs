@@ -56,14 +56,22 @@ impl Engine {
     pub fn prune_containers(&self) -> Result<(Vec<ContainerId>, u64)> {
         let mut removed = Vec::new();
         let mut reclaimed = 0;
-        for record in self.list_containers()? {
-            if record.state.status == Status::Running {
-                continue;
-            }
-            let size = dir_size(&self.container_dir(&record.id));
-            match self.remove_container(record.id.as_str(), false, false) {
+        let stopped: Vec<(ContainerId, u64)> = self
+            .list_containers()?
+            .into_iter()
+            .filter(|r| r.state.status != Status::Running)
+            .map(|r| {
+                let size = dir_size(&self.container_dir(&r.id));
+                (r.id, size)
+            })
+            .collect();
+        let ids: Vec<&str> = stopped.iter().map(|(id, _)| id.as_str()).collect();
+        // All at once: the shared records are written once, not once per container.
+        let outcomes = self.remove_containers(&ids, false, false);
+        for ((id, size), outcome) in stopped.into_iter().zip(outcomes) {
+            match outcome {
                 Ok(_) => {
-                    removed.push(record.id);
+                    removed.push(id);
                     reclaimed += size;
                 }
                 // Removed meanwhile (a `--rm` container finishing), or started meanwhile.
