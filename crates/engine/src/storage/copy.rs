@@ -275,6 +275,7 @@ impl Engine {
             atomic: true,
             specials: true,
             setid: true,
+            parallel: false,
         };
         let new_dir = opts.new_dir.clone();
         let writer_fd = writer.as_raw_fd();
@@ -355,7 +356,10 @@ fn extract_new_dir(
 ) -> Result<()> {
     let staged = unpack::make_staged_dir(&dir, name)
         .context(|| format!("creating a directory beside {}", name.to_string_lossy()))?;
+    // A new tree: nothing to replace, so files are written straight, their content and
+    // metadata aside while the next names are made.
     extract.atomic = false;
+    extract.parallel = true;
     extract.rebase = Some(unpack::Rebase {
         from: name.as_bytes().to_vec(),
         to: staged.as_bytes().to_vec(),
@@ -1031,6 +1035,7 @@ mod tests {
             atomic: true,
             specials: true,
             setid: true,
+            parallel: false,
         }
     }
 
