@@ -1442,8 +1442,11 @@ mod tests {
         }
     }
 
-    /// Every path under `dir` with its type, mode, owner, mtime, link count and content.
-    fn tree_state(dir: &Path) -> Vec<(PathBuf, u32, u32, u32, i64, u64, Vec<u8>)> {
+    /// A path with its type and mode, owner, group, mtime, link count and content.
+    type PathState = (PathBuf, u32, u32, u32, i64, u64, Vec<u8>);
+
+    /// Every path under `dir` and its state.
+    fn tree_state(dir: &Path) -> Vec<PathState> {
         let mut found = Vec::new();
         let mut stack = vec![dir.to_owned()];
         while let Some(at) = stack.pop() {

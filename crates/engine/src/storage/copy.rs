@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tar::{EntryType, Header};
 
 use super::fsview::{self, Message, ViewChild};
+use super::readahead::ReadAhead;
 use crate::error::{Context, Error, Result};
 use crate::image::unpack::{self, ExtractOptions};
 use crate::Engine;
@@ -292,7 +293,7 @@ impl Engine {
                         err: e,
                     },
                 })?;
-            let mut input = BufReader::with_capacity(COPY_BUF, File::from(reader));
+            let mut input = ReadAhead::new(File::from(reader), COPY_BUF);
             match new_dir.as_deref().map(OsStr::new) {
                 Some(name) if !exists_at(&dir, name) => {
                     extract_new_dir(&mut input, dir, name, extract)?;
