@@ -4,7 +4,9 @@
 # file and for 10,000 files of 4 KiB. Interleaved runs, each into a new directory (or new
 # container path); everything is removed after all runs of a case, outside the timed part
 # (big deletes slow down the next writes on this disk). sync(2) before each timed run.
-# Run as root: bash bench/cp.sh   (env: RUNS=5 WARMUP=1 CASES='file small')
+# Run as root: bash bench/cp.sh   (env: RUNS=5 WARMUP=1 CASES='file small'; TMPDIR on a
+# tmpfs mounted by hand, not under /dev, which the engine refuses as its root, puts the
+# sources, the engine root and so the container's overlay on it: no disk noise)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +26,7 @@ ensure_cargo
 build_release_and_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+base=${BERTH_BASE:-}  # BERTH_BASE: a second build timed beside it (base-in), e.g. before a change
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-cp.XXXXXX")
 engine="$work/berth-root"
 b="$berth --root $engine"
@@ -64,6 +67,11 @@ $b cp "$work/src-small" bench-cp:/src-small
 # --ratio for berth-in's speed against tar's (tar's time over berth's).
 bench() {
     local name=$1 bytes=$2 src=$3 ratio=$4
+    local extra=()
+    if [[ -n $base ]]; then
+        extra=(--subject "base-in=$base --root $engine cp $work/$src bench-cp:/base-in-$name-{i}"
+            --ratio "base-in / berth-in")
+    fi
     mkdir -p "$work/out"
     python3 bench/timing.py --runs "$RUNS" --warmup "$WARMUP" --sync --baseline tar \
         --bytes "$bytes" --title "cp: $name" \
@@ -73,11 +81,11 @@ bench() {
         --subject "tar-ctr=sh -c 'tar -C $work/$src -cf - . | tar -C $ctr_root/tar-in-$name-{i} -xf -'" \
         --subject "berth-in=$b cp $work/$src bench-cp:/in-$name-{i}" \
         --subject "berth-out=$b cp bench-cp:/$src $work/out/berth-$name-{i}" \
-        --ratio "$ratio"
+        --ratio "$ratio" --ratio "tar-ctr / berth-in" "${extra[@]}"
     echo
     # Cleanup outside the timed runs: the host copies and the container's copies.
     rm -rf "$work/out"
-    $b exec bench-cp sh -c "rm -rf /in-$name-* /tar-in-$name-*"
+    $b exec bench-cp sh -c "rm -rf /in-$name-* /base-in-$name-* /tar-in-$name-*"
     sync
 }
 

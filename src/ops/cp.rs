@@ -519,6 +519,7 @@ fn extract_out(
         atomic: true,
         specials: false,
         setid: options.archive,
+        parallel: false,
     };
     let dir_fd = nix::fcntl::open(
         &dir,

@@ -27,6 +27,10 @@ use tar::EntryType;
 
 use crate::error::{Context, Error, Result};
 
+mod finisher;
+
+use finisher::{FileJob, Finisher, ASIDE_MAX};
+
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -75,6 +79,9 @@ pub struct ExtractOptions {
     pub specials: bool,
     /// Keep the setuid and setgid bits of non-directories (and file capabilities).
     pub setid: bool,
+    /// Write small files' content and metadata on a second thread while the next names
+    /// are made (a copy into a new tree; not with `atomic`, whose rename waits for them).
+    pub parallel: bool,
 }
 
 impl ExtractOptions {
@@ -87,6 +94,7 @@ impl ExtractOptions {
             atomic: false,
             specials: true,
             setid: true,
+            parallel: false,
         }
     }
 }
@@ -305,22 +313,41 @@ struct Unpacker<'a> {
     new_dir: Option<(OsString, OwnedFd)>,
     /// Directories with the setgid bit: files made in them inherit their group.
     setgid_dirs: HashSet<PathBuf>,
-    /// The process umask, to know when a file's create mode needs no fchmod.
-    umask: u32,
-    /// Whether files are created with group 0 (read once, not per file).
-    egid_root: bool,
+    ids: Ids,
+    /// Finishes small files aside (see [`ExtractOptions::parallel`]).
+    finisher: Option<Finisher>,
     /// Names for files staged before their rename into place.
     staging: StagingNames,
     /// Directory mtimes are set last, since creating entries inside changes them.
     dir_times: Vec<(PathBuf, u64)>,
     buf: Vec<u8>,
     size: u64,
-    is_root: bool,
     /// Told about each entry left out.
     on_skip: Option<&'a mut dyn FnMut(Skipped)>,
 }
 
+/// Who the unpack runs as, read once, not per file: which metadata calls a file needs.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    is_root: bool,
+    /// Whether files are created with group 0.
+    egid_root: bool,
+    /// The process umask, to know when a file's create mode needs no fchmod.
+    umask: u32,
+}
+
+impl Ids {
+    fn current() -> Ids {
+        Ids {
+            is_root: nix::unistd::geteuid().is_root(),
+            egid_root: nix::unistd::getegid().as_raw() == 0,
+            umask: current_umask(),
+        }
+    }
+}
+
 /// Metadata common to every entry kind.
+#[derive(Clone)]
 struct Meta {
     mode: Mode,
     uid: Uid,
@@ -331,19 +358,23 @@ struct Meta {
 
 impl<'a> Unpacker<'a> {
     fn new(root: OwnedFd, opts: ExtractOptions) -> Unpacker<'a> {
+        let ids = Ids::current();
+        // With `atomic` each file's rename must wait for its content: nothing to overlap.
+        let finisher = (opts.parallel && !opts.atomic)
+            .then(|| Finisher::start(ids))
+            .flatten();
         Unpacker {
             root,
             opts,
             dirs: Vec::new(),
             new_dir: None,
             setgid_dirs: HashSet::new(),
-            umask: current_umask(),
-            egid_root: nix::unistd::getegid().as_raw() == 0,
+            ids,
+            finisher,
             staging: StagingNames::default(),
             dir_times: Vec::new(),
             buf: vec![0; COPY_BUF],
             size: 0,
-            is_root: nix::unistd::geteuid().is_root(),
             on_skip: None,
         }
     }
@@ -482,10 +513,25 @@ impl<'a> Unpacker<'a> {
                     )
                 };
                 let fd = self.replacing(parent, file_name, rel, open)?;
+                let size = entry.size();
+                if self.finisher.is_some() && size <= ASIDE_MAX {
+                    let data = read_content(entry, size, name)?;
+                    self.size += data.len() as u64;
+                    let job = FileJob {
+                        fd,
+                        data,
+                        meta: meta.clone(),
+                        in_setgid_dir,
+                        name: name.to_owned(),
+                    };
+                    return match self.finisher.as_mut() {
+                        Some(finisher) => finisher.send(job),
+                        None => Ok(()),
+                    };
+                }
                 let mut file = std::fs::File::from(fd);
                 self.size += copy(entry, &mut file, &mut self.buf).context(what)?;
-                self.set_file_meta(file.as_fd(), meta, in_setgid_dir)
-                    .context(what)
+                set_file_meta(self.ids, file.as_fd(), meta, in_setgid_dir).context(what)
             }
             EntryType::Directory => {
                 match mkdirat(parent, file_name, Mode::from_bits_truncate(0o700)) {
@@ -605,8 +651,7 @@ impl<'a> Unpacker<'a> {
                     });
                 }
                 self.size += n;
-                self.set_file_meta(file.as_fd(), meta, in_setgid_dir)
-                    .context(what)
+                set_file_meta(self.ids, file.as_fd(), meta, in_setgid_dir).context(what)
             })
             .and_then(|()| {
                 drop(file);
@@ -747,35 +792,9 @@ impl<'a> Unpacker<'a> {
         }
     }
 
-    /// Sets a new file's owner, mode, xattrs and times, skipping the calls whose result
-    /// the create already gave: most files are root's and 0644/0755, and on large layers
-    /// these syscalls are a noticeable part of the import time.
-    fn set_file_meta(
-        &self,
-        fd: BorrowedFd<'_>,
-        meta: &Meta,
-        in_setgid_dir: bool,
-    ) -> nix::Result<()> {
-        let owned_as_created =
-            meta.uid.is_root() && meta.gid.as_raw() == 0 && self.egid_root && !in_setgid_dir;
-        let chown = self.is_root && !owned_as_created;
-        if chown {
-            fchown(fd, Some(meta.uid), Some(meta.gid))?;
-        }
-        // After chown, which clears setuid bits; and when the umask took bits away.
-        let special = Mode::S_ISUID | Mode::S_ISGID | Mode::S_ISVTX;
-        if chown || meta.mode.intersects(special) || meta.mode.bits() & self.umask != 0 {
-            fchmod(fd, meta.mode)?;
-        }
-        for (key, value) in &meta.xattrs {
-            set_xattr_c(fd, key, value)?;
-        }
-        futimens(fd, &meta.mtime, &meta.mtime)
-    }
-
     fn set_dir_meta(&mut self, dir: &OwnedFd, rel: &Path, meta: &Meta) -> Result<()> {
         let what = || format!("setting metadata of {}", rel.display());
-        if self.is_root {
+        if self.ids.is_root {
             fchown(dir, Some(meta.uid), Some(meta.gid)).context(what)?;
         }
         fchmod(dir, meta.mode).context(what)?;
@@ -794,7 +813,7 @@ impl<'a> Unpacker<'a> {
         meta: &Meta,
         chmod: bool,
     ) -> nix::Result<()> {
-        if self.is_root {
+        if self.ids.is_root {
             fchownat(
                 parent,
                 file_name,
@@ -818,6 +837,9 @@ impl<'a> Unpacker<'a> {
 
     /// Sets directory mtimes, deepest last-created first, once nothing more is created.
     fn finish(&mut self) -> Result<()> {
+        if let Some(finisher) = self.finisher.take() {
+            finisher.finish()?;
+        }
         let times = std::mem::take(&mut self.dir_times);
         for (rel, mtime) in times.iter().rev() {
             if self.enter(rel, false, rel).is_err() {
@@ -834,6 +856,48 @@ impl<'a> Unpacker<'a> {
         }
         Ok(())
     }
+}
+
+/// Sets a new file's owner, mode, xattrs and times, skipping the calls whose result
+/// the create already gave: most files are root's and 0644/0755, and on large layers
+/// these syscalls are a noticeable part of the import time.
+fn set_file_meta(
+    ids: Ids,
+    fd: BorrowedFd<'_>,
+    meta: &Meta,
+    in_setgid_dir: bool,
+) -> nix::Result<()> {
+    let owned_as_created =
+        meta.uid.is_root() && meta.gid.as_raw() == 0 && ids.egid_root && !in_setgid_dir;
+    let chown = ids.is_root && !owned_as_created;
+    if chown {
+        fchown(fd, Some(meta.uid), Some(meta.gid))?;
+    }
+    // After chown, which clears setuid bits; and when the umask took bits away.
+    let special = Mode::S_ISUID | Mode::S_ISGID | Mode::S_ISVTX;
+    if chown || meta.mode.intersects(special) || meta.mode.bits() & ids.umask != 0 {
+        fchmod(fd, meta.mode)?;
+    }
+    for (key, value) in &meta.xattrs {
+        set_xattr_c(fd, key, value)?;
+    }
+    futimens(fd, &meta.mtime, &meta.mtime)
+}
+
+/// The whole content of a file entry; an archive that ends inside it is an error.
+fn read_content(entry: &mut impl Read, size: u64, name: &Path) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    entry
+        .take(size)
+        .read_to_end(&mut data)
+        .context(|| format!("unpacking {}", name.display()))?;
+    if data.len() as u64 != size {
+        return Err(Error::BadArchive {
+            path: name.display().to_string(),
+            reason: "the archive ended inside this file".into(),
+        });
+    }
+    Ok(data)
 }
 
 fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &Path) -> Result<Meta> {
@@ -1080,6 +1144,7 @@ pub fn get_xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStringExt;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
     #[test]
@@ -1373,7 +1438,135 @@ mod tests {
             atomic: true,
             specials: false,
             setid: false,
+            parallel: false,
         }
+    }
+
+    /// A path with its type and mode, owner, group, mtime, link count and content.
+    type PathState = (PathBuf, u32, u32, u32, i64, u64, Vec<u8>);
+
+    /// Every path under `dir` and its state.
+    fn tree_state(dir: &Path) -> Vec<PathState> {
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(at) = stack.pop() {
+            for entry in std::fs::read_dir(&at).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let content = if meta.is_file() {
+                    std::fs::read(&path).unwrap()
+                } else if meta.is_symlink() {
+                    std::fs::read_link(&path)
+                        .unwrap()
+                        .into_os_string()
+                        .into_vec()
+                } else {
+                    stack.push(path.clone());
+                    Vec::new()
+                };
+                let rel = path.strip_prefix(dir).unwrap().to_owned();
+                let nlink = if meta.is_dir() { 0 } else { meta.nlink() };
+                found.push((
+                    rel,
+                    meta.mode(),
+                    meta.uid(),
+                    meta.gid(),
+                    meta.mtime(),
+                    nlink,
+                    content,
+                ));
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The files finished aside end as the same tree as files written in order: contents
+    /// of every size around the limit, owners, setuid bits and times, a file written twice,
+    /// a link to a file still queued, files and directories replacing each other.
+    #[test]
+    fn files_finished_aside_make_the_tree_the_archive_says() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut add = |name: &str, kind: EntryType, data: &[u8], mode: u32, owner: u64| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(mode);
+            header.set_uid(owner);
+            header.set_gid(owner + 1);
+            header.set_mtime(1_000_000 + data.len() as u64);
+            builder.append_data(&mut header, name, data).unwrap();
+        };
+        for dir in ["d", "d/s0", "d/s1", "d/s2"] {
+            add(dir, EntryType::Directory, b"", 0o755, 0);
+        }
+        for i in 0..300u64 {
+            // Some files past the limit are written by the archive's thread meanwhile.
+            let size = match i % 7 {
+                0 => ASIDE_MAX as usize + 1,
+                1 => 0,
+                _ => (i as usize * 131) % 9000,
+            };
+            let data: Vec<u8> = (0..size).map(|b| (b as u64 ^ i) as u8).collect();
+            let (mode, owner) = if i % 5 == 0 {
+                (0o4750, 1234)
+            } else {
+                (0o644, 0)
+            };
+            add(
+                &format!("d/s{}/f{i}", i % 3),
+                EntryType::Regular,
+                &data,
+                mode,
+                owner,
+            );
+        }
+        add("d/s0/f3", EntryType::Regular, b"written twice", 0o600, 7);
+        add("d/s1/f4", EntryType::Directory, b"", 0o700, 0);
+        add(
+            "d/s1/f4/inner",
+            EntryType::Regular,
+            b"in a dir that was a file",
+            0o644,
+            0,
+        );
+        add(
+            "d/s2/f5",
+            EntryType::Regular,
+            b"a file where a dir was",
+            0o644,
+            0,
+        );
+        let mut bytes = builder.into_inner().unwrap();
+        bytes.truncate(bytes.len() - 1024);
+        let bytes = Layer(bytes)
+            .dir("d/s2/f5")
+            .hardlink("d/linked", "d/s1/f7")
+            .file("d/s2/f5", b"a file again")
+            .bytes();
+        let unpack = |parallel: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let root = nix::fcntl::open(dir.path(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+            let opts = ExtractOptions {
+                atomic: false,
+                setid: true,
+                parallel,
+                ..copy_out()
+            };
+            extract(&bytes[..], root, &opts).unwrap();
+            dir
+        };
+        let (aside, in_order) = (unpack(true), unpack(false));
+        let (aside, in_order) = (tree_state(aside.path()), tree_state(in_order.path()));
+        assert_eq!(
+            aside.len(),
+            306,
+            "{:?}",
+            aside.iter().map(|e| &e.0).collect::<Vec<_>>()
+        );
+        assert!(aside == in_order, "the trees differ");
+        let linked = aside.iter().find(|e| e.0 == Path::new("d/linked")).unwrap();
+        assert_eq!(linked.5, 2);
     }
 
     #[test]

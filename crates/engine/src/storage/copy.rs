@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tar::{EntryType, Header};
 
 use super::fsview::{self, Message, ViewChild};
+use super::readahead::ReadAhead;
 use crate::error::{Context, Error, Result};
 use crate::image::unpack::{self, ExtractOptions};
 use crate::Engine;
@@ -275,6 +276,7 @@ impl Engine {
             atomic: true,
             specials: true,
             setid: true,
+            parallel: false,
         };
         let new_dir = opts.new_dir.clone();
         let writer_fd = writer.as_raw_fd();
@@ -291,7 +293,7 @@ impl Engine {
                         err: e,
                     },
                 })?;
-            let mut input = BufReader::with_capacity(COPY_BUF, File::from(reader));
+            let mut input = ReadAhead::new(File::from(reader), COPY_BUF);
             match new_dir.as_deref().map(OsStr::new) {
                 Some(name) if !exists_at(&dir, name) => {
                     extract_new_dir(&mut input, dir, name, extract)?;
@@ -355,14 +357,33 @@ fn extract_new_dir(
 ) -> Result<()> {
     let staged = unpack::make_staged_dir(&dir, name)
         .context(|| format!("creating a directory beside {}", name.to_string_lossy()))?;
+    // A new tree: nothing to replace, so files are written straight, their content and
+    // metadata aside while the next names are made.
     extract.atomic = false;
+    extract.parallel = true;
     extract.rebase = Some(unpack::Rebase {
         from: name.as_bytes().to_vec(),
         to: staged.as_bytes().to_vec(),
     });
     let parent = dir.try_clone().context(|| "dup".into())?;
-    let done = unpack::extract(input, dir, &extract)
+    let mut input = EndSeen {
+        inner: input,
+        seen: false,
+    };
+    let done = unpack::extract(&mut input, dir, &extract)
         .map(drop)
+        .and_then(|()| {
+            // Tar readers take the end of the input for the end of the archive. A copy
+            // cut between two entries (cancelled, or failing on the host) ends there: it
+            // is not the whole tree, which must not take the name.
+            if input.seen {
+                return Err(Error::BadArchive {
+                    path: name.to_string_lossy().into_owned(),
+                    reason: "the copy ended before its archive did".into(),
+                });
+            }
+            Ok(())
+        })
         .and_then(|()| {
             nix::fcntl::renameat2(
                 &parent,
@@ -389,6 +410,22 @@ fn extract_new_dir(
         };
     }
     Ok(())
+}
+
+/// A reader that remembers reaching the end of what it reads.
+struct EndSeen<R> {
+    inner: R,
+    seen: bool,
+}
+
+impl<R: Read> Read for EndSeen<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.seen = true;
+        }
+        Ok(n)
+    }
 }
 
 /// The archive pipe, with a crash point after the first block sent (tests only).
@@ -962,5 +999,80 @@ mod tests {
         assert_eq!(split_last("motd"), Some(("/", "motd")));
         assert_eq!(split_last("/"), None);
         assert_eq!(split_last("/data/."), None);
+    }
+
+    /// A tar of the directory `tree` holding `a` and `b`, with only its first `entries`
+    /// entries and without the end marker when `cut`, as a copy cut between two entries.
+    fn tree_archive(entries: usize, cut: bool) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut dir = Header::new_gnu();
+        dir.set_entry_type(EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        builder
+            .append_data(&mut dir, "tree", std::io::empty())
+            .unwrap();
+        for name in ["a", "b"].iter().take(entries.saturating_sub(1)) {
+            let mut file = Header::new_gnu();
+            file.set_mode(0o644);
+            file.set_size(600);
+            builder
+                .append_data(&mut file, format!("tree/{name}"), &[7u8; 600][..])
+                .unwrap();
+        }
+        let mut bytes = builder.into_inner().unwrap();
+        if cut {
+            bytes.truncate(bytes.len() - 1024);
+        }
+        bytes
+    }
+
+    fn new_dir_options() -> ExtractOptions {
+        ExtractOptions {
+            whiteouts: false,
+            owner: None,
+            rebase: None,
+            root_meta: false,
+            atomic: true,
+            specials: true,
+            setid: true,
+            parallel: false,
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_new_directory_cut_between_two_entries_never_takes_its_name() {
+        let scratch = tempfile::tempdir().unwrap();
+        let open = || nix::fcntl::open(scratch.path(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        // The directory and `a` arrived, `b` and the end marker did not.
+        let cut = tree_archive(2, true);
+        let err = extract_new_dir(&mut &cut[..], open(), OsStr::new("tree"), new_dir_options())
+            .unwrap_err();
+        assert!(err.to_string().contains("ended before"), "{err}");
+        assert!(
+            names(scratch.path()).is_empty(),
+            "{:?}",
+            names(scratch.path())
+        );
+        // Whole, it is there under its name.
+        let whole = tree_archive(3, false);
+        extract_new_dir(
+            &mut &whole[..],
+            open(),
+            OsStr::new("tree"),
+            new_dir_options(),
+        )
+        .unwrap();
+        assert_eq!(names(scratch.path()), ["tree"]);
+        assert_eq!(names(&scratch.path().join("tree")), ["a", "b"]);
     }
 }

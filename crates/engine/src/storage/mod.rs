@@ -10,4 +10,5 @@ pub mod listing;
 pub mod mounts;
 pub mod overlay;
 pub mod progress;
+mod readahead;
 pub mod volumes;
