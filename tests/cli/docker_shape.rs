@@ -39,10 +39,8 @@ fn shape_differences(
     let mut out = Vec::new();
     match kind {
         Kind::Struct(ty) => struct_differences(path, docker, berth, ty, &mut out),
-        Kind::Ptr(inner) => {
-            if !docker.is_null() && !berth.is_null() {
-                out.extend(shape_differences(path, docker, berth, inner));
-            }
+        Kind::Ptr(inner) if !docker.is_null() && !berth.is_null() => {
+            out.extend(shape_differences(path, docker, berth, inner));
         }
         Kind::Slice(item) | Kind::Array(_, item) => {
             if let (Some(Value::Object(_)), Some(b)) = (

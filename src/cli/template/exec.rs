@@ -262,6 +262,19 @@ impl<'a> Exec<'a> {
 
     fn call(&mut self, at: &Arg, name: &str, args: Vec<Val<'a>>) -> Result<Val<'a>, TemplateError> {
         let header = matches!(self.mode, Mode::Header);
+        // `index` of a node of the data is that node itself, so it keeps its Go type.
+        if let ("index", [Cow::Borrowed(container), key]) = (name, args.as_slice()) {
+            let child = match (*container, key.as_ref()) {
+                (Value::Object(map), Value::String(k)) => map.get(k),
+                (Value::Array(items), Value::Number(i)) => {
+                    i.as_u64().and_then(|i| items.get(usize::try_from(i).ok()?))
+                }
+                _ => None,
+            };
+            if let Some(child) = child {
+                return Ok(Cow::Borrowed(child));
+            }
+        }
         if let (false, "json", [arg]) = (header, name, args.as_slice()) {
             if let Some(kind) = self.types.get(&(arg.as_ref() as *const Value)) {
                 // Docker's encoder over its struct: its field order and `omitempty`.
