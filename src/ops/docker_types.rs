@@ -539,7 +539,7 @@ pub static ROOT_FS: Struct = Struct {
 
 pub static IMAGE_METADATA: Struct = Struct {
     name: "Metadata",
-    fields: &[o("LastTagTime", Time)],
+    fields: &[f("LastTagTime", Time)],
 };
 
 // ---- volume inspect (volume.Volume) ----

@@ -292,3 +292,53 @@ fn inspect_templates_print_dockers_structs_as_go_does() {
         }
     }
 }
+
+#[test]
+fn volume_image_and_network_templates_print_dockers_structs() {
+    let berth = Berth::with_image();
+    berth.ok(&["volume", "create", "vol1"]);
+    let docker = fixture("other-formats.json");
+    let volume = |template: &str| berth.ok(&["volume", "inspect", "-f", template, "vol1"]);
+    let image = |template: &str| berth.ok(&["image", "inspect", "-f", template, IMAGE_NAME]);
+    let network = |template: &str| berth.ok(&["network", "inspect", "-f", template, "bridge"]);
+    let expected = |kind: &str, template: &str| docker[kind][template].as_str().unwrap().to_owned();
+    // The same volume but for when and where it was made.
+    let ours = volume("{{.}}")
+        .replace(volume("{{.CreatedAt}}").trim(), "2026-12-06T15:05:01Z")
+        .replace(
+            volume("{{.Mountpoint}}").trim(),
+            "<dockerd>/root/volumes/vol1/_data",
+        );
+    assert_eq!(ours.trim_end(), expected("volume", "{{.}}"));
+    for template in ["{{.Labels}}", "{{.Options}}", "{{.Status}}"] {
+        assert_eq!(
+            volume(template).trim_end(),
+            expected("volume", template),
+            "{template}"
+        );
+    }
+    for template in [
+        "{{.RootFS}}",
+        "{{.Metadata}}",
+        "{{.Os}}/{{.Architecture}}",
+        "{{.RepoTags}}",
+    ] {
+        assert_eq!(
+            image(template).trim_end(),
+            expected("image", template),
+            "{template}"
+        );
+    }
+    for template in [
+        "{{.ConfigFrom}}",
+        "{{.Containers}}",
+        "{{.Peers}}",
+        "{{.EnableIPv6}} {{.Internal}} {{.Attachable}}",
+    ] {
+        assert_eq!(
+            network(template).trim_end(),
+            expected("network", template),
+            "{template}"
+        );
+    }
+}
