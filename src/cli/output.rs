@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::template::Template;
+use crate::ops::docker_types;
 
 /// A table printed like Docker's: column headers, columns padded with three spaces.
 pub struct Table {
@@ -128,18 +129,40 @@ pub fn print_listing(format: &str, rows: &[Value], listing: &Listing) -> color_e
 /// once per object, each followed by a newline.
 pub fn print_inspect(format: Option<&str>, items: &[Value]) -> color_eyre::Result<()> {
     match format.map(str::trim) {
-        None | Some("") | Some("json") => Ok(print_json(items)?),
+        None | Some("") | Some("json") => Ok(print_json(&docker_ordered(items))?),
         Some(text) => {
             let template = parse_template(text)?;
             let mut out = String::new();
             for item in items {
-                out.push_str(&template.render(item).map_err(template_error)?);
+                let rendered = match docker_types::recognise(item) {
+                    Some(ty) => template.render_typed(item, ty),
+                    None => template.render(item),
+                };
+                out.push_str(&rendered.map_err(template_error)?);
                 out.push('\n');
             }
             shown_stdout().write_all(out.as_bytes())?;
             Ok(())
         }
     }
+}
+
+/// Inspect objects in Docker's key order (each as its type declares its fields).
+fn docker_ordered(items: &[Value]) -> Vec<OrderedItem<'_>> {
+    items
+        .iter()
+        .map(|item| match docker_types::recognise(item) {
+            Some(ty) => OrderedItem::Typed(docker_types::Ordered::of(item, ty)),
+            None => OrderedItem::Plain(item),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OrderedItem<'a> {
+    Typed(docker_types::Ordered<'a>),
+    Plain(&'a Value),
 }
 
 /// One value (`version`, `info`) through `--format`: "json" prints it on one line, else

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use super::docker_types;
+
 use crate::engine::{
     ContainerRecord, Endpoint, Engine, MountKind, MountView, NetworkMode, NetworkRecord, PortSpec,
     Result, Status, VolumeInfo, DEFAULT_NETWORK,
@@ -168,6 +170,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if !sec.sysctls.is_empty() {
         host["Sysctls"] = json!(sec.sysctls);
     }
+    docker_types::shape(&mut inspected, &docker_types::CONTAINER);
     inspected
 }
 
@@ -301,32 +304,35 @@ pub fn image(engine: &Engine, name: &str) -> Result<Value> {
         }
         graph.insert("UpperDir".into(), json!(upper.display().to_string()));
     }
-    Ok(json!({
-        "Id": record.id.to_string(),
-        "RepoTags": tags,
-        "RepoDigests": record.repo_digests,
-        "Created": config.created().clone().unwrap_or_default(),
-        "Author": config.author().clone().unwrap_or_default(),
-        "Config": {
-            "User": c.user().clone().unwrap_or_default(),
-            "ExposedPorts": as_map(c.exposed_ports()),
-            "Env": c.env(),
-            "Cmd": c.cmd(),
-            "Entrypoint": c.entrypoint(),
-            "Volumes": as_map(c.volumes()),
-            "WorkingDir": c.working_dir().clone().unwrap_or_default(),
-            "Labels": c.labels(),
-            "StopSignal": c.stop_signal(),
-        },
-        "Architecture": config.architecture().to_string(),
-        "Os": config.os().to_string(),
-        "Size": record.size,
-        "GraphDriver": { "Name": "overlay2", "Data": graph },
-        "RootFS": {
-            "Type": "layers",
-            "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        },
-    }))
+    Ok(docker_types::shaped(
+        &docker_types::IMAGE,
+        json!({
+            "Id": record.id.to_string(),
+            "RepoTags": tags,
+            "RepoDigests": record.repo_digests,
+            "Created": config.created().clone().unwrap_or_default(),
+            "Author": config.author().clone().unwrap_or_default(),
+            "Config": {
+                "User": c.user().clone().unwrap_or_default(),
+                "ExposedPorts": as_map(c.exposed_ports()),
+                "Env": c.env(),
+                "Cmd": c.cmd(),
+                "Entrypoint": c.entrypoint(),
+                "Volumes": as_map(c.volumes()),
+                "WorkingDir": c.working_dir().clone().unwrap_or_default(),
+                "Labels": c.labels(),
+                "StopSignal": c.stop_signal(),
+            },
+            "Architecture": config.architecture().to_string(),
+            "Os": config.os().to_string(),
+            "Size": record.size,
+            "GraphDriver": { "Name": "overlay2", "Data": graph },
+            "RootFS": {
+                "Type": "layers",
+                "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            },
+        }),
+    ))
 }
 
 /// A network in the shape of `docker network inspect`, with berth's own details (the
@@ -363,39 +369,45 @@ pub fn network(network: &NetworkRecord) -> Value {
         .iter()
         .map(|s| json!({"Subnet": s.subnet.to_string(), "Reason": s.reason}))
         .collect();
-    json!({
-        "Name": network.name,
-        "Id": network.id,
-        "Created": network.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        "Scope": "local",
-        "Driver": network.driver.as_str(),
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
-        "Internal": network.internal,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": network.options,
-        "Labels": network.labels,
-        "Berth": {"Bridge": network.bridge, "SkippedPools": skipped},
-    })
+    docker_types::shaped(
+        &docker_types::NETWORK,
+        json!({
+            "Name": network.name,
+            "Id": network.id,
+            "Created": network.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            "Scope": "local",
+            "Driver": network.driver.as_str(),
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": {}, "Config": config},
+            "Internal": network.internal,
+            "Attachable": false,
+            "Ingress": false,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": false,
+            "Containers": containers,
+            "Options": network.options,
+            "Labels": network.labels,
+            "Berth": {"Bridge": network.bridge, "SkippedPools": skipped},
+        }),
+    )
 }
 
 /// A volume in the shape of `docker volume inspect`, with the containers that use it.
 pub fn volume(info: &VolumeInfo) -> Value {
-    json!({
-        "CreatedAt": info.volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "Driver": "local",
-        "Labels": info.volume.labels,
-        "Mountpoint": info.mountpoint,
-        "Name": info.volume.name,
-        "Options": null,
-        "Scope": "local",
-        "Anonymous": info.volume.anonymous,
-        "UsedBy": info.users.iter().map(|(id, name)| json!({"Id": id.as_str(), "Name": name})).collect::<Vec<_>>(),
-    })
+    docker_types::shaped(
+        &docker_types::VOLUME,
+        json!({
+            "CreatedAt": info.volume.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "Driver": "local",
+            "Labels": info.volume.labels,
+            "Mountpoint": info.mountpoint,
+            "Name": info.volume.name,
+            "Options": null,
+            "Scope": "local",
+            "Anonymous": info.volume.anonymous,
+            "UsedBy": info.users.iter().map(|(id, name)| json!({"Id": id.as_str(), "Name": name})).collect::<Vec<_>>(),
+        }),
+    )
 }
 
 #[cfg(test)]

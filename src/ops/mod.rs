@@ -3,6 +3,7 @@
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
 
 pub mod cp;
+pub mod docker_types;
 pub mod inspect;
 pub mod ports;
 pub mod prune;

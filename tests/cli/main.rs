@@ -12,6 +12,7 @@ mod common;
 
 mod cp;
 mod diff;
+mod docker_shape;
 mod events;
 mod format;
 mod listing;

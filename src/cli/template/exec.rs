@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::funcs;
 use super::parse::{Arg, ArgKind, Branch, Cmd, Node, Pipe};
+use super::typed::{self, Types};
 use super::TemplateError;
 
 type Val<'a> = Cow<'a, Value>;
@@ -39,6 +40,8 @@ pub struct Exec<'a> {
     root: &'a Value,
     mode: Mode<'a>,
     vars: Vec<(String, Val<'a>)>,
+    /// Docker's Go type of each node of `root`, where it is known.
+    types: Types,
     pub out: String,
 }
 
@@ -49,8 +52,15 @@ impl<'a> Exec<'a> {
             root,
             mode,
             vars: vec![("$".to_owned(), Cow::Borrowed(root))],
+            types: Types::new(),
             out: String::new(),
         }
+    }
+
+    /// Knows the Go type of `root`'s nodes: they print as Go's `%v` of Docker's structs.
+    pub fn typed(mut self, types: Types) -> Exec<'a> {
+        self.types = types;
+        self
     }
 
     pub fn run(&mut self, nodes: &'a [Node]) -> Result<(), TemplateError> {
@@ -252,6 +262,28 @@ impl<'a> Exec<'a> {
 
     fn call(&mut self, at: &Arg, name: &str, args: Vec<Val<'a>>) -> Result<Val<'a>, TemplateError> {
         let header = matches!(self.mode, Mode::Header);
+        // `index` of a node of the data is that node itself, so it keeps its Go type.
+        if let ("index", [Cow::Borrowed(container), key]) = (name, args.as_slice()) {
+            let child = match (*container, key.as_ref()) {
+                (Value::Object(map), Value::String(k)) => map.get(k),
+                (Value::Array(items), Value::Number(i)) => {
+                    i.as_u64().and_then(|i| items.get(usize::try_from(i).ok()?))
+                }
+                _ => None,
+            };
+            if let Some(child) = child {
+                return Ok(Cow::Borrowed(child));
+            }
+        }
+        if let (false, "json", [arg]) = (header, name, args.as_slice()) {
+            if let Some(kind) = self.types.get(&(arg.as_ref() as *const Value)) {
+                // Docker's encoder over its struct: its field order and `omitempty`.
+                let ordered = crate::ops::docker_types::Ordered { value: arg, kind };
+                return serde_json::to_string(&ordered)
+                    .map(|s| Cow::Owned(Value::String(s)))
+                    .map_err(|e| self.error(at.pos, &at.text, e));
+            }
+        }
         funcs::call(name, &args, header)
             .map(Cow::Owned)
             .map_err(|e| self.error(at.pos, &at.text, e))
@@ -380,7 +412,10 @@ impl<'a> Exec<'a> {
     }
 
     fn print(&mut self, value: &Value) {
-        print_value(value, &mut self.out);
+        match self.types.get(&(value as *const Value)) {
+            Some(kind) => typed::print(value, kind, &mut self.out),
+            None => print_value(value, &mut self.out),
+        }
     }
 }
 

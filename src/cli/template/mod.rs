@@ -10,6 +10,7 @@ mod exec;
 mod funcs;
 mod lex;
 mod parse;
+mod typed;
 
 use serde_json::Value;
 
@@ -69,6 +70,23 @@ impl Template {
     /// `null` prints `<no value>`.
     pub fn render(&self, data: &Value) -> Result<String, TemplateError> {
         self.run(data, Mode::Map)
+    }
+
+    /// Runs over an inspect object of Docker's type `ty`, as Docker runs it over its
+    /// struct: every field exists (zero if absent) and a value prints as Go's `%v` of
+    /// its type (`{{.Mounts}}` is `[{volume ...}]`, not a map).
+    pub fn render_typed(
+        &self,
+        data: &Value,
+        ty: &'static crate::ops::docker_types::Struct,
+    ) -> Result<String, TemplateError> {
+        use crate::ops::docker_types::{fill, struct_kind};
+        let mut view = data.clone();
+        fill(&mut view, ty, true);
+        let types = typed::index(&view, struct_kind(ty));
+        let mut exec = Exec::new(&self.source, &view, Mode::Map).typed(types);
+        exec.run(&self.nodes)?;
+        Ok(exec.out)
     }
 
     /// Runs over a listing row, whose fields are fixed: one it doesn't have is an error

@@ -263,3 +263,47 @@ fn inspect_missing_keys_are_errors_placed_at_the_last_field() {
     assert_eq!(render("{{.Config.Env}}"), "<no value>");
     assert_eq!(render("{{index .Config.Labels \"missing\"}}"), "<no value>");
 }
+
+/// Inspect data runs typed: values print as Go's `%v` of Docker's structs.
+#[test]
+fn inspect_values_print_as_dockers_structs() {
+    let data = json!({
+        "Id": "abc", "State": {"Status": "running", "Running": true}, "HostConfig": {},
+        "Mounts": [{"Type": "bind", "Source": "/s", "Destination": "/d", "Mode": "ro",
+            "RW": false, "Propagation": "rprivate"}],
+        "Config": {"Labels": {"b": "2", "a": "1"}},
+        "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "10.0.0.2", "Aliases": ["x"]}}},
+    });
+    let render = |template: &str| {
+        Template::parse(template)
+            .unwrap()
+            .render_typed(&data, &crate::ops::docker_types::CONTAINER)
+            .unwrap_or_else(|e| panic!("{template}: {e}"))
+    };
+    assert_eq!(render("{{.Mounts}}"), "[{bind  /s /d  ro false rprivate}]");
+    assert_eq!(
+        render("{{range .Mounts}}{{.}}{{end}}"),
+        "{bind  /s /d  ro false rprivate}"
+    );
+    assert_eq!(render("{{.Config.Labels}}"), "map[a:1 b:2]");
+    assert_eq!(render("{{.Config.Env}}"), "[]");
+    assert_eq!(render("{{.Config.StopTimeout}}"), "<nil>");
+    assert_eq!(render("{{.State.Health}}"), "<nil>");
+    assert_eq!(render("{{.HostConfig.RestartPolicy}}"), "{ 0}");
+    assert_eq!(
+        render(r#"{{index .NetworkSettings.Networks "bridge"}}"#),
+        "{<nil> [] [x]  map[] 0    10.0.0.2 0   0 []}"
+    );
+    assert_eq!(
+        render("{{json .State}}"),
+        r#"{"Status":"running","Running":true,"Paused":false,"Restarting":false,"OOMKilled":false,"Dead":false,"Pid":0,"ExitCode":0,"Error":"","StartedAt":"","FinishedAt":""}"#
+    );
+    // Untyped data keeps Go's map printing.
+    assert_eq!(
+        Template::parse("{{.Mounts}}")
+            .unwrap()
+            .render(&data)
+            .unwrap(),
+        "[map[Destination:/d Mode:ro Propagation:rprivate RW:false Source:/s Type:bind]]"
+    );
+}
