@@ -141,6 +141,21 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if let Some(timeout) = c.stop_timeout {
         inspected["Config"]["StopTimeout"] = json!(timeout);
     }
+    if let Some(health) = &c.health {
+        inspected["Config"]["Healthcheck"] = health.to_docker();
+    }
+    if let Some(health) = &s.health {
+        inspected["State"]["Health"] = json!({
+            "Status": health.status.as_str(),
+            "FailingStreak": health.failing_streak,
+            "Log": health.log.iter().map(|r| json!({
+                "Start": time_or_zero(Some(r.start)),
+                "End": time_or_zero(Some(r.end)),
+                "ExitCode": r.exit_code,
+                "Output": r.output,
+            })).collect::<Vec<_>>(),
+        });
+    }
     inspected
 }
 
@@ -265,7 +280,7 @@ pub fn image(engine: &Engine, name: &str) -> Result<Value> {
         }
         graph.insert("UpperDir".into(), json!(upper.display().to_string()));
     }
-    Ok(json!({
+    let mut inspected = json!({
         "Id": record.id.to_string(),
         "RepoTags": tags,
         "RepoDigests": record.repo_digests,
@@ -290,7 +305,12 @@ pub fn image(engine: &Engine, name: &str) -> Result<Value> {
             "Type": "layers",
             "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
         },
-    }))
+    });
+    // Absent unless the image has one, as Docker's.
+    if let Some(health) = engine.resolve_image(&record.id.to_string())?.healthcheck {
+        inspected["Config"]["Healthcheck"] = health.to_docker();
+    }
+    Ok(inspected)
 }
 
 /// A network in the shape of `docker network inspect`, with berth's own details (the

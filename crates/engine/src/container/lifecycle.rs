@@ -81,6 +81,9 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout`, in seconds.
     pub stop_timeout: Option<i32>,
+    // Health checks.
+    /// `--health-*` or `--no-healthcheck`, merged over the image's HEALTHCHECK.
+    pub health: Option<super::health::HealthConfig>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -343,6 +346,11 @@ impl Engine {
         if let Some(signal) = &stop_signal {
             check_stop_signal(signal)?;
         }
+        let health =
+            super::health::HealthConfig::merge(opts.health.clone(), image.healthcheck.clone());
+        if let Some(health) = &health {
+            health.validate()?;
+        }
         let entrypoint = match &opts.entrypoint {
             Some(e) if e.is_empty() => Vec::new(),
             Some(e) => vec![e.clone()],
@@ -404,6 +412,7 @@ impl Engine {
             restart_policy: opts.restart_policy,
             stop_signal,
             stop_timeout: opts.stop_timeout,
+            health,
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;

@@ -6,6 +6,7 @@ mod boot;
 mod clients;
 pub mod exec;
 pub mod frames;
+pub mod health;
 mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -22,6 +23,9 @@ pub(crate) mod teardown;
 pub mod update;
 pub mod user;
 
+pub use health::{
+    go_duration, parse_go_duration, Health, HealthConfig, HealthResult, HealthStatus,
+};
 pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
