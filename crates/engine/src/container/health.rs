@@ -701,10 +701,8 @@ fn collect(mut session: ExecSession, timeout: Duration) -> (i32, String) {
         let ready: Vec<bool> = fds[1..].iter().map(|f| f.any().unwrap_or(false)).collect();
         drop(fds);
         for i in (0..pipes.len()).rev() {
-            if ready[i] || exited {
-                if !drain(&pipes[i], &mut buf, &mut output) {
-                    pipes.remove(i);
-                }
+            if (ready[i] || exited) && !drain(&pipes[i], &mut buf, &mut output) {
+                pipes.remove(i);
             }
         }
         // Once it has exited, what its pipes hold is read: a child it left in the
