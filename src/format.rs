@@ -1,7 +1,7 @@
 //! Numbers, times and states as Docker prints them, shared by the CLI and the dashboard.
 
 pub use crate::engine::{binary_size, human_size};
-use crate::engine::{ContainerRecord, Status};
+use crate::engine::{ContainerRecord, HealthStatus, Status};
 
 /// "3 seconds ago", "About a minute ago", as Docker's `CREATED` column.
 pub fn human_since(then: chrono::DateTime<chrono::Utc>) -> String {
@@ -46,6 +46,12 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
             let up = format!("Up {}", human_duration((now - since).num_seconds().max(0)));
             if r.state.is_paused() {
                 up + " (Paused)"
+            } else if let Some(health) = &r.state.health {
+                // Docker's words: "(health: starting)", "(healthy)", "(unhealthy)".
+                match health.status {
+                    HealthStatus::Starting => up + " (health: starting)",
+                    status => format!("{up} ({})", status.as_str()),
+                }
             } else {
                 up
             }

@@ -176,6 +176,45 @@ pub struct ContainerFlags {
     #[arg(long = "group-add")]
     pub group_add: Vec<String>,
     // ---- end of security and device options ----
+    // Health checks.
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 30s)
+    #[arg(
+        long = "health-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy (default 3)
+    #[arg(long = "health-retries", value_name = "N", allow_hyphen_values = true)]
+    pub health_retries: Option<i64>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s)
+    #[arg(
+        long = "health-timeout",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_timeout: Option<String>,
+    /// Start period for the container to initialize before starting health-retries
+    /// countdown (ms|s|m|h) (default 0s)
+    #[arg(
+        long = "health-start-period",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 5s)
+    #[arg(
+        long = "health-start-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_start_interval: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
     pub pull: PullPolicy,
@@ -438,6 +477,15 @@ impl ContainerFlags {
                 .transpose()?,
             stop_timeout: self.stop_timeout,
             security: self.security()?,
+            health: run_options::parse_health(&run_options::HealthFlags {
+                cmd: self.health_cmd.as_deref(),
+                interval: self.health_interval.as_deref(),
+                timeout: self.health_timeout.as_deref(),
+                start_period: self.health_start_period.as_deref(),
+                start_interval: self.health_start_interval.as_deref(),
+                retries: self.health_retries,
+                disabled: self.no_healthcheck,
+            })?,
         })
     }
 }

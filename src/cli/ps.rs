@@ -22,7 +22,7 @@ pub struct PsArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Filter output based on conditions provided (name, id, label, status, ancestor,
-    /// volume, network, exited, before, since)
+    /// volume, network, exited, health, before, since)
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Format output: "table", "json", or a Go template ("table {{.Names}}\t{{.Status}}")
@@ -85,8 +85,12 @@ const DEFAULT: &str =
 const DEFAULT_WITH_SIZE: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}";
 
 const FILTER_KEYS: &[&str] = &[
-    "name", "id", "label", "status", "ancestor", "volume", "network", "exited", "before", "since",
+    "name", "id", "label", "status", "ancestor", "volume", "network", "exited", "health", "before",
+    "since",
 ];
+
+/// Docker's health filter values: `none` is a container without a check.
+const HEALTHS: &[&str] = &["none", "starting", "healthy", "unhealthy"];
 
 const STATES: &[&str] = &[
     "created",
@@ -106,6 +110,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
     let filters = Filters::parse(&args.filter, FILTER_KEYS)?;
     filters.check("status", |v| STATES.contains(&v))?;
     filters.check("exited", |v| v.parse::<i32>().is_ok())?;
+    filters.check("health", |v| HEALTHS.contains(&v))?;
     let mut records = engine.list_containers()?;
     records.sort_by_key(|r| std::cmp::Reverse(r.created)); // newest first, as Docker lists
     let created_of = |name: &str| -> Result<chrono::DateTime<chrono::Utc>> {
@@ -198,6 +203,13 @@ fn matches(engine: &Engine, r: &ContainerRecord, key: &str, value: &str) -> bool
             .iter()
             .any(|m| m.source == value || m.destination == value),
         "network" => r.config.network.name == value,
+        "health" => {
+            r.state
+                .health
+                .as_ref()
+                .map_or("none", |h| h.status.as_str())
+                == value
+        }
         "exited" => {
             r.state.status == Status::Exited
                 && r.state.exit_code.is_some_and(|c| value.parse() == Ok(c))

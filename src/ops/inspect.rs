@@ -170,6 +170,21 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if !sec.sysctls.is_empty() {
         host["Sysctls"] = json!(sec.sysctls);
     }
+    if let Some(health) = &c.health {
+        inspected["Config"]["Healthcheck"] = health.to_docker();
+    }
+    if let Some(health) = &s.health {
+        inspected["State"]["Health"] = json!({
+            "Status": health.status.as_str(),
+            "FailingStreak": health.failing_streak,
+            "Log": health.log.iter().map(|r| json!({
+                "Start": time_or_zero(Some(r.start)),
+                "End": time_or_zero(Some(r.end)),
+                "ExitCode": r.exit_code,
+                "Output": r.output,
+            })).collect::<Vec<_>>(),
+        });
+    }
     docker_types::shape(&mut inspected, &docker_types::CONTAINER);
     inspected
 }
@@ -304,35 +319,37 @@ pub fn image(engine: &Engine, name: &str) -> Result<Value> {
         }
         graph.insert("UpperDir".into(), json!(upper.display().to_string()));
     }
-    Ok(docker_types::shaped(
-        &docker_types::IMAGE,
-        json!({
-            "Id": record.id.to_string(),
-            "RepoTags": tags,
-            "RepoDigests": record.repo_digests,
-            "Created": config.created().clone().unwrap_or_default(),
-            "Author": config.author().clone().unwrap_or_default(),
-            "Config": {
-                "User": c.user().clone().unwrap_or_default(),
-                "ExposedPorts": as_map(c.exposed_ports()),
-                "Env": c.env(),
-                "Cmd": c.cmd(),
-                "Entrypoint": c.entrypoint(),
-                "Volumes": as_map(c.volumes()),
-                "WorkingDir": c.working_dir().clone().unwrap_or_default(),
-                "Labels": c.labels(),
-                "StopSignal": c.stop_signal(),
-            },
-            "Architecture": config.architecture().to_string(),
-            "Os": config.os().to_string(),
-            "Size": record.size,
-            "GraphDriver": { "Name": "overlay2", "Data": graph },
-            "RootFS": {
-                "Type": "layers",
-                "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            },
-        }),
-    ))
+    let mut inspected = json!({
+        "Id": record.id.to_string(),
+        "RepoTags": tags,
+        "RepoDigests": record.repo_digests,
+        "Created": config.created().clone().unwrap_or_default(),
+        "Author": config.author().clone().unwrap_or_default(),
+        "Config": {
+            "User": c.user().clone().unwrap_or_default(),
+            "ExposedPorts": as_map(c.exposed_ports()),
+            "Env": c.env(),
+            "Cmd": c.cmd(),
+            "Entrypoint": c.entrypoint(),
+            "Volumes": as_map(c.volumes()),
+            "WorkingDir": c.working_dir().clone().unwrap_or_default(),
+            "Labels": c.labels(),
+            "StopSignal": c.stop_signal(),
+        },
+        "Architecture": config.architecture().to_string(),
+        "Os": config.os().to_string(),
+        "Size": record.size,
+        "GraphDriver": { "Name": "overlay2", "Data": graph },
+        "RootFS": {
+            "Type": "layers",
+            "Layers": record.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        },
+    });
+    // Absent unless the image has one, as Docker's.
+    if let Some(health) = engine.resolve_image(&record.id.to_string())?.healthcheck {
+        inspected["Config"]["Healthcheck"] = health.to_docker();
+    }
+    Ok(docker_types::shaped(&docker_types::IMAGE, inspected))
 }
 
 /// A network in the shape of `docker network inspect`, with berth's own details (the

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::engine::{
-    check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, RestartPolicy,
-    Result, SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
+    check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, HealthConfig,
+    RestartPolicy, Result, SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
 };
 
 /// Docker's smallest memory limit; below it a container can't even start.
@@ -131,6 +131,78 @@ pub fn parse_stop_signal(text: &str) -> Result<String> {
             format!("Invalid signal: {text}"),
         )),
     }
+}
+
+/// The health-check flags of `run` and `create`, as given.
+#[derive(Debug, Default, Clone)]
+pub struct HealthFlags<'a> {
+    pub cmd: Option<&'a str>,
+    pub interval: Option<&'a str>,
+    pub timeout: Option<&'a str>,
+    pub start_period: Option<&'a str>,
+    pub start_interval: Option<&'a str>,
+    pub retries: Option<i64>,
+    pub disabled: bool,
+}
+
+/// `--health-*` and `--no-healthcheck` with Docker's CLI checks: Go durations, nothing
+/// negative, `--no-healthcheck` alone. None when none was given (the image's applies); a
+/// zero leaves the field to the image's, as Docker's.
+pub fn parse_health(flags: &HealthFlags) -> Result<Option<HealthConfig>> {
+    let duration =
+        |flag: &'static str, text: Option<&str>| -> Result<Option<std::time::Duration>> {
+            let Some(text) = text else {
+                return Ok(None);
+            };
+            let nanos = crate::engine::parse_go_duration(text).ok_or_else(|| {
+                Error::invalid(flag, text, format!("time: invalid duration {text:?}"))
+            })?;
+            if nanos < 0 {
+                return Err(Error::invalid(
+                    flag,
+                    text,
+                    format!("{flag} cannot be negative"),
+                ));
+            }
+            Ok(Some(std::time::Duration::from_nanos(nanos as u64)).filter(|d| !d.is_zero()))
+        };
+    let config = HealthConfig {
+        test: flags
+            .cmd
+            .filter(|c| !c.is_empty())
+            .map(|c| vec!["CMD-SHELL".to_owned(), c.to_owned()])
+            .unwrap_or_default(),
+        interval: duration("--health-interval", flags.interval)?,
+        timeout: duration("--health-timeout", flags.timeout)?,
+        start_period: duration("--health-start-period", flags.start_period)?,
+        start_interval: duration("--health-start-interval", flags.start_interval)?,
+        retries: match flags.retries {
+            Some(r) if r < 0 => {
+                return Err(Error::invalid(
+                    "--health-retries",
+                    r.to_string(),
+                    "--health-retries cannot be negative",
+                ))
+            }
+            Some(r) => Some(u32::try_from(r).map_err(|_| {
+                Error::invalid("--health-retries", r.to_string(), "the count is too large")
+            })?)
+            .filter(|r| *r > 0),
+            None => None,
+        },
+    };
+    let given = config != HealthConfig::default();
+    if flags.disabled {
+        if given {
+            return Err(Error::invalid(
+                "--no-healthcheck",
+                "true",
+                "--no-healthcheck conflicts with --health-* options",
+            ));
+        }
+        return Ok(Some(HealthConfig::disabled()));
+    }
+    Ok(given.then_some(config))
 }
 
 /// `KEY=VALUE` labels; a bare `KEY` gets an empty value.
@@ -470,6 +542,60 @@ mod tests {
         assert_eq!(parse_stop_signal("9").unwrap(), "9");
         let err = parse_stop_signal("SIGNOPE").unwrap_err().to_string();
         assert!(err.contains("Invalid signal: SIGNOPE"), "{err}");
+    }
+
+    #[test]
+    fn health_flags_are_checked_as_dockers_cli_checks_them() {
+        let flags = HealthFlags {
+            cmd: Some("test -f /ready"),
+            interval: Some("1s"),
+            retries: Some(2),
+            ..Default::default()
+        };
+        let config = parse_health(&flags).unwrap().unwrap();
+        assert_eq!(config.test, ["CMD-SHELL", "test -f /ready"]);
+        assert_eq!(config.interval, Some(std::time::Duration::from_secs(1)));
+        assert_eq!(config.retries, Some(2));
+        assert_eq!(parse_health(&HealthFlags::default()).unwrap(), None);
+        let off = HealthFlags {
+            disabled: true,
+            ..Default::default()
+        };
+        assert_eq!(parse_health(&off).unwrap().unwrap().test, ["NONE"]);
+        for (bad, why) in [
+            (
+                HealthFlags {
+                    interval: Some("-1s"),
+                    ..Default::default()
+                },
+                "--health-interval cannot be negative",
+            ),
+            (
+                HealthFlags {
+                    timeout: Some("soon"),
+                    ..Default::default()
+                },
+                "time: invalid duration \"soon\"",
+            ),
+            (
+                HealthFlags {
+                    retries: Some(-1),
+                    ..Default::default()
+                },
+                "--health-retries cannot be negative",
+            ),
+            (
+                HealthFlags {
+                    cmd: Some("true"),
+                    disabled: true,
+                    ..Default::default()
+                },
+                "--no-healthcheck conflicts with --health-* options",
+            ),
+        ] {
+            let err = parse_health(&bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{err}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod diff;
 mod docker_shape;
 mod events;
 mod format;
+mod health;
 mod listing;
 mod management;
 mod parity_fixes;

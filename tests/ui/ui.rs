@@ -500,3 +500,30 @@ fn the_config_tab_shows_the_restart_policy_and_the_stop_signal_when_set() {
         "{config}"
     );
 }
+
+#[test]
+fn the_config_tab_shows_the_health_check_when_set() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "create",
+        "--name",
+        "svc",
+        "--health-cmd",
+        "test -f /ready",
+        "--health-interval",
+        "2s",
+        "berth-test/busybox",
+        "true",
+    ]);
+    let config = masked(
+        &berth,
+        &[
+            "ui", "--once", "--width", "120", "--height", "32", "--view", "config", "--select",
+            "svc",
+        ],
+    );
+    assert!(
+        config.contains("Health      not run yet: test -f /ready (every 2s, 3 retries)"),
+        "{config}"
+    );
+}

@@ -36,6 +36,9 @@ pub use container::stats::{
     between as stats_between, sample_all as sample_all_stats, ContainerStats, StatsSample,
 };
 pub use container::{
+    go_duration, parse_go_duration, Health, HealthConfig, HealthResult, HealthStatus,
+};
+pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
     Resources, Started, Status,
 };

@@ -159,6 +159,28 @@ fn config(frame: &mut Frame, area: Rect, r: &ContainerRecord, theme: &Theme) {
             theme,
         ));
     }
+    if let Some(check) = r
+        .config
+        .health
+        .as_ref()
+        .filter(|h| h.probe_command().is_some())
+    {
+        let status = r
+            .state
+            .health
+            .as_ref()
+            .map_or("not run yet", |h| h.status.as_str());
+        lines.push(field(
+            "Health",
+            format!(
+                "{status}: {} (every {}, {} retries)",
+                check.test[1..].join(" "),
+                crate::engine::go_duration(check.interval()),
+                check.retries()
+            ),
+            theme,
+        ));
+    }
     if let Some(error) = &r.state.error {
         lines.push(field("Error", error.clone(), theme));
     }

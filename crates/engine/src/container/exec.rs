@@ -248,7 +248,7 @@ fn exec_stdio(opts: &ExecOptions) -> Result<([OwnedFd; 3], HostEnds)> {
 }
 
 /// A pidfd of our own child: readable once it exits (it can't be recycled before we reap).
-fn pidfd(pid: Pid) -> Result<OwnedFd> {
+pub(crate) fn pidfd(pid: Pid) -> Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     if fd < 0 {
@@ -278,6 +278,11 @@ impl ExecSession {
     /// Readable once the process has exited (a pidfd), for the caller's poll loop.
     pub fn exited(&self) -> BorrowedFd<'_> {
         self.exited.as_fd()
+    }
+
+    /// The joiner, the process's parent on the host (see [`super::health`]).
+    pub(crate) fn joiner(&self) -> Pid {
+        self.joiner
     }
 
     /// Waits for the process and returns its exit code (at once, 0, when detached).

@@ -83,6 +83,9 @@ pub struct CreateOptions {
     pub stop_timeout: Option<i32>,
     /// Security and device options (`--cap-add`, `--privileged`, `--device`, `--init`...).
     pub security: super::security::SecurityConfig,
+    // Health checks.
+    /// `--health-*` or `--no-healthcheck`, merged over the image's HEALTHCHECK.
+    pub health: Option<super::health::HealthConfig>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -345,6 +348,11 @@ impl Engine {
         if let Some(signal) = &stop_signal {
             check_stop_signal(signal)?;
         }
+        let health =
+            super::health::HealthConfig::merge(opts.health.clone(), image.healthcheck.clone());
+        if let Some(health) = &health {
+            health.validate()?;
+        }
         let entrypoint = match &opts.entrypoint {
             Some(e) if e.is_empty() => Vec::new(),
             Some(e) => vec![e.clone()],
@@ -407,6 +415,7 @@ impl Engine {
             stop_signal,
             stop_timeout: opts.stop_timeout,
             security: opts.security.clone(),
+            health,
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;

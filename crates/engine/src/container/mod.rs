@@ -7,6 +7,7 @@ mod clients;
 pub mod devices;
 pub mod exec;
 pub mod frames;
+pub mod health;
 mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -25,6 +26,9 @@ pub(crate) mod teardown;
 pub mod update;
 pub mod user;
 
+pub use health::{
+    go_duration, parse_go_duration, Health, HealthConfig, HealthResult, HealthStatus,
+};
 pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
 pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};

@@ -19,6 +19,7 @@ use nix::unistd::{pipe2, Pid};
 
 use super::clients::{Client, MAX_ATTACHED};
 use super::frames::{write_frame, Kind};
+use super::health::{Checker, Health};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
 use super::restart::next_delay;
@@ -117,6 +118,8 @@ struct Monitor {
     sigchld: SignalFd,
     /// The container's network: its published ports, held open until it ends.
     wired: Option<crate::network::sandbox::Wired>,
+    /// Its health check's probes, when it has one.
+    health: Option<Checker>,
 }
 
 type StartError = (u8, String);
@@ -350,6 +353,14 @@ impl Monitor {
             r.state.paused = false;
             r.state.ports = ports;
             r.state.restarting = false;
+            // Docker's: each start is `starting` again, the earlier results kept.
+            if r.config
+                .health
+                .as_ref()
+                .is_some_and(|h| h.probe_command().is_some())
+            {
+                r.state.health = Some(Health::starting(r.state.health.take()));
+            }
             if !again {
                 r.state.restart_count = 0;
                 r.state.manually_stopped = false;
@@ -364,7 +375,6 @@ impl Monitor {
         crash_point("monitor:after-running");
         Ok(Monitor {
             engine: engine.clone(),
-            record,
             init_pid: pid,
             outputs,
             input,
@@ -375,6 +385,8 @@ impl Monitor {
             listener: None,
             sigchld,
             wired,
+            health: Checker::new(&record),
+            record,
         })
     }
 
@@ -425,6 +437,20 @@ impl Monitor {
             if let Some(i) = input_borrow {
                 fds.push(PollFd::new(i, PollFlags::POLLOUT));
             }
+            // The health check's prober, while one runs.
+            let health_at = fds.len();
+            let health_fd = self
+                .health
+                .as_ref()
+                .filter(|_| exit_code.is_none())
+                .and_then(Checker::fd);
+            let health_polled = health_fd.is_some();
+            fds.extend(health_fd.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
+            let health_due = self
+                .health
+                .as_ref()
+                .filter(|_| exit_code.is_none())
+                .map(|h| h.due_in(Instant::now()));
             let first_dns = fds.len();
             let resolver = self
                 .wired
@@ -437,7 +463,11 @@ impl Monitor {
             let dns_due = resolver.and_then(|r| r.next_timeout());
             // While output is held back, wake now and then to let a stalled client go.
             let stall_check = held_back.then_some(Duration::from_secs(1));
-            let due = dns_due.into_iter().chain(stall_check).min();
+            let due = dns_due
+                .into_iter()
+                .chain(stall_check)
+                .chain(health_due)
+                .min();
             let timeout = match (exit_code.is_some(), due) {
                 (true, _) => PollTimeout::from(50u16),
                 (false, Some(due)) => PollTimeout::try_from(due.max(Duration::from_millis(1)))
@@ -461,7 +491,19 @@ impl Monitor {
                     if let Some(code) = self.reap() {
                         exit_code = Some(code);
                         drain_deadline = Some(Instant::now() + Duration::from_secs(1));
+                        // No probe of a container that has exited.
+                        if let Some(health) = self.health.as_mut() {
+                            health.stop(Instant::now());
+                        }
                     }
+                }
+            }
+            if exit_code.is_none() {
+                if let Some(health) = self.health.as_mut() {
+                    if health_polled && ready[health_at] {
+                        health.on_readable(Instant::now());
+                    }
+                    health.tick(&self.engine, Instant::now());
                 }
             }
             // Clients before outputs, whose reading may let clients go. In reverse, so
@@ -708,6 +750,9 @@ impl Monitor {
     /// starts the process again: the container is then recorded restarting.
     fn finish(&mut self, exit: Option<i32>) -> bool {
         let exit_code = exit.unwrap_or(255);
+        if let Some(health) = self.health.as_mut() {
+            health.stop(Instant::now());
+        }
         // From here on the user's `stop` wakes this monitor with a SIGTERM (see
         // `restart_after`) instead of ending it.
         block_sigterm();
@@ -781,6 +826,10 @@ impl Monitor {
                 r.state.init = None;
                 r.state.ports.clear();
                 r.state.paused = false;
+                // Docker's: a check that stopped with its container leaves it unhealthy.
+                if let Some(health) = r.state.health.as_mut() {
+                    health.status = super::health::HealthStatus::Unhealthy;
+                }
             });
             restart &= recorded.is_ok();
             teardown.step("record exit", &id, recorded);

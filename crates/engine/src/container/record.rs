@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::health::{Health, HealthConfig};
 use super::logs::LogConfig;
 use super::restart::RestartPolicy;
 use crate::ids::{ContainerId, Digest};
@@ -70,6 +71,11 @@ pub struct ContainerConfig {
     /// ulimits, /dev/shm, sysctls, `--security-opt`, `--group-add`.
     #[serde(default)]
     pub security: super::security::SecurityConfig,
+    // Health checks.
+    /// The image's HEALTHCHECK merged with `--health-*` / `--no-healthcheck` (Docker's
+    /// Config.Healthcheck); None when neither gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthConfig>,
 }
 
 /// Which network namespace the container gets.
@@ -195,6 +201,10 @@ pub struct ContainerState {
     /// manager): the next exit is final whatever the policy. Cleared at the next start.
     #[serde(default)]
     pub restart_cancelled: bool,
+    /// Docker's State.Health: set at each start of a container with a check, updated by
+    /// its probes (see `health`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 impl ContainerState {

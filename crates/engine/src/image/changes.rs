@@ -45,6 +45,7 @@ pub(crate) fn apply(config: &mut Value, change: &str) -> Result<()> {
                 object(config, "ExposedPorts").insert(format!("{number}/{proto}"), json!({}));
             }
         }
+        "HEALTHCHECK" => config["Healthcheck"] = healthcheck(rest).map_err(|e| bad(&e))?,
         "VOLUME" => {
             let paths = json_array(rest)
                 .unwrap_or_else(|| rest.split_whitespace().map(str::to_owned).collect());
@@ -54,12 +55,71 @@ pub(crate) fn apply(config: &mut Value, change: &str) -> Result<()> {
         }
         other => {
             return Err(bad(&format!(
-                "{other} can't be changed by commit (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, \
-                 STOPSIGNAL, USER, VOLUME, WORKDIR can)"
+                "{other} can't be changed by commit (CMD, ENTRYPOINT, ENV, EXPOSE, \
+                 HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR can)"
             )))
         }
     }
     Ok(())
+}
+
+/// `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D]
+/// [--start-interval=D] [--retries=N] CMD command`, as a Dockerfile's: Docker's JSON
+/// shape (durations in nanoseconds), `CMD-SHELL` for the shell form.
+fn healthcheck(rest: &str) -> std::result::Result<Value, String> {
+    let mut check = serde_json::Map::new();
+    let mut rest = rest.trim_start();
+    while let Some(flag) = rest.strip_prefix("--") {
+        let (option, after) = flag.split_once(char::is_whitespace).unwrap_or((flag, ""));
+        let (name, value) = option
+            .split_once('=')
+            .ok_or_else(|| format!("--{option} needs a value (--{option}=VALUE)"))?;
+        let key = match name {
+            "interval" => "Interval",
+            "timeout" => "Timeout",
+            "start-period" => "StartPeriod",
+            "start-interval" => "StartInterval",
+            "retries" => "Retries",
+            _ => return Err(format!("unknown flag: --{name}")),
+        };
+        let number = if key == "Retries" {
+            let retries: i64 = value
+                .parse()
+                .map_err(|_| format!("--retries must be a number, not {value:?}"))?;
+            if retries < 0 {
+                return Err(format!("--retries cannot be negative ({retries})"));
+            }
+            retries
+        } else {
+            let nanos = crate::container::health::parse_go_duration(value)
+                .ok_or_else(|| format!("time: invalid duration {value:?}"))?;
+            if nanos != 0 && nanos < 1_000_000 {
+                return Err(format!("Interval \"{name}\" cannot be less than 1ms"));
+            }
+            nanos
+        };
+        if number != 0 {
+            check.insert(key.into(), json!(number));
+        }
+        rest = after.trim_start();
+    }
+    let (kind, command) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(k, c)| (k, c.trim()));
+    match kind.to_ascii_uppercase().as_str() {
+        "NONE" if command.is_empty() => return Ok(json!({"Test": ["NONE"]})),
+        "NONE" => return Err("HEALTHCHECK NONE takes no arguments".into()),
+        "CMD" if command.is_empty() => return Err("Missing command after HEALTHCHECK CMD".into()),
+        "CMD" => {
+            let test = match json_array(command) {
+                Some(args) => [vec!["CMD".to_owned()], args].concat(),
+                None => vec!["CMD-SHELL".to_owned(), command.to_owned()],
+            };
+            check.insert("Test".into(), json!(test));
+        }
+        other => return Err(format!("Unknown type {other:?} in HEALTHCHECK (try CMD)")),
+    }
+    Ok(Value::Object(check))
 }
 
 /// The exec form (a JSON array of strings) or the shell form, run by `/bin/sh -c`.
@@ -204,6 +264,35 @@ mod tests {
             c["Volumes"],
             json!({"/data": {}, "/logs": {}, "/cache": {}})
         );
+    }
+
+    #[test]
+    fn healthcheck_takes_dockerfile_forms() {
+        let c = applied(&["HEALTHCHECK --interval=1s --retries=2 CMD test -f /ready"]);
+        assert_eq!(
+            c["Healthcheck"],
+            json!({"Test": ["CMD-SHELL", "test -f /ready"], "Interval": 1_000_000_000, "Retries": 2})
+        );
+        let c = applied(&[r#"HEALTHCHECK --timeout=500ms CMD ["true"]"#]);
+        assert_eq!(
+            c["Healthcheck"],
+            json!({"Test": ["CMD", "true"], "Timeout": 500_000_000})
+        );
+        assert_eq!(
+            applied(&["HEALTHCHECK NONE"])["Healthcheck"],
+            json!({"Test": ["NONE"]})
+        );
+        let mut config = json!({});
+        for bad in [
+            "HEALTHCHECK CMD",
+            "HEALTHCHECK NONE now",
+            "HEALTHCHECK --interval=soon CMD true",
+            "HEALTHCHECK --retries=-1 CMD true",
+            "HEALTHCHECK --every=1s CMD true",
+            "HEALTHCHECK RUN true",
+        ] {
+            assert!(apply(&mut config, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -221,6 +221,10 @@ fn container_config(base: &Value, record: &ContainerRecord) -> Value {
     if !c.labels.is_empty() {
         config["Labels"] = json!(c.labels);
     }
+    // Docker's commit keeps the container's check, flags and all.
+    if let Some(health) = &c.health {
+        config["Healthcheck"] = health.to_docker();
+    }
     if let Some(obj) = config.as_object_mut() {
         obj.retain(|_, v| !v.is_null());
     }

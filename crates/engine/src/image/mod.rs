@@ -47,6 +47,8 @@ pub struct ResolvedImage {
     pub config: ImageConfiguration,
     /// Chain IDs of the image's layers, bottom first.
     pub chain_ids: Vec<Digest>,
+    /// Its HEALTHCHECK (Docker's `config.Healthcheck`, which the OCI config type lacks).
+    pub healthcheck: Option<crate::container::HealthConfig>,
 }
 
 /// One line of `berth images`.
@@ -64,11 +66,21 @@ impl Engine {
     /// Finds an image by `name[:tag]`, full ID (`sha256:...`) or unique ID prefix.
     pub fn resolve_image(&self, name: &str) -> Result<ResolvedImage> {
         let (record, _) = self.find_image(name)?;
-        let config = self.image_config(&record.id)?;
+        let bytes = blob::get(self.paths(), &record.id)?;
+        let corrupt = |e: serde_json::Error| crate::error::Error::Corrupt {
+            path: self.paths().blob(&record.id),
+            reason: e.to_string(),
+        };
+        let config: ImageConfiguration = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        let healthcheck = crate::container::HealthConfig::from_image(
+            raw.get("config").and_then(|c| c.get("Healthcheck")),
+        )?;
         Ok(ResolvedImage {
             id: record.id,
             config,
             chain_ids: record.chain_ids,
+            healthcheck,
         })
     }
 
