@@ -61,15 +61,12 @@ pub struct ContainerFlags {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Memory limit (e.g. 64m, 1g)
-    #[arg(short, long)]
-    pub memory: Option<String>,
-    /// Number of CPUs (e.g. 0.5)
-    #[arg(long)]
-    pub cpus: Option<String>,
-    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    // Resource limits (also `update`'s).
+    #[command(flatten)]
+    pub limits: LimitFlags,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
     /// Mount the container's root filesystem as read only
     #[arg(long = "read-only")]
     pub read_only: bool,
@@ -153,6 +150,86 @@ pub struct ContainerFlags {
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// Resource limits, as `run`, `create` and `update` take them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LimitFlags {
+    /// Memory limit (e.g. 64m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "BYTES")]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_name = "BYTES")]
+    pub memory_reservation: Option<String>,
+    /// Number of CPUs (e.g. 0.5)
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+}
+
+impl LimitFlags {
+    /// The limits as given; `pids_limit` is the flag's alone (no default).
+    pub fn to_resources(&self, oom_kill_disable: bool) -> crate::engine::Result<Resources> {
+        run_options::parse_limits(&run_options::LimitsText {
+            memory: self.memory.as_deref(),
+            memory_swap: self.memory_swap.as_deref(),
+            memory_reservation: self.memory_reservation.as_deref(),
+            cpus: self.cpus.as_deref(),
+            cpu_shares: self.cpu_shares,
+            cpu_period: self.cpu_period,
+            cpu_quota: self.cpu_quota,
+            cpuset_cpus: self.cpuset_cpus.as_deref(),
+            cpuset_mems: self.cpuset_mems.as_deref(),
+            blkio_weight: self.blkio_weight,
+            pids_limit: self.pids_limit,
+            oom_kill_disable,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.memory,
+            &self.memory_swap,
+            &self.memory_reservation,
+            &self.cpus,
+            &self.cpuset_cpus,
+            &self.cpuset_mems,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+            && [
+                self.cpu_shares,
+                self.cpu_period,
+                self.cpu_quota,
+                self.pids_limit,
+            ]
+            .iter()
+            .all(Option::is_none)
+            && self.blkio_weight.is_none()
+    }
 }
 
 /// `-h` is the hostname, as in Docker; help is `--help` only.
@@ -318,22 +395,16 @@ impl ContainerFlags {
             env.extend(run_options::read_env_file(file)?);
         }
         env.extend(run_options::resolve_env(&self.env));
-        let resources = Resources {
-            memory: self
-                .memory
-                .as_deref()
-                .map(run_options::parse_memory)
-                .transpose()?,
-            nano_cpus: self
-                .cpus
-                .as_deref()
-                .map(run_options::parse_cpus)
-                .transpose()?,
-            pids_limit: Resources::pids_limit_from(
-                self.pids_limit,
-                crate::settings::Settings::load()?.pids_limit,
-            ),
-        };
+        let mut resources = self.limits.to_resources(self.oom_kill_disable)?;
+        resources.pids_limit = Resources::pids_limit_from(
+            self.limits.pids_limit,
+            crate::settings::Settings::load()?.pids_limit,
+        );
+        // Docker's rules and this host's abilities; what it can't apply is dropped, said.
+        let host = crate::engine::container::limits::HostLimits::detect();
+        for warning in crate::engine::container::limits::check(&mut resources, &host, false)? {
+            eprintln!("WARNING: {warning}");
+        }
         let mut mounts = Vec::new();
         if !self.volume.is_empty() || !self.mount.is_empty() {
             // Relative bind sources (`-v ./dir:/x`) are the user's: from where berth runs.

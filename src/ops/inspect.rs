@@ -81,8 +81,17 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Platform": "linux",
         "HostConfig": {
             "Memory": c.resources.memory.unwrap_or(0),
-            "MemorySwap": c.resources.memory.map_or(0, |m| m * 2),
+            // Kept since create; records from before have Docker's default, twice the memory.
+            "MemorySwap": c.resources.memory_swap.or(c.resources.memory.map(|m| m * 2)).unwrap_or(0),
+            "MemoryReservation": c.resources.memory_reservation.unwrap_or(0),
+            "OomKillDisable": c.resources.oom_kill_disable,
             "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpuPeriod": c.resources.cpu_period.unwrap_or(0),
+            "CpuQuota": c.resources.cpu_quota.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.as_deref().unwrap_or(""),
+            "CpusetMems": c.resources.cpuset_mems.as_deref().unwrap_or(""),
+            "BlkioWeight": c.resources.blkio_weight.unwrap_or(0),
             // As podman: 0 for no limit.
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "ReadonlyRootfs": c.read_only,

@@ -26,10 +26,71 @@ pub fn parse_memory(text: &str) -> Result<i64> {
         return Err(Error::invalid(
             "memory value",
             text,
-            "the minimum memory limit is 6MB",
+            "Minimum memory limit allowed is 6MB",
         ));
     }
     Ok(bytes)
+}
+
+/// `--memory-swap`: a size as `--memory`'s, or -1 for unlimited swap.
+pub fn parse_memory_swap(text: &str) -> Result<i64> {
+    if text.trim() == "-1" {
+        return Ok(-1);
+    }
+    parse_size("--memory-swap value", text)
+}
+
+/// A byte size without Docker's memory minimum (the engine's check has its wording).
+pub fn parse_size(what: &'static str, text: &str) -> Result<i64> {
+    crate::engine::parse_binary_size(text)
+        .and_then(|b| i64::try_from(b).ok())
+        .ok_or_else(|| {
+            Error::invalid(
+                what,
+                text,
+                "use a whole number of bytes with an optional unit b, k, m or g (e.g. 64m, 1g)",
+            )
+        })
+}
+
+/// The limits of `run`, `create` and `update`, as given on the command line: each
+/// `None` is a flag left out.
+#[derive(Debug, Default)]
+pub struct LimitsText<'a> {
+    pub memory: Option<&'a str>,
+    pub memory_swap: Option<&'a str>,
+    pub memory_reservation: Option<&'a str>,
+    pub cpus: Option<&'a str>,
+    pub cpu_shares: Option<i64>,
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpuset_cpus: Option<&'a str>,
+    pub cpuset_mems: Option<&'a str>,
+    pub blkio_weight: Option<u16>,
+    pub pids_limit: Option<i64>,
+    pub oom_kill_disable: bool,
+}
+
+/// Reads the limits' values; Docker's rules across them are the engine's
+/// (`limits::check`).
+pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
+    Ok(crate::engine::Resources {
+        memory: t.memory.map(parse_memory).transpose()?,
+        nano_cpus: t.cpus.map(parse_cpus).transpose()?,
+        pids_limit: t.pids_limit,
+        memory_swap: t.memory_swap.map(parse_memory_swap).transpose()?,
+        memory_reservation: t
+            .memory_reservation
+            .map(|v| parse_size("--memory-reservation value", v))
+            .transpose()?,
+        oom_kill_disable: t.oom_kill_disable,
+        cpu_shares: t.cpu_shares,
+        cpu_period: t.cpu_period,
+        cpu_quota: t.cpu_quota,
+        cpuset_cpus: t.cpuset_cpus.map(str::to_owned),
+        cpuset_mems: t.cpuset_mems.map(str::to_owned),
+        blkio_weight: t.blkio_weight,
+    })
 }
 
 /// A CPU count like `0.5` or `2`, as nano-CPUs, within what this machine has.

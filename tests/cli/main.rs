@@ -14,6 +14,7 @@ mod cp;
 mod diff;
 mod events;
 mod format;
+mod limits;
 mod listing;
 mod management;
 mod parity_fixes;

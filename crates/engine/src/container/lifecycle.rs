@@ -334,6 +334,9 @@ impl Engine {
             check_name(name)?;
         }
         check_restart(&opts)?;
+        // The front door showed the warnings; this keeps every door to Docker's rules.
+        let mut resources = opts.resources.clone();
+        super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
         let img = image.config.config().clone().unwrap_or_default();
         let stop_signal = opts
             .stop_signal
@@ -394,7 +397,7 @@ impl Engine {
             open_stdin: opts.open_stdin,
             auto_remove: opts.auto_remove,
             read_only: opts.read_only,
-            resources: opts.resources.clone(),
+            resources,
             labels,
             log: opts.log.clone(),
             mounts: self

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod frames;
 mod inspect;
 pub mod lifecycle;
+pub mod limits;
 pub mod logs;
 pub mod monitor;
 mod pause;

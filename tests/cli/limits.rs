@@ -1,0 +1,240 @@
+//! Resource limits (`--memory-swap`, `--cpu-shares`, `--cpuset-cpus`...) as Docker's: seen
+//! from inside the container in its cgroup files, in `inspect`, refused with Docker's
+//! words, and changed by `update` on a running container.
+
+use crate::common;
+
+use common::{Berth, IMAGE};
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// The v1 layout of this host (hybrid cgroups): the files the container reads.
+const CGROUP_FILES: &str = "cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes \
+    memory/memory.memsw.limit_in_bytes memory/memory.soft_limit_in_bytes; \
+    grep oom_kill_disable memory/memory.oom_control; cat cpu/cpu.shares \
+    cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us cpuset/cpuset.cpus cpuset/cpuset.mems \
+    pids/pids.max";
+
+const MB: i64 = 1024 * 1024;
+
+#[test]
+fn limits_show_in_the_containers_cgroup_files_and_in_inspect() {
+    let berth = Berth::with_image();
+    let out = berth.ok(&[
+        "run",
+        "--name",
+        "lim",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "96m",
+        "--memory-reservation",
+        "32m",
+        "--oom-kill-disable",
+        "-c",
+        "512",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "--cpuset-cpus",
+        "1",
+        "--cpuset-mems",
+        "0",
+        "--pids-limit",
+        "50",
+        IMAGE,
+        "sh",
+        "-c",
+        CGROUP_FILES,
+    ]);
+    let want = [
+        (64 * MB).to_string(),
+        (96 * MB).to_string(),
+        (32 * MB).to_string(),
+        "oom_kill_disable 1".into(),
+        "512".into(),
+        "50000".into(),
+        "25000".into(),
+        "1".into(),
+        "0".into(),
+        "50".into(),
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+    let host = &berth.inspect("lim")["HostConfig"];
+    let expected = serde_json::json!({
+        "Memory": 64 * MB, "MemorySwap": 96 * MB, "MemoryReservation": 32 * MB,
+        "OomKillDisable": true, "CpuShares": 512, "CpuPeriod": 50000, "CpuQuota": 25000,
+        "CpusetCpus": "1", "CpusetMems": "0", "PidsLimit": 50, "NanoCpus": 0,
+        "BlkioWeight": 0,
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&host[key], value, "HostConfig.{key}");
+    }
+}
+
+#[test]
+fn memory_swap_is_twice_the_memory_by_default_and_minus_one_is_unlimited() {
+    let berth = Berth::with_image();
+    let files = "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes";
+    let out = berth.ok(&[
+        "run", "--name", "dflt", "-m", "64m", IMAGE, "sh", "-c", files,
+    ]);
+    assert_eq!(out.trim(), (128 * MB).to_string());
+    assert_eq!(berth.inspect("dflt")["HostConfig"]["MemorySwap"], 128 * MB);
+    let out = berth.ok(&[
+        "run",
+        "--name",
+        "unl",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "-1",
+        IMAGE,
+        "sh",
+        "-c",
+        files,
+    ]);
+    // The kernel's "unlimited": far above any real size.
+    assert!(out.trim().parse::<u64>().unwrap() > 1 << 60, "{out}");
+    assert_eq!(berth.inspect("unl")["HostConfig"]["MemorySwap"], -1);
+}
+
+#[test]
+fn bad_limits_exit_125_with_dockers_words_and_create_nothing() {
+    let berth = Berth::with_image();
+    let cases: &[(&[&str], &str)] = &[
+        (&["-m", "4m"], "Minimum memory limit allowed is 6MB"),
+        (
+            &["-m", "64m", "--memory-swap", "32m"],
+            "Minimum memoryswap limit should be larger than memory limit",
+        ),
+        (
+            &["--memory-swap", "64m"],
+            "You should always set the Memory limit when using Memoryswap limit",
+        ),
+        (
+            &["--memory-reservation", "1m"],
+            "Minimum memory reservation allowed is 6MB",
+        ),
+        (
+            &["-m", "64m", "--memory-reservation", "128m"],
+            "Minimum memory limit can not be less than memory reservation limit",
+        ),
+        (
+            &["--cpus", "0.5", "--cpu-quota", "5000"],
+            "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
+        ),
+        (
+            &["--cpu-period", "10"],
+            "CPU cfs period can not be less than 1ms",
+        ),
+        (
+            &["--cpu-quota", "10"],
+            "CPU cfs quota can not be less than 1ms",
+        ),
+        (
+            &["--cpuset-cpus", "0-4095"],
+            "Requested CPUs are not available - requested 0-4095",
+        ),
+        (&["--cpuset-cpus", "x"], "Invalid value x for cpuset cpus"),
+        (
+            &["--cpuset-mems", "63"],
+            "Requested memory nodes are not available",
+        ),
+        (
+            &["--blkio-weight", "5"],
+            "Range of blkio weight is from 10 to 1000",
+        ),
+    ];
+    for (flags, words) in cases {
+        for verb in ["create", "run"] {
+            let mut args = vec![verb, "--name", "bad"];
+            args.extend_from_slice(flags);
+            args.extend([IMAGE, "true"]);
+            let out = berth.run(&args);
+            assert_eq!(code(&out), 125, "{args:?}");
+            let err = common::stderr(&out);
+            assert!(err.contains(words), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        }
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn update_changes_a_running_containers_cgroup_and_record() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run", "-d", "--name", "svc", "-m", "64m", IMAGE, "sleep", "1000",
+    ]);
+    let out = berth.ok(&[
+        "update",
+        "-m",
+        "100m",
+        "--memory-swap",
+        "200m",
+        "--memory-reservation",
+        "50m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "300",
+        "--cpuset-cpus",
+        "0",
+        "--pids-limit",
+        "30",
+        "svc",
+    ]);
+    assert_eq!(out, "svc\n");
+    let files = "cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes \
+        memory/memory.memsw.limit_in_bytes memory/memory.soft_limit_in_bytes \
+        cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us cpu/cpu.shares cpuset/cpuset.cpus \
+        pids/pids.max";
+    let inside = berth.ok(&["exec", "svc", "sh", "-c", files]);
+    let want = [
+        (100 * MB).to_string(),
+        (200 * MB).to_string(),
+        (50 * MB).to_string(),
+        "100000".into(),
+        "50000".into(),
+        "300".into(),
+        "0".into(),
+        "30".into(),
+    ];
+    assert_eq!(inside.lines().collect::<Vec<_>>(), want);
+    let host = &berth.inspect("svc")["HostConfig"];
+    assert_eq!(host["Memory"], 100 * MB);
+    assert_eq!(host["MemorySwap"], 200 * MB);
+    assert_eq!(host["NanoCpus"], 500_000_000);
+    assert_eq!(host["CpusetCpus"], "0");
+    assert_eq!(host["PidsLimit"], 30);
+    // -1 lifts the pids limit; `container update` is the same verb.
+    berth.ok(&["container", "update", "--pids-limit", "-1", "svc"]);
+    let pids = berth.ok(&["exec", "svc", "cat", "/sys/fs/cgroup/pids/pids.max"]);
+    assert_eq!(pids.trim(), "max");
+    assert_eq!(berth.inspect("svc")["HostConfig"]["PidsLimit"], 0);
+    // Docker's errors exit 1 and change nothing.
+    let out = berth.run(&["update", "-m", "300m", "svc"]);
+    assert_eq!(code(&out), 1);
+    assert!(common::stderr(&out).contains("smaller than already set memoryswap limit"));
+    let out = berth.run(&["update", "--cpuset-cpus", "0-4095", "svc"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(berth.inspect("svc")["HostConfig"]["Memory"], 100 * MB);
+    let cpus = berth.ok(&["exec", "svc", "cat", "/sys/fs/cgroup/cpuset/cpuset.cpus"]);
+    assert_eq!(cpus.trim(), "0");
+    // A stopped container keeps the new limits for its next start.
+    berth.ok(&["rm", "-f", "svc"]);
+    berth.ok(&[
+        "create",
+        "--name",
+        "later",
+        IMAGE,
+        "cat",
+        "/sys/fs/cgroup/cpu/cpu.shares",
+    ]);
+    berth.ok(&["update", "--cpu-shares", "256", "later"]);
+    assert_eq!(berth.ok(&["start", "-a", "later"]).trim(), "256");
+}
