@@ -67,6 +67,22 @@ pub struct ContainerFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
+    // Namespaces.
+    /// PID namespace to use: host, or container:NAME
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC mode to use: private (default), shareable, host, or container:NAME
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace to use: host
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// User namespace to use: host (berth has no user namespace remapping)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long = "read-only")]
     pub read_only: bool,
@@ -471,6 +487,13 @@ impl ContainerFlags {
                 .map(run_options::parse_stop_signal)
                 .transpose()?,
             stop_timeout: self.stop_timeout,
+            namespaces: crate::engine::container::namespaces::NamespaceFlags {
+                pid: self.pid.clone(),
+                ipc: self.ipc.clone(),
+                uts: self.uts.clone(),
+                userns: self.userns.clone(),
+                cgroupns: self.cgroupns.clone(),
+            },
         })
     }
 }

@@ -95,6 +95,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             // As podman: 0 for no limit.
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "ReadonlyRootfs": c.read_only,
+
             "AutoRemove": c.auto_remove,
             "RestartPolicy": {
                 "Name": c.restart_policy.mode.as_str(),
@@ -149,6 +150,10 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     }
     if let Some(timeout) = c.stop_timeout {
         inspected["Config"]["StopTimeout"] = json!(timeout);
+    }
+    // PidMode, IpcMode, UTSMode, UsernsMode, CgroupnsMode.
+    for (key, mode) in c.namespaces.inspect_modes() {
+        inspected["HostConfig"][key] = json!(mode);
     }
     inspected
 }

@@ -238,3 +238,159 @@ fn update_changes_a_running_containers_cgroup_and_record() {
     berth.ok(&["update", "--cpu-shares", "256", "later"]);
     assert_eq!(berth.ok(&["start", "-a", "later"]).trim(), "256");
 }
+
+fn own_namespace(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn host_namespaces_are_the_hosts_inside_and_in_inspect() {
+    let berth = Berth::with_image();
+    let script = "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc; hostname; \
+        grep -c ':/berth/' /proc/self/cgroup || true";
+    let inside = berth.ok(&[
+        "run",
+        "--name",
+        "hostns",
+        "--pid",
+        "host",
+        "--ipc",
+        "host",
+        "--uts",
+        "host",
+        "--userns",
+        "host",
+        "--cgroupns",
+        "host",
+        IMAGE,
+        "sh",
+        "-c",
+        script,
+    ]);
+    let lines: Vec<&str> = inside.lines().collect();
+    assert_eq!(lines[0], own_namespace("pid"));
+    assert_eq!(lines[1], own_namespace("ipc"));
+    assert_eq!(
+        lines[2],
+        nix::unistd::gethostname().unwrap().to_str().unwrap()
+    );
+    // The host's cgroup namespace shows the container's cgroups by their host paths.
+    assert_ne!(lines[3], "0", "{inside}");
+    let host = &berth.inspect("hostns")["HostConfig"];
+    for key in [
+        "PidMode",
+        "IpcMode",
+        "UTSMode",
+        "UsernsMode",
+        "CgroupnsMode",
+    ] {
+        assert_eq!(host[key], "host", "{key}");
+    }
+    // The defaults: namespaces of its own, as Docker shows them.
+    let inside = berth.ok(&["run", "--name", "own", IMAGE, "sh", "-c", script]);
+    let lines: Vec<&str> = inside.lines().collect();
+    assert_ne!(lines[0], own_namespace("pid"));
+    assert_ne!(lines[1], own_namespace("ipc"));
+    assert_eq!(lines[3], "0", "{inside}");
+    let host = &berth.inspect("own")["HostConfig"];
+    assert_eq!(host["PidMode"], "");
+    assert_eq!(host["IpcMode"], "private");
+    assert_eq!(host["CgroupnsMode"], "private");
+}
+
+#[test]
+fn a_container_joins_anothers_pid_and_ipc_namespaces() {
+    let berth = Berth::with_image();
+    // A POSIX message queue lives in its IPC namespace, as SysV segments do.
+    let donor = berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "donor",
+        "--ipc",
+        "shareable",
+        IMAGE,
+        "sh",
+        "-c",
+        "touch /dev/mqueue/berthq; exec sleep 1000",
+    ]);
+    let donor = donor.trim();
+    let inside = berth.ok(&[
+        "run",
+        "--name",
+        "joiner",
+        "--pid",
+        "container:donor",
+        "--ipc",
+        "container:donor",
+        IMAGE,
+        "sh",
+        "-c",
+        "ps -o comm; ls /dev/mqueue",
+    ]);
+    assert!(inside.lines().any(|l| l.trim() == "sleep"), "{inside}");
+    assert!(inside.lines().any(|l| l.trim() == "berthq"), "{inside}");
+    let host = &berth.inspect("joiner")["HostConfig"];
+    assert_eq!(host["PidMode"], format!("container:{donor}"));
+    assert_eq!(host["IpcMode"], format!("container:{donor}"));
+    // A container of its own sees neither.
+    let alone = berth.ok(&[
+        "run",
+        "--rm",
+        IMAGE,
+        "sh",
+        "-c",
+        "ps -o comm; ls /dev/mqueue",
+    ]);
+    assert!(
+        !alone.contains("sleep") && !alone.contains("berthq"),
+        "{alone}"
+    );
+    // Docker's refusals, nothing created.
+    berth.ok(&["run", "-d", "--name", "closed", IMAGE, "sleep", "1000"]);
+    let cases: &[(&[&str], &str)] = &[
+        (&["--ipc", "container:closed"], "non-shareable IPC"),
+        (
+            &["--pid", "container:nothere"],
+            "No such container: nothere",
+        ),
+        (&["--pid", "private2"], "use one of host, container:NAME"),
+        (&["--userns", "remap"], "no user namespace remapping"),
+        (
+            &["--uts", "host", "-h", "x"],
+            "Conflicting options: hostname and the UTS mode",
+        ),
+        (&["--cgroupns", "shareable"], "--cgroupns mode"),
+    ];
+    for (flags, words) in cases {
+        let mut args = vec!["create", "--name", "bad"];
+        args.extend_from_slice(flags);
+        args.extend([IMAGE, "true"]);
+        let out = berth.run(&args);
+        assert_eq!(code(&out), 125, "{args:?}");
+        let err = common::stderr(&out);
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
+    assert!(berth.run(&["inspect", "bad"]).status.code() != Some(0));
+    // The donor must run when the joiner starts.
+    berth.ok(&[
+        "create",
+        "--name",
+        "late",
+        "--pid",
+        "container:closed",
+        IMAGE,
+        "true",
+    ]);
+    berth.ok(&["stop", "-t", "0", "closed"]);
+    let out = berth.run(&["start", "late"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        common::stderr(&out).contains("not running"),
+        "{}",
+        common::stderr(&out)
+    );
+}

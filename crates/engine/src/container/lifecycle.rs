@@ -81,6 +81,8 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout`, in seconds.
     pub stop_timeout: Option<i32>,
+    /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns` as given.
+    pub namespaces: super::namespaces::NamespaceFlags,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -326,6 +328,11 @@ fn network_config(
 }
 
 impl Engine {
+    /// The container whose namespace another joins (`--pid container:NAME`).
+    fn namespace_donor(&self, name: &str) -> Result<crate::ids::ContainerId> {
+        Ok(self.container(name)?.id)
+    }
+
     /// Creates a container: its record, its writable layer and the files the engine puts
     /// in every container. A failure leaves nothing behind.
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
@@ -337,6 +344,25 @@ impl Engine {
         // The front door showed the warnings; this keeps every door to Docker's rules.
         let mut resources = opts.resources.clone();
         super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
+        let namespaces = super::namespaces::Namespaces::from_flags(
+            &opts.namespaces,
+            opts.hostname.is_some(),
+            |name| self.namespace_donor(name),
+        )?;
+        if let super::namespaces::NamespaceMode::Container(donor) = &namespaces.ipc {
+            let donor = self.container(donor.as_str())?;
+            if !matches!(
+                donor.config.namespaces.ipc,
+                super::namespaces::NamespaceMode::Shareable
+                    | super::namespaces::NamespaceMode::Host
+            ) {
+                return Err(Error::invalid(
+                    "--ipc mode",
+                    format!("container:{}", donor.name),
+                    "non-shareable IPC (hint: use --ipc shareable for the donor container)",
+                ));
+            }
+        }
         let img = image.config.config().clone().unwrap_or_default();
         let stop_signal = opts
             .stop_signal
@@ -407,13 +433,15 @@ impl Engine {
             restart_policy: opts.restart_policy,
             stop_signal,
             stop_timeout: opts.stop_timeout,
+            namespaces,
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.exposed_ports = exposed_ports(&opts, &img)?;
         config.network = network_config(&opts, &network, &config.exposed_ports)?;
-        if opts.hostname.is_none() && config.network.mode == NetworkMode::Host {
+        let host_uts = config.namespaces.uts == super::namespaces::NamespaceMode::Host;
+        if opts.hostname.is_none() && (config.network.mode == NetworkMode::Host || host_uts) {
             // Docker's: a container on the host's network takes the host's name.
             config.hostname = host_name().unwrap_or(config.hostname);
         }

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod logs;
 pub mod monitor;
+pub mod namespaces;
 mod pause;
 pub mod record;
 pub mod restart;

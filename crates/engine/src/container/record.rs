@@ -66,6 +66,9 @@ pub struct ContainerConfig {
     /// value waits for good.
     #[serde(default)]
     pub stop_timeout: Option<i32>,
+    /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`.
+    #[serde(default)]
+    pub namespaces: super::namespaces::Namespaces,
 }
 
 /// Which network namespace the container gets.

@@ -304,15 +304,22 @@ pub fn build(
 
     // `--network host` shares the host's network namespace.
     let own_network = config.network.mode != super::record::NetworkMode::Host;
-    // A cgroup namespace of its own: the container's cgroup is its `/`.
+    // A cgroup namespace of its own: the container's cgroup is its `/`. Those shared
+    // with the host or another container (`--pid host`) are left out: init is cloned
+    // into them.
+    use super::namespaces::NamespaceMode;
+    let ns = &config.namespaces;
+    let own =
+        |mode: &NamespaceMode| matches!(mode, NamespaceMode::Private | NamespaceMode::Shareable);
     let namespaces = [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Cgroup,
+        (LinuxNamespaceType::Pid, own(&ns.pid)),
+        (LinuxNamespaceType::Mount, true),
+        (LinuxNamespaceType::Ipc, own(&ns.ipc)),
+        (LinuxNamespaceType::Uts, own(&ns.uts)),
+        (LinuxNamespaceType::Cgroup, own(&ns.cgroup)),
     ]
     .into_iter()
+    .filter_map(|(typ, own)| own.then_some(typ))
     .chain(own_network.then_some(LinuxNamespaceType::Network))
     .map(|typ| {
         LinuxNamespaceBuilder::default()
@@ -429,6 +436,13 @@ pub fn build(
         .linux(linux)
         .build()
         .map_err(spec_error)
+        .map(|mut spec| {
+            // In the host's UTS namespace (`--uts host`) the name is the host's to keep.
+            if !own(&ns.uts) {
+                spec.set_hostname(None);
+            }
+            spec
+        })
 }
 
 #[cfg(test)]
