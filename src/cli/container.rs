@@ -67,6 +67,26 @@ pub struct ContainerFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
+    // Metadata, IDs and names.
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Write the container ID to the file (which must not exist)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Container NIS domain name
+    #[arg(long, value_name = "NAME")]
+    pub domainname: Option<String>,
+    // Refused clearly: IPv6, other isolation, GPUs.
+    /// IPv6 address (refused: berth's networks are IPv4 only)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
+    /// Container isolation technology (only "default" on Linux)
+    #[arg(long, value_name = "MODE")]
+    pub isolation: Option<String>,
+    /// GPU devices to add (not supported by berth)
+    #[arg(long, value_name = "GPUS")]
+    pub gpus: Option<String>,
     // Namespaces.
     /// PID namespace to use: host, or container:NAME
     #[arg(long, value_name = "MODE")]
@@ -406,6 +426,17 @@ pub struct MonitorArgs {
 
 impl ContainerFlags {
     fn to_options(&self) -> Result<CreateOptions> {
+        run_options::refuse_unsupported(
+            self.ip6.as_deref(),
+            self.isolation.as_deref(),
+            self.gpus.as_deref(),
+        )?;
+        let mut labels = Vec::new();
+        for file in &self.label_file {
+            labels.extend(run_options::read_label_file(file)?);
+        }
+        // The flags' labels win over the files', as Docker's.
+        labels.extend(self.label.iter().cloned());
         let mut env = Vec::new();
         for file in &self.env_file {
             env.extend(run_options::read_env_file(file)?);
@@ -478,7 +509,7 @@ impl ContainerFlags {
             auto_remove: self.rm,
             read_only: self.read_only,
             resources,
-            labels: run_options::parse_labels(&self.label),
+            labels: run_options::parse_labels(&labels),
             log: crate::engine::LogConfig::parse(&self.log_opt)?,
             restart_policy: run_options::parse_restart(self.restart.as_deref(), self.rm)?,
             stop_signal: self
@@ -494,6 +525,7 @@ impl ContainerFlags {
                 userns: self.userns.clone(),
                 cgroupns: self.cgroupns.clone(),
             },
+            domainname: self.domainname.clone(),
         })
     }
 }
@@ -508,8 +540,23 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
             return Ok(125);
         }
     };
+    let mut cidfile = match args
+        .flags
+        .cidfile
+        .as_deref()
+        .map(run_options::CidFile::create)
+    {
+        Some(Err(e)) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+        made => made.transpose()?,
+    };
     match ensure_image(engine, &args.flags).and_then(|()| engine.create_container(options)) {
         Ok(record) => {
+            if let Some(cidfile) = &mut cidfile {
+                cidfile.write(record.id.as_str())?;
+            }
             println!("{}", record.id);
             Ok(0)
         }
@@ -542,6 +589,13 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(125);
         }
     };
+    let mut cidfile = match flags.cidfile.as_deref().map(run_options::CidFile::create) {
+        Some(Err(e)) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+        made => made.transpose()?,
+    };
     let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
         Ok(r) => r,
         Err(e) => {
@@ -549,6 +603,9 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(status::run_exit_code(&e));
         }
     };
+    if let Some(cidfile) = &mut cidfile {
+        cidfile.write(record.id.as_str())?;
+    }
     let started = match engine.start_container(record.id.as_str()) {
         Ok(s) => s,
         Err(e) => {

@@ -123,6 +123,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Mounts": details.mounts.iter().map(mount).collect::<Vec<_>>(),
         "Config": {
             "Hostname": c.hostname,
+            "Domainname": c.domainname,
             "User": c.user,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,

@@ -160,6 +160,116 @@ pub fn read_env_file(path: &Path) -> Result<Vec<String>> {
     Ok(resolve_env(&lines))
 }
 
+/// `--label-file`: `KEY=VALUE` lines as an env file's (comments and blank lines
+/// skipped), each a label; nothing is taken from the environment.
+pub fn read_label_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: format!("reading label file {}", path.display()),
+        err: e,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Run options berth answers with a clear no rather than ignoring them: `--ip6` (its
+/// networks are IPv4 only), `--isolation` other than `default` (Linux has no other, as
+/// Docker's), `--gpus` (no GPU device requests).
+pub fn refuse_unsupported(
+    ip6: Option<&str>,
+    isolation: Option<&str>,
+    gpus: Option<&str>,
+) -> Result<()> {
+    if let Some(ip6) = ip6 {
+        return Err(Error::invalid(
+            "--ip6 value",
+            ip6,
+            "berth's networks are IPv4 only: IPv6 addresses are not supported",
+        ));
+    }
+    if let Some(iso) = isolation.filter(|i| !matches!(*i, "" | "default")) {
+        return Err(Error::invalid(
+            "isolation",
+            iso,
+            "Linux containers only support 'default' isolation",
+        ));
+    }
+    if let Some(gpus) = gpus {
+        return Err(Error::invalid(
+            "--gpus value",
+            gpus,
+            "GPUs are not supported by berth (no device requests or GPU runtime)",
+        ));
+    }
+    Ok(())
+}
+
+/// `--cidfile`: the container's ID written to a file that must not exist yet (as
+/// Docker's, so two runs can't claim it); removed again unless the ID was written.
+pub struct CidFile {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    written: bool,
+}
+
+impl CidFile {
+    pub fn create(path: &Path) -> Result<CidFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::invalid(
+                    "--cidfile",
+                    path.display().to_string(),
+                    format!(
+                        "Container ID file found, make sure the other container isn't running or delete {}",
+                        path.display()
+                    ),
+                ),
+                _ => Error::Io {
+                    context: format!("creating the container ID file {}", path.display()),
+                    err: e,
+                },
+            })?;
+        Ok(CidFile {
+            path: path.to_owned(),
+            file: Some(file),
+            written: false,
+        })
+    }
+
+    pub fn write(&mut self, id: &str) -> Result<()> {
+        use std::io::Write;
+        if let Some(mut file) = self.file.take() {
+            file.write_all(id.as_bytes()).map_err(|e| Error::Io {
+                context: format!("writing the container ID file {}", self.path.display()),
+                err: e,
+            })?;
+            self.written = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if !self.written {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                eprintln!(
+                    "WARNING: removing the container ID file {}: {e}",
+                    self.path.display()
+                );
+            }
+        }
+    }
+}
+
 /// `--restart`, with Docker's checks; a policy with `--rm` is refused, as Docker's CLI
 /// refuses it (the container would be gone at its first exit).
 pub fn parse_restart(text: Option<&str>, auto_remove: bool) -> Result<RestartPolicy> {

@@ -394,3 +394,84 @@ fn a_container_joins_anothers_pid_and_ipc_namespaces() {
         common::stderr(&out)
     );
 }
+
+#[test]
+fn label_file_cidfile_and_domainname_as_dockers() {
+    let berth = Berth::with_image();
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels");
+    std::fs::write(&labels, "# comment\nteam=blue\nowner=ops\n\n").unwrap();
+    let cid = dir.path().join("cid");
+    let inside = berth.ok(&[
+        "run",
+        "--name",
+        "small",
+        "--label-file",
+        labels.to_str().unwrap(),
+        "-l",
+        "owner=me",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "--domainname",
+        "example.org",
+        IMAGE,
+        "cat",
+        "/proc/sys/kernel/domainname",
+    ]);
+    assert_eq!(inside.trim(), "example.org");
+    let shown = berth.inspect("small");
+    assert_eq!(shown["Config"]["Domainname"], "example.org");
+    assert_eq!(
+        shown["Config"]["Labels"],
+        serde_json::json!({"team": "blue", "owner": "me"})
+    );
+    assert_eq!(
+        std::fs::read_to_string(&cid).unwrap(),
+        shown["Id"].as_str().unwrap()
+    );
+    // An existing cidfile is refused before anything is made, and kept.
+    let out = berth.run(&["create", "--cidfile", cid.to_str().unwrap(), IMAGE, "true"]);
+    assert_eq!(code(&out), 125);
+    assert!(common::stderr(&out).contains("Container ID file found"));
+    assert!(cid.exists());
+    // A create that fails leaves no cidfile.
+    let other = dir.path().join("other");
+    let out = berth.run(&[
+        "create",
+        "--cidfile",
+        other.to_str().unwrap(),
+        "--pull",
+        "never",
+        "nothere",
+        "true",
+    ]);
+    assert_eq!(code(&out), 125);
+    assert!(!other.exists());
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 1);
+}
+
+#[test]
+fn ip6_isolation_gpus_and_bad_domains_are_refused_in_one_line() {
+    let berth = Berth::with_image();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--ip6", "fd00::2"], "IPv4 only"),
+        (
+            &["--isolation", "hyperv"],
+            "only support 'default' isolation",
+        ),
+        (&["--gpus", "all"], "GPUs are not supported"),
+        (&["--domainname", "bad domain"], "invalid domain name"),
+    ];
+    for (flags, words) in cases {
+        let mut args = vec!["run", "--name", "bad"];
+        args.extend_from_slice(flags);
+        args.extend([IMAGE, "true"]);
+        let out = berth.run(&args);
+        assert_eq!(code(&out), 125, "{args:?}");
+        let err = common::stderr(&out);
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    berth.ok(&["run", "--rm", "--isolation", "default", IMAGE, "true"]);
+}

@@ -83,6 +83,8 @@ pub struct CreateOptions {
     pub stop_timeout: Option<i32>,
     /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns` as given.
     pub namespaces: super::namespaces::NamespaceFlags,
+    /// `--domainname`.
+    pub domainname: Option<String>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -115,6 +117,22 @@ fn check_name(name: &str) -> Result<()> {
         "container name",
         name,
         "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+    ))
+}
+
+/// `--domainname`: a DNS name the kernel takes (64 bytes at most).
+fn check_domainname(domain: &str) -> Result<()> {
+    let fine = domain.len() <= 64
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if domain.is_empty() || fine {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "domain name",
+        domain,
+        "use a DNS name of letters, digits, '-' and '.', 64 characters at most",
     ))
 }
 
@@ -341,6 +359,9 @@ impl Engine {
             check_name(name)?;
         }
         check_restart(&opts)?;
+        if let Some(domain) = &opts.domainname {
+            check_domainname(domain)?;
+        }
         // The front door showed the warnings; this keeps every door to Docker's rules.
         let mut resources = opts.resources.clone();
         super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
@@ -434,6 +455,7 @@ impl Engine {
             stop_signal,
             stop_timeout: opts.stop_timeout,
             namespaces,
+            domainname: opts.domainname.clone().unwrap_or_default(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;

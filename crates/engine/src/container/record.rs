@@ -69,6 +69,10 @@ pub struct ContainerConfig {
     /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`.
     #[serde(default)]
     pub namespaces: super::namespaces::Namespaces,
+    /// `--domainname`: the NIS domain name in its UTS namespace (Docker's
+    /// Config.Domainname).
+    #[serde(default)]
+    pub domainname: String,
 }
 
 /// Which network namespace the container gets.

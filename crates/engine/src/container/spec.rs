@@ -440,6 +440,8 @@ pub fn build(
             // In the host's UTS namespace (`--uts host`) the name is the host's to keep.
             if !own(&ns.uts) {
                 spec.set_hostname(None);
+            } else if !config.domainname.is_empty() {
+                spec.set_domainname(Some(config.domainname.clone()));
             }
             spec
         })
