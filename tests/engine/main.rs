@@ -24,4 +24,5 @@ mod registry;
 mod registry_auth;
 mod registry_bounds;
 mod registry_push;
+mod registry_search;
 mod storage;

@@ -59,9 +59,9 @@ pub use image::{
 
 // Registries: references, credentials, login, pull and push.
 pub use image::registry::{
-    login as registry_login, logout as registry_logout, registry_name, Cancel, CredentialStore,
-    Credentials, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
-    DOCKER_HUB,
+    login as registry_login, logout as registry_logout, registry_name, search as registry_search,
+    Cancel, CredentialStore, Credentials, PullEvent, PullOptions, PulledImage, PushEvent,
+    PushOptions, Reference, DOCKER_HUB,
 };
 
 // Networks: records, live state and link counters, addresses, published ports.
