@@ -631,7 +631,24 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
 /// stderr (stdout is the container's, or its ID). An image that isn't here and isn't a
 /// reference (an ID prefix) is left for create to report.
 fn ensure_image(engine: &Engine, flags: &ContainerFlags) -> crate::engine::Result<()> {
-    let here = engine.resolve_image(&flags.image).is_ok();
+    let local = engine.resolve_image(&flags.image).ok();
+    // A local image of another platform than `--platform` asks for is not the one
+    // wanted: pulled as a missing one is, or refused when nothing may be pulled.
+    let mismatch = match (&local, flags.platform.as_deref()) {
+        (Some(image), Some(wanted)) => run_options::platform_mismatch(
+            &flags.image,
+            wanted,
+            &image.config.os().to_string(),
+            &image.config.architecture().to_string(),
+        )?,
+        _ => None,
+    };
+    let here = local.is_some() && mismatch.is_none();
+    if let Some(e) = mismatch {
+        if flags.pull == PullPolicy::Never || flags.image.parse::<Reference>().is_err() {
+            return Err(e);
+        }
+    }
     let pull = match flags.pull {
         PullPolicy::Never => false,
         PullPolicy::Missing => !here,

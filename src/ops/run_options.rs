@@ -207,6 +207,22 @@ pub fn refuse_unsupported(
     Ok(())
 }
 
+/// `--platform` against a local image's (`os/arch` of its config), as Docker's: the
+/// error to give when it doesn't match, None when it does.
+pub fn platform_mismatch(image: &str, wanted: &str, os: &str, arch: &str) -> Result<Option<Error>> {
+    let want: crate::engine::image::registry::Platform = wanted.parse()?;
+    if want.os == os && want.architecture == arch {
+        return Ok(None);
+    }
+    Ok(Some(Error::invalid(
+        "platform",
+        wanted,
+        format!(
+            "image with reference {image} was found but does not match the specified platform: wanted {want}, actual: {os}/{arch}"
+        ),
+    )))
+}
+
 /// `--cidfile`: the container's ID written to a file that must not exist yet (as
 /// Docker's, so two runs can't claim it); removed again unless the ID was written.
 pub struct CidFile {

@@ -475,3 +475,41 @@ fn ip6_isolation_gpus_and_bad_domains_are_refused_in_one_line() {
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
     berth.ok(&["run", "--rm", "--isolation", "default", IMAGE, "true"]);
 }
+
+#[test]
+fn platform_on_run_must_match_the_local_images() {
+    let berth = Berth::with_image();
+    let host = format!(
+        "linux/{}",
+        std::env::consts::ARCH
+            .replace("x86_64", "amd64")
+            .replace("aarch64", "arm64")
+    );
+    let other = if host == "linux/arm64" {
+        "linux/amd64"
+    } else {
+        "linux/arm64"
+    };
+    berth.ok(&[
+        "run",
+        "--rm",
+        "--platform",
+        &host,
+        "--pull",
+        "never",
+        IMAGE,
+        "true",
+    ]);
+    for verb in ["run", "create"] {
+        let out = berth.run(&[verb, "--platform", other, "--pull", "never", IMAGE, "true"]);
+        assert_eq!(code(&out), 125);
+        let err = common::stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "does not match the specified platform: wanted {other}, actual: {host}"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+}
