@@ -290,6 +290,13 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container
     #[arg(long, value_name = "KEYS")]
     pub detach_keys: Option<DetachSequence>,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default STDOUT and STDERR)
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Proxy received signals to the process (--sig-proxy=false leaves them to berth)
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     #[command(flatten)]
     pub flags: ContainerFlags,
 }
@@ -578,6 +585,18 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(125);
         }
     };
+    if args.detach && !args.attach.is_empty() {
+        eprintln!("Error: Conflicting options: -a and -d");
+        return Ok(125);
+    }
+    let (attach_stdin, attach_stdout, attach_stderr) =
+        match run_options::parse_attach(&args.attach, flags.interactive) {
+            Ok(streams) => streams,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return Ok(125);
+            }
+        };
     // Before anything is made: a refused run leaves no container behind.
     if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
         return Ok(1);
@@ -624,7 +643,14 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         println!("{}", record.id);
         return Ok(0);
     }
-    attach(engine, started, flags.interactive, flags.tty, detach_keys)
+    let options = super::attach::AttachOptions {
+        stdin: attach_stdin,
+        tty: flags.tty,
+        sig_proxy: args.sig_proxy,
+        stdout: attach_stdout,
+        stderr: attach_stderr,
+    };
+    super::attach::attach_with(engine, started, options, detach_keys)
 }
 
 /// Pulls the image of `run` or `create` as `--pull` says, with the pull's progress on

@@ -223,6 +223,32 @@ pub fn platform_mismatch(image: &str, wanted: &str, os: &str, arch: &str) -> Res
     )))
 }
 
+/// The streams `run -a` attaches, as Docker's: `stdin`, `stdout`, `stderr` in any case;
+/// none named is stdout and stderr (and stdin with `-i`). Returns (stdin, stdout, stderr).
+pub fn parse_attach(names: &[String], interactive: bool) -> Result<(bool, bool, bool)> {
+    if names.is_empty() {
+        return Ok((interactive, true, true));
+    }
+    let mut streams = (false, false, false);
+    for name in names {
+        match name.to_ascii_lowercase().as_str() {
+            "stdin" => streams.0 = true,
+            "stdout" => streams.1 = true,
+            "stderr" => streams.2 = true,
+            _ => {
+                return Err(Error::invalid(
+                    "--attach value",
+                    name,
+                    "valid streams are STDIN, STDOUT and STDERR",
+                ))
+            }
+        }
+    }
+    // Stdin goes only to a container that keeps it open (`-i`).
+    streams.0 &= interactive;
+    Ok(streams)
+}
+
 /// `--cidfile`: the container's ID written to a file that must not exist yet (as
 /// Docker's, so two runs can't claim it); removed again unless the ID was written.
 pub struct CidFile {

@@ -1,6 +1,7 @@
 //! Resource limits (`--memory-swap`, `--cpu-shares`, `--cpuset-cpus`...) as Docker's: seen
 //! from inside the container in its cgroup files, in `inspect`, refused with Docker's
-//! words, and changed by `update` on a running container.
+//! words, and changed by `update` on a running container; then the namespace modes and
+//! the remaining run flags (`--cidfile`, `-a`, `--sig-proxy`, `--platform`...).
 
 use crate::common;
 
@@ -512,4 +513,68 @@ fn platform_on_run_must_match_the_local_images() {
         );
     }
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn attach_picks_the_streams_and_sig_proxy_false_keeps_signals() {
+    let berth = Berth::with_image();
+    let script = "echo out; echo err >&2";
+    let out = berth.run(&["run", "--rm", "-a", "stdout", IMAGE, "sh", "-c", script]);
+    assert_eq!(
+        (common::stdout(&out).as_str(), common::stderr(&out).as_str()),
+        ("out\n", "")
+    );
+    let out = berth.run(&["run", "--rm", "-a", "STDERR", IMAGE, "sh", "-c", script]);
+    assert_eq!(
+        (common::stdout(&out).as_str(), common::stderr(&out).as_str()),
+        ("", "err\n")
+    );
+    let out = berth.run(&["run", "-a", "bogus", IMAGE, "true"]);
+    assert_eq!(code(&out), 125);
+    assert!(common::stderr(&out).contains("valid streams are STDIN, STDOUT and STDERR"));
+    let out = berth.run(&["run", "-d", "-a", "stdout", IMAGE, "true"]);
+    assert_eq!(code(&out), 125);
+    assert!(common::stderr(&out).contains("Conflicting options: -a and -d"));
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+
+    // A TERM to `berth run` reaches the container's trap by default; with
+    // --sig-proxy=false it ends berth alone and the container runs on.
+    let trap = "trap 'echo got; exit 7' TERM; while true; do sleep 0.1; done";
+    for (name, proxy) in [
+        ("proxied", "--sig-proxy=true"),
+        ("kept", "--sig-proxy=false"),
+    ] {
+        let mut child = berth
+            .cmd()
+            .args(["run", "--name", name, proxy, IMAGE, "sh", "-c", trap])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        // Not made yet at first: inspect may fail until then.
+        let running = || {
+            let out = berth.run(&["inspect", "--format", "{{.State.Running}}", name]);
+            common::stdout(&out).trim() == "true"
+        };
+        while !running() {
+            assert!(std::time::Instant::now() < deadline, "{name} never ran");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // The shell sets its trap as its first step; give it that moment.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        if proxy == "--sig-proxy=true" {
+            assert_eq!(out.status.code(), Some(7), "the trap's exit");
+            assert_eq!(common::stdout(&out), "got\n");
+        } else {
+            assert_eq!(out.status.code(), Some(143));
+            assert_eq!(berth.inspect(name)["State"]["Running"], true);
+        }
+    }
+    berth.ok(&["rm", "-f", "kept"]);
 }
