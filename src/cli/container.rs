@@ -77,6 +77,9 @@ pub struct ContainerFlags {
     /// Container NIS domain name
     #[arg(long, value_name = "NAME")]
     pub domainname: Option<String>,
+    /// Add link to another container (legacy): NAME[:ALIAS]
+    #[arg(long, value_name = "NAME[:ALIAS]")]
+    pub link: Vec<String>,
     // Refused clearly: IPv6, other isolation, GPUs.
     /// IPv6 address (refused: berth's networks are IPv4 only)
     #[arg(long, value_name = "ADDRESS")]
@@ -533,6 +536,7 @@ impl ContainerFlags {
                 cgroupns: self.cgroupns.clone(),
             },
             domainname: self.domainname.clone(),
+            links: self.link.clone(),
         })
     }
 }

@@ -152,6 +152,15 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if let Some(timeout) = c.stop_timeout {
         inspected["Config"]["StopTimeout"] = json!(timeout);
     }
+    // Docker's form of a link: /TARGET:/THIS/ALIAS; null without any.
+    if !c.links.is_empty() {
+        let links: Vec<String> = c
+            .links
+            .iter()
+            .map(|(target, alias)| format!("/{target}:/{}/{alias}", record.name))
+            .collect();
+        inspected["HostConfig"]["Links"] = json!(links);
+    }
     // PidMode, IpcMode, UTSMode, UsernsMode, CgroupnsMode.
     for (key, mode) in c.namespaces.inspect_modes() {
         inspected["HostConfig"][key] = json!(mode);

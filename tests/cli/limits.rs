@@ -544,7 +544,7 @@ fn attach_picks_the_streams_and_sig_proxy_false_keeps_signals() {
         ("proxied", "--sig-proxy=true"),
         ("kept", "--sig-proxy=false"),
     ] {
-        let mut child = berth
+        let child = berth
             .cmd()
             .args(["run", "--name", name, proxy, IMAGE, "sh", "-c", trap])
             .stdout(std::process::Stdio::piped())
@@ -577,4 +577,37 @@ fn attach_picks_the_streams_and_sig_proxy_false_keeps_signals() {
         }
     }
     berth.ok(&["rm", "-f", "kept"]);
+}
+
+#[test]
+fn link_puts_the_running_containers_address_under_its_alias() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "db", IMAGE, "sleep", "1000"]);
+    let db_ip = berth.inspect("db")["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inside = berth.ok(&[
+        "run",
+        "--name",
+        "app",
+        "--link",
+        "db:database",
+        IMAGE,
+        "sh",
+        "-c",
+        "grep -w database /etc/hosts; ping -c1 -W5 database >/dev/null && echo reached",
+    ]);
+    assert_eq!(inside, format!("{db_ip}\tdatabase\nreached\n"));
+    assert_eq!(
+        berth.inspect("app")["HostConfig"]["Links"],
+        serde_json::json!(["/db:/app/database"])
+    );
+    let out = berth.run(&["create", "--link", "nothere", IMAGE, "true"]);
+    assert_eq!(code(&out), 125);
+    berth.ok(&["stop", "-t", "0", "db"]);
+    let out = berth.run(&["create", "--link", "db", IMAGE, "true"]);
+    assert_eq!(code(&out), 125);
+    assert!(common::stderr(&out).contains("Cannot link to a non running container: /db"));
+    assert_eq!(berth.ok(&["ps", "-aq"]).lines().count(), 2);
 }

@@ -85,6 +85,8 @@ pub struct CreateOptions {
     pub namespaces: super::namespaces::NamespaceFlags,
     /// `--domainname`.
     pub domainname: Option<String>,
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -346,6 +348,50 @@ fn network_config(
 }
 
 impl Engine {
+    /// `--link NAME[:ALIAS]`, Docker's legacy links: the linked container must run on the
+    /// same network; its address goes to the hosts file under the alias and its name.
+    fn add_links(
+        &self,
+        links: &[String],
+        network: &NetworkRecord,
+        config: &mut ContainerConfig,
+    ) -> Result<()> {
+        for link in links {
+            let (name, alias) = link.split_once(':').unwrap_or((link, link));
+            if name.is_empty() || !valid_name(alias) {
+                return Err(Error::invalid("--link", link, "use NAME[:ALIAS]"));
+            }
+            let target = self.container(name)?;
+            if target.state.status != Status::Running {
+                return Err(Error::invalid(
+                    "--link",
+                    link,
+                    format!("Cannot link to a non running container: /{}", target.name),
+                ));
+            }
+            let ip = network
+                .endpoint(&target.id)
+                .and_then(|e| e.ip)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "--link",
+                        link,
+                        format!(
+                            "container {} is not on network {}",
+                            target.name, network.name
+                        ),
+                    )
+                })?;
+            for host in [alias, target.name.as_str()] {
+                if !config.network.extra_hosts.iter().any(|(h, _)| h == host) {
+                    config.network.extra_hosts.push((host.to_owned(), ip));
+                }
+            }
+            config.links.push((target.name.clone(), alias.to_owned()));
+        }
+        Ok(())
+    }
+
     /// The container whose namespace another joins (`--pid container:NAME`).
     fn namespace_donor(&self, name: &str) -> Result<crate::ids::ContainerId> {
         Ok(self.container(name)?.id)
@@ -456,12 +502,14 @@ impl Engine {
             stop_timeout: opts.stop_timeout,
             namespaces,
             domainname: opts.domainname.clone().unwrap_or_default(),
+            links: Vec::new(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.exposed_ports = exposed_ports(&opts, &img)?;
         config.network = network_config(&opts, &network, &config.exposed_ports)?;
+        self.add_links(&opts.links, &network, &mut config)?;
         let host_uts = config.namespaces.uts == super::namespaces::NamespaceMode::Host;
         if opts.hostname.is_none() && (config.network.mode == NetworkMode::Host || host_uts) {
             // Docker's: a container on the host's network takes the host's name.

@@ -73,6 +73,10 @@ pub struct ContainerConfig {
     /// Config.Domainname).
     #[serde(default)]
     pub domainname: String,
+    /// `--link NAME:ALIAS` (legacy), as Docker's HostConfig.Links shows them:
+    /// (the linked container's name, the alias). Its address is in the hosts file.
+    #[serde(default)]
+    pub links: Vec<(String, String)>,
 }
 
 /// Which network namespace the container gets.
