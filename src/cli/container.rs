@@ -458,8 +458,8 @@ impl ContainerFlags {
             crate::settings::Settings::load()?.pids_limit,
         );
         // Docker's rules and this host's abilities; what it can't apply is dropped, said.
-        let host = crate::engine::container::limits::HostLimits::detect();
-        for warning in crate::engine::container::limits::check(&mut resources, &host, false)? {
+        let host = crate::engine::HostLimits::detect();
+        for warning in crate::engine::check_limits(&mut resources, &host, false)? {
             eprintln!("WARNING: {warning}");
         }
         let mut mounts = Vec::new();
@@ -528,7 +528,7 @@ impl ContainerFlags {
                 .map(run_options::parse_stop_signal)
                 .transpose()?,
             stop_timeout: self.stop_timeout,
-            namespaces: crate::engine::container::namespaces::NamespaceFlags {
+            namespaces: crate::engine::NamespaceFlags {
                 pid: self.pid.clone(),
                 ipc: self.ipc.clone(),
                 uts: self.uts.clone(),

@@ -210,7 +210,7 @@ pub fn refuse_unsupported(
 /// `--platform` against a local image's (`os/arch` of its config), as Docker's: the
 /// error to give when it doesn't match, None when it does.
 pub fn platform_mismatch(image: &str, wanted: &str, os: &str, arch: &str) -> Result<Option<Error>> {
-    let want: crate::engine::image::registry::Platform = wanted.parse()?;
+    let want: crate::engine::Platform = wanted.parse()?;
     if want.os == os && want.architecture == arch {
         return Ok(None);
     }

@@ -24,7 +24,9 @@ use std::path::Path;
 // Containers: records, lifecycle options, exec, logs, attach frames, stats, signals.
 pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
+pub use container::limits::{check as check_limits, HostLimits};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
+pub use container::namespaces::NamespaceFlags;
 pub use container::runtime::process::parse_signal;
 pub use container::spec::{MASKED_PATHS, READONLY_PATHS};
 pub use container::stats::{
@@ -36,6 +38,7 @@ pub use container::{
 };
 pub use container::{RestartMode, RestartPolicy, UpdateOptions};
 pub use ids::ContainerId;
+pub use image::registry::Platform;
 pub use readiness::poll_ready;
 
 /// Entry points of the processes berth re-executes itself as: the sealed helper that works
