@@ -1,5 +1,8 @@
 //! berth: a terminal workstation for containers with its own daemonless engine.
 
+// Docker's inspect shape is one `json!` too deep for the default limit.
+#![recursion_limit = "256"]
+
 #[cfg(test)]
 mod architecture;
 mod cli;

@@ -85,6 +85,8 @@ pub fn attach_command(engine: &Engine, args: &AttachArgs) -> color_eyre::Result<
         stdin: !args.no_stdin && config.open_stdin,
         tty: config.tty,
         sig_proxy: args.sig_proxy,
+        stdout: true,
+        stderr: true,
     };
     // Only a person at a terminal needs telling how to leave.
     if std::io::stdin().is_terminal() {
@@ -143,6 +145,9 @@ pub struct AttachOptions {
     /// Forward the signals we get to the container (never with a terminal: they are
     /// keys the container's terminal gets).
     pub sig_proxy: bool,
+    /// Show the container's stdout and stderr (`run -a` picks; both by default).
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 /// Streams until the container exits; returns its exit code.
@@ -157,6 +162,8 @@ pub fn attach(
         stdin,
         tty,
         sig_proxy: true,
+        stdout: true,
+        stderr: true,
     };
     attach_with(engine, started, options, detach_keys)
 }
@@ -280,6 +287,8 @@ pub fn attach_with(
         stdin,
         tty,
         sig_proxy,
+        stdout: show_stdout,
+        stderr: show_stderr,
     } = options;
     let id = started.record.id.clone();
     let writer = Arc::new(Mutex::new(started.stream.try_clone()?));
@@ -382,6 +391,9 @@ pub fn attach_with(
     let mut stderr = std::io::stderr();
     loop {
         match read_frame(&mut reader) {
+            // A stream not attached (`run -a stdout`) is read and dropped.
+            Ok(Some((FrameKind::Stdout, _))) if !show_stdout => {}
+            Ok(Some((FrameKind::Stderr, _))) if !show_stderr => {}
             Ok(Some((FrameKind::Stdout, data))) => {
                 let _ = stdout.write_all(&data);
                 let _ = stdout.flush();

@@ -61,15 +61,51 @@ pub struct ContainerFlags {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Memory limit (e.g. 64m, 1g)
-    #[arg(short, long)]
-    pub memory: Option<String>,
-    /// Number of CPUs (e.g. 0.5)
-    #[arg(long)]
-    pub cpus: Option<String>,
-    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    // Resource limits (also `update`'s).
+    #[command(flatten)]
+    pub limits: LimitFlags,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    // Metadata, IDs and names.
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Write the container ID to the file (which must not exist)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Container NIS domain name
+    #[arg(long, value_name = "NAME")]
+    pub domainname: Option<String>,
+    /// Add link to another container (legacy): NAME[:ALIAS]
+    #[arg(long, value_name = "NAME[:ALIAS]")]
+    pub link: Vec<String>,
+    // Refused clearly: IPv6, other isolation, GPUs.
+    /// IPv6 address (refused: berth's networks are IPv4 only)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
+    /// Container isolation technology (only "default" on Linux)
+    #[arg(long, value_name = "MODE")]
+    pub isolation: Option<String>,
+    /// GPU devices to add (not supported by berth)
+    #[arg(long, value_name = "GPUS")]
+    pub gpus: Option<String>,
+    // Namespaces.
+    /// PID namespace to use: host, or container:NAME
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC mode to use: private (default), shareable, host, or container:NAME
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace to use: host
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// User namespace to use: host (berth has no user namespace remapping)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Cgroup namespace to use: private (default) or host
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
     /// Mount the container's root filesystem as read only
     #[arg(long = "read-only")]
     pub read_only: bool,
@@ -231,6 +267,86 @@ pub struct ContainerFlags {
     pub command: Vec<String>,
 }
 
+/// Resource limits, as `run`, `create` and `update` take them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LimitFlags {
+    /// Memory limit (e.g. 64m, 1g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "BYTES")]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_name = "BYTES")]
+    pub memory_reservation: Option<String>,
+    /// Number of CPUs (e.g. 0.5)
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+}
+
+impl LimitFlags {
+    /// The limits as given; `pids_limit` is the flag's alone (no default).
+    pub fn to_resources(&self, oom_kill_disable: bool) -> crate::engine::Result<Resources> {
+        run_options::parse_limits(&run_options::LimitsText {
+            memory: self.memory.as_deref(),
+            memory_swap: self.memory_swap.as_deref(),
+            memory_reservation: self.memory_reservation.as_deref(),
+            cpus: self.cpus.as_deref(),
+            cpu_shares: self.cpu_shares,
+            cpu_period: self.cpu_period,
+            cpu_quota: self.cpu_quota,
+            cpuset_cpus: self.cpuset_cpus.as_deref(),
+            cpuset_mems: self.cpuset_mems.as_deref(),
+            blkio_weight: self.blkio_weight,
+            pids_limit: self.pids_limit,
+            oom_kill_disable,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.memory,
+            &self.memory_swap,
+            &self.memory_reservation,
+            &self.cpus,
+            &self.cpuset_cpus,
+            &self.cpuset_mems,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+            && [
+                self.cpu_shares,
+                self.cpu_period,
+                self.cpu_quota,
+                self.pids_limit,
+            ]
+            .iter()
+            .all(Option::is_none)
+            && self.blkio_weight.is_none()
+    }
+}
+
 /// `-h` is the hostname, as in Docker; help is `--help` only.
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -253,6 +369,13 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container
     #[arg(long, value_name = "KEYS")]
     pub detach_keys: Option<DetachSequence>,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default STDOUT and STDERR)
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Proxy received signals to the process (--sig-proxy=false leaves them to berth)
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     #[command(flatten)]
     pub flags: ContainerFlags,
 }
@@ -389,27 +512,32 @@ pub struct MonitorArgs {
 
 impl ContainerFlags {
     fn to_options(&self) -> Result<CreateOptions> {
+        run_options::refuse_unsupported(
+            self.ip6.as_deref(),
+            self.isolation.as_deref(),
+            self.gpus.as_deref(),
+        )?;
+        let mut labels = Vec::new();
+        for file in &self.label_file {
+            labels.extend(run_options::read_label_file(file)?);
+        }
+        // The flags' labels win over the files', as Docker's.
+        labels.extend(self.label.iter().cloned());
         let mut env = Vec::new();
         for file in &self.env_file {
             env.extend(run_options::read_env_file(file)?);
         }
         env.extend(run_options::resolve_env(&self.env));
-        let resources = Resources {
-            memory: self
-                .memory
-                .as_deref()
-                .map(run_options::parse_memory)
-                .transpose()?,
-            nano_cpus: self
-                .cpus
-                .as_deref()
-                .map(run_options::parse_cpus)
-                .transpose()?,
-            pids_limit: Resources::pids_limit_from(
-                self.pids_limit,
-                crate::settings::Settings::load()?.pids_limit,
-            ),
-        };
+        let mut resources = self.limits.to_resources(self.oom_kill_disable)?;
+        resources.pids_limit = Resources::pids_limit_from(
+            self.limits.pids_limit,
+            crate::settings::Settings::load()?.pids_limit,
+        );
+        // Docker's rules and this host's abilities; what it can't apply is dropped, said.
+        let host = crate::engine::HostLimits::detect();
+        for warning in crate::engine::check_limits(&mut resources, &host, false)? {
+            eprintln!("WARNING: {warning}");
+        }
         let mut mounts = Vec::new();
         if !self.volume.is_empty() || !self.mount.is_empty() {
             // Relative bind sources (`-v ./dir:/x`) are the user's: from where berth runs.
@@ -467,7 +595,7 @@ impl ContainerFlags {
             auto_remove: self.rm,
             read_only: self.read_only,
             resources,
-            labels: run_options::parse_labels(&self.label),
+            labels: run_options::parse_labels(&labels),
             log: crate::engine::LogConfig::parse(&self.log_opt)?,
             restart_policy: run_options::parse_restart(self.restart.as_deref(), self.rm)?,
             stop_signal: self
@@ -486,6 +614,15 @@ impl ContainerFlags {
                 retries: self.health_retries,
                 disabled: self.no_healthcheck,
             })?,
+            namespaces: crate::engine::NamespaceFlags {
+                pid: self.pid.clone(),
+                ipc: self.ipc.clone(),
+                uts: self.uts.clone(),
+                userns: self.userns.clone(),
+                cgroupns: self.cgroupns.clone(),
+            },
+            domainname: self.domainname.clone(),
+            links: self.link.clone(),
         })
     }
 }
@@ -515,8 +652,7 @@ impl ContainerFlags {
     }
 }
 
-/// `create`: a bad flag is Docker's 125 (its client-side checks), checked before any
-/// pull; what the engine refuses exits 1, as Docker's daemon-side refusals do.
+/// `create`: the flags checked before any pull; a refusal exits 125, as `run`'s.
 pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
     let options = match args.flags.to_options() {
         Ok(options) => options,
@@ -525,10 +661,33 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
             return Ok(125);
         }
     };
-    ensure_image(engine, &args.flags)?;
-    let record = engine.create_container(options)?;
-    println!("{}", record.id);
-    Ok(0)
+    let mut cidfile = match args
+        .flags
+        .cidfile
+        .as_deref()
+        .map(run_options::CidFile::create)
+    {
+        Some(Err(e)) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+        made => made.transpose()?,
+    };
+    match ensure_image(engine, &args.flags).and_then(|()| engine.create_container(options)) {
+        Ok(record) => {
+            if let Some(cidfile) = &mut cidfile {
+                cidfile.write(record.id.as_str())?;
+            }
+            println!("{}", record.id);
+            Ok(0)
+        }
+        // As `run`'s (the issue asks 125 for every refusal; Docker's own `create` gives 1
+        // for what its daemon refuses). The cidfile goes with the error.
+        Err(e) => {
+            eprintln!("Error: {e}");
+            Ok(status::run_exit_code(&e))
+        }
+    }
 }
 
 /// `run` exits with the container's code, or Docker's codes for its own failures:
@@ -542,6 +701,18 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(125);
         }
     };
+    if args.detach && !args.attach.is_empty() {
+        eprintln!("Error: Conflicting options: -a and -d");
+        return Ok(125);
+    }
+    let (attach_stdin, attach_stdout, attach_stderr) =
+        match run_options::parse_attach(&args.attach, flags.interactive) {
+            Ok(streams) => streams,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return Ok(125);
+            }
+        };
     // Before anything is made: a refused run leaves no container behind.
     if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
         return Ok(1);
@@ -553,6 +724,13 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(125);
         }
     };
+    let mut cidfile = match flags.cidfile.as_deref().map(run_options::CidFile::create) {
+        Some(Err(e)) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+        made => made.transpose()?,
+    };
     let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
         Ok(r) => r,
         Err(e) => {
@@ -560,6 +738,9 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             return Ok(status::run_exit_code(&e));
         }
     };
+    if let Some(cidfile) = &mut cidfile {
+        cidfile.write(record.id.as_str())?;
+    }
     let started = match engine.start_container(record.id.as_str()) {
         Ok(s) => s,
         Err(e) => {
@@ -578,14 +759,38 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         println!("{}", record.id);
         return Ok(0);
     }
-    attach(engine, started, flags.interactive, flags.tty, detach_keys)
+    let options = super::attach::AttachOptions {
+        stdin: attach_stdin,
+        tty: flags.tty,
+        sig_proxy: args.sig_proxy,
+        stdout: attach_stdout,
+        stderr: attach_stderr,
+    };
+    super::attach::attach_with(engine, started, options, detach_keys)
 }
 
 /// Pulls the image of `run` or `create` as `--pull` says, with the pull's progress on
 /// stderr (stdout is the container's, or its ID). An image that isn't here and isn't a
 /// reference (an ID prefix) is left for create to report.
 fn ensure_image(engine: &Engine, flags: &ContainerFlags) -> crate::engine::Result<()> {
-    let here = engine.resolve_image(&flags.image).is_ok();
+    let local = engine.resolve_image(&flags.image).ok();
+    // A local image of another platform than `--platform` asks for is not the one
+    // wanted: pulled as a missing one is, or refused when nothing may be pulled.
+    let mismatch = match (&local, flags.platform.as_deref()) {
+        (Some(image), Some(wanted)) => run_options::platform_mismatch(
+            &flags.image,
+            wanted,
+            &image.config.os().to_string(),
+            &image.config.architecture().to_string(),
+        )?,
+        _ => None,
+    };
+    let here = local.is_some() && mismatch.is_none();
+    if let Some(e) = mismatch {
+        if flags.pull == PullPolicy::Never || flags.image.parse::<Reference>().is_err() {
+            return Err(e);
+        }
+    }
     let pull = match flags.pull {
         PullPolicy::Never => false,
         PullPolicy::Missing => !here,

@@ -16,6 +16,7 @@ pub mod network;
 pub mod output;
 pub mod ps;
 mod pull_progress;
+pub mod search;
 pub mod stats;
 pub mod system;
 pub mod template;
@@ -71,6 +72,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry
     Logout(login::LogoutArgs),
+    /// Search a registry's catalog for images (Docker Hub's search is not reachable)
+    Search(search::SearchArgs),
 
     /// Create a new container
     Create(container::CreateArgs),
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Some(Login(args)) => return login::login(args),
         Some(Logout(args)) => return login::logout(args),
+        Some(Search(args)) => return search::search(args),
         Some(Version(args)) => return system::version(args),
         Some(Completion(args)) => return system::completion(args),
         Some(Man(args)) => return system::man_page(args),
@@ -202,6 +206,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Image(command) => image::image_command(engine, &command),
         Login(args) => login::login(&args),
         Logout(args) => login::logout(&args),
+        Search(args) => search::search(&args),
         Create(args) => container::create(engine, &args),
         Run(args) => container::run(engine, &args),
         Start(args) => container::start(engine, &args),

@@ -15,6 +15,8 @@ pub struct UpdateArgs {
     /// always, unless-stopped
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<String>,
+    #[command(flatten)]
+    pub limits: super::container::LimitFlags,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
@@ -28,12 +30,13 @@ impl UpdateArgs {
                 .as_deref()
                 .map(|p| run_options::parse_restart(Some(p), false))
                 .transpose()?,
+            resources: self.limits.to_resources(false)?,
         };
         Ok(options)
     }
 
     fn is_empty(&self) -> bool {
-        self.restart.is_none()
+        self.restart.is_none() && self.limits.is_empty()
     }
 }
 

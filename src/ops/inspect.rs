@@ -84,11 +84,21 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Platform": "linux",
         "HostConfig": {
             "Memory": c.resources.memory.unwrap_or(0),
-            "MemorySwap": c.resources.memory.map_or(0, |m| m * 2),
+            // Kept since create; records from before have Docker's default, twice the memory.
+            "MemorySwap": c.resources.memory_swap.or(c.resources.memory.map(|m| m * 2)).unwrap_or(0),
+            "MemoryReservation": c.resources.memory_reservation.unwrap_or(0),
+            "OomKillDisable": c.resources.oom_kill_disable,
             "NanoCpus": c.resources.nano_cpus.unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpuPeriod": c.resources.cpu_period.unwrap_or(0),
+            "CpuQuota": c.resources.cpu_quota.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.as_deref().unwrap_or(""),
+            "CpusetMems": c.resources.cpuset_mems.as_deref().unwrap_or(""),
+            "BlkioWeight": c.resources.blkio_weight.unwrap_or(0),
             // As podman: 0 for no limit.
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "ReadonlyRootfs": c.read_only,
+
             "AutoRemove": c.auto_remove,
             "RestartPolicy": {
                 "Name": c.restart_policy.mode.as_str(),
@@ -134,6 +144,7 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Mounts": details.mounts.iter().map(mount).collect::<Vec<_>>(),
         "Config": {
             "Hostname": c.hostname,
+            "Domainname": c.domainname,
             "User": c.user,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,
@@ -184,6 +195,19 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
                 "Output": r.output,
             })).collect::<Vec<_>>(),
         });
+    }
+    // Docker's form of a link: /TARGET:/THIS/ALIAS; null without any.
+    if !c.links.is_empty() {
+        let links: Vec<String> = c
+            .links
+            .iter()
+            .map(|(target, alias)| format!("/{target}:/{}/{alias}", record.name))
+            .collect();
+        inspected["HostConfig"]["Links"] = json!(links);
+    }
+    // PidMode, IpcMode, UTSMode, UsernsMode, CgroupnsMode.
+    for (key, mode) in c.namespaces.inspect_modes() {
+        inspected["HostConfig"][key] = json!(mode);
     }
     docker_types::shape(&mut inspected, &docker_types::CONTAINER);
     inspected

@@ -30,10 +30,71 @@ pub fn parse_memory(text: &str) -> Result<i64> {
         return Err(Error::invalid(
             "memory value",
             text,
-            "the minimum memory limit is 6MB",
+            "Minimum memory limit allowed is 6MB",
         ));
     }
     Ok(bytes)
+}
+
+/// `--memory-swap`: a size as `--memory`'s, or -1 for unlimited swap.
+pub fn parse_memory_swap(text: &str) -> Result<i64> {
+    if text.trim() == "-1" {
+        return Ok(-1);
+    }
+    parse_size("--memory-swap value", text)
+}
+
+/// A byte size without Docker's memory minimum (the engine's check has its wording).
+pub fn parse_size(what: &'static str, text: &str) -> Result<i64> {
+    crate::engine::parse_binary_size(text)
+        .and_then(|b| i64::try_from(b).ok())
+        .ok_or_else(|| {
+            Error::invalid(
+                what,
+                text,
+                "use a whole number of bytes with an optional unit b, k, m or g (e.g. 64m, 1g)",
+            )
+        })
+}
+
+/// The limits of `run`, `create` and `update`, as given on the command line: each
+/// `None` is a flag left out.
+#[derive(Debug, Default)]
+pub struct LimitsText<'a> {
+    pub memory: Option<&'a str>,
+    pub memory_swap: Option<&'a str>,
+    pub memory_reservation: Option<&'a str>,
+    pub cpus: Option<&'a str>,
+    pub cpu_shares: Option<i64>,
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpuset_cpus: Option<&'a str>,
+    pub cpuset_mems: Option<&'a str>,
+    pub blkio_weight: Option<u16>,
+    pub pids_limit: Option<i64>,
+    pub oom_kill_disable: bool,
+}
+
+/// Reads the limits' values; Docker's rules across them are the engine's
+/// (`limits::check`).
+pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
+    Ok(crate::engine::Resources {
+        memory: t.memory.map(parse_memory).transpose()?,
+        nano_cpus: t.cpus.map(parse_cpus).transpose()?,
+        pids_limit: t.pids_limit,
+        memory_swap: t.memory_swap.map(parse_memory_swap).transpose()?,
+        memory_reservation: t
+            .memory_reservation
+            .map(|v| parse_size("--memory-reservation value", v))
+            .transpose()?,
+        oom_kill_disable: t.oom_kill_disable,
+        cpu_shares: t.cpu_shares,
+        cpu_period: t.cpu_period,
+        cpu_quota: t.cpu_quota,
+        cpuset_cpus: t.cpuset_cpus.map(str::to_owned),
+        cpuset_mems: t.cpuset_mems.map(str::to_owned),
+        blkio_weight: t.blkio_weight,
+    })
 }
 
 /// A CPU count like `0.5` or `2`, as nano-CPUs, within what this machine has.
@@ -101,6 +162,158 @@ pub fn read_env_file(path: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(resolve_env(&lines))
+}
+
+/// `--label-file`: `KEY=VALUE` lines as an env file's (comments and blank lines
+/// skipped), each a label; nothing is taken from the environment.
+pub fn read_label_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        context: format!("reading label file {}", path.display()),
+        err: e,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Run options berth answers with a clear no rather than ignoring them: `--ip6` (its
+/// networks are IPv4 only), `--isolation` other than `default` (Linux has no other, as
+/// Docker's), `--gpus` (no GPU device requests).
+pub fn refuse_unsupported(
+    ip6: Option<&str>,
+    isolation: Option<&str>,
+    gpus: Option<&str>,
+) -> Result<()> {
+    if let Some(ip6) = ip6 {
+        return Err(Error::invalid(
+            "--ip6 value",
+            ip6,
+            "berth's networks are IPv4 only: IPv6 addresses are not supported",
+        ));
+    }
+    if let Some(iso) = isolation.filter(|i| !matches!(*i, "" | "default")) {
+        return Err(Error::invalid(
+            "isolation",
+            iso,
+            "Linux containers only support 'default' isolation",
+        ));
+    }
+    if let Some(gpus) = gpus {
+        return Err(Error::invalid(
+            "--gpus value",
+            gpus,
+            "GPUs are not supported by berth (no device requests or GPU runtime)",
+        ));
+    }
+    Ok(())
+}
+
+/// `--platform` against a local image's (`os/arch` of its config), as Docker's: the
+/// error to give when it doesn't match, None when it does.
+pub fn platform_mismatch(image: &str, wanted: &str, os: &str, arch: &str) -> Result<Option<Error>> {
+    let want: crate::engine::Platform = wanted.parse()?;
+    if want.os == os && want.architecture == arch {
+        return Ok(None);
+    }
+    Ok(Some(Error::invalid(
+        "platform",
+        wanted,
+        format!(
+            "image with reference {image} was found but does not match the specified platform: wanted {want}, actual: {os}/{arch}"
+        ),
+    )))
+}
+
+/// The streams `run -a` attaches, as Docker's: `stdin`, `stdout`, `stderr` in any case;
+/// none named is stdout and stderr (and stdin with `-i`). Returns (stdin, stdout, stderr).
+pub fn parse_attach(names: &[String], interactive: bool) -> Result<(bool, bool, bool)> {
+    if names.is_empty() {
+        return Ok((interactive, true, true));
+    }
+    let mut streams = (false, false, false);
+    for name in names {
+        match name.to_ascii_lowercase().as_str() {
+            "stdin" => streams.0 = true,
+            "stdout" => streams.1 = true,
+            "stderr" => streams.2 = true,
+            _ => {
+                return Err(Error::invalid(
+                    "--attach value",
+                    name,
+                    "valid streams are STDIN, STDOUT and STDERR",
+                ))
+            }
+        }
+    }
+    // Stdin goes only to a container that keeps it open (`-i`).
+    streams.0 &= interactive;
+    Ok(streams)
+}
+
+/// `--cidfile`: the container's ID written to a file that must not exist yet (as
+/// Docker's, so two runs can't claim it); removed again unless the ID was written.
+pub struct CidFile {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    written: bool,
+}
+
+impl CidFile {
+    pub fn create(path: &Path) -> Result<CidFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::invalid(
+                    "--cidfile",
+                    path.display().to_string(),
+                    format!(
+                        "Container ID file found, make sure the other container isn't running or delete {}",
+                        path.display()
+                    ),
+                ),
+                _ => Error::Io {
+                    context: format!("creating the container ID file {}", path.display()),
+                    err: e,
+                },
+            })?;
+        Ok(CidFile {
+            path: path.to_owned(),
+            file: Some(file),
+            written: false,
+        })
+    }
+
+    pub fn write(&mut self, id: &str) -> Result<()> {
+        use std::io::Write;
+        if let Some(mut file) = self.file.take() {
+            file.write_all(id.as_bytes()).map_err(|e| Error::Io {
+                context: format!("writing the container ID file {}", self.path.display()),
+                err: e,
+            })?;
+            self.written = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if !self.written {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                eprintln!(
+                    "WARNING: removing the container ID file {}: {e}",
+                    self.path.display()
+                );
+            }
+        }
+    }
 }
 
 /// `--restart`, with Docker's checks; a policy with `--rm` is refused, as Docker's CLI

@@ -16,6 +16,7 @@ mod docker_shape;
 mod events;
 mod format;
 mod health;
+mod limits;
 mod listing;
 mod management;
 mod parity_fixes;

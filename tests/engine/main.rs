@@ -24,5 +24,6 @@ mod registry;
 mod registry_auth;
 mod registry_bounds;
 mod registry_push;
+mod registry_search;
 mod run_options;
 mod storage;

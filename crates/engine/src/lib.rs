@@ -25,7 +25,9 @@ use std::path::Path;
 pub use container::devices::{parse_access as parse_device_access, DeviceMapping, DeviceRule};
 pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
+pub use container::limits::{check as check_limits, HostLimits};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
+pub use container::namespaces::NamespaceFlags;
 pub use container::runtime::process::parse_signal;
 pub use container::security::{
     check_sysctl, CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,
@@ -44,6 +46,7 @@ pub use container::{
 };
 pub use container::{RestartMode, RestartPolicy, UpdateOptions};
 pub use ids::ContainerId;
+pub use image::registry::Platform;
 pub use readiness::poll_ready;
 
 /// Entry points of the processes berth re-executes itself as: the sealed helper that works
@@ -67,9 +70,9 @@ pub use image::{
 
 // Registries: references, credentials, login, pull and push.
 pub use image::registry::{
-    login as registry_login, logout as registry_logout, registry_name, Cancel, CredentialStore,
-    Credentials, PullEvent, PullOptions, PulledImage, PushEvent, PushOptions, Reference,
-    DOCKER_HUB,
+    login as registry_login, logout as registry_logout, registry_name, search as registry_search,
+    Cancel, CredentialStore, Credentials, PullEvent, PullOptions, PulledImage, PushEvent,
+    PushOptions, Reference, DOCKER_HUB,
 };
 
 // Networks: records, live state and link counters, addresses, published ports.

@@ -86,6 +86,12 @@ pub struct CreateOptions {
     // Health checks.
     /// `--health-*` or `--no-healthcheck`, merged over the image's HEALTHCHECK.
     pub health: Option<super::health::HealthConfig>,
+    /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns` as given.
+    pub namespaces: super::namespaces::NamespaceFlags,
+    /// `--domainname`.
+    pub domainname: Option<String>,
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -118,6 +124,22 @@ fn check_name(name: &str) -> Result<()> {
         "container name",
         name,
         "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+    ))
+}
+
+/// `--domainname`: a DNS name the kernel takes (64 bytes at most).
+fn check_domainname(domain: &str) -> Result<()> {
+    let fine = domain.len() <= 64
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if domain.is_empty() || fine {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "domain name",
+        domain,
+        "use a DNS name of letters, digits, '-' and '.', 64 characters at most",
     ))
 }
 
@@ -331,6 +353,55 @@ fn network_config(
 }
 
 impl Engine {
+    /// `--link NAME[:ALIAS]`, Docker's legacy links: the linked container must run on the
+    /// same network; its address goes to the hosts file under the alias and its name.
+    fn add_links(
+        &self,
+        links: &[String],
+        network: &NetworkRecord,
+        config: &mut ContainerConfig,
+    ) -> Result<()> {
+        for link in links {
+            let (name, alias) = link.split_once(':').unwrap_or((link, link));
+            if name.is_empty() || !valid_name(alias) {
+                return Err(Error::invalid("--link", link, "use NAME[:ALIAS]"));
+            }
+            let target = self.container(name)?;
+            if target.state.status != Status::Running {
+                return Err(Error::invalid(
+                    "--link",
+                    link,
+                    format!("Cannot link to a non running container: /{}", target.name),
+                ));
+            }
+            let ip = network
+                .endpoint(&target.id)
+                .and_then(|e| e.ip)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "--link",
+                        link,
+                        format!(
+                            "container {} is not on network {}",
+                            target.name, network.name
+                        ),
+                    )
+                })?;
+            for host in [alias, target.name.as_str()] {
+                if !config.network.extra_hosts.iter().any(|(h, _)| h == host) {
+                    config.network.extra_hosts.push((host.to_owned(), ip));
+                }
+            }
+            config.links.push((target.name.clone(), alias.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The container whose namespace another joins (`--pid container:NAME`).
+    fn namespace_donor(&self, name: &str) -> Result<crate::ids::ContainerId> {
+        Ok(self.container(name)?.id)
+    }
+
     /// Creates a container: its record, its writable layer and the files the engine puts
     /// in every container. A failure leaves nothing behind.
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
@@ -339,6 +410,31 @@ impl Engine {
             check_name(name)?;
         }
         check_restart(&opts)?;
+        if let Some(domain) = &opts.domainname {
+            check_domainname(domain)?;
+        }
+        // The front door showed the warnings; this keeps every door to Docker's rules.
+        let mut resources = opts.resources.clone();
+        super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
+        let namespaces = super::namespaces::Namespaces::from_flags(
+            &opts.namespaces,
+            opts.hostname.is_some(),
+            |name| self.namespace_donor(name),
+        )?;
+        if let super::namespaces::NamespaceMode::Container(donor) = &namespaces.ipc {
+            let donor = self.container(donor.as_str())?;
+            if !matches!(
+                donor.config.namespaces.ipc,
+                super::namespaces::NamespaceMode::Shareable
+                    | super::namespaces::NamespaceMode::Host
+            ) {
+                return Err(Error::invalid(
+                    "--ipc mode",
+                    format!("container:{}", donor.name),
+                    "non-shareable IPC (hint: use --ipc shareable for the donor container)",
+                ));
+            }
+        }
         let img = image.config.config().clone().unwrap_or_default();
         let stop_signal = opts
             .stop_signal
@@ -404,7 +500,7 @@ impl Engine {
             open_stdin: opts.open_stdin,
             auto_remove: opts.auto_remove,
             read_only: opts.read_only,
-            resources: opts.resources.clone(),
+            resources,
             labels,
             log: opts.log.clone(),
             mounts: self
@@ -416,13 +512,18 @@ impl Engine {
             stop_timeout: opts.stop_timeout,
             security: opts.security.clone(),
             health,
+            namespaces,
+            domainname: opts.domainname.clone().unwrap_or_default(),
+            links: Vec::new(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
         let mut config = config;
         config.exposed_ports = exposed_ports(&opts, &img)?;
         config.network = network_config(&opts, &network, &config.exposed_ports)?;
-        if opts.hostname.is_none() && config.network.mode == NetworkMode::Host {
+        self.add_links(&opts.links, &network, &mut config)?;
+        let host_uts = config.namespaces.uts == super::namespaces::NamespaceMode::Host;
+        if opts.hostname.is_none() && (config.network.mode == NetworkMode::Host || host_uts) {
             // Docker's: a container on the host's network takes the host's name.
             config.hostname = host_name().unwrap_or(config.hostname);
         }

@@ -39,7 +39,8 @@ use crate::Engine;
 /// The namespaces every container gets: pid, mount, uts and ipc; and a network namespace
 /// of its own unless it shares the host's.
 fn clone_flags(record: &ContainerRecord) -> libc::c_int {
-    let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    // `--pid`, `--ipc`, `--uts` may share the host's or another container's.
+    let flags = record.config.namespaces.own_flags();
     match record.config.network.mode {
         NetworkMode::Host => flags,
         NetworkMode::None | NetworkMode::Connected => flags | libc::CLONE_NEWNET,
@@ -269,6 +270,25 @@ impl Monitor {
             .context(|| "creating a signalfd".into())
             .map_err(start_error)?;
 
+        // Another container's namespaces (`--pid container:X`): joined here, so init
+        // inherits them; X must run.
+        let mut joined = Vec::new();
+        for (kind, donor) in record.config.namespaces.joined() {
+            let running = engine
+                .container(donor.as_str())
+                .ok()
+                .filter(|d| d.state.status == Status::Running)
+                .and_then(|d| d.state.init);
+            let Some(init) = running else {
+                return Err((
+                    125,
+                    format!(
+                        "cannot join the {kind} namespace of container {donor}: it is not running"
+                    ),
+                ));
+            };
+            joined.push(super::namespaces::join(kind, init.pid).map_err(start_error)?);
+        }
         // SAFETY: raw clone with no new stack behaves like fork; this process is
         // single-threaded, so the child may allocate and run ordinary Rust code.
         let pid = unsafe {
@@ -294,6 +314,8 @@ impl Monitor {
             drop(ours);
             init::run(&spec, &overlay.merged, theirs, stdio);
         }
+        // Only the monitor goes back: init never returns from `init::run`.
+        drop(joined);
         let pid = pid as i32;
         drop(theirs);
         drop(stdio);

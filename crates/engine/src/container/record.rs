@@ -76,6 +76,17 @@ pub struct ContainerConfig {
     /// Config.Healthcheck); None when neither gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthConfig>,
+    /// `--pid`, `--ipc`, `--uts`, `--userns`, `--cgroupns`.
+    #[serde(default)]
+    pub namespaces: super::namespaces::Namespaces,
+    /// `--domainname`: the NIS domain name in its UTS namespace (Docker's
+    /// Config.Domainname).
+    #[serde(default)]
+    pub domainname: String,
+    /// `--link NAME:ALIAS` (legacy), as Docker's HostConfig.Links shows them:
+    /// (the linked container's name, the alias). Its address is in the hosts file.
+    #[serde(default)]
+    pub links: Vec<(String, String)>,
 }
 
 /// Which network namespace the container gets.
@@ -117,7 +128,10 @@ impl ContainerConfig {
     }
 }
 
+/// The container's cgroup limits, in Docker's HostConfig terms. Checked and completed by
+/// [`super::limits::check`] before they are kept.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Resources {
     /// Memory limit in bytes.
     pub memory: Option<i64>,
@@ -125,6 +139,23 @@ pub struct Resources {
     pub nano_cpus: Option<i64>,
     /// Processes the container may have at once; None for no limit.
     pub pids_limit: Option<i64>,
+    /// Memory plus swap in bytes (Docker's MemorySwap): -1 is unlimited swap; None with a
+    /// memory limit (records from before it) is Docker's default, twice the memory.
+    pub memory_swap: Option<i64>,
+    /// Soft limit in bytes (`--memory-reservation`).
+    pub memory_reservation: Option<i64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// Relative CPU weight (`--cpu-shares`, v1's cpu.shares).
+    pub cpu_shares: Option<i64>,
+    /// CFS period and quota in microseconds (`--cpu-period`, `--cpu-quota`).
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    /// CPUs and memory nodes the container may use (`--cpuset-cpus 0-1,3`).
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// Relative block I/O weight, 10 to 1000 (`--blkio-weight`).
+    pub blkio_weight: Option<u16>,
 }
 
 /// The pids limit a container gets when none is asked for, as podman's: without one, a

@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroup,
-    LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder,
-    PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
-    SpecBuilder, UserBuilder,
+    Capability, LinuxBlockIoBuilder, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
+    LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxMemoryBuilder,
+    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder,
+    LinuxSeccomp, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::record::ContainerRecord;
@@ -305,15 +305,22 @@ pub fn build(
 
     // `--network host` shares the host's network namespace.
     let own_network = config.network.mode != super::record::NetworkMode::Host;
-    // A cgroup namespace of its own: the container's cgroup is its `/`.
+    // A cgroup namespace of its own: the container's cgroup is its `/`. Those shared
+    // with the host or another container (`--pid host`) are left out: init is cloned
+    // into them.
+    use super::namespaces::NamespaceMode;
+    let ns = &config.namespaces;
+    let own =
+        |mode: &NamespaceMode| matches!(mode, NamespaceMode::Private | NamespaceMode::Shareable);
     let namespaces = [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Mount,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Cgroup,
+        (LinuxNamespaceType::Pid, own(&ns.pid)),
+        (LinuxNamespaceType::Mount, true),
+        (LinuxNamespaceType::Ipc, own(&ns.ipc)),
+        (LinuxNamespaceType::Uts, own(&ns.uts)),
+        (LinuxNamespaceType::Cgroup, own(&ns.cgroup)),
     ]
     .into_iter()
+    .filter_map(|(typ, own)| own.then_some(typ))
     .chain(own_network.then_some(LinuxNamespaceType::Network))
     .map(|typ| {
         LinuxNamespaceBuilder::default()
@@ -325,20 +332,54 @@ pub fn build(
 
     let r = &config.resources;
     let mut resources = LinuxResourcesBuilder::default();
-    if let Some(limit) = r.memory {
-        resources = resources.memory(
-            LinuxMemoryBuilder::default()
+    if r.memory.is_some() || r.memory_reservation.is_some() || r.oom_kill_disable {
+        let mut memory = LinuxMemoryBuilder::default();
+        if let Some(limit) = r.memory {
+            memory = memory
                 .limit(limit)
-                .swap(limit * 2)
-                .build()
-                .map_err(spec_error)?,
-        );
+                .swap(r.memory_swap.filter(|s| *s != 0).unwrap_or(limit * 2));
+        }
+        if let Some(reservation) = r.memory_reservation {
+            memory = memory.reservation(reservation);
+        }
+        if r.oom_kill_disable {
+            memory = memory.disable_oom_killer(true);
+        }
+        resources = resources.memory(memory.build().map_err(spec_error)?);
     }
+    let mut cpu = LinuxCpuBuilder::default();
+    let mut cpu_set = false;
     if let Some(nano) = r.nano_cpus {
-        resources = resources.cpu(
-            LinuxCpuBuilder::default()
-                .period(100_000u64)
-                .quota(nano * 100_000 / 1_000_000_000)
+        cpu = cpu.period(100_000u64).quota(nano * 100_000 / 1_000_000_000);
+        cpu_set = true;
+    }
+    if let Some(period) = r.cpu_period.filter(|p| *p > 0) {
+        cpu = cpu.period(period as u64);
+        cpu_set = true;
+    }
+    if let Some(quota) = r.cpu_quota.filter(|q| *q != 0) {
+        cpu = cpu.quota(quota);
+        cpu_set = true;
+    }
+    if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
+        cpu = cpu.shares(shares as u64);
+        cpu_set = true;
+    }
+    if let Some(cpus) = &r.cpuset_cpus {
+        cpu = cpu.cpus(cpus.clone());
+        cpu_set = true;
+    }
+    if let Some(mems) = &r.cpuset_mems {
+        cpu = cpu.mems(mems.clone());
+        cpu_set = true;
+    }
+    if cpu_set {
+        resources = resources.cpu(cpu.build().map_err(spec_error)?);
+    }
+    if let Some(weight) = r.blkio_weight {
+        resources = resources.block_io(
+            LinuxBlockIoBuilder::default()
+                .weight(weight)
                 .build()
                 .map_err(spec_error)?,
         );
@@ -430,6 +471,12 @@ pub fn build(
         .map(|mut spec| {
             if annotations.is_some() {
                 spec.set_annotations(annotations);
+            }
+            // In the host's UTS namespace (`--uts host`) the name is the host's to keep.
+            if !own(&ns.uts) {
+                spec.set_hostname(None);
+            } else if !config.domainname.is_empty() {
+                spec.set_domainname(Some(config.domainname.clone()));
             }
             spec
         })
@@ -612,6 +659,14 @@ mod tests {
                 memory: Some(64 << 20),
                 nano_cpus: Some(500_000_000),
                 pids_limit: Some(100),
+                memory_swap: Some(-1),
+                memory_reservation: Some(32 << 20),
+                oom_kill_disable: true,
+                cpu_shares: Some(512),
+                cpuset_cpus: Some("0".into()),
+                cpuset_mems: Some("0".into()),
+                blkio_weight: Some(300),
+                ..Default::default()
             },
             mounts: vec![
                 MountSpec::parse_volume_flag("data:/var/lib/app", cwd).unwrap(),

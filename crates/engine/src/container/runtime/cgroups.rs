@@ -294,6 +294,59 @@ fn init_cpuset(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Memory plus swap to write: Docker's default (twice the memory) for records from before
+/// the swap was kept; -1 is unlimited.
+fn memory_swap(r: &Resources) -> Option<i64> {
+    match (r.memory, r.memory_swap) {
+        (_, Some(s)) if s != 0 => Some(s),
+        (Some(m), _) => Some(m * 2),
+        (None, _) => None,
+    }
+}
+
+fn memory_v1(dir: &Path, r: &Resources) -> Result<()> {
+    let swap = memory_swap(r).filter(|_| dir.join("memory.memsw.limit_in_bytes").exists());
+    if let Some(limit) = r.memory {
+        // memsw may never be below the limit: lowering both goes limit first, raising
+        // both memsw first; the kernel refuses the wrong order with EINVAL.
+        if write(dir, "memory.limit_in_bytes", &limit.to_string()).is_err() {
+            if let Some(swap) = swap {
+                write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
+            }
+            write(dir, "memory.limit_in_bytes", &limit.to_string())?;
+        }
+    }
+    if let Some(swap) = swap {
+        write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
+    }
+    if let Some(reservation) = r.memory_reservation.filter(|v| *v > 0) {
+        write(dir, "memory.soft_limit_in_bytes", &reservation.to_string())?;
+    }
+    if r.oom_kill_disable {
+        write(dir, "memory.oom_control", "1")?;
+    }
+    Ok(())
+}
+
+fn memory_v2(dir: &Path, r: &Resources) -> Result<()> {
+    if let Some(limit) = r.memory {
+        write(dir, "memory.max", &limit.to_string())?;
+        // v2 limits the swap alone: memsw less the memory.
+        if let Some(swap) = memory_swap(r).filter(|_| dir.join("memory.swap.max").exists()) {
+            let value = if swap < 0 {
+                "max".to_owned()
+            } else {
+                (swap - limit).max(0).to_string()
+            };
+            write(dir, "memory.swap.max", &value)?;
+        }
+    }
+    if let Some(reservation) = r.memory_reservation.filter(|v| *v > 0) {
+        write(dir, "memory.low", &reservation.to_string())?;
+    }
+    Ok(())
+}
+
 impl Cgroup {
     /// Creates the container's cgroups and applies its limits: `devices` are allowed on
     /// top of Docker's default device rules (`--device`, `--device-cgroup-rule`,
@@ -376,7 +429,7 @@ impl Cgroup {
             if let Hierarchy::V2 { mount, controllers } = &h {
                 fs::create_dir_all(&parent).context(|| format!("creating {}", parent.display()))?;
                 // Limits need the controllers delegated down to the container's level.
-                let wanted: Vec<String> = ["cpu", "memory", "pids"]
+                let wanted: Vec<String> = ["cpu", "cpuset", "io", "memory", "pids"]
                     .iter()
                     .filter(|c| controllers.iter().any(|have| have == *c))
                     .map(|c| format!("+{c}"))
@@ -417,44 +470,7 @@ impl Cgroup {
     }
 
     fn apply(&self, r: &Resources, devices: &[DeviceRule]) -> Result<()> {
-        if let Some((h, dir)) = self.dir_with("memory") {
-            if let Some(limit) = r.memory {
-                match h {
-                    Hierarchy::V1 { .. } => {
-                        write(dir, "memory.limit_in_bytes", &limit.to_string())?;
-                        // Docker's default: as much swap as memory (memsw = 2x the limit).
-                        if dir.join("memory.memsw.limit_in_bytes").exists() {
-                            write(dir, "memory.memsw.limit_in_bytes", &(limit * 2).to_string())?;
-                        }
-                    }
-                    Hierarchy::V2 { .. } => {
-                        write(dir, "memory.max", &limit.to_string())?;
-                        if dir.join("memory.swap.max").exists() {
-                            write(dir, "memory.swap.max", &limit.to_string())?;
-                        }
-                    }
-                }
-            }
-        }
-        if let Some((h, dir)) = self.dir_with("cpu") {
-            if let Some(nano) = r.nano_cpus {
-                let quota = nano * CFS_PERIOD_US / 1_000_000_000;
-                match h {
-                    Hierarchy::V1 { .. } => {
-                        write(dir, "cpu.cfs_period_us", &CFS_PERIOD_US.to_string())?;
-                        write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
-                    }
-                    Hierarchy::V2 { .. } => {
-                        write(dir, "cpu.max", &format!("{quota} {CFS_PERIOD_US}"))?
-                    }
-                }
-            }
-        }
-        if let Some((_, dir)) = self.dir_with("pids") {
-            if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
-                write(dir, "pids.max", &limit.to_string())?;
-            }
-        }
+        self.set_limits(r)?;
         if let Some((_, dir)) = self.dir_with("devices") {
             write(dir, "devices.deny", "a")?;
             for rule in ALLOWED_DEVICES {
@@ -468,6 +484,91 @@ impl Cgroup {
             let mut rules = default_device_rules();
             rules.extend(devices.iter().cloned());
             super::device_filter::attach(dir, &rules)?;
+        }
+        Ok(())
+    }
+
+    /// Changes the limits of a container that runs (`update`): `r` is its whole new set.
+    pub fn update(&self, r: &Resources) -> Result<()> {
+        self.set_limits(r)
+    }
+
+    /// Writes every limit `r` sets; one left unset keeps the cgroup's value.
+    fn set_limits(&self, r: &Resources) -> Result<()> {
+        if let Some((h, dir)) = self.dir_with("memory") {
+            match h {
+                Hierarchy::V1 { .. } => memory_v1(dir, r)?,
+                Hierarchy::V2 { .. } => memory_v2(dir, r)?,
+            }
+        }
+        if let Some((h, dir)) = self.dir_with("cpu") {
+            // `--cpus` is a quota over Docker's fixed period.
+            let (period, quota) = match r.nano_cpus.filter(|n| *n > 0) {
+                Some(nano) => (
+                    Some(CFS_PERIOD_US),
+                    Some(nano * CFS_PERIOD_US / 1_000_000_000),
+                ),
+                None => (
+                    r.cpu_period.filter(|p| *p > 0),
+                    r.cpu_quota.filter(|q| *q != 0),
+                ),
+            };
+            match h {
+                Hierarchy::V1 { .. } => {
+                    if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
+                        write(dir, "cpu.shares", &shares.to_string())?;
+                    }
+                    if let Some(period) = period {
+                        write(dir, "cpu.cfs_period_us", &period.to_string())?;
+                    }
+                    if let Some(quota) = quota {
+                        write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+                    }
+                }
+                Hierarchy::V2 { .. } => {
+                    if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
+                        // The OCI conversion of shares (2..262144) to weight (1..10000).
+                        let weight = 1 + ((shares - 2) * 9999) / 262_142;
+                        write(dir, "cpu.weight", &weight.to_string())?;
+                    }
+                    if period.is_some() || quota.is_some() {
+                        let quota = quota
+                            .filter(|q| *q > 0)
+                            .map_or("max".to_owned(), |q| q.to_string());
+                        let period = period.unwrap_or(CFS_PERIOD_US);
+                        write(dir, "cpu.max", &format!("{quota} {period}"))?;
+                    }
+                }
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("cpuset") {
+            // The mems first: a cpuset with cpus but no mems refuses tasks.
+            if let Some(mems) = r.cpuset_mems.as_deref().filter(|s| !s.is_empty()) {
+                write(dir, "cpuset.mems", mems)?;
+            }
+            if let Some(cpus) = r.cpuset_cpus.as_deref().filter(|s| !s.is_empty()) {
+                write(dir, "cpuset.cpus", cpus)?;
+            }
+        }
+        if let Some((_, dir)) = self.dir_with("pids") {
+            // None is no limit: written too, so `update --pids-limit -1` lifts one.
+            let value = match r.pids_limit.filter(|l| *l > 0) {
+                Some(limit) => limit.to_string(),
+                None => "max".to_owned(),
+            };
+            write(dir, "pids.max", &value)?;
+        }
+        if let Some(weight) = r.blkio_weight.filter(|w| *w > 0) {
+            if let Some((h, dir)) = self.dir_with("blkio").or_else(|| self.dir_with("io")) {
+                let (file, value) = match h {
+                    Hierarchy::V1 { .. } if dir.join("blkio.weight").exists() => {
+                        ("blkio.weight", weight.to_string())
+                    }
+                    Hierarchy::V1 { .. } => ("blkio.bfq.weight", weight.to_string()),
+                    Hierarchy::V2 { .. } => ("io.weight", format!("default {weight}")),
+                };
+                write(dir, file, &value)?;
+            }
         }
         Ok(())
     }

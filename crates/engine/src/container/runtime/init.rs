@@ -287,6 +287,16 @@ fn setup_and_exec(
     if let Some(hostname) = spec.hostname() {
         sethostname(hostname).or_init(|| format!("setting hostname {hostname}"))?;
     }
+    if let Some(domain) = spec.domainname() {
+        // SAFETY: the pointer and length describe `domain`'s bytes.
+        let rc = unsafe { libc::setdomainname(domain.as_ptr().cast(), domain.len()) };
+        if rc != 0 {
+            return Err(err(format!(
+                "setting domain name {domain}: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
     for limit in process.rlimits().iter().flatten() {
         set_rlimit(limit)?;
     }

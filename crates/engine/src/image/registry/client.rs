@@ -180,6 +180,21 @@ impl Client {
         self.get("/v2/", None).map(|_| ())
     }
 
+    /// GETs `/v2/_catalog`: the repositories the registry lists, up to `n` (one page,
+    /// read whole up to [`MAX_MANIFEST`]).
+    pub fn catalog(&self, n: usize) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
+        let response = self.get(&format!("/v2/_catalog?n={n}"), None)?;
+        let bytes = read_bounded(response.into_reader(), MAX_MANIFEST, "catalog")?;
+        let catalog: Catalog = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Runtime(format!("the registry's catalog: {e}")))?;
+        Ok(catalog.repositories)
+    }
+
     /// GETs a manifest or index by tag or digest, read whole up to [`MAX_MANIFEST`].
     pub fn manifest(&self, repository: &str, reference: &str) -> Result<Fetched> {
         let accept = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST].join(", ");

@@ -12,6 +12,7 @@ mod pump;
 mod push;
 mod reference;
 mod resume;
+mod search;
 mod upload;
 
 pub use credentials::{CredentialStore, Credentials, Found};
@@ -20,3 +21,4 @@ pub use platform::Platform;
 pub use pull::{Cancel, Progress, PullEvent, PullOptions, PulledImage};
 pub use push::{PushEvent, PushOptions, PushedImage};
 pub use reference::{Reference, DOCKER_HUB};
+pub use search::search;
