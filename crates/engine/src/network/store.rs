@@ -217,7 +217,7 @@ impl Engine {
 
     /// Every network, built-ins included, sorted by name, as stored: the host and none
     /// networks without the endpoints of their containers, which are derived from the
-    /// container records (see [`Engine::add_derived_endpoints`]; [`Engine::network`] and
+    /// container records (see `add_derived_endpoints`; [`Engine::network`] and
     /// [`Engine::network_states`] have them).
     pub fn list_networks(&self) -> Result<Vec<NetworkRecord>> {
         // One read when the built-ins exist (always but on a new root).
