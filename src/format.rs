@@ -56,8 +56,14 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
                 up
             }
         }
-        Status::Exited => format!(
-            "Exited ({}) {}",
+        // `Restarting` is Docker's word between two runs of a restart policy.
+        Status::Exited | Status::Restarting => format!(
+            "{} ({}) {}",
+            if r.state.status == Status::Exited {
+                "Exited"
+            } else {
+                "Restarting"
+            },
             r.state.exit_code.unwrap_or(0),
             r.state
                 .finished_at
@@ -65,15 +71,6 @@ pub fn status_text_at(r: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -
                 .unwrap_or_default()
         ),
         Status::Created => "Created".into(),
-        // Docker's words between two runs of a restart policy.
-        Status::Restarting => format!(
-            "Restarting ({}) {}",
-            r.state.exit_code.unwrap_or(0),
-            r.state
-                .finished_at
-                .map(|t| human_since_at(t, now))
-                .unwrap_or_default()
-        ),
     }
 }
 

@@ -189,18 +189,7 @@ pub(crate) fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     };
     let mut gid = entry.map_or(0, |e| e.gid);
     if let Some(group) = group_part {
-        gid = match group.parse::<u32>() {
-            Ok(g) => g,
-            Err(_) => groups
-                .iter()
-                .find(|(n, _, _)| n == group)
-                .map(|(_, g, _)| *g)
-                .ok_or_else(|| {
-                    Error::Runtime(format!(
-                        "unable to find group {group}: no matching entries in group file"
-                    ))
-                })?,
-        };
+        gid = group_id(&groups, group)?;
     }
     // Supplementary groups: the primary group (as runc sets it) and, unless a group was
     // forced, every group that lists the user.
@@ -220,6 +209,22 @@ pub(crate) fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser> {
     })
 }
 
+/// A group given as a number, or by a name looked up in the container's group entries.
+fn group_id(groups: &[(String, u32, Vec<String>)], group: &str) -> Result<u32> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(gid);
+    }
+    groups
+        .iter()
+        .find(|(n, _, _)| n == group)
+        .map(|(_, g, _)| *g)
+        .ok_or_else(|| {
+            Error::Runtime(format!(
+                "unable to find group {group}: no matching entries in group file"
+            ))
+        })
+}
+
 /// Adds `--group-add` groups to the user's supplementary groups: numbers as they are,
 /// names looked up in the container's /etc/group.
 pub(crate) fn add_groups(rootfs: &Path, user: &mut ResolvedUser, extra: &[String]) -> Result<()> {
@@ -233,18 +238,7 @@ pub(crate) fn add_groups(rootfs: &Path, user: &mut ResolvedUser, extra: &[String
     )?;
     let groups = group_entries(&groups);
     for group in extra {
-        let gid = match group.parse::<u32>() {
-            Ok(gid) => gid,
-            Err(_) => groups
-                .iter()
-                .find(|(n, _, _)| n == group)
-                .map(|(_, g, _)| *g)
-                .ok_or_else(|| {
-                    Error::Runtime(format!(
-                        "unable to find group {group}: no matching entries in group file"
-                    ))
-                })?,
-        };
+        let gid = group_id(&groups, group)?;
         if !user.additional_gids.contains(&gid) {
             user.additional_gids.push(gid);
         }
