@@ -3,9 +3,7 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
-
-use common::{Berth, IMAGE};
+use common::{wait_until, Berth, IMAGE};
 use serde_json::Value;
 
 fn diff_lines(berth: &Berth, name: &str) -> Vec<String> {
@@ -50,14 +48,6 @@ fn chain_ids(berth: &Berth) -> Vec<String> {
 
 fn lines(text: &[&str]) -> Vec<String> {
     text.iter().map(|l| l.to_string()).collect()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 const SCRIPT: &str = "mkdir -p /new/dir && echo f > /new/dir/f \

@@ -4,12 +4,8 @@
 
 use crate::common;
 
-use common::{stderr, stdout, Berth, IMAGE};
+use common::{code, stderr, stdout, Berth, IMAGE};
 use serde_json::Value;
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
 
 /// Sorted lines of `berth args`.
 fn lines(berth: &Berth, args: &[&str]) -> Vec<String> {

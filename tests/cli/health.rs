@@ -5,20 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-/// Polls `done` every 50 ms for up to 30 s (the machine may be busy).
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{code, wait_until, Berth, IMAGE};
 
 fn health(berth: &Berth, name: &str) -> serde_json::Value {
     berth.inspect(name)["State"]["Health"].clone()

@@ -5,11 +5,7 @@
 
 use crate::common;
 
-use common::{Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use common::{code, Berth, IMAGE};
 
 /// The v1 layout of this host (hybrid cgroups): the files the container reads.
 const CGROUP_FILES: &str = "cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes \

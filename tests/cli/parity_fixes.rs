@@ -3,26 +3,12 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
-
-use common::{stderr, stdout, Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use common::{code, stderr, stdout, wait_until, Berth, IMAGE};
 
 /// (exit code, stdout, stderr) of `berth ARGS`.
 fn answer(berth: &Berth, args: &[&str]) -> (i32, String, String) {
     let out = berth.run(args);
     (code(&out), stdout(&out), stderr(&out))
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn exists(berth: &Berth, name: &str) -> bool {

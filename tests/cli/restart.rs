@@ -5,20 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{processes_of, Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-/// Polls `done` every 50 ms for up to 20 s (the machine may be busy).
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{code, processes_of, wait_until, Berth, IMAGE};
 
 fn status(berth: &Berth, name: &str) -> String {
     berth.inspect(name)["State"]["Status"]

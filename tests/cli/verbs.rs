@@ -9,11 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{stderr, stdout, Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use common::{code, stderr, stdout, wait_until, Berth, IMAGE};
 
 fn now_secs() -> String {
     std::time::SystemTime::now()
@@ -21,14 +17,6 @@ fn now_secs() -> String {
         .unwrap()
         .as_secs_f64()
         .to_string()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The events of `kind` recorded since `since`, as `events --format json` replays them.

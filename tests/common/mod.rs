@@ -73,6 +73,23 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A process's exit code, -1 when a signal ended it.
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// Polls `done` every 50 ms for up to 20 s (the machine may be busy), naming `what` on timeout.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A network namespace of the test's own, held by a `sleep` it started: every berth
 /// command of a [`Berth`] runs in it, so the bridges, veths, addresses and nftables rules
 /// the engine makes never touch the host's. Loopback is up, as on a host.

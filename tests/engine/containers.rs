@@ -4,25 +4,13 @@
 use crate::common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{stderr, stdout, Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use common::{code, stderr, stdout, wait_until, Berth, IMAGE};
 
 /// `berth run --rm IMAGE sh -c SCRIPT`, asserting success; returns stdout.
 fn sh(berth: &Berth, script: &str) -> String {
     berth.ok(&["run", "--rm", IMAGE, "sh", "-c", script])
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -8,11 +8,7 @@ use crate::common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{stderr, stdout, Berth, IMAGE};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
+use common::{code, stderr, stdout, Berth, IMAGE};
 
 /// `berth run --rm [FLAGS] IMAGE sh -c SCRIPT`, asserting success; returns stdout.
 fn sh_with(berth: &Berth, flags: &[&str], script: &str) -> String {
