@@ -88,7 +88,7 @@ fn readme_table() -> Vec<(String, String)> {
             .split('`')
             .skip(1)
             .step_by(2)
-            .find_map(|code| long_name(code))
+            .find_map(long_name)
             .unwrap_or_else(|| panic!("README row names no --option first: {line}"));
         let group = group
             .clone()
