@@ -37,200 +37,219 @@ pub enum PullPolicy {
     Never,
 }
 
+/// The topics `run --help` and `create --help` group their options under, after
+/// Docker's `docker run` reference. Every option of theirs names one (`help_heading`);
+/// the order of the headings is that of their first option in the structs below.
+pub mod heading {
+    pub const RUNNING: &str = "Running and attaching";
+    pub const NAMING: &str = "Naming and metadata";
+    pub const PROCESS: &str = "Command, environment and user";
+    pub const NETWORK: &str = "Networking";
+    pub const RESOURCES: &str = "Resources (CPU, memory, block IO, pids)";
+    pub const SECURITY: &str = "Security and devices";
+    pub const NAMESPACES: &str = "Namespaces and kernel parameters";
+    pub const STORAGE: &str = "Storage and mounts";
+    pub const LOGGING: &str = "Logging";
+    pub const LIFECYCLE: &str = "Restart, stop and health";
+    pub const IMAGE: &str = "Image and platform";
+}
+
 /// Flags shared by `create` and `run`.
 #[derive(Debug, Args, Clone)]
 pub struct ContainerFlags {
+    // First, so that the running heading comes first in `create --help` too.
+    /// Keep STDIN open even if not attached
+    #[arg(short, long, help_heading = heading::RUNNING)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long, help_heading = heading::RUNNING)]
+    pub tty: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long, help_heading = heading::RUNNING)]
+    pub rm: bool,
     /// Assign a name to the container
-    #[arg(long)]
+    #[arg(long, help_heading = heading::NAMING)]
     pub name: Option<String>,
     /// Set environment variables (KEY=VALUE, or KEY to take it from this environment)
-    #[arg(short, long = "env")]
+    #[arg(short, long = "env", value_name = "KEY[=VALUE]", help_heading = heading::PROCESS)]
     pub env: Vec<String>,
     /// Read in a file of environment variables
-    #[arg(long = "env-file")]
+    #[arg(long = "env-file", value_name = "FILE", help_heading = heading::PROCESS)]
     pub env_file: Vec<PathBuf>,
     /// Working directory inside the container
-    #[arg(short, long = "workdir")]
+    #[arg(short, long = "workdir", value_name = "DIR", help_heading = heading::PROCESS)]
     pub workdir: Option<String>,
     /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = heading::PROCESS)]
     pub user: Option<String>,
     /// Container host name
-    #[arg(short = 'h', long)]
+    #[arg(short = 'h', long, value_name = "NAME", help_heading = heading::NETWORK)]
     pub hostname: Option<String>,
     /// Overwrite the default ENTRYPOINT of the image
-    #[arg(long)]
+    #[arg(long, value_name = "COMMAND", help_heading = heading::PROCESS)]
     pub entrypoint: Option<String>,
     // Resource limits (also `update`'s).
     #[command(flatten)]
     pub limits: LimitFlags,
     /// Disable OOM Killer
-    #[arg(long = "oom-kill-disable")]
+    #[arg(long = "oom-kill-disable", help_heading = heading::RESOURCES)]
     pub oom_kill_disable: bool,
     // Metadata, IDs and names.
     /// Read in a line delimited file of labels
-    #[arg(long = "label-file", value_name = "FILE")]
+    #[arg(long = "label-file", value_name = "FILE", help_heading = heading::NAMING)]
     pub label_file: Vec<PathBuf>,
     /// Write the container ID to the file (which must not exist)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::NAMING)]
     pub cidfile: Option<PathBuf>,
     /// Container NIS domain name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = heading::NETWORK)]
     pub domainname: Option<String>,
-    /// Add link to another container (legacy): NAME[:ALIAS]
-    #[arg(long, value_name = "NAME[:ALIAS]")]
+    /// Add link to another container (legacy: its address in /etc/hosts)
+    #[arg(long, value_name = "NAME[:ALIAS]", help_heading = heading::NETWORK)]
     pub link: Vec<String>,
     // Refused clearly: IPv6, other isolation, GPUs.
     /// IPv6 address (refused: berth's networks are IPv4 only)
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(long, value_name = "ADDRESS", help_heading = heading::NETWORK)]
     pub ip6: Option<String>,
-    /// Container isolation technology (only "default" on Linux)
-    #[arg(long, value_name = "MODE")]
+    /// Container isolation technology (only "default": Linux has no other)
+    #[arg(long, value_name = "MODE", help_heading = heading::SECURITY)]
     pub isolation: Option<String>,
-    /// GPU devices to add (not supported by berth)
-    #[arg(long, value_name = "GPUS")]
+    /// GPU devices to add (refused: berth has no GPU support)
+    #[arg(long, value_name = "GPUS", help_heading = heading::SECURITY)]
     pub gpus: Option<String>,
     // Namespaces.
     /// PID namespace to use: host, or container:NAME
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help_heading = heading::NAMESPACES)]
     pub pid: Option<String>,
     /// IPC mode to use: private (default), shareable, host, or container:NAME
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help_heading = heading::NAMESPACES)]
     pub ipc: Option<String>,
     /// UTS namespace to use: host
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help_heading = heading::NAMESPACES)]
     pub uts: Option<String>,
     /// User namespace to use: host (berth has no user namespace remapping)
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help_heading = heading::NAMESPACES)]
     pub userns: Option<String>,
     /// Cgroup namespace to use: private (default) or host
-    #[arg(long, value_name = "MODE")]
+    #[arg(long, value_name = "MODE", help_heading = heading::NAMESPACES)]
     pub cgroupns: Option<String>,
     /// Mount the container's root filesystem as read only
-    #[arg(long = "read-only")]
+    #[arg(long = "read-only", help_heading = heading::STORAGE)]
     pub read_only: bool,
-    /// Keep STDIN open even if not attached
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Automatically remove the container when it exits
-    #[arg(long)]
-    pub rm: bool,
-    /// Set metadata on the container (KEY=VALUE)
-    #[arg(short, long = "label")]
+    /// Set metadata on the container
+    #[arg(short, long = "label", value_name = "KEY=VALUE", help_heading = heading::NAMING)]
     pub label: Vec<String>,
     /// Bind mount a volume: NAME:/path[:ro], /host/path:/path[:ro], or /path (anonymous)
-    #[arg(short, long = "volume")]
+    #[arg(short, long = "volume", help_heading = heading::STORAGE)]
     pub volume: Vec<String>,
     /// Attach a mount: type=volume|bind|tmpfs,source=...,target=...[,readonly]
-    #[arg(long = "mount")]
+    #[arg(long = "mount", help_heading = heading::STORAGE)]
     pub mount: Vec<String>,
-    /// Mount a tmpfs: /path[:size=64m,mode=1777]
-    #[arg(long = "tmpfs")]
+    /// Mount a tmpfs (e.g. /run:size=64m,mode=1777; noexec,nosuid,nodev unless exec, suid, dev)
+    #[arg(long = "tmpfs", value_name = "PATH[:OPTIONS]", help_heading = heading::STORAGE)]
     pub tmpfs: Vec<String>,
-    /// Mount the volumes and binds of another container: CONTAINER[:ro|:rw]
-    #[arg(long = "volumes-from")]
+    /// Mount the volumes and binds of another container
+    #[arg(long = "volumes-from", value_name = "CONTAINER[:ro|:rw]", help_heading = heading::STORAGE)]
     pub volumes_from: Vec<String>,
     /// Log driver options: max-size=SIZE (rotate past it), max-file=N (files kept)
-    #[arg(long = "log-opt")]
+    #[arg(long = "log-opt", value_name = "OPTION", help_heading = heading::LOGGING)]
     pub log_opt: Vec<String>,
     /// Connect the container to a network (bridge, host, none or a network's name)
-    #[arg(long, visible_alias = "net")]
+    #[arg(long, visible_alias = "net", help_heading = heading::NETWORK)]
     pub network: Option<String>,
     /// IPv4 address on that network (e.g. 172.30.100.104)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::NETWORK)]
     pub ip: Option<String>,
     /// Add a network-scoped alias for the container
-    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    #[arg(long = "network-alias", visible_alias = "net-alias", value_name = "ALIAS", help_heading = heading::NETWORK)]
     pub network_alias: Vec<String>,
     /// Publish a container's port(s) to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "PORTS", help_heading = heading::NETWORK)]
     pub publish: Vec<String>,
     /// Publish all exposed ports to free host ports
-    #[arg(short = 'P', long = "publish-all")]
+    #[arg(short = 'P', long = "publish-all", help_heading = heading::NETWORK)]
     pub publish_all: bool,
     /// Expose a port or a range of ports (PORT[-PORT][/PROTO]), published by -P
-    #[arg(long)]
+    #[arg(long, value_name = "PORTS", help_heading = heading::NETWORK)]
     pub expose: Vec<String>,
-    /// Set custom DNS servers
-    #[arg(long)]
+    /// Set custom DNS servers (IPv4)
+    #[arg(long, value_name = "IP", help_heading = heading::NETWORK)]
     pub dns: Vec<String>,
-    /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
+    /// Add a custom host-to-IP mapping
+    #[arg(long = "add-host", value_name = "HOST:IP", help_heading = heading::NETWORK)]
     pub add_host: Vec<String>,
     // Restarting and stopping.
     /// Restart policy to apply when a container exits: no, on-failure[:max-retries],
     /// always, unless-stopped
-    #[arg(long, value_name = "POLICY")]
+    #[arg(long, value_name = "POLICY", help_heading = heading::LIFECYCLE)]
     pub restart: Option<String>,
     /// Signal to stop the container (default SIGTERM, or the image's STOPSIGNAL)
-    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    #[arg(long = "stop-signal", value_name = "SIGNAL", help_heading = heading::LIFECYCLE)]
     pub stop_signal: Option<String>,
     /// Timeout (in seconds) to stop a container (default 10; -1 waits for good)
     #[arg(
         long = "stop-timeout",
         value_name = "SECONDS",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = heading::LIFECYCLE,
     )]
     pub stop_timeout: Option<i32>,
     // ---- security and device options ----
     /// Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME... or ALL)
-    #[arg(long = "cap-add")]
+    #[arg(long = "cap-add", value_name = "CAP", help_heading = heading::SECURITY)]
     pub cap_add: Vec<String>,
     /// Drop Linux capabilities (or ALL)
-    #[arg(long = "cap-drop")]
+    #[arg(long = "cap-drop", value_name = "CAP", help_heading = heading::SECURITY)]
     pub cap_drop: Vec<String>,
-    /// Give extended privileges to this container: every capability, every host device,
-    /// no seccomp filter, no masked or read-only paths, /sys writable. Root in it is root
-    /// on the host: it can load kernel modules, mount host disks and escape
-    #[arg(long)]
+    /// Give extended privileges: all capabilities and host devices, no seccomp, no masked paths, /sys rw (root in it is root on the host)
+    #[arg(long, help_heading = heading::SECURITY)]
     pub privileged: bool,
-    /// Add a host device to the container: HOST[:CONTAINER[:PERMISSIONS]] (e.g. /dev/fuse, /dev/sdb:/dev/xvdb:r)
-    #[arg(long)]
+    /// Add a host device to the container (e.g. /dev/fuse, /dev/sdb:/dev/xvdb:r)
+    #[arg(long, value_name = "HOST[:CONTAINER[:rwm]]", help_heading = heading::SECURITY)]
     pub device: Vec<String>,
     /// Add a rule to the cgroup allowed devices list ('c 42:* rmw')
-    #[arg(long = "device-cgroup-rule")]
+    #[arg(long = "device-cgroup-rule", value_name = "RULE", help_heading = heading::SECURITY)]
     pub device_cgroup_rule: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
-    #[arg(long)]
+    #[arg(long, help_heading = heading::RUNNING)]
     pub init: bool,
-    /// Ulimit options: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)
-    #[arg(long, allow_hyphen_values = true)]
+    /// Ulimit options (e.g. nofile=1024:2048; above the host's hard limit it is lowered to it)
+    #[arg(long, allow_hyphen_values = true, value_name = "NAME=SOFT[:HARD]", help_heading = heading::RESOURCES)]
     pub ulimit: Vec<String>,
     /// Size of /dev/shm (e.g. 256m; 64m when not set)
-    #[arg(long = "shm-size")]
+    #[arg(long = "shm-size", value_name = "BYTES", help_heading = heading::STORAGE)]
     pub shm_size: Option<String>,
-    /// Sysctl options: KEY=VALUE (namespaced ones only: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)
-    #[arg(long)]
+    /// Sysctl options, namespaced ones only: net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*
+    #[arg(long, value_name = "KEY=VALUE", help_heading = heading::NAMESPACES)]
     pub sysctl: Vec<String>,
     /// Security options: no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined
-    #[arg(long = "security-opt")]
+    #[arg(long = "security-opt", value_name = "OPTION", help_heading = heading::SECURITY)]
     pub security_opt: Vec<String>,
     /// Add additional groups to join (names or GIDs)
-    #[arg(long = "group-add")]
+    #[arg(long = "group-add", value_name = "GROUP", help_heading = heading::PROCESS)]
     pub group_add: Vec<String>,
     // ---- end of security and device options ----
     // Health checks.
     /// Command to run to check health
-    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    #[arg(long = "health-cmd", value_name = "COMMAND", help_heading = heading::LIFECYCLE)]
     pub health_cmd: Option<String>,
     /// Time between running the check (ms|s|m|h) (default 30s)
     #[arg(
         long = "health-interval",
         value_name = "DURATION",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = heading::LIFECYCLE,
     )]
     pub health_interval: Option<String>,
     /// Consecutive failures needed to report unhealthy (default 3)
-    #[arg(long = "health-retries", value_name = "N", allow_hyphen_values = true)]
+    #[arg(long = "health-retries", value_name = "N", allow_hyphen_values = true, help_heading = heading::LIFECYCLE)]
     pub health_retries: Option<i64>,
     /// Maximum time to allow one check to run (ms|s|m|h) (default 30s)
     #[arg(
         long = "health-timeout",
         value_name = "DURATION",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = heading::LIFECYCLE,
     )]
     pub health_timeout: Option<String>,
     /// Start period for the container to initialize before starting health-retries
@@ -238,27 +257,31 @@ pub struct ContainerFlags {
     #[arg(
         long = "health-start-period",
         value_name = "DURATION",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = heading::LIFECYCLE,
     )]
     pub health_start_period: Option<String>,
     /// Time between running the check during the start period (ms|s|m|h) (default 5s)
     #[arg(
         long = "health-start-interval",
         value_name = "DURATION",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = heading::LIFECYCLE,
     )]
     pub health_start_interval: Option<String>,
     /// Disable any container-specified HEALTHCHECK
-    #[arg(long = "no-healthcheck")]
+    #[arg(long = "no-healthcheck", help_heading = heading::LIFECYCLE)]
     pub no_healthcheck: bool,
     /// Pull image before running ("always", "missing", "never")
-    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    // The values are named above: listed with their help they would turn all of `run
+    // --help` into clap's long layout, a blank line after every option.
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing, hide_possible_values = true, help_heading = heading::IMAGE)]
     pub pull: PullPolicy,
     /// Set platform if the image is multi-platform (os/arch[/variant])
-    #[arg(long)]
+    #[arg(long, value_name = "OS/ARCH", help_heading = heading::IMAGE)]
     pub platform: Option<String>,
     /// Suppress the pull output
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = heading::IMAGE)]
     pub quiet: bool,
     /// The image to run
     pub image: String,
@@ -271,37 +294,37 @@ pub struct ContainerFlags {
 #[derive(Debug, Args, Clone, Default)]
 pub struct LimitFlags {
     /// Memory limit (e.g. 64m, 1g)
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "BYTES", help_heading = heading::RESOURCES)]
     pub memory: Option<String>,
     /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "BYTES")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true, value_name = "BYTES", help_heading = heading::RESOURCES)]
     pub memory_swap: Option<String>,
     /// Memory soft limit
-    #[arg(long = "memory-reservation", value_name = "BYTES")]
+    #[arg(long = "memory-reservation", value_name = "BYTES", help_heading = heading::RESOURCES)]
     pub memory_reservation: Option<String>,
     /// Number of CPUs (e.g. 0.5)
-    #[arg(long)]
+    #[arg(long, value_name = "N", help_heading = heading::RESOURCES)]
     pub cpus: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true, value_name = "SHARES", help_heading = heading::RESOURCES)]
     pub cpu_shares: Option<i64>,
     /// Limit CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", value_name = "MICROSECONDS", help_heading = heading::RESOURCES)]
     pub cpu_period: Option<i64>,
     /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    #[arg(long = "cpu-quota", allow_hyphen_values = true, value_name = "MICROSECONDS", help_heading = heading::RESOURCES)]
     pub cpu_quota: Option<i64>,
     /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus")]
+    #[arg(long = "cpuset-cpus", value_name = "CPUS", help_heading = heading::RESOURCES)]
     pub cpuset_cpus: Option<String>,
     /// MEMs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-mems")]
+    #[arg(long = "cpuset-mems", value_name = "NODES", help_heading = heading::RESOURCES)]
     pub cpuset_mems: Option<String>,
     /// Block IO (relative weight), between 10 and 1000, or 0 to disable
-    #[arg(long = "blkio-weight")]
+    #[arg(long = "blkio-weight", value_name = "WEIGHT", help_heading = heading::RESOURCES)]
     pub blkio_weight: Option<u16>,
-    /// Tune container pids limit (-1 for unlimited; 2048 when not set)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    /// Tune container pids limit (-1 for unlimited; 2048 by default)
+    #[arg(long = "pids-limit", allow_hyphen_values = true, value_name = "N", help_heading = heading::RESOURCES)]
     pub pids_limit: Option<i64>,
 }
 
@@ -347,34 +370,40 @@ impl LimitFlags {
     }
 }
 
-/// `-h` is the hostname, as in Docker; help is `--help` only.
+/// `-h` is the hostname, as in Docker; help is `--help` only. `term_width = 0` keeps each
+/// option on one line: clap (without its wrapping) would otherwise put the help of a whole
+/// heading under its options once one name and help are wider than 100 columns.
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, term_width = 0)]
 pub struct CreateArgs {
+    /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
     #[command(flatten)]
     pub flags: ContainerFlags,
 }
 
-/// `-h` is the hostname, as in Docker; help is `--help` only.
+/// `-h` is the hostname, as in Docker; help is `--help` only. `term_width = 0` keeps each
+/// option on one line: clap (without its wrapping) would otherwise put the help of a whole
+/// heading under its options once one name and help are wider than 100 columns.
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, term_width = 0)]
 pub struct RunArgs {
+    /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
     /// Run the container in the background and print its ID
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = heading::RUNNING)]
     pub detach: bool,
     /// Override the key sequence for detaching a container
-    #[arg(long, value_name = "KEYS")]
+    #[arg(long, value_name = "KEYS", help_heading = heading::RUNNING)]
     pub detach_keys: Option<DetachSequence>,
     /// Attach to STDIN, STDOUT or STDERR (repeatable; default STDOUT and STDERR)
-    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    #[arg(short = 'a', long = "attach", value_name = "STREAM", help_heading = heading::RUNNING)]
     pub attach: Vec<String>,
     /// Proxy received signals to the process (--sig-proxy=false leaves them to berth)
     #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = clap::ArgAction::Set)]
+          default_missing_value = "true", action = clap::ArgAction::Set, help_heading = heading::RUNNING)]
     pub sig_proxy: bool,
     #[command(flatten)]
     pub flags: ContainerFlags,

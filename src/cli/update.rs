@@ -17,6 +17,7 @@ pub struct UpdateArgs {
     pub restart: Option<String>,
     #[command(flatten)]
     pub limits: super::container::LimitFlags,
+    /// The containers to update
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -22,6 +22,7 @@ mod management;
 mod parity_fixes;
 mod readme;
 mod restart;
+mod run_help;
 mod scripts;
 mod stats;
 mod verbs;
