@@ -10,6 +10,7 @@ use crate::engine::{
     check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, HealthConfig,
     RestartPolicy, Result, SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
 };
+use crate::engine::{EndpointExtras, LogConfig, MacAddress};
 
 /// Docker's smallest memory limit; below it a container can't even start.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -699,6 +700,152 @@ fn read_profile(text: &str, path: &str) -> Result<String> {
         ));
     }
     Ok(profile)
+}
+
+// ---- network, log and runtime options: `--dns-search`, `--mac-address`, `--log-driver`... ----
+
+/// The network, log and runtime flags of `run`/`create` as the user typed them, with the
+/// options berth answers with a clear no (`--storage-opt`, `--use-api-socket`, Windows'
+/// `--cpu-count`, `--cpu-percent`, `--io-maxbandwidth`, `--io-maxiops`).
+#[derive(Debug, Default, Clone)]
+pub struct NetRuntimeFlags<'a> {
+    pub dns_search: &'a [String],
+    pub dns_option: &'a [String],
+    pub mac_address: Option<&'a str>,
+    pub link_local_ip: &'a [String],
+    pub annotation: &'a [String],
+    pub log_driver: Option<&'a str>,
+    pub log_opt: &'a [String],
+    pub runtime: Option<&'a str>,
+    pub storage_opt: &'a [String],
+    pub volume_driver: Option<&'a str>,
+    /// `--disable-content-trust` (true unless `=false`).
+    pub disable_content_trust: bool,
+    pub use_api_socket: bool,
+    pub cpu_count: Option<i64>,
+    pub cpu_percent: Option<i64>,
+    pub io_maxbandwidth: Option<&'a str>,
+    pub io_maxiops: Option<u64>,
+}
+
+/// Those flags as the engine takes them.
+#[derive(Debug, Default, Clone)]
+pub struct NetRuntimeOptions {
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub endpoint: EndpointExtras,
+    pub annotations: BTreeMap<String, String>,
+    pub log: LogConfig,
+    pub runtime: Option<String>,
+    pub volume_driver: Option<String>,
+}
+
+/// Reads and checks the network, log and runtime flags (the engine checks the values
+/// again at create, for every door); what berth can't honour is refused here, before
+/// any pull.
+pub fn parse_net_runtime(flags: &NetRuntimeFlags) -> Result<NetRuntimeOptions> {
+    refuse_windows_only(flags)?;
+    if let Some(opt) = flags.storage_opt.first() {
+        let why = match opt.split_once('=') {
+            None => "invalid storage option: use KEY=VALUE".to_owned(),
+            Some(("size", _)) => "berth sets no size quota on a container's writable layer (Docker's overlay2 does only over xfs with the 'pquota' mount option)".to_owned(),
+            Some((key, _)) => format!("overlay2: unknown option {key}"),
+        };
+        return Err(Error::invalid("--storage-opt", opt, why));
+    }
+    if flags.use_api_socket {
+        return Err(Error::invalid(
+            "--use-api-socket",
+            "true",
+            "berth has no Docker API socket yet: there is nothing to mount into the container",
+        ));
+    }
+    if !flags.disable_content_trust {
+        return Err(Error::invalid(
+            "--disable-content-trust",
+            "false",
+            "berth does no content trust (no image signature checks): it can't verify the image as asked",
+        ));
+    }
+    for domain in flags.dns_search {
+        crate::engine::check_dns_search(domain)?;
+    }
+    for option in flags.dns_option {
+        crate::engine::check_dns_option(option)?;
+    }
+    let annotations = parse_labels(flags.annotation);
+    crate::engine::check_annotations(&annotations)?;
+    if let Some(runtime) = flags.runtime {
+        crate::engine::check_runtime(runtime)?;
+    }
+    if let Some(driver) = flags.volume_driver {
+        crate::engine::check_volume_driver(driver)?;
+    }
+    Ok(NetRuntimeOptions {
+        dns_search: flags.dns_search.to_vec(),
+        dns_options: flags.dns_option.to_vec(),
+        endpoint: EndpointExtras {
+            mac: flags
+                .mac_address
+                .map(|m| m.parse::<MacAddress>())
+                .transpose()?,
+            link_local_ips: flags
+                .link_local_ip
+                .iter()
+                .map(|ip| parse_link_local_ip(ip))
+                .collect::<Result<_>>()?,
+        },
+        annotations,
+        log: LogConfig::with_driver(flags.log_driver, flags.log_opt)?,
+        runtime: flags.runtime.map(str::to_owned),
+        volume_driver: flags.volume_driver.map(str::to_owned),
+    })
+}
+
+/// One `--link-local-ip`: an IPv4 address (berth's networks are IPv4 only).
+fn parse_link_local_ip(text: &str) -> Result<std::net::Ipv4Addr> {
+    match text.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => Ok(ip),
+        Ok(std::net::IpAddr::V6(_)) => Err(Error::invalid(
+            "--link-local-ip",
+            text,
+            "berth's networks are IPv4 only: IPv6 addresses are not supported",
+        )),
+        Err(_) => Err(Error::invalid(
+            "--link-local-ip",
+            text,
+            format!("IP address is not correctly formatted: {text}"),
+        )),
+    }
+}
+
+/// Docker's Windows-only resource flags, refused as its daemon on Linux refuses or
+/// discards them (berth never drops a limit silently).
+fn refuse_windows_only(flags: &NetRuntimeFlags) -> Result<()> {
+    if let Some(count) = flags.cpu_count.filter(|c| *c != 0) {
+        return Err(Error::invalid(
+            "--cpu-count",
+            count.to_string(),
+            "linux does not support CPU count, a Windows-only option: use --cpus or --cpuset-cpus",
+        ));
+    }
+    if let Some(percent) = flags.cpu_percent.filter(|p| *p != 0) {
+        return Err(Error::invalid(
+            "--cpu-percent",
+            percent.to_string(),
+            "linux does not support CPU percent, a Windows-only option: use --cpus",
+        ));
+    }
+    let qos = "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps (Windows-only options)";
+    if let Some(text) = flags.io_maxbandwidth {
+        if parse_size("--io-maxbandwidth value", text)? != 0 {
+            return Err(Error::invalid("--io-maxbandwidth", text, qos));
+        }
+    }
+    if let Some(iops) = flags.io_maxiops.filter(|n| *n != 0) {
+        return Err(Error::invalid("--io-maxiops", iops.to_string(), qos));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
