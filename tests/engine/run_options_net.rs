@@ -246,6 +246,19 @@ fn log_driver_none_keeps_nothing_and_local_reads_back() {
         info["HostConfig"]["LogConfig"],
         json!({"Type": "none", "Config": {}})
     );
+    // Nothing of the output was written down.
+    let id = info["Id"].as_str().unwrap();
+    let log = berth
+        .root()
+        .join("containers")
+        .join(id)
+        .join("container.log");
+    assert_eq!(
+        std::fs::metadata(&log).map_or(0, |m| m.len()),
+        0,
+        "{}",
+        log.display()
+    );
 
     berth.ok(&[
         "run",

@@ -531,6 +531,35 @@ impl LogReader {
 mod tests {
     use super::*;
 
+    #[test]
+    fn drivers_are_json_file_local_or_none_and_local_rotates_as_dockers() {
+        let local = LogConfig::with_driver(Some("local"), &["max-file=3".into()]).unwrap();
+        assert_eq!((local.rotate_at(), local.files()), (Some(20 << 20), 3));
+        let local = LogConfig::with_driver(Some("local"), &[]).unwrap();
+        assert_eq!((local.rotate_at(), local.files()), (Some(20 << 20), 5));
+        let json = LogConfig::with_driver(None, &[]).unwrap();
+        assert_eq!(json, LogConfig::default());
+        assert_eq!((json.rotate_at(), json.files()), (None, 1));
+        // json-file rotates only when told a size, as Docker's.
+        assert!(LogConfig::with_driver(Some("json-file"), &["max-file=3".into()]).is_err());
+        let none = LogConfig::with_driver(Some("none"), &[]).unwrap();
+        let err = none.check_readable().unwrap_err().to_string();
+        assert_eq!(err, "configured logging driver does not support reading");
+        json.check_readable().unwrap();
+        for (bad, says) in [
+            ("syslog", "json-file, local or none"),
+            ("fancy", "no log driver named 'fancy' is registered"),
+        ] {
+            let err = LogConfig::with_driver(Some(bad), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        // Records from before the driver was kept read as json-file.
+        let old: LogConfig = serde_json::from_str(r#"{"max_size":null,"max_file":null}"#).unwrap();
+        assert_eq!(old.driver, LogDriver::JsonFile);
+    }
+
     fn lines(path: &Path, tail: Option<usize>) -> Vec<String> {
         let mut reader = LogReader::open(path).unwrap();
         if let Some(n) = tail {
