@@ -173,7 +173,7 @@ pub struct ContainerFlags {
     /// Container IPv4 link-local address (e.g. 169.254.1.1), added to its interface
     #[arg(long = "link-local-ip", value_name = "IP")]
     pub link_local_ip: Vec<String>,
-    /// Add an annotation to the container (passed through to the OCI runtime): KEY=VALUE
+    /// Add an annotation to the container (passed through to the OCI runtime)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
     /// Logging driver for the container: json-file (default), local, or none (no logs kept)
@@ -189,7 +189,7 @@ pub struct ContainerFlags {
     #[arg(long = "volume-driver", value_name = "DRIVER")]
     pub volume_driver: Option<String>,
     /// Skip image verification (default true: berth does no content trust)
-    #[arg(long = "disable-content-trust", default_value_t = true, num_args = 0..=1,
+    #[arg(long = "disable-content-trust", value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub disable_content_trust: bool,
     /// Bind mount Docker API socket and required auth (refused: berth has no API socket yet)

@@ -77,7 +77,12 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": dir.join(crate::engine::LOG_FILE),
+        // Docker's: no log file with `--log-driver none`.
+        "LogPath": if c.log.driver == crate::engine::LogDriver::None {
+            PathBuf::new()
+        } else {
+            dir.join(crate::engine::LOG_FILE)
+        },
         "Name": format!("/{}", record.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay2",

@@ -819,33 +819,36 @@ fn parse_link_local_ip(text: &str) -> Result<std::net::Ipv4Addr> {
     }
 }
 
-/// Docker's Windows-only resource flags, refused as its daemon on Linux refuses or
-/// discards them (berth never drops a limit silently).
+/// Docker's Windows-only resource flags, refused whatever their value in the docker
+/// CLI's words (its daemon on Linux refuses or discards them; berth drops no limit
+/// silently).
 fn refuse_windows_only(flags: &NetRuntimeFlags) -> Result<()> {
-    if let Some(count) = flags.cpu_count.filter(|c| *c != 0) {
-        return Err(Error::invalid(
+    let given = [
+        (
             "--cpu-count",
-            count.to_string(),
-            "linux does not support CPU count, a Windows-only option: use --cpus or --cpuset-cpus",
-        ));
-    }
-    if let Some(percent) = flags.cpu_percent.filter(|p| *p != 0) {
-        return Err(Error::invalid(
+            flags.cpu_count.map(|n| n.to_string()),
+            " (use --cpus or --cpuset-cpus)",
+        ),
+        (
             "--cpu-percent",
-            percent.to_string(),
-            "linux does not support CPU percent, a Windows-only option: use --cpus",
-        ));
+            flags.cpu_percent.map(|n| n.to_string()),
+            " (use --cpus)",
+        ),
+        (
+            "--io-maxbandwidth",
+            flags.io_maxbandwidth.map(str::to_owned),
+            "",
+        ),
+        ("--io-maxiops", flags.io_maxiops.map(|n| n.to_string()), ""),
+    ];
+    match given.into_iter().find(|(_, value, _)| value.is_some()) {
+        Some((flag, value, instead)) => Err(Error::invalid(
+            flag,
+            value.unwrap_or_default(),
+            format!("\"{flag}\" is only supported on a Docker daemon running on windows, but berth runs on linux{instead}"),
+        )),
+        None => Ok(()),
     }
-    let qos = "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps (Windows-only options)";
-    if let Some(text) = flags.io_maxbandwidth {
-        if parse_size("--io-maxbandwidth value", text)? != 0 {
-            return Err(Error::invalid("--io-maxbandwidth", text, qos));
-        }
-    }
-    if let Some(iops) = flags.io_maxiops.filter(|n| *n != 0) {
-        return Err(Error::invalid("--io-maxiops", iops.to_string(), qos));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl LogDriver {
             other => Err(Error::invalid(
                 "--log-driver",
                 other,
-                format!("logger: no log driver named '{other}' is registered (use json-file, local or none)"),
+                format!("error looking up logging plugin {other}: plugin \"{other}\" not found (berth's drivers: json-file, local, none)"),
             )),
         }
     }
@@ -548,7 +548,7 @@ mod tests {
         json.check_readable().unwrap();
         for (bad, says) in [
             ("syslog", "json-file, local or none"),
-            ("fancy", "no log driver named 'fancy' is registered"),
+            ("fancy", "plugin \"fancy\" not found"),
         ] {
             let err = LogConfig::with_driver(Some(bad), &[])
                 .unwrap_err()
