@@ -707,7 +707,7 @@ impl ContainerFlags {
             runtime: self.runtime.as_deref(),
             storage_opt: &self.storage_opt,
             volume_driver: self.volume_driver.as_deref(),
-            disable_content_trust: self.disable_content_trust,
+            content_trust: !self.disable_content_trust,
             use_api_socket: self.use_api_socket,
             cpu_count: self.cpu_count,
             cpu_percent: self.cpu_percent,

@@ -719,8 +719,8 @@ pub struct NetRuntimeFlags<'a> {
     pub runtime: Option<&'a str>,
     pub storage_opt: &'a [String],
     pub volume_driver: Option<&'a str>,
-    /// `--disable-content-trust` (true unless `=false`).
-    pub disable_content_trust: bool,
+    /// `--disable-content-trust=false`: the user asks for image signature checks.
+    pub content_trust: bool,
     pub use_api_socket: bool,
     pub cpu_count: Option<i64>,
     pub cpu_percent: Option<i64>,
@@ -760,7 +760,7 @@ pub fn parse_net_runtime(flags: &NetRuntimeFlags) -> Result<NetRuntimeOptions> {
             "berth has no Docker API socket yet: there is nothing to mount into the container",
         ));
     }
-    if !flags.disable_content_trust {
+    if flags.content_trust {
         return Err(Error::invalid(
             "--disable-content-trust",
             "false",
@@ -854,6 +854,81 @@ fn refuse_windows_only(flags: &NetRuntimeFlags) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_log_and_runtime_flags_become_engine_options_or_one_clear_no() {
+        let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (search, option, ll, ann, logopt) = (
+            strings(&["a.example"]),
+            strings(&["ndots:2"]),
+            strings(&["169.254.1.1"]),
+            strings(&["k=v", "bare"]),
+            strings(&["max-size=1m"]),
+        );
+        let flags = NetRuntimeFlags {
+            dns_search: &search,
+            dns_option: &option,
+            mac_address: Some("92d0.c60a.2933"),
+            link_local_ip: &ll,
+            annotation: &ann,
+            log_driver: Some("local"),
+            log_opt: &logopt,
+            runtime: Some("runc"),
+            volume_driver: Some("local"),
+            ..Default::default()
+        };
+        let options = parse_net_runtime(&flags).unwrap();
+        assert_eq!(options.dns_search, ["a.example"]);
+        assert_eq!(
+            options.endpoint.mac.map(|m| m.to_string()).as_deref(),
+            Some("92:d0:c6:0a:29:33")
+        );
+        assert_eq!(
+            options.endpoint.link_local_ips,
+            [std::net::Ipv4Addr::new(169, 254, 1, 1)]
+        );
+        assert_eq!(
+            options.annotations.get("bare").map(String::as_str),
+            Some("")
+        );
+        assert_eq!(options.log.driver, crate::engine::LogDriver::Local);
+        assert_eq!(options.log.max_size, Some(1 << 20));
+        let storage = strings(&["size=1G"]);
+        let six = strings(&["fe80::1"]);
+        for (bad, says) in [
+            (
+                NetRuntimeFlags {
+                    storage_opt: &storage,
+                    ..Default::default()
+                },
+                "no size quota",
+            ),
+            (
+                NetRuntimeFlags {
+                    link_local_ip: &six,
+                    ..Default::default()
+                },
+                "IPv4 only",
+            ),
+            (
+                NetRuntimeFlags {
+                    cpu_percent: Some(0),
+                    ..Default::default()
+                },
+                "\"--cpu-percent\" is only supported on a Docker daemon running on windows",
+            ),
+            (
+                NetRuntimeFlags {
+                    content_trust: true,
+                    ..Default::default()
+                },
+                "no content trust",
+            ),
+        ] {
+            let err = parse_net_runtime(&bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
 
     #[test]
     fn memory_accepts_docker_units_and_rejects_the_rest() {
