@@ -182,6 +182,21 @@ fn link_local_ips_are_added_to_the_containers_interface() {
         bridge["IPAMConfig"],
         json!({"LinkLocalIPs": ["169.254.10.10", "169.254.20.20"]})
     );
+    // Another container can't take one on the same network.
+    let out = berth.run(&[
+        "run",
+        "--rm",
+        "--link-local-ip",
+        "169.254.20.20",
+        IMAGE,
+        "true",
+    ]);
+    assert_eq!(code(&out), 125);
+    let err = stderr(&out);
+    assert!(
+        err.contains("in use by container ll") && err.lines().count() == 1,
+        "{err}"
+    );
     // Without one, Docker's null.
     let plain = berth.ok(&["create", IMAGE, "true"]);
     let networks = &berth.inspect(plain.trim())["NetworkSettings"]["Networks"];

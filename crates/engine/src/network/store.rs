@@ -909,7 +909,8 @@ fn check_can_join(
 /// container's own on it (not the host or none network, nor one without a subnet); a
 /// chosen MAC must be free there (two interfaces with one MAC on a bridge break both) and
 /// is refused on ipvlan, whose links share their parent's, as Docker's; a link-local
-/// address must lie outside the subnet, where it would shadow another container's.
+/// address must lie outside the subnet, where it would shadow another container's, and
+/// be free on the network, as a MAC (two answering one ARP break both).
 fn check_extras(target: &NetworkRecord, extras: &EndpointExtras) -> Result<()> {
     let own_interface = target.driver.has_addresses() && plan_of(target).is_some();
     if let Some(mac) = extras.mac {
@@ -965,6 +966,16 @@ fn check_extras(target: &NetworkRecord, extras: &EndpointExtras) -> Result<()> {
                     target.name
                 ),
             ));
+        }
+        if let Some(holder) = target
+            .endpoints
+            .iter()
+            .find(|e| e.link_local_ips.contains(ip))
+        {
+            return Err(Error::Conflict(format!(
+                "link-local address {ip} on network {} is in use by container {}",
+                target.name, holder.container_name
+            )));
         }
     }
     Ok(())
