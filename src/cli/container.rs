@@ -178,6 +178,65 @@ pub struct ContainerFlags {
     /// Add a custom host-to-IP mapping
     #[arg(long = "add-host", value_name = "HOST:IP", help_heading = heading::NETWORK)]
     pub add_host: Vec<String>,
+    // ---- network, log and runtime options ----
+    /// Set custom DNS search domains ("." for none)
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options (e.g. ndots:2, edns0)
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33), on a bridge or macvlan network
+    #[arg(long = "mac-address", value_name = "MAC")]
+    pub mac_address: Option<String>,
+    /// Container IPv4 link-local address (e.g. 169.254.1.1), added to its interface
+    #[arg(long = "link-local-ip", value_name = "IP")]
+    pub link_local_ip: Vec<String>,
+    /// Add an annotation to the container (passed through to the OCI runtime)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    /// Logging driver for the container: json-file (default), local, or none (no logs kept)
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Runtime to use for this container (berth's own, named runc or berth)
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Storage driver options (refused: berth sets no size quota on the writable layer)
+    #[arg(long = "storage-opt", value_name = "KEY=VALUE")]
+    pub storage_opt: Vec<String>,
+    /// Optional volume driver for the container (only local)
+    #[arg(long = "volume-driver", value_name = "DRIVER")]
+    pub volume_driver: Option<String>,
+    /// Skip image verification (default true: berth does no content trust)
+    #[arg(long = "disable-content-trust", value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub disable_content_trust: bool,
+    /// Bind mount Docker API socket and required auth (refused: berth has no API socket yet)
+    #[arg(long = "use-api-socket")]
+    pub use_api_socket: bool,
+    // Windows-only in Docker, hidden from its help on Linux as here; refused.
+    /// CPU count (Windows only)
+    #[arg(
+        long = "cpu-count",
+        value_name = "N",
+        allow_hyphen_values = true,
+        hide = true
+    )]
+    pub cpu_count: Option<i64>,
+    /// CPU percent (Windows only)
+    #[arg(
+        long = "cpu-percent",
+        value_name = "N",
+        allow_hyphen_values = true,
+        hide = true
+    )]
+    pub cpu_percent: Option<i64>,
+    /// Maximum IO bandwidth limit for the system drive (Windows only)
+    #[arg(long = "io-maxbandwidth", value_name = "BYTES", hide = true)]
+    pub io_maxbandwidth: Option<String>,
+    /// Maximum IOps limit for the system drive (Windows only)
+    #[arg(long = "io-maxiops", value_name = "N", hide = true)]
+    pub io_maxiops: Option<u64>,
+    // ---- end of network, log and runtime options ----
     // Restarting and stopping.
     /// Restart policy to apply when a container exits: no, on-failure[:max-retries],
     /// always, unless-stopped
@@ -596,6 +655,7 @@ impl ContainerFlags {
             .iter()
             .map(|h| run_options::parse_add_host(h))
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        let net_runtime = self.net_runtime()?;
         Ok(CreateOptions {
             network: self.network.clone(),
             ip: self
@@ -609,6 +669,9 @@ impl ContainerFlags {
             expose: parse_exposed(&self.expose)?,
             dns,
             extra_hosts,
+            dns_search: net_runtime.dns_search,
+            dns_options: net_runtime.dns_options,
+            endpoint: net_runtime.endpoint,
             mounts,
             volumes_from: self.volumes_from.clone(),
             image: self.image.clone(),
@@ -625,7 +688,7 @@ impl ContainerFlags {
             read_only: self.read_only,
             resources,
             labels: run_options::parse_labels(&labels),
-            log: crate::engine::LogConfig::parse(&self.log_opt)?,
+            log: net_runtime.log,
             restart_policy: run_options::parse_restart(self.restart.as_deref(), self.rm)?,
             stop_signal: self
                 .stop_signal
@@ -652,6 +715,33 @@ impl ContainerFlags {
             },
             domainname: self.domainname.clone(),
             links: self.link.clone(),
+            annotations: net_runtime.annotations,
+            runtime: net_runtime.runtime,
+            volume_driver: net_runtime.volume_driver,
+        })
+    }
+}
+
+impl ContainerFlags {
+    /// The network, log and runtime options, read and checked once by ops.
+    fn net_runtime(&self) -> crate::engine::Result<run_options::NetRuntimeOptions> {
+        run_options::parse_net_runtime(&run_options::NetRuntimeFlags {
+            dns_search: &self.dns_search,
+            dns_option: &self.dns_option,
+            mac_address: self.mac_address.as_deref(),
+            link_local_ip: &self.link_local_ip,
+            annotation: &self.annotation,
+            log_driver: self.log_driver.as_deref(),
+            log_opt: &self.log_opt,
+            runtime: self.runtime.as_deref(),
+            storage_opt: &self.storage_opt,
+            volume_driver: self.volume_driver.as_deref(),
+            content_trust: !self.disable_content_trust,
+            use_api_socket: self.use_api_socket,
+            cpu_count: self.cpu_count,
+            cpu_percent: self.cpu_percent,
+            io_maxbandwidth: self.io_maxbandwidth.as_deref(),
+            io_maxiops: self.io_maxiops,
         })
     }
 }
@@ -994,6 +1084,8 @@ pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
     use crate::engine::{LogReader, LOG_FILE};
     let record = engine.container(&args.container)?;
+    // `--log-driver none` kept nothing, as Docker says.
+    record.config.log.check_readable()?;
     let path = engine.paths().container(&record.id).join(LOG_FILE);
     let tail: Option<usize> = match args.tail.as_str() {
         "all" => None,

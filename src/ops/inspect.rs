@@ -77,7 +77,12 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": dir.join(crate::engine::LOG_FILE),
+        // Docker's: no log file with `--log-driver none`.
+        "LogPath": if c.log.driver == crate::engine::LogDriver::None {
+            PathBuf::new()
+        } else {
+            dir.join(crate::engine::LOG_FILE)
+        },
         "Name": format!("/{}", record.name),
         "RestartCount": s.restart_count,
         "Driver": "overlay2",
@@ -107,6 +112,11 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "NetworkMode": if c.network.name.is_empty() { "none" } else { c.network.name.as_str() },
             "PortBindings": port_bindings(&c.network.ports),
             "Dns": c.network.dns,
+            "DnsSearch": c.network.dns_search,
+            "DnsOptions": c.network.dns_options,
+            // berth's own runtime answers to Docker's default name.
+            "Runtime": c.runtime.as_deref().unwrap_or("runc"),
+            "VolumeDriver": c.volume_driver,
             "ExtraHosts": c.network.extra_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
             "LogConfig": c.log.inspect(),
             "CapAdd": names_or_null(&sec.cap_add),
@@ -181,6 +191,12 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     if !sec.sysctls.is_empty() {
         host["Sysctls"] = json!(sec.sysctls);
     }
+    if !c.annotations.is_empty() {
+        host["Annotations"] = json!(c.annotations);
+    }
+    if let Some(mac) = c.network.mac_address {
+        inspected["Config"]["MacAddress"] = json!(mac.to_string());
+    }
     if let Some(health) = &c.health {
         inspected["Config"]["Healthcheck"] = health.to_docker();
     }
@@ -238,6 +254,7 @@ fn network_settings(record: &ContainerRecord, endpoints: &[(NetworkRecord, Endpo
             "IPPrefixLen": prefix,
             "MacAddress": endpoint.mac,
             "DNSNames": dns_names(record, endpoint),
+            "IPAMConfig": endpoint_ipam(endpoint),
         });
         if network.name == DEFAULT_NETWORK {
             for key in ["IPAddress", "Gateway", "IPPrefixLen", "MacAddress"] {
@@ -277,6 +294,28 @@ fn network_settings(record: &ContainerRecord, endpoints: &[(NetworkRecord, Endpo
         settings[key] = value.clone();
     }
     settings
+}
+
+/// An endpoint's IPAMConfig, as asked for: `--ip`'s address and `--link-local-ip`s;
+/// null when neither was.
+fn endpoint_ipam(endpoint: &Endpoint) -> Value {
+    let mut ipam = serde_json::Map::new();
+    if let Some(ip) = endpoint.ip.filter(|_| endpoint.static_ip) {
+        ipam.insert("IPv4Address".into(), json!(ip.to_string()));
+    }
+    if !endpoint.link_local_ips.is_empty() {
+        let ips: Vec<String> = endpoint
+            .link_local_ips
+            .iter()
+            .map(|ip| ip.to_string())
+            .collect();
+        ipam.insert("LinkLocalIPs".into(), json!(ips));
+    }
+    if ipam.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(ipam)
+    }
 }
 
 /// The names a container answers to on a network: its name, its short ID and aliases.

@@ -10,6 +10,7 @@ use crate::engine::{
     check_sysctl, parse_device_access, CapName, DeviceMapping, DeviceRule, Error, HealthConfig,
     RestartPolicy, Result, SeccompChoice, SecurityConfig, Ulimit, UlimitName, MAX_SECCOMP_PROFILE,
 };
+use crate::engine::{EndpointExtras, LogConfig, MacAddress};
 
 /// Docker's smallest memory limit; below it a container can't even start.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -701,9 +702,233 @@ fn read_profile(text: &str, path: &str) -> Result<String> {
     Ok(profile)
 }
 
+// ---- network, log and runtime options: `--dns-search`, `--mac-address`, `--log-driver`... ----
+
+/// The network, log and runtime flags of `run`/`create` as the user typed them, with the
+/// options berth answers with a clear no (`--storage-opt`, `--use-api-socket`, Windows'
+/// `--cpu-count`, `--cpu-percent`, `--io-maxbandwidth`, `--io-maxiops`).
+#[derive(Debug, Default, Clone)]
+pub struct NetRuntimeFlags<'a> {
+    pub dns_search: &'a [String],
+    pub dns_option: &'a [String],
+    pub mac_address: Option<&'a str>,
+    pub link_local_ip: &'a [String],
+    pub annotation: &'a [String],
+    pub log_driver: Option<&'a str>,
+    pub log_opt: &'a [String],
+    pub runtime: Option<&'a str>,
+    pub storage_opt: &'a [String],
+    pub volume_driver: Option<&'a str>,
+    /// `--disable-content-trust=false`: the user asks for image signature checks.
+    pub content_trust: bool,
+    pub use_api_socket: bool,
+    pub cpu_count: Option<i64>,
+    pub cpu_percent: Option<i64>,
+    pub io_maxbandwidth: Option<&'a str>,
+    pub io_maxiops: Option<u64>,
+}
+
+/// Those flags as the engine takes them.
+#[derive(Debug, Default, Clone)]
+pub struct NetRuntimeOptions {
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub endpoint: EndpointExtras,
+    pub annotations: BTreeMap<String, String>,
+    pub log: LogConfig,
+    pub runtime: Option<String>,
+    pub volume_driver: Option<String>,
+}
+
+/// Reads and checks the network, log and runtime flags (the engine checks the values
+/// again at create, for every door); what berth can't honour is refused here, before
+/// any pull.
+pub fn parse_net_runtime(flags: &NetRuntimeFlags) -> Result<NetRuntimeOptions> {
+    refuse_windows_only(flags)?;
+    if let Some(opt) = flags.storage_opt.first() {
+        let why = match opt.split_once('=') {
+            None => "invalid storage option: use KEY=VALUE".to_owned(),
+            Some(("size", _)) => "berth sets no size quota on a container's writable layer (Docker's overlay2 does only over xfs with the 'pquota' mount option)".to_owned(),
+            Some((key, _)) => format!("overlay2: unknown option {key}"),
+        };
+        return Err(Error::invalid("--storage-opt", opt, why));
+    }
+    if flags.use_api_socket {
+        return Err(Error::invalid(
+            "--use-api-socket",
+            "true",
+            "berth has no Docker API socket yet: there is nothing to mount into the container",
+        ));
+    }
+    if flags.content_trust {
+        return Err(Error::invalid(
+            "--disable-content-trust",
+            "false",
+            "berth does no content trust (no image signature checks): it can't verify the image as asked",
+        ));
+    }
+    for domain in flags.dns_search {
+        crate::engine::check_dns_search(domain)?;
+    }
+    for option in flags.dns_option {
+        crate::engine::check_dns_option(option)?;
+    }
+    let annotations = parse_labels(flags.annotation);
+    crate::engine::check_annotations(&annotations)?;
+    if let Some(runtime) = flags.runtime {
+        crate::engine::check_runtime(runtime)?;
+    }
+    if let Some(driver) = flags.volume_driver {
+        crate::engine::check_volume_driver(driver)?;
+    }
+    Ok(NetRuntimeOptions {
+        dns_search: flags.dns_search.to_vec(),
+        dns_options: flags.dns_option.to_vec(),
+        endpoint: EndpointExtras {
+            mac: flags
+                .mac_address
+                .map(|m| m.parse::<MacAddress>())
+                .transpose()?,
+            link_local_ips: flags
+                .link_local_ip
+                .iter()
+                .map(|ip| parse_link_local_ip(ip))
+                .collect::<Result<_>>()?,
+        },
+        annotations,
+        log: LogConfig::with_driver(flags.log_driver, flags.log_opt)?,
+        runtime: flags.runtime.map(str::to_owned),
+        volume_driver: flags.volume_driver.map(str::to_owned),
+    })
+}
+
+/// One `--link-local-ip`: an IPv4 address (berth's networks are IPv4 only).
+fn parse_link_local_ip(text: &str) -> Result<std::net::Ipv4Addr> {
+    match text.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => Ok(ip),
+        Ok(std::net::IpAddr::V6(_)) => Err(Error::invalid(
+            "--link-local-ip",
+            text,
+            "berth's networks are IPv4 only: IPv6 addresses are not supported",
+        )),
+        Err(_) => Err(Error::invalid(
+            "--link-local-ip",
+            text,
+            format!("IP address is not correctly formatted: {text}"),
+        )),
+    }
+}
+
+/// Docker's Windows-only resource flags, refused whatever their value in the docker
+/// CLI's words (its daemon on Linux refuses or discards them; berth drops no limit
+/// silently).
+fn refuse_windows_only(flags: &NetRuntimeFlags) -> Result<()> {
+    let given = [
+        (
+            "--cpu-count",
+            flags.cpu_count.map(|n| n.to_string()),
+            " (use --cpus or --cpuset-cpus)",
+        ),
+        (
+            "--cpu-percent",
+            flags.cpu_percent.map(|n| n.to_string()),
+            " (use --cpus)",
+        ),
+        (
+            "--io-maxbandwidth",
+            flags.io_maxbandwidth.map(str::to_owned),
+            "",
+        ),
+        ("--io-maxiops", flags.io_maxiops.map(|n| n.to_string()), ""),
+    ];
+    match given.into_iter().find(|(_, value, _)| value.is_some()) {
+        Some((flag, value, instead)) => Err(Error::invalid(
+            flag,
+            value.unwrap_or_default(),
+            format!("\"{flag}\" is only supported on a Docker daemon running on windows, but berth runs on linux{instead}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_log_and_runtime_flags_become_engine_options_or_one_clear_no() {
+        let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (search, option, ll, ann, logopt) = (
+            strings(&["a.example"]),
+            strings(&["ndots:2"]),
+            strings(&["169.254.1.1"]),
+            strings(&["k=v", "bare"]),
+            strings(&["max-size=1m"]),
+        );
+        let flags = NetRuntimeFlags {
+            dns_search: &search,
+            dns_option: &option,
+            mac_address: Some("92d0.c60a.2933"),
+            link_local_ip: &ll,
+            annotation: &ann,
+            log_driver: Some("local"),
+            log_opt: &logopt,
+            runtime: Some("runc"),
+            volume_driver: Some("local"),
+            ..Default::default()
+        };
+        let options = parse_net_runtime(&flags).unwrap();
+        assert_eq!(options.dns_search, ["a.example"]);
+        assert_eq!(
+            options.endpoint.mac.map(|m| m.to_string()).as_deref(),
+            Some("92:d0:c6:0a:29:33")
+        );
+        assert_eq!(
+            options.endpoint.link_local_ips,
+            [std::net::Ipv4Addr::new(169, 254, 1, 1)]
+        );
+        assert_eq!(
+            options.annotations.get("bare").map(String::as_str),
+            Some("")
+        );
+        assert_eq!(options.log.driver, crate::engine::LogDriver::Local);
+        assert_eq!(options.log.max_size, Some(1 << 20));
+        let storage = strings(&["size=1G"]);
+        let six = strings(&["fe80::1"]);
+        for (bad, says) in [
+            (
+                NetRuntimeFlags {
+                    storage_opt: &storage,
+                    ..Default::default()
+                },
+                "no size quota",
+            ),
+            (
+                NetRuntimeFlags {
+                    link_local_ip: &six,
+                    ..Default::default()
+                },
+                "IPv4 only",
+            ),
+            (
+                NetRuntimeFlags {
+                    cpu_percent: Some(0),
+                    ..Default::default()
+                },
+                "\"--cpu-percent\" is only supported on a Docker daemon running on windows",
+            ),
+            (
+                NetRuntimeFlags {
+                    content_trust: true,
+                    ..Default::default()
+                },
+                "no content trust",
+            ),
+        ] {
+            let err = parse_net_runtime(&bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
 
     #[test]
     fn memory_accepts_docker_units_and_rejects_the_rest() {

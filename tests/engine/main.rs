@@ -26,4 +26,5 @@ mod registry_bounds;
 mod registry_push;
 mod registry_search;
 mod run_options;
+mod run_options_net;
 mod storage;

@@ -45,8 +45,15 @@ pub use container::{
     Resources, Started, Status,
 };
 pub use container::{RestartMode, RestartPolicy, UpdateOptions};
+// Network, log and runtime options of `run` (`--dns-search`, `--mac-address`, ...).
+pub use container::lifecycle::{
+    check_annotations, check_dns_option, check_dns_search, check_runtime, check_volume_driver,
+};
+pub use container::logs::LogDriver;
 pub use ids::ContainerId;
 pub use image::registry::Platform;
+pub use network::mac::MacAddress;
+pub use network::record::EndpointExtras;
 pub use readiness::poll_ready;
 
 /// Entry points of the processes berth re-executes itself as: the sealed helper that works

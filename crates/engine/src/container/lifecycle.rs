@@ -26,7 +26,7 @@ use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
 use crate::network::ports::{parse_exposed, publish_all, ExposedPort, PortSpec};
-use crate::network::record::{Driver, NetworkRecord, DEFAULT_NETWORK};
+use crate::network::record::{Driver, EndpointExtras, NetworkRecord, DEFAULT_NETWORK};
 use crate::paths::DIR_MODE;
 use crate::state::StateLock;
 use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
@@ -74,6 +74,13 @@ pub struct CreateOptions {
     pub dns: Vec<Ipv4Addr>,
     /// `--add-host NAME:IP`.
     pub extra_hosts: Vec<(String, Ipv4Addr)>,
+    // `--dns-search`, `--dns-option`, `--mac-address`, `--link-local-ip`.
+    /// `--dns-search`: resolv.conf's search domains (`.` alone: none).
+    pub dns_search: Vec<String>,
+    /// `--dns-option`: resolv.conf's options.
+    pub dns_options: Vec<String>,
+    /// `--mac-address` and `--link-local-ip`, on the endpoint of the network joined here.
+    pub endpoint: EndpointExtras,
     // Restarting and stopping.
     /// `--restart`.
     pub restart_policy: super::restart::RestartPolicy,
@@ -92,6 +99,13 @@ pub struct CreateOptions {
     pub domainname: Option<String>,
     /// `--link NAME[:ALIAS]`.
     pub links: Vec<String>,
+    // `--annotation`, `--runtime`, `--volume-driver`.
+    /// `--annotation KEY=VALUE`: into the OCI config's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `--runtime`: berth's own, under the names it answers to (see `check_runtime`).
+    pub runtime: Option<String>,
+    /// `--volume-driver`: `local`, the only one.
+    pub volume_driver: Option<String>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -141,6 +155,97 @@ fn check_domainname(domain: &str) -> Result<()> {
         domain,
         "use a DNS name of letters, digits, '-' and '.', 64 characters at most",
     ))
+}
+
+/// A `--dns-search` domain as Docker's CLI takes it: `.` (no search list), or a DNS
+/// name of letters, digits and inner '-', with at least one letter and an optional
+/// trailing dot, under 255 characters.
+pub fn check_dns_search(domain: &str) -> Result<()> {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    let fine = domain == "."
+        || (domain.len() < 255
+            && domain.bytes().any(|b| b.is_ascii_alphabetic())
+            && name.split('.').all(label));
+    if fine {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--dns-search",
+        domain,
+        format!("{domain} is not a valid domain"),
+    ))
+}
+
+/// A `--dns-option` (`ndots:2`, `edns0`): one resolv.conf option, a word without spaces
+/// (anything else would add options, or lines, the user did not write).
+pub fn check_dns_option(option: &str) -> Result<()> {
+    let fine =
+        !option.is_empty() && option.len() < 256 && option.chars().all(|c| c.is_ascii_graphic());
+    if fine {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--dns-option",
+        option,
+        "use one option per flag, a word without spaces (e.g. ndots:2, edns0)",
+    ))
+}
+
+/// The names berth's own runtime answers to for `--runtime`: Docker's default, so a
+/// copied `--runtime runc` runs, and berth's.
+pub const RUNTIME_NAMES: [&str; 2] = ["runc", "berth"];
+
+/// `--runtime`: berth has one runtime, its own; other names are refused in Docker's words.
+pub fn check_runtime(name: &str) -> Result<()> {
+    if RUNTIME_NAMES.contains(&name) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--runtime",
+        name,
+        format!(
+            "unknown or invalid runtime name: {name} (berth runs containers with its own runtime, named runc or berth)"
+        ),
+    ))
+}
+
+/// `--volume-driver`: berth's volumes are all of Docker's `local` driver.
+pub fn check_volume_driver(name: &str) -> Result<()> {
+    if name.is_empty() || name == "local" {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "--volume-driver",
+        name,
+        format!("volume driver {name} is not available: berth has only the local driver (no volume plugins)"),
+    ))
+}
+
+/// `--annotation` keys, as Docker's daemon checks them (none empty), and none of berth's
+/// own, which tell its runtime what to do (`org.berth.init`).
+pub fn check_annotations(annotations: &BTreeMap<String, String>) -> Result<()> {
+    if annotations.contains_key("") {
+        return Err(Error::invalid(
+            "--annotation",
+            "",
+            "the empty string is not permitted as an annotation key",
+        ));
+    }
+    let own = super::spec::OWN_ANNOTATIONS;
+    if let Some(key) = annotations.keys().find(|k| k.starts_with(own)) {
+        return Err(Error::invalid(
+            "--annotation",
+            key,
+            format!("annotations under {own} are berth's own (use --init and the other flags)"),
+        ));
+    }
+    Ok(())
 }
 
 /// How long `stop` waits for a restart policy's monitor before it looks again.
@@ -255,21 +360,28 @@ fn resolv_conf(network: &NetworkConfig, user_defined: bool) -> String {
 
 /// [`resolv_conf`] from the host's text.
 fn resolv_conf_from(host: &str, network: &NetworkConfig, user_defined: bool) -> String {
-    let is_server = |l: &str| l.split_whitespace().next() == Some("nameserver");
+    let keyword = |l: &str| l.split_whitespace().next().unwrap_or_default().to_owned();
+    let is_server = |l: &str| keyword(l) == "nameserver";
+    // `--dns-search` and `--dns-option` replace the host's lines of their kind.
+    let replaced = |l: &str| {
+        let k = keyword(l);
+        (!network.dns_search.is_empty() && (k == "search" || k == "domain"))
+            || (!network.dns_options.is_empty() && k == "options")
+    };
     let loopback = |l: &str| {
         l.split_whitespace()
             .nth(1)
             .is_some_and(|ip| ip.starts_with("127.") || ip == "::1")
     };
+    let host_servers = network.mode == NetworkMode::Host && network.dns.is_empty();
     let mut text: String = host
         .lines()
-        .filter(|l| !is_server(l) || (network.mode == NetworkMode::Host && network.dns.is_empty()))
+        .filter(|l| (!is_server(l) || host_servers) && !replaced(l))
         .map(|l| format!("{l}\n"))
         .collect();
-    if network.mode == NetworkMode::Host && network.dns.is_empty() {
-        return text;
-    }
-    let servers: Vec<String> = if user_defined {
+    let servers: Vec<String> = if host_servers {
+        Vec::new()
+    } else if user_defined {
         vec![crate::network::dns::RESOLVER_ADDR.to_string()]
     } else if !network.dns.is_empty() {
         network.dns.iter().map(Ipv4Addr::to_string).collect()
@@ -288,6 +400,19 @@ fn resolv_conf_from(host: &str, network: &NetworkConfig, user_defined: bool) -> 
     };
     for server in servers {
         text.push_str(&format!("nameserver {server}\n"));
+    }
+    // `.` is Docker's way to ask for no search list: the host's goes, nothing comes.
+    let search: Vec<&str> = network
+        .dns_search
+        .iter()
+        .map(String::as_str)
+        .filter(|d| *d != ".")
+        .collect();
+    if !search.is_empty() {
+        text.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !network.dns_options.is_empty() {
+        text.push_str(&format!("options {}\n", network.dns_options.join(" ")));
     }
     text
 }
@@ -349,6 +474,9 @@ fn network_config(
         ports,
         dns: opts.dns.clone(),
         extra_hosts: opts.extra_hosts.clone(),
+        dns_search: opts.dns_search.clone(),
+        dns_options: opts.dns_options.clone(),
+        mac_address: opts.endpoint.mac,
     })
 }
 
@@ -413,6 +541,19 @@ impl Engine {
         if let Some(domain) = &opts.domainname {
             check_domainname(domain)?;
         }
+        for domain in &opts.dns_search {
+            check_dns_search(domain)?;
+        }
+        for option in &opts.dns_options {
+            check_dns_option(option)?;
+        }
+        if let Some(runtime) = &opts.runtime {
+            check_runtime(runtime)?;
+        }
+        if let Some(driver) = &opts.volume_driver {
+            check_volume_driver(driver)?;
+        }
+        check_annotations(&opts.annotations)?;
         // The front door showed the warnings; this keeps every door to Docker's rules.
         let mut resources = opts.resources.clone();
         super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
@@ -515,6 +656,9 @@ impl Engine {
             namespaces,
             domainname: opts.domainname.clone().unwrap_or_default(),
             links: Vec::new(),
+            annotations: opts.annotations.clone(),
+            runtime: opts.runtime.clone(),
+            volume_driver: opts.volume_driver.clone().unwrap_or_default(),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
@@ -582,6 +726,7 @@ impl Engine {
                 &record.name,
                 opts.ip,
                 opts.aliases.clone(),
+                &opts.endpoint,
             )?;
             std::fs::write(
                 dir.join("hostname"),
@@ -1309,6 +1454,70 @@ mod tests {
             ),
             "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
         );
+    }
+
+    #[test]
+    fn dns_search_and_options_replace_the_hosts_lines() {
+        let host = "domain corp\nsearch example.com\nnameserver 192.0.2.1\noptions edns0\n";
+        let with = |mode, search: &[&str], options: &[&str]| NetworkConfig {
+            mode,
+            dns_search: search.iter().map(|s| s.to_string()).collect(),
+            dns_options: options.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolv_conf_from(
+                host,
+                &with(NetworkMode::Connected, &["a.test", "b.test"], &["ndots:2"]),
+                false
+            ),
+            "nameserver 192.0.2.1\nsearch a.test b.test\noptions ndots:2\n"
+        );
+        // Options alone keep the host's search list; `.` drops it, on the host's network too.
+        assert_eq!(
+            resolv_conf_from(host, &with(NetworkMode::Connected, &[], &["rotate"]), true),
+            "domain corp\nsearch example.com\nnameserver 127.0.0.11\noptions rotate\n"
+        );
+        assert_eq!(
+            resolv_conf_from(host, &with(NetworkMode::Host, &["."], &[]), false),
+            "nameserver 192.0.2.1\noptions edns0\n"
+        );
+    }
+
+    #[test]
+    fn dns_search_domains_and_options_are_checked_as_dockers_cli() {
+        for good in ["example.com", "example.com.", "a-b.c1", ".", "x"] {
+            check_dns_search(good).unwrap();
+        }
+        for bad in [
+            "",
+            "-a.com",
+            "a..b",
+            "a b",
+            "123",
+            "a.com\nnameserver 1.2.3.4",
+            "a_b.com",
+        ] {
+            let err = check_dns_search(bad).unwrap_err().to_string();
+            assert!(err.contains("is not a valid domain"), "{bad:?}: {err}");
+        }
+        check_dns_option("ndots:2").unwrap();
+        for bad in ["", "ndots:2 rotate", "a\nnameserver 1.1.1.1"] {
+            assert!(check_dns_option(bad).is_err(), "{bad:?}");
+        }
+        check_runtime("runc").unwrap();
+        check_runtime("berth").unwrap();
+        let err = check_runtime("crun").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown or invalid runtime name: crun"),
+            "{err}"
+        );
+        check_volume_driver("local").unwrap();
+        assert!(check_volume_driver("convoy").is_err());
+        let own: BTreeMap<String, String> = [("org.berth.init".into(), "true".into())].into();
+        assert!(check_annotations(&own).is_err());
+        let empty: BTreeMap<String, String> = [(String::new(), "x".into())].into();
+        assert!(check_annotations(&empty).is_err());
     }
 
     fn network_record(driver: Driver) -> NetworkRecord {

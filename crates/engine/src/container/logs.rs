@@ -30,7 +30,7 @@ pub struct LogEntry {
 }
 
 /// `--log-opt max-size=SIZE --log-opt max-file=N`, as Docker's json-file driver: without
-/// `max-size` the log grows without rotation.
+/// `max-size` the log grows without rotation (under `local`, Docker's 20 MiB and 5 files).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogConfig {
     /// Rotate the log once it would pass this many bytes.
@@ -39,12 +39,93 @@ pub struct LogConfig {
     /// How many files to keep in all, the live one included (1 if unset).
     #[serde(default)]
     pub max_file: Option<u32>,
+    /// `--log-driver`.
+    #[serde(default, skip_serializing_if = "LogDriver::is_default")]
+    pub driver: LogDriver,
+}
+
+/// `--log-driver`: berth keeps a container's output in its own files, which stand for
+/// Docker's `json-file` and `local` drivers (both read back by `logs`); `none` keeps
+/// nothing. Drivers that send logs elsewhere (syslog, journald, gelf...) are refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogDriver {
+    #[default]
+    JsonFile,
+    Local,
+    None,
+}
+
+/// Docker's log drivers that send output off the host or to another daemon.
+const ELSEWHERE_DRIVERS: [&str; 10] = [
+    "syslog",
+    "journald",
+    "gelf",
+    "fluentd",
+    "awslogs",
+    "splunk",
+    "etwlogs",
+    "gcplogs",
+    "logentries",
+    "loki",
+];
+
+/// Docker's `local` driver's rotation when no `--log-opt` says otherwise.
+const LOCAL_MAX_SIZE: u64 = 20 << 20;
+const LOCAL_MAX_FILE: u32 = 5;
+
+impl LogDriver {
+    pub fn parse(name: &str) -> Result<LogDriver> {
+        match name {
+            "json-file" => Ok(LogDriver::JsonFile),
+            "local" => Ok(LogDriver::Local),
+            "none" => Ok(LogDriver::None),
+            other if ELSEWHERE_DRIVERS.contains(&other) => Err(Error::invalid(
+                "--log-driver",
+                other,
+                "berth keeps logs in its own files only: use json-file, local or none",
+            )),
+            other => Err(Error::invalid(
+                "--log-driver",
+                other,
+                format!("error looking up logging plugin {other}: plugin \"{other}\" not found (berth's drivers: json-file, local, none)"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogDriver::JsonFile => "json-file",
+            LogDriver::Local => "local",
+            LogDriver::None => "none",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == LogDriver::JsonFile
+    }
 }
 
 impl LogConfig {
     /// Parses `--log-opt` values (`KEY=VALUE`).
     pub fn parse(opts: &[String]) -> Result<LogConfig> {
-        let mut config = LogConfig::default();
+        LogConfig::parse_for(LogDriver::JsonFile, opts)
+    }
+
+    /// `--log-driver` and its `--log-opt` values.
+    pub fn with_driver(driver: Option<&str>, opts: &[String]) -> Result<LogConfig> {
+        let driver = driver
+            .map(LogDriver::parse)
+            .transpose()?
+            .unwrap_or_default();
+        LogConfig::parse_for(driver, opts)
+    }
+
+    fn parse_for(driver: LogDriver, opts: &[String]) -> Result<LogConfig> {
+        let mut config = LogConfig {
+            driver,
+            ..LogConfig::default()
+        };
         for opt in opts {
             let (key, value) = opt.split_once('=').ok_or_else(|| {
                 Error::invalid("--log-opt", opt, "use max-size=SIZE or max-file=N")
@@ -66,7 +147,7 @@ impl LogConfig {
                 }
             }
         }
-        if config.max_file.is_some_and(|n| n > 1) && config.max_size.is_none() {
+        if config.max_file.is_some_and(|n| n > 1) && config.rotate_at().is_none() {
             return Err(Error::invalid(
                 "max-file",
                 config.max_file.unwrap_or_default().to_string(),
@@ -85,11 +166,33 @@ impl LogConfig {
         if let Some(n) = self.max_file {
             config.insert("max-file".into(), n.to_string().into());
         }
-        serde_json::json!({ "Type": "json-file", "Config": config })
+        serde_json::json!({ "Type": self.driver.as_str(), "Config": config })
+    }
+
+    /// An error in Docker's words when the driver keeps nothing to read back.
+    pub fn check_readable(&self) -> Result<()> {
+        if self.driver == LogDriver::None {
+            return Err(Error::Conflict(
+                "configured logging driver does not support reading".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn files(&self) -> u32 {
-        self.max_file.unwrap_or(1).max(1)
+        let default = match self.driver {
+            LogDriver::Local => LOCAL_MAX_FILE,
+            _ => 1,
+        };
+        self.max_file.unwrap_or(default).max(1)
+    }
+
+    /// The size past which the log rotates, if any.
+    fn rotate_at(&self) -> Option<u64> {
+        match self.driver {
+            LogDriver::Local => self.max_size.or(Some(LOCAL_MAX_SIZE)),
+            _ => self.max_size,
+        }
     }
 }
 
@@ -158,6 +261,10 @@ impl LogWriter {
     }
 
     pub fn write(&mut self, stream: Stream, data: &[u8]) {
+        // `--log-driver none`: the output goes to attached clients only.
+        if self.config.driver == LogDriver::None {
+            return;
+        }
         // The lines of one read arrived together: they share its time (one clock read
         // per read, not per line).
         self.stamp(stream, Utc::now());
@@ -233,7 +340,7 @@ impl LogWriter {
         }
         self.pending.extend_from_slice(&self.tail[stream as usize]);
         let line_len = (self.pending.len() - start) as u64;
-        if let Some(max) = self.config.max_size {
+        if let Some(max) = self.config.rotate_at() {
             let before = self.size + start as u64;
             if before > 0 && before + line_len > max {
                 // What came before this entry belongs to the file being rotated out.
@@ -424,6 +531,35 @@ impl LogReader {
 mod tests {
     use super::*;
 
+    #[test]
+    fn drivers_are_json_file_local_or_none_and_local_rotates_as_dockers() {
+        let local = LogConfig::with_driver(Some("local"), &["max-file=3".into()]).unwrap();
+        assert_eq!((local.rotate_at(), local.files()), (Some(20 << 20), 3));
+        let local = LogConfig::with_driver(Some("local"), &[]).unwrap();
+        assert_eq!((local.rotate_at(), local.files()), (Some(20 << 20), 5));
+        let json = LogConfig::with_driver(None, &[]).unwrap();
+        assert_eq!(json, LogConfig::default());
+        assert_eq!((json.rotate_at(), json.files()), (None, 1));
+        // json-file rotates only when told a size, as Docker's.
+        assert!(LogConfig::with_driver(Some("json-file"), &["max-file=3".into()]).is_err());
+        let none = LogConfig::with_driver(Some("none"), &[]).unwrap();
+        let err = none.check_readable().unwrap_err().to_string();
+        assert_eq!(err, "configured logging driver does not support reading");
+        json.check_readable().unwrap();
+        for (bad, says) in [
+            ("syslog", "json-file, local or none"),
+            ("fancy", "plugin \"fancy\" not found"),
+        ] {
+            let err = LogConfig::with_driver(Some(bad), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        // Records from before the driver was kept read as json-file.
+        let old: LogConfig = serde_json::from_str(r#"{"max_size":null,"max_file":null}"#).unwrap();
+        assert_eq!(old.driver, LogDriver::JsonFile);
+    }
+
     fn lines(path: &Path, tail: Option<usize>) -> Vec<String> {
         let mut reader = LogReader::open(path).unwrap();
         if let Some(n) = tail {
@@ -465,6 +601,7 @@ mod tests {
         let config = LogConfig {
             max_size: Some(2000),
             max_file: Some(3),
+            ..Default::default()
         };
         let mut writer = LogWriter::open(&path, &config).unwrap();
         for i in 0..1000 {
@@ -500,6 +637,7 @@ mod tests {
         let config = LogConfig {
             max_size: Some(2000),
             max_file: Some(3),
+            ..Default::default()
         };
         let mut writer = LogWriter::open(&path, &config).unwrap();
         // One read of the container's output holding many lines, the last one unfinished.
@@ -560,6 +698,7 @@ mod tests {
         let config = LogConfig {
             max_size: Some(500),
             max_file: Some(2),
+            ..Default::default()
         };
         let mut writer = LogWriter::open(&path, &config).unwrap();
         let mut reader = LogReader::open(&path).unwrap();

@@ -87,6 +87,16 @@ pub struct ContainerConfig {
     /// (the linked container's name, the alias). Its address is in the hosts file.
     #[serde(default)]
     pub links: Vec<(String, String)>,
+    // `--annotation`, `--runtime`, `--volume-driver`.
+    /// `--annotation KEY=VALUE`: the OCI config's annotations (HostConfig.Annotations).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// `--runtime` as given (HostConfig.Runtime); None is Docker's default, `runc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    /// `--volume-driver` as given (HostConfig.VolumeDriver): only `local` is taken.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub volume_driver: String,
 }
 
 /// Which network namespace the container gets.
@@ -120,6 +130,17 @@ pub struct NetworkConfig {
     /// `--add-host NAME:IP` lines for /etc/hosts.
     #[serde(default)]
     pub extra_hosts: Vec<(String, std::net::Ipv4Addr)>,
+    /// `--dns-search`: resolv.conf's search domains instead of the host's (`.` alone:
+    /// none); Docker's HostConfig.DnsSearch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    /// `--dns-option`: resolv.conf's options instead of the host's (HostConfig.DnsOptions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_options: Vec<String>,
+    /// `--mac-address`: the MAC asked for on the network joined at create (Docker's
+    /// Config.MacAddress; the endpoint carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<crate::network::mac::MacAddress>,
 }
 
 impl ContainerConfig {

@@ -436,9 +436,16 @@ pub fn build(
     if !security.sysctls.is_empty() {
         linux.set_sysctl(Some(security.sysctls.clone().into_iter().collect()));
     }
-    let annotations = security
-        .init
-        .then(|| [(INIT_ANNOTATION.to_owned(), "true".to_owned())].into());
+    // `--annotation`s, then berth's own (their prefix is refused to the user at create).
+    let mut annotations: std::collections::HashMap<String, String> = config
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if security.init {
+        annotations.insert(INIT_ANNOTATION.to_owned(), "true".to_owned());
+    }
+    let annotations = (!annotations.is_empty()).then_some(annotations);
 
     SpecBuilder::default()
         .version("1.0.2")
@@ -485,6 +492,8 @@ pub fn build(
 /// The annotation that tells init to stay as PID 1, reaping and forwarding signals, with
 /// the user's process as its child (`--init`).
 pub(crate) const INIT_ANNOTATION: &str = "org.berth.init";
+/// The prefix of the annotations berth gives itself, which `--annotation` may not set.
+pub(crate) const OWN_ANNOTATIONS: &str = "org.berth.";
 
 /// The resource limits: Docker's open-files limit, then the user's `--ulimit`s (one for
 /// open files replaces it), each within what this host lets berth set.

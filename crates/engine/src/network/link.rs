@@ -153,6 +153,33 @@ pub fn configure_endpoint(
     Ok(())
 }
 
+/// The prefix Docker gives each `--link-local-ip` (IPv4's link-local range, 169.254/16).
+pub(crate) const LINK_LOCAL_PREFIX: u8 = 16;
+
+/// Adds `--link-local-ip` addresses to the container's interface `ifname`, each with
+/// Docker's /16, from inside its namespace.
+pub fn add_link_local_addresses(
+    container_netns: BorrowedFd<'_>,
+    ifname: &str,
+    ips: &[Ipv4Addr],
+) -> Result<()> {
+    if ips.is_empty() {
+        return Ok(());
+    }
+    let mut nl = Netlink::open_in(container_netns)?;
+    let index = link_index(&mut nl, ifname)?.ok_or_else(|| {
+        Error::Runtime(format!(
+            "adding link-local addresses to {ifname}: no such interface in the container's namespace"
+        ))
+    })?;
+    for ip in ips {
+        let addr = Ipv4Net::new(*ip, LINK_LOCAL_PREFIX)
+            .map_err(|e| Error::Runtime(format!("address {ip}/{LINK_LOCAL_PREFIX}: {e}")))?;
+        add_address(&mut nl, index, addr, ifname)?;
+    }
+    Ok(())
+}
+
 /// Adds `addr` to link `index` (named `name` for messages); an address already there is
 /// fine.
 pub fn add_address(nl: &mut Netlink, index: u32, addr: Ipv4Net, name: &str) -> Result<()> {

@@ -8,6 +8,7 @@ pub mod firewall;
 pub mod ipam;
 pub mod link;
 pub mod live;
+pub mod mac;
 pub mod names;
 pub mod netlink;
 pub mod ports;

@@ -114,6 +114,18 @@ pub struct Endpoint {
     /// through (its first bridge network): what the firewall's DNAT rules come from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub published: Vec<super::ports::PortMapping>,
+    /// `--link-local-ip`: more addresses on the interface, each with Docker's /16 (its
+    /// IPAMConfig.LinkLocalIPs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<Ipv4Addr>,
+}
+
+/// What a container asks of its endpoint beside an address and aliases: `--mac-address`
+/// and `--link-local-ip`. Both need an interface of the container's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointExtras {
+    pub mac: Option<super::mac::MacAddress>,
+    pub link_local_ips: Vec<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,6 +215,7 @@ impl NetworkRecord {
             host_veth: String::new(),
             host_index: 0,
             published: Vec::new(),
+            link_local_ips: Vec::new(),
         }
     }
 

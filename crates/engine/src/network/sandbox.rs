@@ -342,6 +342,7 @@ fn wire_endpoint(
     driver.create(nl)?;
     let host_end = driver.wire(nl, netns, id, endpoint)?;
     link::configure_endpoint(netns, &endpoint.interface, address, mac, gateway)?;
+    link::add_link_local_addresses(netns, &endpoint.interface, &endpoint.link_local_ips)?;
     Ok(host_end)
 }
 

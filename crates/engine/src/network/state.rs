@@ -284,6 +284,7 @@ mod tests {
                 host_veth: String::new(),
                 host_index: 0,
                 published: Vec::new(),
+                link_local_ips: Vec::new(),
             }],
         }
     }

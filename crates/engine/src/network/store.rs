@@ -12,7 +12,9 @@ use ipnet::Ipv4Net;
 
 use super::driver::HostEnd;
 use super::ipam::{self, AddressPlan};
-use super::record::{Driver, Endpoint, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_NETWORK};
+use super::record::{
+    Driver, Endpoint, EndpointExtras, NetworkRecord, BRIDGE_NAME_OPTION, DEFAULT_NETWORK,
+};
 use crate::container::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::events::{Event, ObjectType};
@@ -472,6 +474,7 @@ impl Engine {
             container_name,
             requested_ip,
             aliases,
+            &EndpointExtras::default(),
         )
     }
 
@@ -482,7 +485,9 @@ impl Engine {
     /// directory must exist (or be this call's container): leases of others without one
     /// are taken for stale.
     /// Call with the engine lock held (e.g. inside
-    /// `create_container`).
+    /// `create_container`). `extras` (a chosen MAC, link-local addresses) are checked
+    /// against the network here, where its endpoints are known.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn allocate_endpoint_locked(
         &self,
         _held: &StateLock,
@@ -491,6 +496,7 @@ impl Engine {
         container_name: &str,
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
+        extras: &EndpointExtras,
     ) -> Result<Endpoint> {
         self.ensure_default_networks_locked(_held)?;
         let stored = self.read_networks()?;
@@ -499,6 +505,7 @@ impl Engine {
             // Nothing to lease, nothing to write (see `stores_endpoints`).
             let joined = self.joined_networks(&stored, container_id);
             check_can_join(&target, &joined, container_name, requested_ip, &aliases)?;
+            check_extras(&target, extras)?;
             self.record_event(&endpoint_event(&target, "connect", container_id));
             return Ok(target.derived_endpoint(container_id, container_name));
         }
@@ -506,14 +513,14 @@ impl Engine {
         let mut target = find_network(networks.clone(), network)?;
         let joined = self.joined_networks(&networks, container_id);
         check_can_join(&target, &joined, container_name, requested_ip, &aliases)?;
+        check_extras(&target, extras)?;
         let (ip, mac, interface) = match plan_of(&target) {
             Some(plan) => {
                 let ip = self.lease(&target, &plan, requested_ip)?;
-                (
-                    Some(ip),
-                    ipam::mac_for(ip),
-                    next_interface(&joined, container_id),
-                )
+                let mac = extras
+                    .mac
+                    .map_or_else(|| ipam::mac_for(ip), |m| m.to_string());
+                (Some(ip), mac, next_interface(&joined, container_id))
             }
             None => (None, String::new(), String::new()),
         };
@@ -529,6 +536,7 @@ impl Engine {
             host_veth: String::new(),
             host_index: 0,
             published: Vec::new(),
+            link_local_ips: extras.link_local_ips.clone(),
         };
         target.endpoints.push(endpoint.clone());
         self.save_network(&target)?;
@@ -773,6 +781,7 @@ impl Engine {
             &record.name,
             requested_ip,
             aliases,
+            &EndpointExtras::default(),
         )?;
         Ok((target, endpoint))
     }
@@ -892,6 +901,82 @@ fn check_can_join(
             bad,
             "use letters, digits, '_', '.' and '-', starting with a letter or digit",
         ));
+    }
+    Ok(())
+}
+
+/// `--mac-address` and `--link-local-ip` on `target`: both need an interface of the
+/// container's own on it (not the host or none network, nor one without a subnet); a
+/// chosen MAC must be free there (two interfaces with one MAC on a bridge break both) and
+/// is refused on ipvlan, whose links share their parent's, as Docker's; a link-local
+/// address must lie outside the subnet, where it would shadow another container's, and
+/// be free on the network, as a MAC (two answering one ARP break both).
+fn check_extras(target: &NetworkRecord, extras: &EndpointExtras) -> Result<()> {
+    let own_interface = target.driver.has_addresses() && plan_of(target).is_some();
+    if let Some(mac) = extras.mac {
+        let text = mac.to_string();
+        if !own_interface {
+            return Err(Error::invalid(
+                "--mac-address",
+                text,
+                format!(
+                    "conflicting options: mac-address and the network mode (the {} network gives the container no interface of its own)",
+                    target.name
+                ),
+            ));
+        }
+        if target.driver == Driver::Ipvlan {
+            return Err(Error::invalid(
+                "--mac-address",
+                text,
+                "ipvlan interfaces do not support custom mac address assignment (they share their parent's)",
+            ));
+        }
+        if let Some(holder) = target.endpoints.iter().find(|e| e.mac == text) {
+            return Err(Error::Conflict(format!(
+                "MAC address {text} on network {} is in use by container {}",
+                target.name, holder.container_name
+            )));
+        }
+    }
+    for ip in &extras.link_local_ips {
+        if ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() || ip.is_loopback() {
+            return Err(Error::invalid(
+                "--link-local-ip",
+                ip.to_string(),
+                "invalid link-local IP address: use a unicast address, e.g. 169.254.1.1",
+            ));
+        }
+        if !own_interface {
+            return Err(Error::invalid(
+                "--link-local-ip",
+                ip.to_string(),
+                format!(
+                    "the {} network gives the container no interface of its own to carry it",
+                    target.name
+                ),
+            ));
+        }
+        if let Some(subnet) = target.subnet.filter(|s| s.contains(ip)) {
+            return Err(Error::invalid(
+                "--link-local-ip",
+                ip.to_string(),
+                format!(
+                    "it is inside network {}'s subnet {subnet}, where it would shadow another container's address: use one outside it, e.g. in 169.254.0.0/16",
+                    target.name
+                ),
+            ));
+        }
+        if let Some(holder) = target
+            .endpoints
+            .iter()
+            .find(|e| e.link_local_ips.contains(ip))
+        {
+            return Err(Error::Conflict(format!(
+                "link-local address {ip} on network {} is in use by container {}",
+                target.name, holder.container_name
+            )));
+        }
     }
     Ok(())
 }
