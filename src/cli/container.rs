@@ -180,61 +180,57 @@ pub struct ContainerFlags {
     pub add_host: Vec<String>,
     // ---- network, log and runtime options ----
     /// Set custom DNS search domains ("." for none)
-    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    #[arg(long = "dns-search", help_heading = heading::NETWORK, value_name = "DOMAIN")]
     pub dns_search: Vec<String>,
     /// Set DNS options (e.g. ndots:2, edns0)
-    #[arg(long = "dns-option", value_name = "OPTION")]
+    #[arg(long = "dns-option", help_heading = heading::NETWORK, value_name = "OPTION")]
     pub dns_option: Vec<String>,
     /// Container MAC address (e.g. 92:d0:c6:0a:29:33), on a bridge or macvlan network
-    #[arg(long = "mac-address", value_name = "MAC")]
+    #[arg(long = "mac-address", help_heading = heading::NETWORK, value_name = "MAC")]
     pub mac_address: Option<String>,
     /// Container IPv4 link-local address (e.g. 169.254.1.1), added to its interface
-    #[arg(long = "link-local-ip", value_name = "IP")]
+    #[arg(long = "link-local-ip", help_heading = heading::NETWORK, value_name = "IP")]
     pub link_local_ip: Vec<String>,
     /// Add an annotation to the container (passed through to the OCI runtime)
-    #[arg(long, value_name = "KEY=VALUE")]
+    #[arg(long = "annotation", help_heading = heading::NAMING, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
     /// Logging driver for the container: json-file (default), local, or none (no logs kept)
-    #[arg(long = "log-driver", value_name = "DRIVER")]
+    #[arg(long = "log-driver", help_heading = heading::LOGGING, value_name = "DRIVER")]
     pub log_driver: Option<String>,
     /// Runtime to use for this container (berth's own, named runc or berth)
-    #[arg(long, value_name = "RUNTIME")]
+    #[arg(long = "runtime", help_heading = heading::IMAGE, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Storage driver options (refused: berth sets no size quota on the writable layer)
-    #[arg(long = "storage-opt", value_name = "KEY=VALUE")]
+    #[arg(long = "storage-opt", help_heading = heading::STORAGE, value_name = "KEY=VALUE")]
     pub storage_opt: Vec<String>,
     /// Optional volume driver for the container (only local)
-    #[arg(long = "volume-driver", value_name = "DRIVER")]
+    #[arg(long = "volume-driver", help_heading = heading::STORAGE, value_name = "DRIVER")]
     pub volume_driver: Option<String>,
     /// Skip image verification (default true: berth does no content trust)
-    #[arg(long = "disable-content-trust", value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+    #[arg(long = "disable-content-trust", help_heading = heading::IMAGE, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub disable_content_trust: bool,
     /// Bind mount Docker API socket and required auth (refused: berth has no API socket yet)
-    #[arg(long = "use-api-socket")]
+    #[arg(long = "use-api-socket", help_heading = heading::SECURITY)]
     pub use_api_socket: bool,
-    // Windows-only in Docker, hidden from its help on Linux as here; refused.
-    /// CPU count (Windows only)
+    // Windows-only in Docker: listed, as in Docker's own help, and refused.
+    /// CPU count (Windows only: refused on Linux)
     #[arg(
-        long = "cpu-count",
+        long = "cpu-count", help_heading = heading::RESOURCES,
         value_name = "N",
-        allow_hyphen_values = true,
-        hide = true
-    )]
+        allow_hyphen_values = true)]
     pub cpu_count: Option<i64>,
-    /// CPU percent (Windows only)
+    /// CPU percent (Windows only: refused on Linux)
     #[arg(
-        long = "cpu-percent",
+        long = "cpu-percent", help_heading = heading::RESOURCES,
         value_name = "N",
-        allow_hyphen_values = true,
-        hide = true
-    )]
+        allow_hyphen_values = true)]
     pub cpu_percent: Option<i64>,
-    /// Maximum IO bandwidth limit for the system drive (Windows only)
-    #[arg(long = "io-maxbandwidth", value_name = "BYTES", hide = true)]
+    /// Maximum IO bandwidth limit for the system drive (Windows only: refused on Linux)
+    #[arg(long = "io-maxbandwidth", help_heading = heading::RESOURCES, value_name = "BYTES")]
     pub io_maxbandwidth: Option<String>,
-    /// Maximum IOps limit for the system drive (Windows only)
-    #[arg(long = "io-maxiops", value_name = "N", hide = true)]
+    /// Maximum IOps limit for the system drive (Windows only: refused on Linux)
+    #[arg(long = "io-maxiops", help_heading = heading::RESOURCES, value_name = "N")]
     pub io_maxiops: Option<u64>,
     // ---- end of network, log and runtime options ----
     // Restarting and stopping.
