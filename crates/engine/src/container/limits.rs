@@ -526,4 +526,70 @@ mod tests {
         assert_eq!(parse_set("0-2,5"), Some(vec![0, 1, 2, 5]));
         assert_eq!(parse_set("0-4294967295"), None);
     }
+
+    #[test]
+    fn rt_swappiness_and_device_rules_are_dockers() {
+        let mut r = Resources {
+            cpu_rt_period: Some(1000),
+            cpu_rt_runtime: Some(2000),
+            ..Default::default()
+        };
+        let e = check(&mut r, &host(), false).unwrap_err().to_string();
+        assert!(
+            e.contains("cannot be higher than cpu real-time period"),
+            "{e}"
+        );
+        let no_rt = HostLimits {
+            cpu_rt: false,
+            ..host()
+        };
+        let mut r = Resources {
+            cpu_rt_runtime: Some(10),
+            ..Default::default()
+        };
+        let e = check(&mut r, &no_rt, false).unwrap_err().to_string();
+        assert!(
+            e.contains("does not support CPU real-time scheduler"),
+            "{e}"
+        );
+        let mut r = Resources {
+            memory_swappiness: Some(101),
+            ..Default::default()
+        };
+        assert!(check(&mut r, &host(), false).is_err());
+        let no_swappiness = HostLimits {
+            memory_swappiness: false,
+            ..host()
+        };
+        let mut r = Resources {
+            memory_swappiness: Some(10),
+            ..Default::default()
+        };
+        let w = check(&mut r, &no_swappiness, false).unwrap();
+        assert!(w[0].contains("memory swappiness"), "{w:?}");
+        assert_eq!(r.memory_swappiness, None);
+        // No weight_device on this (pretend) host: Docker's warning, dropped
+        // before the device is looked at.
+        let mut r = Resources {
+            blkio_weight_device: vec![crate::container::blkio::WeightDevice {
+                path: "/dev/nothere".into(),
+                weight: 300,
+            }],
+            ..Default::default()
+        };
+        let w = check(&mut r, &host(), false).unwrap();
+        assert!(w[0].contains("weight_device"), "{w:?}");
+        assert!(r.blkio_weight_device.is_empty());
+        let mut r = Resources {
+            blkio_device_read_bps: vec![crate::container::blkio::ThrottleDevice {
+                path: "/dev/null".into(),
+                rate: 1,
+            }],
+            ..Default::default()
+        };
+        let e = check(&mut r, &host(), false).unwrap_err().to_string();
+        assert!(e.contains("not a block device"), "{e}");
+        assert!(check_oom_score_adj(1001).is_err());
+        assert_eq!(check_oom_score_adj(1000).unwrap(), 1000);
+    }
 }

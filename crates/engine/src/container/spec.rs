@@ -752,6 +752,35 @@ mod tests {
     }
 
     #[test]
+    fn resource_flags_land_in_the_spec_and_the_cgroup_path() {
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            oom_score_adj: 500,
+            resources: crate::container::record::Resources {
+                cpu_rt_period: Some(500_000),
+                cpu_rt_runtime: Some(5000),
+                memory_swappiness: Some(7),
+                cgroup_parent: Some(
+                    crate::container::cgroup_parent::CgroupParent::parse("/ci/jobs").unwrap(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let root = tempfile::tempdir().unwrap();
+        let paths = EnginePaths::create(root.path()).unwrap();
+        let record = record(config);
+        let spec = build(&record, &root_user(), &paths.root().join(ID), &paths).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["process"]["oomScoreAdj"], 500);
+        let linux = &json["linux"];
+        assert_eq!(linux["cgroupsPath"], format!("/ci/jobs/{ID}"));
+        assert_eq!(linux["resources"]["cpu"]["realtimePeriod"], 500_000);
+        assert_eq!(linux["resources"]["cpu"]["realtimeRuntime"], 5000);
+        assert_eq!(linux["resources"]["memory"]["swappiness"], 7);
+    }
+
+    #[test]
     fn security_and_device_options_land_in_the_spec() {
         use crate::container::devices::{DeviceMapping, DeviceRule};
         use crate::container::security::{
