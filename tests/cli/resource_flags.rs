@@ -590,3 +590,38 @@ fn update_takes_dockers_update_flags() {
         assert!(help.contains(flag), "{flag} missing from run --help");
     }
 }
+
+/// A cgroup leaked under a `--cgroup-parent` (as a berth killed before its clean-up
+/// leaves it) is found by `system check` and removed by `--repair`; the parent stays.
+#[test]
+fn system_check_finds_a_leaked_cgroup_under_a_parent() {
+    let berth = Berth::with_image();
+    let parent = Parent::new("check");
+    let id = berth
+        .ok(&["create", "--cgroup-parent", &parent.name, IMAGE, "true"])
+        .trim()
+        .to_owned();
+    let mut made = Vec::new();
+    for h in cgroup_hierarchies() {
+        if h.join("cgroup.procs").exists() && !h.ends_with("systemd") {
+            let dir = h.join(&parent.name).join(&id);
+            std::fs::create_dir_all(&dir).unwrap();
+            made.push(dir);
+        }
+    }
+    let out = berth.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(code(&out), 1, "{report}");
+    assert!(
+        report.contains(&format!("cgroup {}/{id} ", parent.name)),
+        "{report}"
+    );
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(!repair.contains("FAILED"), "{repair}");
+    berth.ok(&["system", "check"]);
+    for dir in &made {
+        assert!(!dir.exists(), "{}", dir.display());
+        assert!(dir.parent().unwrap().is_dir(), "the parent stays");
+    }
+    berth.ok(&["start", "-a", &id]);
+}

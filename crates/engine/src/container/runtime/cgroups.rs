@@ -502,6 +502,11 @@ impl Cgroup {
         Cgroup { dirs }
     }
 
+    /// One of its directories, if any exists.
+    pub(crate) fn first_dir(&self) -> Option<PathBuf> {
+        self.dirs.first().map(|(_, dir)| dir.clone())
+    }
+
     /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
     /// are host-wide), with one of their directories.
     pub(crate) fn all_ids() -> Vec<(String, PathBuf)> {
