@@ -58,7 +58,7 @@ impl Engine {
     /// Thaws the container and records it as no longer paused. A container that ended
     /// (and, with `--rm`, went) meanwhile is no error: its monitor recorded the exit.
     pub(crate) fn thaw(&self, record: &ContainerRecord) -> Result<()> {
-        Cgroup::of(&record).thaw()?;
+        Cgroup::of(record).thaw()?;
         match update_record(self, &record.id, |r| r.state.paused = false) {
             Ok(_) | Err(Error::NoSuchContainer(_)) => Ok(()),
             Err(e) => Err(e),
