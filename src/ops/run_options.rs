@@ -845,6 +845,63 @@ mod tests {
     use super::*;
 
     #[test]
+    fn device_limits_read_as_dockers_cli_reads_them() {
+        let flags = |bps: &[&str]| bps.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (weights, read_bps, write_iops) = (
+            flags(&["/dev/sda:300"]),
+            flags(&["/dev/sda:1mb", "/dev/sdb:512"]),
+            flags(&["/dev/sda:100"]),
+        );
+        let mut r = crate::engine::Resources::default();
+        let warnings = parse_device_limits(
+            &DeviceLimitsText {
+                blkio_weight_device: &weights,
+                device_read_bps: &read_bps,
+                device_write_iops: &write_iops,
+                cgroup_parent: Some("/ci"),
+                memory_swappiness: Some(-1),
+                kernel_memory: Some("64m"),
+                ..Default::default()
+            },
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.blkio_weight_device[0].weight, 300);
+        let rates: Vec<u64> = r.blkio_device_read_bps.iter().map(|d| d.rate).collect();
+        assert_eq!(rates, [1 << 20, 512]);
+        assert_eq!(r.blkio_device_write_iops[0].path, "/dev/sda");
+        assert_eq!(r.cgroup_parent.as_ref().unwrap().as_str(), "/ci");
+        assert_eq!(
+            r.memory_swappiness, None,
+            "-1 is unset, as Docker's default"
+        );
+        assert!(warnings[0].contains("--kernel-memory"), "{warnings:?}");
+        for (bad, words) in [
+            ("sda:1", "bad format for device path"),
+            ("/dev/sda", "bad format"),
+            (":1", "bad format"),
+            ("/dev/sda:1x", "invalid rate"),
+        ] {
+            let values = flags(&[bad]);
+            let e = parse_device_limits(
+                &DeviceLimitsText {
+                    device_read_bps: &values,
+                    ..Default::default()
+                },
+                &mut r,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
+        let e = parse_oom_score_adj(Some(-1001)).unwrap_err().to_string();
+        assert!(
+            e.contains("range for oom score adj is [-1000, 1000]"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn memory_accepts_docker_units_and_rejects_the_rest() {
         assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
         assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
