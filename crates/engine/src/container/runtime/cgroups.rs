@@ -541,7 +541,7 @@ impl Cgroup {
         let levels: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         for h in mounted_hierarchies()? {
             let mut dir = Self::mount_of(&h).to_path_buf();
-            for level in &levels {
+            for (depth, level) in levels.iter().enumerate() {
                 let parent = dir.clone();
                 dir.push(level);
                 if let Hierarchy::V2 { controllers, .. } = &h {
@@ -562,13 +562,16 @@ impl Cgroup {
                         return Err(e).context(|| format!("creating cgroup {}", dir.display()))
                     }
                 }
+                // The container's own is removed on a failure from here on.
+                if depth + 1 == levels.len() {
+                    self.dirs.push((h.clone(), dir.clone()));
+                }
                 if let Hierarchy::V1 { controllers, .. } = &h {
                     if controllers.iter().any(|c| c == "cpuset") {
                         init_cpuset(&dir)?;
                     }
                 }
             }
-            self.dirs.push((h, dir));
         }
         Ok(())
     }
