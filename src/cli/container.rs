@@ -94,6 +94,40 @@ pub struct ContainerFlags {
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable", help_heading = heading::RESOURCES)]
     pub oom_kill_disable: bool,
+    // ---- resource options of run and create alone ----
+    /// Block IO weight (relative device weight): DEVICE:WEIGHT, 10 to 1000
+    #[arg(long = "blkio-weight-device", help_heading = heading::RESOURCES, value_name = "DEVICE:WEIGHT")]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit read rate (bytes per second) from a device: DEVICE:RATE (e.g. /dev/sda:1mb)
+    #[arg(long = "device-read-bps", help_heading = heading::RESOURCES, value_name = "DEVICE:RATE")]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device: DEVICE:RATE (e.g. /dev/sda:1mb)
+    #[arg(long = "device-write-bps", help_heading = heading::RESOURCES, value_name = "DEVICE:RATE")]
+    pub device_write_bps: Vec<String>,
+    /// Limit read rate (IO per second) from a device: DEVICE:RATE
+    #[arg(long = "device-read-iops", help_heading = heading::RESOURCES, value_name = "DEVICE:RATE")]
+    pub device_read_iops: Vec<String>,
+    /// Limit write rate (IO per second) to a device: DEVICE:RATE
+    #[arg(long = "device-write-iops", help_heading = heading::RESOURCES, value_name = "DEVICE:RATE")]
+    pub device_write_iops: Vec<String>,
+    /// Optional parent cgroup for the container (a path from the root of each cgroup
+    /// hierarchy; default berth)
+    #[arg(long = "cgroup-parent", help_heading = heading::RESOURCES, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
+    /// Tune container memory swappiness (0 to 100; -1 leaves the kernel's)
+    #[arg(
+        long = "memory-swappiness", help_heading = heading::RESOURCES,
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
+    pub memory_swappiness: Option<i64>,
+    /// Kernel memory limit (deprecated: accepted and ignored, with a warning)
+    #[arg(long = "kernel-memory", help_heading = heading::RESOURCES, value_name = "BYTES")]
+    pub kernel_memory: Option<String>,
+    /// Tune host's OOM preferences for the container's processes (-1000 to 1000)
+    #[arg(long = "oom-score-adj", help_heading = heading::RESOURCES, value_name = "N", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i64>,
+    // ---- end of resource options of run and create alone ----
     // Metadata, IDs and names.
     /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "FILE", help_heading = heading::NAMING)]
@@ -381,6 +415,17 @@ pub struct LimitFlags {
     /// Tune container pids limit (-1 for unlimited; 2048 by default)
     #[arg(long = "pids-limit", allow_hyphen_values = true, value_name = "N", help_heading = heading::RESOURCES)]
     pub pids_limit: Option<i64>,
+    /// Limit CPU real-time period in microseconds (cgroup v1)
+    #[arg(long = "cpu-rt-period", help_heading = heading::RESOURCES, value_name = "MICROSECONDS")]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit CPU real-time runtime in microseconds (cgroup v1; the parent cgroup must have
+    /// a real-time budget)
+    #[arg(
+        long = "cpu-rt-runtime", help_heading = heading::RESOURCES,
+        value_name = "MICROSECONDS",
+        allow_hyphen_values = true
+    )]
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 impl LimitFlags {
@@ -399,6 +444,8 @@ impl LimitFlags {
             blkio_weight: self.blkio_weight,
             pids_limit: self.pids_limit,
             oom_kill_disable,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
         })
     }
 
@@ -418,6 +465,8 @@ impl LimitFlags {
                 self.cpu_period,
                 self.cpu_quota,
                 self.pids_limit,
+                self.cpu_rt_period,
+                self.cpu_rt_runtime,
             ]
             .iter()
             .all(Option::is_none)
@@ -613,6 +662,23 @@ impl ContainerFlags {
         }
         env.extend(run_options::resolve_env(&self.env));
         let mut resources = self.limits.to_resources(self.oom_kill_disable)?;
+        let device_warnings = run_options::parse_device_limits(
+            &run_options::DeviceLimitsText {
+                blkio_weight_device: &self.blkio_weight_device,
+                device_read_bps: &self.device_read_bps,
+                device_write_bps: &self.device_write_bps,
+                device_read_iops: &self.device_read_iops,
+                device_write_iops: &self.device_write_iops,
+                cgroup_parent: self.cgroup_parent.as_deref(),
+                memory_swappiness: self.memory_swappiness,
+                kernel_memory: self.kernel_memory.as_deref(),
+            },
+            &mut resources,
+        )?;
+        for warning in device_warnings {
+            eprintln!("{warning}");
+        }
+        let oom_score_adj = run_options::parse_oom_score_adj(self.oom_score_adj)?;
         resources.pids_limit = Resources::pids_limit_from(
             self.limits.pids_limit,
             crate::settings::Settings::load()?.pids_limit,
@@ -683,6 +749,7 @@ impl ContainerFlags {
             auto_remove: self.rm,
             read_only: self.read_only,
             resources,
+            oom_score_adj,
             labels: run_options::parse_labels(&labels),
             log: net_runtime.log,
             restart_policy: run_options::parse_restart(self.restart.as_deref(), self.rm)?,

@@ -17,6 +17,9 @@ pub struct UpdateArgs {
     pub restart: Option<String>,
     #[command(flatten)]
     pub limits: super::container::LimitFlags,
+    /// Kernel memory limit (deprecated: accepted and ignored, as Docker's hidden flag)
+    #[arg(long = "kernel-memory", value_name = "BYTES", hide = true)]
+    pub kernel_memory: Option<String>,
     /// The containers to update
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -37,7 +40,7 @@ impl UpdateArgs {
     }
 
     fn is_empty(&self) -> bool {
-        self.restart.is_none() && self.limits.is_empty()
+        self.restart.is_none() && self.limits.is_empty() && self.kernel_memory.is_none()
     }
 }
 
@@ -49,6 +52,10 @@ pub fn update(engine: &Engine, args: &UpdateArgs) -> Result<i32> {
         ));
     }
     let options = args.to_options()?;
+    if let Some(text) = &args.kernel_memory {
+        run_options::parse_size("--kernel-memory value", text)?;
+        eprintln!("{}", run_options::kernel_memory_warning());
+    }
     super::container::for_each(&args.containers, |name| {
         engine.update_container(name, &options).map(drop)
     })

@@ -41,6 +41,14 @@ fn mount(view: &MountView) -> Value {
     entry
 }
 
+/// Docker's `[{Path, Rate}]` of one kind of device throttle.
+fn throttles(devices: &[crate::engine::ThrottleDevice]) -> Vec<Value> {
+    devices
+        .iter()
+        .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+        .collect()
+}
+
 /// A container in the shape of `docker container inspect`.
 pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     let details = engine.container_details(record);
@@ -100,6 +108,19 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "CpusetCpus": c.resources.cpuset_cpus.as_deref().unwrap_or(""),
             "CpusetMems": c.resources.cpuset_mems.as_deref().unwrap_or(""),
             "BlkioWeight": c.resources.blkio_weight.unwrap_or(0),
+            // Per-device I/O, real-time CPU, swappiness, parent cgroup, OOM bias.
+            "BlkioWeightDevice": c.resources.blkio_weight_device.iter().map(|d| json!({
+                "Path": d.path, "Weight": d.weight,
+            })).collect::<Vec<_>>(),
+            "BlkioDeviceReadBps": throttles(&c.resources.blkio_device_read_bps),
+            "BlkioDeviceWriteBps": throttles(&c.resources.blkio_device_write_bps),
+            "BlkioDeviceReadIOps": throttles(&c.resources.blkio_device_read_iops),
+            "BlkioDeviceWriteIOps": throttles(&c.resources.blkio_device_write_iops),
+            "CpuRealtimePeriod": c.resources.cpu_rt_period.unwrap_or(0),
+            "CpuRealtimeRuntime": c.resources.cpu_rt_runtime.unwrap_or(0),
+            "MemorySwappiness": c.resources.memory_swappiness,
+            "CgroupParent": c.resources.cgroup_parent.as_ref().map_or("", |p| p.as_str()),
+            "OomScoreAdj": c.oom_score_adj,
             // As podman: 0 for no limit.
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "ReadonlyRootfs": c.read_only,

@@ -74,6 +74,8 @@ pub struct LimitsText<'a> {
     pub blkio_weight: Option<u16>,
     pub pids_limit: Option<i64>,
     pub oom_kill_disable: bool,
+    pub cpu_rt_period: Option<i64>,
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 /// Reads the limits' values; Docker's rules across them are the engine's
@@ -95,7 +97,144 @@ pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
         cpuset_cpus: t.cpuset_cpus.map(str::to_owned),
         cpuset_mems: t.cpuset_mems.map(str::to_owned),
         blkio_weight: t.blkio_weight,
+        cpu_rt_period: t.cpu_rt_period,
+        cpu_rt_runtime: t.cpu_rt_runtime,
+        ..Default::default()
     })
+}
+
+/// The resource flags of `run` and `create` alone, as given: per-device block I/O,
+/// `--cgroup-parent`, `--memory-swappiness`, `--kernel-memory`.
+#[derive(Debug, Default)]
+pub struct DeviceLimitsText<'a> {
+    pub blkio_weight_device: &'a [String],
+    pub device_read_bps: &'a [String],
+    pub device_write_bps: &'a [String],
+    pub device_read_iops: &'a [String],
+    pub device_write_iops: &'a [String],
+    pub cgroup_parent: Option<&'a str>,
+    /// -1 is unset, as Docker's default.
+    pub memory_swappiness: Option<i64>,
+    pub kernel_memory: Option<&'a str>,
+}
+
+/// Reads those flags into `r`, as Docker's CLI does; returns the warnings to show
+/// (`--kernel-memory` is taken and ignored, as Docker's since API 1.42). The host's side
+/// (devices, what the cgroups offer) is the engine's check.
+pub fn parse_device_limits(
+    t: &DeviceLimitsText,
+    r: &mut crate::engine::Resources,
+) -> Result<Vec<String>> {
+    use crate::engine::{ThrottleDevice, WeightDevice};
+    let mut warnings = Vec::new();
+    r.blkio_weight_device = t
+        .blkio_weight_device
+        .iter()
+        .map(|v| {
+            let (path, weight) = device_and_value("--blkio-weight-device value", v)?;
+            let weight: u16 = weight.parse().map_err(|_| {
+                Error::invalid(
+                    "--blkio-weight-device value",
+                    v,
+                    "invalid weight for device: use DEVICE:WEIGHT, the weight 10 to 1000 (0 clears it)",
+                )
+            })?;
+            Ok(WeightDevice { path, weight })
+        })
+        .collect::<Result<_>>()?;
+    let bps = |what: &'static str, values: &[String]| -> Result<Vec<ThrottleDevice>> {
+        values
+            .iter()
+            .map(|v| {
+                let (path, rate) = device_and_value(what, v)?;
+                let rate = crate::engine::parse_binary_size(&rate).ok_or_else(|| {
+                    Error::invalid(
+                        what,
+                        v,
+                        "invalid rate for device: use DEVICE:RATE, the rate a whole number with an optional unit kb, mb or gb (e.g. /dev/sda:1mb)",
+                    )
+                })?;
+                Ok(ThrottleDevice { path, rate })
+            })
+            .collect()
+    };
+    let iops = |what: &'static str, values: &[String]| -> Result<Vec<ThrottleDevice>> {
+        values
+            .iter()
+            .map(|v| {
+                let (path, rate) = device_and_value(what, v)?;
+                let rate = rate.parse::<u64>().map_err(|_| {
+                    Error::invalid(
+                        what,
+                        v,
+                        "invalid rate for device: use DEVICE:RATE, the rate a whole number of I/O operations per second",
+                    )
+                })?;
+                Ok(ThrottleDevice { path, rate })
+            })
+            .collect()
+    };
+    r.blkio_device_read_bps = bps("--device-read-bps value", t.device_read_bps)?;
+    r.blkio_device_write_bps = bps("--device-write-bps value", t.device_write_bps)?;
+    r.blkio_device_read_iops = iops("--device-read-iops value", t.device_read_iops)?;
+    r.blkio_device_write_iops = iops("--device-write-iops value", t.device_write_iops)?;
+    r.cgroup_parent = t
+        .cgroup_parent
+        .filter(|p| !p.is_empty())
+        .map(crate::engine::CgroupParent::parse)
+        .transpose()?;
+    r.memory_swappiness = match t.memory_swappiness {
+        None | Some(-1) => None,
+        Some(s) if (0..=100).contains(&s) => Some(s),
+        Some(s) => {
+            return Err(Error::invalid(
+                "--memory-swappiness value",
+                s.to_string(),
+                format!("invalid value: {s}. Valid memory swappiness range is 0-100"),
+            ))
+        }
+    };
+    if let Some(text) = t.kernel_memory {
+        parse_size("--kernel-memory value", text)?;
+        warnings.push(kernel_memory_warning());
+    }
+    Ok(warnings)
+}
+
+/// What `--kernel-memory` gets, on `run`, `create` and `update` alike.
+pub fn kernel_memory_warning() -> String {
+    "WARNING: Kernel memory limits (--kernel-memory) are deprecated and not supported: \
+     Limitation discarded (kernel memory counts toward --memory)."
+        .to_owned()
+}
+
+/// `DEVICE:VALUE` of the per-device flags, as Docker's CLI reads it: the device a path
+/// under /dev, split at the first colon.
+fn device_and_value(what: &'static str, text: &str) -> Result<(String, String)> {
+    match text.split_once(':') {
+        Some((path, value)) if !path.is_empty() => {
+            if !path.starts_with("/dev/") {
+                return Err(Error::invalid(
+                    what,
+                    text,
+                    "bad format for device path: use DEVICE:VALUE with the device under /dev",
+                ));
+            }
+            Ok((path.to_owned(), value.to_owned()))
+        }
+        _ => Err(Error::invalid(
+            what,
+            text,
+            "bad format: use DEVICE:VALUE (e.g. /dev/sda:1mb)",
+        )),
+    }
+}
+
+/// `--oom-score-adj`: Docker's range.
+pub fn parse_oom_score_adj(value: Option<i64>) -> Result<i64> {
+    let value = value.unwrap_or(0);
+    crate::engine::check_oom_score_adj(value)?;
+    Ok(value)
 }
 
 /// A CPU count like `0.5` or `2`, as nano-CPUs, within what this machine has.
@@ -928,6 +1067,63 @@ mod tests {
             let err = parse_net_runtime(&bad).unwrap_err().to_string();
             assert!(err.contains(says), "{err}");
         }
+    }
+
+    #[test]
+    fn device_limits_read_as_dockers_cli_reads_them() {
+        let flags = |bps: &[&str]| bps.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (weights, read_bps, write_iops) = (
+            flags(&["/dev/sda:300"]),
+            flags(&["/dev/sda:1mb", "/dev/sdb:512"]),
+            flags(&["/dev/sda:100"]),
+        );
+        let mut r = crate::engine::Resources::default();
+        let warnings = parse_device_limits(
+            &DeviceLimitsText {
+                blkio_weight_device: &weights,
+                device_read_bps: &read_bps,
+                device_write_iops: &write_iops,
+                cgroup_parent: Some("/ci"),
+                memory_swappiness: Some(-1),
+                kernel_memory: Some("64m"),
+                ..Default::default()
+            },
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.blkio_weight_device[0].weight, 300);
+        let rates: Vec<u64> = r.blkio_device_read_bps.iter().map(|d| d.rate).collect();
+        assert_eq!(rates, [1 << 20, 512]);
+        assert_eq!(r.blkio_device_write_iops[0].path, "/dev/sda");
+        assert_eq!(r.cgroup_parent.as_ref().unwrap().as_str(), "/ci");
+        assert_eq!(
+            r.memory_swappiness, None,
+            "-1 is unset, as Docker's default"
+        );
+        assert!(warnings[0].contains("--kernel-memory"), "{warnings:?}");
+        for (bad, words) in [
+            ("sda:1", "bad format for device path"),
+            ("/dev/sda", "bad format"),
+            (":1", "bad format"),
+            ("/dev/sda:1x", "invalid rate"),
+        ] {
+            let values = flags(&[bad]);
+            let e = parse_device_limits(
+                &DeviceLimitsText {
+                    device_read_bps: &values,
+                    ..Default::default()
+                },
+                &mut r,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
+        let e = parse_oom_score_adj(Some(-1001)).unwrap_err().to_string();
+        assert!(
+            e.contains("range for oom score adj is [-1000, 1000]"),
+            "{e}"
+        );
     }
 
     #[test]

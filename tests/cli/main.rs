@@ -21,6 +21,7 @@ mod listing;
 mod management;
 mod parity_fixes;
 mod readme;
+mod resource_flags;
 mod restart;
 mod run_help;
 mod scripts;

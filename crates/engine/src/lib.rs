@@ -25,6 +25,7 @@ use std::path::Path;
 pub use container::devices::{parse_access as parse_device_access, DeviceMapping, DeviceRule};
 pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
+pub use container::limits::check_oom_score_adj;
 pub use container::limits::{check as check_limits, HostLimits};
 pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
 pub use container::namespaces::NamespaceFlags;
@@ -37,6 +38,7 @@ pub use container::spec::{MASKED_PATHS, READONLY_PATHS};
 pub use container::stats::{
     between as stats_between, sample_all as sample_all_stats, ContainerStats, StatsSample,
 };
+pub use container::{blkio::ThrottleDevice, blkio::WeightDevice, cgroup_parent::CgroupParent};
 pub use container::{
     go_duration, parse_go_duration, Health, HealthConfig, HealthResult, HealthStatus,
 };

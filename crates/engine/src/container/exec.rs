@@ -140,7 +140,7 @@ impl Engine {
         }
         // Opened here: the joiner leaves the host's mount namespace before it moves the
         // process in.
-        let cgroup_procs = Cgroup::existing(record.id.as_str()).procs_files()?;
+        let cgroup_procs = Cgroup::of(&record).procs_files()?;
         let (stdio, ends) = exec_stdio(opts)?;
         let cgroup_joined = pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into())?;
 

@@ -52,6 +52,8 @@ pub struct CreateOptions {
     pub auto_remove: bool,
     pub read_only: bool,
     pub resources: Resources,
+    /// `--oom-score-adj`, -1000 to 1000.
+    pub oom_score_adj: i64,
     pub labels: BTreeMap<String, String>,
     pub mounts: Vec<MountSpec>,
     /// `--volumes-from CONTAINER[:ro|:rw]`: that container's volumes and binds.
@@ -557,6 +559,8 @@ impl Engine {
         // The front door showed the warnings; this keeps every door to Docker's rules.
         let mut resources = opts.resources.clone();
         super::limits::check(&mut resources, &super::limits::HostLimits::detect(), false)?;
+        super::runtime::cgroups::check_rt_budget(&resources, None)?;
+        let oom_score_adj = super::limits::check_oom_score_adj(opts.oom_score_adj)?;
         let namespaces = super::namespaces::Namespaces::from_flags(
             &opts.namespaces,
             opts.hostname.is_some(),
@@ -642,6 +646,7 @@ impl Engine {
             auto_remove: opts.auto_remove,
             read_only: opts.read_only,
             resources,
+            oom_score_adj,
             labels,
             log: opts.log.clone(),
             mounts: self
@@ -1048,7 +1053,7 @@ impl Engine {
             let _ = init.signal(Signal::SIGKILL);
         }
         let mut teardown = Teardown::default();
-        let mut cgroup = Cgroup::existing(record.id.as_str());
+        let mut cgroup = Cgroup::of(&record);
         teardown.step("remove cgroup", &record.id, cgroup.remove());
         let overlay = self.overlay_of(&record);
         teardown.step("unmount", overlay.merged.display(), overlay.unmount());
@@ -1309,7 +1314,12 @@ impl Engine {
         // A cgroup left behind doesn't keep the container: it is reported, and found by
         // `system check`.
         let mut teardown = Teardown::default();
-        teardown.step("remove cgroup", id, Cgroup::existing(id.as_str()).remove());
+        // Under its --cgroup-parent while its record is there.
+        let cgroup = match self.load_record(id) {
+            Ok(record) => Cgroup::of(&record),
+            Err(_) => Cgroup::existing(id.as_str()),
+        };
+        teardown.step("remove cgroup", id, { cgroup }.remove());
         if let Some(record) = (!teardown.failures().is_empty())
             .then(|| self.load_record(id).ok())
             .flatten()

@@ -23,6 +23,14 @@ pub struct HostLimits {
     pub blkio_weight: bool,
     /// The OOM killer can be turned off (v1's memory.oom_control; v2 has no such file).
     pub oom_kill_disable: bool,
+    /// Per-device weights (v1 blkio.weight_device or its BFQ twin; v2 io.weight).
+    pub blkio_weight_device: bool,
+    /// Per-device throttles (v1 blkio.throttle.*; v2 io.max).
+    pub blkio_throttle: bool,
+    /// Real-time group scheduling (v1 cpu.rt_runtime_us; v2 has none).
+    pub cpu_rt: bool,
+    /// Swappiness per cgroup (v1 memory.swappiness; v2 has none).
+    pub memory_swappiness: bool,
 }
 
 impl HostLimits {
@@ -62,8 +70,59 @@ impl HostLimits {
                 || std::path::Path::new("/sys/fs/cgroup/io.weight").exists(),
             oom_kill_disable: std::path::Path::new("/sys/fs/cgroup/memory/memory.oom_control")
                 .exists(),
+            blkio_weight_device: [
+                "/sys/fs/cgroup/blkio/blkio.weight_device",
+                "/sys/fs/cgroup/blkio/blkio.bfq.weight_device",
+            ]
+            .iter()
+            .any(|p| std::path::Path::new(p).exists())
+                || v2_has("io"),
+            blkio_throttle: std::path::Path::new(
+                "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device",
+            )
+            .exists()
+                || v2_has("io"),
+            cpu_rt: std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists(),
+            memory_swappiness: std::path::Path::new("/sys/fs/cgroup/memory/memory.swappiness")
+                .exists(),
         }
     }
+}
+
+/// True if a pure v2 host has `controller` at its root.
+fn v2_has(controller: &str) -> bool {
+    std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == controller))
+}
+
+/// Docker's range of `--oom-score-adj` (the kernel's), and what this host lets berth
+/// give: below berth's own score only with CAP_SYS_RESOURCE (the kernel's rule).
+pub fn check_oom_score_adj(value: i64) -> Result<i32> {
+    if !(-1000..=1000).contains(&value) {
+        return Err(bad(
+            "--oom-score-adj value",
+            value,
+            &format!("Invalid value {value}, range for oom score adj is [-1000, 1000]"),
+        ));
+    }
+    let own: i64 = std::fs::read_to_string("/proc/self/oom_score_adj")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    let may_lower = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_RESOURCE,
+    )
+    .unwrap_or(false);
+    if value < own && !may_lower {
+        return Err(bad(
+            "--oom-score-adj value",
+            value,
+            &format!("lowering the OOM score below berth's own ({own}) needs CAP_SYS_RESOURCE, which berth does not have here"),
+        ));
+    }
+    Ok(value as i32)
 }
 
 /// A cpuset list (`0-2,4`) as its members, None when malformed.
@@ -257,7 +316,100 @@ pub fn check(r: &mut Resources, host: &HostLimits, update: bool) -> Result<Vec<S
             r.blkio_weight = None;
         }
     }
+    check_devices(r, host, &mut warnings)?;
+    check_rt_and_swappiness(r, host, &mut warnings)?;
     Ok(warnings)
+}
+
+/// Docker's rules for the per-device block I/O limits: what this host can't apply is
+/// dropped with Docker's warning; each device left must be a whole block device here.
+fn check_devices(r: &mut Resources, host: &HostLimits, warnings: &mut Vec<String>) -> Result<()> {
+    use super::blkio::{resolve, Throttle, MAX_WEIGHT, MIN_WEIGHT};
+    if let Some(d) = r
+        .blkio_weight_device
+        .iter()
+        .find(|d| d.weight != 0 && !(MIN_WEIGHT..=MAX_WEIGHT).contains(&d.weight))
+    {
+        return Err(bad(
+            "--blkio-weight-device value",
+            format!("{}:{}", d.path, d.weight),
+            "invalid weight for device: the weight is 10 to 1000, or 0 to clear it",
+        ));
+    }
+    if !r.blkio_weight_device.is_empty() && !host.blkio_weight_device {
+        warnings.push("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.".to_owned());
+        r.blkio_weight_device.clear();
+    }
+    for throttle in Throttle::ALL {
+        if !r.throttles(throttle).is_empty() && !host.blkio_throttle {
+            warnings.push(throttle.unsupported().to_owned());
+            r.clear_throttles(throttle);
+        }
+    }
+    for (flag, path) in super::blkio::named_devices(r) {
+        resolve(flag, path)?;
+    }
+    Ok(())
+}
+
+/// Docker's rules for `--cpu-rt-period`/`--cpu-rt-runtime` (refused where the kernel
+/// has no real-time group scheduling, as Docker's) and `--memory-swappiness`.
+fn check_rt_and_swappiness(
+    r: &mut Resources,
+    host: &HostLimits,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let period = r.cpu_rt_period.filter(|p| *p != 0);
+    let runtime = r.cpu_rt_runtime.filter(|p| *p != 0);
+    if let Some((flag, value)) = period
+        .map(|p| ("--cpu-rt-period value", p))
+        .or(runtime.map(|v| ("--cpu-rt-runtime value", v)))
+    {
+        if !host.cpu_rt {
+            return Err(bad(
+                flag,
+                value,
+                "Your kernel does not support CPU real-time scheduler (no cpu.rt_runtime_us: cgroup v2 has no real-time groups)",
+            ));
+        }
+    }
+    if let Some(p) = period.filter(|p| *p < 0) {
+        return Err(bad(
+            "--cpu-rt-period value",
+            p,
+            "the real-time period is a positive number of microseconds",
+        ));
+    }
+    if let Some(v) = runtime.filter(|v| *v < -1) {
+        return Err(bad(
+            "--cpu-rt-runtime value",
+            v,
+            "the real-time runtime is a number of microseconds, or -1 for no limit",
+        ));
+    }
+    if let (Some(p), Some(v)) = (period, runtime) {
+        if v > p {
+            return Err(bad(
+                "--cpu-rt-runtime value",
+                v,
+                "cpu real-time runtime cannot be higher than cpu real-time period",
+            ));
+        }
+    }
+    if let Some(s) = r.memory_swappiness {
+        if !(0..=100).contains(&s) {
+            return Err(bad(
+                "--memory-swappiness value",
+                s,
+                &format!("Invalid value: {s}, valid memory swappiness range is 0-100"),
+            ));
+        }
+        if !host.memory_swappiness {
+            warnings.push("Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.".to_owned());
+            r.memory_swappiness = None;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -271,6 +423,10 @@ mod tests {
             swap: true,
             blkio_weight: false,
             oom_kill_disable: true,
+            blkio_weight_device: false,
+            blkio_throttle: true,
+            cpu_rt: true,
+            memory_swappiness: true,
         }
     }
 
@@ -369,5 +525,71 @@ mod tests {
         assert_eq!(r.cpu_shares, Some(2));
         assert_eq!(parse_set("0-2,5"), Some(vec![0, 1, 2, 5]));
         assert_eq!(parse_set("0-4294967295"), None);
+    }
+
+    #[test]
+    fn rt_swappiness_and_device_rules_are_dockers() {
+        let mut r = Resources {
+            cpu_rt_period: Some(1000),
+            cpu_rt_runtime: Some(2000),
+            ..Default::default()
+        };
+        let e = check(&mut r, &host(), false).unwrap_err().to_string();
+        assert!(
+            e.contains("cannot be higher than cpu real-time period"),
+            "{e}"
+        );
+        let no_rt = HostLimits {
+            cpu_rt: false,
+            ..host()
+        };
+        let mut r = Resources {
+            cpu_rt_runtime: Some(10),
+            ..Default::default()
+        };
+        let e = check(&mut r, &no_rt, false).unwrap_err().to_string();
+        assert!(
+            e.contains("does not support CPU real-time scheduler"),
+            "{e}"
+        );
+        let mut r = Resources {
+            memory_swappiness: Some(101),
+            ..Default::default()
+        };
+        assert!(check(&mut r, &host(), false).is_err());
+        let no_swappiness = HostLimits {
+            memory_swappiness: false,
+            ..host()
+        };
+        let mut r = Resources {
+            memory_swappiness: Some(10),
+            ..Default::default()
+        };
+        let w = check(&mut r, &no_swappiness, false).unwrap();
+        assert!(w[0].contains("memory swappiness"), "{w:?}");
+        assert_eq!(r.memory_swappiness, None);
+        // No weight_device on this (pretend) host: Docker's warning, dropped
+        // before the device is looked at.
+        let mut r = Resources {
+            blkio_weight_device: vec![crate::container::blkio::WeightDevice {
+                path: "/dev/nothere".into(),
+                weight: 300,
+            }],
+            ..Default::default()
+        };
+        let w = check(&mut r, &host(), false).unwrap();
+        assert!(w[0].contains("weight_device"), "{w:?}");
+        assert!(r.blkio_weight_device.is_empty());
+        let mut r = Resources {
+            blkio_device_read_bps: vec![crate::container::blkio::ThrottleDevice {
+                path: "/dev/null".into(),
+                rate: 1,
+            }],
+            ..Default::default()
+        };
+        let e = check(&mut r, &host(), false).unwrap_err().to_string();
+        assert!(e.contains("not a block device"), "{e}");
+        assert!(check_oom_score_adj(1001).is_err());
+        assert_eq!(check_oom_score_adj(1000).unwrap(), 1000);
     }
 }

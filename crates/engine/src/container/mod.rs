@@ -2,7 +2,9 @@
 //! monitor process that supervises each one.
 
 pub mod attach;
+pub mod blkio;
 mod boot;
+pub mod cgroup_parent;
 mod clients;
 pub mod devices;
 pub mod exec;

@@ -790,7 +790,7 @@ impl Monitor {
                 std::fs::remove_file(&socket),
             );
         }
-        let mut cgroup = Cgroup::existing(self.record.id.as_str());
+        let mut cgroup = Cgroup::of(&self.record);
         let oom = cgroup.oom_killed();
         teardown.step("remove cgroup", &self.record.id, cgroup.remove());
         let id = self.record.id.clone();

@@ -28,12 +28,12 @@ impl Engine {
                 record.id
             )));
         }
-        Cgroup::existing(record.id.as_str()).freeze()?;
+        Cgroup::of(&record).freeze()?;
         let record = match update_record(self, &record.id, |r| r.state.paused = true) {
             Ok(record) => record,
             Err(e) => {
                 // Not recorded: not left frozen either.
-                let _ = Cgroup::existing(record.id.as_str()).thaw();
+                let _ = Cgroup::of(&record).thaw();
                 return Err(e);
             }
         };
@@ -58,7 +58,7 @@ impl Engine {
     /// Thaws the container and records it as no longer paused. A container that ended
     /// (and, with `--rm`, went) meanwhile is no error: its monitor recorded the exit.
     pub(crate) fn thaw(&self, record: &ContainerRecord) -> Result<()> {
-        Cgroup::existing(record.id.as_str()).thaw()?;
+        Cgroup::of(record).thaw()?;
         match update_record(self, &record.id, |r| r.state.paused = false) {
             Ok(_) | Err(Error::NoSuchContainer(_)) => Ok(()),
             Err(e) => Err(e),

@@ -41,6 +41,10 @@ pub struct ContainerConfig {
     pub auto_remove: bool,
     pub read_only: bool,
     pub resources: Resources,
+    /// `--oom-score-adj`: the OOM killer's bias for the container's processes, -1000 to
+    /// 1000 (Docker's HostConfig.OomScoreAdj).
+    #[serde(default)]
+    pub oom_score_adj: i32,
     pub labels: BTreeMap<String, String>,
     /// Volumes, binds and tmpfs mounts, in the order they are mounted (parents first).
     #[serde(default)]
@@ -177,6 +181,23 @@ pub struct Resources {
     pub cpuset_mems: Option<String>,
     /// Relative block I/O weight, 10 to 1000 (`--blkio-weight`).
     pub blkio_weight: Option<u16>,
+    // Per-device block I/O, real-time CPU, swappiness and the parent cgroup.
+    /// `--blkio-weight-device`: weights of single devices.
+    pub blkio_weight_device: Vec<super::blkio::WeightDevice>,
+    /// `--device-read-bps`, `--device-write-bps`: bytes per second of single devices.
+    pub blkio_device_read_bps: Vec<super::blkio::ThrottleDevice>,
+    pub blkio_device_write_bps: Vec<super::blkio::ThrottleDevice>,
+    /// `--device-read-iops`, `--device-write-iops`: I/O operations per second.
+    pub blkio_device_read_iops: Vec<super::blkio::ThrottleDevice>,
+    pub blkio_device_write_iops: Vec<super::blkio::ThrottleDevice>,
+    /// Real-time CPU period and runtime in microseconds (`--cpu-rt-period`,
+    /// `--cpu-rt-runtime`; v1's cpu.rt_period_us and cpu.rt_runtime_us).
+    pub cpu_rt_period: Option<i64>,
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--memory-swappiness`, 0 to 100; None leaves the kernel's (Docker's null).
+    pub memory_swappiness: Option<i64>,
+    /// `--cgroup-parent`; None is `berth`. Fixed at create (`update` keeps it).
+    pub cgroup_parent: Option<super::cgroup_parent::CgroupParent>,
 }
 
 /// The pids limit a container gets when none is asked for, as podman's: without one, a
@@ -184,6 +205,40 @@ pub struct Resources {
 pub(crate) const DEFAULT_PIDS_LIMIT: i64 = 2048;
 
 impl Resources {
+    /// The throttles of one kind (`--device-read-bps`...).
+    pub fn throttles(&self, which: super::blkio::Throttle) -> &[super::blkio::ThrottleDevice] {
+        use super::blkio::Throttle;
+        match which {
+            Throttle::ReadBps => &self.blkio_device_read_bps,
+            Throttle::WriteBps => &self.blkio_device_write_bps,
+            Throttle::ReadIops => &self.blkio_device_read_iops,
+            Throttle::WriteIops => &self.blkio_device_write_iops,
+        }
+    }
+
+    fn throttles_mut(
+        &mut self,
+        which: super::blkio::Throttle,
+    ) -> &mut Vec<super::blkio::ThrottleDevice> {
+        use super::blkio::Throttle;
+        match which {
+            Throttle::ReadBps => &mut self.blkio_device_read_bps,
+            Throttle::WriteBps => &mut self.blkio_device_write_bps,
+            Throttle::ReadIops => &mut self.blkio_device_read_iops,
+            Throttle::WriteIops => &mut self.blkio_device_write_iops,
+        }
+    }
+
+    /// Drops the throttles of one kind (what this host can't apply).
+    pub(crate) fn clear_throttles(&mut self, which: super::blkio::Throttle) {
+        self.throttles_mut(which).clear();
+    }
+
+    /// The container's cgroup path below every hierarchy's root: `<parent>/<id>`.
+    pub fn cgroup_path(&self, id: &str) -> String {
+        super::cgroup_parent::container_path(self.cgroup_parent.as_ref(), id)
+    }
+
     /// The pids limit Docker's way: the flag's, else the settings' (`pids-limit`), else
     /// `DEFAULT_PIDS_LIMIT`; zero or less (`--pids-limit -1`) is no limit.
     pub fn pids_limit_from(flag: Option<i64>, configured: Option<i64>) -> Option<i64> {

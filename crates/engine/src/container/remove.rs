@@ -161,7 +161,7 @@ impl Engine {
             // A cgroup left behind doesn't keep the container: it is reported, and
             // found by `system check`.
             let mut teardown = Teardown::default();
-            let cgroup = Cgroup::existing(record.id.as_str()).remove();
+            let cgroup = Cgroup::of(record).remove();
             teardown.step("remove cgroup", &record.id, cgroup);
             self.report_teardown(record, &teardown);
             let result = self.retire_into(&mounts, &record.id, workspace.path());

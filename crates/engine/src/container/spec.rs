@@ -279,7 +279,7 @@ pub fn build(
         .ambient(HashSet::new())
         .build()
         .map_err(spec_error)?;
-    let process = ProcessBuilder::default()
+    let mut process = ProcessBuilder::default()
         .terminal(config.tty)
         .user(
             UserBuilder::default()
@@ -302,6 +302,9 @@ pub fn build(
         .no_new_privileges(!security.privileged)
         .build()
         .map_err(spec_error)?;
+    if config.oom_score_adj != 0 {
+        process.set_oom_score_adj(Some(config.oom_score_adj));
+    }
 
     // `--network host` shares the host's network namespace.
     let own_network = config.network.mode != super::record::NetworkMode::Host;
@@ -332,7 +335,11 @@ pub fn build(
 
     let r = &config.resources;
     let mut resources = LinuxResourcesBuilder::default();
-    if r.memory.is_some() || r.memory_reservation.is_some() || r.oom_kill_disable {
+    if r.memory.is_some()
+        || r.memory_reservation.is_some()
+        || r.oom_kill_disable
+        || r.memory_swappiness.is_some()
+    {
         let mut memory = LinuxMemoryBuilder::default();
         if let Some(limit) = r.memory {
             memory = memory
@@ -344,6 +351,9 @@ pub fn build(
         }
         if r.oom_kill_disable {
             memory = memory.disable_oom_killer(true);
+        }
+        if let Some(swappiness) = r.memory_swappiness {
+            memory = memory.swappiness(swappiness as u64);
         }
         resources = resources.memory(memory.build().map_err(spec_error)?);
     }
@@ -373,16 +383,19 @@ pub fn build(
         cpu = cpu.mems(mems.clone());
         cpu_set = true;
     }
+    if let Some(period) = r.cpu_rt_period.filter(|p| *p > 0) {
+        cpu = cpu.realtime_period(period as u64);
+        cpu_set = true;
+    }
+    if let Some(runtime) = r.cpu_rt_runtime.filter(|v| *v != 0) {
+        cpu = cpu.realtime_runtime(runtime);
+        cpu_set = true;
+    }
     if cpu_set {
         resources = resources.cpu(cpu.build().map_err(spec_error)?);
     }
-    if let Some(weight) = r.blkio_weight {
-        resources = resources.block_io(
-            LinuxBlockIoBuilder::default()
-                .weight(weight)
-                .build()
-                .map_err(spec_error)?,
-        );
+    if r.blkio_weight.is_some() || !super::blkio::named_devices(r).is_empty() {
+        resources = resources.block_io(block_io(r)?);
     }
     if let Some(limit) = r.pids_limit {
         resources = resources.pids(
@@ -421,7 +434,7 @@ pub fn build(
         .namespaces(namespaces)
         .masked_paths(listed(MASKED_PATHS))
         .readonly_paths(listed(READONLY_PATHS))
-        .cgroups_path(format!("/berth/{}", record.id))
+        .cgroups_path(format!("/{}", r.cgroup_path(record.id.as_str())))
         .resources(resources.build().map_err(spec_error)?)
         .build()
         .map_err(spec_error)?;
@@ -552,6 +565,58 @@ fn cgroup_device(rule: &super::devices::DeviceRule) -> Result<LinuxDeviceCgroup>
         b = b.minor(minor as i64);
     }
     b.build().map_err(spec_error)
+}
+
+/// The block I/O section: the weight, and each device's weight and throttles with the
+/// numbers the device has on the host now.
+fn block_io(r: &super::record::Resources) -> Result<oci_spec::runtime::LinuxBlockIo> {
+    use super::blkio::{resolve, Throttle};
+    use oci_spec::runtime::{LinuxThrottleDeviceBuilder, LinuxWeightDeviceBuilder};
+    let mut io = LinuxBlockIoBuilder::default();
+    if let Some(weight) = r.blkio_weight {
+        io = io.weight(weight);
+    }
+    if !r.blkio_weight_device.is_empty() {
+        let devices = r
+            .blkio_weight_device
+            .iter()
+            .map(|d| {
+                let n = resolve("--blkio-weight-device", &d.path)?;
+                LinuxWeightDeviceBuilder::default()
+                    .major(n.major as i64)
+                    .minor(n.minor as i64)
+                    .weight(d.weight)
+                    .build()
+                    .map_err(spec_error)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        io = io.weight_device(devices);
+    }
+    for throttle in Throttle::ALL {
+        let devices = r
+            .throttles(throttle)
+            .iter()
+            .map(|d| {
+                let n = resolve(throttle.flag(), &d.path)?;
+                LinuxThrottleDeviceBuilder::default()
+                    .major(n.major as i64)
+                    .minor(n.minor as i64)
+                    .rate(d.rate)
+                    .build()
+                    .map_err(spec_error)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if devices.is_empty() {
+            continue;
+        }
+        io = match throttle {
+            Throttle::ReadBps => io.throttle_read_bps_device(devices),
+            Throttle::WriteBps => io.throttle_write_bps_device(devices),
+            Throttle::ReadIops => io.throttle_read_iops_device(devices),
+            Throttle::WriteIops => io.throttle_write_iops_device(devices),
+        };
+    }
+    io.build().map_err(spec_error)
 }
 
 #[cfg(test)]
@@ -693,6 +758,35 @@ mod tests {
             home: "/home/app".into(),
         };
         insta::assert_snapshot!(shown(&record(config), &user));
+    }
+
+    #[test]
+    fn resource_flags_land_in_the_spec_and_the_cgroup_path() {
+        let config = ContainerConfig {
+            cmd: vec!["sh".into()],
+            oom_score_adj: 500,
+            resources: crate::container::record::Resources {
+                cpu_rt_period: Some(500_000),
+                cpu_rt_runtime: Some(5000),
+                memory_swappiness: Some(7),
+                cgroup_parent: Some(
+                    crate::container::cgroup_parent::CgroupParent::parse("/ci/jobs").unwrap(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let root = tempfile::tempdir().unwrap();
+        let paths = EnginePaths::create(root.path()).unwrap();
+        let record = record(config);
+        let spec = build(&record, &root_user(), &paths.root().join(ID), &paths).unwrap();
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["process"]["oomScoreAdj"], 500);
+        let linux = &json["linux"];
+        assert_eq!(linux["cgroupsPath"], format!("/ci/jobs/{ID}"));
+        assert_eq!(linux["resources"]["cpu"]["realtimePeriod"], 500_000);
+        assert_eq!(linux["resources"]["cpu"]["realtimeRuntime"], 5000);
+        assert_eq!(linux["resources"]["memory"]["swappiness"], 7);
     }
 
     #[test]

@@ -22,7 +22,7 @@ impl Engine {
                 record.name
             )));
         }
-        Ok(Cgroup::existing(record.id.as_str()).pids())
+        Ok(Cgroup::of(&record).pids())
     }
 }
 
@@ -71,7 +71,11 @@ pub fn sample_all(records: &[ContainerRecord]) -> Vec<StatsSample> {
         .map(|record| {
             let running = record.state.status == Status::Running;
             let usage = if running {
-                Cgroup::existing_in(&hierarchies, record.id.as_str()).usage()
+                Cgroup::existing_in(
+                    &hierarchies,
+                    &record.config.resources.cgroup_path(record.id.as_str()),
+                )
+                .usage()
             } else {
                 CgroupUsage::default()
             };

@@ -79,6 +79,12 @@ fn merged(old: &Resources, new: &Resources) -> Result<Resources> {
     if let Some(v) = new.blkio_weight {
         r.blkio_weight = Some(v);
     }
+    if let Some(v) = new.cpu_rt_period {
+        r.cpu_rt_period = Some(v);
+    }
+    if let Some(v) = new.cpu_rt_runtime {
+        r.cpu_rt_runtime = Some(v);
+    }
     if let Some(v) = new.pids_limit {
         r.pids_limit = Some(v).filter(|l| *l > 0);
     }
@@ -107,6 +113,7 @@ impl Engine {
         } else {
             let mut r = merged(&record.config.resources, &opts.resources)?;
             limits::check(&mut r, &HostLimits::detect(), true)?;
+            super::runtime::cgroups::check_rt_budget(&r, Some(record.id.as_str()))?;
             Some(r)
         };
         if let Some(resources) = &resources {
@@ -114,11 +121,9 @@ impl Engine {
                 // The kernel refuses a memory limit below what the container uses now;
                 // the record then stays as it was (values written before stay, as
                 // with Docker's).
-                Cgroup::existing(record.id.as_str())
-                    .update(resources)
-                    .map_err(|e| {
-                        Error::Runtime(format!("Cannot update container {}: {e}", record.id))
-                    })?;
+                Cgroup::of(&record).update(resources).map_err(|e| {
+                    Error::Runtime(format!("Cannot update container {}: {e}", record.id))
+                })?;
             }
         }
         let updated = update_record(self, &record.id, |r| {

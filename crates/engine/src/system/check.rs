@@ -91,6 +91,7 @@ impl Serialize for Kind {
 pub enum Repair {
     Kill(ProcessHandle),
     Unmount,
+    /// The cgroup at this path below every hierarchy's root (`berth/<id>`, `<parent>/<id>`).
     RemoveCgroup(String),
     RemoveContainerDir(ContainerId),
     /// Writes the container name index the records make.
@@ -294,7 +295,28 @@ impl Engine {
                     Kind::Cgroup,
                     format!("berth/{name}"),
                     dir,
-                    Repair::RemoveCgroup(name),
+                    Repair::RemoveCgroup(format!("berth/{name}")),
+                ));
+            }
+        }
+        // Those under a `--cgroup-parent`, found from their records.
+        let hierarchies = Cgroup::hierarchies();
+        for record in scan.records.values() {
+            if record.config.resources.cgroup_parent.is_none() {
+                continue;
+            }
+            let path = record.config.resources.cgroup_path(record.id.as_str());
+            let running = matches!(record.state.status, Status::Running | Status::Restarting)
+                && record.state.monitor.is_some_and(|m| m.is_alive());
+            let Some(dir) = Cgroup::existing_in(&hierarchies, &path).first_dir() else {
+                continue;
+            };
+            if !running && !scan.live.contains(record.id.as_str()) {
+                found.push(Finding::new(
+                    Kind::Cgroup,
+                    path.clone(),
+                    dir,
+                    Repair::RemoveCgroup(path),
                 ));
             }
         }
@@ -527,10 +549,12 @@ impl Engine {
                 Ok(())
             }
             Repair::Unmount => overlay::unmount_if_mounted(path),
-            Repair::RemoveCgroup(id) => {
+            Repair::RemoveCgroup(cgroup) => {
                 // Its failure is the busy cgroup found below.
-                let _ = Cgroup::existing(id).remove();
-                match Cgroup::existing(id).pids().is_empty() && !path.exists() {
+                let hierarchies = Cgroup::hierarchies();
+                let _ = Cgroup::existing_in(&hierarchies, cgroup).remove();
+                match Cgroup::existing_in(&hierarchies, cgroup).pids().is_empty() && !path.exists()
+                {
                     true => Ok(()),
                     false => Err(Error::Runtime(format!(
                         "cgroup {} is still busy",

@@ -325,6 +325,109 @@ fn memory_v1(dir: &Path, r: &Resources) -> Result<()> {
     if r.oom_kill_disable {
         write(dir, "memory.oom_control", "1")?;
     }
+    if let Some(swappiness) = r.memory_swappiness {
+        write(dir, "memory.swappiness", &swappiness.to_string())?;
+    }
+    Ok(())
+}
+
+/// v1's real-time period and runtime (`--cpu-rt-period`, `--cpu-rt-runtime`).
+fn cpu_rt_v1(dir: &Path, r: &Resources) -> Result<()> {
+    let period = r.cpu_rt_period.filter(|p| *p > 0);
+    let runtime = r.cpu_rt_runtime.filter(|v| *v != 0);
+    let set_period = || match period {
+        Some(p) => write(dir, "cpu.rt_period_us", &p.to_string()),
+        None => Ok(()),
+    };
+    let set_runtime = || match runtime {
+        Some(v) => write(dir, "cpu.rt_runtime_us", &v.to_string()),
+        None => Ok(()),
+    };
+    // The kernel checks each value against the other one already there: a runtime above
+    // the old period goes after the period, a period below the old runtime after it.
+    if set_period().and_then(|()| set_runtime()).is_err() {
+        set_runtime().and_then(|()| set_period()).map_err(|e| {
+            Error::Runtime(format!(
+                "{e}: the parent cgroup's real-time budget (its cpu.rt_runtime_us) is too small for this --cpu-rt-runtime"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The kernel's share of a CPU a real-time runtime per period is (`to_ratio`, in
+/// 1/2^20): -1 is all of it.
+fn rt_ratio(period: i64, runtime: i64) -> u128 {
+    const UNIT: u128 = 1 << 20;
+    match (period, runtime) {
+        (_, r) if r < 0 => UNIT,
+        (p, _) if p <= 0 => 0,
+        (p, r) => ((r as u128) << 20) / p as u128,
+    }
+}
+
+/// Refuses a `--cpu-rt-runtime` the container's parent cgroup can't give (the kernel
+/// would refuse it at start with a bare EINVAL): the parent's real-time share less what
+/// its other children hold. Docker leaves the parent's budget to its daemon's own
+/// `--cpu-rt-runtime`; berth leaves it to the host's admin and says so.
+pub(crate) fn check_rt_budget(r: &Resources, id: Option<&str>) -> Result<()> {
+    let Some(runtime) = r.cpu_rt_runtime.filter(|v| *v != 0) else {
+        return Ok(());
+    };
+    let Some(mount) = mounted_hierarchies()?.into_iter().find_map(|h| match h {
+        Hierarchy::V1 { mount, controllers } if controllers.iter().any(|c| c == "cpu") => {
+            Some(mount)
+        }
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let number = |dir: &Path, file: &str| read_small(dir, file).trim().parse::<i64>().ok();
+    let default_period = fs::read_to_string("/proc/sys/kernel/sched_rt_period_us")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1_000_000);
+    // The parent, and the container's own cgroup (on `update`) left out of the others.
+    let path = r.cgroup_path(id.unwrap_or("-"));
+    let parent = match path.rsplit_once('/') {
+        Some((parent, _)) => mount.join(parent),
+        None => mount.clone(),
+    };
+    // A parent not made yet starts with no budget, as every new cgroup.
+    let parent_period = number(&parent, "cpu.rt_period_us").unwrap_or(default_period);
+    let parent_runtime = number(&parent, "cpu.rt_runtime_us").unwrap_or(0);
+    let mut held = 0u128;
+    if let Ok(entries) = fs::read_dir(&parent) {
+        for entry in entries.flatten() {
+            let child = entry.path();
+            if id.is_some_and(|id| entry.file_name() == std::ffi::OsStr::new(id)) || !child.is_dir()
+            {
+                continue;
+            }
+            let (Some(p), Some(v)) = (
+                number(&child, "cpu.rt_period_us"),
+                number(&child, "cpu.rt_runtime_us"),
+            ) else {
+                continue;
+            };
+            held += rt_ratio(p, v);
+        }
+    }
+    let period = r.cpu_rt_period.filter(|p| *p > 0).unwrap_or(default_period);
+    let free = rt_ratio(parent_period, parent_runtime).saturating_sub(held);
+    if rt_ratio(period, runtime) > free {
+        let free_us = (free * period as u128) >> 20;
+        return Err(Error::invalid(
+            "--cpu-rt-runtime value",
+            runtime.to_string(),
+            format!(
+                "the parent cgroup {} has {free_us}us of real-time CPU free per {period}us period \
+                 (its cpu.rt_runtime_us is {parent_runtime} per {parent_period}us): raise it, or \
+                 choose a --cgroup-parent with a real-time budget",
+                parent.display()
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -354,7 +457,7 @@ impl Cgroup {
     pub fn create(id: &str, resources: &Resources, devices: &[DeviceRule]) -> Result<Cgroup> {
         let mut cgroup = Cgroup { dirs: Vec::new() };
         let result = cgroup
-            .create_dirs(id)
+            .create_dirs(&resources.cgroup_path(id))
             .and_then(|()| cgroup.apply(resources, devices));
         if let Err(e) = result {
             // The error that matters is the one that stopped the creation.
@@ -364,9 +467,19 @@ impl Cgroup {
         Ok(cgroup)
     }
 
-    /// The container's cgroups as they exist now, for cleanup and inspection.
+    /// The cgroups of a container under the default parent (`berth/<id>`) as they exist
+    /// now, for cleanup of what no record describes any more.
     pub fn existing(id: &str) -> Cgroup {
-        Self::existing_in(&Self::hierarchies(), id)
+        Self::existing_in(&Self::hierarchies(), &format!("{PARENT}/{id}"))
+    }
+
+    /// A container's cgroups as they exist now (under its `--cgroup-parent`), for
+    /// cleanup and inspection.
+    pub fn of(record: &crate::container::record::ContainerRecord) -> Cgroup {
+        Self::existing_in(
+            &Self::hierarchies(),
+            &record.config.resources.cgroup_path(record.id.as_str()),
+        )
     }
 
     /// The cgroup hierarchies mounted on this host (read once for many containers).
@@ -374,18 +487,24 @@ impl Cgroup {
         mounted_hierarchies().unwrap_or_default()
     }
 
-    /// As [`Cgroup::existing`], with hierarchies already read.
-    pub(crate) fn existing_in(hierarchies: &[Hierarchy], id: &str) -> Cgroup {
+    /// The cgroups at `path` (`<parent>/<id>`, see [`Resources::cgroup_path`]) with
+    /// hierarchies already read.
+    pub(crate) fn existing_in(hierarchies: &[Hierarchy], path: &str) -> Cgroup {
         let dirs = hierarchies
             .iter()
             .cloned()
             .map(|h| {
-                let dir = Self::mount_of(&h).join(PARENT).join(id);
+                let dir = Self::mount_of(&h).join(path);
                 (h, dir)
             })
             .filter(|(_, dir)| dir.exists())
             .collect();
         Cgroup { dirs }
+    }
+
+    /// One of its directories, if any exists.
+    pub(crate) fn first_dir(&self) -> Option<PathBuf> {
+        self.dirs.first().map(|(_, dir)| dir.clone())
     }
 
     /// The IDs with a `berth/<id>` cgroup in any hierarchy (of every engine root: cgroups
@@ -415,37 +534,44 @@ impl Cgroup {
         }
     }
 
-    fn create_dirs(&mut self, id: &str) -> Result<()> {
+    /// Makes the container's cgroup at `path` (`<parent>/<id>`) in every hierarchy, and
+    /// the parents it lacks, each made usable: a v1 cpuset's cpus and mems, a v2 level's
+    /// controllers delegated down. Parents are left when the container goes, as Docker's.
+    fn create_dirs(&mut self, path: &str) -> Result<()> {
+        let levels: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         for h in mounted_hierarchies()? {
-            let parent = Self::mount_of(&h).join(PARENT);
-            let dir = parent.join(id);
-            if let Hierarchy::V1 { controllers, .. } = &h {
-                if controllers.iter().any(|c| c == "cpuset") {
-                    fs::create_dir_all(&parent)
-                        .context(|| format!("creating {}", parent.display()))?;
-                    init_cpuset(&parent)?;
+            let mut dir = Self::mount_of(&h).to_path_buf();
+            for (depth, level) in levels.iter().enumerate() {
+                let parent = dir.clone();
+                dir.push(level);
+                if let Hierarchy::V2 { controllers, .. } = &h {
+                    // Limits need the controllers delegated down to the container's level.
+                    let wanted: Vec<String> = ["cpu", "cpuset", "io", "memory", "pids"]
+                        .iter()
+                        .filter(|c| controllers.iter().any(|have| have == *c))
+                        .map(|c| format!("+{c}"))
+                        .collect();
+                    if !wanted.is_empty() {
+                        write(&parent, "cgroup.subtree_control", &wanted.join(" "))?;
+                    }
+                }
+                match fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(e).context(|| format!("creating cgroup {}", dir.display()))
+                    }
+                }
+                // The container's own is removed on a failure from here on.
+                if depth + 1 == levels.len() {
+                    self.dirs.push((h.clone(), dir.clone()));
+                }
+                if let Hierarchy::V1 { controllers, .. } = &h {
+                    if controllers.iter().any(|c| c == "cpuset") {
+                        init_cpuset(&dir)?;
+                    }
                 }
             }
-            if let Hierarchy::V2 { mount, controllers } = &h {
-                fs::create_dir_all(&parent).context(|| format!("creating {}", parent.display()))?;
-                // Limits need the controllers delegated down to the container's level.
-                let wanted: Vec<String> = ["cpu", "cpuset", "io", "memory", "pids"]
-                    .iter()
-                    .filter(|c| controllers.iter().any(|have| have == *c))
-                    .map(|c| format!("+{c}"))
-                    .collect();
-                if !wanted.is_empty() {
-                    write(mount, "cgroup.subtree_control", &wanted.join(" "))?;
-                    write(&parent, "cgroup.subtree_control", &wanted.join(" "))?;
-                }
-            }
-            fs::create_dir_all(&dir).context(|| format!("creating cgroup {}", dir.display()))?;
-            if let Hierarchy::V1 { controllers, .. } = &h {
-                if controllers.iter().any(|c| c == "cpuset") {
-                    init_cpuset(&dir)?;
-                }
-            }
-            self.dirs.push((h, dir));
         }
         Ok(())
     }
@@ -568,6 +694,68 @@ impl Cgroup {
                     Hierarchy::V2 { .. } => ("io.weight", format!("default {weight}")),
                 };
                 write(dir, file, &value)?;
+            }
+        }
+        if let Some((Hierarchy::V1 { .. }, dir)) = self.dir_with("cpu") {
+            cpu_rt_v1(dir, r)?;
+        }
+        self.set_block_devices(r)?;
+        Ok(())
+    }
+
+    /// Per-device weights and throttles, each device's numbers read now.
+    fn set_block_devices(&self, r: &Resources) -> Result<()> {
+        use crate::container::blkio::{resolve, Throttle};
+        let any_throttle = Throttle::ALL.iter().any(|t| !r.throttles(*t).is_empty());
+        if r.blkio_weight_device.is_empty() && !any_throttle {
+            return Ok(());
+        }
+        let Some((h, dir)) = self.dir_with("blkio").or_else(|| self.dir_with("io")) else {
+            return Ok(());
+        };
+        match h {
+            Hierarchy::V1 { .. } => {
+                let weight_file = if dir.join("blkio.weight_device").exists() {
+                    "blkio.weight_device"
+                } else {
+                    "blkio.bfq.weight_device"
+                };
+                for d in &r.blkio_weight_device {
+                    let number = resolve("--blkio-weight-device", &d.path)?;
+                    write(dir, weight_file, &format!("{number} {}", d.weight))?;
+                }
+                for throttle in Throttle::ALL {
+                    for d in r.throttles(throttle) {
+                        let number = resolve(throttle.flag(), &d.path)?;
+                        write(dir, throttle.v1_file(), &format!("{number} {}", d.rate))?;
+                    }
+                }
+            }
+            Hierarchy::V2 { .. } => {
+                let weight_file = if dir.join("io.bfq.weight").exists() {
+                    "io.bfq.weight"
+                } else {
+                    "io.weight"
+                };
+                for d in &r.blkio_weight_device {
+                    let number = resolve("--blkio-weight-device", &d.path)?;
+                    write(dir, weight_file, &format!("{number} {}", d.weight))?;
+                }
+                // io.max takes one line per device with every limit it sets; 0 is none.
+                for throttle in Throttle::ALL {
+                    for d in r.throttles(throttle) {
+                        let number = resolve(throttle.flag(), &d.path)?;
+                        let rate = match d.rate {
+                            0 => "max".to_owned(),
+                            n => n.to_string(),
+                        };
+                        write(
+                            dir,
+                            "io.max",
+                            &format!("{number} {}={rate}", throttle.v2_key()),
+                        )?;
+                    }
+                }
             }
         }
         Ok(())

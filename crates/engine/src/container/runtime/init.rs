@@ -300,6 +300,12 @@ fn setup_and_exec(
     for limit in process.rlimits().iter().flatten() {
         set_rlimit(limit)?;
     }
+    // `--oom-score-adj`: while init still may lower it (CAP_SYS_RESOURCE); inherited by
+    // what it runs.
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .or_init(|| format!("setting oom_score_adj {adj}"))?;
+    }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
     // The monitor moves us into the container's cgroups while we set up (the first
     // cgroup attach waits out an RCU grace period); limits must hold before the exec.
