@@ -725,3 +725,40 @@ fn the_config_tab_draws_hostile_text_harmlessly() {
     assert!(text.len() < 20_000, "{} bytes of config", text.len());
     berth.ok(&["rm", "-f", "hostile"]);
 }
+
+/// The host and none networks list the containers on them, derived from the container
+/// records the snapshot read (once, for every pane).
+#[test]
+fn the_networks_pane_counts_host_and_none_containers() {
+    let berth = Berth::with_image();
+    for (name, network) in [("h1", "host"), ("h2", "host"), ("n1", "none")] {
+        berth.ok(&[
+            "create",
+            "--name",
+            name,
+            "--network",
+            network,
+            IMAGE,
+            "true",
+        ]);
+    }
+    let pane: serde_json::Value = serde_json::from_str(
+        &berth.ok(&["ui", "--once", "--format", "json", "--view", "networks"]),
+    )
+    .unwrap();
+    let count = |name: &str| {
+        pane["Rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Name"] == name)
+            .map(|r| r["Containers"].clone())
+    };
+    assert_eq!(count("host"), Some(2.into()), "{pane}");
+    assert_eq!(count("none"), Some(1.into()), "{pane}");
+    assert_eq!(count("bridge"), Some(0.into()), "{pane}");
+    let detail = berth.ok(&[
+        "ui", "--once", "--width", "120", "--height", "20", "--view", "network", "--select", "host",
+    ]);
+    assert!(detail.contains("h1") && detail.contains("h2"), "{detail}");
+}
