@@ -6,10 +6,12 @@
 # state beside it. Frame timings come from the dashboard's BERTH_UI_TRACE hook. First,
 # `ui --once` (the containers pane, and the volumes pane with its SIZE column) timed
 # interleaved with `ps -a` on the same root; BASE_BIN=/path/to/berth adds another build's
-# `ui --once` and `ps -a` to the same interleaving (before/after on one state).
+# `ui --once` and `ps -a` to the same interleaving (before/after on one state). The CPU
+# time (user + system, from wait4) of each is printed beside: on a busy machine the wall
+# time is mostly waiting for a core. ONCE_ONLY=1 stops after `ui --once`.
 # Run as root: bash bench/ui.sh
 #   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 NETWORKS=100 KEYS=200 IDLE=60 LAUNCHES=5
-#    PS_RUNS=10 ONCE_RUNS=20 BASE_BIN=)
+#    PS_RUNS=10 ONCE_RUNS=20 BASE_BIN= ONCE_ONLY=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,6 +30,7 @@ LAUNCHES=${LAUNCHES:-5}
 PS_RUNS=${PS_RUNS:-10}
 ONCE_RUNS=${ONCE_RUNS:-20}
 BASE_BIN=${BASE_BIN:-}
+ONCE_ONLY=${ONCE_ONLY:-}
 for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS ONCE_RUNS; do
     [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
 done
@@ -111,6 +114,45 @@ if [[ -n $BASE_BIN ]]; then
 fi
 once_table=$(python3 bench/timing.py --runs "$ONCE_RUNS" --warmup 2 --baseline ps-a \
     "${subjects[@]}" "${ratios[@]}")
+# The same subjects again, interleaved, for their CPU time (user + system of the process
+# and its threads, from wait4): what the command costs whatever else the machine runs.
+once_cpu=$(python3 - "$ONCE_RUNS" "${subjects[@]}" <<'PY'
+import os, shlex, statistics, sys, time
+
+runs = int(sys.argv[1])
+subjects = [s.partition("=") for s in sys.argv[3::2]]
+samples = {name: [] for name, _, _ in subjects}
+for i in range(runs + 2):
+    for name, _, command in subjects:
+        argv = shlex.split(command)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(devnull, 0)
+            os.dup2(devnull, 1)
+            os.execv(argv[0], argv)
+        os.close(devnull)
+        _, status, usage = os.wait4(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{name} failed")
+        if i >= 2:
+            samples[name].append((usage.ru_utime + usage.ru_stime) * 1000)
+base = statistics.median(samples["ps-a"])
+print(f"{'CPU time (user + sys)':<22} {'median':>9} {'p90':>9} {'/ ps-a':>8}")
+for name, values in samples.items():
+    ordered = sorted(values)
+    p90 = ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
+    median = statistics.median(values)
+    print(f"{name:<22} {median:7.1f} ms {p90:6.1f} ms {median / base:7.2f}x")
+PY
+)
+if [[ -n $ONCE_ONLY ]]; then
+    echo "ui --once over $CONTAINERS containers ($RUNNING running), $VOLUMES volumes, $NETWORKS networks (target: under 100 ms)"
+    echo "$once_table"
+    echo
+    echo "$once_cpu"
+    exit 0
+fi
 
 # launch NAME TRACE: opens the dashboard in a new tmux session (160x45) with tracing to
 # TRACE, the CLOCK_MONOTONIC stamp just before exec in TRACE.t0; prints its pid.
@@ -199,6 +241,8 @@ head -n 5 "$work/screen.txt" >&2
 
 echo "ui --once over $CONTAINERS containers ($RUNNING running), $VOLUMES volumes, $NETWORKS networks (target: under 100 ms)"
 echo "$once_table"
+echo
+echo "$once_cpu"
 echo
 python3 - "$work" "$LAUNCHES" "$marker_keys" "$marker_idle" "$marker_end" \
     "$cpu0" "$cpu1" "$(getconf CLK_TCK)" "$IDLE" "$rss" "$hwm" "$threads" \

@@ -1,6 +1,7 @@
 //! The detail opened on a container: its tabs, what each needs from the engine, and the
 //! loading of that data (off the draw loop, like every engine call).
 
+use super::config::ConfigLine;
 use super::files::list_host_dir;
 use super::state::Cursor;
 use crate::engine::{
@@ -55,9 +56,11 @@ impl ContainerTab {
 pub struct ContainerDetail {
     pub id: String,
     pub tab: ContainerTab,
+    /// The Config tab's lines, read again when the engine's state changes.
+    pub config: Option<Vec<ConfigLine>>,
     pub logs: Option<Vec<LogEntry>>,
     pub diff: Option<Vec<Change>>,
-    /// Lines scrolled back from the end (logs) or down from the top (diff).
+    /// Lines scrolled back from the end (logs) or down from the top (config, diff).
     pub scroll: usize,
     /// Diff: hide directories that changed only because something inside them did.
     pub changes_only: bool,
@@ -94,6 +97,7 @@ impl ContainerDetail {
         ContainerDetail {
             id,
             tab: ContainerTab::Config,
+            config: None,
             logs: None,
             diff: None,
             scroll: 0,
@@ -107,6 +111,7 @@ impl ContainerDetail {
     /// What the current tab needs loading, if anything.
     pub fn request(&self) -> Option<DetailRequest> {
         match self.tab {
+            ContainerTab::Config => Some(DetailRequest::Config(self.id.clone())),
             ContainerTab::Logs => Some(DetailRequest::Logs(self.id.clone())),
             ContainerTab::Diff => Some(DetailRequest::Diff(self.id.clone())),
             _ => None,
@@ -216,6 +221,7 @@ pub enum DetailRequest {
         mountpoint: PathBuf,
         path: String,
     },
+    Config(String),
     Logs(String),
     Diff(String),
     Layers(String),
@@ -233,6 +239,10 @@ pub enum DetailData {
         path: String,
         listing: DirListing,
         usage: Option<DirUsage>,
+    },
+    Config {
+        id: String,
+        lines: Vec<ConfigLine>,
     },
     Logs {
         id: String,
@@ -280,6 +290,10 @@ impl DetailRequest {
                     usage,
                 })
             }
+            DetailRequest::Config(id) => Ok(DetailData::Config {
+                id: id.clone(),
+                lines: super::config::load(engine, id)?,
+            }),
             DetailRequest::Logs(id) => {
                 let record = engine.container(id)?;
                 let path = engine.paths().container(&record.id).join(LOG_FILE);

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod clipboard;
 pub mod complete;
+pub mod config;
 pub mod detail;
 pub mod effect;
 pub mod files;

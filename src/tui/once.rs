@@ -387,6 +387,7 @@ pub fn render_json(app: &App) -> Value {
             "Ports": record.map(|r| port_lines(&r.state.ports)),
             "View": detail.tab.title(),
             "Container": record.map(|r| r.name.clone()),
+            "Config": detail.config,
             "Mounts": record.and_then(|r| app.snapshot.mounts.get(&r.id)),
             "Stats": record.and_then(|r| app.stats.latest.get(&r.id)),
             "Logs": detail.logs.as_ref().map(|l| l.iter().map(|e| e.log.clone()).collect::<Vec<_>>()),

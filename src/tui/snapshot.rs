@@ -42,27 +42,32 @@ impl ImageRow {
 
 impl Snapshot {
     pub fn load(engine: &Engine) -> Result<Snapshot> {
-        // The networks, images and volumes don't depend on the container records: read
-        // on a thread beside them, the volumes' users joined after.
-        let (others, containers) = std::thread::scope(|scope| {
+        // The volumes and images don't depend on the container records: read on a thread
+        // beside them, the volumes' users joined after. The networks come after the
+        // records, which give the host and none networks their containers (read once).
+        let (others, containers, networks) = std::thread::scope(|scope| {
             let others = scope.spawn(|| -> Result<_> {
-                let volumes = engine.list_volumes_used_by(&[])?;
-                let networks = match engine.network_states(false) {
-                    Ok(networks) => networks,
-                    // The records still show without the live link state (a netlink
-                    // failure must not take the other panes down with it).
-                    Err(_) => crate::engine::join_network_states(engine.list_networks()?, &[]),
-                };
-                Ok((volumes, networks, engine.list_images(true)?))
+                Ok((engine.list_volumes_used_by(&[])?, engine.list_images(true)?))
             });
             let containers = engine.list_containers();
+            let networks = containers.as_ref().ok().map(|containers| {
+                match engine.network_states_with(containers, false) {
+                    Ok(networks) => Ok(networks),
+                    // The records still show without the live link state (a netlink
+                    // failure must not take the other panes down with it).
+                    Err(_) => engine
+                        .list_networks()
+                        .map(|n| crate::engine::join_network_states(n, &[])),
+                }
+            });
             let others = others
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (others, containers)
+            (others, containers, networks)
         });
-        let (mut volumes, networks, images) = others?;
+        let (mut volumes, images) = others?;
         let mut containers = containers?;
+        let networks = networks.transpose()?.unwrap_or_default();
         Engine::join_volume_users(&mut volumes, &containers);
         containers.sort_by_key(|c| std::cmp::Reverse(c.created));
         let mut users: HashMap<&Digest, Vec<String>> = HashMap::new();

@@ -527,3 +527,238 @@ fn the_config_tab_shows_the_health_check_when_set() {
         "{config}"
     );
 }
+
+/// Config tab frames: `many` created with most of `run`'s options, as tall as they need
+/// and on the smallest terminal (scrolled); the lines come from the container's inspect.
+#[test]
+fn the_config_tab_shows_every_option_set() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "create",
+        "--name",
+        "many",
+        "--hostname",
+        "many",
+        "--restart",
+        "on-failure:3",
+        "--health-cmd",
+        "test -f /ready",
+        "--health-interval",
+        "2s",
+        "--health-retries",
+        "4",
+        "--health-timeout",
+        "1s",
+        "--health-start-period",
+        "5s",
+        "--cap-add",
+        "NET_ADMIN",
+        "--cap-drop",
+        "MKNOD",
+        "--device",
+        "/dev/null:/dev/mynull:rw",
+        "--device-cgroup-rule",
+        "c 1:3 rmw",
+        "--security-opt",
+        "no-new-privileges",
+        "--init",
+        "--ulimit",
+        "nofile=1024:2048",
+        "--shm-size",
+        "128m",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--group-add",
+        "10",
+        "--stop-signal",
+        "SIGUSR1",
+        "--stop-timeout",
+        "30",
+        "-m",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "--memory-reservation",
+        "32m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "--pids-limit",
+        "100",
+        "--oom-kill-disable",
+        "--ipc",
+        "shareable",
+        "--pid",
+        "host",
+        "--userns",
+        "host",
+        "--cgroupns",
+        "host",
+        "--expose",
+        "5432",
+        "--read-only",
+        "-l",
+        "tier=db",
+        IMAGE,
+        "true",
+    ]);
+    // A container with none of them shows none of their headings.
+    berth.ok(&["create", "--name", "plain", IMAGE, "true"]);
+    // --cpus and a CPU period don't go together.
+    berth.ok(&[
+        "create",
+        "--name",
+        "quota",
+        "--cpu-period",
+        "100000",
+        "--cpu-quota",
+        "50000",
+        IMAGE,
+        "true",
+    ]);
+    let view = |name: &str, width: &str, height: &str| {
+        masked(
+            &berth,
+            &[
+                "ui", "--once", "--width", width, "--height", height, "--view", "config",
+                "--select", name,
+            ],
+        )
+    };
+    settings().bind(|| {
+        insta::assert_snapshot!("config_options", view("many", "100", "64"));
+        insta::assert_snapshot!("config_options_80x24", view("many", "80", "24"));
+    });
+    let plain = view("plain", "100", "40");
+    for heading in [
+        "Restart and stop:",
+        "Health:",
+        "Security:",
+        "Namespaces:",
+        "Ports:",
+    ] {
+        assert!(!plain.contains(heading), "{heading} in {plain}");
+    }
+    // The runtime's default PIDs limit is a limit: the only resource shown.
+    let rows: Vec<&str> = plain.lines().map(|l| l.trim_matches(['│', ' '])).collect();
+    let at = rows.iter().position(|r| *r == "Resources:").expect(&plain);
+    assert_eq!(
+        rows[at + 1..at + 3],
+        ["PIDs limit  2048", "Env:"],
+        "{plain}"
+    );
+    let quota = view("quota", "100", "40");
+    assert!(quota.contains("CPU period  100000 µs"), "{quota}");
+    assert!(quota.contains("CPU quota   50000 µs"), "{quota}");
+}
+
+/// What the container controls (labels, env, a probe's output) is drawn without its
+/// escape sequences and cut to a bound: a frame shows text, never a terminal's commands.
+#[test]
+fn the_config_tab_draws_hostile_text_harmlessly() {
+    let berth = Berth::with_image();
+    let huge = "x".repeat(100_000);
+    let label = format!("evil=\x1b[2J\x1b]52;c;aGk=\x07boom\x1b[31m{huge}");
+    let env = "SHOUT=\x1b]0;pwned\x07quiet\u{202e}txt.exe";
+    // The probe prints a file of escapes the container wrote, then 5,000 bytes on one line.
+    let probe = r"cat /evil; head -c 5000 /dev/zero | tr '\0' y";
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hostile",
+        "-l",
+        &label,
+        "-e",
+        env,
+        "--health-cmd",
+        probe,
+        "--health-interval",
+        "1s",
+        IMAGE,
+        "sleep",
+        "1000",
+    ]);
+    berth.ok(&[
+        "exec",
+        "hostile",
+        "sh",
+        "-c",
+        r"printf '\033[2J\033[31mred\033[0m\033]0;title\007done\n' > /evil",
+    ]);
+    common::wait_until("a probe that read /evil", || {
+        let inspected = berth.inspect("hostile");
+        let log = &inspected["State"]["Health"]["Log"];
+        log.as_array()
+            .and_then(|l| l.last())
+            .is_some_and(|r| r["Output"].as_str().unwrap_or("").contains("done"))
+    });
+    let frame = masked(
+        &berth,
+        &[
+            "ui", "--once", "--width", "120", "--height", "40", "--view", "config", "--select",
+            "hostile",
+        ],
+    );
+    for residue in ["\x1b", "[2J", "[31m", "]52;", "]0;", "\x07", "\u{202e}"] {
+        assert!(!frame.contains(residue), "{residue:?} drawn: {frame}");
+    }
+    assert!(frame.contains("  evil=boom"), "{frame}");
+    assert!(frame.contains("  SHOUT=quiet txt.exe"), "{frame}");
+    assert!(frame.contains("> reddone"), "{frame}");
+    // The 5,000-byte line is cut to the tab's bound, the label's 100,000 too.
+    assert!(frame.contains("> yyyy"), "{frame}");
+    let longest = frame.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 120, "a line wider than the frame: {frame}");
+    let json: serde_json::Value = serde_json::from_str(&berth.ok(&[
+        "ui", "--once", "--format", "json", "--view", "config", "--select", "hostile",
+    ]))
+    .unwrap();
+    let text = json["Config"].to_string();
+    assert!(text.contains("evil=boom"), "{text}");
+    assert!(!text.contains("\\u001b"), "{text}");
+    assert!(text.len() < 20_000, "{} bytes of config", text.len());
+    berth.ok(&["rm", "-f", "hostile"]);
+}
+
+/// The host and none networks list the containers on them, derived from the container
+/// records the snapshot read (once, for every pane).
+#[test]
+fn the_networks_pane_counts_host_and_none_containers() {
+    let berth = Berth::with_image();
+    for (name, network) in [("h1", "host"), ("h2", "host"), ("n1", "none")] {
+        berth.ok(&[
+            "create",
+            "--name",
+            name,
+            "--network",
+            network,
+            IMAGE,
+            "true",
+        ]);
+    }
+    let pane: serde_json::Value = serde_json::from_str(
+        &berth.ok(&["ui", "--once", "--format", "json", "--view", "networks"]),
+    )
+    .unwrap();
+    let count = |name: &str| {
+        pane["Rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Name"] == name)
+            .map(|r| r["Containers"].clone())
+    };
+    assert_eq!(count("host"), Some(2.into()), "{pane}");
+    assert_eq!(count("none"), Some(1.into()), "{pane}");
+    assert_eq!(count("bridge"), Some(0.into()), "{pane}");
+    let detail = berth.ok(&[
+        "ui", "--once", "--width", "120", "--height", "20", "--view", "network", "--select", "host",
+    ]);
+    assert!(detail.contains("h1") && detail.contains("h2"), "{detail}");
+}

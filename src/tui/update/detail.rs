@@ -55,6 +55,10 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
         by
     };
     detail.scroll = (detail.scroll as isize + by).max(0) as usize;
+    // The config's lines end: scrolling past it must not take as many keys to come back.
+    if let (ContainerTab::Config, Some(lines)) = (detail.tab, &detail.config) {
+        detail.scroll = detail.scroll.min(lines.len().saturating_sub(1));
+    }
     Some(Vec::new())
 }
 
@@ -163,6 +167,7 @@ pub(super) fn parent(app: &mut App) -> Vec<Effect> {
 pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
     if let Some(detail) = app.container_detail_mut() {
         match data {
+            DetailData::Config { id, lines } if id == detail.id => detail.config = Some(lines),
             DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
             DetailData::Diff { id, changes } if id == detail.id => detail.diff = Some(changes),
             _ => {}
@@ -249,8 +254,9 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
     match app.selected_container() {
         Some(c) => {
             let detail = ContainerDetail::new(c.id.to_string());
+            let request = detail.request();
             app.push_detail(Detail::Container(detail));
-            Vec::new()
+            request.map(Effect::LoadDetail).into_iter().collect()
         }
         None => Vec::new(),
     }
@@ -347,16 +353,50 @@ mod tests {
         assert!(app.details.is_empty());
     }
 
+    /// The Config tab scrolls over its lines, no further than the last, and a reload of
+    /// the engine's state reads them again (health and restart count move).
+    #[test]
+    fn the_config_tab_scrolls_within_its_lines_and_reloads_with_the_state() {
+        use crate::tui::config::ConfigLine;
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, "j");
+        key(&mut app, KeyCode::Enter);
+        let id = app.container_detail().unwrap().id.clone();
+        let lines = (0..5).map(|i| ConfigLine::Item(i.to_string())).collect();
+        let data = DetailData::Config {
+            id: id.clone(),
+            lines,
+        };
+        update(&mut app, Msg::Detail(Ok(Box::new(data))));
+        for _ in 0..10 {
+            key(&mut app, KeyCode::Down);
+        }
+        assert_eq!(app.container_detail().unwrap().scroll, 4);
+        key(&mut app, KeyCode::Up);
+        assert_eq!(app.container_detail().unwrap().scroll, 3);
+        let snapshot = app.snapshot.clone();
+        assert_eq!(
+            update(&mut app, Msg::Loaded(Ok(Box::new(snapshot.clone())))),
+            [Effect::LoadDetail(DetailRequest::Config(id))]
+        );
+        // Other tabs don't.
+        key(&mut app, KeyCode::Right);
+        assert!(update(&mut app, Msg::Loaded(Ok(Box::new(snapshot)))).is_empty());
+    }
+
     #[test]
     fn the_detail_opens_tabs_load_and_escape_returns() {
         let mut app = app_with(Keymap::default());
         keys(&mut app, "j");
-        key(&mut app, KeyCode::Enter);
+        let effects = key(&mut app, KeyCode::Enter);
+        let detail = app.container_detail().unwrap();
+        assert_eq!(detail.tab, ContainerTab::Config);
+        // The Config tab reads the container's inspect off the draw loop.
         assert_eq!(
-            app.container_detail().map(|d| d.tab),
-            Some(ContainerTab::Config)
+            effects,
+            [Effect::LoadDetail(DetailRequest::Config(detail.id.clone()))]
         );
-        // Config, Mounts, Network and Stats load nothing; Logs does.
+        // Mounts, Network and Stats load nothing; Logs does.
         for _ in 0..3 {
             assert!(key(&mut app, KeyCode::Right).is_empty());
         }

@@ -4,6 +4,7 @@
 use super::{apply, clamp_cursors, pull};
 use crate::engine::{Event, Status, BUILTIN_NETWORKS};
 use crate::tui::action::Action;
+use crate::tui::detail::ContainerTab;
 use crate::tui::effect::{ContainerOp, Effect, Target};
 use crate::tui::snapshot::Snapshot;
 use crate::tui::state::{App, Popup, View, EVENTS_KEPT};
@@ -23,6 +24,17 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
             app.marked.retain(|id| known.contains(id.as_str()));
             clamp_cursors(app);
             pull::select_pulled(app);
+            // The Config tab shows state too (health, restart count): read with the rest.
+            if let Some(detail) = app
+                .container_detail()
+                .filter(|d| d.tab == ContainerTab::Config)
+            {
+                return detail
+                    .request()
+                    .map(Effect::LoadDetail)
+                    .into_iter()
+                    .collect();
+            }
         }
         Err(e) => app.say(format!("reading the engine: {e}"), true),
     }

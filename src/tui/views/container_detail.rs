@@ -11,6 +11,7 @@ use super::{dim_note, pane};
 use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, LogStream, NetworkMode};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::ops::ports::port_lines;
+use crate::tui::config::ConfigLine;
 use crate::tui::detail::{ContainerDetail, ContainerTab};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, 
         tabs_area,
     );
     match detail.tab {
-        ContainerTab::Config => config(frame, body, record, theme),
+        ContainerTab::Config => config(frame, body, detail, theme),
         ContainerTab::Mounts => mounts(frame, body, app, record, theme),
         ContainerTab::Network => network(frame, body, app, record, theme),
         ContainerTab::Stats => stats(frame, body, app, record, theme),
@@ -77,122 +78,37 @@ fn field<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
     ])
 }
 
-fn config(frame: &mut Frame, area: Rect, r: &ContainerRecord, theme: &Theme) {
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| "-".into())
+/// The container's options as the Config tab's lines (see `tui/config.rs`): headings,
+/// name-value fields and list entries, scrolled, with a last line saying where the view is
+/// when they don't fit.
+fn config(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
+    let Some(config) = &detail.config else {
+        frame.render_widget(dim_note("Reading the configuration…", theme), area);
+        return;
     };
-    let resources = &r.config.resources;
-    let mut lines = vec![
-        field("ID", r.id.to_string(), theme),
-        field(
-            "Image",
-            format!("{} ({})", r.image, r.image_id.short()),
-            theme,
-        ),
-        field("Command", r.config.args().join(" "), theme),
-        field("Created", time(Some(r.created)), theme),
-        field("Started", time(r.state.started_at), theme),
-        field("Finished", time(r.state.finished_at), theme),
-        field(
-            "Exit code",
-            r.state.exit_code.map_or("-".into(), |c| c.to_string())
-                + if r.state.oom_killed {
-                    " (OOM killed)"
-                } else {
-                    ""
-                },
-            theme,
-        ),
-        field("Hostname", r.config.hostname.clone(), theme),
-        field("User", r.config.user.clone(), theme),
-        field("Workdir", r.config.working_dir.clone(), theme),
-        field(
-            "Memory",
-            resources
-                .memory
-                .map_or("unlimited".into(), |m| binary_size(m as u64)),
-            theme,
-        ),
-        field(
-            "CPUs",
-            resources
-                .nano_cpus
-                .map_or("unlimited".into(), |n| format!("{:.2}", n as f64 / 1e9)),
-            theme,
-        ),
-        field(
-            "PIDs limit",
-            resources
-                .pids_limit
-                .map_or("unlimited".into(), |p| p.to_string()),
-            theme,
-        ),
-    ];
-    // Shown when set, so the common container's tab stays as short as it was.
-    let policy = &r.config.restart_policy;
-    if !policy.is_none() {
-        let limit = match policy.maximum_retry_count {
-            0 => String::new(),
-            n => format!(":{n}"),
-        };
-        lines.push(field(
-            "Restart",
-            format!(
-                "{}{limit} (restarted {} times)",
-                policy.mode.as_str(),
-                r.state.restart_count
-            ),
-            theme,
+    let height = usize::from(area.height);
+    let fits = config.len() <= height;
+    let rows = if fits {
+        height
+    } else {
+        height.saturating_sub(1)
+    };
+    let top = detail.scroll.min(config.len().saturating_sub(rows));
+    let mut lines: Vec<Line> = config[top..]
+        .iter()
+        .take(rows)
+        .map(|line| match line {
+            ConfigLine::Heading(heading) => Line::styled(format!("{heading}:"), theme.title),
+            ConfigLine::Field { name, value } => field(name, value.clone(), theme),
+            ConfigLine::Item(item) => Line::raw(format!("  {item}")),
+        })
+        .collect();
+    if !fits {
+        let shown = (top + rows).min(config.len());
+        lines.push(Line::styled(
+            format!("lines {}-{shown} of {} (↑/↓ scroll)", top + 1, config.len()),
+            theme.dim,
         ));
-    }
-    if r.config.stop_signal.is_some() || r.config.stop_timeout.is_some() {
-        let timeout = match r.config.stop_timeout {
-            Some(t) if t < 0 => "no timeout".to_owned(),
-            Some(t) => format!("{t}s"),
-            None => "10s".to_owned(),
-        };
-        let signal = r.config.stop_signal.as_deref().unwrap_or("SIGTERM");
-        lines.push(field(
-            "Stop",
-            format!("{signal}, SIGKILL after {timeout}"),
-            theme,
-        ));
-    }
-    if let Some(check) = r
-        .config
-        .health
-        .as_ref()
-        .filter(|h| h.probe_command().is_some())
-    {
-        let status = r
-            .state
-            .health
-            .as_ref()
-            .map_or("not run yet", |h| h.status.as_str());
-        lines.push(field(
-            "Health",
-            format!(
-                "{status}: {} (every {}, {} retries)",
-                check.test[1..].join(" "),
-                crate::engine::go_duration(check.interval()),
-                check.retries()
-            ),
-            theme,
-        ));
-    }
-    if let Some(error) = &r.state.error {
-        lines.push(field("Error", error.clone(), theme));
-    }
-    lines.push(field("Env", String::new(), theme));
-    for env in &r.config.env {
-        lines.push(Line::raw(format!("  {env}")));
-    }
-    if !r.config.labels.is_empty() {
-        lines.push(field("Labels", String::new(), theme));
-        for (k, v) in &r.config.labels {
-            lines.push(Line::raw(format!("  {k}={v}")));
-        }
     }
     frame.render_widget(Paragraph::new(lines), area);
 }

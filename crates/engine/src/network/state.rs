@@ -11,6 +11,8 @@ use super::driver::bridge::host_veth_name;
 use super::live::{links_with, LinkCounters, LinkState, OperState};
 use super::netlink::Netlink;
 use super::record::{Driver, Endpoint, NetworkRecord};
+use super::store::derive_endpoints;
+use crate::container::ContainerRecord;
 use crate::error::Result;
 use crate::ids::ContainerId;
 use crate::Engine;
@@ -93,14 +95,32 @@ impl Engine {
     pub fn network_states(&self, counters: bool) -> Result<Vec<NetworkState>> {
         let mut records = self.list_networks()?;
         self.add_derived_endpoints(&mut records)?;
-        let live = if records.iter().any(|n| n.driver == Driver::Bridge) {
-            let mut nl = Netlink::open()?;
-            links_with(&mut nl, counters)?
-        } else {
-            Vec::new()
-        };
-        Ok(join(records, &live))
+        live_states(records, counters)
     }
+
+    /// As [`Engine::network_states`], with the host and none networks' containers taken
+    /// from `containers` (every container record, as the caller just read them) rather
+    /// than read again: the dashboard reads them all anyway.
+    pub fn network_states_with(
+        &self,
+        containers: &[ContainerRecord],
+        counters: bool,
+    ) -> Result<Vec<NetworkState>> {
+        let mut records = self.list_networks()?;
+        derive_endpoints(&mut records, containers);
+        live_states(records, counters)
+    }
+}
+
+/// The records joined with one link dump of the calling thread's namespace.
+fn live_states(records: Vec<NetworkRecord>, counters: bool) -> Result<Vec<NetworkState>> {
+    let live = if records.iter().any(|n| n.driver == Driver::Bridge) {
+        let mut nl = Netlink::open()?;
+        links_with(&mut nl, counters)?
+    } else {
+        Vec::new()
+    };
+    Ok(join(records, &live))
 }
 
 /// The records joined with a link dump: bridges and host veth ends found by name.

@@ -253,17 +253,7 @@ impl Engine {
         if networks.iter().all(NetworkRecord::stores_endpoints) {
             return Ok(());
         }
-        let records = self.load_records()?;
-        for network in networks.iter_mut().filter(|n| !n.stores_endpoints()) {
-            for record in &records {
-                if network.derives_endpoint_for(record.config.network.mode)
-                    && network.endpoint(&record.id).is_none()
-                {
-                    let endpoint = network.derived_endpoint(&record.id, &record.name);
-                    network.endpoints.push(endpoint);
-                }
-            }
-        }
+        derive_endpoints(networks, &self.load_records()?);
         Ok(())
     }
 
@@ -1014,6 +1004,27 @@ fn missing_builtins(have: &[NetworkRecord]) -> Vec<&'static str> {
         .collect()
 }
 
+/// Adds to the host and none networks among `networks` the endpoints of the containers
+/// in `records` (every record of the root) that are on them, oldest container first,
+/// after any an older berth stored.
+pub(crate) fn derive_endpoints(networks: &mut [NetworkRecord], records: &[ContainerRecord]) {
+    if networks.iter().all(NetworkRecord::stores_endpoints) {
+        return;
+    }
+    let mut oldest_first: Vec<&ContainerRecord> = records.iter().collect();
+    oldest_first.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+    for network in networks.iter_mut().filter(|n| !n.stores_endpoints()) {
+        for record in &oldest_first {
+            if network.derives_endpoint_for(record.config.network.mode)
+                && network.endpoint(&record.id).is_none()
+            {
+                let endpoint = network.derived_endpoint(&record.id, &record.name);
+                network.endpoints.push(endpoint);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1045,6 +1056,49 @@ mod tests {
 
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
+    }
+
+    /// The dashboard hands over the records it read, newest first: the host network
+    /// still lists its containers oldest first, as `network_states` does, and the none
+    /// network only its own.
+    #[test]
+    fn derived_endpoints_from_given_records_come_oldest_first() {
+        let (_dir, engine) = engine();
+        let record = |name: &str, age: i64, mode: NetworkMode| {
+            let mut config = crate::container::ContainerConfig::default();
+            config.network.mode = mode;
+            crate::container::ContainerRecord {
+                id: ContainerId::random(),
+                name: name.into(),
+                created: chrono::Utc::now() - chrono::Duration::seconds(age),
+                image: "busybox".into(),
+                image_id: crate::ids::Digest::of_bytes(b"image"),
+                chain_ids: Vec::new(),
+                config,
+                state: Default::default(),
+            }
+        };
+        let newest_first = [
+            record("new", 1, NetworkMode::Host),
+            record("quiet", 2, NetworkMode::None),
+            record("old", 3, NetworkMode::Host),
+        ];
+        let mut networks = engine.list_networks().unwrap();
+        derive_endpoints(&mut networks, &newest_first);
+        let names = |driver: Driver| -> Vec<String> {
+            let network = networks.iter().find(|n| n.driver == driver).unwrap();
+            network
+                .endpoints
+                .iter()
+                .map(|e| e.container_name.clone())
+                .collect()
+        };
+        assert_eq!(names(Driver::Host), ["old", "new"]);
+        assert_eq!(names(Driver::Null), ["quiet"]);
+        assert!(networks
+            .iter()
+            .filter(|n| n.driver == Driver::Bridge)
+            .all(|n| n.endpoints.is_empty()));
     }
 
     #[test]
