@@ -597,6 +597,52 @@ fn a_cut_copy_of_a_new_directory_leaves_no_half_tree() {
     let want = hex_sha256(&payload(8 << 20, 5));
     assert!(sum.starts_with(&want), "{sum} vs {want}");
     assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
+    // The tree was built beside the container's writable layer: nothing stayed there.
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+}
+
+/// A tree copied in is built beside the container's writable layer, outside the overlay;
+/// what overlayfs would take for its own is still refused as the overlay refuses it: a
+/// 0/0 character device (a whiteout) fails the copy, which leaves nothing behind, where
+/// written straight into the layer it would have vanished. Without it, the tree lands
+/// whole, seen by the running container in a directory of its image (copied up).
+#[test]
+fn a_copied_tree_never_plants_an_overlay_whiteout() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a"), b"first").unwrap();
+    std::fs::write(src.join("sub/b"), b"second").unwrap();
+    nix::sys::stat::mknod(
+        &src.join("sub/gone"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+        nix::sys::stat::makedev(0, 0),
+    )
+    .unwrap();
+    let err = berth.fail(&["cp", src.to_str().unwrap(), "web:/etc/tree"]);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let listing = berth.ok(&["exec", "web", "ls", "-a", "/etc"]);
+    assert!(
+        !listing.contains("tree") && !listing.contains(".berth-cp-"),
+        "{listing}"
+    );
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+
+    std::fs::remove_file(src.join("sub/gone")).unwrap();
+    berth.ok(&["cp", src.to_str().unwrap(), "web:/etc/tree"]);
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/etc/tree/a", "/etc/tree/sub/b"]),
+        "firstsecond"
+    );
+    assert!(berth.upper_dir("web").join("etc/tree/sub/b").exists());
+    let listing = berth.ok(&["exec", "web", "ls", "-a", "/etc"]);
+    assert!(!listing.contains(".berth-cp-"), "{listing}");
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
 }
 
 /// A container plants a device node anyone may write, a setuid-root binary and a FIFO;
