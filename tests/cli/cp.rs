@@ -305,6 +305,49 @@ fn symlinks_never_leave_the_container() {
     links_stay_inside(&berth, "st", &passwd);
 }
 
+/// A container that keeps swapping the directory a copy stages its new tree in for a link
+/// climbing out of its root (`../../..`: from the writable layer on the host it would
+/// reach the host's own directories) never gets the copy written outside: the layer is
+/// walked without following any link and only the very directory the overlay made is
+/// taken. Each copy succeeds or fails; nothing lands on the host or stays beside the layer.
+#[test]
+fn a_swapped_staging_directory_never_leads_a_copy_out_of_the_container() {
+    let berth = Berth::with_image();
+    let marker = tempfile::Builder::new()
+        .prefix("berth-cp-race-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let link = format!(
+        "{}{}",
+        "../".repeat(24),
+        marker.path().to_str().unwrap().trim_start_matches('/')
+    );
+    let swapper = format!(
+        "mkdir -p /data/in; while :; do for d in /data/in/.berth-cp-*; do \
+         [ -d \"$d\" ] && [ ! -L \"$d\" ] && rm -rf /data/moved && mv \"$d\" /data/moved \
+         && ln -s {link} \"$d\"; done; done"
+    );
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sh", "-c", &swapper]);
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    for d in 0..10 {
+        std::fs::create_dir_all(src.join(format!("d{d}"))).unwrap();
+        for f in 0..50 {
+            std::fs::write(src.join(format!("d{d}/f{f}")), b"x").unwrap();
+        }
+    }
+    for i in 0..5 {
+        berth.run(&["cp", src.to_str().unwrap(), &format!("web:/data/in/t{i}")]);
+    }
+    // The swapper got in (it moves the staged directory aside before linking its name).
+    let listing = berth.ok(&["exec", "web", "ls", "/data"]);
+    assert!(listing.contains("moved"), "{listing}");
+    let escaped: Vec<_> = std::fs::read_dir(marker.path()).unwrap().collect();
+    assert!(escaped.is_empty(), "written on the host: {escaped:?}");
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+}
+
 /// A one-entry tar with a raw (possibly hostile) name.
 fn raw_tar(name: &str) -> Vec<u8> {
     let mut header = tar::Header::new_old();
