@@ -520,6 +520,7 @@ fn extract_out(
         specials: false,
         setid: options.archive,
         parallel: false,
+        upper_layer: false,
     };
     let dir_fd = nix::fcntl::open(
         &dir,

@@ -305,6 +305,49 @@ fn symlinks_never_leave_the_container() {
     links_stay_inside(&berth, "st", &passwd);
 }
 
+/// A container that keeps swapping the directory a copy stages its new tree in for a link
+/// climbing out of its root (`../../..`: from the writable layer on the host it would
+/// reach the host's own directories) never gets the copy written outside: the layer is
+/// walked without following any link and only the very directory the overlay made is
+/// taken. Each copy succeeds or fails; nothing lands on the host or stays beside the layer.
+#[test]
+fn a_swapped_staging_directory_never_leads_a_copy_out_of_the_container() {
+    let berth = Berth::with_image();
+    let marker = tempfile::Builder::new()
+        .prefix("berth-cp-race-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let link = format!(
+        "{}{}",
+        "../".repeat(24),
+        marker.path().to_str().unwrap().trim_start_matches('/')
+    );
+    let swapper = format!(
+        "mkdir -p /data/in; while :; do for d in /data/in/.berth-cp-*; do \
+         [ -d \"$d\" ] && [ ! -L \"$d\" ] && rm -rf /data/moved && mv \"$d\" /data/moved \
+         && ln -s {link} \"$d\"; done; done"
+    );
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sh", "-c", &swapper]);
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    for d in 0..10 {
+        std::fs::create_dir_all(src.join(format!("d{d}"))).unwrap();
+        for f in 0..50 {
+            std::fs::write(src.join(format!("d{d}/f{f}")), b"x").unwrap();
+        }
+    }
+    for i in 0..5 {
+        berth.run(&["cp", src.to_str().unwrap(), &format!("web:/data/in/t{i}")]);
+    }
+    // The swapper got in (it moves the staged directory aside before linking its name).
+    let listing = berth.ok(&["exec", "web", "ls", "/data"]);
+    assert!(listing.contains("moved"), "{listing}");
+    let escaped: Vec<_> = std::fs::read_dir(marker.path()).unwrap().collect();
+    assert!(escaped.is_empty(), "written on the host: {escaped:?}");
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+}
+
 /// A one-entry tar with a raw (possibly hostile) name.
 fn raw_tar(name: &str) -> Vec<u8> {
     let mut header = tar::Header::new_old();
@@ -597,6 +640,52 @@ fn a_cut_copy_of_a_new_directory_leaves_no_half_tree() {
     let want = hex_sha256(&payload(8 << 20, 5));
     assert!(sum.starts_with(&want), "{sum} vs {want}");
     assert!(!in_data().contains(".berth-cp-"), "{}", in_data());
+    // The tree was built beside the container's writable layer: nothing stayed there.
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+}
+
+/// A tree copied in is built beside the container's writable layer, outside the overlay;
+/// what overlayfs would take for its own is still refused as the overlay refuses it: a
+/// 0/0 character device (a whiteout) fails the copy, which leaves nothing behind, where
+/// written straight into the layer it would have vanished. Without it, the tree lands
+/// whole, seen by the running container in a directory of its image (copied up).
+#[test]
+fn a_copied_tree_never_plants_an_overlay_whiteout() {
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a"), b"first").unwrap();
+    std::fs::write(src.join("sub/b"), b"second").unwrap();
+    nix::sys::stat::mknod(
+        &src.join("sub/gone"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+        nix::sys::stat::makedev(0, 0),
+    )
+    .unwrap();
+    let err = berth.fail(&["cp", src.to_str().unwrap(), "web:/etc/tree"]);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let listing = berth.ok(&["exec", "web", "ls", "-a", "/etc"]);
+    assert!(
+        !listing.contains("tree") && !listing.contains(".berth-cp-"),
+        "{listing}"
+    );
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+
+    std::fs::remove_file(src.join("sub/gone")).unwrap();
+    berth.ok(&["cp", src.to_str().unwrap(), "web:/etc/tree"]);
+    assert_eq!(
+        berth.ok(&["exec", "web", "cat", "/etc/tree/a", "/etc/tree/sub/b"]),
+        "firstsecond"
+    );
+    assert!(berth.upper_dir("web").join("etc/tree/sub/b").exists());
+    let listing = berth.ok(&["exec", "web", "ls", "-a", "/etc"]);
+    assert!(!listing.contains(".berth-cp-"), "{listing}");
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
 }
 
 /// A container plants a device node anyone may write, a setuid-root binary and a FIFO;

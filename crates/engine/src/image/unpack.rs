@@ -82,6 +82,11 @@ pub struct ExtractOptions {
     /// Write small files' content and metadata on a second thread while the next names
     /// are made (a copy into a new tree; not with `atomic`, whose rename waits for them).
     pub parallel: bool,
+    /// The destination is (beside) an overlay's upper layer, written to directly (see
+    /// `storage::beside`): what overlayfs would read as its own is made as overlayfs makes
+    /// it when written through the overlay. Its xattrs (`trusted.overlay.*`) are stored
+    /// escaped, and a 0/0 character device, its whiteout, is refused.
+    pub upper_layer: bool,
 }
 
 impl ExtractOptions {
@@ -95,6 +100,7 @@ impl ExtractOptions {
             specials: true,
             setid: true,
             parallel: false,
+            upper_layer: false,
         }
     }
 }
@@ -403,6 +409,11 @@ impl<'a> Unpacker<'a> {
             meta.xattrs
                 .retain(|(key, _)| key.as_bytes() != CAPABILITY_XATTR);
         }
+        if self.opts.upper_layer {
+            for (key, _) in &mut meta.xattrs {
+                escape_overlay_xattr(key);
+            }
+        }
         let (parent_rel, file_name) = match (rel.parent(), rel.file_name()) {
             (Some(parent), Some(file_name)) => (parent.to_owned(), file_name.to_owned()),
             // The layer root itself ("./"): only its metadata can be set.
@@ -590,6 +601,10 @@ impl<'a> Unpacker<'a> {
                 Ok(())
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                if self.opts.upper_layer && kind == EntryType::Char && is_whiteout_dev(entry) {
+                    // What overlayfs answers to a whiteout made through it.
+                    return Err(Errno::EPERM).context(what);
+                }
                 let (sflag, dev) = match kind {
                     EntryType::Fifo => (SFlag::S_IFIFO, 0),
                     _ => {
@@ -882,6 +897,28 @@ fn set_file_meta(
         set_xattr_c(fd, key, value)?;
     }
     futimens(fd, &meta.mtime, &meta.mtime)
+}
+
+/// Overlayfs's own xattrs are `trusted.overlay.*`; one set through the overlay is kept in
+/// the upper layer as `trusted.overlay.overlay.*` (since Linux 6.7; earlier kernels refuse
+/// it), which the overlay shows under the name it was given and never reads as its own.
+fn escape_overlay_xattr(key: &mut CString) {
+    const OWN: &[u8] = b"trusted.overlay.";
+    if let Some(rest) = key.as_bytes().strip_prefix(OWN) {
+        let escaped = [OWN, b"overlay.", rest].concat();
+        // The bytes came from a CString: no NUL inside.
+        if let Ok(escaped) = CString::new(escaped) {
+            *key = escaped;
+        }
+    }
+}
+
+/// A character device 0/0: an overlay whiteout.
+fn is_whiteout_dev<R: Read>(entry: &tar::Entry<'_, R>) -> bool {
+    let header = entry.header();
+    let major = header.device_major().ok().flatten().unwrap_or(0);
+    let minor = header.device_minor().ok().flatten().unwrap_or(0);
+    major == 0 && minor == 0
 }
 
 /// The whole content of a file entry; an archive that ends inside it is an error.
@@ -1439,6 +1476,7 @@ mod tests {
             specials: false,
             setid: false,
             parallel: false,
+            upper_layer: false,
         }
     }
 
@@ -1589,6 +1627,66 @@ mod tests {
         extract(&layer.bytes()[..], root, &copy_out()).unwrap();
         assert_eq!(std::fs::read(s.layer().join("f")).unwrap(), b"new");
         assert_eq!(std::fs::read(s.layer().join("d")).unwrap(), b"file");
+    }
+
+    /// Written straight into an overlay's upper layer, an archive makes nothing overlayfs
+    /// would read as its own: its xattrs are stored escaped, as overlayfs stores them when
+    /// set through it, and a whiteout (a 0/0 character device) is refused as overlayfs
+    /// refuses it.
+    #[test]
+    fn into_an_upper_layer_nothing_becomes_an_overlay_marker() {
+        let upper_layer = ExtractOptions {
+            atomic: false,
+            specials: true,
+            upper_layer: true,
+            ..copy_out()
+        };
+        let s = Scratch::new();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder
+            .append_pax_extensions([
+                ("SCHILY.xattr.trusted.overlay.opaque", &b"y"[..]),
+                ("SCHILY.xattr.trusted.kept", &b"1"[..]),
+            ])
+            .unwrap();
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        builder.append_data(&mut dir, "d", &b""[..]).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        extract(&bytes[..], root, &upper_layer).unwrap();
+        let d = s.layer().join("d");
+        assert_eq!(get_xattr(&d, OPAQUE_XATTR), None);
+        assert_eq!(
+            get_xattr(&d, "trusted.overlay.overlay.opaque").as_deref(),
+            Some(&b"y"[..])
+        );
+        assert_eq!(get_xattr(&d, "trusted.kept").as_deref(), Some(&b"1"[..]));
+
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, major) in [("tty", 5), ("gone", 0)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(EntryType::Char);
+            header.set_mode(0o666);
+            header.set_size(0);
+            header.set_device_major(major).unwrap();
+            header.set_device_minor(0).unwrap();
+            builder.append_data(&mut header, name, &b""[..]).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let root = nix::fcntl::open(&s.layer(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let err = extract(&bytes[..], root, &upper_layer).unwrap_err();
+        assert!(
+            matches!(&err, Error::Sys { err: Errno::EPERM, context } if context.contains("gone")),
+            "{err:?}"
+        );
+        assert!(std::fs::symlink_metadata(s.layer().join("tty"))
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        assert!(std::fs::symlink_metadata(s.layer().join("gone")).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ use nix::sys::stat::{fstat, fstatat, FileStat, Mode};
 use serde::{Deserialize, Serialize};
 use tar::{EntryType, Header};
 
+use super::beside::WritableLayer;
 use super::fsview::{self, Message, ViewChild};
 use super::readahead::ReadAhead;
 use crate::error::{Context, Error, Result};
@@ -277,8 +278,13 @@ impl Engine {
             specials: true,
             setid: true,
             parallel: false,
+            upper_layer: false,
         };
         let new_dir = opts.new_dir.clone();
+        // A new tree can be built beside the writable layer (opened here, on the host).
+        let layer = new_dir
+            .as_ref()
+            .and_then(|_| WritableLayer::open(&self.overlay_of(&record).upper));
         let writer_fd = writer.as_raw_fd();
         let child = fsview::spawn(&view, move |_| {
             // The parent's end: the archive ends only when the parent closes its copy.
@@ -296,7 +302,14 @@ impl Engine {
             let mut input = ReadAhead::new(File::from(reader), COPY_BUF);
             match new_dir.as_deref().map(OsStr::new) {
                 Some(name) if !exists_at(&dir, name) => {
-                    extract_new_dir(&mut input, dir, name, extract)?;
+                    let place = layer.as_ref().and_then(|layer| {
+                        Some(LayerPlace {
+                            layer,
+                            root_dev: fstat(&root.root).ok()?.st_dev,
+                            dir_path: root.dir_path(&dir).ok()?,
+                        })
+                    });
+                    extract_new_dir(&mut input, dir, name, extract, place)?;
                 }
                 _ => {
                     unpack::extract(&mut input, dir, &extract)?;
@@ -345,15 +358,26 @@ fn exists_at(dir: &OwnedFd, name: &OsStr) -> bool {
     )
 }
 
+/// Where a copy's new tree can be built outside the overlay (see [`super::beside`]): the
+/// container's writable layer, the device of the container's root and the container path
+/// of the destination directory.
+pub(super) struct LayerPlace<'a> {
+    pub layer: &'a WritableLayer,
+    pub root_dev: u64,
+    pub dir_path: String,
+}
+
 /// Extracts an archive that is one directory `name` (absent from `dir`) under a staged
 /// name made here, its files written straight (nothing to replace in a new tree), and
 /// renames it to `name` once complete. On failure the staged tree is removed; killed,
-/// it stays under its `.berth-cp-` name, as a staged file does.
+/// it stays under its `.berth-cp-` name, as a staged file does. With `place`, the tree is
+/// built beside the container's writable layer and only moved through the staged name.
 fn extract_new_dir(
     input: &mut impl Read,
     dir: OwnedFd,
     name: &OsStr,
     mut extract: ExtractOptions,
+    place: Option<LayerPlace<'_>>,
 ) -> Result<()> {
     let staged = unpack::make_staged_dir(&dir, name)
         .context(|| format!("creating a directory beside {}", name.to_string_lossy()))?;
@@ -361,44 +385,64 @@ fn extract_new_dir(
     // metadata aside while the next names are made.
     extract.atomic = false;
     extract.parallel = true;
-    extract.rebase = Some(unpack::Rebase {
-        from: name.as_bytes().to_vec(),
-        to: staged.as_bytes().to_vec(),
-    });
     let parent = dir.try_clone().context(|| "dup".into())?;
-    let mut input = EndSeen {
-        inner: input,
-        seen: false,
+    // Tar readers take the end of the input for the end of the archive. A copy cut
+    // between two entries (cancelled, or failing on the host) ends there: it is not the
+    // whole tree, which must not take the name.
+    let whole = |input: &mut dyn Read, root: OwnedFd, extract: &ExtractOptions| {
+        let mut input = EndSeen {
+            inner: input,
+            seen: false,
+        };
+        unpack::extract(&mut input, root, extract)?;
+        if input.seen {
+            return Err(Error::BadArchive {
+                path: name.to_string_lossy().into_owned(),
+                reason: "the copy ended before its archive did".into(),
+            });
+        }
+        Ok(())
     };
-    let done = unpack::extract(&mut input, dir, &extract)
-        .map(drop)
-        .and_then(|()| {
-            // Tar readers take the end of the input for the end of the archive. A copy
-            // cut between two entries (cancelled, or failing on the host) ends there: it
-            // is not the whole tree, which must not take the name.
-            if input.seen {
-                return Err(Error::BadArchive {
-                    path: name.to_string_lossy().into_owned(),
-                    reason: "the copy ended before its archive did".into(),
-                });
-            }
-            Ok(())
-        })
-        .and_then(|()| {
-            nix::fcntl::renameat2(
-                &parent,
-                staged.as_os_str(),
-                &parent,
-                name,
-                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-            )
-            .context(|| {
-                format!(
-                    "moving the copy into place: {} appeared meanwhile",
-                    name.to_string_lossy()
+    let in_layer = place.and_then(|place| {
+        let staged = place
+            .layer
+            .find(place.root_dev, &dir, &place.dir_path, &staged)?;
+        Some((place.layer, staged))
+    });
+    let done = match in_layer {
+        Some((layer, in_layer)) => layer
+            .build(input, &in_layer, &parent, name, extract, whole)
+            .and_then(|()| {
+                // Empty now; its contents went on to `name`.
+                nix::unistd::unlinkat(
+                    &parent,
+                    staged.as_os_str(),
+                    nix::unistd::UnlinkatFlags::RemoveDir,
                 )
+                .context(|| format!("removing {}", staged.to_string_lossy()))
+            }),
+        None => {
+            extract.rebase = Some(unpack::Rebase {
+                from: name.as_bytes().to_vec(),
+                to: staged.as_bytes().to_vec(),
+            });
+            whole(input, dir, &extract).and_then(|()| {
+                nix::fcntl::renameat2(
+                    &parent,
+                    staged.as_os_str(),
+                    &parent,
+                    name,
+                    nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+                )
+                .context(|| {
+                    format!(
+                        "moving the copy into place: {} appeared meanwhile",
+                        name.to_string_lossy()
+                    )
+                })
             })
-        });
+        }
+    };
     if let Err(e) = done {
         return match unpack::remove_tree_at(parent.as_fd(), &staged) {
             Ok(()) | Err(nix::Error::ENOENT) => Err(e),
@@ -1037,6 +1081,7 @@ mod tests {
             specials: true,
             setid: true,
             parallel: false,
+            upper_layer: false,
         }
     }
 
@@ -1055,8 +1100,14 @@ mod tests {
         let open = || nix::fcntl::open(scratch.path(), OFlag::O_RDONLY, Mode::empty()).unwrap();
         // The directory and `a` arrived, `b` and the end marker did not.
         let cut = tree_archive(2, true);
-        let err = extract_new_dir(&mut &cut[..], open(), OsStr::new("tree"), new_dir_options())
-            .unwrap_err();
+        let err = extract_new_dir(
+            &mut &cut[..],
+            open(),
+            OsStr::new("tree"),
+            new_dir_options(),
+            None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("ended before"), "{err}");
         assert!(
             names(scratch.path()).is_empty(),
@@ -1070,6 +1121,7 @@ mod tests {
             open(),
             OsStr::new("tree"),
             new_dir_options(),
+            None,
         )
         .unwrap();
         assert_eq!(names(scratch.path()), ["tree"]);
