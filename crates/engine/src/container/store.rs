@@ -166,11 +166,14 @@ impl NameIndex {
         if lines.next() != Some(INDEX_HEADER) {
             return Err("unknown header".into());
         }
-        let mut index = NameIndex::default();
-        for line in lines {
-            index.apply(Change::parse(line)?);
-            index.lines += 1;
-        }
+        let changes = lines
+            .map(Change::parse)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut index = NameIndex {
+            entries: Vec::new(),
+            lines: changes.len(),
+        };
+        index.apply_all(changes);
         Ok(index)
     }
 
@@ -185,19 +188,52 @@ impl NameIndex {
         text
     }
 
-    fn apply(&mut self, change: Change) {
-        match change {
-            Change::Add(id, name) => {
-                let entry = (id, name);
-                if !self.entries.contains(&entry) {
-                    self.entries.push(entry);
+    /// Applies `changes` in order, in time linear in the entries and the changes (a log
+    /// of 1,000 containers is read at every lookup).
+    fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) {
+        let mut entries: Vec<Option<(ContainerId, IndexedName)>> =
+            std::mem::take(&mut self.entries)
+                .into_iter()
+                .map(Some)
+                .collect();
+        // Where each container's entries are (most have one).
+        let mut at: HashMap<ContainerId, Vec<usize>> = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some((id, _)) = entry {
+                at.entry(id.clone()).or_default().push(i);
+            }
+        }
+        for change in changes {
+            match change {
+                Change::Add(id, name) => {
+                    let places = at.entry(id.clone()).or_default();
+                    let known = places
+                        .iter()
+                        .any(|&i| entries[i].as_ref().is_some_and(|(_, n)| *n == name));
+                    if !known {
+                        places.push(entries.len());
+                        entries.push(Some((id, name)));
+                    }
+                }
+                Change::Drop(id) => {
+                    for i in at.remove(&id).unwrap_or_default() {
+                        entries[i] = None;
+                    }
+                }
+                Change::Keep(id, keep) => {
+                    if let Some(places) = at.get_mut(&id) {
+                        places.retain(|&i| {
+                            let kept = entries[i].as_ref().is_some_and(|(_, n)| *n == keep);
+                            if !kept {
+                                entries[i] = None;
+                            }
+                            kept
+                        });
+                    }
                 }
             }
-            Change::Drop(id) => self.entries.retain(|(have, _)| *have != id),
-            Change::Keep(id, keep) => self
-                .entries
-                .retain(|(have, name)| *have != id || *name == keep),
         }
+        self.entries = entries.into_iter().flatten().collect();
     }
 
     /// True when the log on disk has so many dead lines that appending is the costlier.
@@ -523,9 +559,7 @@ impl Engine {
             change.push_line(&mut text);
         }
         let count = changes.len();
-        for change in changes {
-            index.apply(change);
-        }
+        index.apply_all(changes);
         if index.wants_compaction(count) {
             self.write_index(held, index, when)?;
             index.lines = index.entries.len();
