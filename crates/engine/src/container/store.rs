@@ -43,9 +43,11 @@ const RECORD_FILE: &str = "record.json";
 
 /// The index's file, in the root beside `containers/` (whose entries are all containers).
 const INDEX_FILE: &str = "containers.index";
-/// The first line: the format and its version (1 was a whole-file snapshot, rebuilt
-/// when met).
+/// The first line: the format and its version.
 const INDEX_HEADER: &str = "berth-containers 2";
+/// An older berth's: the whole index at each write, ended by `end COUNT`. Read as it is;
+/// the next writer writes it anew in the current format.
+const INDEX_HEADER_V1: &str = "berth-containers 1";
 /// A larger file is taken for damaged, unread: 64 MiB is some 600,000 containers.
 const INDEX_MAX_BYTES: u64 = 64 << 20;
 /// The name field of a record whose name can't be written on a line (never one berth
@@ -163,8 +165,10 @@ impl NameIndex {
             .strip_suffix('\n')
             .ok_or_else(|| "cut short".to_owned())?;
         let mut lines = body.split('\n');
-        if lines.next() != Some(INDEX_HEADER) {
-            return Err("unknown header".into());
+        match lines.next() {
+            Some(INDEX_HEADER) => {}
+            Some(INDEX_HEADER_V1) => return NameIndex::parse_v1(lines),
+            _ => return Err("unknown header".into()),
         }
         let changes = lines
             .map(Change::parse)
@@ -172,6 +176,30 @@ impl NameIndex {
         let mut index = NameIndex {
             entries: Vec::new(),
             lines: changes.len(),
+        };
+        index.apply_all(changes);
+        Ok(index)
+    }
+
+    /// Version 1's lines after the header: one `ID NAME` (or `ID ?`, or `ID`) per entry,
+    /// then `end COUNT`. Its `lines` ask the next writer to write it anew.
+    fn parse_v1<'a>(
+        mut lines: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> std::result::Result<NameIndex, String> {
+        let count = lines
+            .next_back()
+            .and_then(|last| last.strip_prefix("end "))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| "cut short".to_owned())?;
+        let changes = lines
+            .map(|line| Change::parse(&format!("+{line}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if changes.len() != count {
+            return Err(format!("{} entries where it says {count}", changes.len()));
+        }
+        let mut index = NameIndex {
+            entries: Vec::new(),
+            lines: usize::MAX / 4,
         };
         index.apply_all(changes);
         Ok(index)
@@ -1066,12 +1094,48 @@ mod tests {
             format!("{text}-{d} web\n"),
             format!("{text}={d}\n"),
             format!("{text}\n"),
-            // Version 1, an older berth's: rebuilt when met.
-            format!("berth-containers 1\n{a} web\nend 1\n"),
+            format!("berth-containers 1\n{a} web\nend 2\n"),
+            format!("berth-containers 1\n{a} web\n"),
+            format!("berth-containers 1\n{a} we/b\nend 1\n"),
         ] {
             assert!(NameIndex::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
+        // Version 1, an older berth's whole index, reads as the same entries.
+        let v1 = format!("berth-containers 1\n{a} web\n{b}\n{c} ?\nend 3\n");
+        let read = NameIndex::parse(v1.as_bytes()).unwrap();
+        assert_eq!(read.entries, index.entries);
+        assert!(read.wants_compaction(1));
         assert!(NameIndex::parse(&log.as_bytes()[..log.len() - 3]).is_err());
+    }
+
+    /// An index an older berth wrote (version 1, the whole at each write) still answers
+    /// lookups and satisfies `system check`; the next writer writes it anew in the log
+    /// format, and appends from then on.
+    #[test]
+    fn an_older_berths_index_is_read_then_written_anew() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let path = engine.container_index_path();
+        let mut v1 = String::from("berth-containers 1\n");
+        for (first, name) in [("abc1", "web"), ("abc2", "db"), ("f00d", "cache")] {
+            v1.push_str(&format!("{} {name}\n", id(first)));
+        }
+        v1.push_str("end 3\n");
+        std::fs::write(&path, &v1).unwrap();
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "db").unwrap(), "db");
+        let findings = engine.system_check().unwrap();
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.kind.as_str() == "container-index"),
+            "{findings:?}"
+        );
+        add(&engine, &id("beef"), "extra");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("berth-containers 2\n"), "{text}");
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "extra").unwrap(), "extra");
     }
 
     /// A create, a rename and an rm each add a line to the file, in place (the same
