@@ -3,8 +3,9 @@
 # `runc run` and `crun run` of an equivalent OCI bundle. Interleaved runs, inside a
 # holder's fresh network namespace (containers see loopback only) and private mount
 # namespace in which the cgroup v2 tree of the hybrid layout is unmounted: crun 1.8 refuses
-# the hybrid layout, and all three subjects see the same cgroups.
-# Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3)
+# the hybrid layout, and all three subjects see the same cgroups. BASE_BIN (another build,
+# e.g. the one before a change) adds it as `berth-base`, with an engine root of its own.
+# Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,8 +22,11 @@ ensure_cargo
 build_release_and_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
+[[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-run.XXXXXX")
 engine="$work/berth-root"
+base_engine="$work/base-root"
 bundle="$work/bundle"
 tag="bench-$$"
 
@@ -31,14 +35,17 @@ holder=""
 cleanup() {
     set +e
     if [[ -n $holder ]]; then
-        if [[ -d $engine ]]; then
-            local ids
-            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+        local bin root ids
+        for bin in "$berth" ${base:+"$base"}; do
+            root=$engine
+            [[ $bin == "$base" ]] && root=$base_engine
+            [[ -d $root ]] || continue
+            ids=$(in_ns "$bin" --root "$root" ps -aq --no-trunc 2>/dev/null)
             if [[ -n $ids ]]; then
                 # shellcheck disable=SC2086
-                in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
+                in_ns "$bin" --root "$root" rm -f $ids >/dev/null 2>&1
             fi
-        fi
+        done
         local rt id
         for rt in runc crun; do
             [[ -d $work/$rt-state ]] || continue
@@ -103,6 +110,16 @@ elif ! out=$(in_ns "$berth" --root "$engine" run --rm --network none berth-test/
 else
     # Loopback only, as the runc bundle has (bench/network.sh times the bridge).
     subjects+=(--subject "berth=$(q "$berth" --root "$engine" run --rm --network none berth-test/busybox true)")
+fi
+
+if [[ -n $base ]]; then
+    log "Probing berth-base"
+    if ! out=$("$base" --root "$base_engine" load -q -i "$PWD/.fixtures/busybox-save.tar" 2>&1) ||
+        ! out=$(in_ns "$base" --root "$base_engine" run --rm --network none berth-test/busybox true 2>&1 </dev/null); then
+        skips+=(--skip "berth-base=unavailable: $(brief "$out")")
+    else
+        subjects+=(--subject "berth-base=$(q "$base" --root "$base_engine" run --rm --network none berth-test/busybox true)")
+    fi
 fi
 
 log "Probing runc"

@@ -1008,6 +1008,50 @@ fn a_start_that_fails_in_init_reports_inits_reason() {
     }
 }
 
+/// The monitor records a starting container as running while init sets up; a start that
+/// then fails leaves the record as the start found it, with the failure: `created` after
+/// a first run, as Docker's, `exited` with the new code after a later one.
+#[test]
+fn a_failed_start_leaves_the_state_it_found() {
+    let berth = Berth::with_image();
+    // A working directory below a file: init's failure, after the monitor cloned it.
+    let out = berth.run(&[
+        "run",
+        "--name",
+        "first",
+        "-w",
+        "/etc/passwd/x",
+        IMAGE,
+        "true",
+    ]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    let state = &berth.inspect("first")["State"];
+    assert_eq!(state["Status"], "created", "{state}");
+    assert_eq!(state["ExitCode"], 125, "{state}");
+    assert_eq!(state["Running"], false, "{state}");
+    assert_eq!(state["Pid"], 0, "{state}");
+    assert_eq!(state["StartedAt"], "0001-01-01T00:00:00Z", "{state}");
+    let error = state["Error"].as_str().unwrap_or_default();
+    assert!(error.contains("/etc/passwd/x"), "{state}");
+    // A container that ran before, whose bind source is a file by its next start.
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    std::fs::create_dir(&source).unwrap();
+    let bind = format!("{}:/mnt/dir", source.display());
+    berth.ok(&["run", "--name", "ran", "-v", &bind, IMAGE, "true"]);
+    let before = berth.inspect("ran")["State"].clone();
+    assert_eq!(before["Status"], "exited", "{before}");
+    std::fs::remove_dir(&source).unwrap();
+    std::fs::write(&source, b"now a file").unwrap();
+    let out = berth.run(&["start", "ran"]);
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+    let state = &berth.inspect("ran")["State"];
+    assert_eq!(state["Status"], "exited", "{state}");
+    assert_eq!(state["ExitCode"], 125, "{state}");
+    assert_eq!(state["Pid"], 0, "{state}");
+    assert_eq!(state["StartedAt"], before["StartedAt"], "{state}");
+}
+
 /// The monitor runs from `/proc/self/fd/N`; it still shows as berth-monitor with
 /// its container's name in ps and top.
 #[test]

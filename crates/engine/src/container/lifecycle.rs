@@ -747,7 +747,7 @@ impl Engine {
             )
             .context(|| "writing resolv.conf".into())?;
             // The record goes last: a directory without one is not a container.
-            self.save_record(&record)?;
+            self.save_record_of_run(&record)?;
             crash_point("create:after-record");
             Ok(())
         })();

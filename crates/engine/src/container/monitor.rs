@@ -21,7 +21,7 @@ use super::clients::{Client, MAX_ATTACHED};
 use super::frames::{write_frame, Kind};
 use super::health::{Checker, Health};
 use super::logs::{LogWriter, Stream, LOG_FILE};
-use super::record::{ContainerRecord, NetworkMode, ProcessHandle, Status};
+use super::record::{ContainerRecord, ContainerState, NetworkMode, ProcessHandle, Status};
 use super::restart::next_delay;
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
@@ -31,6 +31,7 @@ use crate::error::{Context, Error, Result};
 use crate::events::container_event;
 use crate::faults::crash_point;
 use crate::ids::ContainerId;
+use crate::network::ports::PortMapping;
 use crate::readiness::poll_ready;
 use crate::state::Durability;
 use crate::storage::overlay::{self, OverlayDirs};
@@ -330,6 +331,14 @@ impl Monitor {
             let (code, message) = init::reported_failure(&ours).unwrap_or((125, e.to_string()));
             fail(code as u8, message)
         };
+        // The record says it runs while init sets up: its fsync'd write (a lock, a rename)
+        // overlaps the cgroup move and init's mounts instead of following them. Should the
+        // start fail, the failure is recorded after it (see `RunningWrite`). Ports are known
+        // once wired: a container that publishes some is recorded after that.
+        let mut running = RunningWrite::new(engine, &record.id);
+        if record.config.network.ports.is_empty() {
+            running.begin(pid, Vec::new(), again);
+        }
         if let Err(e) = cgroup.add(pid) {
             return Err(fail_unless_init_did(e));
         }
@@ -338,9 +347,12 @@ impl Monitor {
             Ok(wired) => wired,
             Err(e) => return Err(fail_unless_init_did(e)),
         };
-        let ports = wired
-            .as_ref()
-            .map_or_else(Vec::new, |w| w.mappings().to_vec());
+        if !running.begun() {
+            let ports = wired
+                .as_ref()
+                .map_or_else(Vec::new, |w| w.mappings().to_vec());
+            running.begin(pid, ports, again);
+        }
         // If init already failed, this send fails and init's message is read below.
         let _ = nix::sys::socket::send(ours.as_raw_fd(), GO, nix::sys::socket::MsgFlags::empty());
         let mut pty = None;
@@ -361,38 +373,11 @@ impl Monitor {
         if let Some(fd) = &input {
             let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
         }
-        crash_point("monitor:after-launch");
-        let init_handle = ProcessHandle::of(pid);
-        let updated = update_record(engine, &record.id, |r| {
-            r.state.status = Status::Running;
-            r.state.init = init_handle;
-            r.state.monitor = ProcessHandle::current();
-            r.state.exit_code = None;
-            r.state.error = None;
-            r.state.oom_killed = false;
-            r.state.started_at = Some(Utc::now());
-            r.state.finished_at = None;
-            r.state.paused = false;
-            r.state.ports = ports;
-            r.state.restarting = false;
-            // Docker's: each start is `starting` again, the earlier results kept.
-            if r.config
-                .health
-                .as_ref()
-                .is_some_and(|h| h.probe_command().is_some())
-            {
-                r.state.health = Some(Health::starting(r.state.health.take()));
-            }
-            if !again {
-                r.state.restart_count = 0;
-                r.state.manually_stopped = false;
-                r.state.restart_cancelled = false;
-            }
-        });
-        let record = match updated {
+        let record = match running.finish() {
             Ok(r) => r,
             Err(e) => return Err(fail(125, e.to_string())),
         };
+        crash_point("monitor:after-launch");
         engine.record_event(&container_event(&record, "start"));
         crash_point("monitor:after-running");
         Ok(Monitor {
@@ -951,7 +936,8 @@ fn listen_for_attach(engine: &Engine, id: &ContainerId) -> Result<UnixListener> 
     Ok(listener)
 }
 
-/// Re-reads the record under the lock, applies `change` and saves it.
+/// Re-reads the record under the lock, applies `change` and saves it (fsync'd unless
+/// the container is `--rm`'s: see [`Engine::save_record_of_run`]).
 pub(crate) fn update_record(
     engine: &Engine,
     id: &ContainerId,
@@ -960,8 +946,109 @@ pub(crate) fn update_record(
     let _lock = engine.lock()?;
     let mut record = engine.load_record(id)?;
     change(&mut record);
-    engine.save_record(&record)?;
+    engine.save_record_of_run(&record)?;
     Ok(record)
+}
+
+/// The write of a starting container's "running" record, on a thread of its own while
+/// the monitor goes on starting it. Dropped unfinished (a start that failed), it is waited
+/// for and its change undone, so the failure recorded next finds the record as the start
+/// found it (a first run stays `created`, as Docker's).
+struct RunningWrite {
+    engine: Engine,
+    id: ContainerId,
+    /// The record written, and its state before.
+    writer: Option<std::thread::JoinHandle<Result<(ContainerRecord, ContainerState)>>>,
+}
+
+impl RunningWrite {
+    fn new(engine: &Engine, id: &ContainerId) -> RunningWrite {
+        RunningWrite {
+            engine: engine.clone(),
+            id: id.clone(),
+            writer: None,
+        }
+    }
+
+    /// Starts the write: `init` (not yet exec'd) runs, supervised by this monitor, with
+    /// `ports` published. `again` for a restart policy's run (see [`Monitor::launch`]).
+    fn begin(&mut self, init: i32, ports: Vec<PortMapping>, again: bool) {
+        let (engine, id) = (self.engine.clone(), self.id.clone());
+        let init = ProcessHandle::of(init);
+        let monitor = ProcessHandle::current();
+        self.writer = Some(std::thread::spawn(move || {
+            let mut before = ContainerState::default();
+            let written = update_record(&engine, &id, |r| {
+                before = r.state.clone();
+                mark_running(r, init, monitor, ports, again);
+            })?;
+            Ok((written, before))
+        }));
+    }
+
+    fn begun(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// The record as written, or why it could not be.
+    fn finish(&mut self) -> Result<ContainerRecord> {
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(written)) => written.map(|(record, _)| record),
+            Some(Err(_)) => Err(Error::Runtime("the record's writer panicked".into())),
+            None => Err(Error::Runtime("the record was not written".into())),
+        }
+    }
+}
+
+impl Drop for RunningWrite {
+    fn drop(&mut self) {
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        if let Ok(Ok((written, before))) = writer.join() {
+            // Unless another verb changed it since (then the failure recorded next ends
+            // the run all the same).
+            let _ = update_record(&self.engine, &self.id, |r| {
+                if r.state.init == written.state.init && r.state.monitor == written.state.monitor {
+                    r.state = before;
+                }
+            });
+        }
+    }
+}
+
+/// A start's changes to the record: it runs `init` under `monitor`, with `ports`.
+fn mark_running(
+    r: &mut ContainerRecord,
+    init: Option<ProcessHandle>,
+    monitor: Option<ProcessHandle>,
+    ports: Vec<PortMapping>,
+    again: bool,
+) {
+    r.state.status = Status::Running;
+    r.state.init = init;
+    r.state.monitor = monitor;
+    r.state.exit_code = None;
+    r.state.error = None;
+    r.state.oom_killed = false;
+    r.state.started_at = Some(Utc::now());
+    r.state.finished_at = None;
+    r.state.paused = false;
+    r.state.ports = ports;
+    r.state.restarting = false;
+    // Docker's: each start is `starting` again, the earlier results kept.
+    if r.config
+        .health
+        .as_ref()
+        .is_some_and(|h| h.probe_command().is_some())
+    {
+        r.state.health = Some(Health::starting(r.state.health.take()));
+    }
+    if !again {
+        r.state.restart_count = 0;
+        r.state.manually_stopped = false;
+        r.state.restart_cancelled = false;
+    }
 }
 
 /// Blocks SIGTERM, so that it waits for [`wait_unless_stopped`] instead of ending the

@@ -12,8 +12,18 @@
 //!   container directory (one `readdir`, no record read). Otherwise, and whenever the
 //!   index is missing or damaged, the lookup reads every record as before.
 //!
+//! The file is a log: a writer appends one line per change (`+ID NAME`, `-ID`, `=ID
+//! NAME`) in one `write(2)`, so a create or an rm costs a few dozen bytes however many
+//! containers there are, never a rewrite of the whole (nor the flush a rename over it
+//! asks of the filesystem). Once most lines are dead it is written anew (temp + rename).
+//! A line cut short (a power cut during an append) makes it damaged: rebuilt as above.
+//!
 //! ID prefixes are matched against the container directories themselves (their names
 //! are the IDs), so the index never decides which IDs exist.
+//!
+//! An empty record file counts as no record: only the unsynced record of a `--rm`
+//! container (see [`Engine::save_record_of_run`]) can be left so, by a power cut, and such
+//! a container is gone with the host's crash (`system check --repair` removes it).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -24,7 +34,9 @@ use super::lifecycle::valid_name;
 use super::record::ContainerRecord;
 use crate::error::{Context, Error, Result};
 use crate::ids::{ContainerId, Digest};
-use crate::state::{read_json_opt, write_atomic_with, write_json_atomic, Durability, StateLock};
+use crate::state::{
+    write_atomic_with, write_json_atomic, write_json_atomic_with, Durability, StateLock,
+};
 use crate::Engine;
 
 const RECORD_FILE: &str = "record.json";
@@ -32,12 +44,17 @@ const RECORD_FILE: &str = "record.json";
 /// The index's file, in the root beside `containers/` (whose entries are all containers).
 const INDEX_FILE: &str = "containers.index";
 /// The first line: the format and its version.
-const INDEX_HEADER: &str = "berth-containers 1";
+const INDEX_HEADER: &str = "berth-containers 2";
+/// An older berth's: the whole index at each write, ended by `end COUNT`. Read as it is;
+/// the next writer writes it anew in the current format.
+const INDEX_HEADER_V1: &str = "berth-containers 1";
 /// A larger file is taken for damaged, unread: 64 MiB is some 600,000 containers.
 const INDEX_MAX_BYTES: u64 = 64 << 20;
 /// The name field of a record whose name can't be written on a line (never one berth
 /// accepts): a lookup by name then reads the records.
 const UNINDEXABLE: &str = "?";
+/// Lines beyond which a log with mostly dead lines is written anew.
+const INDEX_SLACK: usize = 64;
 
 /// What an index entry says about a container's name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +81,63 @@ impl IndexedName {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NameIndex {
     entries: Vec<(ContainerId, IndexedName)>,
+    /// The lines of the log it was read from (0 if made in memory): when they outnumber
+    /// the entries by far, the next writer compacts the file.
+    lines: usize,
+}
+
+/// One change to the index: a line of its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Change {
+    /// `+ID NAME`, `+ID ?` or `+ID`.
+    Add(ContainerId, IndexedName),
+    /// `-ID`: every entry of the container.
+    Drop(ContainerId),
+    /// `=ID NAME` (or `=ID ?`): every entry of the container but this name's.
+    Keep(ContainerId, IndexedName),
+}
+
+impl Change {
+    fn parse(line: &str) -> std::result::Result<Change, String> {
+        let bad_id = || "an entry has an invalid ID".to_owned();
+        let id = |s: &str| s.parse::<ContainerId>().map_err(|_| bad_id());
+        let name = |s: &str| {
+            valid_name(s)
+                .then(|| s.to_owned())
+                .ok_or_else(|| "an entry has an invalid name".to_owned())
+        };
+        let (op, rest) = line.split_at_checked(1).ok_or_else(bad_id)?;
+        let split = rest.split_once(' ');
+        match (op, split) {
+            ("+", None) => Ok(Change::Add(id(rest)?, IndexedName::NoRecord)),
+            ("+", Some((i, UNINDEXABLE))) => Ok(Change::Add(id(i)?, IndexedName::Unindexable)),
+            ("+", Some((i, n))) => Ok(Change::Add(id(i)?, IndexedName::Name(name(n)?))),
+            ("-", None) => Ok(Change::Drop(id(rest)?)),
+            ("=", Some((i, UNINDEXABLE))) => Ok(Change::Keep(id(i)?, IndexedName::Unindexable)),
+            ("=", Some((i, n))) => Ok(Change::Keep(id(i)?, IndexedName::Name(name(n)?))),
+            _ => Err("an entry has an unknown form".into()),
+        }
+    }
+
+    fn push_line(&self, text: &mut String) {
+        let (op, id, name) = match self {
+            Change::Add(id, name) => ('+', id, name),
+            Change::Drop(id) => ('-', id, &IndexedName::NoRecord),
+            Change::Keep(id, name) => ('=', id, name),
+        };
+        let name = match name {
+            IndexedName::Name(name) => Some(name.as_str()),
+            IndexedName::Unindexable => Some(UNINDEXABLE),
+            IndexedName::NoRecord => None,
+        };
+        text.push(op);
+        text.push_str(id.as_str());
+        if let Some(name) = name {
+            text.push(' ');
+            text.push_str(name);
+        }
+        text.push('\n');
+    }
 }
 
 /// Why the index on disk can't be used.
@@ -83,61 +157,116 @@ impl std::fmt::Display for IndexProblem {
 }
 
 impl NameIndex {
-    /// Parses the file's text: the header, one `ID NAME` (or `ID ?`, or `ID`) line per
-    /// entry, and `end COUNT`, so a file cut short anywhere is told from a whole one.
+    /// Parses the file's text: the header, then one change per line, each ended by a
+    /// newline, so an append cut short is told from a whole one.
     pub(crate) fn parse(bytes: &[u8]) -> std::result::Result<NameIndex, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
-        let cut = || "cut short".to_owned();
-        let body = text.strip_suffix('\n').ok_or_else(cut)?;
-        let (body, last) = body.rsplit_once('\n').ok_or_else(cut)?;
-        let count = last
-            .strip_prefix("end ")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(cut)?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or_else(|| "cut short".to_owned())?;
         let mut lines = body.split('\n');
-        if lines.next() != Some(INDEX_HEADER) {
-            return Err("unknown header".into());
+        match lines.next() {
+            Some(INDEX_HEADER) => {}
+            Some(INDEX_HEADER_V1) => return NameIndex::parse_v1(lines),
+            _ => return Err("unknown header".into()),
         }
-        let mut entries = Vec::new();
-        for line in lines {
-            let (id, name) = match line.split_once(' ') {
-                Some((id, UNINDEXABLE)) => (id, IndexedName::Unindexable),
-                Some((id, name)) if valid_name(name) => (id, IndexedName::Name(name.to_owned())),
-                Some(_) => return Err("an entry has an invalid name".into()),
-                None => (line, IndexedName::NoRecord),
-            };
-            let id = id
-                .parse::<ContainerId>()
-                .map_err(|_| "an entry has an invalid ID".to_owned())?;
-            entries.push((id, name));
-        }
-        if entries.len() != count {
-            return Err(format!("{} entries where it says {count}", entries.len()));
-        }
-        Ok(NameIndex { entries })
+        let changes = lines
+            .map(Change::parse)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut index = NameIndex {
+            entries: Vec::new(),
+            lines: changes.len(),
+        };
+        index.apply_all(changes);
+        Ok(index)
     }
 
+    /// Version 1's lines after the header: one `ID NAME` (or `ID ?`, or `ID`) per entry,
+    /// then `end COUNT`. Its `lines` ask the next writer to write it anew.
+    fn parse_v1<'a>(
+        mut lines: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> std::result::Result<NameIndex, String> {
+        let count = lines
+            .next_back()
+            .and_then(|last| last.strip_prefix("end "))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| "cut short".to_owned())?;
+        let changes = lines
+            .map(|line| Change::parse(&format!("+{line}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if changes.len() != count {
+            return Err(format!("{} entries where it says {count}", changes.len()));
+        }
+        let mut index = NameIndex {
+            entries: Vec::new(),
+            lines: usize::MAX / 4,
+        };
+        index.apply_all(changes);
+        Ok(index)
+    }
+
+    /// The whole index as a fresh log: the header and one `+` line per entry.
     pub(crate) fn to_text(&self) -> String {
         let mut text = String::with_capacity(32 + self.entries.len() * 96);
         text.push_str(INDEX_HEADER);
         text.push('\n');
         for (id, name) in &self.entries {
-            text.push_str(id.as_str());
-            match name {
-                IndexedName::Name(name) => {
-                    text.push(' ');
-                    text.push_str(name);
-                }
-                IndexedName::Unindexable => {
-                    text.push(' ');
-                    text.push_str(UNINDEXABLE);
-                }
-                IndexedName::NoRecord => {}
-            }
-            text.push('\n');
+            Change::Add(id.clone(), name.clone()).push_line(&mut text);
         }
-        text.push_str(&format!("end {}\n", self.entries.len()));
         text
+    }
+
+    /// Applies `changes` in order, in time linear in the entries and the changes (a log
+    /// of 1,000 containers is read at every lookup).
+    fn apply_all(&mut self, changes: impl IntoIterator<Item = Change>) {
+        let mut entries: Vec<Option<(ContainerId, IndexedName)>> =
+            std::mem::take(&mut self.entries)
+                .into_iter()
+                .map(Some)
+                .collect();
+        // Where each container's entries are (most have one).
+        let mut at: HashMap<ContainerId, Vec<usize>> = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if let Some((id, _)) = entry {
+                at.entry(id.clone()).or_default().push(i);
+            }
+        }
+        for change in changes {
+            match change {
+                Change::Add(id, name) => {
+                    let places = at.entry(id.clone()).or_default();
+                    let known = places
+                        .iter()
+                        .any(|&i| entries[i].as_ref().is_some_and(|(_, n)| *n == name));
+                    if !known {
+                        places.push(entries.len());
+                        entries.push(Some((id, name)));
+                    }
+                }
+                Change::Drop(id) => {
+                    for i in at.remove(&id).unwrap_or_default() {
+                        entries[i] = None;
+                    }
+                }
+                Change::Keep(id, keep) => {
+                    if let Some(places) = at.get_mut(&id) {
+                        places.retain(|&i| {
+                            let kept = entries[i].as_ref().is_some_and(|(_, n)| *n == keep);
+                            if !kept {
+                                entries[i] = None;
+                            }
+                            kept
+                        });
+                    }
+                }
+            }
+        }
+        self.entries = entries.into_iter().flatten().collect();
+    }
+
+    /// True when the log on disk has so many dead lines that appending is the costlier.
+    fn wants_compaction(&self, more: usize) -> bool {
+        self.lines + more > 2 * self.entries.len() + INDEX_SLACK
     }
 
     fn ids_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ContainerId> + 'a {
@@ -169,23 +298,11 @@ impl NameIndex {
         listed.iter().all(|id| known.contains(id.as_str()))
     }
 
-    fn add(&mut self, id: &ContainerId, name: &str) {
-        let entry = (id.clone(), IndexedName::of(name));
-        if !self.entries.contains(&entry) {
-            self.entries.push(entry);
-        }
-    }
-
-    /// Drops every entry of `id` but the one with the name `keep`, if given.
-    fn retain_only(&mut self, id: &ContainerId, keep: Option<&str>) {
-        self.entries
-            .retain(|(have, name)| have != id || keep.is_some_and(|k| *name == IndexedName::of(k)));
-    }
-
     /// The entries in a fixed order, to compare two indexes.
     pub(crate) fn sorted(mut self) -> NameIndex {
         self.entries.sort();
         self.entries.dedup();
+        self.lines = 0;
         self
     }
 
@@ -294,8 +411,21 @@ impl Engine {
         Ok(records)
     }
 
+    /// A container's record; None if it has none, or an empty one (see the module's
+    /// last paragraph).
     fn read_record(&self, id: &ContainerId) -> Result<Option<ContainerRecord>> {
-        read_json_opt::<ContainerRecord>(&self.record_path(id))
+        let path = self.record_path(id);
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.is_empty() => Ok(None),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context(|| format!("reading {}", path.display())),
+        }
     }
 
     pub(crate) fn load_record(&self, id: &ContainerId) -> Result<ContainerRecord> {
@@ -305,6 +435,19 @@ impl Engine {
 
     pub(crate) fn save_record(&self, record: &ContainerRecord) -> Result<()> {
         write_json_atomic(&self.record_path(&record.id), record)
+    }
+
+    /// Saves a record fsync'd unless the container is `--rm`'s: such a container does not
+    /// outlive a crash of the host (its layer is volatile too), so its record need not
+    /// either. A power cut may then leave it old, or empty if it was new, and an empty
+    /// one is no record: the directory is removed by `system check --repair`.
+    pub(crate) fn save_record_of_run(&self, record: &ContainerRecord) -> Result<()> {
+        let durability = if record.config.auto_remove {
+            Durability::Unsynced
+        } else {
+            Durability::Synced
+        };
+        write_json_atomic_with(&self.record_path(&record.id), record, durability)
     }
 
     /// Resolves a name, full ID or unique ID prefix, as Docker does: an exact ID wins,
@@ -395,14 +538,15 @@ impl Engine {
             };
             entries.push((id, name));
         }
-        Ok(NameIndex { entries })
+        Ok(NameIndex { entries, lines: 0 })
     }
 
     /// Writes the index the records make now (lock held): `system check --repair`, and
     /// any writer that finds it missing or damaged.
     pub(crate) fn rebuild_container_index(&self, held: &StateLock) -> Result<NameIndex> {
-        let index = self.index_from_records()?;
+        let mut index = self.index_from_records()?;
         self.write_index(held, &index, Durability::Synced)?;
+        index.lines = index.entries.len();
         Ok(index)
     }
 
@@ -417,15 +561,70 @@ impl Engine {
         self.rebuild_container_index(held)
     }
 
-    /// `Synced` for an entry that a record about to be written needs and whose loss
-    /// nothing would show; `Unsynced` where a lost update leaves a superset, or a gap the
-    /// listing of `containers/` shows.
+    /// The whole index, anew (temp + rename).
     fn write_index(&self, _held: &StateLock, index: &NameIndex, when: Durability) -> Result<()> {
         write_atomic_with(
             &self.container_index_path(),
             index.to_text().as_bytes(),
             when,
         )
+    }
+
+    /// Applies `changes` to `index` (as read from the file, lock held) and records them:
+    /// appended to the file in one write, or the whole written anew when its dead lines
+    /// outweigh its live ones. `Synced` for an entry that a record about to be written
+    /// needs and whose loss nothing would show; `Unsynced` where a lost change leaves a
+    /// superset, or a gap the listing of `containers/` shows.
+    fn change_index(
+        &self,
+        held: &StateLock,
+        index: &mut NameIndex,
+        changes: Vec<Change>,
+        when: Durability,
+    ) -> Result<()> {
+        let mut text = String::with_capacity(changes.len() * 80);
+        for change in &changes {
+            change.push_line(&mut text);
+        }
+        let count = changes.len();
+        index.apply_all(changes);
+        if index.wants_compaction(count) {
+            self.write_index(held, index, when)?;
+            index.lines = index.entries.len();
+            return Ok(());
+        }
+        let path = self.container_index_path();
+        let appended = (|| {
+            use std::io::Write;
+            // Never through a link put in its place; a file gone since it was read is
+            // written anew below.
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+                .open(&path)?;
+            if !file.metadata()?.is_file() {
+                return Err(std::io::Error::other("not a regular file"));
+            }
+            // One write: a process killed midway can't leave half a line, and a lookup
+            // reading meanwhile sees a line whole or finds the file cut short.
+            file.write_all(text.as_bytes())?;
+            if when == Durability::Synced {
+                file.sync_data()?;
+            }
+            Ok(())
+        })();
+        match appended {
+            Ok(()) => {
+                index.lines += count;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.write_index(held, index, when)?;
+                index.lines = index.entries.len();
+                Ok(())
+            }
+            Err(e) => Err(e).context(|| format!("writing {}", path.display())),
+        }
     }
 
     /// Fails naming the holder if a container already has `name` (lock held; `index`
@@ -464,15 +663,14 @@ impl Engine {
     }
 
     /// Drops the entries of every container of `ids` once their records are gone (lock
-    /// held): one read and one write of the index for them all. A missing or damaged
-    /// index is rebuilt from the records instead.
+    /// held): one append for them all. A missing or damaged index is rebuilt from the
+    /// records instead.
     pub(crate) fn unindex_all(&self, held: &StateLock, ids: &[ContainerId]) -> Result<()> {
         let Ok(mut index) = self.read_index() else {
             return self.rebuild_container_index(held).map(drop);
         };
-        let gone: HashSet<&ContainerId> = ids.iter().collect();
-        index.entries.retain(|(id, _)| !gone.contains(id));
-        self.write_index(held, &index, Durability::Unsynced)
+        let changes = ids.iter().cloned().map(Change::Drop).collect();
+        self.change_index(held, &mut index, changes, Durability::Unsynced)
     }
 
     /// Adds a new container before its directory exists (lock held). Not fsync'd: if a
@@ -485,8 +683,8 @@ impl Engine {
         id: &ContainerId,
         name: &str,
     ) -> Result<()> {
-        index.add(id, name);
-        self.write_index(held, index, Durability::Unsynced)
+        let add = Change::Add(id.clone(), IndexedName::of(name));
+        self.change_index(held, index, vec![add], Durability::Unsynced)
     }
 
     /// Adds a container's new name before its record has it (lock held): fsync'd, since
@@ -498,8 +696,8 @@ impl Engine {
         id: &ContainerId,
         name: &str,
     ) -> Result<()> {
-        index.add(id, name);
-        self.write_index(held, index, Durability::Synced)
+        let add = Change::Add(id.clone(), IndexedName::of(name));
+        self.change_index(held, index, vec![add], Durability::Synced)
     }
 
     /// Drops a container's entries, but the one for `keep` (its name after a rename), once
@@ -514,8 +712,11 @@ impl Engine {
         let Ok(mut index) = self.read_index() else {
             return self.rebuild_container_index(held).map(drop);
         };
-        index.retain_only(id, keep);
-        self.write_index(held, &index, Durability::Unsynced)
+        let change = match keep {
+            Some(name) => Change::Keep(id.clone(), IndexedName::of(name)),
+            None => Change::Drop(id.clone()),
+        };
+        self.change_index(held, &mut index, vec![change], Durability::Unsynced)
     }
 
     /// Containers created from the image with this ID, as (short ID, name).
@@ -757,12 +958,12 @@ mod tests {
         let path = engine.container_index_path();
         let whole = std::fs::read(&path).unwrap();
         let text = String::from_utf8(whole.clone()).unwrap();
-        // The index before `cache` was created (an older berth made it, say).
-        let stale: String = {
-            let lines: Vec<&str> = text.lines().filter(|l| !l.ends_with(" cache")).collect();
-            let entries = lines.len() - 2;
-            format!("{}\nend {entries}\n", lines[..lines.len() - 1].join("\n"))
-        };
+        // The index before `cache` was created (its append lost to a power cut, say).
+        let stale: String = text
+            .lines()
+            .filter(|l| !l.ends_with(" cache"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let cut = &whole[..whole.len() - 8];
         let bad_name = text.replace(" web\n", " we/b\n");
         type Breakage<'a> = (&'a str, Box<dyn Fn(&Path) + 'a>);
@@ -860,26 +1061,214 @@ mod tests {
 
     #[test]
     fn index_text_round_trips_and_refuses_anything_else() {
+        let (a, b, c, d) = (id("a"), id("b"), id("c"), id("d"));
         let index = NameIndex {
             entries: vec![
-                (id("a").parse().unwrap(), IndexedName::Name("web".into())),
-                (id("b").parse().unwrap(), IndexedName::NoRecord),
-                (id("c").parse().unwrap(), IndexedName::Unindexable),
+                (a.parse().unwrap(), IndexedName::Name("web".into())),
+                (b.parse().unwrap(), IndexedName::NoRecord),
+                (c.parse().unwrap(), IndexedName::Unindexable),
             ],
+            lines: 3,
         };
         let text = index.to_text();
         assert_eq!(NameIndex::parse(text.as_bytes()).unwrap(), index);
+        // A log reads as the result of its changes, in order: a rename of web to front
+        // (both, then front only), d added and dropped, b's entries dropped.
+        let log = format!("{text}+{a} front\n={a} front\n+{d} ?\n-{d}\n-{b}\n");
+        let read = NameIndex::parse(log.as_bytes()).unwrap();
+        assert_eq!(
+            read.entries,
+            [
+                (c.parse().unwrap(), IndexedName::Unindexable),
+                (a.parse().unwrap(), IndexedName::Name("front".into())),
+            ]
+        );
+        assert_eq!(read.lines, 8);
         for bad in [
             String::new(),
-            text.replace("end 3", "end 2"),
-            text.replace("end 3\n", "end 3"),
-            text.replace("berth-containers 1", "berth-containers 2"),
+            text.trim_end().to_owned(),
+            text.replace("berth-containers 2", "berth-containers 1"),
             text.replace(" web", " a b"),
-            text.replace(&id("b"), "zz"),
-            format!("{text}{}\n", id("d")),
+            text.replace(&b, "zz"),
+            format!("{text}*{d}\n"),
+            format!("{text}-{d} web\n"),
+            format!("{text}={d}\n"),
+            format!("{text}\n"),
+            format!("berth-containers 1\n{a} web\nend 2\n"),
+            format!("berth-containers 1\n{a} web\n"),
+            format!("berth-containers 1\n{a} we/b\nend 1\n"),
         ] {
             assert!(NameIndex::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
-        assert!(NameIndex::parse(&text.as_bytes()[..text.len() - 3]).is_err());
+        // Version 1, an older berth's whole index, reads as the same entries.
+        let v1 = format!("berth-containers 1\n{a} web\n{b}\n{c} ?\nend 3\n");
+        let read = NameIndex::parse(v1.as_bytes()).unwrap();
+        assert_eq!(read.entries, index.entries);
+        assert!(read.wants_compaction(1));
+        assert!(NameIndex::parse(&log.as_bytes()[..log.len() - 3]).is_err());
+    }
+
+    /// An index an older berth wrote (version 1, the whole at each write) still answers
+    /// lookups and satisfies `system check`; the next writer writes it anew in the log
+    /// format, and appends from then on.
+    #[test]
+    fn an_older_berths_index_is_read_then_written_anew() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let path = engine.container_index_path();
+        let mut v1 = String::from("berth-containers 1\n");
+        for (first, name) in [("abc1", "web"), ("abc2", "db"), ("f00d", "cache")] {
+            v1.push_str(&format!("{} {name}\n", id(first)));
+        }
+        v1.push_str("end 3\n");
+        std::fs::write(&path, &v1).unwrap();
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "db").unwrap(), "db");
+        let findings = engine.system_check().unwrap();
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.kind.as_str() == "container-index"),
+            "{findings:?}"
+        );
+        add(&engine, &id("beef"), "extra");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("berth-containers 2\n"), "{text}");
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "extra").unwrap(), "extra");
+    }
+
+    /// A create, a rename and an rm each add a line to the file, in place (the same
+    /// inode, never a rewrite of the whole); the log reads as the records say.
+    #[test]
+    fn changes_are_appended_to_the_index() {
+        use std::os::unix::fs::MetadataExt;
+        let (_dir, engine) = engine();
+        three(&engine);
+        let path = engine.container_index_path();
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        let lines = |engine: &Engine| {
+            std::fs::read_to_string(engine.container_index_path())
+                .unwrap()
+                .lines()
+                .count()
+        };
+        let before = lines(&engine);
+        add(&engine, &id("beef"), "extra");
+        engine.rename_container("extra", "renamed").unwrap();
+        let beef: ContainerId = id("beef").parse().unwrap();
+        engine.remove_stopped(&beef).unwrap();
+        // One line for the create, two for the rename (the new name, then the old one
+        // dropped), one for the rm.
+        assert_eq!(lines(&engine), before + 4);
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with(&format!("-{}\n", id("beef"))), "{text}");
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "web").unwrap(), "web");
+        assert!(matches!(
+            engine.find_record("renamed"),
+            Err(Error::NoSuchContainer(_))
+        ));
+        // (The helper's directories have a wider mode than create's: not our concern.)
+        let findings = engine.system_check().unwrap();
+        assert!(
+            findings.iter().all(|f| f.kind.as_str() == "permissions"),
+            "{findings:?}"
+        );
+    }
+
+    /// However many containers come and go, the log stays within a bound of the live
+    /// entries: once dead lines outweigh them, the next writer writes it anew.
+    #[test]
+    fn a_log_of_dead_lines_is_written_anew() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        for n in 0..100 {
+            let id = add(&engine, &id(&format!("{n:04x}")), &format!("c{n}"));
+            engine.remove_stopped(&id).unwrap();
+        }
+        let text = std::fs::read_to_string(engine.container_index_path()).unwrap();
+        let lines = text.lines().count() - 1;
+        assert!(lines <= 2 * 3 + INDEX_SLACK, "{lines} lines");
+        assert!(index_matches_records(&engine));
+        // (The helper's directories have a wider mode than create's: not our concern.)
+        let findings = engine.system_check().unwrap();
+        assert!(
+            findings.iter().all(|f| f.kind.as_str() == "permissions"),
+            "{findings:?}"
+        );
+    }
+
+    /// A power cut during an append can leave a line cut short at the end: the index is
+    /// then damaged, never misread; lookups read the records, `system check` reports it,
+    /// `--repair` (or the next writer) rebuilds it, and appends go on after that.
+    #[test]
+    fn an_append_cut_short_is_damage_that_is_repaired() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let path = engine.container_index_path();
+        let mut torn = std::fs::read(&path).unwrap();
+        torn.extend_from_slice(format!("+{} hal", id("dead")).as_bytes());
+        std::fs::write(&path, &torn).unwrap();
+        assert_eq!(
+            engine.read_index(),
+            Err(IndexProblem::Damaged("cut short".into()))
+        );
+        assert_eq!(found(&engine, "db").unwrap(), "db");
+        assert!(matches!(
+            engine.find_record("hal"),
+            Err(Error::NoSuchContainer(_))
+        ));
+        let findings = engine.system_check().unwrap();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.kind.as_str() == "container-index"),
+            "{findings:?}"
+        );
+        let (done, remaining) = engine.system_repair().unwrap();
+        assert!(done.iter().all(|(_, r)| r.is_ok()), "{done:?}");
+        assert!(remaining.is_empty(), "{remaining:?}");
+        assert!(index_matches_records(&engine));
+        // Torn again: the next create rebuilds it, then appends its entry.
+        std::fs::write(&path, &torn).unwrap();
+        add(&engine, &id("cafe"), "next");
+        assert!(index_matches_records(&engine));
+        assert_eq!(found(&engine, "next").unwrap(), "next");
+    }
+
+    /// An empty record (a `--rm` container's unsynced record after a power cut) is no
+    /// record: listing and lookups skip it rather than fail, and `system check --repair`
+    /// removes the directory.
+    #[test]
+    fn an_empty_record_is_no_container() {
+        let (_dir, engine) = engine();
+        three(&engine);
+        let db: ContainerId = id("abc2").parse().unwrap();
+        std::fs::write(engine.record_path(&db), b"").unwrap();
+        let names: Vec<String> = engine
+            .load_records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["web", "cache"]);
+        assert!(matches!(
+            engine.find_record("db"),
+            Err(Error::NoSuchContainer(_))
+        ));
+        // abc is a unique prefix now: abc2 is no container.
+        assert_eq!(found(&engine, "abc").unwrap(), "web");
+        let findings = engine.system_check().unwrap();
+        assert!(
+            findings.iter().any(|f| f.kind.as_str() == "container-dir"),
+            "{findings:?}"
+        );
+        let (done, remaining) = engine.system_repair().unwrap();
+        assert!(done.iter().all(|(_, r)| r.is_ok()), "{done:?}");
+        assert!(remaining.is_empty(), "{remaining:?}");
+        assert!(!engine.container_dir(&db).exists());
+        assert!(index_matches_records(&engine));
     }
 }

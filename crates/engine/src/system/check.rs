@@ -347,8 +347,10 @@ impl Engine {
             if scan.records.contains_key(&id) || scan.live.contains(&name) {
                 continue;
             }
-            if path.join("record.json").exists() {
-                continue; // written after the list above was read
+            // Written after the list above was read; an empty one is no record (a `--rm`
+            // container's cut short by a power cut: see `Engine::save_record_of_run`).
+            if std::fs::metadata(path.join("record.json")).is_ok_and(|m| m.len() > 0) {
+                continue;
             }
             found.push(Finding::new(
                 Kind::ContainerDir,
