@@ -533,6 +533,7 @@ impl ContainerFlags {
             self.limits.pids_limit,
             crate::settings::Settings::load()?.pids_limit,
         );
+        resources.pids_limit_defaulted = self.limits.pids_limit.is_none();
         // Docker's rules and this host's abilities; what it can't apply is dropped, said.
         let host = crate::engine::HostLimits::detect();
         for warning in crate::engine::check_limits(&mut resources, &host, false)? {
@@ -623,6 +624,8 @@ impl ContainerFlags {
             },
             domainname: self.domainname.clone(),
             links: self.link.clone(),
+            // `run` says which.
+            attach: None,
         })
     }
 }
@@ -713,6 +716,17 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
                 return Ok(125);
             }
         };
+    let mut options = options;
+    // Docker's Config.Attach*: none for `run -d`.
+    options.attach = Some(if args.detach {
+        crate::engine::AttachStreams::default()
+    } else {
+        crate::engine::AttachStreams {
+            stdin: attach_stdin,
+            stdout: attach_stdout,
+            stderr: attach_stderr,
+        }
+    });
     // Before anything is made: a refused run leaves no container behind.
     if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
         return Ok(1);

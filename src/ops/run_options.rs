@@ -94,6 +94,8 @@ pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
         cpuset_cpus: t.cpuset_cpus.map(str::to_owned),
         cpuset_mems: t.cpuset_mems.map(str::to_owned),
         blkio_weight: t.blkio_weight,
+        // The flag's alone here; create marks berth's default.
+        pids_limit_defaulted: false,
     })
 }
 

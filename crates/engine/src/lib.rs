@@ -44,7 +44,7 @@ pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
     Resources, Started, Status,
 };
-pub use container::{RestartMode, RestartPolicy, UpdateOptions};
+pub use container::{AttachStreams, RestartMode, RestartPolicy, UpdateOptions};
 pub use ids::ContainerId;
 pub use image::registry::Platform;
 pub use readiness::poll_ready;

@@ -92,6 +92,9 @@ pub struct CreateOptions {
     pub domainname: Option<String>,
     /// `--link NAME[:ALIAS]`.
     pub links: Vec<String>,
+    /// The streams the client attaches; None is `create`'s (stdout, stderr, stdin with
+    /// `-i`).
+    pub attach: Option<super::record::AttachStreams>,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -515,6 +518,10 @@ impl Engine {
             namespaces,
             domainname: opts.domainname.clone().unwrap_or_default(),
             links: Vec::new(),
+            attach: Some(
+                opts.attach
+                    .unwrap_or(super::record::AttachStreams::created(opts.open_stdin)),
+            ),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
@@ -655,6 +662,8 @@ impl Engine {
                 let mut shared = m.clone();
                 shared.read_only = read_only.unwrap_or(m.read_only);
                 shared.create_source = false;
+                // Not this container's `-v`: out of its HostConfig.Binds.
+                shared.given_as = None;
                 mounts.push(shared);
             }
         }
