@@ -294,8 +294,13 @@ impl Engine {
         Ok(records)
     }
 
+    /// A record as readers see it: with its running health check's latest state.
     fn read_record(&self, id: &ContainerId) -> Result<Option<ContainerRecord>> {
-        read_json_opt::<ContainerRecord>(&self.record_path(id))
+        let mut record = read_json_opt::<ContainerRecord>(&self.record_path(id))?;
+        if let Some(record) = record.as_mut() {
+            self.overlay_health(record);
+        }
+        Ok(record)
     }
 
     pub(crate) fn load_record(&self, id: &ContainerId) -> Result<ContainerRecord> {
