@@ -722,7 +722,8 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         crate::engine::AttachStreams::default()
     } else {
         crate::engine::AttachStreams {
-            stdin: attach_stdin,
+            // As asked, even without `-i` (which alone gives the container a stdin).
+            stdin: attach_stdin || args.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")),
             stdout: attach_stdout,
             stderr: attach_stderr,
         }

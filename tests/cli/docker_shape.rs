@@ -343,7 +343,7 @@ fn volume_image_and_network_templates_print_dockers_structs() {
 }
 
 /// The values scripts read, beside Docker's: shape1 as the fixture, and what dockerd
-/// 20.10 answered for `run -d`, `run`, `run -i`, `run -a stdout`, `create -i`, `-v` with
+/// 20.10 answered for `run -d`, `run`, `run -i`, `run -a stdout`, `run -a stdin`, `create -i`, `-v` with
 /// options, `--mount` and `--pids-limit`.
 #[test]
 fn inspect_values_are_dockers() {
@@ -441,6 +441,17 @@ fn inspect_values_are_dockers() {
         "run -d -i"
     );
     assert_eq!(attach("c2"), [true; 5], "create -i");
+    berth.ok(&[
+        &["run", "-a", "stdin", "--name", "r6"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    assert_eq!(
+        attach("r6"),
+        [true, false, false, false, false],
+        "run -a stdin"
+    );
 
     // Modes and Binds as Docker writes them for each way of giving a mount.
     let src = bind_text.as_str();
