@@ -343,8 +343,8 @@ fn volume_image_and_network_templates_print_dockers_structs() {
 }
 
 /// The values scripts read, beside Docker's: shape1 as the fixture, and what dockerd
-/// 20.10 answered for `run -d`, `run`, `run -i`, `run -a stdout`, `run -a stdin`, `create -i`, `-v` with
-/// options, `--mount` and `--pids-limit`.
+/// 20.10 answered for `run -d`, `run`, `run -i`, `run -a stdout`, `run -a stdin`,
+/// `create -i`, `-v` with options, `--mount` and `--pids-limit`.
 #[test]
 fn inspect_values_are_dockers() {
     let berth = Berth::with_image();
