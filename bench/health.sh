@@ -62,18 +62,21 @@ monitors() {
     done
 }
 
-# ticks PID...: "own children" CPU ticks summed over the processes (fields 14+15 and
-# 16+17 of /proc/PID/stat, counted after the command's name).
+# ticks PID...: "own children written" CPU ticks summed over the processes (fields 14+15
+# and 16+17 of /proc/PID/stat, counted after the command's name), and the bytes they and
+# their reaped children sent to storage (write_bytes of /proc/PID/io).
 ticks() {
-    local pid own=0 kids=0 line rest
+    local pid own=0 kids=0 written=0 line rest
     for pid in "$@"; do
         line=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
         rest=${line##*) }
         read -r -a f <<<"$rest"
         own=$((own + f[11] + f[12]))
         kids=$((kids + f[13] + f[14]))
+        line=$(grep '^write_bytes:' "/proc/$pid/io" 2>/dev/null) || continue
+        written=$((written + ${line#write_bytes: }))
     done
-    echo "$own $kids"
+    echo "$own $kids $written"
 }
 
 hz=$(getconf CLK_TCK)
@@ -96,7 +99,15 @@ measure() {
     since=$(date +%s.%N)
     before=$(ticks "${pids[@]}")
     log "Sampling the monitors' CPU for ${DURATION}s"
-    sleep "$DURATION"
+    # fsync(2) calls of the monitors and all they fork meanwhile, when perf is there.
+    local syncs=-
+    if command -v perf >/dev/null; then
+        syncs=$(perf stat -x, -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync \
+            -p "$(IFS=,; echo "${pids[*]}")" -- sleep "$DURATION" 2>&1 |
+            awk -F, '/sys_enter_f/ { n += $1 } END { print n + 0 }') || syncs=-
+    else
+        sleep "$DURATION"
+    fi
     after=$(ticks "${pids[@]}")
     until=$(date +%s.%N)
     # Each probe is an exec: its exec_start event counts it.
@@ -105,12 +116,14 @@ measure() {
         grep -c '"Action":"exec_start' || true)
     local probes
     probes=$("$berth" --root "$engine" inspect --format '{{len .State.Health.Log}}' hc-0 2>/dev/null || echo -)
-    results+=("$(awk -v n="$name" -v c="$COUNT" -v d="$DURATION" -v hz="$hz" -v b="$before" -v a="$after" -v r="$runs" '
+    results+=("$(awk -v n="$name" -v c="$COUNT" -v d="$DURATION" -v hz="$hz" -v b="$before" -v a="$after" -v r="$runs" -v s="$syncs" '
         BEGIN {
             split(b, x, " "); split(a, y, " ")
             own = (y[1] - x[1]) / hz / d * 100; kids = (y[2] - x[2]) / hz / d * 100
             per = r > 0 ? sprintf("%.2f", (y[1] - x[1] + y[2] - x[2]) / hz * 1000 / r) : "-"
-            printf "%-16s %9.2f %9.2f %9.3f %11.3f %8d %10s", n, own, kids, own / c, kids / c, r, per
+            kib = r > 0 ? sprintf("%.1f", (y[3] - x[3]) / 1024 / r) : "-"
+            fs = r > 0 && s != "-" ? sprintf("%.2f", s / r) : "-"
+            printf "%-16s %9.2f %9.2f %9.3f %11.3f %8d %10s %10s %11s", n, own, kids, own / c, kids / c, r, per, kib, fs
         }')")
     log "Removing the containers (hc-0's log held $probes results)"
     remove_all
@@ -121,8 +134,10 @@ measure "no check"
 measure "check every 1s" --health-cmd true --health-interval 1s
 
 printf '\nCPU of %s monitors over %ss, %% of one CPU (total, then per container)\n' "$COUNT" "$DURATION"
-printf '%-16s %9s %9s %9s %11s %8s %10s\n' set monitors probes "mon/ctr" "probes/ctr" "probes" "ms/probe"
+printf '%-16s %9s %9s %9s %11s %8s %10s %10s %11s\n' set monitors probes "mon/ctr" "probes/ctr" "probes" "ms/probe" "KiB/probe" "fsync/probe"
 printf '%s\n' "${results[@]}"
 printf 'monitors: utime+stime of the monitor processes; probes: cutime+cstime (the probers\n'
 printf 'and everything they ran, reaped by the monitors); probes: how many ran (exec_start\n'
-printf 'events); ms/probe: CPU ms of monitors and probes per probe run. Other work is noise.\n'
+printf 'events); ms/probe: CPU ms of monitors and probes per probe run; KiB/probe: bytes\n'
+printf 'they sent to storage per probe run (write_bytes); fsync/probe: their fsync and\n'
+printf 'fdatasync calls per probe run (perf, - without it). Other work is noise.\n'

@@ -683,6 +683,7 @@ impl ContainerFlags {
             self.limits.pids_limit,
             crate::settings::Settings::load()?.pids_limit,
         );
+        resources.pids_limit_defaulted = self.limits.pids_limit.is_none();
         // Docker's rules and this host's abilities; what it can't apply is dropped, said.
         let host = crate::engine::HostLimits::detect();
         for warning in crate::engine::check_limits(&mut resources, &host, false)? {
@@ -781,6 +782,8 @@ impl ContainerFlags {
             annotations: net_runtime.annotations,
             runtime: net_runtime.runtime,
             volume_driver: net_runtime.volume_driver,
+            // `run` says which.
+            attach: None,
         })
     }
 }
@@ -895,6 +898,18 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
                 return Ok(125);
             }
         };
+    let mut options = options;
+    // Docker's Config.Attach*: none for `run -d`.
+    options.attach = Some(if args.detach {
+        crate::engine::AttachStreams::default()
+    } else {
+        crate::engine::AttachStreams {
+            // As asked, even without `-i` (which alone gives the container a stdin).
+            stdin: attach_stdin || args.attach.iter().any(|a| a.eq_ignore_ascii_case("stdin")),
+            stdout: attach_stdout,
+            stderr: attach_stderr,
+        }
+    });
     // Before anything is made: a refused run leaves no container behind.
     if !args.detach && refuses_terminal(flags.interactive, flags.tty) {
         return Ok(1);

@@ -1,5 +1,5 @@
 //! System verbs: `system check [--repair]`, `system prune`, `system info`, `system events`,
-//! `system df`, `system boot`.
+//! `system df`, `system boot`, `system shutdown`.
 
 use clap::{Args, Subcommand};
 use color_eyre::eyre::eyre;
@@ -27,10 +27,18 @@ pub enum SystemCommand {
     /// does when it starts. Run at boot by the berth-boot.service unit; running it again
     /// starts nothing more.
     Boot(BootArgs),
+    /// Stop every running container with its stop signal and timeout, at once, as a
+    /// Docker daemon does when it stops; not as the user's stop, so the next `system
+    /// boot` starts them again as their restart policy says (unless-stopped too). Run at
+    /// shutdown by the berth-boot.service unit; running it again stops nothing more.
+    Shutdown(ShutdownArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct BootArgs {}
+
+#[derive(Debug, Args)]
+pub struct ShutdownArgs {}
 
 #[derive(Debug, Args)]
 pub struct DfArgs {
@@ -97,7 +105,42 @@ pub fn run(engine: &Engine, command: &SystemCommand) -> Result<i32> {
         SystemCommand::Events(args) => super::events::events(engine, args),
         SystemCommand::Df(args) => df(engine, args),
         SystemCommand::Boot(args) => boot(engine, args),
+        SystemCommand::Shutdown(args) => shutdown(engine, args),
     }
+}
+
+/// How many containers `system shutdown` stops at once: each stop mostly waits for its
+/// process, and all must end within the unit's stop timeout.
+const SHUTDOWN_AT_ONCE: usize = 64;
+
+/// Stops each running (or restarting) container for the host's shutdown, many at once,
+/// printing each name as `stop` does; a stop that fails is reported and the others still
+/// go (exit 1 if any failed).
+fn shutdown(engine: &Engine, _args: &ShutdownArgs) -> Result<i32> {
+    use crate::engine::Status;
+    let running: Vec<_> = engine
+        .list_containers()?
+        .into_iter()
+        .filter(|r| matches!(r.state.status, Status::Running | Status::Restarting))
+        .collect();
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    for batch in running.chunks(SHUTDOWN_AT_ONCE) {
+        std::thread::scope(|scope| {
+            for record in batch {
+                let failed = &failed;
+                scope.spawn(move || match engine.stop_for_shutdown(record.id.as_str()) {
+                    Ok(_) | Err(crate::engine::Error::NoSuchContainer(_)) => {
+                        println!("{}", record.name)
+                    }
+                    Err(e) => {
+                        eprintln!("Error: failed to stop container {}: {e}", record.name);
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+    }
+    Ok(i32::from(failed.into_inner()))
 }
 
 /// Starts each container to boot, detached, printing its name as `start` does; a start

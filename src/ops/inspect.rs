@@ -55,6 +55,9 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     let s = &record.state;
     let c = &record.config;
     let sec = &c.security;
+    let attach = c
+        .attach
+        .unwrap_or(crate::engine::AttachStreams::created(c.open_stdin));
     let (overlay, dir) = (&details.overlay, &details.dir);
     let lower: Vec<String> = overlay
         .lower
@@ -96,6 +99,8 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
         "Driver": "overlay2",
         "Platform": "linux",
         "HostConfig": {
+            // `-v` as given, null when none (as Docker's).
+            "Binds": Some(binds(record)).filter(|b| !b.is_empty()),
             "Memory": c.resources.memory.unwrap_or(0),
             // Kept since create; records from before have Docker's default, twice the memory.
             "MemorySwap": c.resources.memory_swap.or(c.resources.memory.map(|m| m * 2)).unwrap_or(0),
@@ -121,8 +126,9 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "MemorySwappiness": c.resources.memory_swappiness,
             "CgroupParent": c.resources.cgroup_parent.as_ref().map_or("", |p| p.as_str()),
             "OomScoreAdj": c.oom_score_adj,
-            // As podman: 0 for no limit.
-            "PidsLimit": c.resources.pids_limit.unwrap_or(0),
+            // Docker's unset value (null) unless `--pids-limit` asked for one: berth's
+            // default limit still applies, as a daemon's setting, not the container's.
+            "PidsLimit": c.resources.pids_limit_asked(),
             "ReadonlyRootfs": c.read_only,
 
             "AutoRemove": c.auto_remove,
@@ -177,9 +183,13 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
             "Hostname": c.hostname,
             "Domainname": c.domainname,
             "User": c.user,
+            "AttachStdin": attach.stdin,
+            "AttachStdout": attach.stdout,
+            "AttachStderr": attach.stderr,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,
-            "StdinOnce": c.open_stdin,
+            // Docker's: stdin closes with the client that attached it (not for `run -d`).
+            "StdinOnce": c.open_stdin && attach.stdin,
             "Env": c.env,
             "Cmd": c.cmd,
             "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
@@ -250,6 +260,16 @@ pub fn container(engine: &Engine, record: &ContainerRecord) -> Value {
     inspected
 }
 
+/// HostConfig.Binds: each `-v` with a source, in the order mounted.
+fn binds(record: &ContainerRecord) -> Vec<String> {
+    record
+        .config
+        .mounts
+        .iter()
+        .filter_map(|m| m.bind_entry())
+        .collect()
+}
+
 /// A list as Docker shows an unset one: `null` when empty.
 fn names_or_null<T: std::fmt::Display>(list: &[T]) -> Value {
     if list.is_empty() {
@@ -284,6 +304,26 @@ fn network_settings(record: &ContainerRecord, endpoints: &[(NetworkRecord, Endpo
         }
         networks.insert(network.name.clone(), entry);
     }
+    // Docker fills them in at the first start: a container never started has none.
+    let ports = if record.state.started_at.is_some() {
+        ports(record)
+    } else {
+        serde_json::Map::new()
+    };
+    let mut settings = json!({
+        "SandboxKey": record.state.init.filter(|_| record.state.status == Status::Running)
+            .map(|i| format!("/proc/{}/ns/net", i.pid)).unwrap_or_default(),
+        "Ports": ports,
+        "Networks": networks,
+    });
+    for (key, value) in top.as_object().into_iter().flatten() {
+        settings[key] = value.clone();
+    }
+    settings
+}
+
+/// NetworkSettings.Ports: each exposed or published port, with its host bindings.
+fn ports(record: &ContainerRecord) -> serde_json::Map<String, Value> {
     let mut ports = serde_json::Map::new();
     if record.config.network.mode == NetworkMode::Connected {
         for exposed in &record.config.exposed_ports {
@@ -305,16 +345,7 @@ fn network_settings(record: &ContainerRecord, endpoints: &[(NetworkRecord, Endpo
             }
         }
     }
-    let mut settings = json!({
-        "SandboxKey": record.state.init.filter(|_| record.state.status == Status::Running)
-            .map(|i| format!("/proc/{}/ns/net", i.pid)).unwrap_or_default(),
-        "Ports": ports,
-        "Networks": networks,
-    });
-    for (key, value) in top.as_object().into_iter().flatten() {
-        settings[key] = value.clone();
-    }
-    settings
+    ports
 }
 
 /// An endpoint's IPAMConfig, as asked for: `--ip`'s address and `--link-local-ip`s;

@@ -99,6 +99,8 @@ pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
         blkio_weight: t.blkio_weight,
         cpu_rt_period: t.cpu_rt_period,
         cpu_rt_runtime: t.cpu_rt_runtime,
+        // The flag's alone here; create marks berth's default.
+        pids_limit_defaulted: false,
         ..Default::default()
     })
 }

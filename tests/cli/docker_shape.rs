@@ -253,13 +253,12 @@ fn inspect_templates_print_dockers_structs_as_go_does() {
             "{template}"
         );
     }
-    // Mounts come in no fixed order; Docker writes a named volume's mode as `z`, which
-    // berth leaves empty: the rest of each struct is Docker's.
+    // Mounts come in no fixed order.
     let mounts = |text: &str| {
         let mut parts: Vec<String> = text
             .split('|')
             .filter(|p| !p.is_empty())
-            .map(|p| p.replace(" local z true ", " local  true "))
+            .map(str::to_owned)
             .collect();
         parts.sort();
         parts
@@ -341,4 +340,187 @@ fn volume_image_and_network_templates_print_dockers_structs() {
             "{template}"
         );
     }
+}
+
+/// The values scripts read, beside Docker's: shape1 as the fixture, and what dockerd
+/// 20.10 answered for `run -d`, `run`, `run -i`, `run -a stdout`, `run -a stdin`,
+/// `create -i`, `-v` with options, `--mount` and `--pids-limit`.
+#[test]
+fn inspect_values_are_dockers() {
+    let berth = Berth::with_image();
+    let bind = tempfile::tempdir().unwrap();
+    make_shape1(&berth, bind.path());
+    let docker = first(fixture("container-created.json"));
+    let ours = berth.inspect("shape1");
+    let bind_text = bind.path().display().to_string();
+    let binds: Vec<String> = ours["HostConfig"]["Binds"]
+        .as_array()
+        .expect("Binds is a list")
+        .iter()
+        .map(|b| b.as_str().unwrap().replace(&bind_text, "<dockerd>/bind"))
+        .collect();
+    assert_eq!(Value::from(binds), docker["HostConfig"]["Binds"]);
+    for (section, key) in [
+        ("HostConfig", "PidsLimit"),
+        ("Config", "AttachStdin"),
+        ("Config", "AttachStdout"),
+        ("Config", "AttachStderr"),
+        ("Config", "StdinOnce"),
+        ("NetworkSettings", "Ports"),
+    ] {
+        assert_eq!(ours[section][key], docker[section][key], "{section}.{key}");
+    }
+    let mode = |inspected: &Value, destination: &str| {
+        inspected["Mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Destination"] == destination)
+            .map(|m| m["Mode"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    for destination in ["/data", "/bind"] {
+        let docker_mode = mode(&docker, destination);
+        assert_eq!(mode(&ours, destination), docker_mode, "{destination}");
+    }
+
+    // Docker's Attach*/StdinOnce/OpenStdin per front door.
+    let attach = |name: &str| {
+        let c = &berth.inspect(name)["Config"];
+        [
+            c["AttachStdin"].as_bool().unwrap(),
+            c["AttachStdout"].as_bool().unwrap(),
+            c["AttachStderr"].as_bool().unwrap(),
+            c["OpenStdin"].as_bool().unwrap(),
+            c["StdinOnce"].as_bool().unwrap(),
+        ]
+    };
+    let none = ["--network", "none"];
+    berth.ok(&[
+        &["run", "-d", "--name", "r1"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    berth.ok(&[&["run", "--name", "r2"][..], &none, &[IMAGE_NAME, "true"]].concat());
+    berth.ok(&[
+        &["run", "-i", "--name", "r3"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    berth.ok(&[
+        &["run", "-a", "stdout", "--name", "r4"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    berth.ok(&[
+        &["run", "-d", "-i", "--name", "r5"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    berth.ok(&[
+        &["create", "-i", "--name", "c2"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    assert_eq!(attach("r1"), [false; 5], "run -d");
+    assert_eq!(attach("r2"), [false, true, true, false, false], "run");
+    assert_eq!(attach("r3"), [true; 5], "run -i");
+    assert_eq!(
+        attach("r4"),
+        [false, true, false, false, false],
+        "run -a stdout"
+    );
+    assert_eq!(
+        attach("r5"),
+        [false, false, false, true, false],
+        "run -d -i"
+    );
+    assert_eq!(attach("c2"), [true; 5], "create -i");
+    berth.ok(&[
+        &["run", "-a", "stdin", "--name", "r6"][..],
+        &none,
+        &[IMAGE_NAME, "true"],
+    ]
+    .concat());
+    assert_eq!(
+        attach("r6"),
+        [true, false, false, false, false],
+        "run -a stdin"
+    );
+
+    // Modes and Binds as Docker writes them for each way of giving a mount.
+    let src = bind_text.as_str();
+    let (b3, b4) = (format!("{src}:/b3"), format!("{src}:/b4:rw,z"));
+    let m2 = format!("type=bind,src={src},dst=/b2,readonly");
+    berth.ok(&[
+        "create",
+        "--name",
+        "c6",
+        "--network",
+        "none",
+        "-v",
+        "vol3:/d3:ro",
+        "-v",
+        "vol5:/d5:rw",
+        "-v",
+        "vol6:/d6:nocopy",
+        "-v",
+        "/anon",
+        "--mount",
+        "type=volume,src=v4,dst=/d4,readonly",
+        "--mount",
+        "type=volume,dst=/anon2",
+        "--mount",
+        &m2,
+        "-v",
+        &b3,
+        "-v",
+        &b4,
+        "--pids-limit",
+        "100",
+        IMAGE_NAME,
+        "true",
+    ]);
+    let c6 = berth.inspect("c6");
+    for (destination, docker_mode) in [
+        ("/d3", "ro"),
+        ("/d5", "rw"),
+        ("/d6", "nocopy"),
+        ("/anon", ""),
+        ("/d4", "z"),
+        ("/anon2", "z"),
+        ("/b2", ""),
+        ("/b3", ""),
+        ("/b4", "rw,z"),
+    ] {
+        assert_eq!(mode(&c6, destination), docker_mode, "{destination}");
+    }
+    let mut binds: Vec<&str> = c6["HostConfig"]["Binds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    binds.sort();
+    let mut want = vec!["vol3:/d3:ro", "vol5:/d5:rw", "vol6:/d6:nocopy", &b3, &b4];
+    want.sort();
+    assert_eq!(binds, want);
+    assert_eq!(c6["HostConfig"]["PidsLimit"], 100);
+    // No `-v` with a source: null, as Docker's.
+    assert_eq!(berth.inspect("r1")["HostConfig"]["Binds"], Value::Null);
+
+    // Ports appear at the first start (Docker's), then each exposed and published port.
+    berth.ok(&["start", "shape1"]);
+    let started = berth.inspect("shape1");
+    let ports = started["NetworkSettings"]["Ports"].as_object().unwrap();
+    assert!(
+        ports.contains_key("8080/tcp") && ports.contains_key("80/tcp"),
+        "{ports:?}"
+    );
+    berth.ok(&["rm", "-f", "shape1"]);
 }

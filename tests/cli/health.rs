@@ -343,3 +343,110 @@ fn bad_health_values_are_refused_with_125_and_nothing_is_created() {
     let err = berth.fail(&["ps", "--filter", "health=sickly"]);
     assert!(err.contains("health=sickly"), "{err}");
 }
+
+/// A probe that changes nothing but the log rewrites a small health file, not the
+/// container's record (no engine lock, no fsync of the record): the record's file stays
+/// the same while inspect shows each new result.
+#[test]
+fn probes_leave_the_record_alone_until_the_status_changes() {
+    let berth = Berth::with_image();
+    let id = berth
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "steady",
+            "--health-cmd",
+            "test ! -f /sick",
+            "--health-interval",
+            "100ms",
+            "--health-retries",
+            "2",
+            IMAGE,
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_owned();
+    wait_until("healthy", || health_status(&berth, "steady") == "healthy");
+    let record = berth
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("record.json");
+    let written = |path: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let before = written(&record);
+    let last_end = |h: &serde_json::Value| h["Log"][4]["End"].as_str().unwrap_or("").to_owned();
+    wait_until("five results", || {
+        health(&berth, "steady")["Log"].as_array().unwrap().len() == 5
+    });
+    let seen = last_end(&health(&berth, "steady"));
+    wait_until("more results", || {
+        last_end(&health(&berth, "steady")) != seen
+    });
+    assert_eq!(written(&record), before, "a probe rewrote record.json");
+    // A change of status reaches every reader: inspect, ps and its filter, the event.
+    berth.ok(&["exec", "steady", "touch", "/sick"]);
+    wait_until("unhealthy", || {
+        health_status(&berth, "steady") == "unhealthy"
+    });
+    assert_eq!(ps_health(&berth, "unhealthy"), ["steady"]);
+    assert!(ps_status(&berth, "steady").ends_with("(unhealthy)"));
+    assert!(actions(&berth, "steady").contains(&"health_status: unhealthy".to_owned()));
+    // Stopped, the record keeps the last results.
+    berth.ok(&["stop", "-t", "1", "steady"]);
+    let h = health(&berth, "steady");
+    assert_eq!(h["Status"], "unhealthy");
+    assert_eq!(h["Log"][0]["ExitCode"], 1, "{h}");
+    berth.ok(&["rm", "steady"]);
+}
+
+/// Docker's: a paused container is not probed, so it doesn't turn unhealthy however long
+/// it stays paused; the probes go on once it is unpaused.
+#[test]
+fn a_paused_container_is_not_probed() {
+    let berth = Berth::with_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ready"), "").unwrap();
+    let bind = format!("{}:/state", dir.path().display());
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "napping",
+        "-v",
+        &bind,
+        "--health-cmd",
+        "cat /state/ready",
+        "--health-interval",
+        "100ms",
+        "--health-timeout",
+        "200ms",
+        "--health-retries",
+        "1",
+        IMAGE,
+        "sleep",
+        "300",
+    ]);
+    wait_until("healthy", || health_status(&berth, "napping") == "healthy");
+    berth.ok(&["pause", "napping"]);
+    // A probe in flight when it froze is not counted either.
+    std::thread::sleep(Duration::from_millis(500));
+    let paused = health(&berth, "napping");
+    // Any probe now would fail (the file is gone) or hang (the container is frozen).
+    std::fs::remove_file(dir.path().join("ready")).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let h = health(&berth, "napping");
+    assert_eq!(h["Status"], "healthy", "{h}");
+    assert_eq!(h["Log"], paused["Log"], "probed while paused");
+    assert!(ps_status(&berth, "napping").contains("Paused"));
+    berth.ok(&["unpause", "napping"]);
+    wait_until("unhealthy once probed", || {
+        health_status(&berth, "napping") == "unhealthy"
+    });
+    berth.ok(&["rm", "-f", "napping"]);
+}

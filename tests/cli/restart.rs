@@ -444,3 +444,98 @@ fn the_images_stop_signal_is_used_unless_the_flag_replaces_it() {
     assert_eq!(berth.inspect("image-own")["State"]["ExitCode"], 12);
     assert_eq!(berth.inspect("flag-own")["State"]["ExitCode"], 15);
 }
+
+/// `system shutdown` (the boot unit's ExecStop) stops every running container as Docker's
+/// daemon does when it stops: its stop signal and timeout, no restart now, and not as the
+/// user's stop, so `system boot` brings back `unless-stopped` too. Twice stops nothing more.
+#[test]
+fn system_shutdown_stops_gracefully_and_boot_brings_back_what_the_policies_say() {
+    let berth = Berth::with_image();
+    let trap = "trap 'echo got USR1; exit 3' USR1; echo ready; while :; do sleep 0.1; done";
+    for (name, policy) in [
+        ("always", "always"),
+        ("unless", "unless-stopped"),
+        ("user-stopped", "unless-stopped"),
+        ("never", "no"),
+    ] {
+        berth.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            policy,
+            "--stop-signal",
+            "USR1",
+            IMAGE,
+            "sh",
+            "-c",
+            trap,
+        ]);
+    }
+    berth.ok(&[
+        "create",
+        "--name",
+        "created",
+        "--restart",
+        "always",
+        IMAGE,
+        "true",
+    ]);
+    berth.ok(&["pause", "never"]);
+    berth.ok(&["stop", "user-stopped"]);
+    for name in ["always", "unless", "never"] {
+        wait_until("the trap", || berth.ok(&["logs", name]) == "ready\n");
+    }
+    let out = berth.ok(&["system", "shutdown"]);
+    let mut stopped: Vec<&str> = out.lines().collect();
+    stopped.sort();
+    assert_eq!(stopped, ["always", "never", "unless"]);
+    for name in ["always", "unless", "never"] {
+        // The stop signal reached the trap: a graceful stop, not the SIGKILL.
+        assert_eq!(berth.ok(&["logs", name]), "ready\ngot USR1\n", "{name}");
+        assert_eq!(berth.inspect(name)["State"]["ExitCode"], 3, "{name}");
+    }
+    // Not restarted by their monitors: nothing of berth's runs any more.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(processes_of(berth.root()).is_empty());
+    for name in ["always", "unless", "never", "user-stopped"] {
+        assert_eq!(status(&berth, name), "exited", "{name}");
+        assert_eq!(restart_count(&berth, name), 0, "{name}");
+    }
+    assert_eq!(berth.ok(&["system", "shutdown"]), "");
+    let booted = berth.ok(&["system", "boot"]);
+    let mut booted: Vec<&str> = booted.lines().collect();
+    booted.sort();
+    assert_eq!(booted, ["always", "unless"]);
+    assert_eq!(status(&berth, "user-stopped"), "exited");
+    assert_eq!(status(&berth, "created"), "created");
+    berth.ok(&["rm", "-f", "always", "unless"]);
+}
+
+/// Docker's `die` event says how long the process ran: `execDuration`, in whole seconds.
+#[test]
+fn the_die_event_has_the_exec_duration() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "--name", "brief", IMAGE, "sleep", "1.2"]);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string();
+    let out = berth.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--format",
+        "json",
+        "--filter",
+        "event=die",
+    ]);
+    let die: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let attributes = &die["Actor"]["Attributes"];
+    assert_eq!(attributes["exitCode"], "0", "{die}");
+    assert_eq!(attributes["execDuration"], "1", "{die}");
+}

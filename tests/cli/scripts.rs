@@ -227,6 +227,12 @@ fn the_boot_unit_is_installed_pointing_at_the_installed_berth() {
             .any(|l| l == "ExecStart=/opt/berth/bin/berth system boot"),
         "{unit}"
     );
+    // Stopped gracefully at shutdown, as Docker's daemon stops its containers.
+    assert!(
+        unit.lines()
+            .any(|l| l == "ExecStop=/opt/berth/bin/berth system shutdown"),
+        "{unit}"
+    );
     assert!(unit.contains("WantedBy=multi-user.target"), "{unit}");
     assert!(!unit.contains('@'), "{unit}");
     assert!(text(&out).contains("systemctl enable berth-boot.service"));

@@ -28,7 +28,21 @@ impl Registry {
         Registry::start_with(netns, Some((user, password)))
     }
 
+    /// A registry whose catalog answers at most `max_entries` repositories a page (and
+    /// refuses to be asked for more), as a registry's `catalog: maxentries` sets it.
+    pub fn start_paged(netns: &NetNs, max_entries: usize) -> Registry {
+        Registry::start_configured(
+            netns,
+            None,
+            &format!("catalog:\n  maxentries: {max_entries}\n"),
+        )
+    }
+
     fn start_with(netns: &NetNs, login: Option<(&str, &str)>) -> Registry {
+        Registry::start_configured(netns, login, "")
+    }
+
+    fn start_configured(netns: &NetNs, login: Option<(&str, &str)>, extra: &str) -> Registry {
         let dir = tempfile::Builder::new()
             .prefix("berth-registry-")
             .tempdir()
@@ -45,6 +59,7 @@ impl Registry {
             dir.path().join("storage").display()
         );
         let mut config = config;
+        config.push_str(extra);
         if let Some((user, password)) = login {
             // bcrypt, the only hash docker-registry accepts.
             let out = Command::new("htpasswd")
@@ -145,6 +160,26 @@ impl Registry {
             "skopeo copy to {repo} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Lists `repo` again as each of `names` (a copy of its directory in the registry's
+    /// storage, which is what its catalog walks): many repositories without a push each.
+    pub fn copy_repository(&self, repo: &str, names: &[String]) {
+        let repositories = self
+            .dir
+            .path()
+            .join("storage/docker/registry/v2/repositories");
+        for name in names {
+            let to = repositories.join(name);
+            std::fs::create_dir_all(to.parent().unwrap()).expect("create repository parent");
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(repositories.join(repo))
+                .arg(&to)
+                .status()
+                .expect("run cp");
+            assert!(status.success(), "copy {repo} to {name}");
+        }
     }
 
     /// The file the registry serves a blob from.

@@ -447,15 +447,21 @@ fn pids_limit_is_enforced() {
 }
 
 /// As podman: 2048 PIDs unless asked otherwise, in the settings or with the flag; zero or
-/// less is no limit.
+/// less is no limit. Inspect shows Docker's HostConfig.PidsLimit: null unless the flag
+/// set a limit (berth's default and the settings' are applied, not the container's own).
 #[test]
 fn pids_limit_defaults_to_2048_and_minus_one_lifts_it() {
     let berth = Berth::with_image();
     let v1 = std::path::Path::new("/sys/fs/cgroup/pids").exists();
-    let cases: [(&str, &[&str], i64, &str); 3] = [
-        ("plain", &[], 2048, "2048"),
-        ("free", &["--pids-limit", "-1"], 0, "max"),
-        ("zero", &["--pids-limit=0"], 0, "max"),
+    let cases: [(&str, &[&str], serde_json::Value, &str); 3] = [
+        ("plain", &[], serde_json::Value::Null, "2048"),
+        (
+            "free",
+            &["--pids-limit", "-1"],
+            serde_json::Value::Null,
+            "max",
+        ),
+        ("zero", &["--pids-limit=0"], serde_json::Value::Null, "max"),
     ];
     for (name, flags, inspected, written) in cases {
         let mut args = vec!["run", "-d", "--name", name];
@@ -472,7 +478,12 @@ fn pids_limit_defaults_to_2048_and_minus_one_lifts_it() {
     // The settings' limit replaces the default; the flag still wins over it.
     std::fs::write(berth.config_file(), "pids-limit = 100\n").unwrap();
     berth.ok(&["run", "-d", "--name", "set", IMAGE, "sleep", "60"]);
-    assert_eq!(berth.inspect("set")["HostConfig"]["PidsLimit"], 100);
+    let set = berth.inspect("set");
+    assert_eq!(set["HostConfig"]["PidsLimit"], serde_json::Value::Null);
+    if v1 {
+        let id = set["Id"].as_str().unwrap();
+        assert_eq!(cgroup_file(id, "pids", "pids.max"), "100");
+    }
     berth.ok(&[
         "run",
         "-d",

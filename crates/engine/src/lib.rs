@@ -46,7 +46,7 @@ pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
     Resources, Started, Status,
 };
-pub use container::{RestartMode, RestartPolicy, UpdateOptions};
+pub use container::{AttachStreams, RestartMode, RestartPolicy, UpdateOptions};
 // Network, log and runtime options of `run` (`--dns-search`, `--mac-address`, ...).
 pub use container::lifecycle::{
     check_annotations, check_dns_option, check_dns_search, check_runtime, check_volume_driver,

@@ -4,8 +4,8 @@
 //!
 //! The monitor never runs a probe itself: at each due time it forks a prober, a process of
 //! its own that execs the command in the container, bounds it (the timeout kills it, its
-//! output is capped), records the result in the container's record under the lock and
-//! tells the monitor the status in one byte. So a probe that hangs, a slow disk or a lock
+//! output is capped), records the result in the run's health file (not the record: see
+//! [`HEALTH_FILE`]) and tells the monitor the status in one byte. So a probe that hangs, a slow disk or a lock
 //! held elsewhere never holds up the monitor's logs, clients, exit or restarts; a prober
 //! that outlives every bound is killed.
 
@@ -26,6 +26,7 @@ use super::record::{ContainerRecord, Status};
 use crate::error::{Error, Result};
 use crate::events::container_event;
 use crate::ids::ContainerId;
+use crate::state::{read_json_opt, write_json_atomic_with, Durability};
 use crate::Engine;
 
 /// Docker's defaults for what a HEALTHCHECK leaves out.
@@ -590,7 +591,7 @@ fn prober_main(engine: &Engine, checker: &Checker, report: OwnedFd) -> i32 {
 
 /// Runs one probe and records its result into the run it was meant for. None when the
 /// container is not running that run any more, or is paused (Docker doesn't probe a
-/// paused container).
+/// paused container, and a probe a pause caught is not counted).
 fn probe_and_record(engine: &Engine, checker: &Checker) -> Option<HealthStatus> {
     let current = |r: &ContainerRecord| {
         r.state.status == Status::Running
@@ -602,24 +603,80 @@ fn probe_and_record(engine: &Engine, checker: &Checker) -> Option<HealthStatus> 
         return None;
     }
     let result = run_probe(engine, checker);
-    let mut changed = None;
-    let saved = super::monitor::update_record(engine, &checker.id, |r| {
-        if !current(r) {
-            return;
-        }
-        let health = r.state.health.get_or_insert_with(|| Health::starting(None));
-        if health.record(result, &checker.config, checker.started_at) {
-            changed = Some(health.status);
-        }
-    })
-    .ok()?;
-    if let Some(status) = changed {
+    // Read again (with the last probe's state): the container may have been paused,
+    // stopped or restarted meanwhile.
+    let record = engine.load_record(&checker.id).ok()?;
+    if !current(&record) {
+        return None;
+    }
+    let mut health = record
+        .state
+        .health
+        .clone()
+        .unwrap_or_else(|| Health::starting(None));
+    let changed = health.record(result, &checker.config, checker.started_at);
+    engine
+        .save_health(&checker.id, checker.started_at, &health, changed)
+        .ok()?;
+    if changed {
         engine.record_event(&container_event(
-            &saved,
-            &format!("health_status: {}", status.as_str()),
+            &record,
+            &format!("health_status: {}", health.status.as_str()),
         ));
     }
-    saved.state.health.map(|h| h.status)
+    Some(health.status)
+}
+
+/// The file a running container's probes keep its State.Health in, beside its record:
+/// a probe rewrites this small file instead of the whole record, and takes no engine
+/// lock (its prober is the only writer while the run lasts).
+const HEALTH_FILE: &str = "health.json";
+
+/// [`HEALTH_FILE`]'s content: the health of the run that started at `started_at`.
+#[derive(Serialize, Deserialize)]
+struct HealthFile {
+    started_at: DateTime<Utc>,
+    health: Health,
+}
+
+impl Engine {
+    /// Writes a run's health atomically (temp file and rename); fsync'd only when the
+    /// status changed: a log line lost to a power cut leaves the status, and the record
+    /// untouched.
+    fn save_health(
+        &self,
+        id: &ContainerId,
+        started_at: DateTime<Utc>,
+        health: &Health,
+        status_changed: bool,
+    ) -> Result<()> {
+        let durability = if status_changed {
+            Durability::Synced
+        } else {
+            Durability::Unsynced
+        };
+        let file = HealthFile {
+            started_at,
+            health: health.clone(),
+        };
+        write_json_atomic_with(&self.container_dir(id).join(HEALTH_FILE), &file, durability)
+    }
+
+    /// Lays the probes' latest health over a record read from disk: only for the run
+    /// that is running now (a stopped or restarted container's record has the last word,
+    /// folded in by the monitor's own update). A missing or unreadable file (a power cut
+    /// before it reached the disk) leaves the record's.
+    pub(crate) fn overlay_health(&self, record: &mut ContainerRecord) {
+        if record.state.status != Status::Running || record.config.health.is_none() {
+            return;
+        }
+        let path = self.container_dir(&record.id).join(HEALTH_FILE);
+        if let Ok(Some(file)) = read_json_opt::<HealthFile>(&path) {
+            if Some(file.started_at) == record.state.started_at {
+                record.state.health = Some(file.health);
+            }
+        }
+    }
 }
 
 /// Execs the probe in the container and waits for it, bounded by the timeout.

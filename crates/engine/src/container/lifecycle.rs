@@ -108,6 +108,17 @@ pub struct CreateOptions {
     pub runtime: Option<String>,
     /// `--volume-driver`: `local`, the only one.
     pub volume_driver: Option<String>,
+    /// The streams the client attaches; None is `create`'s (stdout, stderr, stdin with
+    /// `-i`).
+    pub attach: Option<super::record::AttachStreams>,
+}
+
+/// Who stops a container: the user (Docker's HasBeenManuallyStopped) or the host's
+/// shutdown.
+#[derive(Clone, Copy)]
+enum StopBy {
+    User,
+    Shutdown,
 }
 
 /// A started container with the stream to its monitor; drop it to detach.
@@ -664,6 +675,10 @@ impl Engine {
             annotations: opts.annotations.clone(),
             runtime: opts.runtime.clone(),
             volume_driver: opts.volume_driver.clone().unwrap_or_default(),
+            attach: Some(
+                opts.attach
+                    .unwrap_or(super::record::AttachStreams::created(opts.open_stdin)),
+            ),
         };
         // The network is looked up before the lock: the first look makes the built-ins.
         let network = self.network_record(opts.network.as_deref().unwrap_or(DEFAULT_NETWORK))?;
@@ -805,6 +820,8 @@ impl Engine {
                 let mut shared = m.clone();
                 shared.read_only = read_only.unwrap_or(m.read_only);
                 shared.create_source = false;
+                // Not this container's `-v`: out of its HostConfig.Binds.
+                shared.given_as = None;
                 mounts.push(shared);
             }
         }
@@ -1131,12 +1148,37 @@ impl Engine {
         timeout: impl Into<Option<Duration>>,
         signal: Option<Signal>,
     ) -> Result<ContainerRecord> {
+        self.stop_as(name_or_id, timeout.into(), signal, StopBy::User)
+    }
+
+    /// Stops a container as the host shuts down, as Docker's daemon does when it stops:
+    /// its stop signal, then SIGKILL after its stop timeout, the restart loop ended, but
+    /// not noted as the user's stop, so `system boot` brings back what its policy says
+    /// (`unless-stopped` too).
+    pub fn stop_for_shutdown(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        self.stop_as(name_or_id, None, None, StopBy::Shutdown)
+    }
+
+    fn stop_as(
+        &self,
+        name_or_id: &str,
+        timeout: Option<Duration>,
+        signal: Option<Signal>,
+        by: StopBy,
+    ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
         if !matches!(record.state.status, Status::Running | Status::Restarting) {
             return Ok(record);
         }
-        let (first, timeout) = stop_plan(&record, timeout.into(), signal);
-        self.note_user_stop(&record, true)?;
+        let (first, timeout) = stop_plan(&record, timeout, signal);
+        match by {
+            StopBy::User => self.note_user_stop(&record, true)?,
+            StopBy::Shutdown => {
+                super::monitor::update_record(self, &record.id, |r| {
+                    r.state.restart_cancelled = true
+                })?;
+            }
+        }
         // Until the monitor is gone: one that was already starting the process again
         // when the stop was noted runs it once more, and that run is stopped in turn.
         loop {

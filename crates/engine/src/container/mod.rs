@@ -35,6 +35,8 @@ pub use health::{
 };
 pub use inspect::ContainerDetails;
 pub use lifecycle::{CreateOptions, Started};
-pub use record::{ContainerConfig, ContainerRecord, ContainerState, Resources, Status};
+pub use record::{
+    AttachStreams, ContainerConfig, ContainerRecord, ContainerState, Resources, Status,
+};
 pub use restart::{RestartMode, RestartPolicy};
 pub use update::UpdateOptions;

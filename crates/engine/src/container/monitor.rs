@@ -847,8 +847,16 @@ impl Monitor {
             self.engine
                 .record_event(&container_event(&self.record, "oom"));
         }
+        // Docker's: the whole seconds the process ran.
+        let ran = self
+            .record
+            .state
+            .started_at
+            .map_or(0, |at| (Utc::now() - at).num_seconds().max(0));
         self.engine.record_event(
-            &container_event(&self.record, "die").with("exitCode", exit_code.to_string()),
+            &container_event(&self.record, "die")
+                .with("exitCode", exit_code.to_string())
+                .with("execDuration", ran.to_string()),
         );
         if auto_remove {
             self.engine

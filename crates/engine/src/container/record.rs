@@ -101,6 +101,30 @@ pub struct ContainerConfig {
     /// `--volume-driver` as given (HostConfig.VolumeDriver): only `local` is taken.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub volume_driver: String,
+    /// The streams the client that made it attached (Docker's Config.AttachStdin,
+    /// AttachStdout, AttachStderr); None in records from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<AttachStreams>,
+}
+
+/// Which of stdin, stdout and stderr a client attaches: `create` and `run` stdout and
+/// stderr (stdin with `-i`), `run -a` those named, `run -d` none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl AttachStreams {
+    /// Docker's for `create` (and `run` without `-a`): stdout and stderr, stdin with `-i`.
+    pub fn created(open_stdin: bool) -> AttachStreams {
+        AttachStreams {
+            stdin: open_stdin,
+            stdout: true,
+            stderr: true,
+        }
+    }
 }
 
 /// Which network namespace the container gets.
@@ -198,6 +222,10 @@ pub struct Resources {
     pub memory_swappiness: Option<i64>,
     /// `--cgroup-parent`; None is `berth`. Fixed at create (`update` keeps it).
     pub cgroup_parent: Option<super::cgroup_parent::CgroupParent>,
+    /// `pids_limit` is berth's default (or the settings'), not asked for with
+    /// `--pids-limit`: applied all the same, but inspect shows Docker's unset value.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pids_limit_defaulted: bool,
 }
 
 /// The pids limit a container gets when none is asked for, as podman's: without one, a
@@ -243,6 +271,12 @@ impl Resources {
     /// `DEFAULT_PIDS_LIMIT`; zero or less (`--pids-limit -1`) is no limit.
     pub fn pids_limit_from(flag: Option<i64>, configured: Option<i64>) -> Option<i64> {
         Some(flag.or(configured).unwrap_or(DEFAULT_PIDS_LIMIT)).filter(|l| *l > 0)
+    }
+
+    /// The pids limit the user asked for, as Docker's HostConfig.PidsLimit shows it: None
+    /// for berth's default and for no limit.
+    pub fn pids_limit_asked(&self) -> Option<i64> {
+        self.pids_limit.filter(|_| !self.pids_limit_defaulted)
     }
 }
 

@@ -411,21 +411,21 @@ impl Engine {
         Ok(records)
     }
 
-    /// A container's record; None if it has none, or an empty one (see the module's
-    /// last paragraph).
+    /// A record as readers see it, with its running health check's latest state; None
+    /// if it has none, or an empty one (see the module's last paragraph).
     fn read_record(&self, id: &ContainerId) -> Result<Option<ContainerRecord>> {
         let path = self.record_path(id);
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes.is_empty() => Ok(None),
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).context(|| format!("reading {}", path.display())),
-        }
+        let mut record: ContainerRecord = match std::fs::read(&path) {
+            Ok(bytes) if bytes.is_empty() => return Ok(None),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).context(|| format!("reading {}", path.display())),
+        };
+        self.overlay_health(&mut record);
+        Ok(Some(record))
     }
 
     pub(crate) fn load_record(&self, id: &ContainerId) -> Result<ContainerRecord> {

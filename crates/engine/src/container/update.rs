@@ -87,6 +87,7 @@ fn merged(old: &Resources, new: &Resources) -> Result<Resources> {
     }
     if let Some(v) = new.pids_limit {
         r.pids_limit = Some(v).filter(|l| *l > 0);
+        r.pids_limit_defaulted = false;
     }
     Ok(r)
 }

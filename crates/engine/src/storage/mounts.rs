@@ -116,6 +116,20 @@ pub struct MountSpec {
     /// `-v` creates a missing bind source as a directory; `--mount` refuses it.
     #[serde(default)]
     pub create_source: bool,
+    /// The flag it came from, for Docker's inspect (`HostConfig.Binds`, `Mode`); None for
+    /// an image's VOLUME, `--tmpfs` and records from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_as: Option<GivenAs>,
+}
+
+/// How the user wrote a mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GivenAs {
+    /// `-v SOURCE:DESTINATION[:OPTIONS]` (or `-v DESTINATION`), with the options as given.
+    VolumeFlag { options: String },
+    /// `--mount`.
+    MountFlag,
 }
 
 fn invalid(spec: &str, reason: impl Into<String>) -> Error {
@@ -186,6 +200,7 @@ fn base(kind: MountKind, source: &str, destination: &str) -> MountSpec {
         anonymous: false,
         no_copy: false,
         create_source: false,
+        given_as: None,
     }
 }
 
@@ -275,6 +290,9 @@ impl MountSpec {
                 },
             }
         }
+        mount.given_as = Some(GivenAs::VolumeFlag {
+            options: options.to_owned(),
+        });
         Ok(mount)
     }
 
@@ -341,6 +359,7 @@ impl MountSpec {
         }
         let mut mount = base(kind, &source, &destination);
         mount.read_only = read_only;
+        mount.given_as = Some(GivenAs::MountFlag);
         match kind {
             MountKind::Bind => {
                 if !source.starts_with('/') {
@@ -405,11 +424,35 @@ impl MountSpec {
     }
 
     /// The `Mode` column Docker's inspect shows: the options given, e.g. "ro" or "z".
-    pub fn mode_text(&self) -> &'static str {
-        if self.read_only {
-            "ro"
-        } else {
-            ""
+    /// Docker writes `z` for a named volume given without options, and for any volume
+    /// of `--mount`, nothing for an anonymous one of `-v` or the image.
+    pub fn mode_text(&self) -> &str {
+        let named_volume = self.kind == MountKind::Volume && !self.anonymous;
+        match &self.given_as {
+            Some(GivenAs::VolumeFlag { options }) if options.is_empty() && named_volume => "z",
+            Some(GivenAs::VolumeFlag { options }) => options,
+            Some(GivenAs::MountFlag) if self.kind == MountKind::Volume => "z",
+            Some(GivenAs::MountFlag) => "",
+            // Records from before: a named volume as `-v NAME:/path` shows it.
+            None if named_volume && !self.read_only => "z",
+            None if self.read_only => "ro",
+            None => "",
+        }
+    }
+
+    /// Its entry in Docker's `HostConfig.Binds`: a `-v` with a source, as given (a
+    /// relative host path made absolute, as Docker's CLI does).
+    pub fn bind_entry(&self) -> Option<String> {
+        match &self.given_as {
+            Some(GivenAs::VolumeFlag { options }) if !self.anonymous => {
+                let mut entry = format!("{}:{}", self.source, self.destination);
+                if !options.is_empty() {
+                    entry.push(':');
+                    entry.push_str(options);
+                }
+                Some(entry)
+            }
+            _ => None,
         }
     }
 }

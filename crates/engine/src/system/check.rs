@@ -508,7 +508,7 @@ impl Engine {
         for (parent, records) in [
             (
                 paths.containers_dir(),
-                &["record.json", "config.json", "container.log"][..],
+                &["record.json", "config.json", "container.log", "health.json"][..],
             ),
             (paths.volumes_dir(), &["volume.json"][..]),
             (paths.layers_dir(), &["layer.json"][..]),

@@ -180,19 +180,37 @@ impl Client {
         self.get("/v2/", None).map(|_| ())
     }
 
-    /// GETs `/v2/_catalog`: the repositories the registry lists, up to `n` (one page,
-    /// read whole up to [`MAX_MANIFEST`]).
-    pub fn catalog(&self, n: usize) -> Result<Vec<String>> {
+    /// GETs one page of the catalog at `path` (`/v2/_catalog?n=...`): the repositories
+    /// it lists (read whole up to [`MAX_MANIFEST`]) and the path of the next page, from a
+    /// `Link: <...>; rel="next"` header. A next page on another host is refused: the
+    /// registry's credentials go nowhere else.
+    pub fn catalog_page(&self, path: &str) -> Result<(Vec<String>, Option<String>)> {
         #[derive(Deserialize)]
         struct Catalog {
             #[serde(default)]
             repositories: Vec<String>,
         }
-        let response = self.get(&format!("/v2/_catalog?n={n}"), None)?;
+        let response = self.get(path, None)?;
+        let next = match response.header("Link").and_then(next_link) {
+            Some(link) => Some(self.own_catalog_path(link).ok_or_else(|| {
+                Error::Runtime(format!(
+                    "the catalog's next page is not the registry's own: {link:?}"
+                ))
+            })?),
+            None => None,
+        };
         let bytes = read_bounded(response.into_reader(), MAX_MANIFEST, "catalog")?;
         let catalog: Catalog = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Runtime(format!("the registry's catalog: {e}")))?;
-        Ok(catalog.repositories)
+        Ok((catalog.repositories, next))
+    }
+
+    /// `link` as a path of this registry's catalog (relative, or absolute on this very
+    /// scheme and host), None for anything else.
+    fn own_catalog_path(&self, link: &str) -> Option<String> {
+        let path = link.strip_prefix(self.base.as_str()).unwrap_or(link);
+        let fine = path.starts_with("/v2/_catalog") && path.bytes().all(|b| b.is_ascii_graphic());
+        fine.then(|| path.to_owned())
     }
 
     /// GETs a manifest or index by tag or digest, read whole up to [`MAX_MANIFEST`].
@@ -305,6 +323,26 @@ fn range_start(header: &str) -> Option<u64> {
     spec.split_once('-')?.0.trim().parse().ok()
 }
 
+/// The target of the `rel="next"` link of a `Link` header (RFC 8288:
+/// `<url>; rel="next", <url>; rel="prev"`), as the Distribution API pages with it.
+fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().strip_prefix('<')?.split_once('>')?;
+        params
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .any(|(key, value)| {
+                key.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|rel| rel.eq_ignore_ascii_case("next"))
+            })
+            .then_some(target)
+    })
+}
+
 /// Reads at most `max` bytes; more is an error, not a truncation.
 pub(crate) fn read_bounded(reader: impl Read, max: u64, what: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -384,6 +422,31 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_link_is_read_as_rfc_8288_writes_it() {
+        let next = "</v2/_catalog?last=b&n=2>; rel=\"next\"";
+        assert_eq!(next_link(next), Some("/v2/_catalog?last=b&n=2"));
+        assert_eq!(
+            next_link("</p>; rel=\"prev\", </n>; title=x; rel=next"),
+            Some("/n")
+        );
+        assert_eq!(next_link("</p>; rel=\"prev\""), None);
+        assert_eq!(next_link("garbage"), None);
+        let client = Client::new("127.0.0.1:5000", "127.0.0.1:5000", true, None);
+        assert_eq!(
+            client.own_catalog_path("http://127.0.0.1:5000/v2/_catalog?last=a"),
+            Some("/v2/_catalog?last=a".to_owned())
+        );
+        for foreign in [
+            "http://127.0.0.1:5001/v2/_catalog",
+            "http://127.0.0.1:5000.evil/v2/_catalog",
+            "/v2/other",
+            "/v2/_catalog?last=a b",
+        ] {
+            assert_eq!(client.own_catalog_path(foreign), None, "{foreign}");
+        }
+    }
 
     #[test]
     fn a_refusal_of_credentials_is_typed_unauthorized_and_other_statuses_are_not() {

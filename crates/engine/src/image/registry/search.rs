@@ -1,16 +1,20 @@
 //! `search`: Docker Hub's search is an API of its own (index.docker.io/v1/search), not
 //! the registry's, and berth has no way to it; a registry named in the term
-//! (`127.0.0.1:5000/busybox`) is asked for its catalog (`/v2/_catalog`) instead, and
-//! the repositories whose name holds the rest of the term are the answer.
+//! (`127.0.0.1:5000/busybox`) is asked for its catalog (`/v2/_catalog`) instead, page by
+//! page as its `Link` headers lead, and the repositories whose name holds the rest of the
+//! term are the answer.
 
 use super::client::Client;
 use super::credentials::CredentialStore;
 use super::pull::is_insecure;
 use crate::error::{Error, Result};
 
-/// How many repositories of a catalog are read at most: a hostile registry's list is
-/// bounded by this and by the size of its answer.
-const CATALOG_PAGE: usize = 1000;
+/// The repositories asked for in one page of a catalog (a registry may send fewer).
+const CATALOG_PAGE: usize = 100;
+/// The pages followed at most: a registry whose `Link`s never end (or go round) is read
+/// this far. Each page is bounded in bytes, and only matches are kept, at most `limit`:
+/// what a hostile registry can make berth hold is one page.
+const MAX_CATALOG_PAGES: usize = 100;
 
 /// The registry a term names (`host:port/rest`, `host.domain/rest`, `localhost/rest`)
 /// and the rest of the term.
@@ -42,18 +46,33 @@ pub fn search(
         is_insecure(registry, insecure_registries),
         found,
     );
-    let repositories = client.catalog(CATALOG_PAGE).map_err(|e| {
+    let query = query.to_lowercase();
+    let searching = |e: Error| {
         Error::Runtime(format!(
             "searching {registry}: its catalog (/v2/_catalog): {e}"
         ))
-    })?;
-    let query = query.to_lowercase();
-    Ok(repositories
-        .into_iter()
-        .filter(|r| r.to_lowercase().contains(&query))
-        .take(limit)
-        .map(|r| format!("{registry}/{r}"))
-        .collect())
+    };
+    let mut found = Vec::new();
+    let mut path = format!("/v2/_catalog?n={CATALOG_PAGE}");
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_CATALOG_PAGES {
+        seen.insert(path.clone());
+        let (repositories, next) = client.catalog_page(&path).map_err(searching)?;
+        let room = limit - found.len();
+        found.extend(
+            repositories
+                .into_iter()
+                .filter(|r| r.to_lowercase().contains(&query))
+                .take(room)
+                .map(|r| format!("{registry}/{r}")),
+        );
+        match next {
+            // A page seen before would only go round again.
+            Some(next) if found.len() < limit && !seen.contains(&next) => path = next,
+            _ => break,
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
