@@ -37,11 +37,18 @@ pub const OUTPUT_LINES: usize = 6;
 pub fn load(engine: &Engine, id: &str) -> Result<Vec<ConfigLine>> {
     let record = engine.container(id)?;
     let inspected = crate::ops::inspect::container(engine, &record);
-    lines(inspected)
+    // Inspect shows Docker's unset PidsLimit for berth's default; the tab shows the limit
+    // that applies.
+    lines_with_default_pids(inspected, record.config.resources.pids_limit)
 }
 
 /// The lines of an inspect object (Docker's shape, as `ops::inspect::container` makes it).
 pub fn lines(inspected: Value) -> Result<Vec<ConfigLine>> {
+    lines_with_default_pids(inspected, None)
+}
+
+/// [`lines`], with the PIDs limit that applies when inspect shows none asked for.
+fn lines_with_default_pids(inspected: Value, default_pids: Option<i64>) -> Result<Vec<ConfigLine>> {
     let healthcheck = HealthConfig::from_image(inspected.pointer("/Config/Healthcheck"))?;
     let c: Inspected = serde_json::from_value(inspected)
         .map_err(|e| Error::invalid("container", "inspect object", e.to_string()))?;
@@ -49,7 +56,7 @@ pub fn lines(inspected: Value) -> Result<Vec<ConfigLine>> {
     general(&mut out, &c);
     restart_and_stop(&mut out, &c);
     health(&mut out, &c, healthcheck.as_ref());
-    resources(&mut out, &c.host_config);
+    resources(&mut out, &c.host_config, default_pids);
     security(&mut out, &c.host_config);
     namespaces(&mut out, &c.host_config);
     let exposed: Vec<String> = c
@@ -318,7 +325,7 @@ fn health(out: &mut Lines, c: &Inspected, check: Option<&HealthConfig>) {
     }
 }
 
-fn resources(out: &mut Lines, h: &HostConfig) {
+fn resources(out: &mut Lines, h: &HostConfig, default_pids: Option<i64>) {
     out.group("Resources");
     if h.memory > 0 {
         out.field("Memory", size(h.memory));
@@ -353,6 +360,8 @@ fn resources(out: &mut Lines, h: &HostConfig) {
     out.set("Mem nodes", &h.cpuset_mems);
     if let Some(pids) = h.pids_limit.filter(|p| *p > 0) {
         out.field("PIDs limit", pids.to_string());
+    } else if let Some(pids) = default_pids.filter(|p| *p > 0) {
+        out.field("PIDs limit", format!("{pids} (default)"));
     }
     if h.blkio_weight > 0 {
         out.field("I/O weight", h.blkio_weight.to_string());

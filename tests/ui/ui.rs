@@ -649,7 +649,7 @@ fn the_config_tab_shows_every_option_set() {
     let at = rows.iter().position(|r| *r == "Resources:").expect(&plain);
     assert_eq!(
         rows[at + 1..at + 3],
-        ["PIDs limit  2048", "Env:"],
+        ["PIDs limit  2048 (default)", "Env:"],
         "{plain}"
     );
     let quota = view("quota", "100", "40");
