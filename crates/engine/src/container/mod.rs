@@ -6,6 +6,7 @@ mod boot;
 mod clients;
 pub mod devices;
 pub mod exec;
+mod exec_request;
 pub mod frames;
 pub mod health;
 mod inspect;
