@@ -143,6 +143,12 @@ impl Engine {
                 record.name
             )));
         }
+        if !local {
+            // While this process prepares the request and the monitor forks the joiner,
+            // whose move of the process into the cgroups then need not wait. Not before a
+            // fork of this process's own (the local joiner): no thread may run then.
+            cgroups::start_grace_period();
+        }
 
         let mut record = record;
         record.config.env = super::lifecycle::merge_env(&record.config.env, &opts.env);
