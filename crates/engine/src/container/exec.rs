@@ -4,11 +4,12 @@
 //! A joiner (setns into ipc, uts, net, cgroup, pid and mnt) forks the process proper
 //! inside the container's pid namespace and moves it into the container's cgroups while
 //! it sets itself up: the move waits for an RCU grace period of the kernel's, the longest
-//! step of an exec, and the process only execs once it is in. The joiner must run from a
-//! binary nothing in the container can write through (see `runtime::sealed`): the CLI
-//! asks the container's monitor to fork it when the monitor runs this very binary (see
-//! [`super::exec_request`]), so berth starts once; otherwise (and in the monitor's own
-//! health probes) the caller forks it and must already run sealed.
+//! step of an exec (the CLI gets it under way early, see `cgroups::start_grace_period`),
+//! and the process only execs once it is in. The joiner must run from a binary nothing in
+//! the container can write through (see `runtime::sealed`): the CLI asks the container's
+//! monitor to fork it when the monitor runs this very binary (see `exec_request`), so
+//! berth starts once; otherwise (and in the monitor's own health probes) the caller forks
+//! it and must already run sealed.
 //!
 //! Nothing of the caller's reaches the container: before joining, the joiner is made
 //! non-dumpable, leaves the caller's session, and closes every descriptor but the
