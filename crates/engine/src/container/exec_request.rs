@@ -172,7 +172,10 @@ pub(crate) fn take(socket: &UnixDatagram) -> std::io::Result<Option<Descriptors>
 
 /// Queues `body` on the CLI's end of the sync socket, for the joiner to read first.
 pub(crate) fn send_body(ours: &OwnedFd, body: &Body) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(body)?;
+    // Pretty, and read back below through a `Value`: the encodings berth already has for
+    // these types (config.json, `seccomp=PROFILE.json`), not a third copy of the code
+    // that would grow the binary every berth process loads.
+    let bytes = serde_json::to_vec_pretty(body)?;
     if bytes.len() > MAX_BODY {
         return Err(nix::Error::EMSGSIZE.into());
     }
@@ -206,7 +209,8 @@ pub(crate) fn read_body(sync: &OwnedFd) -> std::io::Result<Body> {
     }
     let mut buf = vec![0u8; len];
     let n = recv(sync.as_raw_fd(), &mut buf, MsgFlags::empty())?;
-    Ok(serde_json::from_slice(&buf[..n])?)
+    let value: serde_json::Value = serde_json::from_slice(&buf[..n])?;
+    Ok(serde_json::from_value(value)?)
 }
 
 #[cfg(test)]
