@@ -25,7 +25,7 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
-use super::exec_request::{self, Body, Descriptors};
+use super::exec_request::{self, Body, Descriptors, ExecProcess};
 use super::monitor::open_dir;
 use super::record::{ContainerRecord, Status};
 use super::runtime::cgroups::{self, Cgroup};
@@ -229,7 +229,7 @@ impl Engine {
             }
         } else {
             let body = Body {
-                process,
+                process: ExecProcess::of(&process),
                 seccomp,
                 tty: opts.tty,
                 interactive: opts.interactive,
@@ -353,7 +353,12 @@ fn requested_joiner(request: Descriptors) -> i32 {
         interactive: body.interactive,
         detach: body.detach,
     };
-    join_and_run(request, &body.process, body.seccomp.as_ref(), shape)
+    join_and_run(
+        request,
+        &body.process.to_process(),
+        body.seccomp.as_ref(),
+        shape,
+    )
 }
 
 /// The engine's side of the pipes, for the caller to relay.
