@@ -7,7 +7,8 @@
 # refuses the hybrid layout, and all three subjects see the same cgroups. BASE_BIN (another
 # build, e.g. the one before a change) adds it as `berth-base`, with an engine root and a
 # container of its own (its monitor is its own build's), interleaved with the others.
-# Run as root: bash bench/exec.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=)
+# Run as root: bash bench/exec.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=
+# BERTH_FIXTURES=; with BERTH_BIN nothing is built)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,8 +21,18 @@ WARMUP=${WARMUP:-3}
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/exec.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun
-ensure_cargo
-build_release_and_fixtures
+fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
+if [[ -n ${BERTH_BIN:-} ]]; then
+    # Another build is measured: only the fixtures are needed.
+    if [[ ! -f $fixtures/busybox-save.tar ]]; then
+        mkdir -p "$fixtures"
+        flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
+    fi
+else
+    ensure_cargo
+    build_release_and_fixtures
+    fixtures=$PWD/.fixtures
+fi
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
 base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
@@ -80,7 +91,7 @@ in_ns() {
 
 log "Preparing the runc/crun bundle"
 mkdir -p "$bundle/rootfs"
-tar -xpf .fixtures/rootfs.tar -C "$bundle/rootfs"
+tar -xpf "$fixtures/rootfs.tar" -C "$bundle/rootfs"
 (cd "$bundle" && runc spec)
 python3 - "$bundle/config.json" <<'PY'
 import json, sys
@@ -100,7 +111,7 @@ skips=()
 q() { printf '%q ' "$@"; }
 
 log "Starting berth's container"
-if ! out=$(in_ns "$berth" --root "$engine" load -q -i "$PWD/.fixtures/busybox-save.tar" 2>&1); then
+if ! out=$(in_ns "$berth" --root "$engine" load -q -i "$fixtures/busybox-save.tar" 2>&1); then
     skips+=(--skip "berth=unavailable: berth load failed: $(brief "$out")")
 elif ! out=$(in_ns "$berth" --root "$engine" run -d --network none --name "$tag" berth-test/busybox sleep 100000 2>&1 </dev/null); then
     skips+=(--skip "berth=unavailable: berth run failed: $(brief "$out")")
@@ -113,7 +124,7 @@ fi
 if [[ -n $base ]]; then
     log "Starting berth-base's container"
     broot=$work/base-root
-    if ! out=$(in_ns "$base" --root "$broot" load -q -i "$PWD/.fixtures/busybox-save.tar" 2>&1) ||
+    if ! out=$(in_ns "$base" --root "$broot" load -q -i "$fixtures/busybox-save.tar" 2>&1) ||
         ! out=$(in_ns "$base" --root "$broot" run -d --network none --name "$tag" \
             berth-test/busybox sleep 100000 2>&1 </dev/null) ||
         ! out=$(in_ns "$base" --root "$broot" exec "$tag" true 2>&1 </dev/null); then

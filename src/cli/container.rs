@@ -1268,14 +1268,13 @@ impl LogSink<'_> {
 }
 
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
-    use crate::engine::{sealed, ExecOptions};
+    use crate::engine::ExecOptions;
     if !args.detach && refuses_terminal(args.interactive, args.tty) {
         return Ok(1);
     }
-    // Entering a container runs from a sealed copy of berth (CVE-2019-5736).
-    if !sealed::running_sealed() {
-        engine.reexec_sealed_for_exec(&args.container)?;
-    }
+    // What enters the container runs from a binary nothing can write (CVE-2019-5736):
+    // the container's monitor forks it, or this process re-executes sealed first.
+    engine.ready_for_exec(&args.container)?;
     let options = ExecOptions {
         cmd: args.command.clone(),
         env: run_options::resolve_env(&args.env),

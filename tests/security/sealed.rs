@@ -275,22 +275,50 @@ fn sealed_exe_device(pid: u32) -> u64 {
     }
 }
 
-/// The device of the binary `cmd` (a `berth exec` that runs for a while) runs from.
-fn exec_binary_device(mut cmd: Command) -> u64 {
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let device = sealed_exe_device(child.id());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    device
+/// The parent of process `pid`, from /proc/PID/stat.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split(' ').nth(1))
+        .and_then(|ppid| ppid.parse().ok())
 }
 
-/// `exec` runs from the view of berth its container's monitor runs from when that is the
-/// same binary (no overlayfs of its own to mount, nor to tear down when it exits), and
-/// from a view of its own when it is not (berth was replaced since the container started).
+/// The joiner of a running exec: the host parent of the `sh` whose command line holds
+/// `marker` (the CLI's holds it too).
+fn joiner_of(marker: &str) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                    c.starts_with(b"sh\0") && String::from_utf8_lossy(&c).contains(marker)
+                })
+            })
+            .and_then(parent_of);
+        if let Some(joiner) = found {
+            return joiner;
+        }
+        assert!(Instant::now() < deadline, "no process holds {marker}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The device of the file process `pid` runs.
+fn exe_device(pid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/exe")).unwrap().dev()
+}
+
+/// What enters the container for `exec` (the joiner, parent of the exec'd process) runs
+/// from the view of berth its container's monitor runs from, as the monitor's child,
+/// when the monitor is the same binary: the CLI runs on from the host's binary, so berth
+/// starts once (no second start from a sealed view, no overlayfs of its own to mount nor
+/// to tear down). When berth was replaced since the container started, the CLI re-executes
+/// from a view of its own and forks the joiner itself.
 #[test]
 fn exec_runs_from_its_monitors_view_only_when_it_is_the_same_binary() {
     use std::os::unix::fs::MetadataExt;
@@ -300,27 +328,46 @@ fn exec_runs_from_its_monitors_view_only_when_it_is_the_same_binary() {
     std::fs::create_dir_all(other.parent().unwrap()).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_berth"), &other).unwrap();
     berth.ok(&["run", "-d", "--name", "c", common::IMAGE, "sleep", "300"]);
-    let init = berth.inspect("c")["State"]["Pid"].as_u64().unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{init}/stat")).unwrap();
-    let monitor: u32 = stat
-        .rsplit(") ")
-        .next()
-        .and_then(|rest| rest.split(' ').nth(1))
-        .and_then(|ppid| ppid.parse().ok())
-        .unwrap();
+    let init = berth.inspect("c")["State"]["Pid"].as_u64().unwrap() as u32;
+    let monitor = parent_of(init).unwrap();
     let monitor_device = sealed_exe_device(monitor);
     let host_device = std::fs::metadata(env!("CARGO_BIN_EXE_berth"))
         .unwrap()
         .dev();
     assert_ne!(monitor_device, host_device);
+    let exec = |mut cmd: Command, marker: &str| {
+        cmd.args(["exec", "c", "sh", "-c", &format!("sleep 2; : {marker}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
 
-    let mut same = berth.cmd();
-    same.args(["exec", "c", "sleep", "2"]);
-    assert_eq!(exec_binary_device(same), monitor_device);
+    let marker = format!("same-{}", std::process::id());
+    let cli = exec(berth.cmd(), &marker);
+    let joiner = joiner_of(&marker);
+    assert_eq!(
+        parent_of(joiner),
+        Some(monitor),
+        "the monitor forks the joiner"
+    );
+    assert_eq!(sealed_exe_device(joiner), monitor_device);
+    assert_eq!(exe_device(cli.id()), host_device, "the CLI started once");
+    let out = cli.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
 
-    let mut replaced = copy_cmd(&berth, &other);
-    replaced.args(["exec", "c", "sleep", "2"]);
-    let own = exec_binary_device(replaced);
+    let marker = format!("replaced-{}", std::process::id());
+    let cli = exec(copy_cmd(&berth, &other), &marker);
+    let joiner = joiner_of(&marker);
+    assert_eq!(
+        parent_of(joiner),
+        Some(cli.id()),
+        "the CLI forks the joiner"
+    );
+    let own = sealed_exe_device(joiner);
     assert_ne!(own, monitor_device);
     assert_ne!(own, host_device);
+    assert_eq!(exe_device(cli.id()), own);
+    let out = cli.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
 }

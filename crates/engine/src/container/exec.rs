@@ -1,11 +1,15 @@
 //! `exec`: a new process in a running container, in its namespaces and cgroups, with the
 //! same privileges as the container's own process.
 //!
-//! The caller forks a joiner (setns into ipc, uts, net, cgroup, pid and mnt), which forks
-//! the process proper inside the container's pid namespace and moves it into the
-//! container's cgroups while it sets itself up: the move waits for an RCU grace period
-//! of the kernel's, the longest step of an exec, and the process only execs once it is
-//! in. The caller must already run from a sealed copy of berth (see `runtime::sealed`).
+//! A joiner (setns into ipc, uts, net, cgroup, pid and mnt) forks the process proper
+//! inside the container's pid namespace and moves it into the container's cgroups while
+//! it sets itself up: the move waits for an RCU grace period of the kernel's, the longest
+//! step of an exec (the CLI gets it under way early, see `cgroups::start_grace_period`),
+//! and the process only execs once it is in. The joiner must run from a binary nothing in
+//! the container can write through (see `runtime::sealed`): the CLI asks the container's
+//! monitor to fork it when the monitor runs this very binary (see `exec_request`), so
+//! berth starts once; otherwise (and in the monitor's own health probes) the caller forks
+//! it and must already run sealed.
 //!
 //! Nothing of the caller's reaches the container: before joining, the joiner is made
 //! non-dumpable, leaves the caller's session, and closes every descriptor but the
@@ -21,7 +25,9 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
-use super::record::Status;
+use super::exec_request::{self, Body, Descriptors, ExecProcess};
+use super::monitor::open_dir;
+use super::record::{ContainerRecord, Status};
 use super::runtime::cgroups::{self, Cgroup};
 use super::runtime::{fds, init, sealed};
 use super::{spec, user};
@@ -50,30 +56,55 @@ const NAMESPACES: [(&str, CloneFlags); 6] = [
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
-impl Engine {
-    /// Replaces this process with itself run from a binary nothing can write through, as
-    /// [`Engine::exec`] requires (CVE-2019-5736): the one the container's monitor runs
-    /// from when that is this very binary, else a view of its own. The monitor's costs no
-    /// mount now, and no unmount (two RCU grace periods) when this process exits. Returns
-    /// only on failure.
-    pub fn reexec_sealed_for_exec(&self, name_or_id: &str) -> Result<std::convert::Infallible> {
-        let monitor = self
-            .container(name_or_id)
-            .ok()
-            .and_then(|r| r.state.monitor);
-        // Opened before the check: a recycled PID can't slip in between.
-        let exe = monitor.and_then(|monitor| {
-            let exe = sealed::same_binary_run_by(monitor.pid)?;
-            monitor.is_alive().then_some(exe)
-        });
-        match exe {
-            Some(exe) => sealed::reexec_from(exe),
-            None => sealed::reexec_sealed(),
+/// The joiner's first word on the sync socket when the container's monitor forked it:
+/// it took the request (a socket that ends without it was never taken).
+const TAKEN_TAG: &[u8] = b"\x02taken";
+
+/// How the streams of the exec'd process are set up: from [`ExecOptions`] or a request.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    tty: bool,
+    interactive: bool,
+    detach: bool,
+}
+
+impl Shape {
+    fn stdio(self) -> init::ExecStdio {
+        if self.tty {
+            init::ExecStdio::Terminal
+        } else if self.detach {
+            init::ExecStdio::Null
+        } else {
+            init::ExecStdio::Pipes {
+                stdin: self.interactive,
+            }
         }
+    }
+}
+
+impl Engine {
+    /// Readies this process to start [`Engine::exec`] in a container: nothing to do when
+    /// the container's monitor runs this very binary (it forks the joiner) or this process
+    /// already runs sealed; otherwise replaces this process with itself run from a view of
+    /// berth nothing can write through (CVE-2019-5736), and returns only on failure.
+    pub fn ready_for_exec(&self, name_or_id: &str) -> Result<()> {
+        if sealed::running_sealed() {
+            return Ok(());
+        }
+        // A container that is missing or not running is [`Engine::exec`]'s to report.
+        let needs_own_view = self.container(name_or_id).is_ok_and(|record| {
+            record.state.status == Status::Running && serving_monitor(&record).is_none()
+        });
+        if !needs_own_view {
+            return Ok(());
+        }
+        match sealed::reexec_sealed()? {}
     }
 
     /// Starts a command in a running container. Its standard streams are pipes whose other
     /// ends the session carries, or, for `tty`, a new terminal whose master it carries.
+    /// A caller that does not run sealed needs the container's monitor to run this very
+    /// binary (see [`Engine::ready_for_exec`]).
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
         let record = self.container(name_or_id)?;
         if record.state.is_paused() {
@@ -82,18 +113,15 @@ impl Engine {
                 record.id
             )));
         }
+        let name = record.name.clone();
+        let not_running = || Error::Conflict(format!("container {name} is not running"));
         let init_handle = match (record.state.status, record.state.init) {
             (Status::Running, Some(init)) => init,
-            _ => {
-                return Err(Error::Conflict(format!(
-                    "container {} is not running",
-                    record.name
-                )));
-            }
+            _ => return Err(not_running()),
         };
-        let namespaces: Vec<(OwnedFd, CloneFlags)> = NAMESPACES
+        let namespaces: Vec<OwnedFd> = NAMESPACES
             .iter()
-            .map(|(name, flag)| {
+            .map(|(name, _)| {
                 let path = format!("/proc/{}/ns/{name}", init_handle.pid);
                 open(
                     path.as_str(),
@@ -101,15 +129,26 @@ impl Engine {
                     Mode::empty(),
                 )
                 .context(|| format!("opening {path}"))
-                .map(|fd| (fd, *flag))
             })
             .collect::<Result<_>>()?;
         // Opened before the check: a recycled PID can't slip in between.
         if !init_handle.is_alive() {
-            return Err(Error::Conflict(format!(
-                "container {} is not running",
+            return Err(not_running());
+        }
+        // Who forks the joiner: this process when it runs sealed, else the monitor.
+        let local = sealed::running_sealed();
+        if !local && serving_monitor(&record).is_none() {
+            return Err(Error::Runtime(format!(
+                "exec into container {} needs berth to run from a sealed binary, or the \
+                 container's monitor to run this very binary",
                 record.name
             )));
+        }
+        if !local {
+            // While this process prepares the request and the monitor forks the joiner,
+            // whose move of the process into the cgroups then need not wait. Not before a
+            // fork of this process's own (the local joiner): no thread may run then.
+            cgroups::start_grace_period();
         }
 
         let mut record = record;
@@ -129,14 +168,14 @@ impl Engine {
             self.paths(),
         )?;
         let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
-        let mut process_spec = spec
+        let mut process = spec
             .process()
             .clone()
             .ok_or_else(|| Error::Runtime("the spec has no process".into()))?;
-        process_spec.set_args(Some(opts.cmd.clone()));
-        process_spec.set_env(Some(spec::process_env(&record, &user.home, opts.tty)));
+        process.set_args(Some(opts.cmd.clone()));
+        process.set_env(Some(spec::process_env(&record, &user.home, opts.tty)));
         if let Some(dir) = &opts.working_dir {
-            process_spec.set_cwd(dir.into());
+            process.set_cwd(dir.into());
         }
         // Opened here: the joiner leaves the host's mount namespace before it moves the
         // process in.
@@ -151,28 +190,95 @@ impl Engine {
             SockFlag::SOCK_CLOEXEC,
         )
         .context(|| "creating the exec socket".into())?;
-        // SAFETY: the CLI is single-threaded until here; the child runs only this module.
-        let joiner = match unsafe { fork() }.context(|| "forking".into())? {
-            ForkResult::Child => {
-                drop(ours);
-                let code = join_and_run(
-                    cgroup_procs,
-                    cgroup_joined,
-                    namespaces,
-                    &process_spec,
-                    seccomp.as_ref(),
-                    opts,
-                    (stdio, theirs),
-                );
-                // SAFETY: leave without running the parent's destructors or atexit handlers.
-                unsafe { libc::_exit(code) }
-            }
-            ForkResult::Parent { child } => child,
+        let shape = Shape {
+            tty: opts.tty,
+            interactive: opts.interactive,
+            detach: opts.detach,
         };
-        drop(theirs);
-        drop(namespaces);
-        drop(stdio);
-        let exited = pidfd(joiner);
+        let ending = if local {
+            // SAFETY: the caller is single-threaded until here; the child runs only this
+            // module.
+            let joiner = match unsafe { fork() }.context(|| "forking".into())? {
+                ForkResult::Child => {
+                    drop(ours);
+                    let request = Descriptors {
+                        sync: theirs,
+                        exit: None,
+                        joined: cgroup_joined,
+                        stdio,
+                        namespaces,
+                        cgroup_procs,
+                    };
+                    let code = join_and_run(request, &process, seccomp.as_ref(), shape);
+                    // SAFETY: leave without running the parent's destructors or atexit
+                    // handlers.
+                    unsafe { libc::_exit(code) }
+                }
+                ForkResult::Parent { child } => child,
+            };
+            drop((theirs, namespaces, stdio, cgroup_joined, cgroup_procs));
+            match pidfd(joiner) {
+                Ok(exited) => Ending::Joiner {
+                    pid: joiner,
+                    exited,
+                },
+                Err(e) => {
+                    wait_code(joiner);
+                    return Err(e);
+                }
+            }
+        } else {
+            let body = Body {
+                process: ExecProcess::of(&process),
+                seccomp,
+                tty: opts.tty,
+                interactive: opts.interactive,
+                detach: opts.detach,
+            };
+            exec_request::send_body(&ours, &body)
+                .context(|| "sending the exec to the container's monitor".into())?;
+            let (exit_r, exit_w) = pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into())?;
+            let request = Descriptors {
+                sync: theirs,
+                exit: Some(exit_w),
+                joined: cgroup_joined,
+                stdio,
+                namespaces,
+                cgroup_procs,
+            };
+            let dir = open_dir(&self.container_dir(&record.id))?;
+            exec_request::send(&dir, &request).map_err(|e| match e.kind() {
+                // No socket, or no monitor behind it: the container ended meanwhile.
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                    not_running()
+                }
+                _ => Error::Io {
+                    context: format!("asking the monitor of {} to exec", record.name),
+                    err: e,
+                },
+            })?;
+            drop(request);
+            // The monitor drops a request it can't take, and with it the socket's other
+            // end: the joiner's first word tells it was taken.
+            let mut word = [0u8; 16];
+            match nix::sys::socket::recv(
+                ours.as_raw_fd(),
+                &mut word,
+                nix::sys::socket::MsgFlags::empty(),
+            ) {
+                Ok(n) if &word[..n] == TAKEN_TAG => {}
+                _ => {
+                    return Err(Error::StartFailed {
+                        code: 125,
+                        message: format!(
+                            "the monitor of container {} did not start the exec",
+                            record.name
+                        ),
+                    })
+                }
+            }
+            Ending::Reported(exit_r)
+        };
 
         let mut pty = None;
         loop {
@@ -180,18 +286,11 @@ impl Engine {
                 Ok(None) => break,
                 Ok(Some(master)) => pty = Some(master),
                 Err((code, message)) => {
-                    let _ = waitpid(joiner, None);
+                    ending.wait();
                     return Err(Error::StartFailed { code, message });
                 }
             }
         }
-        let exited = match exited {
-            Ok(fd) => fd,
-            Err(e) => {
-                wait_code(joiner);
-                return Err(e);
-            }
-        };
         let command = opts.cmd.join(" ");
         self.record_event(&container_event(&record, &format!("exec_start: {command}")));
         let die = (!opts.detach).then(|| (self.clone(), container_event(&record, "exec_die")));
@@ -200,11 +299,66 @@ impl Engine {
             stdin: ends.stdin,
             stdout: ends.stdout,
             stderr: ends.stderr,
-            joiner,
-            exited,
+            ending,
             die,
         })
     }
+}
+
+/// The container's monitor when it can fork an exec's joiner: alive, and running this
+/// very binary (so the request's layout is its own) from a view nothing can write
+/// through.
+fn serving_monitor(record: &ContainerRecord) -> Option<i32> {
+    let monitor = record.state.monitor?;
+    // Opened before the check: a recycled PID can't slip in between.
+    let exe = sealed::same_binary_run_by(monitor.pid)?;
+    let alive = monitor.is_alive();
+    drop(exe);
+    alive.then_some(monitor.pid)
+}
+
+/// Called by the container's monitor for each request on its exec socket: forks the
+/// joiner, which reads what to run from the CLI and reports to it directly. The
+/// monitor's reaping collects the joiner when it ends.
+pub(crate) fn fork_requested_joiner(request: Descriptors) {
+    // SAFETY: the monitor is single-threaded; the child runs only the joiner, then exits.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let code = requested_joiner(request);
+            // SAFETY: leave without running the monitor's destructors or atexit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        // The request's descriptors close here: the CLI sees its socket end untaken.
+        Ok(ForkResult::Parent { .. }) | Err(_) => {}
+    }
+}
+
+/// The joiner the monitor forked: reads the body, says it took the request, and goes on
+/// as any joiner.
+fn requested_joiner(request: Descriptors) -> i32 {
+    // Before anything else; `join_and_run` sheds the monitor's descriptors.
+    if fds::make_non_dumpable().is_err() {
+        return 125;
+    }
+    let body = match exec_request::read_body(&request.sync) {
+        Ok(body) => body,
+        Err(_) => return 125,
+    };
+    let raw_sync = request.sync.as_raw_fd();
+    if nix::sys::socket::send(raw_sync, TAKEN_TAG, nix::sys::socket::MsgFlags::empty()).is_err() {
+        return 125;
+    }
+    let shape = Shape {
+        tty: body.tty,
+        interactive: body.interactive,
+        detach: body.detach,
+    };
+    join_and_run(
+        request,
+        &body.process.to_process(),
+        body.seccomp.as_ref(),
+        shape,
+    )
 }
 
 /// The engine's side of the pipes, for the caller to relay.
@@ -267,27 +421,54 @@ pub struct ExecSession {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
-    joiner: Pid,
-    exited: OwnedFd,
+    ending: Ending,
     /// Where and what to record when the process exits (not for detached ones, whose end
     /// nobody waits for).
     die: Option<(Engine, Event)>,
 }
 
-impl ExecSession {
-    /// Readable once the process has exited (a pidfd), for the caller's poll loop.
-    pub fn exited(&self) -> BorrowedFd<'_> {
-        self.exited.as_fd()
+/// How the caller learns that the process ended, and its exit code.
+enum Ending {
+    /// The caller's own joiner, to wait for; `exited` is its pidfd.
+    Joiner { pid: Pid, exited: OwnedFd },
+    /// The monitor's joiner writes the code on this pipe as it ends.
+    Reported(OwnedFd),
+}
+
+impl Ending {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Ending::Joiner { exited, .. } => exited.as_fd(),
+            Ending::Reported(pipe) => pipe.as_fd(),
+        }
     }
 
-    /// The joiner, the process's parent on the host (see [`super::health`]).
-    pub(crate) fn joiner(&self) -> Pid {
-        self.joiner
+    fn wait(&self) -> i32 {
+        match self {
+            Ending::Joiner { pid, .. } => wait_code(*pid),
+            Ending::Reported(pipe) => read_code(pipe),
+        }
+    }
+}
+
+impl ExecSession {
+    /// Readable once the process has exited, for the caller's poll loop.
+    pub fn exited(&self) -> BorrowedFd<'_> {
+        self.ending.fd()
+    }
+
+    /// The joiner, the process's parent on the host, when it is the caller's child (see
+    /// [`super::health`]).
+    pub(crate) fn joiner(&self) -> Option<Pid> {
+        match self.ending {
+            Ending::Joiner { pid, .. } => Some(pid),
+            Ending::Reported(_) => None,
+        }
     }
 
     /// Waits for the process and returns its exit code (at once, 0, when detached).
     pub fn wait(self) -> i32 {
-        let code = wait_code(self.joiner);
+        let code = self.ending.wait();
         if let Some((engine, event)) = self.die {
             engine.record_event(&event.with("exitCode", code.to_string()));
         }
@@ -307,18 +488,39 @@ fn wait_code(pid: Pid) -> i32 {
     }
 }
 
+/// The exit code a monitor's joiner wrote; 255 if it ended without one (killed).
+fn read_code(pipe: &OwnedFd) -> i32 {
+    let mut code = [0u8; 4];
+    let mut got = 0;
+    while got < code.len() {
+        match nix::unistd::read(pipe, &mut code[got..]) {
+            Ok(0) => return 255,
+            Ok(n) => got += n,
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+    i32::from_le_bytes(code)
+}
+
 /// In the joiner: shed everything of the caller's, enter the container, fork the process
 /// proper, move it into the container's cgroups (`cgroup_procs`) and tell it so through
-/// `cgroup_joined`, wait for it.
+/// the `joined` pipe, wait for it. Returns the exit code, also written on the request's
+/// `exit` pipe if it has one.
 fn join_and_run(
-    cgroup_procs: Vec<std::fs::File>,
-    cgroup_joined: (OwnedFd, OwnedFd),
-    namespaces: Vec<(OwnedFd, CloneFlags)>,
+    request: Descriptors,
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
-    opts: &ExecOptions,
-    (stdio, sync): ([OwnedFd; 3], OwnedFd),
+    shape: Shape,
 ) -> i32 {
+    let Descriptors {
+        sync,
+        exit,
+        joined,
+        stdio,
+        namespaces,
+        cgroup_procs,
+    } = request;
     let raw_sync = sync.as_raw_fd();
     let report = |sync: RawFd, code: u8, message: String| {
         let mut payload = vec![init::ERROR_TAG, code];
@@ -337,14 +539,15 @@ fn join_and_run(
         );
     }
     let _ = nix::unistd::setsid();
-    let (ns_fds, flags): (Vec<OwnedFd>, Vec<CloneFlags>) = namespaces.into_iter().unzip();
     let procs_count = cgroup_procs.len();
+    let has_exit = exit.is_some();
     // The process keeps 3 and 4 (see `init::run_exec`) and closes everything above.
-    let (joined_r, joined_w) = cgroup_joined;
+    let (joined_r, joined_w) = joined;
     let others = [joined_r, sync, joined_w]
         .into_iter()
+        .chain(exit)
         .chain(cgroup_procs.into_iter().map(OwnedFd::from))
-        .chain(ns_fds)
+        .chain(namespaces)
         .collect();
     let mut kept = match fds::keep_only(stdio, others) {
         Ok(kept) => kept.into_iter(),
@@ -360,10 +563,45 @@ fn join_and_run(
     else {
         return 125;
     };
+    let exit = if has_exit { kept.next() } else { None };
     let cgroup_procs: Vec<std::fs::File> =
         kept.by_ref().take(procs_count).map(Into::into).collect();
-    let report = |code: u8, message: String| report(sync.as_raw_fd(), code, message);
-    for (fd, flag) in kept.zip(flags) {
+    let namespaces = kept.zip(NAMESPACES.iter().map(|(_, flag)| *flag));
+    let code = enter_and_run(
+        (joined_r, joined_w),
+        sync,
+        cgroup_procs,
+        namespaces,
+        process,
+        seccomp,
+        shape,
+    );
+    if let Some(exit) = exit {
+        // Nobody may read it any more (the caller was killed): nothing to tell.
+        let _ = nix::unistd::write(&exit, &code.to_le_bytes());
+    }
+    code
+}
+
+/// The joiner, holding only what it needs: joins the namespaces, forks the process, moves
+/// it into the cgroups and waits for it (not when detached).
+fn enter_and_run(
+    (joined_r, joined_w): (OwnedFd, OwnedFd),
+    sync: OwnedFd,
+    cgroup_procs: Vec<std::fs::File>,
+    namespaces: impl Iterator<Item = (OwnedFd, CloneFlags)>,
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    shape: Shape,
+) -> i32 {
+    let raw_sync = sync.as_raw_fd();
+    let report = |code: u8, message: String| {
+        let mut payload = vec![init::ERROR_TAG, code];
+        payload.extend_from_slice(message.as_bytes());
+        let _ = nix::sys::socket::send(raw_sync, &payload, nix::sys::socket::MsgFlags::empty());
+        code as i32
+    };
+    for (fd, flag) in namespaces {
         if let Err(e) = setns(fd.as_fd(), flag) {
             return report(125, format!("joining the container's namespaces: {e}"));
         }
@@ -374,16 +612,7 @@ fn join_and_run(
             // The host's cgroup files are the joiner's to write, not the container's.
             drop(cgroup_procs);
             drop(joined_w);
-            let stdio = if opts.tty {
-                init::ExecStdio::Terminal
-            } else if opts.detach {
-                init::ExecStdio::Null
-            } else {
-                init::ExecStdio::Pipes {
-                    stdin: opts.interactive,
-                }
-            };
-            init::run_exec(process, seccomp, (joined_r, sync), stdio)
+            init::run_exec(process, seccomp, (joined_r, sync), shape.stdio())
         }
         Ok(ForkResult::Parent { child }) => {
             drop(joined_r);
@@ -402,7 +631,7 @@ fn join_and_run(
                 return code;
             }
             drop(sync);
-            if opts.detach {
+            if shape.detach {
                 return 0;
             }
             wait_code(child)

@@ -802,7 +802,10 @@ fn drain(pipe: &OwnedFd, buf: &mut [u8], output: &mut Output) -> bool {
 /// Its parent (the exec's joiner, ours) is stopped meanwhile, so the process can't be
 /// reaped and its PID reused between finding it and killing it.
 fn kill_process(session: &ExecSession) {
-    let joiner = session.joiner();
+    // Probes run from the monitor's own process, sealed: the joiner is always ours.
+    let Some(joiner) = session.joiner() else {
+        return;
+    };
     if kill(joiner, Signal::SIGSTOP).is_err() {
         return;
     }

@@ -8,6 +8,7 @@ pub mod cgroup_parent;
 mod clients;
 pub mod devices;
 pub mod exec;
+mod exec_request;
 pub mod frames;
 pub mod health;
 mod inspect;

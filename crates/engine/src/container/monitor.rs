@@ -5,7 +5,7 @@
 //! code when the container ends.
 
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -69,6 +69,8 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
             }
             // Without it the container runs all the same; only `attach` can't reach it.
             monitor.listener = listen_for_attach(engine, id).ok();
+            // Without it `exec` starts a joiner of its own, from a sealed view.
+            monitor.exec_socket = listen_for_exec(engine, id).ok();
             // What starting took (the spec, the seccomp filter, the CLI's parse) is free
             // now: its pages go back, the monitor lives as long as its container.
             #[cfg(target_env = "gnu")]
@@ -117,6 +119,9 @@ struct Monitor {
     clients: Vec<Client>,
     /// Where `attach` connects (see [`listen_for_attach`]); None if it could not be made.
     listener: Option<UnixListener>,
+    /// Where `exec` asks for a joiner (see [`super::exec_request`]); None if it could not
+    /// be made.
+    exec_socket: Option<UnixDatagram>,
     sigchld: SignalFd,
     /// The container's network: its published ports, held open until it ends.
     wired: Option<crate::network::sandbox::Wired>,
@@ -215,6 +220,7 @@ impl Monitor {
         match started {
             Ok(mut monitor) => {
                 monitor.listener = listen_for_attach(engine, id).ok();
+                monitor.exec_socket = listen_for_exec(engine, id).ok();
                 Some(monitor)
             }
             Err((code, message)) => {
@@ -390,6 +396,7 @@ impl Monitor {
             log,
             clients: Vec::new(),
             listener: None,
+            exec_socket: None,
             sigchld,
             wired,
             health: Checker::new(&record),
@@ -434,6 +441,12 @@ impl Monitor {
             let listening = listener.is_some();
             if let Some(l) = listener {
                 fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
+            // Nor `exec` once it has exited.
+            let exec_socket = self.exec_socket.as_ref().filter(|_| exit_code.is_none());
+            let exec_polled = exec_socket.is_some();
+            if let Some(socket) = exec_socket {
+                fds.push(PollFd::new(socket.as_fd(), PollFlags::POLLIN));
             }
             let input_borrow = self
                 .input
@@ -535,6 +548,12 @@ impl Monitor {
             if listening {
                 if ready[next] {
                     self.accept_client();
+                }
+                next += 1;
+            }
+            if exec_polled {
+                if ready[next] {
+                    self.serve_exec();
                 }
                 next += 1;
             }
@@ -727,6 +746,21 @@ impl Monitor {
         }
     }
 
+    /// Forks a joiner for each `exec` request waiting (a few per wake-up, so output and
+    /// clients get their turn); one that is not whole is dropped.
+    fn serve_exec(&mut self) {
+        let Some(socket) = &self.exec_socket else {
+            return;
+        };
+        for _ in 0..8 {
+            match super::exec_request::take(socket) {
+                Ok(Some(request)) => super::exec::fork_requested_joiner(request),
+                Ok(None) => return,
+                Err(_) => continue,
+            }
+        }
+    }
+
     fn close_stdin(&mut self) {
         if self.pty.is_none() {
             self.input = None;
@@ -771,6 +805,14 @@ impl Monitor {
             let socket = dir.join(ATTACH_SOCKET);
             teardown.step(
                 "remove attach socket",
+                socket.display(),
+                std::fs::remove_file(&socket),
+            );
+        }
+        if self.exec_socket.take().is_some() {
+            let socket = dir.join(super::exec_request::EXEC_SOCKET);
+            teardown.step(
+                "remove exec socket",
                 socket.display(),
                 std::fs::remove_file(&socket),
             );
@@ -942,6 +984,19 @@ fn listen_for_attach(engine: &Engine, id: &ContainerId) -> Result<UnixListener> 
         .set_nonblocking(true)
         .context(|| "creating the attach socket".into())?;
     Ok(listener)
+}
+
+/// The socket `exec` sends its requests to (see [`super::exec_request`]).
+fn listen_for_exec(engine: &Engine, id: &ContainerId) -> Result<UnixDatagram> {
+    let dir = open_dir(&engine.container_dir(id))?;
+    let path = socket_path(&dir, super::exec_request::EXEC_SOCKET);
+    // One left by an earlier run of the container.
+    let _ = std::fs::remove_file(&path);
+    let socket = UnixDatagram::bind(&path).context(|| "creating the exec socket".into())?;
+    socket
+        .set_nonblocking(true)
+        .context(|| "creating the exec socket".into())?;
+    Ok(socket)
 }
 
 /// Re-reads the record under the lock, applies `change` and saves it (fsync'd unless
