@@ -116,10 +116,24 @@ impl Engine {
                 continue;
             }
             let id = record.id.clone();
-            if let Err(e) = self.stop_container(id.as_str(), Duration::ZERO, Some(Signal::SIGKILL))
-            {
-                *step = Step::Failed(e);
-                continue;
+            match self.stop_container(id.as_str(), Duration::ZERO, Some(Signal::SIGKILL)) {
+                Ok(_) => {}
+                // Killed above, a `--rm` container's monitor may remove it before the
+                // stop looks it up: it is gone, as asked.
+                Err(Error::NoSuchContainer(_)) => {
+                    let gone = std::mem::replace(
+                        step,
+                        Step::Failed(Error::NoSuchContainer(id.to_string())),
+                    );
+                    if let Step::Remove(record) = gone {
+                        *step = Step::Gone(record);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    *step = Step::Failed(e);
+                    continue;
+                }
             }
             // A `--rm` container's monitor removed it, and its anonymous volumes, on exit.
             if matches!(
