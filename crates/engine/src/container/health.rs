@@ -5,9 +5,9 @@
 //! The monitor never runs a probe itself: at each due time it forks a prober, a process of
 //! its own that execs the command in the container, bounds it (the timeout kills it, its
 //! output is capped), records the result in the run's health file (not the record: see
-//! [`HEALTH_FILE`]) and tells the monitor the status in one byte. So a probe that hangs, a slow disk or a lock
-//! held elsewhere never holds up the monitor's logs, clients, exit or restarts; a prober
-//! that outlives every bound is killed.
+//! `HEALTH_FILE`) and tells the monitor the status in one byte. So a probe that hangs, a
+//! slow disk or a lock held elsewhere never holds up the monitor's logs, clients, exit or
+//! restarts; a prober that outlives every bound is killed.
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
