@@ -96,6 +96,12 @@ pub struct ConnectArgs {
     /// Add a network-scoped alias for the container
     #[arg(long)]
     pub alias: Vec<String>,
+    /// Add an IPv4 link-local address (/16) to the container's interface on this network
+    #[arg(long = "link-local-ip", value_name = "IP")]
+    pub link_local_ip: Vec<String>,
+    /// IPv6 address (refused: berth's networks are IPv4 only)
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
     pub network: String,
     pub container: String,
 }
@@ -125,7 +131,29 @@ pub fn run(engine: &Engine, command: &NetworkCommand) -> Result<i32> {
                 .as_deref()
                 .map(|ip| parse_ip("IP address", ip))
                 .transpose()?;
-            engine.connect_container(&args.network, &args.container, ip, args.alias.clone())?;
+            if let Some(ip6) = &args.ip6 {
+                return Err(Error::invalid(
+                    "--ip6",
+                    ip6,
+                    "berth's networks are IPv4 only: IPv6 addresses are not supported",
+                )
+                .into());
+            }
+            let extras = crate::engine::EndpointExtras {
+                link_local_ips: args
+                    .link_local_ip
+                    .iter()
+                    .map(|ip| crate::ops::run_options::parse_link_local_ip(ip))
+                    .collect::<crate::engine::Result<_>>()?,
+                ..Default::default()
+            };
+            engine.connect_container(
+                &args.network,
+                &args.container,
+                ip,
+                args.alias.clone(),
+                &extras,
+            )?;
             Ok(0)
         }
         NetworkCommand::Reload => {

@@ -944,7 +944,7 @@ pub fn parse_net_runtime(flags: &NetRuntimeFlags) -> Result<NetRuntimeOptions> {
 }
 
 /// One `--link-local-ip`: an IPv4 address (berth's networks are IPv4 only).
-fn parse_link_local_ip(text: &str) -> Result<std::net::Ipv4Addr> {
+pub fn parse_link_local_ip(text: &str) -> Result<std::net::Ipv4Addr> {
     match text.trim().parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(ip)) => Ok(ip),
         Ok(std::net::IpAddr::V6(_)) => Err(Error::invalid(

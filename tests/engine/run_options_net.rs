@@ -443,3 +443,37 @@ fn refused_network_log_and_runtime_values_exit_125_and_make_nothing() {
     }
     assert_eq!(berth.ok(&["ps", "-aq"]), "", "nothing was created");
 }
+
+#[test]
+fn network_connect_takes_link_local_ips_and_refuses_ip6() {
+    let berth = Berth::with_image();
+    berth.ok(&["network", "create", "side"]);
+    berth.ok(&["run", "-d", "--name", "joined", IMAGE, "sleep", "60"]);
+    berth.ok(&[
+        "network",
+        "connect",
+        "--link-local-ip",
+        "169.254.30.30",
+        "side",
+        "joined",
+    ]);
+    let addrs = berth.ok(&["exec", "joined", "ip", "-4", "-o", "addr", "show"]);
+    assert!(addrs.contains("inet 169.254.30.30/16"), "{addrs}");
+    assert_eq!(
+        berth.inspect("joined")["NetworkSettings"]["Networks"]["side"]["IPAMConfig"],
+        json!({"LinkLocalIPs": ["169.254.30.30"]})
+    );
+    berth.ok(&["network", "disconnect", "side", "joined"]);
+    for (flag, value, says) in [
+        ("--ip6", "fd00::5", "IPv4 only"),
+        ("--link-local-ip", "fe80::5", "IPv4 only"),
+        ("--link-local-ip", "not-an-ip", "not correctly formatted"),
+    ] {
+        let out = berth.run(&["network", "connect", flag, value, "side", "joined"]);
+        let err = stderr(&out);
+        assert_ne!(code(&out), 0, "{flag} {value}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+    }
+    let networks = &berth.inspect("joined")["NetworkSettings"]["Networks"];
+    assert!(networks.get("side").is_none(), "{networks}");
+}

@@ -131,8 +131,9 @@ impl Engine {
         container: &str,
         ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
+        extras: &super::record::EndpointExtras,
     ) -> Result<()> {
-        let (net, endpoint) = self.connect_network(network, container, ip, aliases)?;
+        let (net, endpoint) = self.connect_network(network, container, ip, aliases, extras)?;
         let record = self.container(container)?;
         let Some(netns) = running_netns(&record)? else {
             return Ok(());

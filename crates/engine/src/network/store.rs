@@ -753,6 +753,7 @@ impl Engine {
         container: &str,
         requested_ip: Option<Ipv4Addr>,
         aliases: Vec<String>,
+        extras: &EndpointExtras,
     ) -> Result<(NetworkRecord, Endpoint)> {
         let lock = self.lock()?;
         let record = self.find_record(container)?;
@@ -771,7 +772,7 @@ impl Engine {
             &record.name,
             requested_ip,
             aliases,
-            &EndpointExtras::default(),
+            extras,
         )?;
         Ok((target, endpoint))
     }
