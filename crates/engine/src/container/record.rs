@@ -274,7 +274,7 @@ impl Resources {
     }
 
     /// The pids limit the user asked for, as Docker's HostConfig.PidsLimit shows it: None
-    /// for berth's default and for no limit.
+    /// for berth's default and for no limit at create, 0 for no limit set by `update`.
     pub fn pids_limit_asked(&self) -> Option<i64> {
         self.pids_limit.filter(|_| !self.pids_limit_defaulted)
     }

@@ -397,7 +397,7 @@ pub fn build(
     if r.blkio_weight.is_some() || !super::blkio::named_devices(r).is_empty() {
         resources = resources.block_io(block_io(r)?);
     }
-    if let Some(limit) = r.pids_limit {
+    if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
         resources = resources.pids(
             LinuxPidsBuilder::default()
                 .limit(limit)

@@ -86,7 +86,9 @@ fn merged(old: &Resources, new: &Resources) -> Result<Resources> {
         r.cpu_rt_runtime = Some(v);
     }
     if let Some(v) = new.pids_limit {
-        r.pids_limit = Some(v).filter(|l| *l > 0);
+        // Zero is no limit set by `update`, which Docker's inspect shows as 0 (a create's
+        // -1 is its null).
+        r.pids_limit = Some(v.max(0));
         r.pids_limit_defaulted = false;
     }
     Ok(r)
@@ -167,6 +169,6 @@ mod tests {
             pids_limit: Some(-1),
             ..Default::default()
         };
-        assert_eq!(merged(&old, &unlimited_pids).unwrap().pids_limit, None);
+        assert_eq!(merged(&old, &unlimited_pids).unwrap().pids_limit, Some(0));
     }
 }
