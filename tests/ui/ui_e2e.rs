@@ -611,6 +611,16 @@ fn file_view_copies_out_to_the_host_and_in_to_the_container() {
         std::thread::sleep(POLL);
     }
 
+    // The copy popup takes every key until the copy's end reaches the dashboard, which
+    // can come after the file is already in place: wait for the relisted pane.
+    tui.wait_for("in.txt in the container pane", |s| {
+        s.lines().any(|l| {
+            l.split("││")
+                .nth(1)
+                .is_some_and(|container| container.contains("in.txt"))
+        })
+    });
+
     // Container to host: /srv/out.txt into the host directory.
     tui.send_keys("l");
     tui.select_entry("srv/");
