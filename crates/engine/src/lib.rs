@@ -3,6 +3,7 @@
 
 // The rooms stay `pub` so the integration tests (tests/) can reach internals; the front
 // doors (src/) name only the face below (src/architecture.rs in the berth crate checks it).
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod events;

@@ -1,0 +1,4 @@
+//! `berth build`: images from a Dockerfile, with BuildKit's cache semantics.
+//!
+//! The Dockerfile is parsed and expanded here, the context is read by descriptor, and each
+//! step runs through the engine's own run, copy and commit paths.
