@@ -73,6 +73,16 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The time now in seconds since the epoch, with a fraction, as `events --since` and
+/// `--until` take it.
+pub fn now_secs() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string()
+}
+
 /// A process's exit code, -1 when a signal ended it.
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
