@@ -27,18 +27,7 @@ if [[ ${DOCKER:-1} == 0 ]]; then
 else
     ensure_packages "${RUNTIME_PACKAGES[@]}" docker.io
 fi
-fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
-if [[ -n ${BERTH_BIN:-} ]]; then
-    # Another build is measured: only the fixtures are needed.
-    if [[ ! -f $fixtures/busybox-save.tar ]]; then
-        mkdir -p "$fixtures"
-        flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
-    fi
-else
-    ensure_cargo
-    build_release_and_fixtures
-    fixtures=$PWD/.fixtures
-fi
+build_or_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-scale.XXXXXX")
