@@ -5,7 +5,8 @@
 # its own data root, exec root, socket and pidfile, no bridge, no iptables, no
 # forwarding), interleaved, medians and ratios.
 # Run as root: bash bench/scale.sh   (env: CONTAINERS=1000 RUNS=20 WARMUP=2 RM_RUNS=3;
-# DOCKER=0 measures berth alone, e.g. an older build against its own empty root)
+# DOCKER=0 measures berth alone, e.g. an older build against its own empty root;
+# BERTH_BIN= BERTH_FIXTURES=, with BERTH_BIN nothing is built)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,8 +27,7 @@ if [[ ${DOCKER:-1} == 0 ]]; then
 else
     ensure_packages "${RUNTIME_PACKAGES[@]}" docker.io
 fi
-ensure_cargo
-build_release_and_fixtures
+build_or_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-scale.XXXXXX")
@@ -79,7 +79,7 @@ declare -A cli
 for state in empty full; do
     root="$work/berth-$state"
     cli[berth-$state]="$(q "$berth" --root "$root")"
-    "$berth" --root "$root" load -q -i .fixtures/busybox-save.tar >/dev/null
+    "$berth" --root "$root" load -q -i "$fixtures/busybox-save.tar" >/dev/null
 done
 
 # start_dockerd NAME: a private dockerd; prints nothing, sets cli[docker-NAME].
@@ -106,7 +106,7 @@ start_dockerd() {
         return
     fi
     cli[docker-$name]="$(q docker -H "unix://$dir/sock")"
-    docker -H "unix://$dir/sock" load -q -i .fixtures/busybox-save.tar >/dev/null
+    docker -H "unix://$dir/sock" load -q -i "$fixtures/busybox-save.tar" >/dev/null
 }
 if [[ ${DOCKER:-1} == 0 ]]; then
     docker_ok=0

@@ -93,6 +93,23 @@ build_release_and_fixtures() {
     flock .fixtures.lock bash tests/fixtures/build-images.sh "$PWD/.fixtures"
 }
 
+# build_or_fixtures: with BERTH_BIN set (another build is measured) only the fixture
+# images, in BERTH_FIXTURES (default .fixtures); else build_release_and_fixtures. Sets
+# $fixtures to the fixtures' directory.
+build_or_fixtures() {
+    fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
+    if [[ -n ${BERTH_BIN:-} ]]; then
+        if [[ ! -f $fixtures/busybox-save.tar ]]; then
+            mkdir -p "$fixtures"
+            flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
+        fi
+    else
+        ensure_cargo
+        build_release_and_fixtures
+        fixtures=$PWD/.fixtures
+    fi
+}
+
 # install_berth: puts the release build (or $BERTH_BIN) on PATH ($PREFIX/bin, default
 # /usr/local), with its shell completions (bash, zsh, fish) and manual page, all generated
 # by berth itself.

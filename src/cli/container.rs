@@ -1274,7 +1274,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     }
     // What enters the container runs from a binary nothing can write (CVE-2019-5736):
     // the container's monitor forks it, or this process re-executes sealed first.
-    engine.ready_for_exec(&args.container)?;
+    let record = engine.ready_for_exec(&args.container)?;
     let options = ExecOptions {
         cmd: args.command.clone(),
         env: run_options::resolve_env(&args.env),
@@ -1284,7 +1284,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
         interactive: args.interactive,
         detach: args.detach,
     };
-    let mut session = match engine.exec(&args.container, &options) {
+    let mut session = match engine.exec_record(record, &options) {
         Ok(session) => session,
         Err(Error::StartFailed { code, message }) => {
             eprintln!("Error: {message}");

@@ -645,6 +645,86 @@ fn a_cut_copy_of_a_new_directory_leaves_no_half_tree() {
     assert_eq!(staged_in(&container_dir), Vec::<String>::new());
 }
 
+/// A copy killed with the process building its new tree (the whole process group killed,
+/// as a terminal's or a unit's end does; a power cut) leaves the scratch directory beside
+/// the container's layer, which only the child removes: `system check` names it (not
+/// while the copy runs), `--repair` removes it, and the container is clean.
+#[test]
+fn check_finds_and_repairs_a_killed_copys_scratch_directory() {
+    use berth::engine::faults::{PAUSE_ENV, PAUSE_FILE_ENV};
+    use std::os::unix::process::CommandExt;
+
+    let berth = Berth::with_image();
+    running(&berth, "web");
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("tree");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/f"), b"data").unwrap();
+    // More than the first part sent.
+    std::fs::write(src.join("sub/big"), payload(1 << 20, 3)).unwrap();
+    let paused = host.path().join("paused");
+    let mut copy = berth
+        .cmd()
+        .env(PAUSE_ENV, "cp:mid-copy")
+        .env(PAUSE_FILE_ENV, &paused)
+        .args(["cp", src.to_str().unwrap(), "web:/etc/tree"])
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pgid = nix::unistd::Pid::from_raw(copy.id() as i32);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let container_dir = berth.upper_dir("web").parent().unwrap().to_owned();
+    // Paused after sending the archive's first part: the process building the tree
+    // made its scratch directory and waits for the rest.
+    while !paused.exists() || staged_in(&container_dir).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no copy under way");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let scratch = staged_in(&container_dir);
+    assert_eq!(scratch.len(), 1, "{scratch:?}");
+    // The copy runs: its scratch directory is no leftover.
+    let out = berth.run(&["system", "check"]);
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "a running copy's directory reported: {out:?}"
+    );
+
+    nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    copy.wait().unwrap();
+    let want = format!(
+        "cp-scratch container web {} ",
+        container_dir.join(&scratch[0]).display()
+    );
+    // The building process dies a moment after its group's leader.
+    let report = loop {
+        let out = berth.run(&["system", "check"]);
+        let report = common::stdout(&out);
+        if out.status.code() == Some(1) || std::time::Instant::now() > deadline {
+            break report;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(report.lines().any(|l| l.starts_with(&want)), "{report}");
+    assert_eq!(report.lines().count(), 1, "{report}");
+    let repair = berth.ok(&["system", "check", "--repair"]);
+    assert!(
+        repair.starts_with(&format!("repaired {}", want.trim_end())) && !repair.contains("FAILED"),
+        "{repair}"
+    );
+    let out = berth.run(&["system", "check"]);
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "not clean after repair: {out:?}"
+    );
+    assert_eq!(staged_in(&container_dir), Vec::<String>::new());
+    assert!(!exists_in(&berth, "web", "/etc/tree"));
+    // The next copy of the tree lands whole.
+    berth.ok(&["cp", src.to_str().unwrap(), "web:/etc/tree"]);
+    assert_eq!(read_in(&berth, "web", "/etc/tree/sub/f"), "data");
+}
+
 /// A tree copied in is built beside the container's writable layer, outside the overlay;
 /// what overlayfs would take for its own is still refused as the overlay refuses it: a
 /// 0/0 character device (a whiteout) fails the copy, which leaves nothing behind, where

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{code, wait_until, Berth, IMAGE};
+use common::{code, now_secs, wait_until, Berth, IMAGE};
 
 fn health(berth: &Berth, name: &str) -> serde_json::Value {
     berth.inspect(name)["State"]["Health"].clone()
@@ -50,11 +50,7 @@ fn ps_health(berth: &Berth, value: &str) -> Vec<String> {
 
 /// The actions of the journal's events for the container `name`.
 fn actions(berth: &Berth, name: &str) -> Vec<String> {
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        .to_string();
+    let until = now_secs();
     berth
         .ok(&[
             "events",

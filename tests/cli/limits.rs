@@ -146,19 +146,7 @@ fn bad_limits_exit_125_with_dockers_words_and_create_nothing() {
             "Range of blkio weight is from 10 to 1000",
         ),
     ];
-    for (flags, words) in cases {
-        for verb in ["create", "run"] {
-            let mut args = vec![verb, "--name", "bad"];
-            args.extend_from_slice(flags);
-            args.extend([IMAGE, "true"]);
-            let out = berth.run(&args);
-            assert_eq!(code(&out), 125, "{args:?}");
-            let err = common::stderr(&out);
-            assert!(err.contains(words), "{args:?}: {err}");
-            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        }
-    }
-    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    common::refused_by_create_and_run(&berth, cases);
 }
 
 #[test]

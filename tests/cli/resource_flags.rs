@@ -536,19 +536,7 @@ fn bad_resource_flags_exit_125_in_one_line_and_make_nothing() {
         ),
         (vec!["--kernel-memory", "5x"], "--kernel-memory"),
     ];
-    for (flags, words) in &cases {
-        for verb in ["create", "run"] {
-            let mut args = vec![verb, "--name", "bad"];
-            args.extend_from_slice(flags);
-            args.extend([IMAGE, "true"]);
-            let out = berth.run(&args);
-            assert_eq!(code(&out), 125, "{args:?}");
-            let err = common::stderr(&out);
-            assert!(err.contains(words), "{args:?}: {err}");
-            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        }
-    }
-    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    common::refused_by_create_and_run(&berth, &cases);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{code, processes_of, wait_until, Berth, IMAGE};
+use common::{code, now_secs, processes_of, wait_until, Berth, IMAGE};
 
 fn status(berth: &Berth, name: &str) -> String {
     berth.inspect(name)["State"]["Status"]
@@ -20,11 +20,7 @@ fn restart_count(berth: &Berth, name: &str) -> u64 {
 
 /// How many events `action` the journal holds for the container `name`.
 fn events(berth: &Berth, name: &str, action: &str) -> usize {
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        .to_string();
+    let until = now_secs();
     let out = berth.ok(&[
         "events",
         "--since",
@@ -518,11 +514,7 @@ fn system_shutdown_stops_gracefully_and_boot_brings_back_what_the_policies_say()
 fn the_die_event_has_the_exec_duration() {
     let berth = Berth::with_image();
     berth.ok(&["run", "--name", "brief", IMAGE, "sleep", "1.2"]);
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        .to_string();
+    let until = now_secs();
     let out = berth.ok(&[
         "events",
         "--since",

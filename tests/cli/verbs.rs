@@ -9,15 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{code, stderr, stdout, wait_until, Berth, IMAGE};
-
-fn now_secs() -> String {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        .to_string()
-}
+use common::{code, now_secs, stderr, stdout, wait_until, Berth, IMAGE};
 
 /// The events of `kind` recorded since `since`, as `events --format json` replays them.
 fn actions_since(berth: &Berth, since: &str, name: &str) -> Vec<String> {

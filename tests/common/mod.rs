@@ -73,9 +73,37 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The time now in seconds since the epoch, with a fraction, as `events --since` and
+/// `--until` take it.
+pub fn now_secs() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string()
+}
+
 /// A process's exit code, -1 when a signal ended it.
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
+}
+
+/// Each flag set is refused by both `create` and `run` of [`IMAGE`] (named `bad`): exit
+/// 125 and one line of stderr holding its words; and no container was made.
+pub fn refused_by_create_and_run<'a, F: AsRef<[&'a str]>>(berth: &Berth, cases: &[(F, &str)]) {
+    for (flags, words) in cases {
+        for verb in ["create", "run"] {
+            let mut args = vec![verb, "--name", "bad"];
+            args.extend_from_slice(flags.as_ref());
+            args.extend([IMAGE, "true"]);
+            let out = berth.run(&args);
+            let err = stderr(&out);
+            assert_eq!(code(&out), 125, "{args:?}: {err}");
+            assert!(err.contains(words), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        }
+    }
+    assert_eq!(berth.ok(&["ps", "-aq"]), "", "nothing was created");
 }
 
 /// Polls `done` every 50 ms for up to 20 s (the machine may be busy), naming `what` on timeout.

@@ -427,21 +427,7 @@ fn refused_network_log_and_runtime_values_exit_125_and_make_nothing() {
             "\"--io-maxiops\" is only supported on a Docker daemon",
         ),
     ];
-    for verb in ["run", "create"] {
-        for (flags, says) in cases {
-            let mut args = vec![verb];
-            args.extend_from_slice(flags);
-            args.extend_from_slice(&[IMAGE, "true"]);
-            let out = berth.run(&args);
-            let err = stderr(&out);
-            assert_eq!(code(&out), 125, "{args:?}: {err}");
-            assert!(
-                err.contains(says) && err.lines().count() == 1,
-                "{args:?}: {err}"
-            );
-        }
-    }
-    assert_eq!(berth.ok(&["ps", "-aq"]), "", "nothing was created");
+    common::refused_by_create_and_run(&berth, cases);
 }
 
 #[test]

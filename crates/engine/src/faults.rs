@@ -56,8 +56,9 @@ pub const PAUSE_ENV: &str = "BERTH_PAUSE_AT";
 /// See [`PAUSE_ENV`].
 pub const PAUSE_FILE_ENV: &str = "BERTH_PAUSE_FILE";
 /// Every pause point: `rm:before-delete`, after `rm` let go of the engine lock and
-/// before it deletes the directories it retired.
-pub const PAUSE_POINTS: &[&str] = &["rm:before-delete"];
+/// before it deletes the directories it retired; `cp:mid-copy`, after `cp` sent the first
+/// part of an archive into a container (the process writing it waits for the rest).
+pub const PAUSE_POINTS: &[&str] = &["rm:before-delete", "cp:mid-copy"];
 
 /// Waits at `point` if `BERTH_PAUSE_AT` names it (debug builds only).
 #[cfg(debug_assertions)]

@@ -87,16 +87,15 @@ impl Engine {
     /// the container's monitor runs this very binary (it forks the joiner) or this process
     /// already runs sealed; otherwise replaces this process with itself run from a view of
     /// berth nothing can write through (CVE-2019-5736), and returns only on failure.
-    pub fn ready_for_exec(&self, name_or_id: &str) -> Result<()> {
-        if sealed::running_sealed() {
-            return Ok(());
-        }
-        // A container that is missing or not running is [`Engine::exec`]'s to report.
-        let needs_own_view = self.container(name_or_id).is_ok_and(|record| {
-            record.state.status == Status::Running && serving_monitor(&record).is_none()
-        });
+    /// Returns the container's record, read once, for [`Engine::exec_record`].
+    pub fn ready_for_exec(&self, name_or_id: &str) -> Result<ContainerRecord> {
+        let record = self.container(name_or_id)?;
+        // A container that is not running is [`Engine::exec_record`]'s to report.
+        let needs_own_view = !sealed::running_sealed()
+            && record.state.status == Status::Running
+            && serving_monitor(&record).is_none();
         if !needs_own_view {
-            return Ok(());
+            return Ok(record);
         }
         match sealed::reexec_sealed()? {}
     }
@@ -106,7 +105,12 @@ impl Engine {
     /// A caller that does not run sealed needs the container's monitor to run this very
     /// binary (see [`Engine::ready_for_exec`]).
     pub fn exec(&self, name_or_id: &str, opts: &ExecOptions) -> Result<ExecSession> {
-        let record = self.container(name_or_id)?;
+        self.exec_record(self.container(name_or_id)?, opts)
+    }
+
+    /// [`Engine::exec`] in the container of `record`, as [`Engine::ready_for_exec`]
+    /// returned it.
+    pub fn exec_record(&self, record: ContainerRecord, opts: &ExecOptions) -> Result<ExecSession> {
         if record.state.is_paused() {
             return Err(Error::Conflict(format!(
                 "container {} is paused, unpause the container before exec",

@@ -311,18 +311,72 @@ impl NameIndex {
     }
 }
 
+/// The IDs on lines of the log `bytes` (the index file as read, whole or not) that give
+/// a container the name `name`: `+ID NAME` or `=ID NAME`, live or since dropped, each
+/// once. Found by a search for the name, without parsing the other lines: a lookup of
+/// one name costs the same with 1,000 containers as with one. None unless the file is
+/// in the current format. Every ID is only a candidate, checked against its record (see
+/// the module's rules): a stale or damaged line can cost a record read, never a wrong
+/// answer, and a live name always has its line (the index is a superset).
+fn ids_named_in(bytes: &[u8], name: &str) -> Option<Vec<ContainerId>> {
+    let body = bytes.strip_prefix(INDEX_HEADER.as_bytes())?;
+    if !body.starts_with(b"\n") {
+        return None;
+    }
+    // Names hold neither a space nor a newline: none but a valid one can be on a line.
+    if !valid_name(name) {
+        return Some(Vec::new());
+    }
+    let mut field = Vec::with_capacity(name.len() + 2);
+    field.push(b' ');
+    field.extend_from_slice(name.as_bytes());
+    field.push(b'\n');
+    // A container ID's 64 hex digits.
+    let id_len = 64;
+    let mut ids: Vec<ContainerId> = Vec::new();
+    for at in memchr::memmem::find_iter(body, &field) {
+        // `\nOP` then the ID right before the name: a line of its own, not the tail of
+        // a longer name.
+        let Some(start) = at.checked_sub(id_len + 2) else {
+            continue;
+        };
+        let line_start = body[start] == b'\n' && matches!(body[start + 1], b'+' | b'=');
+        let id = std::str::from_utf8(&body[start + 2..at])
+            .ok()
+            .and_then(|id| id.parse::<ContainerId>().ok());
+        if let (true, Some(id)) = (line_start, id) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Some(ids)
+}
+
 /// Name resolution for a verb given many names (`rm` of 1,000): the index is read and
 /// `containers/` listed at most once, however many names; each answer is still checked
-/// against the record it reads (see the module's rules). Names are resolved as things
-/// stand when each is asked: a verb that removes containers between two asks may get a
-/// stale miss from the listing, so it resolves every name first.
+/// against the record it reads (see the module's rules). The first name is searched for
+/// in the file ([`ids_named_in`]); the file is parsed whole only for a second name, or
+/// when the name is not found. Names are resolved as things stand when each is asked: a
+/// verb that removes containers between two asks may get a stale miss from the listing,
+/// so it resolves every name first.
 pub(crate) struct Lookup<'e> {
     engine: &'e Engine,
-    index: Option<NameIndex>,
-    by_name: HashMap<String, Vec<ContainerId>>,
+    /// The index file's bytes, or why there are none.
+    file: std::result::Result<Vec<u8>, IndexProblem>,
+    /// The file parsed, once needed.
+    parsed: Option<Parsed>,
+    /// True once a name was searched for in the file.
+    searched: bool,
     /// The container directories, and whether the index has them all (read once, at
     /// the first name not found by ID or name).
     listed: Option<(Vec<ContainerId>, bool)>,
+}
+
+/// The index file parsed (None if it can't be used), with its names.
+struct Parsed {
+    index: Option<NameIndex>,
+    by_name: HashMap<String, Vec<ContainerId>>,
 }
 
 impl Lookup<'_> {
@@ -338,7 +392,21 @@ impl Lookup<'_> {
                 return Ok(record);
             }
         }
-        for id in self.by_name.get(wanted).into_iter().flatten() {
+        let searched = match (&self.file, self.searched) {
+            (Ok(bytes), false) => ids_named_in(bytes, wanted),
+            _ => None,
+        };
+        self.searched = true;
+        let candidates = match searched {
+            Some(ids) => ids,
+            None => self
+                .parsed()
+                .by_name
+                .get(wanted)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        for id in &candidates {
             match engine.read_record(id)? {
                 Some(record) if record.name == wanted => return Ok(record),
                 _ => {} // a stale entry
@@ -348,7 +416,8 @@ impl Lookup<'_> {
             Some(listed) => listed,
             None => {
                 let listed = engine.container_dir_ids()?;
-                let answers = self.index.as_ref().is_some_and(|i| i.answers_for(&listed));
+                let index = &self.parsed().index;
+                let answers = index.as_ref().is_some_and(|i| i.answers_for(&listed));
                 self.listed.insert((listed, answers))
             }
         };
@@ -365,6 +434,23 @@ impl Lookup<'_> {
             }
         }
         found.ok_or_else(|| Error::NoSuchContainer(name_or_id.to_owned()))
+    }
+
+    /// The index parsed, and its names, parsed at the first call.
+    fn parsed(&mut self) -> &Parsed {
+        self.parsed.get_or_insert_with(|| {
+            let index = match &self.file {
+                Ok(bytes) => NameIndex::parse(bytes).ok(),
+                Err(_) => None,
+            };
+            let mut by_name: HashMap<String, Vec<ContainerId>> = HashMap::new();
+            for (id, name) in index.iter().flat_map(|i| &i.entries) {
+                if let IndexedName::Name(name) = name {
+                    by_name.entry(name.clone()).or_default().push(id.clone());
+                }
+            }
+            Parsed { index, by_name }
+        })
     }
 }
 
@@ -459,17 +545,11 @@ impl Engine {
 
     /// A [`Lookup`]: resolves many names over one read of the index.
     pub(crate) fn lookup(&self) -> Lookup<'_> {
-        let index = self.read_index().ok();
-        let mut by_name: HashMap<String, Vec<ContainerId>> = HashMap::new();
-        for (id, name) in index.iter().flat_map(|i| &i.entries) {
-            if let IndexedName::Name(name) = name {
-                by_name.entry(name.clone()).or_default().push(id.clone());
-            }
-        }
         Lookup {
             engine: self,
-            index,
-            by_name,
+            file: self.read_index_file(),
+            parsed: None,
+            searched: false,
             listed: None,
         }
     }
@@ -495,6 +575,11 @@ impl Engine {
     /// and reads at most `INDEX_MAX_BYTES`: whatever is there, the answer is an index or
     /// the reason there is none.
     pub(crate) fn read_index(&self) -> std::result::Result<NameIndex, IndexProblem> {
+        NameIndex::parse(&self.read_index_file()?).map_err(IndexProblem::Damaged)
+    }
+
+    /// The index file's bytes, read as [`Engine::read_index`] says.
+    fn read_index_file(&self) -> std::result::Result<Vec<u8>, IndexProblem> {
         let path = self.container_index_path();
         let damaged = |e: std::io::Error| IndexProblem::Damaged(e.to_string());
         let file = match std::fs::OpenOptions::new()
@@ -525,7 +610,7 @@ impl Engine {
         if bytes.len() as u64 > INDEX_MAX_BYTES {
             return Err(IndexProblem::Damaged("grew while read".into()));
         }
-        NameIndex::parse(&bytes).map_err(IndexProblem::Damaged)
+        Ok(bytes)
     }
 
     /// The index the records make now: an entry for each container directory.
@@ -851,6 +936,40 @@ mod tests {
         std::fs::write(engine.record_path(&db), b"{ garbage").unwrap();
         assert_eq!(found(&engine, "web").unwrap(), "web");
         assert_eq!(found(&engine, "f00d").unwrap(), "cache");
+    }
+
+    #[test]
+    fn a_name_is_searched_for_on_the_lines_that_give_it() {
+        let (a, b, c, d) = (id("a"), id("b"), id("c"), id("d"));
+        let log = format!(
+            "{INDEX_HEADER}\n+{a} web\n+{b} db\n={a} web2\n-{b}\n+{c} web\n+{d} xweb\n+{d}\n\
+             +{c} web\n+{d} web.x\n+short web\n+{d} ?\n"
+        );
+        let ids = |name: &str| {
+            ids_named_in(log.as_bytes(), name).map(|ids| {
+                ids.iter()
+                    .map(|i| i.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        // Dropped or renamed since, each once: the records decide.
+        assert_eq!(ids("web"), Some(vec![a.clone(), c.clone()]));
+        assert_eq!(ids("web2"), Some(vec![a.clone()]));
+        assert_eq!(ids("db"), Some(vec![b.clone()]));
+        assert_eq!(ids("web.x"), Some(vec![d.clone()]));
+        for none in ["x", "eb", "?", "a b", "", "2"] {
+            assert_eq!(ids(none), Some(Vec::new()), "{none}");
+        }
+        // A line cut short or damaged elsewhere still gives the others.
+        assert_eq!(
+            ids_named_in(format!("{log}+{d} we").as_bytes(), "db"),
+            Some(vec![b.parse().unwrap()])
+        );
+        // Only the current format is searched.
+        let v1 = format!("{INDEX_HEADER_V1}\n{a} web\nend 1\n");
+        assert_eq!(ids_named_in(v1.as_bytes(), "web"), None);
+        assert_eq!(ids_named_in(b"berth-containers 22\n", "web"), None);
+        assert_eq!(ids_named_in(b"", "web"), None);
     }
 
     #[test]

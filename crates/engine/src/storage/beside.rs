@@ -21,6 +21,11 @@
 //! (whiteouts, its xattrs) is made as overlayfs makes it when written through the overlay
 //! (see [`ExtractOptions::upper_layer`]). Anything unexpected (another filesystem, a
 //! directory that is not the one the overlay made) leaves the copy to the overlay path.
+//!
+//! A copy whose process is killed with its parent (a whole process group killed, a power
+//! cut) leaves its scratch directory behind: [`leftovers`] finds those for `system check`,
+//! told apart from a running copy's by the lock every copy holds while its scratch
+//! directory exists (see [`WritableLayer::build`]), and [`remove_leftover`] removes one.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -28,7 +33,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::fcntl::{openat, openat2, renameat2, OFlag, OpenHow, RenameFlags, ResolveFlag};
+use nix::fcntl::{
+    openat, openat2, renameat2, Flock, FlockArg, OFlag, OpenHow, RenameFlags, ResolveFlag,
+};
 use nix::sys::stat::{fstat, Mode};
 use nix::sys::statfs::{fstatfs, OVERLAYFS_SUPER_MAGIC};
 
@@ -124,6 +131,9 @@ impl WritableLayer {
         mut extract: ExtractOptions,
         whole: impl FnOnce(&mut dyn Read, OwnedFd, &ExtractOptions) -> Result<()>,
     ) -> Result<()> {
+        // Held until the scratch directory is gone, also by a child whose parent was
+        // killed (it is this process's own open of the directory).
+        let _copying = self.copying()?;
         let scratch = unpack::make_staged_dir(&self.beside, name)
             .context(|| "creating a directory beside the container's layer".into())?;
         let built = self.build_in(input, &scratch, staged, parent, name, &mut extract, whole);
@@ -145,6 +155,23 @@ impl WritableLayer {
             }),
             (Ok(()), _) => Ok(()),
         }
+    }
+
+    /// A shared lock on the container's directory, taken before a scratch directory is
+    /// made in it: `system check` takes it exclusively without waiting, so it never sees
+    /// a running copy's scratch directory as left behind (and waits for no copy). A copy
+    /// waits only while a check lists the directory.
+    fn copying(&self) -> Result<Flock<OwnedFd>> {
+        let dir = openat(
+            &self.beside,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context(|| "opening the container's directory".into())?;
+        Flock::lock(dir, FlockArg::LockShared)
+            .map_err(|(_, e)| e)
+            .context(|| "locking the container's directory for the copy".into())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -199,4 +226,53 @@ impl WritableLayer {
 pub(crate) struct Staged {
     in_overlay: OwnedFd,
     in_upper: OwnedFd,
+}
+
+/// The scratch directories of killed copies in `container_dir`, a container's own
+/// directory (by descriptor, its entries never followed); none while a copy into the
+/// container runs (it holds the lock [`WritableLayer::build`] takes). A name once made is
+/// never taken again by a later copy (see [`unpack::make_staged_dir`]), so what this
+/// finds stays a leftover after the lock is let go.
+pub(crate) fn leftovers(container_dir: &Path) -> nix::Result<Vec<OsString>> {
+    let dir = open_container_dir(container_dir)?;
+    let dir = match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+        Ok(dir) => dir,
+        Err((_, nix::Error::EWOULDBLOCK)) => return Ok(Vec::new()),
+        Err((_, e)) => return Err(e),
+    };
+    let listing = nix::dir::Dir::from_fd(nix::unistd::dup(&*dir)?)?;
+    let mut found: Vec<OsString> = listing
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_owned())
+        .filter(|n| n.as_bytes().starts_with(unpack::STAGING_PREFIX.as_bytes()))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// Removes the leftover `name` (a scratch directory, or anything else under a copy's
+/// name) from `container_dir`, by descriptor and never following a link.
+pub(crate) fn remove_leftover(container_dir: &Path, name: &OsStr) -> nix::Result<()> {
+    if !name
+        .as_bytes()
+        .starts_with(unpack::STAGING_PREFIX.as_bytes())
+        || name.as_bytes().contains(&b'/')
+    {
+        return Err(nix::Error::EINVAL);
+    }
+    let dir = open_container_dir(container_dir)?;
+    match nix::unistd::unlinkat(&dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Err(nix::Error::EISDIR) => unpack::remove_tree_at(dir.as_fd(), name),
+        Err(nix::Error::ENOENT) => Ok(()),
+        other => other,
+    }
+}
+
+fn open_container_dir(path: &Path) -> nix::Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }

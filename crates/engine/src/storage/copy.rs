@@ -472,13 +472,15 @@ impl<R: Read> Read for EndSeen<R> {
     }
 }
 
-/// The archive pipe, with a crash point after the first block sent (tests only).
+/// The archive pipe, with a crash point and a pause point after the first block sent
+/// (tests only).
 struct CrashMidCopy(File);
 
 impl Write for CrashMidCopy {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.0.write(buf)?;
         crate::faults::crash_point("cp:mid-copy");
+        crate::faults::pause_point("cp:mid-copy");
         Ok(n)
     }
 

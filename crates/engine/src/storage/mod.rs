@@ -2,7 +2,7 @@
 //! mounted into it (volumes, binds and tmpfs), and the changes a container made to its
 //! image (`diff`), copies in and out (`copy`, `progress`) and listings (`listing`).
 
-mod beside;
+pub(crate) mod beside;
 pub mod copy;
 pub mod diff;
 pub mod export;

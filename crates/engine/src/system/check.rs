@@ -7,7 +7,9 @@
 //! The one thing that runs without it is a container's monitor; whatever a live monitor
 //! of this root names (its container's directory, cgroup, retired directory) is left
 //! alone, and a monitor itself counts as junk only when its container does not name it
-//! and it has run for longer than any start or finish takes.
+//! and it has run for longer than any start or finish takes. A copy into a container
+//! runs without it too: the scratch directory it builds a new tree in is left alone while
+//! the copy holds the container directory's lock (see `storage::beside`).
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
@@ -26,7 +28,7 @@ use crate::ids::{random_hex64, ContainerId, Digest};
 use crate::image::JOURNAL_PREFIX;
 use crate::paths::{too_open, DIR_MODE, FILE_MODE, ROOT_MODE};
 use crate::state::{is_atomic_temp, StateLock, Workspace, WORKSPACE_PREFIX};
-use crate::storage::overlay;
+use crate::storage::{beside, overlay};
 use crate::Engine;
 
 /// A monitor younger than this may still be starting or finishing its container.
@@ -52,6 +54,8 @@ pub enum Kind {
     Cgroup,
     ContainerDir,
     ContainerIndex,
+    /// A killed copy's scratch directory in a container's own directory.
+    CopyScratch,
     Journal,
     VolumeDir,
     Tmp,
@@ -69,6 +73,7 @@ impl Kind {
             Kind::Cgroup => "cgroup",
             Kind::ContainerDir => "container-dir",
             Kind::ContainerIndex => "container-index",
+            Kind::CopyScratch => "cp-scratch",
             Kind::Journal => "interrupted-load",
             Kind::VolumeDir => "volume-dir",
             Kind::Tmp => "tmp",
@@ -96,6 +101,8 @@ pub enum Repair {
     RemoveContainerDir(ContainerId),
     /// Writes the container name index the records make.
     RebuildIndex,
+    /// Removes a killed copy's scratch directory (by descriptor).
+    RemoveCopyScratch,
     UndoJournal,
     /// Renamed into `tmp/` in one step, then deleted.
     Discard,
@@ -124,6 +131,7 @@ impl Finding {
             Repair::RemoveCgroup(_) => "kills what is left in it and removes it".to_owned(),
             Repair::RemoveContainerDir(_) => "unmounts what is below it and removes it".to_owned(),
             Repair::RebuildIndex => "rebuilds it from the container records".to_owned(),
+            Repair::RemoveCopyScratch => "removes it".to_owned(),
             Repair::UndoJournal => {
                 "removes the untagged images it wrote and the layers and blobs nothing uses"
                     .to_owned()
@@ -203,6 +211,7 @@ impl Engine {
         found.extend(self.find_container_dirs(&scan)?);
         // After the directories: its rebuild reads what their repairs leave.
         found.extend(self.find_container_index()?);
+        found.extend(self.find_copy_scratch(&scan)?);
         found.extend(self.find_tmp(&scan)?);
         found.extend(self.find_volume_dirs()?);
         found.extend(self.find_half_written()?);
@@ -378,6 +387,37 @@ impl Engine {
             self.container_index_path(),
             Repair::RebuildIndex,
         )])
+    }
+
+    /// Scratch directories of copies killed with the process building them, in the
+    /// directories of containers that have records (the others are removed whole).
+    fn find_copy_scratch(&self, scan: &Scan) -> Result<Vec<Finding>> {
+        let mut found = Vec::new();
+        let mut records: Vec<&ContainerRecord> = scan.records.values().collect();
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        for record in records {
+            let dir = self.container_dir(&record.id);
+            let names = match beside::leftovers(&dir) {
+                Ok(names) => names,
+                // Removed meanwhile (the lock is ours, but a monitor removes a --rm one).
+                Err(nix::Error::ENOENT) => continue,
+                Err(err) => {
+                    return Err(Error::Sys {
+                        context: format!("looking for copies' leftovers in {}", dir.display()),
+                        err,
+                    })
+                }
+            };
+            for name in names {
+                found.push(Finding::new(
+                    Kind::CopyScratch,
+                    format!("container {}", record.name),
+                    dir.join(name),
+                    Repair::RemoveCopyScratch,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     /// Everything in `tmp/`: no verb is running (the lock is ours), so all of it is debris,
@@ -573,6 +613,13 @@ impl Engine {
                 self.discard_any(path).and(cgroup)
             }
             Repair::RebuildIndex => self.rebuild_container_index(held).map(drop),
+            Repair::RemoveCopyScratch => {
+                let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                    return Err(Error::Runtime(format!("{} is no copy's", path.display())));
+                };
+                beside::remove_leftover(dir, name)
+                    .context(|| format!("removing {}", path.display()))
+            }
             Repair::UndoJournal => self.undo_journal(path),
             Repair::Discard => self.discard_any(path),
             Repair::Remove => remove_any(path),

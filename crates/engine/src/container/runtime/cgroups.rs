@@ -773,17 +773,21 @@ impl Cgroup {
         let Some((h, dir)) = self.dir_with("blkio").or_else(|| self.dir_with("io")) else {
             return Ok(());
         };
+        // The same `MAJOR:MINOR WEIGHT` lines both ways, in the file the kernel has.
+        let weight_file = match h {
+            Hierarchy::V1 { .. } if dir.join("blkio.weight_device").exists() => {
+                "blkio.weight_device"
+            }
+            Hierarchy::V1 { .. } => "blkio.bfq.weight_device",
+            Hierarchy::V2 { .. } if dir.join("io.bfq.weight").exists() => "io.bfq.weight",
+            Hierarchy::V2 { .. } => "io.weight",
+        };
+        for d in &r.blkio_weight_device {
+            let number = resolve("--blkio-weight-device", &d.path)?;
+            write(dir, weight_file, &format!("{number} {}", d.weight))?;
+        }
         match h {
             Hierarchy::V1 { .. } => {
-                let weight_file = if dir.join("blkio.weight_device").exists() {
-                    "blkio.weight_device"
-                } else {
-                    "blkio.bfq.weight_device"
-                };
-                for d in &r.blkio_weight_device {
-                    let number = resolve("--blkio-weight-device", &d.path)?;
-                    write(dir, weight_file, &format!("{number} {}", d.weight))?;
-                }
                 for throttle in Throttle::ALL {
                     for d in r.throttles(throttle) {
                         let number = resolve(throttle.flag(), &d.path)?;
@@ -792,15 +796,6 @@ impl Cgroup {
                 }
             }
             Hierarchy::V2 { .. } => {
-                let weight_file = if dir.join("io.bfq.weight").exists() {
-                    "io.bfq.weight"
-                } else {
-                    "io.weight"
-                };
-                for d in &r.blkio_weight_device {
-                    let number = resolve("--blkio-weight-device", &d.path)?;
-                    write(dir, weight_file, &format!("{number} {}", d.weight))?;
-                }
                 // io.max takes one line per device with every limit it sets; 0 is none.
                 for throttle in Throttle::ALL {
                     for d in r.throttles(throttle) {
