@@ -5,3 +5,8 @@
 
 pub mod cache;
 pub mod progress;
+pub mod step;
+
+/// The label that marks a build container: hidden from listings, never a user's.
+pub const BUILD_LABEL: &str = "berth.build";
+pub mod image_config;
