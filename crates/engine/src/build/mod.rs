@@ -2,3 +2,6 @@
 //!
 //! The Dockerfile is parsed and expanded here, the context is read by descriptor, and each
 //! step runs through the engine's own run, copy and commit paths.
+
+pub mod context;
+pub mod ignore;
