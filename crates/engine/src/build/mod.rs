@@ -3,8 +3,10 @@
 //! The Dockerfile is parsed and expanded here, the context is read by descriptor, and each
 //! step runs through the engine's own run, copy and commit paths.
 
+pub mod context;
 pub mod dockerfile;
 pub mod expand;
+pub mod ignore;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
 pub mod cache;
