@@ -9,10 +9,12 @@ pub mod expand;
 pub mod ignore;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
+pub mod builder;
 pub mod cache;
 pub mod image_config;
 pub mod options;
 pub mod progress;
+pub mod prune;
 pub mod step;
 
 /// The label that marks a build container: hidden from listings, never a user's.
