@@ -774,16 +774,24 @@ const INSTRUCTIONS: [&str; 18] = [
     "WORKDIR",
 ];
 
-/// BuildKit's message, with its "did you mean" when one instruction is close.
+/// BuildKit's message, with its "did you mean" when an instruction is within two edits
+/// (case-insensitive; the suggestion in the word's case when it is all one case).
 fn unknown_instruction(word: &str) -> String {
-    let upper = word.to_uppercase();
+    let lower = word.to_lowercase();
     let close = INSTRUCTIONS
         .iter()
-        .map(|name| (edit_distance(&upper, name), name))
-        .filter(|(d, _)| *d <= 2)
+        .map(|name| (edit_distance(&lower, &name.to_lowercase()), *name))
+        .filter(|(d, _)| *d < 3)
         .min_by_key(|(d, _)| *d);
     match close {
-        Some((_, name)) => format!("unknown instruction: {word} (did you mean {name}?)"),
+        Some((_, name)) => {
+            let name = if word == lower {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            format!("unknown instruction: {word} (did you mean {name}?)")
+        }
         None => format!("unknown instruction: {word}"),
     }
 }

@@ -731,4 +731,115 @@ mod tests {
             .collect();
         assert_eq!(spans, [(5, 5), (11, 12), (17, 31)]);
     }
+
+    /// BuildKit's here-document extraction cases (TestParseExtractsHeredoc in
+    /// parser_heredoc_test.go): the Dockerfile is its data, the expectations its table.
+    #[test]
+    fn buildkit_heredoc_extraction() {
+        let text = std::fs::read_to_string(testdata("heredoc/Dockerfile")).expect("file");
+        let lines = read_lines(&text).expect("parses");
+        // (name, content, expand, chomp) per instruction after FROM.
+        type Doc = (&'static str, &'static str, bool, bool);
+        let wanted: Vec<Vec<Doc>> = vec![
+            vec![],                            // ENV NAME=me
+            vec![],                            // RUN ls
+            vec![],                            // USER <<INVALID
+            vec![],                            // INVALID
+            vec![("EMPTY", "", true, false)],  // RUN <<EMPTY
+            vec![("EMPTY2", "", true, false)], // RUN 3<<EMPTY2
+            vec![],                            // RUN "<<NOHEREDOC"
+            vec![("INDENT", "\tfoo\n\tbar\n", true, false)],
+            vec![("UNINDENT", "\tbaz\n\tquux\n", true, true)],
+            vec![("UNINDENT2", "\tbaz\n\tquux\n", true, true)],
+            vec![("EXPAND", "\texpand $NAME\n", true, true)],
+            vec![("NOEXPAND", "\tdon't expand $NAME\n", false, true)],
+            vec![("COPY", "echo hello world\necho foo bar\n", true, false)],
+            vec![(
+                "COMMENT",
+                "# internal comment\necho hello world\necho foo bar # trailing comment\n",
+                true,
+                false,
+            )],
+            vec![("MOUNT", "echo hello\n", true, false)],
+            vec![
+                ("FILE1", "content 1\n", true, false),
+                ("FILE2", "content 2\n", true, false),
+            ],
+            vec![("EOF", "\"foo\"\n'bar'\n", true, false)],
+            vec![("X", "Y\n", true, false), ("Y", "X\n", true, false)],
+            vec![("COMPLEX", "print('hello world')\n", true, false)],
+            vec![("file.txt", "hello world\n", true, false)],
+            vec![("eof", "echo foo\n", false, false)],
+            vec![("eo'f", "echo foo\n", true, false)],
+            vec![("eo'f", "echo foo\n", false, false)],
+            vec![("one two", "echo bar\n", false, false)],
+            vec![("$EOF", "", true, false)],
+            vec![("EOF", "", true, false)],
+            vec![("EOF", "", true, false)],
+        ];
+        let got: Vec<Vec<(String, String, bool, bool)>> = lines.instructions[1..]
+            .iter()
+            .map(|i| {
+                i.heredocs
+                    .iter()
+                    .map(|h| (h.name.clone(), h.content.clone(), h.expand, h.chomp))
+                    .collect()
+            })
+            .collect();
+        let wanted: Vec<Vec<(String, String, bool, bool)>> = wanted
+            .into_iter()
+            .map(|docs| {
+                docs.into_iter()
+                    .map(|(n, c, e, ch)| (n.to_string(), c.to_string(), e, ch))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(got, wanted);
+    }
+
+    /// BuildKit's marker cases (TestParseHeredocHelpers, TestHeredocsFromLine,
+    /// TestParseJSONHeredoc).
+    #[test]
+    fn buildkit_heredoc_markers() {
+        for word in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<-\"EOF\"",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            let h = parse_heredoc_word(word).unwrap_or_else(|| panic!("{word}"));
+            assert_eq!(h.name, "EOF", "{word}");
+        }
+        for word in [
+            "", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh", "<<'EOF", "<<EOF'",
+        ] {
+            assert!(parse_heredoc_word(word).is_none(), "{word}");
+        }
+        for (line, names) in [
+            ("RUN <<EOF", vec!["EOF"]),
+            ("RUN <<-EOF", vec!["EOF"]),
+            // The lexer splits `<<-` from `EOF` here, so BuildKit finds no marker (its
+            // own test passes vacuously on this line).
+            ("RUN <<- EOF", vec![]),
+            ("RUN << -EOF", vec!["-EOF"]),
+            ("RUN <<'EOF'", vec!["EOF"]),
+            ("RUN 4<<EOF", vec!["EOF"]),
+            ("RUN <<EOF <<EOF2", vec!["EOF", "EOF2"]),
+            ("RUN '<<EOF'", vec![]),
+            ("RUN \"<<EOF\"", vec![]),
+        ] {
+            let got: Vec<String> = heredoc_markers(line).into_iter().map(|h| h.name).collect();
+            assert_eq!(got, names, "{line}");
+        }
+        let lines =
+            read_lines("FROM alpine:3.6\nRUN [\"whoami\"]\nRUN [\"<<EOF\"]\nRUN [\"<<'EOF'\"]\n")
+                .expect("parses");
+        assert_eq!(lines.instructions.len(), 4);
+        assert!(lines.instructions.iter().all(|i| i.heredocs.is_empty()));
+    }
 }
