@@ -7,6 +7,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
+mod syntax;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
 pub mod builder;
