@@ -5,3 +5,5 @@
 
 pub mod context;
 pub mod ignore;
+mod selection;
+mod stat_cache;
