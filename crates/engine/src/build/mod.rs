@@ -7,6 +7,8 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
+mod selection;
+mod stat_cache;
 mod syntax;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
