@@ -451,3 +451,36 @@ fn builder_prune_removes_the_cache_and_system_df_counts_it() {
     let again = build_ok(&berth, ctx.path(), &[]);
     assert!(!cached(&again, "RUN echo hi > /hi"), "{again}");
 }
+
+#[test]
+fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo started && sleep 60\n",
+    )]);
+    let mut child = berth
+        .cmd()
+        .args(["build", "--progress", "plain", ctx.path().to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until("the RUN step's container", || container_dirs(&berth) > 0);
+    // Give the step a moment to be running, then interrupt as a terminal's ctrl-c does.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert_eq!(container_dirs(&berth), 0);
+    common::wait_until("the step's processes to end", || {
+        common::processes_of(berth.root()).is_empty()
+    });
+    // Build containers make no container events.
+    let events = berth.ok(&["events", "--since", "1h", "--until", "0s"]);
+    assert!(!events.contains(" container "), "{events}");
+}
