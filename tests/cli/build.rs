@@ -484,3 +484,58 @@ fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
     let events = berth.ok(&["events", "--since", "1h", "--until", "0s"]);
     assert!(!events.contains(" container "), "{events}");
 }
+
+#[test]
+fn the_dockerfile_or_a_tar_context_can_come_from_stdin() {
+    let berth = Berth::with_image();
+    let ctx = context(&[("hello.txt", "hello\n")]);
+    let dockerfile = format!("FROM {IMAGE}\nCOPY hello.txt /hello.txt\n");
+    let out = berth.run_with_input(
+        &[
+            "build",
+            "-q",
+            "-t",
+            "fromstdin",
+            "-f",
+            "-",
+            ctx.path().to_str().unwrap(),
+        ],
+        dockerfile.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        berth.ok(&["run", "--rm", "fromstdin", "cat", "/hello.txt"]),
+        "hello\n"
+    );
+
+    // `-`: the whole context is a tar on stdin, Dockerfile and all.
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, text) in [
+        ("Dockerfile", format!("FROM {IMAGE}\nCOPY data/ /data/\n")),
+        ("data/x.txt", "from the tar\n".to_owned()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, text.as_bytes()).unwrap();
+    }
+    let bytes = tar.into_inner().unwrap();
+    let out = berth.run_with_input(&["build", "-q", "-t", "tarctx", "-"], &bytes);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        berth.ok(&["run", "--rm", "tarctx", "cat", "/data/x.txt"]),
+        "from the tar\n"
+    );
+    // Nothing of the unpacked context is left in the engine's tmp/.
+    let leftovers: Vec<_> = std::fs::read_dir(berth.root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("build-context-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
