@@ -85,6 +85,32 @@ pub struct FromSpec {
     pub platform: Option<String>,
 }
 
+impl Dockerfile {
+    /// The stage `reference` (of `COPY --from=` or `RUN --mount=from=`) names, as BuildKit
+    /// resolves it: a number is a stage index, anything else a stage name (case-insensitive;
+    /// with duplicate names the last stage wins). `Ok(None)`: not a stage, so an image.
+    pub fn stage(&self, reference: &str) -> Result<Option<&Stage>, String> {
+        if let Ok(index) = reference.parse::<i64>() {
+            return usize::try_from(index)
+                .ok()
+                .and_then(|i| self.stages.get(i))
+                .map(Some)
+                .ok_or_else(|| format!("invalid stage index {index}"));
+        }
+        Ok(self.stage_named_before(reference, self.stages.len()))
+    }
+
+    /// The last stage before stage `before` named `name` (case-insensitive): what a FROM
+    /// of stage `before` refers to when it names an earlier stage.
+    pub fn stage_named_before(&self, name: &str, before: usize) -> Option<&Stage> {
+        let name = name.to_lowercase();
+        self.stages[..before.min(self.stages.len())]
+            .iter()
+            .rev()
+            .find(|s| s.name.as_deref() == Some(name.as_str()))
+    }
+}
+
 impl FromSpec {
     /// The image and platform with `vars` (the global ARGs) expanded.
     pub fn expanded(
@@ -475,6 +501,11 @@ pub fn parse(file_name: &str, text: &str) -> Result<Dockerfile, ParseError> {
             "# check={check} ignored: berth does not run build checks"
         ));
     }
+    for (line, warning) in &lines.warnings {
+        notes.push(format!(
+            "{file_name}:{line}: {warning} (empty continuation lines will become errors in a future release)"
+        ));
+    }
     let mut global_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
     for raw in &lines.instructions {
@@ -485,7 +516,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<Dockerfile, ParseError> {
                 if let Some(name) = &name {
                     if stages.iter().any(|s| s.name.as_ref() == Some(name)) {
                         notes.push(format!(
-                            "{file_name}:{line}: duplicate stage name {name:?}: the first one is used"
+                            "{file_name}:{line}: duplicate stage name {name:?}, stage names should be unique"
                         ));
                     }
                 }

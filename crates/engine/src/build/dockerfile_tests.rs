@@ -774,3 +774,23 @@ fn buildkit_instruction_error_cases() {
         Instruction::Healthcheck(_)
     ));
 }
+
+#[test]
+fn stage_references_resolve_as_buildkit_does() {
+    let d = parse_ok("FROM a AS Build\nFROM build AS test\nFROM c AS build\nFROM scratch\n");
+    assert_eq!(d.stage("0").unwrap().map(|s| s.index), Some(0));
+    assert_eq!(d.stage("3").unwrap().map(|s| s.index), Some(3));
+    assert_eq!(d.stage("4").unwrap_err(), "invalid stage index 4");
+    assert_eq!(d.stage("-1").unwrap_err(), "invalid stage index -1");
+    // The last stage of a name wins for --from; a FROM sees only the stages before it.
+    assert_eq!(d.stage("BUILD").unwrap().map(|s| s.index), Some(2));
+    assert_eq!(d.stage_named_before("build", 1).map(|s| s.index), Some(0));
+    assert_eq!(d.stage("alpine:3").unwrap().map(|s| s.index), None);
+    let d = parse_ok("FROM x\nRUN a \\\n\n  b\n");
+    assert_eq!(d.notes.len(), 1);
+    assert!(
+        d.notes[0].starts_with("Dockerfile:4: Empty continuation line found in: RUN a   b"),
+        "{:?}",
+        d.notes
+    );
+}
