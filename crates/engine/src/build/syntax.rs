@@ -373,6 +373,7 @@ fn heredoc_markers(line: &str) -> Vec<RawHeredoc> {
     lexer.raw_quotes = true;
     lexer.raw_escapes = true;
     lexer.skip_unset = true;
+    lexer.split_words = true;
     let words = lexer
         .process(line)
         .map(|(_, words)| words)
@@ -395,6 +396,7 @@ pub(crate) fn parse_heredoc_word(word: &str) -> Option<RawHeredoc> {
     // The name is the word unquoted; quotes anywhere in it turn expansion off.
     let mut lexer = Lexer::new('\\', &no_vars);
     lexer.skip_unset = true;
+    lexer.split_words = true;
     let plain = lexer.process(rest).ok()?.1;
     if plain.len() != 1 {
         return None;
