@@ -201,6 +201,72 @@ pub struct Run {
     pub mount_specs: Vec<String>,
 }
 
+/// What a RUN executes, with BuildKit's reading of here-documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunScript {
+    /// Exec form: this argument vector, no shell.
+    Exec(Vec<String>),
+    /// Shell form: this text goes to the stage's SHELL (`/bin/sh -c TEXT`). A lone
+    /// `RUN <<EOF` becomes the body itself; a command line with here-documents becomes
+    /// the line with each body and delimiter appended, for the shell to read.
+    Shell(String),
+    /// A lone `RUN <<EOF` whose body starts with `#!`: BuildKit writes the body to an
+    /// executable file at `path` (`/dev/pipes/NAME`, a read-only mount) and passes that
+    /// path to the SHELL.
+    File {
+        /// Where the file is mounted in the container.
+        path: String,
+        /// The file's content (mode 0755).
+        content: String,
+    },
+}
+
+impl Run {
+    /// What the RUN executes (before the stage's SHELL is put in front of a shell form).
+    pub fn script(&self) -> RunScript {
+        let line = match &self.command {
+            CommandForm::Exec(argv) => return RunScript::Exec(argv.clone()),
+            CommandForm::Shell(line) => line,
+        };
+        let Some(first) = self.heredocs.first() else {
+            return RunScript::Shell(line.clone());
+        };
+        if parse_heredoc_word(line).is_some() {
+            if first.content.starts_with("#!") {
+                return RunScript::File {
+                    path: format!("/dev/pipes/{}", first.name),
+                    content: first.content.clone(),
+                };
+            }
+            return RunScript::Shell(first.content.clone());
+        }
+        let mut text = line.clone();
+        for h in &self.heredocs {
+            text.push('\n');
+            text.push_str(&h.content);
+            text.push_str(&h.name);
+        }
+        RunScript::Shell(text)
+    }
+
+    /// What BuildKit appends to a lone `RUN <<EOF`'s name in progress: ` (first line...)`.
+    pub fn heredoc_summary(&self) -> Option<String> {
+        let CommandForm::Shell(line) = &self.command else {
+            return None;
+        };
+        let first = self.heredocs.first()?;
+        parse_heredoc_word(line)?;
+        let body = first.content.trim();
+        let mut lines = body.lines();
+        let head = lines.next().unwrap_or_default();
+        Some(if lines.next().is_some() {
+            format!(" ({head}...)")
+        } else {
+            format!(" ({head})")
+        })
+    }
+}
+
 /// `RUN --network=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunNetwork {

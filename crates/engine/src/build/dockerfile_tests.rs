@@ -794,3 +794,36 @@ fn stage_references_resolve_as_buildkit_does() {
         d.notes
     );
 }
+
+#[test]
+fn run_scripts_read_heredocs_as_buildkit_does() {
+    let run = |text: &str| match only(text) {
+        Instruction::Run(run) => run,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        run("RUN [\"make\", \"all\"]").script(),
+        RunScript::Exec(vec![s("make"), s("all")])
+    );
+    assert_eq!(
+        run("RUN make all").script(),
+        RunScript::Shell(s("make all"))
+    );
+    let lone = run("RUN <<-EOF\n\techo one\n\techo two\n\tEOF");
+    assert_eq!(lone.script(), RunScript::Shell(s("echo one\necho two\n")));
+    assert_eq!(lone.heredoc_summary().as_deref(), Some(" (echo one...)"));
+    let shebang = run("RUN <<PY\n#!/usr/bin/env python3\nprint(1)\nPY");
+    assert_eq!(
+        shebang.script(),
+        RunScript::File {
+            path: s("/dev/pipes/PY"),
+            content: s("#!/usr/bin/env python3\nprint(1)\n")
+        }
+    );
+    let piped = run("RUN cat <<A > /a && cat <<'B' > /b\none\nA\ntwo $X\nB");
+    assert_eq!(
+        piped.script(),
+        RunScript::Shell(s("cat <<A > /a && cat <<'B' > /b\none\nA\ntwo $X\nB"))
+    );
+    assert_eq!(piped.heredoc_summary(), None);
+}

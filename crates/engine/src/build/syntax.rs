@@ -5,7 +5,7 @@
 
 use super::expand::{no_vars, Lexer};
 
-/// Where a line-level error is: the first and last line (1-based) and BuildKit's message.
+/// A line-level error: the line (1-based) the instruction starts on and BuildKit's message.
 #[derive(Debug)]
 pub(crate) struct SyntaxError {
     pub line: usize,
