@@ -295,9 +295,10 @@ pub enum CacheSharing {
 pub enum RunMount {
     /// `type=cache`: a directory kept across builds.
     Cache {
-        /// Where in the container.
+        /// Where in the container: relative to the WORKDIR unless absolute (empty: the
+        /// WORKDIR itself); a target resolving to `/` is refused by BuildKit.
         target: String,
-        /// The cache's id (default: the target).
+        /// The cache's id (default: the target, cleaned).
         id: Option<String>,
         /// Sharing between concurrent builds.
         sharing: CacheSharing,
@@ -317,7 +318,7 @@ pub enum RunMount {
     /// `type=bind` (the default type): the context, a stage or an image, read-only unless
     /// `rw` (writes are thrown away).
     Bind {
-        /// Where in the container.
+        /// Where in the container (relative to the WORKDIR unless absolute).
         target: String,
         /// The path in the context or `from`.
         source: Option<String>,
@@ -328,7 +329,7 @@ pub enum RunMount {
     },
     /// `type=tmpfs`.
     Tmpfs {
-        /// Where in the container.
+        /// Where in the container (relative to the WORKDIR unless absolute).
         target: String,
         /// `size=` in bytes.
         size: Option<u64>,
@@ -1014,6 +1015,11 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             match key.as_str() {
                 "readonly" | "ro" => read_only = Some(true),
                 "readwrite" | "rw" => read_only = Some(false),
+                "required" => {
+                    return Err(invalid(format!(
+                        "unexpected key '{key}' for mount type '{kind}'"
+                    )))
+                }
                 _ => {
                     return Err(invalid(format!(
                         "invalid field '{field}' must be a key=value pair"
@@ -1095,11 +1101,13 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             }
             "readonly" | "ro" | "readwrite" | "rw" | "size" | "sharing" | "mode" | "uid"
             | "gid" => {}
-            "required" | "env" => {
+            "required" => {
                 return Err(invalid(format!(
                     "unexpected key '{key}' for mount type '{kind}'"
                 )))
             }
+            // A secret's variable name: BuildKit accepts it on any mount type.
+            "env" => {}
             _ => return Err(invalid(format!("unexpected key '{key}' in '{field}'"))),
         }
     }
@@ -1126,7 +1134,8 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             "unexpected key 'size' for mount type '{kind}'"
         )));
     }
-    let target = target.ok_or_else(|| invalid("mount target must be specified".into()))?;
+    // BuildKit resolves an empty or relative target against the WORKDIR at build time.
+    let target = target.unwrap_or_default();
     Ok(match kind.as_str() {
         "cache" => RunMount::Cache {
             target,

@@ -827,3 +827,28 @@ fn run_scripts_read_heredocs_as_buildkit_does() {
     );
     assert_eq!(piped.heredoc_summary(), None);
 }
+
+#[test]
+fn mount_targets_may_be_relative_and_required_is_for_secrets() {
+    let Instruction::Run(run) = only("RUN --mount=type=cache,id=x make") else {
+        panic!()
+    };
+    assert_eq!(
+        run.mounts,
+        vec![RunMount::Cache {
+            target: s(""),
+            id: Some(s("x")),
+            sharing: CacheSharing::Shared,
+            from: None,
+            source: None,
+            mode: None,
+            uid: None,
+            gid: None,
+            read_only: false
+        }]
+    );
+    let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,required true\n");
+    assert_eq!(message, "unexpected key 'required' for mount type 'cache'");
+    let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,bogus true\n");
+    assert_eq!(message, "invalid field 'bogus' must be a key=value pair");
+}
