@@ -9,6 +9,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use super::*;
+use crate::build::chmod::Chmod;
 use crate::build::selection::TarOptions;
 use crate::ids::Digest;
 
@@ -79,13 +80,7 @@ fn read_tar(buf: &[u8]) -> BTreeMap<String, Got> {
 }
 
 fn opts(dest: &str) -> TarOptions<'_> {
-    TarOptions {
-        dest,
-        dest_is_dir: false,
-        chown: None,
-        chmod: None,
-        exists: None,
-    }
+    TarOptions::new(dest)
 }
 
 fn names(t: &BTreeMap<String, Got>) -> Vec<&str> {
@@ -183,7 +178,7 @@ fn chown_chmod_and_the_missing_parents_of_dest() {
         &sel,
         &TarOptions {
             chown: Some((1000, 1001)),
-            chmod: Some(0o4750),
+            chmod: Some(Chmod::Octal(0o4750)),
             exists: Some(&exists),
             ..opts("/usr/local/app")
         },
@@ -658,4 +653,16 @@ fn a_deep_tree_is_walked_without_recursion() {
     sel.digest().unwrap();
     let t = tar_of(&sel, &opts("/x"));
     assert!(t.contains_key(&format!("x/{}leaf", "d/".repeat(499))));
+}
+
+#[test]
+fn a_symbolic_chmod_changes_each_entrys_own_mode() {
+    let dir = sample();
+    let sel = ctx(dir.path()).select(&sources(&["src"])).unwrap();
+    let mut o = opts("/s");
+    o.chmod = Some(Chmod::parse("go-rwx,u+X").unwrap());
+    let t = tar_of(&sel, &o);
+    assert_eq!(t["s/a.txt"].mode, 0o600, "0640 loses the group's read");
+    assert_eq!(t["s/sub/"].mode, 0o700);
+    assert_eq!(t["s/"].mode, 0o755, "a directory the copy creates is 0755");
 }
