@@ -361,8 +361,9 @@ impl BuildContext {
             }
         };
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            // No file to read there (Docker skips an ignore file that is a directory).
             return Err(build_error(
-                ErrorKind::InvalidArgument,
+                ErrorKind::NotFound,
                 format!("\"/{cleaned}\": not a regular file"),
             ));
         }
@@ -775,6 +776,7 @@ impl Inner {
             file: std::fs::File::from(fd),
             left: meta.size,
             path: rel.to_vec(),
+            key: meta.key,
         })
     }
 }
@@ -811,6 +813,9 @@ pub(super) struct ExactReader {
     file: std::fs::File,
     left: u64,
     path: Vec<u8>,
+    /// The stat the file must still have once read: a same-size rewrite during the read
+    /// moves its times.
+    key: StatKey,
 }
 
 impl Read for ExactReader {
@@ -818,9 +823,14 @@ impl Read for ExactReader {
         if self.left == 0 {
             // One more byte would mean the file grew.
             let mut probe = [0u8; 1];
-            return match self.file.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(std::io::Error::other(changed(&self.path).to_string())),
+            let grown = self.file.read(&mut probe)? != 0;
+            let moved = fstat(self.file.as_fd())
+                .map(|st| key_of(&st) != self.key)
+                .unwrap_or(true);
+            return if grown || moved {
+                Err(std::io::Error::other(changed(&self.path).to_string()))
+            } else {
+                Ok(0)
             };
         }
         let want = buf

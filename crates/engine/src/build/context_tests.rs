@@ -666,3 +666,29 @@ fn a_symbolic_chmod_changes_each_entrys_own_mode() {
     assert_eq!(t["s/sub/"].mode, 0o700);
     assert_eq!(t["s/"].mode, 0o755, "a directory the copy creates is 0755");
 }
+
+#[test]
+fn a_same_size_rewrite_during_a_read_is_an_error() {
+    let dir = sample();
+    let root = dir.path();
+    let c = ctx(root);
+    let Lookup::Found { path, st } = c.inner.lookup(b"top.txt", true, false).unwrap() else {
+        panic!("top.txt is there");
+    };
+    let meta = Meta::from_stat(&st, EntryKind::File, None);
+    let mut reader = c.inner.open_file(&path, &meta).unwrap();
+    let mut first = [0u8; 1];
+    reader.read_exact(&mut first).unwrap();
+    fs::write(root.join("top.txt"), "TOP").unwrap();
+    let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+}
+
+#[test]
+fn an_ignore_file_that_is_a_directory_is_skipped() {
+    let dir = sample();
+    fs::create_dir(dir.path().join(".dockerignore")).unwrap();
+    let c = ctx(dir.path());
+    assert_eq!(c.ignore_file(), None);
+    assert!(c.ignore().is_empty());
+}
