@@ -692,3 +692,19 @@ fn an_ignore_file_that_is_a_directory_is_skipped() {
     assert_eq!(c.ignore_file(), None);
     assert!(c.ignore().is_empty());
 }
+
+#[test]
+fn a_stat_cache_that_cannot_be_written_does_not_fail_the_build() {
+    let dir = sample();
+    let not_a_dir = dir.path().join("top.txt");
+    let c = BuildContext::open(dir.path(), None, Some(&not_a_dir.join("cache"))).unwrap();
+    let digest = c.select(&sources(&["src"])).unwrap().digest().unwrap();
+    assert_eq!(
+        digest,
+        ctx(dir.path())
+            .select(&sources(&["src"]))
+            .unwrap()
+            .digest()
+            .unwrap()
+    );
+}

@@ -120,9 +120,14 @@ impl Selection {
         Ok((Digest::from_sha256(total), Manifest { entries }))
     }
 
+    /// Saves the stat cache. It is only a cache: failing to write it (a full disk) costs
+    /// the next build some reading, not this build, so it is reported and passed over.
     fn save_cache(&self) -> Result<()> {
         let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.save()
+        if let Err(e) = cache.save() {
+            eprintln!("berth: the build's stat cache was not saved: {e}");
+        }
+        Ok(())
     }
 
     /// The digest of one entry: its header fields and, for a file, its bytes' sha256.
