@@ -708,3 +708,40 @@ fn a_stat_cache_that_cannot_be_written_does_not_fail_the_build() {
             .unwrap()
     );
 }
+
+#[test]
+fn xattrs_are_content_and_travel_in_the_tar() {
+    let dir = sample();
+    let root = dir.path();
+    let before = digest_of(root, &["src"]);
+    let file = root.join("src/a.txt");
+    if let Err(e) =
+        rustix::fs::lsetxattr(&file, "user.berth", b"1", rustix::fs::XattrFlags::empty())
+    {
+        // A filesystem without user xattrs cannot tell; nothing to check there.
+        eprintln!("no user xattrs on this filesystem: {e}");
+        return;
+    }
+    let with = digest_of(root, &["src"]);
+    assert_ne!(before, with);
+    let sel = ctx(root).select(&sources(&["src"])).unwrap();
+    let mut buf = Vec::new();
+    sel.write_tar("/x", false, None, None, &mut buf).unwrap();
+    let mut archive = tar::Archive::new(&buf[..]);
+    let mut found = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path_bytes().as_ref() == b"x/a.txt" {
+            for ext in entry.pax_extensions().unwrap().unwrap() {
+                let ext = ext.unwrap();
+                found = Some((ext.key().unwrap().to_owned(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        Some(("SCHILY.xattr.user.berth".to_owned(), b"1".to_vec()))
+    );
+    rustix::fs::lsetxattr(&file, "user.berth", b"2", rustix::fs::XattrFlags::empty()).unwrap();
+    assert_ne!(with, digest_of(root, &["src"]));
+}

@@ -142,6 +142,11 @@ impl Selection {
             h.update(meta.rdev.to_le_bytes());
         }
         put_bytes(&mut h, meta.link.as_deref().unwrap_or_default());
+        h.update((meta.xattrs.len() as u64).to_le_bytes());
+        for (key, value) in &meta.xattrs {
+            put_bytes(&mut h, key.as_bytes());
+            put_bytes(&mut h, value);
+        }
         if meta.kind == EntryKind::File {
             h.update(self.content_hash(path, meta)?);
         }
@@ -469,6 +474,16 @@ impl TarWriter<'_, '_> {
         let mtime = meta.mtime.max(0) as u64;
         let what = || format!("writing {} to the copy", display(path));
         let tar_name = std::ffi::OsStr::from_bytes_path(name);
+        if !meta.xattrs.is_empty() {
+            let pax = meta
+                .xattrs
+                .iter()
+                .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_slice()))
+                .collect::<Vec<_>>();
+            self.tar
+                .append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), *v)))
+                .context(what)?;
+        }
         match meta.kind {
             EntryKind::Dir => self.dir(name, mode, mtime),
             EntryKind::File => {
