@@ -99,12 +99,16 @@ RUN echo "$GREETING $VERSION" > /src/built.txt
 RUN <<EOF
 echo from a heredoc > /src/heredoc.txt
 EOF
+RUN <<EOF
+#!/bin/sh
+echo from a script > /src/script.txt
+EOF
 
 FROM ${BASE}
 LABEL org.example.stage=final
 ENV APP_HOME=/app
 WORKDIR $APP_HOME
-COPY --from=build /src/built.txt /src/heredoc.txt ./
+COPY --from=build /src/built.txt /src/heredoc.txt /src/script.txt ./
 COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt
 COPY <<EOT /app/inline.txt
 inline ${APP_HOME}
@@ -151,7 +155,7 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "run",
         "--rm",
         "t1",
-        "cd /app && stat -c '%n %u:%g %a' built.txt heredoc.txt config.txt inline.txt unpacked/inner/a.txt whoami.txt && cat inline.txt heredoc.txt whoami.txt && ls /src 2>&1; id -un",
+        "cd /app && stat -c '%n %u:%g %a' built.txt heredoc.txt config.txt inline.txt unpacked/inner/a.txt whoami.txt && cat inline.txt heredoc.txt script.txt whoami.txt && ls /src 2>&1; id -un",
     ]);
     for line in [
         "built.txt 0:0 644",
@@ -162,6 +166,7 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "whoami.txt 1234:",
         "inline /app",
         "from a heredoc",
+        "from a script",
         "runner",
     ] {
         assert!(listing.contains(line), "{line:?} missing in:\n{listing}");

@@ -11,7 +11,8 @@ use chrono::Utc;
 use super::cache::{CacheEntry, CacheStore, InputKind, KeyInputs, Seen};
 use super::context::BuildContext;
 use super::dockerfile::{
-    self, CommandForm, Dockerfile, Healthcheck, Instruction, Located, RunMount, RunNetwork, Stage,
+    self, CommandForm, Dockerfile, Healthcheck, Instruction, Located, RunMount, RunNetwork,
+    RunScript, Stage,
 };
 use super::options::{BuildOptions, BuildOutcome, DockerfileSource};
 use super::progress::{BuildEvent, BuildObserver, StepName};
@@ -338,14 +339,6 @@ fn resolve_chown(engine: &Engine, image: &ImageState, spec: &str) -> Result<(u32
         ))
     })?;
     Ok((user.uid, user.gid))
-}
-
-/// `--chmod=0755` as a mode.
-fn parse_chmod(text: &str) -> Result<u32> {
-    u32::from_str_radix(text, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| build_error(format!("invalid chmod parameter {text:?}")))
 }
 
 /// A RUN's mount as a container mount.
@@ -868,7 +861,7 @@ impl Builder<'_> {
         context: &BuildContext,
     ) -> Result<()> {
         let number = self.start_counted(state, shown);
-        let argv = run_argv(run, &state.shell);
+        let (argv, script) = run_argv(run, &state.shell);
         let network = match run.network {
             Some(RunNetwork::None) => super::options::BuildNetwork::None,
             Some(RunNetwork::Host) => super::options::BuildNetwork::Host,
@@ -903,6 +896,16 @@ impl Builder<'_> {
             .add(InputKind::Setting("network".into()), network.as_str())
             .add(InputKind::Setting("platform".into()), platform_text());
         let mut mounts = Vec::new();
+        // A lone `#!` here-document: its body, an executable file mounted read-only.
+        let script_file = match &script {
+            Some((path, content)) => {
+                inputs.add(InputKind::Setting("script".into()), content.clone());
+                let file = ScriptFile::write(self.engine, content)?;
+                mounts.push(bind_mount(&file.path, path, true));
+                Some(file)
+            }
+            None => None,
+        };
         for m in &run.mounts {
             inputs.add(InputKind::Setting("mount".into()), format!("{m:?}"));
             mounts.push(self.run_mount(m, results, context, &state.image)?);
@@ -973,6 +976,7 @@ impl Builder<'_> {
                 return Err(e);
             }
         };
+        drop(script_file);
         let created_by = format!("RUN {} # buildkit", argv.join(" "));
         let (next, size) =
             self.engine
@@ -1172,42 +1176,50 @@ fn check_platform(platform: &str) -> Result<()> {
     )))
 }
 
-/// RUN's command line: the shell form through SHELL, heredocs as BuildKit runs them.
-fn run_argv(run: &dockerfile::Run, shell: &[String]) -> Vec<String> {
-    match &run.command {
-        CommandForm::Exec(args) => args.clone(),
-        CommandForm::Shell(text) => {
-            let mut script = text.clone();
-            if let [only] = run.heredocs.as_slice() {
-                let trimmed = text.trim();
-                // `RUN <<EOF` alone: the body is the script.
-                if trimmed.starts_with("<<") && !trimmed.contains(char::is_whitespace) {
-                    if only.content.starts_with("#!") {
-                        // A shebang picks its interpreter: the body is run as a file.
-                        let mut argv = shell.to_vec();
-                        argv.push(format!(
-                            "f=$(mktemp) && cat > \"$f\" <<'BERTH_HEREDOC_EOF'\n{}BERTH_HEREDOC_EOF\nchmod +x \"$f\" && \"$f\"; s=$?; rm -f \"$f\"; exit $s",
-                            only.content
-                        ));
-                        return argv;
-                    }
-                    let mut argv = shell.to_vec();
-                    argv.push(only.content.clone());
-                    return argv;
-                }
-            }
-            for h in &run.heredocs {
-                script.push('\n');
-                script.push_str(&h.content);
-                if !h.content.ends_with('\n') && !h.content.is_empty() {
-                    script.push('\n');
-                }
-                script.push_str(&h.name);
-            }
+/// A here-document's script on the host, removed when dropped.
+struct ScriptFile {
+    path: PathBuf,
+}
+
+impl ScriptFile {
+    fn write(engine: &Engine, content: &str) -> Result<ScriptFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = engine
+            .paths()
+            .tmp_dir()
+            .join(format!("build-script-{}", crate::ids::random_hex64()));
+        let file = ScriptFile { path };
+        std::fs::write(&file.path, content).map_err(|e| Error::Io {
+            context: format!("writing {}", file.path.display()),
+            err: e,
+        })?;
+        std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o755)).map_err(
+            |e| Error::Io {
+                context: format!("writing {}", file.path.display()),
+                err: e,
+            },
+        )?;
+        Ok(file)
+    }
+}
+
+impl Drop for ScriptFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// RUN's command line (the shell form through SHELL, here-documents as BuildKit reads
+/// them) and, for a lone `#!` here-document, the executable file to mount (path, body).
+fn run_argv(run: &dockerfile::Run, shell: &[String]) -> (Vec<String>, Option<(String, String)>) {
+    match run.script() {
+        RunScript::Exec(argv) => (argv, None),
+        RunScript::Shell(text) => {
             let mut argv = shell.to_vec();
-            argv.push(script);
-            argv
+            argv.push(text);
+            (argv, None)
         }
+        RunScript::File { path, content } => (vec![path.clone()], Some((path, content))),
     }
 }
 

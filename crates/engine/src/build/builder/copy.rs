@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use super::*;
+use crate::build::chmod::Chmod;
 use crate::build::context::Manifest;
 use crate::build::dockerfile::Copy;
 use crate::build::selection::TarOptions;
@@ -90,7 +91,7 @@ impl Builder<'_> {
         let chmod = copy
             .chmod
             .as_deref()
-            .map(parse_chmod)
+            .map(Chmod::parse)
             .transpose()
             .map_err(|e| fail(self, e))?;
         let mut inputs = KeyInputs::new();
@@ -101,8 +102,8 @@ impl Builder<'_> {
         if let Some((u, g)) = chown {
             inputs.add(InputKind::Setting("--chown".into()), format!("{u}:{g}"));
         }
-        if let Some(m) = chmod {
-            inputs.add(InputKind::Setting("--chmod".into()), format!("{m:o}"));
+        if let Some(text) = &copy.chmod {
+            inputs.add(InputKind::Setting("--chmod".into()), text.clone());
         }
         inputs.add(InputKind::Setting("platform".into()), platform_text());
         for h in &copy.heredocs {
@@ -177,7 +178,7 @@ impl Builder<'_> {
                     dest: &dest,
                     dest_is_dir,
                     chown,
-                    chmod,
+                    chmod: chmod.clone(),
                     exists: Some(&exists),
                 };
                 // The tar's end blocks would end the stream: write it through a filter
@@ -215,7 +216,7 @@ impl Builder<'_> {
                         &mut one,
                         &path,
                         h.content.as_bytes(),
-                        chmod.unwrap_or(0o644),
+                        chmod.as_ref().map_or(0o644, |c| c.apply(0o644, false)),
                         chown.unwrap_or((0, 0)),
                     )?;
                     buf.extend_from_slice(strip_tar_end(&one));
@@ -315,7 +316,7 @@ impl Builder<'_> {
         dest: &str,
         dest_is_dir: bool,
         chown: Option<(u32, u32)>,
-        chmod: Option<u32>,
+        chmod: Option<Chmod>,
         created_by: &str,
     ) -> Result<(ImageState, u64)> {
         let source_id = match &image.id {
@@ -385,9 +386,10 @@ impl Builder<'_> {
                     header.set_uid(u as u64);
                     header.set_gid(g as u64);
                 }
-                if let Some(m) = chmod {
+                if let Some(c) = &chmod {
                     if header.entry_type() != tar::EntryType::Symlink {
-                        header.set_mode(m);
+                        let is_dir = header.entry_type() == tar::EntryType::Directory;
+                        header.set_mode(c.apply(header.mode().unwrap_or(0o644), is_dir));
                     }
                 }
                 let target = target.trim_start_matches('/').to_owned();
