@@ -464,7 +464,7 @@ fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
         "Dockerfile",
         "FROM berth-test/busybox:latest\nRUN echo started && sleep 60\n",
     )]);
-    let mut child = berth
+    let child = berth
         .cmd()
         .args(["build", "--progress", "plain", ctx.path().to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
