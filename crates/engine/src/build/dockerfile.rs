@@ -1230,7 +1230,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 
 fn parse_copy(raw: &RawInstruction, add: bool) -> Result<Copy, String> {
     let command = if add { "ADD" } else { "COPY" };
-    let (args, json) = (&raw.node.args, raw.node.json);
+    let args = &raw.node.args;
     if args.len() < 2 {
         return Err(format!(
             "{command} requires at least two arguments, but only one was provided. Destination could not be determined"
@@ -1258,7 +1258,9 @@ fn parse_copy(raw: &RawInstruction, add: bool) -> Result<Copy, String> {
     };
     let flags = parse_flags(&raw.flags, known)?;
     let (dest, sources) = args.split_last().expect("two arguments or more");
-    if !json && parse_heredoc_word(dest).is_some() {
+    // As in BuildKit, a heredoc-looking word is one even in the JSON form (where it never
+    // has a body, so it is an empty file).
+    if parse_heredoc_word(dest).is_some() {
         return Err(format!(
             "{command} cannot accept a heredoc as a destination"
         ));
@@ -1266,7 +1268,7 @@ fn parse_copy(raw: &RawInstruction, add: bool) -> Result<Copy, String> {
     let mut paths = Vec::new();
     let mut heredocs = Vec::new();
     for source in sources {
-        match parse_heredoc_word(source).filter(|_| !json) {
+        match parse_heredoc_word(source) {
             Some(marker) => {
                 let body = raw
                     .heredocs

@@ -852,3 +852,22 @@ fn mount_targets_may_be_relative_and_required_is_for_secrets() {
     let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,bogus true\n");
     assert_eq!(message, "invalid field 'bogus' must be a key=value pair");
 }
+
+#[test]
+fn copy_json_form_heredoc_words_are_empty_files_as_in_buildkit() {
+    let Instruction::Copy(c) = only(r#"COPY ["<<EOF", "/x/"]"#) else {
+        panic!()
+    };
+    assert!(c.sources.is_empty());
+    assert_eq!(
+        c.heredocs,
+        vec![Heredoc {
+            name: s("EOF"),
+            content: s(""),
+            expand: true,
+            strip_tabs: false
+        }]
+    );
+    let (_, message) = error("FROM x\nCOPY [\"a\", \"<<EOF\"]\n");
+    assert_eq!(message, "COPY cannot accept a heredoc as a destination");
+}
