@@ -552,6 +552,9 @@ pub fn parse(file_name: &str, text: &str) -> Result<Dockerfile, ParseError> {
         line,
         message,
     };
+    if text.is_empty() {
+        return Err(fail(0, "the Dockerfile cannot be empty".into()));
+    }
     let lines = read_lines(text).map_err(|e| fail(e.line, e.message))?;
     if lines.instructions.is_empty() {
         return Err(fail(0, "file with no instructions".into()));

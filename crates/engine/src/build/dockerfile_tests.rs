@@ -550,7 +550,8 @@ fn errors_name_the_line_in_buildkit_words() {
         ("RUN true\nFROM x\n", 1, "no build stage in current context"),
         ("ARG A\n", 0, "dockerfile contains no stages to build"),
         ("# only a comment\n\n", 0, "file with no instructions"),
-        ("", 0, "file with no instructions"),
+        ("", 0, "the Dockerfile cannot be empty"),
+        ("\n", 0, "file with no instructions"),
         ("FROM x AS 1st\n", 1, "invalid name for build stage: \"1st\", name can't start with a number or contain symbols"),
         ("FROM x AS a$b\n", 1, "invalid name for build stage: \"a$b\", name can't start with a number or contain symbols"),
         ("FROM x y\n", 1, "FROM requires either one or three arguments"),
@@ -584,7 +585,10 @@ fn errors_name_the_line_in_buildkit_words() {
         "app.Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)"
     );
     let err = parse("Dockerfile", "").unwrap_err();
-    assert_eq!(err.to_string(), "Dockerfile: file with no instructions");
+    assert_eq!(
+        err.to_string(),
+        "Dockerfile: the Dockerfile cannot be empty"
+    );
 }
 
 #[test]
