@@ -112,14 +112,22 @@ impl Dockerfile {
 }
 
 impl FromSpec {
-    /// The image and platform with `vars` (the global ARGs) expanded.
+    /// The image and platform with `vars` (the global ARGs) expanded; an image that
+    /// expands to nothing is refused as BuildKit does.
     pub fn expanded(
         &self,
         vars: &dyn Fn(&str) -> Option<String>,
         escape: char,
     ) -> Result<FromSpec, ExpandError> {
+        let image = expand(&self.image, vars, escape)?;
+        if image.is_empty() {
+            return Err(ExpandError {
+                word: self.image.clone(),
+                message: format!("base name ({}) should not be blank", self.image),
+            });
+        }
         Ok(FromSpec {
-            image: expand(&self.image, vars, escape)?,
+            image,
             platform: self
                 .platform
                 .as_deref()

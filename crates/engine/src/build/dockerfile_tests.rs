@@ -875,3 +875,14 @@ fn copy_json_form_heredoc_words_are_empty_files_as_in_buildkit() {
     let (_, message) = error("FROM x\nCOPY [\"a\", \"<<EOF\"]\n");
     assert_eq!(message, "COPY cannot accept a heredoc as a destination");
 }
+
+#[test]
+fn a_from_that_expands_to_nothing_is_refused() {
+    let d = parse_ok("ARG IMAGE\nFROM ${IMAGE}\n");
+    let err = d.stages[0]
+        .from
+        .value
+        .expanded(&|_| None, '\\')
+        .unwrap_err();
+    assert_eq!(err.message, "base name (${IMAGE}) should not be blank");
+}
