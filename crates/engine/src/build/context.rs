@@ -27,9 +27,8 @@ use super::ignore::{clean, has_wildcards, Glob, IgnorePatterns, MatchState};
 use super::stat_cache::{StatCache, StatKey};
 use crate::error::{Context, Error, ErrorKind, Result};
 
-pub use super::selection::{
-    ArchiveKind, LocalArchive, Manifest, ManifestEntry, Selection, TarOptions,
-};
+pub use super::archive::{ArchiveKind, LocalArchive};
+pub use super::selection::{Manifest, ManifestEntry, Selection, TarOptions};
 
 /// Symlinks followed while resolving one source, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
