@@ -778,3 +778,16 @@ fn xattrs_are_content_and_travel_in_the_tar() {
     rustix::fs::lsetxattr(&file, "user.berth", b"2", rustix::fs::XattrFlags::empty()).unwrap();
     assert_ne!(with, digest_of(root, &["src"]));
 }
+
+#[test]
+fn the_digest_then_the_manifest_read_the_files_once() {
+    let dir = sample();
+    let c = ctx(dir.path());
+    let sel = c.select(&sources(&["src"])).unwrap();
+    let digest = sel.digest().unwrap();
+    let hashed = c.files_hashed();
+    assert_eq!(hashed, 2);
+    let manifest = sel.manifest().unwrap();
+    assert_eq!(c.files_hashed(), hashed);
+    assert_eq!(sel.digest_and_manifest().unwrap(), (digest, manifest));
+}

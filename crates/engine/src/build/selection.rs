@@ -20,6 +20,8 @@ use crate::ids::Digest;
 pub struct Selection {
     pub(super) inner: Arc<Inner>,
     items: Vec<Item>,
+    /// The digest and manifest once computed: asking for both reads the files once.
+    summary: std::sync::OnceLock<(Digest, Manifest)>,
 }
 
 /// A summary of a selection kept with a cache entry: each entry's path (relative to the
@@ -40,7 +42,11 @@ pub struct ManifestEntry {
 
 impl Selection {
     pub(super) fn new(inner: Arc<Inner>, items: Vec<Item>) -> Selection {
-        Selection { inner, items }
+        Selection {
+            inner,
+            items,
+            summary: Default::default(),
+        }
     }
 
     /// Nothing selected (only wildcards that matched nothing, or all ignored).
@@ -67,8 +73,17 @@ impl Selection {
         Ok(self.digest_and_manifest()?.1)
     }
 
-    /// [`Self::digest`] and [`Self::manifest`] in one pass over the files.
+    /// [`Self::digest`] and [`Self::manifest`] in one pass over the files (computed once
+    /// per selection: the files are as they were at the first call).
     pub fn digest_and_manifest(&self) -> Result<(Digest, Manifest)> {
+        if let Some(done) = self.summary.get() {
+            return Ok(done.clone());
+        }
+        let done = self.compute_summary()?;
+        Ok(self.summary.get_or_init(|| done).clone())
+    }
+
+    fn compute_summary(&self) -> Result<(Digest, Manifest)> {
         let mut total = Sha256::new();
         let mut entries = Vec::new();
         let mut note = |path: &[u8], digest: &[u8; 32]| {
@@ -296,13 +311,7 @@ impl Selection {
                 None => rest.push(item),
             }
         }
-        Ok((
-            Selection {
-                inner: self.inner,
-                items: rest,
-            },
-            archives,
-        ))
+        Ok((Selection::new(self.inner, rest), archives))
     }
 }
 
