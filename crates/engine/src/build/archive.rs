@@ -17,10 +17,15 @@ use crate::error::{Context, Error, ErrorKind, Result};
 /// The compression (or none) of a tar archive ADD unpacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchiveKind {
+    /// A plain tar.
     Tar,
+    /// gzip (`1f 8b 08`), read as concatenated members.
     Gzip,
+    /// bzip2 (`BZh`), through the `bzip2` program.
     Bzip2,
+    /// xz (`fd 37 7a 58 5a 00`), through the `xz` program.
     Xz,
+    /// zstd (`28 b5 2f fd`).
     Zstd,
 }
 

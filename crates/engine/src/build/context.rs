@@ -54,11 +54,17 @@ pub(super) struct Inner {
 /// What a directory entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryKind {
+    /// A regular file: its bytes are read.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link: never followed inside a copied directory.
     Symlink,
+    /// A named pipe: an entry of its type, never opened.
     Fifo,
+    /// A character device: an entry with its numbers, never opened.
     CharDevice,
+    /// A block device: an entry with its numbers, never opened.
     BlockDevice,
 }
 

@@ -28,6 +28,7 @@ pub struct Selection {
 /// context) and a short digest of everything about it, in path order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Sorted by path.
     pub entries: Vec<ManifestEntry>,
 }
 
