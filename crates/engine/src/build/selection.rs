@@ -96,6 +96,8 @@ impl Selection {
         for item in &self.items {
             total.update(b"item\0");
             total.update([item.meta.kind.code()]);
+            // Where one item's entries end and the next item begins.
+            total.update((item.entries.len() as u64).to_le_bytes());
             if item.meta.kind == EntryKind::Dir {
                 // A directory's own name never reaches the image.
                 let skip = item.path.len() + usize::from(!item.path.is_empty());
