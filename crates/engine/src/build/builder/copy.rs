@@ -192,10 +192,7 @@ impl Builder<'_> {
                     out.write_all(strip_tar_end(&buf))
                         .map_err(|e| io_error("writing the copy", e))?;
                     for archive in archives {
-                        let reader = std::io::BufReader::new(archive.open()?);
-                        let mut plain = crate::image::decompress(reader).map_err(|e| {
-                            build_error(format!("{what} {}: {e}", archive.source()))
-                        })?;
+                        let mut plain = archive.tar_stream()?;
                         rebase_tar(&mut plain, dest.trim_end_matches('/'), out)?;
                     }
                     out.write_all(&[0u8; 1024])
