@@ -105,6 +105,7 @@ impl BuildRequest {
             pull: false,
             labels: Vec::new(),
             network: BuildNetwork::Default,
+            platform: None,
         })
     }
 
@@ -684,15 +685,7 @@ fn build(
                 g.push(event);
             }
         };
-        // TEMPORARY until b-core's builder is merged: replaced by engine.build.
-        let result: crate::engine::Result<crate::engine::BuildOutcome> = {
-            let _ = (&options, &mut observer, engine);
-            Err(crate::engine::Error::invalid(
-                "build",
-                "",
-                "the builder is not merged yet",
-            ))
-        };
+        let result = engine.build(&options, &mut observer);
         drop(stop);
         result
             .map(|outcome| (outcome.image, outcome.ran, outcome.cached))

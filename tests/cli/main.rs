@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod build;
 mod cp;
 mod diff;
 mod docker_shape;

@@ -7,12 +7,17 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
+mod selection;
+mod stat_cache;
+mod syntax;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
+pub mod builder;
 pub mod cache;
 pub mod image_config;
 pub mod options;
 pub mod progress;
+pub mod prune;
 pub mod step;
 
 /// The label that marks a build container: hidden from listings, never a user's.

@@ -67,6 +67,8 @@ pub struct BuildOptions {
     /// `--label`: on the final image.
     pub labels: Vec<(String, String)>,
     pub network: BuildNetwork,
+    /// `--platform`: only the host's can be built.
+    pub platform: Option<String>,
 }
 
 /// What a build made.
@@ -76,4 +78,71 @@ pub struct BuildOutcome {
     /// Steps run and steps cached.
     pub ran: usize,
     pub cached: usize,
+}
+
+/// A context unpacked from a tar (`berth build -`), removed when dropped.
+#[derive(Debug)]
+pub struct UnpackedContext {
+    dir: PathBuf,
+}
+
+impl UnpackedContext {
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+impl Drop for UnpackedContext {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("warning: removing {}: {e}", self.dir.display());
+            }
+        }
+    }
+}
+
+impl crate::Engine {
+    /// Unpacks a tar build context (plain or compressed) into a private directory of the
+    /// engine's `tmp/`, safely (no name escapes it, no device nodes, no setuid bits).
+    pub fn unpack_build_context(
+        &self,
+        reader: impl std::io::Read,
+    ) -> crate::Result<UnpackedContext> {
+        use crate::error::Context;
+        let dir = self
+            .paths()
+            .tmp_dir()
+            .join(format!("build-context-{}", crate::ids::random_hex64()));
+        crate::paths::make_private_dir(&dir, crate::paths::DIR_MODE, false)
+            .context(|| format!("creating {}", dir.display()))?;
+        let unpacked = UnpackedContext { dir };
+        let root = nix::fcntl::open(
+            unpacked.path(),
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .context(|| format!("opening {}", unpacked.path().display()))?;
+        let opts = crate::image::unpack::ExtractOptions {
+            whiteouts: false,
+            owner: None,
+            rebase: None,
+            root_meta: false,
+            atomic: false,
+            specials: false,
+            setid: false,
+            parallel: false,
+            upper_layer: false,
+        };
+        let input = crate::image::decompress(std::io::BufReader::new(reader))?;
+        crate::image::unpack::extract_reporting(input, root, &opts, &mut |_| {}).map_err(|e| {
+            crate::Error::Build {
+                kind: crate::ErrorKind::InvalidArgument,
+                message: format!("unpacking the build context from stdin: {e}"),
+            }
+        })?;
+        Ok(unpacked)
+    }
 }

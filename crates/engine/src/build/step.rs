@@ -343,6 +343,31 @@ impl Engine {
         Ok(next)
     }
 
+    /// Stores a config change with no history entry (`--label`, a scratch stage's first
+    /// image).
+    pub(crate) fn store_config_only(&self, mut next: ImageState) -> Result<ImageState> {
+        let _lock = self.lock()?;
+        let mut rollback = Rollback::journaled(self.paths())?;
+        let id = self.store_image_state(&next, &mut rollback)?;
+        rollback.commit();
+        next.id = Some(id);
+        Ok(next)
+    }
+
+    /// Tags the built image with each name (`-t`).
+    pub(crate) fn tag_built(&self, tags: &[crate::ids::ImageRef], id: &Digest) -> Result<()> {
+        let lock = self.lock()?;
+        self.set_tags(&lock, tags, id)?;
+        drop(lock);
+        for tag in tags {
+            self.record_event(
+                &crate::events::Event::new(crate::events::ObjectType::Image, "tag", id.to_string())
+                    .with("name", tag.to_string()),
+            );
+        }
+        Ok(())
+    }
+
     fn store_image_state(&self, state: &ImageState, rollback: &mut Rollback) -> Result<Digest> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let mut json = state.json.clone();

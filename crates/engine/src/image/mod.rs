@@ -39,6 +39,7 @@ pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
 // What the builder (crate::build) makes images with.
 pub(crate) use blob::get as get_blob;
+pub(crate) use compress::decompress;
 pub(crate) use layers::Expected;
 pub(crate) use rollback::Rollback;
 pub use save::SaveFormat;
