@@ -796,8 +796,8 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
     tui.send_keys("Escape");
     tui.wait_for("the images pane", |s| !s.contains("Output of #"));
     tui.send_keys("1");
-    let screen = tui.wait_for("the footer following the build", |s| {
-        s.contains("⚒ building e2e:1")
+    let screen = tui.wait_for("the containers pane, the footer following the build", |s| {
+        s.contains("┌ Containers (") && s.contains("⚒ building e2e:1")
     });
     assert!(screen.contains("Containers (0 shown"), "{screen}");
     assert_eq!(berth.ok(&["ps", "-aq"]), "");
@@ -812,7 +812,9 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
     tui.send_keys("Enter");
     let screen = tui.wait_for("the layer view", |s| s.contains("· layers"));
     // On the layer that added /big: its tree shows it added.
-    tui.wait_for("the adding layer's tree", |s| s.contains("A ") && s.contains("big"));
+    tui.wait_for("the adding layer's tree", |s| {
+        s.contains("A ") && s.contains("big")
+    });
     assert!(screen.contains("e2e:1"), "{screen}");
 
     // The same build again, from the CLI's point of view: the last one is printed.
@@ -820,10 +822,12 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
     assert!(text.contains("Build e2e:1"), "{text}");
     assert!(text.contains("Efficiency "), "{text}");
     assert!(text.contains("/big"), "{text}");
-    let json: serde_json::Value =
-        serde_json::from_str(&once(&["--format", "json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&once(&["--format", "json"])).unwrap();
     assert_eq!(json["View"], "Build");
-    assert!(json["Build"]["rows"].as_array().unwrap().len() >= 4, "{json}");
+    assert!(
+        json["Build"]["rows"].as_array().unwrap().len() >= 4,
+        "{json}"
+    );
     let efficiency = &json["Build"]["efficiency"]["Done"];
     assert_eq!(efficiency["largest"][0]["path"], "/big", "{json}");
     assert_eq!(efficiency["largest"][0]["bytes"], 300 * 1024, "{json}");
@@ -845,8 +849,7 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         .output()
         .unwrap();
     assert!(out.status.success(), "dive: {}", common::stderr(&out));
-    let dive: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let dive: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let (ours, theirs) = (
         efficiency["score"].as_f64().unwrap(),
         dive["image"]["efficiencyScore"].as_f64().unwrap(),

@@ -388,6 +388,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_command_line_opens_the_form_filled_from_its_words() {
+        let mut app = app_with(Keymap::default());
+        keys(
+            &mut app,
+            ":build -t web:2 --target final --build-arg V=1 ./app",
+        );
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        match &app.popup {
+            Some(Popup::BuildForm(form)) => {
+                assert_eq!(form.values, ["./app", "", "web:2", "final", "V=1"])
+            }
+            other => panic!("expected the form, got {other:?}"),
+        }
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, ":image build");
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(&app.popup, Some(Popup::BuildForm(f)) if f.values[0] == "."));
+        key(&mut app, KeyCode::Esc);
+        // A flag the form has no field for is refused in the footer.
+        keys(&mut app, ":build --squash .");
+        key(&mut app, KeyCode::Enter);
+        assert!(app.popup.is_none());
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.error && s.text.contains("--squash")));
+    }
+
+    #[test]
     fn a_failed_build_marks_its_step_and_says_why() {
         let mut app = building();
         mid_build(&mut app);

@@ -319,15 +319,12 @@ pub(crate) fn analyze(dirs: &[PathBuf], top: usize) -> Result<Efficiency> {
         layers_bytes: 0,
     };
     let mut frames: Vec<Frame> = Vec::new();
-    loop {
-        let Some(path) = walks
-            .iter()
-            .filter_map(|w| w.next.as_ref().map(|(p, _)| p))
-            .min()
-            .cloned()
-        else {
-            break;
-        };
+    while let Some(path) = walks
+        .iter()
+        .filter_map(|w| w.next.as_ref().map(|(p, _)| p))
+        .min()
+        .cloned()
+    {
         let mut here = Vec::new();
         for walk in &mut walks {
             if walk.next.as_ref().is_some_and(|(p, _)| *p == path) {
