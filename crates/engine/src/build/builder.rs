@@ -244,17 +244,14 @@ fn read_dockerfile(context: &Path, source: &DockerfileSource) -> Result<(String,
                 build_error(format!(
                     "failed to read dockerfile: open {}: {}",
                     path.display(),
-                    e.kind()
-                        .to_string()
-                        .to_lowercase()
-                        .replace("notfound", "no such file or directory")
+                    e.kind().to_string().to_lowercase().replace("notfound", "no such file or directory")
                 ))
             })?;
             let mut text = String::new();
             use std::io::Read;
-            file.take(MAX + 1).read_to_string(&mut text).map_err(|e| {
-                build_error(format!("failed to read dockerfile {}: {e}", path.display()))
-            })?;
+            file.take(MAX + 1)
+                .read_to_string(&mut text)
+                .map_err(|e| build_error(format!("failed to read dockerfile {}: {e}", path.display())))?;
             if text.len() as u64 > MAX {
                 return Err(build_error(format!(
                     "failed to read dockerfile {}: larger than 4MiB",
@@ -332,11 +329,8 @@ fn resolve_chown(engine: &Engine, image: &ImageState, spec: &str) -> Result<(u32
             "unable to convert uid/gid chown string to host mapping: no passwd file for user {spec}"
         ))
     })?;
-    let user = crate::container::user::resolve_user(&root, spec).map_err(|e| {
-        build_error(format!(
-            "unable to convert uid/gid chown string to host mapping: {e}"
-        ))
-    })?;
+    let user = crate::container::user::resolve_user(&root, spec)
+        .map_err(|e| build_error(format!("unable to convert uid/gid chown string to host mapping: {e}")))?;
     Ok((user.uid, user.gid))
 }
 
@@ -349,11 +343,7 @@ fn parse_chmod(text: &str) -> Result<u32> {
 }
 
 /// A RUN's mount as a container mount.
-fn cache_mount(
-    cache: &CacheStore,
-    id: &str,
-    target: &str,
-) -> Result<crate::storage::mounts::MountSpec> {
+fn cache_mount(cache: &CacheStore, id: &str, target: &str) -> Result<crate::storage::mounts::MountSpec> {
     let dir = cache.mount_dir(id)?;
     Ok(bind_mount(&dir, target, false))
 }
@@ -417,6 +407,7 @@ fn heredoc_tar(
     builder.finish().map_err(io)
 }
 
+
 fn platform_text() -> String {
     format!("linux/{}", host_architecture())
 }
@@ -429,8 +420,7 @@ fn nanos(d: Option<std::time::Duration>) -> i64 {
 impl Builder<'_> {
     /// Parses and builds; returns the final image's ID.
     fn run(&mut self, text: &str) -> Result<Digest> {
-        let df =
-            dockerfile::parse(&self.file_name, text).map_err(|e| build_error(e.to_string()))?;
+        let df = dockerfile::parse(&self.file_name, text).map_err(|e| build_error(e.to_string()))?;
         self.stage_names = df
             .stages
             .iter()
@@ -454,12 +444,7 @@ impl Builder<'_> {
         // Global ARGs: their values for FROM lines (a build arg overrides the default).
         let mut globals: BTreeMap<String, String> = BTreeMap::new();
         for arg in &df.global_args {
-            let value = self.arg_value(
-                &arg.value,
-                &|n| globals.get(n).cloned(),
-                df.escape,
-                arg.line,
-            )?;
+            let value = self.arg_value(&arg.value, &|n| globals.get(n).cloned(), df.escape, arg.line)?;
             if let Some(value) = value {
                 globals.insert(arg.value.name.clone(), value);
             } else {
@@ -580,8 +565,7 @@ impl Builder<'_> {
         context: &BuildContext,
     ) -> Result<ImageState> {
         let file = self.file_name.clone();
-        let at =
-            |line: usize, e: &dyn std::fmt::Display| build_error(format!("{file}:{line}: {e}"));
+        let at = |line: usize, e: &dyn std::fmt::Display| build_error(format!("{file}:{line}: {e}"));
         let from = stage
             .from
             .value
@@ -593,12 +577,7 @@ impl Builder<'_> {
         let counted = stage
             .instructions
             .iter()
-            .filter(|i| {
-                matches!(
-                    i.value,
-                    Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)
-                )
-            })
+            .filter(|i| matches!(i.value, Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)))
             .count();
         let label = match &stage.name {
             Some(name) => format!("{name} "),
@@ -615,10 +594,7 @@ impl Builder<'_> {
             let image = results[index]
                 .clone()
                 .ok_or_else(|| Error::Runtime(format!("stage {index} was not built")))?;
-            let key = image
-                .id
-                .clone()
-                .unwrap_or_else(|| Digest::of_bytes(b"scratch"));
+            let key = image.id.clone().unwrap_or_else(|| Digest::of_bytes(b"scratch"));
             (image, key)
         } else {
             let id = self.base_image(&from.image).map_err(|e| {
@@ -645,11 +621,7 @@ impl Builder<'_> {
         });
         let shell = {
             let s = image.strings("Shell");
-            if s.is_empty() {
-                default_shell()
-            } else {
-                s
-            }
+            if s.is_empty() { default_shell() } else { s }
         };
         let mut state = StageState {
             image,
@@ -666,8 +638,7 @@ impl Builder<'_> {
         if !triggers.is_empty() {
             state.image.config_mut().remove("OnBuild");
             let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
-            let parsed =
-                dockerfile::parse("ONBUILD", &text).map_err(|e| build_error(e.to_string()))?;
+            let parsed = dockerfile::parse("ONBUILD", &text).map_err(|e| build_error(e.to_string()))?;
             if let Some(first) = parsed.stages.first() {
                 for (i, instruction) in first.instructions.iter().enumerate() {
                     let scope = format!("{}\0{}\0onbuild{i}", self.scope, stage_scope(stage));
@@ -712,10 +683,7 @@ impl Builder<'_> {
         let file = self.file_name.clone();
         let at = |e: &dyn std::fmt::Display| build_error(format!("{file}:{}: {e}", located.line));
         let vars = |name: &str| state.var(name);
-        let instruction = located
-            .value
-            .expanded(&vars, df.escape)
-            .map_err(|e| at(&e))?;
+        let instruction = located.value.expanded(&vars, df.escape).map_err(|e| at(&e))?;
         // Build args a step uses count as consumed.
         for name in self.build_args.keys() {
             if state.args.contains_key(name) {
@@ -725,9 +693,7 @@ impl Builder<'_> {
         let shown = one_line(&located.source);
         match instruction {
             Instruction::Run(run) => self.run_step(state, &run, &shown, scope, results, context),
-            Instruction::Copy(copy) => {
-                self.copy_step(state, &copy, &shown, scope, results, context)
-            }
+            Instruction::Copy(copy) => self.copy_step(state, &copy, &shown, scope, results, context),
             Instruction::Workdir(path) => self.workdir_step(state, &path, scope),
             Instruction::Arg(decls) => {
                 let mut shown_args = Vec::new();
@@ -770,20 +736,14 @@ impl Builder<'_> {
                 }
                 let config = next.json.get("config").cloned();
                 let author = next.json.get("author").cloned();
-                self.meta_step(
-                    state,
-                    &created_by.clone(),
-                    &created_by,
-                    scope,
-                    move |image| {
-                        if let Some(config) = config {
-                            image.json["config"] = config;
-                        }
-                        if let Some(author) = author {
-                            image.json["author"] = author;
-                        }
-                    },
-                )
+                self.meta_step(state, &created_by.clone(), &created_by, scope, move |image| {
+                    if let Some(config) = config {
+                        image.json["config"] = config;
+                    }
+                    if let Some(author) = author {
+                        image.json["author"] = author;
+                    }
+                })
             }
         }
     }
@@ -831,10 +791,7 @@ impl Builder<'_> {
     /// Shows the start of a counted step; returns its number.
     fn start_counted(&mut self, state: &mut StageState, shown: &str) -> usize {
         state.position += 1;
-        let title = format!(
-            "[{}{}/{}] {shown}",
-            state.label, state.position, state.total
-        );
+        let title = format!("[{}{}/{}] {shown}", state.label, state.position, state.total);
         self.start(title)
     }
 
@@ -868,17 +825,12 @@ impl Builder<'_> {
         let user = state.image.string("User");
         let workdir = {
             let w = state.image.string("WorkingDir");
-            if w.is_empty() {
-                "/".to_owned()
-            } else {
-                w
-            }
+            if w.is_empty() { "/".to_owned() } else { w }
         };
         let mut inputs = KeyInputs::new();
-        inputs.add(InputKind::Parent, state.key.to_string()).add(
-            InputKind::Instruction,
-            format!("RUN {}", cfg::go_quoted(&argv)),
-        );
+        inputs
+            .add(InputKind::Parent, state.key.to_string())
+            .add(InputKind::Instruction, format!("RUN {}", cfg::go_quoted(&argv)));
         for (k, v) in &state.args {
             if !PROXY_ARGS.contains(&k.as_str()) && cfg::env_value(&state.image, k).is_none() {
                 inputs.add(InputKind::BuildArg(k.clone()), v.clone());
@@ -958,9 +910,9 @@ impl Builder<'_> {
             }
         };
         let created_by = format!("RUN {} # buildkit", argv.join(" "));
-        let (next, size) =
-            self.engine
-                .commit_build_container(&container, &state.image, &created_by)?;
+        let (next, size) = self
+            .engine
+            .commit_build_container(&container, &state.image, &created_by)?;
         drop(container);
         self.store(&inputs, &next, &created_by, size, started, None)?;
         state.image = next;
@@ -981,10 +933,7 @@ impl Builder<'_> {
             return Ok(id.clone());
         }
         let stored = self.engine.store_config_only(state.image.clone())?;
-        let id = stored
-            .id
-            .clone()
-            .unwrap_or_else(|| Digest::of_bytes(b"scratch"));
+        let id = stored.id.clone().unwrap_or_else(|| Digest::of_bytes(b"scratch"));
         state.image = stored;
         Ok(id)
     }
@@ -1013,8 +962,9 @@ impl Builder<'_> {
                 read_write,
             } => {
                 let rel = source.as_deref().unwrap_or(".").trim_start_matches('/');
-                let dir = std::fs::canonicalize(context.dir().join(rel))
-                    .map_err(|e| build_error(format!("failed to compute cache key: {rel}: {e}")))?;
+                let dir = std::fs::canonicalize(context.dir().join(rel)).map_err(|e| {
+                    build_error(format!("failed to compute cache key: {rel}: {e}"))
+                })?;
                 let root = std::fs::canonicalize(context.dir())
                     .map_err(|e| build_error(format!("reading the context: {e}")))?;
                 if !dir.starts_with(&root) {
@@ -1024,9 +974,7 @@ impl Builder<'_> {
                 }
                 Ok(bind_mount(&dir, target, !read_write))
             }
-            RunMount::Bind {
-                from: Some(from), ..
-            } => Err(build_error(format!(
+            RunMount::Bind { from: Some(from), .. } => Err(build_error(format!(
                 "RUN --mount=type=bind,from={from} is not supported yet"
             ))),
         }
@@ -1036,9 +984,7 @@ impl Builder<'_> {
         let mut next = state.image.clone();
         let (dir, created_by) = cfg::workdir(&mut next, path);
         let config = next.json["config"].clone();
-        if image_has_dir(self.engine, &state.image, &dir)
-            || state.image.id.is_none() && state.image.chain_ids.is_empty() && false
-        {
+        if image_has_dir(self.engine, &state.image, &dir) || state.image.id.is_none() && state.image.chain_ids.is_empty() && false {
             return self.meta_step(state, &created_by, &created_by, scope, move |image| {
                 image.json["config"] = config;
             });
@@ -1064,11 +1010,7 @@ impl Builder<'_> {
             let mut b = tar::Builder::new(&mut buf);
             let mut acc = String::new();
             for part in dir.trim_start_matches('/').split('/') {
-                acc = if acc.is_empty() {
-                    part.to_owned()
-                } else {
-                    format!("{acc}/{part}")
-                };
+                acc = if acc.is_empty() { part.to_owned() } else { format!("{acc}/{part}") };
                 if image_has_dir(self.engine, &state.image, &acc) {
                     continue;
                 }
@@ -1078,21 +1020,14 @@ impl Builder<'_> {
                 h.set_size(0);
                 h.set_mtime(0);
                 b.append_data(&mut h, format!("{acc}/"), std::io::empty())
-                    .map_err(|e| Error::Io {
-                        context: "building WORKDIR".into(),
-                        err: e,
-                    })?;
+                    .map_err(|e| Error::Io { context: "building WORKDIR".into(), err: e })?;
             }
-            b.finish().map_err(|e| Error::Io {
-                context: "building WORKDIR".into(),
-                err: e,
-            })?;
+            b.finish().map_err(|e| Error::Io { context: "building WORKDIR".into(), err: e })?;
             drop(b);
             buf
         };
         let (next, size) = if state.image.chain_ids.is_empty() {
-            self.engine
-                .store_layer_step(&parent, &created_by, &tar_path[..])?
+            self.engine.store_layer_step(&parent, &created_by, &tar_path[..])?
         } else {
             let base = self.materialize(state)?;
             let container = self.engine.copy_into_build_container(&base, |out| {
@@ -1101,8 +1036,7 @@ impl Builder<'_> {
                     err: e,
                 })
             })?;
-            self.engine
-                .commit_build_container(&container, &parent, &created_by)?
+            self.engine.commit_build_container(&container, &parent, &created_by)?
         };
         self.store(&inputs, &next, &created_by, size, started, None)?;
         state.image = next;
@@ -1116,6 +1050,7 @@ impl Builder<'_> {
         Ok(())
     }
 }
+
 
 mod copy;
 
@@ -1146,11 +1081,7 @@ fn one_line(source: &str) -> String {
 fn check_platform(platform: &str) -> Result<()> {
     let host = platform_text();
     let wanted = platform.trim().to_ascii_lowercase();
-    if wanted == host
-        || wanted == "linux"
-        || wanted.starts_with(&format!("{host}/"))
-        || wanted == "$buildplatform"
-    {
+    if wanted == host || wanted == "linux" || wanted.starts_with(&format!("{host}/")) || wanted == "$buildplatform" {
         return Ok(());
     }
     Err(build_error(format!(
@@ -1263,9 +1194,8 @@ fn apply_metadata(
             cfg::healthcheck(image, check)
         }
         // The rest have steps of their own.
-        Instruction::Run(_)
-        | Instruction::Copy(_)
-        | Instruction::Arg(_)
-        | Instruction::Workdir(_) => instruction.name().to_owned(),
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Arg(_) | Instruction::Workdir(_) => {
+            instruction.name().to_owned()
+        }
     }
 }

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use super::*;
 use crate::build::context::Manifest;
-use crate::build::dockerfile::Copy;
 use crate::build::selection::TarOptions;
+use crate::build::dockerfile::Copy;
 
 /// What a URL source looks like (ADD's remote sources, git contexts).
 fn is_remote(source: &str) -> bool {
@@ -67,11 +67,7 @@ impl Builder<'_> {
         };
         let workdir = {
             let w = state.image.string("WorkingDir");
-            if w.is_empty() {
-                "/".to_owned()
-            } else {
-                w
-            }
+            if w.is_empty() { "/".to_owned() } else { w }
         };
         let mut dest = if copy.dest.starts_with('/') {
             copy.dest.clone()
@@ -82,22 +78,14 @@ impl Builder<'_> {
             dest = format!("{}/", cfg::clean_path(&dest).trim_end_matches('/'));
         }
         let chown = match &copy.chown {
-            Some(spec) => {
-                Some(resolve_chown(self.engine, &state.image, spec).map_err(|e| fail(self, e))?)
-            }
+            Some(spec) => Some(resolve_chown(self.engine, &state.image, spec).map_err(|e| fail(self, e))?),
             None => None,
         };
-        let chmod = copy
-            .chmod
-            .as_deref()
-            .map(parse_chmod)
-            .transpose()
-            .map_err(|e| fail(self, e))?;
+        let chmod = copy.chmod.as_deref().map(parse_chmod).transpose().map_err(|e| fail(self, e))?;
         let mut inputs = KeyInputs::new();
-        inputs.add(InputKind::Parent, state.key.to_string()).add(
-            InputKind::Instruction,
-            format!("{what} {:?} {dest}", copy.sources),
-        );
+        inputs
+            .add(InputKind::Parent, state.key.to_string())
+            .add(InputKind::Instruction, format!("{what} {:?} {dest}", copy.sources));
         if let Some((u, g)) = chown {
             inputs.add(InputKind::Setting("--chown".into()), format!("{u}:{g}"));
         }
@@ -106,10 +94,7 @@ impl Builder<'_> {
         }
         inputs.add(InputKind::Setting("platform".into()), platform_text());
         for h in &copy.heredocs {
-            inputs.add(
-                InputKind::Setting(format!("heredoc {}", h.name)),
-                h.content.clone(),
-            );
+            inputs.add(InputKind::Setting(format!("heredoc {}", h.name)), h.content.clone());
         }
         // The sources: the context's selection, or a stage's or image's files.
         let source_image = match &copy.from {
@@ -149,16 +134,7 @@ impl Builder<'_> {
         let engine = self.engine;
         let image_now = state.image.clone();
         let exists = move |p: &str| image_has_path(engine, &image_now, p);
-        let created_by = format!(
-            "{what} {} {} # buildkit",
-            copy.sources
-                .iter()
-                .chain(copy.heredocs.iter().map(|h| &h.name))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" "),
-            copy.dest
-        );
+        let created_by = format!("{what} {} {} # buildkit", copy.sources.iter().chain(copy.heredocs.iter().map(|h| &h.name)).cloned().collect::<Vec<_>>().join(" "), copy.dest);
         let from_name = source_image.as_ref().and(copy.from.clone());
         let sources = copy.sources.clone();
         let heredocs = copy.heredocs.clone();
@@ -184,8 +160,7 @@ impl Builder<'_> {
                 } else {
                     let mut buf = Vec::new();
                     selection.write_tar_with(&opts, &mut buf)?;
-                    out.write_all(strip_tar_end(&buf))
-                        .map_err(|e| io_error("writing the copy", e))?;
+                    out.write_all(strip_tar_end(&buf)).map_err(|e| io_error("writing the copy", e))?;
                     for archive in archives {
                         let reader = std::io::BufReader::new(archive.open()?);
                         let mut plain = crate::image::decompress(reader).map_err(|e| {
@@ -193,8 +168,7 @@ impl Builder<'_> {
                         })?;
                         rebase_tar(&mut plain, dest.trim_end_matches('/'), out)?;
                     }
-                    out.write_all(&[0u8; 1024])
-                        .map_err(|e| io_error("writing the copy", e))?;
+                    out.write_all(&[0u8; 1024]).map_err(|e| io_error("writing the copy", e))?;
                 }
                 return Ok(());
             }
@@ -208,34 +182,17 @@ impl Builder<'_> {
                         dest.clone()
                     };
                     let mut one = Vec::new();
-                    heredoc_tar(
-                        &mut one,
-                        &path,
-                        h.content.as_bytes(),
-                        chmod.unwrap_or(0o644),
-                        chown.unwrap_or((0, 0)),
-                    )?;
+                    heredoc_tar(&mut one, &path, h.content.as_bytes(), chmod.unwrap_or(0o644), chown.unwrap_or((0, 0)))?;
                     buf.extend_from_slice(strip_tar_end(&one));
                 }
                 buf.extend_from_slice(&[0u8; 1024]);
-                return out
-                    .write_all(&buf)
-                    .map_err(|e| io_error("writing the copy", e));
+                return out.write_all(&buf).map_err(|e| io_error("writing the copy", e));
             }
             let _ = (&from_name, &sources);
             Ok(())
         };
         let result = if let (Some(image), Some(_)) = (&source_image, &copy.from) {
-            self.copy_from_image(
-                state,
-                image,
-                &copy.sources,
-                &dest,
-                dest_is_dir,
-                chown,
-                chmod,
-                &created_by,
-            )
+            self.copy_from_image(state, image, &copy.sources, &dest, dest_is_dir, chown, chmod, &created_by)
         } else if state.image.chain_ids.is_empty() {
             // Scratch: no tree to copy into; the tar is the layer.
             let tmp = self
@@ -244,8 +201,7 @@ impl Builder<'_> {
                 .tmp_dir()
                 .join(format!("layer-build-{}.tar", crate::ids::random_hex64()));
             let written = (|| {
-                let mut file =
-                    std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
+                let mut file = std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
                 fill(&mut file)?;
                 file.flush().map_err(|e| io_error("writing a layer", e))?;
                 std::fs::File::open(&tmp).map_err(|e| io_error("reading a layer", e))
@@ -260,10 +216,7 @@ impl Builder<'_> {
             let base = self.materialize(state)?;
             self.engine
                 .copy_into_build_container(&base, fill)
-                .and_then(|c| {
-                    self.engine
-                        .commit_build_container(&c, &state.image, &created_by)
-                })
+                .and_then(|c| self.engine.commit_build_container(&c, &state.image, &created_by))
         };
         let (next, size) = result.map_err(|e| fail(self, e))?;
         let manifest = manifest.and_then(|m| serde_json::to_value(m).ok());
@@ -288,13 +241,7 @@ impl Builder<'_> {
                 return Ok(image.clone());
             }
         }
-        if let Some(image) = self
-            .stage_names
-            .get(&lower)
-            .and_then(|i| results.get(*i))
-            .cloned()
-            .flatten()
-        {
+        if let Some(image) = self.stage_names.get(&lower).and_then(|i| results.get(*i)).cloned().flatten() {
             return Ok(image);
         }
         let id = self.base_image(from)?;
@@ -336,18 +283,11 @@ impl Builder<'_> {
             let stat = self
                 .engine
                 .stat_container_path(source.record.id.as_str(), &path)
-                .map_err(|_| {
-                    build_error(format!(
-                        "failed to compute cache key: \"{path}\": not found"
-                    ))
-                })?;
-            let is_dir = matches!(
-                stat.resolved.as_ref().map(|r| r.1).unwrap_or(stat.kind),
-                crate::storage::copy::PathKind::Dir
-            );
-            let mut out =
-                self.engine
-                    .copy_from_container(source.record.id.as_str(), &path, true)?;
+                .map_err(|_| build_error(format!("failed to compute cache key: \"{path}\": not found")))?;
+            let is_dir = matches!(stat.resolved.as_ref().map(|r| r.1).unwrap_or(stat.kind), crate::storage::copy::PathKind::Dir);
+            let mut out = self
+                .engine
+                .copy_from_container(source.record.id.as_str(), &path, true)?;
             let base = if is_dir || into_dir {
                 dest.trim_end_matches('/').to_owned()
             } else {
@@ -355,10 +295,7 @@ impl Builder<'_> {
             };
             let mut archive = tar::Archive::new(&mut out);
             let mut builder = tar::Builder::new(&mut buf);
-            for entry in archive
-                .entries()
-                .map_err(|e| io_error("reading the copy", e))?
-            {
+            for entry in archive.entries().map_err(|e| io_error("reading the copy", e))? {
                 let mut entry = entry.map_err(|e| io_error("reading the copy", e))?;
                 let name = entry.path_bytes().into_owned();
                 let name = String::from_utf8_lossy(&name).into_owned();
@@ -392,13 +329,8 @@ impl Builder<'_> {
                     continue;
                 }
                 let mut data = Vec::new();
-                entry
-                    .read_to_end(&mut data)
-                    .map_err(|e| io_error("reading the copy", e))?;
-                if matches!(
-                    header.entry_type(),
-                    tar::EntryType::Link | tar::EntryType::Symlink
-                ) {
+                entry.read_to_end(&mut data).map_err(|e| io_error("reading the copy", e))?;
+                if matches!(header.entry_type(), tar::EntryType::Link | tar::EntryType::Symlink) {
                     let link = header.link_name().ok().flatten().map(|l| l.into_owned());
                     if let Some(link) = link {
                         builder
@@ -411,9 +343,7 @@ impl Builder<'_> {
                     .append_data(&mut header, &target, &data[..])
                     .map_err(|e| io_error("writing the copy", e))?;
             }
-            builder
-                .finish()
-                .map_err(|e| io_error("writing the copy", e))?;
+            builder.finish().map_err(|e| io_error("writing the copy", e))?;
             drop(builder);
             let len = strip_tar_end(&buf).len();
             buf.truncate(len);
@@ -421,17 +351,13 @@ impl Builder<'_> {
         drop(source);
         buf.extend_from_slice(&[0u8; 1024]);
         if state.image.chain_ids.is_empty() {
-            return self
-                .engine
-                .store_layer_step(&state.image, created_by, &buf[..]);
+            return self.engine.store_layer_step(&state.image, created_by, &buf[..]);
         }
         let base = self.materialize(state)?;
         let container = self.engine.copy_into_build_container(&base, |out| {
-            out.write_all(&buf)
-                .map_err(|e| io_error("writing the copy", e))
+            out.write_all(&buf).map_err(|e| io_error("writing the copy", e))
         })?;
-        self.engine
-            .commit_build_container(&container, &state.image, created_by)
+        self.engine.commit_build_container(&container, &state.image, created_by)
     }
 }
 
@@ -456,10 +382,7 @@ fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<(
     let mut archive = tar::Archive::new(input);
     let mut buf = Vec::new();
     let mut builder = tar::Builder::new(&mut buf);
-    for entry in archive
-        .entries()
-        .map_err(|e| io_error("reading the archive", e))?
-    {
+    for entry in archive.entries().map_err(|e| io_error("reading the archive", e))? {
         let mut entry = entry.map_err(|e| io_error("reading the archive", e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let clean = cfg::clean_path(&format!("/{name}"));
@@ -491,9 +414,7 @@ fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<(
             }
         }
     }
-    builder
-        .finish()
-        .map_err(|e| io_error("writing the archive", e))?;
+    builder.finish().map_err(|e| io_error("writing the archive", e))?;
     drop(builder);
     out.write_all(strip_tar_end(&buf))
         .map_err(|e| io_error("writing the archive", e))
