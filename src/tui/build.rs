@@ -649,10 +649,7 @@ fn run(engine: &Engine, request: BuildRequest, tx: &UnboundedSender<Msg>) {
         let _ = tx.send(Msg::Efficiency(measured.map(Box::new)));
     }
     if let Err(e) = save_last(engine.paths().root(), &state) {
-        let _ = tx.send(Msg::Done {
-            what: String::new(),
-            result: Err(e),
-        });
+        let _ = tx.send(Msg::BuildNotKept(e));
     }
 }
 

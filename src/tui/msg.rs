@@ -100,4 +100,6 @@ pub enum Msg {
     Built(Result<(String, usize, usize), String>),
     /// The efficiency of the image just built.
     Efficiency(Result<Box<Efficiency>, String>),
+    /// Keeping the last build's state for `ui --once --view build` failed: why.
+    BuildNotKept(String),
 }

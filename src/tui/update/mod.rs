@@ -115,6 +115,10 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::BuildEvents(events) => build::on_events(app, &events),
         Msg::Built(result) => build::on_built(app, result),
         Msg::Efficiency(result) => build::on_efficiency(app, result),
+        Msg::BuildNotKept(e) => {
+            app.say(e, true);
+            Vec::new()
+        }
     }
 }
 

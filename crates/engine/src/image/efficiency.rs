@@ -34,8 +34,9 @@ use crate::Engine;
 /// Wasted paths kept by default: the largest first.
 pub const TOP_WASTED: usize = 50;
 /// Directory entries read at most over all layers; past it the figures cover what was
-/// read and `truncated` says so.
-const MAX_NAMES_READ: usize = 10_000_000;
+/// read and `truncated` says so. Also bounds what one huge directory holds in memory
+/// (its sorted names) to some hundred megabytes.
+const MAX_NAMES_READ: usize = 2_000_000;
 /// Deepest directory walked.
 const MAX_DEPTH: usize = 256;
 /// Longest host path looked at.
