@@ -158,6 +158,7 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         labels,
         network,
         platform: args.platform.clone(),
+        cancel: Default::default(),
     };
     let quiet = args.quiet || progress == Progress::Quiet;
     let mut observer = Renderer {
@@ -166,8 +167,22 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         started: Default::default(),
         partial: Default::default(),
     };
+    // SIGINT, SIGTERM and SIGHUP cancel the build: the running step's container is
+    // killed, and the build unwinds, removing it (a second signal ends berth at once; a
+    // later build removes what that left).
+    let cancel = opts.cancel.clone();
+    let killer = engine.clone();
+    let interrupt = super::interrupt::Interrupt::start(move || {
+        cancel.cancel();
+        killer.kill_own_build_containers();
+    })?;
     let result = engine.build(&opts, &mut observer);
     drop(unpacked);
+    if let Some(signal) = interrupt.received() {
+        let _ = result.map_err(|e| eprintln!("ERROR: failed to solve: {e}"));
+        std::process::exit(128 + signal);
+    }
+    drop(interrupt);
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(e) => return failed(format!("failed to solve: {e}")),

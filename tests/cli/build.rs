@@ -99,12 +99,16 @@ RUN echo "$GREETING $VERSION" > /src/built.txt
 RUN <<EOF
 echo from a heredoc > /src/heredoc.txt
 EOF
+RUN <<EOF
+#!/bin/sh
+echo from a script > /src/script.txt
+EOF
 
 FROM ${BASE}
 LABEL org.example.stage=final
 ENV APP_HOME=/app
 WORKDIR $APP_HOME
-COPY --from=build /src/built.txt /src/heredoc.txt ./
+COPY --from=build /src/built.txt /src/heredoc.txt /src/script.txt ./
 COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt
 COPY <<EOT /app/inline.txt
 inline ${APP_HOME}
@@ -151,7 +155,7 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "run",
         "--rm",
         "t1",
-        "cd /app && stat -c '%n %u:%g %a' built.txt heredoc.txt config.txt inline.txt unpacked/inner/a.txt whoami.txt && cat inline.txt heredoc.txt whoami.txt && ls /src 2>&1; id -un",
+        "cd /app && stat -c '%n %u:%g %a' built.txt heredoc.txt config.txt inline.txt unpacked/inner/a.txt whoami.txt && cat inline.txt heredoc.txt script.txt whoami.txt && ls /src 2>&1; id -un",
     ]);
     for line in [
         "built.txt 0:0 644",
@@ -162,6 +166,7 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "whoami.txt 1234:",
         "inline /app",
         "from a heredoc",
+        "from a script",
         "runner",
     ] {
         assert!(listing.contains(line), "{line:?} missing in:\n{listing}");
@@ -450,4 +455,92 @@ fn builder_prune_removes_the_cache_and_system_df_counts_it() {
     assert!(out.contains("Total reclaimed space:"), "{out}");
     let again = build_ok(&berth, ctx.path(), &[]);
     assert!(!cached(&again, "RUN echo hi > /hi"), "{again}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo started && sleep 60\n",
+    )]);
+    let child = berth
+        .cmd()
+        .args(["build", "--progress", "plain", ctx.path().to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until("the RUN step's container", || container_dirs(&berth) > 0);
+    // Give the step a moment to be running, then interrupt as a terminal's ctrl-c does.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert_eq!(container_dirs(&berth), 0);
+    common::wait_until("the step's processes to end", || {
+        common::processes_of(berth.root()).is_empty()
+    });
+    // Build containers make no container events.
+    let events = berth.ok(&["events", "--since", "1h", "--until", "0s"]);
+    assert!(!events.contains(" container "), "{events}");
+}
+
+#[test]
+fn the_dockerfile_or_a_tar_context_can_come_from_stdin() {
+    let berth = Berth::with_image();
+    let ctx = context(&[("hello.txt", "hello\n")]);
+    let dockerfile = format!("FROM {IMAGE}\nCOPY hello.txt /hello.txt\n");
+    let out = berth.run_with_input(
+        &[
+            "build",
+            "-q",
+            "-t",
+            "fromstdin",
+            "-f",
+            "-",
+            ctx.path().to_str().unwrap(),
+        ],
+        dockerfile.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        berth.ok(&["run", "--rm", "fromstdin", "cat", "/hello.txt"]),
+        "hello\n"
+    );
+
+    // `-`: the whole context is a tar on stdin, Dockerfile and all.
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, text) in [
+        ("Dockerfile", format!("FROM {IMAGE}\nCOPY data/ /data/\n")),
+        ("data/x.txt", "from the tar\n".to_owned()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, text.as_bytes()).unwrap();
+    }
+    let bytes = tar.into_inner().unwrap();
+    let out = berth.run_with_input(&["build", "-q", "-t", "tarctx", "-"], &bytes);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        berth.ok(&["run", "--rm", "tarctx", "cat", "/data/x.txt"]),
+        "from the tar\n"
+    );
+    // Nothing of the unpacked context is left in the engine's tmp/.
+    let leftovers: Vec<_> = std::fs::read_dir(berth.root().join("tmp"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("build-context-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

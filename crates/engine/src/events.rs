@@ -263,6 +263,15 @@ impl Engine {
     /// Appends an event to the journal. Best effort: the change it reports has happened,
     /// so a full disk or a damaged journal must not turn it into a failure.
     pub(crate) fn record_event(&self, event: &Event) {
+        // A build's step containers are no user's: they make no events (as BuildKit's).
+        if event.object == ObjectType::Container
+            && event
+                .actor
+                .attributes
+                .contains_key(crate::build::BUILD_LABEL)
+        {
+            return;
+        }
         let _ = append(&self.journal(), event);
     }
 

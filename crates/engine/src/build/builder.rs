@@ -11,7 +11,8 @@ use chrono::Utc;
 use super::cache::{CacheEntry, CacheStore, InputKind, KeyInputs, Seen};
 use super::context::BuildContext;
 use super::dockerfile::{
-    self, CommandForm, Dockerfile, Healthcheck, Instruction, Located, RunMount, RunNetwork, Stage,
+    self, CommandForm, Dockerfile, Healthcheck, Instruction, Located, RunMount, RunNetwork,
+    RunScript, Stage,
 };
 use super::options::{BuildOptions, BuildOutcome, DockerfileSource};
 use super::progress::{BuildEvent, BuildObserver, StepName};
@@ -244,14 +245,17 @@ fn read_dockerfile(context: &Path, source: &DockerfileSource) -> Result<(String,
                 build_error(format!(
                     "failed to read dockerfile: open {}: {}",
                     path.display(),
-                    e.kind().to_string().to_lowercase().replace("notfound", "no such file or directory")
+                    e.kind()
+                        .to_string()
+                        .to_lowercase()
+                        .replace("notfound", "no such file or directory")
                 ))
             })?;
             let mut text = String::new();
             use std::io::Read;
-            file.take(MAX + 1)
-                .read_to_string(&mut text)
-                .map_err(|e| build_error(format!("failed to read dockerfile {}: {e}", path.display())))?;
+            file.take(MAX + 1).read_to_string(&mut text).map_err(|e| {
+                build_error(format!("failed to read dockerfile {}: {e}", path.display()))
+            })?;
             if text.len() as u64 > MAX {
                 return Err(build_error(format!(
                     "failed to read dockerfile {}: larger than 4MiB",
@@ -329,21 +333,20 @@ fn resolve_chown(engine: &Engine, image: &ImageState, spec: &str) -> Result<(u32
             "unable to convert uid/gid chown string to host mapping: no passwd file for user {spec}"
         ))
     })?;
-    let user = crate::container::user::resolve_user(&root, spec)
-        .map_err(|e| build_error(format!("unable to convert uid/gid chown string to host mapping: {e}")))?;
+    let user = crate::container::user::resolve_user(&root, spec).map_err(|e| {
+        build_error(format!(
+            "unable to convert uid/gid chown string to host mapping: {e}"
+        ))
+    })?;
     Ok((user.uid, user.gid))
 }
 
-/// `--chmod=0755` as a mode.
-fn parse_chmod(text: &str) -> Result<u32> {
-    u32::from_str_radix(text, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| build_error(format!("invalid chmod parameter {text:?}")))
-}
-
 /// A RUN's mount as a container mount.
-fn cache_mount(cache: &CacheStore, id: &str, target: &str) -> Result<crate::storage::mounts::MountSpec> {
+fn cache_mount(
+    cache: &CacheStore,
+    id: &str,
+    target: &str,
+) -> Result<crate::storage::mounts::MountSpec> {
     let dir = cache.mount_dir(id)?;
     Ok(bind_mount(&dir, target, false))
 }
@@ -407,7 +410,6 @@ fn heredoc_tar(
     builder.finish().map_err(io)
 }
 
-
 fn platform_text() -> String {
     format!("linux/{}", host_architecture())
 }
@@ -420,7 +422,8 @@ fn nanos(d: Option<std::time::Duration>) -> i64 {
 impl Builder<'_> {
     /// Parses and builds; returns the final image's ID.
     fn run(&mut self, text: &str) -> Result<Digest> {
-        let df = dockerfile::parse(&self.file_name, text).map_err(|e| build_error(e.to_string()))?;
+        let df =
+            dockerfile::parse(&self.file_name, text).map_err(|e| build_error(e.to_string()))?;
         self.stage_names = df
             .stages
             .iter()
@@ -444,7 +447,12 @@ impl Builder<'_> {
         // Global ARGs: their values for FROM lines (a build arg overrides the default).
         let mut globals: BTreeMap<String, String> = BTreeMap::new();
         for arg in &df.global_args {
-            let value = self.arg_value(&arg.value, &|n| globals.get(n).cloned(), df.escape, arg.line)?;
+            let value = self.arg_value(
+                &arg.value,
+                &|n| globals.get(n).cloned(),
+                df.escape,
+                arg.line,
+            )?;
             if let Some(value) = value {
                 globals.insert(arg.value.name.clone(), value);
             } else {
@@ -565,7 +573,8 @@ impl Builder<'_> {
         context: &BuildContext,
     ) -> Result<ImageState> {
         let file = self.file_name.clone();
-        let at = |line: usize, e: &dyn std::fmt::Display| build_error(format!("{file}:{line}: {e}"));
+        let at =
+            |line: usize, e: &dyn std::fmt::Display| build_error(format!("{file}:{line}: {e}"));
         let from = stage
             .from
             .value
@@ -577,7 +586,12 @@ impl Builder<'_> {
         let counted = stage
             .instructions
             .iter()
-            .filter(|i| matches!(i.value, Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)))
+            .filter(|i| {
+                matches!(
+                    i.value,
+                    Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)
+                )
+            })
             .count();
         let label = match &stage.name {
             Some(name) => format!("{name} "),
@@ -594,15 +608,17 @@ impl Builder<'_> {
             let image = results[index]
                 .clone()
                 .ok_or_else(|| Error::Runtime(format!("stage {index} was not built")))?;
-            let key = image.id.clone().unwrap_or_else(|| Digest::of_bytes(b"scratch"));
+            let key = image
+                .id
+                .clone()
+                .unwrap_or_else(|| Digest::of_bytes(b"scratch"));
             (image, key)
         } else {
-            let id = self.base_image(&from.image).map_err(|e| {
+            let id = self.base_image(&from.image).inspect_err(|e| {
                 self.observer.event(BuildEvent::Error {
                     number,
                     message: e.to_string(),
                 });
-                e
             })?;
             let image = self.engine.image_state(&id)?;
             (image, id)
@@ -621,7 +637,11 @@ impl Builder<'_> {
         });
         let shell = {
             let s = image.strings("Shell");
-            if s.is_empty() { default_shell() } else { s }
+            if s.is_empty() {
+                default_shell()
+            } else {
+                s
+            }
         };
         let mut state = StageState {
             image,
@@ -638,7 +658,8 @@ impl Builder<'_> {
         if !triggers.is_empty() {
             state.image.config_mut().remove("OnBuild");
             let text = format!("FROM scratch\n{}\n", triggers.join("\n"));
-            let parsed = dockerfile::parse("ONBUILD", &text).map_err(|e| build_error(e.to_string()))?;
+            let parsed =
+                dockerfile::parse("ONBUILD", &text).map_err(|e| build_error(e.to_string()))?;
             if let Some(first) = parsed.stages.first() {
                 for (i, instruction) in first.instructions.iter().enumerate() {
                     let scope = format!("{}\0{}\0onbuild{i}", self.scope, stage_scope(stage));
@@ -665,7 +686,14 @@ impl Builder<'_> {
             .map_err(|e| build_error(format!("failed to parse stage name {reference:?}: {e}")))?;
         let pulled = self
             .engine
-            .pull(&parsed, &Default::default(), &|_| {})
+            .pull(
+                &parsed,
+                &crate::image::registry::PullOptions {
+                    cancel: self.opts.cancel.clone(),
+                    ..Default::default()
+                },
+                &|_| {},
+            )
             .map_err(|e| build_error(format!("{reference}: {e}")))?;
         Ok(pulled.id)
     }
@@ -680,10 +708,16 @@ impl Builder<'_> {
         results: &[Option<ImageState>],
         context: &BuildContext,
     ) -> Result<()> {
+        if self.opts.cancel.is_cancelled() {
+            return Err(build_error("the build was cancelled"));
+        }
         let file = self.file_name.clone();
         let at = |e: &dyn std::fmt::Display| build_error(format!("{file}:{}: {e}", located.line));
         let vars = |name: &str| state.var(name);
-        let instruction = located.value.expanded(&vars, df.escape).map_err(|e| at(&e))?;
+        let instruction = located
+            .value
+            .expanded(&vars, df.escape)
+            .map_err(|e| at(&e))?;
         // Build args a step uses count as consumed.
         for name in self.build_args.keys() {
             if state.args.contains_key(name) {
@@ -693,7 +727,9 @@ impl Builder<'_> {
         let shown = one_line(&located.source);
         match instruction {
             Instruction::Run(run) => self.run_step(state, &run, &shown, scope, results, context),
-            Instruction::Copy(copy) => self.copy_step(state, &copy, &shown, scope, results, context),
+            Instruction::Copy(copy) => {
+                self.copy_step(state, &copy, &shown, scope, results, context)
+            }
             Instruction::Workdir(path) => self.workdir_step(state, &path, scope),
             Instruction::Arg(decls) => {
                 let mut shown_args = Vec::new();
@@ -736,14 +772,20 @@ impl Builder<'_> {
                 }
                 let config = next.json.get("config").cloned();
                 let author = next.json.get("author").cloned();
-                self.meta_step(state, &created_by.clone(), &created_by, scope, move |image| {
-                    if let Some(config) = config {
-                        image.json["config"] = config;
-                    }
-                    if let Some(author) = author {
-                        image.json["author"] = author;
-                    }
-                })
+                self.meta_step(
+                    state,
+                    &created_by.clone(),
+                    &created_by,
+                    scope,
+                    move |image| {
+                        if let Some(config) = config {
+                            image.json["config"] = config;
+                        }
+                        if let Some(author) = author {
+                            image.json["author"] = author;
+                        }
+                    },
+                )
             }
         }
     }
@@ -791,7 +833,10 @@ impl Builder<'_> {
     /// Shows the start of a counted step; returns its number.
     fn start_counted(&mut self, state: &mut StageState, shown: &str) -> usize {
         state.position += 1;
-        let title = format!("[{}{}/{}] {shown}", state.label, state.position, state.total);
+        let title = format!(
+            "[{}{}/{}] {shown}",
+            state.label, state.position, state.total
+        );
         self.start(title)
     }
 
@@ -816,7 +861,7 @@ impl Builder<'_> {
         context: &BuildContext,
     ) -> Result<()> {
         let number = self.start_counted(state, shown);
-        let argv = run_argv(run, &state.shell);
+        let (argv, script) = run_argv(run, &state.shell);
         let network = match run.network {
             Some(RunNetwork::None) => super::options::BuildNetwork::None,
             Some(RunNetwork::Host) => super::options::BuildNetwork::Host,
@@ -825,12 +870,17 @@ impl Builder<'_> {
         let user = state.image.string("User");
         let workdir = {
             let w = state.image.string("WorkingDir");
-            if w.is_empty() { "/".to_owned() } else { w }
+            if w.is_empty() {
+                "/".to_owned()
+            } else {
+                w
+            }
         };
         let mut inputs = KeyInputs::new();
-        inputs
-            .add(InputKind::Parent, state.key.to_string())
-            .add(InputKind::Instruction, format!("RUN {}", cfg::go_quoted(&argv)));
+        inputs.add(InputKind::Parent, state.key.to_string()).add(
+            InputKind::Instruction,
+            format!("RUN {}", cfg::go_quoted(&argv)),
+        );
         for (k, v) in &state.args {
             if !PROXY_ARGS.contains(&k.as_str()) && cfg::env_value(&state.image, k).is_none() {
                 inputs.add(InputKind::BuildArg(k.clone()), v.clone());
@@ -846,6 +896,16 @@ impl Builder<'_> {
             .add(InputKind::Setting("network".into()), network.as_str())
             .add(InputKind::Setting("platform".into()), platform_text());
         let mut mounts = Vec::new();
+        // A lone `#!` here-document: its body, an executable file mounted read-only.
+        let script_file = match &script {
+            Some((path, content)) => {
+                inputs.add(InputKind::Setting("script".into()), content.clone());
+                let file = ScriptFile::write(self.engine, content)?;
+                mounts.push(bind_mount(&file.path, path, true));
+                Some(file)
+            }
+            None => None,
+        };
         for m in &run.mounts {
             inputs.add(InputKind::Setting("mount".into()), format!("{m:?}"));
             mounts.push(self.run_mount(m, results, context, &state.image)?);
@@ -882,6 +942,13 @@ impl Builder<'_> {
             .run_in_build_container(&base, &spec, number, self.observer);
         let container = match outcome {
             Ok(Ok(container)) => container,
+            Ok(Err(_)) if self.opts.cancel.is_cancelled() => {
+                self.observer.event(BuildEvent::Error {
+                    number,
+                    message: "cancelled".into(),
+                });
+                return Err(build_error("the build was cancelled"));
+            }
             Ok(Err(failure)) => {
                 let message = format!(
                     "process \"{}\" did not complete successfully: exit code: {}",
@@ -909,10 +976,11 @@ impl Builder<'_> {
                 return Err(e);
             }
         };
+        drop(script_file);
         let created_by = format!("RUN {} # buildkit", argv.join(" "));
-        let (next, size) = self
-            .engine
-            .commit_build_container(&container, &state.image, &created_by)?;
+        let (next, size) =
+            self.engine
+                .commit_build_container(&container, &state.image, &created_by)?;
         drop(container);
         self.store(&inputs, &next, &created_by, size, started, None)?;
         state.image = next;
@@ -933,7 +1001,10 @@ impl Builder<'_> {
             return Ok(id.clone());
         }
         let stored = self.engine.store_config_only(state.image.clone())?;
-        let id = stored.id.clone().unwrap_or_else(|| Digest::of_bytes(b"scratch"));
+        let id = stored
+            .id
+            .clone()
+            .unwrap_or_else(|| Digest::of_bytes(b"scratch"));
         state.image = stored;
         Ok(id)
     }
@@ -962,9 +1033,8 @@ impl Builder<'_> {
                 read_write,
             } => {
                 let rel = source.as_deref().unwrap_or(".").trim_start_matches('/');
-                let dir = std::fs::canonicalize(context.dir().join(rel)).map_err(|e| {
-                    build_error(format!("failed to compute cache key: {rel}: {e}"))
-                })?;
+                let dir = std::fs::canonicalize(context.dir().join(rel))
+                    .map_err(|e| build_error(format!("failed to compute cache key: {rel}: {e}")))?;
                 let root = std::fs::canonicalize(context.dir())
                     .map_err(|e| build_error(format!("reading the context: {e}")))?;
                 if !dir.starts_with(&root) {
@@ -974,7 +1044,9 @@ impl Builder<'_> {
                 }
                 Ok(bind_mount(&dir, target, !read_write))
             }
-            RunMount::Bind { from: Some(from), .. } => Err(build_error(format!(
+            RunMount::Bind {
+                from: Some(from), ..
+            } => Err(build_error(format!(
                 "RUN --mount=type=bind,from={from} is not supported yet"
             ))),
         }
@@ -984,7 +1056,7 @@ impl Builder<'_> {
         let mut next = state.image.clone();
         let (dir, created_by) = cfg::workdir(&mut next, path);
         let config = next.json["config"].clone();
-        if image_has_dir(self.engine, &state.image, &dir) || state.image.id.is_none() && state.image.chain_ids.is_empty() && false {
+        if image_has_dir(self.engine, &state.image, &dir) {
             return self.meta_step(state, &created_by, &created_by, scope, move |image| {
                 image.json["config"] = config;
             });
@@ -1010,7 +1082,11 @@ impl Builder<'_> {
             let mut b = tar::Builder::new(&mut buf);
             let mut acc = String::new();
             for part in dir.trim_start_matches('/').split('/') {
-                acc = if acc.is_empty() { part.to_owned() } else { format!("{acc}/{part}") };
+                acc = if acc.is_empty() {
+                    part.to_owned()
+                } else {
+                    format!("{acc}/{part}")
+                };
                 if image_has_dir(self.engine, &state.image, &acc) {
                     continue;
                 }
@@ -1020,14 +1096,21 @@ impl Builder<'_> {
                 h.set_size(0);
                 h.set_mtime(0);
                 b.append_data(&mut h, format!("{acc}/"), std::io::empty())
-                    .map_err(|e| Error::Io { context: "building WORKDIR".into(), err: e })?;
+                    .map_err(|e| Error::Io {
+                        context: "building WORKDIR".into(),
+                        err: e,
+                    })?;
             }
-            b.finish().map_err(|e| Error::Io { context: "building WORKDIR".into(), err: e })?;
+            b.finish().map_err(|e| Error::Io {
+                context: "building WORKDIR".into(),
+                err: e,
+            })?;
             drop(b);
             buf
         };
         let (next, size) = if state.image.chain_ids.is_empty() {
-            self.engine.store_layer_step(&parent, &created_by, &tar_path[..])?
+            self.engine
+                .store_layer_step(&parent, &created_by, &tar_path[..])?
         } else {
             let base = self.materialize(state)?;
             let container = self.engine.copy_into_build_container(&base, |out| {
@@ -1036,7 +1119,8 @@ impl Builder<'_> {
                     err: e,
                 })
             })?;
-            self.engine.commit_build_container(&container, &parent, &created_by)?
+            self.engine
+                .commit_build_container(&container, &parent, &created_by)?
         };
         self.store(&inputs, &next, &created_by, size, started, None)?;
         state.image = next;
@@ -1050,7 +1134,6 @@ impl Builder<'_> {
         Ok(())
     }
 }
-
 
 mod copy;
 
@@ -1081,7 +1164,11 @@ fn one_line(source: &str) -> String {
 fn check_platform(platform: &str) -> Result<()> {
     let host = platform_text();
     let wanted = platform.trim().to_ascii_lowercase();
-    if wanted == host || wanted == "linux" || wanted.starts_with(&format!("{host}/")) || wanted == "$buildplatform" {
+    if wanted == host
+        || wanted == "linux"
+        || wanted.starts_with(&format!("{host}/"))
+        || wanted == "$buildplatform"
+    {
         return Ok(());
     }
     Err(build_error(format!(
@@ -1089,42 +1176,50 @@ fn check_platform(platform: &str) -> Result<()> {
     )))
 }
 
-/// RUN's command line: the shell form through SHELL, heredocs as BuildKit runs them.
-fn run_argv(run: &dockerfile::Run, shell: &[String]) -> Vec<String> {
-    match &run.command {
-        CommandForm::Exec(args) => args.clone(),
-        CommandForm::Shell(text) => {
-            let mut script = text.clone();
-            if let [only] = run.heredocs.as_slice() {
-                let trimmed = text.trim();
-                // `RUN <<EOF` alone: the body is the script.
-                if trimmed.starts_with("<<") && !trimmed.contains(char::is_whitespace) {
-                    if only.content.starts_with("#!") {
-                        // A shebang picks its interpreter: the body is run as a file.
-                        let mut argv = shell.to_vec();
-                        argv.push(format!(
-                            "f=$(mktemp) && cat > \"$f\" <<'BERTH_HEREDOC_EOF'\n{}BERTH_HEREDOC_EOF\nchmod +x \"$f\" && \"$f\"; s=$?; rm -f \"$f\"; exit $s",
-                            only.content
-                        ));
-                        return argv;
-                    }
-                    let mut argv = shell.to_vec();
-                    argv.push(only.content.clone());
-                    return argv;
-                }
-            }
-            for h in &run.heredocs {
-                script.push('\n');
-                script.push_str(&h.content);
-                if !h.content.ends_with('\n') && !h.content.is_empty() {
-                    script.push('\n');
-                }
-                script.push_str(&h.name);
-            }
+/// A here-document's script on the host, removed when dropped.
+struct ScriptFile {
+    path: PathBuf,
+}
+
+impl ScriptFile {
+    fn write(engine: &Engine, content: &str) -> Result<ScriptFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = engine
+            .paths()
+            .tmp_dir()
+            .join(format!("build-script-{}", crate::ids::random_hex64()));
+        let file = ScriptFile { path };
+        std::fs::write(&file.path, content).map_err(|e| Error::Io {
+            context: format!("writing {}", file.path.display()),
+            err: e,
+        })?;
+        std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o755)).map_err(
+            |e| Error::Io {
+                context: format!("writing {}", file.path.display()),
+                err: e,
+            },
+        )?;
+        Ok(file)
+    }
+}
+
+impl Drop for ScriptFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// RUN's command line (the shell form through SHELL, here-documents as BuildKit reads
+/// them) and, for a lone `#!` here-document, the executable file to mount (path, body).
+fn run_argv(run: &dockerfile::Run, shell: &[String]) -> (Vec<String>, Option<(String, String)>) {
+    match run.script() {
+        RunScript::Exec(argv) => (argv, None),
+        RunScript::Shell(text) => {
             let mut argv = shell.to_vec();
-            argv.push(script);
-            argv
+            argv.push(text);
+            (argv, None)
         }
+        RunScript::File { path, content } => (vec![path.clone()], Some((path, content))),
     }
 }
 
@@ -1194,8 +1289,9 @@ fn apply_metadata(
             cfg::healthcheck(image, check)
         }
         // The rest have steps of their own.
-        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Arg(_) | Instruction::Workdir(_) => {
-            instruction.name().to_owned()
-        }
+        Instruction::Run(_)
+        | Instruction::Copy(_)
+        | Instruction::Arg(_)
+        | Instruction::Workdir(_) => instruction.name().to_owned(),
     }
 }

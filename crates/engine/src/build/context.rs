@@ -102,11 +102,13 @@ pub(super) struct Meta {
     pub nlink: u64,
     pub mtime: i64,
     pub link: Option<Vec<u8>>,
+    /// Extended attributes carried into the image (see [`read_xattrs`]), sorted by name.
+    pub xattrs: Vec<(String, Vec<u8>)>,
     pub key: StatKey,
 }
 
 impl Meta {
-    fn from_stat(st: &FileStat, kind: EntryKind, link: Option<Vec<u8>>) -> Meta {
+    pub(super) fn from_stat(st: &FileStat, kind: EntryKind, link: Option<Vec<u8>>) -> Meta {
         Meta {
             kind,
             perm: st.st_mode & 0o7777,
@@ -121,9 +123,46 @@ impl Meta {
             nlink: st.st_nlink,
             mtime: st.st_mtime,
             link,
+            xattrs: Vec::new(),
             key: key_of(st),
         }
     }
+}
+
+/// Largest xattr name list and value the kernel allows (XATTR_LIST_MAX, XATTR_SIZE_MAX).
+const XATTR_MAX: usize = 64 << 10;
+
+/// The extended attributes of `name` in directory `dir`, as BuildKit carries them from a
+/// context (file capabilities, `user.*`, ACLs), without the host's SELinux label and
+/// `trusted.*` (overlayfs's own). Read through the directory's descriptor, without
+/// opening the entry, so FIFOs and devices are safe; a filesystem without xattrs has none.
+fn read_xattrs(dir: BorrowedFd<'_>, name: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut path = format!("/proc/self/fd/{}/", std::os::fd::AsRawFd::as_raw_fd(&dir)).into_bytes();
+    path.extend_from_slice(if name.is_empty() { b"." } else { name });
+    let path = OsStr::from_bytes(&path);
+    match rustix::fs::llistxattr_query(path) {
+        Ok(0) | Err(_) => return Vec::new(),
+        Ok(_) => {}
+    }
+    let mut list = vec![0u8; XATTR_MAX];
+    let Ok(n) = rustix::fs::llistxattr(path, &mut list[..]) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut value = vec![0u8; XATTR_MAX];
+    for key in list[..n.min(list.len())].split(|&b| b == 0) {
+        let Ok(key) = std::str::from_utf8(key) else {
+            continue;
+        };
+        if key.is_empty() || key == "security.selinux" || key.starts_with("trusted.") {
+            continue;
+        }
+        if let Ok(len) = rustix::fs::lgetxattr(path, key, &mut value[..]) {
+            out.push((key.to_owned(), value[..len.min(value.len())].to_vec()));
+        }
+    }
+    out.sort();
+    out
 }
 
 pub(super) fn key_of(st: &FileStat) -> StatKey {
@@ -223,8 +262,8 @@ fn lossy(rel: &[u8]) -> std::borrow::Cow<'_, str> {
 
 /// A wildcard's match: its name, its real path, its stat.
 type Matched = (Vec<u8>, Vec<u8>, FileStat);
-/// A directory's child: its path, stat and link target.
-type Child = (Vec<u8>, FileStat, Option<Vec<u8>>);
+/// A directory's child: its path, stat, link target and xattrs.
+type Child = (Vec<u8>, FileStat, Option<Vec<u8>>, Vec<(String, Vec<u8>)>);
 
 /// What a lookup in the context found.
 enum Lookup {
@@ -361,8 +400,9 @@ impl BuildContext {
             }
         };
         if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            // No file to read there (Docker skips an ignore file that is a directory).
             return Err(build_error(
-                ErrorKind::InvalidArgument,
+                ErrorKind::NotFound,
                 format!("\"/{cleaned}\": not a regular file"),
             ));
         }
@@ -625,8 +665,11 @@ impl Inner {
             return Ok(None);
         };
         let (excluded, state) = self.ignore.state_of(&lossy(&path));
-        let link = None;
-        let meta = Meta::from_stat(&st, kind, link);
+        let mut meta = Meta::from_stat(&st, kind, None);
+        let (parent, base) = split_last(&path);
+        if let Ok(dir) = open_beneath(self.root(), parent, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            meta.xattrs = read_xattrs(dir.as_fd(), base);
+        }
         let mut entries = Vec::new();
         if kind == EntryKind::Dir {
             self.walk(&path, &st, state, &mut entries)?;
@@ -666,7 +709,7 @@ impl Inner {
             pending: None,
         }];
         while let Some(top) = stack.last_mut() {
-            let Some((path, st, link)) = top.children.next() else {
+            let Some((path, st, link, xattrs)) = top.children.next() else {
                 let frame = stack.pop().expect("not empty");
                 if let Some((at, entry)) = frame.pending {
                     if out.len() > at {
@@ -680,8 +723,10 @@ impl Inner {
             };
             let text = lossy(&path);
             let (excluded, state) = self.ignore.check(&text, &top.state);
+            let mut meta = Meta::from_stat(&st, kind, link);
+            meta.xattrs = xattrs;
             let entry = Entry {
-                meta: Meta::from_stat(&st, kind, link),
+                meta,
                 path: path.clone(),
             };
             if kind != EntryKind::Dir {
@@ -746,7 +791,8 @@ impl Inner {
             } else {
                 None
             };
-            out.push((join(rel, &name), st, link));
+            let xattrs = read_xattrs(dir.as_fd(), &name);
+            out.push((join(rel, &name), st, link, xattrs));
         }
         Ok(out)
     }
@@ -775,6 +821,7 @@ impl Inner {
             file: std::fs::File::from(fd),
             left: meta.size,
             path: rel.to_vec(),
+            key: meta.key,
         })
     }
 }
@@ -811,6 +858,9 @@ pub(super) struct ExactReader {
     file: std::fs::File,
     left: u64,
     path: Vec<u8>,
+    /// The stat the file must still have once read: a same-size rewrite during the read
+    /// moves its times.
+    key: StatKey,
 }
 
 impl Read for ExactReader {
@@ -818,9 +868,14 @@ impl Read for ExactReader {
         if self.left == 0 {
             // One more byte would mean the file grew.
             let mut probe = [0u8; 1];
-            return match self.file.read(&mut probe)? {
-                0 => Ok(0),
-                _ => Err(std::io::Error::other(changed(&self.path).to_string())),
+            let grown = self.file.read(&mut probe)? != 0;
+            let moved = fstat(self.file.as_fd())
+                .map(|st| key_of(&st) != self.key)
+                .unwrap_or(true);
+            return if grown || moved {
+                Err(std::io::Error::other(changed(&self.path).to_string()))
+            } else {
+                Ok(0)
             };
         }
         let want = buf

@@ -9,6 +9,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use super::*;
+use crate::build::chmod::Chmod;
 use crate::build::selection::TarOptions;
 use crate::ids::Digest;
 
@@ -79,13 +80,7 @@ fn read_tar(buf: &[u8]) -> BTreeMap<String, Got> {
 }
 
 fn opts(dest: &str) -> TarOptions<'_> {
-    TarOptions {
-        dest,
-        dest_is_dir: false,
-        chown: None,
-        chmod: None,
-        exists: None,
-    }
+    TarOptions::new(dest)
 }
 
 fn names(t: &BTreeMap<String, Got>) -> Vec<&str> {
@@ -183,7 +178,7 @@ fn chown_chmod_and_the_missing_parents_of_dest() {
         &sel,
         &TarOptions {
             chown: Some((1000, 1001)),
-            chmod: Some(0o4750),
+            chmod: Some(Chmod::Octal(0o4750)),
             exists: Some(&exists),
             ..opts("/usr/local/app")
         },
@@ -658,4 +653,95 @@ fn a_deep_tree_is_walked_without_recursion() {
     sel.digest().unwrap();
     let t = tar_of(&sel, &opts("/x"));
     assert!(t.contains_key(&format!("x/{}leaf", "d/".repeat(499))));
+}
+
+#[test]
+fn a_symbolic_chmod_changes_each_entrys_own_mode() {
+    let dir = sample();
+    let sel = ctx(dir.path()).select(&sources(&["src"])).unwrap();
+    let mut o = opts("/s");
+    o.chmod = Some(Chmod::parse("go-rwx,u+X").unwrap());
+    let t = tar_of(&sel, &o);
+    assert_eq!(t["s/a.txt"].mode, 0o600, "0640 loses the group's read");
+    assert_eq!(t["s/sub/"].mode, 0o700);
+    assert_eq!(t["s/"].mode, 0o755, "a directory the copy creates is 0755");
+}
+
+#[test]
+fn a_same_size_rewrite_during_a_read_is_an_error() {
+    let dir = sample();
+    let root = dir.path();
+    let c = ctx(root);
+    let Lookup::Found { path, st } = c.inner.lookup(b"top.txt", true, false).unwrap() else {
+        panic!("top.txt is there");
+    };
+    let meta = Meta::from_stat(&st, EntryKind::File, None);
+    let mut reader = c.inner.open_file(&path, &meta).unwrap();
+    let mut first = [0u8; 1];
+    reader.read_exact(&mut first).unwrap();
+    fs::write(root.join("top.txt"), "TOP").unwrap();
+    let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+}
+
+#[test]
+fn an_ignore_file_that_is_a_directory_is_skipped() {
+    let dir = sample();
+    fs::create_dir(dir.path().join(".dockerignore")).unwrap();
+    let c = ctx(dir.path());
+    assert_eq!(c.ignore_file(), None);
+    assert!(c.ignore().is_empty());
+}
+
+#[test]
+fn a_stat_cache_that_cannot_be_written_does_not_fail_the_build() {
+    let dir = sample();
+    let not_a_dir = dir.path().join("top.txt");
+    let c = BuildContext::open(dir.path(), None, Some(&not_a_dir.join("cache"))).unwrap();
+    let digest = c.select(&sources(&["src"])).unwrap().digest().unwrap();
+    assert_eq!(
+        digest,
+        ctx(dir.path())
+            .select(&sources(&["src"]))
+            .unwrap()
+            .digest()
+            .unwrap()
+    );
+}
+
+#[test]
+fn xattrs_are_content_and_travel_in_the_tar() {
+    let dir = sample();
+    let root = dir.path();
+    let before = digest_of(root, &["src"]);
+    let file = root.join("src/a.txt");
+    if let Err(e) =
+        rustix::fs::lsetxattr(&file, "user.berth", b"1", rustix::fs::XattrFlags::empty())
+    {
+        // A filesystem without user xattrs cannot tell; nothing to check there.
+        eprintln!("no user xattrs on this filesystem: {e}");
+        return;
+    }
+    let with = digest_of(root, &["src"]);
+    assert_ne!(before, with);
+    let sel = ctx(root).select(&sources(&["src"])).unwrap();
+    let mut buf = Vec::new();
+    sel.write_tar("/x", false, None, None, &mut buf).unwrap();
+    let mut archive = tar::Archive::new(&buf[..]);
+    let mut found = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path_bytes().as_ref() == b"x/a.txt" {
+            for ext in entry.pax_extensions().unwrap().unwrap() {
+                let ext = ext.unwrap();
+                found = Some((ext.key().unwrap().to_owned(), ext.value_bytes().to_vec()));
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        Some(("SCHILY.xattr.user.berth".to_owned(), b"1".to_vec()))
+    );
+    rustix::fs::lsetxattr(&file, "user.berth", b"2", rustix::fs::XattrFlags::empty()).unwrap();
+    assert_ne!(with, digest_of(root, &["src"]));
 }

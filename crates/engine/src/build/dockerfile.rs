@@ -85,6 +85,32 @@ pub struct FromSpec {
     pub platform: Option<String>,
 }
 
+impl Dockerfile {
+    /// The stage `reference` (of `COPY --from=` or `RUN --mount=from=`) names, as BuildKit
+    /// resolves it: a number is a stage index, anything else a stage name (case-insensitive;
+    /// with duplicate names the last stage wins). `Ok(None)`: not a stage, so an image.
+    pub fn stage(&self, reference: &str) -> Result<Option<&Stage>, String> {
+        if let Ok(index) = reference.parse::<i64>() {
+            return usize::try_from(index)
+                .ok()
+                .and_then(|i| self.stages.get(i))
+                .map(Some)
+                .ok_or_else(|| format!("invalid stage index {index}"));
+        }
+        Ok(self.stage_named_before(reference, self.stages.len()))
+    }
+
+    /// The last stage before stage `before` named `name` (case-insensitive): what a FROM
+    /// of stage `before` refers to when it names an earlier stage.
+    pub fn stage_named_before(&self, name: &str, before: usize) -> Option<&Stage> {
+        let name = name.to_lowercase();
+        self.stages[..before.min(self.stages.len())]
+            .iter()
+            .rev()
+            .find(|s| s.name.as_deref() == Some(name.as_str()))
+    }
+}
+
 impl FromSpec {
     /// The image and platform with `vars` (the global ARGs) expanded.
     pub fn expanded(
@@ -175,6 +201,72 @@ pub struct Run {
     pub mount_specs: Vec<String>,
 }
 
+/// What a RUN executes, with BuildKit's reading of here-documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunScript {
+    /// Exec form: this argument vector, no shell.
+    Exec(Vec<String>),
+    /// Shell form: this text goes to the stage's SHELL (`/bin/sh -c TEXT`). A lone
+    /// `RUN <<EOF` becomes the body itself; a command line with here-documents becomes
+    /// the line with each body and delimiter appended, for the shell to read.
+    Shell(String),
+    /// A lone `RUN <<EOF` whose body starts with `#!`: BuildKit writes the body to an
+    /// executable file at `path` (`/dev/pipes/NAME`, a read-only mount) and passes that
+    /// path to the SHELL.
+    File {
+        /// Where the file is mounted in the container.
+        path: String,
+        /// The file's content (mode 0755).
+        content: String,
+    },
+}
+
+impl Run {
+    /// What the RUN executes (before the stage's SHELL is put in front of a shell form).
+    pub fn script(&self) -> RunScript {
+        let line = match &self.command {
+            CommandForm::Exec(argv) => return RunScript::Exec(argv.clone()),
+            CommandForm::Shell(line) => line,
+        };
+        let Some(first) = self.heredocs.first() else {
+            return RunScript::Shell(line.clone());
+        };
+        if parse_heredoc_word(line).is_some() {
+            if first.content.starts_with("#!") {
+                return RunScript::File {
+                    path: format!("/dev/pipes/{}", first.name),
+                    content: first.content.clone(),
+                };
+            }
+            return RunScript::Shell(first.content.clone());
+        }
+        let mut text = line.clone();
+        for h in &self.heredocs {
+            text.push('\n');
+            text.push_str(&h.content);
+            text.push_str(&h.name);
+        }
+        RunScript::Shell(text)
+    }
+
+    /// What BuildKit appends to a lone `RUN <<EOF`'s name in progress: ` (first line...)`.
+    pub fn heredoc_summary(&self) -> Option<String> {
+        let CommandForm::Shell(line) = &self.command else {
+            return None;
+        };
+        let first = self.heredocs.first()?;
+        parse_heredoc_word(line)?;
+        let body = first.content.trim();
+        let mut lines = body.lines();
+        let head = lines.next().unwrap_or_default();
+        Some(if lines.next().is_some() {
+            format!(" ({head}...)")
+        } else {
+            format!(" ({head})")
+        })
+    }
+}
+
 /// `RUN --network=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunNetwork {
@@ -203,9 +295,10 @@ pub enum CacheSharing {
 pub enum RunMount {
     /// `type=cache`: a directory kept across builds.
     Cache {
-        /// Where in the container.
+        /// Where in the container: relative to the WORKDIR unless absolute (empty: the
+        /// WORKDIR itself); a target resolving to `/` is refused by BuildKit.
         target: String,
-        /// The cache's id (default: the target).
+        /// The cache's id (default: the target, cleaned).
         id: Option<String>,
         /// Sharing between concurrent builds.
         sharing: CacheSharing,
@@ -225,7 +318,7 @@ pub enum RunMount {
     /// `type=bind` (the default type): the context, a stage or an image, read-only unless
     /// `rw` (writes are thrown away).
     Bind {
-        /// Where in the container.
+        /// Where in the container (relative to the WORKDIR unless absolute).
         target: String,
         /// The path in the context or `from`.
         source: Option<String>,
@@ -236,7 +329,7 @@ pub enum RunMount {
     },
     /// `type=tmpfs`.
     Tmpfs {
-        /// Where in the container.
+        /// Where in the container (relative to the WORKDIR unless absolute).
         target: String,
         /// `size=` in bytes.
         size: Option<u64>,
@@ -475,6 +568,11 @@ pub fn parse(file_name: &str, text: &str) -> Result<Dockerfile, ParseError> {
             "# check={check} ignored: berth does not run build checks"
         ));
     }
+    for (line, warning) in &lines.warnings {
+        notes.push(format!(
+            "{file_name}:{line}: {warning} (empty continuation lines will become errors in a future release)"
+        ));
+    }
     let mut global_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
     for raw in &lines.instructions {
@@ -485,7 +583,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<Dockerfile, ParseError> {
                 if let Some(name) = &name {
                     if stages.iter().any(|s| s.name.as_ref() == Some(name)) {
                         notes.push(format!(
-                            "{file_name}:{line}: duplicate stage name {name:?}: the first one is used"
+                            "{file_name}:{line}: duplicate stage name {name:?}, stage names should be unique"
                         ));
                     }
                 }
@@ -917,6 +1015,11 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             match key.as_str() {
                 "readonly" | "ro" => read_only = Some(true),
                 "readwrite" | "rw" => read_only = Some(false),
+                "required" => {
+                    return Err(invalid(format!(
+                        "unexpected key '{key}' for mount type '{kind}'"
+                    )))
+                }
                 _ => {
                     return Err(invalid(format!(
                         "invalid field '{field}' must be a key=value pair"
@@ -998,11 +1101,13 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             }
             "readonly" | "ro" | "readwrite" | "rw" | "size" | "sharing" | "mode" | "uid"
             | "gid" => {}
-            "required" | "env" => {
+            "required" => {
                 return Err(invalid(format!(
                     "unexpected key '{key}' for mount type '{kind}'"
                 )))
             }
+            // A secret's variable name: BuildKit accepts it on any mount type.
+            "env" => {}
             _ => return Err(invalid(format!("unexpected key '{key}' in '{field}'"))),
         }
     }
@@ -1029,7 +1134,8 @@ fn parse_mount(spec: &str, expander: Option<WordExpander<'_>>) -> Result<RunMoun
             "unexpected key 'size' for mount type '{kind}'"
         )));
     }
-    let target = target.ok_or_else(|| invalid("mount target must be specified".into()))?;
+    // BuildKit resolves an empty or relative target against the WORKDIR at build time.
+    let target = target.unwrap_or_default();
     Ok(match kind.as_str() {
         "cache" => RunMount::Cache {
             target,

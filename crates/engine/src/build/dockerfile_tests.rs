@@ -774,3 +774,81 @@ fn buildkit_instruction_error_cases() {
         Instruction::Healthcheck(_)
     ));
 }
+
+#[test]
+fn stage_references_resolve_as_buildkit_does() {
+    let d = parse_ok("FROM a AS Build\nFROM build AS test\nFROM c AS build\nFROM scratch\n");
+    assert_eq!(d.stage("0").unwrap().map(|s| s.index), Some(0));
+    assert_eq!(d.stage("3").unwrap().map(|s| s.index), Some(3));
+    assert_eq!(d.stage("4").unwrap_err(), "invalid stage index 4");
+    assert_eq!(d.stage("-1").unwrap_err(), "invalid stage index -1");
+    // The last stage of a name wins for --from; a FROM sees only the stages before it.
+    assert_eq!(d.stage("BUILD").unwrap().map(|s| s.index), Some(2));
+    assert_eq!(d.stage_named_before("build", 1).map(|s| s.index), Some(0));
+    assert_eq!(d.stage("alpine:3").unwrap().map(|s| s.index), None);
+    let d = parse_ok("FROM x\nRUN a \\\n\n  b\n");
+    assert_eq!(d.notes.len(), 1);
+    assert!(
+        d.notes[0].starts_with("Dockerfile:4: Empty continuation line found in: RUN a   b"),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
+fn run_scripts_read_heredocs_as_buildkit_does() {
+    let run = |text: &str| match only(text) {
+        Instruction::Run(run) => run,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        run("RUN [\"make\", \"all\"]").script(),
+        RunScript::Exec(vec![s("make"), s("all")])
+    );
+    assert_eq!(
+        run("RUN make all").script(),
+        RunScript::Shell(s("make all"))
+    );
+    let lone = run("RUN <<-EOF\n\techo one\n\techo two\n\tEOF");
+    assert_eq!(lone.script(), RunScript::Shell(s("echo one\necho two\n")));
+    assert_eq!(lone.heredoc_summary().as_deref(), Some(" (echo one...)"));
+    let shebang = run("RUN <<PY\n#!/usr/bin/env python3\nprint(1)\nPY");
+    assert_eq!(
+        shebang.script(),
+        RunScript::File {
+            path: s("/dev/pipes/PY"),
+            content: s("#!/usr/bin/env python3\nprint(1)\n")
+        }
+    );
+    let piped = run("RUN cat <<A > /a && cat <<'B' > /b\none\nA\ntwo $X\nB");
+    assert_eq!(
+        piped.script(),
+        RunScript::Shell(s("cat <<A > /a && cat <<'B' > /b\none\nA\ntwo $X\nB"))
+    );
+    assert_eq!(piped.heredoc_summary(), None);
+}
+
+#[test]
+fn mount_targets_may_be_relative_and_required_is_for_secrets() {
+    let Instruction::Run(run) = only("RUN --mount=type=cache,id=x make") else {
+        panic!()
+    };
+    assert_eq!(
+        run.mounts,
+        vec![RunMount::Cache {
+            target: s(""),
+            id: Some(s("x")),
+            sharing: CacheSharing::Shared,
+            from: None,
+            source: None,
+            mode: None,
+            uid: None,
+            gid: None,
+            read_only: false
+        }]
+    );
+    let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,required true\n");
+    assert_eq!(message, "unexpected key 'required' for mount type 'cache'");
+    let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,bogus true\n");
+    assert_eq!(message, "invalid field 'bogus' must be a key=value pair");
+}

@@ -47,9 +47,9 @@ pub fn expand_words(
     vars: &dyn Fn(&str) -> Option<String>,
     escape: char,
 ) -> Result<Vec<String>, ExpandError> {
-    Lexer::new(escape, vars)
-        .process(word)
-        .map(|(_, words)| words)
+    let mut lexer = Lexer::new(escape, vars);
+    lexer.split_words = true;
+    lexer.process(word).map(|(_, words)| words)
 }
 
 /// A here-document's body expanded as BuildKit does for an unquoted delimiter in COPY/ADD:
@@ -81,6 +81,8 @@ pub(crate) struct Lexer<'v> {
     pub skip_unset: bool,
     /// Quotes are ordinary characters.
     pub skip_quotes: bool,
+    /// Also split the result into words (ProcessWords).
+    pub split_words: bool,
     chars: Vec<char>,
     pos: usize,
 }
@@ -89,6 +91,8 @@ pub(crate) struct Lexer<'v> {
 /// and escaped characters do not.
 #[derive(Default)]
 struct Words {
+    /// Off when only the joined result is wanted (no cost per character then).
+    enabled: bool,
     buf: String,
     words: Vec<String>,
     in_word: bool,
@@ -96,6 +100,9 @@ struct Words {
 
 impl Words {
     fn add_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         if ch.is_whitespace() {
             if self.in_word && !self.buf.is_empty() {
                 self.words.push(std::mem::take(&mut self.buf));
@@ -107,15 +114,24 @@ impl Words {
     }
 
     fn add_raw_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push(ch);
         self.in_word = true;
     }
 
     fn add_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         text.chars().for_each(|ch| self.add_char(ch));
     }
 
     fn add_raw_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push_str(text);
         self.in_word = true;
     }
@@ -130,6 +146,17 @@ impl Words {
 
 const MISSING_BRACE: &str = "syntax error: missing '}'";
 
+/// The most one word may expand to: `ENV A=$A$A` repeated doubles a value each time, and
+/// a Dockerfile must not make berth allocate without bound.
+const MAX_EXPANSION: usize = 16 << 20;
+
+fn check_size(len: usize) -> Result<(), String> {
+    if len > MAX_EXPANSION {
+        return Err(format!("expansion larger than {} MiB", MAX_EXPANSION >> 20));
+    }
+    Ok(())
+}
+
 impl<'v> Lexer<'v> {
     pub(crate) fn new(escape: char, vars: &'v dyn Fn(&str) -> Option<String>) -> Self {
         Lexer {
@@ -139,12 +166,13 @@ impl<'v> Lexer<'v> {
             raw_escapes: false,
             skip_unset: false,
             skip_quotes: false,
+            split_words: false,
             chars: Vec::new(),
             pos: 0,
         }
     }
 
-    /// The word as one string and as split words.
+    /// The word as one string and (with `split_words`) as words.
     pub(crate) fn process(&mut self, word: &str) -> Result<(String, Vec<String>), ExpandError> {
         self.chars = word.chars().collect();
         self.pos = 0;
@@ -181,7 +209,10 @@ impl<'v> Lexer<'v> {
 
     fn stop_on_inner(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
         let mut result = String::new();
-        let mut words = Words::default();
+        let mut words = Words {
+            enabled: self.split_words && stop.is_none(),
+            ..Words::default()
+        };
         while let Some(ch) = self.peek() {
             if Some(ch) == stop {
                 self.pos += 1;
@@ -190,6 +221,7 @@ impl<'v> Lexer<'v> {
             match ch {
                 '$' => {
                     let text = self.dollar()?;
+                    check_size(result.len() + text.len())?;
                     result.push_str(&text);
                     words.add_string(&text);
                 }
@@ -280,7 +312,11 @@ impl<'v> Lexer<'v> {
                     }
                     return Ok(result);
                 }
-                Some('$') => result.push_str(&self.dollar()?),
+                Some('$') => {
+                    let text = self.dollar()?;
+                    check_size(result.len() + text.len())?;
+                    result.push_str(&text);
+                }
                 Some(mut ch) => {
                     self.pos += 1;
                     if ch == self.escape {
@@ -478,6 +514,15 @@ impl<'v> Lexer<'v> {
     }
 }
 
+/// The earlier of two optional starts.
+fn earliest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
 /// A shell pattern of `${VAR#pat}` and friends: `*` any run, `?` any one character, `\`
 /// quoting `*`, `?` and `\` (and dropped before `}` and `/`). Like BuildKit's regexp
 /// translation, wildcards do not match a newline.
@@ -591,13 +636,58 @@ impl Pattern {
         }
     }
 
-    /// The leftmost, then longest, match at or after `from`.
+    /// The leftmost, then longest, match at or after `from`, in one pass: each automaton
+    /// state keeps the earliest start that reaches it, and once a match is found no later
+    /// start is begun.
     fn find(&self, chars: &[char], from: usize) -> Option<(usize, usize)> {
-        (from..=chars.len()).find_map(|start| {
-            Self::prefix_matches(&self.0, &chars[start..])
-                .last()
-                .map(|len| (start, start + len))
-        })
+        let tokens = &self.0;
+        let n = tokens.len();
+        let close = |states: &mut Vec<Option<usize>>| {
+            for i in 0..n {
+                if tokens[i] == PatternToken::Star {
+                    states[i + 1] = earliest(states[i + 1], states[i]);
+                }
+            }
+        };
+        let mut states: Vec<Option<usize>> = vec![None; n + 1];
+        let mut best: Option<(usize, usize)> = None;
+        for at in from..=chars.len() {
+            if best.is_none() {
+                states[0] = earliest(states[0], Some(at));
+            }
+            close(&mut states);
+            if let Some(start) = states[n] {
+                if best.is_none_or(|(s, _)| start <= s) {
+                    best = Some((start, at));
+                }
+            }
+            if let Some((s, _)) = best {
+                // Only threads from the match's start can still make it longer.
+                states
+                    .iter_mut()
+                    .for_each(|st| *st = st.filter(|&x| x <= s));
+            }
+            let Some(&ch) = chars.get(at) else { break };
+            let mut next: Vec<Option<usize>> = vec![None; n + 1];
+            for i in 0..n {
+                let Some(start) = states[i] else { continue };
+                match tokens[i] {
+                    PatternToken::Star if ch != '\n' => next[i] = earliest(next[i], Some(start)),
+                    PatternToken::One if ch != '\n' => {
+                        next[i + 1] = earliest(next[i + 1], Some(start))
+                    }
+                    PatternToken::Literal(l) if l == ch => {
+                        next[i + 1] = earliest(next[i + 1], Some(start))
+                    }
+                    _ => {}
+                }
+            }
+            states = next;
+            if best.is_some() && states.iter().all(Option::is_none) {
+                break;
+            }
+        }
+        best
     }
 
     fn replace(&self, value: &str, replacement: &str, all: bool) -> String {
@@ -779,6 +869,31 @@ mod tests {
         assert_eq!(expand("`$A$A", &get, '`').unwrap(), "$Ax");
         assert_eq!(expand(r"C:\dir\$A", &get, '`').unwrap(), r"C:\dir\x");
         assert_eq!(expand("\"a`\"b\"", &get, '`').unwrap(), "a\"b");
+    }
+
+    #[test]
+    fn replacement_finds_leftmost_then_longest() {
+        let vars = env(&[
+            ("V", "xabcabcx"),
+            ("N", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ]);
+        assert_eq!(run("${V/a*c/-}", &vars).unwrap(), "x-x");
+        assert_eq!(run("${V//b?/-}", &vars).unwrap(), "xa-a-x");
+        assert_eq!(run("${V//?/.}", &vars).unwrap(), "........");
+        assert_eq!(run("${N//a*b/-}", &vars).unwrap(), vars["N"]);
+        assert_eq!(run("${V/#/-}", &vars).unwrap(), "xabcabcx");
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        let big = "x".repeat(1 << 20);
+        let vars = env(&[("A", big.as_str())]);
+        let word = "$A".repeat(17);
+        let err = run(&word, &vars).unwrap_err();
+        assert_eq!(err.message, "expansion larger than 16 MiB");
+        assert_eq!(run(&"$A".repeat(16), &vars).unwrap().len(), 16 << 20);
+        let quoted = format!("\"{word}\"");
+        assert_eq!(run(&quoted, &vars).unwrap_err().message, err.message);
     }
 
     #[test]

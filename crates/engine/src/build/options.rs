@@ -69,6 +69,9 @@ pub struct BuildOptions {
     pub network: BuildNetwork,
     /// `--platform`: only the host's can be built.
     pub platform: Option<String>,
+    /// Set from another thread (a signal) to stop the build between steps; a running
+    /// step is stopped by [`crate::Engine::kill_own_build_containers`].
+    pub cancel: crate::image::registry::Cancel,
 }
 
 /// What a build made.
@@ -105,7 +108,10 @@ impl Drop for UnpackedContext {
 impl crate::Engine {
     /// Unpacks a tar build context (plain or compressed) into a private directory of the
     /// engine's `tmp/`, safely (no name escapes it, no device nodes, no setuid bits).
-    pub fn unpack_build_context(&self, reader: impl std::io::Read) -> crate::Result<UnpackedContext> {
+    pub fn unpack_build_context(
+        &self,
+        reader: impl std::io::Read,
+    ) -> crate::Result<UnpackedContext> {
         use crate::error::Context;
         let dir = self
             .paths()
@@ -116,7 +122,9 @@ impl crate::Engine {
         let unpacked = UnpackedContext { dir };
         let root = nix::fcntl::open(
             unpacked.path(),
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )
         .context(|| format!("opening {}", unpacked.path().display()))?;
@@ -132,11 +140,12 @@ impl crate::Engine {
             upper_layer: false,
         };
         let input = crate::image::decompress(std::io::BufReader::new(reader))?;
-        crate::image::unpack::extract_reporting(input, root, &opts, &mut |_| {})
-            .map_err(|e| crate::Error::Build {
+        crate::image::unpack::extract_reporting(input, root, &opts, &mut |_| {}).map_err(|e| {
+            crate::Error::Build {
                 kind: crate::ErrorKind::InvalidArgument,
                 message: format!("unpacking the build context from stdin: {e}"),
-            })?;
+            }
+        })?;
         Ok(unpacked)
     }
 }

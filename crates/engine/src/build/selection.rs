@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tar::{EntryType, Header};
 
+use super::chmod::Chmod;
 use super::context::{EntryKind, Inner, Item, Meta};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::ids::Digest;
@@ -119,9 +120,14 @@ impl Selection {
         Ok((Digest::from_sha256(total), Manifest { entries }))
     }
 
+    /// Saves the stat cache. It is only a cache: failing to write it (a full disk) costs
+    /// the next build some reading, not this build, so it is reported and passed over.
     fn save_cache(&self) -> Result<()> {
         let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.save()
+        if let Err(e) = cache.save() {
+            eprintln!("berth: the build's stat cache was not saved: {e}");
+        }
+        Ok(())
     }
 
     /// The digest of one entry: its header fields and, for a file, its bytes' sha256.
@@ -136,6 +142,11 @@ impl Selection {
             h.update(meta.rdev.to_le_bytes());
         }
         put_bytes(&mut h, meta.link.as_deref().unwrap_or_default());
+        h.update((meta.xattrs.len() as u64).to_le_bytes());
+        for (key, value) in &meta.xattrs {
+            put_bytes(&mut h, key.as_bytes());
+            put_bytes(&mut h, value);
+        }
         if meta.kind == EntryKind::File {
             h.update(self.content_hash(path, meta)?);
         }
@@ -174,7 +185,7 @@ impl Selection {
     /// file source becomes `dest`, or `dest/<name>` when `dest` ends in `/` or already is a
     /// directory (`dest_is_dir`). Several sources need a directory destination. Entries
     /// are owned by `chown` (default 0:0); `chmod`, if given, replaces every non-symlink's
-    /// mode (BuildKit's octal `--chmod`). A destination directory the copy creates gets mode
+    /// mode (BuildKit's octal `--chmod`; see [`TarOptions::chmod`] for symbolic ones). A destination directory the copy creates gets mode
     /// `chmod` or 0755; parents above it are left to the extraction (see
     /// [`Self::write_tar_with`] to have them in the stream).
     pub fn write_tar(
@@ -185,16 +196,11 @@ impl Selection {
         chmod: Option<u32>,
         out: &mut dyn Write,
     ) -> Result<()> {
-        self.write_tar_with(
-            &TarOptions {
-                dest,
-                dest_is_dir,
-                chown,
-                chmod,
-                exists: None,
-            },
-            out,
-        )
+        let mut opts = TarOptions::new(dest);
+        opts.dest_is_dir = dest_is_dir;
+        opts.chown = chown;
+        opts.chmod = chmod.map(Chmod::Octal);
+        self.write_tar_with(&opts, out)
     }
 
     /// [`Self::write_tar`] with every option, e.g. which parents of `dest` exist in the
@@ -220,13 +226,13 @@ impl Selection {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let dir_mode = opts.chmod.unwrap_or(0o755) & 0o7777;
+        let dir_mode = Chmod::created_dir_mode(opts.chmod.as_ref());
         let mut links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
         let mut writer = TarWriter {
             tar: &mut tar,
             uid,
             gid,
-            chmod: opts.chmod,
+            chmod: opts.chmod.as_ref(),
             links: &mut links,
             inner: &self.inner,
         };
@@ -322,7 +328,8 @@ impl Selection {
     }
 }
 
-/// Options of [`Selection::write_tar_with`].
+/// Options of [`Selection::write_tar_with`]; start from [`TarOptions::new`] (fields may be
+/// added).
 pub struct TarOptions<'a> {
     /// Absolute destination in the image, already resolved against WORKDIR.
     pub dest: &'a str,
@@ -330,11 +337,25 @@ pub struct TarOptions<'a> {
     pub dest_is_dir: bool,
     /// Owner of every entry (default 0:0).
     pub chown: Option<(u32, u32)>,
-    /// Mode of every entry but symlinks (BuildKit's octal `--chmod`).
-    pub chmod: Option<u32>,
+    /// `--chmod`: the mode of every entry but symlinks.
+    pub chmod: Option<Chmod>,
     /// Whether an absolute path exists in the image; the stream then creates the missing
     /// parents of `dest`. `None`: no parent above `dest` is written.
     pub exists: Option<&'a dyn Fn(&str) -> bool>,
+}
+
+impl<'a> TarOptions<'a> {
+    /// Options for `dest` with every other one at its default: `dest` not known to be a
+    /// directory, owned by 0:0, modes kept, no parent written.
+    pub fn new(dest: &'a str) -> Self {
+        TarOptions {
+            dest,
+            dest_is_dir: false,
+            chown: None,
+            chmod: None,
+            exists: None,
+        }
+    }
 }
 
 impl LocalArchive {
@@ -412,7 +433,7 @@ struct TarWriter<'a, 'w> {
     tar: &'a mut tar::Builder<&'w mut dyn Write>,
     uid: u32,
     gid: u32,
-    chmod: Option<u32>,
+    chmod: Option<&'a Chmod>,
     /// Files with several links already written: (dev, inode) to their name in the tar.
     links: &'a mut HashMap<(u64, u64), Vec<u8>>,
     inner: &'a Inner,
@@ -447,12 +468,22 @@ impl TarWriter<'_, '_> {
     fn entry(&mut self, name: &[u8], path: &[u8], meta: &Meta) -> Result<()> {
         let mode = match (meta.kind, self.chmod) {
             (EntryKind::Symlink, _) => 0o777,
-            (_, Some(m)) => m & 0o7777,
+            (kind, Some(chmod)) => chmod.apply(meta.perm, kind == EntryKind::Dir),
             (_, None) => meta.perm,
         };
         let mtime = meta.mtime.max(0) as u64;
         let what = || format!("writing {} to the copy", display(path));
         let tar_name = std::ffi::OsStr::from_bytes_path(name);
+        if !meta.xattrs.is_empty() {
+            let pax = meta
+                .xattrs
+                .iter()
+                .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_slice()))
+                .collect::<Vec<_>>();
+            self.tar
+                .append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), *v)))
+                .context(what)?;
+        }
         match meta.kind {
             EntryKind::Dir => self.dir(name, mode, mtime),
             EntryKind::File => {

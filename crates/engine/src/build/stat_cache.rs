@@ -23,6 +23,8 @@ const MAX_RECORDS: usize = 1 << 20;
 const MAX_FILE: u64 = 256 << 20;
 /// How much older than its record a file's ctime must be for the record to be trusted.
 const RACY_MARGIN_NS: i64 = 1_000_000_000;
+/// Numbers this process's temporary files.
+static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The stat fields that must not have moved for a cached hash to stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,12 +144,14 @@ impl StatCache {
         }
         let sum = Sha256::digest(&body);
         body.extend_from_slice(&sum);
+        // Unique per save: two builds of one context in one process must not share it.
         let tmp = dir.join(format!(
-            ".{}.tmp-{}",
+            ".{}.tmp-{}-{}",
             file.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            std::process::id()
+            std::process::id(),
+            SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let written = std::fs::File::create(&tmp)
             .and_then(|mut f| f.write_all(&body))

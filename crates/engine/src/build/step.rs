@@ -386,6 +386,20 @@ impl Engine {
         Ok(id)
     }
 
+    /// Kills the build containers of this process (a cancelled build's running step): the
+    /// step then fails and its container is removed as usual.
+    pub fn kill_own_build_containers(&self) {
+        let ours = build_label_value();
+        let Ok(records) = self.load_records() else {
+            return;
+        };
+        for record in records {
+            if record.config.labels.get(BUILD_LABEL) == Some(&ours) {
+                let _ = self.kill_container(record.id.as_str(), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+
     /// Removes build containers whose building process is gone (a build that was killed):
     /// they are nobody's and never shown.
     pub fn remove_stale_build_containers(&self) -> Result<usize> {

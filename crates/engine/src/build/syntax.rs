@@ -5,7 +5,7 @@
 
 use super::expand::{no_vars, Lexer};
 
-/// Where a line-level error is: the first and last line (1-based) and BuildKit's message.
+/// A line-level error: the line (1-based) the instruction starts on and BuildKit's message.
 #[derive(Debug)]
 pub(crate) struct SyntaxError {
     pub line: usize,
@@ -53,6 +53,8 @@ pub(crate) struct Lines {
     pub directives: Directives,
     pub escape: char,
     pub instructions: Vec<RawInstruction>,
+    /// BuildKit's parse warnings: the line and the text.
+    pub warnings: Vec<(usize, String)>,
 }
 
 const BOM: char = '\u{feff}';
@@ -165,6 +167,7 @@ pub(crate) fn read_lines(text: &str) -> Result<Lines, SyntaxError> {
         directives: Directives::default(),
     };
     let mut instructions = Vec::new();
+    let mut warnings = Vec::new();
     let mut at = 0; // index of the next physical line
     while at < lines.len() {
         let first = lines[at].trim_start();
@@ -186,11 +189,17 @@ pub(crate) fn read_lines(text: &str) -> Result<Lines, SyntaxError> {
             continue;
         }
         reader.done = true;
+        let mut empty_continuation = false;
         while !ends && at < lines.len() {
             let next = lines[at];
             at += 1;
-            // Comment lines and blank lines inside a continuation are skipped.
-            if is_comment(next) || next.trim().is_empty() {
+            // Comment lines and blank lines inside a continuation are skipped (blank ones
+            // with BuildKit's warning).
+            if is_comment(next) {
+                continue;
+            }
+            if next.trim().is_empty() {
+                empty_continuation = true;
                 continue;
             }
             match strip_continuation(next, escape) {
@@ -200,6 +209,12 @@ pub(crate) fn read_lines(text: &str) -> Result<Lines, SyntaxError> {
                     ends = true;
                 }
             }
+        }
+        if empty_continuation {
+            warnings.push((
+                at,
+                format!("Empty continuation line found in: {}", logical.trim()),
+            ));
         }
         let mut instruction = split_instruction(&logical, escape, line_number, at)?;
         if instruction_takes_heredocs(&instruction) && logical.contains("<<") {
@@ -238,6 +253,7 @@ pub(crate) fn read_lines(text: &str) -> Result<Lines, SyntaxError> {
         directives: reader.directives,
         escape,
         instructions,
+        warnings,
     })
 }
 
@@ -357,6 +373,7 @@ fn heredoc_markers(line: &str) -> Vec<RawHeredoc> {
     lexer.raw_quotes = true;
     lexer.raw_escapes = true;
     lexer.skip_unset = true;
+    lexer.split_words = true;
     let words = lexer
         .process(line)
         .map(|(_, words)| words)
@@ -379,6 +396,7 @@ pub(crate) fn parse_heredoc_word(word: &str) -> Option<RawHeredoc> {
     // The name is the word unquoted; quotes anywhere in it turn expansion off.
     let mut lexer = Lexer::new('\\', &no_vars);
     lexer.skip_unset = true;
+    lexer.split_words = true;
     let plain = lexer.process(rest).ok()?.1;
     if plain.len() != 1 {
         return None;
@@ -841,5 +859,20 @@ mod tests {
                 .expect("parses");
         assert_eq!(lines.instructions.len(), 4);
         assert!(lines.instructions.iter().all(|i| i.heredocs.is_empty()));
+    }
+
+    /// BuildKit's empty-continuation warning (TestParseWarnsOnEmptyContinutationLine).
+    #[test]
+    fn empty_continuation_lines_warn() {
+        let text = "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\nRUN something \\\n\n    following \\\n\n    more\n\nRUN another \\\n\n    thing\n\nRUN non-indented \\\n# this is a comment\n   after-comment\n\nRUN indented \\\n    # this is an indented comment\n    comment\n\t";
+        let lines = read_lines(text).expect("parses");
+        let warnings: Vec<&str> = lines.warnings.iter().map(|(_, w)| w.as_str()).collect();
+        assert_eq!(
+            warnings,
+            [
+                "Empty continuation line found in: RUN something     following     more",
+                "Empty continuation line found in: RUN another     thing",
+            ]
+        );
     }
 }

@@ -6,9 +6,10 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use super::*;
+use crate::build::chmod::Chmod;
 use crate::build::context::Manifest;
-use crate::build::selection::TarOptions;
 use crate::build::dockerfile::Copy;
+use crate::build::selection::TarOptions;
 
 /// What a URL source looks like (ADD's remote sources, git contexts).
 fn is_remote(source: &str) -> bool {
@@ -67,7 +68,11 @@ impl Builder<'_> {
         };
         let workdir = {
             let w = state.image.string("WorkingDir");
-            if w.is_empty() { "/".to_owned() } else { w }
+            if w.is_empty() {
+                "/".to_owned()
+            } else {
+                w
+            }
         };
         let mut dest = if copy.dest.starts_with('/') {
             copy.dest.clone()
@@ -78,27 +83,41 @@ impl Builder<'_> {
             dest = format!("{}/", cfg::clean_path(&dest).trim_end_matches('/'));
         }
         let chown = match &copy.chown {
-            Some(spec) => Some(resolve_chown(self.engine, &state.image, spec).map_err(|e| fail(self, e))?),
+            Some(spec) => {
+                Some(resolve_chown(self.engine, &state.image, spec).map_err(|e| fail(self, e))?)
+            }
             None => None,
         };
-        let chmod = copy.chmod.as_deref().map(parse_chmod).transpose().map_err(|e| fail(self, e))?;
+        let chmod = copy
+            .chmod
+            .as_deref()
+            .map(Chmod::parse)
+            .transpose()
+            .map_err(|e| fail(self, e))?;
         let mut inputs = KeyInputs::new();
-        inputs
-            .add(InputKind::Parent, state.key.to_string())
-            .add(InputKind::Instruction, format!("{what} {:?} {dest}", copy.sources));
+        inputs.add(InputKind::Parent, state.key.to_string()).add(
+            InputKind::Instruction,
+            format!("{what} {:?} {dest}", copy.sources),
+        );
         if let Some((u, g)) = chown {
             inputs.add(InputKind::Setting("--chown".into()), format!("{u}:{g}"));
         }
-        if let Some(m) = chmod {
-            inputs.add(InputKind::Setting("--chmod".into()), format!("{m:o}"));
+        if let Some(text) = &copy.chmod {
+            inputs.add(InputKind::Setting("--chmod".into()), text.clone());
         }
         inputs.add(InputKind::Setting("platform".into()), platform_text());
         for h in &copy.heredocs {
-            inputs.add(InputKind::Setting(format!("heredoc {}", h.name)), h.content.clone());
+            inputs.add(
+                InputKind::Setting(format!("heredoc {}", h.name)),
+                h.content.clone(),
+            );
         }
         // The sources: the context's selection, or a stage's or image's files.
         let source_image = match &copy.from {
-            Some(from) => Some(self.from_image(from, results).map_err(|e| fail(self, e))?),
+            Some(from) => Some(
+                self.source_image(from, results)
+                    .map_err(|e| fail(self, e))?,
+            ),
             None => None,
         };
         let selection = match (&source_image, copy.sources.is_empty()) {
@@ -134,7 +153,16 @@ impl Builder<'_> {
         let engine = self.engine;
         let image_now = state.image.clone();
         let exists = move |p: &str| image_has_path(engine, &image_now, p);
-        let created_by = format!("{what} {} {} # buildkit", copy.sources.iter().chain(copy.heredocs.iter().map(|h| &h.name)).cloned().collect::<Vec<_>>().join(" "), copy.dest);
+        let created_by = format!(
+            "{what} {} {} # buildkit",
+            copy.sources
+                .iter()
+                .chain(copy.heredocs.iter().map(|h| &h.name))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
+            copy.dest
+        );
         let from_name = source_image.as_ref().and(copy.from.clone());
         let sources = copy.sources.clone();
         let heredocs = copy.heredocs.clone();
@@ -150,7 +178,7 @@ impl Builder<'_> {
                     dest: &dest,
                     dest_is_dir,
                     chown,
-                    chmod,
+                    chmod: chmod.clone(),
                     exists: Some(&exists),
                 };
                 // The tar's end blocks would end the stream: write it through a filter
@@ -160,7 +188,8 @@ impl Builder<'_> {
                 } else {
                     let mut buf = Vec::new();
                     selection.write_tar_with(&opts, &mut buf)?;
-                    out.write_all(strip_tar_end(&buf)).map_err(|e| io_error("writing the copy", e))?;
+                    out.write_all(strip_tar_end(&buf))
+                        .map_err(|e| io_error("writing the copy", e))?;
                     for archive in archives {
                         let reader = std::io::BufReader::new(archive.open()?);
                         let mut plain = crate::image::decompress(reader).map_err(|e| {
@@ -168,7 +197,8 @@ impl Builder<'_> {
                         })?;
                         rebase_tar(&mut plain, dest.trim_end_matches('/'), out)?;
                     }
-                    out.write_all(&[0u8; 1024]).map_err(|e| io_error("writing the copy", e))?;
+                    out.write_all(&[0u8; 1024])
+                        .map_err(|e| io_error("writing the copy", e))?;
                 }
                 return Ok(());
             }
@@ -182,17 +212,34 @@ impl Builder<'_> {
                         dest.clone()
                     };
                     let mut one = Vec::new();
-                    heredoc_tar(&mut one, &path, h.content.as_bytes(), chmod.unwrap_or(0o644), chown.unwrap_or((0, 0)))?;
+                    heredoc_tar(
+                        &mut one,
+                        &path,
+                        h.content.as_bytes(),
+                        chmod.as_ref().map_or(0o644, |c| c.apply(0o644, false)),
+                        chown.unwrap_or((0, 0)),
+                    )?;
                     buf.extend_from_slice(strip_tar_end(&one));
                 }
                 buf.extend_from_slice(&[0u8; 1024]);
-                return out.write_all(&buf).map_err(|e| io_error("writing the copy", e));
+                return out
+                    .write_all(&buf)
+                    .map_err(|e| io_error("writing the copy", e));
             }
             let _ = (&from_name, &sources);
             Ok(())
         };
         let result = if let (Some(image), Some(_)) = (&source_image, &copy.from) {
-            self.copy_from_image(state, image, &copy.sources, &dest, dest_is_dir, chown, chmod, &created_by)
+            self.copy_from_image(
+                state,
+                image,
+                &copy.sources,
+                &dest,
+                dest_is_dir,
+                chown,
+                chmod,
+                &created_by,
+            )
         } else if state.image.chain_ids.is_empty() {
             // Scratch: no tree to copy into; the tar is the layer.
             let tmp = self
@@ -201,7 +248,8 @@ impl Builder<'_> {
                 .tmp_dir()
                 .join(format!("layer-build-{}.tar", crate::ids::random_hex64()));
             let written = (|| {
-                let mut file = std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
+                let mut file =
+                    std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
                 fill(&mut file)?;
                 file.flush().map_err(|e| io_error("writing a layer", e))?;
                 std::fs::File::open(&tmp).map_err(|e| io_error("reading a layer", e))
@@ -216,7 +264,10 @@ impl Builder<'_> {
             let base = self.materialize(state)?;
             self.engine
                 .copy_into_build_container(&base, fill)
-                .and_then(|c| self.engine.commit_build_container(&c, &state.image, &created_by))
+                .and_then(|c| {
+                    self.engine
+                        .commit_build_container(&c, &state.image, &created_by)
+                })
         };
         let (next, size) = result.map_err(|e| fail(self, e))?;
         let manifest = manifest.and_then(|m| serde_json::to_value(m).ok());
@@ -233,7 +284,7 @@ impl Builder<'_> {
     }
 
     /// `--from=`: an earlier stage's result or an image (pulled if missing).
-    fn from_image(&mut self, from: &str, results: &[Option<ImageState>]) -> Result<ImageState> {
+    fn source_image(&mut self, from: &str, results: &[Option<ImageState>]) -> Result<ImageState> {
         let lower = from.to_ascii_lowercase();
         // Stages by name or index; the dockerfile's stages were resolved into `results`.
         if let Ok(i) = from.parse::<usize>() {
@@ -241,7 +292,13 @@ impl Builder<'_> {
                 return Ok(image.clone());
             }
         }
-        if let Some(image) = self.stage_names.get(&lower).and_then(|i| results.get(*i)).cloned().flatten() {
+        if let Some(image) = self
+            .stage_names
+            .get(&lower)
+            .and_then(|i| results.get(*i))
+            .cloned()
+            .flatten()
+        {
             return Ok(image);
         }
         let id = self.base_image(from)?;
@@ -259,7 +316,7 @@ impl Builder<'_> {
         dest: &str,
         dest_is_dir: bool,
         chown: Option<(u32, u32)>,
-        chmod: Option<u32>,
+        chmod: Option<Chmod>,
         created_by: &str,
     ) -> Result<(ImageState, u64)> {
         let source_id = match &image.id {
@@ -283,11 +340,18 @@ impl Builder<'_> {
             let stat = self
                 .engine
                 .stat_container_path(source.record.id.as_str(), &path)
-                .map_err(|_| build_error(format!("failed to compute cache key: \"{path}\": not found")))?;
-            let is_dir = matches!(stat.resolved.as_ref().map(|r| r.1).unwrap_or(stat.kind), crate::storage::copy::PathKind::Dir);
-            let mut out = self
-                .engine
-                .copy_from_container(source.record.id.as_str(), &path, true)?;
+                .map_err(|_| {
+                    build_error(format!(
+                        "failed to compute cache key: \"{path}\": not found"
+                    ))
+                })?;
+            let is_dir = matches!(
+                stat.resolved.as_ref().map(|r| r.1).unwrap_or(stat.kind),
+                crate::storage::copy::PathKind::Dir
+            );
+            let mut out =
+                self.engine
+                    .copy_from_container(source.record.id.as_str(), &path, true)?;
             let base = if is_dir || into_dir {
                 dest.trim_end_matches('/').to_owned()
             } else {
@@ -295,7 +359,10 @@ impl Builder<'_> {
             };
             let mut archive = tar::Archive::new(&mut out);
             let mut builder = tar::Builder::new(&mut buf);
-            for entry in archive.entries().map_err(|e| io_error("reading the copy", e))? {
+            for entry in archive
+                .entries()
+                .map_err(|e| io_error("reading the copy", e))?
+            {
                 let mut entry = entry.map_err(|e| io_error("reading the copy", e))?;
                 let name = entry.path_bytes().into_owned();
                 let name = String::from_utf8_lossy(&name).into_owned();
@@ -319,9 +386,10 @@ impl Builder<'_> {
                     header.set_uid(u as u64);
                     header.set_gid(g as u64);
                 }
-                if let Some(m) = chmod {
+                if let Some(c) = &chmod {
                     if header.entry_type() != tar::EntryType::Symlink {
-                        header.set_mode(m);
+                        let is_dir = header.entry_type() == tar::EntryType::Directory;
+                        header.set_mode(c.apply(header.mode().unwrap_or(0o644), is_dir));
                     }
                 }
                 let target = target.trim_start_matches('/').to_owned();
@@ -329,8 +397,13 @@ impl Builder<'_> {
                     continue;
                 }
                 let mut data = Vec::new();
-                entry.read_to_end(&mut data).map_err(|e| io_error("reading the copy", e))?;
-                if matches!(header.entry_type(), tar::EntryType::Link | tar::EntryType::Symlink) {
+                entry
+                    .read_to_end(&mut data)
+                    .map_err(|e| io_error("reading the copy", e))?;
+                if matches!(
+                    header.entry_type(),
+                    tar::EntryType::Link | tar::EntryType::Symlink
+                ) {
                     let link = header.link_name().ok().flatten().map(|l| l.into_owned());
                     if let Some(link) = link {
                         builder
@@ -343,7 +416,9 @@ impl Builder<'_> {
                     .append_data(&mut header, &target, &data[..])
                     .map_err(|e| io_error("writing the copy", e))?;
             }
-            builder.finish().map_err(|e| io_error("writing the copy", e))?;
+            builder
+                .finish()
+                .map_err(|e| io_error("writing the copy", e))?;
             drop(builder);
             let len = strip_tar_end(&buf).len();
             buf.truncate(len);
@@ -351,13 +426,17 @@ impl Builder<'_> {
         drop(source);
         buf.extend_from_slice(&[0u8; 1024]);
         if state.image.chain_ids.is_empty() {
-            return self.engine.store_layer_step(&state.image, created_by, &buf[..]);
+            return self
+                .engine
+                .store_layer_step(&state.image, created_by, &buf[..]);
         }
         let base = self.materialize(state)?;
         let container = self.engine.copy_into_build_container(&base, |out| {
-            out.write_all(&buf).map_err(|e| io_error("writing the copy", e))
+            out.write_all(&buf)
+                .map_err(|e| io_error("writing the copy", e))
         })?;
-        self.engine.commit_build_container(&container, &state.image, created_by)
+        self.engine
+            .commit_build_container(&container, &state.image, created_by)
     }
 }
 
@@ -382,7 +461,10 @@ fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<(
     let mut archive = tar::Archive::new(input);
     let mut buf = Vec::new();
     let mut builder = tar::Builder::new(&mut buf);
-    for entry in archive.entries().map_err(|e| io_error("reading the archive", e))? {
+    for entry in archive
+        .entries()
+        .map_err(|e| io_error("reading the archive", e))?
+    {
         let mut entry = entry.map_err(|e| io_error("reading the archive", e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let clean = cfg::clean_path(&format!("/{name}"));
@@ -414,7 +496,9 @@ fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<(
             }
         }
     }
-    builder.finish().map_err(|e| io_error("writing the archive", e))?;
+    builder
+        .finish()
+        .map_err(|e| io_error("writing the archive", e))?;
     drop(builder);
     out.write_all(strip_tar_end(&buf))
         .map_err(|e| io_error("writing the archive", e))
