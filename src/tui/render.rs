@@ -199,7 +199,13 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::CopyFiles,
             Action::Back,
         ],
-        _ if app.build_view() => &[Action::Back, Action::Down, Action::Open, Action::Build],
+        _ if app.build_view() => &[
+            Action::Back,
+            Action::Down,
+            Action::Open,
+            Action::Build,
+            Action::CancelPull,
+        ],
         _ if tab == Some(ContainerTab::Logs) => &[
             Action::Back,
             Action::NextTab,

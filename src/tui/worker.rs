@@ -77,8 +77,8 @@ impl Worker {
             return super::pull::spawn(self.engine.clone(), reference, cancel, self.tx.clone());
         }
         // So can a build.
-        if let Effect::Build(request) = effect {
-            return super::build::spawn(self.engine.clone(), request, self.tx.clone());
+        if let Effect::Build(request, cancel) = effect {
+            return super::build::spawn(self.engine.clone(), request, cancel, self.tx.clone());
         }
         let worker = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -137,8 +137,13 @@ impl Worker {
                 });
             })),
             // The runtime handles these itself, and `spawn` the pull.
+            Effect::CancelBuild => {
+                // The build's own step containers, by this process's build label.
+                self.engine.kill_own_build_containers();
+                Msg::Resize
+            }
             Effect::Pull(..)
-            | Effect::Build(_)
+            | Effect::Build(..)
             | Effect::Shell(_)
             | Effect::Attach(_)
             | Effect::Terminal(_)

@@ -60,9 +60,11 @@ pub(super) fn on_form_key(app: &mut App, mut form: BuildForm, key: &KeyEvent) ->
             } else {
                 match form.request() {
                     Ok(request) => {
-                        app.build = Some(BuildState::new(request.clone(), app.now));
+                        let build = BuildState::new(request.clone(), app.now);
+                        let cancel = build.cancel.clone();
+                        app.build = Some(build);
                         show_view(app);
-                        return vec![Effect::Build(request)];
+                        return vec![Effect::Build(request, cancel)];
                     }
                     Err(e) => form.error = Some(e),
                 }
@@ -135,6 +137,19 @@ pub(super) fn on_efficiency(app: &mut App, result: Result<Box<Efficiency>, Strin
     Vec::new()
 }
 
+/// The cancel key in the build view: the build stops between steps, its running step is
+/// killed; the view stays to show the end.
+pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
+    match &app.build {
+        Some(build) if build.running() => {
+            build.cancel.cancel();
+            app.say("cancelling the build", false);
+            vec![Effect::CancelBuild]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Up and down in the build view pick a wasted path.
 pub(super) fn move_by(app: &mut App, by: isize) -> Vec<Effect> {
     if let Some(build) = &mut app.build {
@@ -201,7 +216,7 @@ pub(crate) mod tests {
         key(&mut app, KeyCode::Tab);
         keys(&mut app, "V=2");
         match key(&mut app, KeyCode::Enter).as_slice() {
-            [Effect::Build(request)] => {
+            [Effect::Build(request, _)] => {
                 assert_eq!(request.tags, ["app:1"]);
                 assert_eq!(request.args, [("V".into(), "2".into())]);
             }
@@ -414,6 +429,23 @@ pub(crate) mod tests {
             .status
             .as_ref()
             .is_some_and(|s| s.error && s.text.contains("--squash")));
+    }
+
+    #[test]
+    fn x_in_the_build_view_cancels_the_build_it_started() {
+        let mut app = building();
+        mid_build(&mut app);
+        let cancel = app.build.as_ref().unwrap().cancel.clone();
+        assert!(!cancel.is_cancelled());
+        assert_eq!(keys(&mut app, "x"), [Effect::CancelBuild]);
+        assert!(
+            cancel.is_cancelled(),
+            "the flag the build thread reads is set"
+        );
+        assert!(app.build_view(), "the view stays to show the end");
+        update(&mut app, Msg::Built(Err("the build was cancelled".into())));
+        // Ended, x does nothing more.
+        assert!(keys(&mut app, "x").is_empty());
     }
 
     #[test]

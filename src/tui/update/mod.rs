@@ -257,6 +257,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             build::move_by(app, by)
         }
         Action::Open if app.build_view() => build::open_wasted(app),
+        Action::CancelPull if app.build_view() => build::cancel(app),
         Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
             let by = match action {
                 Action::Up => -1,

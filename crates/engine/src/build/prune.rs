@@ -81,6 +81,10 @@ impl Engine {
     /// The "Build Cache" row of `system df`: entries, those whose image is in use, the
     /// bytes of their layers, and what a prune could free.
     pub fn build_cache_usage(&self) -> Result<UsageTotals> {
+        // Nothing built yet: nothing to count (and no directory made for it).
+        if !self.paths().root().join("build").exists() {
+            return Ok(UsageTotals::default());
+        }
         let cache = CacheStore::open(self.paths().root())?;
         let in_use = self.images_in_use()?;
         let mut totals = UsageTotals::default();
