@@ -666,17 +666,22 @@ fn build(
     state: &mut BuildState,
     tx: &UnboundedSender<Msg>,
 ) -> Result<(crate::engine::Digest, usize, usize), String> {
-    let options = request.options(cancel)?;
+    let options = request.options(cancel.clone())?;
     let gathered = &Mutex::new(Gathered::default());
     let (stop, stopped) = channel::<()>();
     std::thread::scope(|scope| {
         // Sends what was gathered every FLUSH_EVERY, and the rest once the build ends
-        // (the scope waits for it, so the events arrive before the end).
+        // (the scope waits for it, so the events arrive before the end). Once cancelled,
+        // it kills the build's step containers at each tick until the build returns: a
+        // step's container may be between its creation and its start at the first kill.
         scope.spawn(move || loop {
             let last = !matches!(
                 stopped.recv_timeout(FLUSH_EVERY),
                 Err(RecvTimeoutError::Timeout)
             );
+            if cancel.is_cancelled() && !last {
+                engine.kill_own_build_containers();
+            }
             let events = gathered.lock().map(|mut g| g.take()).unwrap_or_default();
             let gone = !events.is_empty() && tx.send(Msg::BuildEvents(events)).is_err();
             if last || gone {

@@ -112,8 +112,6 @@ pub enum Effect {
     Pull(Reference, Cancel),
     /// Build an image, on a thread of its own (see `build.rs`).
     Build(super::build::BuildRequest, Cancel),
-    /// Kill the running step of the dashboard's build (its cancel flag is set already).
-    CancelBuild,
     /// Capture the mouse (clicks and wheel for the dashboard) or release it (the terminal
     /// selects text).
     SetMouse(bool),

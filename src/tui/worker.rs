@@ -137,11 +137,6 @@ impl Worker {
                 });
             })),
             // The runtime handles these itself, and `spawn` the pull.
-            Effect::CancelBuild => {
-                // The build's own step containers, by this process's build label.
-                self.engine.kill_own_build_containers();
-                Msg::Resize
-            }
             Effect::Pull(..)
             | Effect::Build(..)
             | Effect::Shell(_)

@@ -861,3 +861,40 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         "{json}"
     );
 }
+
+/// x in the build view cancels the build: its running step is killed at once, the view
+/// says the build failed as cancelled, and no build container or tag is left.
+#[test]
+fn x_in_the_build_view_cancels_the_build_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {IMAGE}\nRUN echo sleeping && sleep 300\n"),
+    )
+    .unwrap();
+    let tui = Tui::open_in(&berth, context.path());
+    tui.send_keys("b");
+    tui.wait_for("the build form", |s| s.contains("Build an image"));
+    tui.send_keys("Tab");
+    tui.send_keys("Tab");
+    tui.type_text("gone:1");
+    tui.send_keys("Enter");
+    tui.wait_for("the step's output", |s| {
+        s.contains("sleeping") && s.contains("running")
+    });
+    let started = Instant::now();
+    tui.send_keys("x");
+    let screen = tui.wait_for("the build's end", |s| s.contains("failed after"));
+    assert!(started.elapsed() < TIMEOUT, "{screen}");
+    assert!(screen.contains("cancel"), "{screen}");
+    assert!(screen.contains("error"), "{screen}");
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    common::wait_until("the build container removed", || {
+        std::fs::read_dir(berth.root().join("containers"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+    });
+    let images = berth.ok(&["images", "--format", "{{.Repository}}"]);
+    assert!(!images.contains("gone"), "{images}");
+}
