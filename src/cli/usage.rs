@@ -248,6 +248,8 @@ mod tests {
         assert_eq!(suggestions(&root, "pss"), ["ps"]);
         assert!(suggestions(&root, "imgaes").contains(&"images"));
         assert!(!suggestions(&root, "rn").contains(&"rename"));
-        assert!(suggestions(&root, "build").is_empty());
+        assert!(suggestions(&root, "frobnicate").is_empty());
+        // `build` is a verb now: a typo of it is suggested.
+        assert_eq!(suggestions(&root, "buidl"), ["build"]);
     }
 }

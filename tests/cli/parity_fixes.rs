@@ -349,9 +349,9 @@ fn command_line_errors_are_dockers() {
              Run 'berth --help' for more information\n",
         ),
         (
-            &["build", "."],
+            &["frobnicate", "."],
             1,
-            "berth: unknown command: berth build\n\nRun 'berth --help' for more information\n",
+            "berth: unknown command: berth frobnicate\n\nRun 'berth --help' for more information\n",
         ),
         (
             &["stop", "-t", "x", "a"],

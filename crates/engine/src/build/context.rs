@@ -27,9 +27,8 @@ use super::ignore::{clean, has_wildcards, Glob, IgnorePatterns, MatchState};
 use super::stat_cache::{StatCache, StatKey};
 use crate::error::{Context, Error, ErrorKind, Result};
 
-pub use super::selection::{
-    ArchiveKind, LocalArchive, Manifest, ManifestEntry, Selection, TarOptions,
-};
+pub use super::archive::{ArchiveKind, LocalArchive};
+pub use super::selection::{Manifest, ManifestEntry, Selection, TarOptions};
 
 /// Symlinks followed while resolving one source, as the kernel's own limit.
 const MAX_LINKS: usize = 40;
@@ -55,11 +54,17 @@ pub(super) struct Inner {
 /// What a directory entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntryKind {
+    /// A regular file: its bytes are read.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link: never followed inside a copied directory.
     Symlink,
+    /// A named pipe: an entry of its type, never opened.
     Fifo,
+    /// A character device: an entry with its numbers, never opened.
     CharDevice,
+    /// A block device: an entry with its numbers, never opened.
     BlockDevice,
 }
 

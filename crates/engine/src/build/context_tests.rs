@@ -517,12 +517,23 @@ fn add_finds_local_tar_archives() {
     gz.write_all(b"not a tar at all, just text long enough to fill a block? no")
         .unwrap();
     fs::write(root.join("text.gz"), gz.finish().unwrap()).unwrap();
+    for (program, name) in [("xz", "a.tar.xz"), ("bzip2", "a.tar.bz2")] {
+        let out = std::process::Command::new(program)
+            .arg("-c")
+            .arg(root.join("a.tar"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        fs::write(root.join(name), out.stdout).unwrap();
+    }
     let c = ctx(root);
     let sel = c
         .select(&sources(&[
             "a.tar",
             "a.tar.gz",
             "a.tar.zst",
+            "a.tar.xz",
+            "a.tar.bz2",
             "text.gz",
             "top.txt",
             "src",
@@ -535,13 +546,35 @@ fn add_finds_local_tar_archives() {
         [
             ("a.tar", ArchiveKind::Tar),
             ("a.tar.gz", ArchiveKind::Gzip),
-            ("a.tar.zst", ArchiveKind::Zstd)
+            ("a.tar.zst", ArchiveKind::Zstd),
+            ("a.tar.xz", ArchiveKind::Xz),
+            ("a.tar.bz2", ArchiveKind::Bzip2),
         ]
     );
     assert_eq!(rest.len(), 3);
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut archives[0].open().unwrap(), &mut bytes).unwrap();
     assert_eq!(bytes, plain);
+    // Each one's tar stream is the plain tar.
+    for archive in &archives {
+        let mut inside = Vec::new();
+        std::io::Read::read_to_end(&mut archive.tar_stream().unwrap(), &mut inside).unwrap();
+        assert_eq!(inside, plain, "{}", archive.source());
+    }
+    // A damaged xz stream fails at the read, and nothing is left running.
+    let mut broken = fs::read(root.join("a.tar.xz")).unwrap();
+    let at = broken.len() - 20;
+    broken[at] ^= 0xff;
+    fs::write(root.join("a.tar.xz"), broken).unwrap();
+    let c = ctx(root);
+    let (_, archives) = c
+        .select(&sources(&["a.tar.xz"]))
+        .unwrap()
+        .split_archives()
+        .unwrap();
+    let mut sink = Vec::new();
+    let read = std::io::Read::read_to_end(&mut archives[0].tar_stream().unwrap(), &mut sink);
+    assert!(read.is_err(), "{read:?}");
 }
 
 #[test]
@@ -744,4 +777,17 @@ fn xattrs_are_content_and_travel_in_the_tar() {
     );
     rustix::fs::lsetxattr(&file, "user.berth", b"2", rustix::fs::XattrFlags::empty()).unwrap();
     assert_ne!(with, digest_of(root, &["src"]));
+}
+
+#[test]
+fn the_digest_then_the_manifest_read_the_files_once() {
+    let dir = sample();
+    let c = ctx(dir.path());
+    let sel = c.select(&sources(&["src"])).unwrap();
+    let digest = sel.digest().unwrap();
+    let hashed = c.files_hashed();
+    assert_eq!(hashed, 2);
+    let manifest = sel.manifest().unwrap();
+    assert_eq!(c.files_hashed(), hashed);
+    assert_eq!(sel.digest_and_manifest().unwrap(), (digest, manifest));
 }

@@ -550,7 +550,8 @@ fn errors_name_the_line_in_buildkit_words() {
         ("RUN true\nFROM x\n", 1, "no build stage in current context"),
         ("ARG A\n", 0, "dockerfile contains no stages to build"),
         ("# only a comment\n\n", 0, "file with no instructions"),
-        ("", 0, "file with no instructions"),
+        ("", 0, "the Dockerfile cannot be empty"),
+        ("\n", 0, "file with no instructions"),
         ("FROM x AS 1st\n", 1, "invalid name for build stage: \"1st\", name can't start with a number or contain symbols"),
         ("FROM x AS a$b\n", 1, "invalid name for build stage: \"a$b\", name can't start with a number or contain symbols"),
         ("FROM x y\n", 1, "FROM requires either one or three arguments"),
@@ -584,7 +585,10 @@ fn errors_name_the_line_in_buildkit_words() {
         "app.Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)"
     );
     let err = parse("Dockerfile", "").unwrap_err();
-    assert_eq!(err.to_string(), "Dockerfile: file with no instructions");
+    assert_eq!(
+        err.to_string(),
+        "Dockerfile: the Dockerfile cannot be empty"
+    );
 }
 
 #[test]
@@ -851,4 +855,34 @@ fn mount_targets_may_be_relative_and_required_is_for_secrets() {
     assert_eq!(message, "unexpected key 'required' for mount type 'cache'");
     let (_, message) = error("FROM x\nRUN --mount=type=cache,target=/x,bogus true\n");
     assert_eq!(message, "invalid field 'bogus' must be a key=value pair");
+}
+
+#[test]
+fn copy_json_form_heredoc_words_are_empty_files_as_in_buildkit() {
+    let Instruction::Copy(c) = only(r#"COPY ["<<EOF", "/x/"]"#) else {
+        panic!()
+    };
+    assert!(c.sources.is_empty());
+    assert_eq!(
+        c.heredocs,
+        vec![Heredoc {
+            name: s("EOF"),
+            content: s(""),
+            expand: true,
+            strip_tabs: false
+        }]
+    );
+    let (_, message) = error("FROM x\nCOPY [\"a\", \"<<EOF\"]\n");
+    assert_eq!(message, "COPY cannot accept a heredoc as a destination");
+}
+
+#[test]
+fn a_from_that_expands_to_nothing_is_refused() {
+    let d = parse_ok("ARG IMAGE\nFROM ${IMAGE}\n");
+    let err = d.stages[0]
+        .from
+        .value
+        .expanded(&|_| None, '\\')
+        .unwrap_err();
+    assert_eq!(err.message, "base name (${IMAGE}) should not be blank");
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tar::{EntryType, Header};
 
+use super::archive::{archive_kind, LocalArchive};
 use super::chmod::Chmod;
 use super::context::{EntryKind, Inner, Item, Meta};
 use crate::error::{Context, Error, ErrorKind, Result};
@@ -17,14 +18,17 @@ use crate::ids::Digest;
 
 /// The entries a COPY/ADD selected, ready to hash or to write as a tar.
 pub struct Selection {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
     items: Vec<Item>,
+    /// The digest and manifest once computed: asking for both reads the files once.
+    summary: std::sync::OnceLock<(Digest, Manifest)>,
 }
 
 /// A summary of a selection kept with a cache entry: each entry's path (relative to the
 /// context) and a short digest of everything about it, in path order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Sorted by path.
     pub entries: Vec<ManifestEntry>,
 }
 
@@ -37,28 +41,13 @@ pub struct ManifestEntry {
     pub digest: String,
 }
 
-/// The compressions (or none) of a tar archive ADD unpacks, by magic bytes as Docker's
-/// `DetectCompression`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArchiveKind {
-    Tar,
-    Gzip,
-    Bzip2,
-    Xz,
-    Zstd,
-}
-
-/// A selected local file that ADD unpacks instead of copying.
-pub struct LocalArchive {
-    inner: Arc<Inner>,
-    item: Item,
-    /// Its compression.
-    pub kind: ArchiveKind,
-}
-
 impl Selection {
     pub(super) fn new(inner: Arc<Inner>, items: Vec<Item>) -> Selection {
-        Selection { inner, items }
+        Selection {
+            inner,
+            items,
+            summary: Default::default(),
+        }
     }
 
     /// Nothing selected (only wildcards that matched nothing, or all ignored).
@@ -85,8 +74,17 @@ impl Selection {
         Ok(self.digest_and_manifest()?.1)
     }
 
-    /// [`Self::digest`] and [`Self::manifest`] in one pass over the files.
+    /// [`Self::digest`] and [`Self::manifest`] in one pass over the files (computed once
+    /// per selection: the files are as they were at the first call).
     pub fn digest_and_manifest(&self) -> Result<(Digest, Manifest)> {
+        if let Some(done) = self.summary.get() {
+            return Ok(done.clone());
+        }
+        let done = self.compute_summary()?;
+        Ok(self.summary.get_or_init(|| done).clone())
+    }
+
+    fn compute_summary(&self) -> Result<(Digest, Manifest)> {
         let mut total = Sha256::new();
         let mut entries = Vec::new();
         let mut note = |path: &[u8], digest: &[u8; 32]| {
@@ -98,6 +96,8 @@ impl Selection {
         for item in &self.items {
             total.update(b"item\0");
             total.update([item.meta.kind.code()]);
+            // Where one item's entries end and the next item begins.
+            total.update((item.entries.len() as u64).to_le_bytes());
             if item.meta.kind == EntryKind::Dir {
                 // A directory's own name never reaches the image.
                 let skip = item.path.len() + usize::from(!item.path.is_empty());
@@ -310,21 +310,11 @@ impl Selection {
                 None
             };
             match kind {
-                Some(kind) => archives.push(LocalArchive {
-                    inner: self.inner.clone(),
-                    item,
-                    kind,
-                }),
+                Some(kind) => archives.push(LocalArchive::new(self.inner.clone(), item, kind)),
                 None => rest.push(item),
             }
         }
-        Ok((
-            Selection {
-                inner: self.inner,
-                items: rest,
-            },
-            archives,
-        ))
+        Ok((Selection::new(self.inner, rest), archives))
     }
 }
 
@@ -356,77 +346,6 @@ impl<'a> TarOptions<'a> {
             exists: None,
         }
     }
-}
-
-impl LocalArchive {
-    /// The source as written.
-    pub fn source(&self) -> &str {
-        &self.item.source
-    }
-
-    /// The archive's bytes (compressed as they are), read by descriptor.
-    pub fn open(&self) -> Result<impl Read + use<>> {
-        self.inner.open_file(&self.item.path, &self.item.meta)
-    }
-}
-
-/// Whether a file is a tar ADD unpacks: compression by magic bytes, then (for plain, gzip
-/// and zstd) a valid tar header at the start of what it decompresses to, as Docker's
-/// `isArchivePath` reads one header. bzip2 and xz are recognised by magic alone.
-fn archive_kind(inner: &Inner, item: &Item) -> Result<Option<ArchiveKind>> {
-    let mut head = Vec::with_capacity(512);
-    inner
-        .open_file(&item.path, &item.meta)?
-        .take(512)
-        .read_to_end(&mut head)
-        .context(|| format!("reading {}", display(&item.path)))?;
-    let kind = if head.starts_with(&[0x1f, 0x8b, 0x08]) {
-        ArchiveKind::Gzip
-    } else if head.starts_with(b"BZh") {
-        return Ok(Some(ArchiveKind::Bzip2));
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-        return Ok(Some(ArchiveKind::Xz));
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        ArchiveKind::Zstd
-    } else {
-        ArchiveKind::Tar
-    };
-    let reader = inner.open_file(&item.path, &item.meta)?;
-    let mut block = Vec::with_capacity(512);
-    let read = match kind {
-        ArchiveKind::Gzip => flate2::read::MultiGzDecoder::new(reader)
-            .take(512)
-            .read_to_end(&mut block),
-        ArchiveKind::Zstd => match zstd::stream::read::Decoder::new(reader) {
-            Ok(d) => d.take(512).read_to_end(&mut block),
-            Err(e) => Err(e),
-        },
-        _ => reader.take(512).read_to_end(&mut block),
-    };
-    if read.is_err() || block.len() < 512 {
-        return Ok(None);
-    }
-    Ok(is_tar_header(&block).then_some(kind))
-}
-
-/// A tar header block: its checksum field matches and it names something.
-fn is_tar_header(block: &[u8]) -> bool {
-    let header = Header::from_byte_slice(&block[..512]);
-    let Ok(sum) = header.cksum() else {
-        return false;
-    };
-    let computed: u32 = block[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    sum == computed && block[0] != 0
 }
 
 struct TarWriter<'a, 'w> {

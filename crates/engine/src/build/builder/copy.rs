@@ -3,6 +3,7 @@
 //! `--chown` (default root) with `--chmod`'s mode; ADD unpacks local archives.
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::*;
@@ -329,7 +330,22 @@ impl Builder<'_> {
         };
         let source = self.engine.build_container(&source_id, &spec, false)?;
         let into_dir = sources.len() > 1 || dest.ends_with('/') || dest_is_dir;
-        let mut buf: Vec<u8> = Vec::new();
+        // The renamed entries go to a file of tmp/ (a stage's files may be large), one
+        // tar for all sources.
+        let tmp = self
+            .engine
+            .paths()
+            .tmp_dir()
+            .join(format!("build-copy-{}.tar", crate::ids::random_hex64()));
+        struct Remove<'p>(&'p Path);
+        impl Drop for Remove<'_> {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(self.0);
+            }
+        }
+        let _remove = Remove(&tmp);
+        let file = std::fs::File::create(&tmp).map_err(|e| io_error("creating the copy", e))?;
+        let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
         for src in sources {
             if crate::build::ignore::has_wildcards(src) {
                 return Err(build_error(format!(
@@ -357,16 +373,9 @@ impl Builder<'_> {
             } else {
                 dest.to_owned()
             };
-            let mut archive = tar::Archive::new(&mut out);
-            let mut builder = tar::Builder::new(&mut buf);
-            for entry in archive
-                .entries()
-                .map_err(|e| io_error("reading the copy", e))?
-            {
-                let mut entry = entry.map_err(|e| io_error("reading the copy", e))?;
-                let name = entry.path_bytes().into_owned();
-                let name = String::from_utf8_lossy(&name).into_owned();
-                let (first, rest) = name.split_once('/').unwrap_or((name.as_str(), ""));
+            // Where an entry of the source's archive lands (hard links' targets too).
+            let place = |name: &str| -> String {
+                let (first, rest) = name.split_once('/').unwrap_or((name, ""));
                 let rest = rest.trim_end_matches('/');
                 let target = if is_dir {
                     if rest.is_empty() {
@@ -379,6 +388,19 @@ impl Builder<'_> {
                 } else {
                     base.clone()
                 };
+                target.trim_start_matches('/').to_owned()
+            };
+            let mut archive = tar::Archive::new(&mut out);
+            for entry in archive
+                .entries()
+                .map_err(|e| io_error("reading the copy", e))?
+            {
+                let mut entry = entry.map_err(|e| io_error("reading the copy", e))?;
+                let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                let target = place(&name);
+                if target.is_empty() {
+                    continue;
+                }
                 let mut header = entry.header().clone();
                 // Without --chown, a stage's files keep their owners (BuildKit copies them
                 // as they are; only the context's files are root's).
@@ -392,47 +414,44 @@ impl Builder<'_> {
                         header.set_mode(c.apply(header.mode().unwrap_or(0o644), is_dir));
                     }
                 }
-                let target = target.trim_start_matches('/').to_owned();
-                if target.is_empty() {
-                    continue;
-                }
-                let mut data = Vec::new();
-                entry
-                    .read_to_end(&mut data)
-                    .map_err(|e| io_error("reading the copy", e))?;
-                if matches!(
-                    header.entry_type(),
-                    tar::EntryType::Link | tar::EntryType::Symlink
-                ) {
-                    let link = header.link_name().ok().flatten().map(|l| l.into_owned());
-                    if let Some(link) = link {
+                match header.entry_type() {
+                    tar::EntryType::Symlink | tar::EntryType::Link => {
+                        let link = header.link_name().ok().flatten().map(|l| l.into_owned());
+                        let Some(link) = link else { continue };
+                        let link = if header.entry_type() == tar::EntryType::Link {
+                            PathBuf::from(place(&link.to_string_lossy()))
+                        } else {
+                            link
+                        };
                         builder
                             .append_link(&mut header, &target, link)
                             .map_err(|e| io_error("writing the copy", e))?;
                     }
-                    continue;
+                    _ => builder
+                        .append_data(&mut header, &target, &mut entry)
+                        .map_err(|e| io_error("writing the copy", e))?,
                 }
-                builder
-                    .append_data(&mut header, &target, &data[..])
-                    .map_err(|e| io_error("writing the copy", e))?;
             }
-            builder
-                .finish()
-                .map_err(|e| io_error("writing the copy", e))?;
-            drop(builder);
-            let len = strip_tar_end(&buf).len();
-            buf.truncate(len);
         }
         drop(source);
-        buf.extend_from_slice(&[0u8; 1024]);
+        builder
+            .into_inner()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .map_err(|e| io_error("writing the copy", e))?;
+        let layer = || {
+            std::fs::File::open(&tmp)
+                .map(std::io::BufReader::new)
+                .map_err(|e| io_error("reading the copy", e))
+        };
         if state.image.chain_ids.is_empty() {
             return self
                 .engine
-                .store_layer_step(&state.image, created_by, &buf[..]);
+                .store_layer_step(&state.image, created_by, layer()?);
         }
         let base = self.materialize(state)?;
         let container = self.engine.copy_into_build_container(&base, |out| {
-            out.write_all(&buf)
+            std::io::copy(&mut layer()?, out)
+                .map(drop)
                 .map_err(|e| io_error("writing the copy", e))
         })?;
         self.engine
@@ -459,8 +478,13 @@ fn strip_tar_end(buf: &[u8]) -> &[u8] {
 /// ADD's archive: its entries re-written under `dest`, owners kept (as Docker's ADD).
 fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<()> {
     let mut archive = tar::Archive::new(input);
-    let mut buf = Vec::new();
-    let mut builder = tar::Builder::new(&mut buf);
+    // Streamed into `out` (an archive may be large); its end blocks are held back, as
+    // more entries follow in the same stream.
+    let sealed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut builder = tar::Builder::new(Sealable {
+        out,
+        sealed: sealed.clone(),
+    });
     for entry in archive
         .entries()
         .map_err(|e| io_error("reading the archive", e))?
@@ -496,10 +520,27 @@ fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<(
             }
         }
     }
+    sealed.set(true);
     builder
         .finish()
-        .map_err(|e| io_error("writing the archive", e))?;
-    drop(builder);
-    out.write_all(strip_tar_end(&buf))
         .map_err(|e| io_error("writing the archive", e))
+}
+
+/// A writer that drops what is written once sealed (a tar's end blocks).
+struct Sealable<'a> {
+    out: &'a mut dyn Write,
+    sealed: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Write for Sealable<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.sealed.get() {
+            return Ok(buf.len());
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
