@@ -76,7 +76,8 @@ actions! {
     Disconnect => "container.disconnect", "Disconnect it from a network (: line)";
     RunNew => "image.run", "Run a new container (a form, from the image)";
     Pull => "image.pull", "Pull an image; while one runs, show it again";
-    CancelPull => "image.pull_cancel", "Pull dialog: stop the pull under way";
+    CancelPull => "image.pull_cancel", "Pull dialog, build view: stop the pull or build";
+    Build => "image.build", "Build an image (a form); while one runs, show it";
     Command => "app.command", "Run any berth command (:run -d img)";
     Refresh => "app.refresh", "Reload everything from the engine";
     ToggleScope => "layers.scope", "Layer view: this layer alone or the image so far";

@@ -132,6 +132,9 @@ pub struct ImageDetail {
     /// Only entries the layer added, changed or deleted.
     pub changes_only: bool,
     pub scroll: usize,
+    /// The layer to open on once the layers are read (the build view's wasted path's);
+    /// else the top one.
+    pub start_layer: Option<usize>,
 }
 
 impl ImageDetail {
@@ -145,6 +148,7 @@ impl ImageDetail {
             tree: None,
             changes_only: false,
             scroll: 0,
+            start_layer: None,
         }
     }
 

@@ -110,6 +110,8 @@ pub enum Effect {
     Copy(CopyJob),
     /// Pull an image, on a thread of its own (see `pull.rs`).
     Pull(Reference, Cancel),
+    /// Build an image, on a thread of its own (see `build.rs`).
+    Build(super::build::BuildRequest, Cancel),
     /// Capture the mouse (clicks and wheel for the dashboard) or release it (the terminal
     /// selects text).
     SetMouse(bool),

@@ -3,6 +3,7 @@
 //! only from the worker, off the draw loop.
 
 pub mod action;
+pub mod build;
 pub mod clipboard;
 pub mod complete;
 pub mod config;

@@ -10,7 +10,8 @@ use super::files::Side;
 use super::mouse::MouseKind;
 use super::snapshot::Snapshot;
 use crate::engine::{
-    ContainerStats, Digest, DirListing, Event, LinkRates, NetworkState, PullEvent,
+    BuildEvent, ContainerStats, Digest, DirListing, Efficiency, Event, LinkRates, NetworkState,
+    PullEvent,
 };
 
 #[derive(Debug)]
@@ -92,4 +93,13 @@ pub enum Msg {
     PullEvents(Vec<PullEvent>),
     /// A pull ended: the image's ID, or the engine's one-line error.
     Pulled(Result<Digest, String>),
+    /// A build's events since the last of these (at most ten a second; see `build.rs`).
+    BuildEvents(Vec<BuildEvent>),
+    /// A build ended: the image's ID with the steps run and cached, or the engine's
+    /// one-line error.
+    Built(Result<(String, usize, usize), String>),
+    /// The efficiency of the image just built.
+    Efficiency(Result<Box<Efficiency>, String>),
+    /// Keeping the last build's state for `ui --once --view build` failed: why.
+    BuildNotKept(String),
 }

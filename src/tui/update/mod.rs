@@ -2,6 +2,7 @@
 //! no engine here, so key sequences are tested as plain function calls. This file routes
 //! each message and action to the feature that owns it (one file each below).
 
+mod build;
 mod detail;
 mod files;
 mod list;
@@ -12,6 +13,8 @@ mod pull;
 pub(crate) mod testing;
 mod yank;
 
+#[cfg(test)]
+pub(crate) use build::tests as build_testing;
 pub use popups::split_words;
 
 use crossterm::event::KeyEvent;
@@ -109,6 +112,13 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Copied(result) => files::on_copied(app, result),
         Msg::PullEvents(events) => pull::on_events(app, &events),
         Msg::Pulled(result) => pull::on_pulled(app, result),
+        Msg::BuildEvents(events) => build::on_events(app, &events),
+        Msg::Built(result) => build::on_built(app, result),
+        Msg::Efficiency(result) => build::on_efficiency(app, result),
+        Msg::BuildNotKept(e) => {
+            app.say(e, true);
+            Vec::new()
+        }
     }
 }
 
@@ -237,6 +247,17 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back => detail::back(app),
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown if app.build_view() => {
+            let by = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -PAGE,
+                _ => PAGE,
+            };
+            build::move_by(app, by)
+        }
+        Action::Open if app.build_view() => build::open_wasted(app),
+        Action::CancelPull if app.build_view() => build::cancel(app),
         Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
             let by = match action {
                 Action::Up => -1,
@@ -308,6 +329,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Disconnect => list::network_verb(app, "network disconnect "),
         Action::Refresh => vec![Effect::Reload],
         Action::Pull => pull::open(app),
+        Action::Build => build::open(app),
         Action::ToggleScope => detail::toggle_scope(app),
         Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
             detail::logs_action(app, action)

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{apply, files, pull};
+use super::{apply, build, files, pull};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::form::RunForm;
@@ -27,6 +27,7 @@ pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Ef
         Popup::Copy => files::on_copy_key(app, key),
         Popup::PullInput { input, error } => pull::on_pull_input_key(app, input, error, key),
         Popup::Pull => pull::on_pull_key(app, key),
+        Popup::BuildForm(form) => build::on_form_key(app, form, &key),
         // Help and output move with the arrows and close on any other key, leaving the
         // screen as it was.
         Popup::Help { page } => {
@@ -95,6 +96,13 @@ fn run_line(app: &mut App, line: &str) -> Vec<Effect> {
                     Vec::new()
                 }
             }
+        }
+        // A build runs in the dashboard's build view: the form opens, filled from the line.
+        Ok(words) if words.first().is_some_and(|w| w == "build") => {
+            build::open_with(app, &words[1..])
+        }
+        Ok(words) if words.len() > 1 && words[0] == "image" && words[1] == "build" => {
+            build::open_with(app, &words[2..])
         }
         Ok(words) if needs_terminal(&words) => vec![Effect::Terminal(words)],
         Ok(words) => vec![Effect::Verb(words)],

@@ -1,5 +1,6 @@
 //! One file per view.
 
+pub mod build;
 pub mod container_detail;
 pub mod containers;
 pub mod events;

@@ -9,6 +9,7 @@ mod bounds;
 mod changes;
 mod commit;
 mod compress;
+pub mod efficiency;
 mod history;
 mod import;
 mod layer_tree;
