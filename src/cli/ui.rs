@@ -79,7 +79,7 @@ fn print_once(
 ) -> Result<i32> {
     let screen = Screen::parse(&args.view).ok_or_else(|| {
         eyre!(
-            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, endpoints, stats, logs, diff, layers, files, volume or network",
+            "invalid --view {:?}: use containers, images, volumes, networks, events, config, mounts, endpoints, stats, logs, diff, layers, files, volume, network or build",
             args.view
         )
     })?;
