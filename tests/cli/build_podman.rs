@@ -115,38 +115,38 @@ fn describe(kind: &Kind) -> String {
     }
 }
 
-/// Every difference between podman's tree and berth's, one line each.
-fn compare_trees(podman: &Tree, berth: &Tree) -> Vec<String> {
+/// Every difference between tree `a` and tree `b`, one line each, naming them by
+/// `names`.
+fn compare_trees(a: &Tree, b: &Tree, names: (&str, &str)) -> Vec<String> {
+    let (an, bn) = names;
     let mut out = Vec::new();
-    let paths: std::collections::BTreeSet<&String> = podman.keys().chain(berth.keys()).collect();
+    let paths: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for path in paths {
-        match (podman.get(path), berth.get(path)) {
-            (Some(p), None) => out.push(format!(
-                "/{path}: only podman has it ({})",
-                describe(&p.kind)
-            )),
-            (None, Some(b)) => out.push(format!(
-                "/{path}: only berth has it ({})",
-                describe(&b.kind)
-            )),
-            (Some(p), Some(b)) => {
-                if p.kind != b.kind {
+        match (a.get(path), b.get(path)) {
+            (Some(x), None) => {
+                out.push(format!("/{path}: only {an} has it ({})", describe(&x.kind)))
+            }
+            (None, Some(y)) => {
+                out.push(format!("/{path}: only {bn} has it ({})", describe(&y.kind)))
+            }
+            (Some(x), Some(y)) => {
+                if x.kind != y.kind {
                     out.push(format!(
-                        "/{path}: podman {}, berth {}",
-                        describe(&p.kind),
-                        describe(&b.kind)
+                        "/{path}: {an} {}, {bn} {}",
+                        describe(&x.kind),
+                        describe(&y.kind)
                     ));
                 }
-                if p.mode != b.mode {
+                if x.mode != y.mode {
                     out.push(format!(
-                        "/{path}: mode podman {:04o}, berth {:04o}",
-                        p.mode, b.mode
+                        "/{path}: mode {an} {:04o}, {bn} {:04o}",
+                        x.mode, y.mode
                     ));
                 }
-                if (p.uid, p.gid) != (b.uid, b.gid) {
+                if (x.uid, x.gid) != (y.uid, y.gid) {
                     out.push(format!(
-                        "/{path}: owner podman {}:{}, berth {}:{}",
-                        p.uid, p.gid, b.uid, b.gid
+                        "/{path}: owner {an} {}:{}, {bn} {}:{}",
+                        x.uid, x.gid, y.uid, y.gid
                     ));
                 }
             }
@@ -321,6 +321,22 @@ impl Podman {
         cmd
     }
 
+    /// What `image` prints when podman runs it (its own entrypoint and command).
+    fn run_image(&self, image: &str) -> String {
+        self.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--no-healthcheck",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            image,
+        ])
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         check(
             &format!("podman {args:?}"),
@@ -335,6 +351,9 @@ struct Fixture {
     dockerfile: &'static str,
     podman_dockerfile: &'static str,
     args: &'static [&'static str],
+    /// What the image prints when podman runs berth's build of it (its own entrypoint
+    /// and command), if it can run.
+    prints: Option<&'static str>,
 }
 
 const FIXTURES: &[Fixture] = &[
@@ -342,16 +361,19 @@ const FIXTURES: &[Fixture] = &[
         dockerfile: "all.Dockerfile",
         podman_dockerfile: "all.Dockerfile",
         args: &["--build-arg", "VERSION=2"],
+        prints: Some("hello world\n"),
     },
     Fixture {
         dockerfile: "all.Dockerfile",
         podman_dockerfile: "all.Dockerfile",
         args: &["--target", "artifact"],
+        prints: None,
     },
     Fixture {
         dockerfile: "heredoc.Dockerfile",
         podman_dockerfile: "heredoc.podman.Dockerfile",
         args: &[],
+        prints: Some("hello\n"),
     },
 ];
 
@@ -492,7 +514,7 @@ fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
         let (b_tree, b_config) = berth_image(&berth, &ctx, fixture, &tag, work.path());
         let name = format!("{} {}", fixture.dockerfile, fixture.args.join(" "));
         report.extend(
-            compare_trees(&p_tree, &b_tree)
+            compare_trees(&p_tree, &b_tree, ("podman", "berth"))
                 .into_iter()
                 .map(|d| format!("{name}: {d}")),
         );
@@ -501,6 +523,27 @@ fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
                 .into_iter()
                 .map(|d| format!("{name}: {d}")),
         );
+        // podman loads what berth saves, sees the same files and runs it.
+        podman.ok(&[
+            "load",
+            "-q",
+            "-i",
+            path_str(&work.path().join("berth-save.tar")),
+        ]);
+        let loaded = podman_export(&podman, &tag, work.path());
+        report.extend(
+            compare_trees(&b_tree, &loaded, ("berth's export", "podman's"))
+                .into_iter()
+                .map(|d| format!("{name}: podman's load of berth's save: {d}")),
+        );
+        if let Some(want) = fixture.prints {
+            let out = podman.run_image(&tag);
+            if out != want {
+                report.push(format!(
+                    "{name}: podman run of berth's image printed {out:?}, not {want:?}"
+                ));
+            }
+        }
     }
     assert!(
         report.is_empty(),
@@ -570,6 +613,7 @@ fn podman_builds_every_fixture_in_a_storage_of_its_own() {
     assert_eq!(config["User"], "app:staff");
     assert_eq!(config["Labels"]["org.example.version"], "2");
     assert!(config["Labels"].get("io.buildah.version").is_none());
+    assert_eq!(podman.run_image("judge/all"), fixture.prints.unwrap());
     assert_eq!(
         config["Healthcheck"]["Test"],
         serde_json::json!(["CMD", "true"])
@@ -637,7 +681,7 @@ mod comparison {
             ("etc/link", "symlink", "passwd", 0o777, 0, 0),
             ("etc/passwd", "file", "root:x:0:0\n", 0o644, 0, 0),
         ]);
-        assert_eq!(compare_trees(&a, &b), Vec::<String>::new());
+        assert_eq!(compare_trees(&a, &b, ("a", "b")), Vec::<String>::new());
     }
 
     #[test]
@@ -660,7 +704,7 @@ mod comparison {
             ("app/kind", "file", "", 0o755, 0, 0),
             ("app/only-berth", "dir", "", 0o755, 0, 0),
         ]);
-        let diffs = compare_trees(&podman, &berth);
+        let diffs = compare_trees(&podman, &berth, ("podman", "berth"));
         let has = |needle: &str| diffs.iter().any(|d| d.contains(needle));
         assert!(has("/app/content: podman file of 3 bytes"), "{diffs:?}");
         assert!(has("/app/mode: mode podman 4755, berth 0755"), "{diffs:?}");
