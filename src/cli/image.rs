@@ -155,6 +155,8 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(super::build::BuildArgs),
     /// List images
     #[command(alias = "list")]
     Ls(ImagesArgs),
@@ -661,6 +663,7 @@ fn short_id(id: &str) -> String {
 
 pub fn image_command(engine: &Engine, command: &ImageCommand) -> Result<i32> {
     match command {
+        ImageCommand::Build(args) => super::build::build(engine, args),
         ImageCommand::Ls(args) => images(engine, args),
         ImageCommand::Inspect(args) => inspect(engine, args),
         ImageCommand::History(args) => history(engine, args),

@@ -1,6 +1,7 @@
 //! The headless CLI: Docker's verbs and flags over the engine API.
 
 pub mod attach;
+pub mod build;
 pub mod container;
 pub mod container_prune;
 pub mod cp;
@@ -65,6 +66,11 @@ pub enum Command {
     Tag(image::TagArgs),
     /// Remove images
     Rmi(image::RmiArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Manage builds (the build cache)
+    #[command(subcommand)]
+    Builder(build::BuilderCommand),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -204,6 +210,8 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Tag(args) => image::tag(engine, &args),
         Rmi(args) => image::rmi(engine, &args),
         Image(command) => image::image_command(engine, &command),
+        Build(args) => build::build(engine, &args),
+        Builder(command) => build::builder_command(engine, &command),
         Login(args) => login::login(&args),
         Logout(args) => login::logout(&args),
         Search(args) => search::search(&args),

@@ -196,7 +196,7 @@ fn df(engine: &Engine, args: &DfArgs) -> Result<i32> {
         ("Images", usage.image_totals, true),
         ("Containers", usage.container_totals, true),
         ("Local Volumes", usage.volume_totals, true),
-        ("Build Cache", UsageTotals::default(), false),
+        ("Build Cache", engine.build_cache_usage()?, false),
     ];
     for (kind, totals, percent) in rows {
         table.row(vec![

@@ -57,6 +57,10 @@ pub enum Error {
     /// (126: not executable, 127: not found, 125: anything else).
     #[error("{message}")]
     StartFailed { code: i32, message: String },
+    /// A build's input is wrong or missing (a COPY source, a `.dockerignore` pattern), in
+    /// Docker's words; `kind` says which class it is.
+    #[error("{message}")]
+    Build { kind: ErrorKind, message: String },
 }
 
 /// What kind of failure an error is: what a caller branches on, and what every front
@@ -96,6 +100,7 @@ impl Error {
             Io { .. } | Sys { .. } | Corrupt { .. } | Runtime(_) | StartFailed { .. } => {
                 ErrorKind::Internal
             }
+            Build { kind, .. } => *kind,
         }
     }
 

@@ -113,6 +113,13 @@ pub use system::{DiskUsage, Finding, Info as SystemInfo, Pruned, UsageTotals};
 // Events: the journal's entries and filters.
 pub use events::{Event, EventFilter, ObjectType};
 
+// Builds: `berth build`'s options, progress events and outcome.
+pub use build::options::{
+    BuildNetwork, BuildOptions, BuildOutcome, DockerfileSource, UnpackedContext,
+};
+pub use build::progress::{BuildEvent, BuildObserver, StepName};
+pub use build::prune::BuildPruned;
+
 // Errors: one error type with a kind, and the context extension.
 pub use error::{Context, Error, ErrorKind, Result};
 

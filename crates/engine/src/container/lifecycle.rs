@@ -825,7 +825,9 @@ impl Engine {
                 mounts.push(shared);
             }
         }
-        for destination in image_volumes {
+        // A build step's changes under a VOLUME stay in its layer, as BuildKit's do.
+        let build = opts.labels.contains_key(crate::build::BUILD_LABEL);
+        for destination in image_volumes.iter().filter(|_| !build) {
             let covered = mounts
                 .iter()
                 .any(|m| m.destination.trim_end_matches('/') == destination.trim_end_matches('/'));
@@ -1039,9 +1041,11 @@ impl Engine {
     }
 
     /// Every container, with states brought up to date.
+    /// Build containers (`berth build`'s steps) are never a user's: not listed.
     pub fn list_containers(&self) -> Result<Vec<ContainerRecord>> {
         self.load_records()?
             .into_iter()
+            .filter(|r| !r.config.labels.contains_key(crate::build::BUILD_LABEL))
             .map(|r| self.reconcile(r))
             .collect()
     }

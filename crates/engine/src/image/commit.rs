@@ -70,7 +70,7 @@ impl Engine {
     }
 
     /// Writes the upper dir as a layer tar to a temp file, rewound for reading.
-    fn write_upper_tar(&self, record: &ContainerRecord) -> Result<(PathBuf, File)> {
+    pub(crate) fn write_upper_tar(&self, record: &ContainerRecord) -> Result<(PathBuf, File)> {
         let upper = self.overlay_of(record).upper;
         let path = self
             .paths()

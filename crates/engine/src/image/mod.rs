@@ -36,6 +36,11 @@ pub use import::ImportOptions;
 pub use layer_tree::{ImageLayer, LayerTree, TreeEntry, TreeScope};
 pub use layers::{chain_id, LayerRecord};
 pub(crate) use rollback::JOURNAL_PREFIX;
+// What the builder (crate::build) makes images with.
+pub(crate) use blob::get as get_blob;
+pub(crate) use compress::decompress;
+pub(crate) use layers::Expected;
+pub(crate) use rollback::Rollback;
 pub use save::SaveFormat;
 pub use store::{ImageRecord, Removal, Tags};
 

@@ -1,0 +1,421 @@
+//! COPY and ADD: sources from the context (after `.dockerignore`), from a here-document,
+//! or from a stage or image (`--from`), placed as BuildKit places them, owned by
+//! `--chown` (default root) with `--chmod`'s mode; ADD unpacks local archives.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use super::*;
+use crate::build::context::Manifest;
+use crate::build::selection::TarOptions;
+use crate::build::dockerfile::Copy;
+
+/// What a URL source looks like (ADD's remote sources, git contexts).
+fn is_remote(source: &str) -> bool {
+    ["http://", "https://", "git@", "git://"]
+        .iter()
+        .any(|p| source.starts_with(p))
+}
+
+/// Whether `path` exists in the image (file or directory), from its layers top down.
+fn image_has_path(engine: &Engine, image: &ImageState, path: &str) -> bool {
+    let rel = path.trim_start_matches('/');
+    if rel.is_empty() {
+        return true;
+    }
+    for chain in image.chain_ids.iter().rev() {
+        let diff = engine.layer_diff_dir(chain);
+        if std::fs::symlink_metadata(diff.join(rel)).is_ok() {
+            return true;
+        }
+        let p = Path::new(rel);
+        if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
+            let wh = diff
+                .join(parent)
+                .join(format!(".wh.{}", name.to_string_lossy()));
+            if wh.symlink_metadata().is_ok() {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+impl Builder<'_> {
+    pub(super) fn copy_step(
+        &mut self,
+        state: &mut StageState,
+        copy: &Copy,
+        shown: &str,
+        scope: &str,
+        results: &[Option<ImageState>],
+        context: &BuildContext,
+    ) -> Result<()> {
+        let what = if copy.add { "ADD" } else { "COPY" };
+        if let Some(remote) = copy.sources.iter().find(|s| is_remote(s)) {
+            return Err(build_error(format!(
+                "{what} {remote}: remote sources are not supported: berth builds from local files only"
+            )));
+        }
+        let number = self.start_counted(state, shown);
+        let fail = |builder: &mut Self, e: Error| {
+            builder.observer.event(BuildEvent::Error {
+                number,
+                message: e.to_string(),
+            });
+            e
+        };
+        let workdir = {
+            let w = state.image.string("WorkingDir");
+            if w.is_empty() { "/".to_owned() } else { w }
+        };
+        let mut dest = if copy.dest.starts_with('/') {
+            copy.dest.clone()
+        } else {
+            format!("{}/{}", workdir.trim_end_matches('/'), copy.dest)
+        };
+        if copy.dest.ends_with('/') || copy.dest == "." || copy.dest.ends_with("/.") {
+            dest = format!("{}/", cfg::clean_path(&dest).trim_end_matches('/'));
+        }
+        let chown = match &copy.chown {
+            Some(spec) => Some(resolve_chown(self.engine, &state.image, spec).map_err(|e| fail(self, e))?),
+            None => None,
+        };
+        let chmod = copy.chmod.as_deref().map(parse_chmod).transpose().map_err(|e| fail(self, e))?;
+        let mut inputs = KeyInputs::new();
+        inputs
+            .add(InputKind::Parent, state.key.to_string())
+            .add(InputKind::Instruction, format!("{what} {:?} {dest}", copy.sources));
+        if let Some((u, g)) = chown {
+            inputs.add(InputKind::Setting("--chown".into()), format!("{u}:{g}"));
+        }
+        if let Some(m) = chmod {
+            inputs.add(InputKind::Setting("--chmod".into()), format!("{m:o}"));
+        }
+        inputs.add(InputKind::Setting("platform".into()), platform_text());
+        for h in &copy.heredocs {
+            inputs.add(InputKind::Setting(format!("heredoc {}", h.name)), h.content.clone());
+        }
+        // The sources: the context's selection, or a stage's or image's files.
+        let source_image = match &copy.from {
+            Some(from) => Some(self.from_image(from, results).map_err(|e| fail(self, e))?),
+            None => None,
+        };
+        let selection = match (&source_image, copy.sources.is_empty()) {
+            (None, false) => Some(context.select(&copy.sources).map_err(|e| fail(self, e))?),
+            _ => None,
+        };
+        let mut manifest = None;
+        if let Some(selection) = &selection {
+            let digest = selection.digest().map_err(|e| fail(self, e))?;
+            inputs.add(InputKind::Sources, digest.to_string());
+            manifest = Some(selection.manifest().map_err(|e| fail(self, e))?);
+        }
+        if let (Some(from), Some(image)) = (&copy.from, &source_image) {
+            inputs.add(
+                InputKind::FromImage(from.clone()),
+                image.id.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            );
+        }
+        let started = Instant::now();
+        let now_manifest = manifest.clone();
+        let explain = move |older: &CacheEntry| -> Option<String> {
+            let older: Manifest = serde_json::from_value(older.manifest.clone()?).ok()?;
+            now_manifest.as_ref()?.first_difference(&older)
+        };
+        if let Some(hit) = self.lookup(Some(number), scope, &inputs, &explain)? {
+            state.image = self.engine.image_state(&hit.image)?;
+            state.key = inputs.key();
+            self.cached += 1;
+            self.observer.event(BuildEvent::Cached { number });
+            return Ok(());
+        }
+        let dest_is_dir = image_has_dir(self.engine, &state.image, &dest);
+        let engine = self.engine;
+        let image_now = state.image.clone();
+        let exists = move |p: &str| image_has_path(engine, &image_now, p);
+        let created_by = format!("{what} {} {} # buildkit", copy.sources.iter().chain(copy.heredocs.iter().map(|h| &h.name)).cloned().collect::<Vec<_>>().join(" "), copy.dest);
+        let from_name = source_image.as_ref().and(copy.from.clone());
+        let sources = copy.sources.clone();
+        let heredocs = copy.heredocs.clone();
+        let add = copy.add;
+        let fill = |out: &mut dyn Write| -> Result<()> {
+            if let Some(selection) = selection {
+                let (selection, archives) = if add {
+                    selection.split_archives()?
+                } else {
+                    (selection, Vec::new())
+                };
+                let opts = TarOptions {
+                    dest: &dest,
+                    dest_is_dir,
+                    chown,
+                    chmod,
+                    exists: Some(&exists),
+                };
+                // The tar's end blocks would end the stream: write it through a filter
+                // that drops them when archives follow.
+                if archives.is_empty() {
+                    selection.write_tar_with(&opts, out)?;
+                } else {
+                    let mut buf = Vec::new();
+                    selection.write_tar_with(&opts, &mut buf)?;
+                    out.write_all(strip_tar_end(&buf)).map_err(|e| io_error("writing the copy", e))?;
+                    for archive in archives {
+                        let reader = std::io::BufReader::new(archive.open()?);
+                        let mut plain = crate::image::decompress(reader).map_err(|e| {
+                            build_error(format!("{what} {}: {e}", archive.source()))
+                        })?;
+                        rebase_tar(&mut plain, dest.trim_end_matches('/'), out)?;
+                    }
+                    out.write_all(&[0u8; 1024]).map_err(|e| io_error("writing the copy", e))?;
+                }
+                return Ok(());
+            }
+            if !heredocs.is_empty() {
+                let into_dir = heredocs.len() > 1 || dest.ends_with('/') || dest_is_dir;
+                let mut buf = Vec::new();
+                for h in &heredocs {
+                    let path = if into_dir {
+                        format!("{}/{}", dest.trim_end_matches('/'), h.name)
+                    } else {
+                        dest.clone()
+                    };
+                    let mut one = Vec::new();
+                    heredoc_tar(&mut one, &path, h.content.as_bytes(), chmod.unwrap_or(0o644), chown.unwrap_or((0, 0)))?;
+                    buf.extend_from_slice(strip_tar_end(&one));
+                }
+                buf.extend_from_slice(&[0u8; 1024]);
+                return out.write_all(&buf).map_err(|e| io_error("writing the copy", e));
+            }
+            let _ = (&from_name, &sources);
+            Ok(())
+        };
+        let result = if let (Some(image), Some(_)) = (&source_image, &copy.from) {
+            self.copy_from_image(state, image, &copy.sources, &dest, dest_is_dir, chown, chmod, &created_by)
+        } else if state.image.chain_ids.is_empty() {
+            // Scratch: no tree to copy into; the tar is the layer.
+            let tmp = self
+                .engine
+                .paths()
+                .tmp_dir()
+                .join(format!("layer-build-{}.tar", crate::ids::random_hex64()));
+            let written = (|| {
+                let mut file = std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
+                fill(&mut file)?;
+                file.flush().map_err(|e| io_error("writing a layer", e))?;
+                std::fs::File::open(&tmp).map_err(|e| io_error("reading a layer", e))
+            })();
+            let result = written.and_then(|f| {
+                self.engine
+                    .store_layer_step(&state.image, &created_by, std::io::BufReader::new(f))
+            });
+            let _ = std::fs::remove_file(&tmp);
+            result
+        } else {
+            let base = self.materialize(state)?;
+            self.engine
+                .copy_into_build_container(&base, fill)
+                .and_then(|c| self.engine.commit_build_container(&c, &state.image, &created_by))
+        };
+        let (next, size) = result.map_err(|e| fail(self, e))?;
+        let manifest = manifest.and_then(|m| serde_json::to_value(m).ok());
+        self.store(&inputs, &next, &created_by, size, started, manifest)?;
+        state.image = next;
+        state.key = inputs.key();
+        self.ran += 1;
+        self.observer.event(BuildEvent::Done {
+            number,
+            elapsed: started.elapsed(),
+            size,
+        });
+        Ok(())
+    }
+
+    /// `--from=`: an earlier stage's result or an image (pulled if missing).
+    fn from_image(&mut self, from: &str, results: &[Option<ImageState>]) -> Result<ImageState> {
+        let lower = from.to_ascii_lowercase();
+        // Stages by name or index; the dockerfile's stages were resolved into `results`.
+        if let Ok(i) = from.parse::<usize>() {
+            if let Some(Some(image)) = results.get(i) {
+                return Ok(image.clone());
+            }
+        }
+        if let Some(image) = self.stage_names.get(&lower).and_then(|i| results.get(*i)).cloned().flatten() {
+            return Ok(image);
+        }
+        let id = self.base_image(from)?;
+        self.engine.image_state(&id)
+    }
+
+    /// COPY --from: each source read out of a build container of `image`, renamed to its
+    /// place under `dest`, owned and moded as asked, then copied in.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_from_image(
+        &mut self,
+        state: &mut StageState,
+        image: &ImageState,
+        sources: &[String],
+        dest: &str,
+        dest_is_dir: bool,
+        chown: Option<(u32, u32)>,
+        chmod: Option<u32>,
+        created_by: &str,
+    ) -> Result<(ImageState, u64)> {
+        let source_id = match &image.id {
+            Some(id) => id.clone(),
+            None => return Err(build_error("COPY --from a stage with no files")),
+        };
+        let spec = RunSpec {
+            network: Some("none".into()),
+            ..Default::default()
+        };
+        let source = self.engine.build_container(&source_id, &spec, false)?;
+        let into_dir = sources.len() > 1 || dest.ends_with('/') || dest_is_dir;
+        let mut buf: Vec<u8> = Vec::new();
+        for src in sources {
+            if crate::build::ignore::has_wildcards(src) {
+                return Err(build_error(format!(
+                    "COPY --from with a wildcard source ({src}) is not supported yet"
+                )));
+            }
+            let path = cfg::clean_path(&format!("/{src}"));
+            let stat = self
+                .engine
+                .stat_container_path(source.record.id.as_str(), &path)
+                .map_err(|_| build_error(format!("failed to compute cache key: \"{path}\": not found")))?;
+            let is_dir = matches!(stat.resolved.as_ref().map(|r| r.1).unwrap_or(stat.kind), crate::storage::copy::PathKind::Dir);
+            let mut out = self
+                .engine
+                .copy_from_container(source.record.id.as_str(), &path, true)?;
+            let base = if is_dir || into_dir {
+                dest.trim_end_matches('/').to_owned()
+            } else {
+                dest.to_owned()
+            };
+            let mut archive = tar::Archive::new(&mut out);
+            let mut builder = tar::Builder::new(&mut buf);
+            for entry in archive.entries().map_err(|e| io_error("reading the copy", e))? {
+                let mut entry = entry.map_err(|e| io_error("reading the copy", e))?;
+                let name = entry.path_bytes().into_owned();
+                let name = String::from_utf8_lossy(&name).into_owned();
+                let (first, rest) = name.split_once('/').unwrap_or((name.as_str(), ""));
+                let rest = rest.trim_end_matches('/');
+                let target = if is_dir {
+                    if rest.is_empty() {
+                        base.clone()
+                    } else {
+                        format!("{base}/{rest}")
+                    }
+                } else if into_dir {
+                    format!("{base}/{first}")
+                } else {
+                    base.clone()
+                };
+                let mut header = entry.header().clone();
+                // Without --chown, a stage's files keep their owners (BuildKit copies them
+                // as they are; only the context's files are root's).
+                if let Some((u, g)) = chown {
+                    header.set_uid(u as u64);
+                    header.set_gid(g as u64);
+                }
+                if let Some(m) = chmod {
+                    if header.entry_type() != tar::EntryType::Symlink {
+                        header.set_mode(m);
+                    }
+                }
+                let target = target.trim_start_matches('/').to_owned();
+                if target.is_empty() {
+                    continue;
+                }
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).map_err(|e| io_error("reading the copy", e))?;
+                if matches!(header.entry_type(), tar::EntryType::Link | tar::EntryType::Symlink) {
+                    let link = header.link_name().ok().flatten().map(|l| l.into_owned());
+                    if let Some(link) = link {
+                        builder
+                            .append_link(&mut header, &target, link)
+                            .map_err(|e| io_error("writing the copy", e))?;
+                    }
+                    continue;
+                }
+                builder
+                    .append_data(&mut header, &target, &data[..])
+                    .map_err(|e| io_error("writing the copy", e))?;
+            }
+            builder.finish().map_err(|e| io_error("writing the copy", e))?;
+            drop(builder);
+            let len = strip_tar_end(&buf).len();
+            buf.truncate(len);
+        }
+        drop(source);
+        buf.extend_from_slice(&[0u8; 1024]);
+        if state.image.chain_ids.is_empty() {
+            return self.engine.store_layer_step(&state.image, created_by, &buf[..]);
+        }
+        let base = self.materialize(state)?;
+        let container = self.engine.copy_into_build_container(&base, |out| {
+            out.write_all(&buf).map_err(|e| io_error("writing the copy", e))
+        })?;
+        self.engine.commit_build_container(&container, &state.image, created_by)
+    }
+}
+
+fn io_error(context: &str, err: std::io::Error) -> Error {
+    Error::Io {
+        context: context.to_owned(),
+        err,
+    }
+}
+
+/// A tar without its end-of-archive blocks (so another can follow in one stream).
+fn strip_tar_end(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end >= 512 && buf[end - 512..end].iter().all(|b| *b == 0) {
+        end -= 512;
+    }
+    &buf[..end]
+}
+
+/// ADD's archive: its entries re-written under `dest`, owners kept (as Docker's ADD).
+fn rebase_tar(input: &mut dyn Read, dest: &str, out: &mut dyn Write) -> Result<()> {
+    let mut archive = tar::Archive::new(input);
+    let mut buf = Vec::new();
+    let mut builder = tar::Builder::new(&mut buf);
+    for entry in archive.entries().map_err(|e| io_error("reading the archive", e))? {
+        let mut entry = entry.map_err(|e| io_error("reading the archive", e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let clean = cfg::clean_path(&format!("/{name}"));
+        let target = format!("{}{}", dest.trim_end_matches('/'), clean);
+        let target = target.trim_start_matches('/').to_owned();
+        if target.is_empty() {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        match header.entry_type() {
+            tar::EntryType::Link | tar::EntryType::Symlink => {
+                let link = header.link_name().ok().flatten().map(|l| l.into_owned());
+                if let Some(mut link) = link {
+                    if header.entry_type() == tar::EntryType::Link {
+                        let l = cfg::clean_path(&format!("/{}", link.display()));
+                        link = format!("{}{}", dest.trim_end_matches('/'), l)
+                            .trim_start_matches('/')
+                            .into();
+                    }
+                    builder
+                        .append_link(&mut header, &target, link)
+                        .map_err(|e| io_error("writing the archive", e))?;
+                }
+            }
+            _ => {
+                builder
+                    .append_data(&mut header, &target, &mut entry)
+                    .map_err(|e| io_error("writing the archive", e))?;
+            }
+        }
+    }
+    builder.finish().map_err(|e| io_error("writing the archive", e))?;
+    drop(builder);
+    out.write_all(strip_tar_end(&buf))
+        .map_err(|e| io_error("writing the archive", e))
+}

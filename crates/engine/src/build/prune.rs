@@ -1,0 +1,104 @@
+//! `builder prune` and the "Build Cache" row of `system df`: the cache's entries, the
+//! step images only they hold, and the RUN cache mounts.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+
+use super::cache::{CacheEntry, CacheStore};
+use crate::error::{Context, Result};
+use crate::ids::Digest;
+use crate::system::UsageTotals;
+use crate::Engine;
+
+/// What `builder prune` removed.
+#[derive(Debug, Clone, Default)]
+pub struct BuildPruned {
+    /// The keys of the removed entries.
+    pub removed: Vec<Digest>,
+    /// Bytes freed (the removed steps' layers).
+    pub reclaimed: u64,
+}
+
+impl Engine {
+    /// The cache entries and the images that hold something for users (tagged or used by a
+    /// container): a step whose image is one of those is "in use".
+    fn images_in_use(&self) -> Result<HashSet<Digest>> {
+        let mut used: HashSet<Digest> = self.tags()?.into_values().collect();
+        for record in self.load_records()? {
+            used.insert(record.image_id.clone());
+        }
+        Ok(used)
+    }
+
+    /// `builder prune`: entries not used since `until` ago (all without a filter); without
+    /// `all`, only those whose image nobody uses (BuildKit's dangling cache). Step images
+    /// only the removed entries held go too, then their layers; with `all`, the RUN cache
+    /// mounts as well.
+    pub fn prune_build_cache(&self, all: bool, until: Option<i64>) -> Result<BuildPruned> {
+        let cache = CacheStore::open(self.paths().root())?;
+        let lock = self.lock()?;
+        let in_use = self.images_in_use()?;
+        let cutoff = until.map(|nanos| Utc::now() - chrono::Duration::nanoseconds(nanos));
+        let entries = cache.entries()?;
+        let (gone, kept): (Vec<CacheEntry>, Vec<CacheEntry>) = entries.into_iter().partition(|e| {
+            cutoff.is_none_or(|c| e.last_used < c) && (all || !in_use.contains(&e.image))
+        });
+        let still_held: HashSet<&Digest> = kept.iter().map(|e| &e.image).collect();
+        let mut pruned = BuildPruned::default();
+        for entry in &gone {
+            cache.remove(&entry.key)?;
+            pruned.removed.push(entry.key.clone());
+            if in_use.contains(&entry.image) || still_held.contains(&entry.image) {
+                continue;
+            }
+            let path = self.image_record_path(&entry.image);
+            if path.exists() {
+                std::fs::remove_file(&path).context(|| format!("removing {}", path.display()))?;
+                pruned.reclaimed += entry.size;
+            }
+        }
+        if all && until.is_none() {
+            let mounts = cache.dir().join("mounts");
+            if mounts.exists() {
+                pruned.reclaimed += crate::storage::volumes::dir_size(&mounts);
+                let aside = self
+                    .paths()
+                    .tmp_dir()
+                    .join(format!("gc-{}", crate::ids::random_hex64()));
+                std::fs::rename(&mounts, &aside)
+                    .context(|| format!("removing {}", mounts.display()))?;
+                std::fs::remove_dir_all(&aside)
+                    .context(|| format!("removing {}", aside.display()))?;
+            }
+        }
+        if !gone.is_empty() {
+            self.collect_garbage(&lock)?;
+        }
+        Ok(pruned)
+    }
+
+    /// The "Build Cache" row of `system df`: entries, those whose image is in use, the
+    /// bytes of their layers, and what a prune could free.
+    pub fn build_cache_usage(&self) -> Result<UsageTotals> {
+        let cache = CacheStore::open(self.paths().root())?;
+        let in_use = self.images_in_use()?;
+        let mut totals = UsageTotals::default();
+        for entry in cache.entries()? {
+            totals.total += 1;
+            totals.size += entry.size;
+            if in_use.contains(&entry.image) {
+                totals.active += 1;
+            } else {
+                totals.reclaimable += entry.size;
+            }
+        }
+        let mounts = cache.dir().join("mounts");
+        if mounts.exists() {
+            let size = crate::storage::volumes::dir_size(&mounts);
+            totals.size += size;
+            totals.reclaimable += size;
+        }
+        Ok(totals)
+    }
+}
