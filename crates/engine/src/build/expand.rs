@@ -64,7 +64,6 @@ pub fn expand_heredoc(
 }
 
 /// No variable is set: for lexing words without expanding them.
-#[allow(dead_code)] // used by the parser
 pub(crate) fn no_vars(_: &str) -> Option<String> {
     None
 }

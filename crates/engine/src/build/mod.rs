@@ -19,3 +19,4 @@ pub mod step;
 
 /// The label that marks a build container: hidden from listings, never a user's.
 pub const BUILD_LABEL: &str = "berth.build";
+mod syntax;
