@@ -127,9 +127,15 @@ impl IgnorePatterns {
     /// Whether `rel_path` (slash-separated, relative to the context root) is left out of
     /// the context. The root itself (`""` or `.`) never is.
     pub fn is_excluded(&self, rel_path: &str) -> bool {
+        self.state_of(rel_path).0
+    }
+
+    /// [`Self::is_excluded`] and the state the walk hands to `rel_path`'s children: each
+    /// prefix of the path is checked in turn, as the walk reaches it.
+    pub fn state_of(&self, rel_path: &str) -> (bool, MatchState) {
         let rel_path = rel_path.trim_matches('/');
         if rel_path.is_empty() || rel_path == "." || self.patterns.is_empty() {
-            return false;
+            return (false, MatchState::default());
         }
         let mut state = MatchState::default();
         let mut end = 0;
@@ -137,11 +143,11 @@ impl IgnorePatterns {
             let next = rel_path[end..].find('/').map(|i| end + i);
             let prefix = &rel_path[..next.unwrap_or(rel_path.len())];
             let (excluded, s) = self.check(prefix, &state);
+            state = s;
             match next {
                 Some(i) => end = i + 1,
-                None => return excluded,
+                None => return (excluded, state),
             }
-            state = s;
         }
     }
 

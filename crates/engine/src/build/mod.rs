@@ -20,3 +20,5 @@ pub mod step;
 /// The label that marks a build container: hidden from listings, never a user's.
 pub const BUILD_LABEL: &str = "berth.build";
 mod syntax;
+mod selection;
+mod stat_cache;

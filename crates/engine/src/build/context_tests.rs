@@ -1,0 +1,568 @@
+//! Tests of the build context on temporary directories: selection, `.dockerignore`, the
+//! digest and its stat cache, the tar COPY extracts, and hostile entries.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+use super::*;
+use crate::build::selection::TarOptions;
+use crate::ids::Digest;
+
+fn write(root: &Path, rel: &str, data: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, data).unwrap();
+}
+
+fn ctx(root: &Path) -> BuildContext {
+    BuildContext::open(root, Some("Dockerfile"), None).unwrap()
+}
+
+fn sources(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| s.to_string()).collect()
+}
+
+/// What a tar holds: name -> (type, mode, uid, gid, content or link target).
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct Got {
+    kind: char,
+    mode: u32,
+    owner: (u64, u64),
+    data: String,
+}
+
+fn tar_of(sel: &Selection, opts: &TarOptions<'_>) -> BTreeMap<String, Got> {
+    let mut buf = Vec::new();
+    sel.write_tar_with(opts, &mut buf).unwrap();
+    read_tar(&buf)
+}
+
+fn read_tar(buf: &[u8]) -> BTreeMap<String, Got> {
+    let mut out = BTreeMap::new();
+    let mut archive = tar::Archive::new(buf);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let h = entry.header().clone();
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = match h.entry_type() {
+            tar::EntryType::Regular => 'f',
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            tar::EntryType::Link => 'h',
+            tar::EntryType::Fifo => 'p',
+            tar::EntryType::Char => 'c',
+            _ => '?',
+        };
+        let data = match kind {
+            'l' | 'h' => String::from_utf8_lossy(&entry.link_name_bytes().unwrap()).into_owned(),
+            _ => {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut s).unwrap();
+                s
+            }
+        };
+        out.insert(
+            name,
+            Got {
+                kind,
+                mode: h.mode().unwrap(),
+                owner: (h.uid().unwrap(), h.gid().unwrap()),
+                data,
+            },
+        );
+    }
+    out
+}
+
+fn opts(dest: &str) -> TarOptions<'_> {
+    TarOptions {
+        dest,
+        dest_is_dir: false,
+        chown: None,
+        chmod: None,
+        exists: None,
+    }
+}
+
+fn names(t: &BTreeMap<String, Got>) -> Vec<&str> {
+    t.keys().map(String::as_str).collect()
+}
+
+fn sample() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "Dockerfile", "FROM scratch\n");
+    write(root, "top.txt", "top");
+    write(root, "src/a.txt", "a");
+    write(root, "src/sub/b.txt", "b");
+    fs::set_permissions(root.join("src/a.txt"), fs::Permissions::from_mode(0o640)).unwrap();
+    symlink("a.txt", root.join("src/link")).unwrap();
+    dir
+}
+
+#[test]
+fn a_directory_source_copies_its_contents_into_dest() {
+    let dir = sample();
+    let sel = ctx(dir.path()).select(&sources(&["src"])).unwrap();
+    let t = tar_of(&sel, &opts("/app"));
+    assert_eq!(
+        names(&t),
+        ["app/", "app/a.txt", "app/link", "app/sub/", "app/sub/b.txt"]
+    );
+    // The created destination is 0755, root's; entries keep their mode, owned by 0:0.
+    assert_eq!(
+        (t["app/"].kind, t["app/"].mode, t["app/"].owner),
+        ('d', 0o755, (0, 0))
+    );
+    assert_eq!(
+        (t["app/a.txt"].mode, t["app/a.txt"].data.as_str()),
+        (0o640, "a")
+    );
+    assert_eq!(
+        (t["app/link"].kind, t["app/link"].data.as_str()),
+        ('l', "a.txt")
+    );
+    // An existing destination directory keeps its own entry.
+    let t = tar_of(
+        &sel,
+        &TarOptions {
+            dest_is_dir: true,
+            ..opts("/app")
+        },
+    );
+    assert!(!t.contains_key("app/") && t.contains_key("app/sub/b.txt"));
+}
+
+#[test]
+fn a_file_source_becomes_dest_or_goes_into_a_directory_dest() {
+    let dir = sample();
+    let c = ctx(dir.path());
+    let sel = c.select(&sources(&["top.txt"])).unwrap();
+    assert_eq!(names(&tar_of(&sel, &opts("/x.txt"))), ["x.txt"]);
+    assert_eq!(names(&tar_of(&sel, &opts("/d/"))), ["d/", "d/top.txt"]);
+    let into = TarOptions {
+        dest_is_dir: true,
+        ..opts("/d")
+    };
+    assert_eq!(names(&tar_of(&sel, &into)), ["d/top.txt"]);
+    // "/" is a directory that always exists.
+    assert_eq!(names(&tar_of(&sel, &opts("/"))), ["top.txt"]);
+    // A symlink named as the source is followed; the file keeps the link's name.
+    let sel = c.select(&sources(&["src/link"])).unwrap();
+    let t = tar_of(&sel, &opts("/d/"));
+    assert_eq!((t["d/link"].kind, t["d/link"].data.as_str()), ('f', "a"));
+}
+
+#[test]
+fn several_sources_need_a_directory_destination() {
+    let dir = sample();
+    let sel = ctx(dir.path())
+        .select(&sources(&["top.txt", "src/a.txt"]))
+        .unwrap();
+    let err = sel
+        .write_tar("/one", false, None, None, &mut Vec::new())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "When using COPY with more than one source file, the destination must be a directory and end with a /"
+    );
+    let t = tar_of(&sel, &opts("/many/"));
+    assert_eq!(names(&t), ["many/", "many/a.txt", "many/top.txt"]);
+}
+
+#[test]
+fn chown_chmod_and_the_missing_parents_of_dest() {
+    let dir = sample();
+    let sel = ctx(dir.path()).select(&sources(&["src"])).unwrap();
+    let exists = |p: &str| p == "/usr";
+    let t = tar_of(
+        &sel,
+        &TarOptions {
+            chown: Some((1000, 1001)),
+            chmod: Some(0o4750),
+            exists: Some(&exists),
+            ..opts("/usr/local/app")
+        },
+    );
+    assert!(
+        !t.contains_key("usr/"),
+        "an existing parent is not rewritten"
+    );
+    for name in [
+        "usr/local/",
+        "usr/local/app/",
+        "usr/local/app/a.txt",
+        "usr/local/app/sub/",
+    ] {
+        assert_eq!(
+            (t[name].mode, t[name].owner),
+            (0o4750, (1000, 1001)),
+            "{name}"
+        );
+    }
+    assert_eq!(t["usr/local/app/link"].mode, 0o777);
+    assert_eq!(t["usr/local/app/link"].owner, (1000, 1001));
+}
+
+#[test]
+fn dockerignore_leaves_files_out_and_exceptions_bring_them_back() {
+    let dir = sample();
+    let root = dir.path();
+    write(
+        root,
+        ".dockerignore",
+        "*.log\nsecret\n!secret/keep\nDockerfile\n",
+    );
+    write(root, "debug.log", "x");
+    write(root, "src/deep.log", "kept: *.log is only the top level");
+    write(root, "secret/key", "k");
+    write(root, "secret/keep", "keep");
+    write(root, "private/x", "x");
+    let c = ctx(root);
+    assert_eq!(c.ignore_file(), Some(".dockerignore"));
+    let t = tar_of(&c.select(&sources(&["."])).unwrap(), &opts("/c"));
+    let got = names(&t);
+    assert!(!got.contains(&"c/debug.log"));
+    assert!(got.contains(&"c/src/deep.log"));
+    assert!(got.contains(&"c/secret/") && got.contains(&"c/secret/keep"));
+    assert!(!got.contains(&"c/secret/key"));
+    // The Dockerfile is still read for the build, but COPY . leaves it out.
+    assert!(!got.contains(&"c/Dockerfile"));
+    assert_eq!(c.read_file("Dockerfile", 1024).unwrap(), b"FROM scratch\n");
+    // An ignored source does not exist.
+    let err = c.select(&sources(&["debug.log"])).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "\"/debug.log\": not found in the build context"
+    );
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    // A wildcard skips what is ignored, and may match nothing.
+    assert_eq!(c.select(&sources(&["*.log"])).unwrap().len(), 0);
+}
+
+#[test]
+fn the_dockerfiles_own_ignore_file_wins() {
+    let dir = sample();
+    let root = dir.path();
+    write(root, ".dockerignore", "top.txt\n");
+    write(root, "build/app.Dockerfile", "FROM scratch\n");
+    write(root, "build/app.Dockerfile.dockerignore", "src\n");
+    let c = BuildContext::open(root, Some("build/app.Dockerfile"), None).unwrap();
+    assert_eq!(c.ignore_file(), Some("build/app.Dockerfile.dockerignore"));
+    assert!(c.select(&sources(&["top.txt"])).is_ok());
+    assert!(c.select(&sources(&["src"])).is_err());
+    let c = BuildContext::open(root, Some("Dockerfile"), None).unwrap();
+    assert_eq!(c.ignore_file(), Some(".dockerignore"));
+}
+
+#[test]
+fn wildcards_match_per_component_in_name_order() {
+    let dir = sample();
+    let root = dir.path();
+    write(root, "src/c.txt", "c");
+    write(root, "other/sub/b.txt", "b2");
+    let c = ctx(root);
+    let t = tar_of(&c.select(&sources(&["src/*.txt"])).unwrap(), &opts("/w/"));
+    assert_eq!(names(&t), ["w/", "w/a.txt", "w/c.txt"]);
+    let sel = c.select(&sources(&["*/sub/b.txt"])).unwrap();
+    assert_eq!(sel.len(), 2);
+    assert!(c.select(&sources(&["nothing*"])).unwrap().is_empty());
+}
+
+#[test]
+fn sources_outside_the_context_are_the_contexts_own_paths() {
+    let dir = sample();
+    let c = ctx(dir.path());
+    // BuildKit reads ../x as the context's /x.
+    let err = c.select(&sources(&["../missing"])).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "\"../missing\": forbidden path outside the build context (\"/missing\": not found)"
+    );
+    let sel = c.select(&sources(&["../top.txt"])).unwrap();
+    assert_eq!(names(&tar_of(&sel, &opts("/t"))), ["t"]);
+    let err = c.select(&sources(&["nope"])).err().unwrap();
+    assert_eq!(err.to_string(), "\"/nope\": not found in the build context");
+}
+
+#[test]
+fn symlinks_never_lead_out_of_the_context() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret", "outside");
+    let dir = sample();
+    let root = dir.path();
+    symlink(outside.path().join("secret"), root.join("abs")).unwrap();
+    symlink("../../../../../../../../../..", root.join("up")).unwrap();
+    symlink("loop2", root.join("loop1")).unwrap();
+    symlink("loop1", root.join("loop2")).unwrap();
+    // The absolute target means the context's own path, which does not exist.
+    let c = ctx(root);
+    assert!(c.select(&sources(&["abs"])).is_err());
+    // `..` stops at the root: up/ is the context itself.
+    let sel = c.select(&sources(&["up/top.txt"])).unwrap();
+    assert_eq!(tar_of(&sel, &opts("/t"))["t"].data, "top");
+    let err = c.select(&sources(&["loop1"])).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("too many levels of symbolic links"),
+        "{err}"
+    );
+    // Inside a copied directory, links are entries as they are.
+    let t = tar_of(&c.select(&sources(&["."])).unwrap(), &opts("/c"));
+    assert_eq!(t["c/loop1"].kind, 'l');
+    assert_eq!(
+        t["c/abs"].data,
+        outside.path().join("secret").to_string_lossy()
+    );
+    assert!(t.values().all(|g| g.data != "outside"));
+    // A Dockerfile that is a link out is not read either.
+    assert!(c.read_file("abs", 1024).is_err());
+}
+
+#[test]
+fn fifos_and_devices_are_entries_never_opened() {
+    let dir = sample();
+    let root = dir.path();
+    nix::unistd::mkfifo(&root.join("src/fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+    let null = nix::sys::stat::makedev(1, 3);
+    nix::sys::stat::mknod(
+        &root.join("src/null"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        Mode::from_bits_truncate(0o666),
+        null,
+    )
+    .unwrap();
+    let c = ctx(root);
+    let sel = c.select(&sources(&["src"])).unwrap();
+    sel.digest().unwrap();
+    let t = tar_of(&sel, &opts("/s"));
+    assert_eq!(t["s/fifo"].kind, 'p');
+    assert_eq!(t["s/null"].kind, 'c');
+    // Named directly, too.
+    let sel = c.select(&sources(&["src/fifo"])).unwrap();
+    assert_eq!(tar_of(&sel, &opts("/f"))["f"].kind, 'p');
+    assert!(c.read_file("src/fifo", 10).is_err());
+}
+
+#[test]
+fn odd_names_travel_as_bytes() {
+    let dir = sample();
+    let root = dir.path();
+    let odd = std::ffi::OsStr::from_bytes(b"new\nline\xff");
+    fs::write(root.join("src").join(odd), "odd").unwrap();
+    let c = ctx(root);
+    let sel = c.select(&sources(&["src"])).unwrap();
+    sel.digest().unwrap();
+    let mut buf = Vec::new();
+    sel.write_tar("/o", false, None, None, &mut buf).unwrap();
+    let mut archive = tar::Archive::new(&buf[..]);
+    let found = archive
+        .entries()
+        .unwrap()
+        .any(|e| e.unwrap().path_bytes().as_ref() == b"o/new\nline\xff");
+    assert!(found);
+    let m = sel.manifest().unwrap();
+    assert!(m.entries.iter().any(|e| e.path == "src/new\nline\\xff"));
+}
+
+fn digest_of(root: &Path, src: &[&str]) -> Digest {
+    ctx(root).select(&sources(src)).unwrap().digest().unwrap()
+}
+
+#[test]
+fn the_digest_ignores_times_and_sees_bytes_mode_owner_and_links() {
+    let dir = sample();
+    let root = dir.path();
+    let first = digest_of(root, &["."]);
+    assert_eq!(first, digest_of(root, &["."]));
+    // touch: same digest.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    fs::File::options()
+        .write(true)
+        .open(root.join("src/a.txt"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(first, digest_of(root, &["."]));
+    // One byte.
+    write(root, "src/a.txt", "b");
+    let bytes = digest_of(root, &["."]);
+    assert_ne!(first, bytes);
+    // Mode.
+    fs::set_permissions(root.join("src/a.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+    let mode = digest_of(root, &["."]);
+    assert_ne!(bytes, mode);
+    // Owner.
+    std::os::unix::fs::lchown(root.join("src/a.txt"), Some(1234), Some(1234)).unwrap();
+    let owner = digest_of(root, &["."]);
+    assert_ne!(mode, owner);
+    // Link target.
+    fs::remove_file(root.join("src/link")).unwrap();
+    symlink("sub", root.join("src/link")).unwrap();
+    assert_ne!(owner, digest_of(root, &["."]));
+    // An ignored file changes nothing.
+    let before = digest_of(root, &["."]);
+    write(root, ".dockerignore", "*.log\n");
+    let with_ignore = digest_of(root, &["."]);
+    write(root, "x.log", "noise");
+    assert_eq!(with_ignore, digest_of(root, &["."]));
+    assert_ne!(before, with_ignore, ".dockerignore itself is content");
+}
+
+#[test]
+fn the_stat_cache_answers_for_unchanged_files() {
+    let dir = sample();
+    let root = dir.path();
+    let cache = tempfile::tempdir().unwrap();
+    let open = || {
+        let c = BuildContext::open(root, Some("Dockerfile"), Some(cache.path())).unwrap();
+        c.trust_fresh_records();
+        c
+    };
+    let c = open();
+    let first = c.select(&sources(&["."])).unwrap().digest().unwrap();
+    assert_eq!(c.files_hashed(), 4, "Dockerfile, top.txt, a.txt, b.txt");
+    // A later build (a new context) reads none of them.
+    let c = open();
+    assert_eq!(c.select(&sources(&["."])).unwrap().digest().unwrap(), first);
+    assert_eq!(c.files_hashed(), 0);
+    // One changed file is the only one read.
+    write(root, "src/sub/b.txt", "B");
+    let c = open();
+    assert_ne!(c.select(&sources(&["."])).unwrap().digest().unwrap(), first);
+    assert_eq!(c.files_hashed(), 1);
+    // Without trusting fresh records, a file written this second is read again.
+    let c = BuildContext::open(root, Some("Dockerfile"), Some(cache.path())).unwrap();
+    c.select(&sources(&["src/sub/b.txt"]))
+        .unwrap()
+        .digest()
+        .unwrap();
+    assert_eq!(c.files_hashed(), 1);
+}
+
+#[test]
+fn a_file_that_changes_after_the_walk_is_an_error_not_a_loop() {
+    let dir = sample();
+    let root = dir.path();
+    let c = ctx(root);
+    let sel = c.select(&sources(&["top.txt"])).unwrap();
+    let mut f = fs::File::options()
+        .append(true)
+        .open(root.join("top.txt"))
+        .unwrap();
+    f.write_all(b" and more").unwrap();
+    let err = sel.digest().unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+    let err = sel
+        .write_tar("/t", false, None, None, &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("changed"), "{err}");
+}
+
+#[test]
+fn the_manifest_names_the_first_difference() {
+    let dir = sample();
+    let root = dir.path();
+    let m = |root: &Path| {
+        ctx(root)
+            .select(&sources(&["."]))
+            .unwrap()
+            .manifest()
+            .unwrap()
+    };
+    let old = m(root);
+    assert_eq!(m(root).first_difference(&old), None);
+    write(root, "src/a.txt", "changed");
+    assert_eq!(
+        m(root).first_difference(&old).as_deref(),
+        Some("src/a.txt changed")
+    );
+    let old = m(root);
+    write(root, "src/new.rs", "n");
+    assert_eq!(
+        m(root).first_difference(&old).as_deref(),
+        Some("src/new.rs added")
+    );
+    let old = m(root);
+    fs::remove_file(root.join("top.txt")).unwrap();
+    assert_eq!(
+        m(root).first_difference(&old).as_deref(),
+        Some("top.txt removed")
+    );
+    // It survives serialisation with a cache entry.
+    let json = serde_json::to_string(&old).unwrap();
+    assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), old);
+}
+
+#[test]
+fn add_finds_local_tar_archives() {
+    let dir = sample();
+    let root = dir.path();
+    let mut plain = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_cksum();
+    plain.append_data(&mut h, "in.txt", &b"hi"[..]).unwrap();
+    let plain = plain.into_inner().unwrap();
+    fs::write(root.join("a.tar"), &plain).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    fs::write(root.join("a.tar.gz"), gz.finish().unwrap()).unwrap();
+    fs::write(
+        root.join("a.tar.zst"),
+        zstd::encode_all(&plain[..], 1).unwrap(),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"not a tar at all, just text long enough to fill a block? no")
+        .unwrap();
+    fs::write(root.join("text.gz"), gz.finish().unwrap()).unwrap();
+    let c = ctx(root);
+    let sel = c
+        .select(&sources(&[
+            "a.tar",
+            "a.tar.gz",
+            "a.tar.zst",
+            "text.gz",
+            "top.txt",
+            "src",
+        ]))
+        .unwrap();
+    let (rest, archives) = sel.split_archives().unwrap();
+    let kinds: Vec<(&str, ArchiveKind)> = archives.iter().map(|a| (a.source(), a.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("a.tar", ArchiveKind::Tar),
+            ("a.tar.gz", ArchiveKind::Gzip),
+            ("a.tar.zst", ArchiveKind::Zstd)
+        ]
+    );
+    assert_eq!(rest.len(), 3);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut archives[0].open().unwrap(), &mut bytes).unwrap();
+    assert_eq!(bytes, plain);
+}
+
+#[test]
+fn opening_a_context_that_is_not_a_directory() {
+    let dir = sample();
+    let err = BuildContext::open(&dir.path().join("top.txt"), None, None)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("context must be a directory"),
+        "{err}"
+    );
+    let err = BuildContext::open(&dir.path().join("none"), None, None)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("not found"), "{err}");
+    let c = ctx(dir.path());
+    assert!(c.read_file("top.txt", 2).is_err(), "over the limit");
+}
