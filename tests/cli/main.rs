@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod build;
 mod build_podman;
 mod cp;
 mod diff;

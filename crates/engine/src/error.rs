@@ -192,6 +192,13 @@ mod tests {
                 ErrorKind::PortAllocated,
             ),
             (Error::Runtime("boom".into()), ErrorKind::Internal),
+            (
+                Error::Build {
+                    kind: ErrorKind::NotFound,
+                    message: "\"/x\": not found in the build context".into(),
+                },
+                ErrorKind::NotFound,
+            ),
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind, "{error}");

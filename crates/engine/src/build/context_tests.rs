@@ -566,3 +566,96 @@ fn opening_a_context_that_is_not_a_directory() {
     let c = ctx(dir.path());
     assert!(c.read_file("top.txt", 2).is_err(), "over the limit");
 }
+
+#[test]
+fn a_same_size_change_with_the_old_mtime_is_still_seen() {
+    let dir = sample();
+    let root = dir.path();
+    let cache = tempfile::tempdir().unwrap();
+    let open = || {
+        let c = BuildContext::open(root, None, Some(cache.path())).unwrap();
+        c.trust_fresh_records();
+        c
+    };
+    let path = root.join("top.txt");
+    let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+    let first = open()
+        .select(&sources(&["top.txt"]))
+        .unwrap()
+        .digest()
+        .unwrap();
+    // Same size, mtime put back: only the ctime (and the bytes) tell.
+    fs::write(&path, "TOP").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let c = open();
+    assert_ne!(
+        c.select(&sources(&["top.txt"])).unwrap().digest().unwrap(),
+        first
+    );
+    assert_eq!(c.files_hashed(), 1);
+}
+
+#[test]
+fn hard_links_inside_a_copy_stay_links() {
+    let dir = sample();
+    let root = dir.path();
+    fs::hard_link(root.join("src/a.txt"), root.join("src/sub/again.txt")).unwrap();
+    let sel = ctx(root).select(&sources(&["src"])).unwrap();
+    let t = tar_of(&sel, &opts("/h"));
+    assert_eq!(t["h/a.txt"].kind, 'f');
+    assert_eq!(
+        (
+            t["h/sub/again.txt"].kind,
+            t["h/sub/again.txt"].data.as_str()
+        ),
+        ('h', "h/a.txt")
+    );
+}
+
+#[test]
+fn a_symlinked_directory_source_copies_the_targets_contents() {
+    let dir = sample();
+    let root = dir.path();
+    symlink("src/sub", root.join("sublink")).unwrap();
+    let sel = ctx(root).select(&sources(&["sublink"])).unwrap();
+    assert_eq!(names(&tar_of(&sel, &opts("/s"))), ["s/", "s/b.txt"]);
+    // The same content under another name: the same digest.
+    let direct = ctx(root).select(&sources(&["src/sub"])).unwrap();
+    assert_eq!(sel.digest().unwrap(), direct.digest().unwrap());
+}
+
+#[test]
+fn an_excluded_directory_keeps_what_a_wildcard_exception_re_includes() {
+    let dir = sample();
+    let root = dir.path();
+    write(root, ".dockerignore", "docs\n!**/*.md\n");
+    write(root, "docs/a.md", "a");
+    write(root, "docs/b.txt", "b");
+    write(root, "docs/deep/c.md", "c");
+    write(root, "docs/none/d.txt", "d");
+    let c = ctx(root);
+    let t = tar_of(&c.select(&sources(&["docs"])).unwrap(), &opts("/d"));
+    assert_eq!(names(&t), ["d/", "d/a.md", "d/deep/", "d/deep/c.md"]);
+    assert!(c.select(&sources(&["docs/b.txt"])).is_err());
+    assert!(c.select(&sources(&["docs/deep/c.md"])).is_ok());
+    // Only ignored files inside: the directory does not exist.
+    write(root, ".dockerignore", "docs\n");
+    assert!(ctx(root).select(&sources(&["docs"])).is_err());
+}
+
+#[test]
+fn a_deep_tree_is_walked_without_recursion() {
+    let dir = sample();
+    let root = dir.path();
+    let deep = "d/".repeat(500);
+    write(root, &format!("{deep}leaf"), "leaf");
+    let sel = ctx(root).select(&sources(&["d"])).unwrap();
+    sel.digest().unwrap();
+    let t = tar_of(&sel, &opts("/x"));
+    assert!(t.contains_key(&format!("x/{}leaf", "d/".repeat(499))));
+}

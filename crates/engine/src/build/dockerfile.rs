@@ -10,9 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::expand::{expand, expand_heredoc, expand_words, no_vars, ExpandError};
-use super::syntax::{
-    parse_heredoc_word, parse_json_array, read_lines, split_words, RawHeredoc, RawInstruction,
-};
+use super::syntax::{parse_heredoc_word, read_lines, RawHeredoc, RawInstruction};
 use crate::container::parse_go_duration;
 
 /// A Dockerfile BuildKit would refuse, located by file and line.
@@ -625,38 +623,22 @@ fn at_least_one(command: &str) -> String {
     format!("{command} requires at least one argument")
 }
 
-/// `rest` split at blanks (BuildKit's whitespace-delimited arguments).
-fn blank_split(rest: &str) -> Vec<String> {
-    rest.split(['\t', '\u{b}', '\u{c}', '\r', ' '])
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// JSON array or blank-separated list (ADD, COPY, VOLUME).
-fn json_or_list(rest: &str) -> Result<(Vec<String>, bool), String> {
-    match parse_json_array(rest) {
-        Some(list) => list.map(|l| (l, true)),
-        None => Ok((blank_split(rest), false)),
-    }
-}
-
-/// JSON array (exec form) or the text (shell form) (RUN, CMD, ENTRYPOINT, SHELL).
-fn command_form(rest: &str) -> Result<CommandForm, String> {
-    match parse_json_array(rest) {
-        Some(list) => list.map(CommandForm::Exec),
-        None => Ok(CommandForm::Shell(rest.to_string())),
+/// RUN, CMD, ENTRYPOINT and HEALTHCHECK's command: exec form from a JSON array, else the
+/// shell form's text.
+fn command_form(args: &[String], json: bool) -> CommandForm {
+    if json {
+        CommandForm::Exec(args.to_vec())
+    } else {
+        CommandForm::Shell(args.join(" "))
     }
 }
 
 fn parse_instruction(raw: &RawInstruction, escape: char) -> Result<Parsed, String> {
     let keyword = raw.keyword.to_ascii_lowercase();
-    let rest = raw.rest.as_str();
+    let args = &raw.node.args;
     let no_flags = || parse_flags(&raw.flags, &[]);
     let instruction = match keyword.as_str() {
         "from" => {
-            let flags = parse_flags(&raw.flags, &[("platform", FlagKind::Str)])?;
-            let args = blank_split(rest);
             let name = match args.len() {
                 1 => None,
                 3 if args[1].eq_ignore_ascii_case("as") => {
@@ -671,32 +653,30 @@ fn parse_instruction(raw: &RawInstruction, escape: char) -> Result<Parsed, Strin
                 }
                 _ => return Err("FROM requires either one or three arguments".into()),
             };
+            let flags = parse_flags(&raw.flags, &[("platform", FlagKind::Str)])?;
             return Ok(Parsed::From {
                 spec: FromSpec {
                     image: args[0].clone(),
-                    platform: flags.string("platform"),
+                    platform: flags.string("platform").filter(|p| !p.is_empty()),
                 },
                 name,
             });
         }
-        "env" | "label" => {
+        "env" => {
             no_flags()?;
-            let upper = keyword.to_uppercase();
-            let pairs = name_values(rest, &upper, escape)?;
-            if keyword == "env" {
-                Instruction::Env(pairs)
-            } else {
-                Instruction::Label(pairs)
-            }
+            Instruction::Env(pairs(args, "ENV")?)
+        }
+        "label" => {
+            no_flags()?;
+            Instruction::Label(pairs(args, "LABEL")?)
         }
         "arg" => {
-            no_flags()?;
-            let words = split_words(rest, escape);
-            if words.is_empty() {
+            if args.is_empty() {
                 return Err(at_least_one("ARG"));
             }
-            let args = words
-                .into_iter()
+            no_flags()?;
+            let decls = args
+                .iter()
                 .map(|w| match w.split_once('=') {
                     Some(("", _)) => Err("ARG names can not be blank".to_string()),
                     Some((k, v)) => Ok(ArgDecl {
@@ -704,20 +684,19 @@ fn parse_instruction(raw: &RawInstruction, escape: char) -> Result<Parsed, Strin
                         default: Some(v.to_string()),
                     }),
                     None => Ok(ArgDecl {
-                        name: w,
+                        name: w.clone(),
                         default: None,
                     }),
                 })
                 .collect::<Result<_, _>>()?;
-            Instruction::Arg(args)
+            Instruction::Arg(decls)
         }
         "maintainer" | "workdir" | "user" | "stopsignal" => {
-            let upper = keyword.to_uppercase();
-            if rest.is_empty() {
-                return Err(exactly_one(&upper));
+            if args.len() != 1 {
+                return Err(exactly_one(&keyword.to_uppercase()));
             }
             no_flags()?;
-            let value = rest.to_string();
+            let value = args[0].clone();
             match keyword.as_str() {
                 "maintainer" => Instruction::Maintainer(value),
                 "workdir" => Instruction::Workdir(value),
@@ -726,21 +705,19 @@ fn parse_instruction(raw: &RawInstruction, escape: char) -> Result<Parsed, Strin
             }
         }
         "expose" => {
-            let ports = blank_split(rest);
-            if ports.is_empty() {
+            if args.is_empty() {
                 return Err(at_least_one("EXPOSE"));
             }
             no_flags()?;
-            Instruction::Expose(ports)
+            Instruction::Expose(args.clone())
         }
         "volume" => {
-            let (list, _) = json_or_list(rest)?;
-            if list.is_empty() {
+            if args.is_empty() {
                 return Err(at_least_one("VOLUME"));
             }
             no_flags()?;
             let mut volumes = Vec::new();
-            for v in list {
+            for v in args {
                 let v = v.trim();
                 if v.is_empty() {
                     return Err("VOLUME specified can not be an empty string".into());
@@ -749,28 +726,23 @@ fn parse_instruction(raw: &RawInstruction, escape: char) -> Result<Parsed, Strin
             }
             Instruction::Volume(volumes)
         }
-        "cmd" | "entrypoint" => {
+        "cmd" => {
             no_flags()?;
-            let form = command_form(rest)?;
-            if keyword == "cmd" {
-                Instruction::Cmd(form)
-            } else {
-                Instruction::Entrypoint(form)
-            }
+            Instruction::Cmd(command_form(args, raw.node.json))
+        }
+        "entrypoint" => {
+            no_flags()?;
+            Instruction::Entrypoint(command_form(args, raw.node.json))
         }
         "shell" => {
             no_flags()?;
-            match parse_json_array(rest) {
-                Some(list) => {
-                    let list = list?;
-                    if list.is_empty() {
-                        return Err(at_least_one("SHELL"));
-                    }
-                    Instruction::Shell(list)
-                }
-                None if rest.is_empty() => return Err(at_least_one("SHELL")),
-                None => return Err("SHELL requires the arguments to be in JSON form".into()),
+            if args.is_empty() {
+                return Err(at_least_one("SHELL"));
             }
+            if !raw.node.json {
+                return Err("SHELL requires the arguments to be in JSON form".into());
+            }
+            Instruction::Shell(args.clone())
         }
         "run" => Instruction::Run(parse_run(raw)?),
         "copy" | "add" => Instruction::Copy(parse_copy(raw, keyword == "add")?),
@@ -802,16 +774,24 @@ const INSTRUCTIONS: [&str; 18] = [
     "WORKDIR",
 ];
 
-/// BuildKit's message, with its "did you mean" when one instruction is close.
+/// BuildKit's message, with its "did you mean" when an instruction is within two edits
+/// (case-insensitive; the suggestion in the word's case when it is all one case).
 fn unknown_instruction(word: &str) -> String {
-    let upper = word.to_uppercase();
+    let lower = word.to_lowercase();
     let close = INSTRUCTIONS
         .iter()
-        .map(|name| (edit_distance(&upper, name), name))
-        .filter(|(d, _)| *d <= 2)
+        .map(|name| (edit_distance(&lower, &name.to_lowercase()), *name))
+        .filter(|(d, _)| *d < 3)
         .min_by_key(|(d, _)| *d);
     match close {
-        Some((_, name)) => format!("unknown instruction: {word} (did you mean {name}?)"),
+        Some((_, name)) => {
+            let name = if word == lower {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            format!("unknown instruction: {word} (did you mean {name}?)")
+        }
         None => format!("unknown instruction: {word}"),
     }
 }
@@ -838,31 +818,16 @@ fn valid_stage_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
 }
 
-/// ENV and LABEL: `name=value ...`, or the legacy `name value...` (one pair).
-fn name_values(rest: &str, command: &str, escape: char) -> Result<Vec<(String, String)>, String> {
-    let words = split_words(rest, escape);
-    let Some(first) = words.first() else {
+/// ENV and LABEL pairs from the node's `name value separator` triples.
+fn pairs(args: &[String], command: &str) -> Result<Vec<(String, String)>, String> {
+    if args.is_empty() {
         return Err(at_least_one(command));
-    };
-    if !first.contains('=') {
-        let mut parts = rest.splitn(2, ['\t', '\u{b}', '\u{c}', '\r', ' ']);
-        let name = parts.next().unwrap_or_default();
-        let value = parts
-            .next()
-            .map(|v| v.trim_start_matches(['\t', '\u{b}', '\u{c}', '\r', ' ']));
-        let Some(value) = value else {
-            return Err(format!("{command} must have two arguments"));
-        };
-        return Ok(vec![(name.to_string(), value.to_string())]);
     }
-    words
-        .iter()
-        .map(|word| match word.split_once('=') {
-            Some(("", _)) => Err(format!("{command} names can not be blank")),
-            Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(format!(
-                "Syntax error - can't find = in {word:?}. Must be of the form: name=value"
-            )),
+    args.chunks(3)
+        .map(|triple| match triple {
+            [name, ..] if name.is_empty() => Err(format!("{command} names can not be blank")),
+            [name, value, ..] => Ok((name.clone(), value.clone())),
+            _ => Err(format!("Bad input to {command}, too many arguments")),
         })
         .collect()
 }
@@ -918,7 +883,7 @@ fn parse_run(raw: &RawInstruction) -> Result<Run, String> {
         })
         .collect::<Result<_, _>>()?;
     Ok(Run {
-        command: command_form(&raw.rest)?,
+        command: command_form(&raw.node.args, raw.node.json),
         heredocs: raw.heredocs.iter().map(heredoc).collect(),
         mounts,
         network,
@@ -1135,9 +1100,11 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
                     return Ok(fields);
                 }
                 Some(',') => {}
-                Some(_) => return Err(format!(
+                Some(_) => {
+                    return Err(format!(
                     "failed to parse csv mounts: extraneous or missing \" in quoted-field: {line}"
-                )),
+                ))
+                }
             }
         } else {
             loop {
@@ -1157,7 +1124,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 
 fn parse_copy(raw: &RawInstruction, add: bool) -> Result<Copy, String> {
     let command = if add { "ADD" } else { "COPY" };
-    let (args, json) = json_or_list(&raw.rest)?;
+    let (args, json) = (&raw.node.args, raw.node.json);
     if args.len() < 2 {
         return Err(format!(
             "{command} requires at least two arguments, but only one was provided. Destination could not be determined"
@@ -1227,17 +1194,12 @@ fn parse_copy(raw: &RawInstruction, add: bool) -> Result<Copy, String> {
 }
 
 fn parse_healthcheck(raw: &RawInstruction) -> Result<Healthcheck, String> {
-    let rest = raw.rest.as_str();
-    let (kind, args) = match rest.find(char::is_whitespace) {
-        Some(i) => (&rest[..i], rest[i..].trim_start()),
-        None => (rest, ""),
-    };
-    if kind.is_empty() {
+    let Some((kind, command)) = raw.node.args.split_first() else {
         return Err(at_least_one("HEALTHCHECK"));
-    }
+    };
     let kind = kind.to_uppercase();
     if kind == "NONE" {
-        if !args.is_empty() {
+        if !command.is_empty() {
             return Err("HEALTHCHECK NONE takes no arguments".into());
         }
         return Ok(Healthcheck::None);
@@ -1255,12 +1217,7 @@ fn parse_healthcheck(raw: &RawInstruction) -> Result<Healthcheck, String> {
     if kind != "CMD" {
         return Err(format!("Unknown type {kind:?} in HEALTHCHECK (try CMD)"));
     }
-    let test = command_form(args)?;
-    let empty = match &test {
-        CommandForm::Shell(s) => s.is_empty(),
-        CommandForm::Exec(v) => v.is_empty(),
-    };
-    if empty {
+    if command.is_empty() {
         return Err("Missing command after HEALTHCHECK CMD".into());
     }
     let duration = |name: &str| -> Result<Option<Duration>, String> {
@@ -1293,7 +1250,7 @@ fn parse_healthcheck(raw: &RawInstruction) -> Result<Healthcheck, String> {
             }
         };
     Ok(Healthcheck::Cmd {
-        test,
+        test: command_form(command, raw.node.json),
         interval: duration("interval")?,
         timeout: duration("timeout")?,
         start_period: duration("start-period")?,
@@ -1303,16 +1260,12 @@ fn parse_healthcheck(raw: &RawInstruction) -> Result<Healthcheck, String> {
 }
 
 fn parse_onbuild(raw: &RawInstruction, escape: char) -> Result<String, String> {
-    if raw.rest.is_empty() {
+    let Some(child) = &raw.node.child else {
         return Err(at_least_one("ONBUILD"));
-    }
+    };
     parse_flags(&raw.flags, &[])?;
-    let trigger = raw
-        .rest
-        .split(char::is_whitespace)
-        .next()
-        .unwrap_or_default()
-        .to_uppercase();
+    let (keyword, flags, node) = child.as_ref();
+    let trigger = keyword.to_uppercase();
     match trigger.as_str() {
         "ONBUILD" => return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()),
         "MAINTAINER" | "FROM" => {
@@ -1321,16 +1274,10 @@ fn parse_onbuild(raw: &RawInstruction, escape: char) -> Result<String, String> {
         _ => {}
     }
     // The trigger runs in a later build; check now that it would parse.
-    let (inner_rest, inner_flags) = super::syntax::extract_flags(
-        raw.rest
-            .split_once(char::is_whitespace)
-            .map_or("", |(_, r)| r),
-        escape,
-    );
     let inner = RawInstruction {
-        keyword: trigger.clone(),
-        flags: inner_flags,
-        rest: inner_rest.trim().to_string(),
+        keyword: keyword.clone(),
+        flags: flags.clone(),
+        node: node.clone(),
         ..raw.clone()
     };
     parse_instruction(&inner, escape)?;

@@ -708,3 +708,69 @@ fn a_bom_crlf_and_duplicate_stage_names() {
         d.notes
     );
 }
+
+/// BuildKit's instruction-level error cases (instructions/parse_test.go).
+#[test]
+fn buildkit_instruction_error_cases() {
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for cmd in ["MAINTAINER", "WORKDIR", "USER", "STOPSIGNAL"] {
+        cases.push((s(cmd), format!("{cmd} requires exactly one argument")));
+    }
+    for cmd in ["ENV", "LABEL", "ONBUILD", "HEALTHCHECK", "EXPOSE", "VOLUME"] {
+        cases.push((s(cmd), format!("{cmd} requires at least one argument")));
+    }
+    for cmd in ["ADD", "COPY"] {
+        cases.push((
+            format!("{cmd} arg1"),
+            format!("{cmd} requires at least two arguments, but only one was provided. Destination could not be determined"),
+        ));
+    }
+    cases.push((s("COPY\t\n\t\tquux \\\n      bar"), s("COPY requires at least two arguments, but only one was provided. Destination could not be determined")));
+    cases.push((
+        s("ONBUILD FROM scratch"),
+        s("FROM isn't allowed as an ONBUILD trigger"),
+    ));
+    cases.push((
+        s("MAINTAINER --boo joe@example.com"),
+        s("unknown flag: --boo"),
+    ));
+    cases.push((
+        s("ONBUILD ONBUILD RUN touch foobar"),
+        s("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"),
+    ));
+    // BuildKit's test checks a prefix; its suggestion (edit distance < 3) is in the
+    // word's case.
+    cases.push((
+        s("FOO bar"),
+        s("unknown instruction: FOO (did you mean FROM?)"),
+    ));
+    cases.push((
+        s("foo bar"),
+        s("unknown instruction: foo (did you mean from?)"),
+    ));
+    cases.push((
+        s("Runn make"),
+        s("unknown instruction: Runn (did you mean RUN?)"),
+    ));
+    cases.push((s("FOOBAR bar"), s("unknown instruction: FOOBAR")));
+    for (text, wanted) in cases {
+        let (line, message) = error(&format!("FROM busybox\n{text}\n"));
+        assert_eq!((line, message.as_str()), (2, wanted.as_str()), "{text:?}");
+    }
+    // HEALTHCHECK CMD's shell form joins its words; 0 means "inherit", under 1ms is refused.
+    let Instruction::Healthcheck(Healthcheck::Cmd { test, interval, .. }) =
+        only("HEALTHCHECK --interval=0ms CMD hello world")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (test, interval),
+        (CommandForm::Shell(s("hello world")), None)
+    );
+    let (_, message) = error("FROM x\nHEALTHCHECK --interval=50ns CMD true\n");
+    assert!(message.contains("cannot be less than 1ms"), "{message}");
+    assert!(matches!(
+        only("HEALTHCHECK --interval=1ms CMD true"),
+        Instruction::Healthcheck(_)
+    ));
+}

@@ -7,6 +7,9 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
+mod selection;
+mod stat_cache;
+mod syntax;
 
 // The builder: the cache, the steps, the image config, progress (helper E's part).
 pub mod builder;
@@ -19,6 +22,3 @@ pub mod step;
 
 /// The label that marks a build container: hidden from listings, never a user's.
 pub const BUILD_LABEL: &str = "berth.build";
-mod syntax;
-mod selection;
-mod stat_cache;

@@ -75,49 +75,48 @@ impl Selection {
     /// ctime. A file whose (dev, inode, size, mtime, ctime, mode) is unchanged since the
     /// stat cache recorded it is not re-read; the cache is saved afterwards.
     pub fn digest(&self) -> Result<Digest> {
-        let mut total = Sha256::new();
-        for item in &self.items {
-            total.update(b"item\0");
-            put_bytes(&mut total, &item.name);
-            total.update([item.meta.kind.code()]);
-            if item.meta.kind == EntryKind::Dir {
-                for entry in &item.entries {
-                    let rel = &entry.path[item.path.len() + usize::from(!item.path.is_empty())..];
-                    put_bytes(&mut total, rel);
-                    total.update(self.entry_digest(&entry.path, &entry.meta)?);
-                }
-            } else {
-                total.update(self.entry_digest(&item.path, &item.meta)?);
-            }
-        }
-        self.save_cache()?;
-        Ok(Digest::from_sha256(total))
+        Ok(self.digest_and_manifest()?.0)
     }
 
     /// A [`Manifest`] of the selection (reads what [`Self::digest`] reads, through the
     /// same stat cache).
     pub fn manifest(&self) -> Result<Manifest> {
+        Ok(self.digest_and_manifest()?.1)
+    }
+
+    /// [`Self::digest`] and [`Self::manifest`] in one pass over the files.
+    pub fn digest_and_manifest(&self) -> Result<(Digest, Manifest)> {
+        let mut total = Sha256::new();
         let mut entries = Vec::new();
+        let mut note = |path: &[u8], digest: &[u8; 32]| {
+            entries.push(ManifestEntry {
+                path: display(path),
+                digest: hex::encode(&digest[..16]),
+            });
+        };
         for item in &self.items {
+            total.update(b"item\0");
+            total.update([item.meta.kind.code()]);
             if item.meta.kind == EntryKind::Dir {
+                // A directory's own name never reaches the image.
+                let skip = item.path.len() + usize::from(!item.path.is_empty());
                 for entry in &item.entries {
                     let digest = self.entry_digest(&entry.path, &entry.meta)?;
-                    entries.push(ManifestEntry {
-                        path: display(&entry.path),
-                        digest: hex::encode(&digest[..16]),
-                    });
+                    put_bytes(&mut total, &entry.path[skip..]);
+                    total.update(digest);
+                    note(&entry.path, &digest);
                 }
             } else {
+                // A file keeps its name in a directory destination.
+                put_bytes(&mut total, &item.name);
                 let digest = self.entry_digest(&item.path, &item.meta)?;
-                entries.push(ManifestEntry {
-                    path: display(&item.path),
-                    digest: hex::encode(&digest[..16]),
-                });
+                total.update(digest);
+                note(&item.path, &digest);
             }
         }
         entries.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.digest.cmp(&b.digest)));
         self.save_cache()?;
-        Ok(Manifest { entries })
+        Ok((Digest::from_sha256(total), Manifest { entries }))
     }
 
     fn save_cache(&self) -> Result<()> {

@@ -1,0 +1,453 @@
+//! `berth build`: a Dockerfile using every instruction, built from the fixture image; the
+//! cache (all CACHED again, misses explained, `.dockerignore`, build args, cache mounts);
+//! `--target`; bad Dockerfiles and failing steps leave nothing behind.
+
+use std::path::Path;
+
+use crate::common;
+
+use common::{code, stderr, stdout, Berth, IMAGE};
+
+/// A context directory with these files (parents made).
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("berth-build-ctx-")
+        .tempdir()
+        .unwrap();
+    for (path, text) in files {
+        write(dir.path(), path, text);
+    }
+    dir
+}
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let full = dir.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, text).unwrap();
+}
+
+/// A tar (for ADD to unpack) holding `inner/a.txt`.
+fn write_tar(dir: &Path, name: &str) {
+    let file = std::fs::File::create(dir.join(name)).unwrap();
+    let mut tar = tar::Builder::new(file);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o600);
+    header.set_uid(7);
+    header.set_gid(8);
+    header.set_cksum();
+    tar.append_data(&mut header, "inner/a.txt", &b"in tar"[..])
+        .unwrap();
+    tar.finish().unwrap();
+}
+
+fn build(berth: &Berth, ctx: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["build", "--progress", "plain"];
+    args.extend_from_slice(extra);
+    let ctx = ctx.to_str().unwrap().to_owned();
+    args.push(&ctx);
+    berth.run(&args)
+}
+
+fn build_ok(berth: &Berth, ctx: &Path, extra: &[&str]) -> String {
+    let out = build(berth, ctx, extra);
+    assert_eq!(code(&out), 0, "build failed: {}", stderr(&out));
+    stderr(&out)
+}
+
+/// The directories under `<root>/layers`.
+fn layer_dirs(berth: &Berth) -> usize {
+    std::fs::read_dir(berth.root().join("layers"))
+        .unwrap()
+        .count()
+}
+
+/// Every container record the engine has, hidden ones too.
+fn container_dirs(berth: &Berth) -> usize {
+    std::fs::read_dir(berth.root().join("containers"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The progress lines of the step whose title ends with `title`: (its number, its lines).
+fn step_lines(progress: &str, title: &str) -> Vec<String> {
+    let header = progress
+        .lines()
+        .find(|l| l.starts_with('#') && l.ends_with(title))
+        .unwrap_or_else(|| panic!("no step {title:?} in:\n{progress}"));
+    let number = header.split_whitespace().next().unwrap().to_owned();
+    progress
+        .lines()
+        .filter(|l| l.split_whitespace().next() == Some(number.as_str()))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn cached(progress: &str, title: &str) -> bool {
+    step_lines(progress, title)
+        .iter()
+        .any(|l| l.ends_with(" CACHED"))
+}
+
+const EVERY_INSTRUCTION: &str = r#"ARG BASE=berth-test/busybox:latest
+FROM $BASE AS build
+ARG VERSION=1
+ENV GREETING=hello
+WORKDIR /src
+COPY . /src/
+RUN echo "$GREETING $VERSION" > /src/built.txt
+RUN <<EOF
+echo from a heredoc > /src/heredoc.txt
+EOF
+
+FROM ${BASE}
+LABEL org.example.stage=final
+ENV APP_HOME=/app
+WORKDIR $APP_HOME
+COPY --from=build /src/built.txt /src/heredoc.txt ./
+COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt
+COPY <<EOT /app/inline.txt
+inline ${APP_HOME}
+EOT
+ADD archive.tar /app/unpacked/
+RUN echo 'runner:x:1234:1234::/app:/bin/sh' >> /etc/passwd && chown runner /app
+USER runner
+RUN id -u > /app/whoami.txt
+EXPOSE 8080 53/udp
+VOLUME /data
+HEALTHCHECK --interval=5s CMD true
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/built.txt"]
+"#;
+
+fn every_instruction_context() -> tempfile::TempDir {
+    let ctx = context(&[
+        ("Dockerfile", EVERY_INSTRUCTION),
+        ("app/config.txt", "config\n"),
+        ("src/main.rs", "fn main() {}\n"),
+        ("secret.env", "PASSWORD=1\n"),
+        (".dockerignore", "secret.env\n"),
+    ]);
+    write_tar(ctx.path(), "archive.tar");
+    ctx
+}
+
+#[test]
+fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
+    let berth = Berth::with_image();
+    let ctx = every_instruction_context();
+    let progress = build_ok(&berth, ctx.path(), &["-t", "t1", "-t", "t1:v2"]);
+    assert!(progress.contains("#1 [build 1/"), "{progress}");
+    assert!(
+        progress.contains("naming to docker.io/library/t1:latest done"),
+        "{progress}"
+    );
+
+    // Every file with its owner and mode; the entrypoint and cmd as built.
+    let out = berth.ok(&["run", "--rm", "t1"]);
+    assert_eq!(out, "hello 1\n");
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "t1",
+        "cd /app && stat -c '%n %u:%g %a' built.txt heredoc.txt config.txt inline.txt unpacked/inner/a.txt whoami.txt && cat inline.txt heredoc.txt whoami.txt && ls /src 2>&1; id -un",
+    ]);
+    for line in [
+        "built.txt 0:0 644",
+        "heredoc.txt 0:0 644",
+        "config.txt 1000:1000 640",
+        "inline.txt 0:0 644",
+        "unpacked/inner/a.txt 7:8 600",
+        "whoami.txt 1234:",
+        "inline /app",
+        "from a heredoc",
+        "runner",
+    ] {
+        assert!(listing.contains(line), "{line:?} missing in:\n{listing}");
+    }
+    assert!(listing.lines().any(|l| l == "1234"), "{listing}");
+    // ADD unpacked the tar with its owners (root reads the 0600 file).
+    assert_eq!(
+        berth.ok(&[
+            "run",
+            "--rm",
+            "-u",
+            "0",
+            "t1",
+            "cat /app/unpacked/inner/a.txt"
+        ]),
+        "in tar"
+    );
+
+    // The config as Docker shows it.
+    let image = berth.json(&["image", "inspect", "t1:v2"]);
+    let config = &image["Config"];
+    assert_eq!(config["User"], "runner");
+    assert_eq!(config["WorkingDir"], "/app");
+    assert_eq!(config["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(config["Cmd"], serde_json::json!(["cat /app/built.txt"]));
+    assert_eq!(config["Labels"]["org.example.stage"], "final");
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+    assert!(config["ExposedPorts"]["53/udp"].is_object(), "{config}");
+    assert!(config["Volumes"]["/data"].is_object(), "{config}");
+    assert_eq!(config["StopSignal"], "SIGTERM");
+    assert_eq!(
+        config["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "true"])
+    );
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"APP_HOME=/app"), "{env:?}");
+    // The first stage's ENV stays in its stage.
+    assert!(!env.iter().any(|e| e.starts_with("GREETING=")), "{env:?}");
+
+    // History: BuildKit's created_by forms, metadata steps without a layer.
+    let history = berth.ok(&[
+        "image",
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}|{{.Size}}",
+        "t1",
+    ]);
+    for form in [
+        "CMD [\"cat /app/built.txt\"]|0B",
+        "ENTRYPOINT [\"/bin/sh\" \"-c\"]|0B",
+        "EXPOSE map[53/udp:{} 8080/tcp:{}]|0B",
+        "USER runner|0B",
+        "ENV APP_HOME=/app|0B",
+        "LABEL org.example.stage=final|0B",
+        "RUN /bin/sh -c id -u > /app/whoami.txt # buildkit|",
+        "COPY app/config.txt /app/config.txt # buildkit|",
+    ] {
+        assert!(history.contains(form), "{form:?} missing in:\n{history}");
+    }
+    // No build container is left, and none was ever listed.
+    assert_eq!(berth.ok(&["ps", "-a", "-q"]), "");
+    assert_eq!(container_dirs(&berth), 0);
+}
+
+#[test]
+fn the_cache_hits_again_explains_misses_and_ignores_what_dockerignore_excludes() {
+    let berth = Berth::with_image();
+    let ctx = every_instruction_context();
+    build_ok(&berth, ctx.path(), &["-t", "t1"]);
+    let first = berth.ok(&["image", "inspect", "--format", "{{.Id}}", "t1"]);
+    let layers = layer_dirs(&berth);
+
+    // The same build again: every step CACHED, the same image, no new layer.
+    let again = build_ok(&berth, ctx.path(), &["-t", "t1"]);
+    for title in [
+        "COPY . /src/",
+        "RUN echo \"$GREETING $VERSION\" > /src/built.txt",
+        "ADD archive.tar /app/unpacked/",
+        "RUN id -u > /app/whoami.txt",
+    ] {
+        assert!(cached(&again, title), "{title} not cached:\n{again}");
+    }
+    assert_eq!(
+        berth.ok(&["image", "inspect", "--format", "{{.Id}}", "t1"]),
+        first
+    );
+    assert_eq!(layer_dirs(&berth), layers);
+
+    // A touched file and a changed ignored file change nothing.
+    let main_rs = ctx.path().join("src/main.rs");
+    let f = std::fs::File::options().write(true).open(&main_rs).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(f);
+    write(ctx.path(), "secret.env", "PASSWORD=2\n");
+    let touched = build_ok(&berth, ctx.path(), &["-t", "t1"]);
+    assert!(cached(&touched, "COPY . /src/"), "{touched}");
+    assert_eq!(
+        berth.ok(&["image", "inspect", "--format", "{{.Id}}", "t1"]),
+        first
+    );
+    // The ignored file never entered the image.
+    let ls = berth.run(&["run", "--rm", "t1", "ls /app"]);
+    assert!(!stdout(&ls).contains("secret"), "{}", stdout(&ls));
+
+    // One byte changed: that COPY misses, naming the file, and what follows re-runs.
+    write(ctx.path(), "src/main.rs", "fn main() {}\n\n");
+    let changed = build_ok(&berth, ctx.path(), &["-t", "t1"]);
+    let copy = step_lines(&changed, "COPY . /src/");
+    assert!(
+        copy.iter()
+            .any(|l| l.contains("cache miss: src/main.rs changed")),
+        "{copy:?}"
+    );
+    assert!(
+        !cached(&changed, "RUN echo \"$GREETING $VERSION\" > /src/built.txt"),
+        "{changed}"
+    );
+    // The second stage's own COPY from the context did not change.
+    assert!(
+        cached(
+            &changed,
+            "COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt"
+        ) || changed.contains("parent step changed"),
+        "{changed}"
+    );
+}
+
+#[test]
+fn a_build_arg_busts_the_cache_only_from_its_first_use() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo before > /before.txt\nARG V=1\nENV X=1\nRUN echo \"v=$V\" > /v.txt\nRUN cat /v.txt\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "args"]);
+    let second = build_ok(&berth, ctx.path(), &["-t", "args", "--build-arg", "V=2"]);
+    assert!(cached(&second, "RUN echo before > /before.txt"), "{second}");
+    let first_use = step_lines(&second, "RUN echo \"v=$V\" > /v.txt");
+    assert!(
+        first_use
+            .iter()
+            .any(|l| l.contains("cache miss: build arg V changed 1 → 2")),
+        "{first_use:?}"
+    );
+    assert!(!cached(&second, "RUN cat /v.txt"), "{second}");
+    assert_eq!(berth.ok(&["run", "--rm", "args", "cat", "/v.txt"]), "v=2\n");
+    // An arg the Dockerfile never declares is reported, as Docker does.
+    let unused = build_ok(&berth, ctx.path(), &["--build-arg", "NOPE=1"]);
+    assert!(unused.contains("NOPE"), "{unused}");
+}
+
+#[test]
+fn target_builds_only_the_stages_it_needs() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest AS base\nRUN echo base > /base.txt\n\nFROM berth-test/busybox:latest AS unrelated\nRUN echo unrelated\n\nFROM base AS wanted\nRUN cat /base.txt > /wanted.txt\n\nFROM berth-test/busybox:latest\nRUN echo last\n",
+    )]);
+    let progress = build_ok(&berth, ctx.path(), &["--target", "wanted", "-t", "wanted"]);
+    assert!(
+        progress.contains("[base 2/2] RUN echo base > /base.txt"),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("[wanted 2/2] RUN cat /base.txt > /wanted.txt"),
+        "{progress}"
+    );
+    assert!(!progress.contains("unrelated"), "{progress}");
+    assert!(!progress.contains("echo last"), "{progress}");
+    assert_eq!(
+        berth.ok(&["run", "--rm", "wanted", "cat", "/wanted.txt"]),
+        "base\n"
+    );
+    let missing = build(&berth, ctx.path(), &["--target", "nope"]);
+    assert_eq!(code(&missing), 1);
+    assert!(
+        stderr(&missing).contains("target stage \"nope\" could not be found"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn a_cache_mount_survives_across_builds() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nARG N=1\nRUN --mount=type=cache,target=/cache echo \"run $N\" >> /cache/log && cat /cache/log > /seen.txt\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "cm"]);
+    build_ok(&berth, ctx.path(), &["-t", "cm", "--build-arg", "N=2"]);
+    assert_eq!(
+        berth.ok(&["run", "--rm", "cm", "cat", "/seen.txt"]),
+        "run 1\nrun 2\n"
+    );
+    // The mount is not part of the image.
+    let ls = berth.run(&["run", "--rm", "cm", "ls", "/cache"]);
+    assert_eq!(stdout(&ls), "");
+}
+
+#[test]
+fn a_dockerfile_error_names_file_and_line_and_leaves_nothing() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo ok\n\n\n\n\nRUNN echo typo\n",
+    )]);
+    let images = berth.ok(&["images", "-a", "-q"]);
+    let layers = layer_dirs(&berth);
+    let out = build(&berth, ctx.path(), &["-t", "bad"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("Dockerfile:7:"), "{err}");
+    assert!(err.to_lowercase().contains("unknown instruction"), "{err}");
+    assert!(err.contains("RUNN"), "{err}");
+    assert_eq!(berth.ok(&["images", "-a", "-q"]), images);
+    assert_eq!(layer_dirs(&berth), layers);
+    assert_eq!(container_dirs(&berth), 0);
+    let cache = berth.root().join("build/cache");
+    assert_eq!(std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[test]
+fn a_failing_run_shows_its_output_and_exit_code_and_leaves_no_container() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo about to fail && exit 3\n",
+    )]);
+    let out = build(&berth, ctx.path(), &["-t", "fails"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("about to fail"), "{err}");
+    assert!(err.contains("exit code: 3"), "{err}");
+    assert_eq!(container_dirs(&berth), 0);
+    assert!(berth.run(&["image", "inspect", "fails"]).status.code() != Some(0));
+}
+
+#[test]
+fn quiet_prints_only_the_id_and_iidfile_gets_it_too() {
+    let berth = Berth::with_image();
+    let ctx = context(&[("Dockerfile", &format!("FROM {IMAGE}\nRUN echo hi > /hi\n"))]);
+    let iid = ctx.path().join("iid");
+    let out = build(
+        &berth,
+        ctx.path(),
+        &["-q", "--iidfile", iid.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id = stdout(&out);
+    assert!(id.starts_with("sha256:") && id.trim().len() == 71, "{id}");
+    assert_eq!(stderr(&out), "");
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id.trim());
+    // A platform that isn't the host's, and a remote context, are refused in one line.
+    let other = build(&berth, ctx.path(), &["--platform", "linux/s390x"]);
+    assert_eq!(code(&other), 1);
+    assert!(stderr(&other).contains("linux/s390x"), "{}", stderr(&other));
+    let remote = berth.run(&["build", "https://github.com/example/repo.git"]);
+    assert_eq!(code(&remote), 1);
+    assert!(
+        stderr(&remote).contains("remote contexts"),
+        "{}",
+        stderr(&remote)
+    );
+}
+
+#[test]
+fn builder_prune_removes_the_cache_and_system_df_counts_it() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo hi > /hi\n",
+    )]);
+    build_ok(&berth, ctx.path(), &[]);
+    let df = berth.ok(&["system", "df"]);
+    let row = df.lines().find(|l| l.starts_with("Build Cache")).unwrap();
+    assert!(!row.contains("Build Cache   0 "), "{df}");
+    let out = berth.ok(&["builder", "prune", "-a", "-f"]);
+    assert!(out.contains("Total reclaimed space:"), "{out}");
+    let again = build_ok(&berth, ctx.path(), &[]);
+    assert!(!cached(&again, "RUN echo hi > /hi"), "{again}");
+}
