@@ -11,6 +11,7 @@
 mod common;
 
 mod build;
+mod build_podman;
 mod cp;
 mod diff;
 mod docker_shape;

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# `berth build` against `podman build` (Debian's podman 4.3, buildah inside, runc, overlay
+# storage) of a 10-step, 2-stage Dockerfile over a context of 10,000 small files, the same
+# base image (the fixture busybox): (a) cold, every cache cleared before each run; (b) a
+# rebuild with nothing changed; (c) a rebuild after one byte changed in one file.
+# Interleaved runs, medians and ratios (bench/timing.py). Run as root:
+#   bash bench/build.sh   (env: COLD_RUNS=5 WARM_RUNS=10 CHANGE_RUNS=5 WARMUP=1 FILES=10000 BERTH_BIN=)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+COLD_RUNS=${COLD_RUNS:-5}
+WARM_RUNS=${WARM_RUNS:-10}
+CHANGE_RUNS=${CHANGE_RUNS:-5}
+WARMUP=${WARMUP:-1}
+FILES=${FILES:-10000}
+for n in COLD_RUNS WARM_RUNS CHANGE_RUNS FILES; do
+    [[ ${!n} =~ ^[0-9]+$ && ${!n} -ge 1 ]] || die "$n must be a positive number"
+done
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
+# Each changed run writes a byte not written before (see change.sh below).
+[[ $((WARMUP + CHANGE_RUNS)) -le 80 ]] || die "WARMUP + CHANGE_RUNS must be at most 80"
+[[ $(id -u) -eq 0 ]] || die "run as root: bash bench/build.sh"
+
+ensure_packages "${RUNTIME_PACKAGES[@]}" runc
+podman_missing=""
+if ! (ensure_packages podman runc); then
+    podman_missing="podman could not be installed (see apt-get above)"
+fi
+ensure_cargo
+if [[ -z ${BERTH_BIN:-} ]]; then
+    build_release_and_fixtures
+fi
+fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
+[[ -f $fixtures/busybox-save.tar ]] || die "no fixture images in $fixtures (bash tests/fixtures/build-images.sh $fixtures)"
+
+berth=${BERTH_BIN:-$PWD/target/release/berth}
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-build.XXXXXX")
+engine="$work/berth-root"
+pod="$work/podman"
+ctx="$work/ctx"
+holder=""
+podman_ready=""
+
+cleanup() {
+    set +e
+    if [[ -n $holder ]]; then
+        if [[ -d $engine ]]; then
+            local ids
+            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+            # shellcheck disable=SC2086
+            [[ -n $ids ]] && in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
+        fi
+        [[ -n $podman_ready ]] && podman_cmd rm -af -t 0 >/dev/null 2>&1
+        kill "$holder" 2>/dev/null
+        wait "$holder" 2>/dev/null
+    fi
+    unmount_below "$work"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The holder: a sleep in a new network namespace (lo up) and a private mount namespace in
+# which /run and /var/lib are fresh tmpfs. podman enters both: Debian's podman 4.3 keeps
+# runc state in /run/runc and a blob cache in /var/lib/containers whatever --root says,
+# and its overlay mounts stay in that namespace. berth runs in the host's mount namespace,
+# as it would for a user, and in the holder's network namespace.
+log "Making the namespaces"
+unshare --net --mount --propagation private -- sh -c '
+    ip link set lo up &&
+    mount -t tmpfs -o mode=0755 berth-bench-run /run &&
+    mount -t tmpfs -o mode=0755 berth-bench-lib /var/lib &&
+    exec sleep infinity' </dev/null &
+holder=$!
+for _ in $(seq 500); do
+    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
+    kill -0 "$holder" 2>/dev/null || die "the namespace holder exited"
+    sleep 0.01
+done
+[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the namespace holder did not start"
+
+in_ns() {
+    /usr/bin/nsenter --net="/proc/$holder/ns/net" -- "$@"
+}
+
+# podman with everything of its own under $pod; cgroupfs (no systemd in the namespace);
+# no events; runc as the runtime.
+podman_global=(
+    /usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" --
+    env TMPDIR="$pod/tmp" podman --root "$pod/root" --runroot "$pod/runroot"
+    --tmpdir "$pod/tmp" --storage-driver overlay --cgroup-manager cgroupfs
+    --events-backend none --runtime runc
+)
+podman_cmd() {
+    "${podman_global[@]}" "$@" </dev/null
+}
+
+log "Writing the context: $FILES small files"
+mkdir -p "$ctx/files"
+python3 - "$ctx/files" "$FILES" <<'PY'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    d = os.path.join(root, f"d{i // 100:03d}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:05d}.txt"), "w") as fh:
+        fh.write(f"file {i:05d} " + "x" * 90 + "\n")
+PY
+# 10 steps in 2 stages: the files copied, counted and packed in the first; the result
+# copied and unpacked into the second.
+cat >"$ctx/Dockerfile" <<'EOF'
+FROM berth-test/busybox:latest AS build
+WORKDIR /src
+COPY files/ files/
+RUN find files -type f | wc -l > /count.txt
+RUN tar -cf /files.tar files
+FROM berth-test/busybox:latest
+WORKDIR /app
+COPY --from=build /count.txt /files.tar ./
+RUN tar -xf files.tar && rm files.tar
+CMD ["cat", "/app/count.txt"]
+EOF
+
+# Resets: an engine root / a podman storage with nothing but the base image (untimed).
+cat >"$work/reset-berth.sh" <<EOF
+set -e
+if [[ -d $engine ]]; then
+    ids=\$("$berth" --root "$engine" ps -aq --no-trunc)
+    [[ -z \$ids ]] || "$berth" --root "$engine" rm -f \$ids >/dev/null
+    if grep -q " $engine" /proc/self/mountinfo; then
+        echo "mounts left below $engine after a build" >&2; exit 1
+    fi
+    rm -rf "$engine"
+fi
+"$berth" --root "$engine" load -q -i "$fixtures/busybox-save.tar" >/dev/null
+EOF
+cat >"$work/reset-podman.sh" <<EOF
+set -e
+$(printf '%q ' "${podman_global[@]}") rm -af -t 0 >/dev/null
+$(printf '%q ' "${podman_global[@]}") rmi -af >/dev/null 2>&1 || true
+$(printf '%q ' "${podman_global[@]}") load -q -i "$fixtures/busybox-save.tar" >/dev/null
+EOF
+# change.sh SUBJECT: one byte of one file (the middle one) changed to a value that subject
+# never built.
+changed=$(printf 'd%03d/f%05d.txt' $((FILES / 2 / 100)) $((FILES / 2)))
+cat >"$work/change.sh" <<EOF
+set -e
+counter="$work/changes-\$1"
+n=\$(( \$(cat "\$counter" 2>/dev/null || echo 0) + 1 ))
+echo "\$n" > "\$counter"
+file="$ctx/files/$changed"
+# The 12th byte (first x) becomes a printable character of its own for this run.
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[11]=33+int(sys.argv[2]); open(p,"wb").write(b)' "\$file" "\$n"
+EOF
+
+q() { printf '%q ' "$@"; }
+berth_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
+    "$berth" --root "$engine" build -q -t bench/build:latest "$ctx")
+podman_build=("${podman_global[@]}" build -q --pull=never --format docker --network none
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -t bench/build:latest "$ctx")
+
+subjects=()
+skips=()
+log "Probing berth"
+bash "$work/reset-berth.sh"
+if out=$("${berth_build[@]}" 2>&1 </dev/null); then
+    subjects+=(berth)
+else
+    skips+=(--skip "berth=unavailable: berth build failed: $(brief "$out")")
+fi
+log "Probing podman"
+if [[ -z $podman_missing ]]; then
+    mkdir -p "$pod/tmp"
+    podman_ready=yes
+    if ! out=$(bash "$work/reset-podman.sh" 2>&1); then
+        podman_missing="podman load failed: $(brief "$out")"
+    elif ! out=$("${podman_build[@]}" 2>&1 </dev/null); then
+        podman_missing="podman build failed: $(brief "$out")"
+    else
+        subjects+=(podman)
+    fi
+fi
+[[ -z $podman_missing ]] || skips+=(--skip "podman=unavailable: $podman_missing")
+[[ ${#subjects[@]} -gt 0 ]] || die "neither berth nor podman can build here: ${skips[*]}"
+
+# args_for MODE: timing.py's --subject/--prepare arguments of every subject for MODE
+# (cold: reset before each run; warm: nothing; change: change.sh before each run).
+args_for() {
+    local mode=$1 s cmd
+    for s in "${subjects[@]}"; do
+        if [[ $s == berth ]]; then cmd=$(q "${berth_build[@]}"); else cmd=$(q "${podman_build[@]}"); fi
+        args+=(--subject "$s=$cmd")
+        case $mode in
+        cold) args+=(--prepare "$s=bash $work/reset-$s.sh") ;;
+        change) args+=(--prepare "$s=bash $work/change.sh $s") ;;
+        esac
+    done
+}
+
+ratio=()
+[[ " ${subjects[*]} " == *" podman "* && " ${subjects[*]} " == *" berth "* ]] && ratio=(--ratio "berth / podman")
+timing() {
+    python3 "$PWD/bench/timing.py" --baseline podman "${skips[@]}" "${ratio[@]}" "$@"
+}
+
+log "(a) cold builds: $COLD_RUNS interleaved runs each (after $WARMUP warm-ups), caches cleared before each"
+args=()
+args_for cold
+timing --runs "$COLD_RUNS" --warmup "$WARMUP" \
+    --title "(a) cold build, 10 steps, 2 stages, $FILES files (target: berth / podman <= 0.5)" "${args[@]}"
+
+log "(b) rebuilds with nothing changed: $WARM_RUNS interleaved runs each"
+args=()
+args_for warm
+timing --runs "$WARM_RUNS" --warmup "$WARMUP" \
+    --title "(b) rebuild, nothing changed (target: berth under 150 ms)" "${args[@]}"
+
+log "(c) rebuilds after one byte changed in one file: $CHANGE_RUNS interleaved runs each"
+args=()
+args_for change
+timing --runs "$CHANGE_RUNS" --warmup "$WARMUP" \
+    --title "(c) rebuild after a one-byte change in one file (COPY files/ and what follows re-run)" "${args[@]}"
+
+printf 'podman %s (runc %s), berth %s; context on %s\n' \
+    "$(podman_cmd version --format '{{.Client.Version}}' 2>/dev/null || echo -)" \
+    "$(runc --version 2>/dev/null | awk 'NR==1 {print $3}')" \
+    "$("$berth" --version 2>/dev/null | awk '{print $2}')" \
+    "$(df --output=fstype "$work" | tail -n1)"
