@@ -544,3 +544,48 @@ fn the_dockerfile_or_a_tar_context_can_come_from_stdin() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn system_check_finds_and_repairs_what_a_killed_build_left() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo started && sleep 60\n",
+    )]);
+    let mut child = berth
+        .cmd()
+        .args(["build", "--progress", "plain", ctx.path().to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_until("the RUN step's container", || container_dirs(&berth) > 0);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // A SIGKILL leaves the builder no time to remove its step container.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(container_dirs(&berth), 1);
+
+    let out = berth.run(&["system", "check"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("build-container"), "{}", stdout(&out));
+    let out = berth.run(&["system", "check", "--repair"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(container_dirs(&berth), 0);
+    common::wait_until("the step's processes to end", || {
+        common::processes_of(berth.root()).is_empty()
+    });
+
+    // A cache entry whose step image was removed since is named and removed too.
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "one"]);
+    berth.ok(&["rmi", "one"]);
+    let out = berth.run(&["system", "check"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("build-cache"), "{}", stdout(&out));
+    let out = berth.run(&["system", "check", "--repair"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&berth.run(&["system", "check"])), 0);
+}

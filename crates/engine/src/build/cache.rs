@@ -193,11 +193,17 @@ impl CacheStore {
         Ok(CacheStore { dir })
     }
 
+    /// The store of `root` if a build ever made it (nothing is created).
+    pub fn existing(root: &Path) -> Option<CacheStore> {
+        let dir = root.join("build");
+        dir.join("cache").is_dir().then_some(CacheStore { dir })
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    fn entry_path(&self, key: &Digest) -> PathBuf {
+    pub(crate) fn entry_path(&self, key: &Digest) -> PathBuf {
         self.dir.join("cache").join(format!("{}.json", key.hex()))
     }
 

@@ -24,3 +24,11 @@ pub mod step;
 
 /// The label that marks a build container: hidden from listings, never a user's.
 pub const BUILD_LABEL: &str = "berth.build";
+
+/// Whether the build a container's [`BUILD_LABEL`] value (`pid=N`) names still runs.
+pub fn builder_alive(label: &str) -> bool {
+    label
+        .strip_prefix("pid=")
+        .and_then(|p| p.parse::<i32>().ok())
+        .is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+}

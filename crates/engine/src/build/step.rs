@@ -408,13 +408,7 @@ impl Engine {
             let Some(value) = record.config.labels.get(BUILD_LABEL) else {
                 continue;
             };
-            let alive = value
-                .strip_prefix("pid=")
-                .and_then(|p| p.parse::<i32>().ok())
-                .is_some_and(|pid| {
-                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-                });
-            if !alive {
+            if !super::builder_alive(value) {
                 self.remove_container(record.id.as_str(), true, true)
                     .map_err(|e| {
                         Error::Runtime(format!(

@@ -56,6 +56,10 @@ pub enum Kind {
     ContainerIndex,
     /// A killed copy's scratch directory in a container's own directory.
     CopyScratch,
+    /// A step container of a build that is no longer running.
+    BuildContainer,
+    /// A build cache entry whose step image is gone.
+    BuildCache,
     Journal,
     VolumeDir,
     Tmp,
@@ -74,6 +78,8 @@ impl Kind {
             Kind::ContainerDir => "container-dir",
             Kind::ContainerIndex => "container-index",
             Kind::CopyScratch => "cp-scratch",
+            Kind::BuildContainer => "build-container",
+            Kind::BuildCache => "build-cache",
             Kind::Journal => "interrupted-load",
             Kind::VolumeDir => "volume-dir",
             Kind::Tmp => "tmp",
@@ -103,6 +109,10 @@ pub enum Repair {
     RebuildIndex,
     /// Removes a killed copy's scratch directory (by descriptor).
     RemoveCopyScratch,
+    /// Removes the container as `rm -f -v` does.
+    RemoveContainer(ContainerId),
+    /// Removes the build cache entry of this key.
+    RemoveCacheEntry(Digest),
     UndoJournal,
     /// Renamed into `tmp/` in one step, then deleted.
     Discard,
@@ -132,6 +142,8 @@ impl Finding {
             Repair::RemoveContainerDir(_) => "unmounts what is below it and removes it".to_owned(),
             Repair::RebuildIndex => "rebuilds it from the container records".to_owned(),
             Repair::RemoveCopyScratch => "removes it".to_owned(),
+            Repair::RemoveContainer(_) => "removes it as rm -f -v does".to_owned(),
+            Repair::RemoveCacheEntry(_) => "removes the entry".to_owned(),
             Repair::UndoJournal => {
                 "removes the untagged images it wrote and the layers and blobs nothing uses"
                     .to_owned()
@@ -175,9 +187,10 @@ impl Engine {
         Vec<(Finding, std::result::Result<(), String>)>,
         Vec<Finding>,
     )> {
+        // `rm -f` takes the engine lock itself: build containers go before it is held.
+        let mut done = self.remove_orphan_build_containers()?;
         let lock = self.lock()?;
         let findings = self.find_leftovers()?;
-        let mut done = Vec::new();
         let mut undid_journal = false;
         for finding in findings {
             let result = self.repair(&lock, &finding).map_err(|e| e.to_string());
@@ -206,6 +219,8 @@ impl Engine {
             retired: self.retired_ids()?,
         };
         let mut found = self.find_monitors(&mut scan);
+        // Before mounts and cgroups: removing the container takes its own with it.
+        found.extend(self.find_build_containers(&scan));
         found.extend(self.find_mounts());
         found.extend(self.find_cgroups(&scan));
         found.extend(self.find_container_dirs(&scan)?);
@@ -216,6 +231,7 @@ impl Engine {
         found.extend(self.find_volume_dirs()?);
         found.extend(self.find_half_written()?);
         found.extend(self.find_orphan_images_data(&scan)?);
+        found.extend(self.find_build_cache()?);
         // What another finding removes needs no chmod.
         let permissions: Vec<Finding> = self
             .find_permissions()?
@@ -223,6 +239,72 @@ impl Engine {
             .filter(|p| !found.iter().any(|f| p.path.starts_with(&f.path)))
             .collect();
         found.extend(permissions);
+        Ok(found)
+    }
+
+    /// Removes the build containers [`Self::find_build_containers`] finds, as `rm -f -v`.
+    #[allow(clippy::type_complexity)]
+    fn remove_orphan_build_containers(
+        &self,
+    ) -> Result<Vec<(Finding, std::result::Result<(), String>)>> {
+        let records = self.load_records()?;
+        Ok(orphan_build_containers(records.iter())
+            .map(|r| {
+                let result = self
+                    .remove_container(r.id.as_str(), true, true)
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                (self.build_container_finding(r), result)
+            })
+            .collect())
+    }
+
+    fn build_container_finding(&self, record: &ContainerRecord) -> Finding {
+        Finding::new(
+            Kind::BuildContainer,
+            record.id.short(),
+            self.paths().container(&record.id),
+            Repair::RemoveContainer(record.id.clone()),
+        )
+    }
+
+    /// Step containers whose build is gone (the builder killed before it could remove
+    /// them); a running build's are its own.
+    fn find_build_containers(&self, scan: &Scan) -> Vec<Finding> {
+        let mut found: Vec<Finding> = orphan_build_containers(scan.records.values())
+            .map(|r| self.build_container_finding(r))
+            .collect();
+        found.sort_by(|a, b| a.object.cmp(&b.object));
+        found
+    }
+
+    /// Build cache entries whose step image was removed since (a later build would miss
+    /// on them anyway), and cache files a killed build left half-written.
+    fn find_build_cache(&self) -> Result<Vec<Finding>> {
+        let Some(store) = crate::build::cache::CacheStore::existing(self.paths().root()) else {
+            return Ok(Vec::new());
+        };
+        let images: HashSet<Digest> = self.image_records()?.into_iter().map(|r| r.id).collect();
+        let mut found: Vec<Finding> = store
+            .entries()?
+            .into_iter()
+            .filter(|e| !images.contains(&e.image))
+            .map(|e| {
+                Finding::new(
+                    Kind::BuildCache,
+                    e.key.to_string(),
+                    store.entry_path(&e.key),
+                    Repair::RemoveCacheEntry(e.key),
+                )
+            })
+            .collect();
+        for dir in [store.dir().join("cache"), store.dir().join("seen")] {
+            for (name, path) in list(&dir)? {
+                if is_atomic_temp(&name) && !temp_writer_alive(&name) {
+                    found.push(Finding::new(Kind::HalfWritten, name, path, Repair::Remove));
+                }
+            }
+        }
         Ok(found)
     }
 
@@ -620,6 +702,17 @@ impl Engine {
                 beside::remove_leftover(dir, name)
                     .context(|| format!("removing {}", path.display()))
             }
+            // `system_repair` removed it before taking the lock `rm` needs.
+            Repair::RemoveContainer(id) => Err(Error::Conflict(format!(
+                "build container {} appeared during the repair: run it again",
+                id.short()
+            ))),
+            Repair::RemoveCacheEntry(key) => {
+                match crate::build::cache::CacheStore::existing(self.paths().root()) {
+                    Some(store) => store.remove(key),
+                    None => Ok(()),
+                }
+            }
             Repair::UndoJournal => self.undo_journal(path),
             Repair::Discard => self.discard_any(path),
             Repair::Remove => remove_any(path),
@@ -693,6 +786,27 @@ fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// Build containers whose builder is no longer running.
+fn orphan_build_containers<'a>(
+    records: impl Iterator<Item = &'a ContainerRecord>,
+) -> impl Iterator<Item = &'a ContainerRecord> {
+    records.filter(|r| {
+        r.config
+            .labels
+            .get(crate::build::BUILD_LABEL)
+            .is_some_and(|owner| !crate::build::builder_alive(owner))
+    })
+}
+
+/// Whether the process that names an atomic temp file (`.NAME.PID.tmp`) still runs: a
+/// build writes its cache files without the engine lock.
+fn temp_writer_alive(name: &str) -> bool {
+    name.strip_suffix(".tmp")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .and_then(|(_, pid)| pid.parse::<i32>().ok())
+        .is_some_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
 }
 
 fn remove_any(path: &Path) -> Result<()> {
