@@ -18,6 +18,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
 
+use super::cgroups::Joining;
 use super::fds;
 use super::in_root::RootDir;
 use super::mount_plan::{MountPlan, MountStep, Step};
@@ -78,8 +79,22 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
     }
 }
 
-/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
-pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side;
+/// `cgroups` the container's cgroups to join, first of all, so the limits hold for all
+/// that follows.
+pub(crate) fn run(
+    spec: &Spec,
+    rootfs: &Path,
+    sync: OwnedFd,
+    stdio: InitStdio,
+    cgroups: &Joining,
+) -> ! {
+    if let Err(e) = cgroups.join_v1() {
+        fail(
+            &sync,
+            Err(err(format!("joining the container's cgroups: {e}"))),
+        );
+    }
     reset_signals();
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
@@ -307,10 +322,11 @@ fn setup_and_exec(
             .or_init(|| format!("setting oom_score_adj {adj}"))?;
     }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
-    // The monitor moves us into the container's cgroups while we set up (the first
-    // cgroup attach waits out an RCU grace period); limits must hold before the exec.
+    // The monitor wires the network meanwhile (and, on a kernel that could not clone us
+    // into the v2 cgroup, moves us there).
     wait_for_go(sync)?;
-    // Only now is init in the container's cgroups, which the namespace takes as its root.
+    // Only now is init in all of the container's cgroups, which the namespace takes as its
+    // root.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .or_init(|| "creating the cgroup namespace".into())?;
