@@ -285,7 +285,8 @@ pub(crate) fn move_into(procs: &[fs::File], pid: i32) -> std::io::Result<()> {
 /// cgroup moves, whose first writer waits out an RCU grace period (8-17 ms on a busy
 /// host) and holds `cgroup_mutex` meanwhile, so every cgroup mkdir on the host waits too.
 /// The kernel takes no such lock when a thread moves itself: init, single-threaded,
-/// writes "0" to each v1 hierarchy's `tasks` file (see [`Joining::join_v1`]). A thread
+/// writes "0" to each v1 hierarchy's `tasks` file (see [`join_self`]), last thing
+/// before its exec, so its set-up is not held to the container's CPU share or limits. A thread
 /// can't cross v2 domains by itself, so the v2 cgroup is entered at birth instead
 /// (`CLONE_INTO_CGROUP`, see `runtime::clone`), or by the monitor's move where the
 /// kernel lacks it.
@@ -312,14 +313,25 @@ impl Joining {
         }
     }
 
-    /// Moves the calling thread, the only one of its process, into every v1 cgroup.
-    pub(crate) fn join_v1(&self) -> std::io::Result<()> {
-        use std::io::Write;
-        for mut file in &self.tasks {
-            file.write_all(b"0")?;
-        }
-        Ok(())
+    /// Copies of the v1 `tasks` files (close-on-exec), for init to keep through its
+    /// set-up and [`join_self`] with.
+    pub(crate) fn task_files(&self) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+        self.tasks
+            .iter()
+            .map(|f| f.try_clone().map(std::os::fd::OwnedFd::from))
+            .collect()
     }
+}
+
+/// Moves the calling thread, the only one of its process, into the v1 cgroups whose
+/// `tasks` files are open in `tasks` (see [`Joining::task_files`]).
+pub(crate) fn join_self(tasks: &[std::os::fd::OwnedFd]) -> std::io::Result<()> {
+    for file in tasks {
+        if nix::unistd::write(file, b"0")? != 1 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+    }
+    Ok(())
 }
 
 /// Gets the kernel's wait for a move into a cgroup over with on a thread of its own, while

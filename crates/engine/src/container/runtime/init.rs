@@ -80,8 +80,7 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
 }
 
 /// Entry point in the cloned child. `rootfs` is the overlay mount on the host side;
-/// `cgroups` the container's cgroups to join, first of all, so the limits hold for all
-/// that follows.
+/// `cgroups` the container's cgroups, which init joins before its exec.
 pub(crate) fn run(
     spec: &Spec,
     rootfs: &Path,
@@ -89,20 +88,21 @@ pub(crate) fn run(
     stdio: InitStdio,
     cgroups: &Joining,
 ) -> ! {
-    if let Err(e) = cgroups.join_v1() {
-        fail(
+    let tasks = match cgroups.task_files() {
+        Ok(tasks) => tasks,
+        Err(e) => fail(
             &sync,
             Err(err(format!("joining the container's cgroups: {e}"))),
-        );
-    }
+        ),
+    };
     reset_signals();
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
         InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
         InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
     };
-    let sync = isolate(sync, stdio);
-    let result = setup_and_exec(spec, rootfs, &sync, streams);
+    let (sync, tasks) = isolate(sync, stdio, tasks);
+    let result = setup_and_exec(spec, rootfs, &sync, streams, &tasks);
     fail(&sync, result)
 }
 
@@ -115,8 +115,9 @@ enum Streams {
 
 /// First steps of init: non-dumpable, a session and process group of its own (a
 /// `kill 0` inside must not reach the monitor's group), and nothing of the monitor's but
-/// `sync` and the standard streams. Returns `sync` under its new number.
-fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
+/// `sync`, the standard streams and `kept`. Returns `sync` and `kept` under their new
+/// numbers.
+fn isolate(sync: OwnedFd, stdio: InitStdio, kept: Vec<OwnedFd>) -> (OwnedFd, Vec<OwnedFd>) {
     let raw_sync = sync.as_raw_fd();
     let result = (|| {
         fds::make_non_dumpable().or_init(|| "making init non-dumpable".into())?;
@@ -132,12 +133,14 @@ fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
             } => [stdin.map_or_else(|| copy(0), Ok)?, stdout, stderr],
             InitStdio::Terminal => [copy(0)?, copy(1)?, copy(2)?],
         };
-        let mut kept = fds::keep_only(stdio, vec![sync])
-            .or_init(|| "closing the monitor's descriptors".into())?;
-        kept.pop().ok_or_else(|| err("the init socket was lost"))
+        let others = kept.into_iter().chain([sync]).collect();
+        let mut kept =
+            fds::keep_only(stdio, others).or_init(|| "closing the monitor's descriptors".into())?;
+        let sync = kept.pop().ok_or_else(|| err("the init socket was lost"))?;
+        Ok((sync, kept))
     })();
     match result {
-        Ok(sync) => sync,
+        Ok(kept) => kept,
         Err(e) => {
             // SAFETY: best effort on the number the socket had; nothing else uses it now.
             let sync = unsafe { OwnedFd::from_raw_fd(raw_sync) };
@@ -236,6 +239,7 @@ fn setup_and_exec(
     rootfs: &Path,
     sync: &OwnedFd,
     streams: Streams,
+    cgroup_tasks: &[OwnedFd],
 ) -> InitResult<std::convert::Infallible> {
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
@@ -322,6 +326,9 @@ fn setup_and_exec(
             .or_init(|| format!("setting oom_score_adj {adj}"))?;
     }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
+    // Into the container's v1 cgroups, by this thread's own move (see `Joining`): only
+    // now, so the set-up above is not held to the container's CPU share or limits.
+    super::cgroups::join_self(cgroup_tasks).or_init(|| "joining the container's cgroups".into())?;
     // The monitor wires the network meanwhile (and, on a kernel that could not clone us
     // into the v2 cgroup, moves us there).
     wait_for_go(sync)?;
