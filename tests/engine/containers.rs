@@ -366,9 +366,8 @@ fn exec_under_a_pids_limit_counts_only_the_process_itself() {
     }
 }
 
-/// Init joins its cgroups itself (v1) and is born in its v2 one: every hierarchy berth
-/// manages, the v2 tree of a hybrid host too, holds the container's process in
-/// `berth/<id>`, and so does each process it starts.
+/// Every hierarchy berth manages, the v2 tree of a hybrid host too, holds the
+/// container's process in `berth/<id>`, and so does each process it starts.
 #[test]
 fn the_container_runs_in_its_own_cgroup_in_every_hierarchy() {
     let berth = Berth::with_image();

@@ -966,6 +966,9 @@ impl Engine {
                 record.name
             )));
         }
+        // The monitor's first move of a process into a cgroup waits out an RCU grace
+        // period (see `start_grace_period`): get it under way while the monitor starts.
+        super::runtime::cgroups::start_grace_period();
         let stream = self.spawn_monitor(&record)?;
         crash_point("start:after-spawn");
         let mut reader = stream

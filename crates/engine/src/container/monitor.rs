@@ -24,7 +24,6 @@ use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, ContainerState, NetworkMode, ProcessHandle, Status};
 use super::restart::next_delay;
 use super::runtime::cgroups::Cgroup;
-use super::runtime::clone::{self, Cloned};
 use super::runtime::init::{self, InitStdio, GO};
 use super::teardown::Teardown;
 use super::{spec, user};
@@ -292,23 +291,34 @@ impl Monitor {
             };
             joined.push(super::namespaces::join(kind, init.pid).map_err(start_error)?);
         }
-        // Init joins the container's cgroups itself, at its first step (see `Joining`).
-        let joining = cgroup.joining().map_err(start_error)?;
-        // SAFETY: this process is single-threaded, so the child may allocate and run
-        // ordinary Rust code.
-        let cloned = unsafe { clone::clone_process(clone_flags(record), joining.v2_dir()) };
-        let (pid, in_v2) = match cloned {
-            Ok(Cloned::Child) => {
-                drop(ours);
-                init::run(&spec, &overlay.merged, theirs, stdio, &joining);
-            }
-            Ok(Cloned::Parent { pid, in_cgroup }) => (pid, in_cgroup),
-            Err(e) => {
-                return Err((125, format!("creating the container's namespaces: {e}")));
-            }
+        // SAFETY: raw clone with no new stack behaves like fork; this process is
+        // single-threaded, so the child may allocate and run ordinary Rust code.
+        let pid = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (clone_flags(record) | libc::SIGCHLD) as libc::c_ulong,
+                0usize,
+                0usize,
+                0usize,
+                0usize,
+            )
         };
+        if pid < 0 {
+            return Err((
+                125,
+                format!(
+                    "creating the container's namespaces: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
+        }
+        if pid == 0 {
+            drop(ours);
+            init::run(&spec, &overlay.merged, theirs, stdio);
+        }
         // Only the monitor goes back: init never returns from `init::run`.
         drop(joined);
+        let pid = pid as i32;
         drop(theirs);
         // What init does not need is done while it sets up: the bundle's config.json,
         // there for the user's eyes, on a thread; the log, here.
@@ -330,21 +340,16 @@ impl Monitor {
             fail(code as u8, message)
         };
         // The record says it runs while init sets up: its fsync'd write (a lock, a rename)
-        // overlaps the network's wiring and init's mounts instead of following them. Should the
+        // overlaps the cgroup move and init's mounts instead of following them. Should the
         // start fail, the failure is recorded after it (see `RunningWrite`). Ports are known
         // once wired: a container that publishes some is recorded after that.
         let mut running = RunningWrite::new(engine, &record.id);
         if record.config.network.ports.is_empty() {
             running.begin(pid, Vec::new(), again);
         }
-        // A kernel that could not clone init into its v2 cgroup: moved there now (init is
-        // in its v1 cgroups already, or fails).
-        if !in_v2 {
-            if let Err(e) = joining.move_into_v2(pid) {
-                return Err(fail_unless_init_did(e));
-            }
+        if let Err(e) = cgroup.add(pid) {
+            return Err(fail_unless_init_did(e));
         }
-        drop(joining);
         // Before init goes on: the container's program starts with its network up.
         let wired = match engine.wire_network(record, pid) {
             Ok(wired) => wired,

@@ -281,59 +281,6 @@ pub(crate) fn move_into(procs: &[fs::File], pid: i32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// How a container's init gets into its cgroups without the kernel's global lock for
-/// cgroup moves, whose first writer waits out an RCU grace period (8-17 ms on a busy
-/// host) and holds `cgroup_mutex` meanwhile, so every cgroup mkdir on the host waits too.
-/// The kernel takes no such lock when a thread moves itself: init, single-threaded,
-/// writes "0" to each v1 hierarchy's `tasks` file (see [`join_self`]), last thing
-/// before its exec, so its set-up is not held to the container's CPU share or limits. A thread
-/// can't cross v2 domains by itself, so the v2 cgroup is entered at birth instead
-/// (`CLONE_INTO_CGROUP`, see `runtime::clone`), or by the monitor's move where the
-/// kernel lacks it.
-pub(crate) struct Joining {
-    /// The `tasks` file of each v1 hierarchy, open for writing (close-on-exec).
-    tasks: Vec<fs::File>,
-    /// The container's v2 directory, open (close-on-exec), and its path.
-    v2: Option<(std::os::fd::OwnedFd, PathBuf)>,
-}
-
-impl Joining {
-    /// The v2 directory to clone init into, if there is a v2 hierarchy.
-    pub(crate) fn v2_dir(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        use std::os::fd::AsFd;
-        self.v2.as_ref().map(|(fd, _)| fd.as_fd())
-    }
-
-    /// Moves process `pid` into the v2 cgroup the monitor's way, for a kernel that could
-    /// not clone it there.
-    pub(crate) fn move_into_v2(&self, pid: i32) -> Result<()> {
-        match &self.v2 {
-            Some((_, dir)) => write(dir, "cgroup.procs", &pid.to_string()),
-            None => Ok(()),
-        }
-    }
-
-    /// Copies of the v1 `tasks` files (close-on-exec), for init to keep through its
-    /// set-up and [`join_self`] with.
-    pub(crate) fn task_files(&self) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
-        self.tasks
-            .iter()
-            .map(|f| f.try_clone().map(std::os::fd::OwnedFd::from))
-            .collect()
-    }
-}
-
-/// Moves the calling thread, the only one of its process, into the v1 cgroups whose
-/// `tasks` files are open in `tasks` (see [`Joining::task_files`]).
-pub(crate) fn join_self(tasks: &[std::os::fd::OwnedFd]) -> std::io::Result<()> {
-    for file in tasks {
-        if nix::unistd::write(file, b"0")? != 1 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-    }
-    Ok(())
-}
-
 /// Gets the kernel's wait for a move into a cgroup over with on a thread of its own, while
 /// the caller prepares the move it means: every move takes the kernel's
 /// `cgroup_threadgroup_rwsem` for writing, whose first writer waits out an RCU grace
@@ -874,37 +821,12 @@ impl Cgroup {
         Ok(())
     }
 
-    /// What the container's init needs to be in these cgroups from its first step, opened
-    /// by the monitor before the clone (see [`Joining`]).
-    pub(crate) fn joining(&self) -> Result<Joining> {
-        let mut joining = Joining {
-            tasks: Vec::new(),
-            v2: None,
-        };
-        for (h, dir) in &self.dirs {
-            match h {
-                Hierarchy::V1 { .. } => {
-                    let path = dir.join("tasks");
-                    let file = fs::OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .context(|| format!("opening {}", path.display()))?;
-                    joining.tasks.push(file);
-                }
-                Hierarchy::V2 { .. } => {
-                    let fd = nix::fcntl::open(
-                        dir,
-                        nix::fcntl::OFlag::O_RDONLY
-                            | nix::fcntl::OFlag::O_DIRECTORY
-                            | nix::fcntl::OFlag::O_CLOEXEC,
-                        nix::sys::stat::Mode::empty(),
-                    )
-                    .context(|| format!("opening {}", dir.display()))?;
-                    joining.v2 = Some((fd, dir.clone()));
-                }
-            }
+    /// Moves a process into the container's cgroups, in every hierarchy.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            write(dir, "cgroup.procs", &pid.to_string())?;
         }
-        Ok(joining)
+        Ok(())
     }
 
     /// The container's `cgroup.procs` files, open for writing: a process that leaves the

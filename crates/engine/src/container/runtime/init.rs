@@ -18,7 +18,6 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
 
-use super::cgroups::Joining;
 use super::fds;
 use super::in_root::RootDir;
 use super::mount_plan::{MountPlan, MountStep, Step};
@@ -79,30 +78,16 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
     }
 }
 
-/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side;
-/// `cgroups` the container's cgroups, which init joins before its exec.
-pub(crate) fn run(
-    spec: &Spec,
-    rootfs: &Path,
-    sync: OwnedFd,
-    stdio: InitStdio,
-    cgroups: &Joining,
-) -> ! {
-    let tasks = match cgroups.task_files() {
-        Ok(tasks) => tasks,
-        Err(e) => fail(
-            &sync,
-            Err(err(format!("joining the container's cgroups: {e}"))),
-        ),
-    };
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
+pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
     reset_signals();
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
         InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
         InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
     };
-    let (sync, tasks) = isolate(sync, stdio, tasks);
-    let result = setup_and_exec(spec, rootfs, &sync, streams, &tasks);
+    let sync = isolate(sync, stdio);
+    let result = setup_and_exec(spec, rootfs, &sync, streams);
     fail(&sync, result)
 }
 
@@ -115,9 +100,8 @@ enum Streams {
 
 /// First steps of init: non-dumpable, a session and process group of its own (a
 /// `kill 0` inside must not reach the monitor's group), and nothing of the monitor's but
-/// `sync`, the standard streams and `kept`. Returns `sync` and `kept` under their new
-/// numbers.
-fn isolate(sync: OwnedFd, stdio: InitStdio, kept: Vec<OwnedFd>) -> (OwnedFd, Vec<OwnedFd>) {
+/// `sync` and the standard streams. Returns `sync` under its new number.
+fn isolate(sync: OwnedFd, stdio: InitStdio) -> OwnedFd {
     let raw_sync = sync.as_raw_fd();
     let result = (|| {
         fds::make_non_dumpable().or_init(|| "making init non-dumpable".into())?;
@@ -133,14 +117,12 @@ fn isolate(sync: OwnedFd, stdio: InitStdio, kept: Vec<OwnedFd>) -> (OwnedFd, Vec
             } => [stdin.map_or_else(|| copy(0), Ok)?, stdout, stderr],
             InitStdio::Terminal => [copy(0)?, copy(1)?, copy(2)?],
         };
-        let others = kept.into_iter().chain([sync]).collect();
-        let mut kept =
-            fds::keep_only(stdio, others).or_init(|| "closing the monitor's descriptors".into())?;
-        let sync = kept.pop().ok_or_else(|| err("the init socket was lost"))?;
-        Ok((sync, kept))
+        let mut kept = fds::keep_only(stdio, vec![sync])
+            .or_init(|| "closing the monitor's descriptors".into())?;
+        kept.pop().ok_or_else(|| err("the init socket was lost"))
     })();
     match result {
-        Ok(kept) => kept,
+        Ok(sync) => sync,
         Err(e) => {
             // SAFETY: best effort on the number the socket had; nothing else uses it now.
             let sync = unsafe { OwnedFd::from_raw_fd(raw_sync) };
@@ -239,7 +221,6 @@ fn setup_and_exec(
     rootfs: &Path,
     sync: &OwnedFd,
     streams: Streams,
-    cgroup_tasks: &[OwnedFd],
 ) -> InitResult<std::convert::Infallible> {
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
@@ -326,14 +307,10 @@ fn setup_and_exec(
             .or_init(|| format!("setting oom_score_adj {adj}"))?;
     }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
-    // Into the container's v1 cgroups, by this thread's own move (see `Joining`): only
-    // now, so the set-up above is not held to the container's CPU share or limits.
-    super::cgroups::join_self(cgroup_tasks).or_init(|| "joining the container's cgroups".into())?;
-    // The monitor wires the network meanwhile (and, on a kernel that could not clone us
-    // into the v2 cgroup, moves us there).
+    // The monitor moves us into the container's cgroups while we set up (the first
+    // cgroup attach waits out an RCU grace period); limits must hold before the exec.
     wait_for_go(sync)?;
-    // Only now is init in all of the container's cgroups, which the namespace takes as its
-    // root.
+    // Only now is init in the container's cgroups, which the namespace takes as its root.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .or_init(|| "creating the cgroup namespace".into())?;

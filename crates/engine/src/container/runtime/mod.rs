@@ -3,7 +3,6 @@
 //! `mount_plan.rs` for the mount sequence it performs.
 
 pub mod cgroups;
-pub(crate) mod clone;
 pub mod creds;
 pub mod device_filter;
 pub mod fds;
