@@ -366,6 +366,61 @@ fn exec_under_a_pids_limit_counts_only_the_process_itself() {
     }
 }
 
+/// Every hierarchy berth manages, the v2 tree of a hybrid host too, holds the
+/// container's process in `berth/<id>`, and so does each process it starts.
+#[test]
+fn the_container_runs_in_its_own_cgroup_in_every_hierarchy() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "placed",
+        IMAGE,
+        "sh",
+        "-c",
+        "sleep 60 & wait",
+    ]);
+    let inspect = berth.inspect("placed");
+    let id = inspect["Id"].as_str().unwrap().to_owned();
+    let init = inspect["State"]["Pid"].as_i64().unwrap();
+    let v2_mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" - cgroup2 "));
+    let own = format!("/berth/{id}");
+    wait_until("the sleep started", || {
+        std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+            .is_ok_and(|c| !c.trim().is_empty())
+    });
+    let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).unwrap();
+    let child: i64 = children.split_whitespace().next().unwrap().parse().unwrap();
+    for pid in [init, child] {
+        let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let mut checked = 0;
+        for line in cgroups.lines() {
+            // hierarchy-ID:controllers:path; named hierarchies (name=systemd) aren't berth's.
+            let mut fields = line.splitn(3, ':');
+            let (number, controllers, path) = (
+                fields.next().unwrap(),
+                fields.next().unwrap(),
+                fields.next().unwrap(),
+            );
+            let managed = if number == "0" {
+                v2_mounted
+            } else {
+                !controllers.is_empty() && !controllers.starts_with("name=")
+            };
+            if managed {
+                assert_eq!(path, own, "process {pid}: {line}\n{cgroups}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{cgroups}");
+    }
+    berth.ok(&["rm", "-f", "placed"]);
+}
+
 fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
     std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}/berth/{id}/{file}"))
         .unwrap_or_default()

@@ -252,11 +252,6 @@ impl Monitor {
         )
         .map_err(|e| (125, e.to_string()))?;
         let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
-        let spec_json = serde_json::to_vec_pretty(&spec).map_err(|e| (125, e.to_string()))?;
-        // Derived from the record at every start: never the only copy, so no fsync.
-        // It holds the environment (passwords): root-only, like the record.
-        crate::state::write_private(&dir.join("config.json"), &spec_json).map_err(start_error)?;
-        let log = LogWriter::open(&dir.join(LOG_FILE), &record.config.log).map_err(start_error)?;
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -325,11 +320,18 @@ impl Monitor {
         drop(joined);
         let pid = pid as i32;
         drop(theirs);
+        // What init does not need is done while it sets up: the bundle's config.json,
+        // there for the user's eyes, on a thread; the log, here.
+        let bundle = write_bundle_config(spec, dir.join("config.json"));
         drop(stdio);
         let fail = |code: u8, message: String| -> StartError {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
             (code, message)
+        };
+        let log = match LogWriter::open(&dir.join(LOG_FILE), &record.config.log) {
+            Ok(log) => log,
+            Err(e) => return Err(fail(125, e.to_string())),
         };
         // Init may have failed meanwhile, taking its cgroup membership and namespaces
         // with it: then its reason is the one to report.
@@ -378,6 +380,13 @@ impl Monitor {
         }
         if let Some(fd) = &input {
             let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        }
+        let written = match bundle.join() {
+            Ok(written) => written,
+            Err(_) => Err(Error::Runtime("the bundle's writer panicked".into())),
+        };
+        if let Err(e) = written {
+            return Err(fail(125, e.to_string()));
         }
         let record = match running.finish() {
             Ok(r) => r,
@@ -925,6 +934,20 @@ impl Monitor {
         self.engine.report_teardown(&self.record, &teardown);
         restart
     }
+}
+
+/// Writes the container's OCI bundle config on a thread of its own. Derived from the
+/// record at every start, never the only copy, so no fsync; it holds the environment
+/// (passwords): root-only, like the record.
+fn write_bundle_config(
+    spec: oci_spec::runtime::Spec,
+    path: std::path::PathBuf,
+) -> std::thread::JoinHandle<Result<()>> {
+    std::thread::spawn(move || {
+        let json = serde_json::to_vec_pretty(&spec)
+            .map_err(|e| Error::Runtime(format!("writing {}: {e}", path.display())))?;
+        crate::state::write_private(&path, &json)
+    })
 }
 
 type Stdio = (InitStdio, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
