@@ -544,3 +544,28 @@ fn the_dockerfile_or_a_tar_context_can_come_from_stdin() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn copy_from_a_stage_root_copies_the_whole_root_with_its_owners() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest AS src\nRUN mkdir /pkg && echo in-pkg > /pkg/a.txt && chown -R 1000:50 /pkg\n\nFROM scratch AS artifact\nCOPY version.txt /version.txt\nCOPY --from=src /pkg/ /pkg/\n\nFROM berth-test/busybox:latest\nCOPY --from=artifact / /app/artifact/\n",
+        ),
+        ("version.txt", "v1\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "rootcopy"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "rootcopy",
+        "sh",
+        "-c",
+        "cd /app/artifact && stat -c '%n %u:%g' version.txt pkg pkg/a.txt && cat version.txt pkg/a.txt",
+    ]);
+    assert_eq!(
+        listing,
+        "version.txt 0:0\npkg 1000:50\npkg/a.txt 1000:50\nv1\nin-pkg\n"
+    );
+}

@@ -607,11 +607,6 @@ fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
 /// shows, so the list stays true.
 const BERTH_GAPS: &[(&str, &[&str])] = &[
     (
-        "COPY --from=artifact / /app/artifact/ copies the contents of the stage's /pkg, with \
-         its owner, instead of the stage's root (version.txt and pkg/)",
-        &["VERSION=2: /app/artifact: ", "VERSION=2: /app/artifact/"],
-    ),
-    (
         "COPY --chmod=0640 gives the destination directory it creates that mode (BuildKit \
          and podman: 0755)",
         &["VERSION=2: /app/chmod: mode podman 0755, berth 0640"],
