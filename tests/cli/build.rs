@@ -569,3 +569,28 @@ fn copy_from_a_stage_root_copies_the_whole_root_with_its_owners() {
         "version.txt 0:0\npkg 1000:50\npkg/a.txt 1000:50\nv1\nin-pkg\n"
     );
 }
+
+#[test]
+fn workdir_after_user_is_made_as_that_user() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo 'wdowner:x:1234:4321::/:/bin/sh' >> /etc/passwd && echo 'wdgroup:x:4321:' >> /etc/group\nWORKDIR /app\nUSER wdowner\nWORKDIR relative/deeper\nUSER 0\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "wduser"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "wduser",
+        "stat",
+        "-c",
+        "%n %u:%g %a",
+        "/app",
+        "/app/relative",
+        "/app/relative/deeper",
+    ]);
+    assert_eq!(
+        listing,
+        "/app 0:0 755\n/app/relative 1234:4321 755\n/app/relative/deeper 1234:4321 755\n"
+    );
+}
