@@ -594,3 +594,18 @@ fn workdir_after_user_is_made_as_that_user() {
         "/app 0:0 755\n/app/relative 1234:4321 755\n/app/relative/deeper 1234:4321 755\n"
     );
 }
+
+#[test]
+fn a_scratch_stage_gets_the_default_path() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        ("Dockerfile", "FROM scratch\nCOPY x.txt /x.txt\n"),
+        ("x.txt", "x\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "scratchpath"]);
+    let image = berth.json(&["image", "inspect", "scratchpath"]);
+    assert_eq!(
+        image["Config"]["Env"],
+        serde_json::json!(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+    );
+}

@@ -623,6 +623,10 @@ impl Builder<'_> {
             let image = self.engine.image_state(&id)?;
             (image, id)
         };
+        // Every stage has a PATH (BuildKit's dockerfile2llb adds the default one when
+        // the base's Env has none, e.g. scratch).
+        let mut image = image;
+        cfg::default_path(&mut image);
         let mut inputs = KeyInputs::new();
         inputs
             .add(InputKind::Base(from.image.clone()), base_key.to_string())
