@@ -609,3 +609,36 @@ fn a_scratch_stage_gets_the_default_path() {
         serde_json::json!(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
     );
 }
+
+/// BuildKit (v0.21 on) gives the directories `COPY --chmod=<octal>` creates that mode, and
+/// 0755 for a symbolic one (podman 4.3 makes them 0755 either way).
+#[test]
+fn copy_chmod_gives_the_directories_it_creates_the_octal_mode() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest\nCOPY --chmod=0750 a.txt b.txt /made/sub/\nCOPY --chmod=u+x a.txt /symbolic/a.txt\n",
+        ),
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "chmoddirs"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "chmoddirs",
+        "stat",
+        "-c",
+        "%n %a",
+        "/made",
+        "/made/sub",
+        "/made/sub/a.txt",
+        "/symbolic",
+        "/symbolic/a.txt",
+    ]);
+    assert_eq!(
+        listing,
+        "/made 750\n/made/sub 750\n/made/sub/a.txt 750\n/symbolic 755\n/symbolic/a.txt 744\n"
+    );
+}

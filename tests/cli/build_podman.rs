@@ -10,7 +10,8 @@
 //!
 //! Where Debian's podman 4.3 (buildah 1.28) is known to differ from BuildKit, which
 //! `berth build` follows, podman's side is corrected before the comparison, each in
-//! [`as_buildkit`]: it strips setuid/setgid bits from context files on COPY; its RUN
+//! [`as_buildkit`]: it strips setuid/setgid bits from context files on COPY; it makes the
+//! directories `COPY --chmod=<octal>` creates 0755 (BuildKit before v0.21 did too); its RUN
 //! leaves empty mount points (`/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, `/run`)
 //! in the layer; it labels images `io.buildah.version`; it parses no heredocs (the heredoc
 //! fixture has a twin without them for podman). Times are never compared: RUN steps write
@@ -214,6 +215,12 @@ const PODMAN_STRIPS: &[(&str, u32)] = &[
     ("ctx/modes/setgid", 0o2000),
 ];
 
+/// Directories a fixture's `COPY --chmod=<octal>` creates, and that mode: podman 4.3
+/// (buildah 1.28, like BuildKit before v0.21) makes them 0755; BuildKit since v0.21 (its
+/// fsutil copy's MkdirAll takes the --chmod mode: moby/buildkit cd3d07569, covered by its
+/// testCopyChmod) gives them the --chmod mode, as berth does.
+const PODMAN_CHMOD_DIRS: &[(&str, u32)] = &[("app/chmod", 0o640)];
+
 /// Empty mount points podman's RUN leaves in a layer (BuildKit leaves none).
 const PODMAN_RUN_LEFTOVERS: &[&str] = &["etc/hostname", "etc/hosts", "etc/resolv.conf", "run"];
 
@@ -230,6 +237,13 @@ fn as_buildkit(
     for (path, bits) in PODMAN_STRIPS {
         if let Some(entry) = tree.get_mut(*path) {
             entry.mode |= bits;
+        }
+    }
+    for (path, mode) in PODMAN_CHMOD_DIRS {
+        if let Some(entry) = tree.get_mut(*path) {
+            if entry.kind == Kind::Dir && entry.mode == 0o755 {
+                entry.mode = *mode;
+            }
         }
     }
     for path in PODMAN_RUN_LEFTOVERS {
@@ -605,11 +619,7 @@ fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
 /// fixtures (issue 24, the builder's part), each with the differences it causes (parts of
 /// their lines): the comparison prints them while they last, and fails once one no longer
 /// shows, so the list stays true.
-const BERTH_GAPS: &[(&str, &[&str])] = &[(
-    "COPY --chmod=0640 gives the destination directory it creates that mode (BuildKit \
-         and podman: 0755)",
-    &["VERSION=2: /app/chmod: mode podman 0755, berth 0640"],
-)];
+const BERTH_GAPS: &[(&str, &[&str])] = &[];
 
 /// The differences no known gap of `gaps` (BERTH_GAPS) explains, and the gaps no
 /// difference shows any more.
@@ -866,6 +876,7 @@ mod comparison {
         let podman = tree(&[
             ("app/modes/setuid", "file", "x", 0o755, 0, 0),
             ("app/modes/setgid", "dir", "", 0o755, 0, 0),
+            ("app/chmod", "dir", "", 0o755, 0, 0),
             ("etc", "dir", "", 0o755, 0, 0),
             ("etc/hostname", "file", "", 0o755, 0, 0),
             ("etc/hosts", "file", "127.0.0.1 localhost\n", 0o644, 0, 0),
@@ -875,6 +886,7 @@ mod comparison {
         let fixed = as_buildkit(podman, &mut config, &base, &["var"]);
         assert_eq!(fixed["app/modes/setuid"].mode, 0o4755);
         assert_eq!(fixed["app/modes/setgid"].mode, 0o2755);
+        assert_eq!(fixed["app/chmod"].mode, 0o640);
         // An empty leftover goes; one with content stays, and so does the base's own.
         assert!(!fixed.contains_key("etc/hostname"));
         assert!(fixed.contains_key("etc/hosts"));
