@@ -589,3 +589,101 @@ fn system_check_finds_and_repairs_what_a_killed_build_left() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert_eq!(code(&berth.run(&["system", "check"])), 0);
 }
+
+#[test]
+fn copy_from_a_stage_root_copies_the_whole_root_with_its_owners() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest AS src\nRUN mkdir /pkg && echo in-pkg > /pkg/a.txt && chown -R 1000:50 /pkg\n\nFROM scratch AS artifact\nCOPY version.txt /version.txt\nCOPY --from=src /pkg/ /pkg/\n\nFROM berth-test/busybox:latest\nCOPY --from=artifact / /app/artifact/\n",
+        ),
+        ("version.txt", "v1\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "rootcopy"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "rootcopy",
+        "sh",
+        "-c",
+        "cd /app/artifact && stat -c '%n %u:%g' version.txt pkg pkg/a.txt && cat version.txt pkg/a.txt",
+    ]);
+    assert_eq!(
+        listing,
+        "version.txt 0:0\npkg 1000:50\npkg/a.txt 1000:50\nv1\nin-pkg\n"
+    );
+}
+
+#[test]
+fn workdir_after_user_is_made_as_that_user() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo 'wdowner:x:1234:4321::/:/bin/sh' >> /etc/passwd && echo 'wdgroup:x:4321:' >> /etc/group\nWORKDIR /app\nUSER wdowner\nWORKDIR relative/deeper\nUSER 0\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "wduser"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "wduser",
+        "stat",
+        "-c",
+        "%n %u:%g %a",
+        "/app",
+        "/app/relative",
+        "/app/relative/deeper",
+    ]);
+    assert_eq!(
+        listing,
+        "/app 0:0 755\n/app/relative 1234:4321 755\n/app/relative/deeper 1234:4321 755\n"
+    );
+}
+
+#[test]
+fn a_scratch_stage_gets_the_default_path() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        ("Dockerfile", "FROM scratch\nCOPY x.txt /x.txt\n"),
+        ("x.txt", "x\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "scratchpath"]);
+    let image = berth.json(&["image", "inspect", "scratchpath"]);
+    assert_eq!(
+        image["Config"]["Env"],
+        serde_json::json!(["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+    );
+}
+
+/// BuildKit (v0.21 on) gives the directories `COPY --chmod=<octal>` creates that mode, and
+/// 0755 for a symbolic one (podman 4.3 makes them 0755 either way).
+#[test]
+fn copy_chmod_gives_the_directories_it_creates_the_octal_mode() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest\nCOPY --chmod=0750 a.txt b.txt /made/sub/\nCOPY --chmod=u+x a.txt /symbolic/a.txt\n",
+        ),
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "chmoddirs"]);
+    let listing = berth.ok(&[
+        "run",
+        "--rm",
+        "chmoddirs",
+        "stat",
+        "-c",
+        "%n %a",
+        "/made",
+        "/made/sub",
+        "/made/sub/a.txt",
+        "/symbolic",
+        "/symbolic/a.txt",
+    ]);
+    assert_eq!(
+        listing,
+        "/made 750\n/made/sub 750\n/made/sub/a.txt 750\n/symbolic 755\n/symbolic/a.txt 744\n"
+    );
+}

@@ -623,6 +623,10 @@ impl Builder<'_> {
             let image = self.engine.image_state(&id)?;
             (image, id)
         };
+        // Every stage has a PATH (BuildKit's dockerfile2llb adds the default one when
+        // the base's Env has none, e.g. scratch).
+        let mut image = image;
+        cfg::default_path(&mut image);
         let mut inputs = KeyInputs::new();
         inputs
             .add(InputKind::Base(from.image.clone()), base_key.to_string())
@@ -1061,12 +1065,27 @@ impl Builder<'_> {
                 image.json["config"] = config;
             });
         }
-        // A missing WORKDIR is made (root-owned, 0755), a layer of its own, as BuildKit.
+        // A missing WORKDIR is made (0755, owned by the current USER as the image's
+        // passwd and group resolve it, else root), a layer of its own, as BuildKit.
         let number = self.start_counted(state, &created_by);
+        let user = state.image.string("User");
+        let (uid, gid) = if user.is_empty() {
+            (0, 0)
+        } else {
+            resolve_chown(self.engine, &state.image, &user).inspect_err(|e| {
+                self.observer.event(BuildEvent::Error {
+                    number,
+                    message: e.to_string(),
+                });
+            })?
+        };
         let mut inputs = KeyInputs::new();
         inputs
             .add(InputKind::Parent, state.key.to_string())
             .add(InputKind::Instruction, created_by.clone());
+        if !user.is_empty() {
+            inputs.add(InputKind::Setting("user".into()), format!("{uid}:{gid}"));
+        }
         let started = Instant::now();
         if let Some(hit) = self.lookup(Some(number), scope, &inputs, &|_| None)? {
             state.image = self.engine.image_state(&hit.image)?;
@@ -1093,6 +1112,8 @@ impl Builder<'_> {
                 let mut h = tar::Header::new_gnu();
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_mode(0o755);
+                h.set_uid(u64::from(uid));
+                h.set_gid(u64::from(gid));
                 h.set_size(0);
                 h.set_mtime(0);
                 b.append_data(&mut h, format!("{acc}/"), std::io::empty())

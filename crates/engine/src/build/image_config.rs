@@ -51,6 +51,16 @@ pub fn env_value(state: &ImageState, key: &str) -> Option<String> {
     })
 }
 
+/// The default `PATH` appended to `Env` when it has none, as BuildKit does at each
+/// stage's start (Linux targets).
+pub fn default_path(state: &mut ImageState) {
+    if env_value(state, "PATH").is_none() {
+        let mut list = state.strings("Env");
+        list.push(crate::container::spec::DEFAULT_PATH.to_owned());
+        set_list(state, "Env", &list);
+    }
+}
+
 /// `WORKDIR`: a relative path is taken from the current one. Returns the new absolute
 /// path and the history line.
 pub fn workdir(state: &mut ImageState, path: &str) -> (String, String) {

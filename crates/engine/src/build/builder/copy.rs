@@ -370,9 +370,21 @@ impl Builder<'_> {
             } else {
                 dest.to_owned()
             };
+            // The archive names entries under the source's own name, except a source
+            // named `.` (`/`, `dir/.`): its entries are the directory's contents as they
+            // are (hard links' targets may keep a `./`).
+            let unnamed = crate::storage::copy::archive_name(&path) == ".";
             // Where an entry of the source's archive lands (hard links' targets too).
             let place = |name: &str| -> String {
-                let (first, rest) = name.split_once('/').unwrap_or((name, ""));
+                let (first, rest) = if unnamed {
+                    let mut rel = name;
+                    while let Some(r) = rel.strip_prefix("./") {
+                        rel = r;
+                    }
+                    ("", if rel == "." { "" } else { rel })
+                } else {
+                    name.split_once('/').unwrap_or((name, ""))
+                };
                 let rest = rest.trim_end_matches('/');
                 let target = if is_dir {
                     if rest.is_empty() {
