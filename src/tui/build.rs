@@ -557,7 +557,7 @@ pub fn short_id(id: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// Events gathered between two flushes; output beyond [`GATHERED_LOG_BYTES`] drops its
+/// Events gathered between two flushes; output beyond `GATHERED_LOG_BYTES` drops its
 /// oldest pieces (the view keeps only the tail).
 #[derive(Debug, Default)]
 pub struct Gathered {
