@@ -687,3 +687,34 @@ fn copy_chmod_gives_the_directories_it_creates_the_octal_mode() {
         "/made 750\n/made/sub 750\n/made/sub/a.txt 750\n/symbolic 755\n/symbolic/a.txt 744\n"
     );
 }
+
+#[test]
+fn copy_into_existing_directories_keeps_their_owner_mode_and_files() {
+    // A context COPY into directories the image has is stored as its own layer (no
+    // build container): the directories it lands in keep the image's owner and mode
+    // (a copied directory's own metadata replaces an existing one's, as in Docker), and
+    // what they held stays beside the new files.
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest\nRUN mkdir -p /data/keep /data/other && echo old > /data/keep/old.txt && chown 7:8 /data /data/keep /data/other && chmod 0750 /data && chmod 0701 /data/other\nCOPY a/ /data/\nCOPY one.txt /data/other/\nCOPY one.txt /data/other/renamed.txt\n",
+        ),
+        ("a/new.txt", "new\n"),
+        ("a/keep/sub/deep.txt", "deep\n"),
+        ("one.txt", "one\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "existing"]);
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "existing",
+        "sh",
+        "-c",
+        "stat -c '%n %u:%g %a' /data /data/keep /data/other /data/keep/sub /data/new.txt /data/other/one.txt && cat /data/keep/old.txt /data/keep/sub/deep.txt /data/other/renamed.txt",
+    ]);
+    assert_eq!(
+        out,
+        "/data 7:8 750\n/data/keep 0:0 755\n/data/other 7:8 701\n/data/keep/sub 0:0 755\n/data/new.txt 0:0 644\n/data/other/one.txt 0:0 644\nold\ndeep\none\n"
+    );
+}

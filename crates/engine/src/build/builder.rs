@@ -121,8 +121,9 @@ impl Builder<'_> {
                 .get(&key)?
                 .filter(|e| self.engine.image_record(&e.image).is_ok())
         };
+        let seen = self.cache.last_seen(scope)?;
         if hit.is_none() {
-            if let (Some(number), Some(seen)) = (number, self.cache.last_seen(scope)?) {
+            if let (Some(number), Some(seen)) = (number, &seen) {
                 if seen.key != key {
                     let older = self.cache.get(&seen.key)?;
                     let explain = || older.as_ref().and_then(sources);
@@ -132,13 +133,16 @@ impl Builder<'_> {
                 }
             }
         }
-        self.cache.set_seen(
-            scope,
-            &Seen {
-                inputs: inputs.clone(),
-                key,
-            },
-        )?;
+        // The same key means the same inputs: nothing to write.
+        if seen.is_none_or(|s| s.key != key) {
+            self.cache.set_seen(
+                scope,
+                &Seen {
+                    inputs: inputs.clone(),
+                    key,
+                },
+            )?;
+        }
         if let Some(entry) = &hit {
             self.cache.touch(entry)?;
         }

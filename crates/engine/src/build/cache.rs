@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Context, Error, Result};
 use crate::ids::Digest;
 use crate::paths::{make_private_dir, DIR_MODE};
-use crate::state::{read_json_opt, write_json_atomic};
+use crate::state::{read_json_opt, write_json_atomic, write_json_atomic_with, Durability};
 
 /// What one input of a step's key is: how a difference in it is told to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,11 +223,12 @@ impl CacheStore {
         write_json_atomic(&self.entry_path(&entry.key), entry)
     }
 
-    /// Marks an entry used now.
+    /// Marks an entry used now (not fsync'd: a lost write only leaves an older time for
+    /// prune's order, and a hit stays fast).
     pub fn touch(&self, entry: &CacheEntry) -> Result<()> {
         let mut entry = entry.clone();
         entry.last_used = Utc::now();
-        self.put(&entry)
+        write_json_atomic_with(&self.entry_path(&entry.key), &entry, Durability::Unsynced)
     }
 
     /// Every entry (unreadable ones are skipped: `system check` names them).
@@ -265,8 +266,9 @@ impl CacheStore {
         read_json_opt(&self.seen_path(scope))
     }
 
+    /// Not fsync'd: a lost write only loses a miss's explanation.
     pub fn set_seen(&self, scope: &str, seen: &Seen) -> Result<()> {
-        write_json_atomic(&self.seen_path(scope), seen)
+        write_json_atomic_with(&self.seen_path(scope), seen, Durability::Unsynced)
     }
 
     /// The persistent directory of a `RUN --mount=type=cache` id (created on first use).

@@ -22,6 +22,19 @@ pub struct Selection {
     items: Vec<Item>,
     /// The digest and manifest once computed: asking for both reads the files once.
     summary: std::sync::OnceLock<(Digest, Manifest)>,
+    /// Small files' bytes as hashing read them, for the tar to reuse (a cold COPY of
+    /// many small files then opens each once); bounded by [`KEEP_TOTAL`].
+    kept: std::sync::Mutex<Kept>,
+}
+
+/// The largest file, and the most bytes in all, [`Selection`] keeps from hashing.
+const KEEP_FILE: u64 = 64 << 10;
+const KEEP_TOTAL: usize = 64 << 20;
+
+#[derive(Default)]
+struct Kept {
+    files: HashMap<Vec<u8>, Vec<u8>>,
+    bytes: usize,
 }
 
 /// A summary of a selection kept with a cache entry: each entry's path (relative to the
@@ -47,6 +60,7 @@ impl Selection {
             inner,
             items,
             summary: Default::default(),
+            kept: Default::default(),
         }
     }
 
@@ -163,6 +177,35 @@ impl Selection {
         }
         let mut reader = self.inner.open_file(path, meta)?;
         let mut h = Sha256::new();
+        if meta.size <= KEEP_FILE {
+            // Room is taken before reading, so files hashed at once never read under the lock.
+            let room = {
+                let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+                let room = kept.bytes + meta.size as usize <= KEEP_TOTAL;
+                if room {
+                    kept.bytes += meta.size as usize;
+                }
+                room
+            };
+            if room {
+                // The reader yields exactly meta.size bytes or fails (a file that changed).
+                let mut bytes = Vec::with_capacity(meta.size as usize);
+                reader
+                    .read_to_end(&mut bytes)
+                    .context(|| format!("reading {} in the build context", display(path)))?;
+                h.update(&bytes);
+                self.kept
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .files
+                    .insert(path.to_vec(), bytes);
+                let hash: [u8; 32] = h.finalize().into();
+                self.inner.hashed.fetch_add(1, Ordering::Relaxed);
+                let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+                cache.put(path, meta.key, hash);
+                return Ok(hash);
+            }
+        }
         let mut buf = vec![0u8; 128 << 10];
         loop {
             let n = reader
@@ -228,6 +271,7 @@ impl Selection {
             .unwrap_or(0);
         let dir_mode = Chmod::created_dir_mode(opts.chmod.as_ref());
         let mut links: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let mut writer = TarWriter {
             tar: &mut tar,
             uid,
@@ -235,6 +279,7 @@ impl Selection {
             chmod: opts.chmod.as_ref(),
             links: &mut links,
             inner: &self.inner,
+            kept: &kept,
         };
         // A missing parent of where the entries go, created as BuildKit's MkdirAll does.
         let mut make_dir = |w: &mut TarWriter<'_, '_>, path: &str, is_dest: bool| -> Result<()> {
@@ -356,6 +401,7 @@ struct TarWriter<'a, 'w> {
     /// Files with several links already written: (dev, inode) to their name in the tar.
     links: &'a mut HashMap<(u64, u64), Vec<u8>>,
     inner: &'a Inner,
+    kept: &'a Kept,
 }
 
 impl TarWriter<'_, '_> {
@@ -420,6 +466,12 @@ impl TarWriter<'_, '_> {
                 }
                 let mut h = self.header(EntryType::Regular, mode, mtime);
                 h.set_size(meta.size);
+                if let Some(bytes) = self.kept.files.get(path) {
+                    return self
+                        .tar
+                        .append_data(&mut h, tar_name, bytes.as_slice())
+                        .context(what);
+                }
                 let reader = self.inner.open_file(path, meta)?;
                 self.tar.append_data(&mut h, tar_name, reader).context(what)
             }

@@ -168,6 +168,7 @@ impl Builder<'_> {
         let sources = copy.sources.clone();
         let heredocs = copy.heredocs.clone();
         let add = copy.add;
+        let heredocs_empty = copy.heredocs.is_empty();
         let fill = |out: &mut dyn Write| -> Result<()> {
             if let Some(selection) = selection {
                 let (selection, archives) = if add {
@@ -258,6 +259,11 @@ impl Builder<'_> {
             });
             let _ = std::fs::remove_file(&tmp);
             result
+        } else if let Some(parents) = (!add && heredocs_empty)
+            .then(|| direct_parents(self.engine, &state.image, &dest))
+            .flatten()
+        {
+            self.copy_as_layer(state, &parents, &dest, fill, &created_by)
         } else {
             let base = self.materialize(state)?;
             self.engine
@@ -279,6 +285,58 @@ impl Builder<'_> {
             size,
         });
         Ok(())
+    }
+
+    /// A context COPY whose tar can be the layer itself (no build container, no second
+    /// copy of every file): the tar `fill` writes, after entries that keep the image's
+    /// metadata of the existing directories it lands in (overlayfs shows an upper
+    /// directory's owner and mode). When an entry would land on something of another
+    /// kind in the image (a file over a directory, anything under a symlink), the tar is
+    /// extracted in a build container instead, as before.
+    fn copy_as_layer(
+        &mut self,
+        state: &mut StageState,
+        parents: &[(String, std::fs::Metadata)],
+        dest: &str,
+        fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+        created_by: &str,
+    ) -> Result<(ImageState, u64)> {
+        let tmp = self
+            .engine
+            .paths()
+            .tmp_dir()
+            .join(format!("layer-build-{}.tar", crate::ids::random_hex64()));
+        let _remove = RemoveOnDrop(&tmp);
+        let file = std::fs::File::create(&tmp).map_err(|e| io_error("creating a layer", e))?;
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all(&parent_entries(parents)?)
+            .map_err(|e| io_error("writing a layer", e))?;
+        fill(&mut out)?;
+        out.into_inner()
+            .map_err(|e| io_error("writing a layer", e.into_error()))?;
+        let layer = || {
+            std::fs::File::open(&tmp)
+                .map(std::io::BufReader::new)
+                .map_err(|e| io_error("reading a layer", e))
+        };
+        // Only a destination that already holds something (the root always does) can
+        // conflict.
+        let dest_rel = dest.trim_matches('/');
+        let conflicts = (dest_rel.is_empty() || parents.iter().any(|(p, _)| p == dest_rel))
+            && has_conflicts(self.engine, &state.image, layer()?)?;
+        if !conflicts {
+            return self
+                .engine
+                .store_layer_step(&state.image, created_by, layer()?);
+        }
+        let base = self.materialize(state)?;
+        let container = self.engine.copy_into_build_container(&base, |out| {
+            std::io::copy(&mut layer()?, out)
+                .map(drop)
+                .map_err(|e| io_error("writing the copy", e))
+        })?;
+        self.engine
+            .commit_build_container(&container, &state.image, created_by)
     }
 
     /// `--from=`: an earlier stage's result or an image (pulled if missing).
@@ -466,6 +524,109 @@ impl Builder<'_> {
         self.engine
             .commit_build_container(&container, &state.image, created_by)
     }
+}
+
+/// Removes a temp file when dropped (also on errors).
+struct RemoveOnDrop<'p>(&'p Path);
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+    }
+}
+
+/// What is at `rel` in the image's merged tree: the metadata of the topmost layer that
+/// has it (not followed), `None` if absent or hidden (under a whiteout or a non-directory
+/// of a higher layer). Each layer is walked component by component, never through one of
+/// its symlinks.
+fn image_entry(engine: &Engine, image: &ImageState, rel: &str) -> Option<std::fs::Metadata> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return None;
+    }
+    for chain in image.chain_ids.iter().rev() {
+        let mut at = engine.layer_diff_dir(chain);
+        for (i, part) in parts.iter().enumerate() {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if i + 1 == parts.len() => return Some(meta),
+                Ok(meta) if meta.is_dir() => {}
+                // A whiteout, file or symlink on the way hides what lower layers have.
+                Ok(_) => return None,
+                Err(_) => break,
+            }
+        }
+    }
+    None
+}
+
+/// The existing directories (path without `/`, metadata) a COPY to `dest` lands in, its
+/// parents and `dest` itself, when its tar can be the layer: every existing one a real
+/// directory, `dest` absent or a directory. `None`: extract it in a build container.
+fn direct_parents(
+    engine: &Engine,
+    image: &ImageState,
+    dest: &str,
+) -> Option<Vec<(String, std::fs::Metadata)>> {
+    let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty()).collect();
+    let mut found = Vec::new();
+    let mut prefix = String::new();
+    for part in parts {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        match image_entry(engine, image, &prefix) {
+            Some(meta) if meta.is_dir() => found.push((prefix.clone(), meta)),
+            Some(_) => return None,
+            None => break,
+        }
+    }
+    Some(found)
+}
+
+/// Directory entries with the image's owner, mode and time for `parents` (a tar without
+/// its end blocks).
+fn parent_entries(parents: &[(String, std::fs::Metadata)]) -> Result<Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, meta) in parents {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_mode(meta.mode() & 0o7777);
+        header.set_uid(meta.uid() as u64);
+        header.set_gid(meta.gid() as u64);
+        header.set_mtime(meta.mtime().max(0) as u64);
+        header.set_size(0);
+        builder
+            .append_data(&mut header, format!("{path}/"), std::io::empty())
+            .map_err(|e| io_error("writing a layer", e))?;
+    }
+    let buf = builder
+        .into_inner()
+        .map_err(|e| io_error("writing a layer", e))?;
+    Ok(strip_tar_end(&buf).to_vec())
+}
+
+/// Whether an entry of the tar lands on something of another kind in the image (a file
+/// over a directory, a directory over a file or symlink), where a layer and an extraction
+/// differ.
+fn has_conflicts(engine: &Engine, image: &ImageState, tar: impl Read) -> Result<bool> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive
+        .entries()
+        .map_err(|e| io_error("reading a layer", e))?
+    {
+        let entry = entry.map_err(|e| io_error("reading a layer", e))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let is_dir = entry.header().entry_type() == tar::EntryType::Directory;
+        if let Some(meta) = image_entry(engine, image, &name) {
+            if meta.is_dir() != is_dir {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 fn io_error(context: &str, err: std::io::Error) -> Error {
