@@ -284,18 +284,34 @@ fn reachable(needs: &[Vec<usize>], target: usize) -> BTreeSet<usize> {
     seen
 }
 
-/// The image's path `path` is a directory of, judged from its layers top down (a
+/// Whether `path` is a directory in the image, judged from its layers top down (a
 /// whiteout hides what is below).
 fn image_has_dir(engine: &Engine, image: &ImageState, path: &str) -> bool {
+    image_entry(engine, image, path) == Some(ImageEntry::Dir)
+}
+
+/// What the topmost of the image's layers holds at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ImageEntry {
+    Dir,
+    /// A file, link or special file.
+    NotDir,
+}
+
+/// `path`'s topmost entry in the image's layers; `None` when no layer has it or a
+/// whiteout hides it. The root is a directory.
+pub(super) fn image_entry(engine: &Engine, image: &ImageState, path: &str) -> Option<ImageEntry> {
     let rel = path.trim_start_matches('/');
     if rel.is_empty() {
-        return true;
+        return Some(ImageEntry::Dir);
     }
     for chain in image.chain_ids.iter().rev() {
         let diff = engine.layer_diff_dir(chain);
-        let full = diff.join(rel);
-        if let Ok(meta) = std::fs::symlink_metadata(&full) {
-            return meta.is_dir();
+        if let Ok(meta) = std::fs::symlink_metadata(diff.join(rel)) {
+            return Some(match meta.is_dir() {
+                true => ImageEntry::Dir,
+                false => ImageEntry::NotDir,
+            });
         }
         let p = Path::new(rel);
         if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
@@ -303,11 +319,11 @@ fn image_has_dir(engine: &Engine, image: &ImageState, path: &str) -> bool {
                 .join(parent)
                 .join(format!(".wh.{}", name.to_string_lossy()));
             if wh.symlink_metadata().is_ok() {
-                return false;
+                return None;
             }
         }
     }
-    false
+    None
 }
 
 /// The top layer holding `/etc/passwd`: where `--chown` names are resolved.

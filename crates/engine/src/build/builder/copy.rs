@@ -19,30 +19,6 @@ fn is_remote(source: &str) -> bool {
         .any(|p| source.starts_with(p))
 }
 
-/// Whether `path` exists in the image (file or directory), from its layers top down.
-fn image_has_path(engine: &Engine, image: &ImageState, path: &str) -> bool {
-    let rel = path.trim_start_matches('/');
-    if rel.is_empty() {
-        return true;
-    }
-    for chain in image.chain_ids.iter().rev() {
-        let diff = engine.layer_diff_dir(chain);
-        if std::fs::symlink_metadata(diff.join(rel)).is_ok() {
-            return true;
-        }
-        let p = Path::new(rel);
-        if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
-            let wh = diff
-                .join(parent)
-                .join(format!(".wh.{}", name.to_string_lossy()));
-            if wh.symlink_metadata().is_ok() {
-                return false;
-            }
-        }
-    }
-    false
-}
-
 impl Builder<'_> {
     pub(super) fn copy_step(
         &mut self,
@@ -153,7 +129,7 @@ impl Builder<'_> {
         let dest_is_dir = image_has_dir(self.engine, &state.image, &dest);
         let engine = self.engine;
         let image_now = state.image.clone();
-        let exists = move |p: &str| image_has_path(engine, &image_now, p);
+        let exists = move |p: &str| image_entry(engine, &image_now, p).is_some();
         let created_by = format!(
             "{what} {} {} # buildkit",
             copy.sources
