@@ -3,6 +3,9 @@ use clap::Parser;
 fn main() {
     // Run sealed (from /proc/self/fd/N), the process would show as `3` in ps and top.
     berth::engine::sealed::name_process();
+    if let Some(code) = berth::engine::monitor::run_if_invoked() {
+        std::process::exit(code);
+    }
     let cli = match berth::Cli::try_parse() {
         Ok(cli) => cli,
         Err(usage) => {

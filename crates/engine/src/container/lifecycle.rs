@@ -1002,12 +1002,11 @@ impl Engine {
         let control_fd = control.as_raw_fd();
         let mut cmd = Command::new(sealed::exec_path(&exe));
         cmd.arg0(sealed::monitor_argv0(&record.name))
-            .arg("--root")
-            .arg(self.paths().root())
-            .arg("__monitor")
-            .arg(id.as_str())
-            .arg("--control-fd")
-            .arg(control_fd.to_string())
+            .args(super::monitor::monitor_args(
+                self.paths().root(),
+                id,
+                control_fd,
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

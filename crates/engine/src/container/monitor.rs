@@ -48,6 +48,44 @@ fn clone_flags(record: &ContainerRecord) -> libc::c_int {
     }
 }
 
+/// The verb a monitor is started with (hidden from users).
+pub(crate) const MONITOR_VERB: &str = "__monitor";
+
+/// The arguments after `argv[0]` that start the monitor of container `id` on engine root
+/// `root`, the control socket at descriptor `control_fd`: the one shape
+/// [`run_if_invoked`] recognises.
+pub(crate) fn monitor_args(
+    root: &std::path::Path,
+    id: &ContainerId,
+    control_fd: RawFd,
+) -> Vec<std::ffi::OsString> {
+    vec![
+        "--root".into(),
+        root.as_os_str().to_owned(),
+        MONITOR_VERB.into(),
+        id.as_str().into(),
+        "--control-fd".into(),
+        control_fd.to_string().into(),
+    ]
+}
+
+/// Runs the monitor if this process was started as one ([`monitor_args`]'s exact shape)
+/// and returns its exit status; None otherwise. A monitor starts on every container
+/// start, and this spares it the whole command line's parse on that path.
+pub fn run_if_invoked() -> Option<i32> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let [root_flag, root, verb, id, fd_flag, fd] = args.as_slice() else {
+        return None;
+    };
+    if root_flag != "--root" || verb != MONITOR_VERB || fd_flag != "--control-fd" {
+        return None;
+    }
+    let id: ContainerId = id.to_str()?.parse().ok()?;
+    let fd: RawFd = fd.to_str()?.parse().ok()?;
+    let engine = Engine::open(std::path::Path::new(root)).ok()?;
+    Some(main(&engine, &id, control_fd(fd)))
+}
+
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
 pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
@@ -71,13 +109,9 @@ pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
             monitor.listener = listen_for_attach(engine, id).ok();
             // Without it `exec` starts a joiner of its own, from a sealed view.
             monitor.exec_socket = listen_for_exec(engine, id).ok();
-            // What starting took (the spec, the seccomp filter, the CLI's parse) is free
-            // now: its pages go back, the monitor lives as long as its container.
-            #[cfg(target_env = "gnu")]
-            // SAFETY: malloc_trim only releases free heap memory.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            // What starting took (the spec, the seccomp filter) is free now: its pages go
+            // back a moment later, off the path of a container that ends at once.
+            monitor.trim_due = Some(Instant::now() + TRIM_AFTER);
             // Each run of the container's process; a restart policy may ask for another.
             let mut delay = None;
             loop {
@@ -127,6 +161,21 @@ struct Monitor {
     wired: Option<crate::network::sandbox::Wired>,
     /// Its health check's probes, when it has one.
     health: Option<Checker>,
+    /// When to give the heap's free pages back (see [`TRIM_AFTER`]); None once done.
+    trim_due: Option<Instant>,
+}
+
+/// How long after the start the monitor gives back the heap its start-up used: it lives
+/// as long as its container, but a container that ends at once should not wait on it.
+const TRIM_AFTER: Duration = Duration::from_millis(200);
+
+/// Gives the heap's free pages back to the system.
+fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 type StartError = (u8, String);
@@ -409,6 +458,7 @@ impl Monitor {
             sigchld,
             wired,
             health: Checker::new(&record),
+            trim_due: None,
             record,
         })
     }
@@ -492,10 +542,15 @@ impl Monitor {
             let dns_due = resolver.and_then(|r| r.next_timeout());
             // While output is held back, wake now and then to let a stalled client go.
             let stall_check = held_back.then_some(Duration::from_secs(1));
+            let trim_in = self
+                .trim_due
+                .filter(|_| exit_code.is_none())
+                .map(|at| at.saturating_duration_since(Instant::now()));
             let due = dns_due
                 .into_iter()
                 .chain(stall_check)
                 .chain(health_due)
+                .chain(trim_in)
                 .min();
             let timeout = match (exit_code.is_some(), due) {
                 (true, _) => PollTimeout::from(50u16),
@@ -503,7 +558,12 @@ impl Monitor {
                     .unwrap_or(PollTimeout::MAX),
                 (false, None) => PollTimeout::NONE,
             };
-            let revents = match poll_ready(&mut fds, timeout) {
+            let polled = poll_ready(&mut fds, timeout);
+            if self.trim_due.is_some_and(|at| Instant::now() >= at) {
+                self.trim_due = None;
+                trim_heap();
+            }
+            let revents = match polled {
                 Ok(Some(revents)) => revents,
                 Ok(None) => continue,
                 Err(_) => break,
