@@ -5,6 +5,7 @@
 use clap::Subcommand;
 
 use super::container_prune::ContainerPruneArgs;
+use super::lazy::Lazy;
 use super::{attach, container, cp, diff, export, stats, Command};
 
 /// `berth container <verb>`.
@@ -12,56 +13,56 @@ use super::{attach, container, cp, diff, export, stats, Command};
 pub enum ContainerCommand {
     /// List containers
     #[command(visible_alias = "ps", alias = "list")]
-    Ls(container::PsArgs),
+    Ls(Lazy<container::PsArgs>),
     /// Create a new container
-    Create(container::CreateArgs),
+    Create(Lazy<container::CreateArgs>),
     /// Create and run a new container from an image
-    Run(container::RunArgs),
+    Run(Lazy<container::RunArgs>),
     /// Start one or more stopped containers
-    Start(container::StartArgs),
+    Start(Lazy<container::StartArgs>),
     /// Stop one or more running containers
-    Stop(container::StopArgs),
+    Stop(Lazy<container::StopArgs>),
     /// Restart one or more containers
-    Restart(container::StopArgs),
+    Restart(Lazy<container::StopArgs>),
     /// Kill one or more running containers
-    Kill(container::KillArgs),
+    Kill(Lazy<container::KillArgs>),
     /// Remove one or more containers
     #[command(alias = "remove")]
-    Rm(container::RmArgs),
+    Rm(Lazy<container::RmArgs>),
     /// Fetch the logs of a container
-    Logs(container::LogsArgs),
+    Logs(Lazy<container::LogsArgs>),
     /// Execute a command in a running container
-    Exec(container::ExecArgs),
+    Exec(Lazy<container::ExecArgs>),
     /// Display detailed information on one or more containers
-    Inspect(container::InspectArgs),
+    Inspect(Lazy<container::InspectArgs>),
     /// Copy files/folders between a container and the local filesystem
-    Cp(cp::CpArgs),
+    Cp(Lazy<cp::CpArgs>),
     /// Inspect changes to files or directories on a container's filesystem
-    Diff(diff::DiffArgs),
+    Diff(Lazy<diff::DiffArgs>),
     /// Block until one or more containers stop, then print their exit codes
-    Wait(container::WaitArgs),
+    Wait(Lazy<container::WaitArgs>),
     /// Display the running processes of a container
-    Top(stats::TopArgs),
+    Top(Lazy<stats::TopArgs>),
     /// Display a live stream of container(s) resource usage statistics
-    Stats(stats::StatsArgs),
+    Stats(Lazy<stats::StatsArgs>),
     /// List port mappings or a specific mapping for the container
-    Port(container::PortArgs),
+    Port(Lazy<container::PortArgs>),
     /// Rename a container
-    Rename(container::RenameArgs),
+    Rename(Lazy<container::RenameArgs>),
     /// Update configuration of one or more containers
-    Update(super::update::UpdateArgs),
+    Update(Lazy<super::update::UpdateArgs>),
     /// Create a new image from a container's changes
-    Commit(container::CommitArgs),
+    Commit(Lazy<container::CommitArgs>),
     /// Pause all processes within one or more containers
-    Pause(container::PauseArgs),
+    Pause(Lazy<container::PauseArgs>),
     /// Unpause all processes within one or more containers
-    Unpause(container::PauseArgs),
+    Unpause(Lazy<container::PauseArgs>),
     /// Attach local standard input, output, and error streams to a running container
-    Attach(attach::AttachArgs),
+    Attach(Lazy<attach::AttachArgs>),
     /// Export a container's filesystem as a tar archive
-    Export(export::ExportArgs),
+    Export(Lazy<export::ExportArgs>),
     /// Remove all stopped containers
-    Prune(ContainerPruneArgs),
+    Prune(Lazy<ContainerPruneArgs>),
 }
 
 /// The short verb a management command is; `container prune`, which has none, comes
@@ -100,7 +101,7 @@ impl TryFrom<ContainerCommand> for Command {
             C::Unpause(args) => Command::Unpause(args),
             C::Attach(args) => Command::Attach(args),
             C::Export(args) => Command::Export(args),
-            C::Prune(args) => return Err(args),
+            C::Prune(args) => return Err(args.0),
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod export;
 pub mod filter;
 pub mod image;
 pub mod interrupt;
+mod lazy;
 pub mod login;
 pub mod management;
 pub mod network;
@@ -29,7 +30,9 @@ pub mod volume;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
 use color_eyre::Result;
+use lazy::{Lazy, LazyGroup};
 
 use crate::engine::{Engine, EnginePaths};
 
@@ -51,118 +54,127 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List images
-    Images(image::ImagesArgs),
+    Images(Lazy<image::ImagesArgs>),
     /// Load an image from a docker-save archive or an OCI layout
-    Load(image::LoadArgs),
+    Load(Lazy<image::LoadArgs>),
     /// Download an image from a registry
-    Pull(image::PullArgs),
+    Pull(Lazy<image::PullArgs>),
     /// Upload an image to a registry
-    Push(image::PushArgs),
+    Push(Lazy<image::PushArgs>),
     /// Import a root filesystem tar as an image
-    Import(image::ImportArgs),
+    Import(Lazy<image::ImportArgs>),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(image::SaveArgs),
+    Save(Lazy<image::SaveArgs>),
     /// Create a tag TARGET that refers to SOURCE
-    Tag(image::TagArgs),
+    Tag(Lazy<image::TagArgs>),
     /// Remove images
-    Rmi(image::RmiArgs),
+    Rmi(Lazy<image::RmiArgs>),
     /// Build an image from a Dockerfile
-    Build(build::BuildArgs),
+    Build(Lazy<build::BuildArgs>),
     /// Manage builds (the build cache)
     #[command(subcommand)]
-    Builder(build::BuilderCommand),
+    Builder(LazyGroup<build::BuilderCommand>),
     /// Manage images
     #[command(subcommand)]
-    Image(image::ImageCommand),
+    Image(LazyGroup<image::ImageCommand>),
     /// Log in to a registry
-    Login(login::LoginArgs),
+    Login(Lazy<login::LoginArgs>),
     /// Log out from a registry
-    Logout(login::LogoutArgs),
+    Logout(Lazy<login::LogoutArgs>),
     /// Search a registry's catalog for images (Docker Hub's search is not reachable)
-    Search(search::SearchArgs),
+    Search(Lazy<search::SearchArgs>),
 
     /// Create a new container
-    Create(container::CreateArgs),
+    Create(Lazy<container::CreateArgs>),
     /// Create and start a new container
-    Run(container::RunArgs),
+    Run(Lazy<container::RunArgs>),
     /// Start stopped containers
-    Start(container::StartArgs),
+    Start(Lazy<container::StartArgs>),
     /// Stop running containers
-    Stop(container::StopArgs),
+    Stop(Lazy<container::StopArgs>),
     /// Send a signal to running containers
-    Kill(container::KillArgs),
+    Kill(Lazy<container::KillArgs>),
     /// Restart containers
-    Restart(container::StopArgs),
+    Restart(Lazy<container::StopArgs>),
     /// Remove containers
-    Rm(container::RmArgs),
+    Rm(Lazy<container::RmArgs>),
     /// Pause all processes within one or more containers
-    Pause(container::PauseArgs),
+    Pause(Lazy<container::PauseArgs>),
     /// Unpause all processes within one or more containers
-    Unpause(container::PauseArgs),
+    Unpause(Lazy<container::PauseArgs>),
     /// List containers
-    Ps(container::PsArgs),
+    Ps(Lazy<container::PsArgs>),
     /// Fetch the logs of a container
-    Logs(container::LogsArgs),
+    Logs(Lazy<container::LogsArgs>),
     /// Run a command in a running container
-    Exec(container::ExecArgs),
+    Exec(Lazy<container::ExecArgs>),
     /// Attach local standard input, output, and error streams to a running container
-    Attach(attach::AttachArgs),
+    Attach(Lazy<attach::AttachArgs>),
     /// Block until containers stop, then print their exit codes
-    Wait(container::WaitArgs),
+    Wait(Lazy<container::WaitArgs>),
     /// Display detailed information on containers or images
-    Inspect(container::InspectArgs),
+    Inspect(Lazy<container::InspectArgs>),
     /// Inspect changes to files or directories on a container's filesystem
-    Diff(diff::DiffArgs),
+    Diff(Lazy<diff::DiffArgs>),
     /// Create a new image from a container's changes
-    Commit(container::CommitArgs),
+    Commit(Lazy<container::CommitArgs>),
     /// Export a container's filesystem as a tar archive
-    Export(export::ExportArgs),
+    Export(Lazy<export::ExportArgs>),
     /// Show the history of an image
-    History(image::HistoryArgs),
+    History(Lazy<image::HistoryArgs>),
 
     /// Manage containers
     #[command(subcommand)]
-    Container(management::ContainerCommand),
+    Container(LazyGroup<management::ContainerCommand>),
     /// Manage volumes
     #[command(subcommand)]
-    Volume(volume::VolumeCommand),
+    Volume(LazyGroup<volume::VolumeCommand>),
     /// Manage networks
     #[command(subcommand)]
-    Network(network::NetworkCommand),
+    Network(LazyGroup<network::NetworkCommand>),
     /// Copy files/folders between a container and the local filesystem
-    Cp(cp::CpArgs),
+    Cp(Lazy<cp::CpArgs>),
 
     /// Manage berth itself
     #[command(subcommand)]
-    System(system::SystemCommand),
+    System(LazyGroup<system::SystemCommand>),
 
     /// Display a live stream of container(s) resource usage statistics
-    Stats(stats::StatsArgs),
+    Stats(Lazy<stats::StatsArgs>),
     /// Display the running processes of a container
-    Top(stats::TopArgs),
+    Top(Lazy<stats::TopArgs>),
     /// List port mappings of a container, or one of its ports
-    Port(container::PortArgs),
+    Port(Lazy<container::PortArgs>),
     /// Rename a container
-    Rename(container::RenameArgs),
+    Rename(Lazy<container::RenameArgs>),
     /// Update configuration of one or more containers
-    Update(update::UpdateArgs),
+    Update(Lazy<update::UpdateArgs>),
     /// Get real time events from the engine
-    Events(events::EventsArgs),
+    Events(Lazy<events::EventsArgs>),
     /// Display system-wide information
-    Info(system::InfoArgs),
+    Info(Lazy<system::InfoArgs>),
     /// Show the berth version information
-    Version(system::VersionArgs),
+    Version(Lazy<system::VersionArgs>),
     /// Generate the shell completion script (bash, zsh, fish)
-    Completion(system::CompletionArgs),
+    Completion(Lazy<system::CompletionArgs>),
     /// Open the dashboard (what `berth` alone does)
-    Ui(ui::UiArgs),
+    Ui(Lazy<ui::UiArgs>),
 
     /// Writes the manual page (roff) to stdout, for installers
     #[command(name = "__man", hide = true)]
-    Man(system::ManArgs),
+    Man(Lazy<system::ManArgs>),
     /// Supervises one container (started by berth itself, not for users)
     #[command(name = "__monitor", hide = true)]
-    Monitor(container::MonitorArgs),
+    Monitor(Lazy<container::MonitorArgs>),
+}
+
+/// The whole command tree, every verb's flags in it: what completion, the manual page
+/// and the dashboard's `:` line read. A parse builds only the verb it meets (see
+/// [`lazy`]).
+pub(crate) fn whole_command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    command
 }
 
 /// Runs one verb and returns the process exit code.
@@ -243,7 +255,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Version(args) => system::version(&args),
         Completion(args) => system::completion(&args),
         Man(args) => system::man_page(&args),
-        Container(command) => match Command::try_from(command) {
+        Container(command) => match Command::try_from(command.0) {
             Ok(verb) => dispatch(engine, root, verb),
             Err(prune) => container_prune::prune(engine, &prune),
         },

@@ -368,10 +368,17 @@ pub fn version(args: &VersionArgs) -> Result<i32> {
 /// `completion SHELL`: the script clap derives from the command tree, on stdout.
 /// Hidden verbs (the monitor's) are left out.
 pub fn completion(args: &CompletionArgs) -> Result<i32> {
-    let full = <super::Cli as clap::CommandFactory>::command();
+    // The root's own flags as declared (the built tree adds --help and --version), and
+    // every verb built, so clap's `help` verb lists the groups' verbs too.
+    let root = <super::Cli as clap::CommandFactory>::command();
+    let full = super::whole_command();
     let mut command = clap::Command::new("berth")
-        .args(full.get_arguments().cloned())
-        .subcommands(full.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
+        .args(root.get_arguments().cloned())
+        .subcommands(
+            full.get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .cloned(),
+        );
     // Written whole, so a closed pipe is an error and not clap's panic.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "berth", &mut script);
@@ -381,7 +388,7 @@ pub fn completion(args: &CompletionArgs) -> Result<i32> {
 
 /// The manual page (roff), made from the same command tree, for the install step.
 pub fn man_page(_args: &ManArgs) -> Result<i32> {
-    let command = <super::Cli as clap::CommandFactory>::command();
+    let command = super::whole_command();
     clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
     Ok(0)
 }

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser};
+use clap::{Args, Parser};
 use color_eyre::eyre::eyre;
 use color_eyre::Result;
 
@@ -114,7 +114,7 @@ fn print_once(
 /// and its own parser to tell which verbs hold the terminal.
 pub fn dashboard_verbs() -> Verbs {
     Verbs {
-        command: Cli::command(),
+        command: super::whole_command(),
         needs_terminal,
     }
 }
@@ -130,7 +130,7 @@ fn needs_terminal(words: &[String]) -> bool {
         return false;
     };
     let command = match cli.command {
-        Some(Command::Container(command)) => match Command::try_from(command) {
+        Some(Command::Container(command)) => match Command::try_from(command.0) {
             Ok(command) => command,
             Err(_) => return false,
         },
