@@ -343,6 +343,23 @@ fn target_builds_only_the_stages_it_needs() {
     );
     assert!(!progress.contains("unrelated"), "{progress}");
     assert!(!progress.contains("echo last"), "{progress}");
+    // Before anything runs, the steps of the stages it needs are announced waiting,
+    // numbered as they will start.
+    let waiting: Vec<&str> = progress
+        .lines()
+        .filter(|l| l.contains(" WAITING "))
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            "#1 WAITING [base 1/2] FROM berth-test/busybox:latest",
+            "#2 WAITING [base 2/2] RUN echo base > /base.txt",
+            "#3 WAITING [wanted 1/2] FROM base",
+            "#4 WAITING [wanted 2/2] RUN cat /base.txt > /wanted.txt",
+        ],
+        "{progress}"
+    );
+    assert!(progress.contains("\n#4 [wanted 2/2] RUN cat"), "{progress}");
     assert_eq!(
         berth.ok(&["run", "--rm", "wanted", "cat", "/wanted.txt"]),
         "base\n"
