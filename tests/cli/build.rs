@@ -320,6 +320,27 @@ fn a_build_arg_busts_the_cache_only_from_its_first_use() {
     );
     assert!(!cached(&second, "RUN cat /v.txt"), "{second}");
     assert_eq!(berth.ok(&["run", "--rm", "args", "cat", "/v.txt"]), "v=2\n");
+    // A RUN's history names the ARGs in scope with their values, as BuildKit's does.
+    let history = berth.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "args",
+    ]);
+    let runs: Vec<&str> = history
+        .lines()
+        .filter(|l| l.starts_with("RUN ") && l.ends_with("# buildkit"))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "RUN |1 V=2 /bin/sh -c cat /v.txt # buildkit",
+            "RUN |1 V=2 /bin/sh -c echo \"v=$V\" > /v.txt # buildkit",
+            "RUN /bin/sh -c echo before > /before.txt # buildkit",
+        ],
+        "{history}"
+    );
     // An arg the Dockerfile never declares is reported, as Docker does.
     let unused = build_ok(&berth, ctx.path(), &["--build-arg", "NOPE=1"]);
     assert!(unused.contains("NOPE"), "{unused}");

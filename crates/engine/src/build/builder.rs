@@ -55,6 +55,9 @@ struct StageState {
     key: Digest,
     /// ARGs declared in this stage, with their values.
     args: BTreeMap<String, String>,
+    /// Their names in the order first declared, with or without a value (a RUN's
+    /// history lists them so).
+    declared: Vec<String>,
     shell: Vec<String>,
     /// CMD set in this stage (so ENTRYPOINT keeps it).
     cmd_set: bool,
@@ -732,6 +735,7 @@ impl Builder<'_> {
             image,
             key: inputs.key(),
             args: BTreeMap::new(),
+            declared: Vec::new(),
             shell,
             cmd_set: false,
             label,
@@ -821,6 +825,9 @@ impl Builder<'_> {
             Instruction::Arg(decls) => {
                 let mut shown_args = Vec::new();
                 for decl in &decls {
+                    if !state.declared.contains(&decl.name) {
+                        state.declared.push(decl.name.clone());
+                    }
                     let value = self.arg_value(decl, &|n| state.var(n), df.escape, located.line)?;
                     // A global ARG redeclared without a default takes the global value.
                     let value = value.or_else(|| {
@@ -1064,7 +1071,12 @@ impl Builder<'_> {
             }
         };
         drop(script_file);
-        let created_by = format!("RUN {} # buildkit", argv.join(" "));
+        let args: Vec<(&str, String)> = state
+            .declared
+            .iter()
+            .map(|name| (name.as_str(), state.var(name).unwrap_or_default()))
+            .collect();
+        let created_by = cfg::run_history(&args, &argv);
         let (next, size) =
             self.engine
                 .commit_build_container(&container, &state.image, &created_by)?;
