@@ -495,6 +495,76 @@ fn builder_prune_removes_the_cache_and_system_df_counts_it() {
     assert!(!cached(&again, "RUN echo hi > /hi"), "{again}");
 }
 
+/// Image records under the engine root, listed or not.
+fn image_records(berth: &Berth) -> usize {
+    std::fs::read_dir(berth.root().join("images"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn step_images_stay_in_the_build_cache_out_of_images_and_image_prune() {
+    let berth = Berth::with_image();
+    let base = berth.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo two > /two\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    let steps = berth.ok(&["images", "-q", "--no-trunc", "steps"]);
+    // The steps before the last made images of their own, none of them listed.
+    assert!(image_records(&berth) >= 4, "{}", image_records(&berth));
+    let listed = berth.ok(&["images", "-a", "-q", "--no-trunc"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains(steps.trim()) && listed.contains(base.trim()),
+        "{listed}"
+    );
+    let pane = berth.ok(&["ui", "--once", "--view", "images", "--format", "json"]);
+    assert_eq!(pane.matches("sha256:").count(), 2, "{pane}");
+    // An untagged build's own image is listed (as Docker's `<none>`), not its steps.
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo three > /three\n",
+    )
+    .unwrap();
+    build_ok(&berth, ctx.path(), &[]);
+    let listed = berth.ok(&["images", "-a", "--format", "{{.Repository}}"]);
+    assert_eq!(listed.matches("<none>").count(), 1, "{listed}");
+    // image prune takes that one and leaves the steps to the build cache.
+    let records = image_records(&berth);
+    let pruned = berth.ok(&["image", "prune", "-a", "-f"]);
+    assert_eq!(pruned.matches("deleted: ").count(), 3, "{pruned}");
+    assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
+    assert_eq!(image_records(&berth), records - 3);
+    let df = berth.ok(&["system", "df"]);
+    let total = |kind: &str| {
+        let row = df.lines().find(|l| l.starts_with(kind)).unwrap();
+        row[kind.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(total("Images"), "0", "{df}");
+    assert_ne!(total("Build Cache"), "0", "{df}");
+    // The cache still serves the steps; builder prune takes them.
+    berth.ok(&[
+        "load",
+        "-i",
+        common::fixtures()
+            .join("busybox-save.tar")
+            .to_str()
+            .unwrap(),
+    ]);
+    let again = build_ok(&berth, ctx.path(), &[]);
+    assert!(cached(&again, "RUN echo one > /one"), "{again}");
+    berth.ok(&["builder", "prune", "-a", "-f"]);
+    let left = image_records(&berth);
+    let listed = berth.ok(&["images", "-a", "-q"]).lines().count();
+    assert_eq!(left, listed, "only listed images are left");
+}
+
 #[test]
 fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
     let berth = Berth::with_image();

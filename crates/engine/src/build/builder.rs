@@ -542,9 +542,7 @@ impl Builder<'_> {
             .id
             .clone()
             .ok_or_else(|| build_error("the build produced no image (an empty scratch stage)"))?;
-        if !self.opts.tags.is_empty() {
-            self.engine.tag_built(&self.opts.tags, &id)?;
-        }
+        self.engine.export_built(&self.opts.tags, &id)?;
         Ok(id)
     }
 

@@ -21,12 +21,19 @@ pub struct BuildPruned {
 }
 
 impl Engine {
-    /// The cache entries and the images that hold something for users (tagged or used by a
-    /// container): a step whose image is one of those is "in use".
+    /// The images that hold something for users (tagged, used by a container, or listed:
+    /// a build's untagged result): a cache entry whose image is one of those is "in use",
+    /// and a prune removes only the entry.
     fn images_in_use(&self) -> Result<HashSet<Digest>> {
-        let mut used: HashSet<Digest> = self.tags()?.into_values().collect();
+        let tags = self.tags()?;
+        let mut used: HashSet<Digest> = tags.values().cloned().collect();
         for record in self.load_records()? {
             used.insert(record.image_id.clone());
+        }
+        for image in self.image_records()? {
+            if image.listed(&tags) {
+                used.insert(image.id);
+            }
         }
         Ok(used)
     }
