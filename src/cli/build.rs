@@ -428,7 +428,15 @@ impl<W: Write> BuildObserver for Renderer<W> {
 
 /// Whether the live view can be drawn: stderr is a terminal that moves its cursor.
 fn on_terminal() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+    draws_live(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+/// `auto`'s choice: the live view on a terminal but a dumb one, plain otherwise.
+fn draws_live(terminal: bool, term: Option<&std::ffi::OsStr>) -> bool {
+    terminal && term.is_none_or(|t| t != "dumb")
 }
 
 #[cfg(test)]
@@ -505,6 +513,15 @@ mod waiting_tests {
             started: Default::default(),
             partial: Default::default(),
         }
+    }
+
+    #[test]
+    fn auto_draws_live_only_on_a_terminal_that_is_not_dumb() {
+        use std::ffi::OsStr;
+        assert!(draws_live(true, Some(OsStr::new("xterm-256color"))));
+        assert!(draws_live(true, None));
+        assert!(!draws_live(true, Some(OsStr::new("dumb"))));
+        assert!(!draws_live(false, Some(OsStr::new("xterm"))));
     }
 
     #[test]
