@@ -204,16 +204,21 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         .as_ref()
         .map(|o| (o.image.to_string(), o.ran, o.cached))
         .map_err(|e| e.to_string());
+    let mut not_kept = None;
     if let Ok(mut state) = record.lock() {
         state.end(ended, Utc::now());
         // Measured when the build view is first shown, not at the end of every build.
         state.efficiency = None;
         if let Err(e) = save_last(engine.paths().root(), &state) {
-            renderer.event(BuildEvent::Warning(format!("WARNING: {e}")));
+            not_kept = Some(e);
         }
     }
     if let Some(live) = live {
         live.finish();
+    }
+    // After the live view's last frame, which nothing may write under while it draws.
+    if let Some(e) = not_kept {
+        eprintln!("WARNING: the build is not kept for the dashboard: {e}");
     }
     if let Some(signal) = interrupt.received() {
         let _ = result.map_err(|e| eprintln!("ERROR: failed to solve: {e}"));
@@ -301,6 +306,15 @@ impl<W: Write> Renderer<W> {
 
     /// BuildKit's last vertex: the image written and named.
     fn export(&mut self, id: &str, tags: &[ImageRef]) {
+        if self.mode == Progress::Tty {
+            // Under the live view's summary, in its shape.
+            self.line(" => exporting to image");
+            self.line(&format!(" => => writing image {id} done"));
+            for tag in tags {
+                self.line(&format!(" => => naming to {} done", docker_name(tag)));
+            }
+            return;
+        }
         if self.mode != Progress::Plain {
             return;
         }

@@ -896,7 +896,9 @@ fn build_on_a_terminal_redraws_its_steps_in_place_and_leaves_a_summary() {
     });
     assert!(screen.starts_with("[+] Building "), "{screen}");
     assert!(screen.contains("(2/3)"), "{screen}");
-    let screen = tui.wait_for("the summary", |s| s.contains("FINISHED"));
+    let screen = tui.wait_for("the summary", |s| {
+        s.contains("FINISHED") && s.contains("naming to")
+    });
     // Redrawn in place, not scrolled: one header, one line per step, no output left
     // under a step, and nothing pushed into the pane's history.
     let history = tui.tmux(&["display-message", "-p", "#{history_size}"]);
@@ -910,6 +912,10 @@ fn build_on_a_terminal_redraws_its_steps_in_place_and_leaves_a_summary() {
     assert!(screen.contains("(3/3) FINISHED"), "{screen}");
     assert!(!screen.contains("=> => #"), "{screen}");
     assert!(screen.contains(" => [3/3] RUN echo"), "{screen}");
+    assert!(
+        screen.contains(" => => naming to docker.io/library/live:1 done"),
+        "{screen}"
+    );
     // The record the dashboard reads: the CLI's build, its rows done.
     let json: serde_json::Value =
         serde_json::from_str(&berth.ok(&["ui", "--once", "--view", "build", "--format", "json"]))
