@@ -549,14 +549,7 @@ fn step_images_stay_in_the_build_cache_out_of_images_and_image_prune() {
     assert_eq!(total("Images"), "0", "{df}");
     assert_ne!(total("Build Cache"), "0", "{df}");
     // The cache still serves the steps; builder prune takes them.
-    berth.ok(&[
-        "load",
-        "-i",
-        common::fixtures()
-            .join("busybox-save.tar")
-            .to_str()
-            .unwrap(),
-    ]);
+    berth.load_image();
     let again = build_ok(&berth, ctx.path(), &[]);
     assert!(cached(&again, "RUN echo one > /one"), "{again}");
     berth.ok(&["builder", "prune", "-a", "-f"]);

@@ -758,6 +758,14 @@ fn p_pulls_an_image_from_a_registry_into_the_images_pane() {
     assert!(images.contains("test/busybox"), "{images}");
 }
 
+/// A build context of `dockerfile` and a file `f.txt`.
+fn build_context(dockerfile: &str) -> tempfile::TempDir {
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    context
+}
+
 /// `b` in the images pane opens the build form; the build's rows appear and end done,
 /// the build goes on while the user looks at the containers (where its build container
 /// never shows), the end shows dive's efficiency panel with the file a later step
@@ -772,18 +780,12 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         berth.ok(&words)
     };
     assert_eq!(once(&[]), "no build yet\n");
-    let context = tempfile::tempdir().unwrap();
-    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM {IMAGE}\n\
-             RUN dd if=/dev/zero of=/big bs=1024 count=300\n\
-             RUN echo start && sleep 6 && rm /big\n\
-             COPY f.txt /f.txt\n"
-        ),
-    )
-    .unwrap();
+    let context = build_context(&format!(
+        "FROM {IMAGE}\n\
+         RUN dd if=/dev/zero of=/big bs=1024 count=300\n\
+         RUN echo start && sleep 6 && rm /big\n\
+         COPY f.txt /f.txt\n"
+    ));
     let tui = Tui::open_in(&berth, context.path());
     tui.send_keys("2");
     tui.send_keys("b");
@@ -877,17 +879,11 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
 #[test]
 fn build_on_a_terminal_redraws_its_steps_in_place_and_leaves_a_summary() {
     let berth = Berth::with_image();
-    let context = tempfile::tempdir().unwrap();
-    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM {IMAGE}\n\
-             COPY f.txt /f.txt\n\
-             RUN echo first-line && sleep 4 && echo last-line\n"
-        ),
-    )
-    .unwrap();
+    let context = build_context(&format!(
+        "FROM {IMAGE}\n\
+         COPY f.txt /f.txt\n\
+         RUN echo first-line && sleep 4 && echo last-line\n"
+    ));
     // The pane stays alive after the build: a dead pane's notice scrolls it by a line.
     let build = "build -t live:1 .; sleep 60";
     let tui = Tui::start_in(&berth, context.path(), build);
