@@ -22,12 +22,11 @@ const TAIL_LINES: usize = 6;
 const TICK: Duration = Duration::from_millis(100);
 
 /// `text` made safe to print: a container's output (or a file name in a miss reason)
-/// never sends an escape sequence to the terminal; a tab is a space.
+/// never sends an escape sequence to the terminal (its control characters are shown in
+/// caret notation, as the plain progress shows them); a tab or a newline is a space, so a
+/// line of the frame is one line of the screen.
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect()
+    super::output::escape_controls(text).replace(['\t', '\n'], " ")
 }
 
 /// `text` cut to `width` columns.
@@ -294,7 +293,7 @@ mod tests {
             " => [base 1/2] FROM busybox         0.0s",
             " => CACHED [base 2/2] COPY . /src   0.0s",
             " => [build 1/3] FROM base           0.5s",
-            " => => cache miss: src/main.rs[2J change",
+            " => => cache miss: src/main.rs^[[2J chan",
             " => [build 2/3] RUN make            2.0s",
             " => => # line 3",
             " => => # line 4",
@@ -348,6 +347,6 @@ mod tests {
         assert_eq!(fit("日本語のファイル", 7), "日本語");
         assert_eq!(spread("abc", "1.0s", 10), "abc   1.0s");
         assert_eq!(spread("abcdefghij", "1.0s", 10), "abcde 1.0s");
-        assert_eq!(printable("a\tb\x1b]0;x\x07c"), "a b]0;xc");
+        assert_eq!(printable("a\tb\x1b]0;x\x07c\nd"), "a b^[]0;x^Gc d");
     }
 }
