@@ -559,6 +559,34 @@ fn step_images_stay_in_the_build_cache_out_of_images_and_image_prune() {
 }
 
 #[test]
+fn builder_prune_takes_the_step_images_a_no_cache_build_left_unnamed() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo two > /two\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    let records = image_records(&berth);
+    // The same steps again: their entries now name the new images, the old ones no entry.
+    build_ok(&berth, ctx.path(), &["-t", "steps", "--no-cache"]);
+    assert!(image_records(&berth) > records, "{}", image_records(&berth));
+    // Past the minute a running build's newest step image is spared.
+    for entry in std::fs::read_dir(berth.root().join("images")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        record["loaded"] = "2020-01-01T00:00:00Z".into();
+        std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+    }
+    // Entries used within the hour stay, with their images; the unnamed ones go.
+    berth.ok(&["builder", "prune", "-f", "--filter", "until=1h"]);
+    // The old build's image is still listed (untagged now); its steps went.
+    assert_eq!(image_records(&berth), records + 1);
+    let again = build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    assert!(cached(&again, "RUN echo two > /two"), "{again}");
+}
+
+#[test]
 fn ctrl_c_cancels_the_running_step_and_leaves_nothing() {
     let berth = Berth::with_image();
     let ctx = context(&[(
