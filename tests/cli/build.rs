@@ -520,6 +520,7 @@ fn step_images_stay_in_the_build_cache_out_of_images_and_image_prune() {
         listed.contains(steps.trim()) && listed.contains(base.trim()),
         "{listed}"
     );
+    assert_eq!(berth.ok(&["info", "-f", "{{.Images}}"]), "2\n");
     let pane = berth.ok(&["ui", "--once", "--view", "images", "--format", "json"]);
     assert_eq!(pane.matches("sha256:").count(), 2, "{pane}");
     // An untagged build's own image is listed (as Docker's `<none>`), not its steps.
