@@ -1,15 +1,22 @@
-//! `berth build` (and `berth image build`): Docker's flags, BuildKit's plain progress.
+//! `berth build` (and `berth image build`): Docker's flags, BuildKit's progress (live on
+//! a terminal, plain or JSON lines otherwise); every build is kept as the last one for
+//! the dashboard's build view.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use chrono::Utc;
 
 use clap::Args;
 use color_eyre::Result;
 
+use super::build_tty::Live;
 use crate::engine::{
     BuildEvent, BuildNetwork, BuildObserver, BuildOptions, DockerfileSource, Engine, ImageRef,
 };
+use crate::tui::build::{save_last, BuildRequest, BuildState};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -37,7 +44,7 @@ pub struct BuildArgs {
     /// Set the networking mode for the RUN instructions during build: default, none, host
     #[arg(long, default_value = "default")]
     pub network: String,
-    /// Set type of progress output: auto, plain, json ("auto" is plain for now)
+    /// Set type of progress output: auto, plain, tty, json ("auto": tty on a terminal)
     #[arg(long, default_value = "auto")]
     pub progress: String,
     /// Suppress the build output and print image ID on success
@@ -138,6 +145,7 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         None => DockerfileSource::Path(context.join("Dockerfile")),
     };
     let progress = match args.progress.as_str() {
+        "auto" | "tty" if on_terminal() => Progress::Tty,
         "auto" | "plain" | "tty" => Progress::Plain,
         "json" | "rawjson" => Progress::Json,
         "quiet" => Progress::Quiet,
@@ -161,11 +169,25 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         cancel: Default::default(),
     };
     let quiet = args.quiet || progress == Progress::Quiet;
-    let mut observer = Renderer {
-        mode: if quiet { Progress::Quiet } else { progress },
+    let mode = if quiet { Progress::Quiet } else { progress };
+    let mut renderer = Renderer {
+        mode,
         out: std::io::stderr(),
         started: Default::default(),
         partial: Default::default(),
+    };
+    // The build as the dashboard's build view shows it: drawn live here on a terminal,
+    // and kept as the last build at the end.
+    let record = Arc::new(Mutex::new(BuildState::new(request(args), Utc::now())));
+    let live = (mode == Progress::Tty).then(|| Live::start(record.clone()));
+    let mut observer = |event: BuildEvent| {
+        if let Ok(mut state) = record.lock() {
+            state.apply(&event, Utc::now());
+        }
+        match &live {
+            Some(live) => live.changed(),
+            None => renderer.event(event),
+        }
     };
     // SIGINT, SIGTERM and SIGHUP cancel the build: the running step's container is
     // killed, and the build unwinds, removing it (a second signal ends berth at once; a
@@ -178,6 +200,26 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
     })?;
     let result = engine.build(&opts, &mut observer);
     drop(unpacked);
+    let ended = result
+        .as_ref()
+        .map(|o| (o.image.to_string(), o.ran, o.cached))
+        .map_err(|e| e.to_string());
+    let mut not_kept = None;
+    if let Ok(mut state) = record.lock() {
+        state.end(ended, Utc::now());
+        // Measured when the build view is first shown, not at the end of every build.
+        state.efficiency = None;
+        if let Err(e) = save_last(engine.paths().root(), &state) {
+            not_kept = Some(e);
+        }
+    }
+    if let Some(live) = live {
+        live.finish();
+    }
+    // After the live view's last frame, which nothing may write under while it draws.
+    if let Some(e) = not_kept {
+        eprintln!("WARNING: the build is not kept for the dashboard: {e}");
+    }
     if let Some(signal) = interrupt.received() {
         let _ = result.map_err(|e| eprintln!("ERROR: failed to solve: {e}"));
         std::process::exit(128 + signal);
@@ -188,7 +230,7 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
         Err(e) => return failed(format!("failed to solve: {e}")),
     };
     let id = outcome.image.to_string();
-    observer.export(&id, &tags);
+    renderer.export(&id, &tags);
     if let Some(path) = &args.iidfile {
         if let Err(e) = std::fs::write(path, &id) {
             return failed(format!("writing image ID to {}: {e}", path.display()));
@@ -200,8 +242,29 @@ pub fn build(engine: &Engine, args: &BuildArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The build as the dashboard's form would have asked for it (the last-build record's
+/// request).
+fn request(args: &BuildArgs) -> BuildRequest {
+    BuildRequest {
+        context: args.context.clone(),
+        dockerfile: args.file.clone().unwrap_or_default(),
+        tags: args.tags.clone(),
+        target: args.target.clone(),
+        args: args
+            .build_args
+            .iter()
+            .map(|a| {
+                let (k, v) = a.split_once('=').unwrap_or((a.as_str(), ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect(),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Progress {
+    /// BuildKit's live view, redrawn in place.
+    Tty,
     Plain,
     Json,
     Quiet,
@@ -218,8 +281,10 @@ struct Renderer<W: Write> {
 }
 
 impl<W: Write> Renderer<W> {
+    /// One line, its control characters shown, not sent (a step's output is the
+    /// container's).
     fn line(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        let _ = writeln!(self.out, "{}", super::output::escape_controls(text));
     }
 
     fn flush_partial(&mut self, number: usize) {
@@ -241,6 +306,15 @@ impl<W: Write> Renderer<W> {
 
     /// BuildKit's last vertex: the image written and named.
     fn export(&mut self, id: &str, tags: &[ImageRef]) {
+        if self.mode == Progress::Tty {
+            // Under the live view's summary, in its shape.
+            self.line(" => exporting to image");
+            self.line(&format!(" => => writing image {id} done"));
+            for tag in tags {
+                self.line(&format!(" => => naming to {} done", docker_name(tag)));
+            }
+            return;
+        }
         if self.mode != Progress::Plain {
             return;
         }
@@ -273,9 +347,18 @@ fn docker_name(tag: &ImageRef) -> String {
 impl<W: Write> BuildObserver for Renderer<W> {
     fn event(&mut self, event: BuildEvent) {
         match self.mode {
-            Progress::Quiet => {}
+            // The live view draws from the build's state.
+            Progress::Quiet | Progress::Tty => {}
             Progress::Json => {
+                if let BuildEvent::Waiting(steps) = &event {
+                    for step in steps {
+                        let value = serde_json::json!({"step": step.number, "waiting": step.title});
+                        self.line(&value.to_string());
+                    }
+                    return;
+                }
                 let value = match &event {
+                    BuildEvent::Waiting(_) => return,
                     BuildEvent::Started(step) => {
                         serde_json::json!({"step": step.number, "started": step.title})
                     }
@@ -307,6 +390,11 @@ impl<W: Write> BuildObserver for Renderer<W> {
                 self.line(&value.to_string());
             }
             Progress::Plain => match event {
+                BuildEvent::Waiting(steps) => {
+                    for step in steps {
+                        self.line(&format!("#{} WAITING {}", step.number, step.title));
+                    }
+                }
                 BuildEvent::Started(step) => {
                     self.started.insert(step.number, Instant::now());
                     self.line("");
@@ -352,15 +440,17 @@ impl<W: Write> BuildObserver for Renderer<W> {
     }
 }
 
-/// Whether stderr is a terminal (a tty view can come later: `auto` is plain).
-#[allow(dead_code)]
+/// Whether the live view can be drawn: stderr is a terminal that moves its cursor.
 fn on_terminal() -> bool {
-    std::io::stderr().is_terminal()
+    draws_live(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("TERM").as_deref(),
+    )
 }
 
-#[allow(dead_code)]
-fn context_dir(path: &Path) -> &Path {
-    path
+/// `auto`'s choice: the live view on a terminal but a dumb one, plain otherwise.
+fn draws_live(terminal: bool, term: Option<&std::ffi::OsStr>) -> bool {
+    terminal && term.is_none_or(|t| t != "dumb")
 }
 
 #[cfg(test)]
@@ -421,6 +511,69 @@ mod tests {
         assert_eq!(
             docker_name(&"t1".parse().unwrap()),
             "docker.io/library/t1:latest"
+        );
+    }
+}
+
+#[cfg(test)]
+mod waiting_tests {
+    use super::*;
+    use crate::engine::StepName;
+
+    fn renderer(mode: Progress) -> Renderer<Vec<u8>> {
+        Renderer {
+            mode,
+            out: Vec::new(),
+            started: Default::default(),
+            partial: Default::default(),
+        }
+    }
+
+    #[test]
+    fn auto_draws_live_only_on_a_terminal_that_is_not_dumb() {
+        use std::ffi::OsStr;
+        assert!(draws_live(true, Some(OsStr::new("xterm-256color"))));
+        assert!(draws_live(true, None));
+        assert!(!draws_live(true, Some(OsStr::new("dumb"))));
+        assert!(!draws_live(false, Some(OsStr::new("xterm"))));
+    }
+
+    #[test]
+    fn waiting_steps_are_announced_in_plain_and_json() {
+        let waiting = BuildEvent::Waiting(vec![
+            StepName {
+                number: 1,
+                title: "[1/2] FROM busybox".into(),
+            },
+            StepName {
+                number: 2,
+                title: "[2/2] RUN echo \x1b".into(),
+            },
+        ]);
+        let mut plain = renderer(Progress::Plain);
+        plain.event(waiting.clone());
+        plain.event(BuildEvent::Log {
+            number: 2,
+            stderr: false,
+            text: b"bell\x07\n".to_vec(),
+        });
+        assert_eq!(
+            String::from_utf8(plain.out).unwrap(),
+            "#1 WAITING [1/2] FROM busybox\n#2 WAITING [2/2] RUN echo ^[\n#2 0.000 bell^G\n"
+        );
+        let mut json = renderer(Progress::Json);
+        json.event(waiting);
+        let lines: Vec<serde_json::Value> = String::from_utf8(json.out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                serde_json::json!({"step": 1, "waiting": "[1/2] FROM busybox"}),
+                serde_json::json!({"step": 2, "waiting": "[2/2] RUN echo \x1b"}),
+            ]
         );
     }
 }

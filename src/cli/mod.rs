@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+mod build_tty;
 pub mod container;
 pub mod container_prune;
 pub mod cp;

@@ -296,15 +296,9 @@ pub struct StepRow {
 }
 
 impl StepRow {
-    /// The row of a step titled `[build 2/5] RUN make`.
+    /// The row of a step titled `[build 2/5] RUN make`, running from `now`.
     fn new(number: usize, title: &str, now: DateTime<Utc>) -> StepRow {
-        let (stage, instruction) = match title
-            .strip_prefix('[')
-            .and_then(|rest| rest.split_once(']'))
-        {
-            Some((stage, rest)) => (stage.trim().to_owned(), rest.trim().to_owned()),
-            None => (String::new(), title.trim().to_owned()),
-        };
+        let (stage, instruction) = split_title(title);
         StepRow {
             number,
             stage,
@@ -326,6 +320,17 @@ impl StepRow {
             }
             _ => self.seconds,
         }
+    }
+}
+
+/// `[build 2/5] RUN make` as its stage (`build 2/5`) and instruction (`RUN make`).
+fn split_title(title: &str) -> (String, String) {
+    match title
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        Some((stage, rest)) => (stage.trim().to_owned(), rest.trim().to_owned()),
+        None => (String::new(), title.trim().to_owned()),
     }
 }
 
@@ -407,8 +412,23 @@ impl BuildState {
     /// Applies one of the engine's events, at `now`.
     pub fn apply(&mut self, event: &BuildEvent, now: DateTime<Utc>) {
         match event {
+            BuildEvent::Waiting(steps) => {
+                for step in steps {
+                    if self.row(step.number).is_none() {
+                        let mut row = StepRow::new(step.number, &step.title, now);
+                        row.state = StepState::Waiting;
+                        self.rows.push(row);
+                    }
+                }
+            }
+            // A waiting row starts running, its time from now (an ONBUILD trigger before
+            // it can change its position in the title).
             BuildEvent::Started(step) => match self.row(step.number) {
-                Some(row) => row.state = StepState::Running,
+                Some(row) => {
+                    (row.stage, row.instruction) = split_title(&step.title);
+                    row.state = StepState::Running;
+                    row.started = now;
+                }
                 None => self.rows.push(StepRow::new(step.number, &step.title, now)),
             },
             BuildEvent::Miss { number, reason } => {
@@ -791,6 +811,36 @@ pub(crate) mod tests {
             "{}",
             state.summary()
         );
+    }
+
+    #[test]
+    fn waiting_rows_start_running_under_the_title_they_start_with() {
+        let mut state = BuildState::new(BuildRequest::default(), at(0));
+        let planned = |number, title: &str| StepName {
+            number,
+            title: title.into(),
+        };
+        state.apply(
+            &BuildEvent::Waiting(vec![
+                planned(1, "[1/3] FROM busybox"),
+                planned(2, "[2/3] RUN a"),
+                planned(3, "[3/3] COPY b /"),
+            ]),
+            at(0),
+        );
+        let states: Vec<StepState> = state.rows.iter().map(|r| r.state).collect();
+        assert_eq!(states, [StepState::Waiting; 3]);
+        assert_eq!(state.steps_ended(), 0);
+        // A base's ONBUILD trigger ran first: the step starts at another position.
+        state.apply(&started(2, "[3/4] RUN a"), at(5));
+        let row = &state.rows[1];
+        assert_eq!((row.state, row.stage.as_str()), (StepState::Running, "3/4"));
+        assert_eq!(row.elapsed(at(7)), Some(2.0));
+        assert_eq!(state.rows[2].elapsed(at(7)), None);
+        // A failed build leaves the steps it never reached waiting.
+        state.end(Err("exit code: 1".into()), at(8));
+        assert_eq!(state.rows[1].state, StepState::Error);
+        assert_eq!(state.rows[2].state, StepState::Waiting);
     }
 
     #[test]

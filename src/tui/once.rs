@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+use super::build::{Measured, Phase};
 use super::detail::{ContainerDetail, ContainerTab};
 use super::effect::Effect;
 use super::msg::Msg;
@@ -21,6 +22,7 @@ use super::update::update;
 use super::worker::VOLUME_SIZE_LIMIT;
 use crate::engine::{
     dir_usage, sample_all_stats, stats_between, ContainerRecord, Engine, Error, Result, Status,
+    TOP_WASTED,
 };
 use crate::format::status_text_at;
 use crate::ops::ports::{port_lines, ps_ports};
@@ -281,6 +283,15 @@ fn prepare_build(engine: &Engine, app: &mut App) -> Result<()> {
         .map_err(|e| Error::invalid("--view", "build", e))?;
     app.build = last.map(|mut build| {
         build.seen = true;
+        // A CLI build (or a dashboard closed while measuring) left its image unmeasured.
+        if let Phase::Done { image, .. } = &build.phase {
+            if matches!(build.efficiency, None | Some(Measured::Pending)) {
+                build.efficiency = Some(match engine.image_efficiency(image, TOP_WASTED) {
+                    Ok(e) => Measured::Done(Box::new(e)),
+                    Err(e) => Measured::Failed(e.to_string()),
+                });
+            }
+        }
         build
     });
     app.push_detail(Detail::Build);

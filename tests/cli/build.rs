@@ -320,6 +320,27 @@ fn a_build_arg_busts_the_cache_only_from_its_first_use() {
     );
     assert!(!cached(&second, "RUN cat /v.txt"), "{second}");
     assert_eq!(berth.ok(&["run", "--rm", "args", "cat", "/v.txt"]), "v=2\n");
+    // A RUN's history names the ARGs in scope with their values, as BuildKit's does.
+    let history = berth.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "args",
+    ]);
+    let runs: Vec<&str> = history
+        .lines()
+        .filter(|l| l.starts_with("RUN ") && l.ends_with("# buildkit"))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            "RUN |1 V=2 /bin/sh -c cat /v.txt # buildkit",
+            "RUN |1 V=2 /bin/sh -c echo \"v=$V\" > /v.txt # buildkit",
+            "RUN /bin/sh -c echo before > /before.txt # buildkit",
+        ],
+        "{history}"
+    );
     // An arg the Dockerfile never declares is reported, as Docker does.
     let unused = build_ok(&berth, ctx.path(), &["--build-arg", "NOPE=1"]);
     assert!(unused.contains("NOPE"), "{unused}");
@@ -343,6 +364,23 @@ fn target_builds_only_the_stages_it_needs() {
     );
     assert!(!progress.contains("unrelated"), "{progress}");
     assert!(!progress.contains("echo last"), "{progress}");
+    // Before anything runs, the steps of the stages it needs are announced waiting,
+    // numbered as they will start.
+    let waiting: Vec<&str> = progress
+        .lines()
+        .filter(|l| l.contains(" WAITING "))
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            "#1 WAITING [base 1/2] FROM berth-test/busybox:latest",
+            "#2 WAITING [base 2/2] RUN echo base > /base.txt",
+            "#3 WAITING [wanted 1/2] FROM base",
+            "#4 WAITING [wanted 2/2] RUN cat /base.txt > /wanted.txt",
+        ],
+        "{progress}"
+    );
+    assert!(progress.contains("\n#4 [wanted 2/2] RUN cat"), "{progress}");
     assert_eq!(
         berth.ok(&["run", "--rm", "wanted", "cat", "/wanted.txt"]),
         "base\n"
@@ -455,6 +493,98 @@ fn builder_prune_removes_the_cache_and_system_df_counts_it() {
     assert!(out.contains("Total reclaimed space:"), "{out}");
     let again = build_ok(&berth, ctx.path(), &[]);
     assert!(!cached(&again, "RUN echo hi > /hi"), "{again}");
+}
+
+/// Image records under the engine root, listed or not.
+fn image_records(berth: &Berth) -> usize {
+    std::fs::read_dir(berth.root().join("images"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn step_images_stay_in_the_build_cache_out_of_images_and_image_prune() {
+    let berth = Berth::with_image();
+    let base = berth.ok(&["images", "-a", "-q", "--no-trunc"]);
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo two > /two\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    let steps = berth.ok(&["images", "-q", "--no-trunc", "steps"]);
+    // The steps before the last made images of their own, none of them listed.
+    assert!(image_records(&berth) >= 4, "{}", image_records(&berth));
+    let listed = berth.ok(&["images", "-a", "-q", "--no-trunc"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains(steps.trim()) && listed.contains(base.trim()),
+        "{listed}"
+    );
+    assert_eq!(berth.ok(&["info", "-f", "{{.Images}}"]), "2\n");
+    let pane = berth.ok(&["ui", "--once", "--view", "images", "--format", "json"]);
+    assert_eq!(pane.matches("sha256:").count(), 2, "{pane}");
+    // An untagged build's own image is listed (as Docker's `<none>`), not its steps.
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo three > /three\n",
+    )
+    .unwrap();
+    build_ok(&berth, ctx.path(), &[]);
+    let listed = berth.ok(&["images", "-a", "--format", "{{.Repository}}"]);
+    assert_eq!(listed.matches("<none>").count(), 1, "{listed}");
+    // image prune takes that one and leaves the steps to the build cache.
+    let records = image_records(&berth);
+    let pruned = berth.ok(&["image", "prune", "-a", "-f"]);
+    assert_eq!(pruned.matches("deleted: ").count(), 3, "{pruned}");
+    assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
+    assert_eq!(image_records(&berth), records - 3);
+    let df = berth.ok(&["system", "df"]);
+    let total = |kind: &str| {
+        let row = df.lines().find(|l| l.starts_with(kind)).unwrap();
+        row[kind.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(total("Images"), "0", "{df}");
+    assert_ne!(total("Build Cache"), "0", "{df}");
+    // The cache still serves the steps; builder prune takes them.
+    berth.load_image();
+    let again = build_ok(&berth, ctx.path(), &[]);
+    assert!(cached(&again, "RUN echo one > /one"), "{again}");
+    berth.ok(&["builder", "prune", "-a", "-f"]);
+    let left = image_records(&berth);
+    let listed = berth.ok(&["images", "-a", "-q"]).lines().count();
+    assert_eq!(left, listed, "only listed images are left");
+}
+
+#[test]
+fn builder_prune_takes_the_step_images_a_no_cache_build_left_unnamed() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nRUN echo one > /one\nENV A=1\nRUN echo two > /two\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    let records = image_records(&berth);
+    // The same steps again: their entries now name the new images, the old ones no entry.
+    build_ok(&berth, ctx.path(), &["-t", "steps", "--no-cache"]);
+    assert!(image_records(&berth) > records, "{}", image_records(&berth));
+    // Past the minute a running build's newest step image is spared.
+    for entry in std::fs::read_dir(berth.root().join("images")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        record["loaded"] = "2020-01-01T00:00:00Z".into();
+        std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+    }
+    // Entries used within the hour stay, with their images; the unnamed ones go.
+    berth.ok(&["builder", "prune", "-f", "--filter", "until=1h"]);
+    // The old build's image is still listed (untagged now); its steps went.
+    assert_eq!(image_records(&berth), records + 1);
+    let again = build_ok(&berth, ctx.path(), &["-t", "steps"]);
+    assert!(cached(&again, "RUN echo two > /two"), "{again}");
 }
 
 #[test]

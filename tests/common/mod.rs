@@ -241,12 +241,17 @@ impl Berth {
     /// A fresh engine with the two-layer fixture image loaded.
     pub fn with_image() -> Berth {
         let berth = Berth::new();
-        berth.ok(&[
+        berth.load_image();
+        berth
+    }
+
+    /// Loads the two-layer fixture image (again).
+    pub fn load_image(&self) {
+        self.ok(&[
             "load",
             "-i",
             fixtures().join("busybox-save.tar").to_str().unwrap(),
         ]);
-        berth
     }
 
     pub fn root(&self) -> &Path {

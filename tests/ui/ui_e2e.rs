@@ -30,6 +30,13 @@ impl Tui {
     /// As [`Tui::open`], with `dir` as the dashboard's working directory (the host side
     /// of the file view).
     fn open_in(berth: &Berth, dir: &std::path::Path) -> Tui {
+        let tui = Tui::start_in(berth, dir, "ui");
+        tui.wait_for("the dashboard's tab bar", |s| s.contains(" berth "));
+        tui
+    }
+
+    /// `berth --root ROOT WORDS` in the pane, from `dir`.
+    fn start_in(berth: &Berth, dir: &std::path::Path, words: &str) -> Tui {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let socket = format!(
             "berth-ui-e2e-{}-{}",
@@ -40,7 +47,7 @@ impl Tui {
             socket,
             socket_path: None,
         };
-        let command = format!("{} ui", berth.command_words().join(" "));
+        let command = format!("{} {words}", berth.command_words().join(" "));
         // The session starts a shell-less command; remain-on-exit is set at once so that a
         // quick exit still leaves the pane (dead) to inspect.
         tui.tmux(&[
@@ -62,7 +69,6 @@ impl Tui {
         ]);
         let path = common::stdout(&tui.tmux(&["display-message", "-p", "#{socket_path}"]));
         tui.socket_path = Some(path.trim().into());
-        tui.wait_for("the dashboard's tab bar", |s| s.contains(" berth "));
         tui
     }
 
@@ -752,6 +758,14 @@ fn p_pulls_an_image_from_a_registry_into_the_images_pane() {
     assert!(images.contains("test/busybox"), "{images}");
 }
 
+/// A build context of `dockerfile` and a file `f.txt`.
+fn build_context(dockerfile: &str) -> tempfile::TempDir {
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    context
+}
+
 /// `b` in the images pane opens the build form; the build's rows appear and end done,
 /// the build goes on while the user looks at the containers (where its build container
 /// never shows), the end shows dive's efficiency panel with the file a later step
@@ -766,18 +780,12 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         berth.ok(&words)
     };
     assert_eq!(once(&[]), "no build yet\n");
-    let context = tempfile::tempdir().unwrap();
-    std::fs::write(context.path().join("f.txt"), "hello\n").unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM {IMAGE}\n\
-             RUN dd if=/dev/zero of=/big bs=1024 count=300\n\
-             RUN echo start && sleep 6 && rm /big\n\
-             COPY f.txt /f.txt\n"
-        ),
-    )
-    .unwrap();
+    let context = build_context(&format!(
+        "FROM {IMAGE}\n\
+         RUN dd if=/dev/zero of=/big bs=1024 count=300\n\
+         RUN echo start && sleep 6 && rm /big\n\
+         COPY f.txt /f.txt\n"
+    ));
     let tui = Tui::open_in(&berth, context.path());
     tui.send_keys("2");
     tui.send_keys("b");
@@ -804,7 +812,10 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
     let screen = tui.wait_for("the end in the footer", |s| s.contains("built e2e:1"));
     assert!(screen.contains("steps run"), "{screen}");
     tui.send_keys("b");
-    let screen = tui.wait_for("the efficiency panel", |s| s.contains("Efficiency "));
+    // Measured after the end: the panel says so until then.
+    let screen = tui.wait_for("the efficiency panel", |s| {
+        s.contains("Efficiency ") && !s.contains("Measuring the image")
+    });
     assert!(screen.contains("/big"), "{screen}");
     assert!(screen.contains("removed"), "{screen}");
     assert!(!screen.contains("running"), "{screen}");
@@ -860,6 +871,68 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
         efficiency["dive_wasted_bytes"], dive["image"]["inefficientBytes"],
         "{json}"
     );
+}
+
+/// `berth build` on a terminal draws BuildKit's live view in place: the running step
+/// with its output's tail under it, then the summary with every step; the same build
+/// again shows every step CACHED; the CLI's build is the dashboard's last build.
+#[test]
+fn build_on_a_terminal_redraws_its_steps_in_place_and_leaves_a_summary() {
+    let berth = Berth::with_image();
+    let context = build_context(&format!(
+        "FROM {IMAGE}\n\
+         COPY f.txt /f.txt\n\
+         RUN echo first-line && sleep 4 && echo last-line\n"
+    ));
+    // The pane stays alive after the build: a dead pane's notice scrolls it by a line.
+    let build = "build -t live:1 .; sleep 60";
+    let tui = Tui::start_in(&berth, context.path(), build);
+    let screen = tui.wait_for("the running step and its output", |s| {
+        s.contains("=> => # first-line") && s.contains("RUN echo first-line")
+    });
+    assert!(screen.starts_with("[+] Building "), "{screen}");
+    assert!(screen.contains("(2/3)"), "{screen}");
+    let screen = tui.wait_for("the summary", |s| {
+        s.contains("FINISHED") && s.contains("naming to")
+    });
+    // Redrawn in place, not scrolled: one header, one line per step, no output left
+    // under a step, and nothing pushed into the pane's history.
+    let history = tui.tmux(&["display-message", "-p", "#{history_size}"]);
+    assert_eq!(common::stdout(&history).trim(), "0", "{screen}");
+    assert_eq!(screen.matches("[+] Building").count(), 1, "{screen}");
+    assert_eq!(
+        screen.matches("] RUN echo first-line").count(),
+        1,
+        "{screen}"
+    );
+    assert!(screen.contains("(3/3) FINISHED"), "{screen}");
+    assert!(!screen.contains("=> => #"), "{screen}");
+    assert!(screen.contains(" => [3/3] RUN echo"), "{screen}");
+    assert!(
+        screen.contains(" => => naming to docker.io/library/live:1 done"),
+        "{screen}"
+    );
+    // The record the dashboard reads: the CLI's build, its rows done.
+    let json: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["ui", "--once", "--view", "build", "--format", "json"]))
+            .unwrap();
+    assert_eq!(json["Build"]["request"]["tags"][0], "live:1", "{json}");
+    let states: Vec<&str> = json["Build"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["Done", "Done", "Done"], "{json}");
+    assert!(json["Build"]["efficiency"]["Done"].is_object(), "{json}");
+    drop(tui);
+    let tui = Tui::start_in(&berth, context.path(), build);
+    let screen = tui.wait_for("the cached summary", |s| s.contains("FINISHED"));
+    assert!(
+        screen.contains(" => CACHED [2/3] COPY f.txt /f.txt"),
+        "{screen}"
+    );
+    assert!(screen.contains(" => CACHED [3/3] RUN echo"), "{screen}");
 }
 
 /// x in the build view cancels the build: its running step is killed at once, the view

@@ -1,10 +1,11 @@
 //! The build form: context, Dockerfile, tags, target, build args; one line per field, the
 //! focused one with a cursor.
 
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
+use super::{error_line, field_lines};
 use crate::tui::action::Action;
 use crate::tui::build::{BuildForm, Field};
 use crate::tui::keymap::Keymap;
@@ -15,31 +16,14 @@ use crate::tui::views::pane;
 pub fn draw(frame: &mut Frame, form: &BuildForm, keymap: &Keymap, theme: &Theme) {
     let area = centered(frame.area(), 76, Field::ALL.len() as u16 + 5);
     frame.render_widget(Clear, area);
-    let mut lines: Vec<Line> = Field::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, field)| {
-            let focused = i == form.focus;
-            let label = Span::styled(
-                format!("{:<22}", field.label()),
-                if focused { theme.key } else { theme.header },
-            );
-            let mut spans = vec![label, Span::raw(form.values[i].clone())];
-            if focused {
-                spans.push(Span::styled("█", theme.dim));
-            }
-            Line::from(spans)
-        })
-        .collect();
+    let labels = Field::ALL.map(Field::label);
+    let mut lines = field_lines(&labels, &form.values, form.focus, theme);
     lines.push(Line::styled(
         "Empty Dockerfile: <context>/Dockerfile (paths from berth's directory)",
         theme.dim,
     ));
     // The line between the fields and the keys says why the form was refused.
-    lines.push(match &form.error {
-        Some(error) => Line::styled(error.clone(), theme.error),
-        None => Line::raw(""),
-    });
+    lines.push(error_line(&form.error, theme));
     lines.push(Line::styled(
         format!(
             "{}/{} move · {} builds · {} cancels",

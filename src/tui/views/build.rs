@@ -347,6 +347,34 @@ mod tests {
     }
 
     #[test]
+    fn steps_announced_before_the_build_runs_show_waiting() {
+        use crate::engine::StepName;
+        let mut app = building();
+        let step = |number, title: &str| StepName {
+            number,
+            title: title.into(),
+        };
+        app.now = crate::tui::build::tests::at(1);
+        update(
+            &mut app,
+            Msg::BuildEvents(vec![
+                BuildEvent::Waiting(vec![
+                    step(1, "[build 1/3] FROM docker.io/library/busybox:latest"),
+                    step(2, "[build 2/3] COPY . /src"),
+                    step(3, "[build 3/3] RUN make"),
+                ]),
+                crate::tui::build::tests::started(
+                    1,
+                    "[build 1/3] FROM docker.io/library/busybox:latest",
+                ),
+            ]),
+        );
+        let text = render_text(&app, 100, 16);
+        assert_eq!(text.matches(" waiting ").count(), 2, "{text}");
+        insta::assert_snapshot!("build_waiting_100x16", text);
+    }
+
+    #[test]
     fn the_time_of_a_step_reads_as_people_say_it() {
         assert_eq!(seconds_text(0.42), "0.4s");
         assert_eq!(seconds_text(12.7), "12s");

@@ -55,6 +55,9 @@ struct StageState {
     key: Digest,
     /// ARGs declared in this stage, with their values.
     args: BTreeMap<String, String>,
+    /// Their names in the order first declared, with or without a value (a RUN's
+    /// history lists them so).
+    declared: Vec<String>,
     shell: Vec<String>,
     /// CMD set in this stage (so ENTRYPOINT keeps it).
     cmd_set: bool,
@@ -84,8 +87,12 @@ struct Builder<'a> {
     used_args: BTreeSet<String>,
     /// Stage names (lower-case) to their index.
     stage_names: BTreeMap<String, usize>,
-    /// Vertex numbers.
+    /// Vertex numbers: the last one given.
     number: usize,
+    /// The numbers announced as waiting, by stage and instruction (`None`: its FROM).
+    plan: BTreeMap<(usize, Option<usize>), usize>,
+    /// The planned step being built (`None`: an ONBUILD trigger, numbered afresh).
+    current: Option<(usize, Option<usize>)>,
     ran: usize,
     cached: usize,
 }
@@ -96,9 +103,10 @@ impl Builder<'_> {
         self.number
     }
 
-    /// Shows a step starting; returns its number.
+    /// Shows a step starting; returns its number (the one announced for it, if any).
     fn start(&mut self, title: String) -> usize {
-        let number = self.next_number();
+        let planned = self.current.and_then(|at| self.plan.get(&at).copied());
+        let number = planned.unwrap_or_else(|| self.next_number());
         self.observer
             .event(BuildEvent::Started(StepName { number, title }));
         number
@@ -209,6 +217,8 @@ impl Engine {
             used_args: BTreeSet::new(),
             stage_names: BTreeMap::new(),
             number: 0,
+            plan: BTreeMap::new(),
+            current: None,
             ran: 0,
             cached: 0,
         };
@@ -270,6 +280,31 @@ fn read_dockerfile(context: &Path, source: &DockerfileSource) -> Result<(String,
             Ok((name, text))
         }
     }
+}
+
+/// Whether a step shows as a vertex of its own (`[build 2/5] RUN make`); the metadata
+/// steps are only config.
+fn is_counted(instruction: &Instruction) -> bool {
+    matches!(
+        instruction,
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)
+    )
+}
+
+/// A stage's name as its steps' titles show it (`build `, `stage-1 `, or nothing for a
+/// lone unnamed stage) and its step count (FROM and the counted steps).
+fn stage_label(df: &Dockerfile, stage: &Stage) -> (String, usize) {
+    let label = match &stage.name {
+        Some(name) => format!("{name} "),
+        None if df.stages.len() > 1 => format!("stage-{} ", stage.index),
+        None => String::new(),
+    };
+    let counted = stage
+        .instructions
+        .iter()
+        .filter(|i| is_counted(&i.value))
+        .count();
+    (label, counted + 1)
 }
 
 /// The stages `target` needs, by index (itself and every stage it names, transitively).
@@ -481,6 +516,7 @@ impl Builder<'_> {
         }
         let needs = self.stage_needs(&df, &globals)?;
         let wanted = reachable(&needs, target);
+        self.announce(&df, &wanted, &globals)?;
         let context = BuildContext::open(
             &self.opts.context,
             self.dockerfile_rel().as_deref(),
@@ -506,10 +542,50 @@ impl Builder<'_> {
             .id
             .clone()
             .ok_or_else(|| build_error("the build produced no image (an empty scratch stage)"))?;
-        if !self.opts.tags.is_empty() {
-            self.engine.tag_built(&self.opts.tags, &id)?;
-        }
+        self.engine.export_built(&self.opts.tags, &id)?;
         Ok(id)
+    }
+
+    /// Numbers the steps of the `wanted` stages in the order they run and shows them
+    /// waiting, titled as they will start.
+    fn announce(
+        &mut self,
+        df: &Dockerfile,
+        wanted: &BTreeSet<usize>,
+        globals: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let mut steps = Vec::new();
+        for stage in df.stages.iter().filter(|s| wanted.contains(&s.index)) {
+            let (label, total) = stage_label(df, stage);
+            // An error here is the one the stage's own FROM reports when it starts.
+            let image = stage
+                .from
+                .value
+                .expanded(&|n| globals.get(n).cloned(), df.escape)
+                .map_or_else(|_| stage.from.value.image.clone(), |f| f.image);
+            let mut add = |at: (usize, Option<usize>), title: String| {
+                let number = self.next_number();
+                self.plan.insert(at, number);
+                steps.push(StepName { number, title });
+            };
+            add(
+                (stage.index, None),
+                format!("[{label}1/{total}] FROM {image}"),
+            );
+            let mut position = 1;
+            for (i, located) in stage.instructions.iter().enumerate() {
+                if is_counted(&located.value) {
+                    position += 1;
+                    let shown = one_line(&located.source);
+                    add(
+                        (stage.index, Some(i)),
+                        format!("[{label}{position}/{total}] {shown}"),
+                    );
+                }
+            }
+        }
+        self.observer.event(BuildEvent::Waiting(steps));
+        Ok(())
     }
 
     /// The Dockerfile's path in the context, when it is inside it.
@@ -603,23 +679,9 @@ impl Builder<'_> {
         if let Some(platform) = &from.platform {
             check_platform(platform).map_err(|e| at(stage.from.line, &e))?;
         }
-        let counted = stage
-            .instructions
-            .iter()
-            .filter(|i| {
-                matches!(
-                    i.value,
-                    Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_)
-                )
-            })
-            .count();
-        let label = match &stage.name {
-            Some(name) => format!("{name} "),
-            None if df.stages.len() > 1 => format!("stage-{} ", stage.index),
-            None => String::new(),
-        };
-        let total = counted + 1;
+        let (label, total) = stage_label(df, stage);
         let title = format!("[{label}1/{total}] FROM {}", from.image);
+        self.current = Some((stage.index, None));
         let number = self.start(title);
         let started = Instant::now();
         let (image, base_key) = if from.image == "scratch" {
@@ -671,6 +733,7 @@ impl Builder<'_> {
             image,
             key: inputs.key(),
             args: BTreeMap::new(),
+            declared: Vec::new(),
             shell,
             cmd_set: false,
             label,
@@ -685,6 +748,7 @@ impl Builder<'_> {
             let parsed =
                 dockerfile::parse("ONBUILD", &text).map_err(|e| build_error(e.to_string()))?;
             if let Some(first) = parsed.stages.first() {
+                self.current = None;
                 for (i, instruction) in first.instructions.iter().enumerate() {
                     let scope = format!("{}\0{}\0onbuild{i}", self.scope, stage_scope(stage));
                     self.step(df, &mut state, instruction, &scope, results, context)?;
@@ -692,6 +756,7 @@ impl Builder<'_> {
             }
         }
         for (i, instruction) in stage.instructions.iter().enumerate() {
+            self.current = Some((stage.index, Some(i)));
             let scope = format!("{}\0{}\0{i}", self.scope, stage_scope(stage));
             self.step(df, &mut state, instruction, &scope, results, context)?;
         }
@@ -758,6 +823,9 @@ impl Builder<'_> {
             Instruction::Arg(decls) => {
                 let mut shown_args = Vec::new();
                 for decl in &decls {
+                    if !state.declared.contains(&decl.name) {
+                        state.declared.push(decl.name.clone());
+                    }
                     let value = self.arg_value(decl, &|n| state.var(n), df.escape, located.line)?;
                     // A global ARG redeclared without a default takes the global value.
                     let value = value.or_else(|| {
@@ -1001,7 +1069,12 @@ impl Builder<'_> {
             }
         };
         drop(script_file);
-        let created_by = format!("RUN {} # buildkit", argv.join(" "));
+        let args: Vec<(&str, String)> = state
+            .declared
+            .iter()
+            .map(|name| (name.as_str(), state.var(name).unwrap_or_default()))
+            .collect();
+        let created_by = cfg::run_history(&args, &argv);
         let (next, size) =
             self.engine
                 .commit_build_container(&container, &state.image, &created_by)?;

@@ -20,6 +20,19 @@ pub fn go_list(args: &[String]) -> String {
     format!("[{}]", args.join(" "))
 }
 
+/// A RUN's history line as BuildKit writes it: the stage's declared ARGs with their
+/// values first (`|2 A=1 B= `, an ARG without a value shown empty), then the command's
+/// words (`/bin/sh -c make` or the exec form's).
+pub fn run_history(args: &[(&str, String)], argv: &[String]) -> String {
+    let mut words = Vec::with_capacity(args.len() + argv.len() + 1);
+    if !args.is_empty() {
+        words.push(format!("|{}", args.len()));
+        words.extend(args.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    words.extend(argv.iter().cloned());
+    format!("RUN {} # buildkit", words.join(" "))
+}
+
 fn set_list(state: &mut ImageState, field: &str, values: &[String]) {
     state.config_mut().insert(field.to_owned(), json!(values));
 }
@@ -227,6 +240,24 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn a_run_s_history_lists_the_args_in_scope_as_buildkit_does() {
+        let shell = s(&["/bin/sh", "-c", "echo \"$V\" > /v"]);
+        assert_eq!(
+            run_history(&[], &shell),
+            "RUN /bin/sh -c echo \"$V\" > /v # buildkit"
+        );
+        let args = [("V", "2".to_owned()), ("EMPTY", String::new())];
+        assert_eq!(
+            run_history(&args, &shell),
+            "RUN |2 V=2 EMPTY= /bin/sh -c echo \"$V\" > /v # buildkit"
+        );
+        assert_eq!(
+            run_history(&args[..1], &s(&["/bin/true", "a b"])),
+            "RUN |1 V=2 /bin/true a b # buildkit"
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub struct StepName {
 /// What happened to a step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BuildEvent {
+    /// Before any step runs: the steps of every stage the target needs, in the order
+    /// they will run, each with the number its later events carry (a base image's ONBUILD
+    /// triggers, unknown until it is resolved, get numbers after these).
+    Waiting(Vec<StepName>),
     /// The step started (or was looked up in the cache).
     Started(StepName),
     /// The cache missed; the first reason in plain words (`src/main.rs changed`).

@@ -21,20 +21,27 @@ pub struct BuildPruned {
 }
 
 impl Engine {
-    /// The cache entries and the images that hold something for users (tagged or used by a
-    /// container): a step whose image is one of those is "in use".
+    /// The images that hold something for users (tagged, used by a container, or listed:
+    /// a build's untagged result): a cache entry whose image is one of those is "in use",
+    /// and a prune removes only the entry.
     fn images_in_use(&self) -> Result<HashSet<Digest>> {
-        let mut used: HashSet<Digest> = self.tags()?.into_values().collect();
+        let tags = self.tags()?;
+        let mut used: HashSet<Digest> = tags.values().cloned().collect();
         for record in self.load_records()? {
             used.insert(record.image_id.clone());
+        }
+        for image in self.image_records()? {
+            if image.listed(&tags) {
+                used.insert(image.id);
+            }
         }
         Ok(used)
     }
 
     /// `builder prune`: entries not used since `until` ago (all without a filter); without
     /// `all`, only those whose image nobody uses (BuildKit's dangling cache). Step images
-    /// only the removed entries held go too, then their layers; with `all`, the RUN cache
-    /// mounts as well.
+    /// only the removed entries held go too, and those no entry names, then their layers;
+    /// with `all`, the RUN cache mounts as well.
     pub fn prune_build_cache(&self, all: bool, until: Option<i64>) -> Result<BuildPruned> {
         let cache = CacheStore::open(self.paths().root())?;
         let lock = self.lock()?;
@@ -58,6 +65,23 @@ impl Engine {
                 pruned.reclaimed += entry.size;
             }
         }
+        // Step images no entry names any more (a `--no-cache` build's, whose entries
+        // replaced theirs, or a build killed between a step and its entry): dangling
+        // cache. One stored a moment ago may be a running build's, its entry not written.
+        let settled = Utc::now() - chrono::Duration::seconds(60);
+        let mut orphans = false;
+        for image in self.image_records()? {
+            let free = image.build_step
+                && !in_use.contains(&image.id)
+                && !still_held.contains(&image.id)
+                && image.loaded < settled
+                && cutoff.is_none_or(|c| image.loaded < c);
+            let path = self.image_record_path(&image.id);
+            if free && path.exists() {
+                std::fs::remove_file(&path).context(|| format!("removing {}", path.display()))?;
+                orphans = true;
+            }
+        }
         if all && until.is_none() {
             let mounts = cache.dir().join("mounts");
             if mounts.exists() {
@@ -72,7 +96,7 @@ impl Engine {
                     .context(|| format!("removing {}", aside.display()))?;
             }
         }
-        if !gone.is_empty() {
+        if !gone.is_empty() || orphans {
             self.collect_garbage(&lock)?;
         }
         Ok(pruned)

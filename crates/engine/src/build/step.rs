@@ -354,10 +354,19 @@ impl Engine {
         Ok(next)
     }
 
-    /// Tags the built image with each name (`-t`).
-    pub(crate) fn tag_built(&self, tags: &[crate::ids::ImageRef], id: &Digest) -> Result<()> {
+    /// The image a build ended with: listed from now on (even untagged, as Docker lists
+    /// `build .`'s result), and tagged with each name (`-t`).
+    pub(crate) fn export_built(&self, tags: &[crate::ids::ImageRef], id: &Digest) -> Result<()> {
         let lock = self.lock()?;
-        self.set_tags(&lock, tags, id)?;
+        let mut record = self.image_record(id)?;
+        if record.build_step {
+            record.build_step = false;
+            let path = self.image_record_path(id);
+            crate::state::write_json_atomic(&path, &record)?;
+        }
+        if !tags.is_empty() {
+            self.set_tags(&lock, tags, id)?;
+        }
         drop(lock);
         for tag in tags {
             self.record_event(
@@ -375,13 +384,15 @@ impl Engine {
         let bytes = serde_json::to_vec(&json)
             .map_err(|e| Error::Runtime(format!("encoding image config: {e}")))?;
         let id = self.put_blob(&bytes, rollback)?;
-        let record = ImageRecord::new(
+        let mut record = ImageRecord::new(
             id.clone(),
             state.diff_ids.clone(),
             state.chain_ids.clone(),
             Some(now),
             state.size,
         );
+        // Listed only once a build ends with it (`export_built`).
+        record.build_step = true;
         self.save_image_record(&record, rollback)?;
         Ok(id)
     }

@@ -37,6 +37,11 @@ pub struct ImageRecord {
     /// reference pinned by digest finds it again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repo_digests: Vec<String>,
+    /// A build step's result, never the image a build ended with: kept for the build
+    /// cache, out of `images -a` and `image prune` (as BuildKit keeps its steps); `builder
+    /// prune` removes it. A tag makes it an image like any other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub build_step: bool,
 }
 
 impl ImageRecord {
@@ -59,7 +64,14 @@ impl ImageRecord {
             size,
             loaded: Utc::now(),
             repo_digests: Vec::new(),
+            build_step: false,
         }
+    }
+
+    /// Whether the image lists as one (`images -a`, `image prune`, `system df`'s Images):
+    /// all but an untagged build step's. `tags` as [`Engine::tags`] returns them.
+    pub fn listed(&self, tags: &Tags) -> bool {
+        !self.build_step || tags.values().any(|id| *id == self.id)
     }
 
     pub fn created_at(&self) -> Option<DateTime<Utc>> {
@@ -149,6 +161,11 @@ impl Engine {
                         kept.manifest = Some(self.put_blob(bytes, rollback)?);
                         changed = true;
                     }
+                }
+                // Pulled or loaded, a build step's image is the user's now.
+                if kept.build_step {
+                    kept.build_step = false;
+                    changed = true;
                 }
                 record = kept;
                 changed
@@ -266,6 +283,7 @@ impl Engine {
         Ok(self
             .image_records()?
             .into_iter()
+            .filter(|r| r.listed(&tags))
             .map(|r| ImageSummary {
                 references: refs.get(&r.id).cloned().unwrap_or_default(),
                 id: r.id,

@@ -67,7 +67,9 @@ impl Engine {
     pub fn disk_usage_report(&self) -> Result<DiskUsage> {
         let records = self.list_containers()?;
         let tags = self.tags()?;
-        let images = self.image_records()?;
+        // Build steps' images count in the Build Cache row.
+        let mut images = self.image_records()?;
+        images.retain(|i| i.listed(&tags));
 
         let mut layer_users: HashMap<Digest, usize> = HashMap::new();
         let mut layer_size: HashMap<Digest, u64> = HashMap::new();
@@ -180,6 +182,10 @@ impl Engine {
         let tags = self.tags()?;
         for image in self.image_records()? {
             let tagged = tags.values().any(|id| *id == image.id);
+            // A build step's image is the build cache's (`builder prune`).
+            if !image.listed(&tags) {
+                continue;
+            }
             if (tagged && !all) || !self.containers_using_image(&image.id)?.is_empty() {
                 continue;
             }

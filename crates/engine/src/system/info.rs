@@ -50,7 +50,8 @@ impl Engine {
             containers_running: running - paused,
             containers_paused: paused,
             containers_stopped: containers.len() - running,
-            images: self.image_records()?.len(),
+            // As `images -a` lists them: a build's step images are its cache's.
+            images: self.list_images(true)?.len(),
             volumes: self.list_volumes()?.len(),
             networks: self.read_networks()?.len(),
             server_version: env!("CARGO_PKG_VERSION"),

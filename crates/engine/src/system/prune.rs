@@ -39,6 +39,10 @@ impl Engine {
         let tags = self.tags()?;
         for image in self.image_records()? {
             let tagged = tags.values().any(|id| *id == image.id);
+            // A build step's image is the build cache's (`builder prune`).
+            if !image.listed(&tags) {
+                continue;
+            }
             if (tagged && !all) || !self.containers_using_image(&image.id)?.is_empty() {
                 continue;
             }
