@@ -479,7 +479,9 @@ fn resolve_service(
     let base = match ext.get("file").and_then(Value::as_str) {
         None => resolve_service(&base_name, services, &[], src, chain, cx)?,
         Some(f) => {
-            let dir = src.file.parent().unwrap_or(src.base);
+            // Relative to the directory this file's paths resolve against: the project
+            // directory for the project's own files, an extended file's own directory.
+            let dir = src.base;
             let path = abs(dir, Path::new(f));
             let other_dir = path.parent().unwrap_or(dir).to_path_buf();
             let docs = read_docs(&path, src.env, cx)?;
@@ -525,7 +527,7 @@ fn include_entry(
     let shown = cx.show(src.file);
     let invalid =
         |m: &str| LoadError::new(LoadErrorKind::Invalid, format!("{shown}: include: {m}"));
-    let dir = src.file.parent().unwrap_or(src.base);
+    let dir = src.base;
     let (paths, project_dir, env_files): (Vec<String>, Option<String>, Vec<String>) = match entry {
         Value::String(p) => (vec![p.clone()], None, Vec::new()),
         Value::Object(m) => {
@@ -660,6 +662,30 @@ fn load_files(
             }
             merge::apply_resets(&mut acc, &doc.resets);
             merge::merge_model(&mut acc, doc.map);
+        }
+    }
+    // A variable named without a value takes it from this project's environment (an included
+    // project's env files are seen by its own services only).
+    // Build defaults come after merging (an override naming only `target` keeps the base's
+    // context), per project: an included project's context defaults to its own directory.
+    if let Some(Value::Object(services)) = acc.get_mut("services") {
+        for svc in services.values_mut() {
+            if let Some(Value::Object(b)) = svc.get_mut("build") {
+                b.entry("context")
+                    .or_insert_with(|| json!(base.to_string_lossy()));
+                if !b.contains_key("dockerfile") && !b.contains_key("dockerfile_inline") {
+                    b.insert("dockerfile".into(), json!("Dockerfile"));
+                }
+            }
+            if let Some(Value::Object(e)) = svc.get_mut("environment") {
+                for (k, v) in e.iter_mut() {
+                    if v.is_null() {
+                        if let Some(val) = env.get(k) {
+                            *v = json!(val);
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(acc)
@@ -800,7 +826,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
 
     let mut model = load_files(&files, &working_dir, &env, &mut Vec::new(), &mut cx)?;
     model.remove("name");
-    finish(&mut model, &name, &env, &opts.profiles, &working_dir, &cx)?;
+    finish(&mut model, &name, &env, &opts.profiles, &cx)?;
     let mut top = Map::new();
     top.insert("name".into(), json!(name));
     top.extend(model);
@@ -895,7 +921,6 @@ fn finish(
     project: &str,
     env: &BTreeMap<String, String>,
     cli_profiles: &[String],
-    working_dir: &Path,
     cx: &Cx,
 ) -> Result<(), LoadError> {
     let mut services = match model.remove("services") {
@@ -1020,13 +1045,6 @@ fn finish(
         }
         if had_env {
             s.insert("environment".into(), Value::Object(merged));
-        }
-        if let Some(Value::Object(b)) = s.get_mut("build") {
-            b.entry("context")
-                .or_insert_with(|| json!(working_dir.to_string_lossy()));
-            if !b.contains_key("dockerfile") && !b.contains_key("dockerfile_inline") {
-                b.insert("dockerfile".into(), json!("Dockerfile"));
-            }
         }
         if let Some(Value::Object(args)) = s.get_mut("build").and_then(|b| b.get_mut("args")) {
             let keys: Vec<String> = args.keys().cloned().collect();
