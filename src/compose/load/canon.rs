@@ -183,13 +183,14 @@ pub(crate) fn mapping(v: Value, null_unset: bool, k: &str) -> Result<Value, Bad>
                     Value::Null if null_unset => Value::Null,
                     Value::Null => json!(""),
                     other => Value::String(
-                        s(&other).ok_or(format!("{k}.{a} must be a string, number or boolean"))?,
+                        s(&other)
+                            .ok_or(format!("{k}.{a} must be a boolean, null, number or string"))?,
                     ),
                 };
                 out.insert(a, nv);
             }
         }
-        _ => return Err(format!("{k} must be a mapping or a list")),
+        _ => return Err(format!("{k} must be a mapping")),
     }
     Ok(Value::Object(out))
 }
@@ -368,7 +369,7 @@ fn port_entry(target: u16, published: Option<String>, host_ip: Option<&str>, pro
 
 /// One short-syntax port: `[[ip:]published:]target[/protocol]`, with ranges.
 pub(crate) fn short_port(spec: &str) -> Result<Vec<Value>, Bad> {
-    let bad = || format!("invalid port {spec:?}");
+    let bad = || format!("ports: invalid port {spec:?}");
     let (rest, proto) = match spec.rsplit_once('/') {
         Some((r, p)) => (r, p),
         None => (spec, "tcp"),
@@ -406,7 +407,7 @@ pub(crate) fn short_port(spec: &str) -> Result<Vec<Value>, Bad> {
     }
     if p1 - p0 != t1 - t0 {
         return Err(format!(
-            "invalid port {spec:?}: the ranges differ in length"
+            "ports: invalid port {spec:?}: the ranges differ in length"
         ));
     }
     Ok((0..=(t1 - t0))
@@ -428,7 +429,7 @@ fn ports(v: Value) -> Result<Value, Bad> {
                 let t = n
                     .as_u64()
                     .and_then(|t| u16::try_from(t).ok())
-                    .ok_or(format!("invalid port {n}"))?;
+                    .ok_or(format!("ports: invalid port {n}"))?;
                 out.push(port_entry(t, None, None, "tcp"));
             }
             Value::String(t) => out.extend(short_port(&t)?),
@@ -437,7 +438,7 @@ fn ports(v: Value) -> Result<Value, Bad> {
                     .get("target")
                     .and_then(s)
                     .and_then(|t| port_num(&t))
-                    .ok_or("a port needs a target port number")?;
+                    .ok_or("ports: an entry needs a target port number")?;
                 m.insert("target".into(), json!(target));
                 match m.remove("published").as_ref().and_then(s) {
                     Some(p) if !p.is_empty() => {
@@ -467,10 +468,10 @@ fn short_volume(spec: &str, cx: &Ctx) -> Result<Value, Bad> {
         [t] => (None, *t, None),
         [a, b] => (Some(*a), *b, None),
         [a, b, c] => (Some(*a), *b, Some(*c)),
-        _ => return Err(format!("invalid volume {spec:?}: too many colons")),
+        _ => return Err(format!("volumes: invalid volume {spec:?}: too many colons")),
     };
     if target.is_empty() {
-        return Err(format!("invalid volume {spec:?}: no target"));
+        return Err(format!("volumes: invalid volume {spec:?}: no target"));
     }
     let Some(src) = src.filter(|s| !s.is_empty()) else {
         m.insert("type".into(), json!("volume"));
@@ -508,7 +509,11 @@ fn short_volume(spec: &str, cx: &Ctx) -> Result<Value, Bad> {
             "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
                 bind_opts.insert("propagation".into(), json!(opt));
             }
-            _ => return Err(format!("invalid volume {spec:?}: unknown mode {opt:?}")),
+            _ => {
+                return Err(format!(
+                    "volumes: invalid volume {spec:?}: unknown mode {opt:?}"
+                ))
+            }
         }
     }
     if bind {
@@ -548,7 +553,7 @@ fn volumes(v: Value, cx: &Ctx) -> Result<Value, Bad> {
         let target = vol
             .get("target")
             .and_then(s)
-            .ok_or("a volume needs a target")?;
+            .ok_or("volumes: an entry needs a target")?;
         if let Some(m) = vol.as_object_mut() {
             m.insert(
                 "target".into(),
@@ -660,7 +665,7 @@ fn devices(v: Value) -> Result<Value, Bad> {
                     [a] => (*a, *a, "rwm"),
                     [a, b] => (*a, *b, "rwm"),
                     [a, b, c] => (*a, *b, *c),
-                    _ => return Err(format!("invalid device {t:?}")),
+                    _ => return Err(format!("devices: invalid device {t:?}")),
                 };
                 out.push(json!({ "source": src, "target": dst, "permissions": perm }));
             }
@@ -682,7 +687,7 @@ fn extra_hosts(v: Value) -> Result<Value, Bad> {
                     Some(_) => t,
                     None => match t.split_once(':') {
                         Some((h, ip)) => format!("{h}={ip}"),
-                        None => return Err(format!("invalid extra host {t:?}")),
+                        None => return Err(format!("extra_hosts: invalid entry {t:?}")),
                     },
                 };
                 out.push(e);
@@ -892,11 +897,16 @@ pub(crate) fn parse_bytes(t: &str) -> Option<i64> {
 }
 
 /// Canonical top-level volume or network: `null` to `{}`, legacy `external: {name}`.
+/// Errors name the field as `<what>.<key>.<field>` (`what` is `volumes` or `networks`).
 pub(crate) fn resource(v: Value, what: &str, key: &str) -> Result<Value, Bad> {
+    resource_fields(v).map_err(|e| format!("{what}.{key}{e}"))
+}
+
+fn resource_fields(v: Value) -> Result<Value, Bad> {
     let mut m = match v {
         Value::Null => Map::new(),
         Value::Object(m) => m,
-        _ => return Err(format!("{what} {key} must be a mapping")),
+        _ => return Err(" must be a mapping".into()),
     };
     if let Some(Value::Object(ext)) = m.get("external").cloned() {
         if let Some(n) = ext.get("name").and_then(s) {
@@ -904,16 +914,19 @@ pub(crate) fn resource(v: Value, what: &str, key: &str) -> Result<Value, Bad> {
         }
         m.insert("external".into(), json!(true));
     } else if let Some(e) = m.remove("external") {
-        m.insert("external".into(), boolean(e, "external")?);
+        m.insert(
+            "external".into(),
+            boolean(e, "external").map_err(|e| format!(".{e}"))?,
+        );
     }
     for k in ["labels", "driver_opts"] {
         if let Some(l) = m.remove(k) {
-            m.insert(k.into(), mapping(l, false, k)?);
+            m.insert(k.into(), mapping(l, false, k).map_err(|e| format!(".{e}"))?);
         }
     }
     for k in ["internal", "attachable", "enable_ipv6", "enable_ipv4"] {
         if let Some(b) = m.remove(k) {
-            m.insert(k.into(), boolean(b, k)?);
+            m.insert(k.into(), boolean(b, k).map_err(|e| format!(".{e}"))?);
         }
     }
     Ok(Value::Object(m))

@@ -400,9 +400,9 @@ fn canonical_doc(
                     *svc = json!({});
                 }
                 let Value::Object(s) = svc else {
-                    return Err(invalid(format!("service {name} must be a mapping")));
+                    return Err(invalid(format!("services.{name} must be a mapping")));
                 };
-                canon::service(s, &ctx).map_err(|e| invalid(format!("service {name}: {e}")))?;
+                canon::service(s, &ctx).map_err(|e| invalid(format!("services.{name}.{e}")))?;
             }
         }
         Some(_) => return Err(invalid("services must be a mapping".into())),
@@ -416,7 +416,7 @@ fn canonical_doc(
             Some(Value::Object(res)) => {
                 for (key, r) in res.iter_mut() {
                     let v = std::mem::take(r);
-                    *r = canon::resource(v, &what[..what.len() - 1], key).map_err(invalid)?;
+                    *r = canon::resource(v, what, key).map_err(invalid)?;
                 }
             }
             Some(_) => return Err(invalid(format!("{what} must be a mapping"))),
