@@ -825,6 +825,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     env.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
 
     let mut model = load_files(&files, &working_dir, &env, &mut Vec::new(), &mut cx)?;
+    if model.is_empty() {
+        return Err(invalid("empty compose file".into()));
+    }
     model.remove("name");
     finish(&mut model, &name, &env, &opts.profiles, &cx)?;
     let mut top = Map::new();

@@ -56,9 +56,14 @@ pub(crate) struct YamlError {
 /// billions of nodes ("billion laughs"), so the whole stream is capped.
 const MAX_NODES: usize = 1_000_000;
 
+/// Nesting deeper than this is refused: the tree is built (and later walked) recursively, and
+/// a hostile file could otherwise exhaust the stack with `[[[[...`.
+const MAX_DEPTH: usize = 256;
+
 struct Builder {
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    depth: usize,
 }
 
 /// Parses every document of `text`.
@@ -67,6 +72,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut b = Builder {
         anchors: HashMap::new(),
         nodes: 0,
+        depth: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -151,6 +157,30 @@ impl Builder {
         let line = span.start.line();
         let col = span.start.col() + 1;
         self.count(1, span)?;
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..)) {
+            if self.depth >= MAX_DEPTH {
+                return Err(err_at(
+                    span,
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                ));
+            }
+            self.depth += 1;
+        }
+        let built = self.build(p, ev, span, line, col);
+        if matches!(built, Ok(ref n) if matches!(n.v, V::Seq(_) | V::Map(_))) {
+            self.depth = self.depth.saturating_sub(1);
+        }
+        built
+    }
+
+    fn build<'a>(
+        &mut self,
+        p: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+        ev: Event<'a>,
+        span: Span,
+        line: usize,
+        col: usize,
+    ) -> Result<Node, YamlError> {
         let (node, anchor) = match ev {
             Event::Alias(id) => {
                 let Some(n) = self.anchors.get(&id).cloned() else {
@@ -437,6 +467,21 @@ mod tests {
         }
         let e = parse(&s).expect_err("bounded");
         assert!(e.msg.contains("more than"), "{}", e.msg);
+    }
+
+    #[test]
+    fn deep_nesting_stops() {
+        // The parser has a limit of its own; this module's is lower.
+        for n in [300, 100_000] {
+            let s = format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+            let e = parse(&s).expect_err("too deep");
+            assert!(
+                e.msg.contains("nesting deeper") || e.msg.contains("recursion limit"),
+                "{}",
+                e.msg
+            );
+        }
+        assert!(parse(&format!("a: {}{}\n", "[".repeat(100), "]".repeat(100))).is_ok());
     }
 
     #[test]
