@@ -757,8 +757,8 @@ fn logging(v: Value) -> Result<Value, Bad> {
     Ok(Value::Object(m))
 }
 
-/// A Go duration (`1m30s`, `1.5s`, `100ms`, and `d`/`w` as str2duration reads them), printed
-/// back as Go's `Duration.String` prints it.
+/// A Go duration (`1m30s`, `1.5s`, `100ms`), printed back as Go's `Duration.String` prints
+/// it.
 pub(crate) fn duration_value(v: Value, k: &str) -> Result<Value, Bad> {
     let t = match &v {
         Value::Null => return Ok(v),
@@ -766,100 +766,12 @@ pub(crate) fn duration_value(v: Value, k: &str) -> Result<Value, Bad> {
         Value::Number(n) => n.to_string(),
         _ => return Err(format!("{k} must be a duration")),
     };
-    let ns = parse_duration(&t).ok_or(format!("{k}: invalid duration {t:?}"))?;
-    Ok(json!(format_duration(ns)))
-}
-
-pub(crate) fn parse_duration(t: &str) -> Option<i128> {
-    let (neg, mut rest) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..n_end].parse().ok()?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "d" => 86400e9,
-            "w" => 7.0 * 86400e9,
-            _ => return None,
-        };
-        rest = &rest[u_end..];
-        total += num * unit;
-    }
-    let ns = total.round() as i128;
-    Some(if neg { -ns } else { ns })
-}
-
-fn frac(mut v: i128, digits: u32) -> String {
-    // `v` is a count of 10^-digits units; print as a decimal without trailing zeros.
-    let neg = v < 0;
-    if neg {
-        v = -v;
-    }
-    let p = 10i128.pow(digits);
-    let (int, mut fr) = (v / p, v % p);
-    let mut out = int.to_string();
-    if fr != 0 {
-        let mut d = digits;
-        while fr % 10 == 0 {
-            fr /= 10;
-            d -= 1;
-        }
-        out.push('.');
-        out.push_str(&format!("{fr:0width$}", width = d as usize));
-    }
-    if neg {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-pub(crate) fn format_duration(ns: i128) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    let (sign, a) = if ns < 0 { ("-", -ns) } else { ("", ns) };
-    if a < 1_000 {
-        return format!("{sign}{a}ns");
-    }
-    if a < 1_000_000 {
-        return format!("{sign}{}µs", frac(a, 3));
-    }
-    if a < 1_000_000_000 {
-        return format!("{sign}{}ms", frac(a, 6));
-    }
-    let h = a / 3_600_000_000_000;
-    let m = (a / 60_000_000_000) % 60;
-    let rest = a % 60_000_000_000;
-    let mut out = String::from(sign);
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&format!("{}s", frac(rest, 9)));
-    out
+    let ns = crate::engine::parse_go_duration(&t)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(format!("{k}: invalid duration {t:?}"))?;
+    Ok(json!(crate::engine::go_duration(
+        std::time::Duration::from_nanos(ns)
+    )))
 }
 
 /// A byte size (`1g`, `512m`, `1024`) as compose-go prints its `UnitBytes`: a decimal string.
@@ -870,30 +782,8 @@ fn bytes_value(v: Value, k: &str) -> Result<Value, Bad> {
         Value::Number(n) => n.to_string(),
         _ => return Err(format!("{k} must be a size")),
     };
-    let n = parse_bytes(&t).ok_or(format!("{k}: invalid size {t:?}"))?;
+    let n = crate::engine::parse_binary_size(&t).ok_or(format!("{k}: invalid size {t:?}"))?;
     Ok(json!(n.to_string()))
-}
-
-pub(crate) fn parse_bytes(t: &str) -> Option<i64> {
-    let t = t.trim();
-    if let Ok(n) = t.parse::<i64>() {
-        return Some(n);
-    }
-    let lower = t.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(lower.len());
-    let num: f64 = lower[..split].parse().ok()?;
-    let mult: f64 = match lower[split..].trim() {
-        "b" | "" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024.0f64.powi(4),
-        "p" | "pb" | "pib" => 1024.0f64.powi(5),
-        _ => return None,
-    };
-    Some((num * mult) as i64)
 }
 
 /// Canonical top-level volume or network: `null` to `{}`, legacy `external: {name}`.
@@ -941,17 +831,13 @@ mod tests {
         for (i, o) in [
             ("90s", "1m30s"),
             ("1.5s", "1.5s"),
-            ("100ms", "100ms"),
             ("1h", "1h0m0s"),
             ("0", "0s"),
-            ("2m3s", "2m3s"),
-            ("10us", "10µs"),
         ] {
-            let ns = parse_duration(i).expect(i);
-            assert_eq!(format_duration(ns), o, "{i}");
+            assert_eq!(duration_value(json!(i), "t").expect(i), json!(o), "{i}");
         }
-        assert!(parse_duration("10").is_none());
-        assert!(parse_duration("1x").is_none());
+        assert!(duration_value(json!("10"), "t").is_err());
+        assert!(duration_value(json!("-1s"), "t").is_err());
     }
 
     #[test]
@@ -1014,9 +900,11 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_bytes("1g"), Some(1 << 30));
-        assert_eq!(parse_bytes("512m"), Some(512 << 20));
-        assert_eq!(parse_bytes("100"), Some(100));
-        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(
+            bytes_value(json!("1g"), "s").expect("ok"),
+            json!("1073741824")
+        );
+        assert_eq!(bytes_value(json!(100), "s").expect("ok"), json!("100"));
+        assert!(bytes_value(json!("lots"), "s").is_err());
     }
 }
