@@ -216,12 +216,12 @@ fn build(v: Value, cx: &Ctx) -> Result<Value, Bad> {
     }
     for k in ["args", "labels"] {
         if let Some(a) = m.remove(k) {
-            m.insert(k.into(), mapping(a, k == "args", k)?);
+            m.insert(k.into(), mapping(a, k == "args", &format!("build.{k}"))?);
         }
     }
     for k in ["tags", "cache_from", "cache_to", "platforms"] {
         if let Some(a) = m.remove(k) {
-            m.insert(k.into(), list_of_strings(a, k)?);
+            m.insert(k.into(), list_of_strings(a, &format!("build.{k}"))?);
         }
     }
     Ok(Value::Object(m))
@@ -640,14 +640,14 @@ fn healthcheck(v: Value) -> Result<Value, Bad> {
     }
     for k in ["interval", "timeout", "start_period", "start_interval"] {
         if let Some(d) = m.remove(k) {
-            m.insert(k.into(), duration_value(d, k)?);
+            m.insert(k.into(), duration_value(d, &format!("healthcheck.{k}"))?);
         }
     }
     if let Some(r) = m.remove("retries") {
-        m.insert("retries".into(), integer(r, "retries")?);
+        m.insert("retries".into(), integer(r, "healthcheck.retries")?);
     }
     if let Some(d) = m.remove("disable") {
-        m.insert("disable".into(), boolean(d, "disable")?);
+        m.insert("disable".into(), boolean(d, "healthcheck.disable")?);
     }
     Ok(Value::Object(m))
 }
@@ -721,10 +721,11 @@ fn deploy(v: Value) -> Result<Value, Bad> {
         m.insert("replicas".into(), integer(r, "deploy.replicas")?);
     }
     if let Some(Value::Object(res)) = m.get_mut("resources") {
-        for (_, part) in res.iter_mut() {
+        for (name, part) in res.iter_mut() {
+            let at = |f: &str| format!("deploy.resources.{name}.{f}");
             if let Some(p) = part.as_object_mut() {
                 if let Some(mem) = p.remove("memory") {
-                    p.insert("memory".into(), bytes_value(mem, "memory")?);
+                    p.insert("memory".into(), bytes_value(mem, &at("memory"))?);
                 }
                 if let Some(c) = p.remove("cpus") {
                     let f = match &c {
@@ -732,11 +733,11 @@ fn deploy(v: Value) -> Result<Value, Bad> {
                         Value::String(t) => t.parse::<f64>().ok(),
                         _ => None,
                     }
-                    .ok_or("deploy.resources cpus must be a number")?;
+                    .ok_or(format!("{} must be a number", at("cpus")))?;
                     p.insert("cpus".into(), json!(f));
                 }
                 if let Some(pids) = p.remove("pids") {
-                    p.insert("pids".into(), integer(pids, "pids")?);
+                    p.insert("pids".into(), integer(pids, &at("pids"))?);
                 }
             }
         }

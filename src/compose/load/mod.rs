@@ -255,6 +255,42 @@ impl Cx {
 struct Doc {
     map: Map<String, Value>,
     resets: Vec<Vec<String>>,
+    /// The line of each key down to `services.<name>.<field>.<key>`, for messages.
+    lines: BTreeMap<String, usize>,
+}
+
+/// Notes the line of every key down to four levels.
+fn key_lines(n: &yaml::Node, prefix: &str, depth: usize, out: &mut BTreeMap<String, usize>) {
+    if depth == 0 {
+        return;
+    }
+    if let yaml::V::Map(es) = &n.v {
+        for e in es {
+            let path = if prefix.is_empty() {
+                e.key.clone()
+            } else {
+                format!("{prefix}.{}", e.key)
+            };
+            key_lines(&e.val, &path, depth - 1, out);
+            out.insert(path, e.line);
+        }
+    }
+}
+
+/// `file:line: message` with the line of the longest known prefix of the dotted path that
+/// starts `message` (e.g. `services.web.ports: invalid port`).
+fn at_line(shown: &str, lines: &BTreeMap<String, usize>, message: &str) -> String {
+    let head = message.split([' ', ':']).next().unwrap_or_default();
+    let mut path = head;
+    loop {
+        if let Some(l) = lines.get(path) {
+            return format!("{shown}:{l}: {message}");
+        }
+        match path.rfind('.') {
+            Some(i) => path = &path[..i],
+            None => return format!("{shown}: {message}"),
+        }
+    }
 }
 
 /// A node to a JSON value: strings interpolated, `!reset` nodes left out (their paths noted).
@@ -375,23 +411,22 @@ fn read_docs(
                 "{shown}: the attribute `version` is obsolete, it will be ignored"
             ));
         }
-        docs.push(Doc { map, resets });
+        let mut lines = BTreeMap::new();
+        key_lines(n, "", 4, &mut lines);
+        docs.push(Doc { map, resets, lines });
     }
     Ok(docs)
 }
 
 /// Short forms to long forms in one document, relative paths against `base`.
-fn canonical_doc(
-    map: &mut Map<String, Value>,
-    base: &Path,
-    shown: &str,
-    cx: &Cx,
-) -> Result<(), LoadError> {
+fn canonical_doc(doc: &mut Doc, base: &Path, shown: &str, cx: &Cx) -> Result<(), LoadError> {
     let ctx = canon::Ctx {
         base,
         home: cx.home.as_deref(),
     };
-    let invalid = |m: String| LoadError::new(LoadErrorKind::Invalid, format!("{shown}: {m}"));
+    let lines = &doc.lines;
+    let map = &mut doc.map;
+    let invalid = |m: String| LoadError::new(LoadErrorKind::Invalid, at_line(shown, lines, &m));
     match map.get_mut("services") {
         None | Some(Value::Null) => {}
         Some(Value::Object(services)) => {
@@ -488,7 +523,7 @@ fn resolve_service(
             let mut merged = Map::new();
             let other_shown = cx.show(&path);
             for mut d in docs {
-                canonical_doc(&mut d.map, &other_dir, &other_shown, cx)?;
+                canonical_doc(&mut d, &other_dir, &other_shown, cx)?;
                 merge::apply_resets(&mut merged, &d.resets);
                 merge::merge_model(&mut merged, d.map);
             }
@@ -635,7 +670,7 @@ fn load_files(
         let shown = cx.show(file);
         let src = Source { file, base, env };
         for mut doc in read_docs(file, env, cx)? {
-            canonical_doc(&mut doc.map, base, &shown, cx)?;
+            canonical_doc(&mut doc, base, &shown, cx)?;
             if let Some(inc) = doc.map.remove("include") {
                 let Value::Array(entries) = inc else {
                     return Err(LoadError::new(
