@@ -61,10 +61,18 @@ fn expand_until(
     whole: &str,
 ) -> Result<String, InterpError> {
     let mut out = String::new();
+    // Braces written in a default (`${X:-{"a":1}}`) pair up before one closes the template.
+    let mut open = 0usize;
     while *pos < c.len() {
         let ch = c[*pos];
         if nested && ch == '}' {
-            return Ok(out);
+            if open == 0 {
+                return Ok(out);
+            }
+            open -= 1;
+        }
+        if nested && ch == '{' {
+            open += 1;
         }
         if ch != '$' {
             out.push(ch);
@@ -208,6 +216,7 @@ fn skip_to_close(c: &[char], pos: &mut usize, whole: &str) -> Result<(), InterpE
                 depth += 1;
                 *pos += 1;
             }
+            '{' => depth += 1,
             '}' if depth == 0 => return Ok(()),
             '}' => depth -= 1,
             _ => {}
@@ -265,6 +274,37 @@ mod tests {
         );
         // The default is not evaluated when it is not used.
         assert_eq!(x("${FOO:-${NO:?x}}").expect("ok"), "first");
+    }
+
+    /// compose-go's template tests, kept as data.
+    #[test]
+    fn compose_go_template_cases() {
+        let data: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/compose/templates.json"
+        ))
+        .expect("valid JSON");
+        let env: BTreeMap<String, String> = data["env"]
+            .as_object()
+            .expect("env")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().expect("string").to_string()))
+            .collect();
+        let mut failures = Vec::new();
+        for case in data["ok"].as_array().expect("ok") {
+            let (t, want) = (case[0].as_str().expect("t"), case[1].as_str().expect("w"));
+            match expand(t, &env, &mut Vec::new()) {
+                Ok(got) if got == want => {}
+                other => failures.push(format!("{t:?}: {other:?}, want {want:?}")),
+            }
+        }
+        for case in data["errors"].as_array().expect("errors") {
+            let (t, want) = (case[0].as_str().expect("t"), case[1].as_str().expect("w"));
+            match expand(t, &env, &mut Vec::new()) {
+                Err(e) if e.to_string().contains(want) => {}
+                other => failures.push(format!("{t:?}: {other:?}, want error {want:?}")),
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]
