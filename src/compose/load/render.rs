@@ -164,7 +164,8 @@ fn needs_quotes(s: &str) -> bool {
     if !dash_word && "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return true;
     }
-    if looks_numeric(s) {
+    // `8080:80` is a string in YAML 1.2 but a base-60 number to YAML 1.1 readers.
+    if looks_numeric(s) || (first.is_ascii_digit() && s.contains(':')) {
         return true;
     }
     s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control())
