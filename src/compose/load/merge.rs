@@ -135,6 +135,29 @@ pub(crate) fn merge_service(name: &str, base: Value, over: Value) -> Value {
     merge(base, over, &mut path)
 }
 
+/// Applies the one-entry-per-identity rule within each service's sequences too (a file may
+/// repeat a port or a capability on its own).
+pub(crate) fn enforce_unique(services: &mut Map<String, Value>) {
+    for svc in services.values_mut() {
+        let Some(fields) = svc.as_object_mut() else {
+            continue;
+        };
+        for (k, v) in fields.iter_mut() {
+            if let Value::Array(items) = v {
+                let pat = format!("services.*.{k}");
+                *items = unique(&pat, std::mem::take(items));
+            }
+        }
+        if let Some(Value::Object(nets)) = fields.get_mut("networks") {
+            for n in nets.values_mut() {
+                if let Some(Value::Array(aliases)) = n.get_mut("aliases") {
+                    *aliases = unique("services.*.networks.*.aliases", std::mem::take(aliases));
+                }
+            }
+        }
+    }
+}
+
 /// Removes what a `!reset` or `!override` names from the model merged so far.
 pub(crate) fn apply_resets(acc: &mut Map<String, Value>, resets: &[Vec<String>]) {
     for r in resets {
@@ -205,6 +228,24 @@ mod tests {
                 "cap_add": ["NET_ADMIN", "SYS_TIME"],
                 "networks": {"front": null, "back": {"aliases": ["b"]}}
             }}})
+        );
+    }
+
+    #[test]
+    fn one_file_repeating_an_entry_keeps_one() {
+        let mut services = m(json!({"web": {
+            "cap_add": ["NET_ADMIN", "NET_ADMIN"],
+            "volumes": [{"target": "/d", "source": "a"}, {"target": "/d", "source": "b"}],
+            "command": ["x", "x"]
+        }}));
+        enforce_unique(&mut services);
+        assert_eq!(
+            Value::Object(services),
+            json!({"web": {
+                "cap_add": ["NET_ADMIN"],
+                "volumes": [{"target": "/d", "source": "b"}],
+                "command": ["x", "x"]
+            }})
         );
     }
 

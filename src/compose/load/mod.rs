@@ -701,6 +701,9 @@ fn load_files(
     }
     // A variable named without a value takes it from this project's environment (an included
     // project's env files are seen by its own services only).
+    if let Some(Value::Object(services)) = acc.get_mut("services") {
+        merge::enforce_unique(services);
+    }
     // Build defaults come after merging (an override naming only `target` keeps the base's
     // context), per project: an included project's context defaults to its own directory.
     if let Some(Value::Object(services)) = acc.get_mut("services") {
