@@ -871,12 +871,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut top = Map::new();
     top.insert("name".into(), json!(name));
     top.extend(model);
+    // A file extended by several services is read once per service: one warning each.
+    let mut warnings: Vec<String> = Vec::new();
+    for w in cx.warnings {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
     Ok(Loaded {
         name,
         working_dir,
         config_files: files,
         model: Value::Object(top),
-        warnings: cx.warnings,
+        warnings,
     })
 }
 
