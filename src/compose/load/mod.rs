@@ -56,6 +56,14 @@
 //!   (any other key as written; berth warns about keys it does not act on)
 //! ```
 //! Services disabled by the active profiles are not in the model.
+//!
+//! # The environment
+//!
+//! Interpolation reads the process environment, then the project directory's `.env` for
+//! what the process does not set; `--env-file` files replace `.env` (as in Compose, where
+//! the shell always wins). `COMPOSE_FILE`, `COMPOSE_PATH_SEPARATOR`, `COMPOSE_PROJECT_NAME`
+//! and `COMPOSE_PROFILES` may come from either. An included project sees its own env files
+//! under the including environment.
 
 mod canon;
 mod env;
@@ -418,6 +426,13 @@ fn read_docs(
     Ok(docs)
 }
 
+/// The compose schema's pattern for service, network and volume keys: `[a-zA-Z0-9._-]+`.
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Short forms to long forms in one document, relative paths against `base`.
 fn canonical_doc(doc: &mut Doc, base: &Path, shown: &str, cx: &Cx) -> Result<(), LoadError> {
     let ctx = canon::Ctx {
@@ -431,6 +446,12 @@ fn canonical_doc(doc: &mut Doc, base: &Path, shown: &str, cx: &Cx) -> Result<(),
         None | Some(Value::Null) => {}
         Some(Value::Object(services)) => {
             for (name, svc) in services.iter_mut() {
+                // Names become parts of container, network and volume names.
+                if !valid_key(name) {
+                    return Err(invalid(format!(
+                        "services.{name}: invalid service name, use only [a-zA-Z0-9._-]"
+                    )));
+                }
                 if svc.is_null() {
                     *svc = json!({});
                 }
@@ -450,6 +471,11 @@ fn canonical_doc(doc: &mut Doc, base: &Path, shown: &str, cx: &Cx) -> Result<(),
             }
             Some(Value::Object(res)) => {
                 for (key, r) in res.iter_mut() {
+                    if !valid_key(key) {
+                        return Err(invalid(format!(
+                            "{what}.{key}: invalid name, use only [a-zA-Z0-9._-]"
+                        )));
+                    }
                     let v = std::mem::take(r);
                     *r = canon::resource(v, what, key).map_err(invalid)?;
                 }
