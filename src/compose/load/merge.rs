@@ -45,7 +45,8 @@ fn identity(pat: &str, v: &Value) -> Option<String> {
         | "services.*.expose"
         | "services.*.extra_hosts"
         | "services.*.security_opt"
-        | "services.*.networks.*.aliases" => {
+        | "services.*.networks.*.aliases"
+        | "services.*.networks.*.link_local_ips" => {
             let s = v
                 .as_str()
                 .map(str::to_string)
@@ -148,10 +149,17 @@ pub(crate) fn enforce_unique(services: &mut Map<String, Value>) {
                 *items = unique(&pat, std::mem::take(items));
             }
         }
+        // compose-go keeps extra hosts in a map and prints them sorted.
+        if let Some(Value::Array(hosts)) = fields.get_mut("extra_hosts") {
+            hosts.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
         if let Some(Value::Object(nets)) = fields.get_mut("networks") {
             for n in nets.values_mut() {
-                if let Some(Value::Array(aliases)) = n.get_mut("aliases") {
-                    *aliases = unique("services.*.networks.*.aliases", std::mem::take(aliases));
+                for k in ["aliases", "link_local_ips"] {
+                    if let Some(Value::Array(items)) = n.get_mut(k) {
+                        let pat = format!("services.*.networks.*.{k}");
+                        *items = unique(&pat, std::mem::take(items));
+                    }
                 }
             }
         }
