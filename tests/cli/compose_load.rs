@@ -229,3 +229,28 @@ fn yaml_rendering_reads_back_as_the_model() {
     .unwrap();
     assert_eq!(again.model, l.model, "{yaml}");
 }
+
+#[test]
+fn nested_include_diamonds_stop_instead_of_reading_forever() {
+    // Each level includes the next twice (not a cycle): 2^40 reads unbounded.
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let next = format!("f{}.yaml", i + 1);
+        let body =
+            format!("include:\n  - {next}\n  - path: {next}\nservices:\n  s{i}:\n    image: x\n");
+        std::fs::write(tmp.path().join(format!("f{i}.yaml")), body).unwrap();
+    }
+    std::fs::write(
+        tmp.path().join("f40.yaml"),
+        "services:\n  end:\n    image: x\n",
+    )
+    .unwrap();
+    let e = load(&LoadOptions {
+        files: vec![tmp.path().join("f0.yaml")],
+        project_name: Some("d".into()),
+        working_dir: tmp.path().to_path_buf(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("compose files read"), "{e}");
+}

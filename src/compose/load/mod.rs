@@ -249,7 +249,13 @@ struct Cx {
     home: Option<String>,
     warnings: Vec<String>,
     unset_reported: Vec<String>,
+    /// Files read so far: include and extends may name a file many times over (diamonds
+    /// nest), so a hostile project could ask for exponentially many reads.
+    reads: usize,
 }
+
+/// At most this many compose-file reads in one load.
+const MAX_READS: usize = 1000;
 
 impl Cx {
     fn show(&self, p: &Path) -> String {
@@ -380,6 +386,13 @@ fn read_docs(
     cx: &mut Cx,
 ) -> Result<Vec<Doc>, LoadError> {
     let shown = cx.show(path);
+    cx.reads += 1;
+    if cx.reads > MAX_READS {
+        return Err(LoadError::new(
+            LoadErrorKind::Invalid,
+            format!("{shown}: more than {MAX_READS} compose files read (include and extends)"),
+        ));
+    }
     let text = read_text(path, "compose file")?;
     let nodes = yaml::parse(&text).map_err(|e| {
         LoadError::new(
@@ -501,6 +514,7 @@ fn resolve_service(
     resets: &[Vec<String>],
     src: &Source,
     chain: &mut Vec<(PathBuf, String)>,
+    memo: &mut BTreeMap<String, Value>,
     cx: &mut Cx,
 ) -> Result<Value, LoadError> {
     let shown = cx.show(src.file);
@@ -538,7 +552,15 @@ fn resolve_service(
     };
     chain.push(key);
     let base = match ext.get("file").and_then(Value::as_str) {
-        None => resolve_service(&base_name, services, &[], src, chain, cx)?,
+        // A base in the same file is resolved once (a long chain would be quadratic).
+        None => match memo.get(&base_name) {
+            Some(done) => done.clone(),
+            None => {
+                let v = resolve_service(&base_name, services, &[], src, chain, memo, cx)?;
+                memo.insert(base_name.clone(), v.clone());
+                v
+            }
+        },
         Some(f) => {
             // Relative to the directory this file's paths resolve against: the project
             // directory for the project's own files, an extended file's own directory.
@@ -562,7 +584,16 @@ fn resolve_service(
                 base: &other_dir,
                 env: src.env,
             };
-            resolve_service(&base_name, &other_services, &[], &other, chain, cx)?
+            let mut other_memo = BTreeMap::new();
+            resolve_service(
+                &base_name,
+                &other_services,
+                &[],
+                &other,
+                chain,
+                &mut other_memo,
+                cx,
+            )?
         }
     };
     chain.pop();
@@ -714,9 +745,17 @@ fn load_files(
             if let Some(Value::Object(services)) = doc.map.get("services") {
                 let names: Vec<String> = services.keys().cloned().collect();
                 let mut resolved = Map::new();
+                let mut memo = BTreeMap::new();
                 for name in names {
-                    let v =
-                        resolve_service(&name, services, &doc.resets, &src, &mut Vec::new(), cx)?;
+                    let v = resolve_service(
+                        &name,
+                        services,
+                        &doc.resets,
+                        &src,
+                        &mut Vec::new(),
+                        &mut memo,
+                        cx,
+                    )?;
                     resolved.insert(name, v);
                 }
                 doc.map.insert("services".into(), Value::Object(resolved));
@@ -818,6 +857,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         home: proc_env.get("HOME").cloned(),
         warnings: Vec::new(),
         unset_reported: Vec::new(),
+        reads: 0,
     };
     let env_paths = |dir: &Path| -> Vec<PathBuf> {
         if !opts.env_files.is_empty() {
