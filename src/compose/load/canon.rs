@@ -95,6 +95,7 @@ pub(crate) fn service(svc: &mut Map<String, Value>, cx: &Ctx) -> Result<(), Bad>
                 _ => v,
             },
             "deploy" => deploy(v)?,
+            "ulimits" => ulimits(v)?,
             "logging" => logging(v)?,
             "extends" => match v {
                 Value::String(name) => json!({ "service": name }),
@@ -544,7 +545,27 @@ fn volumes(v: Value, cx: &Ctx) -> Result<Value, Bad> {
                     }
                 }
                 if let Some(ro) = m.remove("read_only") {
-                    m.insert("read_only".into(), boolean(ro, "read_only")?);
+                    m.insert("read_only".into(), boolean(ro, "volumes.read_only")?);
+                }
+                for (part, flag) in [("volume", "nocopy"), ("bind", "create_host_path")] {
+                    if let Some(Value::Object(o)) = m.get_mut(part) {
+                        if let Some(b) = o.remove(flag) {
+                            o.insert(flag.into(), boolean(b, &format!("volumes.{part}.{flag}"))?);
+                        }
+                    }
+                }
+                if let Some(Value::Object(t)) = m.get_mut("tmpfs") {
+                    if let Some(size) = t.remove("size") {
+                        let n = match &size {
+                            Value::Number(_) => size,
+                            other => {
+                                let txt = s(other).unwrap_or_default();
+                                json!(crate::engine::parse_binary_size(&txt)
+                                    .ok_or(format!("volumes.tmpfs.size: invalid size {txt:?}"))?)
+                            }
+                        };
+                        t.insert("size".into(), n);
+                    }
                 }
                 Value::Object(m)
             }
@@ -711,6 +732,33 @@ fn extra_hosts(v: Value) -> Result<Value, Bad> {
     out.sort();
     out.dedup();
     Ok(Value::Array(out.into_iter().map(Value::String).collect()))
+}
+
+/// `nofile: 1024` stays a single number, `{soft, hard}` a mapping; interpolated numbers
+/// become numbers.
+fn ulimits(v: Value) -> Result<Value, Bad> {
+    let Value::Object(mut m) = v else {
+        return match v {
+            Value::Null => Ok(v),
+            _ => Err("ulimits must be a mapping".into()),
+        };
+    };
+    for (name, l) in m.iter_mut() {
+        let at = |f: &str| format!("ulimits.{name}{f}");
+        let nv = match std::mem::take(l) {
+            Value::Object(mut o) => {
+                for k in ["soft", "hard"] {
+                    if let Some(x) = o.remove(k) {
+                        o.insert(k.into(), integer(x, &at(&format!(".{k}")))?);
+                    }
+                }
+                Value::Object(o)
+            }
+            other => integer(other, &at(""))?,
+        };
+        *l = nv;
+    }
+    Ok(Value::Object(m))
 }
 
 fn deploy(v: Value) -> Result<Value, Bad> {
