@@ -1179,8 +1179,7 @@ fn finish(
     if uses_default && !networks.contains_key("default") {
         networks.insert("default".into(), json!({}));
     }
-    for (what, res) in [("networks", &mut networks), ("volumes", &mut volumes)] {
-        let _ = what;
+    for res in [&mut networks, &mut volumes] {
         for (key, r) in res.iter_mut() {
             if r.is_null() {
                 *r = json!({});
