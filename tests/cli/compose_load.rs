@@ -197,6 +197,20 @@ fn no_compose_file_is_not_found() {
 }
 
 #[test]
+fn compose_file_of_separators_only_is_not_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut environment = BTreeMap::new();
+    environment.insert("COMPOSE_FILE".to_string(), ":::".to_string());
+    let e = load(&LoadOptions {
+        working_dir: tmp.path().to_path_buf(),
+        environment,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(e.kind(), LoadErrorKind::NotFound);
+}
+
+#[test]
 fn a_fifo_named_as_compose_file_is_refused_without_blocking() {
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("compose.yaml");
@@ -253,4 +267,92 @@ fn nested_include_diamonds_stop_instead_of_reading_forever() {
     })
     .unwrap_err();
     assert!(e.to_string().contains("compose files read"), "{e}");
+}
+
+/// Loads `text` as a project's only file; the result does not matter, only that it comes.
+fn load_text(dir: &Path, text: &str) -> Result<berth::compose::load::Loaded, String> {
+    std::fs::write(dir.join("compose.yaml"), text).unwrap();
+    load(&LoadOptions {
+        files: vec![dir.join("compose.yaml")],
+        project_name: Some("x".into()),
+        working_dir: dir.to_path_buf(),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn ill_typed_fields_are_errors_not_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = [
+        "services: [1, 2]",
+        "services: {a: [1]}",
+        "services: {a: {image: x, ports: {x: 1}}}",
+        "services: {a: {image: x, ports: [[1]]}}",
+        "services: {a: {image: x, ports: [{published: 1}]}}",
+        "services: {a: {image: x, volumes: [{type: bind}]}}",
+        "services: {a: {image: x, volumes: \"/x\"}}",
+        "services: {a: {image: x, extends: 5}}",
+        "services: {a: {image: x, extends: {service: 5}}}",
+        "services: {a: {image: x, extends: {service: nope}}}",
+        "services: {a: {image: x, depends_on: 5}}",
+        "services: {a: {image: x, environment: {A: {b: 1}}}}",
+        "services: {a: {image: x, command: {a: 1}}}",
+        "services: {a: {image: x, healthcheck: 5}}",
+        "services: {a: {image: x, healthcheck: {interval: []}}}",
+        "services: {a: {image: x, env_file: [5]}}",
+        "services: {a: {image: x, ulimits: {nofile: {soft: x}}}}",
+        "services: {a: {image: x, deploy: {replicas: many}}}",
+        "services: {a: {image: [x]}}",
+        "networks: 5",
+        "volumes: [a]",
+        "include: 5",
+        "include: [5]",
+        "include: [{path: []}]",
+        "- a\n- b",
+        "just a string",
+    ];
+    for text in bad {
+        assert!(load_text(tmp.path(), text).is_err(), "{text:?} loaded");
+    }
+}
+
+#[test]
+fn mutated_fixtures_load_or_fail_without_panicking() {
+    // A fixed-seed generator: the same mutations every run.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let sources: Vec<String> = [
+        "merge/compose.yaml",
+        "interpolation/compose.yaml",
+        "tutorial/compose.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(cases_dir().join(f)).unwrap())
+    .collect();
+    let alphabet = b"{}[]:-,'\"&*!|>$#\n ab1";
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outcomes = (0, 0);
+    for i in 0..400 {
+        let mut bytes = sources[i % sources.len()].clone().into_bytes();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        match load_text(tmp.path(), &text) {
+            Ok(_) => outcomes.0 += 1,
+            Err(e) => {
+                assert!(!e.is_empty() && !e.contains('\n'), "{e:?}");
+                outcomes.1 += 1;
+            }
+        }
+    }
+    // Both kinds happen: the mutations are neither all harmless nor all fatal.
+    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
 }

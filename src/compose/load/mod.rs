@@ -907,6 +907,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }
         }
     };
+    if files.is_empty() {
+        // COMPOSE_FILE held only separators.
+        return Err(LoadError::new(
+            LoadErrorKind::NotFound,
+            "no configuration file provided: not found",
+        ));
+    }
     for f in &files {
         if !f.exists() {
             return Err(LoadError::new(
