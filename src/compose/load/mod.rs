@@ -55,7 +55,8 @@
 //!   logging: { driver, options{str} }
 //!   (any other key as written; berth warns about keys it does not act on)
 //! ```
-//! Services disabled by the active profiles are not in the model.
+//! Services disabled by the active profiles are not in the model; a `depends_on` entry with
+//! `required: false` may still name one (skip it), a required one is a load error.
 //!
 //! # The environment
 //!
