@@ -11,6 +11,7 @@ mod cli;
 pub use cli::{run as run_cli, usage as cli_usage, Cli};
 // The engine is its own crate (crates/engine); front doors reach it under this name.
 pub use berth_engine as engine;
+pub mod compose;
 pub mod format;
 pub mod ops;
 pub mod settings;

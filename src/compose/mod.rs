@@ -1,0 +1,3 @@
+//! `berth compose`: multi-container applications from compose files.
+
+pub mod load;
