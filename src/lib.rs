@@ -6,6 +6,7 @@
 #[cfg(test)]
 mod architecture;
 mod cli;
+pub mod compose;
 // The CLI is private, so the dead-code lint sees all of it; the binary (src/main.rs)
 // reaches it through these.
 pub use cli::{run as run_cli, usage as cli_usage, Cli};

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod compose;
 pub mod container;
 pub mod container_prune;
 pub mod cp;
@@ -135,6 +136,8 @@ pub enum Command {
     /// Manage berth itself
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Define and run multi-container applications (Docker Compose's verbs)
+    Compose(compose::ComposeArgs),
 
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
@@ -233,6 +236,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Commit(args) => container::commit(engine, &args),
         Cp(args) => cp::cp(engine, &args),
         System(command) => system::run(engine, &command),
+        Compose(args) => compose::compose(engine, &args),
         Events(args) => events::events(engine, &args),
         Stats(args) => stats::stats(engine, &args),
         Top(args) => stats::top(engine, &args),
