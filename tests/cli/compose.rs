@@ -171,9 +171,10 @@ volumes:
         !berth.ok(&["logs", "health-web-1"]).is_empty()
     });
     assert_eq!(berth.ok(&["logs", "health-web-1"]).trim(), "ready-at-start");
-    // `compose logs` merges the services' output under Docker Compose's prefix.
+    // `compose logs` prints each line under Docker Compose's prefix, the names padded to
+    // the widest shown.
     let logs = compose_ok(&berth, &dir, &["logs", "web"]);
-    assert_eq!(logs, "web-1  | ready-at-start\n");
+    assert_eq!(logs, "web-1 | ready-at-start\n");
     compose_ok(&berth, &dir, &["down", "-v"]);
 }
 

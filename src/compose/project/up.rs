@@ -291,7 +291,7 @@ fn converge(
         .collect();
     let mut changed = false;
     // Extra replicas go, the highest numbers first, as Docker Compose's scale down.
-    for member in current.iter().rev().skip(want as usize) {
+    for member in current.iter().skip(want as usize).rev() {
         super::verbs::remove_member(engine, member, true, on)?;
     }
     let keep: Vec<&Member> = current.iter().take(want as usize).collect();
