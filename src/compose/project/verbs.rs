@@ -89,23 +89,10 @@ pub fn down(
             names.join(" ")
         )));
     }
-    // Dependants first: the reverse of the start order, where the model gives one.
-    let mut going: Vec<&Member> = all
+    let going: Vec<&Member> = all
         .iter()
         .filter(|m| in_model(m) || opts.remove_orphans || m.oneoff)
         .collect();
-    if let Some(project) = model {
-        let chosen = project.model.services.keys().cloned().collect();
-        let order = project.order(&chosen)?;
-        going.sort_by_key(|m| {
-            std::cmp::Reverse(
-                order
-                    .iter()
-                    .position(|s| *s == m.service)
-                    .unwrap_or(usize::MAX),
-            )
-        });
-    }
     let mut images = std::collections::BTreeSet::new();
     for member in &going {
         if let Some(which) = opts.remove_images {
@@ -119,7 +106,11 @@ pub fn down(
                 images.insert(member.record.image.clone());
             }
         }
-        remove(engine, member, opts.volumes, opts.timeout, on)?;
+    }
+    for level in dependants_first(&going) {
+        in_parallel(&level, on, |member, report| {
+            remove(engine, member, opts.volumes, opts.timeout, report)
+        })?;
     }
     let networks = engine
         .list_networks()
@@ -163,6 +154,88 @@ pub fn down(
     Ok(())
 }
 
+/// `members` in waves that can stop together: each service's containers after those of
+/// every service depending on it, as read from the `depends_on` labels (so this holds
+/// without the compose file too).
+fn dependants_first<'a>(members: &[&'a Member]) -> Vec<Vec<&'a Member>> {
+    use std::collections::BTreeMap;
+    let mut deps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in members {
+        let listed = m.record.config.labels.get(labels::DEPENDS_ON);
+        let names = listed
+            .iter()
+            .flat_map(|l| l.split(','))
+            .filter_map(|d| d.split(':').next())
+            .filter(|d| !d.is_empty())
+            .collect();
+        deps.insert(m.service.as_str(), names);
+    }
+    // A service's height: 0 for one nothing depends on, else one more than its highest
+    // dependant. Bounded by the number of services, so a cycle in labels can't loop.
+    let mut height: BTreeMap<&str, usize> = deps.keys().map(|s| (*s, 0)).collect();
+    for _ in 0..deps.len() {
+        for (service, on) in &deps {
+            let h = height[service];
+            for dep in on {
+                if let Some(dh) = height.get_mut(dep) {
+                    *dh = (*dh).max(h + 1);
+                }
+            }
+        }
+    }
+    let top = height.values().copied().max().unwrap_or(0);
+    (0..=top)
+        .map(|h| {
+            members
+                .iter()
+                .copied()
+                .filter(|m| height.get(m.service.as_str()) == Some(&h))
+                .collect::<Vec<_>>()
+        })
+        .filter(|wave| !wave.is_empty())
+        .collect()
+}
+
+/// `work` on each member at once (a stop waits out its timeout: ten containers ignoring
+/// SIGTERM take ten seconds, not a hundred), their progress passed on as it comes; the
+/// first error is returned once all are done.
+fn in_parallel(
+    members: &[&Member],
+    on: &mut dyn FnMut(Progress),
+    work: impl Fn(&Member, &mut dyn FnMut(Progress)) -> Result<()> + Sync,
+) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = members
+            .iter()
+            .map(|member| {
+                let tx = tx.clone();
+                let work = &work;
+                scope.spawn(move || {
+                    let mut report = |p: Progress| {
+                        let _ = tx.send(p);
+                    };
+                    work(member, &mut report)
+                })
+            })
+            .collect();
+        drop(tx);
+        for progress in rx {
+            on(progress);
+        }
+        let mut outcome = Ok(());
+        for handle in handles {
+            let done = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if outcome.is_ok() {
+                outcome = done;
+            }
+        }
+        outcome
+    })
+}
+
 /// A lifecycle verb on the project's containers.
 #[derive(Debug, Clone, Copy)]
 pub enum Verb {
@@ -190,6 +263,21 @@ pub fn run_verb(
         .into_iter()
         .filter(|m| !m.oneoff && (services.is_empty() || services.contains(&m.service)))
         .collect();
+    if let Verb::Stop(timeout) = verb {
+        let running: Vec<&Member> = chosen.iter().filter(|m| m.is_running()).collect();
+        for wave in dependants_first(&running) {
+            in_parallel(&wave, on, |member, report| {
+                let cname = &member.record.name;
+                report(step(Object::Container, cname, "Stopping"));
+                engine
+                    .stop_container(member.record.id.as_str(), timeout, None)
+                    .map_err(|e| Error::engine(format!("container {cname}"), e))?;
+                report(step(Object::Container, cname, "Stopped"));
+                Ok(())
+            })?;
+        }
+        return Ok(());
+    }
     for member in &chosen {
         let cname = &member.record.name;
         let id = member.record.id.as_str();
@@ -199,11 +287,6 @@ pub fn run_verb(
                 on(step(Object::Container, cname, "Starting"));
                 engine.start_container(id).map_err(object)?.detach();
                 on(step(Object::Container, cname, "Started"));
-            }
-            Verb::Stop(timeout) if member.is_running() => {
-                on(step(Object::Container, cname, "Stopping"));
-                engine.stop_container(id, timeout, None).map_err(object)?;
-                on(step(Object::Container, cname, "Stopped"));
             }
             Verb::Restart(timeout) => {
                 on(step(Object::Container, cname, "Restarting"));
