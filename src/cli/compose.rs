@@ -323,10 +323,6 @@ fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    if !up.detach && !up.wait {
-        // Attached mode streams the logs; berth's `up` starts the project and says so.
-        warn("berth compose up runs detached: follow the logs with `berth compose logs -f`");
-    }
     if up.build {
         warn("--build: berth compose does not build images yet; the existing ones are used");
     }
@@ -362,8 +358,43 @@ fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
         scale,
         pull: Some(&pull),
     };
-    match project::up(engine, &project, &opts, &mut show) {
-        Ok(()) => Ok(0),
+    if let Err(e) = project::up(engine, &project, &opts, &mut show) {
+        return fail(e);
+    }
+    if up.detach || up.wait || up.no_start {
+        return Ok(0);
+    }
+    attached(engine, &project, &up.services)
+}
+
+/// `up` without `-d`: the services' output until they all stop; the first ctrl-c stops
+/// them (a second one ends berth at once), as Docker Compose's.
+fn attached(engine: &Engine, project: &Project, services: &[String]) -> Result<i32> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let interrupt = super::interrupt::Interrupt::start(move || flag.store(true, Ordering::SeqCst))?;
+    let chosen: Vec<String> = project
+        .with_dependencies(services)
+        .map(|s| s.into_iter().collect())
+        .unwrap_or_default();
+    let view = LogView {
+        services: &chosen,
+        tail: None,
+        timestamps: false,
+        colour: std::io::stdout().is_terminal(),
+        prefix: true,
+        follow: true,
+    };
+    print_logs(engine, &project.name, &view, Some(&stop))?;
+    if interrupt.received().is_none() {
+        return Ok(0);
+    }
+    eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+    match project::run_verb(engine, &project.name, &chosen, Verb::Stop(None), &mut show) {
+        // As Docker Compose after an interrupt.
+        Ok(()) => Ok(130),
         Err(e) => fail(e),
     }
 }
@@ -597,12 +628,41 @@ fn run_logs(engine: &Engine, args: &ComposeArgs, logs: &LogsArgs) -> Result<i32>
             }
         },
     };
-    let members: Vec<project::Member> = match project::members(engine, &name) {
+    let shown = LogView {
+        services: &logs.services,
+        tail,
+        timestamps: logs.timestamps,
+        colour: std::io::stdout().is_terminal() && !logs.no_color,
+        prefix: !logs.no_log_prefix,
+        follow: logs.follow,
+    };
+    print_logs(engine, &name, &shown, None)
+}
+
+/// What `logs` (and an attached `up`) shows.
+struct LogView<'a> {
+    services: &'a [String],
+    tail: Option<usize>,
+    timestamps: bool,
+    colour: bool,
+    prefix: bool,
+    follow: bool,
+}
+
+/// The project's logs as `view` says; following, until every container has stopped or
+/// `stop` is set.
+fn print_logs(
+    engine: &Engine,
+    name: &str,
+    view: &LogView,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<i32> {
+    let members: Vec<project::Member> = match project::members(engine, name) {
         Ok(m) => m,
         Err(e) => return fail(e),
     }
     .into_iter()
-    .filter(|m| logs.services.is_empty() || logs.services.contains(&m.service))
+    .filter(|m| !m.oneoff && (view.services.is_empty() || view.services.contains(&m.service)))
     .collect();
     // Docker Compose's prefix: the container's name without the project's.
     let label = |m: &project::Member| {
@@ -613,18 +673,17 @@ fn run_logs(engine: &Engine, args: &ComposeArgs, logs: &LogsArgs) -> Result<i32>
             .to_owned()
     };
     let width = members.iter().map(|m| label(m).len()).max().unwrap_or(0);
-    let colour = std::io::stdout().is_terminal() && !logs.no_color;
     let mut sources = Vec::new();
     for (i, m) in members.iter().enumerate() {
         let text = format!("{:width$} | ", label(m));
-        let prefix = match (logs.no_log_prefix, colour) {
-            (true, _) => String::new(),
-            (false, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i % COLOURS.len()]),
-            (false, false) => text,
+        let prefix = match (view.prefix, view.colour) {
+            (false, _) => String::new(),
+            (true, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i % COLOURS.len()]),
+            (true, false) => text,
         };
         let path = engine.paths().container(&m.record.id).join(LOG_FILE);
         let mut reader = LogReader::open(&path)?;
-        if let Some(n) = tail {
+        if let Some(n) = view.tail {
             reader.tail(n)?;
         }
         sources.push(Source {
@@ -634,7 +693,7 @@ fn run_logs(engine: &Engine, args: &ComposeArgs, logs: &LogsArgs) -> Result<i32>
         });
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let timestamps = logs.timestamps;
+    let timestamps = view.timestamps;
     for source in &mut sources {
         let prefix = source.prefix.clone();
         source
@@ -642,10 +701,13 @@ fn run_logs(engine: &Engine, args: &ComposeArgs, logs: &LogsArgs) -> Result<i32>
             .read(&mut |e| log_line(&mut out, &prefix, timestamps, e))?;
     }
     out.flush()?;
-    if !logs.follow {
+    if !view.follow {
         return Ok(0);
     }
     loop {
+        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+            return Ok(0);
+        }
         let mut running = false;
         for source in &mut sources {
             let prefix = source.prefix.clone();

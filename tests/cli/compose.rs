@@ -52,11 +52,14 @@ fn names(berth: &Berth) -> Vec<String> {
     names
 }
 
+/// A database with a named volume and a web service that needs it; `sleep` as PID 1
+/// ignores SIGTERM, so a short grace period keeps `down` quick.
 const APP: &str = r#"
 services:
   db:
     image: IMAGE
     command: ["sh", "-c", "test -f /data/seed || date +%s%N > /data/seed; exec sleep 1000"]
+    stop_grace_period: 1s
     volumes:
       - type: volume
         source: data
@@ -64,6 +67,7 @@ services:
   web:
     image: IMAGE
     command: ["sleep", "1000"]
+    stop_grace_period: 1s
     depends_on:
       db:
         condition: service_started
@@ -432,5 +436,27 @@ fn orphans_are_reported_and_removed_on_request() {
     assert_eq!(names(&berth), ["orph-a-1", "orph-b-1"]);
     compose_ok(&berth, &dir, &["up", "-d", "--remove-orphans"]);
     assert_eq!(names(&berth), ["orph-a-1"]);
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn up_attached_prints_the_services_output_until_they_exit() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "fg",
+        "services:\n  once:\n    image: IMAGE\n    command: [sh, -c, \"echo hello from once\"]\n",
+    );
+    let out = compose(&berth, &dir, &["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "once-1 | hello from once\n");
+    // Exited, not removed: `ps -a` still lists it, and `down` takes it.
+    let ps = compose_ok(
+        &berth,
+        &dir,
+        &["ps", "-a", "--format", "{{.Name}} {{.State}}"],
+    );
+    assert_eq!(ps, "fg-once-1 exited\n");
     compose_ok(&berth, &dir, &["down"]);
 }
