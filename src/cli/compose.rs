@@ -235,18 +235,7 @@ pub fn compose(engine: &Engine, args: &ComposeArgs) -> Result<i32> {
             Some(signal) => verb(engine, args, &k.services, Verb::Kill(signal)),
             None => fail(format!("invalid signal: {}", k.signal)),
         },
-        Rm(rm) => {
-            let stop = rm.stop;
-            verb(
-                engine,
-                args,
-                &rm.services,
-                Verb::Rm {
-                    stop,
-                    volumes: rm.volumes,
-                },
-            )
-        }
+        Rm(rm) => run_rm(engine, args, rm),
         Config(config) => run_config(args, config),
         Other(words) => fail(format!(
             "berth compose {} is not built yet: berth has up, down, ps, ls, logs, start, stop, restart, kill, rm and config",
@@ -439,6 +428,43 @@ fn verb(engine: &Engine, args: &ComposeArgs, services: &[String], verb: Verb) ->
         }
     }
     match project::run_verb(engine, &name, services, verb, &mut show) {
+        Ok(()) => Ok(0),
+        Err(e) => fail(e),
+    }
+}
+
+/// `rm`: the stopped containers (running ones too with `-s`), after Docker Compose's
+/// question unless `-f`.
+fn run_rm(engine: &Engine, args: &ComposeArgs, rm: &RmArgs) -> Result<i32> {
+    let (name, _) = match project_name(args)? {
+        Ok(found) => found,
+        Err(e) => return fail(e),
+    };
+    let members = match project::members(engine, &name) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let going: Vec<&str> = members
+        .iter()
+        .filter(|m| !m.oneoff && (rm.services.is_empty() || rm.services.contains(&m.service)))
+        .filter(|m| rm.stop || !m.is_running())
+        .map(|m| m.record.name.as_str())
+        .collect();
+    if going.is_empty() {
+        eprintln!("No stopped containers");
+        return Ok(0);
+    }
+    if !rm.force {
+        eprintln!("Going to remove {}", going.join(", "));
+        if !super::output::confirm("? Are you sure?")? {
+            return Ok(0);
+        }
+    }
+    let verb = Verb::Rm {
+        stop: rm.stop,
+        volumes: rm.volumes,
+    };
+    match project::run_verb(engine, &name, &rm.services, verb, &mut show) {
         Ok(()) => Ok(0),
         Err(e) => fail(e),
     }

@@ -458,5 +458,16 @@ fn up_attached_prints_the_services_output_until_they_exit() {
         &["ps", "-a", "--format", "{{.Name}} {{.State}}"],
     );
     assert_eq!(ps, "fg-once-1 exited\n");
+    // `rm` asks first: no answer (stdin is empty) is no.
+    let out = compose(&berth, &dir, &["rm"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("Going to remove fg-once-1\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&berth), ["fg-once-1"]);
+    compose_ok(&berth, &dir, &["rm", "-f"]);
+    assert!(names(&berth).is_empty());
     compose_ok(&berth, &dir, &["down"]);
 }
