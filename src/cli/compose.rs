@@ -217,6 +217,13 @@ pub struct ConfigArgs {
     pub volumes: bool,
 }
 
+/// Docker Compose's verbs berth does not have yet: answered as such, not as unknown.
+const NOT_BUILT: &[&str] = &[
+    "attach", "build", "commit", "cp", "create", "events", "exec", "export", "images", "pause",
+    "port", "publish", "pull", "push", "run", "scale", "stats", "top", "unpause", "version",
+    "volumes", "wait", "watch",
+];
+
 /// Docker Compose's exit code for its own failures.
 const FAILED: i32 = 1;
 
@@ -237,10 +244,18 @@ pub fn compose(engine: &Engine, args: &ComposeArgs) -> Result<i32> {
         },
         Rm(rm) => run_rm(engine, args, rm),
         Config(config) => run_config(args, config),
-        Other(words) => fail(format!(
-            "berth compose {} is not built yet: berth has up, down, ps, ls, logs, start, stop, restart, kill, rm and config",
-            words.first().map(String::as_str).unwrap_or_default()
-        )),
+        Other(words) => {
+            let verb = words.first().map(String::as_str).unwrap_or_default();
+            if NOT_BUILT.contains(&verb) {
+                fail(format!(
+                    "berth compose {verb} is not built yet: berth has up, down, ps, ls, logs, start, stop, restart, kill, rm and config"
+                ))
+            } else {
+                fail(format!(
+                    "unknown command \"compose {verb}\": see 'berth compose --help'"
+                ))
+            }
+        }
     }
 }
 

@@ -416,6 +416,13 @@ fn config_prints_the_model_and_its_names() {
     let out = compose(&berth, &dir, &["watch"]);
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("not built yet"), "{}", stderr(&out));
+    let out = compose(&berth, &dir, &["upp"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("unknown command \"compose upp\""),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -470,4 +477,44 @@ fn up_attached_prints_the_services_output_until_they_exit() {
     compose_ok(&berth, &dir, &["rm", "-f"]);
     assert!(names(&berth).is_empty());
     compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn a_completed_condition_waits_for_a_zero_exit_and_refuses_another() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let text = r#"
+services:
+  migrate:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo done > /shared/migrated; exit CODE"]
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "cat /shared/migrated; exec sleep 1000"]
+    stop_grace_period: 1s
+    depends_on:
+      migrate: {condition: service_completed_successfully, required: true}
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+volumes:
+  shared: {}
+"#;
+    let dir = project_dir(&parent, "jobs", &text.replace("CODE", "0"));
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    wait_until("app logs", || !berth.ok(&["logs", "jobs-app-1"]).is_empty());
+    assert_eq!(berth.ok(&["logs", "jobs-app-1"]), "done\n");
+    compose_ok(&berth, &dir, &["down", "-v"]);
+
+    let dir = project_dir(&parent, "failing", &text.replace("CODE", "3"));
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap().to_owned();
+    assert_eq!(
+        last,
+        "Error: service \"migrate\" didn't complete successfully: exit 3"
+    );
+    assert_eq!(names(&berth), ["failing-migrate-1"]);
+    compose_ok(&berth, &dir, &["down", "-v"]);
 }
