@@ -83,6 +83,15 @@ pub enum Progress {
     Warning(String),
 }
 
+/// A progress line: `object` `name` is at `action` (`Creating`, `Started`, `Removed`...).
+fn step(object: Object, name: &str, action: &'static str) -> Progress {
+    Progress::Step {
+        object,
+        name: name.to_owned(),
+        action,
+    }
+}
+
 /// The kind of object a progress line is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Object {

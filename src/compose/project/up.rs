@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::create::{container_name, endpoint, options};
-use super::{labels, members, Error, Member, Object, Progress, Project, Result};
+use super::{labels, members, step, Error, Member, Object, Progress, Project, Result};
 use crate::compose::model::Condition;
 use crate::engine::{CreateNetwork, Engine, HealthStatus, MountKind, NetworkDriver, Status};
 
@@ -258,14 +258,6 @@ fn ensure_volumes(
         on(step(Object::Volume, &name, "Created"));
     }
     Ok(())
-}
-
-fn step(object: Object, name: &str, action: &'static str) -> Progress {
-    Progress::Step {
-        object,
-        name: name.to_owned(),
-        action,
-    }
 }
 
 /// One service's containers brought to what the model says; true if any was created or

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{labels, members, Error, Member, Object, Progress, Project, Result};
+use super::{labels, members, step, Error, Member, Object, Progress, Project, Result};
 use crate::engine::{Engine, Error as EngineError};
 
 /// `down`'s flags.
@@ -59,14 +59,6 @@ fn remove(
     }
     on(step(Object::Container, name, "Removed"));
     Ok(())
-}
-
-fn step(object: Object, name: &str, action: &'static str) -> Progress {
-    Progress::Step {
-        object,
-        name: name.to_owned(),
-        action,
-    }
 }
 
 /// `down`: the project's containers and networks removed (its volumes with `-v`, its
