@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod build;
 mod build_tty;
+pub mod compose;
 pub mod container;
 pub mod container_prune;
 pub mod cp;
@@ -139,6 +140,8 @@ pub enum Command {
     /// Manage berth itself
     #[command(subcommand)]
     System(LazyGroup<system::SystemCommand>),
+    /// Define and run multi-container applications (Docker Compose's verbs)
+    Compose(Lazy<compose::ComposeArgs>),
 
     /// Display a live stream of container(s) resource usage statistics
     Stats(Lazy<stats::StatsArgs>),
@@ -246,6 +249,7 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Commit(args) => container::commit(engine, &args),
         Cp(args) => cp::cp(engine, &args),
         System(command) => system::run(engine, &command),
+        Compose(args) => compose::compose(engine, &args),
         Events(args) => events::events(engine, &args),
         Stats(args) => stats::stats(engine, &args),
         Top(args) => stats::top(engine, &args),

@@ -267,8 +267,9 @@ pub fn write_file_atomically(
 
 /// Asks a prune's yes/no question on stderr and reads the answer from stdin, as Docker's
 /// prunes do also when stdin is not a terminal: only "y" or "Y" is yes; anything else,
-/// or the end of input, is no. Every prune asks through here unless given -f.
-fn confirm(question: &str) -> std::io::Result<bool> {
+/// or the end of input, is no. Every prune asks through here unless given -f, and so does
+/// `compose rm`.
+pub fn confirm(question: &str) -> std::io::Result<bool> {
     use std::io::{BufRead, Read};
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;

@@ -12,6 +12,7 @@ mod common;
 
 mod build;
 mod build_podman;
+mod compose;
 mod compose_load;
 mod cp;
 mod diff;

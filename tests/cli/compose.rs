@@ -1,0 +1,520 @@
+//! `berth compose`: projects from compose files on berth's engine, as Docker Compose v2
+//! runs them (names, labels, start order, convergence, `down`, `ls` from anywhere). Each
+//! test writes its compose file in the canonical long form into a directory of its own.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::{code, stderr, stdout, wait_until, Berth, IMAGE};
+
+/// `berth compose ARGS` run from `dir`.
+fn compose(berth: &Berth, dir: &Path, args: &[&str]) -> Output {
+    berth
+        .cmd()
+        .current_dir(dir)
+        .arg("compose")
+        .args(args)
+        .output()
+        .expect("spawn berth")
+}
+
+fn compose_ok(berth: &Berth, dir: &Path, args: &[&str]) -> String {
+    let out = compose(berth, dir, args);
+    assert!(
+        out.status.success(),
+        "berth compose {args:?} failed ({}): {}{}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// A project directory named `name`, holding `compose.yaml` with `text`.
+fn project_dir(parent: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let dir = parent.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("compose.yaml"), text.replace("IMAGE", IMAGE)).unwrap();
+    dir
+}
+
+fn id_of(berth: &Berth, name: &str) -> String {
+    berth.inspect(name)["Id"].as_str().unwrap().to_owned()
+}
+
+fn names(berth: &Berth) -> Vec<String> {
+    let mut names: Vec<String> = berth
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+/// A database with a named volume and a web service that needs it; `sleep` as PID 1
+/// ignores SIGTERM, so a short grace period keeps `down` quick.
+const APP: &str = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "test -f /data/seed || date +%s%N > /data/seed; exec sleep 1000"]
+    stop_grace_period: 1s
+    volumes:
+      - type: volume
+        source: data
+        target: /data
+  web:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    depends_on:
+      db:
+        condition: service_started
+        required: true
+volumes:
+  data: {}
+"#;
+
+#[test]
+fn up_down_up_keeps_named_volume_data_and_services_find_each_other() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "shop", APP);
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    assert_eq!(names(&berth), ["shop-db-1", "shop-web-1"]);
+    let db = berth.inspect("shop-db-1");
+    let labels = &db["Config"]["Labels"];
+    assert_eq!(labels["com.docker.compose.project"], "shop");
+    assert_eq!(labels["com.docker.compose.service"], "db");
+    assert_eq!(labels["com.docker.compose.container-number"], "1");
+    assert_eq!(labels["com.docker.compose.oneoff"], "False");
+    assert_eq!(
+        labels["com.docker.compose.project.working_dir"],
+        dir.display().to_string()
+    );
+    assert_eq!(
+        berth.inspect("shop-web-1")["Config"]["Labels"]["com.docker.compose.depends_on"],
+        "db:service_started:false"
+    );
+    assert!(db["NetworkSettings"]["Networks"]["shop_default"].is_object());
+    // Services reach each other by service name on the project's network.
+    let ping = berth.ok(&[
+        "exec",
+        "shop-web-1",
+        "sh",
+        "-c",
+        "ping -c1 -W5 db >/dev/null && echo reached",
+    ]);
+    assert_eq!(ping.trim(), "reached");
+    let seed = berth.ok(&["exec", "shop-db-1", "cat", "/data/seed"]);
+
+    compose_ok(&berth, &dir, &["down"]);
+    assert!(names(&berth).is_empty());
+    assert!(!berth
+        .ok(&["network", "ls", "--format", "{{.Name}}"])
+        .contains("shop_default"));
+    assert!(berth
+        .ok(&["volume", "ls", "--format", "{{.Name}}"])
+        .contains("shop_data"));
+
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    assert_eq!(berth.ok(&["exec", "shop-db-1", "cat", "/data/seed"]), seed);
+
+    // `down -v` takes the project's volumes too; a second `down` finds nothing, quietly.
+    compose_ok(&berth, &dir, &["down", "-v"]);
+    assert!(!berth
+        .ok(&["volume", "ls", "--format", "{{.Name}}"])
+        .contains("shop_data"));
+    let again = compose(&berth, &dir, &["down", "-v"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(stderr(&again), "");
+    let unknown = compose(&berth, parent.path(), &["-p", "nothing-here", "down"]);
+    assert_eq!(code(&unknown), 0, "{}", stderr(&unknown));
+}
+
+#[test]
+fn a_healthy_condition_starts_the_dependant_only_once_the_dependency_is_healthy() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    // The database is ready (its file made) a second after it starts; the web service
+    // says whether it saw the file at its own start.
+    let dir = project_dir(
+        &parent,
+        "health",
+        r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; touch /shared/ready; exec sleep 1000"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /shared/ready"]
+      interval: 200ms
+      retries: 50
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+  web:
+    image: IMAGE
+    command: ["sh", "-c", "if test -f /shared/ready; then echo ready-at-start; else echo too-early; fi; exec sleep 1000"]
+    depends_on:
+      db: {condition: service_healthy, required: true, restart: false}
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+volumes:
+  shared: {}
+"#,
+    );
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Container health-db-1  Healthy"),
+        "{}",
+        stderr(&out)
+    );
+    wait_until("web logs its start", || {
+        !berth.ok(&["logs", "health-web-1"]).is_empty()
+    });
+    assert_eq!(berth.ok(&["logs", "health-web-1"]).trim(), "ready-at-start");
+    // `compose logs` prints each line under Docker Compose's prefix, the names padded to
+    // the widest shown.
+    let logs = compose_ok(&berth, &dir, &["logs", "web"]);
+    assert_eq!(logs, "web-1 | ready-at-start\n");
+    compose_ok(&berth, &dir, &["down", "-v"]);
+}
+
+#[test]
+fn up_again_touches_nothing_unchanged_and_recreates_only_what_changed() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let app = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "1000"]
+  web:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    environment: {MODE: one}
+    volumes:
+      - {type: volume, target: /cache}
+"#;
+    let dir = project_dir(&parent, "conv", app);
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    let (db, web) = (id_of(&berth, "conv-db-1"), id_of(&berth, "conv-web-1"));
+    let started = berth.inspect("conv-web-1")["State"]["StartedAt"].clone();
+    berth.ok(&["exec", "conv-web-1", "sh", "-c", "echo kept > /cache/file"]);
+
+    let again = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(!stderr(&again).contains("Recreate"), "{}", stderr(&again));
+    assert_eq!(id_of(&berth, "conv-web-1"), web);
+    assert_eq!(berth.inspect("conv-web-1")["State"]["StartedAt"], started);
+
+    std::fs::write(
+        dir.join("compose.yaml"),
+        app.replace("MODE: one", "MODE: two")
+            .replace("IMAGE", IMAGE),
+    )
+    .unwrap();
+    let changed = compose_ok(&berth, &dir, &["up", "-d"]);
+    let _ = changed;
+    assert_eq!(id_of(&berth, "conv-db-1"), db, "db did not change");
+    assert_ne!(id_of(&berth, "conv-web-1"), web, "web changed");
+    assert_eq!(names(&berth), ["conv-db-1", "conv-web-1"]);
+    let env = berth.ok(&[
+        "exec",
+        "conv-web-1",
+        "sh",
+        "-c",
+        "echo $MODE; cat /cache/file",
+    ]);
+    // The anonymous volume came along with the recreated container.
+    assert_eq!(env, "two\nkept\n");
+    compose_ok(&berth, &dir, &["down", "-v"]);
+}
+
+#[test]
+fn scale_adds_and_removes_replicas() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "many",
+        "services:\n  worker:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n",
+    );
+    compose_ok(&berth, &dir, &["up", "-d", "--scale", "worker=3"]);
+    assert_eq!(
+        names(&berth),
+        ["many-worker-1", "many-worker-2", "many-worker-3"]
+    );
+    let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.Service}} {{.State}}"]);
+    assert_eq!(ps, "worker running\n".repeat(3));
+    compose_ok(&berth, &dir, &["up", "-d", "--scale", "worker=1"]);
+    assert_eq!(names(&berth), ["many-worker-1"]);
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn ls_ps_and_down_find_a_project_from_another_directory() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "away",
+        "services:\n  app:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n",
+    );
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let ls = compose_ok(&berth, elsewhere.path(), &["ls"]);
+    let file = dir.join("compose.yaml").display().to_string();
+    let lines: Vec<Vec<&str>> = ls.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        lines,
+        [
+            vec!["NAME", "STATUS", "CONFIG", "FILES"],
+            vec!["away", "running(1)", &file]
+        ]
+    );
+    let json: serde_json::Value = serde_json::from_str(&compose_ok(
+        &berth,
+        elsewhere.path(),
+        &["ls", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(json[0]["Name"], "away");
+    let ps = compose_ok(
+        &berth,
+        elsewhere.path(),
+        &["-p", "away", "ps", "--format", "{{.Name}}"],
+    );
+    assert_eq!(ps, "away-app-1\n");
+    compose_ok(&berth, elsewhere.path(), &["-p", "away", "stop"]);
+    assert_eq!(
+        compose_ok(&berth, elsewhere.path(), &["ls"])
+            .lines()
+            .count(),
+        1
+    );
+    assert!(compose_ok(&berth, elsewhere.path(), &["ls", "-a"]).contains("exited(1)"));
+    compose_ok(&berth, elsewhere.path(), &["-p", "away", "down"]);
+    assert!(names(&berth).is_empty());
+}
+
+#[test]
+fn bad_projects_fail_in_one_line_and_leave_nothing() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown",
+            "services:\n  web:\n    image: IMAGE\n    depends_on:\n      db: {condition: service_started, required: true}\n",
+            "depends on undefined service \"db\"",
+        ),
+        (
+            "cycle",
+            "services:\n  a:\n    image: IMAGE\n    depends_on: {b: {}}\n  b:\n    image: IMAGE\n    depends_on: {a: {}}\n",
+            "dependency cycle",
+        ),
+        ("yaml", "services:\n  web: [\n", "compose.yaml:"),
+        (
+            "noimage",
+            "services:\n  web:\n    command: [sleep, \"1\"]\n",
+            "has neither an image nor a build context",
+        ),
+    ];
+    for (name, text, says) in cases {
+        let dir = project_dir(&parent, name, text);
+        let out = compose(&berth, &dir, &["up", "-d"]);
+        assert_eq!(code(&out), 1, "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+    }
+    // A missing image that can't be pulled: said last, after the pull's own report.
+    let dir = project_dir(
+        &parent,
+        "missing",
+        "services:\n  web:\n    image: berth-test/not-here:1\n",
+    );
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap();
+    assert!(last.starts_with("Error: service \"web\": "), "{err}");
+    assert!(last.contains("not-here"), "{err}");
+    assert!(names(&berth).is_empty());
+    assert!(!berth
+        .ok(&["network", "ls", "--format", "{{.Name}}"])
+        .contains("_default"));
+    let dir = project_dir(
+        &parent,
+        "svc",
+        "services:\n  web:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n",
+    );
+    let out = compose(&berth, &dir, &["up", "-d", "nope"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (1, "Error: no such service: nope\n".into())
+    );
+    let out = compose(&berth, parent.path(), &["ps"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("no configuration file provided"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_port_in_use_fails_up_after_saying_what_started() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "ports",
+        r#"
+services:
+  a:
+    image: IMAGE
+    command: [sleep, "1000"]
+    ports:
+      - {mode: ingress, target: 80, published: "18080", protocol: tcp}
+  b:
+    image: IMAGE
+    command: [sleep, "1000"]
+    depends_on: {a: {condition: service_started, required: true}}
+    ports:
+      - {mode: ingress, target: 80, published: "18080", protocol: tcp}
+"#,
+    );
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(" Container ports-a-1  Started"), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("Error: ") && last.contains("ports-b-1"),
+        "{err}"
+    );
+    compose_ok(&berth, &dir, &["down"]);
+    assert!(names(&berth).is_empty());
+}
+
+#[test]
+fn config_prints_the_model_and_its_names() {
+    let berth = Berth::new();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "cfg", APP);
+    let services = compose_ok(&berth, &dir, &["config", "--services"]);
+    assert_eq!(services, "db\nweb\n");
+    assert_eq!(compose_ok(&berth, &dir, &["config", "--volumes"]), "data\n");
+    let json: serde_json::Value =
+        serde_json::from_str(&compose_ok(&berth, &dir, &["config", "--format", "json"])).unwrap();
+    assert_eq!(json["name"], "cfg");
+    assert_eq!(json["networks"]["default"]["name"], "cfg_default");
+    assert_eq!(json["volumes"]["data"]["name"], "cfg_data");
+    let out = compose(&berth, &dir, &["watch"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("not built yet"), "{}", stderr(&out));
+    let out = compose(&berth, &dir, &["upp"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("unknown command \"compose upp\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn orphans_are_reported_and_removed_on_request() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let two = "services:\n  a:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n  b:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n";
+    let dir = project_dir(&parent, "orph", two);
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    let one = "services:\n  a:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n";
+    std::fs::write(dir.join("compose.yaml"), one.replace("IMAGE", IMAGE)).unwrap();
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert!(
+        stderr(&out).contains("Found orphan containers ([orph-b-1])"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&berth), ["orph-a-1", "orph-b-1"]);
+    compose_ok(&berth, &dir, &["up", "-d", "--remove-orphans"]);
+    assert_eq!(names(&berth), ["orph-a-1"]);
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn up_attached_prints_the_services_output_until_they_exit() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "fg",
+        "services:\n  once:\n    image: IMAGE\n    command: [sh, -c, \"echo hello from once\"]\n",
+    );
+    let out = compose(&berth, &dir, &["up"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "once-1 | hello from once\n");
+    // Exited, not removed: `ps -a` still lists it, and `down` takes it.
+    let ps = compose_ok(
+        &berth,
+        &dir,
+        &["ps", "-a", "--format", "{{.Name}} {{.State}}"],
+    );
+    assert_eq!(ps, "fg-once-1 exited\n");
+    // `rm` asks first: no answer (stdin is empty) is no.
+    let out = compose(&berth, &dir, &["rm"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("Going to remove fg-once-1\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&berth), ["fg-once-1"]);
+    compose_ok(&berth, &dir, &["rm", "-f"]);
+    assert!(names(&berth).is_empty());
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn a_completed_condition_waits_for_a_zero_exit_and_refuses_another() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let text = r#"
+services:
+  migrate:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; echo done > /shared/migrated; exit CODE"]
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "cat /shared/migrated; exec sleep 1000"]
+    stop_grace_period: 1s
+    depends_on:
+      migrate: {condition: service_completed_successfully, required: true}
+    volumes:
+      - {type: volume, source: shared, target: /shared}
+volumes:
+  shared: {}
+"#;
+    let dir = project_dir(&parent, "jobs", &text.replace("CODE", "0"));
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    wait_until("app logs", || !berth.ok(&["logs", "jobs-app-1"]).is_empty());
+    assert_eq!(berth.ok(&["logs", "jobs-app-1"]), "done\n");
+    compose_ok(&berth, &dir, &["down", "-v"]);
+
+    let dir = project_dir(&parent, "failing", &text.replace("CODE", "3"));
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap().to_owned();
+    assert_eq!(
+        last,
+        "Error: service \"migrate\" didn't complete successfully: exit 3"
+    );
+    assert_eq!(names(&berth), ["failing-migrate-1"]);
+    compose_ok(&berth, &dir, &["down", "-v"]);
+}
