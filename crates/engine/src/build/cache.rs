@@ -249,14 +249,16 @@ impl CacheStore {
     }
 
     /// Stores an entry (temp file + rename: a reader sees the old or the whole new one).
-    /// The manifest goes first, so an entry never names one that is not there yet.
+    /// The entry goes first: a crash before its manifest leaves a miss explained without
+    /// a file name, never a manifest no entry names.
     pub fn put(&self, entry: &CacheEntry) -> Result<()> {
         let mut entry = entry.clone();
-        match entry.manifest.take() {
-            Some(manifest) => write_json_atomic(&self.manifest_path(&entry.key), &manifest)?,
-            None => self.remove_manifest(&entry.key)?,
+        let manifest = entry.manifest.take();
+        write_json_atomic(&self.entry_path(&entry.key), &entry)?;
+        match manifest {
+            Some(manifest) => write_json_atomic(&self.manifest_path(&entry.key), &manifest),
+            None => self.remove_manifest(&entry.key),
         }
-        write_json_atomic(&self.entry_path(&entry.key), &entry)
     }
 
     /// Marks an entry used now, unless it was within [`TOUCH_AFTER`] (not fsync'd: a lost
@@ -271,14 +273,7 @@ impl CacheStore {
         }
         let mut entry = entry.clone();
         entry.last_used = now;
-        if let Some(manifest) = entry.manifest.take() {
-            // An entry of an older berth with its manifest inside: moved out on the way.
-            write_json_atomic_with(
-                &self.manifest_path(&entry.key),
-                &manifest,
-                Durability::Unsynced,
-            )?;
-        }
+        // An entry of an older berth with its manifest inside keeps it there.
         write_json_atomic_with(&self.entry_path(&entry.key), &entry, Durability::Unsynced)
     }
 
@@ -300,10 +295,10 @@ impl CacheStore {
         Ok(out)
     }
 
-    /// Removes an entry (then its manifest); one that is gone already is no error.
+    /// Removes an entry's manifest, then the entry; one that is gone already is no error.
     pub fn remove(&self, key: &Digest) -> Result<()> {
-        remove_if_there(&self.entry_path(key))?;
-        self.remove_manifest(key)
+        self.remove_manifest(key)?;
+        remove_if_there(&self.entry_path(key))
     }
 
     fn remove_manifest(&self, key: &Digest) -> Result<()> {
