@@ -848,3 +848,105 @@ fn copy_into_existing_directories_keeps_their_owner_mode_and_files() {
         "/data 7:8 750\n/data/keep 0:0 755\n/data/other 7:8 701\n/data/keep/sub 0:0 755\n/data/new.txt 0:0 644\n/data/other/one.txt 0:0 644\nold\ndeep\none\n"
     );
 }
+
+/// A context a container image or a checkout could hand the user: a FIFO, a device node,
+/// a symlink loop, links pointing out of the context, a 10 GB sparse file. Nothing hangs
+/// (a FIFO is never opened), nothing outside the context is read, what is not selected
+/// is never read (the sparse file's 10 GB are not hashed unless a COPY names it), and a
+/// sparse file that is copied arrives whole.
+#[test]
+fn a_hostile_context_never_hangs_or_escapes() {
+    use std::os::unix::fs::symlink;
+    let berth = Berth::with_image();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret", "outside the context\n");
+    let ctx = context(&[
+        ("small.txt", "small\n"),
+        (".dockerignore", "huge.img\n"),
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest\n\
+             COPY . /ctx/\n\
+             RUN test -p /ctx/fifo && test -L /ctx/loop1 && test -L /ctx/out \
+             && ! test -e /ctx/huge.img && test \"$(cat /ctx/small.txt)\" = small \
+             && test \"$(wc -c < /ctx/sparse.img)\" = 67108864 \
+             && test \"$(tail -c 3 /ctx/sparse.img)\" = end && ls -l /ctx/ > /ls.txt\n",
+        ),
+    ]);
+    let root = ctx.path();
+    nix::unistd::mkfifo(
+        &root.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    // A device node, when this machine lets us make one (the null device's numbers).
+    let device = nix::sys::stat::mknod(
+        &root.join("null"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .is_ok();
+    symlink("loop2", root.join("loop1")).unwrap();
+    symlink("loop1", root.join("loop2")).unwrap();
+    symlink(outside.path().join("secret"), root.join("out")).unwrap();
+    symlink("../../../../../../../../..", root.join("up")).unwrap();
+    let sparse = |name: &str, size: u64| {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(root.join(name)).unwrap();
+        f.set_len(size).unwrap();
+        f.write_all_at(b"end", size - 3).unwrap();
+    };
+    // Copied: streamed, not held in memory.
+    sparse("sparse.img", 64 << 20);
+    // Ignored for `COPY .`, named by a COPY below.
+    sparse("huge.img", 10 << 30);
+
+    let out = build_ok(&berth, root, &["-t", "hostile"]);
+    assert!(out.contains("DONE"), "{out}");
+    let ls = berth.ok(&["run", "--rm", "hostile", "cat", "/ls.txt"]);
+    if device {
+        let null = ls
+            .lines()
+            .find(|l| l.ends_with(" null"))
+            .unwrap_or_default();
+        assert!(null.starts_with('c') && null.contains("1,"), "{ls}");
+    }
+    // The links travel as links: their targets are not read.
+    let out_link = berth.run(&["run", "--rm", "hostile", "cat", "/ctx/out"]);
+    assert_ne!(code(&out_link), 0, "{}", stdout(&out_link));
+    assert!(!stdout(&out_link).contains("outside the context"));
+
+    // Named sources: a loop is an error, a link out resolves inside the context (not
+    // found there), a FIFO named directly is an entry, not a read that waits forever.
+    let cases: [(&str, &str); 3] = [
+        ("COPY loop1 /x", "too many levels of symbolic links"),
+        ("COPY out /x", "not found"),
+        ("COPY up/etc/passwd /x", "not found"),
+    ];
+    for (copy, message) in cases {
+        write(
+            root,
+            "Dockerfile",
+            &format!("FROM berth-test/busybox:latest\n{copy}\n"),
+        );
+        let out = build(&berth, root, &[]);
+        assert_eq!(code(&out), 1, "{copy}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{copy}: {}", stderr(&out));
+    }
+    write(
+        root,
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nCOPY fifo /x\nRUN test -p /x\n",
+    );
+    build_ok(&berth, root, &[]);
+    // The 10 GB file named (and ignored): missing, at once, never read.
+    write(
+        root,
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nCOPY huge.img /x\n",
+    );
+    let out = build(&berth, root, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+}

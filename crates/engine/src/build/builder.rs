@@ -133,7 +133,7 @@ impl Builder<'_> {
         if hit.is_none() {
             if let (Some(number), Some(seen)) = (number, &seen) {
                 if seen.key != key {
-                    let older = self.cache.get(&seen.key)?;
+                    let older = self.cache.get_with_manifest(&seen.key)?;
                     let explain = || older.as_ref().and_then(sources);
                     if let Some(reason) = inputs.first_difference(&seen.inputs, &explain) {
                         self.observer.event(BuildEvent::Miss { number, reason });

@@ -13,8 +13,14 @@
 //!
 //! ```text
 //! <root>/build/cache/<key-hex>.json     one entry per step key
+//! <root>/build/cache/<key-hex>.manifest a COPY/ADD entry's manifest (read to explain a miss)
 //! <root>/build/seen/<scope-hex>.json    the inputs a (build, stage, step) had last time
 //! ```
+//!
+//! A hit reads the small entry only: a manifest lists every selected file (a megabyte for
+//! ten thousand), and only a miss's explanation needs it. A hit writes nothing unless the
+//! entry's last use is older than [`TOUCH_AFTER`], so a no-op rebuild leaves the store as
+//! it was.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +33,10 @@ use crate::error::{Context, Error, Result};
 use crate::ids::Digest;
 use crate::paths::{make_private_dir, DIR_MODE};
 use crate::state::{read_json_opt, write_json_atomic, write_json_atomic_with, Durability};
+
+/// How stale an entry's `last_used` may get before a hit rewrites it: `builder prune
+/// --filter until=` counts in hours, and a rebuild loop then writes nothing.
+pub const TOUCH_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// What one input of a step's key is: how a difference in it is told to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +175,8 @@ pub struct CacheEntry {
     /// When a build last used it (for `builder prune --filter until=`).
     pub last_used: DateTime<Utc>,
     /// COPY/ADD: the selection's manifest, to say which file a later miss saw change.
+    /// Kept in its own file beside the entry: [`CacheStore::get`] leaves it out,
+    /// [`CacheStore::get_with_manifest`] reads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<serde_json::Value>,
 }
@@ -207,27 +219,61 @@ impl CacheStore {
         self.dir.join("cache").join(format!("{}.json", key.hex()))
     }
 
+    fn manifest_path(&self, key: &Digest) -> PathBuf {
+        self.dir
+            .join("cache")
+            .join(format!("{}.manifest", key.hex()))
+    }
+
     fn seen_path(&self, scope: &str) -> PathBuf {
         let scope = Digest::of_bytes(scope.as_bytes());
         self.dir.join("seen").join(format!("{}.json", scope.hex()))
     }
 
-    /// The entry of `key`, if stored (whether its image still exists is the caller's to
-    /// check: an image pruned since is a miss).
+    /// The entry of `key`, if stored, without its manifest (whether its image still
+    /// exists is the caller's to check: an image pruned since is a miss).
     pub fn get(&self, key: &Digest) -> Result<Option<CacheEntry>> {
         read_json_opt(&self.entry_path(key))
     }
 
-    /// Stores an entry (temp file + rename: a reader sees the old or the whole new one).
-    pub fn put(&self, entry: &CacheEntry) -> Result<()> {
-        write_json_atomic(&self.entry_path(&entry.key), entry)
+    /// The entry of `key` with its manifest, to explain a miss against it.
+    pub fn get_with_manifest(&self, key: &Digest) -> Result<Option<CacheEntry>> {
+        let Some(mut entry) = self.get(key)? else {
+            return Ok(None);
+        };
+        if entry.manifest.is_none() {
+            // A missing or damaged manifest only costs the explanation its file name.
+            entry.manifest = read_json_opt(&self.manifest_path(key)).ok().flatten();
+        }
+        Ok(Some(entry))
     }
 
-    /// Marks an entry used now (not fsync'd: a lost write only leaves an older time for
-    /// prune's order, and a hit stays fast).
-    pub fn touch(&self, entry: &CacheEntry) -> Result<()> {
+    /// Stores an entry (temp file + rename: a reader sees the old or the whole new one).
+    /// The entry goes first: a crash before its manifest leaves a miss explained without
+    /// a file name, never a manifest no entry names.
+    pub fn put(&self, entry: &CacheEntry) -> Result<()> {
         let mut entry = entry.clone();
-        entry.last_used = Utc::now();
+        let manifest = entry.manifest.take();
+        write_json_atomic(&self.entry_path(&entry.key), &entry)?;
+        match manifest {
+            Some(manifest) => write_json_atomic(&self.manifest_path(&entry.key), &manifest),
+            None => self.remove_manifest(&entry.key),
+        }
+    }
+
+    /// Marks an entry used now, unless it was within [`TOUCH_AFTER`] (not fsync'd: a lost
+    /// write only leaves an older time for prune's order, and a hit stays fast).
+    pub fn touch(&self, entry: &CacheEntry) -> Result<()> {
+        let now = Utc::now();
+        let fresh = (now - entry.last_used)
+            .to_std()
+            .is_ok_and(|age| age < TOUCH_AFTER);
+        if fresh {
+            return Ok(());
+        }
+        let mut entry = entry.clone();
+        entry.last_used = now;
+        // An entry of an older berth with its manifest inside keeps it there.
         write_json_atomic_with(&self.entry_path(&entry.key), &entry, Durability::Unsynced)
     }
 
@@ -249,16 +295,14 @@ impl CacheStore {
         Ok(out)
     }
 
-    /// Removes an entry; one that is gone already is no error.
+    /// Removes an entry's manifest, then the entry; one that is gone already is no error.
     pub fn remove(&self, key: &Digest) -> Result<()> {
-        let path = self.entry_path(key);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
-                context: format!("removing {}", path.display()),
-                err: e,
-            }),
-            _ => Ok(()),
-        }
+        self.remove_manifest(key)?;
+        remove_if_there(&self.entry_path(key))
+    }
+
+    fn remove_manifest(&self, key: &Digest) -> Result<()> {
+        remove_if_there(&self.manifest_path(key))
     }
 
     /// What the step at `scope` (the build's Dockerfile, stage and position) had last time.
@@ -282,6 +326,16 @@ impl CacheStore {
             std::fs::create_dir(&path).context(|| format!("creating {}", path.display()))?;
         }
         Ok(path)
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
+            context: format!("removing {}", path.display()),
+            err: e,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -377,5 +431,48 @@ mod tests {
         store.remove(&key).unwrap();
         store.remove(&key).unwrap();
         assert!(store.get(&key).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_hit_reads_no_manifest_and_a_recent_one_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CacheStore::open(dir.path()).unwrap();
+        let key = inputs("p", None).key();
+        let manifest = serde_json::json!({"entries": [{"path": "a", "digest": "00"}]});
+        let mut entry = CacheEntry {
+            key: key.clone(),
+            image: Digest::of_bytes(b"img"),
+            created_by: "COPY . /".into(),
+            size: 3,
+            seconds: 0.5,
+            created: Utc::now(),
+            last_used: Utc::now(),
+            manifest: Some(manifest.clone()),
+        };
+        store.put(&entry).unwrap();
+        let hit = store.get(&key).unwrap().unwrap();
+        assert_eq!(hit.manifest, None);
+        let full = store.get_with_manifest(&key).unwrap().unwrap();
+        assert_eq!(full.manifest, Some(manifest.clone()));
+        let before = std::fs::read(store.entry_path(&key)).unwrap();
+        store.touch(&hit).unwrap();
+        assert_eq!(std::fs::read(store.entry_path(&key)).unwrap(), before);
+        // A stale one is rewritten with the new time and keeps its manifest.
+        entry.last_used = Utc::now() - chrono::Duration::hours(1);
+        store.put(&entry).unwrap();
+        let stale = store.get(&key).unwrap().unwrap();
+        store.touch(&stale).unwrap();
+        let touched = store.get_with_manifest(&key).unwrap().unwrap();
+        assert!(touched.last_used > stale.last_used);
+        assert_eq!(touched.manifest, Some(manifest));
+        // Removing the entry removes its manifest; a listing sees entries only.
+        assert_eq!(store.entries().unwrap().len(), 1);
+        store.remove(&key).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("build/cache"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 }

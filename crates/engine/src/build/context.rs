@@ -24,7 +24,7 @@ use nix::fcntl::{openat2, readlinkat, AtFlags, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode};
 
 use super::ignore::{clean, has_wildcards, Glob, IgnorePatterns, MatchState};
-use super::stat_cache::{StatCache, StatKey};
+use super::stat_cache::{StatCache, StatKey, Xattrs};
 use crate::error::{Context, Error, ErrorKind, Result};
 
 pub use super::archive::{ArchiveKind, LocalArchive};
@@ -49,6 +49,8 @@ pub(super) struct Inner {
     pub cache: Mutex<StatCache>,
     /// Files whose bytes were read to hash them (not the ones the stat cache answered).
     pub hashed: AtomicU64,
+    /// Entries whose xattrs were listed (not the ones the stat cache answered).
+    pub listed: AtomicU64,
 }
 
 /// What a directory entry is.
@@ -178,6 +180,8 @@ pub(super) fn key_of(st: &FileStat) -> StatKey {
         mtime: (st.st_mtime, st.st_mtime_nsec),
         ctime: (st.st_ctime, st.st_ctime_nsec),
         mode: st.st_mode,
+        uid: st.st_uid,
+        gid: st.st_gid,
     }
 }
 
@@ -267,8 +271,17 @@ fn lossy(rel: &[u8]) -> std::borrow::Cow<'_, str> {
 
 /// A wildcard's match: its name, its real path, its stat.
 type Matched = (Vec<u8>, Vec<u8>, FileStat);
-/// A directory's child: its path, stat, link target and xattrs.
-type Child = (Vec<u8>, FileStat, Option<Vec<u8>>, Vec<(String, Vec<u8>)>);
+/// A directory's child the walk keeps (or an excluded directory it looks into).
+struct Child {
+    path: Vec<u8>,
+    st: FileStat,
+    kind: EntryKind,
+    link: Option<Vec<u8>>,
+    xattrs: Xattrs,
+    /// `.dockerignore` excludes it (a directory here may still hold re-included entries).
+    excluded: bool,
+    state: MatchState,
+}
 
 /// What a lookup in the context found.
 enum Lookup {
@@ -330,6 +343,7 @@ impl BuildContext {
                 ignore_file: None,
                 cache: Mutex::new(cache),
                 hashed: AtomicU64::new(0),
+                listed: AtomicU64::new(0),
             }),
         };
         let mut candidates = Vec::new();
@@ -387,6 +401,12 @@ impl BuildContext {
     /// for the others).
     pub fn files_hashed(&self) -> u64 {
         self.inner.hashed.load(Ordering::Relaxed)
+    }
+
+    /// How many entries had their xattrs listed so far (the stat cache answered for the
+    /// others).
+    pub fn xattrs_listed(&self) -> u64 {
+        self.inner.listed.load(Ordering::Relaxed)
     }
 
     /// Reads a regular file of the context (the Dockerfile, an ignore file), at most
@@ -485,6 +505,7 @@ fn unique(this: &mut Arc<Inner>) -> Result<&mut Inner> {
             ignore_file: old.ignore_file.clone(),
             cache: Mutex::new(cache),
             hashed: AtomicU64::new(old.hashed.load(Ordering::Relaxed)),
+            listed: AtomicU64::new(old.listed.load(Ordering::Relaxed)),
         });
     }
     Ok(Arc::get_mut(this).expect("just made unique"))
@@ -672,9 +693,13 @@ impl Inner {
         let (excluded, state) = self.ignore.state_of(&lossy(&path));
         let mut meta = Meta::from_stat(&st, kind, None);
         let (parent, base) = split_last(&path);
-        if let Ok(dir) = open_beneath(self.root(), parent, OFlag::O_PATH | OFlag::O_DIRECTORY) {
-            meta.xattrs = read_xattrs(dir.as_fd(), base);
-        }
+        meta.xattrs = match self.cached_xattrs(&path, &meta.key) {
+            Some(xattrs) => xattrs,
+            None => match open_beneath(self.root(), parent, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+                Ok(dir) => self.read_xattrs(dir.as_fd(), base, &path, meta.key),
+                Err(_) => Vec::new(),
+            },
+        };
         let mut entries = Vec::new();
         if kind == EntryKind::Dir {
             self.walk(&path, &st, state, &mut entries)?;
@@ -704,17 +729,15 @@ impl Inner {
     ) -> Result<()> {
         struct Frame {
             children: std::vec::IntoIter<Child>,
-            state: MatchState,
             /// An excluded directory's entry and where it goes if anything below it is kept.
             pending: Option<(usize, Entry)>,
         }
         let mut stack = vec![Frame {
-            children: self.children(rel, st)?.into_iter(),
-            state,
+            children: self.children(rel, st, &state)?.into_iter(),
             pending: None,
         }];
         while let Some(top) = stack.last_mut() {
-            let Some((path, st, link, xattrs)) = top.children.next() else {
+            let Some(child) = top.children.next() else {
                 let frame = stack.pop().expect("not empty");
                 if let Some((at, entry)) = frame.pending {
                     if out.len() > at {
@@ -723,28 +746,18 @@ impl Inner {
                 }
                 continue;
             };
-            let Some(kind) = EntryKind::of(st.st_mode) else {
-                continue;
-            };
-            let text = lossy(&path);
-            let (excluded, state) = self.ignore.check(&text, &top.state);
-            let mut meta = Meta::from_stat(&st, kind, link);
-            meta.xattrs = xattrs;
+            let mut meta = Meta::from_stat(&child.st, child.kind, child.link);
+            meta.xattrs = child.xattrs;
             let entry = Entry {
                 meta,
-                path: path.clone(),
+                path: child.path,
             };
-            if kind != EntryKind::Dir {
-                if !excluded {
-                    out.push(entry);
-                }
+            if child.kind != EntryKind::Dir {
+                out.push(entry);
                 continue;
             }
-            if excluded && !self.ignore.may_reinclude_under(&text) {
-                continue;
-            }
-            let children = self.children(&path, &st)?;
-            let pending = if excluded {
+            let children = self.children(&entry.path, &child.st, &child.state)?;
+            let pending = if child.excluded {
                 Some((out.len(), entry))
             } else {
                 out.push(entry);
@@ -752,16 +765,17 @@ impl Inner {
             };
             stack.push(Frame {
                 children: children.into_iter(),
-                state,
                 pending,
             });
         }
         Ok(())
     }
 
-    /// A directory's entries with their stat (and link targets), sorted by name. The
-    /// directory must still be the one the walk saw.
-    fn children(&self, rel: &[u8], seen: &FileStat) -> Result<Vec<Child>> {
+    /// A directory's entries the walk keeps, with their stat, link targets and xattrs,
+    /// sorted by name: what `.dockerignore` excludes is left out (an excluded directory
+    /// stays when an exception may re-include something below it). The directory must
+    /// still be the one the walk saw; `state` is its ignore state.
+    fn children(&self, rel: &[u8], seen: &FileStat, state: &MatchState) -> Result<Vec<Child>> {
         let what = || format!("reading {} in the build context", lossy(rel));
         let fd =
             open_beneath(self.root(), rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY).context(what)?;
@@ -787,7 +801,16 @@ impl Inner {
                 Err(nix::Error::ENOENT) => continue,
                 Err(e) => return Err(e).context(what),
             };
-            let link = if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            let Some(kind) = EntryKind::of(st.st_mode) else {
+                continue;
+            };
+            let path = join(rel, &name);
+            let text = lossy(&path);
+            let (excluded, state) = self.ignore.check(&text, state);
+            if excluded && !(kind == EntryKind::Dir && self.ignore.may_reinclude_under(&text)) {
+                continue;
+            }
+            let link = if kind == EntryKind::Symlink {
                 Some(
                     readlinkat(&dir, OsStr::from_bytes(&name))
                         .context(what)?
@@ -796,10 +819,42 @@ impl Inner {
             } else {
                 None
             };
-            let xattrs = read_xattrs(dir.as_fd(), &name);
-            out.push((join(rel, &name), st, link, xattrs));
+            let key = key_of(&st);
+            let xattrs = match self.cached_xattrs(&path, &key) {
+                Some(xattrs) => xattrs,
+                None => self.read_xattrs(dir.as_fd(), &name, &path, key),
+            };
+            out.push(Child {
+                path,
+                st,
+                kind,
+                link,
+                xattrs,
+                excluded,
+                state,
+            });
         }
         Ok(out)
+    }
+
+    /// The xattrs of `path` from the stat cache, when its stat has not moved since.
+    fn cached_xattrs(&self, path: &[u8], key: &StatKey) -> Option<Xattrs> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .xattrs(path, key)
+    }
+
+    /// Reads the xattrs of `name` in `dir` (`path` in the context, whose stat is `key`)
+    /// and keeps them in the stat cache.
+    fn read_xattrs(&self, dir: BorrowedFd<'_>, name: &[u8], path: &[u8], key: StatKey) -> Xattrs {
+        let xattrs = read_xattrs(dir, name);
+        self.listed.fetch_add(1, Ordering::Relaxed);
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put_xattrs(path, key, &xattrs);
+        xattrs
     }
 
     /// Opens a regular file the walk saw, checking it is still that file, for reading
@@ -866,6 +921,76 @@ pub(super) struct ExactReader {
     /// The stat the file must still have once read: a same-size rewrite during the read
     /// moves its times.
     key: StatKey,
+}
+
+impl ExactReader {
+    /// The content hash of a file with holes, from its data extents alone (`None`: the
+    /// file has no holes and is hashed as a stream). A 10 GB sparse file then costs what
+    /// its data costs. Each extent is framed by its offset and length after the size, so
+    /// the bytes are told apart from any other file's; a file whose holes moved hashes
+    /// differently, which is only a miss. The hole map is asked of the kernel
+    /// (`SEEK_DATA`/`SEEK_HOLE`), bounded by the size the walk saw; a file that changes
+    /// meanwhile is an error, as for a stream.
+    pub(super) fn sparse_hash(&mut self) -> Result<Option<[u8; 32]>> {
+        use sha2::Digest as _;
+        use std::os::unix::fs::FileExt;
+        let what = || format!("reading {} in the build context", lossy(&self.path));
+        let st = fstat(self.file.as_fd()).context(what)?;
+        let size = self.left;
+        let allocated = u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512);
+        if allocated >= size {
+            return Ok(None);
+        }
+        let mut h = sha2::Sha256::new();
+        h.update(b"sparse\0");
+        h.update(size.to_le_bytes());
+        let mut buf = vec![0u8; 128 << 10];
+        let mut at = 0u64;
+        while at < size {
+            let data = match rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Data(at)) {
+                Ok(data) => data,
+                // Nothing but a hole up to the end.
+                Err(rustix::io::Errno::NXIO) => break,
+                // A filesystem that cannot tell: read it whole.
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::OPNOTSUPP) if at == 0 => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(nix::Error::from_raw(e.raw_os_error())).context(what),
+            };
+            if data >= size {
+                break;
+            }
+            let hole = rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Hole(data))
+                .map_err(|e| nix::Error::from_raw(e.raw_os_error()))
+                .context(what)?
+                .min(size);
+            if hole <= data {
+                return Err(changed(&self.path));
+            }
+            h.update(data.to_le_bytes());
+            h.update((hole - data).to_le_bytes());
+            let mut pos = data;
+            while pos < hole {
+                let want = usize::try_from(hole - pos)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                let n = self.file.read_at(&mut buf[..want], pos).context(what)?;
+                if n == 0 {
+                    return Err(changed(&self.path));
+                }
+                h.update(&buf[..n]);
+                pos += n as u64;
+            }
+            at = hole;
+        }
+        let moved = fstat(self.file.as_fd())
+            .map(|st| key_of(&st) != self.key)
+            .unwrap_or(true);
+        if moved {
+            return Err(changed(&self.path));
+        }
+        Ok(Some(h.finalize().into()))
+    }
 }
 
 impl Read for ExactReader {

@@ -440,6 +440,87 @@ fn the_stat_cache_answers_for_unchanged_files() {
 }
 
 #[test]
+fn the_stat_cache_keeps_xattrs_so_an_unchanged_tree_lists_none() {
+    let dir = sample();
+    let root = dir.path();
+    write(root, ".dockerignore", "**/*.log\n");
+    write(root, "src/x.log", "noise");
+    let cache = tempfile::tempdir().unwrap();
+    let open = || {
+        let c = BuildContext::open(root, Some("Dockerfile"), Some(cache.path())).unwrap();
+        c.trust_fresh_records();
+        c
+    };
+    let c = open();
+    let first = c.select(&sources(&["src"])).unwrap().digest().unwrap();
+    // src, a.txt, link, sub, b.txt: what .dockerignore excludes is never looked at.
+    assert_eq!(c.xattrs_listed(), 5);
+    let c = open();
+    assert_eq!(
+        c.select(&sources(&["src"])).unwrap().digest().unwrap(),
+        first
+    );
+    assert_eq!(c.xattrs_listed(), 0);
+    // A chmod moves ctime: that entry's xattrs are listed again, and only its.
+    fs::set_permissions(root.join("src/a.txt"), fs::Permissions::from_mode(0o600)).unwrap();
+    let c = open();
+    assert_ne!(
+        c.select(&sources(&["src"])).unwrap().digest().unwrap(),
+        first
+    );
+    assert_eq!(c.xattrs_listed(), 1);
+    // An xattr set since is seen (it moves ctime too).
+    let before = open().select(&sources(&["src"])).unwrap().digest().unwrap();
+    let file = root.join("src/sub/b.txt");
+    if rustix::fs::lsetxattr(&file, "user.berth", b"1", rustix::fs::XattrFlags::empty()).is_ok() {
+        let c = open();
+        assert_ne!(
+            c.select(&sources(&["src"])).unwrap().digest().unwrap(),
+            before
+        );
+        assert_eq!(c.xattrs_listed(), 1);
+    }
+}
+
+#[test]
+fn a_big_sparse_file_is_hashed_by_its_data_and_its_holes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let path = root.join("big.img");
+    let size = 10u64 << 30;
+    {
+        let f = fs::File::create(&path).unwrap();
+        f.set_len(size).unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"middle", size / 2).unwrap();
+        f.write_all_at(b"end", size - 3).unwrap();
+    }
+    let digest = |root: &Path| {
+        let c = ctx(root);
+        let d = c.select(&sources(&["big.img"])).unwrap().digest().unwrap();
+        assert_eq!(c.files_hashed(), 1);
+        d
+    };
+    let first = digest(root);
+    assert_eq!(first, digest(root));
+    // A byte written into a hole, the size unchanged: another digest.
+    {
+        let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"x", size / 4).unwrap();
+    }
+    let second = digest(root);
+    assert_ne!(first, second);
+    // The same bytes written where data already was: a change of content too.
+    {
+        let f = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"y", size / 2).unwrap();
+    }
+    assert_ne!(second, digest(root));
+}
+
+#[test]
 fn a_file_that_changes_after_the_walk_is_an_error_not_a_loop() {
     let dir = sample();
     let root = dir.path();

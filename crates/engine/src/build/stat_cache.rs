@@ -1,12 +1,15 @@
-//! The stat cache of a build context: a file's content hash, kept with the stat it had
-//! when it was read, so a rebuild re-reads only files whose stat changed.
+//! The stat cache of a build context: a file's content hash and an entry's extended
+//! attributes, kept with the stat it had when they were read, so a rebuild re-reads only
+//! what changed (neither the bytes nor the xattr list of an unchanged entry).
 //!
-//! A record is trusted when the file's (dev, inode, size, mtime, ctime, mode) are all the
-//! same and the file's ctime is older than the record by a margin: a file written in the
-//! same clock tick as it was hashed could change again without its times moving (git's
-//! "racily clean" entries), so such a record is re-read next time. The cache lives in one
-//! file per context directory, written whole under a temporary name and renamed, with a
-//! checksum at its end; a file that fails any check is ignored (the cache is only a cache).
+//! A piece of a record is trusted when the entry's (dev, inode, size, mtime, ctime, mode,
+//! uid, gid) are all the same and its ctime is older than when the piece was read by a
+//! margin: an entry written in the same clock tick as it was read could change again
+//! without its times moving (git's "racily clean" entries), so such a piece is re-read next
+//! time. Writing bytes moves mtime and ctime; setting an xattr, chmod and chown move ctime,
+//! which no user can set back. The cache lives in one file per context directory, written
+//! whole under a temporary name and renamed, with a checksum at its end; a file that fails
+//! any check is ignored (the cache is only a cache).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,11 +19,13 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::{Context, Result};
 
-const MAGIC: &[u8] = b"berth-build-statcache-1\n";
+const MAGIC: &[u8] = b"berth-build-statcache-2\n";
 /// Records kept at most; the ones seen last are kept first.
 const MAX_RECORDS: usize = 1 << 20;
 /// A larger cache file is not read at all.
 const MAX_FILE: u64 = 256 << 20;
+/// Xattrs larger than this in all are not kept (read each time): the file stays small.
+const MAX_KEPT_XATTRS: usize = 4 << 10;
 /// How much older than its record a file's ctime must be for the record to be trusted.
 const RACY_MARGIN_NS: i64 = 1_000_000_000;
 /// Numbers this process's temporary files.
@@ -35,14 +40,20 @@ pub(crate) struct StatKey {
     pub mtime: (i64, i64),
     pub ctime: (i64, i64),
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
+
+/// An entry's extended attributes, sorted by name.
+pub(crate) type Xattrs = Vec<(String, Vec<u8>)>;
 
 #[derive(Debug, Clone)]
 struct Record {
     key: StatKey,
-    /// When the content was hashed, in nanoseconds since the epoch.
-    recorded_ns: i64,
-    hash: [u8; 32],
+    /// The content's sha256 and when it was read (ns since the epoch).
+    hash: Option<([u8; 32], i64)>,
+    /// The xattrs and when they were read.
+    xattrs: Option<(Xattrs, i64)>,
     /// Looked up or stored during this run: kept first when the cache is trimmed.
     used: bool,
 }
@@ -83,28 +94,66 @@ impl StatCache {
         self.margin_ns = margin;
     }
 
-    /// The cached hash of `path` if its stat is unchanged and the record is not racy.
-    pub fn get(&mut self, path: &[u8], key: &StatKey) -> Option<[u8; 32]> {
-        let margin = self.margin_ns;
+    /// Whether a piece read at `read_ns` still stands for an entry whose ctime is `key`'s.
+    fn fresh(&self, key: &StatKey, read_ns: i64) -> bool {
+        let ctime_ns = key.ctime.0.saturating_mul(1_000_000_000) + key.ctime.1;
+        ctime_ns.saturating_add(self.margin_ns) < read_ns
+    }
+
+    /// The record of `path` if its stat is still `key`.
+    fn record(&mut self, path: &[u8], key: &StatKey) -> Option<&Record> {
         let record = self.records.get_mut(path)?;
         record.used = true;
-        let ctime_ns = key.ctime.0.saturating_mul(1_000_000_000) + key.ctime.1;
-        (record.key == *key && ctime_ns.saturating_add(margin) < record.recorded_ns)
-            .then_some(record.hash)
+        (record.key == *key).then_some(&*record)
+    }
+
+    /// The cached content hash of `path` if its stat is unchanged and the hash not racy.
+    pub fn get(&mut self, path: &[u8], key: &StatKey) -> Option<[u8; 32]> {
+        let (hash, at) = self.record(path, key)?.hash?;
+        self.fresh(key, at).then_some(hash)
+    }
+
+    /// The cached xattrs of `path` if its stat is unchanged and they are not racy.
+    pub fn xattrs(&mut self, path: &[u8], key: &StatKey) -> Option<Xattrs> {
+        let (xattrs, at) = self.record(path, key)?.xattrs.as_ref()?;
+        let at = *at;
+        let xattrs = xattrs.clone();
+        self.fresh(key, at).then_some(xattrs)
+    }
+
+    /// The record of `path` for stat `key`: the old one when its stat is the same (its
+    /// other piece still stands), else a new empty one.
+    fn slot(&mut self, path: &[u8], key: StatKey) -> &mut Record {
+        let record = self.records.entry(path.to_vec()).or_insert(Record {
+            key,
+            hash: None,
+            xattrs: None,
+            used: true,
+        });
+        if record.key != key {
+            *record = Record {
+                key,
+                hash: None,
+                xattrs: None,
+                used: true,
+            };
+        }
+        record.used = true;
+        self.dirty = true;
+        record
     }
 
     pub fn put(&mut self, path: &[u8], key: StatKey, hash: [u8; 32]) {
-        let recorded_ns = now_ns();
-        self.records.insert(
-            path.to_vec(),
-            Record {
-                key,
-                recorded_ns,
-                hash,
-                used: true,
-            },
-        );
-        self.dirty = true;
+        self.slot(path, key).hash = Some((hash, now_ns()));
+    }
+
+    /// Keeps `path`'s xattrs (unless they are large: those are read each time).
+    pub fn put_xattrs(&mut self, path: &[u8], key: StatKey, xattrs: &Xattrs) {
+        let size: usize = xattrs.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size > MAX_KEPT_XATTRS {
+            return;
+        }
+        self.slot(path, key).xattrs = Some((xattrs.clone(), now_ns()));
     }
 
     /// Writes the cache if it changed: temporary file, then rename.
@@ -130,17 +179,34 @@ impl StatCache {
             for v in [r.key.dev, r.key.ino, r.key.size] {
                 body.extend_from_slice(&v.to_le_bytes());
             }
-            for v in [
-                r.key.mtime.0,
-                r.key.mtime.1,
-                r.key.ctime.0,
-                r.key.ctime.1,
-                r.recorded_ns,
-            ] {
+            for v in [r.key.mtime.0, r.key.mtime.1, r.key.ctime.0, r.key.ctime.1] {
                 body.extend_from_slice(&v.to_le_bytes());
             }
-            body.extend_from_slice(&r.key.mode.to_le_bytes());
-            body.extend_from_slice(&r.hash);
+            for v in [r.key.mode, r.key.uid, r.key.gid] {
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+            match &r.hash {
+                Some((hash, at)) => {
+                    body.push(1);
+                    body.extend_from_slice(&at.to_le_bytes());
+                    body.extend_from_slice(hash);
+                }
+                None => body.push(0),
+            }
+            match &r.xattrs {
+                Some((xattrs, at)) => {
+                    body.push(1);
+                    body.extend_from_slice(&at.to_le_bytes());
+                    body.extend_from_slice(&(xattrs.len() as u32).to_le_bytes());
+                    for (k, v) in xattrs {
+                        body.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                        body.extend_from_slice(k.as_bytes());
+                        body.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                        body.extend_from_slice(v);
+                    }
+                }
+                None => body.push(0),
+            }
         }
         let sum = Sha256::digest(&body);
         body.extend_from_slice(&sum);
@@ -195,9 +261,32 @@ fn read(file: &Path) -> Option<HashMap<Vec<u8>, Record>> {
         let len = r.u32()? as usize;
         let path = r.take(len)?.to_vec();
         let (dev, ino, size) = (r.u64()?, r.u64()?, r.u64()?);
-        let (ms, mns, cs, cns, recorded_ns) = (r.i64()?, r.i64()?, r.i64()?, r.i64()?, r.i64()?);
-        let mode = r.u32()?;
-        let hash: [u8; 32] = r.take(32)?.try_into().ok()?;
+        let (ms, mns, cs, cns) = (r.i64()?, r.i64()?, r.i64()?, r.i64()?);
+        let (mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?);
+        let hash = match r.take(1)?[0] {
+            0 => None,
+            1 => {
+                let at = r.i64()?;
+                Some((r.take(32)?.try_into().ok()?, at))
+            }
+            _ => return None,
+        };
+        let xattrs = match r.take(1)?[0] {
+            0 => None,
+            1 => {
+                let at = r.i64()?;
+                let n = r.u32()? as usize;
+                let mut list = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    let klen = r.u32()? as usize;
+                    let k = String::from_utf8(r.take(klen)?.to_vec()).ok()?;
+                    let vlen = r.u32()? as usize;
+                    list.push((k, r.take(vlen)?.to_vec()));
+                }
+                Some((list, at))
+            }
+            _ => return None,
+        };
         records.insert(
             path,
             Record {
@@ -208,9 +297,11 @@ fn read(file: &Path) -> Option<HashMap<Vec<u8>, Record>> {
                     mtime: (ms, mns),
                     ctime: (cs, cns),
                     mode,
+                    uid,
+                    gid,
                 },
-                recorded_ns,
                 hash,
+                xattrs,
                 used: false,
             },
         );
@@ -252,6 +343,8 @@ mod tests {
             mtime: (10, 0),
             ctime: (10, 0),
             mode: 0o100644,
+            uid: 0,
+            gid: 0,
         }
     }
 
@@ -300,5 +393,33 @@ mod tests {
         assert_eq!(cache.get(b"a", &k), None);
         cache.set_margin_ns(-10_000_000_000);
         assert_eq!(cache.get(b"a", &k), Some([1; 32]));
+    }
+
+    #[test]
+    fn xattrs_are_kept_beside_the_hash_until_the_stat_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = StatCache::load(dir.path(), Path::new("/ctx"));
+        let list = vec![("user.a".to_owned(), b"1".to_vec())];
+        cache.put_xattrs(b"a", key(1), &list);
+        cache.put(b"a", key(1), [7; 32]);
+        cache.put_xattrs(b"d", key(0), &Vec::new());
+        cache.save().unwrap();
+        let mut again = StatCache::load(dir.path(), Path::new("/ctx"));
+        assert_eq!(again.xattrs(b"a", &key(1)), Some(list.clone()));
+        assert_eq!(again.get(b"a", &key(1)), Some([7; 32]));
+        assert_eq!(again.xattrs(b"d", &key(0)), Some(Vec::new()));
+        // An owner change (ctime aside) is a changed stat: nothing stands.
+        let mut chowned = key(1);
+        chowned.uid = 1000;
+        assert_eq!(again.xattrs(b"a", &chowned), None);
+        assert_eq!(again.get(b"a", &chowned), None);
+        // A new stat drops both pieces, not only the one stored again.
+        again.put(b"a", chowned, [8; 32]);
+        assert_eq!(again.xattrs(b"a", &chowned), None);
+        assert_eq!(again.get(b"a", &chowned), Some([8; 32]));
+        // Large xattrs are not kept.
+        let big = vec![("user.big".to_owned(), vec![0u8; MAX_KEPT_XATTRS + 1])];
+        again.put_xattrs(b"b", key(1), &big);
+        assert_eq!(again.xattrs(b"b", &key(1)), None);
     }
 }
