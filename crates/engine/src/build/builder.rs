@@ -506,6 +506,9 @@ impl Builder<'_> {
             .id
             .clone()
             .ok_or_else(|| build_error("the build produced no image (an empty scratch stage)"))?;
+        if self.ran > 0 {
+            self.engine.sync_store()?;
+        }
         if !self.opts.tags.is_empty() {
             self.engine.tag_built(&self.opts.tags, &id)?;
         }
