@@ -4,7 +4,9 @@
 # base image (the fixture busybox): (a) cold, every cache cleared before each run; (b) a
 # rebuild with nothing changed; (c) a rebuild after one byte changed in one file.
 # Interleaved runs, medians and ratios (bench/timing.py). Run as root:
-#   bash bench/build.sh   (env: COLD_RUNS=5 WARM_RUNS=10 CHANGE_RUNS=5 WARMUP=1 FILES=10000 BERTH_BIN=)
+#   bash bench/build.sh   (env: COLD_RUNS=5 WARM_RUNS=10 CHANGE_RUNS=5 WARMUP=1 FILES=10000 BERTH_BIN=
+#   BASE_BIN=: another berth binary, e.g. the main branch's, measured as the subject `base`
+#   in the same interleaved runs, in an engine root of its own)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,6 +41,9 @@ fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
 berth=${BERTH_BIN:-$PWD/target/release/berth}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-build.XXXXXX")
 engine="$work/berth-root"
+base=${BASE_BIN:-}
+[[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
+base_engine="$work/base-root"
 pod="$work/podman"
 ctx="$work/ctx"
 holder=""
@@ -47,12 +52,14 @@ podman_ready=""
 cleanup() {
     set +e
     if [[ -n $holder ]]; then
-        if [[ -d $engine ]]; then
-            local ids
-            ids=$(in_ns "$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
+        local bin_root bin root ids
+        for bin_root in "$berth:$engine" "$base:$base_engine"; do
+            bin=${bin_root%%:*} root=${bin_root#*:}
+            [[ -n $bin && -d $root ]] || continue
+            ids=$(in_ns "$bin" --root "$root" ps -aq --no-trunc 2>/dev/null)
             # shellcheck disable=SC2086
-            [[ -n $ids ]] && in_ns "$berth" --root "$engine" rm -f $ids >/dev/null 2>&1
-        fi
+            [[ -n $ids ]] && in_ns "$bin" --root "$root" rm -f $ids >/dev/null 2>&1
+        done
         [[ -n $podman_ready ]] && podman_cmd rm -af -t 0 >/dev/null 2>&1
         kill "$holder" 2>/dev/null
         wait "$holder" 2>/dev/null
@@ -125,18 +132,24 @@ CMD ["cat", "/app/count.txt"]
 EOF
 
 # Resets: an engine root / a podman storage with nothing but the base image (untimed).
-cat >"$work/reset-berth.sh" <<EOF
+# write_reset NAME BIN ROOT: reset-NAME.sh, an engine root with only the base image.
+write_reset() {
+    local name=$1 bin=$2 root=$3
+    cat >"$work/reset-$name.sh" <<EOF
 set -e
-if [[ -d $engine ]]; then
-    ids=\$("$berth" --root "$engine" ps -aq --no-trunc)
-    [[ -z \$ids ]] || "$berth" --root "$engine" rm -f \$ids >/dev/null
-    if grep -q " $engine" /proc/self/mountinfo; then
-        echo "mounts left below $engine after a build" >&2; exit 1
+if [[ -d $root ]]; then
+    ids=\$("$bin" --root "$root" ps -aq --no-trunc)
+    [[ -z \$ids ]] || "$bin" --root "$root" rm -f \$ids >/dev/null
+    if grep -q " $root" /proc/self/mountinfo; then
+        echo "mounts left below $root after a build" >&2; exit 1
     fi
-    rm -rf "$engine"
+    rm -rf "$root"
 fi
-"$berth" --root "$engine" load -q -i "$fixtures/busybox-save.tar" >/dev/null
+"$bin" --root "$root" load -q -i "$fixtures/busybox-save.tar" >/dev/null
 EOF
+}
+write_reset berth "$berth" "$engine"
+[[ -z $base ]] || write_reset base "$base" "$base_engine"
 cat >"$work/reset-podman.sh" <<EOF
 set -e
 $(printf '%q ' "${podman_global[@]}") rm -af -t 0 >/dev/null
@@ -162,6 +175,9 @@ berth_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
 podman_build=("${podman_global[@]}" build -q --pull=never --format docker --network none
     --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -t bench/build:latest "$ctx")
 
+base_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
+    "$base" --root "$base_engine" build -q -t bench/build:latest "$ctx")
+
 subjects=()
 skips=()
 log "Probing berth"
@@ -170,6 +186,15 @@ if out=$("${berth_build[@]}" 2>&1 </dev/null); then
     subjects+=(berth)
 else
     skips+=(--skip "berth=unavailable: berth build failed: $(brief "$out")")
+fi
+if [[ -n $base ]]; then
+    log "Probing base ($base)"
+    bash "$work/reset-base.sh"
+    if out=$("${base_build[@]}" 2>&1 </dev/null); then
+        subjects+=(base)
+    else
+        skips+=(--skip "base=unavailable: its build failed: $(brief "$out")")
+    fi
 fi
 log "Probing podman"
 if [[ -z $podman_missing ]]; then
@@ -191,7 +216,11 @@ fi
 args_for() {
     local mode=$1 s cmd
     for s in "${subjects[@]}"; do
-        if [[ $s == berth ]]; then cmd=$(q "${berth_build[@]}"); else cmd=$(q "${podman_build[@]}"); fi
+        case $s in
+        berth) cmd=$(q "${berth_build[@]}") ;;
+        base) cmd=$(q "${base_build[@]}") ;;
+        *) cmd=$(q "${podman_build[@]}") ;;
+        esac
         args+=(--subject "$s=$cmd")
         case $mode in
         cold) args+=(--prepare "$s=bash $work/reset-$s.sh") ;;
@@ -202,6 +231,7 @@ args_for() {
 
 ratio=()
 [[ " ${subjects[*]} " == *" podman "* && " ${subjects[*]} " == *" berth "* ]] && ratio=(--ratio "berth / podman")
+[[ " ${subjects[*]} " == *" base "* && " ${subjects[*]} " == *" berth "* ]] && ratio+=(--ratio "berth / base")
 timing() {
     python3 "$PWD/bench/timing.py" --baseline podman "${skips[@]}" "${ratio[@]}" "$@"
 }

@@ -542,6 +542,9 @@ impl Builder<'_> {
             .id
             .clone()
             .ok_or_else(|| build_error("the build produced no image (an empty scratch stage)"))?;
+        if self.ran > 0 {
+            self.engine.sync_store()?;
+        }
         self.engine.export_built(&self.opts.tags, &id)?;
         Ok(id)
     }

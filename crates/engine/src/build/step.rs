@@ -13,7 +13,8 @@ use super::BUILD_LABEL;
 use crate::container::{AttachStreams, ContainerRecord, CreateOptions};
 use crate::error::{Error, Result};
 use crate::ids::Digest;
-use crate::image::{get_blob, Expected, ImageRecord, Rollback};
+use crate::image::{get_blob, Expected, ImageRecord, LayerRecord, Rollback};
+use crate::state::StateLock;
 use crate::storage::copy::CopyInOptions;
 use crate::storage::mounts::MountSpec;
 use crate::Engine;
@@ -289,6 +290,20 @@ impl Engine {
         parent: &ImageState,
         created_by: &str,
     ) -> Result<(ImageState, u64)> {
+        // The container goes right after: its upper dir becomes the layer itself (see
+        // `image::upper_layer`). Where that can't be done, it is packed and unpacked.
+        let upper = self.overlay_of(&container.record).upper;
+        let expected = Expected {
+            blob: None,
+            diff_id: None,
+            parent: parent.chain_ids.last(),
+            label: created_by,
+        };
+        if let Ok(Some(prepared)) = self.prepare_layer_from_upper(&upper, &expected) {
+            return self.store_step_with(parent, created_by, |engine, lock, rollback| {
+                engine.commit_layer(lock, prepared, rollback)
+            });
+        }
         let (path, file) = self.write_upper_tar(&container.record)?;
         let result = self.store_layer_step(parent, created_by, std::io::BufReader::new(file));
         let _ = std::fs::remove_file(&path);
@@ -303,8 +318,6 @@ impl Engine {
         created_by: &str,
         layer: impl std::io::Read,
     ) -> Result<(ImageState, u64)> {
-        let lock = self.lock()?;
-        let mut rollback = Rollback::journaled(self.paths())?;
         let expected = Expected {
             blob: None,
             diff_id: None,
@@ -312,7 +325,22 @@ impl Engine {
             label: created_by,
         };
         let archive = self.paths().tmp_dir();
-        let layer = self.add_layer(&lock, layer, &expected, &archive, &mut rollback)?;
+        let prepared = self.prepare_layer(layer, &expected, &archive)?;
+        self.store_step_with(parent, created_by, |engine, lock, rollback| {
+            engine.commit_layer(lock, prepared, rollback)
+        })
+    }
+
+    /// The new image of a step whose layer `add` puts in the store (under the lock).
+    fn store_step_with(
+        &self,
+        parent: &ImageState,
+        created_by: &str,
+        add: impl FnOnce(&Engine, &StateLock, &mut Rollback) -> Result<LayerRecord>,
+    ) -> Result<(ImageState, u64)> {
+        let lock = self.lock()?;
+        let mut rollback = Rollback::journaled(self.paths())?;
+        let layer = add(self, &lock, &mut rollback)?;
         let mut next = parent.clone();
         next.diff_ids.push(layer.diff_id.clone());
         next.chain_ids.push(layer.chain_id.clone());
@@ -352,6 +380,21 @@ impl Engine {
         rollback.commit();
         next.id = Some(id);
         Ok(next)
+    }
+
+    /// Flushes the filesystem of the engine root (one `syncfs`): the layers a build made
+    /// were written unsynced (its step containers' layers are volatile, and unpacks don't
+    /// fsync), and reach the disk here at once, before a tag names them.
+    pub(crate) fn sync_store(&self) -> Result<()> {
+        let tmp = self.paths().tmp_dir();
+        let root = std::fs::File::open(&tmp).map_err(|err| Error::Io {
+            context: format!("opening {}", tmp.display()),
+            err,
+        })?;
+        nix::unistd::syncfs(&root).map_err(|e| Error::Sys {
+            context: "flushing the engine root to disk".into(),
+            err: e,
+        })
     }
 
     /// The image a build ended with: listed from now on (even untagged, as Docker lists

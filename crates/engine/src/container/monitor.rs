@@ -205,9 +205,10 @@ impl Monitor {
         // no unmount (which waits out an RCU grace period), and a monitor that dies leaves
         // no stray mount on the host.
         overlay::enter_private_mount_namespace().map_err(start_error)?;
-        // A `--rm` container's layer goes with it: unmounting it at exit need not flush
-        // the engine root's whole filesystem (see `OverlayDirs::mount_with`).
-        let durability = if record.config.auto_remove {
+        // A `--rm` container's layer goes with it, and a build step's is kept only by the
+        // build (which syncs what it keeps): unmounting it at exit need not flush the
+        // engine root's whole filesystem (see `OverlayDirs::mount_with`).
+        let durability = if record.config.is_throwaway() {
             Durability::Unsynced
         } else {
             Durability::Synced

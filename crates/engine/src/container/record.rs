@@ -175,6 +175,13 @@ impl ContainerConfig {
     pub fn args(&self) -> Vec<String> {
         self.entrypoint.iter().chain(&self.cmd).cloned().collect()
     }
+
+    /// Whether nothing of the container need outlive a crash of the host: a `--rm`
+    /// container, or a build step's (a killed build's steps run again; what a step made
+    /// is made durable by the build itself once kept, see `Engine::sync_store`).
+    pub(crate) fn is_throwaway(&self) -> bool {
+        self.auto_remove || self.labels.contains_key(crate::build::BUILD_LABEL)
+    }
 }
 
 /// The container's cgroup limits, in Docker's HostConfig terms. Checked and completed by

@@ -523,12 +523,13 @@ impl Engine {
         write_json_atomic(&self.record_path(&record.id), record)
     }
 
-    /// Saves a record fsync'd unless the container is `--rm`'s: such a container does not
-    /// outlive a crash of the host (its layer is volatile too), so its record need not
+    /// Saves a record fsync'd unless the container is `--rm`'s or a build step's
+    /// ([`super::ContainerConfig::is_throwaway`]): such a container does not outlive a
+    /// crash of the host (its layer is volatile too), so its record need not
     /// either. A power cut may then leave it old, or empty if it was new, and an empty
     /// one is no record: the directory is removed by `system check --repair`.
     pub(crate) fn save_record_of_run(&self, record: &ContainerRecord) -> Result<()> {
-        let durability = if record.config.auto_remove {
+        let durability = if record.config.is_throwaway() {
             Durability::Unsynced
         } else {
             Durability::Synced

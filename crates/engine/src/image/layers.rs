@@ -185,10 +185,10 @@ impl Engine {
 
 /// A layer unpacked and checked in `tmp/`, waiting for [`Engine::commit_layer`].
 pub(crate) struct PreparedLayer {
-    tmp: PathBuf,
-    record: LayerRecord,
+    pub(super) tmp: PathBuf,
+    pub(super) record: LayerRecord,
     /// Removes `tmp` unless the layer is committed.
-    scratch: Rollback,
+    pub(super) scratch: Rollback,
 }
 
 impl PreparedLayer {

@@ -21,6 +21,7 @@ mod source;
 mod store;
 mod tarsplit;
 pub mod unpack;
+mod upper_layer;
 
 use std::path::PathBuf;
 

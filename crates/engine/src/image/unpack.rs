@@ -241,7 +241,7 @@ fn is_extension(kind: EntryType) -> bool {
 
 /// Tells the recorder where this entry's content will land (the unpacker checks the
 /// name itself; an unsafe one fails the unpack right after).
-fn record_entry<R: Read>(
+pub(super) fn record_entry<R: Read>(
     recorder: &super::tarsplit::Recorder,
     entry: &tar::Entry<'_, R>,
     opts: &ExtractOptions,
@@ -1024,7 +1024,7 @@ pub(crate) fn remove_tree_at(parent: BorrowedFd<'_>, name: &OsStr) -> nix::Resul
 /// The process umask, read once: from /proc without changing it, else by setting it and
 /// putting it back. Layers unpack on several threads at once (pull), and a set-and-restore
 /// racing another would leave the wrong umask behind.
-fn current_umask() -> u32 {
+pub(super) fn current_umask() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *UMASK.get_or_init(|| {
         let from_proc = std::fs::read_to_string("/proc/self/status")

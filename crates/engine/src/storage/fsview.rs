@@ -22,6 +22,7 @@ use nix::unistd::{chdir, chroot, fork, ForkResult, Pid};
 
 use crate::container::record::{ContainerRecord, Status};
 use crate::error::{Context, Error, Result};
+use crate::state::Durability;
 use crate::storage::mounts::MountKind;
 use crate::storage::overlay::OverlayDirs;
 use crate::Engine;
@@ -34,6 +35,9 @@ pub(crate) enum View {
     Stopped {
         overlay: OverlayDirs,
         binds: Vec<BindInto>,
+        /// `Unsynced` for a throwaway container's layer (see `OverlayDirs::mount_with`):
+        /// the child's private mount then goes without flushing the whole filesystem.
+        durability: Durability,
     },
 }
 
@@ -91,6 +95,11 @@ impl Engine {
         Ok(View::Stopped {
             overlay: self.overlay_of(record),
             binds,
+            durability: if record.config.is_throwaway() {
+                Durability::Unsynced
+            } else {
+                Durability::Synced
+            },
         })
     }
 }
@@ -252,10 +261,14 @@ fn enter(view: &View) -> Result<()> {
             setns(mnt_ns.as_fd(), CloneFlags::CLONE_NEWNS)
                 .context(|| "joining the container's mount namespace".into())
         }
-        View::Stopped { overlay, binds } => {
+        View::Stopped {
+            overlay,
+            binds,
+            durability,
+        } => {
             // Nothing mounted here may propagate back to the host.
             super::overlay::enter_private_mount_namespace()?;
-            overlay.mount()?;
+            overlay.mount_with(*durability)?;
             let root = open(
                 &overlay.merged,
                 OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
