@@ -242,8 +242,22 @@ impl Engine {
 
     /// As [`Engine::network`], as stored: without the derived endpoints.
     pub(crate) fn network_record(&self, name_or_id: &str) -> Result<NetworkRecord> {
-        self.ensure_default_networks()?;
-        find_network(self.read_networks()?, name_or_id)
+        find_network(self.networks_with_builtins(None)?, name_or_id)
+    }
+
+    /// Every stored network, the built-in ones made first if one is missing (with the
+    /// engine lock if `held`, else taking it): one read of the records when they are all
+    /// there, as they are after the first look.
+    fn networks_with_builtins(&self, held: Option<&StateLock>) -> Result<Vec<NetworkRecord>> {
+        let stored = self.read_networks()?;
+        if missing_builtins(&stored).is_empty() {
+            return Ok(stored);
+        }
+        match held {
+            Some(lock) => self.ensure_default_networks_locked(lock)?,
+            None => self.ensure_default_networks()?,
+        }
+        self.read_networks()
     }
 
     /// Adds to the host and none networks among `networks` the endpoints of the
@@ -488,8 +502,7 @@ impl Engine {
         aliases: Vec<String>,
         extras: &EndpointExtras,
     ) -> Result<Endpoint> {
-        self.ensure_default_networks_locked(_held)?;
-        let stored = self.read_networks()?;
+        let stored = self.networks_with_builtins(Some(_held))?;
         let target = find_network(stored.clone(), network)?;
         if !target.stores_endpoints() {
             // Nothing to lease, nothing to write (see `stores_endpoints`).
