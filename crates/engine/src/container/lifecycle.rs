@@ -1010,7 +1010,8 @@ impl Engine {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // SAFETY: only clears a flag on an fd between fork and exec.
+        // SAFETY: clears a flag on an fd and detaches (async-signal-safe calls only)
+        // between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
                 let flags = libc::fcntl(control_fd, libc::F_GETFD);
@@ -1019,14 +1020,15 @@ impl Engine {
                 {
                     return Err(std::io::Error::last_os_error());
                 }
-                Ok(())
+                super::monitor::detach_before_exec()
             });
         }
+        // Returns once the monitor has exec'd (or failed to).
         let mut child = cmd
             .spawn()
             .context(|| "starting the container monitor".into())?;
         drop(control);
-        // The first monitor process forks the real one and exits at once.
+        // The process that forked the monitor exits at once.
         child
             .wait()
             .context(|| "waiting for the container monitor".into())?;

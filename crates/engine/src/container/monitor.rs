@@ -69,6 +69,33 @@ pub(crate) fn monitor_args(
     ]
 }
 
+/// Between the fork and the exec of a monitor (see `Engine::spawn_monitor`): forks once
+/// more and lets the first child exit, so the CLI reaps it at once and the monitor, the
+/// grandchild, is nobody's child but init's; the grandchild leads a session of its own.
+/// Done here, the monitor's own start needs no fork, which would copy its pages on
+/// write as it goes.
+///
+/// # Safety
+/// Only async-signal-safe calls: this runs in the child of a fork of a process that may
+/// have other threads.
+pub(crate) unsafe fn detach_before_exec() -> std::io::Result<()> {
+    // The raw system call: libc's `fork` runs the atfork handlers, which may take locks
+    // that another thread of the forked process held.
+    // SAFETY: no arguments; the child continues to its exec, the parent exits at once.
+    match unsafe { libc::syscall(libc::SYS_fork) } {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => {
+            // SAFETY: setsid takes no pointers.
+            if unsafe { libc::setsid() } < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        }
+        // SAFETY: _exit ends the intermediate process without running anything else.
+        _ => unsafe { libc::_exit(0) },
+    }
+}
+
 /// Runs the monitor if this process was started as one ([`monitor_args`]'s exact shape)
 /// and returns its exit status; None otherwise. A monitor starts on every container
 /// start, and this spares it the whole command line's parse on that path.
@@ -89,15 +116,9 @@ pub fn run_if_invoked() -> Option<i32> {
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
 pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
-    // Detach: the CLI reaps this first process at once; the monitor lives on in its child,
-    // in a session of its own, so no terminal signal of the CLI's reaches it.
-    // SAFETY: single-threaded here; the child only continues this function.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
-        Ok(nix::unistd::ForkResult::Child) => {}
-        Err(_) => return 1,
-    }
-    let _ = nix::unistd::setsid();
+    // Already detached before its exec (see `detach_before_exec`): the CLI reaped the
+    // process that forked this one, and this one leads a session of its own, so no
+    // terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
     match Monitor::start(engine, id) {
         Ok(mut monitor) => {
