@@ -950,3 +950,365 @@ fn a_hostile_context_never_hangs_or_escapes() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
 }
+
+/// A tar of `entries`: (path, kind), kind `d` a directory, `f:TEXT` a file, `l:TARGET` a
+/// symlink (OCI whiteouts are files named `.wh.NAME`).
+fn layer_tar(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, kind) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o755);
+        header.set_mtime(0);
+        if *kind == "d" {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            tar.append_data(&mut header, format!("{path}/"), std::io::empty())
+                .unwrap();
+        } else if let Some(target) = kind.strip_prefix("l:") {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, path, target).unwrap();
+        } else {
+            let text = kind.strip_prefix("f:").unwrap_or_default();
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(text.len() as u64);
+            tar.append_data(&mut header, path, text.as_bytes()).unwrap();
+        }
+    }
+    tar.into_inner().unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Loads the fixture image with `layers` added on top as `tag` (a `save` archive, edited:
+/// one more layer tar each, the config's diff IDs and history to match).
+fn load_with_layers(berth: &Berth, tag: &str, layers: &[Vec<u8>]) {
+    use std::io::Read;
+    let saved = berth
+        .cmd()
+        .args(["save", IMAGE])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut archive = tar::Archive::new(&saved.stdout[..]);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        files.push((name, data));
+    }
+    // Only the Docker form: no OCI index to prefer over the edited manifest.
+    files.retain(|(n, _)| !matches!(n.as_str(), "index.json" | "oci-layout" | "repositories"));
+    let get = |files: &[(String, Vec<u8>)], name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name} in the saved archive"))
+            .1
+            .clone()
+    };
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&get(&files, "manifest.json")).unwrap();
+    let config_name = manifest[0]["Config"].as_str().unwrap().to_owned();
+    let mut config: serde_json::Value = serde_json::from_slice(&get(&files, &config_name)).unwrap();
+    for (i, layer) in layers.iter().enumerate() {
+        let name = format!("hostile{i}/layer.tar");
+        files.push((name.clone(), layer.clone()));
+        manifest[0]["Layers"]
+            .as_array_mut()
+            .unwrap()
+            .push(name.into());
+        config["rootfs"]["diff_ids"]
+            .as_array_mut()
+            .unwrap()
+            .push(format!("sha256:{}", sha256_hex(layer)).into());
+        if let Some(history) = config["history"].as_array_mut() {
+            history.push(serde_json::json!({"created_by": format!("hostile layer {i}")}));
+        }
+    }
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    let config_name = format!("{}.json", sha256_hex(&config_bytes));
+    manifest[0]["Config"] = config_name.clone().into();
+    manifest[0]["RepoTags"] = serde_json::json!([tag]);
+    files.retain(|(n, _)| n != "manifest.json");
+    files.push((config_name, config_bytes));
+    files.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    ));
+    let mut out = tar::Builder::new(Vec::new());
+    for (name, data) in &files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        out.append_data(&mut header, name, &data[..]).unwrap();
+    }
+    let out = out.into_inner().unwrap();
+    let loaded = berth.run_with_input(&["load"], &out);
+    assert_eq!(code(&loaded), 0, "load: {}", stderr(&loaded));
+}
+
+/// A base image whose `/app` links to a host directory, with a link loop and a lower
+/// directory hidden by a whiteout: every lookup stays inside the image (the host's
+/// directory is neither read nor written) and gives Docker's result.
+#[test]
+fn a_hostile_base_image_never_leads_a_copy_outside_the_image() {
+    let berth = Berth::with_image();
+    // The host side the image's absolute link names: a directory holding one.
+    let host = tempfile::Builder::new()
+        .prefix("berth-hostile-")
+        .tempdir()
+        .unwrap();
+    std::fs::create_dir(host.path().join("secretdir")).unwrap();
+    let host_path = host.path().to_str().unwrap().to_owned();
+    // The image has the link's target too, without `secretdir` in it.
+    let host_rel = host_path.trim_start_matches('/').to_owned();
+    let app_link = format!("l:{host_path}");
+    let lower = layer_tar(&[
+        (host_rel.as_str(), "d"),
+        ("victim", "d"),
+        ("victim/file", "f:old"),
+        ("opq", "d"),
+        ("opq/old", "f:old"),
+    ]);
+    let upper = layer_tar(&[
+        ("app", app_link.as_str()),
+        ("up", "l:../../../../.."),
+        ("loop1", "l:loop2"),
+        ("loop2", "l:loop1"),
+        (".wh.victim", "f:"),
+        ("opq", "d"),
+        ("opq/.wh..wh..opq", "f:"),
+        ("opq/new", "f:new"),
+    ]);
+    load_with_layers(&berth, "berth-test/hostile:latest", &[lower, upper]);
+
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/hostile:latest AS base\n\
+             COPY x.txt /app/secretdir\n\
+             COPY x.txt /up/landed.txt\n\
+             WORKDIR /victim\n\
+             COPY x.txt ./\n\
+             FROM berth-test/busybox:latest\n\
+             COPY --from=berth-test/hostile:latest /opq/* /got/\n\
+             COPY --from=base /vict* /got/\n",
+        ),
+        ("x.txt", "x\n"),
+    ]);
+    build_ok(
+        &berth,
+        ctx.path(),
+        &["--target", "base", "-t", "hostile-built"],
+    );
+    // `/app/secretdir` resolved in the image: absent there, so a file (Docker's result),
+    // not a copy into the host's directory of that name.
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "hostile-built",
+        "sh",
+        "-c",
+        &format!(
+            "cat /app/secretdir {host_path}/secretdir /landed.txt && ls -A /victim && ls -A /opq"
+        ),
+    ]);
+    assert_eq!(out, "x\nx\nx\nx.txt\nnew\n");
+    let left: Vec<_> = std::fs::read_dir(host.path().join("secretdir"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "the host directory was written: {left:?}");
+
+    // Wildcards in a stage: whiteouts and opaque directories hide what they hide.
+    build_ok(&berth, ctx.path(), &["-t", "hostile-final"]);
+    let got = berth.ok(&["run", "--rm", "hostile-final", "ls", "-A", "/got"]);
+    assert_eq!(got, "new\nx.txt\n");
+
+    // A link loop in the destination: one clear line, exit 1, nothing hangs.
+    let looped = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/hostile:latest\nCOPY x.txt /loop1/x.txt\n",
+        ),
+        ("x.txt", "x\n"),
+    ]);
+    let out = build(&berth, looped.path(), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("too many levels of symbolic links"),
+        "{}",
+        stderr(&out)
+    );
+    // A wildcard matching only what a whiteout hides: Docker's "not found".
+    let hidden = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nCOPY --from=berth-test/hostile:latest /vict* /got/\n",
+    )]);
+    let out = build(&berth, hidden.path(), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"/vict*\": not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn copy_from_a_stage_expands_wildcards_in_its_files() {
+    let berth = Berth::with_image();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest AS build\n\
+         RUN mkdir -p /out/sub && echo a > /out/a.txt && echo b > /out/b.txt && echo c > /out/c.log && echo s > /out/sub/s.txt && ln -s a.txt /out/link.txt\n\
+         FROM berth-test/busybox:latest\n\
+         COPY --from=build /out/*.txt /all/\n\
+         COPY --from=build /out/[ab].txt /ab/\n\
+         COPY --from=build /out/c.* /single\n\
+         COPY --from=build /out/s* /dirs/\n",
+    )]);
+    build_ok(&berth, ctx.path(), &["-t", "fromglob"]);
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "fromglob",
+        "sh",
+        "-c",
+        "ls -A /all /ab /dirs && cat /single /all/link.txt",
+    ]);
+    assert_eq!(
+        out,
+        "/ab:\na.txt\nb.txt\n\n/all:\na.txt\nb.txt\nlink.txt\n\n/dirs:\ns.txt\nc\na\n"
+    );
+    // No match: Docker's "not found", exit 1, nothing tagged.
+    let none = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest AS build\nRUN mkdir /out\nFROM berth-test/busybox:latest\nCOPY --from=build /out/*.none /x/\n",
+    )]);
+    let out = build(&berth, none.path(), &["-t", "fromglob-none"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"/out/*.none\": not found"),
+        "{}",
+        stderr(&out)
+    );
+    assert_ne!(code(&berth.run(&["image", "inspect", "fromglob-none"])), 0);
+}
+
+#[test]
+fn run_mount_bind_from_a_stage_shows_its_files_and_keys_the_step() {
+    let berth = Berth::with_image();
+    let dockerfile = |version: &str| {
+        format!(
+            "FROM berth-test/busybox:latest AS build\n\
+             RUN mkdir -p /out && echo {version} > /out/v.txt\n\
+             FROM berth-test/busybox:latest\n\
+             RUN --mount=type=bind,from=build,source=/out,target=/mnt cat /mnt/v.txt > /seen.txt\n\
+             RUN --mount=type=bind,from=build,target=/stage,rw echo scratch > /stage/out/v.txt && cat /stage/out/v.txt > /rw.txt\n\
+             RUN --mount=type=bind,from=build,source=/out,target=/ro touch /ro/x 2>/dev/null; echo $? > /ro.txt\n"
+        )
+    };
+    let ctx = context(&[("Dockerfile", &dockerfile("v1"))]);
+    build_ok(&berth, ctx.path(), &["-t", "mountfrom"]);
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "mountfrom",
+        "sh",
+        "-c",
+        "cat /seen.txt /rw.txt /ro.txt",
+    ]);
+    assert_eq!(out, "v1\nscratch\n1\n");
+    // The rw copy was thrown away: the stage is as it was for the next build.
+    let again = build_ok(&berth, ctx.path(), &["-t", "mountfrom"]);
+    assert!(cached(&again, "cat /mnt/v.txt > /seen.txt"), "{again}");
+    // The stage's result is part of the key.
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile("v2")).unwrap();
+    let changed = build_ok(&berth, ctx.path(), &["-t", "mountfrom"]);
+    assert!(!cached(&changed, "cat /mnt/v.txt > /seen.txt"), "{changed}");
+    assert_eq!(
+        berth.ok(&["run", "--rm", "mountfrom", "cat", "/seen.txt"]),
+        "v2\n"
+    );
+    let tmp = berth.root().join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with("build-mount-")),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn run_mount_bind_rw_of_the_context_never_changes_the_users_files() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest\nRUN --mount=type=bind,source=src,target=/src,rw echo changed > /src/a.txt && cat /src/a.txt > /copy.txt\n",
+        ),
+        ("src/a.txt", "original\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "mountctx"]);
+    assert_eq!(
+        std::fs::read_to_string(ctx.path().join("src/a.txt")).unwrap(),
+        "original\n"
+    );
+    assert_eq!(
+        berth.ok(&["run", "--rm", "mountctx", "cat", "/copy.txt"]),
+        "changed\n"
+    );
+    // The bound files are part of the key.
+    write(ctx.path(), "src/a.txt", "edited\n");
+    let again = build_ok(&berth, ctx.path(), &["-t", "mountctx"]);
+    assert!(!cached(&again, "cat /src/a.txt > /copy.txt"), "{again}");
+}
+
+/// BuildKit's `--link`: the files in a layer of their own, made on an empty tree (no link
+/// of the base followed, missing parents made root's 0755, shown over the base's).
+#[test]
+fn copy_link_makes_a_layer_independent_of_the_base() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest AS build\n\
+             RUN mkdir -p /out && echo built > /out/b.txt\n\
+             FROM berth-test/busybox:latest\n\
+             RUN ln -s /etc /lnk && mkdir -p /opt/d && chmod 0700 /opt/d && chown 5:6 /opt/d\n\
+             COPY --link x.txt /lnk/x.txt\n\
+             COPY --link x.txt /opt/d/sub/\n\
+             COPY --link --from=build /out/ /linked/\n",
+        ),
+        ("x.txt", "x\n"),
+    ]);
+    build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "linked",
+        "sh",
+        "-c",
+        "stat -c '%n %F %u:%g %a' /lnk /opt/d /opt/d/sub /opt/d/sub/x.txt; test -e /etc/x.txt || echo no-etc-x; cat /lnk/x.txt /linked/b.txt",
+    ]);
+    assert_eq!(
+        out,
+        "/lnk directory 0:0 755\n/opt/d directory 0:0 755\n/opt/d/sub directory 0:0 755\n/opt/d/sub/x.txt regular file 0:0 644\nno-etc-x\nx\nbuilt\n"
+    );
+    let again = build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    assert!(cached(&again, "COPY --link x.txt /lnk/x.txt"), "{again}");
+}

@@ -409,6 +409,13 @@ const FIXTURES: &[Fixture] = &[
         prints: None,
     },
     Fixture {
+        dockerfile: "from.Dockerfile",
+        podman_dockerfile: "from.Dockerfile",
+        args: &[],
+        cache_targets: &["var"],
+        prints: None,
+    },
+    Fixture {
         dockerfile: "heredoc.Dockerfile",
         podman_dockerfile: "heredoc.podman.Dockerfile",
         args: &[],

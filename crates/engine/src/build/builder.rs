@@ -14,6 +14,7 @@ use super::dockerfile::{
     self, CommandForm, Dockerfile, Healthcheck, Instruction, Located, RunMount, RunNetwork,
     RunScript, Stage,
 };
+use super::image_fs::{ImageFs, Kind};
 use super::options::{BuildOptions, BuildOutcome, DockerfileSource};
 use super::progress::{BuildEvent, BuildObserver, StepName};
 use super::step::{host_architecture, ImageState, RunSpec};
@@ -319,58 +320,21 @@ fn reachable(needs: &[Vec<usize>], target: usize) -> BTreeSet<usize> {
     seen
 }
 
-/// Whether `path` is a directory in the image, judged from its layers top down (a
-/// whiteout hides what is below).
-fn image_has_dir(engine: &Engine, image: &ImageState, path: &str) -> bool {
-    image_entry(engine, image, path) == Some(ImageEntry::Dir)
+/// Whether `path` is a directory in the image, symlinks followed inside the image's own
+/// view (as BuildKit resolves a destination), read from its layers by descriptor.
+fn image_has_dir(fs: &ImageFs, path: &str) -> Result<bool> {
+    Ok(fs.resolve(path)?.is_some_and(|f| f.kind == Kind::Dir))
 }
 
-/// What the topmost of the image's layers holds at a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ImageEntry {
-    Dir,
-    /// A file, link or special file.
-    NotDir,
-}
-
-/// `path`'s topmost entry in the image's layers; `None` when no layer has it or a
-/// whiteout hides it. The root is a directory.
-pub(super) fn image_entry(engine: &Engine, image: &ImageState, path: &str) -> Option<ImageEntry> {
-    let rel = path.trim_start_matches('/');
-    if rel.is_empty() {
-        return Some(ImageEntry::Dir);
-    }
-    for chain in image.chain_ids.iter().rev() {
-        let diff = engine.layer_diff_dir(chain);
-        if let Ok(meta) = std::fs::symlink_metadata(diff.join(rel)) {
-            return Some(match meta.is_dir() {
-                true => ImageEntry::Dir,
-                false => ImageEntry::NotDir,
-            });
-        }
-        let p = Path::new(rel);
-        if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
-            let wh = diff
-                .join(parent)
-                .join(format!(".wh.{}", name.to_string_lossy()));
-            if wh.symlink_metadata().is_ok() {
-                return None;
-            }
-        }
-    }
-    None
-}
-
-/// The top layer holding `/etc/passwd`: where `--chown` names are resolved.
-fn passwd_root(engine: &Engine, image: &ImageState) -> Option<PathBuf> {
-    image
-        .chain_ids
-        .iter()
-        .rev()
-        .map(|c| engine.layer_diff_dir(c))
-        .find(|d| {
-            std::fs::symlink_metadata(d.join("etc/passwd")).is_ok_and(|m| m.file_type().is_file())
-        })
+/// The layer directory holding the image's `/etc/passwd` (a regular file, looked up
+/// without following links): where `--chown` names are resolved.
+fn passwd_root(engine: &Engine, image: &ImageState) -> Result<Option<PathBuf>> {
+    let fs = ImageFs::open(engine, image)?;
+    Ok(fs
+        .lookup("etc/passwd")?
+        .filter(|f| f.kind == Kind::File)
+        .and_then(|f| image.chain_ids.get(f.layer))
+        .map(|chain| engine.layer_diff_dir(chain)))
 }
 
 /// `--chown=user[:group]` as numbers, names looked up in the image's passwd and group.
@@ -383,7 +347,7 @@ fn resolve_chown(engine: &Engine, image: &ImageState, spec: &str) -> Result<(u32
         let gid = parts.next().unwrap_or(uid);
         return Ok((uid, gid));
     }
-    let root = passwd_root(engine, image).ok_or_else(|| {
+    let root = passwd_root(engine, image)?.ok_or_else(|| {
         build_error(format!(
             "unable to convert uid/gid chown string to host mapping: no passwd file for user {spec}"
         ))
@@ -1001,9 +965,31 @@ impl Builder<'_> {
             }
             None => None,
         };
+        // What a mount shows is part of the key: a stage's or image's result ID, the
+        // context's files under a bind's source.
+        let mut from_images = Vec::new();
         for m in &run.mounts {
             inputs.add(InputKind::Setting("mount".into()), format!("{m:?}"));
-            mounts.push(self.run_mount(m, results, context, &state.image)?);
+            let from_image = match m {
+                RunMount::Bind {
+                    from: Some(from), ..
+                } => {
+                    let image = self.source_image(from, results)?;
+                    let id = image.id.as_ref().map(|d| d.to_string()).unwrap_or_default();
+                    inputs.add(InputKind::FromImage(from.clone()), id);
+                    Some(image)
+                }
+                RunMount::Bind {
+                    from: None, source, ..
+                } => {
+                    let rel = source.as_deref().unwrap_or(".").to_owned();
+                    let digest = context.select(&[rel])?.digest()?;
+                    inputs.add(InputKind::Sources, digest.to_string());
+                    None
+                }
+                _ => None,
+            };
+            from_images.push(from_image);
         }
         let started = Instant::now();
         if let Some(hit) = self.lookup(Some(number), scope, &inputs, &|_| None)? {
@@ -1012,6 +998,11 @@ impl Builder<'_> {
             self.cached += 1;
             self.observer.event(BuildEvent::Cached { number });
             return Ok(());
+        }
+        // Scratch copies of stages' files for the step (removed when dropped).
+        let mut scratch = Vec::new();
+        for (m, from_image) in run.mounts.iter().zip(&from_images) {
+            mounts.push(self.run_mount(m, from_image.as_ref(), context, &mut scratch)?);
         }
         let base = self.materialize(state)?;
         let mut env = Self::step_env(state);
@@ -1109,14 +1100,16 @@ impl Builder<'_> {
         Ok(id)
     }
 
+    /// A RUN's `--mount` as a container mount; a stage's or image's files (`from`) are
+    /// a scratch copy in `scratch`, shown read-only unless `rw` (then written and thrown
+    /// away after the step, as are a context bind's writes).
     fn run_mount(
         &mut self,
         mount: &RunMount,
-        results: &[Option<ImageState>],
+        from_image: Option<&ImageState>,
         context: &BuildContext,
-        _image: &ImageState,
+        scratch: &mut Vec<ScratchDir>,
     ) -> Result<crate::storage::mounts::MountSpec> {
-        let _ = results;
         match mount {
             RunMount::Cache { target, id, .. } => {
                 cache_mount(&self.cache, id.as_deref().unwrap_or(target), target)
@@ -1142,13 +1135,34 @@ impl Builder<'_> {
                         "failed to compute cache key: {rel} is outside the build context"
                     )));
                 }
-                Ok(bind_mount(&dir, target, !read_write))
+                if *read_write {
+                    // The user's own files are never the step's to change.
+                    let rel = dir
+                        .strip_prefix(&root)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let copy = ScratchDir::of_context(self.engine, context, &rel, dir.is_dir())?;
+                    let mount = bind_mount(&copy.mount_source, target, false);
+                    scratch.push(copy);
+                    return Ok(mount);
+                }
+                Ok(bind_mount(&dir, target, true))
             }
             RunMount::Bind {
-                from: Some(from), ..
-            } => Err(build_error(format!(
-                "RUN --mount=type=bind,from={from} is not supported yet"
-            ))),
+                target,
+                source,
+                from: Some(from),
+                read_write,
+            } => {
+                let image = from_image.ok_or_else(|| {
+                    Error::Runtime(format!("--mount from={from}: the stage was not resolved"))
+                })?;
+                let path = cfg::clean_path(&format!("/{}", source.as_deref().unwrap_or("/")));
+                let copy = ScratchDir::of_image(self.engine, image, &path)?;
+                let mount = bind_mount(&copy.mount_source, target, !read_write);
+                scratch.push(copy);
+                Ok(mount)
+            }
         }
     }
 
@@ -1156,7 +1170,8 @@ impl Builder<'_> {
         let mut next = state.image.clone();
         let (dir, created_by) = cfg::workdir(&mut next, path);
         let config = next.json["config"].clone();
-        if image_has_dir(self.engine, &state.image, &dir) {
+        let image_fs = ImageFs::open(self.engine, &state.image)?;
+        if image_has_dir(&image_fs, &dir)? {
             return self.meta_step(state, &created_by, &created_by, scope, move |image| {
                 image.json["config"] = config;
             });
@@ -1196,13 +1211,15 @@ impl Builder<'_> {
             let mut buf = Vec::new();
             let mut b = tar::Builder::new(&mut buf);
             let mut acc = String::new();
-            for part in dir.trim_start_matches('/').split('/') {
+            // Made where the image's links lead (as `mkdir -p` in the image would).
+            let real = image_fs.real_path(&dir)?;
+            for part in real.split('/').filter(|p| !p.is_empty()) {
                 acc = if acc.is_empty() {
                     part.to_owned()
                 } else {
                     format!("{acc}/{part}")
                 };
-                if image_has_dir(self.engine, &state.image, &acc) {
+                if image_has_dir(&image_fs, &acc)? {
                     continue;
                 }
                 let mut h = tar::Header::new_gnu();
@@ -1291,6 +1308,145 @@ fn check_platform(platform: &str) -> Result<()> {
     Err(build_error(format!(
         "platform {platform} is not supported: berth builds only for {host}, the host's"
     )))
+}
+
+/// A copy of a stage's (or the context's) files for one RUN's bind mount, in the
+/// engine's tmp directory, removed when dropped.
+struct ScratchDir {
+    dir: PathBuf,
+    /// What is mounted: the copy's top entry.
+    mount_source: PathBuf,
+}
+
+impl ScratchDir {
+    fn create(engine: &Engine) -> Result<(PathBuf, std::os::fd::OwnedFd)> {
+        let dir = engine
+            .paths()
+            .tmp_dir()
+            .join(format!("build-mount-{}", crate::ids::random_hex64()));
+        std::fs::create_dir(&dir).map_err(|e| Error::Io {
+            context: format!("creating {}", dir.display()),
+            err: e,
+        })?;
+        let fd = nix::fcntl::open(
+            &dir,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        );
+        match fd {
+            Ok(fd) => Ok((dir, fd)),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(Error::Sys {
+                    context: format!("opening {}", dir.display()),
+                    err: e,
+                })
+            }
+        }
+    }
+
+    /// The tree `tar` holds (an archive whose top entry is `top`, `.` for a root),
+    /// unpacked: owners and modes kept, devices and FIFOs left out.
+    fn unpack(engine: &Engine, tar: impl std::io::Read, top: &str) -> Result<ScratchDir> {
+        let (dir, fd) = Self::create(engine)?;
+        let copy = ScratchDir {
+            mount_source: if top == "." {
+                dir.clone()
+            } else {
+                dir.join(top)
+            },
+            dir,
+        };
+        let opts = crate::image::unpack::ExtractOptions {
+            whiteouts: false,
+            root_meta: top == ".",
+            specials: false,
+            setid: true,
+            ..crate::image::unpack::ExtractOptions::layer()
+        };
+        crate::image::unpack::extract(tar, fd, &opts)?;
+        Ok(copy)
+    }
+
+    /// `path` of a stage or image, read through a build container's view of it (links
+    /// followed inside it, never on the host).
+    fn of_image(engine: &Engine, image: &ImageState, path: &str) -> Result<ScratchDir> {
+        let Some(id) = &image.id else {
+            // An empty scratch stage: an empty directory.
+            let (dir, _) = Self::create(engine)?;
+            return Ok(ScratchDir {
+                mount_source: dir.clone(),
+                dir,
+            });
+        };
+        let spec = RunSpec {
+            network: Some("none".into()),
+            ..Default::default()
+        };
+        let source = engine.build_container(id, &spec, false)?;
+        let out = engine
+            .copy_from_container(source.record.id.as_str(), path, true)
+            .map_err(|_| {
+                build_error(format!(
+                    "failed to compute cache key: \"{path}\": not found"
+                ))
+            })?;
+        let top = out.entry_name().to_owned();
+        Self::unpack(engine, out, &top)
+    }
+
+    /// A writable copy of the context's `rel` (`.dockerignore` applied, as a COPY).
+    fn of_context(
+        engine: &Engine,
+        context: &BuildContext,
+        rel: &str,
+        is_dir: bool,
+    ) -> Result<ScratchDir> {
+        let source = if rel.is_empty() { "." } else { rel };
+        let selection = context.select(&[source.to_owned()])?;
+        let mut opts = super::selection::TarOptions::new(if is_dir { "/m/" } else { "/m" });
+        opts.dest_is_dir = is_dir;
+        // Through a file of tmp/: a context may be large.
+        let tar_path = engine
+            .paths()
+            .tmp_dir()
+            .join(format!("build-mount-{}.tar", crate::ids::random_hex64()));
+        let io = |e: std::io::Error| Error::Io {
+            context: format!("writing {}", tar_path.display()),
+            err: e,
+        };
+        let written = (|| {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&tar_path).map_err(io)?);
+            selection.write_tar_with(&opts, &mut file)?;
+            file.into_inner().map_err(|e| io(e.into_error()))?;
+            std::fs::File::open(&tar_path).map_err(io)
+        })();
+        let _ = std::fs::remove_file(&tar_path);
+        let copy = Self::unpack(engine, std::io::BufReader::new(written?), "m")?;
+        if is_dir {
+            // An empty directory has no entry to make it.
+            match std::fs::create_dir(&copy.mount_source) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(Error::Io {
+                        context: format!("creating {}", copy.mount_source.display()),
+                        err: e,
+                    })
+                }
+            }
+        }
+        Ok(copy)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// A here-document's script on the host, removed when dropped.

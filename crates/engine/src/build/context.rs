@@ -897,7 +897,7 @@ pub(super) fn changed(rel: &[u8]) -> Error {
 }
 
 /// A `\` escapes the next character in a source component without wildcards.
-fn unescape(comp: &str) -> String {
+pub(super) fn unescape(comp: &str) -> String {
     let mut out = String::with_capacity(comp.len());
     let mut chars = comp.chars();
     while let Some(c) = chars.next() {

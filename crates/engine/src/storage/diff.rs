@@ -492,7 +492,7 @@ impl Walker<'_> {
 }
 
 /// An opaque directory of `upper/`, asked of its descriptor.
-fn is_opaque_fd(dir: &OwnedFd) -> bool {
+pub(crate) fn is_opaque_fd(dir: &OwnedFd) -> bool {
     let mut value = [0u8; 2];
     // SAFETY: the name is a NUL-terminated literal and the buffer outlives the call.
     let n = unsafe {

@@ -10,6 +10,7 @@ use super::*;
 use crate::build::chmod::Chmod;
 use crate::build::context::Manifest;
 use crate::build::dockerfile::Copy;
+use crate::build::image_fs::Found;
 use crate::build::selection::TarOptions;
 
 /// What a URL source looks like (ADD's remote sources, git contexts).
@@ -83,6 +84,9 @@ impl Builder<'_> {
             inputs.add(InputKind::Setting("--chmod".into()), text.clone());
         }
         inputs.add(InputKind::Setting("platform".into()), platform_text());
+        if copy.link {
+            inputs.add(InputKind::Setting("--link".into()), "true");
+        }
         for h in &copy.heredocs {
             inputs.add(
                 InputKind::Setting(format!("heredoc {}", h.name)),
@@ -126,10 +130,29 @@ impl Builder<'_> {
             self.observer.event(BuildEvent::Cached { number });
             return Ok(());
         }
-        let dest_is_dir = image_has_dir(self.engine, &state.image, &dest);
-        let engine = self.engine;
-        let image_now = state.image.clone();
-        let exists = move |p: &str| image_entry(engine, &image_now, p).is_some();
+        let image_fs = ImageFs::open(self.engine, &state.image).map_err(|e| fail(self, e))?;
+        // `--link` copies onto an empty tree, as BuildKit's merged layer: nothing of the
+        // base is looked at (a destination without `/` is a file's path, every parent
+        // is made afresh, no link of the base is followed).
+        let link = copy.link;
+        // Where the files land: the destination with the image's links followed inside
+        // the image (BuildKit's), so nothing is written through a link.
+        if !link {
+            let slash = dest.ends_with('/');
+            let real = image_fs.real_path(&dest).map_err(|e| fail(self, e))?;
+            dest = match (real.is_empty(), slash) {
+                (false, true) => format!("/{real}/"),
+                _ => format!("/{real}"),
+            };
+        }
+        let dest_is_dir = if link {
+            dest.ends_with('/')
+        } else {
+            image_has_dir(&image_fs, &dest).map_err(|e| fail(self, e))?
+        };
+        // A parent BuildKit's MkdirAll would find (through the image's links); a loop
+        // counts as present, so nothing is made over it and the extraction fails on it.
+        let exists = |p: &str| !link && image_fs.resolve(p).map_or(true, |f| f.is_some());
         let created_by = format!(
             "{what} {} {} # buildkit",
             copy.sources
@@ -213,10 +236,11 @@ impl Builder<'_> {
                 dest_is_dir,
                 chown,
                 chmod,
+                link,
                 &created_by,
             )
-        } else if state.image.chain_ids.is_empty() {
-            // Scratch: no tree to copy into; the tar is the layer.
+        } else if state.image.chain_ids.is_empty() || link {
+            // Scratch or `--link`: no tree to copy into; the tar is the layer.
             let tmp = self
                 .engine
                 .paths()
@@ -236,10 +260,12 @@ impl Builder<'_> {
             let _ = std::fs::remove_file(&tmp);
             result
         } else if let Some(parents) = (!add && heredocs_empty)
-            .then(|| direct_parents(self.engine, &state.image, &dest))
+            .then(|| direct_parents(&image_fs, &dest))
+            .transpose()
+            .map_err(|e| fail(self, e))?
             .flatten()
         {
-            self.copy_as_layer(state, &parents, &dest, fill, &created_by)
+            self.copy_as_layer(state, &image_fs, &parents, &dest, fill, &created_by)
         } else {
             let base = self.materialize(state)?;
             self.engine
@@ -272,7 +298,8 @@ impl Builder<'_> {
     fn copy_as_layer(
         &mut self,
         state: &mut StageState,
-        parents: &[(String, std::fs::Metadata)],
+        image_fs: &ImageFs,
+        parents: &[Found],
         dest: &str,
         fill: impl FnOnce(&mut dyn Write) -> Result<()>,
         created_by: &str,
@@ -298,8 +325,8 @@ impl Builder<'_> {
         // Only a destination that already holds something (the root always does) can
         // conflict.
         let dest_rel = dest.trim_matches('/');
-        let conflicts = (dest_rel.is_empty() || parents.iter().any(|(p, _)| p == dest_rel))
-            && has_conflicts(self.engine, &state.image, layer()?)?;
+        let conflicts = (dest_rel.is_empty() || parents.iter().any(|p| p.path == dest_rel))
+            && has_conflicts(image_fs, layer()?)?;
         if !conflicts {
             return self
                 .engine
@@ -316,7 +343,11 @@ impl Builder<'_> {
     }
 
     /// `--from=`: an earlier stage's result or an image (pulled if missing).
-    fn source_image(&mut self, from: &str, results: &[Option<ImageState>]) -> Result<ImageState> {
+    pub(super) fn source_image(
+        &mut self,
+        from: &str,
+        results: &[Option<ImageState>],
+    ) -> Result<ImageState> {
         let lower = from.to_ascii_lowercase();
         // Stages by name or index; the dockerfile's stages were resolved into `results`.
         if let Ok(i) = from.parse::<usize>() {
@@ -349,6 +380,7 @@ impl Builder<'_> {
         dest_is_dir: bool,
         chown: Option<(u32, u32)>,
         chmod: Option<Chmod>,
+        link: bool,
         created_by: &str,
     ) -> Result<(ImageState, u64)> {
         let source_id = match &image.id {
@@ -359,8 +391,30 @@ impl Builder<'_> {
             network: Some("none".into()),
             ..Default::default()
         };
+        // Wildcards match in the source's own filesystem, read by descriptor.
+        let mut paths = Vec::new();
+        let mut image_fs = None;
+        for src in sources {
+            let cleaned = cfg::clean_path(&format!("/{src}"));
+            if !crate::build::ignore::has_wildcards(src) {
+                paths.push(cleaned);
+                continue;
+            }
+            let fs = match image_fs.take() {
+                Some(fs) => fs,
+                None => ImageFs::open(self.engine, image)?,
+            };
+            let matched = fs.glob(&cleaned)?;
+            image_fs = Some(fs);
+            if matched.is_empty() {
+                return Err(build_error(format!(
+                    "failed to compute cache key: \"{cleaned}\": not found"
+                )));
+            }
+            paths.extend(matched.into_iter().map(|p| format!("/{p}")));
+        }
         let source = self.engine.build_container(&source_id, &spec, false)?;
-        let into_dir = sources.len() > 1 || dest.ends_with('/') || dest_is_dir;
+        let into_dir = sources.len() > 1 || paths.len() > 1 || dest.ends_with('/') || dest_is_dir;
         // The renamed entries go to a file of tmp/ (a stage's files may be large), one
         // tar for all sources.
         let tmp = self
@@ -377,13 +431,7 @@ impl Builder<'_> {
         let _remove = Remove(&tmp);
         let file = std::fs::File::create(&tmp).map_err(|e| io_error("creating the copy", e))?;
         let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-        for src in sources {
-            if crate::build::ignore::has_wildcards(src) {
-                return Err(build_error(format!(
-                    "COPY --from with a wildcard source ({src}) is not supported yet"
-                )));
-            }
-            let path = cfg::clean_path(&format!("/{src}"));
+        for path in paths {
             let stat = self
                 .engine
                 .stat_container_path(source.record.id.as_str(), &path)
@@ -486,7 +534,8 @@ impl Builder<'_> {
                 .map(std::io::BufReader::new)
                 .map_err(|e| io_error("reading the copy", e))
         };
-        if state.image.chain_ids.is_empty() {
+        // `--link`: the entries are the layer (missing parents made root's, 0755).
+        if state.image.chain_ids.is_empty() || link {
             return self
                 .engine
                 .store_layer_step(&state.image, created_by, layer()?);
@@ -511,39 +560,10 @@ impl Drop for RemoveOnDrop<'_> {
     }
 }
 
-/// What is at `rel` in the image's merged tree: the metadata of the topmost layer that
-/// has it (not followed), `None` if absent or hidden (under a whiteout or a non-directory
-/// of a higher layer). Each layer is walked component by component, never through one of
-/// its symlinks.
-fn image_entry(engine: &Engine, image: &ImageState, rel: &str) -> Option<std::fs::Metadata> {
-    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() {
-        return None;
-    }
-    for chain in image.chain_ids.iter().rev() {
-        let mut at = engine.layer_diff_dir(chain);
-        for (i, part) in parts.iter().enumerate() {
-            at.push(part);
-            match std::fs::symlink_metadata(&at) {
-                Ok(meta) if i + 1 == parts.len() => return Some(meta),
-                Ok(meta) if meta.is_dir() => {}
-                // A whiteout, file or symlink on the way hides what lower layers have.
-                Ok(_) => return None,
-                Err(_) => break,
-            }
-        }
-    }
-    None
-}
-
-/// The existing directories (path without `/`, metadata) a COPY to `dest` lands in, its
-/// parents and `dest` itself, when its tar can be the layer: every existing one a real
-/// directory, `dest` absent or a directory. `None`: extract it in a build container.
-fn direct_parents(
-    engine: &Engine,
-    image: &ImageState,
-    dest: &str,
-) -> Option<Vec<(String, std::fs::Metadata)>> {
+/// The existing directories a COPY to `dest` lands in, its parents and `dest` itself,
+/// when its tar can be the layer: every existing one a real directory (no symlink on the
+/// way), `dest` absent or a directory. `None`: extract it in a build container.
+fn direct_parents(fs: &ImageFs, dest: &str) -> Result<Option<Vec<Found>>> {
     let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty()).collect();
     let mut found = Vec::new();
     let mut prefix = String::new();
@@ -552,30 +572,29 @@ fn direct_parents(
             prefix.push('/');
         }
         prefix.push_str(part);
-        match image_entry(engine, image, &prefix) {
-            Some(meta) if meta.is_dir() => found.push((prefix.clone(), meta)),
-            Some(_) => return None,
+        match fs.lookup(&prefix)? {
+            Some(entry) if entry.kind == Kind::Dir => found.push(entry),
+            Some(_) => return Ok(None),
             None => break,
         }
     }
-    Some(found)
+    Ok(Some(found))
 }
 
 /// Directory entries with the image's owner, mode and time for `parents` (a tar without
 /// its end blocks).
-fn parent_entries(parents: &[(String, std::fs::Metadata)]) -> Result<Vec<u8>> {
-    use std::os::unix::fs::MetadataExt;
+fn parent_entries(parents: &[Found]) -> Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
-    for (path, meta) in parents {
+    for dir in parents {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Directory);
-        header.set_mode(meta.mode() & 0o7777);
-        header.set_uid(meta.uid() as u64);
-        header.set_gid(meta.gid() as u64);
-        header.set_mtime(meta.mtime().max(0) as u64);
+        header.set_mode(dir.mode);
+        header.set_uid(u64::from(dir.uid));
+        header.set_gid(u64::from(dir.gid));
+        header.set_mtime(dir.mtime.max(0) as u64);
         header.set_size(0);
         builder
-            .append_data(&mut header, format!("{path}/"), std::io::empty())
+            .append_data(&mut header, format!("{}/", dir.path), std::io::empty())
             .map_err(|e| io_error("writing a layer", e))?;
     }
     let buf = builder
@@ -587,7 +606,7 @@ fn parent_entries(parents: &[(String, std::fs::Metadata)]) -> Result<Vec<u8>> {
 /// Whether an entry of the tar lands on something of another kind in the image (a file
 /// over a directory, a directory over a file or symlink), where a layer and an extraction
 /// differ.
-fn has_conflicts(engine: &Engine, image: &ImageState, tar: impl Read) -> Result<bool> {
+fn has_conflicts(fs: &ImageFs, tar: impl Read) -> Result<bool> {
     let mut archive = tar::Archive::new(tar);
     for entry in archive
         .entries()
@@ -596,8 +615,8 @@ fn has_conflicts(engine: &Engine, image: &ImageState, tar: impl Read) -> Result<
         let entry = entry.map_err(|e| io_error("reading a layer", e))?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let is_dir = entry.header().entry_type() == tar::EntryType::Directory;
-        if let Some(meta) = image_entry(engine, image, &name) {
-            if meta.is_dir() != is_dir {
+        if let Some(found) = fs.lookup(&name)? {
+            if (found.kind == Kind::Dir) != is_dir {
                 return Ok(true);
             }
         }
