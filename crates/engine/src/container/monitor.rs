@@ -101,7 +101,17 @@ pub(crate) unsafe fn detach_before_exec() -> std::io::Result<()> {
 /// start, and this spares it the whole command line's parse on that path.
 pub fn run_if_invoked() -> Option<i32> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let [root_flag, root, verb, id, fd_flag, fd] = args.as_slice() else {
+    let (root, id, fd) = parse_monitor_args(&args)?;
+    let engine = Engine::open(&root).ok()?;
+    Some(main(&engine, &id, control_fd(fd)))
+}
+
+/// The engine root, container and control descriptor of [`monitor_args`]'s shape; None
+/// for any other command line.
+fn parse_monitor_args(
+    args: &[std::ffi::OsString],
+) -> Option<(std::path::PathBuf, ContainerId, RawFd)> {
+    let [root_flag, root, verb, id, fd_flag, fd] = args else {
         return None;
     };
     if root_flag != "--root" || verb != MONITOR_VERB || fd_flag != "--control-fd" {
@@ -109,8 +119,7 @@ pub fn run_if_invoked() -> Option<i32> {
     }
     let id: ContainerId = id.to_str()?.parse().ok()?;
     let fd: RawFd = fd.to_str()?.parse().ok()?;
-    let engine = Engine::open(std::path::Path::new(root)).ok()?;
-    Some(main(&engine, &id, control_fd(fd)))
+    Some((root.into(), id, fd))
 }
 
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
@@ -1280,4 +1289,46 @@ fn record_start_failure(
 pub fn control_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: the CLI passed this fd to us for our exclusive use.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_monitors_command_line_reads_back_and_nothing_else_does() {
+        let id = ContainerId::random();
+        let args = monitor_args(Path::new("/var/lib/berth root"), &id, 7);
+        let (root, read_id, fd) = parse_monitor_args(&args).expect("the monitor's own shape");
+        assert_eq!(root, Path::new("/var/lib/berth root"));
+        assert_eq!(read_id, id);
+        assert_eq!(fd, 7);
+        let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
+        for other in [
+            words(&["ps", "-a"]),
+            words(&["--root", "/r", "run", id.as_str(), "--control-fd", "7"]),
+            words(&[
+                "--root",
+                "/r",
+                "__monitor",
+                "not-an-id",
+                "--control-fd",
+                "7",
+            ]),
+            words(&[
+                "--root",
+                "/r",
+                "__monitor",
+                id.as_str(),
+                "--control-fd",
+                "x",
+            ]),
+            words(&["--root", "/r", "__monitor", id.as_str(), "--control-fd"]),
+        ] {
+            assert!(parse_monitor_args(&other).is_none(), "{other:?}");
+        }
+    }
 }
