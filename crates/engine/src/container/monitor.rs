@@ -96,7 +96,7 @@ pub(crate) unsafe fn detach_before_exec() -> std::io::Result<()> {
     }
 }
 
-/// Runs the monitor if this process was started as one ([`monitor_args`]'s exact shape)
+/// Runs the monitor if this process was started as one (`monitor_args`'s exact shape)
 /// and returns its exit status; None otherwise. A monitor starts on every container
 /// start, and this spares it the whole command line's parse on that path.
 pub fn run_if_invoked() -> Option<i32> {
