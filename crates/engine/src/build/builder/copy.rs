@@ -3,7 +3,7 @@
 //! `--chown` (default root) with `--chmod`'s mode; ADD unpacks local archives.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::*;
@@ -327,19 +327,7 @@ impl Builder<'_> {
         let dest_rel = dest.trim_matches('/');
         let conflicts = (dest_rel.is_empty() || parents.iter().any(|p| p.path == dest_rel))
             && has_conflicts(image_fs, layer()?)?;
-        if !conflicts {
-            return self
-                .engine
-                .store_layer_step(&state.image, created_by, layer()?);
-        }
-        let base = self.materialize(state)?;
-        let container = self.engine.copy_into_build_container(&base, |out| {
-            std::io::copy(&mut layer()?, out)
-                .map(drop)
-                .map_err(|e| io_error("writing the copy", e))
-        })?;
-        self.engine
-            .commit_build_container(&container, &state.image, created_by)
+        self.tar_as_step(state, &tmp, !conflicts, created_by)
     }
 
     /// `--from=`: an earlier stage's result or an image (pulled if missing).
@@ -529,13 +517,27 @@ impl Builder<'_> {
             .into_inner()
             .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
             .map_err(|e| io_error("writing the copy", e))?;
-        let layer = || {
-            std::fs::File::open(&tmp)
-                .map(std::io::BufReader::new)
-                .map_err(|e| io_error("reading the copy", e))
-        };
         // `--link`: the entries are the layer (missing parents made root's, 0755).
-        if state.image.chain_ids.is_empty() || link {
+        let direct = state.image.chain_ids.is_empty() || link;
+        self.tar_as_step(state, &tmp, direct, created_by)
+    }
+
+    /// The layer tar at `tmp` as the step's result: stored as the layer itself when
+    /// `direct`, else extracted over the stage's image in a build container and
+    /// committed from there.
+    fn tar_as_step(
+        &mut self,
+        state: &mut StageState,
+        tmp: &Path,
+        direct: bool,
+        created_by: &str,
+    ) -> Result<(ImageState, u64)> {
+        let layer = || {
+            std::fs::File::open(tmp)
+                .map(std::io::BufReader::new)
+                .map_err(|e| io_error("reading a layer", e))
+        };
+        if direct {
             return self
                 .engine
                 .store_layer_step(&state.image, created_by, layer()?);
