@@ -24,18 +24,8 @@ if [[ -z ${BERTH_BENCH_NETNS:-} ]]; then
 fi
 ip link set lo up
 
-fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
-if [[ -n ${BERTH_BIN:-} ]]; then
-    if [[ ! -f $fixtures/busybox-save.tar ]]; then
-        mkdir -p "$fixtures"
-        flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
-    fi
-else
-    ensure_packages "${RUNTIME_PACKAGES[@]}"
-    ensure_cargo
-    build_release_and_fixtures
-    fixtures=$PWD/.fixtures
-fi
+[[ -n ${BERTH_BIN:-} ]] || ensure_packages "${RUNTIME_PACKAGES[@]}"
+build_or_fixtures
 berth=${BERTH_BIN:-$PWD/target/release/berth}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-compose.XXXXXX")
 engine="$work/berth-root"
