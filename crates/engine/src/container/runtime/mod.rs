@@ -12,3 +12,4 @@ pub(crate) mod mount_plan;
 pub mod process;
 pub(crate) mod reaper;
 pub mod sealed;
+pub(crate) mod spawn;
