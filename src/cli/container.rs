@@ -928,8 +928,14 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         }
         made => made.transpose()?,
     };
-    let record = match ensure_image(engine, flags).and_then(|()| engine.create_container(options)) {
-        Ok(r) => r,
+    // The monitor starts while the container is made (see `Engine::monitor_ahead`).
+    let made = ensure_image(engine, flags).and_then(|()| {
+        let ahead = engine.monitor_ahead(options.name.as_deref())?;
+        let record = engine.create_container_for(options, &ahead)?;
+        Ok((record, ahead))
+    });
+    let (record, ahead) = match made {
+        Ok(made) => made,
         Err(e) => {
             eprintln!("Error: {e}");
             return Ok(status::run_exit_code(&e));
@@ -938,7 +944,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     if let Some(cidfile) = &mut cidfile {
         cidfile.write(record.id.as_str())?;
     }
-    let started = match engine.start_container(record.id.as_str()) {
+    let started = match engine.start_container_ahead(ahead) {
         Ok(s) => s,
         Err(e) => {
             match &e {

@@ -6,7 +6,7 @@ use crate::common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{code, stderr, stdout, wait_until, Berth, IMAGE};
+use common::{code, processes_of, stderr, stdout, wait_until, Berth, IMAGE};
 
 /// `berth run --rm IMAGE sh -c SCRIPT`, asserting success; returns stdout.
 fn sh(berth: &Berth, script: &str) -> String {
@@ -1139,6 +1139,30 @@ fn the_monitor_is_named_berth_monitor_with_its_container() {
     // `ps -o args` shows `berth-monitor named ...`.
     assert_eq!(args[0], "berth-monitor named", "{args:?}");
     berth.ok(&["rm", "-f", "named"]);
+}
+
+/// `run` starts the container's monitor while it makes the container: when the create
+/// fails (a name in use), that monitor goes too, and nothing else is made.
+#[test]
+fn a_run_whose_create_fails_leaves_no_monitor_behind() {
+    let berth = Berth::with_image();
+    berth.ok(&["create", "--name", "taken", IMAGE, "true"]);
+    let out = berth.run(&["run", "--name", "taken", IMAGE, "true"]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    assert!(stderr(&out).contains("already in use"), "{}", stderr(&out));
+    wait_until("the monitor started ahead to exit", || {
+        processes_of(berth.root()).is_empty()
+    });
+    assert_eq!(
+        berth.ok(&["ps", "-aq"]).lines().count(),
+        1,
+        "only the first one"
+    );
+    // And a run that succeeds runs its monitor under the container's name.
+    assert_eq!(
+        berth.ok(&["run", "--rm", "--name", "second", IMAGE, "echo", "hi"]),
+        "hi\n"
+    );
 }
 
 /// A child cgroup made inside the container's, which keeps the container's from being

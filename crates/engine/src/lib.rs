@@ -45,7 +45,7 @@ pub use container::{
 };
 pub use container::{
     record::NetworkMode, ContainerConfig, ContainerRecord, ContainerState, CreateOptions,
-    Resources, Started, Status,
+    MonitorAhead, Resources, Started, Status,
 };
 pub use container::{AttachStreams, RestartMode, RestartPolicy, UpdateOptions};
 // Network, log and runtime options of `run` (`--dns-search`, `--mac-address`, ...).

@@ -6,8 +6,6 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -32,6 +30,24 @@ use crate::state::StateLock;
 use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
+
+/// A container's monitor started before the container is made (see
+/// [`Engine::monitor_ahead`]); dropping it unused stops the monitor.
+pub struct MonitorAhead {
+    id: ContainerId,
+    stream: UnixStream,
+}
+
+/// A start of a container already running is Docker's conflict.
+fn refuse_running(record: &ContainerRecord) -> Result<()> {
+    if matches!(record.state.status, Status::Running | Status::Restarting) {
+        return Err(Error::Conflict(format!(
+            "container {} is already running",
+            record.name
+        )));
+    }
+    Ok(())
+}
 
 /// What `create` and `run` ask for, parsed from the user's flags.
 #[derive(Debug, Clone, Default)]
@@ -546,6 +562,20 @@ impl Engine {
     /// Creates a container: its record, its writable layer and the files the engine puts
     /// in every container. A failure leaves nothing behind.
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
+        self.create_container_as(opts, ContainerId::random())
+    }
+
+    /// Creates the container whose monitor was started ahead (see
+    /// [`Engine::monitor_ahead`]), under the ID that monitor waits for.
+    pub fn create_container_for(
+        &self,
+        opts: CreateOptions,
+        ahead: &MonitorAhead,
+    ) -> Result<ContainerRecord> {
+        self.create_container_as(opts, ahead.id.clone())
+    }
+
+    fn create_container_as(&self, opts: CreateOptions, id: ContainerId) -> Result<ContainerRecord> {
         let image = self.resolve_image(&opts.image)?;
         if let Some(name) = &opts.name {
             check_name(name)?;
@@ -624,7 +654,6 @@ impl Engine {
                 opts.image
             )));
         }
-        let id = ContainerId::random();
         let hostname = opts
             .hostname
             .clone()
@@ -962,17 +991,41 @@ impl Engine {
     /// container's process runs (or with the reason it could not start).
     pub fn start_container(&self, name_or_id: &str) -> Result<Started> {
         let record = self.container(name_or_id)?;
-        if matches!(record.state.status, Status::Running | Status::Restarting) {
-            return Err(Error::Conflict(format!(
-                "container {} is already running",
-                record.name
-            )));
-        }
+        refuse_running(&record)?;
         // The monitor's first move of a process into a cgroup waits out an RCU grace
         // period (see `start_grace_period`): get it under way while the monitor starts.
         super::runtime::cgroups::start_grace_period();
-        let stream = self.spawn_monitor(&record)?;
+        let stream = self.spawn_monitor(&record.id, &record.name, false)?;
         crash_point("start:after-spawn");
+        self.await_start(record, stream)
+    }
+
+    /// Starts a monitor for a container about to be made (`run`): its exec and the
+    /// loading of its binary, the longest part of its start, overlap the container's
+    /// create instead of following it. It waits until [`Engine::start_container_ahead`]
+    /// tells it the record is complete; dropped unused (a create that failed), it exits.
+    /// `name` is the container's name when the user chose one, for `ps` to show.
+    pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
+        let id = ContainerId::random();
+        super::runtime::cgroups::start_grace_period();
+        let stream = self.spawn_monitor(&id, name.unwrap_or(id.short()), true)?;
+        Ok(MonitorAhead { id, stream })
+    }
+
+    /// Starts the container made by [`Engine::create_container_for`] under its monitor
+    /// started ahead. Returns as [`Engine::start_container`] does.
+    pub fn start_container_ahead(&self, ahead: MonitorAhead) -> Result<Started> {
+        let MonitorAhead { id, mut stream } = ahead;
+        let record = self.container(id.as_str())?;
+        refuse_running(&record)?;
+        super::monitor::send_ahead_go(&mut stream)
+            .context(|| format!("starting the monitor of {}", record.name))?;
+        crash_point("start:after-spawn");
+        self.await_start(record, stream)
+    }
+
+    /// Waits for the monitor's word that the container's process runs.
+    fn await_start(&self, record: ContainerRecord, stream: UnixStream) -> Result<Started> {
         let mut reader = stream
             .try_clone()
             .context(|| "cloning the monitor stream".into())?;
@@ -994,44 +1047,25 @@ impl Engine {
         }
     }
 
-    fn spawn_monitor(&self, record: &ContainerRecord) -> Result<UnixStream> {
-        let id = &record.id;
+    /// Starts the monitor of container `id` (`label` is what `ps` shows beside
+    /// `berth-monitor`), detached from this process, and returns its control socket.
+    fn spawn_monitor(&self, id: &ContainerId, label: &str, ahead: bool) -> Result<UnixStream> {
         let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
         let exe = sealed::sealed_self()?;
         let control: OwnedFd = theirs.into();
         let control_fd = control.as_raw_fd();
-        let mut cmd = Command::new(sealed::exec_path(&exe));
-        cmd.arg0(sealed::monitor_argv0(&record.name))
-            .args(super::monitor::monitor_args(
-                self.paths().root(),
-                id,
-                control_fd,
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: clears a flag on an fd and detaches (async-signal-safe calls only)
-        // between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let flags = libc::fcntl(control_fd, libc::F_GETFD);
-                if flags < 0
-                    || libc::fcntl(control_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                super::monitor::detach_before_exec()
-            });
-        }
-        // Returns once the monitor has exec'd (or failed to).
-        let mut child = cmd
-            .spawn()
-            .context(|| "starting the container monitor".into())?;
+        let program = sealed::exec_path(&exe);
+        let argv0 = sealed::monitor_argv0(label);
+        let args = super::monitor::monitor_args(self.paths().root(), id, control_fd, ahead);
+        // Returns once the monitor has exec'd (or failed to), detached from this process.
+        super::runtime::spawn::spawn_detached(&super::runtime::spawn::Detached {
+            program: program.as_ref(),
+            argv0: argv0.as_ref(),
+            args: &args,
+            keep_fd: control_fd,
+        })
+        .context(|| "starting the container monitor".into())?;
         drop(control);
-        // The process that forked the monitor exits at once.
-        child
-            .wait()
-            .context(|| "waiting for the container monitor".into())?;
         Ok(ours)
     }
 

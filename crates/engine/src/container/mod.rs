@@ -35,7 +35,7 @@ pub use health::{
     go_duration, parse_go_duration, Health, HealthConfig, HealthResult, HealthStatus,
 };
 pub use inspect::ContainerDetails;
-pub use lifecycle::{CreateOptions, Started};
+pub use lifecycle::{CreateOptions, MonitorAhead, Started};
 pub use record::{
     AttachStreams, ContainerConfig, ContainerRecord, ContainerState, Resources, Status,
 };

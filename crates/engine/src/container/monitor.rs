@@ -51,48 +51,51 @@ fn clone_flags(record: &ContainerRecord) -> libc::c_int {
 /// The verb a monitor is started with (hidden from users).
 pub(crate) const MONITOR_VERB: &str = "__monitor";
 
+/// The flag of a monitor started ahead of its container (see `Engine::monitor_ahead`):
+/// it waits for a go on its control socket before it reads the record.
+const AHEAD_FLAG: &str = "--ahead";
+
+/// The go a monitor started ahead waits for: the container's record is complete.
+const AHEAD_GO: u8 = b'g';
+
 /// The arguments after `argv[0]` that start the monitor of container `id` on engine root
-/// `root`, the control socket at descriptor `control_fd`: the one shape
-/// [`run_if_invoked`] recognises.
+/// `root`, the control socket at descriptor `control_fd`, `ahead` of its container's
+/// record or not: the one shape [`run_if_invoked`] recognises.
 pub(crate) fn monitor_args(
     root: &std::path::Path,
     id: &ContainerId,
     control_fd: RawFd,
+    ahead: bool,
 ) -> Vec<std::ffi::OsString> {
-    vec![
+    let mut args: Vec<std::ffi::OsString> = vec![
         "--root".into(),
         root.as_os_str().to_owned(),
         MONITOR_VERB.into(),
         id.as_str().into(),
         "--control-fd".into(),
         control_fd.to_string().into(),
-    ]
+    ];
+    if ahead {
+        args.push(AHEAD_FLAG.into());
+    }
+    args
 }
 
-/// Between the fork and the exec of a monitor (see `Engine::spawn_monitor`): forks once
-/// more and lets the first child exit, so the CLI reaps it at once and the monitor, the
-/// grandchild, is nobody's child but init's; the grandchild leads a session of its own.
-/// Done here, the monitor's own start needs no fork, which would copy its pages on
-/// write as it goes.
-///
-/// # Safety
-/// Only async-signal-safe calls: this runs in the child of a fork of a process that may
-/// have other threads.
-pub(crate) unsafe fn detach_before_exec() -> std::io::Result<()> {
-    // The raw system call: libc's `fork` runs the atfork handlers, which may take locks
-    // that another thread of the forked process held.
-    // SAFETY: no arguments; the child continues to its exec, the parent exits at once.
-    match unsafe { libc::syscall(libc::SYS_fork) } {
-        -1 => Err(std::io::Error::last_os_error()),
-        0 => {
-            // SAFETY: setsid takes no pointers.
-            if unsafe { libc::setsid() } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+/// Tells a monitor started ahead that its container's record is complete.
+pub(crate) fn send_ahead_go(stream: &mut UnixStream) -> std::io::Result<()> {
+    std::io::Write::write_all(stream, &[AHEAD_GO])
+}
+
+/// Waits for [`send_ahead_go`]; false when the starter went away instead (its create
+/// failed, or it was killed), and the monitor has nothing to do.
+fn wait_for_ahead_go(control: &OwnedFd) -> bool {
+    let mut go = [0u8; 1];
+    loop {
+        match nix::unistd::read(control, &mut go) {
+            Ok(1) => return go[0] == AHEAD_GO,
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return false,
         }
-        // SAFETY: _exit ends the intermediate process without running anything else.
-        _ => unsafe { libc::_exit(0) },
     }
 }
 
@@ -101,33 +104,51 @@ pub(crate) unsafe fn detach_before_exec() -> std::io::Result<()> {
 /// start, and this spares it the whole command line's parse on that path.
 pub fn run_if_invoked() -> Option<i32> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let (root, id, fd) = parse_monitor_args(&args)?;
-    let engine = Engine::open(&root).ok()?;
-    Some(main(&engine, &id, control_fd(fd)))
+    let invocation = parse_monitor_args(&args)?;
+    let engine = Engine::open(&invocation.root).ok()?;
+    let control = control_fd(invocation.control_fd);
+    // Started ahead: the process and the engine are ready; the record may not be yet.
+    if invocation.ahead && !wait_for_ahead_go(&control) {
+        return Some(0);
+    }
+    Some(main(&engine, &invocation.id, control))
 }
 
-/// The engine root, container and control descriptor of [`monitor_args`]'s shape; None
-/// for any other command line.
-fn parse_monitor_args(
-    args: &[std::ffi::OsString],
-) -> Option<(std::path::PathBuf, ContainerId, RawFd)> {
+/// A monitor's command line, as [`monitor_args`] writes it.
+#[derive(Debug, PartialEq)]
+struct MonitorInvocation {
+    root: std::path::PathBuf,
+    id: ContainerId,
+    control_fd: RawFd,
+    ahead: bool,
+}
+
+/// The engine root, container, control descriptor and start of [`monitor_args`]'s
+/// shape; None for any other command line.
+fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> {
+    let (ahead, args) = match args {
+        [rest @ .., flag] if flag == AHEAD_FLAG => (true, rest),
+        _ => (false, args),
+    };
     let [root_flag, root, verb, id, fd_flag, fd] = args else {
         return None;
     };
     if root_flag != "--root" || verb != MONITOR_VERB || fd_flag != "--control-fd" {
         return None;
     }
-    let id: ContainerId = id.to_str()?.parse().ok()?;
-    let fd: RawFd = fd.to_str()?.parse().ok()?;
-    Some((root.into(), id, fd))
+    Some(MonitorInvocation {
+        root: root.into(),
+        id: id.to_str()?.parse().ok()?,
+        control_fd: fd.to_str()?.parse().ok()?,
+        ahead,
+    })
 }
 
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
 pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
-    // Already detached before its exec (see `detach_before_exec`): the CLI reaped the
-    // process that forked this one, and this one leads a session of its own, so no
-    // terminal signal of the CLI's reaches it.
+    // Already detached before its exec (see `runtime::spawn`): nobody's child but the
+    // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
     match Monitor::start(engine, id) {
         Ok(mut monitor) => {
@@ -1301,11 +1322,19 @@ mod tests {
     #[test]
     fn the_monitors_command_line_reads_back_and_nothing_else_does() {
         let id = ContainerId::random();
-        let args = monitor_args(Path::new("/var/lib/berth root"), &id, 7);
-        let (root, read_id, fd) = parse_monitor_args(&args).expect("the monitor's own shape");
-        assert_eq!(root, Path::new("/var/lib/berth root"));
-        assert_eq!(read_id, id);
-        assert_eq!(fd, 7);
+        for ahead in [false, true] {
+            let args = monitor_args(Path::new("/var/lib/berth root"), &id, 7, ahead);
+            assert_eq!(
+                parse_monitor_args(&args),
+                Some(MonitorInvocation {
+                    root: "/var/lib/berth root".into(),
+                    id: id.clone(),
+                    control_fd: 7,
+                    ahead,
+                }),
+                "the monitor's own shape"
+            );
+        }
         let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
         for other in [
             words(&["ps", "-a"]),
@@ -1327,6 +1356,16 @@ mod tests {
                 "x",
             ]),
             words(&["--root", "/r", "__monitor", id.as_str(), "--control-fd"]),
+            words(&["--root", "/r", "__monitor", id.as_str(), "--ahead"]),
+            words(&[
+                "--root",
+                "/r",
+                "__monitor",
+                id.as_str(),
+                "--control-fd",
+                "7",
+                "--later",
+            ]),
         ] {
             assert!(parse_monitor_args(&other).is_none(), "{other:?}");
         }
