@@ -135,7 +135,42 @@ else
     skips+=(--skip "crun=refused: $(brief "$out")")
 fi
 
+# The reference bundle has no seccomp filter, and every berth container has Docker's
+# default one (compiled and loaded by its init). `crun-seccomp` runs the same bundle with
+# the very filter berth gave a probe container (its bundle's config.json), so one pair
+# of subjects does the same work.
+log "Probing crun with berth's seccomp filter"
+seccomp_probe="$tag-seccomp"
+if [[ -n ${subjects[*]} ]] && in_ns "$berth" --root "$engine" run --name "$seccomp_probe" --network none \
+    berth-test/busybox true >/dev/null 2>&1 </dev/null &&
+    probe_id=$("$berth" --root "$engine" inspect -f '{{.Id}}' "$seccomp_probe") &&
+    mkdir -p "$work/bundle-seccomp" &&
+    python3 - "$bundle/config.json" "$engine/containers/$probe_id/config.json" \
+        "$work/bundle-seccomp/config.json" "$bundle/rootfs" <<'PY'
+import json, sys
+reference, berths, out, rootfs = sys.argv[1:]
+with open(reference) as fh:
+    config = json.load(fh)
+with open(berths) as fh:
+    seccomp = json.load(fh)["linux"]["seccomp"]
+config["linux"]["seccomp"] = seccomp
+config["root"]["path"] = rootfs
+with open(out, "w") as fh:
+    json.dump(config, fh, indent=2)
+PY
+then
+    "$berth" --root "$engine" rm "$seccomp_probe" >/dev/null
+    if out=$(in_ns crun --root "$work/crun-state" run --bundle "$work/bundle-seccomp" "$tag-crun-seccomp-probe" 2>&1 </dev/null); then
+        subjects+=(--subject "crun-seccomp=$(q crun --root "$work/crun-state" run --bundle "$work/bundle-seccomp" "$tag-crun-seccomp-{i}")")
+    else
+        skips+=(--skip "crun-seccomp=refused: $(brief "$out")")
+    fi
+else
+    skips+=(--skip "crun-seccomp=unavailable: berth's seccomp filter could not be read")
+fi
+
 log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups)"
 in_ns python3 "$PWD/bench/timing.py" --runs "$RUNS" --warmup "$WARMUP" --baseline runc \
     --title "container run latency: start to exit of 'true' (cgroups: v1, private mount namespace)" \
-    "${subjects[@]}" "${skips[@]}" --ratio "crun / berth >= 1"
+    "${subjects[@]}" "${skips[@]}" --ratio "crun / berth >= 1" \
+    --ratio "crun-seccomp / berth >= 1"
