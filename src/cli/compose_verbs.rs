@@ -400,7 +400,10 @@ pub fn run_run(engine: &Engine, args: &ComposeArgs, run: &RunArgs) -> Result<i32
                 crate::engine::Error::StartFailed { message, .. } => message.clone(),
                 other => other.to_string(),
             };
-            eprintln!("Error: failed to start container {}: {message}", record.name);
+            eprintln!(
+                "Error: failed to start container {}: {message}",
+                record.name
+            );
             return Ok(crate::ops::status::run_exit_code(&e));
         }
     };
@@ -434,16 +437,11 @@ pub fn run_exec(engine: &Engine, args: &ComposeArgs, exec: &ExecArgs) -> Result<
         Ok(tty) => tty,
         Err(e) => return fail(e),
     };
-    let member = match project::service_container(
-        engine,
-        &name,
-        &exec.service,
-        index(exec.index),
-        false,
-    ) {
-        Ok(m) => m,
-        Err(e) => return fail(e),
-    };
+    let member =
+        match project::service_container(engine, &name, &exec.service, index(exec.index), false) {
+            Ok(m) => m,
+            Err(e) => return fail(e),
+        };
     let same = super::container::ExecArgs {
         interactive: !exec.detach,
         tty,
@@ -757,8 +755,11 @@ pub fn run_events(engine: &Engine, args: &ComposeArgs, events: &EventsArgs) -> R
                 });
                 writeln!(out, "{value}")?;
             } else {
-                let attributes: Vec<String> =
-                    e.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let attributes: Vec<String> = e
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 writeln!(
                     out,
                     "{} container {} {} ({})",
@@ -784,7 +785,13 @@ pub fn run_pull(engine: &Engine, args: &ComposeArgs, pull: &PullArgs) -> Result<
     let fetch = |image: &str| pull_image(engine, image);
     let mut quiet = |_: project::Progress| {};
     let on: &mut dyn FnMut(project::Progress) = if pull.quiet { &mut quiet } else { &mut show };
-    match project::pull(&project, &pull.services, pull.ignore_pull_failures, &fetch, on) {
+    match project::pull(
+        &project,
+        &pull.services,
+        pull.ignore_pull_failures,
+        &fetch,
+        on,
+    ) {
         Ok(()) => Ok(0),
         Err(e) => fail(e),
     }
@@ -798,7 +805,13 @@ pub fn run_push(engine: &Engine, args: &ComposeArgs, push: &PushArgs) -> Result<
     let send = |tag: &str| super::image::push_reporting(engine, tag, push.quiet, &[]);
     let mut quiet = |_: project::Progress| {};
     let on: &mut dyn FnMut(project::Progress) = if push.quiet { &mut quiet } else { &mut show };
-    match project::push(&project, &push.services, push.ignore_push_failures, &send, on) {
+    match project::push(
+        &project,
+        &push.services,
+        push.ignore_push_failures,
+        &send,
+        on,
+    ) {
         Ok(()) => Ok(0),
         Err(e) => fail(e),
     }

@@ -408,7 +408,12 @@ pub fn pull_reporting(
 /// `push`: Docker's lines (`The push refers to repository [...]`, a line or bar per
 /// layer, `<tag>: digest: ... size: N`).
 pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
-    push_reporting(engine, &args.reference, args.quiet, &args.insecure_registries)?;
+    push_reporting(
+        engine,
+        &args.reference,
+        args.quiet,
+        &args.insecure_registries,
+    )?;
     Ok(0)
 }
 

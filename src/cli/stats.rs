@@ -247,7 +247,16 @@ mod tests {
     fn the_command_keeps_its_spaces() {
         assert_eq!(
             super::split_fields("root  7 1  0 10:00 ?  00:00:00 sleep 1000", 8),
-            ["root", "7", "1", "0", "10:00", "?", "00:00:00", "sleep 1000"]
+            [
+                "root",
+                "7",
+                "1",
+                "0",
+                "10:00",
+                "?",
+                "00:00:00",
+                "sleep 1000"
+            ]
         );
     }
 }

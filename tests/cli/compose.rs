@@ -548,7 +548,11 @@ services:
     // `up` builds the missing image `<project>-<service>` through berth build.
     let out = compose(&berth, &dir, &["up", "-d"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains(" Service web  Built"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Service web  Built"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(berth.inspect("made-web-1")["Config"]["Image"], "made-web");
     assert_eq!(
         berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
@@ -562,19 +566,48 @@ services:
     // Its image is there now: `up` builds nothing; `--build` always does.
     let again = compose(&berth, &dir, &["up", "-d"]);
     assert!(!stderr(&again).contains("Built"), "{}", stderr(&again));
-    // `build` with `--build-arg` over the file's, then `up --build`.
+    // `build` with `--build-arg` over the file's: a one-off container runs the new
+    // image, and `up` recreates the service's container made from the old one.
+    let before = id_of(&berth, "made-web-1");
     let out = compose(&berth, &dir, &["build", "--build-arg", "GREETING=bye"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let run = compose_ok(&berth, &dir, &["run", "--rm", "web", "cat", "/greeting"]);
     assert_eq!(run, "bye\n");
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    assert_ne!(id_of(&berth, "made-web-1"), before);
+    assert_eq!(
+        berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
+        "bye\n"
+    );
+    // `up --build` builds again, with the file's args.
     let out = compose(&berth, &dir, &["up", "-d", "--build"]);
-    assert!(stderr(&out).contains(" Service web  Built"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Service web  Built"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
+        "hello\n"
+    );
     // `images`: the container and the image it runs.
     let images = compose_ok(&berth, &dir, &["images"]);
-    let lines: Vec<Vec<&str>> = images.lines().map(|l| l.split_whitespace().collect()).collect();
+    let lines: Vec<Vec<&str>> = images
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(
         lines[0],
-        ["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE", "ID", "SIZE", "CREATED"]
+        [
+            "CONTAINER",
+            "REPOSITORY",
+            "TAG",
+            "PLATFORM",
+            "IMAGE",
+            "ID",
+            "SIZE",
+            "CREATED"
+        ]
     );
     assert_eq!(lines[1][..3], ["made-web-1", "made-web", "latest"]);
     let json: serde_json::Value =
@@ -630,7 +663,17 @@ fn run_makes_a_one_off_container_and_exits_with_its_code() {
         &berth,
         &dir,
         &[
-            "run", "--rm", "-e", "EXTRA=x", "-w", "/tmp", "-u", "1:1", "app", "sh", "-c",
+            "run",
+            "--rm",
+            "-e",
+            "EXTRA=x",
+            "-w",
+            "/tmp",
+            "-u",
+            "1:1",
+            "app",
+            "sh",
+            "-c",
             "echo $FROM_FILE $EXTRA $(pwd) $(id -u)",
         ],
     );
@@ -644,13 +687,20 @@ fn run_makes_a_one_off_container_and_exits_with_its_code() {
     // `-d`: the ID on stdout; Compose's name and labels; no ports unless asked.
     let id = compose_ok(&berth, &dir, &["run", "-d", "app", "sleep", "1000"]);
     let one = berth.inspect(id.trim());
-    let name = one["Name"].as_str().unwrap().trim_start_matches('/').to_owned();
+    let name = one["Name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_owned();
     assert!(name.starts_with("once-app-run-"), "{name}");
     assert_eq!(name.len(), "once-app-run-".len() + 12, "{name}");
     let labels = &one["Config"]["Labels"];
     assert_eq!(labels["com.docker.compose.oneoff"], "True");
     assert_eq!(labels["com.docker.compose.service"], "app");
-    assert_eq!(labels["com.docker.compose.slug"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        labels["com.docker.compose.slug"].as_str().unwrap().len(),
+        64
+    );
     assert_eq!(one["HostConfig"]["RestartPolicy"]["Name"], "no");
     assert!(berth.ok(&["port", &name]).is_empty());
     // One-off containers are not the service's: `ps` leaves them out, `down` takes them.
@@ -659,7 +709,16 @@ fn run_makes_a_one_off_container_and_exits_with_its_code() {
     let ported = compose_ok(
         &berth,
         &dir,
-        &["run", "-d", "--service-ports", "--name", "once-ported", "app", "sleep", "1000"],
+        &[
+            "run",
+            "-d",
+            "--service-ports",
+            "--name",
+            "once-ported",
+            "app",
+            "sleep",
+            "1000",
+        ],
     );
     assert!(!ported.trim().is_empty());
     assert_eq!(berth.ok(&["port", "once-ported", "80"]), "0.0.0.0:18093\n");
@@ -714,7 +773,16 @@ fn exec_port_top_pause_and_cp_act_on_a_services_containers() {
     let out = compose(
         &berth,
         &dir,
-        &["exec", "-T", "-e", "X=y", "web", "sh", "-c", "echo $X $(hostname); exit 4"],
+        &[
+            "exec",
+            "-T",
+            "-e",
+            "X=y",
+            "web",
+            "sh",
+            "-c",
+            "echo $X $(hostname); exit 4",
+        ],
     );
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     let host1 = berth.inspect("reps-web-1")["Config"]["Hostname"].clone();
@@ -744,7 +812,10 @@ fn exec_port_top_pause_and_cp_act_on_a_services_containers() {
     );
     // top: one table, each process led by its service and replica.
     let top = compose_ok(&berth, &dir, &["top"]);
-    let rows: Vec<Vec<&str>> = top.lines().map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(rows[0][..4], ["SERVICE", "#", "UID", "PID"]);
     assert_eq!(rows[0].last(), Some(&"CMD"));
     let sleeping: Vec<(&str, &str)> = rows[1..]
@@ -756,7 +827,11 @@ fn exec_port_top_pause_and_cp_act_on_a_services_containers() {
     // pause and unpause, with Compose's lines.
     let out = compose(&berth, &dir, &["pause", "web"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains(" Container reps-web-2  Paused"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Container reps-web-2  Paused"),
+        "{}",
+        stderr(&out)
+    );
     let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.State}}"]);
     assert_eq!(ps, "paused\npaused\n");
     compose_ok(&berth, &dir, &["unpause"]);
@@ -766,15 +841,28 @@ fn exec_port_top_pause_and_cp_act_on_a_services_containers() {
     std::fs::write(dir.join("note.txt"), "carried\n").unwrap();
     compose_ok(&berth, &dir, &["cp", "note.txt", "web:/tmp/note.txt"]);
     for name in ["reps-web-1", "reps-web-2"] {
-        assert_eq!(berth.ok(&["exec", name, "cat", "/tmp/note.txt"]), "carried\n");
+        assert_eq!(
+            berth.ok(&["exec", name, "cat", "/tmp/note.txt"]),
+            "carried\n"
+        );
     }
     berth.ok(&["exec", "reps-web-2", "sh", "-c", "echo two > /tmp/which"]);
-    compose_ok(&berth, &dir, &["cp", "--index", "2", "web:/tmp/which", "back.txt"]);
-    assert_eq!(std::fs::read_to_string(dir.join("back.txt")).unwrap(), "two\n");
+    compose_ok(
+        &berth,
+        &dir,
+        &["cp", "--index", "2", "web:/tmp/which", "back.txt"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("back.txt")).unwrap(),
+        "two\n"
+    );
     let out = compose(&berth, &dir, &["cp", "web:/a", "web:/b"]);
     assert_eq!(
         (code(&out), stderr(&out)),
-        (1, "Error: copying between services is not supported\n".to_owned())
+        (
+            1,
+            "Error: copying between services is not supported\n".to_owned()
+        )
     );
     compose_ok(&berth, &dir, &["down"]);
 }
@@ -804,7 +892,10 @@ fn wait_and_events_follow_the_projects_containers_only() {
     let out = compose(&berth, &dir, &["wait", "job"]);
     assert_eq!(
         (code(&out), stderr(&out)),
-        (1, "Error: no containers for project \"watched\"\n".to_owned())
+        (
+            1,
+            "Error: no containers for project \"watched\"\n".to_owned()
+        )
     );
     // events: replayed from --since up to now, the job's only, without Compose's labels.
     let text = compose_ok(
@@ -817,7 +908,10 @@ fn wait_and_events_follow_the_projects_containers_only() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let actions: Vec<&str> = seen.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"start") && actions.contains(&"die"), "{text}");
+    assert!(
+        actions.contains(&"start") && actions.contains(&"die"),
+        "{text}"
+    );
     for e in &seen {
         assert_eq!(e["type"], "container");
         assert_eq!(e["service"], "job", "{text}");
@@ -826,11 +920,19 @@ fn wait_and_events_follow_the_projects_containers_only() {
         assert_eq!(e["attributes"]["name"], "watched-job-1");
     }
     // The plain line: Compose's time, the action, the ID, the attributes.
-    let plain = compose_ok(&berth, &dir, &["events", "--since", &since, "--until", "0s"]);
-    let die = plain.lines().find(|l| l.contains(" container die ")).unwrap();
+    let plain = compose_ok(
+        &berth,
+        &dir,
+        &["events", "--since", &since, "--until", "0s"],
+    );
+    let die = plain
+        .lines()
+        .find(|l| l.contains(" container die "))
+        .unwrap();
     assert!(die.contains(&format!(" container die {id} (")), "{plain}");
     assert!(die.contains("name=watched-job-1"), "{plain}");
-    compose_ok(&berth, &dir, &["down"]);
+    // The job's profile is named, so `down` takes its container as the service's.
+    compose_ok(&berth, &dir, &["--profile", "jobs", "down"]);
     compose_ok(&berth, &other, &["down"]);
 }
 
@@ -859,15 +961,31 @@ fn push_and_pull_move_the_services_images_through_a_registry() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = compose(&berth, &dir, &["push", "app", "base"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!(" Image {image}  Pushed")), "{}", stderr(&out));
-    assert!(stderr(&out).contains(" Service base  Skipped"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(" Image {image}  Pushed")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(" Service base  Skipped"),
+        "{}",
+        stderr(&out)
+    );
     // pull: the image comes back from the registry; one that no registry has fails
     // the pull in one last line, or is a warning with --ignore-pull-failures.
     berth.ok(&["rmi", &image]);
     let out = compose(&berth, &dir, &["pull", "app", "local"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!(" Image {image}  Pulled")), "{}", stderr(&out));
-    assert!(stderr(&out).contains(" Service local  Skipped"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(" Image {image}  Pulled")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(" Service local  Skipped"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         compose_ok(&berth, &dir, &["run", "--rm", "-T", "app"]),
         "made\n"
@@ -875,10 +993,18 @@ fn push_and_pull_move_the_services_images_through_a_registry() {
     let out = compose(&berth, &dir, &["pull", "base"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let last = stderr(&out).lines().last().unwrap().to_owned();
-    assert!(last.starts_with(&format!("Error: image {IMAGE}: ")), "{}", stderr(&out));
+    assert!(
+        last.starts_with(&format!("Error: image {IMAGE}: ")),
+        "{}",
+        stderr(&out)
+    );
     let out = compose(&berth, &dir, &["pull", "--ignore-pull-failures", "base"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("WARN[0000] Image "), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("WARN[0000] Image "),
+        "{}",
+        stderr(&out)
+    );
     compose_ok(&berth, &dir, &["down"]);
 }
 
@@ -889,8 +1015,16 @@ fn create_makes_the_containers_without_starting_them_and_watch_is_not_built() {
     let dir = project_dir(&parent, "made-only", APP);
     let out = compose(&berth, &dir, &["create"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains(" Container made-only-web-1  Created"), "{}", stderr(&out));
-    let ps = compose_ok(&berth, &dir, &["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
+    assert!(
+        stderr(&out).contains(" Container made-only-web-1  Created"),
+        "{}",
+        stderr(&out)
+    );
+    let ps = compose_ok(
+        &berth,
+        &dir,
+        &["ps", "-a", "--format", "{{.Name}} {{.State}}"],
+    );
     assert_eq!(ps, "made-only-db-1 created\nmade-only-web-1 created\n");
     compose_ok(&berth, &dir, &["start"]);
     let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.Name}} {{.State}}"]);

@@ -123,9 +123,7 @@ pub fn build(
 /// Whether `up` builds service `name`: it has `build:`, and `--build` was given or its
 /// image is not here.
 pub(super) fn wanted(engine: &Engine, project: &Project, name: &str, always: bool) -> bool {
-    project
-        .service(name)
-        .is_ok_and(|s| s.build.is_some())
+    project.service(name).is_ok_and(|s| s.build.is_some())
         && (always || engine.resolve_image(&project.image_of(name)).is_err())
 }
 
@@ -165,7 +163,9 @@ mod tests {
         assert_eq!(plan.dockerfile, PathBuf::from("/w/web/Dockerfile.dev"));
         assert_eq!(plan.args, ["A=2", "B", "C"]);
         assert_eq!(plan.tags, ["shop-web", "extra:1"]);
-        assert!(plan.labels.contains(&"com.docker.compose.service=web".to_owned()));
+        assert!(plan
+            .labels
+            .contains(&"com.docker.compose.service=web".to_owned()));
         assert!(plan.labels.contains(&"l=v".to_owned()));
         assert_eq!(plan.target.as_deref(), Some("dev"));
         assert!(super::plan(&project, "db", &flags).unwrap().is_none());

@@ -43,7 +43,9 @@ pub fn images(engine: &Engine, name: &str, services: &[String]) -> Result<Vec<Im
             });
             ImageUse {
                 container: m.record.name.clone(),
-                repository: reference.map(|r| r.repository().to_owned()).unwrap_or_default(),
+                repository: reference
+                    .map(|r| r.repository().to_owned())
+                    .unwrap_or_default(),
                 tag: reference.map(|r| r.tag().to_owned()).unwrap_or_default(),
                 id: m.record.image_id.to_string(),
                 size: summary.map(|s| s.size).unwrap_or(0),
@@ -77,7 +79,11 @@ pub fn pull(
     for name in chosen(project, services)? {
         let service = project.service(&name)?;
         let Some(image) = &service.image else {
-            on(step(Object::Service, &name, "Skipped - No image to be pulled"));
+            on(step(
+                Object::Service,
+                &name,
+                "Skipped - No image to be pulled",
+            ));
             continue;
         };
         if !seen.insert(image.clone()) {

@@ -91,9 +91,10 @@ pub fn run(
     ensure_networks(engine, project, &alone, on)?;
     ensure_volumes(engine, project, &alone, on)?;
     let slug = slug();
-    let name = opts.name.clone().unwrap_or_else(|| {
-        format!("{}-{}-run-{}", project.name, opts.service, &slug[..12])
-    });
+    let name = opts
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-run-{}", project.name, opts.service, &slug[..12]));
     // The service as this run changes it, in a copy of the project.
     let mut changed = project.clone();
     let service = changed
@@ -145,9 +146,7 @@ pub fn run(
     create.aliases.clear();
     create.auto_remove = opts.remove;
     for spec in &opts.volumes {
-        create
-            .mounts
-            .push(run_volume(project, spec).map_err(bad)?);
+        create.mounts.push(run_volume(project, spec).map_err(bad)?);
     }
     for spec in &opts.publish {
         create

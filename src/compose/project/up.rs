@@ -102,7 +102,12 @@ pub fn up(
 
 /// A service's image: built when Compose would (see `build::wanted`), else pulled
 /// through the front door's `pull` when it is not here.
-pub(super) fn ensure_image(engine: &Engine, project: &Project, name: &str, opts: &UpOptions) -> Result<()> {
+pub(super) fn ensure_image(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    opts: &UpOptions,
+) -> Result<()> {
     let service = project.service(name)?;
     let image = project.image_of(name);
     if super::build::wanted(engine, project, name, opts.always_build) {
@@ -287,6 +292,12 @@ fn converge(
         .copied()
         .unwrap_or_else(|| service.replicas());
     let hash = project.config_hash(name);
+    // The image the service names now: a container made from another one (a rebuild,
+    // a newer pull) is recreated, as Compose's image-digest label makes it.
+    let image = engine
+        .resolve_image(&project.image_of(name))
+        .ok()
+        .map(|i| i.id);
     let current: Vec<Member> = members(engine, &project.name)?
         .into_iter()
         .filter(|m| m.service == name && !m.oneoff)
@@ -299,7 +310,10 @@ fn converge(
     let keep: Vec<&Member> = current.iter().take(want as usize).collect();
     let mut to_start = Vec::new();
     for member in &keep {
-        let diverged = member.record.config.labels.get(labels::CONFIG_HASH) != Some(&hash);
+        let diverged = member.record.config.labels.get(labels::CONFIG_HASH) != Some(&hash)
+            || image
+                .as_ref()
+                .is_some_and(|id| *id != member.record.image_id);
         if !opts.no_recreate && (opts.force_recreate || diverged) {
             let id = recreate(engine, project, name, member, on)?;
             changed = true;
