@@ -101,8 +101,9 @@ pub struct RunArgs {
     /// Allocate a pseudo-TTY (the default on a terminal)
     #[arg(short, long, hide = true)]
     pub tty: bool,
+    /// The service to run a one-off container of
     pub service: String,
-    /// The command and its arguments
+    /// The command and its arguments (default: the service's)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
@@ -134,6 +135,7 @@ pub struct ExecArgs {
     /// Allocate a pseudo-TTY (the default on a terminal)
     #[arg(short, long, hide = true)]
     pub tty: bool,
+    /// The service whose container runs the command
     pub service: String,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -149,6 +151,7 @@ pub struct PortArgs {
     #[arg(long, default_value_t = 0)]
     pub index: u32,
     pub service: String,
+    /// The container's port
     pub private_port: String,
 }
 
@@ -497,7 +500,8 @@ pub fn run_top(engine: &Engine, args: &ComposeArgs, services: &[String]) -> Resu
         text.push_str(&row.join("\t"));
     }
     let mut out = super::output::shown_stdout();
-    writeln!(out, "{}", super::output::tabwrite(&text))?;
+    // Compose's tabwriter: minimum width 4, padding 2.
+    writeln!(out, "{}", super::output::tabwrite_with(&text, 4, 2))?;
     Ok(0)
 }
 
