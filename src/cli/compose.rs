@@ -362,15 +362,15 @@ pub(super) fn show(progress: Progress) {
     }
 }
 
-/// A service's missing image pulled, with `pull`'s progress on stderr.
-pub(super) fn pull_image(engine: &Engine, image: &str) -> crate::engine::Result<()> {
+/// A service's image pulled, with `pull`'s progress on stderr (none when `quiet`).
+pub(super) fn pull_image(engine: &Engine, image: &str, quiet: bool) -> crate::engine::Result<()> {
     let reference: crate::engine::Reference = image.parse()?;
     let options = crate::settings::Settings::load()?.pull_options(None, &[])?;
     super::image::pull_reporting(
         engine,
         &reference,
         &options,
-        false,
+        quiet,
         super::pull_progress::Out::Stderr,
     )
     .map(drop)
@@ -385,7 +385,7 @@ fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let pull = |image: &str| pull_image(engine, image);
+    let pull = |image: &str| pull_image(engine, image, false);
     let build = |plan: &project::BuildPlan| verbs::build_image(engine, plan);
     let opts = UpOptions {
         services: up.services.clone(),

@@ -317,7 +317,7 @@ pub fn run_create(engine: &Engine, args: &ComposeArgs, create: &CreateArgs) -> R
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let pull = |image: &str| pull_image(engine, image);
+    let pull = |image: &str| pull_image(engine, image, false);
     let build = |plan: &BuildPlan| build_image(engine, plan);
     let opts = UpOptions {
         services: create.services.clone(),
@@ -385,7 +385,7 @@ pub fn run_run(engine: &Engine, args: &ComposeArgs, run: &RunArgs) -> Result<i32
         interactive,
         attach: !run.detach,
     };
-    let pull = |image: &str| pull_image(engine, image);
+    let pull = |image: &str| pull_image(engine, image, false);
     let build = |plan: &BuildPlan| build_image(engine, plan);
     let up = UpOptions {
         remove_orphans: run.remove_orphans,
@@ -786,7 +786,7 @@ pub fn run_pull(engine: &Engine, args: &ComposeArgs, pull: &PullArgs) -> Result<
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let fetch = |image: &str| pull_image(engine, image);
+    let fetch = |image: &str| pull_image(engine, image, pull.quiet);
     let mut quiet = |_: project::Progress| {};
     let on: &mut dyn FnMut(project::Progress) = if pull.quiet { &mut quiet } else { &mut show };
     match project::pull(

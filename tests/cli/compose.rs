@@ -990,6 +990,11 @@ fn push_and_pull_move_the_services_images_through_a_registry() {
         compose_ok(&berth, &dir, &["run", "--rm", "-T", "app"]),
         "made\n"
     );
+    let out = compose(&berth, &dir, &["pull", "-q", "app"]);
+    assert_eq!(
+        (code(&out), stdout(&out), stderr(&out)),
+        (0, String::new(), String::new())
+    );
     let out = compose(&berth, &dir, &["pull", "base"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let last = stderr(&out).lines().last().unwrap().to_owned();
