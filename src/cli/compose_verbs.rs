@@ -89,6 +89,15 @@ pub struct RunArgs {
     /// Run command with all service's ports enabled and mapped to the host
     #[arg(short = 'P', long)]
     pub service_ports: bool,
+    /// Use the service's network aliases in the network(s) the container connects to
+    #[arg(long)]
+    pub use_aliases: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
     /// Build image before starting container
     #[arg(long)]
     pub build: bool,
@@ -379,6 +388,9 @@ pub fn run_run(engine: &Engine, args: &ComposeArgs, run: &RunArgs) -> Result<i32
         volumes: run.volume.clone(),
         publish: run.publish.clone(),
         service_ports: run.service_ports,
+        cap_add: run.cap_add.clone(),
+        cap_drop: run.cap_drop.clone(),
+        use_aliases: run.use_aliases,
         no_deps: run.no_deps,
         remove: run.rm,
         tty,

@@ -678,6 +678,27 @@ fn run_makes_a_one_off_container_and_exits_with_its_code() {
         ],
     );
     assert_eq!(said, "file x /tmp 1\n");
+    // --cap-drop over the service's capabilities: CHOWN's bit goes from the set.
+    let caps = compose_ok(
+        &berth,
+        &dir,
+        &[
+            "run",
+            "--rm",
+            "--cap-drop",
+            "CHOWN",
+            "app",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ],
+    );
+    let full = compose_ok(
+        &berth,
+        &dir,
+        &["run", "--rm", "app", "grep", "CapEff", "/proc/self/status"],
+    );
+    assert_ne!(caps, full);
     let entry = compose_ok(
         &berth,
         &dir,

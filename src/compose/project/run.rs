@@ -33,6 +33,12 @@ pub struct RunOptions {
     /// `-p` specs; the service's own ports only with `service_ports`.
     pub publish: Vec<String>,
     pub service_ports: bool,
+    /// `--cap-add` and `--cap-drop`: each over the service's, taking the name out of
+    /// the other list, as Compose's.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--use-aliases`: the service's network aliases on the one-off container too.
+    pub use_aliases: bool,
     pub no_deps: bool,
     pub remove: bool,
     pub tty: bool,
@@ -130,6 +136,10 @@ pub fn run(
     if !opts.service_ports {
         service.ports.clear();
     }
+    service.cap_add.extend(opts.cap_add.iter().cloned());
+    service.cap_drop.retain(|c| !opts.cap_add.contains(c));
+    service.cap_drop.extend(opts.cap_drop.iter().cloned());
+    service.cap_add.retain(|c| !opts.cap_drop.contains(c));
     for label in &opts.labels {
         let Some((k, v)) = label.split_once('=') else {
             return Err(Error::Invalid("label must be set as KEY=VALUE".into()));
@@ -141,9 +151,11 @@ pub fn run(
         on(Progress::Warning(w))
     })?;
     create.restart_policy = RestartPolicy::default();
-    // Found by its name only: the service's aliases stay its replicas' (Compose's
-    // `--use-aliases` is not built).
-    create.aliases.clear();
+    // Found by its name only, unless `--use-aliases`: the service's aliases are its
+    // replicas'.
+    if !opts.use_aliases {
+        create.aliases.clear();
+    }
     create.auto_remove = opts.remove;
     for spec in &opts.volumes {
         create.mounts.push(run_volume(project, spec).map_err(bad)?);
