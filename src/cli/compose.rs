@@ -1,7 +1,6 @@
 //! `berth compose`: Docker Compose v2's verbs, flags and output over `crate::compose`.
 //! Only parsing and rendering here; what a verb does is `compose::project`'s.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use clap::{Args, Subcommand};
 use color_eyre::Result;
 use serde_json::{json, Value};
 
+use super::compose_verbs as verbs;
 use super::output::{print_listing, Listing};
 use crate::compose::load::{self, ConfigFormat, LoadOptions};
 use crate::compose::project::{
@@ -64,6 +64,34 @@ pub enum ComposeCommand {
     Rm(RmArgs),
     /// Parse, resolve and render compose file in canonical format
     Config(ConfigArgs),
+    /// Build or rebuild services
+    Build(verbs::BuildArgs),
+    /// Creates containers for a service
+    Create(verbs::CreateArgs),
+    /// Run a one-off command on a service
+    Run(verbs::RunArgs),
+    /// Execute a command in a running container
+    Exec(verbs::ExecArgs),
+    /// Pause services
+    Pause(ServicesArgs),
+    /// Unpause services
+    Unpause(ServicesArgs),
+    /// Display the running processes
+    Top(ServicesArgs),
+    /// Print the public port for a port binding
+    Port(verbs::PortArgs),
+    /// List images used by the created containers
+    Images(verbs::ImagesArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    Cp(verbs::CpArgs),
+    /// Block until containers of all (or specified) services stop
+    Wait(verbs::WaitArgs),
+    /// Receive real time events from containers
+    Events(verbs::EventsArgs),
+    /// Pull service images
+    Pull(verbs::PullArgs),
+    /// Push service images
+    Push(verbs::PushArgs),
     /// Verbs of Docker Compose berth does not have yet
     #[command(external_subcommand)]
     Other(Vec<String>),
@@ -219,9 +247,7 @@ pub struct ConfigArgs {
 
 /// Docker Compose's verbs berth does not have yet: answered as such, not as unknown.
 const NOT_BUILT: &[&str] = &[
-    "attach", "build", "commit", "cp", "create", "events", "exec", "export", "images", "pause",
-    "port", "publish", "pull", "push", "run", "scale", "stats", "top", "unpause", "version",
-    "volumes", "wait", "watch",
+    "attach", "commit", "export", "publish", "scale", "stats", "version", "volumes", "watch",
 ];
 
 /// Docker Compose's exit code for its own failures.
@@ -244,11 +270,25 @@ pub fn compose(engine: &Engine, args: &ComposeArgs) -> Result<i32> {
         },
         Rm(rm) => run_rm(engine, args, rm),
         Config(config) => run_config(args, config),
+        Build(b) => verbs::run_build(engine, args, b),
+        Create(c) => verbs::run_create(engine, args, c),
+        Run(r) => verbs::run_run(engine, args, r),
+        Exec(e) => verbs::run_exec(engine, args, e),
+        Pause(s) => verb(engine, args, &s.services, Verb::Pause),
+        Unpause(s) => verb(engine, args, &s.services, Verb::Unpause),
+        Top(s) => verbs::run_top(engine, args, &s.services),
+        Port(p) => verbs::run_port(engine, args, p),
+        Images(i) => verbs::run_images(engine, args, i),
+        Cp(c) => verbs::run_cp(engine, args, c),
+        Wait(w) => verbs::run_wait(engine, args, w),
+        Events(e) => verbs::run_events(engine, args, e),
+        Pull(p) => verbs::run_pull(engine, args, p),
+        Push(p) => verbs::run_push(engine, args, p),
         Other(words) => {
             let verb = words.first().map(String::as_str).unwrap_or_default();
             if NOT_BUILT.contains(&verb) {
                 fail(format!(
-                    "berth compose {verb} is not built yet: berth has up, down, ps, ls, logs, start, stop, restart, kill, rm and config"
+                    "berth compose {verb} is not built yet: see 'berth compose --help' for the verbs berth has"
                 ))
             } else {
                 fail(format!(
@@ -263,7 +303,7 @@ fn seconds(s: Option<u64>) -> Option<Duration> {
     s.map(Duration::from_secs)
 }
 
-fn fail(message: impl std::fmt::Display) -> Result<i32> {
+pub(super) fn fail(message: impl std::fmt::Display) -> Result<i32> {
     eprintln!("Error: {message}");
     Ok(FAILED)
 }
@@ -281,7 +321,7 @@ fn load_options(args: &ComposeArgs) -> Result<LoadOptions> {
 }
 
 /// The project the flags and files name, with the loader's warnings printed.
-fn load_project(args: &ComposeArgs) -> Result<std::result::Result<Project, String>> {
+pub(super) fn load_project(args: &ComposeArgs) -> Result<std::result::Result<Project, String>> {
     let loaded = match load::load(&load_options(args)?) {
         Ok(loaded) => loaded,
         Err(e) => return Ok(Err(e.to_string())),
@@ -293,7 +333,7 @@ fn load_project(args: &ComposeArgs) -> Result<std::result::Result<Project, Strin
 }
 
 /// The project's name for verbs that work from labels: `-p`, else the files'.
-fn project_name(
+pub(super) fn project_name(
     args: &ComposeArgs,
 ) -> Result<std::result::Result<(String, Option<Project>), String>> {
     if let (Some(name), true) = (&args.project_name, args.files.is_empty()) {
@@ -311,7 +351,7 @@ fn warn(message: &str) {
 }
 
 /// Docker Compose's plain progress lines, on stderr.
-fn show(progress: Progress) {
+pub(super) fn show(progress: Progress) {
     match progress {
         Progress::Step {
             object,
@@ -322,35 +362,31 @@ fn show(progress: Progress) {
     }
 }
 
+/// A service's image pulled, with `pull`'s progress on stderr (none when `quiet`).
+pub(super) fn pull_image(engine: &Engine, image: &str, quiet: bool) -> crate::engine::Result<()> {
+    let reference: crate::engine::Reference = image.parse()?;
+    let options = crate::settings::Settings::load()?.pull_options(None, &[])?;
+    super::image::pull_reporting(
+        engine,
+        &reference,
+        &options,
+        quiet,
+        super::pull_progress::Out::Stderr,
+    )
+    .map(drop)
+}
+
 fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
     let project = match load_project(args)? {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    if up.build {
-        warn("--build: berth compose does not build images yet; the existing ones are used");
-    }
-    let mut scale = BTreeMap::new();
-    for entry in &up.scale {
-        match entry.split_once('=').map(|(s, n)| (s, n.parse::<u32>())) {
-            Some((service, Ok(n))) => {
-                scale.insert(service.to_owned(), n);
-            }
-            _ => return fail(format!("invalid --scale value {entry:?}: use SERVICE=NUM")),
-        }
-    }
-    let pull = |image: &str| -> crate::engine::Result<()> {
-        let reference: crate::engine::Reference = image.parse()?;
-        let options = crate::settings::Settings::load()?.pull_options(None, &[])?;
-        super::image::pull_reporting(
-            engine,
-            &reference,
-            &options,
-            false,
-            super::pull_progress::Out::Stderr,
-        )
-        .map(drop)
+    let scale = match verbs::scales(&up.scale) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
+    let pull = |image: &str| pull_image(engine, image, false);
+    let build = |plan: &project::BuildPlan| verbs::build_image(engine, plan);
     let opts = UpOptions {
         services: up.services.clone(),
         force_recreate: up.force_recreate,
@@ -360,7 +396,7 @@ fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
         wait: up.wait,
         wait_timeout: up.wait_timeout.map(Duration::from_secs),
         scale,
-        pull: Some(&pull),
+        ..verbs::making(&pull, &build, up.build)
     };
     if let Err(e) = project::up(engine, &project, &opts, &mut show) {
         return fail(e);
@@ -518,7 +554,8 @@ fn run_ps(engine: &Engine, args: &ComposeArgs, ps: &PsArgs) -> Result<i32> {
         Err(e) => return fail(e),
     }
     .into_iter()
-    .filter(|m| ps.all || m.is_running())
+    // One-off (`run`) containers only with `-a`, as Docker Compose's.
+    .filter(|m| ps.all || (m.is_running() && !m.oneoff))
     .filter(|m| ps.service.is_empty() || ps.service.contains(&m.service))
     .collect();
     if ps.services {

@@ -408,15 +408,31 @@ pub fn pull_reporting(
 /// `push`: Docker's lines (`The push refers to repository [...]`, a line or bar per
 /// layer, `<tag>: digest: ... size: N`).
 pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
-    let reference: Reference = args.reference.parse()?;
-    let options = Settings::load()?.push_options(&args.insecure_registries);
+    push_reporting(
+        engine,
+        &args.reference,
+        args.quiet,
+        &args.insecure_registries,
+    )?;
+    Ok(0)
+}
+
+/// Pushes `reference` with `push`'s progress on stdout (nothing with `quiet`); `compose
+/// push` sends each image this way.
+pub fn push_reporting(
+    engine: &Engine,
+    reference: &str,
+    quiet: bool,
+    insecure_registries: &[String],
+) -> crate::engine::Result<()> {
+    let reference: Reference = reference.parse()?;
+    let options = Settings::load()?.push_options(insecure_registries);
     let label = reference.tag().unwrap_or_default().to_owned();
-    let progress = Progress::<PushEvent>::new(args.quiet, label, Out::Stdout);
+    let progress = Progress::<PushEvent>::new(quiet, label, Out::Stdout);
     let report = |event: &PushEvent| progress.report(event);
     let pushed = engine.push(&reference, &options, &report);
     progress.finish();
-    pushed?;
-    Ok(0)
+    pushed.map(drop)
 }
 
 pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {

@@ -4,6 +4,7 @@ pub mod attach;
 pub mod build;
 mod build_tty;
 pub mod compose;
+mod compose_verbs;
 pub mod container;
 pub mod container_prune;
 pub mod cp;

@@ -193,9 +193,15 @@ fn template_error(e: super::template::TemplateError) -> color_eyre::Report {
 /// is left as it is. Like Go's, a column's width holds over a block of consecutive lines
 /// that have that column.
 pub fn tabwrite(text: &str) -> String {
+    tabwrite_with(text, TAB_MIN_WIDTH, TAB_PADDING)
+}
+
+/// [`tabwrite`] with another minimum cell width and padding (Docker Compose's tables
+/// use 4 and 2).
+pub fn tabwrite_with(text: &str, min_width: usize, padding: usize) -> String {
     let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<Vec<usize>> = lines.iter().map(|cells| vec![0; cells.len() - 1]).collect();
-    column_widths(&lines, 0, &mut widths);
+    column_widths(&lines, 0, &mut widths, (min_width, padding));
     let mut out = String::with_capacity(text.len());
     for (i, (cells, widths)) in lines.iter().zip(&widths).enumerate() {
         if i > 0 {
@@ -215,8 +221,13 @@ const TAB_MIN_WIDTH: usize = 10;
 const TAB_PADDING: usize = 3;
 
 /// Widths of column `col` for each block of consecutive lines that have it, then of the
-/// columns after it within each block.
-fn column_widths(lines: &[Vec<&str>], col: usize, widths: &mut [Vec<usize>]) {
+/// columns after it within each block; `(min, padding)` as the tabwriter's.
+fn column_widths(
+    lines: &[Vec<&str>],
+    col: usize,
+    widths: &mut [Vec<usize>],
+    (min, padding): (usize, usize),
+) {
     let has = |cells: &Vec<&str>| col + 1 < cells.len();
     let mut i = 0;
     while i < lines.len() {
@@ -225,15 +236,20 @@ fn column_widths(lines: &[Vec<&str>], col: usize, widths: &mut [Vec<usize>]) {
             continue;
         }
         let start = i;
-        let mut width = TAB_MIN_WIDTH;
+        let mut width = min;
         while i < lines.len() && has(&lines[i]) {
-            width = width.max(lines[i][col].chars().count() + TAB_PADDING);
+            width = width.max(lines[i][col].chars().count() + padding);
             i += 1;
         }
         for w in &mut widths[start..i] {
             w[col] = width;
         }
-        column_widths(&lines[start..i], col + 1, &mut widths[start..i]);
+        column_widths(
+            &lines[start..i],
+            col + 1,
+            &mut widths[start..i],
+            (min, padding),
+        );
     }
 }
 

@@ -162,11 +162,22 @@ fn id_text(r: &ContainerStats, no_trunc: bool) -> String {
 }
 
 pub fn top(engine: &Engine, args: &TopArgs) -> Result<i32> {
-    let pids = engine.container_pids(&args.container)?;
-    let options: Vec<String> = if args.ps_options.is_empty() {
+    let (header, lines) = ps_of(engine, &args.container, &args.ps_options)?;
+    let mut stdout = super::output::shown_stdout();
+    for line in std::iter::once(header).chain(lines) {
+        writeln!(stdout, "{line}")?;
+    }
+    Ok(0)
+}
+
+/// The host's `ps` (`-ef` unless `options` say otherwise), its header and the lines of
+/// the container's processes, as `docker top` shows them.
+fn ps_of(engine: &Engine, container: &str, options: &[String]) -> Result<(String, Vec<String>)> {
+    let pids = engine.container_pids(container)?;
+    let options: Vec<String> = if options.is_empty() {
         vec!["-ef".into()]
     } else {
-        args.ps_options.clone()
+        options.to_vec()
     };
     let out = std::process::Command::new("ps")
         .args(&options)
@@ -182,24 +193,70 @@ pub fn top(engine: &Engine, args: &TopArgs) -> Result<i32> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
+    let header = lines.next().unwrap_or("").to_owned();
     let pid_column = header
         .split_whitespace()
         .position(|h| h == "PID")
         .ok_or_else(|| eyre!("ps {}: its output has no PID column", options.join(" ")))?;
-    let mut shown = vec![header.to_owned()];
-    for line in lines {
-        let pid = line
-            .split_whitespace()
-            .nth(pid_column)
-            .and_then(|p| p.parse::<i32>().ok());
-        if pid.is_some_and(|p| pids.contains(&p)) {
-            shown.push(line.to_owned());
-        }
+    let shown = lines
+        .filter(|line| {
+            line.split_whitespace()
+                .nth(pid_column)
+                .and_then(|p| p.parse::<i32>().ok())
+                .is_some_and(|p| pids.contains(&p))
+        })
+        .map(str::to_owned)
+        .collect();
+    Ok((header, shown))
+}
+
+/// A container's processes as columns: `ps -ef`'s titles, and each process's fields (the
+/// last, the command, keeps its spaces), as Docker's top API splits them.
+pub(super) fn processes(
+    engine: &Engine,
+    container: &str,
+    options: &[String],
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let (header, lines) = ps_of(engine, container, options)?;
+    let titles: Vec<String> = header.split_whitespace().map(str::to_owned).collect();
+    let rows = lines
+        .iter()
+        .map(|line| split_fields(line, titles.len()))
+        .collect();
+    Ok((titles, rows))
+}
+
+/// `line`'s first `n - 1` whitespace-separated fields, then the rest as one.
+fn split_fields(line: &str, n: usize) -> Vec<String> {
+    let mut fields = Vec::with_capacity(n);
+    let mut rest = line.trim_start();
+    while fields.len() + 1 < n {
+        let Some(end) = rest.find(char::is_whitespace) else {
+            break;
+        };
+        fields.push(rest[..end].to_owned());
+        rest = rest[end..].trim_start();
     }
-    let mut stdout = super::output::shown_stdout();
-    for line in shown {
-        writeln!(stdout, "{line}")?;
+    fields.push(rest.to_owned());
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_keeps_its_spaces() {
+        assert_eq!(
+            super::split_fields("root  7 1  0 10:00 ?  00:00:00 sleep 1000", 8),
+            [
+                "root",
+                "7",
+                "1",
+                "0",
+                "10:00",
+                "?",
+                "00:00:00",
+                "sleep 1000"
+            ]
+        );
     }
-    Ok(0)
 }

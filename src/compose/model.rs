@@ -195,6 +195,9 @@ pub struct Build {
     pub dockerfile: Option<String>,
     pub args: BTreeMap<String, Option<Text>>,
     pub target: Option<String>,
+    #[serde(deserialize_with = "text_map")]
+    pub labels: BTreeMap<String, String>,
+    pub tags: Vec<String>,
 }
 
 /// A published port in the long form.

@@ -518,3 +518,548 @@ volumes:
     assert_eq!(names(&berth), ["failing-migrate-1"]);
     compose_ok(&berth, &dir, &["down", "-v"]);
 }
+
+#[test]
+fn build_services_are_built_by_compose_build_and_by_up_when_their_image_is_missing() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(
+        &parent,
+        "made",
+        r#"
+services:
+  web:
+    build:
+      context: ./app
+      dockerfile: web.Dockerfile
+      args: {GREETING: hello}
+      labels: {made.by: compose}
+      tags: ["made-extra:1"]
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+"#,
+    );
+    std::fs::create_dir(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/web.Dockerfile"),
+        format!("FROM {IMAGE}\nARG GREETING=unset\nRUN echo $GREETING > /greeting\n"),
+    )
+    .unwrap();
+    // `up` builds the missing image `<project>-<service>` through berth build.
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Service web  Built"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(berth.inspect("made-web-1")["Config"]["Image"], "made-web");
+    assert_eq!(
+        berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
+        "hello\n"
+    );
+    let labels = &berth.inspect("made-web")["Config"]["Labels"];
+    assert_eq!(labels["made.by"], "compose");
+    assert_eq!(labels["com.docker.compose.project"], "made");
+    assert_eq!(labels["com.docker.compose.service"], "web");
+    assert!(berth.ok(&["images", "made-extra:1", "-q"]).trim().len() >= 12);
+    // Its image is there now: `up` builds nothing; `--build` always does.
+    let again = compose(&berth, &dir, &["up", "-d"]);
+    assert!(!stderr(&again).contains("Built"), "{}", stderr(&again));
+    // `build` with `--build-arg` over the file's: a one-off container runs the new
+    // image, and `up` recreates the service's container made from the old one.
+    let before = id_of(&berth, "made-web-1");
+    let out = compose(&berth, &dir, &["build", "--build-arg", "GREETING=bye"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let run = compose_ok(&berth, &dir, &["run", "--rm", "web", "cat", "/greeting"]);
+    assert_eq!(run, "bye\n");
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    assert_ne!(id_of(&berth, "made-web-1"), before);
+    assert_eq!(
+        berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
+        "bye\n"
+    );
+    // `up --build` builds again, with the file's args.
+    let out = compose(&berth, &dir, &["up", "-d", "--build"]);
+    assert!(
+        stderr(&out).contains(" Service web  Built"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        berth.ok(&["exec", "made-web-1", "cat", "/greeting"]),
+        "hello\n"
+    );
+    // `images`: the container and the image it runs.
+    let images = compose_ok(&berth, &dir, &["images"]);
+    let lines: Vec<Vec<&str>> = images
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "CONTAINER",
+            "REPOSITORY",
+            "TAG",
+            "PLATFORM",
+            "IMAGE",
+            "ID",
+            "SIZE",
+            "CREATED"
+        ]
+    );
+    assert_eq!(lines[1][..3], ["made-web-1", "made-web", "latest"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&compose_ok(&berth, &dir, &["images", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["ContainerName"], "made-web-1");
+    assert_eq!(json[0]["ID"], berth.inspect("made-web")["Id"]);
+    // A build that fails: one last line naming the service, exit 1, nothing started.
+    std::fs::write(dir.join("app/web.Dockerfile"), "FROM nothing-here:1\n").unwrap();
+    let out = compose(&berth, &dir, &["build"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap().to_owned();
+    assert!(
+        last.starts_with("Error: service \"web\" failed to build"),
+        "{}",
+        stderr(&out)
+    );
+    compose_ok(&berth, &dir, &["down", "--rmi", "local"]);
+    assert!(berth.run(&["image", "inspect", "made-web"]).status.code() != Some(0));
+}
+
+/// A database and an app that depends on it, for `run`.
+const RUNNABLE: &str = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+  app:
+    image: IMAGE
+    command: ["echo", "from the service"]
+    environment: {FROM_FILE: file}
+    ports:
+      - {mode: ingress, target: 80, published: "18093", protocol: tcp}
+    depends_on:
+      db: {condition: service_started, required: true}
+"#;
+
+#[test]
+fn run_makes_a_one_off_container_and_exits_with_its_code() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "once", RUNNABLE);
+    // The dependency comes up first; the command's exit code is run's.
+    let out = compose(&berth, &dir, &["run", "--rm", "app", "sh", "-c", "exit 3"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    wait_until("the --rm container goes", || names(&berth) == ["once-db-1"]);
+    // The service's command without one given; flags change the one-off container only.
+    assert_eq!(
+        compose_ok(&berth, &dir, &["run", "--rm", "app"]),
+        "from the service\n"
+    );
+    let said = compose_ok(
+        &berth,
+        &dir,
+        &[
+            "run",
+            "--rm",
+            "-e",
+            "EXTRA=x",
+            "-w",
+            "/tmp",
+            "-u",
+            "1:1",
+            "app",
+            "sh",
+            "-c",
+            "echo $FROM_FILE $EXTRA $(pwd) $(id -u)",
+        ],
+    );
+    assert_eq!(said, "file x /tmp 1\n");
+    // --cap-drop over the service's capabilities: CHOWN's bit goes from the set.
+    let caps = compose_ok(
+        &berth,
+        &dir,
+        &[
+            "run",
+            "--rm",
+            "--cap-drop",
+            "CHOWN",
+            "app",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ],
+    );
+    let full = compose_ok(
+        &berth,
+        &dir,
+        &["run", "--rm", "app", "grep", "CapEff", "/proc/self/status"],
+    );
+    assert_ne!(caps, full);
+    let entry = compose_ok(
+        &berth,
+        &dir,
+        &["run", "--rm", "--entrypoint", "echo entry", "app", "point"],
+    );
+    assert_eq!(entry, "entry point\n");
+    // `-d`: the ID on stdout; Compose's name and labels; no ports unless asked.
+    let id = compose_ok(&berth, &dir, &["run", "-d", "app", "sleep", "1000"]);
+    let one = berth.inspect(id.trim());
+    let name = one["Name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_owned();
+    assert!(name.starts_with("once-app-run-"), "{name}");
+    assert_eq!(name.len(), "once-app-run-".len() + 12, "{name}");
+    let labels = &one["Config"]["Labels"];
+    assert_eq!(labels["com.docker.compose.oneoff"], "True");
+    assert_eq!(labels["com.docker.compose.service"], "app");
+    assert_eq!(
+        labels["com.docker.compose.slug"].as_str().unwrap().len(),
+        64
+    );
+    assert_eq!(one["HostConfig"]["RestartPolicy"]["Name"], "no");
+    assert!(berth.ok(&["port", &name]).is_empty());
+    // One-off containers are not the service's: `ps` leaves them out, `down` takes them.
+    let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.Name}}"]);
+    assert_eq!(ps, "once-db-1\n");
+    let ported = compose_ok(
+        &berth,
+        &dir,
+        &[
+            "run",
+            "-d",
+            "--service-ports",
+            "--name",
+            "once-ported",
+            "app",
+            "sleep",
+            "1000",
+        ],
+    );
+    assert!(!ported.trim().is_empty());
+    assert_eq!(berth.ok(&["port", "once-ported", "80"]), "0.0.0.0:18093\n");
+    compose_ok(&berth, &dir, &["down"]);
+    assert!(names(&berth).is_empty());
+    // `--no-deps` starts nothing else; a bad command line is one line, exit 1.
+    compose_ok(&berth, &dir, &["run", "--rm", "--no-deps", "app", "true"]);
+    wait_until("the --rm container goes", || names(&berth).is_empty());
+    let out = compose(&berth, &dir, &["run", "--rm", "nope"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (1, "Error: no such service: nope\n".to_owned())
+    );
+    let out = compose(
+        &berth,
+        &dir,
+        &["run", "--service-ports", "-p", "1:1", "app"],
+    );
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (
+            1,
+            "Error: --service-ports and --publish are incompatible\n".to_owned()
+        )
+    );
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+/// Two replicas of a service with a published port, for the verbs on one container.
+const REPLICATED: &str = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    deploy: {replicas: 2}
+    ports:
+      - {mode: ingress, target: 80, protocol: tcp}
+  job:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1; exit 5"]
+    profiles: [jobs]
+"#;
+
+#[test]
+fn exec_port_top_pause_and_cp_act_on_a_services_containers() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "reps", REPLICATED);
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    // exec: the first replica unless --index; the command's exit code.
+    let out = compose(
+        &berth,
+        &dir,
+        &[
+            "exec",
+            "-T",
+            "-e",
+            "X=y",
+            "web",
+            "sh",
+            "-c",
+            "echo $X $(hostname); exit 4",
+        ],
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let host1 = berth.inspect("reps-web-1")["Config"]["Hostname"].clone();
+    assert_eq!(stdout(&out), format!("y {}\n", host1.as_str().unwrap()));
+    let two = compose_ok(&berth, &dir, &["exec", "--index", "2", "web", "hostname"]);
+    let host2 = berth.inspect("reps-web-2")["Config"]["Hostname"].clone();
+    assert_eq!(two.trim(), host2.as_str().unwrap());
+    let out = compose(&berth, &dir, &["exec", "--index", "3", "web", "true"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (
+            1,
+            "Error: service \"web\" is not running container #3\n".to_owned()
+        )
+    );
+    // port: the host side, as `berth port` has it; a port not published is one line.
+    let published = berth.ok(&["port", "reps-web-2", "80"]);
+    let port = compose_ok(&berth, &dir, &["port", "--index", "2", "web", "80"]);
+    assert_eq!(port, published);
+    let out = compose(&berth, &dir, &["port", "--protocol", "udp", "web", "80"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (
+            1,
+            "Error: no port 80/udp for container reps-web-1: 80/tcp\n".to_owned()
+        )
+    );
+    // top: one table, each process led by its service and replica.
+    let top = compose_ok(&berth, &dir, &["top"]);
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0][..4], ["SERVICE", "#", "UID", "PID"]);
+    assert_eq!(rows[0].last(), Some(&"CMD"));
+    let sleeping: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .filter(|r| r.ends_with(&["sleep", "1000"]))
+        .map(|r| (r[0], r[1]))
+        .collect();
+    assert_eq!(sleeping, [("web", "1"), ("web", "2")], "{top}");
+    // pause and unpause, with Compose's lines.
+    let out = compose(&berth, &dir, &["pause", "web"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Container reps-web-2  Paused"),
+        "{}",
+        stderr(&out)
+    );
+    let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.State}}"]);
+    assert_eq!(ps, "paused\npaused\n");
+    compose_ok(&berth, &dir, &["unpause"]);
+    let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.State}}"]);
+    assert_eq!(ps, "running\nrunning\n");
+    // cp: into every replica, out of the first (or --index).
+    std::fs::write(dir.join("note.txt"), "carried\n").unwrap();
+    compose_ok(&berth, &dir, &["cp", "note.txt", "web:/tmp/note.txt"]);
+    for name in ["reps-web-1", "reps-web-2"] {
+        assert_eq!(
+            berth.ok(&["exec", name, "cat", "/tmp/note.txt"]),
+            "carried\n"
+        );
+    }
+    berth.ok(&["exec", "reps-web-2", "sh", "-c", "echo two > /tmp/which"]);
+    compose_ok(
+        &berth,
+        &dir,
+        &["cp", "--index", "2", "web:/tmp/which", "back.txt"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("back.txt")).unwrap(),
+        "two\n"
+    );
+    let out = compose(&berth, &dir, &["cp", "web:/a", "web:/b"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (
+            1,
+            "Error: copying between services is not supported\n".to_owned()
+        )
+    );
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn wait_and_events_follow_the_projects_containers_only() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "watched", REPLICATED);
+    // Another project's events are not this one's.
+    let other = project_dir(
+        &parent,
+        "other",
+        "services:\n  x:\n    image: IMAGE\n    command: [sleep, \"1000\"]\n",
+    );
+    let since = crate::common::now_secs();
+    compose_ok(&berth, &other, &["up", "-d"]);
+    compose_ok(&berth, &dir, &["--profile", "jobs", "up", "-d", "job"]);
+    // wait: until the job exits; its code is wait's.
+    let out = compose(&berth, &dir, &["wait", "job"]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    let id = id_of(&berth, "watched-job-1");
+    assert_eq!(
+        stdout(&out),
+        format!("container \"{id}\" exited with status code 5\n")
+    );
+    let out = compose(&berth, &dir, &["wait", "job"]);
+    assert_eq!(
+        (code(&out), stderr(&out)),
+        (
+            1,
+            "Error: no containers for project \"watched\"\n".to_owned()
+        )
+    );
+    // events: replayed from --since up to now, the job's only, without Compose's labels.
+    let text = compose_ok(
+        &berth,
+        &dir,
+        &["events", "--json", "--since", &since, "--until", "0s"],
+    );
+    let seen: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = seen.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"start") && actions.contains(&"die"),
+        "{text}"
+    );
+    for e in &seen {
+        assert_eq!(e["type"], "container");
+        assert_eq!(e["service"], "job", "{text}");
+        assert_eq!(e["id"], id.as_str());
+        assert!(e["attributes"].get("com.docker.compose.project").is_none());
+        assert_eq!(e["attributes"]["name"], "watched-job-1");
+    }
+    // The plain line: Compose's time, the action, the ID, the attributes.
+    let plain = compose_ok(
+        &berth,
+        &dir,
+        &["events", "--since", &since, "--until", "0s"],
+    );
+    let die = plain
+        .lines()
+        .find(|l| l.contains(" container die "))
+        .unwrap();
+    assert!(die.contains(&format!(" container die {id} (")), "{plain}");
+    assert!(die.contains("name=watched-job-1"), "{plain}");
+    // The job's profile is named, so `down` takes its container as the service's.
+    compose_ok(&berth, &dir, &["--profile", "jobs", "down"]);
+    compose_ok(&berth, &other, &["down"]);
+}
+
+#[test]
+fn push_and_pull_move_the_services_images_through_a_registry() {
+    let berth = Berth::with_image();
+    let registry = crate::common::registry::Registry::start(berth.netns());
+    let parent = tempfile::tempdir().unwrap();
+    let image = format!("{}/team/app:1", registry.host());
+    let dir = project_dir(
+        &parent,
+        "shipped",
+        &format!(
+            "services:\n  app:\n    image: {image}\n    build: {{context: ./app}}\n    command: [cat, /made]\n  base:\n    image: IMAGE\n  local:\n    build: {{context: ./app}}\n"
+        ),
+    );
+    std::fs::create_dir(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        format!("FROM {IMAGE}\nRUN echo made > /made\n"),
+    )
+    .unwrap();
+    compose_ok(&berth, &dir, &["build", "app"]);
+    // push: only services with both build and image; the others are skipped.
+    let out = compose(&berth, &dir, &["push", "-q"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = compose(&berth, &dir, &["push", "app", "base"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(" Image {image}  Pushed")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(" Service base  Skipped"),
+        "{}",
+        stderr(&out)
+    );
+    // pull: the image comes back from the registry; one that no registry has fails
+    // the pull in one last line, or is a warning with --ignore-pull-failures.
+    berth.ok(&["rmi", &image]);
+    let out = compose(&berth, &dir, &["pull", "app", "local"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(" Image {image}  Pulled")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(" Service local  Skipped"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        compose_ok(&berth, &dir, &["run", "--rm", "-T", "app"]),
+        "made\n"
+    );
+    let out = compose(&berth, &dir, &["pull", "-q", "app"]);
+    assert_eq!(
+        (code(&out), stdout(&out), stderr(&out)),
+        (0, String::new(), String::new())
+    );
+    let out = compose(&berth, &dir, &["pull", "base"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap().to_owned();
+    assert!(
+        last.starts_with(&format!("Error: image {IMAGE}: ")),
+        "{}",
+        stderr(&out)
+    );
+    let out = compose(&berth, &dir, &["pull", "--ignore-pull-failures", "base"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("WARN[0000] Image "),
+        "{}",
+        stderr(&out)
+    );
+    compose_ok(&berth, &dir, &["down"]);
+}
+
+#[test]
+fn create_makes_the_containers_without_starting_them_and_watch_is_not_built() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "made-only", APP);
+    let out = compose(&berth, &dir, &["create"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Container made-only-web-1  Created"),
+        "{}",
+        stderr(&out)
+    );
+    let ps = compose_ok(
+        &berth,
+        &dir,
+        &["ps", "-a", "--format", "{{.Name}} {{.State}}"],
+    );
+    assert_eq!(ps, "made-only-db-1 created\nmade-only-web-1 created\n");
+    compose_ok(&berth, &dir, &["start"]);
+    let ps = compose_ok(&berth, &dir, &["ps", "--format", "{{.Name}} {{.State}}"]);
+    assert_eq!(ps, "made-only-db-1 running\nmade-only-web-1 running\n");
+    let out = compose(&berth, &dir, &["watch"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stderr(&out),
+        "Error: berth compose watch is not built yet: see 'berth compose --help' for the verbs berth has\n"
+    );
+    compose_ok(&berth, &dir, &["down", "-v"]);
+}

@@ -1,9 +1,15 @@
 //! Docker Compose's semantics on berth's engine: a project's containers found by their
 //! `com.docker.compose.*` labels, `up`'s convergence (`up.rs`), the service to container
-//! mapping (`create.rs`), and `down` with the lifecycle verbs (`verbs.rs`). The CLI and the
+//! mapping (`create.rs`), `down` with the lifecycle verbs (`verbs.rs`), image builds
+//! (`build.rs`), one-off containers (`run.rs`), the project's images (`images.rs`) and
+//! what one container of a service answers (`lookups.rs`). The CLI and the
 //! dashboard call these and only render what they report.
 
+mod build;
 mod create;
+mod images;
+mod lookups;
+mod run;
 mod up;
 mod verbs;
 
@@ -16,7 +22,11 @@ use super::load::Loaded;
 use super::model::{Model, Service};
 use crate::engine::{ContainerRecord, Engine, ErrorKind, Status};
 
-pub use up::{up, UpOptions};
+pub use build::{build, plan as build_plan, Build, BuildFlags, BuildPlan};
+pub use images::{images, pull, push, ImageUse, Push};
+pub use lookups::{event_of, port, wait, ProjectEvent};
+pub use run::{run, RunOptions};
+pub use up::{up, Pull, UpOptions};
 pub use verbs::{down, run_verb, DownOptions, RemoveImages, Verb};
 
 /// The labels Docker Compose puts on what it makes, which `ls`, `ps` and `down` find
@@ -33,6 +43,7 @@ pub mod labels {
     pub const VERSION: &str = "com.docker.compose.version";
     pub const NETWORK: &str = "com.docker.compose.network";
     pub const VOLUME: &str = "com.docker.compose.volume";
+    pub const SLUG: &str = "com.docker.compose.slug";
 }
 
 /// A compose failure, with the kind a front door maps to its exit code.
@@ -50,6 +61,12 @@ pub enum Error {
     /// A dependency did not reach its condition, or `--wait` saw a service fail.
     #[error("{0}")]
     Dependency(String),
+    /// A service's image build failed (the build has said why on its own output).
+    #[error("service {service:?} failed to build: {message}")]
+    Build { service: String, message: String },
+    /// No container of the service is there to act on (`exec`, `port`, `cp`).
+    #[error("{0}")]
+    NotRunning(String),
 }
 
 impl Error {
@@ -57,7 +74,8 @@ impl Error {
         match self {
             Error::Invalid(_) => ErrorKind::InvalidArgument,
             Error::Engine { cause, .. } => cause.kind(),
-            Error::Dependency(_) => ErrorKind::Internal,
+            Error::Dependency(_) | Error::Build { .. } => ErrorKind::Internal,
+            Error::NotRunning(_) => ErrorKind::Conflict,
         }
     }
 
@@ -99,6 +117,7 @@ pub enum Object {
     Volume,
     Container,
     Image,
+    Service,
 }
 
 impl Object {
@@ -108,6 +127,7 @@ impl Object {
             Object::Volume => "Volume",
             Object::Container => "Container",
             Object::Image => "Image",
+            Object::Service => "Service",
         }
     }
 }
@@ -326,6 +346,33 @@ impl Member {
 
     pub fn is_running(&self) -> bool {
         self.record.state.status == Status::Running
+    }
+}
+
+/// The container of `service` a one-container verb (`exec`, `port`, `cp`) acts on, as
+/// Docker Compose picks it: replica `index` (1 and up), else the lowest-numbered, one-off
+/// containers last; only running ones unless `all`.
+pub fn service_container(
+    engine: &Engine,
+    name: &str,
+    service: &str,
+    index: Option<u32>,
+    all: bool,
+) -> Result<Member> {
+    let mut found: Vec<Member> = members(engine, name)?
+        .into_iter()
+        .filter(|m| m.service == service && (all || m.is_running()))
+        .filter(|m| index.is_none_or(|i| !m.oneoff && m.number == i))
+        .collect();
+    found.sort_by_key(|m| (m.oneoff, m.number));
+    match (found.into_iter().next(), index) {
+        (Some(member), _) => Ok(member),
+        (None, Some(i)) => Err(Error::NotRunning(format!(
+            "service {service:?} is not running container #{i}"
+        ))),
+        (None, None) => Err(Error::NotRunning(format!(
+            "service {service:?} is not running"
+        ))),
     }
 }
 

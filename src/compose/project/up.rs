@@ -30,11 +30,15 @@ pub struct UpOptions<'a> {
     pub scale: BTreeMap<String, u32>,
     /// Brings a missing image (a pull, with its progress): the front door's.
     pub pull: Option<Pull<'a>>,
+    /// Builds a `build:` service's image (with its progress): the front door's.
+    pub build: Option<super::Build<'a>>,
+    /// `--build`: build every `build:` service, not only those whose image is missing.
+    pub always_build: bool,
 }
 
 /// How long a dependency may take to reach its condition when `--wait-timeout` is not
 /// given: long enough for slow databases, bounded so `up` never hangs.
-const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(600);
+pub(super) const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub fn up(
     engine: &Engine,
@@ -96,22 +100,33 @@ pub fn up(
     Ok(())
 }
 
-/// A service's image, pulled through the front door's `pull` when it is not here.
-fn ensure_image(engine: &Engine, project: &Project, name: &str, opts: &UpOptions) -> Result<()> {
+/// A service's image: built when Compose would (see `build::wanted`), else pulled
+/// through the front door's `pull` when it is not here.
+pub(super) fn ensure_image(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    opts: &UpOptions,
+) -> Result<()> {
     let service = project.service(name)?;
     let image = project.image_of(name);
+    if super::build::wanted(engine, project, name, opts.always_build) {
+        let plan = super::build::plan(project, name, &Default::default())?;
+        return match (plan, opts.build) {
+            (Some(plan), Some(build)) => super::build::run(&plan, build),
+            _ => Err(Error::Invalid(format!(
+                "service {name:?} needs its image built"
+            ))),
+        };
+    }
     if engine.resolve_image(&image).is_ok() {
         return Ok(());
     }
     if service.image.is_none() {
-        let context = service
-            .build
-            .as_ref()
-            .and_then(|b| b.context.clone())
-            .unwrap_or_else(|| ".".into());
-        return Err(Error::Invalid(format!(
-            "service {name:?} needs its image built: berth compose does not build yet (run `berth build -t {image} {context}`)"
-        )));
+        return Err(Error::engine(
+            format!("service {name:?}"),
+            crate::engine::Error::NoSuchImage(image),
+        ));
     }
     match opts.pull {
         Some(pull) => pull(&image).map_err(|e| Error::engine(format!("service {name:?}"), e)),
@@ -152,7 +167,7 @@ fn orphans(
     Ok(())
 }
 
-fn ensure_networks(
+pub(super) fn ensure_networks(
     engine: &Engine,
     project: &Project,
     chosen: &BTreeSet<String>,
@@ -215,7 +230,7 @@ fn ensure_networks(
     Ok(())
 }
 
-fn ensure_volumes(
+pub(super) fn ensure_volumes(
     engine: &Engine,
     project: &Project,
     chosen: &BTreeSet<String>,
@@ -277,6 +292,12 @@ fn converge(
         .copied()
         .unwrap_or_else(|| service.replicas());
     let hash = project.config_hash(name);
+    // The image the service names now: a container made from another one (a rebuild,
+    // a newer pull) is recreated, as Compose's image-digest label makes it.
+    let image = engine
+        .resolve_image(&project.image_of(name))
+        .ok()
+        .map(|i| i.id);
     let current: Vec<Member> = members(engine, &project.name)?
         .into_iter()
         .filter(|m| m.service == name && !m.oneoff)
@@ -289,7 +310,10 @@ fn converge(
     let keep: Vec<&Member> = current.iter().take(want as usize).collect();
     let mut to_start = Vec::new();
     for member in &keep {
-        let diverged = member.record.config.labels.get(labels::CONFIG_HASH) != Some(&hash);
+        let diverged = member.record.config.labels.get(labels::CONFIG_HASH) != Some(&hash)
+            || image
+                .as_ref()
+                .is_some_and(|id| *id != member.record.image_id);
         if !opts.no_recreate && (opts.force_recreate || diverged) {
             let id = recreate(engine, project, name, member, on)?;
             changed = true;
@@ -343,7 +367,7 @@ fn converge(
 }
 
 /// The networks after the first (the engine joins one at create).
-fn connect_more(engine: &Engine, project: &Project, name: &str, id: &str) -> Result<()> {
+pub(super) fn connect_more(engine: &Engine, project: &Project, name: &str, id: &str) -> Result<()> {
     let service = project.service(name)?;
     for key in project.service_networks(service).iter().skip(1) {
         let bad = |e| Error::engine(format!("service {name:?}"), e);
@@ -411,7 +435,7 @@ fn recreate(
 
 /// Blocks until every container of `service` meets `condition`; a dependency that fails
 /// (unhealthy, exited, exited non-zero) is an error naming it.
-fn wait_for(
+pub(super) fn wait_for(
     engine: &Engine,
     project: &Project,
     service: &str,

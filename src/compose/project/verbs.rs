@@ -1,5 +1,5 @@
 //! `down` and the verbs on a project's existing containers (`start`, `stop`, `restart`,
-//! `kill`, `rm`), all found by their labels: they work on a project whose file is gone.
+//! `kill`, `pause`, `unpause`, `rm`), all found by their labels: they work on a project whose file is gone.
 
 use std::time::Duration;
 
@@ -235,6 +235,8 @@ pub enum Verb {
     Stop(Option<Duration>),
     Restart(Option<Duration>),
     Kill(nix::sys::signal::Signal),
+    Pause,
+    Unpause,
     /// `rm`: stopped containers (running ones too with `stop`), `volumes` their anonymous
     /// volumes.
     Rm {
@@ -291,6 +293,14 @@ pub fn run_verb(
                 on(step(Object::Container, cname, "Killing"));
                 engine.kill_container(id, signal).map_err(object)?;
                 on(step(Object::Container, cname, "Killed"));
+            }
+            Verb::Pause if member.is_running() && !member.record.state.is_paused() => {
+                engine.pause_container(id).map_err(object)?;
+                on(step(Object::Container, cname, "Paused"));
+            }
+            Verb::Unpause if member.record.state.is_paused() => {
+                engine.unpause_container(id).map_err(object)?;
+                on(step(Object::Container, cname, "Unpaused"));
             }
             Verb::Rm { stop, volumes } if stop || !member.is_running() => {
                 remove(engine, member, volumes, None, on)?;
