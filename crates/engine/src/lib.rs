@@ -75,7 +75,7 @@ pub use ids::{Digest, ImageRef};
 pub use image::unpack::{extract_reporting, ExtractOptions, Rebase, Skipped, SpecialKind};
 pub use image::{
     CommitOptions, ImageHistory, ImageLayer, ImageSummary, ImportOptions, LayerTree, Removal,
-    SaveFormat, TreeScope,
+    SaveFormat, TreeEntry, TreeScope,
 };
 // dive's efficiency analysis of an image.
 pub use image::efficiency::{Efficiency, EfficiencyLayer, WasteKind, WastedPath, TOP_WASTED};
