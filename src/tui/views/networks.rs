@@ -204,8 +204,8 @@ fn bridge_box<'a>(n: &NetworkState, theme: &Theme) -> Vec<Line<'a>> {
     ]
 }
 
-/// One port: `├─ bv1a2b3c4d5e6f0 up ── web:eth0  10.77.0.2/24  02:42:…  rx 1kB/s tx 0B/s`,
-/// or the same over two lines on a narrow screen.
+/// One port: `├─ bv1a2b3c4d5e6f0 up ── web:eth0  10.77.0.2/24  02:42:…  rx 1kB/s tx 0B/s`
+/// (what web's eth0 received and sent), or the same over two lines on a narrow screen.
 fn port_lines<'a>(
     e: &EndpointState,
     last: bool,
@@ -233,11 +233,13 @@ fn port_lines<'a>(
     };
     let container = format!("{}:{}", e.container_name, e.interface);
     let address = e.address.map_or("-".into(), |a| a.to_string());
+    // The counters are the host end's; the line names the container's interface, so its
+    // rates read from the container's side: what it received is what the host end sent.
     let rates = match (rates, &e.port) {
         (Some(r), Some(_)) => format!(
             "rx {}/s  tx {}/s",
-            human_size(r.rx_bytes as u64),
-            human_size(r.tx_bytes as u64)
+            human_size(r.tx_bytes as u64),
+            human_size(r.rx_bytes as u64)
         ),
         (None, Some(_)) => "rx …  tx …".to_owned(),
         (_, None) => String::new(),
