@@ -883,38 +883,35 @@ fn the_layer_views_tab_moves_focus_and_space_and_a_fold_the_tree() {
     tui.send_keys("2");
     tui.wait_for("the image's row", |s| s.contains("berth-test/busybox"));
     tui.send_keys("Enter");
+    // The fixture's top layer: data/delete-me.txt deleted, etc/ changed, opt/opaque/.
     let screen = tui.wait_for("the layer view with its tree and efficiency", |s| {
-        s.contains("· layers") && s.contains("bin/") && s.contains("Efficiency ")
+        s.contains("· layers") && s.contains("─ delete-me.txt") && s.contains("WASTED")
     });
     assert!(screen.contains("▶ berth-test/busybox"), "{screen}");
-    assert!(
-        screen.contains("bin/sh") || screen.contains("─ sh"),
-        "{screen}"
-    );
+    assert!(screen.contains("L0→L1   /data/delete-me.txt"), "a wasted path:\n{screen}");
     tui.send_keys("Tab");
     let screen = tui.wait_for("the tree in focus", |s| s.contains("▶ Files:"));
     assert!(screen.contains("· layers"), "tab left the view:\n{screen}");
     assert!(!screen.contains("▶ berth-test/busybox"), "{screen}");
-    // The cursor is on bin/, the first row: space folds it.
+    // The cursor is on data/, the first row: space folds it.
     tui.send_keys("Space");
-    let screen = tui.wait_for("bin folded", |s| s.contains("bin/ ▸"));
-    assert!(!screen.contains("─ sh"), "{screen}");
-    assert!(
-        screen.contains("etc/") && !screen.contains("etc/ ▸"),
-        "{screen}"
-    );
+    let screen = tui.wait_for("data folded", |s| s.contains("data/ ▸"));
+    assert!(!screen.contains("─ delete-me.txt"), "{screen}");
+    assert!(screen.contains("─ old2.txt"), "{screen}");
     // a folds every directory; again, unfolds them all.
     tui.send_keys("a");
-    tui.wait_for("everything folded", |s| s.contains("etc/ ▸"));
+    let screen = tui.wait_for("everything folded", |s| s.contains("opt/ ▸"));
+    assert!(screen.contains("etc/ ▸") && !screen.contains("─ motd"), "{screen}");
     tui.send_keys("a");
     tui.wait_for("everything unfolded", |s| {
-        !s.contains(" ▸") && s.contains("─ sh")
+        !s.contains("/ ▸") && s.contains("─ old2.txt") && s.contains("─ delete-me.txt")
     });
-    // Back on the layers; esc leaves the view.
+    // Back on the layers, up picks the layer below; esc leaves the view.
     tui.send_keys("Tab");
-    tui.wait_for("the layers in focus", |s| {
-        s.contains("▶ berth-test/busybox")
-    });
+    tui.wait_for("the layers in focus", |s| s.contains("▶ berth-test/busybox"));
+    tui.send_keys("k");
+    // Its tree stays on the path the cursor was on (data/), below bin's links.
+    tui.wait_for("the bottom layer's tree", |s| s.contains("→ busybox"));
     tui.send_keys("Escape");
     tui.wait_for("the images pane", |s| !s.contains("· layers"));
     assert!(!tui.exited());
