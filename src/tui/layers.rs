@@ -416,4 +416,45 @@ pub(crate) mod tests {
         assert_eq!(view.selected().unwrap().path, "usr/lib/x");
         assert_eq!(view.cursor.selected, 6);
     }
+
+    /// A hostile image's tree at the engine's limit: folds, kinds and a search are
+    /// worked out over all of it, and a frame draws only the rows it shows.
+    #[test]
+    fn a_tree_at_the_engines_limit_folds_searches_and_draws_a_screenful() {
+        let mut entries = Vec::new();
+        for d in 0..1000 {
+            entries.push(entry(
+                &format!("d{d:04}"),
+                FileType::Dir,
+                Some(ChangeKind::Added),
+            ));
+            for f in 0..199 {
+                let path = format!("d{d:04}/f{f:03}");
+                entries.push(entry(&path, FileType::File, Some(ChangeKind::Added)));
+            }
+        }
+        let mut view = TreeView::default();
+        view.set_tree(LayerTree {
+            layer: 0,
+            scope: TreeScope::Layer,
+            entries,
+            truncated: true,
+        });
+        assert_eq!(view.len(), 200_000);
+        assert_eq!(view.summary.added, 200_000);
+        view.toggle_all();
+        assert_eq!(view.len(), 1000);
+        view.toggle_all();
+        view.set_search("D0999/F19".into());
+        assert_eq!(view.len(), 10, "d0999 and its f190..f198");
+        view.set_search(String::new());
+        view.cursor = Cursor::default();
+        // Row 150,001: d0750's first file.
+        view.move_by(150_001);
+        let rows = view.cursor.scroll_into_view(30);
+        let drawn: Vec<String> = (rows..rows + 30)
+            .map(|r| view.drawn(r).unwrap().1.name)
+            .collect();
+        assert_eq!(drawn.last().map(String::as_str), Some("f000"));
+    }
 }

@@ -888,7 +888,10 @@ fn the_layer_views_tab_moves_focus_and_space_and_a_fold_the_tree() {
         s.contains("· layers") && s.contains("─ delete-me.txt") && s.contains("WASTED")
     });
     assert!(screen.contains("▶ berth-test/busybox"), "{screen}");
-    assert!(screen.contains("L0→L1   /data/delete-me.txt"), "a wasted path:\n{screen}");
+    assert!(
+        screen.contains("L0→L1   /data/delete-me.txt"),
+        "a wasted path:\n{screen}"
+    );
     tui.send_keys("Tab");
     let screen = tui.wait_for("the tree in focus", |s| s.contains("▶ Files:"));
     assert!(screen.contains("· layers"), "tab left the view:\n{screen}");
@@ -901,14 +904,19 @@ fn the_layer_views_tab_moves_focus_and_space_and_a_fold_the_tree() {
     // a folds every directory; again, unfolds them all.
     tui.send_keys("a");
     let screen = tui.wait_for("everything folded", |s| s.contains("opt/ ▸"));
-    assert!(screen.contains("etc/ ▸") && !screen.contains("─ motd"), "{screen}");
+    assert!(
+        screen.contains("etc/ ▸") && !screen.contains("─ motd"),
+        "{screen}"
+    );
     tui.send_keys("a");
     tui.wait_for("everything unfolded", |s| {
         !s.contains("/ ▸") && s.contains("─ old2.txt") && s.contains("─ delete-me.txt")
     });
     // Back on the layers, up picks the layer below; esc leaves the view.
     tui.send_keys("Tab");
-    tui.wait_for("the layers in focus", |s| s.contains("▶ berth-test/busybox"));
+    tui.wait_for("the layers in focus", |s| {
+        s.contains("▶ berth-test/busybox")
+    });
     tui.send_keys("k");
     // Its tree stays on the path the cursor was on (data/), below bin's links.
     tui.wait_for("the bottom layer's tree", |s| s.contains("→ busybox"));

@@ -96,7 +96,9 @@ pub use network::ports::{
 pub use network::record::{
     Driver as NetworkDriver, Endpoint, NetworkRecord, BUILTIN_NETWORKS, DEFAULT_NETWORK,
 };
-pub use network::state::{join as join_network_states, EndpointState, LinkRates, NetworkState};
+pub use network::state::{
+    join as join_network_states, EndpointState, LinkRates, NetworkState, PortLink,
+};
 pub use network::store::CreateNetwork;
 
 // Storage: copy in/out of containers, diffs, directory listings, mounts, volumes, progress.

@@ -273,3 +273,43 @@ fn oper_style(state: Option<OperState>, theme: &Theme) -> Style {
         None => theme.dim,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ContainerId, PortLink};
+
+    /// The host end's counters, read from the container's side: what the host end sent
+    /// is what web received.
+    #[test]
+    fn a_ports_rates_read_from_the_containers_side() {
+        let endpoint = EndpointState {
+            container_id: ContainerId::random(),
+            container_name: "web".into(),
+            interface: "eth0".into(),
+            address: None,
+            mac: String::new(),
+            aliases: Vec::new(),
+            host_veth: "bv0".into(),
+            port: Some(PortLink {
+                index: 3,
+                oper: OperState::Up,
+                admin_up: true,
+                mtu: 1500,
+                mac: None,
+                master: Some("br0".into()),
+                on_bridge: true,
+                counters: None,
+            }),
+        };
+        let host_end = LinkRates {
+            rx_bytes: 2000.0,
+            tx_bytes: 9000.0,
+            ..LinkRates::default()
+        };
+        let lines = port_lines(&endpoint, true, true, 8, Some(&host_end), &Theme::default());
+        let text: String = lines[0].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(text.contains("web:eth0"), "{text}");
+        assert!(text.contains("rx 9kB/s  tx 2kB/s"), "{text}");
+    }
+}
