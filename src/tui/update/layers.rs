@@ -155,7 +155,8 @@ pub(crate) mod tests {
             paths(&app),
             ["bin", "etc", "etc/passwd", "usr", "usr/lib", "usr/lib/x"]
         );
-        keys(&mut app, " ");
+        // Enter too, as in a file manager.
+        key(&mut app, KeyCode::Enter);
         assert_eq!(paths(&app).len(), 8);
         keys(&mut app, "a");
         assert_eq!(paths(&app), ["bin", "etc", "usr"]);
