@@ -206,4 +206,40 @@ mod tests {
         // The hidden monitor verb is never offered.
         assert_eq!(complete("__mon"), "__mon");
     }
+
+    /// Where the CLI's verbs take a container, a network, a volume, the dashboard
+    /// offers those and nothing else.
+    #[test]
+    fn the_dashboard_completes_each_argument_with_the_objects_it_takes() {
+        use crate::engine::{Status, Volume, VolumeInfo};
+        use crate::tui::complete::completion_in;
+        use crate::tui::update::testing::{container, network};
+        let command = dashboard_verbs().command;
+        let mut snapshot = Snapshot::default();
+        snapshot
+            .containers
+            .push(container("nginx-1", Status::Running, 1));
+        snapshot.networks.push(network("net-a", &[]));
+        snapshot.volumes.push(VolumeInfo {
+            volume: Volume {
+                name: "n-data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v".into(),
+            users: Vec::new(),
+        });
+        let complete = |line| completion_in(&command, line, &snapshot).line;
+        assert_eq!(complete("stop n"), "stop nginx-1 ");
+        assert_eq!(complete("stop -t 3 n"), "stop -t 3 nginx-1 ");
+        assert_eq!(complete("rm nginx-1 n"), "rm nginx-1 nginx-1 ");
+        assert_eq!(complete("volume rm n"), "volume rm n-data ");
+        assert_eq!(complete("network connect n"), "network connect net-a ");
+        assert_eq!(
+            complete("network connect net-a n"),
+            "network connect net-a nginx-1 "
+        );
+        assert_eq!(complete("run --network n"), "run --network net-a ");
+    }
 }

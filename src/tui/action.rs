@@ -82,6 +82,13 @@ actions! {
     Refresh => "app.refresh", "Reload everything from the engine";
     ToggleScope => "layers.scope", "Layer view: this layer alone or the image so far";
     ChangesOnly => "detail.changes_only", "Layer view and diff: only what changed";
+    LayerFocus => "layers.focus", "Layer view: move between the layers and the file tree";
+    Collapse => "layers.collapse", "Layer view: collapse or expand the directory";
+    CollapseAll => "layers.collapse_all", "Layer view: collapse every directory, or expand all";
+    ShowAdded => "layers.added", "Layer view: show or hide added files";
+    ShowChanged => "layers.changed", "Layer view: show or hide changed files";
+    ShowRemoved => "layers.removed", "Layer view: show or hide removed files";
+    ShowUnchanged => "layers.unchanged", "Layer view: show or hide unchanged files";
     Pause => "logs.pause", "Logs: pause or resume following";
     Wrap => "logs.wrap", "Logs: wrap long lines";
     NextMatch => "logs.next_match", "Logs: next line matching the filter";
@@ -106,6 +113,14 @@ actions! {
     Submit => "input.submit", "Input: done (run the line, send the form, keep the filter)";
     Cancel => "input.cancel", "Input: leave it (a filter is cleared)";
     DeleteChar => "input.delete", "Input: delete the character before the cursor";
+    KillLine => "input.kill_line", "Input: delete everything before the cursor";
+    KillWord => "input.kill_word", "Input: delete the word before the cursor";
+    LineStart => "input.home", "Input: the cursor to the start of the line";
+    LineEnd => "input.end", "Input: the cursor to the end of the line";
+    CursorLeft => "input.left", "Input: the cursor a character left";
+    CursorRight => "input.right", "Input: the cursor a character right";
+    HistoryPrev => "input.history_prev", "The : line, a filter or search, a pull: the line before";
+    HistoryNext => "input.history_next", "The : line, a filter or search, a pull: the line after";
     Complete => "input.complete", "The : line: complete the word";
     NextField => "input.next_field", "Run form: next field";
     PrevField => "input.prev_field", "Run form: previous field";
@@ -124,14 +139,17 @@ pub enum Context {
     Files,
     Popup,
     Input,
+    /// An image's layer view (a detail).
+    Layers,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Main,
         Context::List,
         Context::Detail,
         Context::Logs,
+        Context::Layers,
         Context::Files,
         Context::Popup,
         Context::Input,
@@ -147,6 +165,7 @@ impl Context {
             Context::Files => Some("files"),
             Context::Popup => Some("popup"),
             Context::Input => Some("input"),
+            Context::Layers => Some("layers"),
         }
     }
 
@@ -167,6 +186,7 @@ impl Context {
             Context::List => &[Context::List, Context::Main],
             Context::Detail => &[Context::Detail, Context::Main],
             Context::Logs => &[Context::Logs, Context::Detail, Context::Main],
+            Context::Layers => &[Context::Layers, Context::Detail, Context::Main],
             Context::Files => &[Context::Files, Context::Main],
             Context::Popup => &[Context::Popup],
             Context::Input => &[Context::Input],
@@ -175,10 +195,11 @@ impl Context {
 }
 
 /// Where the panes' keys are: a context's table or the top level that all share.
-const PANES: [Context; 4] = [
+const PANES: [Context; 5] = [
     Context::List,
     Context::Detail,
     Context::Logs,
+    Context::Layers,
     Context::Files,
 ];
 
@@ -205,11 +226,18 @@ impl Action {
             Action::Parent => &[Context::Detail, Context::Files],
             // In the file view: the host or the container side.
             Action::NextTab | Action::PrevTab => &[Context::Detail, Context::Logs, Context::Files],
-            Action::ChangesOnly | Action::ToggleScope => &[Context::Detail],
+            Action::ChangesOnly | Action::ToggleScope => &[Context::Detail, Context::Layers],
+            Action::LayerFocus
+            | Action::Collapse
+            | Action::CollapseAll
+            | Action::ShowAdded
+            | Action::ShowChanged
+            | Action::ShowRemoved
+            | Action::ShowUnchanged => &[Context::Layers],
             Action::ToggleAll | Action::Sort => &[Context::List],
             Action::Mark => &[Context::List, Context::Files],
-            // The list's filter, or the log search.
-            Action::Filter => &[Context::List, Context::Logs],
+            // The list's filter, the log search, or the layer view's tree search.
+            Action::Filter => &[Context::List, Context::Logs, Context::Layers],
             Action::CancelPull => &[],
             _ if self.context() == Context::Main => &PANES,
             _ => &[],

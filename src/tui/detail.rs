@@ -3,10 +3,11 @@
 
 use super::config::ConfigLine;
 use super::files::list_host_dir;
+use super::layers::{LayerFocus, TreeView};
 use super::state::Cursor;
 use crate::engine::{
-    dir_usage, Change, Context, DirListing, DirUsage, Engine, Error, ImageLayer, LayerTree,
-    LinkRates, LogEntry, LogReader, Result, TreeScope, LOG_FILE,
+    dir_usage, Change, Context, DirListing, DirUsage, Efficiency, Engine, Error, ImageLayer,
+    LayerTree, LinkRates, LogEntry, LogReader, Result, TreeScope, LOG_FILE, TOP_WASTED,
 };
 use std::path::{Path, PathBuf};
 
@@ -119,7 +120,8 @@ impl ContainerDetail {
     }
 }
 
-/// The open image: its layers, as dive shows them, and the file tree of one layer.
+/// The open image: its layers, as dive shows them, the file tree of one layer and the
+/// image's efficiency.
 #[derive(Debug, Clone)]
 pub struct ImageDetail {
     pub id: String,
@@ -128,10 +130,13 @@ pub struct ImageDetail {
     /// The selected layer, from the bottom.
     pub layer: usize,
     pub scope: TreeScope,
-    pub tree: Option<LayerTree>,
-    /// Only entries the layer added, changed or deleted.
-    pub changes_only: bool,
-    pub scroll: usize,
+    /// The selected layer's file tree, as the user folded and filtered it (boxed: the
+    /// other details are small).
+    pub files: Box<TreeView>,
+    /// Which pane the moving keys go to.
+    pub focus: LayerFocus,
+    /// dive's score and the wasted paths, once measured, or why they could not be.
+    pub efficiency: Option<Result<Box<Efficiency>, String>>,
     /// The layer to open on once the layers are read (the build view's wasted path's);
     /// else the top one.
     pub start_layer: Option<usize>,
@@ -145,9 +150,9 @@ impl ImageDetail {
             layers: None,
             layer: 0,
             scope: TreeScope::Layer,
-            tree: None,
-            changes_only: false,
-            scroll: 0,
+            files: Box::default(),
+            focus: LayerFocus::Layers,
+            efficiency: None,
             start_layer: None,
         }
     }
@@ -234,6 +239,8 @@ pub enum DetailRequest {
         layer: usize,
         scope: TreeScope,
     },
+    /// dive's efficiency analysis of an image (a walk of all its layers).
+    Efficiency(String),
 }
 
 #[derive(Debug)]
@@ -263,6 +270,11 @@ pub enum DetailData {
     LayerTree {
         id: String,
         tree: LayerTree,
+    },
+    /// The analysis, or why it failed: the layer view says so in its panel.
+    Efficiency {
+        id: String,
+        result: std::result::Result<Box<Efficiency>, String>,
     },
 }
 
@@ -328,6 +340,13 @@ impl DetailRequest {
             } => Ok(DetailData::LayerTree {
                 id: image.clone(),
                 tree: engine.layer_changes(image, *layer, *scope)?,
+            }),
+            DetailRequest::Efficiency(id) => Ok(DetailData::Efficiency {
+                id: id.clone(),
+                result: engine
+                    .image_efficiency(id, TOP_WASTED)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
             }),
         }
     }

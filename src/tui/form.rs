@@ -10,16 +10,18 @@ pub enum Field {
     Command,
     Env,
     Volumes,
+    Ports,
     Options,
 }
 
 impl Field {
-    pub const ALL: [Field; 6] = [
+    pub const ALL: [Field; 7] = [
         Field::Image,
         Field::Name,
         Field::Command,
         Field::Env,
         Field::Volumes,
+        Field::Ports,
         Field::Options,
     ];
 
@@ -30,6 +32,7 @@ impl Field {
             Field::Command => "Command",
             Field::Env => "Env (K=V ...)",
             Field::Volumes => "Volumes (-v specs)",
+            Field::Ports => "Ports (-p specs)",
             Field::Options => "Other flags",
         }
     }
@@ -37,7 +40,7 @@ impl Field {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunForm {
-    pub values: [String; 6],
+    pub values: [String; 7],
     pub focus: usize,
     /// Why the last run from this form failed, shown in it until the next try.
     pub error: Option<String>,
@@ -82,6 +85,9 @@ impl RunForm {
         for volume in split_words(self.value(Field::Volumes))? {
             words.extend(["-v".to_owned(), volume]);
         }
+        for port in split_words(self.value(Field::Ports))? {
+            words.extend(["-p".to_owned(), port]);
+        }
         words.extend(split_words(self.value(Field::Options))?);
         words.push(image.to_owned());
         words.extend(split_words(self.value(Field::Command))?);
@@ -100,7 +106,8 @@ mod tests {
         form.values[2] = "sh -c 'sleep 100'".into();
         form.values[3] = "A=1 'B=two words'".into();
         form.values[4] = "data:/data".into();
-        form.values[5] = "-m 64m".into();
+        form.values[5] = "8080:80 127.0.0.1:53:53/udp".into();
+        form.values[6] = "-m 64m".into();
         assert_eq!(
             form.words().unwrap(),
             [
@@ -114,6 +121,10 @@ mod tests {
                 "B=two words",
                 "-v",
                 "data:/data",
+                "-p",
+                "8080:80",
+                "-p",
+                "127.0.0.1:53:53/udp",
                 "-m",
                 "64m",
                 "busybox",

@@ -1,7 +1,7 @@
 //! Keys to named actions: defaults in the style of lazydocker and k9s, overridable from a
 //! TOML file (`~/.config/berth/keymap.toml`) of `"key" = "action"` lines. As yazi's keymap
 //! has a table per layer, a context has its own table (`[list]`, `[detail]`, `[logs]`,
-//! `[files]`) looked up before the top level, which they all share (see
+//! `[layers]`, `[files]`) looked up before the top level, which they all share (see
 //! `Context::chain`); `[popup]` and `[input]` serve open popups and typed text alone. A
 //! key may name several actions (`"p" = ["logs.pause", "image.pull"]`): the first that
 //! can fire where the user is (`Action::fires_in`) is taken. A file's top-level line
@@ -390,10 +390,11 @@ mod tests {
     }
 
     /// The panes' contexts, where the top level is the fallback.
-    const PANES: [Context; 4] = [
+    const PANES: [Context; 5] = [
         Context::List,
         Context::Detail,
         Context::Logs,
+        Context::Layers,
         Context::Files,
     ];
 
@@ -616,7 +617,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "{}: \"t\" in [list]: layers.scope is bound in [detail] or at the top level, it never fires here",
+                "{}: \"t\" in [list]: layers.scope is bound in [detail] or [layers] or at the top level, it never fires here",
                 path.display()
             )
         );

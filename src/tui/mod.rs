@@ -12,6 +12,8 @@ pub mod effect;
 pub mod files;
 pub mod form;
 pub mod keymap;
+pub mod layers;
+pub mod line;
 pub mod mouse;
 pub mod msg;
 pub mod once;

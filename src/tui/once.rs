@@ -402,7 +402,7 @@ pub fn render_json(app: &App) -> Value {
             "Image": image.name,
             "Layers": image.layers,
             "Layer": image.layer,
-            "Tree": image.tree,
+            "Tree": image.files.tree,
         });
     }
     if let Some(detail) = app.network_detail() {

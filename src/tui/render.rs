@@ -40,6 +40,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             View::Events => views::events::draw(frame, body, app, theme),
         },
     }
+    if app.details.is_empty() && app.files.is_none() {
+        draw_marked(frame, body, app, theme);
+    }
     // The file view covers the pane it was opened from.
     if let Some(files) = &app.files {
         views::files::draw(frame, body, app, files, theme);
@@ -51,7 +54,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             popups::confirm::draw(frame, question, &app.keymap, theme)
         }
         Some(Popup::Command { input, tail }) => {
-            popups::command::draw(frame, input, tail, &app.keymap, theme)
+            popups::command::draw(frame, input, tail, &app.line.candidates, &app.keymap, theme)
         }
         Some(Popup::Output { title, text, back }) => {
             popups::output::draw(frame, title, text, *back, true, theme)
@@ -71,13 +74,23 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 popups::output::draw(frame, &title, &verb.text, *back, false, theme)
             }
         }
-        Some(Popup::RunForm(form)) => popups::run_form::draw(frame, form, theme),
-        Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
-        Some(Popup::PullInput { input, error }) => {
-            popups::pull::draw_input(frame, input, error.as_deref(), &app.keymap, theme)
+        Some(Popup::RunForm(form)) => {
+            let cursor = app.line.cursor(&form.values[form.focus]);
+            popups::run_form::draw(frame, form, cursor, theme)
         }
+        Some(Popup::Copy) => popups::progress::draw(frame, app, theme),
+        Some(Popup::PullInput { input, error }) => popups::pull::draw_input(
+            frame,
+            (input, app.line.cursor(input)),
+            error.as_deref(),
+            &app.keymap,
+            theme,
+        ),
         Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
-        Some(Popup::BuildForm(form)) => popups::build_form::draw(frame, form, &app.keymap, theme),
+        Some(Popup::BuildForm(form)) => {
+            let cursor = app.line.cursor(&form.values[form.focus]);
+            popups::build_form::draw(frame, form, cursor, &app.keymap, theme)
+        }
         None => {}
     }
 }
@@ -155,12 +168,31 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// "3 marked" on the pane's top border, at its right end, while rows are marked.
+fn draw_marked(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if app.marked.is_empty() || area.width < 20 {
+        return;
+    }
+    let text = format!(" {} marked ", app.marked.len());
+    let width = text.chars().count() as u16;
+    let at = Rect {
+        x: area.right().saturating_sub(width + 2),
+        y: area.y,
+        width,
+        height: 1,
+    };
+    frame.render_widget(Paragraph::new(Line::styled(text, theme.marked)), at);
+}
+
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if app.filtering {
+        let text = app.filter_text();
+        let (before, after) = text.split_at(app.line.cursor(text));
         Line::from(vec![
             Span::styled("/", theme.key),
-            Span::raw(app.filter_text().to_owned()),
+            Span::raw(before.to_owned()),
             Span::styled("█", theme.dim),
+            Span::raw(after.to_owned()),
         ])
     } else if let Some(what) = app.busy.first() {
         // One spinner frame a second: the clock tick that redraws it.

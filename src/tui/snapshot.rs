@@ -2,6 +2,7 @@
 //! render these engine types; nothing here is formatted yet.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -149,24 +150,45 @@ pub fn port_rates(
         .collect()
 }
 
-/// The latest stats per running container, with a short history for sparklines.
+/// The latest stats per running container, with a short history for sparklines. Only
+/// the containers on screen are sampled; the others' histories are kept (with a gap)
+/// until they stop, so going into a detail and back loses nothing.
 #[derive(Debug, Clone, Default)]
 pub struct StatsBoard {
+    /// The last sample of each container sampled last time.
     pub latest: HashMap<ContainerId, ContainerStats>,
+    /// CPU in hundredths of a percent.
     pub cpu_history: HashMap<ContainerId, Vec<u64>>,
+    /// Memory in use, bytes.
     pub memory_history: HashMap<ContainerId, Vec<u64>>,
+    /// Network and block I/O per second, between a container's last two samples.
+    pub io_history: HashMap<ContainerId, IoHistory>,
+    /// When each container's last sample was taken, for the rates.
+    sampled: HashMap<ContainerId, Instant>,
+}
+
+/// Bytes a second, one entry a sample.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoHistory {
+    /// What the container received and sent on all its interfaces.
+    pub net_rx: Vec<u64>,
+    pub net_tx: Vec<u64>,
+    pub block_read: Vec<u64>,
+    pub block_write: Vec<u64>,
 }
 
 /// Samples kept per container for sparklines.
 pub const HISTORY: usize = 120;
+/// A sample further than this from the one before gives no rate (the container was off
+/// screen between them).
+const RATE_GAP: Duration = Duration::from_secs(3);
 
 impl StatsBoard {
-    pub fn update(&mut self, stats: Vec<ContainerStats>) {
+    /// The samples taken `at`.
+    pub fn update(&mut self, stats: Vec<ContainerStats>, at: Instant) {
         let live: std::collections::HashSet<ContainerId> =
             stats.iter().map(|s| s.id.clone()).collect();
-        self.latest.retain(|id, _| live.contains(id));
-        self.cpu_history.retain(|id, _| live.contains(id));
-        self.memory_history.retain(|id, _| live.contains(id));
+        let before = std::mem::take(&mut self.latest);
         for s in stats {
             push_bounded(
                 self.cpu_history.entry(s.id.clone()).or_default(),
@@ -176,8 +198,33 @@ impl StatsBoard {
                 self.memory_history.entry(s.id.clone()).or_default(),
                 s.memory_usage,
             );
+            let previous = self.sampled.insert(s.id.clone(), at);
+            let seconds = previous
+                .map(|p| at.saturating_duration_since(p))
+                .filter(|gap| !gap.is_zero() && *gap <= RATE_GAP)
+                .map(|gap| gap.as_secs_f64());
+            if let (Some(seconds), Some(old)) = (seconds, before.get(&s.id)) {
+                let rate = |new: u64, old: u64| (new.saturating_sub(old) as f64 / seconds) as u64;
+                let io = self.io_history.entry(s.id.clone()).or_default();
+                push_bounded(&mut io.net_rx, rate(s.net_rx, old.net_rx));
+                push_bounded(&mut io.net_tx, rate(s.net_tx, old.net_tx));
+                push_bounded(&mut io.block_read, rate(s.block_read, old.block_read));
+                push_bounded(&mut io.block_write, rate(s.block_write, old.block_write));
+            }
             self.latest.insert(s.id.clone(), s);
         }
+        self.latest.retain(|id, _| live.contains(id));
+    }
+
+    /// Drops the histories of containers no longer running (a reload of the engine's
+    /// state says which run).
+    pub fn keep_only(&mut self, running: &std::collections::HashSet<&str>) {
+        let keep = |id: &ContainerId| running.contains(id.as_str());
+        self.latest.retain(|id, _| keep(id));
+        self.cpu_history.retain(|id, _| keep(id));
+        self.memory_history.retain(|id, _| keep(id));
+        self.io_history.retain(|id, _| keep(id));
+        self.sampled.retain(|id, _| keep(id));
     }
 }
 
@@ -186,4 +233,58 @@ fn push_bounded(history: &mut Vec<u64>, value: u64) {
         history.remove(0);
     }
     history.push(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ContainerId;
+
+    fn sample(id: &ContainerId, rx: u64, written: u64) -> ContainerStats {
+        ContainerStats {
+            id: id.clone(),
+            name: "web".into(),
+            running: true,
+            cpu_percent: 1.5,
+            memory_usage: 1 << 20,
+            memory_limit: 1 << 30,
+            memory_percent: 0.1,
+            net_rx: rx,
+            net_tx: 0,
+            block_read: 0,
+            block_write: written,
+            pids: 1,
+        }
+    }
+
+    /// Rates come from a container's last two samples; a container not sampled (off
+    /// screen, the user in another's detail) keeps its history until it stops.
+    #[test]
+    fn histories_outlive_a_sample_without_them_and_io_becomes_rates() {
+        let (web, db) = (ContainerId::random(), ContainerId::random());
+        let mut board = StatsBoard::default();
+        let t0 = Instant::now();
+        board.update(vec![sample(&web, 1000, 0), sample(&db, 0, 0)], t0);
+        board.update(
+            vec![sample(&web, 3000, 4096), sample(&db, 0, 0)],
+            t0 + Duration::from_secs(2),
+        );
+        let io = &board.io_history[&web];
+        assert_eq!(
+            (io.net_rx.as_slice(), io.block_write.as_slice()),
+            (&[1000][..], &[2048][..])
+        );
+        // Only db on screen for a while: web's history stays, its latest goes.
+        board.update(vec![sample(&db, 0, 0)], t0 + Duration::from_secs(3));
+        assert_eq!(board.cpu_history[&web].len(), 2);
+        assert!(!board.latest.contains_key(&web));
+        // Back after a gap: a sample, but no rate across the gap.
+        board.update(vec![sample(&web, 9000, 4096)], t0 + Duration::from_secs(20));
+        assert_eq!(board.cpu_history[&web].len(), 3);
+        assert_eq!(board.io_history[&web].net_rx.len(), 1);
+        // Stopped: forgotten.
+        board.keep_only(&[db.as_str()].into_iter().collect());
+        assert!(!board.cpu_history.contains_key(&web));
+        assert!(board.cpu_history.contains_key(&db));
+    }
 }

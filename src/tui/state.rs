@@ -324,6 +324,8 @@ pub struct App {
     pub verb: Option<VerbRun>,
     /// The build under way, or the last one ended.
     pub build: Option<super::build::BuildState>,
+    /// The cursor and histories of whatever line is typed.
+    pub line: super::line::LineEditor,
 }
 
 impl App {
@@ -365,6 +367,7 @@ impl App {
             sent_form: None,
             verb: None,
             build: None,
+            line: Default::default(),
         }
     }
 
@@ -391,8 +394,12 @@ impl App {
         self.details.push(detail);
     }
 
-    /// What `/` edits: the open container detail's log search, else the list's filter.
+    /// What `/` edits: the open container detail's log search, the layer view's tree
+    /// search, else the list's filter.
     pub fn filter_text(&self) -> &str {
+        if let Some(image) = self.image_detail() {
+            return &image.files.search;
+        }
         match self.container_detail() {
             Some(detail) => &detail.search,
             None => &self.filter,

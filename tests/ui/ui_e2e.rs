@@ -873,6 +873,58 @@ fn b_builds_from_a_form_and_the_view_follows_the_build_to_its_efficiency() {
     );
 }
 
+/// The layer view as dive's users drive it: tab moves the keys between the layers and
+/// the file tree without leaving the view, space folds the directory under the cursor,
+/// `a` folds them all, and the image's efficiency shows under the layers.
+#[test]
+fn the_layer_views_tab_moves_focus_and_space_and_a_fold_the_tree() {
+    let berth = Berth::with_image();
+    let tui = Tui::open(&berth);
+    tui.send_keys("2");
+    tui.wait_for("the image's row", |s| s.contains("berth-test/busybox"));
+    tui.send_keys("Enter");
+    // The fixture's top layer: data/delete-me.txt deleted, etc/ changed, opt/opaque/.
+    let screen = tui.wait_for("the layer view with its tree and efficiency", |s| {
+        s.contains("· layers") && s.contains("─ delete-me.txt") && s.contains("WASTED")
+    });
+    assert!(screen.contains("▶ berth-test/busybox"), "{screen}");
+    assert!(
+        screen.contains("L0→L1   /data/delete-me.txt"),
+        "a wasted path:\n{screen}"
+    );
+    tui.send_keys("Tab");
+    let screen = tui.wait_for("the tree in focus", |s| s.contains("▶ Files:"));
+    assert!(screen.contains("· layers"), "tab left the view:\n{screen}");
+    assert!(!screen.contains("▶ berth-test/busybox"), "{screen}");
+    // The cursor is on data/, the first row: space folds it.
+    tui.send_keys("Space");
+    let screen = tui.wait_for("data folded", |s| s.contains("data/ ▸"));
+    assert!(!screen.contains("─ delete-me.txt"), "{screen}");
+    assert!(screen.contains("─ old2.txt"), "{screen}");
+    // a folds every directory; again, unfolds them all.
+    tui.send_keys("a");
+    let screen = tui.wait_for("everything folded", |s| s.contains("opt/ ▸"));
+    assert!(
+        screen.contains("etc/ ▸") && !screen.contains("─ motd"),
+        "{screen}"
+    );
+    tui.send_keys("a");
+    tui.wait_for("everything unfolded", |s| {
+        !s.contains("/ ▸") && s.contains("─ old2.txt") && s.contains("─ delete-me.txt")
+    });
+    // Back on the layers, up picks the layer below; esc leaves the view.
+    tui.send_keys("Tab");
+    tui.wait_for("the layers in focus", |s| {
+        s.contains("▶ berth-test/busybox")
+    });
+    tui.send_keys("k");
+    // Its tree stays on the path the cursor was on (data/), below bin's links.
+    tui.wait_for("the bottom layer's tree", |s| s.contains("→ busybox"));
+    tui.send_keys("Escape");
+    tui.wait_for("the images pane", |s| !s.contains("· layers"));
+    assert!(!tui.exited());
+}
+
 /// `berth build` on a terminal draws BuildKit's live view in place: the running step
 /// with its output's tail under it, then the summary with every step; the same build
 /// again shows every step CACHED; the CLI's build is the dashboard's last build.

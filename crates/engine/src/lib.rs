@@ -75,7 +75,7 @@ pub use ids::{Digest, ImageRef};
 pub use image::unpack::{extract_reporting, ExtractOptions, Rebase, Skipped, SpecialKind};
 pub use image::{
     CommitOptions, ImageHistory, ImageLayer, ImageSummary, ImportOptions, LayerTree, Removal,
-    SaveFormat, TreeScope,
+    SaveFormat, TreeEntry, TreeScope,
 };
 // dive's efficiency analysis of an image.
 pub use image::efficiency::{Efficiency, EfficiencyLayer, WasteKind, WastedPath, TOP_WASTED};
@@ -96,7 +96,9 @@ pub use network::ports::{
 pub use network::record::{
     Driver as NetworkDriver, Endpoint, NetworkRecord, BUILTIN_NETWORKS, DEFAULT_NETWORK,
 };
-pub use network::state::{join as join_network_states, EndpointState, LinkRates, NetworkState};
+pub use network::state::{
+    join as join_network_states, EndpointState, LinkRates, NetworkState, PortLink,
+};
 pub use network::store::CreateNetwork;
 
 // Storage: copy in/out of containers, diffs, directory listings, mounts, volumes, progress.

@@ -13,11 +13,11 @@ use crate::tui::render::centered;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-pub fn draw(frame: &mut Frame, form: &BuildForm, keymap: &Keymap, theme: &Theme) {
+pub fn draw(frame: &mut Frame, form: &BuildForm, cursor: usize, keymap: &Keymap, theme: &Theme) {
     let area = centered(frame.area(), 76, Field::ALL.len() as u16 + 5);
     frame.render_widget(Clear, area);
     let labels = Field::ALL.map(Field::label);
-    let mut lines = field_lines(&labels, &form.values, form.focus, theme);
+    let mut lines = field_lines(&labels, &form.values, (form.focus, cursor), theme);
     lines.push(Line::styled(
         "Empty Dockerfile: <context>/Dockerfile (paths from berth's directory)",
         theme.dim,

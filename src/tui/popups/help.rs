@@ -24,6 +24,7 @@ fn title(context: Context) -> &'static str {
         Context::List => "[list] On a pane's rows",
         Context::Detail => "[detail] On an open detail",
         Context::Logs => "[logs] On the logs tab",
+        Context::Layers => "[layers] In an image's layer view",
         Context::Files => "[files] In the file view",
         Context::Popup => "[popup] While a popup is open",
         Context::Input => "[input] While typing",

@@ -14,12 +14,12 @@ pub mod pull;
 pub mod run_form;
 
 /// A form's fields, one line each: the label (the focused one in the key style), the
-/// values in a column two spaces after the longest label, and a cursor after the focused
-/// value.
+/// values in a column two spaces after the longest label, and the cursor at byte `cursor`
+/// of the focused value.
 pub(crate) fn field_lines<'a>(
     labels: &[&'static str],
     values: &'a [String],
-    focus: usize,
+    (focus, cursor): (usize, usize),
     theme: &Theme,
 ) -> Vec<Line<'a>> {
     let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 2;
@@ -30,12 +30,15 @@ pub(crate) fn field_lines<'a>(
         .map(|(i, (label, value))| {
             let focused = i == focus;
             let style = if focused { theme.key } else { theme.header };
-            let mut spans = vec![
-                Span::styled(format!("{label:<label_width$}"), style),
-                Span::raw(value.as_str()),
-            ];
-            if focused {
-                spans.push(Span::styled("█", theme.dim));
+            let mut spans = vec![Span::styled(format!("{label:<label_width$}"), style)];
+            match focused {
+                true => {
+                    let (before, after) = value.split_at(cursor.min(value.len()));
+                    spans.push(Span::raw(before));
+                    spans.push(Span::styled("█", theme.dim));
+                    spans.push(Span::raw(after));
+                }
+                false => spans.push(Span::raw(value.as_str())),
             }
             Line::from(spans)
         })

@@ -25,10 +25,11 @@ const FIXED_LINES: u16 = 8;
 /// Lines an error's words may take.
 const ERROR_LINES: usize = 4;
 
-/// The reference being typed, and why the last one was refused.
+/// The reference being typed with the cursor's byte offset in it, and why the last one was
+/// refused.
 pub fn draw_input(
     frame: &mut Frame,
-    input: &str,
+    (input, cursor): (&str, usize),
     error: Option<&str>,
     keymap: &Keymap,
     theme: &Theme,
@@ -36,13 +37,15 @@ pub fn draw_input(
     let area = centered(frame.area(), WIDTH, 4);
     frame.render_widget(Clear, area);
     let inner = usize::from(area.width.saturating_sub(2));
-    // The end of a long reference, where the cursor is.
+    // A long reference shows from far enough along that the cursor is on screen.
+    let (before, after) = input.split_at(cursor.min(input.len()));
     let fit = inner.saturating_sub(1);
-    let skip = input.chars().count().saturating_sub(fit);
+    let skip = before.chars().count().saturating_sub(fit);
     let lines = vec![
         Line::from(vec![
-            Span::raw(input.chars().skip(skip).collect::<String>()),
+            Span::raw(before.chars().skip(skip).collect::<String>()),
             Span::styled("█", theme.dim),
+            Span::raw(after.to_owned()),
         ]),
         match error {
             Some(e) => Line::styled(truncate(e, inner), theme.error),

@@ -10,11 +10,11 @@ use crate::tui::render::centered;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
-pub fn draw(frame: &mut Frame, form: &RunForm, theme: &Theme) {
+pub fn draw(frame: &mut Frame, form: &RunForm, cursor: usize, theme: &Theme) {
     let area = centered(frame.area(), 76, Field::ALL.len() as u16 + 4);
     frame.render_widget(Clear, area);
     let labels = Field::ALL.map(Field::label);
-    let mut lines = field_lines(&labels, &form.values, form.focus, theme);
+    let mut lines = field_lines(&labels, &form.values, (form.focus, cursor), theme);
     // The line between the fields and the keys says why the last run failed.
     lines.push(error_line(&form.error, theme));
     lines.push(Line::styled(

@@ -4,7 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::popups::{typed, Typed};
+use super::popups::{edit_line, typed, Typed};
 use crate::engine::{BuildEvent, Efficiency};
 use crate::tui::action::Action;
 use crate::tui::build::{BuildForm, BuildState, Measured};
@@ -70,17 +70,19 @@ pub(super) fn on_form_key(app: &mut App, mut form: BuildForm, key: &KeyEvent) ->
                 }
             }
         }
-        Typed::Action(Action::NextField) => form.move_focus(1),
-        Typed::Action(Action::PrevField) => form.move_focus(-1),
-        Typed::Action(Action::DeleteChar) => {
-            form.focused_mut().pop();
-            form.error = None;
+        Typed::Action(Action::NextField) => {
+            form.move_focus(1);
+            app.line.reset();
         }
-        Typed::Char(c) => {
-            form.focused_mut().push(c);
-            form.error = None;
+        Typed::Action(Action::PrevField) => {
+            form.move_focus(-1);
+            app.line.reset();
         }
-        Typed::Action(_) | Typed::Nothing => {}
+        ref other => {
+            if edit_line(app, form.focused_mut(), other) {
+                form.error = None;
+            }
+        }
     }
     app.popup = Some(Popup::BuildForm(form));
     Vec::new()

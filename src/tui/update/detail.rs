@@ -19,6 +19,13 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         detail.search.clear();
         return Vec::new();
     }
+    if let Some(image) = app
+        .image_detail_mut()
+        .filter(|i| !i.files.search.is_empty())
+    {
+        image.files.set_search(String::new());
+        return Vec::new();
+    }
     if app.details.pop().is_none() {
         app.filter.clear();
         app.marked.clear();
@@ -31,7 +38,7 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
 /// the list's selection then).
 pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Effect>> {
     if let Some(image) = app.image_detail_mut() {
-        return Some(move_in_layers(image, action, by));
+        return Some(super::layers::move_by(image, action, by));
     }
     if let Some(volume) = app.volume_detail_mut() {
         let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
@@ -62,13 +69,13 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     Some(Vec::new())
 }
 
-/// Whether `/` may type where a detail is open: only the logs tab searches (the only text
-/// a detail filters); `None` when no detail is open, so the list's filter is typed.
+/// Whether `/` may type where a detail is open: the logs tab and the layer view's tree
+/// search; `None` when no detail is open, so the list's filter is typed.
 pub(super) fn filters(app: &App) -> Option<bool> {
-    if app.image_detail().is_some()
-        || app.volume_detail().is_some()
-        || app.network_detail().is_some()
-    {
+    if app.image_detail().is_some() {
+        return Some(true);
+    }
+    if app.volume_detail().is_some() || app.network_detail().is_some() {
         return Some(false);
     }
     app.container_detail().map(|d| d.tab == ContainerTab::Logs)
@@ -104,8 +111,7 @@ pub(super) fn toggle_scope(app: &mut App) -> Vec<Effect> {
                 TreeScope::Layer => TreeScope::Aggregated,
                 TreeScope::Aggregated => TreeScope::Layer,
             };
-            image.tree = None;
-            image.scroll = 0;
+            image.files.clear();
             vec![Effect::LoadDetail(image.tree_request())]
         }
         None => Vec::new(),
@@ -138,8 +144,7 @@ pub(super) fn logs_action(app: &mut App, action: Action) -> Vec<Effect> {
 /// Hides the directories that changed only because something inside them did.
 pub(super) fn changes_only(app: &mut App) -> Vec<Effect> {
     if let Some(image) = app.image_detail_mut() {
-        image.changes_only = !image.changes_only;
-        image.scroll = 0;
+        image.files.toggle_kind(crate::tui::layers::Kind::Unchanged);
     } else if let Some(detail) = app.container_detail_mut() {
         detail.changes_only = !detail.changes_only;
         detail.scroll = 0;
@@ -201,13 +206,19 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
                     .filter(|l| *l <= top)
                     .unwrap_or(top);
                 image.layers = Some(layers);
-                return vec![Effect::LoadDetail(image.tree_request())];
+                return vec![
+                    Effect::LoadDetail(image.tree_request()),
+                    Effect::LoadDetail(DetailRequest::Efficiency(image.id.clone())),
+                ];
             }
             // A tree for a layer the user has since moved off is dropped.
             DetailData::LayerTree { id, tree }
                 if id == image.id && tree.layer == image.layer && tree.scope == image.scope =>
             {
-                image.tree = Some(tree);
+                image.files.set_tree(tree);
+            }
+            DetailData::Efficiency { id, result } if id == image.id => {
+                image.efficiency = Some(result);
             }
             _ => {}
         }
@@ -297,23 +308,6 @@ pub(super) fn open_volume(app: &mut App) -> Vec<Effect> {
     let request = volume.request();
     app.push_detail(Detail::Volume(volume));
     vec![Effect::LoadDetail(request)]
-}
-
-/// In the layer view, up and down pick the layer; page keys scroll its tree.
-pub(super) fn move_in_layers(image: &mut ImageDetail, action: Action, by: isize) -> Vec<Effect> {
-    if matches!(action, Action::PageUp | Action::PageDown) {
-        image.scroll = (image.scroll as isize + by).max(0) as usize;
-        return Vec::new();
-    }
-    let count = image.layers.as_ref().map_or(0, Vec::len);
-    let layer = (image.layer as isize + by).clamp(0, count.saturating_sub(1) as isize) as usize;
-    if layer == image.layer || count == 0 {
-        return Vec::new();
-    }
-    image.layer = layer;
-    image.tree = None;
-    image.scroll = 0;
-    vec![Effect::LoadDetail(image.tree_request())]
 }
 
 #[cfg(test)]
@@ -456,7 +450,13 @@ mod tests {
                 scope,
             })
         };
-        assert_eq!(effects, [tree(1, TreeScope::Layer)]);
+        assert_eq!(
+            effects,
+            [
+                tree(1, TreeScope::Layer),
+                Effect::LoadDetail(DetailRequest::Efficiency(id.to_string()))
+            ]
+        );
         assert_eq!(keys(&mut app, "k"), [tree(0, TreeScope::Layer)]);
         // Already at the bottom layer: nothing to load.
         assert!(keys(&mut app, "k").is_empty());

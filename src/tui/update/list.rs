@@ -22,6 +22,14 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
                 .map(|c| c.id.as_str())
                 .collect();
             app.marked.retain(|id| known.contains(id.as_str()));
+            let running = app
+                .snapshot
+                .containers
+                .iter()
+                .filter(|c| c.state.status == Status::Running)
+                .map(|c| c.id.as_str())
+                .collect();
+            app.stats.keep_only(&running);
             clamp_cursors(app);
             pull::select_pulled(app);
             // The Config tab shows state too (health, restart count): read with the rest.
@@ -110,6 +118,23 @@ pub(super) fn mark_selected(app: &mut App) {
         }
         let len = app.rows_in_view();
         app.cursor_mut().move_by(1, len);
+    }
+}
+
+/// A bulk action sent (not merely asked about) uses the marks up: they clear, so the next
+/// key acts on the selected row again.
+pub(super) fn unmark_after(app: &mut App, effects: &[Effect]) {
+    let bulk = effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Containers { .. }
+                | Effect::RemoveImages(_)
+                | Effect::RemoveVolumes(_)
+                | Effect::RemoveNetworks(_)
+        )
+    });
+    if bulk {
+        app.marked.clear();
     }
 }
 
@@ -289,7 +314,30 @@ pub(super) fn remove(app: &mut App) -> Vec<Effect> {
         }
         View::Events => return Vec::new(),
     };
-    confirm_if(app, true, effect)
+    let question = question(&effect) + &running_note(app, &effect);
+    app.popup = Some(Popup::Confirm { question, effect });
+    Vec::new()
+}
+
+/// " web is running and will be killed first": what removing running containers does
+/// (the dashboard's remove is `rm -f`), said in the question.
+fn running_note(app: &App, effect: &Effect) -> String {
+    let Effect::Containers { targets, .. } = effect else {
+        return String::new();
+    };
+    let running: Vec<&str> = targets
+        .iter()
+        .filter(|t| {
+            app.container_by_id(&t.id)
+                .is_some_and(|c| c.state.status == Status::Running)
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    match running.as_slice() {
+        [] => String::new(),
+        [one] => format!(" {one} is running and will be killed first"),
+        many => format!(" {} are running and will be killed first", many.join(", ")),
+    }
 }
 
 /// Volumes and networks get a `:` line with the verb typed, so the name and flags are
@@ -498,13 +546,19 @@ mod tests {
         effects.extend(keys(&mut app, "d"));
         assert!(effects.is_empty(), "{effects:?}");
         match &app.popup {
-            Some(Popup::Confirm { question, .. }) => {
-                assert_eq!(question, "remove containers web, old?")
-            }
+            Some(Popup::Confirm { question, .. }) => assert_eq!(
+                question,
+                "remove containers web, old? web is running and will be killed first"
+            ),
             other => panic!("expected a confirmation, got {other:?}"),
         }
         assert!(keys(&mut app, "n").is_empty());
         assert!(app.popup.is_none());
+        // The marks show, in the title and on the cursor's row too.
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(frame.contains(" 2 marked "), "{frame}");
+        let cursor_row = frame.lines().find(|l| l.contains("old")).unwrap();
+        assert!(cursor_row.contains("│*"), "{frame}");
         keys(&mut app, "d");
         match keys(&mut app, "y").as_slice() {
             [Effect::Containers { op, targets }] => {
@@ -513,6 +567,10 @@ mod tests {
             }
             other => panic!("expected the removal, got {other:?}"),
         }
+        // Used up: the next action is on the selected row alone.
+        assert!(app.marked.is_empty());
+        let frame = crate::tui::once::render_text(&app, 100, 8);
+        assert!(!frame.contains("marked"), "{frame}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod build;
 mod detail;
 mod files;
+mod layers;
 mod list;
 mod mouse;
 mod popups;
@@ -15,6 +16,8 @@ mod yank;
 
 #[cfg(test)]
 pub(crate) use build::tests as build_testing;
+#[cfg(test)]
+pub(crate) use layers::tests as layers_testing;
 pub use popups::split_words;
 
 use crossterm::event::KeyEvent;
@@ -23,6 +26,7 @@ use super::action::{Action, Context};
 use super::detail::ContainerTab;
 use super::effect::{ContainerOp, Effect};
 use super::keymap::Resolved;
+use super::line::History;
 use super::msg::Msg;
 use super::state::{App, Detail, Popup, View};
 
@@ -34,6 +38,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         app.busy.remove(0);
     }
     let effects = step(app, msg);
+    list::unmark_after(app, &effects);
     // What the user started and waits for shows in the footer until it reports back.
     app.busy
         .extend(effects.iter().filter_map(Effect::busy_text));
@@ -69,7 +74,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Stats(stats) => {
             app.dirty = app.view == View::Containers || app.container_detail().is_some();
-            app.stats.update(stats);
+            app.stats.update(stats, std::time::Instant::now());
             Vec::new()
         }
         Msg::Events(events) => list::on_events(app, events),
@@ -170,6 +175,15 @@ pub(super) fn clamp_cursors(app: &mut App) {
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let before = typing(app);
+    let effects = on_key_typed(app, key);
+    if typing(app) != before {
+        app.line.reset();
+    }
+    effects
+}
+
+fn on_key_typed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if let Some(popup) = app.popup.take() {
         return popups::on_popup_key(app, popup, key);
     }
@@ -202,37 +216,56 @@ pub(super) fn context(app: &App) -> Context {
     }
     match app.details.last() {
         Some(Detail::Container(detail)) if detail.tab == ContainerTab::Logs => Context::Logs,
+        Some(Detail::Image(_)) => Context::Layers,
         Some(_) => Context::Detail,
         None => Context::List,
     }
 }
 
-/// Keys while `/` is typed: into the log search of an open container detail, else into the
-/// list's filter. The detail's search never touches the list's filter or selection.
+/// Keys while `/` is typed: into the log search of an open container detail, the tree
+/// search of the layer view, else the list's filter, with the shared line editor. The
+/// detail's search never touches the list's filter or selection.
 fn on_filter_key(app: &mut App, key: KeyEvent) {
-    let in_list = app.container_detail().is_none();
-    let typed = popups::typed(app, &key, |_| true);
-    if matches!(
-        typed,
-        popups::Typed::Action(Action::Submit | Action::Cancel)
-    ) {
-        app.filtering = false;
-    }
-    let text = match app.details.last_mut() {
-        Some(Detail::Container(detail)) => &mut detail.search,
-        _ => &mut app.filter,
-    };
+    let in_list = app.details.is_empty();
+    let typed = popups::typed(app, &key, popups::single_line);
+    let mut text = app.filter_text().to_owned();
     match typed {
-        popups::Typed::Action(Action::Cancel) => text.clear(),
-        popups::Typed::Action(Action::DeleteChar) => {
-            text.pop();
+        popups::Typed::Action(Action::Submit) => {
+            app.filtering = false;
+            app.line.remember(History::Filter, &text);
         }
-        popups::Typed::Char(c) => text.push(c),
-        _ => {}
+        popups::Typed::Action(Action::Cancel) => {
+            app.filtering = false;
+            text.clear();
+        }
+        ref other => {
+            if !popups::walk_history(app, History::Filter, &mut text, other) {
+                popups::edit_line(app, &mut text, other);
+            }
+        }
+    }
+    if text == app.filter_text() {
+        return;
+    }
+    if app.image_detail().is_some() {
+        layers::search(app, move |t| *t = text);
+    } else if let Some(detail) = app.container_detail_mut() {
+        detail.search = text;
+    } else {
+        app.filter = text;
     }
     if in_list {
         clamp_cursors(app);
     }
+}
+
+/// Which popup is open and whether `/` is typed: when that changes, the line editor
+/// starts afresh.
+fn typing(app: &App) -> (Option<std::mem::Discriminant<Popup>>, bool) {
+    (
+        app.popup.as_ref().map(std::mem::discriminant),
+        app.filtering,
+    )
 }
 
 /// Applies a named action to the state.
@@ -271,6 +304,16 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 Vec::new()
             })
         }
+        Action::Top | Action::Bottom if app.image_detail().is_some() => {
+            layers::to_end(app, action == Action::Bottom)
+        }
+        Action::LayerFocus
+        | Action::Collapse
+        | Action::CollapseAll
+        | Action::ShowAdded
+        | Action::ShowChanged
+        | Action::ShowRemoved
+        | Action::ShowUnchanged => layers::action(app, action).unwrap_or_default(),
         Action::Top => {
             app.cursor_mut().selected = 0;
             Vec::new()
@@ -354,6 +397,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Submit
         | Action::Cancel
         | Action::DeleteChar
+        | Action::KillLine
+        | Action::KillWord
+        | Action::LineStart
+        | Action::LineEnd
+        | Action::CursorLeft
+        | Action::CursorRight
+        | Action::HistoryPrev
+        | Action::HistoryNext
         | Action::Complete
         | Action::NextField
         | Action::PrevField => Vec::new(),

@@ -8,6 +8,7 @@ use super::{apply, build, files, pull};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
 use crate::tui::form::RunForm;
+use crate::tui::line::{Edit, History};
 use crate::tui::state::{App, Popup, VerbRun, View};
 use crate::tui::verb::needs_terminal;
 
@@ -66,21 +67,79 @@ pub(super) fn typed(app: &App, key: &KeyEvent, fits: impl Fn(Action) -> bool) ->
     }
 }
 
-/// The `:` line: enter runs it (a verb, or a keymap action by name), tab completes.
-fn on_command_key(app: &mut App, mut input: String, tail: String, key: &KeyEvent) -> Vec<Effect> {
-    match typed(app, key, |a| a == Action::Complete) {
+/// The shared line editor's keys (characters, deletes, kills, cursor moves) on `text`;
+/// false when the key is none of them.
+pub(super) fn edit_line(app: &mut App, text: &mut String, typed: &Typed) -> bool {
+    let edit = match typed {
+        Typed::Char(c) => Edit::Insert(*c),
+        Typed::Action(Action::DeleteChar) => Edit::DeleteBack,
+        Typed::Action(Action::KillLine) => Edit::KillToStart,
+        Typed::Action(Action::KillWord) => Edit::KillWord,
+        Typed::Action(Action::LineStart) => Edit::Home,
+        Typed::Action(Action::LineEnd) => Edit::End,
+        Typed::Action(Action::CursorLeft) => Edit::Left,
+        Typed::Action(Action::CursorRight) => Edit::Right,
+        _ => return false,
+    };
+    app.line.edit(text, edit);
+    true
+}
+
+/// Up and down on a single line: its history's older or newer line; false when the key
+/// is neither.
+pub(super) fn walk_history(
+    app: &mut App,
+    history: History,
+    text: &mut String,
+    typed: &Typed,
+) -> bool {
+    let back = match typed {
+        Typed::Action(Action::HistoryPrev) => true,
+        Typed::Action(Action::HistoryNext) => false,
+        _ => return false,
+    };
+    app.line.walk(history, text, back);
+    true
+}
+
+/// Whether an `[input]` action is one a single line (not a form) takes.
+pub(super) fn single_line(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Complete | Action::HistoryPrev | Action::HistoryNext
+    )
+}
+
+/// The `:` line: enter runs it (a verb, or a keymap action by name), tab completes (and
+/// lists the candidates it could not choose between), up and down walk its history.
+fn on_command_key(app: &mut App, input: String, tail: String, key: &KeyEvent) -> Vec<Effect> {
+    let typed = typed(app, key, single_line);
+    // The popup keeps the line split at the cursor; the editor sees it whole.
+    let mut line = format!("{input}{tail}");
+    app.line.set_cursor(input.len());
+    match typed {
         Typed::Action(Action::Cancel) => return Vec::new(),
-        Typed::Action(Action::Submit) => return run_line(app, &format!("{input}{tail}")),
+        Typed::Action(Action::Submit) => {
+            app.line.remember(History::Command, &line);
+            return run_line(app, &line);
+        }
         Typed::Action(Action::Complete) => {
-            input = crate::tui::complete::complete(&input, &app.snapshot);
+            let completion = crate::tui::complete::complete(&input, &app.snapshot);
+            app.line.candidates = completion.candidates;
+            line = format!("{}{tail}", completion.line);
+            app.line.set_cursor(completion.line.len());
         }
-        Typed::Action(Action::DeleteChar) => {
-            input.pop();
+        ref other => {
+            if !walk_history(app, History::Command, &mut line, other) {
+                edit_line(app, &mut line, other);
+            }
         }
-        Typed::Char(c) => input.push(c),
-        Typed::Action(_) | Typed::Nothing => {}
     }
-    app.popup = Some(Popup::Command { input, tail });
+    let (input, tail) = line.split_at(app.line.cursor(&line));
+    app.popup = Some(Popup::Command {
+        input: input.to_owned(),
+        tail: tail.to_owned(),
+    });
     Vec::new()
 }
 
@@ -127,13 +186,17 @@ fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> 
             }
             Err(e) => form.error = Some(e),
         },
-        Typed::Action(Action::NextField) => form.move_focus(1),
-        Typed::Action(Action::PrevField) => form.move_focus(-1),
-        Typed::Action(Action::DeleteChar) => {
-            form.focused_mut().pop();
+        Typed::Action(Action::NextField) => {
+            form.move_focus(1);
+            app.line.reset();
         }
-        Typed::Char(c) => form.focused_mut().push(c),
-        Typed::Action(_) | Typed::Nothing => {}
+        Typed::Action(Action::PrevField) => {
+            form.move_focus(-1);
+            app.line.reset();
+        }
+        ref other => {
+            edit_line(app, form.focused_mut(), other);
+        }
     }
     app.popup = Some(Popup::RunForm(form));
     Vec::new()
@@ -377,6 +440,121 @@ mod tests {
             [Effect::Verb(words)] => assert_eq!(words, &["volume", "create", "my data"]),
             other => panic!("expected a verb, got {other:?}"),
         }
+    }
+
+    fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+        update(
+            app,
+            Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+        )
+    }
+
+    /// One line editor on every input: the cursor moves, readline's kills cut, up and
+    /// down walk each line's own history.
+    #[test]
+    fn every_input_line_edits_as_readline_and_walks_its_history() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, ":volume crate");
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Left);
+        }
+        keys(&mut app, "e");
+        assert_eq!(
+            app.popup,
+            Some(Popup::Command {
+                input: "volume cre".into(),
+                tail: "ate".into()
+            })
+        );
+        let frame = crate::tui::once::render_text(&app, 80, 10);
+        assert!(frame.contains(":volume cre█ate"), "{frame}");
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::Verb(words)] if words == &["volume", "create"]
+        ));
+        keys(&mut app, ":x");
+        key(&mut app, KeyCode::Up);
+        assert!(
+            matches!(&app.popup, Some(Popup::Command { input, .. }) if input == "volume create")
+        );
+        ctrl(&mut app, 'w');
+        ctrl(&mut app, 'w');
+        keys(&mut app, "ps");
+        assert!(matches!(
+            key(&mut app, KeyCode::Enter).as_slice(),
+            [Effect::Verb(words)] if words == &["ps"]
+        ));
+        keys(&mut app, ":typed");
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Up);
+        assert!(
+            matches!(&app.popup, Some(Popup::Command { input, .. }) if input == "volume create")
+        );
+        key(&mut app, KeyCode::Down);
+        key(&mut app, KeyCode::Down);
+        assert!(matches!(&app.popup, Some(Popup::Command { input, .. }) if input == "typed"));
+        // ctrl-a, ctrl-u: the start of the line, then nothing is before the cursor.
+        ctrl(&mut app, 'a');
+        ctrl(&mut app, 'u');
+        keys(&mut app, "un");
+        assert!(
+            matches!(&app.popup, Some(Popup::Command { input, tail }) if input == "un" && tail == "typed")
+        );
+        key(&mut app, KeyCode::Esc);
+
+        // The filter has its own history.
+        keys(&mut app, "/web");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(app.filter, "");
+        keys(&mut app, "/");
+        key(&mut app, KeyCode::Up);
+        assert_eq!(app.filter, "web");
+        ctrl(&mut app, 'u');
+        assert_eq!(app.filter, "");
+        key(&mut app, KeyCode::Esc);
+
+        // The run form's fields: the same keys; up and down move between fields there.
+        keys(&mut app, "R");
+        // It opens on the name (the image is known): up to the image.
+        key(&mut app, KeyCode::Up);
+        ctrl(&mut app, 'u');
+        keys(&mut app, "alpine");
+        ctrl(&mut app, 'a');
+        ctrl(&mut app, 'e');
+        keys(&mut app, "3");
+        key(&mut app, KeyCode::Down);
+        keys(&mut app, "my web");
+        ctrl(&mut app, 'w');
+        // To the Ports field: Command, Env, Volumes, Ports.
+        for _ in 0..4 {
+            key(&mut app, KeyCode::Tab);
+        }
+        let frame = crate::tui::once::render_text(&app, 80, 24);
+        assert!(frame.contains("Ports (-p specs)"), "{frame}");
+        keys(&mut app, "8080:80");
+        match key(&mut app, KeyCode::Enter).as_slice() {
+            [Effect::Verb(words)] => assert_eq!(
+                words,
+                &["run", "-d", "--name", "my", "-p", "8080:80", "alpine3"]
+            ),
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    /// Tab completes the argument by its kind and lists what it could not choose between.
+    #[test]
+    fn tab_on_the_command_line_lists_the_candidates_when_ambiguous() {
+        let mut app = app_with(Keymap::default());
+        keys(&mut app, ":stats ");
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.line.candidates, ["job", "old", "web"]);
+        let frame = crate::tui::once::render_text(&app, 80, 12);
+        assert!(frame.contains("job  old  web"), "{frame}");
+        keys(&mut app, "o");
+        assert!(app.line.candidates.is_empty(), "typing drops the list");
+        key(&mut app, KeyCode::Tab);
+        assert!(matches!(&app.popup, Some(Popup::Command { input, .. }) if input == "stats old "));
     }
 
     #[test]

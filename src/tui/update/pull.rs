@@ -3,10 +3,11 @@
 use crossterm::event::KeyEvent;
 
 use super::apply;
-use super::popups::{typed, Typed};
+use super::popups::{edit_line, typed, walk_history, Typed};
 use crate::engine::{Digest, PullEvent, Reference};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::Effect;
+use crate::tui::line::History;
 use crate::tui::pull::{Phase, PullState};
 use crate::tui::state::{App, Popup};
 
@@ -38,10 +39,11 @@ pub(super) fn on_pull_input_key(
     mut error: Option<String>,
     key: KeyEvent,
 ) -> Vec<Effect> {
-    match typed(app, &key, |_| true) {
+    match typed(app, &key, super::popups::single_line) {
         Typed::Action(Action::Cancel) => return Vec::new(),
         Typed::Action(Action::Submit) => match input.trim().parse::<Reference>() {
             Ok(reference) => {
+                app.line.remember(History::Pull, input.trim());
                 let pull = PullState::new(&reference);
                 let cancel = pull.cancel.clone();
                 app.pull = Some(pull);
@@ -50,15 +52,13 @@ pub(super) fn on_pull_input_key(
             }
             Err(e) => error = Some(e.to_string()),
         },
-        Typed::Action(Action::DeleteChar) => {
-            input.pop();
-            error = None;
+        ref other => {
+            if walk_history(app, History::Pull, &mut input, other)
+                || edit_line(app, &mut input, other)
+            {
+                error = None;
+            }
         }
-        Typed::Char(c) => {
-            input.push(c);
-            error = None;
-        }
-        Typed::Action(_) | Typed::Nothing => {}
     }
     app.popup = Some(Popup::PullInput { input, error });
     Vec::new()

@@ -4,9 +4,10 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Sparkline, Table, Tabs, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, Tabs, Wrap};
 use ratatui::Frame;
 
+use super::chart::Chart;
 use super::{dim_note, pane};
 use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, LogStream, NetworkMode};
 use crate::format::{binary_size, human_size, status_text_at};
@@ -214,14 +215,18 @@ fn network(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme:
     frame.render_widget(Paragraph::new(lines), ports_area);
 }
 
+/// The numbers, then a chart each for CPU, memory, network and block I/O (rates from the
+/// container's side: rx is what it received).
 fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &Theme) {
     let Some(s) = app.stats.latest.get(&r.id) else {
         let text = "No stats: the container is not running (or the first sample is on its way).";
         frame.render_widget(dim_note(text, theme), area);
         return;
     };
-    let [numbers, cpu_area, memory_area] = Layout::vertical([
+    let [numbers, cpu_area, memory_area, net_area, block_area] = Layout::vertical([
         Constraint::Length(4),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
         Constraint::Fill(1),
         Constraint::Fill(1),
     ])
@@ -241,13 +246,17 @@ fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &
         ),
         field(
             "Net I/O",
-            format!("{} / {}", human_size(s.net_rx), human_size(s.net_tx)),
+            format!(
+                "{} received / {} sent",
+                human_size(s.net_rx),
+                human_size(s.net_tx)
+            ),
             theme,
         ),
         field(
             "Block I/O",
             format!(
-                "{} / {}",
+                "{} read / {} written",
                 human_size(s.block_read),
                 human_size(s.block_write)
             ),
@@ -258,26 +267,66 @@ fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &
     let empty = Vec::new();
     let cpu = app.stats.cpu_history.get(&r.id).unwrap_or(&empty);
     let memory = app.stats.memory_history.get(&r.id).unwrap_or(&empty);
-    frame.render_widget(
-        Sparkline::default()
-            .block(pane(" CPU % ".into(), theme))
-            .data(tail_fit(cpu, cpu_area.width))
-            .style(theme.running),
-        cpu_area,
-    );
-    frame.render_widget(
-        Sparkline::default()
-            .block(pane(" Memory ".into(), theme))
-            .data(tail_fit(memory, memory_area.width))
-            .style(theme.changed),
-        memory_area,
-    );
-}
-
-/// The newest samples that fit the width inside a border.
-fn tail_fit(history: &[u64], width: u16) -> &[u64] {
-    let fit = width.saturating_sub(2) as usize;
-    &history[history.len().saturating_sub(fit)..]
+    let io = app.stats.io_history.get(&r.id);
+    let percent = |v: u64| format!("{:.2} %", v as f64 / 100.0);
+    let rate = |v: u64| format!("{}/s", human_size(v));
+    // One series a chart: the sum, with its two parts now in the title.
+    let sum = |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
+    let last = |v: &[u64]| rate(v.last().copied().unwrap_or(0));
+    let (net, net_note) = match io {
+        Some(io) => (
+            sum(&io.net_rx, &io.net_tx),
+            Some(format!("rx {} tx {}", last(&io.net_rx), last(&io.net_tx))),
+        ),
+        None => (Vec::new(), None),
+    };
+    let (block, block_note) = match io {
+        Some(io) => (
+            sum(&io.block_read, &io.block_write),
+            Some(format!(
+                "read {} write {}",
+                last(&io.block_read),
+                last(&io.block_write)
+            )),
+        ),
+        None => (Vec::new(), None),
+    };
+    let chart = |title, note, samples, unit, style, floor| Chart {
+        title,
+        note,
+        samples,
+        unit,
+        style,
+        floor,
+    };
+    let charts = [
+        (
+            cpu_area,
+            chart("CPU", None, cpu, &percent, theme.running, 100),
+        ),
+        (
+            memory_area,
+            chart("Memory", None, memory, &binary_size, theme.changed, 1 << 20),
+        ),
+        (
+            net_area,
+            chart("Network rx+tx", net_note, &net, &rate, theme.key, 1024),
+        ),
+        (
+            block_area,
+            chart(
+                "Block I/O read+write",
+                block_note,
+                &block,
+                &rate,
+                theme.created,
+                1024,
+            ),
+        ),
+    ];
+    for (area, chart) in charts {
+        chart.draw(frame, area, theme);
+    }
 }
 
 fn logs(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {

@@ -186,8 +186,8 @@ fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[u
     let mut cells: Vec<Option<TableCell>> = [
         // Visible without colour too: the cursor and the marks.
         TableCell::from(match (selected, marked) {
-            (true, _) => "›",
-            (false, true) => "*",
+            (_, true) => "*",
+            (true, false) => "›",
             _ => " ",
         }),
         c.name.clone().into(),

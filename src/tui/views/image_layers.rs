@@ -1,29 +1,49 @@
 //! An image's layers as dive shows them: each layer with its digest, size and the step that
-//! made it, and the file tree of the selected layer (or of the image up to it) with what
-//! that layer added, changed or deleted.
+//! made it, the image's efficiency with its largest wasted paths under them, and the file
+//! tree of the selected layer (or of the image up to it) with what that layer added,
+//! changed or deleted. `tab` moves the focus between the layers and the tree; the focused
+//! pane's frame is drawn bright and its title marked. Only the tree's rows on screen are
+//! drawn, however many it holds.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::widgets::{Block, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{dim_note, pane};
-use crate::engine::{ChangeKind, FileType, LayerTree, TreeScope};
+use crate::engine::{ChangeKind, Efficiency, FileType, TreeScope, WasteKind};
 use crate::format::human_size;
 use crate::tui::detail::ImageDetail;
+use crate::tui::layers::{LayerFocus, TreeView};
 use crate::tui::theme::Theme;
-use crate::tui::tree;
+
+/// Rows of the efficiency panel at most (its frame, the figures, the wasted paths).
+const EFFICIENCY_ROWS: u16 = 9;
 
 pub fn draw(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(area);
-    layers(frame, left, image, theme);
+    let panel = EFFICIENCY_ROWS.min(left.height / 2);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(panel)]).areas(left);
+    layers(frame, top, image, theme);
+    efficiency(frame, bottom, image, theme);
     files(frame, right, image, theme);
 }
 
+/// A pane's frame, bright and marked when the keys go to it.
+fn focused_pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
+    if focused {
+        pane(format!("▶{title}"), theme).border_style(theme.title)
+    } else {
+        pane(title, theme)
+    }
+}
+
 fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
-    let block = pane(format!(" {} · layers ", image.name), theme);
+    let focused = image.focus == LayerFocus::Layers;
+    let block = focused_pane(format!(" {} · layers ", image.name), focused, theme);
     let Some(layers) = &image.layers else {
         frame.render_widget(dim_note("Reading the layers…", theme).block(block), area);
         return;
@@ -66,41 +86,47 @@ fn files(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
         TreeScope::Layer => "this layer",
         TreeScope::Aggregated => "image so far",
     };
-    let Some(tree) = &image.tree else {
-        let block = pane(format!(" Files: {scope} "), theme);
+    let focused = image.focus == LayerFocus::Tree;
+    let view = &image.files;
+    let Some(tree) = &view.tree else {
+        let block = focused_pane(format!(" Files: {scope} "), focused, theme);
         frame.render_widget(dim_note("Reading the layer…", theme).block(block), area);
         return;
     };
-    let shown: Vec<usize> = (0..tree.entries.len())
-        .filter(|&i| !image.changes_only || tree.entries[i].change.is_some())
-        .collect();
-    let title = format!(
-        " Files: {scope}{} · {} ",
-        if image.changes_only {
-            ", changes only"
-        } else {
-            ""
-        },
-        summary(tree)
+    let block = focused_pane(
+        format!(
+            " Files: {scope}{} · {} ",
+            narrowed(view),
+            summary(view, tree.truncated)
+        ),
+        focused,
+        theme,
     );
-    let block = pane(title, theme);
-    let rows = tree::rows(shown.iter().map(|&i| tree.entries[i].path.as_str()));
     let height = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = rows
-        .iter()
-        .skip(image.scroll)
-        .take(height)
-        .map(|row| {
-            let entry = &tree.entries[shown[row.item]];
+    if view.is_empty() {
+        let note = match view.search.is_empty() {
+            true => "No file of the kinds shown (ctrl-a/e/r/u show them)",
+            false => "No path matches the search",
+        };
+        frame.render_widget(dim_note(note, theme).block(block), area);
+        return;
+    }
+    let first = view.cursor.scroll_into_view(height);
+    let lines: Vec<Line> = (first..view.len().min(first + height))
+        .filter_map(|r| view.drawn(r).map(|d| (r, d)))
+        .map(|(r, (entry, row))| {
             let (symbol, style) = match entry.change {
                 Some(ChangeKind::Added) => ("A", theme.added),
                 Some(ChangeKind::Changed) => ("C", theme.changed),
                 Some(ChangeKind::Deleted) => ("D", theme.deleted),
                 None => (" ", Style::new()),
             };
-            let mut name = row.name.clone();
+            let mut name = row.name;
             if entry.kind == FileType::Dir {
                 name.push('/');
+                if view.collapsed(&entry.path) {
+                    name.push_str(" ▸");
+                }
             }
             if let Some(target) = &entry.link_target {
                 name.push_str(&format!(" → {target}"));
@@ -110,37 +136,136 @@ fn files(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
             } else {
                 String::new()
             };
-            Line::from(vec![
+            let line = Line::from(vec![
                 Span::styled(format!("{symbol} "), style),
                 Span::styled(format!("{:>8} ", size), theme.dim),
-                Span::styled(row.prefix.clone(), theme.border),
+                Span::styled(row.prefix, theme.border),
                 Span::styled(name, style),
-            ])
+            ]);
+            match focused && r == view.cursor.selected {
+                true => line.style(theme.selected),
+                false => line,
+            }
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// ", hiding unchanged, search \"lib\"": what narrows the tree, for its title.
+fn narrowed(view: &TreeView) -> String {
+    let mut text = String::new();
+    let hidden: Vec<&str> = view.hidden_kinds().iter().map(|k| k.word()).collect();
+    if !hidden.is_empty() {
+        text.push_str(&format!(", hiding {}", hidden.join("+")));
+    }
+    if !view.search.is_empty() {
+        text.push_str(&format!(", search {:?}", view.search));
+    }
+    text
+}
+
 /// "12 added, 3 changed, 1 deleted (4.1MB)", and a note when the tree was cut.
-fn summary(tree: &LayerTree) -> String {
-    let count = |kind| {
-        tree.entries
-            .iter()
-            .filter(|e| e.change == Some(kind))
-            .count()
-    };
-    let bytes: u64 = tree
-        .entries
-        .iter()
-        .filter(|e| matches!(e.change, Some(ChangeKind::Added | ChangeKind::Changed)))
-        .map(|e| e.size)
-        .sum();
-    let cut = if tree.truncated { ", cut short" } else { "" };
+fn summary(view: &TreeView, truncated: bool) -> String {
+    let s = view.summary;
+    let cut = if truncated { ", cut short" } else { "" };
     format!(
         "{} added, {} changed, {} deleted ({}){cut}",
-        count(ChangeKind::Added),
-        count(ChangeKind::Changed),
-        count(ChangeKind::Deleted),
-        human_size(bytes)
+        s.added,
+        s.changed,
+        s.removed,
+        human_size(s.bytes)
     )
+}
+
+/// The image's efficiency as dive reports it, with its largest wasted paths: the bytes, the
+/// path and the layers that added and hid it.
+fn efficiency(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
+    let measured = match &image.efficiency {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            let text = format!("measuring the image's efficiency: {e}");
+            let block = pane(" Efficiency ".into(), theme);
+            let note = Paragraph::new(Line::styled(text, theme.error));
+            frame.render_widget(note.block(block), area);
+            return;
+        }
+        None => {
+            let block = pane(" Efficiency ".into(), theme);
+            let note = dim_note("Measuring the image's efficiency…", theme);
+            frame.render_widget(note.block(block), area);
+            return;
+        }
+    };
+    let block = pane(efficiency_title(measured), theme);
+    if measured.largest.is_empty() {
+        let note = dim_note("No wasted space: no layer hides a file of another.", theme);
+        frame.render_widget(note.block(block), area);
+        return;
+    }
+    // Narrow as the pane is, the path gets the room: the layers that added and hid a
+    // version as `L2→L3`, "replaced" said only when it was not removed.
+    let rows = measured.largest.iter().map(|wasted| {
+        let how = match wasted.kind {
+            WasteKind::Removed => "",
+            WasteKind::Overwritten => " (replaced)",
+        };
+        let versions = match wasted.versions {
+            0 | 1 => String::new(),
+            n => format!(" ×{n}"),
+        };
+        Row::new(vec![
+            Span::raw(human_size(wasted.bytes)),
+            Span::raw(format!("L{}→L{}", wasted.added, wasted.removed)),
+            Span::raw(format!("{}{versions}{how}", wasted.path)),
+        ])
+    });
+    let header = Row::new(["WASTED", "LAYERS", "PATH"]).style(theme.header);
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+fn efficiency_title(e: &Efficiency) -> String {
+    let cut = if e.truncated { " (cut short)" } else { "" };
+    format!(
+        " Efficiency {:.1}% · {} wasted in {} paths{cut} ",
+        e.score * 100.0,
+        human_size(e.wasted_bytes),
+        e.wasted_paths
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tui::detail::DetailData;
+    use crate::tui::msg::Msg;
+    use crate::tui::once::render_text;
+    use crate::tui::update::update;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    #[test]
+    fn the_layer_view_shows_its_focus_the_folded_tree_and_the_images_efficiency() {
+        let mut app = crate::tui::update::layers_testing::layer_view();
+        let id = app.image_detail().unwrap().id.clone();
+        let efficiency = crate::tui::update::build_testing::efficiency();
+        let data = DetailData::Efficiency {
+            id,
+            result: Ok(Box::new(efficiency)),
+        };
+        update(&mut app, Msg::Detail(Ok(Box::new(data))));
+        let key = |app: &mut _, code| {
+            update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        };
+        key(&mut app, KeyCode::Tab);
+        for _ in 0..5 {
+            key(&mut app, KeyCode::Down);
+        }
+        key(&mut app, KeyCode::Char(' '));
+        let frame = render_text(&app, 100, 20);
+        assert!(frame.contains("usr/ ▸"), "{frame}");
+        insta::assert_snapshot!("layers_folded_100x20", frame);
+    }
 }

@@ -1,6 +1,7 @@
 //! One file per view.
 
 pub mod build;
+pub mod chart;
 pub mod container_detail;
 pub mod containers;
 pub mod events;

@@ -204,8 +204,8 @@ fn bridge_box<'a>(n: &NetworkState, theme: &Theme) -> Vec<Line<'a>> {
     ]
 }
 
-/// One port: `├─ bv1a2b3c4d5e6f0 up ── web:eth0  10.77.0.2/24  02:42:…  rx 1kB/s tx 0B/s`,
-/// or the same over two lines on a narrow screen.
+/// One port: `├─ bv1a2b3c4d5e6f0 up ── web:eth0  10.77.0.2/24  02:42:…  rx 1kB/s tx 0B/s`
+/// (what web's eth0 received and sent), or the same over two lines on a narrow screen.
 fn port_lines<'a>(
     e: &EndpointState,
     last: bool,
@@ -233,11 +233,13 @@ fn port_lines<'a>(
     };
     let container = format!("{}:{}", e.container_name, e.interface);
     let address = e.address.map_or("-".into(), |a| a.to_string());
+    // The counters are the host end's; the line names the container's interface, so its
+    // rates read from the container's side: what it received is what the host end sent.
     let rates = match (rates, &e.port) {
         (Some(r), Some(_)) => format!(
             "rx {}/s  tx {}/s",
-            human_size(r.rx_bytes as u64),
-            human_size(r.tx_bytes as u64)
+            human_size(r.tx_bytes as u64),
+            human_size(r.rx_bytes as u64)
         ),
         (None, Some(_)) => "rx …  tx …".to_owned(),
         (_, None) => String::new(),
@@ -269,5 +271,45 @@ fn oper_style(state: Option<OperState>, theme: &Theme) -> Style {
         Some(OperState::Up) => theme.running,
         Some(_) => theme.exited,
         None => theme.dim,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ContainerId, PortLink};
+
+    /// The host end's counters, read from the container's side: what the host end sent
+    /// is what web received.
+    #[test]
+    fn a_ports_rates_read_from_the_containers_side() {
+        let endpoint = EndpointState {
+            container_id: ContainerId::random(),
+            container_name: "web".into(),
+            interface: "eth0".into(),
+            address: None,
+            mac: String::new(),
+            aliases: Vec::new(),
+            host_veth: "bv0".into(),
+            port: Some(PortLink {
+                index: 3,
+                oper: OperState::Up,
+                admin_up: true,
+                mtu: 1500,
+                mac: None,
+                master: Some("br0".into()),
+                on_bridge: true,
+                counters: None,
+            }),
+        };
+        let host_end = LinkRates {
+            rx_bytes: 2000.0,
+            tx_bytes: 9000.0,
+            ..LinkRates::default()
+        };
+        let lines = port_lines(&endpoint, true, true, 8, Some(&host_end), &Theme::default());
+        let text: String = lines[0].spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(text.contains("web:eth0"), "{text}");
+        assert!(text.contains("rx 9kB/s  tx 2kB/s"), "{text}");
     }
 }

@@ -123,7 +123,13 @@ impl PaneTable<'_> {
             })
             .collect();
         let table_rows = on_screen.into_iter().map(|(r, selected)| {
-            let style = if selected {
+            let style = if selected && r.marked {
+                // The mark stays visible under the cursor: its modifiers on the selection.
+                theme
+                    .selected
+                    .add_modifier(theme.marked.add_modifier)
+                    .remove_modifier(theme.marked.sub_modifier)
+            } else if selected {
                 theme.selected
             } else if r.marked {
                 theme.marked
