@@ -274,6 +274,7 @@ fn load_options(args: &ComposeArgs) -> Result<LoadOptions> {
         project_name: args.project_name.clone(),
         project_directory: args.project_directory.clone(),
         profiles: args.profiles.clone(),
+        named_services: Vec::new(),
         env_files: args.env_files.clone(),
         environment: std::env::vars().collect(),
         working_dir: std::env::current_dir()?,
@@ -282,7 +283,19 @@ fn load_options(args: &ComposeArgs) -> Result<LoadOptions> {
 
 /// The project the flags and files name, with the loader's warnings printed.
 fn load_project(args: &ComposeArgs) -> Result<std::result::Result<Project, String>> {
-    let loaded = match load::load(&load_options(args)?) {
+    load_project_naming(args, &[])
+}
+
+/// [`load_project`] for a verb that names `services`: one a profile disables is enabled.
+fn load_project_naming(
+    args: &ComposeArgs,
+    services: &[String],
+) -> Result<std::result::Result<Project, String>> {
+    let options = LoadOptions {
+        named_services: services.to_vec(),
+        ..load_options(args)?
+    };
+    let loaded = match load::load(&options) {
         Ok(loaded) => loaded,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -323,7 +336,7 @@ fn show(progress: Progress) {
 }
 
 fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
-    let project = match load_project(args)? {
+    let project = match load_project_naming(args, &up.services)? {
         Ok(p) => p,
         Err(e) => return fail(e),
     };

@@ -37,6 +37,7 @@ fn options(dir: &Path, case: &Value) -> LoadOptions {
             .map(str::to_string),
         project_directory: None,
         profiles: strings(case.get("profiles")),
+        named_services: strings(case.get("named_services")),
         env_files: strings(case.get("env_files"))
             .into_iter()
             .map(|f| dir.join(f))
