@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             View::Volumes => views::volumes::draw(frame, body, app, theme),
             View::Networks => views::networks::draw(frame, body, app, theme),
             View::Events => views::events::draw(frame, body, app, theme),
+            View::Projects => views::projects::draw(frame, body, app, theme),
         },
     }
     // The file view covers the pane it was opened from.
@@ -78,6 +79,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         Some(Popup::Pull) => popups::pull::draw(frame, app, theme),
         Some(Popup::BuildForm(form)) => popups::build_form::draw(frame, form, &app.keymap, theme),
+        Some(Popup::ProjectLogs { logs, back }) => {
+            popups::project_logs::draw(frame, logs, *back, theme)
+        }
         None => {}
     }
 }
@@ -94,6 +98,7 @@ fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
         app.snapshot.volumes.len(),
         app.snapshot.networks.len(),
         app.events.len(),
+        crate::tui::projects::sources(&app.snapshot.containers).len(),
     ];
     let labels = |compact: bool| -> Vec<(View, String)> {
         View::ALL
@@ -264,6 +269,16 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Filter,
         ],
         (View::Events, _) => &[Action::Filter],
+        (View::Projects, _) => &[
+            Action::ProjectLogs,
+            Action::ProjectUp,
+            Action::ProjectDown,
+            Action::ProjectRestart,
+            Action::ProjectRecreate,
+            Action::ProjectRebuild,
+            Action::ProjectProfile,
+            Action::Filter,
+        ],
     };
     let mut spans = Vec::new();
     // A pull whose dialog is hidden shows here while it runs.

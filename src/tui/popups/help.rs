@@ -25,6 +25,7 @@ fn title(context: Context) -> &'static str {
         Context::Detail => "[detail] On an open detail",
         Context::Logs => "[logs] On the logs tab",
         Context::Files => "[files] In the file view",
+        Context::Projects => "[projects] On the Projects pane",
         Context::Popup => "[popup] While a popup is open",
         Context::Input => "[input] While typing",
     }

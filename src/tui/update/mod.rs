@@ -8,6 +8,7 @@ mod files;
 mod list;
 mod mouse;
 mod popups;
+mod projects;
 mod pull;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -115,6 +116,8 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::BuildEvents(events) => build::on_events(app, &events),
         Msg::Built(result) => build::on_built(app, result),
         Msg::Efficiency(result) => build::on_efficiency(app, result),
+        Msg::ProjectFiles(read) => projects::on_files(app, read),
+        Msg::ProjectLogs(result) => projects::on_logs(app, result),
         Msg::BuildNotKept(e) => {
             app.say(e, true);
             Vec::new()
@@ -167,6 +170,8 @@ pub(super) fn clamp_cursors(app: &mut App) {
     app.volumes.clamp(lens[2]);
     app.events_cursor.clamp(lens[3]);
     app.networks.clamp(lens[4]);
+    let projects = app.visible_projects().len();
+    app.projects_cursor.clamp(projects);
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -203,6 +208,7 @@ pub(super) fn context(app: &App) -> Context {
     match app.details.last() {
         Some(Detail::Container(detail)) if detail.tab == ContainerTab::Logs => Context::Logs,
         Some(_) => Context::Detail,
+        None if app.view == View::Projects => Context::Projects,
         None => Context::List,
     }
 }
@@ -289,6 +295,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ShowVolumes => list::switch_view(app, View::Volumes),
         Action::ShowNetworks => list::switch_view(app, View::Networks),
         Action::ShowEvents => list::switch_view(app, View::Events),
+        Action::ShowProjects => list::switch_view(app, View::Projects),
+        Action::ProjectUp
+        | Action::ProjectDown
+        | Action::ProjectRestart
+        | Action::ProjectRecreate
+        | Action::ProjectRebuild
+        | Action::ProjectLogs
+        | Action::ProjectProfile => projects::action(app, action),
         Action::Open => detail::open(app),
         Action::NextTab => detail::shift_tab(app, 1),
         Action::PrevTab => detail::shift_tab(app, -1),
