@@ -35,6 +35,8 @@ pub struct OnDisk {
 #[derive(Debug, Clone, Default)]
 pub struct ProjectsPane {
     pub disk: HashMap<String, OnDisk>,
+    /// Ticks since the files were last asked for.
+    pub ticks: u32,
     /// Per project, the profiles `up` runs with; a project not here runs with the
     /// profiles of the services it has containers for.
     pub profiles: HashMap<String, BTreeSet<String>>,

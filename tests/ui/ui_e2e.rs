@@ -994,6 +994,22 @@ fn the_projects_pane_marks_a_changed_file_and_acts_on_projects_and_services() {
         .output()
         .unwrap();
     assert!(up.status.success(), "{}", common::stderr(&up));
+    // One frame of the pane, and its data, from another directory.
+    let frame = berth.ok(&[
+        "ui", "--once", "--width", "120", "--height", "8", "--view", "projects", "--select",
+        "shop/web",
+    ]);
+    let web = row_of(&frame, "web").unwrap_or_else(|| panic!("{frame}"));
+    assert!(web.contains("running") && web.contains("1/1"), "{frame}");
+    let json: serde_json::Value = serde_json::from_str(
+        &berth.ok(&["ui", "--once", "--view", "projects", "--format", "json"]),
+    )
+    .unwrap();
+    let project = &json["Rows"][0];
+    assert_eq!(project["Name"], "shop");
+    assert_eq!(project["ChangedOnDisk"], false);
+    assert_eq!(project["Services"][1]["Name"], "web");
+    assert_eq!(project["Services"][1]["Running"], 1);
     let tui = Tui::open(&berth);
     tui.send_keys("6");
     tui.wait_for("the project and its two services", |s| {

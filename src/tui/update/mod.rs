@@ -47,7 +47,13 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse { kind, column, row } => mouse::on_mouse(app, kind, column, row),
         Msg::Resize => Vec::new(),
-        Msg::Tick => on_tick(app),
+        Msg::Tick => {
+            // The Projects pane reads its files again now and then: an edit shows
+            // without an engine event.
+            let mut effects = on_tick(app);
+            effects.extend(projects::on_tick(app));
+            effects
+        }
         Msg::Loaded(result) => list::on_loaded(app, result),
         Msg::LinksChanged => {
             // Nothing on screen changes until the networks are read again.

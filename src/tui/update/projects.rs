@@ -8,17 +8,34 @@ use crate::tui::effect::Effect;
 use crate::tui::projects::{self, ComposeJob, ComposeOp, OnDisk, ProjectSource, Row};
 use crate::tui::state::{App, Popup, View};
 
+/// Seconds between two reads of the files while the pane shows and nothing else made it
+/// read them.
+const READ_EVERY: u32 = 5;
+
 /// Reads the files of every project on screen again (the "changed on disk" marker), when
 /// the pane shows.
-pub(super) fn read_files(app: &App) -> Vec<Effect> {
+pub(super) fn read_files(app: &mut App) -> Vec<Effect> {
     if app.view != View::Projects {
         return Vec::new();
     }
+    app.projects.ticks = 0;
     let sources = projects::sources(&app.snapshot.containers);
     if sources.is_empty() {
         return Vec::new();
     }
     vec![Effect::ReadProjects(sources)]
+}
+
+/// A second passed: every [`READ_EVERY`] of them on the pane, the files are read again.
+pub(super) fn on_tick(app: &mut App) -> Vec<Effect> {
+    if app.view != View::Projects {
+        return Vec::new();
+    }
+    app.projects.ticks += 1;
+    if app.projects.ticks < READ_EVERY {
+        return Vec::new();
+    }
+    read_files(app)
 }
 
 pub(super) fn on_files(app: &mut App, read: Vec<(String, OnDisk)>) -> Vec<Effect> {
@@ -207,6 +224,12 @@ mod tests {
         assert!(
             matches!(&rows[2], Row::Service(s) if s.service == "web" && s.changed == Changed::Yes)
         );
+        // The files are read again every few seconds while the pane shows.
+        let reads = (0..READ_EVERY)
+            .flat_map(|_| update(&mut app, Msg::Tick))
+            .filter(|e| matches!(e, Effect::ReadProjects(_)))
+            .count();
+        assert_eq!(reads, 1);
         // Logs of the selected service.
         app.busy.clear();
         let effects = keys(&mut app, "l");
