@@ -718,18 +718,14 @@ fn print_logs(
     .into_iter()
     .filter(|m| !m.oneoff && (view.services.is_empty() || view.services.contains(&m.service)))
     .collect();
-    // Docker Compose's prefix: the container's name without the project's.
-    let label = |m: &project::Member| {
-        m.record
-            .name
-            .strip_prefix(&format!("{name}-"))
-            .unwrap_or(&m.record.name)
-            .to_owned()
-    };
-    let width = members.iter().map(|m| label(m).len()).max().unwrap_or(0);
+    let width = members
+        .iter()
+        .map(|m| m.log_label(name).len())
+        .max()
+        .unwrap_or(0);
     let mut sources = Vec::new();
     for (i, m) in members.iter().enumerate() {
-        let text = format!("{:width$} | ", label(m));
+        let text = format!("{:width$} | ", m.log_label(name));
         let prefix = match (view.prefix, view.colour) {
             (false, _) => String::new(),
             (true, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i % COLOURS.len()]),

@@ -511,14 +511,11 @@ pub fn read_logs(
         .into_iter()
         .filter(|m| !m.oneoff && service.is_none_or(|s| s == m.service))
         .collect();
-    let label = |m: &project::Member| {
-        m.record
-            .name
-            .strip_prefix(&format!("{project_name}-"))
-            .unwrap_or(&m.record.name)
-            .to_owned()
-    };
-    let width = members.iter().map(|m| label(m).len()).max().unwrap_or(0);
+    let width = members
+        .iter()
+        .map(|m| m.log_label(project_name).len())
+        .max()
+        .unwrap_or(0);
     let mut entries = Vec::new();
     for (source, member) in members.iter().enumerate() {
         let path = engine
@@ -527,7 +524,7 @@ pub fn read_logs(
             .join(crate::engine::LOG_FILE);
         let mut reader = crate::engine::LogReader::open(&path).map_err(|e| e.to_string())?;
         reader.tail(LOG_TAIL).map_err(|e| e.to_string())?;
-        let prefix = format!("{:width$} | ", label(member));
+        let prefix = format!("{:width$} | ", member.log_label(project_name));
         reader
             .read(&mut |entry| {
                 entries.push((entry.time, source, prefix.clone(), entry.log.clone()));

@@ -3,11 +3,10 @@
 
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::projects::ProjectLogs;
-use crate::tui::render::centered;
 use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
@@ -23,19 +22,12 @@ const COLOURS: [Color; 6] = [
 
 /// `back`: how many lines the user scrolled back from the end.
 pub fn draw(frame: &mut Frame, logs: &ProjectLogs, back: usize, theme: &Theme) {
-    let screen = frame.area();
-    let area = centered(
-        screen,
-        screen.width.saturating_sub(4),
-        screen.height.saturating_sub(4),
-    );
-    frame.render_widget(Clear, area);
+    let area = super::output::cleared_area(frame);
     let fit = area.height.saturating_sub(2) as usize;
     let len = logs.lines.len();
-    let end = len - back.min(len.saturating_sub(fit));
     // A theme without colours (NO_COLOR) keeps its plain prefixes.
     let coloured = theme.title != Style::new();
-    let shown: Vec<Line> = logs.lines[end.saturating_sub(fit)..end]
+    let shown: Vec<Line> = logs.lines[super::output::shown_lines(len, back, fit)]
         .iter()
         .map(|line| {
             let style = match coloured {
