@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::table::{Column, PaneTable, TableCell, TableRow, Width};
+use crate::tui::config::clean;
 use crate::tui::projects::{Changed, Row};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
@@ -51,14 +52,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     },
                     (None, false) => "".into(),
                 };
-                let files = match &p.error {
-                    Some(e) => e.clone(),
-                    None => p.config_files.clone(),
-                };
+                // Labels and compose files are anyone's text: drawn without escapes.
+                let files = clean(p.error.as_ref().unwrap_or(&p.config_files));
                 TableRow::new(
                     [
                         TableCell {
-                            text: p.name.clone(),
+                            text: clean(&p.name),
                             style: Some(theme.title),
                         },
                         p.status.as_str().into(),
@@ -98,9 +97,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
                 TableRow::new(
                     [
-                        TableCell::from(format!("  {}", s.service)),
+                        TableCell::from(format!("  {}", clean(&s.service))),
                         TableCell {
-                            text: state,
+                            text: clean(&state),
                             style: Some(state_style),
                         },
                         TableCell {
