@@ -314,6 +314,7 @@ fn load_options(args: &ComposeArgs) -> Result<LoadOptions> {
         project_name: args.project_name.clone(),
         project_directory: args.project_directory.clone(),
         profiles: args.profiles.clone(),
+        named_services: Vec::new(),
         env_files: args.env_files.clone(),
         environment: std::env::vars().collect(),
         working_dir: std::env::current_dir()?,
@@ -322,7 +323,19 @@ fn load_options(args: &ComposeArgs) -> Result<LoadOptions> {
 
 /// The project the flags and files name, with the loader's warnings printed.
 pub(super) fn load_project(args: &ComposeArgs) -> Result<std::result::Result<Project, String>> {
-    let loaded = match load::load(&load_options(args)?) {
+    load_project_naming(args, &[])
+}
+
+/// [`load_project`] for a verb that names `services`: one a profile disables is enabled.
+pub(super) fn load_project_naming(
+    args: &ComposeArgs,
+    services: &[String],
+) -> Result<std::result::Result<Project, String>> {
+    let options = LoadOptions {
+        named_services: services.to_vec(),
+        ..load_options(args)?
+    };
+    let loaded = match load::load(&options) {
         Ok(loaded) => loaded,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -377,7 +390,7 @@ pub(super) fn pull_image(engine: &Engine, image: &str, quiet: bool) -> crate::en
 }
 
 fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
-    let project = match load_project(args)? {
+    let project = match load_project_naming(args, &up.services)? {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -742,18 +755,14 @@ fn print_logs(
     .into_iter()
     .filter(|m| !m.oneoff && (view.services.is_empty() || view.services.contains(&m.service)))
     .collect();
-    // Docker Compose's prefix: the container's name without the project's.
-    let label = |m: &project::Member| {
-        m.record
-            .name
-            .strip_prefix(&format!("{name}-"))
-            .unwrap_or(&m.record.name)
-            .to_owned()
-    };
-    let width = members.iter().map(|m| label(m).len()).max().unwrap_or(0);
+    let width = members
+        .iter()
+        .map(|m| m.log_label(name).len())
+        .max()
+        .unwrap_or(0);
     let mut sources = Vec::new();
     for (i, m) in members.iter().enumerate() {
-        let text = format!("{:width$} | ", label(m));
+        let text = format!("{:width$} | ", m.log_label(name));
         let prefix = match (view.prefix, view.colour) {
             (false, _) => String::new(),
             (true, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i % COLOURS.len()]),

@@ -24,13 +24,13 @@ pub struct UiArgs {
     /// With --once: the frame's height
     #[arg(long, default_value_t = 30, requires = "once")]
     pub height: u16,
-    /// With --once: containers, images, volumes, networks, events, a container's
+    /// With --once: containers, images, volumes, networks, events, projects, a container's
     /// config, mounts, endpoints (its Network tab), stats, logs, diff or files, an
     /// image's layers, a volume's files (volume) or a network's bridge and ports
     /// (network) (with --select)
     #[arg(long, default_value = "containers", requires = "once")]
     pub view: String,
-    /// With --once: the row to select (a name or ID)
+    /// With --once: the row to select (a name or ID; PROJECT/SERVICE on projects)
     #[arg(long, requires = "once")]
     pub select: Option<String>,
     /// With --once: text (the frame) or json (the same data)

@@ -55,6 +55,14 @@ actions! {
     ShowVolumes => "view.volumes", "Volumes pane";
     ShowNetworks => "view.networks", "Networks pane";
     ShowEvents => "view.events", "Events pane";
+    ShowProjects => "view.projects", "Compose projects pane";
+    ProjectUp => "project.up", "Projects: up the project or service";
+    ProjectDown => "project.down", "Projects: down the project (remove a service's containers)";
+    ProjectRestart => "project.restart", "Projects: restart the project or service";
+    ProjectRecreate => "project.recreate", "Projects: up, recreating its containers";
+    ProjectRebuild => "project.rebuild", "Projects: build its images again and up (: line)";
+    ProjectLogs => "project.logs", "Projects: the project's or service's logs, merged";
+    ProjectProfile => "project.profile", "Projects: turn the service's profiles on or off";
     Open => "detail.open", "Open the selected row's detail";
     NextTab => "detail.next_tab", "Next detail tab";
     PrevTab => "detail.prev_tab", "Previous detail tab";
@@ -137,6 +145,8 @@ pub enum Context {
     Detail,
     Logs,
     Files,
+    /// The Projects pane's rows (then the list's keys).
+    Projects,
     Popup,
     Input,
     /// An image's layer view (a detail).
@@ -144,13 +154,14 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Main,
         Context::List,
         Context::Detail,
         Context::Logs,
         Context::Layers,
         Context::Files,
+        Context::Projects,
         Context::Popup,
         Context::Input,
     ];
@@ -163,6 +174,7 @@ impl Context {
             Context::Detail => Some("detail"),
             Context::Logs => Some("logs"),
             Context::Files => Some("files"),
+            Context::Projects => Some("projects"),
             Context::Popup => Some("popup"),
             Context::Input => Some("input"),
             Context::Layers => Some("layers"),
@@ -188,6 +200,7 @@ impl Context {
             Context::Logs => &[Context::Logs, Context::Detail, Context::Main],
             Context::Layers => &[Context::Layers, Context::Detail, Context::Main],
             Context::Files => &[Context::Files, Context::Main],
+            Context::Projects => &[Context::Projects, Context::List, Context::Main],
             Context::Popup => &[Context::Popup],
             Context::Input => &[Context::Input],
         }
@@ -195,12 +208,13 @@ impl Context {
 }
 
 /// Where the panes' keys are: a context's table or the top level that all share.
-const PANES: [Context; 5] = [
+const PANES: [Context; 6] = [
     Context::List,
     Context::Detail,
     Context::Logs,
     Context::Layers,
     Context::Files,
+    Context::Projects,
 ];
 
 impl Action {
@@ -237,7 +251,19 @@ impl Action {
             Action::ToggleAll | Action::Sort => &[Context::List],
             Action::Mark => &[Context::List, Context::Files],
             // The list's filter, the log search, or the layer view's tree search.
-            Action::Filter => &[Context::List, Context::Logs, Context::Layers],
+            Action::Filter => &[
+                Context::List,
+                Context::Logs,
+                Context::Layers,
+                Context::Projects,
+            ],
+            Action::ProjectUp
+            | Action::ProjectDown
+            | Action::ProjectRestart
+            | Action::ProjectRecreate
+            | Action::ProjectRebuild
+            | Action::ProjectLogs
+            | Action::ProjectProfile => &[Context::Projects],
             Action::CancelPull => &[],
             _ if self.context() == Context::Main => &PANES,
             _ => &[],

@@ -71,6 +71,7 @@ impl Effect {
             | Effect::RemoveVolumes(targets)
             | Effect::RemoveNetworks(targets) => Some(format!("removing {}", names(targets))),
             Effect::Verb(words) => Some(format!(":{}", words.join(" "))),
+            Effect::Compose(job) => Some(format!("{} {}", job.op.verb(), job.object())),
             _ => None,
         }
     }
@@ -94,6 +95,15 @@ pub enum Effect {
     RemoveNetworks(Vec<Target>),
     /// Read the networks' live state again (a link changed).
     LoadNetworks,
+    /// Read the compose files of these projects (the Projects pane's marker).
+    ReadProjects(Vec<super::projects::ProjectSource>),
+    /// A compose action of the Projects pane.
+    Compose(super::projects::ComposeJob),
+    /// Read a project's (or a service's) logs, merged.
+    ProjectLogs {
+        project: String,
+        service: Option<String>,
+    },
     /// Give the terminal to a shell in the container, then take it back.
     Shell(Target),
     /// Give the terminal to `berth attach` on the container, then take it back.

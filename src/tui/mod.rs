@@ -18,6 +18,7 @@ pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;
+pub mod projects;
 pub mod pull;
 pub mod render;
 pub mod runtime;

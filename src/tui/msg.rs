@@ -100,6 +100,10 @@ pub enum Msg {
     Built(Result<(String, usize, usize), String>),
     /// The efficiency of the image just built.
     Efficiency(Result<Box<Efficiency>, String>),
+    /// The Projects pane's files as read now, by project.
+    ProjectFiles(Vec<(String, super::projects::OnDisk)>),
+    /// A project's merged logs, or why they could not be read.
+    ProjectLogs(Result<super::projects::ProjectLogs, String>),
     /// Keeping the last build's state for `ui --once --view build` failed: why.
     BuildNotKept(String),
 }

@@ -124,6 +124,14 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
             .collect();
         update(app, Msg::VolumeSizes(sizes));
     }
+    if view == View::Projects {
+        // What the worker would read: each project's files, for the marker.
+        let read = super::projects::sources(&app.snapshot.containers)
+            .iter()
+            .map(|s| (s.name.clone(), super::projects::read_disk(s)))
+            .collect();
+        update(app, Msg::ProjectFiles(read));
+    }
     if options.screen == Screen::Files {
         return prepare_files(engine, app);
     }
@@ -330,6 +338,14 @@ fn select(app: &mut App, name: &str) -> Result<()> {
             .iter()
             .position(|n| n.name == name || n.id.starts_with(name)),
         View::Events => None,
+        // A project by name, or one of its services as PROJECT/SERVICE.
+        View::Projects => app
+            .visible_projects()
+            .iter()
+            .position(|r| match r.service() {
+                None => r.project() == name,
+                Some(service) => format!("{}/{service}", r.project()) == name,
+            }),
     };
     let position = position.ok_or_else(|| {
         Error::invalid(
@@ -503,8 +519,49 @@ pub fn render_json(app: &App) -> Value {
             .iter()
             .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
             .collect(),
+        View::Projects => project_rows(app),
     };
     json!({ "View": app.view.title(), "Rows": rows })
+}
+
+/// The Projects pane's rows as JSON: each project with its services.
+fn project_rows(app: &App) -> Vec<Value> {
+    use super::projects::{Changed, Row};
+    let mut projects: Vec<Value> = Vec::new();
+    for row in app.visible_projects() {
+        match row {
+            Row::Project(p) => projects.push(json!({
+                "Name": p.name,
+                "Status": p.status,
+                "ConfigFiles": p.config_files,
+                "ChangedOnDisk": p.changed,
+                "FilesError": p.error,
+                "Services": [],
+            })),
+            Row::Service(s) => {
+                let service = json!({
+                    "Name": s.service,
+                    "State": s.state,
+                    "Health": s.health,
+                    "Running": s.replicas.0,
+                    "Replicas": s.replicas.1,
+                    "Ports": s.ports,
+                    "Profiles": s.profiles,
+                    "ChangedOnDisk": match s.changed {
+                        Changed::No => "no",
+                        Changed::Yes => "changed",
+                        Changed::Gone => "gone",
+                    },
+                });
+                if let Some(Value::Array(services)) =
+                    projects.last_mut().and_then(|p| p.get_mut("Services"))
+                {
+                    services.push(service);
+                }
+            }
+        }
+    }
+    projects
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             View::Volumes => views::volumes::draw(frame, body, app, theme),
             View::Networks => views::networks::draw(frame, body, app, theme),
             View::Events => views::events::draw(frame, body, app, theme),
+            View::Projects => views::projects::draw(frame, body, app, theme),
         },
     }
     if app.details.is_empty() && app.files.is_none() {
@@ -91,6 +92,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             let cursor = app.line.cursor(&form.values[form.focus]);
             popups::build_form::draw(frame, form, cursor, &app.keymap, theme)
         }
+        Some(Popup::ProjectLogs { logs, back }) => {
+            popups::project_logs::draw(frame, logs, *back, theme)
+        }
         None => {}
     }
 }
@@ -107,6 +111,7 @@ fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
         app.snapshot.volumes.len(),
         app.snapshot.networks.len(),
         app.events.len(),
+        crate::tui::projects::sources(&app.snapshot.containers).len(),
     ];
     let labels = |compact: bool| -> Vec<(View, String)> {
         View::ALL
@@ -296,6 +301,16 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
             Action::Filter,
         ],
         (View::Events, _) => &[Action::Filter],
+        (View::Projects, _) => &[
+            Action::ProjectLogs,
+            Action::ProjectUp,
+            Action::ProjectDown,
+            Action::ProjectRestart,
+            Action::ProjectRecreate,
+            Action::ProjectRebuild,
+            Action::ProjectProfile,
+            Action::Filter,
+        ],
     };
     let mut spans = Vec::new();
     // A pull whose dialog is hidden shows here while it runs.

@@ -22,15 +22,17 @@ pub enum View {
     Volumes,
     Networks,
     Events,
+    Projects,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Containers,
         View::Images,
         View::Volumes,
         View::Networks,
         View::Events,
+        View::Projects,
     ];
 
     pub fn title(self) -> &'static str {
@@ -40,6 +42,7 @@ impl View {
             View::Volumes => "Volumes",
             View::Networks => "Networks",
             View::Events => "Events",
+            View::Projects => "Projects",
         }
     }
 
@@ -222,6 +225,11 @@ pub enum Popup {
     Pull,
     /// The build form.
     BuildForm(super::build::BuildForm),
+    /// A compose project's logs, merged; `back` lines scrolled back from the end.
+    ProjectLogs {
+        logs: super::projects::ProjectLogs,
+        back: usize,
+    },
 }
 
 /// Output of a verb kept for its popup: the end of it.
@@ -282,6 +290,9 @@ pub struct App {
     pub volumes: Cursor,
     pub networks: Cursor,
     pub events_cursor: Cursor,
+    pub projects_cursor: Cursor,
+    /// The Projects pane's files as last read and its profile choices.
+    pub projects: super::projects::ProjectsPane,
     /// Running containers only, unless toggled (as `ps` and `ps -a`).
     pub show_all: bool,
     pub sort: ContainerSort,
@@ -345,6 +356,8 @@ impl App {
             volumes: Cursor::default(),
             networks: Cursor::default(),
             events_cursor: Cursor::default(),
+            projects_cursor: Cursor::default(),
+            projects: Default::default(),
             show_all: true,
             sort: ContainerSort::Created,
             marked: BTreeSet::new(),
@@ -515,6 +528,27 @@ impl App {
             .collect()
     }
 
+    /// The Projects pane's rows: projects with their services, those matching the filter
+    /// (a project matching keeps all its services).
+    pub fn visible_projects(&self) -> Vec<super::projects::Row> {
+        let rows = super::projects::rows(&self.snapshot.containers, &self.projects);
+        let shown: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| self.matches_filter(&[r.project(), r.service().unwrap_or("")]))
+            .map(|r| r.project())
+            .collect();
+        let shown: BTreeSet<String> = shown.into_iter().map(str::to_owned).collect();
+        rows.into_iter()
+            .filter(|r| shown.contains(r.project()))
+            .collect()
+    }
+
+    pub fn selected_project_row(&self) -> Option<super::projects::Row> {
+        self.visible_projects()
+            .into_iter()
+            .nth(self.projects_cursor.selected)
+    }
+
     pub fn selected_container(&self) -> Option<&ContainerRecord> {
         self.visible_containers()
             .get(self.containers.selected)
@@ -549,6 +583,7 @@ impl App {
             View::Volumes => self.visible_volumes().len(),
             View::Networks => self.visible_networks().len(),
             View::Events => self.visible_events().len(),
+            View::Projects => self.visible_projects().len(),
         }
     }
 
@@ -559,6 +594,7 @@ impl App {
             View::Volumes => &mut self.volumes,
             View::Networks => &mut self.networks,
             View::Events => &mut self.events_cursor,
+            View::Projects => &mut self.projects_cursor,
         }
     }
 

@@ -121,6 +121,19 @@ impl Worker {
                 Msg::Networks(self.engine.network_states(false).map_err(|e| e.to_string()))
             }
             Effect::Verb(words) => self.verb(words),
+            Effect::ReadProjects(sources) => Msg::ProjectFiles(
+                sources
+                    .iter()
+                    .map(|s| (s.name.clone(), super::projects::read_disk(s)))
+                    .collect(),
+            ),
+            Effect::Compose(job) => Msg::Done {
+                what: job.object(),
+                result: job.run(&self.engine).map(drop),
+            },
+            Effect::ProjectLogs { project, service } => Msg::ProjectLogs(
+                super::projects::read_logs(&self.engine, &project, service.as_deref()),
+            ),
             Effect::ListDir(request) => Msg::Listed {
                 side: request.side,
                 container: request.container.clone(),

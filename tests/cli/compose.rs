@@ -1063,3 +1063,142 @@ fn create_makes_the_containers_without_starting_them_and_watch_is_not_built() {
     );
     compose_ok(&berth, &dir, &["down", "-v"]);
 }
+
+/// The tutorials' app, adapted to the test image: a MongoDB-style database keeping its
+/// records in a named volume (`/data/db`) and serving them on 27017, an app on 3000 with a
+/// health check and a published port that asks the database by its service name through
+/// the resolver, and an uploads service on a volume made outside the project.
+const TUTORIAL: &str = r#"
+services:
+  app:
+    image: IMAGE
+    command: ["sh", "-c", "mkdir -p /www/cgi-bin && printf '#!/bin/sh\necho Content-Type: text/plain\necho\nwget -q -O- http://mongo:27017/todos\n' > /www/cgi-bin/todos && chmod +x /www/cgi-bin/todos && echo up > /www/index.html && exec httpd -f -p 3000 -h /www"]
+    stop_grace_period: 1s
+    ports:
+      - "13000:3000"
+    environment:
+      MONGO_URL: mongodb://mongo:27017/todos
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/"]
+      interval: 200ms
+      retries: 50
+    depends_on:
+      mongo:
+        condition: service_healthy
+  mongo:
+    image: IMAGE
+    command: ["sh", "-c", "mkdir -p /data/db && echo up > /data/db/index.html && exec httpd -f -p 27017 -h /data/db"]
+    stop_grace_period: 1s
+    volumes:
+      - todo-data:/data/db
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:27017/"]
+      interval: 200ms
+      retries: 50
+  uploads:
+    image: IMAGE
+    command: ["sh", "-c", "exec sleep 1000"]
+    stop_grace_period: 1s
+    volumes:
+      - uploads:/uploads
+volumes:
+  todo-data:
+  uploads:
+    external: true
+    name: tutorial-uploads
+"#;
+
+#[test]
+fn the_tutorial_app_comes_up_serves_and_keeps_its_data_across_down_and_up() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = project_dir(&parent, "todo", TUTORIAL);
+    // An external volume must exist before `up`: Compose refuses to make it.
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tutorial-uploads"),
+        "{}",
+        stderr(&out)
+    );
+    berth.ok(&["volume", "create", "tutorial-uploads"]);
+
+    compose_ok(&berth, &dir, &["up", "-d", "--wait"]);
+    assert_eq!(
+        names(&berth),
+        ["todo-app-1", "todo-mongo-1", "todo-uploads-1"]
+    );
+    // Records written into the database's volume; an upload into the external one.
+    berth.ok(&[
+        "exec",
+        "todo-mongo-1",
+        "sh",
+        "-c",
+        "echo 'buy milk' > /data/db/todos",
+    ]);
+    berth.ok(&[
+        "exec",
+        "todo-uploads-1",
+        "sh",
+        "-c",
+        "echo picture > /uploads/cat.jpg",
+    ]);
+    // The app serves what it asks the database for, by its service name.
+    let served = || {
+        berth.ok(&[
+            "exec",
+            "todo-app-1",
+            "wget",
+            "-q",
+            "-O-",
+            "http://127.0.0.1:3000/cgi-bin/todos",
+        ])
+    };
+    assert_eq!(served(), "buy milk\n");
+    let env = berth.inspect("todo-app-1")["Config"]["Env"].to_string();
+    assert!(
+        env.contains("MONGO_URL=mongodb://mongo:27017/todos"),
+        "{env}"
+    );
+
+    // down keeps the named and the external volume; up finds the data again.
+    compose_ok(&berth, &dir, &["down"]);
+    assert!(names(&berth).is_empty());
+    compose_ok(&berth, &dir, &["up", "-d", "--wait"]);
+    assert_eq!(served(), "buy milk\n");
+    assert_eq!(
+        berth.ok(&["exec", "todo-uploads-1", "cat", "/uploads/cat.jpg"]),
+        "picture\n"
+    );
+    // down -v takes the project's volume, never the external one.
+    compose_ok(&berth, &dir, &["down", "-v"]);
+    let volumes = berth.ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert!(!volumes.contains("todo_todo-data"), "{volumes}");
+    assert!(volumes.contains("tutorial-uploads"), "{volumes}");
+}
+
+#[test]
+fn a_service_named_on_the_command_line_is_enabled_with_its_profiles() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let text = r#"
+services:
+  web:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+  debug:
+    image: IMAGE
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    profiles: [debug]
+"#;
+    let dir = project_dir(&parent, "prof", text);
+    compose_ok(&berth, &dir, &["up", "-d"]);
+    assert_eq!(names(&berth), ["prof-web-1"]);
+    // Named, a service its profile leaves off comes up, as in Compose v2.
+    compose_ok(&berth, &dir, &["up", "-d", "debug"]);
+    assert_eq!(names(&berth), ["prof-debug-1", "prof-web-1"]);
+    compose_ok(&berth, &dir, &["--profile", "debug", "down", "-t", "0"]);
+    assert!(names(&berth).is_empty());
+}

@@ -1023,3 +1023,91 @@ fn x_in_the_build_view_cancels_the_build_and_leaves_nothing() {
     let images = berth.ok(&["images", "--format", "{{.Repository}}"]);
     assert!(!images.contains("gone"), "{images}");
 }
+
+/// The Projects pane over a compose project: its services with their state, the
+/// changed-on-disk marker once the file changes, up on one service clearing it, the
+/// merged logs, and down on the project after its question.
+#[test]
+fn the_projects_pane_marks_a_changed_file_and_acts_on_projects_and_services() {
+    let berth = Berth::with_image();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let compose = |web_word: &str| {
+        format!(
+            "services:\n  db:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"echo db-ready; exec sleep 600\"]\n    stop_grace_period: 1s\n  web:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"echo {web_word}; exec sleep 600\"]\n    stop_grace_period: 1s\n    depends_on: [db]\n"
+        )
+    };
+    std::fs::write(dir.join("compose.yaml"), compose("web-one")).unwrap();
+    let up = berth
+        .cmd()
+        .current_dir(&dir)
+        .args(["compose", "up", "-d"])
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", common::stderr(&up));
+    // One frame of the pane, and its data, from another directory.
+    let frame = berth.ok(&[
+        "ui", "--once", "--width", "120", "--height", "8", "--view", "projects", "--select",
+        "shop/web",
+    ]);
+    let web = row_of(&frame, "web").unwrap_or_else(|| panic!("{frame}"));
+    assert!(web.contains("running") && web.contains("1/1"), "{frame}");
+    let json: serde_json::Value = serde_json::from_str(
+        &berth.ok(&["ui", "--once", "--view", "projects", "--format", "json"]),
+    )
+    .unwrap();
+    let project = &json["Rows"][0];
+    assert_eq!(project["Name"], "shop");
+    assert_eq!(project["ChangedOnDisk"], false);
+    assert_eq!(project["Services"][1]["Name"], "web");
+    assert_eq!(project["Services"][1]["Running"], 1);
+    let tui = Tui::open(&berth);
+    tui.send_keys("6");
+    tui.wait_for("the project and its two services", |s| {
+        row_of(s, "shop").is_some()
+            && row_of(s, "db").is_some_and(|r| r.contains("running"))
+            && row_of(s, "web").is_some_and(|r| r.contains("running") && !r.contains("changed"))
+    });
+
+    // The file changes web's command: after a refresh, web and its project are marked.
+    std::fs::write(dir.join("compose.yaml"), compose("web-two")).unwrap();
+    tui.send_keys("C-r");
+    tui.wait_for("web marked changed on disk", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("* changed"))
+            && row_of(s, "shop").is_some_and(|r| r.contains("* changed"))
+            && row_of(s, "db").is_some_and(|r| !r.contains("changed"))
+    });
+    let web_before = berth.inspect("shop-web-1")["Id"].clone();
+    // Up on web's row (the third) recreates it alone; the marker goes.
+    tui.send_keys("j");
+    tui.send_keys("j");
+    tui.send_keys("u");
+    tui.wait_for("web recreated, nothing marked", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("running") && !r.contains("changed"))
+            && !s.contains("* changed")
+    });
+    assert_ne!(berth.inspect("shop-web-1")["Id"], web_before);
+    let command = berth.inspect("shop-web-1")["Config"]["Cmd"].to_string();
+    assert!(command.contains("web-two"), "{command}");
+
+    // The project's logs, merged, each line with its container's prefix.
+    tui.send_keys("g");
+    tui.send_keys("g");
+    tui.send_keys("l");
+    let logs = tui.wait_for("the merged logs", |s| {
+        s.contains("logs of shop") && s.contains("db-1") && s.contains("web-two")
+    });
+    assert!(logs.contains("db-ready"), "{logs}");
+    tui.send_keys("Escape");
+    // Apart from the next key, or the two read as alt-d.
+    tui.wait_for("the logs closed", |s| !s.contains("logs of shop"));
+
+    // Down on the project's row asks first, then takes every container away.
+    tui.send_keys("d");
+    tui.wait_for("the question", |s| s.contains("down shop?"));
+    tui.send_keys("y");
+    tui.wait_for("no project left", |s| s.contains("No compose projects"));
+    let left = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(left.trim().is_empty(), "{left}");
+}

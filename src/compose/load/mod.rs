@@ -6,7 +6,7 @@
 //! # The canonical model
 //!
 //! [`Loaded::model`] has the shape `docker compose config --format json` prints (compose-go's
-//! marshalled types); object keys are sorted, [`render`] prints the top level in Compose's
+//! marshalled types); object keys are sorted, [`render`] prints them in compose-go's
 //! order. Every field below is present only when the files set it, unless it says "always".
 //!
 //! ```text
@@ -93,6 +93,9 @@ pub struct LoadOptions {
     pub project_directory: Option<PathBuf>,
     /// `--profile` (`COMPOSE_PROFILES` is read from `environment` too).
     pub profiles: Vec<String>,
+    /// Services named on the command line (`up web`): one a profile disables is enabled,
+    /// with its profiles, as Compose v2 does.
+    pub named_services: Vec<String>,
     /// `--env-file`: replaces the default `.env`.
     pub env_files: Vec<PathBuf>,
     /// The process environment.
@@ -941,7 +944,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         return Err(invalid("empty compose file".into()));
     }
     model.remove("name");
-    finish(&mut model, &name, &env, &opts.profiles, &cx)?;
+    finish(&mut model, &name, &env, opts, &cx)?;
     let mut top = Map::new();
     top.insert("name".into(), json!(name));
     top.extend(model);
@@ -1042,7 +1045,7 @@ fn finish(
     model: &mut Map<String, Value>,
     project: &str,
     env: &BTreeMap<String, String>,
-    cli_profiles: &[String],
+    opts: &LoadOptions,
     cx: &Cx,
 ) -> Result<(), LoadError> {
     let mut services = match model.remove("services") {
@@ -1051,7 +1054,7 @@ fn finish(
     };
 
     // Profiles: --profile and COMPOSE_PROFILES; `*` enables all.
-    let mut active: Vec<String> = cli_profiles.to_vec();
+    let mut active: Vec<String> = opts.profiles.clone();
     if let Some(p) = env.get("COMPOSE_PROFILES") {
         active.extend(
             p.split(',')
@@ -1060,15 +1063,30 @@ fn finish(
                 .map(str::to_string),
         );
     }
-    let enabled = |svc: &Value| -> bool {
-        match svc.get("profiles").and_then(Value::as_array) {
-            None => true,
-            Some(ps) if ps.is_empty() => true,
-            Some(ps) => ps.iter().any(|p| {
-                p.as_str()
-                    .is_some_and(|p| active.iter().any(|a| a == p || a == "*"))
-            }),
+    let profiles_of = |svc: &Value| -> Vec<String> {
+        svc.get("profiles")
+            .and_then(Value::as_array)
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // A service named on the command line brings its profiles with it (compose-go's
+    // `WithServicesEnabled`), so what shares a profile with it comes up too.
+    for name in &opts.named_services {
+        if let Some(svc) = services.get(name) {
+            active.extend(profiles_of(svc));
         }
+    }
+    let enabled = |svc: &Value| -> bool {
+        let profiles = profiles_of(svc);
+        profiles.is_empty()
+            || profiles
+                .iter()
+                .any(|p| active.iter().any(|a| a == p || a == "*"))
     };
     let disabled: Vec<String> = services
         .iter()

@@ -344,6 +344,16 @@ impl Member {
         })
     }
 
+    /// Docker Compose's log prefix: the container's name without the project's
+    /// (`web-1`).
+    pub fn log_label(&self, project: &str) -> &str {
+        self.record
+            .name
+            .strip_prefix(project)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .unwrap_or(&self.record.name)
+    }
+
     pub fn is_running(&self) -> bool {
         self.record.state.status == Status::Running
     }

@@ -26,6 +26,7 @@ fn title(context: Context) -> &'static str {
         Context::Logs => "[logs] On the logs tab",
         Context::Layers => "[layers] In an image's layer view",
         Context::Files => "[files] In the file view",
+        Context::Projects => "[projects] On the Projects pane",
         Context::Popup => "[popup] While a popup is open",
         Context::Input => "[input] While typing",
     }

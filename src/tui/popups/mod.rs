@@ -10,6 +10,7 @@ pub mod confirm;
 pub mod help;
 pub mod output;
 pub mod progress;
+pub mod project_logs;
 pub mod pull;
 pub mod run_form;
 

@@ -11,20 +11,12 @@ use crate::tui::views::pane;
 /// `back`: how many lines the user scrolled back from the end. `closes`: whether any key
 /// closes it (not while its verb runs).
 pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, closes: bool, theme: &Theme) {
-    let screen = frame.area();
-    let area = centered(
-        screen,
-        screen.width.saturating_sub(4),
-        screen.height.saturating_sub(4),
-    );
-    frame.render_widget(Clear, area);
-    // The newest lines matter most: show the end unless the user scrolled back.
+    let area = cleared_area(frame);
     let fit = area.height.saturating_sub(2) as usize;
     let lines: Vec<&str> = text.lines().collect();
-    let end = lines.len() - back.min(lines.len().saturating_sub(fit));
     // A verb writes for a terminal (stats clears the screen before each sample, others
     // colour): the popup shows the text, without the terminal's control sequences.
-    let shown: Vec<Line> = lines[end.saturating_sub(fit)..end]
+    let shown: Vec<Line> = lines[shown_lines(lines.len(), back, fit)]
         .iter()
         .map(|l| Line::raw(strip_ansi_escapes::strip_str(l)))
         .collect();
@@ -38,6 +30,25 @@ pub fn draw(frame: &mut Frame, title: &str, text: &str, back: usize, closes: boo
         Paragraph::new(shown).block(pane(format!(" {title}{keys} "), theme)),
         area,
     );
+}
+
+/// The popup's area, nearly the whole screen, cleared.
+pub(crate) fn cleared_area(frame: &mut Frame) -> ratatui::layout::Rect {
+    let screen = frame.area();
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(4),
+        screen.height.saturating_sub(4),
+    );
+    frame.render_widget(Clear, area);
+    area
+}
+
+/// Which of `len` lines show in `fit` rows, `back` scrolled back from the end: the newest
+/// lines matter most, so the end shows unless the user scrolled back.
+pub(crate) fn shown_lines(len: usize, back: usize, fit: usize) -> std::ops::Range<usize> {
+    let end = len - back.min(len.saturating_sub(fit));
+    end.saturating_sub(fit)..end
 }
 
 #[cfg(test)]

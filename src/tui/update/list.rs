@@ -46,7 +46,7 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
         }
         Err(e) => app.say(format!("reading the engine: {e}"), true),
     }
-    Vec::new()
+    super::projects::read_files(app)
 }
 
 /// Events (also from other processes) are kept, the oldest dropped past
@@ -77,7 +77,7 @@ pub(super) fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
     if measure && !app.snapshot.volumes.is_empty() {
         return measure_volumes(app);
     }
-    Vec::new()
+    super::projects::read_files(app)
 }
 
 /// Measures the volumes for the SIZE column, those on screen in a batch of their own
@@ -110,7 +110,7 @@ pub(super) fn mark_selected(app: &mut App) {
         View::Images => app.selected_image().map(|i| i.summary.id.to_string()),
         View::Volumes => app.selected_volume().map(|v| v.volume.name.clone()),
         View::Networks => app.selected_network().map(|n| n.id.clone()),
-        View::Events => None,
+        View::Events | View::Projects => None,
     };
     if let Some(id) = id {
         if !app.marked.remove(&id) {
@@ -193,7 +193,7 @@ pub(super) fn selected_targets(app: &App) -> Vec<Target> {
                 app.networks.selected,
             )
         }
-        View::Events => Vec::new(),
+        View::Events | View::Projects => Vec::new(),
     }
 }
 
@@ -312,7 +312,7 @@ pub(super) fn remove(app: &mut App) -> Vec<Effect> {
             }
             Effect::RemoveNetworks(targets)
         }
-        View::Events => return Vec::new(),
+        View::Events | View::Projects => return Vec::new(),
     };
     let question = question(&effect) + &running_note(app, &effect);
     app.popup = Some(Popup::Confirm { question, effect });
@@ -347,7 +347,7 @@ pub(super) fn create(app: &mut App) -> Vec<Effect> {
         View::Volumes => "volume create ",
         View::Networks => "network create ",
         View::Containers | View::Images => return apply(app, Action::RunNew),
-        View::Events => return Vec::new(),
+        View::Events | View::Projects => return Vec::new(),
     };
     app.popup = Some(Popup::Command {
         input: verb.to_owned(),
@@ -390,7 +390,7 @@ pub(super) fn prune(app: &mut App) -> Vec<Effect> {
             Prune::Networks.warning(),
             Effect::Verb(words(&["network", "prune", "-f"])),
         ),
-        View::Images | View::Events => return Vec::new(),
+        View::Images | View::Events | View::Projects => return Vec::new(),
     };
     app.popup = Some(Popup::Confirm { question, effect });
     Vec::new()
@@ -417,6 +417,7 @@ pub(super) fn question(effect: &Effect) -> String {
         Effect::RemoveImages(targets) => ("remove", "image", targets),
         Effect::RemoveVolumes(targets) => ("remove", "volume", targets),
         Effect::RemoveNetworks(targets) => ("remove", "network", targets),
+        Effect::Compose(job) => return format!("{} {}?", job.op.verb(), job.object()),
         _ => return String::new(),
     };
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();

@@ -9,6 +9,7 @@ mod layers;
 mod list;
 mod mouse;
 mod popups;
+mod projects;
 mod pull;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -51,7 +52,13 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse { kind, column, row } => mouse::on_mouse(app, kind, column, row),
         Msg::Resize => Vec::new(),
-        Msg::Tick => on_tick(app),
+        Msg::Tick => {
+            // The Projects pane reads its files again now and then: an edit shows
+            // without an engine event.
+            let mut effects = on_tick(app);
+            effects.extend(projects::on_tick(app));
+            effects
+        }
         Msg::Loaded(result) => list::on_loaded(app, result),
         Msg::LinksChanged => {
             // Nothing on screen changes until the networks are read again.
@@ -120,6 +127,8 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::BuildEvents(events) => build::on_events(app, &events),
         Msg::Built(result) => build::on_built(app, result),
         Msg::Efficiency(result) => build::on_efficiency(app, result),
+        Msg::ProjectFiles(read) => projects::on_files(app, read),
+        Msg::ProjectLogs(result) => projects::on_logs(app, result),
         Msg::BuildNotKept(e) => {
             app.say(e, true);
             Vec::new()
@@ -172,6 +181,8 @@ pub(super) fn clamp_cursors(app: &mut App) {
     app.volumes.clamp(lens[2]);
     app.events_cursor.clamp(lens[3]);
     app.networks.clamp(lens[4]);
+    let projects = app.visible_projects().len();
+    app.projects_cursor.clamp(projects);
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -218,6 +229,7 @@ pub(super) fn context(app: &App) -> Context {
         Some(Detail::Container(detail)) if detail.tab == ContainerTab::Logs => Context::Logs,
         Some(Detail::Image(_)) => Context::Layers,
         Some(_) => Context::Detail,
+        None if app.view == View::Projects => Context::Projects,
         None => Context::List,
     }
 }
@@ -332,6 +344,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ShowVolumes => list::switch_view(app, View::Volumes),
         Action::ShowNetworks => list::switch_view(app, View::Networks),
         Action::ShowEvents => list::switch_view(app, View::Events),
+        Action::ShowProjects => list::switch_view(app, View::Projects),
+        Action::ProjectUp
+        | Action::ProjectDown
+        | Action::ProjectRestart
+        | Action::ProjectRecreate
+        | Action::ProjectRebuild
+        | Action::ProjectLogs
+        | Action::ProjectProfile => projects::action(app, action),
         Action::Open => detail::open(app),
         Action::NextTab => detail::shift_tab(app, 1),
         Action::PrevTab => detail::shift_tab(app, -1),

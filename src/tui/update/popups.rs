@@ -46,6 +46,13 @@ pub(super) fn on_popup_key(app: &mut App, popup: Popup, key: KeyEvent) -> Vec<Ef
             }
             Vec::new()
         }
+        Popup::ProjectLogs { logs, back } => {
+            if let Some(by) = paging(app, &key, 10) {
+                let back = back.saturating_add_signed(-by).min(logs.lines.len());
+                app.popup = Some(Popup::ProjectLogs { logs, back });
+            }
+            Vec::new()
+        }
     }
 }
 

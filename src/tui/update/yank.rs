@@ -75,6 +75,14 @@ pub(super) fn yank_text(app: &App) -> Option<(String, String)> {
                 .clone(),
         ),
         View::Networks => named(app.selected_network()?.id.clone()),
+        // A project's name, or `project/service`.
+        View::Projects => {
+            let row = app.selected_project_row()?;
+            named(match row.service() {
+                Some(service) => format!("{}/{service}", row.project()),
+                None => row.project().to_owned(),
+            })
+        }
     }
 }
 
