@@ -228,7 +228,10 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "ENV APP_HOME=/app|0B",
         "LABEL org.example.stage=final|0B",
         "RUN /bin/sh -c id -u > /app/whoami.txt # buildkit|",
-        "COPY app/config.txt /app/config.txt # buildkit|",
+        // Flags as BuildKit shows them; `--from` is not; a here-document as `<<NAME`.
+        "COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt # buildkit|",
+        "COPY /src/built.txt /src/heredoc.txt /src/script.txt ./ # buildkit|",
+        "COPY <<EOT /app/inline.txt # buildkit|",
     ] {
         assert!(history.contains(form), "{form:?} missing in:\n{history}");
     }
@@ -1312,4 +1315,64 @@ fn copy_link_makes_a_layer_independent_of_the_base() {
     );
     let again = build_ok(&berth, ctx.path(), &["-t", "linked"]);
     assert!(cached(&again, "COPY --link x.txt /lnk/x.txt"), "{again}");
+}
+
+/// `COPY --link` copies onto an empty tree, so its layer does not depend on the base: a
+/// rebuild on a changed base reuses it (CACHED, the same layer), and the image has the new
+/// base's files and the copied ones.
+#[test]
+fn a_link_copy_is_reused_when_its_base_changes() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest AS base\nARG V=1\nRUN echo $V > /base.txt\n\n\
+             FROM base\nCOPY --link a.txt /app/a.txt\nRUN cat /base.txt /app/a.txt > /both.txt\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let layers = |berth: &Berth| -> Vec<String> {
+        let image = berth.json(&["image", "inspect", "linked"]);
+        image["RootFS"]["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let copy = "COPY --link a.txt /app/a.txt";
+    let first = build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    assert!(!cached(&first, copy), "{first}");
+    let before = layers(&berth);
+    let progress = build_ok(&berth, ctx.path(), &["--build-arg", "V=2", "-t", "linked"]);
+    assert!(!cached(&progress, "RUN echo $V > /base.txt"), "{progress}");
+    assert!(cached(&progress, copy), "{progress}");
+    assert!(
+        !cached(&progress, "RUN cat /base.txt /app/a.txt > /both.txt"),
+        "{progress}"
+    );
+    let after = layers(&berth);
+    assert_eq!(before.len(), after.len());
+    let link_layer = before.len() - 2;
+    assert_ne!(
+        before[link_layer - 1],
+        after[link_layer - 1],
+        "the base changed"
+    );
+    assert_eq!(
+        before[link_layer], after[link_layer],
+        "the copied layer is reused"
+    );
+    assert_eq!(
+        berth.ok(&["run", "--rm", "linked", "cat", "/both.txt", "/app/a.txt"]),
+        "2\na\na\n"
+    );
+    // Back to the first base: every step is the first build's again.
+    let again = build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    assert!(cached(&again, copy), "{again}");
+    assert!(
+        cached(&again, "RUN cat /base.txt /app/a.txt > /both.txt"),
+        "{again}"
+    );
+    assert_eq!(layers(&berth), before);
 }
