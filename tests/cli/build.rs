@@ -1376,3 +1376,115 @@ fn a_link_copy_is_reused_when_its_base_changes() {
     );
     assert_eq!(layers(&berth), before);
 }
+
+/// `cap_net_raw+ep` (revision 2), as `setcap` writes it.
+const NET_RAW_CAP: [u8; 20] = [1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The effective capabilities of `/opt/busybox-cap` (busybox with file capabilities; the
+/// name keeps busybox's `busybox` prefix) run as a user with none of its own; `--privileged` lifts berth's no_new_privs, which would ignore them.
+fn cap_eff(berth: &Berth, image: &str) -> String {
+    berth.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "--user",
+        "1000",
+        image,
+        "/opt/busybox-cap",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ])
+}
+
+/// The `SCHILY.xattr.security.capability` records of `path`'s entries in the layers of a
+/// `save` archive.
+fn saved_capabilities(saved: &[u8], path: &str) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    let mut outer = tar::Archive::new(saved);
+    for member in outer.entries().unwrap() {
+        let mut member = member.unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut bytes).unwrap();
+        let mut layer = tar::Archive::new(&bytes[..]);
+        let Ok(entries) = layer.entries() else {
+            continue;
+        };
+        for entry in entries {
+            let Ok(mut entry) = entry else { break };
+            if entry.path_bytes().as_ref() != path.as_bytes() {
+                continue;
+            }
+            if let Ok(Some(pax)) = entry.pax_extensions() {
+                for ext in pax.flatten() {
+                    if ext.key() == Ok("SCHILY.xattr.security.capability") {
+                        found.push(ext.value_bytes().to_vec());
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// File capabilities are kept as Docker keeps them (a PAX `SCHILY.xattr.security.capability`
+/// record): through a RUN step's layer (the file copied up by a `chmod`), `commit`, and
+/// `save | load` into another engine.
+#[test]
+fn file_capabilities_survive_a_run_step_commit_and_save_load() {
+    let berth = Berth::with_image();
+    let busybox = berth.run(&["run", "--rm", IMAGE, "cat", "/bin/busybox"]);
+    assert_eq!(code(&busybox), 0, "{}", stderr(&busybox));
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nCOPY bb /opt/busybox-cap\nRUN chmod 755 /opt/busybox-cap\n",
+    )]);
+    let bb = ctx.path().join("bb");
+    std::fs::write(&bb, &busybox.stdout).unwrap();
+    let path = std::ffi::CString::new(bb.to_str().unwrap()).unwrap();
+    // SAFETY: NUL-terminated strings; the value outlives the call.
+    let set = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            NET_RAW_CAP.as_ptr().cast(),
+            NET_RAW_CAP.len(),
+            0,
+        )
+    };
+    assert_eq!(set, 0, "setting a file capability (needs root)");
+    build_ok(&berth, ctx.path(), &["-t", "capped"]);
+    let raw = "CapEff:\t0000000000002000\n";
+    assert_eq!(cap_eff(&berth, "capped"), raw);
+    // The RUN's layer (the top one) records the capability of the file it copied up.
+    let saved = berth.run(&["save", "capped"]);
+    assert_eq!(code(&saved), 0, "{}", stderr(&saved));
+    let records = saved_capabilities(&saved.stdout, "opt/busybox-cap");
+    assert_eq!(records, [NET_RAW_CAP.to_vec(), NET_RAW_CAP.to_vec()]);
+
+    // commit: a container's copy-up (a chmod to the same mode copies up too) keeps it.
+    berth.ok(&[
+        "run",
+        "--name",
+        "capc",
+        "capped",
+        "chmod",
+        "755",
+        "/opt/busybox-cap",
+    ]);
+    berth.ok(&["commit", "capc", "capped:committed"]);
+    berth.ok(&["rm", "capc"]);
+    assert_eq!(cap_eff(&berth, "capped:committed"), raw);
+    let committed = berth.run(&["save", "capped:committed"]);
+    assert_eq!(
+        saved_capabilities(&committed.stdout, "opt/busybox-cap").len(),
+        3,
+        "the committed layer records it"
+    );
+
+    // save | load into another engine: the unpacked layers have it.
+    let other = Berth::new();
+    let loaded = other.run_with_input(&["load"], &saved.stdout);
+    assert_eq!(code(&loaded), 0, "{}", stderr(&loaded));
+    assert_eq!(cap_eff(&other, "capped"), raw);
+}
