@@ -192,6 +192,9 @@ impl Engine {
         opts: &BuildOptions,
         observer: &mut dyn BuildObserver,
     ) -> Result<BuildOutcome> {
+        // A build makes many files: spread its layers and containers on the disk, away
+        // from where earlier ones were deleted (see `spread_bulk_dirs`).
+        self.paths().spread_bulk_dirs();
         // What a killed build left: its build containers are nobody's.
         if let Err(e) = self.remove_stale_build_containers() {
             observer.event(BuildEvent::Warning(format!(

@@ -601,8 +601,8 @@ impl Drop for RemoveOnDrop<'_> {
 }
 
 /// A COPY's or ADD's history line as BuildKit's dockerfile2llb writes it: the instruction,
-/// `--parents`, `--chown=` and `--chmod=` as given (after expansion), the sources, each here-document
-/// as `<<NAME`, the destination. `--from` and `--link` are not shown.
+/// `--parents`, `--chown=` and `--chmod=` as given (after expansion), the sources, each
+/// here-document as `<<NAME`, the destination. `--from` and `--link` are not shown.
 fn copy_history(what: &str, copy: &Copy) -> String {
     let mut line = what.to_owned();
     if copy.parents {
