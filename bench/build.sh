@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # `berth build` against `podman build` (Debian's podman 4.3, buildah inside, runc, overlay
 # storage) of a 10-step, 2-stage Dockerfile over a context of 10,000 small files, the same
-# base image (the fixture busybox): (a) cold, every cache cleared before each run; (b) a
-# rebuild with nothing changed; (c) a rebuild after one byte changed in one file.
-# Interleaved runs, medians and ratios (bench/timing.py). Run as root:
+# base image (the fixture busybox): (a) cold; (b) a rebuild with nothing changed; (c) a
+# rebuild after one byte changed in one file. Interleaved runs (berth, podman, berth, ...),
+# medians and ratios (bench/timing.py). Run as root:
 #   bash bench/build.sh   (env: COLD_RUNS=5 WARM_RUNS=10 CHANGE_RUNS=5 WARMUP=1 FILES=10000 BERTH_BIN=
 #   BASE_BIN=: another berth binary, e.g. the main branch's, measured as the subject `base`
 #   in the same interleaved runs, in an engine root of its own)
+#
+# Fair cold runs. Each cold run of each subject gets a directory of its own, made fresh
+# (untimed) with nothing but the base image loaded: a new berth engine root, a new podman
+# --root/--runroot/--tmpdir. Nothing is deleted until every timing is done (the work dir
+# goes at exit). Deleting the last run's tens of thousands of files right before the next
+# cold run would bill the filesystem's clean-up to whoever runs next: on an ext4 without
+# a journal (this machine's), the inode allocator skips every inode freed in the last
+# 60-360 s, scanning past each one for every new file. A sync(2) before each timed run
+# keeps the writeback of the loads and earlier runs out of it (timing.py --sync).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,7 +62,16 @@ cleanup() {
     set +e
     if [[ -n $holder ]]; then
         local bin_root bin root ids
-        for bin_root in "$berth:$engine" "$base:$base_engine"; do
+        local cold_root
+        local roots=("$berth:$engine" "$base:$base_engine")
+        for cold_root in "$work"/cold/berth-* "$work"/cold/base-*; do
+            [[ -d $cold_root ]] || continue
+            case ${cold_root##*/} in
+            berth-*) roots+=("$berth:$cold_root") ;;
+            *) roots+=("$base:$cold_root") ;;
+            esac
+        done
+        for bin_root in "${roots[@]}"; do
             bin=${bin_root%%:*} root=${bin_root#*:}
             [[ -n $bin && -d $root ]] || continue
             ids=$(in_ns "$bin" --root "$root" ps -aq --no-trunc 2>/dev/null)
@@ -93,11 +111,11 @@ in_ns() {
     /usr/bin/nsenter --net="/proc/$holder/ns/net" -- "$@"
 }
 
-# podman with everything of its own under $pod; cgroupfs (no systemd in the namespace);
-# no events; runc as the runtime.
+# podman with everything of its own under $pod (its runroot in the holder's /run); cgroupfs
+# (no systemd in the namespace); no events; runc as the runtime.
 podman_global=(
     /usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" --
-    env TMPDIR="$pod/tmp" podman --root "$pod/root" --runroot "$pod/runroot"
+    env TMPDIR="$pod/tmp" podman --root "$pod/root" --runroot /run/podman-podman
     --tmpdir "$pod/tmp" --storage-driver overlay --cgroup-manager cgroupfs
     --events-backend none --runtime runc
 )
@@ -131,30 +149,30 @@ RUN tar -xf files.tar && rm files.tar
 CMD ["cat", "/app/count.txt"]
 EOF
 
-# Resets: an engine root / a podman storage with nothing but the base image (untimed).
-# write_reset NAME BIN ROOT: reset-NAME.sh, an engine root with only the base image.
-write_reset() {
-    local name=$1 bin=$2 root=$3
-    cat >"$work/reset-$name.sh" <<EOF
+# Fresh stores (untimed): fresh-NAME.sh DIR makes DIR, a new engine root (or podman
+# storage) holding nothing but the base image. Cold runs use one per run (see the header);
+# the probes and the warm runs use the first one.
+cold="$work/cold"
+mkdir -p "$cold"
+# write_fresh NAME BIN: fresh-NAME.sh for a berth binary.
+write_fresh() {
+    local name=$1 bin=$2
+    cat >"$work/fresh-$name.sh" <<EOF
 set -e
-if [[ -d $root ]]; then
-    ids=\$("$bin" --root "$root" ps -aq --no-trunc)
-    [[ -z \$ids ]] || "$bin" --root "$root" rm -f \$ids >/dev/null
-    if grep -q " $root" /proc/self/mountinfo; then
-        echo "mounts left below $root after a build" >&2; exit 1
-    fi
-    rm -rf "$root"
-fi
-"$bin" --root "$root" load -q -i "$fixtures/busybox-save.tar" >/dev/null
+[[ ! -e \$1 ]] || { echo "\$1 exists: each run needs a fresh root" >&2; exit 1; }
+"$bin" --root "\$1" load -q -i "$fixtures/busybox-save.tar" >/dev/null
 EOF
 }
-write_reset berth "$berth" "$engine"
-[[ -z $base ]] || write_reset base "$base" "$base_engine"
-cat >"$work/reset-podman.sh" <<EOF
+write_fresh berth "$berth"
+[[ -z $base ]] || write_fresh base "$base"
+cat >"$work/fresh-podman.sh" <<EOF
 set -e
-$(printf '%q ' "${podman_global[@]}") rm -af -t 0 >/dev/null
-$(printf '%q ' "${podman_global[@]}") rmi -af >/dev/null 2>&1 || true
-$(printf '%q ' "${podman_global[@]}") load -q -i "$fixtures/busybox-save.tar" >/dev/null
+[[ ! -e \$1 ]] || { echo "\$1 exists: each run needs a fresh storage" >&2; exit 1; }
+mkdir -p "\$1/tmp"
+/usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" -- \\
+    env TMPDIR="\$1/tmp" podman --root "\$1/root" --runroot "/run/podman-\${1##*/}" --tmpdir "\$1/tmp" \\
+    --storage-driver overlay --cgroup-manager cgroupfs --events-backend none --runtime runc \\
+    load -q -i "$fixtures/busybox-save.tar" >/dev/null </dev/null
 EOF
 # change.sh SUBJECT: one byte of one file (the middle one) changed to a value that subject
 # never built.
@@ -178,10 +196,24 @@ podman_build=("${podman_global[@]}" build -q --pull=never --format docker --netw
 base_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
     "$base" --root "$base_engine" build -q -t bench/build:latest "$ctx")
 
+# A cold run's command: the same build in the run's own fresh store ({i}: timing.py's run
+# label, the same in the run's --prepare). podman's runroot is short (it refuses one of
+# more than 50 characters) and in the holder's /run, a tmpfs as on a host.
+cold_berth_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
+    "$berth" --root "$cold/berth-{i}" build -q -t bench/build:latest "$ctx")
+cold_base_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --
+    "$base" --root "$cold/base-{i}" build -q -t bench/build:latest "$ctx")
+cold_podman_build=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" --
+    env TMPDIR="$cold/podman-{i}/tmp" podman --root "$cold/podman-{i}/root"
+    --runroot "/run/podman-podman-{i}" --tmpdir "$cold/podman-{i}/tmp" --storage-driver overlay
+    --cgroup-manager cgroupfs --events-backend none --runtime runc
+    build -q --pull=never --format docker --network none
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -t bench/build:latest "$ctx")
+
 subjects=()
 skips=()
 log "Probing berth"
-bash "$work/reset-berth.sh"
+bash "$work/fresh-berth.sh" "$engine"
 if out=$("${berth_build[@]}" 2>&1 </dev/null); then
     subjects+=(berth)
 else
@@ -189,7 +221,7 @@ else
 fi
 if [[ -n $base ]]; then
     log "Probing base ($base)"
-    bash "$work/reset-base.sh"
+    bash "$work/fresh-base.sh" "$base_engine"
     if out=$("${base_build[@]}" 2>&1 </dev/null); then
         subjects+=(base)
     else
@@ -198,9 +230,8 @@ if [[ -n $base ]]; then
 fi
 log "Probing podman"
 if [[ -z $podman_missing ]]; then
-    mkdir -p "$pod/tmp"
     podman_ready=yes
-    if ! out=$(bash "$work/reset-podman.sh" 2>&1); then
+    if ! out=$(bash "$work/fresh-podman.sh" "$pod" 2>&1); then
         podman_missing="podman load failed: $(brief "$out")"
     elif ! out=$("${podman_build[@]}" 2>&1 </dev/null); then
         podman_missing="podman build failed: $(brief "$out")"
@@ -212,18 +243,22 @@ fi
 [[ ${#subjects[@]} -gt 0 ]] || die "neither berth nor podman can build here: ${skips[*]}"
 
 # args_for MODE: timing.py's --subject/--prepare arguments of every subject for MODE
-# (cold: reset before each run; warm: nothing; change: change.sh before each run).
+# (cold: a fresh store made before each run, the build in it; warm: nothing; change:
+# change.sh before each run).
 args_for() {
     local mode=$1 s cmd
     for s in "${subjects[@]}"; do
-        case $s in
-        berth) cmd=$(q "${berth_build[@]}") ;;
-        base) cmd=$(q "${base_build[@]}") ;;
+        case $mode:$s in
+        cold:berth) cmd=$(q "${cold_berth_build[@]}") ;;
+        cold:base) cmd=$(q "${cold_base_build[@]}") ;;
+        cold:*) cmd=$(q "${cold_podman_build[@]}") ;;
+        *:berth) cmd=$(q "${berth_build[@]}") ;;
+        *:base) cmd=$(q "${base_build[@]}") ;;
         *) cmd=$(q "${podman_build[@]}") ;;
         esac
         args+=(--subject "$s=$cmd")
         case $mode in
-        cold) args+=(--prepare "$s=bash $work/reset-$s.sh") ;;
+        cold) args+=(--prepare "$s=bash $work/fresh-$s.sh $cold/$s-{i}") ;;
         change) args+=(--prepare "$s=bash $work/change.sh $s") ;;
         esac
     done
@@ -236,10 +271,10 @@ timing() {
     python3 "$PWD/bench/timing.py" --baseline podman "${skips[@]}" "${ratio[@]}" "$@"
 }
 
-log "(a) cold builds: $COLD_RUNS interleaved runs each (after $WARMUP warm-ups), caches cleared before each"
+log "(a) cold builds: $COLD_RUNS interleaved runs each (after $WARMUP warm-ups), each in a fresh store"
 args=()
 args_for cold
-timing --runs "$COLD_RUNS" --warmup "$WARMUP" \
+timing --runs "$COLD_RUNS" --warmup "$WARMUP" --sync \
     --title "(a) cold build, 10 steps, 2 stages, $FILES files (target: berth / podman <= 0.5)" "${args[@]}"
 
 log "(b) rebuilds with nothing changed: $WARM_RUNS interleaved runs each"

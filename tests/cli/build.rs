@@ -228,7 +228,10 @@ fn a_dockerfile_with_every_instruction_builds_an_image_that_runs() {
         "ENV APP_HOME=/app|0B",
         "LABEL org.example.stage=final|0B",
         "RUN /bin/sh -c id -u > /app/whoami.txt # buildkit|",
-        "COPY app/config.txt /app/config.txt # buildkit|",
+        // Flags as BuildKit shows them; `--from` is not; a here-document as `<<NAME`.
+        "COPY --chown=1000:1000 --chmod=0640 app/config.txt /app/config.txt # buildkit|",
+        "COPY /src/built.txt /src/heredoc.txt /src/script.txt ./ # buildkit|",
+        "COPY <<EOT /app/inline.txt # buildkit|",
     ] {
         assert!(history.contains(form), "{form:?} missing in:\n{history}");
     }
@@ -359,13 +362,14 @@ fn target_builds_only_the_stages_it_needs() {
         "{progress}"
     );
     assert!(
-        progress.contains("[wanted 2/2] RUN cat /base.txt > /wanted.txt"),
+        progress.contains("[wanted 1/1] RUN cat /base.txt > /wanted.txt"),
         "{progress}"
     );
     assert!(!progress.contains("unrelated"), "{progress}");
     assert!(!progress.contains("echo last"), "{progress}");
     // Before anything runs, the steps of the stages it needs are announced waiting,
-    // numbered as they will start.
+    // numbered as they will start. As BuildKit counts: FROM an image is step 1, FROM a
+    // stage is no step of its own.
     let waiting: Vec<&str> = progress
         .lines()
         .filter(|l| l.contains(" WAITING "))
@@ -375,12 +379,12 @@ fn target_builds_only_the_stages_it_needs() {
         [
             "#1 WAITING [base 1/2] FROM berth-test/busybox:latest",
             "#2 WAITING [base 2/2] RUN echo base > /base.txt",
-            "#3 WAITING [wanted 1/2] FROM base",
-            "#4 WAITING [wanted 2/2] RUN cat /base.txt > /wanted.txt",
+            "#3 WAITING [wanted 1/1] RUN cat /base.txt > /wanted.txt",
         ],
         "{progress}"
     );
-    assert!(progress.contains("\n#4 [wanted 2/2] RUN cat"), "{progress}");
+    assert!(progress.contains("\n#3 [wanted 1/1] RUN cat"), "{progress}");
+    assert!(!progress.contains("FROM base"), "{progress}");
     assert_eq!(
         berth.ok(&["run", "--rm", "wanted", "cat", "/wanted.txt"]),
         "base\n"
@@ -1311,4 +1315,176 @@ fn copy_link_makes_a_layer_independent_of_the_base() {
     );
     let again = build_ok(&berth, ctx.path(), &["-t", "linked"]);
     assert!(cached(&again, "COPY --link x.txt /lnk/x.txt"), "{again}");
+}
+
+/// `COPY --link` copies onto an empty tree, so its layer does not depend on the base: a
+/// rebuild on a changed base reuses it (CACHED, the same layer), and the image has the new
+/// base's files and the copied ones.
+#[test]
+fn a_link_copy_is_reused_when_its_base_changes() {
+    let berth = Berth::with_image();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM berth-test/busybox:latest AS base\nARG V=1\nRUN echo $V > /base.txt\n\n\
+             FROM base\nCOPY --link a.txt /app/a.txt\nRUN cat /base.txt /app/a.txt > /both.txt\n",
+        ),
+        ("a.txt", "a\n"),
+    ]);
+    let layers = |berth: &Berth| -> Vec<String> {
+        let image = berth.json(&["image", "inspect", "linked"]);
+        image["RootFS"]["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let copy = "COPY --link a.txt /app/a.txt";
+    let first = build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    assert!(!cached(&first, copy), "{first}");
+    let before = layers(&berth);
+    let progress = build_ok(&berth, ctx.path(), &["--build-arg", "V=2", "-t", "linked"]);
+    assert!(!cached(&progress, "RUN echo $V > /base.txt"), "{progress}");
+    assert!(cached(&progress, copy), "{progress}");
+    assert!(
+        !cached(&progress, "RUN cat /base.txt /app/a.txt > /both.txt"),
+        "{progress}"
+    );
+    let after = layers(&berth);
+    assert_eq!(before.len(), after.len());
+    let link_layer = before.len() - 2;
+    assert_ne!(
+        before[link_layer - 1],
+        after[link_layer - 1],
+        "the base changed"
+    );
+    assert_eq!(
+        before[link_layer], after[link_layer],
+        "the copied layer is reused"
+    );
+    assert_eq!(
+        berth.ok(&["run", "--rm", "linked", "cat", "/both.txt", "/app/a.txt"]),
+        "2\na\na\n"
+    );
+    // Back to the first base: every step is the first build's again.
+    let again = build_ok(&berth, ctx.path(), &["-t", "linked"]);
+    assert!(cached(&again, copy), "{again}");
+    assert!(
+        cached(&again, "RUN cat /base.txt /app/a.txt > /both.txt"),
+        "{again}"
+    );
+    assert_eq!(layers(&berth), before);
+}
+
+/// `cap_net_raw+ep` (revision 2), as `setcap` writes it.
+const NET_RAW_CAP: [u8; 20] = [1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The effective capabilities of `/opt/busybox-cap` (busybox with file capabilities; the
+/// name keeps busybox's `busybox` prefix) run as a user with none of its own; `--privileged` lifts berth's no_new_privs, which would ignore them.
+fn cap_eff(berth: &Berth, image: &str) -> String {
+    berth.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "--user",
+        "1000",
+        image,
+        "/opt/busybox-cap",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ])
+}
+
+/// The `SCHILY.xattr.security.capability` records of `path`'s entries in the layers of a
+/// `save` archive.
+fn saved_capabilities(saved: &[u8], path: &str) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    let mut outer = tar::Archive::new(saved);
+    for member in outer.entries().unwrap() {
+        let mut member = member.unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut bytes).unwrap();
+        let mut layer = tar::Archive::new(&bytes[..]);
+        let Ok(entries) = layer.entries() else {
+            continue;
+        };
+        for entry in entries {
+            let Ok(mut entry) = entry else { break };
+            if entry.path_bytes().as_ref() != path.as_bytes() {
+                continue;
+            }
+            if let Ok(Some(pax)) = entry.pax_extensions() {
+                for ext in pax.flatten() {
+                    if ext.key() == Ok("SCHILY.xattr.security.capability") {
+                        found.push(ext.value_bytes().to_vec());
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// File capabilities are kept as Docker keeps them (a PAX `SCHILY.xattr.security.capability`
+/// record): through a RUN step's layer (the file copied up by a `chmod`), `commit`, and
+/// `save | load` into another engine.
+#[test]
+fn file_capabilities_survive_a_run_step_commit_and_save_load() {
+    let berth = Berth::with_image();
+    let busybox = berth.run(&["run", "--rm", IMAGE, "cat", "/bin/busybox"]);
+    assert_eq!(code(&busybox), 0, "{}", stderr(&busybox));
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM berth-test/busybox:latest\nCOPY bb /opt/busybox-cap\nRUN chmod 755 /opt/busybox-cap\n",
+    )]);
+    let bb = ctx.path().join("bb");
+    std::fs::write(&bb, &busybox.stdout).unwrap();
+    let path = std::ffi::CString::new(bb.to_str().unwrap()).unwrap();
+    // SAFETY: NUL-terminated strings; the value outlives the call.
+    let set = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            NET_RAW_CAP.as_ptr().cast(),
+            NET_RAW_CAP.len(),
+            0,
+        )
+    };
+    assert_eq!(set, 0, "setting a file capability (needs root)");
+    build_ok(&berth, ctx.path(), &["-t", "capped"]);
+    let raw = "CapEff:\t0000000000002000\n";
+    assert_eq!(cap_eff(&berth, "capped"), raw);
+    // The RUN's layer (the top one) records the capability of the file it copied up.
+    let saved = berth.run(&["save", "capped"]);
+    assert_eq!(code(&saved), 0, "{}", stderr(&saved));
+    let records = saved_capabilities(&saved.stdout, "opt/busybox-cap");
+    assert_eq!(records, [NET_RAW_CAP.to_vec(), NET_RAW_CAP.to_vec()]);
+
+    // commit: a container's copy-up (a chmod to the same mode copies up too) keeps it.
+    berth.ok(&[
+        "run",
+        "--name",
+        "capc",
+        "capped",
+        "chmod",
+        "755",
+        "/opt/busybox-cap",
+    ]);
+    berth.ok(&["commit", "capc", "capped:committed"]);
+    berth.ok(&["rm", "capc"]);
+    assert_eq!(cap_eff(&berth, "capped:committed"), raw);
+    let committed = berth.run(&["save", "capped:committed"]);
+    assert_eq!(
+        saved_capabilities(&committed.stdout, "opt/busybox-cap").len(),
+        3,
+        "the committed layer records it"
+    );
+
+    // save | load into another engine: the unpacked layers have it.
+    let other = Berth::new();
+    let loaded = other.run_with_input(&["load"], &saved.stdout);
+    assert_eq!(code(&loaded), 0, "{}", stderr(&loaded));
+    assert_eq!(cap_eff(&other, "capped"), raw);
 }

@@ -62,10 +62,9 @@ struct StageState {
     shell: Vec<String>,
     /// CMD set in this stage (so ENTRYPOINT keeps it).
     cmd_set: bool,
-    /// `[name 2/5]`'s name and the step count shown.
-    label: String,
+    /// How its steps are titled, and the last counted step's position.
+    steps: StageSteps,
     position: usize,
-    total: usize,
 }
 
 impl StageState {
@@ -193,6 +192,9 @@ impl Engine {
         opts: &BuildOptions,
         observer: &mut dyn BuildObserver,
     ) -> Result<BuildOutcome> {
+        // A build makes many files: spread its layers and containers on the disk, away
+        // from where earlier ones were deleted (see `spread_bulk_dirs`).
+        self.paths().spread_bulk_dirs();
         // What a killed build left: its build containers are nobody's.
         if let Err(e) = self.remove_stale_build_containers() {
             observer.event(BuildEvent::Warning(format!(
@@ -292,20 +294,47 @@ fn is_counted(instruction: &Instruction) -> bool {
     )
 }
 
-/// A stage's name as its steps' titles show it (`build `, `stage-1 `, or nothing for a
-/// lone unnamed stage) and its step count (FROM and the counted steps).
-fn stage_label(df: &Dockerfile, stage: &Stage) -> (String, usize) {
-    let label = match &stage.name {
-        Some(name) => format!("{name} "),
-        None if df.stages.len() > 1 => format!("stage-{} ", stage.index),
-        None => String::new(),
-    };
-    let counted = stage
-        .instructions
-        .iter()
-        .filter(|i| is_counted(&i.value))
-        .count();
-    (label, counted + 1)
+/// How a stage's steps are titled: its name as shown (`build `, `stage-1 `, or nothing for
+/// a lone unnamed stage), its step count, and whether its FROM is one of the counted
+/// steps. As BuildKit's dockerfile2llb counts: FROM of an image is step 1; FROM `scratch`
+/// or of an earlier stage is no step of its own (nothing is pulled or shown for it); then
+/// each RUN, COPY, ADD and WORKDIR.
+struct StageSteps {
+    label: String,
+    total: usize,
+    from_counted: bool,
+}
+
+impl StageSteps {
+    /// `image`: the stage's FROM after expansion.
+    fn of(df: &Dockerfile, stage: &Stage, image: &str) -> StageSteps {
+        let label = match &stage.name {
+            Some(name) => format!("{name} "),
+            None if df.stages.len() > 1 => format!("stage-{} ", stage.index),
+            None => String::new(),
+        };
+        let from_counted = image != "scratch" && stage_ref(df, stage.index, image).is_none();
+        let counted = stage
+            .instructions
+            .iter()
+            .filter(|i| is_counted(&i.value))
+            .count();
+        StageSteps {
+            label,
+            total: counted + usize::from(from_counted),
+            from_counted,
+        }
+    }
+
+    /// `[build 2/5] RUN make`: the position right-aligned to the total's width, as
+    /// BuildKit's `%*d/%d` prints it (`[ 2/10]`); a stage with no counted step shows none.
+    fn title(&self, position: usize, shown: &str) -> String {
+        if self.total == 0 {
+            return shown.to_owned();
+        }
+        let width = self.total.to_string().len();
+        format!("[{}{position:>width$}/{}] {shown}", self.label, self.total)
+    }
 }
 
 /// The stages `target` needs, by index (itself and every stage it names, transitively).
@@ -523,31 +552,31 @@ impl Builder<'_> {
     ) -> Result<()> {
         let mut steps = Vec::new();
         for stage in df.stages.iter().filter(|s| wanted.contains(&s.index)) {
-            let (label, total) = stage_label(df, stage);
             // An error here is the one the stage's own FROM reports when it starts.
             let image = stage
                 .from
                 .value
                 .expanded(&|n| globals.get(n).cloned(), df.escape)
                 .map_or_else(|_| stage.from.value.image.clone(), |f| f.image);
+            let counting = StageSteps::of(df, stage, &image);
             let mut add = |at: (usize, Option<usize>), title: String| {
                 let number = self.next_number();
                 self.plan.insert(at, number);
                 steps.push(StepName { number, title });
             };
-            add(
-                (stage.index, None),
-                format!("[{label}1/{total}] FROM {image}"),
-            );
-            let mut position = 1;
+            let mut position = 0;
+            if counting.from_counted {
+                position += 1;
+                add(
+                    (stage.index, None),
+                    counting.title(position, &format!("FROM {image}")),
+                );
+            }
             for (i, located) in stage.instructions.iter().enumerate() {
                 if is_counted(&located.value) {
                     position += 1;
                     let shown = one_line(&located.source);
-                    add(
-                        (stage.index, Some(i)),
-                        format!("[{label}{position}/{total}] {shown}"),
-                    );
+                    add((stage.index, Some(i)), counting.title(position, &shown));
                 }
             }
         }
@@ -646,10 +675,12 @@ impl Builder<'_> {
         if let Some(platform) = &from.platform {
             check_platform(platform).map_err(|e| at(stage.from.line, &e))?;
         }
-        let (label, total) = stage_label(df, stage);
-        let title = format!("[{label}1/{total}] FROM {}", from.image);
+        let counting = StageSteps::of(df, stage, &from.image);
         self.current = Some((stage.index, None));
-        let number = self.start(title);
+        // FROM scratch or a stage is shown as no step (BuildKit has no vertex for it).
+        let number = counting
+            .from_counted
+            .then(|| self.start(counting.title(1, &format!("FROM {}", from.image))));
         let started = Instant::now();
         let (image, base_key) = if from.image == "scratch" {
             (ImageState::scratch(), Digest::of_bytes(b"scratch"))
@@ -664,10 +695,12 @@ impl Builder<'_> {
             (image, key)
         } else {
             let id = self.base_image(&from.image).inspect_err(|e| {
-                self.observer.event(BuildEvent::Error {
-                    number,
-                    message: e.to_string(),
-                });
+                if let Some(number) = number {
+                    self.observer.event(BuildEvent::Error {
+                        number,
+                        message: e.to_string(),
+                    });
+                }
             })?;
             let image = self.engine.image_state(&id)?;
             (image, id)
@@ -683,11 +716,13 @@ impl Builder<'_> {
         let scope = format!("{}\0{}\0from", self.scope, stage_scope(stage));
         // FROM is never "run": what it looked at is shown for the next misses.
         self.lookup(None, &scope, &inputs, &|_| None)?;
-        self.observer.event(BuildEvent::Done {
-            number,
-            elapsed: started.elapsed(),
-            size: 0,
-        });
+        if let Some(number) = number {
+            self.observer.event(BuildEvent::Done {
+                number,
+                elapsed: started.elapsed(),
+                size: 0,
+            });
+        }
         let shell = {
             let s = image.strings("Shell");
             if s.is_empty() {
@@ -703,9 +738,8 @@ impl Builder<'_> {
             declared: Vec::new(),
             shell,
             cmd_set: false,
-            label,
-            position: 1,
-            total,
+            position: usize::from(counting.from_counted),
+            steps: counting,
         };
         // The base image's ONBUILD triggers run first, then are cleared.
         let triggers = state.image.strings("OnBuild");
@@ -892,10 +926,7 @@ impl Builder<'_> {
     /// Shows the start of a counted step; returns its number.
     fn start_counted(&mut self, state: &mut StageState, shown: &str) -> usize {
         state.position += 1;
-        let title = format!(
-            "[{}{}/{}] {shown}",
-            state.label, state.position, state.total
-        );
+        let title = state.steps.title(state.position, shown);
         self.start(title)
     }
 
@@ -1566,5 +1597,55 @@ fn apply_metadata(
         | Instruction::Copy(_)
         | Instruction::Arg(_)
         | Instruction::Workdir(_) => instruction.name().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn titles(text: &str) -> Vec<Vec<String>> {
+        let df = dockerfile::parse("Dockerfile", text).expect("parses");
+        df.stages
+            .iter()
+            .map(|stage| {
+                let steps = StageSteps::of(&df, stage, &stage.from.value.image);
+                let mut shown = Vec::new();
+                let mut position = 0;
+                if steps.from_counted {
+                    position += 1;
+                    shown.push(steps.title(position, "FROM"));
+                }
+                for i in stage.instructions.iter().filter(|i| is_counted(&i.value)) {
+                    position += 1;
+                    shown.push(steps.title(position, i.value.name()));
+                }
+                shown
+            })
+            .collect()
+    }
+
+    #[test]
+    fn steps_are_counted_as_buildkit_counts_them() {
+        // FROM an image is step 1; FROM scratch or a stage is none; ENV is not counted.
+        assert_eq!(
+            titles(
+                "FROM busybox AS base\nRUN a\nENV A=1\nWORKDIR /w\n\
+                 FROM base\nCOPY a /a\n\
+                 FROM scratch AS out\nCOPY --from=base /a /a\nCMD [\"x\"]\n\
+                 FROM scratch\nENV A=1\n"
+            ),
+            [
+                vec!["[base 1/3] FROM", "[base 2/3] RUN", "[base 3/3] WORKDIR"],
+                vec!["[stage-1 1/1] COPY"],
+                vec!["[out 1/1] COPY"],
+                vec![],
+            ]
+        );
+        // A lone unnamed stage has no name; ten steps or more pad the position.
+        let ten = format!("FROM busybox\n{}", "RUN x\n".repeat(9));
+        let shown = &titles(&ten)[0];
+        assert_eq!(shown[0], "[ 1/10] FROM");
+        assert_eq!(shown[9], "[10/10] RUN");
     }
 }

@@ -318,9 +318,20 @@ impl Engine {
         created_by: &str,
         layer: impl std::io::Read,
     ) -> Result<(ImageState, u64)> {
+        self.store_layer_step_checked(parent, created_by, layer, None)
+    }
+
+    /// As [`Engine::store_layer_step`]; with `diff_id`, a tar of other content is refused.
+    fn store_layer_step_checked(
+        &self,
+        parent: &ImageState,
+        created_by: &str,
+        layer: impl std::io::Read,
+        diff_id: Option<&Digest>,
+    ) -> Result<(ImageState, u64)> {
         let expected = Expected {
             blob: None,
-            diff_id: None,
+            diff_id,
             parent: parent.chain_ids.last(),
             label: created_by,
         };
@@ -329,6 +340,33 @@ impl Engine {
         self.store_step_with(parent, created_by, |engine, lock, rollback| {
             engine.commit_layer(lock, prepared, rollback)
         })
+    }
+
+    /// The new image of a `COPY --link` step reused on another parent: the last layer of
+    /// `cached` (the step's result on its old parent) put on `parent`, from the layer's
+    /// recorded tar, so its diff ID is the same. `None` when berth kept no record of that
+    /// tar (the step then runs again).
+    pub(crate) fn rebase_layer_step(
+        &self,
+        parent: &ImageState,
+        cached: &Digest,
+        created_by: &str,
+    ) -> Result<Option<(ImageState, u64)>> {
+        let old = self.image_state(cached)?;
+        let Some(chain) = old.chain_ids.last() else {
+            return Ok(None);
+        };
+        let Some((tar, _)) = self.rebuilt_layer(chain)? else {
+            return Ok(None);
+        };
+        // The unpack checks that the tar still hashes to the layer's diff ID.
+        self.store_layer_step_checked(
+            parent,
+            created_by,
+            std::io::BufReader::new(tar),
+            old.diff_ids.last(),
+        )
+        .map(Some)
     }
 
     /// The new image of a step whose layer `add` puts in the store (under the lock).

@@ -107,7 +107,7 @@ impl Engine {
     /// A layer's tar rebuilt byte for byte as it was loaded, and its length; None when
     /// berth kept no record of the tar (loaded by an older berth, or it names a path
     /// twice). `push` sends layers from here too.
-    pub(super) fn rebuilt_layer(&self, chain: &Digest) -> Result<Option<(Rebuild, u64)>> {
+    pub(crate) fn rebuilt_layer(&self, chain: &Digest) -> Result<Option<(Rebuild, u64)>> {
         let dir = self.paths().layer(chain);
         let split = dir.join(tarsplit::SPLIT_FILE);
         if !split.is_file() {

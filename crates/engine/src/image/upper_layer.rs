@@ -6,10 +6,10 @@
 //! is still made, by the same packer and byte for byte as before, but only read: hashed for
 //! the diff ID and recorded as the layer's tar-split (which `save` and `push` rebuild the
 //! tar from). The directory is then tidied into what unpacking that tar would have made:
-//! what the tar leaves out (engine paths, sockets, xattrs but an opaque marker) goes, and
-//! times are cut to the tar's whole seconds.
+//! what the tar leaves out (engine paths, sockets, xattrs but an opaque marker and file
+//! capabilities) goes, and times are cut to the tar's whole seconds.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::io::{BufReader, BufWriter, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -28,7 +28,7 @@ use super::{tarsplit, unpack};
 use crate::error::{Context, Error, Result};
 use crate::ids::random_hex64;
 use crate::paths::{make_private_dir, DIR_MODE};
-use crate::storage::copy::{list_dir_sorted, Packer};
+use crate::storage::copy::{capability_as_packed, list_dir_sorted, Packer, CAPABILITY_XATTR};
 use crate::storage::diff::ENGINE_PATHS;
 use crate::Engine;
 
@@ -164,7 +164,7 @@ fn tidy_root(dir: &OwnedFd) -> nix::Result<()> {
         dir,
         Mode::from_bits_truncate(0o777 & !unpack::current_umask()),
     )?;
-    strip_xattrs(&XattrTarget::Fd(dir.as_fd()), false)
+    strip_xattrs(&XattrTarget::Fd(dir.as_fd()), Kept::NONE)
 }
 
 /// Tidies what `dir` (the tar name `rel`) holds: what the tar leaves out is removed, xattrs
@@ -194,9 +194,10 @@ fn tidy_dir(dir: &OwnedFd, rel: &Path, exclude: &[PathBuf]) -> nix::Result<()> {
                     Mode::empty(),
                 )?;
                 tidy_dir(&sub, &child_rel, exclude)?;
-                strip_xattrs(&XattrTarget::Fd(sub.as_fd()), true)?;
+                strip_xattrs(&XattrTarget::Fd(sub.as_fd()), Kept::DIR)?;
             }
-            _ => strip_xattrs(&XattrTarget::At(dir.as_fd(), &name), false)?,
+            libc::S_IFREG => strip_xattrs(&XattrTarget::At(dir.as_fd(), &name), Kept::FILE)?,
+            _ => strip_xattrs(&XattrTarget::At(dir.as_fd(), &name), Kept::NONE)?,
         }
         // Last, after what was removed inside a directory changed its mtime.
         set_tar_times(dir, &name, &st)?;
@@ -216,9 +217,33 @@ enum XattrTarget<'a> {
     At(BorrowedFd<'a>, &'a OsStr),
 }
 
-/// Removes every xattr but, on a directory, overlay's opaque marker as the packer reads it
-/// (`y`). SELinux labels stay: the system gives every new file one anyway.
-fn strip_xattrs(target: &XattrTarget<'_>, keep_opaque: bool) -> nix::Result<()> {
+/// The xattrs the packer carries for an entry, which tidying keeps.
+#[derive(Clone, Copy)]
+struct Kept {
+    /// Overlay's opaque marker (`y`), which the packer reads as `.wh..wh..opq`.
+    opaque: bool,
+    /// `security.capability`, as the packer records it.
+    capability: bool,
+}
+
+impl Kept {
+    const NONE: Kept = Kept {
+        opaque: false,
+        capability: false,
+    };
+    const DIR: Kept = Kept {
+        opaque: true,
+        capability: true,
+    };
+    const FILE: Kept = Kept {
+        opaque: false,
+        capability: true,
+    };
+}
+
+/// Removes every xattr but what `kept` names: a capability stays in the form the tar
+/// records it. SELinux labels stay: the system gives every new file one anyway.
+fn strip_xattrs(target: &XattrTarget<'_>, kept: Kept) -> nix::Result<()> {
     // Through /proc for an entry: l*xattr on a path below our own descriptor.
     let path = match target {
         XattrTarget::Fd(_) => None,
@@ -254,7 +279,11 @@ fn strip_xattrs(target: &XattrTarget<'_>, keep_opaque: bool) -> nix::Result<()> 
         let Ok(cname) = CString::new(name) else {
             continue;
         };
-        if keep_opaque && name == OPAQUE_XATTR && opaque_value(target, &cname) {
+        if kept.opaque && name == OPAQUE_XATTR && opaque_value(target, &cname) {
+            continue;
+        }
+        if kept.capability && name == CAPABILITY_XATTR.as_bytes() {
+            capability_as_packed_in_place(target, path.as_deref())?;
             continue;
         }
         // SAFETY: both strings are NUL-terminated.
@@ -271,6 +300,31 @@ fn strip_xattrs(target: &XattrTarget<'_>, keep_opaque: bool) -> nix::Result<()> 
         }
     }
     Ok(())
+}
+
+/// Rewrites a capability the packer records in another form (revision 3) as it records it,
+/// so the directory stays what unpacking the tar makes.
+fn capability_as_packed_in_place(target: &XattrTarget<'_>, path: Option<&CStr>) -> nix::Result<()> {
+    let errno = |e: rustix::io::Errno| Errno::from_raw(e.raw_os_error());
+    let mut buf = [0u8; 64];
+    let n = match (path, target) {
+        (Some(p), _) => rustix::fs::lgetxattr(p, CAPABILITY_XATTR, &mut buf[..]),
+        (None, XattrTarget::Fd(fd)) => rustix::fs::fgetxattr(fd, CAPABILITY_XATTR, &mut buf[..]),
+        (None, XattrTarget::At(..)) => return Err(Errno::EINVAL),
+    }
+    .map_err(errno)?;
+    let value = &buf[..n.min(buf.len())];
+    let packed = capability_as_packed(value.to_vec());
+    if packed == value {
+        return Ok(());
+    }
+    let flags = rustix::fs::XattrFlags::REPLACE;
+    match (path, target) {
+        (Some(p), _) => rustix::fs::lsetxattr(p, CAPABILITY_XATTR, &packed, flags),
+        (None, XattrTarget::Fd(fd)) => rustix::fs::fsetxattr(fd, CAPABILITY_XATTR, &packed, flags),
+        (None, XattrTarget::At(..)) => return Err(Errno::EINVAL),
+    }
+    .map_err(errno)
 }
 
 /// Whether a directory's opaque xattr is `y` (what the packer reads as opaque).
@@ -357,6 +411,12 @@ mod tests {
         .unwrap();
     }
 
+    /// `cap_net_raw+ep` as revision 3 for the root ID 1000, and as the packer writes it.
+    const NS_CAP: [u8; 24] = [
+        1, 0, 0, 3, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 3, 0, 0,
+    ];
+    const PACKED_CAP: [u8; 20] = [1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
     /// An upper dir with what a step leaves: files with owners, set-id bits, sub-second
     /// times and xattrs, hard links, a symlink, a FIFO, a socket, a whiteout, an opaque
     /// directory, and the engine's own paths.
@@ -379,6 +439,9 @@ mod tests {
             "security.capability",
             &[1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         );
+        // A namespaced capability (revision 3, root ID 1000): packed as revision 2.
+        fs::write(upper.join("app/ns-tool"), "#!/bin/sh\n").unwrap();
+        set_xattr(&upper.join("app/ns-tool"), "security.capability", &NS_CAP);
         set_xattr(&upper.join("app/a.txt"), "user.note", b"kept?");
         set_xattr(&upper.join("app"), "trusted.overlay.impure", b"y");
         set_xattr(&upper.join("opaque"), "trusted.overlay.opaque", b"y");
@@ -399,6 +462,7 @@ mod tests {
             "app/sub/a-link",
             "app/a.txt",
             "app/tool",
+            "app/ns-tool",
             "app/link",
             "app/fifo",
             "app/gone",
@@ -513,6 +577,11 @@ mod tests {
             want.contains_key(Path::new("opaque/new")) && want.contains_key(Path::new("app/gone"))
         );
         assert_eq!(describe(&new_diff), want);
+        // File capabilities are kept (as Docker keeps them), other xattrs are not.
+        let cap = |rel: &str| xattrs(&new_diff.join(rel)).remove(&b"security.capability"[..]);
+        assert_eq!(cap("app/tool").as_deref(), Some(&PACKED_CAP[..]));
+        assert_eq!(cap("app/ns-tool").as_deref(), Some(&PACKED_CAP[..]));
+        assert!(xattrs(&new_diff.join("app/a.txt")).is_empty());
         let root = |p: &Path| {
             let m = fs::symlink_metadata(p).unwrap();
             (m.mode(), m.uid(), m.gid(), xattrs(p))

@@ -751,6 +751,17 @@ impl<W: Write> Packer<W> {
             .context(|| format!("archiving {}", tar_name.display()))
     }
 
+    /// Records the file capabilities of `fd` (a file or directory about to be added) for
+    /// its entry, as Docker's and containerd's packers do: `security.capability` is the
+    /// one xattr they carry (never overlayfs's own, nor SELinux labels).
+    fn capability(&mut self, fd: BorrowedFd<'_>) -> std::io::Result<()> {
+        let Some(value) = capability_of(fd) else {
+            return Ok(());
+        };
+        self.builder
+            .append_pax_extensions([(CAPABILITY_PAX, value.as_slice())])
+    }
+
     /// Adds `name` of the directory `parent` (and, for a directory, all it holds) as
     /// `tar_name`. With `follow`, a symlink at `name` itself is followed.
     pub fn add_top(
@@ -806,10 +817,6 @@ impl<W: Write> Packer<W> {
         };
         match PathKind::of(st) {
             PathKind::Dir => {
-                let mut header = header(st, EntryType::Directory, 0);
-                self.builder
-                    .append_data(&mut header, tar_name, std::io::empty())
-                    .context(what)?;
                 let dir = openat(
                     parent,
                     name,
@@ -817,6 +824,11 @@ impl<W: Write> Packer<W> {
                     Mode::empty(),
                 )
                 .context(what)?;
+                self.capability(dir.as_fd()).context(what)?;
+                let mut header = header(st, EntryType::Directory, 0);
+                self.builder
+                    .append_data(&mut header, tar_name, std::io::empty())
+                    .context(what)?;
                 let mut children = list_dir(&dir).context(what)?;
                 if self.layer.is_some() {
                     children.sort();
@@ -866,6 +878,7 @@ impl<W: Write> Packer<W> {
                         tar_name.display()
                     )));
                 }
+                self.capability(fd.as_fd()).context(what)?;
                 let size = st.st_size.max(0) as u64;
                 let mut header = header(st, EntryType::Regular, size);
                 // The header goes through the builder (long names); the content is copied
@@ -956,6 +969,35 @@ fn header(st: &FileStat, kind: EntryType, size: u64) -> Header {
     header.set_mtime(st.st_mtime.max(0) as u64);
     header.set_size(size);
     header
+}
+
+/// File capabilities: the xattr a layer or a copy keeps, and its PAX record's name.
+pub(crate) const CAPABILITY_XATTR: &str = "security.capability";
+const CAPABILITY_PAX: &str = "SCHILY.xattr.security.capability";
+
+/// `security.capability` of an open file or directory, as a layer records it (see
+/// [`capability_as_packed`]); `None` when it has none or it can't be read.
+pub(crate) fn capability_of(fd: BorrowedFd<'_>) -> Option<Vec<u8>> {
+    // A capability xattr is at most 24 bytes (revision 3).
+    let mut value = [0u8; 64];
+    match rustix::fs::fgetxattr(fd, CAPABILITY_XATTR, &mut value[..]) {
+        Ok(n) if n > 0 => Some(capability_as_packed(value[..n.min(value.len())].to_vec())),
+        _ => None,
+    }
+}
+
+/// A capability value as moby's packer writes it: revision 3 (which names the root ID
+/// of a user namespace, meaningless outside it) becomes revision 2, the root ID dropped.
+pub(crate) fn capability_as_packed(mut value: Vec<u8>) -> Vec<u8> {
+    const VERSION_BYTE: usize = 3;
+    const REVISION_2: u8 = 2;
+    const REVISION_3: u8 = 3;
+    const SIZE_2: usize = 20;
+    if value.len() >= SIZE_2 && value[VERSION_BYTE] == REVISION_3 {
+        value[VERSION_BYTE] = REVISION_2;
+        value.truncate(SIZE_2);
+    }
+    value
 }
 
 /// Whether overlayfs hides the lower layers' content of this directory.

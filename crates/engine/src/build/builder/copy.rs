@@ -77,6 +77,7 @@ impl Builder<'_> {
             InputKind::Instruction,
             format!("{what} {:?} {dest}", copy.sources),
         );
+        let created_by = copy_history(what, copy);
         if let Some((u, g)) = chown {
             inputs.add(InputKind::Setting("--chown".into()), format!("{u}:{g}"));
         }
@@ -123,12 +124,49 @@ impl Builder<'_> {
             let older: Manifest = serde_json::from_value(older.manifest.clone()?).ok()?;
             now_manifest.as_ref()?.first_difference(&older)
         };
-        if let Some(hit) = self.lookup(Some(number), scope, &inputs, &explain)? {
+        // `--link`: the layer does not depend on the parent (nothing of it is looked at;
+        // an owner by name is resolved above and is in the inputs), so it is also kept
+        // under a key without the parent, and a changed base reuses it.
+        let link_inputs = copy.link.then(|| KeyInputs {
+            inputs: inputs
+                .inputs
+                .iter()
+                .filter(|i| i.kind != InputKind::Parent)
+                .cloned()
+                .collect(),
+        });
+        let link_hit = match &link_inputs {
+            Some(li) if !self.opts.no_cache => self
+                .cache
+                .get(&li.key())?
+                .filter(|e| self.engine.image_record(&e.image).is_ok()),
+            _ => None,
+        };
+        // A reusable layer is no miss to explain: the step shows CACHED.
+        let shown_miss = link_hit.is_none().then_some(number);
+        if let Some(hit) = self.lookup(shown_miss, scope, &inputs, &explain)? {
             state.image = self.engine.image_state(&hit.image)?;
             state.key = inputs.key();
             self.cached += 1;
             self.observer.event(BuildEvent::Cached { number });
             return Ok(());
+        }
+        if let (Some(hit), Some(link_inputs)) = (&link_hit, &link_inputs) {
+            let rebased = self
+                .engine
+                .rebase_layer_step(&state.image, &hit.image, &created_by)
+                .map_err(|e| fail(self, e))?;
+            if let Some((next, size)) = rebased {
+                let manifest = manifest.as_ref().and_then(|m| serde_json::to_value(m).ok());
+                for keyed in [&inputs, link_inputs] {
+                    self.store(keyed, &next, &created_by, size, started, manifest.clone())?;
+                }
+                state.image = next;
+                state.key = inputs.key();
+                self.cached += 1;
+                self.observer.event(BuildEvent::Cached { number });
+                return Ok(());
+            }
         }
         let image_fs = ImageFs::open(self.engine, &state.image).map_err(|e| fail(self, e))?;
         // `--link` copies onto an empty tree, as BuildKit's merged layer: nothing of the
@@ -153,16 +191,6 @@ impl Builder<'_> {
         // A parent BuildKit's MkdirAll would find (through the image's links); a loop
         // counts as present, so nothing is made over it and the extraction fails on it.
         let exists = |p: &str| !link && image_fs.resolve(p).map_or(true, |f| f.is_some());
-        let created_by = format!(
-            "{what} {} {} # buildkit",
-            copy.sources
-                .iter()
-                .chain(copy.heredocs.iter().map(|h| &h.name))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" "),
-            copy.dest
-        );
         let from_name = source_image.as_ref().and(copy.from.clone());
         let sources = copy.sources.clone();
         let heredocs = copy.heredocs.clone();
@@ -277,6 +305,16 @@ impl Builder<'_> {
         };
         let (next, size) = result.map_err(|e| fail(self, e))?;
         let manifest = manifest.and_then(|m| serde_json::to_value(m).ok());
+        if let Some(link_inputs) = &link_inputs {
+            self.store(
+                link_inputs,
+                &next,
+                &created_by,
+                size,
+                started,
+                manifest.clone(),
+            )?;
+        }
         self.store(&inputs, &next, &created_by, size, started, manifest)?;
         state.image = next;
         state.key = inputs.key();
@@ -560,6 +598,31 @@ impl Drop for RemoveOnDrop<'_> {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(self.0);
     }
+}
+
+/// A COPY's or ADD's history line as BuildKit's dockerfile2llb writes it: the instruction,
+/// `--parents`, `--chown=` and `--chmod=` as given (after expansion), the sources, each
+/// here-document as `<<NAME`, the destination. `--from` and `--link` are not shown.
+fn copy_history(what: &str, copy: &Copy) -> String {
+    let mut line = what.to_owned();
+    if copy.parents {
+        line.push_str(" --parents");
+    }
+    if let Some(chown) = &copy.chown {
+        line.push_str(&format!(" --chown={chown}"));
+    }
+    if let Some(chmod) = &copy.chmod {
+        line.push_str(&format!(" --chmod={chmod}"));
+    }
+    for source in &copy.sources {
+        line.push(' ');
+        line.push_str(source);
+    }
+    for h in &copy.heredocs {
+        line.push_str(" <<");
+        line.push_str(&h.name);
+    }
+    format!("{line} {} # buildkit", copy.dest)
 }
 
 /// The existing directories a COPY to `dest` lands in, its parents and `dest` itself,
