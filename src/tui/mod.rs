@@ -12,6 +12,7 @@ pub mod effect;
 pub mod files;
 pub mod form;
 pub mod keymap;
+pub mod logs;
 pub mod mouse;
 pub mod msg;
 pub mod once;

@@ -391,11 +391,22 @@ impl App {
         self.details.push(detail);
     }
 
-    /// What `/` edits: the open container detail's log search, else the list's filter.
+    /// What `/` edits: the open container detail's log search (or `&` its filter), else
+    /// the list's filter.
     pub fn filter_text(&self) -> &str {
         match self.container_detail() {
-            Some(detail) => &detail.search,
+            Some(detail) => detail.logs.typed(),
             None => &self.filter,
+        }
+    }
+
+    /// What the footer says before the text being typed.
+    pub fn filter_prompt(&self) -> &'static str {
+        use super::logs::LogInput;
+        match self.container_detail().map(|d| d.logs.input) {
+            Some(LogInput::Search) => "search: ",
+            Some(LogInput::Filter) => "filter: ",
+            None => "/",
         }
     }
 

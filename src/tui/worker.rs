@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::effect::{ContainerOp, Effect, Target};
 use super::files::copy;
+use super::logs::save_log;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::VERB_OUTPUT_KEPT;
@@ -121,6 +122,25 @@ impl Worker {
                 Msg::Networks(self.engine.network_states(false).map_err(|e| e.to_string()))
             }
             Effect::Verb(words) => self.verb(words),
+            Effect::SaveLog {
+                container,
+                lines,
+                text,
+            } => {
+                let saved = std::env::current_dir()
+                    .map_err(|e| format!("saving the log: the current directory: {e}"))
+                    .and_then(|dir| save_log(&dir, &container, &text).map_err(|e| e.to_string()));
+                match saved {
+                    Ok(path) => Msg::Done {
+                        what: format!("saved {lines} lines to {}", path.display()),
+                        result: Ok(()),
+                    },
+                    Err(e) => Msg::Done {
+                        what: String::new(),
+                        result: Err(e),
+                    },
+                }
+            }
             Effect::ListDir(request) => Msg::Listed {
                 side: request.side,
                 container: request.container.clone(),

@@ -6,6 +6,7 @@ mod build;
 mod detail;
 mod files;
 mod list;
+mod logs;
 mod mouse;
 mod popups;
 mod pull;
@@ -23,6 +24,7 @@ use super::action::{Action, Context};
 use super::detail::ContainerTab;
 use super::effect::{ContainerOp, Effect};
 use super::keymap::Resolved;
+use super::logs::LogInput;
 use super::msg::Msg;
 use super::state::{App, Detail, Popup, View};
 
@@ -143,15 +145,8 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
         }
     }
     app.dirty = dirty;
-    // The logs tab follows the log while it is open and not paused.
-    match app.container_detail() {
-        Some(detail) if detail.tab == ContainerTab::Logs && !detail.paused => detail
-            .request()
-            .map(Effect::LoadDetail)
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    }
+    // The logs tab follows the log while it is open and following.
+    logs::tick(app)
 }
 
 pub(super) fn clamp_cursors(app: &mut App) {
@@ -218,10 +213,11 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
     ) {
         app.filtering = false;
     }
-    let text = match app.details.last_mut() {
-        Some(Detail::Container(detail)) => &mut detail.search,
-        _ => &mut app.filter,
-    };
+    if !in_list {
+        logs::typed(app, typed);
+        return;
+    }
+    let text = &mut app.filter;
     match typed {
         popups::Typed::Action(Action::Cancel) => text.clear(),
         popups::Typed::Action(Action::DeleteChar) => {
@@ -230,9 +226,7 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
         popups::Typed::Char(c) => text.push(c),
         _ => {}
     }
-    if in_list {
-        clamp_cursors(app);
-    }
+    clamp_cursors(app);
 }
 
 /// Applies a named action to the state.
@@ -271,6 +265,10 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 Vec::new()
             })
         }
+        // On the logs tab: following again, or its oldest line.
+        Action::Top | Action::Bottom if logs::shown(app) => {
+            logs::end(app, action == Action::Bottom)
+        }
         Action::Top => {
             app.cursor_mut().selected = 0;
             Vec::new()
@@ -294,6 +292,13 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::PrevTab => detail::shift_tab(app, -1),
         Action::Filter => {
             app.filtering = detail::filters(app).unwrap_or(true);
+            if app.filtering {
+                logs::start_typing(app, LogInput::Search);
+            }
+            Vec::new()
+        }
+        Action::LogFilter => {
+            app.filtering = logs::start_typing(app, LogInput::Filter);
             Vec::new()
         }
         Action::ToggleAll => {
@@ -331,9 +336,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Pull => pull::open(app),
         Action::Build => build::open(app),
         Action::ToggleScope => detail::toggle_scope(app),
-        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
-            detail::logs_action(app, action)
-        }
+        Action::Pause
+        | Action::Wrap
+        | Action::NextMatch
+        | Action::PrevMatch
+        | Action::Timestamps
+        | Action::Colours
+        | Action::SaveLog
+        | Action::LogRange => logs::action(app, action),
         Action::ChangesOnly => detail::changes_only(app),
         Action::Files => files::open_files(app),
         Action::Parent => detail::parent(app),
@@ -412,7 +422,7 @@ mod tests {
         assert_eq!(context(&app), Context::Logs);
         keys(&mut app, "p");
         assert!(app.popup.is_none());
-        assert!(app.container_detail().unwrap().paused);
+        assert!(!app.container_detail().unwrap().logs.follow);
         // The detail's keys serve on its logs tab too.
         keys(&mut app, "h");
         assert_ne!(app.container_detail().unwrap().tab, ContainerTab::Logs);
@@ -449,11 +459,11 @@ mod tests {
         app.busy.clear();
         assert!(stops(keys(&mut app, "o")), "logs");
         keys(&mut app, "w");
-        assert!(!app.container_detail().unwrap().wrap);
+        assert!(!app.container_detail().unwrap().logs.wrap);
         // The list still takes the first that fits: on the logs tab, pause.
         keys(&mut app, "p");
         assert!(app.popup.is_none());
-        assert!(app.container_detail().unwrap().paused);
+        assert!(!app.container_detail().unwrap().logs.follow);
     }
 
     #[test]

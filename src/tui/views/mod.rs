@@ -7,6 +7,7 @@ pub mod events;
 pub mod files;
 pub mod image_layers;
 pub mod images;
+pub mod logs;
 pub mod networks;
 pub mod table;
 pub mod volume_files;
