@@ -377,11 +377,16 @@ impl LogView {
         }
     }
 
-    /// The index among the shown lines of the view's bottom line.
+    /// The index among the shown lines of the view's bottom line: never so near the top
+    /// that rows stay empty below it while lines follow.
     pub fn bottom_index(&self) -> Option<usize> {
+        let last = self.shown_len().checked_sub(1)?;
         match self.bottom {
-            Some(id) => self.shown_index(id),
-            None => self.shown_len().checked_sub(1),
+            Some(id) => {
+                let at = self.shown_index(id)?;
+                Some(at.max(self.rows.get().saturating_sub(1).min(last)))
+            }
+            None => Some(last),
         }
     }
 
