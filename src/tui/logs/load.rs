@@ -13,7 +13,7 @@ use crate::engine::{Context, Engine, Error, LogPosition, LogReader, Result, LOG_
 
 /// Following, more than this many new bytes are not read through: the view jumps to the
 /// tail (a container writing 50,000 lines a second must not cost a core to follow).
-pub const JUMP_BYTES: u64 = 512 << 10;
+pub const JUMP_BYTES: u64 = 256 << 10;
 
 /// Which lines to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
