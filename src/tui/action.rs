@@ -66,7 +66,7 @@ actions! {
     Open => "detail.open", "Open the selected row's detail";
     NextTab => "detail.next_tab", "Next detail tab";
     PrevTab => "detail.prev_tab", "Previous detail tab";
-    Filter => "list.filter", "Filter rows by text";
+    Filter => "list.filter", "Filter rows by text; on the logs tab, search the log";
     ToggleAll => "list.toggle_all", "Show all containers or running only";
     Sort => "list.sort", "Sort by the next column";
     Mark => "list.mark", "Mark the row for a bulk action";
@@ -97,10 +97,15 @@ actions! {
     ShowChanged => "layers.changed", "Layer view: show or hide changed files";
     ShowRemoved => "layers.removed", "Layer view: show or hide removed files";
     ShowUnchanged => "layers.unchanged", "Layer view: show or hide unchanged files";
-    Pause => "logs.pause", "Logs: pause or resume following";
+    Pause => "logs.pause", "Logs: pause or resume following (G follows too)";
     Wrap => "logs.wrap", "Logs: wrap long lines";
-    NextMatch => "logs.next_match", "Logs: next line matching the filter";
-    PrevMatch => "logs.prev_match", "Logs: previous line matching the filter";
+    NextMatch => "logs.next_match", "Logs: next (newer) match of the search, wrapping";
+    PrevMatch => "logs.prev_match", "Logs: previous (older) match of the search, wrapping";
+    LogFilter => "logs.filter", "Logs: show only the lines matching a text";
+    Timestamps => "logs.timestamps", "Logs: show each line's time";
+    Colours => "logs.colours", "Logs: the container's colours, or plain text";
+    SaveLog => "logs.save", "Logs: save the lines shown to a file in this directory";
+    LogRange => "logs.range", "Logs: read all, the last 100 lines, or since 1m, 15m, 1h";
     Files => "container.files", "Host and container files side by side";
     Parent => "files.parent", "Files: up a directory (enter opens one)";
     CopyFiles => "files.copy", "Files: copy marked/selected to the other pane";
@@ -232,9 +237,15 @@ impl Action {
     /// none, it is read from the top level while the dialog is open).
     pub fn places(self) -> &'static [Context] {
         match self {
-            Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
-                &[Context::Logs]
-            }
+            Action::Pause
+            | Action::Wrap
+            | Action::NextMatch
+            | Action::PrevMatch
+            | Action::LogFilter
+            | Action::Timestamps
+            | Action::Colours
+            | Action::SaveLog
+            | Action::LogRange => &[Context::Logs],
             Action::CopyFiles | Action::CancelCopy => &[Context::Files],
             // Up a directory of an open volume, or of a file pane.
             Action::Parent => &[Context::Detail, Context::Files],
@@ -250,7 +261,7 @@ impl Action {
             | Action::ShowUnchanged => &[Context::Layers],
             Action::ToggleAll | Action::Sort => &[Context::List],
             Action::Mark => &[Context::List, Context::Files],
-            // The list's filter, the log search, or the layer view's tree search.
+            // The list's filter, the log's search, or the layer view's tree search.
             Action::Filter => &[
                 Context::List,
                 Context::Logs,

@@ -4,15 +4,13 @@
 use super::config::ConfigLine;
 use super::files::list_host_dir;
 use super::layers::{LayerFocus, TreeView};
+use super::logs::{LogChunk, LogRequest, LogView};
 use super::state::Cursor;
 use crate::engine::{
     dir_usage, Change, Context, DirListing, DirUsage, Efficiency, Engine, Error, ImageLayer,
-    LayerTree, LinkRates, LogEntry, LogReader, Result, TreeScope, LOG_FILE, TOP_WASTED,
+    LayerTree, LinkRates, Result, TreeScope, TOP_WASTED,
 };
 use std::path::{Path, PathBuf};
-
-/// Lines of log the detail keeps: the tail, as `logs --tail`.
-pub const LOG_LINES: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerTab {
@@ -59,61 +57,35 @@ pub struct ContainerDetail {
     pub tab: ContainerTab,
     /// The Config tab's lines, read again when the engine's state changes.
     pub config: Option<Vec<ConfigLine>>,
-    pub logs: Option<Vec<LogEntry>>,
+    /// The Logs tab: its window of lines, search, filter and toggles (`logs/`); its
+    /// search and filter are the detail's own, so the list's filter and selection stay
+    /// as they were.
+    pub logs: LogView,
     pub diff: Option<Vec<Change>>,
-    /// Lines scrolled back from the end (logs) or down from the top (config, diff).
+    /// Lines scrolled down from the top (config, diff).
     pub scroll: usize,
     /// Diff: hide directories that changed only because something inside them did.
     pub changes_only: bool,
-    /// Logs: stop following (the view keeps what it has).
-    pub paused: bool,
-    /// Logs: wrap long lines instead of cutting them.
-    pub wrap: bool,
-    /// Logs: the text `n`/`N` look for; the detail's own, so the list's filter and
-    /// selection stay as they were.
-    pub search: String,
 }
 
 impl ContainerDetail {
-    /// The log line the search lands on from the current position: the next (older,
-    /// `backwards`) or previous match of `needle`, as a new scroll value.
-    pub fn find_in_logs(&self, needle: &str, backwards: bool) -> Option<usize> {
-        let logs = self.logs.as_ref()?;
-        if needle.is_empty() || logs.is_empty() {
-            return None;
-        }
-        let needle = needle.to_lowercase();
-        let hit = |i: usize| logs[i].log.to_lowercase().contains(&needle);
-        // The bottom line on screen is logs[len - 1 - scroll].
-        let at = logs.len() - 1 - self.scroll.min(logs.len() - 1);
-        let found = if backwards {
-            (0..at).rev().find(|&i| hit(i))
-        } else {
-            (at + 1..logs.len()).find(|&i| hit(i))
-        };
-        found.map(|i| logs.len() - 1 - i)
-    }
-
     pub fn new(id: String) -> ContainerDetail {
         ContainerDetail {
             id,
             tab: ContainerTab::Config,
             config: None,
-            logs: None,
+            logs: LogView::default(),
             diff: None,
             scroll: 0,
             changes_only: false,
-            paused: false,
-            wrap: false,
-            search: String::new(),
         }
     }
 
-    /// What the current tab needs loading, if anything.
-    pub fn request(&self) -> Option<DetailRequest> {
+    /// What the current tab needs loading, if anything (the logs: their tail, afresh).
+    pub fn request(&mut self) -> Option<DetailRequest> {
         match self.tab {
             ContainerTab::Config => Some(DetailRequest::Config(self.id.clone())),
-            ContainerTab::Logs => Some(DetailRequest::Logs(self.id.clone())),
+            ContainerTab::Logs => Some(DetailRequest::Logs(self.logs.open(&self.id))),
             ContainerTab::Diff => Some(DetailRequest::Diff(self.id.clone())),
             _ => None,
         }
@@ -231,7 +203,7 @@ pub enum DetailRequest {
         path: String,
     },
     Config(String),
-    Logs(String),
+    Logs(LogRequest),
     Diff(String),
     Layers(String),
     LayerTree {
@@ -255,9 +227,10 @@ pub enum DetailData {
         id: String,
         lines: Vec<ConfigLine>,
     },
+    /// A read of the log: the view it was for takes it, or says why it failed.
     Logs {
         id: String,
-        lines: Vec<LogEntry>,
+        chunk: std::result::Result<LogChunk, String>,
     },
     Diff {
         id: String,
@@ -310,21 +283,10 @@ impl DetailRequest {
                 id: id.clone(),
                 lines: super::config::load(engine, id)?,
             }),
-            DetailRequest::Logs(id) => {
-                let record = engine.container(id)?;
-                let path = engine.paths().container(&record.id).join(LOG_FILE);
-                let mut lines = Vec::new();
-                let mut reader = LogReader::open(&path)?;
-                reader.tail(LOG_LINES)?;
-                reader.read(&mut |entry| {
-                    lines.push(entry.clone());
-                    Ok(())
-                })?;
-                Ok(DetailData::Logs {
-                    id: id.clone(),
-                    lines,
-                })
-            }
+            DetailRequest::Logs(request) => Ok(DetailData::Logs {
+                id: request.id.clone(),
+                chunk: request.load(engine).map_err(|e| e.to_string()),
+            }),
             DetailRequest::Diff(id) => Ok(DetailData::Diff {
                 id: id.clone(),
                 changes: engine.container_changes(id)?,

@@ -72,6 +72,7 @@ impl Effect {
             | Effect::RemoveNetworks(targets) => Some(format!("removing {}", names(targets))),
             Effect::Verb(words) => Some(format!(":{}", words.join(" "))),
             Effect::Compose(job) => Some(format!("{} {}", job.op.verb(), job.object())),
+            Effect::SaveLog { container, .. } => Some(format!("saving {container}'s log")),
             _ => None,
         }
     }
@@ -127,6 +128,13 @@ pub enum Effect {
     SetMouse(bool),
     /// Put this text on the user's clipboard (OSC 52).
     Yank(String),
+    /// Save the logs tab's lines (`lines` of them, as `text`) to a new file named for the
+    /// container in the current directory.
+    SaveLog {
+        container: String,
+        lines: usize,
+        text: String,
+    },
     Quit,
 }
 

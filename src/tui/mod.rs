@@ -14,6 +14,7 @@ pub mod form;
 pub mod keymap;
 pub mod layers;
 pub mod line;
+pub mod logs;
 pub mod mouse;
 pub mod msg;
 pub mod once;

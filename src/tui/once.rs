@@ -444,7 +444,7 @@ pub fn render_json(app: &App) -> Value {
             "Config": detail.config,
             "Mounts": record.and_then(|r| app.snapshot.mounts.get(&r.id)),
             "Stats": record.and_then(|r| app.stats.latest.get(&r.id)),
-            "Logs": detail.logs.as_ref().map(|l| l.iter().map(|e| e.log.clone()).collect::<Vec<_>>()),
+            "Logs": detail.logs.loaded.then(|| detail.logs.shown_lines()),
             "Changes": detail.diff,
         });
     }

@@ -194,7 +194,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let text = app.filter_text();
         let (before, after) = text.split_at(app.line.cursor(text));
         Line::from(vec![
-            Span::styled("/", theme.key),
+            Span::styled(app.filter_prompt(), theme.key),
             Span::raw(before.to_owned()),
             Span::styled("█", theme.dim),
             Span::raw(after.to_owned()),
@@ -245,11 +245,15 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
         ],
         _ if tab == Some(ContainerTab::Logs) => &[
             Action::Back,
-            Action::NextTab,
             Action::Filter,
+            Action::LogFilter,
             Action::NextMatch,
             Action::Pause,
+            Action::Bottom,
             Action::Wrap,
+            Action::Timestamps,
+            Action::SaveLog,
+            Action::NextTab,
         ],
         _ if tab == Some(ContainerTab::Diff) => {
             &[Action::Back, Action::NextTab, Action::ChangesOnly]
@@ -345,7 +349,13 @@ fn hints(app: &App, theme: &Theme) -> Line<'static> {
     {
         if let Some(key) = app.keymap.key_for(*action) {
             spans.push(Span::styled(format!(" {key}"), theme.key));
-            spans.push(Span::styled(format!(" {}", action.short()), theme.dim));
+            // On the logs tab `/` searches, and G follows.
+            let label = match (tab, action) {
+                (Some(ContainerTab::Logs), Action::Filter) => "search",
+                (Some(ContainerTab::Logs), Action::Bottom) => "follow",
+                _ => action.short(),
+            };
+            spans.push(Span::styled(format!(" {label}"), theme.dim));
         }
     }
     if !app.filter.is_empty() {

@@ -407,15 +407,25 @@ impl App {
         self.details.push(detail);
     }
 
-    /// What `/` edits: the open container detail's log search, the layer view's tree
-    /// search, else the list's filter.
+    /// What `/` edits: the open container detail's log search (or `&` its filter), the
+    /// layer view's tree search, else the list's filter.
     pub fn filter_text(&self) -> &str {
         if let Some(image) = self.image_detail() {
             return &image.files.search;
         }
         match self.container_detail() {
-            Some(detail) => &detail.search,
+            Some(detail) => detail.logs.typed(),
             None => &self.filter,
+        }
+    }
+
+    /// What the footer says before the text being typed.
+    pub fn filter_prompt(&self) -> &'static str {
+        use super::logs::LogInput;
+        match self.container_detail().map(|d| d.logs.input) {
+            Some(LogInput::Search) => "search: ",
+            Some(LogInput::Filter) => "filter: ",
+            None => "/",
         }
     }
 

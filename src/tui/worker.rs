@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::effect::{ContainerOp, Effect, Target};
 use super::files::copy;
+use super::logs::save_log;
 use super::msg::Msg;
 use super::snapshot::Snapshot;
 use super::state::VERB_OUTPUT_KEPT;
@@ -134,6 +135,25 @@ impl Worker {
             Effect::ProjectLogs { project, service } => Msg::ProjectLogs(
                 super::projects::read_logs(&self.engine, &project, service.as_deref()),
             ),
+            Effect::SaveLog {
+                container,
+                lines,
+                text,
+            } => {
+                let saved = std::env::current_dir()
+                    .map_err(|e| format!("saving the log: the current directory: {e}"))
+                    .and_then(|dir| save_log(&dir, &container, &text).map_err(|e| e.to_string()));
+                match saved {
+                    Ok(path) => Msg::Done {
+                        what: format!("saved {lines} lines to {}", path.display()),
+                        result: Ok(()),
+                    },
+                    Err(e) => Msg::Done {
+                        what: String::new(),
+                        result: Err(e),
+                    },
+                }
+            }
             Effect::ListDir(request) => Msg::Listed {
                 side: request.side,
                 container: request.container.clone(),

@@ -1111,3 +1111,76 @@ fn the_projects_pane_marks_a_changed_file_and_acts_on_projects_and_services() {
     let left = berth.ok(&["ps", "-a", "--format", "{{.Names}}"]);
     assert!(left.trim().is_empty(), "{left}");
 }
+
+/// The logs tab as its users live in it: the container's colours drawn and its other
+/// escapes (a title, a screen clear) kept off the terminal; `/` a search whose footer
+/// says so and counts "match N/M", `n`/`N` moving between the matches and wrapping; `&`
+/// a filter that shows only the matching lines; up stops following, `G` follows again.
+#[test]
+fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_terminal() {
+    let berth = Berth::with_image();
+    let script = r#"i=0; while [ $i -lt 300 ]; do i=$((i+1));
+        printf '\033[32mok\033[0m\tline-%d\n' $i;
+        if [ $((i % 50)) -eq 0 ]; then printf '\033]0;pwned\007\033[2J\033[31merror\033[0m at %d\n' $i; fi;
+        done; sleep 600"#;
+    berth.ok(&["run", "-d", "--name", "chatty", IMAGE, "sh", "-c", script]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("chatty Up", |s| {
+        row_of(s, "chatty").is_some_and(|r| r.contains("Up"))
+    });
+    tui.select("chatty");
+    tui.send_keys("Enter");
+    for _ in 0..4 {
+        tui.send_keys("l");
+    }
+    let screen = tui.wait_for("the log's end", |s| {
+        s.contains("ok      line-300") && s.contains("following")
+    });
+    assert!(
+        !screen.contains("pwned") && !screen.contains("[31m"),
+        "{screen}"
+    );
+    let title = common::stdout(&tui.tmux(&["display-message", "-p", "#{pane_title}"]));
+    assert!(
+        !title.contains("pwned"),
+        "the container set the title: {title}"
+    );
+    // The colours arrive as the terminal's own: ok in green (tmux writes colour 2 as
+    // either form).
+    let styled = tui.capture_styled();
+    let green = |l: &str| l.contains("\x1b[32mok") || l.contains("\x1b[38;5;2mok");
+    assert!(
+        styled.lines().any(|l| green(l) && l.contains("line-300")),
+        "{styled}"
+    );
+    // Search: the footer says so while typing; enter goes to the newest match.
+    tui.send_keys("/");
+    tui.type_text("error");
+    tui.wait_for("the search typed", |s| s.contains("search: error"));
+    tui.send_keys("Enter");
+    tui.wait_for("the newest match", |s| {
+        s.contains("match 6/6") && s.contains("paused: G follows")
+    });
+    tui.send_keys("N");
+    tui.wait_for("the match before", |s| s.contains("match 5/6"));
+    tui.send_keys("n");
+    tui.send_keys("n");
+    tui.wait_for("n wrapped to the oldest match", |s| s.contains("match 1/6"));
+    // The filter: only the error lines.
+    tui.send_keys("Escape");
+    tui.send_keys("&");
+    tui.type_text("error");
+    tui.send_keys("Enter");
+    let screen = tui.wait_for("only the matching lines", |s| {
+        s.contains("6 of ") && s.contains("error at 300")
+    });
+    assert!(!screen.contains("line-"), "{screen}");
+    tui.send_keys("Escape");
+    // G: following again.
+    tui.send_keys("G");
+    tui.wait_for("following again", |s| {
+        s.contains("following") && s.contains("line-300")
+    });
+    tui.send_keys("Escape");
+    tui.wait_for("the list back", |s| row_of(s, "chatty").is_some());
+}

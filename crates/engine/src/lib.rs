@@ -28,7 +28,9 @@ pub use container::exec::{ExecOptions, ExecSession};
 pub use container::frames::{read_frame, write_frame, Kind as FrameKind};
 pub use container::limits::check_oom_score_adj;
 pub use container::limits::{check as check_limits, HostLimits};
-pub use container::logs::{LogConfig, LogEntry, LogReader, Stream as LogStream, LOG_FILE};
+pub use container::logs::{
+    LogConfig, LogEntry, LogPosition, LogReader, Stream as LogStream, LOG_FILE,
+};
 pub use container::namespaces::NamespaceFlags;
 pub use container::runtime::process::parse_signal;
 pub use container::security::{

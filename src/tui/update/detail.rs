@@ -12,12 +12,16 @@ use crate::tui::effect::Effect;
 use crate::tui::state::{App, Detail, View};
 use std::collections::HashMap;
 
-/// Esc: after a log search it clears the search first (the detail stays open); else it
-/// closes the detail, and in a list it clears the filter and the marks.
+/// Esc: after a log search or filter it clears that first (the detail stays open); else
+/// it closes the detail, and in a list it clears the filter and the marks.
 pub(super) fn back(app: &mut App) -> Vec<Effect> {
-    if let Some(detail) = app.container_detail_mut().filter(|d| !d.search.is_empty()) {
-        detail.search.clear();
-        return Vec::new();
+    if let Some(detail) = app
+        .container_detail_mut()
+        .filter(|d| d.tab == ContainerTab::Logs)
+    {
+        if detail.logs.clear_text() {
+            return Vec::new();
+        }
     }
     if let Some(image) = app
         .image_detail_mut()
@@ -54,13 +58,10 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
         return Some(Vec::new());
     }
     let detail = app.container_detail_mut()?;
-    // In a detail, moving scrolls the tab's text; the log counts back from its end, so
-    // down goes towards the newest line.
-    let by = if detail.tab == ContainerTab::Logs {
-        -by
-    } else {
-        by
-    };
+    // In a detail, moving scrolls the tab's text; the log's reads pages as it goes.
+    if detail.tab == ContainerTab::Logs {
+        return Some(super::logs::scroll(detail, by));
+    }
     detail.scroll = (detail.scroll as isize + by).max(0) as usize;
     // The config's lines end: scrolling past it must not take as many keys to come back.
     if let (ContainerTab::Config, Some(lines)) = (detail.tab, &detail.config) {
@@ -118,29 +119,6 @@ pub(super) fn toggle_scope(app: &mut App) -> Vec<Effect> {
     }
 }
 
-/// Pause, wrap and the search's next and previous match in the logs tab.
-pub(super) fn logs_action(app: &mut App, action: Action) -> Vec<Effect> {
-    if let Some(detail) = app
-        .container_detail_mut()
-        .filter(|d| d.tab == ContainerTab::Logs)
-    {
-        let filter = detail.search.clone();
-        match action {
-            Action::Pause => detail.paused = !detail.paused,
-            Action::Wrap => detail.wrap = !detail.wrap,
-            _ => match detail.find_in_logs(&filter, action == Action::PrevMatch) {
-                Some(scroll) => {
-                    detail.scroll = scroll;
-                    // Looking back at a match: stop the log moving under it.
-                    detail.paused = true;
-                }
-                None => app.say(format!("no more lines match {filter:?}"), false),
-            },
-        }
-    }
-    Vec::new()
-}
-
 /// Hides the directories that changed only because something inside them did.
 pub(super) fn changes_only(app: &mut App) -> Vec<Effect> {
     if let Some(image) = app.image_detail_mut() {
@@ -170,10 +148,20 @@ pub(super) fn parent(app: &mut App) -> Vec<Effect> {
 
 /// What a detail asked for arrived; data for a detail since closed or moved on is dropped.
 pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
+    let data = match data {
+        DetailData::Logs { id, chunk } => {
+            if app.container_detail().is_some_and(|d| d.id == id) {
+                super::logs::on_chunk(app, chunk);
+            } else {
+                app.dirty = false;
+            }
+            return Vec::new();
+        }
+        data => data,
+    };
     if let Some(detail) = app.container_detail_mut() {
         match data {
             DetailData::Config { id, lines } if id == detail.id => detail.config = Some(lines),
-            DetailData::Logs { id, lines } if id == detail.id => detail.logs = Some(lines),
             DetailData::Diff { id, changes } if id == detail.id => detail.diff = Some(changes),
             _ => {}
         }
@@ -269,7 +257,7 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
     }
     match app.selected_container() {
         Some(c) => {
-            let detail = ContainerDetail::new(c.id.to_string());
+            let mut detail = ContainerDetail::new(c.id.to_string());
             let request = detail.request();
             app.push_detail(Detail::Container(detail));
             request.map(Effect::LoadDetail).into_iter().collect()
@@ -466,52 +454,6 @@ mod tests {
     }
 
     #[test]
-    fn logs_search_jumps_between_matches_and_pauses_following() {
-        use crate::engine::{LogEntry, LogStream};
-        let mut app = app_with(Keymap::default());
-        key(&mut app, KeyCode::Enter);
-        // To the Logs tab.
-        for _ in 0..4 {
-            key(&mut app, KeyCode::Right);
-        }
-        let id = app.container_detail().unwrap().id.clone();
-        let lines = ["boot", "error one", "ok", "error two", "ok"]
-            .iter()
-            .map(|l| LogEntry {
-                log: format!("{l}\n"),
-                stream: LogStream::Stdout,
-                time: chrono::Utc::now(),
-            })
-            .collect();
-        update(
-            &mut app,
-            Msg::Detail(Ok(Box::new(DetailData::Logs { id, lines }))),
-        );
-        keys(&mut app, "/error");
-        key(&mut app, KeyCode::Enter);
-        // From the bottom, N goes back to the newest match, then the older one.
-        keys(&mut app, "N");
-        let detail = app.container_detail().unwrap();
-        assert_eq!((detail.scroll, detail.paused), (1, true));
-        keys(&mut app, "N");
-        assert_eq!(app.container_detail().unwrap().scroll, 3);
-        keys(&mut app, "N");
-        assert!(app
-            .status
-            .as_ref()
-            .is_some_and(|s| s.text.contains("no more lines")));
-        keys(&mut app, "n");
-        assert_eq!(app.container_detail().unwrap().scroll, 1);
-        // Paused: the clock no longer reloads the log; resumed, it does.
-        assert!(update(&mut app, Msg::Tick).is_empty());
-        keys(&mut app, "p");
-        assert!(matches!(
-            update(&mut app, Msg::Tick).as_slice(),
-            [Effect::LoadDetail(_)]
-        ));
-    }
-
-    #[test]
     fn esc_after_a_log_search_clears_it_and_leaves_the_lists_filter_and_selection() {
         let mut app = app_with(Keymap::default());
         // The list has a filter of its own and job selected.
@@ -535,7 +477,7 @@ mod tests {
         // The first esc clears the search, and the detail stays.
         key(&mut app, KeyCode::Esc);
         let detail = app.container_detail().expect("the detail is still open");
-        assert_eq!(detail.search, "");
+        assert_eq!(detail.logs.search, "");
         // The second closes the detail onto the list as it was.
         key(&mut app, KeyCode::Esc);
         assert!(app.container_detail().is_none());
@@ -552,7 +494,10 @@ mod tests {
         }
         keys(&mut app, "/zzz");
         key(&mut app, KeyCode::Esc);
-        assert_eq!(app.container_detail().map(|d| d.search.as_str()), Some(""));
+        assert_eq!(
+            app.container_detail().map(|d| d.logs.search.as_str()),
+            Some("")
+        );
         assert_eq!(app.filter, "bu");
         assert_eq!(
             app.selected_container().map(|c| c.name.as_str()),

@@ -34,7 +34,7 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
             pull::select_pulled(app);
             // The Config tab shows state too (health, restart count): read with the rest.
             if let Some(detail) = app
-                .container_detail()
+                .container_detail_mut()
                 .filter(|d| d.tab == ContainerTab::Config)
             {
                 return detail

@@ -7,6 +7,7 @@ mod detail;
 mod files;
 mod layers;
 mod list;
+mod logs;
 mod mouse;
 mod popups;
 mod projects;
@@ -28,6 +29,7 @@ use super::detail::ContainerTab;
 use super::effect::{ContainerOp, Effect};
 use super::keymap::Resolved;
 use super::line::History;
+use super::logs::LogInput;
 use super::msg::Msg;
 use super::state::{App, Detail, Popup, View};
 
@@ -157,15 +159,8 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
         }
     }
     app.dirty = dirty;
-    // The logs tab follows the log while it is open and not paused.
-    match app.container_detail() {
-        Some(detail) if detail.tab == ContainerTab::Logs && !detail.paused => detail
-            .request()
-            .map(Effect::LoadDetail)
-            .into_iter()
-            .collect(),
-        _ => Vec::new(),
-    }
+    // The logs tab follows the log while it is open and following.
+    logs::tick(app)
 }
 
 pub(super) fn clamp_cursors(app: &mut App) {
@@ -238,7 +233,18 @@ pub(super) fn context(app: &App) -> Context {
 /// search of the layer view, else the list's filter, with the shared line editor. The
 /// detail's search never touches the list's filter or selection.
 fn on_filter_key(app: &mut App, key: KeyEvent) {
-    let in_list = app.details.is_empty();
+    // The logs tab's search (`/`) and filter (`&`) are the log view's own.
+    if app.container_detail().is_some() {
+        let typed = popups::typed(app, &key, |_| true);
+        if matches!(
+            typed,
+            popups::Typed::Action(Action::Submit | Action::Cancel)
+        ) {
+            app.filtering = false;
+        }
+        logs::typed(app, typed);
+        return;
+    }
     let typed = popups::typed(app, &key, popups::single_line);
     let mut text = app.filter_text().to_owned();
     match typed {
@@ -261,14 +267,10 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
     }
     if app.image_detail().is_some() {
         layers::search(app, move |t| *t = text);
-    } else if let Some(detail) = app.container_detail_mut() {
-        detail.search = text;
     } else {
         app.filter = text;
     }
-    if in_list {
-        clamp_cursors(app);
-    }
+    clamp_cursors(app);
 }
 
 /// Which popup is open and whether `/` is typed: when that changes, the line editor
@@ -326,6 +328,10 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::ShowChanged
         | Action::ShowRemoved
         | Action::ShowUnchanged => layers::action(app, action).unwrap_or_default(),
+        // On the logs tab: following again, or its oldest line.
+        Action::Top | Action::Bottom if logs::shown(app) => {
+            logs::end(app, action == Action::Bottom)
+        }
         Action::Top => {
             app.cursor_mut().selected = 0;
             Vec::new()
@@ -357,6 +363,13 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::PrevTab => detail::shift_tab(app, -1),
         Action::Filter => {
             app.filtering = detail::filters(app).unwrap_or(true);
+            if app.filtering {
+                logs::start_typing(app, LogInput::Search);
+            }
+            Vec::new()
+        }
+        Action::LogFilter => {
+            app.filtering = logs::start_typing(app, LogInput::Filter);
             Vec::new()
         }
         Action::ToggleAll => {
@@ -394,9 +407,14 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Pull => pull::open(app),
         Action::Build => build::open(app),
         Action::ToggleScope => detail::toggle_scope(app),
-        Action::Pause | Action::Wrap | Action::NextMatch | Action::PrevMatch => {
-            detail::logs_action(app, action)
-        }
+        Action::Pause
+        | Action::Wrap
+        | Action::NextMatch
+        | Action::PrevMatch
+        | Action::Timestamps
+        | Action::Colours
+        | Action::SaveLog
+        | Action::LogRange => logs::action(app, action),
         Action::ChangesOnly => detail::changes_only(app),
         Action::Files => files::open_files(app),
         Action::Parent => detail::parent(app),
@@ -483,7 +501,7 @@ mod tests {
         assert_eq!(context(&app), Context::Logs);
         keys(&mut app, "p");
         assert!(app.popup.is_none());
-        assert!(app.container_detail().unwrap().paused);
+        assert!(!app.container_detail().unwrap().logs.follow);
         // The detail's keys serve on its logs tab too.
         keys(&mut app, "h");
         assert_ne!(app.container_detail().unwrap().tab, ContainerTab::Logs);
@@ -520,11 +538,11 @@ mod tests {
         app.busy.clear();
         assert!(stops(keys(&mut app, "o")), "logs");
         keys(&mut app, "w");
-        assert!(!app.container_detail().unwrap().wrap);
+        assert!(!app.container_detail().unwrap().logs.wrap);
         // The list still takes the first that fits: on the logs tab, pause.
         keys(&mut app, "p");
         assert!(app.popup.is_none());
-        assert!(app.container_detail().unwrap().paused);
+        assert!(!app.container_detail().unwrap().logs.follow);
     }
 
     #[test]

@@ -150,20 +150,20 @@ mod tests {
             app.selected_container().map(|c| c.name.as_str()),
             Some("job")
         );
-        key(&mut app, KeyCode::Enter);
-        // To the Logs tab.
-        for _ in 0..4 {
-            key(&mut app, KeyCode::Right);
-        }
+        open_logs(&mut app, &crate::tui::logs::tests::FakeLog::numbered(10));
         // In the logs, up goes back in time, as the arrow key does.
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
         mouse(&mut app, MouseKind::ScrollDown, (10, 5));
-        assert_eq!(app.container_detail().map(|d| d.scroll), Some(1));
+        let bottom = |app: &App| {
+            let logs = &app.container_detail().unwrap().logs;
+            logs.bottom_line().map(|l| l.text.text.clone())
+        };
+        assert_eq!(bottom(&app).as_deref(), Some("line 8"));
         // A popup has the input: the wheel leaves what is under it alone.
         keys(&mut app, "?");
         mouse(&mut app, MouseKind::ScrollUp, (10, 5));
-        assert_eq!(app.container_detail().map(|d| d.scroll), Some(1));
+        assert_eq!(bottom(&app).as_deref(), Some("line 8"));
         assert_eq!(app.popup, Some(Popup::Help { page: 0 }));
     }
 

@@ -59,6 +59,37 @@ pub(super) fn keys(app: &mut App, text: &str) -> Vec<Effect> {
         .collect()
 }
 
+/// Answers the logs tab's reads among `effects` from `log`, as the worker would.
+pub(super) fn answer_logs(
+    app: &mut App,
+    effects: &[Effect],
+    log: &crate::tui::logs::tests::FakeLog,
+) {
+    use crate::tui::detail::DetailRequest;
+    for effect in effects {
+        if let Effect::LoadDetail(DetailRequest::Logs(request)) = effect {
+            let chunk = Ok(log.answer(request));
+            let id = request.id.clone();
+            update(
+                app,
+                Msg::Detail(Ok(Box::new(DetailData::Logs { id, chunk }))),
+            );
+        }
+    }
+}
+
+/// Opens the selected container's logs tab and answers its first read from `log`.
+pub(super) fn open_logs(app: &mut App, log: &crate::tui::logs::tests::FakeLog) {
+    key(app, KeyCode::Enter);
+    while app
+        .container_detail()
+        .is_some_and(|d| d.tab != ContainerTab::Logs)
+    {
+        let effects = key(app, KeyCode::Right);
+        answer_logs(app, &effects, log);
+    }
+}
+
 pub(super) fn names(targets: &[Target]) -> Vec<&str> {
     targets.iter().map(|t| t.name.as_str()).collect()
 }

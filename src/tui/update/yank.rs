@@ -38,10 +38,8 @@ pub(super) fn yank_text(app: &App) -> Option<(String, String)> {
         if detail.tab != ContainerTab::Logs {
             return named(detail.id.clone());
         }
-        // The bottom line on screen, as `find_in_logs` counts.
-        let logs = detail.logs.as_ref().filter(|l| !l.is_empty())?;
-        let line = &logs[logs.len() - 1 - detail.scroll.min(logs.len() - 1)];
-        let text = line.log.trim_end_matches(['\n', '\r']).to_owned();
+        // The bottom line on screen, as it shows: without the container's escapes.
+        let text = detail.logs.bottom_line()?.text.text.clone();
         return Some((text, "the log line".to_owned()));
     }
     if let Some(image) = app.image_detail() {
@@ -92,7 +90,6 @@ mod tests {
 
     #[test]
     fn y_copies_the_selected_id_and_the_logs_bottom_line() {
-        use crate::engine::{LogEntry, LogStream};
         let mut app = app_with(Keymap::default());
         keys(&mut app, "j");
         let job_id = app.snapshot.containers[1].id.to_string();
@@ -101,23 +98,12 @@ mod tests {
         assert_eq!(status, Some(format!("copied {job_id} to the clipboard")));
         key(&mut app, KeyCode::Enter);
         assert_eq!(yanked(&mut app), job_id);
-        // To the Logs tab.
-        for _ in 0..4 {
-            key(&mut app, KeyCode::Right);
-        }
-        let lines = ["first", "last"]
-            .iter()
-            .map(|l| LogEntry {
-                log: format!("{l}\n"),
-                stream: LogStream::Stdout,
-                time: chrono::Utc::now(),
-            })
-            .collect();
-        let id = job_id.clone();
-        update(
-            &mut app,
-            Msg::Detail(Ok(Box::new(DetailData::Logs { id, lines }))),
+        // To the Logs tab; a line's escapes are not copied.
+        key(&mut app, KeyCode::Esc);
+        let log = crate::tui::logs::tests::FakeLog::new(
+            ["first", "\x1b[31mlast\x1b[0m\x1b]0;title\x07"].map(String::from),
         );
+        open_logs(&mut app, &log);
         assert_eq!(yanked(&mut app), "last");
         key(&mut app, KeyCode::Up);
         assert_eq!(yanked(&mut app), "first");

@@ -2,14 +2,13 @@
 //! stats, its log and its copy-on-write diff.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, Tabs, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, Tabs};
 use ratatui::Frame;
 
 use super::chart::Chart;
 use super::{dim_note, pane};
-use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, LogStream, NetworkMode};
+use crate::engine::{Change, ChangeKind, ContainerRecord, FileType, NetworkMode};
 use crate::format::{binary_size, human_size, status_text_at};
 use crate::ops::ports::port_lines;
 use crate::tui::config::ConfigLine;
@@ -53,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, detail: &ContainerDetail, 
         ContainerTab::Mounts => mounts(frame, body, app, record, theme),
         ContainerTab::Network => network(frame, body, app, record, theme),
         ContainerTab::Stats => stats(frame, body, app, record, theme),
-        ContainerTab::Logs => logs(frame, body, detail, theme),
+        ContainerTab::Logs => super::logs::draw(frame, body, &detail.logs, theme),
         ContainerTab::Diff => diff(frame, body, detail, theme),
     }
 }
@@ -327,88 +326,6 @@ fn stats(frame: &mut Frame, area: Rect, app: &App, r: &ContainerRecord, theme: &
     for (area, chart) in charts {
         chart.draw(frame, area, theme);
     }
-}
-
-fn logs(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {
-    let Some(entries) = &detail.logs else {
-        frame.render_widget(dim_note("Reading the log…", theme), area);
-        return;
-    };
-    let [body, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let needle = detail.search.to_lowercase();
-    let matches = if needle.is_empty() {
-        0
-    } else {
-        entries
-            .iter()
-            .filter(|e| e.log.to_lowercase().contains(&needle))
-            .count()
-    };
-    let mode = if detail.paused { "paused" } else { "following" };
-    let wrap = if detail.wrap { ", wrapped" } else { "" };
-    let search = if needle.is_empty() {
-        String::new()
-    } else {
-        format!(" · {matches} lines match {:?} (n/N)", detail.search)
-    };
-    let info = format!("{} lines, {mode}{wrap}{search}", entries.len());
-    frame.render_widget(dim_note(&info, theme), status);
-    if entries.is_empty() {
-        frame.render_widget(dim_note("The log is empty.", theme), body);
-        return;
-    }
-    let end = entries.len().saturating_sub(detail.scroll);
-    // Enough lines to fill the body even when each takes one row; wrapping takes more.
-    let start = end.saturating_sub(body.height as usize);
-    let lines: Vec<Line> = entries[start..end]
-        .iter()
-        .map(|e| {
-            let text = e.log.trim_end_matches('\n');
-            let base = match e.stream {
-                LogStream::Stdout => Style::new(),
-                LogStream::Stderr => theme.deleted,
-            };
-            highlight(text, &needle, base, theme.marked)
-        })
-        .collect();
-    let mut paragraph = Paragraph::new(lines);
-    if detail.wrap {
-        paragraph = paragraph.wrap(Wrap { trim: false });
-        // Keep the newest line at the bottom: scroll past what wrapping pushed down.
-        let rows: usize = entries[start..end]
-            .iter()
-            .map(|e| {
-                let width = Span::raw(e.log.trim_end_matches('\n')).width();
-                width.div_ceil(body.width.max(1) as usize).max(1)
-            })
-            .sum();
-        let overflow = rows.saturating_sub(body.height as usize);
-        paragraph = paragraph.scroll((overflow.min(u16::MAX as usize) as u16, 0));
-    }
-    frame.render_widget(paragraph, body);
-}
-
-/// A log line with every case-insensitive occurrence of `needle` styled as a match.
-fn highlight(text: &str, needle: &str, base: Style, matched: Style) -> Line<'static> {
-    if needle.is_empty() {
-        return Line::styled(text.to_owned(), base);
-    }
-    let lower = text.to_lowercase();
-    // Lowercasing can change byte lengths outside ASCII: then show the line unmarked.
-    if lower.len() != text.len() {
-        return Line::styled(text.to_owned(), base);
-    }
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while let Some(found) = lower[at..].find(needle) {
-        let begin = at + found;
-        let end = begin + needle.len();
-        spans.push(Span::styled(text[at..begin].to_owned(), base));
-        spans.push(Span::styled(text[begin..end].to_owned(), matched));
-        at = end;
-    }
-    spans.push(Span::styled(text[at..].to_owned(), base));
-    Line::from(spans)
 }
 
 fn diff(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) {

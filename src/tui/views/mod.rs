@@ -8,6 +8,7 @@ pub mod events;
 pub mod files;
 pub mod image_layers;
 pub mod images;
+pub mod logs;
 pub mod networks;
 pub mod projects;
 pub mod table;

@@ -402,6 +402,22 @@ const MAX_LINE: u64 = 1 << 20;
 /// The block size for scanning back from the end.
 const BLOCK: usize = 64 * 1024;
 
+/// A place in a container's log that a rotation does not move: its file by device and
+/// inode (rotating renames files) and a byte offset in it, at an entry's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    dev: u64,
+    ino: u64,
+    offset: u64,
+}
+
+impl LogPosition {
+    /// A place named by its parts (a reader only ever goes to one its files hold).
+    pub fn new(dev: u64, ino: u64, offset: u64) -> LogPosition {
+        LogPosition { dev, ino, offset }
+    }
+}
+
 /// A log opened for reading: every file of it held open at once, oldest first, so a
 /// rotation while reading moves nothing under the reader.
 pub struct LogReader {
@@ -442,19 +458,38 @@ impl LogReader {
 
     /// Moves the start to the last `n` entries, scanning back from the end in blocks.
     pub fn tail(&mut self, n: usize) -> Result<()> {
-        // The newline that ends the entry before the last n is number n + 1 from the end.
+        self.at = match self.files.len() {
+            0 => (0, 0),
+            files => {
+                let last = files - 1;
+                (last, self.len(last)?)
+            }
+        };
+        self.back(n)
+    }
+
+    /// Moves the start back over `n` entries from where it is, scanning back in blocks (to
+    /// the log's start if it holds fewer).
+    pub fn back(&mut self, n: usize) -> Result<()> {
+        // Reading stops at an entry's start: the newline just before it ends the entry
+        // before, so the start of the n-th entry back follows newline number n + 1.
         let mut want = n + 1;
         let mut buf = vec![0u8; BLOCK];
-        for index in (0..self.files.len()).rev() {
+        let (from, offset) = self.at;
+        for index in (0..self.files.len().min(from + 1)).rev() {
+            let mut end = if index == from {
+                offset
+            } else {
+                self.len(index)?
+            };
             let file = &mut self.files[index];
-            let mut end = file.metadata().context(|| "reading the log".into())?.len();
             while end > 0 {
                 let start = end.saturating_sub(BLOCK as u64);
                 let block = &mut buf[..(end - start) as usize];
                 file.seek(SeekFrom::Start(start))
                     .and_then(|_| file.read_exact(block))
                     .context(|| format!("reading log {}", self.path.display()))?;
-                for (i, _) in block.iter().enumerate().rev().filter(|(_, b)| **b == b'\n') {
+                for i in memchr::memrchr_iter(b'\n', block) {
                     want -= 1;
                     if want == 0 {
                         self.at = (index, start + i as u64 + 1);
@@ -468,18 +503,125 @@ impl LogReader {
         Ok(())
     }
 
+    fn len(&self, index: usize) -> Result<u64> {
+        Ok(self.files[index]
+            .metadata()
+            .context(|| format!("reading log {}", self.path.display()))?
+            .len())
+    }
+
+    /// Where reading continues, as a place that outlives rotation; `None` for a log with
+    /// no file yet.
+    pub fn position(&self) -> Result<Option<LogPosition>> {
+        let Some(file) = self.files.get(self.at.0) else {
+            return Ok(None);
+        };
+        let meta = file
+            .metadata()
+            .context(|| format!("reading log {}", self.path.display()))?;
+        Ok(Some(LogPosition {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset: self.at.1,
+        }))
+    }
+
+    /// Moves to `position`; false (and nowhere) when its file is no longer part of the
+    /// log (rotated out). A log emptied in place (`max-file=1`) starts again at its top.
+    pub fn seek(&mut self, position: LogPosition) -> Result<bool> {
+        for index in 0..self.files.len() {
+            let meta = self.files[index]
+                .metadata()
+                .context(|| format!("reading log {}", self.path.display()))?;
+            if (meta.dev(), meta.ino()) == (position.dev, position.ino) {
+                let offset = if position.offset > meta.len() {
+                    0
+                } else {
+                    position.offset
+                };
+                self.at = (index, offset);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether nothing of the log comes before where reading continues.
+    pub fn at_start(&self) -> bool {
+        self.at == (0, 0)
+    }
+
+    /// The bytes from where reading continues to the log's end, for a follower to tell
+    /// whether reading them all is worth it.
+    pub fn remaining(&self) -> Result<u64> {
+        let (from, offset) = self.at;
+        let mut total = 0u64;
+        for index in from..self.files.len() {
+            let len = self.len(index)?;
+            total += if index == from {
+                len.saturating_sub(offset)
+            } else {
+                len
+            };
+        }
+        Ok(total)
+    }
+
     /// Passes every whole entry from the current position on to `each`, oldest first, and
     /// stays after the last one: a partial line at the end waits for the next call.
     pub fn read(&mut self, each: &mut dyn FnMut(&LogEntry) -> Result<()>) -> Result<()> {
-        while self.at.0 < self.files.len() {
+        self.read_bounded(None, usize::MAX, &mut |_, entry| each(entry))
+            .map(drop)
+    }
+
+    /// As `read`, but at most `max` entries, each with where it starts; returns how many.
+    pub fn read_some(
+        &mut self,
+        max: usize,
+        each: &mut dyn FnMut(LogPosition, &LogEntry) -> Result<()>,
+    ) -> Result<usize> {
+        self.read_bounded(None, max, each)
+    }
+
+    /// The (at most) `n` entries before the current position, oldest first, each with where
+    /// it starts; reading continues from the first of them after (or stays, if none).
+    pub fn read_before(
+        &mut self,
+        n: usize,
+        each: &mut dyn FnMut(LogPosition, &LogEntry) -> Result<()>,
+    ) -> Result<usize> {
+        let stop = self.at;
+        self.back(n)?;
+        let start = self.at;
+        let read = self.read_bounded(Some(stop), n, each)?;
+        self.at = start;
+        Ok(read)
+    }
+
+    /// Reads entries on from the current position, no more than `max` and none at or
+    /// after `stop`.
+    fn read_bounded(
+        &mut self,
+        stop: Option<(usize, u64)>,
+        max: usize,
+        each: &mut dyn FnMut(LogPosition, &LogEntry) -> Result<()>,
+    ) -> Result<usize> {
+        let mut count = 0;
+        while self.at.0 < self.files.len() && count < max {
             let (index, offset) = self.at;
+            if stop.is_some_and(|s| (index, offset) >= s) {
+                break;
+            }
             let file = &mut self.files[index];
+            let meta = file
+                .metadata()
+                .context(|| format!("reading log {}", self.path.display()))?;
             file.seek(SeekFrom::Start(offset))
                 .context(|| format!("reading log {}", self.path.display()))?;
             let mut reader = BufReader::with_capacity(BLOCK, &*file);
             let mut line = Vec::new();
             let mut pos = offset;
-            loop {
+            while count < max && stop.is_none_or(|s| (index, pos) < s) {
                 line.clear();
                 let n = (&mut reader)
                     .take(MAX_LINE)
@@ -488,18 +630,26 @@ impl LogReader {
                 if n == 0 || (line.last() != Some(&b'\n') && (n as u64) < MAX_LINE) {
                     break;
                 }
+                let at = LogPosition {
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                    offset: pos,
+                };
                 pos += n as u64;
                 if let Ok(entry) = serde_json::from_slice::<LogEntry>(&line) {
-                    each(&entry)?;
+                    each(at, &entry)?;
+                    count += 1;
                 }
             }
             self.at.1 = pos;
-            if index + 1 == self.files.len() {
+            // Stopped by the limit, or at the live file's end (a partial line there waits
+            // for its end): reading continues here. A rotated file gets nothing more.
+            if index + 1 == self.files.len() || count >= max {
                 break;
             }
             self.at = (index + 1, 0);
         }
-        Ok(())
+        Ok(count)
     }
 
     /// For `--follow`: reads what was added, and moves on to the new live file once the
@@ -740,5 +890,83 @@ mod tests {
             all[6],
             format!("{}end\n", "x".repeat(100_000 - 6 * MAX_PARTIAL))
         );
+    }
+
+    /// A viewer's window: the newest entries, then older ones page by page from where it
+    /// starts, across rotated files, then on again from where it ended, with the
+    /// positions still valid after the log rotated under them.
+    #[test]
+    fn pages_read_back_and_on_from_positions_that_survive_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let config = LogConfig {
+            max_size: Some(2000),
+            max_file: Some(4),
+            ..Default::default()
+        };
+        let mut writer = LogWriter::open(&path, &config).unwrap();
+        for i in 0..200 {
+            writer.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        let number = |e: &LogEntry| -> usize { e.log.trim()[5..].parse().unwrap() };
+        let mut reader = LogReader::open(&path).unwrap();
+        reader.tail(10).unwrap();
+        let start = reader.position().unwrap().unwrap();
+        let mut seen = Vec::new();
+        let read = reader
+            .read_some(4, &mut |_, e| {
+                seen.push(number(e));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((read, seen.as_slice()), (4, &[190, 191, 192, 193][..]));
+        let after = reader.position().unwrap().unwrap();
+        // Back from the window's start, page by page, until the oldest file's start.
+        let mut older = Vec::new();
+        let mut reader = LogReader::open(&path).unwrap();
+        assert!(reader.seek(start).unwrap());
+        loop {
+            let mut page = Vec::new();
+            let mut positions = Vec::new();
+            reader
+                .read_before(7, &mut |at, e| {
+                    positions.push(at);
+                    page.push(number(e));
+                    Ok(())
+                })
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() == 7 || reader.at_start(), "{page:?}");
+            assert_eq!(reader.position().unwrap(), positions.first().copied());
+            page.extend(older);
+            older = page;
+        }
+        assert!(reader.at_start());
+        let first = older[0];
+        assert_eq!(older, (first..190).collect::<Vec<_>>());
+        // More lines rotate the files: the positions still lead to the same entries.
+        for i in 200..230 {
+            writer.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        let mut reader = LogReader::open(&path).unwrap();
+        assert!(reader.seek(after).unwrap());
+        assert!(reader.remaining().unwrap() > 0);
+        let mut next = Vec::new();
+        reader
+            .read_some(usize::MAX, &mut |_, e| {
+                next.push(number(e));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(next, (194..230).collect::<Vec<_>>());
+        assert_eq!(reader.remaining().unwrap(), 0);
+        // Once its file is rotated out, a position leads nowhere.
+        for i in 230..600 {
+            writer.write(Stream::Stdout, format!("line {i}\n").as_bytes());
+        }
+        let mut reader = LogReader::open(&path).unwrap();
+        assert!(!reader.seek(start).unwrap());
     }
 }

@@ -1,0 +1,326 @@
+//! The log view against a log held in memory that answers its reads as the file reader
+//! does: the window's bounds, following, scrolling back and on, search and filter.
+
+use super::*;
+use crate::engine::LogPosition;
+
+/// A log of lines, answering `LogRequest`s as `LogRequest::load` does; a position is the
+/// line's index.
+pub(crate) struct FakeLog {
+    pub lines: Vec<(String, LogStream)>,
+    /// Lines after a follower's position past which it jumps to the tail.
+    pub jump: usize,
+}
+
+impl FakeLog {
+    pub fn new(lines: impl IntoIterator<Item = String>) -> FakeLog {
+        FakeLog {
+            lines: lines.into_iter().map(|l| (l, LogStream::Stdout)).collect(),
+            jump: usize::MAX,
+        }
+    }
+
+    /// `count` lines `line 0`, `line 1`, ...
+    pub fn numbered(count: usize) -> FakeLog {
+        FakeLog::new((0..count).map(|i| format!("line {i}")))
+    }
+
+    fn index(&self, at: LogPosition) -> usize {
+        (0..=self.lines.len())
+            .find(|&i| position(i) == at)
+            .expect("a position the log gave")
+    }
+
+    fn chunk(&self, request: &LogRequest, range: std::ops::Range<usize>) -> LogChunk {
+        LogChunk {
+            fetch: request.fetch,
+            generation: request.generation,
+            lines: range
+                .clone()
+                .map(|i| LogLine {
+                    at: position(i),
+                    time: Utc::now(),
+                    stream: self.lines[i].1,
+                    text: LogText::parse(&self.lines[i].0),
+                })
+                .collect(),
+            end: Some(position(range.end)),
+            at_start: range.start == 0,
+            at_end: range.end == self.lines.len(),
+            jumped: false,
+        }
+    }
+
+    pub fn answer(&self, request: &LogRequest) -> LogChunk {
+        let len = self.lines.len();
+        let tail = |n: usize| len.saturating_sub(n)..len;
+        match request.fetch {
+            LogFetch::Tail(n) => self.chunk(request, tail(n)),
+            LogFetch::After { from, max } => {
+                let from = self.index(from);
+                if len - from > self.jump {
+                    let mut chunk = self.chunk(request, tail(request.tail));
+                    chunk.jumped = true;
+                    return chunk;
+                }
+                self.chunk(request, from..(from + max).min(len))
+            }
+            LogFetch::Before { from, n } => {
+                let from = self.index(from);
+                let mut chunk = self.chunk(request, from.saturating_sub(n)..from);
+                chunk.end = None;
+                chunk.at_end = false;
+                chunk
+            }
+        }
+    }
+}
+
+fn position(i: usize) -> LogPosition {
+    LogPosition::new(0, 1, i as u64)
+}
+
+/// The text of the view's bottom line.
+fn bottom(view: &LogView) -> &str {
+    &view.bottom_line().expect("a bottom line").text.text
+}
+
+/// Answers the request, if any, and hands the answer to the view.
+fn serve(view: &mut LogView, log: &FakeLog, request: Option<LogRequest>) {
+    if let Some(request) = request {
+        view.apply(log.answer(&request));
+    }
+}
+
+#[test]
+fn following_reads_on_scrolling_up_stops_it_and_pages_back_and_on() {
+    let mut log = FakeLog::numbered(3000);
+    let mut view = LogView::default();
+    let request = view.open("c");
+    assert_eq!(request.fetch, LogFetch::Tail(TAIL_LINES));
+    serve(&mut view, &log, Some(request));
+    assert_eq!((view.len(), bottom(&view)), (1000, "line 2999"));
+    // Following: a tick reads what came since.
+    log.lines.push(("line 3000".into(), LogStream::Stdout));
+    let request = view.tick("c");
+    assert!(matches!(
+        request.as_ref().map(|r| r.fetch),
+        Some(LogFetch::After { .. })
+    ));
+    // One read at a time: the next tick waits for it.
+    assert_eq!(view.tick("c"), None);
+    serve(&mut view, &log, request);
+    assert_eq!(bottom(&view), "line 3000");
+    // Up stops following and stays put while the log grows; near the window's top (a
+    // thousand lines ahead), the page before it is read and the view stays on its line.
+    let request = view.scroll("c", -1);
+    assert!(!view.follow);
+    assert_eq!(bottom(&view), "line 2999");
+    assert!(matches!(
+        request.as_ref().map(|r| r.fetch),
+        Some(LogFetch::Before { n: PAGE_LINES, .. })
+    ));
+    serve(&mut view, &log, request);
+    assert_eq!((view.len(), bottom(&view)), (1501, "line 2999"));
+    assert_eq!(view.tick("c"), None);
+    let request = view.scroll("c", -850);
+    assert_eq!(bottom(&view), "line 2149");
+    serve(&mut view, &log, request);
+    assert_eq!((view.len(), bottom(&view)), (2001, "line 2149"));
+    view.scroll("c", -10);
+    assert_eq!(bottom(&view), "line 2139");
+    // Page after page back to the log's start, never more than the window holds.
+    for _ in 0..20 {
+        let request = view.top("c");
+        serve(&mut view, &log, request);
+        assert!(view.len() <= WINDOW_LINES);
+    }
+    assert!(view.at_start());
+    assert_eq!(bottom(&view), "line 0");
+    assert_eq!(view.len(), WINDOW_LINES.min(3001));
+    // G follows again: the view reads on from its window's end to the log's.
+    let mut requests = 0;
+    let mut request = view.follow_end("c");
+    while request.is_some() {
+        serve(&mut view, &log, request);
+        requests += 1;
+        request = view.tick("c");
+        if bottom(&view) == "line 3000" {
+            break;
+        }
+    }
+    assert!(view.follow);
+    assert_eq!(bottom(&view), "line 3000");
+    assert!(requests >= 1);
+}
+
+#[test]
+fn the_window_keeps_its_bounds_both_ways_and_reads_on_where_it_let_go() {
+    let log = FakeLog::numbered(20_000);
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    for _ in 0..30 {
+        let request = view.top("c");
+        serve(&mut view, &log, request);
+        assert!(view.len() <= WINDOW_LINES, "{}", view.len());
+    }
+    assert_eq!(view.len(), WINDOW_LINES);
+    let oldest = 20_000 - 1000 - 30 * PAGE_LINES;
+    let first = view.line(view.shown_id(0).unwrap()).unwrap();
+    assert_eq!(first.text.text, format!("line {oldest}"));
+    // The view stays on the line that was the oldest before the last page came.
+    assert_eq!(bottom(&view), format!("line {}", oldest + PAGE_LINES));
+    // Scrolling down from there reads the pages after the window, letting the oldest go.
+    for _ in 0..30 {
+        let request = view.scroll("c", 400);
+        serve(&mut view, &log, request);
+        assert!(view.len() <= WINDOW_LINES);
+    }
+    assert!(!view.follow);
+    let at: usize = bottom(&view)[5..].parse().unwrap();
+    assert_eq!(at, oldest + PAGE_LINES + 30 * 400);
+}
+
+#[test]
+fn a_follower_far_behind_jumps_to_the_tail_and_stale_reads_are_dropped() {
+    let mut log = FakeLog::numbered(100);
+    log.jump = 1000;
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    // 50,000 lines in a second: the view reads the tail, not all of them.
+    log.lines
+        .extend((100..50_100).map(|i| (format!("line {i}"), LogStream::Stdout)));
+    let request = view.tick("c").unwrap();
+    let chunk = log.answer(&request);
+    assert!(chunk.jumped);
+    assert_eq!(chunk.lines.len(), TAIL_LINES);
+    assert!(view.apply(chunk));
+    assert_eq!((view.len(), bottom(&view)), (TAIL_LINES, "line 50099"));
+    // A read for a window replaced since (a new range) changes nothing.
+    let stale = view.tick("c").unwrap();
+    let fresh = view.set_range("c", LogRange::Tail(100));
+    assert!(!view.apply(log.answer(&stale)));
+    assert!(view.loading);
+    assert!(view.apply(log.answer(&fresh)));
+    assert_eq!(view.len(), 100);
+    // The tail range reads nothing older.
+    assert!(view.at_start());
+    assert_eq!(view.top("c"), None);
+    // Following again with nothing new: nothing to draw.
+    let request = view.follow_end("c").unwrap();
+    assert!(!view.apply(log.answer(&request)));
+}
+
+#[test]
+fn search_counts_marks_and_wraps_from_the_follow_position() {
+    let lines = [
+        "boot",
+        "error one",
+        "ok",
+        "ERROR two",
+        "ok",
+        "error three",
+        "done",
+    ];
+    let log = FakeLog::new(lines.iter().map(|l| l.to_string()));
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    view.search = "error".into();
+    view.refresh();
+    assert_eq!(view.match_count(), (None, 3));
+    // From the follow position, back is the newest match; on, the oldest (wrapped).
+    assert_eq!(view.next_match(false), Some(false));
+    assert_eq!(
+        (bottom(&view), view.match_count()),
+        ("error three", (Some(3), 3))
+    );
+    assert!(!view.follow);
+    assert_eq!(view.next_match(false), Some(false));
+    assert_eq!(bottom(&view), "ERROR two");
+    assert_eq!(view.next_match(false), Some(false));
+    assert_eq!(view.next_match(false), Some(true));
+    assert_eq!(view.match_count(), (Some(3), 3));
+    assert_eq!(view.next_match(true), Some(true));
+    assert_eq!(view.match_count(), (Some(1), 3));
+    view.follow_end("c");
+    assert_eq!(view.next_match(true), Some(true));
+    assert_eq!(bottom(&view), "error one");
+    // Nothing matches: nothing moves.
+    view.search = "zzz".into();
+    view.refresh();
+    assert_eq!(view.next_match(true), None);
+    assert_eq!(view.match_count(), (None, 0));
+}
+
+#[test]
+fn the_filter_shows_only_matching_lines_and_the_search_counts_among_them() {
+    let lines = [
+        "GET /a 200",
+        "GET /b 500",
+        "POST /c 500",
+        "GET /d 200",
+        "POST /e 200",
+    ];
+    let log = FakeLog::new(lines.iter().map(|l| l.to_string()));
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    view.filter = "get".into();
+    view.refresh();
+    assert_eq!((view.shown_len(), view.len()), (3, 5));
+    assert_eq!(bottom(&view), "GET /d 200");
+    view.scroll("c", -1);
+    assert_eq!(bottom(&view), "GET /b 500");
+    view.search = "500".into();
+    view.refresh();
+    assert_eq!(view.match_count(), (None, 1));
+    let (count, text) = view.shown_text();
+    assert_eq!(
+        (count, text.as_str()),
+        (3, "GET /a 200\nGET /b 500\nGET /d 200\n")
+    );
+    // Esc: the search goes first, then the filter.
+    assert!(view.clear_text());
+    assert_eq!((view.search.as_str(), view.filter.as_str()), ("", "get"));
+    assert!(view.clear_text());
+    assert!(!view.clear_text());
+    assert_eq!(view.shown_len(), 5);
+    assert_eq!(bottom(&view), "GET /b 500");
+}
+
+#[test]
+fn the_range_cycles_and_says_what_it_reads() {
+    let labels: Vec<Option<String>> = LogRange::CHOICES.iter().map(|r| r.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            None,
+            Some("tail 100".into()),
+            Some("since 1m".into()),
+            Some("since 15m".into()),
+            Some("since 1h".into())
+        ]
+    );
+    let mut range = LogRange::All;
+    for expected in LogRange::CHOICES.iter().cycle().skip(1).take(5) {
+        range = range.next();
+        assert_eq!(range, *expected);
+    }
+    let mut view = LogView::default();
+    let request = view.set_range("c", LogRange::SinceMinutes(15));
+    let since = request.since.expect("a since time");
+    assert!(
+        (Utc::now() - since - chrono::Duration::minutes(15))
+            .num_seconds()
+            .abs()
+            < 5
+    );
+    assert_eq!(request.fetch, LogFetch::Tail(TAIL_LINES));
+    assert_eq!(
+        view.set_range("c", LogRange::Tail(100)).fetch,
+        LogFetch::Tail(100)
+    );
+}

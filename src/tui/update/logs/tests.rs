@@ -1,0 +1,181 @@
+//! The logs tab driven by keys, its reads answered from a log held in memory.
+
+use crate::tui::detail::DetailRequest;
+use crate::tui::logs::tests::FakeLog;
+use crate::tui::logs::{LogFetch, LogRange};
+use crate::tui::update::testing::*;
+
+fn logs(app: &App) -> &crate::tui::logs::LogView {
+    &app.container_detail().expect("the detail is open").logs
+}
+
+fn frame(app: &App) -> String {
+    crate::tui::once::render_text(app, 100, 14)
+}
+
+fn fetches(effects: &[Effect]) -> Vec<LogFetch> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LoadDetail(DetailRequest::Logs(r)) => Some(r.fetch),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn scrolling_up_stops_following_reads_back_and_g_follows_again() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::numbered(3000);
+    open_logs(&mut app, &log);
+    assert_eq!(logs(&app).len(), 1000);
+    let shown = frame(&app);
+    assert!(
+        shown.contains("line 2999") && shown.contains("following"),
+        "{shown}"
+    );
+    // Up: the view stays where the user put it, and says how to follow again.
+    let effects = key(&mut app, KeyCode::Up);
+    let mut read_back = fetches(&effects);
+    answer_logs(&mut app, &effects, &log);
+    let shown = frame(&app);
+    assert!(shown.contains("paused: G follows"), "{shown}");
+    assert!(!shown.contains("line 2999"), "{shown}");
+    assert!(update(&mut app, Msg::Tick).is_empty());
+    // Page by page up, the page before the window is read from the file, a thousand
+    // lines ahead of the view.
+    for _ in 0..90 {
+        let effects = key(&mut app, KeyCode::PageUp);
+        read_back.extend(fetches(&effects));
+        answer_logs(&mut app, &effects, &log);
+    }
+    assert!(
+        matches!(
+            read_back[..],
+            [LogFetch::Before { .. }, LogFetch::Before { .. }]
+        ),
+        "{read_back:?}"
+    );
+    assert_eq!(logs(&app).len(), 2000);
+    assert!(frame(&app).contains("line 2098"));
+    // G: following again, from the newest line.
+    let effects = keys(&mut app, "G");
+    assert!(matches!(fetches(&effects)[..], [LogFetch::After { .. }]));
+    answer_logs(&mut app, &effects, &log);
+    let shown = frame(&app);
+    assert!(
+        shown.contains("line 2999") && shown.contains("following"),
+        "{shown}"
+    );
+    // Following, each tick reads on.
+    assert!(matches!(
+        fetches(&update(&mut app, Msg::Tick))[..],
+        [LogFetch::After { .. }]
+    ));
+}
+
+#[test]
+fn search_marks_and_moves_between_matches_and_the_filter_hides_the_rest() {
+    let mut app = app_with(Keymap::default());
+    let lines = ["boot", "error one", "ok", "error two", "ok"];
+    let log = FakeLog::new(lines.map(String::from));
+    open_logs(&mut app, &log);
+    // Typing: the footer says it is a search.
+    keys(&mut app, "/error");
+    assert!(frame(&app).contains("search: error"), "{}", frame(&app));
+    key(&mut app, KeyCode::Enter);
+    // Enter goes to the newest match and stops following; every line stays.
+    let shown = frame(&app);
+    assert!(
+        shown.contains("match 2/2") && shown.contains("boot"),
+        "{shown}"
+    );
+    assert!(!logs(&app).follow);
+    keys(&mut app, "N");
+    assert!(frame(&app).contains("match 1/2"));
+    keys(&mut app, "N");
+    assert!(frame(&app).contains("match 2/2"));
+    assert!(app
+        .status
+        .as_ref()
+        .is_some_and(|s| s.text == "search wrapped to the newest match"));
+    keys(&mut app, "n");
+    assert!(frame(&app).contains("match 1/2"));
+    // Esc clears the search; the detail stays.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(logs(&app).search, "");
+    // & filters: only the matching lines are shown.
+    keys(&mut app, "&ok");
+    assert!(frame(&app).contains("filter: ok"));
+    key(&mut app, KeyCode::Enter);
+    let shown = frame(&app);
+    assert!(
+        !shown.contains("boot") && shown.contains("2 of 5 lines"),
+        "{shown}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(frame(&app).contains("boot"));
+    assert!(app.container_detail().is_some());
+    key(&mut app, KeyCode::Esc);
+    assert!(app.container_detail().is_none());
+}
+
+#[test]
+fn toggles_range_and_save() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::new(["\x1b[32mgreen\x1b[0m\tx".to_owned(), "plain".to_owned()]);
+    open_logs(&mut app, &log);
+    let name = app.detail_container().unwrap().name.clone();
+    keys(&mut app, "twc");
+    let view = logs(&app);
+    assert!(view.timestamps && view.wrap && !view.colours);
+    let shown = frame(&app);
+    assert!(shown.contains("wrap · times · no colours"), "{shown}");
+    // Times as Docker's `logs -t` would start them: the date, T, the time.
+    let year = chrono::Utc::now().format("%Y-").to_string();
+    assert!(
+        shown.contains(&year) && shown.contains("green   x"),
+        "{shown}"
+    );
+    // The range: the tail, read afresh.
+    let effects = keys(&mut app, "S");
+    assert_eq!(fetches(&effects), [LogFetch::Tail(100)]);
+    assert_eq!(logs(&app).range, LogRange::Tail(100));
+    answer_logs(&mut app, &effects, &log);
+    assert!(frame(&app).contains("tail 100"));
+    // s saves what is shown, as shown: times on, no escapes.
+    match keys(&mut app, "s").as_slice() {
+        [Effect::SaveLog {
+            container,
+            lines,
+            text,
+        }] => {
+            assert_eq!((container, *lines), (&name, 2));
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].starts_with(&year) && lines[0].ends_with("Z green   x"));
+            assert!(lines[1].ends_with("Z plain"));
+        }
+        other => panic!("expected a save, got {other:?}"),
+    }
+    assert_eq!(app.busy, [format!("saving {name}'s log")]);
+}
+
+#[test]
+fn a_failed_read_says_why_and_g_tries_again() {
+    let mut app = app_with(Keymap::default());
+    key(&mut app, KeyCode::Enter);
+    let mut effects = Vec::new();
+    while app.container_detail().unwrap().tab != ContainerTab::Logs {
+        effects = key(&mut app, KeyCode::Right);
+    }
+    let id = app.container_detail().unwrap().id.clone();
+    assert_eq!(fetches(&effects).len(), 1);
+    let chunk = Err("configured logging driver does not support reading".to_owned());
+    update(
+        &mut app,
+        Msg::Detail(Ok(Box::new(DetailData::Logs { id, chunk }))),
+    );
+    assert!(frame(&app).contains("does not support reading"));
+    assert!(update(&mut app, Msg::Tick).is_empty());
+    assert_eq!(fetches(&keys(&mut app, "G")), [LogFetch::Tail(1000)]);
+}
