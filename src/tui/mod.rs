@@ -16,6 +16,7 @@ pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;
+pub mod preview;
 pub mod pull;
 pub mod render;
 pub mod runtime;

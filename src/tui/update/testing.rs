@@ -123,7 +123,7 @@ pub(super) fn file_entries(path: &str, names: &[&str]) -> Box<DirListing> {
     })
 }
 
-pub(super) fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
+pub(crate) fn network(name: &str, endpoints: &[&ContainerRecord]) -> NetworkState {
     use crate::engine::{EndpointState, NetworkDriver};
     NetworkState {
         id: format!("{name:0>64}"),

@@ -8,6 +8,7 @@ pub mod files;
 pub mod image_layers;
 pub mod images;
 pub mod networks;
+pub mod preview;
 pub mod table;
 pub mod volume_files;
 pub mod volumes;
