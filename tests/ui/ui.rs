@@ -371,8 +371,9 @@ fn once_gives_the_same_data_as_json() {
         .iter()
         .map(|r| r["Names"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["done", "job", "web"]);
-    let web = &rows["Rows"][2];
+    // Running first, then by name.
+    assert_eq!(names, ["web", "done", "job"]);
+    let web = &rows["Rows"][0];
     assert_eq!(web["State"], "running");
     assert_eq!(web["MemLimit"], 64 * 1024 * 1024);
     assert!(web["PIDs"].as_u64().unwrap() >= 1, "{web}");

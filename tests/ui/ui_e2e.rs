@@ -662,7 +662,7 @@ fn file_view_copies_out_to_the_host_and_in_to_the_container() {
 fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
     let berth = Berth::with_image();
     berth.ok(&["create", "--name", "first", IMAGE, "true"]);
-    berth.ok(&["create", "--name", "second", IMAGE, "true"]);
+    berth.ok(&["create", "--name", "another", IMAGE, "true"]);
     let id = berth.inspect("first")["Id"]
         .as_str()
         .unwrap_or_default()
@@ -671,9 +671,9 @@ fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
     let tui = Tui::open(&berth);
     tui.tmux(&["set-option", "-s", "set-clipboard", "on"]);
     let screen = tui.wait_for("both containers", |s| {
-        row_of(s, "first").is_some() && row_of(s, "second").is_some()
+        row_of(s, "first").is_some() && row_of(s, "another").is_some()
     });
-    // Newest first: second is selected; click on first's name.
+    // By name: another is selected; click on first's name.
     assert_ne!(
         tui.selected_row().as_deref().and_then(row_name),
         Some("first")

@@ -43,9 +43,9 @@ const STATUS_MAX: u16 = 33;
 /// The narrowest name and status columns: their headers with the sort arrow.
 const NAME_MIN: usize = 6;
 const STATUS_MIN: usize = 8;
-/// Which columns a narrow terminal keeps, most important first: the memory before the
-/// container ID (the name says which it is), the ports and address before the ID too.
-const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, MEM, CPU, PORTS, IP, 2, 7];
+/// Which columns a narrow terminal keeps, most important first: the CPU and memory before
+/// the container ID (the name says which it is), the ports and address before the ID too.
+const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, CPU, MEM, PORTS, IP, 2, 7];
 
 /// The columns that fit in `width`, in table order: less important ones drop first. The
 /// image counts at its narrowest: the room left after every column that fits is its own
