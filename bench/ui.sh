@@ -9,9 +9,16 @@
 # `ui --once` and `ps -a` to the same interleaving (before/after on one state). The CPU
 # time (user + system, from wait4) of each is printed beside: on a busy machine the wall
 # time is mostly waiting for a core. ONCE_ONLY=1 stops after `ui --once`.
+# Then, beside it, oxker (`cargo install oxker --locked`) over a private dockerd (Debian's
+# docker.io) on a tmpfs of its own, started inside this script's network namespace, with
+# DOCKER_CONTAINERS containers of which the same RUNNING run: both dashboards timed from
+# outside the same way (tmux_screen.py: first screen with a container on it, key to
+# changed screen), idle CPU with the running containers (oxker's plus dockerd's and
+# containerd's), RSS. DOCKER=0 skips it.
 # Run as root: bash bench/ui.sh
 #   (env: CONTAINERS=1000 RUNNING=20 VOLUMES=1000 NETWORKS=100 KEYS=200 IDLE=60 LAUNCHES=5
-#    PS_RUNS=10 ONCE_RUNS=20 BASE_BIN= ONCE_ONLY=)
+#    PS_RUNS=10 ONCE_RUNS=20 BASE_BIN= ONCE_ONLY= DOCKER=1 DOCKER_CONTAINERS=$CONTAINERS
+#    SCREEN_KEYS=50)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,10 +38,15 @@ PS_RUNS=${PS_RUNS:-10}
 ONCE_RUNS=${ONCE_RUNS:-20}
 BASE_BIN=${BASE_BIN:-}
 ONCE_ONLY=${ONCE_ONLY:-}
-for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS ONCE_RUNS; do
+DOCKER=${DOCKER:-1}
+DOCKER_CONTAINERS=${DOCKER_CONTAINERS:-$CONTAINERS}
+SCREEN_KEYS=${SCREEN_KEYS:-50}
+for var in CONTAINERS RUNNING VOLUMES NETWORKS KEYS IDLE LAUNCHES PS_RUNS ONCE_RUNS \
+    DOCKER_CONTAINERS SCREEN_KEYS; do
     [[ ${!var} =~ ^[0-9]+$ && ${!var} -ge 1 ]] || die "$var must be a positive number"
 done
 [[ $RUNNING -le $CONTAINERS ]] || die "RUNNING must not exceed CONTAINERS"
+[[ $RUNNING -le $DOCKER_CONTAINERS ]] || die "RUNNING must not exceed DOCKER_CONTAINERS"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/ui.sh"
 [[ -z $BASE_BIN || -x $BASE_BIN ]] || die "BASE_BIN=$BASE_BIN is not an executable"
 
@@ -48,11 +60,18 @@ engine="$work/root"
 sock="berth-bench-ui-$$"
 tmux_() { tmux -L "$sock" -f /dev/null "$@"; }
 dashboard_pid=
+dockerd_pid=
 
 cleanup() {
     set +e
     tmux_ kill-server >/dev/null 2>&1
     [[ -n $dashboard_pid ]] && kill "$dashboard_pid" 2>/dev/null
+    if [[ -n $dockerd_pid ]]; then
+        # Running containers first: dockerd's own shutdown waits out each one's stop.
+        docker ps -q | xargs -r docker rm -f >/dev/null 2>&1
+        kill "$dockerd_pid" 2>/dev/null
+        wait "$dockerd_pid" 2>/dev/null
+    fi
     if mountpoint -q "$engine"; then
         local ids
         ids=$("$berth" --root "$engine" ps -aq --no-trunc 2>/dev/null)
@@ -216,7 +235,8 @@ tmux_ send-keys -t main 1
 sleep 3
 marker_idle=$(wc -l <"$trace")
 
-log "Idle: ${IDLE} s without input on the containers view"
+# Running first: the running containers lead the first screen, with the preview pane.
+log "Idle: ${IDLE} s without input on the containers view (all, running first)"
 ticks() { awk '{ print $14 + $15 }' "/proc/$dashboard_pid/stat"; }
 cpu0=$(ticks)
 sleep "$IDLE"
@@ -302,10 +322,158 @@ row(f"frame time median ({len(draws)} frames)", f"{statistics.median(draws):.2f}
 row("frame time p99", f"{pct(draws, 99):.2f} ms", "< 4 ms")
 row(f"key to frame median ({len(keys)} keys)", f"{statistics.median(keys):.2f} ms")
 row("key to frame p99", f"{pct(keys, 99):.2f} ms")
-row(f"idle CPU over {idle} s", f"{cpu:.2f} % core", "< 0.5 %")
+row(f"idle CPU over {idle} s, all, preview", f"{cpu:.2f} % core", "< 0.5 %")
 row("  frames drawn while idle", f"{idle_frames} ({idle_frames / int(idle):.2f}/s)")
-row(f"idle CPU, {running} running on screen", f"{live_cpu:.2f} % core", "< 0.5 %")
+row(f"idle CPU, running only, preview", f"{live_cpu:.2f} % core", "< 0.5 %")
 row("  frames drawn (stats each second)", f"{live_frames} ({live_frames / int(idle):.2f}/s)")
 row("VmRSS / VmHWM", f"{int(rss) / 1024:.1f} / {int(hwm) / 1024:.1f} MB", "< 20 MB")
 row("  threads", threads)
+PY
+
+# Beside it: oxker over a private dockerd, and berth again, timed from outside the same way.
+oxker_bin=$(command -v oxker || echo "$HOME/.cargo/bin/oxker")
+if [[ $DOCKER == 0 ]]; then
+    exit 0
+elif ! command -v dockerd >/dev/null || ! command -v docker >/dev/null || [[ ! -x $oxker_bin ]]; then
+    echo
+    echo "oxker: skipped (needs dockerd and docker from Debian's docker.io, and cargo install oxker --locked)"
+    exit 0
+fi
+# berth's dashboard is done with: its CPU must not count against oxker's minute.
+tmux_ kill-session -t main
+while kill -0 "$dashboard_pid" 2>/dev/null; do sleep 0.05; done
+dashboard_pid=
+
+log "dockerd on a tmpfs of its own, in this network namespace"
+mkdir -p "$work/d"
+mount -t tmpfs -o size=6g,mode=0700 berth-bench-ui-docker "$work/d"
+echo '{}' >"$work/d/daemon.json"
+dockerd --config-file "$work/d/daemon.json" --data-root "$work/d/data" \
+    --exec-root "$work/d/x" --pidfile "$work/d/pid" -H "unix://$work/d/sock" \
+    --bridge=none --iptables=false --ip6tables=false --log-level=error \
+    >"$work/d/log" 2>&1 &
+dockerd_pid=$!
+export DOCKER_HOST="unix://$work/d/sock"
+for _ in $(seq 300); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.1
+done
+docker info >/dev/null 2>&1 || die "dockerd did not start: $(brief "$(cat "$work/d/log")")"
+docker load -q -i .fixtures/busybox-save.tar >/dev/null
+d0=$(now)
+seq 1 "$DOCKER_CONTAINERS" |
+    xargs -P 8 -I{} docker create --network none --name bench-{} berth-test/busybox sleep 100000 >/dev/null
+d1=$(now)
+# shellcheck disable=SC2046
+docker start $(seq -f 'bench-%g' 1 "$RUNNING") >/dev/null
+d2=$(now)
+[[ $(docker ps -aq | wc -l) -eq $DOCKER_CONTAINERS ]] || die "expected $DOCKER_CONTAINERS docker containers"
+[[ $(docker ps -q | wc -l) -eq $RUNNING ]] || die "expected $RUNNING running docker containers"
+docker_setup="create $(secs "$d0" "$d1") s, start $(secs "$d1" "$d2") s (xargs -P 8)"
+echo "docker setup: $docker_setup" >&2
+
+screen_py=$PWD/bench/tmux_screen.py
+env_berth='{}'
+env_oxker=$(printf '{"DOCKER_HOST": "%s"}' "$DOCKER_HOST")
+# The first screen with a container's row on it: bench-1 is in both lists.
+log "First screen with containers, oxker and berth interleaved ($LAUNCHES launches each)"
+: >"$work/first-oxker.ms"
+: >"$work/first-berth.ms"
+for i in $(seq "$LAUNCHES"); do
+    python3 "$screen_py" first "$sock" "ox-$i" "bench-" "$env_oxker" "$oxker_bin" --host "$DOCKER_HOST" >>"$work/first-oxker.ms"
+    tmux_ kill-session -t "ox-$i"
+    python3 "$screen_py" first "$sock" "be-$i" "bench-" "$env_berth" "$berth" --root "$engine" ui >>"$work/first-berth.ms"
+    tmux_ kill-session -t "be-$i"
+    sleep 1
+done
+
+# daemon_pids: this script's dockerd and its children (containerd), not the shims.
+daemon_pids() {
+    local pid
+    echo "$dockerd_pid"
+    for pid in $(pgrep -P "$dockerd_pid"); do echo "$pid"; done
+}
+ticks_of() {
+    local total=0 pid t
+    for pid in "$@"; do
+        t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + t))
+    done
+    echo "$total"
+}
+
+# measure_screen NAME ENV FIRST_KEY CMD...: a dashboard opened (then FIRST_KEY sent, if
+# any), keys timed, then IDLE seconds without input; leaves keys-NAME.ms (one line a key)
+# and idle-NAME ("own_ticks daemon_ticks rss_kb").
+measure_screen() {
+    local name=$1 env=$2 first_key=$3
+    shift 3
+    python3 "$screen_py" first "$sock" "$name" "bench-" "$env" "$@" >/dev/null
+    local pid
+    pid=$(tmux_ display-message -p -t "$name" '#{pane_pid}')
+    [[ -n $first_key ]] && tmux_ send-keys -t "$name" "$first_key"
+    sleep 3
+    python3 "$screen_py" keys "$sock" "$name" "$SCREEN_KEYS" j k >"$work/keys-$name.ms"
+    sleep 3
+    local daemons=()
+    [[ $name == oxker ]] && mapfile -t daemons < <(daemon_pids)
+    local c0 d0 c1 d1
+    c0=$(ticks_of "$pid")
+    d0=$(ticks_of "${daemons[@]}")
+    sleep "$IDLE"
+    c1=$(ticks_of "$pid")
+    d1=$(ticks_of "${daemons[@]}")
+    tmux_ capture-pane -p -t "$name" >"$work/screen-$name.txt"
+    echo "$((c1 - c0)) $((d1 - d0)) $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")" >"$work/idle-$name"
+    tmux_ kill-session -t "$name"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+log "oxker: $SCREEN_KEYS keys, then ${IDLE} s idle with $RUNNING running"
+measure_screen oxker "$env_oxker" "" "$oxker_bin" --host "$DOCKER_HOST"
+# Running only (a), as the second idle phase above: the running containers and the preview
+# pane on screen, their stats sampled each second.
+log "berth: the same, running only (a): its running containers and the preview pane on screen"
+measure_screen berth "$env_berth" a "$berth" --root "$engine" ui
+head -n 3 "$work/screen-oxker.txt" >&2
+head -n 3 "$work/screen-berth.txt" >&2
+
+python3 - "$work" "$(getconf CLK_TCK)" "$IDLE" "$DOCKER_CONTAINERS" "$CONTAINERS" "$RUNNING" \
+    "$docker_setup" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
+import statistics, sys
+
+work, hz, idle, docker_n, berth_n, running, setup, load = sys.argv[1:]
+hz, idle = int(hz), int(idle)
+
+def floats(path):
+    with open(path) as fh:
+        return [float(x) for x in fh if x.strip()]
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, -(-p * len(ordered) // 100) - 1))]
+
+def idle_of(name):
+    with open(f"{work}/idle-{name}") as fh:
+        own, daemons, rss = (int(x) for x in fh.read().split())
+    return own / hz / idle * 100, daemons / hz / idle * 100, rss / 1024
+
+print()
+print(f"beside oxker (timed from outside through tmux, 160x45): berth over {berth_n} containers,")
+print(f"oxker over {docker_n} Docker containers (private dockerd on a tmpfs; setup: {setup}); {running} running each; load {load} at the end")
+print(f"{'measure':<40} {'berth':>12} {'oxker':>12} {'oxker/berth':>12}")
+print("-" * 78)
+def row(name, b, o, unit):
+    ratio = f"{o / b:.1f}x" if b > 0 else "-"
+    print(f"{name:<40} {b:>9.1f} {unit:<2} {o:>9.1f} {unit:<2} {ratio:>12}")
+fb, fo = floats(f"{work}/first-berth.ms"), floats(f"{work}/first-oxker.ms")
+row(f"first screen with containers, median", statistics.median(fb), statistics.median(fo), "ms")
+kb, ko = floats(f"{work}/keys-berth.ms"), floats(f"{work}/keys-oxker.ms")
+row(f"key to changed screen, median ({len(kb)})", statistics.median(kb), statistics.median(ko), "ms")
+row("key to changed screen, p99", pct(kb, 99), pct(ko, 99), "ms")
+(bc, _, brss), (oc, od, orss) = idle_of("berth"), idle_of("oxker")
+row(f"idle CPU over {idle} s, dashboard", bc, oc, "%")
+print(f"{'  + dockerd and containerd':<40} {'-':>12} {od:>9.1f} %")
+row("  total", bc, oc + od, "%")
+row("RSS at the end", brss, orss, "MB")
 PY

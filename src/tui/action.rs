@@ -107,6 +107,12 @@ actions! {
     SaveLog => "logs.save", "Logs: save the lines shown to a file in this directory";
     LogRange => "logs.range", "Logs: read all, the last 100 lines, or since 1m, 15m, 1h";
     Files => "container.files", "Host and container files side by side";
+    Logs => "container.logs", "The container's logs, straight from its row";
+    TabConfig => "container.config", "The container's Config tab, from its row or detail";
+    TabMounts => "container.mounts", "The container's Mounts tab, from its row or detail";
+    TabNetwork => "container.network", "The container's Network tab, from its row or detail";
+    TabStats => "container.stats", "The container's Stats tab, from its row or detail";
+    TabDiff => "container.diff", "The container's Diff tab, from its row or detail";
     Parent => "files.parent", "Files: up a directory (enter opens one)";
     CopyFiles => "files.copy", "Files: copy marked/selected to the other pane";
     CancelCopy => "files.cancel", "Files: cancel the copy under way";

@@ -86,6 +86,8 @@ pub enum Effect {
     VolumeSizes(Vec<(String, std::path::PathBuf)>),
     /// Load what the open detail view shows.
     LoadDetail(DetailRequest),
+    /// Read the last lines of this container's log for the preview pane.
+    LoadPreview(String),
     Containers {
         op: ContainerOp,
         targets: Vec<Target>,

@@ -19,6 +19,7 @@ pub mod mouse;
 pub mod msg;
 pub mod once;
 pub mod popups;
+pub mod preview;
 pub mod projects;
 pub mod pull;
 pub mod render;

@@ -46,6 +46,11 @@ pub enum Msg {
     VolumeSizes(Vec<(String, crate::engine::DirUsage)>),
     /// Data for the open detail view.
     Detail(Result<Box<DetailData>, String>),
+    /// The preview pane's lines of a container's log.
+    Preview {
+        id: String,
+        result: Result<Vec<super::preview::PreviewLine>, String>,
+    },
     /// An action on engine objects finished.
     Done {
         what: String,

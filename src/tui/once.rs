@@ -114,6 +114,20 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         let running = stats_targets(app, options);
         sample_stats(app, running);
     }
+    // A wide frame of the containers pane shows the selection's preview: read it as the
+    // worker would.
+    let preview_shown = options.screen == Screen::Pane(View::Containers)
+        && !options.json
+        && super::preview::fits(options.width, options.height);
+    if preview_shown {
+        if let Some(id) = app.selected_container().map(|c| c.id.to_string()) {
+            let result = super::preview::load(engine, &id).map_err(|e| e.to_string());
+            app.preview = Some(super::preview::Preview {
+                id,
+                lines: Some(result),
+            });
+        }
+    }
     if view == View::Volumes && !options.json {
         let sizes = volumes_to_measure(app, options.height)
             .into_iter()
@@ -610,6 +624,14 @@ mod tests {
     #[test]
     fn a_frame_samples_only_the_running_containers_it_shows() {
         let mut app = many();
+        // Running first: the three running ones lead the first screen.
+        assert_eq!(
+            names(&stats_targets(&app, &options(24, false))),
+            ["c0", "c50", "c99"]
+        );
+        // Newest first, only c0 is on it.
+        app.sort = ContainerSort::Created;
+        app.order_containers();
         assert_eq!(names(&stats_targets(&app, &options(24, false))), ["c0"]);
         // Selected far down, the frame scrolls to it and shows c50 instead.
         select(&mut app, "c55").unwrap();

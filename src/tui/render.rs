@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Action;
@@ -17,10 +17,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let [top, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_rows(app, frame.area())),
     ])
     .areas(frame.area());
     app.width.set(frame.area().width);
+    app.height.set(frame.area().height);
     draw_tabs(frame, top, app, theme);
     match app.details.last() {
         Some(Detail::Container(detail)) => {
@@ -33,6 +34,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         Some(Detail::Build) => views::build::draw(frame, body, app, theme),
         None => match app.view {
+            View::Containers
+                if super::preview::on_screen(app, frame.area().width, frame.area().height) =>
+            {
+                views::preview::draw(frame, body, app, theme)
+            }
             View::Containers => views::containers::draw(frame, body, app, theme),
             View::Images => views::images::draw(frame, body, app, theme),
             View::Volumes => views::volumes::draw(frame, body, app, theme),
@@ -189,6 +195,19 @@ fn draw_marked(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::styled(text, theme.marked)), at);
 }
 
+/// The footer's height: one row, or as many as an error needs to be read whole (rmi's
+/// cause after its long image name), up to a third of the screen.
+fn footer_rows(app: &App, screen: Rect) -> u16 {
+    match &app.status {
+        Some(status) if status.error && !app.filtering && app.busy.is_empty() => {
+            let width = status.text.chars().count() + 2;
+            let rows = width.div_ceil(usize::from(screen.width.max(1)));
+            rows.clamp(1, usize::from(screen.height / 3).max(1)) as u16
+        }
+        _ => 1,
+    }
+}
+
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if app.filtering {
         let text = app.filter_text();
@@ -218,7 +237,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         hints(app, theme)
     };
-    frame.render_widget(Paragraph::new(line), area);
+    let mut footer = Paragraph::new(line);
+    // Only a long error takes more rows; the hints are cut at the edge as ever.
+    if area.height > 1 {
+        footer = footer.wrap(Wrap { trim: false });
+    }
+    frame.render_widget(footer, area);
 }
 
 /// The most useful keys for where the user is, from the keymap in use.
@@ -376,5 +400,36 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - height) / 2,
         width,
         height,
+    }
+}
+
+#[cfg(test)]
+mod footer_tests {
+    use crate::tui::keymap::Keymap;
+    use crate::tui::once::render_text;
+    use crate::tui::state::App;
+
+    #[test]
+    fn a_long_error_wraps_whole_in_the_footer() {
+        let mut app = App::new(Keymap::default());
+        let error = format!(
+            "removing image registry.example.com/{}/app:1.2.3: conflict: unable to delete \
+             (must be forced): the image is being used by stopped container 0123456789ab",
+            "team".repeat(8)
+        );
+        app.say(error.clone(), true);
+        let frame = render_text(&app, 80, 24);
+        let lines: Vec<&str> = frame.lines().collect();
+        assert_eq!(lines.len(), 24);
+        // Every word of it is on screen, the cause at the end too, below the pane.
+        let footer = lines[lines.len() - 3..].join(" ");
+        for word in error.split_whitespace() {
+            assert!(footer.contains(word), "{word} missing from\n{frame}");
+        }
+        assert!(lines[20].starts_with('└'), "{frame}");
+        // A short one keeps the one row.
+        app.say("no such container", true);
+        let frame = render_text(&app, 80, 24);
+        assert!(frame.lines().nth(22).unwrap().starts_with('└'), "{frame}");
     }
 }

@@ -13,7 +13,7 @@ use crate::engine::{
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    /// Newest first, as `ps`.
+    /// Newest first, as `ps`, as loaded; then in the dashboard's sort (`App::order_containers`).
     pub containers: Vec<ContainerRecord>,
     pub images: Vec<ImageRow>,
     pub volumes: Vec<VolumeInfo>,
@@ -86,15 +86,35 @@ impl Snapshot {
             .iter()
             .map(|c| (c.id.clone(), engine.container_mounts(c)))
             .collect();
-        Ok(Snapshot {
+        let mut snapshot = Snapshot {
             containers,
             mounts,
             networks,
             images,
             volumes,
             taken: Some(Utc::now()),
-        })
+        };
+        snapshot.sort_by_name();
+        Ok(snapshot)
     }
+
+    /// Images, volumes and networks by name as people count (`vol-2` before `vol-10`);
+    /// untagged images after the tagged, by ID. Here, off the draw loop, once a load.
+    pub fn sort_by_name(&mut self) {
+        self.images.sort_by(|a, b| {
+            let key = |i: &ImageRow| (i.summary.references.is_empty(), i.name());
+            let (a, b) = (key(a), key(b));
+            a.0.cmp(&b.0).then_with(|| natord::compare(&a.1, &b.1))
+        });
+        self.volumes
+            .sort_by(|a, b| natord::compare(&a.volume.name, &b.volume.name));
+        sort_networks(&mut self.networks);
+    }
+}
+
+/// Networks by name as people count (`net-2` before `net-10`).
+pub fn sort_networks(networks: &mut [NetworkState]) {
+    networks.sort_by(|a, b| natord::compare(&a.name, &b.name));
 }
 
 impl Snapshot {
@@ -238,7 +258,7 @@ fn push_bounded(history: &mut Vec<u64>, value: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ContainerId;
+    use crate::engine::{ContainerId, ImageSummary, Volume};
 
     fn sample(id: &ContainerId, rx: u64, written: u64) -> ContainerStats {
         ContainerStats {
@@ -286,5 +306,55 @@ mod tests {
         board.keep_only(&[db.as_str()].into_iter().collect());
         assert!(!board.cpu_history.contains_key(&web));
         assert!(board.cpu_history.contains_key(&db));
+    }
+
+    #[test]
+    fn images_volumes_and_networks_sort_as_people_count() {
+        let volume = |name: &str| VolumeInfo {
+            volume: Volume {
+                name: name.into(),
+                created: Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: format!("/v/{name}/_data").into(),
+            users: Vec::new(),
+        };
+        let image = |reference: Option<&str>, config: &[u8]| ImageRow {
+            summary: ImageSummary {
+                id: Digest::of_bytes(config),
+                references: reference.map(|r| r.parse().unwrap()).into_iter().collect(),
+                created: None,
+                size: 1,
+            },
+            containers: Vec::new(),
+        };
+        let network = |name: &str| NetworkState {
+            name: name.into(),
+            ..crate::tui::update::testing::network(name, &[])
+        };
+        let mut snapshot = Snapshot {
+            volumes: ["vol-10", "vol-2", "data", "vol-1"].map(volume).into(),
+            images: vec![
+                image(None, b"untagged"),
+                image(Some("app:10"), b"a10"),
+                image(Some("app:9"), b"a9"),
+                image(Some("alpine:3"), b"alp"),
+            ],
+            networks: ["net-10", "net-2", "bridge"].map(network).into(),
+            ..Default::default()
+        };
+        snapshot.sort_by_name();
+        let volumes: Vec<&str> = snapshot
+            .volumes
+            .iter()
+            .map(|v| v.volume.name.as_str())
+            .collect();
+        assert_eq!(volumes, ["data", "vol-1", "vol-2", "vol-10"]);
+        let images: Vec<String> = snapshot.images.iter().map(ImageRow::name).collect();
+        assert_eq!(images[..3], ["alpine:3", "app:9", "app:10"]);
+        assert!(snapshot.images[3].summary.references.is_empty());
+        let networks: Vec<&str> = snapshot.networks.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(networks, ["bridge", "net-2", "net-10"]);
     }
 }

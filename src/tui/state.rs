@@ -126,11 +126,11 @@ impl ContainerSort {
 
     pub fn next(self) -> ContainerSort {
         match self {
-            ContainerSort::Created => ContainerSort::Name,
-            ContainerSort::Name => ContainerSort::Status,
-            ContainerSort::Status => ContainerSort::Cpu,
+            ContainerSort::Status => ContainerSort::Name,
+            ContainerSort::Name => ContainerSort::Created,
+            ContainerSort::Created => ContainerSort::Cpu,
             ContainerSort::Cpu => ContainerSort::Memory,
-            ContainerSort::Memory => ContainerSort::Created,
+            ContainerSort::Memory => ContainerSort::Status,
         }
     }
 
@@ -138,7 +138,7 @@ impl ContainerSort {
         match self {
             ContainerSort::Created => "created",
             ContainerSort::Name => "name",
-            ContainerSort::Status => "status",
+            ContainerSort::Status => "running first",
             ContainerSort::Cpu => "cpu",
             ContainerSort::Memory => "memory",
         }
@@ -275,6 +275,8 @@ pub struct App {
     pub keymap: Keymap,
     /// The screen's width at the last frame, for what a click on the tab bar hits.
     pub width: std::cell::Cell<u16>,
+    /// The screen's height at the last frame, for whether the preview pane shows.
+    pub height: std::cell::Cell<u16>,
     /// Whether running containers on screen are having their stats sampled each second
     /// (set by the runtime).
     pub stats_live: bool,
@@ -337,6 +339,8 @@ pub struct App {
     pub build: Option<super::build::BuildState>,
     /// The cursor and histories of whatever line is typed.
     pub line: super::line::LineEditor,
+    /// What the preview pane of a wide screen shows (see `preview.rs`).
+    pub preview: Option<super::preview::Preview>,
 }
 
 impl App {
@@ -344,6 +348,7 @@ impl App {
         App {
             keymap,
             width: Default::default(),
+            height: Default::default(),
             stats_live: false,
             theme: super::theme::Theme::default(),
             view: View::Containers,
@@ -359,7 +364,8 @@ impl App {
             projects_cursor: Cursor::default(),
             projects: Default::default(),
             show_all: true,
-            sort: ContainerSort::Created,
+            // Running first: with many containers, the ones that matter lead.
+            sort: ContainerSort::Status,
             marked: BTreeSet::new(),
             filter: String::new(),
             filtering: false,
@@ -381,6 +387,7 @@ impl App {
             verb: None,
             build: None,
             line: Default::default(),
+            preview: None,
         }
     }
 
@@ -448,14 +455,42 @@ impl App {
         let cpu = |c: &ContainerRecord| self.stats.latest.get(&c.id).map_or(0.0, |s| s.cpu_percent);
         let memory =
             |c: &ContainerRecord| self.stats.latest.get(&c.id).map_or(0, |s| s.memory_usage);
+        // The other orders are the snapshot's own (`order_containers`).
         match self.sort {
-            ContainerSort::Created => {}
-            ContainerSort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
-            ContainerSort::Status => rows.sort_by_key(|c| status_rank(c.state.status)),
+            ContainerSort::Created | ContainerSort::Name | ContainerSort::Status => {}
             ContainerSort::Cpu => rows.sort_by(|a, b| cpu(b).total_cmp(&cpu(a))),
             ContainerSort::Memory => rows.sort_by_key(|c| std::cmp::Reverse(memory(c))),
         }
         rows
+    }
+
+    /// Sorts by the next column, the same container still selected wherever it moves (as
+    /// oxker does).
+    pub fn next_sort(&mut self) {
+        let selected = self.selected_container().map(|c| c.id.clone());
+        self.sort = self.sort.next();
+        self.order_containers();
+        let at = selected.and_then(|id| self.visible_containers().iter().position(|c| c.id == id));
+        if let Some(at) = at {
+            self.containers.selected = at;
+        }
+    }
+
+    /// Puts the snapshot's containers in the order of the sort, once a load or a change
+    /// of sort rather than at every frame (a thousand names compared as people count take
+    /// a millisecond or two). The usage sorts follow each stats sample instead, on top.
+    pub fn order_containers(&mut self) {
+        let rows = &mut self.snapshot.containers;
+        match self.sort {
+            ContainerSort::Created => rows.sort_by_key(|c| std::cmp::Reverse(c.created)),
+            ContainerSort::Name => rows.sort_by(|a, b| natord::compare(&a.name, &b.name)),
+            ContainerSort::Status => rows.sort_by(|a, b| {
+                status_rank(a.state.status)
+                    .cmp(&status_rank(b.state.status))
+                    .then_with(|| natord::compare(&a.name, &b.name))
+            }),
+            ContainerSort::Cpu | ContainerSort::Memory => {}
+        }
     }
 
     /// The running containers whose rows (or open detail) are on a screen of `height`
@@ -634,10 +669,11 @@ impl App {
     }
 }
 
+/// Running (or between two runs of its restart policy) before the rest, which come by
+/// name alike: a never-started container is no more interesting than an exited one.
 fn status_rank(status: Status) -> u8 {
     match status {
         Status::Running | Status::Restarting => 0,
-        Status::Created => 1,
-        Status::Exited => 2,
+        Status::Created | Status::Exited => 1,
     }
 }

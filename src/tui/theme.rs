@@ -16,6 +16,8 @@ pub struct Theme {
     pub running: Style,
     pub exited: Style,
     pub created: Style,
+    /// A paused container's status.
+    pub paused: Style,
     pub dim: Style,
     pub error: Style,
     pub info: Style,
@@ -39,8 +41,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 
 /// The field names a theme file may set, in the struct's order.
 pub const FIELDS: &[&str] = &[
-    "title", "header", "selected", "marked", "running", "exited", "created", "dim", "error",
-    "info", "added", "changed", "deleted", "key", "border",
+    "title", "header", "selected", "marked", "running", "exited", "created", "paused", "dim",
+    "error", "info", "added", "changed", "deleted", "key", "border",
 ];
 
 const MODIFIERS: &[(&str, Modifier)] = &[
@@ -105,7 +107,10 @@ impl Default for Theme {
             marked: Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
             running: Style::new().fg(Color::Green),
             exited: Style::new().fg(Color::Red),
-            created: Style::new().fg(Color::Blue),
+            // Light blue: the dark blue of most palettes is too dark on black (and on
+            // the reversed selection, whose text is the terminal's black).
+            created: Style::new().fg(Color::LightBlue),
+            paused: Style::new().fg(Color::Yellow),
             dim: Style::new().fg(Color::DarkGray),
             error: Style::new().fg(Color::White).bg(Color::Red),
             info: Style::new().fg(Color::Black).bg(Color::Cyan),
@@ -179,6 +184,7 @@ impl Theme {
             "running" => &mut self.running,
             "exited" => &mut self.exited,
             "created" => &mut self.created,
+            "paused" => &mut self.paused,
             "dim" => &mut self.dim,
             "error" => &mut self.error,
             "info" => &mut self.info,
@@ -252,6 +258,140 @@ mod tests {
                 !style.fg.is_some_and(|c| faint.contains(&c)) || style.bg.is_some(),
                 "field {field}"
             );
+        }
+    }
+
+    /// A colour as xterm's default palette draws it; `reset` is the terminal's own.
+    fn rgb(colour: Option<Color>, terminal: (u8, u8, u8)) -> (u8, u8, u8) {
+        const BASE: [(u8, u8, u8); 16] = [
+            (0, 0, 0),
+            (205, 0, 0),
+            (0, 205, 0),
+            (205, 205, 0),
+            (0, 0, 238),
+            (205, 0, 205),
+            (0, 205, 205),
+            (229, 229, 229),
+            (127, 127, 127),
+            (255, 0, 0),
+            (0, 255, 0),
+            (255, 255, 0),
+            (92, 92, 255),
+            (255, 0, 255),
+            (0, 255, 255),
+            (255, 255, 255),
+        ];
+        let index = match colour {
+            None | Some(Color::Reset) => return terminal,
+            Some(Color::Rgb(r, g, b)) => return (r, g, b),
+            Some(Color::Black) => 0,
+            Some(Color::Red) => 1,
+            Some(Color::Green) => 2,
+            Some(Color::Yellow) => 3,
+            Some(Color::Blue) => 4,
+            Some(Color::Magenta) => 5,
+            Some(Color::Cyan) => 6,
+            Some(Color::Gray) => 7,
+            Some(Color::DarkGray) => 8,
+            Some(Color::LightRed) => 9,
+            Some(Color::LightGreen) => 10,
+            Some(Color::LightYellow) => 11,
+            Some(Color::LightBlue) => 12,
+            Some(Color::LightMagenta) => 13,
+            Some(Color::LightCyan) => 14,
+            Some(Color::White) => 15,
+            Some(Color::Indexed(i)) => i,
+        };
+        match index {
+            0..=15 => BASE[usize::from(index)],
+            // The 6x6x6 cube, then 24 greys.
+            16..=231 => {
+                let level = |n: u8| if n == 0 { 0 } else { 55 + 40 * n };
+                let n = index - 16;
+                (level(n / 36), level(n / 6 % 6), level(n % 6))
+            }
+            _ => {
+                let grey = 8 + 10 * (index - 232);
+                (grey, grey, grey)
+            }
+        }
+    }
+
+    /// WCAG 2's contrast ratio of two colours (1 to 21).
+    fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+        let luminance = |(r, g, b): (u8, u8, u8)| {
+            let channel = |c: u8| {
+                let c = f64::from(c) / 255.0;
+                if c <= 0.03928 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+        };
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// The text and background colours of a cell drawn with `style` over a terminal of
+    /// `fg` on `bg`: unset colours are the terminal's, `reversed` swaps the two.
+    fn drawn(style: Style, fg: (u8, u8, u8), bg: (u8, u8, u8)) -> ((u8, u8, u8), (u8, u8, u8)) {
+        let text = rgb(style.fg, fg);
+        let back = rgb(style.bg, bg);
+        if style.add_modifier.contains(Modifier::REVERSED) {
+            (back, text)
+        } else {
+            (text, back)
+        }
+    }
+
+    #[test]
+    fn the_xterm_palette_is_read_right() {
+        assert_eq!(rgb(Some(Color::Indexed(153)), (0, 0, 0)), (175, 215, 255));
+        assert_eq!(rgb(Some(Color::Indexed(16)), (9, 9, 9)), (0, 0, 0));
+        assert_eq!(rgb(Some(Color::Indexed(240)), (0, 0, 0)), (88, 88, 88));
+        assert_eq!(rgb(None, (1, 2, 3)), (1, 2, 3));
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 1e-9);
+        assert!((contrast((9, 9, 9), (9, 9, 9)) - 1.0).abs() < 1e-9);
+    }
+
+    /// Every status a row can show stays readable on the selected row, and off it:
+    /// WCAG's 3:1 for large or bold text at least (the light theme's "Created" was blue
+    /// on blue).
+    #[test]
+    fn every_status_colour_is_readable_on_the_selection() {
+        const BLACK: (u8, u8, u8) = (0, 0, 0);
+        const WHITE: (u8, u8, u8) = (255, 255, 255);
+        // The terminal each theme is made for: text on background.
+        let terminals = [
+            ("dark", (229, 229, 229), BLACK),
+            ("high-contrast", WHITE, BLACK),
+            ("no-color", (229, 229, 229), BLACK),
+            ("light", BLACK, WHITE),
+        ];
+        assert_eq!(terminals.len(), BUILT_IN.len());
+        for (name, fg, bg) in terminals {
+            let theme = Theme::built_in(name).unwrap();
+            let statuses = [
+                ("running", theme.running),
+                ("exited", theme.exited),
+                ("created", theme.created),
+                ("paused", theme.paused),
+                // Exited (0) and the other quiet cells.
+                ("dim", theme.dim),
+            ];
+            for (status, style) in statuses {
+                for (place, row) in [("selected", theme.selected), ("plain", Style::new())] {
+                    // As the table draws a cell: the row's style, the cell's on top.
+                    let (text, back) = drawn(row.patch(style), fg, bg);
+                    let ratio = contrast(text, back);
+                    assert!(
+                        ratio >= 3.0,
+                        "theme {name}: {status} on a {place} row: {text:?} on {back:?} is {ratio:.2}:1"
+                    );
+                }
+            }
         }
     }
 

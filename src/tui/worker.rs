@@ -108,6 +108,10 @@ impl Worker {
                     .map(Box::new)
                     .map_err(|e| e.to_string()),
             ),
+            Effect::LoadPreview(id) => Msg::Preview {
+                result: super::preview::load(&self.engine, &id).map_err(|e| e.to_string()),
+                id,
+            },
             Effect::Containers { op, targets } => self.containers(op, &targets),
             Effect::RemoveImages(targets) => each(&targets, "removed", |t| {
                 self.engine.remove_image(&t.id, false).map(drop)
@@ -119,7 +123,11 @@ impl Worker {
                 self.engine.destroy_network(&t.id).map(drop)
             }),
             Effect::LoadNetworks => {
-                Msg::Networks(self.engine.network_states(false).map_err(|e| e.to_string()))
+                let states = self.engine.network_states(false).map(|mut states| {
+                    super::snapshot::sort_networks(&mut states);
+                    states
+                });
+                Msg::Networks(states.map_err(|e| e.to_string()))
             }
             Effect::Verb(words) => self.verb(words),
             Effect::ReadProjects(sources) => Msg::ProjectFiles(

@@ -255,9 +255,10 @@ fn listed_names(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// More containers and volumes than a frame has rows: the frame shows the newest
-/// containers first, in `ps -a`'s order, and the first volumes by name with their sizes;
-/// the rows below it keep their data in the JSON (the oldest container runs, off screen).
+/// More containers and volumes than a frame has rows: the frame shows the running
+/// container first (the oldest, last in `ps -a`'s order), then the others by name, and
+/// the first volumes by name with their sizes; the rows below it keep their data in the
+/// JSON.
 #[test]
 fn a_frame_over_many_containers_shows_the_first_rows_in_order() {
     let berth = Berth::with_image();
@@ -291,34 +292,36 @@ fn a_frame_over_many_containers_shows_the_first_rows_in_order() {
     assert_eq!(all.len(), 30, "{ps}");
     assert_eq!(all[0], "many-29");
 
+    let by_name: Vec<String> = (0..30).map(|i| format!("many-{i:02}")).collect();
     let frame = berth.ok(&["ui", "--once", "--width", "120", "--height", "16"]);
     // 16 rows: tabs, the pane's top, its header, 11 rows, its bottom and the footer.
-    assert_eq!(listed_names(&frame), all[..11], "{frame}");
+    assert_eq!(listed_names(&frame), by_name[..11], "{frame}");
     assert!(
-        frame.contains("Containers (30 shown, 1 running; all, by created)"),
+        frame.contains("Containers (30 shown, 1 running; all, by running first)"),
         "{frame}"
     );
     assert!(frame.contains("3 Volumes (12)"), "{frame}");
-    assert!(frame.contains("│› many-29 "), "{frame}");
+    // The running one leads, selected, with its stats.
+    let row = frame.lines().find(|l| l.contains("│› many-00 ")).unwrap();
+    assert!(row.contains(" Up "), "{row}");
+    assert!(!row.contains(" -      -"), "stats missing: {row}");
 
     let json: serde_json::Value =
         serde_json::from_str(&berth.ok(&["ui", "--once", "--format", "json"])).unwrap();
     let rows = json["Rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["Names"].as_str().unwrap()).collect();
-    assert_eq!(names, all);
-    let oldest = &rows[29];
+    assert_eq!(names, by_name);
+    let oldest = &rows[0];
     assert_eq!(oldest["State"], "running", "{oldest}");
     assert!(oldest["CPUPerc"].is_number(), "{oldest}");
     assert!(oldest["PIDs"].as_u64().unwrap() >= 1, "{oldest}");
 
-    // Selected at the bottom, the frame scrolls to it with its stats.
+    // Selected at the bottom, the frame scrolls to it.
     let frame = berth.ok(&[
-        "ui", "--once", "--width", "120", "--height", "16", "--select", "many-00",
+        "ui", "--once", "--width", "120", "--height", "16", "--select", "many-29",
     ]);
-    assert_eq!(listed_names(&frame), all[19..], "{frame}");
-    let row = frame.lines().find(|l| l.contains("› many-00 ")).unwrap();
-    assert!(row.contains(" Up "), "{row}");
-    assert!(!row.contains(" -      -"), "stats missing: {row}");
+    assert_eq!(listed_names(&frame), by_name[19..], "{frame}");
+    assert!(frame.contains("│› many-29 "), "{frame}");
 
     // Volumes: the first by name, each with its size; the selected one too.
     let sizes = |frame: &str| -> Vec<(String, String)> {
@@ -368,8 +371,9 @@ fn once_gives_the_same_data_as_json() {
         .iter()
         .map(|r| r["Names"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["done", "job", "web"]);
-    let web = &rows["Rows"][2];
+    // Running first, then by name.
+    assert_eq!(names, ["web", "done", "job"]);
+    let web = &rows["Rows"][0];
     assert_eq!(web["State"], "running");
     assert_eq!(web["MemLimit"], 64 * 1024 * 1024);
     assert!(web["PIDs"].as_u64().unwrap() >= 1, "{web}");

@@ -662,7 +662,7 @@ fn file_view_copies_out_to_the_host_and_in_to_the_container() {
 fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
     let berth = Berth::with_image();
     berth.ok(&["create", "--name", "first", IMAGE, "true"]);
-    berth.ok(&["create", "--name", "second", IMAGE, "true"]);
+    berth.ok(&["create", "--name", "another", IMAGE, "true"]);
     let id = berth.inspect("first")["Id"]
         .as_str()
         .unwrap_or_default()
@@ -671,9 +671,9 @@ fn a_click_selects_a_row_and_y_copies_its_id_to_the_clipboard() {
     let tui = Tui::open(&berth);
     tui.tmux(&["set-option", "-s", "set-clipboard", "on"]);
     let screen = tui.wait_for("both containers", |s| {
-        row_of(s, "first").is_some() && row_of(s, "second").is_some()
+        row_of(s, "first").is_some() && row_of(s, "another").is_some()
     });
-    // Newest first: second is selected; click on first's name.
+    // By name: another is selected; click on first's name.
     assert_ne!(
         tui.selected_row().as_deref().and_then(row_name),
         Some("first")
@@ -1183,4 +1183,59 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     });
     tui.send_keys("Escape");
     tui.wait_for("the list back", |s| row_of(s, "chatty").is_some());
+}
+
+/// The highest `line-N` on screen.
+fn last_line(screen: &str) -> Option<u64> {
+    screen
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter_map(|word| word.strip_prefix("line-")?.parse().ok())
+        .max()
+}
+
+/// On a 120-column screen the selected container's CPU, memory and last log lines show
+/// under the list and follow its log; L opens the logs tab and esc comes back; another
+/// row previews its own; a narrower screen drops the pane.
+#[test]
+fn a_wide_screen_previews_the_selected_containers_log_and_l_opens_it() {
+    let berth = Berth::with_image();
+    berth.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        IMAGE,
+        "sh",
+        "-c",
+        "i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done",
+    ]);
+    berth.ok(&["create", "--name", "quiet", IMAGE, "true"]);
+    let tui = Tui::open(&berth);
+    // Running first: talker leads and is selected.
+    let screen = tui.wait_for("talker's preview with its log and numbers", |s| {
+        s.contains(" talker: last log lines (L opens them) ")
+            && last_line(s).is_some()
+            && s.contains("CPU ")
+            && s.contains("MEM ")
+    });
+    let seen = last_line(&screen).unwrap();
+    tui.wait_for("the preview following the log", |s| {
+        last_line(s).is_some_and(|n| n > seen + 2)
+    });
+    tui.send_keys("L");
+    tui.wait_for("talker's logs tab", |s| {
+        s.contains("following") && !s.contains("last log lines")
+    });
+    tui.send_keys("Escape");
+    tui.wait_for("the list with its preview again", |s| {
+        s.contains(" talker: last log lines")
+    });
+    tui.select("quiet");
+    tui.wait_for("quiet's preview", |s| {
+        s.contains(" quiet: last log lines") && s.contains("The log is empty.")
+    });
+    tui.tmux(&["resize-window", "-t", "0", "-x", "100", "-y", "35"]);
+    tui.wait_for("no preview at 100 columns", |s| {
+        !s.contains("last log lines") && row_of(s, "talker").is_some()
+    });
 }

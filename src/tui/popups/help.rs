@@ -1,8 +1,9 @@
-//! `?`: every key of the keymap in use, a section per table (the top level, then each
-//! context's); in as many columns as the screen's height needs and its width allows, in
-//! pages when even those don't fit.
+//! `?`: every key of the keymap in use, a section per table: first the tables of where
+//! the user is (the logs tab's, the detail's, the top level), then the others'; in as many
+//! columns as the screen's height needs and its width allows, in pages when even those
+//! don't fit. The popup sits inside the pane's border, never over it.
 
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
@@ -48,8 +49,12 @@ impl Entry {
 }
 
 pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
-    let entries: Vec<Entry> = Context::ALL
-        .into_iter()
+    let here = crate::tui::update::context(app).chain();
+    let others = Context::ALL.into_iter().filter(|c| !here.contains(c));
+    let entries: Vec<Entry> = here
+        .iter()
+        .copied()
+        .chain(others)
         .flat_map(|context| {
             let keys = app.keymap.describe_in(context);
             let head = (!keys.is_empty()).then(|| Entry::Title(title(context)));
@@ -59,18 +64,26 @@ pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
             )
         })
         .collect();
+    // Inside the pane's frame: below the tab bar and the pane's top border, above its
+    // bottom border and the footer.
     let screen = frame.area();
+    let room = Rect {
+        x: screen.x + 1,
+        y: screen.y + 2,
+        width: screen.width.saturating_sub(2),
+        height: screen.height.saturating_sub(4),
+    };
     // Columns as wide as the longest line, so no help is cut unless the screen is narrower
     // than one line: a small screen gets pages rather than clipped words.
     let longest = entries.iter().map(Entry::width).max();
     let needed = (KEYS + 1 + longest.unwrap_or(0)) as u16;
-    let layout = Pages::fit(entries.len(), needed, screen.width, screen.height);
+    let layout = Pages::fit(entries.len(), needed, room.width, room.height);
     let page = page.min(layout.pages - 1);
     let per_page = layout.rows * layout.columns;
     let shown = &entries[(page * per_page).min(entries.len())..]
         [..per_page.min(entries.len().saturating_sub(page * per_page))];
     let area = centered(
-        screen,
+        room,
         layout.width * layout.columns as u16 + 2,
         layout.rows as u16 + 2,
     );
@@ -122,11 +135,11 @@ struct Pages {
 }
 
 impl Pages {
-    /// `needed`: the width of the longest line.
-    fn fit(entries: usize, needed: u16, screen_width: u16, screen_height: u16) -> Pages {
-        // The popup keeps a margin and its border off the screen's edge.
-        let rows_fit = usize::from(screen_height.saturating_sub(4)).max(1);
-        let inner = screen_width.saturating_sub(4).max(1);
+    /// `needed`: the width of the longest line; `width` x `height`: the room for the
+    /// popup, its border included.
+    fn fit(entries: usize, needed: u16, width: u16, height: u16) -> Pages {
+        let rows_fit = usize::from(height.saturating_sub(2)).max(1);
+        let inner = width.saturating_sub(2).max(1);
         let columns_fit = usize::from(inner / needed.max(1)).max(1);
         let columns = entries.div_ceil(rows_fit).clamp(1, columns_fit);
         let rows = entries.div_ceil(columns).clamp(1, rows_fit);
@@ -145,17 +158,48 @@ mod tests {
 
     #[test]
     fn a_wide_screen_takes_columns_and_a_small_one_pages() {
-        let wide = Pages::fit(46, 60, 200, 40);
+        // The room inside the pane of a 200x40 screen.
+        let wide = Pages::fit(46, 60, 198, 36);
         assert_eq!((wide.columns, wide.rows, wide.pages), (2, 23, 1));
         assert_eq!(wide.width, 60);
-        // 80x24: one whole column of 20 rows, on three pages.
-        let small = Pages::fit(46, 60, 80, 24);
-        assert_eq!((small.columns, small.rows, small.pages), (1, 20, 3));
-        // Narrower than a line: the lines are cut to the screen.
-        let tiny = Pages::fit(46, 60, 30, 6);
+        // 80x24: one whole column of 18 rows, on three pages.
+        let small = Pages::fit(46, 60, 78, 20);
+        assert_eq!((small.columns, small.rows, small.pages), (1, 18, 3));
+        // Narrower than a line: the lines are cut to the room.
+        let tiny = Pages::fit(46, 60, 28, 4);
         assert_eq!(
             (tiny.columns, tiny.rows, tiny.pages, tiny.width),
             (1, 2, 23, 26)
         );
+    }
+
+    fn frame_with_help(app: &mut App) -> String {
+        crate::tui::update::apply(app, Action::Help);
+        crate::tui::once::render_text(app, 100, 30)
+    }
+
+    #[test]
+    fn help_leads_with_the_keys_of_where_the_user_is_inside_the_pane() {
+        use crate::tui::keymap::Keymap;
+        let mut app = App::new(Keymap::default());
+        let frame = frame_with_help(&mut app);
+        let sections: Vec<&str> = frame
+            .lines()
+            .filter_map(|l| {
+                ["[list]", "Top level", "[detail]", "[logs]"]
+                    .into_iter()
+                    .find(|s| l.contains(s))
+            })
+            .collect();
+        assert_eq!(sections[..2], ["[list]", "Top level"], "{frame}");
+        // The pane's frame stays whole around the popup: its corners and edges.
+        let lines: Vec<&str> = frame.lines().collect();
+        let (top, bottom) = (lines[1], lines[lines.len() - 2]);
+        assert!(top.starts_with('┌') && top.ends_with('┐'), "{frame}");
+        assert!(bottom.starts_with('└') && bottom.ends_with('┘'), "{frame}");
+        assert!(!top[3..top.len() - 3].contains('┌'), "{frame}");
+        for line in &lines[2..lines.len() - 2] {
+            assert!(line.starts_with('│') && line.ends_with('│'), "{frame}");
+        }
     }
 }

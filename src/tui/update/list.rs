@@ -14,6 +14,7 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
     match result {
         Ok(snapshot) => {
             app.snapshot = *snapshot;
+            app.order_containers();
             app.loaded = true;
             let known: std::collections::HashSet<&str> = app
                 .snapshot

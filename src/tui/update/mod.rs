@@ -10,8 +10,10 @@ mod list;
 mod logs;
 mod mouse;
 mod popups;
+mod preview;
 mod projects;
 mod pull;
+mod tabs;
 #[cfg(test)]
 pub(crate) mod testing;
 mod yank;
@@ -40,8 +42,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     if matches!(msg, Msg::Done { .. } | Msg::VerbOutput { .. }) && !app.busy.is_empty() {
         app.busy.remove(0);
     }
-    let effects = step(app, msg);
+    let mut effects = step(app, msg);
     list::unmark_after(app, &effects);
+    effects.extend(preview::follow_selection(app));
     // What the user started and waits for shows in the footer until it reports back.
     app.busy
         .extend(effects.iter().filter_map(Effect::busy_text));
@@ -88,6 +91,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Events(events) => list::on_events(app, events),
         Msg::Detail(Ok(data)) => detail::on_data(app, *data),
+        Msg::Preview { id, result } => preview::on_preview(app, id, result),
         Msg::Detail(Err(e)) => {
             app.say(e, true);
             Vec::new()
@@ -160,7 +164,9 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
     }
     app.dirty = dirty;
     // The logs tab follows the log while it is open and following.
-    logs::tick(app)
+    let mut effects = logs::tick(app);
+    effects.extend(preview::on_tick(app));
+    effects
 }
 
 pub(super) fn clamp_cursors(app: &mut App) {
@@ -378,7 +384,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Sort => {
-            app.sort = app.sort.next();
+            app.next_sort();
             app.say(format!("sorted by {}", app.sort.title()), false);
             Vec::new()
         }
@@ -417,6 +423,12 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::LogRange => logs::action(app, action),
         Action::ChangesOnly => detail::changes_only(app),
         Action::Files => files::open_files(app),
+        Action::TabConfig => tabs::open_tab(app, ContainerTab::Config),
+        Action::TabMounts => tabs::open_tab(app, ContainerTab::Mounts),
+        Action::TabNetwork => tabs::open_tab(app, ContainerTab::Network),
+        Action::TabStats => tabs::open_tab(app, ContainerTab::Stats),
+        Action::Logs => tabs::open_tab(app, ContainerTab::Logs),
+        Action::TabDiff => tabs::open_tab(app, ContainerTab::Diff),
         Action::Parent => detail::parent(app),
         // Only the file view and the pull dialog, which handle their own keys.
         Action::CopyFiles | Action::CancelCopy | Action::CancelPull => Vec::new(),

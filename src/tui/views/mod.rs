@@ -10,6 +10,7 @@ pub mod image_layers;
 pub mod images;
 pub mod logs;
 pub mod networks;
+pub mod preview;
 pub mod projects;
 pub mod table;
 pub mod volume_files;

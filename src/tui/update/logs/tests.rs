@@ -138,7 +138,7 @@ fn toggles_range_and_save() {
         "{shown}"
     );
     // The range: the tail, read afresh.
-    let effects = keys(&mut app, "S");
+    let effects = keys(&mut app, "T");
     assert_eq!(fetches(&effects), [LogFetch::Tail(100)]);
     assert_eq!(logs(&app).range, LogRange::Tail(100));
     answer_logs(&mut app, &effects, &log);

@@ -1,0 +1,216 @@
+//! The preview pane's reads: a new selection's log at once, the selected running
+//! container's again each second while the pane shows; a frame only when its lines change.
+
+use super::super::effect::Effect;
+use super::super::preview::{shown, Preview, PreviewLine};
+use super::super::state::App;
+use crate::engine::Status;
+
+pub(super) fn on_preview(
+    app: &mut App,
+    id: String,
+    result: Result<Vec<PreviewLine>, String>,
+) -> Vec<Effect> {
+    let lines = Some(result);
+    app.dirty = match app.preview.as_mut().filter(|p| p.id == id) {
+        Some(preview) if preview.lines != lines => {
+            preview.lines = lines;
+            shown(app)
+        }
+        // Another container's, read before the selection moved; or the same lines.
+        _ => false,
+    };
+    Vec::new()
+}
+
+/// After any message: the pane, if it shows, follows the selection.
+pub(super) fn follow_selection(app: &mut App) -> Option<Effect> {
+    if !shown(app) {
+        return None;
+    }
+    let id = app.selected_container()?.id.to_string();
+    if app.preview.as_ref().is_some_and(|p| p.id == id) {
+        return None;
+    }
+    app.preview = Some(Preview {
+        id: id.clone(),
+        lines: None,
+    });
+    Some(Effect::LoadPreview(id))
+}
+
+/// Each second: a running container's log grows, so it is read again.
+pub(super) fn on_tick(app: &App) -> Option<Effect> {
+    if !shown(app) {
+        return None;
+    }
+    let preview = app.preview.as_ref()?;
+    app.container_by_id(&preview.id)
+        .filter(|c| c.state.status == Status::Running)
+        .map(|_| Effect::LoadPreview(preview.id.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use crate::engine::ContainerStats;
+    use crate::tui::once::render_text;
+    use crate::tui::preview::PreviewLine;
+
+    /// The three containers of `app_with` with IDs that stay put from run to run (for
+    /// the frames) and web's stats.
+    fn fixed_app() -> App {
+        let mut app = app_with(Keymap::default());
+        for (i, c) in app.snapshot.containers.iter_mut().enumerate() {
+            c.id = format!("{:0<64}", format!("c{i}ab")).parse().unwrap();
+        }
+        let web = app.snapshot.containers[0].id.clone();
+        update(
+            &mut app,
+            Msg::Stats(vec![ContainerStats {
+                id: web,
+                name: "web".into(),
+                running: true,
+                cpu_percent: 1.5,
+                memory_usage: 3 << 20,
+                memory_limit: 1 << 30,
+                memory_percent: 0.3,
+                net_rx: 0,
+                net_tx: 0,
+                block_read: 0,
+                block_write: 0,
+                pids: 2,
+            }]),
+        );
+        app
+    }
+
+    fn reads(effects: &[Effect]) -> Vec<&str> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::LoadPreview(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lines(texts: &[&str]) -> Result<Vec<PreviewLine>, String> {
+        Ok(texts
+            .iter()
+            .map(|t| PreviewLine {
+                text: (*t).into(),
+                stderr: t.starts_with("error"),
+            })
+            .collect())
+    }
+
+    #[test]
+    fn the_pane_reads_the_selected_log_on_a_wide_screen_only() {
+        let mut app = fixed_app();
+        let id = |app: &App, i: usize| app.snapshot.containers[i].id.to_string();
+        let (web, job) = (id(&app, 0), id(&app, 1));
+        // 80 columns: no pane, nothing read.
+        render_text(&app, 80, 24);
+        assert!(reads(&keys(&mut app, "jk")).is_empty());
+        assert!(reads(&update(&mut app, Msg::Tick)).is_empty());
+        // 120x40: the selection's log at once, and no second read for the same one.
+        render_text(&app, 120, 40);
+        assert_eq!(reads(&update(&mut app, Msg::Resize)), [web.as_str()]);
+        assert!(reads(&update(&mut app, Msg::Resize)).is_empty());
+        // web runs: read again each second; a frame only when its lines change.
+        assert_eq!(reads(&update(&mut app, Msg::Tick)), [web.as_str()]);
+        let answer = |app: &mut App, id: &str, texts: &[&str]| {
+            update(
+                app,
+                Msg::Preview {
+                    id: id.into(),
+                    result: lines(texts),
+                },
+            );
+            app.dirty
+        };
+        assert!(answer(
+            &mut app,
+            &web,
+            &["listening on :80", "error: no such file"]
+        ));
+        assert!(!answer(
+            &mut app,
+            &web,
+            &["listening on :80", "error: no such file"]
+        ));
+        let frame = render_text(&app, 120, 40);
+        assert!(
+            frame.contains(" web: last log lines (L opens them) "),
+            "{frame}"
+        );
+        assert!(
+            frame.contains("CPU 1.50 %   MEM 3MiB / 1GiB   PIDS 2"),
+            "{frame}"
+        );
+        assert!(frame.contains("error: no such file"), "{frame}");
+        // job: read once; created, its log does not grow, so the clock reads nothing.
+        assert_eq!(reads(&keys(&mut app, "j")), [job.as_str()]);
+        assert!(reads(&update(&mut app, Msg::Tick)).is_empty());
+        // web's late answer does not land on job's pane.
+        assert!(!answer(&mut app, &web, &["late"]));
+        assert_eq!(app.preview.as_ref().unwrap().lines, None);
+        assert!(render_text(&app, 120, 40).contains("Reading the log…"));
+        // A detail over the list hides the pane: nothing is read.
+        key(&mut app, KeyCode::Enter);
+        assert!(reads(&update(&mut app, Msg::Tick)).is_empty());
+    }
+
+    #[test]
+    fn the_preview_frames() {
+        let mut app = fixed_app();
+        render_text(&app, 120, 40);
+        update(&mut app, Msg::Resize);
+        let web = app.snapshot.containers[0].id.to_string();
+        update(
+            &mut app,
+            Msg::Preview {
+                id: web,
+                result: lines(&["listening on :80", "GET / 200", "error: disk full"]),
+            },
+        );
+        insta::assert_snapshot!("preview_120x40", render_text(&app, 120, 40));
+        // 80x24: the list alone, as before.
+        insta::assert_snapshot!("preview_80x24", render_text(&app, 80, 24));
+    }
+
+    #[test]
+    fn l_opens_the_selected_containers_logs_and_capitals_each_tab() {
+        use crate::tui::detail::DetailRequest;
+        let mut app = fixed_app();
+        let job = app.snapshot.containers[1].id.to_string();
+        let effects = keys(&mut app, "jL");
+        let [Effect::LoadDetail(DetailRequest::Logs(request))] = effects.as_slice() else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(request.id, job);
+        let detail = app.container_detail().unwrap();
+        assert_eq!(
+            (detail.id.as_str(), detail.tab),
+            (job.as_str(), ContainerTab::Logs)
+        );
+        // On the open detail, each tab's key goes to it.
+        for (key, tab) in [
+            ("S", ContainerTab::Stats),
+            ("I", ContainerTab::Config),
+            ("O", ContainerTab::Mounts),
+            ("W", ContainerTab::Network),
+            ("F", ContainerTab::Diff),
+            ("L", ContainerTab::Logs),
+        ] {
+            keys(&mut app, key);
+            assert_eq!(app.container_detail().unwrap().tab, tab, "{key}");
+        }
+        assert_eq!(app.details.len(), 1);
+        // Another pane has no container to open.
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "2L");
+        assert!(app.details.is_empty());
+    }
+}
