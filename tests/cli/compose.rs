@@ -1199,6 +1199,20 @@ services:
     // Named, a service its profile leaves off comes up, as in Compose v2.
     compose_ok(&berth, &dir, &["up", "-d", "debug"]);
     assert_eq!(names(&berth), ["prof-debug-1", "prof-web-1"]);
+    // Without the profile, its container is the project's still, not an orphan: `up`
+    // leaves it be, and `down` leaves it and the network it is on, as Compose v2 does.
+    let out = compose(&berth, &dir, &["up", "-d"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("orphan"), "{}", stderr(&out));
+    let out = compose(&berth, &dir, &["down", "-t", "0"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("orphan"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(" Network prof_default  Resource is still in use"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&berth), ["prof-debug-1"]);
     compose_ok(&berth, &dir, &["--profile", "debug", "down", "-t", "0"]);
     assert!(names(&berth).is_empty());
 }

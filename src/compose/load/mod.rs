@@ -117,6 +117,9 @@ pub struct Loaded {
     pub model: Value,
     /// One line each, e.g. "compose.yaml:12: service web: key `x` is not supported by berth".
     pub warnings: Vec<String>,
+    /// Services of the files that the active profiles leave out of the model: their
+    /// containers are the project's, not orphans (compose-go's `DisabledServices`).
+    pub disabled_services: Vec<String>,
 }
 
 /// What went wrong, for exit codes and tests.
@@ -944,7 +947,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         return Err(invalid("empty compose file".into()));
     }
     model.remove("name");
-    finish(&mut model, &name, &env, opts, &cx)?;
+    let disabled_services = finish(&mut model, &name, &env, opts, &cx)?;
     let mut top = Map::new();
     top.insert("name".into(), json!(name));
     top.extend(model);
@@ -961,6 +964,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         config_files: files,
         model: Value::Object(top),
         warnings,
+        disabled_services,
     })
 }
 
@@ -1040,14 +1044,15 @@ fn invalid(m: String) -> LoadError {
 }
 
 /// Normalisation and checks on the merged model: default network, resource names, env files
-/// into `environment`, profiles, references and cycles.
+/// into `environment`, profiles, references and cycles. Returns the services the profiles
+/// left out.
 fn finish(
     model: &mut Map<String, Value>,
     project: &str,
     env: &BTreeMap<String, String>,
     opts: &LoadOptions,
     cx: &Cx,
-) -> Result<(), LoadError> {
+) -> Result<Vec<String>, LoadError> {
     let mut services = match model.remove("services") {
         Some(Value::Object(s)) => s,
         _ => Map::new(),
@@ -1287,7 +1292,7 @@ fn finish(
     if !volumes.is_empty() {
         model.insert("volumes".into(), Value::Object(volumes));
     }
-    Ok(())
+    Ok(disabled)
 }
 
 /// A `depends_on` cycle, named as compose-go names it: "dependency cycle detected: a -> b -> a".

@@ -152,6 +152,7 @@ mod tests {
                 "db": {"image": "i"}
             }}),
             warnings: Vec::new(),
+            disabled_services: Vec::new(),
         })
         .unwrap();
         let flags = BuildFlags {

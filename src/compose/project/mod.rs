@@ -142,9 +142,17 @@ pub struct Project {
     pub model: Model,
     /// Each service's canonical value, what its config hash is taken of.
     values: BTreeMap<String, Value>,
+    /// Services the active profiles leave out: their containers are not orphans.
+    pub disabled: Vec<String>,
 }
 
 impl Project {
+    /// Whether a container of service `service` is an orphan: its service is in neither
+    /// the model nor the services the profiles leave out.
+    pub(crate) fn orphaned(&self, service: &str) -> bool {
+        !self.model.services.contains_key(service) && !self.disabled.iter().any(|d| d == service)
+    }
+
     pub fn from_loaded(loaded: &Loaded) -> Result<Project> {
         let model = Model::from_value(&loaded.model).map_err(Error::Invalid)?;
         let values = loaded
@@ -159,6 +167,7 @@ impl Project {
             config_files: loaded.config_files.clone(),
             model,
             values,
+            disabled: loaded.disabled_services.clone(),
         };
         project.check()?;
         Ok(project)
@@ -469,6 +478,7 @@ mod tests {
             config_files: vec!["/w/compose.yaml".into()],
             model,
             warnings: Vec::new(),
+            disabled_services: Vec::new(),
         })
     }
 

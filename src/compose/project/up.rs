@@ -148,7 +148,7 @@ fn orphans(
 ) -> Result<()> {
     let orphans: Vec<&Member> = existing
         .iter()
-        .filter(|m| !m.oneoff && !project.model.services.contains_key(&m.service))
+        .filter(|m| !m.oneoff && project.orphaned(&m.service))
         .collect();
     if orphans.is_empty() {
         return Ok(());

@@ -73,7 +73,8 @@ pub fn down(
 ) -> Result<()> {
     let all = members(engine, name)?;
     let in_model = |m: &Member| model.is_none_or(|p| p.model.services.contains_key(&m.service));
-    let orphans: Vec<&Member> = all.iter().filter(|m| !m.oneoff && !in_model(m)).collect();
+    let orphaned = |m: &Member| model.is_some_and(|p| p.orphaned(&m.service));
+    let orphans: Vec<&Member> = all.iter().filter(|m| !m.oneoff && orphaned(m)).collect();
     if !orphans.is_empty() && !opts.remove_orphans {
         let names: Vec<&str> = orphans.iter().map(|m| m.record.name.as_str()).collect();
         on(Progress::Warning(format!(
@@ -83,7 +84,7 @@ pub fn down(
     }
     let going: Vec<&Member> = all
         .iter()
-        .filter(|m| in_model(m) || opts.remove_orphans || m.oneoff)
+        .filter(|m| in_model(m) || (opts.remove_orphans && orphaned(m)) || m.oneoff)
         .collect();
     let mut images = std::collections::BTreeSet::new();
     for member in &going {
@@ -114,6 +115,16 @@ pub fn down(
         on(step(Object::Network, &network.name, "Removing"));
         match engine.destroy_network(&network.name) {
             Ok(_) | Err(EngineError::NoSuchNetwork(_)) => {}
+            // Containers of services the profiles leave out (or of another project) are
+            // still on it: Compose's warning, and the rest goes on.
+            Err(EngineError::Conflict(_)) => {
+                on(step(
+                    Object::Network,
+                    &network.name,
+                    "Resource is still in use",
+                ));
+                continue;
+            }
             Err(e) => return Err(Error::engine(format!("network {}", network.name), e)),
         }
         on(step(Object::Network, &network.name, "Removed"));
