@@ -86,19 +86,7 @@ skips=()
 if [[ ${DOCKER:-1} == 0 ]]; then
     skips=(--skip "docker-compose=not measured (DOCKER=0)")
 elif command -v dockerd >/dev/null && command -v docker-compose >/dev/null; then
-    mkdir -p "$work/d"
-    echo '{}' >"$work/d/daemon.json"
-    dockerd --config-file "$work/d/daemon.json" --data-root "$work/d/data" \
-        --exec-root "$work/d/x" --pidfile "$work/d/pid" -H "unix://$work/d/sock" \
-        --bridge=none --iptables=false --ip6tables=false --log-level=error \
-        >"$work/d/log" 2>&1 &
-    dockerd_pid=$!
-    export DOCKER_HOST="unix://$work/d/sock"
-    for _ in $(seq 300); do
-        docker info >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    docker info >/dev/null 2>&1 || die "dockerd did not start: $(brief "$(cat "$work/d/log")")"
+    start_private_dockerd "$work/d"
     docker load -q -i "$fixtures/busybox-save.tar" >/dev/null
     d="docker-compose -f $work/docker.yaml -p bench"
     # Debian's docker-compose is 1.29, which has no `--wait`: `up -d` (which waits for

@@ -347,18 +347,7 @@ dashboard_pid=
 log "dockerd on a tmpfs of its own, in this network namespace"
 mkdir -p "$work/d"
 mount -t tmpfs -o size=6g,mode=0700 berth-bench-ui-docker "$work/d"
-echo '{}' >"$work/d/daemon.json"
-dockerd --config-file "$work/d/daemon.json" --data-root "$work/d/data" \
-    --exec-root "$work/d/x" --pidfile "$work/d/pid" -H "unix://$work/d/sock" \
-    --bridge=none --iptables=false --ip6tables=false --log-level=error \
-    >"$work/d/log" 2>&1 &
-dockerd_pid=$!
-export DOCKER_HOST="unix://$work/d/sock"
-for _ in $(seq 300); do
-    docker info >/dev/null 2>&1 && break
-    sleep 0.1
-done
-docker info >/dev/null 2>&1 || die "dockerd did not start: $(brief "$(cat "$work/d/log")")"
+start_private_dockerd "$work/d"
 docker load -q -i .fixtures/busybox-save.tar >/dev/null
 d0=$(now)
 seq 1 "$DOCKER_CONTAINERS" |

@@ -244,3 +244,24 @@ Also try:
 Add --root DIR (or set BERTH_ROOT) to use another engine root.
 MSG
 }
+
+# Starts a dockerd of the caller's own (no bridge, no iptables rules) with its state and
+# socket under DIR, for a bench's peer: sets DOCKER_HOST and dockerd_pid, and returns once
+# it answers. The caller stops it (kill "$dockerd_pid") and removes DIR.
+start_private_dockerd() {
+    local dir=$1
+    mkdir -p "$dir"
+    echo '{}' >"$dir/daemon.json"
+    dockerd --config-file "$dir/daemon.json" --data-root "$dir/data" \
+        --exec-root "$dir/x" --pidfile "$dir/pid" -H "unix://$dir/sock" \
+        --bridge=none --iptables=false --ip6tables=false --log-level=error \
+        >"$dir/log" 2>&1 &
+    dockerd_pid=$!
+    export DOCKER_HOST="unix://$dir/sock"
+    local _
+    for _ in $(seq 300); do
+        docker info >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    docker info >/dev/null 2>&1 || die "dockerd did not start: $(brief "$(cat "$dir/log")")"
+}
