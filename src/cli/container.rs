@@ -928,12 +928,15 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         }
         made => made.transpose()?,
     };
-    // The monitor starts while the container is made (see `Engine::monitor_ahead`).
-    let made = ensure_image(engine, flags).and_then(|()| {
-        let ahead = engine.monitor_ahead(options.name.as_deref())?;
-        let record = engine.create_container_for(options, &ahead)?;
-        Ok((record, ahead))
-    });
+    // The monitor starts while the image is looked up and the container made (see
+    // `Engine::monitor_ahead`); should either fail, it exits unused.
+    let made = engine
+        .monitor_ahead(options.name.as_deref())
+        .and_then(|ahead| {
+            ensure_image(engine, flags)?;
+            let record = engine.create_container_for(options, &ahead)?;
+            Ok((record, ahead))
+        });
     let (record, ahead) = match made {
         Ok(made) => made,
         Err(e) => {

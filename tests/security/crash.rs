@@ -55,7 +55,8 @@ fn expected_kind(point: &str) -> Option<&'static str> {
         | "rm:before-unindex"
         | "rename:after-index"
         | "rename:after-record" => Some("container-index"),
-        "monitor:after-cgroup" => Some("cgroup"),
+        // `run` makes the cgroup while its monitor loads, before the monitor mounts.
+        "monitor:after-mount" | "monitor:after-cgroup" => Some("cgroup"),
         // By then the record says it runs (written while init set up): the next verb
         // finds its monitor dead and removes the cgroup itself.
         // The container is gone; its retired directory is not.

@@ -1018,8 +1018,15 @@ impl Engine {
         let MonitorAhead { id, mut stream } = ahead;
         let record = self.container(id.as_str())?;
         refuse_running(&record)?;
-        super::monitor::send_ahead_go(&mut stream)
-            .context(|| format!("starting the monitor of {}", record.name))?;
+        let mut premade = premake_cgroup(&record);
+        if let Err(e) = super::monitor::send_ahead_go(&mut stream) {
+            if let Some(cgroup) = &mut premade {
+                let mut teardown = Teardown::default();
+                teardown.step("remove cgroup", &record.id, cgroup.remove());
+                self.report_teardown(&record, &teardown);
+            }
+            return Err(e).context(|| format!("starting the monitor of {}", record.name));
+        }
         crash_point("start:after-spawn");
         self.await_start(record, stream)
     }
@@ -1460,6 +1467,15 @@ fn unmount_below(dir: &std::path::Path) -> Result<()> {
         overlay::unmount_if_mounted(&mount)?;
     }
     Ok(())
+}
+
+/// Makes the cgroup of a container whose monitor was started ahead, while that monitor is
+/// still loading its binary: the kernel's cgroup creation (a millisecond or more) is then
+/// off the start's path. Best effort: on a failure nothing is left, and the monitor makes
+/// the cgroup itself and reports why it can't.
+fn premake_cgroup(record: &ContainerRecord) -> Option<Cgroup> {
+    let devices = super::devices::allowed_devices(&record.config.security).ok()?;
+    Cgroup::create(record.id.as_str(), &record.config.resources, &devices.rules).ok()
 }
 
 #[cfg(test)]

@@ -111,7 +111,12 @@ pub fn run_if_invoked() -> Option<i32> {
     if invocation.ahead && !wait_for_ahead_go(&control) {
         return Some(0);
     }
-    Some(main(&engine, &invocation.id, control))
+    Some(supervise(
+        &engine,
+        &invocation.id,
+        control,
+        invocation.ahead,
+    ))
 }
 
 /// A monitor's command line, as [`monitor_args`] writes it.
@@ -147,10 +152,16 @@ fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> 
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
 pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
+    supervise(engine, id, control, false)
+}
+
+/// [`main`] for a monitor started `ahead` of its container's record or not: one started
+/// ahead takes the cgroup its starter made meanwhile.
+fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -> i32 {
     // Already detached before its exec (see `runtime::spawn`): nobody's child but the
     // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
-    match Monitor::start(engine, id) {
+    match Monitor::start(engine, id, ahead) {
         Ok(mut monitor) => {
             let pid = monitor.init_pid.to_string();
             if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
@@ -242,8 +253,40 @@ fn start_error(e: Error) -> StartError {
 }
 
 impl Monitor {
-    fn start(engine: &Engine, id: &ContainerId) -> std::result::Result<Monitor, StartError> {
+    fn start(
+        engine: &Engine,
+        id: &ContainerId,
+        ahead: bool,
+    ) -> std::result::Result<Monitor, StartError> {
         let record = engine.load_record(id).map_err(start_error)?;
+        // Started ahead, the container's cgroup was made by its starter while this
+        // process loaded (see `Engine::start_container_ahead`): it goes if the start
+        // fails before it is taken over below.
+        let mut premade = if ahead {
+            Cgroup::made_for(&record)
+        } else {
+            None
+        };
+        match Self::mount_root(engine, &record) {
+            Ok(overlay) => Self::start_in(engine, &record, &overlay, premade),
+            Err(e) => {
+                if let Some(cgroup) = &mut premade {
+                    let mut teardown = Teardown::default();
+                    teardown.step("remove cgroup", id, cgroup.remove());
+                    engine.report_teardown(&record, &teardown);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Mounts the container's root filesystem in a mount namespace of the monitor's own
+    /// and copies its volumes' image content up.
+    fn mount_root(
+        engine: &Engine,
+        record: &ContainerRecord,
+    ) -> std::result::Result<OverlayDirs, StartError> {
+        let id = &record.id;
         let dir = engine.container_dir(id);
         let lower = record
             .chain_ids
@@ -267,20 +310,37 @@ impl Monitor {
         overlay.mount_with(durability).map_err(start_error)?;
         crash_point("monitor:after-mount");
         engine
-            .copy_up_volumes(&record, &overlay.merged)
+            .copy_up_volumes(record, &overlay.merged)
             .map_err(start_error)?;
-        let devices =
-            super::devices::allowed_devices(&record.config.security).map_err(start_error)?;
-        let mut cgroup = Cgroup::create(id.as_str(), &record.config.resources, &devices.rules)
-            .map_err(start_error)?;
+        Ok(overlay)
+    }
+
+    /// Starts the container's process in its cgroup (`premade`, or made here) on its
+    /// mounted root.
+    fn start_in(
+        engine: &Engine,
+        record: &ContainerRecord,
+        overlay: &OverlayDirs,
+        premade: Option<Cgroup>,
+    ) -> std::result::Result<Monitor, StartError> {
+        let id = &record.id;
+        let mut cgroup = match premade {
+            Some(cgroup) => cgroup,
+            None => {
+                let devices = super::devices::allowed_devices(&record.config.security)
+                    .map_err(start_error)?;
+                Cgroup::create(id.as_str(), &record.config.resources, &devices.rules)
+                    .map_err(start_error)?
+            }
+        };
         crash_point("monitor:after-cgroup");
-        match Self::launch(engine, &record, &overlay, &cgroup, false) {
+        match Self::launch(engine, record, overlay, &cgroup, false) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
                 let mut teardown = Teardown::default();
                 teardown.step("remove cgroup", id, cgroup.remove());
                 record_start_failure(engine, id, code, &message, &mut teardown);
-                engine.report_teardown(&record, &teardown);
+                engine.report_teardown(record, &teardown);
                 Err((code, message))
             }
         }

@@ -542,6 +542,18 @@ impl Cgroup {
         )
     }
 
+    /// The cgroup of a container just made, when the starter made it already in every
+    /// hierarchy (see `Engine::start_container_ahead`); None when any is missing, for
+    /// [`Cgroup::create`] to make (it takes what exists as it is).
+    pub(crate) fn made_for(record: &crate::container::record::ContainerRecord) -> Option<Cgroup> {
+        let hierarchies = Self::hierarchies();
+        let cgroup = Self::existing_in(
+            &hierarchies,
+            &record.config.resources.cgroup_path(record.id.as_str()),
+        );
+        (!hierarchies.is_empty() && cgroup.dirs.len() == hierarchies.len()).then_some(cgroup)
+    }
+
     /// The cgroup hierarchies mounted on this host (read once for many containers).
     pub fn hierarchies() -> Vec<Hierarchy> {
         mounted_hierarchies().unwrap_or_default()
