@@ -91,7 +91,9 @@ fn two_containers_from_one_image_have_independent_filesystems() {
         ]);
     }
     for (name, n) in ["a", "b"].iter().zip(&numbers) {
+        // `start` returns once the process runs: its shell may not have written yet.
         berth.ok(&["start", name]);
+        berth.ok(&["wait", name]);
         let upper = berth.inspect(name)["GraphDriver"]["Data"]["UpperDir"]
             .as_str()
             .unwrap()
