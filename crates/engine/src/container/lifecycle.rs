@@ -36,6 +36,9 @@ use crate::Engine;
 pub struct MonitorAhead {
     id: ContainerId,
     stream: UnixStream,
+    /// The thread starting the monitor: the caller goes on making the container while
+    /// the monitor's exec is under way.
+    spawning: std::thread::JoinHandle<Result<()>>,
 }
 
 /// A start of a container already running is Docker's conflict.
@@ -1008,14 +1011,34 @@ impl Engine {
     pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
         let id = ContainerId::random();
         super::runtime::cgroups::start_grace_period();
-        let stream = self.spawn_monitor(&id, name.unwrap_or(id.short()), true)?;
-        Ok(MonitorAhead { id, stream })
+        let (stream, theirs) =
+            UnixStream::pair().context(|| "creating the monitor socket".into())?;
+        let root = self.paths().root().to_path_buf();
+        let label = name.unwrap_or(id.short()).to_owned();
+        let monitor_id = id.clone();
+        // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`).
+        let spawning = std::thread::Builder::new()
+            .name("monitor-spawn".into())
+            .spawn(move || spawn_monitor(&root, &monitor_id, &label, true, theirs))
+            .context(|| "starting the container monitor".into())?;
+        Ok(MonitorAhead {
+            id,
+            stream,
+            spawning,
+        })
     }
 
     /// Starts the container made by [`Engine::create_container_for`] under its monitor
     /// started ahead. Returns as [`Engine::start_container`] does.
     pub fn start_container_ahead(&self, ahead: MonitorAhead) -> Result<Started> {
-        let MonitorAhead { id, mut stream } = ahead;
+        let MonitorAhead {
+            id,
+            mut stream,
+            spawning,
+        } = ahead;
+        spawning
+            .join()
+            .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))??;
         let record = self.container(id.as_str())?;
         refuse_running(&record)?;
         let mut premade = premake_cgroup(&record);
@@ -1058,21 +1081,7 @@ impl Engine {
     /// `berth-monitor`), detached from this process, and returns its control socket.
     fn spawn_monitor(&self, id: &ContainerId, label: &str, ahead: bool) -> Result<UnixStream> {
         let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
-        let exe = sealed::sealed_self()?;
-        let control: OwnedFd = theirs.into();
-        let control_fd = control.as_raw_fd();
-        let program = sealed::exec_path(&exe);
-        let argv0 = sealed::monitor_argv0(label);
-        let args = super::monitor::monitor_args(self.paths().root(), id, control_fd, ahead);
-        // Returns once the monitor has exec'd (or failed to), detached from this process.
-        super::runtime::spawn::spawn_detached(&super::runtime::spawn::Detached {
-            program: program.as_ref(),
-            argv0: argv0.as_ref(),
-            args: &args,
-            keep_fd: control_fd,
-        })
-        .context(|| "starting the container monitor".into())?;
-        drop(control);
+        spawn_monitor(self.paths().root(), id, label, ahead, theirs)?;
         Ok(ours)
     }
 
@@ -1467,6 +1476,31 @@ fn unmount_below(dir: &std::path::Path) -> Result<()> {
         overlay::unmount_if_mounted(&mount)?;
     }
     Ok(())
+}
+
+/// Starts the monitor of container `id` on engine root `root` (`label` is what `ps` shows
+/// beside `berth-monitor`), detached from this process, with `theirs` as its control
+/// socket. Returns once the monitor has exec'd (or failed to).
+fn spawn_monitor(
+    root: &std::path::Path,
+    id: &ContainerId,
+    label: &str,
+    ahead: bool,
+    theirs: UnixStream,
+) -> Result<()> {
+    let exe = sealed::sealed_self()?;
+    let control: OwnedFd = theirs.into();
+    let control_fd = control.as_raw_fd();
+    let program = sealed::exec_path(&exe);
+    let argv0 = sealed::monitor_argv0(label);
+    let args = super::monitor::monitor_args(root, id, control_fd, ahead);
+    super::runtime::spawn::spawn_detached(&super::runtime::spawn::Detached {
+        program: program.as_ref(),
+        argv0: argv0.as_ref(),
+        args: &args,
+        keep_fd: control_fd,
+    })
+    .context(|| "starting the container monitor".into())
 }
 
 /// Makes the cgroup of a container whose monitor was started ahead, while that monitor is
