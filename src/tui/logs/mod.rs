@@ -31,7 +31,7 @@ const READ_AHEAD: usize = 1000;
 const FIRST_ID: u64 = 1 << 40;
 
 /// One line of the log as the view keeps it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// Where its entry starts in the log file.
     pub at: LogPosition,

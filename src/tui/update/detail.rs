@@ -405,7 +405,6 @@ mod tests {
 
     #[test]
     fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
-        use crate::engine::ImageLayer;
         let mut app = app_with(Keymap::default());
         let id = Digest::of_bytes(b"config");
         app.snapshot.images = one_image(b"config");
@@ -415,20 +414,11 @@ mod tests {
             effects,
             [Effect::LoadDetail(DetailRequest::Layers(id.to_string()))]
         );
-        let layer = |index| ImageLayer {
-            index,
-            diff_id: Digest::of_bytes(&[index as u8]),
-            chain_id: Digest::of_bytes(&[index as u8]),
-            size: 1,
-            created: None,
-            created_by: None,
-            comment: None,
-        };
         let effects = update(
             &mut app,
             Msg::Detail(Ok(Box::new(DetailData::Layers {
                 id: id.to_string(),
-                layers: vec![layer(0), layer(1)],
+                layers: crate::tui::update::layers_testing::two_layers(),
             }))),
         );
         let tree = |layer, scope| {
