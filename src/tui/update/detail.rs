@@ -19,8 +19,12 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         .container_detail_mut()
         .filter(|d| d.tab == ContainerTab::Logs)
     {
-        if detail.logs.clear_text() {
+        // A search reading through the file stops first, keeping its text.
+        if detail.logs.cancel_find() {
             return Vec::new();
+        }
+        if detail.logs.clear_text() {
+            return super::logs::cleared(detail);
         }
     }
     if let Some(image) = app
@@ -151,10 +155,9 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
     let data = match data {
         DetailData::Logs { id, chunk } => {
             if app.container_detail().is_some_and(|d| d.id == id) {
-                super::logs::on_chunk(app, chunk);
-            } else {
-                app.dirty = false;
+                return super::logs::on_chunk(app, chunk);
             }
+            app.dirty = false;
             return Vec::new();
         }
         data => data,
