@@ -1178,6 +1178,7 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     });
     assert!(!screen.contains("line-"), "{screen}");
     tui.send_keys("Escape");
+    tui.wait_for("the filter cleared", |s| !s.contains("filter \"error\""));
     // G: following again.
     tui.send_keys("G");
     tui.wait_for("following again", |s| {
