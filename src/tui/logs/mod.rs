@@ -85,8 +85,6 @@ pub struct Finding {
     pub forward: bool,
     /// It went round from the log's other end already.
     pub wrapped: bool,
-    /// Lines looked at so far, for the footer.
-    pub reads: usize,
     /// The read to send next (the last one ran out of lines to scan, or reached the end).
     next: Option<LogFetch>,
 }
@@ -337,7 +335,6 @@ impl LogView {
             // Cancelled meanwhile.
             return false;
         };
-        finding.reads += 1;
         if let Some(at) = chunk.found {
             let wrapped = finding.wrapped;
             self.finding = None;
@@ -618,6 +615,8 @@ impl LogView {
         self.follow = true;
         self.bottom = None;
         self.current = None;
+        // A search reading through the file stops: its answer would move the view.
+        self.finding = None;
         self.read_after(id, WINDOW_LINES)
     }
 
@@ -739,7 +738,6 @@ impl LogView {
         self.finding = Some(Finding {
             forward,
             wrapped,
-            reads: 0,
             next: None,
         });
         MatchStep::Reading(self.request(id, LogFetch::Find { from, forward }))

@@ -556,6 +556,14 @@ fn n_and_shift_n_read_past_the_window_through_the_file_and_wrap_at_its_ends() {
     assert!(view.cancel_find());
     assert!(!view.apply(log.answer(&request)));
     assert_eq!(view.pending("c"), None);
+    // G too: the view follows again, and the search's answer does not move it.
+    let Some(MatchStep::Reading(request)) = view.next_match("c", true) else {
+        panic!("a read");
+    };
+    view.follow_end("c");
+    assert!(view.finding.is_none());
+    assert!(!view.apply(log.answer(&request)));
+    assert!(view.follow);
 }
 
 #[test]
