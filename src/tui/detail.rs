@@ -60,7 +60,7 @@ pub struct ContainerDetail {
     /// The Logs tab: its window of lines, search, filter and toggles (`logs/`); its
     /// search and filter are the detail's own, so the list's filter and selection stay
     /// as they were.
-    pub logs: LogView,
+    pub logs: Box<LogView>,
     pub diff: Option<Vec<Change>>,
     /// Lines scrolled down from the top (config, diff).
     pub scroll: usize,
@@ -74,7 +74,7 @@ impl ContainerDetail {
             id,
             tab: ContainerTab::Config,
             config: None,
-            logs: LogView::default(),
+            logs: Box::default(),
             diff: None,
             scroll: 0,
             changes_only: false,

@@ -49,7 +49,7 @@ pub enum Msg {
     /// The preview pane's lines of a container's log.
     Preview {
         id: String,
-        result: Result<Vec<super::preview::PreviewLine>, String>,
+        result: Result<Vec<super::logs::LogLine>, String>,
     },
     /// An action on engine objects finished.
     Done {

@@ -706,6 +706,24 @@ mod tests {
         insta::assert_snapshot!("run_form_80x24", render_text(&app, 80, 24));
     }
 
+    /// A refused run keeps what was typed and says why whole, wrapped in the form.
+    #[test]
+    fn the_run_forms_error_wraps_whole_at_80x24() {
+        let mut app = App::new(Keymap::default());
+        app.loaded = true;
+        let mut form = crate::tui::form::RunForm::with_image("berth-test/busybox:latest");
+        form.values[1] = "web".into();
+        form.error = Some(format!(
+            "Conflict. The container name \"/web\" is already in use by container \"{}\". \
+             You have to remove (or rename) that container to be able to reuse that name.",
+            "a3".repeat(32)
+        ));
+        app.popup = Some(Popup::RunForm(form));
+        let frame = render_text(&app, 80, 24);
+        insta::assert_snapshot!("run_form_error_80x24", frame);
+        assert!(frame.contains("reuse that name."), "{frame}");
+    }
+
     #[test]
     fn destructive_actions_ask_in_a_popup() {
         let mut app = App::new(Keymap::default());

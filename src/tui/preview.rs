@@ -2,9 +2,9 @@
 //! CPU and memory and the last lines of its log, as lazydocker and oxker lay out their
 //! screens. Its state, when it shows, and the one read of the log it makes.
 
-use super::config::clean;
+use super::logs::{last_lines, LogLine};
 use super::state::{App, View};
-use crate::engine::{Engine, LogReader, LogStream, Result, LOG_FILE};
+use crate::engine::{Engine, Result};
 
 /// The narrowest and lowest screen the pane shows on: below, the list keeps it all.
 pub const MIN_WIDTH: u16 = 120;
@@ -18,14 +18,7 @@ pub struct Preview {
     /// The container's ID.
     pub id: String,
     /// None while the first read is on its way; the read's error, if it failed.
-    pub lines: Option<std::result::Result<Vec<PreviewLine>, String>>,
-}
-
-/// One log line, safe to draw: escapes and control characters gone, bounded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviewLine {
-    pub text: String,
-    pub stderr: bool,
+    pub lines: Option<std::result::Result<Vec<LogLine>, String>>,
 }
 
 /// Whether a screen of `width` x `height` has room for the pane.
@@ -48,20 +41,8 @@ pub fn shown(app: &App) -> bool {
     on_screen(app, app.width.get(), app.height.get())
 }
 
-/// The last [`LINES`] lines of the container's log, sanitised. The pane's only read of
-/// the log: when the log view offers its sanitised tail, this is the call to change.
-pub fn load(engine: &Engine, id: &str) -> Result<Vec<PreviewLine>> {
-    let record = engine.container(id)?;
-    let path = engine.paths().container(&record.id).join(LOG_FILE);
-    let mut reader = LogReader::open(&path)?;
-    reader.tail(LINES)?;
-    let mut lines = Vec::with_capacity(LINES);
-    reader.read(&mut |entry| {
-        lines.push(PreviewLine {
-            text: clean(entry.log.trim_end_matches('\n')),
-            stderr: entry.stream == LogStream::Stderr,
-        });
-        Ok(())
-    })?;
-    Ok(lines)
+/// The last [`LINES`] lines of the container's log, read and cleaned as the log view
+/// reads them (one path: the same sanitising, SGR colours kept as styles).
+pub fn load(engine: &Engine, id: &str) -> Result<Vec<LogLine>> {
+    last_lines(engine, id, LINES)
 }

@@ -197,7 +197,7 @@ fn draw_marked(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 /// The footer's height: one row, or as many as an error needs to be read whole (rmi's
 /// cause after its long image name), up to a third of the screen.
-fn footer_rows(app: &App, screen: Rect) -> u16 {
+pub(crate) fn footer_rows(app: &App, screen: Rect) -> u16 {
     match &app.status {
         Some(status) if status.error && !app.filtering && app.busy.is_empty() => {
             let width = status.text.chars().count() + 2;
@@ -427,6 +427,13 @@ mod footer_tests {
             assert!(footer.contains(word), "{word} missing from\n{frame}");
         }
         assert!(lines[20].starts_with('└'), "{frame}");
+        // Help over it stays inside the pane's frame, above its bottom border.
+        app.popup = Some(crate::tui::state::Popup::Help { page: 0 });
+        let frame = render_text(&app, 80, 24);
+        let lines: Vec<&str> = frame.lines().collect();
+        assert!(lines[20].starts_with("└──"), "{frame}");
+        assert!(lines[19].starts_with("│ └"), "{frame}");
+        app.popup = None;
         // A short one keeps the one row.
         app.say("no such container", true);
         let frame = render_text(&app, 80, 24);

@@ -1166,8 +1166,10 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     tui.send_keys("n");
     tui.send_keys("n");
     tui.wait_for("n wrapped to the oldest match", |s| s.contains("match 1/6"));
-    // The filter: only the error lines.
+    // The filter: only the error lines. (Esc is seen alone before `&` comes: sent at
+    // once, the terminal reads the two as alt-&.)
     tui.send_keys("Escape");
+    tui.wait_for("the search cleared", |s| !s.contains("search \"error\""));
     tui.send_keys("&");
     tui.type_text("error");
     tui.send_keys("Enter");
@@ -1176,6 +1178,7 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     });
     assert!(!screen.contains("line-"), "{screen}");
     tui.send_keys("Escape");
+    tui.wait_for("the filter cleared", |s| !s.contains("filter \"error\""));
     // G: following again.
     tui.send_keys("G");
     tui.wait_for("following again", |s| {

@@ -1,7 +1,9 @@
 //! The log view's state: a window of lines around what is on screen, read from the log
 //! file on demand (the newest when following, older pages when scrolling back, newer
 //! ones when scrolling down again), never the whole log; a search that marks matches and
-//! moves between them; a filter that shows only matching lines; the toggles. The reads
+//! moves between them, reading on through the file past the window for the next one; a
+//! filter that shows only matching lines, read back through the whole file as the view
+//! goes up; the toggles. The reads
 //! themselves are `load.rs`, the cleaning of a line `text.rs`, the drawing
 //! `views/logs.rs`, the keys `update/logs.rs`.
 
@@ -12,7 +14,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-pub use load::{last_lines, save_log, LogChunk, LogFetch, LogRequest};
+pub use load::{last_lines, save_log, LogChunk, LogFetch, LogRequest, SCAN_LINES};
 pub use text::LogText;
 
 use crate::engine::{LogPosition, LogStream};
@@ -31,7 +33,7 @@ const READ_AHEAD: usize = 1000;
 const FIRST_ID: u64 = 1 << 40;
 
 /// One line of the log as the view keeps it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// Where its entry starts in the log file.
     pub at: LogPosition,
@@ -76,6 +78,26 @@ impl LogRange {
     }
 }
 
+/// A search reading through the file for the next match past the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    /// Towards newer lines.
+    pub forward: bool,
+    /// It went round from the log's other end already.
+    pub wrapped: bool,
+    /// The read to send next (the last one ran out of lines to scan, or reached the end).
+    next: Option<LogFetch>,
+}
+
+/// What `n`/`N` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchStep {
+    /// The view is on the match; whether it went round the end (or start).
+    Moved { wrapped: bool },
+    /// The next match is past the window: this read looks for it in the file.
+    Reading(LogRequest),
+}
+
 /// What `/` or `&` is typing into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogInput {
@@ -94,6 +116,15 @@ pub struct LogView {
     bytes: usize,
     /// Where reading after the window continues.
     end: Option<LogPosition>,
+    /// Where reading before the window continues (before lines a filter skipped, too).
+    start: Option<LogPosition>,
+    /// The filter the window's lines were read with: every line held passes it.
+    loaded_filter: String,
+    /// A search reading through the file past the window.
+    pub finding: Option<Finding>,
+    /// Something to tell the user about the last read (a search that wrapped or found
+    /// nothing); the update takes it.
+    pub notice: Option<String>,
     /// Nothing before the window can be shown: the log's start, or the range's.
     at_start: bool,
     /// The window ends where the log did when it was last read.
@@ -139,6 +170,10 @@ impl Default for LogView {
             first_id: FIRST_ID,
             bytes: 0,
             end: None,
+            start: None,
+            loaded_filter: String::new(),
+            finding: None,
+            notice: None,
             at_start: false,
             at_end: false,
             loaded: false,
@@ -168,6 +203,7 @@ impl LogView {
     pub fn open(&mut self, id: &str) -> LogRequest {
         self.generation += 1;
         self.loading = true;
+        self.finding = None;
         self.request(id, LogFetch::Tail(self.tail_lines()))
     }
 
@@ -178,13 +214,18 @@ impl LogView {
         }
     }
 
-    fn request(&self, id: &str, fetch: LogFetch) -> LogRequest {
+    /// A read for the window. Its lines pass the filter: from now on the window is
+    /// whole only for lines this filter passes.
+    fn request(&mut self, id: &str, fetch: LogFetch) -> LogRequest {
+        self.loaded_filter.clone_from(&self.filter);
         LogRequest {
             id: id.to_owned(),
             fetch,
             since: self.since,
             generation: self.generation,
             tail: self.tail_lines(),
+            filter: self.filter.clone(),
+            search: self.search.clone(),
         }
     }
 
@@ -214,7 +255,7 @@ impl LogView {
         if self.loading || self.at_start {
             return None;
         }
-        let from = self.lines.front()?.at;
+        let from = self.start.or_else(|| Some(self.lines.front()?.at))?;
         self.loading = true;
         Some(self.request(
             id,
@@ -232,6 +273,9 @@ impl LogView {
             return false;
         }
         self.loading = false;
+        if let LogFetch::Find { forward, .. } = chunk.fetch {
+            return self.found(chunk, forward);
+        }
         let changed = !self.loaded
             || !chunk.lines.is_empty()
             || chunk.jumped
@@ -249,6 +293,7 @@ impl LogView {
                 self.at_start = chunk.at_start || matches!(self.range, LogRange::Tail(_));
                 self.push_back(chunk.lines);
                 self.end = chunk.end;
+                self.start = chunk.start;
                 self.at_end = true;
             }
             LogFetch::After { .. } => {
@@ -259,6 +304,7 @@ impl LogView {
                     self.lines.clear();
                     self.bytes = 0;
                     self.at_start = matches!(self.range, LogRange::Tail(_));
+                    self.start = chunk.start;
                 }
                 self.push_back(chunk.lines);
                 self.end = chunk.end.or(self.end);
@@ -267,6 +313,7 @@ impl LogView {
             }
             LogFetch::Before { .. } => {
                 self.at_start = chunk.at_start;
+                self.start = chunk.start;
                 for line in chunk.lines.into_iter().rev() {
                     self.bytes += line.text.size();
                     self.lines.push_front(line);
@@ -274,9 +321,117 @@ impl LogView {
                 }
                 self.trim_back();
             }
+            LogFetch::Find { .. } => {}
         }
         self.refresh();
         changed
+    }
+
+    /// A search's read of the file arrived: the window anew around the match it found;
+    /// or the next read (more to scan, or round from the other end once); or nothing
+    /// matches anywhere.
+    fn found(&mut self, chunk: LogChunk, forward: bool) -> bool {
+        let Some(finding) = self.finding.as_mut() else {
+            // Cancelled meanwhile.
+            return false;
+        };
+        if let Some(at) = chunk.found {
+            let wrapped = finding.wrapped;
+            self.finding = None;
+            // New ids after the old ones, so nothing points into the new window by mistake.
+            self.first_id += self.lines.len() as u64 + 1;
+            self.lines.clear();
+            self.bytes = 0;
+            self.at_start = chunk.at_start;
+            self.at_end = chunk.at_end;
+            self.start = chunk.start;
+            self.end = chunk.end;
+            self.push_back(chunk.lines);
+            self.trim_front();
+            self.bottom = self.last_id();
+            self.refresh();
+            let to = self
+                .lines
+                .iter()
+                .position(|l| l.at == at)
+                .map(|i| self.first_id + i as u64);
+            if let Some(to) = to {
+                self.go_to_match(to);
+            }
+            if wrapped {
+                self.notice = Some(wrap_notice(forward));
+            }
+            return true;
+        }
+        if let Some(from) = chunk.resume {
+            finding.next = Some(LogFetch::Find {
+                from: Some(from),
+                forward,
+            });
+            return true;
+        }
+        // The log's end (or start) reached: round from the other end, once; a window
+        // that already holds that end wraps within itself.
+        let held = if forward { self.at_start } else { self.at_end };
+        if !finding.wrapped && held && !self.matches.is_empty() {
+            self.finding = None;
+            let to = if forward {
+                self.matches[0]
+            } else {
+                self.matches[self.matches.len() - 1]
+            };
+            self.go_to_match(to);
+            self.notice = Some(wrap_notice(forward));
+        } else if !finding.wrapped {
+            finding.wrapped = true;
+            finding.next = Some(LogFetch::Find {
+                from: None,
+                forward,
+            });
+        } else {
+            self.finding = None;
+            self.notice = Some(format!("no line matches {:?}", self.search));
+        }
+        true
+    }
+
+    /// The read to send after one arrived: a search's next, or with a filter, the page
+    /// before the window while the view is near its top (a filter that lets few lines
+    /// through reads back until it has more than a screenful above the view, or the
+    /// log's start).
+    pub fn pending(&mut self, id: &str) -> Option<LogRequest> {
+        if self.loading {
+            return None;
+        }
+        if let Some(finding) = self.finding.as_mut() {
+            let fetch = finding.next.take()?;
+            self.loading = true;
+            return Some(self.request(id, fetch));
+        }
+        let near_top = self.bottom_index().is_none_or(|b| b < READ_AHEAD);
+        if !self.filter.is_empty() && self.loaded && self.error.is_none() && near_top {
+            return self.read_before(id);
+        }
+        None
+    }
+
+    /// The filter was typed: the shown lines follow at once; a filter that is no longer
+    /// narrower than the one the window was read with reads the window afresh (the lines
+    /// it now lets through were never read).
+    pub fn filter_changed(&mut self, id: &str) -> Option<LogRequest> {
+        self.refresh();
+        if self.filter.contains(self.loaded_filter.as_str()) {
+            return self.pending(id);
+        }
+        self.follow = true;
+        self.bottom = None;
+        self.current = None;
+        Some(self.open(id))
+    }
+
+    /// Stops a search reading through the file; false when none was.
+    pub fn cancel_find(&mut self) -> bool {
+        self.finding.take().is_some()
     }
 
     /// A read failed: the view says so and stops following (`G` tries again).
@@ -307,6 +462,7 @@ impl LogView {
             self.bytes -= line.text.size();
             self.first_id += 1;
             self.at_start = false;
+            self.start = self.lines.front().map(|l| l.at);
         }
     }
 
@@ -459,6 +615,8 @@ impl LogView {
         self.follow = true;
         self.bottom = None;
         self.current = None;
+        // A search reading through the file stops: its answer would move the view.
+        self.finding = None;
         self.read_after(id, WINDOW_LINES)
     }
 
@@ -487,7 +645,8 @@ impl LogView {
         self.open(id)
     }
 
-    /// The search's matches: how many, and which of them it is on (1-based).
+    /// The search's matches among the lines held: how many, and which of them it is on
+    /// (1-based).
     pub fn match_count(&self) -> (Option<usize>, usize) {
         let at = self
             .current
@@ -496,17 +655,27 @@ impl LogView {
         (at, self.matches.len())
     }
 
+    /// Whether the window holds the whole log (as of its last read): else the file has
+    /// lines the counts leave out, and `n`/`N` read on into them.
+    pub fn holds_all(&self) -> bool {
+        self.at_start && self.at_end
+    }
+
     /// The line the search is on.
     pub fn current_match(&self) -> Option<u64> {
         self.current
     }
 
-    /// Moves to the next (`forward`: newer) or previous match, wrapping round the lines
-    /// held; from the newest line (following) forward wraps to the oldest match and back
-    /// is the newest. Stops following. `None` when nothing matches; else whether it
-    /// wrapped.
-    pub fn next_match(&mut self, forward: bool) -> Option<bool> {
-        let (first, last) = (*self.matches.first()?, *self.matches.last()?);
+    /// Moves to the next (`forward`: newer) or previous match; from the newest line
+    /// (following) forward goes round to the oldest match and back is the newest. Past
+    /// the lines held, the file is read on for it (`Reading`), round from the log's other
+    /// end at its end. Stops following. `None` when nothing can match: no search, no
+    /// read yet, or none in a window that holds the whole log.
+    pub fn next_match(&mut self, id: &str, forward: bool) -> Option<MatchStep> {
+        // Before the first read there is no window to search from.
+        if self.search.is_empty() || !self.loaded {
+            return None;
+        }
         let from = match (self.current, self.bottom) {
             (Some(c), _) => Some(c),
             (None, Some(b)) => Some(b),
@@ -520,21 +689,68 @@ impl LogView {
                 self.matches.iter().rev().find(|&&m| m < from).copied()
             }
             (false, Some(from)) => self.matches.iter().rev().find(|&&m| m <= from).copied(),
-            (false, None) => Some(last),
+            (false, None) => self.matches.last().copied(),
         };
-        let (to, wrapped) = match found {
-            Some(to) => (to, false),
-            None if forward => (first, true),
-            None => (last, true),
+        if let Some(to) = found {
+            self.go_to_match(to);
+            return Some(MatchStep::Moved { wrapped: false });
+        }
+        self.follow = false;
+        // Past the window that way: the file goes on there (from the newest line, `n`
+        // goes round to the log's start).
+        let following = forward && from.is_none();
+        let beyond = match forward {
+            true => !self.at_end && !following,
+            false => !self.at_start,
         };
+        if beyond {
+            let edge = match forward {
+                true => self.end,
+                false => self.start.or_else(|| self.lines.front().map(|l| l.at)),
+            };
+            return Some(self.find(id, forward, edge, false));
+        }
+        // The window reaches the log's end that way: round, within it when it holds the
+        // other end too, else from the log's other end.
+        let other_end = if forward { self.at_start } else { self.at_end };
+        if other_end {
+            let to = match forward {
+                true => *self.matches.first()?,
+                false => *self.matches.last()?,
+            };
+            self.go_to_match(to);
+            return Some(MatchStep::Moved { wrapped: true });
+        }
+        Some(self.find(id, forward, None, true))
+    }
+
+    /// A search read of the file from `from` (`None`: the log's start or end).
+    fn find(
+        &mut self,
+        id: &str,
+        forward: bool,
+        from: Option<LogPosition>,
+        wrapped: bool,
+    ) -> MatchStep {
+        // One read at a time: a page on its way is for the window this one replaces.
+        self.generation += 1;
+        self.loading = true;
+        self.finding = Some(Finding {
+            forward,
+            wrapped,
+            next: None,
+        });
+        MatchStep::Reading(self.request(id, LogFetch::Find { from, forward }))
+    }
+
+    /// Puts the view on the match `to`: mid-screen, with the lines after it below.
+    fn go_to_match(&mut self, to: u64) {
         self.current = Some(to);
         self.follow = false;
-        // Mid-screen, with the lines after it below.
         let below = self.rows.get() / 2;
         self.bottom = self
             .shown_index(to)
             .and_then(|i| self.shown_id((i + below).min(self.shown_len().saturating_sub(1))));
-        Some(wrapped)
     }
 
     /// Clears the search or, without one, the filter; false when neither was set.
@@ -548,6 +764,7 @@ impl LogView {
         };
         text.clear();
         self.current = None;
+        self.finding = None;
         self.refresh();
         true
     }
@@ -596,6 +813,13 @@ impl LogView {
             out.push('\n');
         }
         (len, out)
+    }
+}
+
+fn wrap_notice(forward: bool) -> String {
+    match forward {
+        true => "search wrapped to the oldest match".to_owned(),
+        false => "search wrapped to the newest match".to_owned(),
     }
 }
 

@@ -4,12 +4,14 @@
 use super::*;
 use crate::engine::LogPosition;
 
-/// A log of lines, answering `LogRequest`s as `LogRequest::load` does; a position is the
-/// line's index.
+/// A log of lines, answering `LogRequest`s as `LogRequest::read` does (a filter's and a
+/// search's reads scanning at most `scan` lines); a position is the line's index.
 pub(crate) struct FakeLog {
     pub lines: Vec<(String, LogStream)>,
     /// Lines after a follower's position past which it jumps to the tail.
     pub jump: usize,
+    /// Lines one filtered or search read looks at.
+    pub scan: usize,
 }
 
 impl FakeLog {
@@ -17,6 +19,7 @@ impl FakeLog {
         FakeLog {
             lines: lines.into_iter().map(|l| (l, LogStream::Stdout)).collect(),
             jump: usize::MAX,
+            scan: SCAN_LINES,
         }
     }
 
@@ -32,11 +35,21 @@ impl FakeLog {
     }
 
     fn chunk(&self, request: &LogRequest, range: std::ops::Range<usize>) -> LogChunk {
+        let mut chunk = self.chunk_of(request, range.clone().collect());
+        chunk.end = Some(position(range.end));
+        chunk.start = Some(position(range.start));
+        chunk.at_start = range.start == 0;
+        chunk.at_end = range.end == self.lines.len();
+        chunk
+    }
+
+    /// The lines at `indices`, nothing else said.
+    fn chunk_of(&self, request: &LogRequest, indices: Vec<usize>) -> LogChunk {
         LogChunk {
             fetch: request.fetch,
             generation: request.generation,
-            lines: range
-                .clone()
+            lines: indices
+                .into_iter()
                 .map(|i| LogLine {
                     at: position(i),
                     time: Utc::now(),
@@ -44,17 +57,123 @@ impl FakeLog {
                     text: LogText::parse(&self.lines[i].0),
                 })
                 .collect(),
-            end: Some(position(range.end)),
-            at_start: range.start == 0,
-            at_end: range.end == self.lines.len(),
+            end: None,
+            at_start: false,
+            at_end: false,
             jumped: false,
+            start: None,
+            found: None,
+            resume: None,
         }
+    }
+
+    fn passes(&self, needle: Option<&Needle>, i: usize) -> bool {
+        needle.is_none_or(|n| n.find(&self.lines[i].0, 0).is_some())
+    }
+
+    /// Up to `n` lines before `from` the filter passes, scanning at most `scan`: the
+    /// indices, oldest first, and where reading back goes on.
+    fn back(&self, request: &LogRequest, from: usize, n: usize) -> (Vec<usize>, usize) {
+        let filter = Needle::new(&request.filter);
+        let mut kept = Vec::new();
+        let mut at = from;
+        while at > 0 && from - at < self.scan && kept.len() < n {
+            at -= 1;
+            if self.passes(filter.as_ref(), at) {
+                kept.push(at);
+            }
+        }
+        kept.reverse();
+        (kept, at)
+    }
+
+    /// Up to `max` lines from `from` on the filter passes, scanning at most `scan`: the
+    /// indices and where reading on goes on.
+    fn on(&self, request: &LogRequest, from: usize, max: usize) -> (Vec<usize>, usize) {
+        let filter = Needle::new(&request.filter);
+        let mut kept = Vec::new();
+        let mut at = from;
+        while at < self.lines.len() && at - from < self.scan && kept.len() < max {
+            if self.passes(filter.as_ref(), at) {
+                kept.push(at);
+            }
+            at += 1;
+        }
+        (kept, at)
+    }
+
+    fn filtered(&self, request: &LogRequest) -> LogChunk {
+        let len = self.lines.len();
+        let backwards = |from: usize, n: usize| {
+            let (kept, at) = self.back(request, from, n);
+            let mut chunk = self.chunk_of(request, kept);
+            chunk.start = Some(position(at));
+            chunk.at_start = at == 0;
+            chunk
+        };
+        match request.fetch {
+            LogFetch::Tail(n) => {
+                let mut chunk = backwards(len, n);
+                chunk.end = Some(position(len));
+                chunk.at_end = true;
+                chunk
+            }
+            LogFetch::Before { from, n } => backwards(self.index(from), n),
+            LogFetch::After { from, max } => {
+                let (kept, at) = self.on(request, self.index(from), max);
+                let mut chunk = self.chunk_of(request, kept);
+                chunk.end = Some(position(at));
+                chunk.at_end = at == len;
+                chunk
+            }
+            LogFetch::Find { .. } => unreachable!("a search is answered by find"),
+        }
+    }
+
+    fn find(&self, request: &LogRequest, from: Option<LogPosition>, forward: bool) -> LogChunk {
+        let len = self.lines.len();
+        let filter = Needle::new(&request.filter);
+        let search = Needle::new(&request.search).expect("a search");
+        let hit = |i: &usize| {
+            self.passes(filter.as_ref(), *i) && search.find(&self.lines[*i].0, 0).is_some()
+        };
+        let (found, stopped) = if forward {
+            let start = from.map_or(0, |f| self.index(f));
+            let stop = (start + self.scan).min(len);
+            ((start..stop).find(hit), stop)
+        } else {
+            let start = from.map_or(len, |f| self.index(f));
+            let stop = start.saturating_sub(self.scan);
+            ((stop..start).rev().find(hit), stop)
+        };
+        let Some(at) = found else {
+            let mut chunk = self.chunk_of(request, Vec::new());
+            let done = if forward {
+                stopped == len
+            } else {
+                stopped == 0
+            };
+            chunk.resume = (!done).then(|| position(stopped));
+            return chunk;
+        };
+        let (mut indices, start) = self.back(request, at, PAGE_LINES);
+        let (after, end) = self.on(request, at, PAGE_LINES);
+        indices.extend(after);
+        let mut chunk = self.chunk_of(request, indices);
+        chunk.found = Some(position(at));
+        chunk.start = Some(position(start));
+        chunk.at_start = start == 0;
+        chunk.end = Some(position(end));
+        chunk.at_end = end == len;
+        chunk
     }
 
     pub fn answer(&self, request: &LogRequest) -> LogChunk {
         let len = self.lines.len();
         let tail = |n: usize| len.saturating_sub(n)..len;
         match request.fetch {
+            LogFetch::Find { from, forward } => self.find(request, from, forward),
+            _ if !request.filter.is_empty() => self.filtered(request),
             LogFetch::Tail(n) => self.chunk(request, tail(n)),
             LogFetch::After { from, max } => {
                 let from = self.index(from);
@@ -232,26 +351,44 @@ fn search_counts_marks_and_wraps_from_the_follow_position() {
     view.refresh();
     assert_eq!(view.match_count(), (None, 3));
     // From the follow position, back is the newest match; on, the oldest (wrapped).
-    assert_eq!(view.next_match(false), Some(false));
+    assert_eq!(
+        view.next_match("c", false),
+        Some(MatchStep::Moved { wrapped: false })
+    );
     assert_eq!(
         (bottom(&view), view.match_count()),
         ("error three", (Some(3), 3))
     );
     assert!(!view.follow);
-    assert_eq!(view.next_match(false), Some(false));
+    assert_eq!(
+        view.next_match("c", false),
+        Some(MatchStep::Moved { wrapped: false })
+    );
     assert_eq!(bottom(&view), "ERROR two");
-    assert_eq!(view.next_match(false), Some(false));
-    assert_eq!(view.next_match(false), Some(true));
+    assert_eq!(
+        view.next_match("c", false),
+        Some(MatchStep::Moved { wrapped: false })
+    );
+    assert_eq!(
+        view.next_match("c", false),
+        Some(MatchStep::Moved { wrapped: true })
+    );
     assert_eq!(view.match_count(), (Some(3), 3));
-    assert_eq!(view.next_match(true), Some(true));
+    assert_eq!(
+        view.next_match("c", true),
+        Some(MatchStep::Moved { wrapped: true })
+    );
     assert_eq!(view.match_count(), (Some(1), 3));
     view.follow_end("c");
-    assert_eq!(view.next_match(true), Some(true));
+    assert_eq!(
+        view.next_match("c", true),
+        Some(MatchStep::Moved { wrapped: true })
+    );
     assert_eq!(bottom(&view), "error one");
     // Nothing matches: nothing moves.
     view.search = "zzz".into();
     view.refresh();
-    assert_eq!(view.next_match(true), None);
+    assert_eq!(view.next_match("c", true), None);
     assert_eq!(view.match_count(), (None, 0));
 }
 
@@ -323,4 +460,144 @@ fn the_range_cycles_and_says_what_it_reads() {
         view.set_range("c", LogRange::Tail(100)).fetch,
         LogFetch::Tail(100)
     );
+}
+
+/// Answers `request` and every read the view asks for after it (a search reading on, a
+/// filter reading back), as the update does; the window never grows past its bounds.
+/// How many reads it took.
+fn serve_all(view: &mut LogView, log: &FakeLog, request: Option<LogRequest>) -> usize {
+    let mut next = request;
+    let mut reads = 0;
+    while let Some(request) = next {
+        reads += 1;
+        assert!(reads < 1000, "reads that never end");
+        view.apply(log.answer(&request));
+        assert!(view.len() <= WINDOW_LINES);
+        next = view.pending("c");
+    }
+    reads
+}
+
+/// The line the search is on.
+fn on_match(view: &LogView) -> &str {
+    let id = view.current_match().expect("on a match");
+    &view.line(id).expect("held").text.text
+}
+
+/// What `n`/`N` asks for, served to the end: the reads it took (0: in the window).
+fn step(view: &mut LogView, log: &FakeLog, forward: bool) -> usize {
+    match view.next_match("c", forward) {
+        Some(MatchStep::Reading(request)) => serve_all(view, log, Some(request)),
+        Some(MatchStep::Moved { .. }) => 0,
+        None => panic!("nothing to match"),
+    }
+}
+
+#[test]
+fn n_and_shift_n_read_past_the_window_through_the_file_and_wrap_at_its_ends() {
+    // 20,000 lines, three errors far apart; a read scans 3,000 lines at most.
+    let errors = [50, 7000, 19_500];
+    let mut log = FakeLog::new((0..20_000).map(|i| match errors.contains(&i) {
+        true => format!("error at {i}"),
+        false => format!("line {i}"),
+    }));
+    log.scan = 3000;
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    view.search = "error".into();
+    view.refresh();
+    // One match among the lines held, more in the file: "1+".
+    assert_eq!(view.match_count(), (None, 1));
+    assert!(!view.holds_all());
+    // Back from the newest line: the one held.
+    assert_eq!(step(&mut view, &log, false), 0);
+    assert_eq!(on_match(&view), "error at 19500");
+    // Back again: read back through the file, a bounded scan at a time, to the next.
+    let reads = step(&mut view, &log, false);
+    assert_eq!(on_match(&view), "error at 7000");
+    assert!(reads >= 4, "12,000 lines back in reads of 3,000: {reads}");
+    assert!(view.finding.is_none() && !view.follow);
+    assert!(view.len() <= 2 * PAGE_LINES + 1);
+    assert_eq!(step(&mut view, &log, false), 3);
+    assert_eq!(on_match(&view), "error at 50");
+    // Past the log's start: round from its end, and the view says so.
+    step(&mut view, &log, false);
+    assert_eq!(on_match(&view), "error at 19500");
+    assert_eq!(
+        view.notice.take().as_deref(),
+        Some("search wrapped to the newest match")
+    );
+    // And on past its end, round to the oldest.
+    step(&mut view, &log, true);
+    assert_eq!(on_match(&view), "error at 50");
+    assert_eq!(
+        view.notice.take().as_deref(),
+        Some("search wrapped to the oldest match")
+    );
+    step(&mut view, &log, true);
+    assert_eq!(on_match(&view), "error at 7000");
+    // Nothing anywhere: the whole file is read once each way round, then it says so.
+    view.search = "zzz".into();
+    view.refresh();
+    let reads = step(&mut view, &log, true);
+    assert!(reads <= 2 * 20_000 / 3000 + 2, "{reads}");
+    assert!(view.finding.is_none());
+    assert_eq!(
+        view.notice.take().as_deref(),
+        Some("no line matches \"zzz\"")
+    );
+    // A search under way stops on esc's cancel, its late answer dropped.
+    view.search = "error".into();
+    view.refresh();
+    let Some(MatchStep::Reading(request)) = view.next_match("c", true) else {
+        panic!("a read");
+    };
+    assert!(view.cancel_find());
+    assert!(!view.apply(log.answer(&request)));
+    assert_eq!(view.pending("c"), None);
+    // G too: the view follows again, and the search's answer does not move it.
+    let Some(MatchStep::Reading(request)) = view.next_match("c", true) else {
+        panic!("a read");
+    };
+    view.follow_end("c");
+    assert!(view.finding.is_none());
+    assert!(!view.apply(log.answer(&request)));
+    assert!(view.follow);
+}
+
+#[test]
+fn the_filter_reads_back_through_the_whole_file_and_a_wider_one_reads_afresh() {
+    // Every thousandth of 30,000 lines is a GET; a read scans 2,000 lines at most.
+    let mut log = FakeLog::new((0..30_000).map(|i| match i % 1000 {
+        0 => format!("GET /{i}"),
+        _ => format!("line {i}"),
+    }));
+    log.scan = 2000;
+    let mut view = LogView::default();
+    let request = view.open("c");
+    serve(&mut view, &log, Some(request));
+    view.filter = "get".into();
+    // The window held one GET; the file is read back for the rest, a bounded scan at
+    // a time, as the view stays near the top of so few lines.
+    let request = view.filter_changed("c");
+    let reads = serve_all(&mut view, &log, request);
+    assert!(reads >= 14, "{reads}");
+    assert!(view.at_start());
+    assert_eq!(view.shown_len(), 30);
+    let shown = view.shown_lines();
+    assert_eq!(shown.first().map(String::as_str), Some("GET /0"));
+    assert_eq!(shown.last().map(String::as_str), Some("GET /29000"));
+    // A narrower filter narrows what is held.
+    view.filter = "get /2".into();
+    assert_eq!(view.filter_changed("c"), None);
+    assert_eq!(view.shown_len(), 11, "GET /2000, /20000 .. /29000");
+    // Wider again: the window was read through the filter, so it is read afresh.
+    view.filter.clear();
+    let request = view.filter_changed("c").expect("a fresh read");
+    assert_eq!(request.fetch, LogFetch::Tail(TAIL_LINES));
+    assert_eq!(request.filter, "");
+    serve_all(&mut view, &log, Some(request));
+    assert_eq!((view.len(), view.shown_len()), (1000, 1000));
+    assert_eq!(bottom(&view), "line 29999");
 }

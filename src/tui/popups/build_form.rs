@@ -5,7 +5,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-use super::{error_line, field_lines};
+use super::{error_lines, field_lines};
 use crate::tui::action::Action;
 use crate::tui::build::{BuildForm, Field};
 use crate::tui::keymap::Keymap;
@@ -14,7 +14,11 @@ use crate::tui::theme::Theme;
 use crate::tui::views::pane;
 
 pub fn draw(frame: &mut Frame, form: &BuildForm, cursor: usize, keymap: &Keymap, theme: &Theme) {
-    let area = centered(frame.area(), 76, Field::ALL.len() as u16 + 5);
+    // The error wraps inside the frame: the form grows by its extra rows.
+    let inner = frame.area().width.min(76).saturating_sub(2);
+    let error = error_lines(&form.error, inner, theme);
+    let rows = Field::ALL.len() as u16 + 5 + error.len() as u16 - 1;
+    let area = centered(frame.area(), 76, rows);
     frame.render_widget(Clear, area);
     let labels = Field::ALL.map(Field::label);
     let mut lines = field_lines(&labels, &form.values, (form.focus, cursor), theme);
@@ -23,7 +27,7 @@ pub fn draw(frame: &mut Frame, form: &BuildForm, cursor: usize, keymap: &Keymap,
         theme.dim,
     ));
     // The line between the fields and the keys says why the form was refused.
-    lines.push(error_line(&form.error, theme));
+    lines.extend(error);
     lines.push(Line::styled(
         format!(
             "{}/{} move · {} builds · {} cancels",

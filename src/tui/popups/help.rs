@@ -65,13 +65,14 @@ pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
         })
         .collect();
     // Inside the pane's frame: below the tab bar and the pane's top border, above its
-    // bottom border and the footer.
+    // bottom border and the footer (more than a row while a long error is read whole).
     let screen = frame.area();
+    let footer = crate::tui::render::footer_rows(app, screen);
     let room = Rect {
         x: screen.x + 1,
         y: screen.y + 2,
         width: screen.width.saturating_sub(2),
-        height: screen.height.saturating_sub(4),
+        height: screen.height.saturating_sub(3 + footer),
     };
     // Columns as wide as the longest line, so no help is cut unless the screen is narrower
     // than one line: a small screen gets pages rather than clipped words.

@@ -46,10 +46,50 @@ pub(crate) fn field_lines<'a>(
         .collect()
 }
 
-/// The line between a form's fields and its keys: why it was refused, or blank.
-pub(crate) fn error_line<'a>(error: &'a Option<String>, theme: &Theme) -> Line<'a> {
+/// Rows a form's error may take: a long cause is read whole, a hostile one stays bounded.
+const ERROR_ROWS: usize = 4;
+
+/// The lines between a form's fields and its keys: why it was refused, wrapped to the
+/// form's `width` so nothing of it is cut (up to a few rows), or one blank line.
+pub(crate) fn error_lines(error: &Option<String>, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     match error {
-        Some(error) => Line::styled(error.as_str(), theme.error),
-        None => Line::raw(""),
+        Some(error) => wrap(error, usize::from(width), ERROR_ROWS)
+            .into_iter()
+            .map(|l| Line::styled(l, theme.error))
+            .collect(),
+        None => vec![Line::raw("")],
     }
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where it can be, at
+/// most `max` lines (the last cut with an ellipsis).
+pub(crate) fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while !rest.is_empty() && lines.len() < max {
+        if rest.len() <= width {
+            lines.push(rest.drain(..).collect());
+            break;
+        }
+        // The last space that fits, else a hard break.
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|at| *at > 0)
+            .unwrap_or(width);
+        lines.push(rest.drain(..cut).collect::<String>().trim_end().to_owned());
+        while rest.first() == Some(&' ') {
+            rest.remove(0);
+        }
+    }
+    if !rest.is_empty() {
+        if let Some(last) = lines.last_mut() {
+            *last = crate::format::truncate(
+                &format!("{last} {}", rest.iter().collect::<String>()),
+                width,
+            );
+        }
+    }
+    lines
 }

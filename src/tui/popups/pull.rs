@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
+use super::wrap;
 use crate::format::{human_size, truncate};
 use crate::tui::action::Action;
 use crate::tui::keymap::Keymap;
@@ -145,39 +146,6 @@ fn state_lines(pull: &PullState, width: usize, theme: &Theme) -> Vec<Line<'stati
         }
     };
     vec![line]
-}
-
-/// `text` in lines of at most `width` characters, broken at spaces where it can be, at
-/// most `max` lines (the last cut with an ellipsis).
-fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines: Vec<String> = Vec::new();
-    let mut rest: Vec<char> = text.chars().collect();
-    while !rest.is_empty() && lines.len() < max {
-        if rest.len() <= width {
-            lines.push(rest.drain(..).collect());
-            break;
-        }
-        // The last space that fits, else a hard break.
-        let cut = rest[..=width]
-            .iter()
-            .rposition(|c| *c == ' ')
-            .filter(|at| *at > 0)
-            .unwrap_or(width);
-        lines.push(rest.drain(..cut).collect::<String>().trim_end().to_owned());
-        while rest.first() == Some(&' ') {
-            rest.remove(0);
-        }
-    }
-    if !rest.is_empty() {
-        if let Some(last) = lines.last_mut() {
-            *last = truncate(
-                &format!("{last} {}", rest.iter().collect::<String>()),
-                width,
-            );
-        }
-    }
-    lines
 }
 
 fn layer_line(row: &LayerRow, theme: &Theme) -> Line<'static> {

@@ -4,7 +4,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::popups::{edit_line, typed, Typed};
+use super::popups::{edit_line, is_field_key, step_field, typed, Typed};
 use crate::engine::{BuildEvent, Efficiency};
 use crate::tui::action::Action;
 use crate::tui::build::{BuildForm, BuildState, Measured};
@@ -50,9 +50,7 @@ fn show_view(app: &mut App) {
 
 /// The form: enter starts the build (one at a time), the field keys move between fields.
 pub(super) fn on_form_key(app: &mut App, mut form: BuildForm, key: &KeyEvent) -> Vec<Effect> {
-    match typed(app, key, |a| {
-        matches!(a, Action::NextField | Action::PrevField)
-    }) {
+    match typed(app, key, is_field_key) {
         Typed::Action(Action::Cancel) => return Vec::new(),
         Typed::Action(Action::Submit) => {
             if app.build.as_ref().is_some_and(BuildState::running) {
@@ -70,13 +68,8 @@ pub(super) fn on_form_key(app: &mut App, mut form: BuildForm, key: &KeyEvent) ->
                 }
             }
         }
-        Typed::Action(Action::NextField) => {
-            form.move_focus(1);
-            app.line.reset();
-        }
-        Typed::Action(Action::PrevField) => {
-            form.move_focus(-1);
-            app.line.reset();
+        Typed::Action(action @ (Action::NextField | Action::PrevField)) => {
+            step_field(app, action, |by| form.move_focus(by));
         }
         ref other => {
             if edit_line(app, form.focused_mut(), other) {

@@ -19,8 +19,12 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         .container_detail_mut()
         .filter(|d| d.tab == ContainerTab::Logs)
     {
-        if detail.logs.clear_text() {
+        // A search reading through the file stops first, keeping its text.
+        if detail.logs.cancel_find() {
             return Vec::new();
+        }
+        if detail.logs.clear_text() {
+            return super::logs::cleared(detail);
         }
     }
     if let Some(image) = app
@@ -151,10 +155,9 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
     let data = match data {
         DetailData::Logs { id, chunk } => {
             if app.container_detail().is_some_and(|d| d.id == id) {
-                super::logs::on_chunk(app, chunk);
-            } else {
-                app.dirty = false;
+                return super::logs::on_chunk(app, chunk);
             }
+            app.dirty = false;
             return Vec::new();
         }
         data => data,
@@ -405,7 +408,6 @@ mod tests {
 
     #[test]
     fn the_layer_view_loads_layers_then_the_top_layer_and_toggles_scope() {
-        use crate::engine::ImageLayer;
         let mut app = app_with(Keymap::default());
         let id = Digest::of_bytes(b"config");
         app.snapshot.images = one_image(b"config");
@@ -415,20 +417,11 @@ mod tests {
             effects,
             [Effect::LoadDetail(DetailRequest::Layers(id.to_string()))]
         );
-        let layer = |index| ImageLayer {
-            index,
-            diff_id: Digest::of_bytes(&[index as u8]),
-            chain_id: Digest::of_bytes(&[index as u8]),
-            size: 1,
-            created: None,
-            created_by: None,
-            comment: None,
-        };
         let effects = update(
             &mut app,
             Msg::Detail(Ok(Box::new(DetailData::Layers {
                 id: id.to_string(),
-                layers: vec![layer(0), layer(1)],
+                layers: crate::tui::update::layers_testing::two_layers(),
             }))),
         );
         let tree = |layer, scope| {

@@ -77,13 +77,8 @@ pub(crate) mod tests {
     use crate::tui::layers::LayerFocus;
     use crate::tui::update::testing::*;
 
-    /// The layer view on an image of two layers, with the sample tree loaded.
-    pub(crate) fn layer_view() -> App {
-        let mut app = app_with(Keymap::default());
-        let id = Digest::of_bytes(b"config");
-        app.snapshot.images = one_image(b"config");
-        keys(&mut app, "2");
-        key(&mut app, KeyCode::Enter);
+    /// Two layers of a byte each, as the engine lists an image's.
+    pub(crate) fn two_layers() -> Vec<ImageLayer> {
         let layer = |index| ImageLayer {
             index,
             diff_id: Digest::of_bytes(&[index as u8]),
@@ -93,11 +88,21 @@ pub(crate) mod tests {
             created_by: None,
             comment: None,
         };
+        vec![layer(0), layer(1)]
+    }
+
+    /// The layer view on an image of two layers, with the sample tree loaded.
+    pub(crate) fn layer_view() -> App {
+        let mut app = app_with(Keymap::default());
+        let id = Digest::of_bytes(b"config");
+        app.snapshot.images = one_image(b"config");
+        keys(&mut app, "2");
+        key(&mut app, KeyCode::Enter);
         update(
             &mut app,
             Msg::Detail(Ok(Box::new(DetailData::Layers {
                 id: id.to_string(),
-                layers: vec![layer(0), layer(1)],
+                layers: two_layers(),
             }))),
         );
         update(

@@ -6,7 +6,7 @@ use super::popups::Typed;
 use crate::tui::action::Action;
 use crate::tui::detail::{ContainerDetail, ContainerTab, DetailRequest};
 use crate::tui::effect::Effect;
-use crate::tui::logs::{LogChunk, LogInput, LogRequest};
+use crate::tui::logs::{LogChunk, LogInput, LogRequest, MatchStep};
 use crate::tui::state::App;
 
 fn load(request: Option<LogRequest>) -> Vec<Effect> {
@@ -66,12 +66,15 @@ pub(super) fn start_typing(app: &mut App, input: LogInput) -> bool {
     }
 }
 
-/// A key while the search or filter is typed: the matches follow each character; enter
-/// on a search goes to the newest match.
-pub(super) fn typed(app: &mut App, typed: Typed) {
+/// A key while the search or filter is typed: the matches follow each character (a
+/// search under way in the file stops; a filter wider than the window was read with reads
+/// it afresh); enter on a search goes to the newest match, in the file if the window has
+/// none.
+pub(super) fn typed(app: &mut App, typed: Typed) -> Vec<Effect> {
     let Some(detail) = app.container_detail_mut() else {
-        return;
+        return Vec::new();
     };
+    let id = detail.id.clone();
     let logs = &mut detail.logs;
     let submit = matches!(typed, Typed::Action(Action::Submit));
     match typed {
@@ -82,13 +85,29 @@ pub(super) fn typed(app: &mut App, typed: Typed) {
         Typed::Char(c) => logs.typed_mut().push(c),
         _ => {}
     }
+    if logs.input == LogInput::Filter {
+        return load(logs.filter_changed(&id));
+    }
+    logs.cancel_find();
     logs.refresh();
-    if submit && logs.input == LogInput::Search {
-        let search = logs.search.clone();
-        if !search.is_empty() && logs.next_match(false).is_none() {
+    if !submit || logs.search.is_empty() {
+        return Vec::new();
+    }
+    let search = logs.search.clone();
+    match logs.next_match(&id, false) {
+        Some(MatchStep::Reading(request)) => load(Some(request)),
+        Some(MatchStep::Moved { .. }) => Vec::new(),
+        None => {
             app.say(format!("no line matches {search:?}"), false);
+            Vec::new()
         }
     }
+}
+
+/// Esc cleared the search or the filter: a filter gone reads the window afresh if it
+/// was read through it.
+pub(super) fn cleared(detail: &mut ContainerDetail) -> Vec<Effect> {
+    load(detail.logs.filter_changed(&detail.id))
 }
 
 /// The logs tab's own actions.
@@ -119,14 +138,18 @@ pub(super) fn action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::NextMatch | Action::PrevMatch => {
             let search = logs.search.clone();
-            let said = match logs.next_match(action == Action::NextMatch) {
+            let forward = action == Action::NextMatch;
+            let said = match logs.next_match(&detail.id, forward) {
                 None if search.is_empty() => "no search: / types one".to_owned(),
                 None => format!("no line matches {search:?}"),
-                Some(true) if action == Action::NextMatch => {
+                Some(MatchStep::Moved { wrapped: true }) if forward => {
                     "search wrapped to the oldest match".to_owned()
                 }
-                Some(true) => "search wrapped to the newest match".to_owned(),
-                Some(false) => return Vec::new(),
+                Some(MatchStep::Moved { wrapped: true }) => {
+                    "search wrapped to the newest match".to_owned()
+                }
+                Some(MatchStep::Moved { wrapped: false }) => return Vec::new(),
+                Some(MatchStep::Reading(request)) => return load(Some(request)),
             };
             app.say(said, false);
         }
@@ -135,17 +158,29 @@ pub(super) fn action(app: &mut App, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// A read of the log arrived: the view takes it (or says why it failed). Nothing new
+/// A read of the log arrived: the view takes it (or says why it failed), and sends the
+/// read that follows from it (a search reading on, a filter reading back). Nothing new
 /// draws nothing.
-pub(super) fn on_chunk(app: &mut App, chunk: Result<LogChunk, String>) {
+pub(super) fn on_chunk(app: &mut App, chunk: Result<LogChunk, String>) -> Vec<Effect> {
     let Some(detail) = app.container_detail_mut() else {
-        return;
+        return Vec::new();
     };
     match chunk {
-        Ok(chunk) => app.dirty = detail.logs.apply(chunk),
+        Ok(chunk) => {
+            let changed = detail.logs.apply(chunk);
+            let next = detail.logs.pending(&detail.id);
+            let notice = detail.logs.notice.take();
+            app.dirty = changed;
+            if let Some(notice) = notice {
+                app.say(notice, false);
+            }
+            load(next)
+        }
         Err(e) => {
+            detail.logs.cancel_find();
             detail.logs.failed(e.clone());
             app.say(format!("reading the log: {e}"), true);
+            Vec::new()
         }
     }
 }

@@ -200,8 +200,7 @@ fn on_key_typed(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return popups::on_popup_key(app, popup, key);
     }
     if app.filtering {
-        on_filter_key(app, key);
-        return Vec::new();
+        return on_filter_key(app, key);
     }
     let action = match app
         .keymap
@@ -238,7 +237,7 @@ pub(super) fn context(app: &App) -> Context {
 /// Keys while `/` is typed: into the log search of an open container detail, the tree
 /// search of the layer view, else the list's filter, with the shared line editor. The
 /// detail's search never touches the list's filter or selection.
-fn on_filter_key(app: &mut App, key: KeyEvent) {
+fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     // The logs tab's search (`/`) and filter (`&`) are the log view's own.
     if app.container_detail().is_some() {
         let typed = popups::typed(app, &key, |_| true);
@@ -248,8 +247,7 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
         ) {
             app.filtering = false;
         }
-        logs::typed(app, typed);
-        return;
+        return logs::typed(app, typed);
     }
     let typed = popups::typed(app, &key, popups::single_line);
     let mut text = app.filter_text().to_owned();
@@ -269,7 +267,7 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
         }
     }
     if text == app.filter_text() {
-        return;
+        return Vec::new();
     }
     if app.image_detail().is_some() {
         layers::search(app, move |t| *t = text);
@@ -277,6 +275,7 @@ fn on_filter_key(app: &mut App, key: KeyEvent) {
         app.filter = text;
     }
     clamp_cursors(app);
+    Vec::new()
 }
 
 /// Which popup is open and whether `/` is typed: when that changes, the line editor

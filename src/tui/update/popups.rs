@@ -74,6 +74,18 @@ pub(super) fn typed(app: &App, key: &KeyEvent, fits: impl Fn(Action) -> bool) ->
     }
 }
 
+/// A form's keys besides the line editor's: next and previous field.
+pub(super) fn is_field_key(action: Action) -> bool {
+    matches!(action, Action::NextField | Action::PrevField)
+}
+
+/// Next or previous field: the form's focus moves one on or back (`move_focus` takes the
+/// step), and the line editor starts afresh in the new field.
+pub(super) fn step_field(app: &mut App, action: Action, move_focus: impl FnOnce(isize)) {
+    move_focus(if action == Action::PrevField { -1 } else { 1 });
+    app.line.reset();
+}
+
 /// The shared line editor's keys (characters, deletes, kills, cursor moves) on `text`;
 /// false when the key is none of them.
 pub(super) fn edit_line(app: &mut App, text: &mut String, typed: &Typed) -> bool {
@@ -181,9 +193,7 @@ fn run_line(app: &mut App, line: &str) -> Vec<Effect> {
 
 /// The run form: enter sends it, the field keys move between fields.
 fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> {
-    match typed(app, key, |a| {
-        matches!(a, Action::NextField | Action::PrevField)
-    }) {
+    match typed(app, key, is_field_key) {
         Typed::Action(Action::Cancel) => return Vec::new(),
         Typed::Action(Action::Submit) => match form.words() {
             Ok(words) => {
@@ -193,13 +203,8 @@ fn on_form_key(app: &mut App, mut form: RunForm, key: &KeyEvent) -> Vec<Effect> 
             }
             Err(e) => form.error = Some(e),
         },
-        Typed::Action(Action::NextField) => {
-            form.move_focus(1);
-            app.line.reset();
-        }
-        Typed::Action(Action::PrevField) => {
-            form.move_focus(-1);
-            app.line.reset();
+        Typed::Action(action @ (Action::NextField | Action::PrevField)) => {
+            step_field(app, action, |by| form.move_focus(by));
         }
         ref other => {
             edit_line(app, form.focused_mut(), other);

@@ -2,14 +2,15 @@
 //! container's again each second while the pane shows; a frame only when its lines change.
 
 use super::super::effect::Effect;
-use super::super::preview::{shown, Preview, PreviewLine};
+use super::super::logs::LogLine;
+use super::super::preview::{shown, Preview};
 use super::super::state::App;
 use crate::engine::Status;
 
 pub(super) fn on_preview(
     app: &mut App,
     id: String,
-    result: Result<Vec<PreviewLine>, String>,
+    result: Result<Vec<LogLine>, String>,
 ) -> Vec<Effect> {
     let lines = Some(result);
     app.dirty = match app.preview.as_mut().filter(|p| p.id == id) {
@@ -54,8 +55,12 @@ pub(super) fn on_tick(app: &App) -> Option<Effect> {
 mod tests {
     use super::super::testing::*;
     use crate::engine::ContainerStats;
+    use crate::engine::{LogPosition, LogStream};
+    use crate::tui::logs::{LogLine, LogText};
     use crate::tui::once::render_text;
-    use crate::tui::preview::PreviewLine;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+    use ratatui::Terminal;
 
     /// The three containers of `app_with` with IDs that stay put from run to run (for
     /// the frames) and web's stats.
@@ -95,12 +100,19 @@ mod tests {
             .collect()
     }
 
-    fn lines(texts: &[&str]) -> Result<Vec<PreviewLine>, String> {
+    /// Log lines as the log view reads them: a line starting "error" is stderr.
+    fn lines(texts: &[&str]) -> Result<Vec<LogLine>, String> {
         Ok(texts
             .iter()
-            .map(|t| PreviewLine {
-                text: (*t).into(),
-                stderr: t.starts_with("error"),
+            .enumerate()
+            .map(|(i, t)| LogLine {
+                at: LogPosition::new(0, 1, i as u64),
+                time: chrono::DateTime::UNIX_EPOCH,
+                stream: match t.starts_with("error") {
+                    true => LogStream::Stderr,
+                    false => LogStream::Stdout,
+                },
+                text: LogText::parse(t),
             })
             .collect())
     }
@@ -172,10 +184,35 @@ mod tests {
             &mut app,
             Msg::Preview {
                 id: web,
-                result: lines(&["listening on :80", "GET / 200", "error: disk full"]),
+                result: lines(&[
+                    "listening on :80",
+                    "GET / 200",
+                    "\x1b[31mred alert\x1b[0m\tafter a tab\x1b]0;title\x07",
+                    "error: disk full",
+                ]),
             },
         );
         insta::assert_snapshot!("preview_120x40", render_text(&app, 120, 40));
+        // The log view's styles: SGR red kept as red, stderr in its colour; the
+        // title-setting escape gone, the tab expanded (the frame above).
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal
+            .draw(|frame| crate::tui::render::draw(frame, &app, &app.theme))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let text = crate::tui::once::buffer_text(buffer);
+        let style_of = |needle: &str| {
+            let (y, line) = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains(needle))
+                .unwrap();
+            let x = line[..line.find(needle).unwrap()].chars().count();
+            buffer[(x as u16, y as u16)].style()
+        };
+        assert_eq!(style_of("red alert").fg, Some(Color::Red));
+        assert_ne!(style_of("after a tab").fg, Some(Color::Red));
+        assert_eq!(style_of("error: disk").fg, app.theme.deleted.fg);
         // 80x24: the list alone, as before.
         insta::assert_snapshot!("preview_80x24", render_text(&app, 80, 24));
     }

@@ -25,18 +25,19 @@ const COLUMNS: [(&str, u16); 10] = [
     ("PIDS", 5),
     // The first interface's address: 255.255.255.255 at most.
     ("IP", 15),
-    ("PORTS", 0),
+    ("PORTS", 5),
 ];
 const NAME: usize = 1;
+const ID: usize = 2;
 const IMAGE: usize = 3;
 const STATUS: usize = 4;
 const CPU: usize = 5;
 const MEM: usize = 6;
+const PIDS: usize = 7;
 const IP: usize = 8;
 const PORTS: usize = 9;
-/// The image's budget at most.
-const IMAGE_MAX: usize = 30;
-/// The PORTS column's width at most; longer lists are cut.
+/// The PORTS column's width at most when choosing the columns; with room to spare, a
+/// longer list gets more.
 const PORTS_MAX: u16 = 40;
 /// The longest status text, "Exited (137) Less than a second ago" and the like.
 const STATUS_MAX: u16 = 33;
@@ -45,32 +46,62 @@ const NAME_MIN: usize = 6;
 const STATUS_MIN: usize = 8;
 /// Which columns a narrow terminal keeps, most important first: the CPU and memory before
 /// the container ID (the name says which it is), the ports and address before the ID too.
-const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, CPU, MEM, PORTS, IP, 2, 7];
+const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, CPU, MEM, PORTS, IP, ID, PIDS];
 
-/// The columns that fit in `width`, in table order: less important ones drop first. The
-/// image counts at its narrowest: the room left after every column that fits is its own
-/// (the ports and the address come before a long image name).
-fn columns(width: u16, name_width: u16, status_width: u16, ports_width: u16) -> Vec<usize> {
+/// What the rows need: the longest name, status (for a while), image and ports list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Wants {
+    name: u16,
+    status: u16,
+    image: u16,
+    /// 0: no container publishes a port.
+    ports: u16,
+}
+
+/// The columns that fit in `width`, in table order, with their widths. Less important
+/// columns drop first; an empty PORTS column (no container publishes one) is shown, as
+/// `docker ps` does, only with room after every other and beside the address. The image counts at its narrowest
+/// when choosing; the room left goes to the ports list, then to the image, each up to its
+/// longest, and the rest stays blank at the right, so no column is wider than what it
+/// holds.
+fn columns(width: u16, wants: Wants) -> Vec<(usize, u16)> {
+    let image_min = wants
+        .image
+        .clamp(COLUMNS[IMAGE].0.len() as u16, COLUMNS[IMAGE].1);
+    let ports_min = wants.ports.clamp(COLUMNS[PORTS].1, PORTS_MAX);
+    let priority = PRIORITY
+        .into_iter()
+        .filter(|c| *c != PORTS || wants.ports > 0)
+        .chain((wants.ports == 0).then_some(PORTS));
     let mut used = 0u16;
-    let mut shown = Vec::new();
-    for column in PRIORITY {
+    let mut shown: Vec<(usize, u16)> = Vec::new();
+    for column in priority {
         let width_of = match column {
-            NAME => name_width,
-            STATUS => status_width,
-            PORTS => ports_width,
+            NAME => wants.name,
+            STATUS => wants.status,
+            IMAGE => image_min,
+            PORTS => ports_min,
             other => COLUMNS[other].1,
         };
-        // A column no row has anything for is left out.
-        if width_of == 0 {
-            continue;
-        }
         // Each column after the first is preceded by one space.
         let need = width_of + u16::from(!shown.is_empty());
         if used + need > width && shown.len() >= 3 {
             continue;
         }
+        // An empty PORTS goes with the address, as a wide `docker ps` shows both.
+        if column == PORTS && wants.ports == 0 && !shown.iter().any(|(c, _)| *c == IP) {
+            continue;
+        }
         used += need;
-        shown.push(column);
+        shown.push((column, width_of));
+    }
+    let mut spare = width.saturating_sub(used);
+    for (column, longest) in [(PORTS, wants.ports), (IMAGE, wants.image)] {
+        if let Some((_, w)) = shown.iter_mut().find(|(c, _)| *c == column) {
+            let more = longest.saturating_sub(*w).min(spare);
+            *w += more;
+            spare -= more;
+        }
     }
     shown.sort_unstable();
     shown
@@ -139,64 +170,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     // Names are short and matter most: as wide as the longest, within reason. Widths
     // follow every row, not only those on screen, so columns stay put while scrolling.
-    let name_width = rows
+    let longest = |width: &dyn Fn(&ContainerRecord) -> usize| {
+        rows.iter().map(|c| width(c)).max().unwrap_or(0)
+    };
+    let wants = Wants {
+        name: longest(&|c| c.name.chars().count()).clamp(NAME_MIN, 32) as u16,
+        status: longest(&|c| status_budget(c, app.now)).clamp(STATUS_MIN, STATUS_MAX as usize)
+            as u16,
+        image: longest(&|c| c.image.chars().count()).min(u16::MAX as usize) as u16,
+        ports: longest(&|c| ps_ports(c).chars().count()).min(u16::MAX as usize) as u16,
+    };
+    let widths = columns(area.width.saturating_sub(2), wants);
+    let shown: Vec<usize> = widths.iter().map(|(c, _)| *c).collect();
+    let header: Vec<Column> = widths
         .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(NAME_MIN)
-        .clamp(NAME_MIN, 32) as u16;
-    let status_width = rows
-        .iter()
-        .map(|c| status_budget(c, app.now))
-        .max()
-        .unwrap_or(STATUS_MIN)
-        .clamp(STATUS_MIN, STATUS_MAX as usize) as u16;
-    let ports_width = rows
-        .iter()
-        .map(|c| ps_ports(c).chars().count() as u16)
-        .max()
-        .filter(|w| *w > 0)
-        .map_or(0, |w| w.clamp(5, PORTS_MAX));
-    let shown = columns(
-        area.width.saturating_sub(2),
-        name_width,
-        status_width,
-        ports_width,
-    );
-    // The image takes the room left, as long as its longest name at most: the rest
-    // (a wide screen's) goes to the ports, the last column.
-    let image_width = rows
-        .iter()
-        .map(|c| c.image.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(COLUMNS[IMAGE].1 as usize, IMAGE_MAX) as u16;
-    let fixed: u16 = shown
-        .iter()
-        .map(|c| match *c {
-            NAME => name_width,
-            STATUS => status_width,
-            PORTS => ports_width,
-            IMAGE => 0,
-            other => COLUMNS[other].1,
-        })
-        .sum::<u16>()
-        + shown.len().saturating_sub(1) as u16;
-    let image_room = area.width.saturating_sub(2).saturating_sub(fixed);
-    let image_fits = image_room.min(image_width).max(COLUMNS[IMAGE].1);
-    let header: Vec<Column> = shown
-        .iter()
-        .map(|c| {
-            let width = match *c {
-                NAME => Width::Length(name_width),
-                STATUS => Width::Length(status_width),
-                PORTS => Width::Fill(1),
-                IMAGE if shown.contains(&PORTS) => Width::Length(image_fits),
-                IMAGE => Width::Fill(1),
-                other => Width::Length(COLUMNS[other].1),
-            };
-            Column::new(header(*c, app.sort), width)
-        })
+        .map(|(c, w)| Column::new(header(*c, app.sort), Width::Length(*w)))
         .collect();
     let table = PaneTable {
         title,
@@ -267,27 +255,77 @@ fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[u
 mod tests {
     use super::*;
 
+    /// The columns of `columns`, without their widths.
+    fn which(width: u16, wants: Wants) -> Vec<usize> {
+        columns(width, wants).into_iter().map(|(c, _)| c).collect()
+    }
+
+    fn wants(name: u16, status: u16, image: u16, ports: u16) -> Wants {
+        Wants {
+            name,
+            status,
+            image,
+            ports,
+        }
+    }
+
     #[test]
     fn narrow_tables_keep_name_and_status_and_drop_the_rest_by_priority() {
-        let all = [0, 1, 2, 3, 4, 5, 6, 7, 8, PORTS];
-        assert_eq!(columns(200, 10, 17, 20), all);
-        // No container publishes a port: no PORTS column.
-        assert_eq!(columns(200, 10, 17, 0), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let all = [0, NAME, ID, IMAGE, STATUS, CPU, MEM, PIDS, IP, PORTS];
+        assert_eq!(which(200, wants(10, 17, 10, 20)), all);
+        // No container publishes a port: PORTS still shows, empty, with room for all.
+        assert_eq!(which(200, wants(10, 17, 10, 0)), all);
         // 80 columns: the memory before the container ID, which goes with a name of ten.
         assert_eq!(
-            columns(78, 10, 17, 20),
-            [0, NAME, IMAGE, STATUS, CPU, MEM, 7]
+            which(78, wants(10, 17, 10, 20)),
+            [0, NAME, IMAGE, STATUS, CPU, MEM, PIDS]
         );
         assert_eq!(
-            columns(78, 6, 17, 20),
-            [0, NAME, 2, IMAGE, STATUS, CPU, MEM]
+            which(78, wants(6, 17, 10, 20)),
+            [0, NAME, ID, IMAGE, STATUS, CPU, MEM]
         );
         // 120: the ports and the address before the ID, and the PIDs last.
         assert_eq!(
-            columns(118, 6, 17, 20),
-            [0, NAME, 2, IMAGE, STATUS, CPU, MEM, IP, PORTS]
+            which(118, wants(6, 17, 10, 20)),
+            [0, NAME, ID, IMAGE, STATUS, CPU, MEM, IP, PORTS]
         );
-        assert_eq!(columns(30, 4, 17, 20), [0, NAME, STATUS, 7]);
+        // Without ports, an empty PORTS column comes after everything else.
+        assert_eq!(
+            which(104, wants(6, 17, 10, 0)),
+            [0, NAME, ID, IMAGE, STATUS, CPU, MEM, PIDS, IP]
+        );
+        assert_eq!(which(118, wants(6, 17, 10, 0)), all);
+        assert_eq!(which(30, wants(4, 17, 10, 20)), [0, NAME, STATUS, PIDS]);
+        // 80 columns, no ports: no empty PORTS column without the address beside it.
+        assert_eq!(
+            which(78, wants(6, 21, 7, 0)),
+            [0, NAME, IMAGE, STATUS, CPU, MEM, PIDS]
+        );
+    }
+
+    #[test]
+    fn spare_width_goes_to_the_ports_then_the_image_each_up_to_its_longest() {
+        let width_of = |shown: &[(usize, u16)], column| {
+            shown.iter().find(|(c, _)| *c == column).map(|(_, w)| *w)
+        };
+        // 158 columns, short image, no ports: nothing wider than it holds, the rest blank.
+        let wide = columns(158, wants(6, 21, 7, 0));
+        assert_eq!(width_of(&wide, IMAGE), Some(7));
+        assert_eq!(width_of(&wide, PORTS), Some(5));
+        assert_eq!(width_of(&wide, IP), Some(15));
+        let used: u16 = wide.iter().map(|(_, w)| w + 1).sum::<u16>() - 1;
+        assert!(used < 158, "{wide:?}");
+        // A long ports list gets its whole width before a long image gets more than ten:
+        // every column at its narrowest takes 145 (the ports 40), 35 are spare.
+        let busy = columns(180, wants(6, 21, 60, 70));
+        assert_eq!(width_of(&busy, PORTS), Some(70));
+        assert_eq!(width_of(&busy, IMAGE), Some(15));
+        let used: u16 = busy.iter().map(|(_, w)| w + 1).sum::<u16>() - 1;
+        assert_eq!(used, 180, "{busy:?}");
+        // With room for both, each its longest.
+        let both = columns(300, wants(6, 21, 60, 70));
+        assert_eq!(width_of(&both, IMAGE), Some(60));
+        assert_eq!(width_of(&both, PORTS), Some(70));
     }
 
     use crate::tui::keymap::Keymap;
@@ -374,6 +412,38 @@ mod tests {
             headers.push(header_of(&frame).to_owned());
         }
         assert!(headers.windows(2).all(|w| w[0] == w[1]), "{headers:#?}");
+    }
+
+    /// web publishes a port from a short image, db runs a long one without ports, job
+    /// and old never ran or stopped: the list at 80, 120 and 160 columns.
+    #[test]
+    fn the_list_frames_at_80_120_and_160_columns() {
+        use crate::engine::{NetworkMode, PortMapping, Proto};
+        let mut web = container("web", Status::Running, 1);
+        web.image = "nginx:1.27-alpine".into();
+        web.config.network.mode = NetworkMode::Connected;
+        web.state.ports = vec![PortMapping {
+            host_ip: None,
+            host_port: 8080,
+            container_port: 80,
+            proto: Proto::Tcp,
+        }];
+        let mut db = container("db", Status::Running, 2);
+        db.image = "registry.example.com/team/postgres:16.4-bookworm".into();
+        let mut old = container("old", Status::Exited, 4);
+        old.state.exit_code = Some(137);
+        let mut app = app_over(vec![web, db, container("job", Status::Created, 3), old]);
+        for (i, c) in app.snapshot.containers.iter_mut().enumerate() {
+            c.id = format!("{:0<64}", format!("c{i}ab")).parse().unwrap();
+        }
+        insta::assert_snapshot!("containers_80x24", render_text(&app, 80, 24));
+        insta::assert_snapshot!("containers_120x40", render_text(&app, 120, 40));
+        insta::assert_snapshot!("containers_160x45", render_text(&app, 160, 45));
+        // Without the port, an empty PORTS column still shows where there is room.
+        app.snapshot.containers[0].state.ports.clear();
+        let wide = render_text(&app, 160, 45);
+        assert!(header_of(&wide).contains("PORTS"), "{wide}");
+        assert!(!header_of(&render_text(&app, 80, 24)).contains("PORTS"));
     }
 
     /// Draws the app and gives the style of the cell where `text` starts.

@@ -211,11 +211,15 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
         Span::styled(format!(" · {}", parts.join(" · ")), theme.dim),
     ];
     if !logs.search.is_empty() {
+        // Counted among the lines held: "+" when the file has more that n/N read on into.
+        let more = if logs.holds_all() { "" } else { "+" };
         let found = match logs.match_count() {
-            (_, 0) => "no match".to_owned(),
-            (Some(at), n) => format!("match {at}/{n}"),
-            (None, 1) => "1 match".to_owned(),
-            (None, n) => format!("{n} matches"),
+            _ if logs.finding.is_some() => "searching the log… (esc stops)".to_owned(),
+            (_, 0) if more.is_empty() => "no match".to_owned(),
+            (_, 0) => "none held".to_owned(),
+            (Some(at), n) => format!("match {at}/{n}{more}"),
+            (None, 1) if more.is_empty() => "1 match".to_owned(),
+            (None, n) => format!("{n}{more} matches"),
         };
         spans.push(Span::styled(
             format!(" · search {:?}: {found} (n/N)", logs.search),
@@ -263,7 +267,7 @@ mod tests {
         // Drawn once, the view knows its height: the match goes mid-screen, the lines
         // after it below.
         draw(&view);
-        view.next_match(false);
+        view.next_match("c", false);
         let buffer = draw(&view);
         insta::assert_snapshot!("logs_search_60x5", crate::tui::once::buffer_text(&buffer));
         let cell = |x: u16, y: u16| buffer.cell((x, y)).unwrap().clone();

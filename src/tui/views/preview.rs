@@ -2,11 +2,11 @@
 //! container's CPU, memory and last log lines (see `tui/preview.rs`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use super::logs::styled_line;
 use super::{containers, dim_note, pane};
 use crate::engine::Status;
 use crate::format::{binary_size, status_text_at};
@@ -77,16 +77,10 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     // The newest at the bottom, as the log view shows them.
     let first = lines.len().saturating_sub(usize::from(log.height));
+    // Drawn as the log view draws them, with its colour toggle's default.
     let shown: Vec<Line> = lines[first..]
         .iter()
-        .map(|l| {
-            let style = if l.stderr {
-                theme.deleted
-            } else {
-                Style::new()
-            };
-            Line::styled(l.text.clone(), style)
-        })
+        .map(|l| styled_line(l, true, false, theme))
         .collect();
     frame.render_widget(Paragraph::new(shown), log);
 }

@@ -179,3 +179,79 @@ fn a_failed_read_says_why_and_g_tries_again() {
     assert!(update(&mut app, Msg::Tick).is_empty());
     assert_eq!(fetches(&keys(&mut app, "G")), [LogFetch::Tail(1000)]);
 }
+
+#[test]
+fn n_past_the_window_reads_the_file_and_the_counts_say_there_is_more() {
+    let mut app = app_with(Keymap::default());
+    // 5,000 lines, an error near the start and one near the end; the window holds the
+    // last thousand.
+    let log = FakeLog::new((0..5000).map(|i| match i {
+        10 | 4990 => format!("error at {i}"),
+        _ => format!("line {i}"),
+    }));
+    open_logs(&mut app, &log);
+    keys(&mut app, "/error");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(effects.is_empty(), "the newest is held: {effects:?}");
+    assert!(frame(&app).contains("match 1/1+"), "{}", frame(&app));
+    // N: the one before is past the window: the file is searched, the window moves.
+    let effects = keys(&mut app, "N");
+    assert!(
+        matches!(
+            fetches(&effects)[..],
+            [LogFetch::Find { forward: false, .. }]
+        ),
+        "{effects:?}"
+    );
+    assert!(frame(&app).contains("searching the log"), "{}", frame(&app));
+    answer_logs(&mut app, &effects, &log);
+    let shown = frame(&app);
+    assert!(
+        shown.contains("error at 10") && shown.contains("match 1/1+"),
+        "{shown}"
+    );
+    // Esc while a search reads stops it and keeps the search.
+    let effects = keys(&mut app, "N");
+    assert!(matches!(fetches(&effects)[..], [LogFetch::Find { .. }]));
+    key(&mut app, KeyCode::Esc);
+    assert!(logs(&app).finding.is_none());
+    assert_eq!(logs(&app).search, "error");
+    answer_logs(&mut app, &effects, &log);
+    assert!(frame(&app).contains("error at 10"));
+}
+
+#[test]
+fn the_filter_typed_reads_back_through_the_file() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::new((0..5000).map(|i| match i % 500 {
+        0 => format!("GET /{i}"),
+        _ => format!("line {i}"),
+    }));
+    open_logs(&mut app, &log);
+    let mut effects = Vec::new();
+    for c in "&get".chars() {
+        effects.extend(key(&mut app, KeyCode::Char(c)));
+    }
+    assert!(
+        fetches(&effects)
+            .iter()
+            .all(|f| matches!(f, LogFetch::Before { .. })),
+        "{effects:?}"
+    );
+    answer_logs(&mut app, &effects, &log);
+    key(&mut app, KeyCode::Enter);
+    // The thousand lines held and the GETs read back before them: all ten.
+    let shown = frame(&app);
+    assert!(shown.contains("10 of 1008 lines"), "{shown}");
+    let held = logs(&app).shown_lines();
+    assert_eq!(held.len(), 10);
+    assert_eq!(held[0], "GET /0");
+    // Esc: the filter goes, and the window (read through it) is read afresh.
+    let effects = key(&mut app, KeyCode::Esc);
+    assert!(
+        matches!(fetches(&effects)[..], [LogFetch::Tail(_)]),
+        "{effects:?}"
+    );
+    answer_logs(&mut app, &effects, &log);
+    assert!(frame(&app).contains("line 4999"));
+}
