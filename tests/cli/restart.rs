@@ -531,3 +531,41 @@ fn the_die_event_has_the_exec_duration() {
     assert_eq!(attributes["exitCode"], "0", "{die}");
     assert_eq!(attributes["execDuration"], "1", "{die}");
 }
+
+/// Restarts and starts of one container at once (a key pressed twice in the dashboard)
+/// run one after another, as Docker's daemon orders them: each succeeds, the container
+/// runs on its bridge, under one monitor.
+#[test]
+fn restarts_and_starts_at_once_take_turns() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "busy", IMAGE, "sleep", "1000"]);
+    for _ in 0..3 {
+        let verbs: Vec<std::process::Child> = [
+            &["restart", "-t", "0", "busy"][..],
+            &["restart", "-t", "0", "busy"][..],
+            &["start", "busy"][..],
+        ]
+        .iter()
+        .map(|args| berth.cmd().args(*args).spawn().expect("spawn berth"))
+        .collect();
+        for verb in verbs {
+            let out = verb.wait_with_output().expect("wait for berth");
+            assert!(out.status.success(), "{out:?}");
+        }
+    }
+    assert_eq!(status(&berth, "busy"), "running");
+    let ip = berth.inspect("busy")["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!ip.is_empty(), "no address on the bridge");
+    let monitors: Vec<i32> = processes_of(berth.root())
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.starts_with("berth-monitor"))
+        })
+        .collect();
+    assert_eq!(monitors.len(), 1, "monitors: {monitors:?}");
+    berth.ok(&["rm", "-f", "busy"]);
+}

@@ -31,6 +31,10 @@ use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::storage::overlay::{self, OverlayDirs};
 use crate::Engine;
 
+/// The lock file in a container's directory that orders its starts, stops and restarts
+/// (see `Engine::container_op_lock`).
+const OP_LOCK: &str = "op.lock";
+
 /// A container's monitor started before the container is made (see
 /// [`Engine::monitor_ahead`]); dropping it unused stops the monitor.
 pub struct MonitorAhead {
@@ -994,6 +998,14 @@ impl Engine {
     /// container's process runs (or with the reason it could not start).
     pub fn start_container(&self, name_or_id: &str) -> Result<Started> {
         let record = self.container(name_or_id)?;
+        let _op = self.container_op_lock(&record)?;
+        self.start_locked(record.id.as_str())
+    }
+
+    /// [`Engine::start_container`] with the container's operation lock held (see
+    /// [`Engine::container_op_lock`]): its state is read afresh under it.
+    fn start_locked(&self, id: &str) -> Result<Started> {
+        let record = self.container(id)?;
         refuse_running(&record)?;
         // The monitor's first move of a process into a cgroup waits out an RCU grace
         // period (see `start_grace_period`): get it under way while the monitor starts.
@@ -1225,6 +1237,19 @@ impl Engine {
         by: StopBy,
     ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
+        let _op = self.container_op_lock(&record)?;
+        self.stop_locked(record.id.as_str(), timeout, signal, by)
+    }
+
+    /// [`Engine::stop_as`] with the container's operation lock held.
+    fn stop_locked(
+        &self,
+        id: &str,
+        timeout: Option<Duration>,
+        signal: Option<Signal>,
+        by: StopBy,
+    ) -> Result<ContainerRecord> {
+        let record = self.container(id)?;
         if !matches!(record.state.status, Status::Running | Status::Restarting) {
             return Ok(record);
         }
@@ -1331,23 +1356,43 @@ impl Engine {
         signal: Option<Signal>,
     ) -> Result<ContainerRecord> {
         let record = self.container(name_or_id)?;
+        // One restart at a time: a second (a key pressed twice) waits, then restarts the
+        // container the first started, as Docker's daemon serialises them.
+        let _op = self.container_op_lock(&record)?;
+        let record = self.container(record.id.as_str())?;
         if record.config.auto_remove && record.state.status == Status::Running {
             super::monitor::update_record(self, &record.id, |r| r.state.restarting = true)?;
         }
-        let stopped = match self.stop_container(record.id.as_str(), timeout, signal) {
-            Ok(stopped) => stopped,
-            Err(e) => {
-                let _ =
-                    super::monitor::update_record(self, &record.id, |r| r.state.restarting = false);
-                return Err(e);
-            }
-        };
-        let started = self.start_container(stopped.id.as_str())?;
+        let stopped =
+            match self.stop_locked(record.id.as_str(), timeout.into(), signal, StopBy::User) {
+                Ok(stopped) => stopped,
+                Err(e) => {
+                    let _ = super::monitor::update_record(self, &record.id, |r| {
+                        r.state.restarting = false
+                    });
+                    return Err(e);
+                }
+            };
+        let started = self.start_locked(stopped.id.as_str())?;
         self.record_event(&container_event(&record, "restart"));
         // Running on its own, its stdin kept for a later attach, as after `run -d`.
         let restarted = started.record.clone();
         started.detach();
         Ok(restarted)
+    }
+
+    /// Takes container `record`'s operation lock (`op.lock` in its directory): its
+    /// starts, stops and restarts run one at a time, so two at once can't both start a
+    /// monitor or wire its network twice. Held until the operation has its answer.
+    fn container_op_lock(&self, record: &ContainerRecord) -> Result<StateLock> {
+        let path = self.container_dir(&record.id).join(OP_LOCK);
+        match StateLock::acquire(&path) {
+            Err(e) if !self.container_dir(&record.id).exists() => {
+                drop(e);
+                Err(Error::NoSuchContainer(record.name.clone()))
+            }
+            locked => locked,
+        }
     }
 
     /// Blocks until the container is not running, then returns its exit code.
