@@ -679,15 +679,9 @@ impl ContainerFlags {
             eprintln!("{warning}");
         }
         let oom_score_adj = run_options::parse_oom_score_adj(self.oom_score_adj)?;
-        resources.pids_limit = Resources::pids_limit_from(
-            self.limits.pids_limit,
-            crate::settings::Settings::load()?.pids_limit,
-        );
-        resources.pids_limit_defaulted = self.limits.pids_limit.is_none();
         // Docker's rules and this host's abilities; what it can't apply is dropped, said.
-        let host = crate::engine::HostLimits::detect();
-        for warning in crate::engine::check_limits(&mut resources, &host, false)? {
-            eprintln!("WARNING: {warning}");
+        for warning in run_options::settle_limits(&mut resources, self.limits.pids_limit)? {
+            eprintln!("{warning}");
         }
         let mut mounts = Vec::new();
         if !self.volume.is_empty() || !self.mount.is_empty() {
