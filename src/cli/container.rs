@@ -16,8 +16,8 @@ use super::output::{print_inspect, report};
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
 use crate::engine::{
-    monitor, parse_exposed, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions,
-    Engine, Error, MountSpec, Reference, Resources, Status,
+    parse_exposed, parse_ip, parse_publish, parse_signal, CreateOptions, Engine, Error, MountSpec,
+    Reference, Resources, Status,
 };
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
@@ -634,13 +634,6 @@ pub struct InspectArgs {
     pub format: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct MonitorArgs {
-    pub id: String,
-    #[arg(long = "control-fd")]
-    pub control_fd: i32,
 }
 
 impl ContainerFlags {
@@ -1318,12 +1311,6 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let code = report(looked_up, |_, value| found.push(value));
     print_inspect(args.format.as_deref(), &found)?;
     Ok(code)
-}
-
-pub fn monitor(engine: &Engine, args: &MonitorArgs) -> Result<i32> {
-    let id: ContainerId = args.id.parse()?;
-    let control = monitor::control_fd(args.control_fd);
-    Ok(monitor::main(engine, &id, control))
 }
 
 #[derive(Debug, Args)]
