@@ -219,6 +219,38 @@ impl Berth {
         &self.netns
     }
 
+    /// `ip ARGS` in this engine's network namespace, asserting success; its stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let out = self
+            .netns
+            .command("ip")
+            .args(args)
+            .output()
+            .expect("run ip");
+        assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// A macvlan network `name` on 10.50.0.0/24 whose parent is lan0: one end, up, of a
+    /// veth pair made in this engine's namespace (this kernel has no dummy interfaces).
+    pub fn macvlan_on_a_veth(&self, name: &str) {
+        self.ip(&[
+            "link", "add", "lan0", "type", "veth", "peer", "name", "lan1",
+        ]);
+        self.ip(&["link", "set", "lan0", "up"]);
+        self.ok(&[
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "--subnet",
+            "10.50.0.0/24",
+            "-o",
+            "parent=lan0",
+            name,
+        ]);
+    }
+
     /// The words that run berth on this engine, in its network namespace: for tests that
     /// start berth from a shell line or a wrapper.
     pub fn command_words(&self) -> Vec<String> {
