@@ -219,6 +219,22 @@ impl Berth {
         &self.netns
     }
 
+    /// The actions of the journal's events for the container `name`, from `since` until
+    /// now, as `events --format json` replays them.
+    pub fn container_actions(&self, name: &str, since: &str) -> Vec<String> {
+        let until = now_secs();
+        let filter = format!("container={name}");
+        let out = self.ok(&[
+            "events", "--since", since, "--until", &until, "--format", "json", "--filter", &filter,
+        ]);
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("JSON event");
+                v["Action"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+
     /// `ip ARGS` in this engine's network namespace, asserting success; its stdout.
     pub fn ip(&self, args: &[&str]) -> String {
         let out = self
