@@ -582,7 +582,7 @@ fn run_ps(engine: &Engine, args: &ComposeArgs, ps: &PsArgs) -> Result<i32> {
                 "Health": r.state.health.as_ref().map(|h| h.status.as_str()).unwrap_or(""),
                 "ExitCode": r.state.exit_code.unwrap_or(0),
                 "Ports": ps_ports(r),
-                "Labels": r.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                "Labels": super::output::key_values(&r.config.labels, ","),
             })
         })
         .collect();

@@ -793,18 +793,13 @@ pub fn run_events(engine: &Engine, args: &ComposeArgs, events: &EventsArgs) -> R
                 });
                 writeln!(out, "{value}")?;
             } else {
-                let attributes: Vec<String> = e
-                    .attributes
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 writeln!(
                     out,
                     "{} container {} {} ({})",
                     time.format("%Y-%m-%d %H:%M:%S%.6f"),
                     e.action,
                     e.container,
-                    attributes.join(", ")
+                    super::output::key_values(&e.attributes, ", ")
                 )?;
             }
             out.flush()?;
