@@ -306,6 +306,17 @@ impl Berth {
         self.root.path()
     }
 
+    /// The names in directory `dir` of the engine root (none where it is missing).
+    pub fn root_entries(&self, dir: &str) -> Vec<String> {
+        std::fs::read_dir(self.root().join(dir))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The home directory (and config) this engine's commands run with.
     pub fn home(&self) -> &Path {
         self.home.path()

@@ -74,12 +74,7 @@ fn pushed_digest(out: &str, tag: &str) -> String {
 #[test]
 fn a_pulled_image_pushes_as_the_same_bytes_by_mounting_its_blobs() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     let host = registry.host();
     let source = format!("{host}/test/busybox:latest");
     let target = format!("{host}/other/bb:v1");
@@ -291,12 +286,7 @@ fn pushing_a_missing_image_is_one_line() {
 #[test]
 fn loading_a_saved_copy_over_a_pulled_image_keeps_its_repo_digests_and_manifest() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     let host = registry.host();
     let source = format!("{host}/test/busybox:latest");
     berth.ok(&["pull", "-q", &source]);
