@@ -295,11 +295,14 @@ impl Berth {
 
     /// Loads the two-layer fixture image (again).
     pub fn load_image(&self) {
-        self.ok(&[
-            "load",
-            "-i",
-            fixtures().join("busybox-save.tar").to_str().unwrap(),
-        ]);
+        self.load_fixture("busybox-save.tar");
+    }
+
+    /// `load -q -i` of the fixture `name` (an archive or an OCI layout in the fixtures'
+    /// directory); its output.
+    pub fn load_fixture(&self, name: &str) -> String {
+        let path = fixtures().join(name);
+        self.ok(&["load", "-q", "-i", path.to_str().unwrap()])
     }
 
     pub fn root(&self) -> &Path {

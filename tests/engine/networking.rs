@@ -727,8 +727,7 @@ fn containers_on_a_user_network_resolve_each_other_and_forward_the_rest() {
 #[test]
 fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
     let berth = Berth::with_image();
-    let archive = common::fixtures().join("busybox-volume.tar");
-    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.load_fixture("busybox-volume.tar");
     berth.ok(&[
         "run",
         "-d",
@@ -773,8 +772,7 @@ fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
 #[test]
 fn exposed_ports_show_in_ps_and_inspect_as_docker() {
     let berth = Berth::with_image();
-    let archive = common::fixtures().join("busybox-volume.tar");
-    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.load_fixture("busybox-volume.tar");
     berth.ok(&[
         "run",
         "-d",

@@ -195,12 +195,7 @@ fn an_image_without_a_manifest_gets_one_that_pulls_and_runs_and_pushes_again_unc
 fn a_layer_that_cannot_be_recompressed_alike_gets_a_new_manifest_that_pulls() {
     // The OCI fixture's second layer is zstd: berth sends its gzip instead.
     let berth = Berth::new();
-    berth.ok(&[
-        "load",
-        "-q",
-        "-i",
-        fixtures().join("busybox-oci").to_str().unwrap(),
-    ]);
+    berth.load_fixture("busybox-oci");
     let registry = Registry::start(berth.netns());
     let name = format!("{}/fresh/bb:latest", registry.host());
     berth.ok(&["tag", "berth-test/busybox-oci:latest", &name]);
