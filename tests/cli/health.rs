@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{code, wait_until, Berth, IMAGE};
+use common::{wait_until, Berth, IMAGE};
 
 fn health(berth: &Berth, name: &str) -> serde_json::Value {
     berth.inspect(name)["State"]["Health"].clone()
@@ -275,7 +275,7 @@ fn a_probe_past_its_timeout_is_killed_and_the_monitor_keeps_serving() {
 #[test]
 fn bad_health_values_are_refused_with_125_and_nothing_is_created() {
     let berth = Berth::with_image();
-    for (flags, why) in [
+    let cases = [
         (
             vec!["--health-interval", "-1s"],
             "--health-interval cannot be negative",
@@ -300,19 +300,8 @@ fn bad_health_values_are_refused_with_125_and_nothing_is_created() {
             vec!["--health-cmd", "true", "--health-interval", "500us"],
             "Interval in Healthcheck cannot be less than 1ms",
         ),
-    ] {
-        for verb in ["create", "run"] {
-            let mut args = vec![verb, "--name", "bad"];
-            args.extend(&flags);
-            args.extend([IMAGE, "true"]);
-            let out = berth.run(&args);
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(code(&out), 125, "{args:?}: {err}");
-            assert!(err.contains(why), "{args:?}: {err}");
-            assert_eq!(err.trim().lines().count(), 1, "{err}");
-        }
-    }
-    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    ];
+    common::refused_by_create_and_run(&berth, &cases);
     let err = berth.fail(&["ps", "--filter", "health=sickly"]);
     assert!(err.contains("health=sickly"), "{err}");
 }
