@@ -100,9 +100,8 @@ fn wait_for_ahead_go(control: &OwnedFd) -> bool {
 }
 
 /// Runs the monitor if this process was started as one (`monitor_args`'s exact shape)
-/// and returns its exit status; None otherwise. This is the only way in (the CLI has no
-/// verb for it): a monitor starts on every container start, and this spares it the whole
-/// command line's parse on that path.
+/// and returns its exit status; None otherwise. A monitor starts on every container
+/// start, and this spares it the whole command line's parse on that path.
 pub fn run_if_invoked() -> Option<i32> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let invocation = parse_monitor_args(&args)?;
@@ -147,7 +146,7 @@ fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> 
 
 /// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
 /// Returns the monitor's own exit status.
-pub(crate) fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
+pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
     // Already detached before its exec (see `runtime::spawn`): nobody's child but the
     // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
@@ -1308,7 +1307,7 @@ fn record_start_failure(
 }
 
 /// Takes the control fd number passed by the CLI.
-pub(crate) fn control_fd(fd: RawFd) -> OwnedFd {
+pub fn control_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: the CLI passed this fd to us for our exclusive use.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
