@@ -21,18 +21,7 @@ WARMUP=${WARMUP:-3}
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/exec.sh"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun
-fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
-if [[ -n ${BERTH_BIN:-} ]]; then
-    # Another build is measured: only the fixtures are needed.
-    if [[ ! -f $fixtures/busybox-save.tar ]]; then
-        mkdir -p "$fixtures"
-        flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
-    fi
-else
-    ensure_cargo
-    build_release_and_fixtures
-    fixtures=$PWD/.fixtures
-fi
+build_or_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
 base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
@@ -78,12 +67,7 @@ unshare --net --mount --propagation private -- sh -c '
     if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi &&
     exec sleep infinity' </dev/null &
 holder=$!
-for _ in $(seq 500); do
-    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
-    kill -0 "$holder" 2>/dev/null || die "the namespace holder exited"
-    sleep 0.01
-done
-[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the namespace holder did not start"
+wait_for_holder "$holder" "namespace"
 
 in_ns() {
     /usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" -- "$@"

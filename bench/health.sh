@@ -20,19 +20,9 @@ SETTLE=${SETTLE:-5}
 [[ $SETTLE =~ ^[0-9]+$ ]] || die "SETTLE must be a number of seconds"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/health.sh"
 
-fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
-if [[ -n ${BERTH_BIN:-} ]]; then
-    # Another build is measured: only the fixtures are needed.
-    if [[ ! -f $fixtures/busybox-save.tar ]]; then
-        mkdir -p "$fixtures"
-        flock "$fixtures.lock" bash tests/fixtures/build-images.sh "$fixtures"
-    fi
-else
-    ensure_packages "${RUNTIME_PACKAGES[@]}"
-    ensure_cargo
-    build_release_and_fixtures
-    fixtures=$PWD/.fixtures
-fi
+# The runtime packages only where berth is built here; with BERTH_BIN, only the fixtures.
+[[ -n ${BERTH_BIN:-} ]] || ensure_packages "${RUNTIME_PACKAGES[@]}"
+build_or_fixtures
 
 berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-health.XXXXXX")

@@ -82,12 +82,7 @@ unshare --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-bench-lib /var/lib &&
     exec sleep infinity' </dev/null &
 holder=$!
-for _ in $(seq 500); do
-    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
-    kill -0 "$holder" 2>/dev/null || die "the mount namespace holder exited"
-    sleep 0.01
-done
-[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the mount namespace holder did not start"
+wait_for_holder "$holder" "mount namespace"
 podman_global=(
     /usr/bin/nsenter --mount="/proc/$holder/ns/mnt" --
     env TMPDIR="$pod/tmp" podman --root "$pod/root" --runroot "$pod/runroot"

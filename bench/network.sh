@@ -106,12 +106,7 @@ unshare --net --mount --propagation private -- sh -c '
     mount -t tmpfs -o mode=0755 berth-bench-lib /var/lib &&
     exec sleep infinity' </dev/null &
 holder=$!
-for _ in $(seq 500); do
-    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
-    kill -0 "$holder" 2>/dev/null || die "the network namespace holder exited"
-    sleep 0.01
-done
-[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the network namespace holder did not start"
+wait_for_holder "$holder" "network namespace"
 
 in_ns() {
     /usr/bin/nsenter --net="/proc/$holder/ns/net" -- "$@"

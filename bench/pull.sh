@@ -88,12 +88,7 @@ unshare --net --mount --propagation private -- sh -c '
     mount --bind "$1" /var/lib &&
     exec sleep infinity' holder "$work/var-lib" </dev/null &
 holder=$!
-for _ in $(seq 500); do
-    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
-    kill -0 "$holder" 2>/dev/null || die "the network namespace holder exited"
-    sleep 0.01
-done
-[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the network namespace holder did not start"
+wait_for_holder "$holder" "network namespace"
 
 ns=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --)
 ns_mnt=(/usr/bin/nsenter --net="/proc/$holder/ns/net" --mount="/proc/$holder/ns/mnt" --)

@@ -69,12 +69,7 @@ unshare --net --mount --propagation private -- sh -c '
     if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi &&
     exec sleep infinity' </dev/null &
 holder=$!
-for _ in $(seq 500); do
-    [[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] && break
-    kill -0 "$holder" 2>/dev/null || die "the namespace holder exited"
-    sleep 0.01
-done
-[[ $(cat "/proc/$holder/comm" 2>/dev/null) == sleep ]] || die "the namespace holder did not start"
+wait_for_holder "$holder" "namespace"
 
 # in_ns CMD...: runs CMD in the holder's namespaces.
 in_ns() {

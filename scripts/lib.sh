@@ -84,6 +84,19 @@ unmount_below() {
         done
 }
 
+# wait_for_holder PID WHAT: waits (up to about 5 s) until PID, a bench's namespace
+# holder (a shell whose last step is `exec sleep infinity`), sleeps with its namespaces
+# set up; dies with "the WHAT holder exited" or "... did not start" otherwise.
+wait_for_holder() {
+    local pid=$1 what=$2
+    for _ in $(seq 500); do
+        [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && break
+        kill -0 "$pid" 2>/dev/null || die "the $what holder exited"
+        sleep 0.01
+    done
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] || die "the $what holder did not start"
+}
+
 # build_release_and_fixtures: cargo build --release, then the fixture images in .fixtures.
 build_release_and_fixtures() {
     log "cargo build --release"

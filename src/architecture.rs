@@ -73,6 +73,39 @@ fn the_dashboard_never_names_the_cli_nor_the_engine_a_front_door() {
     }
 }
 
+/// One front door never reaches into another's modules: the CLI names the dashboard only
+/// in its `ui` verb (which opens it), and what both doors share (ops, compose, format,
+/// settings) names neither.
+#[test]
+fn front_doors_share_through_ops_not_each_others_modules() {
+    let (cli, tui) = (["crate", "::cli"].concat(), ["crate", "::tui"].concat());
+    let cli_files = sources(&root().join("src/cli"));
+    assert!(cli_files.len() > 20, "the scan found too few files");
+    for (path, text) in &cli_files {
+        if path.ends_with("src/cli/ui.rs") {
+            continue;
+        }
+        assert!(!text.contains(&tui), "{} names {tui}", path.display());
+    }
+    let mut shared = sources(&root().join("src/ops"));
+    shared.extend(sources(&root().join("src/compose")));
+    for file in ["src/format.rs", "src/settings.rs"] {
+        let path = root().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        shared.push((path, text));
+    }
+    assert!(shared.len() > 20, "the scan found too few files");
+    for (path, text) in &shared {
+        for door in [&cli, &tui] {
+            assert!(
+                !text.contains(door.as_str()),
+                "{} names {door}",
+                path.display()
+            );
+        }
+    }
+}
+
 /// The front doors name only the engine's face (the items `crates/engine/src/lib.rs`
 /// re-exports); the rooms behind it stay `pub` for the integration tests alone.
 #[test]

@@ -16,7 +16,7 @@ use super::build_tty::Live;
 use crate::engine::{
     BuildEvent, BuildNetwork, BuildObserver, BuildOptions, DockerfileSource, Engine, ImageRef,
 };
-use crate::tui::build::{save_last, BuildRequest, BuildState};
+use crate::ops::build_record::{save_last, BuildRequest, BuildState};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {

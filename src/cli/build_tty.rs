@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crossterm::{cursor, queue, terminal};
 use unicode_width::UnicodeWidthChar;
 
-use crate::tui::build::{BuildState, Phase, StepState};
+use crate::ops::build_record::{BuildState, Phase, StepState};
 
 /// The running step's output lines shown under it.
 const TAIL_LINES: usize = 6;
@@ -238,8 +238,8 @@ impl Live {
 mod tests {
     use super::*;
     use crate::engine::{BuildEvent, StepName};
-    use crate::tui::build::tests::{at, done, log, started};
-    use crate::tui::build::BuildRequest;
+    use crate::ops::build_record::tests::{at, done, log, started};
+    use crate::ops::build_record::BuildRequest;
 
     fn step(number: usize, title: &str) -> StepName {
         StepName {

@@ -102,18 +102,8 @@ pub struct UpArgs {
     /// Detached mode: Run containers in the background
     #[arg(short, long)]
     pub detach: bool,
-    /// Build images before starting containers
-    #[arg(long)]
-    pub build: bool,
-    /// Recreate containers even if their configuration and image haven't changed
-    #[arg(long, conflicts_with = "no_recreate")]
-    pub force_recreate: bool,
-    /// If containers already exist, don't recreate them
-    #[arg(long)]
-    pub no_recreate: bool,
-    /// Remove containers for services not defined in the Compose file
-    #[arg(long)]
-    pub remove_orphans: bool,
+    #[command(flatten)]
+    pub making: verbs::MakingArgs,
     /// Wait for services to be running|healthy. Implies detached mode
     #[arg(long)]
     pub wait: bool,
@@ -123,9 +113,6 @@ pub struct UpArgs {
     /// Don't start the services after creating them
     #[arg(long)]
     pub no_start: bool,
-    /// Scale SERVICE to NUM instances
-    #[arg(long, value_name = "SERVICE=NUM")]
-    pub scale: Vec<String>,
     pub services: Vec<String>,
 }
 
@@ -394,22 +381,16 @@ fn run_up(engine: &Engine, args: &ComposeArgs, up: &UpArgs) -> Result<i32> {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let scale = match verbs::scales(&up.scale) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
     let pull = |image: &str| pull_image(engine, image, false);
     let build = |plan: &project::BuildPlan| verbs::build_image(engine, plan);
-    let opts = UpOptions {
-        services: up.services.clone(),
-        force_recreate: up.force_recreate,
-        no_recreate: up.no_recreate,
-        remove_orphans: up.remove_orphans,
-        no_start: up.no_start,
-        wait: up.wait,
-        wait_timeout: up.wait_timeout.map(Duration::from_secs),
-        scale,
-        ..verbs::making(&pull, &build, up.build)
+    let opts = match up.making.options(&up.services, &pull, &build) {
+        Ok(opts) => UpOptions {
+            no_start: up.no_start,
+            wait: up.wait,
+            wait_timeout: up.wait_timeout.map(Duration::from_secs),
+            ..opts
+        },
+        Err(e) => return fail(e),
     };
     if let Err(e) = project::up(engine, &project, &opts, &mut show) {
         return fail(e);
@@ -601,7 +582,7 @@ fn run_ps(engine: &Engine, args: &ComposeArgs, ps: &PsArgs) -> Result<i32> {
                 "Health": r.state.health.as_ref().map(|h| h.status.as_str()).unwrap_or(""),
                 "ExitCode": r.state.exit_code.unwrap_or(0),
                 "Ports": ps_ports(r),
-                "Labels": r.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                "Labels": super::output::key_values(&r.config.labels, ","),
             })
         })
         .collect();

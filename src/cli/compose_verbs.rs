@@ -28,8 +28,9 @@ pub struct BuildArgs {
     pub services: Vec<String>,
 }
 
+/// The flags `up` and `create` share: how the project's containers are made.
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub struct MakingArgs {
     /// Build images before starting containers
     #[arg(long)]
     pub build: bool,
@@ -43,8 +44,35 @@ pub struct CreateArgs {
     #[arg(long)]
     pub remove_orphans: bool,
     /// Scale SERVICE to NUM instances
-    #[arg(long, value_name = "SERVICE=NUM")]
+    // Listed last in each verb's help, after `up`'s own flags, as it always was.
+    #[arg(long, value_name = "SERVICE=NUM", display_order = 100)]
     pub scale: Vec<String>,
+}
+
+impl MakingArgs {
+    /// `up`'s options for these flags, with the front door's pull and build, or the
+    /// one-line error of a bad `--scale`.
+    pub(super) fn options<'a>(
+        &self,
+        services: &[String],
+        pull: &'a dyn Fn(&str) -> crate::engine::Result<()>,
+        build: &'a dyn Fn(&BuildPlan) -> std::result::Result<(), String>,
+    ) -> std::result::Result<UpOptions<'a>, String> {
+        Ok(UpOptions {
+            services: services.to_vec(),
+            force_recreate: self.force_recreate,
+            no_recreate: self.no_recreate,
+            remove_orphans: self.remove_orphans,
+            scale: scales(&self.scale)?,
+            ..making(pull, build, self.build)
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub making: MakingArgs,
     pub services: Vec<String>,
 }
 
@@ -287,7 +315,7 @@ pub fn run_build(engine: &Engine, args: &ComposeArgs, build: &BuildArgs) -> Resu
 }
 
 /// `--scale SERVICE=NUM` entries, or the one-line error.
-pub(super) fn scales(
+fn scales(
     entries: &[String],
 ) -> std::result::Result<std::collections::BTreeMap<String, u32>, String> {
     let mut scale = std::collections::BTreeMap::new();
@@ -322,20 +350,14 @@ pub fn run_create(engine: &Engine, args: &ComposeArgs, create: &CreateArgs) -> R
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let scale = match scales(&create.scale) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
     let pull = |image: &str| pull_image(engine, image, false);
     let build = |plan: &BuildPlan| build_image(engine, plan);
-    let opts = UpOptions {
-        services: create.services.clone(),
-        force_recreate: create.force_recreate,
-        no_recreate: create.no_recreate,
-        remove_orphans: create.remove_orphans,
-        no_start: true,
-        scale,
-        ..making(&pull, &build, create.build)
+    let opts = match create.making.options(&create.services, &pull, &build) {
+        Ok(opts) => UpOptions {
+            no_start: true,
+            ..opts
+        },
+        Err(e) => return fail(e),
     };
     match project::up(engine, &project, &opts, &mut show) {
         Ok(()) => Ok(0),
@@ -771,18 +793,13 @@ pub fn run_events(engine: &Engine, args: &ComposeArgs, events: &EventsArgs) -> R
                 });
                 writeln!(out, "{value}")?;
             } else {
-                let attributes: Vec<String> = e
-                    .attributes
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 writeln!(
                     out,
                     "{} container {} {} ({})",
                     time.format("%Y-%m-%d %H:%M:%S%.6f"),
                     e.action,
                     e.container,
-                    attributes.join(", ")
+                    super::output::key_values(&e.attributes, ", ")
                 )?;
             }
             out.flush()?;

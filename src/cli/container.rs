@@ -16,8 +16,8 @@ use super::output::{print_inspect, report};
 pub use super::ps::{ps, PsArgs};
 use super::pull_progress::Out;
 use crate::engine::{
-    monitor, parse_exposed, parse_ip, parse_publish, parse_signal, ContainerId, CreateOptions,
-    Engine, Error, MountSpec, Reference, Resources, Status,
+    parse_exposed, parse_ip, parse_publish, parse_signal, CreateOptions, Engine, Error, MountSpec,
+    Reference, Resources, Status,
 };
 use crate::ops::inspect;
 use crate::ops::ports::{port_lines, port_lines_for};
@@ -636,13 +636,6 @@ pub struct InspectArgs {
     pub names: Vec<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct MonitorArgs {
-    pub id: String,
-    #[arg(long = "control-fd")]
-    pub control_fd: i32,
-}
-
 impl ContainerFlags {
     fn to_options(&self) -> Result<CreateOptions> {
         run_options::refuse_unsupported(
@@ -679,15 +672,9 @@ impl ContainerFlags {
             eprintln!("{warning}");
         }
         let oom_score_adj = run_options::parse_oom_score_adj(self.oom_score_adj)?;
-        resources.pids_limit = Resources::pids_limit_from(
-            self.limits.pids_limit,
-            crate::settings::Settings::load()?.pids_limit,
-        );
-        resources.pids_limit_defaulted = self.limits.pids_limit.is_none();
         // Docker's rules and this host's abilities; what it can't apply is dropped, said.
-        let host = crate::engine::HostLimits::detect();
-        for warning in crate::engine::check_limits(&mut resources, &host, false)? {
-            eprintln!("WARNING: {warning}");
+        for warning in run_options::settle_limits(&mut resources, self.limits.pids_limit)? {
+            eprintln!("{warning}");
         }
         let mut mounts = Vec::new();
         if !self.volume.is_empty() || !self.mount.is_empty() {
@@ -1327,12 +1314,6 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let code = report(looked_up, |_, value| found.push(value));
     print_inspect(args.format.as_deref(), &found)?;
     Ok(code)
-}
-
-pub fn monitor(engine: &Engine, args: &MonitorArgs) -> Result<i32> {
-    let id: ContainerId = args.id.parse()?;
-    let control = monitor::control_fd(args.control_fd);
-    Ok(monitor::main(engine, &id, control))
 }
 
 #[derive(Debug, Args)]

@@ -83,12 +83,6 @@ fn print(out: &mut impl Write, event: &Event, json: bool) -> Result<()> {
         serde_json::to_writer(&mut *out, &with_legacy_fields(event))?;
         writeln!(out)?;
     } else {
-        let attributes: Vec<String> = event
-            .actor
-            .attributes
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         writeln!(
             out,
             "{} {} {} {} ({})",
@@ -98,7 +92,7 @@ fn print(out: &mut impl Write, event: &Event, json: bool) -> Result<()> {
             event.object.as_str(),
             event.action,
             event.actor.id,
-            attributes.join(", ")
+            super::output::key_values(&event.actor.attributes, ", ")
         )?;
     }
     // A reader piping this on wants each event as it happens.

@@ -168,9 +168,6 @@ pub enum Command {
     /// Writes the manual page (roff) to stdout, for installers
     #[command(name = "__man", hide = true)]
     Man(Lazy<system::ManArgs>),
-    /// Supervises one container (started by berth itself, not for users)
-    #[command(name = "__monitor", hide = true)]
-    Monitor(Lazy<container::MonitorArgs>),
 }
 
 /// The whole command tree, every verb's flags in it: what completion, the manual page
@@ -271,7 +268,6 @@ fn dispatch(engine: &Engine, root: PathBuf, command: Command) -> Result<i32> {
         Export(args) => export::export(engine, &args),
         History(args) => image::history(engine, &args),
         Ui(args) => ui::ui(engine, root, &args),
-        Monitor(args) => container::monitor(engine, &args),
     }
 }
 

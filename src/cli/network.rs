@@ -307,14 +307,13 @@ fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
     let rows: Vec<Value> = shown
         .iter()
         .map(|n| {
-            let labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             json!({
                 "CreatedAt": n.created.format("%Y-%m-%d %H:%M:%S%.f %z UTC").to_string(),
                 "Driver": n.driver.as_str(),
                 "ID": id(n),
                 "IPv6": "false",
                 "Internal": n.internal.to_string(),
-                "Labels": labels.join(","),
+                "Labels": super::output::key_values(&n.labels, ","),
                 "Name": n.name,
                 "Scope": "local",
             })

@@ -52,6 +52,13 @@ impl Table {
     }
 }
 
+/// The `k=v` pairs of `map`, in key order, joined with `separator`: a listing's Labels
+/// field (`","`) and an event line's attributes (`", "`), as Docker prints them.
+pub fn key_values(map: &std::collections::BTreeMap<String, String>, separator: &str) -> String {
+    let pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(separator)
+}
+
 /// Prints a value as indented JSON followed by a newline.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();

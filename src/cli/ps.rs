@@ -263,13 +263,7 @@ fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> PsRow {
         status: status_text(r),
         size: size.unwrap_or_else(|| "0B".into()),
         names: r.name.clone(),
-        labels: r
-            .config
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(","),
+        labels: super::output::key_values(&r.config.labels, ","),
         mounts: mounts.join(","),
         networks: r.config.network.name.clone(),
         local_volumes: local_volumes.to_string(),

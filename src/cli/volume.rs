@@ -139,18 +139,12 @@ fn ls(engine: &Engine, args: &LsArgs) -> Result<i32> {
     let rows: Vec<Value> = shown
         .iter()
         .map(|i| {
-            let labels: Vec<String> = i
-                .volume
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
             json!({
                 "Driver": "local",
                 "Name": i.volume.name,
                 "Mountpoint": i.mountpoint,
                 "Scope": "local",
-                "Labels": labels.join(","),
+                "Labels": super::output::key_values(&i.volume.labels, ","),
                 "Links": i.users.len().to_string(),
                 "Size": "N/A",
             })

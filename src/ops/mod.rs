@@ -2,6 +2,7 @@
 //! API call these typed operations and only parse input and render output themselves.
 //! Operations drive the engine's verbs and know nothing of terminals, clap or ratatui.
 
+pub mod build_record;
 pub mod cp;
 pub mod docker_types;
 pub mod inspect;

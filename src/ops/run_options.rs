@@ -105,6 +105,26 @@ pub fn parse_limits(t: &LimitsText) -> Result<crate::engine::Resources> {
     })
 }
 
+/// Settles the limits of a container about to be created (`run`, `create`, a compose
+/// service), once they are read: the pids limit asked for, else the settings', else
+/// berth's default, marked as defaulted when none was asked; then Docker's rules and this
+/// host's abilities, dropping what it can't apply. Returns the `WARNING:` lines to show.
+pub fn settle_limits(
+    resources: &mut crate::engine::Resources,
+    pids_asked: Option<i64>,
+) -> Result<Vec<String>> {
+    resources.pids_limit = crate::engine::Resources::pids_limit_from(
+        pids_asked,
+        crate::settings::Settings::load()?.pids_limit,
+    );
+    resources.pids_limit_defaulted = pids_asked.is_none();
+    let host = crate::engine::HostLimits::detect();
+    Ok(crate::engine::check_limits(resources, &host, false)?
+        .into_iter()
+        .map(|warning| format!("WARNING: {warning}"))
+        .collect())
+}
+
 /// The resource flags of `run` and `create` alone, as given: per-device block I/O,
 /// `--cgroup-parent`, `--memory-swappiness`, `--kernel-memory`.
 #[derive(Debug, Default)]

@@ -548,11 +548,20 @@ fn podman_installed() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
+/// The judge's podman side, set up: a work directory holding the fixtures' build context,
+/// a podman of its own with the busybox fixture loaded, and that image's tree.
+struct PodmanSide {
+    work: tempfile::TempDir,
+    ctx: PathBuf,
+    podman: Podman,
+    base: Tree,
+}
+
+/// The podman side, or None (said on stderr) where podman is not installed.
+fn podman_side() -> Option<PodmanSide> {
     if !podman_installed() {
         eprintln!("skipped: podman is not installed (apt-get install -y podman; scripts/test.sh installs it)");
-        return;
+        return None;
     }
     let work = tempfile::Builder::new()
         .prefix("berth-test-build-")
@@ -567,6 +576,25 @@ fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
         path_str(&fixtures().join("busybox-save.tar")),
     ]);
     let base = podman_export(&podman, "berth-test/busybox:latest", work.path());
+    Some(PodmanSide {
+        work,
+        ctx,
+        podman,
+        base,
+    })
+}
+
+#[test]
+fn berth_build_makes_what_podman_build_makes_of_every_fixture() {
+    let Some(PodmanSide {
+        work,
+        ctx,
+        podman,
+        base,
+    }) = podman_side()
+    else {
+        return;
+    };
     let berth = Berth::with_image();
     let mut report = Vec::new();
     for (i, fixture) in FIXTURES.iter().enumerate() {
@@ -656,23 +684,15 @@ fn against_known_gaps<'r>(
 /// podman's side of the judge alone: the fixtures build, and the corrections apply.
 #[test]
 fn podman_builds_every_fixture_in_a_storage_of_its_own() {
-    if !podman_installed() {
-        eprintln!("skipped: podman is not installed (apt-get install -y podman; scripts/test.sh installs it)");
+    let Some(PodmanSide {
+        work,
+        ctx,
+        podman,
+        base,
+    }) = podman_side()
+    else {
         return;
-    }
-    let work = tempfile::Builder::new()
-        .prefix("berth-test-build-")
-        .tempdir()
-        .unwrap();
-    let ctx = make_context(work.path());
-    let podman = Podman::new();
-    podman.ok(&[
-        "load",
-        "-q",
-        "-i",
-        path_str(&fixtures().join("busybox-save.tar")),
-    ]);
-    let base = podman_export(&podman, "berth-test/busybox:latest", work.path());
+    };
     let fixture = &FIXTURES[0];
     let (tree, config) = podman_image(&podman, &ctx, fixture, "judge/all", &base, work.path());
     let file = |path: &str| match &tree[path].kind {

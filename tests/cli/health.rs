@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{code, now_secs, wait_until, Berth, IMAGE};
+use common::{wait_until, Berth, IMAGE};
 
 fn health(berth: &Berth, name: &str) -> serde_json::Value {
     berth.inspect(name)["State"]["Health"].clone()
@@ -45,29 +45,6 @@ fn ps_health(berth: &Berth, value: &str) -> Vec<String> {
         ])
         .lines()
         .map(str::to_owned)
-        .collect()
-}
-
-/// The actions of the journal's events for the container `name`.
-fn actions(berth: &Berth, name: &str) -> Vec<String> {
-    let until = now_secs();
-    berth
-        .ok(&[
-            "events",
-            "--since",
-            "0",
-            "--until",
-            &until,
-            "--format",
-            "json",
-            "--filter",
-            &format!("container={name}"),
-        ])
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON event");
-            v["Action"].as_str().unwrap_or_default().to_owned()
-        })
         .collect()
 }
 
@@ -131,7 +108,7 @@ fn a_service_becomes_healthy_once_ready_exists_and_ps_inspect_and_events_say_so(
     );
     assert_eq!(ps_health(&berth, "healthy"), ["svc"]);
     assert!(ps_health(&berth, "none").is_empty());
-    let events = actions(&berth, "svc");
+    let events = berth.container_actions("svc", "0");
     assert_eq!(
         events
             .iter()
@@ -175,7 +152,7 @@ fn failing_probes_make_it_unhealthy_after_the_retries() {
     assert_eq!(first["Output"], "nope\n", "{h}");
     assert!(ps_status(&berth, "sick").ends_with(" (unhealthy)"));
     assert_eq!(ps_health(&berth, "unhealthy"), ["sick"]);
-    let events = actions(&berth, "sick");
+    let events = berth.container_actions("sick", "0");
     assert!(
         events.iter().any(|a| a == "health_status: unhealthy"),
         "{events:?}"
@@ -298,7 +275,7 @@ fn a_probe_past_its_timeout_is_killed_and_the_monitor_keeps_serving() {
 #[test]
 fn bad_health_values_are_refused_with_125_and_nothing_is_created() {
     let berth = Berth::with_image();
-    for (flags, why) in [
+    let cases = [
         (
             vec!["--health-interval", "-1s"],
             "--health-interval cannot be negative",
@@ -323,19 +300,8 @@ fn bad_health_values_are_refused_with_125_and_nothing_is_created() {
             vec!["--health-cmd", "true", "--health-interval", "500us"],
             "Interval in Healthcheck cannot be less than 1ms",
         ),
-    ] {
-        for verb in ["create", "run"] {
-            let mut args = vec![verb, "--name", "bad"];
-            args.extend(&flags);
-            args.extend([IMAGE, "true"]);
-            let out = berth.run(&args);
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(code(&out), 125, "{args:?}: {err}");
-            assert!(err.contains(why), "{args:?}: {err}");
-            assert_eq!(err.trim().lines().count(), 1, "{err}");
-        }
-    }
-    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    ];
+    common::refused_by_create_and_run(&berth, &cases);
     let err = berth.fail(&["ps", "--filter", "health=sickly"]);
     assert!(err.contains("health=sickly"), "{err}");
 }
@@ -392,7 +358,9 @@ fn probes_leave_the_record_alone_until_the_status_changes() {
     });
     assert_eq!(ps_health(&berth, "unhealthy"), ["steady"]);
     assert!(ps_status(&berth, "steady").ends_with("(unhealthy)"));
-    assert!(actions(&berth, "steady").contains(&"health_status: unhealthy".to_owned()));
+    assert!(berth
+        .container_actions("steady", "0")
+        .contains(&"health_status: unhealthy".to_owned()));
     // Stopped, the record keeps the last results.
     berth.ok(&["stop", "-t", "1", "steady"]);
     let h = health(&berth, "steady");

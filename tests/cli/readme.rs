@@ -168,25 +168,16 @@ impl Scene {
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_berth"), bin_dir.path().join("berth"))
             .expect("put berth on PATH");
         // The macvlan example's parent: a veth end named eth1, in the test's namespace.
-        let status = berth
-            .netns()
-            .command("ip")
-            .args([
-                "link",
-                "add",
-                "eth1",
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth1-peer",
-            ])
-            .status()
-            .expect("run ip");
-        assert!(
-            status.success(),
-            "could not make eth1 in the test's namespace"
-        );
+        berth.ip(&[
+            "link",
+            "add",
+            "eth1",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth1-peer",
+        ]);
         Scene {
             berth,
             bin_dir,

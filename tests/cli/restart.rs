@@ -20,24 +20,8 @@ fn restart_count(berth: &Berth, name: &str) -> u64 {
 
 /// How many events `action` the journal holds for the container `name`.
 fn events(berth: &Berth, name: &str, action: &str) -> usize {
-    let until = now_secs();
-    let out = berth.ok(&[
-        "events",
-        "--since",
-        "0",
-        "--until",
-        &until,
-        "--format",
-        "json",
-        "--filter",
-        &format!("container={name}"),
-    ]);
-    out.lines()
-        .filter(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON event");
-            v["Action"] == action
-        })
-        .count()
+    let actions = berth.container_actions(name, "0");
+    actions.iter().filter(|a| *a == action).count()
 }
 
 #[test]

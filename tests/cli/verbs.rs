@@ -11,27 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::{code, now_secs, stderr, stdout, wait_until, Berth, IMAGE};
 
-/// The events of `kind` recorded since `since`, as `events --format json` replays them.
-fn actions_since(berth: &Berth, since: &str, name: &str) -> Vec<String> {
-    let out = berth.ok(&[
-        "events",
-        "--since",
-        since,
-        "--until",
-        &now_secs(),
-        "--format",
-        "json",
-        "--filter",
-        &format!("container={name}"),
-    ]);
-    out.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON event");
-            v["Action"].as_str().unwrap_or_default().to_owned()
-        })
-        .collect()
-}
-
 /// A counter the container bumps every 50 ms, read from its writable layer.
 fn counter(berth: &Berth, name: &str) -> String {
     std::fs::read_to_string(berth.upper_dir(name).join("n")).unwrap_or_default()
@@ -106,7 +85,7 @@ fn pause_freezes_the_container_and_unpause_thaws_it() {
     assert!(stderr(&out).contains("is not paused"), "{}", stderr(&out));
     assert!(berth.ok(&["exec", "ticker", "echo", "in"]).contains("in"));
 
-    let actions = actions_since(&berth, &since, "ticker");
+    let actions = berth.container_actions("ticker", &since);
     let pause = actions.iter().position(|a| a == "pause");
     let unpause = actions.iter().position(|a| a == "unpause");
     assert!(pause.is_some() && unpause > pause, "{actions:?}");

@@ -219,6 +219,54 @@ impl Berth {
         &self.netns
     }
 
+    /// The actions of the journal's events for the container `name`, from `since` until
+    /// now, as `events --format json` replays them.
+    pub fn container_actions(&self, name: &str, since: &str) -> Vec<String> {
+        let until = now_secs();
+        let filter = format!("container={name}");
+        let out = self.ok(&[
+            "events", "--since", since, "--until", &until, "--format", "json", "--filter", &filter,
+        ]);
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("JSON event");
+                v["Action"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+
+    /// `ip ARGS` in this engine's network namespace, asserting success; its stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let out = self
+            .netns
+            .command("ip")
+            .args(args)
+            .output()
+            .expect("run ip");
+        assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// A macvlan network `name` on 10.50.0.0/24 whose parent is lan0: one end, up, of a
+    /// veth pair made in this engine's namespace (this kernel has no dummy interfaces).
+    pub fn macvlan_on_a_veth(&self, name: &str) {
+        self.ip(&[
+            "link", "add", "lan0", "type", "veth", "peer", "name", "lan1",
+        ]);
+        self.ip(&["link", "set", "lan0", "up"]);
+        self.ok(&[
+            "network",
+            "create",
+            "-d",
+            "macvlan",
+            "--subnet",
+            "10.50.0.0/24",
+            "-o",
+            "parent=lan0",
+            name,
+        ]);
+    }
+
     /// The words that run berth on this engine, in its network namespace: for tests that
     /// start berth from a shell line or a wrapper.
     pub fn command_words(&self) -> Vec<String> {
@@ -247,15 +295,29 @@ impl Berth {
 
     /// Loads the two-layer fixture image (again).
     pub fn load_image(&self) {
-        self.ok(&[
-            "load",
-            "-i",
-            fixtures().join("busybox-save.tar").to_str().unwrap(),
-        ]);
+        self.load_fixture("busybox-save.tar");
+    }
+
+    /// `load -q -i` of the fixture `name` (an archive or an OCI layout in the fixtures'
+    /// directory); its output.
+    pub fn load_fixture(&self, name: &str) -> String {
+        let path = fixtures().join(name);
+        self.ok(&["load", "-q", "-i", path.to_str().unwrap()])
     }
 
     pub fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// The names in directory `dir` of the engine root (none where it is missing).
+    pub fn root_entries(&self, dir: &str) -> Vec<String> {
+        std::fs::read_dir(self.root().join(dir))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The home directory (and config) this engine's commands run with.

@@ -23,6 +23,17 @@ impl Registry {
         Registry::start_with(netns, None)
     }
 
+    /// A registry in `netns` holding `test/busybox:latest` (the busybox-oci fixture).
+    pub fn with_busybox(netns: &NetNs) -> Registry {
+        let registry = Registry::start(netns);
+        registry.seed(
+            &super::fixtures().join("busybox-oci"),
+            "latest",
+            "test/busybox:latest",
+        );
+        registry
+    }
+
     /// A registry that asks for `user`/`password` (Basic, from an htpasswd file).
     pub fn start_with_login(netns: &NetNs, user: &str, password: &str) -> Registry {
         Registry::start_with(netns, Some((user, password)))

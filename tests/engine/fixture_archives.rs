@@ -61,11 +61,7 @@ fn hostile_and_malformed_archives_are_refused_without_a_trace() {
         }
     }
     // The engine still works after all that.
-    berth.ok(&[
-        "load",
-        "-i",
-        fixtures().join("busybox-oci.tar").to_str().unwrap(),
-    ]);
+    berth.load_fixture("busybox-oci.tar");
     assert_eq!(
         berth.ok(&["run", "--rm", "berth-test/busybox-oci", "cat", "/etc/motd"]),
         "layer2 motd\n"

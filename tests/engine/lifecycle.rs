@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fixtures, Berth, IMAGE};
+use common::{Berth, IMAGE};
 
 fn image_id(berth: &Berth, name: &str) -> String {
     berth.inspect(name)["Id"].as_str().expect("Id").to_owned()
@@ -369,7 +369,7 @@ fn system_df_and_image_prune_report_real_sizes() {
 fn fixture_oci_layout_saves_identically() {
     // Loaded from a gzip OCI layout: the rebuilt layers still hash to the diff IDs.
     let berth = Berth::new();
-    berth.ok(&["load", "-i", path_str(&fixtures().join("busybox-oci.tar"))]);
+    berth.load_fixture("busybox-oci.tar");
     let name = "berth-test/busybox-oci:latest";
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("o.tar");

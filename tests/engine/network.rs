@@ -11,17 +11,6 @@ use std::os::unix::fs::PermissionsExt;
 use common::{stderr, Berth, IMAGE};
 use serde_json::{json, Value};
 
-/// `ip` in the engine's network namespace (one the test made).
-fn ip(berth: &Berth, args: &[&str]) {
-    let status = berth
-        .netns()
-        .command("ip")
-        .args(args)
-        .status()
-        .expect("run ip");
-    assert!(status.success(), "ip {args:?} failed");
-}
-
 fn names(berth: &Berth, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["network", "ls", "--format", "json"];
     args.extend(extra);
@@ -216,13 +205,10 @@ fn pools_under_a_host_route_are_skipped_and_reported() {
     let berth = Berth::new();
     {
         // A route for 172.17.5.0/24 in this namespace only.
-        ip(
-            &berth,
-            &["link", "add", "rt0", "type", "veth", "peer", "name", "rt1"],
-        );
-        ip(&berth, &["addr", "add", "172.17.5.1/24", "dev", "rt0"]);
-        ip(&berth, &["link", "set", "rt0", "up"]);
-        ip(&berth, &["link", "set", "rt1", "up"]);
+        berth.ip(&["link", "add", "rt0", "type", "veth", "peer", "name", "rt1"]);
+        berth.ip(&["addr", "add", "172.17.5.1/24", "dev", "rt0"]);
+        berth.ip(&["link", "set", "rt0", "up"]);
+        berth.ip(&["link", "set", "rt1", "up"]);
         let bridge = berth.json(&["network", "inspect", "bridge"]);
         assert_eq!(subnet_of(&bridge), "172.18.0.0/16");
         assert_eq!(

@@ -16,30 +16,15 @@ use std::time::{Duration, Instant};
 use berth::engine::network::names::RootNames;
 use common::{stderr, Berth, IMAGE};
 
-/// `ip` in the engine's network namespace.
-fn ip(berth: &Berth, args: &[&str]) -> String {
-    let out = berth
-        .netns()
-        .command("ip")
-        .args(args)
-        .output()
-        .expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
-    common::stdout(&out)
-}
-
 /// An address of the "host" besides loopback: 10.99.0.1/24 on a veth in the engine's
 /// namespace.
 fn uplink(berth: &Berth) {
-    ip(
-        berth,
-        &[
-            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-        ],
-    );
-    ip(berth, &["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
-    ip(berth, &["link", "set", "uplink0", "up"]);
-    ip(berth, &["link", "set", "uplink1", "up"]);
+    berth.ip(&[
+        "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+    ]);
+    berth.ip(&["addr", "add", "10.99.0.1/24", "dev", "uplink0"]);
+    berth.ip(&["link", "set", "uplink0", "up"]);
+    berth.ip(&["link", "set", "uplink1", "up"]);
 }
 
 /// Runs `f` on a thread that has entered the engine's network namespace.
@@ -100,7 +85,8 @@ fn serve(berth: &Berth, args: &[&str], body: &str) -> String {
 
 /// The links in the engine's namespace (name before any `@peer`).
 fn links(berth: &Berth) -> BTreeSet<String> {
-    ip(berth, &["-o", "link"])
+    berth
+        .ip(&["-o", "link"])
         .lines()
         .filter_map(|l| l.split(": ").nth(1))
         .map(|n| n.split('@').next().unwrap_or(n).to_owned())
@@ -136,7 +122,7 @@ fn the_default_bridge_gives_172_17_and_reaches_its_gateway() {
     // the default root's).
     let name = RootNames::for_root(berth.root()).bridge;
     assert_ne!(name, "berth0");
-    let bridge = ip(&berth, &["-o", "-4", "addr", "show", &name]);
+    let bridge = berth.ip(&["-o", "-4", "addr", "show", &name]);
     assert!(bridge.contains("172.17.0.1/16"), "{bridge}");
     let net = berth.json(&["network", "inspect", "bridge"]);
     assert_eq!(net["IPAM"]["Config"][0]["Gateway"], "172.17.0.1");
@@ -157,12 +143,9 @@ fn none_has_only_loopback_and_host_sees_the_namespaces_links() {
     ]);
     let names: Vec<&str> = out.lines().filter_map(|l| l.split(": ").nth(1)).collect();
     assert_eq!(names, ["lo"], "{out}");
-    ip(
-        &berth,
-        &[
-            "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-        ],
-    );
+    berth.ip(&[
+        "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
+    ]);
     let out = berth.ok(&[
         "run",
         "--rm",
@@ -542,26 +525,9 @@ fn run_rm_tells_the_exit_before_it_touches_a_link_and_deletes_one_a_held_namespa
 fn macvlan_lands_on_its_parent_and_ipvlan_says_the_kernel_lacks_it() {
     let berth = Berth::with_image();
     // No dummy interfaces in this kernel: a veth end is the parent.
-    ip(
-        &berth,
-        &[
-            "link", "add", "lan0", "type", "veth", "peer", "name", "lan1",
-        ],
-    );
-    ip(&berth, &["link", "set", "lan0", "up"]);
-    berth.ok(&[
-        "network",
-        "create",
-        "-d",
-        "macvlan",
-        "--subnet",
-        "10.50.0.0/24",
-        "-o",
-        "parent=lan0",
-        "mv",
-    ]);
+    berth.macvlan_on_a_veth("mv");
     // Its eth0 sits on lan0 (the index after the @ is the parent's).
-    let parent = ip(&berth, &["-o", "link", "show", "lan0"]);
+    let parent = berth.ip(&["-o", "link", "show", "lan0"]);
     let index = parent.split(':').next().unwrap().trim().to_owned();
     let out = berth.ok(&[
         "run",
@@ -761,8 +727,7 @@ fn containers_on_a_user_network_resolve_each_other_and_forward_the_rest() {
 #[test]
 fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
     let berth = Berth::with_image();
-    let archive = common::fixtures().join("busybox-volume.tar");
-    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.load_fixture("busybox-volume.tar");
     berth.ok(&[
         "run",
         "-d",
@@ -807,8 +772,7 @@ fn publish_all_puts_every_exposed_port_on_a_free_host_port() {
 #[test]
 fn exposed_ports_show_in_ps_and_inspect_as_docker() {
     let berth = Berth::with_image();
-    let archive = common::fixtures().join("busybox-volume.tar");
-    berth.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    berth.load_fixture("busybox-volume.tar");
     berth.ok(&[
         "run",
         "-d",
@@ -1041,23 +1005,20 @@ fn loopback_services_and_ports_published_on_127_0_0_1_stay_the_hosts_own() {
     }
     // A LAN neighbour (10.98.0.2) routing 127.0.0.0/8 to the host's 10.98.0.1.
     let neighbour = common::NetNs::new();
-    ip(
-        &berth,
-        &[
-            "link",
-            "add",
-            "lan0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "lan1",
-            "netns",
-            neighbour.path().to_str().unwrap(),
-        ],
-    );
-    ip(&berth, &["addr", "add", "10.98.0.1/24", "dev", "lan0"]);
-    ip(&berth, &["link", "set", "lan0", "up"]);
+    berth.ip(&[
+        "link",
+        "add",
+        "lan0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "lan1",
+        "netns",
+        neighbour.path().to_str().unwrap(),
+    ]);
+    berth.ip(&["addr", "add", "10.98.0.1/24", "dev", "lan0"]);
+    berth.ip(&["link", "set", "lan0", "up"]);
     sh_in(
         &neighbour.path(),
         "ip addr add 10.98.0.2/24 dev lan1 && ip link set lan1 up",
@@ -1172,7 +1133,7 @@ fn ipv6_is_off_on_bridges_and_veths_and_a_containers_router_advertisement_change
         if conf != "1\n0\n" {
             found.push(format!("{ifname}: disable_ipv6, accept_ra = {conf:?}"));
         }
-        let addrs = ip(&berth, &["-6", "addr", "show", "dev", ifname]);
+        let addrs = berth.ip(&["-6", "addr", "show", "dev", ifname]);
         if !addrs.is_empty() {
             found.push(format!("{ifname} has IPv6 addresses: {addrs}"));
         }
@@ -1197,11 +1158,11 @@ fn ipv6_is_off_on_bridges_and_veths_and_a_containers_router_advertisement_change
         .expect("run python3");
     assert!(out.status.success(), "sending the RA: {}", stderr(&out));
     std::thread::sleep(Duration::from_millis(500));
-    let addrs = ip(&berth, &["-6", "addr"]);
+    let addrs = berth.ip(&["-6", "addr"]);
     if addrs.contains("2001:db8") {
         found.push(format!("the RA gave the host an address: {addrs}"));
     }
-    let routes = ip(&berth, &["-6", "route"]);
+    let routes = berth.ip(&["-6", "route"]);
     if routes.contains("2001:db8") || routes.contains("default") {
         found.push(format!("the RA gave the host a route: {routes}"));
     }
@@ -1236,7 +1197,7 @@ fn two_roots_in_one_namespace_keep_their_own_bridges_and_rules() {
             .to_owned();
         let prefix = subnet.split('/').nth(1).unwrap();
         let want = format!("inet {}/{prefix} ", gateway_of(berth, "bridge"));
-        let addrs = ip(&first, &["-o", "-4", "addr", "show", "dev", bridge]);
+        let addrs = first.ip(&["-o", "-4", "addr", "show", "dev", bridge]);
         if addrs.lines().count() != 1 || !addrs.contains(&want) {
             found.push(format!("{bridge} should carry only {want}: {addrs}"));
         }

@@ -4,17 +4,12 @@
 use crate::common;
 
 use common::registry::Registry;
-use common::{fixtures, Berth};
+use common::Berth;
 
 #[test]
 fn a_pull_on_a_terminal_draws_bars_for_each_layer_and_a_total() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     let line = format!(
         "{} pull {}/test/busybox:latest",
         berth.command_words().join(" "),

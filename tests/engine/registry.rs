@@ -11,17 +11,6 @@ use common::registry::Registry;
 use common::{fixtures, stderr, stdout, Berth};
 use serde_json::Value;
 
-/// A registry holding `test/busybox:latest` (the busybox-oci fixture).
-fn seeded(berth: &Berth) -> Registry {
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
-    registry
-}
-
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read fixture")).expect("fixture JSON")
 }
@@ -41,21 +30,10 @@ fn fixture_manifest(layout: &str) -> (String, Value) {
     )
 }
 
-/// Entries of a directory of the engine root (missing counts as empty).
-fn entries(berth: &Berth, dir: &str) -> Vec<String> {
-    std::fs::read_dir(berth.root().join(dir))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn pull_by_tag_then_run() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let name = format!("{}/test/busybox:latest", registry.host());
     let (digest, manifest) = fixture_manifest("busybox-oci");
     let out = berth.ok(&["pull", &name]);
@@ -103,7 +81,8 @@ fn pull_by_tag_then_run() {
         "{again}"
     );
     assert!(!again.contains("Pull complete"), "{again}");
-    assert!(entries(&berth, "tmp")
+    assert!(berth
+        .root_entries("tmp")
         .iter()
         .all(|n| !n.starts_with("layer-")));
 }
@@ -111,7 +90,7 @@ fn pull_by_tag_then_run() {
 #[test]
 fn a_connection_dropped_mid_layer_is_resumed_and_the_pull_completes() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let (_, manifest) = fixture_manifest("busybox-oci");
     let layer = manifest["layers"][0]["digest"].as_str().unwrap();
     let layer_size = std::fs::metadata(registry.blob_path(layer)).unwrap().len();
@@ -151,7 +130,8 @@ fn a_connection_dropped_mid_layer_is_resumed_and_the_pull_completes() {
         "/etc/layer2.txt",
     ]);
     assert_eq!(run, "from layer 2\n");
-    assert!(entries(&berth, "tmp")
+    assert!(berth
+        .root_entries("tmp")
         .iter()
         .all(|n| !n.starts_with("layer-")));
 }
@@ -159,7 +139,7 @@ fn a_connection_dropped_mid_layer_is_resumed_and_the_pull_completes() {
 #[test]
 fn other_verbs_and_check_go_on_while_a_pull_downloads() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let port: u16 = registry.host().rsplit_once(':').unwrap().1.parse().unwrap();
     let proxy = DroppingProxy::holding(berth.netns(), port, 256 << 10);
     let name = format!("{}/test/busybox:latest", proxy.host());
@@ -181,23 +161,24 @@ fn other_verbs_and_check_go_on_while_a_pull_downloads() {
     berth.ok(&["volume", "create", "meanwhile"]);
     let check = berth.ok(&["system", "check"]);
     assert!(!check.contains("work-"), "{check}");
-    assert!(entries(&berth, "tmp")
+    assert!(berth
+        .root_entries("tmp")
         .iter()
         .any(|n| n.starts_with("work-")));
     proxy.release();
     assert!(pull.wait().unwrap().success());
     berth.ok(&["image", "inspect", &name]);
     assert!(
-        entries(&berth, "tmp").is_empty(),
+        berth.root_entries("tmp").is_empty(),
         "{:?}",
-        entries(&berth, "tmp")
+        berth.root_entries("tmp")
     );
 }
 
 #[test]
 fn pull_by_digest_pins_the_manifest() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let (digest, manifest) = fixture_manifest("busybox-oci");
     let name = format!("{}/test/busybox@{digest}", registry.host());
     let out = berth.ok(&["pull", &name]);
@@ -233,7 +214,7 @@ fn pull_by_digest_pins_the_manifest() {
 #[test]
 fn run_and_create_pull_a_missing_image_as_pull_says() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let name = format!("{}/test/busybox:latest", registry.host());
 
     // Never: the image is not here, and nothing is asked of the registry.
@@ -294,7 +275,7 @@ fn run_and_create_pull_a_missing_image_as_pull_says() {
 #[test]
 fn a_blob_not_matching_its_digest_is_refused_and_nothing_stored() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let (_, manifest) = fixture_manifest("busybox-oci");
     // Byte 4 of a gzip stream is its mtime: the layer still decompresses to the same tar,
     // so only the blob digest can catch the change.
@@ -313,16 +294,16 @@ fn a_blob_not_matching_its_digest_is_refused_and_nothing_stored() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     for dir in ["images", "layers", "blobs/sha256"] {
-        assert_eq!(entries(&berth, dir), Vec::<String>::new(), "{dir}");
+        assert_eq!(berth.root_entries(dir), Vec::<String>::new(), "{dir}");
     }
-    assert_eq!(entries(&berth, "tmp"), Vec::<String>::new());
+    assert_eq!(berth.root_entries("tmp"), Vec::<String>::new());
     assert_eq!(berth.ok(&["images", "-a", "-q"]), "");
 }
 
 #[test]
 fn layers_already_present_are_skipped() {
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     registry.seed(
         &fixtures().join("busybox-multi-oci"),
         "latest",
@@ -334,7 +315,7 @@ fn layers_already_present_are_skipped() {
     assert_eq!(out.matches(": Already exists").count(), 2, "{out}");
     assert!(!out.contains("Pull complete"), "{out}");
     assert!(out.contains("Status: Downloaded newer image"), "{out}");
-    assert_eq!(entries(&berth, "layers").len(), 2);
+    assert_eq!(berth.root_entries("layers").len(), 2);
 }
 
 #[test]
@@ -424,7 +405,10 @@ fn interrupted_mid_layer(
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(entries(berth, "tmp").iter().any(|n| n.starts_with("work-")));
+    assert!(berth
+        .root_entries("tmp")
+        .iter()
+        .any(|n| n.starts_with("work-")));
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, signal).unwrap();
     // The stall lasts until the proxy is released (never, here): the pull must not wait
@@ -447,7 +431,7 @@ fn interrupted_mid_layer(
 fn an_interrupted_pull_removes_its_workspace_and_exits_as_the_signal() {
     use nix::sys::signal::Signal;
     let berth = Berth::new();
-    let registry = seeded(&berth);
+    let registry = Registry::with_busybox(berth.netns());
     let run = ["run", "--rm", "--network", "none", "--name", "never"];
     for (verb, after, signal, code) in [
         (&["pull", "-q"][..], &[][..], Signal::SIGINT, 130),
@@ -457,9 +441,9 @@ fn an_interrupted_pull_removes_its_workspace_and_exits_as_the_signal() {
     ] {
         let status = interrupted_mid_layer(&berth, &registry, (verb, after), signal);
         assert_eq!(status.code(), Some(code), "{verb:?} {signal}");
-        assert_eq!(entries(&berth, "tmp"), Vec::<String>::new(), "{signal}");
+        assert_eq!(berth.root_entries("tmp"), Vec::<String>::new(), "{signal}");
         for dir in ["images", "layers", "blobs/sha256"] {
-            assert_eq!(entries(&berth, dir), Vec::<String>::new(), "{dir}");
+            assert_eq!(berth.root_entries(dir), Vec::<String>::new(), "{dir}");
         }
         let check = berth.ok(&["system", "check"]);
         assert!(!check.contains("work-"), "{check}");

@@ -113,17 +113,6 @@ fn zeros_registry(berth: &Berth, zeros: u64) -> (Registry, String) {
     (registry, layer)
 }
 
-/// Entries of a directory of the engine root (missing counts as empty).
-fn entries(berth: &Berth, dir: &str) -> Vec<String> {
-    std::fs::read_dir(berth.root().join(dir))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The pull failed with one line naming the layer and `cause`, and left nothing.
 fn refused_leaving_nothing(berth: &Berth, out: &Output, layer: &str, cause: &str) {
     let err = stderr(out);
@@ -131,7 +120,7 @@ fn refused_leaving_nothing(berth: &Berth, out: &Output, layer: &str, cause: &str
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(layer) && err.contains(cause), "{err}");
     for dir in ["images", "layers", "tmp"] {
-        assert_eq!(entries(berth, dir), Vec::<String>::new(), "{dir}");
+        assert_eq!(berth.root_entries(dir), Vec::<String>::new(), "{dir}");
     }
     let check = berth.ok(&["system", "check"]);
     assert!(
@@ -151,12 +140,7 @@ fn a_layer_unpacking_past_the_ratio_bound_is_refused() {
 #[test]
 fn a_manifest_claiming_more_than_the_free_space_is_refused_before_downloading() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     // The fixture's manifest, its first layer said to be 4 EiB, under another tag.
     let index: Value =
         serde_json::from_slice(&std::fs::read(fixtures().join("busybox-oci/index.json")).unwrap())

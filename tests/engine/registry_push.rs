@@ -74,12 +74,7 @@ fn pushed_digest(out: &str, tag: &str) -> String {
 #[test]
 fn a_pulled_image_pushes_as_the_same_bytes_by_mounting_its_blobs() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     let host = registry.host();
     let source = format!("{host}/test/busybox:latest");
     let target = format!("{host}/other/bb:v1");
@@ -200,12 +195,7 @@ fn an_image_without_a_manifest_gets_one_that_pulls_and_runs_and_pushes_again_unc
 fn a_layer_that_cannot_be_recompressed_alike_gets_a_new_manifest_that_pulls() {
     // The OCI fixture's second layer is zstd: berth sends its gzip instead.
     let berth = Berth::new();
-    berth.ok(&[
-        "load",
-        "-q",
-        "-i",
-        fixtures().join("busybox-oci").to_str().unwrap(),
-    ]);
+    berth.load_fixture("busybox-oci");
     let registry = Registry::start(berth.netns());
     let name = format!("{}/fresh/bb:latest", registry.host());
     berth.ok(&["tag", "berth-test/busybox-oci:latest", &name]);
@@ -291,12 +281,7 @@ fn pushing_a_missing_image_is_one_line() {
 #[test]
 fn loading_a_saved_copy_over_a_pulled_image_keeps_its_repo_digests_and_manifest() {
     let berth = Berth::new();
-    let registry = Registry::start(berth.netns());
-    registry.seed(
-        &fixtures().join("busybox-oci"),
-        "latest",
-        "test/busybox:latest",
-    );
+    let registry = Registry::with_busybox(berth.netns());
     let host = registry.host();
     let source = format!("{host}/test/busybox:latest");
     berth.ok(&["pull", "-q", &source]);

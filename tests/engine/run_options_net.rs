@@ -11,18 +11,6 @@ use crate::common;
 use common::{code, stderr, Berth, IMAGE};
 use serde_json::json;
 
-/// `ip` in the engine's network namespace.
-fn ip(berth: &Berth, args: &[&str]) -> String {
-    let out = berth
-        .netns()
-        .command("ip")
-        .args(args)
-        .output()
-        .expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {}", stderr(&out));
-    common::stdout(&out)
-}
-
 /// `berth run --rm [FLAGS] IMAGE ARGS...`, asserting success; returns stdout.
 fn run_with(berth: &Berth, flags: &[&str], command: &[&str]) -> String {
     let mut args = vec!["run", "--rm"];
@@ -122,24 +110,7 @@ fn mac_address_is_the_interfaces_on_a_bridge_and_on_macvlan() {
     );
 
     // Macvlan: on a veth end as parent (no dummy interfaces in this kernel).
-    ip(
-        &berth,
-        &[
-            "link", "add", "lan0", "type", "veth", "peer", "name", "lan1",
-        ],
-    );
-    ip(&berth, &["link", "set", "lan0", "up"]);
-    berth.ok(&[
-        "network",
-        "create",
-        "-d",
-        "macvlan",
-        "--subnet",
-        "10.50.0.0/24",
-        "-o",
-        "parent=lan0",
-        "mv",
-    ]);
+    berth.macvlan_on_a_veth("mv");
     let mv = "02:11:22:33:44:55";
     let link = run_with(
         &berth,

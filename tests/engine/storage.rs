@@ -364,14 +364,7 @@ fn volume_verbs_behave_like_docker() {
 #[test]
 fn an_image_volume_becomes_an_anonymous_volume_per_container() {
     let berth = Berth::with_image();
-    berth.ok(&[
-        "load",
-        "-i",
-        common::fixtures()
-            .join("busybox-volume.tar")
-            .to_str()
-            .unwrap(),
-    ]);
+    berth.load_fixture("busybox-volume.tar");
     let image = "berth-test/volume";
     // The VOLUME gets an anonymous volume, filled by copy-up from the image.
     berth.ok(&[

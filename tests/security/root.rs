@@ -70,14 +70,7 @@ fn other_users_cannot_reach_what_a_container_plants_or_its_secrets() {
     let berth = Berth::new();
     // An engine root made the old way (0755), as /var/lib/berth would be.
     std::fs::set_permissions(berth.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    berth.ok(&[
-        "load",
-        "-i",
-        common::fixtures()
-            .join("busybox-save.tar")
-            .to_str()
-            .unwrap(),
-    ]);
+    berth.load_fixture("busybox-save.tar");
     let scratch = tempfile::tempdir().unwrap();
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let probe = helper::build_static(scratch.path(), "probe", PROBE);

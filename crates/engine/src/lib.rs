@@ -69,7 +69,7 @@ pub mod sealed {
 
 /// Entry points of the per-container monitor process (`berth` re-executed as it).
 pub mod monitor {
-    pub use crate::container::monitor::{control_fd, main, run_if_invoked};
+    pub use crate::container::monitor::run_if_invoked;
 }
 
 // Images: the store's views, history, layer tree, commit, save; unpacking into a tree.

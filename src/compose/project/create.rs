@@ -246,13 +246,9 @@ fn resources(service: &Service, warn: &mut dyn FnMut(String)) -> crate::engine::
         pids_limit: pids,
         ..Default::default()
     })?;
-    resources.pids_limit =
-        Resources::pids_limit_from(pids, crate::settings::Settings::load()?.pids_limit);
-    resources.pids_limit_defaulted = pids.is_none();
-    let host = crate::engine::HostLimits::detect();
-    for warning in crate::engine::check_limits(&mut resources, &host, false)? {
-        warn(format!("WARNING: {warning}"));
-    }
+    run_options::settle_limits(&mut resources, pids)?
+        .into_iter()
+        .for_each(warn);
     Ok(resources)
 }
 
