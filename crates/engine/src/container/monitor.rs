@@ -149,14 +149,10 @@ fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> 
     })
 }
 
-/// Entry point of `berth __monitor`. `control` is the socket to the CLI that started us.
-/// Returns the monitor's own exit status.
-pub fn main(engine: &Engine, id: &ContainerId, control: OwnedFd) -> i32 {
-    supervise(engine, id, control, false)
-}
-
-/// [`main`] for a monitor started `ahead` of its container's record or not: one started
-/// ahead takes the cgroup its starter made meanwhile.
+/// The monitor's life: starts container `id`'s process, then supervises it. `control` is
+/// the socket to the CLI that started it; a monitor started `ahead` of its container's
+/// record takes the cgroup its starter made meanwhile. Returns the monitor's own exit
+/// status.
 fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -> i32 {
     // Already detached before its exec (see `runtime::spawn`): nobody's child but the
     // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
@@ -1367,7 +1363,7 @@ fn record_start_failure(
 }
 
 /// Takes the control fd number passed by the CLI.
-pub fn control_fd(fd: RawFd) -> OwnedFd {
+fn control_fd(fd: RawFd) -> OwnedFd {
     // SAFETY: the CLI passed this fd to us for our exclusive use.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
