@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod layers;
 pub mod line;
 pub mod logs;
+pub mod memory;
 pub mod mouse;
 pub mod msg;
 pub mod once;
@@ -100,6 +101,7 @@ pub fn run(
     verb::install(verbs);
     let mut app = App::new(keymap);
     app.theme = theme;
+    memory::one_arena();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -74,9 +74,6 @@ impl Screen {
     }
 }
 
-/// How far apart the two samples of a container's counters are.
-const STATS_WINDOW: Duration = Duration::from_millis(200);
-
 pub struct OnceOptions {
     pub width: u16,
     pub height: u16,
@@ -86,7 +83,8 @@ pub struct OnceOptions {
     pub json: bool,
 }
 
-/// Builds the state the dashboard would have after loading, with stats sampled once.
+/// Builds the state the dashboard would have after loading, with stats sampled once
+/// (one sample, no wait: CPU % is each container's average since it started).
 /// Only what the frame shows is measured: the stats of the running containers on screen
 /// and the sizes of the volumes on screen (JSON lists every row: all of them).
 pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<()> {
@@ -242,19 +240,43 @@ fn volumes_to_measure(app: &App, height: u16) -> Vec<(String, std::path::PathBuf
         .collect()
 }
 
-/// CPU % needs two samples of the counters: taken [`STATS_WINDOW`] apart.
+/// One sample of the counters: memory, PIDs and I/O are the sample's own. CPU % over a
+/// window would need a second sample a while later (200 ms: most of a frame's time, and
+/// `ps` draws none), so a frame shows each container's CPU averaged over its run so far,
+/// as ps(1)'s %CPU is; the dashboard's live rates come from its second sample on.
 fn sample_stats(app: &mut App, running: Vec<ContainerRecord>) {
     if running.is_empty() {
         return;
     }
-    let before = sample_all_stats(&running);
-    std::thread::sleep(STATS_WINDOW);
-    let stats = before
+    let now = chrono::Utc::now();
+    let stats = sample_all_stats(&running)
         .iter()
-        .zip(sample_all_stats(&running))
-        .map(|(b, now)| stats_between(b, &now))
+        .zip(&running)
+        .map(|(sample, record)| {
+            let mut stats = stats_between(sample, sample);
+            stats.cpu_percent = average_cpu_percent(sample.usage.cpu_ns, record, now);
+            stats
+        })
         .collect();
     update(app, Msg::Stats(stats));
+}
+
+/// CPU time over the time since the container started, in percent of one core (as
+/// `docker stats` counts); 0 for a container with no start time or started just now.
+fn average_cpu_percent(
+    cpu_ns: u64,
+    record: &ContainerRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> f64 {
+    let ran_ns = record
+        .state
+        .started_at
+        .and_then(|started| (now - started).num_nanoseconds())
+        .unwrap_or(0);
+    if ran_ns <= 0 {
+        return 0.0;
+    }
+    cpu_ns as f64 / ran_ns as f64 * 100.0
 }
 
 /// Two samples of the counters, as the open detail takes them, for its rates.
@@ -619,6 +641,23 @@ mod tests {
 
     fn names(records: &[ContainerRecord]) -> Vec<&str> {
         records.iter().map(|r| r.name.as_str()).collect()
+    }
+
+    /// One frame takes one sample: CPU % is the run's average, as ps(1) gives it.
+    #[test]
+    fn a_frame_shows_cpu_averaged_over_the_run_from_one_sample() {
+        use crate::tui::update::testing::container;
+        let now = chrono::Utc::now();
+        let mut record = container("web", Status::Running, 0);
+        record.state.started_at = Some(now - chrono::Duration::seconds(10));
+        // 5 s of CPU over 10 s running: half a core.
+        let percent = average_cpu_percent(5_000_000_000, &record, now);
+        assert!((percent - 50.0).abs() < 1e-9, "{percent}");
+        // Started this instant, or never: no average to give.
+        record.state.started_at = Some(now);
+        assert_eq!(average_cpu_percent(1_000, &record, now), 0.0);
+        record.state.started_at = None;
+        assert_eq!(average_cpu_percent(1_000, &record, now), 0.0);
     }
 
     #[test]

@@ -72,6 +72,8 @@ async fn event_loop(
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
     let mut trace = Trace::from_env();
+    // A load arrived: the allocator's free pages go back once its frame is drawn.
+    let mut trim = false;
 
     loop {
         if app.dirty {
@@ -82,6 +84,9 @@ async fn event_loop(
             crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
             trace.frame(started, app.loaded);
             app.dirty = false;
+        }
+        if std::mem::take(&mut trim) {
+            super::memory::after_load();
         }
         let copying = app.files.as_ref().is_some_and(|f| f.copying.is_some());
         let msg = tokio::select! {
@@ -108,18 +113,22 @@ async fn event_loop(
             Msg::Networks(_) => network_loads.finished(worker),
             _ => {}
         }
+        // The old snapshot is freed in update; its memory goes back after the next frame.
+        trim |= matches!(msg, Msg::Loaded(_));
         let effects = update(&mut app, msg);
-        let on_screen = app.running_on_screen(guard.terminal.size()?.height);
-        app.stats_live = !on_screen.is_empty();
-        let same = |a: &[ContainerRecord], b: &[ContainerRecord]| {
+        let on_screen = app.running_rows_on_screen(guard.terminal.size()?.height);
+        let stats_live = !on_screen.is_empty();
+        let same = |a: &[ContainerRecord], b: &[&ContainerRecord]| {
             a.len() == b.len()
                 && a.iter()
                     .zip(b)
                     .all(|(x, y)| x.id == y.id && x.state.init == y.state.init)
         };
+        // The sampler's copy of the records is made only when the set on screen changed.
         if !same(&running_tx.borrow(), &on_screen) {
-            let _ = running_tx.send(on_screen);
+            let _ = running_tx.send(on_screen.into_iter().cloned().collect());
         }
+        app.stats_live = stats_live;
         let open_network = app.network_detail().map(|d| d.id.clone());
         if *network_tx.borrow() != open_network {
             let _ = network_tx.send(open_network);

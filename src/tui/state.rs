@@ -496,12 +496,20 @@ impl App {
     /// The running containers whose rows (or open detail) are on a screen of `height`
     /// rows, from the list's last scroll offset: the only ones whose stats are sampled.
     pub fn running_on_screen(&self, height: u16) -> Vec<ContainerRecord> {
+        self.running_rows_on_screen(height)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// [`App::running_on_screen`] without copying the records: the event loop asks after
+    /// every message, and copies only when the set changed.
+    pub fn running_rows_on_screen(&self, height: u16) -> Vec<&ContainerRecord> {
         let running = |c: &&ContainerRecord| c.state.status == Status::Running;
         if self.container_detail().is_some() {
             return self
                 .detail_container()
                 .filter(running)
-                .cloned()
                 .into_iter()
                 .collect();
         }
@@ -514,7 +522,6 @@ impl App {
             .skip(first)
             .take(height as usize)
             .filter(running)
-            .cloned()
             .collect()
     }
 

@@ -118,6 +118,10 @@ fn state() -> (Berth, tempfile::TempDir) {
         "-c",
         "echo to-out; sleep 0.3; echo to-err >&2; mkdir /made; echo x > /made/file; rm /bin/cat; exit 3",
     ]);
+    // The status column is as wide as a status gets within the next minute; in its
+    // first second, "Exited (3) Less than a second ago" is longer still, and the frames
+    // (one sample each, no wait) would come out wider by chance.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     (berth, bind)
 }
 

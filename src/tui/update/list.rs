@@ -442,6 +442,50 @@ mod tests {
     use super::*;
     use crate::tui::update::testing::*;
 
+    /// The stats sampler gets the running rows a screen shows, never more, whatever the
+    /// list holds; and the first frame after a load needs nothing but the load.
+    #[test]
+    fn the_sampled_set_is_the_running_rows_on_screen_and_stays_bounded() {
+        let mut app = app_with(Keymap::default());
+        let containers = (0..1000)
+            .map(|i| {
+                let status = if i % 2 == 0 {
+                    Status::Running
+                } else {
+                    Status::Exited
+                };
+                container(&format!("c{i:04}"), status, i)
+            })
+            .collect();
+        let snapshot = crate::tui::snapshot::Snapshot {
+            containers,
+            ..Default::default()
+        };
+        let effects = update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        // Drawn at once with what the load brought; stats come later by themselves.
+        assert!(app.loaded && app.dirty);
+        assert!(app.stats.latest.is_empty());
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Reload)),
+            "{effects:?}"
+        );
+        let on_screen = app.running_rows_on_screen(45);
+        assert_eq!(on_screen.len(), 45);
+        assert!(on_screen.iter().all(|c| c.state.status == Status::Running));
+        // Scrolled: the rows from the offset on, still one screen's worth.
+        app.containers.offset.set(480);
+        let scrolled = app.running_rows_on_screen(45);
+        assert_eq!(scrolled.len(), 20);
+        assert_eq!(scrolled[0].name, "c0960");
+        assert_eq!(
+            app.running_on_screen(45)
+                .iter()
+                .map(|c| &c.id)
+                .collect::<Vec<_>>(),
+            scrolled.iter().map(|c| &c.id).collect::<Vec<_>>()
+        );
+    }
+
     /// More volumes than the screen shows: the sizes on screen are measured first, in a
     /// batch of their own, and show as soon as it arrives; the rest fill in after it.
     #[test]
