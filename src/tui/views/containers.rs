@@ -137,6 +137,55 @@ fn status_budget(c: &ContainerRecord, now: DateTime<Utc>) -> usize {
     text.max(later)
 }
 
+/// The widths `rows` want at `now`. Names are short and matter most: as wide as the
+/// longest, within reason. Widths follow every row, not only those on screen, so columns
+/// stay put while scrolling. Measuring formats every row's status and ports, a millisecond
+/// or more over a thousand containers: the answer is kept for the rows and the second it
+/// was worked out for, so a key that only moves the cursor does not measure again.
+fn wants_of(rows: &[&ContainerRecord], now: DateTime<Utc>) -> Wants {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(u64, Wants)>> = const { std::cell::Cell::new(None) };
+    }
+    let key = rows_key(rows, now);
+    if let Some((last, wants)) = LAST.get() {
+        if last == key {
+            return wants;
+        }
+    }
+    let longest = |width: &dyn Fn(&ContainerRecord) -> usize| {
+        rows.iter().map(|c| width(c)).max().unwrap_or(0)
+    };
+    let wants = Wants {
+        name: longest(&|c| c.name.chars().count()).clamp(NAME_MIN, 32) as u16,
+        status: longest(&|c| status_budget(c, now)).clamp(STATUS_MIN, STATUS_MAX as usize) as u16,
+        image: longest(&|c| c.image.chars().count()).min(u16::MAX as usize) as u16,
+        ports: longest(&|c| ps_ports(c).chars().count()).min(u16::MAX as usize) as u16,
+    };
+    LAST.set(Some((key, wants)));
+    wants
+}
+
+/// What the widths of `rows` depend on, hashed: each row's name, image, state and ports,
+/// and the second `now` falls in.
+fn rows_key(rows: &[&ContainerRecord], now: DateTime<Utc>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    now.timestamp().hash(&mut hasher);
+    rows.len().hash(&mut hasher);
+    for c in rows {
+        c.id.as_str().hash(&mut hasher);
+        c.name.hash(&mut hasher);
+        c.image.hash(&mut hasher);
+        (c.state.status as u8).hash(&mut hasher);
+        c.state.exit_code.hash(&mut hasher);
+        c.state.started_at.hash(&mut hasher);
+        c.state.finished_at.hash(&mut hasher);
+        c.state.is_paused().hash(&mut hasher);
+        c.config.network.ports.len().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.visible_containers();
     let running = app
@@ -168,19 +217,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         "No container matches.".to_owned()
     };
-    // Names are short and matter most: as wide as the longest, within reason. Widths
-    // follow every row, not only those on screen, so columns stay put while scrolling.
-    let longest = |width: &dyn Fn(&ContainerRecord) -> usize| {
-        rows.iter().map(|c| width(c)).max().unwrap_or(0)
-    };
-    let wants = Wants {
-        name: longest(&|c| c.name.chars().count()).clamp(NAME_MIN, 32) as u16,
-        status: longest(&|c| status_budget(c, app.now)).clamp(STATUS_MIN, STATUS_MAX as usize)
-            as u16,
-        image: longest(&|c| c.image.chars().count()).min(u16::MAX as usize) as u16,
-        ports: longest(&|c| ps_ports(c).chars().count()).min(u16::MAX as usize) as u16,
-    };
-    let widths = columns(area.width.saturating_sub(2), wants);
+    let widths = columns(area.width.saturating_sub(2), wants_of(&rows, app.now));
     let shown: Vec<usize> = widths.iter().map(|(c, _)| *c).collect();
     let header: Vec<Column> = widths
         .iter()
@@ -412,6 +449,26 @@ mod tests {
             headers.push(header_of(&frame).to_owned());
         }
         assert!(headers.windows(2).all(|w| w[0] == w[1]), "{headers:#?}");
+    }
+
+    /// The widths are kept for a set of rows and a second, and worked out again as soon
+    /// as a row changes within that second.
+    #[test]
+    fn the_kept_widths_follow_a_change_of_rows_within_the_second() {
+        let web = container("web", Status::Running, 1);
+        let mut longer = web.clone();
+        longer.name = "a-much-longer-name".into();
+        let now = Utc::now();
+        let first = wants_of(&[&web], now);
+        assert_eq!(wants_of(&[&web], now), first);
+        let renamed = wants_of(&[&longer], now);
+        assert_eq!(renamed.name, "a-much-longer-name".len() as u16);
+        assert!(renamed.name > first.name);
+        let mut stopped = web.clone();
+        stopped.state.status = Status::Exited;
+        stopped.state.exit_code = Some(137);
+        stopped.state.finished_at = Some(now);
+        assert_ne!(wants_of(&[&stopped], now).status, first.status);
     }
 
     /// web publishes a port from a short image, db runs a long one without ports, job
