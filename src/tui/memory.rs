@@ -5,10 +5,10 @@
 //! - one malloc arena: each thread that allocates (the loads on blocking threads, the
 //!   snapshot's reader beside them) otherwise gets an arena of its own, whose freed pages
 //!   stay with it; the dashboard allocates little and rarely, so contention is no cost;
-//! - a trim after each load, when the old snapshot has just been freed;
-//! - after the first load, the mappings of the program's code its start touched (argument
-//!   parsing, the engine's opening, the first read) are dropped: the pages stay in the
-//!   page cache, and the loop faults back only the code it runs.
+//! - after the first load, a trim of what the start freed, and the mappings of the
+//!   program's code its start touched (argument parsing, the engine's opening, the first
+//!   read) are dropped: the pages stay in the page cache, and the loop faults back only
+//!   the code it runs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,15 +20,18 @@ pub fn one_arena() {
     }
 }
 
-/// Gives the allocator's free pages back to the kernel: after a load has replaced the
-/// snapshot, the old one's memory. The first time, also drops the start's code pages.
+/// After the first load, gives back what the start used: the allocator's free pages
+/// (argument parsing, the engine's opening) and the start's code pages. Later loads are
+/// left to the allocator's own trimming: each replaces a snapshot of about the same size,
+/// whose pages the next one reuses, and a trim in the loop would make the key that
+/// arrives meanwhile wait for it (and the next load fault the pages back).
 pub fn after_load() {
     static FIRST: AtomicBool = AtomicBool::new(true);
-    // SAFETY: malloc_trim only returns free memory; nothing in use moves.
-    unsafe {
-        libc::malloc_trim(0);
-    }
     if FIRST.swap(false, Ordering::Relaxed) {
+        // SAFETY: malloc_trim only returns free memory; nothing in use moves.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         drop_code_pages();
     }
 }
