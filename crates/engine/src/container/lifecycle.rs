@@ -1056,9 +1056,7 @@ impl Engine {
         let mut premade = premake_cgroup(&record);
         if let Err(e) = super::monitor::send_ahead_go(&mut stream) {
             if let Some(cgroup) = &mut premade {
-                let mut teardown = Teardown::default();
-                teardown.step("remove cgroup", &record.id, cgroup.remove());
-                self.report_teardown(&record, &teardown);
+                self.remove_cgroup_reporting(&record, cgroup);
             }
             return Err(e).context(|| format!("starting the monitor of {}", record.name));
         }
@@ -1385,14 +1383,15 @@ impl Engine {
     /// starts, stops and restarts run one at a time, so two at once can't both start a
     /// monitor or wire its network twice. Held until the operation has its answer.
     fn container_op_lock(&self, record: &ContainerRecord) -> Result<StateLock> {
-        let path = self.container_dir(&record.id).join(OP_LOCK);
-        match StateLock::acquire(&path) {
-            Err(e) if !self.container_dir(&record.id).exists() => {
-                drop(e);
-                Err(Error::NoSuchContainer(record.name.clone()))
+        let dir = self.container_dir(&record.id);
+        // A container removed meanwhile has no directory to lock.
+        StateLock::acquire(&dir.join(OP_LOCK)).map_err(|e| {
+            if dir.exists() {
+                e
+            } else {
+                Error::NoSuchContainer(record.name.clone())
             }
-            locked => locked,
-        }
+        })
     }
 
     /// Blocks until the container is not running, then returns its exit code.

@@ -267,9 +267,7 @@ impl Monitor {
             Ok(overlay) => Self::start_in(engine, &record, &overlay, premade),
             Err(e) => {
                 if let Some(cgroup) = &mut premade {
-                    let mut teardown = Teardown::default();
-                    teardown.step("remove cgroup", id, cgroup.remove());
-                    engine.report_teardown(&record, &teardown);
+                    engine.remove_cgroup_reporting(&record, cgroup);
                 }
                 Err(e)
             }
@@ -368,11 +366,8 @@ impl Monitor {
             })
             .map_err(start_error)
             .and_then(|mut cgroup| {
-                Self::launch(engine, &record, &overlay, &cgroup, true).inspect_err(|_| {
-                    let mut teardown = Teardown::default();
-                    teardown.step("remove cgroup", id, cgroup.remove());
-                    engine.report_teardown(&record, &teardown);
-                })
+                Self::launch(engine, &record, &overlay, &cgroup, true)
+                    .inspect_err(|_| engine.remove_cgroup_reporting(&record, &mut cgroup))
             });
         match started {
             Ok(mut monitor) => {

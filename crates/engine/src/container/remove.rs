@@ -174,10 +174,7 @@ impl Engine {
         for record in records {
             // A cgroup left behind doesn't keep the container: it is reported, and
             // found by `system check`.
-            let mut teardown = Teardown::default();
-            let cgroup = Cgroup::of(record).remove();
-            teardown.step("remove cgroup", &record.id, cgroup);
-            self.report_teardown(record, &teardown);
+            self.remove_cgroup_reporting(record, &mut Cgroup::of(record));
             let result = self.retire_into(&mounts, &record.id, workspace.path());
             if result.is_ok() {
                 retired.push((*record).clone());

@@ -132,6 +132,18 @@ pub fn remove_dir_alls(paths: &[std::path::PathBuf]) -> Vec<std::io::Result<()>>
 }
 
 impl Engine {
+    /// Removes container `record`'s cgroup, reporting a failure as a teardown's (the
+    /// cgroup left behind is found by `system check`).
+    pub(crate) fn remove_cgroup_reporting(
+        &self,
+        record: &ContainerRecord,
+        cgroup: &mut super::runtime::cgroups::Cgroup,
+    ) {
+        let mut teardown = Teardown::default();
+        teardown.step("remove cgroup", &record.id, cgroup.remove());
+        self.report_teardown(record, &teardown);
+    }
+
     /// Reports the failures of a container's teardown, if any: in its `monitor.log` (when
     /// its directory is still there) and as a `teardown-failed` event whose `error`
     /// attribute names the first failure and `failures` counts them.
