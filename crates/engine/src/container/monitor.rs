@@ -185,6 +185,9 @@ fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -
                     None => break,
                 }
             }
+            // Last, when no client waits on this monitor any more: the next start takes
+            // it instead of making its own. Without one, that start makes its cgroup.
+            let _ = Cgroup::keep_spare();
             0
         }
         Err((code, message)) => {

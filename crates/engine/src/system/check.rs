@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use serde::Serialize;
 
 use crate::container::record::{ProcessHandle, Status};
-use crate::container::runtime::cgroups::Cgroup;
+use crate::container::runtime::cgroups::{spare, Cgroup};
 use crate::container::runtime::process::start_time;
 use crate::container::store::{IndexProblem, NameIndex};
 use crate::container::ContainerRecord;
@@ -365,8 +365,9 @@ impl Engine {
             .collect()
     }
 
-    /// `berth/<id>` cgroups of this root's containers that are not running. Cgroups are
-    /// host-wide: those of IDs this root doesn't know belong to other roots and are left.
+    /// `berth/<id>` cgroups of this root's containers that are not running, and what a
+    /// kill left of the spare cgroup. Cgroups are host-wide: those of IDs this root
+    /// doesn't know belong to other roots and are left.
     fn find_cgroups(&self, scan: &Scan) -> Vec<Finding> {
         let mut found = Vec::new();
         for (name, dir) in Cgroup::all_ids() {
@@ -403,6 +404,17 @@ impl Engine {
                 continue;
             };
             if !running && !scan.live.contains(record.id.as_str()) {
+                found.push(Finding::new(
+                    Kind::Cgroup,
+                    path.clone(),
+                    dir,
+                    Repair::RemoveCgroup(path),
+                ));
+            }
+        }
+        // What a kill left of the spare's making or taking (see `cgroups::spare`).
+        for path in spare::leftovers() {
+            if let Some(dir) = Cgroup::existing_in(&hierarchies, &path).first_dir() {
                 found.push(Finding::new(
                     Kind::Cgroup,
                     path.clone(),

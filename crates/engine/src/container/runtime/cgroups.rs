@@ -13,6 +13,8 @@ use crate::container::devices::DeviceRule;
 use crate::container::record::Resources;
 use crate::error::{Context, Error, Result};
 
+pub(crate) mod spare;
+
 const PARENT: &str = "berth";
 const CFS_PERIOD_US: i64 = 100_000;
 
@@ -206,6 +208,13 @@ fn io_stat_v2(dir: &Path) -> (u64, u64) {
 #[derive(Debug)]
 pub struct Cgroup {
     dirs: Vec<(Hierarchy, PathBuf)>,
+}
+
+/// Whether a v1 device cgroup holds Docker's default rules already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeviceDefaults {
+    Unset,
+    Set,
 }
 
 /// The hierarchies mounted, read once per process: a container's start and exit ask
@@ -515,16 +524,49 @@ impl Cgroup {
     /// top of Docker's default device rules (`--device`, `--device-cgroup-rule`,
     /// `--privileged`). On failure nothing is left.
     pub fn create(id: &str, resources: &Resources, devices: &[DeviceRule]) -> Result<Cgroup> {
-        let mut cgroup = Cgroup { dirs: Vec::new() };
-        let result = cgroup
-            .create_dirs(&resources.cgroup_path(id))
-            .and_then(|()| cgroup.apply(resources, devices));
+        let path = resources.cgroup_path(id);
+        // Under the default parent, the spare made ahead (see `spare`) is taken by
+        // renames: a fraction of what making a cgroup costs on the start's path.
+        let hierarchies = mounted_hierarchies()?;
+        let spare = match resources.cgroup_parent {
+            None => spare::take(&hierarchies, &path),
+            Some(_) => None,
+        };
+        let (mut cgroup, result) = match spare {
+            Some(mut cgroup) => {
+                let uncovered: Vec<Hierarchy> = hierarchies
+                    .into_iter()
+                    .filter(|h| !spare::covers(h))
+                    .collect();
+                let result = cgroup
+                    .create_dirs_in(&uncovered, &path)
+                    .and_then(|()| cgroup.apply(resources, devices, DeviceDefaults::Set));
+                (cgroup, result)
+            }
+            None => Self::make(&path, resources, devices),
+        };
         if let Err(e) = result {
             // The error that matters is the one that stopped the creation.
             let _ = cgroup.remove();
             return Err(e);
         }
         Ok(cgroup)
+    }
+
+    /// Makes the cgroup at `path` afresh and applies its limits; on failure, what was made
+    /// is returned with the error, for the caller to remove.
+    fn make(path: &str, resources: &Resources, devices: &[DeviceRule]) -> (Cgroup, Result<()>) {
+        let mut cgroup = Cgroup { dirs: Vec::new() };
+        let result = cgroup
+            .create_dirs(path)
+            .and_then(|()| cgroup.apply(resources, devices, DeviceDefaults::Unset));
+        (cgroup, result)
+    }
+
+    /// Makes a spare cgroup for the next container's start if there is none (see
+    /// `spare`): a monitor calls it once its container is gone and no one waits on it.
+    pub fn keep_spare() -> Result<()> {
+        spare::make(&mounted_hierarchies()?)
     }
 
     /// The cgroups of a container under the default parent (`berth/<id>`) as they exist
@@ -610,13 +652,18 @@ impl Cgroup {
     /// the parents it lacks, each made usable: a v1 cpuset's cpus and mems, a v2 level's
     /// controllers delegated down. Parents are left when the container goes, as Docker's.
     fn create_dirs(&mut self, path: &str) -> Result<()> {
+        self.create_dirs_in(&mounted_hierarchies()?, path)
+    }
+
+    /// [`Cgroup::create_dirs`] in these hierarchies only.
+    fn create_dirs_in(&mut self, hierarchies: &[Hierarchy], path: &str) -> Result<()> {
         let levels: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        for h in mounted_hierarchies()? {
-            let mut dir = Self::mount_of(&h).to_path_buf();
+        for h in hierarchies {
+            let mut dir = Self::mount_of(h).to_path_buf();
             for (depth, level) in levels.iter().enumerate() {
                 let parent = dir.clone();
                 dir.push(level);
-                if let Hierarchy::V2 { controllers, .. } = &h {
+                if let Hierarchy::V2 { controllers, .. } = h {
                     // Limits need the controllers delegated down to the container's level.
                     let wanted: Vec<String> = ["cpu", "cpuset", "io", "memory", "pids"]
                         .iter()
@@ -638,7 +685,7 @@ impl Cgroup {
                 if depth + 1 == levels.len() {
                     self.dirs.push((h.clone(), dir.clone()));
                 }
-                if let Hierarchy::V1 { controllers, .. } = &h {
+                if let Hierarchy::V1 { controllers, .. } = h {
                     if controllers.iter().any(|c| c == "cpuset") {
                         init_cpuset(&dir)?;
                     }
@@ -667,12 +714,20 @@ impl Cgroup {
         })
     }
 
-    fn apply(&self, r: &Resources, devices: &[DeviceRule]) -> Result<()> {
+    fn apply(&self, r: &Resources, devices: &[DeviceRule], defaults: DeviceDefaults) -> Result<()> {
         self.set_limits(r)?;
+        self.allow_devices(devices, defaults)
+    }
+
+    /// Docker's default device rules and `devices` on top; on v1, a cgroup whose defaults
+    /// are `Set` already (a spare's) gets only `devices`.
+    fn allow_devices(&self, devices: &[DeviceRule], defaults: DeviceDefaults) -> Result<()> {
         if let Some((_, dir)) = self.dir_with("devices") {
-            write(dir, "devices.deny", "a")?;
-            for rule in ALLOWED_DEVICES {
-                write(dir, "devices.allow", rule)?;
+            if defaults == DeviceDefaults::Unset {
+                write(dir, "devices.deny", "a")?;
+                for rule in ALLOWED_DEVICES {
+                    write(dir, "devices.allow", rule)?;
+                }
             }
             for rule in devices {
                 write(dir, "devices.allow", &rule.to_string())?;
