@@ -30,8 +30,10 @@ ensure_packages() {
     apt-get "${wait_lock[@]}" install -y -q --no-install-recommends "${missing[@]}" </dev/null
 }
 
-# ensure_cargo: puts cargo on PATH (rustup installs it in ~/.cargo/bin) or fails clearly.
+# ensure_cargo: puts cargo on PATH (rustup installs it in ~/.cargo/bin) or fails clearly,
+# and installs the C libraries the build links (BUILD_PACKAGES).
 ensure_cargo() {
+    ensure_packages "${BUILD_PACKAGES[@]}"
     if ! command -v cargo >/dev/null; then
         local dir
         for dir in "${CARGO_HOME:-$HOME/.cargo}/bin" /root/.cargo/bin; do
@@ -68,6 +70,11 @@ CARGO_DENY_VERSION=0.20.2
 
 # The minimum Rust version (Cargo.toml's rust-version).
 MIN_RUST=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.toml")
+
+# The Debian packages the build links against: libseccomp compiles containers' seccomp
+# filters (its runtime library, libseccomp2, is part of every Debian 12 system).
+# shellcheck disable=SC2034
+BUILD_PACKAGES=(libseccomp-dev)
 
 # The Debian packages the tests and the demo need at run time.
 # shellcheck disable=SC2034
