@@ -108,8 +108,13 @@ pub fn run_if_invoked() -> Option<i32> {
     let engine = Engine::open(&invocation.root).ok()?;
     let control = control_fd(invocation.control_fd);
     // Started ahead: the process and the engine are ready; the record may not be yet.
-    if invocation.ahead && !wait_for_ahead_go(&control) {
-        return Some(0);
+    // The mount namespace needs no record: made while the starter finishes the
+    // container (a failure is the start's to report, see `Monitor::mount_root`).
+    if invocation.ahead {
+        let _ = enter_own_mount_namespace();
+        if !wait_for_ahead_go(&control) {
+            return Some(0);
+        }
     }
     Some(supervise(
         &engine,
@@ -241,6 +246,17 @@ fn trim_heap() {
 
 type StartError = (u8, String);
 
+/// Moves the monitor into a mount namespace of its own, once (see `Monitor::mount_root`).
+fn enter_own_mount_namespace() -> Result<()> {
+    static ENTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ENTERED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    overlay::enter_private_mount_namespace()?;
+    ENTERED.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
 /// One read of the container's output.
 const OUTPUT_BUF: usize = 64 * 1024;
 /// The capacity asked for the container's output pipes (the kernel's default is 64 KiB;
@@ -295,7 +311,7 @@ impl Monitor {
         // copied from it, and the kernel drops the mount when both are gone. So exit needs
         // no unmount (which waits out an RCU grace period), and a monitor that dies leaves
         // no stray mount on the host.
-        overlay::enter_private_mount_namespace().map_err(start_error)?;
+        enter_own_mount_namespace().map_err(start_error)?;
         // A `--rm` container's layer goes with it, and a build step's is kept only by the
         // build (which syncs what it keeps): unmounting it at exit need not flush the
         // engine root's whole filesystem (see `OverlayDirs::mount_with`).
