@@ -160,6 +160,14 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
             app.dirty = false;
             return Vec::new();
         }
+        DetailData::LogCount { id, step } => {
+            if app.container_detail().is_some_and(|d| d.id == id) {
+                return super::logs::on_count(app, step);
+            }
+            // The view closed: the count ends here.
+            app.dirty = false;
+            return Vec::new();
+        }
         data => data,
     };
     if let Some(detail) = app.container_detail_mut() {

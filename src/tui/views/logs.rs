@@ -14,7 +14,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::dim_note;
 use crate::engine::LogStream;
-use crate::tui::logs::{LogLine, LogView, Needle};
+use crate::tui::logs::{grouped, LogLine, LogView, Needle};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, logs: &LogView, theme: &Theme) {
@@ -211,15 +211,20 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
         Span::styled(format!(" · {}", parts.join(" · ")), theme.dim),
     ];
     if !logs.search.is_empty() {
-        // Counted among the lines held: "+" when the file has more that n/N read on into.
+        // Counted over the whole file once the count is done; until then among the lines
+        // held, "+" when the file has more that n/N read on into.
         let more = if logs.holds_all() { "" } else { "+" };
-        let found = match logs.match_count() {
+        let found = match (logs.total_count(), logs.match_count()) {
             _ if logs.finding.is_some() => "searching the log… (esc stops)".to_owned(),
-            (_, 0) if more.is_empty() => "no match".to_owned(),
-            (_, 0) => "none held".to_owned(),
-            (Some(at), n) => format!("match {at}/{n}{more}"),
-            (None, 1) if more.is_empty() => "1 match".to_owned(),
-            (None, n) => format!("{n}{more} matches"),
+            (Some((_, 0)), _) => "no match".to_owned(),
+            (Some((Some(at), n)), _) => format!("match {}/{}", grouped(at), grouped(n)),
+            (Some((None, 1)), _) => "1 match".to_owned(),
+            (Some((None, n)), _) => format!("{} matches", grouped(n)),
+            (None, (_, 0)) if more.is_empty() => "no match".to_owned(),
+            (None, (_, 0)) => "none held (counting)".to_owned(),
+            (None, (Some(at), n)) => format!("match {at}/{n}{more}"),
+            (None, (None, 1)) if more.is_empty() => "1 match".to_owned(),
+            (None, (None, n)) => format!("{n}{more} matches"),
         };
         spans.push(Span::styled(
             format!(" · search {:?}: {found} (n/N)", logs.search),
