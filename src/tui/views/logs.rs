@@ -197,19 +197,15 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
             parts.push(name.to_owned());
         }
     }
-    if !logs.filter.is_empty() {
-        parts.push(format!("filter {:?} (&)", logs.filter));
-    }
-    let mut spans = vec![
-        Span::styled(
-            mode,
-            match logs.follow {
-                true => theme.running,
-                false => theme.info,
-            },
-        ),
-        Span::styled(format!(" · {}", parts.join(" · ")), theme.dim),
-    ];
+    // What the user is looking for comes right after the mode: on a narrow screen the
+    // line is cut at its end, where the toggles are.
+    let mut spans = vec![Span::styled(
+        mode,
+        match logs.follow {
+            true => theme.running,
+            false => theme.info,
+        },
+    )];
     if !logs.search.is_empty() {
         // Counted over the whole file once the count is done; until then among the lines
         // held, "+" when the file has more that n/N read on into.
@@ -231,6 +227,10 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
             theme.key,
         ));
     }
+    if !logs.filter.is_empty() {
+        parts.insert(0, format!("filter {:?} (&)", logs.filter));
+    }
+    spans.push(Span::styled(format!(" · {}", parts.join(" · ")), theme.dim));
     Line::from(spans)
 }
 

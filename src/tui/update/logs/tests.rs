@@ -313,6 +313,11 @@ fn the_search_footer_counts_the_whole_file_and_follows_it() {
     let steps = answer_real(&mut app, effects, &log);
     assert!(steps > 1, "{steps} steps");
     assert!(frame(&app).contains("match 1,500/1,500"), "{}", frame(&app));
+    // At 80 columns with the toggles on, the count is still on the line: it comes first.
+    keys(&mut app, "wt");
+    let narrow = crate::tui::once::render_text(&app, 80, 24);
+    assert!(narrow.contains("match 1,500/1,500 (n/N)"), "{narrow}");
+    keys(&mut app, "wt");
     // The container writes on: the next tick counts what it wrote.
     log.append((0..20).map(|i| format!("new error {i}")));
     let effects = update(&mut app, Msg::Tick);
