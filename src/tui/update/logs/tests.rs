@@ -42,9 +42,13 @@ fn scrolling_up_stops_following_reads_back_and_g_follows_again() {
     assert!(shown.contains("paused: G follows"), "{shown}");
     assert!(!shown.contains("line 2999"), "{shown}");
     assert!(update(&mut app, Msg::Tick).is_empty());
-    // Page by page up, the page before the window is read from the file, a thousand
-    // lines ahead of the view.
-    for _ in 0..90 {
+    // Page by page up (a screenful each), the page before the window is read from the
+    // file, a thousand lines ahead of the view.
+    let line_no = |app: &App| -> usize {
+        let text = &logs(app).bottom_line().unwrap().text.text;
+        text.trim_start_matches("line ").parse().unwrap()
+    };
+    while line_no(&app) > 2098 {
         let effects = key(&mut app, KeyCode::PageUp);
         read_back.extend(fetches(&effects));
         answer_logs(&mut app, &effects, &log);
@@ -57,7 +61,8 @@ fn scrolling_up_stops_following_reads_back_and_g_follows_again() {
         "{read_back:?}"
     );
     assert_eq!(logs(&app).len(), 2000);
-    assert!(frame(&app).contains("line 2098"));
+    let bottom = format!("line {}", line_no(&app));
+    assert!(frame(&app).contains(&bottom), "{bottom}");
     // G: following again, from the newest line.
     let effects = keys(&mut app, "G");
     assert!(matches!(fetches(&effects)[..], [LogFetch::After { .. }]));
@@ -337,4 +342,25 @@ fn the_search_footer_counts_the_whole_file_and_follows_it() {
     key(&mut app, KeyCode::Esc);
     assert!(app.container_detail().is_none());
     assert_eq!(answer_real(&mut app, effects, &log), 1);
+}
+
+/// A page key moves the log a screenful (less a line), not ten lines.
+#[test]
+fn a_page_key_moves_the_log_a_screenful() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::numbered(3000);
+    open_logs(&mut app, &log);
+    // The frame says how many rows the lines get.
+    frame(&app);
+    let rows = logs(&app).rows.get();
+    assert!(rows > 2, "{rows}");
+    let effects = key(&mut app, KeyCode::PageUp);
+    answer_logs(&mut app, &effects, &log);
+    let bottom = |app: &App| logs(app).bottom_line().unwrap().text.text.clone();
+    assert_eq!(bottom(&app), format!("line {}", 2999 - (rows - 1)));
+    let effects = key(&mut app, KeyCode::PageUp);
+    answer_logs(&mut app, &effects, &log);
+    assert_eq!(bottom(&app), format!("line {}", 2999 - 2 * (rows - 1)));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(bottom(&app), format!("line {}", 2999 - (rows - 1)));
 }
