@@ -114,7 +114,7 @@ impl CountRequest {
 }
 
 /// Whether a raw line of the log (its JSON entry) is one the view's search matches.
-struct LineTest {
+pub(super) struct LineTest {
     search: Option<Needle>,
     filter: Option<Needle>,
     /// The needles lowercased, when ASCII: raw lines are looked through for them.
@@ -128,7 +128,7 @@ struct LineTest {
 const ENTRY_START: &[u8] = b"{\"log\":\"";
 
 impl LineTest {
-    fn new(search: &str, filter: &str, since: Option<DateTime<Utc>>) -> LineTest {
+    pub(super) fn new(search: &str, filter: &str, since: Option<DateTime<Utc>>) -> LineTest {
         let finder = |text: &str| Finder::new(text.to_ascii_lowercase().as_bytes()).into_owned();
         let fast = (search.is_ascii() && filter.is_ascii())
             .then(|| (finder(search), (!filter.is_empty()).then(|| finder(filter))));
@@ -141,7 +141,7 @@ impl LineTest {
         }
     }
 
-    fn matches(&mut self, raw: &[u8]) -> bool {
+    pub(super) fn matches(&mut self, raw: &[u8]) -> bool {
         if self.search.is_none() {
             return false;
         }

@@ -616,6 +616,28 @@ impl LogReader {
         Ok(bytes)
     }
 
+    /// As `read_before`, but the (at most) `n` lines before the current position as they
+    /// are in the file, not parsed (see `scan`); returns how many.
+    pub fn scan_before(
+        &mut self,
+        n: usize,
+        each: &mut dyn FnMut(LogPosition, &[u8]) -> Result<()>,
+    ) -> Result<usize> {
+        let stop = self.at;
+        self.back(n)?;
+        let start = self.at;
+        let mut count = 0;
+        if n > 0 {
+            self.read_lines(Some(stop), &mut |at, line| {
+                each(at, line)?;
+                count += 1;
+                Ok(count < n)
+            })?;
+        }
+        self.at = start;
+        Ok(count)
+    }
+
     /// Reads entries on from the current position, no more than `max` and none at or
     /// after `stop`.
     fn read_bounded(
