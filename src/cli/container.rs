@@ -1045,11 +1045,7 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             }
             // Starting a running container changes nothing and is no error, as in Docker;
             // with -a it attaches to it.
-            Outcome::Failed(Error::Conflict(_))
-                if engine.container(name).is_ok_and(|r| {
-                    matches!(r.state.status, Status::Running | Status::Restarting)
-                }) =>
-            {
+            Outcome::Failed(ref e) if crate::ops::start::already_running(engine, name, e) => {
                 if args.attach {
                     let started = engine.attach_container(name)?;
                     let config = &started.record.config;

@@ -10,4 +10,5 @@ pub mod ports;
 pub mod prune;
 pub mod resolve;
 pub mod run_options;
+pub mod start;
 pub mod status;

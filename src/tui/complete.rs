@@ -167,7 +167,8 @@ fn candidates(
         }
         None => Vec::new(),
     };
-    names.sort();
+    // As the panes list them: `vol-2` before `vol-10`.
+    names.sort_by(|a, b| natord::compare(a, b));
     names.dedup();
     names
 }
@@ -269,6 +270,16 @@ mod tests {
         assert_eq!(
             complete("volume create w", &snapshot).line,
             "volume create w"
+        );
+        // Candidates sort naturally, as the panes do.
+        for name in ["vol-10", "vol-2", "vol-1"] {
+            snapshot
+                .containers
+                .push(container(name, crate::engine::Status::Running, 1));
+        }
+        assert_eq!(
+            complete("exec -it vol-", &snapshot).candidates,
+            ["vol-1", "vol-2", "vol-10"]
         );
     }
 }

@@ -4,7 +4,7 @@
 use super::config::ConfigLine;
 use super::files::list_host_dir;
 use super::layers::{LayerFocus, TreeView};
-use super::logs::{LogChunk, LogRequest, LogView};
+use super::logs::{CountRequest, CountStep, LogChunk, LogRequest, LogView};
 use super::state::Cursor;
 use crate::engine::{
     dir_usage, Change, Context, DirListing, DirUsage, Efficiency, Engine, Error, ImageLayer,
@@ -204,6 +204,8 @@ pub enum DetailRequest {
     },
     Config(String),
     Logs(LogRequest),
+    /// A step of the log search's count over the whole file.
+    LogCount(CountRequest),
     Diff(String),
     Layers(String),
     LayerTree {
@@ -231,6 +233,10 @@ pub enum DetailData {
     Logs {
         id: String,
         chunk: std::result::Result<LogChunk, String>,
+    },
+    LogCount {
+        id: String,
+        step: std::result::Result<CountStep, String>,
     },
     Diff {
         id: String,
@@ -286,6 +292,10 @@ impl DetailRequest {
             DetailRequest::Logs(request) => Ok(DetailData::Logs {
                 id: request.id.clone(),
                 chunk: request.load(engine).map_err(|e| e.to_string()),
+            }),
+            DetailRequest::LogCount(request) => Ok(DetailData::LogCount {
+                id: request.id.clone(),
+                step: request.load(engine).map_err(|e| e.to_string()),
             }),
             DetailRequest::Diff(id) => Ok(DetailData::Diff {
                 id: id.clone(),

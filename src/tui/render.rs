@@ -109,7 +109,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 const BRAND: &str = " berth ";
 
 /// The tab bar for a screen `width` columns wide: the brand (if there is room) and each
-/// pane's title, as wide as fits: `1 Containers (12)`, else `1 Containers 12`.
+/// pane's title, as wide as fits: `1 Containers (12)`, else `1 Containers 12`, else the
+/// count of the pane shown only (so the last title is not cut as counts grow).
 fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
     let counts = [
         app.snapshot.containers.len(),
@@ -134,6 +135,7 @@ fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
             })
             .collect()
     };
+    let counted = |view: View| app.view == view;
     let len =
         |labels: &[(View, String)]| labels.iter().map(|(_, t)| t.chars().count()).sum::<usize>();
     let width = usize::from(width);
@@ -142,6 +144,22 @@ fn tab_bar(app: &App, width: u16) -> (&'static str, Vec<(View, String)>) {
         return (BRAND, full);
     }
     let compact = labels(true);
+    // The last title's trailing space may go.
+    if len(&compact) > width + 1 {
+        let bare = View::ALL
+            .iter()
+            .zip(counts)
+            .enumerate()
+            .map(|(i, (view, count))| {
+                let text = match counted(*view) {
+                    true => format!(" {} {} {count} ", i + 1, view.title()),
+                    false => format!(" {} {} ", i + 1, view.title()),
+                };
+                (*view, text)
+            })
+            .collect();
+        return ("", bare);
+    }
     let brand = if BRAND.len() + len(&compact) <= width {
         BRAND
     } else {
@@ -438,5 +456,31 @@ mod footer_tests {
         app.say("no such container", true);
         let frame = render_text(&app, 80, 24);
         assert!(frame.lines().nth(22).unwrap().starts_with('└'), "{frame}");
+    }
+}
+
+#[cfg(test)]
+mod tab_bar_tests {
+    use super::*;
+    use crate::tui::keymap::Keymap;
+
+    /// At 80 columns with counts too long for every title, only the shown pane keeps its
+    /// count and no title is cut.
+    #[test]
+    fn a_narrow_tab_bar_drops_counts_before_cutting_a_title() {
+        let mut app = App::new(Keymap::default());
+        let running = crate::engine::Status::Running;
+        app.snapshot.containers = (0..10_000)
+            .map(|i| crate::tui::update::testing::container(&format!("c{i}"), running, 1))
+            .collect();
+        let (brand, labels) = tab_bar(&app, 80);
+        let text: String = labels.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(brand.len() + text.chars().count() <= 80, "{text}");
+        assert!(text.ends_with(" 6 Projects "), "{text}");
+        assert!(text.starts_with(" 1 Containers 10000 "), "{text}");
+        assert!(!text.contains("Images 0"), "{text}");
+        // Wide, every count.
+        let (_, labels) = tab_bar(&app, 160);
+        assert!(labels.iter().any(|(_, t)| t.contains("Images (0)")));
     }
 }

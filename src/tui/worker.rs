@@ -202,7 +202,11 @@ impl Worker {
             ContainerOp::Unpause => "unpaused",
         };
         each(targets, past, |t| match op {
-            ContainerOp::Start => engine.start_container(&t.id).map(drop),
+            // A running one among them is no error, as `docker start` says.
+            ContainerOp::Start => match engine.start_container(&t.id) {
+                Err(e) if crate::ops::start::already_running(engine, &t.id, &e) => Ok(()),
+                started => started.map(drop),
+            },
             ContainerOp::Stop => engine.stop_container(&t.id, STOP_TIMEOUT, None).map(drop),
             ContainerOp::Restart => {
                 let record = engine.container(&t.id)?;

@@ -53,6 +53,10 @@ fn settings() -> insta::Settings {
         r"(Less than a second|About a minute|About an hour|\d+ (seconds?|minutes|hours|days|weeks|months|years))( ago)?",
         "[TIME]",
     );
+    // A mountpoint cut to its end keeps part of the temporary root's name.
+    settings.add_filter(r"…\S*/volumes/", "…[ROOT]/volumes/");
+    // The same clocks in the narrow list's short form ("Up 3s", "Exited (3) 1m ago").
+    settings.add_filter(r"(Up|\(-?\d+\)) \d+[smhd]( ago)?( |$)", "$1 [TIME]$3");
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[DATE]");
     // Live usage of running containers.
     settings.add_filter(r"\d+(\.\d+)?(B|KiB|MiB|GiB) / ", "[MEM] / ");

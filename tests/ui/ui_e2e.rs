@@ -282,6 +282,30 @@ fn pause_and_stop_keys_act_on_the_selected_container() {
     assert_eq!(status_of(&berth, "idle"), "created");
 }
 
+/// A bulk start of marked containers, one of them running already: as `docker start`,
+/// the running one is no error, and the others start.
+#[test]
+fn a_bulk_start_with_a_running_container_among_them_is_no_error() {
+    let berth = Berth::with_image();
+    berth.ok(&["run", "-d", "--name", "web", IMAGE, "sleep", "600"]);
+    berth.ok(&["create", "--name", "idle", IMAGE, "sleep", "600"]);
+    let tui = Tui::open(&berth);
+    tui.wait_for("web Up and idle Created", |s| {
+        row_of(s, "web").is_some_and(|r| r.contains("Up"))
+            && row_of(s, "idle").is_some_and(|r| r.contains("Created"))
+    });
+    tui.select("web");
+    tui.send_keys("Space");
+    tui.select("idle");
+    tui.send_keys("Space");
+    tui.send_keys("u");
+    tui.wait_for("both started, no error", |s| {
+        s.contains("started web, idle") || s.contains("started idle, web")
+    });
+    assert_eq!(status_of(&berth, "idle"), "running");
+    assert_eq!(status_of(&berth, "web"), "running");
+}
+
 #[test]
 fn exec_shell_returns_to_an_intact_dashboard() {
     let berth = Berth::with_image();

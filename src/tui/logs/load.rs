@@ -300,9 +300,9 @@ impl LogRequest {
         forward: bool,
         chunk: &mut LogChunk,
     ) -> Result<()> {
-        let Some(search) = Needle::new(&self.search) else {
+        if self.search.is_empty() {
             return Ok(());
-        };
+        }
         let filter = Needle::new(&self.filter);
         let filter = filter.as_ref();
         let placed = match from {
@@ -313,23 +313,28 @@ impl LogRequest {
         if !placed && !forward {
             reader.tail(0)?;
         }
-        let matches =
-            |line: &LogLine| passes(filter, line) && search.find(&line.text.text, 0).is_some();
+        // Lines are looked through raw, parsed only when they could match (`count.rs`).
+        let mut test = super::count::LineTest::new(&self.search, &self.filter, None);
         let mut scanned = 0;
         let mut found = None;
         while found.is_none() && scanned < SCAN_LINES {
             let mut page_match = None;
-            let mut each = |at: LogPosition, e: &LogEntry| {
+            let page = PAGE_LINES.min(SCAN_LINES - scanned);
+            let mut lines = 0;
+            let mut each = |at: LogPosition, raw: &[u8]| {
+                lines += 1;
                 // Forward the first match of the page, back the last.
-                if (!forward || page_match.is_none()) && matches(&log_line(at, e)) {
+                if (!forward || page_match.is_none()) && test.matches(raw) {
                     page_match = Some(at);
                 }
-                Ok(())
+                Ok(lines < page)
             };
-            let page = PAGE_LINES.min(SCAN_LINES - scanned);
             let read = match forward {
-                true => reader.read_some(page, &mut each)?,
-                false => reader.read_before(page, &mut each)?,
+                true => {
+                    reader.scan(u64::MAX, &mut each)?;
+                    lines
+                }
+                false => reader.scan_before(page, &mut |at, raw| each(at, raw).map(drop))?,
             };
             if read == 0 {
                 break;

@@ -7,6 +7,7 @@
 //! themselves are `load.rs`, the cleaning of a line `text.rs`, the drawing
 //! `views/logs.rs`, the keys `update/logs.rs`.
 
+pub mod count;
 pub mod load;
 pub mod text;
 
@@ -14,6 +15,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+pub use count::{grouped, CountRequest, CountStep};
 pub use load::{last_lines, save_log, LogChunk, LogFetch, LogRequest, SCAN_LINES};
 pub use text::LogText;
 
@@ -161,6 +163,8 @@ pub struct LogView {
     /// Rows the last frame gave the lines, so a match can be shown mid-screen with
     /// what follows it (the draw sets it; update only reads it).
     pub rows: std::cell::Cell<usize>,
+    /// The search's count over the whole file (`count.rs`).
+    count: count::MatchCount,
 }
 
 impl Default for LogView {
@@ -194,6 +198,7 @@ impl Default for LogView {
             matches: Vec::new(),
             current: None,
             rows: std::cell::Cell::new(0),
+            count: count::MatchCount::default(),
         }
     }
 }
@@ -295,6 +300,9 @@ impl LogView {
                 self.end = chunk.end;
                 self.start = chunk.start;
                 self.at_end = true;
+                let origin = chunk.start.filter(|_| count::range_has_origin(self.range));
+                self.set_count_origin(origin);
+                self.count_lost_place();
             }
             LogFetch::After { .. } => {
                 if chunk.jumped {
@@ -305,6 +313,7 @@ impl LogView {
                     self.bytes = 0;
                     self.at_start = matches!(self.range, LogRange::Tail(_));
                     self.start = chunk.start;
+                    self.count_lost_place();
                 }
                 self.push_back(chunk.lines);
                 self.end = chunk.end.or(self.end);
@@ -314,6 +323,7 @@ impl LogView {
             LogFetch::Before { .. } => {
                 self.at_start = chunk.at_start;
                 self.start = chunk.start;
+                self.count_moved(&chunk.lines.iter().collect::<Vec<_>>(), true);
                 for line in chunk.lines.into_iter().rev() {
                     self.bytes += line.text.size();
                     self.lines.push_front(line);
@@ -324,7 +334,15 @@ impl LogView {
             LogFetch::Find { .. } => {}
         }
         self.refresh();
+        self.count_placed();
         changed
+    }
+
+    /// At the log's (or range's) start nothing comes before the window.
+    fn count_placed(&mut self) {
+        if self.at_start {
+            self.count_lost_place();
+        }
     }
 
     /// A search's read of the file arrived: the window anew around the match it found;
@@ -348,6 +366,7 @@ impl LogView {
             self.end = chunk.end;
             self.push_back(chunk.lines);
             self.trim_front();
+            self.count_lost_place();
             self.bottom = self.last_id();
             self.refresh();
             let to = self
@@ -459,6 +478,7 @@ impl LogView {
             let Some(line) = self.lines.pop_front() else {
                 break;
             };
+            self.count_moved(&[&line], false);
             self.bytes -= line.text.size();
             self.first_id += 1;
             self.at_start = false;

@@ -601,3 +601,207 @@ fn the_filter_reads_back_through_the_whole_file_and_a_wider_one_reads_afresh() {
     assert_eq!((view.len(), view.shown_len()), (1000, 1000));
     assert_eq!(bottom(&view), "line 29999");
 }
+
+/// A real log file in the engine's json-file form, answering the view's reads and its
+/// count's steps as the worker does (each opening the log afresh).
+pub(crate) struct RealLog {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RealLog {
+    pub fn new(lines: impl IntoIterator<Item = String>) -> RealLog {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RealLog {
+            path: dir.path().join(crate::engine::LOG_FILE),
+            _dir: dir,
+        };
+        log.append(lines);
+        log
+    }
+
+    /// Adds lines at the end, as the container's monitor does.
+    pub fn append(&self, lines: impl IntoIterator<Item = String>) {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .unwrap();
+        let mut out = std::io::BufWriter::new(file);
+        for line in lines {
+            let entry = crate::engine::LogEntry {
+                log: format!("{line}\n"),
+                stream: LogStream::Stdout,
+                time: Utc::now(),
+            };
+            serde_json::to_writer(&mut out, &entry).unwrap();
+            out.write_all(b"\n").unwrap();
+        }
+        out.flush().unwrap();
+    }
+
+    fn reader(&self) -> crate::engine::LogReader {
+        crate::engine::LogReader::open(&self.path).unwrap()
+    }
+
+    pub fn answer(&self, request: &LogRequest) -> LogChunk {
+        request.read(&mut self.reader()).unwrap()
+    }
+
+    pub fn count(&self, request: &CountRequest) -> CountStep {
+        request.read(&mut self.reader()).unwrap()
+    }
+}
+
+/// Runs the count's steps until none is due; how many ran.
+fn count_all(view: &mut LogView, log: &RealLog) -> usize {
+    let mut steps = 0;
+    while let Some(request) = view.count_step("c", false) {
+        steps += 1;
+        assert!(steps < 1000, "a count that never ends");
+        view.counted(Ok(log.count(&request)));
+    }
+    steps
+}
+
+/// The lines of the counting test: `error N` on every hundredth, and lines whose text
+/// matches only once cleaned (colours, an escape splitting the word, a tab and quotes,
+/// another script), or whose raw JSON matches but not their text.
+fn counted_line(i: usize) -> String {
+    match i {
+        7 => "\x1b[31mERROR\x1b[0m seven".to_owned(),
+        8 => "er\x1b[1mror eight".to_owned(),
+        9 => "tab\terror \"nine\"".to_owned(),
+        11 => "é error eleven".to_owned(),
+        12 => "\x1b[31mline twelve, stream stdout".to_owned(),
+        i if i % 100 == 50 => format!("error {i}"),
+        i => format!("line {i} ok"),
+    }
+}
+
+/// The search's count goes over the whole file (200,000 lines, more than one step
+/// reads), off the window, in bounded steps; the footer's form changes from the window's
+/// "3/62+" to the file's exact "match 2,004/2,004"; lines appended are counted on the
+/// next tick; a jump back through the file is placed in the count; a new search drops the
+/// old count's step on its way.
+#[test]
+fn the_search_counts_over_the_whole_file_and_keeps_counting() {
+    const LINES: usize = 200_000;
+    let log = RealLog::new((0..LINES).map(counted_line));
+    let size = std::fs::metadata(&log.path).unwrap().len();
+    assert!(size > 2 * count::COUNT_BYTES, "{size} bytes");
+    let mut view = LogView::default();
+    let request = view.open("c");
+    view.apply(log.answer(&request));
+    assert_eq!(view.len(), TAIL_LINES);
+    view.search = "error".into();
+    view.refresh();
+    // Counting: the window's count, as before.
+    assert_eq!(view.total_count(), None);
+    assert!(view.counting());
+    assert_eq!(view.match_count(), (None, 10));
+    assert!(!view.holds_all());
+    let steps = count_all(&mut view, &log);
+    assert_eq!(steps as u64, size.div_ceil(count::COUNT_BYTES));
+    // 2,000 `error N` and the four that match once cleaned; not the one that says
+    // "stdout" in its JSON only, nor "line" lines.
+    let total = 2000 + 4;
+    assert_eq!(view.total_count(), Some((None, total)));
+    assert!(!view.counting());
+    // N from the newest line: the last match of the file, numbered in it.
+    assert!(matches!(
+        view.next_match("c", false),
+        Some(MatchStep::Moved { wrapped: false })
+    ));
+    assert_eq!(view.total_count(), Some((Some(total), total)));
+    view.next_match("c", false);
+    assert_eq!(view.total_count(), Some((Some(total - 1), total)));
+    // Lines appended: a tick's step counts them, and the window follows them in.
+    log.append((0..1000).map(|i| format!("late error {i}")));
+    let step = view.count_step("c", true).expect("a tick counts on");
+    view.counted(Ok(log.count(&step)));
+    assert_eq!(view.total_count(), Some((Some(total - 1), total + 1000)));
+    assert!(view.count_step("c", false).is_none(), "caught up");
+    // A search into the old lines jumps the window back: counting from the window's line
+    // to where the count is places it again.
+    view.search = "eight".into();
+    view.refresh();
+    let stale = view.count_step("c", false).expect("a new count");
+    view.search = "error".into();
+    view.refresh();
+    // The step of the count just left behind is dropped; the new count starts over.
+    assert!(!view.counted(Ok(log.count(&stale))));
+    count_all(&mut view, &log);
+    assert_eq!(view.total_count().map(|t| t.1), Some(total + 1000));
+    let mut finds = 0;
+    loop {
+        match view.next_match("c", false) {
+            Some(MatchStep::Reading(request)) => {
+                finds += 1;
+                view.apply(log.answer(&request));
+                while let Some(next) = view.pending("c") {
+                    view.apply(log.answer(&next));
+                }
+                break;
+            }
+            Some(MatchStep::Moved { .. }) => {}
+            None => panic!("no match"),
+        }
+    }
+    assert_eq!(finds, 1);
+    // The window holds lines around the match before it: "error 198950" and the
+    // hundred-odd matches of its own; where in the count it is, a placing step says.
+    assert_eq!(view.total_count(), Some((None, total + 1000)));
+    let steps = count_all(&mut view, &log);
+    assert!(steps >= 1, "placing steps");
+    let (at, all) = view.total_count().unwrap();
+    assert_eq!(all, total + 1000);
+    // Matches are lines 7, 8, 9, 11 and every hundredth from 50: the one the view is
+    // on is `error 198950`, the 1,990th of those plus four.
+    assert_eq!(on_match(&view), "error 198950");
+    assert_eq!(at, Some(1990 + 4));
+}
+
+/// The count's steps read the file as the view shows it: each step bounded, the range's
+/// time and the filter applied.
+#[test]
+fn count_steps_are_bounded_and_apply_the_filter_and_the_range() {
+    let log = RealLog::new((0..120_000).map(counted_line));
+    let request = |search: &str, filter: &str, since| CountRequest {
+        id: "c".into(),
+        generation: 1,
+        from: None,
+        search: search.into(),
+        filter: filter.into(),
+        since,
+        mark: None,
+        until: None,
+    };
+    let mut steps = 0;
+    let mut total = 0;
+    let mut step = request("ERROR", "", None);
+    loop {
+        steps += 1;
+        let reader = &mut log.reader();
+        let answer = step.read(reader).unwrap();
+        total += answer.matches;
+        if answer.at_end {
+            break;
+        }
+        step.from = answer.end;
+    }
+    assert!(steps > 1);
+    assert_eq!(total, 1200 + 4);
+    // The filter: only "eight" among those the search matches (its raw text has no
+    // "error": it is parsed, as every line with an escape).
+    let answer = log.count(&request("error", "EIGHT", None));
+    assert_eq!(answer.matches, 1);
+    // A range from the future: nothing.
+    let later = Utc::now() + chrono::Duration::minutes(1);
+    let answer = log.count(&request("error", "", Some(later)));
+    assert_eq!(answer.matches, 0);
+    assert_eq!(count::grouped(1_204), "1,204");
+    assert_eq!(count::grouped(12_345_678), "12,345,678");
+    assert_eq!(count::grouped(999), "999");
+}

@@ -33,6 +33,15 @@ fn title(context: Context) -> &'static str {
     }
 }
 
+/// Whether `action` moves about (the cursor, the panes, the app itself) rather than acting
+/// on what is selected.
+fn moves(action: Action) -> bool {
+    let name = action.name();
+    ["nav.", "view.", "app."]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
 /// A help line: a section's title, or keys and what they do.
 enum Entry {
     Title(&'static str),
@@ -56,7 +65,10 @@ pub fn draw(frame: &mut Frame, app: &App, page: usize, theme: &Theme) {
         .copied()
         .chain(others)
         .flat_map(|context| {
-            let keys = app.keymap.describe_in(context);
+            let mut keys = app.keymap.describe_in(context);
+            // What acts on the selected row (start, stop, logs…) before moving about:
+            // lazydocker's and k9s's help lead with the object's actions too.
+            keys.sort_by_key(|(action, _)| moves(*action));
             let head = (!keys.is_empty()).then(|| Entry::Title(title(context)));
             head.into_iter().chain(
                 keys.into_iter()
@@ -193,6 +205,12 @@ mod tests {
             })
             .collect();
         assert_eq!(sections[..2], ["[list]", "Top level"], "{frame}");
+        // The containers' own actions on the first page, before moving about.
+        for help in ["Start the container(s)", "Remove the selected object(s)"] {
+            assert!(frame.contains(help), "{help}: {frame}");
+        }
+        let at = |text: &str| frame.find(text).unwrap_or(usize::MAX);
+        assert!(at("Start the container(s)") < at("Move up"), "{frame}");
         // The pane's frame stays whole around the popup: its corners and edges.
         let lines: Vec<&str> = frame.lines().collect();
         let (top, bottom) = (lines[1], lines[lines.len() - 2]);

@@ -64,6 +64,13 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     let detail = app.container_detail_mut()?;
     // In a detail, moving scrolls the tab's text; the log's reads pages as it goes.
     if detail.tab == ContainerTab::Logs {
+        // A page is a screenful but a line kept for context, as less's (ten lines, before
+        // the first frame said how many rows there are).
+        let rows = detail.logs.rows.get().saturating_sub(1) as isize;
+        let by = match action {
+            Action::PageUp | Action::PageDown if rows > 0 => by.signum() * rows,
+            _ => by,
+        };
         return Some(super::logs::scroll(detail, by));
     }
     detail.scroll = (detail.scroll as isize + by).max(0) as usize;
@@ -157,6 +164,14 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
             if app.container_detail().is_some_and(|d| d.id == id) {
                 return super::logs::on_chunk(app, chunk);
             }
+            app.dirty = false;
+            return Vec::new();
+        }
+        DetailData::LogCount { id, step } => {
+            if app.container_detail().is_some_and(|d| d.id == id) {
+                return super::logs::on_count(app, step);
+            }
+            // The view closed: the count ends here.
             app.dirty = false;
             return Vec::new();
         }

@@ -6,7 +6,7 @@ use super::popups::Typed;
 use crate::tui::action::Action;
 use crate::tui::detail::{ContainerDetail, ContainerTab, DetailRequest};
 use crate::tui::effect::Effect;
-use crate::tui::logs::{LogChunk, LogInput, LogRequest, MatchStep};
+use crate::tui::logs::{CountStep, LogChunk, LogInput, LogRequest, MatchStep};
 use crate::tui::state::App;
 
 fn load(request: Option<LogRequest>) -> Vec<Effect> {
@@ -14,6 +14,16 @@ fn load(request: Option<LogRequest>) -> Vec<Effect> {
         .map(|r| Effect::LoadDetail(DetailRequest::Logs(r)))
         .into_iter()
         .collect()
+}
+
+/// A read for the window, and the search count's next step if one is due (the query
+/// changed, the range did, or the window was read afresh).
+fn load_counting(detail: &mut ContainerDetail, request: Option<LogRequest>) -> Vec<Effect> {
+    let mut effects = load(request);
+    if let Some(step) = detail.logs.count_step(&detail.id, false) {
+        effects.push(Effect::LoadDetail(DetailRequest::LogCount(step)));
+    }
+    effects
 }
 
 /// Whether the logs tab is what the user sees.
@@ -49,7 +59,14 @@ pub(super) fn end(app: &mut App, bottom: bool) -> Vec<Effect> {
 /// A clock tick: the logs tab reads what the log gained while it follows.
 pub(super) fn tick(app: &mut App) -> Vec<Effect> {
     match logs_tab(app) {
-        Some(detail) => load(detail.logs.tick(&detail.id)),
+        Some(detail) => {
+            let mut effects = load(detail.logs.tick(&detail.id));
+            // The count reads what the log gained, too.
+            if let Some(step) = detail.logs.count_step(&detail.id, true) {
+                effects.push(Effect::LoadDetail(DetailRequest::LogCount(step)));
+            }
+            effects
+        }
         None => Vec::new(),
     }
 }
@@ -86,17 +103,18 @@ pub(super) fn typed(app: &mut App, typed: Typed) -> Vec<Effect> {
         _ => {}
     }
     if logs.input == LogInput::Filter {
-        return load(logs.filter_changed(&id));
+        let request = logs.filter_changed(&id);
+        return load_counting(detail, request);
     }
     logs.cancel_find();
     logs.refresh();
     if !submit || logs.search.is_empty() {
-        return Vec::new();
+        return load_counting(detail, None);
     }
     let search = logs.search.clone();
     match logs.next_match(&id, false) {
-        Some(MatchStep::Reading(request)) => load(Some(request)),
-        Some(MatchStep::Moved { .. }) => Vec::new(),
+        Some(MatchStep::Reading(request)) => load_counting(detail, Some(request)),
+        Some(MatchStep::Moved { .. }) => load_counting(detail, None),
         None => {
             app.say(format!("no line matches {search:?}"), false);
             Vec::new()
@@ -107,7 +125,8 @@ pub(super) fn typed(app: &mut App, typed: Typed) -> Vec<Effect> {
 /// Esc cleared the search or the filter: a filter gone reads the window afresh if it
 /// was read through it.
 pub(super) fn cleared(detail: &mut ContainerDetail) -> Vec<Effect> {
-    load(detail.logs.filter_changed(&detail.id))
+    let request = detail.logs.filter_changed(&detail.id);
+    load_counting(detail, request)
 }
 
 /// The logs tab's own actions.
@@ -125,7 +144,8 @@ pub(super) fn action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Colours => logs.colours = !logs.colours,
         Action::LogRange => {
             let range = logs.range.next();
-            return load(Some(logs.set_range(&detail.id, range)));
+            let request = logs.set_range(&detail.id, range);
+            return load_counting(detail, Some(request));
         }
         Action::SaveLog => {
             let (lines, text) = logs.shown_text();
@@ -170,11 +190,12 @@ pub(super) fn on_chunk(app: &mut App, chunk: Result<LogChunk, String>) -> Vec<Ef
             let changed = detail.logs.apply(chunk);
             let next = detail.logs.pending(&detail.id);
             let notice = detail.logs.notice.take();
+            let effects = load_counting(detail, next);
             app.dirty = changed;
             if let Some(notice) = notice {
                 app.say(notice, false);
             }
-            load(next)
+            effects
         }
         Err(e) => {
             detail.logs.cancel_find();
@@ -183,6 +204,19 @@ pub(super) fn on_chunk(app: &mut App, chunk: Result<LogChunk, String>) -> Vec<Ef
             Vec::new()
         }
     }
+}
+
+/// A step of the search's count arrived: the footer's numbers, and the next step while
+/// the count goes on (none for a count the query or the range left behind but the new
+/// count's first).
+pub(super) fn on_count(app: &mut App, step: Result<CountStep, String>) -> Vec<Effect> {
+    let Some(detail) = app.container_detail_mut() else {
+        return Vec::new();
+    };
+    let changed = detail.logs.counted(step);
+    let effects = load_counting(detail, None);
+    app.dirty = changed;
+    effects
 }
 
 #[cfg(test)]

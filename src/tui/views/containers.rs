@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use super::table::{Column, PaneTable, TableCell, TableRow, Width};
-use crate::engine::{ContainerRecord, Status};
+use crate::engine::{ContainerRecord, HealthStatus, Status};
 use crate::format::{binary_size, status_text_at};
 use crate::ops::ports::ps_ports;
 use crate::tui::action::Action;
@@ -41,6 +41,9 @@ const PORTS: usize = 9;
 const PORTS_MAX: u16 = 40;
 /// The longest status text, "Exited (137) Less than a second ago" and the like.
 const STATUS_MAX: u16 = 33;
+/// The short status column's width at least: "Exited (125) 59m ago", so the columns of a
+/// narrow list stay the same whatever the statuses.
+const SHORT_STATUS: u16 = 20;
 /// The narrowest name and status columns: their headers with the sort arrow.
 const NAME_MIN: usize = 6;
 const STATUS_MIN: usize = 8;
@@ -53,6 +56,8 @@ const PRIORITY: [usize; 10] = [0, NAME, STATUS, IMAGE, CPU, MEM, PORTS, IP, ID, 
 struct Wants {
     name: u16,
     status: u16,
+    /// The status in its short form (`short_status`).
+    status_short: u16,
     image: u16,
     /// 0: no container publishes a port.
     ports: u16,
@@ -137,6 +142,89 @@ fn status_budget(c: &ContainerRecord, now: DateTime<Utc>) -> usize {
     text.max(later)
 }
 
+/// The status as a narrow list shows it, as k9s and oxker do: the clock in one unit
+/// ("Up 3h", "Exited (125) 1m ago", "Up 2d (Paused)"), the rest as Docker's; and the
+/// room it needs for a while (the clock counted at three characters, "59s" or "23h", so
+/// the column stays put as it ticks).
+fn short_status(c: &ContainerRecord, now: DateTime<Utc>) -> (String, usize) {
+    let clock = |since: Option<DateTime<Utc>>| {
+        let secs = since.map_or(0, |t| (now - t).num_seconds().max(0));
+        match secs {
+            0..=59 => format!("{secs}s"),
+            60..=3599 => format!("{}m", secs / 60),
+            3600..=172_799 => format!("{}h", secs / 3600),
+            _ => format!("{}d", secs / 86_400),
+        }
+    };
+    let (text, clock_len) = match c.state.status {
+        Status::Running => {
+            let up = clock(c.state.started_at);
+            let note = if c.state.is_paused() {
+                " (Paused)"
+            } else {
+                match c.state.health.as_ref().map(|h| h.status) {
+                    Some(HealthStatus::Starting) => " (starting)",
+                    Some(HealthStatus::Healthy) => " (healthy)",
+                    Some(HealthStatus::Unhealthy) => " (unhealthy)",
+                    _ => "",
+                }
+            };
+            (format!("Up {up}{note}"), up.len())
+        }
+        Status::Exited | Status::Restarting => {
+            let word = match c.state.status {
+                Status::Exited => "Exited",
+                _ => "Restarting",
+            };
+            let code = c.state.exit_code.unwrap_or(0);
+            match c.state.finished_at {
+                Some(t) => {
+                    let ago = clock(Some(t));
+                    (format!("{word} ({code}) {ago} ago"), ago.len())
+                }
+                None => (format!("{word} ({code})"), 3),
+            }
+        }
+        Status::Created => ("Created".to_owned(), 3),
+    };
+    let budget = text.chars().count() + 3usize.saturating_sub(clock_len);
+    (text, budget)
+}
+
+/// The columns for `width`, and whether the statuses take their short form (then with
+/// the status column's width, their text cut to it if need be). Docker's words where the
+/// longest of them leaves room for the memory column; narrower, the short form in a
+/// column of at least [`SHORT_STATUS`], whatever the statuses say, so the columns do not
+/// come and go as containers stop and start; a short status still too long (a name
+/// taking the room) is cut so the memory column stays.
+fn fit(width: u16, wants: Wants) -> (Vec<(usize, u16)>, Option<u16>) {
+    let has = |set: &[(usize, u16)], column| set.iter().any(|(c, _)| *c == column);
+    let longest = Wants {
+        status: STATUS_MAX,
+        ..wants
+    };
+    if has(&columns(width, longest), MEM) {
+        return (columns(width, wants), None);
+    }
+    let mut status = wants.status_short.max(SHORT_STATUS);
+    let mut shown = columns(width, Wants { status, ..wants });
+    while !has(&shown, MEM) && status > STATUS_MIN as u16 {
+        status -= 1;
+        shown = columns(width, Wants { status, ..wants });
+    }
+    (shown, Some(status))
+}
+
+/// `text` cut to `width` columns, its end an ellipsis.
+fn cut(text: String, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text;
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// The widths `rows` want at `now`. Names are short and matter most: as wide as the
 /// longest, within reason. Widths follow every row, not only those on screen, so columns
 /// stay put while scrolling. Measuring formats every row's status and ports, a millisecond
@@ -158,6 +246,8 @@ fn wants_of(rows: &[&ContainerRecord], now: DateTime<Utc>) -> Wants {
     let wants = Wants {
         name: longest(&|c| c.name.chars().count()).clamp(NAME_MIN, 32) as u16,
         status: longest(&|c| status_budget(c, now)).clamp(STATUS_MIN, STATUS_MAX as usize) as u16,
+        status_short: longest(&|c| short_status(c, now).1).clamp(STATUS_MIN, STATUS_MAX as usize)
+            as u16,
         image: longest(&|c| c.image.chars().count()).min(u16::MAX as usize) as u16,
         ports: longest(&|c| ps_ports(c).chars().count()).min(u16::MAX as usize) as u16,
     };
@@ -217,7 +307,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         "No container matches.".to_owned()
     };
-    let widths = columns(area.width.saturating_sub(2), wants_of(&rows, app.now));
+    let (widths, short) = fit(area.width.saturating_sub(2), wants_of(&rows, app.now));
     let shown: Vec<usize> = widths.iter().map(|(c, _)| *c).collect();
     let header: Vec<Column> = widths
         .iter()
@@ -229,11 +319,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         empty: &empty,
     };
     table.draw(frame, area, theme, &rows, &app.containers, |c, selected| {
-        row(app, c, selected, theme, &shown)
+        row(app, c, selected, theme, &shown, short)
     });
 }
 
-fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[usize]) -> TableRow {
+/// A container's row: the cells of the `shown` columns; `short`: the status in its short
+/// form, cut to this width.
+fn row(
+    app: &App,
+    c: &ContainerRecord,
+    selected: bool,
+    theme: &Theme,
+    shown: &[usize],
+    short: Option<u16>,
+) -> TableRow {
     let status_style = match c.state.status {
         Status::Running if c.state.is_paused() => theme.paused,
         Status::Running => theme.running,
@@ -267,7 +366,10 @@ fn row(app: &App, c: &ContainerRecord, selected: bool, theme: &Theme, shown: &[u
         c.id.short().into(),
         c.image.clone().into(),
         TableCell {
-            text: status_text_at(c, app.now),
+            text: match short {
+                Some(width) => cut(short_status(c, app.now).0, width.into()),
+                None => status_text_at(c, app.now),
+            },
             style: Some(status_style),
         },
         cpu.into(),
@@ -301,6 +403,7 @@ mod tests {
         Wants {
             name,
             status,
+            status_short: status,
             image,
             ports,
         }
@@ -501,6 +604,62 @@ mod tests {
         let wide = render_text(&app, 160, 45);
         assert!(header_of(&wide).contains("PORTS"), "{wide}");
         assert!(!header_of(&render_text(&app, 80, 24)).contains("PORTS"));
+    }
+
+    /// A long status ("Exited (125) About a minute ago") at 80 columns: the statuses
+    /// take their short form, the memory column and the 80x24 column set stay, and the
+    /// widths stay put as the clocks move; wide screens keep Docker's words.
+    #[test]
+    fn a_long_status_at_80_columns_goes_short_and_keeps_the_memory_column() {
+        let mut app = app_over(Vec::new());
+        let now = app.now;
+        let mut web = container("web", Status::Running, 20_000);
+        web.image = "nginx:1.27-alpine".into();
+        web.state.started_at = Some(now - chrono::Duration::hours(3));
+        let mut failed = container("failed", Status::Exited, 30_000);
+        failed.state.exit_code = Some(125);
+        failed.state.finished_at = Some(now - chrono::Duration::seconds(70));
+        let mut paused = container("paused", Status::Running, 40_000);
+        paused.state.started_at = Some(now - chrono::Duration::days(3));
+        paused.state.paused = true;
+        let mut all = vec![
+            web,
+            failed,
+            paused,
+            container("job", Status::Created, 50_000),
+        ];
+        for (i, c) in all.iter_mut().enumerate() {
+            c.id = format!("{:0<64}", format!("c{i}ab")).parse().unwrap();
+        }
+        app.snapshot.containers = all;
+        app.show_all = true;
+        let long = status_text_at(&app.snapshot.containers[1], now);
+        assert_eq!(long, "Exited (125) About a minute ago");
+        let frame = render_text(&app, 80, 24);
+        insta::assert_snapshot!("containers_80x24_long_status", frame);
+        let header = header_of(&frame).to_owned();
+        for column in ["NAME", "IMAGE", "STATUS", "CPU %", "MEM / LIMIT"] {
+            assert!(header.contains(column), "{column}: {frame}");
+        }
+        for text in ["Exited (125) 1m ago", "Up 3h", "Up 3d (Paused)", "Created"] {
+            assert!(frame.contains(text), "{text}: {frame}");
+        }
+        // The clocks move: the columns stay.
+        for secs in [1, 50, 3000, 90_000, 900_000] {
+            app.now = now + chrono::Duration::seconds(secs);
+            assert_eq!(header_of(&render_text(&app, 80, 24)), header, "+{secs}s");
+        }
+        app.now = now;
+        // Wide: Docker's text.
+        assert!(render_text(&app, 160, 45).contains(&long));
+        // A status long even in short form is cut, the memory column kept.
+        let mut health = app.snapshot.containers[1].clone();
+        health.name = "a-rather-long-name-0123".into();
+        health.state.exit_code = Some(-1_000_000);
+        app.snapshot.containers.push(health);
+        let frame = render_text(&app, 80, 24);
+        assert!(header_of(&frame).contains("MEM / LIMIT"), "{frame}");
+        assert!(frame.contains('…'), "{frame}");
     }
 
     /// Draws the app and gives the style of the cell where `text` starts.

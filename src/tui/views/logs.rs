@@ -14,7 +14,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::dim_note;
 use crate::engine::LogStream;
-use crate::tui::logs::{LogLine, LogView, Needle};
+use crate::tui::logs::{grouped, LogLine, LogView, Needle};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, logs: &LogView, theme: &Theme) {
@@ -197,35 +197,40 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
             parts.push(name.to_owned());
         }
     }
-    if !logs.filter.is_empty() {
-        parts.push(format!("filter {:?} (&)", logs.filter));
-    }
-    let mut spans = vec![
-        Span::styled(
-            mode,
-            match logs.follow {
-                true => theme.running,
-                false => theme.info,
-            },
-        ),
-        Span::styled(format!(" · {}", parts.join(" · ")), theme.dim),
-    ];
+    // What the user is looking for comes right after the mode: on a narrow screen the
+    // line is cut at its end, where the toggles are.
+    let mut spans = vec![Span::styled(
+        mode,
+        match logs.follow {
+            true => theme.running,
+            false => theme.info,
+        },
+    )];
     if !logs.search.is_empty() {
-        // Counted among the lines held: "+" when the file has more that n/N read on into.
+        // Counted over the whole file once the count is done; until then among the lines
+        // held, "+" when the file has more that n/N read on into.
         let more = if logs.holds_all() { "" } else { "+" };
-        let found = match logs.match_count() {
+        let found = match (logs.total_count(), logs.match_count()) {
             _ if logs.finding.is_some() => "searching the log… (esc stops)".to_owned(),
-            (_, 0) if more.is_empty() => "no match".to_owned(),
-            (_, 0) => "none held".to_owned(),
-            (Some(at), n) => format!("match {at}/{n}{more}"),
-            (None, 1) if more.is_empty() => "1 match".to_owned(),
-            (None, n) => format!("{n}{more} matches"),
+            (Some((_, 0)), _) => "no match".to_owned(),
+            (Some((Some(at), n)), _) => format!("match {}/{}", grouped(at), grouped(n)),
+            (Some((None, 1)), _) => "1 match".to_owned(),
+            (Some((None, n)), _) => format!("{} matches", grouped(n)),
+            (None, (_, 0)) if more.is_empty() => "no match".to_owned(),
+            (None, (_, 0)) => "none held (counting)".to_owned(),
+            (None, (Some(at), n)) => format!("match {at}/{n}{more}"),
+            (None, (None, 1)) if more.is_empty() => "1 match".to_owned(),
+            (None, (None, n)) => format!("{n}{more} matches"),
         };
         spans.push(Span::styled(
             format!(" · search {:?}: {found} (n/N)", logs.search),
             theme.key,
         ));
     }
+    if !logs.filter.is_empty() {
+        parts.insert(0, format!("filter {:?} (&)", logs.filter));
+    }
+    spans.push(Span::styled(format!(" · {}", parts.join(" · ")), theme.dim));
     Line::from(spans)
 }
 

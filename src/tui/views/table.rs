@@ -28,12 +28,37 @@ pub enum Width {
 pub struct Column {
     pub header: &'static str,
     pub width: Width,
+    /// A cell too long keeps its end, after an ellipsis (a path, whose last part says
+    /// which it is); else it is cut at the column's edge.
+    pub keeps_end: bool,
 }
 
 impl Column {
     pub const fn new(header: &'static str, width: Width) -> Column {
-        Column { header, width }
+        Column {
+            header,
+            width,
+            keeps_end: false,
+        }
     }
+
+    /// Long cells keep their end: `…/volumes/vol-10` rather than `/tmp/…/volumes/vol-1`.
+    pub const fn keeping_end(self) -> Column {
+        Column {
+            keeps_end: true,
+            ..self
+        }
+    }
+}
+
+/// `text`'s last `width` columns, an ellipsis first, when it is longer.
+fn keep_end(text: String, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width || width == 0 {
+        return text;
+    }
+    let tail: String = text.chars().skip(len - (width - 1)).collect();
+    format!("…{tail}")
 }
 
 /// One cell's text and, if it has its own, its style (a container's status colour).
@@ -122,7 +147,26 @@ impl PaneTable<'_> {
                 }
             })
             .collect();
-        let table_rows = on_screen.into_iter().map(|(r, selected)| {
+        // The widths the table will give the columns (as ratatui's Table lays them out:
+        // from the start, a space between), for the columns whose long cells keep their end.
+        let inner = block.inner(area).width;
+        let drawn: Vec<u16> = if self.columns.iter().any(|c| c.keeps_end) {
+            ratatui::layout::Layout::horizontal(widths.clone())
+                .flex(ratatui::layout::Flex::Start)
+                .spacing(1)
+                .split(Rect::new(0, 0, inner, 1))
+                .iter()
+                .map(|r| r.width)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let table_rows = on_screen.into_iter().map(|(mut r, selected)| {
+            for (at, width) in drawn.iter().enumerate() {
+                if let (Some(cell), true) = (r.cells.get_mut(at), self.columns[at].keeps_end) {
+                    cell.text = keep_end(std::mem::take(&mut cell.text), usize::from(*width));
+                }
+            }
             let style = if selected && r.marked {
                 // The mark stays visible under the cursor: its modifiers on the selection.
                 theme

@@ -598,6 +598,46 @@ impl LogReader {
         Ok(read)
     }
 
+    /// Passes whole lines from the current position on to `each` as they are in the file
+    /// (not parsed: a scan that looks at most lines, such as counting a search's matches,
+    /// parses only those worth it), each with where it starts, until at least `max_bytes`
+    /// were read, `each` says to stop (false) or the log ends, and stays after the last
+    /// line passed. Returns the bytes read.
+    pub fn scan(
+        &mut self,
+        max_bytes: u64,
+        each: &mut dyn FnMut(LogPosition, &[u8]) -> Result<bool>,
+    ) -> Result<u64> {
+        let mut bytes = 0u64;
+        self.read_lines(None, &mut |at, line| {
+            bytes += line.len() as u64;
+            Ok(each(at, line)? && bytes < max_bytes)
+        })?;
+        Ok(bytes)
+    }
+
+    /// As `read_before`, but the (at most) `n` lines before the current position as they
+    /// are in the file, not parsed (see `scan`); returns how many.
+    pub fn scan_before(
+        &mut self,
+        n: usize,
+        each: &mut dyn FnMut(LogPosition, &[u8]) -> Result<()>,
+    ) -> Result<usize> {
+        let stop = self.at;
+        self.back(n)?;
+        let start = self.at;
+        let mut count = 0;
+        if n > 0 {
+            self.read_lines(Some(stop), &mut |at, line| {
+                each(at, line)?;
+                count += 1;
+                Ok(count < n)
+            })?;
+        }
+        self.at = start;
+        Ok(count)
+    }
+
     /// Reads entries on from the current position, no more than `max` and none at or
     /// after `stop`.
     fn read_bounded(
@@ -607,7 +647,28 @@ impl LogReader {
         each: &mut dyn FnMut(LogPosition, &LogEntry) -> Result<()>,
     ) -> Result<usize> {
         let mut count = 0;
-        while self.at.0 < self.files.len() && count < max {
+        if max == 0 {
+            return Ok(0);
+        }
+        self.read_lines(stop, &mut |at, line| {
+            if let Ok(entry) = serde_json::from_slice::<LogEntry>(line) {
+                each(at, &entry)?;
+                count += 1;
+            }
+            Ok(count < max)
+        })?;
+        Ok(count)
+    }
+
+    /// Passes whole lines on from the current position, none at or after `stop`, to
+    /// `each` until it says to stop (false: reading continues after that line).
+    fn read_lines(
+        &mut self,
+        stop: Option<(usize, u64)>,
+        each: &mut dyn FnMut(LogPosition, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut more = true;
+        while self.at.0 < self.files.len() && more {
             let (index, offset) = self.at;
             if stop.is_some_and(|s| (index, offset) >= s) {
                 break;
@@ -621,7 +682,7 @@ impl LogReader {
             let mut reader = BufReader::with_capacity(BLOCK, &*file);
             let mut line = Vec::new();
             let mut pos = offset;
-            while count < max && stop.is_none_or(|s| (index, pos) < s) {
+            while more && stop.is_none_or(|s| (index, pos) < s) {
                 line.clear();
                 let n = (&mut reader)
                     .take(MAX_LINE)
@@ -636,20 +697,17 @@ impl LogReader {
                     offset: pos,
                 };
                 pos += n as u64;
-                if let Ok(entry) = serde_json::from_slice::<LogEntry>(&line) {
-                    each(at, &entry)?;
-                    count += 1;
-                }
+                more = each(at, &line)?;
             }
             self.at.1 = pos;
-            // Stopped by the limit, or at the live file's end (a partial line there waits
+            // Stopped by `each`, or at the live file's end (a partial line there waits
             // for its end): reading continues here. A rotated file gets nothing more.
-            if index + 1 == self.files.len() || count >= max {
+            if index + 1 == self.files.len() || !more {
                 break;
             }
             self.at = (index + 1, 0);
         }
-        Ok(count)
+        Ok(())
     }
 
     /// For `--follow`: reads what was added, and moves on to the new live file once the

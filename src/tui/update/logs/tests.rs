@@ -1,7 +1,7 @@
 //! The logs tab driven by keys, its reads answered from a log held in memory.
 
 use crate::tui::detail::DetailRequest;
-use crate::tui::logs::tests::FakeLog;
+use crate::tui::logs::tests::{FakeLog, RealLog};
 use crate::tui::logs::{LogFetch, LogRange};
 use crate::tui::update::testing::*;
 
@@ -42,9 +42,13 @@ fn scrolling_up_stops_following_reads_back_and_g_follows_again() {
     assert!(shown.contains("paused: G follows"), "{shown}");
     assert!(!shown.contains("line 2999"), "{shown}");
     assert!(update(&mut app, Msg::Tick).is_empty());
-    // Page by page up, the page before the window is read from the file, a thousand
-    // lines ahead of the view.
-    for _ in 0..90 {
+    // Page by page up (a screenful each), the page before the window is read from the
+    // file, a thousand lines ahead of the view.
+    let line_no = |app: &App| -> usize {
+        let text = &logs(app).bottom_line().unwrap().text.text;
+        text.trim_start_matches("line ").parse().unwrap()
+    };
+    while line_no(&app) > 2098 {
         let effects = key(&mut app, KeyCode::PageUp);
         read_back.extend(fetches(&effects));
         answer_logs(&mut app, &effects, &log);
@@ -57,7 +61,8 @@ fn scrolling_up_stops_following_reads_back_and_g_follows_again() {
         "{read_back:?}"
     );
     assert_eq!(logs(&app).len(), 2000);
-    assert!(frame(&app).contains("line 2098"));
+    let bottom = format!("line {}", line_no(&app));
+    assert!(frame(&app).contains(&bottom), "{bottom}");
     // G: following again, from the newest line.
     let effects = keys(&mut app, "G");
     assert!(matches!(fetches(&effects)[..], [LogFetch::After { .. }]));
@@ -254,4 +259,108 @@ fn the_filter_typed_reads_back_through_the_file() {
     );
     answer_logs(&mut app, &effects, &log);
     assert!(frame(&app).contains("line 4999"));
+}
+
+/// Answers the logs tab's reads and its count's steps among `effects` from a real log
+/// file, and the ones they lead to, as the worker would; how many count steps ran.
+fn answer_real(app: &mut App, effects: Vec<Effect>, log: &RealLog) -> usize {
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    let (mut answered, mut counted) = (0, 0);
+    while let Some(effect) = queue.pop_front() {
+        answered += 1;
+        assert!(answered < 10_000, "reads that never end");
+        let data = match effect {
+            Effect::LoadDetail(DetailRequest::Logs(request)) => DetailData::Logs {
+                id: request.id.clone(),
+                chunk: Ok(log.answer(&request)),
+            },
+            Effect::LoadDetail(DetailRequest::LogCount(request)) => {
+                counted += 1;
+                DetailData::LogCount {
+                    id: request.id.clone(),
+                    step: Ok(log.count(&request)),
+                }
+            }
+            _ => continue,
+        };
+        queue.extend(update(app, Msg::Detail(Ok(Box::new(data)))));
+    }
+    counted
+}
+
+/// On a real log of 150,000 lines the search's footer says the window's count while the
+/// file is counted ("match 1/10+"), then the file's ("match 1,500/1,500"); lines the
+/// container adds are counted on the next tick; typing a new search starts a new count
+/// and closing the view ends it (its step on the way is dropped, none follows).
+#[test]
+fn the_search_footer_counts_the_whole_file_and_follows_it() {
+    let mut app = app_with(Keymap::default());
+    let log = RealLog::new((0..150_000).map(|i| match i % 100 {
+        50 => format!("error {i}"),
+        _ => format!("line {i}"),
+    }));
+    key(&mut app, KeyCode::Enter);
+    let mut effects = Vec::new();
+    while app.container_detail().unwrap().tab != ContainerTab::Logs {
+        effects = key(&mut app, KeyCode::Right);
+    }
+    answer_real(&mut app, effects, &log);
+    // The count's first step goes with the first character typed; one at a time.
+    let mut effects = keys(&mut app, "/error");
+    effects.extend(key(&mut app, KeyCode::Enter));
+    // The newest match is held: the view is on it at once, the count goes on behind.
+    let first = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::LoadDetail(DetailRequest::LogCount(_))))
+        .count();
+    assert_eq!(first, 1, "{effects:?}");
+    assert!(frame(&app).contains("match 10/10+"), "{}", frame(&app));
+    let steps = answer_real(&mut app, effects, &log);
+    assert!(steps > 1, "{steps} steps");
+    assert!(frame(&app).contains("match 1,500/1,500"), "{}", frame(&app));
+    // At 80 columns with the toggles on, the count is still on the line: it comes first.
+    keys(&mut app, "wt");
+    let narrow = crate::tui::once::render_text(&app, 80, 24);
+    assert!(narrow.contains("match 1,500/1,500 (n/N)"), "{narrow}");
+    keys(&mut app, "wt");
+    // The container writes on: the next tick counts what it wrote.
+    log.append((0..20).map(|i| format!("new error {i}")));
+    let effects = update(&mut app, Msg::Tick);
+    answer_real(&mut app, effects, &log);
+    assert!(frame(&app).contains("/1,520"), "{}", frame(&app));
+    // A new search: the count starts again, its first step at once.
+    key(&mut app, KeyCode::Esc);
+    assert!(!frame(&app).contains("search \"error\""), "{}", frame(&app));
+    let effects = keys(&mut app, "/new");
+    let steps: Vec<_> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::LoadDetail(DetailRequest::LogCount(_))))
+        .collect();
+    assert_eq!(steps.len(), 1, "one step at a time: {effects:?}");
+    // The view closes with a step on its way: it is dropped, nothing follows it.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.container_detail().is_none());
+    assert_eq!(answer_real(&mut app, effects, &log), 1);
+}
+
+/// A page key moves the log a screenful (less a line), not ten lines.
+#[test]
+fn a_page_key_moves_the_log_a_screenful() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::numbered(3000);
+    open_logs(&mut app, &log);
+    // The frame says how many rows the lines get.
+    frame(&app);
+    let rows = logs(&app).rows.get();
+    assert!(rows > 2, "{rows}");
+    let effects = key(&mut app, KeyCode::PageUp);
+    answer_logs(&mut app, &effects, &log);
+    let bottom = |app: &App| logs(app).bottom_line().unwrap().text.text.clone();
+    assert_eq!(bottom(&app), format!("line {}", 2999 - (rows - 1)));
+    let effects = key(&mut app, KeyCode::PageUp);
+    answer_logs(&mut app, &effects, &log);
+    assert_eq!(bottom(&app), format!("line {}", 2999 - 2 * (rows - 1)));
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(bottom(&app), format!("line {}", 2999 - (rows - 1)));
 }
