@@ -108,6 +108,7 @@ async fn event_loop(
             _ = clock.tick() => Msg::Tick,
             _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
+        let handling = trace.handling(&msg);
         match msg {
             Msg::Loaded(_) => loads.finished(worker),
             Msg::Networks(_) => network_loads.finished(worker),
@@ -159,6 +160,7 @@ async fn event_loop(
                 other => worker.spawn(other),
             }
         }
+        trace.handled(handling);
     }
 }
 
