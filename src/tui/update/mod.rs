@@ -45,6 +45,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut effects = step(app, msg);
     list::unmark_after(app, &effects);
     effects.extend(preview::follow_selection(app));
+    effects.extend(list::measure_volumes_on_screen(app));
     // What the user started and waits for shows in the footer until it reports back.
     app.busy
         .extend(effects.iter().filter_map(Effect::busy_text));
@@ -91,7 +92,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Events(events) => list::on_events(app, events),
         Msg::Detail(Ok(data)) => detail::on_data(app, *data),
-        Msg::Preview { id, result } => preview::on_preview(app, id, result),
+        Msg::Preview { id, read } => preview::on_preview(app, id, read),
         Msg::Detail(Err(e)) => {
             app.say(e, true);
             Vec::new()
