@@ -63,6 +63,9 @@ async fn event_loop(
     tokio::spawn(sample_networks(engine.clone(), network_rx, tx.clone()));
 
     let mut guard = TerminalGuard::enter()?;
+    // The screen's rows, for which running containers are on it: kept from the resize
+    // events rather than asked of the terminal (an open of /dev/tty) after every message.
+    let mut rows = guard.terminal.size()?.height;
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -99,7 +102,10 @@ async fn event_loop(
                     Some((kind, column, row)) => Msg::Mouse { kind, column, row },
                     None => continue,
                 },
-                Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
+                Some(Ok(TermEvent::Resize(_, height))) => {
+                    rows = height;
+                    Msg::Resize
+                }
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing more can be shown.
                 Some(Err(_)) | None => return Ok(()),
@@ -117,7 +123,7 @@ async fn event_loop(
         // The old snapshot is freed in update; its memory goes back after the next frame.
         trim |= matches!(msg, Msg::Loaded(_));
         let effects = update(&mut app, msg);
-        let on_screen = app.running_rows_on_screen(guard.terminal.size()?.height);
+        let on_screen = app.running_rows_on_screen(rows);
         let stats_live = !on_screen.is_empty();
         let same = |a: &[ContainerRecord], b: &[&ContainerRecord]| {
             a.len() == b.len()
@@ -144,6 +150,8 @@ async fn event_loop(
                     drop(keys);
                     let (what, result) = guard.suspended(|| hand_over(worker, &effect))?;
                     keys = EventStream::new();
+                    // The terminal may have changed size meanwhile.
+                    rows = guard.terminal.size()?.height;
                     app.dirty = true;
                     let effects = update(&mut app, Msg::HandedBack { what, result });
                     if effects.contains(&Effect::Reload) {
