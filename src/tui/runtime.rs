@@ -75,8 +75,8 @@ async fn event_loop(
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
     let mut trace = Trace::from_env();
-    // A load arrived: the allocator's free pages go back once its frame is drawn.
-    let mut trim = false;
+    // What a load leaves behind goes back once the loop is quiet.
+    let mut release = super::memory::Release::default();
 
     loop {
         if app.dirty {
@@ -88,8 +88,8 @@ async fn event_loop(
             trace.frame(started, app.loaded);
             app.dirty = false;
         }
-        if std::mem::take(&mut trim) {
-            super::memory::after_load();
+        if release.due(Instant::now()) {
+            super::memory::release();
         }
         let copying = app.files.as_ref().is_some_and(|f| f.copying.is_some());
         let msg = tokio::select! {
@@ -120,8 +120,10 @@ async fn event_loop(
             Msg::Networks(_) => network_loads.finished(worker),
             _ => {}
         }
-        // The old snapshot is freed in update; its memory goes back after the next frame.
-        trim |= matches!(msg, Msg::Loaded(_));
+        // The old snapshot is freed in update; its memory goes back when the loop is quiet.
+        if matches!(msg, Msg::Loaded(_) | Msg::Key(_) | Msg::Mouse { .. }) {
+            release.busy(matches!(msg, Msg::Loaded(_)), Instant::now());
+        }
         let effects = update(&mut app, msg);
         let on_screen = app.running_rows_on_screen(rows);
         let stats_live = !on_screen.is_empty();
