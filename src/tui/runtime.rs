@@ -30,9 +30,12 @@ use crate::engine::{
     StatsSample,
 };
 
-/// How often live stats are sampled, as `docker stats` does; only the running containers
-/// on screen are sampled.
+/// How often live stats are sampled while a container's detail (its charts) is open, as
+/// `docker stats` does; only the running containers on screen are sampled.
 const STATS_EVERY: Duration = Duration::from_secs(1);
+/// How often for the list and the preview pane's figures: a sample of twenty containers
+/// is some 140 reads of cgroup and proc files, most of the idle dashboard's CPU time.
+const STATS_LIST_EVERY: Duration = Duration::from_secs(2);
 /// How long link changes are gathered before the networks are read again.
 const LINK_SETTLE: Duration = Duration::from_millis(50);
 
@@ -54,7 +57,8 @@ async fn event_loop(
     mut app: App,
 ) -> std::io::Result<()> {
     let theme = app.theme.clone();
-    let (running_tx, running_rx) = watch::channel(Vec::<ContainerRecord>::new());
+    // The running containers on screen, and how often to sample them.
+    let (running_tx, running_rx) = watch::channel((Vec::<ContainerRecord>::new(), STATS_EVERY));
     // The ID of the network whose detail is open: its ports' counters are sampled.
     let (network_tx, network_rx) = watch::channel(None::<String>);
     follow_events(&engine, tx.clone());
@@ -134,8 +138,13 @@ async fn event_loop(
                     .all(|(x, y)| x.id == y.id && x.state.init == y.state.init)
         };
         // The sampler's copy of the records is made only when the set on screen changed.
-        if !same(&running_tx.borrow(), &on_screen) {
-            let _ = running_tx.send(on_screen.into_iter().cloned().collect());
+        let every = stats_every(&app);
+        let changed = {
+            let sampled = running_tx.borrow();
+            !same(&sampled.0, &on_screen) || sampled.1 != every
+        };
+        if changed {
+            let _ = running_tx.send((on_screen.into_iter().cloned().collect(), every));
         }
         app.stats_live = stats_live;
         let open_network = app.network_detail().map(|d| d.id.clone());
@@ -397,16 +406,24 @@ fn follow_events(engine: &Engine, tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
-/// Samples the running containers' cgroups every [`STATS_EVERY`] and sends the rates.
+/// How often the running containers on screen are sampled: each second for an open
+/// container's charts, else each [`STATS_LIST_EVERY`].
+fn stats_every(app: &App) -> Duration {
+    match app.container_detail() {
+        Some(_) => STATS_EVERY,
+        None => STATS_LIST_EVERY,
+    }
+}
+
+/// Samples the running containers' cgroups every [`STATS_EVERY`] or
+/// [`STATS_LIST_EVERY`] (as the loop says) and sends the rates.
 async fn sample_stats(
-    mut running: watch::Receiver<Vec<ContainerRecord>>,
+    mut running: watch::Receiver<(Vec<ContainerRecord>, Duration)>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
     let mut previous: std::collections::HashMap<ContainerId, StatsSample> = Default::default();
-    let mut every = tokio::time::interval(STATS_EVERY);
     loop {
-        every.tick().await;
-        let records = running.borrow_and_update().clone();
+        let (records, every) = running.borrow_and_update().clone();
         if records.is_empty() {
             previous.clear();
             // Nothing to sample: wait for a container to start.
@@ -429,6 +446,23 @@ async fn sample_stats(
         previous = taken.into_iter().map(|s| (s.id.clone(), s)).collect();
         if !stats.is_empty() && tx.send(Msg::Stats(stats)).is_err() {
             return;
+        }
+        // The next sample after the period; opening a detail shortens the wait to its own.
+        let wait = tokio::time::sleep(every);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                changed = running.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let sooner = running.borrow().1 < every;
+                    if sooner {
+                        break;
+                    }
+                }
+            }
         }
     }
 }
@@ -507,5 +541,21 @@ async fn sample_networks(
         if tx.send(Msg::NetworkSample { states, rates }).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    #[test]
+    fn the_list_is_sampled_each_two_seconds_and_a_containers_charts_each_second() {
+        let mut app = crate::tui::update::testing::app_with(Default::default());
+        assert_eq!(stats_every(&app), STATS_LIST_EVERY);
+        update(&mut app, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(app.container_detail().is_some());
+        assert_eq!(stats_every(&app), STATS_EVERY);
+        assert!(STATS_EVERY < STATS_LIST_EVERY);
     }
 }

@@ -693,6 +693,24 @@ impl App {
     }
 }
 
+impl App {
+    /// Whether a container's status counts seconds ("Up 5 seconds", "Exited (0) 3
+    /// seconds ago"): its start or end less than a minute ago. Then the clock's frame each
+    /// second is needed even while stats (each two seconds) bring frames of their own.
+    pub fn clock_in_seconds(&self) -> bool {
+        let recent =
+            |at: Option<DateTime<Utc>>| at.is_some_and(|at| (self.now - at).num_seconds() < 60);
+        self.snapshot
+            .containers
+            .iter()
+            .any(|c| match c.state.status {
+                Status::Running => recent(c.state.started_at),
+                Status::Exited | Status::Restarting => recent(c.state.finished_at),
+                Status::Created => false,
+            })
+    }
+}
+
 /// Running (or between two runs of its restart policy) before the rest, which come by
 /// name alike: a never-started container is no more interesting than an exited one.
 fn status_rank(status: Status) -> u8 {

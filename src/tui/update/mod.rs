@@ -153,9 +153,9 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
             return Vec::new();
         }
     }
-    // While stats come each second, their frame shows the new time too: one frame a
-    // second instead of two.
-    let mut dirty = app.shows_clock() && !app.stats_live;
+    // While stats come (each two seconds), their frame shows the new time too: one frame
+    // instead of three, unless a status on screen counts seconds.
+    let mut dirty = app.shows_clock() && (!app.stats_live || app.clock_in_seconds());
     if let Some(status) = &mut app.status {
         status.ttl = status.ttl.saturating_sub(1);
         if status.ttl == 0 {
@@ -611,5 +611,16 @@ mod tests {
         app.dirty = false;
         update(&mut app, Msg::Tick);
         assert!(!app.dirty, "the stats' frame shows the time");
+        // Just started, "Up 5 seconds" moves each second: the clock draws.
+        let now = chrono::Utc::now();
+        app.snapshot.containers[0].state.started_at = Some(now - chrono::Duration::seconds(5));
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(app.dirty, "web's uptime counts seconds");
+        // A minute on, its uptime moves each minute: the stats' frames suffice.
+        app.snapshot.containers[0].state.started_at = Some(now - chrono::Duration::seconds(61));
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(!app.dirty, "web's uptime counts minutes");
     }
 }
