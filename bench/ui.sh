@@ -277,7 +277,9 @@ def frames(path):
     out = []
     with open(path) as fh:
         for line in fh:
-            out.append({k: int(v) for k, v in (f.split("=") for f in line.split())})
+            # Numbers only: `why` names the messages a frame answered.
+            fields = (f.split("=", 1) for f in line.split())
+            out.append({k: int(v) for k, v in fields if v.isdigit()})
     return out
 
 def t0(path):

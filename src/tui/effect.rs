@@ -86,8 +86,12 @@ pub enum Effect {
     VolumeSizes(Vec<(String, std::path::PathBuf)>),
     /// Load what the open detail view shows.
     LoadDetail(DetailRequest),
-    /// Read the last lines of this container's log for the preview pane.
-    LoadPreview(String),
+    /// Read the last lines of this container's log for the preview pane, unless the log
+    /// is still as `known` says.
+    LoadPreview {
+        id: String,
+        known: Option<super::preview::LogStamp>,
+    },
     Containers {
         op: ContainerOp,
         targets: Vec<Target>,

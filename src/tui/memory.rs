@@ -5,12 +5,15 @@
 //! - one malloc arena: each thread that allocates (the loads on blocking threads, the
 //!   snapshot's reader beside them) otherwise gets an arena of its own, whose freed pages
 //!   stay with it; the dashboard allocates little and rarely, so contention is no cost;
-//! - after the first load, a trim of what the start freed, and the mappings of the
-//!   program's code its start touched (argument parsing, the engine's opening, the first
-//!   read) are dropped: the pages stay in the page cache, and the loop faults back only
-//!   the code it runs.
+//! - once the loop has gone quiet after a load (no key, no other load for a moment), a
+//!   trim of what the start or the load freed (the snapshot replaced, the reads' buffers),
+//!   and the mappings of the program's code run until then (argument parsing, the engine's
+//!   opening, the views visited) are dropped: the pages stay in the page cache, and the
+//!   loop faults back only the code it runs. Not at once after each load: a key arriving
+//!   meanwhile would wait for the trim, and the start's second load (the events journal's
+//!   backlog) comes right after the first, leaving the first one's pages behind.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Makes every thread allocate from the main arena. Call before any thread starts.
 pub fn one_arena() {
@@ -20,20 +23,47 @@ pub fn one_arena() {
     }
 }
 
-/// After the first load, gives back what the start used: the allocator's free pages
-/// (argument parsing, the engine's opening) and the start's code pages. Later loads are
-/// left to the allocator's own trimming: each replaces a snapshot of about the same size,
-/// whose pages the next one reuses, and a trim in the loop would make the key that
-/// arrives meanwhile wait for it (and the next load fault the pages back).
-pub fn after_load() {
-    static FIRST: AtomicBool = AtomicBool::new(true);
-    if FIRST.swap(false, Ordering::Relaxed) {
-        // SAFETY: malloc_trim only returns free memory; nothing in use moves.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        drop_code_pages();
+/// How long the loop stays without keys or loads before a load's leftovers go back.
+pub const QUIET: Duration = Duration::from_secs(2);
+
+/// When the memory a load leaves behind goes back: the loop tells it of loads and keys,
+/// and asks after each frame.
+#[derive(Debug, Default)]
+pub struct Release {
+    /// A load arrived since the last release.
+    pending: bool,
+    /// The last load or key.
+    busy_at: Option<Instant>,
+}
+
+impl Release {
+    /// A load arrived (`load`) or a key: the release waits for the loop to be quiet.
+    pub fn busy(&mut self, load: bool, now: Instant) {
+        self.pending |= load;
+        self.busy_at = Some(now);
     }
+
+    /// True once, when a load is pending and nothing kept the loop busy for [`QUIET`].
+    pub fn due(&mut self, now: Instant) -> bool {
+        let quiet = self
+            .busy_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= QUIET);
+        let due = self.pending && quiet;
+        if due {
+            self.pending = false;
+        }
+        due
+    }
+}
+
+/// Gives back what the loop no longer uses: the allocator's free pages and the program's
+/// code pages (see the module's comment). Call between frames, when [`Release::due`].
+pub fn release() {
+    // SAFETY: malloc_trim only returns free memory; nothing in use moves.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    drop_code_pages();
 }
 
 /// Unmaps this program's executable pages from the page tables (`MADV_DONTNEED` on its
@@ -71,6 +101,29 @@ fn code_mapping(line: &str, address: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The release comes once a load is followed by a quiet moment: not while keys or
+    /// loads keep coming, not without a load, and once per load.
+    #[test]
+    fn the_release_waits_for_a_quiet_moment_after_a_load() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut release = Release::default();
+        // No load yet: nothing to give back, however quiet.
+        assert!(!release.due(at(10_000)));
+        release.busy(true, at(0));
+        assert!(!release.due(at(1_000)));
+        // A key meanwhile puts it off; so does the start's second load.
+        release.busy(false, at(1_500));
+        assert!(!release.due(at(3_000)));
+        release.busy(true, at(3_000));
+        assert!(!release.due(at(4_999)));
+        assert!(release.due(at(5_000)));
+        // Once: keys alone bring no second release.
+        assert!(!release.due(at(9_000)));
+        release.busy(false, at(9_000));
+        assert!(!release.due(at(20_000)));
+    }
 
     #[test]
     fn only_the_code_mapping_holding_the_address_is_dropped() {

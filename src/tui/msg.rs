@@ -47,9 +47,10 @@ pub enum Msg {
     /// Data for the open detail view.
     Detail(Result<Box<DetailData>, String>),
     /// The preview pane's lines of a container's log.
+    /// None: the log is as the read shown found it, nothing was read.
     Preview {
         id: String,
-        result: Result<Vec<super::logs::LogLine>, String>,
+        read: Option<super::preview::PaneRead>,
     },
     /// An action on engine objects finished.
     Done {

@@ -119,10 +119,14 @@ pub fn prepare(engine: &Engine, app: &mut App, options: &OnceOptions) -> Result<
         && super::preview::fits(options.width, options.height);
     if preview_shown {
         if let Some(id) = app.selected_container().map(|c| c.id.to_string()) {
-            let result = super::preview::load(engine, &id).map_err(|e| e.to_string());
+            // Nothing known: always read.
+            let (stamp, result) = super::preview::load(engine, &id, None)
+                .map(|(stamp, result)| (stamp, result.map_err(|e| e.to_string())))
+                .unwrap_or((None, Ok(Vec::new())));
             app.preview = Some(super::preview::Preview {
                 id,
                 lines: Some(result),
+                stamp,
             });
         }
     }

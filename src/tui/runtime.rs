@@ -30,9 +30,12 @@ use crate::engine::{
     StatsSample,
 };
 
-/// How often live stats are sampled, as `docker stats` does; only the running containers
-/// on screen are sampled.
+/// How often live stats are sampled while a container's detail (its charts) is open, as
+/// `docker stats` does; only the running containers on screen are sampled.
 const STATS_EVERY: Duration = Duration::from_secs(1);
+/// How often for the list and the preview pane's figures: a sample of twenty containers
+/// is some 140 reads of cgroup and proc files, most of the idle dashboard's CPU time.
+const STATS_LIST_EVERY: Duration = Duration::from_secs(2);
 /// How long link changes are gathered before the networks are read again.
 const LINK_SETTLE: Duration = Duration::from_millis(50);
 
@@ -54,7 +57,8 @@ async fn event_loop(
     mut app: App,
 ) -> std::io::Result<()> {
     let theme = app.theme.clone();
-    let (running_tx, running_rx) = watch::channel(Vec::<ContainerRecord>::new());
+    // The running containers on screen, and how often to sample them.
+    let (running_tx, running_rx) = watch::channel((Vec::<ContainerRecord>::new(), STATS_EVERY));
     // The ID of the network whose detail is open: its ports' counters are sampled.
     let (network_tx, network_rx) = watch::channel(None::<String>);
     follow_events(&engine, tx.clone());
@@ -63,6 +67,9 @@ async fn event_loop(
     tokio::spawn(sample_networks(engine.clone(), network_rx, tx.clone()));
 
     let mut guard = TerminalGuard::enter()?;
+    // The screen's rows, for which running containers are on it: kept from the resize
+    // events rather than asked of the terminal (an open of /dev/tty) after every message.
+    let mut rows = guard.terminal.size()?.height;
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -72,8 +79,8 @@ async fn event_loop(
     // Redraws a copy's progress popup from its shared counter.
     let mut copy_clock = tokio::time::interval(Duration::from_millis(100));
     let mut trace = Trace::from_env();
-    // A load arrived: the allocator's free pages go back once its frame is drawn.
-    let mut trim = false;
+    // What a load leaves behind goes back once the loop is quiet.
+    let mut release = super::memory::Release::default();
 
     loop {
         if app.dirty {
@@ -85,8 +92,8 @@ async fn event_loop(
             trace.frame(started, app.loaded);
             app.dirty = false;
         }
-        if std::mem::take(&mut trim) {
-            super::memory::after_load();
+        if release.due(Instant::now()) {
+            super::memory::release();
         }
         let copying = app.files.as_ref().is_some_and(|f| f.copying.is_some());
         let msg = tokio::select! {
@@ -99,7 +106,10 @@ async fn event_loop(
                     Some((kind, column, row)) => Msg::Mouse { kind, column, row },
                     None => continue,
                 },
-                Some(Ok(TermEvent::Resize(..))) => Msg::Resize,
+                Some(Ok(TermEvent::Resize(_, height))) => {
+                    rows = height;
+                    Msg::Resize
+                }
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing more can be shown.
                 Some(Err(_)) | None => return Ok(()),
@@ -108,15 +118,18 @@ async fn event_loop(
             _ = clock.tick() => Msg::Tick,
             _ = copy_clock.tick(), if copying => Msg::CopyTick,
         };
+        let handling = trace.handling(&msg);
         match msg {
             Msg::Loaded(_) => loads.finished(worker),
             Msg::Networks(_) => network_loads.finished(worker),
             _ => {}
         }
-        // The old snapshot is freed in update; its memory goes back after the next frame.
-        trim |= matches!(msg, Msg::Loaded(_));
+        // The old snapshot is freed in update; its memory goes back when the loop is quiet.
+        if matches!(msg, Msg::Loaded(_) | Msg::Key(_) | Msg::Mouse { .. }) {
+            release.busy(matches!(msg, Msg::Loaded(_)), Instant::now());
+        }
         let effects = update(&mut app, msg);
-        let on_screen = app.running_rows_on_screen(guard.terminal.size()?.height);
+        let on_screen = app.running_rows_on_screen(rows);
         let stats_live = !on_screen.is_empty();
         let same = |a: &[ContainerRecord], b: &[&ContainerRecord]| {
             a.len() == b.len()
@@ -125,8 +138,13 @@ async fn event_loop(
                     .all(|(x, y)| x.id == y.id && x.state.init == y.state.init)
         };
         // The sampler's copy of the records is made only when the set on screen changed.
-        if !same(&running_tx.borrow(), &on_screen) {
-            let _ = running_tx.send(on_screen.into_iter().cloned().collect());
+        let every = stats_every(&app);
+        let changed = {
+            let sampled = running_tx.borrow();
+            !same(&sampled.0, &on_screen) || sampled.1 != every
+        };
+        if changed {
+            let _ = running_tx.send((on_screen.into_iter().cloned().collect(), every));
         }
         app.stats_live = stats_live;
         let open_network = app.network_detail().map(|d| d.id.clone());
@@ -143,6 +161,8 @@ async fn event_loop(
                     drop(keys);
                     let (what, result) = guard.suspended(|| hand_over(worker, &effect))?;
                     keys = EventStream::new();
+                    // The terminal may have changed size meanwhile.
+                    rows = guard.terminal.size()?.height;
                     app.dirty = true;
                     let effects = update(&mut app, Msg::HandedBack { what, result });
                     if effects.contains(&Effect::Reload) {
@@ -159,6 +179,7 @@ async fn event_loop(
                 other => worker.spawn(other),
             }
         }
+        trace.handled(handling);
     }
 }
 
@@ -385,16 +406,24 @@ fn follow_events(engine: &Engine, tx: mpsc::UnboundedSender<Msg>) {
     });
 }
 
-/// Samples the running containers' cgroups every [`STATS_EVERY`] and sends the rates.
+/// How often the running containers on screen are sampled: each second for an open
+/// container's charts, else each [`STATS_LIST_EVERY`].
+fn stats_every(app: &App) -> Duration {
+    match app.container_detail() {
+        Some(_) => STATS_EVERY,
+        None => STATS_LIST_EVERY,
+    }
+}
+
+/// Samples the running containers' cgroups every [`STATS_EVERY`] or
+/// [`STATS_LIST_EVERY`] (as the loop says) and sends the rates.
 async fn sample_stats(
-    mut running: watch::Receiver<Vec<ContainerRecord>>,
+    mut running: watch::Receiver<(Vec<ContainerRecord>, Duration)>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
     let mut previous: std::collections::HashMap<ContainerId, StatsSample> = Default::default();
-    let mut every = tokio::time::interval(STATS_EVERY);
     loop {
-        every.tick().await;
-        let records = running.borrow_and_update().clone();
+        let (records, every) = running.borrow_and_update().clone();
         if records.is_empty() {
             previous.clear();
             // Nothing to sample: wait for a container to start.
@@ -417,6 +446,23 @@ async fn sample_stats(
         previous = taken.into_iter().map(|s| (s.id.clone(), s)).collect();
         if !stats.is_empty() && tx.send(Msg::Stats(stats)).is_err() {
             return;
+        }
+        // The next sample after the period; opening a detail shortens the wait to its own.
+        let wait = tokio::time::sleep(every);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                changed = running.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let sooner = running.borrow().1 < every;
+                    if sooner {
+                        break;
+                    }
+                }
+            }
         }
     }
 }
@@ -495,5 +541,21 @@ async fn sample_networks(
         if tx.send(Msg::NetworkSample { states, rates }).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    #[test]
+    fn the_list_is_sampled_each_two_seconds_and_a_containers_charts_each_second() {
+        let mut app = crate::tui::update::testing::app_with(Default::default());
+        assert_eq!(stats_every(&app), STATS_LIST_EVERY);
+        update(&mut app, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        assert!(app.container_detail().is_some());
+        assert_eq!(stats_every(&app), STATS_EVERY);
+        assert!(STATS_EVERY < STATS_LIST_EVERY);
     }
 }

@@ -97,14 +97,27 @@ impl Cursor {
     /// The first row to draw in `height` rows, moved only as far as the selection needs.
     pub fn scroll_into_view(&self, height: usize) -> usize {
         self.height.set(height);
-        let mut offset = self.offset.get();
-        if self.selected < offset {
-            offset = self.selected;
-        } else if height > 0 && self.selected >= offset + height {
-            offset = self.selected + 1 - height;
-        }
+        let offset = self.offset_for(height);
         self.offset.set(offset);
         offset
+    }
+
+    /// The rows a frame of `height` rows will show (as [`Cursor::scroll_into_view`]
+    /// scrolls), without moving anything.
+    pub fn window(&self, height: usize) -> std::ops::Range<usize> {
+        let first = self.offset_for(height);
+        first..first + height
+    }
+
+    fn offset_for(&self, height: usize) -> usize {
+        let offset = self.offset.get();
+        if self.selected < offset {
+            self.selected
+        } else if height > 0 && self.selected >= offset + height {
+            self.selected + 1 - height
+        } else {
+            offset
+        }
     }
 }
 
@@ -307,8 +320,11 @@ pub struct App {
     /// The detail screens over the pane, as a stack: enter pushes, esc pops, the last
     /// is on screen.
     pub details: Vec<Detail>,
-    /// What each volume holds, measured when the volumes pane is opened.
+    /// What each volume holds, measured as its row comes on screen.
     pub volume_sizes: std::collections::HashMap<String, crate::engine::DirUsage>,
+    /// The volumes whose size this visit of the pane has asked for: each is measured
+    /// once a visit, when its row is first on screen.
+    pub volumes_asked: std::collections::HashSet<String>,
     /// The two-pane file view, drawn over the pane while open.
     pub files: Option<FilesView>,
     pub popup: Option<Popup>,
@@ -371,6 +387,7 @@ impl App {
             filtering: false,
             details: Vec::new(),
             volume_sizes: Default::default(),
+            volumes_asked: Default::default(),
             files: None,
             popup: None,
             status: None,
@@ -673,6 +690,24 @@ impl App {
                     .containers
                     .iter()
                     .any(|c| c.state.status == Status::Running)
+    }
+}
+
+impl App {
+    /// Whether a container's status counts seconds ("Up 5 seconds", "Exited (0) 3
+    /// seconds ago"): its start or end less than a minute ago. Then the clock's frame each
+    /// second is needed even while stats (each two seconds) bring frames of their own.
+    pub fn clock_in_seconds(&self) -> bool {
+        let recent =
+            |at: Option<DateTime<Utc>>| at.is_some_and(|at| (self.now - at).num_seconds() < 60);
+        self.snapshot
+            .containers
+            .iter()
+            .any(|c| match c.state.status {
+                Status::Running => recent(c.state.started_at),
+                Status::Exited | Status::Restarting => recent(c.state.finished_at),
+                Status::Created => false,
+            })
     }
 }
 

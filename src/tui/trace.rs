@@ -1,18 +1,23 @@
 //! Frame timings for `bench/ui.sh`. With `BERTH_UI_TRACE=FILE` set, the event loop appends
 //! one line per drawn frame to FILE:
 //!
-//! `frame=N mono_us=T draw_us=D data=0|1 key=0|1 key_us=K`
+//! `frame=N mono_us=T draw_us=D data=0|1 key=0|1 key_us=K update_us=U why=M,M,...`
 //!
 //! `mono_us` is CLOCK_MONOTONIC when the frame finished drawing (the bench subtracts the
 //! stamp it took just before exec, giving the time since process start); `draw_us` is the
 //! time spent in `Terminal::draw` (render, diff, write); `data` says whether the first
 //! snapshot had arrived; `key` marks the first frame after a key, with `key_us` from
-//! reading that key to the end of the frame. Unset, the loop only tests an `Option`.
+//! reading that key to the end of the frame; `update_us` is the time the messages since
+//! the frame before took in `update` and the loop's bookkeeping, and `why` names them
+//! (`key:j`, `loaded`, `stats`...), so a slow frame says what it answered. Unset, the
+//! loop only tests an `Option`.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use super::msg::Msg;
 
 #[derive(Default)]
 pub struct Trace {
@@ -24,6 +29,10 @@ struct Tracer {
     frames: u64,
     /// When the oldest key not yet shown on screen was read.
     key_at: Option<Instant>,
+    /// Time spent handling the messages since the last frame.
+    update: Duration,
+    /// Their names, comma-separated.
+    why: String,
 }
 
 impl Trace {
@@ -47,6 +56,8 @@ impl Trace {
                 file,
                 frames: 0,
                 key_at: None,
+                update: Duration::ZERO,
+                why: String::new(),
             });
         Trace { out }
     }
@@ -55,6 +66,23 @@ impl Trace {
     pub fn key(&mut self) {
         if let Some(t) = &mut self.out {
             t.key_at.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Call before handling `msg`; pass the result to [`Trace::handled`].
+    pub fn handling(&mut self, msg: &Msg) -> Option<Instant> {
+        let t = self.out.as_mut()?;
+        if !t.why.is_empty() {
+            t.why.push(',');
+        }
+        label(msg, &mut t.why);
+        Some(Instant::now())
+    }
+
+    /// Call when the message (its update and effects) is handled.
+    pub fn handled(&mut self, started: Option<Instant>) {
+        if let (Some(t), Some(started)) = (&mut self.out, started) {
+            t.update += started.elapsed();
         }
     }
 
@@ -72,17 +100,56 @@ impl Trace {
         t.frames += 1;
         let key = t.key_at.take().map(|at| done.duration_since(at));
         let line = format!(
-            "frame={} mono_us={} draw_us={} data={} key={} key_us={}\n",
+            "frame={} mono_us={} draw_us={} data={} key={} key_us={} update_us={} why={}\n",
             t.frames,
             monotonic_us(),
             done.duration_since(started).as_micros(),
             u8::from(data),
             u8::from(key.is_some()),
             key.map_or(0, |k| k.as_micros()),
+            std::mem::take(&mut t.update).as_micros(),
+            if t.why.is_empty() { "-" } else { &t.why },
         );
+        t.why.clear();
         // A full disk only loses trace lines.
         let _ = t.file.write_all(line.as_bytes());
     }
+}
+
+/// A message's short name for the trace's `why`: the key itself for a key.
+fn label(msg: &Msg, out: &mut String) {
+    use crossterm::event::KeyCode;
+    use std::fmt::Write as _;
+    let name = match msg {
+        Msg::Key(key) => {
+            out.push_str("key:");
+            let _ = match key.code {
+                KeyCode::Char(c) => write!(out, "{c}"),
+                other => write!(out, "{other:?}"),
+            };
+            return;
+        }
+        Msg::Mouse { .. } => "mouse",
+        Msg::Resize => "resize",
+        Msg::Tick => "tick",
+        Msg::Loaded(_) => "loaded",
+        Msg::Stats(_) => "stats",
+        Msg::Events(_) => "events",
+        Msg::LinksChanged => "links",
+        Msg::Networks(_) => "networks",
+        Msg::NetworkSample { .. } => "network-sample",
+        Msg::VolumeSizes(_) => "volume-sizes",
+        Msg::Detail(_) => "detail",
+        Msg::Preview { .. } => "preview",
+        Msg::Done { .. } => "done",
+        Msg::VerbStarted { .. } | Msg::VerbChunk { .. } | Msg::VerbOutput { .. } => "verb",
+        Msg::HandedBack { .. } => "handed-back",
+        Msg::Listed { .. } | Msg::CopyEntry { .. } | Msg::CopyTick | Msg::Copied(_) => "files",
+        Msg::PullEvents(_) | Msg::Pulled(_) => "pull",
+        Msg::BuildEvents(_) | Msg::Built(_) | Msg::Efficiency(_) | Msg::BuildNotKept(_) => "build",
+        Msg::ProjectFiles(_) | Msg::ProjectLogs(_) => "projects",
+    };
+    out.push_str(name);
 }
 
 /// CLOCK_MONOTONIC in microseconds: the clock Python's `time.monotonic_ns` reads, so the
@@ -104,11 +171,17 @@ fn monotonic_us() -> u128 {
 mod tests {
     use super::*;
 
+    /// The numeric fields of a line (all but `why`).
     fn fields(line: &str) -> std::collections::HashMap<&str, u128> {
         line.split_whitespace()
             .filter_map(|f| f.split_once('='))
+            .filter(|(k, _)| *k != "why")
             .map(|(k, v)| (k, v.parse().expect("a number")))
             .collect()
+    }
+
+    fn why(line: &str) -> &str {
+        line.rsplit_once(" why=").expect("a why field").1
     }
 
     #[test]
@@ -120,6 +193,13 @@ mod tests {
         trace.frame(started, false);
         trace.key();
         trace.key();
+        let handling = trace.handling(&Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('j'),
+        )));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        trace.handled(handling);
+        let handling = trace.handling(&Msg::Tick);
+        trace.handled(handling);
         let started = trace.start();
         std::thread::sleep(std::time::Duration::from_millis(2));
         trace.frame(started, true);
@@ -138,6 +218,11 @@ mod tests {
         );
         assert!(lines[1]["draw_us"] >= 2000 && lines[1]["key_us"] >= lines[1]["draw_us"]);
         assert_eq!(lines[2]["key_us"], 0);
+        // The messages each frame answered, and the time they took.
+        let whys: Vec<&str> = text.lines().map(why).collect();
+        assert_eq!(whys, ["-", "key:j,tick", "-"]);
+        assert!(lines[1]["update_us"] >= 1000 && lines[1]["key_us"] >= 3000);
+        assert_eq!(lines[2]["update_us"], 0);
         assert!(lines[0]["mono_us"] > 0 && lines[0]["mono_us"] <= lines[2]["mono_us"]);
     }
 

@@ -108,8 +108,9 @@ impl Worker {
                     .map(Box::new)
                     .map_err(|e| e.to_string()),
             ),
-            Effect::LoadPreview(id) => Msg::Preview {
-                result: super::preview::load(&self.engine, &id).map_err(|e| e.to_string()),
+            Effect::LoadPreview { id, known } => Msg::Preview {
+                read: super::preview::load(&self.engine, &id, known)
+                    .map(|(stamp, result)| (stamp, result.map_err(|e| e.to_string()))),
                 id,
             },
             Effect::Containers { op, targets } => self.containers(op, &targets),

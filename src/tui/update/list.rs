@@ -68,41 +68,52 @@ pub(super) fn on_events(app: &mut App, events: Vec<Event>) -> Vec<Effect> {
 }
 
 pub(super) fn switch_view(app: &mut App, view: View) -> Vec<Effect> {
-    let measure = view == View::Volumes && app.view != View::Volumes;
+    if view == View::Volumes && app.view != View::Volumes {
+        // A new visit measures the volumes on screen afresh.
+        app.volumes_asked.clear();
+    }
     app.view = view;
     app.details.clear();
     app.files = None;
     app.filter.clear();
     app.filtering = false;
     app.marked.clear();
-    if measure && !app.snapshot.volumes.is_empty() {
-        return measure_volumes(app);
-    }
     super::projects::read_files(app)
 }
 
-/// Measures the volumes for the SIZE column, those on screen in a batch of their own
-/// first: a big volume further down does not keep the user waiting for the sizes in view.
-fn measure_volumes(app: &App) -> Vec<Effect> {
-    let mut rest: Vec<(String, std::path::PathBuf)> = app
-        .visible_volumes()
-        .into_iter()
+/// After any message, on the volumes pane: the volumes whose rows are on screen and
+/// whose size this visit has not asked for yet are measured, so the walks are those of
+/// the rows in view (a thousand volumes cost a screenful of walks), the others' as they
+/// scroll in. Measuring every volume at each visit took both cores from the frames drawn
+/// meanwhile.
+pub(super) fn measure_volumes_on_screen(app: &mut App) -> Option<Effect> {
+    if app.view != View::Volumes || !app.details.is_empty() || app.files.is_some() {
+        return None;
+    }
+    let rows = app.visible_volumes();
+    // The pane's rows as last drawn; before it ever was, the screen's (a few too many).
+    let height = match app.volumes.height.get() {
+        0 => usize::from(app.height.get()),
+        drawn => drawn,
+    };
+    let window = match height {
+        // No frame yet (a test): every row.
+        0 => 0..rows.len(),
+        height => app.volumes.window(height),
+    };
+    let batch: Vec<(String, std::path::PathBuf)> = rows
+        .get(window.start.min(rows.len())..window.end.min(rows.len()))
+        .unwrap_or_default()
+        .iter()
+        .filter(|v| !app.volumes_asked.contains(&v.volume.name))
         .map(|v| (v.volume.name.clone(), v.mountpoint.clone()))
         .collect();
-    // The list panes share one area: as many rows as the last frame of any showed.
-    let height = [&app.containers, &app.images, &app.volumes, &app.networks]
-        .iter()
-        .map(|c| c.height.get())
-        .max()
-        .unwrap_or(0);
-    if height == 0 || rest.len() <= height {
-        return vec![Effect::VolumeSizes(rest)];
+    if batch.is_empty() {
+        return None;
     }
-    let first = app.volumes.scroll_into_view(height).min(rest.len());
-    let on_screen: Vec<_> = rest
-        .drain(first..(first + height).min(rest.len()))
-        .collect();
-    vec![Effect::VolumeSizes(on_screen), Effect::VolumeSizes(rest)]
+    app.volumes_asked
+        .extend(batch.iter().map(|(name, _)| name.clone()));
+    Some(Effect::VolumeSizes(batch))
 }
 
 pub(super) fn mark_selected(app: &mut App) {
@@ -486,73 +497,85 @@ mod tests {
         );
     }
 
-    /// More volumes than the screen shows: the sizes on screen are measured first, in a
-    /// batch of their own, and show as soon as it arrives; the rest fill in after it.
+    /// A thousand volumes: the pane measures the rows on screen only, each once a visit;
+    /// the others as they scroll into view, and those on screen afresh at the next visit.
     #[test]
-    fn the_volumes_on_screen_are_measured_first_and_fill_in_as_they_arrive() {
+    fn volumes_are_measured_as_their_rows_come_on_screen() {
         use crate::engine::{DirUsage, Volume, VolumeInfo};
         use crate::tui::once::render_text;
         let mut app = app_with(Keymap::default());
-        app.snapshot.volumes = (0..30)
+        app.snapshot.volumes = (0..1000)
             .map(|i| VolumeInfo {
                 volume: Volume {
-                    name: format!("v{i:02}"),
+                    name: format!("v{i:03}"),
                     created: chrono::Utc::now(),
                     labels: Default::default(),
                     anonymous: false,
                 },
-                mountpoint: format!("/v/v{i:02}/_data").into(),
+                mountpoint: format!("/v/v{i:03}/_data").into(),
                 users: Vec::new(),
             })
             .collect();
-        // A first frame, 16 rows high: the panes show 11 rows.
+        let asked = |effects: &[Effect]| -> Vec<String> {
+            effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::VolumeSizes(batch) => Some(batch),
+                    _ => None,
+                })
+                .flatten()
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        let names = |range: std::ops::Range<usize>| -> Vec<String> {
+            range.map(|i| format!("v{i:03}")).collect()
+        };
+        // A first frame, 16 rows high (the panes show 11 rows): on the containers pane,
+        // nothing is measured.
         render_text(&app, 120, 16);
+        assert!(asked(&update(&mut app, Msg::Tick)).is_empty());
+        // The pane not drawn yet: as many rows as the screen has, not the thousand.
         let effects = keys(&mut app, "3");
-        let [Effect::VolumeSizes(first), Effect::VolumeSizes(rest)] = effects.as_slice() else {
-            panic!("expected two batches, got {effects:?}");
+        assert_eq!(asked(&effects), names(0..16));
+        let Some(Effect::VolumeSizes(first)) = effects.first() else {
+            panic!("{effects:?}");
         };
-        let names = |batch: &[(String, std::path::PathBuf)]| -> Vec<String> {
-            batch.iter().map(|(n, _)| n.clone()).collect()
-        };
-        let expected: Vec<String> = (0..11).map(|i| format!("v{i:02}")).collect();
-        assert_eq!(names(first), expected);
-        assert_eq!(first[0].1, std::path::Path::new("/v/v00/_data"));
-        let expected: Vec<String> = (11..30).map(|i| format!("v{i:02}")).collect();
-        assert_eq!(names(rest), expected);
+        assert_eq!(first[0].1, std::path::Path::new("/v/v000/_data"));
         let row = |frame: &str, name: &str| -> String {
             let found = frame.lines().find(|l| l.contains(&format!("│{name} ")));
             found
                 .unwrap_or_else(|| panic!("{name} not in {frame}"))
                 .to_owned()
         };
-        let sized = |batch: &[(String, std::path::PathBuf)], bytes: u64| {
-            let sizes = batch
-                .iter()
-                .map(|(name, _)| {
-                    let usage = DirUsage {
-                        bytes,
-                        entries: 1,
-                        partial: false,
-                    };
-                    (name.clone(), usage)
-                })
-                .collect();
-            Msg::VolumeSizes(sizes)
+        let sized = |names: &[String], bytes: u64| {
+            let usage = DirUsage {
+                bytes,
+                entries: 1,
+                partial: false,
+            };
+            Msg::VolumeSizes(names.iter().map(|n| (n.clone(), usage)).collect())
         };
-        // Until its batch arrives, a size is "…".
+        // Until its size arrives, a row says "…".
         let frame = render_text(&app, 120, 16);
-        assert!(row(&frame, "v00").contains(" …"), "{frame}");
-        update(&mut app, sized(first, 2000));
+        assert!(row(&frame, "v000").contains(" …"), "{frame}");
+        assert!(asked(&update(&mut app, sized(&names(0..16), 2000))).is_empty());
         let frame = render_text(&app, 120, 16);
-        assert!(row(&frame, "v00").contains(" 2kB "), "{frame}");
-        assert!(row(&frame, "v10").contains(" 2kB "), "{frame}");
-        // Further down, the rest: "…" until theirs arrives.
+        assert!(row(&frame, "v010").contains(" 2kB "), "{frame}");
+        // Moving within the screen, or the clock, measures nothing more.
+        assert!(asked(&keys(&mut app, "jjk")).is_empty());
+        assert!(asked(&update(&mut app, Msg::Tick)).is_empty());
+        // Scrolled to the 30th (the screen now shows the 20th to the 30th): those rows.
         app.volumes.selected = 29;
+        assert_eq!(asked(&update(&mut app, Msg::Resize)), names(19..30));
+        assert!(asked(&update(&mut app, Msg::Resize)).is_empty());
         let frame = render_text(&app, 120, 16);
-        assert!(row(&frame, "v29").contains(" …"), "{frame}");
-        update(&mut app, sized(rest, 3000));
+        assert!(row(&frame, "v029").contains(" …"), "{frame}");
+        update(&mut app, sized(&names(16..30), 3000));
         let frame = render_text(&app, 120, 16);
-        assert!(row(&frame, "v29").contains(" 3kB "), "{frame}");
+        assert!(row(&frame, "v029").contains(" 3kB "), "{frame}");
+        // The next visit measures what is on screen afresh, and only that.
+        keys(&mut app, "1");
+        assert_eq!(asked(&keys(&mut app, "3")), names(19..30));
     }
 
     #[test]

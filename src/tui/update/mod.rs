@@ -45,6 +45,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut effects = step(app, msg);
     list::unmark_after(app, &effects);
     effects.extend(preview::follow_selection(app));
+    effects.extend(list::measure_volumes_on_screen(app));
     // What the user started and waits for shows in the footer until it reports back.
     app.busy
         .extend(effects.iter().filter_map(Effect::busy_text));
@@ -91,7 +92,7 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Events(events) => list::on_events(app, events),
         Msg::Detail(Ok(data)) => detail::on_data(app, *data),
-        Msg::Preview { id, result } => preview::on_preview(app, id, result),
+        Msg::Preview { id, read } => preview::on_preview(app, id, read),
         Msg::Detail(Err(e)) => {
             app.say(e, true);
             Vec::new()
@@ -152,9 +153,9 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
             return Vec::new();
         }
     }
-    // While stats come each second, their frame shows the new time too: one frame a
-    // second instead of two.
-    let mut dirty = app.shows_clock() && !app.stats_live;
+    // While stats come (each two seconds), their frame shows the new time too: one frame
+    // instead of three, unless a status on screen counts seconds.
+    let mut dirty = app.shows_clock() && (!app.stats_live || app.clock_in_seconds());
     if let Some(status) = &mut app.status {
         status.ttl = status.ttl.saturating_sub(1);
         if status.ttl == 0 {
@@ -610,5 +611,16 @@ mod tests {
         app.dirty = false;
         update(&mut app, Msg::Tick);
         assert!(!app.dirty, "the stats' frame shows the time");
+        // Just started, "Up 5 seconds" moves each second: the clock draws.
+        let now = chrono::Utc::now();
+        app.snapshot.containers[0].state.started_at = Some(now - chrono::Duration::seconds(5));
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(app.dirty, "web's uptime counts seconds");
+        // A minute on, its uptime moves each minute: the stats' frames suffice.
+        app.snapshot.containers[0].state.started_at = Some(now - chrono::Duration::seconds(61));
+        app.dirty = false;
+        update(&mut app, Msg::Tick);
+        assert!(!app.dirty, "web's uptime counts minutes");
     }
 }

@@ -1,25 +1,28 @@
 //! The preview pane's reads: a new selection's log at once, the selected running
-//! container's again each second while the pane shows; a frame only when its lines change.
+//! container's again each second while the pane shows (a stat while the log file stays
+//! as read); a frame only when its lines change.
 
 use super::super::effect::Effect;
-use super::super::logs::LogLine;
-use super::super::preview::{shown, Preview};
+use super::super::preview::{shown, PaneRead, Preview};
 use super::super::state::App;
 use crate::engine::Status;
 
-pub(super) fn on_preview(
-    app: &mut App,
-    id: String,
-    result: Result<Vec<LogLine>, String>,
-) -> Vec<Effect> {
+pub(super) fn on_preview(app: &mut App, id: String, read: Option<PaneRead>) -> Vec<Effect> {
+    // The log was as last read: nothing on screen changes.
+    let Some((stamp, result)) = read else {
+        app.dirty = false;
+        return Vec::new();
+    };
     let lines = Some(result);
     app.dirty = match app.preview.as_mut().filter(|p| p.id == id) {
-        Some(preview) if preview.lines != lines => {
+        Some(preview) => {
+            preview.stamp = stamp;
+            let changed = preview.lines != lines;
             preview.lines = lines;
-            shown(app)
+            changed && shown(app)
         }
-        // Another container's, read before the selection moved; or the same lines.
-        _ => false,
+        // Another container's, read before the selection moved.
+        None => false,
     };
     Vec::new()
 }
@@ -36,11 +39,13 @@ pub(super) fn follow_selection(app: &mut App) -> Option<Effect> {
     app.preview = Some(Preview {
         id: id.clone(),
         lines: None,
+        stamp: None,
     });
-    Some(Effect::LoadPreview(id))
+    Some(Effect::LoadPreview { id, known: None })
 }
 
-/// Each second: a running container's log grows, so it is read again.
+/// Each second: a running container's log grows, so it is read again if its file
+/// changed since the read shown.
 pub(super) fn on_tick(app: &App) -> Option<Effect> {
     if !shown(app) {
         return None;
@@ -48,7 +53,10 @@ pub(super) fn on_tick(app: &App) -> Option<Effect> {
     let preview = app.preview.as_ref()?;
     app.container_by_id(&preview.id)
         .filter(|c| c.state.status == Status::Running)
-        .map(|_| Effect::LoadPreview(preview.id.clone()))
+        .map(|_| Effect::LoadPreview {
+            id: preview.id.clone(),
+            known: preview.stamp,
+        })
 }
 
 #[cfg(test)]
@@ -94,7 +102,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
-                Effect::LoadPreview(id) => Some(id.as_str()),
+                Effect::LoadPreview { id, .. } => Some(id.as_str()),
                 _ => None,
             })
             .collect()
@@ -137,7 +145,7 @@ mod tests {
                 app,
                 Msg::Preview {
                     id: id.into(),
-                    result: lines(texts),
+                    read: Some((None, lines(texts))),
                 },
             );
             app.dirty
@@ -174,6 +182,52 @@ mod tests {
         assert!(reads(&update(&mut app, Msg::Tick)).is_empty());
     }
 
+    /// The clock's read carries the stamp of the read shown: the worker stats the log
+    /// and answers that nothing changed, which draws nothing; a new selection reads
+    /// without one.
+    #[test]
+    fn the_clocks_read_is_skipped_while_the_log_is_as_read() {
+        use crate::tui::preview::LogStamp;
+        let mut app = fixed_app();
+        let web = app.snapshot.containers[0].id.to_string();
+        let job = app.snapshot.containers[1].id.to_string();
+        render_text(&app, 120, 40);
+        let known = |effects: &[Effect]| -> Vec<(String, Option<LogStamp>)> {
+            effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::LoadPreview { id, known } => Some((id.clone(), *known)),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(known(&update(&mut app, Msg::Resize)), [(web.clone(), None)]);
+        // Before the first answer, the clock reads whatever it finds.
+        assert_eq!(known(&update(&mut app, Msg::Tick)), [(web.clone(), None)]);
+        let stamp = Some(LogStamp::default());
+        update(
+            &mut app,
+            Msg::Preview {
+                id: web.clone(),
+                read: Some((stamp, lines(&["listening on :80"]))),
+            },
+        );
+        assert!(app.dirty);
+        assert_eq!(known(&update(&mut app, Msg::Tick)), [(web.clone(), stamp)]);
+        // Unchanged: no frame, the lines stay.
+        update(
+            &mut app,
+            Msg::Preview {
+                id: web.clone(),
+                read: None,
+            },
+        );
+        assert!(!app.dirty);
+        assert!(render_text(&app, 120, 40).contains("listening on :80"));
+        // Another container: read whole.
+        assert_eq!(known(&keys(&mut app, "j")), [(job, None)]);
+    }
+
     #[test]
     fn the_preview_frames() {
         let mut app = fixed_app();
@@ -184,12 +238,15 @@ mod tests {
             &mut app,
             Msg::Preview {
                 id: web,
-                result: lines(&[
-                    "listening on :80",
-                    "GET / 200",
-                    "\x1b[31mred alert\x1b[0m\tafter a tab\x1b]0;title\x07",
-                    "error: disk full",
-                ]),
+                read: Some((
+                    None,
+                    lines(&[
+                        "listening on :80",
+                        "GET / 200",
+                        "\x1b[31mred alert\x1b[0m\tafter a tab\x1b]0;title\x07",
+                        "error: disk full",
+                    ]),
+                )),
             },
         );
         insta::assert_snapshot!("preview_120x40", render_text(&app, 120, 40));

@@ -35,7 +35,7 @@ pub(crate) fn container(name: &str, status: Status, age_secs: i64) -> ContainerR
 
 /// An app over three containers, newest first: web (running), job (created), old
 /// (exited).
-pub(super) fn app_with(keymap: Keymap) -> App {
+pub(crate) fn app_with(keymap: Keymap) -> App {
     let mut app = App::new(keymap);
     let snapshot = Snapshot {
         containers: vec![
