@@ -866,6 +866,16 @@ pub fn create(engine: &Engine, args: &CreateArgs) -> Result<i32> {
 /// 125 (the engine failed), 126 (not executable), 127 (not found).
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let flags = &args.flags;
+    // The monitor starts first, while the flags are read, the image looked up and the
+    // container made (see `Engine::monitor_ahead`): its exec and load are the start's
+    // longest step. Should anything below fail, it exits unused.
+    let ahead = match engine.monitor_ahead(flags.name.as_deref()) {
+        Ok(ahead) => ahead,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Ok(125);
+        }
+    };
     let options = match flags.to_options() {
         Ok(options) => options,
         Err(e) => {
@@ -915,15 +925,9 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         }
         made => made.transpose()?,
     };
-    // The monitor starts while the image is looked up and the container made (see
-    // `Engine::monitor_ahead`); should either fail, it exits unused.
-    let made = engine
-        .monitor_ahead(options.name.as_deref())
-        .and_then(|ahead| {
-            ensure_image(engine, flags)?;
-            let record = engine.create_container_for(options, &ahead)?;
-            Ok((record, ahead))
-        });
+    let made = ensure_image(engine, flags)
+        .and_then(|()| engine.create_container_for(options, &ahead))
+        .map(|record| (record, ahead));
     let (record, ahead) = match made {
         Ok(made) => made,
         Err(e) => {
