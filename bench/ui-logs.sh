@@ -133,7 +133,11 @@ import statistics, sys
 (trace, m_follow, m_keys, m_back, m_end, cpu0, cpu1, hz, t0, t1, lines0, lines1, rss, hwm,
  rate, load) = sys.argv[1:]
 with open(trace) as fh:
-    frames = [{k: int(v) for k, v in (f.split("=") for f in line.split())} for line in fh]
+    # Numbers only: `why` names the messages a frame answered.
+    frames = [
+        {k: int(v) for k, v in (f.split("=", 1) for f in line.split()) if v.isdigit()}
+        for line in fh
+    ]
 
 def pct(values, p):
     ordered = sorted(values)
