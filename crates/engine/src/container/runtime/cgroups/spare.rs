@@ -100,10 +100,8 @@ fn make_in(hierarchies: &[Hierarchy], parent: &str) -> Result<()> {
     let mut making = Cgroup { dirs: Vec::new() };
     let made = making
         .create_dirs_in(&covered, &format!("{parent}/{name}"))
-        .and_then(|()| match making.dir_with("devices") {
-            Some(_) => making.allow_devices(&[], DeviceDefaults::Unset),
-            None => Ok(()),
-        })
+        // Only v1 directories: where no devices controller is, nothing is written.
+        .and_then(|()| making.allow_devices(&[], DeviceDefaults::Unset))
         .and_then(|()| publish(&mut making));
     if made.is_err() {
         // Ours only: a part already named `spare` goes too, as it can't be whole. What
