@@ -1156,11 +1156,9 @@ pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
-    use crate::engine::{LogReader, LOG_FILE};
     let record = engine.container(&args.container)?;
-    // `--log-driver none` kept nothing, as Docker says.
-    record.config.log.check_readable()?;
-    let path = engine.paths().container(&record.id).join(LOG_FILE);
+    // Before the flags are read: `--log-driver none` kept nothing, as Docker says.
+    let mut reader = engine.open_log(&record)?;
     let tail: Option<usize> = match args.tail.as_str() {
         "all" => None,
         n => Some(
@@ -1179,7 +1177,6 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
         .as_deref()
         .map(|t| super::events::parse_time(t, now))
         .transpose()?;
-    let mut reader = LogReader::open(&path)?;
     if let Some(n) = tail {
         reader.tail(n)?;
     }

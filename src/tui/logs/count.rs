@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use super::{LogLine, LogRange, LogText, LogView, Needle};
-use crate::engine::{Engine, LogEntry, LogPosition, LogReader, Result, LOG_FILE};
+use crate::engine::{Engine, LogEntry, LogPosition, LogReader, Result};
 
 /// Bytes one step of the count reads (and a line at most past it).
 pub const COUNT_BYTES: u64 = 8 << 20;
@@ -65,10 +65,7 @@ pub struct CountStep {
 
 impl CountRequest {
     pub fn load(&self, engine: &Engine) -> Result<CountStep> {
-        let record = engine.container(&self.id)?;
-        record.config.log.check_readable()?;
-        let path = engine.paths().container(&record.id).join(LOG_FILE);
-        self.read(&mut LogReader::open(&path)?)
+        self.read(&mut engine.open_log(&engine.container(&self.id)?)?)
     }
 
     /// The step itself, on an open log.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::{LogLine, LogText, Needle, PAGE_LINES};
-use crate::engine::{Context, Engine, Error, LogEntry, LogPosition, LogReader, Result, LOG_FILE};
+use crate::engine::{Context, Engine, Error, LogEntry, LogPosition, LogReader, Result};
 
 /// Following, more than this many new bytes are not read through: the view jumps to the
 /// tail (a container writing 50,000 lines a second must not cost a core to follow).
@@ -169,11 +169,7 @@ fn read_on(
 
 impl LogRequest {
     pub fn load(&self, engine: &Engine) -> Result<LogChunk> {
-        let record = engine.container(&self.id)?;
-        // `--log-driver none` kept nothing, as Docker says.
-        record.config.log.check_readable()?;
-        let path = engine.paths().container(&record.id).join(LOG_FILE);
-        self.read(&mut LogReader::open(&path)?)
+        self.read(&mut engine.open_log(&engine.container(&self.id)?)?)
     }
 
     /// The read itself, on an open log.
@@ -437,6 +433,7 @@ pub fn save_log(dir: &Path, container: &str, text: &str) -> Result<PathBuf> {
 mod tests {
     use super::*;
     use crate::engine::LogStream;
+    use crate::engine::LOG_FILE;
 
     /// A real log file of `count` lines, `line N`, but for `needle N` at `needles`, in
     /// the engine's json-file form (its entries serialized), read as the view reads it.

@@ -427,6 +427,15 @@ pub struct LogReader {
     at: (usize, u64),
 }
 
+impl crate::Engine {
+    /// The log of `record`'s container, open at its start, for `logs` and the dashboard:
+    /// refused in Docker's words when its driver keeps nothing to read back.
+    pub fn open_log(&self, record: &super::record::ContainerRecord) -> Result<LogReader> {
+        record.config.log.check_readable()?;
+        LogReader::open(&self.container_dir(&record.id).join(LOG_FILE))
+    }
+}
+
 impl LogReader {
     /// Opens the log at `path` (the live file) with its rotated files; a log not written
     /// yet is an empty one.
