@@ -22,11 +22,12 @@
 //! instead; `system check` reports such parts and removes them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::{Cgroup, DeviceDefaults, Hierarchy, PARENT};
+use crate::container::record::ProcessHandle;
 use crate::error::{Context, Result};
 
 /// The spare's name under its parent. Never a container's: IDs are hex.
@@ -154,8 +155,10 @@ fn leftovers_in(hierarchies: &[Hierarchy], parent: &str) -> Vec<String> {
             };
             let pid = maker.split('-').next().unwrap_or_default();
             let maker_alive = pid
-                .parse::<u32>()
-                .is_ok_and(|pid| pid != 0 && Path::new("/proc").join(pid.to_string()).exists());
+                .parse::<i32>()
+                .ok()
+                .and_then(ProcessHandle::of)
+                .is_some_and(|maker| maker.is_alive());
             let path = format!("{parent}/{}", name.to_string_lossy());
             if !maker_alive && !found.contains(&path) {
                 found.push(path);
