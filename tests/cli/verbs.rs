@@ -503,6 +503,57 @@ fn an_attach_that_stops_reading_holds_the_container_back_for_a_while_only() {
     stuck.wait().unwrap();
 }
 
+/// Once a container reads running, `exec` and `attach` reach it: its monitor is held
+/// after it recorded the container running and before `run -d` returns, and both are
+/// asked then (they once found no socket there, and said the container was not running).
+#[test]
+fn exec_and_attach_reach_a_container_as_soon_as_it_reads_running() {
+    use berth::engine::faults::{PAUSE_ENV, PAUSE_FILE_ENV};
+
+    let berth = Berth::with_image();
+    let scratch = tempfile::tempdir().unwrap();
+    let paused = scratch.path().join("paused");
+    let mut run = berth
+        .cmd()
+        .env(PAUSE_ENV, "monitor:running-recorded")
+        .env(PAUSE_FILE_ENV, &paused)
+        .args(["run", "-d", "--name", "quick", IMAGE, "sh", "-c"])
+        .arg("while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the monitor to be held", || paused.exists());
+    assert_eq!(berth.inspect("quick")["State"]["Status"], "running");
+    let spawn = |args: &[&str]| {
+        berth
+            .cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut attach = spawn(&["attach", "quick"]);
+    let mut exec = spawn(&["exec", "quick", "touch", "/tmp/go"]);
+    // Time for either to give up, as both once did at once; they wait for the monitor.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline
+        && attach.try_wait().unwrap().is_none()
+        && exec.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_file(&paused).unwrap();
+    let out = exec.wait_with_output().unwrap();
+    assert!(out.status.success(), "exec: {}", stderr(&out));
+    let out = attach.wait_with_output().unwrap();
+    assert_eq!(code(&out), 3, "attach: {}", stderr(&out));
+    let mut err = String::new();
+    run.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(run.wait().unwrap().success(), "run: {err}");
+}
+
 #[test]
 fn attach_streams_a_running_container_until_it_exits() {
     let berth = Berth::with_image();

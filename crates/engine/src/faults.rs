@@ -57,8 +57,14 @@ pub const PAUSE_ENV: &str = "BERTH_PAUSE_AT";
 pub const PAUSE_FILE_ENV: &str = "BERTH_PAUSE_FILE";
 /// Every pause point: `rm:before-delete`, after `rm` let go of the engine lock and
 /// before it deletes the directories it retired; `cp:mid-copy`, after `cp` sent the first
-/// part of an archive into a container (the process writing it waits for the rest).
-pub const PAUSE_POINTS: &[&str] = &["rm:before-delete", "cp:mid-copy"];
+/// part of an archive into a container (the process writing it waits for the rest);
+/// `monitor:running-recorded`, after a container's monitor recorded it running and before
+/// it tells the verb that started it.
+pub const PAUSE_POINTS: &[&str] = &[
+    "rm:before-delete",
+    "cp:mid-copy",
+    "monitor:running-recorded",
+];
 
 /// Waits at `point` if `BERTH_PAUSE_AT` names it (debug builds only).
 #[cfg(debug_assertions)]

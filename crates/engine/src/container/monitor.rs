@@ -168,10 +168,6 @@ fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -
             if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
                 monitor.clients.extend(Client::new(starter, false).ok());
             }
-            // Without it the container runs all the same; only `attach` can't reach it.
-            monitor.listener = listen_for_attach(engine, id).ok();
-            // Without it `exec` starts a joiner of its own, from a sealed view.
-            monitor.exec_socket = listen_for_exec(engine, id).ok();
             // What starting took (the spec, the seccomp filter) is free now: its pages go
             // back a moment later, off the path of a container that ends at once.
             monitor.trim_due = Some(Instant::now() + TRIM_AFTER);
@@ -389,11 +385,7 @@ impl Monitor {
                     .inspect_err(|_| engine.remove_cgroup_reporting(&record, &mut cgroup))
             });
         match started {
-            Ok(mut monitor) => {
-                monitor.listener = listen_for_attach(engine, id).ok();
-                monitor.exec_socket = listen_for_exec(engine, id).ok();
-                Some(monitor)
-            }
+            Ok(monitor) => Some(monitor),
             Err((code, message)) => {
                 let mut teardown = Teardown::default();
                 record_start_failure(engine, id, code, &message, &mut teardown);
@@ -495,6 +487,13 @@ impl Monitor {
         // there for the user's eyes, on a thread; the log, here.
         let bundle = write_bundle_config(spec, dir.join("config.json"));
         drop(stdio);
+        // Before the record says it runs (and so before `run -d` returns): an `attach` or
+        // `exec` that reads "running" finds the sockets there. Made anew at each run, so a
+        // request left for the run before is not taken by this one. While init sets up.
+        // Without the attach socket the container runs all the same, only `attach` can't
+        // reach it; without the exec socket `exec` starts a joiner of its own.
+        let listener = listen_for_attach(engine, &record.id).ok();
+        let exec_socket = listen_for_exec(engine, &record.id).ok();
         let fail = |code: u8, message: String| -> StartError {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
@@ -564,6 +563,7 @@ impl Monitor {
             Err(e) => return Err(fail(125, e.to_string())),
         };
         crash_point("monitor:after-launch");
+        crate::faults::pause_point("monitor:running-recorded");
         engine.record_event(&container_event(&record, "start"));
         crash_point("monitor:after-running");
         Ok(Monitor {
@@ -575,8 +575,8 @@ impl Monitor {
             pty,
             log,
             clients: Vec::new(),
-            listener: None,
-            exec_socket: None,
+            listener,
+            exec_socket,
             sigchld,
             wired,
             health: Checker::new(&record),
