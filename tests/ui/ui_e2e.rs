@@ -1193,16 +1193,22 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     // The filter: only the error lines. (Esc is seen alone before `&` comes: sent at
     // once, the terminal reads the two as alt-&.)
     tui.send_keys("Escape");
-    tui.wait_for("the search cleared", |s| !s.contains("search \"error\""));
+    tui.wait_for("the search cleared", |s| {
+        log_status(s).is_some_and(|l| !l.contains("search"))
+    });
     tui.send_keys("&");
     tui.type_text("error");
     tui.send_keys("Enter");
+    // The whole filter, not a screen drawn while its first letters were read (an
+    // `esc` sent then would be read with the key after it as one alt-key).
     let screen = tui.wait_for("only the matching lines", |s| {
-        s.contains("6 of ") && s.contains("error at 300")
+        s.contains("filter \"error\" (&) · 6 of ") && s.contains("error at 300")
     });
     assert!(!screen.contains("line-"), "{screen}");
     tui.send_keys("Escape");
-    tui.wait_for("the filter cleared", |s| !s.contains("filter \"error\""));
+    tui.wait_for("the filter cleared", |s| {
+        log_status(s).is_some_and(|l| !l.contains("filter") && !l.contains(" of "))
+    });
     // G: following again.
     tui.send_keys("G");
     tui.wait_for("following again", |s| {
@@ -1210,6 +1216,13 @@ fn the_logs_tab_searches_filters_and_keeps_the_containers_escapes_off_the_termin
     });
     tui.send_keys("Escape");
     tui.wait_for("the list back", |s| row_of(s, "chatty").is_some());
+}
+
+/// The logs tab's status line: following or not, the search's and filter's state.
+fn log_status(screen: &str) -> Option<&str> {
+    screen
+        .lines()
+        .find(|l| l.contains("following") || l.contains("paused: G follows"))
 }
 
 /// The highest `line-N` on screen.
