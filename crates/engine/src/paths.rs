@@ -14,6 +14,7 @@
 //!                                   host and none derive theirs from container records)
 //! <root>/tmp/                       scratch space for imports, on the same filesystem;
 //!                                   removed containers' directories waiting for deletion
+//! <root>/cache/seccomp/<hex>.bpf    compiled seccomp filters, by profile (a miss recompiles)
 //! ```
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -138,6 +139,10 @@ impl EnginePaths {
     }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+    /// Compiled seccomp filters (see `container/seccomp_cache.rs`); made when first used.
+    pub(crate) fn seccomp_cache_dir(&self) -> PathBuf {
+        self.root.join("cache").join("seccomp")
     }
 }
 

@@ -23,6 +23,7 @@ mod remove;
 pub mod restart;
 pub mod runtime;
 pub mod seccomp;
+mod seccomp_cache;
 pub mod security;
 pub mod spec;
 pub mod stats;

@@ -415,6 +415,18 @@ impl Monitor {
         )
         .map_err(|e| (125, e.to_string()))?;
         let spec = spec::build(record, &user, &dir, engine.paths()).map_err(start_error)?;
+        // Compiled here, from the engine's cache after the first start with this profile:
+        // the compile would otherwise be on init's path before it is ready for the go.
+        let seccomp = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(|profile| {
+                super::seccomp_cache::compiled(profile, &engine.paths().seccomp_cache_dir())
+            })
+            .transpose()
+            .map_err(start_error)?
+            .unwrap_or_default();
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -477,7 +489,7 @@ impl Monitor {
         }
         if pid == 0 {
             drop(ours);
-            init::run(&spec, &overlay.merged, theirs, stdio);
+            init::run(&spec, &seccomp, &overlay.merged, theirs, stdio);
         }
         // Only the monitor goes back: init never returns from `init::run`.
         drop(joined);

@@ -4,8 +4,9 @@
 //! closed unless the container holds the capability that would make them legitimate.
 //!
 //! The profile is written into the bundle's `config.json` as an OCI `LinuxSeccomp`, and
-//! init compiles that document to BPF with libseccomp (runc's, crun's and podman's
-//! compiler), as a binary tree over the syscall numbers: the kernel walks a filter once
+//! the monitor compiles that document to BPF with libseccomp (runc's, crun's and podman's
+//! compiler; kept by profile in the engine root, see `seccomp_cache`), as a binary tree
+//! over the syscall numbers: the kernel walks a filter once
 //! per syscall number when it is installed (to cache the syscalls always allowed), and
 //! again on every syscall the cache can't answer, so a linear list of 380 syscalls cost
 //! most of a millisecond at every start. `seccompiler` installs the program.

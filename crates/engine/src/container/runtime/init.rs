@@ -79,7 +79,13 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
 }
 
 /// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
-pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
+pub fn run(
+    spec: &Spec,
+    seccomp: &[seccompiler::BpfProgram],
+    rootfs: &Path,
+    sync: OwnedFd,
+    stdio: InitStdio,
+) -> ! {
     reset_signals();
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
@@ -87,7 +93,7 @@ pub fn run(spec: &Spec, rootfs: &Path, sync: OwnedFd, stdio: InitStdio) -> ! {
         InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
     };
     let sync = isolate(sync, stdio);
-    let result = setup_and_exec(spec, rootfs, &sync, streams);
+    let result = setup_and_exec(spec, seccomp, rootfs, &sync, streams);
     fail(&sync, result)
 }
 
@@ -218,6 +224,7 @@ fn fail(sync: &OwnedFd, result: InitResult<std::convert::Infallible>) -> ! {
 
 fn setup_and_exec(
     spec: &Spec,
+    seccomp: &[seccompiler::BpfProgram],
     rootfs: &Path,
     sync: &OwnedFd,
     streams: Streams,
@@ -231,7 +238,6 @@ fn setup_and_exec(
         .process()
         .as_ref()
         .ok_or_else(|| err("the spec has no process"))?;
-    let seccomp = compile_seccomp(spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()))?;
     let cgroups_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
     let cgroup_dirs = cgroups_path
         .as_deref()
@@ -321,7 +327,7 @@ fn setup_and_exec(
         .annotations()
         .as_ref()
         .is_some_and(|a| a.contains_key(crate::container::spec::INIT_ANNOTATION));
-    finish_and_exec(process, &seccomp, reaper)
+    finish_and_exec(process, seccomp, reaper)
 }
 
 fn has_namespace(spec: &Spec, typ: oci_spec::runtime::LinuxNamespaceType) -> bool {
