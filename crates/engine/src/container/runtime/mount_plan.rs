@@ -229,7 +229,9 @@ fn mount_steps(steps: &mut Vec<Step>, dest: &Path, typ: &str, source: &Path, opt
 /// directory itself.
 fn cgroup_steps(steps: &mut Vec<Step>, dest: &Path, dirs: &[(PathBuf, Option<String>)]) {
     let owned = |options: &[&str]| options.iter().map(|o| o.to_string()).collect::<Vec<_>>();
-    let bind_options = owned(&["rbind", "rprivate", "ro", "nosuid", "noexec", "nodev"]);
+    // No propagation step: init made every mount of its namespace private first, and a
+    // bind of a private mount is private (one remount fewer per hierarchy).
+    let bind_options = owned(&["rbind", "ro", "nosuid", "noexec", "nodev"]);
     if let Some((dir, None)) = dirs.first() {
         mount_steps(steps, dest, "bind", dir, &bind_options);
         return;
