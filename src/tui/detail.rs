@@ -112,6 +112,8 @@ pub struct ImageDetail {
     /// The layer to open on once the layers are read (the build view's wasted path's);
     /// else the top one.
     pub start_layer: Option<usize>,
+    /// Layers the list showed at the last frame (0 before it): a page key's step.
+    pub layer_rows: std::cell::Cell<usize>,
 }
 
 impl ImageDetail {
@@ -126,6 +128,7 @@ impl ImageDetail {
             focus: LayerFocus::Layers,
             efficiency: None,
             start_layer: None,
+            layer_rows: Default::default(),
         }
     }
 

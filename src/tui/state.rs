@@ -59,6 +59,9 @@ impl View {
     }
 }
 
+/// Rows a page key moves before a frame has said how many a list shows.
+pub const FIRST_PAGE: usize = 10;
+
 /// A selection in a list and the first row on screen. The offset is view state that the
 /// renderer adjusts to keep the selection visible, hence the `Cell`.
 #[derive(Debug, Default, Clone)]
@@ -77,6 +80,21 @@ impl Cursor {
         }
         let at = self.selected as isize + by;
         self.selected = at.clamp(0, len as isize - 1) as usize;
+    }
+
+    /// A page key (`pages` of -1 or 1): the selection and the first row drawn move by the
+    /// rows the last frame showed (ten before the first frame), as less and k9s turn a
+    /// page, so the selection keeps its place on screen until an end stops it.
+    pub fn page(&mut self, pages: isize, len: usize) {
+        let rows = match self.height.get() {
+            0 => FIRST_PAGE,
+            rows => rows,
+        };
+        let by = pages.saturating_mul(rows as isize);
+        self.move_by(by, len);
+        let last_top = len.saturating_sub(rows) as isize;
+        let offset = (self.offset.get() as isize).saturating_add(by);
+        self.offset.set(offset.clamp(0, last_top) as usize);
     }
 
     /// The index of the row drawn at screen `row` (see `mouse::list_row`), if a row of a

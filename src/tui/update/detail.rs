@@ -50,7 +50,7 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     }
     if let Some(volume) = app.volume_detail_mut() {
         let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
-        volume.cursor.move_by(by, len);
+        super::move_cursor(&mut volume.cursor, action, len);
         return Some(Vec::new());
     }
     if app.network_detail().is_some() {
@@ -511,6 +511,46 @@ mod tests {
             app.selected_container().map(|c| c.name.as_str()),
             Some("job")
         );
+    }
+
+    /// A page key in a volume's files moves by the rows the listing shows.
+    #[test]
+    fn a_page_moves_a_volumes_files_by_the_rows_on_screen() {
+        use crate::engine::{Volume, VolumeInfo};
+        let mut app = app_with(Keymap::default());
+        app.snapshot.volumes = vec![VolumeInfo {
+            volume: Volume {
+                name: "data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v/data/_data".into(),
+            users: Vec::new(),
+        }];
+        keys(&mut app, "3");
+        key(&mut app, KeyCode::Enter);
+        let names: Vec<String> = (0..100).map(|i| format!("f{i:03}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let listing = *file_entries("/v/data/_data", &names);
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::VolumeFiles {
+                name: "data".into(),
+                path: String::new(),
+                listing,
+                usage: None,
+            }))),
+        );
+        let mut at = 0;
+        for height in [24, 40] {
+            crate::tui::once::render_text(&app, 80, height);
+            let rows = app.volume_detail().unwrap().cursor.height.get();
+            assert!(rows > 10 && rows < usize::from(height), "{rows}");
+            key(&mut app, KeyCode::PageDown);
+            at += rows;
+            assert_eq!(app.volume_detail().unwrap().cursor.selected, at);
+        }
     }
 
     #[test]

@@ -729,4 +729,76 @@ mod tests {
         assert_eq!(effects, [Effect::Reload]);
         assert_eq!(app.events.len(), EVENTS_KEPT);
     }
+
+    /// A page key moves a pane's list by the rows the pane shows, at each size the
+    /// screen has had (ten before the first frame), and turns the view with it: the
+    /// selected row stays first on screen. ctrl-d and ctrl-u are the same keys.
+    #[test]
+    fn a_page_moves_a_list_by_the_rows_its_pane_shows() {
+        use crate::tui::once::render_text;
+        let mut app = app_with(Keymap::default());
+        let containers = (0..300)
+            .map(|i| container(&format!("c{i:04}"), Status::Exited, i))
+            .collect();
+        let snapshot = Snapshot {
+            containers,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        let selected = |app: &App| app.selected_container().map(|c| c.name.clone());
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(selected(&app).as_deref(), Some("c0010"), "before a frame");
+        key(&mut app, KeyCode::Home);
+        let mut at = 0;
+        for (width, height) in [(80, 24), (100, 45)] {
+            let frame = render_text(&app, width, height);
+            let rows = app.containers.height.get();
+            // The pane's rows: the screen less the tab bar, the footer, the frame and
+            // the header.
+            assert_eq!(rows, usize::from(height) - 5, "{frame}");
+            key(&mut app, KeyCode::PageDown);
+            at += rows;
+            assert_eq!(
+                selected(&app),
+                Some(format!("c{at:04}")),
+                "{width}x{height}"
+            );
+            render_text(&app, width, height);
+            assert_eq!(app.containers.offset.get(), at, "the view turned a page");
+            update(
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            );
+            update(
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+            );
+            assert_eq!(selected(&app), Some(format!("c{at:04}")), "ctrl-d, ctrl-u");
+        }
+        // Back up by the last size's page; at the list's ends a page stops there.
+        key(&mut app, KeyCode::PageUp);
+        assert_eq!(selected(&app), Some(format!("c{:04}", at - 40)));
+        key(&mut app, KeyCode::PageUp);
+        key(&mut app, KeyCode::PageUp);
+        assert_eq!(selected(&app).as_deref(), Some("c0000"));
+        key(&mut app, KeyCode::End);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(selected(&app).as_deref(), Some("c0299"));
+    }
+
+    /// The other panes page the same way: the images pane at its height.
+    #[test]
+    fn a_page_moves_the_images_pane_by_its_rows() {
+        use crate::tui::once::render_text;
+        let mut app = app_with(Keymap::default());
+        app.snapshot.images = (0..100u8)
+            .flat_map(|i| crate::tui::update::testing::one_image(&[i]))
+            .collect();
+        keys(&mut app, "2");
+        render_text(&app, 80, 30);
+        let rows = app.images.height.get();
+        assert_eq!(rows, 25);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(app.images.selected, rows);
+    }
 }

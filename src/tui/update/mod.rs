@@ -33,10 +33,21 @@ use super::keymap::Resolved;
 use super::line::History;
 use super::logs::LogInput;
 use super::msg::Msg;
-use super::state::{App, Detail, Popup, View};
+use super::state::{App, Cursor, Detail, Popup, View};
 
-/// Rows a page key moves.
+/// Rows a page key moves in the build view's short list of wasted paths.
 const PAGE: isize = 10;
+
+/// Up, down and the page keys on a list's cursor of `len` rows: a page is the rows the
+/// list showed at its last frame.
+pub(super) fn move_cursor(cursor: &mut Cursor, action: Action, len: usize) {
+    match action {
+        Action::PageUp => cursor.page(-1, len),
+        Action::PageDown => cursor.page(1, len),
+        Action::Up => cursor.move_by(-1, len),
+        _ => cursor.move_by(1, len),
+    }
+}
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     if matches!(msg, Msg::Done { .. } | Msg::VerbOutput { .. }) && !app.busy.is_empty() {
@@ -320,7 +331,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             };
             detail::move_by(app, action, by).unwrap_or_else(|| {
                 let len = app.rows_in_view();
-                app.cursor_mut().move_by(by, len);
+                move_cursor(app.cursor_mut(), action, len);
                 Vec::new()
             })
         }

@@ -49,6 +49,7 @@ fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
         return;
     };
     let height = area.height.saturating_sub(3) as usize;
+    image.layer_rows.set(height);
     let first = image.layer.saturating_sub(height.saturating_sub(1));
     let rows = layers.iter().skip(first).take(height).map(|l| {
         let style = if l.index == image.layer {
