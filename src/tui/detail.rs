@@ -5,6 +5,7 @@ use super::config::ConfigLine;
 use super::files::list_host_dir;
 use super::layers::{LayerFocus, TreeView};
 use super::logs::{CountRequest, CountStep, LogChunk, LogRequest, LogView};
+use super::preview::{log_stamp, LogStamp};
 use super::state::Cursor;
 use crate::engine::{
     dir_usage, Change, Context, DirListing, DirUsage, Efficiency, Engine, Error, ImageLayer,
@@ -209,6 +210,8 @@ pub enum DetailRequest {
     Logs(LogRequest),
     /// A step of the log search's count over the whole file.
     LogCount(CountRequest),
+    /// A stat of a container's log (its ID), whether it changed since a count failed.
+    LogStamp(String),
     Diff(String),
     Layers(String),
     LayerTree {
@@ -239,7 +242,15 @@ pub enum DetailData {
     },
     LogCount {
         id: String,
+        /// The count the step was for.
+        generation: u64,
+        /// The log as it was before the step: a failed step's count waits for another.
+        stamp: Option<LogStamp>,
         step: std::result::Result<CountStep, String>,
+    },
+    LogStamp {
+        id: String,
+        stamp: Option<LogStamp>,
     },
     Diff {
         id: String,
@@ -298,7 +309,13 @@ impl DetailRequest {
             }),
             DetailRequest::LogCount(request) => Ok(DetailData::LogCount {
                 id: request.id.clone(),
+                generation: request.generation,
+                stamp: log_stamp(engine, &request.id),
                 step: request.load(engine).map_err(|e| e.to_string()),
+            }),
+            DetailRequest::LogStamp(id) => Ok(DetailData::LogStamp {
+                id: id.clone(),
+                stamp: log_stamp(engine, id),
             }),
             DetailRequest::Diff(id) => Ok(DetailData::Diff {
                 id: id.clone(),

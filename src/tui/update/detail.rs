@@ -167,11 +167,23 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
             app.dirty = false;
             return Vec::new();
         }
-        DetailData::LogCount { id, step } => {
+        DetailData::LogCount {
+            id,
+            generation,
+            stamp,
+            step,
+        } => {
             if app.container_detail().is_some_and(|d| d.id == id) {
-                return super::logs::on_count(app, step);
+                return super::logs::on_count(app, generation, stamp, step);
             }
             // The view closed: the count ends here.
+            app.dirty = false;
+            return Vec::new();
+        }
+        DetailData::LogStamp { id, stamp } => {
+            if app.container_detail().is_some_and(|d| d.id == id) {
+                return super::logs::on_stamp(app, stamp);
+            }
             app.dirty = false;
             return Vec::new();
         }

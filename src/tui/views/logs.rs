@@ -210,18 +210,23 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
         // Counted over the whole file once the count is done; until then among the lines
         // held, "+" when the file has more that n/N read on into.
         let more = if logs.holds_all() { "" } else { "+" };
-        let found = match (logs.total_count(), logs.match_count()) {
+        let mut found = match (logs.total_count(), logs.match_count()) {
             _ if logs.finding.is_some() => "searching the log… (esc stops)".to_owned(),
             (Some((_, 0)), _) => "no match".to_owned(),
             (Some((Some(at), n)), _) => format!("match {}/{}", grouped(at), grouped(n)),
             (Some((None, 1)), _) => "1 match".to_owned(),
             (Some((None, n)), _) => format!("{} matches", grouped(n)),
             (None, (_, 0)) if more.is_empty() => "no match".to_owned(),
+            (None, (_, 0)) if logs.count_error().is_some() => "none held".to_owned(),
             (None, (_, 0)) => "none held (counting)".to_owned(),
             (None, (Some(at), n)) => format!("match {at}/{n}{more}"),
             (None, (None, 1)) if more.is_empty() => "1 match".to_owned(),
             (None, (None, n)) => format!("{n}{more} matches"),
         };
+        // The status line said why once; this stays while the count waits.
+        if logs.count_error().is_some() && logs.finding.is_none() {
+            found.push_str(" (count failed)");
+        }
         spans.push(Span::styled(
             format!(" · search {:?}: {found} (n/N)", logs.search),
             theme.key,
