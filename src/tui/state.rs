@@ -59,6 +59,14 @@ impl View {
     }
 }
 
+/// A Projects row's key: its project, and its service for a service's row.
+fn project_key(row: &super::projects::Row) -> String {
+    match row.service() {
+        Some(service) => format!("{}/{service}", row.project()),
+        None => row.project().to_owned(),
+    }
+}
+
 /// Rows a page key moves before a frame has said how many a list shows.
 pub const FIRST_PAGE: usize = 10;
 
@@ -671,6 +679,66 @@ impl App {
             View::Networks => self.visible_networks().len(),
             View::Events => self.visible_events().len(),
             View::Projects => self.visible_projects().len(),
+        }
+    }
+
+    /// What the row at `index` of `view`'s list is, to find it again once the rows move
+    /// (a reload, a stats sample under a usage sort, the filter): a container's or an
+    /// image's ID, a volume's name, a network's ID, a project and its service. None for
+    /// the events, a log whose top is the newest.
+    pub fn row_key(&self, view: View, index: usize) -> Option<String> {
+        match view {
+            View::Containers => self
+                .visible_containers()
+                .get(index)
+                .map(|c| c.id.to_string()),
+            View::Images => self
+                .visible_images()
+                .get(index)
+                .map(|i| i.summary.id.to_string()),
+            View::Volumes => self
+                .visible_volumes()
+                .get(index)
+                .map(|v| v.volume.name.clone()),
+            View::Networks => self.visible_networks().get(index).map(|n| n.id.clone()),
+            View::Projects => self.visible_projects().get(index).map(project_key),
+            View::Events => None,
+        }
+    }
+
+    /// Where the row [`App::row_key`] named is in `view`'s list now, if it is shown.
+    pub fn row_index(&self, view: View, key: &str) -> Option<usize> {
+        match view {
+            View::Containers => self
+                .visible_containers()
+                .iter()
+                .position(|c| c.id.as_str() == key),
+            View::Images => self
+                .visible_images()
+                .iter()
+                .position(|i| i.summary.id.to_string() == key),
+            View::Volumes => self
+                .visible_volumes()
+                .iter()
+                .position(|v| v.volume.name == key),
+            View::Networks => self.visible_networks().iter().position(|n| n.id == key),
+            View::Projects => self
+                .visible_projects()
+                .iter()
+                .position(|r| project_key(r) == key),
+            View::Events => None,
+        }
+    }
+
+    /// `view`'s cursor, whichever pane is on screen.
+    pub fn cursor_of(&mut self, view: View) -> &mut Cursor {
+        match view {
+            View::Containers => &mut self.containers,
+            View::Images => &mut self.images,
+            View::Volumes => &mut self.volumes,
+            View::Networks => &mut self.networks,
+            View::Events => &mut self.events_cursor,
+            View::Projects => &mut self.projects_cursor,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The five list panes: what a reload brings, switching pane, marks, and the actions on
 //! the selected or marked rows (each asking first where it destroys).
 
-use super::{apply, clamp_cursors, pull};
+use super::{apply, pull};
 use crate::engine::{Event, Status, BUILTIN_NETWORKS};
 use crate::tui::action::Action;
 use crate::tui::detail::ContainerTab;
@@ -9,10 +9,12 @@ use crate::tui::effect::{ContainerOp, Effect, Target};
 use crate::tui::snapshot::Snapshot;
 use crate::tui::state::{App, Popup, View, EVENTS_KEPT};
 
-/// A reload: marks of containers that are gone are dropped, selections stay in range.
+/// A reload: marks of containers that are gone are dropped, each pane's selected row
+/// stays selected wherever it moved (new rows come in above it), else in range.
 pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) -> Vec<Effect> {
     match result {
         Ok(snapshot) => {
+            let kept = super::selected_rows(app, &View::ALL);
             app.snapshot = *snapshot;
             app.order_containers();
             app.loaded = true;
@@ -31,7 +33,7 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
                 .map(|c| c.id.as_str())
                 .collect();
             app.stats.keep_only(&running);
-            clamp_cursors(app);
+            super::reselect(app, kept);
             pull::select_pulled(app);
             // The Config tab shows state too (health, restart count): read with the rest.
             if let Some(detail) = app
@@ -800,5 +802,83 @@ mod tests {
         assert_eq!(rows, 25);
         key(&mut app, KeyCode::PageDown);
         assert_eq!(app.images.selected, rows);
+    }
+
+    /// The selection stays on its container when the rows move under it: a stats sample
+    /// reordering the list by CPU, a reload bringing a container in above it, the filter,
+    /// running only; so `s` stops the container the user chose.
+    #[test]
+    fn the_selection_follows_its_container_when_the_rows_move() {
+        use crate::engine::ContainerStats;
+        let mut app = app_with(Keymap::default());
+        let mut containers: Vec<_> = ["a", "b", "c"]
+            .map(|name| container(name, Status::Running, 5))
+            .into();
+        containers.push(container("idle", Status::Exited, 5));
+        let ids: Vec<_> = containers.iter().map(|c| c.id.clone()).collect();
+        let snapshot = Snapshot {
+            containers: containers.clone(),
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        app.sort = crate::tui::state::ContainerSort::Cpu;
+        let sample = |cpu: [f64; 3]| {
+            let stats = ids
+                .iter()
+                .zip(cpu)
+                .map(|(id, cpu_percent)| ContainerStats {
+                    id: id.clone(),
+                    name: String::new(),
+                    running: true,
+                    cpu_percent,
+                    memory_usage: 1,
+                    memory_limit: 1 << 30,
+                    memory_percent: 0.0,
+                    net_rx: 0,
+                    net_tx: 0,
+                    block_read: 0,
+                    block_write: 0,
+                    pids: 1,
+                })
+                .collect();
+            Msg::Stats(stats)
+        };
+        let selected = |app: &App| app.selected_container().map(|c| c.name.clone());
+        update(&mut app, sample([3.0, 2.0, 1.0]));
+        keys(&mut app, "j");
+        assert_eq!(selected(&app).as_deref(), Some("b"));
+        // b now uses the most CPU: first, and still selected.
+        update(&mut app, sample([1.0, 3.0, 2.0]));
+        assert_eq!(app.containers.selected, 0);
+        assert_eq!(selected(&app).as_deref(), Some("b"));
+        let stopped = match keys(&mut app, "s").as_slice() {
+            [Effect::Containers { targets, .. }] => names(targets).join(","),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(stopped, "b");
+        // A reload with a container that sorts before it (by name).
+        app.sort = crate::tui::state::ContainerSort::Name;
+        app.order_containers();
+        keys(&mut app, "gg");
+        keys(&mut app, "jj");
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        containers.push(container("aa", Status::Running, 1));
+        let snapshot = Snapshot {
+            containers,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        // The filter, and running only, keep it while it is shown.
+        keys(&mut app, "/c");
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "G");
+        assert_eq!(selected(&app).as_deref(), Some("idle"));
+        keys(&mut app, "kk");
+        let before = selected(&app);
+        keys(&mut app, "a");
+        assert_eq!(selected(&app), before);
     }
 }

@@ -98,7 +98,13 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Stats(stats) => {
             app.dirty = app.view == View::Containers || app.container_detail().is_some();
+            // Sorted by CPU or memory, the rows move with each sample.
+            let kept = match app.sort.by_usage() {
+                true => selected_rows(app, &[View::Containers]),
+                false => Vec::new(),
+            };
             app.stats.update(stats, std::time::Instant::now());
+            reselect(app, kept);
             Vec::new()
         }
         Msg::Events(events) => list::on_events(app, events),
@@ -179,6 +185,35 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
     let mut effects = logs::tick(app);
     effects.extend(preview::on_tick(app));
     effects
+}
+
+/// The selected row of each of `views`, by what it is (see [`App::row_key`]).
+pub(super) fn selected_rows(app: &App, views: &[View]) -> Vec<(View, String)> {
+    let cursors = [
+        (View::Containers, &app.containers),
+        (View::Images, &app.images),
+        (View::Volumes, &app.volumes),
+        (View::Networks, &app.networks),
+        (View::Projects, &app.projects_cursor),
+    ];
+    cursors
+        .into_iter()
+        .filter(|(view, _)| views.contains(view))
+        .filter_map(|(view, cursor)| Some((view, app.row_key(view, cursor.selected)?)))
+        .collect()
+}
+
+/// After the rows changed under them, the rows `selected_rows` kept are selected again
+/// wherever they moved, so a key pressed next acts on the row the user chose (a stats
+/// sample reordering the list by CPU must not turn `s` on another container). A row gone
+/// leaves its cursor where it was, within the list.
+pub(super) fn reselect(app: &mut App, kept: Vec<(View, String)>) {
+    for (view, key) in kept {
+        if let Some(at) = app.row_index(view, &key) {
+            app.cursor_of(view).selected = at;
+        }
+    }
+    clamp_cursors(app);
 }
 
 pub(super) fn clamp_cursors(app: &mut App) {
@@ -284,7 +319,10 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.image_detail().is_some() {
         layers::search(app, move |t| *t = text);
     } else {
+        let kept = selected_rows(app, &View::ALL);
         app.filter = text;
+        reselect(app, kept);
+        return Vec::new();
     }
     clamp_cursors(app);
     Vec::new()
@@ -390,8 +428,9 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::ToggleAll => {
+            let kept = selected_rows(app, &[View::Containers]);
             app.show_all = !app.show_all;
-            clamp_cursors(app);
+            reselect(app, kept);
             Vec::new()
         }
         Action::Sort => {
