@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::table::{keep_end, keep_start};
 use super::{dim_note, pane};
 use crate::engine::{ChangeKind, Efficiency, FileType, TreeScope, WasteKind};
 use crate::format::{human_size, short_since_at};
@@ -99,7 +100,20 @@ fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, now: DateTime<Utc>
         true => vec![0, 1, 2, 3, 4],
         false => vec![0, 2, 3, 4],
     };
-    let pick = |row: &[String; 5]| shown.iter().map(|&i| row[i].clone()).collect::<Vec<_>>();
+    // The step's room: what the other columns and a space after each leave.
+    let others: u16 = shown
+        .iter()
+        .filter(|&&i| i != 4)
+        .map(|&i| width(i) + 1)
+        .sum();
+    let step_width = usize::from(inner.saturating_sub(others));
+    let pick = |row: &[String; 5]| {
+        let mut cells: Vec<String> = shown.iter().map(|&i| row[i].clone()).collect();
+        if let Some(step) = cells.last_mut() {
+            *step = keep_start(std::mem::take(step), step_width);
+        }
+        cells
+    };
     let rows = cells
         .iter()
         .zip(layers)
@@ -245,7 +259,9 @@ fn efficiency(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme)
         return;
     }
     // Narrow as the pane is, the path gets the room: the layers that added and hid a
-    // version as `L2→L3`, "replaced" said only when it was not removed.
+    // version as `L2→L3`, "replaced" said only when it was not removed. A path cut short
+    // keeps its end, which says what the file is.
+    let path_width = usize::from(area.width.saturating_sub(2 + 8 + 1 + 7 + 1));
     let rows = measured.largest.iter().map(|wasted| {
         let how = match wasted.kind {
             WasteKind::Removed => "",
@@ -258,7 +274,10 @@ fn efficiency(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme)
         Row::new(vec![
             Span::raw(human_size(wasted.bytes)),
             Span::raw(format!("L{}→L{}", wasted.added, wasted.removed)),
-            Span::raw(format!("{}{versions}{how}", wasted.path)),
+            Span::raw(keep_end(
+                format!("{}{versions}{how}", wasted.path),
+                path_width,
+            )),
         ])
     });
     let header = Row::new(["WASTED", "LAYERS", "PATH"]).style(theme.header);

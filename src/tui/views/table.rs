@@ -52,7 +52,7 @@ impl Column {
 }
 
 /// `text`'s last `width` columns, an ellipsis first, when it is longer.
-fn keep_end(text: String, width: usize) -> String {
+pub(super) fn keep_end(text: String, width: usize) -> String {
     let len = text.chars().count();
     if len <= width || width == 0 {
         return text;
@@ -63,7 +63,7 @@ fn keep_end(text: String, width: usize) -> String {
 
 /// `text`'s first `width` columns, the last an ellipsis, when it is longer: a name cut
 /// short is not taken for another (`berth-test/bu…`, not `berth-test/bus`).
-fn keep_start(text: String, width: usize) -> String {
+pub(super) fn keep_start(text: String, width: usize) -> String {
     if text.chars().count() <= width || width == 0 {
         return text;
     }
