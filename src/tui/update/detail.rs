@@ -64,11 +64,12 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     let detail = app.container_detail_mut()?;
     // In a detail, moving scrolls the tab's text; the log's reads pages as it goes.
     if detail.tab == ContainerTab::Logs {
-        // A page is a screenful but a line kept for context, as less's (ten lines, before
-        // the first frame said how many rows there are).
-        let rows = detail.logs.rows.get().saturating_sub(1) as isize;
-        let by = match action {
-            Action::PageUp | Action::PageDown if rows > 0 => by.signum() * rows,
+        // A page is a screenful but a line kept for context, as less's: up, the top line
+        // becomes the bottom one; down, the bottom one the top (ten lines, before the
+        // first frame said how many fit; wrapped lines fit fewer).
+        let by = match (action, detail.logs.page.get()) {
+            (Action::PageUp, (up, _)) if up > 0 => -(up as isize),
+            (Action::PageDown, (_, down)) if down > 0 => down as isize,
             _ => by,
         };
         return Some(super::logs::scroll(detail, by));

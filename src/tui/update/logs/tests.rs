@@ -454,3 +454,54 @@ fn a_failed_count_waits_for_the_log_or_the_search_to_change() {
     );
     assert!(!shown.contains("count failed"), "{shown}");
 }
+
+/// Wrapped, a page key moves by the lines on screen, not by its rows: up, the top line
+/// becomes the bottom one; down, the bottom one the top; no line is skipped, however
+/// many rows each takes.
+#[test]
+fn a_page_of_wrapped_lines_skips_none() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::new((0..3000).map(|i| format!("line {i} {}", "x".repeat((i % 4) * 90))));
+    open_logs(&mut app, &log);
+    keys(&mut app, "w");
+    assert!(logs(&app).wrap);
+    // The numbers of the lines whose start is on screen (a line cut at the top shows
+    // only its end).
+    let starts = |app: &App| -> Vec<usize> {
+        frame(app)
+            .lines()
+            .filter_map(|row| row.strip_prefix("│line "))
+            .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+            .collect()
+    };
+    let before = starts(&app);
+    assert!(
+        before.len() < logs(&app).rows.get(),
+        "lines wrap: {before:?}"
+    );
+    for _ in 0..3 {
+        let before = starts(&app);
+        let effects = key(&mut app, KeyCode::PageUp);
+        answer_logs(&mut app, &effects, &log);
+        let after = starts(&app);
+        // The old top line (or the one cut at the top) is the new bottom one.
+        let (first, last) = (before[0], *after.last().unwrap());
+        assert!(
+            last <= first && last + 1 >= first,
+            "{after:?} then {before:?}"
+        );
+        assert!(after[0] < first, "a page up: {after:?} then {before:?}");
+        let before_down = after;
+        let effects = key(&mut app, KeyCode::PageDown);
+        answer_logs(&mut app, &effects, &log);
+        let down = starts(&app);
+        let (last, first) = (*before_down.last().unwrap(), down[0]);
+        assert!(
+            first <= last && *down.last().unwrap() > last,
+            "{before_down:?} then {down:?}"
+        );
+        // Back up to go on from where the pages started.
+        let effects = key(&mut app, KeyCode::PageUp);
+        answer_logs(&mut app, &effects, &log);
+    }
+}
