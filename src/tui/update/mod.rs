@@ -83,8 +83,9 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![Effect::LoadNetworks]
         }
         Msg::Networks(Ok(states)) => {
+            let kept = selected_rows(app, &[View::Networks]);
             app.snapshot.networks = states;
-            clamp_cursors(app);
+            reselect(app, kept);
             Vec::new()
         }
         Msg::Networks(Err(e)) => {
