@@ -815,6 +815,7 @@ mod tests {
             .map(|name| container(name, Status::Running, 5))
             .into();
         containers.push(container("idle", Status::Exited, 5));
+        containers.push(container("idle2", Status::Exited, 5));
         let ids: Vec<_> = containers.iter().map(|c| c.id.clone()).collect();
         let snapshot = Snapshot {
             containers: containers.clone(),
@@ -869,13 +870,18 @@ mod tests {
         };
         update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
         assert_eq!(selected(&app).as_deref(), Some("c"));
-        // The filter, and running only, keep it while it is shown.
+        // The filter, and running only, keep it while it is shown; a filter that hides
+        // it selects the first row.
         keys(&mut app, "/c");
         assert_eq!(selected(&app).as_deref(), Some("c"));
+        key(&mut app, KeyCode::Backspace);
+        keys(&mut app, "le");
+        assert_eq!(app.visible_containers().len(), 2);
+        assert_eq!(selected(&app).as_deref(), Some("idle"));
         key(&mut app, KeyCode::Enter);
         key(&mut app, KeyCode::Esc);
         keys(&mut app, "G");
-        assert_eq!(selected(&app).as_deref(), Some("idle"));
+        assert_eq!(selected(&app).as_deref(), Some("idle2"));
         keys(&mut app, "kk");
         let before = selected(&app);
         keys(&mut app, "a");

@@ -320,9 +320,17 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.image_detail().is_some() {
         layers::search(app, move |t| *t = text);
     } else {
-        let kept = selected_rows(app, &View::ALL);
+        // The selected row stays selected while the filter shows it; else the first
+        // row is, as the best match (not whichever row took its place).
+        let kept = selected_rows(app, &[app.view]);
         app.filter = text;
+        let shown = kept
+            .iter()
+            .any(|(view, key)| app.row_index(*view, key).is_some());
         reselect(app, kept);
+        if !shown {
+            app.cursor_mut().selected = 0;
+        }
         return Vec::new();
     }
     clamp_cursors(app);
