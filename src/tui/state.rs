@@ -59,6 +59,11 @@ impl View {
     }
 }
 
+/// An event's key: its time to the nanosecond, its action and what it is about.
+fn event_key(event: &Event) -> String {
+    format!("{}/{}/{}", event.time_nano, event.action, event.actor.id)
+}
+
 /// A Projects row's key: its project, and its service for a service's row.
 fn project_key(row: &super::projects::Row) -> String {
     match row.service() {
@@ -683,9 +688,9 @@ impl App {
     }
 
     /// What the row at `index` of `view`'s list is, to find it again once the rows move
-    /// (a reload, a stats sample under a usage sort, the filter): a container's or an
-    /// image's ID, a volume's name, a network's ID, a project and its service. None for
-    /// the events, a log whose top is the newest.
+    /// (a reload, a stats sample under a usage sort, the filter, new events above): a
+    /// container's or an image's ID, a volume's name, a network's ID, a project and its
+    /// service, an event's time, action and object.
     pub fn row_key(&self, view: View, index: usize) -> Option<String> {
         match view {
             View::Containers => self
@@ -702,7 +707,7 @@ impl App {
                 .map(|v| v.volume.name.clone()),
             View::Networks => self.visible_networks().get(index).map(|n| n.id.clone()),
             View::Projects => self.visible_projects().get(index).map(project_key),
-            View::Events => None,
+            View::Events => self.visible_events().get(index).map(|e| event_key(e)),
         }
     }
 
@@ -726,7 +731,10 @@ impl App {
                 .visible_projects()
                 .iter()
                 .position(|r| project_key(r) == key),
-            View::Events => None,
+            View::Events => self
+                .visible_events()
+                .iter()
+                .position(|e| event_key(e) == key),
         }
     }
 

@@ -56,12 +56,14 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
 /// [`EVENTS_KEPT`], and the lists read again.
 pub(super) fn on_events(app: &mut App, events: Vec<Event>) -> Vec<Effect> {
     let changed = !events.is_empty();
+    let kept = super::selected_rows(app, &[View::Events]);
     for event in events {
         if app.events.len() == EVENTS_KEPT {
             app.events.pop_front();
         }
         app.events.push_back(event);
     }
+    super::reselect(app, kept);
     if changed {
         vec![Effect::Reload]
     } else {
@@ -730,6 +732,39 @@ mod tests {
         let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
         assert_eq!(effects, [Effect::Reload]);
         assert_eq!(app.events.len(), EVENTS_KEPT);
+    }
+
+    /// New events come in at the top: a selection on an older one stays on it, one on
+    /// the newest stays on the newest.
+    #[test]
+    fn the_events_selection_stays_on_its_event_or_on_the_newest() {
+        use crate::engine::{Event, ObjectType};
+        let mut app = app_with(Keymap::default());
+        let event = |action: &str, at: i64| {
+            let mut event = Event::new(ObjectType::Container, action, "abc");
+            event.time_nano = at;
+            event
+        };
+        update(
+            &mut app,
+            Msg::Events(vec![event("create", 1), event("start", 2)]),
+        );
+        keys(&mut app, "5");
+        let action = |app: &App| {
+            app.visible_events()[app.events_cursor.selected]
+                .action
+                .clone()
+        };
+        assert_eq!(action(&app), "start");
+        update(&mut app, Msg::Events(vec![event("pause", 3)]));
+        assert_eq!(action(&app), "pause", "on the newest");
+        keys(&mut app, "G");
+        assert_eq!(action(&app), "create");
+        update(
+            &mut app,
+            Msg::Events(vec![event("unpause", 4), event("stop", 5)]),
+        );
+        assert_eq!(action(&app), "create", "on its event");
     }
 
     /// A page key moves a pane's list by the rows the pane shows, at each size the

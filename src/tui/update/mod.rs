@@ -196,10 +196,13 @@ pub(super) fn selected_rows(app: &App, views: &[View]) -> Vec<(View, String)> {
         (View::Volumes, &app.volumes),
         (View::Networks, &app.networks),
         (View::Projects, &app.projects_cursor),
+        (View::Events, &app.events_cursor),
     ];
     cursors
         .into_iter()
         .filter(|(view, _)| views.contains(view))
+        // On the newest event, the selection stays on the newest as events come in.
+        .filter(|(view, cursor)| *view != View::Events || cursor.selected > 0)
         .filter_map(|(view, cursor)| Some((view, app.row_key(view, cursor.selected)?)))
         .collect()
 }
