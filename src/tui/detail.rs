@@ -65,6 +65,9 @@ pub struct ContainerDetail {
     pub diff: Option<Vec<Change>>,
     /// Lines scrolled down from the top (config, diff).
     pub scroll: usize,
+    /// The tab's rows of text at the last frame and the furthest scroll that still
+    /// fills them ((0, 0) before one): a page's step and the scroll's end.
+    pub scroll_room: std::cell::Cell<(usize, usize)>,
     /// Diff: hide directories that changed only because something inside them did.
     pub changes_only: bool,
 }
@@ -78,6 +81,7 @@ impl ContainerDetail {
             logs: Box::default(),
             diff: None,
             scroll: 0,
+            scroll_room: Default::default(),
             changes_only: false,
         }
     }

@@ -399,6 +399,9 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Top | Action::Bottom if logs::shown(app) => {
             logs::end(app, action == Action::Bottom)
         }
+        Action::Top | Action::Bottom if app.details.last().is_some() => {
+            detail::to_end(app, action == Action::Bottom).unwrap_or_default()
+        }
         Action::Top => {
             app.cursor_mut().selected = 0;
             Vec::new()

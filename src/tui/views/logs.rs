@@ -246,7 +246,7 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
             (None, (None, 1)) if more.is_empty() => "1 match".to_owned(),
             (None, (None, n)) => format!("{n}{more} matches"),
         };
-        // The status line said why once; this stays while the count waits.
+        // The footer said why once; this stays while the count waits.
         if logs.count_error().is_some() && logs.finding.is_none() {
             found.push_str(" (count failed)");
         }
