@@ -33,6 +33,25 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// [`human_since_at`] in a few characters ("45s ago", "3d ago", "5mo ago"), at the same
+/// steps, for a column with no room for Docker's words.
+pub fn short_since_at(
+    then: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..=119 => (secs, "s"),
+        120..=7199 => (secs / 60, "m"),
+        7200..=172_799 => (secs / 3600, "h"),
+        172_800..=1_209_599 => (secs / 86_400, "d"),
+        1_209_600..=5_183_999 => (secs / 604_800, "w"),
+        5_184_000..=63_071_999 => (secs / 2_592_000, "mo"),
+        _ => (secs / 31_536_000, "y"),
+    };
+    format!("{n}{unit} ago")
+}
+
 /// Docker's STATUS column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
 pub fn status_text(r: &ContainerRecord) -> String {
     status_text_at(r, chrono::Utc::now())
@@ -94,6 +113,25 @@ pub use crate::engine::truncate;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The short form steps where Docker's words do: "3 days ago" is "3d ago".
+    #[test]
+    fn the_short_time_steps_as_dockers_words() {
+        let now = chrono::Utc::now();
+        let ago = |secs| now - chrono::Duration::seconds(secs);
+        for (secs, long, short) in [
+            (5, "5 seconds ago", "5s ago"),
+            (90, "About a minute ago", "90s ago"),
+            (600, "10 minutes ago", "10m ago"),
+            (3 * 86_400, "3 days ago", "3d ago"),
+            (20 * 86_400, "2 weeks ago", "2w ago"),
+            (90 * 86_400, "3 months ago", "3mo ago"),
+            (800 * 86_400, "2 years ago", "2y ago"),
+        ] {
+            assert_eq!(human_since_at(ago(secs), now), long);
+            assert_eq!(short_since_at(ago(secs), now), short);
+        }
+    }
 
     #[test]
     fn a_character_cut_at_the_end_waits_and_nothing_else_does() {

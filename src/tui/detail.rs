@@ -5,6 +5,7 @@ use super::config::ConfigLine;
 use super::files::list_host_dir;
 use super::layers::{LayerFocus, TreeView};
 use super::logs::{CountRequest, CountStep, LogChunk, LogRequest, LogView};
+use super::preview::{log_stamp, LogStamp};
 use super::state::Cursor;
 use crate::engine::{
     dir_usage, Change, Context, DirListing, DirUsage, Efficiency, Engine, Error, ImageLayer,
@@ -64,6 +65,9 @@ pub struct ContainerDetail {
     pub diff: Option<Vec<Change>>,
     /// Lines scrolled down from the top (config, diff).
     pub scroll: usize,
+    /// The tab's rows of text at the last frame and the furthest scroll that still
+    /// fills them ((0, 0) before one): a page's step and the scroll's end.
+    pub scroll_room: std::cell::Cell<(usize, usize)>,
     /// Diff: hide directories that changed only because something inside them did.
     pub changes_only: bool,
 }
@@ -77,6 +81,7 @@ impl ContainerDetail {
             logs: Box::default(),
             diff: None,
             scroll: 0,
+            scroll_room: Default::default(),
             changes_only: false,
         }
     }
@@ -112,6 +117,8 @@ pub struct ImageDetail {
     /// The layer to open on once the layers are read (the build view's wasted path's);
     /// else the top one.
     pub start_layer: Option<usize>,
+    /// Layers the list showed at the last frame (0 before it): a page key's step.
+    pub layer_rows: std::cell::Cell<usize>,
 }
 
 impl ImageDetail {
@@ -126,6 +133,7 @@ impl ImageDetail {
             focus: LayerFocus::Layers,
             efficiency: None,
             start_layer: None,
+            layer_rows: Default::default(),
         }
     }
 
@@ -206,6 +214,8 @@ pub enum DetailRequest {
     Logs(LogRequest),
     /// A step of the log search's count over the whole file.
     LogCount(CountRequest),
+    /// A stat of a container's log (its ID), whether it changed since a count failed.
+    LogStamp(String),
     Diff(String),
     Layers(String),
     LayerTree {
@@ -236,7 +246,15 @@ pub enum DetailData {
     },
     LogCount {
         id: String,
+        /// The count the step was for.
+        generation: u64,
+        /// The log as it was before the step: a failed step's count waits for another.
+        stamp: Option<LogStamp>,
         step: std::result::Result<CountStep, String>,
+    },
+    LogStamp {
+        id: String,
+        stamp: Option<LogStamp>,
     },
     Diff {
         id: String,
@@ -295,7 +313,13 @@ impl DetailRequest {
             }),
             DetailRequest::LogCount(request) => Ok(DetailData::LogCount {
                 id: request.id.clone(),
+                generation: request.generation,
+                stamp: log_stamp(engine, &request.id),
                 step: request.load(engine).map_err(|e| e.to_string()),
+            }),
+            DetailRequest::LogStamp(id) => Ok(DetailData::LogStamp {
+                id: id.clone(),
+                stamp: log_stamp(engine, id),
             }),
             DetailRequest::Diff(id) => Ok(DetailData::Diff {
                 id: id.clone(),

@@ -228,6 +228,11 @@ impl TreeView {
         self.cursor.move_by(by, self.rows.len());
     }
 
+    /// A page key: as far as the tree's pane shows rows.
+    pub fn page(&mut self, pages: isize) {
+        self.cursor.page(pages, self.rows.len());
+    }
+
     /// Works the rows out again; the cursor stays on its entry, or on the nearest shown
     /// one above it (the directory it was collapsed into).
     fn refresh_keeping_cursor(&mut self) {

@@ -56,6 +56,13 @@ impl LogStamp {
     }
 }
 
+/// The stamp of container `id`'s log file (see [`LogStamp::of`]); None for an ID that is
+/// none.
+pub fn log_stamp(engine: &Engine, id: &str) -> Option<LogStamp> {
+    let id = id.parse::<ContainerId>().ok()?;
+    LogStamp::of(&engine.paths().container(&id).join(LOG_FILE))
+}
+
 /// Whether a screen of `width` x `height` has room for the pane.
 pub fn fits(width: u16, height: u16) -> bool {
     width >= MIN_WIDTH && height >= MIN_HEIGHT
@@ -87,10 +94,7 @@ pub type PaneRead = (Option<LogStamp>, std::result::Result<Vec<LogLine>, String>
 /// log's stamp taken before; None, without reading, if the log is as `known` says (a
 /// stat instead of the record's and the log's reads, each second a container runs).
 pub fn load(engine: &Engine, id: &str, known: Option<LogStamp>) -> Option<PreviewRead> {
-    let stamp = id
-        .parse::<ContainerId>()
-        .ok()
-        .and_then(|id| LogStamp::of(&engine.paths().container(&id).join(LOG_FILE)));
+    let stamp = log_stamp(engine, id);
     if stamp.is_some() && stamp == known {
         return None;
     }

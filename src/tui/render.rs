@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Some(Detail::Container(detail)) => {
             views::container_detail::draw(frame, body, app, detail, theme)
         }
-        Some(Detail::Image(image)) => views::image_layers::draw(frame, body, image, theme),
+        Some(Detail::Image(image)) => views::image_layers::draw(frame, body, image, app.now, theme),
         Some(Detail::Volume(volume)) => views::volume_files::draw(frame, body, volume, theme),
         Some(Detail::Network(network)) => {
             views::networks::draw_detail(frame, body, app, network, theme)

@@ -59,6 +59,22 @@ impl View {
     }
 }
 
+/// An event's key: its time to the nanosecond, its action and what it is about.
+fn event_key(event: &Event) -> String {
+    format!("{}/{}/{}", event.time_nano, event.action, event.actor.id)
+}
+
+/// A Projects row's key: its project, and its service for a service's row.
+fn project_key(row: &super::projects::Row) -> String {
+    match row.service() {
+        Some(service) => format!("{}/{service}", row.project()),
+        None => row.project().to_owned(),
+    }
+}
+
+/// Rows a page key moves before a frame has said how many a list shows.
+pub const FIRST_PAGE: usize = 10;
+
 /// A selection in a list and the first row on screen. The offset is view state that the
 /// renderer adjusts to keep the selection visible, hence the `Cell`.
 #[derive(Debug, Default, Clone)]
@@ -77,6 +93,21 @@ impl Cursor {
         }
         let at = self.selected as isize + by;
         self.selected = at.clamp(0, len as isize - 1) as usize;
+    }
+
+    /// A page key (`pages` of -1 or 1): the selection and the first row drawn move by the
+    /// rows the last frame showed (ten before the first frame), as less and k9s turn a
+    /// page, so the selection keeps its place on screen until an end stops it.
+    pub fn page(&mut self, pages: isize, len: usize) {
+        let rows = match self.height.get() {
+            0 => FIRST_PAGE,
+            rows => rows,
+        };
+        let by = pages.saturating_mul(rows as isize);
+        self.move_by(by, len);
+        let last_top = len.saturating_sub(rows) as isize;
+        let offset = (self.offset.get() as isize).saturating_add(by);
+        self.offset.set(offset.clamp(0, last_top) as usize);
     }
 
     /// The index of the row drawn at screen `row` (see `mouse::list_row`), if a row of a
@@ -653,6 +684,69 @@ impl App {
             View::Networks => self.visible_networks().len(),
             View::Events => self.visible_events().len(),
             View::Projects => self.visible_projects().len(),
+        }
+    }
+
+    /// What the row at `index` of `view`'s list is, to find it again once the rows move
+    /// (a reload, a stats sample under a usage sort, the filter, new events above): a
+    /// container's or an image's ID, a volume's name, a network's ID, a project and its
+    /// service, an event's time, action and object.
+    pub fn row_key(&self, view: View, index: usize) -> Option<String> {
+        match view {
+            View::Containers => self
+                .visible_containers()
+                .get(index)
+                .map(|c| c.id.to_string()),
+            View::Images => self
+                .visible_images()
+                .get(index)
+                .map(|i| i.summary.id.to_string()),
+            View::Volumes => self
+                .visible_volumes()
+                .get(index)
+                .map(|v| v.volume.name.clone()),
+            View::Networks => self.visible_networks().get(index).map(|n| n.id.clone()),
+            View::Projects => self.visible_projects().get(index).map(project_key),
+            View::Events => self.visible_events().get(index).map(|e| event_key(e)),
+        }
+    }
+
+    /// Where the row [`App::row_key`] named is in `view`'s list now, if it is shown.
+    pub fn row_index(&self, view: View, key: &str) -> Option<usize> {
+        match view {
+            View::Containers => self
+                .visible_containers()
+                .iter()
+                .position(|c| c.id.as_str() == key),
+            View::Images => self
+                .visible_images()
+                .iter()
+                .position(|i| i.summary.id.to_string() == key),
+            View::Volumes => self
+                .visible_volumes()
+                .iter()
+                .position(|v| v.volume.name == key),
+            View::Networks => self.visible_networks().iter().position(|n| n.id == key),
+            View::Projects => self
+                .visible_projects()
+                .iter()
+                .position(|r| project_key(r) == key),
+            View::Events => self
+                .visible_events()
+                .iter()
+                .position(|e| event_key(e) == key),
+        }
+    }
+
+    /// `view`'s cursor, whichever pane is on screen.
+    pub fn cursor_of(&mut self, view: View) -> &mut Cursor {
+        match view {
+            View::Containers => &mut self.containers,
+            View::Images => &mut self.images,
+            View::Volumes => &mut self.volumes,
+            View::Networks => &mut self.networks,
+            View::Events => &mut self.events_cursor,
+            View::Projects => &mut self.projects_cursor,
         }
     }
 

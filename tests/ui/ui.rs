@@ -58,6 +58,8 @@ fn settings() -> insta::Settings {
     // The same clocks in the narrow list's short form ("Up 3s", "Exited (3) 1m ago").
     settings.add_filter(r"(Up|\(-?\d+\)) \d+[smhd]( ago)?( |$)", "$1 [TIME]$3");
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[DATE]");
+    // A layer's age in the layer list's short form ("2y ago"), and the gap after it.
+    settings.add_filter(r"\b\d+(s|m|h|d|w|mo|y) ago +", "[AGE] ");
     // Live usage of running containers.
     settings.add_filter(r"\d+(\.\d+)?(B|KiB|MiB|GiB) / ", "[MEM] / ");
     // (Not the start of an IP address: 172.17.0.2.)

@@ -11,12 +11,17 @@
 //! the view is on) says how many matches came before it, from which the view keeps how
 //! many come before its first line as the window moves; the current match's number is
 //! that plus its place in the window ("match 903/1,204").
+//!
+//! A step that fails (the log gone, a driver that keeps none) stops the count: it is
+//! said once, and the next step goes only when the query changes or the log does, which
+//! each tick asks of a stat (as the preview pane's), not of another read.
 
 use chrono::{DateTime, Utc};
 use memchr::memmem::Finder;
 
 use super::{LogLine, LogRange, LogText, LogView, Needle};
 use crate::engine::{Engine, LogEntry, LogPosition, LogReader, Result};
+use crate::tui::preview::LogStamp;
 
 /// Bytes one step of the count reads (and a line at most past it).
 pub const COUNT_BYTES: u64 = 8 << 20;
@@ -230,6 +235,19 @@ pub struct MatchCount {
     tried: Option<LogPosition>,
     /// What is counted: the search, the filter and the range's time.
     query: (String, String, Option<DateTime<Utc>>),
+    /// The step that failed, if the count stopped on one.
+    failed: Option<CountFailure>,
+}
+
+/// Why the count stopped, and the log as it was then.
+#[derive(Debug, Clone)]
+struct CountFailure {
+    error: String,
+    /// The log's stamp from before the failed step; `None` when it could not be told,
+    /// and then only a new query counts again.
+    stamp: Option<LogStamp>,
+    /// A stat of the log is on its way (one at a time).
+    checking: bool,
 }
 
 impl LogView {
@@ -260,6 +278,7 @@ impl LogView {
         count.done = false;
         count.placing = None;
         count.tried = None;
+        count.failed = None;
         count.before = self.at_start.then_some(0);
     }
 
@@ -268,7 +287,8 @@ impl LogView {
     /// the end, what the log gained since, each `tick`.
     pub fn count_step(&mut self, id: &str, tick: bool) -> Option<CountRequest> {
         self.sync_query();
-        if self.search.is_empty() || self.count.in_flight || !self.loaded {
+        let stopped = self.count.failed.is_some();
+        if stopped || self.search.is_empty() || self.count.in_flight || !self.loaded {
             return None;
         }
         let mark = self
@@ -311,15 +331,63 @@ impl LogView {
         })
     }
 
-    /// A step arrived (or failed: the count stops, the window's count stays). Whether the
-    /// footer changed.
-    pub fn counted(&mut self, step: std::result::Result<CountStep, String>) -> bool {
+    /// A step of count `generation` failed, the log as `stamp` says before it: the count
+    /// stops there (the window's count stays). Whether it is news: a step of a count the
+    /// query left behind stops nothing, and the failure is said once.
+    pub fn count_failed(
+        &mut self,
+        generation: u64,
+        error: String,
+        stamp: Option<LogStamp>,
+    ) -> bool {
         self.count.in_flight = false;
-        let Ok(step) = step else {
-            self.count.done = true;
-            self.count.started = false;
-            return true;
+        self.sync_query();
+        if generation != self.count.generation || self.count.failed.is_some() {
+            return false;
+        }
+        self.count.placing = None;
+        self.count.failed = Some(CountFailure {
+            error,
+            stamp,
+            checking: false,
+        });
+        true
+    }
+
+    /// Each tick while the count is stopped: whether to stat the log to see if it changed
+    /// (a stat at a time, none when its stamp could not be told).
+    pub fn count_check(&mut self) -> bool {
+        match &mut self.count.failed {
+            Some(failed) if failed.stamp.is_some() && !failed.checking => {
+                failed.checking = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The stat arrived: a log other than the one the step failed on (written to,
+    /// truncated, rotated, back) counts again from the start. Whether it does.
+    pub fn log_stamped(&mut self, stamp: Option<LogStamp>) -> bool {
+        let Some(failed) = &mut self.count.failed else {
+            return false;
         };
+        failed.checking = false;
+        if stamp.is_none() || stamp == failed.stamp {
+            return false;
+        }
+        self.recount();
+        true
+    }
+
+    /// Why the count stopped, while it is stopped.
+    pub fn count_error(&self) -> Option<&str> {
+        self.count.failed.as_ref().map(|f| f.error.as_str())
+    }
+
+    /// A step arrived. Whether the footer changed.
+    pub fn counted(&mut self, step: CountStep) -> bool {
+        self.count.in_flight = false;
         self.sync_query();
         if step.generation != self.count.generation {
             return false;
@@ -443,7 +511,7 @@ impl LogView {
 
     /// The count is under way (its total not known yet).
     pub fn counting(&self) -> bool {
-        !self.search.is_empty() && self.total_count().is_none()
+        !self.search.is_empty() && self.count.failed.is_none() && self.total_count().is_none()
     }
 }
 

@@ -163,6 +163,10 @@ pub struct LogView {
     /// Rows the last frame gave the lines, so a match can be shown mid-screen with
     /// what follows it (the draw sets it; update only reads it).
     pub rows: std::cell::Cell<usize>,
+    /// The lines a page key moves up and down at the last frame (0 before the first): up,
+    /// its top line becomes the bottom one; down, its bottom line becomes the top one.
+    /// Wrapped lines take rows, so these count lines, not rows (the draw sets them).
+    pub page: std::cell::Cell<(usize, usize)>,
     /// The search's count over the whole file (`count.rs`).
     count: count::MatchCount,
 }
@@ -198,6 +202,7 @@ impl Default for LogView {
             matches: Vec::new(),
             current: None,
             rows: std::cell::Cell::new(0),
+            page: std::cell::Cell::new((0, 0)),
             count: count::MatchCount::default(),
         }
     }

@@ -50,7 +50,7 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     }
     if let Some(volume) = app.volume_detail_mut() {
         let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
-        volume.cursor.move_by(by, len);
+        super::move_cursor(&mut volume.cursor, action, len);
         return Some(Vec::new());
     }
     if app.network_detail().is_some() {
@@ -64,21 +64,56 @@ pub(super) fn move_by(app: &mut App, action: Action, by: isize) -> Option<Vec<Ef
     let detail = app.container_detail_mut()?;
     // In a detail, moving scrolls the tab's text; the log's reads pages as it goes.
     if detail.tab == ContainerTab::Logs {
-        // A page is a screenful but a line kept for context, as less's (ten lines, before
-        // the first frame said how many rows there are).
-        let rows = detail.logs.rows.get().saturating_sub(1) as isize;
-        let by = match action {
-            Action::PageUp | Action::PageDown if rows > 0 => by.signum() * rows,
+        // A page is a screenful but a line kept for context, as less's: up, the top line
+        // becomes the bottom one; down, the bottom one the top (ten lines, before the
+        // first frame said how many fit; wrapped lines fit fewer).
+        let by = match (action, detail.logs.page.get()) {
+            (Action::PageUp, (up, _)) if up > 0 => -(up as isize),
+            (Action::PageDown, (_, down)) if down > 0 => down as isize,
             _ => by,
         };
         return Some(super::logs::scroll(detail, by));
     }
+    // The config and the diff: a page is their rows less a line, as less's, and the
+    // scroll stops where the last line is at the bottom, so no key is spent past it.
+    let (rows, last) = detail.scroll_room.get();
+    let by = match action {
+        Action::PageUp | Action::PageDown if rows > 1 => by.signum() * (rows - 1) as isize,
+        _ => by,
+    };
     detail.scroll = (detail.scroll as isize + by).max(0) as usize;
-    // The config's lines end: scrolling past it must not take as many keys to come back.
-    if let (ContainerTab::Config, Some(lines)) = (detail.tab, &detail.config) {
+    if rows > 0 {
+        detail.scroll = detail.scroll.min(last);
+    } else if let (ContainerTab::Config, Some(lines)) = (detail.tab, &detail.config) {
+        // Before a frame: at most the last line.
         detail.scroll = detail.scroll.min(lines.len().saturating_sub(1));
     }
     Some(Vec::new())
+}
+
+/// Home and end (`gg`, `G`) in a volume's files, a network's ports and a container's
+/// config and diff: their first or last row; `None` when no such detail is open (the
+/// list's selection moves then).
+pub(super) fn to_end(app: &mut App, last: bool) -> Option<Vec<Effect>> {
+    if let Some(volume) = app.volume_detail_mut() {
+        let len = volume.listing.as_ref().map_or(0, |l| l.entries.len());
+        volume.cursor.selected = if last { len.saturating_sub(1) } else { 0 };
+        return Some(Vec::new());
+    }
+    if app.network_detail().is_some() {
+        let ports = app.detail_network().map_or(0, |n| n.endpoints.len());
+        if let Some(network) = app.network_detail_mut() {
+            network.scroll = if last { ports.saturating_sub(1) } else { 0 };
+        }
+        return Some(Vec::new());
+    }
+    let detail = app.container_detail_mut()?;
+    detail.scroll = match last {
+        // The scroll's end as the last frame measured it (the move clamps it).
+        true => usize::MAX / 2,
+        false => 0,
+    };
+    Some(move_by(app, Action::Down, 0).unwrap_or_default())
 }
 
 /// Whether `/` may type where a detail is open: the logs tab and the layer view's tree
@@ -108,6 +143,7 @@ pub(super) fn shift_tab(app: &mut App, by: isize) -> Vec<Effect> {
 pub(super) fn show_tab(detail: &mut ContainerDetail, tab: ContainerTab) -> Vec<Effect> {
     detail.tab = tab;
     detail.scroll = 0;
+    detail.scroll_room.set((0, 0));
     detail
         .request()
         .map(Effect::LoadDetail)
@@ -167,11 +203,23 @@ pub(super) fn on_data(app: &mut App, data: DetailData) -> Vec<Effect> {
             app.dirty = false;
             return Vec::new();
         }
-        DetailData::LogCount { id, step } => {
+        DetailData::LogCount {
+            id,
+            generation,
+            stamp,
+            step,
+        } => {
             if app.container_detail().is_some_and(|d| d.id == id) {
-                return super::logs::on_count(app, step);
+                return super::logs::on_count(app, generation, stamp, step);
             }
             // The view closed: the count ends here.
+            app.dirty = false;
+            return Vec::new();
+        }
+        DetailData::LogStamp { id, stamp } => {
+            if app.container_detail().is_some_and(|d| d.id == id) {
+                return super::logs::on_stamp(app, stamp);
+            }
             app.dirty = false;
             return Vec::new();
         }
@@ -511,6 +559,101 @@ mod tests {
             app.selected_container().map(|c| c.name.as_str()),
             Some("job")
         );
+    }
+
+    /// The diff tab scrolls no further than its last line at the bottom (keys held down
+    /// past it are not spent), and a page is its rows less a line, at each size.
+    #[test]
+    fn the_diff_scrolls_to_its_end_and_pages_by_its_rows() {
+        use crate::engine::{Change, ChangeKind, FileType};
+        let mut app = app_with(Keymap::default());
+        key(&mut app, KeyCode::Enter);
+        while app.container_detail().unwrap().tab != ContainerTab::Diff {
+            key(&mut app, KeyCode::Right);
+        }
+        let id = app.container_detail().unwrap().id.clone();
+        let changes = (0..100)
+            .map(|i| Change {
+                path: format!("/f{i:03}"),
+                kind: ChangeKind::Added,
+                file_type: FileType::File,
+                size: 1,
+                mode: 0o644,
+                original_layer: None,
+            })
+            .collect();
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Diff { id, changes }))),
+        );
+        let scroll = |app: &App| app.container_detail().unwrap().scroll;
+        for height in [24, 40] {
+            let frame = crate::tui::once::render_text(&app, 80, height);
+            let (rows, last) = app.container_detail().unwrap().scroll_room.get();
+            assert_eq!(last, 100 - rows, "{frame}");
+            let at = scroll(&app);
+            key(&mut app, KeyCode::PageDown);
+            assert_eq!(scroll(&app), at + rows - 1, "80x{height}");
+            for _ in 0..200 {
+                keys(&mut app, "j");
+            }
+            assert_eq!(scroll(&app), last);
+            let frame = crate::tui::once::render_text(&app, 80, height);
+            assert!(frame.contains("f099"), "{frame}");
+            // One key up moves the view at once; gg and G go to the ends.
+            keys(&mut app, "k");
+            assert_eq!(scroll(&app), last - 1);
+            keys(&mut app, "G");
+            assert_eq!(scroll(&app), last);
+            keys(&mut app, "gg");
+            assert_eq!(scroll(&app), 0);
+        }
+    }
+
+    /// A page key in a volume's files moves by the rows the listing shows.
+    #[test]
+    fn a_page_moves_a_volumes_files_by_the_rows_on_screen() {
+        use crate::engine::{Volume, VolumeInfo};
+        let mut app = app_with(Keymap::default());
+        app.snapshot.volumes = vec![VolumeInfo {
+            volume: Volume {
+                name: "data".into(),
+                created: chrono::Utc::now(),
+                labels: Default::default(),
+                anonymous: false,
+            },
+            mountpoint: "/v/data/_data".into(),
+            users: Vec::new(),
+        }];
+        keys(&mut app, "3");
+        key(&mut app, KeyCode::Enter);
+        let names: Vec<String> = (0..100).map(|i| format!("f{i:03}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let listing = *file_entries("/v/data/_data", &names);
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::VolumeFiles {
+                name: "data".into(),
+                path: String::new(),
+                listing,
+                usage: None,
+            }))),
+        );
+        let mut at = 0;
+        for height in [24, 40] {
+            crate::tui::once::render_text(&app, 80, height);
+            let rows = app.volume_detail().unwrap().cursor.height.get();
+            assert!(rows > 10 && rows < usize::from(height), "{rows}");
+            key(&mut app, KeyCode::PageDown);
+            at += rows;
+            assert_eq!(app.volume_detail().unwrap().cursor.selected, at);
+        }
+        // G and gg move the files' cursor, not the volumes list's behind them.
+        keys(&mut app, "G");
+        assert_eq!(app.volume_detail().unwrap().cursor.selected, 99);
+        keys(&mut app, "gg");
+        assert_eq!(app.volume_detail().unwrap().cursor.selected, 0);
+        assert_eq!(app.volumes.selected, 0);
     }
 
     #[test]

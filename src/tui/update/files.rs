@@ -3,7 +3,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::{apply, PAGE};
+use super::{apply, move_cursor};
 use crate::engine::{DirListing, PathKind, Progress};
 use crate::tui::action::{Action, Context};
 use crate::tui::effect::{CopyJob, Effect, Target};
@@ -57,10 +57,9 @@ pub(super) fn files_action(app: &mut App, action: Action) -> Vec<Effect> {
     let pane = files.pane_mut(side);
     let len = pane.len();
     match action {
-        Action::Up => pane.cursor.move_by(-1, len),
-        Action::Down => pane.cursor.move_by(1, len),
-        Action::PageUp => pane.cursor.move_by(-PAGE, len),
-        Action::PageDown => pane.cursor.move_by(PAGE, len),
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+            move_cursor(&mut pane.cursor, action, len)
+        }
         Action::Top => pane.cursor.selected = 0,
         Action::Bottom => pane.cursor.selected = len.saturating_sub(1),
         Action::Mark => pane.toggle_mark(),

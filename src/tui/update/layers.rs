@@ -8,12 +8,21 @@ use crate::tui::effect::Effect;
 use crate::tui::layers::{Kind, LayerFocus};
 use crate::tui::state::App;
 
-/// Up, down and the page keys: the layer, or the tree's cursor.
-pub(super) fn move_by(image: &mut ImageDetail, _action: Action, by: isize) -> Vec<Effect> {
+/// Up, down and the page keys: the layer, or the tree's cursor. A page is as many rows
+/// as the pane in focus showed.
+pub(super) fn move_by(image: &mut ImageDetail, action: Action, by: isize) -> Vec<Effect> {
+    let page = matches!(action, Action::PageUp | Action::PageDown);
     if image.focus == LayerFocus::Tree {
-        image.files.move_by(by);
+        match page {
+            true => image.files.page(by.signum()),
+            false => image.files.move_by(by),
+        }
         return Vec::new();
     }
+    let by = match image.layer_rows.get() {
+        rows if page && rows > 0 => by.signum() * rows as isize,
+        _ => by,
+    };
     let count = image.layers.as_ref().map_or(0, Vec::len);
     let layer = (image.layer as isize + by).clamp(0, count.saturating_sub(1) as isize) as usize;
     if layer == image.layer || count == 0 {
@@ -218,5 +227,50 @@ pub(crate) mod tests {
         );
         key(&mut app, KeyCode::Esc);
         assert!(app.image_detail().is_none());
+    }
+
+    /// A page key moves the layer list by the layers it shows, and the tree by its rows,
+    /// at the frame's size: a short screen, a short page.
+    #[test]
+    fn a_page_moves_the_layers_and_the_tree_by_the_rows_their_panes_show() {
+        let mut app = layer_view();
+        let id = app.image_detail().unwrap().id.clone();
+        let layers: Vec<_> = (0..60)
+            .map(|index| ImageLayer {
+                index,
+                ..two_layers()[0].clone()
+            })
+            .collect();
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::Layers { id, layers }))),
+        );
+        let layer = |app: &App| app.image_detail().unwrap().layer;
+        key(&mut app, KeyCode::Home);
+        for (height, rows) in [(24, 10), (40, 26)] {
+            crate::tui::once::render_text(&app, 80, height);
+            assert_eq!(app.image_detail().unwrap().layer_rows.get(), rows);
+            let before = layer(&app);
+            key(&mut app, KeyCode::PageDown);
+            assert_eq!(layer(&app), before + rows, "80x{height}");
+        }
+        key(&mut app, KeyCode::PageUp);
+        assert_eq!(layer(&app), 10);
+        // The tree's eight rows on a screen that shows four of them.
+        let id = app.image_detail().unwrap().id.clone();
+        let mut tree = crate::tui::layers::tests::sample();
+        tree.layer = 10;
+        update(
+            &mut app,
+            Msg::Detail(Ok(Box::new(DetailData::LayerTree { id, tree }))),
+        );
+        key(&mut app, KeyCode::Tab);
+        crate::tui::once::render_text(&app, 80, 8);
+        let tree = |app: &App| app.image_detail().unwrap().files.cursor.selected;
+        assert_eq!(app.image_detail().unwrap().files.cursor.height.get(), 4);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(tree(&app), 4);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(tree(&app), 7, "the tree's last row");
     }
 }

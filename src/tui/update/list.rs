@@ -1,7 +1,7 @@
 //! The five list panes: what a reload brings, switching pane, marks, and the actions on
 //! the selected or marked rows (each asking first where it destroys).
 
-use super::{apply, clamp_cursors, pull};
+use super::{apply, pull};
 use crate::engine::{Event, Status, BUILTIN_NETWORKS};
 use crate::tui::action::Action;
 use crate::tui::detail::ContainerTab;
@@ -9,10 +9,12 @@ use crate::tui::effect::{ContainerOp, Effect, Target};
 use crate::tui::snapshot::Snapshot;
 use crate::tui::state::{App, Popup, View, EVENTS_KEPT};
 
-/// A reload: marks of containers that are gone are dropped, selections stay in range.
+/// A reload: marks of containers that are gone are dropped, each pane's selected row
+/// stays selected wherever it moved (new rows come in above it), else in range.
 pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) -> Vec<Effect> {
     match result {
         Ok(snapshot) => {
+            let kept = super::selected_rows(app, &View::ALL);
             app.snapshot = *snapshot;
             app.order_containers();
             app.loaded = true;
@@ -31,7 +33,7 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
                 .map(|c| c.id.as_str())
                 .collect();
             app.stats.keep_only(&running);
-            clamp_cursors(app);
+            super::reselect(app, kept);
             pull::select_pulled(app);
             // The Config tab shows state too (health, restart count): read with the rest.
             if let Some(detail) = app
@@ -54,12 +56,14 @@ pub(super) fn on_loaded(app: &mut App, result: Result<Box<Snapshot>, String>) ->
 /// [`EVENTS_KEPT`], and the lists read again.
 pub(super) fn on_events(app: &mut App, events: Vec<Event>) -> Vec<Effect> {
     let changed = !events.is_empty();
+    let kept = super::selected_rows(app, &[View::Events]);
     for event in events {
         if app.events.len() == EVENTS_KEPT {
             app.events.pop_front();
         }
         app.events.push_back(event);
     }
+    super::reselect(app, kept);
     if changed {
         vec![Effect::Reload]
     } else {
@@ -728,5 +732,194 @@ mod tests {
         let effects = update(&mut app, Msg::Events(vec![event.clone(); EVENTS_KEPT + 10]));
         assert_eq!(effects, [Effect::Reload]);
         assert_eq!(app.events.len(), EVENTS_KEPT);
+    }
+
+    /// New events come in at the top: a selection on an older one stays on it, one on
+    /// the newest stays on the newest.
+    #[test]
+    fn the_events_selection_stays_on_its_event_or_on_the_newest() {
+        use crate::engine::{Event, ObjectType};
+        let mut app = app_with(Keymap::default());
+        let event = |action: &str, at: i64| {
+            let mut event = Event::new(ObjectType::Container, action, "abc");
+            event.time_nano = at;
+            event
+        };
+        update(
+            &mut app,
+            Msg::Events(vec![event("create", 1), event("start", 2)]),
+        );
+        keys(&mut app, "5");
+        let action = |app: &App| {
+            app.visible_events()[app.events_cursor.selected]
+                .action
+                .clone()
+        };
+        assert_eq!(action(&app), "start");
+        update(&mut app, Msg::Events(vec![event("pause", 3)]));
+        assert_eq!(action(&app), "pause", "on the newest");
+        keys(&mut app, "G");
+        assert_eq!(action(&app), "create");
+        update(
+            &mut app,
+            Msg::Events(vec![event("unpause", 4), event("stop", 5)]),
+        );
+        assert_eq!(action(&app), "create", "on its event");
+    }
+
+    /// A page key moves a pane's list by the rows the pane shows, at each size the
+    /// screen has had (ten before the first frame), and turns the view with it: the
+    /// selected row stays first on screen. ctrl-d and ctrl-u are the same keys.
+    #[test]
+    fn a_page_moves_a_list_by_the_rows_its_pane_shows() {
+        use crate::tui::once::render_text;
+        let mut app = app_with(Keymap::default());
+        let containers = (0..300)
+            .map(|i| container(&format!("c{i:04}"), Status::Exited, i))
+            .collect();
+        let snapshot = Snapshot {
+            containers,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        let selected = |app: &App| app.selected_container().map(|c| c.name.clone());
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(selected(&app).as_deref(), Some("c0010"), "before a frame");
+        key(&mut app, KeyCode::Home);
+        let mut at = 0;
+        for (width, height) in [(80, 24), (100, 45)] {
+            let frame = render_text(&app, width, height);
+            let rows = app.containers.height.get();
+            // The pane's rows: the screen less the tab bar, the footer, the frame and
+            // the header.
+            assert_eq!(rows, usize::from(height) - 5, "{frame}");
+            key(&mut app, KeyCode::PageDown);
+            at += rows;
+            assert_eq!(
+                selected(&app),
+                Some(format!("c{at:04}")),
+                "{width}x{height}"
+            );
+            render_text(&app, width, height);
+            assert_eq!(app.containers.offset.get(), at, "the view turned a page");
+            update(
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            );
+            update(
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+            );
+            assert_eq!(selected(&app), Some(format!("c{at:04}")), "ctrl-d, ctrl-u");
+        }
+        // Back up by the last size's page; at the list's ends a page stops there.
+        key(&mut app, KeyCode::PageUp);
+        assert_eq!(selected(&app), Some(format!("c{:04}", at - 40)));
+        key(&mut app, KeyCode::PageUp);
+        key(&mut app, KeyCode::PageUp);
+        assert_eq!(selected(&app).as_deref(), Some("c0000"));
+        key(&mut app, KeyCode::End);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(selected(&app).as_deref(), Some("c0299"));
+    }
+
+    /// The other panes page the same way: the images pane at its height.
+    #[test]
+    fn a_page_moves_the_images_pane_by_its_rows() {
+        use crate::tui::once::render_text;
+        let mut app = app_with(Keymap::default());
+        app.snapshot.images = (0..100u8)
+            .flat_map(|i| crate::tui::update::testing::one_image(&[i]))
+            .collect();
+        keys(&mut app, "2");
+        render_text(&app, 80, 30);
+        let rows = app.images.height.get();
+        assert_eq!(rows, 25);
+        key(&mut app, KeyCode::PageDown);
+        assert_eq!(app.images.selected, rows);
+    }
+
+    /// The selection stays on its container when the rows move under it: a stats sample
+    /// reordering the list by CPU, a reload bringing a container in above it, the filter,
+    /// running only; so `s` stops the container the user chose.
+    #[test]
+    fn the_selection_follows_its_container_when_the_rows_move() {
+        use crate::engine::ContainerStats;
+        let mut app = app_with(Keymap::default());
+        let mut containers: Vec<_> = ["a", "b", "c"]
+            .map(|name| container(name, Status::Running, 5))
+            .into();
+        containers.push(container("idle", Status::Exited, 5));
+        containers.push(container("idle2", Status::Exited, 5));
+        let ids: Vec<_> = containers.iter().map(|c| c.id.clone()).collect();
+        let snapshot = Snapshot {
+            containers: containers.clone(),
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        app.sort = crate::tui::state::ContainerSort::Cpu;
+        let sample = |cpu: [f64; 3]| {
+            let stats = ids
+                .iter()
+                .zip(cpu)
+                .map(|(id, cpu_percent)| ContainerStats {
+                    id: id.clone(),
+                    name: String::new(),
+                    running: true,
+                    cpu_percent,
+                    memory_usage: 1,
+                    memory_limit: 1 << 30,
+                    memory_percent: 0.0,
+                    net_rx: 0,
+                    net_tx: 0,
+                    block_read: 0,
+                    block_write: 0,
+                    pids: 1,
+                })
+                .collect();
+            Msg::Stats(stats)
+        };
+        let selected = |app: &App| app.selected_container().map(|c| c.name.clone());
+        update(&mut app, sample([3.0, 2.0, 1.0]));
+        keys(&mut app, "j");
+        assert_eq!(selected(&app).as_deref(), Some("b"));
+        // b now uses the most CPU: first, and still selected.
+        update(&mut app, sample([1.0, 3.0, 2.0]));
+        assert_eq!(app.containers.selected, 0);
+        assert_eq!(selected(&app).as_deref(), Some("b"));
+        let stopped = match keys(&mut app, "s").as_slice() {
+            [Effect::Containers { targets, .. }] => names(targets).join(","),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(stopped, "b");
+        // A reload with a container that sorts before it (by name).
+        app.sort = crate::tui::state::ContainerSort::Name;
+        app.order_containers();
+        keys(&mut app, "gg");
+        keys(&mut app, "jj");
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        containers.push(container("aa", Status::Running, 1));
+        let snapshot = Snapshot {
+            containers,
+            ..Default::default()
+        };
+        update(&mut app, Msg::Loaded(Ok(Box::new(snapshot))));
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        // The filter, and running only, keep it while it is shown; a filter that hides
+        // it selects the first row.
+        keys(&mut app, "/c");
+        assert_eq!(selected(&app).as_deref(), Some("c"));
+        key(&mut app, KeyCode::Backspace);
+        keys(&mut app, "le");
+        assert_eq!(app.visible_containers().len(), 2);
+        assert_eq!(selected(&app).as_deref(), Some("idle"));
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Esc);
+        keys(&mut app, "G");
+        assert_eq!(selected(&app).as_deref(), Some("idle2"));
+        keys(&mut app, "kk");
+        let before = selected(&app);
+        keys(&mut app, "a");
+        assert_eq!(selected(&app), before);
     }
 }

@@ -7,6 +7,7 @@ use crate::tui::action::Action;
 use crate::tui::detail::{ContainerDetail, ContainerTab, DetailRequest};
 use crate::tui::effect::Effect;
 use crate::tui::logs::{CountStep, LogChunk, LogInput, LogRequest, MatchStep};
+use crate::tui::preview::LogStamp;
 use crate::tui::state::App;
 
 fn load(request: Option<LogRequest>) -> Vec<Effect> {
@@ -61,9 +62,14 @@ pub(super) fn tick(app: &mut App) -> Vec<Effect> {
     match logs_tab(app) {
         Some(detail) => {
             let mut effects = load(detail.logs.tick(&detail.id));
-            // The count reads what the log gained, too.
+            // The count reads what the log gained, too; a count stopped on an error
+            // asks only whether the log changed.
             if let Some(step) = detail.logs.count_step(&detail.id, true) {
                 effects.push(Effect::LoadDetail(DetailRequest::LogCount(step)));
+            }
+            if detail.logs.count_check() {
+                let id = detail.id.clone();
+                effects.push(Effect::LoadDetail(DetailRequest::LogStamp(id)));
             }
             effects
         }
@@ -209,14 +215,42 @@ pub(super) fn on_chunk(app: &mut App, chunk: Result<LogChunk, String>) -> Vec<Ef
 /// A step of the search's count arrived: the footer's numbers, and the next step while
 /// the count goes on (none for a count the query or the range left behind but the new
 /// count's first).
-pub(super) fn on_count(app: &mut App, step: Result<CountStep, String>) -> Vec<Effect> {
+/// A failed step stops the count and is said once; the next waits for the log or the
+/// query to change.
+pub(super) fn on_count(
+    app: &mut App,
+    generation: u64,
+    stamp: Option<LogStamp>,
+    step: Result<CountStep, String>,
+) -> Vec<Effect> {
     let Some(detail) = app.container_detail_mut() else {
         return Vec::new();
     };
-    let changed = detail.logs.counted(step);
+    let (changed, failed) = match step {
+        Ok(step) => (detail.logs.counted(step), None),
+        Err(e) => {
+            let news = detail.logs.count_failed(generation, e.clone(), stamp);
+            (news, news.then_some(e))
+        }
+    };
     let effects = load_counting(detail, None);
     app.dirty = changed;
+    if let Some(e) = failed {
+        app.say(format!("counting the search's matches: {e}"), true);
+    }
     effects
+}
+
+/// The log's stat, asked while the count is stopped: a changed log counts again.
+pub(super) fn on_stamp(app: &mut App, stamp: Option<LogStamp>) -> Vec<Effect> {
+    let Some(detail) = app.container_detail_mut() else {
+        return Vec::new();
+    };
+    if !detail.logs.log_stamped(stamp) {
+        app.dirty = false;
+        return Vec::new();
+    }
+    load_counting(detail, None)
 }
 
 #[cfg(test)]

@@ -33,10 +33,21 @@ use super::keymap::Resolved;
 use super::line::History;
 use super::logs::LogInput;
 use super::msg::Msg;
-use super::state::{App, Detail, Popup, View};
+use super::state::{App, Cursor, Detail, Popup, View};
 
-/// Rows a page key moves.
+/// Rows a page key moves in the build view's short list of wasted paths.
 const PAGE: isize = 10;
+
+/// Up, down and the page keys on a list's cursor of `len` rows: a page is the rows the
+/// list showed at its last frame.
+pub(super) fn move_cursor(cursor: &mut Cursor, action: Action, len: usize) {
+    match action {
+        Action::PageUp => cursor.page(-1, len),
+        Action::PageDown => cursor.page(1, len),
+        Action::Up => cursor.move_by(-1, len),
+        _ => cursor.move_by(1, len),
+    }
+}
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     if matches!(msg, Msg::Done { .. } | Msg::VerbOutput { .. }) && !app.busy.is_empty() {
@@ -72,8 +83,9 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![Effect::LoadNetworks]
         }
         Msg::Networks(Ok(states)) => {
+            let kept = selected_rows(app, &[View::Networks]);
             app.snapshot.networks = states;
-            clamp_cursors(app);
+            reselect(app, kept);
             Vec::new()
         }
         Msg::Networks(Err(e)) => {
@@ -87,7 +99,13 @@ fn step(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Stats(stats) => {
             app.dirty = app.view == View::Containers || app.container_detail().is_some();
+            // Sorted by CPU or memory, the rows move with each sample.
+            let kept = match app.sort.by_usage() {
+                true => selected_rows(app, &[View::Containers]),
+                false => Vec::new(),
+            };
             app.stats.update(stats, std::time::Instant::now());
+            reselect(app, kept);
             Vec::new()
         }
         Msg::Events(events) => list::on_events(app, events),
@@ -168,6 +186,38 @@ fn on_tick(app: &mut App) -> Vec<Effect> {
     let mut effects = logs::tick(app);
     effects.extend(preview::on_tick(app));
     effects
+}
+
+/// The selected row of each of `views`, by what it is (see [`App::row_key`]).
+pub(super) fn selected_rows(app: &App, views: &[View]) -> Vec<(View, String)> {
+    let cursors = [
+        (View::Containers, &app.containers),
+        (View::Images, &app.images),
+        (View::Volumes, &app.volumes),
+        (View::Networks, &app.networks),
+        (View::Projects, &app.projects_cursor),
+        (View::Events, &app.events_cursor),
+    ];
+    cursors
+        .into_iter()
+        .filter(|(view, _)| views.contains(view))
+        // On the newest event, the selection stays on the newest as events come in.
+        .filter(|(view, cursor)| *view != View::Events || cursor.selected > 0)
+        .filter_map(|(view, cursor)| Some((view, app.row_key(view, cursor.selected)?)))
+        .collect()
+}
+
+/// After the rows changed under them, the rows `selected_rows` kept are selected again
+/// wherever they moved, so a key pressed next acts on the row the user chose (a stats
+/// sample reordering the list by CPU must not turn `s` on another container). A row gone
+/// leaves its cursor where it was, within the list.
+pub(super) fn reselect(app: &mut App, kept: Vec<(View, String)>) {
+    for (view, key) in kept {
+        if let Some(at) = app.row_index(view, &key) {
+            app.cursor_of(view).selected = at;
+        }
+    }
+    clamp_cursors(app);
 }
 
 pub(super) fn clamp_cursors(app: &mut App) {
@@ -273,7 +323,18 @@ fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.image_detail().is_some() {
         layers::search(app, move |t| *t = text);
     } else {
+        // The selected row stays selected while the filter shows it; else the first
+        // row is, as the best match (not whichever row took its place).
+        let kept = selected_rows(app, &[app.view]);
         app.filter = text;
+        let shown = kept
+            .iter()
+            .any(|(view, key)| app.row_index(*view, key).is_some());
+        reselect(app, kept);
+        if !shown {
+            app.cursor_mut().selected = 0;
+        }
+        return Vec::new();
     }
     clamp_cursors(app);
     Vec::new()
@@ -320,7 +381,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             };
             detail::move_by(app, action, by).unwrap_or_else(|| {
                 let len = app.rows_in_view();
-                app.cursor_mut().move_by(by, len);
+                move_cursor(app.cursor_mut(), action, len);
                 Vec::new()
             })
         }
@@ -337,6 +398,9 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         // On the logs tab: following again, or its oldest line.
         Action::Top | Action::Bottom if logs::shown(app) => {
             logs::end(app, action == Action::Bottom)
+        }
+        Action::Top | Action::Bottom if app.details.last().is_some() => {
+            detail::to_end(app, action == Action::Bottom).unwrap_or_default()
         }
         Action::Top => {
             app.cursor_mut().selected = 0;
@@ -379,8 +443,9 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::ToggleAll => {
+            let kept = selected_rows(app, &[View::Containers]);
             app.show_all = !app.show_all;
-            clamp_cursors(app);
+            reselect(app, kept);
             Vec::new()
         }
         Action::Sort => {

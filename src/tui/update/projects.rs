@@ -39,9 +39,10 @@ pub(super) fn on_tick(app: &mut App) -> Vec<Effect> {
 }
 
 pub(super) fn on_files(app: &mut App, read: Vec<(String, OnDisk)>) -> Vec<Effect> {
+    // A service added to a file comes in as a row: the selected one stays selected.
+    let kept = super::selected_rows(app, &[View::Projects]);
     app.projects.disk = read.into_iter().collect();
-    let len = app.visible_projects().len();
-    app.projects_cursor.clamp(len);
+    super::reselect(app, kept);
     Vec::new()
 }
 

@@ -94,6 +94,9 @@ fn config(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme
         height.saturating_sub(1)
     };
     let top = detail.scroll.min(config.len().saturating_sub(rows));
+    detail
+        .scroll_room
+        .set((rows, config.len().saturating_sub(rows)));
     let mut lines: Vec<Line> = config[top..]
         .iter()
         .take(rows)
@@ -351,9 +354,13 @@ fn diff(frame: &mut Frame, area: Rect, detail: &ContainerDetail, theme: &Theme) 
         })
         .collect();
     let rows = tree::rows(shown.iter().map(|c| c.path.as_str()));
+    let height = usize::from(area.height);
+    detail
+        .scroll_room
+        .set((height, rows.len().saturating_sub(height)));
     let lines: Vec<Line> = rows
         .iter()
-        .skip(detail.scroll)
+        .skip(detail.scroll.min(rows.len().saturating_sub(height)))
         .take(area.height as usize)
         .map(|row| {
             let c = shown[row.item];

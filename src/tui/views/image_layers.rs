@@ -5,15 +5,17 @@
 //! pane's frame is drawn bright and its title marked. Only the tree's rows on screen are
 //! drawn, however many it holds.
 
+use chrono::{DateTime, Utc};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::table::{keep_end, keep_start};
 use super::{dim_note, pane};
 use crate::engine::{ChangeKind, Efficiency, FileType, TreeScope, WasteKind};
-use crate::format::human_size;
+use crate::format::{human_size, short_since_at};
 use crate::tui::detail::ImageDetail;
 use crate::tui::layers::{LayerFocus, TreeView};
 use crate::tui::theme::Theme;
@@ -21,13 +23,16 @@ use crate::tui::theme::Theme;
 /// Rows of the efficiency panel at most (its frame, the figures, the wasted paths).
 const EFFICIENCY_ROWS: u16 = 9;
 
-pub fn draw(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
+/// The layer list's CREATED BY keeps at least this many columns before the digest shows.
+const MIN_STEP: u16 = 24;
+
+pub fn draw(frame: &mut Frame, area: Rect, image: &ImageDetail, now: DateTime<Utc>, theme: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(area);
     let panel = EFFICIENCY_ROWS.min(left.height / 2);
     let [top, bottom] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(panel)]).areas(left);
-    layers(frame, top, image, theme);
+    layers(frame, top, image, now, theme);
     efficiency(frame, bottom, image, theme);
     files(frame, right, image, theme);
 }
@@ -41,7 +46,7 @@ fn focused_pane<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
     }
 }
 
-fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
+fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, now: DateTime<Utc>, theme: &Theme) {
     let focused = image.focus == LayerFocus::Layers;
     let block = focused_pane(format!(" {} · layers ", image.name), focused, theme);
     let Some(layers) = &image.layers else {
@@ -49,35 +54,86 @@ fn layers(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme) {
         return;
     };
     let height = area.height.saturating_sub(3) as usize;
+    image.layer_rows.set(height);
     let first = image.layer.saturating_sub(height.saturating_sub(1));
-    let rows = layers.iter().skip(first).take(height).map(|l| {
-        let style = if l.index == image.layer {
-            theme.selected
-        } else {
-            Style::new()
-        };
-        let step = l
-            .created_by
-            .as_deref()
-            .unwrap_or("")
-            .trim_start_matches("/bin/sh -c ")
-            .trim_start_matches("#(nop) ")
-            .to_owned();
-        Row::new([
-            l.index.to_string(),
-            l.diff_id.short().to_owned(),
-            human_size(l.size),
-            step,
-        ])
-        .style(style)
-    });
-    let header = Row::new(["#", "DIGEST", "SIZE", "CREATED BY"]).style(theme.header);
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-    ];
+    let cells: Vec<[String; 5]> = layers
+        .iter()
+        .map(|l| {
+            let step = l
+                .created_by
+                .as_deref()
+                .unwrap_or("")
+                .trim_start_matches("/bin/sh -c ")
+                .trim_start_matches("#(nop) ")
+                .to_owned();
+            let created = l
+                .created
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| short_since_at(t.with_timezone(&Utc), now))
+                .unwrap_or_default();
+            [
+                l.index.to_string(),
+                l.diff_id.short().to_owned(),
+                human_size(l.size),
+                created,
+                step,
+            ]
+        })
+        .collect();
+    let header = ["#", "DIGEST", "SIZE", "CREATED", "CREATED BY"];
+    // Each column as wide as its widest cell; the step gets the rest. The digest, which
+    // the tree's title and `docker history` give, goes first when the step would be cut
+    // short, as dive's and lazydocker's lists leave it out.
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    let inner = area.width.saturating_sub(2);
+    let fixed = width(0) + width(2) + width(3) + 3;
+    let digest = inner.saturating_sub(fixed + width(1) + 1) >= MIN_STEP;
+    let shown: Vec<usize> = match digest {
+        true => vec![0, 1, 2, 3, 4],
+        false => vec![0, 2, 3, 4],
+    };
+    // The step's room: what the other columns and a space after each leave.
+    let others: u16 = shown
+        .iter()
+        .filter(|&&i| i != 4)
+        .map(|&i| width(i) + 1)
+        .sum();
+    let step_width = usize::from(inner.saturating_sub(others));
+    let pick = |row: &[String; 5]| {
+        let mut cells: Vec<String> = shown.iter().map(|&i| row[i].clone()).collect();
+        if let Some(step) = cells.last_mut() {
+            *step = keep_start(std::mem::take(step), step_width);
+        }
+        cells
+    };
+    let rows = cells
+        .iter()
+        .zip(layers)
+        .skip(first)
+        .take(height)
+        .map(|(row, l)| {
+            let style = match l.index == image.layer {
+                true => theme.selected,
+                false => Style::new(),
+            };
+            Row::new(pick(row)).style(style)
+        });
+    let header = Row::new(shown.iter().map(|&i| header[i])).style(theme.header);
+    let widths: Vec<Constraint> = shown
+        .iter()
+        .map(|&i| match i {
+            4 => Constraint::Fill(1),
+            i => Constraint::Length(width(i)),
+        })
+        .collect();
     frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 
@@ -203,7 +259,9 @@ fn efficiency(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme)
         return;
     }
     // Narrow as the pane is, the path gets the room: the layers that added and hid a
-    // version as `L2→L3`, "replaced" said only when it was not removed.
+    // version as `L2→L3`, "replaced" said only when it was not removed. A path cut short
+    // keeps its end, which says what the file is.
+    let path_width = usize::from(area.width.saturating_sub(2 + 8 + 1 + 7 + 1));
     let rows = measured.largest.iter().map(|wasted| {
         let how = match wasted.kind {
             WasteKind::Removed => "",
@@ -216,7 +274,10 @@ fn efficiency(frame: &mut Frame, area: Rect, image: &ImageDetail, theme: &Theme)
         Row::new(vec![
             Span::raw(human_size(wasted.bytes)),
             Span::raw(format!("L{}→L{}", wasted.added, wasted.removed)),
-            Span::raw(format!("{}{versions}{how}", wasted.path)),
+            Span::raw(keep_end(
+                format!("{}{versions}{how}", wasted.path),
+                path_width,
+            )),
         ])
     });
     let header = Row::new(["WASTED", "LAYERS", "PATH"]).style(theme.header);
@@ -267,5 +328,61 @@ mod tests {
         let frame = render_text(&app, 100, 20);
         assert!(frame.contains("usr/ ▸"), "{frame}");
         insta::assert_snapshot!("layers_folded_100x20", frame);
+    }
+
+    /// At 80x24 the layer list fits its pane: the digest gives way, the age shows short
+    /// ("3d ago") and the step keeps the rest.
+    #[test]
+    fn the_layer_list_fits_an_80x24_screen() {
+        let mut app = crate::tui::update::layers_testing::layer_view();
+        let id = app.image_detail().unwrap().id.clone();
+        let now = app.now;
+        let ago = |days: i64| Some((now - chrono::Duration::days(days)).to_rfc3339());
+        let steps = [
+            (21, 74_800_000, "#(nop) ADD file:6f1a2e9b in / "),
+            (
+                3,
+                45_200_000,
+                "/bin/sh -c apt-get update && apt-get install -y curl",
+            ),
+            (3, 12_100_000, "COPY app /usr/local/bin/app # buildkit"),
+        ];
+        let mut layers = crate::tui::update::layers_testing::two_layers();
+        layers.push(layers[1].clone());
+        for (index, (layer, (days, size, step))) in layers.iter_mut().zip(steps).enumerate() {
+            layer.index = index;
+            layer.created = ago(days);
+            layer.size = size;
+            layer.created_by = Some(step.into());
+        }
+        for data in [
+            DetailData::Layers {
+                id: id.clone(),
+                layers,
+            },
+            DetailData::LayerTree {
+                id: id.clone(),
+                tree: crate::tui::layers::tests::sample(),
+            },
+            DetailData::Efficiency {
+                id: id.clone(),
+                result: Ok(Box::new(crate::tui::update::build_testing::efficiency())),
+            },
+        ] {
+            update(&mut app, Msg::Detail(Ok(Box::new(data))));
+        }
+        let frame = render_text(&app, 80, 24);
+        let header = frame
+            .lines()
+            .find(|l| l.contains("CREATED BY"))
+            .unwrap_or_default();
+        assert!(header.contains("CREATED "), "{frame}");
+        assert!(!header.contains("DIGEST"), "{frame}");
+        assert!(frame.contains("3w ago"), "{frame}");
+        assert!(frame.contains("apt-get"), "{frame}");
+        insta::assert_snapshot!("layers_80x24", frame);
+        // Wide enough, the digest is back.
+        let frame = render_text(&app, 160, 30);
+        assert!(frame.contains("DIGEST"), "{frame}");
     }
 }

@@ -37,8 +37,22 @@ pub fn draw(frame: &mut Frame, area: Rect, logs: &LogView, theme: &Theme) {
     let height = usize::from(body.height);
     logs.rows.set(height);
     let width = usize::from(body.width).max(1);
+    let styled = |id: u64| -> Option<Vec<Line<'static>>> {
+        let line = logs.line(id)?;
+        let mark = match logs.current_match() == Some(id) {
+            true => theme.marked.patch(theme.selected),
+            false => theme.marked,
+        };
+        let spans = line_spans(line, logs, search.as_ref(), mark, theme);
+        Some(match logs.wrap {
+            true => wrap(spans, width),
+            false => vec![Line::from(spans)],
+        })
+    };
     // From the bottom line up until the body is full; a wrapped line takes its rows.
     let mut rows: Vec<Line> = Vec::with_capacity(height);
+    let mut drawn: usize = 0;
+    let mut bottom_rows = 1;
     for index in (0..=bottom).rev() {
         if rows.len() >= height {
             break;
@@ -46,26 +60,35 @@ pub fn draw(frame: &mut Frame, area: Rect, logs: &LogView, theme: &Theme) {
         let Some(id) = logs.shown_id(index) else {
             break;
         };
-        let Some(line) = logs.line(id) else {
+        let Some(mut wrapped) = styled(id) else {
             continue;
         };
-        let current = logs.current_match() == Some(id);
-        let mark = match current {
-            true => theme.marked.patch(theme.selected),
-            false => theme.marked,
-        };
-        let styled = line_spans(line, logs, search.as_ref(), mark, theme);
-        if logs.wrap {
-            let mut wrapped = wrap(styled, width);
-            wrapped.reverse();
-            rows.extend(wrapped);
-        } else {
-            rows.push(Line::from(styled));
+        if index == bottom {
+            bottom_rows = wrapped.len();
         }
+        drawn += 1;
+        wrapped.reverse();
+        rows.extend(wrapped);
     }
     rows.truncate(height);
     rows.reverse();
     frame.render_widget(Paragraph::new(rows), body);
+    // A page down shows the bottom line at the top and the lines after it that fit; the
+    // lines not held yet count a row each.
+    let mut down: usize = 0;
+    let mut used = bottom_rows;
+    for index in bottom + 1.. {
+        let Some(id) = logs.shown_id(index) else {
+            down += height.saturating_sub(used);
+            break;
+        };
+        used += styled(id).map_or(1, |w| w.len());
+        if used > height {
+            break;
+        }
+        down += 1;
+    }
+    logs.page.set((drawn.saturating_sub(1).max(1), down.max(1)));
 }
 
 /// A log line as the view draws it: its time (if shown) then its text in the
@@ -210,18 +233,23 @@ fn status_line(logs: &LogView, theme: &Theme) -> Line<'static> {
         // Counted over the whole file once the count is done; until then among the lines
         // held, "+" when the file has more that n/N read on into.
         let more = if logs.holds_all() { "" } else { "+" };
-        let found = match (logs.total_count(), logs.match_count()) {
+        let mut found = match (logs.total_count(), logs.match_count()) {
             _ if logs.finding.is_some() => "searching the log… (esc stops)".to_owned(),
             (Some((_, 0)), _) => "no match".to_owned(),
             (Some((Some(at), n)), _) => format!("match {}/{}", grouped(at), grouped(n)),
             (Some((None, 1)), _) => "1 match".to_owned(),
             (Some((None, n)), _) => format!("{} matches", grouped(n)),
             (None, (_, 0)) if more.is_empty() => "no match".to_owned(),
+            (None, (_, 0)) if logs.count_error().is_some() => "none held".to_owned(),
             (None, (_, 0)) => "none held (counting)".to_owned(),
             (None, (Some(at), n)) => format!("match {at}/{n}{more}"),
             (None, (None, 1)) if more.is_empty() => "1 match".to_owned(),
             (None, (None, n)) => format!("{n}{more} matches"),
         };
+        // The footer said why once; this stays while the count waits.
+        if logs.count_error().is_some() && logs.finding.is_none() {
+            found.push_str(" (count failed)");
+        }
         spans.push(Span::styled(
             format!(" · search {:?}: {found} (n/N)", logs.search),
             theme.key,

@@ -29,7 +29,7 @@ pub struct Column {
     pub header: &'static str,
     pub width: Width,
     /// A cell too long keeps its end, after an ellipsis (a path, whose last part says
-    /// which it is); else it is cut at the column's edge.
+    /// which it is); else it keeps its start, an ellipsis at the column's edge.
     pub keeps_end: bool,
 }
 
@@ -52,13 +52,23 @@ impl Column {
 }
 
 /// `text`'s last `width` columns, an ellipsis first, when it is longer.
-fn keep_end(text: String, width: usize) -> String {
+pub(super) fn keep_end(text: String, width: usize) -> String {
     let len = text.chars().count();
     if len <= width || width == 0 {
         return text;
     }
     let tail: String = text.chars().skip(len - (width - 1)).collect();
     format!("…{tail}")
+}
+
+/// `text`'s first `width` columns, the last an ellipsis, when it is longer: a name cut
+/// short is not taken for another (`berth-test/bu…`, not `berth-test/bus`).
+pub(super) fn keep_start(text: String, width: usize) -> String {
+    if text.chars().count() <= width || width == 0 {
+        return text;
+    }
+    let head: String = text.chars().take(width - 1).collect();
+    format!("{head}…")
 }
 
 /// One cell's text and, if it has its own, its style (a container's status colour).
@@ -148,24 +158,25 @@ impl PaneTable<'_> {
             })
             .collect();
         // The widths the table will give the columns (as ratatui's Table lays them out:
-        // from the start, a space between), for the columns whose long cells keep their end.
+        // from the start, a space between): a long cell is cut to its column with a mark.
         let inner = block.inner(area).width;
-        let drawn: Vec<u16> = if self.columns.iter().any(|c| c.keeps_end) {
-            ratatui::layout::Layout::horizontal(widths.clone())
-                .flex(ratatui::layout::Flex::Start)
-                .spacing(1)
-                .split(Rect::new(0, 0, inner, 1))
-                .iter()
-                .map(|r| r.width)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let drawn: Vec<u16> = ratatui::layout::Layout::horizontal(widths.clone())
+            .flex(ratatui::layout::Flex::Start)
+            .spacing(1)
+            .split(Rect::new(0, 0, inner, 1))
+            .iter()
+            .map(|r| r.width)
+            .collect();
         let table_rows = on_screen.into_iter().map(|(mut r, selected)| {
             for (at, width) in drawn.iter().enumerate() {
-                if let (Some(cell), true) = (r.cells.get_mut(at), self.columns[at].keeps_end) {
-                    cell.text = keep_end(std::mem::take(&mut cell.text), usize::from(*width));
-                }
+                let (Some(cell), Some(column)) = (r.cells.get_mut(at), self.columns.get(at)) else {
+                    continue;
+                };
+                let text = std::mem::take(&mut cell.text);
+                cell.text = match column.keeps_end {
+                    true => keep_end(text, usize::from(*width)),
+                    false => keep_start(text, usize::from(*width)),
+                };
             }
             let style = if selected && r.marked {
                 // The mark stays visible under the cursor: its modifiers on the selection.
@@ -206,6 +217,17 @@ mod tests {
     use super::*;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
+
+    /// A cell cut at its column's edge says so with an ellipsis, at the end it loses.
+    #[test]
+    fn a_cut_cell_ends_in_an_ellipsis() {
+        assert_eq!(
+            keep_start("berth-test/busybox".into(), 14),
+            "berth-test/bu…"
+        );
+        assert_eq!(keep_start("busybox".into(), 7), "busybox");
+        assert_eq!(keep_end("/var/lib/berth/volumes/v1".into(), 8), "…umes/v1");
+    }
 
     /// The widest column follows the rows on screen only, and the selection scrolls
     /// into view.

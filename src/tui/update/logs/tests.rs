@@ -261,8 +261,9 @@ fn the_filter_typed_reads_back_through_the_file() {
     assert!(frame(&app).contains("line 4999"));
 }
 
-/// Answers the logs tab's reads and its count's steps among `effects` from a real log
-/// file, and the ones they lead to, as the worker would; how many count steps ran.
+/// Answers the logs tab's reads, its count's steps and stats among `effects` from a real
+/// log file, and the ones they lead to, as the worker would (a read of a log not there
+/// fails); how many count steps ran.
 fn answer_real(app: &mut App, effects: Vec<Effect>, log: &RealLog) -> usize {
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     let (mut answered, mut counted) = (0, 0);
@@ -272,15 +273,22 @@ fn answer_real(app: &mut App, effects: Vec<Effect>, log: &RealLog) -> usize {
         let data = match effect {
             Effect::LoadDetail(DetailRequest::Logs(request)) => DetailData::Logs {
                 id: request.id.clone(),
-                chunk: Ok(log.answer(&request)),
+                chunk: log.try_answer(&request),
             },
             Effect::LoadDetail(DetailRequest::LogCount(request)) => {
                 counted += 1;
+                let (stamp, step) = log.try_count(&request);
                 DetailData::LogCount {
                     id: request.id.clone(),
-                    step: Ok(log.count(&request)),
+                    generation: request.generation,
+                    stamp,
+                    step,
                 }
             }
+            Effect::LoadDetail(DetailRequest::LogStamp(id)) => DetailData::LogStamp {
+                id,
+                stamp: crate::tui::preview::LogStamp::of(&log.path),
+            },
             _ => continue,
         };
         queue.extend(update(app, Msg::Detail(Ok(Box::new(data)))));
@@ -363,4 +371,137 @@ fn a_page_key_moves_the_log_a_screenful() {
     assert_eq!(bottom(&app), format!("line {}", 2999 - 2 * (rows - 1)));
     key(&mut app, KeyCode::PageDown);
     assert_eq!(bottom(&app), format!("line {}", 2999 - (rows - 1)));
+}
+
+fn count_steps(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::LoadDetail(DetailRequest::LogCount(_))))
+        .count()
+}
+
+fn stats(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::LoadDetail(DetailRequest::LogStamp(_))))
+        .count()
+}
+
+/// A step of the count that fails (a directory in the log's place) stops the count: the
+/// status line says so once and the footer keeps saying it; later ticks send no step,
+/// only a stat of the log, until the log changes (it is back) or the search does.
+#[test]
+fn a_failed_count_waits_for_the_log_or_the_search_to_change() {
+    let mut app = app_with(Keymap::default());
+    let log = RealLog::new((0..1000).map(|i| format!("line {i}")));
+    let aside = log.path.with_extension("aside");
+    key(&mut app, KeyCode::Enter);
+    let mut effects = Vec::new();
+    while app.container_detail().unwrap().tab != ContainerTab::Logs {
+        effects = key(&mut app, KeyCode::Right);
+    }
+    answer_real(&mut app, effects, &log);
+    // Paused: the window reads nothing more on a tick, only the count does.
+    keys(&mut app, "p");
+    let mut effects = keys(&mut app, "/line");
+    effects.extend(key(&mut app, KeyCode::Enter));
+    assert_eq!(count_steps(&effects), 1);
+    // A log gone reads as an empty one; a directory in its place does not read.
+    std::fs::rename(&log.path, &aside).unwrap();
+    std::fs::create_dir(&log.path).unwrap();
+    // The step sent for "l" fails too, but its count was left behind: it stops nothing,
+    // and the step of "line"'s count goes after it.
+    assert_eq!(answer_real(&mut app, effects, &log), 2);
+    let said = app.status.take().expect("the failure is said");
+    assert!(said.error && said.text.starts_with("counting the search's matches"));
+    assert!(frame(&app).contains("(count failed)"), "{}", frame(&app));
+    // Ticks: a stat each, no step, nothing said again.
+    for _ in 0..5 {
+        let effects = update(&mut app, Msg::Tick);
+        assert_eq!(
+            (count_steps(&effects), stats(&effects)),
+            (0, 1),
+            "{effects:?}"
+        );
+        assert_eq!(answer_real(&mut app, effects, &log), 0);
+        assert!(app.status.is_none(), "said once: {:?}", app.status);
+    }
+    // A new search counts at once (and fails again, said again: it is another count).
+    key(&mut app, KeyCode::Esc);
+    assert!(!frame(&app).contains("count failed"), "{}", frame(&app));
+    let effects = keys(&mut app, "/ine");
+    assert_eq!(count_steps(&effects), 1, "{effects:?}");
+    assert_eq!(
+        answer_real(&mut app, effects, &log),
+        2,
+        "\"i\"'s, then \"ine\"'s"
+    );
+    assert!(app.status.take().is_some_and(|s| s.error));
+    key(&mut app, KeyCode::Enter);
+    let effects = update(&mut app, Msg::Tick);
+    assert_eq!(count_steps(&effects), 0);
+    answer_real(&mut app, effects, &log);
+    // The log is back: the next tick's stat sees another file, and the count runs.
+    std::fs::remove_dir(&log.path).unwrap();
+    std::fs::rename(&aside, &log.path).unwrap();
+    let effects = update(&mut app, Msg::Tick);
+    assert_eq!(count_steps(&effects), 0, "the stat goes first");
+    assert_eq!(answer_real(&mut app, effects, &log), 1);
+    let shown = frame(&app);
+    assert!(
+        shown.contains("1,000 matches") || shown.contains("/1,000"),
+        "{shown}"
+    );
+    assert!(!shown.contains("count failed"), "{shown}");
+}
+
+/// Wrapped, a page key moves by the lines on screen, not by its rows: up, the top line
+/// becomes the bottom one; down, the bottom one the top; no line is skipped, however
+/// many rows each takes.
+#[test]
+fn a_page_of_wrapped_lines_skips_none() {
+    let mut app = app_with(Keymap::default());
+    let log = FakeLog::new((0..3000).map(|i| format!("line {i} {}", "x".repeat((i % 4) * 90))));
+    open_logs(&mut app, &log);
+    keys(&mut app, "w");
+    assert!(logs(&app).wrap);
+    // The numbers of the lines whose start is on screen (a line cut at the top shows
+    // only its end).
+    let starts = |app: &App| -> Vec<usize> {
+        frame(app)
+            .lines()
+            .filter_map(|row| row.strip_prefix("│line "))
+            .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+            .collect()
+    };
+    let before = starts(&app);
+    assert!(
+        before.len() < logs(&app).rows.get(),
+        "lines wrap: {before:?}"
+    );
+    for _ in 0..3 {
+        let before = starts(&app);
+        let effects = key(&mut app, KeyCode::PageUp);
+        answer_logs(&mut app, &effects, &log);
+        let after = starts(&app);
+        // The old top line (or the one cut at the top) is the new bottom one.
+        let (first, last) = (before[0], *after.last().unwrap());
+        assert!(
+            last <= first && last + 1 >= first,
+            "{after:?} then {before:?}"
+        );
+        assert!(after[0] < first, "a page up: {after:?} then {before:?}");
+        let before_down = after;
+        let effects = key(&mut app, KeyCode::PageDown);
+        answer_logs(&mut app, &effects, &log);
+        let down = starts(&app);
+        let (last, first) = (*before_down.last().unwrap(), down[0]);
+        assert!(
+            first <= last && *down.last().unwrap() > last,
+            "{before_down:?} then {down:?}"
+        );
+        // Back up to go on from where the pages started.
+        let effects = key(&mut app, KeyCode::PageUp);
+        answer_logs(&mut app, &effects, &log);
+    }
 }
