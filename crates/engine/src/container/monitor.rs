@@ -1022,7 +1022,6 @@ impl Monitor {
         }
         let mut cgroup = Cgroup::of(&self.record);
         let oom = cgroup.oom_killed();
-        teardown.step("remove cgroup", &self.record.id, cgroup.remove());
         let id = self.record.id.clone();
         // Read now, not at start: `restart` sets it just before it stops the container.
         let restarting = self
@@ -1030,6 +1029,13 @@ impl Monitor {
             .load_record(&id)
             .is_ok_and(|r| r.state.restarting);
         let auto_remove = self.record.config.auto_remove && !restarting;
+        // A container that stays may be started again at once, into a cgroup of the same
+        // name: its old one goes first. A `--rm` one's goes after the exit is told, with
+        // its directory (each rmdir waits on the kernel's cgroup lock, and `system check`
+        // finds the cgroup of a directory left by a crash in between).
+        if !auto_remove {
+            teardown.step("remove cgroup", &id, cgroup.remove());
+        }
         // The ports go with the container (their sockets close here), and their rules
         // before the exit is recorded, so none outlives it. The host ends of its links
         // are only noted: they are deleted once the exit is told (see `Unplug`).
@@ -1117,6 +1123,7 @@ impl Monitor {
             }
         }
         if auto_remove {
+            teardown.step("remove cgroup", &id, cgroup.remove());
             teardown.step("remove container", &id, self.engine.remove_stopped(&id));
         }
         crash_point("monitor:before-unplug");
