@@ -669,3 +669,71 @@ fn rm_deletes_after_letting_go_of_the_lock() {
         common::stdout(&check)
     );
 }
+
+/// The monitor's ID, from the command line of the monitor `run` started ahead.
+fn ahead_monitor_id(root: &Path) -> Option<String> {
+    processes_of(root).into_iter().find_map(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let words: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        let at = words.iter().position(|w| w == "__monitor")?;
+        words.get(at + 1).cloned()
+    })
+}
+
+/// `run` takes the spare cgroup as its container's before it makes the container (see
+/// `Cgroup::take_spare`). Killed meanwhile, as ctrl-c during a pull does, it leaves no
+/// cgroup: its monitor, started ahead and left without a go, removes it, since no record
+/// names that ID and `system check` could not find it.
+#[test]
+fn a_run_killed_before_its_container_is_made_leaves_no_cgroup() {
+    use std::os::unix::process::CommandExt;
+
+    let berth = Berth::with_image();
+    let pids = Path::new("/sys/fs/cgroup/pids/berth");
+    let scratch = tempfile::tempdir().unwrap();
+    let paused = scratch.path().join("paused");
+    // Other tests' starts may take the spare first: a container's end makes another.
+    let (mut run, dir) = (0..20)
+        .find_map(|_| {
+            berth.ok(&["run", "--rm", "--network", "none", common::IMAGE, "true"]);
+            common::wait_until("the monitor to end", || {
+                processes_of(berth.root()).is_empty()
+            });
+            let mut run = berth
+                .cmd()
+                .env(PAUSE_ENV, "run:before-create")
+                .env(PAUSE_FILE_ENV, &paused)
+                .args(["run", "--network", "none", common::IMAGE, "true"])
+                .process_group(0)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            common::wait_until("run to pause", || paused.exists());
+            let id = ahead_monitor_id(berth.root()).expect("a monitor started ahead");
+            let dir = pids.join(&id);
+            if dir.is_dir() {
+                return Some((run, dir));
+            }
+            // No spare was there to take: let this one go and try again.
+            std::fs::remove_file(&paused).unwrap();
+            assert!(run.wait().unwrap().success());
+            let left = berth.ok(&["ps", "-aq"]);
+            berth.ok(&["rm", "-f", left.trim()]);
+            None
+        })
+        .expect("a run that took the spare");
+    let group = nix::unistd::Pid::from_raw(run.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).unwrap();
+    run.wait().unwrap();
+    common::wait_until("the monitor to end", || {
+        processes_of(berth.root()).is_empty()
+    });
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    assert_eq!(berth.ok(&["ps", "-aq"]), "");
+    let out = berth.run(&["system", "check"]);
+    assert!(out.status.success(), "{out:?}");
+}

@@ -59,11 +59,13 @@ pub const PAUSE_FILE_ENV: &str = "BERTH_PAUSE_FILE";
 /// before it deletes the directories it retired; `cp:mid-copy`, after `cp` sent the first
 /// part of an archive into a container (the process writing it waits for the rest);
 /// `monitor:running-recorded`, after a container's monitor recorded it running and before
-/// it tells the verb that started it.
+/// it tells the verb that started it; `run:before-create`, after `run` started the
+/// monitor and took the spare cgroup, before it makes the container.
 pub const PAUSE_POINTS: &[&str] = &[
     "rm:before-delete",
     "cp:mid-copy",
     "monitor:running-recorded",
+    "run:before-create",
 ];
 
 /// Waits at `point` if `BERTH_PAUSE_AT` names it (debug builds only).

@@ -43,6 +43,29 @@ pub struct MonitorAhead {
     /// The thread starting the monitor: the caller goes on making the container while
     /// the monitor's exec is under way.
     spawning: std::thread::JoinHandle<Result<()>>,
+    /// The spare cgroup, taken as the container's before anything else.
+    cgroup: TakenCgroup,
+}
+
+/// The spare cgroup `run` took as its container's (see [`Cgroup::take_spare`]), removed
+/// if the container is never started.
+struct TakenCgroup(Option<Cgroup>);
+
+impl TakenCgroup {
+    fn into_inner(mut self) -> Option<Cgroup> {
+        self.0.take()
+    }
+}
+
+impl Drop for TakenCgroup {
+    fn drop(&mut self) {
+        if let Some(mut cgroup) = self.0.take() {
+            // No container to report it with: a leftover of its own, named once.
+            if let Err(e) = cgroup.remove() {
+                eprintln!("berth: removing the cgroup of a run that made no container: {e}");
+            }
+        }
+    }
 }
 
 /// A start of a container already running is Docker's conflict.
@@ -579,6 +602,7 @@ impl Engine {
         opts: CreateOptions,
         ahead: &MonitorAhead,
     ) -> Result<ContainerRecord> {
+        crate::faults::pause_point("run:before-create");
         self.create_container_as(opts, ahead.id.clone())
     }
 
@@ -1022,6 +1046,8 @@ impl Engine {
     /// `name` is the container's name when the user chose one, for `ps` to show.
     pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
         let id = ContainerId::random();
+        // Before the grace period is begun: its move holds the lock the renames need.
+        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         super::runtime::cgroups::start_grace_period();
         let (stream, theirs) =
             UnixStream::pair().context(|| "creating the monitor socket".into())?;
@@ -1037,6 +1063,7 @@ impl Engine {
             id,
             stream,
             spawning,
+            cgroup,
         })
     }
 
@@ -1047,13 +1074,14 @@ impl Engine {
             id,
             mut stream,
             spawning,
+            cgroup,
         } = ahead;
         spawning
             .join()
             .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))??;
         let record = self.container(id.as_str())?;
         refuse_running(&record)?;
-        let mut premade = premake_cgroup(&record);
+        let mut premade = premake_cgroup(&record, cgroup.into_inner());
         if let Err(e) = super::monitor::send_ahead_go(&mut stream) {
             if let Some(cgroup) = &mut premade {
                 self.remove_cgroup_reporting(&record, cgroup);
@@ -1549,16 +1577,63 @@ fn spawn_monitor(
 
 /// Makes the cgroup of a container whose monitor was started ahead, while that monitor is
 /// still loading its binary: the kernel's cgroup creation (a millisecond or more) is then
-/// off the start's path. Best effort: on a failure nothing is left, and the monitor makes
-/// the cgroup itself and reports why it can't.
-fn premake_cgroup(record: &ContainerRecord) -> Option<Cgroup> {
-    let devices = super::devices::allowed_devices(&record.config.security).ok()?;
-    Cgroup::create(record.id.as_str(), &record.config.resources, &devices.rules).ok()
+/// off the start's path. `taken` is the spare `run` took as this container's (see
+/// [`Cgroup::take_spare`]): it gets the limits, unless the container's cgroup lives under
+/// a parent of the user's. Best effort: on a failure nothing is left, and the monitor
+/// makes the cgroup itself and reports why it can't.
+fn premake_cgroup(record: &ContainerRecord, taken: Option<Cgroup>) -> Option<Cgroup> {
+    let resources = &record.config.resources;
+    let taken = match taken {
+        Some(mut cgroup) if resources.cgroup_parent.is_some() => {
+            let _ = cgroup.remove();
+            None
+        }
+        taken => taken,
+    };
+    let devices = super::devices::allowed_devices(&record.config.security).ok();
+    match (taken, devices) {
+        (Some(cgroup), Some(devices)) => cgroup.configure_taken(resources, &devices.rules).ok(),
+        (Some(mut cgroup), None) => {
+            let _ = cgroup.remove();
+            None
+        }
+        (None, devices) => Cgroup::create(record.id.as_str(), resources, &devices?.rules).ok(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `run` takes the spare before it knows whether a container will be made: a run
+    /// that makes none (a bad flag, no such image) leaves no cgroup behind.
+    #[test]
+    fn a_spare_taken_for_a_run_that_makes_no_container_is_removed() {
+        let pids = std::path::Path::new("/sys/fs/cgroup/pids");
+        if !pids.join("cgroup.procs").exists() || !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root and the v1 pids hierarchy");
+            return;
+        }
+        let id = ContainerId::random();
+        // Other starts on this host may take the spare first: make another.
+        let taken = (0..20).find_map(|_| {
+            Cgroup::keep_spare().ok()?;
+            Cgroup::take_spare(id.as_str())
+        });
+        let taken = taken.expect("a spare to take");
+        let dir = pids.join("berth").join(id.as_str());
+        assert!(dir.is_dir(), "{} not made", dir.display());
+        drop(TakenCgroup(Some(taken)));
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        // One handed on is the container's: not removed with the guard.
+        let taken = (0..20).find_map(|_| {
+            Cgroup::keep_spare().ok()?;
+            Cgroup::take_spare(id.as_str())
+        });
+        let mut kept = TakenCgroup(taken).into_inner().expect("a spare to take");
+        assert!(dir.is_dir());
+        kept.remove().unwrap();
+    }
 
     #[test]
     fn container_names_are_dockers() {

@@ -113,6 +113,13 @@ pub fn run_if_invoked() -> Option<i32> {
     if invocation.ahead {
         let _ = enter_own_mount_namespace();
         if !wait_for_ahead_go(&control) {
+            // The starter went away before its container was made (a failed create, a
+            // kill, ctrl-c during a pull): the spare it took as the container's cgroup
+            // goes too, as nothing else knows that ID. A record made meanwhile keeps it,
+            // for `system check` to find.
+            if engine.load_record(&invocation.id).is_err() {
+                let _ = Cgroup::existing(invocation.id.as_str()).remove();
+            }
             return Some(0);
         }
     }

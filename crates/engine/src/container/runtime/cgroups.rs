@@ -527,20 +527,13 @@ impl Cgroup {
         let path = resources.cgroup_path(id);
         // Under the default parent, the spare made ahead (see `spare`) is taken by
         // renames: a fraction of what making a cgroup costs on the start's path.
-        let hierarchies = mounted_hierarchies()?;
         let spare = match resources.cgroup_parent {
-            None => spare::take(&hierarchies, &path),
+            None => Self::take_spare(id),
             Some(_) => None,
         };
         let (mut cgroup, result) = match spare {
-            Some(mut cgroup) => {
-                let uncovered: Vec<Hierarchy> = hierarchies
-                    .into_iter()
-                    .filter(|h| !spare::covers(h))
-                    .collect();
-                let result = cgroup
-                    .create_dirs_in(&uncovered, &path)
-                    .and_then(|()| cgroup.apply(resources, devices, DeviceDefaults::Set));
+            Some(cgroup) => {
+                let result = cgroup.apply(resources, devices, DeviceDefaults::Set);
                 (cgroup, result)
             }
             None => Self::make(&path, resources, devices),
@@ -551,6 +544,43 @@ impl Cgroup {
             return Err(e);
         }
         Ok(cgroup)
+    }
+
+    /// The cgroup of container `id` under the default parent, from the spare (see
+    /// `spare`) and with the directories a spare does not cover made, but no limits yet
+    /// (see [`Cgroup::configure_taken`]); None without a whole spare, when nothing is
+    /// left made. `run` takes it before anything of its own moves into a cgroup: that move
+    /// holds the kernel's cgroup lock through an RCU grace period (see
+    /// [`start_grace_period`]), which every rename and mkdir waits on.
+    pub fn take_spare(id: &str) -> Option<Cgroup> {
+        let path = crate::container::cgroup_parent::container_path(None, id);
+        let hierarchies = mounted_hierarchies().ok()?;
+        let mut cgroup = spare::take(&hierarchies, &path)?;
+        let uncovered: Vec<Hierarchy> = hierarchies
+            .into_iter()
+            .filter(|h| !spare::covers(h))
+            .collect();
+        match cgroup.create_dirs_in(&uncovered, &path) {
+            Ok(()) => Some(cgroup),
+            Err(_) => {
+                let _ = cgroup.remove();
+                None
+            }
+        }
+    }
+
+    /// Applies a container's limits and devices to the cgroup [`Cgroup::take_spare`]
+    /// took; on failure the cgroup is removed.
+    pub fn configure_taken(
+        mut self,
+        resources: &Resources,
+        devices: &[DeviceRule],
+    ) -> Result<Cgroup> {
+        if let Err(e) = self.apply(resources, devices, DeviceDefaults::Set) {
+            let _ = self.remove();
+            return Err(e);
+        }
+        Ok(self)
     }
 
     /// Makes the cgroup at `path` afresh and applies its limits; on failure, what was made
