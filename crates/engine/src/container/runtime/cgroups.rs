@@ -552,7 +552,7 @@ impl Cgroup {
     /// left made. `run` takes it before anything of its own moves into a cgroup: that move
     /// holds the kernel's cgroup lock through an RCU grace period (see
     /// [`start_grace_period`]), which every rename and mkdir waits on.
-    pub fn take_spare(id: &str) -> Option<Cgroup> {
+    pub(crate) fn take_spare(id: &str) -> Option<Cgroup> {
         let path = crate::container::cgroup_parent::container_path(None, id);
         let hierarchies = mounted_hierarchies().ok()?;
         let mut cgroup = spare::take(&hierarchies, &path)?;
@@ -571,7 +571,7 @@ impl Cgroup {
 
     /// Applies a container's limits and devices to the cgroup [`Cgroup::take_spare`]
     /// took; on failure the cgroup is removed.
-    pub fn configure_taken(
+    pub(crate) fn configure_taken(
         mut self,
         resources: &Resources,
         devices: &[DeviceRule],
