@@ -751,14 +751,7 @@ impl App {
     }
 
     pub fn cursor_mut(&mut self) -> &mut Cursor {
-        match self.view {
-            View::Containers => &mut self.containers,
-            View::Images => &mut self.images,
-            View::Volumes => &mut self.volumes,
-            View::Networks => &mut self.networks,
-            View::Events => &mut self.events_cursor,
-            View::Projects => &mut self.projects_cursor,
-        }
+        self.cursor_of(self.view)
     }
 
     pub fn say(&mut self, text: impl Into<String>, error: bool) {
