@@ -613,18 +613,8 @@ mod tests {
     /// A page key in a volume's files moves by the rows the listing shows.
     #[test]
     fn a_page_moves_a_volumes_files_by_the_rows_on_screen() {
-        use crate::engine::{Volume, VolumeInfo};
         let mut app = app_with(Keymap::default());
-        app.snapshot.volumes = vec![VolumeInfo {
-            volume: Volume {
-                name: "data".into(),
-                created: chrono::Utc::now(),
-                labels: Default::default(),
-                anonymous: false,
-            },
-            mountpoint: "/v/data/_data".into(),
-            users: Vec::new(),
-        }];
+        app.snapshot.volumes = vec![volume("data")];
         keys(&mut app, "3");
         key(&mut app, KeyCode::Enter);
         let names: Vec<String> = (0..100).map(|i| format!("f{i:03}")).collect();
@@ -660,18 +650,8 @@ mod tests {
     fn a_volume_opens_descends_only_into_real_dirs_and_goes_up() {
         use crate::engine::PathKind;
         use crate::engine::{DirEntry, DirListing};
-        use crate::engine::{Volume, VolumeInfo};
         let mut app = app_with(Keymap::default());
-        app.snapshot.volumes = vec![VolumeInfo {
-            volume: Volume {
-                name: "data".into(),
-                created: chrono::Utc::now(),
-                labels: Default::default(),
-                anonymous: false,
-            },
-            mountpoint: "/v/data/_data".into(),
-            users: Vec::new(),
-        }];
+        app.snapshot.volumes = vec![volume("data")];
         // Opening the pane measures the volumes.
         assert!(matches!(keys(&mut app, "3").as_slice(), [Effect::VolumeSizes(v)] if v.len() == 1));
         let effects = key(&mut app, KeyCode::Enter);

@@ -505,21 +505,10 @@ mod tests {
     /// the others as they scroll into view, and those on screen afresh at the next visit.
     #[test]
     fn volumes_are_measured_as_their_rows_come_on_screen() {
-        use crate::engine::{DirUsage, Volume, VolumeInfo};
+        use crate::engine::DirUsage;
         use crate::tui::once::render_text;
         let mut app = app_with(Keymap::default());
-        app.snapshot.volumes = (0..1000)
-            .map(|i| VolumeInfo {
-                volume: Volume {
-                    name: format!("v{i:03}"),
-                    created: chrono::Utc::now(),
-                    labels: Default::default(),
-                    anonymous: false,
-                },
-                mountpoint: format!("/v/v{i:03}/_data").into(),
-                users: Vec::new(),
-            })
-            .collect();
+        app.snapshot.volumes = (0..1000).map(|i| volume(&format!("v{i:03}"))).collect();
         let asked = |effects: &[Effect]| -> Vec<String> {
             effects
                 .iter()

@@ -223,3 +223,17 @@ pub(super) fn one_image(config: &[u8]) -> Vec<crate::tui::snapshot::ImageRow> {
         containers: Vec::new(),
     }]
 }
+
+/// A named volume no container uses, mounted at `/v/NAME/_data`.
+pub(super) fn volume(name: &str) -> crate::engine::VolumeInfo {
+    crate::engine::VolumeInfo {
+        volume: crate::engine::Volume {
+            name: name.into(),
+            created: chrono::Utc::now(),
+            labels: Default::default(),
+            anonymous: false,
+        },
+        mountpoint: format!("/v/{name}/_data").into(),
+        users: Vec::new(),
+    }
+}

@@ -123,20 +123,10 @@ mod tests {
     fn y_copies_an_image_id_a_volume_name_and_file_paths() {
         use crate::engine::PathKind;
         use crate::engine::{DirEntry, DirListing};
-        use crate::engine::{Volume, VolumeInfo};
         let mut app = app_with(Keymap::default());
         let image = Digest::of_bytes(b"config");
         app.snapshot.images = one_image(b"config");
-        app.snapshot.volumes = vec![VolumeInfo {
-            volume: Volume {
-                name: "data".into(),
-                created: chrono::Utc::now(),
-                labels: Default::default(),
-                anonymous: false,
-            },
-            mountpoint: "/v/data/_data".into(),
-            users: Vec::new(),
-        }];
+        app.snapshot.volumes = vec![volume("data")];
         keys(&mut app, "2");
         assert_eq!(yanked(&mut app), image.to_string());
         key(&mut app, KeyCode::Enter);
