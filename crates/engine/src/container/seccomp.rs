@@ -605,14 +605,22 @@ fn export(filter: &ScmpFilterContext) -> Result<BpfProgram> {
     file.rewind()
         .and_then(|()| file.read_to_end(&mut bytes))
         .map_err(compile_error)?;
-    const INSTRUCTION: usize = std::mem::size_of::<sock_filter>();
     if bytes.is_empty() || !bytes.len().is_multiple_of(INSTRUCTION) {
         return Err(compile_error(format!(
             "libseccomp wrote {} bytes, not whole instructions",
             bytes.len()
         )));
     }
-    Ok(bytes
+    Ok(decode(&bytes))
+}
+
+/// The size of one instruction as the kernel takes it: code (2 bytes), jt, jf, k (4).
+pub(super) const INSTRUCTION: usize = std::mem::size_of::<sock_filter>();
+
+/// A program from its instructions as the kernel takes them (whole ones; a tail short
+/// of one is left out).
+pub(super) fn decode(bytes: &[u8]) -> BpfProgram {
+    bytes
         .chunks_exact(INSTRUCTION)
         .map(|i| sock_filter {
             code: u16::from_ne_bytes([i[0], i[1]]),
@@ -620,7 +628,18 @@ fn export(filter: &ScmpFilterContext) -> Result<BpfProgram> {
             jf: i[3],
             k: u32::from_ne_bytes([i[4], i[5], i[6], i[7]]),
         })
-        .collect())
+        .collect()
+}
+
+/// The instructions of `program` as the kernel takes them ([`decode`]'s inverse).
+pub(super) fn encode(program: &[sock_filter]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(program.len() * INSTRUCTION);
+    for i in program {
+        bytes.extend_from_slice(&i.code.to_ne_bytes());
+        bytes.extend_from_slice(&[i.jt, i.jf]);
+        bytes.extend_from_slice(&i.k.to_ne_bytes());
+    }
+    bytes
 }
 
 /// Installs compiled filters in order (the caller must have set no_new_privs).

@@ -16,10 +16,9 @@ use oci_spec::runtime::LinuxSeccomp;
 use seccompiler::{sock_filter, BpfProgram};
 use sha2::{Digest, Sha256};
 
+use super::seccomp::{decode, encode, INSTRUCTION};
 use crate::error::Result;
 
-/// The size of one instruction on file: code (2 bytes), jt, jf, k (4 bytes).
-const INSTRUCTION: usize = 8;
 /// The kernel's limit on a filter's length (BPF_MAXINSNS).
 const MAX_INSTRUCTIONS: usize = 4096;
 /// Changes when the file's layout or the compile's meaning does.
@@ -59,28 +58,6 @@ fn read(path: &Path) -> Option<BpfProgram> {
         && bytes.len().is_multiple_of(INSTRUCTION)
         && bytes.len() / INSTRUCTION <= MAX_INSTRUCTIONS;
     whole.then(|| decode(&bytes))
-}
-
-fn decode(bytes: &[u8]) -> BpfProgram {
-    bytes
-        .chunks_exact(INSTRUCTION)
-        .map(|i| sock_filter {
-            code: u16::from_ne_bytes([i[0], i[1]]),
-            jt: i[2],
-            jf: i[3],
-            k: u32::from_ne_bytes([i[4], i[5], i[6], i[7]]),
-        })
-        .collect()
-}
-
-fn encode(program: &[sock_filter]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(program.len() * INSTRUCTION);
-    for i in program {
-        bytes.extend_from_slice(&i.code.to_ne_bytes());
-        bytes.extend_from_slice(&[i.jt, i.jf]);
-        bytes.extend_from_slice(&i.k.to_ne_bytes());
-    }
-    bytes
 }
 
 /// Keeps `program` at `path`: written under a name of this process's, then renamed.
