@@ -1081,7 +1081,7 @@ impl Engine {
             .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))??;
         let record = self.container(id.as_str())?;
         refuse_running(&record)?;
-        let mut premade = premake_cgroup(&record, cgroup.into_inner());
+        let mut premade = premake_cgroup(&record, cgroup);
         if let Err(e) = super::monitor::send_ahead_go(&mut stream) {
             if let Some(cgroup) = &mut premade {
                 self.remove_cgroup_reporting(&record, cgroup);
@@ -1581,24 +1581,16 @@ fn spawn_monitor(
 /// [`Cgroup::take_spare`]): it gets the limits, unless the container's cgroup lives under
 /// a parent of the user's. Best effort: on a failure nothing is left, and the monitor
 /// makes the cgroup itself and reports why it can't.
-fn premake_cgroup(record: &ContainerRecord, taken: Option<Cgroup>) -> Option<Cgroup> {
+fn premake_cgroup(record: &ContainerRecord, taken: TakenCgroup) -> Option<Cgroup> {
     let resources = &record.config.resources;
-    let taken = match taken {
-        Some(mut cgroup) if resources.cgroup_parent.is_some() => {
-            let _ = cgroup.remove();
-            None
+    // Dropped unused (no devices, or a parent of the user's), `taken` is removed.
+    let devices = super::devices::allowed_devices(&record.config.security).ok()?;
+    if resources.cgroup_parent.is_none() {
+        if let Some(cgroup) = taken.into_inner() {
+            return cgroup.configure_taken(resources, &devices.rules).ok();
         }
-        taken => taken,
-    };
-    let devices = super::devices::allowed_devices(&record.config.security).ok();
-    match (taken, devices) {
-        (Some(cgroup), Some(devices)) => cgroup.configure_taken(resources, &devices.rules).ok(),
-        (Some(mut cgroup), None) => {
-            let _ = cgroup.remove();
-            None
-        }
-        (None, devices) => Cgroup::create(record.id.as_str(), resources, &devices?.rules).ok(),
     }
+    Cgroup::create(record.id.as_str(), resources, &devices.rules).ok()
 }
 
 #[cfg(test)]

@@ -524,20 +524,14 @@ impl Cgroup {
     /// top of Docker's default device rules (`--device`, `--device-cgroup-rule`,
     /// `--privileged`). On failure nothing is left.
     pub fn create(id: &str, resources: &Resources, devices: &[DeviceRule]) -> Result<Cgroup> {
-        let path = resources.cgroup_path(id);
         // Under the default parent, the spare made ahead (see `spare`) is taken by
         // renames: a fraction of what making a cgroup costs on the start's path.
-        let spare = match resources.cgroup_parent {
-            None => Self::take_spare(id),
-            Some(_) => None,
-        };
-        let (mut cgroup, result) = match spare {
-            Some(cgroup) => {
-                let result = cgroup.apply(resources, devices, DeviceDefaults::Set);
-                (cgroup, result)
+        if resources.cgroup_parent.is_none() {
+            if let Some(spare) = Self::take_spare(id) {
+                return spare.configure_taken(resources, devices);
             }
-            None => Self::make(&path, resources, devices),
-        };
+        }
+        let (mut cgroup, result) = Self::make(&resources.cgroup_path(id), resources, devices);
         if let Err(e) = result {
             // The error that matters is the one that stopped the creation.
             let _ = cgroup.remove();
