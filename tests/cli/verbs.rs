@@ -285,13 +285,7 @@ fn export_refuses_a_terminal_and_a_missing_container() {
 
     // A reader that goes away (`export made | head -c 100`) ends the export quietly,
     // with a shell's SIGPIPE code.
-    let mut child = berth
-        .cmd()
-        .args(["export", "made"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = berth.spawn(&["export", "made"]);
     let mut first = [0u8; 100];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -525,17 +519,8 @@ fn exec_and_attach_reach_a_container_as_soon_as_it_reads_running() {
         .unwrap();
     wait_until("the monitor to be held", || paused.exists());
     assert_eq!(berth.inspect("quick")["State"]["Status"], "running");
-    let spawn = |args: &[&str]| {
-        berth
-            .cmd()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut attach = spawn(&["attach", "quick"]);
-    let mut exec = spawn(&["exec", "quick", "touch", "/tmp/go"]);
+    let mut attach = berth.spawn(&["attach", "quick"]);
+    let mut exec = berth.spawn(&["exec", "quick", "touch", "/tmp/go"]);
     // Time for either to give up, as both once did at once; they wait for the monitor.
     let deadline = Instant::now() + Duration::from_secs(1);
     while Instant::now() < deadline
@@ -568,15 +553,7 @@ fn attach_streams_a_running_container_until_it_exits() {
         "sleep 3; echo out; echo err >&2; exit 3",
     ]);
     // Any number at once, as in Docker: each gets the output and the exit code.
-    let attach = || {
-        berth
-            .cmd()
-            .args(["attach", "later"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let attach = || berth.spawn(&["attach", "later"]);
     let clients = [attach(), attach(), attach()];
     for client in clients {
         let out = client.wait_with_output().unwrap();

@@ -347,6 +347,16 @@ impl Berth {
         self.cmd().args(args).output().expect("spawn berth")
     }
 
+    /// Starts berth with its stdout and stderr piped, for the caller to read or wait on.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berth")
+    }
+
     /// Runs berth, asserts success and returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);

@@ -3,7 +3,7 @@
 //! taken twice and no container refers to a volume that is gone.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use crate::common::{stderr, Berth, IMAGE};
 
@@ -76,15 +76,7 @@ fn fifty_concurrent_invocations_leave_consistent_state() {
     );
     let children: Vec<_> = all
         .iter()
-        .map(|args| {
-            berth
-                .cmd()
-                .args(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn berth")
-        })
+        .map(|args| berth.spawn(&args.iter().map(String::as_str).collect::<Vec<_>>()))
         .collect();
     let outputs: Vec<Output> = children
         .into_iter()
