@@ -1031,9 +1031,6 @@ impl Engine {
     fn start_locked(&self, id: &str) -> Result<Started> {
         let record = self.container(id)?;
         refuse_running(&record)?;
-        // The monitor's first move of a process into a cgroup waits out an RCU grace
-        // period (see `start_grace_period`): get it under way while the monitor starts.
-        super::runtime::cgroups::start_grace_period();
         let stream = self.spawn_monitor(&record.id, &record.name, false)?;
         crash_point("start:after-spawn");
         self.await_start(record, stream)
@@ -1046,9 +1043,7 @@ impl Engine {
     /// `name` is the container's name when the user chose one, for `ps` to show.
     pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
         let id = ContainerId::random();
-        // Before the grace period is begun: its move holds the lock the renames need.
         let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
-        super::runtime::cgroups::start_grace_period();
         let (stream, theirs) =
             UnixStream::pair().context(|| "creating the monitor socket".into())?;
         let root = self.paths().root().to_path_buf();

@@ -23,6 +23,7 @@ use super::health::{Checker, Health};
 use super::logs::{LogWriter, Stream, LOG_FILE};
 use super::record::{ContainerRecord, ContainerState, NetworkMode, ProcessHandle, Status};
 use super::restart::next_delay;
+use super::runtime::cgroups::entry::Forked;
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
 use super::teardown::Teardown;
@@ -473,34 +474,22 @@ impl Monitor {
             };
             joined.push(super::namespaces::join(kind, init.pid).map_err(start_error)?);
         }
-        // SAFETY: raw clone with no new stack behaves like fork; this process is
-        // single-threaded, so the child may allocate and run ordinary Rust code.
-        let pid = unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                (clone_flags(record) | libc::SIGCHLD) as libc::c_ulong,
-                0usize,
-                0usize,
-                0usize,
-                0usize,
-            )
+        // Opened here, in the host's mount namespace; init enters them itself.
+        let entry = cgroup.entry().map_err(start_error)?;
+        // SAFETY: this process is single-threaded, so the child may allocate and run
+        // ordinary Rust code.
+        let pid = match unsafe { entry.fork(clone_flags(record)) } {
+            Ok(Forked::Parent(pid)) => pid,
+            Ok(Forked::Child(tasks)) => {
+                drop(ours);
+                init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks);
+            }
+            Err(e) => {
+                return Err((125, format!("creating the container's namespaces: {e}")));
+            }
         };
-        if pid < 0 {
-            return Err((
-                125,
-                format!(
-                    "creating the container's namespaces: {}",
-                    std::io::Error::last_os_error()
-                ),
-            ));
-        }
-        if pid == 0 {
-            drop(ours);
-            init::run(&spec, &seccomp, &overlay.merged, theirs, stdio);
-        }
         // Only the monitor goes back: init never returns from `init::run`.
         drop(joined);
-        let pid = pid as i32;
         drop(theirs);
         // What init does not need is done while it sets up: the bundle's config.json,
         // there for the user's eyes, on a thread; the log, here.
@@ -535,9 +524,6 @@ impl Monitor {
         let mut running = RunningWrite::new(engine, &record.id);
         if record.config.network.ports.is_empty() {
             running.begin(pid, Vec::new(), again);
-        }
-        if let Err(e) = cgroup.add(pid) {
-            return Err(fail_unless_init_did(e));
         }
         // Before init goes on: the container's program starts with its network up.
         let wired = match engine.wire_network(record, pid) {

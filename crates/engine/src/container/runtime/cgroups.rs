@@ -13,6 +13,7 @@ use crate::container::devices::DeviceRule;
 use crate::container::record::Resources;
 use crate::error::{Context, Error, Result};
 
+pub(crate) mod entry;
 pub(crate) mod spare;
 
 const PARENT: &str = "berth";
@@ -543,9 +544,8 @@ impl Cgroup {
     /// The cgroup of container `id` under the default parent, from the spare (see
     /// `spare`) and with the directories a spare does not cover made, but no limits yet
     /// (see [`Cgroup::configure_taken`]); None without a whole spare, when nothing is
-    /// left made. `run` takes it before anything of its own moves into a cgroup: that move
-    /// holds the kernel's cgroup lock through an RCU grace period (see
-    /// [`start_grace_period`]), which every rename and mkdir waits on.
+    /// left made. A rename waits on the kernel's cgroup lock, which a move by PID (an
+    /// `exec`'s, see [`start_grace_period`]) holds through an RCU grace period.
     pub(crate) fn take_spare(id: &str) -> Option<Cgroup> {
         let path = crate::container::cgroup_parent::container_path(None, id);
         let hierarchies = mounted_hierarchies().ok()?;
@@ -903,14 +903,6 @@ impl Cgroup {
                     }
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Moves a process into the container's cgroups, in every hierarchy.
-    pub fn add(&self, pid: i32) -> Result<()> {
-        for (_, dir) in &self.dirs {
-            write(dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
     }

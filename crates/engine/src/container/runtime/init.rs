@@ -18,6 +18,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
 
+use super::cgroups::entry::Tasks;
 use super::fds;
 use super::in_root::RootDir;
 use super::mount_plan::{MountPlan, MountStep, Step};
@@ -79,20 +80,30 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
 }
 
 /// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
-pub fn run(
+pub(crate) fn run(
     spec: &Spec,
     seccomp: &[seccompiler::BpfProgram],
     rootfs: &Path,
     sync: OwnedFd,
     stdio: InitStdio,
+    cgroup_tasks: Tasks,
 ) -> ! {
     reset_signals();
+    // First: everything init does from here on is the container's, in its limits. The
+    // files are closed with it, before anything else can run here.
+    let entered = cgroup_tasks.enter();
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
         InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
         InitStdio::Fds { stdin: Some(_), .. } => Streams::Ready,
     };
     let sync = isolate(sync, stdio);
+    if let Err(e) = entered {
+        fail(
+            &sync,
+            Err(err(format!("joining the container's cgroups: {e}"))),
+        );
+    }
     let result = setup_and_exec(spec, seccomp, rootfs, &sync, streams);
     fail(&sync, result)
 }
@@ -313,10 +324,9 @@ fn setup_and_exec(
             .or_init(|| format!("setting oom_score_adj {adj}"))?;
     }
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
-    // The monitor moves us into the container's cgroups while we set up (the first
-    // cgroup attach waits out an RCU grace period); limits must hold before the exec.
+    // The monitor wires the network and records the start while we set up.
     wait_for_go(sync)?;
-    // Only now is init in the container's cgroups, which the namespace takes as its root.
+    // Init is in the container's cgroups (see `run`), which the namespace takes as its root.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .or_init(|| "creating the cgroup namespace".into())?;
