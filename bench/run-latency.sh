@@ -5,7 +5,7 @@
 # namespace in which the cgroup v2 tree of the hybrid layout is unmounted: crun 1.8 refuses
 # the hybrid layout, and all three subjects see the same cgroups. BASE_BIN (another build,
 # e.g. the one before a change) adds it as `berth-base`, with an engine root of its own.
-# Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3 BERTH_BIN= BASE_BIN=)
+# Run as root: bash bench/run-latency.sh   (env: RUNS=30 WARMUP=3 SETTLE=0.1 BERTH_BIN= BASE_BIN=)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +14,8 @@ source scripts/lib.sh
 
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
+SETTLE=${SETTLE:-0.1}
+[[ $SETTLE =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SETTLE must be a number of seconds"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "RUNS must be a positive number"
 [[ $(id -u) -eq 0 ]] || die "run as root: bash bench/run-latency.sh"
 
@@ -165,7 +167,24 @@ else
 fi
 
 log "Timing $RUNS interleaved runs each (after $WARMUP warm-ups)"
-in_ns python3 "$PWD/bench/timing.py" --runs "$RUNS" --warmup "$WARMUP" --baseline runc \
+in_ns python3 "$PWD/bench/timing.py" --runs "$RUNS" --warmup "$WARMUP" --baseline runc --shuffle \
     --title "container run latency: start to exit of 'true' (cgroups: v1, private mount namespace)" \
     "${subjects[@]}" "${skips[@]}" --ratio "crun / berth >= 1" \
     --ratio "crun-seccomp / berth >= 1"
+
+# The same with an untimed pause of SETTLE seconds before each run (0: none): a user's one
+# `run` meets a settled kernel, not the wake of the run before. The runs above come every
+# few milliseconds, within the RCU grace period that a move into a cgroup by PID (runc's,
+# crun's) otherwise waits out.
+if [[ $SETTLE != 0 ]]; then
+    settles=()
+    for subject in "${subjects[@]}"; do
+        [[ $subject == --subject ]] && continue
+        settles+=(--prepare "${subject%%=*}=sleep $SETTLE")
+    done
+    log "Timing $RUNS interleaved runs each, each after ${SETTLE}s settling"
+    in_ns python3 "$PWD/bench/timing.py" --runs "$RUNS" --warmup "$WARMUP" --baseline runc --shuffle \
+        --title "container run latency after ${SETTLE}s settling: start to exit of 'true'" \
+        "${subjects[@]}" "${settles[@]}" "${skips[@]}" --ratio "crun / berth >= 1" \
+        --ratio "crun-seccomp / berth >= 1"
+fi

@@ -12,6 +12,9 @@ becomes a unique run label (w0, w1 for warm-ups, then 0, 1, ...). A standalone `
 separates commands that run one after the other inside the timed section.
 --prepare 'NAME=command' runs, untimed, before each run of NAME; --sync runs sync(2)
 before every timed command, so writeback of the previous run is not billed to the next.
+--shuffle runs each round's subjects in a new random order (seeded, so a run can be
+repeated): a subject that always follows the same one pays that one's aftermath (its
+namespaces' teardown, its writeback) in every run.
 --bytes N adds a throughput column: N bytes moved per run, in MB/s (10^6) at the median.
 --delta 'A - B' prints A's median minus B's in ms (and the median of the run-by-run
 differences, which the interleaving pairs up); --delta 'A - B <= 10' also checks a target.
@@ -21,6 +24,7 @@ differences, which the interleaving pairs up); --delta 'A - B <= 10' also checks
 import argparse
 import math
 import os
+import random
 import re
 import shlex
 import statistics
@@ -120,6 +124,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--baseline")
     ap.add_argument("--sync", action="store_true")
+    ap.add_argument("--shuffle", action="store_true")
     ap.add_argument("--title", default="")
     ap.add_argument("--bytes", type=int, default=0)
     ap.add_argument("--subject", action="append", default=[])
@@ -137,8 +142,12 @@ def main():
     for w in range(args.warmup):
         for name, template in subjects:
             timed(name, template, prepares.get(name), f"w{w}", args.sync)
+    order = random.Random(0)
     for i in range(args.runs):
-        for name, template in subjects:
+        this_round = list(subjects)
+        if args.shuffle:
+            order.shuffle(this_round)
+        for name, template in this_round:
             samples[name].append(timed(name, template, prepares.get(name), str(i), args.sync))
 
     base = None
