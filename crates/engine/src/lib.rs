@@ -18,7 +18,7 @@ pub mod storage;
 pub mod system;
 pub mod units;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 // ---- the face: everything a front door (CLI, dashboard, ops) names, from one place ----
 
@@ -149,6 +149,14 @@ impl Engine {
         Ok(Engine {
             paths: EnginePaths::create(root)?,
         })
+    }
+
+    /// The engine on a root that [`Engine::open`] made and resolved, as a monitor is given
+    /// it: its start is on every container start's path.
+    pub(crate) fn open_made(root: PathBuf) -> Engine {
+        Engine {
+            paths: EnginePaths::made(root),
+        }
     }
 
     pub fn paths(&self) -> &EnginePaths {

@@ -56,6 +56,12 @@ impl EnginePaths {
         Ok(paths)
     }
 
+    /// The paths of a root that [`EnginePaths::create`] made and resolved (a monitor's, as
+    /// the berth that started it gave it): nothing is checked or made again.
+    pub(crate) fn made(root: PathBuf) -> EnginePaths {
+        EnginePaths { root }
+    }
+
     /// The engine's own top-level directories, in creation order.
     pub(crate) fn private_dirs(&self) -> [PathBuf; 8] {
         [

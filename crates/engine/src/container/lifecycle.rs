@@ -1043,7 +1043,6 @@ impl Engine {
     /// `name` is the container's name when the user chose one, for `ps` to show.
     pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
         let id = ContainerId::random();
-        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         let (stream, theirs) =
             UnixStream::pair().context(|| "creating the monitor socket".into())?;
         let root = self.paths().root().to_path_buf();
@@ -1054,6 +1053,8 @@ impl Engine {
             .name("monitor-spawn".into())
             .spawn(move || spawn_monitor(&root, &monitor_id, &label, true, theirs))
             .context(|| "starting the container monitor".into())?;
+        // While the monitor starts.
+        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         Ok(MonitorAhead {
             id,
             stream,

@@ -106,7 +106,7 @@ fn wait_for_ahead_go(control: &OwnedFd) -> bool {
 pub fn run_if_invoked() -> Option<i32> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let invocation = parse_monitor_args(&args)?;
-    let engine = Engine::open(&invocation.root).ok()?;
+    let engine = Engine::open_made(invocation.root.clone());
     let control = control_fd(invocation.control_fd);
     // Started ahead: the process and the engine are ready; the record may not be yet.
     // The mount namespace needs no record: made while the starter finishes the
