@@ -1,11 +1,10 @@
 //! `exec`: a new process in a running container, in its namespaces and cgroups, with the
 //! same privileges as the container's own process.
 //!
-//! A joiner (setns into ipc, uts, net, cgroup, pid and mnt) forks the process proper
-//! inside the container's pid namespace and moves it into the container's cgroups while
-//! it sets itself up: the move waits for an RCU grace period of the kernel's, the longest
-//! step of an exec (the CLI gets it under way early, see `cgroups::start_grace_period`),
-//! and the process only execs once it is in. The joiner must run from a binary nothing in
+//! A joiner (setns into ipc, uts, net, pid and mnt) forks the process proper inside the
+//! container's pid namespace and its v2 cgroup; the process enters the container's v1
+//! cgroups and its cgroup namespace itself before anything else (see `cgroups::entry`:
+//! neither waits on the kernel). The joiner must run from a binary nothing in
 //! the container can write through (see `runtime::sealed`): the CLI asks the container's
 //! monitor to fork it when the monitor runs this very binary (see `exec_request`), so
 //! berth starts once; otherwise (and in the monitor's own health probes) the caller forks
@@ -28,7 +27,8 @@ use nix::unistd::{fork, pipe2, ForkResult, Pid};
 use super::exec_request::{self, Body, Descriptors, ExecProcess};
 use super::monitor::open_dir;
 use super::record::{ContainerRecord, Status};
-use super::runtime::cgroups::{self, Cgroup};
+use super::runtime::cgroups::entry::{Entry, Forked};
+use super::runtime::cgroups::Cgroup;
 use super::runtime::{fds, init, sealed};
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
@@ -148,12 +148,6 @@ impl Engine {
                 record.name
             )));
         }
-        if !local {
-            // While this process prepares the request and the monitor forks the joiner,
-            // whose move of the process into the cgroups then need not wait. Not before a
-            // fork of this process's own (the local joiner): no thread may run then.
-            cgroups::start_grace_period();
-        }
 
         let mut record = record;
         record.config.env = super::lifecycle::merge_env(&record.config.env, &opts.env);
@@ -181,11 +175,10 @@ impl Engine {
         if let Some(dir) = &opts.working_dir {
             process.set_cwd(dir.into());
         }
-        // Opened here: the joiner leaves the host's mount namespace before it moves the
-        // process in.
-        let cgroup_procs = Cgroup::of(&record).procs_files()?;
+        // Opened here: the joiner leaves the host's mount namespace before the process
+        // enters them.
+        let cgroups = Cgroup::of(&record).entry()?.into_fds();
         let (stdio, ends) = exec_stdio(opts)?;
-        let cgroup_joined = pipe2(OFlag::O_CLOEXEC).context(|| "creating a pipe".into())?;
 
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -208,10 +201,9 @@ impl Engine {
                     let request = Descriptors {
                         sync: theirs,
                         exit: None,
-                        joined: cgroup_joined,
                         stdio,
                         namespaces,
-                        cgroup_procs,
+                        cgroups,
                     };
                     let code = join_and_run(request, &process, seccomp.as_ref(), shape);
                     // SAFETY: leave without running the parent's destructors or atexit
@@ -220,7 +212,7 @@ impl Engine {
                 }
                 ForkResult::Parent { child } => child,
             };
-            drop((theirs, namespaces, stdio, cgroup_joined, cgroup_procs));
+            drop((theirs, namespaces, stdio, cgroups));
             match pidfd(joiner) {
                 Ok(exited) => Ending::Joiner {
                     pid: joiner,
@@ -245,10 +237,9 @@ impl Engine {
             let request = Descriptors {
                 sync: theirs,
                 exit: Some(exit_w),
-                joined: cgroup_joined,
                 stdio,
                 namespaces,
-                cgroup_procs,
+                cgroups,
             };
             let dir = open_dir(&self.container_dir(&record.id))?;
             exec_request::send(&dir, &request).map_err(|e| match e.kind() {
@@ -508,9 +499,8 @@ fn read_code(pipe: &OwnedFd) -> i32 {
 }
 
 /// In the joiner: shed everything of the caller's, enter the container, fork the process
-/// proper, move it into the container's cgroups (`cgroup_procs`) and tell it so through
-/// the `joined` pipe, wait for it. Returns the exit code, also written on the request's
-/// `exit` pipe if it has one.
+/// proper into its cgroups, wait for it. Returns the exit code, also written on the
+/// request's `exit` pipe if it has one.
 fn join_and_run(
     request: Descriptors,
     process: &oci_spec::runtime::Process,
@@ -520,10 +510,9 @@ fn join_and_run(
     let Descriptors {
         sync,
         exit,
-        joined,
         stdio,
         namespaces,
-        cgroup_procs,
+        cgroups,
     } = request;
     let raw_sync = sync.as_raw_fd();
     let report = |sync: RawFd, code: u8, message: String| {
@@ -543,14 +532,13 @@ fn join_and_run(
         );
     }
     let _ = nix::unistd::setsid();
-    let procs_count = cgroup_procs.len();
+    let cgroups_count = cgroups.len();
     let has_exit = exit.is_some();
-    // The process keeps 3 and 4 (see `init::run_exec`) and closes everything above.
-    let (joined_r, joined_w) = joined;
-    let others = [joined_r, sync, joined_w]
+    // The process keeps 3 (see `init::run_exec`) and closes everything above.
+    let others = [sync]
         .into_iter()
         .chain(exit)
-        .chain(cgroup_procs.into_iter().map(OwnedFd::from))
+        .chain(cgroups)
         .chain(namespaces)
         .collect();
     let mut kept = match fds::keep_only(stdio, others) {
@@ -563,23 +551,13 @@ fn join_and_run(
             )
         }
     };
-    let (Some(joined_r), Some(sync), Some(joined_w)) = (kept.next(), kept.next(), kept.next())
-    else {
+    let Some(sync) = kept.next() else {
         return 125;
     };
     let exit = if has_exit { kept.next() } else { None };
-    let cgroup_procs: Vec<std::fs::File> =
-        kept.by_ref().take(procs_count).map(Into::into).collect();
+    let cgroups: Vec<OwnedFd> = kept.by_ref().take(cgroups_count).collect();
     let namespaces = kept.zip(NAMESPACES.iter().map(|(_, flag)| *flag));
-    let code = enter_and_run(
-        (joined_r, joined_w),
-        sync,
-        cgroup_procs,
-        namespaces,
-        process,
-        seccomp,
-        shape,
-    );
+    let code = enter_and_run(sync, cgroups, namespaces, process, seccomp, shape);
     if let Some(exit) = exit {
         // Nobody may read it any more (the caller was killed): nothing to tell.
         let _ = nix::unistd::write(&exit, &code.to_le_bytes());
@@ -587,12 +565,12 @@ fn join_and_run(
     code
 }
 
-/// The joiner, holding only what it needs: joins the namespaces, forks the process, moves
-/// it into the cgroups and waits for it (not when detached).
+/// The joiner, holding only what it needs: joins the namespaces but the cgroup one, forks
+/// the process into the container's cgroups (which then joins that namespace itself, see
+/// `init::run_exec`) and waits for it (not when detached).
 fn enter_and_run(
-    (joined_r, joined_w): (OwnedFd, OwnedFd),
     sync: OwnedFd,
-    cgroup_procs: Vec<std::fs::File>,
+    cgroups: Vec<OwnedFd>,
     namespaces: impl Iterator<Item = (OwnedFd, CloneFlags)>,
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
@@ -605,40 +583,37 @@ fn enter_and_run(
         let _ = nix::sys::socket::send(raw_sync, &payload, nix::sys::socket::MsgFlags::empty());
         code as i32
     };
+    let entry = match Entry::from_fds(cgroups) {
+        Ok(entry) => entry,
+        Err(e) => return report(125, format!("reading the container's cgroups: {e}")),
+    };
+    // Joined by the process, after it is made in the cgroup from the host's cgroup
+    // namespace: a v2 hierarchy mounted with nsdelegate takes a process only from one
+    // whose namespace holds both cgroups.
+    let mut cgroup_namespace = None;
     for (fd, flag) in namespaces {
+        if flag == CloneFlags::CLONE_NEWCGROUP {
+            cgroup_namespace = Some(fd);
+            continue;
+        }
         if let Err(e) = setns(fd.as_fd(), flag) {
             return report(125, format!("joining the container's namespaces: {e}"));
         }
     }
     // SAFETY: single-threaded child process.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            // The host's cgroup files are the joiner's to write, not the container's.
-            drop(cgroup_procs);
-            drop(joined_w);
-            init::run_exec(process, seccomp, (joined_r, sync), shape.stdio())
-        }
-        Ok(ForkResult::Parent { child }) => {
-            drop(joined_r);
-            // The process sets itself up meanwhile; it execs once told it is in, and gives
-            // up at end-of-file.
-            let joined = match cgroups::move_into(&cgroup_procs, child.as_raw()) {
-                Ok(()) => nix::unistd::write(&joined_w, b"1")
-                    .map(drop)
-                    .map_err(|e| format!("starting the process: {e}")),
-                Err(e) => Err(format!("joining the container's cgroups: {e}")),
-            };
-            drop(joined_w);
-            if let Err(message) = joined {
-                let code = report(125, message);
-                let _ = waitpid(child, None);
-                return code;
-            }
-            drop(sync);
+    match unsafe { entry.fork(0) } {
+        Ok(Forked::Child(tasks)) => init::run_exec(
+            process,
+            seccomp,
+            (tasks, cgroup_namespace, sync),
+            shape.stdio(),
+        ),
+        Ok(Forked::Parent(child)) => {
+            drop((sync, cgroup_namespace));
             if shape.detach {
                 return 0;
             }
-            wait_code(child)
+            wait_code(Pid::from_raw(child))
         }
         Err(e) => report(125, format!("forking in the container: {e}")),
     }

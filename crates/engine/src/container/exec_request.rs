@@ -12,7 +12,6 @@
 //! sync socket, for the joiner to read: the monitor itself parses nothing, it takes the
 //! datagram, forks and closes its copies.
 
-use std::fs::File;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixDatagram;
@@ -31,14 +30,14 @@ pub(crate) const EXEC_SOCKET: &str = "exec.sock";
 
 /// Opens each request's datagram; one of another layout (another version of berth) is
 /// dropped whole.
-const TAG: &[u8] = b"berth-exec 1";
+const TAG: &[u8] = b"berth-exec 2";
 
-/// Descriptors in a request before the namespaces and the cgroups: sync, exit, the two
-/// ends of the cgroup pipe, and the three standard streams.
-const FIXED_FDS: usize = 7;
+/// Descriptors in a request before the namespaces and the cgroups: sync, exit and the
+/// three standard streams.
+const FIXED_FDS: usize = 5;
 
 /// The most descriptors a request may carry: the fixed ones, six namespaces and one
-/// `cgroup.procs` per hierarchy (ten on a v1 host).
+/// per cgroup hierarchy (ten on a v1 host).
 const MAX_FDS: usize = 64;
 
 /// The largest body a joiner reads, so a confused peer can't make it allocate without
@@ -53,13 +52,11 @@ pub(crate) struct Descriptors {
     /// Where the joiner writes the process's exit code (i32, little-endian) last; only
     /// when the monitor forked it (a joiner of the caller's is waited for).
     pub exit: Option<OwnedFd>,
-    /// The pipe on which the joiner tells the process it is in the cgroups.
-    pub joined: (OwnedFd, OwnedFd),
     pub stdio: [OwnedFd; 3],
     /// In the order of `exec::NAMESPACES`.
     pub namespaces: Vec<OwnedFd>,
-    /// The container's `cgroup.procs` files, opened for writing.
-    pub cgroup_procs: Vec<File>,
+    /// The container's cgroups, for the process to enter (see `cgroups::entry::Entry::into_fds`).
+    pub cgroups: Vec<OwnedFd>,
 }
 
 /// What to run, and the shape of its streams.
@@ -114,20 +111,17 @@ impl ExecProcess {
 /// caller keeps its descriptors and closes them once sent.
 pub(crate) fn send(dir: &OwnedFd, request: &Descriptors) -> std::io::Result<()> {
     let exit = request.exit.as_ref().ok_or(nix::Error::EINVAL)?;
-    let fds: Vec<RawFd> = [&request.sync, exit, &request.joined.0, &request.joined.1]
+    let fds: Vec<RawFd> = [&request.sync, exit]
         .into_iter()
         .chain(&request.stdio)
         .chain(&request.namespaces)
+        .chain(&request.cgroups)
         .map(AsRawFd::as_raw_fd)
-        .chain(request.cgroup_procs.iter().map(AsRawFd::as_raw_fd))
         .collect();
     if fds.len() > MAX_FDS {
         return Err(nix::Error::E2BIG.into());
     }
-    let counts = [
-        request.namespaces.len() as u8,
-        request.cgroup_procs.len() as u8,
-    ];
+    let counts = [request.namespaces.len() as u8, request.cgroups.len() as u8];
     let socket = socket(
         AddressFamily::Unix,
         SockType::Datagram,
@@ -183,28 +177,25 @@ pub(crate) fn take(socket: &UnixDatagram) -> std::io::Result<Option<Descriptors>
         .strip_prefix(TAG)
         .and_then(|counts| <[u8; 2]>::try_from(counts).ok());
     let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
-    let [namespaces, procs] = match layout {
+    let [namespaces, cgroups] = match layout {
         Some(counts) if !truncated => counts.map(usize::from),
         _ => return Err(invalid()),
     };
-    if fds.len() != FIXED_FDS + namespaces + procs {
+    if fds.len() != FIXED_FDS + namespaces + cgroups {
         return Err(invalid());
     }
     let mut fds = fds.into_iter();
     let mut next = || fds.next().ok_or_else(invalid);
-    let (sync, exit, joined_r, joined_w) = (next()?, next()?, next()?, next()?);
+    let (sync, exit) = (next()?, next()?);
     let stdio = [next()?, next()?, next()?];
     let namespaces = (0..namespaces).map(|_| next()).collect::<Result<_, _>>()?;
-    let cgroup_procs = (0..procs)
-        .map(|_| next().map(File::from))
-        .collect::<Result<_, _>>()?;
+    let cgroups = (0..cgroups).map(|_| next()).collect::<Result<_, _>>()?;
     Ok(Some(Descriptors {
         sync,
         exit: Some(exit),
-        joined: (joined_r, joined_w),
         stdio,
         namespaces,
-        cgroup_procs,
+        cgroups,
     }))
 }
 
@@ -255,21 +246,24 @@ pub(crate) fn read_body(sync: &OwnedFd) -> std::io::Result<Body> {
 mod tests {
     use super::*;
     use nix::sys::socket::socketpair;
+    use std::fs::File;
 
     fn pipe() -> (OwnedFd, OwnedFd) {
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap()
     }
 
-    fn request(namespaces: usize, procs: usize) -> Descriptors {
-        let file = || File::open("/dev/null").unwrap();
-        Descriptors {
+    /// A request, and the read end of its exit pipe.
+    fn request(namespaces: usize, cgroups: usize) -> (Descriptors, OwnedFd) {
+        let file = || OwnedFd::from(File::open("/dev/null").unwrap());
+        let (exit_r, exit_w) = pipe();
+        let request = Descriptors {
             sync: pipe().0,
-            exit: Some(pipe().1),
-            joined: pipe(),
+            exit: Some(exit_w),
             stdio: [pipe().0, pipe().1, pipe().1],
-            namespaces: (0..namespaces).map(|_| file().into()).collect(),
-            cgroup_procs: (0..procs).map(|_| file()).collect(),
-        }
+            namespaces: (0..namespaces).map(|_| file()).collect(),
+            cgroups: (0..cgroups).map(|_| file()).collect(),
+        };
+        (request, exit_r)
     }
 
     /// The monitor's socket in a directory of the test's.
@@ -284,16 +278,16 @@ mod tests {
     fn a_request_arrives_with_every_descriptor_in_place() {
         let (_scratch, dir, socket) = listening();
         assert!(take(&socket).unwrap().is_none(), "nothing sent yet");
-        let sent = request(6, 10);
+        let (sent, exit_r) = request(6, 10);
         send(&dir, &sent).unwrap();
         let got = take(&socket).unwrap().expect("a request");
         assert_eq!(got.namespaces.len(), 6);
-        assert_eq!(got.cgroup_procs.len(), 10);
-        // The same open files: a byte written on one end of the sent pipe arrives at the
-        // received other end.
-        nix::unistd::write(&sent.joined.1, b"x").unwrap();
+        assert_eq!(got.cgroups.len(), 10);
+        // The same open files: a byte written on the received exit pipe arrives at the
+        // sender's other end.
+        nix::unistd::write(got.exit.as_ref().unwrap(), b"x").unwrap();
         let mut byte = [0u8; 1];
-        assert_eq!(nix::unistd::read(&got.joined.0, &mut byte), Ok(1));
+        assert_eq!(nix::unistd::read(&exit_r, &mut byte), Ok(1));
         let flags = nix::fcntl::fcntl(&got.sync, nix::fcntl::FcntlArg::F_GETFD).unwrap();
         assert_ne!(
             flags & libc::FD_CLOEXEC,
@@ -307,7 +301,7 @@ mod tests {
         let (_scratch, dir, socket) = listening();
         let sender = UnixDatagram::unbound().unwrap();
         let path = socket_path(&dir, EXEC_SOCKET);
-        sender.send_to(b"berth-exec 2\x06\x0a", &path).unwrap();
+        sender.send_to(b"berth-exec 1\x06\x0a", &path).unwrap();
         assert!(take(&socket).is_err());
         // Counts that don't match what came.
         let (r, _w) = pipe();

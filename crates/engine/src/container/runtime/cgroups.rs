@@ -280,77 +280,6 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     fs::write(&path, value).context(|| format!("writing {value:?} to {}", path.display()))
 }
 
-/// Moves process `pid` (in the writer's pid namespace) into the cgroups whose
-/// `cgroup.procs` files are open in `procs` (see [`Cgroup::procs_files`]).
-pub(crate) fn move_into(procs: &[fs::File], pid: i32) -> std::io::Result<()> {
-    use std::io::Write;
-    let pid = pid.to_string();
-    for mut file in procs {
-        file.write_all(pid.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Gets the kernel's wait for a move into a cgroup over with on a thread of its own, while
-/// the caller prepares the move it means: every move takes the kernel's
-/// `cgroup_threadgroup_rwsem` for writing, whose first writer waits out an RCU grace
-/// period (the longest step of an `exec`, several milliseconds); a writer that comes
-/// within about a grace period of the last one does not wait. The move made here is this
-/// process into the cgroup it is in, which changes nothing. Best effort: without a cgroup
-/// of its own to write, the later move waits as it would have.
-pub(crate) fn start_grace_period() {
-    let Some(procs) = own_procs_file() else {
-        return;
-    };
-    let pid = std::process::id().to_string();
-    // The thread ends on its own; the caller never waits for it.
-    let _ = std::thread::Builder::new()
-        .name("cgroup-warm".into())
-        .spawn(move || {
-            let _ = fs::OpenOptions::new()
-                .write(true)
-                .open(procs)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, pid.as_bytes()));
-        });
-}
-
-/// The `cgroup.procs` file of this process's own cgroup in the first mounted hierarchy
-/// where it can be found.
-fn own_procs_file() -> Option<PathBuf> {
-    let own = fs::read_to_string("/proc/self/cgroup").ok()?;
-    mounted_hierarchies()
-        .ok()?
-        .iter()
-        .find_map(|h| own_procs_in(h, &own))
-}
-
-/// The `cgroup.procs` of hierarchy `h` that `own` (this process's /proc/self/cgroup)
-/// names, if it exists under the mount.
-fn own_procs_in(h: &Hierarchy, own: &str) -> Option<PathBuf> {
-    let path = own.lines().find_map(|line| {
-        // hierarchy-ID:controller-list:cgroup-path
-        let mut fields = line.splitn(3, ':');
-        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-        let matches = match h {
-            Hierarchy::V1 {
-                controllers: ours, ..
-            } => {
-                let theirs: Vec<&str> = controllers.split(',').collect();
-                !ours.is_empty() && ours.iter().all(|c| theirs.contains(&c.as_str()))
-            }
-            Hierarchy::V2 { .. } => controllers.is_empty(),
-        };
-        matches.then_some(path)
-    })?;
-    let mount = match h {
-        Hierarchy::V1 { mount, .. } | Hierarchy::V2 { mount, .. } => mount,
-    };
-    let procs = mount
-        .join(path.trim_start_matches('/'))
-        .join("cgroup.procs");
-    procs.is_file().then_some(procs)
-}
-
 /// A v1 cpuset cgroup starts with empty cpus/mems and refuses tasks until they're set.
 fn init_cpuset(dir: &Path) -> Result<()> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
@@ -544,8 +473,7 @@ impl Cgroup {
     /// The cgroup of container `id` under the default parent, from the spare (see
     /// `spare`) and with the directories a spare does not cover made, but no limits yet
     /// (see [`Cgroup::configure_taken`]); None without a whole spare, when nothing is
-    /// left made. A rename waits on the kernel's cgroup lock, which a move by PID (an
-    /// `exec`'s, see [`start_grace_period`]) holds through an RCU grace period.
+    /// left made.
     pub(crate) fn take_spare(id: &str) -> Option<Cgroup> {
         let path = crate::container::cgroup_parent::container_path(None, id);
         let hierarchies = mounted_hierarchies().ok()?;
@@ -907,21 +835,6 @@ impl Cgroup {
         Ok(())
     }
 
-    /// The container's `cgroup.procs` files, open for writing: a process that leaves the
-    /// host's mount namespace can still move another one in with [`move_into`].
-    pub(crate) fn procs_files(&self) -> Result<Vec<fs::File>> {
-        self.dirs
-            .iter()
-            .map(|(_, dir)| {
-                let path = dir.join("cgroup.procs");
-                fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .context(|| format!("opening {}", path.display()))
-            })
-            .collect()
-    }
-
     /// The PIDs (host namespace) of every process in the container.
     pub fn pids(&self) -> Vec<i32> {
         let Some((_, dir)) = self.dirs.first() else {
@@ -1144,40 +1057,6 @@ impl Freezer<'_> {
 #[cfg(test)]
 mod usage_tests {
     use super::*;
-
-    #[test]
-    fn own_cgroup_is_found_by_its_controllers_or_as_the_unified_line() {
-        let scratch = tempfile::tempdir().unwrap();
-        let v1 = scratch.path().join("cpu,cpuacct");
-        std::fs::create_dir_all(v1.join("user.slice")).unwrap();
-        std::fs::write(v1.join("user.slice/cgroup.procs"), "").unwrap();
-        let v2 = scratch.path().join("unified");
-        std::fs::create_dir_all(v2.join("a/b")).unwrap();
-        std::fs::write(v2.join("a/b/cgroup.procs"), "").unwrap();
-        let own = "12:pids:/other\n4:cpu,cpuacct:/user.slice\n0::/a/b\n";
-        let cpu = Hierarchy::V1 {
-            mount: v1.clone(),
-            controllers: vec!["cpu".into(), "cpuacct".into()],
-        };
-        assert_eq!(
-            own_procs_in(&cpu, own),
-            Some(v1.join("user.slice/cgroup.procs"))
-        );
-        let unified = Hierarchy::V2 {
-            mount: v2.clone(),
-            controllers: Vec::new(),
-        };
-        assert_eq!(
-            own_procs_in(&unified, own),
-            Some(v2.join("a/b/cgroup.procs"))
-        );
-        // Named where nothing exists under the mount: not found.
-        let pids = Hierarchy::V1 {
-            mount: scratch.path().join("pids"),
-            controllers: vec!["pids".into()],
-        };
-        assert_eq!(own_procs_in(&pids, own), None);
-    }
 
     #[test]
     fn freezer_states_read_in_both_versions() {

@@ -159,17 +159,26 @@ pub enum ExecStdio {
     Pipes { stdin: bool },
 }
 
-/// Entry point of an `exec`'d process, already inside the container's namespaces. Only
-/// 0, 1, 2, `cgroup_joined` and `sync` (the highest) are open, and the process is
-/// non-dumpable (see `exec::join_and_run`). It execs once `cgroup_joined` is readable.
+/// Entry point of an `exec`'d process, inside the container's namespaces but the cgroup
+/// one and in its v2 cgroup. Only 0, 1, 2, `sync` and the cgroups' descriptors above it
+/// are open, and the process is non-dumpable (see `exec::join_and_run`).
 pub(crate) fn run_exec(
     process: &oci_spec::runtime::Process,
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
-    (cgroup_joined, sync): (OwnedFd, OwnedFd),
+    (cgroup_tasks, cgroup_namespace, sync): (Tasks, Option<OwnedFd>, OwnedFd),
     stdio: ExecStdio,
 ) -> ! {
     reset_signals();
     let result = (|| {
+        // First, as init's: in the container's cgroups (and then its cgroup namespace,
+        // which takes them as its root) before anything else runs here.
+        cgroup_tasks
+            .enter()
+            .or_init(|| "joining the container's cgroups".into())?;
+        if let Some(namespace) = cgroup_namespace {
+            nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .or_init(|| "joining the container's cgroup namespace".into())?;
+        }
         fds::make_non_dumpable().or_init(|| "making the process non-dumpable".into())?;
         // Its own session and group: `kill 0` in the container reaches only the container.
         setsid().or_init(|| "starting a session".into())?;
@@ -195,13 +204,6 @@ pub(crate) fn run_exec(
         let cwd = process.cwd();
         chdir(cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
         super::creds::apply(process).map_err(|e| err(e.to_string()))?;
-        // The joiner moves this process into the container's cgroups meanwhile.
-        let mut joined = [0u8; 1];
-        if !matches!(nix::unistd::read(&cgroup_joined, &mut joined), Ok(1)) {
-            return Err(err(
-                "the process was not moved into the container's cgroups",
-            ));
-        }
         finish_and_exec(process, &seccomp, false)
     })();
     fail(&sync, result)

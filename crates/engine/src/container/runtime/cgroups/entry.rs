@@ -72,6 +72,33 @@ impl Cgroup {
 }
 
 impl Entry {
+    /// The descriptors, to hand on to another process (an `exec` request to the monitor).
+    pub(crate) fn into_fds(self) -> Vec<OwnedFd> {
+        self.tasks
+            .into_iter()
+            .map(OwnedFd::from)
+            .chain(self.unified)
+            .collect()
+    }
+
+    /// The entry [`Entry::into_fds`] handed on: the directory is the v2 cgroup, each file
+    /// a v1 `tasks`.
+    pub(crate) fn from_fds(fds: Vec<OwnedFd>) -> std::io::Result<Entry> {
+        let mut entry = Entry {
+            tasks: Vec::new(),
+            unified: None,
+        };
+        for fd in fds {
+            let kind = nix::sys::stat::fstat(&fd)?.st_mode & libc::S_IFMT;
+            match kind {
+                libc::S_IFDIR if entry.unified.is_none() => entry.unified = Some(fd),
+                libc::S_IFREG => entry.tasks.push(fs::File::from(fd)),
+                _ => return Err(std::io::ErrorKind::InvalidData.into()),
+            }
+        }
+        Ok(entry)
+    }
+
     /// Forks (no new stack: the child goes on as after `fork`) with `flags`, the child
     /// made in the v2 cgroup. A kernel without `clone3` or `CLONE_INTO_CGROUP` (before
     /// 5.7) gets a plain fork and the child moved there by PID, with the kernel's wait.
@@ -249,16 +276,13 @@ mod tests {
         }
     }
 
-    /// Every hierarchy's line of `listed` (a /proc/PID/cgroup) names `cgroup`'s directory.
-    fn assert_in(cgroup: &Cgroup, listed: &str) {
-        for (hierarchy, dir) in &cgroup.dirs {
-            let procs = super::super::own_procs_in(hierarchy, listed);
-            assert_eq!(
-                procs,
-                Some(dir.join("cgroup.procs")),
-                "{hierarchy:?} in {listed}"
-            );
-        }
+    /// `listed` (a /proc/PID/cgroup) names container `id`'s cgroup in each of its
+    /// hierarchies.
+    fn assert_in(cgroup: &Cgroup, id: &ContainerId, listed: &str) {
+        let path = crate::container::cgroup_parent::container_path(None, id.as_str());
+        let suffix = format!(":/{}", path.trim_start_matches('/'));
+        let lines = listed.lines().filter(|l| l.ends_with(&suffix)).count();
+        assert_eq!(lines, cgroup.dirs.len(), "{suffix} in {listed}");
     }
 
     #[test]
@@ -270,7 +294,7 @@ mod tests {
         let id = ContainerId::random();
         let mut cgroup = Cgroup::create(id.as_str(), &Resources::default(), &[]).unwrap();
         let listed = cgroups_of_a_process_made_through(cgroup.entry().unwrap());
-        assert_in(&cgroup, &listed);
+        assert_in(&cgroup, &id, &listed);
         cgroup.remove().unwrap();
     }
 
@@ -300,7 +324,7 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_in(&cgroup, &listed);
+        assert_in(&cgroup, &id, &listed);
         cgroup.remove().unwrap();
     }
 }
