@@ -18,6 +18,7 @@ use super::{Cgroup, Hierarchy};
 use crate::error::{Context, Result};
 
 /// The container's cgroups, open before the process that enters them is made.
+#[derive(Default)]
 pub(crate) struct Entry {
     /// Each v1 hierarchy's `tasks` file.
     tasks: Vec<fs::File>,
@@ -39,10 +40,7 @@ pub(crate) struct Tasks(Vec<fs::File>);
 impl Cgroup {
     /// Opens the container's cgroups for a process about to be made (see [`Entry`]).
     pub(crate) fn entry(&self) -> Result<Entry> {
-        let mut entry = Entry {
-            tasks: Vec::new(),
-            unified: None,
-        };
+        let mut entry = Entry::default();
         for (hierarchy, dir) in &self.dirs {
             match hierarchy {
                 Hierarchy::V1 { .. } => {
@@ -84,10 +82,7 @@ impl Entry {
     /// The entry [`Entry::into_fds`] handed on: the directory is the v2 cgroup, each file
     /// a v1 `tasks`.
     pub(crate) fn from_fds(fds: Vec<OwnedFd>) -> std::io::Result<Entry> {
-        let mut entry = Entry {
-            tasks: Vec::new(),
-            unified: None,
-        };
+        let mut entry = Entry::default();
         for fd in fds {
             let kind = nix::sys::stat::fstat(&fd)?.st_mode & libc::S_IFMT;
             match kind {
@@ -243,8 +238,16 @@ mod tests {
     use crate::ids::ContainerId;
     use nix::fcntl::OFlag;
 
-    fn can_make_cgroups() -> bool {
-        nix::unistd::geteuid().is_root() && super::super::mounted_hierarchies().is_ok()
+    /// A fresh cgroup for a container of its own, None (the test skipped) without root
+    /// or a cgroup hierarchy.
+    fn container_cgroup() -> Option<(ContainerId, Cgroup)> {
+        if !nix::unistd::geteuid().is_root() || super::super::mounted_hierarchies().is_err() {
+            eprintln!("skipped: needs root and a cgroup hierarchy");
+            return None;
+        }
+        let id = ContainerId::random();
+        let cgroup = Cgroup::create(id.as_str(), &Resources::default(), &[]).unwrap();
+        Some((id, cgroup))
     }
 
     /// Makes a process through `entry`, lets it enter, and returns its /proc/PID/cgroup
@@ -277,37 +280,33 @@ mod tests {
     }
 
     /// `listed` (a /proc/PID/cgroup) names container `id`'s cgroup in each of its
-    /// hierarchies.
-    fn assert_in(cgroup: &Cgroup, id: &ContainerId, listed: &str) {
+    /// `hierarchies`.
+    fn assert_in(hierarchies: usize, id: &ContainerId, listed: &str) {
         let path = crate::container::cgroup_parent::container_path(None, id.as_str());
         let suffix = format!(":/{}", path.trim_start_matches('/'));
         let lines = listed.lines().filter(|l| l.ends_with(&suffix)).count();
-        assert_eq!(lines, cgroup.dirs.len(), "{suffix} in {listed}");
+        assert_eq!(lines, hierarchies, "{suffix} in {listed}");
     }
 
     #[test]
     fn a_process_made_through_the_entry_is_in_every_cgroup_of_the_container() {
-        if !can_make_cgroups() {
-            eprintln!("skipped: needs root and a cgroup hierarchy");
+        let Some((id, mut cgroup)) = container_cgroup() else {
             return;
-        }
-        let id = ContainerId::random();
-        let mut cgroup = Cgroup::create(id.as_str(), &Resources::default(), &[]).unwrap();
+        };
         let listed = cgroups_of_a_process_made_through(cgroup.entry().unwrap());
-        assert_in(&cgroup, &id, &listed);
+        // Removed before anything is asserted, so a failure leaves no cgroup behind.
+        let hierarchies = cgroup.dirs.len();
         cgroup.remove().unwrap();
+        assert_in(hierarchies, &id, &listed);
     }
 
     /// A kernel without `clone3` (or one that refuses it): the process is forked and moved
     /// into the v2 cgroup by PID, and still enters its v1 ones itself.
     #[test]
     fn without_clone3_the_process_is_moved_into_its_cgroups_all_the_same() {
-        if !can_make_cgroups() {
-            eprintln!("skipped: needs root and a cgroup hierarchy");
+        let Some((id, mut cgroup)) = container_cgroup() else {
             return;
-        }
-        let id = ContainerId::random();
-        let mut cgroup = Cgroup::create(id.as_str(), &Resources::default(), &[]).unwrap();
+        };
         let entry = cgroup.entry().unwrap();
         // A filter of this thread's alone (and its children's): clone3 answers ENOSYS.
         let listed = std::thread::spawn(move || {
@@ -322,9 +321,9 @@ mod tests {
             seccompiler::apply_filter(&program).unwrap();
             cgroups_of_a_process_made_through(entry)
         })
-        .join()
-        .unwrap();
-        assert_in(&cgroup, &id, &listed);
+        .join();
+        let hierarchies = cgroup.dirs.len();
         cgroup.remove().unwrap();
+        assert_in(hierarchies, &id, &listed.unwrap());
     }
 }
