@@ -43,7 +43,7 @@ pub struct MonitorAhead {
     /// The thread starting the monitor: the caller goes on making the container while
     /// the monitor's exec is under way.
     spawning: std::thread::JoinHandle<Result<()>>,
-    /// The spare cgroup, taken as the container's before anything else.
+    /// The spare cgroup, taken as the container's while the monitor starts.
     cgroup: TakenCgroup,
 }
 
@@ -1604,21 +1604,19 @@ mod tests {
         }
         let id = ContainerId::random();
         // Other starts on this host may take the spare first: make another.
-        let taken = (0..20).find_map(|_| {
-            Cgroup::keep_spare().ok()?;
-            Cgroup::take_spare(id.as_str())
-        });
-        let taken = taken.expect("a spare to take");
+        let take = || {
+            (0..20).find_map(|_| {
+                Cgroup::keep_spare().ok()?;
+                Cgroup::take_spare(id.as_str())
+            })
+        };
+        let taken = take().expect("a spare to take");
         let dir = pids.join("berth").join(id.as_str());
         assert!(dir.is_dir(), "{} not made", dir.display());
         drop(TakenCgroup(Some(taken)));
         assert!(!dir.exists(), "{} left behind", dir.display());
         // One handed on is the container's: not removed with the guard.
-        let taken = (0..20).find_map(|_| {
-            Cgroup::keep_spare().ok()?;
-            Cgroup::take_spare(id.as_str())
-        });
-        let mut kept = TakenCgroup(taken).into_inner().expect("a spare to take");
+        let mut kept = TakenCgroup(take()).into_inner().expect("a spare to take");
         assert!(dir.is_dir());
         kept.remove().unwrap();
     }
