@@ -226,6 +226,11 @@ pub(super) fn one_image(config: &[u8]) -> Vec<crate::tui::snapshot::ImageRow> {
 
 /// A named volume no container uses, mounted at `/v/NAME/_data`.
 pub(super) fn volume(name: &str) -> crate::engine::VolumeInfo {
+    volume_at(name, &format!("/v/{name}/_data"))
+}
+
+/// A named volume no container uses, mounted at `mountpoint`.
+pub(crate) fn volume_at(name: &str, mountpoint: &str) -> crate::engine::VolumeInfo {
     crate::engine::VolumeInfo {
         volume: crate::engine::Volume {
             name: name.into(),
@@ -233,7 +238,7 @@ pub(super) fn volume(name: &str) -> crate::engine::VolumeInfo {
             labels: Default::default(),
             anonymous: false,
         },
-        mountpoint: format!("/v/{name}/_data").into(),
+        mountpoint: mountpoint.into(),
         users: Vec::new(),
     }
 }

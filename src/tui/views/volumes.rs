@@ -53,6 +53,7 @@ mod tests {
     use crate::tui::once::render_text;
     use crate::tui::snapshot::Snapshot;
     use crate::tui::state::{App, View};
+    use crate::tui::update::testing::volume_at;
     use crate::tui::update::update;
 
     /// A mountpoint too long for its column keeps its end, so vol-10's is not read as
@@ -61,16 +62,7 @@ mod tests {
     fn a_long_mountpoint_keeps_its_end() {
         let root = "/var/lib/a-rather-long-engine-root/volumes";
         let volumes = ["vol-1", "vol-2", "vol-10"]
-            .map(|name| crate::engine::VolumeInfo {
-                volume: crate::engine::Volume {
-                    name: name.into(),
-                    created: chrono::Utc::now(),
-                    labels: Default::default(),
-                    anonymous: false,
-                },
-                mountpoint: format!("{root}/{name}").into(),
-                users: Vec::new(),
-            })
+            .map(|name| volume_at(name, &format!("{root}/{name}")))
             .to_vec();
         let mut app = App::new(Keymap::default());
         let snapshot = Snapshot {
