@@ -479,7 +479,11 @@ impl Monitor {
         // SAFETY: this process is single-threaded, so the child may allocate and run
         // ordinary Rust code.
         let pid = match unsafe { entry.fork(clone_flags(record)) } {
-            Ok(Forked::Parent(pid)) => pid,
+            Ok(Forked::Parent(pid)) => {
+                // Init sets up at once, not after this process's next wait.
+                super::runtime::cpu::step_aside();
+                pid
+            }
             Ok(Forked::Child(tasks)) => {
                 drop(ours);
                 init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks);

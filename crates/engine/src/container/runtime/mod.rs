@@ -3,6 +3,7 @@
 //! `mount_plan.rs` for the mount sequence it performs.
 
 pub mod cgroups;
+pub(crate) mod cpu;
 pub mod creds;
 pub mod device_filter;
 pub mod fds;
