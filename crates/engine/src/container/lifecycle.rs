@@ -1053,6 +1053,8 @@ impl Engine {
             .name("monitor-spawn".into())
             .spawn(move || spawn_monitor(&root, &monitor_id, &label, true, theirs))
             .context(|| "starting the container monitor".into())?;
+        // The starter runs at once, not after this thread's next wait.
+        super::runtime::cpu::step_aside();
         // While the monitor starts.
         let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         Ok(MonitorAhead {
@@ -1072,17 +1074,24 @@ impl Engine {
             spawning,
             cgroup,
         } = ahead;
-        spawning
-            .join()
-            .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))??;
         let record = self.container(id.as_str())?;
         refuse_running(&record)?;
         let mut premade = premake_cgroup(&record, cgroup);
-        if let Err(e) = super::monitor::send_ahead_go(&mut stream) {
+        // The go is queued on the socket while the starter may still wait for its
+        // intermediate child to end: the monitor reads it once loaded. A monitor that
+        // never ran closes its end; the starter then says why.
+        let sent = super::monitor::send_ahead_go(&mut stream);
+        let spawned = spawning
+            .join()
+            .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))
+            .and_then(|spawned| spawned);
+        if let Err(e) =
+            spawned.and(sent.context(|| format!("starting the monitor of {}", record.name)))
+        {
             if let Some(cgroup) = &mut premade {
                 self.remove_cgroup_reporting(&record, cgroup);
             }
-            return Err(e).context(|| format!("starting the monitor of {}", record.name));
+            return Err(e);
         }
         crash_point("start:after-spawn");
         self.await_start(record, stream)
