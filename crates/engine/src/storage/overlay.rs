@@ -141,6 +141,27 @@ fn mount_overlay(target: &Path, data: &str) -> Result<()> {
 
 /// True if `path` is a mount point in this mount namespace.
 pub(crate) fn is_mountpoint(path: &Path) -> bool {
+    is_mount_root(path).unwrap_or_else(|| listed_in_mountinfo(path))
+}
+
+/// Whether the kernel marks `path` itself as the root of a mount (5.8 on): one call,
+/// not the whole mount table read and parsed. None where it can't tell.
+fn is_mount_root(path: &Path) -> Option<bool> {
+    let stat = rustix::fs::statx(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::AtFlags::NO_AUTOMOUNT | rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        rustix::fs::StatxFlags::empty(),
+    )
+    .ok()?;
+    let root = rustix::fs::StatxAttributes::MOUNT_ROOT;
+    stat.stx_attributes_mask
+        .contains(root)
+        .then(|| stat.stx_attributes.contains(root))
+}
+
+/// True if `path` is a mount point listed in this process's mount table.
+fn listed_in_mountinfo(path: &Path) -> bool {
     let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
         return false;
     };
@@ -199,4 +220,30 @@ pub(crate) fn enter_private_mount_namespace() -> Result<()> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .context(|| "creating a mount namespace".into())?;
     make_mounts_private()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernels_mount_root_mark_agrees_with_the_mount_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = [
+            PathBuf::from("/"),
+            PathBuf::from("/proc"),
+            PathBuf::from("/sys"),
+            dir.path().to_path_buf(),
+            dir.path().join("missing"),
+        ];
+        for path in &paths {
+            let listed = listed_in_mountinfo(path);
+            assert_eq!(is_mountpoint(path), listed, "{}", path.display());
+            if let Some(root) = is_mount_root(path) {
+                assert_eq!(root, listed, "{}", path.display());
+            }
+        }
+        assert!(is_mountpoint(Path::new("/proc")));
+        assert!(!is_mountpoint(dir.path()));
+    }
 }
