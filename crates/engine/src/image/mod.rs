@@ -26,7 +26,7 @@ mod upper_layer;
 use std::path::PathBuf;
 
 use oci_spec::image::ImageConfiguration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ids::{Digest, ImageRef};
 use super::{Engine, Result};
@@ -79,9 +79,11 @@ impl Engine {
             reason: e.to_string(),
         };
         let config: ImageConfiguration = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        // Docker's Healthcheck, which the OCI configuration has no field for; everything
+        // else is skipped unbuilt.
+        let docker: DockerExtras = serde_json::from_slice(&bytes).map_err(corrupt)?;
         let healthcheck = crate::container::HealthConfig::from_image(
-            raw.get("config").and_then(|c| c.get("Healthcheck")),
+            docker.config.and_then(|c| c.healthcheck).as_ref(),
         )?;
         Ok(ResolvedImage {
             id: record.id,
@@ -95,4 +97,16 @@ impl Engine {
     pub fn layer_diff_dir(&self, chain_id: &Digest) -> PathBuf {
         self.paths().layer(chain_id).join("diff")
     }
+}
+
+/// What `resolve_image` reads of an image configuration beyond the OCI fields.
+#[derive(Deserialize)]
+struct DockerExtras {
+    config: Option<DockerConfigExtras>,
+}
+
+#[derive(Deserialize)]
+struct DockerConfigExtras {
+    #[serde(rename = "Healthcheck")]
+    healthcheck: Option<serde_json::Value>,
 }
