@@ -18,6 +18,7 @@ pub mod logs;
 pub mod monitor;
 pub mod namespaces;
 mod pause;
+mod premade_netns;
 pub mod record;
 mod remove;
 pub mod restart;

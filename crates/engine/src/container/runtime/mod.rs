@@ -9,6 +9,7 @@ pub mod device_filter;
 pub mod fds;
 pub(crate) mod in_root;
 pub mod init;
+pub(crate) mod loopback;
 pub(crate) mod mount_plan;
 pub mod process;
 pub(crate) mod reaper;
