@@ -165,6 +165,36 @@ fn an_empty_volume_gets_the_image_content_and_a_full_one_hides_it() {
 }
 
 #[test]
+fn binds_and_the_etc_files_are_private_mounts_in_the_container() {
+    let berth = Berth::with_image();
+    let host = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/shared", host.path().display());
+    let table = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &bind,
+        IMAGE,
+        "cat",
+        "/proc/self/mountinfo",
+    ]);
+    for target in ["/shared", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] {
+        let line = table
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some(target))
+            .unwrap_or_else(|| panic!("{target} is not mounted:\n{table}"));
+        // Optional fields before " - ": shared:N or master:N name a peer group.
+        let optional = line.split(" - ").next().unwrap();
+        assert!(
+            !optional.contains("shared:") && !optional.contains("master:"),
+            "{target} propagates: {line}"
+        );
+    }
+}
+
+#[test]
 fn bind_mounts_sync_both_ways() {
     let berth = Berth::with_image();
     let host = tempfile::tempdir().unwrap();

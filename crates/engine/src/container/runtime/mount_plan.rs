@@ -214,7 +214,9 @@ fn mount_steps(steps: &mut Vec<Step>, dest: &Path, typ: &str, source: &Path, opt
             what: "making read-only",
         });
     }
-    if !propagation.is_empty() {
+    // Private needs no step: init made every mount of its namespace private first, and
+    // a bind of a private mount is private.
+    if propagation.intersects(MsFlags::MS_SHARED | MsFlags::MS_SLAVE) {
         steps.push(Step::Remount {
             dest: dest.to_owned(),
             flags: propagation,
@@ -229,8 +231,7 @@ fn mount_steps(steps: &mut Vec<Step>, dest: &Path, typ: &str, source: &Path, opt
 /// directory itself.
 fn cgroup_steps(steps: &mut Vec<Step>, dest: &Path, dirs: &[(PathBuf, Option<String>)]) {
     let owned = |options: &[&str]| options.iter().map(|o| o.to_string()).collect::<Vec<_>>();
-    // No propagation step: init made every mount of its namespace private first, and a
-    // bind of a private mount is private (one remount fewer per hierarchy).
+    // Private, as every bind here (see `mount_steps`).
     let bind_options = owned(&["rbind", "ro", "nosuid", "noexec", "nodev"]);
     if let Some((dir, None)) = dirs.first() {
         mount_steps(steps, dest, "bind", dir, &bind_options);
