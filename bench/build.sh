@@ -47,7 +47,7 @@ fi
 fixtures=${BERTH_FIXTURES:-$PWD/.fixtures}
 [[ -f $fixtures/busybox-save.tar ]] || die "no fixture images in $fixtures (bash tests/fixtures/build-images.sh $fixtures)"
 
-berth=${BERTH_BIN:-$PWD/target/release/berth}
+berth=${BERTH_BIN:-$(release_bin)}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-build.XXXXXX")
 engine="$work/berth-root"
 base=${BASE_BIN:-}

@@ -27,7 +27,7 @@ ip link set lo up
 
 [[ -n ${BERTH_BIN:-} ]] || ensure_packages "${RUNTIME_PACKAGES[@]}"
 build_or_fixtures
-berth=${BERTH_BIN:-$PWD/target/release/berth}
+berth=${BERTH_BIN:-$(release_bin)}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-compose.XXXXXX")
 engine="$work/berth-root"
 dockerd_pid=""

@@ -25,7 +25,7 @@ ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo
 build_release_and_fixtures
 
-berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)}  # BERTH_BIN: another build to measure
 base=${BERTH_BASE:-}  # BERTH_BASE: a second build timed beside it (base-in), e.g. before a change
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-cp.XXXXXX")
 engine="$work/berth-root"

@@ -23,7 +23,7 @@ WARMUP=${WARMUP:-3}
 ensure_packages "${RUNTIME_PACKAGES[@]}" runc crun
 build_or_fixtures
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
 [[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-exec.XXXXXX")

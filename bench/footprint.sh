@@ -27,7 +27,7 @@ if ! (ensure_packages podman conmon runc); then
     podman_missing="podman could not be installed (see apt-get above)"
 fi
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 # Short: podman refuses a --runroot longer than 50 characters.
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-fp.XXXXXX")
 engine="$work/berth-root"

@@ -24,7 +24,7 @@ SETTLE=${SETTLE:-5}
 [[ -n ${BERTH_BIN:-} ]] || ensure_packages "${RUNTIME_PACKAGES[@]}"
 build_or_fixtures
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-health.XXXXXX")
 engine="$work/berth-root"
 

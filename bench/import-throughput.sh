@@ -20,7 +20,7 @@ ensure_packages "${RUNTIME_PACKAGES[@]}"
 ensure_cargo
 build_release_and_fixtures
 
-berth=${BERTH_BIN:-$PWD/target/release/berth}  # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)}  # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-import.XXXXXX")
 
 cleanup() {

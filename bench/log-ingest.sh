@@ -30,7 +30,7 @@ if ! (ensure_packages podman conmon runc); then
     podman_missing="podman could not be installed (see apt-get above)"
 fi
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-logs.XXXXXX")
 engine="$work/berth-root"
 pod="$work/podman"

@@ -33,7 +33,7 @@ if ! (ensure_packages podman netavark iptables runc); then
     podman_missing="podman could not be installed (see apt-get above)"
 fi
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 base=${BASE_BIN:-} # BASE_BIN: a build to compare with, interleaved
 [[ -z $base || -x $base ]] || die "BASE_BIN=$base is not an executable"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-net.XXXXXX")

@@ -27,7 +27,7 @@ if ! (ensure_packages podman); then
     podman_missing="podman could not be installed (see apt-get above)"
 fi
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-pull.XXXXXX")
 port=5000 # the namespace is new, so nothing else listens there
 ref="127.0.0.1:$port/bench/big:latest"

@@ -29,7 +29,7 @@ else
 fi
 build_or_fixtures
 
-berth=${BERTH_BIN:-$PWD/target/release/berth} # BERTH_BIN: another build to measure
+berth=${BERTH_BIN:-$(release_bin)} # BERTH_BIN: another build to measure
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-scale.XXXXXX")
 image=berth-test/busybox
 cgroup_parent="berth-bench-scale-$$"

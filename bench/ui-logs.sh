@@ -25,7 +25,7 @@ done
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" tmux
 build_or_fixtures
-berth=${BERTH_BIN:-$PWD/target/release/berth}
+berth=${BERTH_BIN:-$(release_bin)}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/berth-bench-ui-logs.XXXXXX")
 engine="$work/root"
 sock="berth-bench-ui-logs-$$"

@@ -18,7 +18,7 @@ ensure_cargo
 build_release_and_fixtures
 install_berth
 
-berth="$PWD/target/release/berth"
+berth=$(release_bin)
 # The default root is what a plain `berth` uses, so the hints below work as printed.
 if [[ -n ${BERTH_ROOT:-} ]]; then
     export BERTH_ROOT

@@ -16,4 +16,4 @@ cargo build --release --locked
 install_berth
 install_boot_unit
 printf 'berth %s installed: try  berth --help,  man berth,  or berth to open the dashboard\n' \
-    "$(target/release/berth --version | awk '{ print $2 }')"
+    "$("$(release_bin)" --version | awk '{ print $2 }')"

@@ -104,6 +104,12 @@ wait_for_holder() {
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] || die "the $what holder did not start"
 }
 
+# release_bin: the release build's binary. .cargo/config.toml builds for the host's own
+# tuple (so that the binary can be linked statically), which Cargo puts under its name.
+release_bin() {
+    echo "$PWD/target/$(rustc --print host-tuple)/release/berth"
+}
+
 # build_release_and_fixtures: cargo build --release, then the fixture images in .fixtures.
 build_release_and_fixtures() {
     log "cargo build --release"
@@ -134,7 +140,7 @@ build_or_fixtures() {
 # /usr/local), with its shell completions (bash, zsh, fish) and manual page, all generated
 # by berth itself.
 install_berth() {
-    local prefix=${PREFIX:-/usr/local} bin=${BERTH_BIN:-target/release/berth}
+    local prefix=${PREFIX:-/usr/local} bin=${BERTH_BIN:-$(release_bin)}
     [[ -x $bin ]] || die "$bin is missing: build it first"
     log "Installing berth into $prefix/bin, with completions and a manual page"
     install -D -m 0755 "$bin" "$prefix/bin/berth"

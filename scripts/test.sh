@@ -42,7 +42,7 @@ build_release_and_fixtures
 export BERTH_FIXTURES="$PWD/.fixtures"
 
 # Crash points (crates/engine/src/faults.rs) exist for the fault-injection tests only.
-if grep -q -a BERTH_CRASH_AT target/release/berth; then
+if grep -q -a BERTH_CRASH_AT "$(release_bin)"; then
     die "the release binary carries crash points: they must be compiled out"
 fi
 
