@@ -869,9 +869,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     // The monitor starts first, while the flags are read, the image looked up and the
     // container made (see `Engine::monitor_ahead`): its exec and load are the start's
     // longest step. Should anything below fail, it exits unused.
-    // Any network but the host's gives the container a namespace of its own.
-    let own_network = flags.network.as_deref() != Some("host");
-    let ahead = match engine.monitor_ahead(flags.name.as_deref(), own_network) {
+    let ahead = match engine.monitor_ahead(flags.name.as_deref()) {
         Ok(ahead) => ahead,
         Err(e) => {
             eprintln!("Error: {e}");

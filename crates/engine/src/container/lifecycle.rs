@@ -12,7 +12,6 @@ use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::frames::{read_frame, Kind};
-use super::monitor::StartMode;
 use super::record::{
     ContainerConfig, ContainerRecord, ContainerState, NetworkConfig, NetworkMode, Resources, Status,
 };
@@ -1032,7 +1031,7 @@ impl Engine {
     fn start_locked(&self, id: &str) -> Result<Started> {
         let record = self.container(id)?;
         refuse_running(&record)?;
-        let stream = self.spawn_monitor(&record.id, &record.name)?;
+        let stream = self.spawn_monitor(&record.id, &record.name, false)?;
         crash_point("start:after-spawn");
         self.await_start(record, stream)
     }
@@ -1041,10 +1040,8 @@ impl Engine {
     /// loading of its binary, the longest part of its start, overlap the container's
     /// create instead of following it. It waits until [`Engine::start_container_ahead`]
     /// tells it the record is complete; dropped unused (a create that failed), it exits.
-    /// `name` is the container's name when the user chose one, for `ps` to show;
-    /// `own_network` when the container is expected to have a network namespace of its
-    /// own (not the host's), which the monitor then makes while it waits.
-    pub fn monitor_ahead(&self, name: Option<&str>, own_network: bool) -> Result<MonitorAhead> {
+    /// `name` is the container's name when the user chose one, for `ps` to show.
+    pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
         let id = ContainerId::random();
         let (stream, theirs) =
             UnixStream::pair().context(|| "creating the monitor socket".into())?;
@@ -1054,13 +1051,8 @@ impl Engine {
         // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`).
         let spawning = std::thread::Builder::new()
             .name("monitor-spawn".into())
-            .spawn(move || {
-                let mode = StartMode::Ahead { own_network };
-                spawn_monitor(&root, &monitor_id, &label, mode, theirs)
-            })
+            .spawn(move || spawn_monitor(&root, &monitor_id, &label, true, theirs))
             .context(|| "starting the container monitor".into())?;
-        // The starter runs at once, not after this thread's next wait.
-        super::runtime::cpu::step_aside();
         // While the monitor starts.
         let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         Ok(MonitorAhead {
@@ -1128,9 +1120,9 @@ impl Engine {
 
     /// Starts the monitor of container `id` (`label` is what `ps` shows beside
     /// `berth-monitor`), detached from this process, and returns its control socket.
-    fn spawn_monitor(&self, id: &ContainerId, label: &str) -> Result<UnixStream> {
+    fn spawn_monitor(&self, id: &ContainerId, label: &str, ahead: bool) -> Result<UnixStream> {
         let (ours, theirs) = UnixStream::pair().context(|| "creating the monitor socket".into())?;
-        spawn_monitor(self.paths().root(), id, label, StartMode::Now, theirs)?;
+        spawn_monitor(self.paths().root(), id, label, ahead, theirs)?;
         Ok(ours)
     }
 
@@ -1568,7 +1560,7 @@ fn spawn_monitor(
     root: &std::path::Path,
     id: &ContainerId,
     label: &str,
-    mode: StartMode,
+    ahead: bool,
     theirs: UnixStream,
 ) -> Result<()> {
     let exe = sealed::sealed_self()?;
@@ -1576,7 +1568,7 @@ fn spawn_monitor(
     let control_fd = control.as_raw_fd();
     let program = sealed::exec_path(&exe);
     let argv0 = sealed::monitor_argv0(label);
-    let args = super::monitor::monitor_args(root, id, control_fd, mode);
+    let args = super::monitor::monitor_args(root, id, control_fd, ahead);
     super::runtime::spawn::spawn_detached(&super::runtime::spawn::Detached {
         program: program.as_ref(),
         argv0: argv0.as_ref(),

@@ -18,7 +18,6 @@ pub mod logs;
 pub mod monitor;
 pub mod namespaces;
 mod pause;
-mod premade_netns;
 pub mod record;
 mod remove;
 pub mod restart;

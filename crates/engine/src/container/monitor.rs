@@ -56,31 +56,17 @@ pub(crate) const MONITOR_VERB: &str = "__monitor";
 /// it waits for a go on its control socket before it reads the record.
 const AHEAD_FLAG: &str = "--ahead";
 
-/// [`AHEAD_FLAG`] for a container expected to have a network namespace of its own, which
-/// the monitor makes while it waits (see `premade_netns`).
-const AHEAD_OWN_NETWORK_FLAG: &str = "--ahead-own-network";
-
-/// How a monitor starts its container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StartMode {
-    /// The record is complete (`start`, `restart`): at once.
-    Now,
-    /// Ahead of its record (`run`): after the go. `own_network` when the container is
-    /// expected to have a network namespace of its own, made meanwhile.
-    Ahead { own_network: bool },
-}
-
 /// The go a monitor started ahead waits for: the container's record is complete.
 const AHEAD_GO: u8 = b'g';
 
 /// The arguments after `argv[0]` that start the monitor of container `id` on engine root
-/// `root`, the control socket at descriptor `control_fd`, as `mode` says: the one shape
-/// [`run_if_invoked`] recognises.
+/// `root`, the control socket at descriptor `control_fd`, `ahead` of its container's
+/// record or not: the one shape [`run_if_invoked`] recognises.
 pub(crate) fn monitor_args(
     root: &std::path::Path,
     id: &ContainerId,
     control_fd: RawFd,
-    mode: StartMode,
+    ahead: bool,
 ) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = vec![
         "--root".into(),
@@ -90,10 +76,8 @@ pub(crate) fn monitor_args(
         "--control-fd".into(),
         control_fd.to_string().into(),
     ];
-    match mode {
-        StartMode::Now => {}
-        StartMode::Ahead { own_network: false } => args.push(AHEAD_FLAG.into()),
-        StartMode::Ahead { own_network: true } => args.push(AHEAD_OWN_NETWORK_FLAG.into()),
+    if ahead {
+        args.push(AHEAD_FLAG.into());
     }
     args
 }
@@ -126,17 +110,10 @@ pub fn run_if_invoked() -> Option<i32> {
     let control = control_fd(invocation.control_fd);
     // Started ahead: the process and the engine are ready; the record may not be yet.
     // The mount namespace needs no record: made while the starter finishes the
-    // container (a failure is the start's to report, see `Monitor::mount_root`); so is
-    // the network namespace expected.
-    let mut premade_net = None;
-    if let StartMode::Ahead { own_network } = invocation.mode {
-        let making = own_network
-            .then(super::premade_netns::start_making)
-            .flatten();
+    // container (a failure is the start's to report, see `Monitor::mount_root`).
+    if invocation.ahead {
         let _ = enter_own_mount_namespace();
-        let go = wait_for_ahead_go(&control);
-        premade_net = making.and_then(super::premade_netns::Making::finish);
-        if !go {
+        if !wait_for_ahead_go(&control) {
             // The starter went away before its container was made (a failed create, a
             // kill, ctrl-c during a pull): the spare it took as the container's cgroup
             // goes too, as nothing else knows that ID. A record made meanwhile keeps it,
@@ -151,8 +128,7 @@ pub fn run_if_invoked() -> Option<i32> {
         &engine,
         &invocation.id,
         control,
-        invocation.mode,
-        premade_net,
+        invocation.ahead,
     ))
 }
 
@@ -162,18 +138,15 @@ struct MonitorInvocation {
     root: std::path::PathBuf,
     id: ContainerId,
     control_fd: RawFd,
-    mode: StartMode,
+    ahead: bool,
 }
 
 /// The engine root, container, control descriptor and start of [`monitor_args`]'s
 /// shape; None for any other command line.
 fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> {
-    let (mode, args) = match args {
-        [rest @ .., flag] if flag == AHEAD_FLAG => (StartMode::Ahead { own_network: false }, rest),
-        [rest @ .., flag] if flag == AHEAD_OWN_NETWORK_FLAG => {
-            (StartMode::Ahead { own_network: true }, rest)
-        }
-        _ => (StartMode::Now, args),
+    let (ahead, args) = match args {
+        [rest @ .., flag] if flag == AHEAD_FLAG => (true, rest),
+        _ => (false, args),
     };
     let [root_flag, root, verb, id, fd_flag, fd] = args else {
         return None;
@@ -185,26 +158,19 @@ fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> 
         root: root.into(),
         id: id.to_str()?.parse().ok()?,
         control_fd: fd.to_str()?.parse().ok()?,
-        mode,
+        ahead,
     })
 }
 
 /// The monitor's life: starts container `id`'s process, then supervises it. `control` is
-/// the socket to the CLI that started it; a monitor started ahead of its container's
-/// record (`mode`) takes the cgroup its starter made meanwhile, and the network namespace
-/// it made itself (`premade_net`). Returns the monitor's own exit status.
-fn supervise(
-    engine: &Engine,
-    id: &ContainerId,
-    control: OwnedFd,
-    mode: StartMode,
-    premade_net: Option<OwnedFd>,
-) -> i32 {
+/// the socket to the CLI that started it; a monitor started `ahead` of its container's
+/// record takes the cgroup its starter made meanwhile. Returns the monitor's own exit
+/// status.
+fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -> i32 {
     // Already detached before its exec (see `runtime::spawn`): nobody's child but the
     // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
-    let ahead = matches!(mode, StartMode::Ahead { .. });
-    match Monitor::start(engine, id, ahead, premade_net) {
+    match Monitor::start(engine, id, ahead) {
         Ok(mut monitor) => {
             let pid = monitor.init_pid.to_string();
             if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
@@ -310,7 +276,6 @@ impl Monitor {
         engine: &Engine,
         id: &ContainerId,
         ahead: bool,
-        premade_net: Option<OwnedFd>,
     ) -> std::result::Result<Monitor, StartError> {
         let record = engine.load_record(id).map_err(start_error)?;
         // Started ahead, the container's cgroup was made by its starter while this
@@ -322,7 +287,7 @@ impl Monitor {
             None
         };
         match Self::mount_root(engine, &record) {
-            Ok(overlay) => Self::start_in(engine, &record, &overlay, premade, premade_net),
+            Ok(overlay) => Self::start_in(engine, &record, &overlay, premade),
             Err(e) => {
                 if let Some(cgroup) = &mut premade {
                     engine.remove_cgroup_reporting(&record, cgroup);
@@ -368,13 +333,12 @@ impl Monitor {
     }
 
     /// Starts the container's process in its cgroup (`premade`, or made here) on its
-    /// mounted root, in `premade_net` if it is to have a network namespace of its own.
+    /// mounted root.
     fn start_in(
         engine: &Engine,
         record: &ContainerRecord,
         overlay: &OverlayDirs,
         premade: Option<Cgroup>,
-        premade_net: Option<OwnedFd>,
     ) -> std::result::Result<Monitor, StartError> {
         let id = &record.id;
         let mut cgroup = match premade {
@@ -387,7 +351,7 @@ impl Monitor {
             }
         };
         crash_point("monitor:after-cgroup");
-        match Self::launch(engine, record, overlay, &cgroup, false, premade_net) {
+        match Self::launch(engine, record, overlay, &cgroup, false) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
                 let mut teardown = Teardown::default();
@@ -425,7 +389,7 @@ impl Monitor {
             })
             .map_err(start_error)
             .and_then(|mut cgroup| {
-                Self::launch(engine, &record, &overlay, &cgroup, true, None)
+                Self::launch(engine, &record, &overlay, &cgroup, true)
                     .inspect_err(|_| engine.remove_cgroup_reporting(&record, &mut cgroup))
             });
         match started {
@@ -441,15 +405,13 @@ impl Monitor {
 
     /// Starts the container's process. `again` for a restart policy's run: the restart
     /// count and the user's stop stay as they are; a start of the user's (or of `system
-    /// boot`) begins the count anew, as Docker's. `premade_net`: a network namespace made
-    /// for it ahead (see `premade_netns`), used if it is to have one of its own.
+    /// boot`) begins the count anew, as Docker's.
     fn launch(
         engine: &Engine,
         record: &ContainerRecord,
         overlay: &OverlayDirs,
         cgroup: &Cgroup,
         again: bool,
-        premade_net: Option<OwnedFd>,
     ) -> std::result::Result<Monitor, StartError> {
         let dir = engine.container_dir(&record.id);
         let mut user = user::resolve_user(&overlay.merged, &record.config.user)
@@ -514,28 +476,10 @@ impl Monitor {
         }
         // Opened here, in the host's mount namespace; init enters them itself.
         let entry = cgroup.entry().map_err(start_error)?;
-        let mut flags = clone_flags(record);
-        // Init made inside the namespace made ahead instead of a new one; should it not
-        // be entered, init gets a new one as without it.
-        let inside = premade_net
-            .filter(|_| flags & libc::CLONE_NEWNET != 0)
-            .and_then(|ns| super::premade_netns::enter(&ns).ok());
-        if inside.is_some() {
-            flags &= !libc::CLONE_NEWNET;
-        }
         // SAFETY: this process is single-threaded, so the child may allocate and run
         // ordinary Rust code.
-        let pid = match unsafe { entry.fork(flags) } {
-            Ok(Forked::Parent(pid)) => {
-                if let Some(Err(e)) = inside.map(super::premade_netns::Inside::leave) {
-                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-                    let _ = waitpid(Pid::from_raw(pid), None);
-                    return Err(start_error(e));
-                }
-                // Init sets up at once, not after this process's next wait.
-                super::runtime::cpu::step_aside();
-                pid
-            }
+        let pid = match unsafe { entry.fork(clone_flags(record)) } {
+            Ok(Forked::Parent(pid)) => pid,
             Ok(Forked::Child(tasks)) => {
                 drop(ours);
                 init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks);
@@ -1460,19 +1404,15 @@ mod tests {
     #[test]
     fn the_monitors_command_line_reads_back_and_nothing_else_does() {
         let id = ContainerId::random();
-        for mode in [
-            StartMode::Now,
-            StartMode::Ahead { own_network: false },
-            StartMode::Ahead { own_network: true },
-        ] {
-            let args = monitor_args(Path::new("/var/lib/berth root"), &id, 7, mode);
+        for ahead in [false, true] {
+            let args = monitor_args(Path::new("/var/lib/berth root"), &id, 7, ahead);
             assert_eq!(
                 parse_monitor_args(&args),
                 Some(MonitorInvocation {
                     root: "/var/lib/berth root".into(),
                     id: id.clone(),
                     control_fd: 7,
-                    mode,
+                    ahead,
                 }),
                 "the monitor's own shape"
             );

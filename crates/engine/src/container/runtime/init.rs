@@ -665,9 +665,39 @@ fn enter_root(rootfs: &Path) -> InitResult<()> {
     chdir("/").or_init(|| "entering /".into())
 }
 
-/// The container's loopback up (see `loopback::bring_up`).
+/// A fresh network namespace has its loopback down; programs expect 127.0.0.1 to work,
+/// as it does in Docker with `--network none`. Setting IFF_UP makes the kernel add the
+/// addresses.
 fn bring_up_loopback() -> InitResult<()> {
-    super::loopback::bring_up().map_err(|(step, e)| err(format!("{step}: {e}")))
+    // SAFETY: plain socket and ioctl calls on a zeroed ifreq we own.
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(err(format!(
+                "opening a socket: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let sock = OwnedFd::from_raw_fd(sock);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(err(format!(
+                "reading loopback flags: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(err(format!(
+                "bringing loopback up: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn mask_path(path: &str) -> InitResult<()> {

@@ -3,13 +3,11 @@
 //! `mount_plan.rs` for the mount sequence it performs.
 
 pub mod cgroups;
-pub(crate) mod cpu;
 pub mod creds;
 pub mod device_filter;
 pub mod fds;
 pub(crate) mod in_root;
 pub mod init;
-pub(crate) mod loopback;
 pub(crate) mod mount_plan;
 pub mod process;
 pub(crate) mod reaper;
