@@ -263,16 +263,24 @@ impl Engine {
     /// Appends an event to the journal. Best effort: the change it reports has happened,
     /// so a full disk or a damaged journal must not turn it into a failure.
     pub(crate) fn record_event(&self, event: &Event) {
+        self.record_events(std::slice::from_ref(event));
+    }
+
+    /// Appends events that happened together (a container's `die` and `destroy`) in
+    /// one append, under one lock. Best effort, as [`Engine::record_event`].
+    pub(crate) fn record_events(&self, events: &[Event]) {
         // A build's step containers are no user's: they make no events (as BuildKit's).
-        if event.object == ObjectType::Container
-            && event
-                .actor
-                .attributes
-                .contains_key(crate::build::BUILD_LABEL)
-        {
-            return;
+        let from_build = |event: &&Event| {
+            event.object == ObjectType::Container
+                && event
+                    .actor
+                    .attributes
+                    .contains_key(crate::build::BUILD_LABEL)
+        };
+        let kept: Vec<&Event> = events.iter().filter(|e| !from_build(e)).collect();
+        if !kept.is_empty() {
+            let _ = append(&self.journal(), &kept);
         }
-        let _ = append(&self.journal(), event);
     }
 
     /// Every event in the journal (the rotated part first), oldest first.
@@ -306,16 +314,19 @@ fn rotated(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn append(journal: &Path, event: &Event) -> Result<()> {
-    let mut line = encode_bounded(event)?;
-    line.push(b'\n');
+fn append(journal: &Path, events: &[&Event]) -> Result<()> {
+    let mut lines = Vec::new();
+    for event in events {
+        lines.extend(encode_bounded(event)?);
+        lines.push(b'\n');
+    }
     let lock_path = journal.with_extension("lock");
     let lock = super::state::open_private(&lock_path, true)
         .context(|| format!("opening {}", lock_path.display()))?;
     let _lock = Flock::lock(lock, FlockArg::LockExclusive)
         .map_err(|(_, e)| e)
         .context(|| format!("locking {}", lock_path.display()))?;
-    append_rotating(journal, &line, MAX_JOURNAL)
+    append_rotating(journal, &lines, MAX_JOURNAL)
 }
 
 /// Appends `text` to `path`, first moving a file already at `max` bytes or more to
@@ -550,6 +561,31 @@ mod tests {
             kept < count && kept * 8192 <= 2 * MAX_JOURNAL as usize,
             "{kept}"
         );
+    }
+
+    #[test]
+    fn events_recorded_together_read_back_in_order_without_a_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(&dir.path().join("root")).unwrap();
+        engine.record_events(&[
+            Event::new(ObjectType::Container, "die", "c1").with("exitCode", "0"),
+            Event::new(ObjectType::Container, "die", "step").with(crate::build::BUILD_LABEL, "1"),
+            Event::new(ObjectType::Container, "destroy", "c1"),
+        ]);
+        let events = engine.events().unwrap();
+        let seen: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.id.as_str()))
+            .collect();
+        assert_eq!(seen, [("die", "c1"), ("destroy", "c1")]);
+        assert_eq!(events[0].actor.attributes["exitCode"], "0");
+        // Only a build's events: nothing is appended, not even an empty line.
+        engine
+            .record_events(&[Event::new(ObjectType::Container, "start", "step")
+                .with(crate::build::BUILD_LABEL, "1")]);
+        assert_eq!(engine.events().unwrap().len(), 2);
+        let text = std::fs::read_to_string(engine.journal()).unwrap();
+        assert_eq!(text.lines().count(), 2);
     }
 
     #[test]

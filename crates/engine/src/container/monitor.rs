@@ -1097,15 +1097,13 @@ impl Monitor {
             .state
             .started_at
             .map_or(0, |at| (Utc::now() - at).num_seconds().max(0));
-        self.engine.record_event(
-            &container_event(&self.record, "die")
-                .with("exitCode", exit_code.to_string())
-                .with("execDuration", ran.to_string()),
-        );
+        let mut events = vec![container_event(&self.record, "die")
+            .with("exitCode", exit_code.to_string())
+            .with("execDuration", ran.to_string())];
         if auto_remove {
-            self.engine
-                .record_event(&container_event(&self.record, "destroy"));
+            events.push(container_event(&self.record, "destroy"));
         }
+        self.engine.record_events(&events);
         // Each client gets what is still queued and the exit code. An `attach` that
         // doesn't read costs 2 s at most; the CLI that started the container gets it all,
         // as it got everything before.

@@ -239,6 +239,9 @@ impl Engine {
 
     /// Removes the anonymous volumes of a removed container that no other container uses.
     pub(crate) fn remove_anonymous_volumes(&self, names: &[String]) -> Result<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
         let lock = self.lock()?;
         for name in names {
             if let Some(v) = self.read_volume(name)? {
