@@ -113,6 +113,9 @@ pub fn run_if_invoked() -> Option<i32> {
     // container (a failure is the start's to report, see `Monitor::mount_root`).
     if invocation.ahead {
         let _ = enter_own_mount_namespace();
+        // The host's cgroup hierarchies, read once per process, need no record either:
+        // read while the starter finishes, not after its go.
+        let _ = Cgroup::hierarchies();
         if !wait_for_ahead_go(&control) {
             // The starter went away before its container was made (a failed create, a
             // kill, ctrl-c during a pull): the spare it took as the container's cgroup
