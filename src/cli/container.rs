@@ -938,7 +938,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     if let Some(cidfile) = &mut cidfile {
         cidfile.write(record.id.as_str())?;
     }
-    let started = match engine.start_container_ahead(ahead) {
+    let started = match engine.start_container_ahead(ahead, &record) {
         Ok(s) => s,
         Err(e) => {
             match &e {
@@ -970,19 +970,25 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
 /// stderr (stdout is the container's, or its ID). An image that isn't here and isn't a
 /// reference (an ID prefix) is left for create to report.
 fn ensure_image(engine: &Engine, flags: &ContainerFlags) -> crate::engine::Result<()> {
-    let local = engine.resolve_image(&flags.image).ok();
     // A local image of another platform than `--platform` asks for is not the one
-    // wanted: pulled as a missing one is, or refused when nothing may be pulled.
-    let mismatch = match (&local, flags.platform.as_deref()) {
-        (Some(image), Some(wanted)) => run_options::platform_mismatch(
-            &flags.image,
-            wanted,
-            &image.config.os().to_string(),
-            &image.config.architecture().to_string(),
-        )?,
-        _ => None,
+    // wanted: pulled as a missing one is, or refused when nothing may be pulled. Without
+    // `--platform` its record says enough: create reads its configuration.
+    let (local, mismatch) = match flags.platform.as_deref() {
+        Some(wanted) => match engine.resolve_image(&flags.image) {
+            Ok(image) => (
+                true,
+                run_options::platform_mismatch(
+                    &flags.image,
+                    wanted,
+                    &image.config.os().to_string(),
+                    &image.config.architecture().to_string(),
+                )?,
+            ),
+            Err(_) => (false, None),
+        },
+        None => (engine.find_image(&flags.image).is_ok(), None),
     };
-    let here = local.is_some() && mismatch.is_none();
+    let here = local && mismatch.is_none();
     if let Some(e) = mismatch {
         if flags.pull == PullPolicy::Never || flags.image.parse::<Reference>().is_err() {
             return Err(e);

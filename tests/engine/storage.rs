@@ -195,6 +195,42 @@ fn binds_and_the_etc_files_are_private_mounts_in_the_container() {
 }
 
 #[test]
+fn a_runs_etc_holds_the_images_files_and_the_engines_targets() {
+    // `run` makes the targets in the writable layer before the start (`etc_targets`):
+    // the image's own files still show through beside them, each target is bound.
+    let berth = Berth::with_image();
+    let out = berth.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--hostname",
+        "merged",
+        IMAGE,
+        "sh",
+        "-c",
+        "ls -a /etc; cat /etc/hostname; stat -c '%a %u %g' /etc",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    for name in [
+        "group",
+        "layer1.txt",
+        "motd",
+        "passwd",
+        "hosts",
+        "hostname",
+        "resolv.conf",
+    ] {
+        assert!(lines.contains(&name), "/etc lacks {name}:\n{out}");
+    }
+    assert!(
+        lines.contains(&"merged"),
+        "the hostname file is not bound:\n{out}"
+    );
+    assert_eq!(lines.last(), Some(&"755 0 0"), "{out}");
+}
+
+#[test]
 fn bind_mounts_sync_both_ways() {
     let berth = Berth::with_image();
     let host = tempfile::tempdir().unwrap();

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use nix::fcntl::{openat2, readlinkat, AtFlags, OFlag, OpenHow, ResolveFlag};
@@ -102,11 +103,20 @@ pub(crate) struct ImageFs {
 impl ImageFs {
     /// Opens the layer directories of `image` (none for scratch).
     pub(crate) fn open(engine: &Engine, image: &ImageState) -> Result<ImageFs> {
+        let dirs: Vec<PathBuf> = image
+            .chain_ids
+            .iter()
+            .map(|chain| engine.layer_diff_dir(chain))
+            .collect();
+        Self::of_layer_dirs(&dirs)
+    }
+
+    /// Opens the layer directories `dirs` (bottom first).
+    pub(crate) fn of_layer_dirs(dirs: &[PathBuf]) -> Result<ImageFs> {
         let mut view = Vec::new();
-        for (i, chain) in image.chain_ids.iter().enumerate().rev() {
-            let dir = engine.layer_diff_dir(chain);
+        for (i, dir) in dirs.iter().enumerate().rev() {
             let fd = nix::fcntl::open(
-                &dir,
+                dir,
                 OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
@@ -478,7 +488,6 @@ fn push_parts(todo: &mut Vec<String>, path: &[u8]) {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
-    use std::path::PathBuf;
 
     use nix::sys::stat::mknod;
 

@@ -9,7 +9,7 @@ pub mod context;
 pub mod dockerfile;
 pub mod expand;
 pub mod ignore;
-mod image_fs;
+pub(crate) mod image_fs;
 mod selection;
 mod stat_cache;
 mod syntax;

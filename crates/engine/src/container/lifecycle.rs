@@ -592,21 +592,27 @@ impl Engine {
     /// Creates a container: its record, its writable layer and the files the engine puts
     /// in every container. A failure leaves nothing behind.
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
-        self.create_container_as(opts, ContainerId::random())
+        self.create_container_as(opts, ContainerId::random(), StartsAtOnce(false))
     }
 
     /// Creates the container whose monitor was started ahead (see
-    /// [`Engine::monitor_ahead`]), under the ID that monitor waits for.
+    /// [`Engine::monitor_ahead`]), under the ID that monitor waits for. It starts next,
+    /// so its writable layer gets the bind-mount targets init needs (see `etc_targets`).
     pub fn create_container_for(
         &self,
         opts: CreateOptions,
         ahead: &MonitorAhead,
     ) -> Result<ContainerRecord> {
         crate::faults::pause_point("run:before-create");
-        self.create_container_as(opts, ahead.id.clone())
+        self.create_container_as(opts, ahead.id.clone(), StartsAtOnce(true))
     }
 
-    fn create_container_as(&self, opts: CreateOptions, id: ContainerId) -> Result<ContainerRecord> {
+    fn create_container_as(
+        &self,
+        opts: CreateOptions,
+        id: ContainerId,
+        starts: StartsAtOnce,
+    ) -> Result<ContainerRecord> {
         let image = self.resolve_image(&opts.image)?;
         if let Some(name) = &opts.name {
             check_name(name)?;
@@ -796,7 +802,13 @@ impl Engine {
                 .mode(DIR_MODE)
                 .create(&dir)
                 .context(|| format!("creating {}", dir.display()))?;
-            OverlayDirs::in_container_dir(&dir, Vec::new()).create_dirs()?;
+            let overlay = OverlayDirs::in_container_dir(&dir, Vec::new());
+            overlay.create_dirs()?;
+            // Only for a start that follows: a container never started shows no such
+            // file (`export`, a build's copy source), as before.
+            if starts.0 {
+                super::etc_targets::premake(self, &record.chain_ids, &overlay.upper)?;
+            }
             crash_point("create:after-dir");
             // After the directory: a lease whose container has none is reclaimed.
             let endpoint = self.allocate_endpoint_locked(
@@ -1063,17 +1075,27 @@ impl Engine {
         })
     }
 
-    /// Starts the container made by [`Engine::create_container_for`] under its monitor
-    /// started ahead. Returns as [`Engine::start_container`] does.
-    pub fn start_container_ahead(&self, ahead: MonitorAhead) -> Result<Started> {
+    /// Starts `record`, the container [`Engine::create_container_for`] just made, under
+    /// its monitor started ahead. Returns as [`Engine::start_container`] does. The record
+    /// is not read again: the monitor reads it, and reports it gone should it be.
+    pub fn start_container_ahead(
+        &self,
+        ahead: MonitorAhead,
+        record: &ContainerRecord,
+    ) -> Result<Started> {
         let MonitorAhead {
             id,
             mut stream,
             spawning,
             cgroup,
         } = ahead;
-        let record = self.container(id.as_str())?;
-        refuse_running(&record)?;
+        if record.id != id {
+            return Err(Error::Runtime(format!(
+                "container {} was not made for this start",
+                record.name
+            )));
+        }
+        let record = record.clone();
         let mut premade = premake_cgroup(&record, cgroup);
         // The go is queued on the socket while the starter may still wait for its
         // intermediate child to end: the monitor reads it once loaded. A monitor that
@@ -1584,6 +1606,9 @@ fn spawn_monitor(
 /// [`Cgroup::take_spare`]): it gets the limits, unless the container's cgroup lives under
 /// a parent of the user's. Best effort: on a failure nothing is left, and the monitor
 /// makes the cgroup itself and reports why it can't.
+/// Whether a container being made is started right after (`run`), by the same caller.
+struct StartsAtOnce(bool);
+
 fn premake_cgroup(record: &ContainerRecord, taken: TakenCgroup) -> Option<Cgroup> {
     let resources = &record.config.resources;
     // Dropped unused (no devices, or a parent of the user's), `taken` is removed.
