@@ -11,7 +11,7 @@ const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 const MIN_CPU_SHARES: i64 = 2;
 const MAX_CPU_SHARES: i64 = 262_144;
 
-/// What this host offers, read once per check.
+/// What this host offers to a container's cgroup limits.
 #[derive(Debug, Clone)]
 pub struct HostLimits {
     /// CPUs and memory nodes a container may be given (the root cpuset).
@@ -34,7 +34,15 @@ pub struct HostLimits {
 }
 
 impl HostLimits {
+    /// What this host offers, read once per process: its cgroup hierarchies stay as they
+    /// are while a process runs, and a `run` checks its limits twice (in the front door,
+    /// for the warnings, and in the engine, for every door).
     pub fn detect() -> HostLimits {
+        static DETECTED: std::sync::OnceLock<HostLimits> = std::sync::OnceLock::new();
+        DETECTED.get_or_init(Self::read).clone()
+    }
+
+    fn read() -> HostLimits {
         let read = |paths: &[&str]| {
             paths
                 .iter()
