@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -25,7 +24,6 @@ use crate::faults::crash_point;
 use crate::ids::ContainerId;
 use crate::network::ports::{parse_exposed, publish_all, ExposedPort, PortSpec};
 use crate::network::record::{Driver, EndpointExtras, NetworkRecord, DEFAULT_NETWORK};
-use crate::paths::DIR_MODE;
 use crate::state::StateLock;
 use crate::storage::mounts::{check_unique_destinations, MountKind, MountSpec};
 use crate::storage::overlay::{self, OverlayDirs};
@@ -797,13 +795,11 @@ impl Engine {
             crash_point("create:after-index");
             self.prepare_mount_sources(&lock, &mut record.config.mounts, &mut new_volumes)?;
             crash_point("create:after-volumes");
-            // Private to root: its writable layer may hold setuid files and device nodes.
-            std::fs::DirBuilder::new()
-                .mode(DIR_MODE)
-                .create(&dir)
-                .context(|| format!("creating {}", dir.display()))?;
+            // The spare a monitor made ahead (see `spare_dir`), or made here.
+            if !self.take_spare_container_dir(&dir) {
+                super::spare_dir::make_container_dir(&dir)?;
+            }
             let overlay = OverlayDirs::in_container_dir(&dir, Vec::new());
-            overlay.create_dirs()?;
             // Only for a start that follows: a container never started shows no such
             // file (`export`, a build's copy source), as before.
             if starts.0 {

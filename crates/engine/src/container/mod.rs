@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod seccomp;
 mod seccomp_cache;
 pub mod security;
+pub(crate) mod spare_dir;
 pub mod spec;
 pub mod stats;
 pub(crate) mod store;

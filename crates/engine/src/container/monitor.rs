@@ -1116,6 +1116,9 @@ impl Monitor {
                 client.flush_until(client.attached.then_some(deadline));
             }
         }
+        // The next create's directory, while nobody waits (see `spare_dir`): before this
+        // container's is deleted, as a script's next `run` may already be making one.
+        let _ = self.engine.keep_spare_container_dir();
         if auto_remove {
             teardown.step("remove cgroup", &id, cgroup.remove());
             teardown.step("remove container", &id, self.engine.remove_stopped(&id));

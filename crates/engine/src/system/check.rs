@@ -515,8 +515,8 @@ impl Engine {
     }
 
     /// Everything in `tmp/`: no verb is running (the lock is ours), so all of it is debris,
-    /// except the retired directory of a container whose monitor is finishing it and the
-    /// workspace of a pull still downloading.
+    /// except the retired directory of a container whose monitor is finishing it, the
+    /// workspace of a pull still downloading, and the spare container directory.
     fn find_tmp(&self, scan: &Scan) -> Result<Vec<Finding>> {
         let mut found = Vec::new();
         for (name, path) in list(&self.paths().tmp_dir())? {
@@ -528,6 +528,10 @@ impl Engine {
             }
             // A pull downloading without the lock.
             if name.starts_with(WORKSPACE_PREFIX) && Workspace::in_use(&path) {
+                continue;
+            }
+            // The next create's directory, whole (see `container::spare_dir`).
+            if name == crate::container::spare_dir::SPARE_DIR {
                 continue;
             }
             let (kind, action) = if name.starts_with(JOURNAL_PREFIX) {
@@ -941,5 +945,22 @@ mod tests {
         assert!(done.iter().all(|(_, r)| r.is_ok()), "{done:?}");
         assert!(remaining.is_empty(), "{remaining:?}");
         assert!(!orphan.exists());
+    }
+
+    #[test]
+    fn the_spare_container_dir_is_no_debris_and_a_half_made_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        engine.keep_spare_container_dir().unwrap();
+        assert!(engine.system_check().unwrap().is_empty());
+        let half = engine.paths().tmp_dir().join("spare-container.making-1-0");
+        std::fs::create_dir(&half).unwrap();
+        let found: Vec<String> = engine
+            .system_check()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{:?} {}", f.kind, f.path.display()))
+            .collect();
+        assert_eq!(found, [format!("Tmp {}", half.display())]);
     }
 }
