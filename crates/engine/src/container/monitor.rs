@@ -197,9 +197,6 @@ fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -
                     None => break,
                 }
             }
-            // Last, when no client waits on this monitor any more: the next start takes
-            // it instead of making its own. Without one, that start makes its cgroup.
-            let _ = Cgroup::keep_spare();
             0
         }
         Err((code, message)) => {
@@ -1116,8 +1113,11 @@ impl Monitor {
                 client.flush_until(client.attached.then_some(deadline));
             }
         }
-        // The next create's directory, while nobody waits (see `spare_dir`): before this
-        // container's is deleted, as a script's next `run` may already be making one.
+        // What the next container's start takes ready-made, once nobody waits on this
+        // monitor: a spare cgroup (without one, that start makes its own) and a spare
+        // directory (see `spare_dir`). Before this container's are deleted: a script's
+        // next `run` may be starting already.
+        let _ = Cgroup::keep_spare();
         let _ = self.engine.keep_spare_container_dir();
         if auto_remove {
             teardown.step("remove cgroup", &id, cgroup.remove());
