@@ -5,7 +5,8 @@
 //! Init would otherwise make them at the first start, through the mounted overlay: a
 //! copy-up of the image's `/etc` and a create in the upper layer for each, 0.3 ms of the
 //! start on the project's test machine. Here they are plain creates in a directory no
-//! container has seen yet. Where the image's `/etc` is anything but a plain directory (a
+//! container has seen yet, or already made in a spare container directory (see
+//! `spare_dir`) for an image without `/etc`, and adjusted to the image. Where the image's `/etc` is anything but a plain directory (a
 //! symlink, a file, a directory with extended attributes a copy-up would carry), nothing
 //! is made and init makes them as before.
 
@@ -29,38 +30,123 @@ const TARGETS: [&str; 3] = ["hosts", "hostname", "resolv.conf"];
 const DIR_MODE: u32 = 0o755;
 const FILE_MODE: u32 = 0o644;
 
-/// Makes in `upper` (the new container's writable layer, empty) the `/etc` targets that
-/// the image of chain `chain_ids` (bottom first) lacks. Returns how many were made.
-pub(crate) fn premake(engine: &Engine, chain_ids: &[Digest], upper: &Path) -> Result<usize> {
-    let layers: Vec<PathBuf> = chain_ids.iter().map(|c| engine.layer_diff_dir(c)).collect();
-    premake_over(&layers, upper)
+/// What the image of a container needs made in its writable layer: `/etc` (with the
+/// image's owner and mode, or init's for an image without one) and the missing targets.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    etc: (u32, (u32, u32)),
+    missing: Vec<&'static str>,
 }
 
-/// [`premake`] over the layer directories `layers` (bottom first).
-fn premake_over(layers: &[PathBuf], upper: &Path) -> Result<usize> {
+/// Settles the `/etc` targets in `upper`, the writable layer of a container just made:
+/// made where the image of chain `chain_ids` (bottom first) lacks them and the container
+/// starts next (`starting`), none otherwise. A spare directory brings them made for an
+/// image without `/etc` (see [`make_for_no_image`]): they are adjusted to the image here,
+/// which costs no new inode. Returns how many targets are left made.
+pub(crate) fn settle(
+    engine: &Engine,
+    chain_ids: &[Digest],
+    upper: &Path,
+    starting: bool,
+) -> Result<usize> {
+    let layers: Vec<PathBuf> = chain_ids.iter().map(|c| engine.layer_diff_dir(c)).collect();
+    settle_over(&layers, upper, starting)
+}
+
+/// [`settle`] over the layer directories `layers` (bottom first).
+fn settle_over(layers: &[PathBuf], upper: &Path, starting: bool) -> Result<usize> {
+    let plan = if starting { plan(layers)? } else { None };
+    let premade = upper.join("etc").exists();
+    match (plan, premade) {
+        (None, false) => Ok(0),
+        (None, true) => {
+            remove_premade(upper)?;
+            Ok(0)
+        }
+        (Some(plan), false) => {
+            let dir = make_etc(upper, plan.etc)?;
+            for name in &plan.missing {
+                make_file(&dir, name)
+                    .context(|| format!("making /etc/{name} in {}", upper.display()))?;
+            }
+            Ok(plan.missing.len())
+        }
+        (Some(plan), true) => adjust_premade(upper, &plan),
+    }
+}
+
+/// What to make for the image of `layers`; None when nothing is to be made (every target
+/// there already) or init must (`/etc` no plain directory).
+fn plan(layers: &[PathBuf]) -> Result<Option<Plan>> {
     let image = ImageFs::of_layer_dirs(layers)?;
     let etc = image.lookup("etc")?;
-    let plain = match &etc {
-        None => true,
-        Some(found) => found.kind == Kind::Dir && !has_copied_xattrs(layers, found)?,
+    let attrs = match &etc {
+        None => (DIR_MODE, (0, 0)),
+        Some(found) if found.kind == Kind::Dir && !has_copied_xattrs(layers, found)? => {
+            (found.mode, (found.uid, found.gid))
+        }
+        Some(_) => return Ok(None),
     };
-    if !plain {
-        return Ok(0);
-    }
     let mut missing = Vec::new();
     for name in TARGETS {
         if image.lookup(&format!("etc/{name}"))?.is_none() {
             missing.push(name);
         }
     }
-    if missing.is_empty() {
-        return Ok(0);
-    }
-    let dir = make_etc(upper, etc.as_ref())?;
-    for name in &missing {
+    Ok((!missing.is_empty()).then_some(Plan {
+        etc: attrs,
+        missing,
+    }))
+}
+
+/// Makes in `upper` the targets for an image without `/etc`: what a spare container
+/// directory holds, for [`settle`] to adjust.
+pub(crate) fn make_for_no_image(upper: &Path) -> Result<()> {
+    let dir = make_etc(upper, (DIR_MODE, (0, 0)))?;
+    for name in TARGETS {
         make_file(&dir, name).context(|| format!("making /etc/{name} in {}", upper.display()))?;
     }
-    Ok(missing.len())
+    Ok(())
+}
+
+/// Gives the premade `/etc` in `upper` the image's owner and mode and removes the
+/// targets the image has.
+fn adjust_premade(upper: &Path, plan: &Plan) -> Result<usize> {
+    let context = || format!("adjusting /etc in {}", upper.display());
+    let upper_fd = open_dir(None, upper).context(context)?;
+    let etc = open_dir(Some(&upper_fd), Path::new("etc")).context(context)?;
+    let (mode, owner) = plan.etc;
+    if owner != (0, 0) {
+        fchown(
+            &etc,
+            Some(Uid::from_raw(owner.0)),
+            Some(Gid::from_raw(owner.1)),
+        )
+        .context(context)?;
+    }
+    if mode != DIR_MODE || owner != (0, 0) {
+        nix::sys::stat::fchmod(&etc, Mode::from_bits_truncate(mode)).context(context)?;
+    }
+    for name in TARGETS.iter().filter(|n| !plan.missing.contains(n)) {
+        nix::unistd::unlinkat(&etc, *name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+            .context(context)?;
+    }
+    Ok(plan.missing.len())
+}
+
+/// Removes the premade `/etc` and its targets from `upper`.
+fn remove_premade(upper: &Path) -> Result<()> {
+    let context = || format!("removing the premade /etc in {}", upper.display());
+    let upper_fd = open_dir(None, upper).context(context)?;
+    let etc = open_dir(Some(&upper_fd), Path::new("etc")).context(context)?;
+    for name in TARGETS {
+        match nix::unistd::unlinkat(&etc, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(nix::Error::ENOENT) => {}
+            Err(e) => return Err(e).context(context),
+        }
+    }
+    drop(etc);
+    nix::unistd::unlinkat(&upper_fd, "etc", nix::unistd::UnlinkatFlags::RemoveDir).context(context)
 }
 
 /// True if the image's `/etc` (`found`) has extended attributes overlay's copy-up would
@@ -99,11 +185,10 @@ fn open_dir(at: Option<&OwnedFd>, path: &Path) -> nix::Result<OwnedFd> {
     }
 }
 
-/// `upper/etc`, with the image's `/etc`'s owner and mode (what a copy-up gives it), or
-/// init's for an image without one.
-fn make_etc(upper: &Path, image_etc: Option<&Found>) -> Result<OwnedFd> {
+/// `upper/etc` with owner and mode `attrs` (what a copy-up gives it: the image's).
+fn make_etc(upper: &Path, attrs: (u32, (u32, u32))) -> Result<OwnedFd> {
     let upper_fd = open_dir(None, upper).context(|| format!("opening {}", upper.display()))?;
-    let (mode, owner) = image_etc.map_or((DIR_MODE, (0, 0)), |f| (f.mode, (f.uid, f.gid)));
+    let (mode, owner) = attrs;
     let context = || format!("making /etc in {}", upper.display());
     nix::sys::stat::mkdirat(&upper_fd, "etc", Mode::from_bits_truncate(0o700)).context(context)?;
     let etc = open_dir(Some(&upper_fd), Path::new("etc")).context(context)?;
@@ -163,7 +248,13 @@ mod tests {
         }
 
         fn premake(&self) -> usize {
-            premake_over(&self.layers, &self.upper()).expect("premake")
+            settle_over(&self.layers, &self.upper(), true).expect("settle")
+        }
+
+        /// As a create does with a spare directory: its targets made first.
+        fn premake_over_spare(&self, starting: bool) -> usize {
+            make_for_no_image(&self.upper()).expect("spare's targets");
+            settle_over(&self.layers, &self.upper(), starting).expect("settle")
         }
 
         fn made(&self) -> Vec<String> {
@@ -276,5 +367,51 @@ mod tests {
         }
         assert_eq!(image.premake(), 3);
         assert_eq!(image.made(), ["hostname", "hosts", "resolv.conf"]);
+    }
+
+    #[test]
+    fn a_spares_targets_stay_for_an_image_without_etc() {
+        let image = Image::new(1);
+        assert_eq!(image.premake_over_spare(true), 3);
+        assert_eq!(image.made(), ["hostname", "hosts", "resolv.conf"]);
+        let etc = std::fs::metadata(image.upper().join("etc")).expect("etc");
+        assert_eq!(etc.permissions().mode() & 0o7777, 0o755);
+        assert_eq!((etc.uid(), etc.gid()), (0, 0));
+    }
+
+    #[test]
+    fn a_spares_targets_take_the_images_etc_and_leave_what_it_has() {
+        let image = Image::new(1);
+        let etc = image.layers[0].join("etc");
+        std::fs::create_dir(&etc).expect("etc");
+        std::fs::write(etc.join("hostname"), "image").expect("hostname");
+        std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+        std::os::unix::fs::chown(&etc, Some(12), Some(34)).expect("chown");
+        assert_eq!(image.premake_over_spare(true), 2);
+        assert_eq!(image.made(), ["hosts", "resolv.conf"]);
+        let made = std::fs::metadata(image.upper().join("etc")).expect("etc");
+        assert_eq!(made.permissions().mode() & 0o7777, 0o750);
+        assert_eq!((made.uid(), made.gid()), (12, 34));
+    }
+
+    #[test]
+    fn a_spares_targets_go_for_a_linked_etc_and_for_a_container_not_started() {
+        let image = Image::new(1);
+        symlink("/etc", image.layers[0].join("etc")).expect("link");
+        assert_eq!(image.premake_over_spare(true), 0);
+        assert!(!image.upper().join("etc").exists());
+        // `create` alone: the container shows no target until it starts.
+        let image = Image::new(1);
+        assert_eq!(image.premake_over_spare(false), 0);
+        assert!(!image.upper().join("etc").exists());
+        // Every target in the image: the premade ones go too, /etc stays (plain).
+        let image = Image::new(1);
+        let etc = image.layers[0].join("etc");
+        std::fs::create_dir(&etc).expect("etc");
+        for name in TARGETS {
+            std::fs::write(etc.join(name), name).expect("target");
+        }
+        assert_eq!(image.premake_over_spare(true), 0);
+        assert!(!image.upper().join("etc").exists());
     }
 }

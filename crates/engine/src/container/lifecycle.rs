@@ -802,9 +802,7 @@ impl Engine {
             let overlay = OverlayDirs::in_container_dir(&dir, Vec::new());
             // Only for a start that follows: a container never started shows no such
             // file (`export`, a build's copy source), as before.
-            if starts.0 {
-                super::etc_targets::premake(self, &record.chain_ids, &overlay.upper)?;
-            }
+            super::etc_targets::settle(self, &record.chain_ids, &overlay.upper, starts.0)?;
             crash_point("create:after-dir");
             // After the directory: a lease whose container has none is reclaimed.
             let endpoint = self.allocate_endpoint_locked(

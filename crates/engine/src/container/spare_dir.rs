@@ -1,13 +1,15 @@
 //! A container directory made ahead of the create that takes it.
 //!
-//! A create makes the container's directory, its overlay's directories and the files the
-//! engine writes for it (`hostname`, `hosts`, `resolv.conf`): seven new inodes, each a
+//! A create makes the container's directory, its overlay's directories, the files the
+//! engine writes for it (`hostname`, `hosts`, `resolv.conf`) and, for `run`, the `/etc`
+//! bind targets in its writable layer (see `etc_targets`): eleven new inodes, each a
 //! journaled change of the engine root's filesystem, and 1-2 ms of a `run` when that disk
 //! is busy (interleaved runs on the project's test machine). So a monitor whose container
 //! has exited, once its client has the exit code, makes the next one under `tmp/`, and a
 //! create takes it with one rename, as the cgroups have a spare (`runtime::cgroups`).
 //! Nothing in a spare comes from an image or a container: it is what a create makes
-//! before it writes anything.
+//! before it writes anything, with the `/etc` targets an image without `/etc` gets, which
+//! the create adjusts to its image (or removes).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -48,10 +50,12 @@ impl Engine {
             std::process::id(),
             MADE.fetch_add(1, Ordering::Relaxed)
         ));
-        let made = make_container_dir(&making).and_then(|()| {
-            std::fs::rename(&making, &spare)
-                .context(|| format!("naming {} the spare", making.display()))
-        });
+        let made = make_container_dir(&making)
+            .and_then(|()| super::etc_targets::make_for_no_image(&making.join("upper")))
+            .and_then(|()| {
+                std::fs::rename(&making, &spare)
+                    .context(|| format!("naming {} the spare", making.display()))
+            });
         if made.is_err() {
             // Ours only; what can't be removed is `system check`'s to find.
             let _ = std::fs::remove_dir_all(&making);
@@ -116,9 +120,15 @@ mod tests {
                 "work"
             ]
         );
-        for name in ["rootfs", "upper", "work"] {
+        for name in ["rootfs", "work"] {
             assert_eq!(listing(&first.join(name)), Vec::<String>::new(), "{name}");
         }
+        // The /etc targets of an image without /etc, for the create to adjust.
+        assert_eq!(listing(&first.join("upper")), ["etc"]);
+        assert_eq!(
+            listing(&first.join("upper/etc")),
+            ["hostname", "hosts", "resolv.conf"]
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(&first), mode(&made));

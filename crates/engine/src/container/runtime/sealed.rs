@@ -159,20 +159,29 @@ fn layer(dir: &Path) -> std::io::Result<String> {
     }
 }
 
-/// A new empty directory in the temp dir, removed on drop (a mounted overlayfs keeps its
-/// layers, removed or not).
+/// A new empty directory, removed on drop (a mounted overlayfs keeps its layers, removed
+/// or not). In /dev/shm where it can be made there: a directory made and removed on a
+/// tmpfs costs microseconds, on a disk's journaled filesystem (a usual /tmp) 0.1 ms of
+/// every container start. Both are sticky and world-writable: nobody else can rename
+/// or replace the directory `mkdtemp` made, private to this user, under its random name.
 struct EmptyDir(PathBuf);
+
+/// Where [`EmptyDir`] is made first.
+const SHM_DIR: &str = "/dev/shm";
 
 impl EmptyDir {
     fn new() -> std::io::Result<EmptyDir> {
-        let template = std::env::temp_dir().join(".berth-layer.XXXXXX");
-        Ok(EmptyDir(nix::unistd::mkdtemp(&template)?))
+        let in_dir = |dir: &Path| nix::unistd::mkdtemp(&dir.join(".berth-layer.XXXXXX"));
+        match in_dir(Path::new(SHM_DIR)) {
+            Ok(made) => Ok(EmptyDir(made)),
+            Err(_) => Ok(EmptyDir(in_dir(&std::env::temp_dir())?)),
+        }
     }
 }
 
 impl Drop for EmptyDir {
     fn drop(&mut self) {
-        // A leftover is one empty directory in the temp dir; nothing to report it to.
+        // A leftover is one empty directory; nothing to report it to.
         let _ = std::fs::remove_dir(&self.0);
     }
 }
@@ -284,6 +293,25 @@ mod tests {
             b"a-very-long-pro"
         );
         assert_eq!(process_name(b""), b"berth");
+    }
+
+    #[test]
+    fn the_empty_layer_is_made_on_the_shm_tmpfs_when_there_is_one_and_goes_on_drop() {
+        let empty = EmptyDir::new().unwrap();
+        let path = empty.0.clone();
+        assert_eq!(std::fs::read_dir(&path).unwrap().count(), 0);
+        if Path::new(SHM_DIR).is_dir()
+            && nix::unistd::access(SHM_DIR, nix::unistd::AccessFlags::W_OK).is_ok()
+        {
+            assert_eq!(
+                path.parent(),
+                Some(Path::new(SHM_DIR)),
+                "{}",
+                path.display()
+            );
+        }
+        drop(empty);
+        assert!(!path.exists(), "{} left", path.display());
     }
 
     /// Opening for writing as a container process would through `/proc/PID/exe`: by path,
