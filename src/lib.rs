@@ -8,7 +8,7 @@ mod architecture;
 mod cli;
 // The CLI is private, so the dead-code lint sees all of it; the binary (src/main.rs)
 // reaches it through these.
-pub use cli::{run as run_cli, usage as cli_usage, Cli};
+pub use cli::{run as run_cli, start_run_ahead, usage as cli_usage, Cli};
 // The engine is its own crate (crates/engine); front doors reach it under this name.
 pub use berth_engine as engine;
 pub mod compose;

@@ -6,6 +6,7 @@ fn main() {
     if let Some(code) = berth::engine::monitor::run_if_invoked() {
         std::process::exit(code);
     }
+    berth::start_run_ahead();
     let cli = match berth::Cli::try_parse() {
         Ok(cli) => cli,
         Err(usage) => {

@@ -869,7 +869,9 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     // The monitor starts first, while the flags are read, the image looked up and the
     // container made (see `Engine::monitor_ahead`): its exec and load are the start's
     // longest step. Should anything below fail, it exits unused.
-    let ahead = match engine.monitor_ahead(flags.name.as_deref()) {
+    // Started before the parse when it could be (see `run_ahead`).
+    let started = super::run_ahead::take(engine.paths().root()).filter(|_| flags.name.is_none());
+    let ahead = match started.map_or_else(|| engine.monitor_ahead(flags.name.as_deref()), Ok) {
         Ok(ahead) => ahead,
         Err(e) => {
             eprintln!("Error: {e}");

@@ -21,6 +21,7 @@ pub mod network;
 pub mod output;
 pub mod ps;
 mod pull_progress;
+mod run_ahead;
 pub mod search;
 pub mod stats;
 pub mod system;
@@ -180,6 +181,12 @@ pub(crate) fn whole_command() -> clap::Command {
 }
 
 /// Runs one verb and returns the process exit code.
+/// Starts a plain `berth run`'s monitor before the command line is parsed (see
+/// `run_ahead`); nothing for any other command line.
+pub fn start_run_ahead() {
+    run_ahead::start_for_plain_run();
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
     use Command::*;
     // These touch only the user's config or nothing at all, never an engine root.

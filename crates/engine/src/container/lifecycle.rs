@@ -36,6 +36,8 @@ const OP_LOCK: &str = "op.lock";
 /// A container's monitor started before the container is made (see
 /// [`Engine::monitor_ahead`]); dropping it unused stops the monitor.
 pub struct MonitorAhead {
+    /// The engine root the monitor was started for.
+    root: std::path::PathBuf,
     id: ContainerId,
     stream: UnixStream,
     /// The thread starting the monitor: the caller goes on making the container while
@@ -52,6 +54,39 @@ struct TakenCgroup(Option<Cgroup>);
 impl TakenCgroup {
     fn into_inner(mut self) -> Option<Cgroup> {
         self.0.take()
+    }
+}
+
+impl MonitorAhead {
+    /// Starts the monitor of a container yet to be made in the engine root `root` (as
+    /// [`Engine::open`] resolved it), labelled `name` in `ps` (its short ID without one):
+    /// what [`Engine::monitor_ahead`] does, for a caller with no engine open yet.
+    pub fn start(root: &std::path::Path, name: Option<&str>) -> Result<MonitorAhead> {
+        let id = ContainerId::random();
+        let (stream, theirs) =
+            UnixStream::pair().context(|| "creating the monitor socket".into())?;
+        let spawn_root = root.to_path_buf();
+        let label = name.unwrap_or(id.short()).to_owned();
+        let monitor_id = id.clone();
+        // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`).
+        let spawning = std::thread::Builder::new()
+            .name("monitor-spawn".into())
+            .spawn(move || spawn_monitor(&spawn_root, &monitor_id, &label, true, theirs))
+            .context(|| "starting the container monitor".into())?;
+        // While the monitor starts.
+        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
+        Ok(MonitorAhead {
+            root: root.to_path_buf(),
+            id,
+            stream,
+            spawning,
+            cgroup,
+        })
+    }
+
+    /// The engine root the monitor was started for.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
     }
 }
 
@@ -1048,25 +1083,7 @@ impl Engine {
     /// tells it the record is complete; dropped unused (a create that failed), it exits.
     /// `name` is the container's name when the user chose one, for `ps` to show.
     pub fn monitor_ahead(&self, name: Option<&str>) -> Result<MonitorAhead> {
-        let id = ContainerId::random();
-        let (stream, theirs) =
-            UnixStream::pair().context(|| "creating the monitor socket".into())?;
-        let root = self.paths().root().to_path_buf();
-        let label = name.unwrap_or(id.short()).to_owned();
-        let monitor_id = id.clone();
-        // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`).
-        let spawning = std::thread::Builder::new()
-            .name("monitor-spawn".into())
-            .spawn(move || spawn_monitor(&root, &monitor_id, &label, true, theirs))
-            .context(|| "starting the container monitor".into())?;
-        // While the monitor starts.
-        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
-        Ok(MonitorAhead {
-            id,
-            stream,
-            spawning,
-            cgroup,
-        })
+        MonitorAhead::start(self.paths().root(), name)
     }
 
     /// Starts `record`, the container [`Engine::create_container_for`] just made, under
@@ -1078,12 +1095,13 @@ impl Engine {
         record: &ContainerRecord,
     ) -> Result<Started> {
         let MonitorAhead {
+            root,
             id,
             mut stream,
             spawning,
             cgroup,
         } = ahead;
-        if record.id != id {
+        if record.id != id || root != self.paths().root() {
             return Err(Error::Runtime(format!(
                 "container {} was not made for this start",
                 record.name
