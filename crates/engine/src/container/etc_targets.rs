@@ -115,18 +115,7 @@ fn adjust_premade(upper: &Path, plan: &Plan) -> Result<usize> {
     let context = || format!("adjusting /etc in {}", upper.display());
     let upper_fd = open_dir(None, upper).context(context)?;
     let etc = open_dir(Some(&upper_fd), Path::new("etc")).context(context)?;
-    let (mode, owner) = plan.etc;
-    if owner != (0, 0) {
-        fchown(
-            &etc,
-            Some(Uid::from_raw(owner.0)),
-            Some(Gid::from_raw(owner.1)),
-        )
-        .context(context)?;
-    }
-    if mode != DIR_MODE || owner != (0, 0) {
-        nix::sys::stat::fchmod(&etc, Mode::from_bits_truncate(mode)).context(context)?;
-    }
+    set_attrs(&etc, plan.etc).context(context)?;
     for name in TARGETS.iter().filter(|n| !plan.missing.contains(n)) {
         nix::unistd::unlinkat(&etc, *name, nix::unistd::UnlinkatFlags::NoRemoveDir)
             .context(context)?;
@@ -188,21 +177,19 @@ fn open_dir(at: Option<&OwnedFd>, path: &Path) -> nix::Result<OwnedFd> {
 /// `upper/etc` with owner and mode `attrs` (what a copy-up gives it: the image's).
 fn make_etc(upper: &Path, attrs: (u32, (u32, u32))) -> Result<OwnedFd> {
     let upper_fd = open_dir(None, upper).context(|| format!("opening {}", upper.display()))?;
-    let (mode, owner) = attrs;
     let context = || format!("making /etc in {}", upper.display());
     nix::sys::stat::mkdirat(&upper_fd, "etc", Mode::from_bits_truncate(0o700)).context(context)?;
     let etc = open_dir(Some(&upper_fd), Path::new("etc")).context(context)?;
-    if owner != (0, 0) {
-        fchown(
-            &etc,
-            Some(Uid::from_raw(owner.0)),
-            Some(Gid::from_raw(owner.1)),
-        )
-        .context(context)?;
-    }
-    // After the owner: a chown clears setuid and setgid bits. Set as asked, not masked.
-    nix::sys::stat::fchmod(&etc, Mode::from_bits_truncate(mode)).context(context)?;
+    set_attrs(&etc, attrs).context(context)?;
     Ok(etc)
+}
+
+/// Gives `dir` the owner and mode `attrs`: the owner first, as a chown clears setuid and
+/// setgid bits; the mode as asked, not masked.
+fn set_attrs(dir: &OwnedFd, attrs: (u32, (u32, u32))) -> nix::Result<()> {
+    let (mode, (uid, gid)) = attrs;
+    fchown(dir, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+    nix::sys::stat::fchmod(dir, Mode::from_bits_truncate(mode))
 }
 
 /// An empty file `name` in `dir`, mode 0644, owned by root; it must not exist yet.
@@ -257,6 +244,23 @@ mod tests {
             settle_over(&self.layers, &self.upper(), starting).expect("settle")
         }
 
+        /// `/etc` in layer `layer` with `mode` and `owner`, holding `targets`.
+        fn lower_etc(&self, layer: usize, mode: u32, owner: (u32, u32), targets: &[&str]) {
+            let etc = self.layers[layer].join("etc");
+            std::fs::create_dir(&etc).expect("etc");
+            for name in targets {
+                std::fs::write(etc.join(name), name).expect("target");
+            }
+            std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            std::os::unix::fs::chown(&etc, Some(owner.0), Some(owner.1)).expect("chown");
+        }
+
+        /// The mode and owner of the `/etc` made in the upper layer.
+        fn made_etc(&self) -> (u32, (u32, u32)) {
+            let etc = std::fs::metadata(self.upper().join("etc")).expect("etc");
+            (etc.permissions().mode() & 0o7777, (etc.uid(), etc.gid()))
+        }
+
         fn made(&self) -> Vec<String> {
             let etc = self.upper().join("etc");
             let mut names: Vec<String> = std::fs::read_dir(&etc)
@@ -288,26 +292,16 @@ mod tests {
     #[test]
     fn only_the_missing_targets_are_made_and_etc_keeps_the_images_owner_and_mode() {
         let image = Image::new(2);
-        let etc = image.layers[1].join("etc");
-        std::fs::create_dir(&etc).expect("etc");
-        std::fs::write(etc.join("hosts"), "127.0.0.1 image\n").expect("hosts");
-        std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o750)).expect("chmod");
-        std::os::unix::fs::chown(&etc, Some(12), Some(34)).expect("chown");
+        image.lower_etc(1, 0o750, (12, 34), &["hosts"]);
         assert_eq!(image.premake(), 2);
         assert_eq!(image.made(), ["hostname", "resolv.conf"]);
-        let made = std::fs::metadata(image.upper().join("etc")).expect("etc");
-        assert_eq!(made.permissions().mode() & 0o7777, 0o750);
-        assert_eq!((made.uid(), made.gid()), (12, 34));
+        assert_eq!(image.made_etc(), (0o750, (12, 34)));
     }
 
     #[test]
     fn an_image_with_every_target_gets_nothing() {
         let image = Image::new(1);
-        let etc = image.layers[0].join("etc");
-        std::fs::create_dir(&etc).expect("etc");
-        for name in TARGETS {
-            std::fs::write(etc.join(name), name).expect("target");
-        }
+        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
         assert_eq!(image.premake(), 0);
         assert!(!image.upper().join("etc").exists());
     }
@@ -351,11 +345,7 @@ mod tests {
     #[test]
     fn a_whited_out_etc_counts_as_missing() {
         let image = Image::new(2);
-        let lower_etc = image.layers[0].join("etc");
-        std::fs::create_dir(&lower_etc).expect("etc");
-        for name in TARGETS {
-            std::fs::write(lower_etc.join(name), name).expect("target");
-        }
+        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
         let whiteout = nix::sys::stat::mknod(
             &image.layers[1].join("etc"),
             nix::sys::stat::SFlag::S_IFCHR,
@@ -374,24 +364,16 @@ mod tests {
         let image = Image::new(1);
         assert_eq!(image.premake_over_spare(true), 3);
         assert_eq!(image.made(), ["hostname", "hosts", "resolv.conf"]);
-        let etc = std::fs::metadata(image.upper().join("etc")).expect("etc");
-        assert_eq!(etc.permissions().mode() & 0o7777, 0o755);
-        assert_eq!((etc.uid(), etc.gid()), (0, 0));
+        assert_eq!(image.made_etc(), (0o755, (0, 0)));
     }
 
     #[test]
     fn a_spares_targets_take_the_images_etc_and_leave_what_it_has() {
         let image = Image::new(1);
-        let etc = image.layers[0].join("etc");
-        std::fs::create_dir(&etc).expect("etc");
-        std::fs::write(etc.join("hostname"), "image").expect("hostname");
-        std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o750)).expect("chmod");
-        std::os::unix::fs::chown(&etc, Some(12), Some(34)).expect("chown");
+        image.lower_etc(0, 0o750, (12, 34), &["hostname"]);
         assert_eq!(image.premake_over_spare(true), 2);
         assert_eq!(image.made(), ["hosts", "resolv.conf"]);
-        let made = std::fs::metadata(image.upper().join("etc")).expect("etc");
-        assert_eq!(made.permissions().mode() & 0o7777, 0o750);
-        assert_eq!((made.uid(), made.gid()), (12, 34));
+        assert_eq!(image.made_etc(), (0o750, (12, 34)));
     }
 
     #[test]
@@ -406,11 +388,7 @@ mod tests {
         assert!(!image.upper().join("etc").exists());
         // Every target in the image: the premade ones go too, /etc stays (plain).
         let image = Image::new(1);
-        let etc = image.layers[0].join("etc");
-        std::fs::create_dir(&etc).expect("etc");
-        for name in TARGETS {
-            std::fs::write(etc.join(name), name).expect("target");
-        }
+        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
         assert_eq!(image.premake_over_spare(true), 0);
         assert!(!image.upper().join("etc").exists());
     }

@@ -86,12 +86,16 @@ mod tests {
     use super::*;
 
     fn listing(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
+        let fd = nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_RDONLY,
+            nix::sys::stat::Mode::empty(),
+        );
+        crate::storage::copy::list_dir_sorted(&fd.unwrap())
             .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+            .into_iter()
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()
     }
 
     #[test]
