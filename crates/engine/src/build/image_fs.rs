@@ -418,15 +418,7 @@ impl ImageFs {
         }
         let mut child = Vec::new();
         for (layer, fd) in below {
-            let how = OpenHow::new()
-                .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-                .resolve(
-                    ResolveFlag::RESOLVE_BENEATH
-                        | ResolveFlag::RESOLVE_NO_SYMLINKS
-                        | ResolveFlag::RESOLVE_NO_MAGICLINKS
-                        | ResolveFlag::RESOLVE_NO_XDEV,
-                );
-            match openat2(fd, OsStr::new(name), how) {
+            match open_dir_beneath(fd, OsStr::new(name)) {
                 Ok(dir) => {
                     let opaque = is_opaque_fd(&dir);
                     child.push((*layer, dir));
@@ -459,6 +451,20 @@ impl ImageFs {
             .context(|| format!("reading the link /{path} in the image"))?;
         Ok(target.as_bytes().to_vec())
     }
+}
+
+/// The directory `name` below `dir`, opened without following any symlink or leaving
+/// `dir`'s filesystem: what an image (or a container) holds is never followed on the host.
+pub(crate) fn open_dir_beneath(dir: &OwnedFd, name: &OsStr) -> nix::Result<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS
+                | ResolveFlag::RESOLVE_NO_XDEV,
+        );
+    openat2(dir, name, how)
 }
 
 /// `fstatat` without following: `None` when absent.

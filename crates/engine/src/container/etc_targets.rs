@@ -6,35 +6,49 @@
 //! copy-up of the image's `/etc` and a create in the upper layer for each, 0.3 ms of the
 //! start on the project's test machine. Here they are plain creates in a directory no
 //! container has seen yet, or already made in a spare container directory (see
-//! `spare_dir`) for an image without `/etc`, and adjusted to the image. Where the image's `/etc` is anything but a plain directory (a
-//! symlink, a file, a directory with extended attributes a copy-up would carry), nothing
-//! is made and init makes them as before.
+//! `spare_dir`) for an image without `/etc`, and adjusted to the image. Where the image's
+//! `/etc` is anything but a plain directory (a symlink, a file, a directory with extended
+//! attributes a copy-up would carry), nothing is made and init makes them as before.
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::{fchown, Gid, Uid};
 
-use crate::build::image_fs::{Found, ImageFs, Kind};
+use crate::build::image_fs::{open_dir_beneath, Found, ImageFs, Kind};
 use crate::error::{Context, Result};
 use crate::ids::Digest;
 use crate::Engine;
 
-/// The bind-mount targets init needs in `/etc` (see `spec::build`).
-const TARGETS: [&str; 3] = ["hosts", "hostname", "resolv.conf"];
+/// The bind-mount targets init needs in `/etc`: the engine's files (see `spec`).
+const TARGETS: [&str; 3] = super::spec::ETC_FILES;
 
-/// The mode init gives a directory and a file it makes (`in_root`).
-const DIR_MODE: u32 = 0o755;
+/// The mode init gives a file it makes (`in_root`).
 const FILE_MODE: u32 = 0o644;
+
+/// The mode and owner of a directory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Attrs {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+/// What init gives a directory it makes (`in_root`): 0755, root's.
+const INIT_DIR: Attrs = Attrs {
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+};
 
 /// What the image of a container needs made in its writable layer: `/etc` (with the
 /// image's owner and mode, or init's for an image without one) and the missing targets.
 #[derive(Debug, PartialEq)]
 struct Plan {
-    etc: (u32, (u32, u32)),
+    etc: Attrs,
     missing: Vec<&'static str>,
 }
 
@@ -63,14 +77,7 @@ fn settle_over(layers: &[PathBuf], upper: &Path, starting: bool) -> Result<usize
             remove_premade(upper)?;
             Ok(0)
         }
-        (Some(plan), false) => {
-            let dir = make_etc(upper, plan.etc)?;
-            for name in &plan.missing {
-                make_file(&dir, name)
-                    .context(|| format!("making /etc/{name} in {}", upper.display()))?;
-            }
-            Ok(plan.missing.len())
-        }
+        (Some(plan), false) => make(upper, &plan),
         (Some(plan), true) => adjust_premade(upper, &plan),
     }
 }
@@ -81,10 +88,12 @@ fn plan(layers: &[PathBuf]) -> Result<Option<Plan>> {
     let image = ImageFs::of_layer_dirs(layers)?;
     let etc = image.lookup("etc")?;
     let attrs = match &etc {
-        None => (DIR_MODE, (0, 0)),
-        Some(found) if found.kind == Kind::Dir && !has_copied_xattrs(layers, found)? => {
-            (found.mode, (found.uid, found.gid))
-        }
+        None => INIT_DIR,
+        Some(found) if found.kind == Kind::Dir && !has_copied_xattrs(layers, found)? => Attrs {
+            mode: found.mode,
+            uid: found.uid,
+            gid: found.gid,
+        },
         Some(_) => return Ok(None),
     };
     let mut missing = Vec::new();
@@ -102,11 +111,20 @@ fn plan(layers: &[PathBuf]) -> Result<Option<Plan>> {
 /// Makes in `upper` the targets for an image without `/etc`: what a spare container
 /// directory holds, for [`settle`] to adjust.
 pub(crate) fn make_for_no_image(upper: &Path) -> Result<()> {
-    let dir = make_etc(upper, (DIR_MODE, (0, 0)))?;
-    for name in TARGETS {
+    let plan = Plan {
+        etc: INIT_DIR,
+        missing: TARGETS.to_vec(),
+    };
+    make(upper, &plan).map(drop)
+}
+
+/// Makes `/etc` in `upper` and the targets `plan` misses; returns how many.
+fn make(upper: &Path, plan: &Plan) -> Result<usize> {
+    let dir = make_etc(upper, plan.etc)?;
+    for name in &plan.missing {
         make_file(&dir, name).context(|| format!("making /etc/{name} in {}", upper.display()))?;
     }
-    Ok(())
+    Ok(plan.missing.len())
 }
 
 /// Gives the premade `/etc` in `upper` the image's owner and mode and removes the
@@ -160,22 +178,13 @@ fn has_copied_xattrs(layers: &[PathBuf], found: &Found) -> Result<bool> {
 fn open_dir(at: Option<&OwnedFd>, path: &Path) -> nix::Result<OwnedFd> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     match at {
-        Some(dir) => openat2(
-            dir,
-            path,
-            OpenHow::new().flags(flags).resolve(
-                ResolveFlag::RESOLVE_BENEATH
-                    | ResolveFlag::RESOLVE_NO_SYMLINKS
-                    | ResolveFlag::RESOLVE_NO_MAGICLINKS
-                    | ResolveFlag::RESOLVE_NO_XDEV,
-            ),
-        ),
+        Some(dir) => open_dir_beneath(dir, path.as_os_str()),
         None => nix::fcntl::open(path, flags, Mode::empty()),
     }
 }
 
 /// `upper/etc` with owner and mode `attrs` (what a copy-up gives it: the image's).
-fn make_etc(upper: &Path, attrs: (u32, (u32, u32))) -> Result<OwnedFd> {
+fn make_etc(upper: &Path, attrs: Attrs) -> Result<OwnedFd> {
     let upper_fd = open_dir(None, upper).context(|| format!("opening {}", upper.display()))?;
     let context = || format!("making /etc in {}", upper.display());
     nix::sys::stat::mkdirat(&upper_fd, "etc", Mode::from_bits_truncate(0o700)).context(context)?;
@@ -186,10 +195,13 @@ fn make_etc(upper: &Path, attrs: (u32, (u32, u32))) -> Result<OwnedFd> {
 
 /// Gives `dir` the owner and mode `attrs`: the owner first, as a chown clears setuid and
 /// setgid bits; the mode as asked, not masked.
-fn set_attrs(dir: &OwnedFd, attrs: (u32, (u32, u32))) -> nix::Result<()> {
-    let (mode, (uid, gid)) = attrs;
-    fchown(dir, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
-    nix::sys::stat::fchmod(dir, Mode::from_bits_truncate(mode))
+fn set_attrs(dir: &OwnedFd, attrs: Attrs) -> nix::Result<()> {
+    fchown(
+        dir,
+        Some(Uid::from_raw(attrs.uid)),
+        Some(Gid::from_raw(attrs.gid)),
+    )?;
+    nix::sys::stat::fchmod(dir, Mode::from_bits_truncate(attrs.mode))
 }
 
 /// An empty file `name` in `dir`, mode 0644, owned by root; it must not exist yet.
@@ -209,6 +221,13 @@ mod tests {
     use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 
     use super::*;
+
+    /// An image's `/etc` of another owner and mode than init's.
+    const OTHERS: Attrs = Attrs {
+        mode: 0o750,
+        uid: 12,
+        gid: 34,
+    };
 
     /// Layer directories (bottom first) and an empty upper one, in a temp dir.
     struct Image {
@@ -245,20 +264,25 @@ mod tests {
         }
 
         /// `/etc` in layer `layer` with `mode` and `owner`, holding `targets`.
-        fn lower_etc(&self, layer: usize, mode: u32, owner: (u32, u32), targets: &[&str]) {
+        fn lower_etc(&self, layer: usize, attrs: Attrs, targets: &[&str]) {
             let etc = self.layers[layer].join("etc");
             std::fs::create_dir(&etc).expect("etc");
             for name in targets {
                 std::fs::write(etc.join(name), name).expect("target");
             }
-            std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(mode)).expect("chmod");
-            std::os::unix::fs::chown(&etc, Some(owner.0), Some(owner.1)).expect("chown");
+            let mode = std::fs::Permissions::from_mode(attrs.mode);
+            std::fs::set_permissions(&etc, mode).expect("chmod");
+            std::os::unix::fs::chown(&etc, Some(attrs.uid), Some(attrs.gid)).expect("chown");
         }
 
         /// The mode and owner of the `/etc` made in the upper layer.
-        fn made_etc(&self) -> (u32, (u32, u32)) {
+        fn made_etc(&self) -> Attrs {
             let etc = std::fs::metadata(self.upper().join("etc")).expect("etc");
-            (etc.permissions().mode() & 0o7777, (etc.uid(), etc.gid()))
+            Attrs {
+                mode: etc.permissions().mode() & 0o7777,
+                uid: etc.uid(),
+                gid: etc.gid(),
+            }
         }
 
         fn made(&self) -> Vec<String> {
@@ -292,16 +316,16 @@ mod tests {
     #[test]
     fn only_the_missing_targets_are_made_and_etc_keeps_the_images_owner_and_mode() {
         let image = Image::new(2);
-        image.lower_etc(1, 0o750, (12, 34), &["hosts"]);
+        image.lower_etc(1, OTHERS, &["hosts"]);
         assert_eq!(image.premake(), 2);
         assert_eq!(image.made(), ["hostname", "resolv.conf"]);
-        assert_eq!(image.made_etc(), (0o750, (12, 34)));
+        assert_eq!(image.made_etc(), OTHERS);
     }
 
     #[test]
     fn an_image_with_every_target_gets_nothing() {
         let image = Image::new(1);
-        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
+        image.lower_etc(0, INIT_DIR, &TARGETS);
         assert_eq!(image.premake(), 0);
         assert!(!image.upper().join("etc").exists());
     }
@@ -345,7 +369,7 @@ mod tests {
     #[test]
     fn a_whited_out_etc_counts_as_missing() {
         let image = Image::new(2);
-        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
+        image.lower_etc(0, INIT_DIR, &TARGETS);
         let whiteout = nix::sys::stat::mknod(
             &image.layers[1].join("etc"),
             nix::sys::stat::SFlag::S_IFCHR,
@@ -364,16 +388,23 @@ mod tests {
         let image = Image::new(1);
         assert_eq!(image.premake_over_spare(true), 3);
         assert_eq!(image.made(), ["hostname", "hosts", "resolv.conf"]);
-        assert_eq!(image.made_etc(), (0o755, (0, 0)));
+        assert_eq!(
+            image.made_etc(),
+            Attrs {
+                mode: 0o755,
+                uid: 0,
+                gid: 0
+            }
+        );
     }
 
     #[test]
     fn a_spares_targets_take_the_images_etc_and_leave_what_it_has() {
         let image = Image::new(1);
-        image.lower_etc(0, 0o750, (12, 34), &["hostname"]);
+        image.lower_etc(0, OTHERS, &["hostname"]);
         assert_eq!(image.premake_over_spare(true), 2);
         assert_eq!(image.made(), ["hosts", "resolv.conf"]);
-        assert_eq!(image.made_etc(), (0o750, (12, 34)));
+        assert_eq!(image.made_etc(), OTHERS);
     }
 
     #[test]
@@ -388,7 +419,7 @@ mod tests {
         assert!(!image.upper().join("etc").exists());
         // Every target in the image: the premade ones go too, /etc stays (plain).
         let image = Image::new(1);
-        image.lower_etc(0, 0o755, (0, 0), &TARGETS);
+        image.lower_etc(0, INIT_DIR, &TARGETS);
         assert_eq!(image.premake_over_spare(true), 0);
         assert!(!image.upper().join("etc").exists());
     }

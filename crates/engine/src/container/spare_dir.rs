@@ -24,8 +24,6 @@ use crate::Engine;
 pub(crate) const SPARE_DIR: &str = "spare-container.1";
 /// A spare being made, named `<prefix><pid>-<n>` until it is whole.
 const MAKING_PREFIX: &str = "spare-container.making-";
-/// The files a create writes in the container's directory, made empty.
-const FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
 
 impl Engine {
     /// Moves the spare container directory to `dir` (which must not exist); false when
@@ -51,7 +49,10 @@ impl Engine {
             MADE.fetch_add(1, Ordering::Relaxed)
         ));
         let made = make_container_dir(&making)
-            .and_then(|()| super::etc_targets::make_for_no_image(&making.join("upper")))
+            .and_then(|()| {
+                let upper = OverlayDirs::in_container_dir(&making, Vec::new()).upper;
+                super::etc_targets::make_for_no_image(&upper)
+            })
             .and_then(|()| {
                 std::fs::rename(&making, &spare)
                     .context(|| format!("naming {} the spare", making.display()))
@@ -74,7 +75,7 @@ pub(crate) fn make_container_dir(dir: &Path) -> Result<()> {
         .create(dir)
         .context(|| format!("creating {}", dir.display()))?;
     OverlayDirs::in_container_dir(dir, Vec::new()).create_dirs()?;
-    for name in FILES {
+    for name in super::spec::ETC_FILES {
         let path = dir.join(name);
         std::fs::File::create(&path).context(|| format!("creating {}", path.display()))?;
     }

@@ -203,12 +203,16 @@ fn default_mounts(privileged: bool, shm_size: u64) -> Result<Vec<Mount>> {
     ])
 }
 
+/// The files the engine writes in a container's directory and binds over its /etc, in
+/// the order of their binds.
+pub(crate) const ETC_FILES: [&str; 3] = ["resolv.conf", "hostname", "hosts"];
+
 /// The files the engine writes for the container, bound over its /etc after the user's
 /// mounts, so a volume on /etc still gets them (as Docker does). A user's mount of one of
 /// these files wins.
 fn etc_mounts(container_dir: &Path, record: &ContainerRecord) -> Result<Vec<Mount>> {
     let mut mounts = Vec::new();
-    for name in ["resolv.conf", "hostname", "hosts"] {
+    for name in ETC_FILES {
         let destination = format!("/etc/{name}");
         let taken = record
             .config
