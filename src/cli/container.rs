@@ -870,8 +870,11 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     // container made (see `Engine::monitor_ahead`): its exec and load are the start's
     // longest step. Should anything below fail, it exits unused.
     // Started before the parse when it could be (see `run_ahead`).
-    let started = super::run_ahead::take(engine.paths().root()).filter(|_| flags.name.is_none());
-    let ahead = match started.map_or_else(|| engine.monitor_ahead(flags.name.as_deref()), Ok) {
+    let ahead = match super::run_ahead::take(engine.paths().root()) {
+        Some(started) if flags.name.is_none() => Ok(started),
+        _ => engine.monitor_ahead(flags.name.as_deref()),
+    };
+    let ahead = match ahead {
         Ok(ahead) => ahead,
         Err(e) => {
             eprintln!("Error: {e}");

@@ -27,10 +27,11 @@ pub fn start_for_plain_run() {
     let Some(root) = plain_run_root(&args, std::env::var_os("BERTH_ROOT")) else {
         return;
     };
-    // As the engine resolves its root; a root not made yet is left to the parse.
+    // Only root runs containers (`cli::run` says so to anyone else).
     if !nix::unistd::geteuid().is_root() {
         return;
     }
+    // As the engine resolves its root; a root not made yet is left to the parse.
     let Ok(root) = std::fs::canonicalize(&root) else {
         return;
     };

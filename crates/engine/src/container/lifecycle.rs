@@ -1612,15 +1612,15 @@ fn spawn_monitor(
     .context(|| "starting the container monitor".into())
 }
 
+/// Whether a container being made is started right after (`run`), by the same caller.
+struct StartsAtOnce(bool);
+
 /// Makes the cgroup of a container whose monitor was started ahead, while that monitor is
 /// still loading its binary: the kernel's cgroup creation (a millisecond or more) is then
 /// off the start's path. `taken` is the spare `run` took as this container's (see
 /// [`Cgroup::take_spare`]): it gets the limits, unless the container's cgroup lives under
 /// a parent of the user's. Best effort: on a failure nothing is left, and the monitor
 /// makes the cgroup itself and reports why it can't.
-/// Whether a container being made is started right after (`run`), by the same caller.
-struct StartsAtOnce(bool);
-
 fn premake_cgroup(record: &ContainerRecord, taken: TakenCgroup) -> Option<Cgroup> {
     let resources = &record.config.resources;
     // Dropped unused (no devices, or a parent of the user's), `taken` is removed.
