@@ -43,6 +43,8 @@ impl Engine {
         if spare.exists() {
             return Ok(());
         }
+        // A root made before its bulk directories were spread at creation.
+        self.paths().spread_bulk_dirs();
         let making = tmp.join(format!(
             "{MAKING_PREFIX}{}-{}",
             std::process::id(),
