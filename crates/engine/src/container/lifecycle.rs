@@ -42,7 +42,7 @@ pub struct MonitorAhead {
     stream: UnixStream,
     /// The thread starting the monitor: the caller goes on making the container while
     /// the monitor's exec is under way.
-    spawning: std::thread::JoinHandle<Result<()>>,
+    spawning: super::runtime::other_cpu::Thread<Result<()>>,
     /// The spare cgroup, taken as the container's while the monitor starts.
     cgroup: TakenCgroup,
 }
@@ -68,11 +68,12 @@ impl MonitorAhead {
         let spawn_root = root.to_path_buf();
         let label = name.unwrap_or(id.short()).to_owned();
         let monitor_id = id.clone();
-        // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`).
-        let spawning = std::thread::Builder::new()
-            .name("monitor-spawn".into())
-            .spawn(move || spawn_monitor(&spawn_root, &monitor_id, &label, true, theirs))
-            .context(|| "starting the container monitor".into())?;
+        // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`),
+        // which starts on another CPU than this one's create, where there is one.
+        let spawning = super::runtime::other_cpu::spawn("monitor-spawn", move || {
+            spawn_monitor(&spawn_root, &monitor_id, &label, true, theirs)
+        })
+        .context(|| "starting the container monitor".into())?;
         // While the monitor starts.
         let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         Ok(MonitorAhead {
