@@ -1598,7 +1598,8 @@ fn spawn_monitor(
     ahead: bool,
     theirs: UnixStream,
 ) -> Result<()> {
-    let exe = sealed::sealed_self()?;
+    // The view's mount handles go once the monitor has exec'd (see `sealed`).
+    let (exe, _view_mount) = sealed::sealed_self_for_spawn()?;
     let control: OwnedFd = theirs.into();
     let control_fd = control.as_raw_fd();
     let program = sealed::exec_path(&exe);

@@ -476,13 +476,21 @@ impl Monitor {
         }
         // Opened here, in the host's mount namespace; init enters them itself.
         let entry = cgroup.entry().map_err(start_error)?;
+        let cpus = super::runtime::other_cpu::Cpus::allowed().ok();
         // SAFETY: this process is single-threaded, so the child may allocate and run
         // ordinary Rust code.
         let pid = match unsafe { entry.fork(clone_flags(record)) } {
-            Ok(Forked::Parent(pid)) => pid,
+            Ok(Forked::Parent(pid)) => {
+                // Init sets up on another CPU while this process does its part (see
+                // `other_cpu`); it takes the whole set back once it has the go.
+                if let Some(cpus) = &cpus {
+                    cpus.send_elsewhere(pid);
+                }
+                pid
+            }
             Ok(Forked::Child(tasks)) => {
                 drop(ours);
-                init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks);
+                init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks, cpus);
             }
             Err(e) => {
                 return Err((125, format!("creating the container's namespaces: {e}")));

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
+
+use super::other_cpu::Cpus;
 use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
@@ -79,7 +81,9 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
     }
 }
 
-/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side;
+/// `cpus`, the monitor's, which the container's process gets (the monitor may have sent
+/// init elsewhere while it sets up: see `other_cpu`).
 pub(crate) fn run(
     spec: &Spec,
     seccomp: &[seccompiler::BpfProgram],
@@ -87,6 +91,7 @@ pub(crate) fn run(
     sync: OwnedFd,
     stdio: InitStdio,
     cgroup_tasks: Tasks,
+    cpus: Option<Cpus>,
 ) -> ! {
     reset_signals();
     // First: everything init does from here on is the container's, in its limits. The
@@ -104,7 +109,7 @@ pub(crate) fn run(
             Err(err(format!("joining the container's cgroups: {e}"))),
         );
     }
-    let result = setup_and_exec(spec, seccomp, rootfs, &sync, streams);
+    let result = setup_and_exec(spec, seccomp, rootfs, &sync, streams, cpus);
     fail(&sync, result)
 }
 
@@ -241,6 +246,7 @@ fn setup_and_exec(
     rootfs: &Path,
     sync: &OwnedFd,
     streams: Streams,
+    cpus: Option<Cpus>,
 ) -> InitResult<std::convert::Infallible> {
     // Die with the monitor rather than run unsupervised.
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number.
@@ -328,6 +334,10 @@ fn setup_and_exec(
     chdir(&cwd).or_init(|| format!("entering the working directory {}", cwd.display()))?;
     // The monitor wires the network and records the start while we set up.
     wait_for_go(sync)?;
+    // Sent after the monitor moved this process, if it did.
+    if let Some(cpus) = cpus {
+        cpus.take_back();
+    }
     // Init is in the container's cgroups (see `run`), which the namespace takes as its root.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)

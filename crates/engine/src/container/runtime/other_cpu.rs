@@ -1,14 +1,20 @@
-//! A thread started on another CPU than the one its caller runs on.
+//! Tasks started on another CPU than the one their maker runs on.
 //!
 //! `run` starts its container's monitor on a thread while it goes on making the
-//! container: the two are meant to overlap. A scheduler that packs new tasks onto their
+//! container, and the monitor sets up its side while the container's init sets up its
+//! own: each pair is meant to overlap. A scheduler that packs new tasks onto their
 //! maker's CPU (as a hypervisor's guest kernel may, to keep other virtual CPUs idle)
-//! queues the new thread behind its maker instead: it then either preempts the maker or
-//! waits until the maker blocks, milliseconds later, while another CPU stays idle. So the
-//! thread is created with an affinity that leaves the caller's CPU out (glibc applies it
-//! before the thread runs any code), and gives itself back the caller's whole set first
-//! thing: what it starts (the monitor, the container) may run anywhere the caller could.
-//! With a single CPU allowed it is an ordinary thread.
+//! queues the new task behind its maker instead: it then either preempts the maker or
+//! waits until the maker blocks, milliseconds later, while another CPU stays idle.
+//! - A thread ([`spawn`]) is created with an affinity that leaves the caller's CPU out
+//!   (glibc applies it before the thread runs any code) and gives itself back the
+//!   caller's whole set first thing.
+//! - A child process is moved by its parent ([`Cpus::send_elsewhere`]) and takes the
+//!   whole set back itself ([`Cpus::take_back`]) at a point the parent's move certainly
+//!   came before (init: once the monitor's go, sent after the move, has arrived).
+//!
+//! What either starts (the monitor, the container) may run anywhere the maker could.
+//! With a single CPU allowed nothing moves.
 
 use std::mem::{size_of, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -116,15 +122,39 @@ extern "C" fn run<T>(arg: *mut libc::c_void) -> *mut libc::c_void {
     // SAFETY: `arg` is the `Start` that `spawn` made for this thread, untouched by the
     // handle until this thread has ended.
     let start = unsafe { &mut *arg.cast::<Start<T>>() };
-    // SAFETY: plain system calls on this thread, with values `spawn` made.
-    unsafe {
-        libc::prctl(libc::PR_SET_NAME, start.name.as_ptr());
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &start.cpus);
-    }
+    // SAFETY: a plain system call on this thread, with a name `spawn` made.
+    unsafe { libc::prctl(libc::PR_SET_NAME, start.name.as_ptr()) };
+    Cpus(start.cpus).take_back();
     if let Some(work) = start.work.take() {
         start.result = Some(catch_unwind(AssertUnwindSafe(work)));
     }
     std::ptr::null_mut()
+}
+
+/// A set of CPUs: those a task may run on.
+#[derive(Clone, Copy)]
+pub(crate) struct Cpus(libc::cpu_set_t);
+
+impl Cpus {
+    /// The CPUs this thread may run on.
+    pub(crate) fn allowed() -> std::io::Result<Cpus> {
+        allowed_cpus().map(Cpus)
+    }
+
+    /// Moves the child `pid` (just made, still on this thread's CPU) to the other CPUs of
+    /// this set. Best effort: a child left here only starts later.
+    pub(crate) fn send_elsewhere(&self, pid: i32) {
+        if let Some(others) = elsewhere(&self.0) {
+            // SAFETY: the set is a valid cpu_set_t of the size given.
+            unsafe { libc::sched_setaffinity(pid, size_of::<libc::cpu_set_t>(), &others) };
+        }
+    }
+
+    /// Gives this thread the whole set (back). Best effort, as the move was.
+    pub(crate) fn take_back(&self) {
+        // SAFETY: as above.
+        unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &self.0) };
+    }
 }
 
 /// The CPUs this thread may run on.
@@ -191,6 +221,38 @@ mod tests {
         .unwrap();
         drop(thread);
         assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_child_sent_elsewhere_takes_the_whole_set_back() {
+        let mine = cpus_of_this_thread();
+        let cpus = Cpus::allowed().unwrap();
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        // SAFETY: the child only reads, makes system calls and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            use std::io::{Read, Write};
+            let mut theirs = theirs;
+            let mut go = [0u8; 1];
+            let _ = theirs.read_exact(&mut go);
+            let moved = cpus_of_this_thread();
+            cpus.take_back();
+            let back = cpus_of_this_thread();
+            let ok =
+                back == mine && (mine.len() == 1 || !moved.is_empty() && moved.len() < mine.len());
+            let _ = theirs.write_all(&[u8::from(ok)]);
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(0) };
+        }
+        use std::io::{Read, Write};
+        cpus.send_elsewhere(pid);
+        let mut ours = ours;
+        ours.write_all(b"g").unwrap();
+        let mut ok = [0u8; 1];
+        ours.read_exact(&mut ok).unwrap();
+        // SAFETY: reaps our child.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        assert_eq!(ok, [1], "moved to fewer CPUs, then back to all of them");
     }
 
     #[test]

@@ -83,14 +83,35 @@ pub(crate) fn monitor_argv0(container: &str) -> String {
 /// through, close-on-exec: this process's own binary if it already is one, else a
 /// read-only overlayfs view of it, else a sealed copy.
 pub(crate) fn sealed_self() -> Result<OwnedFd> {
+    sealed_self_for_spawn().map(|(exe, _mount)| exe)
+}
+
+/// [`sealed_self`] for a caller that starts a process from it: the view's mount handles
+/// come along, for the caller to drop once that process has exec'd. The children of a
+/// spawn copy this process's descriptors, and whoever closes the last copy of the mount's
+/// handle waits out the RCU grace period of taking it out of its namespace: let go here,
+/// at once, that was the new process itself, at its exec, in four runs of ten.
+pub(crate) fn sealed_self_for_spawn() -> Result<(OwnedFd, ViewMount)> {
     if let Ok(exe) = File::open("/proc/self/exe") {
         if is_unwritable(&exe) {
-            return Ok(OwnedFd::from(exe));
+            return Ok((OwnedFd::from(exe), ViewMount(None)));
         }
     }
     match read_only_view_of_self() {
         Ok(view) => Ok(view),
-        Err(_) => sealed_copy_of_self(),
+        Err(_) => sealed_copy_of_self().map(|copy| (copy, ViewMount(None))),
+    }
+}
+
+/// The filesystem context and mount handle of a view (see [`read_only_view_of_self`]):
+/// dropped, they are closed on a thread of their own.
+pub(crate) struct ViewMount(Option<(OwnedFd, OwnedFd)>);
+
+impl Drop for ViewMount {
+    fn drop(&mut self) {
+        if let Some((context, mount)) = self.0.take() {
+            let_go_in_the_background(context, mount);
+        }
     }
 }
 
@@ -98,7 +119,7 @@ pub(crate) fn sealed_self() -> Result<OwnedFd> {
 /// empty one (overlayfs wants two lower layers when it has no upper), mounted read-only
 /// and never attached: an `O_PATH` descriptor of it keeps the mount alive, and so does
 /// every process executing it.
-fn read_only_view_of_self() -> std::io::Result<OwnedFd> {
+fn read_only_view_of_self() -> std::io::Result<(OwnedFd, ViewMount)> {
     let exe = std::fs::read_link("/proc/self/exe")?;
     let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
         return Err(Errno::ENOENT.into());
@@ -132,11 +153,11 @@ fn read_only_view_of_self() -> std::io::Result<OwnedFd> {
         && seen.st_mtime as i64 == running.mtime()
         && seen.st_mtime_nsec as i64 == running.mtime_nsec();
     let unwritable = File::open(exec_path(&view)).is_ok_and(|f| is_unwritable(&f));
+    let mount = ViewMount(Some((context, mount)));
     if !same || !unwritable {
         return Err(Errno::ESTALE.into());
     }
-    let_go_in_the_background(context, mount);
-    Ok(view)
+    Ok((view, mount))
 }
 
 /// Closes the view's filesystem context and mount on a thread of its own: the view (and
@@ -338,7 +359,7 @@ mod tests {
 
     #[test]
     fn the_read_only_view_is_this_binary_and_refuses_writes() {
-        let view = read_only_view_of_self().expect("overlayfs view (tests run as root)");
+        let (view, _mount) = read_only_view_of_self().expect("overlayfs view (tests run as root)");
         let file = File::open(exec_path(&view)).expect("reopen");
         assert!(is_unwritable(&file));
         let running = std::fs::metadata("/proc/self/exe").expect("stat exe");
