@@ -40,11 +40,9 @@ pub struct MonitorAhead {
     root: std::path::PathBuf,
     id: ContainerId,
     stream: UnixStream,
-    /// The thread starting the monitor: the caller goes on making the container while
-    /// the monitor's exec is under way.
-    spawning: super::runtime::other_cpu::Thread<Result<()>>,
-    /// The spare cgroup, taken as the container's while the monitor starts.
-    cgroup: TakenCgroup,
+    /// The thread starting the monitor, then taking the spare cgroup as the container's:
+    /// the caller goes on making the container meanwhile.
+    spawning: super::runtime::other_cpu::Thread<(Result<()>, TakenCgroup)>,
 }
 
 /// The spare cgroup `run` took as its container's (see [`Cgroup::take_spare`]), removed
@@ -68,20 +66,23 @@ impl MonitorAhead {
         let spawn_root = root.to_path_buf();
         let label = name.unwrap_or(id.short()).to_owned();
         let monitor_id = id.clone();
+        let cgroup_name = id.clone();
         // A vfork-style spawn holds only the thread that makes it (see `runtime::spawn`),
-        // which starts on another CPU than this one's create, where there is one.
+        // which starts on another CPU than this one's create, where there is one. The
+        // spare cgroup's renames (one per hierarchy) are its too, off the create's path.
         let spawning = super::runtime::other_cpu::spawn("monitor-spawn", move || {
-            spawn_monitor(&spawn_root, &monitor_id, &label, true, theirs)
+            let spawned = spawn_monitor(&spawn_root, &monitor_id, &label, true, theirs);
+            (
+                spawned,
+                TakenCgroup(Cgroup::take_spare(cgroup_name.as_str())),
+            )
         })
         .context(|| "starting the container monitor".into())?;
-        // While the monitor starts.
-        let cgroup = TakenCgroup(Cgroup::take_spare(id.as_str()));
         Ok(MonitorAhead {
             root: root.to_path_buf(),
             id,
             stream,
             spawning,
-            cgroup,
         })
     }
 
@@ -1100,7 +1101,6 @@ impl Engine {
             id,
             mut stream,
             spawning,
-            cgroup,
         } = ahead;
         if record.id != id || root != self.paths().root() {
             return Err(Error::Runtime(format!(
@@ -1109,15 +1109,16 @@ impl Engine {
             )));
         }
         let record = record.clone();
+        let (spawned, cgroup) = match spawning.join() {
+            Ok((spawned, cgroup)) => (spawned, cgroup),
+            Err(_) => (
+                Err(Error::Runtime("the monitor's starter panicked".into())),
+                TakenCgroup(None),
+            ),
+        };
         let mut premade = premake_cgroup(&record, cgroup);
-        // The go is queued on the socket while the starter may still wait for its
-        // intermediate child to end: the monitor reads it once loaded. A monitor that
-        // never ran closes its end; the starter then says why.
+        // A monitor that never ran has closed its end; the starter then says why.
         let sent = super::monitor::send_ahead_go(&mut stream);
-        let spawned = spawning
-            .join()
-            .map_err(|_| Error::Runtime("the monitor's starter panicked".into()))
-            .and_then(|spawned| spawned);
         if let Err(e) =
             spawned.and(sent.context(|| format!("starting the monitor of {}", record.name)))
         {
