@@ -627,7 +627,7 @@ impl Engine {
     /// Creates a container: its record, its writable layer and the files the engine puts
     /// in every container. A failure leaves nothing behind.
     pub fn create_container(&self, opts: CreateOptions) -> Result<ContainerRecord> {
-        self.create_container_as(opts, ContainerId::random(), StartsAtOnce(false))
+        self.create_container_as(opts, ContainerId::random(), None)
     }
 
     /// Creates the container whose monitor was started ahead (see
@@ -639,14 +639,16 @@ impl Engine {
         ahead: &MonitorAhead,
     ) -> Result<ContainerRecord> {
         crate::faults::pause_point("run:before-create");
-        self.create_container_as(opts, ahead.id.clone(), StartsAtOnce(true))
+        self.create_container_as(opts, ahead.id.clone(), Some(ahead))
     }
 
+    /// Makes container `id`; `ahead`, the monitor that starts it right after (`run`),
+    /// None for a container made without a start (`create`).
     fn create_container_as(
         &self,
         opts: CreateOptions,
         id: ContainerId,
-        starts: StartsAtOnce,
+        ahead: Option<&MonitorAhead>,
     ) -> Result<ContainerRecord> {
         let image = self.resolve_image(&opts.image)?;
         if let Some(name) = &opts.name {
@@ -839,8 +841,17 @@ impl Engine {
             let overlay = OverlayDirs::in_container_dir(&dir, Vec::new());
             // Only for a start that follows: a container never started shows no such
             // file (`export`, a build's copy source), as before.
-            super::etc_targets::settle(self, &record.chain_ids, &overlay.upper, starts.0)?;
+            super::etc_targets::settle(self, &record.chain_ids, &overlay.upper, ahead.is_some())?;
             crash_point("create:after-dir");
+            // The layer is as the container starts with it: its monitor mounts the root
+            // while the rest is made (see `early_mount`). Unasked, it mounts after the go.
+            if let Some(ahead) = ahead {
+                let _ = super::early_mount::send(
+                    &ahead.stream,
+                    &record.chain_ids,
+                    record.config.is_throwaway(),
+                );
+            }
             // After the directory: a lease whose container has none is reclaimed.
             let endpoint = self.allocate_endpoint_locked(
                 &lock,
@@ -1614,9 +1625,6 @@ fn spawn_monitor(
     })
     .context(|| "starting the container monitor".into())
 }
-
-/// Whether a container being made is started right after (`run`), by the same caller.
-struct StartsAtOnce(bool);
 
 /// Makes the cgroup of a container whose monitor was started ahead, while that monitor is
 /// still loading its binary: the kernel's cgroup creation (a millisecond or more) is then

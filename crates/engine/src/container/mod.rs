@@ -7,6 +7,7 @@ mod boot;
 pub mod cgroup_parent;
 mod clients;
 pub mod devices;
+mod early_mount;
 pub(crate) mod etc_targets;
 pub mod exec;
 mod exec_request;

@@ -18,6 +18,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe2, Pid};
 
 use super::clients::{Client, MAX_ATTACHED};
+use super::early_mount::{self, EarlyMount};
 use super::frames::{write_frame, Kind};
 use super::health::{Checker, Health};
 use super::logs::{LogWriter, Stream, LOG_FILE};
@@ -87,15 +88,28 @@ pub(crate) fn send_ahead_go(stream: &mut UnixStream) -> std::io::Result<()> {
     std::io::Write::write_all(stream, &[AHEAD_GO])
 }
 
-/// Waits for [`send_ahead_go`]; false when the starter went away instead (its create
-/// failed, or it was killed), and the monitor has nothing to do.
-fn wait_for_ahead_go(control: &OwnedFd) -> bool {
-    let mut go = [0u8; 1];
+/// Waits for [`send_ahead_go`], mounting the container's root meanwhile if the starter
+/// asks (see `early_mount`): Some with what it mounted ahead, or None when the starter
+/// went away instead (its create failed, or it was killed) and the monitor has nothing
+/// to do.
+fn wait_for_ahead_go(
+    control: &OwnedFd,
+    engine: &Engine,
+    id: &ContainerId,
+) -> Option<Option<EarlyMount>> {
+    let mut premounted = None;
+    let mut tag = [0u8; 1];
     loop {
-        match nix::unistd::read(control, &mut go) {
-            Ok(1) => return go[0] == AHEAD_GO,
+        match nix::unistd::read(control, &mut tag) {
+            Ok(1) if tag[0] == AHEAD_GO => return Some(premounted),
+            Ok(1) if tag[0] == early_mount::TAG => {
+                let asked = early_mount::receive(control)?;
+                if asked.mount(engine, id) {
+                    premounted = Some(asked);
+                }
+            }
             Err(nix::errno::Errno::EINTR) => continue,
-            _ => return false,
+            _ => return None,
         }
     }
 }
@@ -116,23 +130,37 @@ pub fn run_if_invoked() -> Option<i32> {
         // The host's cgroup hierarchies, read once per process, need no record either:
         // read while the starter finishes, not after its go.
         let _ = Cgroup::hierarchies();
-        if !wait_for_ahead_go(&control) {
-            // The starter went away before its container was made (a failed create, a
-            // kill, ctrl-c during a pull): the spare it took as the container's cgroup
-            // goes too, as nothing else knows that ID. A record made meanwhile keeps it,
-            // for `system check` to find.
-            if engine.load_record(&invocation.id).is_err() {
-                let _ = Cgroup::existing(invocation.id.as_str()).remove();
+        match wait_for_ahead_go(&control, &engine, &invocation.id) {
+            Some(premounted) => {
+                return Some(supervise(
+                    &engine,
+                    &invocation.id,
+                    control,
+                    Start::Ahead(premounted),
+                ))
             }
-            return Some(0);
+            None => {
+                // The starter went away before its container was made (a failed create,
+                // a kill, ctrl-c during a pull): the spare it took as the container's
+                // cgroup goes too, as nothing else knows that ID. A record made meanwhile
+                // keeps it, for `system check` to find. A root mounted ahead goes with
+                // this process's mount namespace.
+                if engine.load_record(&invocation.id).is_err() {
+                    let _ = Cgroup::existing(invocation.id.as_str()).remove();
+                }
+                return Some(0);
+            }
         }
     }
-    Some(supervise(
-        &engine,
-        &invocation.id,
-        control,
-        invocation.ahead,
-    ))
+    Some(supervise(&engine, &invocation.id, control, Start::Plain))
+}
+
+/// How a monitor was started.
+enum Start {
+    /// By a start of an existing container.
+    Plain,
+    /// Ahead of its container's record (`run`), with the root it mounted ahead if any.
+    Ahead(Option<EarlyMount>),
 }
 
 /// A monitor's command line, as [`monitor_args`] writes it.
@@ -169,11 +197,11 @@ fn parse_monitor_args(args: &[std::ffi::OsString]) -> Option<MonitorInvocation> 
 /// the socket to the CLI that started it; a monitor started `ahead` of its container's
 /// record takes the cgroup its starter made meanwhile. Returns the monitor's own exit
 /// status.
-fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, ahead: bool) -> i32 {
+fn supervise(engine: &Engine, id: &ContainerId, control: OwnedFd, start: Start) -> i32 {
     // Already detached before its exec (see `runtime::spawn`): nobody's child but the
     // subreaper's, in a session of its own, so no terminal signal of the CLI's reaches it.
     let mut starter = UnixStream::from(control);
-    match Monitor::start(engine, id, ahead) {
+    match Monitor::start(engine, id, start) {
         Ok(mut monitor) => {
             let pid = monitor.init_pid.to_string();
             if write_frame(&mut starter, Kind::Started, pid.as_bytes()).is_ok() {
@@ -275,18 +303,17 @@ impl Monitor {
     fn start(
         engine: &Engine,
         id: &ContainerId,
-        ahead: bool,
+        start: Start,
     ) -> std::result::Result<Monitor, StartError> {
         let record = engine.load_record(id).map_err(start_error)?;
         // Started ahead, the container's cgroup was made by its starter while this
         // process loaded (see `Engine::start_container_ahead`): it goes if the start
         // fails before it is taken over below.
-        let mut premade = if ahead {
-            Cgroup::made_for(&record)
-        } else {
-            None
+        let (mut premade, premounted) = match start {
+            Start::Ahead(premounted) => (Cgroup::made_for(&record), premounted),
+            Start::Plain => (None, None),
         };
-        match Self::mount_root(engine, &record) {
+        match Self::mount_root(engine, &record, premounted.as_ref()) {
             Ok(overlay) => Self::start_in(engine, &record, &overlay, premade),
             Err(e) => {
                 if let Some(cgroup) = &mut premade {
@@ -302,6 +329,7 @@ impl Monitor {
     fn mount_root(
         engine: &Engine,
         record: &ContainerRecord,
+        premounted: Option<&EarlyMount>,
     ) -> std::result::Result<OverlayDirs, StartError> {
         let id = &record.id;
         let dir = engine.container_dir(id);
@@ -324,6 +352,12 @@ impl Monitor {
         } else {
             Durability::Synced
         };
+        // Mounted ahead with other layers than the record names (never by berth's own
+        // starter): mounted again as the record says.
+        if premounted.is_some_and(|early| !early.matches(record)) {
+            overlay::unmount_if_mounted(&overlay.merged).map_err(start_error)?;
+        }
+        // A root mounted ahead as the record says is left as it is.
         overlay.mount_with(durability).map_err(start_error)?;
         crash_point("monitor:after-mount");
         engine
