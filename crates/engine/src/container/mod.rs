@@ -28,6 +28,7 @@ pub mod seccomp;
 mod seccomp_cache;
 pub mod security;
 pub(crate) mod spare_dir;
+mod spare_netns;
 pub mod spec;
 pub mod stats;
 pub(crate) mod store;

@@ -27,6 +27,7 @@ use super::restart::next_delay;
 use super::runtime::cgroups::entry::Forked;
 use super::runtime::cgroups::Cgroup;
 use super::runtime::init::{self, InitStdio, GO};
+use super::spare_netns::SpareNetns;
 use super::teardown::Teardown;
 use super::{spec, user};
 use crate::error::{Context, Error, Result};
@@ -130,13 +131,14 @@ pub fn run_if_invoked() -> Option<i32> {
         // The host's cgroup hierarchies, read once per process, need no record either:
         // read while the starter finishes, not after its go.
         let _ = Cgroup::hierarchies();
+        let netns = SpareNetns::make();
         match wait_for_ahead_go(&control, &engine, &invocation.id) {
             Some(premounted) => {
                 return Some(supervise(
                     &engine,
                     &invocation.id,
                     control,
-                    Start::Ahead(premounted),
+                    Start::Ahead { premounted, netns },
                 ))
             }
             None => {
@@ -159,8 +161,12 @@ pub fn run_if_invoked() -> Option<i32> {
 enum Start {
     /// By a start of an existing container.
     Plain,
-    /// Ahead of its container's record (`run`), with the root it mounted ahead if any.
-    Ahead(Option<EarlyMount>),
+    /// Ahead of its container's record (`run`), with the root it mounted ahead if any
+    /// and the network namespace it made while it waited.
+    Ahead {
+        premounted: Option<EarlyMount>,
+        netns: SpareNetns,
+    },
 }
 
 /// A monitor's command line, as [`monitor_args`] writes it.
@@ -309,12 +315,12 @@ impl Monitor {
         // Started ahead, the container's cgroup was made by its starter while this
         // process loaded (see `Engine::start_container_ahead`): it goes if the start
         // fails before it is taken over below.
-        let (mut premade, premounted) = match start {
-            Start::Ahead(premounted) => (Cgroup::made_for(&record), premounted),
-            Start::Plain => (None, None),
+        let (mut premade, premounted, netns) = match start {
+            Start::Ahead { premounted, netns } => (Cgroup::made_for(&record), premounted, netns),
+            Start::Plain => (None, None, SpareNetns::none()),
         };
         match Self::mount_root(engine, &record, premounted.as_ref()) {
-            Ok(overlay) => Self::start_in(engine, &record, &overlay, premade),
+            Ok(overlay) => Self::start_in(engine, &record, &overlay, premade, netns),
             Err(e) => {
                 if let Some(cgroup) = &mut premade {
                     engine.remove_cgroup_reporting(&record, cgroup);
@@ -367,12 +373,13 @@ impl Monitor {
     }
 
     /// Starts the container's process in its cgroup (`premade`, or made here) on its
-    /// mounted root.
+    /// mounted root, in `netns` if it gets a network namespace of its own.
     fn start_in(
         engine: &Engine,
         record: &ContainerRecord,
         overlay: &OverlayDirs,
         premade: Option<Cgroup>,
+        netns: SpareNetns,
     ) -> std::result::Result<Monitor, StartError> {
         let id = &record.id;
         let mut cgroup = match premade {
@@ -385,7 +392,7 @@ impl Monitor {
             }
         };
         crash_point("monitor:after-cgroup");
-        match Self::launch(engine, record, overlay, &cgroup, false) {
+        match Self::launch(engine, record, overlay, &cgroup, false, netns) {
             Ok(monitor) => Ok(monitor),
             Err((code, message)) => {
                 let mut teardown = Teardown::default();
@@ -423,7 +430,7 @@ impl Monitor {
             })
             .map_err(start_error)
             .and_then(|mut cgroup| {
-                Self::launch(engine, &record, &overlay, &cgroup, true)
+                Self::launch(engine, &record, &overlay, &cgroup, true, SpareNetns::none())
                     .inspect_err(|_| engine.remove_cgroup_reporting(&record, &mut cgroup))
             });
         match started {
@@ -439,13 +446,15 @@ impl Monitor {
 
     /// Starts the container's process. `again` for a restart policy's run: the restart
     /// count and the user's stop stay as they are; a start of the user's (or of `system
-    /// boot`) begins the count anew, as Docker's.
+    /// boot`) begins the count anew, as Docker's. A container with a network namespace of
+    /// its own gets `spare_netns` when it was made, a new one in the clone otherwise.
     fn launch(
         engine: &Engine,
         record: &ContainerRecord,
         overlay: &OverlayDirs,
         cgroup: &Cgroup,
         again: bool,
+        mut spare_netns: SpareNetns,
     ) -> std::result::Result<Monitor, StartError> {
         let dir = engine.container_dir(&record.id);
         let mut user = user::resolve_user(&overlay.merged, &record.config.user)
@@ -511,9 +520,18 @@ impl Monitor {
         // Opened here, in the host's mount namespace; init enters them itself.
         let entry = cgroup.entry().map_err(start_error)?;
         let cpus = super::runtime::other_cpu::Cpus::allowed().ok();
+        let mut flags = clone_flags(record);
+        let netns = if flags & libc::CLONE_NEWNET != 0 {
+            spare_netns.take()
+        } else {
+            None
+        };
+        if netns.is_some() {
+            flags &= !libc::CLONE_NEWNET;
+        }
         // SAFETY: this process is single-threaded, so the child may allocate and run
         // ordinary Rust code.
-        let pid = match unsafe { entry.fork(clone_flags(record)) } {
+        let pid = match unsafe { entry.fork(flags) } {
             Ok(Forked::Parent(pid)) => {
                 // Init sets up on another CPU while this process does its part (see
                 // `other_cpu`); it takes the whole set back once it has the go.
@@ -524,7 +542,12 @@ impl Monitor {
             }
             Ok(Forked::Child(tasks)) => {
                 drop(ours);
-                init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, tasks, cpus);
+                let joins = init::Joins {
+                    cgroup_tasks: tasks,
+                    cpus,
+                    netns,
+                };
+                init::run(&spec, &seccomp, &overlay.merged, theirs, stdio, joins);
             }
             Err(e) => {
                 return Err((125, format!("creating the container's namespaces: {e}")));
@@ -568,7 +591,7 @@ impl Monitor {
             running.begin(pid, Vec::new(), again);
         }
         // Before init goes on: the container's program starts with its network up.
-        let wired = match engine.wire_network(record, pid) {
+        let wired = match engine.wire_network(record, pid, netns.as_ref().map(AsFd::as_fd)) {
             Ok(wired) => wired,
             Err(e) => return Err(fail_unless_init_did(e)),
         };

@@ -54,12 +54,22 @@ impl Engine {
         &self,
         record: &ContainerRecord,
         init_pid: i32,
+        netns: Option<BorrowedFd<'_>>,
     ) -> Result<Option<Wired>> {
         if record.config.network.mode != NetworkMode::Connected {
             return Ok(None);
         }
-        let path = format!("/proc/{init_pid}/ns/net");
-        let netns = File::open(&path).context(|| format!("opening {path}"))?;
+        // The namespace init entered (see `spare_netns`), or the one its clone made.
+        let netns = match netns {
+            Some(fd) => File::from(
+                fd.try_clone_to_owned()
+                    .context(|| "copying the network namespace's descriptor".into())?,
+            ),
+            None => {
+                let path = format!("/proc/{init_pid}/ns/net");
+                File::open(&path).context(|| format!("opening {path}"))?
+            }
+        };
         let mut nl = Netlink::open()?;
         let endpoints = self.container_endpoints(&record.id)?;
         for (network, endpoint) in &endpoints {

@@ -81,22 +81,37 @@ impl<T, E: std::error::Error> OrInit<T> for Result<T, E> {
     }
 }
 
-/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side;
-/// `cpus`, the monitor's, which the container's process gets (the monitor may have sent
-/// init elsewhere while it sets up: see `other_cpu`).
+/// What init enters before it sets up, beside its namespaces.
+pub(crate) struct Joins {
+    /// The container's cgroups.
+    pub cgroup_tasks: Tasks,
+    /// The monitor's CPUs, which the container's process gets (the monitor may have sent
+    /// init elsewhere while it sets up: see `other_cpu`).
+    pub cpus: Option<Cpus>,
+    /// The network namespace made ahead (see `spare_netns`), when the clone made none.
+    pub netns: Option<OwnedFd>,
+}
+
+/// Entry point in the cloned child. `rootfs` is the overlay mount on the host side.
 pub(crate) fn run(
     spec: &Spec,
     seccomp: &[seccompiler::BpfProgram],
     rootfs: &Path,
     sync: OwnedFd,
     stdio: InitStdio,
-    cgroup_tasks: Tasks,
-    cpus: Option<Cpus>,
+    joins: Joins,
 ) -> ! {
     reset_signals();
+    let Joins {
+        cgroup_tasks,
+        cpus,
+        netns,
+    } = joins;
     // First: everything init does from here on is the container's, in its limits. The
     // files are closed with it, before anything else can run here.
     let entered = cgroup_tasks.enter();
+    // Before its descriptor is closed below, and before anything of the network's.
+    let networked = netns.map(|ns| nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET));
     let streams = match &stdio {
         InitStdio::Terminal => Streams::Terminal,
         InitStdio::Fds { stdin: None, .. } => Streams::NullStdin,
@@ -107,6 +122,14 @@ pub(crate) fn run(
         fail(
             &sync,
             Err(err(format!("joining the container's cgroups: {e}"))),
+        );
+    }
+    if let Some(Err(e)) = networked {
+        fail(
+            &sync,
+            Err(err(format!(
+                "entering the container's network namespace: {e}"
+            ))),
         );
     }
     let result = setup_and_exec(spec, seccomp, rootfs, &sync, streams, cpus);
