@@ -570,6 +570,31 @@ fn copy_once((fd, to_stderr): &(OwnedFd, bool), buf: &mut [u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_sleeping_thread_is_moved_to_this_threads_cpu() {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            let _ = done_rx.recv();
+        });
+        let tid = tid_rx.recv().unwrap();
+        keep_beside_this_thread(tid);
+        let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        done_tx.send(()).unwrap();
+        sleeper.join().unwrap();
+        // The one CPU this thread ran on when it asked (it may have moved since).
+        assert!(allowed.parse::<u32>().is_ok(), "one CPU: {allowed}");
+        // No thread: nothing happens.
+        keep_beside_this_thread(0);
+    }
+
     fn scanner(text: &str) -> DetachKeys {
         DetachKeys::new(text.parse().expect("detach keys"))
     }
