@@ -131,7 +131,13 @@ pub fn run_if_invoked() -> Option<i32> {
         // The host's cgroup hierarchies, read once per process, need no record either:
         // read while the starter finishes, not after its go.
         let _ = Cgroup::hierarchies();
-        let netns = SpareNetns::make();
+        // Only if the starter isn't done already: then this process would not be waiting,
+        // and the clone makes the namespace as before.
+        let mut pending = [PollFd::new(control.as_fd(), PollFlags::POLLIN)];
+        let netns = match poll_ready(&mut pending, PollTimeout::ZERO) {
+            Ok(Some(ready)) if ready.iter().all(PollFlags::is_empty) => SpareNetns::make(),
+            _ => SpareNetns::none(),
+        };
         match wait_for_ahead_go(&control, &engine, &invocation.id) {
             Some(premounted) => {
                 return Some(supervise(
