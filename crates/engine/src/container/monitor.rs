@@ -90,19 +90,26 @@ pub(crate) fn send_ahead_go(stream: &mut UnixStream) -> std::io::Result<()> {
 }
 
 /// Waits for [`send_ahead_go`], mounting the container's root meanwhile if the starter
-/// asks (see `early_mount`): Some with what it mounted ahead, or None when the starter
-/// went away instead (its create failed, or it was killed) and the monitor has nothing
-/// to do.
+/// asks (see `early_mount`), and making a network namespace once there is nothing else
+/// to do but wait (see `spare_netns`; a go already sent leaves that to the clone). Some
+/// with what it made ahead, or None when the starter went away instead (its create
+/// failed, or it was killed) and the monitor has nothing to do.
 fn wait_for_ahead_go(
     control: &OwnedFd,
     engine: &Engine,
     id: &ContainerId,
-) -> Option<Option<EarlyMount>> {
+) -> Option<(Option<EarlyMount>, SpareNetns)> {
     let mut premounted = None;
+    let mut netns = None;
     let mut tag = [0u8; 1];
     loop {
+        if netns.is_none() && !pending(control) {
+            netns = Some(SpareNetns::make());
+        }
         match nix::unistd::read(control, &mut tag) {
-            Ok(1) if tag[0] == AHEAD_GO => return Some(premounted),
+            Ok(1) if tag[0] == AHEAD_GO => {
+                return Some((premounted, netns.unwrap_or_else(SpareNetns::none)))
+            }
             Ok(1) if tag[0] == early_mount::TAG => {
                 let asked = early_mount::receive(control)?;
                 if asked.mount(engine, id) {
@@ -131,15 +138,8 @@ pub fn run_if_invoked() -> Option<i32> {
         // The host's cgroup hierarchies, read once per process, need no record either:
         // read while the starter finishes, not after its go.
         let _ = Cgroup::hierarchies();
-        // Only if the starter isn't done already: then this process would not be waiting,
-        // and the clone makes the namespace as before.
-        let mut pending = [PollFd::new(control.as_fd(), PollFlags::POLLIN)];
-        let netns = match poll_ready(&mut pending, PollTimeout::ZERO) {
-            Ok(Some(ready)) if ready.iter().all(PollFlags::is_empty) => SpareNetns::make(),
-            _ => SpareNetns::none(),
-        };
         match wait_for_ahead_go(&control, &engine, &invocation.id) {
-            Some(premounted) => {
+            Some((premounted, netns)) => {
                 return Some(supervise(
                     &engine,
                     &invocation.id,
@@ -161,6 +161,15 @@ pub fn run_if_invoked() -> Option<i32> {
         }
     }
     Some(supervise(&engine, &invocation.id, control, Start::Plain))
+}
+
+/// Whether something waits to be read on `control`.
+fn pending(control: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(control.as_fd(), PollFlags::POLLIN)];
+    !matches!(
+        poll_ready(&mut fds, PollTimeout::ZERO),
+        Ok(Some(ready)) if ready.iter().all(PollFlags::is_empty)
+    )
 }
 
 /// How a monitor was started.
