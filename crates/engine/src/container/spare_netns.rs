@@ -15,6 +15,8 @@ use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 
+use super::runtime::other_cpu::Cpus;
+
 /// A network namespace being made, or made.
 pub(crate) struct SpareNetns(Option<std::thread::JoinHandle<nix::Result<OwnedFd>>>);
 
@@ -22,18 +24,12 @@ impl SpareNetns {
     /// Starts making one, on this thread's CPU: it is meant for a wait, and another CPU
     /// may be busy with the starter's work.
     pub(crate) fn make() -> SpareNetns {
-        // SAFETY: sched_getcpu reads this thread's CPU.
-        let here = unsafe { libc::sched_getcpu() };
+        let here = Cpus::this_one();
         let thread = std::thread::Builder::new()
             .name("spare-netns".into())
             .spawn(move || {
-                if let Ok(cpu) = usize::try_from(here) {
-                    // SAFETY: CPU_SET bounds `cpu` by the set's size; the set is valid.
-                    unsafe {
-                        let mut set: libc::cpu_set_t = std::mem::zeroed();
-                        libc::CPU_SET(cpu, &mut set);
-                        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-                    }
+                if let Some(here) = here {
+                    here.apply();
                 }
                 nix::sched::unshare(CloneFlags::CLONE_NEWNET)?;
                 nix::fcntl::open(

@@ -359,7 +359,7 @@ fn setup_and_exec(
     wait_for_go(sync)?;
     // Sent after the monitor moved this process, if it did.
     if let Some(cpus) = cpus {
-        cpus.take_back();
+        cpus.apply();
     }
     // Init is in the container's cgroups (see `run`), which the namespace takes as its root.
     if has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup) {

@@ -10,7 +10,7 @@
 //!   (glibc applies it before the thread runs any code) and gives itself back the
 //!   caller's whole set first thing.
 //! - A child process is moved by its parent ([`Cpus::send_elsewhere`]) and takes the
-//!   whole set back itself ([`Cpus::take_back`]) at a point the parent's move certainly
+//!   whole set back itself ([`Cpus::apply`]) at a point the parent's move certainly
 //!   came before (init: once the monitor's go, sent after the move, has arrived).
 //!
 //! What either starts (the monitor, the container) may run anywhere the maker could.
@@ -124,7 +124,7 @@ extern "C" fn run<T>(arg: *mut libc::c_void) -> *mut libc::c_void {
     let start = unsafe { &mut *arg.cast::<Start<T>>() };
     // SAFETY: a plain system call on this thread, with a name `spawn` made.
     unsafe { libc::prctl(libc::PR_SET_NAME, start.name.as_ptr()) };
-    Cpus(start.cpus).take_back();
+    Cpus(start.cpus).apply();
     if let Some(work) = start.work.take() {
         start.result = Some(catch_unwind(AssertUnwindSafe(work)));
     }
@@ -150,8 +150,22 @@ impl Cpus {
         }
     }
 
-    /// Gives this thread the whole set (back). Best effort, as the move was.
-    pub(crate) fn take_back(&self) {
+    /// The CPU this thread runs on now, alone.
+    pub(crate) fn this_one() -> Option<Cpus> {
+        // SAFETY: sched_getcpu reads this thread's CPU.
+        let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).ok()?;
+        // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET bounds `cpu` by its size.
+        let set = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            set
+        };
+        Some(Cpus(set))
+    }
+
+    /// Has this thread run on these CPUs from now on (a moved one takes its whole set
+    /// back). Best effort, as the move was.
+    pub(crate) fn apply(&self) {
         // SAFETY: as above.
         unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &self.0) };
     }
@@ -236,7 +250,7 @@ mod tests {
             let mut go = [0u8; 1];
             let _ = theirs.read_exact(&mut go);
             let moved = cpus_of_this_thread();
-            cpus.take_back();
+            cpus.apply();
             let back = cpus_of_this_thread();
             let ok =
                 back == mine && (mine.len() == 1 || !moved.is_empty() && moved.len() < mine.len());
@@ -253,6 +267,19 @@ mod tests {
         // SAFETY: reaps our child.
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
         assert_eq!(ok, [1], "moved to fewer CPUs, then back to all of them");
+    }
+
+    #[test]
+    fn this_one_is_a_single_cpu_of_the_allowed() {
+        let one = Cpus::this_one().unwrap();
+        // SAFETY: CPU_COUNT reads the set.
+        assert_eq!(unsafe { libc::CPU_COUNT(&one.0) }, 1);
+        let allowed = cpus_of_this_thread();
+        let cpu = (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: CPU_ISSET bounds the index by the set's size.
+            .find(|&c| unsafe { libc::CPU_ISSET(c, &one.0) })
+            .unwrap();
+        assert!(allowed.contains(&cpu));
     }
 
     #[test]
