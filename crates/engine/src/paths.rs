@@ -299,7 +299,7 @@ mod tests {
                 .unwrap()
                 .contains(rustix::fs::IFlags::TOPDIR)
         };
-        let bulk = [paths.layers_dir(), paths.containers_dir(), paths.tmp_dir()];
+        let bulk = paths.bulk_dirs();
         // Marked as the root is made.
         for d in &bulk {
             assert!(topdir(d), "{}", d.display());

@@ -1121,7 +1121,7 @@ impl Engine {
         }
         let record = record.clone();
         let (spawned, cgroup) = match spawning.join() {
-            Ok((spawned, cgroup)) => (spawned, cgroup),
+            Ok(joined) => joined,
             Err(_) => (
                 Err(Error::Runtime("the monitor's starter panicked".into())),
                 TakenCgroup(None),

@@ -60,14 +60,13 @@ impl Engine {
             return Ok(None);
         }
         // The namespace init entered (see `spare_netns`), or the one its clone made.
+        let opened;
         let netns = match netns {
-            Some(fd) => File::from(
-                fd.try_clone_to_owned()
-                    .context(|| "copying the network namespace's descriptor".into())?,
-            ),
+            Some(fd) => fd,
             None => {
                 let path = format!("/proc/{init_pid}/ns/net");
-                File::open(&path).context(|| format!("opening {path}"))?
+                opened = File::open(&path).context(|| format!("opening {path}"))?;
+                opened.as_fd()
             }
         };
         let mut nl = Netlink::open()?;

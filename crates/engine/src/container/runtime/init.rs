@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::socket::{recv, sendmsg, ControlMessage, MsgFlags};
-
-use super::other_cpu::Cpus;
 use nix::sys::stat::Mode;
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, pivot_root, sethostname, setsid};
 use oci_spec::runtime::Spec;
@@ -24,6 +22,7 @@ use super::cgroups::entry::Tasks;
 use super::fds;
 use super::in_root::RootDir;
 use super::mount_plan::{MountPlan, MountStep, Step};
+use super::other_cpu::Cpus;
 
 /// What the monitor says to let init exec (sent once the child is in its cgroups).
 pub(crate) const GO: &[u8] = b"go";
