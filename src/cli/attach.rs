@@ -141,18 +141,11 @@ fn leave_now(saved: Option<&Termios>, code: i32, message: Option<&str>) -> ! {
 /// ran on, though another idles, had the signal thread wait there behind the container's
 /// monitor cleaning up (2 ms in a traced `run --rm`). Best effort; 0 is no thread.
 fn keep_beside_this_thread(tid: i32) {
-    // SAFETY: sched_getcpu reads this thread's CPU; CPU_SET bounds it by the set's size;
-    // sched_setaffinity reads the set of the size given.
-    unsafe {
-        let Ok(cpu) = usize::try_from(libc::sched_getcpu()) else {
-            return;
-        };
-        if tid <= 0 {
-            return;
-        }
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    if tid <= 0 {
+        return;
+    }
+    if let Some(here) = crate::engine::Cpus::this_one() {
+        here.apply_to(tid);
     }
 }
 

@@ -32,6 +32,7 @@ pub use container::logs::{
     LogConfig, LogEntry, LogPosition, LogReader, Stream as LogStream, LOG_FILE,
 };
 pub use container::namespaces::NamespaceFlags;
+pub use container::runtime::other_cpu::Cpus;
 pub use container::runtime::process::parse_signal;
 pub use container::security::{
     check_sysctl, CapName, SeccompChoice, SecurityConfig, Ulimit, UlimitName, DEFAULT_SHM_SIZE,

@@ -9,7 +9,7 @@ pub mod fds;
 pub(crate) mod in_root;
 pub mod init;
 pub(crate) mod mount_plan;
-pub(crate) mod other_cpu;
+pub mod other_cpu;
 pub mod process;
 pub(crate) mod reaper;
 pub mod sealed;

@@ -6,11 +6,11 @@
 //! maker's CPU (as a hypervisor's guest kernel may, to keep other virtual CPUs idle)
 //! queues the new task behind its maker instead: it then either preempts the maker or
 //! waits until the maker blocks, milliseconds later, while another CPU stays idle.
-//! - A thread ([`spawn`]) is created with an affinity that leaves the caller's CPU out
+//! - A thread (`spawn`) is created with an affinity that leaves the caller's CPU out
 //!   (glibc applies it before the thread runs any code) and gives itself back the
 //!   caller's whole set first thing.
-//! - A child process is moved by its parent ([`Cpus::send_elsewhere`]) and takes the
-//!   whole set back itself ([`Cpus::apply`]) at a point the parent's move certainly
+//! - A child process is moved by its parent (`Cpus::send_elsewhere`) and takes the
+//!   whole set back itself (`Cpus::apply`) at a point the parent's move certainly
 //!   came before (init: once the monitor's go, sent after the move, has arrived).
 //!
 //! What either starts (the monitor, the container) may run anywhere the maker could.
@@ -133,7 +133,7 @@ extern "C" fn run<T>(arg: *mut libc::c_void) -> *mut libc::c_void {
 
 /// A set of CPUs: those a task may run on.
 #[derive(Clone, Copy)]
-pub(crate) struct Cpus(libc::cpu_set_t);
+pub struct Cpus(libc::cpu_set_t);
 
 impl Cpus {
     /// The CPUs this thread may run on.
@@ -151,7 +151,7 @@ impl Cpus {
     }
 
     /// The CPU this thread runs on now, alone.
-    pub(crate) fn this_one() -> Option<Cpus> {
+    pub fn this_one() -> Option<Cpus> {
         // SAFETY: sched_getcpu reads this thread's CPU.
         let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).ok()?;
         // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET bounds `cpu` by its size.
@@ -166,8 +166,14 @@ impl Cpus {
     /// Has this thread run on these CPUs from now on (a moved one takes its whole set
     /// back). Best effort, as the move was.
     pub(crate) fn apply(&self) {
+        self.apply_to(0);
+    }
+
+    /// Has the thread `tid` of this process (0: this thread) run on these CPUs from now
+    /// on. Best effort: a thread left where it was only runs later.
+    pub fn apply_to(&self, tid: i32) {
         // SAFETY: as above.
-        unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &self.0) };
+        unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &self.0) };
     }
 }
 
