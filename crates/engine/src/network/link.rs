@@ -118,6 +118,11 @@ pub fn create_veth(
         .ok_or_else(|| Error::Runtime(format!("{what}: it vanished right after")))
 }
 
+/// How long a container's interface waits for its MAC to be let go by an ended
+/// container's link (see `configure_endpoint`), and how often it asks again.
+const MAC_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const MAC_RELEASE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Configures a container's interface from inside its namespace: MAC, address, up,
 /// loopback up, and a default route via `gateway` (none for an internal network).
 /// An existing default route (from a network connected earlier) is kept, as Docker does.
@@ -137,14 +142,26 @@ pub fn configure_endpoint(
     // Before it is up: the container's interface hears no router advertisement either.
     super::netlink::in_netns(container_netns, || disable_ipv6(ifname))?;
     // The MAC is applied before the up flag within one request (the kernel's order).
-    let mut change = link_by_index(index);
-    change.attributes.push(LinkAttribute::Address(mac.to_vec()));
-    set_up_flag(&mut change);
-    nl.ack(
-        RouteNetlinkMessage::SetLink(change),
-        0,
-        &format!("setting the MAC of {ifname} and bringing it up"),
-    )?;
+    let what = format!("setting the MAC of {ifname} and bringing it up");
+    let deadline = std::time::Instant::now() + MAC_RELEASE_WAIT;
+    loop {
+        let mut change = link_by_index(index);
+        change.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        set_up_flag(&mut change);
+        match nl.try_ack(RouteNetlinkMessage::SetLink(change), 0)? {
+            Ok(()) => break,
+            // The MAC follows the address, which an ended container gives back as it
+            // ends (`run --rm` returns with it free), while its own link on the same
+            // macvlan parent keeps the MAC until the kernel has torn its namespace down,
+            // asynchronously, milliseconds later.
+            Err(nack)
+                if nack.errno == Errno::EADDRINUSE && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(MAC_RELEASE_POLL);
+            }
+            Err(nack) => return Err(nack.into_error(&what)),
+        }
+    }
     add_address(&mut nl, index, addr, ifname)?;
     set_link_up(&mut nl, LOOPBACK_INDEX, "lo")?;
     if let Some(gateway) = gateway {
